@@ -1,0 +1,1 @@
+//! rha\nfn main() {}

@@ -1,0 +1,565 @@
+//! The incremental decoder.
+
+use std::collections::VecDeque;
+
+use bytes::{Bytes, BytesMut};
+
+use super::codec::{
+    self, BodyError, FrameHeader, HeaderError, StreamHeaderError, FRAME_HEADER_LEN, KIND_BATCH,
+    KIND_RECORD, OFF_HEADER_CRC, STREAM_HEADER_LEN,
+};
+use super::error::{DecodeError, DecodeErrorKind};
+use super::record::Record;
+
+/// Settings for a [`Decoder`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct DecoderConfig {
+    /// The largest record body accepted, in bytes; a compressed batch may
+    /// decompress to at most this plus one frame header. Bounds every
+    /// allocation the decoder makes. Default: 64 MiB.
+    pub max_record_size: usize,
+    /// Whether the input starts with the stream header. Default: `true`.
+    /// Turn off to decode frames that continue a journal read elsewhere.
+    pub stream_header: bool,
+    /// The sequence number the first record must have, if known. Default: any.
+    pub first_seq: Option<u64>,
+}
+
+impl Default for DecoderConfig {
+    fn default() -> Self {
+        Self {
+            max_record_size: codec::DEFAULT_MAX_RECORD_SIZE,
+            stream_header: true,
+            first_seq: None,
+        }
+    }
+}
+
+impl DecoderConfig {
+    /// Sets [`max_record_size`](Self::max_record_size).
+    pub fn max_record_size(mut self, bytes: usize) -> Self {
+        self.max_record_size = bytes;
+        self
+    }
+    /// Sets [`stream_header`](Self::stream_header).
+    pub fn stream_header(mut self, present: bool) -> Self {
+        self.stream_header = present;
+        self
+    }
+    /// Sets [`first_seq`](Self::first_seq).
+    pub fn first_seq(mut self, seq: Option<u64>) -> Self {
+        self.first_seq = seq;
+        self
+    }
+}
+
+/// How a journal ends, once all input has been given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum End {
+    /// The input ends exactly after a complete frame (or is empty).
+    Clean {
+        /// Length of the input in bytes.
+        len: u64,
+    },
+    /// The input ends inside a frame: the last write was cut short, for
+    /// example by a crash. Everything before `offset` is intact, and truncating
+    /// the journal to `offset` bytes is safe.
+    TornTail {
+        /// Where the incomplete frame starts: the length of the intact prefix.
+        offset: u64,
+        /// Bytes from `offset` to the end of the input.
+        tail_len: u64,
+    },
+}
+
+/// Decodes a journal fed in chunks of any size, one record at a time.
+///
+/// Feed bytes with [`feed`](Self::feed) (copies) or
+/// [`feed_bytes`](Self::feed_bytes) (shares the buffer), pull records with
+/// [`next_record`](Self::next_record) until it returns `Ok(None)`, feed more,
+/// and when the input is over call [`finish`](Self::finish) to learn whether it
+/// ended cleanly or with a torn tail.
+///
+/// A record's payloads are slices of the buffer the frame arrived in: a frame
+/// that arrived whole inside one fed `Bytes` is never copied. Memory held is
+/// bounded by the input not yet consumed plus one frame (at most
+/// [`DecoderConfig::max_record_size`] plus a header).
+///
+/// ```
+/// use rha_core::journal::{Decoder, End, JournalWriter, Op, RelPath, WriterConfig};
+///
+/// let mut w = JournalWriter::new(Vec::new(), WriterConfig::default());
+/// let path = RelPath::new("a.txt").unwrap();
+/// w.append(1_700_000_000_000_000_000, &Op::Create { path: path.clone(), mode: 0o644 }).unwrap();
+/// w.append(1_700_000_000_000_000_001, &Op::Write { path, offset: 0, data: "hi".into() }).unwrap();
+/// let bytes = w.into_inner().unwrap();
+///
+/// let mut d = Decoder::new(Default::default());
+/// let mut seqs = Vec::new();
+/// for chunk in bytes.chunks(7) {
+///     d.feed(chunk);
+///     while let Some(rec) = d.next_record().unwrap() {
+///         seqs.push(rec.seq);
+///     }
+/// }
+/// assert_eq!(seqs, [1, 2]);
+/// assert_eq!(d.finish().unwrap(), End::Clean { len: bytes.len() as u64 });
+/// ```
+pub struct Decoder {
+    config: DecoderConfig,
+    chunks: VecDeque<Bytes>,
+    /// Bytes held in `chunks`.
+    buffered: usize,
+    /// Stream offset of the first byte in `chunks`.
+    offset: u64,
+    need_stream_header: bool,
+    /// A checksum failure that looks like a torn tail so far: decided by
+    /// whether anything but zero bytes follows.
+    suspect: Option<Suspect>,
+    batch: Option<Batch>,
+    last_seq: Option<u64>,
+    failed: Option<DecodeError>,
+    decompressor: Option<zstd::bulk::Decompressor<'static>>,
+}
+
+impl std::fmt::Debug for Decoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Decoder")
+            .field("config", &self.config)
+            .field("offset", &self.offset)
+            .field("buffered", &self.buffered)
+            .field("last_seq", &self.last_seq)
+            .field("failed", &self.failed)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug)]
+struct Suspect {
+    offset: u64,
+    error: DecodeErrorKind,
+}
+
+#[derive(Debug)]
+struct Batch {
+    data: Bytes,
+    pos: usize,
+    left: u32,
+    first_seq: u64,
+    offset: u64,
+}
+
+impl Decoder {
+    /// A decoder at the start of a stream.
+    pub fn new(config: DecoderConfig) -> Self {
+        Self {
+            need_stream_header: config.stream_header,
+            config,
+            chunks: VecDeque::new(),
+            buffered: 0,
+            offset: 0,
+            suspect: None,
+            batch: None,
+            last_seq: None,
+            failed: None,
+            decompressor: None,
+        }
+    }
+
+    /// Appends a copy of `data` to the input.
+    pub fn feed(&mut self, data: &[u8]) {
+        if !data.is_empty() {
+            self.feed_bytes(Bytes::copy_from_slice(data));
+        }
+    }
+
+    /// Appends `data` to the input without copying it.
+    pub fn feed_bytes(&mut self, data: Bytes) {
+        if !data.is_empty() {
+            self.buffered += data.len();
+            self.chunks.push_back(data);
+        }
+    }
+
+    /// Bytes fed but not yet consumed by a returned record.
+    pub fn buffered(&self) -> usize {
+        self.buffered
+    }
+
+    /// Stream offset just after the last consumed frame.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// Sequence number of the last record returned.
+    pub fn last_seq(&self) -> Option<u64> {
+        self.last_seq
+    }
+
+    /// How many more input bytes the decoder needs before it can return the
+    /// next record or error (zero if it can make progress now). Feeding no
+    /// more than this keeps the decoder's buffer to one frame.
+    pub fn needed(&self) -> usize {
+        if self.failed.is_some() || self.batch.is_some() {
+            return 0;
+        }
+        if self.suspect.is_some() {
+            // Only the end of the input or a non-zero byte decides; read on in
+            // modest steps.
+            return 4096;
+        }
+        if self.need_stream_header {
+            return STREAM_HEADER_LEN.saturating_sub(self.buffered);
+        }
+        if self.buffered < FRAME_HEADER_LEN {
+            return FRAME_HEADER_LEN - self.buffered;
+        }
+        let mut h = [0; FRAME_HEADER_LEN];
+        self.copy_prefix(&mut h);
+        match codec::parse_frame_header(&h, self.config.max_record_size) {
+            Ok(header) => (FRAME_HEADER_LEN + header.body_len).saturating_sub(self.buffered),
+            Err(_) => 0,
+        }
+    }
+
+    /// The next record, `Ok(None)` if more input is needed, or the error that
+    /// stops decoding (returned again on every later call).
+    pub fn next_record(&mut self) -> Result<Option<Record>, DecodeError> {
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
+        }
+        match self.step() {
+            Ok(r) => Ok(r),
+            Err((offset, kind)) => {
+                let e = DecodeError {
+                    offset,
+                    last_good_seq: self.last_seq,
+                    kind,
+                };
+                self.failed = Some(e.clone());
+                Err(e)
+            }
+        }
+    }
+
+    /// Reports how the input ended; call it when no more input will come and
+    /// [`next_record`](Self::next_record) has returned `Ok(None)`.
+    pub fn finish(&mut self) -> Result<End, DecodeError> {
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
+        }
+        let end = self.offset + self.buffered as u64;
+        if let Some(s) = &self.suspect {
+            return Ok(End::TornTail {
+                offset: s.offset,
+                tail_len: end - s.offset,
+            });
+        }
+        let undrained = DecodeError {
+            offset: self.offset,
+            last_good_seq: self.last_seq,
+            kind: DecodeErrorKind::Undrained,
+        };
+        if self.batch.is_some() || self.needed() == 0 && self.buffered > 0 {
+            return Err(undrained);
+        }
+        if self.buffered == 0 {
+            return Ok(End::Clean { len: end });
+        }
+        Ok(End::TornTail {
+            offset: self.offset,
+            tail_len: self.buffered as u64,
+        })
+    }
+
+    fn step(&mut self) -> Result<Option<Record>, (u64, DecodeErrorKind)> {
+        loop {
+            if self.batch.is_some() {
+                match self.next_in_batch()? {
+                    Some(rec) => return Ok(Some(rec)),
+                    None => continue,
+                }
+            }
+            if self.need_stream_header {
+                let Some(h) = self.contiguous(STREAM_HEADER_LEN) else {
+                    return Ok(None);
+                };
+                codec::check_stream_header(&h).map_err(|e| {
+                    let kind = match e {
+                        StreamHeaderError::Magic => DecodeErrorKind::BadMagic,
+                        StreamHeaderError::Checksum => DecodeErrorKind::StreamHeaderChecksum,
+                        StreamHeaderError::Version(v) => DecodeErrorKind::UnsupportedVersion(v),
+                        StreamHeaderError::Flags => {
+                            DecodeErrorKind::Invalid("reserved stream flags are set")
+                        }
+                    };
+                    (0, kind)
+                })?;
+                self.consume(STREAM_HEADER_LEN);
+                self.need_stream_header = false;
+            }
+            if self.suspect.is_some() {
+                // Only zero bytes may follow a suspected torn tail.
+                while let Some(front) = self.chunks.front() {
+                    if front.iter().any(|&b| b != 0) {
+                        if let Some(s) = self.suspect.take() {
+                            return Err((s.offset, s.error));
+                        }
+                    }
+                    let n = front.len();
+                    self.consume(n);
+                }
+                return Ok(None);
+            }
+            let frame_offset = self.offset;
+            let Some(h) = self.contiguous(FRAME_HEADER_LEN) else {
+                return Ok(None);
+            };
+            let header = match codec::parse_frame_header(&h, self.config.max_record_size) {
+                Ok(header) => header,
+                Err(HeaderError::Checksum) => {
+                    if h[OFF_HEADER_CRC..].iter().all(|&b| b == 0) {
+                        // The checksum was never written: a torn tail, unless
+                        // non-zero data follows.
+                        self.suspect = Some(Suspect {
+                            offset: frame_offset,
+                            error: DecodeErrorKind::HeaderChecksum,
+                        });
+                        self.consume(FRAME_HEADER_LEN);
+                        continue;
+                    }
+                    return Err((frame_offset, DecodeErrorKind::HeaderChecksum));
+                }
+                Err(HeaderError::Invalid(why)) => {
+                    return Err((frame_offset, DecodeErrorKind::Invalid(why)))
+                }
+                Err(HeaderError::TooLarge { len, max }) => {
+                    return Err((frame_offset, DecodeErrorKind::TooLarge { len, max }))
+                }
+            };
+            let Some(frame) = self.take(FRAME_HEADER_LEN + header.body_len) else {
+                return Ok(None);
+            };
+            let body = frame.slice(FRAME_HEADER_LEN..);
+            if crc32c::crc32c(&body) != header.body_crc {
+                if body.last() == Some(&0) {
+                    self.suspect = Some(Suspect {
+                        offset: frame_offset,
+                        error: DecodeErrorKind::BodyChecksum,
+                    });
+                    continue;
+                }
+                return Err((frame_offset, DecodeErrorKind::BodyChecksum));
+            }
+            match header.kind {
+                KIND_RECORD => {
+                    let rec = self.record(&header, body).map_err(|k| (frame_offset, k))?;
+                    return Ok(Some(rec));
+                }
+                KIND_BATCH => self.open_batch(&header, &body, frame_offset)?,
+                _ => unreachable!("parse_frame_header accepts only known kinds"),
+            }
+        }
+    }
+
+    fn record(&mut self, header: &FrameHeader, body: Bytes) -> Result<Record, DecodeErrorKind> {
+        let op = codec::decode_body(header.code, body).map_err(|e| match e {
+            BodyError::Malformed(why) => DecodeErrorKind::Invalid(why),
+            BodyError::Path(p) => DecodeErrorKind::Path(p),
+        })?;
+        self.check_seq(header.seq)?;
+        self.last_seq = Some(header.seq);
+        Ok(Record {
+            seq: header.seq,
+            timestamp_ns: header.word,
+            op,
+        })
+    }
+
+    fn check_seq(&self, seq: u64) -> Result<(), DecodeErrorKind> {
+        let expected = match (self.last_seq, self.config.first_seq) {
+            (Some(last), _) => match last.checked_add(1) {
+                Some(e) => e,
+                None => {
+                    return Err(DecodeErrorKind::SequenceRegression {
+                        expected: u64::MAX,
+                        found: seq,
+                    })
+                }
+            },
+            (None, Some(first)) => first,
+            (None, None) => return Ok(()),
+        };
+        if seq == expected {
+            Ok(())
+        } else if seq > expected {
+            Err(DecodeErrorKind::SequenceGap {
+                expected,
+                found: seq,
+            })
+        } else {
+            Err(DecodeErrorKind::SequenceRegression {
+                expected,
+                found: seq,
+            })
+        }
+    }
+
+    fn open_batch(
+        &mut self,
+        header: &FrameHeader,
+        body: &[u8],
+        offset: u64,
+    ) -> Result<(), (u64, DecodeErrorKind)> {
+        let raw_len = header.raw_len();
+        let mut raw = Vec::with_capacity(raw_len);
+        let decompressor = match &mut self.decompressor {
+            Some(d) => d,
+            None => self.decompressor.insert(
+                zstd::bulk::Decompressor::new()
+                    .map_err(|e| (offset, DecodeErrorKind::Decompress(e.to_string())))?,
+            ),
+        };
+        // The buffer's capacity bounds the output: zstd stops with an error
+        // rather than grow it.
+        let n = decompressor
+            .decompress_to_buffer(body, &mut raw)
+            .map_err(|e| (offset, DecodeErrorKind::Decompress(e.to_string())))?;
+        if n != raw_len {
+            return Err((
+                offset,
+                DecodeErrorKind::Decompress(format!(
+                    "decompressed to {n} bytes, the batch declares {raw_len}"
+                )),
+            ));
+        }
+        self.batch = Some(Batch {
+            data: Bytes::from(raw),
+            pos: 0,
+            left: header.count(),
+            first_seq: header.seq,
+            offset,
+        });
+        Ok(())
+    }
+
+    fn next_in_batch(&mut self) -> Result<Option<Record>, (u64, DecodeErrorKind)> {
+        let Some(batch) = self.batch.as_mut() else {
+            return Ok(None);
+        };
+        let offset = batch.offset;
+        let invalid = |why| (offset, DecodeErrorKind::Invalid(why));
+        if batch.left == 0 {
+            if batch.pos != batch.data.len() {
+                return Err(invalid("batch holds more data than its declared records"));
+            }
+            self.batch = None;
+            return Ok(None);
+        }
+        let rest = &batch.data[batch.pos..];
+        if rest.len() < FRAME_HEADER_LEN {
+            return Err(invalid("batch ends inside a record frame"));
+        }
+        let header = match codec::parse_frame_header(rest, self.config.max_record_size) {
+            Ok(h) if h.kind == KIND_RECORD => h,
+            Ok(_) => return Err(invalid("batch contains a frame that is not a record")),
+            Err(HeaderError::Checksum) => {
+                return Err(invalid("batch holds a corrupt record header"))
+            }
+            Err(HeaderError::Invalid(why)) => return Err(invalid(why)),
+            Err(HeaderError::TooLarge { len, max }) => {
+                return Err((offset, DecodeErrorKind::TooLarge { len, max }))
+            }
+        };
+        let end = FRAME_HEADER_LEN + header.body_len;
+        if rest.len() < end {
+            return Err(invalid("batch ends inside a record frame"));
+        }
+        let body = batch
+            .data
+            .slice(batch.pos + FRAME_HEADER_LEN..batch.pos + end);
+        if crc32c::crc32c(&body) != header.body_crc {
+            return Err(invalid(
+                "batch holds a record whose checksum does not match",
+            ));
+        }
+        if batch.pos == 0 && header.seq != batch.first_seq {
+            return Err(invalid(
+                "batch's first sequence number does not match its first record",
+            ));
+        }
+        batch.pos += end;
+        batch.left -= 1;
+        self.record(&header, body)
+            .map(Some)
+            .map_err(|k| (offset, k))
+    }
+
+    /// The first `n` buffered bytes as one contiguous slice, merging chunks
+    /// (once) if the bytes span several. `None` if fewer are buffered.
+    fn contiguous(&mut self, n: usize) -> Option<Bytes> {
+        if self.buffered < n {
+            return None;
+        }
+        let front = self.chunks.front()?;
+        if front.len() >= n {
+            return Some(front.slice(..n));
+        }
+        let mut merged = BytesMut::with_capacity(n);
+        while merged.len() < n {
+            let mut chunk = self.chunks.pop_front()?;
+            let want = n - merged.len();
+            if chunk.len() > want {
+                let rest = chunk.split_off(want);
+                self.chunks.push_front(rest);
+            }
+            merged.extend_from_slice(&chunk);
+        }
+        let merged = merged.freeze();
+        self.chunks.push_front(merged.clone());
+        Some(merged)
+    }
+
+    /// Removes and returns the first `n` bytes, if buffered.
+    fn take(&mut self, n: usize) -> Option<Bytes> {
+        self.contiguous(n)?;
+        let front = self.chunks.front_mut()?;
+        let out = front.split_to(n);
+        if front.is_empty() {
+            self.chunks.pop_front();
+        }
+        self.buffered -= n;
+        self.offset += n as u64;
+        Some(out)
+    }
+
+    fn consume(&mut self, mut n: usize) {
+        self.buffered -= n;
+        self.offset += n as u64;
+        while n > 0 {
+            let Some(front) = self.chunks.front_mut() else {
+                return;
+            };
+            if front.len() > n {
+                bytes::Buf::advance(front, n);
+                return;
+            }
+            n -= front.len();
+            self.chunks.pop_front();
+        }
+    }
+
+    /// Copies the first `out.len()` buffered bytes (which must be buffered).
+    fn copy_prefix(&self, out: &mut [u8]) {
+        let mut filled = 0;
+        for chunk in &self.chunks {
+            let n = chunk.len().min(out.len() - filled);
+            out[filled..filled + n].copy_from_slice(&chunk[..n]);
+            filled += n;
+            if filled == out.len() {
+                break;
+            }
+        }
+    }
+}

@@ -1,0 +1,37 @@
+//! The journal: the ordered record of captured changes (SPEC.md §2).
+//!
+//! A capture source appends [`Op`]s to a [`JournalWriter`], which numbers
+//! them, batches them (optionally compressing each batch with zstd), checksums
+//! every frame and writes them to a [`Sink`]. A replica feeds the bytes, in
+//! chunks of any size, to a [`Decoder`] and gets the [`Record`]s back in order;
+//! [`JournalReader`] does the same over any [`std::io::Read`].
+//!
+//! The byte layout is specified in `docs/journal-format.md`.
+//!
+//! Damage is never silent: every frame carries a header and a body CRC-32C, a
+//! stream that ends inside a frame is reported as a torn tail
+//! ([`End::TornTail`], safe to truncate), and anything else that does not
+//! decode is a [`DecodeError`] naming the byte offset and the last good
+//! sequence number.
+
+mod codec;
+mod decoder;
+mod error;
+mod path;
+mod reader;
+mod record;
+mod writer;
+
+pub use codec::{
+    EncodeError, DEFAULT_MAX_RECORD_SIZE, FORMAT_VERSION, FRAME_HEADER_LEN, STREAM_HEADER_LEN,
+    STREAM_MAGIC,
+};
+pub use decoder::{Decoder, DecoderConfig, End};
+pub use error::{DecodeError, DecodeErrorKind};
+pub use path::{PathError, RelPath, MAX_PATH_LEN};
+pub use reader::{JournalReader, ReadError};
+pub use record::{
+    Attrs, FileTime, Op, OpCode, Record, MAX_BOOKMARK_NAME_LEN, MAX_SYMLINK_TARGET_LEN,
+    MAX_XATTR_NAME_LEN, MAX_XATTR_VALUE_LEN,
+};
+pub use writer::{Compression, JournalWriter, Sink, WriteError, WriteSink, WriterConfig};

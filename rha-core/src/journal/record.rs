@@ -1,0 +1,372 @@
+//! The record model: what one journal entry says.
+
+use bytes::Bytes;
+
+use super::path::RelPath;
+
+/// The longest extended-attribute name, in bytes.
+pub const MAX_XATTR_NAME_LEN: usize = 255;
+/// The longest extended-attribute value, in bytes (Linux `XATTR_SIZE_MAX`).
+pub const MAX_XATTR_VALUE_LEN: usize = 65536;
+/// The longest symlink target, in bytes.
+pub const MAX_SYMLINK_TARGET_LEN: usize = 4096;
+/// The longest bookmark name, in bytes of UTF-8.
+pub const MAX_BOOKMARK_NAME_LEN: usize = 255;
+
+/// One captured change, with its place in the journal.
+///
+/// `seq` is strictly increasing by one from record to record within a journal;
+/// `timestamp_ns` is the capture time in nanoseconds since the Unix epoch, as the
+/// capture source supplied it (the library never reads a clock).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    /// Sequence number.
+    pub seq: u64,
+    /// Capture time, nanoseconds since 1970-01-01T00:00:00Z.
+    pub timestamp_ns: u64,
+    /// What changed.
+    pub op: Op,
+}
+
+/// A point in time for file attributes: nanoseconds since the Unix epoch,
+/// negative before 1970.
+pub type FileTime = i64;
+
+/// Attribute changes carried by [`Op::SetAttr`]; `None` leaves that attribute alone.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Attrs {
+    /// Permission bits and file type bits as in `st_mode`.
+    pub mode: Option<u32>,
+    /// Owner user id.
+    pub uid: Option<u32>,
+    /// Owner group id.
+    pub gid: Option<u32>,
+    /// Access time.
+    pub atime: Option<FileTime>,
+    /// Modification time.
+    pub mtime: Option<FileTime>,
+}
+
+/// The operation a [`Record`] carries.
+///
+/// File operations name paths relative to the scenario root ([`RelPath`]);
+/// volume operations name a volume by the index the scenario gave it.
+/// Payloads are [`Bytes`], so decoded records share the decoder's buffers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Op {
+    /// A regular file was created (empty) with `mode`.
+    Create {
+        /// The new file.
+        path: RelPath,
+        /// Permission bits.
+        mode: u32,
+    },
+    /// `data` was written at `offset` of an existing file.
+    Write {
+        /// The file written.
+        path: RelPath,
+        /// Byte offset of the first byte written.
+        offset: u64,
+        /// The bytes written.
+        data: Bytes,
+    },
+    /// The file's length was set (truncated or extended with zeros).
+    SetLen {
+        /// The file.
+        path: RelPath,
+        /// The new length in bytes.
+        len: u64,
+    },
+    /// A file, symlink or other non-directory was removed.
+    Delete {
+        /// The removed entry.
+        path: RelPath,
+    },
+    /// An entry was renamed, replacing `to` if it existed.
+    Rename {
+        /// The old name.
+        from: RelPath,
+        /// The new name.
+        to: RelPath,
+    },
+    /// A directory was created with `mode`.
+    Mkdir {
+        /// The new directory.
+        path: RelPath,
+        /// Permission bits.
+        mode: u32,
+    },
+    /// An empty directory was removed.
+    Rmdir {
+        /// The removed directory.
+        path: RelPath,
+    },
+    /// A symbolic link was created.
+    Symlink {
+        /// The new link.
+        path: RelPath,
+        /// What the link points to, verbatim (may be absolute or contain `..`:
+        /// a link's target is data, resolved only by whoever follows the link).
+        /// Non-empty, no NUL, at most [`MAX_SYMLINK_TARGET_LEN`] bytes.
+        target: Bytes,
+    },
+    /// A hard link `link` to the existing file `existing` was created.
+    HardLink {
+        /// The file linked to.
+        existing: RelPath,
+        /// The new name.
+        link: RelPath,
+    },
+    /// Attributes changed.
+    SetAttr {
+        /// The entry changed.
+        path: RelPath,
+        /// The attributes that changed, with their new values.
+        attrs: Attrs,
+    },
+    /// An extended attribute was set.
+    SetXattr {
+        /// The entry changed.
+        path: RelPath,
+        /// Attribute name: 1 to [`MAX_XATTR_NAME_LEN`] bytes, no NUL.
+        name: Bytes,
+        /// Attribute value, at most [`MAX_XATTR_VALUE_LEN`] bytes.
+        value: Bytes,
+    },
+    /// An extended attribute was removed.
+    RemoveXattr {
+        /// The entry changed.
+        path: RelPath,
+        /// Attribute name: 1 to [`MAX_XATTR_NAME_LEN`] bytes, no NUL.
+        name: Bytes,
+    },
+    /// `data` was written at byte `offset` of a volume.
+    BlockWrite {
+        /// The volume's index in the scenario.
+        volume: u32,
+        /// Byte offset on the volume.
+        offset: u64,
+        /// The bytes written.
+        data: Bytes,
+    },
+    /// `len` bytes at `offset` of a volume were discarded (trimmed).
+    Discard {
+        /// The volume's index in the scenario.
+        volume: u32,
+        /// Byte offset on the volume.
+        offset: u64,
+        /// Number of bytes discarded.
+        len: u64,
+    },
+    /// A named point an operator or application marked; the record's timestamp
+    /// is the bookmark's wall time.
+    Bookmark {
+        /// Name: 1 to [`MAX_BOOKMARK_NAME_LEN`] bytes of UTF-8, no NUL.
+        name: String,
+        /// Whether the application declared its data consistent at this point.
+        app_consistent: bool,
+    },
+    /// The records up to the matching [`Op::TxCommit`] form one transaction.
+    TxBegin {
+        /// Transaction id, unique among open transactions.
+        txid: u64,
+    },
+    /// The transaction `txid` committed: apply its records together.
+    TxCommit {
+        /// Transaction id.
+        txid: u64,
+    },
+    /// A synchronisation started; records before it precede the sync.
+    SyncStart {
+        /// Identifies the sync run.
+        sync_id: u64,
+    },
+    /// The synchronisation `sync_id` finished.
+    SyncEnd {
+        /// Identifies the sync run.
+        sync_id: u64,
+    },
+    /// The scenario and epoch the following records belong to.
+    Epoch {
+        /// Scenario identifier.
+        scenario: u64,
+        /// Epoch number within the scenario (bumped on every restart or role swap).
+        epoch: u64,
+    },
+}
+
+/// Numeric operation codes, as stored in a record frame (see `docs/journal-format.md`).
+///
+/// The values are part of the format and never change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+#[non_exhaustive]
+pub enum OpCode {
+    /// [`Op::Create`]
+    Create = 0x01,
+    /// [`Op::Write`]
+    Write = 0x02,
+    /// [`Op::SetLen`]
+    SetLen = 0x03,
+    /// [`Op::Delete`]
+    Delete = 0x04,
+    /// [`Op::Rename`]
+    Rename = 0x05,
+    /// [`Op::Mkdir`]
+    Mkdir = 0x06,
+    /// [`Op::Rmdir`]
+    Rmdir = 0x07,
+    /// [`Op::Symlink`]
+    Symlink = 0x08,
+    /// [`Op::HardLink`]
+    HardLink = 0x09,
+    /// [`Op::SetAttr`]
+    SetAttr = 0x0A,
+    /// [`Op::SetXattr`]
+    SetXattr = 0x0B,
+    /// [`Op::RemoveXattr`]
+    RemoveXattr = 0x0C,
+    /// [`Op::BlockWrite`]
+    BlockWrite = 0x20,
+    /// [`Op::Discard`]
+    Discard = 0x21,
+    /// [`Op::Bookmark`]
+    Bookmark = 0x40,
+    /// [`Op::TxBegin`]
+    TxBegin = 0x41,
+    /// [`Op::TxCommit`]
+    TxCommit = 0x42,
+    /// [`Op::SyncStart`]
+    SyncStart = 0x43,
+    /// [`Op::SyncEnd`]
+    SyncEnd = 0x44,
+    /// [`Op::Epoch`]
+    Epoch = 0x45,
+}
+
+impl OpCode {
+    /// Every code, in numeric order.
+    pub const ALL: [OpCode; 20] = [
+        OpCode::Create,
+        OpCode::Write,
+        OpCode::SetLen,
+        OpCode::Delete,
+        OpCode::Rename,
+        OpCode::Mkdir,
+        OpCode::Rmdir,
+        OpCode::Symlink,
+        OpCode::HardLink,
+        OpCode::SetAttr,
+        OpCode::SetXattr,
+        OpCode::RemoveXattr,
+        OpCode::BlockWrite,
+        OpCode::Discard,
+        OpCode::Bookmark,
+        OpCode::TxBegin,
+        OpCode::TxCommit,
+        OpCode::SyncStart,
+        OpCode::SyncEnd,
+        OpCode::Epoch,
+    ];
+
+    /// The code for a stored byte, if it names an operation.
+    pub fn from_u8(code: u8) -> Option<Self> {
+        Some(match code {
+            0x01 => OpCode::Create,
+            0x02 => OpCode::Write,
+            0x03 => OpCode::SetLen,
+            0x04 => OpCode::Delete,
+            0x05 => OpCode::Rename,
+            0x06 => OpCode::Mkdir,
+            0x07 => OpCode::Rmdir,
+            0x08 => OpCode::Symlink,
+            0x09 => OpCode::HardLink,
+            0x0A => OpCode::SetAttr,
+            0x0B => OpCode::SetXattr,
+            0x0C => OpCode::RemoveXattr,
+            0x20 => OpCode::BlockWrite,
+            0x21 => OpCode::Discard,
+            0x40 => OpCode::Bookmark,
+            0x41 => OpCode::TxBegin,
+            0x42 => OpCode::TxCommit,
+            0x43 => OpCode::SyncStart,
+            0x44 => OpCode::SyncEnd,
+            0x45 => OpCode::Epoch,
+            _ => return None,
+        })
+    }
+
+    /// A short lowercase name, as `rha journal dump` prints it.
+    pub fn name(self) -> &'static str {
+        match self {
+            OpCode::Create => "create",
+            OpCode::Write => "write",
+            OpCode::SetLen => "set-len",
+            OpCode::Delete => "delete",
+            OpCode::Rename => "rename",
+            OpCode::Mkdir => "mkdir",
+            OpCode::Rmdir => "rmdir",
+            OpCode::Symlink => "symlink",
+            OpCode::HardLink => "hard-link",
+            OpCode::SetAttr => "set-attr",
+            OpCode::SetXattr => "set-xattr",
+            OpCode::RemoveXattr => "remove-xattr",
+            OpCode::BlockWrite => "block-write",
+            OpCode::Discard => "discard",
+            OpCode::Bookmark => "bookmark",
+            OpCode::TxBegin => "tx-begin",
+            OpCode::TxCommit => "tx-commit",
+            OpCode::SyncStart => "sync-start",
+            OpCode::SyncEnd => "sync-end",
+            OpCode::Epoch => "epoch",
+        }
+    }
+}
+
+impl Op {
+    /// This operation's code.
+    pub fn code(&self) -> OpCode {
+        match self {
+            Op::Create { .. } => OpCode::Create,
+            Op::Write { .. } => OpCode::Write,
+            Op::SetLen { .. } => OpCode::SetLen,
+            Op::Delete { .. } => OpCode::Delete,
+            Op::Rename { .. } => OpCode::Rename,
+            Op::Mkdir { .. } => OpCode::Mkdir,
+            Op::Rmdir { .. } => OpCode::Rmdir,
+            Op::Symlink { .. } => OpCode::Symlink,
+            Op::HardLink { .. } => OpCode::HardLink,
+            Op::SetAttr { .. } => OpCode::SetAttr,
+            Op::SetXattr { .. } => OpCode::SetXattr,
+            Op::RemoveXattr { .. } => OpCode::RemoveXattr,
+            Op::BlockWrite { .. } => OpCode::BlockWrite,
+            Op::Discard { .. } => OpCode::Discard,
+            Op::Bookmark { .. } => OpCode::Bookmark,
+            Op::TxBegin { .. } => OpCode::TxBegin,
+            Op::TxCommit { .. } => OpCode::TxCommit,
+            Op::SyncStart { .. } => OpCode::SyncStart,
+            Op::SyncEnd { .. } => OpCode::SyncEnd,
+            Op::Epoch { .. } => OpCode::Epoch,
+        }
+    }
+
+    /// The path the operation acts on first, for file operations.
+    pub fn path(&self) -> Option<&RelPath> {
+        match self {
+            Op::Create { path, .. }
+            | Op::Write { path, .. }
+            | Op::SetLen { path, .. }
+            | Op::Delete { path }
+            | Op::Mkdir { path, .. }
+            | Op::Rmdir { path }
+            | Op::Symlink { path, .. }
+            | Op::SetAttr { path, .. }
+            | Op::SetXattr { path, .. }
+            | Op::RemoveXattr { path, .. } => Some(path),
+            Op::Rename { from, .. } => Some(from),
+            Op::HardLink { existing, .. } => Some(existing),
+            _ => None,
+        }
+    }
+}
