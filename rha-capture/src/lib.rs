@@ -1,1 +1,18 @@
-//! rha-capture
+//! # rha-capture
+//!
+//! The operating-system side of rha: reading and writing journal files on
+//! real file systems, and the `rha` command-line tool built on them.
+//!
+//! ```no_run
+//! use rha_capture::journal_file::{scan, Outcome};
+//!
+//! let scan = scan(std::path::Path::new("changes.rhaj"), Default::default(), |_record| {})?;
+//! match scan.outcome {
+//!     Outcome::Clean { .. } => println!("{} records, intact", scan.records),
+//!     Outcome::TornTail { offset, .. } => println!("torn tail: truncate to {offset} bytes"),
+//!     Outcome::Corrupt(e) => println!("corrupt: {e}"),
+//! }
+//! # Ok::<(), std::io::Error>(())
+//! ```
+
+pub mod journal_file;

@@ -22,6 +22,9 @@ mod reader;
 mod record;
 mod writer;
 
+#[cfg(test)]
+mod tests;
+
 pub use codec::{
     EncodeError, DEFAULT_MAX_RECORD_SIZE, FORMAT_VERSION, FRAME_HEADER_LEN, STREAM_HEADER_LEN,
     STREAM_MAGIC,

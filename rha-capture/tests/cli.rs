@@ -1,0 +1,119 @@
+//! The `rha` binary, run as a user would.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn golden(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/data")
+        .join(name)
+}
+
+fn rha(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rha"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn dump_lists_every_record() {
+    for file in ["journal-v1-plain.rhaj", "journal-v1-zstd.rhaj"] {
+        let out = rha(&["journal", "dump", golden(file).to_str().unwrap()]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let stdout = text(&out.stdout);
+        let lines: Vec<&str> = stdout.lines().collect();
+        assert_eq!(lines.len(), 24, "{stdout}");
+        assert!(
+            lines[0].contains("100  2025-11-21T00:00:00.000000000Z  epoch"),
+            "{}",
+            lines[0]
+        );
+        assert!(
+            lines[4]
+                .trim_end()
+                .ends_with("write         srv/data.db  offset=0 len=12"),
+            "{}",
+            lines[4]
+        );
+        assert!(
+            lines[9].ends_with("srv/data.db -> srv/data.old"),
+            "{}",
+            lines[9]
+        );
+        assert!(lines[17].ends_with("srv/caf\\xe9"), "{}", lines[17]);
+        assert!(
+            lines[21].contains("\"before upgrade ✓\"  application-consistent"),
+            "{}",
+            lines[21]
+        );
+        assert_eq!(
+            lines[23],
+            "# 23 records, seq 100..=122, 1233 bytes, clean end".replace(
+                "1233",
+                &std::fs::metadata(golden(file)).unwrap().len().to_string(),
+            )
+        );
+    }
+}
+
+#[test]
+fn verify_has_distinct_exit_codes() {
+    let ok = rha(&[
+        "journal",
+        "verify",
+        golden("journal-v1-plain.rhaj").to_str().unwrap(),
+    ]);
+    assert_eq!(ok.status.code(), Some(0));
+    assert!(text(&ok.stdout).starts_with("ok: "), "{}", text(&ok.stdout));
+
+    let torn = rha(&[
+        "journal",
+        "verify",
+        golden("journal-v1-torn.rhaj").to_str().unwrap(),
+    ]);
+    assert_eq!(torn.status.code(), Some(3));
+    assert!(
+        text(&torn.stdout).starts_with("torn tail at offset 1194:"),
+        "{}",
+        text(&torn.stdout)
+    );
+
+    let bad = rha(&[
+        "journal",
+        "verify",
+        golden("journal-v1-corrupt.rhaj").to_str().unwrap(),
+    ]);
+    assert_eq!(bad.status.code(), Some(4));
+    let msg = text(&bad.stdout);
+    assert!(msg.starts_with("corrupt at offset "), "{msg}");
+    assert!(msg.contains("last good sequence number: 10"), "{msg}");
+}
+
+#[test]
+fn unreadable_input_is_a_one_line_error() {
+    let dir = std::env::temp_dir();
+    for path in ["/nonexistent/journal.rhaj", dir.to_str().unwrap()] {
+        for cmd in ["dump", "verify"] {
+            let out = rha(&["journal", cmd, path]);
+            assert_eq!(out.status.code(), Some(1));
+            let err = text(&out.stderr);
+            assert_eq!(err.lines().count(), 1, "{err}");
+            assert!(err.starts_with(&format!("rha: error: {path}: ")), "{err}");
+            assert!(
+                !err.contains("panicked") && !err.contains("backtrace"),
+                "{err}"
+            );
+        }
+    }
+}
+
+#[test]
+fn bad_usage_exits_2() {
+    assert_eq!(rha(&["journal"]).status.code(), Some(2));
+    assert_eq!(rha(&["journal", "verify"]).status.code(), Some(2));
+}
