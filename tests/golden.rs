@@ -5,6 +5,8 @@
 //! Regenerate (only when adding a golden file, never to paper over a change):
 //! `RHA_BLESS=1 cargo test -p rha-tests --test golden`.
 
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
 use std::path::PathBuf;
 
 use rha_core::journal::{

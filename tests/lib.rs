@@ -1,5 +1,10 @@
 //! Helpers shared by the cross-crate integration tests.
 
+/// The README's Rust example, run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeExamples;
+
 use rha_core::journal::{Attrs, JournalWriter, Op, RelPath, WriterConfig};
 
 /// A relative path from a literal known to be valid.

@@ -1,5 +1,7 @@
 //! The `rha` binary, run as a user would.
 
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
 use std::path::PathBuf;
 use std::process::{Command, Output};
 

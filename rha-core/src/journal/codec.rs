@@ -374,11 +374,12 @@ pub(crate) fn encode_fixed(op: &Op, out: &mut Vec<u8>) {
         }
         Op::SetAttr { path: p, attrs } => {
             path(out, p);
-            let mask = (attrs.mode.is_some() as u8) * ATTR_MODE
-                | (attrs.uid.is_some() as u8) * ATTR_UID
-                | (attrs.gid.is_some() as u8) * ATTR_GID
-                | (attrs.atime.is_some() as u8) * ATTR_ATIME
-                | (attrs.mtime.is_some() as u8) * ATTR_MTIME;
+            let bit = |present: bool, bit: u8| if present { bit } else { 0 };
+            let mask = bit(attrs.mode.is_some(), ATTR_MODE)
+                | bit(attrs.uid.is_some(), ATTR_UID)
+                | bit(attrs.gid.is_some(), ATTR_GID)
+                | bit(attrs.atime.is_some(), ATTR_ATIME)
+                | bit(attrs.mtime.is_some(), ATTR_MTIME);
             out.push(mask);
             for v in [attrs.mode, attrs.uid, attrs.gid].into_iter().flatten() {
                 out.extend_from_slice(&v.to_le_bytes());

@@ -285,7 +285,7 @@ impl Decoder {
                 let Some(h) = self.contiguous(STREAM_HEADER_LEN) else {
                     return Ok(None);
                 };
-                codec::check_stream_header(&h).map_err(|e| {
+                codec::check_stream_header(h).map_err(|e| {
                     let kind = match e {
                         StreamHeaderError::Magic => DecodeErrorKind::BadMagic,
                         StreamHeaderError::Checksum => DecodeErrorKind::StreamHeaderChecksum,
@@ -313,10 +313,11 @@ impl Decoder {
                 return Ok(None);
             }
             let frame_offset = self.offset;
+            let max_record = self.config.max_record_size;
             let Some(h) = self.contiguous(FRAME_HEADER_LEN) else {
                 return Ok(None);
             };
-            let header = match codec::parse_frame_header(&h, self.config.max_record_size) {
+            let header = match codec::parse_frame_header(h, max_record) {
                 Ok(header) => header,
                 Err(HeaderError::Checksum) => {
                     if h[OFF_HEADER_CRC..].iter().all(|&b| b == 0) {
@@ -338,10 +339,9 @@ impl Decoder {
                     return Err((frame_offset, DecodeErrorKind::TooLarge { len, max }))
                 }
             };
-            let Some(frame) = self.take(FRAME_HEADER_LEN + header.body_len) else {
+            let Some(body) = self.take(FRAME_HEADER_LEN + header.body_len, FRAME_HEADER_LEN) else {
                 return Ok(None);
             };
-            let body = frame.slice(FRAME_HEADER_LEN..);
             if crc32c::crc32c(&body) != header.body_crc {
                 if body.last() == Some(&0) {
                     self.suspect = Some(Suspect {
@@ -498,39 +498,38 @@ impl Decoder {
 
     /// The first `n` buffered bytes as one contiguous slice, merging chunks
     /// (once) if the bytes span several. `None` if fewer are buffered.
-    fn contiguous(&mut self, n: usize) -> Option<Bytes> {
+    fn contiguous(&mut self, n: usize) -> Option<&[u8]> {
         if self.buffered < n {
             return None;
         }
-        let front = self.chunks.front()?;
-        if front.len() >= n {
-            return Some(front.slice(..n));
-        }
-        let mut merged = BytesMut::with_capacity(n);
-        while merged.len() < n {
-            let mut chunk = self.chunks.pop_front()?;
-            let want = n - merged.len();
-            if chunk.len() > want {
-                let rest = chunk.split_off(want);
-                self.chunks.push_front(rest);
+        if self.chunks.front()?.len() < n {
+            let mut merged = BytesMut::with_capacity(n);
+            while merged.len() < n {
+                let mut chunk = self.chunks.pop_front()?;
+                let want = n - merged.len();
+                if chunk.len() > want {
+                    let rest = chunk.split_off(want);
+                    self.chunks.push_front(rest);
+                }
+                merged.extend_from_slice(&chunk);
             }
-            merged.extend_from_slice(&chunk);
+            self.chunks.push_front(merged.freeze());
         }
-        let merged = merged.freeze();
-        self.chunks.push_front(merged.clone());
-        Some(merged)
+        self.chunks.front().map(|c| &c[..n])
     }
 
-    /// Removes and returns the first `n` bytes, if buffered.
-    fn take(&mut self, n: usize) -> Option<Bytes> {
-        self.contiguous(n)?;
+    /// Removes the first `len` bytes, if buffered, and returns them without
+    /// their first `skip` bytes.
+    fn take(&mut self, len: usize, skip: usize) -> Option<Bytes> {
+        self.contiguous(len)?;
         let front = self.chunks.front_mut()?;
-        let out = front.split_to(n);
+        let mut out = front.split_to(len);
         if front.is_empty() {
             self.chunks.pop_front();
         }
-        self.buffered -= n;
-        self.offset += n as u64;
+        self.buffered -= len;
+        self.offset += len as u64;
+        bytes::Buf::advance(&mut out, skip);
         Some(out)
     }
 

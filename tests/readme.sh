@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Runs the C and Python examples of README.md exactly as written (the Rust
+# example runs as a doctest of the rha-tests crate).
+#
+# Needs librha built in release mode and the Python package installed in the
+# virtual environment that bindings/python/test.sh prepares.
+set -euo pipefail
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+target="${CARGO_TARGET_DIR:-$repo/target}"
+venv="${RHA_VENV:-$repo/target/pyvenv}"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+# Prints the body of every fenced block of language $1 in README.md.
+extract() {
+    awk -v lang="$1" '
+        /^```/ { if (inside) { inside = 0; next } if ($0 == "```" lang) { inside = 1; next } }
+        inside { print }
+    ' "$repo/README.md"
+}
+
+extract c > "$work/example.c"
+extract python > "$work/example.py"
+[ -s "$work/example.c" ] || { echo "readme: no C example found" >&2; exit 1; }
+[ -s "$work/example.py" ] || { echo "readme: no Python example found" >&2; exit 1; }
+
+cargo build --release -p rha-ffi --quiet
+gcc -std=c99 -Wall -Wextra -Wpedantic -Werror "$work/example.c" -I"$repo/include" \
+    -L"$target/release" -lrha -Wl,-rpath,"$target/release" -o "$work/example"
+"$work/example"
+echo "readme: C example ok"
+
+"$venv/bin/python" "$work/example.py"
+echo "readme: Python example ok"
+echo "readme: 2 passed, 0 failed"
