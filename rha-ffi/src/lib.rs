@@ -1,1 +1,124 @@
-//! rha-ffi
+//! # rha-ffi: the C ABI of rha
+//!
+//! This crate builds `librha.so` and `librha.a`, declared in the generated,
+//! committed header `include/rha.h`. It has no logic of its own: every
+//! function converts its arguments, calls [`rha_core`], and converts the
+//! result back.
+//!
+//! ## Conventions
+//!
+//! - **Handles** are opaque, heap-allocated objects named `rha_<thing>`, made
+//!   by `rha_<thing>_new` or `rha_<thing>_build` and released with
+//!   `rha_<thing>_free`; `_free(NULL)` does nothing. A builder is consumed by
+//!   its `_build` call, whether or not that call succeeds.
+//! - **Results**: every fallible function returns an [`rha_result`]. `RHA_OK`
+//!   is success; `RHA_BLOCKED` and `RHA_DONE` are progress statuses, not
+//!   errors; every other value is an error, numbered in blocks of one hundred
+//!   per family (100s API usage, 200s I/O, 300s journal) and never renumbered.
+//! - **Error details**: the last parameter of every fallible function is
+//!   `rha_error **error_out`. It may be NULL. If it is not, a failing call
+//!   stores a new [`rha_error`] there that the caller must release with
+//!   [`rha_error_free`]; successful calls (including `RHA_BLOCKED` and
+//!   `RHA_DONE`) leave it untouched. There is no thread-local "last error".
+//! - **Parameters**: handle first, then inputs, then outputs, then
+//!   `error_out`. A required pointer that is NULL makes the call fail with
+//!   `RHA_NULL_PARAMETER`. Outputs are written only on success.
+//! - **Panics** never cross the boundary: a bug in rha that panics makes the
+//!   call return `RHA_PANIC` (or a documented default for functions that do
+//!   not return a result).
+//! - **Threads**: a handle may be used by one thread at a time; it may move
+//!   between threads. Distinct handles are independent.
+//!
+//! ## A journal round trip, from Rust through the C ABI
+//!
+//! ```
+//! use rha::*;
+//! use std::ptr;
+//!
+//! // SAFETY (whole example): every pointer passed below is either NULL where
+//! // NULL is allowed or points to a live local or a handle made by this library.
+//! unsafe {
+//!     let mut writer = ptr::null_mut();
+//!     let builder = rha_journal_writer_builder_new();
+//!     assert_eq!(rha_journal_writer_build(builder, &mut writer, ptr::null_mut()), rha_result::RHA_OK);
+//!
+//!     let mut rec = rha_record::default();
+//!     rec.op = rha_op::RHA_OP_MKDIR as u32;
+//!     rec.path = rha_bytes { ptr: b"db".as_ptr(), len: 2 };
+//!     rec.mode = 0o755;
+//!     let mut seq = 0;
+//!     assert_eq!(rha_journal_writer_append(writer, &rec, &mut seq, ptr::null_mut()), rha_result::RHA_OK);
+//!     assert_eq!(seq, 1);
+//!     assert_eq!(rha_journal_writer_flush(writer, ptr::null_mut()), rha_result::RHA_OK);
+//!
+//!     let mut bytes = vec![0u8; rha_journal_writer_pending(writer)];
+//!     let mut out = rha_out_buffer { dst: bytes.as_mut_ptr(), size: bytes.len(), pos: 0 };
+//!     assert_eq!(rha_journal_writer_drain(writer, &mut out, ptr::null_mut()), rha_result::RHA_OK);
+//!     rha_journal_writer_free(writer);
+//!
+//!     let mut reader = ptr::null_mut();
+//!     let builder = rha_journal_reader_builder_new();
+//!     assert_eq!(rha_journal_reader_build(builder, &mut reader, ptr::null_mut()), rha_result::RHA_OK);
+//!     let mut input = rha_in_buffer { src: bytes.as_ptr(), size: bytes.len(), pos: 0 };
+//!     let mut got = rha_record::default();
+//!     assert_eq!(rha_journal_reader_next(reader, &mut input, &mut got, ptr::null_mut()), rha_result::RHA_OK);
+//!     assert_eq!((got.seq, got.op, got.mode), (1, rha_op::RHA_OP_MKDIR as u32, 0o755));
+//!     assert_eq!(std::slice::from_raw_parts(got.path.ptr, got.path.len), b"db");
+//!     assert_eq!(rha_journal_reader_next(reader, &mut input, &mut got, ptr::null_mut()), rha_result::RHA_BLOCKED);
+//!     let mut end = rha_journal_end::default();
+//!     assert_eq!(rha_journal_reader_finish(reader, &mut end, ptr::null_mut()), rha_result::RHA_OK);
+//!     assert_eq!((end.torn, end.offset), (0, bytes.len() as u64));
+//!     rha_journal_reader_free(reader);
+//! }
+//! ```
+//!
+//! ## Layout
+//!
+//! `macros` holds `ffi_fn!`, the one wrapper around every exported
+//! function; `error`, `version`, `buffer` and `record` hold the shared types;
+//! `journal` the writer and reader handles. A test
+//! (`tests/every_export_wrapped.rs`) fails if an exported function is not
+//! wrapped or is missing from the header.
+
+// C names (`rha_result`, `RHA_OK`) are the point of this crate.
+#![allow(non_camel_case_types)]
+
+#[macro_use]
+mod macros;
+
+// First, so that the header starts with the version macros.
+mod version;
+
+mod buffer;
+mod error;
+mod journal;
+mod record;
+
+pub use buffer::{rha_bytes, rha_in_buffer, rha_out_buffer};
+pub use error::{
+    rha_error, rha_error_code, rha_error_free, rha_error_last_seq, rha_error_message,
+    rha_error_offset, rha_result, rha_result_name, rha_result_raw,
+};
+pub use journal::reader::{
+    rha_journal_end, rha_journal_reader, rha_journal_reader_build, rha_journal_reader_builder,
+    rha_journal_reader_builder_free, rha_journal_reader_builder_new,
+    rha_journal_reader_builder_set_first_seq, rha_journal_reader_builder_set_max_record_size,
+    rha_journal_reader_builder_set_stream_header, rha_journal_reader_finish,
+    rha_journal_reader_free, rha_journal_reader_next, rha_journal_reader_offset,
+};
+pub use journal::writer::{
+    rha_journal_writer, rha_journal_writer_append, rha_journal_writer_build,
+    rha_journal_writer_builder, rha_journal_writer_builder_free, rha_journal_writer_builder_new,
+    rha_journal_writer_builder_set_batch_bytes, rha_journal_writer_builder_set_first_seq,
+    rha_journal_writer_builder_set_max_record_size, rha_journal_writer_builder_set_zstd,
+    rha_journal_writer_drain, rha_journal_writer_flush, rha_journal_writer_free,
+    rha_journal_writer_next_seq, rha_journal_writer_pending,
+};
+pub use record::{
+    rha_op, rha_record, rha_record_init, RHA_ATTR_ATIME, RHA_ATTR_GID, RHA_ATTR_MODE,
+    RHA_ATTR_MTIME, RHA_ATTR_UID,
+};
+pub use version::{
+    rha_version_number, rha_version_string, RHA_VERSION_MAJOR, RHA_VERSION_MINOR,
+    RHA_VERSION_NUMBER, RHA_VERSION_PATCH,
+};

@@ -37,4 +37,6 @@ pub use record::{
     Attrs, FileTime, Op, OpCode, Record, MAX_BOOKMARK_NAME_LEN, MAX_SYMLINK_TARGET_LEN,
     MAX_XATTR_NAME_LEN, MAX_XATTR_VALUE_LEN,
 };
-pub use writer::{Compression, JournalWriter, Sink, WriteError, WriteSink, WriterConfig};
+pub use writer::{
+    Compression, JournalWriter, Sink, WriteError, WriteSink, WriterConfig, MAX_FRAME_BODY,
+};

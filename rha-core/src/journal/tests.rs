@@ -895,3 +895,33 @@ proptest! {
         let _ = decode_chunked(&data, &chunks, config.stream_header(false));
     }
 }
+
+#[test]
+fn batches_never_exceed_what_a_reader_with_the_same_limit_accepts() {
+    let config = WriterConfig::default()
+        .max_record_size(200)
+        .batch_bytes(usize::MAX)
+        .compression(Compression::Zstd { level: 1 });
+    let ops: Vec<Op> = (0..100).map(|i| Op::TxBegin { txid: i }).collect();
+    let bytes = encode(&ops, config);
+    let (recs, end) = decode_chunked(
+        &bytes,
+        &[usize::MAX],
+        DecoderConfig::default().max_record_size(200),
+    );
+    assert_eq!(recs.len(), 100);
+    end.unwrap();
+}
+
+#[test]
+fn get_mut_lets_the_caller_take_flushed_bytes() {
+    let mut w = JournalWriter::new(Vec::new(), WriterConfig::default());
+    w.append(0, &Op::TxBegin { txid: 1 }).unwrap();
+    w.flush().unwrap();
+    let first = std::mem::take(w.get_mut());
+    w.append(0, &Op::TxCommit { txid: 1 }).unwrap();
+    let rest = w.into_inner().unwrap();
+    let (recs, end) = decode_all(&[first, rest].concat());
+    assert_eq!(recs.len(), 2);
+    end.unwrap();
+}

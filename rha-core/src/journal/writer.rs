@@ -88,6 +88,9 @@ pub struct WriterConfig {
     pub first_seq: u64,
     /// The largest record body the writer produces. Default: 64 MiB; keep it
     /// no larger than the readers' [`DecoderConfig::max_record_size`](super::DecoderConfig).
+    /// Capped at [`MAX_FRAME_BODY`] (frame lengths are 32-bit); `batch_bytes`
+    /// is capped at this plus one frame header, so that a reader with the same
+    /// limit accepts every batch.
     pub max_record_size: usize,
     /// Whether to start the output with the stream header. Default: `true`.
     /// Turn off to continue a journal whose header is already written.
@@ -196,12 +199,19 @@ impl<S: Sink> std::fmt::Debug for JournalWriter<S> {
     }
 }
 
+/// The largest frame body the format can describe.
+pub const MAX_FRAME_BODY: usize = u32::MAX as usize - FRAME_HEADER_LEN;
+
 /// Payloads at least this large skip the batch buffer when not compressing.
 const DIRECT_PAYLOAD: usize = 64 << 10;
 
 impl<S: Sink> JournalWriter<S> {
     /// A writer that starts a journal in `sink`.
-    pub fn new(sink: S, config: WriterConfig) -> Self {
+    pub fn new(sink: S, mut config: WriterConfig) -> Self {
+        config.max_record_size = config.max_record_size.min(MAX_FRAME_BODY);
+        config.batch_bytes = config
+            .batch_bytes
+            .clamp(1, config.max_record_size + FRAME_HEADER_LEN);
         Self {
             sink,
             next_seq: config.first_seq,
@@ -224,6 +234,13 @@ impl<S: Sink> JournalWriter<S> {
     /// The sink.
     pub fn get_ref(&self) -> &S {
         &self.sink
+    }
+
+    /// The sink, mutably: for example to take the bytes written so far out of
+    /// a `Vec<u8>` sink. Bytes still batched in the writer are not in it yet;
+    /// call [`flush`](Self::flush) first.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.sink
     }
 
     /// Appends `op`, captured at `timestamp_ns`, and returns its sequence number.

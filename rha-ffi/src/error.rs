@@ -1,0 +1,435 @@
+//! Result codes and owned error objects.
+
+use std::ffi::{c_char, CStr, CString};
+
+use rha_core::journal::{DecodeError, DecodeErrorKind, EncodeError, PathError, WriteError};
+
+/// The outcome of a call.
+///
+/// `RHA_OK` is success. `RHA_BLOCKED` and `RHA_DONE` are progress statuses of
+/// streaming calls, not errors. Every other value is an error; errors are
+/// numbered in blocks of one hundred per family (100s: API usage, 200s: I/O,
+/// 300s: journal; 400s signature/delta, 500s spool, 600s rewind and 700s
+/// high availability are reserved) and are never renumbered, so a caller may
+/// test a family with `code / 100`. Callers must be prepared for codes added
+/// in later versions; `rha_result_name` names them all.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum rha_result {
+    /// Success.
+    RHA_OK = 0,
+    /// Progress status: the call needs more input, or more output room.
+    RHA_BLOCKED = 1,
+    /// Progress status: there is nothing more to produce.
+    RHA_DONE = 2,
+    /// A Rust panic was caught at the boundary: a bug in rha. The handle the
+    /// call was given should be freed and not used further.
+    RHA_PANIC = 100,
+    /// A required pointer argument was NULL.
+    RHA_NULL_PARAMETER = 101,
+    /// An argument is out of range, or a record field is invalid (bad path,
+    /// unknown operation, name too long, ...).
+    RHA_INVALID_ARGUMENT = 102,
+    /// The call is not valid now (for example the writer is unusable after an
+    /// earlier I/O failure, or `rha_journal_reader_finish` was called while a
+    /// complete record was still waiting to be read).
+    RHA_INVALID_STATE = 103,
+    /// An I/O operation (or compression) failed.
+    RHA_IO = 200,
+    /// The journal is damaged: a checksum mismatch, an impossible structure,
+    /// bad magic bytes, an invalid path inside a record, or a compressed batch
+    /// that does not decompress. The error object carries the byte offset and
+    /// the last good sequence number.
+    RHA_JOURNAL_CORRUPT = 300,
+    /// The journal is in a format version this library does not read.
+    RHA_JOURNAL_UNSUPPORTED_VERSION = 301,
+    /// A frame or record exceeds the configured maximum record size.
+    RHA_JOURNAL_TOO_LARGE = 302,
+    /// A sequence number skips ahead or goes backwards.
+    RHA_JOURNAL_SEQUENCE = 303,
+}
+
+/// An `rha_result` as the C side passes it in: any 32-bit value, including
+/// codes this version does not know (which would be undefined behaviour in
+/// the Rust enum). The header calls this type `rha_result`.
+pub type rha_result_raw = u32;
+
+// The C enum and the raw code are passed the same way.
+const _: () = assert!(std::mem::size_of::<rha_result>() == std::mem::size_of::<rha_result_raw>());
+
+impl rha_result {
+    /// Every code, in numeric order.
+    #[cfg(test)]
+    pub(crate) const ALL: [rha_result; 12] = [
+        rha_result::RHA_OK,
+        rha_result::RHA_BLOCKED,
+        rha_result::RHA_DONE,
+        rha_result::RHA_PANIC,
+        rha_result::RHA_NULL_PARAMETER,
+        rha_result::RHA_INVALID_ARGUMENT,
+        rha_result::RHA_INVALID_STATE,
+        rha_result::RHA_IO,
+        rha_result::RHA_JOURNAL_CORRUPT,
+        rha_result::RHA_JOURNAL_UNSUPPORTED_VERSION,
+        rha_result::RHA_JOURNAL_TOO_LARGE,
+        rha_result::RHA_JOURNAL_SEQUENCE,
+    ];
+
+    /// The constant's name, for `raw` if it is a known code.
+    fn name(raw: rha_result_raw) -> Option<&'static CStr> {
+        Some(match raw {
+            0 => c"RHA_OK",
+            1 => c"RHA_BLOCKED",
+            2 => c"RHA_DONE",
+            100 => c"RHA_PANIC",
+            101 => c"RHA_NULL_PARAMETER",
+            102 => c"RHA_INVALID_ARGUMENT",
+            103 => c"RHA_INVALID_STATE",
+            200 => c"RHA_IO",
+            300 => c"RHA_JOURNAL_CORRUPT",
+            301 => c"RHA_JOURNAL_UNSUPPORTED_VERSION",
+            302 => c"RHA_JOURNAL_TOO_LARGE",
+            303 => c"RHA_JOURNAL_SEQUENCE",
+            _ => return None,
+        })
+    }
+}
+
+/// A detailed error: a code, a message and, for journal decoding errors, the
+/// position of the damage.
+///
+/// Ownership: made by a failing call that was given a non-NULL `error_out`,
+/// owned by the caller, released with `rha_error_free`. Immutable once made,
+/// so it may be read from several threads at once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct rha_error {
+    code: rha_result,
+    message: CString,
+    offset: Option<u64>,
+    last_seq: Option<u64>,
+}
+
+impl rha_error {
+    /// An error with `code` and `message` (lowercase, with context).
+    pub(crate) fn new(code: rha_result, message: impl Into<String>) -> Self {
+        let message = message.into();
+        // A NUL byte would end the C string early; show it instead.
+        let message = if message.contains('\0') {
+            message.replace('\0', "\\0")
+        } else {
+            message
+        };
+        Self {
+            code,
+            message: CString::new(message).unwrap_or_default(),
+            offset: None,
+            last_seq: None,
+        }
+    }
+
+    /// `RHA_NULL_PARAMETER` for the parameter called `name`.
+    pub(crate) fn null_parameter(name: &str) -> Self {
+        Self::new(
+            rha_result::RHA_NULL_PARAMETER,
+            format!("argument `{name}` is NULL"),
+        )
+    }
+
+    /// `RHA_INVALID_ARGUMENT` with `message`.
+    pub(crate) fn invalid_argument(message: impl Into<String>) -> Self {
+        Self::new(rha_result::RHA_INVALID_ARGUMENT, message)
+    }
+
+    /// `RHA_INVALID_ARGUMENT` for a record field holding an invalid path.
+    pub(crate) fn invalid_path(field: &str, e: PathError) -> Self {
+        Self::invalid_argument(format!("record field `{field}`: {e}"))
+    }
+
+    /// The code.
+    pub(crate) fn code(&self) -> rha_result {
+        self.code
+    }
+
+    /// The message.
+    #[cfg(test)]
+    pub(crate) fn message(&self) -> &str {
+        self.message.to_str().unwrap_or("<not UTF-8>")
+    }
+}
+
+impl From<DecodeError> for rha_error {
+    fn from(e: DecodeError) -> Self {
+        let code = match e.kind {
+            DecodeErrorKind::UnsupportedVersion(_) => rha_result::RHA_JOURNAL_UNSUPPORTED_VERSION,
+            DecodeErrorKind::TooLarge { .. } => rha_result::RHA_JOURNAL_TOO_LARGE,
+            DecodeErrorKind::SequenceGap { .. } | DecodeErrorKind::SequenceRegression { .. } => {
+                rha_result::RHA_JOURNAL_SEQUENCE
+            }
+            DecodeErrorKind::Undrained => rha_result::RHA_INVALID_STATE,
+            // Bad magic, checksums, impossible structure, bad paths,
+            // decompression failures, and any kind added later.
+            _ => rha_result::RHA_JOURNAL_CORRUPT,
+        };
+        Self {
+            offset: Some(e.offset),
+            last_seq: e.last_good_seq,
+            ..Self::new(code, e.to_string())
+        }
+    }
+}
+
+impl From<EncodeError> for rha_error {
+    fn from(e: EncodeError) -> Self {
+        let code = match e {
+            EncodeError::TooLarge { .. } => rha_result::RHA_JOURNAL_TOO_LARGE,
+            EncodeError::Sequence { .. } => rha_result::RHA_JOURNAL_SEQUENCE,
+            _ => rha_result::RHA_INVALID_ARGUMENT,
+        };
+        Self::new(code, e.to_string())
+    }
+}
+
+impl From<WriteError> for rha_error {
+    fn from(e: WriteError) -> Self {
+        match e {
+            WriteError::Encode(e) => e.into(),
+            WriteError::Poisoned => Self::new(rha_result::RHA_INVALID_STATE, e.to_string()),
+            // Io, Compress, and any kind added later: the writer's medium failed.
+            _ => Self::new(rha_result::RHA_IO, e.to_string()),
+        }
+    }
+}
+
+/// The name of a result code, such as `"RHA_OK"`.
+///
+/// Returns a static NUL-terminated string (never NULL, never to be freed);
+/// `"RHA_UNKNOWN"` for a value that is not a code of this version.
+/// Thread-safe.
+#[no_mangle]
+pub extern "C" fn rha_result_name(code: rha_result_raw) -> *const c_char {
+    ffi_fn!(default(c"RHA_UNKNOWN".as_ptr()), non_null(), {
+        rha_result::name(code).unwrap_or(c"RHA_UNKNOWN").as_ptr()
+    })
+}
+
+/// The code of an error.
+///
+/// `error` may be NULL, which gives `RHA_NULL_PARAMETER`. Thread-safe for
+/// concurrent reads.
+///
+/// # Safety
+///
+/// `error` is NULL or an error object made by this library and not yet freed.
+#[no_mangle]
+pub unsafe extern "C" fn rha_error_code(error: *const rha_error) -> rha_result {
+    ffi_fn!(default(rha_result::RHA_NULL_PARAMETER), non_null(error), {
+        // SAFETY: non-NULL (checked by ffi_fn!) and live by this function's contract.
+        unsafe { &*error }.code
+    })
+}
+
+/// The message of an error: lowercase English with context (byte offset,
+/// sequence number, field name, ...), for logs and people, not for parsing.
+///
+/// Returns a NUL-terminated string owned by `error`: valid until
+/// `rha_error_free(error)`; never NULL. `error` may be NULL, which gives a
+/// static empty string. Thread-safe for concurrent reads.
+///
+/// # Safety
+///
+/// `error` is NULL or an error object made by this library and not yet freed.
+#[no_mangle]
+pub unsafe extern "C" fn rha_error_message(error: *const rha_error) -> *const c_char {
+    ffi_fn!(default(c"".as_ptr()), non_null(error), {
+        // SAFETY: non-NULL (checked by ffi_fn!) and live by this function's contract.
+        unsafe { &*error }.message.as_ptr()
+    })
+}
+
+/// The stream byte offset a journal decoding error refers to (where the
+/// damaged frame or stream header starts).
+///
+/// Returns `true` and stores the offset in `*offset_out` if the error has
+/// one; returns `false`, leaving `*offset_out` untouched, if it has none or
+/// if `error` or `offset_out` is NULL. Thread-safe for concurrent reads.
+///
+/// # Safety
+///
+/// `error` is NULL or an error object made by this library and not yet freed;
+/// `offset_out` is NULL or valid for writing a `uint64_t`.
+#[no_mangle]
+pub unsafe extern "C" fn rha_error_offset(error: *const rha_error, offset_out: *mut u64) -> bool {
+    ffi_fn!(default(false), non_null(error, offset_out), {
+        // SAFETY: non-NULL (checked by ffi_fn!) and live by this function's contract.
+        let error = unsafe { &*error };
+        error
+            .offset
+            .map(|offset| {
+                // SAFETY: non-NULL (checked by ffi_fn!) and writable by this function's contract.
+                unsafe { offset_out.write(offset) }
+            })
+            .is_some()
+    })
+}
+
+/// The sequence number of the last record that decoded cleanly before a
+/// journal decoding error.
+///
+/// Returns `true` and stores it in `*seq_out` if there is one; returns
+/// `false`, leaving `*seq_out` untouched, if no record decoded before the
+/// error, if the error is not a decoding error, or if `error` or `seq_out` is
+/// NULL. Thread-safe for concurrent reads.
+///
+/// # Safety
+///
+/// `error` is NULL or an error object made by this library and not yet freed;
+/// `seq_out` is NULL or valid for writing a `uint64_t`.
+#[no_mangle]
+pub unsafe extern "C" fn rha_error_last_seq(error: *const rha_error, seq_out: *mut u64) -> bool {
+    ffi_fn!(default(false), non_null(error, seq_out), {
+        // SAFETY: non-NULL (checked by ffi_fn!) and live by this function's contract.
+        let error = unsafe { &*error };
+        error
+            .last_seq
+            .map(|seq| {
+                // SAFETY: non-NULL (checked by ffi_fn!) and writable by this function's contract.
+                unsafe { seq_out.write(seq) }
+            })
+            .is_some()
+    })
+}
+
+/// Releases an error object and its message. NULL does nothing.
+///
+/// # Safety
+///
+/// `error` is NULL or an error object made by this library, not yet freed,
+/// and not used again after this call (nor its message).
+#[no_mangle]
+pub unsafe extern "C" fn rha_error_free(error: *mut rha_error) {
+    ffi_fn!(default(()), non_null(), {
+        if !error.is_null() {
+            // SAFETY: made by `Box::into_raw` in `report`, and ownership passes
+            // back to us by this function's contract.
+            drop(unsafe { Box::from_raw(error) });
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rha_core::journal::{Decoder, DecoderConfig};
+
+    #[test]
+    fn every_code_has_its_name_and_unknown_codes_have_none() {
+        for code in rha_result::ALL {
+            let name = rha_result::name(code as rha_result_raw).expect("known code");
+            assert_eq!(name.to_str().ok(), Some(format!("{code:?}").as_str()));
+        }
+        for raw in [3, 99, 104, 201, 304, 400, u32::MAX] {
+            assert_eq!(rha_result::name(raw), None);
+        }
+        assert_eq!(
+            // SAFETY: a static NUL-terminated string.
+            unsafe { CStr::from_ptr(rha_result_name(12345)) },
+            c"RHA_UNKNOWN"
+        );
+    }
+
+    #[test]
+    fn codes_keep_their_numbers() {
+        let numbers: Vec<u32> = rha_result::ALL.iter().map(|&c| c as u32).collect();
+        assert_eq!(
+            numbers,
+            [0, 1, 2, 100, 101, 102, 103, 200, 300, 301, 302, 303]
+        );
+    }
+
+    fn decode_error(bytes: &[u8], config: DecoderConfig) -> DecodeError {
+        let mut d = Decoder::new(config);
+        d.feed(bytes);
+        loop {
+            match d.next_record() {
+                Ok(Some(_)) => {}
+                Ok(None) => panic!("no error"),
+                Err(e) => return e,
+            }
+        }
+    }
+
+    fn journal(first_seq: u64, n: u64) -> Vec<u8> {
+        use rha_core::journal::{JournalWriter, Op, WriterConfig};
+        let mut w = JournalWriter::new(Vec::new(), WriterConfig::default().first_seq(first_seq));
+        for txid in 0..n {
+            w.append(txid, &Op::TxBegin { txid }).expect("valid op");
+        }
+        w.into_inner().expect("Vec sink")
+    }
+
+    #[test]
+    fn decode_errors_map_to_journal_codes_with_position() {
+        let good = journal(1, 3);
+
+        // Stream header (16 bytes), then 40-byte frames: flip a body bit of
+        // the second one.
+        let mut bad = good.clone();
+        bad[16 + 40 + 32 + 2] ^= 0x10;
+        let e = rha_error::from(decode_error(&bad, DecoderConfig::default()));
+        assert_eq!(e.code(), rha_result::RHA_JOURNAL_CORRUPT);
+        assert_eq!((e.offset, e.last_seq), (Some(56), Some(1)));
+        assert!(e.message().contains("checksum"), "{}", e.message());
+
+        let e = decode_error(&good, DecoderConfig::default().first_seq(Some(7)));
+        let e = rha_error::from(e);
+        assert_eq!(e.code(), rha_result::RHA_JOURNAL_SEQUENCE);
+        assert_eq!((e.offset, e.last_seq), (Some(16), None));
+
+        let e = decode_error(&good, DecoderConfig::default().max_record_size(4));
+        assert_eq!(rha_error::from(e).code(), rha_result::RHA_JOURNAL_TOO_LARGE);
+
+        let e = decode_error(b"not a journal at all", DecoderConfig::default());
+        assert_eq!(rha_error::from(e).code(), rha_result::RHA_JOURNAL_CORRUPT);
+    }
+
+    #[test]
+    fn undrained_finish_is_invalid_state() {
+        let mut d = Decoder::new(DecoderConfig::default());
+        d.feed(&journal(1, 2));
+        let e = d.finish().expect_err("records are still buffered");
+        assert_eq!(rha_error::from(e).code(), rha_result::RHA_INVALID_STATE);
+    }
+
+    #[test]
+    fn encode_errors_map_to_argument_and_size_codes() {
+        let e = EncodeError::InvalidField {
+            seq: 3,
+            field: "xattr name",
+            reason: "is empty",
+        };
+        let e = rha_error::from(WriteError::from(e));
+        assert_eq!(e.code(), rha_result::RHA_INVALID_ARGUMENT);
+        assert_eq!(e.message(), "record seq 3: xattr name is empty");
+        let e = EncodeError::TooLarge {
+            seq: 1,
+            size: 9,
+            max: 8,
+        };
+        assert_eq!(rha_error::from(e).code(), rha_result::RHA_JOURNAL_TOO_LARGE);
+        assert_eq!(
+            rha_error::from(WriteError::Poisoned).code(),
+            rha_result::RHA_INVALID_STATE
+        );
+        let io = std::io::Error::other("disk on fire");
+        let e = rha_error::from(WriteError::Io(io));
+        assert_eq!(e.code(), rha_result::RHA_IO);
+        assert!(e.message().contains("disk on fire"));
+    }
+
+    #[test]
+    fn messages_with_nul_survive() {
+        let e = rha_error::new(rha_result::RHA_IO, "a\0b");
+        assert_eq!(e.message(), "a\\0b");
+        assert_eq!(e.offset, None);
+    }
+}

@@ -1,0 +1,153 @@
+//! The one wrapper around every exported function.
+//!
+//! Each `extern "C" fn` of this crate has a body that is exactly one
+//! [`ffi_fn!`] invocation; `tests/every_export_wrapped.rs` enforces it. The
+//! macro checks the pointers the function requires, runs the body under
+//! [`std::panic::catch_unwind`] so a panic never unwinds into C, and for
+//! fallible functions turns an error into an [`rha_error`] stored through
+//! `error_out`.
+
+use std::any::Any;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use crate::error::{rha_error, rha_result};
+
+/// Wraps the body of an exported function.
+///
+/// Two forms:
+///
+/// - `ffi_fn!(fallible(error_out), non_null(a, b), { ... })` for functions
+///   that return [`rha_result`]. The body evaluates to
+///   `Result<rha_result, rha_error>` (it may use `?` and `return`). A NULL
+///   `a` or `b` returns `RHA_NULL_PARAMETER` without running the body, a
+///   panic returns `RHA_PANIC`, and an `Err` returns its code; in all three
+///   cases a new error object is stored through `error_out` unless it is
+///   NULL.
+/// - `ffi_fn!(default(value), non_null(a), { ... })` for functions that return
+///   anything else. A NULL `a` or a panic returns `value` without further
+///   effect.
+macro_rules! ffi_fn {
+    (fallible($error_out:ident), non_null($($ptr:ident),* $(,)?), $body:block $(,)?) => {{
+        let nulls: &[(&'static str, bool)] = &[$((stringify!($ptr), $ptr.is_null())),*];
+        let result = $crate::macros::run_fallible(nulls, || -> ::core::result::Result<
+            $crate::error::rha_result,
+            $crate::error::rha_error,
+        > { $body });
+        // SAFETY: every fallible function documents, under `# Safety`, that
+        // its `error_out` is NULL or valid for writing one `rha_error *`.
+        unsafe { $crate::macros::report(result, $error_out) }
+    }};
+    (default($default:expr), non_null($($ptr:ident),* $(,)?), $body:block $(,)?) => {{
+        let nulls: &[bool] = &[$($ptr.is_null()),*];
+        if nulls.contains(&true) {
+            $default
+        } else {
+            $crate::macros::run_infallible(|| $body).unwrap_or($default)
+        }
+    }};
+}
+
+/// Checks `nulls` (parameter name, whether it is NULL) and runs `body`,
+/// catching a panic.
+pub(crate) fn run_fallible<F>(
+    nulls: &[(&'static str, bool)],
+    body: F,
+) -> Result<rha_result, rha_error>
+where
+    F: FnOnce() -> Result<rha_result, rha_error>,
+{
+    if let Some((name, _)) = nulls.iter().find(|(_, is_null)| *is_null) {
+        return Err(rha_error::null_parameter(name));
+    }
+    catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|payload| Err(panicked(&*payload)))
+}
+
+/// Runs `body`, catching a panic (`None`).
+pub(crate) fn run_infallible<T, F: FnOnce() -> T>(body: F) -> Option<T> {
+    catch_unwind(AssertUnwindSafe(body)).ok()
+}
+
+/// Returns the code of `result`, storing the error through `error_out` (if
+/// not NULL) when it is one.
+///
+/// # Safety
+///
+/// `error_out` is NULL or valid for writing one `*mut rha_error`.
+pub(crate) unsafe fn report(
+    result: Result<rha_result, rha_error>,
+    error_out: *mut *mut rha_error,
+) -> rha_result {
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            let code = error.code();
+            if !error_out.is_null() {
+                // SAFETY: non-NULL, and valid for writes by this function's contract.
+                unsafe { error_out.write(Box::into_raw(Box::new(error))) };
+            }
+            code
+        }
+    }
+}
+
+/// The error for a caught panic, with the panic's message if it has one.
+fn panicked(payload: &(dyn Any + Send)) -> rha_error {
+    let what = payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("no message");
+    rha_error::new(
+        rha_result::RHA_PANIC,
+        format!("internal error: rha panicked ({what}); please report this bug"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ptr;
+
+    #[test]
+    fn a_panic_becomes_rha_panic_with_its_message() {
+        let mut err: *mut rha_error = ptr::null_mut();
+        let result = run_fallible(&[], || panic!("boom"));
+        // SAFETY: `err` is a live local.
+        let code = unsafe { report(result, &mut err) };
+        assert_eq!(code, rha_result::RHA_PANIC);
+        assert!(!err.is_null());
+        // SAFETY: `report` stored a boxed error, freed exactly once here.
+        let err = unsafe { Box::from_raw(err) };
+        assert_eq!(err.code(), rha_result::RHA_PANIC);
+        assert!(err.message().contains("boom"), "{}", err.message());
+    }
+
+    #[test]
+    fn a_null_parameter_is_named_and_the_body_does_not_run() {
+        let mut ran = false;
+        let result = run_fallible(&[("ok", false), ("handle", true)], || {
+            ran = true;
+            Ok(rha_result::RHA_OK)
+        });
+        assert!(!ran);
+        let err = result.expect_err("NULL must fail");
+        assert_eq!(err.code(), rha_result::RHA_NULL_PARAMETER);
+        assert!(err.message().contains("`handle`"), "{}", err.message());
+    }
+
+    #[test]
+    fn success_leaves_error_out_untouched() {
+        let sentinel = ptr::NonNull::<rha_error>::dangling().as_ptr();
+        let mut err = sentinel;
+        // SAFETY: `err` is a live local.
+        let code = unsafe { report(Ok(rha_result::RHA_BLOCKED), &mut err) };
+        assert_eq!(code, rha_result::RHA_BLOCKED);
+        assert_eq!(err, sentinel);
+    }
+
+    #[test]
+    fn infallible_panics_give_none() {
+        assert_eq!(run_infallible(|| 7), Some(7));
+        assert_eq!(run_infallible(|| -> u32 { panic!("boom") }), None);
+    }
+}

@@ -1,0 +1,337 @@
+//! Every exported function is wrapped in `ffi_fn!` (STYLE.md, "The C ABI"):
+//! this test reads `rha-ffi/src/**/*.rs` and fails if the body of any
+//! `extern fn` is anything but one `ffi_fn!` invocation, if anything is
+//! exported another way, or if the exported functions and the prototypes in
+//! `include/rha.h` differ.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Tok {
+    /// An identifier or keyword.
+    Ident(String),
+    /// A string literal of any kind, as written.
+    Str(String),
+    /// A char literal or a lifetime.
+    Quote,
+    /// One punctuation character.
+    Punct(char),
+}
+
+/// Splits Rust source into the tokens this test needs, dropping comments and
+/// keeping literals whole (so braces or `extern "C" fn` inside a string or a
+/// comment do not count).
+fn tokenize(src: &str) -> Vec<Tok> {
+    let s: Vec<char> = src.chars().collect();
+    let mut toks = Vec::new();
+    let mut i = 0;
+    while i < s.len() {
+        let c = s[i];
+        if c.is_whitespace() {
+            i += 1;
+        } else if c == '/' && s.get(i + 1) == Some(&'/') {
+            while i < s.len() && s[i] != '\n' {
+                i += 1;
+            }
+        } else if c == '/' && s.get(i + 1) == Some(&'*') {
+            let mut depth = 0;
+            while i < s.len() {
+                if s[i] == '/' && s.get(i + 1) == Some(&'*') {
+                    depth += 1;
+                    i += 2;
+                } else if s[i] == '*' && s.get(i + 1) == Some(&'/') {
+                    depth -= 1;
+                    i += 2;
+                    if depth == 0 {
+                        break;
+                    }
+                } else {
+                    i += 1;
+                }
+            }
+        } else if c == '"' {
+            let start = i;
+            i = end_of_string(&s, i + 1, 0);
+            toks.push(Tok::Str(s[start..i].iter().collect()));
+        } else if c == '\'' {
+            if s.get(i + 1) == Some(&'\\') {
+                // An escaped char literal: '\n', '\'', '\u{7f}'.
+                i += 2;
+                while i < s.len() && s[i] != '\'' {
+                    i += 1;
+                }
+                i += 1;
+            } else if s.get(i + 2) == Some(&'\'') {
+                i += 3;
+            } else {
+                // A lifetime or label.
+                i += 1;
+                while i < s.len() && (s[i].is_alphanumeric() || s[i] == '_') {
+                    i += 1;
+                }
+            }
+            toks.push(Tok::Quote);
+        } else if c.is_alphabetic() || c == '_' {
+            let start = i;
+            while i < s.len() && (s[i].is_alphanumeric() || s[i] == '_') {
+                i += 1;
+            }
+            let word: String = s[start..i].iter().collect();
+            let prefix = matches!(word.as_str(), "b" | "c" | "r" | "br" | "cr");
+            let raw = word.ends_with('r');
+            if prefix && s.get(i) == Some(&'"') {
+                i = end_of_string(&s, i + 1, if raw { 0 } else { usize::MAX });
+                toks.push(Tok::Str(s[start..i].iter().collect()));
+            } else if prefix && raw && s.get(i) == Some(&'#') {
+                let mut hashes = 0;
+                while s.get(i) == Some(&'#') {
+                    hashes += 1;
+                    i += 1;
+                }
+                i = end_of_string(&s, i + 1, hashes);
+                toks.push(Tok::Str(s[start..i].iter().collect()));
+            } else {
+                toks.push(Tok::Ident(word));
+            }
+        } else {
+            toks.push(Tok::Punct(c));
+            i += 1;
+        }
+    }
+    toks
+}
+
+/// The index just past the string literal whose contents start at `i`.
+/// `hashes`: `usize::MAX` for an escaped string, else the number of `#`s
+/// closing a raw string (`0` for `r"..."`).
+fn end_of_string(s: &[char], mut i: usize, hashes: usize) -> usize {
+    let escaped = hashes == usize::MAX;
+    while i < s.len() {
+        if escaped && s[i] == '\\' {
+            i += 2;
+            continue;
+        }
+        if s[i] == '"' {
+            let n = if escaped { 0 } else { hashes };
+            if (1..=n).all(|k| s.get(i + k) == Some(&'#')) {
+                return i + 1 + n;
+            }
+        }
+        i += 1;
+    }
+    i
+}
+
+/// The index of the delimiter closing the one at `open`.
+fn matching(toks: &[Tok], open: usize) -> Option<usize> {
+    let mut depth = 0i32;
+    for (i, t) in toks.iter().enumerate().skip(open) {
+        match t {
+            Tok::Punct('{' | '(' | '[') => depth += 1,
+            Tok::Punct('}' | ')' | ']') => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Exported function names and problems found in one file's source.
+fn scan(src: &str) -> (Vec<String>, Vec<String>) {
+    let toks = tokenize(src);
+    let ident = |i: usize| match toks.get(i) {
+        Some(Tok::Ident(w)) => Some(w.as_str()),
+        _ => None,
+    };
+    let mut names = Vec::new();
+    let mut problems = Vec::new();
+    let mut no_mangle = 0;
+    for i in 0..toks.len() {
+        if matches!(ident(i), Some("no_mangle" | "export_name")) {
+            no_mangle += 1;
+        }
+        if ident(i) == Some("macro_rules") {
+            problems.push("defines a macro outside src/macros.rs".to_owned());
+        }
+        if ident(i) != Some("extern") {
+            continue;
+        }
+        let mut j = i + 1;
+        if let Some(Tok::Str(_)) = toks.get(j) {
+            j += 1;
+        }
+        if ident(j) != Some("fn") {
+            continue; // `extern crate` or an `extern "C" { ... }` import block
+        }
+        let Some(name) = ident(j + 1) else {
+            problems.push(format!("unnamed extern fn at token {j}"));
+            continue;
+        };
+        names.push(name.to_owned());
+        let Some(open) = (j + 2..toks.len()).find(|&k| toks[k] == Tok::Punct('{')) else {
+            problems.push(format!("{name}: no body"));
+            continue;
+        };
+        let Some(close) = matching(&toks, open) else {
+            problems.push(format!("{name}: unbalanced body"));
+            continue;
+        };
+        let body = &toks[open + 1..close];
+        let wrapped = match body {
+            [Tok::Ident(m), Tok::Punct('!'), Tok::Punct('(' | '{' | '['), ..] if m == "ffi_fn" => {
+                matching(body, 2).is_some_and(|end| {
+                    let rest = &body[end + 1..];
+                    rest.is_empty() || rest == [Tok::Punct(';')]
+                })
+            }
+            _ => false,
+        };
+        if !wrapped {
+            problems.push(format!(
+                "{name}: the body must be exactly one ffi_fn!(...) invocation"
+            ));
+        }
+    }
+    if no_mangle != names.len() {
+        problems.push(format!(
+            "{no_mangle} #[no_mangle]/#[export_name] attributes but {} extern fns",
+            names.len()
+        ));
+    }
+    (names, problems)
+}
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in fs::read_dir(dir).expect("readable source directory") {
+        let path = entry.expect("readable directory entry").path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// Function names declared in a C header (comments stripped).
+fn header_functions(header: &str) -> BTreeSet<String> {
+    let mut code = String::new();
+    let mut rest = header;
+    while let Some(start) = rest.find("/*") {
+        code.push_str(&rest[..start]);
+        rest = rest[start..]
+            .find("*/")
+            .map_or("", |end| &rest[start + end + 2..]);
+    }
+    code.push_str(rest);
+    let code: String = code
+        .lines()
+        .map(|l| l.split("//").next().unwrap_or(""))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let mut names = BTreeSet::new();
+    for (at, _) in code.match_indices('(') {
+        let before = code[..at].trim_end();
+        let start = before
+            .rfind(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .map_or(0, |i| i + 1);
+        let word = &before[start..];
+        if word.starts_with("rha_") {
+            names.insert(word.to_owned());
+        }
+    }
+    names
+}
+
+#[test]
+fn every_extern_fn_is_wrapped_in_ffi_fn() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    rust_files(&root.join("src"), &mut files);
+    files.sort();
+    let mut exported = BTreeSet::new();
+    let mut problems = Vec::new();
+    for file in &files {
+        let src = fs::read_to_string(file).expect("readable source file");
+        let (names, file_problems) = scan(&src);
+        let is_macros = file.ends_with("src/macros.rs");
+        for p in file_problems {
+            if !(is_macros && p.starts_with("defines a macro")) {
+                problems.push(format!("{}: {p}", file.display()));
+            }
+        }
+        if is_macros && !names.is_empty() {
+            problems.push(format!("{}: exports {names:?}", file.display()));
+        }
+        for name in names {
+            if !exported.insert(name.clone()) {
+                problems.push(format!("{name} is defined twice"));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert!(
+        exported.len() >= 30,
+        "found only {} exported functions: is the scanner broken?",
+        exported.len()
+    );
+
+    let header_path = root.join("../include/rha.h");
+    let header = fs::read_to_string(&header_path).expect("include/rha.h exists");
+    let declared = header_functions(&header);
+    assert_eq!(
+        exported, declared,
+        "the exported functions and include/rha.h differ: regenerate the header \
+         (tests/check-header.sh --update)"
+    );
+}
+
+#[test]
+fn the_scanner_accepts_wrapped_functions() {
+    let src = r#"
+        /// Docs with extern "C" fn fake() {} inside.
+        #[no_mangle]
+        pub unsafe extern "C" fn good(p: *mut u8, e: *mut *mut E) -> R {
+            ffi_fn!(fallible(e), non_null(p), { let s = "}"; let c = '{'; Ok(x) })
+        }
+        // extern "C" fn commented_out() {}
+        /* extern "C" fn block_commented() { /* nested */ } */
+        #[no_mangle]
+        pub extern "C" fn also_good<'a>() -> u32 { ffi_fn! { default(0), non_null(), { r"}" ; 1 } } }
+        extern "C" { fn imported(); }
+    "#;
+    let (names, problems) = scan(src);
+    assert_eq!(names, ["good", "also_good"]);
+    assert!(problems.is_empty(), "{problems:?}");
+}
+
+#[test]
+fn the_scanner_rejects_unwrapped_functions() {
+    let cases = [
+        "#[no_mangle] pub extern \"C\" fn bare() -> u32 { 1 }",
+        "#[no_mangle] pub extern \"C\" fn before() { let x = 1; ffi_fn!(default(()), non_null(), {}) }",
+        "#[no_mangle] pub extern \"C\" fn after() { ffi_fn!(default(()), non_null(), {}); drop(1) }",
+        "#[no_mangle] pub extern fn implicit_c() { other!() }",
+        "#[no_mangle] pub extern \"system\" fn abi() { }",
+        "pub extern \"C\" fn no_attribute() { ffi_fn!(default(()), non_null(), {}) }",
+        "#[no_mangle] pub static X: u8 = 0;",
+        "macro_rules! sneaky { () => {} }",
+    ];
+    for src in cases {
+        let (_, problems) = scan(src);
+        assert!(!problems.is_empty(), "not rejected: {src}");
+    }
+}
+
+#[test]
+fn header_prototypes_are_found_but_not_mentions_in_comments() {
+    let header = "/** see rha_a_free(x) */\nvoid rha_a_free(struct a *x);\n\
+                  // rha_fake(\nrha_result rha_b(\n    int y);\n#define RHA_X (1)\n";
+    let names: Vec<String> = header_functions(header).into_iter().collect();
+    assert_eq!(names, ["rha_a_free", "rha_b"]);
+}
