@@ -1,0 +1,131 @@
+"""rha: the journal of an embeddable replication engine, from Python.
+
+The package binds the rha C library (``librha``) through cffi in ABI mode,
+reading the declarations from the generated header ``rha.h`` at import, so the
+header is the one description of the interface.
+
+Write a journal, then read it back::
+
+    import rha
+
+    rha.write_journal("changes.rhaj", [
+        rha.Create("docs/a.txt", 0o644),
+        rha.Write("docs/a.txt", 0, b"hello"),
+        rha.Bookmark("before-upgrade", app_consistent=True),
+    ], compression="zstd")
+
+    stream = rha.read_journal("changes.rhaj")
+    for record in stream:
+        print(record.seq, record.timestamp_ns, record.op)
+    print(stream.end)   # End(torn=False, offset=..., tail_len=0)
+
+For streams (a socket, a pipe), feed a :class:`JournalReader` chunk by chunk
+and drain a :class:`JournalWriter` as it fills. Errors are :class:`RhaError`
+subclasses mirroring the library's result-code families.
+"""
+
+from __future__ import annotations
+
+from ._errors import (
+    CorruptJournalError,
+    InvalidArgumentError,
+    InvalidStateError,
+    JournalError,
+    NullParameterError,
+    PanicError,
+    RecordTooLargeError,
+    RhaError,
+    RhaIOError,
+    SequenceError,
+    UnsupportedVersionError,
+    UsageError,
+)
+from ._native import c_str as _c_str
+from ._native import lib as _lib
+from ._ops import (
+    BlockWrite,
+    Bookmark,
+    BytesLike,
+    Create,
+    Delete,
+    Discard,
+    Epoch,
+    HardLink,
+    Mkdir,
+    Op,
+    PathLike,
+    Record,
+    RemoveXattr,
+    Rename,
+    Rmdir,
+    SetAttr,
+    SetLen,
+    SetXattr,
+    Symlink,
+    SyncEnd,
+    SyncStart,
+    TxBegin,
+    TxCommit,
+    Write,
+)
+from ._reader import End, JournalReader, RecordStream, read_journal
+from ._writer import JournalWriter, write_journal
+
+__version__: str = _c_str(_lib.rha_version_string())
+"""The library's version, such as ``"0.1.0"``."""
+
+
+def version_number() -> int:
+    """The library's version as ``major * 10000 + minor * 100 + patch``."""
+    return int(_lib.rha_version_number())
+
+
+__all__ = [
+    "__version__",
+    "version_number",
+    # operations
+    "Op",
+    "Create",
+    "Write",
+    "SetLen",
+    "Delete",
+    "Rename",
+    "Mkdir",
+    "Rmdir",
+    "Symlink",
+    "HardLink",
+    "SetAttr",
+    "SetXattr",
+    "RemoveXattr",
+    "BlockWrite",
+    "Discard",
+    "Bookmark",
+    "TxBegin",
+    "TxCommit",
+    "SyncStart",
+    "SyncEnd",
+    "Epoch",
+    "Record",
+    "BytesLike",
+    "PathLike",
+    # writing and reading
+    "JournalWriter",
+    "write_journal",
+    "JournalReader",
+    "End",
+    "RecordStream",
+    "read_journal",
+    # errors
+    "RhaError",
+    "UsageError",
+    "PanicError",
+    "NullParameterError",
+    "InvalidArgumentError",
+    "InvalidStateError",
+    "RhaIOError",
+    "JournalError",
+    "CorruptJournalError",
+    "UnsupportedVersionError",
+    "RecordTooLargeError",
+    "SequenceError",
+]

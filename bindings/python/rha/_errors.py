@@ -1,0 +1,201 @@
+"""Exceptions, one class per ``rha_result`` family and code.
+
+The C library reports failures as an ``rha_result`` code plus an owned
+``rha_error`` object holding the message; :func:`call` turns those into the
+exception classes below (and always frees the error object).
+
+Families (codes are grouped by hundreds and never renumbered)::
+
+    RhaError
+    ├── UsageError            1xx: the API was used wrongly
+    │   ├── PanicError             a bug in rha (a Rust panic, caught)
+    │   ├── NullParameterError     a required pointer was NULL
+    │   ├── InvalidArgumentError   bad argument or record field (also a ValueError)
+    │   └── InvalidStateError      call not valid now (closed, failed earlier, ...)
+    ├── RhaIOError            2xx: an I/O failure
+    └── JournalError          3xx: journal decoding
+        ├── CorruptJournalError    damaged bytes: checksum, structure, magic
+        ├── UnsupportedVersionError
+        ├── RecordTooLargeError    a frame exceeds the configured maximum
+        └── SequenceError          a sequence gap or reordering
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, NoReturn, Optional, Tuple, Type
+
+from ._native import c_str, ffi, lib
+
+__all__ = [
+    "RhaError",
+    "UsageError",
+    "PanicError",
+    "NullParameterError",
+    "InvalidArgumentError",
+    "InvalidStateError",
+    "RhaIOError",
+    "JournalError",
+    "CorruptJournalError",
+    "UnsupportedVersionError",
+    "RecordTooLargeError",
+    "SequenceError",
+    "call",
+    "code_name",
+    "raise_code",
+]
+
+
+class RhaError(Exception):
+    """An error reported by the rha library.
+
+    Attributes:
+        code: The numeric ``rha_result`` code.
+        code_name: Its name, such as ``"RHA_JOURNAL_CORRUPT"``.
+        message: The library's message (lowercase, with context such as the
+            byte offset, sequence number or field). Also ``str(error)``.
+        offset: For journal decoding errors, the stream offset of the frame
+            that failed; otherwise None.
+        last_seq: For journal decoding errors, the sequence number of the last
+            record that decoded cleanly; None if there was none or it does not
+            apply.
+    """
+
+    def __init__(
+        self,
+        code: int,
+        code_name: str,
+        message: str,
+        offset: Optional[int] = None,
+        last_seq: Optional[int] = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.code_name = code_name
+        self.message = message
+        self.offset = offset
+        self.last_seq = last_seq
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.code_name}, {self.message!r})"
+
+    def __reduce__(self) -> Tuple[Any, ...]:
+        return (type(self), (self.code, self.code_name, self.message, self.offset, self.last_seq))
+
+
+class UsageError(RhaError):
+    """The API was used wrongly (``rha_result`` 1xx)."""
+
+
+class PanicError(UsageError):
+    """The library panicked: a bug in rha (``RHA_PANIC``)."""
+
+
+class NullParameterError(UsageError):
+    """A required pointer was NULL (``RHA_NULL_PARAMETER``)."""
+
+
+class InvalidArgumentError(UsageError, ValueError):
+    """An argument or record field is invalid (``RHA_INVALID_ARGUMENT``).
+
+    For example a path that is absolute, empty, has ``..`` or a NUL byte,
+    or an attribute name that is too long; the message names the problem.
+    Also a :class:`ValueError`, as Python code expects of a bad value.
+    """
+
+
+class InvalidStateError(UsageError):
+    """The call is not valid now (``RHA_INVALID_STATE``): the object is
+    closed, failed earlier, or ``finish`` came before all input was read."""
+
+
+class RhaIOError(RhaError):
+    """An I/O failure (``rha_result`` 2xx)."""
+
+
+class JournalError(RhaError):
+    """A journal cannot be decoded (``rha_result`` 3xx).
+
+    ``offset`` and ``last_seq`` say where decoding stopped and what is intact.
+    """
+
+
+class CorruptJournalError(JournalError):
+    """Damaged journal bytes (``RHA_JOURNAL_CORRUPT``): a checksum mismatch,
+    an impossible structure, bad magic bytes, a bad path inside a record or
+    a batch that does not decompress."""
+
+
+class UnsupportedVersionError(JournalError):
+    """The journal is in a format version this library does not read
+    (``RHA_JOURNAL_UNSUPPORTED_VERSION``)."""
+
+
+class RecordTooLargeError(JournalError):
+    """A frame or record exceeds the configured maximum size
+    (``RHA_JOURNAL_TOO_LARGE``)."""
+
+
+class SequenceError(JournalError):
+    """A sequence number skips ahead or goes back (``RHA_JOURNAL_SEQUENCE``)."""
+
+
+_BY_CODE: Dict[int, Type[RhaError]] = {
+    lib.RHA_PANIC: PanicError,
+    lib.RHA_NULL_PARAMETER: NullParameterError,
+    lib.RHA_INVALID_ARGUMENT: InvalidArgumentError,
+    lib.RHA_INVALID_STATE: InvalidStateError,
+    lib.RHA_JOURNAL_CORRUPT: CorruptJournalError,
+    lib.RHA_JOURNAL_UNSUPPORTED_VERSION: UnsupportedVersionError,
+    lib.RHA_JOURNAL_TOO_LARGE: RecordTooLargeError,
+    lib.RHA_JOURNAL_SEQUENCE: SequenceError,
+}
+_BY_FAMILY: Dict[int, Type[RhaError]] = {1: UsageError, 2: RhaIOError, 3: JournalError}
+_STATUSES = (lib.RHA_OK, lib.RHA_BLOCKED, lib.RHA_DONE)
+
+
+def _class_for(code: int) -> Type[RhaError]:
+    return _BY_CODE.get(code) or _BY_FAMILY.get(code // 100, RhaError)
+
+
+def code_name(code: int) -> str:
+    """The name of an ``rha_result`` code, such as ``"RHA_OK"``."""
+    return c_str(lib.rha_result_name(code))
+
+
+def raise_code(code: int, message: str) -> NoReturn:
+    """Raises the exception for ``code`` with a message made on the Python side.
+
+    Used where the Python layer itself refuses a call (a closed handle,
+    unread input at ``finish``) so such refusals look like the library's own.
+    """
+    raise _class_for(code)(code, code_name(code), message)
+
+
+def _from_error(code: int, err: Any) -> RhaError:
+    """Builds the exception for ``code`` from an ``rha_error *`` and frees it."""
+    if err == ffi.NULL:
+        return _class_for(code)(code, code_name(code), code_name(code).lower())
+    try:
+        message = c_str(lib.rha_error_message(err))
+        value = ffi.new("uint64_t *")
+        offset = int(value[0]) if lib.rha_error_offset(err, value) else None
+        last_seq = int(value[0]) if lib.rha_error_last_seq(err, value) else None
+    finally:
+        lib.rha_error_free(err)
+    return _class_for(code)(code, code_name(code), message, offset, last_seq)
+
+
+def call(func: Callable[..., int], *args: Any) -> int:
+    """Calls a fallible C function, appending the ``rha_error **`` argument.
+
+    Returns the status (``RHA_OK``, ``RHA_BLOCKED`` or ``RHA_DONE``); any
+    other result raises the matching :class:`RhaError`.
+    """
+    err = ffi.new("rha_error **")
+    result = func(*args, err)
+    if result in _STATUSES:
+        return result
+    raise _from_error(result, err[0])

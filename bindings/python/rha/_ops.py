@@ -1,0 +1,369 @@
+"""The record model: one frozen dataclass per journal operation.
+
+These mirror the Rust ``rha_core::journal::Op`` enum. Paths name files
+relative to the scenario root; they accept ``str`` (encoded as UTF-8, with
+``surrogateescape`` so names from ``os.listdir`` round-trip), bytes-like
+objects or ``os.PathLike``, and are stored as ``bytes``. The library
+validates them when a record is appended (relative, non-empty, no ``.``,
+``..`` or empty components, no NUL).
+
+Payloads (``Write.data``, ``BlockWrite.data``, ``SetXattr.value``) are kept
+as given, without a copy: any object with the buffer protocol works
+(``bytes``, ``bytearray``, ``memoryview``, ``array.array``, ...). Records read
+back from a journal hold ``bytes``.
+"""
+
+from __future__ import annotations
+
+import operator
+import os
+from dataclasses import dataclass
+from typing import Any, Optional, Union
+
+__all__ = [
+    "Op",
+    "Create",
+    "Write",
+    "SetLen",
+    "Delete",
+    "Rename",
+    "Mkdir",
+    "Rmdir",
+    "Symlink",
+    "HardLink",
+    "SetAttr",
+    "SetXattr",
+    "RemoveXattr",
+    "BlockWrite",
+    "Discard",
+    "Bookmark",
+    "TxBegin",
+    "TxCommit",
+    "SyncStart",
+    "SyncEnd",
+    "Epoch",
+    "Record",
+    "PathLike",
+    "BytesLike",
+]
+
+BytesLike = Union[bytes, bytearray, memoryview]
+"""Payload types; any object supporting the buffer protocol is accepted."""
+
+PathLike = Union[str, bytes, bytearray, memoryview, "os.PathLike[str]", "os.PathLike[bytes]"]
+"""What a path argument accepts; paths are stored as ``bytes``."""
+
+
+def _bytes(value: Any, what: str) -> bytes:
+    """Converts a path-like value (str, bytes-like, os.PathLike) to bytes."""
+    if isinstance(value, os.PathLike):
+        value = os.fspath(value)
+    if isinstance(value, str):
+        return value.encode("utf-8", "surrogateescape")
+    if isinstance(value, bytes):
+        return value
+    try:
+        with memoryview(value) as view:
+            return view.tobytes()
+    except TypeError:
+        raise TypeError(f"{what} must be str or bytes-like, not {type(value).__name__}") from None
+
+
+def _buffer(value: Any, what: str) -> Any:
+    """Checks that ``value`` supports the buffer protocol; returns it unchanged."""
+    if isinstance(value, str):
+        raise TypeError(f"{what} must be bytes-like, not str")
+    try:
+        with memoryview(value) as view:
+            contiguous = view.c_contiguous
+    except TypeError:
+        raise TypeError(f"{what} must be bytes-like, not {type(value).__name__}") from None
+    if not contiguous:
+        raise BufferError(f"{what} must be a C-contiguous buffer")
+    return value
+
+
+def _int(value: Any, what: str) -> int:
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise TypeError(f"{what} must be an integer, not {type(value).__name__}") from None
+
+
+def _set(obj: Any, name: str, value: Any) -> None:
+    object.__setattr__(obj, name, value)
+
+
+class Op:
+    """Base class of every journal operation."""
+
+    __slots__ = ()
+
+
+@dataclass(frozen=True)
+class Create(Op):
+    """A regular file was created (empty) with permission bits ``mode``."""
+
+    path: bytes
+    mode: int
+
+    def __post_init__(self) -> None:
+        _set(self, "path", _bytes(self.path, "path"))
+        _set(self, "mode", _int(self.mode, "mode"))
+
+
+@dataclass(frozen=True)
+class Write(Op):
+    """``data`` was written at byte ``offset`` of an existing file."""
+
+    path: bytes
+    offset: int
+    data: BytesLike
+
+    def __post_init__(self) -> None:
+        _set(self, "path", _bytes(self.path, "path"))
+        _set(self, "offset", _int(self.offset, "offset"))
+        _set(self, "data", _buffer(self.data, "data"))
+
+
+@dataclass(frozen=True)
+class SetLen(Op):
+    """The file's length was set to ``length`` (truncated or zero-extended)."""
+
+    path: bytes
+    length: int
+
+    def __post_init__(self) -> None:
+        _set(self, "path", _bytes(self.path, "path"))
+        _set(self, "length", _int(self.length, "length"))
+
+
+@dataclass(frozen=True)
+class Delete(Op):
+    """A file, symlink or other non-directory was removed."""
+
+    path: bytes
+
+    def __post_init__(self) -> None:
+        _set(self, "path", _bytes(self.path, "path"))
+
+
+@dataclass(frozen=True)
+class Rename(Op):
+    """``src`` was renamed to ``dst``, replacing ``dst`` if it existed."""
+
+    src: bytes
+    dst: bytes
+
+    def __post_init__(self) -> None:
+        _set(self, "src", _bytes(self.src, "src"))
+        _set(self, "dst", _bytes(self.dst, "dst"))
+
+
+@dataclass(frozen=True)
+class Mkdir(Op):
+    """A directory was created with permission bits ``mode``."""
+
+    path: bytes
+    mode: int
+
+    def __post_init__(self) -> None:
+        _set(self, "path", _bytes(self.path, "path"))
+        _set(self, "mode", _int(self.mode, "mode"))
+
+
+@dataclass(frozen=True)
+class Rmdir(Op):
+    """An empty directory was removed."""
+
+    path: bytes
+
+    def __post_init__(self) -> None:
+        _set(self, "path", _bytes(self.path, "path"))
+
+
+@dataclass(frozen=True)
+class Symlink(Op):
+    """A symbolic link ``path`` pointing to ``target`` was created.
+
+    The target is data, kept verbatim: it may be absolute or contain ``..``.
+    """
+
+    path: bytes
+    target: bytes
+
+    def __post_init__(self) -> None:
+        _set(self, "path", _bytes(self.path, "path"))
+        _set(self, "target", _bytes(self.target, "target"))
+
+
+@dataclass(frozen=True)
+class HardLink(Op):
+    """A hard link ``link`` to the existing file ``existing`` was created."""
+
+    existing: bytes
+    link: bytes
+
+    def __post_init__(self) -> None:
+        _set(self, "existing", _bytes(self.existing, "existing"))
+        _set(self, "link", _bytes(self.link, "link"))
+
+
+@dataclass(frozen=True)
+class SetAttr(Op):
+    """Attributes changed; ``None`` leaves an attribute alone.
+
+    Times are nanoseconds since the Unix epoch (negative before 1970).
+    """
+
+    path: bytes
+    mode: Optional[int] = None
+    uid: Optional[int] = None
+    gid: Optional[int] = None
+    atime_ns: Optional[int] = None
+    mtime_ns: Optional[int] = None
+
+    def __post_init__(self) -> None:
+        _set(self, "path", _bytes(self.path, "path"))
+        for name in ("mode", "uid", "gid", "atime_ns", "mtime_ns"):
+            value = getattr(self, name)
+            if value is not None:
+                _set(self, name, _int(value, name))
+
+
+@dataclass(frozen=True)
+class SetXattr(Op):
+    """The extended attribute ``name`` was set to ``value``."""
+
+    path: bytes
+    name: bytes
+    value: BytesLike
+
+    def __post_init__(self) -> None:
+        _set(self, "path", _bytes(self.path, "path"))
+        _set(self, "name", _bytes(self.name, "name"))
+        _set(self, "value", _buffer(self.value, "value"))
+
+
+@dataclass(frozen=True)
+class RemoveXattr(Op):
+    """The extended attribute ``name`` was removed."""
+
+    path: bytes
+    name: bytes
+
+    def __post_init__(self) -> None:
+        _set(self, "path", _bytes(self.path, "path"))
+        _set(self, "name", _bytes(self.name, "name"))
+
+
+@dataclass(frozen=True)
+class BlockWrite(Op):
+    """``data`` was written at byte ``offset`` of volume number ``volume``."""
+
+    volume: int
+    offset: int
+    data: BytesLike
+
+    def __post_init__(self) -> None:
+        _set(self, "volume", _int(self.volume, "volume"))
+        _set(self, "offset", _int(self.offset, "offset"))
+        _set(self, "data", _buffer(self.data, "data"))
+
+
+@dataclass(frozen=True)
+class Discard(Op):
+    """``length`` bytes at ``offset`` of volume ``volume`` were discarded (trimmed)."""
+
+    volume: int
+    offset: int
+    length: int
+
+    def __post_init__(self) -> None:
+        _set(self, "volume", _int(self.volume, "volume"))
+        _set(self, "offset", _int(self.offset, "offset"))
+        _set(self, "length", _int(self.length, "length"))
+
+
+@dataclass(frozen=True)
+class Bookmark(Op):
+    """A named point; the record's timestamp is the bookmark's wall time.
+
+    ``app_consistent`` says whether the application declared its data
+    consistent at this point.
+    """
+
+    name: str
+    app_consistent: bool = False
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str):
+            raise TypeError(f"name must be str, not {type(self.name).__name__}")
+        _set(self, "app_consistent", bool(self.app_consistent))
+
+
+@dataclass(frozen=True)
+class TxBegin(Op):
+    """The records up to the matching :class:`TxCommit` form one transaction."""
+
+    txid: int
+
+    def __post_init__(self) -> None:
+        _set(self, "txid", _int(self.txid, "txid"))
+
+
+@dataclass(frozen=True)
+class TxCommit(Op):
+    """Transaction ``txid`` committed: apply its records together."""
+
+    txid: int
+
+    def __post_init__(self) -> None:
+        _set(self, "txid", _int(self.txid, "txid"))
+
+
+@dataclass(frozen=True)
+class SyncStart(Op):
+    """A synchronisation started; records before it precede the sync."""
+
+    sync_id: int
+
+    def __post_init__(self) -> None:
+        _set(self, "sync_id", _int(self.sync_id, "sync_id"))
+
+
+@dataclass(frozen=True)
+class SyncEnd(Op):
+    """The synchronisation ``sync_id`` finished."""
+
+    sync_id: int
+
+    def __post_init__(self) -> None:
+        _set(self, "sync_id", _int(self.sync_id, "sync_id"))
+
+
+@dataclass(frozen=True)
+class Epoch(Op):
+    """The scenario and epoch the following records belong to."""
+
+    scenario: int
+    epoch: int
+
+    def __post_init__(self) -> None:
+        _set(self, "scenario", _int(self.scenario, "scenario"))
+        _set(self, "epoch", _int(self.epoch, "epoch"))
+
+
+@dataclass(frozen=True)
+class Record:
+    """One journal entry: an operation with its place and time.
+
+    Attributes:
+        seq: Sequence number; strictly increasing by one within a journal.
+        timestamp_ns: Capture time in nanoseconds since the Unix epoch.
+        op: What changed.
+    """
+
+    seq: int
+    timestamp_ns: int
+    op: Op
