@@ -1,1 +1,135 @@
-//! Fuzz target bodies.
+//! Fuzz targets for rha, as plain functions.
+//!
+//! Each target in `fuzz_targets/` is a one-line `fuzz_target!` wrapper around a
+//! function here, so the same code runs under libFuzzer
+//! (`cargo fuzz run journal_decode`, nightly or `RUSTC_BOOTSTRAP=1`) and in
+//! ordinary tests: `cargo test -p rha-fuzz --lib` replays every file committed
+//! under `corpus/<target>/` on stable, without instrumentation.
+//!
+//! | target | input | checks |
+//! |---|---|---|
+//! | [`journal_decode`] | 4 control bytes, then a journal | no panic; chunked and whole decoding agree; the outcome accounts for every byte; decoded records re-encode |
+//! | [`journal_roundtrip`] | `arbitrary` writer settings and operations | the writer refuses exactly the invalid records; the rest decode to themselves and the journal ends cleanly |
+//!
+//! The seed corpus is written by the ignored test `regenerate_seed_corpus`
+//! (`cargo test -p rha-fuzz --lib -- --ignored regenerate_seed_corpus`):
+//! descriptive names, each decode seed checked to end as its name says.
+//! Files named by their SHA-1 were found by the fuzzer; `regression-*` files
+//! once failed. To fuzz and keep only inputs that reach new code:
+//!
+//! ```text
+//! cd fuzz
+//! RUSTC_BOOTSTRAP=1 cargo fuzz run journal_decode /tmp/new corpus/journal_decode -- -max_total_time=600
+//! RUSTC_BOOTSTRAP=1 cargo fuzz run journal_decode corpus/journal_decode /tmp/new -- -merge=1 -use_counters=0
+//! ```
+
+mod decode;
+mod roundtrip;
+#[cfg(test)]
+mod seeds;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+pub use decode::journal_decode;
+pub use roundtrip::journal_roundtrip;
+
+/// The main program of a fuzz target built without libFuzzer: runs every
+/// file named on the command line (every file inside a named directory,
+/// in name order) through `target` and prints its name.
+///
+/// A failing input panics with the target's message, as under libFuzzer, so
+/// `cargo run -p rha-fuzz --bin journal_decode -- crash-…` reproduces a crash
+/// on stable. Returns failure if no file is named or one cannot be read.
+pub fn run_files(target: fn(&[u8])) -> ExitCode {
+    let args: Vec<PathBuf> = std::env::args_os().skip(1).map(PathBuf::from).collect();
+    if args.is_empty() {
+        eprintln!("usage: TARGET FILE_OR_DIRECTORY...  (runs each input through the target)");
+        return ExitCode::FAILURE;
+    }
+    for arg in &args {
+        let files = match inputs(arg) {
+            Ok(files) => files,
+            Err(e) => {
+                eprintln!("{}: {e}", arg.display());
+                return ExitCode::FAILURE;
+            }
+        };
+        for file in files {
+            match std::fs::read(&file) {
+                Ok(data) => target(&data),
+                Err(e) => {
+                    eprintln!("{}: {e}", file.display());
+                    return ExitCode::FAILURE;
+                }
+            }
+            println!("ok {}", file.display());
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+/// `path` itself, or if it is a directory the files in it, sorted.
+fn inputs(path: &Path) -> std::io::Result<Vec<PathBuf>> {
+    if !path.is_dir() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(path)? {
+        let entry = entry?;
+        if entry.file_type()?.is_file() {
+            files.push(entry.path());
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    use super::inputs;
+
+    /// The committed corpus directory of `target`.
+    pub(crate) fn corpus_dir(target: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("corpus")
+            .join(target)
+    }
+
+    /// Runs every corpus file of `target` through `run`, naming each file
+    /// that panics.
+    fn replay(target: &str, run: fn(&[u8])) {
+        let dir = corpus_dir(target);
+        let files = inputs(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        assert!(!files.is_empty(), "{} holds no corpus", dir.display());
+        let failed: Vec<String> = files
+            .iter()
+            .filter(|file| {
+                let data = std::fs::read(file).expect("readable corpus file");
+                std::panic::catch_unwind(|| run(&data)).is_err()
+            })
+            .map(|file| file.display().to_string())
+            .collect();
+        assert!(failed.is_empty(), "{target} fails on {failed:#?}");
+    }
+
+    #[test]
+    fn replay_journal_decode_corpus() {
+        replay("journal_decode", super::journal_decode);
+    }
+
+    #[test]
+    fn replay_journal_roundtrip_corpus() {
+        replay("journal_roundtrip", super::journal_roundtrip);
+    }
+
+    #[test]
+    fn short_and_empty_inputs_are_fine() {
+        for n in 0..8 {
+            super::journal_decode(&[0xA5; 8][..n]);
+            super::journal_roundtrip(&[0xA5; 8][..n]);
+        }
+    }
+}
