@@ -9,7 +9,10 @@
 //! - `encode/<codec>`: a [`JournalWriter`](rha_core::journal::JournalWriter)
 //!   appending every record into a reused `Vec` (cleared, capacity kept);
 //! - `decode/<codec>`: a [`Decoder`](rha_core::journal::Decoder) fed the
-//!   whole journal as one shared `Bytes`, every record pulled out.
+//!   whole journal as one shared `Bytes`, every record pulled out as an
+//!   owned `Record` (payloads share the buffer);
+//! - `decode-ref/<codec>`: the same, pulling borrowed `RecordRef` views
+//!   (no reference counting), as the C reader does.
 //!
 //! Throughput is always counted in the uncompressed workload, so results
 //! within a group compare directly: `python3 benches/ratios.py` prints them as
@@ -23,7 +26,7 @@ use std::hint::black_box;
 
 use bytes::Bytes;
 use criterion::{Criterion, SamplingMode, Throughput};
-use rha_benches::{decode, memcpy_crc32c, writer_config, Workload};
+use rha_benches::{decode, decode_ref, memcpy_crc32c, writer_config, Workload};
 use rha_core::journal::Compression;
 
 /// The codecs measured: none, and zstd at its fastest level.
@@ -59,6 +62,9 @@ fn group(c: &mut Criterion, name: &str, work: &Workload, throughput: Throughput)
         let journal = Bytes::from(work.encode(&config, Vec::new()));
         g.bench_function(format!("decode/{codec}"), |b| {
             b.iter(|| decode(black_box(&journal)))
+        });
+        g.bench_function(format!("decode-ref/{codec}"), |b| {
+            b.iter(|| decode_ref(black_box(&journal)))
         });
     }
     g.finish();

@@ -162,9 +162,9 @@ impl From<DecodeError> for rha_error {
         let code = match e.kind {
             DecodeErrorKind::UnsupportedVersion(_) => rha_result::RHA_JOURNAL_UNSUPPORTED_VERSION,
             DecodeErrorKind::TooLarge { .. } => rha_result::RHA_JOURNAL_TOO_LARGE,
-            DecodeErrorKind::SequenceGap { .. } | DecodeErrorKind::SequenceRegression { .. } => {
-                rha_result::RHA_JOURNAL_SEQUENCE
-            }
+            DecodeErrorKind::SequenceGap { .. }
+            | DecodeErrorKind::SequenceRegression { .. }
+            | DecodeErrorKind::SequenceOverflow { .. } => rha_result::RHA_JOURNAL_SEQUENCE,
             DecodeErrorKind::Undrained => rha_result::RHA_INVALID_STATE,
             // Bad magic, checksums, impossible structure, bad paths,
             // decompression failures, and any kind added later.
@@ -182,7 +182,9 @@ impl From<EncodeError> for rha_error {
     fn from(e: EncodeError) -> Self {
         let code = match e {
             EncodeError::TooLarge { .. } => rha_result::RHA_JOURNAL_TOO_LARGE,
-            EncodeError::Sequence { .. } => rha_result::RHA_JOURNAL_SEQUENCE,
+            EncodeError::Sequence { .. } | EncodeError::SequenceExhausted => {
+                rha_result::RHA_JOURNAL_SEQUENCE
+            }
             _ => rha_result::RHA_INVALID_ARGUMENT,
         };
         Self::new(code, e.to_string())

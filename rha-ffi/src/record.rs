@@ -1,7 +1,7 @@
 //! `rha_record`: one journal record as a flat C struct, and its conversions.
 
 use bytes::Bytes;
-use rha_core::journal::{Attrs, Op, Record, RelPath};
+use rha_core::journal::{Attrs, Op, OpRef, RecordRef, RelPath};
 
 use crate::buffer::rha_bytes;
 use crate::error::rha_error;
@@ -263,9 +263,9 @@ impl rha_record {
         })
     }
 
-    /// `record` as a flat struct whose views borrow from `record`: valid as
-    /// long as `record` is alive and unchanged.
-    pub(crate) fn view(record: &Record) -> Result<Self, rha_error> {
+    /// `record` as a flat struct whose views borrow from the decoder buffer
+    /// `record` points into: valid until that decoder is next used.
+    pub(crate) fn view(record: &RecordRef<'_>) -> Result<Self, rha_error> {
         let mut r = Self {
             seq: record.seq,
             timestamp_ns: record.timestamp_ns,
@@ -273,35 +273,35 @@ impl rha_record {
             ..Self::default()
         };
         let b = rha_bytes::borrow;
-        match &record.op {
-            Op::Create { path, mode } | Op::Mkdir { path, mode } => {
-                r.path = b(path.as_bytes());
-                r.mode = *mode;
+        match record.op {
+            OpRef::Create { path, mode } | OpRef::Mkdir { path, mode } => {
+                r.path = b(path);
+                r.mode = mode;
             }
-            Op::Write { path, offset, data } => {
-                r.path = b(path.as_bytes());
-                r.offset = *offset;
+            OpRef::Write { path, offset, data } => {
+                r.path = b(path);
+                r.offset = offset;
                 r.data = b(data);
             }
-            Op::SetLen { path, len } => {
-                r.path = b(path.as_bytes());
-                r.length = *len;
+            OpRef::SetLen { path, len } => {
+                r.path = b(path);
+                r.length = len;
             }
-            Op::Delete { path } | Op::Rmdir { path } => r.path = b(path.as_bytes()),
-            Op::Rename { from, to } => {
-                r.path = b(from.as_bytes());
-                r.path2 = b(to.as_bytes());
+            OpRef::Delete { path } | OpRef::Rmdir { path } => r.path = b(path),
+            OpRef::Rename { from, to } => {
+                r.path = b(from);
+                r.path2 = b(to);
             }
-            Op::HardLink { existing, link } => {
-                r.path = b(existing.as_bytes());
-                r.path2 = b(link.as_bytes());
+            OpRef::HardLink { existing, link } => {
+                r.path = b(existing);
+                r.path2 = b(link);
             }
-            Op::Symlink { path, target } => {
-                r.path = b(path.as_bytes());
+            OpRef::Symlink { path, target } => {
+                r.path = b(path);
                 r.data = b(target);
             }
-            Op::SetAttr { path, attrs } => {
-                r.path = b(path.as_bytes());
+            OpRef::SetAttr { path, attrs } => {
+                r.path = b(path);
                 let mut set = |bit: u32, present: bool| {
                     if present {
                         r.attr_mask |= bit;
@@ -318,48 +318,48 @@ impl rha_record {
                 r.atime_ns = attrs.atime.unwrap_or(0);
                 r.mtime_ns = attrs.mtime.unwrap_or(0);
             }
-            Op::SetXattr { path, name, value } => {
-                r.path = b(path.as_bytes());
+            OpRef::SetXattr { path, name, value } => {
+                r.path = b(path);
                 r.name = b(name);
                 r.data = b(value);
             }
-            Op::RemoveXattr { path, name } => {
-                r.path = b(path.as_bytes());
+            OpRef::RemoveXattr { path, name } => {
+                r.path = b(path);
                 r.name = b(name);
             }
-            Op::BlockWrite {
+            OpRef::BlockWrite {
                 volume,
                 offset,
                 data,
             } => {
-                r.volume = *volume;
-                r.offset = *offset;
+                r.volume = volume;
+                r.offset = offset;
                 r.data = b(data);
             }
-            Op::Discard {
+            OpRef::Discard {
                 volume,
                 offset,
                 len,
             } => {
-                r.volume = *volume;
-                r.offset = *offset;
-                r.length = *len;
+                r.volume = volume;
+                r.offset = offset;
+                r.length = len;
             }
-            Op::Bookmark {
+            OpRef::Bookmark {
                 name,
                 app_consistent,
             } => {
                 r.name = b(name.as_bytes());
-                r.app_consistent = u8::from(*app_consistent);
+                r.app_consistent = u8::from(app_consistent);
             }
-            Op::TxBegin { txid } | Op::TxCommit { txid } => r.id = *txid,
-            Op::SyncStart { sync_id } | Op::SyncEnd { sync_id } => r.id = *sync_id,
-            Op::Epoch { scenario, epoch } => {
-                r.id = *scenario;
-                r.epoch = *epoch;
+            OpRef::TxBegin { txid } | OpRef::TxCommit { txid } => r.id = txid,
+            OpRef::SyncStart { sync_id } | OpRef::SyncEnd { sync_id } => r.id = sync_id,
+            OpRef::Epoch { scenario, epoch } => {
+                r.id = scenario;
+                r.epoch = epoch;
             }
-            // `Op` is non-exhaustive: an operation added to rha-core but not
-            // yet to this layer must not be handed out half-converted.
+            // `OpRef` is non-exhaustive: an operation added to rha-core but
+            // not yet to this layer must not be handed out half-converted.
             other => {
                 return Err(rha_error::new(
                     crate::error::rha_result::RHA_INVALID_STATE,
@@ -394,7 +394,7 @@ pub unsafe extern "C" fn rha_record_init(record: *mut rha_record) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rha_core::journal::OpCode;
+    use rha_core::journal::{Decoder, DecoderConfig, JournalWriter, OpCode, Record, WriterConfig};
 
     fn p(s: &str) -> RelPath {
         RelPath::new(s.to_owned()).expect("valid path")
@@ -481,6 +481,16 @@ mod tests {
         ops
     }
 
+    /// A decoder fed a journal holding just `record`.
+    fn decoder_holding(record: &Record) -> Decoder {
+        let config = WriterConfig::default().first_seq(record.seq);
+        let mut w = JournalWriter::new(Vec::new(), config);
+        w.append_record(record).expect("encodes");
+        let mut d = Decoder::new(DecoderConfig::default());
+        d.feed(&w.into_inner().expect("flushes"));
+        d
+    }
+
     #[test]
     fn every_op_round_trips_through_rha_record() {
         for (i, op) in sample_ops().into_iter().enumerate() {
@@ -489,11 +499,16 @@ mod tests {
                 timestamp_ns: 1_700_000_000_000_000_000 + i as u64,
                 op,
             };
-            let flat = rha_record::view(&record).expect("every op has a C form");
+            let mut decoder = decoder_holding(&record);
+            let decoded = decoder
+                .next_record_ref()
+                .expect("decodes")
+                .expect("a record");
+            let flat = rha_record::view(&decoded).expect("every op has a C form");
             assert_eq!(flat.seq, record.seq);
             assert_eq!(flat.timestamp_ns, record.timestamp_ns);
             assert_eq!(flat.op, u32::from(record.op.code() as u8));
-            // SAFETY: the views borrow from `record`, alive for the call.
+            // SAFETY: the views borrow from `decoder`, alive for the call.
             let back = unsafe { flat.owned_op() }.expect("a viewed record converts back");
             assert_eq!(back, record.op);
         }
@@ -535,7 +550,12 @@ mod tests {
             timestamp_ns: 2,
             op: Op::TxBegin { txid: 5 },
         };
-        let flat = rha_record::view(&record).expect("converts");
+        let mut decoder = decoder_holding(&record);
+        let decoded = decoder
+            .next_record_ref()
+            .expect("decodes")
+            .expect("a record");
+        let flat = rha_record::view(&decoded).expect("converts");
         let expected = rha_record {
             seq: 1,
             timestamp_ns: 2,

@@ -3,11 +3,10 @@
 //! `docs/journal-format.md` is the normative description; the constants here
 //! are its offsets. Everything is little-endian.
 
-use bytes::Bytes;
-
+use super::crc;
 use super::path::{self, RelPath};
 use super::record::{
-    Attrs, Op, OpCode, MAX_BOOKMARK_NAME_LEN, MAX_SYMLINK_TARGET_LEN, MAX_XATTR_NAME_LEN,
+    Attrs, Op, OpCode, OpRef, MAX_BOOKMARK_NAME_LEN, MAX_SYMLINK_TARGET_LEN, MAX_XATTR_NAME_LEN,
     MAX_XATTR_VALUE_LEN,
 };
 
@@ -73,6 +72,12 @@ pub enum EncodeError {
         /// What is wrong with it.
         reason: &'static str,
     },
+    /// The journal already holds the record numbered `u64::MAX`.
+    #[error(
+        "the journal's sequence numbers are exhausted (the last was {})",
+        u64::MAX
+    )]
+    SequenceExhausted,
     /// The record's sequence number does not follow the previous one.
     #[error("record seq {found} does not follow the journal's next sequence number {expected}")]
     Sequence {
@@ -88,7 +93,7 @@ pub(crate) fn check_stream_header(h: &[u8]) -> Result<(), StreamHeaderError> {
     if h[..8] != STREAM_MAGIC {
         return Err(StreamHeaderError::Magic);
     }
-    if crc32c::crc32c(&h[..12]) != le_u32(h, 12) {
+    if crc::crc32c(&h[..12]) != le_u32(h, 12) {
         return Err(StreamHeaderError::Checksum);
     }
     let version = le_u16(h, 8);
@@ -114,7 +119,7 @@ pub(crate) fn write_stream_header(out: &mut Vec<u8>) {
     out.extend_from_slice(&STREAM_MAGIC);
     out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
     out.extend_from_slice(&0u16.to_le_bytes());
-    let crc = crc32c::crc32c(&out[start..]);
+    let crc = crc::crc32c(&out[start..]);
     out.extend_from_slice(&crc.to_le_bytes());
 }
 
@@ -148,7 +153,7 @@ pub(crate) enum HeaderError {
 
 /// Checks a frame header against its checksum and the structural rules.
 pub(crate) fn parse_frame_header(h: &[u8], max_record: usize) -> Result<FrameHeader, HeaderError> {
-    if crc32c::crc32c(&h[..OFF_HEADER_CRC]) != le_u32(h, OFF_HEADER_CRC) {
+    if crc::crc32c(&h[..OFF_HEADER_CRC]) != le_u32(h, OFF_HEADER_CRC) {
         return Err(HeaderError::Checksum);
     }
     let header = FrameHeader {
@@ -203,14 +208,14 @@ pub(crate) fn parse_frame_header(h: &[u8], max_record: usize) -> Result<FrameHea
 
 /// Fills in both checksums of the frame at `frame` (header followed by body).
 pub(crate) fn seal_frame(frame: &mut [u8]) {
-    let body_crc = crc32c::crc32c(&frame[FRAME_HEADER_LEN..]);
+    let body_crc = crc::crc32c(&frame[FRAME_HEADER_LEN..]);
     seal_header(&mut frame[..FRAME_HEADER_LEN], body_crc);
 }
 
 /// Fills in the checksums of a frame header whose body checksum is known.
 pub(crate) fn seal_header(header: &mut [u8], body_crc: u32) {
     header[OFF_BODY_CRC..OFF_BODY_CRC + 4].copy_from_slice(&body_crc.to_le_bytes());
-    let header_crc = crc32c::crc32c(&header[..OFF_HEADER_CRC]);
+    let header_crc = crc::crc32c(&header[..OFF_HEADER_CRC]);
     header[OFF_HEADER_CRC..OFF_HEADER_CRC + 4].copy_from_slice(&header_crc.to_le_bytes());
 }
 
@@ -223,13 +228,13 @@ pub(crate) fn put_header(
     seq: u64,
     word: u64,
 ) {
-    out.extend_from_slice(&(body_len as u32).to_le_bytes());
-    out.push(kind);
-    out.push(code);
-    out.extend_from_slice(&0u16.to_le_bytes());
-    out.extend_from_slice(&seq.to_le_bytes());
-    out.extend_from_slice(&word.to_le_bytes());
-    out.extend_from_slice(&[0; 8]);
+    let mut h = [0u8; FRAME_HEADER_LEN];
+    h[OFF_BODY_LEN..OFF_KIND].copy_from_slice(&(body_len as u32).to_le_bytes());
+    h[OFF_KIND] = kind;
+    h[OFF_CODE] = code;
+    h[OFF_SEQ..OFF_TIME].copy_from_slice(&seq.to_le_bytes());
+    h[OFF_TIME..OFF_BODY_CRC].copy_from_slice(&word.to_le_bytes());
+    out.extend_from_slice(&h);
 }
 
 /// Checks the fields the type system does not, and returns the body length.
@@ -431,35 +436,35 @@ pub(crate) enum BodyError {
     Path(path::PathError),
 }
 
-/// Decodes a record body; `body` is a view into the frame, so payloads are shared.
-pub(crate) fn decode_body(code: u8, body: Bytes) -> Result<Op, BodyError> {
+/// Decodes a record body into views of `body`.
+pub(crate) fn decode_body(code: u8, body: &[u8]) -> Result<OpRef<'_>, BodyError> {
     let code = OpCode::from_u8(code).ok_or(BodyError::Malformed("unknown operation code"))?;
-    let mut r = BodyReader { buf: body, pos: 0 };
+    let mut r = BodyReader { buf: body };
     let op = match code {
-        OpCode::Create => Op::Create {
+        OpCode::Create => OpRef::Create {
             path: r.path()?,
             mode: r.u32()?,
         },
-        OpCode::Mkdir => Op::Mkdir {
+        OpCode::Mkdir => OpRef::Mkdir {
             path: r.path()?,
             mode: r.u32()?,
         },
-        OpCode::Write => Op::Write {
+        OpCode::Write => OpRef::Write {
             path: r.path()?,
             offset: r.u64()?,
             data: r.rest(),
         },
-        OpCode::SetLen => Op::SetLen {
+        OpCode::SetLen => OpRef::SetLen {
             path: r.path()?,
             len: r.u64()?,
         },
-        OpCode::Delete => Op::Delete { path: r.path()? },
-        OpCode::Rmdir => Op::Rmdir { path: r.path()? },
-        OpCode::Rename => Op::Rename {
+        OpCode::Delete => OpRef::Delete { path: r.path()? },
+        OpCode::Rmdir => OpRef::Rmdir { path: r.path()? },
+        OpCode::Rename => OpRef::Rename {
             from: r.path()?,
             to: r.path()?,
         },
-        OpCode::HardLink => Op::HardLink {
+        OpCode::HardLink => OpRef::HardLink {
             existing: r.path()?,
             link: r.path()?,
         },
@@ -467,10 +472,10 @@ pub(crate) fn decode_body(code: u8, body: Bytes) -> Result<Op, BodyError> {
             let path = r.path()?;
             let len = r.u16()? as usize;
             let target = r.take(len)?;
-            check_name(&target, MAX_SYMLINK_TARGET_LEN).map_err(|_| {
+            check_name(target, MAX_SYMLINK_TARGET_LEN).map_err(|_| {
                 BodyError::Malformed("symlink target is empty, too long or has NUL")
             })?;
-            Op::Symlink { path, target }
+            OpRef::Symlink { path, target }
         }
         OpCode::SetAttr => {
             let path = r.path()?;
@@ -494,7 +499,7 @@ pub(crate) fn decode_body(code: u8, body: Bytes) -> Result<Op, BodyError> {
             if mask & ATTR_MTIME != 0 {
                 attrs.mtime = Some(r.u64()? as i64);
             }
-            Op::SetAttr { path, attrs }
+            OpRef::SetAttr { path, attrs }
         }
         OpCode::SetXattr => {
             let path = r.path()?;
@@ -503,18 +508,18 @@ pub(crate) fn decode_body(code: u8, body: Bytes) -> Result<Op, BodyError> {
             if value.len() > MAX_XATTR_VALUE_LEN {
                 return Err(BodyError::Malformed("xattr value longer than 65536 bytes"));
             }
-            Op::SetXattr { path, name, value }
+            OpRef::SetXattr { path, name, value }
         }
-        OpCode::RemoveXattr => Op::RemoveXattr {
+        OpCode::RemoveXattr => OpRef::RemoveXattr {
             path: r.path()?,
             name: r.xattr_name()?,
         },
-        OpCode::BlockWrite => Op::BlockWrite {
+        OpCode::BlockWrite => OpRef::BlockWrite {
             volume: r.u32()?,
             offset: r.u64()?,
             data: r.rest(),
         },
-        OpCode::Discard => Op::Discard {
+        OpCode::Discard => OpRef::Discard {
             volume: r.u32()?,
             offset: r.u64()?,
             len: r.u64()?,
@@ -526,54 +531,50 @@ pub(crate) fn decode_body(code: u8, body: Bytes) -> Result<Op, BodyError> {
                 _ => return Err(BodyError::Malformed("bookmark flags other than 0 or 1")),
             };
             let name = r.rest();
-            check_name(&name, MAX_BOOKMARK_NAME_LEN)
+            check_name(name, MAX_BOOKMARK_NAME_LEN)
                 .map_err(|_| BodyError::Malformed("bookmark name is empty, too long or has NUL"))?;
-            let name = String::from_utf8(name.to_vec())
+            let name = std::str::from_utf8(name)
                 .map_err(|_| BodyError::Malformed("bookmark name is not UTF-8"))?;
-            Op::Bookmark {
+            OpRef::Bookmark {
                 name,
                 app_consistent,
             }
         }
-        OpCode::TxBegin => Op::TxBegin { txid: r.u64()? },
-        OpCode::TxCommit => Op::TxCommit { txid: r.u64()? },
-        OpCode::SyncStart => Op::SyncStart { sync_id: r.u64()? },
-        OpCode::SyncEnd => Op::SyncEnd { sync_id: r.u64()? },
-        OpCode::Epoch => Op::Epoch {
+        OpCode::TxBegin => OpRef::TxBegin { txid: r.u64()? },
+        OpCode::TxCommit => OpRef::TxCommit { txid: r.u64()? },
+        OpCode::SyncStart => OpRef::SyncStart { sync_id: r.u64()? },
+        OpCode::SyncEnd => OpRef::SyncEnd { sync_id: r.u64()? },
+        OpCode::Epoch => OpRef::Epoch {
             scenario: r.u64()?,
             epoch: r.u64()?,
         },
     };
-    if r.pos != r.buf.len() {
+    if !r.buf.is_empty() {
         return Err(BodyError::Malformed("trailing bytes after the record body"));
     }
     Ok(op)
 }
 
-struct BodyReader {
-    buf: Bytes,
-    pos: usize,
+/// Reads fields off the front of a body.
+struct BodyReader<'a> {
+    buf: &'a [u8],
 }
 
 const SHORT: BodyError = BodyError::Malformed("record body is shorter than its fields");
 
-impl BodyReader {
-    fn take(&mut self, n: usize) -> Result<Bytes, BodyError> {
-        let end = self
-            .pos
-            .checked_add(n)
-            .filter(|&e| e <= self.buf.len())
-            .ok_or(SHORT)?;
-        let out = self.buf.slice(self.pos..end);
-        self.pos = end;
+impl<'a> BodyReader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], BodyError> {
+        if n > self.buf.len() {
+            return Err(SHORT);
+        }
+        let (out, rest) = self.buf.split_at(n);
+        self.buf = rest;
         Ok(out)
     }
     fn array<const N: usize>(&mut self) -> Result<[u8; N], BodyError> {
-        let bytes = self.buf.get(self.pos..self.pos + N).ok_or(SHORT)?;
-        self.pos += N;
-        let mut out = [0; N];
-        out.copy_from_slice(bytes);
-        Ok(out)
+        let (out, rest) = self.buf.split_first_chunk::<N>().ok_or(SHORT)?;
+        self.buf = rest;
+        Ok(*out)
     }
     fn u8(&mut self) -> Result<u8, BodyError> {
         Ok(self.array::<1>()?[0])
@@ -587,21 +588,21 @@ impl BodyReader {
     fn u64(&mut self) -> Result<u64, BodyError> {
         self.array().map(u64::from_le_bytes)
     }
-    fn path(&mut self) -> Result<RelPath, BodyError> {
+    fn path(&mut self) -> Result<&'a [u8], BodyError> {
         let len = self.u16()? as usize;
-        RelPath::new(self.take(len)?).map_err(BodyError::Path)
+        let path = self.take(len)?;
+        path::validate(path).map_err(BodyError::Path)?;
+        Ok(path)
     }
-    fn xattr_name(&mut self) -> Result<Bytes, BodyError> {
+    fn xattr_name(&mut self) -> Result<&'a [u8], BodyError> {
         let len = self.u8()? as usize;
         let name = self.take(len)?;
-        check_name(&name, MAX_XATTR_NAME_LEN)
+        check_name(name, MAX_XATTR_NAME_LEN)
             .map_err(|_| BodyError::Malformed("xattr name is empty or has NUL"))?;
         Ok(name)
     }
-    fn rest(&mut self) -> Bytes {
-        let out = self.buf.slice(self.pos..);
-        self.pos = self.buf.len();
-        out
+    fn rest(&mut self) -> &'a [u8] {
+        std::mem::take(&mut self.buf)
     }
 }
 

@@ -1,6 +1,7 @@
 //! The incremental decoder.
 
 use std::collections::VecDeque;
+use std::ops::Range;
 
 use bytes::{Bytes, BytesMut};
 
@@ -8,8 +9,9 @@ use super::codec::{
     self, BodyError, FrameHeader, HeaderError, StreamHeaderError, FRAME_HEADER_LEN, KIND_BATCH,
     KIND_RECORD, OFF_HEADER_CRC, STREAM_HEADER_LEN,
 };
+use super::crc;
 use super::error::{DecodeError, DecodeErrorKind};
-use super::record::Record;
+use super::record::{Record, RecordRef};
 
 /// Settings for a [`Decoder`].
 #[derive(Debug, Clone)]
@@ -118,6 +120,13 @@ pub struct Decoder {
     /// whether anything but zero bytes follows.
     suspect: Option<Suspect>,
     batch: Option<Batch>,
+    /// Bytes of `chunks[0]` already consumed. Consumed chunks are dropped at
+    /// the start of the next step, so a returned record can borrow from them.
+    front_pos: usize,
+    /// Where the body of the frame last returned lies; records borrow it.
+    current: Span,
+    /// Stream offset of that frame (of its batch, for a batched record).
+    current_offset: u64,
     last_seq: Option<u64>,
     failed: Option<DecodeError>,
     decompressor: Option<zstd::bulk::Decompressor<'static>>,
@@ -133,6 +142,32 @@ impl std::fmt::Debug for Decoder {
             .field("failed", &self.failed)
             .finish_non_exhaustive()
     }
+}
+
+/// Where a returned record's body lies.
+#[derive(Debug, Clone)]
+enum Span {
+    None,
+    /// A range of `chunks[0]`.
+    Front(Range<usize>),
+    /// A range of the open batch's data.
+    Batch(Range<usize>),
+}
+
+/// The buffer a [`Span`] lies in, and its bytes. Takes fields, not the
+/// decoder, so the caller can still update other fields.
+fn span_body<'a>(
+    span: &Span,
+    chunks: &'a VecDeque<Bytes>,
+    batch: &'a Option<Batch>,
+) -> (&'a Bytes, &'a [u8]) {
+    static EMPTY: Bytes = Bytes::new();
+    let (backing, range) = match (span, chunks.front(), batch) {
+        (Span::Front(r), Some(front), _) => (front, r),
+        (Span::Batch(r), _, Some(batch)) => (&batch.data, r),
+        _ => return (&EMPTY, &[]),
+    };
+    (backing, backing.get(range.clone()).unwrap_or_default())
 }
 
 #[derive(Debug)]
@@ -161,6 +196,9 @@ impl Decoder {
             offset: 0,
             suspect: None,
             batch: None,
+            front_pos: 0,
+            current: Span::None,
+            current_offset: 0,
             last_seq: None,
             failed: None,
             decompressor: None,
@@ -182,7 +220,8 @@ impl Decoder {
         }
     }
 
-    /// Bytes fed but not yet consumed by a returned record.
+    /// Bytes fed but not yet consumed (by a returned record, or by a
+    /// suspected torn tail that is being read past).
     pub fn buffered(&self) -> usize {
         self.buffered
     }
@@ -225,15 +264,57 @@ impl Decoder {
 
     /// The next record, `Ok(None)` if more input is needed, or the error that
     /// stops decoding (returned again on every later call).
+    ///
+    /// The record's payloads share the decoder's buffers (no copy). To avoid
+    /// even the reference counting, see [`next_record_ref`](Self::next_record_ref).
     pub fn next_record(&mut self) -> Result<Option<Record>, DecodeError> {
+        Ok(self.next_record_ref()?.map(|r| r.to_record()))
+    }
+
+    /// Like [`next_record`](Self::next_record), but the record is a view into
+    /// the decoder's buffer, valid until the decoder is next used: the
+    /// fastest way to inspect records, or to copy them somewhere else.
+    ///
+    /// ```
+    /// use rha_core::journal::{Decoder, JournalWriter, Op, OpRef};
+    ///
+    /// let mut w = JournalWriter::new(Vec::new(), Default::default());
+    /// w.append(5, &Op::Delete { path: "tmp/x".try_into().unwrap() }).unwrap();
+    /// let mut d = Decoder::new(Default::default());
+    /// d.feed(&w.into_inner().unwrap());
+    /// let rec = d.next_record_ref().unwrap().unwrap();
+    /// assert_eq!(rec.op, OpRef::Delete { path: b"tmp/x" });
+    /// ```
+    pub fn next_record_ref(&mut self) -> Result<Option<RecordRef<'_>>, DecodeError> {
         if let Some(e) = &self.failed {
             return Err(e.clone());
         }
-        match self.step() {
-            Ok(r) => Ok(r),
-            Err((offset, kind)) => {
+        let header = match self.step() {
+            Ok(Some(header)) => header,
+            Ok(None) => return Ok(None),
+            Err((offset, kind)) => return Err(self.fail(offset, kind)),
+        };
+        let (backing, body) = span_body(&self.current, &self.chunks, &self.batch);
+        let checked = self.check_seq(header.seq).and_then(|()| {
+            codec::decode_body(header.code, body).map_err(|e| match e {
+                BodyError::Malformed(why) => DecodeErrorKind::Invalid(why),
+                BodyError::Path(p) => DecodeErrorKind::Path(p),
+            })
+        });
+        match checked {
+            Ok(op) => {
+                self.last_seq = Some(header.seq);
+                Ok(Some(RecordRef {
+                    seq: header.seq,
+                    timestamp_ns: header.word,
+                    op,
+                    backing,
+                }))
+            }
+            // Written field by field: `op` borrows `self.chunks` or `self.batch`.
+            Err(kind) => {
                 let e = DecodeError {
-                    offset,
+                    offset: self.current_offset,
                     last_good_seq: self.last_seq,
                     kind,
                 };
@@ -241,6 +322,16 @@ impl Decoder {
                 Err(e)
             }
         }
+    }
+
+    fn fail(&mut self, offset: u64, kind: DecodeErrorKind) -> DecodeError {
+        let e = DecodeError {
+            offset,
+            last_good_seq: self.last_seq,
+            kind,
+        };
+        self.failed = Some(e.clone());
+        e
     }
 
     /// Reports how the input ended; call it when no more input will come and
@@ -273,11 +364,23 @@ impl Decoder {
         })
     }
 
-    fn step(&mut self) -> Result<Option<Record>, (u64, DecodeErrorKind)> {
+    /// Advances to the next record frame: its header, with its body in
+    /// `self.current`.
+    fn step(&mut self) -> Result<Option<FrameHeader>, (u64, DecodeErrorKind)> {
+        self.current = Span::None;
+        // The previous record no longer borrows anything: drop what it used.
+        while self
+            .chunks
+            .front()
+            .is_some_and(|c| c.len() == self.front_pos)
+        {
+            self.chunks.pop_front();
+            self.front_pos = 0;
+        }
         loop {
             if self.batch.is_some() {
                 match self.next_in_batch()? {
-                    Some(rec) => return Ok(Some(rec)),
+                    Some(header) => return Ok(Some(header)),
                     None => continue,
                 }
             }
@@ -302,13 +405,16 @@ impl Decoder {
             if self.suspect.is_some() {
                 // Only zero bytes may follow a suspected torn tail.
                 while let Some(front) = self.chunks.front() {
-                    if front.iter().any(|&b| b != 0) {
+                    let rest = &front[self.front_pos..];
+                    if rest.iter().any(|&b| b != 0) {
                         if let Some(s) = self.suspect.take() {
                             return Err((s.offset, s.error));
                         }
                     }
-                    let n = front.len();
-                    self.consume(n);
+                    self.buffered -= rest.len();
+                    self.offset += rest.len() as u64;
+                    self.chunks.pop_front();
+                    self.front_pos = 0;
                 }
                 return Ok(None);
             }
@@ -339,10 +445,12 @@ impl Decoder {
                     return Err((frame_offset, DecodeErrorKind::TooLarge { len, max }))
                 }
             };
-            let Some(body) = self.take(FRAME_HEADER_LEN + header.body_len, FRAME_HEADER_LEN) else {
+            let Some(range) = self.take(FRAME_HEADER_LEN + header.body_len, FRAME_HEADER_LEN)
+            else {
                 return Ok(None);
             };
-            if crc32c::crc32c(&body) != header.body_crc {
+            let (_, body) = span_body(&Span::Front(range.clone()), &self.chunks, &self.batch);
+            if crc::crc32c(body) != header.body_crc {
                 if body.last() == Some(&0) {
                     self.suspect = Some(Suspect {
                         offset: frame_offset,
@@ -354,39 +462,24 @@ impl Decoder {
             }
             match header.kind {
                 KIND_RECORD => {
-                    let rec = self.record(&header, body).map_err(|k| (frame_offset, k))?;
-                    return Ok(Some(rec));
+                    self.current = Span::Front(range);
+                    self.current_offset = frame_offset;
+                    return Ok(Some(header));
                 }
-                KIND_BATCH => self.open_batch(&header, &body, frame_offset)?,
+                KIND_BATCH => {
+                    let batch = open_batch(&mut self.decompressor, &header, body, frame_offset)?;
+                    self.batch = Some(batch);
+                }
                 _ => unreachable!("parse_frame_header accepts only known kinds"),
             }
         }
-    }
-
-    fn record(&mut self, header: &FrameHeader, body: Bytes) -> Result<Record, DecodeErrorKind> {
-        let op = codec::decode_body(header.code, body).map_err(|e| match e {
-            BodyError::Malformed(why) => DecodeErrorKind::Invalid(why),
-            BodyError::Path(p) => DecodeErrorKind::Path(p),
-        })?;
-        self.check_seq(header.seq)?;
-        self.last_seq = Some(header.seq);
-        Ok(Record {
-            seq: header.seq,
-            timestamp_ns: header.word,
-            op,
-        })
     }
 
     fn check_seq(&self, seq: u64) -> Result<(), DecodeErrorKind> {
         let expected = match (self.last_seq, self.config.first_seq) {
             (Some(last), _) => match last.checked_add(1) {
                 Some(e) => e,
-                None => {
-                    return Err(DecodeErrorKind::SequenceRegression {
-                        expected: u64::MAX,
-                        found: seq,
-                    })
-                }
+                None => return Err(DecodeErrorKind::SequenceOverflow { found: seq }),
             },
             (None, Some(first)) => first,
             (None, None) => return Ok(()),
@@ -406,45 +499,7 @@ impl Decoder {
         }
     }
 
-    fn open_batch(
-        &mut self,
-        header: &FrameHeader,
-        body: &[u8],
-        offset: u64,
-    ) -> Result<(), (u64, DecodeErrorKind)> {
-        let raw_len = header.raw_len();
-        let mut raw = Vec::with_capacity(raw_len);
-        let decompressor = match &mut self.decompressor {
-            Some(d) => d,
-            None => self.decompressor.insert(
-                zstd::bulk::Decompressor::new()
-                    .map_err(|e| (offset, DecodeErrorKind::Decompress(e.to_string())))?,
-            ),
-        };
-        // The buffer's capacity bounds the output: zstd stops with an error
-        // rather than grow it.
-        let n = decompressor
-            .decompress_to_buffer(body, &mut raw)
-            .map_err(|e| (offset, DecodeErrorKind::Decompress(e.to_string())))?;
-        if n != raw_len {
-            return Err((
-                offset,
-                DecodeErrorKind::Decompress(format!(
-                    "decompressed to {n} bytes, the batch declares {raw_len}"
-                )),
-            ));
-        }
-        self.batch = Some(Batch {
-            data: Bytes::from(raw),
-            pos: 0,
-            left: header.count(),
-            first_seq: header.seq,
-            offset,
-        });
-        Ok(())
-    }
-
-    fn next_in_batch(&mut self) -> Result<Option<Record>, (u64, DecodeErrorKind)> {
+    fn next_in_batch(&mut self) -> Result<Option<FrameHeader>, (u64, DecodeErrorKind)> {
         let Some(batch) = self.batch.as_mut() else {
             return Ok(None);
         };
@@ -476,10 +531,8 @@ impl Decoder {
         if rest.len() < end {
             return Err(invalid("batch ends inside a record frame"));
         }
-        let body = batch
-            .data
-            .slice(batch.pos + FRAME_HEADER_LEN..batch.pos + end);
-        if crc32c::crc32c(&body) != header.body_crc {
+        let range = batch.pos + FRAME_HEADER_LEN..batch.pos + end;
+        if crc::crc32c(&batch.data[range.clone()]) != header.body_crc {
             return Err(invalid(
                 "batch holds a record whose checksum does not match",
             ));
@@ -491,21 +544,23 @@ impl Decoder {
         }
         batch.pos += end;
         batch.left -= 1;
-        self.record(&header, body)
-            .map(Some)
-            .map_err(|k| (offset, k))
+        self.current = Span::Batch(range);
+        self.current_offset = offset;
+        Ok(Some(header))
     }
 
-    /// The first `n` buffered bytes as one contiguous slice, merging chunks
-    /// (once) if the bytes span several. `None` if fewer are buffered.
+    /// The first `n` unconsumed bytes as one contiguous slice, merging
+    /// chunks (once) if the bytes span several. `None` if fewer are buffered.
     fn contiguous(&mut self, n: usize) -> Option<&[u8]> {
         if self.buffered < n {
             return None;
         }
-        if self.chunks.front()?.len() < n {
+        if self.chunks.front()?.len() - self.front_pos < n {
             let mut merged = BytesMut::with_capacity(n);
+            let mut skip = std::mem::take(&mut self.front_pos);
             while merged.len() < n {
                 let mut chunk = self.chunks.pop_front()?;
+                bytes::Buf::advance(&mut chunk, std::mem::take(&mut skip));
                 let want = n - merged.len();
                 if chunk.len() > want {
                     let rest = chunk.split_off(want);
@@ -515,44 +570,46 @@ impl Decoder {
             }
             self.chunks.push_front(merged.freeze());
         }
-        self.chunks.front().map(|c| &c[..n])
+        let start = self.front_pos;
+        self.chunks.front().map(|c| &c[start..start + n])
     }
 
-    /// Removes the first `len` bytes, if buffered, and returns them without
-    /// their first `skip` bytes.
-    fn take(&mut self, len: usize, skip: usize) -> Option<Bytes> {
+    /// Consumes the first `len` bytes, if buffered, and returns where they
+    /// lie in `chunks[0]`, less their first `skip` bytes.
+    fn take(&mut self, len: usize, skip: usize) -> Option<Range<usize>> {
         self.contiguous(len)?;
-        let front = self.chunks.front_mut()?;
-        let mut out = front.split_to(len);
-        if front.is_empty() {
-            self.chunks.pop_front();
-        }
+        let start = self.front_pos;
+        self.front_pos += len;
         self.buffered -= len;
         self.offset += len as u64;
-        bytes::Buf::advance(&mut out, skip);
-        Some(out)
+        Some(start + skip..start + len)
     }
 
+    /// Consumes `n` buffered bytes (no record may borrow them).
     fn consume(&mut self, mut n: usize) {
         self.buffered -= n;
         self.offset += n as u64;
         while n > 0 {
-            let Some(front) = self.chunks.front_mut() else {
+            let Some(front) = self.chunks.front() else {
                 return;
             };
-            if front.len() > n {
-                bytes::Buf::advance(front, n);
+            let available = front.len() - self.front_pos;
+            if available > n {
+                self.front_pos += n;
                 return;
             }
-            n -= front.len();
+            n -= available;
             self.chunks.pop_front();
+            self.front_pos = 0;
         }
     }
 
     /// Copies the first `out.len()` buffered bytes (which must be buffered).
     fn copy_prefix(&self, out: &mut [u8]) {
         let mut filled = 0;
+        let mut skip = self.front_pos;
         for chunk in &self.chunks {
+            let chunk = &chunk[std::mem::take(&mut skip)..];
             let n = chunk.len().min(out.len() - filled);
             out[filled..filled + n].copy_from_slice(&chunk[..n]);
             filled += n;
@@ -561,4 +618,42 @@ impl Decoder {
             }
         }
     }
+}
+
+/// Decompresses a batch frame's body, into exactly its declared size.
+fn open_batch(
+    decompressor: &mut Option<zstd::bulk::Decompressor<'static>>,
+    header: &FrameHeader,
+    body: &[u8],
+    offset: u64,
+) -> Result<Batch, (u64, DecodeErrorKind)> {
+    let raw_len = header.raw_len();
+    let mut raw = Vec::with_capacity(raw_len);
+    let decompressor = match decompressor {
+        Some(d) => d,
+        None => decompressor.insert(
+            zstd::bulk::Decompressor::new()
+                .map_err(|e| (offset, DecodeErrorKind::Decompress(e.to_string())))?,
+        ),
+    };
+    // The buffer's capacity bounds the output: zstd stops with an error
+    // rather than grow it.
+    let n = decompressor
+        .decompress_to_buffer(body, &mut raw)
+        .map_err(|e| (offset, DecodeErrorKind::Decompress(e.to_string())))?;
+    if n != raw_len {
+        return Err((
+            offset,
+            DecodeErrorKind::Decompress(format!(
+                "decompressed to {n} bytes, the batch declares {raw_len}"
+            )),
+        ));
+    }
+    Ok(Batch {
+        data: Bytes::from(raw),
+        pos: 0,
+        left: header.count(),
+        first_seq: header.seq,
+        offset,
+    })
 }

@@ -84,6 +84,12 @@ pub enum DecodeErrorKind {
         /// The one found.
         found: u64,
     },
+    /// A record follows the one numbered `u64::MAX`.
+    #[error("sequence number {found} follows the largest possible one")]
+    SequenceOverflow {
+        /// The sequence number found.
+        found: u64,
+    },
     /// [`Decoder::finish`](super::Decoder::finish) was called while complete
     /// records were still buffered.
     #[error("finish called before every buffered record was read")]
@@ -99,6 +105,7 @@ impl DecodeError {
             self.kind,
             DecodeErrorKind::SequenceGap { .. }
                 | DecodeErrorKind::SequenceRegression { .. }
+                | DecodeErrorKind::SequenceOverflow { .. }
                 | DecodeErrorKind::UnsupportedVersion(_)
                 | DecodeErrorKind::Undrained
         )

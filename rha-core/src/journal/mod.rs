@@ -15,6 +15,7 @@
 //! sequence number.
 
 mod codec;
+mod crc;
 mod decoder;
 mod error;
 mod path;
@@ -34,8 +35,8 @@ pub use error::{DecodeError, DecodeErrorKind};
 pub use path::{PathError, RelPath, MAX_PATH_LEN};
 pub use reader::{JournalReader, ReadError};
 pub use record::{
-    Attrs, FileTime, Op, OpCode, Record, MAX_BOOKMARK_NAME_LEN, MAX_SYMLINK_TARGET_LEN,
-    MAX_XATTR_NAME_LEN, MAX_XATTR_VALUE_LEN,
+    Attrs, FileTime, Op, OpCode, OpRef, Record, RecordRef, MAX_BOOKMARK_NAME_LEN,
+    MAX_SYMLINK_TARGET_LEN, MAX_XATTR_NAME_LEN, MAX_XATTR_VALUE_LEN,
 };
 pub use writer::{
     Compression, JournalWriter, Sink, WriteError, WriteSink, WriterConfig, MAX_FRAME_BODY,

@@ -196,6 +196,201 @@ pub enum Op {
     },
 }
 
+/// A record as a view into the decoder's buffer, from
+/// [`Decoder::next_record_ref`](super::Decoder::next_record_ref): nothing is
+/// copied or reference-counted. Valid until the decoder is next used;
+/// [`to_record`](Self::to_record) makes an owned [`Record`] that shares the
+/// buffer instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordRef<'a> {
+    /// Sequence number.
+    pub seq: u64,
+    /// Capture time, nanoseconds since 1970-01-01T00:00:00Z.
+    pub timestamp_ns: u64,
+    /// What changed.
+    pub op: OpRef<'a>,
+    /// The buffer every slice in `op` points into.
+    pub(crate) backing: &'a Bytes,
+}
+
+impl RecordRef<'_> {
+    /// An owned record whose payloads share the decoder's buffer (no copy).
+    pub fn to_record(&self) -> Record {
+        Record {
+            seq: self.seq,
+            timestamp_ns: self.timestamp_ns,
+            op: self.op.to_op(self.backing),
+        }
+    }
+}
+
+/// [`Op`] as views: paths are validated [`RelPath`] bytes, payloads are
+/// slices. Produced only by the decoder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+#[allow(missing_docs)] // every field is documented on the matching `Op` variant
+pub enum OpRef<'a> {
+    /// [`Op::Create`]
+    Create { path: &'a [u8], mode: u32 },
+    /// [`Op::Write`]
+    Write {
+        path: &'a [u8],
+        offset: u64,
+        data: &'a [u8],
+    },
+    /// [`Op::SetLen`]
+    SetLen { path: &'a [u8], len: u64 },
+    /// [`Op::Delete`]
+    Delete { path: &'a [u8] },
+    /// [`Op::Rename`]
+    Rename { from: &'a [u8], to: &'a [u8] },
+    /// [`Op::Mkdir`]
+    Mkdir { path: &'a [u8], mode: u32 },
+    /// [`Op::Rmdir`]
+    Rmdir { path: &'a [u8] },
+    /// [`Op::Symlink`]
+    Symlink { path: &'a [u8], target: &'a [u8] },
+    /// [`Op::HardLink`]
+    HardLink { existing: &'a [u8], link: &'a [u8] },
+    /// [`Op::SetAttr`]
+    SetAttr { path: &'a [u8], attrs: Attrs },
+    /// [`Op::SetXattr`]
+    SetXattr {
+        path: &'a [u8],
+        name: &'a [u8],
+        value: &'a [u8],
+    },
+    /// [`Op::RemoveXattr`]
+    RemoveXattr { path: &'a [u8], name: &'a [u8] },
+    /// [`Op::BlockWrite`]
+    BlockWrite {
+        volume: u32,
+        offset: u64,
+        data: &'a [u8],
+    },
+    /// [`Op::Discard`]
+    Discard { volume: u32, offset: u64, len: u64 },
+    /// [`Op::Bookmark`]
+    Bookmark { name: &'a str, app_consistent: bool },
+    /// [`Op::TxBegin`]
+    TxBegin { txid: u64 },
+    /// [`Op::TxCommit`]
+    TxCommit { txid: u64 },
+    /// [`Op::SyncStart`]
+    SyncStart { sync_id: u64 },
+    /// [`Op::SyncEnd`]
+    SyncEnd { sync_id: u64 },
+    /// [`Op::Epoch`]
+    Epoch { scenario: u64, epoch: u64 },
+}
+
+impl OpRef<'_> {
+    /// The owned operation; `backing` holds every slice of `self`.
+    fn to_op(self, backing: &Bytes) -> Op {
+        let b = |s: &[u8]| backing.slice_ref(s);
+        let p = |s: &[u8]| RelPath::from_validated(backing.slice_ref(s));
+        match self {
+            OpRef::Create { path, mode } => Op::Create {
+                path: p(path),
+                mode,
+            },
+            OpRef::Write { path, offset, data } => Op::Write {
+                path: p(path),
+                offset,
+                data: b(data),
+            },
+            OpRef::SetLen { path, len } => Op::SetLen { path: p(path), len },
+            OpRef::Delete { path } => Op::Delete { path: p(path) },
+            OpRef::Rename { from, to } => Op::Rename {
+                from: p(from),
+                to: p(to),
+            },
+            OpRef::Mkdir { path, mode } => Op::Mkdir {
+                path: p(path),
+                mode,
+            },
+            OpRef::Rmdir { path } => Op::Rmdir { path: p(path) },
+            OpRef::Symlink { path, target } => Op::Symlink {
+                path: p(path),
+                target: b(target),
+            },
+            OpRef::HardLink { existing, link } => Op::HardLink {
+                existing: p(existing),
+                link: p(link),
+            },
+            OpRef::SetAttr { path, attrs } => Op::SetAttr {
+                path: p(path),
+                attrs,
+            },
+            OpRef::SetXattr { path, name, value } => Op::SetXattr {
+                path: p(path),
+                name: b(name),
+                value: b(value),
+            },
+            OpRef::RemoveXattr { path, name } => Op::RemoveXattr {
+                path: p(path),
+                name: b(name),
+            },
+            OpRef::BlockWrite {
+                volume,
+                offset,
+                data,
+            } => Op::BlockWrite {
+                volume,
+                offset,
+                data: b(data),
+            },
+            OpRef::Discard {
+                volume,
+                offset,
+                len,
+            } => Op::Discard {
+                volume,
+                offset,
+                len,
+            },
+            OpRef::Bookmark {
+                name,
+                app_consistent,
+            } => Op::Bookmark {
+                name: name.to_owned(),
+                app_consistent,
+            },
+            OpRef::TxBegin { txid } => Op::TxBegin { txid },
+            OpRef::TxCommit { txid } => Op::TxCommit { txid },
+            OpRef::SyncStart { sync_id } => Op::SyncStart { sync_id },
+            OpRef::SyncEnd { sync_id } => Op::SyncEnd { sync_id },
+            OpRef::Epoch { scenario, epoch } => Op::Epoch { scenario, epoch },
+        }
+    }
+
+    /// This operation's code.
+    pub fn code(&self) -> OpCode {
+        match self {
+            OpRef::Create { .. } => OpCode::Create,
+            OpRef::Write { .. } => OpCode::Write,
+            OpRef::SetLen { .. } => OpCode::SetLen,
+            OpRef::Delete { .. } => OpCode::Delete,
+            OpRef::Rename { .. } => OpCode::Rename,
+            OpRef::Mkdir { .. } => OpCode::Mkdir,
+            OpRef::Rmdir { .. } => OpCode::Rmdir,
+            OpRef::Symlink { .. } => OpCode::Symlink,
+            OpRef::HardLink { .. } => OpCode::HardLink,
+            OpRef::SetAttr { .. } => OpCode::SetAttr,
+            OpRef::SetXattr { .. } => OpCode::SetXattr,
+            OpRef::RemoveXattr { .. } => OpCode::RemoveXattr,
+            OpRef::BlockWrite { .. } => OpCode::BlockWrite,
+            OpRef::Discard { .. } => OpCode::Discard,
+            OpRef::Bookmark { .. } => OpCode::Bookmark,
+            OpRef::TxBegin { .. } => OpCode::TxBegin,
+            OpRef::TxCommit { .. } => OpCode::TxCommit,
+            OpRef::SyncStart { .. } => OpCode::SyncStart,
+            OpRef::SyncEnd { .. } => OpCode::SyncEnd,
+            OpRef::Epoch { .. } => OpCode::Epoch,
+        }
+    }
+}
+
 /// Numeric operation codes, as stored in a record frame (see `docs/journal-format.md`).
 ///
 /// The values are part of the format and never change.

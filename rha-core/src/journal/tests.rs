@@ -925,3 +925,66 @@ fn get_mut_lets_the_caller_take_flushed_bytes() {
     assert_eq!(recs.len(), 2);
     end.unwrap();
 }
+
+#[test]
+fn sequence_numbers_end_at_u64_max() {
+    let mut w = JournalWriter::new(Vec::new(), WriterConfig::default().first_seq(u64::MAX - 1));
+    assert_eq!(w.append(0, &Op::TxBegin { txid: 1 }).unwrap(), u64::MAX - 1);
+    assert_eq!(w.append(0, &Op::TxBegin { txid: 2 }).unwrap(), u64::MAX);
+    let e = w.append(0, &Op::TxBegin { txid: 3 }).unwrap_err();
+    assert!(
+        matches!(e, WriteError::Encode(EncodeError::SequenceExhausted)),
+        "{e}"
+    );
+    let rec = Record {
+        seq: 0,
+        timestamp_ns: 0,
+        op: Op::TxBegin { txid: 3 },
+    };
+    assert!(w.append_record(&rec).is_err());
+    let bytes = w.into_inner().unwrap();
+    let (recs, end) = decode_all(&bytes);
+    assert_eq!(recs.len(), 2);
+    end.unwrap();
+
+    // A hand-made stream that wraps around is refused.
+    let wrapped = encode(
+        &[Op::TxCommit { txid: 1 }],
+        WriterConfig::default().first_seq(0).stream_header(false),
+    );
+    let (recs, end) = decode_all(&[bytes, wrapped].concat());
+    assert_eq!(recs.len(), 2);
+    assert_eq!(
+        end.unwrap_err().kind,
+        DecodeErrorKind::SequenceOverflow { found: 0 }
+    );
+}
+
+#[test]
+fn borrowed_records_match_owned_ones() {
+    for config in [
+        WriterConfig::default(),
+        WriterConfig::default().compression(Compression::Zstd { level: 1 }),
+    ] {
+        let bytes = Bytes::from(encode(&every_op(), config));
+        let mut owned = Decoder::new(DecoderConfig::default());
+        let mut borrowed = Decoder::new(DecoderConfig::default());
+        owned.feed_bytes(bytes.clone());
+        borrowed.feed_bytes(bytes.clone());
+        let mut n = 0;
+        while let Some(r) = borrowed.next_record_ref().unwrap() {
+            assert_eq!(r.op.code(), every_op()[n].code());
+            let copy = r.to_record();
+            assert_eq!(Some(copy), owned.next_record().unwrap());
+            n += 1;
+        }
+        assert_eq!(n, 20);
+        assert!(owned.next_record().unwrap().is_none());
+        assert_eq!(
+            borrowed.finish().unwrap(),
+            End::Clean {
+                len: bytes.len() as u64
+            }
+        );
+    }
+}

@@ -6,6 +6,7 @@ use super::codec::{
     self, EncodeError, CODEC_ZSTD, DEFAULT_MAX_RECORD_SIZE, FRAME_HEADER_LEN, KIND_BATCH,
     KIND_RECORD,
 };
+use super::crc;
 use super::record::{Op, Record};
 
 /// Where encoded journal bytes go, and how they are made durable.
@@ -182,6 +183,8 @@ pub struct JournalWriter<S: Sink> {
     pending_records: u32,
     pending_first_seq: u64,
     next_seq: u64,
+    /// The record numbered `u64::MAX` has been written: nothing may follow.
+    exhausted: bool,
     header_due: bool,
     poisoned: bool,
     compressor: Option<zstd::bulk::Compressor<'static>>,
@@ -215,6 +218,7 @@ impl<S: Sink> JournalWriter<S> {
         Self {
             sink,
             next_seq: config.first_seq,
+            exhausted: false,
             header_due: config.stream_header,
             config,
             pending: Vec::new(),
@@ -253,7 +257,7 @@ impl<S: Sink> JournalWriter<S> {
     /// Appends a record whose sequence number the caller chose (for example
     /// when relaying another journal); it must equal [`next_seq`](Self::next_seq).
     pub fn append_record(&mut self, rec: &Record) -> Result<(), WriteError> {
-        if rec.seq != self.next_seq {
+        if rec.seq != self.next_seq && !self.exhausted {
             return Err(EncodeError::Sequence {
                 expected: self.next_seq,
                 found: rec.seq,
@@ -266,6 +270,9 @@ impl<S: Sink> JournalWriter<S> {
     fn append_parts(&mut self, seq: u64, timestamp_ns: u64, op: &Op) -> Result<(), WriteError> {
         if self.poisoned {
             return Err(WriteError::Poisoned);
+        }
+        if self.exhausted {
+            return Err(EncodeError::SequenceExhausted.into());
         }
         let body_len = codec::body_len(seq, op, self.config.max_record_size)?;
         let frame_len = FRAME_HEADER_LEN + body_len;
@@ -288,7 +295,10 @@ impl<S: Sink> JournalWriter<S> {
                 }
             }
         }
-        self.next_seq = self.next_seq.wrapping_add(1);
+        match self.next_seq.checked_add(1) {
+            Some(next) => self.next_seq = next,
+            None => self.exhausted = true,
+        }
         Ok(())
     }
 
@@ -354,7 +364,7 @@ impl<S: Sink> JournalWriter<S> {
             timestamp_ns,
         );
         codec::encode_fixed(op, &mut head);
-        let crc = crc32c::crc32c_append(crc32c::crc32c(&head[FRAME_HEADER_LEN..]), payload);
+        let crc = crc::crc32c_append(crc::crc32c(&head[FRAME_HEADER_LEN..]), payload);
         codec::seal_header(&mut head[..FRAME_HEADER_LEN], crc);
         let r = self
             .sink

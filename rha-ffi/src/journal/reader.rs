@@ -3,7 +3,7 @@
 use std::mem;
 use std::ptr;
 
-use rha_core::journal::{Decoder, DecoderConfig, End, Record};
+use rha_core::journal::{Decoder, DecoderConfig, End};
 
 use crate::buffer::rha_in_buffer;
 use crate::error::{rha_error, rha_result};
@@ -33,9 +33,8 @@ pub struct rha_journal_reader_builder {
 /// time (it may move between threads); distinct readers are independent.
 #[derive(Debug)]
 pub struct rha_journal_reader {
+    /// Owns the buffer the views handed out point into, until its next use.
     decoder: Decoder,
-    /// The record whose views were handed out last.
-    current: Option<Record>,
 }
 
 /// How a journal ended, from `rha_journal_reader_finish`.
@@ -196,7 +195,6 @@ pub unsafe extern "C" fn rha_journal_reader_build(
         }
         let reader = rha_journal_reader {
             decoder: Decoder::new(builder.config),
-            current: None,
         };
         // SAFETY: non-NULL (checked above) and writable by this function's contract.
         unsafe { reader_out.write(Box::into_raw(Box::new(reader))) };
@@ -246,7 +244,6 @@ pub unsafe extern "C" fn rha_journal_reader_next(
     ffi_fn!(fallible(error_out), non_null(reader, record_out), {
         // SAFETY: non-NULL (checked by ffi_fn!), live and unshared by this function's contract.
         let reader = unsafe { &mut *reader };
-        reader.current = None;
         // SAFETY: NULL or a valid `rha_in_buffer` by this function's contract.
         let mut input = unsafe { input.as_mut() };
         let mut available = match &input {
@@ -256,9 +253,8 @@ pub unsafe extern "C" fn rha_journal_reader_next(
             None => &[],
         };
         loop {
-            if let Some(record) = reader.decoder.next_record()? {
-                let record = reader.current.insert(record);
-                let view = rha_record::view(record)?;
+            if let Some(record) = reader.decoder.next_record_ref()? {
+                let view = rha_record::view(&record)?;
                 // SAFETY: non-NULL (checked by ffi_fn!) and writable by this function's contract.
                 unsafe { record_out.write(view) };
                 return Ok(rha_result::RHA_OK);
@@ -305,7 +301,6 @@ pub unsafe extern "C" fn rha_journal_reader_finish(
     ffi_fn!(fallible(error_out), non_null(reader, end_out), {
         // SAFETY: non-NULL (checked by ffi_fn!), live and unshared by this function's contract.
         let reader = unsafe { &mut *reader };
-        reader.current = None;
         let end = match reader.decoder.finish()? {
             End::Clean { len } => rha_journal_end {
                 torn: 0,
