@@ -310,11 +310,9 @@ pub unsafe extern "C" fn rha_error_last_seq(error: *const rha_error, seq_out: *m
 #[no_mangle]
 pub unsafe extern "C" fn rha_error_free(error: *mut rha_error) {
     ffi_fn!(default(()), non_null(), {
-        if !error.is_null() {
-            // SAFETY: made by `Box::into_raw` in `report`, and ownership passes
-            // back to us by this function's contract.
-            drop(unsafe { Box::from_raw(error) });
-        }
+        // SAFETY: NULL or made by `report` and not used again, by this
+        // function's contract.
+        unsafe { crate::handle::free(error) }
     })
 }
 

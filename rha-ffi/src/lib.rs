@@ -91,6 +91,7 @@ mod version;
 
 mod buffer;
 mod error;
+mod handle;
 mod journal;
 mod record;
 

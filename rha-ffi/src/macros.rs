@@ -83,7 +83,7 @@ pub(crate) unsafe fn report(
             let code = error.code();
             if !error_out.is_null() {
                 // SAFETY: non-NULL, and valid for writes by this function's contract.
-                unsafe { error_out.write(Box::into_raw(Box::new(error))) };
+                unsafe { error_out.write(crate::handle::new(error)) };
             }
             code
         }

@@ -63,7 +63,7 @@ pub struct rha_journal_end {
 #[no_mangle]
 pub extern "C" fn rha_journal_reader_builder_new() -> *mut rha_journal_reader_builder {
     ffi_fn!(default(ptr::null_mut()), non_null(), {
-        Box::into_raw(Box::<rha_journal_reader_builder>::default())
+        crate::handle::new(rha_journal_reader_builder::default())
     })
 }
 
@@ -155,11 +155,9 @@ pub unsafe extern "C" fn rha_journal_reader_builder_set_stream_header(
 #[no_mangle]
 pub unsafe extern "C" fn rha_journal_reader_builder_free(builder: *mut rha_journal_reader_builder) {
     ffi_fn!(default(()), non_null(), {
-        if !builder.is_null() {
-            // SAFETY: made by `Box::into_raw` in `_builder_new`; ownership
-            // passes back to us by this function's contract.
-            drop(unsafe { Box::from_raw(builder) });
-        }
+        // SAFETY: NULL or made by `_builder_new` and not used again, by this
+        // function's contract.
+        unsafe { crate::handle::free(builder) }
     })
 }
 
@@ -184,21 +182,13 @@ pub unsafe extern "C" fn rha_journal_reader_build(
     // `builder` is checked in the body: it is consumed even when
     // `reader_out` is NULL.
     ffi_fn!(fallible(error_out), non_null(), {
-        if builder.is_null() {
-            return Err(rha_error::null_parameter("builder"));
+        // SAFETY: `builder` is NULL or made by `_builder_new` and not used
+        // again; `reader_out` is NULL or writable; by this function's contract.
+        unsafe {
+            crate::handle::build(builder, reader_out, "reader_out", |b| rha_journal_reader {
+                decoder: Decoder::new(b.config),
+            })
         }
-        // SAFETY: made by `Box::into_raw` in `_builder_new`; ownership passes
-        // to us by this function's contract.
-        let builder = unsafe { Box::from_raw(builder) };
-        if reader_out.is_null() {
-            return Err(rha_error::null_parameter("reader_out"));
-        }
-        let reader = rha_journal_reader {
-            decoder: Decoder::new(builder.config),
-        };
-        // SAFETY: non-NULL (checked above) and writable by this function's contract.
-        unsafe { reader_out.write(Box::into_raw(Box::new(reader))) };
-        Ok(rha_result::RHA_OK)
     })
 }
 
@@ -345,11 +335,9 @@ pub unsafe extern "C" fn rha_journal_reader_offset(reader: *const rha_journal_re
 #[no_mangle]
 pub unsafe extern "C" fn rha_journal_reader_free(reader: *mut rha_journal_reader) {
     ffi_fn!(default(()), non_null(), {
-        if !reader.is_null() {
-            // SAFETY: made by `Box::into_raw` in `rha_journal_reader_build`;
-            // ownership passes back to us by this function's contract.
-            drop(unsafe { Box::from_raw(reader) });
-        }
+        // SAFETY: NULL or made by `rha_journal_reader_build` and not used
+        // again, by this function's contract.
+        unsafe { crate::handle::free(reader) }
     })
 }
 

@@ -80,7 +80,7 @@ impl Queue {
 #[no_mangle]
 pub extern "C" fn rha_journal_writer_builder_new() -> *mut rha_journal_writer_builder {
     ffi_fn!(default(ptr::null_mut()), non_null(), {
-        Box::into_raw(Box::<rha_journal_writer_builder>::default())
+        crate::handle::new(rha_journal_writer_builder::default())
     })
 }
 
@@ -206,11 +206,9 @@ pub unsafe extern "C" fn rha_journal_writer_builder_set_max_record_size(
 #[no_mangle]
 pub unsafe extern "C" fn rha_journal_writer_builder_free(builder: *mut rha_journal_writer_builder) {
     ffi_fn!(default(()), non_null(), {
-        if !builder.is_null() {
-            // SAFETY: made by `Box::into_raw` in `_builder_new`; ownership
-            // passes back to us by this function's contract.
-            drop(unsafe { Box::from_raw(builder) });
-        }
+        // SAFETY: NULL or made by `_builder_new` and not used again, by this
+        // function's contract.
+        unsafe { crate::handle::free(builder) }
     })
 }
 
@@ -235,21 +233,13 @@ pub unsafe extern "C" fn rha_journal_writer_build(
     // `builder` is checked in the body: it is consumed even when
     // `writer_out` is NULL.
     ffi_fn!(fallible(error_out), non_null(), {
-        if builder.is_null() {
-            return Err(rha_error::null_parameter("builder"));
+        // SAFETY: `builder` is NULL or made by `_builder_new` and not used
+        // again; `writer_out` is NULL or writable; by this function's contract.
+        unsafe {
+            crate::handle::build(builder, writer_out, "writer_out", |b| rha_journal_writer {
+                writer: JournalWriter::new(Queue::default(), b.config),
+            })
         }
-        // SAFETY: made by `Box::into_raw` in `_builder_new`; ownership passes
-        // to us by this function's contract.
-        let builder = unsafe { Box::from_raw(builder) };
-        if writer_out.is_null() {
-            return Err(rha_error::null_parameter("writer_out"));
-        }
-        let writer = rha_journal_writer {
-            writer: JournalWriter::new(Queue::default(), builder.config),
-        };
-        // SAFETY: non-NULL (checked above) and writable by this function's contract.
-        unsafe { writer_out.write(Box::into_raw(Box::new(writer))) };
-        Ok(rha_result::RHA_OK)
     })
 }
 
@@ -406,11 +396,9 @@ pub unsafe extern "C" fn rha_journal_writer_next_seq(writer: *const rha_journal_
 #[no_mangle]
 pub unsafe extern "C" fn rha_journal_writer_free(writer: *mut rha_journal_writer) {
     ffi_fn!(default(()), non_null(), {
-        if !writer.is_null() {
-            // SAFETY: made by `Box::into_raw` in `rha_journal_writer_build`;
-            // ownership passes back to us by this function's contract.
-            drop(unsafe { Box::from_raw(writer) });
-        }
+        // SAFETY: NULL or made by `rha_journal_writer_build` and not used
+        // again, by this function's contract.
+        unsafe { crate::handle::free(writer) }
     })
 }
 
