@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Builds librha (release) and runs the C tests against it:
+# Builds librha (release) and runs the C tests against it. Each
+# tests/c/test_*.c is a program of its own, run
 #   1. linked against librha.so
 #   2. linked against librha.a
 #   3. built with AddressSanitizer + UndefinedBehaviorSanitizer (static)
 #   4. under valgrind, zero leaks (shared)
-#   5. a C++ file that includes rha.h, built with -Wall -Wextra -Werror, run
+# and then a C++ file that includes rha.h, built with -Wall -Wextra -Werror, run
 # and prints "N passed, M failed" (test cases of every run plus the C++
 # check); exits non-zero on any failure.
 #
@@ -82,38 +83,48 @@ if ! (cd "$root" && CARGO_TARGET_DIR=$target cargo build --release -p rha-ffi); 
     finish
 fi
 
-src=("$here/check.c" "$here/journal_util.c" "$here/test_journal.c")
+# Every tests/c/test_*.c is its own program (its own main), linked with the
+# shared harness (check.c) and every *_util.c helper.
+support=("$here/check.c")
+for util in "$here"/*_util.c; do
+    [[ -e $util ]] && support+=("$util")
+done
 data=$root/tests/data
 
-if compile shared "$CC" "${cflags[@]}" "${src[@]}" -o "$build/test_shared" "${shared_link[@]}"; then
-    run_phase shared "$build/test_shared" "$data"
-fi
+for test_src in "$here"/test_*.c; do
+    t=$(basename "$test_src" .c)
+    src=("${support[@]}" "$test_src")
 
-if compile static "$CC" "${cflags[@]}" "${src[@]}" -o "$build/test_static" \
-    "$lib/librha.a" "${static_libs[@]}"; then
-    if ldd "$build/test_static" | grep -q librha; then
-        echo "FAIL static: test_static links librha dynamically"
-        failed=$((failed + 1))
-    else
-        run_phase static "$build/test_static" "$data"
+    if compile "$t-shared" "$CC" "${cflags[@]}" "${src[@]}" -o "$build/$t-shared" "${shared_link[@]}"; then
+        run_phase "$t-shared" "$build/$t-shared" "$data"
     fi
-fi
 
-if compile asan-ubsan "$CC" "${cflags[@]}" "${sanitize[@]}" "${src[@]}" -o "$build/test_asan" \
-    "$lib/librha.a" "${static_libs[@]}"; then
-    ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=1 \
-        UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-        run_phase asan-ubsan "$build/test_asan" "$data"
-fi
+    if compile "$t-static" "$CC" "${cflags[@]}" "${src[@]}" -o "$build/$t-static" \
+        "$lib/librha.a" "${static_libs[@]}"; then
+        if ldd "$build/$t-static" | grep -q librha; then
+            echo "FAIL $t-static: links librha dynamically"
+            failed=$((failed + 1))
+        else
+            run_phase "$t-static" "$build/$t-static" "$data"
+        fi
+    fi
 
-if ! command -v "$VALGRIND" >/dev/null 2>&1; then
-    echo "FAIL valgrind: $VALGRIND not found (apt-get install valgrind)"
-    failed=$((failed + 1))
-elif [[ -x $build/test_shared ]]; then
-    run_phase valgrind "$VALGRIND" -q --leak-check=full --error-exitcode=1 \
-        --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect \
-        "$build/test_shared" "$data"
-fi
+    if compile "$t-asan-ubsan" "$CC" "${cflags[@]}" "${sanitize[@]}" "${src[@]}" -o "$build/$t-asan" \
+        "$lib/librha.a" "${static_libs[@]}"; then
+        ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=1 \
+            UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+            run_phase "$t-asan-ubsan" "$build/$t-asan" "$data"
+    fi
+
+    if ! command -v "$VALGRIND" >/dev/null 2>&1; then
+        echo "FAIL valgrind: $VALGRIND not found (apt-get install valgrind)"
+        failed=$((failed + 1))
+    elif [[ -x $build/$t-shared ]]; then
+        run_phase "$t-valgrind" "$VALGRIND" -q --leak-check=full --error-exitcode=1 \
+            --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect \
+            "$build/$t-shared" "$data"
+    fi
+done
 
 if compile cpp "$CXX" "${cxxflags[@]}" "$here/cpp_compat.cpp" -o "$build/cpp_compat" \
     "${shared_link[@]}"; then
