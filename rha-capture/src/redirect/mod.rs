@@ -1,0 +1,177 @@
+//! Redirection executors: the operating-system side of switchover.
+//!
+//! When a scenario switches over, clients must be pointed at the replica.
+//! The scenario state machine in `rha-core` plans the steps; the executors
+//! here carry them out on Linux. Each executor does one step and can undo it:
+//!
+//! | executor | what `apply` does | what `undo` does |
+//! |---|---|---|
+//! | [`MoveIp`] | master side: removes the service address; replica side: adds it and announces it with gratuitous ARP | the reverse |
+//! | [`SwitchName`] | replica takes the master's host name; the master becomes `name-RHA` | each host gets its own name back |
+//! | [`DnsRedirect`] | rewrites the master's A/AAAA record to the replica's address (RFC 2136) | restores the previous record |
+//! | [`AliasSwitch`] | re-points a CNAME alias at the replica (RFC 2136) | re-points it at the previous target |
+//! | [`Script`], [`ScriptList`] | runs user scripts with the scenario context in the environment | runs them again with `RHA_DIRECTION=undo` |
+//!
+//! Every executor is idempotent: applying twice, undoing twice, or undoing
+//! something never applied is safe and comes back as
+//! [`Outcome::AlreadyDone`] rather than an error. Errors are
+//! [`RedirectError`]s naming the interface, record, host or script and the
+//! cause.
+//!
+//! ```no_run
+//! use rha_capture::redirect::{Executor, Side, SwitchName};
+//!
+//! let mut step = SwitchName::new(Side::Replica, "db1", "db2");
+//! let report = step.apply()?;
+//! println!("{}: {}", step.describe(), report);
+//! // ... on switchback:
+//! step.undo()?;
+//! # Ok::<(), rha_capture::redirect::RedirectError>(())
+//! ```
+//!
+//! `docs/redirection.md` describes each method, what it needs (privileges,
+//! packages) and the environment user scripts receive.
+
+mod alias;
+mod dns_client;
+mod dns_redirect;
+pub mod dns_wire;
+mod error;
+mod garp;
+mod host_name;
+mod move_ip;
+mod rtnetlink;
+mod script;
+
+use std::fmt;
+
+pub use alias::{AliasSwitch, AliasTarget};
+pub use dns_client::DnsClient;
+pub use dns_redirect::DnsRedirect;
+pub use error::RedirectError;
+pub use host_name::{check_host_name, host_name, SwitchName, DEFAULT_SUFFIX, MAX_HOST_NAME_LEN};
+pub use move_ip::MoveIp;
+pub use script::{Script, ScriptContext, ScriptList, ScriptOutput, DEFAULT_OUTPUT_LIMIT};
+
+/// Which host an executor acts on.
+///
+/// A redirection step has a master part and a replica part (the master drops
+/// the service address, the replica takes it). Each host's agent runs the
+/// part for its own side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Side {
+    /// The host that was active before the switchover.
+    Master,
+    /// The host that becomes active.
+    Replica,
+}
+
+impl fmt::Display for Side {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Side::Master => "master",
+            Side::Replica => "replica",
+        })
+    }
+}
+
+/// Whether a step is being done or undone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Direction {
+    /// Redirect clients to the replica.
+    Do,
+    /// Put things back as they were.
+    Undo,
+}
+
+impl fmt::Display for Direction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Direction::Do => "do",
+            Direction::Undo => "undo",
+        })
+    }
+}
+
+/// What an `apply` or `undo` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    /// The system was changed.
+    Changed,
+    /// The system was already in the wanted state; nothing was changed.
+    AlreadyDone,
+}
+
+/// The result of a successful `apply` or `undo`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
+pub struct Report {
+    /// Whether anything changed.
+    pub outcome: Outcome,
+    /// What was done, or why nothing was, for logs.
+    pub detail: String,
+}
+
+impl Report {
+    pub(crate) fn changed(detail: impl Into<String>) -> Self {
+        Self {
+            outcome: Outcome::Changed,
+            detail: detail.into(),
+        }
+    }
+
+    pub(crate) fn already(detail: impl Into<String>) -> Self {
+        Self {
+            outcome: Outcome::AlreadyDone,
+            detail: detail.into(),
+        }
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.outcome {
+            Outcome::Changed => write!(f, "done: {}", self.detail),
+            Outcome::AlreadyDone => write!(f, "nothing to do: {}", self.detail),
+        }
+    }
+}
+
+/// One redirection step that can be done and undone.
+///
+/// Implementations are idempotent: calling [`apply`](Executor::apply) when
+/// the step is already in place, or [`undo`](Executor::undo) when it was
+/// never done or is already undone, succeeds with [`Outcome::AlreadyDone`].
+/// A test double can stand in for the real executors wherever this trait is
+/// used.
+pub trait Executor {
+    /// A one-line description of the step, naming what it acts on.
+    fn describe(&self) -> String;
+
+    /// Does the step.
+    ///
+    /// # Errors
+    ///
+    /// A [`RedirectError`] naming what could not be changed and why; the
+    /// step may then be partly done, and [`undo`](Executor::undo) cleans up.
+    fn apply(&mut self) -> Result<Report, RedirectError>;
+
+    /// Undoes the step.
+    ///
+    /// # Errors
+    ///
+    /// A [`RedirectError`] naming what could not be restored and why.
+    fn undo(&mut self) -> Result<Report, RedirectError>;
+
+    /// Runs [`apply`](Executor::apply) or [`undo`](Executor::undo).
+    ///
+    /// # Errors
+    ///
+    /// As the method it runs.
+    fn run(&mut self, direction: Direction) -> Result<Report, RedirectError> {
+        match direction {
+            Direction::Do => self.apply(),
+            Direction::Undo => self.undo(),
+        }
+    }
+}
