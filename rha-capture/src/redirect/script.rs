@@ -144,7 +144,7 @@ impl Script {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         std::os::unix::process::CommandExt::process_group(&mut command, 0);
-        let mut child = command.spawn().map_err(spawn_err)?;
+        let mut child = spawn(&mut command).map_err(spawn_err)?;
         let (tx, rx) = mpsc::channel();
         if let Some(out) = child.stdout.take() {
             collect(out, self.output_limit, 1, tx.clone());
@@ -296,6 +296,22 @@ impl Executor for ScriptList {
             "{} scripts undone",
             self.scripts.len()
         )))
+    }
+}
+
+/// Spawns, retrying briefly on `ETXTBSY`: a script that was just written
+/// can still be open for writing in a child some other thread forked but has
+/// not yet exec'd.
+fn spawn(command: &mut Command) -> std::io::Result<std::process::Child> {
+    let mut tries = 0;
+    loop {
+        match command.spawn() {
+            Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) && tries < 50 => {
+                tries += 1;
+                thread::sleep(Duration::from_millis(10));
+            }
+            other => return other,
+        }
     }
 }
 
