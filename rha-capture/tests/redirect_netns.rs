@@ -211,10 +211,7 @@ fn switch_name_renames_both_hosts_and_back() {
     in_uts_namespace(|| {
         let mut step = SwitchName::new(Side::Master, "db1", "db2").persist_to(&etc_hostname);
         assert!(step.describe().contains("db1-RHA"));
-        SwitchName::new(Side::Master, "db1", "db2")
-            .undo()
-            .unwrap()
-            .outcome; // set "db1"
+        let _ = SwitchName::new(Side::Master, "db1", "db2").undo().unwrap(); // sets "db1"
         assert_eq!(host_name().unwrap(), "db1");
         let r = step.apply().unwrap();
         assert_eq!(r.outcome, Outcome::Changed, "{r}");
