@@ -10,6 +10,7 @@
 //! |---|---|---|
 //! | [`journal_decode`] | 4 control bytes, then a journal | no panic; chunked and whole decoding agree; the outcome accounts for every byte; decoded records re-encode |
 //! | [`journal_roundtrip`] | `arbitrary` writer settings and operations | the writer refuses exactly the invalid records; the rest decode to themselves and the journal ends cleanly |
+//! | [`dns_message_decode`] | a DNS message | no panic; errors point inside the input; decoded messages re-encode to themselves |
 //!
 //! The seed corpus is written by the ignored test `regenerate_seed_corpus`
 //! (`cargo test -p rha-fuzz --lib -- --ignored regenerate_seed_corpus`):
@@ -24,6 +25,7 @@
 //! ```
 
 mod decode;
+mod dns;
 mod roundtrip;
 #[cfg(test)]
 mod seeds;
@@ -32,6 +34,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 pub use decode::journal_decode;
+pub use dns::dns_message_decode;
 pub use roundtrip::journal_roundtrip;
 
 /// The main program of a fuzz target built without libFuzzer: runs every
@@ -123,6 +126,11 @@ mod tests {
     #[test]
     fn replay_journal_roundtrip_corpus() {
         replay("journal_roundtrip", super::journal_roundtrip);
+    }
+
+    #[test]
+    fn replay_dns_message_decode_corpus() {
+        replay("dns_message_decode", super::dns_message_decode);
     }
 
     #[test]
