@@ -19,7 +19,7 @@ use std::time::Duration;
 use common::{eventually, namespaces_permitted, NetNs};
 use rha_capture::redirect::dns_wire::{Name, RData, RecordType};
 use rha_capture::redirect::{
-    AliasSwitch, AliasTarget, DnsClient, DnsRedirect, Executor, Outcome, RedirectError,
+    AliasSwitch, AliasTarget, DnsClient, DnsRedirect, Executor, Outcome, RedirectError, TsigKey,
 };
 
 const ZONE: &str = "\
@@ -42,8 +42,22 @@ struct Knot {
     _dir: tempfile::TempDir,
 }
 
+/// The TSIG key the server of [`Knot::start_tsig`] requires.
+const KEY_NAME: &str = "rha-key";
+const KEY_SECRET: &str = "pJ8M1+zVOwC0Uu6Zla/ReNuAjYWc2VV6h+9hl6jgEqg=";
+
 impl Knot {
+    /// A server accepting updates from 127.0.0.1.
     fn start(test: &str) -> Option<Self> {
+        Self::launch(test, "local_update")
+    }
+
+    /// A server accepting only updates signed with the `rha-key` TSIG key.
+    fn start_tsig(test: &str) -> Option<Self> {
+        Self::launch(test, "tsig_update")
+    }
+
+    fn launch(test: &str, acl: &str) -> Option<Self> {
         if !namespaces_permitted(test) {
             return None;
         }
@@ -66,9 +80,11 @@ impl Knot {
             "server:\n  rundir: \"{d}\"\n  listen: 127.0.0.1@53\n\
              log:\n  - target: stderr\n    any: notice\n\
              database:\n  storage: \"{d}\"\n\
-             acl:\n  - id: local_update\n    address: 127.0.0.1\n    action: update\n\
+             key:\n  - id: {KEY_NAME}\n    algorithm: hmac-sha256\n    secret: {KEY_SECRET}\n\
+             acl:\n  - id: local_update\n    address: 127.0.0.1\n    action: update\n  \
+             - id: tsig_update\n    key: {KEY_NAME}\n    action: update\n\
              template:\n  - id: default\n    storage: \"{d}\"\n\
-             zone:\n  - domain: example.test\n    file: example.test.zone\n    acl: local_update\n"
+             zone:\n  - domain: example.test\n    file: example.test.zone\n    acl: {acl}\n"
         );
         let conf_path = dir.path().join("knot.conf");
         std::fs::write(&conf_path, conf).unwrap();
@@ -392,4 +408,60 @@ fn alias_switch_repoints_the_cname() {
         AliasSwitch::new(AliasTarget::NetBios),
         Err(RedirectError::Unsupported { .. })
     ));
+}
+
+#[test]
+fn tsig_signed_updates() {
+    let Some(knot) = Knot::start_tsig("tsig_signed_updates") else {
+        return;
+    };
+    let key = TsigKey::from_base64(KEY_NAME, KEY_SECRET).unwrap();
+    assert!(!format!("{key:?}").contains(KEY_SECRET));
+
+    // Unsigned updates are refused by this server.
+    let mut unsigned = redirect("db.example.test", "192.0.2.10", "192.0.2.20");
+    let err = knot.run(|| unsigned.apply()).unwrap_err();
+    assert!(matches!(err, RedirectError::DnsRefused { .. }), "{err:?}");
+    assert_eq!(knot.kdig("db.example.test", "A"), ["192.0.2.10"]);
+
+    // Signed with the right key: applied, and the signed answer verified.
+    let mut step = redirect("db.example.test", "192.0.2.10", "192.0.2.20").tsig(key.clone());
+    assert_eq!(knot.run(|| step.apply()).unwrap().outcome, Outcome::Changed);
+    assert_eq!(knot.kdig("db.example.test", "A"), ["192.0.2.20"]);
+    assert_eq!(knot.run(|| step.undo()).unwrap().outcome, Outcome::Changed);
+    assert_eq!(knot.kdig("db.example.test", "A"), ["192.0.2.10"]);
+
+    // The alias switch signs too.
+    let mut alias = AliasSwitch::new(AliasTarget::Dns {
+        server: Knot::server(),
+        zone: "example.test".into(),
+        alias: "www.example.test".into(),
+        ttl: 30,
+        master_target: "db1.example.test".into(),
+        replica_target: "db2.example.test".into(),
+    })
+    .unwrap()
+    .tsig(key);
+    let _ = knot.run(|| alias.apply()).unwrap();
+    assert_eq!(knot.kdig("www.example.test", "CNAME"), ["db2.example.test"]);
+    let _ = knot.run(|| alias.undo()).unwrap();
+
+    // A wrong secret: the server says BADSIG and nothing changes.
+    let wrong = TsigKey::new(KEY_NAME, b"not the secret".to_vec()).unwrap();
+    let mut bad = redirect("db.example.test", "192.0.2.10", "192.0.2.20").tsig(wrong);
+    let err = knot.run(|| bad.apply()).unwrap_err();
+    let RedirectError::DnsTsig { reason, .. } = &err else {
+        panic!("{err:?}");
+    };
+    assert!(reason.contains("BADSIG"), "{err}");
+    // An unknown key: BADKEY.
+    let unknown = TsigKey::from_base64("other-key", KEY_SECRET).unwrap();
+    let mut bad = redirect("db.example.test", "192.0.2.10", "192.0.2.20").tsig(unknown);
+    let err = knot.run(|| bad.apply()).unwrap_err();
+    assert!(err.to_string().contains("BADKEY"), "{err}");
+    assert!(err.to_string().contains("other-key"), "{err}");
+    assert_eq!(knot.kdig("db.example.test", "A"), ["192.0.2.10"]);
+
+    assert!(TsigKey::from_base64(KEY_NAME, "not base64!").is_err());
+    assert!(TsigKey::new(KEY_NAME, Vec::new()).is_err());
 }

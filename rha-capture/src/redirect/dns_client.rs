@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::dns_wire::{Message, Name, RData, Rcode, Record, RecordType};
+use super::tsig::{self, TsigKey};
 use super::RedirectError;
 
 /// Talks to one DNS server.
@@ -19,6 +20,7 @@ pub struct DnsClient {
     server: SocketAddr,
     timeout: Duration,
     attempts: u32,
+    tsig: Option<TsigKey>,
 }
 
 impl DnsClient {
@@ -29,7 +31,16 @@ impl DnsClient {
             server,
             timeout: Duration::from_secs(2),
             attempts: 3,
+            tsig: None,
         }
+    }
+
+    /// Signs updates with this TSIG key (HMAC-SHA256) and requires the
+    /// server's answers to them to carry a valid signature.
+    #[must_use]
+    pub fn tsig(mut self, key: TsigKey) -> Self {
+        self.tsig = Some(key);
+        self
     }
 
     /// Sets the time allowed for each attempt (at least one millisecond).
@@ -59,7 +70,7 @@ impl DnsClient {
         let query = Message::query(next_id(), name.clone(), rtype);
         let reply = self.exchange_udp(&query, &record)?;
         let reply = if reply.truncated {
-            self.exchange_tcp(&query, "query", &record)?
+            self.exchange_tcp(&query, "query", &record, false)?
         } else {
             reply
         };
@@ -85,9 +96,11 @@ impl DnsClient {
     /// # Errors
     ///
     /// [`RedirectError::DnsTransport`] or [`RedirectError::DnsMalformed`];
-    /// `record` names the record in them.
+    /// with a TSIG key, [`RedirectError::DnsTsig`] when the server rejects
+    /// the signature or its answer's signature does not verify. `record`
+    /// names the record in them.
     pub fn update(&self, update: &Message, record: &str) -> Result<Rcode, RedirectError> {
-        Ok(self.exchange_tcp(update, "update", record)?.rcode)
+        Ok(self.exchange_tcp(update, "update", record, true)?.rcode)
     }
 
     fn transport(&self, action: &'static str, record: &str, source: io::Error) -> RedirectError {
@@ -153,12 +166,17 @@ impl DnsClient {
         request: &Message,
         action: &'static str,
         record: &str,
+        sign: bool,
     ) -> Result<Message, RedirectError> {
         let err = |e| self.transport(action, record, e);
         let mut stream = TcpStream::connect_timeout(&self.server, self.timeout).map_err(err)?;
         stream.set_read_timeout(Some(self.timeout)).map_err(err)?;
         stream.set_write_timeout(Some(self.timeout)).map_err(err)?;
-        let bytes = request.encode();
+        let key = self.tsig.as_ref().filter(|_| sign);
+        let (bytes, request_mac) = match key {
+            Some(key) => key.sign(&request.encode(), tsig::now()),
+            None => (request.encode(), Vec::new()),
+        };
         let len = u16::try_from(bytes.len()).map_err(|_| {
             err(io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -173,6 +191,15 @@ impl DnsClient {
         stream.read_exact(&mut len).map_err(err)?;
         let mut buf = vec![0u8; usize::from(u16::from_be_bytes(len))];
         stream.read_exact(&mut buf).map_err(err)?;
+        if let Some(key) = key {
+            key.verify(&buf, &request_mac, tsig::now())
+                .map_err(|reason| RedirectError::DnsTsig {
+                    server: self.server,
+                    key: key.name().to_string(),
+                    record: record.to_owned(),
+                    reason,
+                })?;
+        }
         self.check_reply(&buf, request, action, record)
     }
 

@@ -65,6 +65,15 @@ impl DnsRedirect {
         self.switch.client = self.switch.client.timeout(timeout);
         self
     }
+
+    /// Signs the updates with a TSIG key (HMAC-SHA256) and requires signed
+    /// answers; without one, the server must accept updates from this
+    /// host's address.
+    #[must_use]
+    pub fn tsig(mut self, key: super::TsigKey) -> Self {
+        self.switch.client = self.switch.client.tsig(key);
+        self
+    }
 }
 
 impl Executor for DnsRedirect {

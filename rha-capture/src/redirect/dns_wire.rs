@@ -116,7 +116,7 @@ impl Name {
             && self.labels[self.labels.len() - zone.labels.len()..] == zone.labels[..]
     }
 
-    fn encode(&self, out: &mut Vec<u8>) {
+    pub(crate) fn encode(&self, out: &mut Vec<u8>) {
         for label in &self.labels {
             // A label is at most 63 bytes: checked when the name was made.
             out.push(label.len() as u8);
@@ -164,6 +164,8 @@ impl RecordType {
     pub const SOA: Self = Self(6);
     /// IPv6 address (RFC 3596).
     pub const AAAA: Self = Self(28);
+    /// Transaction signature (RFC 8945).
+    pub const TSIG: Self = Self(250);
     /// Any type (queries; "delete every RRset" in updates).
     pub const ANY: Self = Self(255);
 }
@@ -175,6 +177,7 @@ impl fmt::Display for RecordType {
             Self::CNAME => f.write_str("CNAME"),
             Self::SOA => f.write_str("SOA"),
             Self::AAAA => f.write_str("AAAA"),
+            Self::TSIG => f.write_str("TSIG"),
             Self::ANY => f.write_str("ANY"),
             Self(n) => write!(f, "TYPE{n}"),
         }
@@ -438,6 +441,14 @@ impl Message {
     ///
     /// A [`WireError`] with the offset of the first byte that does not fit.
     pub fn decode(bytes: &[u8]) -> Result<Self, WireError> {
+        Self::decode_with_last_record(bytes).map(|(m, _)| m)
+    }
+
+    /// Decodes, also returning the byte offset at which the last record of
+    /// the additional section starts (where a TSIG record sits).
+    pub(crate) fn decode_with_last_record(
+        bytes: &[u8],
+    ) -> Result<(Self, Option<usize>), WireError> {
         if bytes.len() > MAX_MESSAGE_LEN {
             return Err(WireError::new(MAX_MESSAGE_LEN, WireErrorKind::TooLong));
         }
@@ -459,18 +470,22 @@ impl Message {
             let class = Class(r.u16()?);
             m.questions.push(Question { name, rtype, class });
         }
+        let mut last = None;
         for (i, section) in [&mut m.answers, &mut m.authority, &mut m.additional]
             .into_iter()
             .enumerate()
         {
             for _ in 0..counts[i + 1] {
+                if i == 2 {
+                    last = Some(r.pos);
+                }
                 section.push(r.record()?);
             }
         }
         if r.pos != bytes.len() {
             return Err(WireError::new(r.pos, WireErrorKind::TrailingBytes));
         }
-        Ok(m)
+        Ok((m, last))
     }
 }
 

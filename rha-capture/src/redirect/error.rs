@@ -104,6 +104,19 @@ pub enum RedirectError {
         /// The response code.
         rcode: Rcode,
     },
+    /// A TSIG-signed exchange failed: the server rejected the signature, or
+    /// its answer was unsigned or did not verify.
+    #[error("DNS server {server}: TSIG key {key} on the update of {record}: {reason}")]
+    DnsTsig {
+        /// The server.
+        server: SocketAddr,
+        /// The key's name.
+        key: String,
+        /// The record, as `name TYPE`.
+        record: String,
+        /// What went wrong.
+        reason: String,
+    },
     /// The record changed between reading it and updating it (an update
     /// prerequisite failed), so the step did not overwrite someone else's
     /// change.

@@ -8,7 +8,7 @@
 //! |---|---|---|
 //! | [`MoveIp`] | master side: removes the service address; replica side: adds it and announces it with gratuitous ARP | the reverse |
 //! | [`SwitchName`] | replica takes the master's host name; the master becomes `name-RHA` | each host gets its own name back |
-//! | [`DnsRedirect`] | rewrites the master's A/AAAA record to the replica's address (RFC 2136) | restores the previous record |
+//! | [`DnsRedirect`] | rewrites the master's A/AAAA record to the replica's address (RFC 2136, optionally signed with [`TsigKey`]) | restores the previous record |
 //! | [`AliasSwitch`] | re-points a CNAME alias at the replica (RFC 2136) | re-points it at the previous target |
 //! | [`Script`], [`ScriptList`] | runs user scripts with the scenario context in the environment | runs them again with `RHA_DIRECTION=undo` |
 //!
@@ -42,6 +42,7 @@ mod host_name;
 mod move_ip;
 mod rtnetlink;
 mod script;
+mod tsig;
 
 use std::fmt;
 
@@ -52,6 +53,7 @@ pub use error::RedirectError;
 pub use host_name::{check_host_name, host_name, SwitchName, DEFAULT_SUFFIX, MAX_HOST_NAME_LEN};
 pub use move_ip::MoveIp;
 pub use script::{Script, ScriptContext, ScriptList, ScriptOutput, DEFAULT_OUTPUT_LIMIT};
+pub use tsig::TsigKey;
 
 /// Which host an executor acts on.
 ///
