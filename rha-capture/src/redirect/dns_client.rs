@@ -249,3 +249,121 @@ pub(crate) fn rdata_set(records: &[Record]) -> Vec<RData> {
     v.dedup();
     v
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::net::{TcpListener, UdpSocket};
+    use std::thread;
+
+    use super::*;
+    use crate::redirect::dns_wire::Class;
+
+    fn answer(query: &Message, truncated: bool, address: [u8; 4]) -> Vec<u8> {
+        let mut m = query.clone();
+        m.response = true;
+        m.truncated = truncated;
+        if !truncated {
+            m.answers.push(Record {
+                name: query.questions[0].name.clone(),
+                rtype: RecordType::A,
+                class: Class::IN,
+                ttl: 42,
+                rdata: RData::A(address.into()),
+            });
+        }
+        m.encode()
+    }
+
+    /// Strays are skipped, a truncated answer is retried over TCP.
+    #[test]
+    fn stray_datagrams_are_skipped_and_truncation_falls_back_to_tcp() {
+        let tcp = TcpListener::bind("127.0.0.1:0").unwrap();
+        let server = tcp.local_addr().unwrap();
+        let udp = UdpSocket::bind(server).unwrap();
+        let fake = thread::spawn(move || {
+            let mut buf = [0u8; 512];
+            let (n, from) = udp.recv_from(&mut buf).unwrap();
+            let query = Message::decode(&buf[..n]).unwrap();
+            let mut stray = query.clone();
+            stray.id = stray.id.wrapping_add(1);
+            udp.send_to(&answer(&stray, false, [9, 9, 9, 9]), from)
+                .unwrap();
+            udp.send_to(&answer(&query, true, [0; 4]), from).unwrap();
+            let (mut stream, _) = tcp.accept().unwrap();
+            let mut len = [0u8; 2];
+            stream.read_exact(&mut len).unwrap();
+            let mut body = vec![0u8; usize::from(u16::from_be_bytes(len))];
+            stream.read_exact(&mut body).unwrap();
+            let query = Message::decode(&body).unwrap();
+            let reply = answer(&query, false, [192, 0, 2, 7]);
+            stream
+                .write_all(&(reply.len() as u16).to_be_bytes())
+                .unwrap();
+            stream.write_all(&reply).unwrap();
+        });
+        let client = DnsClient::new(server).timeout(Duration::from_secs(5));
+        let name = Name::parse("db.example.test").unwrap();
+        let records = client.lookup(&name, RecordType::A).unwrap();
+        fake.join().unwrap();
+        assert_eq!(records.len(), 1);
+        assert_eq!(records[0].rdata, RData::A([192, 0, 2, 7].into()));
+        assert_eq!(records[0].ttl, 42);
+    }
+
+    #[test]
+    fn a_silent_server_times_out_after_every_attempt() {
+        let silent = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let server = silent.local_addr().unwrap();
+        let client = DnsClient::new(server).timeout(Duration::from_millis(50));
+        let start = Instant::now();
+        let err = client
+            .lookup(&Name::parse("db.example.test").unwrap(), RecordType::A)
+            .unwrap_err();
+        assert!(start.elapsed() >= Duration::from_millis(150));
+        let RedirectError::DnsTransport {
+            source,
+            action,
+            record,
+            ..
+        } = &err
+        else {
+            panic!("{err:?}");
+        };
+        assert_eq!(source.kind(), io::ErrorKind::TimedOut);
+        assert_eq!((*action, record.as_str()), ("query", "db.example.test A"));
+        assert!(err.to_string().contains(&server.to_string()), "{err}");
+    }
+
+    #[test]
+    fn malformed_and_mismatched_answers_are_errors() {
+        for (reply, malformed) in [(&b"\x00"[..], true), (&[0u8; 12][..], false)] {
+            let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
+            let server = udp.local_addr().unwrap();
+            let reply = reply.to_vec();
+            let fake = thread::spawn(move || {
+                let mut buf = [0u8; 512];
+                let (_, from) = udp.recv_from(&mut buf).unwrap();
+                // Keep the query's id so the reply is not skipped as a stray.
+                let mut bytes = buf[..2].to_vec();
+                bytes.extend_from_slice(reply.get(2..).unwrap_or(&[]));
+                udp.send_to(&bytes, from).unwrap();
+            });
+            let err = DnsClient::new(server)
+                .timeout(Duration::from_secs(5))
+                .lookup(&Name::parse("x.test").unwrap(), RecordType::A)
+                .unwrap_err();
+            fake.join().unwrap();
+            // Two bytes: malformed; a zeroed header: not a response.
+            if malformed {
+                assert!(matches!(err, RedirectError::DnsMalformed { .. }), "{err:?}");
+            } else {
+                let RedirectError::DnsTransport { source, .. } = &err else {
+                    panic!("{err:?}");
+                };
+                assert_eq!(source.kind(), io::ErrorKind::InvalidData);
+            }
+        }
+    }
+}
