@@ -465,3 +465,53 @@ fn tsig_signed_updates() {
     assert!(TsigKey::from_base64(KEY_NAME, "not base64!").is_err());
     assert!(TsigKey::new(KEY_NAME, Vec::new()).is_err());
 }
+
+/// Any sequence of applies and undos, by executors that may be replaced
+/// midway (an agent restart), leaves the record where a one-flag model says
+/// and reports `Changed` exactly when the model changed.
+#[test]
+fn dns_redirect_matches_its_model_under_any_sequence() {
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+
+    let Some(knot) = Knot::start("dns_redirect_matches_its_model_under_any_sequence") else {
+        return;
+    };
+    let config = Config {
+        cases: 16,
+        failure_persistence: None,
+        ..Config::default()
+    };
+    // (apply or undo, replace the executor first)
+    let ops = prop::collection::vec((any::<bool>(), prop::bool::weighted(0.2)), 1..8);
+    TestRunner::new(config)
+        .run(&ops, |ops| {
+            let mut step = redirect("db.example.test", "192.0.2.10", "192.0.2.20");
+            let _ = knot.run(|| step.undo()).unwrap();
+            let mut redirected = false;
+            for (apply, restart) in ops {
+                if restart {
+                    step = redirect("db.example.test", "192.0.2.10", "192.0.2.20");
+                }
+                let report = knot
+                    .run(|| if apply { step.apply() } else { step.undo() })
+                    .unwrap();
+                prop_assert_eq!(
+                    report.outcome == Outcome::Changed,
+                    redirected != apply,
+                    "{}",
+                    report
+                );
+                redirected = apply;
+                let (data, _) = knot.lookup("db.example.test", RecordType::A);
+                let want = if redirected {
+                    "192.0.2.20"
+                } else {
+                    "192.0.2.10"
+                };
+                prop_assert_eq!(data, vec![want.to_owned()]);
+            }
+            Ok(())
+        })
+        .unwrap();
+}

@@ -262,3 +262,49 @@ fn switch_name_renames_both_hosts_and_back() {
     // None of it leaked out of the namespaces.
     assert_eq!(host_name().unwrap(), outside);
 }
+
+/// Any sequence of applies and undos on either side leaves the addresses
+/// where a two-flag model says, and reports `Changed` exactly when the
+/// model changed.
+#[test]
+fn move_ip_matches_its_model_under_any_sequence() {
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+
+    if !namespaces_permitted("move_ip_matches_its_model_under_any_sequence") {
+        return;
+    }
+    let net = Segment::new();
+    let config = Config {
+        cases: 24,
+        failure_persistence: None,
+        ..Config::default()
+    };
+    let ops = prop::collection::vec((any::<bool>(), any::<bool>()), 1..10);
+    TestRunner::new(config)
+        .run(&ops, |ops| {
+            let mut master = net.step(Side::Master).announcements(0, Duration::ZERO);
+            let mut replica = net.step(Side::Replica).announcements(0, Duration::ZERO);
+            // Start from the initial state: on the master only.
+            let _ = net.master.enter(|| master.undo()).unwrap();
+            let _ = net.replica.enter(|| replica.undo()).unwrap();
+            let (mut on_master, mut on_replica) = (true, false);
+            for (replica_side, apply) in ops {
+                let (ns, step, flag, adds) = if replica_side {
+                    (&net.replica, &mut replica, &mut on_replica, apply)
+                } else {
+                    (&net.master, &mut master, &mut on_master, !apply)
+                };
+                let report = ns
+                    .enter(|| if apply { step.apply() } else { step.undo() })
+                    .unwrap();
+                let changes = *flag != adds;
+                *flag = adds;
+                prop_assert_eq!(report.outcome == Outcome::Changed, changes, "{}", report);
+                prop_assert_eq!(has_address(&net.master, "vm"), on_master);
+                prop_assert_eq!(has_address(&net.replica, "vr"), on_replica);
+            }
+            Ok(())
+        })
+        .unwrap();
+}
