@@ -3,6 +3,9 @@
 //! The operating-system side of rha: reading and writing journal files on
 //! real file systems, and the `rha` command-line tool built on them.
 //!
+//! [`redirect`] holds the Linux executors of the redirection steps of a
+//! switchover (move IP, DNS redirect, alias switch, host name, user scripts).
+//!
 //! ```no_run
 //! use rha_capture::journal_file::{scan, Outcome};
 //!

@@ -177,3 +177,74 @@ pub trait Executor {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    /// A test double: records what it was asked to do and is idempotent
+    /// like the real executors.
+    #[derive(Default)]
+    struct Recorder {
+        applied: bool,
+        calls: Vec<Direction>,
+    }
+
+    impl Executor for Recorder {
+        fn describe(&self) -> String {
+            "recorder".to_owned()
+        }
+
+        fn apply(&mut self) -> Result<Report, RedirectError> {
+            self.calls.push(Direction::Do);
+            Ok(if std::mem::replace(&mut self.applied, true) {
+                Report::already("already applied")
+            } else {
+                Report::changed("applied")
+            })
+        }
+
+        fn undo(&mut self) -> Result<Report, RedirectError> {
+            self.calls.push(Direction::Undo);
+            Ok(if std::mem::replace(&mut self.applied, false) {
+                Report::changed("undone")
+            } else {
+                Report::already("never applied")
+            })
+        }
+    }
+
+    #[test]
+    fn a_test_double_stands_in_for_an_executor() {
+        let mut double = Recorder::default();
+        let steps: &mut dyn Executor = &mut double;
+        assert_eq!(
+            steps.run(Direction::Undo).unwrap().outcome,
+            Outcome::AlreadyDone
+        );
+        assert_eq!(steps.run(Direction::Do).unwrap().outcome, Outcome::Changed);
+        assert_eq!(
+            steps.run(Direction::Do).unwrap().outcome,
+            Outcome::AlreadyDone
+        );
+        let report = steps.run(Direction::Undo).unwrap();
+        assert_eq!(report.to_string(), "done: undone");
+        assert_eq!(Report::already("x").to_string(), "nothing to do: x");
+        assert_eq!(
+            double.calls,
+            [
+                Direction::Undo,
+                Direction::Do,
+                Direction::Do,
+                Direction::Undo
+            ]
+        );
+        assert_eq!(
+            format!("{} {}", Side::Master, Side::Replica),
+            "master replica"
+        );
+        assert_eq!(format!("{} {}", Direction::Do, Direction::Undo), "do undo");
+    }
+}
