@@ -135,19 +135,58 @@ fn move_ip_moves_the_address_and_announces_it() {
 }
 
 #[test]
-fn move_ip_supports_ipv6() {
-    if !namespaces_permitted("move_ip_supports_ipv6") {
+fn move_ip_moves_ipv6_addresses_and_advertises_them() {
+    if !namespaces_permitted("move_ip_moves_ipv6_addresses_and_advertises_them") {
         return;
     }
     let net = Segment::new();
+    // Neighbour advertisements leave from the link-local address, usable
+    // once its duplicate address detection is over.
+    let ready = eventually(Duration::from_secs(5), || {
+        let ll = net
+            .replica
+            .ip(&["-6", "-o", "address", "show", "dev", "vr", "scope", "link"]);
+        ll.contains("fe80") && !ll.contains("tentative")
+    });
+    assert!(ready, "no usable link-local address on vr");
+    // The master has the address cached at an old hardware address: an
+    // advertisement with the Override flag must replace it.
+    net.master.ip(&[
+        "-6",
+        "neigh",
+        "add",
+        "fd00:77::100",
+        "lladdr",
+        "02:00:00:00:00:01",
+        "dev",
+        "vm",
+        "nud",
+        "stale",
+    ]);
+
     let address: IpAddr = "fd00:77::100".parse().unwrap();
-    let mut step = MoveIp::new(Side::Replica, address, 64, "vm", "vr").unwrap();
+    let mut step = MoveIp::new(Side::Replica, address, 64, "vm", "vr")
+        .unwrap()
+        .announcements(2, Duration::from_millis(50));
     let r = net.replica.enter(|| step.apply()).unwrap();
     assert_eq!(r.outcome, Outcome::Changed);
+    assert!(r.detail.contains("neighbour advertisement"), "{r}");
     assert!(net
         .replica
         .ip(&["-o", "address", "show", "dev", "vr"])
         .contains("fd00:77::100/64"));
+    let replica_mac = mac(&net.replica, "vr");
+    let seen = eventually(Duration::from_secs(3), || {
+        net.master
+            .ip(&["-6", "neigh", "show", "fd00:77::100", "dev", "vm"])
+            .contains(&replica_mac)
+    });
+    assert!(
+        seen,
+        "no neighbour entry fd00:77::100 -> {replica_mac}: {}",
+        net.master.ip(&["-6", "neigh"])
+    );
+
     assert_eq!(
         net.replica.enter(|| step.undo()).unwrap().outcome,
         Outcome::Changed

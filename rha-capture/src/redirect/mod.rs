@@ -6,7 +6,7 @@
 //!
 //! | executor | what `apply` does | what `undo` does |
 //! |---|---|---|
-//! | [`MoveIp`] | master side: removes the service address; replica side: adds it and announces it with gratuitous ARP | the reverse |
+//! | [`MoveIp`] | master side: removes the service address; replica side: adds it and announces it (gratuitous ARP, IPv6 neighbour advertisement) | the reverse |
 //! | [`SwitchName`] | replica takes the master's host name; the master becomes `name-RHA` | each host gets its own name back |
 //! | [`DnsRedirect`] | rewrites the master's A/AAAA record to the replica's address (RFC 2136, optionally signed with [`TsigKey`]) | restores the previous record |
 //! | [`AliasSwitch`] | re-points a CNAME alias at the replica (RFC 2136) | re-points it at the previous target |
@@ -40,6 +40,7 @@ mod error;
 mod garp;
 mod host_name;
 mod move_ip;
+mod ndisc;
 mod rtnetlink;
 mod script;
 mod tsig;

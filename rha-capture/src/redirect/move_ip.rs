@@ -4,8 +4,8 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use super::garp;
 use super::rtnetlink::{self, Change};
+use super::{garp, ndisc};
 use super::{Executor, RedirectError, Report, Side};
 
 /// Moves a service address between the master's and the replica's
@@ -19,11 +19,12 @@ use super::{Executor, RedirectError, Report, Side};
 /// Addresses are changed with rtnetlink (needs `CAP_NET_ADMIN`), in the
 /// caller's network namespace. Adding an address that is there or removing
 /// one that is not is reported as
-/// [`Outcome::AlreadyDone`](super::Outcome::AlreadyDone). After adding an
-/// IPv4 address the executor broadcasts gratuitous ARP requests (needs
-/// `CAP_NET_RAW`; default three, 200 ms apart), also when the address was
-/// already there, so a retried step still announces. IPv6 addresses are
-/// moved but not announced.
+/// [`Outcome::AlreadyDone`](super::Outcome::AlreadyDone). After adding the
+/// address the executor announces it (needs `CAP_NET_RAW`; default three
+/// times, 200 ms apart), also when the address was already there, so a
+/// retried step still announces: gratuitous ARP requests for IPv4,
+/// unsolicited neighbour advertisements with the Override flag to all nodes
+/// for IPv6.
 #[derive(Debug, Clone)]
 pub struct MoveIp {
     side: Side,
@@ -124,9 +125,6 @@ impl MoveIp {
     }
 
     fn announce(&self, index: u32, interface: &str) -> Result<String, RedirectError> {
-        let IpAddr::V4(v4) = self.address else {
-            return Ok("; IPv6: not announced".to_owned());
-        };
         if self.announcements == 0 {
             return Ok(String::new());
         }
@@ -136,11 +134,20 @@ impl MoveIp {
             source,
         };
         let Some(mac) = garp::ethernet_address(interface).map_err(err)? else {
-            return Ok("; not announced (the interface has no ARP)".to_owned());
+            return Ok("; not announced (the interface has no link-layer address)".to_owned());
         };
-        garp::announce(index, mac, v4, self.announcements, self.interval).map_err(err)?;
+        let how = match self.address {
+            IpAddr::V4(v4) => {
+                garp::announce(index, mac, v4, self.announcements, self.interval).map_err(err)?;
+                "gratuitous ARP request(s)"
+            }
+            IpAddr::V6(v6) => {
+                ndisc::announce(index, mac, v6, self.announcements, self.interval).map_err(err)?;
+                "unsolicited neighbour advertisement(s)"
+            }
+        };
         Ok(format!(
-            "; announced with {} gratuitous ARP request(s) from {}",
+            "; announced with {} {how} from {}",
             self.announcements,
             mac.map(|b| format!("{b:02x}")).join(":")
         ))
