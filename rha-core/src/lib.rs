@@ -32,6 +32,7 @@
 //! ```
 
 pub mod journal;
+pub mod signature;
 
 /// Any error from this crate.
 #[derive(Debug, thiserror::Error)]
@@ -52,4 +53,19 @@ pub enum Error {
     /// Reading a journal failed.
     #[error(transparent)]
     Read(#[from] journal::ReadError),
+    /// A tree signature did not decode.
+    #[error(transparent)]
+    TreeSignature(#[from] signature::tree::SignatureError),
+    /// Reading a tree signature failed.
+    #[error(transparent)]
+    TreeRead(#[from] signature::tree::TreeReadError),
+    /// Writing a tree signature failed.
+    #[error(transparent)]
+    TreeWrite(#[from] signature::tree::TreeWriteError),
+    /// Comparing tree signatures failed.
+    #[error(transparent)]
+    Compare(#[from] signature::tree::CompareError),
+    /// An exclusion pattern did not parse.
+    #[error(transparent)]
+    Glob(#[from] signature::tree::GlobError),
 }
