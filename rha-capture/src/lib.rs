@@ -16,3 +16,6 @@
 //! ```
 
 pub mod journal_file;
+pub mod sync;
+pub mod sync_cli;
+pub mod tree_scan;
