@@ -120,6 +120,13 @@ impl<W: Write> TreeWriter<W> {
         self.total
     }
 
+    /// The sink, to take what was written so far (the writer writes whole
+    /// blocks, so a caller may drain a `Vec` sink between pushes). `None`
+    /// after [`finish`](Self::finish) failed.
+    pub fn get_mut(&mut self) -> Option<&mut W> {
+        self.sink.as_mut()
+    }
+
     /// Appends `entry`. Fails if it is out of order or its fields contradict
     /// its kind; after an I/O failure every call fails with `Poisoned`.
     pub fn push(&mut self, entry: &Entry) -> Result<(), TreeWriteError> {
