@@ -60,8 +60,10 @@ pub struct ScanStats {
 struct Level {
     /// Relative path of the directory (empty for the root).
     rel: Vec<u8>,
-    /// Its children's names, sorted, not yet visited (reversed: pop from the end).
-    names: Vec<Vec<u8>>,
+    /// Its children, sorted by name, not yet visited (reversed: pop from
+    /// the end). A `DirEntry` keeps the directory open, so its metadata is
+    /// read relative to it (`fstatat`) rather than by walking the full path.
+    names: Vec<fs::DirEntry>,
 }
 
 /// Walks a directory tree and yields its entries in signature order.
@@ -132,9 +134,9 @@ impl TreeScanner {
         };
         let mut names = Vec::new();
         for entry in fs::read_dir(&path).map_err(io_err)? {
-            names.push(entry.map_err(io_err)?.file_name().as_bytes().to_vec());
+            names.push(entry.map_err(io_err)?);
         }
-        names.sort_unstable_by(|a, b| b.cmp(a));
+        names.sort_unstable_by(|a, b| b.file_name().as_bytes().cmp(a.file_name().as_bytes()));
         self.stack.push(Level { rel, names });
         Ok(())
     }
@@ -160,7 +162,7 @@ impl TreeScanner {
             let Some(level) = self.stack.last_mut() else {
                 return Ok(None);
             };
-            let Some(name) = level.names.pop() else {
+            let Some(dirent) = level.names.pop() else {
                 self.stack.pop();
                 continue;
             };
@@ -168,20 +170,26 @@ impl TreeScanner {
             if !rel.is_empty() {
                 rel.push(b'/');
             }
-            rel.extend_from_slice(&name);
-            let full = self.full(&rel);
-            let meta = match fs::symlink_metadata(&full) {
+            rel.extend_from_slice(dirent.file_name().as_bytes());
+            // Not following symlinks, relative to the open directory.
+            let meta = match dirent.metadata() {
                 Ok(m) => m,
                 Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-                Err(source) => return Err(ScanError::Io { path: full, source }),
+                Err(source) => {
+                    return Err(ScanError::Io {
+                        path: dirent.path(),
+                        source,
+                    })
+                }
             };
             let path =
                 RelPath::new(Bytes::from(rel.clone())).map_err(|reason| ScanError::BadPath {
-                    path: full.clone(),
+                    path: dirent.path(),
                     reason,
                 })?;
             let mut entry = entry_from(path, &meta);
             if entry.kind == EntryKind::Symlink {
+                let full = dirent.path();
                 match fs::read_link(&full) {
                     Ok(t) => entry.target = Bytes::copy_from_slice(t.as_os_str().as_bytes()),
                     Err(e) if e.kind() == io::ErrorKind::NotFound => continue,

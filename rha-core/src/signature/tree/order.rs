@@ -32,7 +32,8 @@ pub enum OrderError {
 /// Memory: the previous path and one length per directory level.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct OrderCheck {
-    prev: Option<Bytes>,
+    /// The previous path (its buffer is reused from entry to entry).
+    prev: Option<Vec<u8>>,
     /// Lengths of the prefixes of `prev` that are open directories.
     open: Vec<usize>,
 }
@@ -44,7 +45,7 @@ impl OrderCheck {
         if let Some(prev) = &self.prev {
             if path_order(prev, bytes) != std::cmp::Ordering::Less {
                 return Err(OrderError::Unsorted {
-                    prev: RelPath::from_validated(prev.clone()).to_string(),
+                    prev: RelPath::from_validated(Bytes::copy_from_slice(prev)).to_string(),
                     path: path.to_string(),
                 });
             }
@@ -68,7 +69,9 @@ impl OrderCheck {
         if kind == EntryKind::Dir {
             self.open.push(bytes.len());
         }
-        self.prev = Some(path.as_shared().clone());
+        let prev = self.prev.get_or_insert_with(Vec::new);
+        prev.clear();
+        prev.extend_from_slice(bytes);
         Ok(())
     }
 }
