@@ -36,15 +36,20 @@ pub struct TransferStats {
 }
 
 /// Moves one file's content from the master to the replica.
+///
+/// The contract a block-level (delta) implementation must keep too: the
+/// replica's file is *replaced*, by writing a new file and renaming it over
+/// the old one (see [`replace_file`]), never rewritten in place, because the
+/// old file may share its inode with other hard-linked names that the plan
+/// keeps. The caller sets the attributes afterwards.
 pub trait Transfer {
-    /// Writes the content of `master` into the new, empty file `out`.
-    /// `replica` is the replica's current version of the file, if any (a
-    /// delta transfer reuses it).
+    /// Makes `replica` hold the content of `master`; `exists` says whether
+    /// the replica has a (differing) version to reuse.
     fn transfer(
         &mut self,
         master: &Path,
-        replica: Option<&Path>,
-        out: &File,
+        replica: &Path,
+        exists: bool,
     ) -> io::Result<TransferStats>;
 }
 
@@ -58,32 +63,59 @@ impl Transfer for WholeFile {
     fn transfer(
         &mut self,
         master: &Path,
-        _replica: Option<&Path>,
-        out: &File,
+        replica: &Path,
+        _exists: bool,
     ) -> io::Result<TransferStats> {
         let src = File::open(master)?;
-        let len = src.metadata()?.len();
-        let mut buf = vec![0u8; CHUNK.min(len as usize).max(1)];
-        let mut literal = 0;
-        for (start, end) in data_ranges(&src, len)? {
-            let mut pos = start;
-            while pos < end {
-                let want = buf.len().min((end - pos) as usize);
-                let n = src.read_at(&mut buf[..want], pos)?;
-                if n == 0 {
-                    break; // the file shrank while being copied
+        replace_file(replica, |out| {
+            let len = src.metadata()?.len();
+            let mut buf = vec![0u8; CHUNK.min(len as usize).max(1)];
+            let mut literal = 0;
+            for (start, end) in data_ranges(&src, len)? {
+                let mut pos = start;
+                while pos < end {
+                    let want = buf.len().min((end - pos) as usize);
+                    let n = src.read_at(&mut buf[..want], pos)?;
+                    if n == 0 {
+                        break; // the file shrank while being copied
+                    }
+                    out.write_all_at(&buf[..n], pos)?;
+                    pos += n as u64;
+                    literal += n as u64;
                 }
-                out.write_all_at(&buf[..n], pos)?;
-                pos += n as u64;
-                literal += n as u64;
             }
-        }
-        out.set_len(len)?;
-        Ok(TransferStats {
-            literal_bytes: literal,
-            matched_bytes: 0,
+            out.set_len(len)?;
+            Ok(TransferStats {
+                literal_bytes: literal,
+                matched_bytes: 0,
+            })
         })
     }
+}
+
+/// Replaces the file at `path` (or creates it): `write` fills a new
+/// temporary file in the same directory, which is then flushed to disk and
+/// renamed over `path`. On failure the temporary file is removed and `path`
+/// is untouched.
+pub fn replace_file<T>(path: &Path, write: impl FnOnce(&File) -> io::Result<T>) -> io::Result<T> {
+    let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
+    let tmp = path.with_file_name(format!(".rha-sync-{}-{n}.tmp", std::process::id()));
+    let result = (|| {
+        let out = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        let value = write(&out)?;
+        out.sync_data()?;
+        drop(out);
+        fs::rename(&tmp, path)?;
+        Ok(value)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
 }
 
 /// The data ranges of `file` (length `len`): from `SEEK_DATA`/`SEEK_HOLE`,
@@ -461,8 +493,8 @@ impl Apply<'_> {
         Ok(())
     }
 
-    /// Writes the master's file into a temporary file beside `dst`, gives it
-    /// the master's attributes and renames it over `dst`.
+    /// Sends the master's file to `dst` through the transfer, then gives it
+    /// the master's attributes.
     fn copy(
         &mut self,
         entry: &Entry,
@@ -471,26 +503,10 @@ impl Apply<'_> {
         report: &mut SyncReport,
     ) -> io::Result<()> {
         let src = join(self.master, &entry.path);
-        let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
-        let tmp = dst.with_file_name(format!(".rha-sync-{}-{n}.tmp", std::process::id()));
-        let result = (|| {
-            let out = OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(&tmp)?;
-            let stats = self.transfer.transfer(&src, exists.then_some(dst), &out)?;
-            out.sync_data()?;
-            drop(out);
-            report.literal_bytes += stats.literal_bytes;
-            report.matched_bytes += stats.matched_bytes;
-            self.attrs(entry, &tmp, AttrChanges::ALL)?;
-            fs::rename(&tmp, dst)
-        })();
-        if result.is_err() {
-            let _ = fs::remove_file(&tmp);
-        }
-        result
+        let stats = self.transfer.transfer(&src, dst, exists)?;
+        report.literal_bytes += stats.literal_bytes;
+        report.matched_bytes += stats.matched_bytes;
+        self.attrs(entry, dst, AttrChanges::ALL)
     }
 
     fn attrs(&self, entry: &Entry, path: &Path, changes: AttrChanges) -> io::Result<()> {
@@ -547,4 +563,42 @@ pub fn set_mtime(path: &Path, mtime_ns: i64) -> io::Result<()> {
 /// Whether this process may change owners (it runs as root).
 pub fn can_chown() -> bool {
     rustix::process::geteuid().is_root()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+    use super::*;
+
+    #[test]
+    fn a_failed_replacement_leaves_the_file_and_no_temporary() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        fs::write(&path, b"old").unwrap();
+        let err = replace_file(&path, |out| {
+            out.write_all_at(b"partial", 0)?;
+            Err::<(), _>(io::Error::other("link down"))
+        })
+        .unwrap_err();
+        assert_eq!(err.to_string(), "link down");
+        assert_eq!(fs::read(&path).unwrap(), b"old");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn holes_are_not_copied() {
+        let dir = tempfile::tempdir().unwrap();
+        let (src, dst) = (dir.path().join("src"), dir.path().join("dst"));
+        let f = File::create(&src).unwrap();
+        f.write_all_at(b"a", 0).unwrap();
+        f.write_all_at(b"z", 64 << 20).unwrap();
+        let ranges = data_ranges(&f, (64 << 20) + 1).unwrap();
+        assert!(ranges.len() >= 2 && ranges[0].0 == 0, "{ranges:?}");
+        let stats = WholeFile.transfer(&src, &dst, false).unwrap();
+        assert!(stats.literal_bytes < (1 << 20), "{stats:?}");
+        assert!(same_contents(&src, &dst).unwrap());
+        let meta = fs::metadata(&dst).unwrap();
+        assert!(meta.blocks() * 512 < (8 << 20));
+    }
 }
