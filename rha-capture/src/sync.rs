@@ -226,6 +226,9 @@ pub struct SyncReport {
     pub attrs_fixed: u64,
     /// Special files (sockets) that cannot be copied and were skipped.
     pub skipped: u64,
+    /// Master files that disappeared between the scan and their transfer
+    /// (the tree is live; replication carries the deletion).
+    pub vanished: u64,
     /// Bytes copied from the master.
     pub literal_bytes: u64,
     /// Bytes found already present on the replica.
@@ -288,6 +291,27 @@ impl TempSig {
     }
 }
 
+/// An empty temporary directory, removed on drop.
+struct EmptyDir(PathBuf);
+
+impl EmptyDir {
+    fn new() -> Result<Self, SyncError> {
+        let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!("rha-sync-{}-{n}-empty", std::process::id()));
+        fs::create_dir(&path).map_err(|source| SyncError::Signature {
+            path: path.clone(),
+            source,
+        })?;
+        Ok(Self(path))
+    }
+}
+
+impl Drop for EmptyDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir(&self.0);
+    }
+}
+
 impl Drop for TempSig {
     fn drop(&mut self) {
         let _ = fs::remove_file(&self.0);
@@ -338,7 +362,20 @@ pub fn sync_with(
     let (master_sig, stats) = scan_side(master, options, "master")?;
     report.master = stats;
     observer.progress(&report);
-    let (replica_sig, stats) = scan_side(replica, options, "replica")?;
+    // A missing replica directory is created (in a dry run: treated as empty).
+    let empty;
+    let replica_root = if replica.exists() || !options.dry_run {
+        fs::create_dir_all(replica).map_err(|source| SyncError::Apply {
+            op: "mkdir",
+            path: replica.display().to_string(),
+            source,
+        })?;
+        replica
+    } else {
+        empty = EmptyDir::new()?;
+        empty.0.as_path()
+    };
+    let (replica_sig, stats) = scan_side(replica_root, options, "replica")?;
     report.replica = stats;
     observer.progress(&report);
 
@@ -434,21 +471,29 @@ impl Apply<'_> {
                 report.created += 1;
             }
             PlanOp::Create { entry } => {
-                self.copy(entry, &dst, false, report)?;
-                report.created += 1;
+                if self.copy(entry, &dst, false, report)? {
+                    report.created += 1;
+                }
             }
             PlanOp::Update { entry } => {
-                self.copy(entry, &dst, true, report)?;
-                report.updated += 1;
+                if self.copy(entry, &dst, true, report)? {
+                    report.updated += 1;
+                }
             }
             PlanOp::Check { entry } => {
                 let src = join(self.master, &entry.path);
-                if same_contents(&src, &dst)? {
+                let same = match same_contents(&src, &dst) {
+                    Err(e) if vanished(&e, &src) => {
+                        report.vanished += 1;
+                        return Ok(());
+                    }
+                    same => same?,
+                };
+                if same {
                     report.matched_bytes += entry.size;
                     self.attrs(entry, &dst, AttrChanges::ALL)?;
                     report.attrs_fixed += 1;
-                } else {
-                    self.copy(entry, &dst, true, report)?;
+                } else if self.copy(entry, &dst, true, report)? {
                     report.updated += 1;
                 }
             }
@@ -494,19 +539,27 @@ impl Apply<'_> {
     }
 
     /// Sends the master's file to `dst` through the transfer, then gives it
-    /// the master's attributes.
+    /// the master's attributes; `false` if the master's file vanished.
     fn copy(
         &mut self,
         entry: &Entry,
         dst: &Path,
         exists: bool,
         report: &mut SyncReport,
-    ) -> io::Result<()> {
+    ) -> io::Result<bool> {
         let src = join(self.master, &entry.path);
-        let stats = self.transfer.transfer(&src, dst, exists)?;
+        let stats = match self.transfer.transfer(&src, dst, exists) {
+            Ok(stats) => stats,
+            Err(e) if vanished(&e, &src) => {
+                report.vanished += 1;
+                return Ok(false);
+            }
+            Err(e) => return Err(e),
+        };
         report.literal_bytes += stats.literal_bytes;
         report.matched_bytes += stats.matched_bytes;
-        self.attrs(entry, dst, AttrChanges::ALL)
+        self.attrs(entry, dst, AttrChanges::ALL)?;
+        Ok(true)
     }
 
     fn attrs(&self, entry: &Entry, path: &Path, changes: AttrChanges) -> io::Result<()> {
@@ -540,6 +593,11 @@ impl Apply<'_> {
         }
         Ok(())
     }
+}
+
+/// Whether `e` is "not found" because the master's file `src` is gone.
+fn vanished(e: &io::Error, src: &Path) -> bool {
+    e.kind() == io::ErrorKind::NotFound && fs::symlink_metadata(src).is_err()
 }
 
 /// Sets the modification time of `path` (not following a symlink), to the

@@ -166,7 +166,8 @@ pub fn run(args: &SyncArgs) -> ExitCode {
                 r.updated,
                 r.deleted,
                 r.attrs_fixed,
-                if r.skipped > 0 { format!(", special files skipped {}", r.skipped) } else { String::new() },
+                if r.skipped > 0 { format!(", special files skipped {}", r.skipped) } else { String::new() }
+                    + &if r.vanished > 0 { format!(", vanished during sync {}", r.vanished) } else { String::new() },
                 r.literal_bytes,
                 r.matched_bytes
             );

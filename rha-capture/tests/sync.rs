@@ -284,3 +284,42 @@ fn the_command_prints_the_plan_and_a_summary() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/definitely/not/here"));
 }
+
+/// Deletes the master's file just before sending it, as a live tree may.
+struct Vanishing;
+
+impl rha_capture::sync::Transfer for Vanishing {
+    fn transfer(
+        &mut self,
+        master: &Path,
+        replica: &Path,
+        exists: bool,
+    ) -> std::io::Result<rha_capture::sync::TransferStats> {
+        if master.ends_with("gone") {
+            fs::remove_file(master)?;
+        }
+        rha_capture::sync::WholeFile.transfer(master, replica, exists)
+    }
+}
+
+#[test]
+fn a_missing_replica_is_created_and_vanished_files_are_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let (master, replica) = (dir.path().join("m"), dir.path().join("new/r"));
+    fs::create_dir(&master).unwrap();
+    write(&master.join("gone"), b"soon deleted");
+    write(&master.join("kept"), b"kept");
+    let dry = SyncOptions {
+        dry_run: true,
+        ..options()
+    };
+    let report = sync(&master, &replica, &dry, &mut ()).unwrap();
+    assert_eq!(report.created, 2);
+    assert!(!replica.exists());
+    let report =
+        rha_capture::sync::sync_with(&master, &replica, &options(), &mut Vanishing, &mut ())
+            .unwrap();
+    assert_eq!((report.created, report.vanished), (1, 1), "{report:?}");
+    assert_eq!(fs::read(replica.join("kept")).unwrap(), b"kept");
+    assert!(!replica.join("gone").exists());
+}
