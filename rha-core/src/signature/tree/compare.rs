@@ -58,6 +58,9 @@ impl CompareOptions {
 
     /// Adds an exclusion pattern (see [`Glob`]): matching entries, and
     /// everything inside matching directories, are left alone on both sides.
+    /// A replica-only directory holding an excluded entry is kept (with
+    /// what else it holds deleted), as is a replica directory in the way of
+    /// a master file for the same reason.
     pub fn exclude(mut self, pattern: &str) -> Result<Self, GlobError> {
         self.excludes.push(Glob::new(pattern)?);
         Ok(self)
@@ -266,7 +269,12 @@ enum Frame {
         dirty: bool,
     },
     /// A replica directory being deleted; `then` is what replaces it.
-    Delete { path: RelPath, then: Vec<PlanOp> },
+    Delete {
+        path: RelPath,
+        then: Vec<PlanOp>,
+        /// It holds excluded entries, so it stays (and `then` is dropped).
+        kept: bool,
+    },
 }
 
 impl Frame {
@@ -455,6 +463,12 @@ where
             if is_dir {
                 self.skip = Some(path);
             }
+            // Directories around an excluded entry cannot be deleted.
+            for frame in &mut self.stack {
+                if let Frame::Delete { kept, .. } = frame {
+                    *kept = true;
+                }
+            }
             return Ok(true);
         }
 
@@ -466,7 +480,10 @@ where
             }
             (None, Some(r)) => {
                 self.note_replica(&r);
-                self.dirty_parent();
+                // A directory's deletion dirties its parent when it happens.
+                if r.kind != EntryKind::Dir {
+                    self.dirty_parent();
+                }
                 self.delete(r, Vec::new());
             }
             (Some(m), Some(r)) => self.both(m, r),
@@ -478,7 +495,9 @@ where
     fn both(&mut self, m: Entry, r: Entry) {
         let r_leader = self.note_replica(&r);
         if m.kind != r.kind {
-            self.dirty_parent();
+            if r.kind != EntryKind::Dir {
+                self.dirty_parent();
+            }
             let ops = self.create_ops(m);
             self.delete(r, ops);
             return;
@@ -619,7 +638,11 @@ where
     /// directory's deletion waits until its contents are deleted.
     fn delete(&mut self, r: Entry, then: Vec<PlanOp>) {
         if r.kind == EntryKind::Dir {
-            self.stack.push(Frame::Delete { path: r.path, then });
+            self.stack.push(Frame::Delete {
+                path: r.path,
+                then,
+                kept: false,
+            });
         } else {
             self.out.push_back(PlanOp::Delete {
                 path: r.path,
@@ -647,7 +670,27 @@ where
                     self.out.push_back(PlanOp::SetAttrs { entry, changes });
                 }
             }
-            Some(Frame::Delete { path, then }) => {
+            Some(Frame::Delete {
+                kept: true, then, ..
+            }) => {
+                // A dropped file cannot be linked to: its group's next name
+                // becomes the group's first.
+                for op in then {
+                    if let PlanOp::Create { entry } = op {
+                        if let Some(link) = entry.link {
+                            if self
+                                .master_groups
+                                .get(&link)
+                                .is_some_and(|g| g.leader == entry.path)
+                            {
+                                self.master_groups.remove(&link);
+                            }
+                        }
+                    }
+                }
+            }
+            Some(Frame::Delete { path, then, .. }) => {
+                self.dirty_parent();
                 self.out.push_back(PlanOp::Delete {
                     path,
                     kind: EntryKind::Dir,

@@ -403,6 +403,10 @@ fn sync(master: &Model, replica: &Model, options: CompareOptions) -> Result<Mode
     Ok(out)
 }
 
+/// Patterns the exclusion property picks from: a basename, an anchored
+/// path, a directory-only pattern and a class.
+const PATTERNS: [&str; 4] = ["b", "a/c", "c/", "[ab]/a"];
+
 fn roundtrip(entries: &[Entry]) -> Vec<u8> {
     let mut w = TreeWriter::new(Vec::new());
     for e in entries {
@@ -431,6 +435,33 @@ proptest! {
             master.signature().into_iter().map(Ok),
             synced.signature().into_iter().map(Ok),
             options.ignore_same(true),
+        ).collect::<Result<_, _>>().map_err(|e| TestCaseError::fail(e.to_string()))?;
+        prop_assert!(again.is_empty(), "{:?}", again);
+    }
+
+    #[test]
+    fn excluded_entries_stay_untouched_and_the_rest_converges(
+        m in prop::collection::vec(spec(), 0..30),
+        r in prop::collection::vec(spec(), 0..30),
+        pattern in prop::sample::select(PATTERNS.to_vec()),
+    ) {
+        let master = build(&m, true);
+        let replica = build(&r, true);
+        let options = CompareOptions::default().exclude(pattern).unwrap();
+        let synced = sync(&master, &replica, options.clone()).map_err(TestCaseError::fail)?;
+        // Every entry the pattern matches on the replica is still there, unchanged.
+        let glob = Glob::new(pattern).unwrap();
+        let before = replica.signature();
+        let after = synced.signature();
+        for e in before.iter().filter(|e| glob.matches(e.path.as_bytes(), e.kind == EntryKind::Dir)) {
+            let kept = after.iter().find(|a| a.path == e.path);
+            prop_assert!(kept.is_some_and(|a| a.kind == e.kind && a.size == e.size && a.mtime_ns == e.mtime_ns), "{:?}", e);
+        }
+        // A second comparison with the same exclusions finds nothing to do.
+        let again: Vec<PlanOp> = compare(
+            master.signature().into_iter().map(Ok),
+            synced.signature().into_iter().map(Ok),
+            options,
         ).collect::<Result<_, _>>().map_err(|e| TestCaseError::fail(e.to_string()))?;
         prop_assert!(again.is_empty(), "{:?}", again);
     }
