@@ -48,6 +48,11 @@ fn master_tree(root: &Path) {
     )
     .unwrap();
     fs::set_permissions(root.join("a/b/c/deep"), fs::Permissions::from_mode(0o600)).unwrap();
+    if rha_capture::sync::can_chown() {
+        std::os::unix::fs::lchown(root.join("a/b/two.bin"), Some(1234), Some(5678)).unwrap();
+        std::os::unix::fs::lchown(root.join("a/dangling"), Some(4321), Some(8765)).unwrap();
+        fs::set_permissions(root.join("a/b/two.bin"), fs::Permissions::from_mode(0o4755)).unwrap();
+    }
     fs::set_permissions(root.join("a/b/c"), fs::Permissions::from_mode(0o750)).unwrap();
     set_mtime(&root.join("a/one.txt"), 1_234_567_891_123_456_789).unwrap();
     set_mtime(&root.join("link-to-one"), 999_000_000_001).unwrap();

@@ -30,6 +30,13 @@
 //! assert_eq!(decoder.finish()?, End::Clean { len: bytes.len() as u64 });
 //! # Ok::<(), rha_core::Error>(())
 //! ```
+//!
+//! ## Tree signatures and sync plans
+//!
+//! File-level synchronisation scans the master's and the replica's trees
+//! into [`signature::tree`] signatures and merges them, in one streaming
+//! pass, into a sync plan: the deletions, creations, updates and attribute
+//! fixes that make the replica equal to the master, in a safe order.
 
 pub mod journal;
 pub mod signature;
