@@ -408,28 +408,18 @@ where
 {
     /// Consumes the next path of either side; `false` at the end.
     fn step(&mut self) -> Result<bool, CompareError> {
-        let m_path = self.master.peek()?.map(|e| e.path.clone());
-        let r_path = self.replica.peek()?.map(|e| e.path.clone());
-        let (path, order) = match (&m_path, &r_path) {
+        self.master.peek()?;
+        self.replica.peek()?;
+        let order = match (&self.master.head, &self.replica.head) {
             (None, None) => {
                 while !self.stack.is_empty() {
                     self.pop_frame();
                 }
                 return Ok(false);
             }
-            (Some(m), None) => (m.clone(), Ordering::Less),
-            (None, Some(r)) => (r.clone(), Ordering::Greater),
-            (Some(m), Some(r)) => {
-                let o = path_order(m.as_bytes(), r.as_bytes());
-                (
-                    if o == Ordering::Greater {
-                        r.clone()
-                    } else {
-                        m.clone()
-                    },
-                    o,
-                )
-            }
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (Some(m), Some(r)) => path_order(m.path.as_bytes(), r.path.as_bytes()),
         };
         let master = if order != Ordering::Greater {
             self.master.head.take()
@@ -440,6 +430,9 @@ where
             self.replica.head.take()
         } else {
             None
+        };
+        let Some(path) = master.as_ref().or(replica.as_ref()).map(|e| &e.path) else {
+            return Ok(true);
         };
 
         while self
@@ -461,7 +454,7 @@ where
             .any(|e| e.as_ref().is_some_and(|e| e.kind == EntryKind::Dir));
         if self.options.excluded(path.as_bytes(), is_dir) {
             if is_dir {
-                self.skip = Some(path);
+                self.skip = Some(path.clone());
             }
             // Directories around an excluded entry cannot be deleted.
             for frame in &mut self.stack {
