@@ -86,12 +86,33 @@
 #define RHA_ATTR_MTIME 16
 
 /**
+ * `rha_plan_op.changes` bit: permission bits differ.
+ */
+#define RHA_PLAN_CHANGE_MODE 1
+
+/**
+ * `rha_plan_op.changes` bit: owner or group differ.
+ */
+#define RHA_PLAN_CHANGE_OWNER 2
+
+/**
+ * `rha_plan_op.changes` bit: modification time differs.
+ */
+#define RHA_PLAN_CHANGE_MTIME 4
+
+/**
+ * Scan flag: do not descend into directories on another file system than
+ * the root (mount points are listed, their contents are not).
+ */
+#define RHA_TREE_SCAN_ONE_FILE_SYSTEM 1
+
+/**
  * The outcome of a call.
  *
  * `RHA_OK` is success. `RHA_BLOCKED` and `RHA_DONE` are progress statuses of
  * streaming calls, not errors. Every other value is an error; errors are
  * numbered in blocks of one hundred per family (100s: API usage, 200s: I/O,
- * 300s: journal; 400s signature/delta, 500s spool, 600s rewind and 700s
+ * 300s: journal; 400s signature/delta (450s tree signatures), 500s spool, 600s rewind and 700s
  * high availability are reserved) and are never renumbered, so a caller may
  * test a family with `code / 100`. Callers must be prepared for codes added
  * in later versions; `rha_result_name` names them all.
@@ -152,6 +173,30 @@ typedef enum rha_result {
      * A sequence number skips ahead or goes backwards.
      */
     RHA_JOURNAL_SEQUENCE = 303,
+    /**
+     * A tree signature is damaged: bad magic bytes, a checksum mismatch, an
+     * impossible entry, truncation. The error object carries the byte
+     * offset of the damaged structure (`rha_error_offset`).
+     */
+    RHA_TREE_CORRUPT = 450,
+    /**
+     * A tree signature is in a format version this library does not read.
+     */
+    RHA_TREE_UNSUPPORTED_VERSION = 451,
+    /**
+     * Tree entries are out of signature order, or an entry's parent
+     * directory does not precede it.
+     */
+    RHA_TREE_ORDER = 452,
+    /**
+     * An exclusion glob pattern does not parse.
+     */
+    RHA_TREE_BAD_GLOB = 453,
+    /**
+     * A scanned entry cannot be recorded in a signature (its path is too
+     * long).
+     */
+    RHA_TREE_UNSUPPORTED_ENTRY = 454,
 } rha_result;
 
 /**
@@ -246,6 +291,87 @@ typedef enum rha_op {
 } rha_op;
 
 /**
+ * The kind of a tree entry (`rha_tree_entry.kind`).
+ */
+typedef enum rha_tree_kind {
+    /**
+     * A regular file.
+     */
+    RHA_TREE_FILE = 0,
+    /**
+     * A directory.
+     */
+    RHA_TREE_DIR = 1,
+    /**
+     * A symbolic link.
+     */
+    RHA_TREE_SYMLINK = 2,
+    /**
+     * A FIFO, socket or device node.
+     */
+    RHA_TREE_OTHER = 3,
+} rha_tree_kind;
+
+/**
+ * What a plan step does (`rha_plan_op.op`). Steps come in a safe order:
+ * directories before their contents, deletions deepest first, a path
+ * deleted before something else is created there, hard links after the
+ * file they name, directory attributes after their contents.
+ */
+typedef enum rha_plan_op_kind {
+    /**
+     * Remove the replica's entry (`entry.kind` says what it is; a
+     * directory is empty by then). Only `entry.path` and `entry.kind` are set.
+     */
+    RHA_PLAN_DELETE = 1,
+    /**
+     * Create a directory; its attributes follow in an `RHA_PLAN_SET_ATTRS`.
+     */
+    RHA_PLAN_MKDIR = 2,
+    /**
+     * Send a file that exists only on the master.
+     */
+    RHA_PLAN_CREATE = 3,
+    /**
+     * Overwrite the replica's differing file with the master's.
+     */
+    RHA_PLAN_UPDATE = 4,
+    /**
+     * Size and time agree but were not trusted: compare contents, send the
+     * file if they differ, then set its attributes.
+     */
+    RHA_PLAN_CHECK = 5,
+    /**
+     * Create a symlink to `entry.target`.
+     */
+    RHA_PLAN_SYMLINK = 6,
+    /**
+     * Make `entry.path` another name of the file `link_target`.
+     */
+    RHA_PLAN_LINK = 7,
+    /**
+     * Create a special file (FIFO, device node; sockets cannot be copied).
+     */
+    RHA_PLAN_SPECIAL = 8,
+    /**
+     * Give an existing entry the master's attributes named in `changes`.
+     */
+    RHA_PLAN_SET_ATTRS = 9,
+} rha_plan_op_kind;
+
+/**
+ * Comparison settings for `rha_plan_new_files` and `rha_plan_new_buffers`.
+ *
+ * Defaults (file-level sync): ignore files of the same size and
+ * modification time, no content checks, compare owners, no exclusions.
+ * Ownership: made by `rha_compare_options_new`, released with
+ * `rha_compare_options_free`; plans copy what they need, so the options
+ * may be freed or reused after making a plan. Thread safety: one thread at
+ * a time.
+ */
+typedef struct rha_compare_options rha_compare_options;
+
+/**
  * A detailed error: a code, a message and, for journal decoding errors, the
  * position of the damage.
  *
@@ -302,6 +428,39 @@ typedef struct rha_journal_writer rha_journal_writer;
  * time.
  */
 typedef struct rha_journal_writer_builder rha_journal_writer_builder;
+
+/**
+ * A sync plan being computed: the merge of two signatures, iterated with
+ * `rha_plan_next`.
+ *
+ * Memory: one signature block per side, one frame per directory level and
+ * one record per hard-linked file. Ownership: made by `rha_plan_new_files`
+ * or `rha_plan_new_buffers`, released with `rha_plan_free`. Thread
+ * safety: one thread at a time.
+ */
+typedef struct rha_plan rha_plan;
+
+/**
+ * A streaming tree signature reader: fed bytes in chunks of any size, it
+ * hands out entries one at a time, checking every checksum and the entry
+ * order.
+ *
+ * Memory: at most one signature block (4 MiB) plus the current entry.
+ * Ownership: made by `rha_tree_reader_new`, released with
+ * `rha_tree_reader_free`. Thread safety: one thread at a time.
+ */
+typedef struct rha_tree_reader rha_tree_reader;
+
+/**
+ * A scan whose signature bytes the caller pulls into its own buffers
+ * (`rha_tree_scan_job_read`), for example to send them over a socket.
+ *
+ * Memory: one directory listing per level of the current path plus one
+ * signature block (about 256 KiB). Ownership: made by
+ * `rha_tree_scan_job_new`, released with `rha_tree_scan_job_free`. Thread
+ * safety: one thread at a time.
+ */
+typedef struct rha_tree_scan_job rha_tree_scan_job;
 
 /**
  * Input for a streaming call (the zstd convention): the bytes
@@ -492,6 +651,106 @@ typedef struct rha_out_buffer {
      */
     size_t pos;
 } rha_out_buffer;
+
+/**
+ * One entry of a tree signature, as a borrowed view.
+ *
+ * `path` and `target` point into memory owned by the handle that produced
+ * the view; the producing function says how long they stay valid. They are
+ * not NUL-terminated.
+ */
+typedef struct rha_tree_entry {
+    /**
+     * Path relative to the tree's root, `/`-separated.
+     */
+    struct rha_bytes path;
+    /**
+     * An `rha_tree_kind` value.
+     */
+    uint32_t kind;
+    /**
+     * Permission bits (at most 07777).
+     */
+    uint32_t mode;
+    /**
+     * Owner user id.
+     */
+    uint32_t uid;
+    /**
+     * Owner group id.
+     */
+    uint32_t gid;
+    /**
+     * Length in bytes (files only; 0 otherwise).
+     */
+    uint64_t size;
+    /**
+     * Modification time, nanoseconds since the Unix epoch.
+     */
+    int64_t mtime_ns;
+    /**
+     * Symlink target (symlinks only; empty otherwise).
+     */
+    struct rha_bytes target;
+    /**
+     * Device number shared by hard links (valid if `has_link`).
+     */
+    uint64_t link_dev;
+    /**
+     * Inode number shared by hard links (valid if `has_link`).
+     */
+    uint64_t link_ino;
+    /**
+     * 1 if the file has more than one name, else 0.
+     */
+    uint8_t has_link;
+    /**
+     * 1 if the file is sparse, else 0.
+     */
+    uint8_t sparse;
+} rha_tree_entry;
+
+/**
+ * One step of a sync plan, as a borrowed view (see `rha_plan_next` for how
+ * long its pointers stay valid).
+ */
+typedef struct rha_plan_op {
+    /**
+     * An `rha_plan_op_kind` value.
+     */
+    uint32_t op;
+    /**
+     * For `RHA_PLAN_SET_ATTRS`: `RHA_PLAN_CHANGE_*` bits; 0 otherwise.
+     */
+    uint32_t changes;
+    /**
+     * The master's entry the replica must end up with (for
+     * `RHA_PLAN_DELETE`: the replica's path and kind).
+     */
+    struct rha_tree_entry entry;
+    /**
+     * For `RHA_PLAN_LINK`: the path of the file to link to; empty otherwise.
+     */
+    struct rha_bytes link_target;
+} rha_plan_op;
+
+/**
+ * Totals of a scan.
+ */
+typedef struct rha_tree_scan_stats {
+    /**
+     * Entries recorded.
+     */
+    uint64_t entries;
+    /**
+     * Regular files among them.
+     */
+    uint64_t files;
+    /**
+     * Sum of the files' sizes in bytes.
+     */
+    uint64_t bytes;
+} rha_tree_scan_stats;
 
 #ifdef __cplusplus
 extern "C" {
@@ -979,6 +1238,325 @@ void rha_journal_writer_free(struct rha_journal_writer *writer);
  * `record` is NULL or valid for writing one `rha_record`.
  */
 void rha_record_init(struct rha_record *record);
+
+/**
+ * Makes comparison settings with the defaults. Returns a new object owned
+ * by the caller (never NULL). Thread-safe.
+ */
+struct rha_compare_options *rha_compare_options_new(void);
+
+/**
+ * Sets *ignore files of same size/timestamp* (default on). Off, such files
+ * are overwritten, or checked by content if `check_contents` is on.
+ *
+ * Errors: `RHA_NULL_PARAMETER` if `options` is NULL.
+ *
+ * # Safety
+ *
+ * `options` is NULL or live and not used by another thread during the
+ * call; `error_out` is NULL or valid for writing an `rha_error *`.
+ */
+enum rha_result rha_compare_options_set_ignore_same(struct rha_compare_options *options,
+                                                    bool on,
+                                                    struct rha_error **error_out);
+
+/**
+ * With ignore-same off, plan `RHA_PLAN_CHECK` (compare contents) instead
+ * of `RHA_PLAN_UPDATE` for files whose size and time agree. Default off.
+ *
+ * Errors: `RHA_NULL_PARAMETER` if `options` is NULL.
+ *
+ * # Safety
+ *
+ * `options` is NULL or live and not used by another thread during the
+ * call; `error_out` is NULL or valid for writing an `rha_error *`.
+ */
+enum rha_result rha_compare_options_set_check_contents(struct rha_compare_options *options,
+                                                       bool on,
+                                                       struct rha_error **error_out);
+
+/**
+ * Whether differing owners need fixing (default on; turn off when the
+ * replica side cannot change owners).
+ *
+ * Errors: `RHA_NULL_PARAMETER` if `options` is NULL.
+ *
+ * # Safety
+ *
+ * `options` is NULL or live and not used by another thread during the
+ * call; `error_out` is NULL or valid for writing an `rha_error *`.
+ */
+enum rha_result rha_compare_options_set_owners(struct rha_compare_options *options,
+                                               bool on,
+                                               struct rha_error **error_out);
+
+/**
+ * Adds an exclusion glob: matching paths, and everything inside matching
+ * directories, are left alone on both sides. A pattern without `/`
+ * matches the last path component at any depth (`*.tmp`); with `/` the
+ * whole path from the root (`build/cache`); a trailing `/` matches
+ * directories only; `*`, `?`, `[a-z]`, `[!a-z]`, `**` and `\` escapes are
+ * understood.
+ *
+ * Errors: `RHA_TREE_BAD_GLOB` if the pattern does not parse (the message
+ * says why); `RHA_INVALID_ARGUMENT` if it is not UTF-8;
+ * `RHA_NULL_PARAMETER` if `options` or `glob` is NULL.
+ *
+ * # Safety
+ *
+ * `options` is NULL or live and not used by another thread during the
+ * call; `glob` is NULL or a NUL-terminated string; `error_out` is NULL or
+ * valid for writing an `rha_error *`.
+ */
+enum rha_result rha_compare_options_add_exclude(struct rha_compare_options *options,
+                                                const char *glob,
+                                                struct rha_error **error_out);
+
+/**
+ * Releases comparison settings. NULL does nothing.
+ *
+ * # Safety
+ *
+ * `options` is NULL or live, not used again after this call.
+ */
+void rha_compare_options_free(struct rha_compare_options *options);
+
+/**
+ * Starts comparing the tree signature files `master_sig` and `replica_sig`
+ * (read incrementally as the plan is iterated). `options` may be NULL for
+ * the defaults.
+ *
+ * On success stores a new plan in `*plan_out`, owned by the caller.
+ * Errors: `RHA_IO` if a file cannot be opened; `RHA_NULL_PARAMETER` if a
+ * path or `plan_out` is NULL. Damage in a signature shows up from
+ * `rha_plan_next`.
+ *
+ * # Safety
+ *
+ * `options` is NULL or live; `master_sig` and `replica_sig` are NULL or
+ * NUL-terminated strings; `plan_out` is NULL or valid for writing an
+ * `rha_plan *`; `error_out` is NULL or valid for writing an `rha_error *`.
+ */
+enum rha_result rha_plan_new_files(const struct rha_compare_options *options,
+                                   const char *master_sig,
+                                   const char *replica_sig,
+                                   struct rha_plan **plan_out,
+                                   struct rha_error **error_out);
+
+/**
+ * Starts comparing two tree signatures held in memory. The bytes are
+ * copied, so the buffers may be reused once the call returns. `options`
+ * may be NULL for the defaults.
+ *
+ * On success stores a new plan in `*plan_out`, owned by the caller.
+ * Errors: `RHA_NULL_PARAMETER` if `plan_out` is NULL, or a buffer is NULL
+ * with a non-zero length. Damage shows up from `rha_plan_next`.
+ *
+ * # Safety
+ *
+ * `options` is NULL or live; `master` is readable for `master_len` bytes
+ * and `replica` for `replica_len` bytes (either may be NULL if its length
+ * is 0); `plan_out` is NULL or valid for writing an `rha_plan *`;
+ * `error_out` is NULL or valid for writing an `rha_error *`.
+ */
+enum rha_result rha_plan_new_buffers(const struct rha_compare_options *options,
+                                     const uint8_t *master,
+                                     size_t master_len,
+                                     const uint8_t *replica,
+                                     size_t replica_len,
+                                     struct rha_plan **plan_out,
+                                     struct rha_error **error_out);
+
+/**
+ * Computes the next plan step.
+ *
+ * Returns `RHA_OK` with the step in `*op_out`: its pointers (`entry.path`,
+ * `entry.target`, `link_target`) point into memory owned by the plan,
+ * valid until the next `rha_plan_next` or `rha_plan_free` on this plan.
+ * Returns `RHA_DONE` when the plan is complete (and on every later call).
+ * Errors: `RHA_TREE_CORRUPT`, `RHA_TREE_UNSUPPORTED_VERSION` (with the
+ * byte offset, `rha_error_offset`) or `RHA_TREE_ORDER` when a signature is
+ * damaged or out of order, `RHA_IO` when a file cannot be read; the
+ * message names the side (master or replica). After an error the plan
+ * returns `RHA_DONE`. `RHA_NULL_PARAMETER` if `plan` or `op_out` is NULL.
+ *
+ * # Safety
+ *
+ * `plan` is NULL or a live plan not used by another thread during the
+ * call; `op_out` is NULL or valid for writing an `rha_plan_op`;
+ * `error_out` is NULL or valid for writing an `rha_error *`.
+ */
+enum rha_result rha_plan_next(struct rha_plan *plan,
+                              struct rha_plan_op *op_out,
+                              struct rha_error **error_out);
+
+/**
+ * Releases a plan (finished or not) and the memory its last step's views
+ * point into. NULL does nothing.
+ *
+ * # Safety
+ *
+ * `plan` is NULL or a live plan, not used again after this call.
+ */
+void rha_plan_free(struct rha_plan *plan);
+
+/**
+ * Makes a tree signature reader. Returns a new reader owned by the caller
+ * (never NULL); release it with `rha_tree_reader_free`. Thread-safe.
+ */
+struct rha_tree_reader *rha_tree_reader_new(void);
+
+/**
+ * Reads the next entry, consuming from `input` only the bytes it needs
+ * (advancing `input->pos`). `input` may be NULL, meaning no new input.
+ *
+ * Returns:
+ * - `RHA_OK`: `*entry_out` holds the next entry; its `path` and `target`
+ *   point into memory owned by the reader, valid until the next call of
+ *   `rha_tree_reader_next`, `rha_tree_reader_finish` or
+ *   `rha_tree_reader_free` on this reader.
+ * - `RHA_BLOCKED`: `input` is used up and more is needed.
+ * - `RHA_DONE`: the end block was read; every entry has been handed out.
+ *   Call `rha_tree_reader_finish` to check nothing follows.
+ * - `RHA_TREE_CORRUPT`, `RHA_TREE_UNSUPPORTED_VERSION`, `RHA_TREE_ORDER`:
+ *   the signature does not decode further; `rha_error_offset` gives the byte
+ *   offset of the damaged structure. The reader stays failed.
+ * - `RHA_NULL_PARAMETER` if `reader` or `entry_out` is NULL, or
+ *   `input->src` is NULL with a non-zero size; `RHA_INVALID_ARGUMENT` if
+ *   `input->pos > input->size`.
+ *
+ * # Safety
+ *
+ * `reader` is NULL or a live reader not used by another thread during the
+ * call; `input` is NULL or points to an `rha_in_buffer` whose `src` is
+ * readable for `size` bytes; `entry_out` is NULL or valid for writing an
+ * `rha_tree_entry`; `error_out` is NULL or valid for writing an
+ * `rha_error *`.
+ */
+enum rha_result rha_tree_reader_next(struct rha_tree_reader *reader,
+                                     struct rha_in_buffer *input,
+                                     struct rha_tree_entry *entry_out,
+                                     struct rha_error **error_out);
+
+/**
+ * Declares the input over and checks the signature was complete: on
+ * success stores the number of entries in `*count_out`.
+ *
+ * Errors: `RHA_TREE_CORRUPT` if the input ended before the end block
+ * (truncated) or bytes followed it, or the reader's earlier error;
+ * `RHA_NULL_PARAMETER` if `reader` or `count_out` is NULL. Views from the
+ * last entry become invalid.
+ *
+ * # Safety
+ *
+ * `reader` is NULL or a live reader not used by another thread during the
+ * call; `count_out` is NULL or valid for writing a `uint64_t`; `error_out`
+ * is NULL or valid for writing an `rha_error *`.
+ */
+enum rha_result rha_tree_reader_finish(struct rha_tree_reader *reader,
+                                       uint64_t *count_out,
+                                       struct rha_error **error_out);
+
+/**
+ * Releases a reader and the memory its last entry's views point into.
+ * NULL does nothing.
+ *
+ * # Safety
+ *
+ * `reader` is NULL or a live reader, not used again after this call.
+ */
+void rha_tree_reader_free(struct rha_tree_reader *reader);
+
+/**
+ * Scans the directory tree under `dir` into a tree signature file at
+ * `sig_path` (created or truncated).
+ *
+ * Symlinks are recorded, not followed; each directory is read and sorted
+ * as it is entered, so memory stays small whatever the tree's size. On
+ * success stores the totals in `*stats_out` if it is not NULL.
+ *
+ * Errors: `RHA_NULL_PARAMETER` if `dir` or `sig_path` is NULL;
+ * `RHA_INVALID_ARGUMENT` if `dir` is not a directory or `flags` has unknown
+ * bits; `RHA_IO` if a directory, an entry or the signature file cannot be
+ * read or written (the message names the path);
+ * `RHA_TREE_UNSUPPORTED_ENTRY` if a path is longer than 4096 bytes. A
+ * partly written signature file may be left behind on failure.
+ *
+ * Thread-safe.
+ *
+ * # Safety
+ *
+ * `dir` and `sig_path` are NULL or NUL-terminated strings; `stats_out` is
+ * NULL or valid for writing an `rha_tree_scan_stats`; `error_out` is NULL or
+ * valid for writing an `rha_error *`.
+ */
+enum rha_result rha_tree_scan_file(const char *dir,
+                                   const char *sig_path,
+                                   uint32_t flags,
+                                   struct rha_tree_scan_stats *stats_out,
+                                   struct rha_error **error_out);
+
+/**
+ * Starts scanning the directory `dir` (see `rha_tree_scan_file` for what is
+ * recorded). Nothing is read until `rha_tree_scan_job_read`.
+ *
+ * On success stores a new job in `*job_out`, owned by the caller. Errors:
+ * `RHA_NULL_PARAMETER` if `dir` or `job_out` is NULL; `RHA_INVALID_ARGUMENT`
+ * for unknown `flags` bits.
+ *
+ * Thread-safe.
+ *
+ * # Safety
+ *
+ * `dir` is NULL or a NUL-terminated string; `job_out` is NULL or valid for
+ * writing an `rha_tree_scan_job *`; `error_out` is NULL or valid for
+ * writing an `rha_error *`.
+ */
+enum rha_result rha_tree_scan_job_new(const char *dir,
+                                      uint32_t flags,
+                                      struct rha_tree_scan_job **job_out,
+                                      struct rha_error **error_out);
+
+/**
+ * Scans on and writes the next signature bytes at `out->dst + out->pos`,
+ * advancing `out->pos`.
+ *
+ * Returns `RHA_OK` when `out` is full and more bytes follow (call again
+ * with more room), `RHA_DONE` when the whole signature has been written
+ * (`out` may have received its last bytes in this call; later calls
+ * return `RHA_DONE` and write nothing). Errors: those of
+ * `rha_tree_scan_file`; `RHA_NULL_PARAMETER` if `job` or `out` is NULL;
+ * `RHA_INVALID_ARGUMENT` if `out->pos > out->size`. After an error the job
+ * can only be freed.
+ *
+ * # Safety
+ *
+ * `job` is NULL or a live job not used by another thread during the call;
+ * `out` is NULL or points to an `rha_out_buffer` whose `dst` is writable
+ * for `size` bytes; `error_out` is NULL or valid for writing an
+ * `rha_error *`.
+ */
+enum rha_result rha_tree_scan_job_read(struct rha_tree_scan_job *job,
+                                       struct rha_out_buffer *out,
+                                       struct rha_error **error_out);
+
+/**
+ * The totals of the scan so far; zeros if `job` is NULL.
+ *
+ * # Safety
+ *
+ * `job` is NULL or a live job not used by another thread during the call.
+ */
+struct rha_tree_scan_stats rha_tree_scan_job_stats(const struct rha_tree_scan_job *job);
+
+/**
+ * Releases a scan job, finished or not. NULL does nothing.
+ *
+ * # Safety
+ *
+ * `job` is NULL or a live job, not used again after this call.
+ */
+void rha_tree_scan_job_free(struct rha_tree_scan_job *job);
 
 #ifdef __cplusplus
 }  // extern "C"

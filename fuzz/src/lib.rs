@@ -11,6 +11,7 @@
 //! | [`journal_decode`] | 4 control bytes, then a journal | no panic; chunked and whole decoding agree; the outcome accounts for every byte; decoded records re-encode |
 //! | [`journal_roundtrip`] | `arbitrary` writer settings and operations | the writer refuses exactly the invalid records; the rest decode to themselves and the journal ends cleanly |
 //! | [`dns_message_decode`] | a DNS message | no panic; errors point inside the input; decoded messages re-encode to themselves |
+//! | [`tree_signature_parse`] | a chunk-size byte, then a tree signature | no panic; chunked and whole decoding agree; what decodes re-encodes to the same entries and compares equal to itself |
 //!
 //! The seed corpus is written by the ignored test `regenerate_seed_corpus`
 //! (`cargo test -p rha-fuzz --lib -- --ignored regenerate_seed_corpus`):
@@ -29,6 +30,7 @@ mod dns;
 mod roundtrip;
 #[cfg(test)]
 mod seeds;
+mod tree;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -36,6 +38,7 @@ use std::process::ExitCode;
 pub use decode::journal_decode;
 pub use dns::dns_message_decode;
 pub use roundtrip::journal_roundtrip;
+pub use tree::tree_signature_parse;
 
 /// The main program of a fuzz target built without libFuzzer: runs every
 /// file named on the command line (every file inside a named directory,
@@ -134,10 +137,16 @@ mod tests {
     }
 
     #[test]
+    fn replay_tree_signature_parse_corpus() {
+        replay("tree_signature_parse", super::tree_signature_parse);
+    }
+
+    #[test]
     fn short_and_empty_inputs_are_fine() {
         for n in 0..8 {
             super::journal_decode(&[0xA5; 8][..n]);
             super::journal_roundtrip(&[0xA5; 8][..n]);
+            super::tree_signature_parse(&[0xA5; 8][..n]);
         }
     }
 }

@@ -20,3 +20,6 @@
 
 pub mod journal_file;
 pub mod redirect;
+pub mod sync;
+pub mod sync_cli;
+pub mod tree_scan;

@@ -3,6 +3,7 @@
 //! ```text
 //! rha journal dump FILE      list every record of a journal file
 //! rha journal verify FILE    check a journal file: ok, torn tail, or corrupt
+//! rha sync MASTER REPLICA    make the replica directory equal to the master
 //! ```
 //!
 //! Exit codes: 0 ok, 1 the file could not be read, 2 bad usage, 3 torn tail,
@@ -40,6 +41,8 @@ enum Command {
     /// Inspect journal files.
     #[command(subcommand)]
     Journal(JournalCommand),
+    /// Make REPLICA_DIR equal to MASTER_DIR: scan both, compare, apply the plan.
+    Sync(rha_capture::sync_cli::SyncArgs),
 }
 
 #[derive(Subcommand)]
@@ -80,6 +83,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Journal(JournalCommand::Dump(args)) => dump(&args),
         Command::Journal(JournalCommand::Verify(args)) => verify(&args),
+        Command::Sync(args) => return rha_capture::sync_cli::run(&args),
     };
     match result {
         Ok(code) => code,

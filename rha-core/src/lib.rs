@@ -30,8 +30,16 @@
 //! assert_eq!(decoder.finish()?, End::Clean { len: bytes.len() as u64 });
 //! # Ok::<(), rha_core::Error>(())
 //! ```
+//!
+//! ## Tree signatures and sync plans
+//!
+//! File-level synchronisation scans the master's and the replica's trees
+//! into [`signature::tree`] signatures and merges them, in one streaming
+//! pass, into a sync plan: the deletions, creations, updates and attribute
+//! fixes that make the replica equal to the master, in a safe order.
 
 pub mod journal;
+pub mod signature;
 
 /// Any error from this crate.
 #[derive(Debug, thiserror::Error)]
@@ -52,4 +60,19 @@ pub enum Error {
     /// Reading a journal failed.
     #[error(transparent)]
     Read(#[from] journal::ReadError),
+    /// A tree signature did not decode.
+    #[error(transparent)]
+    TreeSignature(#[from] signature::tree::SignatureError),
+    /// Reading a tree signature failed.
+    #[error(transparent)]
+    TreeRead(#[from] signature::tree::TreeReadError),
+    /// Writing a tree signature failed.
+    #[error(transparent)]
+    TreeWrite(#[from] signature::tree::TreeWriteError),
+    /// Comparing tree signatures failed.
+    #[error(transparent)]
+    Compare(#[from] signature::tree::CompareError),
+    /// An exclusion pattern did not parse.
+    #[error(transparent)]
+    Glob(#[from] signature::tree::GlobError),
 }

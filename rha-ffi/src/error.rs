@@ -9,7 +9,7 @@ use rha_core::journal::{DecodeError, DecodeErrorKind, EncodeError, PathError, Wr
 /// `RHA_OK` is success. `RHA_BLOCKED` and `RHA_DONE` are progress statuses of
 /// streaming calls, not errors. Every other value is an error; errors are
 /// numbered in blocks of one hundred per family (100s: API usage, 200s: I/O,
-/// 300s: journal; 400s signature/delta, 500s spool, 600s rewind and 700s
+/// 300s: journal; 400s signature/delta (450s tree signatures), 500s spool, 600s rewind and 700s
 /// high availability are reserved) and are never renumbered, so a caller may
 /// test a family with `code / 100`. Callers must be prepared for codes added
 /// in later versions; `rha_result_name` names them all.
@@ -47,6 +47,20 @@ pub enum rha_result {
     RHA_JOURNAL_TOO_LARGE = 302,
     /// A sequence number skips ahead or goes backwards.
     RHA_JOURNAL_SEQUENCE = 303,
+    /// A tree signature is damaged: bad magic bytes, a checksum mismatch, an
+    /// impossible entry, truncation. The error object carries the byte
+    /// offset of the damaged structure (`rha_error_offset`).
+    RHA_TREE_CORRUPT = 450,
+    /// A tree signature is in a format version this library does not read.
+    RHA_TREE_UNSUPPORTED_VERSION = 451,
+    /// Tree entries are out of signature order, or an entry's parent
+    /// directory does not precede it.
+    RHA_TREE_ORDER = 452,
+    /// An exclusion glob pattern does not parse.
+    RHA_TREE_BAD_GLOB = 453,
+    /// A scanned entry cannot be recorded in a signature (its path is too
+    /// long).
+    RHA_TREE_UNSUPPORTED_ENTRY = 454,
 }
 
 /// An `rha_result` as the C side passes it in: any 32-bit value, including
@@ -60,7 +74,7 @@ const _: () = assert!(std::mem::size_of::<rha_result>() == std::mem::size_of::<r
 impl rha_result {
     /// Every code, in numeric order.
     #[cfg(test)]
-    pub(crate) const ALL: [rha_result; 12] = [
+    pub(crate) const ALL: [rha_result; 17] = [
         rha_result::RHA_OK,
         rha_result::RHA_BLOCKED,
         rha_result::RHA_DONE,
@@ -73,6 +87,11 @@ impl rha_result {
         rha_result::RHA_JOURNAL_UNSUPPORTED_VERSION,
         rha_result::RHA_JOURNAL_TOO_LARGE,
         rha_result::RHA_JOURNAL_SEQUENCE,
+        rha_result::RHA_TREE_CORRUPT,
+        rha_result::RHA_TREE_UNSUPPORTED_VERSION,
+        rha_result::RHA_TREE_ORDER,
+        rha_result::RHA_TREE_BAD_GLOB,
+        rha_result::RHA_TREE_UNSUPPORTED_ENTRY,
     ];
 
     /// The constant's name, for `raw` if it is a known code.
@@ -90,6 +109,11 @@ impl rha_result {
             301 => c"RHA_JOURNAL_UNSUPPORTED_VERSION",
             302 => c"RHA_JOURNAL_TOO_LARGE",
             303 => c"RHA_JOURNAL_SEQUENCE",
+            450 => c"RHA_TREE_CORRUPT",
+            451 => c"RHA_TREE_UNSUPPORTED_VERSION",
+            452 => c"RHA_TREE_ORDER",
+            453 => c"RHA_TREE_BAD_GLOB",
+            454 => c"RHA_TREE_UNSUPPORTED_ENTRY",
             _ => return None,
         })
     }
@@ -145,9 +169,20 @@ impl rha_error {
         Self::invalid_argument(format!("record field `{field}`: {e}"))
     }
 
+    /// The same error, naming byte `offset` of the input.
+    pub(crate) fn with_offset(mut self, offset: u64) -> Self {
+        self.offset = Some(offset);
+        self
+    }
+
     /// The code.
     pub(crate) fn code(&self) -> rha_result {
         self.code
+    }
+
+    /// The byte offset the error names, if any.
+    pub(crate) fn offset(&self) -> Option<u64> {
+        self.offset
     }
 
     /// The message.
@@ -342,7 +377,7 @@ mod tests {
         let numbers: Vec<u32> = rha_result::ALL.iter().map(|&c| c as u32).collect();
         assert_eq!(
             numbers,
-            [0, 1, 2, 100, 101, 102, 103, 200, 300, 301, 302, 303]
+            [0, 1, 2, 100, 101, 102, 103, 200, 300, 301, 302, 303, 450, 451, 452, 453, 454]
         );
     }
 

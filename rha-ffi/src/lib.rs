@@ -94,6 +94,7 @@ mod error;
 mod handle;
 mod journal;
 mod record;
+mod tree;
 
 pub use buffer::{rha_bytes, rha_in_buffer, rha_out_buffer};
 pub use error::{
@@ -119,6 +120,23 @@ pub use record::{
     rha_op, rha_record, rha_record_init, RHA_ATTR_ATIME, RHA_ATTR_GID, RHA_ATTR_MODE,
     RHA_ATTR_MTIME, RHA_ATTR_UID,
 };
+pub use tree::plan::{
+    rha_compare_options, rha_compare_options_add_exclude, rha_compare_options_free,
+    rha_compare_options_new, rha_compare_options_set_check_contents,
+    rha_compare_options_set_ignore_same, rha_compare_options_set_owners, rha_plan, rha_plan_free,
+    rha_plan_new_buffers, rha_plan_new_files, rha_plan_next, rha_plan_op, rha_plan_op_kind,
+    RHA_PLAN_CHANGE_MODE, RHA_PLAN_CHANGE_MTIME, RHA_PLAN_CHANGE_OWNER,
+};
+pub use tree::reader::{
+    rha_tree_reader, rha_tree_reader_finish, rha_tree_reader_free, rha_tree_reader_new,
+    rha_tree_reader_next,
+};
+pub use tree::scan::{
+    rha_tree_scan_file, rha_tree_scan_job, rha_tree_scan_job_free, rha_tree_scan_job_new,
+    rha_tree_scan_job_read, rha_tree_scan_job_stats, rha_tree_scan_stats,
+    RHA_TREE_SCAN_ONE_FILE_SYSTEM,
+};
+pub use tree::{rha_tree_entry, rha_tree_kind};
 pub use version::{
     rha_version_number, rha_version_string, RHA_VERSION_MAJOR, RHA_VERSION_MINOR,
     RHA_VERSION_NUMBER, RHA_VERSION_PATCH,

@@ -40,6 +40,14 @@ from ._errors import (
     UnsupportedVersionError,
     UsageError,
 )
+from ._errors import (
+    BadGlobError,
+    CorruptSignatureError,
+    SignatureOrderError,
+    TreeSignatureError,
+    UnsupportedEntryError,
+    UnsupportedSignatureVersionError,
+)
 from ._native import c_str as _c_str
 from ._native import lib as _lib
 from ._ops import (
@@ -70,6 +78,7 @@ from ._ops import (
 )
 from ._reader import End, JournalReader, RecordStream, read_journal
 from ._writer import JournalWriter, write_journal
+from ._tree import PlanStep, ScanStats, TreeEntry, compare, read_signature, scan, scan_to_file
 
 __version__: str = _c_str(_lib.rha_version_string())
 """The library's version, such as ``"0.1.0"``."""
@@ -115,6 +124,20 @@ __all__ = [
     "End",
     "RecordStream",
     "read_journal",
+    # tree signatures and sync plans
+    "scan",
+    "scan_to_file",
+    "read_signature",
+    "compare",
+    "TreeEntry",
+    "PlanStep",
+    "ScanStats",
+    "TreeSignatureError",
+    "CorruptSignatureError",
+    "UnsupportedSignatureVersionError",
+    "SignatureOrderError",
+    "BadGlobError",
+    "UnsupportedEntryError",
     # errors
     "RhaError",
     "UsageError",

@@ -18,6 +18,12 @@ Families (codes are grouped by hundreds and never renumbered)::
         ├── UnsupportedVersionError
         ├── RecordTooLargeError    a frame exceeds the configured maximum
         └── SequenceError          a sequence gap or reordering
+    TreeSignatureError        45x: tree signatures and sync plans
+    ├── CorruptSignatureError      damaged, truncated or impossible signature
+    ├── UnsupportedSignatureVersionError
+    ├── SignatureOrderError        entries out of order, parent missing
+    ├── BadGlobError               an exclusion pattern does not parse (also a ValueError)
+    └── UnsupportedEntryError      a scanned entry cannot be recorded
 """
 
 from __future__ import annotations
@@ -39,6 +45,12 @@ __all__ = [
     "UnsupportedVersionError",
     "RecordTooLargeError",
     "SequenceError",
+    "TreeSignatureError",
+    "CorruptSignatureError",
+    "UnsupportedSignatureVersionError",
+    "SignatureOrderError",
+    "BadGlobError",
+    "UnsupportedEntryError",
     "call",
     "code_name",
     "raise_code",
@@ -142,6 +154,37 @@ class SequenceError(JournalError):
     """A sequence number skips ahead or goes back (``RHA_JOURNAL_SEQUENCE``)."""
 
 
+class TreeSignatureError(RhaError):
+    """A tree signature or sync plan problem (``rha_result`` 450-499).
+
+    ``offset`` is the byte offset of the damaged structure when there is one.
+    """
+
+
+class CorruptSignatureError(TreeSignatureError):
+    """A damaged tree signature (``RHA_TREE_CORRUPT``): bad magic bytes, a
+    checksum mismatch, an impossible entry, or truncation."""
+
+
+class UnsupportedSignatureVersionError(TreeSignatureError):
+    """A tree signature in a format version this library does not read
+    (``RHA_TREE_UNSUPPORTED_VERSION``)."""
+
+
+class SignatureOrderError(TreeSignatureError):
+    """Tree entries out of signature order, or an entry whose parent
+    directory does not precede it (``RHA_TREE_ORDER``)."""
+
+
+class BadGlobError(TreeSignatureError, ValueError):
+    """An exclusion pattern that does not parse (``RHA_TREE_BAD_GLOB``)."""
+
+
+class UnsupportedEntryError(TreeSignatureError):
+    """A scanned entry that a signature cannot record, such as a path
+    longer than 4096 bytes (``RHA_TREE_UNSUPPORTED_ENTRY``)."""
+
+
 _BY_CODE: Dict[int, Type[RhaError]] = {
     lib.RHA_PANIC: PanicError,
     lib.RHA_NULL_PARAMETER: NullParameterError,
@@ -151,6 +194,11 @@ _BY_CODE: Dict[int, Type[RhaError]] = {
     lib.RHA_JOURNAL_UNSUPPORTED_VERSION: UnsupportedVersionError,
     lib.RHA_JOURNAL_TOO_LARGE: RecordTooLargeError,
     lib.RHA_JOURNAL_SEQUENCE: SequenceError,
+    lib.RHA_TREE_CORRUPT: CorruptSignatureError,
+    lib.RHA_TREE_UNSUPPORTED_VERSION: UnsupportedSignatureVersionError,
+    lib.RHA_TREE_ORDER: SignatureOrderError,
+    lib.RHA_TREE_BAD_GLOB: BadGlobError,
+    lib.RHA_TREE_UNSUPPORTED_ENTRY: UnsupportedEntryError,
 }
 _BY_FAMILY: Dict[int, Type[RhaError]] = {1: UsageError, 2: RhaIOError, 3: JournalError}
 _STATUSES = (lib.RHA_OK, lib.RHA_BLOCKED, lib.RHA_DONE)

@@ -1,0 +1,181 @@
+//! The `rha sync` command: arguments, progress bar, plan listing, summary.
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+use indicatif::{HumanBytes, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rha_core::signature::tree::{CompareOptions, PlanOp};
+
+use crate::sync::{can_chown, sync, Observer, SyncMode, SyncOptions, SyncReport};
+
+/// `--mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ModeArg {
+    /// Whole-file sync: compare size and modification time, copy what differs.
+    File,
+    /// Block-level sync: as file, and with `--ignore-same off` files whose
+    /// size and time agree are compared by content.
+    Block,
+}
+
+/// `on` or `off`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Switch {
+    /// Enabled.
+    On,
+    /// Disabled.
+    Off,
+}
+
+/// Arguments of `rha sync`.
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// The master directory (the source of truth).
+    pub master: PathBuf,
+    /// The replica directory, made equal to the master.
+    pub replica: PathBuf,
+    /// How files are compared and sent.
+    #[arg(long, value_enum, default_value = "file")]
+    pub mode: ModeArg,
+    /// Print the plan and the summary without changing the replica.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Treat files of the same size and modification time as identical.
+    #[arg(long, value_enum, default_value = "on")]
+    pub ignore_same: Switch,
+    /// Leave paths matching this glob alone on both sides (repeatable).
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    /// Do not descend into other file systems.
+    #[arg(long)]
+    pub one_file_system: bool,
+}
+
+struct Bar {
+    bar: ProgressBar,
+    dry_run: bool,
+    out: io::BufWriter<io::Stdout>,
+    error: Option<io::Error>,
+}
+
+impl Observer for Bar {
+    fn progress(&mut self, r: &SyncReport) {
+        self.bar.set_message(format!(
+            "scanned {} + {} entries ({}), compared {}, sent {}",
+            r.master.entries,
+            r.replica.entries,
+            HumanBytes(r.master.bytes + r.replica.bytes),
+            r.compared,
+            HumanBytes(r.literal_bytes)
+        ));
+    }
+
+    fn op(&mut self, op: &PlanOp) {
+        if self.dry_run && self.error.is_none() {
+            if let Err(e) = writeln!(self.out, "{}", PlanLine(op)) {
+                self.error = Some(e);
+            }
+        }
+    }
+}
+
+/// One line of a dry run's plan listing.
+struct PlanLine<'a>(&'a PlanOp);
+
+impl std::fmt::Display for PlanLine<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let op = self.0;
+        write!(f, "{:<7} {}", op.name(), op.path())?;
+        match op {
+            PlanOp::Delete { kind, .. } => write!(f, "  ({})", kind.name()),
+            PlanOp::Create { entry } | PlanOp::Update { entry } | PlanOp::Check { entry } => {
+                write!(
+                    f,
+                    "  ({} bytes{})",
+                    entry.size,
+                    if entry.sparse { ", sparse" } else { "" }
+                )
+            }
+            PlanOp::Symlink { entry } => write!(f, " -> {}", entry.target.escape_ascii()),
+            PlanOp::Link { target, .. } => write!(f, " => {target}"),
+            PlanOp::SetAttrs { changes, .. } => {
+                let what: Vec<&str> = [
+                    (changes.mode, "mode"),
+                    (changes.owner, "owner"),
+                    (changes.mtime, "mtime"),
+                ]
+                .iter()
+                .filter(|(on, _)| *on)
+                .map(|(_, name)| *name)
+                .collect();
+                write!(f, "  ({})", what.join(","))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Runs `rha sync`: exit 0 on success, 1 on failure, 2 on a bad pattern.
+pub fn run(args: &SyncArgs) -> ExitCode {
+    let mut compare = CompareOptions::default()
+        .ignore_same(args.ignore_same == Switch::On)
+        .owners(can_chown());
+    for pattern in &args.exclude {
+        compare = match compare.exclude(pattern) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("rha: error: {e}");
+                return ExitCode::from(2);
+            }
+        };
+    }
+    let options = SyncOptions {
+        mode: match args.mode {
+            ModeArg::File => SyncMode::File,
+            ModeArg::Block => SyncMode::Block,
+        },
+        dry_run: args.dry_run,
+        compare,
+        one_file_system: args.one_file_system,
+    };
+    // Drawn on stderr only when it is a terminal.
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {elapsed} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    bar.enable_steady_tick(Duration::from_millis(200));
+    let mut observer = Bar {
+        bar,
+        dry_run: args.dry_run,
+        out: io::BufWriter::new(io::stdout()),
+        error: None,
+    };
+    let result = sync(&args.master, &args.replica, &options, &mut observer);
+    observer.bar.finish_and_clear();
+    let _ = observer.out.flush();
+    match result {
+        Ok(r) => {
+            println!(
+                "{}created {}, updated {}, deleted {}, attributes fixed {}{}; {} bytes literal, {} bytes matched",
+                if args.dry_run { "dry run: would have " } else { "" },
+                r.created,
+                r.updated,
+                r.deleted,
+                r.attrs_fixed,
+                if r.skipped > 0 { format!(", special files skipped {}", r.skipped) } else { String::new() }
+                    + &if r.vanished > 0 { format!(", vanished during sync {}", r.vanished) } else { String::new() },
+                r.literal_bytes,
+                r.matched_bytes
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("rha: error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,330 @@
+//! `rha sync` over real generated trees: nested directories, symlinks, hard
+//! links, empty and sparse files (one past 4 GiB), FIFOs, then updates,
+//! deletions, type changes and attribute-only changes.
+
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+use std::collections::HashMap;
+use std::fs::{self, File};
+use std::os::unix::fs::{symlink, FileExt, MetadataExt, PermissionsExt};
+use std::path::Path;
+use std::process::Command;
+
+use rha_capture::sync::{set_mtime, sync, SyncMode, SyncOptions};
+use rha_capture::tree_scan::{ScanOptions, TreeScanner};
+use rha_core::signature::tree::{CompareOptions, Entry, EntryKind};
+
+const BIG: u64 = (4 << 30) + 12_345;
+
+fn write(path: &Path, data: &[u8]) {
+    fs::write(path, data).unwrap();
+}
+
+fn master_tree(root: &Path) {
+    fs::create_dir_all(root.join("a/b/c")).unwrap();
+    fs::create_dir_all(root.join("empty-dir")).unwrap();
+    write(&root.join("a/one.txt"), b"one\n");
+    write(&root.join("a/b/two.bin"), &vec![7u8; 300_000]);
+    write(&root.join("a/b/c/deep"), b"deep");
+    write(&root.join("empty"), b"");
+    symlink("a/one.txt", root.join("link-to-one")).unwrap();
+    symlink("/nowhere/dangling", root.join("a/dangling")).unwrap();
+    fs::hard_link(root.join("a/one.txt"), root.join("a/b/hard-one")).unwrap();
+    fs::hard_link(root.join("a/one.txt"), root.join("z-hard-one")).unwrap();
+    // A small sparse file and one past 4 GiB: data at both ends only.
+    let f = File::create(root.join("sparse")).unwrap();
+    f.write_all_at(b"head", 0).unwrap();
+    f.write_all_at(b"tail", (1 << 20) - 4).unwrap();
+    let f = File::create(root.join("a/big-sparse")).unwrap();
+    f.write_all_at(b"start", 0).unwrap();
+    f.write_all_at(b"middle", 4 << 30).unwrap();
+    f.write_all_at(b"end", BIG - 3).unwrap();
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        root.join("fifo"),
+        rustix::fs::FileType::Fifo,
+        rustix::fs::Mode::from_raw_mode(0o640),
+        0,
+    )
+    .unwrap();
+    fs::set_permissions(root.join("a/b/c/deep"), fs::Permissions::from_mode(0o600)).unwrap();
+    if rha_capture::sync::can_chown() {
+        std::os::unix::fs::lchown(root.join("a/b/two.bin"), Some(1234), Some(5678)).unwrap();
+        std::os::unix::fs::lchown(root.join("a/dangling"), Some(4321), Some(8765)).unwrap();
+        fs::set_permissions(root.join("a/b/two.bin"), fs::Permissions::from_mode(0o4755)).unwrap();
+    }
+    fs::set_permissions(root.join("a/b/c"), fs::Permissions::from_mode(0o750)).unwrap();
+    set_mtime(&root.join("a/one.txt"), 1_234_567_891_123_456_789).unwrap();
+    set_mtime(&root.join("link-to-one"), 999_000_000_001).unwrap();
+    set_mtime(&root.join("a/b"), 42_000_000_007).unwrap();
+}
+
+/// Every entry of the tree with hard links as "same file as the first
+/// name", and the bytes of every file that is not huge.
+fn snapshot(root: &Path) -> Vec<(Entry, Option<String>, Option<Vec<u8>>)> {
+    let mut leaders: HashMap<(u64, u64), String> = HashMap::new();
+    TreeScanner::new(root, ScanOptions::default())
+        .map(|e| {
+            let mut e = e.unwrap();
+            let leader = e.link.take().map(|l| {
+                leaders
+                    .entry((l.dev, l.ino))
+                    .or_insert_with(|| e.path.to_string())
+                    .clone()
+            });
+            let content = (e.kind == EntryKind::File && e.size < (64 << 20))
+                .then(|| fs::read(root.join(e.path.to_string())).unwrap());
+            (e, leader, content)
+        })
+        .collect()
+}
+
+fn assert_same(master: &Path, replica: &Path) {
+    let (m, r) = (snapshot(master), snapshot(replica));
+    for (a, b) in m.iter().zip(&r) {
+        assert_eq!(a, b);
+    }
+    assert_eq!(m.len(), r.len());
+    let (mm, rm) = (
+        fs::metadata(master).unwrap(),
+        fs::metadata(replica).unwrap(),
+    );
+    assert_eq!(
+        (mm.mode(), mm.mtime(), mm.mtime_nsec()),
+        (rm.mode(), rm.mtime(), rm.mtime_nsec())
+    );
+    // The big file stayed sparse and kept its data.
+    let big = replica.join("a/big-sparse");
+    if big.exists() {
+        let meta = fs::metadata(&big).unwrap();
+        assert_eq!(meta.len(), BIG);
+        assert!(meta.blocks() * 512 < (16 << 20), "{} blocks", meta.blocks());
+        let f = File::open(&big).unwrap();
+        let mut buf = [0u8; 6];
+        f.read_exact_at(&mut buf, 4 << 30).unwrap();
+        assert_eq!(&buf, b"middle");
+        f.read_exact_at(&mut buf[..3], BIG - 3).unwrap();
+        assert_eq!(&buf[..3], b"end");
+    }
+}
+
+fn options() -> SyncOptions {
+    SyncOptions {
+        compare: CompareOptions::default().owners(rha_capture::sync::can_chown()),
+        ..SyncOptions::default()
+    }
+}
+
+#[test]
+fn sync_makes_the_replica_equal_and_then_follows_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (master, replica) = (dir.path().join("m"), dir.path().join("r"));
+    fs::create_dir(&master).unwrap();
+    fs::create_dir(&replica).unwrap();
+    master_tree(&master);
+    write(&replica.join("stale"), b"replica only");
+    fs::create_dir_all(replica.join("a/old/dir")).unwrap();
+    write(&replica.join("a/old/dir/x"), b"x");
+
+    let report = sync(&master, &replica, &options(), &mut ()).unwrap();
+    assert_same(&master, &replica);
+    assert_eq!(report.deleted, 4);
+    assert_eq!(report.created, 14, "{report:?}");
+    // The sparse files' holes were not sent.
+    assert!(report.literal_bytes < 400_000, "{report:?}");
+
+    // A second run finds nothing to do.
+    let again = sync(&master, &replica, &options(), &mut ()).unwrap();
+    assert_eq!(
+        (
+            again.created,
+            again.updated,
+            again.deleted,
+            again.attrs_fixed
+        ),
+        (0, 0, 0, 0),
+        "{again:?}"
+    );
+
+    // Content, deletion, type change, attribute-only and link changes.
+    write(&master.join("a/b/two.bin"), b"shorter now");
+    fs::remove_file(master.join("empty")).unwrap();
+    fs::remove_dir_all(master.join("a/b/c")).unwrap();
+    write(&master.join("a/b/c"), b"c is a file now");
+    fs::remove_file(master.join("link-to-one")).unwrap();
+    fs::create_dir(master.join("link-to-one")).unwrap();
+    fs::set_permissions(master.join("sparse"), fs::Permissions::from_mode(0o604)).unwrap();
+    set_mtime(&master.join("a/one.txt"), 5_000_000_000).unwrap();
+    fs::remove_file(master.join("z-hard-one")).unwrap();
+    write(&master.join("z-hard-one"), b"separate");
+    fs::hard_link(master.join("sparse"), master.join("sparse-link")).unwrap();
+
+    let report = sync(&master, &replica, &options(), &mut ()).unwrap();
+    assert_same(&master, &replica);
+    assert!(
+        report.attrs_fixed >= 2 && report.updated >= 2 && report.deleted >= 3,
+        "{report:?}"
+    );
+}
+
+#[test]
+fn dry_run_changes_nothing_and_block_mode_checks_contents() {
+    let dir = tempfile::tempdir().unwrap();
+    let (master, replica) = (dir.path().join("m"), dir.path().join("r"));
+    fs::create_dir_all(master.join("d")).unwrap();
+    fs::create_dir(&replica).unwrap();
+    write(&master.join("d/f"), b"same size A");
+    let dry = SyncOptions {
+        dry_run: true,
+        ..options()
+    };
+    let report = sync(&master, &replica, &dry, &mut ()).unwrap();
+    assert_eq!(report.created, 2);
+    assert_eq!(fs::read_dir(&replica).unwrap().count(), 0);
+
+    sync(&master, &replica, &options(), &mut ()).unwrap();
+    // Same size and time, different bytes: only a content check finds it.
+    write(&replica.join("d/f"), b"same size B");
+    let t = fs::metadata(master.join("d/f")).unwrap();
+    set_mtime(
+        &replica.join("d/f"),
+        t.mtime() * 1_000_000_000 + t.mtime_nsec(),
+    )
+    .unwrap();
+    set_mtime(&replica.join("d"), 0).unwrap();
+    let d = fs::metadata(master.join("d")).unwrap();
+    set_mtime(
+        &replica.join("d"),
+        d.mtime() * 1_000_000_000 + d.mtime_nsec(),
+    )
+    .unwrap();
+    let file_mode = sync(&master, &replica, &options(), &mut ()).unwrap();
+    assert_eq!(file_mode.updated, 0);
+    assert_eq!(fs::read(replica.join("d/f")).unwrap(), b"same size B");
+    let block = SyncOptions {
+        mode: SyncMode::Block,
+        compare: options().compare.ignore_same(false),
+        ..options()
+    };
+    let report = sync(&master, &replica, &block, &mut ()).unwrap();
+    assert_eq!(report.updated, 1, "{report:?}");
+    assert_eq!(fs::read(replica.join("d/f")).unwrap(), b"same size A");
+    // Now identical: the check finds the match and sends nothing.
+    let report = sync(&master, &replica, &block, &mut ()).unwrap();
+    assert_eq!(
+        (report.updated, report.literal_bytes, report.matched_bytes),
+        (0, 0, 11)
+    );
+}
+
+fn rha(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_rha"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn the_command_prints_the_plan_and_a_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let (master, replica) = (dir.path().join("m"), dir.path().join("r"));
+    fs::create_dir_all(master.join("keep")).unwrap();
+    fs::create_dir(&replica).unwrap();
+    write(&master.join("keep/file"), b"12345");
+    write(&master.join("skip.tmp"), b"x");
+    write(&replica.join("old"), b"x");
+    let (m, r) = (master.to_str().unwrap(), replica.to_str().unwrap());
+    let out = rha(&["sync", m, r, "--dry-run", "--exclude", "*.tmp"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("mkdir   keep"), "{stdout}");
+    assert!(stdout.contains("create  keep/file  (5 bytes)"), "{stdout}");
+    assert!(stdout.contains("delete  old  (file)"), "{stdout}");
+    assert!(!stdout.contains("skip.tmp"), "{stdout}");
+    assert!(
+        stdout.contains("dry run: would have created 2, updated 0, deleted 1"),
+        "{stdout}"
+    );
+    assert!(replica.join("old").exists());
+
+    let out = rha(&[
+        "sync",
+        m,
+        r,
+        "--mode",
+        "block",
+        "--ignore-same",
+        "off",
+        "--exclude",
+        "*.tmp",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("created 2, updated 0, deleted 1, attributes fixed"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("5 bytes literal"), "{stdout}");
+    assert_eq!(fs::read(replica.join("keep/file")).unwrap(), b"12345");
+    assert!(!replica.join("skip.tmp").exists());
+    // No progress bar when stderr is not a terminal.
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let out = rha(&["sync", m, r, "--exclude", "[oops"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not closed"));
+    let out = rha(&["sync", "/definitely/not/here", r]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/definitely/not/here"));
+}
+
+/// Deletes the master's file just before sending it, as a live tree may.
+struct Vanishing;
+
+impl rha_capture::sync::Transfer for Vanishing {
+    fn transfer(
+        &mut self,
+        master: &Path,
+        replica: &Path,
+        exists: bool,
+    ) -> std::io::Result<rha_capture::sync::TransferStats> {
+        if master.ends_with("gone") {
+            fs::remove_file(master)?;
+        }
+        rha_capture::sync::WholeFile.transfer(master, replica, exists)
+    }
+}
+
+#[test]
+fn a_missing_replica_is_created_and_vanished_files_are_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let (master, replica) = (dir.path().join("m"), dir.path().join("new/r"));
+    fs::create_dir(&master).unwrap();
+    write(&master.join("gone"), b"soon deleted");
+    write(&master.join("kept"), b"kept");
+    let dry = SyncOptions {
+        dry_run: true,
+        ..options()
+    };
+    let report = sync(&master, &replica, &dry, &mut ()).unwrap();
+    assert_eq!(report.created, 2);
+    assert!(!replica.exists());
+    let report =
+        rha_capture::sync::sync_with(&master, &replica, &options(), &mut Vanishing, &mut ())
+            .unwrap();
+    assert_eq!((report.created, report.vanished), (1, 1), "{report:?}");
+    assert_eq!(fs::read(replica.join("kept")).unwrap(), b"kept");
+    assert!(!replica.join("gone").exists());
+}

@@ -1,0 +1,156 @@
+//! One entry of a tree signature, and the order entries come in.
+
+use std::cmp::Ordering;
+
+use bytes::Bytes;
+
+use crate::journal::RelPath;
+
+/// What kind of file system object an [`Entry`] describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum EntryKind {
+    /// A regular file.
+    File = 0,
+    /// A directory.
+    Dir = 1,
+    /// A symbolic link (never followed).
+    Symlink = 2,
+    /// Anything else: a FIFO, socket or device node.
+    Other = 3,
+}
+
+impl EntryKind {
+    /// The kind stored as `code` in the signature format, if it is one.
+    pub fn from_code(code: u8) -> Option<Self> {
+        Some(match code {
+            0 => Self::File,
+            1 => Self::Dir,
+            2 => Self::Symlink,
+            3 => Self::Other,
+            _ => return None,
+        })
+    }
+
+    /// Lowercase name: `file`, `dir`, `symlink`, `other`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::File => "file",
+            Self::Dir => "dir",
+            Self::Symlink => "symlink",
+            Self::Other => "other",
+        }
+    }
+}
+
+/// Hard-link identity: the device and inode number a file shares with the
+/// other names of the same file.
+///
+/// Only meaningful within one signature (one scan of one tree): two entries
+/// with equal `HardLink`s are names of the same file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct HardLink {
+    /// Device number.
+    pub dev: u64,
+    /// Inode number.
+    pub ino: u64,
+}
+
+/// The longest symlink target a signature entry carries, in bytes.
+pub const MAX_TARGET_LEN: usize = 4096;
+
+/// One file system object of a scanned tree.
+///
+/// `size` is the length in bytes for files and 0 otherwise (a symlink's
+/// length is its target's). `mode` holds the permission bits (`0o7777`), not
+/// the file type. `mtime_ns` is nanoseconds since the Unix epoch (negative
+/// before it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// Path relative to the tree's root.
+    pub path: RelPath,
+    /// File, directory, symlink or other.
+    pub kind: EntryKind,
+    /// Length in bytes (files only; 0 for other kinds).
+    pub size: u64,
+    /// Modification time in nanoseconds since the Unix epoch.
+    pub mtime_ns: i64,
+    /// Permission bits, `0o7777` at most.
+    pub mode: u32,
+    /// Owner user id.
+    pub uid: u32,
+    /// Owner group id.
+    pub gid: u32,
+    /// The symlink's target (symlinks only; empty otherwise).
+    pub target: Bytes,
+    /// Set when the file has more than one name (hard links).
+    pub link: Option<HardLink>,
+    /// The file has holes: fewer bytes allocated than its length.
+    pub sparse: bool,
+}
+
+impl Entry {
+    /// An entry of `kind` at `path` with every other field zero or empty.
+    pub fn new(path: RelPath, kind: EntryKind) -> Self {
+        Self {
+            path,
+            kind,
+            size: 0,
+            mtime_ns: 0,
+            mode: 0,
+            uid: 0,
+            gid: 0,
+            target: Bytes::new(),
+            link: None,
+            sparse: false,
+        }
+    }
+}
+
+/// The order of entries in a signature: the order of a depth-first walk that
+/// visits each directory's children sorted by name bytes.
+///
+/// It is byte order with `/` sorting before every other byte, so a
+/// directory's contents follow it directly: `a`, `a/b`, `a.txt`.
+pub fn path_order(a: &[u8], b: &[u8]) -> Ordering {
+    let key = |c: u8| if c == b'/' { 0 } else { c };
+    let n = a.len().min(b.len());
+    for i in 0..n {
+        if a[i] != b[i] {
+            return key(a[i]).cmp(&key(b[i]));
+        }
+    }
+    a.len().cmp(&b.len())
+}
+
+/// Whether `path` lies strictly inside the directory `dir`.
+pub fn is_inside(dir: &[u8], path: &[u8]) -> bool {
+    path.len() > dir.len() && path.starts_with(dir) && path[dir.len()] == b'/'
+}
+
+/// The parent directory of `path`, or `None` at the top level.
+pub(crate) fn parent(path: &[u8]) -> Option<&[u8]> {
+    path.iter().rposition(|&b| b == b'/').map(|i| &path[..i])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contents_follow_their_directory() {
+        let mut v: Vec<&[u8]> = vec![b"a.txt", b"a/b", b"a", b"a/b/c", b"a-", b"b", b"a/a"];
+        v.sort_by(|a, b| path_order(a, b));
+        let expect: Vec<&[u8]> = vec![b"a", b"a/a", b"a/b", b"a/b/c", b"a-", b"a.txt", b"b"];
+        assert_eq!(v, expect);
+    }
+
+    #[test]
+    fn inside_and_parent() {
+        assert!(is_inside(b"a", b"a/b"));
+        assert!(!is_inside(b"a", b"ab"));
+        assert!(!is_inside(b"a", b"a"));
+        assert_eq!(parent(b"a/b/c"), Some(&b"a/b"[..]));
+        assert_eq!(parent(b"a"), None);
+    }
+}

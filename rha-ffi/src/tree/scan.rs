@@ -1,0 +1,236 @@
+//! Scanning a directory into a tree signature: to a file, or streamed into
+//! the caller's buffers.
+
+use std::ffi::c_char;
+use std::fs::File;
+use std::io::BufWriter;
+
+use rha_capture::tree_scan::{scan_to_signature, ScanOptions, ScanStats, TreeScanner};
+use rha_core::signature::tree::TreeWriter;
+
+use super::path_arg;
+use crate::buffer::rha_out_buffer;
+use crate::error::{rha_error, rha_result};
+
+/// Scan flag: do not descend into directories on another file system than
+/// the root (mount points are listed, their contents are not).
+pub const RHA_TREE_SCAN_ONE_FILE_SYSTEM: u32 = 1;
+
+/// Totals of a scan.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct rha_tree_scan_stats {
+    /// Entries recorded.
+    pub entries: u64,
+    /// Regular files among them.
+    pub files: u64,
+    /// Sum of the files' sizes in bytes.
+    pub bytes: u64,
+}
+
+impl From<ScanStats> for rha_tree_scan_stats {
+    fn from(s: ScanStats) -> Self {
+        Self {
+            entries: s.entries,
+            files: s.files,
+            bytes: s.bytes,
+        }
+    }
+}
+
+fn options(flags: u32) -> Result<ScanOptions, rha_error> {
+    if flags & !RHA_TREE_SCAN_ONE_FILE_SYSTEM != 0 {
+        return Err(rha_error::invalid_argument(format!(
+            "unknown scan flags {flags:#x}"
+        )));
+    }
+    Ok(ScanOptions {
+        one_file_system: flags & RHA_TREE_SCAN_ONE_FILE_SYSTEM != 0,
+    })
+}
+
+/// Scans the directory tree under `dir` into a tree signature file at
+/// `sig_path` (created or truncated).
+///
+/// Symlinks are recorded, not followed; each directory is read and sorted
+/// as it is entered, so memory stays small whatever the tree's size. On
+/// success stores the totals in `*stats_out` if it is not NULL.
+///
+/// Errors: `RHA_NULL_PARAMETER` if `dir` or `sig_path` is NULL;
+/// `RHA_INVALID_ARGUMENT` if `dir` is not a directory or `flags` has unknown
+/// bits; `RHA_IO` if a directory, an entry or the signature file cannot be
+/// read or written (the message names the path);
+/// `RHA_TREE_UNSUPPORTED_ENTRY` if a path is longer than 4096 bytes. A
+/// partly written signature file may be left behind on failure.
+///
+/// Thread-safe.
+///
+/// # Safety
+///
+/// `dir` and `sig_path` are NULL or NUL-terminated strings; `stats_out` is
+/// NULL or valid for writing an `rha_tree_scan_stats`; `error_out` is NULL or
+/// valid for writing an `rha_error *`.
+#[no_mangle]
+pub unsafe extern "C" fn rha_tree_scan_file(
+    dir: *const c_char,
+    sig_path: *const c_char,
+    flags: u32,
+    stats_out: *mut rha_tree_scan_stats,
+    error_out: *mut *mut rha_error,
+) -> rha_result {
+    ffi_fn!(fallible(error_out), non_null(dir, sig_path), {
+        let options = options(flags)?;
+        // SAFETY: non-NULL (checked by ffi_fn!) NUL-terminated strings by this function's contract.
+        let (dir, sig_path) = unsafe { (path_arg(dir), path_arg(sig_path)) };
+        let io = |e: std::io::Error| {
+            rha_error::new(rha_result::RHA_IO, format!("{}: {e}", sig_path.display()))
+        };
+        let file = File::create(sig_path).map_err(io)?;
+        let (stats, w) = scan_to_signature(dir, options, BufWriter::new(file))?;
+        w.into_inner()
+            .map_err(|e| io(e.into_error()))?
+            .sync_all()
+            .map_err(io)?;
+        if !stats_out.is_null() {
+            // SAFETY: non-NULL and writable by this function's contract.
+            unsafe { stats_out.write(stats.into()) };
+        }
+        Ok(rha_result::RHA_OK)
+    })
+}
+
+/// A scan whose signature bytes the caller pulls into its own buffers
+/// (`rha_tree_scan_job_read`), for example to send them over a socket.
+///
+/// Memory: one directory listing per level of the current path plus one
+/// signature block (about 256 KiB). Ownership: made by
+/// `rha_tree_scan_job_new`, released with `rha_tree_scan_job_free`. Thread
+/// safety: one thread at a time.
+pub struct rha_tree_scan_job {
+    scanner: TreeScanner,
+    writer: Option<TreeWriter<Vec<u8>>>,
+    pending: Vec<u8>,
+    sent: usize,
+}
+
+/// Starts scanning the directory `dir` (see `rha_tree_scan_file` for what is
+/// recorded). Nothing is read until `rha_tree_scan_job_read`.
+///
+/// On success stores a new job in `*job_out`, owned by the caller. Errors:
+/// `RHA_NULL_PARAMETER` if `dir` or `job_out` is NULL; `RHA_INVALID_ARGUMENT`
+/// for unknown `flags` bits.
+///
+/// Thread-safe.
+///
+/// # Safety
+///
+/// `dir` is NULL or a NUL-terminated string; `job_out` is NULL or valid for
+/// writing an `rha_tree_scan_job *`; `error_out` is NULL or valid for
+/// writing an `rha_error *`.
+#[no_mangle]
+pub unsafe extern "C" fn rha_tree_scan_job_new(
+    dir: *const c_char,
+    flags: u32,
+    job_out: *mut *mut rha_tree_scan_job,
+    error_out: *mut *mut rha_error,
+) -> rha_result {
+    ffi_fn!(fallible(error_out), non_null(dir, job_out), {
+        let options = options(flags)?;
+        // SAFETY: non-NULL (checked by ffi_fn!) NUL-terminated string by this function's contract.
+        let dir = unsafe { path_arg(dir) };
+        let job = rha_tree_scan_job {
+            scanner: TreeScanner::new(dir, options),
+            writer: Some(TreeWriter::new(Vec::new())),
+            pending: Vec::new(),
+            sent: 0,
+        };
+        // SAFETY: non-NULL (checked by ffi_fn!) and writable by this function's contract.
+        unsafe { job_out.write(crate::handle::new(job)) };
+        Ok(rha_result::RHA_OK)
+    })
+}
+
+/// Scans on and writes the next signature bytes at `out->dst + out->pos`,
+/// advancing `out->pos`.
+///
+/// Returns `RHA_OK` when `out` is full and more bytes follow (call again
+/// with more room), `RHA_DONE` when the whole signature has been written
+/// (`out` may have received its last bytes in this call; later calls
+/// return `RHA_DONE` and write nothing). Errors: those of
+/// `rha_tree_scan_file`; `RHA_NULL_PARAMETER` if `job` or `out` is NULL;
+/// `RHA_INVALID_ARGUMENT` if `out->pos > out->size`. After an error the job
+/// can only be freed.
+///
+/// # Safety
+///
+/// `job` is NULL or a live job not used by another thread during the call;
+/// `out` is NULL or points to an `rha_out_buffer` whose `dst` is writable
+/// for `size` bytes; `error_out` is NULL or valid for writing an
+/// `rha_error *`.
+#[no_mangle]
+pub unsafe extern "C" fn rha_tree_scan_job_read(
+    job: *mut rha_tree_scan_job,
+    out: *mut rha_out_buffer,
+    error_out: *mut *mut rha_error,
+) -> rha_result {
+    ffi_fn!(fallible(error_out), non_null(job, out), {
+        // SAFETY: non-NULL (checked by ffi_fn!), live and unshared by this function's contract.
+        let (job, out) = unsafe { (&mut *job, &mut *out) };
+        loop {
+            if job.sent < job.pending.len() {
+                // SAFETY: `dst` is writable for `size` bytes by this function's contract.
+                job.sent += unsafe { out.fill_from(&job.pending[job.sent..]) }?;
+                if job.sent < job.pending.len() {
+                    return Ok(rha_result::RHA_OK);
+                }
+            }
+            job.pending.clear();
+            job.sent = 0;
+            let Some(writer) = job.writer.as_mut() else {
+                return Ok(rha_result::RHA_DONE);
+            };
+            match job.scanner.next() {
+                Some(entry) => {
+                    writer.push(&entry?)?;
+                    if let Some(sink) = writer.get_mut() {
+                        std::mem::swap(&mut job.pending, sink);
+                    }
+                }
+                None => {
+                    let writer = job.writer.take().ok_or_else(|| {
+                        rha_error::new(rha_result::RHA_INVALID_STATE, "scan job already finished")
+                    })?;
+                    job.pending = writer.finish()?;
+                }
+            }
+        }
+    })
+}
+
+/// The totals of the scan so far; zeros if `job` is NULL.
+///
+/// # Safety
+///
+/// `job` is NULL or a live job not used by another thread during the call.
+#[no_mangle]
+pub unsafe extern "C" fn rha_tree_scan_job_stats(
+    job: *const rha_tree_scan_job,
+) -> rha_tree_scan_stats {
+    ffi_fn!(default(rha_tree_scan_stats::default()), non_null(job), {
+        // SAFETY: non-NULL (checked by ffi_fn!) and live by this function's contract.
+        unsafe { &*job }.scanner.stats().into()
+    })
+}
+
+/// Releases a scan job, finished or not. NULL does nothing.
+///
+/// # Safety
+///
+/// `job` is NULL or a live job, not used again after this call.
+#[no_mangle]
+pub unsafe extern "C" fn rha_tree_scan_job_free(job: *mut rha_tree_scan_job) {
+    ffi_fn!(default(()), non_null(), {
+        // SAFETY: NULL or made by `rha_tree_scan_job_new` and not used again, by this function's contract.
+        unsafe { crate::handle::free(job) }
+    })
+}
