@@ -31,6 +31,7 @@
 //! # Ok::<(), rha_core::Error>(())
 //! ```
 
+pub mod ha;
 pub mod journal;
 
 /// Any error from this crate.
@@ -52,4 +53,16 @@ pub enum Error {
     /// Reading a journal failed.
     #[error(transparent)]
     Read(#[from] journal::ReadError),
+    /// A scenario configuration is invalid.
+    #[error(transparent)]
+    HaConfig(#[from] ha::ConfigError),
+    /// A scenario refused a command.
+    #[error(transparent)]
+    HaCommand(#[from] ha::CommandError),
+    /// A saved scenario state could not be restored.
+    #[error(transparent)]
+    HaRestore(#[from] ha::RestoreError),
+    /// A mirror-disk node refused an operation.
+    #[error(transparent)]
+    Mirror(#[from] ha::MirrorError),
 }
