@@ -47,6 +47,19 @@ pub enum rha_result {
     RHA_JOURNAL_TOO_LARGE = 302,
     /// A sequence number skips ahead or goes backwards.
     RHA_JOURNAL_SEQUENCE = 303,
+    /// A scenario refused a command in its current state; the message names
+    /// the state and the reason, and the scenario is unchanged.
+    RHA_HA_REFUSED = 700,
+    /// A destructive scenario command came without its explicit
+    /// confirmation; the scenario is unchanged.
+    RHA_HA_CONFIRMATION_REQUIRED = 701,
+    /// A scenario configuration is invalid (the message names the field or
+    /// the redirection step and the rule).
+    RHA_HA_INVALID_CONFIG = 702,
+    /// Saved scenario state does not parse or contradicts itself.
+    RHA_HA_STATE_CORRUPT = 703,
+    /// Saved scenario state was written by a newer version of rha.
+    RHA_HA_STATE_UNSUPPORTED_VERSION = 704,
 }
 
 /// An `rha_result` as the C side passes it in: any 32-bit value, including
@@ -60,7 +73,7 @@ const _: () = assert!(std::mem::size_of::<rha_result>() == std::mem::size_of::<r
 impl rha_result {
     /// Every code, in numeric order.
     #[cfg(test)]
-    pub(crate) const ALL: [rha_result; 12] = [
+    pub(crate) const ALL: [rha_result; 17] = [
         rha_result::RHA_OK,
         rha_result::RHA_BLOCKED,
         rha_result::RHA_DONE,
@@ -73,6 +86,11 @@ impl rha_result {
         rha_result::RHA_JOURNAL_UNSUPPORTED_VERSION,
         rha_result::RHA_JOURNAL_TOO_LARGE,
         rha_result::RHA_JOURNAL_SEQUENCE,
+        rha_result::RHA_HA_REFUSED,
+        rha_result::RHA_HA_CONFIRMATION_REQUIRED,
+        rha_result::RHA_HA_INVALID_CONFIG,
+        rha_result::RHA_HA_STATE_CORRUPT,
+        rha_result::RHA_HA_STATE_UNSUPPORTED_VERSION,
     ];
 
     /// The constant's name, for `raw` if it is a known code.
@@ -90,6 +108,11 @@ impl rha_result {
             301 => c"RHA_JOURNAL_UNSUPPORTED_VERSION",
             302 => c"RHA_JOURNAL_TOO_LARGE",
             303 => c"RHA_JOURNAL_SEQUENCE",
+            700 => c"RHA_HA_REFUSED",
+            701 => c"RHA_HA_CONFIRMATION_REQUIRED",
+            702 => c"RHA_HA_INVALID_CONFIG",
+            703 => c"RHA_HA_STATE_CORRUPT",
+            704 => c"RHA_HA_STATE_UNSUPPORTED_VERSION",
             _ => return None,
         })
     }
@@ -342,7 +365,7 @@ mod tests {
         let numbers: Vec<u32> = rha_result::ALL.iter().map(|&c| c as u32).collect();
         assert_eq!(
             numbers,
-            [0, 1, 2, 100, 101, 102, 103, 200, 300, 301, 302, 303]
+            [0, 1, 2, 100, 101, 102, 103, 200, 300, 301, 302, 303, 700, 701, 702, 703, 704]
         );
     }
 
