@@ -10,6 +10,8 @@
 //! |---|---|---|
 //! | [`journal_decode`] | 4 control bytes, then a journal | no panic; chunked and whole decoding agree; the outcome accounts for every byte; decoded records re-encode |
 //! | [`journal_roundtrip`] | `arbitrary` writer settings and operations | the writer refuses exactly the invalid records; the rest decode to themselves and the journal ends cleanly |
+//! | [`ha_sequence`] | an `arbitrary` scenario configuration, then commands, observations, time and injected failures against two simulated hosts | no panic; refused commands change nothing; transitions in the table; never two actives; redirection undone; configuration locked; exact save/restore |
+//! | [`ha_restore`] | saved scenario state bytes | no panic; whatever restores saves and restores to itself |
 //!
 //! The seed corpus is written by the ignored test `regenerate_seed_corpus`
 //! (`cargo test -p rha-fuzz --lib -- --ignored regenerate_seed_corpus`):
@@ -24,6 +26,7 @@
 //! ```
 
 mod decode;
+mod ha;
 mod roundtrip;
 #[cfg(test)]
 mod seeds;
@@ -32,6 +35,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 pub use decode::journal_decode;
+pub use ha::{ha_restore, ha_sequence};
 pub use roundtrip::journal_roundtrip;
 
 /// The main program of a fuzz target built without libFuzzer: runs every
@@ -126,10 +130,22 @@ mod tests {
     }
 
     #[test]
+    fn replay_ha_sequence_corpus() {
+        replay("ha_sequence", super::ha_sequence);
+    }
+
+    #[test]
+    fn replay_ha_restore_corpus() {
+        replay("ha_restore", super::ha_restore);
+    }
+
+    #[test]
     fn short_and_empty_inputs_are_fine() {
         for n in 0..8 {
             super::journal_decode(&[0xA5; 8][..n]);
             super::journal_roundtrip(&[0xA5; 8][..n]);
+            super::ha_sequence(&[0xA5; 8][..n]);
+            super::ha_restore(&[0xA5; 8][..n]);
         }
     }
 }
