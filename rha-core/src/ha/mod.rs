@@ -20,11 +20,13 @@
 //! The whole [`Scenario`] saves to versioned bytes ([`Scenario::save`],
 //! [`Scenario::restore`]) so an agent restart resumes where it was.
 
+mod command;
 mod config;
 mod error;
 mod heartbeat;
 mod io;
 mod mirror;
+mod persist;
 mod redirect;
 mod scenario;
 mod sequence;
@@ -35,6 +37,8 @@ mod time;
 mod sim;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_mirror;
 
 pub use config::{
     CheckMethod, ConfigError, Host, IsAliveConfig, Link, ScenarioConfig, ScenarioType,
@@ -48,7 +52,8 @@ pub use mirror::{
     DiskState, Generations, Handshake, MirrorError, MirrorNode, Resync, ResyncKind, Role,
     MIRROR_HEARTBEAT_INTERVAL, MIRROR_HEARTBEAT_TIMEOUT,
 };
+pub use persist::{MAX_SAVED_STATE, STATE_VERSION};
 pub use redirect::{script_env, Alias, Direction, Method, RedirectStep, DEFAULT_NAME_SUFFIX};
-pub use scenario::{Scenario, MAX_BOOKMARK_NAME, MAX_SAVED_STATE, STATE_VERSION};
+pub use scenario::{Scenario, MAX_BOOKMARK_NAME};
 pub use state::{is_transition, mermaid, State, Trigger, TRANSITIONS};
 pub use time::Instant;

@@ -4,19 +4,15 @@ use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
 
+use super::command::stale_replica;
 use super::config::{ScenarioConfig, SwitchoverMode, SyncKind};
-use super::error::{CommandError, RestoreError};
 use super::heartbeat::{IsAlive, Liveness};
-use super::io::{Action, ActionKind, Artefact, Command, Event, Flow, Observation, Side};
-use super::redirect::{script_env, Direction};
+use super::io::{Action, ActionKind, Artefact, Event, Flow, Observation, Side};
+use super::redirect::Direction;
 use super::sequence::{Next, Report, Sequence, Step};
 use super::state::{State, Trigger};
 use super::time::Instant;
 
-/// The version [`Scenario::save`] writes.
-pub const STATE_VERSION: u32 = 1;
-/// The largest saved state [`Scenario::restore`] accepts, in bytes.
-pub const MAX_SAVED_STATE: usize = 16 << 20;
 /// The longest bookmark name accepted.
 pub const MAX_BOOKMARK_NAME: usize = 255;
 
@@ -56,45 +52,45 @@ pub const MAX_BOOKMARK_NAME: usize = 255;
 /// [`poll_timeout`]: Scenario::poll_timeout
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Scenario {
-    config: ScenarioConfig,
-    state: State,
+    pub(super) config: ScenarioConfig,
+    pub(super) state: State,
     /// The host serving clients (or that will, once the scenario runs).
-    active: Side,
-    next_id: u64,
-    op: Option<Operation>,
-    is_alive: Option<IsAlive>,
+    pub(super) active: Side,
+    pub(super) next_id: u64,
+    pub(super) op: Option<Operation>,
+    pub(super) is_alive: Option<IsAlive>,
     /// Links already reported silent (until they answer again).
-    silent: Vec<bool>,
+    pub(super) silent: Vec<bool>,
     /// Whether an automatic switchover may start (disarmed after a failed
     /// one until the active host answers again or the scenario restarts).
-    auto_armed: bool,
+    pub(super) auto_armed: bool,
     /// The replica holds the master's latest data (a forward sync finished
     /// and nothing invalidated it since).
-    replica_current: bool,
+    pub(super) replica_current: bool,
     /// The spool overflowed: resuming must resynchronise.
-    needs_resync: bool,
-    replica_connected: bool,
+    pub(super) needs_resync: bool,
+    pub(super) replica_connected: bool,
     /// The reverse sync finished (the original master is current).
-    reverse_synced: bool,
-    switchback_requested: bool,
+    pub(super) reverse_synced: bool,
+    pub(super) switchback_requested: bool,
     /// Redirection steps currently applied (done and not undone).
-    applied: Vec<bool>,
-    artefacts: Vec<Artefact>,
-    next_image: u32,
-    actions: VecDeque<Action>,
-    events: VecDeque<Event>,
+    pub(super) applied: Vec<bool>,
+    pub(super) artefacts: Vec<Artefact>,
+    pub(super) next_image: u32,
+    pub(super) actions: VecDeque<Action>,
+    pub(super) events: VecDeque<Event>,
 }
 
 /// An operation in progress and what it is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-struct Operation {
-    kind: OpKind,
-    seq: Sequence,
+pub(super) struct Operation {
+    pub(super) kind: OpKind,
+    pub(super) seq: Sequence,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "op")]
-enum OpKind {
+pub(super) enum OpKind {
     Verify,
     Sync { flow: Flow },
     Pause,
@@ -112,7 +108,7 @@ enum OpKind {
 }
 
 impl OpKind {
-    fn name(&self) -> &'static str {
+    pub(super) fn name(&self) -> &'static str {
         match self {
             OpKind::Verify => "verification",
             OpKind::Sync {
@@ -138,7 +134,7 @@ impl OpKind {
 }
 
 /// Whether Is Alive watches the master in `state`.
-fn watches(state: State) -> bool {
+pub(super) fn watches(state: State) -> bool {
     matches!(
         state,
         State::Replicating | State::Paused | State::IntegrityTesting | State::TestFailover
@@ -266,375 +262,6 @@ impl Scenario {
         }
     }
 
-    /// Applies an operator command at `now`.
-    ///
-    /// A refused command returns an error naming the state and the reason
-    /// and changes nothing.
-    pub fn handle_command(&mut self, cmd: Command, now: Instant) -> Result<(), CommandError> {
-        let name = cmd.name();
-        let refuse = |state: State, reason: String| CommandError::Refused {
-            command: name,
-            state,
-            reason,
-        };
-        let st = self.state;
-        if let Some(op) = &self.op {
-            let abortable = matches!(cmd, Command::Stop)
-                && matches!(op.kind, OpKind::Verify | OpKind::Sync { .. })
-                && matches!(
-                    st,
-                    State::Verifying | State::Synchronising | State::ReverseReplicating
-                );
-            let request_switchback =
-                matches!(cmd, Command::Switchback { .. }) && st == State::ReverseReplicating;
-            if !abortable && !request_switchback {
-                return Err(refuse(st, format!("the {} is in progress", op.kind.name())));
-            }
-        }
-        match cmd {
-            Command::Start => {
-                if st != State::Stopped {
-                    return Err(refuse(st, not_stopped(st)));
-                }
-                self.replica_current = false;
-                self.auto_armed = true;
-                self.set_state(State::Verifying, Trigger::Start, now);
-                self.begin(
-                    OpKind::Verify,
-                    vec![Step::new(ActionKind::Verify, None)],
-                    now,
-                );
-            }
-            Command::Stop => match st {
-                State::Verifying | State::Synchronising | State::Replicating | State::Paused => {
-                    self.op = None;
-                    self.push_action(ActionKind::StopReplication, false);
-                    self.set_state(State::Stopped, Trigger::Stop, now);
-                }
-                State::ReverseReplicating => {
-                    self.op = None;
-                    self.switchback_requested = false;
-                    self.reverse_synced = false;
-                    self.push_action(ActionKind::StopReplication, false);
-                    self.set_state(State::SwitchedOver, Trigger::ReverseStopped, now);
-                }
-                _ => return Err(refuse(st, stop_refusal(st))),
-            },
-            Command::Pause => {
-                if st != State::Replicating {
-                    return Err(refuse(
-                        st,
-                        "only a replicating scenario can be paused".into(),
-                    ));
-                }
-                self.begin(
-                    OpKind::Pause,
-                    vec![Step::new(ActionKind::HoldApplication, None)],
-                    now,
-                );
-            }
-            Command::Resume => {
-                if st != State::Paused {
-                    return Err(refuse(st, "only a paused scenario can be resumed".into()));
-                }
-                if self.needs_resync {
-                    self.set_state(State::Synchronising, Trigger::Resume, now);
-                    self.begin_sync(Flow::Forward, self.config.sync_kind, now);
-                } else {
-                    let steps = vec![Step::new(ActionKind::ReleaseApplication, None)];
-                    self.begin(OpKind::Resume, steps, now);
-                }
-            }
-            Command::Switchover => {
-                if !matches!(st, State::Replicating | State::Paused) {
-                    return Err(refuse(
-                        st,
-                        "switchover needs a replicating or paused scenario".into(),
-                    ));
-                }
-                if !self.replica_current {
-                    return Err(refuse(st, stale_replica(self.needs_resync)));
-                }
-                self.start_switchover(false, now);
-            }
-            Command::Switchback { master_restored }
-            | Command::StartReverseReplication { master_restored } => {
-                let switchback = matches!(cmd, Command::Switchback { .. });
-                match st {
-                    State::SwitchedOver => {
-                        self.switchback_requested = switchback;
-                        self.reverse_synced = false;
-                        self.set_state(State::ReverseReplicating, Trigger::ReverseStarted, now);
-                        let kind = if master_restored {
-                            SyncKind::Volume
-                        } else {
-                            self.config.sync_kind
-                        };
-                        self.begin_sync(Flow::Reverse, kind, now);
-                    }
-                    State::ReverseReplicating if switchback => {
-                        if self.reverse_synced && self.op.is_none() {
-                            self.start_switchback(now);
-                        } else if self.switchback_requested {
-                            return Err(refuse(st, "switchback is already requested; it starts when the reverse sync finishes".into()));
-                        } else {
-                            self.switchback_requested = true;
-                        }
-                    }
-                    State::ReverseReplicating => {
-                        return Err(refuse(st, "reverse replication is already running".into()))
-                    }
-                    _ => {
-                        return Err(refuse(
-                            st,
-                            "switchback needs a switched-over scenario (roles swapped)".into(),
-                        ))
-                    }
-                }
-            }
-            Command::StartIntegrityTest => {
-                if st == State::IntegrityTesting {
-                    return Err(refuse(st, "an integrity test is already running on this replica; at most one at a time".into()));
-                }
-                if st != State::Replicating {
-                    return Err(refuse(
-                        st,
-                        "an integrity test needs a replicating scenario".into(),
-                    ));
-                }
-                if !self.replica_current || !self.replica_connected {
-                    return Err(refuse(
-                        st,
-                        "the replica is not current and connected".into(),
-                    ));
-                }
-                let steps = vec![
-                    Step::new(
-                        ActionKind::HoldApplication,
-                        Some(ActionKind::ReleaseApplication),
-                    ),
-                    Step::new(
-                        ActionKind::StartServices {
-                            host: Side::Replica,
-                            test: true,
-                        },
-                        Some(ActionKind::StopServices {
-                            host: Side::Replica,
-                            fence: false,
-                        }),
-                    ),
-                ];
-                self.begin(OpKind::StartTest, steps, now);
-            }
-            Command::StopIntegrityTest => {
-                if st != State::IntegrityTesting {
-                    return Err(refuse(st, "no integrity test is running".into()));
-                }
-                let steps = vec![
-                    Step::new(
-                        ActionKind::StopServices {
-                            host: Side::Replica,
-                            fence: false,
-                        },
-                        None,
-                    ),
-                    Step::new(ActionKind::DiscardTestChanges, None),
-                    Step::new(ActionKind::ReleaseApplication, None),
-                ];
-                self.begin(OpKind::EndTest, steps, now);
-            }
-            Command::TestFailover { host } => {
-                if st == State::TestFailover {
-                    return Err(refuse(
-                        st,
-                        "a test failover is already presented; at most one at a time".into(),
-                    ));
-                }
-                if st != State::Replicating {
-                    return Err(refuse(
-                        st,
-                        "test failover needs a replicating scenario".into(),
-                    ));
-                }
-                if host.is_empty() || host.len() > 255 {
-                    return Err(refuse(st, "the host name must be 1 to 255 bytes".into()));
-                }
-                let copy = Artefact::TestCopy { host: host.clone() };
-                let steps = vec![Step::new(
-                    ActionKind::PresentTestCopy { host: host.clone() },
-                    Some(ActionKind::RemoveArtefact(copy)),
-                )];
-                self.begin(OpKind::PresentTestCopy { host }, steps, now);
-            }
-            Command::EndTestFailover => {
-                let host = match (self.artefacts.iter().find_map(test_copy_host), st) {
-                    (Some(h), State::TestFailover) => h.clone(),
-                    _ => return Err(refuse(st, "no test failover is presented".into())),
-                };
-                let steps = vec![Step::new(
-                    ActionKind::RemoveArtefact(Artefact::TestCopy { host: host.clone() }),
-                    None,
-                )];
-                self.begin(OpKind::EndTestCopy { host }, steps, now);
-            }
-            Command::Failover { confirm } => {
-                if st != State::Replicating {
-                    return Err(refuse(st, "failover needs a replicating scenario".into()));
-                }
-                if !self.replica_current {
-                    return Err(refuse(st, stale_replica(self.needs_resync)));
-                }
-                if !confirm {
-                    return Err(CommandError::ConfirmationRequired {
-                        command: name,
-                        state: st,
-                        what: "failover stops replication and leaves the original site unprotected",
-                    });
-                }
-                let steps = vec![
-                    Step::new(
-                        ActionKind::StopServices {
-                            host: Side::Master,
-                            fence: true,
-                        },
-                        Some(ActionKind::StartServices {
-                            host: Side::Master,
-                            test: false,
-                        }),
-                    ),
-                    Step::new(
-                        ActionKind::StopReplication,
-                        Some(ActionKind::ResumeReplication),
-                    ),
-                    Step::new(
-                        ActionKind::MountOverlay,
-                        Some(ActionKind::RemoveArtefact(Artefact::Overlay)),
-                    ),
-                    Step::new(
-                        ActionKind::StartServices {
-                            host: Side::Replica,
-                            test: false,
-                        },
-                        Some(ActionKind::StopServices {
-                            host: Side::Replica,
-                            fence: false,
-                        }),
-                    ),
-                ];
-                self.begin(OpKind::Failover, steps, now);
-            }
-            Command::SyncBack => {
-                if st != State::FailedOver {
-                    return Err(refuse(st, "sync-back needs a failed-over scenario".into()));
-                }
-                let image = self.next_image;
-                self.next_image = self.next_image.saturating_add(1);
-                self.set_state(State::SyncingBack, Trigger::SyncBack, now);
-                let steps = vec![Step::new(ActionKind::BeginSyncBack { image }, None)];
-                self.begin(OpKind::SyncBack { image }, steps, now);
-            }
-            Command::Failback { confirm } => {
-                if st != State::FailedOver {
-                    return Err(refuse(st, "failback needs a failed-over scenario".into()));
-                }
-                let Some(image) = self.newest_image() else {
-                    return Err(refuse(
-                        st,
-                        "no sync-back image exists yet; run a sync-back first".into(),
-                    ));
-                };
-                if !confirm {
-                    return Err(CommandError::ConfirmationRequired {
-                        command: name,
-                        state: st,
-                        what:
-                            "failback overwrites the original site with the newest sync-back image",
-                    });
-                }
-                let mut steps = vec![
-                    Step::new(
-                        ActionKind::StopServices {
-                            host: Side::Replica,
-                            fence: true,
-                        },
-                        Some(ActionKind::StartServices {
-                            host: Side::Replica,
-                            test: false,
-                        }),
-                    ),
-                    Step::new(ActionKind::RestoreFromImage { image }, None),
-                    Step::new(
-                        ActionKind::StartServices {
-                            host: Side::Master,
-                            test: false,
-                        },
-                        None,
-                    ),
-                ];
-                let mut artefacts = self.artefacts.clone();
-                artefacts.sort();
-                steps.extend(
-                    artefacts
-                        .into_iter()
-                        .map(|a| Step::best_effort(ActionKind::RemoveArtefact(a))),
-                );
-                self.set_state(State::FailingBack, Trigger::Failback, now);
-                self.begin(OpKind::Failback, steps, now);
-            }
-            Command::Cleanup => {
-                if !matches!(st, State::Stopped | State::Replicating | State::Paused) {
-                    return Err(refuse(
-                        st,
-                        "cleanup runs in the stopped, replicating or paused states".into(),
-                    ));
-                }
-                if self.artefacts.is_empty() {
-                    return Err(refuse(st, "there are no artefacts to clean up".into()));
-                }
-                let mut artefacts = self.artefacts.clone();
-                artefacts.sort();
-                let steps = artefacts
-                    .into_iter()
-                    .map(|a| Step::best_effort(ActionKind::RemoveArtefact(a)))
-                    .collect();
-                self.begin(OpKind::Cleanup, steps, now);
-            }
-            Command::Bookmark { name: bookmark } => {
-                if st != State::Replicating || !self.replica_connected {
-                    return Err(refuse(
-                        st,
-                        "setting a bookmark requires a live replica session".into(),
-                    ));
-                }
-                if bookmark.is_empty() || bookmark.len() > MAX_BOOKMARK_NAME {
-                    return Err(refuse(
-                        st,
-                        format!("a bookmark name must be 1 to {MAX_BOOKMARK_NAME} bytes"),
-                    ));
-                }
-                self.push_action(ActionKind::SetBookmark { name: bookmark }, false);
-            }
-            Command::UpdateConfig(config) => {
-                if st.config_locked() {
-                    return Err(refuse(
-                        st,
-                        format!("the configuration is locked while {st}"),
-                    ));
-                }
-                if let Err(error) = config.validate() {
-                    return Err(CommandError::InvalidConfig { state: st, error });
-                }
-                self.applied = vec![false; config.redirection.len()];
-                self.silent = vec![false; config.is_alive.links.len()];
-                self.config = *config;
-                if watches(st) {
-                    self.is_alive = Some(self.new_is_alive(now));
-                }
-            }
-        }
-        Ok(())
-    }
-
     /// Applies a fact reported by the embedder at `now`. Observations are
     /// never refused: one that does not apply (a late report, an unknown
     /// link) is ignored with an event.
@@ -685,7 +312,7 @@ impl Scenario {
         }
     }
 
-    fn newest_image(&self) -> Option<u32> {
+    pub(super) fn newest_image(&self) -> Option<u32> {
         self.artefacts
             .iter()
             .filter_map(|a| match a {
@@ -695,12 +322,12 @@ impl Scenario {
             .max()
     }
 
-    fn new_is_alive(&self, now: Instant) -> IsAlive {
+    pub(super) fn new_is_alive(&self, now: Instant) -> IsAlive {
         let ia = &self.config.is_alive;
         IsAlive::new(ia.links.len(), ia.heartbeat_interval, ia.timeout, now)
     }
 
-    fn push_action(&mut self, kind: ActionKind, awaits_report: bool) -> u64 {
+    pub(super) fn push_action(&mut self, kind: ActionKind, awaits_report: bool) -> u64 {
         let id = self.next_id;
         self.next_id = self.next_id.wrapping_add(1).max(1);
         self.actions.push_back(Action {
@@ -711,7 +338,7 @@ impl Scenario {
         id
     }
 
-    fn set_state(&mut self, to: State, trigger: Trigger, now: Instant) {
+    pub(super) fn set_state(&mut self, to: State, trigger: Trigger, now: Instant) {
         let from = self.state;
         self.state = to;
         if watches(to) && !watches(from) {
@@ -725,14 +352,14 @@ impl Scenario {
     }
 
     /// Starts an operation: issues its first step (or finishes it at once).
-    fn begin(&mut self, kind: OpKind, steps: Vec<Step>, now: Instant) {
+    pub(super) fn begin(&mut self, kind: OpKind, steps: Vec<Step>, now: Instant) {
         let mut seq = Sequence::new(steps);
         let next = seq.start();
         self.op = Some(Operation { kind, seq });
         self.follow(next, now);
     }
 
-    fn begin_sync(&mut self, flow: Flow, kind: SyncKind, now: Instant) {
+    pub(super) fn begin_sync(&mut self, flow: Flow, kind: SyncKind, now: Instant) {
         let steps = vec![Step::new(ActionKind::BeginSync { kind, flow }, None)];
         self.begin(OpKind::Sync { flow }, steps, now);
     }
@@ -938,114 +565,6 @@ impl Scenario {
         }
     }
 
-    fn start_switchover(&mut self, automatic: bool, now: Instant) {
-        let from = self.state;
-        let mut steps = vec![
-            Step::new(
-                ActionKind::StopServices {
-                    host: Side::Master,
-                    fence: true,
-                },
-                Some(ActionKind::StartServices {
-                    host: Side::Master,
-                    test: false,
-                }),
-            ),
-            Step::new(
-                ActionKind::StopReplication,
-                Some(ActionKind::ResumeReplication),
-            ),
-        ];
-        for (i, params) in self.config.redirection.iter().enumerate() {
-            let env = |d| match params {
-                super::RedirectStep::Script { .. } => script_env(&self.config, i, d),
-                _ => Vec::new(),
-            };
-            steps.push(Step::new(
-                ActionKind::Redirect {
-                    step: i,
-                    direction: Direction::Do,
-                    params: params.clone(),
-                    env: env(Direction::Do),
-                },
-                Some(ActionKind::Redirect {
-                    step: i,
-                    direction: Direction::Undo,
-                    params: params.clone(),
-                    env: env(Direction::Undo),
-                }),
-            ));
-        }
-        steps.push(Step::new(
-            ActionKind::StartServices {
-                host: Side::Replica,
-                test: false,
-            },
-            Some(ActionKind::StopServices {
-                host: Side::Replica,
-                fence: false,
-            }),
-        ));
-        self.events
-            .push_back(Event::SwitchoverStarted { automatic });
-        self.set_state(State::SwitchingOver, Trigger::Switchover, now);
-        self.begin(OpKind::Switchover { automatic, from }, steps, now);
-    }
-
-    fn start_switchback(&mut self, now: Instant) {
-        let mut steps = vec![
-            Step::new(
-                ActionKind::StopServices {
-                    host: Side::Replica,
-                    fence: true,
-                },
-                Some(ActionKind::StartServices {
-                    host: Side::Replica,
-                    test: false,
-                }),
-            ),
-            Step::new(
-                ActionKind::StopReplication,
-                Some(ActionKind::ResumeReplication),
-            ),
-        ];
-        for (i, params) in self.config.redirection.iter().enumerate().rev() {
-            if !self.applied.get(i).copied().unwrap_or(false) {
-                continue;
-            }
-            let env = |d| match params {
-                super::RedirectStep::Script { .. } => script_env(&self.config, i, d),
-                _ => Vec::new(),
-            };
-            steps.push(Step::new(
-                ActionKind::Redirect {
-                    step: i,
-                    direction: Direction::Undo,
-                    params: params.clone(),
-                    env: env(Direction::Undo),
-                },
-                Some(ActionKind::Redirect {
-                    step: i,
-                    direction: Direction::Do,
-                    params: params.clone(),
-                    env: env(Direction::Do),
-                }),
-            ));
-        }
-        steps.push(Step::new(
-            ActionKind::StartServices {
-                host: Side::Master,
-                test: false,
-            },
-            Some(ActionKind::StopServices {
-                host: Side::Master,
-                fence: false,
-            }),
-        ));
-        self.set_state(State::SwitchingBack, Trigger::Switchback, now);
-        self.begin(OpKind::Switchback, steps, now);
-    }
-
     fn on_active_dead(&mut self, now: Instant) {
         let host = self.active;
         let reason = if self.config.is_alive.mode == SwitchoverMode::Manual {
@@ -1113,103 +632,9 @@ impl Scenario {
             self.set_state(State::Stopped, Trigger::SpoolFull, now);
         }
     }
-
-    /// The whole machine state as bytes (versioned JSON, see
-    /// `docs/ha-state-machine.md`), for [`restore`](Self::restore) after an
-    /// agent restart. Queued actions and events are included.
-    pub fn save(&self) -> Vec<u8> {
-        #[derive(Serialize)]
-        struct Saved<'a> {
-            version: u32,
-            scenario: &'a Scenario,
-        }
-        serde_json::to_vec(&Saved {
-            version: STATE_VERSION,
-            scenario: self,
-        })
-        .unwrap_or_default()
-    }
-
-    /// A machine from bytes made by [`save`](Self::save) (this version or
-    /// an older one).
-    pub fn restore(bytes: &[u8]) -> Result<Self, RestoreError> {
-        if bytes.len() > MAX_SAVED_STATE {
-            return Err(RestoreError::TooLarge {
-                len: bytes.len(),
-                max: MAX_SAVED_STATE,
-            });
-        }
-        #[derive(Deserialize)]
-        struct Version {
-            version: u64,
-        }
-        #[derive(Deserialize)]
-        struct Saved {
-            scenario: Scenario,
-        }
-        let syntax = |e: serde_json::Error| RestoreError::Syntax {
-            line: e.line(),
-            column: e.column(),
-            message: e.to_string(),
-        };
-        let v: Version = serde_json::from_slice(bytes).map_err(syntax)?;
-        if v.version == 0 || v.version > u64::from(STATE_VERSION) {
-            return Err(RestoreError::UnsupportedVersion {
-                found: v.version,
-                supported: STATE_VERSION,
-            });
-        }
-        let s = serde_json::from_slice::<Saved>(bytes)
-            .map_err(syntax)?
-            .scenario;
-        s.config.validate()?;
-        s.check_consistent()?;
-        Ok(s)
-    }
-
-    fn check_consistent(&self) -> Result<(), RestoreError> {
-        let bad = |what: &str| Err(RestoreError::Inconsistent(what.to_string()));
-        if self.applied.len() != self.config.redirection.len() {
-            return bad("the applied-step flags do not match the redirection plan");
-        }
-        if self.silent.len() != self.config.is_alive.links.len() {
-            return bad("the link flags do not match the links");
-        }
-        if watches(self.state) != self.is_alive.is_some() {
-            return bad("Is Alive is armed in the wrong state");
-        }
-        if let Some(op) = &self.op {
-            if !op.seq.is_consistent() {
-                return bad("the operation in progress has impossible indices");
-            }
-        }
-        let needs_op = matches!(
-            self.state,
-            State::Verifying
-                | State::Synchronising
-                | State::SwitchingOver
-                | State::SwitchingBack
-                | State::SyncingBack
-                | State::FailingBack
-        );
-        if needs_op && self.op.is_none() {
-            return bad("a transitional state has no operation in progress");
-        }
-        if self.next_id == 0 {
-            return bad("the next action id is 0");
-        }
-        Ok(())
-    }
 }
 
-fn test_copy_host(a: &Artefact) -> Option<&String> {
-    match a {
-        Artefact::TestCopy { host } => Some(host),
-        _ => None,
-    }
-}
-
-fn is_forward_running(state: State) -> bool {
+pub(super) fn is_forward_running(state: State) -> bool {
     matches!(
         state,
         State::Synchronising
@@ -1229,36 +654,4 @@ fn last_failure(events: &VecDeque<Event>) -> String {
             _ => None,
         })
         .unwrap_or_else(|| "unknown".into())
-}
-
-fn stale_replica(needs_resync: bool) -> String {
-    if needs_resync {
-        "the replica does not hold the latest data (its spool overflowed; it must resynchronise)"
-            .into()
-    } else {
-        "the replica does not hold the latest data (no synchronisation has finished)".into()
-    }
-}
-
-fn not_stopped(st: State) -> String {
-    match st {
-        State::SwitchedOver | State::ReverseReplicating => {
-            "roles are swapped; switch back first".into()
-        }
-        State::FailedOver | State::SyncingBack | State::FailingBack => {
-            "the scenario is failed over; fail back first".into()
-        }
-        _ => "the scenario is already running".into(),
-    }
-}
-
-fn stop_refusal(st: State) -> String {
-    match st {
-        State::Stopped => "the scenario is already stopped".into(),
-        State::IntegrityTesting => "end the integrity test first".into(),
-        State::TestFailover => "end the test failover first".into(),
-        State::SwitchedOver => "roles are swapped; use switchback".into(),
-        State::FailedOver => "the scenario is failed over; use failback".into(),
-        _ => format!("wait for {st} to finish"),
-    }
 }
