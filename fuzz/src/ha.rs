@@ -17,6 +17,11 @@
 //!
 //! `ha_restore` feeds arbitrary bytes to `Scenario::restore`: no panic, and
 //! whatever restores saves and restores to itself.
+//!
+//! Corpus: the `seed-*` files are random bytes (`ha_sequence`) and the
+//! golden saved state pretty-printed, compact and relabelled version 2
+//! (`ha_restore`); the files named by their SHA-1 were found by the fuzzer
+//! and kept by a `-merge=1` pass.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
