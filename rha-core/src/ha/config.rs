@@ -218,7 +218,8 @@ pub struct ScenarioConfig {
     /// reverse order on switchback.
     pub redirection: Vec<RedirectStep>,
     /// Stop the whole scenario when the replica's spool or disk is full
-    /// [on]; off stops only the replica, which resynchronises when resumed.
+    /// (default: on); off stops only the replica, which resynchronises when
+    /// resumed.
     pub stop_on_spool_full: bool,
 }
 

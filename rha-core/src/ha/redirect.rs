@@ -43,7 +43,7 @@ pub enum RedirectStep {
         master_name: String,
         /// The replica's name.
         replica_name: String,
-        /// Appended to the master's name [`-RHA`].
+        /// Appended to the master's name (default `-RHA`).
         suffix: String,
     },
     /// Rewrite the master's DNS A/AAAA record to the replica's address

@@ -18,7 +18,7 @@ pub const MAX_BOOKMARK_NAME: usize = 255;
 
 /// One protection relationship's lifecycle: a sans-IO state machine.
 ///
-/// Feed it operator [`Command`]s with [`handle_command`], facts with
+/// Feed it operator [`Command`](super::Command)s with [`handle_command`], facts with
 /// [`handle_observation`] and the passage of time with [`handle_timeout`];
 /// after each call drain [`poll_action`] (work for the embedder, which
 /// reports back with [`Observation::ActionCompleted`] or
