@@ -585,6 +585,11 @@ typedef enum rha_ha_action_kind {
      * Remove an artefact (described in `json`; idempotent).
      */
     RHA_HA_ACT_REMOVE_ARTEFACT = 20,
+    /**
+     * Give the replica's virtual machine the address `text` with prefix
+     * length `number` (gateway in `json`) before it starts.
+     */
+    RHA_HA_ACT_READDRESS_VM = 21,
 } rha_ha_action_kind;
 
 /**

@@ -441,6 +441,9 @@ impl Scenario {
                 Some(self.redirect_action(i, params, Direction::Undo)),
             ));
         }
+        if let Some(vm) = &self.config.replica_vm_address {
+            steps.push(Step::new(ActionKind::ReaddressVm(vm.clone()), None));
+        }
         steps.push(Step::new(
             ActionKind::StartServices {
                 host: Side::Replica,

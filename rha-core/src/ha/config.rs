@@ -221,6 +221,23 @@ pub struct ScenarioConfig {
     /// (default: on); off stops only the replica, which resynchronises when
     /// resumed.
     pub stop_on_spool_full: bool,
+    /// For Hyper-V and full-system scenarios: the address the replica's
+    /// virtual machine is given before it starts on switchover (none: it
+    /// keeps its own). Absent from older saved states, where it reads as
+    /// none.
+    #[serde(default)]
+    pub replica_vm_address: Option<VmAddress>,
+}
+
+/// The network settings a replica virtual machine is given on switchover.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VmAddress {
+    /// The address.
+    pub address: IpAddr,
+    /// Its prefix length.
+    pub prefix_len: u8,
+    /// The default gateway, if any.
+    pub gateway: Option<IpAddr>,
 }
 
 impl ScenarioConfig {
@@ -241,6 +258,7 @@ impl ScenarioConfig {
             is_alive: IsAliveConfig::default(),
             redirection: Vec::new(),
             stop_on_spool_full: true,
+            replica_vm_address: None,
         }
     }
 
@@ -321,6 +339,33 @@ impl ScenarioConfig {
                     self.redirection.len()
                 ),
             });
+        }
+        if let Some(vm) = &self.replica_vm_address {
+            if !matches!(
+                self.scenario_type,
+                ScenarioType::HyperV | ScenarioType::FullSystem
+            ) {
+                return Err(ConfigError::Field {
+                    field: "replica_vm_address",
+                    reason: format!(
+                        "applies to Hyper-V and full-system scenarios, not {}",
+                        self.scenario_type
+                    ),
+                });
+            }
+            let bits = if vm.address.is_ipv4() { 32 } else { 128 };
+            let gateway_family_ok = vm
+                .gateway
+                .is_none_or(|g| g.is_ipv4() == vm.address.is_ipv4());
+            if vm.prefix_len == 0 || vm.prefix_len > bits || !gateway_family_ok {
+                return Err(ConfigError::Field {
+                    field: "replica_vm_address",
+                    reason: format!(
+                        "{}/{} (gateway {:?}) is not a usable address",
+                        vm.address, vm.prefix_len, vm.gateway
+                    ),
+                });
+            }
         }
         validate_plan(self)
     }

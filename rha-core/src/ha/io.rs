@@ -5,7 +5,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::config::{CheckMethod, ScenarioConfig, SyncKind};
+use super::config::{CheckMethod, ScenarioConfig, SyncKind, VmAddress};
 use super::redirect::{Direction, RedirectStep};
 use super::state::{State, Trigger};
 
@@ -291,6 +291,9 @@ pub enum ActionKind {
     },
     /// Remove a failover artefact; must succeed if it is already gone.
     RemoveArtefact(Artefact),
+    /// Give the replica's virtual machine these network settings before it
+    /// starts (Hyper-V and full-system scenarios).
+    ReaddressVm(VmAddress),
 }
 
 impl ActionKind {

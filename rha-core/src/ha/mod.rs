@@ -42,7 +42,7 @@ mod tests_mirror;
 
 pub use config::{
     CheckMethod, ConfigError, Host, IsAliveConfig, Link, ScenarioConfig, ScenarioType,
-    SwitchoverMode, SyncKind, DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_IS_ALIVE_TIMEOUT,
+    SwitchoverMode, SyncKind, VmAddress, DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_IS_ALIVE_TIMEOUT,
     DEFAULT_PING_REPLY_LIMIT, MAX_LINKS, MAX_REDIRECT_STEPS,
 };
 pub use error::{CommandError, RestoreError};

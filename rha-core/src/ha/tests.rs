@@ -1184,3 +1184,61 @@ fn random_sequences_reach_most_transitions() {
     let missing: Vec<_> = TRANSITIONS.iter().filter(|t| !seen.contains(t)).collect();
     assert!(missing.len() <= 6, "random sequences miss {missing:#?}");
 }
+
+#[test]
+fn hyper_v_switchover_readdresses_the_vm_before_starting_it() {
+    let vm = VmAddress {
+        address: "192.168.50.10".parse().unwrap(),
+        prefix_len: 24,
+        gateway: Some("192.168.50.1".parse().unwrap()),
+    };
+    let mut c = config();
+    c.replica_vm_address = Some(vm.clone());
+    let e = Scenario::new(c).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("applies to Hyper-V and full-system scenarios, not file server"),
+        "{e}"
+    );
+
+    let mut c = config();
+    c.scenario_type = ScenarioType::HyperV;
+    c.redirection.retain(|s| {
+        Method::DnsRedirect.allowed_for(ScenarioType::HyperV)
+            && s.method().allowed_for(ScenarioType::HyperV)
+    });
+    c.replica_vm_address = Some(vm.clone());
+    let mut p = Pair::replicating(c);
+    p.command(Command::Switchover).unwrap();
+    p.drive();
+    assert_eq!(p.state(), State::SwitchedOver);
+    let kinds: Vec<_> = p
+        .actions
+        .iter()
+        .rev()
+        .take(2)
+        .map(|a| a.kind.clone())
+        .collect();
+    assert_eq!(kinds[1], ActionKind::ReaddressVm(vm));
+    assert!(matches!(
+        kinds[0],
+        ActionKind::StartServices {
+            host: Side::Replica,
+            ..
+        }
+    ));
+
+    let mut c = config();
+    c.scenario_type = ScenarioType::FullSystem;
+    c.redirection.clear();
+    c.replica_vm_address = Some(VmAddress {
+        address: "10.1.1.1".parse().unwrap(),
+        prefix_len: 0,
+        gateway: None,
+    });
+    assert!(c
+        .validate()
+        .unwrap_err()
+        .to_string()
+        .contains("not a usable address"));
+}

@@ -341,6 +341,9 @@ pub enum rha_ha_action_kind {
     RHA_HA_ACT_RESTORE_FROM_IMAGE = 19,
     /// Remove an artefact (described in `json`; idempotent).
     RHA_HA_ACT_REMOVE_ARTEFACT = 20,
+    /// Give the replica's virtual machine the address `text` with prefix
+    /// length `number` (gateway in `json`) before it starts.
+    RHA_HA_ACT_READDRESS_VM = 21,
 }
 
 /// An action handed out by `rha_ha_scenario_poll_action`: the common
@@ -467,6 +470,15 @@ pub(crate) fn flatten(a: &Action) -> (rha_ha_action, String, Vec<u8>) {
                 Artefact::Overlay => 0,
             };
             (RHA_HA_ACT_REMOVE_ARTEFACT, None, false, number)
+        }
+        ActionKind::ReaddressVm(vm) => {
+            text = vm.address.to_string();
+            (
+                RHA_HA_ACT_READDRESS_VM,
+                None,
+                false,
+                u64::from(vm.prefix_len),
+            )
         }
         // A kind added later without a C value: the JSON still carries it.
         _ => (RHA_HA_ACT_VERIFY, None, false, 0),
