@@ -30,6 +30,14 @@
 //! assert_eq!(decoder.finish()?, End::Clean { len: bytes.len() as u64 });
 //! # Ok::<(), rha_core::Error>(())
 //! ```
+//!
+//! ## High availability
+//!
+//! [`ha::Scenario`] is a scenario's lifecycle (verify, sync, replicate,
+//! switch over, switch back, integrity tests, the appliance flow) as a
+//! sans-IO state machine: commands, observations and time in; actions for
+//! the embedder, events and the next deadline out. [`ha::MirrorNode`]
+//! applies the mirror-disk split-brain rules. See the [`ha`] module.
 
 pub mod ha;
 pub mod journal;
