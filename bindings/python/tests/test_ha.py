@@ -276,3 +276,61 @@ def test_context_manager_and_status() -> None:
         assert s.deadline is None
         with pytest.raises(rha.RefusedError, match="live replica session"):
             s.bookmark("nightly", 0)
+
+
+def hyper_v_config() -> dict:
+    return {
+        "name": "vms",
+        "scenario_type": "hyper_v",
+        "master": {"name": "hv1", "address": "10.0.0.1", "prefix_len": 24},
+        "replica": {"name": "hv2", "address": "10.0.9.2", "prefix_len": 24},
+        "masters_on_replica": 1,
+        "sync_kind": "block",
+        "is_alive": {
+            "heartbeat_interval": {"secs": 30, "nanos": 0},
+            "timeout": {"secs": 300, "nanos": 0},
+            "mode": "manual",
+            "links": [{"name": "lan", "method": {"method": "database_connect"}}],
+        },
+        "redirection": [DNS],
+        "stop_on_spool_full": True,
+        "replica_vm_address": {"address": "192.168.50.10", "prefix_len": 24, "gateway": "192.168.50.1"},
+    }
+
+
+def test_whole_configuration_as_json_and_vm_readdressing() -> None:
+    w = World(rha.Scenario(config=hyper_v_config()))
+    w.s.start(0)
+    w.drive()
+    begin = next(a for a in w.log if a.kind == "begin_sync")
+    assert begin.params["kind"] == "block"
+    w.s.switchover(0)
+    w.drive()
+    assert w.s.state == "switched over"
+    kinds = [a.kind for a in w.log]
+    assert kinds[-2:] == ["readdress_vm", "start_services"]
+    vm = w.log[-2].params
+    assert (vm["address"], vm["prefix_len"], vm["gateway"]) == ("192.168.50.10", 24, "192.168.50.1")
+
+    bad = hyper_v_config()
+    bad["redirection"] = [MOVE_IP]
+    with pytest.raises(rha.InvalidConfigError, match="move IP is not allowed for Hyper-V"):
+        rha.Scenario(config=bad)
+    with pytest.raises(rha.InvalidConfigError, match="configuration"):
+        rha.Scenario(config={"name": "x"})
+
+
+def test_configuration_updates_while_replicating() -> None:
+    w = World(rha.Scenario(config=hyper_v_config()))
+    w.s.start(0)
+    w.drive()
+    new = hyper_v_config()
+    new["is_alive"]["links"].append({"name": "wan", "method": {"method": "ping", "reply_limit": {"secs": 2, "nanos": 0}}})
+    w.links_up = [True, True]
+    w.s.update_config(new, 0)
+    w.advance(31)
+    links = {a.params["link"] for a in w.log if a.kind == "check_alive"}
+    assert links == {0, 1}
+    new["scenario_type"] = "file_server"
+    with pytest.raises(rha.InvalidConfigError, match="replica_vm_address"):
+        w.s.update_config(new, 0)

@@ -636,3 +636,95 @@ pub(crate) fn check_method(
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use rha_core::ha::{Artefact, RedirectStep, State, Trigger, VmAddress};
+
+    use super::*;
+
+    #[test]
+    fn every_action_kind_has_its_own_c_value() {
+        let host = Side::Master;
+        let kinds = vec![
+            ActionKind::Verify,
+            ActionKind::BeginSync {
+                kind: SyncKind::Volume,
+                flow: Flow::Reverse,
+            },
+            ActionKind::StopReplication,
+            ActionKind::ResumeReplication,
+            ActionKind::StartSpooling,
+            ActionKind::DrainSpool,
+            ActionKind::ClearSpool,
+            ActionKind::HoldApplication,
+            ActionKind::ReleaseApplication,
+            ActionKind::DiscardTestChanges,
+            ActionKind::StartServices { host, test: true },
+            ActionKind::StopServices { host, fence: true },
+            ActionKind::CheckAlive {
+                link: 3,
+                method: CheckMethod::DatabaseConnect,
+                host,
+            },
+            ActionKind::Redirect {
+                step: 4,
+                direction: Direction::Undo,
+                params: RedirectStep::SwitchName {
+                    master_name: "a".into(),
+                    replica_name: "b".into(),
+                    suffix: "-RHA".into(),
+                },
+                env: vec![],
+            },
+            ActionKind::SetBookmark { name: "n".into() },
+            ActionKind::PresentTestCopy { host: "qa".into() },
+            ActionKind::MountOverlay,
+            ActionKind::BeginSyncBack { image: 7 },
+            ActionKind::RestoreFromImage { image: 7 },
+            ActionKind::RemoveArtefact(Artefact::TestCopy { host: "qa".into() }),
+            ActionKind::ReaddressVm(VmAddress {
+                address: "10.1.1.1".parse().expect("literal"),
+                prefix_len: 16,
+                gateway: None,
+            }),
+        ];
+        let mut values = BTreeSet::new();
+        for (i, kind) in kinds.into_iter().enumerate() {
+            let (flat, text, json) = flatten(&Action {
+                id: i as u64 + 1,
+                kind,
+                awaits_report: true,
+            });
+            assert!(values.insert(flat.kind), "kind {} used twice", flat.kind);
+            assert_eq!(flat.id, i as u64 + 1);
+            assert!(!json.is_empty());
+            match flat.kind {
+                13 => assert_eq!((flat.host, flat.number), (0, 3)),
+                14 => assert!(flat.flag && flat.number == 4),
+                16 | 20 => assert_eq!(text, "qa"),
+                21 => assert_eq!((text.as_str(), flat.number), ("10.1.1.1", 16)),
+                _ => {}
+            }
+        }
+        assert_eq!(values, (1..=21).collect());
+    }
+
+    #[test]
+    fn events_flatten_with_their_states() {
+        let e = Event::StateChanged {
+            from: State::Replicating,
+            to: State::SwitchingOver,
+            trigger: Trigger::Switchover,
+        };
+        let (flat, json) = flatten_event(&e);
+        assert_eq!((flat.kind, flat.from, flat.to), (1, 3, 7));
+        assert!(String::from_utf8(json)
+            .expect("JSON is UTF-8")
+            .contains("\"switchover\""));
+        let (flat, _) = flatten_event(&Event::SyncBackImageReady { image: 4 });
+        assert_eq!((flat.kind, flat.number), (14, 4));
+    }
+}
