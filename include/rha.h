@@ -197,6 +197,29 @@ typedef enum rha_result {
      * long).
      */
     RHA_TREE_UNSUPPORTED_ENTRY = 454,
+    /**
+     * A scenario refused a command in its current state; the message names
+     * the state and the reason, and the scenario is unchanged.
+     */
+    RHA_HA_REFUSED = 700,
+    /**
+     * A destructive scenario command came without its explicit
+     * confirmation; the scenario is unchanged.
+     */
+    RHA_HA_CONFIRMATION_REQUIRED = 701,
+    /**
+     * A scenario configuration is invalid (the message names the field or
+     * the redirection step and the rule).
+     */
+    RHA_HA_INVALID_CONFIG = 702,
+    /**
+     * Saved scenario state does not parse or contradicts itself.
+     */
+    RHA_HA_STATE_CORRUPT = 703,
+    /**
+     * Saved scenario state was written by a newer version of rha.
+     */
+    RHA_HA_STATE_UNSUPPORTED_VERSION = 704,
 } rha_result;
 
 /**
@@ -360,6 +383,412 @@ typedef enum rha_plan_op_kind {
 } rha_plan_op_kind;
 
 /**
+ * A scenario's lifecycle state (SPEC.md §6). Values never change.
+ */
+typedef enum rha_ha_state {
+    /**
+     * Not running.
+     */
+    RHA_HA_STOPPED = 0,
+    /**
+     * Checked before the run.
+     */
+    RHA_HA_VERIFYING = 1,
+    /**
+     * The replica is being made equal to the master.
+     */
+    RHA_HA_SYNCHRONISING = 2,
+    /**
+     * Changes flow master to replica; Is Alive watches the master.
+     */
+    RHA_HA_REPLICATING = 3,
+    /**
+     * Replication paused; the replica spools.
+     */
+    RHA_HA_PAUSED = 4,
+    /**
+     * An integrity test holds application on the replica.
+     */
+    RHA_HA_INTEGRITY_TESTING = 5,
+    /**
+     * A test copy is presented to one host; replication goes on.
+     */
+    RHA_HA_TEST_FAILOVER = 6,
+    /**
+     * Clients are being redirected to the replica.
+     */
+    RHA_HA_SWITCHING_OVER = 7,
+    /**
+     * The replica is active; the configuration is locked.
+     */
+    RHA_HA_SWITCHED_OVER = 8,
+    /**
+     * The new active host replicates back to the original.
+     */
+    RHA_HA_REVERSE_REPLICATING = 9,
+    /**
+     * The redirection is being undone.
+     */
+    RHA_HA_SWITCHING_BACK = 10,
+    /**
+     * Appliance failover: the replica's copy serves.
+     */
+    RHA_HA_FAILED_OVER = 11,
+    /**
+     * DR-side changes are being shipped back as an image.
+     */
+    RHA_HA_SYNCING_BACK = 12,
+    /**
+     * The original site is being restored and artefacts removed.
+     */
+    RHA_HA_FAILING_BACK = 13,
+} rha_ha_state;
+
+/**
+ * The kind of application a scenario protects (`rha_ha_scenario_builder_set_type`).
+ */
+typedef enum rha_ha_scenario_type {
+    /**
+     * A file server.
+     */
+    RHA_HA_FILE_SERVER = 0,
+    /**
+     * Microsoft SQL Server.
+     */
+    RHA_HA_SQL_SERVER = 1,
+    /**
+     * Microsoft Exchange.
+     */
+    RHA_HA_EXCHANGE = 2,
+    /**
+     * Microsoft IIS.
+     */
+    RHA_HA_IIS = 3,
+    /**
+     * Oracle Database.
+     */
+    RHA_HA_ORACLE = 4,
+    /**
+     * VMware vCenter.
+     */
+    RHA_HA_VCENTER = 5,
+    /**
+     * Hyper-V.
+     */
+    RHA_HA_HYPER_V = 6,
+    /**
+     * A full system.
+     */
+    RHA_HA_FULL_SYSTEM = 7,
+} rha_ha_scenario_type;
+
+/**
+ * How an Is Alive link checks the active host (`rha_ha_scenario_builder_add_link`).
+ */
+typedef enum rha_ha_check {
+    /**
+     * A ping with a reply limit.
+     */
+    RHA_HA_CHECK_PING = 0,
+    /**
+     * Connect to the database.
+     */
+    RHA_HA_CHECK_DATABASE = 1,
+    /**
+     * A user-defined check.
+     */
+    RHA_HA_CHECK_USER = 2,
+} rha_ha_check;
+
+/**
+ * A host by its configured role.
+ */
+typedef enum rha_ha_side {
+    /**
+     * The configured master.
+     */
+    RHA_HA_MASTER = 0,
+    /**
+     * The configured replica.
+     */
+    RHA_HA_REPLICA = 1,
+} rha_ha_side;
+
+/**
+ * An operator command (`rha_ha_command.kind`). Values never change.
+ */
+typedef enum rha_ha_command_kind {
+    /**
+     * Verify, synchronise, replicate.
+     */
+    RHA_HA_CMD_START = 1,
+    /**
+     * Stop replication (or reverse replication).
+     */
+    RHA_HA_CMD_STOP = 2,
+    /**
+     * Pause replication.
+     */
+    RHA_HA_CMD_PAUSE = 3,
+    /**
+     * Resume replication.
+     */
+    RHA_HA_CMD_RESUME = 4,
+    /**
+     * Switch over to the replica.
+     */
+    RHA_HA_CMD_SWITCHOVER = 5,
+    /**
+     * Reverse-replicate, then switch back (`master_restored`).
+     */
+    RHA_HA_CMD_SWITCHBACK = 6,
+    /**
+     * Reverse-replicate only (`master_restored`).
+     */
+    RHA_HA_CMD_START_REVERSE = 7,
+    /**
+     * Start an integrity test.
+     */
+    RHA_HA_CMD_START_INTEGRITY_TEST = 8,
+    /**
+     * End the integrity test.
+     */
+    RHA_HA_CMD_STOP_INTEGRITY_TEST = 9,
+    /**
+     * Present a test copy to the host named by `text`.
+     */
+    RHA_HA_CMD_TEST_FAILOVER = 10,
+    /**
+     * Remove the test copy.
+     */
+    RHA_HA_CMD_END_TEST_FAILOVER = 11,
+    /**
+     * Fail over (`confirm` required).
+     */
+    RHA_HA_CMD_FAILOVER = 12,
+    /**
+     * Ship DR-side changes back as a new image.
+     */
+    RHA_HA_CMD_SYNC_BACK = 13,
+    /**
+     * Fail back from the newest image (`confirm` required).
+     */
+    RHA_HA_CMD_FAILBACK = 14,
+    /**
+     * Remove leftover failover artefacts.
+     */
+    RHA_HA_CMD_CLEANUP = 15,
+    /**
+     * Set the bookmark named by `text`.
+     */
+    RHA_HA_CMD_BOOKMARK = 16,
+} rha_ha_command_kind;
+
+/**
+ * An observation kind (`rha_ha_observation.kind`). Values never change.
+ */
+typedef enum rha_ha_observation_kind {
+    /**
+     * The action `action_id` succeeded (for a sync: the sync finished).
+     */
+    RHA_HA_OBS_ACTION_COMPLETED = 1,
+    /**
+     * The action `action_id` failed; `text` says why.
+     */
+    RHA_HA_OBS_ACTION_FAILED = 2,
+    /**
+     * An Is Alive check on link `link` answered (`alive`) or not.
+     */
+    RHA_HA_OBS_HEARTBEAT = 3,
+    /**
+     * The replica's spool or disk is full.
+     */
+    RHA_HA_OBS_SPOOL_FULL = 4,
+    /**
+     * The replication link went down.
+     */
+    RHA_HA_OBS_REPLICA_DISCONNECTED = 5,
+    /**
+     * The replication link is back.
+     */
+    RHA_HA_OBS_REPLICA_RECONNECTED = 6,
+} rha_ha_observation_kind;
+
+/**
+ * What an action asks for (`rha_ha_action.kind`). Values never change.
+ */
+typedef enum rha_ha_action_kind {
+    /**
+     * Verify the scenario.
+     */
+    RHA_HA_ACT_VERIFY = 1,
+    /**
+     * Begin a sync: `sync_kind` (0 file, 1 block, 2 volume), `reverse`.
+     */
+    RHA_HA_ACT_BEGIN_SYNC = 2,
+    /**
+     * Stop replication.
+     */
+    RHA_HA_ACT_STOP_REPLICATION = 3,
+    /**
+     * Resume replication.
+     */
+    RHA_HA_ACT_RESUME_REPLICATION = 4,
+    /**
+     * Spool instead of sending.
+     */
+    RHA_HA_ACT_START_SPOOLING = 5,
+    /**
+     * Send the spool and go on.
+     */
+    RHA_HA_ACT_DRAIN_SPOOL = 6,
+    /**
+     * Drop the spool.
+     */
+    RHA_HA_ACT_CLEAR_SPOOL = 7,
+    /**
+     * Hold application on the replica.
+     */
+    RHA_HA_ACT_HOLD_APPLICATION = 8,
+    /**
+     * Apply the spool and go on applying.
+     */
+    RHA_HA_ACT_RELEASE_APPLICATION = 9,
+    /**
+     * Discard the integrity test's changes.
+     */
+    RHA_HA_ACT_DISCARD_TEST_CHANGES = 10,
+    /**
+     * Start services on `host` (`flag`: for a test).
+     */
+    RHA_HA_ACT_START_SERVICES = 11,
+    /**
+     * Stop services on `host` (`flag`: fence, confirm it is down).
+     */
+    RHA_HA_ACT_STOP_SERVICES = 12,
+    /**
+     * Check `host` over Is Alive link `link`; report a heartbeat.
+     */
+    RHA_HA_ACT_CHECK_ALIVE = 13,
+    /**
+     * Do (`flag` false) or undo (`flag` true) redirection step `step`;
+     * the parameters are in `json`.
+     */
+    RHA_HA_ACT_REDIRECT = 14,
+    /**
+     * Set the bookmark named `text`.
+     */
+    RHA_HA_ACT_SET_BOOKMARK = 15,
+    /**
+     * Present a test copy to the host named `text`.
+     */
+    RHA_HA_ACT_PRESENT_TEST_COPY = 16,
+    /**
+     * Serve from the replica's copy with a write overlay.
+     */
+    RHA_HA_ACT_MOUNT_OVERLAY = 17,
+    /**
+     * Ship DR-side changes back as image `number`.
+     */
+    RHA_HA_ACT_BEGIN_SYNC_BACK = 18,
+    /**
+     * Restore the original site from image `number`.
+     */
+    RHA_HA_ACT_RESTORE_FROM_IMAGE = 19,
+    /**
+     * Remove an artefact (described in `json`; idempotent).
+     */
+    RHA_HA_ACT_REMOVE_ARTEFACT = 20,
+    /**
+     * Give the replica's virtual machine the address `text` with prefix
+     * length `number` (gateway in `json`) before it starts.
+     */
+    RHA_HA_ACT_READDRESS_VM = 21,
+} rha_ha_action_kind;
+
+/**
+ * An event kind (`rha_ha_event.kind`). Values never change.
+ */
+typedef enum rha_ha_event_kind {
+    /**
+     * The state changed from `from` to `to`.
+     */
+    RHA_HA_EV_STATE_CHANGED = 1,
+    /**
+     * Every Is Alive link has been silent for the timeout.
+     */
+    RHA_HA_EV_ACTIVE_UNRESPONSIVE = 2,
+    /**
+     * A link has been silent for two heartbeat intervals.
+     */
+    RHA_HA_EV_LINK_SILENT = 3,
+    /**
+     * The active host answered again.
+     */
+    RHA_HA_EV_ACTIVE_RECOVERED = 4,
+    /**
+     * A switchover began.
+     */
+    RHA_HA_EV_SWITCHOVER_STARTED = 5,
+    /**
+     * An operation's step failed.
+     */
+    RHA_HA_EV_STEP_FAILED = 6,
+    /**
+     * An undo failed during a rollback: needs an operator.
+     */
+    RHA_HA_EV_UNDO_FAILED = 7,
+    /**
+     * An operation finished.
+     */
+    RHA_HA_EV_OPERATION_FINISHED = 8,
+    /**
+     * Verification failed.
+     */
+    RHA_HA_EV_VERIFICATION_FAILED = 9,
+    /**
+     * A synchronisation failed.
+     */
+    RHA_HA_EV_SYNC_FAILED = 10,
+    /**
+     * The spool or disk is full.
+     */
+    RHA_HA_EV_SPOOL_FULL = 11,
+    /**
+     * The replication link went down.
+     */
+    RHA_HA_EV_REPLICA_DISCONNECTED = 12,
+    /**
+     * The replication link is back.
+     */
+    RHA_HA_EV_REPLICA_RECONNECTED = 13,
+    /**
+     * A sync-back image is ready.
+     */
+    RHA_HA_EV_SYNC_BACK_IMAGE_READY = 14,
+    /**
+     * Failback finished (leftovers in `json`).
+     */
+    RHA_HA_EV_FAILBACK_COMPLETED = 15,
+    /**
+     * A cleanup finished (leftovers in `json`).
+     */
+    RHA_HA_EV_CLEANUP_COMPLETED = 16,
+    /**
+     * A report named an action nobody waited for.
+     */
+    RHA_HA_EV_UNEXPECTED_REPORT = 17,
+    /**
+     * A heartbeat named an unknown link.
+     */
+    RHA_HA_EV_UNKNOWN_LINK = 18,
+    /**
+     * An event of a later version; see `json`.
+     */
+    RHA_HA_EV_OTHER = 99,
+} rha_ha_event_kind;
+
+/**
  * Comparison settings for `rha_plan_new_files` and `rha_plan_new_buffers`.
  *
  * Defaults (file-level sync): ignore files of the same size and
@@ -380,6 +809,30 @@ typedef struct rha_compare_options rha_compare_options;
  * so it may be read from several threads at once.
  */
 typedef struct rha_error rha_error;
+
+/**
+ * A scenario's lifecycle state machine (SPEC.md §6), sans-IO: feed it
+ * commands, observations and time; poll actions (work for the embedder),
+ * events, and the next timeout.
+ *
+ * Ownership: made by `rha_ha_scenario_build` or `rha_ha_scenario_restore`,
+ * owned by the caller, released with `rha_ha_scenario_free`. One thread at
+ * a time (it may move between threads).
+ */
+typedef struct rha_ha_scenario rha_ha_scenario;
+
+/**
+ * Settings for a scenario, consumed by `rha_ha_scenario_build`.
+ *
+ * Starts as a file-server scenario named "scenario" with the SPEC.md
+ * defaults (heartbeat every 30 s, is-alive timeout 300 s, manual
+ * switchover, one ping link, no redirection) and no hosts: set the master
+ * and the replica before building. Ownership: made by
+ * `rha_ha_scenario_builder_new`, owned by the caller until
+ * `rha_ha_scenario_build` (which frees it, even on failure) or
+ * `rha_ha_scenario_builder_free`. One thread at a time.
+ */
+typedef struct rha_ha_scenario_builder rha_ha_scenario_builder;
 
 /**
  * A streaming journal reader: fed bytes in chunks of any size, it hands out
@@ -463,6 +916,184 @@ typedef struct rha_tree_reader rha_tree_reader;
 typedef struct rha_tree_scan_job rha_tree_scan_job;
 
 /**
+ * A borrowed run of bytes: `len` bytes at `ptr`. `ptr` may be NULL if and
+ * only if `len` is 0.
+ *
+ * In a record given to the library, the bytes belong to the caller and are
+ * read only during the call. In a record the library hands out, they belong
+ * to the library; the function that produced the record says how long they
+ * stay valid. Empty views the library hands out always have a NULL `ptr`.
+ */
+typedef struct rha_bytes {
+    /**
+     * First byte, or NULL when `len` is 0.
+     */
+    const uint8_t *ptr;
+    /**
+     * Number of bytes.
+     */
+    size_t len;
+} rha_bytes;
+
+/**
+ * A command for `rha_ha_scenario_command`.
+ *
+ * `text` (UTF-8) is the host of a test failover or the name of a bookmark
+ * and is ignored by the other kinds; it is read only during the call.
+ */
+typedef struct rha_ha_command {
+    /**
+     * An `rha_ha_command_kind` value.
+     */
+    uint32_t kind;
+    /**
+     * Explicit confirmation of a destructive command (failover, failback).
+     */
+    bool confirm;
+    /**
+     * For switchback and reverse replication: the original master was
+     * restored from scratch (the first reverse sync is volume-level).
+     */
+    bool master_restored;
+    /**
+     * Host or bookmark name.
+     */
+    struct rha_bytes text;
+} rha_ha_command;
+
+/**
+ * A fact for `rha_ha_scenario_observe`; `text` (UTF-8) is read only during
+ * the call.
+ */
+typedef struct rha_ha_observation {
+    /**
+     * An `rha_ha_observation_kind` value.
+     */
+    uint32_t kind;
+    /**
+     * The action reported on.
+     */
+    uint64_t action_id;
+    /**
+     * The Is Alive link (index in the configuration).
+     */
+    uint32_t link;
+    /**
+     * Whether the heartbeat was answered.
+     */
+    bool alive;
+    /**
+     * A failure's reason.
+     */
+    struct rha_bytes text;
+} rha_ha_observation;
+
+/**
+ * An action handed out by `rha_ha_scenario_poll_action`: the common
+ * parameters flattened, and every parameter in `json` (the action
+ * serialised as in `docs/ha-state-machine.md`).
+ *
+ * `text` and `json` are borrowed from the scenario: valid until the next
+ * `rha_ha_scenario_poll_action` on the same scenario or its free.
+ */
+typedef struct rha_ha_action {
+    /**
+     * The id to report with `RHA_HA_OBS_ACTION_COMPLETED` / `_FAILED`.
+     */
+    uint64_t id;
+    /**
+     * An `rha_ha_action_kind` value.
+     */
+    uint32_t kind;
+    /**
+     * Whether the scenario waits for a report on this action.
+     */
+    bool awaits_report;
+    /**
+     * The host, an `rha_ha_side` value (start/stop services, check alive).
+     */
+    uint32_t host;
+    /**
+     * Kind-specific flag: test (start services), fence (stop services),
+     * undo (redirect), reverse (begin sync).
+     */
+    bool flag;
+    /**
+     * Redirection step index, Is Alive link, image number or sync kind.
+     */
+    uint64_t number;
+    /**
+     * Host or bookmark name (UTF-8), empty if none.
+     */
+    struct rha_bytes text;
+    /**
+     * The whole action as JSON.
+     */
+    struct rha_bytes json;
+} rha_ha_action;
+
+/**
+ * An event handed out by `rha_ha_scenario_poll_event`.
+ *
+ * `json` is borrowed from the scenario: valid until the next
+ * `rha_ha_scenario_poll_event` on the same scenario or its free.
+ */
+typedef struct rha_ha_event {
+    /**
+     * An `rha_ha_event_kind` value.
+     */
+    uint32_t kind;
+    /**
+     * For a state change: the old state (`rha_ha_state`).
+     */
+    uint32_t from;
+    /**
+     * For a state change: the new state (`rha_ha_state`).
+     */
+    uint32_t to;
+    /**
+     * Kind-specific: automatic (unresponsive, switchover started), ok
+     * (operation finished), scenario stopped (spool full).
+     */
+    bool flag;
+    /**
+     * Kind-specific: link, image or action id.
+     */
+    uint64_t number;
+    /**
+     * The whole event as JSON.
+     */
+    struct rha_bytes json;
+} rha_ha_event;
+
+/**
+ * A scenario's status, filled by `rha_ha_scenario_status`.
+ */
+typedef struct rha_ha_status {
+    /**
+     * The state, an `rha_ha_state` value.
+     */
+    uint32_t state;
+    /**
+     * The host serving clients, an `rha_ha_side` value.
+     */
+    uint32_t active;
+    /**
+     * Whether an operation waits for action reports.
+     */
+    bool busy;
+    /**
+     * Whether the replica holds the master's latest data.
+     */
+    bool replica_current;
+    /**
+     * Whether the configuration is locked (switched over, failed over, or
+     * any transitional state).
+     */
+    bool config_locked;
+} rha_ha_status;
+
+/**
  * Input for a streaming call (the zstd convention): the bytes
  * `src[pos..size]` have not been consumed yet.
  *
@@ -484,26 +1115,6 @@ typedef struct rha_in_buffer {
      */
     size_t pos;
 } rha_in_buffer;
-
-/**
- * A borrowed run of bytes: `len` bytes at `ptr`. `ptr` may be NULL if and
- * only if `len` is 0.
- *
- * In a record given to the library, the bytes belong to the caller and are
- * read only during the call. In a record the library hands out, they belong
- * to the library; the function that produced the record says how long they
- * stay valid. Empty views the library hands out always have a NULL `ptr`.
- */
-typedef struct rha_bytes {
-    /**
-     * First byte, or NULL when `len` is 0.
-     */
-    const uint8_t *ptr;
-    /**
-     * Number of bytes.
-     */
-    size_t len;
-} rha_bytes;
 
 /**
  * One journal record, flattened: `op` says which fields are meaningful.
@@ -845,6 +1456,379 @@ bool rha_error_last_seq(const struct rha_error *error, uint64_t *seq_out);
  * and not used again after this call (nor its message).
  */
 void rha_error_free(struct rha_error *error);
+
+/**
+ * Makes a scenario builder with the defaults described at
+ * `rha_ha_scenario_builder`. Returns a new builder owned by the caller
+ * (never NULL). Thread-safe.
+ */
+struct rha_ha_scenario_builder *rha_ha_scenario_builder_new(void);
+
+/**
+ * Sets the scenario's name (UTF-8, `name_len` bytes at `name`, read during
+ * the call; used in logs and script context).
+ *
+ * Errors: `RHA_NULL_PARAMETER` if `builder` is NULL; `RHA_INVALID_ARGUMENT`
+ * if the name is not UTF-8 or `name` is NULL with a non-zero length.
+ *
+ * # Safety
+ *
+ * `builder` is NULL or a live builder used by no other thread; `name` is
+ * valid for reading `name_len` bytes (or NULL with 0); `error_out` is NULL
+ * or valid for writing an `rha_error *`.
+ */
+enum rha_result rha_ha_scenario_builder_set_name(struct rha_ha_scenario_builder *builder,
+                                                 const uint8_t *name,
+                                                 size_t name_len,
+                                                 struct rha_error **error_out);
+
+/**
+ * Sets the scenario type, an `rha_ha_scenario_type` value: it decides which
+ * redirection methods are allowed.
+ *
+ * Errors: `RHA_NULL_PARAMETER`; `RHA_INVALID_ARGUMENT` for an unknown type.
+ *
+ * # Safety
+ *
+ * `builder` is NULL or a live builder used by no other thread; `error_out`
+ * is NULL or valid for writing an `rha_error *`.
+ */
+enum rha_result rha_ha_scenario_builder_set_type(struct rha_ha_scenario_builder *builder,
+                                                 uint32_t scenario_type_value,
+                                                 struct rha_error **error_out);
+
+/**
+ * Sets one host: `replica` false for the master, true for the replica;
+ * its computer name and its address as text (`"10.0.0.1"`, `"fd00::1"`)
+ * with the prefix length of its network segment. Both strings are UTF-8,
+ * read during the call.
+ *
+ * Errors: `RHA_NULL_PARAMETER`; `RHA_INVALID_ARGUMENT` if the address does
+ * not parse or a string is not UTF-8.
+ *
+ * # Safety
+ *
+ * `builder` is NULL or a live builder used by no other thread; `name` and
+ * `address` are valid for reading their lengths (or NULL with 0);
+ * `error_out` is NULL or valid for writing an `rha_error *`.
+ */
+enum rha_result rha_ha_scenario_builder_set_host(struct rha_ha_scenario_builder *builder,
+                                                 bool replica,
+                                                 const uint8_t *name,
+                                                 size_t name_len,
+                                                 const uint8_t *address,
+                                                 size_t address_len,
+                                                 uint8_t prefix_len,
+                                                 struct rha_error **error_out);
+
+/**
+ * Sets the Is Alive heartbeat interval and timeout (nanoseconds) and
+ * whether a detected failure switches over automatically. Checked at
+ * build.
+ *
+ * Errors: `RHA_NULL_PARAMETER`.
+ *
+ * # Safety
+ *
+ * `builder` is NULL or a live builder used by no other thread; `error_out`
+ * is NULL or valid for writing an `rha_error *`.
+ */
+enum rha_result rha_ha_scenario_builder_set_is_alive(struct rha_ha_scenario_builder *builder,
+                                                     uint64_t heartbeat_interval_ns,
+                                                     uint64_t timeout_ns,
+                                                     bool automatic,
+                                                     struct rha_error **error_out);
+
+/**
+ * Adds an Is Alive link (the first call replaces the default ping link):
+ * a name, an `rha_ha_check` method, the ping reply limit in nanoseconds
+ * (ping only) and, for a user-defined check, the command to run
+ * (`command`, UTF-8; may be empty otherwise). Links are numbered from 0 in
+ * the order added.
+ *
+ * Errors: `RHA_NULL_PARAMETER`; `RHA_INVALID_ARGUMENT` for an unknown
+ * method or non-UTF-8 text.
+ *
+ * # Safety
+ *
+ * `builder` is NULL or a live builder used by no other thread; `name` and
+ * `command` are valid for reading their lengths (or NULL with 0);
+ * `error_out` is NULL or valid for writing an `rha_error *`.
+ */
+enum rha_result rha_ha_scenario_builder_add_link(struct rha_ha_scenario_builder *builder,
+                                                 const uint8_t *name,
+                                                 size_t name_len,
+                                                 uint32_t method,
+                                                 uint64_t reply_limit_ns,
+                                                 const uint8_t *command,
+                                                 size_t command_len,
+                                                 struct rha_error **error_out);
+
+/**
+ * Appends a redirection step given as JSON (UTF-8), in the shapes of
+ * `docs/ha-state-machine.md`, for example
+ * `{"method":"move_ip","address":"10.0.0.100","prefix_len":24,"master_interface":"eth0","replica_interface":"eth0"}`.
+ * The plan is validated against the scenario type at build.
+ *
+ * Errors: `RHA_NULL_PARAMETER`; `RHA_HA_INVALID_CONFIG` if the JSON is not
+ * a redirection step (the message says where).
+ *
+ * # Safety
+ *
+ * `builder` is NULL or a live builder used by no other thread; `json` is
+ * valid for reading `json_len` bytes (or NULL with 0); `error_out` is NULL
+ * or valid for writing an `rha_error *`.
+ */
+enum rha_result rha_ha_scenario_builder_add_redirect_json(struct rha_ha_scenario_builder *builder,
+                                                          const uint8_t *json,
+                                                          size_t json_len,
+                                                          struct rha_error **error_out);
+
+/**
+ * Replaces every setting with a whole configuration given as JSON (the
+ * `config` object of a saved state, see `docs/ha-state-machine.md`).
+ * Setters called after this one change it further.
+ *
+ * Errors: `RHA_NULL_PARAMETER`; `RHA_HA_INVALID_CONFIG` if the JSON is not
+ * a configuration.
+ *
+ * # Safety
+ *
+ * As for `rha_ha_scenario_builder_add_redirect_json`.
+ */
+enum rha_result rha_ha_scenario_builder_set_config_json(struct rha_ha_scenario_builder *builder,
+                                                        const uint8_t *json,
+                                                        size_t json_len,
+                                                        struct rha_error **error_out);
+
+/**
+ * Releases a builder not passed to `rha_ha_scenario_build`. NULL does
+ * nothing.
+ *
+ * # Safety
+ *
+ * `builder` is NULL or a live builder, not used again after this call.
+ */
+void rha_ha_scenario_builder_free(struct rha_ha_scenario_builder *builder);
+
+/**
+ * Makes a stopped scenario from `builder`, which this call consumes
+ * (freed whether or not it succeeds).
+ *
+ * On success stores a new scenario in `*scenario_out`, owned by the caller
+ * (release with `rha_ha_scenario_free`). Errors: `RHA_NULL_PARAMETER` if
+ * `builder` or `scenario_out` is NULL; `RHA_HA_INVALID_CONFIG` if a host is
+ * missing or the configuration breaks a rule (the message names the field
+ * or redirection step and the rule, for example "redirection step 1:
+ * switch computer name is not allowed for Exchange scenarios").
+ *
+ * # Safety
+ *
+ * `builder` is NULL or a live builder used by no other thread;
+ * `scenario_out` is NULL or valid for writing an `rha_ha_scenario *`;
+ * `error_out` is NULL or valid for writing an `rha_error *`.
+ */
+enum rha_result rha_ha_scenario_build(struct rha_ha_scenario_builder *builder,
+                                      struct rha_ha_scenario **scenario_out,
+                                      struct rha_error **error_out);
+
+/**
+ * Releases a scenario and every view it handed out. NULL does nothing.
+ *
+ * # Safety
+ *
+ * `scenario` is NULL or a live scenario, not used again after this call.
+ */
+void rha_ha_scenario_free(struct rha_ha_scenario *scenario);
+
+/**
+ * Applies an operator command at `now_ns` (the caller's monotonic clock,
+ * nanoseconds). Poll actions and events afterwards.
+ *
+ * Errors: `RHA_NULL_PARAMETER`; `RHA_INVALID_ARGUMENT` for an unknown kind
+ * or bad text; `RHA_HA_REFUSED` when the command is not valid in the
+ * current state and `RHA_HA_CONFIRMATION_REQUIRED` when a destructive
+ * command lacks `confirm` — the message names the state and the reason,
+ * and the scenario is unchanged.
+ *
+ * # Safety
+ *
+ * `scenario` is NULL or a live scenario used by no other thread; `command`
+ * is NULL or points to a command whose `text` view is valid during the
+ * call; `error_out` is NULL or valid for writing an `rha_error *`.
+ */
+enum rha_result rha_ha_scenario_command(struct rha_ha_scenario *scenario,
+                                        const struct rha_ha_command *command,
+                                        uint64_t now_ns,
+                                        struct rha_error **error_out);
+
+/**
+ * Replaces the configuration (JSON, as for
+ * `rha_ha_scenario_builder_set_config_json`). Refused with
+ * `RHA_HA_REFUSED` while the configuration is locked (switched over,
+ * failed over, transitional states) and with `RHA_HA_INVALID_CONFIG` if it
+ * does not validate; the scenario is then unchanged.
+ *
+ * # Safety
+ *
+ * `scenario` is NULL or a live scenario used by no other thread; `json` is
+ * valid for reading `json_len` bytes (or NULL with 0); `error_out` is NULL
+ * or valid for writing an `rha_error *`.
+ */
+enum rha_result rha_ha_scenario_update_config_json(struct rha_ha_scenario *scenario,
+                                                   const uint8_t *json,
+                                                   size_t json_len,
+                                                   uint64_t now_ns,
+                                                   struct rha_error **error_out);
+
+/**
+ * Applies a fact (an action's outcome, a heartbeat, ...) at `now_ns`.
+ * Observations are never refused: one that does not apply is ignored with
+ * an event.
+ *
+ * Errors: `RHA_NULL_PARAMETER`; `RHA_INVALID_ARGUMENT` for an unknown
+ * kind.
+ *
+ * # Safety
+ *
+ * `scenario` is NULL or a live scenario used by no other thread;
+ * `observation` is NULL or points to an observation whose `text` view is
+ * valid during the call; `error_out` is NULL or valid for writing an
+ * `rha_error *`.
+ */
+enum rha_result rha_ha_scenario_observe(struct rha_ha_scenario *scenario,
+                                        const struct rha_ha_observation *observation,
+                                        uint64_t now_ns,
+                                        struct rha_error **error_out);
+
+/**
+ * Lets time pass to `now_ns`: runs due heartbeat rounds and the failure
+ * detection. Call when the instant from `rha_ha_scenario_poll_timeout` is
+ * reached (earlier or more often is harmless).
+ *
+ * Errors: `RHA_NULL_PARAMETER`.
+ *
+ * # Safety
+ *
+ * `scenario` is NULL or a live scenario used by no other thread;
+ * `error_out` is NULL or valid for writing an `rha_error *`.
+ */
+enum rha_result rha_ha_scenario_handle_timeout(struct rha_ha_scenario *scenario,
+                                               uint64_t now_ns,
+                                               struct rha_error **error_out);
+
+/**
+ * When `rha_ha_scenario_handle_timeout` must be called next: returns true
+ * and stores the instant (nanoseconds) in `*deadline_ns_out`, or returns
+ * false (no timer runs; or a NULL argument) leaving it untouched. Ask again
+ * after every call that feeds the scenario.
+ *
+ * # Safety
+ *
+ * `scenario` is NULL or a live scenario used by no other thread;
+ * `deadline_ns_out` is NULL or valid for writing a `uint64_t`.
+ */
+bool rha_ha_scenario_poll_timeout(const struct rha_ha_scenario *scenario,
+                                  uint64_t *deadline_ns_out);
+
+/**
+ * Takes the next action: `RHA_OK` with `*action_out` filled, or `RHA_DONE`
+ * when there is none (`*action_out` untouched). Call after every call that
+ * feeds the scenario until `RHA_DONE`. The views in `*action_out` belong
+ * to the scenario and stay valid until the next `rha_ha_scenario_poll_action`
+ * on it or its free.
+ *
+ * Errors: `RHA_NULL_PARAMETER`.
+ *
+ * # Safety
+ *
+ * `scenario` is NULL or a live scenario used by no other thread;
+ * `action_out` is NULL or valid for writing an `rha_ha_action`;
+ * `error_out` is NULL or valid for writing an `rha_error *`.
+ */
+enum rha_result rha_ha_scenario_poll_action(struct rha_ha_scenario *scenario,
+                                            struct rha_ha_action *action_out,
+                                            struct rha_error **error_out);
+
+/**
+ * Takes the next event: `RHA_OK` with `*event_out` filled, or `RHA_DONE`
+ * when there is none. Its `json` view stays valid until the next
+ * `rha_ha_scenario_poll_event` on the scenario or its free. Events
+ * accumulate until polled.
+ *
+ * Errors: `RHA_NULL_PARAMETER`.
+ *
+ * # Safety
+ *
+ * `scenario` is NULL or a live scenario used by no other thread;
+ * `event_out` is NULL or valid for writing an `rha_ha_event`; `error_out`
+ * is NULL or valid for writing an `rha_error *`.
+ */
+enum rha_result rha_ha_scenario_poll_event(struct rha_ha_scenario *scenario,
+                                           struct rha_ha_event *event_out,
+                                           struct rha_error **error_out);
+
+/**
+ * Fills `*status_out` with the scenario's state, active host and flags.
+ *
+ * Errors: `RHA_NULL_PARAMETER`.
+ *
+ * # Safety
+ *
+ * `scenario` is NULL or a live scenario; `status_out` is NULL or valid for
+ * writing an `rha_ha_status`; `error_out` is NULL or valid for writing an
+ * `rha_error *`.
+ */
+enum rha_result rha_ha_scenario_status(const struct rha_ha_scenario *scenario,
+                                       struct rha_ha_status *status_out,
+                                       struct rha_error **error_out);
+
+/**
+ * Saves the whole machine state (versioned JSON, including queued actions
+ * and events) and stores a view of it in `*state_out`: owned by the
+ * scenario, valid until the next `rha_ha_scenario_save` on it or its free.
+ * Pass the bytes to `rha_ha_scenario_restore` after an agent restart.
+ *
+ * Errors: `RHA_NULL_PARAMETER`.
+ *
+ * # Safety
+ *
+ * `scenario` is NULL or a live scenario used by no other thread;
+ * `state_out` is NULL or valid for writing an `rha_bytes`; `error_out` is
+ * NULL or valid for writing an `rha_error *`.
+ */
+enum rha_result rha_ha_scenario_save(struct rha_ha_scenario *scenario,
+                                     struct rha_bytes *state_out,
+                                     struct rha_error **error_out);
+
+/**
+ * Makes a scenario from bytes saved by `rha_ha_scenario_save` (this
+ * version or an older one); `state` is read during the call only. On
+ * success stores a new scenario in `*scenario_out` (release with
+ * `rha_ha_scenario_free`).
+ *
+ * Errors: `RHA_NULL_PARAMETER`; `RHA_HA_STATE_CORRUPT` if the bytes do not
+ * parse or contradict themselves (the message gives line and column or the
+ * contradiction); `RHA_HA_STATE_UNSUPPORTED_VERSION` if a newer version
+ * wrote them.
+ *
+ * # Safety
+ *
+ * `state` is valid for reading `state_len` bytes (or NULL with 0);
+ * `scenario_out` is NULL or valid for writing an `rha_ha_scenario *`;
+ * `error_out` is NULL or valid for writing an `rha_error *`.
+ */
+enum rha_result rha_ha_scenario_restore(const uint8_t *state,
+                                        size_t state_len,
+                                        struct rha_ha_scenario **scenario_out,
+                                        struct rha_error **error_out);
+
+/**
+ * The name of an `rha_ha_state` value, such as `"switched over"`: a static
+ * NUL-terminated string (never NULL, never freed); `"unknown"` for a value
+ * this version does not know. Thread-safe.
+ */
+const char *rha_ha_state_name(uint32_t state);
 
 /**
  * Makes a reader builder with the defaults: maximum record size 64 MiB,

@@ -12,6 +12,8 @@
 //! | [`journal_roundtrip`] | `arbitrary` writer settings and operations | the writer refuses exactly the invalid records; the rest decode to themselves and the journal ends cleanly |
 //! | [`dns_message_decode`] | a DNS message | no panic; errors point inside the input; decoded messages re-encode to themselves |
 //! | [`tree_signature_parse`] | a chunk-size byte, then a tree signature | no panic; chunked and whole decoding agree; what decodes re-encodes to the same entries and compares equal to itself |
+//! | [`ha_sequence`] | an `arbitrary` scenario configuration, then commands, observations, time and injected failures against two simulated hosts | no panic; refused commands change nothing; transitions in the table; never two actives; redirection undone; configuration locked; exact save/restore |
+//! | [`ha_restore`] | saved scenario state bytes | no panic; whatever restores saves and restores to itself |
 //!
 //! The seed corpus is written by the ignored test `regenerate_seed_corpus`
 //! (`cargo test -p rha-fuzz --lib -- --ignored regenerate_seed_corpus`):
@@ -27,6 +29,7 @@
 
 mod decode;
 mod dns;
+mod ha;
 mod roundtrip;
 #[cfg(test)]
 mod seeds;
@@ -37,6 +40,7 @@ use std::process::ExitCode;
 
 pub use decode::journal_decode;
 pub use dns::dns_message_decode;
+pub use ha::{ha_restore, ha_sequence};
 pub use roundtrip::journal_roundtrip;
 pub use tree::tree_signature_parse;
 
@@ -142,11 +146,23 @@ mod tests {
     }
 
     #[test]
+    fn replay_ha_sequence_corpus() {
+        replay("ha_sequence", super::ha_sequence);
+    }
+
+    #[test]
+    fn replay_ha_restore_corpus() {
+        replay("ha_restore", super::ha_restore);
+    }
+
+    #[test]
     fn short_and_empty_inputs_are_fine() {
         for n in 0..8 {
             super::journal_decode(&[0xA5; 8][..n]);
             super::journal_roundtrip(&[0xA5; 8][..n]);
             super::tree_signature_parse(&[0xA5; 8][..n]);
+            super::ha_sequence(&[0xA5; 8][..n]);
+            super::ha_restore(&[0xA5; 8][..n]);
         }
     }
 }

@@ -37,7 +37,15 @@
 //! into [`signature::tree`] signatures and merges them, in one streaming
 //! pass, into a sync plan: the deletions, creations, updates and attribute
 //! fixes that make the replica equal to the master, in a safe order.
+//! ## High availability
+//!
+//! [`ha::Scenario`] is a scenario's lifecycle (verify, sync, replicate,
+//! switch over, switch back, integrity tests, the appliance flow) as a
+//! sans-IO state machine: commands, observations and time in; actions for
+//! the embedder, events and the next deadline out. [`ha::MirrorNode`]
+//! applies the mirror-disk split-brain rules. See the [`ha`] module.
 
+pub mod ha;
 pub mod journal;
 pub mod signature;
 
@@ -75,4 +83,16 @@ pub enum Error {
     /// An exclusion pattern did not parse.
     #[error(transparent)]
     Glob(#[from] signature::tree::GlobError),
+    /// A scenario configuration is invalid.
+    #[error(transparent)]
+    HaConfig(#[from] ha::ConfigError),
+    /// A scenario refused a command.
+    #[error(transparent)]
+    HaCommand(#[from] ha::CommandError),
+    /// A saved scenario state could not be restored.
+    #[error(transparent)]
+    HaRestore(#[from] ha::RestoreError),
+    /// A mirror-disk node refused an operation.
+    #[error(transparent)]
+    Mirror(#[from] ha::MirrorError),
 }

@@ -61,6 +61,19 @@ pub enum rha_result {
     /// A scanned entry cannot be recorded in a signature (its path is too
     /// long).
     RHA_TREE_UNSUPPORTED_ENTRY = 454,
+    /// A scenario refused a command in its current state; the message names
+    /// the state and the reason, and the scenario is unchanged.
+    RHA_HA_REFUSED = 700,
+    /// A destructive scenario command came without its explicit
+    /// confirmation; the scenario is unchanged.
+    RHA_HA_CONFIRMATION_REQUIRED = 701,
+    /// A scenario configuration is invalid (the message names the field or
+    /// the redirection step and the rule).
+    RHA_HA_INVALID_CONFIG = 702,
+    /// Saved scenario state does not parse or contradicts itself.
+    RHA_HA_STATE_CORRUPT = 703,
+    /// Saved scenario state was written by a newer version of rha.
+    RHA_HA_STATE_UNSUPPORTED_VERSION = 704,
 }
 
 /// An `rha_result` as the C side passes it in: any 32-bit value, including
@@ -74,7 +87,7 @@ const _: () = assert!(std::mem::size_of::<rha_result>() == std::mem::size_of::<r
 impl rha_result {
     /// Every code, in numeric order.
     #[cfg(test)]
-    pub(crate) const ALL: [rha_result; 17] = [
+    pub(crate) const ALL: &[rha_result] = &[
         rha_result::RHA_OK,
         rha_result::RHA_BLOCKED,
         rha_result::RHA_DONE,
@@ -92,6 +105,11 @@ impl rha_result {
         rha_result::RHA_TREE_ORDER,
         rha_result::RHA_TREE_BAD_GLOB,
         rha_result::RHA_TREE_UNSUPPORTED_ENTRY,
+        rha_result::RHA_HA_REFUSED,
+        rha_result::RHA_HA_CONFIRMATION_REQUIRED,
+        rha_result::RHA_HA_INVALID_CONFIG,
+        rha_result::RHA_HA_STATE_CORRUPT,
+        rha_result::RHA_HA_STATE_UNSUPPORTED_VERSION,
     ];
 
     /// The constant's name, for `raw` if it is a known code.
@@ -114,6 +132,11 @@ impl rha_result {
             452 => c"RHA_TREE_ORDER",
             453 => c"RHA_TREE_BAD_GLOB",
             454 => c"RHA_TREE_UNSUPPORTED_ENTRY",
+            700 => c"RHA_HA_REFUSED",
+            701 => c"RHA_HA_CONFIRMATION_REQUIRED",
+            702 => c"RHA_HA_INVALID_CONFIG",
+            703 => c"RHA_HA_STATE_CORRUPT",
+            704 => c"RHA_HA_STATE_UNSUPPORTED_VERSION",
             _ => return None,
         })
     }
@@ -358,7 +381,7 @@ mod tests {
 
     #[test]
     fn every_code_has_its_name_and_unknown_codes_have_none() {
-        for code in rha_result::ALL {
+        for &code in rha_result::ALL {
             let name = rha_result::name(code as rha_result_raw).expect("known code");
             assert_eq!(name.to_str().ok(), Some(format!("{code:?}").as_str()));
         }
@@ -377,7 +400,10 @@ mod tests {
         let numbers: Vec<u32> = rha_result::ALL.iter().map(|&c| c as u32).collect();
         assert_eq!(
             numbers,
-            [0, 1, 2, 100, 101, 102, 103, 200, 300, 301, 302, 303, 450, 451, 452, 453, 454]
+            [
+                0, 1, 2, 100, 101, 102, 103, 200, 300, 301, 302, 303, 450, 451, 452, 453, 454,
+                700, 701, 702, 703, 704
+            ]
         );
     }
 

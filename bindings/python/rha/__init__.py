@@ -27,6 +27,7 @@ subclasses mirroring the library's result-code families.
 from __future__ import annotations
 
 from ._errors import (
+    ConfirmationRequiredError,
     CorruptJournalError,
     InvalidArgumentError,
     InvalidStateError,
@@ -48,6 +49,8 @@ from ._errors import (
     UnsupportedEntryError,
     UnsupportedSignatureVersionError,
 )
+from ._errors import HaError, InvalidConfigError, RefusedError, StateCorruptError, StateVersionError
+from ._ha import SCENARIO_TYPES, Action, Event, HostSpec, Scenario, Status, now_ns
 from ._native import c_str as _c_str
 from ._native import lib as _lib
 from ._ops import (
@@ -151,4 +154,18 @@ __all__ = [
     "UnsupportedVersionError",
     "RecordTooLargeError",
     "SequenceError",
+    # high availability
+    "Scenario",
+    "Action",
+    "Event",
+    "Status",
+    "HostSpec",
+    "SCENARIO_TYPES",
+    "now_ns",
+    "HaError",
+    "RefusedError",
+    "ConfirmationRequiredError",
+    "InvalidConfigError",
+    "StateCorruptError",
+    "StateVersionError",
 ]

@@ -24,6 +24,12 @@ Families (codes are grouped by hundreds and never renumbered)::
     ├── SignatureOrderError        entries out of order, parent missing
     ├── BadGlobError               an exclusion pattern does not parse (also a ValueError)
     └── UnsupportedEntryError      a scanned entry cannot be recorded
+    HaError                   7xx: high availability (scenarios)
+    ├── RefusedError               command not valid in the scenario's state
+    ├── ConfirmationRequiredError  destructive command without confirm=True
+    ├── InvalidConfigError         bad scenario configuration (also a ValueError)
+    ├── StateCorruptError          saved scenario state does not load
+    └── StateVersionError          saved by a newer version
 """
 
 from __future__ import annotations
@@ -51,6 +57,12 @@ __all__ = [
     "SignatureOrderError",
     "BadGlobError",
     "UnsupportedEntryError",
+    "HaError",
+    "RefusedError",
+    "ConfirmationRequiredError",
+    "InvalidConfigError",
+    "StateCorruptError",
+    "StateVersionError",
     "call",
     "code_name",
     "raise_code",
@@ -202,6 +214,48 @@ _BY_CODE: Dict[int, Type[RhaError]] = {
 }
 _BY_FAMILY: Dict[int, Type[RhaError]] = {1: UsageError, 2: RhaIOError, 3: JournalError}
 _STATUSES = (lib.RHA_OK, lib.RHA_BLOCKED, lib.RHA_DONE)
+
+
+class HaError(RhaError):
+    """A scenario refused something (``rha_result`` 7xx)."""
+
+
+class RefusedError(HaError):
+    """The command is not valid in the scenario's current state
+    (``RHA_HA_REFUSED``); the message names the state and the reason, and
+    the scenario is unchanged."""
+
+
+class ConfirmationRequiredError(HaError):
+    """A destructive command (failover, failback) came without
+    ``confirm=True`` (``RHA_HA_CONFIRMATION_REQUIRED``)."""
+
+
+class InvalidConfigError(HaError, ValueError):
+    """The scenario configuration breaks a rule (``RHA_HA_INVALID_CONFIG``),
+    for example a redirection method the scenario type does not allow."""
+
+
+class StateCorruptError(HaError):
+    """Saved scenario state does not parse or contradicts itself
+    (``RHA_HA_STATE_CORRUPT``)."""
+
+
+class StateVersionError(HaError):
+    """Saved scenario state from a newer version of rha
+    (``RHA_HA_STATE_UNSUPPORTED_VERSION``)."""
+
+
+_BY_CODE.update(
+    {
+        lib.RHA_HA_REFUSED: RefusedError,
+        lib.RHA_HA_CONFIRMATION_REQUIRED: ConfirmationRequiredError,
+        lib.RHA_HA_INVALID_CONFIG: InvalidConfigError,
+        lib.RHA_HA_STATE_CORRUPT: StateCorruptError,
+        lib.RHA_HA_STATE_UNSUPPORTED_VERSION: StateVersionError,
+    }
+)
+_BY_FAMILY[7] = HaError
 
 
 def _class_for(code: int) -> Type[RhaError]:
