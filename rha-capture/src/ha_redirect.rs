@@ -146,8 +146,7 @@ fn executor_for(
             replica_name,
             suffix,
         } => Box::new(
-            SwitchName::new(side, master_name.clone(), replica_name.clone())
-                .suffix(suffix.clone()),
+            SwitchName::new(side, master_name.clone(), replica_name.clone()).suffix(suffix.clone()),
         ),
         RedirectStep::DnsRedirect {
             server,
