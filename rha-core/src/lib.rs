@@ -32,6 +32,7 @@
 //! ```
 
 pub mod journal;
+pub mod spool;
 
 /// Any error from this crate.
 #[derive(Debug, thiserror::Error)]
@@ -52,4 +53,19 @@ pub enum Error {
     /// Reading a journal failed.
     #[error(transparent)]
     Read(#[from] journal::ReadError),
+    /// A spool did not open.
+    #[error(transparent)]
+    SpoolOpen(#[from] spool::OpenError),
+    /// A spool append (or durability wait) failed.
+    #[error(transparent)]
+    SpoolAppend(#[from] spool::AppendError),
+    /// A spool acknowledgement failed.
+    #[error(transparent)]
+    SpoolAck(#[from] spool::AckError),
+    /// Reading from a spool failed.
+    #[error(transparent)]
+    SpoolRead(#[from] spool::ReadError),
+    /// Resetting a spool failed.
+    #[error(transparent)]
+    SpoolReset(#[from] spool::ResetError),
 }
