@@ -269,7 +269,7 @@ impl Spool {
             ));
         }
         let scanned = recover::scan(&*storage, &config, Repair::Repair)?;
-        let mut report = scanned.report;
+        let report = scanned.report;
         let mut dirty = scanned.dirty;
         if dirty.granularity() != config.dirty_granularity && dirty.is_empty() {
             dirty = DirtyRegions::new(config.dirty_granularity);
@@ -305,7 +305,6 @@ impl Spool {
             );
         }
         let next_seq = report.next_seq;
-        report.next_seq = next_seq;
         let mut st = State {
             writer: None,
             segments,
@@ -611,7 +610,7 @@ impl Spool {
                     }
                 }
             }
-            let jobs: Vec<(u64, String, Option<Arc<dyn StorageFile>>, Chunk)> = chunks
+            let jobs: Vec<Job> = chunks
                 .into_iter()
                 .filter_map(|c| {
                     let seg = st.segments.get(&c.seg)?;
@@ -853,7 +852,24 @@ impl Spool {
     }
 }
 
+impl Spool {
+    /// Makes everything appended durable and closes the spool (dropping it
+    /// does the same, ignoring errors).
+    pub fn close(self) -> Result<(), AppendError> {
+        self.sync()
+    }
+}
+
+impl Drop for Spool {
+    fn drop(&mut self) {
+        let _ = self.sync();
+    }
+}
+
 type Done = Vec<(u64, Arc<dyn StorageFile>, u64)>;
+
+/// A chunk to write: segment key, file name, the file if it exists.
+type Job = (u64, String, Option<Arc<dyn StorageFile>>, Chunk);
 
 /// Writes each chunk to its segment, one segment after the other: a
 /// segment's chunks are written and synced before the next segment's file is
@@ -862,7 +878,7 @@ type Done = Vec<(u64, Arc<dyn StorageFile>, u64)>;
 /// Returns, per chunk, the segment, its file and the durable end.
 fn write_chunks(
     storage: &dyn Storage,
-    jobs: Vec<(u64, String, Option<Arc<dyn StorageFile>>, Chunk)>,
+    jobs: Vec<Job>,
 ) -> Result<Done, (String, io::Error)> {
     let mut done: Done = Vec::with_capacity(jobs.len());
     let mut iter = jobs.into_iter().peekable();
