@@ -9,7 +9,7 @@ use rha_core::journal::{DecodeError, DecodeErrorKind, EncodeError, PathError, Wr
 /// `RHA_OK` is success. `RHA_BLOCKED` and `RHA_DONE` are progress statuses of
 /// streaming calls, not errors. Every other value is an error; errors are
 /// numbered in blocks of one hundred per family (100s: API usage, 200s: I/O,
-/// 300s: journal; 400s signature/delta, 500s spool, 600s rewind and 700s
+/// 300s: journal, 500s: spool; 400s signature/delta, 600s rewind and 700s
 /// high availability are reserved) and are never renumbered, so a caller may
 /// test a family with `code / 100`. Callers must be prepared for codes added
 /// in later versions; `rha_result_name` names them all.
@@ -47,6 +47,24 @@ pub enum rha_result {
     RHA_JOURNAL_TOO_LARGE = 302,
     /// A sequence number skips ahead or goes backwards.
     RHA_JOURNAL_SEQUENCE = 303,
+    /// The spool is full and the append was asked not to overflow (or its
+    /// wait for room timed out); nothing was appended.
+    RHA_SPOOL_FULL = 500,
+    /// The spool overflowed under the stop policy: appends are refused until
+    /// the scenario is resynchronised and the spool reset.
+    RHA_SPOOL_STOPPED = 501,
+    /// A spool file is damaged. The error object carries the byte offset in
+    /// the file and the last good sequence number; the message names the file.
+    RHA_SPOOL_CORRUPT = 502,
+    /// An earlier write or sync failed: the spool refuses writes until it is
+    /// closed and reopened.
+    RHA_SPOOL_FAILED = 503,
+    /// The sequence number acknowledged is not durable yet.
+    RHA_SPOOL_NOT_DURABLE = 504,
+    /// The read position was reclaimed after an acknowledgement.
+    RHA_SPOOL_RECLAIMED = 505,
+    /// The spool directory is locked by another process.
+    RHA_SPOOL_LOCKED = 506,
 }
 
 /// An `rha_result` as the C side passes it in: any 32-bit value, including
@@ -60,7 +78,7 @@ const _: () = assert!(std::mem::size_of::<rha_result>() == std::mem::size_of::<r
 impl rha_result {
     /// Every code, in numeric order.
     #[cfg(test)]
-    pub(crate) const ALL: [rha_result; 12] = [
+    pub(crate) const ALL: [rha_result; 19] = [
         rha_result::RHA_OK,
         rha_result::RHA_BLOCKED,
         rha_result::RHA_DONE,
@@ -73,6 +91,13 @@ impl rha_result {
         rha_result::RHA_JOURNAL_UNSUPPORTED_VERSION,
         rha_result::RHA_JOURNAL_TOO_LARGE,
         rha_result::RHA_JOURNAL_SEQUENCE,
+        rha_result::RHA_SPOOL_FULL,
+        rha_result::RHA_SPOOL_STOPPED,
+        rha_result::RHA_SPOOL_CORRUPT,
+        rha_result::RHA_SPOOL_FAILED,
+        rha_result::RHA_SPOOL_NOT_DURABLE,
+        rha_result::RHA_SPOOL_RECLAIMED,
+        rha_result::RHA_SPOOL_LOCKED,
     ];
 
     /// The constant's name, for `raw` if it is a known code.
@@ -90,6 +115,13 @@ impl rha_result {
             301 => c"RHA_JOURNAL_UNSUPPORTED_VERSION",
             302 => c"RHA_JOURNAL_TOO_LARGE",
             303 => c"RHA_JOURNAL_SEQUENCE",
+            500 => c"RHA_SPOOL_FULL",
+            501 => c"RHA_SPOOL_STOPPED",
+            502 => c"RHA_SPOOL_CORRUPT",
+            503 => c"RHA_SPOOL_FAILED",
+            504 => c"RHA_SPOOL_NOT_DURABLE",
+            505 => c"RHA_SPOOL_RECLAIMED",
+            506 => c"RHA_SPOOL_LOCKED",
             _ => return None,
         })
     }
@@ -143,6 +175,14 @@ impl rha_error {
     /// `RHA_INVALID_ARGUMENT` for a record field holding an invalid path.
     pub(crate) fn invalid_path(field: &str, e: PathError) -> Self {
         Self::invalid_argument(format!("record field `{field}`: {e}"))
+    }
+
+    /// Attaches the position of damage (a byte offset and the last good
+    /// sequence number).
+    pub(crate) fn at(mut self, offset: u64, last_seq: Option<u64>) -> Self {
+        self.offset = Some(offset);
+        self.last_seq = last_seq;
+        self
     }
 
     /// The code.
@@ -327,7 +367,7 @@ mod tests {
             let name = rha_result::name(code as rha_result_raw).expect("known code");
             assert_eq!(name.to_str().ok(), Some(format!("{code:?}").as_str()));
         }
-        for raw in [3, 99, 104, 201, 304, 400, u32::MAX] {
+        for raw in [3, 99, 104, 201, 304, 400, 507, u32::MAX] {
             assert_eq!(rha_result::name(raw), None);
         }
         assert_eq!(
@@ -342,7 +382,10 @@ mod tests {
         let numbers: Vec<u32> = rha_result::ALL.iter().map(|&c| c as u32).collect();
         assert_eq!(
             numbers,
-            [0, 1, 2, 100, 101, 102, 103, 200, 300, 301, 302, 303]
+            [
+                0, 1, 2, 100, 101, 102, 103, 200, 300, 301, 302, 303, 500, 501, 502, 503, 504, 505,
+                506
+            ]
         );
     }
 

@@ -170,7 +170,9 @@ pub struct Ticket {
     /// The record's sequence number, or `None` if the spool is degraded and
     /// only the regions it changes were recorded.
     pub seq: Option<u64>,
-    pub(crate) commit: u64,
+    /// The append's number: appends are numbered in order, and waiting for
+    /// one covers every earlier one.
+    pub commit: u64,
 }
 
 /// A monitoring event, taken with [`Spool::poll_event`](super::Spool::poll_event).

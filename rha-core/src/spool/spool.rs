@@ -580,6 +580,8 @@ impl Spool {
     fn flush_until(&self, target: u64) -> Result<(), AppendError> {
         let sh = &*self.shared;
         let mut st = sh.state.lock();
+        // A ticket from elsewhere cannot ask for more than was appended.
+        let target = target.min(st.commit);
         loop {
             if let Some(cause) = &st.failed {
                 return Err(AppendError::Poisoned(cause.clone()));
@@ -876,10 +878,7 @@ type Job = (u64, String, Option<Arc<dyn StorageFile>>, Chunk);
 /// created (and the directory synced after a creation), so that no byte of a
 /// newer segment can reach the disk before the older one is complete.
 /// Returns, per chunk, the segment, its file and the durable end.
-fn write_chunks(
-    storage: &dyn Storage,
-    jobs: Vec<Job>,
-) -> Result<Done, (String, io::Error)> {
+fn write_chunks(storage: &dyn Storage, jobs: Vec<Job>) -> Result<Done, (String, io::Error)> {
     let mut done: Done = Vec::with_capacity(jobs.len());
     let mut iter = jobs.into_iter().peekable();
     while let Some((key, name, file, chunk)) = iter.next() {
