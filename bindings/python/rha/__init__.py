@@ -69,6 +69,21 @@ from ._ops import (
     Write,
 )
 from ._reader import End, JournalReader, RecordStream, read_journal
+from ._spool import (
+    CorruptSpoolError,
+    NotDurableError,
+    ReclaimedError,
+    Spool,
+    SpoolError,
+    SpoolEvent,
+    SpoolFailedError,
+    SpoolFullError,
+    SpoolLockedError,
+    SpoolReader,
+    SpoolRecovery,
+    SpoolStoppedError,
+    SpoolUsage,
+)
 from ._writer import JournalWriter, write_journal
 
 __version__: str = _c_str(_lib.rha_version_string())
@@ -128,4 +143,18 @@ __all__ = [
     "UnsupportedVersionError",
     "RecordTooLargeError",
     "SequenceError",
+    # spool
+    "Spool",
+    "SpoolReader",
+    "SpoolUsage",
+    "SpoolRecovery",
+    "SpoolEvent",
+    "SpoolError",
+    "SpoolFullError",
+    "SpoolStoppedError",
+    "CorruptSpoolError",
+    "SpoolFailedError",
+    "NotDurableError",
+    "ReclaimedError",
+    "SpoolLockedError",
 ]
