@@ -16,3 +16,4 @@
 //! ```
 
 pub mod journal_file;
+pub mod spool_cli;

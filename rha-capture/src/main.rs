@@ -3,6 +3,8 @@
 //! ```text
 //! rha journal dump FILE      list every record of a journal file
 //! rha journal verify FILE    check a journal file: ok, torn tail, or corrupt
+//! rha spool inspect DIR      segments, sequence range, acknowledged position, usage, state
+//! rha spool verify DIR       check a spool: ok, torn tail, or corrupt (--salvage repairs)
 //! ```
 //!
 //! Exit codes: 0 ok, 1 the file could not be read, 2 bad usage, 3 torn tail,
@@ -40,6 +42,9 @@ enum Command {
     /// Inspect journal files.
     #[command(subcommand)]
     Journal(JournalCommand),
+    /// Inspect and verify spool directories.
+    #[command(subcommand)]
+    Spool(rha_capture::spool_cli::SpoolCommand),
 }
 
 #[derive(Subcommand)]
@@ -80,6 +85,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Journal(JournalCommand::Dump(args)) => dump(&args),
         Command::Journal(JournalCommand::Verify(args)) => verify(&args),
+        Command::Spool(cmd) => return rha_capture::spool_cli::run(&cmd),
     };
     match result {
         Ok(code) => code,
