@@ -9,6 +9,7 @@
 //! | target | input | checks |
 //! |---|---|---|
 //! | [`journal_decode`] | 4 control bytes, then a journal | no panic; chunked and whole decoding agree; the outcome accounts for every byte; decoded records re-encode |
+//! | [`spool_model`] | a segment size, then (operation, parameter) byte pairs | appends, reads, acks, reopens and crashes at a chosen sync agree with a reference model: durable records survive in order exactly once, nothing is invented |
 //! | [`journal_roundtrip`] | `arbitrary` writer settings and operations | the writer refuses exactly the invalid records; the rest decode to themselves and the journal ends cleanly |
 //!
 //! The seed corpus is written by the ignored test `regenerate_seed_corpus`
@@ -27,12 +28,14 @@ mod decode;
 mod roundtrip;
 #[cfg(test)]
 mod seeds;
+mod spool_model;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 pub use decode::journal_decode;
 pub use roundtrip::journal_roundtrip;
+pub use spool_model::spool_model;
 
 /// The main program of a fuzz target built without libFuzzer: runs every
 /// file named on the command line (every file inside a named directory,
@@ -126,10 +129,16 @@ mod tests {
     }
 
     #[test]
+    fn replay_spool_model_corpus() {
+        replay("spool_model", super::spool_model);
+    }
+
+    #[test]
     fn short_and_empty_inputs_are_fine() {
         for n in 0..8 {
             super::journal_decode(&[0xA5; 8][..n]);
             super::journal_roundtrip(&[0xA5; 8][..n]);
+            super::spool_model(&[0xA5; 8][..n]);
         }
     }
 }

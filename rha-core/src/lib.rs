@@ -30,6 +30,27 @@
 //! assert_eq!(decoder.finish()?, End::Clean { len: bytes.len() as u64 });
 //! # Ok::<(), rha_core::Error>(())
 //! ```
+//!
+//! ## The spool
+//!
+//! Records that cannot move on yet wait in a [`spool`]: durable, bounded and
+//! crash-safe, on a narrow storage trait (a real directory, or memory with a
+//! crash model for tests).
+//!
+//! ```
+//! use std::sync::Arc;
+//! use rha_core::journal::Op;
+//! use rha_core::spool::{AppendOptions, MemStorage, Spool, SpoolConfig};
+//!
+//! let (spool, _) = Spool::open(Arc::new(MemStorage::new()), SpoolConfig::default())?;
+//! spool.append(1_000, &Op::TxBegin { txid: 7 }, AppendOptions::default())?;
+//! for record in spool.read_from(1)? {
+//!     let record = record?;
+//!     // ... send or apply it, then:
+//!     spool.ack(record.seq)?;
+//! }
+//! # Ok::<(), rha_core::Error>(())
+//! ```
 
 pub mod journal;
 pub mod spool;

@@ -45,6 +45,10 @@ pub struct SpoolConfig {
     /// On open, keep what precedes a corruption instead of refusing to open
     /// (what follows it is discarded and reported). Default: off.
     pub salvage: bool,
+    /// Appends that do not wait for durability write what is encoded
+    /// (without syncing) once this many bytes are waiting, so memory stays
+    /// bounded. Default: 8 MiB.
+    pub max_unflushed_bytes: usize,
 }
 
 impl Default for SpoolConfig {
@@ -59,6 +63,7 @@ impl Default for SpoolConfig {
             max_record_size: DEFAULT_MAX_RECORD_SIZE,
             dirty_granularity: 4096,
             salvage: false,
+            max_unflushed_bytes: 8 << 20,
         }
     }
 }
@@ -102,6 +107,11 @@ impl SpoolConfig {
     /// Sets [`dirty_granularity`](Self::dirty_granularity).
     pub fn dirty_granularity(mut self, n: u64) -> Self {
         self.dirty_granularity = n;
+        self
+    }
+    /// Sets [`max_unflushed_bytes`](Self::max_unflushed_bytes).
+    pub fn max_unflushed_bytes(mut self, n: usize) -> Self {
+        self.max_unflushed_bytes = n;
         self
     }
     /// Sets [`salvage`](Self::salvage).

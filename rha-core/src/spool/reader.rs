@@ -94,7 +94,7 @@ impl SpoolReader {
         };
         match cur.decoder.next_record_ref() {
             Ok(Some(rec)) => {
-                *next = rec.seq + 1;
+                *next = rec.seq.saturating_add(1);
                 Ok(Some(rec))
             }
             Ok(None) => Ok(None),
@@ -123,7 +123,10 @@ impl SpoolReader {
                 continue;
             };
             if cur.decoder.needed() == 0 {
-                let expected = cur.decoder.last_seq().map_or(cur.first, |s| s + 1);
+                let expected = cur
+                    .decoder
+                    .last_seq()
+                    .map_or(cur.first, |s| s.saturating_add(1));
                 if expected >= self.next {
                     return Ok(true);
                 }

@@ -267,7 +267,7 @@ pub(crate) fn scan(
         }
         let is_last = i + 1 == count;
         let file = storage.open(&name).map_err(io_err("opening", &name))?;
-        let expected = prev_last.map(|p| p + 1);
+        let expected = prev_last.map(|p| p.saturating_add(1));
         let gap = match expected {
             Some(e) if e != first => Some(format!(
                 "sequence gap: segment starts at {first}, expected {e}"
@@ -359,7 +359,7 @@ pub(crate) fn scan(
     }
 
     let next_seq = match kept.last() {
-        Some(s) => s.last_seq + 1,
+        Some(s) => s.last_seq.saturating_add(1),
         None => state.resume_seq,
     };
     if state.resume_seq > next_seq {

@@ -105,6 +105,8 @@ pub(crate) struct State {
     pub(crate) segments: BTreeMap<u64, Segment>,
     /// Encoded bytes of earlier segments not yet handed to a flush.
     queued: Vec<Chunk>,
+    /// Written by a write-behind flush, not yet synced.
+    unsynced: Vec<Written>,
     pub(crate) next_seq: u64,
     /// Appends so far (spooled or tracked): ticket numbers.
     commit: u64,
@@ -309,6 +311,7 @@ impl Spool {
             writer: None,
             segments,
             queued: Vec::new(),
+            unsynced: Vec::new(),
             next_seq,
             commit: 0,
             durable_commit: 0,
@@ -361,8 +364,17 @@ impl Spool {
         let ticket = self.enqueue(None, timestamp_ns, op, opts.when_full)?;
         if opts.durable {
             self.wait(ticket)?;
+        } else if self.unflushed() >= self.shared.config.max_unflushed_bytes {
+            self.write_behind()?;
         }
         Ok(ticket)
+    }
+
+    /// Encoded bytes not yet handed to a flush.
+    fn unflushed(&self) -> usize {
+        let st = self.shared.state.lock();
+        st.writer.as_ref().map_or(0, |w| w.get_ref().len())
+            + st.queued.iter().map(|c| c.bytes.len()).sum::<usize>()
     }
 
     /// Appends a record that already has its sequence number (for example
@@ -371,6 +383,8 @@ impl Spool {
         let ticket = self.enqueue(Some(rec.seq), rec.timestamp_ns, &rec.op, opts.when_full)?;
         if opts.durable {
             self.wait(ticket)?;
+        } else if self.unflushed() >= self.shared.config.max_unflushed_bytes {
+            self.write_behind()?;
         }
         Ok(ticket)
     }
@@ -482,6 +496,10 @@ impl Spool {
         op: &Op,
     ) -> Result<Ticket, AppendError> {
         let seq = st.next_seq;
+        if seq == u64::MAX {
+            // The spool's own next number would not fit after it.
+            return Err(EncodeError::SequenceExhausted.into());
+        }
         let roll = match (&st.writer, st.segments.last_key_value()) {
             (Some(_), Some((_, tail))) => tail.len >= config.segment_bytes,
             _ => true,
@@ -594,33 +612,11 @@ impl Spool {
                 continue;
             }
             // Lead: take everything encoded so far and make it durable.
-            st.flushing = true;
             let covered = st.commit;
             let covered_next = st.next_seq;
-            let mut chunks = std::mem::take(&mut st.queued);
-            if let Some(writer) = st.writer.as_mut() {
-                let bytes = std::mem::take(writer.get_mut());
-                if !bytes.is_empty() {
-                    if let Some((&key, tail)) = st.segments.iter_mut().next_back() {
-                        let offset = tail.taken;
-                        tail.taken += bytes.len() as u64;
-                        chunks.push(Chunk {
-                            seg: key,
-                            offset,
-                            bytes,
-                        });
-                    }
-                }
-            }
-            let jobs: Vec<Job> = chunks
-                .into_iter()
-                .filter_map(|c| {
-                    let seg = st.segments.get(&c.seg)?;
-                    Some((c.seg, seg.name.clone(), seg.file.clone(), c))
-                })
-                .collect();
+            let (jobs, pending) = Self::take_jobs(&mut st);
             drop(st);
-            let written = write_chunks(&*sh.storage, jobs);
+            let written = write_chunks(&*sh.storage, jobs, pending, true);
             let meta = written
                 .as_ref()
                 .map_err(|_| ())
@@ -631,13 +627,8 @@ impl Spool {
             st.flushing = false;
             sh.flushed.notify_all();
             let result = match (written, meta) {
-                (Ok(done), Some(Ok(()))) => {
-                    for (key, file, end) in done {
-                        if let Some(seg) = st.segments.get_mut(&key) {
-                            seg.file = Some(file);
-                            seg.durable_len = seg.durable_len.max(end);
-                        }
-                    }
+                (Ok((done, _)), Some(Ok(()))) => {
+                    Self::mark_durable(&mut st, done);
                     st.durable_commit = st.durable_commit.max(covered);
                     st.durable_next = st.durable_next.max(covered_next);
                     if let Ok(free) = free {
@@ -653,6 +644,83 @@ impl Spool {
                 (Ok(_), None) => Ok(()),
             };
             result?;
+        }
+    }
+
+    /// Writes what is encoded without syncing it (unless a segment boundary
+    /// requires), so appends that do not wait keep memory bounded and the
+    /// disk busy. Does nothing if a flush is under way.
+    fn write_behind(&self) -> Result<(), AppendError> {
+        let sh = &*self.shared;
+        let mut st = sh.state.lock();
+        if let Some(cause) = &st.failed {
+            return Err(AppendError::Poisoned(cause.clone()));
+        }
+        if st.flushing {
+            return Ok(());
+        }
+        let (jobs, pending) = Self::take_jobs(&mut st);
+        drop(st);
+        let written = write_chunks(&*sh.storage, jobs, pending, false);
+        st = sh.state.lock();
+        st.flushing = false;
+        sh.flushed.notify_all();
+        match written {
+            Ok((mut done, pending)) => {
+                // Bytes synced at a segment boundary count as durable only
+                // with the next full flush, which also advances the durable
+                // sequence number; until then they wait with the rest.
+                done.extend(pending);
+                for w in &done {
+                    if let Some(seg) = st.segments.get_mut(&w.key) {
+                        seg.file = Some(w.file.clone());
+                    }
+                }
+                st.unsynced = done;
+                Ok(())
+            }
+            Err((what, e)) => {
+                st.poison(&what, &e);
+                Err(AppendError::Io(arc_io(e)))
+            }
+        }
+    }
+
+    /// Marks a flush under way and takes everything encoded but not yet
+    /// written, and what was written but not synced.
+    fn take_jobs(st: &mut State) -> (Vec<Job>, Vec<Written>) {
+        st.flushing = true;
+        let mut chunks = std::mem::take(&mut st.queued);
+        if let Some(writer) = st.writer.as_mut() {
+            let bytes = std::mem::take(writer.get_mut());
+            if !bytes.is_empty() {
+                if let Some((&key, tail)) = st.segments.iter_mut().next_back() {
+                    let offset = tail.taken;
+                    tail.taken += bytes.len() as u64;
+                    chunks.push(Chunk {
+                        seg: key,
+                        offset,
+                        bytes,
+                    });
+                }
+            }
+        }
+        let jobs = chunks
+            .into_iter()
+            .filter_map(|c| {
+                let seg = st.segments.get(&c.seg)?;
+                Some((c.seg, seg.name.clone(), seg.file.clone(), c))
+            })
+            .collect();
+        (jobs, std::mem::take(&mut st.unsynced))
+    }
+
+    fn mark_durable(st: &mut State, done: Vec<Written>) {
+        for w in done {
+            if let Some(seg) = st.segments.get_mut(&w.key) {
+                seg.file = Some(w.file);
+                seg.durable_len = seg.durable_len.max(w.end);
+            }
         }
     }
 
@@ -775,6 +843,7 @@ impl Spool {
         let names: Vec<String> = st.segments.values().map(|s| s.name.clone()).collect();
         st.segments.clear();
         st.queued.clear();
+        st.unsynced.clear();
         st.writer = None;
         st.used = 0;
         st.next_seq = next_seq;
@@ -868,44 +937,84 @@ impl Drop for Spool {
     }
 }
 
-type Done = Vec<(u64, Arc<dyn StorageFile>, u64)>;
-
 /// A chunk to write: segment key, file name, the file if it exists.
 type Job = (u64, String, Option<Arc<dyn StorageFile>>, Chunk);
 
-/// Writes each chunk to its segment, one segment after the other: a
-/// segment's chunks are written and synced before the next segment's file is
-/// created (and the directory synced after a creation), so that no byte of a
-/// newer segment can reach the disk before the older one is complete.
-/// Returns, per chunk, the segment, its file and the durable end.
-fn write_chunks(storage: &dyn Storage, jobs: Vec<Job>) -> Result<Done, (String, io::Error)> {
-    let mut done: Done = Vec::with_capacity(jobs.len());
-    let mut iter = jobs.into_iter().peekable();
-    while let Some((key, name, file, chunk)) = iter.next() {
-        let (file, created) = match file {
+/// Bytes written to a segment file, up to `end`.
+pub(crate) struct Written {
+    key: u64,
+    file: Arc<dyn StorageFile>,
+    end: u64,
+    /// The file was created and its directory entry is not synced yet.
+    created: bool,
+}
+
+/// Syncs every file in `written` (in segment order), then the directory if
+/// any of them was created; returns them, now durable.
+fn sync_all(
+    storage: &dyn Storage,
+    written: Vec<Written>,
+) -> Result<Vec<Written>, (String, io::Error)> {
+    let mut synced: Vec<u64> = Vec::new();
+    for w in &written {
+        if !synced.contains(&w.key) {
+            w.file
+                .sync()
+                .map_err(|e| (format!("syncing segment {}", w.key), e))?;
+            synced.push(w.key);
+        }
+    }
+    if written.iter().any(|w| w.created) {
+        storage
+            .sync_dir()
+            .map_err(|e| ("syncing the directory".to_string(), e))?;
+    }
+    Ok(written)
+}
+
+/// Writes each chunk to its segment. Everything written earlier (`pending`
+/// and this call's writes) is synced before a new segment file is created,
+/// and the directory synced after the creation is recorded, so no byte of a
+/// newer segment can reach the disk before the older ones are complete.
+/// With `sync`, everything is synced at the end.
+///
+/// Returns what is durable now and what is written but not synced.
+fn write_chunks(
+    storage: &dyn Storage,
+    jobs: Vec<Job>,
+    pending: Vec<Written>,
+    sync: bool,
+) -> Result<(Vec<Written>, Vec<Written>), (String, io::Error)> {
+    let mut durable = Vec::new();
+    let mut written = pending;
+    for (key, name, file, chunk) in jobs {
+        let (file, created) = match file.or_else(|| {
+            written
+                .iter()
+                .find(|w| w.key == key)
+                .map(|w| w.file.clone())
+        }) {
             Some(f) => (f, false),
-            None => (
-                storage
+            None => {
+                durable.extend(sync_all(storage, std::mem::take(&mut written))?);
+                let f = storage
                     .create(&name)
-                    .map_err(|e| (format!("creating {name}"), e))?,
-                true,
-            ),
+                    .map_err(|e| (format!("creating {name}"), e))?;
+                (f, true)
+            }
         };
-        let mut end = chunk.offset + chunk.bytes.len() as u64;
         file.write_at(chunk.offset, &chunk.bytes)
             .map_err(|e| (format!("writing {name}"), e))?;
-        while let Some((_, _, _, more)) = iter.next_if(|(k, ..)| *k == key) {
-            file.write_at(more.offset, &more.bytes)
-                .map_err(|e| (format!("writing {name}"), e))?;
-            end = more.offset + more.bytes.len() as u64;
-        }
-        file.sync().map_err(|e| (format!("syncing {name}"), e))?;
-        if created {
-            storage
-                .sync_dir()
-                .map_err(|e| ("syncing the directory".to_string(), e))?;
-        }
-        done.push((key, file, end));
+        written.push(Written {
+            key,
+            file,
+            end: chunk.offset + chunk.bytes.len() as u64,
+            created,
+        });
     }
-    Ok(done)
+    if sync {
+        durable.extend(sync_all(storage, written)?);
+        return Ok((durable, Vec::new()));
+    }
+    Ok((durable, written))
 }
