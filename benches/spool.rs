@@ -183,7 +183,8 @@ fn bulk_1m(c: &mut Criterion) {
         })
     });
 
-    let (spool, _dir) = open_spool("bulk", 16 << 20);
+    // Segments of the default size, as an embedder would have them.
+    let (spool, _dir) = open_spool("bulk", SpoolConfig::default().segment_bytes);
     let ops: Vec<Op> = (0..RECORDS).map(|i| record(1 << 20, i)).collect();
     g.bench_function("spool", |b| {
         b.iter_custom(|iters| {

@@ -614,7 +614,7 @@ impl Spool {
             // Lead: take everything encoded so far and make it durable.
             let covered = st.commit;
             let covered_next = st.next_seq;
-            let (jobs, pending) = Self::take_jobs(&mut st);
+            let (jobs, pending) = Self::take_jobs(&mut st, sh.config.max_unflushed_bytes);
             drop(st);
             let written = write_chunks(&*sh.storage, jobs, pending, true);
             let meta = written
@@ -659,7 +659,7 @@ impl Spool {
         if st.flushing {
             return Ok(());
         }
-        let (jobs, pending) = Self::take_jobs(&mut st);
+        let (jobs, pending) = Self::take_jobs(&mut st, sh.config.max_unflushed_bytes);
         drop(st);
         let written = write_chunks(&*sh.storage, jobs, pending, false);
         st = sh.state.lock();
@@ -688,11 +688,14 @@ impl Spool {
 
     /// Marks a flush under way and takes everything encoded but not yet
     /// written, and what was written but not synced.
-    fn take_jobs(st: &mut State) -> (Vec<Job>, Vec<Written>) {
+    fn take_jobs(st: &mut State, max_unflushed: usize) -> (Vec<Job>, Vec<Written>) {
         st.flushing = true;
         let mut chunks = std::mem::take(&mut st.queued);
         if let Some(writer) = st.writer.as_mut() {
-            let bytes = std::mem::take(writer.get_mut());
+            // The next buffer starts at the size this one reached (up to
+            // the write-behind limit), sparing the regrowth copies.
+            let reserve = writer.get_ref().len().min(max_unflushed);
+            let bytes = std::mem::replace(writer.get_mut(), Vec::with_capacity(reserve));
             if !bytes.is_empty() {
                 if let Some((&key, tail)) = st.segments.iter_mut().next_back() {
                     let offset = tail.taken;
