@@ -27,6 +27,7 @@
 //!
 //! The on-disk layout is specified in `docs/spool-format.md`.
 
+mod buffer;
 mod config;
 mod dirty;
 mod error;

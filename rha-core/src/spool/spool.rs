@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use parking_lot::{Condvar, Mutex, MutexGuard};
 
+use super::buffer::EncodeBuffer;
 use super::config::{
     AppendOptions, OverflowPolicy, SpoolConfig, SpoolEvent, SpoolUsage, Ticket, WhenFull,
 };
@@ -94,13 +95,15 @@ pub(crate) struct Segment {
 struct Chunk {
     seg: u64,
     offset: u64,
-    bytes: Vec<u8>,
+    /// The encoded bytes, in order.
+    parts: Vec<bytes::Bytes>,
+    len: usize,
 }
 
 pub(crate) struct State {
     /// Encodes into the newest segment; `None` until the first append
     /// after opening (recovered segments are never appended to).
-    writer: Option<JournalWriter<Vec<u8>>>,
+    writer: Option<JournalWriter<EncodeBuffer>>,
     /// By first sequence number.
     pub(crate) segments: BTreeMap<u64, Segment>,
     /// Encoded bytes of earlier segments not yet handed to a flush.
@@ -371,10 +374,10 @@ impl Spool {
     }
 
     /// Encoded bytes not yet handed to a flush.
-    fn unflushed(&self) -> usize {
+    pub(crate) fn unflushed(&self) -> usize {
         let st = self.shared.state.lock();
         st.writer.as_ref().map_or(0, |w| w.get_ref().len())
-            + st.queued.iter().map(|c| c.bytes.len()).sum::<usize>()
+            + st.queued.iter().map(|c| c.len).sum::<usize>()
     }
 
     /// Appends a record that already has its sequence number (for example
@@ -507,7 +510,7 @@ impl Spool {
         if roll {
             Self::seal_tail(st);
             let writer = JournalWriter::new(
-                Vec::new(),
+                EncodeBuffer::default(),
                 WriterConfig::default()
                     .first_seq(seq)
                     .batch_bytes(1)
@@ -537,7 +540,10 @@ impl Spool {
             ));
         };
         let before = writer.get_ref().len();
-        match writer.append(timestamp_ns, op) {
+        writer.get_mut().expect_payload(Some(op));
+        let appended = writer.append(timestamp_ns, op);
+        writer.get_mut().expect_payload(None);
+        match appended {
             Ok(_) => {}
             // Nothing was written (the writer checks before encoding); a
             // segment just rolled for this record stays empty and takes the
@@ -568,17 +574,18 @@ impl Spool {
         let Some(mut writer) = st.writer.take() else {
             return;
         };
-        let bytes = std::mem::take(writer.get_mut());
-        if bytes.is_empty() {
+        let (parts, len) = writer.get_mut().take(0);
+        if len == 0 {
             return;
         }
         if let Some((&key, tail)) = st.segments.iter_mut().next_back() {
             let offset = tail.taken;
-            tail.taken += bytes.len() as u64;
+            tail.taken += len as u64;
             st.queued.push(Chunk {
                 seg: key,
                 offset,
-                bytes,
+                parts,
+                len,
             });
         }
     }
@@ -692,18 +699,18 @@ impl Spool {
         st.flushing = true;
         let mut chunks = std::mem::take(&mut st.queued);
         if let Some(writer) = st.writer.as_mut() {
-            // The next buffer starts at the size this one reached (up to
-            // the write-behind limit), sparing the regrowth copies.
-            let reserve = writer.get_ref().len().min(max_unflushed);
-            let bytes = std::mem::replace(writer.get_mut(), Vec::with_capacity(reserve));
-            if !bytes.is_empty() {
+            // The next buffer keeps room for as many small frames as this
+            // one held (up to the write-behind limit), sparing regrowth.
+            let (parts, len) = writer.get_mut().take(max_unflushed);
+            if len > 0 {
                 if let Some((&key, tail)) = st.segments.iter_mut().next_back() {
                     let offset = tail.taken;
-                    tail.taken += bytes.len() as u64;
+                    tail.taken += len as u64;
                     chunks.push(Chunk {
                         seg: key,
                         offset,
-                        bytes,
+                        parts,
+                        len,
                     });
                 }
             }
@@ -1006,12 +1013,16 @@ fn write_chunks(
                 (f, true)
             }
         };
-        file.write_at(chunk.offset, &chunk.bytes)
-            .map_err(|e| (format!("writing {name}"), e))?;
+        let mut at = chunk.offset;
+        for part in &chunk.parts {
+            file.write_at(at, part)
+                .map_err(|e| (format!("writing {name}"), e))?;
+            at += part.len() as u64;
+        }
         written.push(Written {
             key,
             file,
-            end: chunk.offset + chunk.bytes.len() as u64,
+            end: at,
             created,
         });
     }
