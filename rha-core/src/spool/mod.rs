@@ -31,6 +31,7 @@ mod buffer;
 mod config;
 mod dirty;
 mod error;
+mod flush;
 mod mem;
 mod meta;
 mod reader;

@@ -14,7 +14,8 @@ use super::config::{
 };
 use super::dirty::DirtyRegions;
 use super::error::{AckError, AppendError, FullReason, OpenError, ResetError};
-use super::meta::{self, SpoolMode, StateFile, DIRTY_FILE, STATE_FILE, TMP_SUFFIX};
+use super::flush::{write_chunks, write_meta, Chunk, Job, Written};
+use super::meta::{self, SpoolMode, StateFile, DIRTY_FILE, STATE_FILE};
 use super::reader::SpoolReader;
 use super::recover::{self, segment_name, Recovery, Repair};
 use super::storage::{DirStorage, Storage, StorageFile};
@@ -90,14 +91,6 @@ pub(crate) struct Segment {
     pub(crate) durable_len: u64,
     /// Last record encoded.
     last_seq: Option<u64>,
-}
-
-struct Chunk {
-    seg: u64,
-    offset: u64,
-    /// The encoded bytes, in order.
-    parts: Vec<bytes::Bytes>,
-    len: usize,
 }
 
 pub(crate) struct State {
@@ -219,17 +212,6 @@ fn encoded_bound(op: &Op) -> u64 {
         op => op.path().map_or(0, |p| p.len()),
     };
     var as u64 + 128
-}
-
-/// Writes a metadata file atomically: temporary file, sync, rename, sync
-/// the directory.
-fn write_meta(storage: &dyn Storage, name: &str, bytes: &[u8]) -> io::Result<()> {
-    let tmp = format!("{name}{TMP_SUFFIX}");
-    let file = storage.create(&tmp)?;
-    file.write_at(0, bytes)?;
-    file.sync()?;
-    storage.rename(&tmp, name)?;
-    storage.sync_dir()
 }
 
 impl Spool {
@@ -945,90 +927,4 @@ impl Drop for Spool {
     fn drop(&mut self) {
         let _ = self.sync();
     }
-}
-
-/// A chunk to write: segment key, file name, the file if it exists.
-type Job = (u64, String, Option<Arc<dyn StorageFile>>, Chunk);
-
-/// Bytes written to a segment file, up to `end`.
-pub(crate) struct Written {
-    key: u64,
-    file: Arc<dyn StorageFile>,
-    end: u64,
-    /// The file was created and its directory entry is not synced yet.
-    created: bool,
-}
-
-/// Syncs every file in `written` (in segment order), then the directory if
-/// any of them was created; returns them, now durable.
-fn sync_all(
-    storage: &dyn Storage,
-    written: Vec<Written>,
-) -> Result<Vec<Written>, (String, io::Error)> {
-    let mut synced: Vec<u64> = Vec::new();
-    for w in &written {
-        if !synced.contains(&w.key) {
-            w.file
-                .sync()
-                .map_err(|e| (format!("syncing segment {}", w.key), e))?;
-            synced.push(w.key);
-        }
-    }
-    if written.iter().any(|w| w.created) {
-        storage
-            .sync_dir()
-            .map_err(|e| ("syncing the directory".to_string(), e))?;
-    }
-    Ok(written)
-}
-
-/// Writes each chunk to its segment. Everything written earlier (`pending`
-/// and this call's writes) is synced before a new segment file is created,
-/// and the directory synced after the creation is recorded, so no byte of a
-/// newer segment can reach the disk before the older ones are complete.
-/// With `sync`, everything is synced at the end.
-///
-/// Returns what is durable now and what is written but not synced.
-fn write_chunks(
-    storage: &dyn Storage,
-    jobs: Vec<Job>,
-    pending: Vec<Written>,
-    sync: bool,
-) -> Result<(Vec<Written>, Vec<Written>), (String, io::Error)> {
-    let mut durable = Vec::new();
-    let mut written = pending;
-    for (key, name, file, chunk) in jobs {
-        let (file, created) = match file.or_else(|| {
-            written
-                .iter()
-                .find(|w| w.key == key)
-                .map(|w| w.file.clone())
-        }) {
-            Some(f) => (f, false),
-            None => {
-                durable.extend(sync_all(storage, std::mem::take(&mut written))?);
-                let f = storage
-                    .create(&name)
-                    .map_err(|e| (format!("creating {name}"), e))?;
-                (f, true)
-            }
-        };
-        let mut at = chunk.offset;
-        for part in &chunk.parts {
-            file.write_at(at, part)
-                .map_err(|e| (format!("writing {name}"), e))?;
-            at += part.len() as u64;
-        }
-        written.push(Written {
-            key,
-            file,
-            end: at,
-            created,
-        });
-    }
-    if sync {
-        durable.extend(sync_all(storage, written)?);
-        return Ok((durable, Vec::new()));
-    }
-    Ok((durable, written))
 }
