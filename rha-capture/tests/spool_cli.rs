@@ -4,9 +4,18 @@
 
 use std::path::Path;
 use std::process::{Command, Output};
+use std::sync::{Mutex, MutexGuard};
 
 use rha_core::journal::{Op, RelPath};
 use rha_core::spool::{AppendOptions, Spool, SpoolConfig};
+
+/// The tests run one at a time: a child process forked by one test holds
+/// copies of the others' open files (the spool directory lock among them)
+/// until it execs, which would make a spool look busy.
+fn serial() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 fn rha(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_rha"))
@@ -46,6 +55,7 @@ fn segments(dir: &Path) -> Vec<std::path::PathBuf> {
 
 #[test]
 fn inspect_and_verify_a_healthy_spool() {
+    let _serial = serial();
     let tmp = tempfile::tempdir().unwrap();
     make_spool(tmp.path());
     let d = tmp.path().to_str().unwrap();
@@ -71,6 +81,7 @@ fn inspect_and_verify_a_healthy_spool() {
 
 #[test]
 fn verify_reports_a_torn_tail_and_salvage_truncates_it() {
+    let _serial = serial();
     let tmp = tempfile::tempdir().unwrap();
     make_spool(tmp.path());
     let last = segments(tmp.path()).pop().unwrap();
@@ -99,6 +110,7 @@ fn verify_reports_a_torn_tail_and_salvage_truncates_it() {
 
 #[test]
 fn verify_names_a_corruption_and_salvage_keeps_the_prefix() {
+    let _serial = serial();
     let tmp = tempfile::tempdir().unwrap();
     make_spool(tmp.path());
     let segs = segments(tmp.path());
@@ -129,6 +141,7 @@ fn verify_names_a_corruption_and_salvage_keeps_the_prefix() {
 
 #[test]
 fn a_missing_or_busy_directory_is_an_io_error() {
+    let _serial = serial();
     let out = rha(&["spool", "verify", "/nonexistent/spool"]);
     assert_eq!(out.status.code(), Some(1));
     let tmp = tempfile::tempdir().unwrap();
