@@ -86,6 +86,61 @@
 #define RHA_ATTR_MTIME 16
 
 /**
+ * Overflow policy: refuse appends with `RHA_SPOOL_STOPPED` until reset.
+ */
+#define RHA_SPOOL_POLICY_STOP 0
+
+/**
+ * Overflow policy: stop storing records, record only the regions they change.
+ */
+#define RHA_SPOOL_POLICY_DEGRADE 1
+
+/**
+ * When full: apply the overflow policy.
+ */
+#define RHA_SPOOL_WHEN_FULL_OVERFLOW 0
+
+/**
+ * When full: fail with `RHA_SPOOL_FULL` at once.
+ */
+#define RHA_SPOOL_WHEN_FULL_FAIL 1
+
+/**
+ * When full: wait up to `block_ms` for room, then fail with `RHA_SPOOL_FULL`.
+ */
+#define RHA_SPOOL_WHEN_FULL_BLOCK 2
+
+/**
+ * Spool mode: records are spooled.
+ */
+#define RHA_SPOOL_MODE_NORMAL 0
+
+/**
+ * Spool mode: stopped after an overflow.
+ */
+#define RHA_SPOOL_MODE_STOPPED 1
+
+/**
+ * Spool mode: degraded to dirty-region tracking after an overflow.
+ */
+#define RHA_SPOOL_MODE_DEGRADED 2
+
+/**
+ * Event: usage crossed a warning threshold upward.
+ */
+#define RHA_SPOOL_EVENT_USAGE 1
+
+/**
+ * Event: the spool overflowed and applied its policy.
+ */
+#define RHA_SPOOL_EVENT_OVERFLOW 2
+
+/**
+ * Event: a write or sync failed; the spool refuses writes until reopened.
+ */
+#define RHA_SPOOL_EVENT_FAILED 3
+
+/**
  * `rha_plan_op.changes` bit: permission bits differ.
  */
 #define RHA_PLAN_CHANGE_MODE 1
@@ -113,6 +168,7 @@
  * streaming calls, not errors. Every other value is an error; errors are
  * numbered in blocks of one hundred per family (100s: API usage, 200s: I/O,
  * 300s: journal; 400s signature/delta (450s tree signatures), 500s spool, 600s rewind and 700s
+ * 300s: journal, 500s: spool; 400s signature/delta, 600s rewind and 700s
  * high availability are reserved) and are never renumbered, so a caller may
  * test a family with `code / 100`. Callers must be prepared for codes added
  * in later versions; `rha_result_name` names them all.
@@ -197,6 +253,38 @@ typedef enum rha_result {
      * long).
      */
     RHA_TREE_UNSUPPORTED_ENTRY = 454,
+    /**
+     * The spool is full and the append was asked not to overflow (or its
+     * wait for room timed out); nothing was appended.
+     */
+    RHA_SPOOL_FULL = 500,
+    /**
+     * The spool overflowed under the stop policy: appends are refused until
+     * the scenario is resynchronised and the spool reset.
+     */
+    RHA_SPOOL_STOPPED = 501,
+    /**
+     * A spool file is damaged. The error object carries the byte offset in
+     * the file and the last good sequence number; the message names the file.
+     */
+    RHA_SPOOL_CORRUPT = 502,
+    /**
+     * An earlier write or sync failed: the spool refuses writes until it is
+     * closed and reopened.
+     */
+    RHA_SPOOL_FAILED = 503,
+    /**
+     * The sequence number acknowledged is not durable yet.
+     */
+    RHA_SPOOL_NOT_DURABLE = 504,
+    /**
+     * The read position was reclaimed after an acknowledgement.
+     */
+    RHA_SPOOL_RECLAIMED = 505,
+    /**
+     * The spool directory is locked by another process.
+     */
+    RHA_SPOOL_LOCKED = 506,
     /**
      * A scenario refused a command in its current state; the message names
      * the state and the reason, and the scenario is unchanged.
@@ -894,6 +982,37 @@ typedef struct rha_journal_writer_builder rha_journal_writer_builder;
 typedef struct rha_plan rha_plan;
 
 /**
+ * An open spool: a directory of segment files holding journal records that
+ * cannot move on yet, with an acknowledged position that survives restarts.
+ *
+ * Ownership: made by `rha_spool_build`, owned by the caller, released with
+ * `rha_spool_close` or `rha_spool_free`. Thread safety: every function
+ * taking a `const rha_spool *` may be called from several threads at once
+ * on the same spool (producers appending concurrently share syncs);
+ * `rha_spool_close` and `rha_spool_free` must not race with other calls.
+ */
+typedef struct rha_spool rha_spool;
+
+/**
+ * Settings for a spool, consumed by `rha_spool_build`.
+ *
+ * Ownership: made by `rha_spool_builder_new`, owned by the caller until
+ * passed to `rha_spool_build` (which frees it, even when it fails) or
+ * `rha_spool_builder_free`. Thread safety: one thread at a time.
+ */
+typedef struct rha_spool_builder rha_spool_builder;
+
+/**
+ * Reads a spool's durable records in order from a chosen sequence number.
+ *
+ * Ownership: made by `rha_spool_reader_new`, owned by the caller, released
+ * with `rha_spool_reader_free`; it stays usable after its spool is closed.
+ * Thread safety: one thread at a time (it may move between threads); any
+ * number of readers may read one spool at once, alongside its producers.
+ */
+typedef struct rha_spool_reader rha_spool_reader;
+
+/**
  * A streaming tree signature reader: fed bytes in chunks of any size, it
  * hands out entries one at a time, checking every checksum and the entry
  * order.
@@ -1262,6 +1381,177 @@ typedef struct rha_out_buffer {
      */
     size_t pos;
 } rha_out_buffer;
+
+/**
+ * What opening a spool found and repaired.
+ */
+typedef struct rha_spool_recovery {
+    /**
+     * The spool was new.
+     */
+    bool created;
+    /**
+     * Segment files kept.
+     */
+    uint64_t segments;
+    /**
+     * The sequence number the next record gets.
+     */
+    uint64_t next_seq;
+    /**
+     * The first unacknowledged sequence number: reading resumes here.
+     */
+    uint64_t resume_seq;
+    /**
+     * A torn tail was cut off the last segment.
+     */
+    bool torn;
+    /**
+     * If `torn`: the intact length of that segment.
+     */
+    uint64_t torn_offset;
+    /**
+     * If `torn`: the bytes cut off.
+     */
+    uint64_t torn_bytes;
+    /**
+     * Salvage mode cut the spool at a corruption.
+     */
+    bool salvaged;
+    /**
+     * If `salvaged`: the byte offset of the damage in its file.
+     */
+    uint64_t salvage_offset;
+    /**
+     * If `salvaged`: segment files discarded whole.
+     */
+    uint64_t discarded_segments;
+} rha_spool_recovery;
+
+/**
+ * How one append behaves. Initialise with `rha_spool_append_options_init`.
+ */
+typedef struct rha_spool_append_options {
+    /**
+     * Return only once the record is durable (default `true`).
+     */
+    bool durable;
+    /**
+     * `RHA_SPOOL_WHEN_FULL_*` (default `RHA_SPOOL_WHEN_FULL_OVERFLOW`).
+     */
+    uint32_t when_full;
+    /**
+     * For `RHA_SPOOL_WHEN_FULL_BLOCK`: the longest wait, in milliseconds.
+     */
+    uint64_t block_ms;
+} rha_spool_append_options;
+
+/**
+ * What an append did, and a ticket to wait on with `rha_spool_wait`.
+ */
+typedef struct rha_spool_ticket {
+    /**
+     * The record's sequence number, if `spooled`.
+     */
+    uint64_t seq;
+    /**
+     * `true`: the record was stored; `false`: the spool is degraded and
+     * only the regions it changes were recorded.
+     */
+    bool spooled;
+    /**
+     * The append's number: waiting for it covers every earlier append.
+     */
+    uint64_t commit;
+} rha_spool_ticket;
+
+/**
+ * Usage, limits and state of a spool.
+ */
+typedef struct rha_spool_usage {
+    /**
+     * Bytes held in segments.
+     */
+    uint64_t used_bytes;
+    /**
+     * The maximum size; 0: unlimited.
+     */
+    uint64_t max_bytes;
+    /**
+     * Free bytes on the spool's file system, as last measured.
+     */
+    uint64_t free_bytes;
+    /**
+     * The minimum free space kept.
+     */
+    uint64_t min_free_bytes;
+    /**
+     * Bytes the spool may hold under both limits now.
+     */
+    uint64_t capacity_bytes;
+    /**
+     * Segment files.
+     */
+    uint64_t segments;
+    /**
+     * The oldest sequence number stored (equal to `next_seq` if none is).
+     */
+    uint64_t oldest_seq;
+    /**
+     * The sequence number the next record gets.
+     */
+    uint64_t next_seq;
+    /**
+     * Every record before this one is durable.
+     */
+    uint64_t durable_next_seq;
+    /**
+     * Every record before this one is acknowledged.
+     */
+    uint64_t resume_seq;
+    /**
+     * `RHA_SPOOL_MODE_*`.
+     */
+    uint32_t mode;
+    /**
+     * If stopped or degraded: the first record not spooled.
+     */
+    uint64_t overflow_seq;
+    /**
+     * Dirty ranges recorded since a degrading overflow.
+     */
+    uint64_t dirty_ranges;
+    /**
+     * An i/o failure made the spool refuse writes until reopened.
+     */
+    bool failed;
+} rha_spool_usage;
+
+/**
+ * A monitoring event.
+ */
+typedef struct rha_spool_event {
+    /**
+     * `RHA_SPOOL_EVENT_*`.
+     */
+    uint32_t kind;
+    /**
+     * USAGE: the threshold crossed, in percent.
+     */
+    uint32_t percent;
+    /**
+     * USAGE: bytes held.
+     */
+    uint64_t used_bytes;
+    /**
+     * USAGE: bytes allowed by the limits.
+     */
+    uint64_t capacity_bytes;
+    /**
+     * OVERFLOW: the first record not spooled; its policy is the spool's.
+     */
+    uint64_t overflow_seq;
+} rha_spool_event;
 
 /**
  * One entry of a tree signature, as a borrowed view.
@@ -2222,6 +2512,379 @@ void rha_journal_writer_free(struct rha_journal_writer *writer);
  * `record` is NULL or valid for writing one `rha_record`.
  */
 void rha_record_init(struct rha_record *record);
+
+/**
+ * Makes a spool builder for the directory `dir` (a NUL-terminated path,
+ * created if missing), with the defaults: unlimited size, 1 GiB minimum
+ * free space, 64 MiB segments, the stop overflow policy, first sequence
+ * number 1, no salvage.
+ *
+ * Returns a new builder owned by the caller (pass it to `rha_spool_build`
+ * or `rha_spool_builder_free`), or NULL if `dir` is NULL. The path is
+ * copied. Thread-safe.
+ *
+ * # Safety
+ *
+ * `dir` is NULL or a NUL-terminated string readable for the call.
+ */
+struct rha_spool_builder *rha_spool_builder_new(const char *dir);
+
+/**
+ * Sets the maximum spool size in bytes; 0 means unlimited (the default).
+ *
+ * Errors: `RHA_NULL_PARAMETER` if `builder` is NULL.
+ *
+ * # Safety
+ *
+ * `builder` is NULL or a live builder not used by another thread during the
+ * call; `error_out` is NULL or valid for writing an `rha_error *`.
+ */
+enum rha_result rha_spool_builder_set_max_bytes(struct rha_spool_builder *builder,
+                                                uint64_t bytes,
+                                                struct rha_error **error_out);
+
+/**
+ * Sets the free space the spool leaves on its file system, in bytes
+ * (default 1 GiB).
+ *
+ * Errors: `RHA_NULL_PARAMETER` if `builder` is NULL.
+ *
+ * # Safety
+ *
+ * `builder` is NULL or a live builder not used by another thread during the
+ * call; `error_out` is NULL or valid for writing an `rha_error *`.
+ */
+enum rha_result rha_spool_builder_set_min_free_bytes(struct rha_spool_builder *builder,
+                                                     uint64_t bytes,
+                                                     struct rha_error **error_out);
+
+/**
+ * Sets the size at which a segment is closed and a new one started
+ * (default 64 MiB).
+ *
+ * Errors: `RHA_NULL_PARAMETER` if `builder` is NULL; `RHA_INVALID_ARGUMENT`
+ * if `bytes` is 0.
+ *
+ * # Safety
+ *
+ * `builder` is NULL or a live builder not used by another thread during the
+ * call; `error_out` is NULL or valid for writing an `rha_error *`.
+ */
+enum rha_result rha_spool_builder_set_segment_bytes(struct rha_spool_builder *builder,
+                                                    uint64_t bytes,
+                                                    struct rha_error **error_out);
+
+/**
+ * Sets the overflow policy: `RHA_SPOOL_POLICY_STOP` (default) or
+ * `RHA_SPOOL_POLICY_DEGRADE`.
+ *
+ * Errors: `RHA_NULL_PARAMETER` if `builder` is NULL; `RHA_INVALID_ARGUMENT`
+ * for another value.
+ *
+ * # Safety
+ *
+ * `builder` is NULL or a live builder not used by another thread during the
+ * call; `error_out` is NULL or valid for writing an `rha_error *`.
+ */
+enum rha_result rha_spool_builder_set_overflow(struct rha_spool_builder *builder,
+                                               uint32_t policy,
+                                               struct rha_error **error_out);
+
+/**
+ * Sets the sequence number of the first record of a new spool (default 1;
+ * an existing spool keeps its numbering).
+ *
+ * Errors: `RHA_NULL_PARAMETER` if `builder` is NULL.
+ *
+ * # Safety
+ *
+ * `builder` is NULL or a live builder not used by another thread during the
+ * call; `error_out` is NULL or valid for writing an `rha_error *`.
+ */
+enum rha_result rha_spool_builder_set_first_seq(struct rha_spool_builder *builder,
+                                                uint64_t seq,
+                                                struct rha_error **error_out);
+
+/**
+ * Turns salvage mode on or off (default off): when on, opening keeps
+ * everything before a corruption and discards the rest instead of failing
+ * with `RHA_SPOOL_CORRUPT`.
+ *
+ * Errors: `RHA_NULL_PARAMETER` if `builder` is NULL.
+ *
+ * # Safety
+ *
+ * `builder` is NULL or a live builder not used by another thread during the
+ * call; `error_out` is NULL or valid for writing an `rha_error *`.
+ */
+enum rha_result rha_spool_builder_set_salvage(struct rha_spool_builder *builder,
+                                              bool on,
+                                              struct rha_error **error_out);
+
+/**
+ * Releases a builder that was not passed to `rha_spool_build`. NULL does
+ * nothing.
+ *
+ * # Safety
+ *
+ * `builder` is NULL or a live builder, not used again after this call.
+ */
+void rha_spool_builder_free(struct rha_spool_builder *builder);
+
+/**
+ * Opens (or creates) the spool, recovering from a crash, and consumes
+ * `builder` (freed whether or not the call succeeds).
+ *
+ * On success stores the spool in `*spool_out` (owned by the caller: release
+ * it with `rha_spool_close` or `rha_spool_free`) and, if `recovery_out` is
+ * not NULL, what recovery found there (a torn tail truncated, a salvage).
+ *
+ * Errors: `RHA_NULL_PARAMETER` if `builder` or `spool_out` is NULL;
+ * `RHA_SPOOL_LOCKED` if another process has the directory open;
+ * `RHA_SPOOL_CORRUPT` if a file is damaged (the error names the file and
+ * carries the offset and the last good sequence number; salvage mode keeps
+ * what precedes the damage); `RHA_IO` if the storage fails;
+ * `RHA_INVALID_ARGUMENT` for an unusable setting.
+ *
+ * # Safety
+ *
+ * `builder` is NULL or a live builder not used by another thread;
+ * `spool_out` is NULL or valid for writing an `rha_spool *`;
+ * `recovery_out` is NULL or valid for writing an `rha_spool_recovery`;
+ * `error_out` is NULL or valid for writing an `rha_error *`.
+ */
+enum rha_result rha_spool_build(struct rha_spool_builder *builder,
+                                struct rha_spool **spool_out,
+                                struct rha_spool_recovery *recovery_out,
+                                struct rha_error **error_out);
+
+/**
+ * Stores the default append options in `*options`: wait for durability,
+ * overflow when full. NULL does nothing.
+ *
+ * # Safety
+ *
+ * `options` is NULL or valid for writing an `rha_spool_append_options`.
+ */
+void rha_spool_append_options_init(struct rha_spool_append_options *options);
+
+/**
+ * Appends the record `*record` (its `seq` is ignored: the spool numbers
+ * records), with `options` (NULL: the defaults).
+ *
+ * With `options->durable` the call returns once the record is durable;
+ * concurrent appends from other threads share one sync. If `ticket_out` is
+ * not NULL it receives the sequence number (or, on a degraded spool,
+ * `spooled == false`) and the ticket for `rha_spool_wait`. The record's
+ * views are read during the call only.
+ *
+ * Errors: `RHA_NULL_PARAMETER` if `spool` or `record` is NULL;
+ * `RHA_INVALID_ARGUMENT` for an invalid record or option;
+ * `RHA_JOURNAL_TOO_LARGE`; `RHA_SPOOL_FULL` (nothing appended);
+ * `RHA_SPOOL_STOPPED` (the stop policy applied: reset after a resync);
+ * `RHA_IO` if writing or syncing failed, after which every write call
+ * returns `RHA_SPOOL_FAILED` until the spool is reopened.
+ *
+ * Thread-safe: may be called from several threads at once.
+ *
+ * # Safety
+ *
+ * `spool` is NULL or a live spool; `record` is NULL or a valid record whose
+ * used views are readable; `options` is NULL or readable; `ticket_out` is
+ * NULL or valid for writing an `rha_spool_ticket`; `error_out` is NULL or
+ * valid for writing an `rha_error *`.
+ */
+enum rha_result rha_spool_append(const struct rha_spool *spool,
+                                 const struct rha_record *record,
+                                 const struct rha_spool_append_options *options,
+                                 struct rha_spool_ticket *ticket_out,
+                                 struct rha_error **error_out);
+
+/**
+ * Waits until the append that returned `*ticket` (and every earlier one)
+ * is durable, syncing if no other thread is.
+ *
+ * Errors: `RHA_NULL_PARAMETER`; `RHA_IO` if the sync failed;
+ * `RHA_SPOOL_FAILED` after an earlier failure. Thread-safe.
+ *
+ * # Safety
+ *
+ * `spool` is NULL or a live spool; `ticket` is NULL or readable;
+ * `error_out` is NULL or valid for writing an `rha_error *`.
+ */
+enum rha_result rha_spool_wait(const struct rha_spool *spool,
+                               const struct rha_spool_ticket *ticket,
+                               struct rha_error **error_out);
+
+/**
+ * Makes everything appended so far durable.
+ *
+ * Errors: `RHA_NULL_PARAMETER`; `RHA_IO`; `RHA_SPOOL_FAILED`. Thread-safe.
+ *
+ * # Safety
+ *
+ * `spool` is NULL or a live spool; `error_out` is NULL or valid for writing
+ * an `rha_error *`.
+ */
+enum rha_result rha_spool_sync(const struct rha_spool *spool, struct rha_error **error_out);
+
+/**
+ * Acknowledges every record up to and including `seq` (the consumer has
+ * applied or sent them). The position is durable when this returns; whole
+ * segments behind it are removed. An older position does nothing.
+ *
+ * Errors: `RHA_NULL_PARAMETER`; `RHA_SPOOL_NOT_DURABLE` if `seq` is not
+ * durable yet; `RHA_IO`; `RHA_SPOOL_FAILED`. Thread-safe.
+ *
+ * # Safety
+ *
+ * `spool` is NULL or a live spool; `error_out` is NULL or valid for writing
+ * an `rha_error *`.
+ */
+enum rha_result rha_spool_ack(const struct rha_spool *spool,
+                              uint64_t seq,
+                              struct rha_error **error_out);
+
+/**
+ * Discards everything spooled, the dirty regions and a stopped or degraded
+ * state, after the scenario resynchronised; the next record is numbered
+ * `next_seq` (not less than the current next sequence number).
+ *
+ * Errors: `RHA_NULL_PARAMETER`; `RHA_INVALID_ARGUMENT` if `next_seq` is
+ * behind; `RHA_IO`; `RHA_SPOOL_FAILED`. Thread-safe.
+ *
+ * # Safety
+ *
+ * `spool` is NULL or a live spool; `error_out` is NULL or valid for writing
+ * an `rha_error *`.
+ */
+enum rha_result rha_spool_reset(const struct rha_spool *spool,
+                                uint64_t next_seq,
+                                struct rha_error **error_out);
+
+/**
+ * Stores the spool's usage, limits and state in `*usage_out`.
+ *
+ * Errors: `RHA_NULL_PARAMETER`. Thread-safe.
+ *
+ * # Safety
+ *
+ * `spool` is NULL or a live spool; `usage_out` is NULL or valid for writing
+ * an `rha_spool_usage`; `error_out` is NULL or valid for writing an
+ * `rha_error *`.
+ */
+enum rha_result rha_spool_get_usage(const struct rha_spool *spool,
+                                    struct rha_spool_usage *usage_out,
+                                    struct rha_error **error_out);
+
+/**
+ * Takes the oldest pending monitoring event.
+ *
+ * Returns `RHA_OK` with the event in `*event_out`, or `RHA_DONE` if there
+ * is none (`*event_out` untouched). Errors: `RHA_NULL_PARAMETER`.
+ * Thread-safe.
+ *
+ * # Safety
+ *
+ * `spool` is NULL or a live spool; `event_out` is NULL or valid for writing
+ * an `rha_spool_event`; `error_out` is NULL or valid for writing an
+ * `rha_error *`.
+ */
+enum rha_result rha_spool_poll_event(const struct rha_spool *spool,
+                                     struct rha_spool_event *event_out,
+                                     struct rha_error **error_out);
+
+/**
+ * Makes everything appended durable, then releases the spool (always,
+ * even if that fails). NULL does nothing and returns `RHA_OK`. Readers made
+ * from the spool stay usable.
+ *
+ * Errors: `RHA_IO` or `RHA_SPOOL_FAILED` if the final sync failed.
+ *
+ * # Safety
+ *
+ * `spool` is NULL or a live spool that no other thread is using, not used
+ * again after this call; `error_out` is NULL or valid for writing an
+ * `rha_error *`.
+ */
+enum rha_result rha_spool_close(struct rha_spool *spool, struct rha_error **error_out);
+
+/**
+ * Releases a spool, syncing what was appended on a best-effort basis (use
+ * `rha_spool_close` to learn whether that worked). NULL does nothing.
+ *
+ * # Safety
+ *
+ * `spool` is NULL or a live spool that no other thread is using, not used
+ * again after this call.
+ */
+void rha_spool_free(struct rha_spool *spool);
+
+/**
+ * Makes a reader of `spool`'s durable records from sequence number `seq`
+ * on (typically `resume_seq` from `rha_spool_get_usage`).
+ *
+ * On success stores the reader in `*reader_out`, owned by the caller.
+ * Errors: `RHA_NULL_PARAMETER`; `RHA_SPOOL_RECLAIMED` if `seq` was
+ * reclaimed after an acknowledgement; `RHA_INVALID_ARGUMENT` if `seq` is
+ * beyond the next sequence number. Thread-safe with respect to `spool`.
+ *
+ * # Safety
+ *
+ * `spool` is NULL or a live spool; `reader_out` is NULL or valid for
+ * writing an `rha_spool_reader *`; `error_out` is NULL or valid for writing
+ * an `rha_error *`.
+ */
+enum rha_result rha_spool_reader_new(const struct rha_spool *spool,
+                                     uint64_t seq,
+                                     struct rha_spool_reader **reader_out,
+                                     struct rha_error **error_out);
+
+/**
+ * Reads the next durable record.
+ *
+ * Returns:
+ * - `RHA_OK`: `*record_out` holds the record. Its views (`path`, `path2`,
+ *   `data`, `name`) point into memory owned by the reader (for sealed
+ *   segments, the memory-mapped segment itself) and stay valid until the
+ *   next call of `rha_spool_reader_next` or `rha_spool_reader_free` on this
+ *   reader. Fields the operation does not use are zero.
+ * - `RHA_BLOCKED`: every durable record has been read; `*record_out` is
+ *   untouched. Call again later to get records made durable since.
+ * - `RHA_SPOOL_CORRUPT` (with the offset in the segment and the last good
+ *   sequence number; the message names the file), `RHA_SPOOL_RECLAIMED`,
+ *   `RHA_IO`, `RHA_NULL_PARAMETER`.
+ *
+ * # Safety
+ *
+ * `reader` is NULL or a live reader not used by another thread during the
+ * call; `record_out` is NULL or valid for writing an `rha_record`;
+ * `error_out` is NULL or valid for writing an `rha_error *`.
+ */
+enum rha_result rha_spool_reader_next(struct rha_spool_reader *reader,
+                                      struct rha_record *record_out,
+                                      struct rha_error **error_out);
+
+/**
+ * The sequence number of the next record the reader returns; 0 if `reader`
+ * is NULL.
+ *
+ * # Safety
+ *
+ * `reader` is NULL or a live reader not used by another thread during the
+ * call.
+ */
+uint64_t rha_spool_reader_position(const struct rha_spool_reader *reader);
+
+/**
+ * Releases a reader and the memory its last record's views point into.
+ * NULL does nothing.
+ *
+ * # Safety
+ *
+ * `reader` is NULL or a live reader, not used again after this call.
+ */
+void rha_spool_reader_free(struct rha_spool_reader *reader);
 
 /**
  * Makes comparison settings with the defaults. Returns a new object owned

@@ -9,6 +9,7 @@
 //! | target | input | checks |
 //! |---|---|---|
 //! | [`journal_decode`] | 4 control bytes, then a journal | no panic; chunked and whole decoding agree; the outcome accounts for every byte; decoded records re-encode |
+//! | [`spool_model`] | a segment size, then (operation, parameter) byte pairs | appends, reads, acks, reopens and crashes at a chosen sync agree with a reference model: durable records survive in order exactly once, nothing is invented |
 //! | [`journal_roundtrip`] | `arbitrary` writer settings and operations | the writer refuses exactly the invalid records; the rest decode to themselves and the journal ends cleanly |
 //! | [`dns_message_decode`] | a DNS message | no panic; errors point inside the input; decoded messages re-encode to themselves |
 //! | [`tree_signature_parse`] | a chunk-size byte, then a tree signature | no panic; chunked and whole decoding agree; what decodes re-encodes to the same entries and compares equal to itself |
@@ -33,6 +34,7 @@ mod ha;
 mod roundtrip;
 #[cfg(test)]
 mod seeds;
+mod spool_model;
 mod tree;
 
 use std::path::{Path, PathBuf};
@@ -42,6 +44,7 @@ pub use decode::journal_decode;
 pub use dns::dns_message_decode;
 pub use ha::{ha_restore, ha_sequence};
 pub use roundtrip::journal_roundtrip;
+pub use spool_model::spool_model;
 pub use tree::tree_signature_parse;
 
 /// The main program of a fuzz target built without libFuzzer: runs every
@@ -156,6 +159,11 @@ mod tests {
     }
 
     #[test]
+    fn replay_spool_model_corpus() {
+        replay("spool_model", super::spool_model);
+    }
+
+    #[test]
     fn short_and_empty_inputs_are_fine() {
         for n in 0..8 {
             super::journal_decode(&[0xA5; 8][..n]);
@@ -163,6 +171,7 @@ mod tests {
             super::tree_signature_parse(&[0xA5; 8][..n]);
             super::ha_sequence(&[0xA5; 8][..n]);
             super::ha_restore(&[0xA5; 8][..n]);
+            super::spool_model(&[0xA5; 8][..n]);
         }
     }
 }

@@ -21,6 +21,7 @@
 pub mod ha_redirect;
 pub mod journal_file;
 pub mod redirect;
+pub mod spool_cli;
 pub mod sync;
 pub mod sync_cli;
 pub mod tree_scan;

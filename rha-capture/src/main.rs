@@ -4,6 +4,8 @@
 //! rha journal dump FILE      list every record of a journal file
 //! rha journal verify FILE    check a journal file: ok, torn tail, or corrupt
 //! rha sync MASTER REPLICA    make the replica directory equal to the master
+//! rha spool inspect DIR      segments, sequence range, acknowledged position, usage, state
+//! rha spool verify DIR       check a spool: ok, torn tail, or corrupt (--salvage repairs)
 //! ```
 //!
 //! Exit codes: 0 ok, 1 the file could not be read, 2 bad usage, 3 torn tail,
@@ -43,6 +45,9 @@ enum Command {
     Journal(JournalCommand),
     /// Make REPLICA_DIR equal to MASTER_DIR: scan both, compare, apply the plan.
     Sync(rha_capture::sync_cli::SyncArgs),
+    /// Inspect and verify spool directories.
+    #[command(subcommand)]
+    Spool(rha_capture::spool_cli::SpoolCommand),
 }
 
 #[derive(Subcommand)]
@@ -84,6 +89,7 @@ fn main() -> ExitCode {
         Command::Journal(JournalCommand::Dump(args)) => dump(&args),
         Command::Journal(JournalCommand::Verify(args)) => verify(&args),
         Command::Sync(args) => return rha_capture::sync_cli::run(&args),
+        Command::Spool(cmd) => return rha_capture::spool_cli::run(&cmd),
     };
     match result {
         Ok(code) => code,

@@ -44,10 +44,31 @@
 //! sans-IO state machine: commands, observations and time in; actions for
 //! the embedder, events and the next deadline out. [`ha::MirrorNode`]
 //! applies the mirror-disk split-brain rules. See the [`ha`] module.
+//! ## The spool
+//!
+//! Records that cannot move on yet wait in a [`spool`]: durable, bounded and
+//! crash-safe, on a narrow storage trait (a real directory, or memory with a
+//! crash model for tests).
+//!
+//! ```
+//! use std::sync::Arc;
+//! use rha_core::journal::Op;
+//! use rha_core::spool::{AppendOptions, MemStorage, Spool, SpoolConfig};
+//!
+//! let (spool, _) = Spool::open(Arc::new(MemStorage::new()), SpoolConfig::default())?;
+//! spool.append(1_000, &Op::TxBegin { txid: 7 }, AppendOptions::default())?;
+//! for record in spool.read_from(1)? {
+//!     let record = record?;
+//!     // ... send or apply it, then:
+//!     spool.ack(record.seq)?;
+//! }
+//! # Ok::<(), rha_core::Error>(())
+//! ```
 
 pub mod ha;
 pub mod journal;
 pub mod signature;
+pub mod spool;
 
 /// Any error from this crate.
 #[derive(Debug, thiserror::Error)]
@@ -95,4 +116,19 @@ pub enum Error {
     /// A mirror-disk node refused an operation.
     #[error(transparent)]
     Mirror(#[from] ha::MirrorError),
+    /// A spool did not open.
+    #[error(transparent)]
+    SpoolOpen(#[from] spool::OpenError),
+    /// A spool append (or durability wait) failed.
+    #[error(transparent)]
+    SpoolAppend(#[from] spool::AppendError),
+    /// A spool acknowledgement failed.
+    #[error(transparent)]
+    SpoolAck(#[from] spool::AckError),
+    /// Reading from a spool failed.
+    #[error(transparent)]
+    SpoolRead(#[from] spool::ReadError),
+    /// Resetting a spool failed.
+    #[error(transparent)]
+    SpoolReset(#[from] spool::ResetError),
 }

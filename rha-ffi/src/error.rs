@@ -10,6 +10,7 @@ use rha_core::journal::{DecodeError, DecodeErrorKind, EncodeError, PathError, Wr
 /// streaming calls, not errors. Every other value is an error; errors are
 /// numbered in blocks of one hundred per family (100s: API usage, 200s: I/O,
 /// 300s: journal; 400s signature/delta (450s tree signatures), 500s spool, 600s rewind and 700s
+/// 300s: journal, 500s: spool; 400s signature/delta, 600s rewind and 700s
 /// high availability are reserved) and are never renumbered, so a caller may
 /// test a family with `code / 100`. Callers must be prepared for codes added
 /// in later versions; `rha_result_name` names them all.
@@ -61,6 +62,24 @@ pub enum rha_result {
     /// A scanned entry cannot be recorded in a signature (its path is too
     /// long).
     RHA_TREE_UNSUPPORTED_ENTRY = 454,
+    /// The spool is full and the append was asked not to overflow (or its
+    /// wait for room timed out); nothing was appended.
+    RHA_SPOOL_FULL = 500,
+    /// The spool overflowed under the stop policy: appends are refused until
+    /// the scenario is resynchronised and the spool reset.
+    RHA_SPOOL_STOPPED = 501,
+    /// A spool file is damaged. The error object carries the byte offset in
+    /// the file and the last good sequence number; the message names the file.
+    RHA_SPOOL_CORRUPT = 502,
+    /// An earlier write or sync failed: the spool refuses writes until it is
+    /// closed and reopened.
+    RHA_SPOOL_FAILED = 503,
+    /// The sequence number acknowledged is not durable yet.
+    RHA_SPOOL_NOT_DURABLE = 504,
+    /// The read position was reclaimed after an acknowledgement.
+    RHA_SPOOL_RECLAIMED = 505,
+    /// The spool directory is locked by another process.
+    RHA_SPOOL_LOCKED = 506,
     /// A scenario refused a command in its current state; the message names
     /// the state and the reason, and the scenario is unchanged.
     RHA_HA_REFUSED = 700,
@@ -105,6 +124,13 @@ impl rha_result {
         rha_result::RHA_TREE_ORDER,
         rha_result::RHA_TREE_BAD_GLOB,
         rha_result::RHA_TREE_UNSUPPORTED_ENTRY,
+        rha_result::RHA_SPOOL_FULL,
+        rha_result::RHA_SPOOL_STOPPED,
+        rha_result::RHA_SPOOL_CORRUPT,
+        rha_result::RHA_SPOOL_FAILED,
+        rha_result::RHA_SPOOL_NOT_DURABLE,
+        rha_result::RHA_SPOOL_RECLAIMED,
+        rha_result::RHA_SPOOL_LOCKED,
         rha_result::RHA_HA_REFUSED,
         rha_result::RHA_HA_CONFIRMATION_REQUIRED,
         rha_result::RHA_HA_INVALID_CONFIG,
@@ -132,6 +158,13 @@ impl rha_result {
             452 => c"RHA_TREE_ORDER",
             453 => c"RHA_TREE_BAD_GLOB",
             454 => c"RHA_TREE_UNSUPPORTED_ENTRY",
+            500 => c"RHA_SPOOL_FULL",
+            501 => c"RHA_SPOOL_STOPPED",
+            502 => c"RHA_SPOOL_CORRUPT",
+            503 => c"RHA_SPOOL_FAILED",
+            504 => c"RHA_SPOOL_NOT_DURABLE",
+            505 => c"RHA_SPOOL_RECLAIMED",
+            506 => c"RHA_SPOOL_LOCKED",
             700 => c"RHA_HA_REFUSED",
             701 => c"RHA_HA_CONFIRMATION_REQUIRED",
             702 => c"RHA_HA_INVALID_CONFIG",
@@ -195,6 +228,14 @@ impl rha_error {
     /// The same error, naming byte `offset` of the input.
     pub(crate) fn with_offset(mut self, offset: u64) -> Self {
         self.offset = Some(offset);
+        self
+    }
+
+    /// Attaches the position of damage (a byte offset and the last good
+    /// sequence number).
+    pub(crate) fn at(mut self, offset: u64, last_seq: Option<u64>) -> Self {
+        self.offset = Some(offset);
+        self.last_seq = last_seq;
         self
     }
 
@@ -385,7 +426,7 @@ mod tests {
             let name = rha_result::name(code as rha_result_raw).expect("known code");
             assert_eq!(name.to_str().ok(), Some(format!("{code:?}").as_str()));
         }
-        for raw in [3, 99, 104, 201, 304, 400, u32::MAX] {
+        for raw in [3, 99, 104, 201, 304, 400, 507, u32::MAX] {
             assert_eq!(rha_result::name(raw), None);
         }
         assert_eq!(
@@ -401,8 +442,8 @@ mod tests {
         assert_eq!(
             numbers,
             [
-                0, 1, 2, 100, 101, 102, 103, 200, 300, 301, 302, 303, 450, 451, 452, 453, 454, 700,
-                701, 702, 703, 704
+                0, 1, 2, 100, 101, 102, 103, 200, 300, 301, 302, 303, 450, 451, 452, 453, 454, 500,
+                501, 502, 503, 504, 505, 506, 700, 701, 702, 703, 704
             ]
         );
     }

@@ -95,6 +95,7 @@ mod ha;
 mod handle;
 mod journal;
 mod record;
+mod spool;
 mod tree;
 
 pub use buffer::{rha_bytes, rha_in_buffer, rha_out_buffer};
@@ -137,6 +138,23 @@ pub use journal::writer::{
 pub use record::{
     rha_op, rha_record, rha_record_init, RHA_ATTR_ATIME, RHA_ATTR_GID, RHA_ATTR_MODE,
     RHA_ATTR_MTIME, RHA_ATTR_UID,
+};
+pub use spool::reader::{
+    rha_spool_reader, rha_spool_reader_free, rha_spool_reader_new, rha_spool_reader_next,
+    rha_spool_reader_position,
+};
+pub use spool::{
+    rha_spool, rha_spool_ack, rha_spool_append, rha_spool_append_options,
+    rha_spool_append_options_init, rha_spool_build, rha_spool_builder, rha_spool_builder_free,
+    rha_spool_builder_new, rha_spool_builder_set_first_seq, rha_spool_builder_set_max_bytes,
+    rha_spool_builder_set_min_free_bytes, rha_spool_builder_set_overflow,
+    rha_spool_builder_set_salvage, rha_spool_builder_set_segment_bytes, rha_spool_close,
+    rha_spool_event, rha_spool_free, rha_spool_get_usage, rha_spool_poll_event, rha_spool_recovery,
+    rha_spool_reset, rha_spool_sync, rha_spool_ticket, rha_spool_usage, rha_spool_wait,
+    RHA_SPOOL_EVENT_FAILED, RHA_SPOOL_EVENT_OVERFLOW, RHA_SPOOL_EVENT_USAGE,
+    RHA_SPOOL_MODE_DEGRADED, RHA_SPOOL_MODE_NORMAL, RHA_SPOOL_MODE_STOPPED,
+    RHA_SPOOL_POLICY_DEGRADE, RHA_SPOOL_POLICY_STOP, RHA_SPOOL_WHEN_FULL_BLOCK,
+    RHA_SPOOL_WHEN_FULL_FAIL, RHA_SPOOL_WHEN_FULL_OVERFLOW,
 };
 pub use tree::plan::{
     rha_compare_options, rha_compare_options_add_exclude, rha_compare_options_free,

@@ -23,7 +23,7 @@ CC=${CC:-cc}
 CXX=${CXX:-c++}
 VALGRIND=${VALGRIND:-valgrind}
 
-cflags=(-std=c99 -Wall -Wextra -Wpedantic -Werror -g -O1 -I"$root/include" -I"$here")
+cflags=(-std=c99 -Wall -Wextra -Wpedantic -Werror -g -O1 -pthread -I"$root/include" -I"$here")
 cxxflags=(-std=c++11 -Wall -Wextra -Wpedantic -Werror -g -I"$root/include")
 static_libs=(-lgcc_s -lutil -lrt -lpthread -lm -ldl -lc)
 sanitize=(-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)

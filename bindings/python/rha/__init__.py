@@ -80,6 +80,21 @@ from ._ops import (
     Write,
 )
 from ._reader import End, JournalReader, RecordStream, read_journal
+from ._spool import (
+    CorruptSpoolError,
+    NotDurableError,
+    ReclaimedError,
+    Spool,
+    SpoolError,
+    SpoolEvent,
+    SpoolFailedError,
+    SpoolFullError,
+    SpoolLockedError,
+    SpoolReader,
+    SpoolRecovery,
+    SpoolStoppedError,
+    SpoolUsage,
+)
 from ._writer import JournalWriter, write_journal
 from ._tree import PlanStep, ScanStats, TreeEntry, compare, read_signature, scan, scan_to_file
 
@@ -168,4 +183,18 @@ __all__ = [
     "InvalidConfigError",
     "StateCorruptError",
     "StateVersionError",
+    # spool
+    "Spool",
+    "SpoolReader",
+    "SpoolUsage",
+    "SpoolRecovery",
+    "SpoolEvent",
+    "SpoolError",
+    "SpoolFullError",
+    "SpoolStoppedError",
+    "CorruptSpoolError",
+    "SpoolFailedError",
+    "NotDurableError",
+    "ReclaimedError",
+    "SpoolLockedError",
 ]

@@ -1,0 +1,432 @@
+"""The spool: a durable, bounded, crash-safe queue of journal records."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Iterator, List, Optional, Type, Union
+
+from . import _errors
+from ._convert import fill_record, read_record
+from ._errors import RhaError, call, raise_code
+from ._native import ffi, lib
+from ._ops import Op, Record
+
+__all__ = [
+    "Spool",
+    "SpoolReader",
+    "SpoolUsage",
+    "SpoolRecovery",
+    "SpoolEvent",
+    "SpoolError",
+    "SpoolFullError",
+    "SpoolStoppedError",
+    "CorruptSpoolError",
+    "SpoolFailedError",
+    "NotDurableError",
+    "ReclaimedError",
+    "SpoolLockedError",
+]
+
+
+class SpoolError(RhaError):
+    """A spool error (``rha_result`` 5xx)."""
+
+
+class SpoolFullError(SpoolError):
+    """The spool is full and the append was asked not to overflow (or its
+    wait for room timed out); nothing was appended (``RHA_SPOOL_FULL``)."""
+
+
+class SpoolStoppedError(SpoolError):
+    """The spool overflowed under the stop policy; appends are refused until
+    a resync and :meth:`Spool.reset` (``RHA_SPOOL_STOPPED``)."""
+
+
+class CorruptSpoolError(SpoolError):
+    """A spool file is damaged (``RHA_SPOOL_CORRUPT``). The message names the
+    file; ``offset`` and ``last_seq`` say where and what is intact."""
+
+
+class SpoolFailedError(SpoolError):
+    """An earlier write or sync failed; reopen the spool (``RHA_SPOOL_FAILED``)."""
+
+
+class NotDurableError(SpoolError):
+    """The sequence number acknowledged is not durable yet
+    (``RHA_SPOOL_NOT_DURABLE``)."""
+
+
+class ReclaimedError(SpoolError):
+    """The read position was reclaimed after an acknowledgement
+    (``RHA_SPOOL_RECLAIMED``)."""
+
+
+class SpoolLockedError(SpoolError):
+    """Another process has the spool directory open (``RHA_SPOOL_LOCKED``)."""
+
+
+# The error mapping learns the spool family (5xx) here, beside its classes.
+_errors._BY_FAMILY[5] = SpoolError
+_errors._BY_CODE.update(
+    {
+        lib.RHA_SPOOL_FULL: SpoolFullError,
+        lib.RHA_SPOOL_STOPPED: SpoolStoppedError,
+        lib.RHA_SPOOL_CORRUPT: CorruptSpoolError,
+        lib.RHA_SPOOL_FAILED: SpoolFailedError,
+        lib.RHA_SPOOL_NOT_DURABLE: NotDurableError,
+        lib.RHA_SPOOL_RECLAIMED: ReclaimedError,
+        lib.RHA_SPOOL_LOCKED: SpoolLockedError,
+    }
+)
+
+_MODES = {
+    lib.RHA_SPOOL_MODE_NORMAL: "normal",
+    lib.RHA_SPOOL_MODE_STOPPED: "stopped",
+    lib.RHA_SPOOL_MODE_DEGRADED: "degraded",
+}
+
+
+@dataclass(frozen=True)
+class SpoolUsage:
+    """Usage, limits and state of a spool (see :meth:`Spool.usage`).
+
+    ``mode`` is ``"normal"``, ``"stopped"`` or ``"degraded"``; ``overflow_seq``
+    is the first record not spooled once stopped or degraded; ``max_bytes``
+    is None when unlimited.
+    """
+
+    used_bytes: int
+    max_bytes: Optional[int]
+    free_bytes: int
+    min_free_bytes: int
+    capacity_bytes: int
+    segments: int
+    oldest_seq: int
+    next_seq: int
+    durable_next_seq: int
+    resume_seq: int
+    mode: str
+    overflow_seq: Optional[int]
+    dirty_ranges: int
+    failed: bool
+
+
+@dataclass(frozen=True)
+class SpoolRecovery:
+    """What opening the spool found: a torn tail cut off (``torn_offset`` is
+    the intact length of the last segment), or in salvage mode the offset of
+    the damage everything after which was discarded."""
+
+    created: bool
+    segments: int
+    next_seq: int
+    resume_seq: int
+    torn: bool
+    torn_offset: int
+    torn_bytes: int
+    salvaged: bool
+    salvage_offset: int
+    discarded_segments: int
+
+
+@dataclass(frozen=True)
+class SpoolEvent:
+    """A monitoring event: ``kind`` is ``"usage"`` (``percent`` crossed),
+    ``"overflow"`` (``overflow_seq`` not spooled) or ``"failed"``."""
+
+    kind: str
+    percent: int = 0
+    used_bytes: int = 0
+    capacity_bytes: int = 0
+    overflow_seq: int = 0
+
+
+_EVENT_KINDS = {
+    lib.RHA_SPOOL_EVENT_USAGE: "usage",
+    lib.RHA_SPOOL_EVENT_OVERFLOW: "overflow",
+    lib.RHA_SPOOL_EVENT_FAILED: "failed",
+}
+
+
+class Spool:
+    """A spool directory (``rha_spool``): records that cannot move on yet.
+
+    ::
+
+        with rha.Spool("/var/spool/rha", max_bytes=10 << 30) as spool:
+            seq = spool.append(rha.Write("a.txt", 0, b"hello"))
+            for record in spool.read(spool.usage().resume_seq):
+                send(record)
+                spool.ack(record.seq)
+
+    Appends may come from several threads at once: the library releases the
+    GIL and one sync covers every concurrent append. A restart resumes right
+    after the last acknowledged record. :meth:`close` (or leaving the
+    ``with`` block) makes everything durable and releases the spool.
+
+    Args:
+        directory: The spool directory (created if missing, locked against
+            other processes).
+        max_bytes: Maximum size; None: unlimited.
+        min_free_bytes: Free space left on the file system (default 1 GiB).
+        segment_bytes: Segment size (default 64 MiB).
+        overflow: ``"stop"`` (default) or ``"degrade"`` (record only the
+            regions changed once full).
+        first_seq: The first sequence number of a new spool.
+        salvage: Keep what precedes a corruption instead of refusing to open.
+
+    Raises:
+        CorruptSpoolError, SpoolLockedError, RhaIOError, InvalidArgumentError.
+    """
+
+    def __init__(
+        self,
+        directory: Union[str, "os.PathLike[str]"],
+        *,
+        max_bytes: Optional[int] = None,
+        min_free_bytes: Optional[int] = None,
+        segment_bytes: Optional[int] = None,
+        overflow: str = "stop",
+        first_seq: int = 1,
+        salvage: bool = False,
+    ) -> None:
+        policies = {"stop": lib.RHA_SPOOL_POLICY_STOP, "degrade": lib.RHA_SPOOL_POLICY_DEGRADE}
+        if overflow not in policies:
+            raise_code(
+                lib.RHA_INVALID_ARGUMENT,
+                f"unknown overflow policy {overflow!r}: expected 'stop' or 'degrade'",
+            )
+        self._spool: Any = ffi.NULL
+        self._lock = threading.Lock()
+        builder = lib.rha_spool_builder_new(os.fsencode(directory))
+        try:
+            if max_bytes is not None:
+                if max_bytes <= 0:
+                    raise_code(lib.RHA_INVALID_ARGUMENT, "max_bytes must be positive")
+                call(lib.rha_spool_builder_set_max_bytes, builder, max_bytes)
+            if min_free_bytes is not None:
+                call(lib.rha_spool_builder_set_min_free_bytes, builder, min_free_bytes)
+            if segment_bytes is not None:
+                call(lib.rha_spool_builder_set_segment_bytes, builder, segment_bytes)
+            call(lib.rha_spool_builder_set_overflow, builder, policies[overflow])
+            call(lib.rha_spool_builder_set_first_seq, builder, first_seq)
+            call(lib.rha_spool_builder_set_salvage, builder, salvage)
+        except BaseException:
+            lib.rha_spool_builder_free(builder)
+            raise
+        out = ffi.new("rha_spool **")
+        rec = ffi.new("rha_spool_recovery *")
+        call(lib.rha_spool_build, builder, out, rec)
+        self._spool = out[0]
+        self.recovery = SpoolRecovery(
+            bool(rec.created),
+            rec.segments,
+            rec.next_seq,
+            rec.resume_seq,
+            bool(rec.torn),
+            rec.torn_offset,
+            rec.torn_bytes,
+            bool(rec.salvaged),
+            rec.salvage_offset,
+            rec.discarded_segments,
+        )
+        """What opening found and repaired (:class:`SpoolRecovery`)."""
+
+    def _handle(self) -> Any:
+        if self._spool == ffi.NULL:
+            raise_code(lib.RHA_INVALID_STATE, "the spool is closed")
+        return self._spool
+
+    def append(
+        self,
+        op: Op,
+        timestamp_ns: Optional[int] = None,
+        *,
+        durable: bool = True,
+        when_full: Union[str, float] = "overflow",
+    ) -> Optional[int]:
+        """Appends ``op``; returns its sequence number, or None if the spool
+        is degraded and only the regions it changes were recorded.
+
+        Args:
+            op: The operation; its payload is read in place.
+            timestamp_ns: Capture time; None means now.
+            durable: Return only once the record is durable (else call
+                :meth:`sync` later).
+            when_full: ``"overflow"`` (apply the overflow policy), ``"fail"``
+                (raise :class:`SpoolFullError`) or a number of seconds to
+                wait for room before raising :class:`SpoolFullError`.
+
+        Raises:
+            SpoolFullError, SpoolStoppedError, SpoolFailedError, RhaIOError,
+            InvalidArgumentError, RecordTooLargeError.
+        """
+        if timestamp_ns is None:
+            timestamp_ns = time.time_ns()
+        opts = ffi.new("rha_spool_append_options *")
+        lib.rha_spool_append_options_init(opts)
+        opts.durable = durable
+        if when_full == "overflow":
+            opts.when_full = lib.RHA_SPOOL_WHEN_FULL_OVERFLOW
+        elif when_full == "fail":
+            opts.when_full = lib.RHA_SPOOL_WHEN_FULL_FAIL
+        elif isinstance(when_full, (int, float)) and not isinstance(when_full, bool):
+            if when_full < 0:
+                raise_code(lib.RHA_INVALID_ARGUMENT, "when_full wait must not be negative")
+            opts.when_full = lib.RHA_SPOOL_WHEN_FULL_BLOCK
+            opts.block_ms = int(when_full * 1000)
+        else:
+            raise_code(
+                lib.RHA_INVALID_ARGUMENT,
+                f"when_full must be 'overflow', 'fail' or seconds, not {when_full!r}",
+            )
+        rec = ffi.new("rha_record *")
+        keep = fill_record(rec, timestamp_ns, op)
+        ticket = ffi.new("rha_spool_ticket *")
+        call(lib.rha_spool_append, self._handle(), rec, opts, ticket)
+        del keep
+        return int(ticket.seq) if ticket.spooled else None
+
+    def sync(self) -> None:
+        """Makes everything appended so far durable."""
+        call(lib.rha_spool_sync, self._handle())
+
+    def ack(self, seq: int) -> None:
+        """Acknowledges every record up to ``seq``; durable on return.
+
+        Raises:
+            NotDurableError: if ``seq`` is not durable yet.
+        """
+        call(lib.rha_spool_ack, self._handle(), seq)
+
+    def reset(self, next_seq: int) -> None:
+        """Discards everything spooled and any stopped/degraded state after a
+        resync; the next record is numbered ``next_seq``."""
+        call(lib.rha_spool_reset, self._handle(), next_seq)
+
+    def usage(self) -> SpoolUsage:
+        """Usage, limits and state."""
+        u = ffi.new("rha_spool_usage *")
+        call(lib.rha_spool_get_usage, self._handle(), u)
+        return SpoolUsage(
+            used_bytes=u.used_bytes,
+            max_bytes=u.max_bytes or None,
+            free_bytes=u.free_bytes,
+            min_free_bytes=u.min_free_bytes,
+            capacity_bytes=u.capacity_bytes,
+            segments=u.segments,
+            oldest_seq=u.oldest_seq,
+            next_seq=u.next_seq,
+            durable_next_seq=u.durable_next_seq,
+            resume_seq=u.resume_seq,
+            mode=_MODES.get(u.mode, "unknown"),
+            overflow_seq=u.overflow_seq if u.mode != lib.RHA_SPOOL_MODE_NORMAL else None,
+            dirty_ranges=u.dirty_ranges,
+            failed=bool(u.failed),
+        )
+
+    def events(self) -> List[SpoolEvent]:
+        """Takes every pending monitoring event, oldest first."""
+        out = []
+        ev = ffi.new("rha_spool_event *")
+        while call(lib.rha_spool_poll_event, self._handle(), ev) == lib.RHA_OK:
+            out.append(
+                SpoolEvent(
+                    _EVENT_KINDS.get(ev.kind, "unknown"),
+                    ev.percent,
+                    ev.used_bytes,
+                    ev.capacity_bytes,
+                    ev.overflow_seq,
+                )
+            )
+        return out
+
+    def read(self, from_seq: Optional[int] = None) -> "SpoolReader":
+        """A reader of the durable records from ``from_seq`` on (default: the
+        first unacknowledged one). Iterating it yields :class:`Record` objects
+        until every durable record has been read.
+
+        Raises:
+            ReclaimedError: if ``from_seq`` was reclaimed.
+        """
+        if from_seq is None:
+            from_seq = self.usage().resume_seq
+        out = ffi.new("rha_spool_reader **")
+        call(lib.rha_spool_reader_new, self._handle(), from_seq, out)
+        return SpoolReader(out[0])
+
+    def __iter__(self) -> Iterator[Record]:
+        """The durable, unacknowledged records."""
+        with self.read() as reader:
+            yield from reader
+
+    def close(self) -> None:
+        """Makes everything durable and releases the spool (idempotent)."""
+        with self._lock:
+            spool, self._spool = self._spool, ffi.NULL
+        if spool != ffi.NULL:
+            call(lib.rha_spool_close, spool)
+
+    def __enter__(self) -> "Spool":
+        return self
+
+    def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        spool = getattr(self, "_spool", ffi.NULL)
+        if spool != ffi.NULL:
+            lib.rha_spool_free(spool)
+
+
+class SpoolReader:
+    """Reads a spool's durable records in order (``rha_spool_reader``); made
+    by :meth:`Spool.read`. Iteration ends when every durable record has been
+    read; iterating again later picks up records made durable since. Use
+    from one thread at a time."""
+
+    def __init__(self, handle: Any) -> None:
+        self._r = handle
+
+    @property
+    def position(self) -> int:
+        """The sequence number of the next record."""
+        return int(lib.rha_spool_reader_position(self._r)) if self._r != ffi.NULL else 0
+
+    def __iter__(self) -> Iterator[Record]:
+        rec = ffi.new("rha_record *")
+        while True:
+            if self._r == ffi.NULL:
+                raise_code(lib.RHA_INVALID_STATE, "the reader is closed")
+            if call(lib.rha_spool_reader_next, self._r, rec) != lib.RHA_OK:
+                return
+            yield read_record(rec)
+
+    def close(self) -> None:
+        """Releases the reader (idempotent)."""
+        r, self._r = self._r, ffi.NULL
+        if r != ffi.NULL:
+            lib.rha_spool_reader_free(r)
+
+    def __enter__(self) -> "SpoolReader":
+        return self
+
+    def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        self.close()

@@ -1,0 +1,115 @@
+//! Getting encoded segment bytes and metadata files onto the storage, in an
+//! order that keeps every crash image recoverable.
+
+use std::io;
+use std::sync::Arc;
+
+use super::meta::TMP_SUFFIX;
+use super::storage::{Storage, StorageFile};
+
+/// Encoded bytes of one segment, not yet written.
+#[derive(Debug)]
+pub(crate) struct Chunk {
+    pub(crate) seg: u64,
+    pub(crate) offset: u64,
+    /// The encoded bytes, in order.
+    pub(crate) parts: Vec<bytes::Bytes>,
+    pub(crate) len: usize,
+}
+
+/// Writes a metadata file atomically: temporary file, sync, rename, sync
+/// the directory.
+pub(crate) fn write_meta(storage: &dyn Storage, name: &str, bytes: &[u8]) -> io::Result<()> {
+    let tmp = format!("{name}{TMP_SUFFIX}");
+    let file = storage.create(&tmp)?;
+    file.write_at(0, bytes)?;
+    file.sync()?;
+    storage.rename(&tmp, name)?;
+    storage.sync_dir()
+}
+
+/// A chunk to write: segment key, file name, the file if it exists.
+pub(crate) type Job = (u64, String, Option<Arc<dyn StorageFile>>, Chunk);
+
+/// Bytes written to a segment file, up to `end`.
+pub(crate) struct Written {
+    pub(crate) key: u64,
+    pub(crate) file: Arc<dyn StorageFile>,
+    pub(crate) end: u64,
+    /// The file was created and its directory entry is not synced yet.
+    created: bool,
+}
+
+/// Syncs every file in `written` (in segment order), then the directory if
+/// any of them was created; returns them, now durable.
+pub(crate) fn sync_all(
+    storage: &dyn Storage,
+    written: Vec<Written>,
+) -> Result<Vec<Written>, (String, io::Error)> {
+    let mut synced: Vec<u64> = Vec::new();
+    for w in &written {
+        if !synced.contains(&w.key) {
+            w.file
+                .sync()
+                .map_err(|e| (format!("syncing segment {}", w.key), e))?;
+            synced.push(w.key);
+        }
+    }
+    if written.iter().any(|w| w.created) {
+        storage
+            .sync_dir()
+            .map_err(|e| ("syncing the directory".to_string(), e))?;
+    }
+    Ok(written)
+}
+
+/// Writes each chunk to its segment. Everything written earlier (`pending`
+/// and this call's writes) is synced before a new segment file is created,
+/// and the directory synced after the creation is recorded, so no byte of a
+/// newer segment can reach the disk before the older ones are complete.
+/// With `sync`, everything is synced at the end.
+///
+/// Returns what is durable now and what is written but not synced.
+pub(crate) fn write_chunks(
+    storage: &dyn Storage,
+    jobs: Vec<Job>,
+    pending: Vec<Written>,
+    sync: bool,
+) -> Result<(Vec<Written>, Vec<Written>), (String, io::Error)> {
+    let mut durable = Vec::new();
+    let mut written = pending;
+    for (key, name, file, chunk) in jobs {
+        let (file, created) = match file.or_else(|| {
+            written
+                .iter()
+                .find(|w| w.key == key)
+                .map(|w| w.file.clone())
+        }) {
+            Some(f) => (f, false),
+            None => {
+                durable.extend(sync_all(storage, std::mem::take(&mut written))?);
+                let f = storage
+                    .create(&name)
+                    .map_err(|e| (format!("creating {name}"), e))?;
+                (f, true)
+            }
+        };
+        let mut at = chunk.offset;
+        for part in &chunk.parts {
+            file.write_at(at, part)
+                .map_err(|e| (format!("writing {name}"), e))?;
+            at += part.len() as u64;
+        }
+        written.push(Written {
+            key,
+            file,
+            end: at,
+            created,
+        });
+    }
+    if sync {
+        durable.extend(sync_all(storage, written)?);
+        return Ok((durable, Vec::new()));
+    }
+    Ok((durable, written))
+}

@@ -1,0 +1,63 @@
+//! The spool: a durable, bounded, crash-safe queue of journal records
+//! (SPEC.md §4).
+//!
+//! A [`Spool`] holds records that cannot move on yet (link down, sync in
+//! progress, replica paused). Records are appended to segment files in the
+//! journal format; a consumer reads them back from any unacknowledged
+//! position and acknowledges what it has applied or sent, and whole segments
+//! behind the acknowledged position are reclaimed. A restart resumes right
+//! after the last acknowledged record: nothing acknowledged comes back,
+//! nothing durable is lost.
+//!
+//! - **Storage** is a narrow trait ([`Storage`], [`StorageFile`]): a real
+//!   directory ([`DirStorage`]), memory with a crash model ([`MemStorage`])
+//!   and a fault injector ([`FaultInjector`]). The segment store does not
+//!   depend on spool semantics beyond the journal format.
+//! - **Group commit**: producers append concurrently; the first to wait for
+//!   durability writes and syncs everything encoded so far, and every
+//!   producer whose records that sync covered wakes up.
+//! - **Limits**: a maximum size and a minimum free space on the spool's
+//!   file system; warning [`SpoolEvent`]s as usage crosses thresholds; when
+//!   full, an append fails, blocks for room, or overflows under the
+//!   [`OverflowPolicy`] (stop, or degrade to [`DirtyRegions`]).
+//! - **Recovery**: a torn tail is truncated and reported; other damage
+//!   refuses to open with the file, offset and last good sequence number,
+//!   unless salvage mode is on. After a failed write or sync the handle
+//!   refuses further writes until it is reopened.
+//!
+//! The on-disk layout is specified in `docs/spool-format.md`.
+
+mod buffer;
+mod config;
+mod dirty;
+mod error;
+mod flush;
+mod mem;
+mod meta;
+mod reader;
+mod recover;
+#[allow(clippy::module_inception)]
+mod spool;
+mod storage;
+mod verify;
+
+#[cfg(test)]
+mod crash_tests;
+#[cfg(test)]
+mod tests;
+
+pub use config::{
+    AppendOptions, OverflowPolicy, SpoolConfig, SpoolEvent, SpoolUsage, Ticket, WhenFull,
+};
+pub use dirty::{DirtyRegions, RegionTarget, TO_END};
+pub use error::{AckError, AppendError, Corruption, FullReason, OpenError, ReadError, ResetError};
+pub use mem::{CrashPlan, FaultInjector, MemStats, MemStorage};
+pub use meta::{
+    SpoolMode, DIRTY_FILE, DIRTY_MAGIC, MAX_DIRTY_FILE, META_VERSION, STATE_FILE, STATE_LEN,
+    STATE_MAGIC, TMP_SUFFIX,
+};
+pub use reader::SpoolReader;
+pub use recover::{parse_segment_name, segment_name, Recovery, TornTail, SEGMENT_SUFFIX};
+pub use spool::Spool;
+pub use storage::{DirStorage, Storage, StorageFile, LOCK_FILE};
+pub use verify::{inspect, Inspection, SegmentInfo};

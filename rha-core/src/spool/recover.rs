@@ -1,0 +1,431 @@
+//! Recovery: reading a spool directory back, checking every segment, and
+//! repairing what a crash can leave behind.
+
+use std::io;
+use std::sync::Arc;
+
+use super::config::SpoolConfig;
+use super::dirty::DirtyRegions;
+use super::error::{Corruption, OpenError};
+use super::meta::{
+    self, SpoolMode, StateFile, DIRTY_FILE, MAX_DIRTY_FILE, STATE_FILE, STATE_LEN, TMP_SUFFIX,
+};
+use super::storage::{Storage, StorageFile};
+use crate::journal::{Decoder, DecoderConfig, End, STREAM_HEADER_LEN};
+
+/// Segment files are named `seg-` + the first sequence number in 20 decimal
+/// digits + this suffix.
+pub const SEGMENT_SUFFIX: &str = ".rhaj";
+const SEGMENT_PREFIX: &str = "seg-";
+
+/// The file name of the segment whose first record is `first_seq`.
+pub fn segment_name(first_seq: u64) -> String {
+    format!("{SEGMENT_PREFIX}{first_seq:020}{SEGMENT_SUFFIX}")
+}
+
+/// The first sequence number of a segment file name, if it is one.
+pub fn parse_segment_name(name: &str) -> Option<u64> {
+    let digits = name
+        .strip_prefix(SEGMENT_PREFIX)?
+        .strip_suffix(SEGMENT_SUFFIX)?;
+    if digits.len() != 20 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+/// What opening found and repaired.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct Recovery {
+    /// Segment files kept.
+    pub segments: usize,
+    /// The oldest sequence number stored.
+    pub oldest_seq: Option<u64>,
+    /// The sequence number the next record gets.
+    pub next_seq: u64,
+    /// The first sequence number not acknowledged: reading resumes here.
+    pub resume_seq: u64,
+    /// A torn tail cut off the last segment.
+    pub torn_tail: Option<TornTail>,
+    /// Salvage mode: the damage everything after which was discarded.
+    pub salvaged: Option<Corruption>,
+    /// Salvage mode: segment files discarded whole after the damage.
+    pub discarded: Vec<String>,
+    /// Files removed as leftovers: unfinished metadata replacements, and
+    /// segments every record of which was acknowledged.
+    pub removed: Vec<String>,
+    /// Whether no state file existed (a new spool).
+    pub created: bool,
+}
+
+/// A torn tail found at the end of the last segment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TornTail {
+    /// The segment file.
+    pub file: String,
+    /// The length of its intact prefix (where it is truncated).
+    pub offset: u64,
+    /// The bytes after it.
+    pub discarded_bytes: u64,
+    /// The last intact sequence number in the spool.
+    pub last_good_seq: Option<u64>,
+}
+
+/// A segment that survived recovery.
+pub(crate) struct ScannedSegment {
+    pub first_seq: u64,
+    pub name: String,
+    pub file: Arc<dyn StorageFile>,
+    pub len: u64,
+    pub last_seq: u64,
+}
+
+pub(crate) struct Scanned {
+    pub segments: Vec<ScannedSegment>,
+    pub state: StateFile,
+    pub dirty: DirtyRegions,
+    pub report: Recovery,
+}
+
+fn io_err<'a>(doing: &'static str, file: &'a str) -> impl FnOnce(io::Error) -> OpenError + 'a {
+    move |source| OpenError::Io {
+        doing,
+        file: file.to_string(),
+        source,
+    }
+}
+
+fn read_all(storage: &dyn Storage, name: &str, max: u64) -> Result<Vec<u8>, OpenError> {
+    let file = storage.open(name).map_err(io_err("opening", name))?;
+    let len = file.len().map_err(io_err("reading", name))?;
+    if len > max {
+        return Err(OpenError::Corrupt(Corruption {
+            file: name.to_string(),
+            offset: 0,
+            last_good_seq: None,
+            reason: format!("file is {len} bytes, at most {max} expected"),
+        }));
+    }
+    let mut buf = vec![0; len as usize];
+    file.read_at(0, &mut buf).map_err(io_err("reading", name))?;
+    Ok(buf)
+}
+
+fn meta_corrupt(file: &str, e: meta::MetaError) -> OpenError {
+    OpenError::Corrupt(Corruption {
+        file: file.to_string(),
+        offset: e.offset,
+        last_good_seq: None,
+        reason: e.reason.to_string(),
+    })
+}
+
+/// How one segment decodes.
+enum SegScan {
+    Clean {
+        last: Option<u64>,
+    },
+    Torn {
+        offset: u64,
+        tail: u64,
+        last: Option<u64>,
+    },
+    Corrupt(Corruption),
+}
+
+fn scan_segment(
+    file: &dyn StorageFile,
+    name: &str,
+    first_seq: u64,
+    prev_last: Option<u64>,
+    config: &SpoolConfig,
+) -> Result<(SegScan, u64), OpenError> {
+    let len = file.len().map_err(io_err("reading", name))?;
+    let bytes = file.map(len).map_err(io_err("reading", name))?;
+    let mut decoder = Decoder::new(
+        DecoderConfig::default()
+            .first_seq(Some(first_seq))
+            .max_record_size(config.max_record_size),
+    );
+    decoder.feed_bytes(bytes);
+    let mut last = None;
+    let corrupt = |e: crate::journal::DecodeError, last: Option<u64>| {
+        SegScan::Corrupt(Corruption {
+            file: name.to_string(),
+            offset: e.offset,
+            last_good_seq: e.last_good_seq.or(last).or(prev_last),
+            reason: e.kind.to_string(),
+        })
+    };
+    loop {
+        match decoder.next_record_ref() {
+            Ok(Some(rec)) => last = Some(rec.seq),
+            Ok(None) => break,
+            Err(e) => return Ok((corrupt(e, last), len)),
+        }
+    }
+    let scan = match decoder.finish() {
+        Ok(End::Clean { .. }) => SegScan::Clean { last },
+        Ok(End::TornTail { offset, tail_len }) => SegScan::Torn {
+            offset,
+            tail: tail_len,
+            last,
+        },
+        Err(e) => corrupt(e, last),
+    };
+    Ok((scan, len))
+}
+
+/// How much recovery may change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Repair {
+    /// Change nothing; report torn tails, fail on corruption.
+    ReadOnly,
+    /// Truncate a torn tail, remove leftovers; fail on corruption (or, with
+    /// `config.salvage`, cut everything from the damage on).
+    Repair,
+}
+
+/// Reads the spool in `storage`, checks it, and (unless read-only) repairs it.
+pub(crate) fn scan(
+    storage: &dyn Storage,
+    config: &SpoolConfig,
+    repair: Repair,
+) -> Result<Scanned, OpenError> {
+    let writable = repair == Repair::Repair;
+    let salvage = writable && config.salvage;
+    let mut report = Recovery::default();
+    let names = storage.list().map_err(io_err("listing", ""))?;
+    let mut dir_changed = false;
+
+    let mut segs: Vec<(u64, String)> = Vec::new();
+    for name in &names {
+        if name.ends_with(TMP_SUFFIX) {
+            if writable {
+                storage.remove(name).map_err(io_err("removing", name))?;
+                dir_changed = true;
+            }
+            report.removed.push(name.clone());
+        } else if let Some(seq) = parse_segment_name(name) {
+            segs.push((seq, name.clone()));
+        }
+    }
+    segs.sort();
+
+    let state = if names.iter().any(|n| n == STATE_FILE) {
+        let b = read_all(storage, STATE_FILE, STATE_LEN as u64 * 4)?;
+        Some(StateFile::decode(&b).map_err(|e| meta_corrupt(STATE_FILE, e))?)
+    } else {
+        None
+    };
+    let dirty = if names.iter().any(|n| n == DIRTY_FILE) {
+        let b = read_all(storage, DIRTY_FILE, MAX_DIRTY_FILE)?;
+        meta::decode_dirty(&b).map_err(|e| meta_corrupt(DIRTY_FILE, e))?
+    } else {
+        DirtyRegions::new(config.dirty_granularity)
+    };
+    let mut state = match state {
+        Some(s) => s,
+        None if segs.is_empty() => {
+            report.created = true;
+            StateFile {
+                resume_seq: config.first_seq,
+                mode: SpoolMode::Normal,
+            }
+        }
+        None => {
+            let c = Corruption {
+                file: STATE_FILE.to_string(),
+                offset: 0,
+                last_good_seq: None,
+                reason: "state file is missing but segments exist".to_string(),
+            };
+            if !salvage {
+                return Err(OpenError::Corrupt(c));
+            }
+            report.salvaged = Some(c);
+            StateFile {
+                resume_seq: segs[0].0,
+                mode: SpoolMode::Normal,
+            }
+        }
+    };
+
+    let mut kept: Vec<ScannedSegment> = Vec::new();
+    let mut prev_last: Option<u64> = None;
+    let count = segs.len();
+    let mut cut_rest = false;
+    for (i, (first, name)) in segs.into_iter().enumerate() {
+        if cut_rest {
+            if writable {
+                storage.remove(&name).map_err(io_err("removing", &name))?;
+                dir_changed = true;
+            }
+            report.discarded.push(name);
+            continue;
+        }
+        let is_last = i + 1 == count;
+        let file = storage.open(&name).map_err(io_err("opening", &name))?;
+        let expected = prev_last.map(|p| p.saturating_add(1));
+        let gap = match expected {
+            Some(e) if e != first => Some(format!(
+                "sequence gap: segment starts at {first}, expected {e}"
+            )),
+            None if first > state.resume_seq => Some(format!(
+                "records {} to {} are missing: the oldest segment starts at {first}",
+                state.resume_seq,
+                first - 1
+            )),
+            _ => None,
+        };
+        let (outcome, len) = match gap {
+            Some(reason) => (
+                SegScan::Corrupt(Corruption {
+                    file: name.clone(),
+                    offset: 0,
+                    last_good_seq: prev_last,
+                    reason,
+                }),
+                0,
+            ),
+            None => scan_segment(&*file, &name, first, prev_last, config)?,
+        };
+        let (keep_len, last) = match outcome {
+            SegScan::Clean { last } => (len, last),
+            SegScan::Torn { offset, tail, last } if is_last => {
+                report.torn_tail = Some(TornTail {
+                    file: name.clone(),
+                    offset,
+                    discarded_bytes: tail,
+                    last_good_seq: last.or(prev_last),
+                });
+                (offset, last)
+            }
+            SegScan::Torn { offset, tail, last } => {
+                let c = Corruption {
+                    file: name.clone(),
+                    offset,
+                    last_good_seq: last.or(prev_last),
+                    reason: format!("a sealed segment ends inside a frame ({tail} bytes)"),
+                };
+                if !salvage {
+                    return Err(OpenError::Corrupt(c));
+                }
+                report.salvaged = Some(c);
+                cut_rest = true;
+                (offset, last)
+            }
+            SegScan::Corrupt(c) => {
+                if !salvage {
+                    return Err(OpenError::Corrupt(c));
+                }
+                let offset = if c.offset < STREAM_HEADER_LEN as u64 {
+                    0
+                } else {
+                    c.offset
+                };
+                report.salvaged = Some(c);
+                cut_rest = true;
+                // Records before the damage decoded; find the last of them.
+                let last = last_seq_before(&*file, &name, first, offset, config)?;
+                (offset, last)
+            }
+        };
+        let Some(last) = last else {
+            // No intact record: the file goes.
+            if writable {
+                storage.remove(&name).map_err(io_err("removing", &name))?;
+                dir_changed = true;
+            }
+            if report.torn_tail.is_none() && report.salvaged.is_none() {
+                report.removed.push(name);
+            }
+            continue;
+        };
+        if keep_len < len && writable {
+            file.set_len(keep_len)
+                .map_err(io_err("truncating", &name))?;
+            file.sync().map_err(io_err("syncing", &name))?;
+        }
+        prev_last = Some(last);
+        kept.push(ScannedSegment {
+            first_seq: first,
+            name,
+            file,
+            len: keep_len,
+            last_seq: last,
+        });
+    }
+
+    let next_seq = match kept.last() {
+        Some(s) => s.last_seq.saturating_add(1),
+        None => state.resume_seq,
+    };
+    if state.resume_seq > next_seq {
+        let c = Corruption {
+            file: STATE_FILE.to_string(),
+            offset: 16,
+            last_good_seq: next_seq.checked_sub(1),
+            reason: format!(
+                "acknowledged position {} is beyond the stored records (next: {next_seq})",
+                state.resume_seq
+            ),
+        };
+        if !salvage {
+            return Err(OpenError::Corrupt(c));
+        }
+        report.salvaged.get_or_insert(c);
+        state.resume_seq = next_seq;
+    }
+    // Segments whose every record is acknowledged are reclaimed.
+    let mut live = Vec::with_capacity(kept.len());
+    for seg in kept {
+        if seg.last_seq < state.resume_seq {
+            if writable {
+                storage
+                    .remove(&seg.name)
+                    .map_err(io_err("removing", &seg.name))?;
+                dir_changed = true;
+            }
+            report.removed.push(seg.name);
+        } else {
+            live.push(seg);
+        }
+    }
+    if dir_changed {
+        storage.sync_dir().map_err(io_err("syncing", ""))?;
+    }
+    report.segments = live.len();
+    report.oldest_seq = live.first().map(|s| s.first_seq);
+    report.next_seq = next_seq.max(state.resume_seq);
+    report.resume_seq = state.resume_seq;
+    Ok(Scanned {
+        segments: live,
+        state,
+        dirty,
+        report,
+    })
+}
+
+/// The last sequence number that decodes in the first `len` bytes of a segment.
+fn last_seq_before(
+    file: &dyn StorageFile,
+    name: &str,
+    first_seq: u64,
+    len: u64,
+    config: &SpoolConfig,
+) -> Result<Option<u64>, OpenError> {
+    let bytes = file.map(len).map_err(io_err("reading", name))?;
+    let mut decoder = Decoder::new(
+        DecoderConfig::default()
+            .first_seq(Some(first_seq))
+            .max_record_size(config.max_record_size),
+    );
+    decoder.feed_bytes(bytes);
+    let mut last = None;
+    while let Ok(Some(rec)) = decoder.next_record_ref() {
+        last = Some(rec.seq);
+    }
+    Ok(last)
+}

@@ -1,0 +1,241 @@
+//! The narrow storage interface the spool (and any other segment store) sits
+//! on, and its file-backed implementation.
+
+use std::fs::{self, File, OpenOptions};
+use std::io;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+/// A flat directory of named files: everything a segment store needs from a
+/// file system, and nothing more.
+///
+/// Names are plain file names (no `/`). Implementations: [`DirStorage`]
+/// (a real directory), [`MemStorage`](super::MemStorage) (memory, with a
+/// crash model) and [`FaultInjector`](super::FaultInjector) (fails a chosen
+/// call). All methods may be called from several threads at once.
+pub trait Storage: Send + Sync {
+    /// The names of the files in the directory, in no particular order.
+    fn list(&self) -> io::Result<Vec<String>>;
+    /// Opens an existing file for reading and writing.
+    fn open(&self, name: &str) -> io::Result<Arc<dyn StorageFile>>;
+    /// Creates an empty file, replacing any file of that name.
+    fn create(&self, name: &str) -> io::Result<Arc<dyn StorageFile>>;
+    /// Removes a file. Handles already open stay usable.
+    fn remove(&self, name: &str) -> io::Result<()>;
+    /// Renames `from` to `to` atomically, replacing `to`.
+    fn rename(&self, from: &str, to: &str) -> io::Result<()>;
+    /// Makes the directory's entries (creations, removals, renames) durable.
+    fn sync_dir(&self) -> io::Result<()>;
+    /// Bytes available to this process on the file system holding the directory.
+    fn free_space(&self) -> io::Result<u64>;
+}
+
+/// One open file of a [`Storage`].
+pub trait StorageFile: Send + Sync {
+    /// The file's length in bytes.
+    fn len(&self) -> io::Result<u64>;
+    /// Whether the file is empty.
+    fn is_empty(&self) -> io::Result<bool> {
+        Ok(self.len()? == 0)
+    }
+    /// Fills `buf` from `offset`; an error if the file ends first.
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()>;
+    /// Writes all of `data` at `offset`, extending the file if needed.
+    fn write_at(&self, offset: u64, data: &[u8]) -> io::Result<()>;
+    /// Truncates or extends (with zeros) the file to `len` bytes.
+    fn set_len(&self, len: u64) -> io::Result<()>;
+    /// Makes the file's contents durable (`fdatasync`).
+    fn sync(&self) -> io::Result<()>;
+    /// The first `len` bytes of a file that will not change any more, shared
+    /// rather than copied where the medium allows (memory-mapped for real
+    /// files). The default reads them into a new buffer.
+    fn map(&self, len: u64) -> io::Result<Bytes> {
+        let len = usize::try_from(len).map_err(|_| io::Error::other("file too large to map"))?;
+        let mut buf = vec![0; len];
+        self.read_at(0, &mut buf)?;
+        Ok(buf.into())
+    }
+}
+
+/// Storage in a real directory.
+///
+/// Opening takes an exclusive advisory lock (`flock`) on a file named
+/// `lock` in the directory, so two processes never run a segment store in
+/// the same directory; the lock is released when the last clone is dropped.
+#[derive(Debug, Clone)]
+pub struct DirStorage {
+    inner: Arc<DirInner>,
+}
+
+#[derive(Debug)]
+struct DirInner {
+    path: PathBuf,
+    dir: File,
+    _lock: File,
+}
+
+/// The name of the lock file [`DirStorage`] keeps in its directory.
+pub const LOCK_FILE: &str = "lock";
+
+impl DirStorage {
+    /// Opens (creating it and its parents if needed) the directory `path`
+    /// and locks it. Fails with [`io::ErrorKind::WouldBlock`] if another
+    /// process holds the lock.
+    pub fn open(path: impl AsRef<Path>) -> io::Result<Self> {
+        let path = path.as_ref().to_path_buf();
+        fs::create_dir_all(&path)?;
+        let dir = File::open(&path)?;
+        let lock = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path.join(LOCK_FILE))?;
+        rustix::fs::flock(&lock, rustix::fs::FlockOperation::NonBlockingLockExclusive).map_err(
+            |e| {
+                let e = io::Error::from(e);
+                if e.kind() == io::ErrorKind::WouldBlock {
+                    io::Error::new(
+                        io::ErrorKind::WouldBlock,
+                        format!("{} is in use by another process", path.display()),
+                    )
+                } else {
+                    e
+                }
+            },
+        )?;
+        Ok(Self {
+            inner: Arc::new(DirInner {
+                path,
+                dir,
+                _lock: lock,
+            }),
+        })
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    fn join(&self, name: &str) -> io::Result<PathBuf> {
+        if name.is_empty() || name.contains('/') || name == "." || name == ".." {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("invalid storage file name {name:?}"),
+            ));
+        }
+        Ok(self.inner.path.join(name))
+    }
+}
+
+impl Storage for DirStorage {
+    fn list(&self) -> io::Result<Vec<String>> {
+        let mut names = Vec::new();
+        for entry in fs::read_dir(&self.inner.path)? {
+            let entry = entry?;
+            if entry.file_type()?.is_file() {
+                if let Ok(name) = entry.file_name().into_string() {
+                    names.push(name);
+                }
+            }
+        }
+        Ok(names)
+    }
+
+    fn open(&self, name: &str) -> io::Result<Arc<dyn StorageFile>> {
+        let path = self.join(name)?;
+        let file = OpenOptions::new().read(true).write(true).open(&path)?;
+        Ok(Arc::new(RealFile { file, path }))
+    }
+
+    fn create(&self, name: &str) -> io::Result<Arc<dyn StorageFile>> {
+        let path = self.join(name)?;
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)?;
+        Ok(Arc::new(RealFile { file, path }))
+    }
+
+    fn remove(&self, name: &str) -> io::Result<()> {
+        fs::remove_file(self.join(name)?)
+    }
+
+    fn rename(&self, from: &str, to: &str) -> io::Result<()> {
+        fs::rename(self.join(from)?, self.join(to)?)
+    }
+
+    fn sync_dir(&self) -> io::Result<()> {
+        self.inner.dir.sync_all()
+    }
+
+    fn free_space(&self) -> io::Result<u64> {
+        let st = rustix::fs::fstatvfs(&self.inner.dir)?;
+        Ok(st.f_bavail.saturating_mul(st.f_frsize))
+    }
+}
+
+#[derive(Debug)]
+struct RealFile {
+    file: File,
+    path: PathBuf,
+}
+
+impl RealFile {
+    fn context(&self, e: io::Error) -> io::Error {
+        io::Error::new(e.kind(), format!("{}: {e}", self.path.display()))
+    }
+}
+
+impl StorageFile for RealFile {
+    fn len(&self) -> io::Result<u64> {
+        Ok(self.file.metadata().map_err(|e| self.context(e))?.len())
+    }
+
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
+        self.file
+            .read_exact_at(buf, offset)
+            .map_err(|e| self.context(e))
+    }
+
+    fn write_at(&self, offset: u64, data: &[u8]) -> io::Result<()> {
+        self.file
+            .write_all_at(data, offset)
+            .map_err(|e| self.context(e))
+    }
+
+    fn set_len(&self, len: u64) -> io::Result<()> {
+        self.file.set_len(len).map_err(|e| self.context(e))
+    }
+
+    fn sync(&self) -> io::Result<()> {
+        self.file.sync_data().map_err(|e| self.context(e))
+    }
+
+    fn map(&self, len: u64) -> io::Result<Bytes> {
+        if len == 0 {
+            return Ok(Bytes::new());
+        }
+        let len = usize::try_from(len).map_err(|_| io::Error::other("file too large to map"))?;
+        if self.len()? < len as u64 {
+            return Err(self.context(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("cannot map {len} bytes: the file is shorter"),
+            )));
+        }
+        // SAFETY: callers map only sealed files, which no one writes to or
+        // truncates any more: the segment store never changes a sealed
+        // segment, and the directory lock keeps other rha processes out. A
+        // foreign process truncating the file would make reads fault; that
+        // is outside what the store supports (docs/spool-format.md).
+        let map = unsafe { memmap2::MmapOptions::new().len(len).map(&self.file) }
+            .map_err(|e| self.context(e))?;
+        Ok(Bytes::from_owner(map))
+    }
+}
