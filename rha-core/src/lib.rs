@@ -32,6 +32,7 @@
 //! ```
 
 pub mod journal;
+pub mod rewind;
 
 /// Any error from this crate.
 #[derive(Debug, thiserror::Error)]
@@ -52,4 +53,7 @@ pub enum Error {
     /// Reading a journal failed.
     #[error(transparent)]
     Read(#[from] journal::ReadError),
+    /// Applying, bookmarking or rewinding failed.
+    #[error(transparent)]
+    Rewind(#[from] rewind::RewindError),
 }
