@@ -15,4 +15,5 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
+pub mod apply;
 pub mod journal_file;

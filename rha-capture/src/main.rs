@@ -3,7 +3,14 @@
 //! ```text
 //! rha journal dump FILE      list every record of a journal file
 //! rha journal verify FILE    check a journal file: ok, torn tail, or corrupt
+//! rha apply JOURNAL REPLICA_DIR [--rewind]             apply a journal to a directory
+//! rha rewind list REPLICA_DIR                          rewind points and bookmarks
+//! rha rewind to REPLICA_DIR --bookmark NAME | --seq N | --time T [--dry-run]
+//! rha rewind undo REPLICA_DIR                          undo the last rewinds
+//! rha bookmark REPLICA_DIR NAME                        mark the current point
 //! ```
+//!
+//! Exit codes of apply, rewind and bookmark are listed in `rha_capture::apply::cli`.
 //!
 //! Exit codes: 0 ok, 1 the file could not be read, 2 bad usage, 3 torn tail,
 //! 4 corrupt.
@@ -40,6 +47,13 @@ enum Command {
     /// Inspect journal files.
     #[command(subcommand)]
     Journal(JournalCommand),
+    /// Apply a journal file to a replica directory.
+    Apply(rha_capture::apply::cli::ApplyArgs),
+    /// Rewind a replica, list its points, or undo a rewind.
+    #[command(subcommand)]
+    Rewind(rha_capture::apply::cli::RewindCommand),
+    /// Set a bookmark at a replica's current point.
+    Bookmark(rha_capture::apply::cli::BookmarkArgs),
 }
 
 #[derive(Subcommand)]
@@ -80,6 +94,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Journal(JournalCommand::Dump(args)) => dump(&args),
         Command::Journal(JournalCommand::Verify(args)) => verify(&args),
+        Command::Apply(args) => rha_capture::apply::cli::apply(&args),
+        Command::Rewind(cmd) => rha_capture::apply::cli::rewind(&cmd),
+        Command::Bookmark(args) => rha_capture::apply::cli::bookmark(&args),
     };
     match result {
         Ok(code) => code,

@@ -202,7 +202,7 @@ fn data_len(op: &Op) -> usize {
     }
 }
 
-impl<T: Target> Replica<T, MemStorage> {
+impl<T: Target, S: LogStorage> Replica<T, S> {
     /// A replica with rewind off: records are applied directly; a committed
     /// transaction is still all or nothing if a step fails (its inverses are
     /// kept in memory while it applies).
@@ -219,9 +219,7 @@ impl<T: Target> Replica<T, MemStorage> {
             poisoned: false,
         }
     }
-}
 
-impl<T: Target, S: LogStorage> Replica<T, S> {
     /// Opens a replica with rewind on, its log in `storage`. Finishes what a
     /// crash interrupted: a rewind or undo under way is completed, the last
     /// logged batch is rolled forward, and a transaction that never committed
