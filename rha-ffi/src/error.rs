@@ -47,6 +47,26 @@ pub enum rha_result {
     RHA_JOURNAL_TOO_LARGE = 302,
     /// A sequence number skips ahead or goes backwards.
     RHA_JOURNAL_SEQUENCE = 303,
+    /// No bookmark has the name asked for.
+    RHA_REWIND_UNKNOWN_BOOKMARK = 600,
+    /// The point asked for was dropped by retention.
+    RHA_REWIND_POINT_RETIRED = 601,
+    /// No such point: after the current one, before every timed point, or
+    /// the rewind log is empty.
+    RHA_REWIND_NO_POINT = 602,
+    /// There is no rewind to undo (none, or a record was applied since).
+    RHA_REWIND_NOTHING_TO_UNDO = 603,
+    /// The replica keeps no rewind log.
+    RHA_REWIND_DISABLED = 604,
+    /// Another handle or process holds the replica's lock.
+    RHA_REPLICA_BUSY = 605,
+    /// A record cannot be applied to the replica (a missing file, a path
+    /// that would leave the root, ...); nothing was written for it.
+    RHA_APPLY_FAILED = 606,
+    /// The rewind log is damaged; the message names the file and offset.
+    RHA_REWIND_LOG_CORRUPT = 607,
+    /// A rewind stopped between two points; reopen the replica to finish it.
+    RHA_REWIND_INTERRUPTED = 608,
 }
 
 /// An `rha_result` as the C side passes it in: any 32-bit value, including
@@ -60,7 +80,7 @@ const _: () = assert!(std::mem::size_of::<rha_result>() == std::mem::size_of::<r
 impl rha_result {
     /// Every code, in numeric order.
     #[cfg(test)]
-    pub(crate) const ALL: [rha_result; 12] = [
+    pub(crate) const ALL: [rha_result; 21] = [
         rha_result::RHA_OK,
         rha_result::RHA_BLOCKED,
         rha_result::RHA_DONE,
@@ -73,6 +93,15 @@ impl rha_result {
         rha_result::RHA_JOURNAL_UNSUPPORTED_VERSION,
         rha_result::RHA_JOURNAL_TOO_LARGE,
         rha_result::RHA_JOURNAL_SEQUENCE,
+        rha_result::RHA_REWIND_UNKNOWN_BOOKMARK,
+        rha_result::RHA_REWIND_POINT_RETIRED,
+        rha_result::RHA_REWIND_NO_POINT,
+        rha_result::RHA_REWIND_NOTHING_TO_UNDO,
+        rha_result::RHA_REWIND_DISABLED,
+        rha_result::RHA_REPLICA_BUSY,
+        rha_result::RHA_APPLY_FAILED,
+        rha_result::RHA_REWIND_LOG_CORRUPT,
+        rha_result::RHA_REWIND_INTERRUPTED,
     ];
 
     /// The constant's name, for `raw` if it is a known code.
@@ -90,6 +119,15 @@ impl rha_result {
             301 => c"RHA_JOURNAL_UNSUPPORTED_VERSION",
             302 => c"RHA_JOURNAL_TOO_LARGE",
             303 => c"RHA_JOURNAL_SEQUENCE",
+            600 => c"RHA_REWIND_UNKNOWN_BOOKMARK",
+            601 => c"RHA_REWIND_POINT_RETIRED",
+            602 => c"RHA_REWIND_NO_POINT",
+            603 => c"RHA_REWIND_NOTHING_TO_UNDO",
+            604 => c"RHA_REWIND_DISABLED",
+            605 => c"RHA_REPLICA_BUSY",
+            606 => c"RHA_APPLY_FAILED",
+            607 => c"RHA_REWIND_LOG_CORRUPT",
+            608 => c"RHA_REWIND_INTERRUPTED",
             _ => return None,
         })
     }
@@ -342,7 +380,10 @@ mod tests {
         let numbers: Vec<u32> = rha_result::ALL.iter().map(|&c| c as u32).collect();
         assert_eq!(
             numbers,
-            [0, 1, 2, 100, 101, 102, 103, 200, 300, 301, 302, 303]
+            [
+                0, 1, 2, 100, 101, 102, 103, 200, 300, 301, 302, 303, 600, 601, 602, 603, 604, 605,
+                606, 607, 608
+            ]
         );
     }
 

@@ -94,6 +94,7 @@ mod error;
 mod handle;
 mod journal;
 mod record;
+mod rewind;
 
 pub use buffer::{rha_bytes, rha_in_buffer, rha_out_buffer};
 pub use error::{
@@ -118,6 +119,12 @@ pub use journal::writer::{
 pub use record::{
     rha_op, rha_record, rha_record_init, RHA_ATTR_ATIME, RHA_ATTR_GID, RHA_ATTR_MODE,
     RHA_ATTR_MTIME, RHA_ATTR_UID,
+};
+pub use rewind::{
+    rha_apply_report, rha_bookmark, rha_replica, rha_replica_apply, rha_replica_apply_journal,
+    rha_replica_bookmark, rha_replica_free, rha_replica_info, rha_replica_open, rha_replica_point,
+    rha_replica_rewind, rha_replica_set_bookmark, rha_replica_sync, rha_replica_undo_rewind,
+    rha_rewind_by, rha_rewind_info, rha_rewind_plan, rha_rewind_point,
 };
 pub use version::{
     rha_version_number, rha_version_string, RHA_VERSION_MAJOR, RHA_VERSION_MINOR,

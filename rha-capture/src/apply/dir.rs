@@ -7,6 +7,7 @@ use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use bytes::Bytes;
 use rha_core::journal::{Attrs, FileTime, Op, RelPath};
@@ -18,6 +19,45 @@ use rustix::fs::{self as rfs, AtFlags, Mode, OFlags, ResolveFlags, Timespec, Tim
 const RESOLVE: ResolveFlags = ResolveFlags::BENEATH
     .union(ResolveFlags::NO_SYMLINKS)
     .union(ResolveFlags::NO_MAGICLINKS);
+
+/// Set once `openat2` turned out to be unavailable (old kernels, valgrind).
+static NO_OPENAT2: AtomicBool = AtomicBool::new(false);
+
+/// Opens `path` beneath `root` with `flags`, following no symbolic link on
+/// the way or at the end: `openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS)`,
+/// or, where the kernel lacks it, one `openat(O_NOFOLLOW)` per component (a
+/// [`RelPath`] has no `..` component, so this walk cannot leave the root).
+fn beneath(root: BorrowedFd<'_>, path: &[u8], flags: OFlags) -> rustix::io::Result<OwnedFd> {
+    if !NO_OPENAT2.load(Ordering::Relaxed) {
+        match rfs::openat2(root, path, flags, Mode::empty(), RESOLVE) {
+            Err(rustix::io::Errno::NOSYS) => NO_OPENAT2.store(true, Ordering::Relaxed),
+            other => return other,
+        }
+    }
+    let mut parts = path.split(|&b| b == b'/').peekable();
+    let mut dir: Option<OwnedFd> = None;
+    while let Some(part) = parts.next() {
+        let at = dir.as_ref().map_or(root, |d| d.as_fd());
+        let last = parts.peek().is_none();
+        let f = if last {
+            flags | OFlags::NOFOLLOW
+        } else {
+            OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC
+        };
+        match rfs::openat(at, part, f, Mode::empty()) {
+            Ok(fd) if last => return Ok(fd),
+            Ok(fd) => dir = Some(fd),
+            Err(e) => {
+                // A symlink where a directory or file is expected: report it
+                // as openat2 would.
+                let link = rfs::statat(at, part, AtFlags::SYMLINK_NOFOLLOW)
+                    .is_ok_and(|st| st.st_mode & 0o170000 == 0o120000);
+                return Err(if link { rustix::io::Errno::LOOP } else { e });
+            }
+        }
+    }
+    Err(rustix::io::Errno::INVAL)
+}
 
 /// Open regular files kept for reuse (writes to the same file in a row).
 const FILE_CACHE: usize = 64;
@@ -213,14 +253,8 @@ impl DirTarget {
         let dir = match parent {
             None => Dir::Root(root),
             Some(p) => Dir::Opened(
-                rfs::openat2(
-                    root,
-                    p,
-                    OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
-                    Mode::empty(),
-                    RESOLVE,
-                )
-                .map_err(|e| ctx(path.as_bytes(), e.into()))?,
+                beneath(root, p, OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC)
+                    .map_err(|e| ctx(path.as_bytes(), e.into()))?,
             ),
         };
         Ok((dir, name.to_vec()))
@@ -229,14 +263,8 @@ impl DirTarget {
     /// Opens `path` (no symlink anywhere) with `flags`.
     fn open_at(&self, path: &RelPath, flags: OFlags) -> io::Result<OwnedFd> {
         self.check(path)?;
-        rfs::openat2(
-            self.root()?,
-            path.as_bytes(),
-            flags | OFlags::CLOEXEC | OFlags::NOFOLLOW,
-            Mode::empty(),
-            RESOLVE,
-        )
-        .map_err(|e| ctx(path.as_bytes(), e.into()))
+        beneath(self.root()?, path.as_bytes(), flags | OFlags::CLOEXEC)
+            .map_err(|e| ctx(path.as_bytes(), e.into()))
     }
 
     /// The regular file at `path`, opened for reading and writing (cached).
