@@ -69,6 +69,24 @@ from ._ops import (
     Write,
 )
 from ._reader import End, JournalReader, RecordStream, read_journal
+from ._rewind import (
+    ApplyFailedError,
+    ApplyReport,
+    BookmarkInfo,
+    NoPointError,
+    NothingToUndoError,
+    PointRetiredError,
+    Replica,
+    ReplicaBusyError,
+    RewindDisabledError,
+    RewindError,
+    RewindInfo,
+    RewindInterruptedError,
+    RewindLogCorruptError,
+    RewindPlan,
+    RewindPoint,
+    UnknownBookmarkError,
+)
 from ._writer import JournalWriter, write_journal
 
 __version__: str = _c_str(_lib.rha_version_string())
@@ -128,4 +146,21 @@ __all__ = [
     "UnsupportedVersionError",
     "RecordTooLargeError",
     "SequenceError",
+    # replicas and rewind
+    "Replica",
+    "ApplyReport",
+    "RewindInfo",
+    "RewindPoint",
+    "BookmarkInfo",
+    "RewindPlan",
+    "RewindError",
+    "UnknownBookmarkError",
+    "PointRetiredError",
+    "NoPointError",
+    "NothingToUndoError",
+    "RewindDisabledError",
+    "ReplicaBusyError",
+    "ApplyFailedError",
+    "RewindLogCorruptError",
+    "RewindInterruptedError",
 ]
