@@ -10,6 +10,7 @@
 //! |---|---|---|
 //! | [`journal_decode`] | 4 control bytes, then a journal | no panic; chunked and whole decoding agree; the outcome accounts for every byte; decoded records re-encode |
 //! | [`journal_roundtrip`] | `arbitrary` writer settings and operations | the writer refuses exactly the invalid records; the rest decode to themselves and the journal ends cleanly |
+//! | [`rewind_model`] | operations, rewinds, undos, crashes | after every step the replica's tree is the model's state at the replica's point |
 //!
 //! The seed corpus is written by the ignored test `regenerate_seed_corpus`
 //! (`cargo test -p rha-fuzz --lib -- --ignored regenerate_seed_corpus`):
@@ -24,6 +25,7 @@
 //! ```
 
 mod decode;
+mod rewind_model;
 mod roundtrip;
 #[cfg(test)]
 mod seeds;
@@ -32,6 +34,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 pub use decode::journal_decode;
+pub use rewind_model::rewind_model;
 pub use roundtrip::journal_roundtrip;
 
 /// The main program of a fuzz target built without libFuzzer: runs every
@@ -126,10 +129,16 @@ mod tests {
     }
 
     #[test]
+    fn replay_rewind_model_corpus() {
+        replay("rewind_model", super::rewind_model);
+    }
+
+    #[test]
     fn short_and_empty_inputs_are_fine() {
         for n in 0..8 {
             super::journal_decode(&[0xA5; 8][..n]);
             super::journal_roundtrip(&[0xA5; 8][..n]);
+            super::rewind_model(&[0xA5; 8][..n]);
         }
     }
 }
