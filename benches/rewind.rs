@@ -47,11 +47,23 @@ fn records() -> Vec<Record> {
                 op: Op::Write {
                     path: path.clone(),
                     offset: block * SIZE as u64,
-                    data: vec![(x >> 24) as u8; SIZE].into(),
+                    data: payload(x).into(),
                 },
             }
         })
         .collect()
+}
+
+/// 4 KiB of pseudo-random bytes seeded by `seed`.
+fn payload(mut seed: u64) -> Vec<u8> {
+    let mut out = Vec::with_capacity(SIZE);
+    while out.len() < SIZE {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        out.extend_from_slice(&seed.to_le_bytes());
+    }
+    out
 }
 
 fn fresh(dir: &Path) -> DirTarget {
@@ -62,7 +74,10 @@ fn fresh(dir: &Path) -> DirTarget {
     f.set_len(FILE_LEN).expect("size file");
     // Materialise the blocks so both variants overwrite real data.
     fs::write(root.join("db.dat"), vec![1u8; FILE_LEN as usize]).expect("fill file");
-    DirTarget::open(&root, None).expect("open root")
+    let mut t = DirTarget::open(&root, None).expect("open root");
+    // Start every run from a clean page cache state: the setup is not timed.
+    rha_core::rewind::Target::sync(&mut t).expect("sync setup");
+    t
 }
 
 fn apply(

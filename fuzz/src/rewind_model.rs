@@ -24,15 +24,37 @@ fn path(i: u8) -> RelPath {
 
 fn op(kind: u8, a: u8, b: u8, n: u64, data: Bytes) -> Op {
     match kind % 17 {
-        0 | 1 => Op::Create { path: path(a), mode: 0o600 | (n as u32 & 0o77) },
-        2..=4 => Op::Write { path: path(a), offset: n % 48, data },
-        5 => Op::SetLen { path: path(a), len: n % 64 },
+        0 | 1 => Op::Create {
+            path: path(a),
+            mode: 0o600 | (n as u32 & 0o77),
+        },
+        2..=4 => Op::Write {
+            path: path(a),
+            offset: n % 48,
+            data,
+        },
+        5 => Op::SetLen {
+            path: path(a),
+            len: n % 64,
+        },
         6 => Op::Delete { path: path(a) },
-        7 => Op::Rename { from: path(a), to: path(b) },
-        8 => Op::Mkdir { path: path(a), mode: 0o755 },
+        7 => Op::Rename {
+            from: path(a),
+            to: path(b),
+        },
+        8 => Op::Mkdir {
+            path: path(a),
+            mode: 0o755,
+        },
         9 => Op::Rmdir { path: path(a) },
-        10 => Op::Symlink { path: path(a), target: Bytes::from(format!("t{}", n % 5)) },
-        11 => Op::HardLink { existing: path(a), link: path(b) },
+        10 => Op::Symlink {
+            path: path(a),
+            target: Bytes::from(format!("t{}", n % 5)),
+        },
+        11 => Op::HardLink {
+            existing: path(a),
+            link: path(b),
+        },
         12 => Op::SetAttr {
             path: path(a),
             attrs: Attrs {
@@ -52,8 +74,16 @@ fn op(kind: u8, a: u8, b: u8, n: u64, data: Bytes) -> Op {
             path: path(a),
             name: Bytes::from_static(if n & 1 == 0 { b"user.x" } else { b"user.y" }),
         },
-        15 => Op::BlockWrite { volume: 0, offset: n % 100, data },
-        _ => Op::Discard { volume: 0, offset: n % 100, len: n % 40 },
+        15 => Op::BlockWrite {
+            volume: 0,
+            offset: n % 100,
+            data,
+        },
+        _ => Op::Discard {
+            volume: 0,
+            offset: n % 100,
+            len: n % 40,
+        },
     }
 }
 
@@ -67,7 +97,8 @@ fn open(tree: ModelTree, mem: &MemStorage, batch: usize) -> Replica<ModelTree, M
     let config = ReplicaConfig::default()
         .batch_records(batch)
         .segment_bytes(256)
-        .checkpoint_ops(2);
+        .checkpoint_ops(2)
+        .elide_min(if batch % 2 == 0 { 3 } else { 512 });
     match Replica::open(tree, mem.clone(), config) {
         Ok(r) => r,
         Err(e) => panic!("reopening failed: {e}"),
@@ -76,8 +107,16 @@ fn open(tree: ModelTree, mem: &MemStorage, batch: usize) -> Replica<ModelTree, M
 
 fn check(r: &Replica<ModelTree, MemStorage>, states: &[Snapshot]) {
     let at = r.current_point().unwrap_or(0) as usize;
-    assert!(at < states.len(), "point {at} beyond {} states", states.len());
-    assert_eq!(r.target().snapshot(), states[at], "tree differs from the state after {at} records");
+    assert!(
+        at < states.len(),
+        "point {at} beyond {} states",
+        states.len()
+    );
+    assert_eq!(
+        r.target().snapshot(),
+        states[at],
+        "tree differs from the state after {at} records"
+    );
 }
 
 /// The fuzz target.
@@ -110,7 +149,11 @@ pub fn rewind_model(data: &[u8]) {
                     continue;
                 }
                 states.truncate(cur as usize + 1);
-                if let Err(e) = r.apply(Record { seq: cur + 1, timestamp_ns: cur + 1, op: o }) {
+                if let Err(e) = r.apply(Record {
+                    seq: cur + 1,
+                    timestamp_ns: cur + 1,
+                    op: o,
+                }) {
                     panic!("valid record {} refused: {e}", cur + 1);
                 }
                 if let Err(e) = r.flush() {
@@ -135,7 +178,8 @@ pub fn rewind_model(data: &[u8]) {
                 shadow = r.target().clone();
             }
             235..=249 => {
-                let tree = std::mem::replace(&mut r, open(model(), &MemStorage::new(), 1)).into_target();
+                let tree =
+                    std::mem::replace(&mut r, open(model(), &MemStorage::new(), 1)).into_target();
                 mem.crash();
                 r = open(tree, &mem, batch);
                 shadow = r.target().clone();

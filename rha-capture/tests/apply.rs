@@ -238,7 +238,8 @@ proptest! {
         let spool = dir.path().join("spool");
         let target = DirTarget::open(&root, None).unwrap();
         let storage = FileStorage::open(&spool).unwrap();
-        let mut r = Replica::open(target, storage, ReplicaConfig::default().batch_records(1)).unwrap();
+        let config = ReplicaConfig::default().batch_records(1).elide_min(8);
+        let mut r = Replica::open(target, storage, config).unwrap();
         let mut states = vec![snapshot(&root)];
         for rec in &recs {
             r.apply(rec.clone()).unwrap();

@@ -90,6 +90,11 @@ impl ReplicaConfig {
         self.log.segment_bytes = n;
         self
     }
+    /// Sets the log's [`elide_min`](LogConfig::elide_min).
+    pub fn elide_min(mut self, n: usize) -> Self {
+        self.log.elide_min = n;
+        self
+    }
     /// Sets [`checkpoint_ops`](Self::checkpoint_ops) (at least 1).
     pub fn checkpoint_ops(mut self, n: u32) -> Self {
         self.checkpoint_ops = n.max(1);
@@ -250,19 +255,49 @@ impl<T: Target, S: LogStorage> Replica<T, S> {
         } else if log.state.head.is_none() {
             if let Some(first) = log.last_batch {
                 let n = log.entries.len();
-                let mut replay = true;
+                let mut batch = Vec::new();
                 for idx in first..n {
-                    let entry = self.log_mut()?.read_entry(idx)?;
-                    if is_namespace(&entry.forward) && idx != first {
-                        replay = false;
+                    batch.push(self.log_mut()?.read_entry(idx)?);
+                }
+                if batch.iter().any(|e| e.elided.is_some()) {
+                    // Elided payloads cannot be replayed: undo whatever of
+                    // the batch landed (its inverses are absolute writes)
+                    // and forget it; the source sends those records again.
+                    for entry in batch.iter().rev() {
+                        for op in &entry.inverse {
+                            self.apply_op(op, true)
+                                .map_err(|source| RewindError::Undo {
+                                    seq: entry.seq,
+                                    source,
+                                })?;
+                        }
                     }
-                    self.apply_op(&entry.forward, replay)
-                        .map_err(|source| RewindError::Undo {
-                            seq: entry.seq,
-                            source,
+                    if let Some(e) = batch.first() {
+                        self.log_mut()?.truncate_after(e.seq - 1)?;
+                    }
+                } else {
+                    let mut replay = true;
+                    for (k, entry) in batch.iter().enumerate() {
+                        if is_namespace(&entry.forward) && k != 0 {
+                            replay = false;
+                        }
+                        self.apply_op(&entry.forward, replay).map_err(|source| {
+                            RewindError::Undo {
+                                seq: entry.seq,
+                                source,
+                            }
                         })?;
+                    }
                 }
             }
+        }
+        if self
+            .log
+            .as_ref()
+            .is_some_and(|l| l.last_batch.is_some() && l.state.job.is_none())
+        {
+            self.target.sync().map_err(RewindError::Sync)?;
+            self.log_mut()?.close_batch()?;
         }
         // A transaction whose commit never made it to the log is undone.
         let log = self.log_mut()?;
@@ -643,7 +678,11 @@ impl<T: Target, S: LogStorage> Replica<T, S> {
     /// Makes the target durable (after [`flush`](Self::flush)).
     pub fn sync(&mut self) -> Result<(), RewindError> {
         self.flush()?;
-        self.target.sync().map_err(RewindError::Sync)
+        self.target.sync().map_err(RewindError::Sync)?;
+        if let Some(log) = self.log.as_mut() {
+            log.close_batch()?;
+        }
+        Ok(())
     }
 
     /// Applies `op`; when `replay` is set, an operation whose effect is
@@ -863,50 +902,57 @@ impl<T: Target, S: LogStorage> Replica<T, S> {
                 (lo..hi).rev().collect()
             }
         };
-        for idx in order {
-            let entry = self.log_mut()?.read_entry(idx)?;
-            let ops: Vec<Op> = if job.forward {
-                vec![entry.forward]
-            } else {
-                entry.inverse
-            };
-            let start = if entry.seq == job.entry { job.op } else { 0 };
-            for (i, op) in ops.iter().enumerate().skip(start as usize) {
-                let at_resume = entry.seq == job.entry && i as u32 == job.op;
-                if (is_namespace(op) && !at_resume) || since >= checkpoint {
-                    if since >= checkpoint {
-                        self.target.sync().map_err(RewindError::Sync)?;
+        let mut k = 0;
+        while k < order.len() {
+            let chunk = self.next_chunk(&order, &mut k, job.forward)?;
+            for entry in chunk {
+                let ops: Vec<Op> = if job.forward {
+                    vec![match entry.elided {
+                        Some(_) => self.log_mut()?.redo_get(entry.seq)?,
+                        None => entry.forward,
+                    }]
+                } else {
+                    entry.inverse
+                };
+                let start = if entry.seq == job.entry { job.op } else { 0 };
+                for (i, op) in ops.iter().enumerate().skip(start as usize) {
+                    let at_resume = entry.seq == job.entry && i as u32 == job.op;
+                    if (is_namespace(op) && !at_resume) || since >= checkpoint {
+                        if since >= checkpoint {
+                            self.target.sync().map_err(RewindError::Sync)?;
+                        }
+                        let log = self.log_mut()?;
+                        let head = log.state.head;
+                        log.set_state(State {
+                            head,
+                            job: Some(Job {
+                                entry: entry.seq,
+                                op: i as u32,
+                                ..job
+                            }),
+                        })?;
+                        since = 0;
+                        if is_namespace(op) {
+                            replay = false;
+                        }
                     }
-                    let log = self.log_mut()?;
-                    let head = log.state.head;
-                    log.set_state(State {
-                        head,
-                        job: Some(Job {
-                            entry: entry.seq,
-                            op: i as u32,
-                            ..job
-                        }),
-                    })?;
-                    since = 0;
-                    if is_namespace(op) {
-                        replay = false;
-                    }
+                    self.apply_op(op, replay)
+                        .map_err(|source| RewindError::Undo {
+                            seq: entry.seq,
+                            source,
+                        })?;
+                    since += 1;
                 }
-                self.apply_op(op, replay)
-                    .map_err(|source| RewindError::Undo {
-                        seq: entry.seq,
-                        source,
-                    })?;
-                since += 1;
+                self.last_seq = Some(if job.forward {
+                    entry.seq
+                } else {
+                    entry.seq - 1
+                });
             }
-            self.last_seq = Some(if job.forward {
-                entry.seq
-            } else {
-                entry.seq - 1
-            });
         }
         self.target.sync().map_err(RewindError::Sync)?;
         let log = self.log_mut()?;
+        log.close_batch()?;
         if job.discard {
             log.truncate_after(job.target)?;
             log.set_state(State::default())?;
@@ -914,9 +960,91 @@ impl<T: Target, S: LogStorage> Replica<T, S> {
             let top = log.newest_point().unwrap_or(job.target);
             let head = (job.target < top).then_some(job.target);
             log.set_state(State { head, job: None })?;
+            if head.is_none() {
+                log.redo_clear()?;
+            }
         }
         self.last_seq = Some(job.target);
         Ok(())
+    }
+}
+
+impl<T: Target, S: LogStorage> Replica<T, S> {
+    /// The next entries of a job to apply together. Rewinding, a run of
+    /// entries whose forward payloads were elided and whose byte ranges do
+    /// not overlap: their payloads are read from the target (each is exactly
+    /// as the forward record left it) and made durable in the redo file
+    /// before any of them is undone, with one sync. Any other entry comes
+    /// alone.
+    fn next_chunk(
+        &mut self,
+        order: &[usize],
+        k: &mut usize,
+        forward: bool,
+    ) -> Result<Vec<super::log::Entry>, RewindError> {
+        let mut chunk = Vec::new();
+        let mut captured = Vec::new();
+        let mut ranges: HashMap<Key, Vec<(u64, u64)>> = HashMap::new();
+        while *k < order.len() {
+            let entry = self.log_mut()?.read_entry(order[*k])?;
+            let needs = !forward
+                && entry.elided.is_some()
+                && !self.log.as_ref().is_some_and(|l| l.redo_has(entry.seq));
+            if !needs {
+                if chunk.is_empty() {
+                    chunk.push(entry);
+                    *k += 1;
+                }
+                break;
+            }
+            let len = entry.elided.unwrap_or(0);
+            let (key, off) = match &entry.forward {
+                Op::Write { path, offset, .. } => (Key::Path(path.as_shared().clone()), *offset),
+                Op::BlockWrite { volume, offset, .. } => (Key::Volume(*volume), *offset),
+                _ => break,
+            };
+            let end = off.saturating_add(len);
+            let list = ranges.entry(key).or_default();
+            if list.iter().any(|&(a, b)| a < end && off < b) {
+                break;
+            }
+            list.push((off, end));
+            let undo = |source| RewindError::Undo {
+                seq: entry.seq,
+                source,
+            };
+            let full = match &entry.forward {
+                Op::Write { path, offset, .. } => Op::Write {
+                    path: path.clone(),
+                    offset: *offset,
+                    data: self.target.read(path, *offset, len).map_err(undo)?.into(),
+                },
+                Op::BlockWrite { volume, offset, .. } => Op::BlockWrite {
+                    volume: *volume,
+                    offset: *offset,
+                    data: self
+                        .target
+                        .volume_read(*volume, *offset, len)
+                        .map_err(undo)?
+                        .into(),
+                },
+                _ => break,
+            };
+            if data_len(&full) as u64 != len {
+                return Err(RewindError::Undo {
+                    seq: entry.seq,
+                    source: io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "the target is shorter than the record being undone wrote",
+                    ),
+                });
+            }
+            captured.push((entry.seq, full));
+            chunk.push(entry);
+            *k += 1;
+        }
+        self.log_mut()?.redo_append(&captured)?;
+        Ok(chunk)
     }
 }
 

@@ -16,6 +16,11 @@ use super::storage::LogStorage;
 pub const SEGMENT_PREFIX: &str = "rewind-";
 /// See [`SEGMENT_PREFIX`].
 pub const SEGMENT_SUFFIX: &str = ".rwl";
+/// The name of the redo file: forward payloads captured while rewinding.
+pub const REDO_FILE: &str = "rewind-redo";
+/// Forward write payloads at least this long are not stored in an entry; a
+/// rewind captures them from the target into the redo file instead.
+pub const ELIDE_MIN: usize = 512;
 /// The name of the state file (the rewind cursor).
 pub const STATE_FILE: &str = "rewind-state";
 /// Size of one state slot; the state file holds two.
@@ -77,6 +82,9 @@ pub struct LogConfig {
     pub segment_bytes: u64,
     /// The largest log record accepted when reading. Default: 64 MiB.
     pub max_record_size: usize,
+    /// Forward write payloads at least this long are not stored in entries
+    /// (a rewind captures them into the redo file). Default: [`ELIDE_MIN`].
+    pub elide_min: usize,
 }
 
 impl Default for LogConfig {
@@ -84,6 +92,7 @@ impl Default for LogConfig {
         Self {
             segment_bytes: 64 << 20,
             max_record_size: DEFAULT_MAX_RECORD_SIZE,
+            elide_min: ELIDE_MIN,
         }
     }
 }
@@ -96,8 +105,12 @@ pub struct Entry {
     pub seq: u64,
     /// The forward record's timestamp: the wall time of point `seq`.
     pub timestamp_ns: u64,
-    /// The forward operation, as applied.
+    /// The forward operation, as applied; for an elided write, with an
+    /// empty payload.
     pub forward: Op,
+    /// The length of the forward write's payload when it is elided (not
+    /// stored in the entry).
+    pub elided: Option<u64>,
     /// Its inverse, in application order.
     pub inverse: Vec<Op>,
 }
@@ -193,6 +206,37 @@ pub struct RewindLog<S: LogStorage> {
     pub(crate) state: State,
     state_gen: u64,
     poisoned: bool,
+    /// Redo records by forward sequence number: (start, end, first log seq).
+    redo: std::collections::BTreeMap<u64, (u64, u64, u64)>,
+    redo_len: u64,
+    redo_next: u64,
+}
+
+/// The forward record as stored in an entry, and the elided payload length.
+fn stored_forward(op: &Op, min: usize) -> (Op, Option<u64>) {
+    match op {
+        Op::Write { path, offset, data } if data.len() >= min && !data.is_empty() => (
+            Op::Write {
+                path: path.clone(),
+                offset: *offset,
+                data: bytes::Bytes::new(),
+            },
+            Some(data.len() as u64),
+        ),
+        Op::BlockWrite {
+            volume,
+            offset,
+            data,
+        } if data.len() >= min && !data.is_empty() => (
+            Op::BlockWrite {
+                volume: *volume,
+                offset: *offset,
+                data: bytes::Bytes::new(),
+            },
+            Some(data.len() as u64),
+        ),
+        _ => (op.clone(), None),
+    }
 }
 
 fn seg_name(first_log_seq: u64) -> String {
@@ -223,6 +267,9 @@ impl<S: LogStorage> RewindLog<S> {
             state: State::default(),
             state_gen: 0,
             poisoned: false,
+            redo: std::collections::BTreeMap::new(),
+            redo_len: 0,
+            redo_next: 1,
         };
         let mut segs: Vec<&String> = names
             .iter()
@@ -235,6 +282,9 @@ impl<S: LogStorage> RewindLog<S> {
         }
         if names.iter().any(|n| n == STATE_FILE) {
             log.read_state()?;
+        }
+        if names.iter().any(|n| n == REDO_FILE) {
+            log.scan_redo()?;
         }
         Ok(log)
     }
@@ -341,6 +391,10 @@ impl<S: LogStorage> RewindLog<S> {
                     Op::SyncStart { sync_id } => {
                         self.batch_no = sync_id;
                         self.last_batch = Some(self.entries.len());
+                        intact = rec_end;
+                    }
+                    Op::SyncEnd { .. } => {
+                        self.last_batch = None;
                         intact = rec_end;
                     }
                     Op::Bookmark {
@@ -585,8 +639,10 @@ impl<S: LogStorage> RewindLog<S> {
             let begin = Op::TxBegin { txid: seq };
             at += frame_len(w.next_seq(), &begin);
             w.append(ts, &begin).map_err(enc(seq))?;
-            at += frame_len(w.next_seq(), forward);
-            w.append(ts, forward).map_err(enc(seq))?;
+            let (stored, elided) = stored_forward(forward, self.config.elide_min);
+            at += frame_len(w.next_seq(), &stored);
+            w.append(elided.map_or(0, |n| n + 1), &stored)
+                .map_err(enc(seq))?;
             for op in inverse {
                 at += frame_len(w.next_seq(), op);
                 w.append(ts, op).map_err(enc(seq))?;
@@ -637,6 +693,48 @@ impl<S: LogStorage> RewindLog<S> {
         let s = &mut self.segs[seg];
         s.len = at;
         s.next_log_seq = next;
+        Ok(())
+    }
+
+    /// Records durably that every change of the log's batches has landed
+    /// and been synced: reopening will not roll the last batch back.
+    pub(crate) fn close_batch(&mut self) -> Result<(), LogError> {
+        self.check()?;
+        if self.last_batch.is_none() || self.segs.is_empty() {
+            return Ok(());
+        }
+        let seg = self.segs.len() - 1;
+        let (name, start_len, first) = {
+            let s = &self.segs[seg];
+            (s.name.clone(), s.len, s.next_log_seq)
+        };
+        let mut w = JournalWriter::new(
+            Vec::new(),
+            WriterConfig::default()
+                .first_seq(first)
+                .stream_header(false)
+                .batch_bytes(usize::MAX),
+        );
+        let bytes = w
+            .append(
+                0,
+                &Op::SyncEnd {
+                    sync_id: self.batch_no,
+                },
+            )
+            .and_then(|_| w.into_inner())
+            .map_err(|source| LogError::Encode { seq: 0, source })?;
+        if let Err(e) = self
+            .storage
+            .write_at(&name, start_len, &bytes)
+            .and_then(|()| self.storage.sync(&name))
+        {
+            return Err(self.io(&name, e));
+        }
+        let s = &mut self.segs[seg];
+        s.len += bytes.len() as u64;
+        s.next_log_seq = first + 1;
+        self.last_batch = None;
         Ok(())
     }
 
@@ -713,29 +811,37 @@ impl<S: LogStorage> RewindLog<S> {
             offset: info.start,
             detail: detail.to_owned(),
         };
-        let mut ops = Vec::new();
+        let mut recs = Vec::new();
         while let Some(rec) = d.next_record().map_err(|source| LogError::Decode {
             file: name.clone(),
             source,
         })? {
-            ops.push(rec.op);
+            recs.push(rec);
         }
-        if ops.len() < 3
-            || ops.first() != Some(&Op::TxBegin { txid: info.seq })
-            || ops.last() != Some(&Op::TxCommit { txid: info.seq })
+        if recs.len() < 3
+            || recs.first().map(|r| &r.op) != Some(&Op::TxBegin { txid: info.seq })
+            || recs.last().map(|r| &r.op) != Some(&Op::TxCommit { txid: info.seq })
         {
             return Err(corrupt("entry changed since the log was opened"));
         }
-        ops.pop();
-        let mut rest = ops.into_iter().skip(1);
+        recs.pop();
+        let mut rest = recs.into_iter().skip(1);
         let forward = rest
             .next()
             .ok_or_else(|| corrupt("entry has no forward record"))?;
+        let elided = match (&forward.op, forward.timestamp_ns) {
+            (_, 0) => None,
+            (Op::Write { data, .. } | Op::BlockWrite { data, .. }, n) if data.is_empty() => {
+                Some(n - 1)
+            }
+            _ => return Err(corrupt("payload length on a record that cannot be elided")),
+        };
         Ok(Entry {
             seq: info.seq,
             timestamp_ns: info.timestamp_ns,
-            forward,
-            inverse: rest.collect(),
+            forward: forward.op,
+            elided,
+            inverse: rest.map(|r| r.op).collect(),
         })
     }
 
@@ -769,7 +875,7 @@ impl<S: LogStorage> RewindLog<S> {
         self.entries.truncate(keep);
         self.bookmarks.retain(|b| b.seq <= point);
         self.last_batch = None;
-        Ok(())
+        self.redo_clear()
     }
 
     /// Drops the oldest segments while `drop(segment newest time, total
@@ -812,6 +918,173 @@ impl<S: LogStorage> RewindLog<S> {
             dropped += 1;
         }
         Ok(dropped)
+    }
+
+    /// Whether the redo file holds the forward record `seq`.
+    pub(crate) fn redo_has(&self, seq: u64) -> bool {
+        self.redo.contains_key(&seq)
+    }
+
+    /// Appends full forward records to the redo file, durably.
+    pub(crate) fn redo_append(&mut self, items: &[(u64, Op)]) -> Result<(), LogError> {
+        self.check()?;
+        if items.is_empty() {
+            return Ok(());
+        }
+        let header = self.redo_len == 0;
+        let mut w = JournalWriter::new(
+            Vec::new(),
+            WriterConfig::default()
+                .first_seq(self.redo_next)
+                .stream_header(header)
+                .batch_bytes(usize::MAX)
+                .max_record_size(self.config.max_record_size),
+        );
+        let mut at = self.redo_len
+            + if header {
+                crate::journal::STREAM_HEADER_LEN as u64
+            } else {
+                0
+            };
+        let mut index = Vec::new();
+        for (seq, op) in items {
+            let enc = |source| LogError::Encode { seq: *seq, source };
+            let start = at;
+            let first = w.next_seq();
+            for rec in [
+                &Op::TxBegin { txid: *seq },
+                op,
+                &Op::TxCommit { txid: *seq },
+            ] {
+                at += frame_len(w.next_seq(), rec);
+                w.append(0, rec).map_err(enc)?;
+            }
+            index.push((*seq, (start, at, first)));
+        }
+        let next = w.next_seq();
+        let bytes = w
+            .into_inner()
+            .map_err(|source| LogError::Encode { seq: 0, source })?;
+        if let Err(e) = self
+            .storage
+            .write_at(REDO_FILE, self.redo_len, &bytes)
+            .and_then(|()| self.storage.sync(REDO_FILE))
+        {
+            return Err(self.io(REDO_FILE, e));
+        }
+        self.redo_len += bytes.len() as u64;
+        self.redo_next = next;
+        self.redo.extend(index);
+        Ok(())
+    }
+
+    /// The full forward record `seq` from the redo file.
+    pub(crate) fn redo_get(&mut self, seq: u64) -> Result<Op, LogError> {
+        let corrupt = |detail: &str| LogError::Corrupt {
+            file: REDO_FILE.to_owned(),
+            offset: 0,
+            detail: detail.to_owned(),
+        };
+        let &(start, end, first) = self
+            .redo
+            .get(&seq)
+            .ok_or_else(|| corrupt(&format!("no redo record for entry {seq}")))?;
+        let mut buf = vec![0u8; (end - start) as usize];
+        self.storage
+            .read_at(REDO_FILE, start, &mut buf)
+            .map_err(|source| LogError::Io {
+                file: REDO_FILE.to_owned(),
+                source,
+            })?;
+        let mut d = Decoder::new(
+            DecoderConfig::default()
+                .stream_header(false)
+                .first_seq(Some(first))
+                .max_record_size(self.config.max_record_size),
+        );
+        d.feed(&buf);
+        let mut ops = Vec::new();
+        while let Some(rec) = d.next_record().map_err(|source| LogError::Decode {
+            file: REDO_FILE.to_owned(),
+            source,
+        })? {
+            ops.push(rec.op);
+        }
+        match <[Op; 3]>::try_from(ops) {
+            Ok([Op::TxBegin { txid: a }, op, Op::TxCommit { txid: b }]) if a == seq && b == seq => {
+                Ok(op)
+            }
+            _ => Err(corrupt(&format!(
+                "redo record for entry {seq} is malformed"
+            ))),
+        }
+    }
+
+    /// Drops the redo file.
+    pub(crate) fn redo_clear(&mut self) -> Result<(), LogError> {
+        if self.redo_len > 0 || !self.redo.is_empty() {
+            if let Err(e) = self.storage.remove(REDO_FILE) {
+                if e.kind() != io::ErrorKind::NotFound {
+                    return Err(self.io(REDO_FILE, e));
+                }
+            }
+        }
+        self.redo.clear();
+        self.redo_len = 0;
+        self.redo_next = 1;
+        Ok(())
+    }
+
+    fn scan_redo(&mut self) -> Result<(), LogError> {
+        let file = REDO_FILE;
+        let len = self.storage.len(file).map_err(|source| LogError::Io {
+            file: file.to_owned(),
+            source,
+        })?;
+        let mut buf = vec![0u8; len as usize];
+        self.storage
+            .read_at(file, 0, &mut buf)
+            .map_err(|source| LogError::Io {
+                file: file.to_owned(),
+                source,
+            })?;
+        let mut d =
+            Decoder::new(DecoderConfig::default().max_record_size(self.config.max_record_size));
+        d.feed(&buf);
+        let mut at = crate::journal::STREAM_HEADER_LEN as u64;
+        let mut intact = 0u64;
+        let mut open: Option<(u64, u64, u64, u8)> = None;
+        let mut next = 1;
+        // A damaged redo file only costs the ability to undo: keep what reads.
+        while let Ok(Some(rec)) = d.next_record() {
+            let start = at;
+            at += frame_len(rec.seq, &rec.op);
+            next = rec.seq + 1;
+            open = match (open, &rec.op) {
+                (None, Op::TxBegin { txid }) => Some((*txid, start, rec.seq, 0)),
+                (Some((s, st, f, 0)), _) => Some((s, st, f, 1)),
+                (Some((s, st, f, 1)), Op::TxCommit { txid }) if *txid == s => {
+                    self.redo.insert(s, (st, at, f));
+                    intact = at;
+                    None
+                }
+                _ => break,
+            };
+        }
+        if intact < len {
+            self.storage
+                .set_len(file, intact)
+                .map_err(|source| LogError::Io {
+                    file: file.to_owned(),
+                    source,
+                })?;
+        }
+        self.redo_len = intact;
+        self.redo_next = if intact == 0 { 1 } else { next };
+        if intact == 0 {
+            self.redo.clear();
+        }
+        Ok(())
     }
 
     fn read_state(&mut self) -> Result<(), LogError> {
