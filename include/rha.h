@@ -286,6 +286,44 @@ typedef enum rha_result {
      */
     RHA_SPOOL_LOCKED = 506,
     /**
+     * No bookmark has the name asked for.
+     */
+    RHA_REWIND_UNKNOWN_BOOKMARK = 600,
+    /**
+     * The point asked for was dropped by retention.
+     */
+    RHA_REWIND_POINT_RETIRED = 601,
+    /**
+     * No such point: after the current one, before every timed point, or
+     * the rewind log is empty.
+     */
+    RHA_REWIND_NO_POINT = 602,
+    /**
+     * There is no rewind to undo (none, or a record was applied since).
+     */
+    RHA_REWIND_NOTHING_TO_UNDO = 603,
+    /**
+     * The replica keeps no rewind log.
+     */
+    RHA_REWIND_DISABLED = 604,
+    /**
+     * Another handle or process holds the replica's lock.
+     */
+    RHA_REPLICA_BUSY = 605,
+    /**
+     * A record cannot be applied to the replica (a missing file, a path
+     * that would leave the root, ...); nothing was written for it.
+     */
+    RHA_APPLY_FAILED = 606,
+    /**
+     * The rewind log is damaged; the message names the file and offset.
+     */
+    RHA_REWIND_LOG_CORRUPT = 607,
+    /**
+     * A rewind stopped between two points; reopen the replica to finish it.
+     */
+    RHA_REWIND_INTERRUPTED = 608,
+    /**
      * A scenario refused a command in its current state; the message names
      * the state and the reason, and the scenario is unchanged.
      */
@@ -309,6 +347,24 @@ typedef enum rha_result {
      */
     RHA_HA_STATE_UNSUPPORTED_VERSION = 704,
 } rha_result;
+
+/**
+ * How `rha_replica_rewind` picks its point.
+ */
+typedef enum rha_rewind_by {
+    /**
+     * `seq`: the point after record `seq`.
+     */
+    RHA_REWIND_BY_SEQ = 0,
+    /**
+     * `name`: the newest bookmark with that name.
+     */
+    RHA_REWIND_BY_BOOKMARK = 1,
+    /**
+     * `time_ns`: the newest point at or before that time.
+     */
+    RHA_REWIND_BY_TIME = 2,
+} rha_rewind_by;
 
 /**
  * The operation a record carries; the values are the journal format's
@@ -982,6 +1038,17 @@ typedef struct rha_journal_writer_builder rha_journal_writer_builder;
 typedef struct rha_plan rha_plan;
 
 /**
+ * A replica directory opened for applying and rewinding.
+ *
+ * Holds the replica's lock (`SPOOL/lock`) until freed: a second open of the
+ * same replica, from this or another process, fails with
+ * `RHA_REPLICA_BUSY`. Ownership: made by `rha_replica_open`, owned by the
+ * caller, released with `rha_replica_free`. Thread safety: one thread at a
+ * time (it may move between threads).
+ */
+typedef struct rha_replica rha_replica;
+
+/**
  * An open spool: a directory of segment files holding journal records that
  * cannot move on yet, with an acknowledged position that survives restarts.
  *
@@ -1381,6 +1448,138 @@ typedef struct rha_out_buffer {
      */
     size_t pos;
 } rha_out_buffer;
+
+/**
+ * What `rha_replica_apply_journal` did.
+ */
+typedef struct rha_apply_report {
+    /**
+     * Records applied.
+     */
+    uint64_t applied;
+    /**
+     * Records skipped because the replica already had them.
+     */
+    uint64_t skipped;
+    /**
+     * Records of a transaction that does not commit in the journal (not applied).
+     */
+    uint64_t uncommitted;
+    /**
+     * 1 if the journal ends with a torn tail (an incomplete last record, not applied).
+     */
+    uint8_t torn;
+    /**
+     * Where the torn tail starts, if `torn`.
+     */
+    uint64_t torn_at;
+    /**
+     * 1 if the replica is at a point (`point` is meaningful).
+     */
+    uint8_t has_point;
+    /**
+     * The replica's point afterwards: the last record applied.
+     */
+    uint64_t point;
+} rha_apply_report;
+
+/**
+ * The rewind state of a replica, from `rha_replica_info`.
+ */
+typedef struct rha_rewind_info {
+    /**
+     * 1 if the replica has a rewind log.
+     */
+    uint8_t rewind;
+    /**
+     * 1 if the replica is at a point (`current` is meaningful).
+     */
+    uint8_t has_point;
+    /**
+     * The current point.
+     */
+    uint64_t current;
+    /**
+     * Number of points (`rha_replica_point` indexes 0 to `points - 1`,
+     * oldest first).
+     */
+    size_t points;
+    /**
+     * Number of bookmarks (`rha_replica_bookmark` indexes them, oldest first).
+     */
+    size_t bookmarks;
+    /**
+     * 1 if the replica is rewound and `rha_replica_undo_rewind` can go back.
+     */
+    uint8_t rewound;
+} rha_rewind_info;
+
+/**
+ * A rewind point.
+ */
+typedef struct rha_rewind_point {
+    /**
+     * The last record applied at this point.
+     */
+    uint64_t seq;
+    /**
+     * 1 if `timestamp_ns` is known (not for the oldest point).
+     */
+    uint8_t has_time;
+    /**
+     * When the point was reached, nanoseconds since the Unix epoch.
+     */
+    uint64_t timestamp_ns;
+} rha_rewind_point;
+
+/**
+ * A bookmark. `name` is borrowed from the replica handle: valid until the
+ * next call on that replica.
+ */
+typedef struct rha_bookmark {
+    /**
+     * The name, NUL-terminated UTF-8.
+     */
+    const char *name;
+    /**
+     * The point it marks.
+     */
+    uint64_t seq;
+    /**
+     * When it was set.
+     */
+    uint64_t timestamp_ns;
+    /**
+     * 1 if application-consistent.
+     */
+    uint8_t app_consistent;
+} rha_bookmark;
+
+/**
+ * What a rewind did (or, for a dry run, would do).
+ */
+typedef struct rha_rewind_plan {
+    /**
+     * The point before.
+     */
+    uint64_t from;
+    /**
+     * The point after.
+     */
+    uint64_t to;
+    /**
+     * Records undone.
+     */
+    uint64_t records;
+    /**
+     * Distinct paths (and volumes) changed.
+     */
+    uint64_t paths;
+    /**
+     * Payload bytes written back.
+     */
+    uint64_t bytes;
+} rha_rewind_plan;
 
 /**
  * What opening a spool found and repaired.
@@ -2512,6 +2711,210 @@ void rha_journal_writer_free(struct rha_journal_writer *writer);
  * `record` is NULL or valid for writing one `rha_record`.
  */
 void rha_record_init(struct rha_record *record);
+
+/**
+ * Opens the replica whose root directory is `root`.
+ *
+ * `spool` is the spool directory holding the rewind log and the lock, or
+ * NULL for `ROOT/.rha` (records that name `.rha` are then refused).
+ * `rewind` non-zero keeps a rewind log (a replica that has one always keeps
+ * it). Opening finishes whatever a crash interrupted (a rewind under way, a
+ * batch, an uncommitted transaction). On success stores a new handle in
+ * `*replica_out`, to be freed with `rha_replica_free`.
+ *
+ * Errors: `RHA_NULL_PARAMETER`; `RHA_REPLICA_BUSY` if another handle or
+ * process holds the replica; `RHA_IO`; `RHA_REWIND_LOG_CORRUPT`.
+ *
+ * # Safety
+ *
+ * `root` and `spool` (if not NULL) are NUL-terminated strings;
+ * `replica_out` is valid for writing a pointer; `error_out` is NULL or valid
+ * for writing an `rha_error *`.
+ */
+enum rha_result rha_replica_open(const char *root,
+                                 const char *spool,
+                                 int32_t rewind,
+                                 struct rha_replica **replica_out,
+                                 struct rha_error **error_out);
+
+/**
+ * Releases a replica (and its lock). NULL does nothing.
+ *
+ * # Safety
+ *
+ * `replica` is NULL or a handle from `rha_replica_open` not used again.
+ */
+void rha_replica_free(struct rha_replica *replica);
+
+/**
+ * Applies every record of the journal file at `journal_path`, skipping
+ * records the replica already has, then makes the replica durable.
+ * Committed transactions apply all or nothing. Fills `*report_out`.
+ *
+ * Errors: `RHA_NULL_PARAMETER`; `RHA_APPLY_FAILED` when a record cannot be
+ * applied (for example a path that would leave the root through a symbolic
+ * link: nothing is written for it; records before it stay applied, see the
+ * replica's point); `RHA_JOURNAL_CORRUPT` when the journal does not read;
+ * `RHA_IO`.
+ *
+ * # Safety
+ *
+ * `replica` is a live handle used by no other thread during the call;
+ * `journal_path` is NUL-terminated; `report_out` is valid for writing an
+ * `rha_apply_report`; `error_out` is NULL or valid for writing a pointer.
+ */
+enum rha_result rha_replica_apply_journal(struct rha_replica *replica,
+                                          const char *journal_path,
+                                          struct rha_apply_report *report_out,
+                                          struct rha_error **error_out);
+
+/**
+ * Applies one record (its `seq` must follow the replica's point). With
+ * rewind on, the change may wait in the current batch until
+ * `rha_replica_sync`; records between TX_BEGIN and TX_COMMIT are applied
+ * when the commit arrives, all or nothing.
+ *
+ * Errors: `RHA_NULL_PARAMETER`; `RHA_INVALID_ARGUMENT` (bad record);
+ * `RHA_JOURNAL_SEQUENCE` (not after the current point); `RHA_APPLY_FAILED`;
+ * `RHA_IO`.
+ *
+ * # Safety
+ *
+ * `replica` is a live handle used by no other thread during the call;
+ * `record` is valid for reading, with the views its operation uses
+ * readable for the call; `error_out` is NULL or valid for writing a pointer.
+ */
+enum rha_result rha_replica_apply(struct rha_replica *replica,
+                                  const struct rha_record *record,
+                                  struct rha_error **error_out);
+
+/**
+ * Applies every pending record and makes the replica durable.
+ *
+ * Errors: `RHA_NULL_PARAMETER`; `RHA_APPLY_FAILED`; `RHA_IO`.
+ *
+ * # Safety
+ *
+ * `replica` is a live handle used by no other thread during the call;
+ * `error_out` is NULL or valid for writing a pointer.
+ */
+enum rha_result rha_replica_sync(struct rha_replica *replica, struct rha_error **error_out);
+
+/**
+ * Fills `*info_out` with the replica's rewind state, and takes the snapshot
+ * of points and bookmarks that `rha_replica_point` and
+ * `rha_replica_bookmark` read.
+ *
+ * Errors: `RHA_NULL_PARAMETER`; `RHA_APPLY_FAILED`/`RHA_IO` if pending
+ * records fail to apply.
+ *
+ * # Safety
+ *
+ * `replica` is a live handle used by no other thread during the call;
+ * `info_out` is valid for writing an `rha_rewind_info`; `error_out` is NULL
+ * or valid for writing a pointer.
+ */
+enum rha_result rha_replica_info(struct rha_replica *replica,
+                                 struct rha_rewind_info *info_out,
+                                 struct rha_error **error_out);
+
+/**
+ * Point number `index` (0 = oldest) of the snapshot taken by the last
+ * `rha_replica_info`.
+ *
+ * Errors: `RHA_NULL_PARAMETER`; `RHA_INVALID_ARGUMENT` if `index` is out of
+ * range.
+ *
+ * # Safety
+ *
+ * `replica` is a live handle; `point_out` is valid for writing an
+ * `rha_rewind_point`; `error_out` is NULL or valid for writing a pointer.
+ */
+enum rha_result rha_replica_point(const struct rha_replica *replica,
+                                  size_t index,
+                                  struct rha_rewind_point *point_out,
+                                  struct rha_error **error_out);
+
+/**
+ * Bookmark number `index` (0 = oldest) of the snapshot taken by the last
+ * `rha_replica_info`. The name in `*bookmark_out` is owned by the replica
+ * and valid until the next call on it.
+ *
+ * Errors: `RHA_NULL_PARAMETER`; `RHA_INVALID_ARGUMENT` if `index` is out of
+ * range.
+ *
+ * # Safety
+ *
+ * `replica` is a live handle; `bookmark_out` is valid for writing an
+ * `rha_bookmark`; `error_out` is NULL or valid for writing a pointer.
+ */
+enum rha_result rha_replica_bookmark(const struct rha_replica *replica,
+                                     size_t index,
+                                     struct rha_bookmark *bookmark_out,
+                                     struct rha_error **error_out);
+
+/**
+ * Sets a bookmark called `name` (UTF-8, 1 to 255 bytes) at the current
+ * point, durably; `timestamp_ns` is its wall time, `app_consistent`
+ * non-zero marks it application-consistent. A rewound replica first drops
+ * the undone records (no undo after this).
+ *
+ * Errors: `RHA_NULL_PARAMETER`; `RHA_INVALID_ARGUMENT` (bad name);
+ * `RHA_REWIND_DISABLED`; `RHA_IO`.
+ *
+ * # Safety
+ *
+ * `replica` is a live handle used by no other thread during the call;
+ * `name` is NUL-terminated; `error_out` is NULL or valid for writing a pointer.
+ */
+enum rha_result rha_replica_set_bookmark(struct rha_replica *replica,
+                                         const char *name,
+                                         uint64_t timestamp_ns,
+                                         int32_t app_consistent,
+                                         struct rha_error **error_out);
+
+/**
+ * Rewinds the replica to a point, a bookmark or a time (`by` says which of
+ * `seq`, `name` and `time_ns` is used; `name` may be NULL otherwise). With
+ * `dry_run` non-zero nothing changes and `*plan_out` says what would. A
+ * rewind interrupted by a crash is finished by the next `rha_replica_open`;
+ * `rha_replica_undo_rewind` goes back until a new record is applied.
+ *
+ * Errors: `RHA_NULL_PARAMETER`; `RHA_REWIND_UNKNOWN_BOOKMARK`;
+ * `RHA_REWIND_POINT_RETIRED`; `RHA_REWIND_NO_POINT`; `RHA_REWIND_DISABLED`;
+ * `RHA_REWIND_INTERRUPTED` (reopen to resume); `RHA_IO`.
+ *
+ * # Safety
+ *
+ * `replica` is a live handle used by no other thread during the call;
+ * `name` is NULL or NUL-terminated; `plan_out` is valid for writing an
+ * `rha_rewind_plan`; `error_out` is NULL or valid for writing a pointer.
+ */
+enum rha_result rha_replica_rewind(struct rha_replica *replica,
+                                   enum rha_rewind_by by,
+                                   uint64_t seq,
+                                   const char *name,
+                                   uint64_t time_ns,
+                                   int32_t dry_run,
+                                   struct rha_rewind_plan *plan_out,
+                                   struct rha_error **error_out);
+
+/**
+ * Undoes the rewinds made since the last applied record; stores the point
+ * reached in `*point_out` (may be NULL).
+ *
+ * Errors: `RHA_NULL_PARAMETER`; `RHA_REWIND_NOTHING_TO_UNDO`;
+ * `RHA_REWIND_DISABLED`; `RHA_REWIND_INTERRUPTED`; `RHA_IO`.
+ *
+ * # Safety
+ *
+ * `replica` is a live handle used by no other thread during the call;
+ * `point_out` is NULL or valid for writing a `uint64_t`; `error_out` is
+ * NULL or valid for writing a pointer.
+ */
+enum rha_result rha_replica_undo_rewind(struct rha_replica *replica,
+                                        uint64_t *point_out,
+                                        struct rha_error **error_out);
 
 /**
  * Makes a spool builder for the directory `dir` (a NUL-terminated path,

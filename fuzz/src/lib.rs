@@ -15,6 +15,7 @@
 //! | [`tree_signature_parse`] | a chunk-size byte, then a tree signature | no panic; chunked and whole decoding agree; what decodes re-encodes to the same entries and compares equal to itself |
 //! | [`ha_sequence`] | an `arbitrary` scenario configuration, then commands, observations, time and injected failures against two simulated hosts | no panic; refused commands change nothing; transitions in the table; never two actives; redirection undone; configuration locked; exact save/restore |
 //! | [`ha_restore`] | saved scenario state bytes | no panic; whatever restores saves and restores to itself |
+//! | [`rewind_model`] | operations, rewinds, undos, crashes | after every step the replica's tree is the model's state at the replica's point |
 //!
 //! The seed corpus is written by the ignored test `regenerate_seed_corpus`
 //! (`cargo test -p rha-fuzz --lib -- --ignored regenerate_seed_corpus`):
@@ -31,6 +32,7 @@
 mod decode;
 mod dns;
 mod ha;
+mod rewind_model;
 mod roundtrip;
 #[cfg(test)]
 mod seeds;
@@ -43,6 +45,7 @@ use std::process::ExitCode;
 pub use decode::journal_decode;
 pub use dns::dns_message_decode;
 pub use ha::{ha_restore, ha_sequence};
+pub use rewind_model::rewind_model;
 pub use roundtrip::journal_roundtrip;
 pub use spool_model::spool_model;
 pub use tree::tree_signature_parse;
@@ -164,6 +167,11 @@ mod tests {
     }
 
     #[test]
+    fn replay_rewind_model_corpus() {
+        replay("rewind_model", super::rewind_model);
+    }
+
+    #[test]
     fn short_and_empty_inputs_are_fine() {
         for n in 0..8 {
             super::journal_decode(&[0xA5; 8][..n]);
@@ -172,6 +180,7 @@ mod tests {
             super::ha_sequence(&[0xA5; 8][..n]);
             super::ha_restore(&[0xA5; 8][..n]);
             super::spool_model(&[0xA5; 8][..n]);
+            super::rewind_model(&[0xA5; 8][..n]);
         }
     }
 }

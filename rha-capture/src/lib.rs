@@ -18,6 +18,7 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
+pub mod apply;
 pub mod ha_redirect;
 pub mod journal_file;
 pub mod redirect;

@@ -6,7 +6,14 @@
 //! rha sync MASTER REPLICA    make the replica directory equal to the master
 //! rha spool inspect DIR      segments, sequence range, acknowledged position, usage, state
 //! rha spool verify DIR       check a spool: ok, torn tail, or corrupt (--salvage repairs)
+//! rha apply JOURNAL REPLICA_DIR [--rewind]             apply a journal to a directory
+//! rha rewind list REPLICA_DIR                          rewind points and bookmarks
+//! rha rewind to REPLICA_DIR --bookmark NAME | --seq N | --time T [--dry-run]
+//! rha rewind undo REPLICA_DIR                          undo the last rewinds
+//! rha bookmark REPLICA_DIR NAME                        mark the current point
 //! ```
+//!
+//! Exit codes of apply, rewind and bookmark are listed in `rha_capture::apply::cli`.
 //!
 //! Exit codes: 0 ok, 1 the file could not be read, 2 bad usage, 3 torn tail,
 //! 4 corrupt.
@@ -48,6 +55,13 @@ enum Command {
     /// Inspect and verify spool directories.
     #[command(subcommand)]
     Spool(rha_capture::spool_cli::SpoolCommand),
+    /// Apply a journal file to a replica directory.
+    Apply(rha_capture::apply::cli::ApplyArgs),
+    /// Rewind a replica, list its points, or undo a rewind.
+    #[command(subcommand)]
+    Rewind(rha_capture::apply::cli::RewindCommand),
+    /// Set a bookmark at a replica's current point.
+    Bookmark(rha_capture::apply::cli::BookmarkArgs),
 }
 
 #[derive(Subcommand)]
@@ -90,6 +104,9 @@ fn main() -> ExitCode {
         Command::Journal(JournalCommand::Verify(args)) => verify(&args),
         Command::Sync(args) => return rha_capture::sync_cli::run(&args),
         Command::Spool(cmd) => return rha_capture::spool_cli::run(&cmd),
+        Command::Apply(args) => rha_capture::apply::cli::apply(&args),
+        Command::Rewind(cmd) => rha_capture::apply::cli::rewind(&cmd),
+        Command::Bookmark(args) => rha_capture::apply::cli::bookmark(&args),
     };
     match result {
         Ok(code) => code,

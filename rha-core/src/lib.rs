@@ -67,6 +67,7 @@
 
 pub mod ha;
 pub mod journal;
+pub mod rewind;
 pub mod signature;
 pub mod spool;
 
@@ -131,4 +132,7 @@ pub enum Error {
     /// Resetting a spool failed.
     #[error(transparent)]
     SpoolReset(#[from] spool::ResetError),
+    /// Applying, bookmarking or rewinding failed.
+    #[error(transparent)]
+    Rewind(#[from] rewind::RewindError),
 }

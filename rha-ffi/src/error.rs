@@ -80,6 +80,26 @@ pub enum rha_result {
     RHA_SPOOL_RECLAIMED = 505,
     /// The spool directory is locked by another process.
     RHA_SPOOL_LOCKED = 506,
+    /// No bookmark has the name asked for.
+    RHA_REWIND_UNKNOWN_BOOKMARK = 600,
+    /// The point asked for was dropped by retention.
+    RHA_REWIND_POINT_RETIRED = 601,
+    /// No such point: after the current one, before every timed point, or
+    /// the rewind log is empty.
+    RHA_REWIND_NO_POINT = 602,
+    /// There is no rewind to undo (none, or a record was applied since).
+    RHA_REWIND_NOTHING_TO_UNDO = 603,
+    /// The replica keeps no rewind log.
+    RHA_REWIND_DISABLED = 604,
+    /// Another handle or process holds the replica's lock.
+    RHA_REPLICA_BUSY = 605,
+    /// A record cannot be applied to the replica (a missing file, a path
+    /// that would leave the root, ...); nothing was written for it.
+    RHA_APPLY_FAILED = 606,
+    /// The rewind log is damaged; the message names the file and offset.
+    RHA_REWIND_LOG_CORRUPT = 607,
+    /// A rewind stopped between two points; reopen the replica to finish it.
+    RHA_REWIND_INTERRUPTED = 608,
     /// A scenario refused a command in its current state; the message names
     /// the state and the reason, and the scenario is unchanged.
     RHA_HA_REFUSED = 700,
@@ -131,6 +151,15 @@ impl rha_result {
         rha_result::RHA_SPOOL_NOT_DURABLE,
         rha_result::RHA_SPOOL_RECLAIMED,
         rha_result::RHA_SPOOL_LOCKED,
+        rha_result::RHA_REWIND_UNKNOWN_BOOKMARK,
+        rha_result::RHA_REWIND_POINT_RETIRED,
+        rha_result::RHA_REWIND_NO_POINT,
+        rha_result::RHA_REWIND_NOTHING_TO_UNDO,
+        rha_result::RHA_REWIND_DISABLED,
+        rha_result::RHA_REPLICA_BUSY,
+        rha_result::RHA_APPLY_FAILED,
+        rha_result::RHA_REWIND_LOG_CORRUPT,
+        rha_result::RHA_REWIND_INTERRUPTED,
         rha_result::RHA_HA_REFUSED,
         rha_result::RHA_HA_CONFIRMATION_REQUIRED,
         rha_result::RHA_HA_INVALID_CONFIG,
@@ -165,6 +194,15 @@ impl rha_result {
             504 => c"RHA_SPOOL_NOT_DURABLE",
             505 => c"RHA_SPOOL_RECLAIMED",
             506 => c"RHA_SPOOL_LOCKED",
+            600 => c"RHA_REWIND_UNKNOWN_BOOKMARK",
+            601 => c"RHA_REWIND_POINT_RETIRED",
+            602 => c"RHA_REWIND_NO_POINT",
+            603 => c"RHA_REWIND_NOTHING_TO_UNDO",
+            604 => c"RHA_REWIND_DISABLED",
+            605 => c"RHA_REPLICA_BUSY",
+            606 => c"RHA_APPLY_FAILED",
+            607 => c"RHA_REWIND_LOG_CORRUPT",
+            608 => c"RHA_REWIND_INTERRUPTED",
             700 => c"RHA_HA_REFUSED",
             701 => c"RHA_HA_CONFIRMATION_REQUIRED",
             702 => c"RHA_HA_INVALID_CONFIG",
@@ -443,7 +481,8 @@ mod tests {
             numbers,
             [
                 0, 1, 2, 100, 101, 102, 103, 200, 300, 301, 302, 303, 450, 451, 452, 453, 454, 500,
-                501, 502, 503, 504, 505, 506, 700, 701, 702, 703, 704
+                501, 502, 503, 504, 505, 506, 600, 601, 602, 603, 604, 605, 606, 607, 608, 700,
+                701, 702, 703, 704
             ]
         );
     }

@@ -95,6 +95,7 @@ mod ha;
 mod handle;
 mod journal;
 mod record;
+mod rewind;
 mod spool;
 mod tree;
 
@@ -138,6 +139,12 @@ pub use journal::writer::{
 pub use record::{
     rha_op, rha_record, rha_record_init, RHA_ATTR_ATIME, RHA_ATTR_GID, RHA_ATTR_MODE,
     RHA_ATTR_MTIME, RHA_ATTR_UID,
+};
+pub use rewind::{
+    rha_apply_report, rha_bookmark, rha_replica, rha_replica_apply, rha_replica_apply_journal,
+    rha_replica_bookmark, rha_replica_free, rha_replica_info, rha_replica_open, rha_replica_point,
+    rha_replica_rewind, rha_replica_set_bookmark, rha_replica_sync, rha_replica_undo_rewind,
+    rha_rewind_by, rha_rewind_info, rha_rewind_plan, rha_rewind_point,
 };
 pub use spool::reader::{
     rha_spool_reader, rha_spool_reader_free, rha_spool_reader_new, rha_spool_reader_next,

@@ -41,3 +41,8 @@ pub use record::{
 pub use writer::{
     Compression, JournalWriter, Sink, WriteError, WriteSink, WriterConfig, MAX_FRAME_BODY,
 };
+
+/// The encoded body length of a record known to be valid (0 if it is not).
+pub(crate) fn codec_body_len(seq: u64, op: &Op) -> usize {
+    codec::body_len(seq, op, usize::MAX).unwrap_or(0)
+}

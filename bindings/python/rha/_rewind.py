@@ -1,0 +1,364 @@
+"""Replicas: applying journals to a directory with rewind, points, bookmarks.
+
+A :class:`Replica` is a directory kept up to date by applying journal files
+(or single records) to it. With rewind on, every record's inverse is logged
+in the replica's spool directory (``ROOT/.rha`` by default) before the record
+lands, so the directory can be rewound to any point still held, to a
+bookmark or to a time, and the rewind undone until a new record arrives::
+
+    import rha
+
+    with rha.Replica("/srv/replica") as r:
+        r.apply_journal("changes.rhaj")
+        r.set_bookmark("before-upgrade", app_consistent=True)
+        r.apply_journal("more.rhaj")
+        print(r.rewind(bookmark="before-upgrade", dry_run=True))
+        r.rewind(bookmark="before-upgrade")
+        r.undo_rewind()
+
+Errors are :class:`RewindError` subclasses (``rha_result`` 6xx) or the
+journal/I/O families.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, List, Optional, Type, Union
+
+from . import _errors
+from ._convert import fill_record
+from ._errors import RhaError, call, raise_code
+from ._native import c_str, ffi, lib
+from ._ops import Op
+
+__all__ = [
+    "Replica",
+    "ApplyReport",
+    "RewindInfo",
+    "RewindPoint",
+    "BookmarkInfo",
+    "RewindPlan",
+    "RewindError",
+    "UnknownBookmarkError",
+    "PointRetiredError",
+    "NoPointError",
+    "NothingToUndoError",
+    "RewindDisabledError",
+    "ReplicaBusyError",
+    "ApplyFailedError",
+    "RewindLogCorruptError",
+    "RewindInterruptedError",
+]
+
+PathArg = Union[str, "os.PathLike[str]"]
+
+
+class RewindError(RhaError):
+    """Applying to a replica or rewinding it failed (``rha_result`` 6xx)."""
+
+
+class UnknownBookmarkError(RewindError, KeyError):
+    """No bookmark has that name (``RHA_REWIND_UNKNOWN_BOOKMARK``)."""
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class PointRetiredError(RewindError):
+    """The point was dropped by retention (``RHA_REWIND_POINT_RETIRED``)."""
+
+
+class NoPointError(RewindError):
+    """No such point: after the current one, before every timed point, or
+    the log is empty (``RHA_REWIND_NO_POINT``)."""
+
+
+class NothingToUndoError(RewindError):
+    """No rewind to undo (``RHA_REWIND_NOTHING_TO_UNDO``)."""
+
+
+class RewindDisabledError(RewindError):
+    """The replica keeps no rewind log (``RHA_REWIND_DISABLED``)."""
+
+
+class ReplicaBusyError(RewindError):
+    """Another handle or process holds the replica (``RHA_REPLICA_BUSY``)."""
+
+
+class ApplyFailedError(RewindError):
+    """A record cannot be applied, e.g. a path that would leave the root
+    (``RHA_APPLY_FAILED``); nothing was written for it."""
+
+
+class RewindLogCorruptError(RewindError):
+    """The rewind log is damaged (``RHA_REWIND_LOG_CORRUPT``)."""
+
+
+class RewindInterruptedError(RewindError):
+    """A rewind stopped between two points; reopen the replica to finish it
+    (``RHA_REWIND_INTERRUPTED``)."""
+
+
+# Registered with the shared error mapping, so `call` raises these.
+_errors._BY_CODE.update(
+    {
+        lib.RHA_REWIND_UNKNOWN_BOOKMARK: UnknownBookmarkError,
+        lib.RHA_REWIND_POINT_RETIRED: PointRetiredError,
+        lib.RHA_REWIND_NO_POINT: NoPointError,
+        lib.RHA_REWIND_NOTHING_TO_UNDO: NothingToUndoError,
+        lib.RHA_REWIND_DISABLED: RewindDisabledError,
+        lib.RHA_REPLICA_BUSY: ReplicaBusyError,
+        lib.RHA_APPLY_FAILED: ApplyFailedError,
+        lib.RHA_REWIND_LOG_CORRUPT: RewindLogCorruptError,
+        lib.RHA_REWIND_INTERRUPTED: RewindInterruptedError,
+    }
+)
+_errors._BY_FAMILY[6] = RewindError
+
+
+@dataclass(frozen=True)
+class ApplyReport:
+    """What :meth:`Replica.apply_journal` did."""
+
+    applied: int
+    """Records applied."""
+    skipped: int
+    """Records the replica already had."""
+    uncommitted: int
+    """Records of a transaction that does not commit in the journal."""
+    torn_at: Optional[int]
+    """Offset of an incomplete last record (not applied), if any."""
+    point: Optional[int]
+    """The replica's point afterwards."""
+
+
+@dataclass(frozen=True)
+class RewindPoint:
+    """A point: the state after record ``seq``."""
+
+    seq: int
+    timestamp_ns: Optional[int]
+    """When it was reached; None for the oldest point."""
+
+
+@dataclass(frozen=True)
+class BookmarkInfo:
+    """A named point."""
+
+    name: str
+    seq: int
+    timestamp_ns: int
+    app_consistent: bool
+
+
+@dataclass(frozen=True)
+class RewindInfo:
+    """A replica's rewind state."""
+
+    rewind: bool
+    """Whether the replica keeps a rewind log."""
+    current: Optional[int]
+    """The current point."""
+    points: int
+    bookmarks: int
+    rewound: bool
+    """Whether :meth:`Replica.undo_rewind` can go back."""
+
+
+@dataclass(frozen=True)
+class RewindPlan:
+    """What a rewind did (or would do, for a dry run)."""
+
+    from_point: int
+    to_point: int
+    records: int
+    paths: int
+    bytes: int
+
+
+def _path(p: PathArg) -> bytes:
+    return os.fsencode(p)
+
+
+class Replica:
+    """A replica directory (``rha_replica``), locked while open.
+
+    Args:
+        root: The replica's root directory.
+        spool: The spool directory (rewind log, lock); default ``ROOT/.rha``,
+            which records may then not touch.
+        rewind: Keep a rewind log (a replica that has one always keeps it).
+
+    Raises:
+        ReplicaBusyError: another handle or process has the replica open.
+
+    Methods may be called from any thread; calls are serialised.
+    """
+
+    def __init__(self, root: PathArg, *, spool: Optional[PathArg] = None, rewind: bool = True):
+        out = ffi.new("rha_replica **")
+        spool_arg = ffi.new("char[]", _path(spool)) if spool is not None else ffi.NULL
+        call(lib.rha_replica_open, ffi.new("char[]", _path(root)), spool_arg, int(rewind), out)
+        self._h: Any = out[0]
+        self._lock = threading.Lock()
+
+    def _handle(self) -> Any:
+        if self._h is None:
+            raise_code(lib.RHA_INVALID_STATE, "replica is closed")
+        return self._h
+
+    def close(self) -> None:
+        """Releases the replica and its lock; idempotent."""
+        with self._lock:
+            if self._h is not None:
+                lib.rha_replica_free(self._h)
+                self._h = None
+
+    def __enter__(self) -> "Replica":
+        return self
+
+    def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - interpreter shutdown
+            pass
+
+    def apply_journal(self, path: PathArg) -> ApplyReport:
+        """Applies a journal file (skipping records already applied) and
+        makes the replica durable."""
+        report = ffi.new("rha_apply_report *")
+        with self._lock:
+            call(lib.rha_replica_apply_journal, self._handle(), ffi.new("char[]", _path(path)), report)
+        return ApplyReport(
+            applied=int(report.applied),
+            skipped=int(report.skipped),
+            uncommitted=int(report.uncommitted),
+            torn_at=int(report.torn_at) if report.torn else None,
+            point=int(report.point) if report.has_point else None,
+        )
+
+    def apply(self, seq: int, op: Op, timestamp_ns: Optional[int] = None) -> None:
+        """Applies one record numbered ``seq`` (after the current point).
+        Call :meth:`sync` to make everything applied durable."""
+        rec = ffi.new("rha_record *")
+        keep = fill_record(rec, time.time_ns() if timestamp_ns is None else timestamp_ns, op)
+        rec.seq = seq
+        with self._lock:
+            call(lib.rha_replica_apply, self._handle(), rec)
+        del keep
+
+    def sync(self) -> None:
+        """Applies pending records and makes the replica durable."""
+        with self._lock:
+            call(lib.rha_replica_sync, self._handle())
+
+    def _snapshot(self) -> Any:
+        info = ffi.new("rha_rewind_info *")
+        call(lib.rha_replica_info, self._handle(), info)
+        return info
+
+    def info(self) -> RewindInfo:
+        """The rewind state."""
+        with self._lock:
+            i = self._snapshot()
+        return RewindInfo(
+            rewind=bool(i.rewind),
+            current=int(i.current) if i.has_point else None,
+            points=int(i.points),
+            bookmarks=int(i.bookmarks),
+            rewound=bool(i.rewound),
+        )
+
+    def points(self) -> List[RewindPoint]:
+        """Every point from the oldest to the current one."""
+        out = []
+        p = ffi.new("rha_rewind_point *")
+        with self._lock:
+            i = self._snapshot()
+            for k in range(int(i.points)):
+                call(lib.rha_replica_point, self._handle(), k, p)
+                out.append(RewindPoint(int(p.seq), int(p.timestamp_ns) if p.has_time else None))
+        return out
+
+    def bookmarks(self) -> List[BookmarkInfo]:
+        """Every bookmark still reachable, oldest first."""
+        out = []
+        b = ffi.new("rha_bookmark *")
+        with self._lock:
+            i = self._snapshot()
+            for k in range(int(i.bookmarks)):
+                call(lib.rha_replica_bookmark, self._handle(), k, b)
+                out.append(
+                    BookmarkInfo(c_str(b.name), int(b.seq), int(b.timestamp_ns), bool(b.app_consistent))
+                )
+        return out
+
+    def set_bookmark(
+        self, name: str, *, app_consistent: bool = False, timestamp_ns: Optional[int] = None
+    ) -> None:
+        """Marks the current point as ``name`` (durably)."""
+        ts = time.time_ns() if timestamp_ns is None else timestamp_ns
+        with self._lock:
+            call(
+                lib.rha_replica_set_bookmark,
+                self._handle(),
+                ffi.new("char[]", name.encode("utf-8")),
+                ts,
+                int(app_consistent),
+            )
+
+    def rewind(
+        self,
+        *,
+        seq: Optional[int] = None,
+        bookmark: Optional[str] = None,
+        time_ns: Optional[int] = None,
+        dry_run: bool = False,
+    ) -> RewindPlan:
+        """Rewinds to the point after record ``seq``, to the newest bookmark
+        called ``bookmark``, or to the newest point at or before ``time_ns``
+        (exactly one of them). With ``dry_run`` nothing changes."""
+        if sum(x is not None for x in (seq, bookmark, time_ns)) != 1:
+            raise TypeError("give exactly one of seq, bookmark and time_ns")
+        plan = ffi.new("rha_rewind_plan *")
+        name = ffi.NULL
+        if bookmark is not None:
+            by = lib.RHA_REWIND_BY_BOOKMARK
+            name = ffi.new("char[]", bookmark.encode("utf-8"))
+        elif seq is not None:
+            by = lib.RHA_REWIND_BY_SEQ
+        else:
+            by = lib.RHA_REWIND_BY_TIME
+        with self._lock:
+            call(
+                lib.rha_replica_rewind,
+                self._handle(),
+                by,
+                seq or 0,
+                name,
+                time_ns or 0,
+                int(dry_run),
+                plan,
+            )
+        return RewindPlan(
+            int(getattr(plan, "from")), int(plan.to), int(plan.records), int(plan.paths), int(plan.bytes)
+        )
+
+    def undo_rewind(self) -> int:
+        """Undoes the rewinds since the last applied record; returns the point."""
+        out = ffi.new("uint64_t *")
+        with self._lock:
+            call(lib.rha_replica_undo_rewind, self._handle(), out)
+        return int(out[0])

@@ -1,0 +1,113 @@
+"""Replicas from Python: apply journals with rewind, bookmarks, rewind, undo."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+import rha
+
+S = 1_000_000_000
+
+
+def journal(path: Path, first: int, ops: list) -> Path:
+    with rha.JournalWriter.open(path, first_seq=first) as w:
+        for i, op in enumerate(ops):
+            w.append(op, timestamp_ns=(first + i) * S)
+    return path
+
+
+@pytest.fixture
+def replica_dir(tmp_path: Path) -> Path:
+    root = tmp_path / "replica"
+    root.mkdir()
+    return root
+
+
+def test_apply_bookmark_rewind_undo(tmp_path: Path, replica_dir: Path) -> None:
+    j1 = journal(tmp_path / "one.rhaj", 1, [
+        rha.Mkdir("docs", 0o755),
+        rha.Create("docs/a.txt", 0o644),
+        rha.Write("docs/a.txt", 0, b"first"),
+        rha.Bookmark("nightly", app_consistent=True),
+    ])
+    j2 = journal(tmp_path / "two.rhaj", 5, [
+        rha.Write("docs/a.txt", 0, b"SECOND"),
+        rha.Rename("docs/a.txt", "docs/b.txt"),
+    ])
+    a, b = replica_dir / "docs/a.txt", replica_dir / "docs/b.txt"
+    with rha.Replica(replica_dir) as r:
+        report = r.apply_journal(j1)
+        assert (report.applied, report.skipped, report.point) == (4, 0, 4)
+        r.set_bookmark("operator", timestamp_ns=4 * S + 1)
+        assert r.apply_journal(j2).point == 6
+        assert r.apply_journal(j2).skipped == 2
+        assert not a.exists() and b.read_bytes() == b"SECOND"
+
+        info = r.info()
+        assert (info.rewind, info.current, info.points, info.bookmarks, info.rewound) == (
+            True, 6, 7, 2, False)
+        points = r.points()
+        assert points[0] == rha.RewindPoint(0, None)
+        assert points[-1] == rha.RewindPoint(6, 6 * S)
+        marks = r.bookmarks()
+        assert [(m.name, m.seq, m.app_consistent) for m in marks] == [
+            ("nightly", 4, True), ("operator", 4, False)]
+
+        plan = r.rewind(bookmark="operator", dry_run=True)
+        assert (plan.from_point, plan.to_point, plan.records) == (6, 4, 2)
+        assert b.exists(), "a dry run changes nothing"
+        r.rewind(bookmark="nightly")
+        assert a.read_bytes() == b"first" and not b.exists()
+        r.rewind(time_ns=2 * S + 5)
+        assert a.read_bytes() == b"" and not b.exists()
+        assert r.info().rewound
+        assert r.undo_rewind() == 6
+        assert b.read_bytes() == b"SECOND"
+        with pytest.raises(rha.NothingToUndoError):
+            r.undo_rewind()
+
+        r.rewind(seq=3)
+        r.apply(4, rha.Write("docs/a.txt", 0, b"NEW"), timestamp_ns=10 * S)
+        r.sync()
+        assert a.read_bytes() == b"NEWst"
+
+
+def test_errors(tmp_path: Path, replica_dir: Path) -> None:
+    j = journal(tmp_path / "j.rhaj", 1, [rha.Create("f", 0o644)])
+    with rha.Replica(replica_dir) as r:
+        with pytest.raises(rha.NoPointError):
+            r.rewind(seq=0)
+        with pytest.raises(rha.ReplicaBusyError, match="busy"):
+            rha.Replica(replica_dir)
+        r.apply_journal(j)
+        with pytest.raises(rha.UnknownBookmarkError, match="unknown bookmark 'nope'") as e:
+            r.rewind(bookmark="nope")
+        assert isinstance(e.value, KeyError) and e.value.code_name == "RHA_REWIND_UNKNOWN_BOOKMARK"
+        with pytest.raises(rha.NoPointError, match="after the current point"):
+            r.rewind(seq=7)
+        with pytest.raises(TypeError):
+            r.rewind()
+        os.symlink(tmp_path, replica_dir / "up")
+        with pytest.raises(rha.ApplyFailedError, match="refused"):
+            r.apply(2, rha.Create("up/escaped", 0o644))
+        assert not (tmp_path / "escaped").exists()
+        with pytest.raises(rha.ApplyFailedError, match="spool"):
+            r.apply(2, rha.Create(".rha/evil", 0o644))
+        with pytest.raises(rha.SequenceError):
+            r.apply(1, rha.Create("g", 0o644))
+    with pytest.raises(rha.InvalidStateError):
+        r.sync()
+
+
+def test_without_rewind(tmp_path: Path, replica_dir: Path) -> None:
+    spool = tmp_path / "spool"
+    j = journal(tmp_path / "j.rhaj", 1, [rha.Create("f", 0o600), rha.Write("f", 0, b"x")])
+    with rha.Replica(replica_dir, spool=spool, rewind=False) as r:
+        assert r.apply_journal(j).applied == 2
+        assert not r.info().rewind
+        with pytest.raises(rha.RewindDisabledError):
+            r.set_bookmark("x")
+    assert (replica_dir / "f").read_bytes() == b"x" and not (replica_dir / ".rha").exists()

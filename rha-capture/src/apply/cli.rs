@@ -1,0 +1,321 @@
+//! The `rha apply`, `rha rewind` and `rha bookmark` subcommands.
+//!
+//! Exit codes: 0 ok, 1 I/O or journal error, 2 bad usage, 5 replica busy,
+//! 6 the point asked for is not available (unknown bookmark, retired by
+//! retention, no point at that time, after the current point, nothing to
+//! undo), 7 a record could not be applied or undone.
+
+use std::io;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use clap::{Args, Subcommand};
+use rha_core::rewind::{Plan, ReplicaConfig, Retention, RewindError};
+
+use super::replica::{ApplyError, ReplicaDir, ReplicaOptions};
+
+/// Exit code: another process holds the replica's lock.
+pub const EXIT_BUSY: u8 = 5;
+/// Exit code: the requested point is not available.
+pub const EXIT_NO_POINT: u8 = 6;
+/// Exit code: applying or undoing a record failed.
+pub const EXIT_APPLY: u8 = 7;
+
+/// Where the replica is.
+#[derive(Args, Debug)]
+pub struct ReplicaArgs {
+    /// The replica's root directory.
+    pub replica_dir: PathBuf,
+    /// The spool directory holding the rewind log and the lock
+    /// [default: REPLICA_DIR/.rha, which is then never written by records].
+    #[arg(long, value_name = "DIR")]
+    pub spool: Option<PathBuf>,
+    /// Attach volume INDEX (a file or block device) for block records.
+    #[arg(long, value_name = "INDEX=PATH", value_parser = parse_volume)]
+    pub volume: Vec<(u32, PathBuf)>,
+}
+
+fn parse_volume(s: &str) -> Result<(u32, PathBuf), String> {
+    let (i, p) = s
+        .split_once('=')
+        .ok_or_else(|| format!("expected INDEX=PATH, got '{s}'"))?;
+    let i = i
+        .parse()
+        .map_err(|e| format!("bad volume index '{i}': {e}"))?;
+    Ok((i, PathBuf::from(p)))
+}
+
+impl ReplicaArgs {
+    fn open(&self, rewind: bool) -> Result<ReplicaDir, ApplyError> {
+        self.open_with(rewind, ReplicaConfig::default())
+    }
+
+    fn open_with(&self, rewind: bool, config: ReplicaConfig) -> Result<ReplicaDir, ApplyError> {
+        let mut o = ReplicaOptions::default()
+            .spool(self.spool.clone())
+            .rewind(rewind)
+            .config(config);
+        for (i, p) in &self.volume {
+            o = o.volume(*i, p.clone());
+        }
+        ReplicaDir::open(&self.replica_dir, o)
+    }
+}
+
+/// `rha apply`.
+#[derive(Args, Debug)]
+pub struct ApplyArgs {
+    /// The journal file to apply.
+    pub journal: PathBuf,
+    /// The replica.
+    #[command(flatten)]
+    pub replica: ReplicaArgs,
+    /// Keep a rewind log (in the spool directory) so the replica can be
+    /// rewound. Once a replica has a rewind log it is always kept.
+    #[arg(long)]
+    pub rewind: bool,
+    /// Retention: drop rewind points older than this (e.g. "7d", "12h").
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub retain_age: Option<Duration>,
+    /// Retention: keep the rewind log at most this many bytes.
+    #[arg(long, value_name = "BYTES")]
+    pub retain_bytes: Option<u64>,
+    /// Size of one rewind log segment (retention drops whole segments).
+    #[arg(long, value_name = "BYTES", default_value_t = 64 << 20)]
+    pub segment_bytes: u64,
+}
+
+/// `rha rewind ...`.
+#[derive(Subcommand, Debug)]
+pub enum RewindCommand {
+    /// List the rewind points and bookmarks of a replica.
+    List(ListArgs),
+    /// Rewind a replica to a bookmark, a sequence number or a time.
+    To(ToArgs),
+    /// Undo the rewinds made since the last applied record.
+    Undo(ReplicaArgs),
+}
+
+/// `rha rewind list`.
+#[derive(Args, Debug)]
+pub struct ListArgs {
+    /// The replica.
+    #[command(flatten)]
+    pub replica: ReplicaArgs,
+    /// Print every point, not only the range and the bookmarks.
+    #[arg(long)]
+    pub all: bool,
+}
+
+/// `rha rewind to`.
+#[derive(Args, Debug)]
+#[command(group(clap::ArgGroup::new("point").required(true).args(["bookmark", "seq", "time"])))]
+pub struct ToArgs {
+    /// The replica.
+    #[command(flatten)]
+    pub replica: ReplicaArgs,
+    /// Rewind to the newest bookmark with this name.
+    #[arg(long)]
+    pub bookmark: Option<String>,
+    /// Rewind to the point after record N.
+    #[arg(long, value_name = "N")]
+    pub seq: Option<u64>,
+    /// Rewind to the newest point at or before T (RFC 3339, e.g.
+    /// 2025-11-21T10:00:00Z, or nanoseconds since the Unix epoch).
+    #[arg(long, value_name = "T", value_parser = parse_time)]
+    pub time: Option<u64>,
+    /// Only list what would change (paths and byte counts).
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// `rha bookmark`.
+#[derive(Args, Debug)]
+pub struct BookmarkArgs {
+    /// The replica.
+    #[command(flatten)]
+    pub replica: ReplicaArgs,
+    /// The bookmark's name.
+    pub name: String,
+    /// Mark the point as application-consistent.
+    #[arg(long)]
+    pub app_consistent: bool,
+}
+
+fn parse_time(s: &str) -> Result<u64, String> {
+    if let Ok(ns) = s.parse::<u64>() {
+        return Ok(ns);
+    }
+    let t = humantime::parse_rfc3339_weak(s).map_err(|e| format!("bad time '{s}': {e}"))?;
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .map_err(|_| format!("time '{s}' is before 1970"))
+}
+
+fn show_time(ns: u64) -> String {
+    humantime::format_rfc3339_nanos(UNIX_EPOCH + Duration::from_nanos(ns)).to_string()
+}
+
+/// Prints the error and picks the exit code.
+fn fail(e: ApplyError) -> io::Result<ExitCode> {
+    eprintln!("rha: error: {e}");
+    let code = match &e {
+        ApplyError::Busy { .. } => EXIT_BUSY,
+        ApplyError::Rewind(
+            RewindError::UnknownBookmark { .. }
+            | RewindError::PointRetired { .. }
+            | RewindError::NoPointAtTime { .. }
+            | RewindError::FuturePoint { .. }
+            | RewindError::NothingToUndo
+            | RewindError::EmptyLog
+            | RewindError::Disabled,
+        ) => EXIT_NO_POINT,
+        ApplyError::Rewind(_) => EXIT_APPLY,
+        _ => 1,
+    };
+    Ok(ExitCode::from(code))
+}
+
+fn run(f: impl FnOnce() -> Result<(), ApplyError>) -> io::Result<ExitCode> {
+    match f() {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(e) => fail(e),
+    }
+}
+
+/// Runs `rha apply`.
+pub fn apply(args: &ApplyArgs) -> io::Result<ExitCode> {
+    run(|| {
+        let retention = Retention::default()
+            .max_age_ns(args.retain_age.map(|d| d.as_nanos() as u64))
+            .max_bytes(args.retain_bytes);
+        let config = ReplicaConfig::default()
+            .retention(retention)
+            .segment_bytes(args.segment_bytes);
+        let mut r = args.replica.open_with(args.rewind, config)?;
+        let report = r.apply_journal(&args.journal)?;
+        let point = report
+            .point
+            .map_or_else(|| "none".to_owned(), |p| p.to_string());
+        println!(
+            "applied {} records ({} already present), point {point}",
+            report.applied, report.skipped
+        );
+        if report.uncommitted > 0 {
+            println!(
+                "not applied: {} records of a transaction that does not commit in this journal",
+                report.uncommitted
+            );
+        }
+        if let Some(at) = report.torn_at {
+            println!("journal ends with a torn tail at offset {at}: the incomplete record was not applied");
+        }
+        Ok(())
+    })
+}
+
+fn print_plan(plan: &Plan, dry_run: bool) {
+    let verb = if dry_run { "would rewind" } else { "rewound" };
+    println!(
+        "{verb} from point {} to point {}: {} records undone",
+        plan.from, plan.to, plan.records
+    );
+    for (path, item) in &plan.changes {
+        println!("  {path}  {} operations, {} bytes", item.ops, item.bytes);
+    }
+}
+
+/// Runs `rha rewind ...`.
+pub fn rewind(cmd: &RewindCommand) -> io::Result<ExitCode> {
+    run(|| match cmd {
+        RewindCommand::List(args) => {
+            let mut r = args.replica.open(false)?;
+            let rep = r.replica();
+            if rep.log().is_none() {
+                return Err(RewindError::Disabled.into());
+            }
+            let points = rep.points();
+            let cur = rep
+                .current_point()
+                .map_or_else(|| "none".to_owned(), |p| p.to_string());
+            match (points.first(), points.last()) {
+                (Some(a), Some(b)) => println!(
+                    "points: {}..={} ({} points), current {cur}{}",
+                    a.seq,
+                    b.seq,
+                    points.len(),
+                    if rep.is_rewound() {
+                        " (rewound: undo possible)"
+                    } else {
+                        ""
+                    }
+                ),
+                _ => println!("points: none"),
+            }
+            if let Some(t) = points.iter().find_map(|p| p.timestamp_ns) {
+                println!("oldest timed point: {}", show_time(t));
+            }
+            if args.all {
+                for p in &points {
+                    let t = p.timestamp_ns.map_or_else(|| "-".to_owned(), show_time);
+                    println!("  point {:>10}  {t}", p.seq);
+                }
+            }
+            let marks = rep.bookmarks();
+            println!("bookmarks: {}", marks.len());
+            for b in marks {
+                println!(
+                    "  {}  point {}  {}{}",
+                    b.name,
+                    b.seq,
+                    show_time(b.timestamp_ns),
+                    if b.app_consistent {
+                        "  application-consistent"
+                    } else {
+                        ""
+                    }
+                );
+            }
+            Ok(())
+        }
+        RewindCommand::To(args) => {
+            let mut r = args.replica.open(false)?;
+            let rep = r.replica();
+            let point = match (&args.bookmark, args.seq, args.time) {
+                (Some(name), _, _) => rep.bookmark_point(name)?,
+                (_, Some(seq), _) => seq,
+                (_, _, Some(t)) => rep.point_at_time(t)?,
+                _ => return Err(RewindError::EmptyLog.into()),
+            };
+            let plan = if args.dry_run {
+                rep.plan(point)?
+            } else {
+                rep.rewind_to(point)?
+            };
+            print_plan(&plan, args.dry_run);
+            Ok(())
+        }
+        RewindCommand::Undo(args) => {
+            let mut r = args.open(false)?;
+            let top = r.replica().undo_rewind()?;
+            println!("rewind undone: back at point {top}");
+            Ok(())
+        }
+    })
+}
+
+/// Runs `rha bookmark`.
+pub fn bookmark(args: &BookmarkArgs) -> io::Result<ExitCode> {
+    run(|| {
+        let mut r = args.replica.open(false)?;
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        let rep = r.replica();
+        rep.set_bookmark(&args.name, now, args.app_consistent)?;
+        let point = rep.current_point().unwrap_or(0);
+        println!("bookmark '{}' set at point {point}", args.name);
+        Ok(())
+    })
+}

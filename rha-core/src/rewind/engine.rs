@@ -1,0 +1,987 @@
+//! The replica engine: applies records with their inverses logged first,
+//! rewinds, undoes rewinds and resumes after a crash.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io;
+
+use bytes::Bytes;
+
+use super::error::RewindError;
+use super::invert::{invert, is_namespace, NodeKind};
+use super::log::{BookmarkInfo, Job, LogConfig, Point, RewindLog, State, TxnMark};
+use super::storage::{LogStorage, MemStorage};
+use super::target::Target;
+use crate::journal::{Op, Record};
+
+mod chunk;
+
+/// Retention of the rewind log: the oldest segments are dropped while either
+/// bound is exceeded, never making the current point (or the point a rewind
+/// is heading to) unreachable.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Retention {
+    /// Keep points at most this old (nanoseconds, measured against the
+    /// newest record's timestamp or the time given to [`Replica::retain`]).
+    pub max_age_ns: Option<u64>,
+    /// Keep the log at most this large in bytes (whole segments).
+    pub max_bytes: Option<u64>,
+}
+
+impl Retention {
+    /// Sets [`max_age_ns`](Self::max_age_ns).
+    pub fn max_age_ns(mut self, ns: Option<u64>) -> Self {
+        self.max_age_ns = ns;
+        self
+    }
+    /// Sets [`max_bytes`](Self::max_bytes).
+    pub fn max_bytes(mut self, bytes: Option<u64>) -> Self {
+        self.max_bytes = bytes;
+        self
+    }
+}
+
+/// Settings of a [`Replica`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ReplicaConfig {
+    /// At most this many records are logged together (one sync) before
+    /// their forward changes are applied. Default: 1024. 1 gives exact file
+    /// times at every point (see `docs/rewind-log-format.md`).
+    pub batch_records: usize,
+    /// At most about this many bytes of inverse data per batch. Default: 8 MiB.
+    pub batch_bytes: usize,
+    /// Retention. Default: keep everything.
+    pub retention: Retention,
+    /// Log settings.
+    pub log: LogConfig,
+    /// A transaction whose buffered records pass this many bytes fails.
+    /// Default: 256 MiB.
+    pub max_txn_bytes: usize,
+    /// While rewinding, the position is recorded (and the target synced) at
+    /// least every this many operations. Default: 4096.
+    pub checkpoint_ops: u32,
+}
+
+impl Default for ReplicaConfig {
+    fn default() -> Self {
+        Self {
+            batch_records: 1024,
+            batch_bytes: 8 << 20,
+            retention: Retention::default(),
+            log: LogConfig::default(),
+            max_txn_bytes: 256 << 20,
+            checkpoint_ops: 4096,
+        }
+    }
+}
+
+impl ReplicaConfig {
+    /// Sets [`batch_records`](Self::batch_records) (at least 1).
+    pub fn batch_records(mut self, n: usize) -> Self {
+        self.batch_records = n.max(1);
+        self
+    }
+    /// Sets [`retention`](Self::retention).
+    pub fn retention(mut self, r: Retention) -> Self {
+        self.retention = r;
+        self
+    }
+    /// Sets the log's segment size.
+    pub fn segment_bytes(mut self, n: u64) -> Self {
+        self.log.segment_bytes = n;
+        self
+    }
+    /// Sets the log's [`elide_min`](LogConfig::elide_min).
+    pub fn elide_min(mut self, n: usize) -> Self {
+        self.log.elide_min = n;
+        self
+    }
+    /// Sets [`checkpoint_ops`](Self::checkpoint_ops) (at least 1).
+    pub fn checkpoint_ops(mut self, n: u32) -> Self {
+        self.checkpoint_ops = n.max(1);
+        self
+    }
+}
+
+/// What a rewind (or a dry run) changes: one line per path or volume.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Plan {
+    /// The point the target is at.
+    pub from: u64,
+    /// The point it goes to.
+    pub to: u64,
+    /// Records undone (or redone).
+    pub records: usize,
+    /// Per path (or `volume N`): operations and payload bytes written.
+    pub changes: BTreeMap<String, PlanItem>,
+}
+
+/// One line of a [`Plan`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PlanItem {
+    /// Operations applied to it.
+    pub ops: u64,
+    /// Payload bytes written to it.
+    pub bytes: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Key {
+    Path(Bytes),
+    Volume(u32),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Foot {
+    Range(u64, u64),
+    Whole,
+    Xattr(Bytes),
+}
+
+impl Foot {
+    fn conflicts(&self, other: &Foot) -> bool {
+        match (self, other) {
+            (Foot::Whole, _) | (_, Foot::Whole) => true,
+            (Foot::Range(a, b), Foot::Range(c, d)) => a < d && c < b,
+            (Foot::Xattr(a), Foot::Xattr(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+enum Footprint {
+    None,
+    Alone,
+    At(Key, Foot),
+}
+
+#[derive(Debug)]
+struct Pending {
+    rec: Record,
+    inverse: Vec<Op>,
+}
+
+/// A replica target driven with rewind on (or off): applies records in
+/// order, logs each record's inverse durably before its change lands, and
+/// moves between rewind points.
+///
+/// ```
+/// use rha_core::journal::{Op, Record, RelPath};
+/// use rha_core::rewind::{MemStorage, ModelTree, Replica, ReplicaConfig};
+///
+/// let mut r = Replica::open(ModelTree::new(), MemStorage::new(), ReplicaConfig::default())?;
+/// let p = RelPath::new("f")?;
+/// let ops = [
+///     Op::Create { path: p.clone(), mode: 0o644 },
+///     Op::Write { path: p.clone(), offset: 0, data: "v1".into() },
+///     Op::Write { path: p.clone(), offset: 0, data: "v2".into() },
+/// ];
+/// for (i, op) in ops.into_iter().enumerate() {
+///     r.apply(Record { seq: i as u64 + 1, timestamp_ns: 0, op })?;
+/// }
+/// r.flush()?;
+/// r.rewind_to(2)?;
+/// assert_eq!(r.target().file_data(&p).unwrap(), b"v1");
+/// r.undo_rewind()?;
+/// assert_eq!(r.target().file_data(&p).unwrap(), b"v2");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct Replica<T: Target, S: LogStorage = MemStorage> {
+    target: T,
+    log: Option<RewindLog<S>>,
+    config: ReplicaConfig,
+    pending: Vec<Pending>,
+    pending_bytes: usize,
+    feet: HashMap<Key, Vec<Foot>>,
+    txn: Option<(u64, Vec<Record>, usize)>,
+    last_seq: Option<u64>,
+    poisoned: bool,
+}
+
+fn data_len(op: &Op) -> usize {
+    match op {
+        Op::Write { data, .. } | Op::BlockWrite { data, .. } => data.len(),
+        Op::SetXattr { value, .. } => value.len(),
+        Op::Symlink { target, .. } => target.len(),
+        _ => 0,
+    }
+}
+
+impl<T: Target, S: LogStorage> Replica<T, S> {
+    /// A replica with rewind off: records are applied directly; a committed
+    /// transaction is still all or nothing if a step fails (its inverses are
+    /// kept in memory while it applies).
+    pub fn without_rewind(target: T) -> Self {
+        Self {
+            target,
+            log: None,
+            config: ReplicaConfig::default(),
+            pending: Vec::new(),
+            pending_bytes: 0,
+            feet: HashMap::new(),
+            txn: None,
+            last_seq: None,
+            poisoned: false,
+        }
+    }
+
+    /// Opens a replica with rewind on, its log in `storage`. Finishes what a
+    /// crash interrupted: a rewind or undo under way is completed, the last
+    /// logged batch is rolled forward, and a transaction that never committed
+    /// is rolled back.
+    pub fn open(target: T, storage: S, config: ReplicaConfig) -> Result<Self, RewindError> {
+        let log = RewindLog::open(storage, config.log.clone())?;
+        let mut r = Self {
+            target,
+            log: Some(log),
+            config,
+            pending: Vec::new(),
+            pending_bytes: 0,
+            feet: HashMap::new(),
+            txn: None,
+            last_seq: None,
+            poisoned: false,
+        };
+        r.recover()?;
+        Ok(r)
+    }
+
+    fn recover(&mut self) -> Result<(), RewindError> {
+        let Some(log) = self.log.as_mut() else {
+            return Ok(());
+        };
+        if let Some(job) = log.state.job {
+            self.run_job(job, true)?;
+        } else if log.state.head.is_none() {
+            if let Some(first) = log.last_batch {
+                let n = log.entries.len();
+                let mut batch = Vec::new();
+                for idx in first..n {
+                    batch.push(self.log_mut()?.read_entry(idx)?);
+                }
+                if batch.iter().any(|e| e.elided.is_some()) {
+                    // Elided payloads cannot be replayed: undo whatever of
+                    // the batch landed (its inverses are absolute writes)
+                    // and forget it; the source sends those records again.
+                    for entry in batch.iter().rev() {
+                        for op in &entry.inverse {
+                            self.apply_op(op, true)
+                                .map_err(|source| RewindError::Undo {
+                                    seq: entry.seq,
+                                    source,
+                                })?;
+                        }
+                    }
+                    if let Some(e) = batch.first() {
+                        self.log_mut()?.truncate_after(e.seq - 1)?;
+                    }
+                } else {
+                    let mut replay = true;
+                    for (k, entry) in batch.iter().enumerate() {
+                        if is_namespace(&entry.forward) && k != 0 {
+                            replay = false;
+                        }
+                        self.apply_op(&entry.forward, replay).map_err(|source| {
+                            RewindError::Undo {
+                                seq: entry.seq,
+                                source,
+                            }
+                        })?;
+                    }
+                }
+            }
+        }
+        if self
+            .log
+            .as_ref()
+            .is_some_and(|l| l.last_batch.is_some() && l.state.job.is_none())
+        {
+            self.target.sync().map_err(RewindError::Sync)?;
+            self.log_mut()?.close_batch()?;
+        }
+        // A transaction whose commit never made it to the log is undone.
+        let log = self.log_mut()?;
+        if log.state.head.is_none() {
+            let open = log
+                .entries
+                .iter()
+                .rev()
+                .find(|e| e.txn != TxnMark::None)
+                .filter(|e| e.txn == TxnMark::Begin)
+                .map(|e| e.seq);
+            if let Some(begin) = open {
+                let target = begin - 1;
+                self.start_job(target, false, true)?;
+            }
+        }
+        self.last_seq = self.log.as_ref().and_then(|l| l.newest_point());
+        if let Some(h) = self.log.as_ref().and_then(|l| l.state.head) {
+            self.last_seq = Some(h);
+        }
+        Ok(())
+    }
+
+    fn log_mut(&mut self) -> Result<&mut RewindLog<S>, RewindError> {
+        self.log.as_mut().ok_or(RewindError::Disabled)
+    }
+
+    /// The target.
+    pub fn target(&self) -> &T {
+        &self.target
+    }
+
+    /// The target, mutably (changes made through it bypass the rewind log).
+    pub fn target_mut(&mut self) -> &mut T {
+        &mut self.target
+    }
+
+    /// The rewind log, when rewind is on.
+    pub fn log(&self) -> Option<&RewindLog<S>> {
+        self.log.as_ref()
+    }
+
+    /// Gives the target back (after [`flush`](Self::flush)).
+    pub fn into_target(self) -> T {
+        self.target
+    }
+
+    /// The point the target is at: the last record applied (or rewound to).
+    pub fn current_point(&self) -> Option<u64> {
+        self.last_seq
+    }
+
+    /// Every rewind point from the oldest to the current one.
+    pub fn points(&self) -> Vec<Point> {
+        let cur = self.last_seq.unwrap_or(0);
+        self.log
+            .as_ref()
+            .map(|l| l.points().into_iter().filter(|p| p.seq <= cur).collect())
+            .unwrap_or_default()
+    }
+
+    /// Every bookmark still reachable, oldest first (including those above
+    /// the current point after a rewind, until a new record is applied).
+    pub fn bookmarks(&self) -> Vec<BookmarkInfo> {
+        self.log.as_ref().map(|l| l.bookmarks()).unwrap_or_default()
+    }
+
+    /// Whether the target is rewound below the newest logged point (an undo
+    /// is possible).
+    pub fn is_rewound(&self) -> bool {
+        self.log.as_ref().is_some_and(|l| l.state.head.is_some())
+    }
+
+    fn check(&self) -> Result<(), RewindError> {
+        if self.poisoned {
+            Err(RewindError::Poisoned)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Applies one record. With rewind on, its change may wait in the
+    /// current batch; [`flush`](Self::flush) applies everything pending.
+    /// Records between `TxBegin` and `TxCommit` are buffered and applied
+    /// together when the commit arrives (all or none).
+    pub fn apply(&mut self, rec: Record) -> Result<(), RewindError> {
+        self.check()?;
+        if let Some(cur) = self.last_seq {
+            let pending_last = self.pending.last().map_or(cur, |p| p.rec.seq);
+            let txn_last = self
+                .txn
+                .as_ref()
+                .and_then(|t| t.1.last())
+                .map_or(pending_last, |r| r.seq);
+            if rec.seq <= txn_last {
+                return Err(RewindError::Stale {
+                    seq: rec.seq,
+                    current: txn_last,
+                });
+            }
+        }
+        if let Some((txid, group, bytes)) = self.txn.as_mut() {
+            let txid = *txid;
+            *bytes += data_len(&rec.op) + 64;
+            if *bytes > self.config.max_txn_bytes {
+                self.txn = None;
+                return Err(RewindError::TxnTooLarge {
+                    txid,
+                    limit: self.config.max_txn_bytes,
+                });
+            }
+            let commit = matches!(rec.op, Op::TxCommit { txid: t } if t == txid);
+            group.push(rec);
+            if commit {
+                if let Some((_, group, _)) = self.txn.take() {
+                    return self.apply_group(group);
+                }
+            }
+            return Ok(());
+        }
+        if let Op::TxBegin { txid } = rec.op {
+            self.txn = Some((txid, vec![rec], 64));
+            return Ok(());
+        }
+        self.apply_one(rec)
+    }
+
+    /// Records of a transaction that has begun but not committed: they are
+    /// not applied, and are dropped if the input ends here.
+    pub fn open_transaction(&self) -> Option<(u64, usize)> {
+        self.txn.as_ref().map(|(id, g, _)| (*id, g.len()))
+    }
+
+    fn apply_group(&mut self, group: Vec<Record>) -> Result<(), RewindError> {
+        self.flush()?;
+        let start = self.last_seq;
+        if self.log.is_none() {
+            let mut undo: Vec<Vec<Op>> = Vec::new();
+            for rec in group {
+                let r = invert(&rec.op, &mut self.target)
+                    .map_err(|source| RewindError::Invert {
+                        seq: rec.seq,
+                        source,
+                    })
+                    .and_then(|inv| {
+                        self.target
+                            .apply(&rec.op)
+                            .map_err(|source| RewindError::Apply {
+                                seq: rec.seq,
+                                op: rec.op.code().name(),
+                                source,
+                            })?;
+                        undo.push(inv);
+                        Ok(())
+                    });
+                if let Err(e) = r {
+                    for inv in undo.iter().rev() {
+                        for op in inv {
+                            if let Err(source) = self.target.apply(op) {
+                                self.poisoned = true;
+                                return Err(RewindError::Undo {
+                                    seq: rec.seq,
+                                    source,
+                                });
+                            }
+                        }
+                    }
+                    self.last_seq = start;
+                    return Err(e);
+                }
+                self.last_seq = Some(rec.seq);
+            }
+            return Ok(());
+        }
+        let mut result = Ok(());
+        for rec in group {
+            result = self.apply_one(rec);
+            if result.is_err() {
+                break;
+            }
+        }
+        if result.is_ok() {
+            result = self.flush();
+        }
+        if let Err(e) = result {
+            if self.poisoned {
+                return Err(e);
+            }
+            self.pending.clear();
+            self.pending_bytes = 0;
+            self.feet.clear();
+            let applied = self.log.as_ref().and_then(|l| l.newest_point());
+            if let (Some(back), true) = (
+                start.or(self.log.as_ref().and_then(|l| l.oldest_point())),
+                applied != start,
+            ) {
+                if let Err(u) = self.start_job(back, false, true) {
+                    self.poisoned = true;
+                    return Err(u);
+                }
+            }
+            self.last_seq = start;
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    fn footprint(&mut self, op: &Op) -> Result<Footprint, RewindError> {
+        let file_nlink = |t: &mut T, p: &crate::journal::RelPath| -> Option<(u64, u64)> {
+            match t.stat(p) {
+                Ok(Some(m)) if m.kind == NodeKind::File => Some((m.nlink, m.size)),
+                _ => None,
+            }
+        };
+        Ok(match op {
+            Op::Write { path, offset, data } => match file_nlink(&mut self.target, path) {
+                Some((1, size)) => {
+                    let end = offset.saturating_add(data.len() as u64);
+                    let foot = if end > size {
+                        Foot::Whole
+                    } else {
+                        Foot::Range(*offset, end)
+                    };
+                    Footprint::At(Key::Path(path.as_shared().clone()), foot)
+                }
+                _ => Footprint::Alone,
+            },
+            Op::SetLen { path, .. } | Op::SetAttr { path, .. } => {
+                match file_nlink(&mut self.target, path) {
+                    Some((1, _)) => Footprint::At(Key::Path(path.as_shared().clone()), Foot::Whole),
+                    _ => Footprint::Alone,
+                }
+            }
+            Op::SetXattr { path, name, .. } | Op::RemoveXattr { path, name } => {
+                match file_nlink(&mut self.target, path) {
+                    Some((1, _)) => Footprint::At(
+                        Key::Path(path.as_shared().clone()),
+                        Foot::Xattr(name.clone()),
+                    ),
+                    _ => Footprint::Alone,
+                }
+            }
+            Op::BlockWrite {
+                volume,
+                offset,
+                data,
+            } => Footprint::At(
+                Key::Volume(*volume),
+                Foot::Range(*offset, offset.saturating_add(data.len() as u64)),
+            ),
+            Op::Discard {
+                volume,
+                offset,
+                len,
+            } => Footprint::At(
+                Key::Volume(*volume),
+                Foot::Range(*offset, offset.saturating_add(*len)),
+            ),
+            op if is_namespace(op) => Footprint::Alone,
+            _ => Footprint::None,
+        })
+    }
+
+    fn apply_one(&mut self, rec: Record) -> Result<(), RewindError> {
+        if self.log.is_none() {
+            self.target
+                .apply(&rec.op)
+                .map_err(|source| RewindError::Apply {
+                    seq: rec.seq,
+                    op: rec.op.code().name(),
+                    source,
+                })?;
+            self.last_seq = Some(rec.seq);
+            return Ok(());
+        }
+        if let Some(head) = self.log_mut()?.state.head {
+            // Applying a new record after a rewind discards the undone records.
+            let log = self.log_mut()?;
+            log.truncate_after(head)?;
+            log.set_state(State::default())?;
+        }
+        let fp = self.footprint(&rec.op)?;
+        let alone = matches!(fp, Footprint::Alone);
+        let conflict = match &fp {
+            Footprint::At(k, f) => self
+                .feet
+                .get(k)
+                .is_some_and(|v| v.iter().any(|g| g.conflicts(f))),
+            _ => false,
+        };
+        if alone || conflict {
+            self.flush()?;
+        }
+        let inverse = invert(&rec.op, &mut self.target).map_err(|source| RewindError::Invert {
+            seq: rec.seq,
+            source,
+        })?;
+        self.pending_bytes += inverse.iter().map(data_len).sum::<usize>() + data_len(&rec.op);
+        if let Footprint::At(k, f) = fp {
+            self.feet.entry(k).or_default().push(f);
+        }
+        self.pending.push(Pending { rec, inverse });
+        if alone
+            || self.pending.len() >= self.config.batch_records
+            || self.pending_bytes >= self.config.batch_bytes
+        {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Logs and applies one record outside any transaction grouping, as a
+    /// crash in the middle of a group would leave it.
+    #[cfg(test)]
+    pub(crate) fn apply_one_for_test(&mut self, rec: Record) {
+        if let Err(e) = self.apply_one(rec).and_then(|()| self.flush()) {
+            panic!("{e}");
+        }
+    }
+
+    /// Logs and applies every pending record. After `Ok`, every record given
+    /// to [`apply`](Self::apply) (outside an open transaction) is applied.
+    ///
+    /// If a record fails to apply, the records before it stay applied, it
+    /// and the rest of its batch are not: [`current_point`](Self::current_point)
+    /// says where to continue from.
+    pub fn flush(&mut self) -> Result<(), RewindError> {
+        self.check()?;
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let base = self.last_seq.unwrap_or_else(|| self.pending[0].rec.seq - 1);
+        let batch = std::mem::take(&mut self.pending);
+        self.pending_bytes = 0;
+        self.feet.clear();
+        let log = self.log_mut()?;
+        log.append_batch(
+            base,
+            batch
+                .iter()
+                .map(|p| (p.rec.seq, p.rec.timestamp_ns, &p.rec.op, &p.inverse[..])),
+        )?;
+        for (i, p) in batch.iter().enumerate() {
+            if let Err(source) = self.target.apply(&p.rec.op) {
+                // The records before it stay applied; this one may have
+                // landed partly: put back what it touched if that is
+                // idempotent (a namespace operation either happened or not).
+                if !is_namespace(&p.rec.op) {
+                    for op in &p.inverse {
+                        if let Err(e) = self.apply_op(op, true) {
+                            self.poisoned = true;
+                            return Err(RewindError::Undo {
+                                seq: p.rec.seq,
+                                source: e,
+                            });
+                        }
+                    }
+                }
+                let good = if i == 0 { base } else { batch[i - 1].rec.seq };
+                self.log_mut()?.truncate_after(good)?;
+                self.last_seq = Some(good);
+                return Err(RewindError::Apply {
+                    seq: p.rec.seq,
+                    op: p.rec.op.code().name(),
+                    source,
+                });
+            }
+        }
+        self.last_seq = batch.last().map(|p| p.rec.seq);
+        if let Some(ts) = batch.iter().map(|p| p.rec.timestamp_ns).max() {
+            if self.config.retention != Retention::default() {
+                self.retain(ts)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Makes the target durable (after [`flush`](Self::flush)).
+    pub fn sync(&mut self) -> Result<(), RewindError> {
+        self.flush()?;
+        self.target.sync().map_err(RewindError::Sync)?;
+        if let Some(log) = self.log.as_mut() {
+            log.close_batch()?;
+        }
+        Ok(())
+    }
+
+    /// Applies `op`; when `replay` is set, an operation whose effect is
+    /// already visible is skipped (resuming after a crash).
+    fn apply_op(&mut self, op: &Op, replay: bool) -> io::Result<()> {
+        if replay && already_done(op, &mut self.target)? {
+            return Ok(());
+        }
+        self.target.apply(op)
+    }
+
+    /// Sets a bookmark at the current point, durably.
+    pub fn set_bookmark(
+        &mut self,
+        name: &str,
+        timestamp_ns: u64,
+        app_consistent: bool,
+    ) -> Result<(), RewindError> {
+        if let Some((txid, ..)) = self.txn {
+            return Err(RewindError::TxnOpen { txid });
+        }
+        self.flush()?;
+        let cur = self.last_seq.unwrap_or(0);
+        let log = self.log_mut()?;
+        if let Some(head) = log.state.head {
+            log.truncate_after(head)?;
+            log.set_state(State::default())?;
+        }
+        log.append_bookmark(cur, name, timestamp_ns, app_consistent)?;
+        Ok(())
+    }
+
+    /// The point a bookmark marks (the newest bookmark of that name).
+    pub fn bookmark_point(&self, name: &str) -> Result<u64, RewindError> {
+        let log = self.log.as_ref().ok_or(RewindError::Disabled)?;
+        let b = log
+            .all_bookmarks()
+            .iter()
+            .rev()
+            .find(|b| b.name == name)
+            .ok_or_else(|| RewindError::UnknownBookmark {
+                name: name.to_owned(),
+            })?;
+        let oldest = log.oldest_point().unwrap_or(0);
+        if b.seq < oldest {
+            return Err(RewindError::PointRetired { seq: b.seq, oldest });
+        }
+        Ok(b.seq)
+    }
+
+    /// The newest point at or before `time_ns`, not after the current point.
+    pub fn point_at_time(&self, time_ns: u64) -> Result<u64, RewindError> {
+        let log = self.log.as_ref().ok_or(RewindError::Disabled)?;
+        let cur = self.last_seq.ok_or(RewindError::EmptyLog)?;
+        let points = log.points();
+        points
+            .iter()
+            .rev()
+            .filter(|p| p.seq <= cur)
+            .find(|p| p.timestamp_ns.is_some_and(|t| t <= time_ns))
+            .map(|p| p.seq)
+            .ok_or(RewindError::NoPointAtTime {
+                time_ns,
+                oldest_ns: points.iter().find_map(|p| p.timestamp_ns),
+            })
+    }
+
+    fn check_point(&self, point: u64) -> Result<u64, RewindError> {
+        let log = self.log.as_ref().ok_or(RewindError::Disabled)?;
+        let cur = self.last_seq.ok_or(RewindError::EmptyLog)?;
+        let oldest = log.oldest_point().ok_or(RewindError::EmptyLog)?;
+        if point > cur {
+            return Err(RewindError::FuturePoint {
+                seq: point,
+                current: cur,
+            });
+        }
+        if point < oldest {
+            return Err(RewindError::PointRetired { seq: point, oldest });
+        }
+        Ok(cur)
+    }
+
+    /// What rewinding to `point` would change, without changing anything.
+    pub fn plan(&mut self, point: u64) -> Result<Plan, RewindError> {
+        self.flush()?;
+        let cur = self.check_point(point)?;
+        let log = self.log_mut()?;
+        let mut plan = Plan {
+            from: cur,
+            to: point,
+            ..Plan::default()
+        };
+        let hi = log.entries.partition_point(|e| e.seq <= cur);
+        let lo = log.entries.partition_point(|e| e.seq <= point);
+        for idx in (lo..hi).rev() {
+            let entry = log.read_entry(idx)?;
+            plan.records += 1;
+            for op in &entry.inverse {
+                let name = match op {
+                    Op::BlockWrite { volume, .. } | Op::Discard { volume, .. } => {
+                        format!("volume {volume}")
+                    }
+                    _ => op
+                        .path()
+                        .map(|p| String::from_utf8_lossy(p.as_bytes()).into_owned())
+                        .unwrap_or_default(),
+                };
+                let item = plan.changes.entry(name).or_default();
+                item.ops += 1;
+                item.bytes += data_len(op) as u64;
+            }
+        }
+        Ok(plan)
+    }
+
+    /// Rewinds the target to `point` (the state right after record `point`),
+    /// applying inverses newest first. The undone records stay in the log
+    /// until a new record is applied, so [`undo_rewind`](Self::undo_rewind)
+    /// can bring them back.
+    pub fn rewind_to(&mut self, point: u64) -> Result<Plan, RewindError> {
+        if let Some((txid, ..)) = self.txn {
+            return Err(RewindError::TxnOpen { txid });
+        }
+        let plan = self.plan(point)?;
+        if plan.from != point {
+            self.start_job(point, false, false)?;
+        }
+        Ok(plan)
+    }
+
+    /// Rewinds to the newest bookmark called `name`.
+    pub fn rewind_to_bookmark(&mut self, name: &str) -> Result<Plan, RewindError> {
+        let p = self.bookmark_point(name)?;
+        self.rewind_to(p)
+    }
+
+    /// Rewinds to the newest point at or before `time_ns`.
+    pub fn rewind_to_time(&mut self, time_ns: u64) -> Result<Plan, RewindError> {
+        self.flush()?;
+        let p = self.point_at_time(time_ns)?;
+        self.rewind_to(p)
+    }
+
+    /// Undoes the rewinds since the last applied record: replays the undone
+    /// records up to the newest logged point.
+    pub fn undo_rewind(&mut self) -> Result<u64, RewindError> {
+        self.check()?;
+        let log = self.log_mut()?;
+        if log.state.head.is_none() {
+            return Err(RewindError::NothingToUndo);
+        }
+        let top = log.newest_point().ok_or(RewindError::NothingToUndo)?;
+        self.start_job(top, true, false)?;
+        Ok(top)
+    }
+
+    /// Applies retention with `now_ns` as the current time; returns the
+    /// number of segments dropped.
+    pub fn retain(&mut self, now_ns: u64) -> Result<usize, RewindError> {
+        let cur = self.last_seq.unwrap_or(0);
+        let ret = self.config.retention;
+        let log = self.log_mut()?;
+        let protect = log.state.job.map_or(cur, |j| j.target.min(cur));
+        Ok(log.drop_oldest(protect, |newest_ts, total| {
+            let old = ret
+                .max_age_ns
+                .is_some_and(|age| newest_ts.unwrap_or(0).saturating_add(age) < now_ns);
+            let big = ret.max_bytes.is_some_and(|max| total > max);
+            old || big
+        })?)
+    }
+
+    fn start_job(&mut self, target: u64, forward: bool, discard: bool) -> Result<(), RewindError> {
+        let cur = self
+            .last_seq
+            .or_else(|| self.log.as_ref().and_then(|l| l.newest_point()));
+        let log = self.log_mut()?;
+        let cur = cur.unwrap_or(target);
+        let entry = if forward {
+            log.entries
+                .iter()
+                .find(|e| e.seq > cur)
+                .map_or(target, |e| e.seq)
+        } else {
+            cur
+        };
+        let job = Job {
+            target,
+            forward,
+            discard,
+            entry,
+            op: 0,
+        };
+        let head = log.state.head.or(Some(cur));
+        log.set_state(State {
+            head,
+            job: Some(job),
+        })?;
+        self.run_job(job, false)
+    }
+
+    fn run_job(&mut self, job: Job, resuming: bool) -> Result<(), RewindError> {
+        let mut replay = resuming;
+        let mut since = 0u32;
+        let checkpoint = self.config.checkpoint_ops;
+        let order: Vec<usize> = {
+            let log = self.log_mut()?;
+            let e = &log.entries;
+            if job.forward {
+                let lo = e.partition_point(|x| x.seq < job.entry);
+                let hi = e.partition_point(|x| x.seq <= job.target);
+                (lo..hi).collect()
+            } else {
+                let hi = e.partition_point(|x| x.seq <= job.entry);
+                let lo = e.partition_point(|x| x.seq <= job.target);
+                (lo..hi).rev().collect()
+            }
+        };
+        let mut k = 0;
+        while k < order.len() {
+            let chunk = self.next_chunk(&order, &mut k, job.forward)?;
+            for entry in chunk {
+                let ops: Vec<Op> = if job.forward {
+                    vec![match entry.elided {
+                        Some(_) => self.log_mut()?.redo_get(entry.seq)?,
+                        None => entry.forward,
+                    }]
+                } else {
+                    entry.inverse
+                };
+                let start = if entry.seq == job.entry { job.op } else { 0 };
+                for (i, op) in ops.iter().enumerate().skip(start as usize) {
+                    let at_resume = entry.seq == job.entry && i as u32 == job.op;
+                    if (is_namespace(op) && !at_resume) || since >= checkpoint {
+                        if since >= checkpoint {
+                            self.target.sync().map_err(RewindError::Sync)?;
+                        }
+                        let log = self.log_mut()?;
+                        let head = log.state.head;
+                        log.set_state(State {
+                            head,
+                            job: Some(Job {
+                                entry: entry.seq,
+                                op: i as u32,
+                                ..job
+                            }),
+                        })?;
+                        since = 0;
+                        if is_namespace(op) {
+                            replay = false;
+                        }
+                    }
+                    self.apply_op(op, replay)
+                        .map_err(|source| RewindError::Undo {
+                            seq: entry.seq,
+                            source,
+                        })?;
+                    since += 1;
+                }
+                self.last_seq = Some(if job.forward {
+                    entry.seq
+                } else {
+                    entry.seq - 1
+                });
+            }
+        }
+        self.target.sync().map_err(RewindError::Sync)?;
+        let log = self.log_mut()?;
+        log.close_batch()?;
+        if job.discard {
+            log.truncate_after(job.target)?;
+            log.set_state(State::default())?;
+        } else {
+            let top = log.newest_point().unwrap_or(job.target);
+            let head = (job.target < top).then_some(job.target);
+            log.set_state(State { head, job: None })?;
+            if head.is_none() {
+                log.redo_clear()?;
+            }
+        }
+        self.last_seq = Some(job.target);
+        Ok(())
+    }
+}
+
+/// Whether `op`'s effect is already visible, for operations that cannot be
+/// repeated blindly.
+fn already_done<T: Target>(op: &Op, t: &mut T) -> io::Result<bool> {
+    Ok(match op {
+        Op::Create { path, .. } | Op::Mkdir { path, .. } | Op::Symlink { path, .. } => {
+            t.stat(path)?.is_some()
+        }
+        Op::HardLink { link, .. } => t.stat(link)?.is_some(),
+        Op::Delete { path } | Op::Rmdir { path } => t.stat(path)?.is_none(),
+        Op::Rename { from, to } => t.stat(from)?.is_none() && t.stat(to)?.is_some(),
+        Op::RemoveXattr { path, name } => t.xattr(path, name)?.is_none(),
+        _ => false,
+    })
+}

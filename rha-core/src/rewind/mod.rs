@@ -1,0 +1,38 @@
+//! Rewind: undo entries recorded before each change, rewind points,
+//! bookmarks and retention (SPEC.md §5).
+//!
+//! Before a replica applies a record, [`invert`] computes the records that
+//! undo it from the target's current state (read through [`PreImage`]), and
+//! the [`Replica`] writes both durably to its [`RewindLog`] before the change
+//! lands. Rewinding applies the undo records newest first; the undone
+//! records stay in the log so that the rewind itself can be undone, until a
+//! new record is applied.
+//!
+//! Everything here is independent of the operating system: the target is a
+//! [`Target`] (the in-memory [`ModelTree`] here, real directories and volumes
+//! in `rha-capture`) and the log sits on a [`LogStorage`] ([`FileStorage`],
+//! or [`MemStorage`] for tests, which can simulate crashes).
+//!
+//! The log's layout is specified in `docs/rewind-log-format.md`.
+
+mod engine;
+mod error;
+mod invert;
+mod log;
+mod model;
+mod storage;
+mod target;
+
+#[cfg(test)]
+mod tests;
+
+pub use engine::{Plan, PlanItem, Replica, ReplicaConfig, Retention};
+pub use error::RewindError;
+pub use invert::{invert, is_namespace, InvertError, NodeKind, NodeMeta, PreImage, INVERSE_CHUNK};
+pub use log::{
+    BookmarkInfo, Entry, LogConfig, LogError, Point, RewindLog, ELIDE_MIN, REDO_FILE,
+    SEGMENT_PREFIX, SEGMENT_SUFFIX, STATE_FILE, STATE_SLOT_LEN,
+};
+pub use model::{ModelTree, Snapshot, SnapshotNode, MODEL_MAX_LEN};
+pub use storage::{Countdown, FaultStorage, FileStorage, LogStorage, MemStorage};
+pub use target::Target;

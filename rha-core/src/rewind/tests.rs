@@ -1,0 +1,805 @@
+//! Properties of inversion, the rewind log and the replica engine, checked
+//! against the in-memory model.
+
+use std::io;
+
+use bytes::Bytes;
+use proptest::prelude::*;
+
+use super::*;
+use crate::journal::{Attrs, Op, Record, RelPath};
+
+const PATHS: [&str; 7] = ["a", "b", "d", "d/a", "d/b", "e", "e/f"];
+
+fn path(i: u8) -> RelPath {
+    RelPath::new(PATHS[i as usize % PATHS.len()].to_owned()).unwrap()
+}
+
+/// One raw generated step, turned into an operation by [`to_op`].
+#[derive(Debug, Clone)]
+pub(crate) struct Raw(u8, u8, u8, u16, Vec<u8>);
+
+fn raw() -> impl Strategy<Value = Raw> {
+    (
+        any::<u8>(),
+        any::<u8>(),
+        any::<u8>(),
+        any::<u16>(),
+        proptest::collection::vec(any::<u8>(), 0..24),
+    )
+        .prop_map(|(a, b, c, d, e)| Raw(a, b, c, d, e))
+}
+
+pub(crate) fn to_op(r: &Raw) -> Op {
+    let Raw(kind, a, b, n, data) = r;
+    let data = Bytes::from(data.clone());
+    let n = *n as u64;
+    match kind % 17 {
+        0 | 1 => Op::Create {
+            path: path(*a),
+            mode: 0o600 | (n as u32 & 0o77),
+        },
+        2..=4 => Op::Write {
+            path: path(*a),
+            offset: n % 48,
+            data,
+        },
+        5 => Op::SetLen {
+            path: path(*a),
+            len: n % 64,
+        },
+        6 => Op::Delete { path: path(*a) },
+        7 => Op::Rename {
+            from: path(*a),
+            to: path(*b),
+        },
+        8 => Op::Mkdir {
+            path: path(*a),
+            mode: 0o755,
+        },
+        9 => Op::Rmdir { path: path(*a) },
+        10 => Op::Symlink {
+            path: path(*a),
+            target: Bytes::from(format!("../t{}", n % 5)),
+        },
+        11 => Op::HardLink {
+            existing: path(*a),
+            link: path(*b),
+        },
+        12 => Op::SetAttr {
+            path: path(*a),
+            attrs: Attrs {
+                mode: (n & 1 != 0).then_some(0o640),
+                uid: (n & 2 != 0).then_some(n as u32 % 7),
+                gid: (n & 4 != 0).then_some(n as u32 % 5),
+                atime: (n & 8 != 0).then_some(n as i64 * 1000),
+                mtime: (n & 16 != 0).then_some(n as i64 * 3000),
+            },
+        },
+        13 => Op::SetXattr {
+            path: path(*a),
+            name: Bytes::from(if n & 1 == 0 { "user.x" } else { "user.y" }),
+            value: data,
+        },
+        14 => Op::RemoveXattr {
+            path: path(*a),
+            name: Bytes::from(if n & 1 == 0 { "user.x" } else { "user.y" }),
+        },
+        15 => Op::BlockWrite {
+            volume: 0,
+            offset: n % 100,
+            data,
+        },
+        _ => Op::Discard {
+            volume: 0,
+            offset: n % 100,
+            len: n % 40,
+        },
+    }
+}
+
+pub(crate) fn fresh_model() -> ModelTree {
+    let mut m = ModelTree::new();
+    m.add_volume(0, 128);
+    m
+}
+
+/// The valid operations among `raws` (those the model accepts, in order),
+/// and the model's snapshot after each prefix (`states[k]` = after k ops).
+pub(crate) fn valid_sequence(raws: &[Raw]) -> (Vec<Record>, Vec<Snapshot>) {
+    let mut m = fresh_model();
+    let mut recs = Vec::new();
+    let mut states = vec![m.snapshot()];
+    for r in raws {
+        let op = to_op(r);
+        let mut trial = m.clone();
+        if trial.apply(&op).is_ok() {
+            m = trial;
+            let seq = recs.len() as u64 + 1;
+            recs.push(Record {
+                seq,
+                timestamp_ns: seq * 1_000,
+                op,
+            });
+            states.push(m.snapshot());
+        }
+    }
+    (recs, states)
+}
+
+/// A target that stops (fails) once a shared countdown runs out.
+#[derive(Debug)]
+struct Stopping {
+    inner: ModelTree,
+    countdown: Countdown,
+}
+
+impl PreImage for Stopping {
+    fn stat(&mut self, p: &RelPath) -> io::Result<Option<NodeMeta>> {
+        self.inner.stat(p)
+    }
+    fn read(&mut self, p: &RelPath, o: u64, l: u64) -> io::Result<Vec<u8>> {
+        self.inner.read(p, o, l)
+    }
+    fn read_link(&mut self, p: &RelPath) -> io::Result<Bytes> {
+        self.inner.read_link(p)
+    }
+    fn xattr(&mut self, p: &RelPath, n: &[u8]) -> io::Result<Option<Bytes>> {
+        self.inner.xattr(p, n)
+    }
+    fn xattrs(&mut self, p: &RelPath) -> io::Result<Vec<(Bytes, Bytes)>> {
+        self.inner.xattrs(p)
+    }
+    fn other_link(&mut self, p: &RelPath) -> io::Result<Option<RelPath>> {
+        self.inner.other_link(p)
+    }
+    fn volume_len(&mut self, v: u32) -> io::Result<u64> {
+        self.inner.volume_len(v)
+    }
+    fn volume_read(&mut self, v: u32, o: u64, l: u64) -> io::Result<Vec<u8>> {
+        self.inner.volume_read(v, o, l)
+    }
+}
+
+impl Target for Stopping {
+    fn apply(&mut self, op: &Op) -> io::Result<()> {
+        self.countdown.step()?;
+        self.inner.apply(op)
+    }
+    fn sync(&mut self) -> io::Result<()> {
+        self.countdown.step()
+    }
+}
+
+/// Small segments and checkpoints; with an even batch size, forward payloads
+/// of 4 bytes and more are elided (captured into the redo file on rewind).
+fn config(batch: usize) -> ReplicaConfig {
+    ReplicaConfig::default()
+        .batch_records(batch)
+        .segment_bytes(512)
+        .checkpoint_ops(3)
+        .elide_min(if batch % 2 == 0 { 4 } else { 512 })
+}
+
+fn apply_all<T: Target, S: LogStorage>(r: &mut Replica<T, S>, recs: &[Record]) {
+    for rec in recs {
+        r.apply(rec.clone()).unwrap();
+    }
+    r.sync().unwrap();
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+    /// Applying a record's inverse right after it restores the tree exactly.
+    #[test]
+    fn inverse_restores(raws in proptest::collection::vec(raw(), 1..40)) {
+        let (recs, states) = valid_sequence(&raws);
+        let mut m = fresh_model();
+        for (k, rec) in recs.iter().enumerate() {
+            let undo = invert(&rec.op, &mut m).unwrap();
+            let mut after = m.clone();
+            after.apply(&rec.op).unwrap();
+            let mut back = after.clone();
+            for op in &undo {
+                back.apply(op).unwrap();
+            }
+            prop_assert_eq!(back.snapshot(), states[k].clone());
+            m = after;
+        }
+    }
+
+    /// Rewinding to point k gives exactly the tree after k records, for
+    /// several k in turn; undo brings back the newest state.
+    #[test]
+    fn rewind_to_any_point(
+        raws in proptest::collection::vec(raw(), 1..48),
+        picks in proptest::collection::vec(any::<u16>(), 1..4),
+        batch in 1usize..6,
+    ) {
+        let (recs, states) = valid_sequence(&raws);
+        prop_assume!(!recs.is_empty());
+        let n = recs.len();
+        let storage = MemStorage::new();
+        let mut r = Replica::open(fresh_model(), storage.clone(), config(batch)).unwrap();
+        apply_all(&mut r, &recs);
+        prop_assert_eq!(r.target().snapshot(), states[n].clone());
+        let mut cur = n;
+        for p in &picks {
+            let k = *p as usize % (cur + 1);
+            r.rewind_to(k as u64).unwrap();
+            prop_assert_eq!(r.target().snapshot(), states[k].clone());
+            prop_assert_eq!(r.current_point(), Some(k as u64));
+            cur = k;
+        }
+        if cur < n {
+            r.undo_rewind().unwrap();
+            prop_assert_eq!(r.target().snapshot(), states[n].clone());
+        }
+        // The log survives a reopen.
+        drop(r);
+        let mut r = Replica::open(fresh_model_at(&recs), storage, config(batch)).unwrap();
+        r.rewind_to(0).unwrap();
+        prop_assert_eq!(r.target().snapshot(), states[0].clone());
+    }
+
+    /// A rewind cut at any step (storage or target) finishes after reopening.
+    #[test]
+    fn rewind_resumes_after_crash(
+        raws in proptest::collection::vec(raw(), 1..24),
+        pick in any::<u16>(),
+        cut in 0i64..60,
+    ) {
+        let (recs, states) = valid_sequence(&raws);
+        prop_assume!(!recs.is_empty());
+        let n = recs.len();
+        let k = pick as usize % n;
+        let mem = MemStorage::new();
+        let countdown = Countdown::unlimited();
+        let target = Stopping { inner: fresh_model(), countdown: countdown.clone() };
+        let storage = FaultStorage::new(mem.clone(), countdown.clone());
+        let mut r = Replica::open(target, storage, config(3 + (cut as usize & 1))).unwrap();
+        apply_all(&mut r, &recs);
+        countdown.set(cut);
+        let outcome = r.rewind_to(k as u64);
+        let tree = r.into_target().inner;
+        mem.crash();
+        countdown.set(i64::MAX);
+        let target = Stopping { inner: tree, countdown: countdown.clone() };
+        let mut r = Replica::open(target, FaultStorage::new(mem, countdown), config(3 + (cut as usize & 1))).unwrap();
+        if outcome.is_ok() {
+            prop_assert_eq!(r.target().inner.snapshot(), states[k].clone());
+        } else if r.current_point() != Some(k as u64) {
+            // The cut came before the rewind was recorded: nothing moved.
+            prop_assert_eq!(r.current_point(), Some(n as u64));
+            prop_assert_eq!(r.target().inner.snapshot(), states[n].clone());
+            r.rewind_to(k as u64).unwrap();
+        }
+        prop_assert_eq!(r.target().inner.snapshot(), states[k].clone());
+        r.undo_rewind().unwrap();
+        prop_assert_eq!(r.target().inner.snapshot(), states[n].clone());
+    }
+
+    /// Applying cut at any step: after reopening, the tree is exactly the
+    /// state at the replica's point, and applying the rest gets to the end.
+    #[test]
+    fn apply_resumes_after_crash(
+        raws in proptest::collection::vec(raw(), 1..24),
+        cut in 0i64..80,
+        batch in 1usize..5,
+    ) {
+        let (recs, states) = valid_sequence(&raws);
+        prop_assume!(!recs.is_empty());
+        let n = recs.len();
+        let mem = MemStorage::new();
+        let countdown = Countdown::new(cut);
+        let target = Stopping { inner: fresh_model(), countdown: countdown.clone() };
+        let mut r = Replica::open(target, FaultStorage::new(mem.clone(), countdown.clone()), config(batch)).unwrap();
+        let mut failed = false;
+        for rec in &recs {
+            if r.apply(rec.clone()).is_err() {
+                failed = true;
+                break;
+            }
+        }
+        if !failed {
+            let _ = r.flush();
+        }
+        let tree = r.into_target().inner;
+        mem.crash();
+        countdown.set(i64::MAX);
+        let target = Stopping { inner: tree, countdown: countdown.clone() };
+        let mut r = Replica::open(target, FaultStorage::new(mem, countdown), config(batch)).unwrap();
+        let at = r.current_point().unwrap_or(0) as usize;
+        prop_assert!(at <= n);
+        prop_assert_eq!(r.target().inner.snapshot(), states[at].clone());
+        apply_all(&mut r, &recs[at..]);
+        prop_assert_eq!(r.target().inner.snapshot(), states[n].clone());
+        r.rewind_to(0).unwrap();
+        prop_assert_eq!(r.target().inner.snapshot(), states[0].clone());
+    }
+}
+
+/// The model after applying every record (the state a reopened replica finds).
+fn fresh_model_at(recs: &[Record]) -> ModelTree {
+    let mut m = fresh_model();
+    for r in recs {
+        m.apply(&r.op).unwrap();
+    }
+    m
+}
+
+fn rec(seq: u64, op: Op) -> Record {
+    Record {
+        seq,
+        timestamp_ns: seq * 1_000_000_000,
+        op,
+    }
+}
+
+fn p(s: &str) -> RelPath {
+    RelPath::new(s.to_owned()).unwrap()
+}
+
+#[test]
+fn bookmarks_points_and_errors() {
+    let mut r = Replica::open(fresh_model(), MemStorage::new(), ReplicaConfig::default()).unwrap();
+    r.apply(rec(
+        1,
+        Op::Create {
+            path: p("f"),
+            mode: 0o644,
+        },
+    ))
+    .unwrap();
+    r.apply(rec(
+        2,
+        Op::Write {
+            path: p("f"),
+            offset: 0,
+            data: "one".into(),
+        },
+    ))
+    .unwrap();
+    r.apply(rec(
+        3,
+        Op::Bookmark {
+            name: "app".into(),
+            app_consistent: true,
+        },
+    ))
+    .unwrap();
+    r.apply(rec(
+        4,
+        Op::Write {
+            path: p("f"),
+            offset: 0,
+            data: "two".into(),
+        },
+    ))
+    .unwrap();
+    r.set_bookmark("operator", 4_500_000_000, false).unwrap();
+    r.apply(rec(
+        5,
+        Op::Write {
+            path: p("f"),
+            offset: 0,
+            data: "six".into(),
+        },
+    ))
+    .unwrap();
+    r.flush().unwrap();
+
+    let marks = r.bookmarks();
+    assert_eq!(marks.len(), 2);
+    assert_eq!(
+        (
+            marks[0].name.as_str(),
+            marks[0].seq,
+            marks[0].app_consistent
+        ),
+        ("app", 3, true)
+    );
+    assert_eq!((marks[1].name.as_str(), marks[1].seq), ("operator", 4));
+    assert_eq!(r.points().len(), 6); // base 0 and one per record
+    assert_eq!(
+        r.points()[0],
+        Point {
+            seq: 0,
+            timestamp_ns: None
+        }
+    );
+
+    let err = r.rewind_to_bookmark("nope").unwrap_err();
+    assert!(matches!(err, RewindError::UnknownBookmark { .. }), "{err}");
+    assert_eq!(err.to_string(), "unknown bookmark 'nope'");
+    assert!(matches!(
+        r.rewind_to(9),
+        Err(RewindError::FuturePoint { seq: 9, current: 5 })
+    ));
+    assert!(matches!(r.undo_rewind(), Err(RewindError::NothingToUndo)));
+
+    let plan = r.plan(3).unwrap();
+    assert_eq!((plan.from, plan.to, plan.records), (5, 3, 2));
+    assert_eq!(plan.changes["f"].bytes, 6);
+    assert_eq!(
+        r.target().file_data(&p("f")).unwrap(),
+        b"six",
+        "a plan changes nothing"
+    );
+
+    r.rewind_to_bookmark("operator").unwrap();
+    assert_eq!(r.target().file_data(&p("f")).unwrap(), b"two");
+    r.rewind_to_time(3_200_000_000).unwrap();
+    assert_eq!(r.current_point(), Some(3));
+    assert_eq!(r.target().file_data(&p("f")).unwrap(), b"one");
+    assert!(matches!(
+        r.rewind_to_time(10),
+        Err(RewindError::NoPointAtTime { .. })
+    ));
+    r.rewind_to_bookmark("app").unwrap();
+    assert_eq!(r.current_point(), Some(3));
+
+    // A new record discards the undone ones: no undo any more.
+    r.apply(rec(
+        4,
+        Op::Write {
+            path: p("f"),
+            offset: 0,
+            data: "new".into(),
+        },
+    ))
+    .unwrap();
+    r.flush().unwrap();
+    assert!(matches!(r.undo_rewind(), Err(RewindError::NothingToUndo)));
+    assert!(r.bookmarks().iter().all(|b| b.name != "operator"));
+    r.rewind_to(1).unwrap();
+    assert_eq!(r.target().file_data(&p("f")).unwrap(), b"");
+}
+
+#[test]
+fn retention_drops_oldest_but_not_the_current_point() {
+    let cfg = ReplicaConfig::default()
+        .segment_bytes(200)
+        .retention(Retention::default().max_bytes(Some(1_000)));
+    let storage = MemStorage::new();
+    let mut r = Replica::open(fresh_model(), storage.clone(), cfg).unwrap();
+    r.apply(rec(
+        1,
+        Op::Create {
+            path: p("f"),
+            mode: 0o644,
+        },
+    ))
+    .unwrap();
+    for seq in 2..60 {
+        r.apply(rec(
+            seq,
+            Op::Write {
+                path: p("f"),
+                offset: 0,
+                data: vec![seq as u8; 40].into(),
+            },
+        ))
+        .unwrap();
+        r.flush().unwrap();
+    }
+    let log = r.log().unwrap();
+    assert!(log.total_bytes() <= 1_000 + 200, "{}", log.total_bytes());
+    let oldest = log.oldest_point().unwrap();
+    assert!(oldest > 10, "old points were dropped: oldest {oldest}");
+    let err = r.rewind_to(2).unwrap_err();
+    assert!(
+        matches!(err, RewindError::PointRetired { seq: 2, .. }),
+        "{err}"
+    );
+    r.rewind_to(oldest).unwrap();
+    assert_eq!(
+        r.target().file_data(&p("f")).unwrap(),
+        &[oldest as u8; 40][..]
+    );
+
+    // Age: everything older than 5 s before the newest record goes, except
+    // what the current point needs.
+    let cfg = ReplicaConfig::default()
+        .segment_bytes(200)
+        .retention(Retention::default().max_age_ns(Some(5_000_000_000)));
+    let mut r = Replica::open(fresh_model(), MemStorage::new(), cfg).unwrap();
+    r.apply(rec(
+        1,
+        Op::Create {
+            path: p("f"),
+            mode: 0o644,
+        },
+    ))
+    .unwrap();
+    for seq in 2..40 {
+        r.apply(rec(
+            seq,
+            Op::Write {
+                path: p("f"),
+                offset: 0,
+                data: vec![1; 40].into(),
+            },
+        ))
+        .unwrap();
+        r.flush().unwrap();
+    }
+    let oldest = r.log().unwrap().oldest_point().unwrap();
+    assert!((25..39).contains(&oldest), "oldest {oldest}");
+}
+
+#[test]
+fn transaction_is_all_or_nothing() {
+    for rewind in [true, false] {
+        let model = fresh_model();
+        let mut r = if rewind {
+            Replica::open(model, MemStorage::new(), ReplicaConfig::default()).unwrap()
+        } else {
+            Replica::without_rewind(model)
+        };
+        r.apply(rec(
+            1,
+            Op::Create {
+                path: p("f"),
+                mode: 0o644,
+            },
+        ))
+        .unwrap();
+        r.apply(rec(
+            2,
+            Op::Write {
+                path: p("f"),
+                offset: 0,
+                data: "base".into(),
+            },
+        ))
+        .unwrap();
+        r.flush().unwrap();
+        let before = r.target().snapshot();
+        r.apply(rec(3, Op::TxBegin { txid: 7 })).unwrap();
+        r.apply(rec(
+            4,
+            Op::Write {
+                path: p("f"),
+                offset: 0,
+                data: "half".into(),
+            },
+        ))
+        .unwrap();
+        r.apply(rec(
+            5,
+            Op::Create {
+                path: p("g"),
+                mode: 0o600,
+            },
+        ))
+        .unwrap();
+        assert_eq!(
+            r.target().snapshot(),
+            before,
+            "nothing applies before the commit"
+        );
+        // Writing to a missing file fails midway.
+        r.apply(rec(
+            6,
+            Op::Write {
+                path: p("missing"),
+                offset: 0,
+                data: "x".into(),
+            },
+        ))
+        .unwrap();
+        let err = r.apply(rec(7, Op::TxCommit { txid: 7 })).unwrap_err();
+        assert!(err.to_string().contains("record 6"), "{err}");
+        assert_eq!(r.target().snapshot(), before, "rewind={rewind}");
+        assert_eq!(r.current_point(), Some(2));
+        // A committed group applies entirely.
+        r.apply(rec(3, Op::TxBegin { txid: 8 })).unwrap();
+        r.apply(rec(
+            4,
+            Op::Write {
+                path: p("f"),
+                offset: 0,
+                data: "done".into(),
+            },
+        ))
+        .unwrap();
+        r.apply(rec(5, Op::TxCommit { txid: 8 })).unwrap();
+        assert_eq!(r.target().file_data(&p("f")).unwrap(), b"done");
+    }
+}
+
+#[test]
+fn uncommitted_transaction_is_rolled_back_on_reopen() {
+    let mem = MemStorage::new();
+    let mut r = Replica::open(
+        fresh_model(),
+        mem.clone(),
+        ReplicaConfig::default().batch_records(1),
+    )
+    .unwrap();
+    r.apply(rec(
+        1,
+        Op::Create {
+            path: p("f"),
+            mode: 0o644,
+        },
+    ))
+    .unwrap();
+    r.flush().unwrap();
+    let before = r.target().snapshot();
+    // Simulate a crash in the middle of applying a committed group: the
+    // group's first records are logged and applied, the commit is not.
+    r.apply_one_for_test(rec(2, Op::TxBegin { txid: 1 }));
+    r.apply_one_for_test(rec(
+        3,
+        Op::Write {
+            path: p("f"),
+            offset: 0,
+            data: "part".into(),
+        },
+    ));
+    let tree = r.into_target();
+    assert_ne!(tree.snapshot(), before);
+    let r = Replica::open(tree, mem, ReplicaConfig::default()).unwrap();
+    assert_eq!(r.target().snapshot(), before);
+    assert_eq!(r.current_point(), Some(1));
+}
+
+#[test]
+fn invalid_records_change_nothing() {
+    let mut r = Replica::open(fresh_model(), MemStorage::new(), ReplicaConfig::default()).unwrap();
+    r.apply(rec(
+        1,
+        Op::Mkdir {
+            path: p("d"),
+            mode: 0o755,
+        },
+    ))
+    .unwrap();
+    r.apply(rec(
+        2,
+        Op::Create {
+            path: p("d/f"),
+            mode: 0o644,
+        },
+    ))
+    .unwrap();
+    r.flush().unwrap();
+    let before = r.target().snapshot();
+    let err = r
+        .apply(rec(
+            3,
+            Op::Write {
+                path: p("nope"),
+                offset: 0,
+                data: "x".into(),
+            },
+        ))
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "record 3 cannot be applied: 'nope' does not exist"
+    );
+    let err = r
+        .apply(rec(
+            3,
+            Op::Create {
+                path: p("d/f"),
+                mode: 0o644,
+            },
+        ))
+        .unwrap_err();
+    assert!(err.to_string().contains("already exists"), "{err}");
+    let err = r.apply(rec(3, Op::Rmdir { path: p("d") })).unwrap_err();
+    assert!(matches!(err, RewindError::Apply { seq: 3, .. }), "{err}");
+    assert!(err.to_string().contains("not empty"), "{err}");
+    assert_eq!(r.target().snapshot(), before);
+    assert_eq!(r.log().unwrap().entry_count(), 2);
+    let err = r.apply(rec(2, Op::Delete { path: p("d/f") })).unwrap_err();
+    assert!(
+        matches!(err, RewindError::Stale { seq: 2, current: 2 }),
+        "{err}"
+    );
+}
+
+#[test]
+fn corrupt_log_is_reported_with_file_and_offset() {
+    let mem = MemStorage::new();
+    let mut r = Replica::open(fresh_model(), mem.clone(), ReplicaConfig::default()).unwrap();
+    r.apply(rec(
+        1,
+        Op::Create {
+            path: p("f"),
+            mode: 0o644,
+        },
+    ))
+    .unwrap();
+    r.apply(rec(
+        2,
+        Op::Write {
+            path: p("f"),
+            offset: 0,
+            data: "abc".into(),
+        },
+    ))
+    .unwrap();
+    r.flush().unwrap();
+    drop(r);
+    let mut s = mem.clone();
+    let name = s
+        .list()
+        .unwrap()
+        .into_iter()
+        .find(|n| n.starts_with(SEGMENT_PREFIX))
+        .unwrap();
+    s.write_at(&name, 60, b"\xff").unwrap();
+    let err = RewindLog::open(mem, LogConfig::default()).unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains(&name) && msg.contains("offset"), "{msg}");
+}
+
+#[test]
+fn torn_log_tail_is_cut() {
+    let mem = MemStorage::new();
+    let mut r = Replica::open(fresh_model(), mem.clone(), ReplicaConfig::default()).unwrap();
+    r.apply(rec(
+        1,
+        Op::Create {
+            path: p("f"),
+            mode: 0o644,
+        },
+    ))
+    .unwrap();
+    r.flush().unwrap();
+    drop(r);
+    let mut s = mem.clone();
+    let name = s
+        .list()
+        .unwrap()
+        .into_iter()
+        .find(|n| n.starts_with(SEGMENT_PREFIX))
+        .unwrap();
+    let len = s.len(&name).unwrap();
+    s.write_at(&name, len, &[1, 2, 3, 4, 5]).unwrap();
+    let log = RewindLog::open(mem.clone(), LogConfig::default()).unwrap();
+    assert_eq!(log.entry_count(), 1);
+    assert_eq!(s.len(&name).unwrap(), len);
+}
+
+#[test]
+fn file_storage_round_trip() {
+    let dir = std::env::temp_dir().join(format!("rha-rewind-test-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let storage = FileStorage::open(&dir).unwrap();
+    let mut r = Replica::open(fresh_model(), storage, ReplicaConfig::default()).unwrap();
+    r.apply(rec(
+        1,
+        Op::Create {
+            path: p("f"),
+            mode: 0o644,
+        },
+    ))
+    .unwrap();
+    r.apply(rec(
+        2,
+        Op::Write {
+            path: p("f"),
+            offset: 0,
+            data: "abc".into(),
+        },
+    ))
+    .unwrap();
+    r.flush().unwrap();
+    let tree = r.into_target();
+    let mut r = Replica::open(
+        tree,
+        FileStorage::open(&dir).unwrap(),
+        ReplicaConfig::default(),
+    )
+    .unwrap();
+    r.rewind_to(1).unwrap();
+    assert_eq!(r.target().file_data(&p("f")).unwrap(), b"");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
