@@ -94,6 +94,7 @@ from ._spool import (
     SpoolRecovery,
     SpoolStoppedError,
     SpoolUsage,
+)
 from ._rewind import (
     ApplyFailedError,
     ApplyReport,
