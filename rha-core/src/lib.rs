@@ -32,6 +32,7 @@
 //! ```
 
 pub mod journal;
+pub mod signature;
 
 /// Any error from this crate.
 #[derive(Debug, thiserror::Error)]
@@ -52,4 +53,16 @@ pub enum Error {
     /// Reading a journal failed.
     #[error(transparent)]
     Read(#[from] journal::ReadError),
+    /// A block signature did not decode.
+    #[error(transparent)]
+    Signature(#[from] signature::block::SignatureError),
+    /// A delta did not decode.
+    #[error(transparent)]
+    Delta(#[from] signature::block::DeltaError),
+    /// Applying a delta failed.
+    #[error(transparent)]
+    Patch(#[from] signature::block::PatchError),
+    /// A signature or delta job was misused.
+    #[error(transparent)]
+    Job(#[from] signature::block::JobError),
 }
