@@ -15,4 +15,6 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
+pub mod block_cli;
+pub mod block_file;
 pub mod journal_file;

@@ -3,6 +3,9 @@
 //! ```text
 //! rha journal dump FILE      list every record of a journal file
 //! rha journal verify FILE    check a journal file: ok, torn tail, or corrupt
+//! rha signature FILE SIG     write a file's block signature
+//! rha delta SIG NEW DELTA    write a delta (--format rha|rdiff)
+//! rha patch BASIS DELTA OUT  rebuild the new file from a basis and a delta
 //! ```
 //!
 //! Exit codes: 0 ok, 1 the file could not be read, 2 bad usage, 3 torn tail,
@@ -40,6 +43,12 @@ enum Command {
     /// Inspect journal files.
     #[command(subcommand)]
     Journal(JournalCommand),
+    /// Write the block signature of a file (like `rdiff signature`).
+    Signature(rha_capture::block_cli::SignatureArgs),
+    /// Write a delta from a signature (rha or rdiff) and a new file.
+    Delta(rha_capture::block_cli::DeltaArgs),
+    /// Rebuild a new file from a basis and a delta (rha or rdiff format).
+    Patch(rha_capture::block_cli::PatchArgs),
 }
 
 #[derive(Subcommand)]
@@ -80,6 +89,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Journal(JournalCommand::Dump(args)) => dump(&args),
         Command::Journal(JournalCommand::Verify(args)) => verify(&args),
+        Command::Signature(args) => rha_capture::block_cli::signature(&args),
+        Command::Delta(args) => rha_capture::block_cli::delta(&args),
+        Command::Patch(args) => rha_capture::block_cli::patch(&args),
     };
     match result {
         Ok(code) => code,
