@@ -3,13 +3,16 @@
 use std::ffi::{c_char, CStr, CString};
 
 use rha_core::journal::{DecodeError, DecodeErrorKind, EncodeError, PathError, WriteError};
+use rha_core::signature::block::{
+    DeltaError, DeltaErrorKind, JobError, PatchError, SignatureError, SignatureErrorKind,
+};
 
 /// The outcome of a call.
 ///
 /// `RHA_OK` is success. `RHA_BLOCKED` and `RHA_DONE` are progress statuses of
 /// streaming calls, not errors. Every other value is an error; errors are
 /// numbered in blocks of one hundred per family (100s: API usage, 200s: I/O,
-/// 300s: journal; 400s signature/delta, 500s spool, 600s rewind and 700s
+/// 300s: journal; 400s block signatures, deltas and patches; 500s spool, 600s rewind and 700s
 /// high availability are reserved) and are never renumbered, so a caller may
 /// test a family with `code / 100`. Callers must be prepared for codes added
 /// in later versions; `rha_result_name` names them all.
@@ -47,6 +50,31 @@ pub enum rha_result {
     RHA_JOURNAL_TOO_LARGE = 302,
     /// A sequence number skips ahead or goes backwards.
     RHA_JOURNAL_SEQUENCE = 303,
+    /// A block signature is damaged: bad magic bytes, a checksum mismatch,
+    /// an out-of-range header field, truncation or trailing bytes. The error
+    /// object carries the byte offset.
+    RHA_SIGNATURE_CORRUPT = 400,
+    /// A block signature in a version or kind this library does not read
+    /// (for example an rdiff signature with MD4 strong sums).
+    RHA_SIGNATURE_UNSUPPORTED = 401,
+    /// A block signature has more blocks than the configured bound.
+    RHA_SIGNATURE_TOO_LARGE = 402,
+    /// A file fed to a signature job is longer or shorter than declared.
+    RHA_SIGNATURE_INPUT_LENGTH = 403,
+    /// A delta is damaged: bad magic bytes, a checksum mismatch, an unknown
+    /// command, a zero-length or overflowing command, an oversized literal,
+    /// truncation or trailing bytes. The error object carries the byte offset.
+    RHA_DELTA_CORRUPT = 410,
+    /// A delta in a format version this library does not read.
+    RHA_DELTA_UNSUPPORTED = 411,
+    /// A delta copies from outside the basis.
+    RHA_DELTA_OUT_OF_RANGE = 412,
+    /// The patched output would exceed the configured maximum.
+    RHA_PATCH_TOO_LARGE = 420,
+    /// The patched output does not match the delta's whole-file hash: the
+    /// basis is not the file the signature described. Discard the output
+    /// and copy the whole file instead.
+    RHA_PATCH_HASH_MISMATCH = 421,
 }
 
 /// An `rha_result` as the C side passes it in: any 32-bit value, including
@@ -60,7 +88,7 @@ const _: () = assert!(std::mem::size_of::<rha_result>() == std::mem::size_of::<r
 impl rha_result {
     /// Every code, in numeric order.
     #[cfg(test)]
-    pub(crate) const ALL: [rha_result; 12] = [
+    pub(crate) const ALL: [rha_result; 21] = [
         rha_result::RHA_OK,
         rha_result::RHA_BLOCKED,
         rha_result::RHA_DONE,
@@ -73,6 +101,15 @@ impl rha_result {
         rha_result::RHA_JOURNAL_UNSUPPORTED_VERSION,
         rha_result::RHA_JOURNAL_TOO_LARGE,
         rha_result::RHA_JOURNAL_SEQUENCE,
+        rha_result::RHA_SIGNATURE_CORRUPT,
+        rha_result::RHA_SIGNATURE_UNSUPPORTED,
+        rha_result::RHA_SIGNATURE_TOO_LARGE,
+        rha_result::RHA_SIGNATURE_INPUT_LENGTH,
+        rha_result::RHA_DELTA_CORRUPT,
+        rha_result::RHA_DELTA_UNSUPPORTED,
+        rha_result::RHA_DELTA_OUT_OF_RANGE,
+        rha_result::RHA_PATCH_TOO_LARGE,
+        rha_result::RHA_PATCH_HASH_MISMATCH,
     ];
 
     /// The constant's name, for `raw` if it is a known code.
@@ -90,6 +127,15 @@ impl rha_result {
             301 => c"RHA_JOURNAL_UNSUPPORTED_VERSION",
             302 => c"RHA_JOURNAL_TOO_LARGE",
             303 => c"RHA_JOURNAL_SEQUENCE",
+            400 => c"RHA_SIGNATURE_CORRUPT",
+            401 => c"RHA_SIGNATURE_UNSUPPORTED",
+            402 => c"RHA_SIGNATURE_TOO_LARGE",
+            403 => c"RHA_SIGNATURE_INPUT_LENGTH",
+            410 => c"RHA_DELTA_CORRUPT",
+            411 => c"RHA_DELTA_UNSUPPORTED",
+            412 => c"RHA_DELTA_OUT_OF_RANGE",
+            420 => c"RHA_PATCH_TOO_LARGE",
+            421 => c"RHA_PATCH_HASH_MISMATCH",
             _ => return None,
         })
     }
@@ -199,6 +245,67 @@ impl From<WriteError> for rha_error {
             // Io, Compress, and any kind added later: the writer's medium failed.
             _ => Self::new(rha_result::RHA_IO, e.to_string()),
         }
+    }
+}
+
+impl From<SignatureError> for rha_error {
+    fn from(e: SignatureError) -> Self {
+        let code = match e.kind {
+            SignatureErrorKind::UnsupportedVersion(_) | SignatureErrorKind::UnsupportedRdiff(_) => {
+                rha_result::RHA_SIGNATURE_UNSUPPORTED
+            }
+            SignatureErrorKind::TooLarge { .. } => rha_result::RHA_SIGNATURE_TOO_LARGE,
+            _ => rha_result::RHA_SIGNATURE_CORRUPT,
+        };
+        Self {
+            offset: Some(e.offset),
+            ..Self::new(code, e.to_string())
+        }
+    }
+}
+
+impl From<DeltaError> for rha_error {
+    fn from(e: DeltaError) -> Self {
+        let code = match e.kind {
+            DeltaErrorKind::UnsupportedVersion(_) => rha_result::RHA_DELTA_UNSUPPORTED,
+            _ => rha_result::RHA_DELTA_CORRUPT,
+        };
+        Self {
+            offset: Some(e.offset),
+            ..Self::new(code, e.to_string())
+        }
+    }
+}
+
+impl From<PatchError> for rha_error {
+    fn from(e: PatchError) -> Self {
+        let code = match &e {
+            PatchError::Delta(d) => return d.clone().into(),
+            PatchError::CopyOutOfRange { offset, .. } => {
+                return Self {
+                    offset: Some(*offset),
+                    ..Self::new(rha_result::RHA_DELTA_OUT_OF_RANGE, e.to_string())
+                }
+            }
+            PatchError::OutputTooLarge { .. } => rha_result::RHA_PATCH_TOO_LARGE,
+            PatchError::HashMismatch { .. } => rha_result::RHA_PATCH_HASH_MISMATCH,
+            PatchError::Finished => rha_result::RHA_INVALID_STATE,
+            PatchError::NotInPlace { .. } => rha_result::RHA_INVALID_ARGUMENT,
+            // Basis or target I/O, and any kind added later.
+            _ => rha_result::RHA_IO,
+        };
+        Self::new(code, e.to_string())
+    }
+}
+
+impl From<JobError> for rha_error {
+    fn from(e: JobError) -> Self {
+        let code = match e {
+            JobError::InputLength { .. } => rha_result::RHA_SIGNATURE_INPUT_LENGTH,
+            JobError::AfterEnd => rha_result::RHA_INVALID_STATE,
+            _ => rha_result::RHA_INVALID_ARGUMENT,
+        };
+        Self::new(code, e.to_string())
     }
 }
 
@@ -327,7 +434,7 @@ mod tests {
             let name = rha_result::name(code as rha_result_raw).expect("known code");
             assert_eq!(name.to_str().ok(), Some(format!("{code:?}").as_str()));
         }
-        for raw in [3, 99, 104, 201, 304, 400, u32::MAX] {
+        for raw in [3, 99, 104, 201, 304, 404, 449, u32::MAX] {
             assert_eq!(rha_result::name(raw), None);
         }
         assert_eq!(
@@ -342,7 +449,10 @@ mod tests {
         let numbers: Vec<u32> = rha_result::ALL.iter().map(|&c| c as u32).collect();
         assert_eq!(
             numbers,
-            [0, 1, 2, 100, 101, 102, 103, 200, 300, 301, 302, 303]
+            [
+                0, 1, 2, 100, 101, 102, 103, 200, 300, 301, 302, 303, 400, 401, 402, 403, 410, 411,
+                412, 420, 421
+            ]
         );
     }
 

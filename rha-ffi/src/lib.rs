@@ -94,6 +94,7 @@ mod error;
 mod handle;
 mod journal;
 mod record;
+mod signature;
 
 pub use buffer::{rha_bytes, rha_in_buffer, rha_out_buffer};
 pub use error::{
@@ -118,6 +119,14 @@ pub use journal::writer::{
 pub use record::{
     rha_op, rha_record, rha_record_init, RHA_ATTR_ATIME, RHA_ATTR_GID, RHA_ATTR_MODE,
     RHA_ATTR_MTIME, RHA_ATTR_UID,
+};
+pub use signature::block::{
+    rha_delta_job, rha_delta_job_free, rha_delta_job_new, rha_delta_job_run, rha_delta_job_stats,
+    rha_patch_job, rha_patch_job_free, rha_patch_job_new, rha_patch_job_produced,
+    rha_patch_job_run, rha_read_at_fn, rha_signature, rha_signature_block_count,
+    rha_signature_block_len, rha_signature_free, rha_signature_job, rha_signature_job_free,
+    rha_signature_job_new, rha_signature_job_run, rha_signature_load, RHA_DELTA_FORMAT_RDIFF,
+    RHA_DELTA_FORMAT_RHA,
 };
 pub use version::{
     rha_version_number, rha_version_string, RHA_VERSION_MAJOR, RHA_VERSION_MINOR,
