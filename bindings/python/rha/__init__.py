@@ -26,7 +26,18 @@ subclasses mirroring the library's result-code families.
 
 from __future__ import annotations
 
+from ._block import DeltaJob, PatchJob, SignatureJob, delta, patch, signature
 from ._errors import (
+    BlockError,
+    CorruptDeltaError,
+    CorruptSignatureError,
+    DeltaOutOfRangeError,
+    HashMismatchError,
+    InputLengthError,
+    PatchTooLargeError,
+    SignatureTooLargeError,
+    UnsupportedDeltaError,
+    UnsupportedSignatureError,
     CorruptJournalError,
     InvalidArgumentError,
     InvalidStateError,
@@ -82,6 +93,23 @@ def version_number() -> int:
 
 __all__ = [
     "__version__",
+    # block signatures, deltas and patches
+    "signature",
+    "delta",
+    "patch",
+    "SignatureJob",
+    "DeltaJob",
+    "PatchJob",
+    "BlockError",
+    "CorruptSignatureError",
+    "UnsupportedSignatureError",
+    "SignatureTooLargeError",
+    "InputLengthError",
+    "CorruptDeltaError",
+    "UnsupportedDeltaError",
+    "DeltaOutOfRangeError",
+    "PatchTooLargeError",
+    "HashMismatchError",
     "version_number",
     # operations
     "Op",
