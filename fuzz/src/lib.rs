@@ -10,6 +10,8 @@
 //! |---|---|---|
 //! | [`journal_decode`] | 4 control bytes, then a journal | no panic; chunked and whole decoding agree; the outcome accounts for every byte; decoded records re-encode |
 //! | [`journal_roundtrip`] | `arbitrary` writer settings and operations | the writer refuses exactly the invalid records; the rest decode to themselves and the journal ends cleanly |
+//! | [`signature_parse`] | a control byte, then a block signature (rha or rdiff) | no panic; chunked and whole loading agree; rha signatures re-encode exactly; a delta job on it accounts for every byte |
+//! | [`delta_apply`] | a control byte, a basis length and basis, then a delta | no panic; output within the cap; chunked and whole patching agree; in-place patching agrees when it succeeds |
 //!
 //! The seed corpus is written by the ignored test `regenerate_seed_corpus`
 //! (`cargo test -p rha-fuzz --lib -- --ignored regenerate_seed_corpus`):
@@ -23,6 +25,7 @@
 //! RUSTC_BOOTSTRAP=1 cargo fuzz run journal_decode corpus/journal_decode /tmp/new -- -merge=1 -use_counters=0
 //! ```
 
+mod block;
 mod decode;
 mod roundtrip;
 #[cfg(test)]
@@ -31,6 +34,7 @@ mod seeds;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+pub use block::{delta_apply, signature_parse};
 pub use decode::journal_decode;
 pub use roundtrip::journal_roundtrip;
 
@@ -126,7 +130,21 @@ mod tests {
     }
 
     #[test]
+    fn replay_signature_parse_corpus() {
+        replay("signature_parse", super::signature_parse);
+    }
+
+    #[test]
+    fn replay_delta_apply_corpus() {
+        replay("delta_apply", super::delta_apply);
+    }
+
+    #[test]
     fn short_and_empty_inputs_are_fine() {
+        for n in 0..8 {
+            super::signature_parse(&[0xA5; 8][..n]);
+            super::delta_apply(&[0xA5; 8][..n]);
+        }
         for n in 0..8 {
             super::journal_decode(&[0xA5; 8][..n]);
             super::journal_roundtrip(&[0xA5; 8][..n]);
