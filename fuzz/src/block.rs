@@ -41,7 +41,9 @@ pub fn signature_parse(data: &[u8]) {
     let mut out = vec![0u8; 4096];
     let mut input = data;
     for _ in 0..1_000_000 {
-        let p = job.run(input, &mut out, true).expect("a delta job accepts any new file");
+        let p = job
+            .run(input, &mut out, true)
+            .expect("a delta job accepts any new file");
         input = &input[p.consumed..];
         if p.done {
             let st = job.stats();
@@ -73,7 +75,9 @@ pub fn delta_apply(data: &[u8]) {
     let mut in_place = InPlacePatch::new(basis.to_vec(), MAX_OUTPUT);
     if let Ok(p) = in_place.run(delta, true) {
         if p.done {
-            let out = whole.as_ref().expect("in place succeeded, so must a new-file patch");
+            let out = whole
+                .as_ref()
+                .expect("in place succeeded, so must a new-file patch");
             assert_eq!(&in_place.into_target(), out, "in-place patch differs");
         }
     }
@@ -128,18 +132,29 @@ fn patch(basis: &[u8], delta: &[u8], step: usize, room: usize) -> Result<Vec<u8>
 #[cfg(test)]
 pub(crate) fn seeds() -> Vec<(String, Vec<u8>, bool)> {
     use rha_core::signature::block::{delta_of, signature_of, SignatureParams};
-    let basis: Vec<u8> = (0..5000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let basis: Vec<u8> = (0..5000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
     let mut new = basis.clone();
     new.splice(1000..1000, *b"inserted bytes");
     new[3000..3100].fill(0);
     new.extend_from_slice(&[0; 2000]);
     let sig_of = |data: &[u8], bl: u32| {
-        signature_of(data, SignatureParams::new(data.len() as u64).with_block_len(bl).expect("valid"))
-            .expect("signature")
+        signature_of(
+            data,
+            SignatureParams::new(data.len() as u64)
+                .with_block_len(bl)
+                .expect("valid"),
+        )
+        .expect("signature")
     };
     let mut out = Vec::new();
     // (name, bytes, is_signature)
-    for (name, data, bl) in [("small", &basis[..], 64u32), ("empty", &[][..], 1024), ("onebyte", &basis[..1], 16)] {
+    for (name, data, bl) in [
+        ("small", &basis[..], 64u32),
+        ("empty", &[][..], 1024),
+        ("onebyte", &basis[..1], 16),
+    ] {
         let mut v = vec![7u8];
         v.extend_from_slice(&sig_of(data, bl));
         out.push((format!("rha-{name}"), v, true));
@@ -171,8 +186,12 @@ pub(crate) fn seeds() -> Vec<(String, Vec<u8>, bool)> {
         v.truncate(n - 3);
         out.push((format!("delta-{name}-truncated"), v, false));
     }
-    let (d, _) = delta_of(Signature::from_bytes(&sig_of(&[], 64)).expect("valid"), &new[..300], DeltaFormat::Rha)
-        .expect("delta");
+    let (d, _) = delta_of(
+        Signature::from_bytes(&sig_of(&[], 64)).expect("valid"),
+        &new[..300],
+        DeltaFormat::Rha,
+    )
+    .expect("delta");
     let mut v = vec![0u8, 0, 0];
     v.extend_from_slice(&d);
     out.push(("delta-literal-only".into(), v, false));
@@ -185,7 +204,11 @@ mod tests {
     #[ignore = "rewrites the committed seed corpus; run by hand"]
     fn regenerate_block_seed_corpus() {
         for (name, bytes, is_sig) in super::seeds() {
-            let dir = crate::tests::corpus_dir(if is_sig { "signature_parse" } else { "delta_apply" });
+            let dir = crate::tests::corpus_dir(if is_sig {
+                "signature_parse"
+            } else {
+                "delta_apply"
+            });
             std::fs::create_dir_all(&dir).expect("corpus dir");
             std::fs::write(dir.join(format!("seed-{name}")), bytes).expect("write seed");
         }

@@ -24,6 +24,9 @@ const ZERO_LEN: usize = 1 + 8 + 4;
 const END_LEN: usize = 1 + 8 + 32 + 4;
 const LITERAL_HEAD: usize = 1 + 4;
 
+/// Zero runs inside literals are found in pieces of this size.
+const ZERO_PIECE: usize = 512;
+
 /// The largest literal piece the rdiff reader hands out at once.
 const RDIFF_PIECE: usize = 64 << 10;
 
@@ -91,8 +94,26 @@ impl Encoder {
         self.pending = Pending::Copy { start, len };
     }
 
-    /// A literal; all-zero literals become zero runs in the rha format.
+    /// A literal; in the rha format, runs of zeros (whole 512-byte pieces)
+    /// become zero runs.
     pub(crate) fn literal(&mut self, data: &[u8], out: &mut Vec<u8>) {
+        if self.format == DeltaFormat::Rdiff || data.len() < ZERO_PIECE {
+            return self.literal_piece(data, out);
+        }
+        let mut start = 0;
+        let mut zeros = false;
+        for (i, piece) in data.chunks(ZERO_PIECE).enumerate() {
+            let z = piece.len() == ZERO_PIECE && piece.iter().all(|&b| b == 0);
+            if z != zeros {
+                self.literal_piece(&data[start..i * ZERO_PIECE], out);
+                start = i * ZERO_PIECE;
+                zeros = z;
+            }
+        }
+        self.literal_piece(&data[start..], out);
+    }
+
+    fn literal_piece(&mut self, data: &[u8], out: &mut Vec<u8>) {
         if data.is_empty() {
             return;
         }
