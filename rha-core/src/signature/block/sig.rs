@@ -589,7 +589,7 @@ impl SignatureLoader {
                 "strong hash length outside 8..=32",
             )));
         }
-        if block_len < MIN_BLOCK_LEN || block_len > super::params::MAX_BLOCK_LEN {
+        if !(MIN_BLOCK_LEN..=super::params::MAX_BLOCK_LEN).contains(&block_len) {
             return Err(self.err(SignatureErrorKind::Invalid("block length out of range")));
         }
         if u[OFF_FLAGS] != 0 || u[12..16] != [0; 4] || u[24..28] != [0; 4] {

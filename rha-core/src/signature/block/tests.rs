@@ -308,7 +308,7 @@ fn cmd(body: &[u8]) -> Vec<u8> {
 
 #[test]
 fn hostile_commands_are_clear_errors() {
-    let basis = vec![5u8; 100];
+    let basis = [5u8; 100];
     // Copy out of range.
     let mut c = vec![1u8];
     c.extend_from_slice(&90u64.to_le_bytes());
