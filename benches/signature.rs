@@ -100,7 +100,7 @@ fn rdiff_time(args: &[&Path], iters: u64) -> Duration {
     for _ in 0..iters {
         let start = Instant::now();
         let status = Command::new("rdiff")
-            .args(["-b", &BLOCK.to_string()])
+            .args(["-f", "-b", &BLOCK.to_string()])
             .args(args)
             .status()
             .expect("rdiff runs (Debian package rdiff)");
@@ -161,7 +161,7 @@ fn bench(c: &mut Criterion) {
     let fast_index = fast_sig.index();
     if rdiff {
         let status = Command::new("rdiff")
-            .args(["-b", &BLOCK.to_string(), "signature"])
+            .args(["-f", "-b", &BLOCK.to_string(), "signature"])
             .args([&base_f, &sig_f])
             .status()
             .expect("rdiff");

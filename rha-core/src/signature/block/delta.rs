@@ -46,7 +46,7 @@ impl Index {
             weaks[*a as usize] == weaks[*b as usize]
                 && sig.strong(*a as usize) == sig.strong(*b as usize)
         });
-        let want_bits = (blocks.len() as u64 * 64)
+        let want_bits = (blocks.len() as u64 * 256)
             .next_power_of_two()
             .clamp(1 << 16, 1 << 26);
         let log = want_bits.trailing_zeros();
@@ -115,6 +115,8 @@ pub struct DeltaJob {
     out: OutQueue,
     file: FileHasher,
     stats: DeltaStats,
+    /// The last search stopped early with windows left to look at.
+    unsearched: bool,
     ended: bool,
     done: bool,
 }
@@ -143,6 +145,7 @@ impl DeltaJob {
             enc,
             out,
             stats: DeltaStats::default(),
+            unsearched: false,
             ended: false,
             done: false,
         }
@@ -173,26 +176,35 @@ impl DeltaJob {
             p.done = self.done && self.out.is_empty();
             return Ok(p);
         }
-        while self.out.len() < HIGH_WATER && p.consumed < input.len() {
-            let take = (input.len() - p.consumed).min(STEP);
-            let chunk = &input[p.consumed..p.consumed + take];
-            self.buf.extend_from_slice(chunk);
-            self.file.update(chunk);
-            p.consumed += take;
-            self.search();
+        loop {
             p.produced += self.out.drain_into(&mut output[p.produced..]);
-        }
-        if end && p.consumed == input.len() {
-            self.search();
-            // The search stops early when the output queue is full; finish
-            // only once every window has been looked at.
-            if self.out.len() < HIGH_WATER {
+            if self.out.len() >= HIGH_WATER {
+                // The caller must make output room first.
+                break;
+            }
+            if self.unsearched {
+                // The last search stopped because the queue was full.
+                self.search();
+                continue;
+            }
+            if p.consumed < input.len() {
+                let take = (input.len() - p.consumed).min(STEP);
+                let chunk = &input[p.consumed..p.consumed + take];
+                self.buf.extend_from_slice(chunk);
+                self.file.update(chunk);
+                p.consumed += take;
+                self.search();
+                continue;
+            }
+            if end {
+                // Every window has been looked at: the rest is the tail.
                 self.finish();
                 self.ended = true;
                 self.done = true;
+                p.produced += self.out.drain_into(&mut output[p.produced..]);
+                p.done = self.out.is_empty();
             }
-            p.produced += self.out.drain_into(&mut output[p.produced..]);
-            p.done = self.done && self.out.is_empty();
+            break;
         }
         Ok(p)
     }
@@ -260,19 +272,30 @@ impl DeltaJob {
             let lit_cap = lit + MAX_PENDING_LITERAL;
             let found = {
                 let buf = &self.buf[..];
-                loop {
+                // Windows start at `pos..=last`; the bytes rolling out are
+                // `buf[pos..last]`, those rolling in `buf[pos + bl..last + bl]`.
+                let last = limit.min(lit_cap.max(pos));
+                let outs = &buf[pos..last];
+                let ins = &buf[pos + bl..last + bl];
+                let mut hit = None;
+                for (&out, &inb) in outs.iter().zip(ins) {
                     let w = s.digest();
                     if self.index.maybe(w) {
                         if let Some(b) = self.find(w, &buf[pos..pos + bl]) {
-                            break Some(b);
+                            hit = Some(b);
+                            break;
                         }
                     }
-                    if pos == limit || pos >= lit_cap {
-                        break None;
-                    }
-                    s.roll(buf[pos], buf[pos + bl]);
+                    s.roll(out, inb);
                     pos += 1;
                 }
+                if hit.is_none() && pos == last {
+                    let w = s.digest();
+                    if self.index.maybe(w) {
+                        hit = self.find(w, &buf[pos..pos + bl]);
+                    }
+                }
+                hit
             };
             match found {
                 Some(b) => {
@@ -297,6 +320,7 @@ impl DeltaJob {
             }
         }
         // Keep only the pending literal and what follows.
+        self.unsearched = self.out.len() >= HIGH_WATER && pos + bl <= self.buf.len();
         self.buf.drain(..lit);
         self.pos = pos - lit;
     }
