@@ -117,6 +117,8 @@ pub struct DeltaJob {
     stats: DeltaStats,
     /// The last search stopped early with windows left to look at.
     unsearched: bool,
+    /// The block after the last one matched.
+    next_expected: Option<u32>,
     ended: bool,
     done: bool,
 }
@@ -146,6 +148,7 @@ impl DeltaJob {
             out,
             stats: DeltaStats::default(),
             unsearched: false,
+            next_expected: None,
             ended: false,
             done: false,
         }
@@ -252,6 +255,16 @@ impl DeltaJob {
         }
         let strong = self.strong(window);
         let l = usize::from(self.sig.strong_len());
+        // Prefer the block after the last match, so that runs of equal
+        // blocks (zeros, repeated data) merge into one copy.
+        if let Some(e) = self.next_expected {
+            if self.sig.weak(e as usize) == Some(weak)
+                && self.sig.strong(e as usize) == Some(&strong[..l])
+                && self.sig.block_len_of(u64::from(e)) == Some(self.bl as u64)
+            {
+                return Some(e);
+            }
+        }
         cands
             .iter()
             .find(|&&(_, b)| self.sig.strong(b as usize) == Some(&strong[..l]))
@@ -304,6 +317,7 @@ impl DeltaJob {
                     self.enc
                         .copy(u64::from(b) * bl as u64, bl as u64, self.out.buf());
                     self.stats.matched_bytes += bl as u64;
+                    self.next_expected = b.checked_add(1);
                     pos += bl;
                     lit = pos;
                 }

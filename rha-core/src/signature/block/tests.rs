@@ -484,3 +484,12 @@ fn signature_job_checks_the_declared_length() {
         }
     );
 }
+
+#[test]
+fn runs_of_equal_blocks_merge_into_one_copy() {
+    let zeros = vec![0u8; 100 << 10];
+    let (delta, stats) = delta_of(sig(&zeros, 1024), &zeros, DeltaFormat::Rha).unwrap();
+    assert_eq!(stats.matched_bytes, 100 << 10);
+    assert_eq!(delta.len(), DELTA_HEADER_LEN + 21 + 45);
+    assert_eq!(patch_of(&zeros[..], &delta, u64::MAX).unwrap(), zeros);
+}
