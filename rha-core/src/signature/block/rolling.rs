@@ -32,22 +32,25 @@ pub(crate) fn rha_sums(data: &[u8]) -> (u32, u32) {
     let mut a = [0u32; LANES];
     let mut w = [0u32; LANES];
     let mut chunks = data.chunks_exact(LANES);
-    let mut row = 0u32;
+    let mut rows = 0u32;
     for chunk in &mut chunks {
+        // Additions only: `a` sums each lane, `w` sums the running `a`,
+        // which weighs row j by (rows - j).
         for k in 0..LANES {
-            let x = u32::from(chunk[k]);
-            a[k] = a[k].wrapping_add(x);
-            w[k] = w[k].wrapping_add(x.wrapping_mul(row));
+            a[k] = a[k].wrapping_add(u32::from(chunk[k]));
+            w[k] = w[k].wrapping_add(a[k]);
         }
-        row = row.wrapping_add(1);
+        rows = rows.wrapping_add(1);
     }
-    // Σ x_i and Σ i·x_i over the full rows.
+    // Σ x_i and Σ i·x_i over the full rows: with j the row and k the lane,
+    // i = 64·j + k and Σ_j j·x = rows·a[k] - w[k].
     let mut s1 = 0u32;
     let mut t = 0u32;
     for k in 0..LANES {
         s1 = s1.wrapping_add(a[k]);
+        let by_row = rows.wrapping_mul(a[k]).wrapping_sub(w[k]);
         t = t
-            .wrapping_add(w[k].wrapping_mul(LANES as u32))
+            .wrapping_add(by_row.wrapping_mul(LANES as u32))
             .wrapping_add(a[k].wrapping_mul(k as u32));
     }
     let mut i = (data.len() - chunks.remainder().len()) as u32;
