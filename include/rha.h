@@ -86,6 +86,16 @@
 #define RHA_ATTR_MTIME 16
 
 /**
+ * Delta format: rha's (checksummed, with a whole-file hash).
+ */
+#define RHA_DELTA_FORMAT_RHA 0
+
+/**
+ * Delta format: librsync's, which `rdiff patch` applies.
+ */
+#define RHA_DELTA_FORMAT_RDIFF 1
+
+/**
  * Overflow policy: refuse appends with `RHA_SPOOL_STOPPED` until reset.
  */
 #define RHA_SPOOL_POLICY_STOP 0
@@ -167,9 +177,9 @@
  * `RHA_OK` is success. `RHA_BLOCKED` and `RHA_DONE` are progress statuses of
  * streaming calls, not errors. Every other value is an error; errors are
  * numbered in blocks of one hundred per family (100s: API usage, 200s: I/O,
- * 300s: journal; 400s signature/delta (450s tree signatures), 500s spool, 600s rewind and 700s
- * 300s: journal, 500s: spool; 400s signature/delta, 600s rewind and 700s
- * high availability are reserved) and are never renumbered, so a caller may
+ * 300s: journal, 400s: block signatures, deltas and patches (450s: tree
+ * signatures and sync plans), 500s: spool, 600s: rewind and replicas, 700s:
+ * high availability) and are never renumbered, so a caller may
  * test a family with `code / 100`. Callers must be prepared for codes added
  * in later versions; `rha_result_name` names them all.
  */
@@ -229,6 +239,49 @@ typedef enum rha_result {
      * A sequence number skips ahead or goes backwards.
      */
     RHA_JOURNAL_SEQUENCE = 303,
+    /**
+     * A block signature is damaged: bad magic bytes, a checksum mismatch,
+     * an out-of-range header field, truncation or trailing bytes. The error
+     * object carries the byte offset.
+     */
+    RHA_SIGNATURE_CORRUPT = 400,
+    /**
+     * A block signature in a version or kind this library does not read
+     * (for example an rdiff signature with MD4 strong sums).
+     */
+    RHA_SIGNATURE_UNSUPPORTED = 401,
+    /**
+     * A block signature has more blocks than the configured bound.
+     */
+    RHA_SIGNATURE_TOO_LARGE = 402,
+    /**
+     * A file fed to a signature job is longer or shorter than declared.
+     */
+    RHA_SIGNATURE_INPUT_LENGTH = 403,
+    /**
+     * A delta is damaged: bad magic bytes, a checksum mismatch, an unknown
+     * command, a zero-length or overflowing command, an oversized literal,
+     * truncation or trailing bytes. The error object carries the byte offset.
+     */
+    RHA_DELTA_CORRUPT = 410,
+    /**
+     * A delta in a format version this library does not read.
+     */
+    RHA_DELTA_UNSUPPORTED = 411,
+    /**
+     * A delta copies from outside the basis.
+     */
+    RHA_DELTA_OUT_OF_RANGE = 412,
+    /**
+     * The patched output would exceed the configured maximum.
+     */
+    RHA_PATCH_TOO_LARGE = 420,
+    /**
+     * The patched output does not match the delta's whole-file hash: the
+     * basis is not the file the signature described. Discard the output
+     * and copy the whole file instead.
+     */
+    RHA_PATCH_HASH_MISMATCH = 421,
     /**
      * A tree signature is damaged: bad magic bytes, a checksum mismatch, an
      * impossible entry, truncation. The error object carries the byte
@@ -945,6 +998,16 @@ typedef enum rha_ha_event_kind {
 typedef struct rha_compare_options rha_compare_options;
 
 /**
+ * A streaming delta job: fed the new file's bytes, it produces a delta
+ * against the basis its signature describes. Memory: the signature plus
+ * about 1.5 MiB.
+ *
+ * Ownership: made by `rha_delta_job_new`, owned by the caller, released
+ * with `rha_delta_job_free`. Thread safety: one thread at a time.
+ */
+typedef struct rha_delta_job rha_delta_job;
+
+/**
  * A detailed error: a code, a message and, for journal decoding errors, the
  * position of the damage.
  *
@@ -1027,6 +1090,18 @@ typedef struct rha_journal_writer rha_journal_writer;
 typedef struct rha_journal_writer_builder rha_journal_writer_builder;
 
 /**
+ * A streaming patch job: fed a delta (rha or rdiff format), it produces
+ * the new file, reading copies from the basis through a callback. For an
+ * rha delta the output's whole-file hash is checked at the end
+ * (`RHA_PATCH_HASH_MISMATCH`). Memory: one delta command (at most 1 MiB).
+ *
+ * Ownership: made by `rha_patch_job_new`, owned by the caller, released
+ * with `rha_patch_job_free`. Thread safety: one thread at a time; the
+ * callback runs on the thread calling `rha_patch_job_run`.
+ */
+typedef struct rha_patch_job rha_patch_job;
+
+/**
  * A sync plan being computed: the merge of two signatures, iterated with
  * `rha_plan_next`.
  *
@@ -1047,6 +1122,26 @@ typedef struct rha_plan rha_plan;
  * time (it may move between threads).
  */
 typedef struct rha_replica rha_replica;
+
+/**
+ * A block signature loaded in memory (rha format, or an rdiff signature
+ * with BLAKE2 strong sums), the basis of a delta job.
+ *
+ * Ownership: made by `rha_signature_load`, owned by the caller, released
+ * with `rha_signature_free`. Immutable: may be read by several threads.
+ */
+typedef struct rha_signature rha_signature;
+
+/**
+ * A streaming signature job: fed a file's bytes, it produces the file's
+ * block signature (`docs/signature-format.md`). Memory: one block plus
+ * about 256 KiB, whatever the file size.
+ *
+ * Ownership: made by `rha_signature_job_new`, owned by the caller,
+ * released with `rha_signature_job_free`. Thread safety: one thread at a
+ * time (it may move between threads).
+ */
+typedef struct rha_signature_job rha_signature_job;
 
 /**
  * An open spool: a directory of segment files holding journal records that
@@ -1580,6 +1675,18 @@ typedef struct rha_rewind_plan {
      */
     uint64_t bytes;
 } rha_rewind_plan;
+
+/**
+ * Reads up to `len` bytes of the basis at `offset` into `buf` and stores
+ * the count in `*read_out` (0 only at or past the end of the basis).
+ * Returns 0 on success, any other value (for example an errno) on failure.
+ * Called only during `rha_patch_job_run`, on the caller's thread.
+ */
+typedef int32_t (*rha_read_at_fn)(void *userdata,
+                                  uint64_t offset,
+                                  uint8_t *buf,
+                                  size_t len,
+                                  size_t *read_out);
 
 /**
  * What opening a spool found and repaired.
@@ -2915,6 +3022,242 @@ enum rha_result rha_replica_rewind(struct rha_replica *replica,
 enum rha_result rha_replica_undo_rewind(struct rha_replica *replica,
                                         uint64_t *point_out,
                                         struct rha_error **error_out);
+
+/**
+ * Makes a signature job for a file of `file_len` bytes.
+ *
+ * `block_len` 0 picks about the square root of the length (a power of two
+ * between 1 KiB and 1 MiB); otherwise 16..=16777216. `strong_len` 0 picks
+ * the length that keeps a false match below 2^-64 for the file; otherwise
+ * 8..=32. On success stores a new job in `*job_out`, owned by the caller.
+ *
+ * Errors: `RHA_NULL_PARAMETER` if `job_out` is NULL; `RHA_INVALID_ARGUMENT`
+ * for an out-of-range `block_len` or `strong_len`.
+ *
+ * # Safety
+ *
+ * `job_out` is NULL or valid for writing an `rha_signature_job *`;
+ * `error_out` is NULL or valid for writing an `rha_error *`.
+ */
+enum rha_result rha_signature_job_new(uint64_t file_len,
+                                      uint32_t block_len,
+                                      uint32_t strong_len,
+                                      struct rha_signature_job **job_out,
+                                      struct rha_error **error_out);
+
+/**
+ * Feeds file bytes from `input` and writes signature bytes to `output`.
+ *
+ * Consumes what it can of `input->src[pos..size]` and writes at
+ * `output->dst + output->pos`, advancing both `pos` fields. `end` says
+ * `input` holds the last bytes of the file. `input` may be NULL (no new
+ * input).
+ *
+ * Returns `RHA_DONE` once the whole signature has been written (call with
+ * `end` until then), `RHA_BLOCKED` when it needs more input or output
+ * room. Errors: `RHA_SIGNATURE_INPUT_LENGTH` if the file is longer or (at
+ * `end`) shorter than declared; `RHA_INVALID_STATE` for input after the
+ * end; `RHA_NULL_PARAMETER`, `RHA_INVALID_ARGUMENT` for bad buffers.
+ *
+ * # Safety
+ *
+ * `job` is NULL or a live job not used by another thread during the call;
+ * `input` is NULL or a valid `rha_in_buffer` readable for `size` bytes;
+ * `output` is NULL or a valid `rha_out_buffer` writable for `size` bytes,
+ * not overlapping `input`; `error_out` is NULL or valid for writing an
+ * `rha_error *`.
+ */
+enum rha_result rha_signature_job_run(struct rha_signature_job *job,
+                                      struct rha_in_buffer *input,
+                                      struct rha_out_buffer *output,
+                                      bool end,
+                                      struct rha_error **error_out);
+
+/**
+ * Releases a signature job. NULL does nothing.
+ *
+ * # Safety
+ *
+ * `job` is NULL or a live job, not used again after this call.
+ */
+void rha_signature_job_free(struct rha_signature_job *job);
+
+/**
+ * Loads a whole signature (rha format, or rdiff's BLAKE2 formats) from
+ * `len` bytes at `data`, which are read only during the call.
+ *
+ * On success stores a new signature in `*sig_out`, owned by the caller.
+ * Errors: `RHA_SIGNATURE_CORRUPT` (with the byte offset,
+ * `rha_error_offset`), `RHA_SIGNATURE_UNSUPPORTED`,
+ * `RHA_SIGNATURE_TOO_LARGE` (over 2^26 blocks), `RHA_NULL_PARAMETER`.
+ *
+ * # Safety
+ *
+ * `data` is NULL (only if `len` is 0) or readable for `len` bytes;
+ * `sig_out` is NULL or valid for writing an `rha_signature *`;
+ * `error_out` is NULL or valid for writing an `rha_error *`.
+ */
+enum rha_result rha_signature_load(const uint8_t *data,
+                                   size_t len,
+                                   struct rha_signature **sig_out,
+                                   struct rha_error **error_out);
+
+/**
+ * The number of blocks of a signature; 0 if `sig` is NULL.
+ *
+ * # Safety
+ *
+ * `sig` is NULL or a live signature.
+ */
+uint64_t rha_signature_block_count(const struct rha_signature *sig);
+
+/**
+ * The block length of a signature; 0 if `sig` is NULL.
+ *
+ * # Safety
+ *
+ * `sig` is NULL or a live signature.
+ */
+uint32_t rha_signature_block_len(const struct rha_signature *sig);
+
+/**
+ * Releases a signature. NULL does nothing. Jobs made from it keep their
+ * own copy.
+ *
+ * # Safety
+ *
+ * `sig` is NULL or a live signature, not used again after this call.
+ */
+void rha_signature_free(struct rha_signature *sig);
+
+/**
+ * Makes a delta job against the basis `sig` describes, writing
+ * `RHA_DELTA_FORMAT_RHA` or `RHA_DELTA_FORMAT_RDIFF`. The job copies what
+ * it needs from `sig`, which the caller may free afterwards.
+ *
+ * Errors: `RHA_NULL_PARAMETER` if `sig` or `job_out` is NULL;
+ * `RHA_INVALID_ARGUMENT` for an unknown format.
+ *
+ * # Safety
+ *
+ * `sig` is NULL or a live signature; `job_out` is NULL or valid for
+ * writing an `rha_delta_job *`; `error_out` is NULL or valid for writing an
+ * `rha_error *`.
+ */
+enum rha_result rha_delta_job_new(const struct rha_signature *sig,
+                                  uint32_t format,
+                                  struct rha_delta_job **job_out,
+                                  struct rha_error **error_out);
+
+/**
+ * Feeds new-file bytes from `input` and writes delta bytes to `output`,
+ * advancing both `pos` fields; `end` says `input` holds the last bytes of
+ * the new file. `input` may be NULL (no new input).
+ *
+ * Returns `RHA_DONE` once the whole delta has been written (call with
+ * `end` until then), `RHA_BLOCKED` when it needs more input or output
+ * room. Errors: `RHA_INVALID_STATE` for input after the end;
+ * `RHA_NULL_PARAMETER`, `RHA_INVALID_ARGUMENT` for bad buffers.
+ *
+ * # Safety
+ *
+ * As for `rha_signature_job_run`, with a live delta job.
+ */
+enum rha_result rha_delta_job_run(struct rha_delta_job *job,
+                                  struct rha_in_buffer *input,
+                                  struct rha_out_buffer *output,
+                                  bool end,
+                                  struct rha_error **error_out);
+
+/**
+ * What a delta job has found so far: new-file bytes sent as literals and
+ * bytes matched in the basis. Either output pointer may be NULL. Does
+ * nothing if `job` is NULL.
+ *
+ * # Safety
+ *
+ * `job` is NULL or a live delta job; the outputs are NULL or valid for
+ * writing a `uint64_t`.
+ */
+void rha_delta_job_stats(const struct rha_delta_job *job,
+                         uint64_t *literal_out,
+                         uint64_t *matched_out);
+
+/**
+ * Releases a delta job. NULL does nothing.
+ *
+ * # Safety
+ *
+ * `job` is NULL or a live job, not used again after this call.
+ */
+void rha_delta_job_free(struct rha_delta_job *job);
+
+/**
+ * Makes a patch job reading the basis through `read_at(userdata, ...)`
+ * and refusing to produce more than `max_output` bytes (`UINT64_MAX`: no
+ * limit). `basis_len` is the basis length, or `UINT64_MAX` if unknown
+ * (copies past a known length fail with `RHA_DELTA_OUT_OF_RANGE` before
+ * any read).
+ *
+ * `userdata` is passed to `read_at` unchanged and must stay valid for the
+ * job's life. Errors: `RHA_NULL_PARAMETER` if `read_at` or `job_out` is
+ * NULL.
+ *
+ * # Safety
+ *
+ * `read_at` is NULL or a function that behaves as `rha_read_at_fn`
+ * documents; `job_out` is NULL or valid for writing an `rha_patch_job *`;
+ * `error_out` is NULL or valid for writing an `rha_error *`.
+ */
+enum rha_result rha_patch_job_new(rha_read_at_fn read_at,
+                                  void *userdata,
+                                  uint64_t basis_len,
+                                  uint64_t max_output,
+                                  struct rha_patch_job **job_out,
+                                  struct rha_error **error_out);
+
+/**
+ * Feeds delta bytes from `input` and writes new-file bytes to `output`,
+ * advancing both `pos` fields; `end` says `input` holds the last bytes of
+ * the delta. `input` may be NULL (no new input).
+ *
+ * Returns `RHA_DONE` once the delta has ended and its output has been
+ * written and verified, `RHA_BLOCKED` when it needs more input or output
+ * room. Errors: `RHA_DELTA_CORRUPT` (with the byte offset),
+ * `RHA_DELTA_UNSUPPORTED`, `RHA_DELTA_OUT_OF_RANGE`, `RHA_PATCH_TOO_LARGE`,
+ * `RHA_PATCH_HASH_MISMATCH` (discard the output and copy the whole file),
+ * `RHA_IO` (the callback failed or the basis ended early),
+ * `RHA_INVALID_STATE` (after a failure or input after the end). After an
+ * error the job stays failed.
+ *
+ * # Safety
+ *
+ * As for `rha_signature_job_run`, with a live patch job; the callback is
+ * called during this call.
+ */
+enum rha_result rha_patch_job_run(struct rha_patch_job *job,
+                                  struct rha_in_buffer *input,
+                                  struct rha_out_buffer *output,
+                                  bool end,
+                                  struct rha_error **error_out);
+
+/**
+ * The number of output bytes a patch job has produced; 0 if `job` is NULL.
+ *
+ * # Safety
+ *
+ * `job` is NULL or a live patch job.
+ */
+uint64_t rha_patch_job_produced(const struct rha_patch_job *job);
+
+/**
+ * Releases a patch job. NULL does nothing.
+ *
+ * # Safety
+ *
+ * `job` is NULL or a live job, not used again after this call.
+ */
+void rha_patch_job_free(struct rha_patch_job *job);
 
 /**
  * Makes a spool builder for the directory `dir` (a NUL-terminated path,

@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-for tool in cargo cbindgen gcc g++ valgrind python3; do
+for tool in cargo cbindgen gcc g++ valgrind python3 rdiff; do
     command -v "$tool" >/dev/null || {
         echo "tests/all.sh: '$tool' is missing; 'bash .ci/run' installs everything" >&2
         exit 1

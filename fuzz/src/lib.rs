@@ -16,6 +16,8 @@
 //! | [`ha_sequence`] | an `arbitrary` scenario configuration, then commands, observations, time and injected failures against two simulated hosts | no panic; refused commands change nothing; transitions in the table; never two actives; redirection undone; configuration locked; exact save/restore |
 //! | [`ha_restore`] | saved scenario state bytes | no panic; whatever restores saves and restores to itself |
 //! | [`rewind_model`] | operations, rewinds, undos, crashes | after every step the replica's tree is the model's state at the replica's point |
+//! | [`signature_parse`] | a control byte, then a block signature (rha or rdiff) | no panic; chunked and whole loading agree; rha signatures re-encode exactly; a delta job on it accounts for every byte |
+//! | [`delta_apply`] | a control byte, a basis length and basis, then a delta | no panic; output within the cap; chunked and whole patching agree; in-place patching agrees when it succeeds |
 //!
 //! The seed corpus is written by the ignored test `regenerate_seed_corpus`
 //! (`cargo test -p rha-fuzz --lib -- --ignored regenerate_seed_corpus`):
@@ -29,6 +31,7 @@
 //! RUSTC_BOOTSTRAP=1 cargo fuzz run journal_decode corpus/journal_decode /tmp/new -- -merge=1 -use_counters=0
 //! ```
 
+mod block;
 mod decode;
 mod dns;
 mod ha;
@@ -42,6 +45,7 @@ mod tree;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+pub use block::{delta_apply, signature_parse};
 pub use decode::journal_decode;
 pub use dns::dns_message_decode;
 pub use ha::{ha_restore, ha_sequence};
@@ -172,8 +176,20 @@ mod tests {
     }
 
     #[test]
+    fn replay_signature_parse_corpus() {
+        replay("signature_parse", super::signature_parse);
+    }
+
+    #[test]
+    fn replay_delta_apply_corpus() {
+        replay("delta_apply", super::delta_apply);
+    }
+
+    #[test]
     fn short_and_empty_inputs_are_fine() {
         for n in 0..8 {
+            super::signature_parse(&[0xA5; 8][..n]);
+            super::delta_apply(&[0xA5; 8][..n]);
             super::journal_decode(&[0xA5; 8][..n]);
             super::journal_roundtrip(&[0xA5; 8][..n]);
             super::tree_signature_parse(&[0xA5; 8][..n]);

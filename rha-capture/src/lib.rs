@@ -19,6 +19,8 @@
 //! ```
 
 pub mod apply;
+pub mod block_cli;
+pub mod block_file;
 pub mod ha_redirect;
 pub mod journal_file;
 pub mod redirect;

@@ -11,6 +11,9 @@
 //! rha rewind to REPLICA_DIR --bookmark NAME | --seq N | --time T [--dry-run]
 //! rha rewind undo REPLICA_DIR                          undo the last rewinds
 //! rha bookmark REPLICA_DIR NAME                        mark the current point
+//! rha signature FILE SIG     write a file's block signature
+//! rha delta SIG NEW DELTA    write a delta (--format rha|rdiff)
+//! rha patch BASIS DELTA OUT  rebuild the new file from a basis and a delta
 //! ```
 //!
 //! Exit codes of apply, rewind and bookmark are listed in `rha_capture::apply::cli`.
@@ -62,6 +65,12 @@ enum Command {
     Rewind(rha_capture::apply::cli::RewindCommand),
     /// Set a bookmark at a replica's current point.
     Bookmark(rha_capture::apply::cli::BookmarkArgs),
+    /// Write the block signature of a file (like `rdiff signature`).
+    Signature(rha_capture::block_cli::SignatureArgs),
+    /// Write a delta from a signature (rha or rdiff) and a new file.
+    Delta(rha_capture::block_cli::DeltaArgs),
+    /// Rebuild a new file from a basis and a delta (rha or rdiff format).
+    Patch(rha_capture::block_cli::PatchArgs),
 }
 
 #[derive(Subcommand)]
@@ -107,6 +116,9 @@ fn main() -> ExitCode {
         Command::Apply(args) => rha_capture::apply::cli::apply(&args),
         Command::Rewind(cmd) => rha_capture::apply::cli::rewind(&cmd),
         Command::Bookmark(args) => rha_capture::apply::cli::bookmark(&args),
+        Command::Signature(args) => rha_capture::block_cli::signature(&args),
+        Command::Delta(args) => rha_capture::block_cli::delta(&args),
+        Command::Patch(args) => rha_capture::block_cli::patch(&args),
     };
     match result {
         Ok(code) => code,

@@ -135,4 +135,16 @@ pub enum Error {
     /// Applying, bookmarking or rewinding failed.
     #[error(transparent)]
     Rewind(#[from] rewind::RewindError),
+    /// A block signature did not decode.
+    #[error(transparent)]
+    Signature(#[from] signature::block::SignatureError),
+    /// A delta did not decode.
+    #[error(transparent)]
+    Delta(#[from] signature::block::DeltaError),
+    /// Applying a delta failed.
+    #[error(transparent)]
+    Patch(#[from] signature::block::PatchError),
+    /// A signature or delta job was misused.
+    #[error(transparent)]
+    Job(#[from] signature::block::JobError),
 }

@@ -135,6 +135,36 @@ impl rha_out_buffer {
     }
 }
 
+impl rha_out_buffer {
+    /// The free room `dst[pos..size]`, for a call to write into directly.
+    ///
+    /// # Safety
+    ///
+    /// Unless `dst` is NULL or `size` is 0, `dst` is valid for writing `size`
+    /// bytes, and nothing else accesses them for `'a`.
+    pub(crate) unsafe fn room<'a>(&mut self) -> Result<&'a mut [u8], rha_error> {
+        check_pos(self.pos, self.size, "rha_out_buffer")?;
+        if self.size == self.pos {
+            return Ok(&mut []);
+        }
+        if self.dst.is_null() {
+            return Err(rha_error::new(
+                rha_result::RHA_NULL_PARAMETER,
+                format!("rha_out_buffer `dst` is NULL but `size` is {}", self.size),
+            ));
+        }
+        if self.size > isize::MAX as usize {
+            return Err(rha_error::invalid_argument(format!(
+                "rha_out_buffer has an impossible size {}",
+                self.size
+            )));
+        }
+        // SAFETY: non-NULL, `pos < size <= isize::MAX`, writable and
+        // unaliased for `'a` by this function's contract.
+        Ok(unsafe { slice::from_raw_parts_mut(self.dst.add(self.pos), self.size - self.pos) })
+    }
+}
+
 fn check_pos(pos: usize, size: usize, what: &str) -> Result<(), rha_error> {
     if pos > size {
         return Err(rha_error::invalid_argument(format!(

@@ -3,15 +3,18 @@
 use std::ffi::{c_char, CStr, CString};
 
 use rha_core::journal::{DecodeError, DecodeErrorKind, EncodeError, PathError, WriteError};
+use rha_core::signature::block::{
+    DeltaError, DeltaErrorKind, JobError, PatchError, SignatureError, SignatureErrorKind,
+};
 
 /// The outcome of a call.
 ///
 /// `RHA_OK` is success. `RHA_BLOCKED` and `RHA_DONE` are progress statuses of
 /// streaming calls, not errors. Every other value is an error; errors are
 /// numbered in blocks of one hundred per family (100s: API usage, 200s: I/O,
-/// 300s: journal; 400s signature/delta (450s tree signatures), 500s spool, 600s rewind and 700s
-/// 300s: journal, 500s: spool; 400s signature/delta, 600s rewind and 700s
-/// high availability are reserved) and are never renumbered, so a caller may
+/// 300s: journal, 400s: block signatures, deltas and patches (450s: tree
+/// signatures and sync plans), 500s: spool, 600s: rewind and replicas, 700s:
+/// high availability) and are never renumbered, so a caller may
 /// test a family with `code / 100`. Callers must be prepared for codes added
 /// in later versions; `rha_result_name` names them all.
 #[repr(C)]
@@ -48,6 +51,31 @@ pub enum rha_result {
     RHA_JOURNAL_TOO_LARGE = 302,
     /// A sequence number skips ahead or goes backwards.
     RHA_JOURNAL_SEQUENCE = 303,
+    /// A block signature is damaged: bad magic bytes, a checksum mismatch,
+    /// an out-of-range header field, truncation or trailing bytes. The error
+    /// object carries the byte offset.
+    RHA_SIGNATURE_CORRUPT = 400,
+    /// A block signature in a version or kind this library does not read
+    /// (for example an rdiff signature with MD4 strong sums).
+    RHA_SIGNATURE_UNSUPPORTED = 401,
+    /// A block signature has more blocks than the configured bound.
+    RHA_SIGNATURE_TOO_LARGE = 402,
+    /// A file fed to a signature job is longer or shorter than declared.
+    RHA_SIGNATURE_INPUT_LENGTH = 403,
+    /// A delta is damaged: bad magic bytes, a checksum mismatch, an unknown
+    /// command, a zero-length or overflowing command, an oversized literal,
+    /// truncation or trailing bytes. The error object carries the byte offset.
+    RHA_DELTA_CORRUPT = 410,
+    /// A delta in a format version this library does not read.
+    RHA_DELTA_UNSUPPORTED = 411,
+    /// A delta copies from outside the basis.
+    RHA_DELTA_OUT_OF_RANGE = 412,
+    /// The patched output would exceed the configured maximum.
+    RHA_PATCH_TOO_LARGE = 420,
+    /// The patched output does not match the delta's whole-file hash: the
+    /// basis is not the file the signature described. Discard the output
+    /// and copy the whole file instead.
+    RHA_PATCH_HASH_MISMATCH = 421,
     /// A tree signature is damaged: bad magic bytes, a checksum mismatch, an
     /// impossible entry, truncation. The error object carries the byte
     /// offset of the damaged structure (`rha_error_offset`).
@@ -139,6 +167,15 @@ impl rha_result {
         rha_result::RHA_JOURNAL_UNSUPPORTED_VERSION,
         rha_result::RHA_JOURNAL_TOO_LARGE,
         rha_result::RHA_JOURNAL_SEQUENCE,
+        rha_result::RHA_SIGNATURE_CORRUPT,
+        rha_result::RHA_SIGNATURE_UNSUPPORTED,
+        rha_result::RHA_SIGNATURE_TOO_LARGE,
+        rha_result::RHA_SIGNATURE_INPUT_LENGTH,
+        rha_result::RHA_DELTA_CORRUPT,
+        rha_result::RHA_DELTA_UNSUPPORTED,
+        rha_result::RHA_DELTA_OUT_OF_RANGE,
+        rha_result::RHA_PATCH_TOO_LARGE,
+        rha_result::RHA_PATCH_HASH_MISMATCH,
         rha_result::RHA_TREE_CORRUPT,
         rha_result::RHA_TREE_UNSUPPORTED_VERSION,
         rha_result::RHA_TREE_ORDER,
@@ -182,6 +219,15 @@ impl rha_result {
             301 => c"RHA_JOURNAL_UNSUPPORTED_VERSION",
             302 => c"RHA_JOURNAL_TOO_LARGE",
             303 => c"RHA_JOURNAL_SEQUENCE",
+            400 => c"RHA_SIGNATURE_CORRUPT",
+            401 => c"RHA_SIGNATURE_UNSUPPORTED",
+            402 => c"RHA_SIGNATURE_TOO_LARGE",
+            403 => c"RHA_SIGNATURE_INPUT_LENGTH",
+            410 => c"RHA_DELTA_CORRUPT",
+            411 => c"RHA_DELTA_UNSUPPORTED",
+            412 => c"RHA_DELTA_OUT_OF_RANGE",
+            420 => c"RHA_PATCH_TOO_LARGE",
+            421 => c"RHA_PATCH_HASH_MISMATCH",
             450 => c"RHA_TREE_CORRUPT",
             451 => c"RHA_TREE_UNSUPPORTED_VERSION",
             452 => c"RHA_TREE_ORDER",
@@ -339,6 +385,67 @@ impl From<WriteError> for rha_error {
     }
 }
 
+impl From<SignatureError> for rha_error {
+    fn from(e: SignatureError) -> Self {
+        let code = match e.kind {
+            SignatureErrorKind::UnsupportedVersion(_) | SignatureErrorKind::UnsupportedRdiff(_) => {
+                rha_result::RHA_SIGNATURE_UNSUPPORTED
+            }
+            SignatureErrorKind::TooLarge { .. } => rha_result::RHA_SIGNATURE_TOO_LARGE,
+            _ => rha_result::RHA_SIGNATURE_CORRUPT,
+        };
+        Self {
+            offset: Some(e.offset),
+            ..Self::new(code, e.to_string())
+        }
+    }
+}
+
+impl From<DeltaError> for rha_error {
+    fn from(e: DeltaError) -> Self {
+        let code = match e.kind {
+            DeltaErrorKind::UnsupportedVersion(_) => rha_result::RHA_DELTA_UNSUPPORTED,
+            _ => rha_result::RHA_DELTA_CORRUPT,
+        };
+        Self {
+            offset: Some(e.offset),
+            ..Self::new(code, e.to_string())
+        }
+    }
+}
+
+impl From<PatchError> for rha_error {
+    fn from(e: PatchError) -> Self {
+        let code = match &e {
+            PatchError::Delta(d) => return d.clone().into(),
+            PatchError::CopyOutOfRange { offset, .. } => {
+                return Self {
+                    offset: Some(*offset),
+                    ..Self::new(rha_result::RHA_DELTA_OUT_OF_RANGE, e.to_string())
+                }
+            }
+            PatchError::OutputTooLarge { .. } => rha_result::RHA_PATCH_TOO_LARGE,
+            PatchError::HashMismatch { .. } => rha_result::RHA_PATCH_HASH_MISMATCH,
+            PatchError::Finished => rha_result::RHA_INVALID_STATE,
+            PatchError::NotInPlace { .. } => rha_result::RHA_INVALID_ARGUMENT,
+            // Basis or target I/O, and any kind added later.
+            _ => rha_result::RHA_IO,
+        };
+        Self::new(code, e.to_string())
+    }
+}
+
+impl From<JobError> for rha_error {
+    fn from(e: JobError) -> Self {
+        let code = match e {
+            JobError::InputLength { .. } => rha_result::RHA_SIGNATURE_INPUT_LENGTH,
+            JobError::AfterEnd => rha_result::RHA_INVALID_STATE,
+            _ => rha_result::RHA_INVALID_ARGUMENT,
+        };
+        Self::new(code, e.to_string())
+    }
+}
+
 /// The name of a result code, such as `"RHA_OK"`.
 ///
 /// Returns a static NUL-terminated string (never NULL, never to be freed);
@@ -464,7 +571,7 @@ mod tests {
             let name = rha_result::name(code as rha_result_raw).expect("known code");
             assert_eq!(name.to_str().ok(), Some(format!("{code:?}").as_str()));
         }
-        for raw in [3, 99, 104, 201, 304, 400, 507, u32::MAX] {
+        for raw in [3, 99, 104, 201, 304, 404, 449, 507, 609, 705, u32::MAX] {
             assert_eq!(rha_result::name(raw), None);
         }
         assert_eq!(
@@ -480,9 +587,9 @@ mod tests {
         assert_eq!(
             numbers,
             [
-                0, 1, 2, 100, 101, 102, 103, 200, 300, 301, 302, 303, 450, 451, 452, 453, 454, 500,
-                501, 502, 503, 504, 505, 506, 600, 601, 602, 603, 604, 605, 606, 607, 608, 700,
-                701, 702, 703, 704
+                0, 1, 2, 100, 101, 102, 103, 200, 300, 301, 302, 303, 400, 401, 402, 403, 410, 411,
+                412, 420, 421, 450, 451, 452, 453, 454, 500, 501, 502, 503, 504, 505, 506, 600,
+                601, 602, 603, 604, 605, 606, 607, 608, 700, 701, 702, 703, 704
             ]
         );
     }

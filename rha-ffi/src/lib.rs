@@ -96,6 +96,7 @@ mod handle;
 mod journal;
 mod record;
 mod rewind;
+mod signature;
 mod spool;
 mod tree;
 
@@ -145,6 +146,14 @@ pub use rewind::{
     rha_replica_bookmark, rha_replica_free, rha_replica_info, rha_replica_open, rha_replica_point,
     rha_replica_rewind, rha_replica_set_bookmark, rha_replica_sync, rha_replica_undo_rewind,
     rha_rewind_by, rha_rewind_info, rha_rewind_plan, rha_rewind_point,
+};
+pub use signature::block::{
+    rha_delta_job, rha_delta_job_free, rha_delta_job_new, rha_delta_job_run, rha_delta_job_stats,
+    rha_patch_job, rha_patch_job_free, rha_patch_job_new, rha_patch_job_produced,
+    rha_patch_job_run, rha_read_at_fn, rha_signature, rha_signature_block_count,
+    rha_signature_block_len, rha_signature_free, rha_signature_job, rha_signature_job_free,
+    rha_signature_job_new, rha_signature_job_run, rha_signature_load, RHA_DELTA_FORMAT_RDIFF,
+    RHA_DELTA_FORMAT_RHA,
 };
 pub use spool::reader::{
     rha_spool_reader, rha_spool_reader_free, rha_spool_reader_new, rha_spool_reader_next,

@@ -170,6 +170,9 @@ fn scan(src: &str) -> (Vec<String>, Vec<String>) {
             continue; // `extern crate` or an `extern "C" { ... }` import block
         }
         let Some(name) = ident(j + 1) else {
+            if toks.get(j + 1) == Some(&Tok::Punct('(')) {
+                continue; // a function pointer type (a callback), not an export
+            }
             problems.push(format!("unnamed extern fn at token {j}"));
             continue;
         };

@@ -26,8 +26,19 @@ subclasses mirroring the library's result-code families.
 
 from __future__ import annotations
 
+from ._block import DeltaJob, PatchJob, SignatureJob, delta, patch, signature
 from ._errors import (
     ConfirmationRequiredError,
+    BlockError,
+    CorruptDeltaError,
+    CorruptSignatureError,
+    DeltaOutOfRangeError,
+    HashMismatchError,
+    InputLengthError,
+    PatchTooLargeError,
+    SignatureTooLargeError,
+    UnsupportedDeltaError,
+    UnsupportedSignatureError,
     CorruptJournalError,
     InvalidArgumentError,
     InvalidStateError,
@@ -43,7 +54,7 @@ from ._errors import (
 )
 from ._errors import (
     BadGlobError,
-    CorruptSignatureError,
+    CorruptTreeSignatureError,
     SignatureOrderError,
     TreeSignatureError,
     UnsupportedEntryError,
@@ -127,6 +138,23 @@ def version_number() -> int:
 
 __all__ = [
     "__version__",
+    # block signatures, deltas and patches
+    "signature",
+    "delta",
+    "patch",
+    "SignatureJob",
+    "DeltaJob",
+    "PatchJob",
+    "BlockError",
+    "CorruptSignatureError",
+    "UnsupportedSignatureError",
+    "SignatureTooLargeError",
+    "InputLengthError",
+    "CorruptDeltaError",
+    "UnsupportedDeltaError",
+    "DeltaOutOfRangeError",
+    "PatchTooLargeError",
+    "HashMismatchError",
     "version_number",
     # operations
     "Op",
@@ -169,7 +197,7 @@ __all__ = [
     "PlanStep",
     "ScanStats",
     "TreeSignatureError",
-    "CorruptSignatureError",
+    "CorruptTreeSignatureError",
     "UnsupportedSignatureVersionError",
     "SignatureOrderError",
     "BadGlobError",

@@ -19,7 +19,7 @@ Families (codes are grouped by hundreds and never renumbered)::
         ├── RecordTooLargeError    a frame exceeds the configured maximum
         └── SequenceError          a sequence gap or reordering
     TreeSignatureError        45x: tree signatures and sync plans
-    ├── CorruptSignatureError      damaged, truncated or impossible signature
+    ├── CorruptTreeSignatureError  damaged, truncated or impossible signature
     ├── UnsupportedSignatureVersionError
     ├── SignatureOrderError        entries out of order, parent missing
     ├── BadGlobError               an exclusion pattern does not parse (also a ValueError)
@@ -30,6 +30,16 @@ Families (codes are grouped by hundreds and never renumbered)::
     ├── InvalidConfigError         bad scenario configuration (also a ValueError)
     ├── StateCorruptError          saved scenario state does not load
     └── StateVersionError          saved by a newer version
+    BlockError                400-449: block signatures, deltas and patches
+    ├── CorruptSignatureError      damaged signature bytes
+    ├── UnsupportedSignatureError  a version or kind not read (rdiff MD4)
+    ├── SignatureTooLargeError     more blocks than the bound
+    ├── InputLengthError           the file's length differs from the declared one
+    ├── CorruptDeltaError          damaged delta bytes
+    ├── UnsupportedDeltaError      a delta format version not read
+    ├── DeltaOutOfRangeError       a copy outside the basis
+    ├── PatchTooLargeError         the output would pass the cap
+    └── HashMismatchError          the result does not match the whole-file hash
 """
 
 from __future__ import annotations
@@ -52,7 +62,7 @@ __all__ = [
     "RecordTooLargeError",
     "SequenceError",
     "TreeSignatureError",
-    "CorruptSignatureError",
+    "CorruptTreeSignatureError",
     "UnsupportedSignatureVersionError",
     "SignatureOrderError",
     "BadGlobError",
@@ -63,6 +73,16 @@ __all__ = [
     "InvalidConfigError",
     "StateCorruptError",
     "StateVersionError",
+    "BlockError",
+    "CorruptSignatureError",
+    "UnsupportedSignatureError",
+    "SignatureTooLargeError",
+    "InputLengthError",
+    "CorruptDeltaError",
+    "UnsupportedDeltaError",
+    "DeltaOutOfRangeError",
+    "PatchTooLargeError",
+    "HashMismatchError",
     "call",
     "code_name",
     "raise_code",
@@ -173,7 +193,7 @@ class TreeSignatureError(RhaError):
     """
 
 
-class CorruptSignatureError(TreeSignatureError):
+class CorruptTreeSignatureError(TreeSignatureError):
     """A damaged tree signature (``RHA_TREE_CORRUPT``): bad magic bytes, a
     checksum mismatch, an impossible entry, or truncation."""
 
@@ -195,6 +215,52 @@ class BadGlobError(TreeSignatureError, ValueError):
 class UnsupportedEntryError(TreeSignatureError):
     """A scanned entry that a signature cannot record, such as a path
     longer than 4096 bytes (``RHA_TREE_UNSUPPORTED_ENTRY``)."""
+class BlockError(RhaError):
+    """Block signatures, deltas and patches (``rha_result`` 400-449).
+
+    ``offset`` is the byte offset of the damage in the signature or delta,
+    when it applies.
+    """
+
+
+class CorruptSignatureError(BlockError):
+    """Damaged signature bytes (``RHA_SIGNATURE_CORRUPT``)."""
+
+
+class UnsupportedSignatureError(BlockError):
+    """A signature version or kind this library does not read, such as an
+    rdiff signature with MD4 sums (``RHA_SIGNATURE_UNSUPPORTED``)."""
+
+
+class SignatureTooLargeError(BlockError):
+    """A signature with more blocks than the bound (``RHA_SIGNATURE_TOO_LARGE``)."""
+
+
+class InputLengthError(BlockError, ValueError):
+    """The data given to a signature job is longer or shorter than declared
+    (``RHA_SIGNATURE_INPUT_LENGTH``)."""
+
+
+class CorruptDeltaError(BlockError):
+    """Damaged delta bytes (``RHA_DELTA_CORRUPT``)."""
+
+
+class UnsupportedDeltaError(BlockError):
+    """A delta format version this library does not read (``RHA_DELTA_UNSUPPORTED``)."""
+
+
+class DeltaOutOfRangeError(BlockError):
+    """A delta copies from outside the basis (``RHA_DELTA_OUT_OF_RANGE``)."""
+
+
+class PatchTooLargeError(BlockError):
+    """The patched output would pass the cap (``RHA_PATCH_TOO_LARGE``)."""
+
+
+class HashMismatchError(BlockError):
+    """The patched output does not match the delta's whole-file hash: the
+    basis is not the file the signature described (``RHA_PATCH_HASH_MISMATCH``).
+    Discard the output and copy the whole file."""
 
 
 _BY_CODE: Dict[int, Type[RhaError]] = {
@@ -206,11 +272,20 @@ _BY_CODE: Dict[int, Type[RhaError]] = {
     lib.RHA_JOURNAL_UNSUPPORTED_VERSION: UnsupportedVersionError,
     lib.RHA_JOURNAL_TOO_LARGE: RecordTooLargeError,
     lib.RHA_JOURNAL_SEQUENCE: SequenceError,
-    lib.RHA_TREE_CORRUPT: CorruptSignatureError,
+    lib.RHA_TREE_CORRUPT: CorruptTreeSignatureError,
     lib.RHA_TREE_UNSUPPORTED_VERSION: UnsupportedSignatureVersionError,
     lib.RHA_TREE_ORDER: SignatureOrderError,
     lib.RHA_TREE_BAD_GLOB: BadGlobError,
     lib.RHA_TREE_UNSUPPORTED_ENTRY: UnsupportedEntryError,
+    lib.RHA_SIGNATURE_CORRUPT: CorruptSignatureError,
+    lib.RHA_SIGNATURE_UNSUPPORTED: UnsupportedSignatureError,
+    lib.RHA_SIGNATURE_TOO_LARGE: SignatureTooLargeError,
+    lib.RHA_SIGNATURE_INPUT_LENGTH: InputLengthError,
+    lib.RHA_DELTA_CORRUPT: CorruptDeltaError,
+    lib.RHA_DELTA_UNSUPPORTED: UnsupportedDeltaError,
+    lib.RHA_DELTA_OUT_OF_RANGE: DeltaOutOfRangeError,
+    lib.RHA_PATCH_TOO_LARGE: PatchTooLargeError,
+    lib.RHA_PATCH_HASH_MISMATCH: HashMismatchError,
 }
 _BY_FAMILY: Dict[int, Type[RhaError]] = {1: UsageError, 2: RhaIOError, 3: JournalError}
 _STATUSES = (lib.RHA_OK, lib.RHA_BLOCKED, lib.RHA_DONE)

@@ -191,7 +191,7 @@ def read_signature(signature: Signature) -> Iterator[TreeEntry]:
     """The entries of a signature (``bytes`` or a signature file's path), in order.
 
     Raises:
-        CorruptSignatureError: the signature is damaged or truncated; the
+        CorruptTreeSignatureError: the signature is damaged or truncated; the
             exception's ``offset`` is the byte offset of the damage.
     """
     reader = ffi.gc(lib.rha_tree_reader_new(), lib.rha_tree_reader_free)
@@ -254,7 +254,7 @@ def compare(
 
     Raises:
         BadGlobError: a pattern does not parse.
-        CorruptSignatureError: a signature is damaged (raised while iterating).
+        CorruptTreeSignatureError: a signature is damaged (raised while iterating).
     """
     options = ffi.gc(lib.rha_compare_options_new(), lib.rha_compare_options_free)
     call(lib.rha_compare_options_set_ignore_same, options, bool(ignore_same))

@@ -92,12 +92,12 @@ def test_damage_and_bad_patterns_raise(trees):
     master, replica = trees
     sig = bytearray(rha.scan(master))
     sig[40] ^= 1
-    with pytest.raises(rha.CorruptSignatureError) as info:
+    with pytest.raises(rha.CorruptTreeSignatureError) as info:
         list(rha.read_signature(bytes(sig)))
     assert info.value.offset == 16 and "checksum" in str(info.value)
-    with pytest.raises(rha.CorruptSignatureError, match="master signature"):
+    with pytest.raises(rha.CorruptTreeSignatureError, match="master signature"):
         list(rha.compare(bytes(sig), rha.scan(replica)))
-    with pytest.raises(rha.CorruptSignatureError, match="truncated"):
+    with pytest.raises(rha.CorruptTreeSignatureError, match="truncated"):
         list(rha.read_signature(rha.scan(master)[:-3]))
     with pytest.raises(rha.BadGlobError, match="not closed"):
         rha.compare(b"", b"", exclude=["[x"])
@@ -116,6 +116,6 @@ def test_golden_signatures():
     assert [e.path for e in entries][:2] == ["docs", "docs/a.txt"]
     assert entries[5].sparse and entries[5].size == 5 << 30
     assert entries[1].link == entries[7].link == (0x803, 1_234_567)
-    with pytest.raises(rha.CorruptSignatureError) as info:
+    with pytest.raises(rha.CorruptTreeSignatureError) as info:
         list(rha.read_signature(DATA / "tree-v1-corrupt.rhatree"))
     assert info.value.offset == 16

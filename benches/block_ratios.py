@@ -1,0 +1,72 @@
+#!/usr/bin/env python3
+"""Print the block benchmarks (benches/signature.rs) as ratios, and check
+the targets of issue 3.
+
+Reads the last run's criterion estimates ($CARGO_TARGET_DIR or ./target,
+then criterion/) for the groups `block/*`, prints each tool's throughput and
+rha's speed relative to fast_rsync, rdiff and memcpy, then the targets:
+signature >= 2x fast_rsync and >= 10x rdiff; rolling delta on 1%-changed
+data >= 3x fast_rsync and on unrelated data >= 1x; fixed-offset comparison
+>= 5 GB/s; patch >= 0.80 of memcpy.
+
+    RHA_BENCH_MB=64 cargo bench -p rha-benches --bench signature
+    python3 benches/block_ratios.py
+"""
+
+import json
+import os
+import sys
+from pathlib import Path
+
+
+def load(root):
+    groups = {}
+    for bench in root.glob("**/new/benchmark.json"):
+        meta = json.loads(bench.read_text())
+        if not meta["group_id"].startswith("block/"):
+            continue
+        est = json.loads((bench.parent / "estimates.json").read_text())
+        nbytes = (meta.get("throughput") or {}).get("Bytes", 0)
+        ns = est["mean"]["point_estimate"]
+        groups.setdefault(meta["group_id"], {})[meta["function_id"]] = nbytes / (ns * 1e-9)
+    return groups
+
+
+def main():
+    root = Path(os.environ.get("CARGO_TARGET_DIR", "target")) / "criterion"
+    groups = load(root)
+    if not groups:
+        print(f"no block/* results under {root}; run the bench first", file=sys.stderr)
+        return 1
+    for name in sorted(groups):
+        print(name)
+        for fn, rate in sorted(groups[name].items()):
+            print(f"  {fn:<20} {rate / 1e9:8.3f} GB/s")
+    checks = [
+        ("block/signature", "rha", "fast_rsync", 2.0),
+        ("block/signature", "rha", "rdiff", 10.0),
+        ("block/delta-1pct", "rha", "fast_rsync", 3.0),
+        ("block/delta-unrelated", "rha", "fast_rsync", 1.0),
+        ("block/patch", "rha", "memcpy", 0.8),
+    ]
+    failed = 0
+    print("targets")
+    for group, ours, ref, want in checks:
+        g = groups.get(group, {})
+        if ours not in g or ref not in g:
+            print(f"  {group}: {ours}/{ref} not measured")
+            continue
+        ratio = g[ours] / g[ref]
+        ok = ratio >= want
+        failed += not ok
+        print(f"  {group}: {ours} / {ref} = {ratio:.2f} (target >= {want}) {'ok' if ok else 'MISSED'}")
+    g = groups.get("block/fixed-compare", {})
+    if "rha-compare" in g:
+        ok = g["rha-compare"] >= 5e9
+        failed += not ok
+        print(f"  block/fixed-compare: {g['rha-compare'] / 1e9:.1f} GB/s (target >= 5) {'ok' if ok else 'MISSED'}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,256 @@
+//! Block signatures, deltas and patches against fast_rsync (in process) and
+//! librsync's `rdiff` (run as a process on the same data, wall time).
+//!
+//! Workloads: `RHA_BENCH_MB` MiB (default 256) of random data (`base`); the
+//! same data with 1% of its 4 KiB blocks overwritten and a few insertions
+//! (`changed`); and unrelated random data. Block length 16 KiB for every
+//! tool (rha's automatic choice at 256 MiB). Groups, throughput in bytes of
+//! the input file:
+//!
+//! - `block/signature`: rha, fast_rsync, rdiff;
+//! - `block/delta-1pct`, `block/delta-unrelated`: rolling delta of
+//!   `changed` / unrelated data against `base`'s signature;
+//! - `block/fixed-compare`: comparing two signatures position by position
+//!   (bytes of file covered), and the replica's whole scan (signature of
+//!   its copy plus comparison);
+//! - `block/patch`: rebuilding `changed` from `base` and the delta, against
+//!   a plain memcpy of the output.
+//!
+//! ```text
+//! RHA_BENCH_MB=64 cargo bench -p rha-benches --bench signature -- --warm-up-time 1 --measurement-time 5
+//! python3 benches/block_ratios.py
+//! ```
+
+use std::hint::black_box;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use criterion::{BenchmarkGroup, Criterion, SamplingMode, Throughput};
+use rha_core::signature::block::{
+    compare_fixed, delta_of, patch_of, signature_of, DeltaFormat, Signature, SignatureParams,
+};
+
+const BLOCK: u32 = 16 << 10;
+
+fn xorshift_fill(buf: &mut [u8], seed: u64) {
+    let mut x = seed | 1;
+    for chunk in buf.chunks_mut(8) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let b = x.to_le_bytes();
+        chunk.copy_from_slice(&b[..chunk.len()]);
+    }
+}
+
+struct Data {
+    base: Vec<u8>,
+    changed: Vec<u8>,
+    unrelated: Vec<u8>,
+}
+
+fn data() -> Data {
+    let mb: usize = std::env::var("RHA_BENCH_MB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(256);
+    let len = mb << 20;
+    let mut base = vec![0u8; len];
+    xorshift_fill(&mut base, 1);
+    let mut changed = base.clone();
+    let blocks = len / 4096;
+    let mut x = 12345u64;
+    for _ in 0..blocks / 100 {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let b = (x >> 33) as usize % blocks;
+        xorshift_fill(&mut changed[b * 4096..(b + 1) * 4096], x);
+    }
+    for i in 0..8 {
+        let at = len / 9 * (i + 1);
+        changed.splice(at..at, std::iter::repeat_n(i as u8, 100 + 37 * i));
+    }
+    let mut unrelated = vec![0u8; len];
+    xorshift_fill(&mut unrelated, 99);
+    Data {
+        base,
+        changed,
+        unrelated,
+    }
+}
+
+fn params(len: usize) -> SignatureParams {
+    SignatureParams::new(len as u64)
+        .with_block_len(BLOCK)
+        .expect("valid block length")
+}
+
+fn fast_options() -> fast_rsync::SignatureOptions {
+    fast_rsync::SignatureOptions {
+        block_size: BLOCK,
+        crypto_hash_size: 16,
+    }
+}
+
+/// Times `rdiff ARGS` (wall time of the process) `iters` times.
+fn rdiff_time(args: &[&Path], iters: u64) -> Duration {
+    let mut total = Duration::ZERO;
+    for _ in 0..iters {
+        let start = Instant::now();
+        let status = Command::new("rdiff")
+            .args(["-f", "-b", &BLOCK.to_string()])
+            .args(args)
+            .status()
+            .expect("rdiff runs (Debian package rdiff)");
+        total += start.elapsed();
+        assert!(status.success());
+    }
+    total
+}
+
+fn have_rdiff() -> bool {
+    Command::new("rdiff").arg("--version").output().is_ok()
+}
+
+fn group<'a>(
+    c: &'a mut Criterion,
+    name: &str,
+    bytes: usize,
+) -> BenchmarkGroup<'a, criterion::measurement::WallTime> {
+    let mut g = c.benchmark_group(name);
+    g.sampling_mode(SamplingMode::Flat).sample_size(10);
+    g.throughput(Throughput::Bytes(bytes as u64));
+    g
+}
+
+fn bench(c: &mut Criterion) {
+    let d = data();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = |name: &str, bytes: &[u8]| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, bytes).expect("write bench file");
+        p
+    };
+    let base_f = file("base", &d.base);
+    let changed_f = file("changed", &d.changed);
+    let unrelated_f = file("unrelated", &d.unrelated);
+    let sig_f = dir.path().join("base.sig");
+    let out_f = dir.path().join("out");
+    let rdiff = have_rdiff();
+
+    // Signature.
+    let mut g = group(c, "block/signature", d.base.len());
+    g.bench_function("rha", |b| {
+        b.iter(|| signature_of(black_box(&d.base), params(d.base.len())))
+    });
+    g.bench_function("fast_rsync", |b| {
+        b.iter(|| fast_rsync::Signature::calculate(black_box(&d.base), fast_options()))
+    });
+    if rdiff {
+        g.bench_function("rdiff", |b| {
+            b.iter_custom(|iters| rdiff_time(&[Path::new("signature"), &base_f, &sig_f], iters))
+        });
+    }
+    g.finish();
+
+    let sig = Signature::from_bytes(&signature_of(&d.base, params(d.base.len())).expect("sig"))
+        .expect("valid");
+    let fast_sig = fast_rsync::Signature::calculate(&d.base, fast_options());
+    let fast_index = fast_sig.index();
+    if rdiff {
+        let status = Command::new("rdiff")
+            .args(["-f", "-b", &BLOCK.to_string(), "signature"])
+            .args([&base_f, &sig_f])
+            .status()
+            .expect("rdiff");
+        assert!(status.success());
+    }
+
+    // Rolling deltas.
+    for (name, new, new_f) in [
+        ("block/delta-1pct", &d.changed, &changed_f),
+        ("block/delta-unrelated", &d.unrelated, &unrelated_f),
+    ] {
+        let mut g = group(c, name, new.len());
+        g.bench_function("rha", |b| {
+            b.iter(|| delta_of(sig.clone(), black_box(new), DeltaFormat::Rha).expect("delta"))
+        });
+        g.bench_function("fast_rsync", |b| {
+            b.iter(|| {
+                let mut out = Vec::new();
+                fast_rsync::diff(&fast_index, black_box(new), &mut out).expect("diff");
+                out
+            })
+        });
+        if rdiff {
+            let delta_f = dir.path().join("delta");
+            g.bench_function("rdiff", |b| {
+                b.iter_custom(|iters| {
+                    rdiff_time(&[Path::new("delta"), &sig_f, new_f, &delta_f], iters)
+                })
+            });
+        }
+        g.finish();
+    }
+
+    // Fixed-offset comparison.
+    let changed_same_len = &d.changed[..d.base.len()];
+    let csig =
+        Signature::from_bytes(&signature_of(changed_same_len, params(d.base.len())).expect("sig"))
+            .expect("valid");
+    let mut g = group(c, "block/fixed-compare", d.base.len());
+    g.bench_function("rha-compare", |b| {
+        b.iter(|| compare_fixed(black_box(&sig), black_box(&csig)).expect("compare"))
+    });
+    g.bench_function("rha-scan+compare", |b| {
+        b.iter(|| {
+            let s = Signature::from_bytes(
+                &signature_of(black_box(&d.base), params(d.base.len())).expect("sig"),
+            )
+            .expect("valid");
+            compare_fixed(&s, &csig).expect("compare")
+        })
+    });
+    g.finish();
+
+    // Patch.
+    let (delta, _) = delta_of(sig.clone(), &d.changed, DeltaFormat::Rha).expect("delta");
+    let mut fast_delta = Vec::new();
+    fast_rsync::diff(&fast_index, &d.changed, &mut fast_delta).expect("diff");
+    let mut g = group(c, "block/patch", d.changed.len());
+    g.bench_function("memcpy", |b| {
+        b.iter(|| {
+            let mut out = Vec::with_capacity(d.changed.len());
+            out.extend_from_slice(black_box(&d.changed));
+            out
+        })
+    });
+    g.bench_function("rha", |b| {
+        b.iter(|| patch_of(black_box(&d.base[..]), black_box(&delta), u64::MAX).expect("patch"))
+    });
+    g.bench_function("fast_rsync", |b| {
+        b.iter(|| {
+            let mut out = Vec::new();
+            fast_rsync::apply(black_box(&d.base), black_box(&fast_delta), &mut out).expect("apply");
+            out
+        })
+    });
+    if rdiff {
+        let delta_f = dir.path().join("delta.rdiff");
+        std::fs::write(&delta_f, &fast_delta).expect("write");
+        g.bench_function("rdiff", |b| {
+            b.iter_custom(|iters| {
+                rdiff_time(&[Path::new("patch"), &base_f, &delta_f, &out_f], iters)
+            })
+        });
+    }
+    g.finish();
+}
+
+fn main() {
+    let mut c = Criterion::default().configure_from_args();
+    bench(&mut c);
+    c.final_summary();
+}

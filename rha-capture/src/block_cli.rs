@@ -1,0 +1,258 @@
+//! The rdiff-style commands of the `rha` tool: `rha signature`, `rha delta`
+//! and `rha patch`.
+//!
+//! Exit codes: 0 ok, 1 a file could not be read or written, 2 bad usage,
+//! 4 corrupt input (or a patched result that does not verify).
+
+use std::fs::{self, File};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, ValueEnum};
+use rha_core::signature::block::{
+    DeltaFormat, DeltaJob, PatchError, PatchJob, PatchOptions, Signature, SignatureJob,
+    SignatureLoader, SignatureParams, DEFAULT_MAX_BLOCKS,
+};
+
+use crate::block_file::{FileAt, SparseWriter};
+
+/// Exit code: the input is corrupt or the result does not verify.
+const EXIT_CORRUPT: u8 = 4;
+/// Exit code: bad usage.
+const EXIT_USAGE: u8 = 2;
+
+/// `rha signature FILE SIGFILE`.
+#[derive(Debug, Args)]
+pub struct SignatureArgs {
+    /// The file to describe.
+    pub file: PathBuf,
+    /// Where to write its block signature.
+    pub sigfile: PathBuf,
+    /// Block length in bytes (default: about the square root of the file length).
+    #[arg(long)]
+    pub block_size: Option<u32>,
+}
+
+/// Output format of `rha delta`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    /// rha's checksummed format with a whole-file hash.
+    Rha,
+    /// librsync's format, for `rdiff patch`.
+    Rdiff,
+}
+
+/// `rha delta SIGFILE NEWFILE DELTAFILE`.
+#[derive(Debug, Args)]
+pub struct DeltaArgs {
+    /// The basis's signature (from `rha signature` or `rdiff signature`).
+    pub sigfile: PathBuf,
+    /// The new file.
+    pub newfile: PathBuf,
+    /// Where to write the delta.
+    pub deltafile: PathBuf,
+    /// Delta format.
+    #[arg(long, value_enum, default_value = "rha")]
+    pub format: FormatArg,
+}
+
+/// `rha patch BASIS DELTAFILE OUTFILE`.
+#[derive(Debug, Args)]
+pub struct PatchArgs {
+    /// The file the signature was made from.
+    pub basis: PathBuf,
+    /// The delta (rha or rdiff format).
+    pub deltafile: PathBuf,
+    /// Where to write the new file.
+    pub outfile: PathBuf,
+    /// Refuse to write more than this many bytes.
+    #[arg(long, default_value_t = u64::MAX)]
+    pub max_output: u64,
+}
+
+fn ctx(path: &Path) -> impl FnOnce(io::Error) -> io::Error + '_ {
+    move |e| io::Error::new(e.kind(), format!("{}: {e}", path.display()))
+}
+
+fn fail(code: u8, msg: impl std::fmt::Display) -> io::Result<ExitCode> {
+    eprintln!("rha: error: {msg}");
+    Ok(ExitCode::from(code))
+}
+
+/// Reads `file` in 1 MiB chunks into `f(chunk, eof)`.
+fn each_chunk(path: &Path, mut f: impl FnMut(&[u8], bool) -> io::Result<bool>) -> io::Result<()> {
+    let mut file = File::open(path).map_err(ctx(path))?;
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let mut n = 0;
+        while n < buf.len() {
+            let got = file.read(&mut buf[n..]).map_err(ctx(path))?;
+            if got == 0 {
+                break;
+            }
+            n += got;
+        }
+        let eof = n < buf.len();
+        if !f(&buf[..n], eof)? || eof {
+            return Ok(());
+        }
+    }
+}
+
+/// Runs `rha signature`.
+pub fn signature(args: &SignatureArgs) -> io::Result<ExitCode> {
+    let len = fs::metadata(&args.file).map_err(ctx(&args.file))?.len();
+    let mut params = SignatureParams::new(len);
+    if let Some(bl) = args.block_size {
+        params = match params.with_block_len(bl) {
+            Ok(p) => p,
+            Err(e) => return fail(EXIT_USAGE, e),
+        };
+    }
+    let mut job = SignatureJob::new(params);
+    let mut out = io::BufWriter::new(File::create(&args.sigfile).map_err(ctx(&args.sigfile))?);
+    let mut room = vec![0u8; 256 << 10];
+    let mut error = None;
+    each_chunk(&args.file, |mut input, eof| loop {
+        match job.run(input, &mut room, eof) {
+            Ok(p) => {
+                input = &input[p.consumed..];
+                out.write_all(&room[..p.produced])
+                    .map_err(ctx(&args.sigfile))?;
+                if p.done || (input.is_empty() && !eof && p.produced < room.len()) {
+                    return Ok(true);
+                }
+            }
+            Err(e) => {
+                error = Some(e);
+                return Ok(false);
+            }
+        }
+    })?;
+    if let Some(e) = error {
+        return fail(
+            1,
+            format!(
+                "{}: {e} (did it change while being read?)",
+                args.file.display()
+            ),
+        );
+    }
+    out.flush().map_err(ctx(&args.sigfile))?;
+    println!(
+        "{}: {} blocks of {} bytes, {}-byte strong hashes",
+        args.sigfile.display(),
+        params.block_count(),
+        params.block_len,
+        params.strong_len
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Loads a signature file (rha or rdiff format).
+pub fn load_signature(path: &Path) -> io::Result<Result<Signature, String>> {
+    let mut loader = SignatureLoader::new(DEFAULT_MAX_BLOCKS);
+    let mut error = None;
+    each_chunk(path, |input, _| match loader.feed(input) {
+        Ok(()) => Ok(true),
+        Err(e) => {
+            error = Some(e);
+            Ok(false)
+        }
+    })?;
+    if let Some(e) = error {
+        return Ok(Err(format!("{}: {e}", path.display())));
+    }
+    Ok(loader
+        .finish()
+        .map_err(|e| format!("{}: {e}", path.display())))
+}
+
+/// Runs `rha delta`.
+pub fn delta(args: &DeltaArgs) -> io::Result<ExitCode> {
+    let sig = match load_signature(&args.sigfile)? {
+        Ok(s) => s,
+        Err(e) => return fail(EXIT_CORRUPT, e),
+    };
+    let format = match args.format {
+        FormatArg::Rha => DeltaFormat::Rha,
+        FormatArg::Rdiff => DeltaFormat::Rdiff,
+    };
+    let mut job = DeltaJob::new(sig, format);
+    let mut out = io::BufWriter::new(File::create(&args.deltafile).map_err(ctx(&args.deltafile))?);
+    let mut room = vec![0u8; 256 << 10];
+    let mut written = 0u64;
+    each_chunk(&args.newfile, |mut input, eof| loop {
+        let p = job.run(input, &mut room, eof).map_err(io::Error::other)?;
+        input = &input[p.consumed..];
+        out.write_all(&room[..p.produced])
+            .map_err(ctx(&args.deltafile))?;
+        written += p.produced as u64;
+        if p.done || (input.is_empty() && !eof && p.produced < room.len()) {
+            return Ok(true);
+        }
+    })?;
+    out.flush().map_err(ctx(&args.deltafile))?;
+    let s = job.stats();
+    println!(
+        "{}: {written} bytes; {} bytes matched, {} bytes literal",
+        args.deltafile.display(),
+        s.matched_bytes,
+        s.literal_bytes
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `rha patch`.
+pub fn patch(args: &PatchArgs) -> io::Result<ExitCode> {
+    let basis = File::open(&args.basis).map_err(ctx(&args.basis))?;
+    let basis_len = basis.metadata().map_err(ctx(&args.basis))?.len();
+    let out = File::create(&args.outfile).map_err(ctx(&args.outfile))?;
+    let mut writer = SparseWriter::new(&out);
+    let mut job = PatchJob::new(
+        FileAt(&basis),
+        PatchOptions::default()
+            .max_output(args.max_output)
+            .basis_len(Some(basis_len)),
+    );
+    let mut room = vec![0u8; 1 << 20];
+    let mut error: Option<PatchError> = None;
+    let mut done = false;
+    each_chunk(&args.deltafile, |mut input, eof| loop {
+        match job.run(input, &mut room, eof) {
+            Ok(p) => {
+                input = &input[p.consumed..];
+                writer
+                    .write(&room[..p.produced])
+                    .map_err(ctx(&args.outfile))?;
+                done = p.done;
+                if p.done || (input.is_empty() && p.produced < room.len()) {
+                    return Ok(!p.done);
+                }
+            }
+            Err(e) => {
+                error = Some(e);
+                return Ok(false);
+            }
+        }
+    })?;
+    if let Some(e) = error {
+        drop(out);
+        let _ = fs::remove_file(&args.outfile);
+        return match e {
+            PatchError::Basis { .. } | PatchError::Target { .. } => fail(1, e),
+            _ => fail(EXIT_CORRUPT, format!("{}: {e}", args.deltafile.display())),
+        };
+    }
+    if !done {
+        let _ = fs::remove_file(&args.outfile);
+        return fail(
+            EXIT_CORRUPT,
+            format!("{}: truncated delta", args.deltafile.display()),
+        );
+    }
+    let len = writer.finish().map_err(ctx(&args.outfile))?;
+    println!("{}: {len} bytes", args.outfile.display());
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,334 @@
+//! `rha signature`, `rha delta`, `rha patch`, interoperability with
+//! librsync's `rdiff`, and `block_file::sync_file`.
+
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+use std::fs;
+use std::os::unix::fs::{FileExt, MetadataExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use rha_capture::block_file::{sync_file, BlockSyncMode, BlockSyncOptions};
+
+fn rha(args: &[&Path]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rha"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn rha_ok(args: &[&Path]) -> String {
+    let out = rha(args);
+    assert!(
+        out.status.success(),
+        "rha {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn rdiff(args: &[&str]) {
+    let out = Command::new("rdiff")
+        .args(args)
+        .output()
+        .expect("the `rdiff` command (Debian package rdiff) is needed; `bash .ci/run` installs it");
+    assert!(
+        out.status.success(),
+        "rdiff {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Pseudo-random bytes (xorshift), deterministic per seed.
+fn noise(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+/// `basis` with a few edits: overwrites, an insertion and a deletion.
+fn edited(basis: &[u8]) -> Vec<u8> {
+    let mut v = basis.to_vec();
+    v[1000..1100].fill(b'x');
+    v.splice(50_000..50_000, noise(777, 9));
+    v.drain(120_000..121_234);
+    let n = v.len();
+    v[n - 10..].copy_from_slice(b"0123456789");
+    v
+}
+
+struct Files {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+}
+
+impl Files {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().to_owned();
+        Self { _dir: dir, root }
+    }
+    fn path(&self, name: &str) -> PathBuf {
+        self.root.join(name)
+    }
+    fn write(&self, name: &str, data: &[u8]) -> PathBuf {
+        let p = self.path(name);
+        fs::write(&p, data).unwrap();
+        p
+    }
+}
+
+#[test]
+fn signature_delta_patch_round_trip() {
+    let f = Files::new();
+    let basis_data = noise(300_000, 1);
+    let new_data = edited(&basis_data);
+    let basis = f.write("basis", &basis_data);
+    let new = f.write("new", &new_data);
+    let (sig, delta, out) = (f.path("sig"), f.path("delta"), f.path("out"));
+    let said = rha_ok(&[
+        Path::new("signature"),
+        &basis,
+        &sig,
+        Path::new("--block-size"),
+        Path::new("2048"),
+    ]);
+    assert!(said.contains("147 blocks of 2048 bytes"), "{said}");
+    let said = rha_ok(&[Path::new("delta"), &sig, &new, &delta]);
+    assert!(said.contains("literal"), "{said}");
+    assert!(fs::metadata(&delta).unwrap().len() < 20_000);
+    rha_ok(&[Path::new("patch"), &basis, &delta, &out]);
+    assert_eq!(fs::read(&out).unwrap(), new_data);
+}
+
+#[test]
+fn rdiff_patch_applies_our_rdiff_deltas_from_its_own_signatures() {
+    let f = Files::new();
+    let basis_data = noise(400_000, 2);
+    let new_data = edited(&basis_data);
+    let basis = f.write("basis", &basis_data);
+    let new = f.write("new", &new_data);
+    for (i, extra) in [
+        &[][..],
+        &["-R", "rollsum"][..],
+        &["-b", "1000", "-S", "8"][..],
+    ]
+    .iter()
+    .enumerate()
+    {
+        let sig = f.path(&format!("rdiff{i}.sig"));
+        let mut args = vec!["signature"];
+        args.extend_from_slice(extra);
+        args.extend([basis.to_str().unwrap(), sig.to_str().unwrap()]);
+        rdiff(&args);
+        // rdiff format, applied by rdiff.
+        let delta = f.path(&format!("d{i}.rdiff"));
+        let out = f.path(&format!("out{i}"));
+        let said = rha_ok(&[
+            Path::new("delta"),
+            &sig,
+            &new,
+            &delta,
+            Path::new("--format"),
+            Path::new("rdiff"),
+        ]);
+        let matched: u64 = said
+            .split("; ")
+            .nth(1)
+            .unwrap()
+            .split(' ')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(matched > 300_000, "{extra:?}: {said}");
+        rdiff(&[
+            "patch",
+            basis.to_str().unwrap(),
+            delta.to_str().unwrap(),
+            out.to_str().unwrap(),
+        ]);
+        assert_eq!(fs::read(&out).unwrap(), new_data, "{extra:?}");
+        // rha format from the same rdiff signature, applied by rha.
+        let delta = f.path(&format!("d{i}.rha"));
+        let out = f.path(&format!("out{i}.rha"));
+        rha_ok(&[Path::new("delta"), &sig, &new, &delta]);
+        rha_ok(&[Path::new("patch"), &basis, &delta, &out]);
+        assert_eq!(fs::read(&out).unwrap(), new_data, "{extra:?}");
+    }
+}
+
+#[test]
+fn rha_signatures_give_deltas_rdiff_applies_and_rha_reads_rdiff_deltas() {
+    let f = Files::new();
+    let basis_data = noise(200_000, 3);
+    let new_data = edited(&basis_data);
+    let basis = f.write("basis", &basis_data);
+    let new = f.write("new", &new_data);
+    let (sig, delta, out) = (f.path("sig"), f.path("delta"), f.path("out"));
+    rha_ok(&[Path::new("signature"), &basis, &sig]);
+    rha_ok(&[
+        Path::new("delta"),
+        &sig,
+        &new,
+        &delta,
+        Path::new("--format"),
+        Path::new("rdiff"),
+    ]);
+    rdiff(&[
+        "patch",
+        basis.to_str().unwrap(),
+        delta.to_str().unwrap(),
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(fs::read(&out).unwrap(), new_data);
+
+    // A delta made by rdiff itself, applied by rha.
+    let (rsig, rdelta, rout) = (f.path("r.sig"), f.path("r.delta"), f.path("r.out"));
+    rdiff(&["signature", basis.to_str().unwrap(), rsig.to_str().unwrap()]);
+    rdiff(&[
+        "delta",
+        rsig.to_str().unwrap(),
+        new.to_str().unwrap(),
+        rdelta.to_str().unwrap(),
+    ]);
+    rha_ok(&[Path::new("patch"), &basis, &rdelta, &rout]);
+    assert_eq!(fs::read(&rout).unwrap(), new_data);
+}
+
+#[test]
+fn md4_rdiff_signatures_are_refused_clearly() {
+    let f = Files::new();
+    let basis = f.write("basis", &noise(10_000, 4));
+    let sig = f.path("md4.sig");
+    rdiff(&[
+        "signature",
+        "-H",
+        "md4",
+        basis.to_str().unwrap(),
+        sig.to_str().unwrap(),
+    ]);
+    let out = rha(&[Path::new("delta"), &sig, &basis, &f.path("d")]);
+    assert_eq!(out.status.code(), Some(4));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("MD4") && err.contains("byte offset 0"),
+        "{err}"
+    );
+}
+
+#[test]
+fn corrupt_inputs_have_exit_code_4_and_leave_no_output() {
+    let f = Files::new();
+    let basis_data = noise(50_000, 5);
+    let basis = f.write("basis", &basis_data);
+    let new = f.write("new", &edited(&noise(130_000, 5))[..60_000]);
+    let (sig, delta, out) = (f.path("sig"), f.path("delta"), f.path("out"));
+    rha_ok(&[Path::new("signature"), &basis, &sig]);
+    rha_ok(&[Path::new("delta"), &sig, &new, &delta]);
+
+    let mut bad = fs::read(&sig).unwrap();
+    bad[40] ^= 1;
+    let bad_sig = f.write("bad.sig", &bad);
+    let o = rha(&[Path::new("delta"), &bad_sig, &new, &f.path("x")]);
+    assert_eq!(o.status.code(), Some(4));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("checksum mismatch at byte offset 32"));
+
+    let mut bad = fs::read(&delta).unwrap();
+    let n = bad.len();
+    bad[n / 2] ^= 1;
+    let bad_delta = f.write("bad.delta", &bad);
+    let o = rha(&[Path::new("patch"), &basis, &bad_delta, &out]);
+    assert_eq!(
+        o.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(!out.exists());
+
+    // The right delta on the wrong basis: the whole-file hash catches it.
+    let mut other = basis_data.clone();
+    other[5000] ^= 1;
+    let other = f.write("other", &other);
+    let o = rha(&[Path::new("patch"), &other, &delta, &out]);
+    assert_eq!(o.status.code(), Some(4));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("whole-file hash"));
+    assert!(!out.exists());
+}
+
+#[test]
+fn sync_file_rolling_and_fixed() {
+    let f = Files::new();
+    let master_data = edited(&noise(1_000_000, 6));
+    let master = f.write("master", &master_data);
+    for mode in [BlockSyncMode::Rolling, BlockSyncMode::FixedInPlace] {
+        let replica = f.write("replica", &noise(1_000_000, 6));
+        let opts = BlockSyncOptions::default().mode(mode);
+        let stats = sync_file(&master, &replica, &opts).unwrap();
+        assert_eq!(fs::read(&replica).unwrap(), master_data, "{mode:?}");
+        assert!(!stats.fell_back);
+        assert_eq!(
+            stats.literal_bytes + stats.matched_bytes,
+            master_data.len() as u64,
+            "{mode:?} {stats:?}"
+        );
+        if mode == BlockSyncMode::Rolling {
+            assert!(stats.literal_bytes < 40_000, "{stats:?}");
+        }
+        // Again: nothing left to send.
+        let stats = sync_file(&master, &replica, &opts).unwrap();
+        assert_eq!(stats.literal_bytes, 0, "{mode:?}");
+    }
+    // A missing replica is created.
+    let fresh = f.path("fresh");
+    sync_file(&master, &fresh, &BlockSyncOptions::default()).unwrap();
+    assert_eq!(fs::read(&fresh).unwrap(), master_data);
+}
+
+/// A 5 GiB sparse file with data at a few places beyond 4 GiB.
+#[test]
+fn sync_file_handles_sparse_files_beyond_4_gib() {
+    let f = Files::new();
+    let len = 5u64 << 30;
+    let master = f.path("master");
+    let replica = f.path("replica");
+    let m = fs::File::create(&master).unwrap();
+    m.set_len(len).unwrap();
+    m.write_all_at(b"head", 0).unwrap();
+    m.write_all_at(&noise(100_000, 7), (4u64 << 30) + 12_345)
+        .unwrap();
+    m.write_all_at(b"tail", len - 4).unwrap();
+    let r = fs::File::create(&replica).unwrap();
+    r.set_len(len - 1000).unwrap();
+    r.write_all_at(&noise(100_000, 7), (4u64 << 30) + 12_345)
+        .unwrap();
+    drop((m, r));
+
+    let stats = sync_file(&master, &replica, &BlockSyncOptions::default()).unwrap();
+    assert!(!stats.fell_back);
+    assert!(stats.literal_bytes < 1 << 20, "{stats:?}");
+    let meta = fs::metadata(&replica).unwrap();
+    assert_eq!(meta.len(), len);
+    // Holes stay holes: far less than the length is allocated.
+    assert!(
+        meta.blocks() * 512 < 64 << 20,
+        "{} bytes allocated",
+        meta.blocks() * 512
+    );
+    let r = fs::File::open(&replica).unwrap();
+    let mut buf = [0u8; 4];
+    r.read_exact_at(&mut buf, len - 4).unwrap();
+    assert_eq!(&buf, b"tail");
+    r.read_exact_at(&mut buf, 0).unwrap();
+    assert_eq!(&buf, b"head");
+    let mut mid = vec![0u8; 100_000];
+    r.read_exact_at(&mut mid, (4u64 << 30) + 12_345).unwrap();
+    assert_eq!(mid, noise(100_000, 7));
+}

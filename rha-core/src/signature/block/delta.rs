@@ -1,0 +1,395 @@
+//! The rolling delta: describes a new file as copies of basis blocks and
+//! literal bytes, given the basis's signature.
+
+use std::mem;
+
+use super::error::JobError;
+use super::format::{DeltaFormat, Encoder};
+use super::hash::{blake2_block, blake3_block, FileHasher};
+use super::queue::{OutQueue, Progress, HIGH_WATER};
+use super::rolling::{rha_mix, rha_sums, RabinKarp, RhaSum, Rolling, Rollsum};
+use super::sig::{Signature, SignatureKind};
+
+/// Unmatched bytes are emitted as a literal once this many accumulate.
+const MAX_PENDING_LITERAL: usize = 256 << 10;
+/// Input taken per step.
+const STEP: usize = 1 << 20;
+
+/// Finds blocks by weak checksum: a bitset answers "surely absent" for
+/// almost every position, a sorted table resolves the rest.
+#[derive(Debug)]
+struct Index {
+    bits: Vec<u64>,
+    shift: u32,
+    /// (weak, block), sorted, one entry per distinct (weak, strong).
+    table: Vec<(u32, u32)>,
+}
+
+impl Index {
+    fn new(sig: &Signature, skip_short_last: bool) -> Self {
+        let n = sig.block_count();
+        let mut blocks: Vec<u32> = (0..n as u32)
+            .filter(|&i| {
+                !skip_short_last
+                    || sig.block_len_of(u64::from(i)) == Some(u64::from(sig.block_len()))
+            })
+            .collect();
+        let weaks = sig.weaks();
+        blocks.sort_by(|&a, &b| {
+            (weaks[a as usize], sig.strong(a as usize), a).cmp(&(
+                weaks[b as usize],
+                sig.strong(b as usize),
+                b,
+            ))
+        });
+        blocks.dedup_by(|b, a| {
+            weaks[*a as usize] == weaks[*b as usize]
+                && sig.strong(*a as usize) == sig.strong(*b as usize)
+        });
+        let want_bits = (blocks.len() as u64 * 256)
+            .next_power_of_two()
+            .clamp(1 << 16, 1 << 26);
+        let log = want_bits.trailing_zeros();
+        let mut bits = vec![0u64; (want_bits / 64) as usize];
+        let shift = 32 - log;
+        for &b in &blocks {
+            let h = (weaks[b as usize] >> shift) as usize;
+            bits[h / 64] |= 1 << (h % 64);
+        }
+        let table = blocks.iter().map(|&b| (weaks[b as usize], b)).collect();
+        Self { bits, shift, table }
+    }
+
+    #[inline(always)]
+    fn maybe(&self, weak: u32) -> bool {
+        let h = (weak >> self.shift) as usize;
+        // `h < 2^log` and `bits` has 2^log bits.
+        self.bits[h / 64] & (1 << (h % 64)) != 0
+    }
+
+    fn candidates(&self, weak: u32) -> &[(u32, u32)] {
+        let lo = self.table.partition_point(|e| e.0 < weak);
+        let hi = lo + self.table[lo..].partition_point(|e| e.0 == weak);
+        &self.table[lo..hi]
+    }
+}
+
+/// What a delta job found.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DeltaStats {
+    /// Bytes of the new file sent as literals (or zero runs).
+    pub literal_bytes: u64,
+    /// Bytes of the new file found in the basis.
+    pub matched_bytes: u64,
+}
+
+/// Computes a delta from a basis signature and a new file fed in chunks of
+/// any size. Memory: the signature and its index, plus about 1.5 MiB of
+/// buffers, whatever the file size.
+///
+/// ```
+/// use rha_core::signature::block::*;
+///
+/// let basis = vec![1u8; 5000];
+/// let mut new = basis.clone();
+/// new.splice(100..100, *b"inserted");
+/// let params = SignatureParams::new(basis.len() as u64).with_block_len(1024)?;
+/// let sig = Signature::from_bytes(&signature_of(&basis, params)?)?;
+/// let (delta, stats) = delta_of(sig, &new, DeltaFormat::Rha)?;
+/// assert!(stats.matched_bytes >= 3 * 1024);
+/// assert_eq!(patch_of(&basis[..], &delta, u64::MAX)?, new);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct DeltaJob {
+    sig: Signature,
+    index: Index,
+    bl: usize,
+    /// New-file bytes from the start of the pending literal.
+    buf: Vec<u8>,
+    /// Start of the window in `buf`.
+    pos: usize,
+    /// The weak checksum of the window at `pos`, if computed.
+    sum: Option<Sum>,
+    enc: Encoder,
+    out: OutQueue,
+    file: FileHasher,
+    stats: DeltaStats,
+    /// The last search stopped early with windows left to look at.
+    unsearched: bool,
+    /// The block after the last one matched.
+    next_expected: Option<u32>,
+    ended: bool,
+    done: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Sum {
+    Rha(RhaSum),
+    Rk(RabinKarp),
+    Rs(Rollsum),
+}
+
+impl DeltaJob {
+    /// A job describing a new file against the basis `sig` in `format`.
+    pub fn new(sig: Signature, format: DeltaFormat) -> Self {
+        let index = Index::new(&sig, sig.kind() == SignatureKind::Rha);
+        let mut out = OutQueue::default();
+        let enc = Encoder::new(format, sig.block_len(), out.buf());
+        Self {
+            bl: sig.block_len() as usize,
+            file: FileHasher::new(sig.block_len()),
+            sig,
+            index,
+            buf: Vec::new(),
+            pos: 0,
+            sum: None,
+            enc,
+            out,
+            stats: DeltaStats::default(),
+            unsearched: false,
+            next_expected: None,
+            ended: false,
+            done: false,
+        }
+    }
+
+    /// What the job has found so far.
+    pub fn stats(&self) -> DeltaStats {
+        self.stats
+    }
+
+    /// Consumes new-file bytes from `input` and writes delta bytes to
+    /// `output`; `end` says `input` holds the last of the file. Call again
+    /// with the unconsumed input (and more) until [`Progress::done`].
+    pub fn run(
+        &mut self,
+        input: &[u8],
+        output: &mut [u8],
+        end: bool,
+    ) -> Result<Progress, JobError> {
+        let mut p = Progress {
+            produced: self.out.drain_into(output),
+            ..Progress::default()
+        };
+        if self.ended {
+            if !input.is_empty() {
+                return Err(JobError::AfterEnd);
+            }
+            p.done = self.done && self.out.is_empty();
+            return Ok(p);
+        }
+        loop {
+            p.produced += self.out.drain_into(&mut output[p.produced..]);
+            if self.out.len() >= HIGH_WATER {
+                // The caller must make output room first.
+                break;
+            }
+            if self.unsearched {
+                // The last search stopped because the queue was full.
+                self.search();
+                continue;
+            }
+            if p.consumed < input.len() {
+                let take = (input.len() - p.consumed).min(STEP);
+                let chunk = &input[p.consumed..p.consumed + take];
+                self.buf.extend_from_slice(chunk);
+                self.file.update(chunk);
+                p.consumed += take;
+                self.search();
+                continue;
+            }
+            if end {
+                // Every window has been looked at: the rest is the tail.
+                self.finish();
+                self.ended = true;
+                self.done = true;
+                p.produced += self.out.drain_into(&mut output[p.produced..]);
+                p.done = self.out.is_empty();
+            }
+            break;
+        }
+        Ok(p)
+    }
+
+    fn search(&mut self) {
+        match self.sig.kind() {
+            SignatureKind::Rha => self.search_with::<RhaSum>(
+                |s| match s {
+                    Sum::Rha(s) => Some(s),
+                    _ => None,
+                },
+                Sum::Rha,
+            ),
+            SignatureKind::RdiffRabinKarp => self.search_with::<RabinKarp>(
+                |s| match s {
+                    Sum::Rk(s) => Some(s),
+                    _ => None,
+                },
+                Sum::Rk,
+            ),
+            SignatureKind::RdiffRollsum => self.search_with::<Rollsum>(
+                |s| match s {
+                    Sum::Rs(s) => Some(s),
+                    _ => None,
+                },
+                Sum::Rs,
+            ),
+        }
+    }
+
+    /// The strong hash of `window` in the signature's kind.
+    fn strong(&self, window: &[u8]) -> [u8; 32] {
+        match self.sig.kind() {
+            SignatureKind::Rha => blake3_block(window),
+            SignatureKind::RdiffRabinKarp | SignatureKind::RdiffRollsum => blake2_block(window),
+        }
+    }
+
+    /// The block of the basis `window` equals, if any (`weak` is its weak
+    /// checksum).
+    fn find(&self, weak: u32, window: &[u8]) -> Option<u32> {
+        let cands = self.index.candidates(weak);
+        if cands.is_empty() {
+            return None;
+        }
+        let strong = self.strong(window);
+        let l = usize::from(self.sig.strong_len());
+        // Prefer the block after the last match, so that runs of equal
+        // blocks (zeros, repeated data) merge into one copy.
+        if let Some(e) = self.next_expected {
+            if self.sig.weak(e as usize) == Some(weak)
+                && self.sig.strong(e as usize) == Some(&strong[..l])
+                && self.sig.block_len_of(u64::from(e)) == Some(self.bl as u64)
+            {
+                return Some(e);
+            }
+        }
+        cands
+            .iter()
+            .find(|&&(_, b)| self.sig.strong(b as usize) == Some(&strong[..l]))
+            .map(|&(_, b)| b)
+    }
+
+    fn search_with<R: Rolling>(&mut self, get: fn(Sum) -> Option<R>, put: fn(R) -> Sum) {
+        let bl = self.bl;
+        // `buf[lit..pos]` is the pending literal, the window starts at `pos`.
+        let mut lit = 0usize;
+        let mut pos = self.pos;
+        while pos + bl <= self.buf.len() && self.out.len() < HIGH_WATER {
+            let mut s = match self.sum.take().and_then(get) {
+                Some(s) => s,
+                None => R::new(&self.buf[pos..pos + bl]),
+            };
+            let limit = self.buf.len() - bl;
+            let lit_cap = lit + MAX_PENDING_LITERAL;
+            let found = {
+                let buf = &self.buf[..];
+                // Windows start at `pos..=last`; the bytes rolling out are
+                // `buf[pos..last]`, those rolling in `buf[pos + bl..last + bl]`.
+                let last = limit.min(lit_cap.max(pos));
+                let outs = &buf[pos..last];
+                let ins = &buf[pos + bl..last + bl];
+                let mut hit = None;
+                for (&out, &inb) in outs.iter().zip(ins) {
+                    let w = s.digest();
+                    if self.index.maybe(w) {
+                        if let Some(b) = self.find(w, &buf[pos..pos + bl]) {
+                            hit = Some(b);
+                            break;
+                        }
+                    }
+                    s.roll(out, inb);
+                    pos += 1;
+                }
+                if hit.is_none() && pos == last {
+                    let w = s.digest();
+                    if self.index.maybe(w) {
+                        hit = self.find(w, &buf[pos..pos + bl]);
+                    }
+                }
+                hit
+            };
+            match found {
+                Some(b) => {
+                    self.enc.literal(&self.buf[lit..pos], self.out.buf());
+                    self.stats.literal_bytes += (pos - lit) as u64;
+                    self.enc
+                        .copy(u64::from(b) * bl as u64, bl as u64, self.out.buf());
+                    self.stats.matched_bytes += bl as u64;
+                    self.next_expected = b.checked_add(1);
+                    pos += bl;
+                    lit = pos;
+                }
+                None if pos >= lit_cap => {
+                    self.enc.literal(&self.buf[lit..pos], self.out.buf());
+                    self.stats.literal_bytes += (pos - lit) as u64;
+                    lit = pos;
+                    self.sum = Some(put(s));
+                }
+                None => {
+                    self.sum = Some(put(s));
+                    break;
+                }
+            }
+        }
+        // Keep only the pending literal and what follows.
+        self.unsearched = self.out.len() >= HIGH_WATER && pos + bl <= self.buf.len();
+        self.buf.drain(..lit);
+        self.pos = pos - lit;
+    }
+
+    /// Handles the tail (shorter than a block) and ends the delta.
+    fn finish(&mut self) {
+        let mut lit_end = self.buf.len();
+        // The basis's short last block can match the new file's end.
+        let n = self.sig.block_count();
+        if self.sig.kind() == SignatureKind::Rha && n > 0 {
+            if let Some(short) = self.sig.block_len_of(n - 1) {
+                let short = short as usize;
+                if short < self.bl && short <= self.buf.len() {
+                    let tail = &self.buf[self.buf.len() - short..];
+                    let (s1, s2) = rha_sums(tail);
+                    let l = usize::from(self.sig.strong_len());
+                    if self.sig.weak(n as usize - 1) == Some(rha_mix(s1, s2))
+                        && self.sig.strong(n as usize - 1) == Some(&blake3_block(tail)[..l])
+                    {
+                        lit_end -= short;
+                    }
+                }
+            }
+        }
+        let buf = mem::take(&mut self.buf);
+        self.enc.literal(&buf[..lit_end], self.out.buf());
+        self.stats.literal_bytes += lit_end as u64;
+        if lit_end < buf.len() {
+            let len = (buf.len() - lit_end) as u64;
+            self.enc.copy((n - 1) * self.bl as u64, len, self.out.buf());
+            self.stats.matched_bytes += len;
+        }
+        let file = mem::replace(&mut self.file, FileHasher::new(1));
+        let len = file.len();
+        let hash = file.finalize();
+        self.enc.end(len, &hash, self.out.buf());
+    }
+}
+
+/// The delta of `new` against `sig`, in one call.
+pub fn delta_of(
+    sig: Signature,
+    new: &[u8],
+    format: DeltaFormat,
+) -> Result<(Vec<u8>, DeltaStats), JobError> {
+    let mut job = DeltaJob::new(sig, format);
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; 256 << 10];
+    let mut input = new;
+    loop {
+        let p = job.run(input, &mut buf, true)?;
+        input = &input[p.consumed..];
+        out.extend_from_slice(&buf[..p.produced]);
+        if p.done {
+            return Ok((out, job.stats()));
+        }
+    }
+}

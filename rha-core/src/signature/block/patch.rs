@@ -1,0 +1,515 @@
+//! Applying a delta: into a new output stream, or in place.
+
+use std::io;
+
+use super::error::{hex, PatchError};
+use super::format::{Command, DeltaDecoder};
+use super::hash::FileHasher;
+use super::queue::Progress;
+
+/// Random read access to a basis file or volume.
+pub trait ReadAt {
+    /// Reads up to `buf.len()` bytes at `offset`; returns how many were read
+    /// (0 only at or past the end).
+    fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> io::Result<usize>;
+}
+
+/// Random write access, for patching in place.
+pub trait WriteAt: ReadAt {
+    /// Writes all of `data` at `offset`, extending the target if needed.
+    fn write_at(&mut self, offset: u64, data: &[u8]) -> io::Result<()>;
+    /// Sets the length, truncating or extending with zeros.
+    fn set_len(&mut self, len: u64) -> io::Result<()>;
+}
+
+impl ReadAt for &[u8] {
+    fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
+        let start = usize::try_from(offset)
+            .unwrap_or(usize::MAX)
+            .min(self.len());
+        let n = buf.len().min(self.len() - start);
+        buf[..n].copy_from_slice(&self[start..start + n]);
+        Ok(n)
+    }
+}
+
+impl ReadAt for Vec<u8> {
+    fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
+        (&self[..]).read_at(offset, buf)
+    }
+}
+
+impl WriteAt for Vec<u8> {
+    fn write_at(&mut self, offset: u64, data: &[u8]) -> io::Result<()> {
+        let start = usize::try_from(offset).map_err(io::Error::other)?;
+        let end = start
+            .checked_add(data.len())
+            .ok_or_else(|| io::Error::other("offset overflow"))?;
+        if end > self.len() {
+            self.resize(end, 0);
+        }
+        self[start..end].copy_from_slice(data);
+        Ok(())
+    }
+    fn set_len(&mut self, len: u64) -> io::Result<()> {
+        self.resize(usize::try_from(len).map_err(io::Error::other)?, 0);
+        Ok(())
+    }
+}
+
+/// Settings of a patch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PatchOptions {
+    /// The most output bytes the delta may produce. Default: unlimited.
+    pub max_output: u64,
+    /// The basis length, if known: copies past it fail before any read.
+    pub basis_len: Option<u64>,
+}
+
+impl Default for PatchOptions {
+    fn default() -> Self {
+        Self {
+            max_output: u64::MAX,
+            basis_len: None,
+        }
+    }
+}
+
+impl PatchOptions {
+    /// Sets [`max_output`](Self::max_output).
+    pub fn max_output(mut self, bytes: u64) -> Self {
+        self.max_output = bytes;
+        self
+    }
+    /// Sets [`basis_len`](Self::basis_len).
+    pub fn basis_len(mut self, len: Option<u64>) -> Self {
+        self.basis_len = len;
+        self
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Current {
+    Idle,
+    Copy { from: u64, left: u64 },
+    Literal { at: usize, len: usize },
+    Zero { left: u64 },
+}
+
+/// Applies a delta (rha or rdiff format) fed in chunks of any size to a
+/// basis read at random, producing the new file as a stream. Memory: one
+/// delta command (at most 1 MiB), whatever the file size.
+///
+/// For an rha delta the output's whole-file hash is checked at the end: a
+/// mismatch is [`PatchError::HashMismatch`], and the caller should discard
+/// the output and fall back to a full copy.
+#[derive(Debug)]
+pub struct PatchJob<B> {
+    basis: B,
+    options: PatchOptions,
+    dec: DeltaDecoder,
+    cur: Current,
+    produced: u64,
+    hasher: Option<FileHasher>,
+    done: bool,
+    failed: bool,
+}
+
+impl<B: ReadAt> PatchJob<B> {
+    /// A job reading copies from `basis`.
+    pub fn new(basis: B, options: PatchOptions) -> Self {
+        Self {
+            basis,
+            options,
+            dec: DeltaDecoder::new(),
+            cur: Current::Idle,
+            produced: 0,
+            hasher: None,
+            done: false,
+            failed: false,
+        }
+    }
+
+    /// Output bytes produced so far.
+    pub fn produced(&self) -> u64 {
+        self.produced
+    }
+
+    /// Gives the basis back.
+    pub fn into_basis(self) -> B {
+        self.basis
+    }
+
+    /// Consumes delta bytes from `input` and writes output bytes to
+    /// `output`. Call again with the unconsumed input (and more) until
+    /// [`Progress::done`]; `end` says no more input will come (a delta that
+    /// has not ended by then is truncated).
+    pub fn run(
+        &mut self,
+        input: &[u8],
+        output: &mut [u8],
+        end: bool,
+    ) -> Result<Progress, PatchError> {
+        if self.failed {
+            return Err(PatchError::Finished);
+        }
+        let r = self.step(input, output, end);
+        if r.is_err() {
+            self.failed = true;
+        }
+        r
+    }
+
+    fn step(&mut self, input: &[u8], output: &mut [u8], end: bool) -> Result<Progress, PatchError> {
+        let mut rest = input;
+        let mut p = Progress::default();
+        loop {
+            // Work on the current command while there is output room.
+            if p.produced < output.len() {
+                let room = &mut output[p.produced..];
+                let n = self.advance(room)?;
+                if let Some(h) = &mut self.hasher {
+                    h.update(&room[..n]);
+                }
+                p.produced += n;
+                self.produced += n as u64;
+            }
+            if !matches!(self.cur, Current::Idle) {
+                // Output is full.
+                break;
+            }
+            if self.done {
+                if !rest.is_empty() {
+                    return Err(PatchError::Finished);
+                }
+                p.done = true;
+                break;
+            }
+            match self.dec.next(&mut rest)? {
+                None => {
+                    if end {
+                        self.dec.finish()?;
+                    }
+                    break;
+                }
+                Some(cmd) => {
+                    let cmd = own(cmd);
+                    self.start(cmd)?;
+                }
+            }
+        }
+        p.consumed = input.len() - rest.len();
+        Ok(p)
+    }
+
+    fn start(&mut self, cmd: Owned) -> Result<(), PatchError> {
+        if self.hasher.is_none() {
+            self.hasher = self.dec.block_len().map(FileHasher::new);
+        }
+        let len = match cmd {
+            Owned::Copy { start, len } => {
+                if let Some(basis_len) = self.options.basis_len {
+                    if start.checked_add(len).is_none_or(|e| e > basis_len) {
+                        return Err(PatchError::CopyOutOfRange {
+                            offset: self.dec.offset(),
+                            start,
+                            len,
+                            basis_len,
+                        });
+                    }
+                }
+                self.cur = Current::Copy {
+                    from: start,
+                    left: len,
+                };
+                len
+            }
+            Owned::Literal(len) => {
+                self.cur = Current::Literal { at: 0, len };
+                len as u64
+            }
+            Owned::Zero(len) => {
+                self.cur = Current::Zero { left: len };
+                len
+            }
+            Owned::End { hash } => {
+                if let (Some(expected), Some(h)) = (hash, self.hasher.take()) {
+                    let actual = h.finalize();
+                    if actual != expected {
+                        return Err(PatchError::HashMismatch {
+                            expected: hex(&expected),
+                            actual: hex(&actual),
+                        });
+                    }
+                }
+                self.done = true;
+                0
+            }
+        };
+        if self.produced.saturating_add(len) > self.options.max_output {
+            return Err(PatchError::OutputTooLarge {
+                max: self.options.max_output,
+            });
+        }
+        Ok(())
+    }
+
+    /// Fills `room` from the current command; returns the bytes written.
+    fn advance(&mut self, room: &mut [u8]) -> Result<usize, PatchError> {
+        match self.cur {
+            Current::Idle => Ok(0),
+            Current::Copy { from, left } => {
+                let want = (left.min(room.len() as u64)) as usize;
+                let mut got = 0;
+                while got < want {
+                    let at = from + got as u64;
+                    let n = self
+                        .basis
+                        .read_at(at, &mut room[got..want])
+                        .map_err(|source| PatchError::Basis { offset: at, source })?;
+                    if n == 0 {
+                        return Err(PatchError::Basis {
+                            offset: at,
+                            source: io::Error::new(
+                                io::ErrorKind::UnexpectedEof,
+                                "the basis ends before the copy does",
+                            ),
+                        });
+                    }
+                    got += n;
+                }
+                let left = left - want as u64;
+                self.cur = if left == 0 {
+                    Current::Idle
+                } else {
+                    Current::Copy {
+                        from: from + want as u64,
+                        left,
+                    }
+                };
+                Ok(want)
+            }
+            Current::Literal { at, len } => {
+                let data = self.dec.literal();
+                let n = (len - at).min(room.len());
+                room[..n].copy_from_slice(&data[at..at + n]);
+                self.cur = if at + n == len {
+                    Current::Idle
+                } else {
+                    Current::Literal { at: at + n, len }
+                };
+                Ok(n)
+            }
+            Current::Zero { left } => {
+                let n = (left.min(room.len() as u64)) as usize;
+                room[..n].fill(0);
+                self.cur = if left == n as u64 {
+                    Current::Idle
+                } else {
+                    Current::Zero {
+                        left: left - n as u64,
+                    }
+                };
+                Ok(n)
+            }
+        }
+    }
+}
+
+/// A command without the borrow of the decoder (literal data stays there).
+#[derive(Debug, Clone, Copy)]
+enum Owned {
+    Copy { start: u64, len: u64 },
+    Literal(usize),
+    Zero(u64),
+    End { hash: Option<[u8; 32]> },
+}
+
+fn own(cmd: Command<'_>) -> Owned {
+    match cmd {
+        Command::Copy { start, len } => Owned::Copy { start, len },
+        Command::Literal(d) => Owned::Literal(d.len()),
+        Command::Zero { len } => Owned::Zero(len),
+        Command::End { hash, .. } => Owned::End { hash },
+    }
+}
+
+/// Applies `delta` to `basis` in one call, returning the new file.
+pub fn patch_of<B: ReadAt>(basis: B, delta: &[u8], max_output: u64) -> Result<Vec<u8>, PatchError> {
+    let mut job = PatchJob::new(basis, PatchOptions::default().max_output(max_output));
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; 256 << 10];
+    let mut input = delta;
+    loop {
+        let p = job.run(input, &mut buf, true)?;
+        input = &input[p.consumed..];
+        out.extend_from_slice(&buf[..p.produced]);
+        if p.done {
+            return Ok(out);
+        }
+        if p.consumed == 0 && p.produced == 0 {
+            // `run` with `end` fails on a truncated delta; this is unreachable
+            // but keeps the loop finite whatever happens.
+            return Err(PatchError::Finished);
+        }
+    }
+}
+
+/// Applies a delta to a target in place: identity copies (a block staying
+/// where it is) cost nothing, literals and zero runs are written, and the
+/// target is truncated or extended to the delta's length. A copy that moves
+/// data is [`PatchError::NotInPlace`]: produce such deltas with the
+/// fixed-offset mode. An rha delta's whole-file hash is checked by reading
+/// the target back.
+#[derive(Debug)]
+pub struct InPlacePatch<T> {
+    target: T,
+    dec: DeltaDecoder,
+    pos: u64,
+    max_output: u64,
+    written: u64,
+    done: bool,
+}
+
+impl<T: WriteAt> InPlacePatch<T> {
+    /// A patch of `target`, refusing results longer than `max_output`.
+    pub fn new(target: T, max_output: u64) -> Self {
+        Self {
+            target,
+            dec: DeltaDecoder::new(),
+            pos: 0,
+            max_output,
+            written: 0,
+            done: false,
+        }
+    }
+
+    /// Bytes written to the target so far.
+    pub fn written(&self) -> u64 {
+        self.written
+    }
+
+    /// Gives the target back.
+    pub fn into_target(self) -> T {
+        self.target
+    }
+
+    /// Consumes delta bytes; returns how many and whether the delta ended
+    /// (and verified). `end` says no more input will come.
+    pub fn run(&mut self, input: &[u8], end: bool) -> Result<Progress, PatchError> {
+        let mut rest = input;
+        while !self.done {
+            let at = self.dec.offset();
+            let Some(cmd) = self.dec.next(&mut rest)? else {
+                if end {
+                    self.dec.finish()?;
+                }
+                break;
+            };
+            let len = match cmd {
+                Command::Copy { len, .. } | Command::Zero { len } => len,
+                Command::Literal(d) => d.len() as u64,
+                Command::End { .. } => 0,
+            };
+            if self.pos.saturating_add(len) > self.max_output {
+                return Err(PatchError::OutputTooLarge {
+                    max: self.max_output,
+                });
+            }
+            match cmd {
+                Command::Copy { start, len } => {
+                    if start != self.pos {
+                        return Err(PatchError::NotInPlace {
+                            offset: at,
+                            start,
+                            to: self.pos,
+                        });
+                    }
+                    self.pos += len;
+                }
+                Command::Literal(d) => {
+                    let pos = self.pos;
+                    self.target
+                        .write_at(pos, d)
+                        .map_err(|source| PatchError::Target {
+                            offset: pos,
+                            source,
+                        })?;
+                    self.written += d.len() as u64;
+                    self.pos += d.len() as u64;
+                }
+                Command::Zero { len } => {
+                    let zeros = [0u8; 64 << 10];
+                    let mut left = len;
+                    while left > 0 {
+                        let n = left.min(zeros.len() as u64) as usize;
+                        let pos = self.pos;
+                        self.target.write_at(pos, &zeros[..n]).map_err(|source| {
+                            PatchError::Target {
+                                offset: pos,
+                                source,
+                            }
+                        })?;
+                        self.pos += n as u64;
+                        self.written += n as u64;
+                        left -= n as u64;
+                    }
+                }
+                Command::End { hash, .. } => {
+                    let pos = self.pos;
+                    self.target
+                        .set_len(pos)
+                        .map_err(|source| PatchError::Target {
+                            offset: pos,
+                            source,
+                        })?;
+                    if let (Some(expected), Some(bl)) = (hash, self.dec.block_len()) {
+                        let actual = read_back_hash(&mut self.target, pos, bl)?;
+                        if actual != expected {
+                            return Err(PatchError::HashMismatch {
+                                expected: hex(&expected),
+                                actual: hex(&actual),
+                            });
+                        }
+                    }
+                    self.done = true;
+                }
+            }
+        }
+        Ok(Progress {
+            consumed: input.len() - rest.len(),
+            produced: 0,
+            done: self.done,
+        })
+    }
+}
+
+/// The whole-file hash of the first `len` bytes of `target`.
+pub(crate) fn read_back_hash<T: ReadAt>(
+    target: &mut T,
+    len: u64,
+    block_len: u32,
+) -> Result<[u8; 32], PatchError> {
+    let mut h = FileHasher::new(block_len);
+    let mut buf = vec![0u8; 1 << 20];
+    let mut at = 0u64;
+    while at < len {
+        let want = (len - at).min(buf.len() as u64) as usize;
+        let n = target
+            .read_at(at, &mut buf[..want])
+            .map_err(|source| PatchError::Basis { offset: at, source })?;
+        if n == 0 {
+            return Err(PatchError::Basis {
+                offset: at,
+                source: io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "target shorter than expected",
+                ),
+            });
+        }
+        h.update(&buf[..n]);
+        at += n as u64;
+    }
+    Ok(h.finalize())
+}

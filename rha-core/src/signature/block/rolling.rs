@@ -1,0 +1,217 @@
+//! Weak checksums that roll: updated in O(1) when the window moves by one
+//! byte.
+
+/// A weak checksum over a window of `n` bytes.
+pub(crate) trait Rolling: Copy {
+    /// The checksum of `window` (its length is the window length).
+    fn new(window: &[u8]) -> Self;
+    /// Moves the window one byte: `out` leaves at the front, `inb` enters
+    /// at the back.
+    fn roll(&mut self, out: u8, inb: u8);
+    /// The 32-bit value stored in signatures.
+    fn digest(&self) -> u32;
+}
+
+/// rha's weak checksum: the rsync pair of sums `s1 = Σ x_i` and
+/// `s2 = Σ (n - i)·x_i`, each modulo 2^32, mixed into 32 bits by a
+/// multiplication so every output bit depends on both sums.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RhaSum {
+    s1: u32,
+    s2: u32,
+    n: u32,
+}
+
+/// The odd 64-bit constant that mixes the two sums (2^64 / φ).
+const MIX: u64 = 0x9E37_79B9_7F4A_7C15;
+
+/// `s1`, `s2` of `data` (see [`RhaSum`]); 64 lanes at a time so the compiler
+/// vectorises it.
+pub(crate) fn rha_sums(data: &[u8]) -> (u32, u32) {
+    const LANES: usize = 64;
+    let mut a = [0u32; LANES];
+    let mut w = [0u32; LANES];
+    let mut chunks = data.chunks_exact(LANES);
+    let mut rows = 0u32;
+    for chunk in &mut chunks {
+        // Additions only: `a` sums each lane, `w` sums the running `a`,
+        // which weighs row j by (rows - j).
+        for k in 0..LANES {
+            a[k] = a[k].wrapping_add(u32::from(chunk[k]));
+            w[k] = w[k].wrapping_add(a[k]);
+        }
+        rows = rows.wrapping_add(1);
+    }
+    // Σ x_i and Σ i·x_i over the full rows: with j the row and k the lane,
+    // i = 64·j + k and Σ_j j·x = rows·a[k] - w[k].
+    let mut s1 = 0u32;
+    let mut t = 0u32;
+    for k in 0..LANES {
+        s1 = s1.wrapping_add(a[k]);
+        let by_row = rows.wrapping_mul(a[k]).wrapping_sub(w[k]);
+        t = t
+            .wrapping_add(by_row.wrapping_mul(LANES as u32))
+            .wrapping_add(a[k].wrapping_mul(k as u32));
+    }
+    let mut i = (data.len() - chunks.remainder().len()) as u32;
+    for &x in chunks.remainder() {
+        s1 = s1.wrapping_add(u32::from(x));
+        t = t.wrapping_add(u32::from(x).wrapping_mul(i));
+        i = i.wrapping_add(1);
+    }
+    // s2 = Σ (n - i)·x_i = n·s1 - Σ i·x_i
+    let n = data.len() as u32;
+    (s1, n.wrapping_mul(s1).wrapping_sub(t))
+}
+
+/// Mixes the two sums into the stored 32-bit weak checksum.
+#[inline(always)]
+pub(crate) fn rha_mix(s1: u32, s2: u32) -> u32 {
+    ((u64::from(s1) | (u64::from(s2) << 32)).wrapping_mul(MIX) >> 32) as u32
+}
+
+impl Rolling for RhaSum {
+    fn new(window: &[u8]) -> Self {
+        let (s1, s2) = rha_sums(window);
+        Self {
+            s1,
+            s2,
+            n: window.len() as u32,
+        }
+    }
+    #[inline(always)]
+    fn roll(&mut self, out: u8, inb: u8) {
+        self.s1 = self
+            .s1
+            .wrapping_sub(u32::from(out))
+            .wrapping_add(u32::from(inb));
+        self.s2 = self
+            .s2
+            .wrapping_sub(self.n.wrapping_mul(u32::from(out)))
+            .wrapping_add(self.s1);
+    }
+    #[inline(always)]
+    fn digest(&self) -> u32 {
+        rha_mix(self.s1, self.s2)
+    }
+}
+
+/// librsync's RabinKarp rolling hash (the default of librsync ≥ 2.2).
+const RK_MULT: u32 = 0x0810_4225;
+/// `(RK_MULT - 1) * seed`, the seed adjustment when a byte rolls out.
+const RK_ADJ: u32 = 0x0810_4224;
+/// librsync's RabinKarp seed.
+const RK_SEED: u32 = 1;
+
+/// librsync's RabinKarp checksum: `h = seed·M^n + Σ x_i·M^(n-1-i)` mod 2^32.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RabinKarp {
+    hash: u32,
+    /// `M^n`.
+    mult: u32,
+}
+
+impl Rolling for RabinKarp {
+    fn new(window: &[u8]) -> Self {
+        let mut hash = RK_SEED;
+        let mut mult = 1u32;
+        for &x in window {
+            hash = hash.wrapping_mul(RK_MULT).wrapping_add(u32::from(x));
+            mult = mult.wrapping_mul(RK_MULT);
+        }
+        Self { hash, mult }
+    }
+    #[inline(always)]
+    fn roll(&mut self, out: u8, inb: u8) {
+        self.hash = self
+            .hash
+            .wrapping_mul(RK_MULT)
+            .wrapping_add(u32::from(inb))
+            .wrapping_sub(self.mult.wrapping_mul(u32::from(out).wrapping_add(RK_ADJ)));
+    }
+    #[inline(always)]
+    fn digest(&self) -> u32 {
+        self.hash
+    }
+}
+
+/// The offset librsync's older rollsum adds to every byte.
+const ROLLSUM_OFFSET: u32 = 31;
+
+/// librsync's older rollsum (an Adler-32 variant, 16-bit halves).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Rollsum {
+    s1: u32,
+    s2: u32,
+    n: u32,
+}
+
+impl Rolling for Rollsum {
+    fn new(window: &[u8]) -> Self {
+        let (mut s1, mut s2) = (0u32, 0u32);
+        for &x in window {
+            s1 = s1.wrapping_add(u32::from(x));
+            s2 = s2.wrapping_add(s1);
+        }
+        let n = window.len() as u32;
+        s1 = s1.wrapping_add(n.wrapping_mul(ROLLSUM_OFFSET));
+        let tri = (u64::from(n) * (u64::from(n) + 1) / 2) as u32;
+        s2 = s2.wrapping_add(tri.wrapping_mul(ROLLSUM_OFFSET));
+        Self { s1, s2, n }
+    }
+    #[inline(always)]
+    fn roll(&mut self, out: u8, inb: u8) {
+        self.s1 = self
+            .s1
+            .wrapping_add(u32::from(inb))
+            .wrapping_sub(u32::from(out));
+        self.s2 = self.s2.wrapping_add(self.s1).wrapping_sub(
+            self.n
+                .wrapping_mul(u32::from(out).wrapping_add(ROLLSUM_OFFSET)),
+        );
+    }
+    #[inline(always)]
+    fn digest(&self) -> u32 {
+        (self.s2 << 16) | (self.s1 & 0xffff)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn check_rolls<R: Rolling>(data: &[u8], n: usize) {
+        let mut r = R::new(&data[..n]);
+        for i in 0..data.len() - n {
+            r.roll(data[i], data[i + n]);
+            assert_eq!(
+                r.digest(),
+                R::new(&data[i + 1..i + 1 + n]).digest(),
+                "at {i}"
+            );
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn rolling_equals_recomputing(data in proptest::collection::vec(any::<u8>(), 2..400), n in 1usize..200) {
+            let n = n.min(data.len() - 1);
+            check_rolls::<RhaSum>(&data, n);
+            check_rolls::<RabinKarp>(&data, n);
+            check_rolls::<Rollsum>(&data, n);
+        }
+
+        #[test]
+        fn vectorised_sums_match_the_definition(data in proptest::collection::vec(any::<u8>(), 0..700)) {
+            let n = data.len() as u32;
+            let mut s1 = 0u32;
+            let mut s2 = 0u32;
+            for (i, &x) in data.iter().enumerate() {
+                s1 = s1.wrapping_add(u32::from(x));
+                s2 = s2.wrapping_add((n - i as u32).wrapping_mul(u32::from(x)));
+            }
+            prop_assert_eq!(rha_sums(&data), (s1, s2));
+        }
+    }
+}

@@ -1,0 +1,495 @@
+//! Properties and corruption cases of block signatures, deltas and patches.
+
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+use proptest::prelude::*;
+
+use super::*;
+use crate::journal::{Op, RelPath};
+
+fn sig_bytes(data: &[u8], block_len: u32) -> Vec<u8> {
+    let params = SignatureParams::new(data.len() as u64)
+        .with_block_len(block_len)
+        .unwrap();
+    signature_of(data, params).unwrap()
+}
+
+fn sig(data: &[u8], block_len: u32) -> Signature {
+    Signature::from_bytes(&sig_bytes(data, block_len)).unwrap()
+}
+
+/// Runs a signature job feeding `step` bytes and offering `out_step` bytes of room.
+fn sig_chunked(data: &[u8], block_len: u32, step: usize, out_step: usize) -> Vec<u8> {
+    let params = SignatureParams::new(data.len() as u64)
+        .with_block_len(block_len)
+        .unwrap();
+    let mut job = SignatureJob::new(params);
+    let mut out = Vec::new();
+    let mut room = vec![0u8; out_step];
+    let mut fed = 0;
+    loop {
+        let end = (fed + step).min(data.len());
+        let last = end == data.len();
+        let p = job.run(&data[fed..end], &mut room, last).unwrap();
+        fed += p.consumed;
+        out.extend_from_slice(&room[..p.produced]);
+        if p.done {
+            return out;
+        }
+    }
+}
+
+fn delta_chunked(
+    sig: Signature,
+    new: &[u8],
+    format: DeltaFormat,
+    step: usize,
+    out_step: usize,
+) -> Vec<u8> {
+    let mut job = DeltaJob::new(sig, format);
+    let mut out = Vec::new();
+    let mut room = vec![0u8; out_step];
+    let mut fed = 0;
+    loop {
+        let end = (fed + step).min(new.len());
+        let p = job
+            .run(&new[fed..end], &mut room, end == new.len())
+            .unwrap();
+        fed += p.consumed;
+        out.extend_from_slice(&room[..p.produced]);
+        if p.done {
+            return out;
+        }
+    }
+}
+
+fn patch_chunked(
+    basis: &[u8],
+    delta: &[u8],
+    step: usize,
+    out_step: usize,
+) -> Result<Vec<u8>, PatchError> {
+    let mut job = PatchJob::new(basis, PatchOptions::default());
+    let mut out = Vec::new();
+    let mut room = vec![0u8; out_step];
+    let mut fed = 0;
+    for _ in 0..10_000_000 {
+        let end = (fed + step).min(delta.len());
+        let p = job.run(&delta[fed..end], &mut room, end == delta.len())?;
+        fed += p.consumed;
+        out.extend_from_slice(&room[..p.produced]);
+        if p.done {
+            return Ok(out);
+        }
+    }
+    panic!("patch did not finish");
+}
+
+/// A new file derived from `basis` by edits.
+fn edited(basis: &[u8], edits: &[(usize, u8, Vec<u8>)]) -> Vec<u8> {
+    let mut v = basis.to_vec();
+    for (at, kind, bytes) in edits {
+        let at = if v.is_empty() { 0 } else { at % (v.len() + 1) };
+        match kind % 3 {
+            0 => {
+                v.splice(at..at, bytes.iter().copied());
+            }
+            1 => {
+                let end = (at + bytes.len()).min(v.len());
+                v.drain(at..end);
+            }
+            _ => {
+                for (i, b) in bytes.iter().enumerate() {
+                    if let Some(x) = v.get_mut(at + i) {
+                        *x = *b;
+                    }
+                }
+            }
+        }
+    }
+    v
+}
+
+fn data_strategy() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        proptest::collection::vec(any::<u8>(), 0..6000),
+        proptest::collection::vec(0u8..3, 0..6000),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn patch_of_delta_of_signature_is_the_new_file(
+        basis in data_strategy(),
+        edits in proptest::collection::vec((any::<usize>(), any::<u8>(), proptest::collection::vec(any::<u8>(), 1..300)), 0..5),
+        block_len in prop_oneof![Just(16u32), Just(64), Just(1024)],
+        step in 1usize..5000,
+        out_step in 1usize..3000,
+        rdiff in any::<bool>(),
+    ) {
+        let new = edited(&basis, &edits);
+        let format = if rdiff { DeltaFormat::Rdiff } else { DeltaFormat::Rha };
+        let s = sig(&basis, block_len);
+        let delta = delta_chunked(s.clone(), &new, format, step, out_step);
+        prop_assert_eq!(&delta, &delta_of(s, &new, format).unwrap().0);
+        prop_assert_eq!(&patch_chunked(&basis, &delta, step, out_step).unwrap(), &new);
+    }
+
+    #[test]
+    fn signatures_do_not_depend_on_chunking(
+        data in data_strategy(),
+        step in 1usize..5000,
+        out_step in 1usize..100,
+    ) {
+        let whole = sig_bytes(&data, 64);
+        prop_assert_eq!(&sig_chunked(&data, 64, step, out_step), &whole);
+        let mut loader = SignatureLoader::new(DEFAULT_MAX_BLOCKS);
+        for c in whole.chunks(step.min(97)) {
+            loader.feed(c).unwrap();
+        }
+        let s = loader.finish().unwrap();
+        prop_assert_eq!(s.to_bytes().unwrap(), whole);
+        prop_assert_eq!(s.file_hash(), Some(&file_hash(&data, 64)));
+    }
+
+    #[test]
+    fn fixed_offset_sync_in_place(
+        replica in data_strategy(),
+        master in data_strategy(),
+    ) {
+        let rs = sig(&replica, 64);
+        let ms = sig(&master, 64);
+        let plan = compare_fixed(&rs, &ms).unwrap();
+        let mut job = FixedDeltaJob::new(&master[..], plan.clone());
+        let mut delta = Vec::new();
+        let mut room = [0u8; 333];
+        loop {
+            let p = job.run(&mut room).unwrap();
+            delta.extend_from_slice(&room[..p.produced]);
+            if p.done { break; }
+        }
+        let mut patch = InPlacePatch::new(replica.clone(), u64::MAX);
+        for c in delta.chunks(100) {
+            patch.run(c, false).unwrap();
+        }
+        let p = patch.run(&[], true).unwrap();
+        prop_assert!(p.done);
+        prop_assert!(patch.written() <= plan.needed_bytes());
+        prop_assert_eq!(patch.into_target(), master);
+    }
+
+    #[test]
+    fn journal_ops_rebuild_the_new_file(
+        basis in data_strategy(),
+        edits in proptest::collection::vec((any::<usize>(), any::<u8>(), proptest::collection::vec(any::<u8>(), 1..300)), 0..5),
+    ) {
+        let new = edited(&basis, &edits);
+        let (delta, _) = delta_of(sig(&basis, 64), &new, DeltaFormat::Rha).unwrap();
+        let path = RelPath::new("f").unwrap();
+        let mut ops = Vec::new();
+        let hash = delta_to_ops(&delta, &path, &mut &basis[..], |op| ops.push(op)).unwrap();
+        let mut file = basis.clone();
+        for op in ops {
+            match op {
+                Op::Write { offset, data, .. } => file.write_at(offset, &data).unwrap(),
+                Op::SetLen { len, .. } => WriteAt::set_len(&mut file, len).unwrap(),
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        prop_assert_eq!(hash, Some(file_hash(&new, 64)));
+        prop_assert_eq!(file, new);
+    }
+
+    #[test]
+    fn hostile_deltas_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..200), basis in proptest::collection::vec(any::<u8>(), 0..100)) {
+        let mut with_header = DELTA_MAGIC.to_vec();
+        with_header.extend_from_slice(&bytes);
+        for d in [&bytes, &with_header] {
+            let _ = patch_of(&basis[..], d, 1 << 20);
+        }
+        let mut rdiff = RDIFF_DELTA_MAGIC.to_be_bytes().to_vec();
+        rdiff.extend_from_slice(&bytes);
+        let _ = patch_of(&basis[..], &rdiff, 1 << 20);
+    }
+
+    #[test]
+    fn hostile_signatures_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+        let _ = Signature::from_bytes(&bytes);
+        let mut rha = sig_bytes(&[1, 2, 3], 16)[..8].to_vec();
+        rha.extend_from_slice(&bytes);
+        let _ = Signature::from_bytes(&rha);
+    }
+}
+
+#[test]
+fn unrelated_data_gives_literals_and_identical_data_copies() {
+    let a: Vec<u8> = (0..50_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let b: Vec<u8> = (0..50_000u32)
+        .map(|i| (i.wrapping_mul(40_503) >> 7) as u8)
+        .collect();
+    let (_, stats) = delta_of(sig(&a, 1024), &b, DeltaFormat::Rha).unwrap();
+    assert_eq!(stats.matched_bytes, 0);
+    let (delta, stats) = delta_of(sig(&a, 1024), &a, DeltaFormat::Rha).unwrap();
+    assert_eq!((stats.matched_bytes, stats.literal_bytes), (50_000, 0));
+    // One merged copy and the end.
+    assert_eq!(delta.len(), DELTA_HEADER_LEN + 21 + 45);
+}
+
+#[test]
+fn zero_runs_stay_small() {
+    let zeros = vec![0u8; 3 << 20];
+    let (delta, stats) = delta_of(sig(&[], 1024), &zeros, DeltaFormat::Rha).unwrap();
+    assert_eq!(stats.literal_bytes, 3 << 20);
+    assert!(delta.len() < 200, "{}", delta.len());
+    assert_eq!(patch_of(&[][..], &delta, u64::MAX).unwrap(), zeros);
+}
+
+fn corrupt_delta() -> (Vec<u8>, Vec<u8>) {
+    let basis = b"0123456789abcdef".repeat(64);
+    let mut new = basis.clone();
+    new.extend_from_slice(b"tail");
+    let (delta, _) = delta_of(sig(&basis, 64), &new, DeltaFormat::Rha).unwrap();
+    (basis, delta)
+}
+
+#[test]
+fn a_flipped_bit_is_a_checksum_error_with_its_offset() {
+    let (basis, delta) = corrupt_delta();
+    for i in 0..delta.len() {
+        let mut bad = delta.clone();
+        bad[i] ^= 0x04;
+        let e = patch_of(&basis[..], &bad, u64::MAX).unwrap_err();
+        let PatchError::Delta(e) = e else {
+            panic!("byte {i}: {e}")
+        };
+        assert!(e.offset <= i as u64, "byte {i}: {e}");
+    }
+}
+
+#[test]
+fn truncated_deltas_are_errors() {
+    let (basis, delta) = corrupt_delta();
+    for n in 0..delta.len() {
+        let e = patch_of(&basis[..], &delta[..n], u64::MAX).unwrap_err();
+        assert!(
+            matches!(
+                &e,
+                PatchError::Delta(DeltaError {
+                    kind: DeltaErrorKind::Truncated | DeltaErrorKind::BadMagic,
+                    ..
+                })
+            ),
+            "{n}: {e}"
+        );
+    }
+    let mut long = delta.clone();
+    long.push(0);
+    assert!(patch_of(&basis[..], &long, u64::MAX).is_err());
+}
+
+/// An rha delta with the given commands (raw bytes after the header).
+fn raw_delta(cmds: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut enc = format::Encoder::new(DeltaFormat::Rha, 64, &mut out);
+    let _ = &mut enc;
+    out.extend_from_slice(cmds);
+    out
+}
+
+fn cmd(body: &[u8]) -> Vec<u8> {
+    let mut v = body.to_vec();
+    v.extend_from_slice(&crc32c::crc32c(body).to_le_bytes());
+    v
+}
+
+#[test]
+fn hostile_commands_are_clear_errors() {
+    let basis = [5u8; 100];
+    // Copy out of range.
+    let mut c = vec![1u8];
+    c.extend_from_slice(&90u64.to_le_bytes());
+    c.extend_from_slice(&20u64.to_le_bytes());
+    let d = raw_delta(&cmd(&c));
+    let mut job = PatchJob::new(&basis[..], PatchOptions::default().basis_len(Some(100)));
+    let e = job.run(&d, &mut [0u8; 64], true).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            PatchError::CopyOutOfRange {
+                start: 90,
+                len: 20,
+                basis_len: 100,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    // Without a known basis length the short read is the error.
+    let e = patch_of(&basis[..], &d, u64::MAX).unwrap_err();
+    assert!(matches!(e, PatchError::Basis { offset: 100, .. }), "{e}");
+    // Zero-length copy: no progress.
+    let mut c = vec![1u8];
+    c.extend_from_slice(&0u64.to_le_bytes());
+    c.extend_from_slice(&0u64.to_le_bytes());
+    let e = patch_of(&basis[..], &raw_delta(&cmd(&c)), u64::MAX).unwrap_err();
+    assert!(
+        e.to_string().contains("zero-length copy at byte offset 16"),
+        "{e}"
+    );
+    // Oversized literal: refused from its header, before any allocation.
+    let mut c = vec![2u8];
+    c.extend_from_slice(&u32::MAX.to_le_bytes());
+    let e = patch_of(&basis[..], &raw_delta(&c), u64::MAX).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("literal of 4294967295 bytes, the limit is 1048576"),
+        "{e}"
+    );
+    // Output cap.
+    let mut c = vec![3u8];
+    c.extend_from_slice(&(1u64 << 40).to_le_bytes());
+    let e = patch_of(&basis[..], &raw_delta(&cmd(&c)), 1 << 20).unwrap_err();
+    assert!(
+        matches!(e, PatchError::OutputTooLarge { max: 1_048_576 }),
+        "{e}"
+    );
+    // Overflowing copy range.
+    let mut c = vec![1u8];
+    c.extend_from_slice(&u64::MAX.to_le_bytes());
+    c.extend_from_slice(&2u64.to_le_bytes());
+    let e = patch_of(&basis[..], &raw_delta(&cmd(&c)), u64::MAX).unwrap_err();
+    assert!(e.to_string().contains("overflows"), "{e}");
+    // Unknown command.
+    let e = patch_of(&basis[..], &raw_delta(&[9]), u64::MAX).unwrap_err();
+    assert!(e.to_string().contains("unknown command 0x09"), "{e}");
+}
+
+#[test]
+fn a_wrong_basis_is_a_hash_mismatch() {
+    let basis: Vec<u8> = (0..800u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8)
+        .collect();
+    let mut new = basis.clone();
+    new[10] = b'X';
+    let (delta, _) = delta_of(sig(&basis, 64), &new, DeltaFormat::Rha).unwrap();
+    let mut other = basis.clone();
+    other[700] = b'Y';
+    let e = patch_of(&other[..], &delta, u64::MAX).unwrap_err();
+    assert!(matches!(e, PatchError::HashMismatch { .. }), "{e}");
+    // In place too.
+    let plan = compare_fixed(&sig(&basis, 64), &sig(&new, 64)).unwrap();
+    let mut job = FixedDeltaJob::new(&new[..], plan);
+    let mut d = vec![0u8; 4096];
+    let p = job.run(&mut d).unwrap();
+    assert!(p.done);
+    let mut patch = InPlacePatch::new(other, u64::MAX);
+    let e = patch.run(&d[..p.produced], true).unwrap_err();
+    assert!(matches!(e, PatchError::HashMismatch { .. }), "{e}");
+}
+
+#[test]
+fn in_place_refuses_moving_copies() {
+    let basis = b"abcdefgh".repeat(100);
+    let mut new = basis.clone();
+    new.insert(0, b'!');
+    let (delta, _) = delta_of(sig(&basis, 64), &new, DeltaFormat::Rha).unwrap();
+    let mut patch = InPlacePatch::new(basis, u64::MAX);
+    let e = patch.run(&delta, true).unwrap_err();
+    assert!(matches!(e, PatchError::NotInPlace { to: 1, .. }), "{e}");
+}
+
+#[test]
+fn corrupt_signatures_name_the_damage() {
+    let data: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    let good = sig_bytes(&data, 64);
+    let err = |b: &[u8]| Signature::from_bytes(b).unwrap_err();
+    assert_eq!(err(b"nope").kind, SignatureErrorKind::BadMagic);
+    let mut b = good.clone();
+    b[9] ^= 1;
+    assert_eq!(err(&b).kind, SignatureErrorKind::HeaderChecksum);
+    let entry = 4 + usize::from(good[6]);
+    let mut b = good.clone();
+    b[SIGNATURE_HEADER_LEN + entry * 1025 + 4 + 3] ^= 1;
+    let e = err(&b);
+    assert_eq!(
+        (e.kind.clone(), e.offset),
+        (
+            SignatureErrorKind::GroupChecksum { group: 1 },
+            (32 + 1024 * entry + 4) as u64
+        ),
+        "{e}"
+    );
+    let mut b = good.clone();
+    let n = b.len();
+    b[n - 5] ^= 1;
+    assert_eq!(err(&b).kind, SignatureErrorKind::TrailerChecksum);
+    assert_eq!(err(&good[..n - 1]).kind, SignatureErrorKind::Truncated);
+    let mut b = good.clone();
+    b.push(0);
+    assert_eq!(err(&b).kind, SignatureErrorKind::TrailingBytes);
+    let mut loader = SignatureLoader::new(10);
+    assert!(matches!(
+        loader.feed(&good).unwrap_err().kind,
+        SignatureErrorKind::TooLarge { max: 10, .. }
+    ));
+    let mut md4 = RDIFF_RK_MD4_MAGIC.to_be_bytes().to_vec();
+    md4.extend_from_slice(&[0, 0, 8, 0, 0, 0, 0, 8]);
+    assert_eq!(
+        err(&md4).kind,
+        SignatureErrorKind::UnsupportedRdiff(RDIFF_RK_MD4_MAGIC)
+    );
+}
+
+#[test]
+fn delta_commands_decode_in_any_chunking() {
+    let (_, delta) = corrupt_delta();
+    let mut dec = DeltaDecoder::new();
+    let mut n = 0;
+    for b in delta.chunks(1) {
+        let mut input = b;
+        while let Some(c) = dec.next(&mut input).unwrap() {
+            n += 1;
+            if let Command::End { len, .. } = c {
+                assert_eq!(len, Some(1028));
+            }
+        }
+    }
+    dec.finish().unwrap();
+    assert!(n >= 2);
+    assert_eq!(dec.format(), Some(DeltaFormat::Rha));
+}
+
+#[test]
+fn signature_job_checks_the_declared_length() {
+    let mut job = SignatureJob::new(SignatureParams::new(10));
+    let e = job.run(&[0; 11], &mut [0; 100], false).unwrap_err();
+    assert_eq!(
+        e,
+        JobError::InputLength {
+            declared: 10,
+            got: 11
+        }
+    );
+    let mut job = SignatureJob::new(SignatureParams::new(10));
+    let e = job.run(&[0; 9], &mut [0; 100], true).unwrap_err();
+    assert_eq!(
+        e,
+        JobError::InputLength {
+            declared: 10,
+            got: 9
+        }
+    );
+}
+
+#[test]
+fn runs_of_equal_blocks_merge_into_one_copy() {
+    let zeros = vec![0u8; 100 << 10];
+    let (delta, stats) = delta_of(sig(&zeros, 1024), &zeros, DeltaFormat::Rha).unwrap();
+    assert_eq!(stats.matched_bytes, 100 << 10);
+    assert_eq!(delta.len(), DELTA_HEADER_LEN + 21 + 45);
+    assert_eq!(patch_of(&zeros[..], &delta, u64::MAX).unwrap(), zeros);
+}

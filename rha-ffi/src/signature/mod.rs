@@ -1,0 +1,3 @@
+//! Block signatures, deltas and patches as streaming jobs.
+
+pub(crate) mod block;
