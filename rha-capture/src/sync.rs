@@ -4,10 +4,12 @@
 //! compares them ([`rha_core::signature::tree::compare`]) and applies the
 //! plan to the replica. File contents move through a [`Transfer`]; the
 //! whole-file copy [`WholeFile`] keeps sparse files sparse (it copies only
-//! the data ranges `SEEK_DATA`/`SEEK_HOLE` report). Block-level delta
-//! transfer arrives with block signatures; until then `--mode block`
-//! copies changed files whole and checks the contents of files whose size
-//! and time agree byte for byte, so the result is the same.
+//! the data ranges `SEEK_DATA`/`SEEK_HOLE` report). In block mode a
+//! changed file that exists on both sides moves through [`BlockDelta`]:
+//! a block signature of the replica's copy, a rolling delta of the
+//! master's copy against it, and a patch into a new file renamed over the
+//! old one ([`crate::block_file::sync_file`]); files whose size and time
+//! agree are checked by content.
 
 use std::ffi::OsStr;
 use std::fs::{self, File, OpenOptions};
@@ -51,6 +53,48 @@ pub trait Transfer {
         replica: &Path,
         exists: bool,
     ) -> io::Result<TransferStats>;
+}
+
+/// Block-level transfer: the replica's existing copy is the basis of a
+/// rolling delta ([`crate::block_file::sync_file`] in
+/// [`BlockSyncMode::Rolling`](crate::block_file::BlockSyncMode::Rolling),
+/// which writes a new file and renames it over the old one, as the
+/// [`Transfer`] contract asks). The result is checked against the master's
+/// whole-file hash, with a full copy on mismatch. A file the replica does
+/// not have yet is copied whole.
+#[derive(Debug, Default, Clone)]
+pub struct BlockDelta {
+    /// Block length and comparison settings; the mode must stay rolling.
+    pub options: crate::block_file::BlockSyncOptions,
+}
+
+impl Transfer for BlockDelta {
+    fn transfer(
+        &mut self,
+        master: &Path,
+        replica: &Path,
+        exists: bool,
+    ) -> io::Result<TransferStats> {
+        if !exists {
+            return WholeFile.transfer(master, replica, false);
+        }
+        let options = self
+            .options
+            .clone()
+            .mode(crate::block_file::BlockSyncMode::Rolling);
+        match crate::block_file::sync_file(master, replica, &options) {
+            Ok(stats) => Ok(TransferStats {
+                literal_bytes: stats.literal_bytes,
+                matched_bytes: stats.matched_bytes,
+            }),
+            // Keep the kind, so a master file that vanished is recognised.
+            Err(crate::block_file::BlockSyncError::Io { path, source }) => Err(io::Error::new(
+                source.kind(),
+                format!("{}: {source}", path.display()),
+            )),
+            Err(e) => Err(io::Error::other(e)),
+        }
+    }
 }
 
 /// Whole-file copy that keeps holes: only the data ranges are copied.
@@ -187,9 +231,9 @@ pub enum SyncMode {
     /// Whole files; same size and time means same file (with ignore-same).
     #[default]
     File,
-    /// Files whose size and time agree are checked by content when
-    /// ignore-same is off; changed files are copied (delta transfer comes
-    /// with block signatures).
+    /// Changed files move as block deltas against the replica's copy
+    /// ([`BlockDelta`]); files whose size and time agree are checked by
+    /// content when ignore-same is off.
     Block,
 }
 
@@ -347,7 +391,16 @@ pub fn sync(
     options: &SyncOptions,
     observer: &mut dyn Observer,
 ) -> Result<SyncReport, SyncError> {
-    sync_with(master, replica, options, &mut WholeFile, observer)
+    match options.mode {
+        SyncMode::File => sync_with(master, replica, options, &mut WholeFile, observer),
+        SyncMode::Block => sync_with(
+            master,
+            replica,
+            options,
+            &mut BlockDelta::default(),
+            observer,
+        ),
+    }
 }
 
 /// [`sync`] with a chosen content [`Transfer`].

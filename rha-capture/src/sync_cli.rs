@@ -16,8 +16,9 @@ use crate::sync::{can_chown, sync, Observer, SyncMode, SyncOptions, SyncReport};
 pub enum ModeArg {
     /// Whole-file sync: compare size and modification time, copy what differs.
     File,
-    /// Block-level sync: as file, and with `--ignore-same off` files whose
-    /// size and time agree are compared by content.
+    /// Block-level sync: changed files are sent as block deltas against the
+    /// replica's copy, and with `--ignore-same off` files whose size and
+    /// time agree are compared by content.
     Block,
 }
 

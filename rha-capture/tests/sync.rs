@@ -217,6 +217,45 @@ fn dry_run_changes_nothing_and_block_mode_checks_contents() {
     );
 }
 
+#[test]
+fn block_mode_sends_a_changed_file_as_a_delta() {
+    let dir = tempfile::tempdir().unwrap();
+    let (master, replica) = (dir.path().join("m"), dir.path().join("r"));
+    fs::create_dir_all(&master).unwrap();
+    // 4 MiB of varied bytes; the replica gets the old version first.
+    let mut data: Vec<u8> = (0..4u32 << 20)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    write(&master.join("big"), &data);
+    sync(&master, &replica, &options(), &mut ()).unwrap();
+    // A second name for the replica's file outside the synced tree: a
+    // delta must replace the file, never rewrite the shared inode.
+    let outside = dir.path().join("outside-link");
+    fs::hard_link(replica.join("big"), &outside).unwrap();
+
+    // The master changes 100 bytes in the middle and gains 10 in front.
+    data[2_000_000..2_000_100].fill(0xEE);
+    data.splice(0..0, *b"0123456789");
+    write(&master.join("big"), &data);
+    let block = SyncOptions {
+        mode: SyncMode::Block,
+        ..options()
+    };
+    let report = sync(&master, &replica, &block, &mut ()).unwrap();
+    assert_eq!(report.updated, 1, "{report:?}");
+    assert_eq!(fs::read(replica.join("big")).unwrap(), data);
+    assert!(
+        report.literal_bytes < 64 * 1024 && report.matched_bytes > 4_000_000,
+        "most of the file is matched, not sent: {report:?}"
+    );
+    assert_eq!(
+        fs::read(&outside).unwrap().len(),
+        4 << 20,
+        "old inode untouched"
+    );
+    assert_same(&master, &replica);
+}
+
 fn rha(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_rha"))
         .args(args)
