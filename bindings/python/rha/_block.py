@@ -19,6 +19,7 @@ import io
 import os
 from typing import IO, Any, Callable, Iterator, Optional, Union
 
+from ._closeable import Closeable
 from ._errors import call, raise_code
 from ._native import ffi, lib
 
@@ -38,7 +39,7 @@ Source = Union[bytes, bytearray, memoryview, str, "os.PathLike[str]", IO[bytes]]
 """Data given as bytes-like, a path, or a binary file object."""
 
 
-class _Job:
+class _Job(Closeable):
     """Shared driving of a streaming job through ``run(job, in, out, end)``."""
 
     _run: Callable[..., int]
@@ -95,12 +96,6 @@ class _Job:
         if getattr(self, "_handle", None) is not None:
             type(self)._free(self._handle)
             self._handle = None
-
-    def __enter__(self) -> "_Job":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
 
     def __del__(self) -> None:
         self.close()

@@ -33,6 +33,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterator, Optional, Sequence, Tuple, Union
 
+from ._closeable import Closeable
 from ._errors import call
 from ._native import c_str, ffi, lib
 
@@ -118,7 +119,7 @@ def _text(value: Union[str, bytes]) -> Tuple[Any, int]:
     return ffi.from_buffer(data) if data else ffi.NULL, len(data)
 
 
-class Scenario:
+class Scenario(Closeable):
     """One protection relationship's lifecycle (``rha_ha_scenario``).
 
     Args:
@@ -227,12 +228,6 @@ class Scenario:
             if self._s is not None:
                 ffi.release(self._s)  # runs rha_ha_scenario_free now
                 self._s = None
-
-    def __enter__(self) -> "Scenario":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
 
     def _handle(self) -> Any:
         if self._s is None:

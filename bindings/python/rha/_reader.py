@@ -7,9 +7,9 @@ import io
 import os
 import threading
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Any, BinaryIO, Deque, Generator, Iterator, Optional, Tuple, Type, Union
+from typing import Any, BinaryIO, Deque, Generator, Iterator, Optional, Tuple, Union
 
+from ._closeable import Closeable
 from ._convert import read_record
 from ._errors import RhaError, call, raise_code
 from ._native import ffi, lib
@@ -45,7 +45,7 @@ class End:
         return not self.torn
 
 
-class JournalReader:
+class JournalReader(Closeable):
     """Decodes a journal fed in chunks of any size (``rha_journal_reader``).
 
     Feed bytes with :meth:`feed`, iterate to get the records decodable so
@@ -199,17 +199,6 @@ class JournalReader:
         """Whether :meth:`close` has been called."""
         return self._r is None
 
-    def __enter__(self) -> "JournalReader":
-        return self
-
-    def __exit__(
-        self,
-        exc_type: Optional[Type[BaseException]],
-        exc: Optional[BaseException],
-        tb: Optional[TracebackType],
-    ) -> None:
-        self.close()
-
     def _handle(self) -> Any:
         if self._r is None:
             raise_code(lib.RHA_INVALID_STATE, "the journal reader is closed")
@@ -219,7 +208,7 @@ class JournalReader:
 Source = Union[str, "os.PathLike[str]", BinaryIO, bytes, bytearray, memoryview]
 
 
-class RecordStream:
+class RecordStream(Closeable):
     """The records of one journal, as :func:`read_journal` returns them.
 
     Iterate once to get the records; when iteration ends without an error,
@@ -264,17 +253,6 @@ class RecordStream:
         self._reader.close()
         if self._owns_file and self._file is not None:
             self._file.close()
-
-    def __enter__(self) -> "RecordStream":
-        return self
-
-    def __exit__(
-        self,
-        exc_type: Optional[Type[BaseException]],
-        exc: Optional[BaseException],
-        tb: Optional[TracebackType],
-    ) -> None:
-        self.close()
 
     def _generate(self, chunk_size: int) -> Generator[Record, None, None]:
         reader, file = self._reader, self._file

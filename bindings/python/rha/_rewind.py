@@ -26,9 +26,9 @@ import os
 import threading
 import time
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Any, List, Optional, Type, Union
+from typing import Any, List, Optional, Union
 
+from ._closeable import Closeable
 from . import _errors
 from ._convert import fill_record
 from ._errors import RhaError, call, raise_code
@@ -184,7 +184,7 @@ def _path(p: PathArg) -> bytes:
     return os.fsencode(p)
 
 
-class Replica:
+class Replica(Closeable):
     """A replica directory (``rha_replica``), locked while open.
 
     Args:
@@ -217,17 +217,6 @@ class Replica:
             if self._h is not None:
                 lib.rha_replica_free(self._h)
                 self._h = None
-
-    def __enter__(self) -> "Replica":
-        return self
-
-    def __exit__(
-        self,
-        exc_type: Optional[Type[BaseException]],
-        exc: Optional[BaseException],
-        tb: Optional[TracebackType],
-    ) -> None:
-        self.close()
 
     def __del__(self) -> None:
         try:

@@ -6,9 +6,9 @@ import os
 import threading
 import time
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Any, Iterator, List, Optional, Type, Union
+from typing import Any, Iterator, List, Optional, Union
 
+from ._closeable import Closeable
 from . import _errors
 from ._convert import fill_record, read_record
 from ._errors import RhaError, call, raise_code
@@ -152,7 +152,7 @@ _EVENT_KINDS = {
 }
 
 
-class Spool:
+class Spool(Closeable):
     """A spool directory (``rha_spool``): records that cannot move on yet.
 
     ::
@@ -371,24 +371,13 @@ class Spool:
         if spool != ffi.NULL:
             call(lib.rha_spool_close, spool)
 
-    def __enter__(self) -> "Spool":
-        return self
-
-    def __exit__(
-        self,
-        exc_type: Optional[Type[BaseException]],
-        exc: Optional[BaseException],
-        tb: Optional[TracebackType],
-    ) -> None:
-        self.close()
-
     def __del__(self) -> None:
         spool = getattr(self, "_spool", ffi.NULL)
         if spool != ffi.NULL:
             lib.rha_spool_free(spool)
 
 
-class SpoolReader:
+class SpoolReader(Closeable):
     """Reads a spool's durable records in order (``rha_spool_reader``); made
     by :meth:`Spool.read`. Iteration ends when every durable record has been
     read; iterating again later picks up records made durable since. Use
@@ -416,17 +405,6 @@ class SpoolReader:
         r, self._r = self._r, ffi.NULL
         if r != ffi.NULL:
             lib.rha_spool_reader_free(r)
-
-    def __enter__(self) -> "SpoolReader":
-        return self
-
-    def __exit__(
-        self,
-        exc_type: Optional[Type[BaseException]],
-        exc: Optional[BaseException],
-        tb: Optional[TracebackType],
-    ) -> None:
-        self.close()
 
     def __del__(self) -> None:
         self.close()

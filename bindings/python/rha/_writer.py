@@ -6,9 +6,9 @@ import itertools
 import os
 import threading
 import time
-from types import TracebackType
-from typing import Any, BinaryIO, Callable, Iterable, List, Optional, Type, Union
+from typing import Any, BinaryIO, Callable, Iterable, List, Optional, Union
 
+from ._closeable import Closeable
 from ._convert import fill_record
 from ._errors import call, raise_code
 from ._native import ffi, lib
@@ -21,7 +21,7 @@ _CHUNK = 256 << 10  # drain buffer size: one default batch
 FileTarget = Union[str, "os.PathLike[str]", BinaryIO]
 
 
-class JournalWriter:
+class JournalWriter(Closeable):
     """Encodes operations into a journal (``rha_journal_writer``).
 
     The writer numbers records (from ``first_seq``), gathers them into
@@ -220,17 +220,6 @@ class JournalWriter:
                 self._w = None
                 if self._owns_sink and self._sink is not None:
                     self._sink.close()
-
-    def __enter__(self) -> "JournalWriter":
-        return self
-
-    def __exit__(
-        self,
-        exc_type: Optional[Type[BaseException]],
-        exc: Optional[BaseException],
-        tb: Optional[TracebackType],
-    ) -> None:
-        self.close()
 
     def _handle(self) -> Any:
         if self._w is None:
