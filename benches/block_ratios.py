@@ -60,6 +60,13 @@ def main():
         ok = ratio >= want
         failed += not ok
         print(f"  {group}: {ours} / {ref} = {ratio:.2f} (target >= {want}) {'ok' if ok else 'MISSED'}")
+    print("other rha variants (no target)")
+    for group in ("block/signature", "block/delta-1pct", "block/delta-unrelated"):
+        g = groups.get(group, {})
+        for ours in ("rha-blake3", "rha-1thread"):
+            for ref in ("fast_rsync", "rdiff"):
+                if ours in g and ref in g:
+                    print(f"  {group}: {ours} / {ref} = {g[ours] / g[ref]:.2f}")
     g = groups.get("block/fixed-compare", {})
     if "rha-compare" in g:
         ok = g["rha-compare"] >= 5e9

@@ -7,9 +7,15 @@
 //! tool (rha's automatic choice at 256 MiB). Groups, throughput in bytes of
 //! the input file:
 //!
-//! - `block/signature`: rha, fast_rsync, rdiff;
+//! - `block/signature`: rha, fast_rsync, rdiff. `rha` keeps XXH3 block
+//!   hashes (the kind rolling deltas use) and hashes on every core;
+//!   `rha-blake3` keeps BLAKE3 block hashes and a whole-file hash (the kind
+//!   fixed-offset sync needs), on every core; `rha-1thread` is `rha` on one
+//!   thread;
 //! - `block/delta-1pct`, `block/delta-unrelated`: rolling delta of
-//!   `changed` / unrelated data against `base`'s signature;
+//!   `changed` / unrelated data against `base`'s signature (`rha`: XXH3
+//!   signature, whole-file BLAKE3 hash on a second thread; `rha-blake3`:
+//!   BLAKE3 signature; `rha-1thread`: XXH3 signature, one thread);
 //! - `block/fixed-compare`: comparing two signatures position by position
 //!   (bytes of file covered), and the replica's whole scan (signature of
 //!   its copy plus comparison);
@@ -28,7 +34,8 @@ use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkGroup, Criterion, SamplingMode, Throughput};
 use rha_core::signature::block::{
-    compare_fixed, delta_of, patch_of, signature_of, DeltaFormat, Signature, SignatureParams,
+    compare_fixed, patch_of, signature_of, DeltaFormat, DeltaJob, Signature, SignatureJob,
+    SignatureParams, StrongHash,
 };
 
 const BLOCK: u32 = 16 << 10;
@@ -87,6 +94,43 @@ fn params(len: usize) -> SignatureParams {
         .expect("valid block length")
 }
 
+/// Threads the multi-threaded rha variants use: every core.
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// A signature job over `data` in one call on `threads` threads.
+fn sig_with(data: &[u8], params: SignatureParams, threads: usize) -> Vec<u8> {
+    let mut job = SignatureJob::new(params).with_threads(threads);
+    let mut out = Vec::new();
+    let mut room = vec![0u8; 256 << 10];
+    let mut input = data;
+    loop {
+        let p = job.run(input, &mut room, true).expect("signature");
+        input = &input[p.consumed..];
+        out.extend_from_slice(&room[..p.produced]);
+        if p.done {
+            return out;
+        }
+    }
+}
+
+/// A delta job of `new` against `sig` in one call on `threads` threads.
+fn delta_with(sig: Signature, new: &[u8], threads: usize) -> Vec<u8> {
+    let mut job = DeltaJob::new(sig, DeltaFormat::Rha).with_threads(threads);
+    let mut out = Vec::new();
+    let mut room = vec![0u8; 256 << 10];
+    let mut input = new;
+    loop {
+        let p = job.run(input, &mut room, true).expect("delta");
+        input = &input[p.consumed..];
+        out.extend_from_slice(&room[..p.produced]);
+        if p.done {
+            return out;
+        }
+    }
+}
+
 fn fast_options() -> fast_rsync::SignatureOptions {
     fast_rsync::SignatureOptions {
         block_size: BLOCK,
@@ -142,8 +186,15 @@ fn bench(c: &mut Criterion) {
 
     // Signature.
     let mut g = group(c, "block/signature", d.base.len());
+    let xxh3 = params(d.base.len()).with_strong_hash(StrongHash::Xxh3);
     g.bench_function("rha", |b| {
-        b.iter(|| signature_of(black_box(&d.base), params(d.base.len())))
+        b.iter(|| sig_with(black_box(&d.base), xxh3, cores()))
+    });
+    g.bench_function("rha-blake3", |b| {
+        b.iter(|| sig_with(black_box(&d.base), params(d.base.len()), cores()))
+    });
+    g.bench_function("rha-1thread", |b| {
+        b.iter(|| sig_with(black_box(&d.base), xxh3, 1))
     });
     g.bench_function("fast_rsync", |b| {
         b.iter(|| fast_rsync::Signature::calculate(black_box(&d.base), fast_options()))
@@ -157,6 +208,7 @@ fn bench(c: &mut Criterion) {
 
     let sig = Signature::from_bytes(&signature_of(&d.base, params(d.base.len())).expect("sig"))
         .expect("valid");
+    let xsig = Signature::from_bytes(&sig_with(&d.base, xxh3, 1)).expect("valid");
     let fast_sig = fast_rsync::Signature::calculate(&d.base, fast_options());
     let fast_index = fast_sig.index();
     if rdiff {
@@ -175,7 +227,13 @@ fn bench(c: &mut Criterion) {
     ] {
         let mut g = group(c, name, new.len());
         g.bench_function("rha", |b| {
-            b.iter(|| delta_of(sig.clone(), black_box(new), DeltaFormat::Rha).expect("delta"))
+            b.iter(|| delta_with(xsig.clone(), black_box(new), cores()))
+        });
+        g.bench_function("rha-blake3", |b| {
+            b.iter(|| delta_with(sig.clone(), black_box(new), cores()))
+        });
+        g.bench_function("rha-1thread", |b| {
+            b.iter(|| delta_with(xsig.clone(), black_box(new), 1))
         });
         g.bench_function("fast_rsync", |b| {
             b.iter(|| {
@@ -206,17 +264,16 @@ fn bench(c: &mut Criterion) {
     });
     g.bench_function("rha-scan+compare", |b| {
         b.iter(|| {
-            let s = Signature::from_bytes(
-                &signature_of(black_box(&d.base), params(d.base.len())).expect("sig"),
-            )
-            .expect("valid");
+            let s =
+                Signature::from_bytes(&sig_with(black_box(&d.base), params(d.base.len()), cores()))
+                    .expect("valid");
             compare_fixed(&s, &csig).expect("compare")
         })
     });
     g.finish();
 
     // Patch.
-    let (delta, _) = delta_of(sig.clone(), &d.changed, DeltaFormat::Rha).expect("delta");
+    let delta = delta_with(xsig.clone(), &d.changed, 1);
     let mut fast_delta = Vec::new();
     fast_rsync::diff(&fast_index, &d.changed, &mut fast_delta).expect("diff");
     let mut g = group(c, "block/patch", d.changed.len());

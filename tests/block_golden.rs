@@ -1,5 +1,7 @@
-//! Golden files pin version 1 of the block signature and delta formats:
-//! `tests/data/signature-v1.rhbs` is the signature of a fixed basis,
+//! Golden files pin versions 1 and 2 of the block signature format and
+//! version 1 of the delta format: `tests/data/signature-v1.rhbs` is the
+//! signature of a fixed basis (BLAKE3), `tests/data/signature-v2-xxh3.rhbs`
+//! the same with XXH3 block hashes,
 //! `tests/data/delta-v1.rhbd` the delta of a fixed new file against it.
 //! Both must stay byte-for-byte what the writers produce, and keep
 //! decoding and patching to the same results.
@@ -13,7 +15,7 @@ use std::path::PathBuf;
 
 use rha_core::signature::block::{
     delta_of, file_hash, patch_of, signature_of, DeltaFormat, Signature, SignatureKind,
-    SignatureParams,
+    SignatureParams, StrongHash,
 };
 
 fn data(name: &str) -> PathBuf {
@@ -88,4 +90,41 @@ fn delta_v1() {
         new_file()
     );
     assert_eq!(&golden[..4], b"RHBD");
+}
+
+#[test]
+fn signature_v2_xxh3() {
+    let params = SignatureParams::new(3000)
+        .with_block_len(1024)
+        .unwrap()
+        .with_strong_hash(StrongHash::Xxh3);
+    let fresh = signature_of(&basis(), params).unwrap();
+    let golden = read_or_bless("signature-v2-xxh3.rhbs", &fresh);
+    assert_eq!(golden, fresh, "the signature writer changed its output");
+    assert_eq!((&golden[..4], golden[4], golden[12]), (&b"RHBS"[..], 2, 1));
+    let sig = Signature::from_bytes(&golden).unwrap();
+    assert_eq!(sig.kind(), SignatureKind::RhaXxh3);
+    assert_eq!(
+        (
+            sig.block_len(),
+            sig.block_count(),
+            sig.file_len(),
+            sig.strong_len()
+        ),
+        (1024, 3, Some(3000), 11)
+    );
+    assert_eq!(sig.file_hash(), None);
+    // A delta against it patches to the new file (the delta format is the
+    // same whatever the signature's strong hash).
+    let (delta, _) = delta_of(sig.clone(), &new_file(), DeltaFormat::Rha).unwrap();
+    assert_eq!(
+        patch_of(&basis()[..], &delta, u64::MAX).unwrap(),
+        new_file()
+    );
+    // Bytes inserted after the first block leave it to be matched.
+    let mut shifted = basis();
+    shifted.splice(1500..1500, *b"XY");
+    let (delta, stats) = delta_of(sig, &shifted, DeltaFormat::Rha).unwrap();
+    assert_eq!(stats.matched_bytes, 1024 + 952, "{stats:?}");
+    assert_eq!(patch_of(&basis()[..], &delta, u64::MAX).unwrap(), shifted);
 }

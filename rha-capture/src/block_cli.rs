@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use clap::{Args, ValueEnum};
 use rha_core::signature::block::{
     DeltaFormat, DeltaJob, PatchError, PatchJob, PatchOptions, Signature, SignatureJob,
-    SignatureLoader, SignatureParams, DEFAULT_MAX_BLOCKS,
+    SignatureLoader, SignatureParams, StrongHash, DEFAULT_MAX_BLOCKS,
 };
 
 use crate::block_file::{FileAt, SparseWriter};
@@ -32,6 +32,27 @@ pub struct SignatureArgs {
     /// Block length in bytes (default: about the square root of the file length).
     #[arg(long)]
     pub block_size: Option<u32>,
+    /// Strong hash of each block: `blake3` also records a whole-file hash
+    /// (needed for fixed-offset sync); `xxh3` is faster, for rolling deltas.
+    #[arg(long, value_enum, default_value = "blake3")]
+    pub strong_hash: StrongHashArg,
+    /// Threads that hash blocks (default: one per core).
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+/// Strong hash of `rha signature`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StrongHashArg {
+    /// BLAKE3 block hashes and a whole-file hash (signature format version 1).
+    Blake3,
+    /// XXH3-128 block hashes (signature format version 2).
+    Xxh3,
+}
+
+/// `--threads`, or one per core.
+fn threads(arg: Option<usize>) -> usize {
+    arg.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
 /// Output format of `rha delta`.
@@ -55,6 +76,10 @@ pub struct DeltaArgs {
     /// Delta format.
     #[arg(long, value_enum, default_value = "rha")]
     pub format: FormatArg,
+    /// Threads (default: one per core): the whole-file hash runs beside
+    /// the search.
+    #[arg(long)]
+    pub threads: Option<usize>,
 }
 
 /// `rha patch BASIS DELTAFILE OUTFILE`.
@@ -80,10 +105,10 @@ fn fail(code: u8, msg: impl std::fmt::Display) -> io::Result<ExitCode> {
     Ok(ExitCode::from(code))
 }
 
-/// Reads `file` in 1 MiB chunks into `f(chunk, eof)`.
+/// Reads `file` in 4 MiB chunks (enough for several hashing threads) into `f(chunk, eof)`.
 fn each_chunk(path: &Path, mut f: impl FnMut(&[u8], bool) -> io::Result<bool>) -> io::Result<()> {
     let mut file = File::open(path).map_err(ctx(path))?;
-    let mut buf = vec![0u8; 1 << 20];
+    let mut buf = vec![0u8; 4 << 20];
     loop {
         let mut n = 0;
         while n < buf.len() {
@@ -103,14 +128,17 @@ fn each_chunk(path: &Path, mut f: impl FnMut(&[u8], bool) -> io::Result<bool>) -
 /// Runs `rha signature`.
 pub fn signature(args: &SignatureArgs) -> io::Result<ExitCode> {
     let len = fs::metadata(&args.file).map_err(ctx(&args.file))?.len();
-    let mut params = SignatureParams::new(len);
+    let mut params = SignatureParams::new(len).with_strong_hash(match args.strong_hash {
+        StrongHashArg::Blake3 => StrongHash::Blake3,
+        StrongHashArg::Xxh3 => StrongHash::Xxh3,
+    });
     if let Some(bl) = args.block_size {
         params = match params.with_block_len(bl) {
             Ok(p) => p,
             Err(e) => return fail(EXIT_USAGE, e),
         };
     }
-    let mut job = SignatureJob::new(params);
+    let mut job = SignatureJob::new(params).with_threads(threads(args.threads));
     let mut out = io::BufWriter::new(File::create(&args.sigfile).map_err(ctx(&args.sigfile))?);
     let mut room = vec![0u8; 256 << 10];
     let mut error = None;
@@ -179,7 +207,7 @@ pub fn delta(args: &DeltaArgs) -> io::Result<ExitCode> {
         FormatArg::Rha => DeltaFormat::Rha,
         FormatArg::Rdiff => DeltaFormat::Rdiff,
     };
-    let mut job = DeltaJob::new(sig, format);
+    let mut job = DeltaJob::new(sig, format).with_threads(threads(args.threads));
     let mut out = io::BufWriter::new(File::create(&args.deltafile).map_err(ctx(&args.deltafile))?);
     let mut room = vec![0u8; 256 << 10];
     let mut written = 0u64;

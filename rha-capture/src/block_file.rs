@@ -17,11 +17,11 @@ use std::path::{Path, PathBuf};
 use rha_core::signature::block::{
     compare_fixed, DeltaFormat, DeltaJob, FixedDeltaJob, InPlacePatch, JobError, PatchError,
     PatchJob, PatchOptions, ReadAt, Signature, SignatureError, SignatureJob, SignatureLoader,
-    SignatureParams, WriteAt, DEFAULT_MAX_BLOCKS,
+    SignatureParams, StrongHash, WriteAt, DEFAULT_MAX_BLOCKS,
 };
 
 /// Bytes read from a file per step.
-const CHUNK: usize = 1 << 20;
+const CHUNK: usize = 4 << 20;
 /// Zero runs at least this long (and aligned to it) become holes.
 const HOLE: usize = 64 << 10;
 
@@ -46,12 +46,19 @@ pub struct BlockSyncOptions {
     pub mode: BlockSyncMode,
     /// Block length; `None` picks about the square root of the length.
     pub block_len: Option<u32>,
+    /// Threads that hash blocks (0 and 1: the calling thread only).
+    pub threads: usize,
 }
 
 impl BlockSyncOptions {
     /// Sets [`mode`](Self::mode).
     pub fn mode(mut self, mode: BlockSyncMode) -> Self {
         self.mode = mode;
+        self
+    }
+    /// Sets [`threads`](Self::threads).
+    pub fn threads(mut self, threads: usize) -> Self {
+        self.threads = threads;
         self
     }
     /// Sets [`block_len`](Self::block_len).
@@ -192,15 +199,21 @@ fn stream_file(
     }
 }
 
-/// The signature of the file at `path` (whose length is `len`), loaded.
-pub fn sign_file(path: &Path, block_len: Option<u32>) -> Result<(Signature, u64), BlockSyncError> {
+/// The signature of the file at `path`, with `hash` block hashes computed
+/// on `threads` threads, loaded; and its encoded length.
+pub fn sign_file(
+    path: &Path,
+    block_len: Option<u32>,
+    hash: StrongHash,
+    threads: usize,
+) -> Result<(Signature, u64), BlockSyncError> {
     let mut file = File::open(path).map_err(io_err(path))?;
     let len = file.metadata().map_err(io_err(path))?.len();
-    let mut params = SignatureParams::new(len);
+    let mut params = SignatureParams::new(len).with_strong_hash(hash);
     if let Some(bl) = block_len {
         params = params.with_block_len(bl)?;
     }
-    let mut job = SignatureJob::new(params);
+    let mut job = SignatureJob::new(params).with_threads(threads);
     let mut loader = SignatureLoader::new(DEFAULT_MAX_BLOCKS);
     let mut out = vec![0u8; 256 << 10];
     let mut sig_len = 0u64;
@@ -246,14 +259,21 @@ fn sync_rolling(
     replica: &Path,
     options: &BlockSyncOptions,
 ) -> Result<BlockSyncStats, BlockSyncError> {
-    let (sig, sig_len) = sign_file(replica, options.block_len)?;
+    // The signature stays in this process and the delta's whole-file BLAKE3
+    // hash checks the result, so the faster XXH3 block hashes suffice.
+    let (sig, sig_len) = sign_file(
+        replica,
+        options.block_len,
+        StrongHash::Xxh3,
+        options.threads,
+    )?;
     let basis = File::open(replica).map_err(io_err(replica))?;
     let basis_len = basis.metadata().map_err(io_err(replica))?.len();
     let tmp = temp_beside(replica);
     let out = File::create(&tmp).map_err(io_err(&tmp))?;
     let result = (|| {
         let mut m = File::open(master).map_err(io_err(master))?;
-        let mut delta = DeltaJob::new(sig, DeltaFormat::Rha);
+        let mut delta = DeltaJob::new(sig, DeltaFormat::Rha).with_threads(options.threads);
         let mut patch = PatchJob::new(
             FileAt(&basis),
             PatchOptions::default().basis_len(Some(basis_len)),
@@ -338,8 +358,9 @@ fn sync_fixed(
     let bl = options
         .block_len
         .unwrap_or_else(|| SignatureParams::new(mlen).block_len);
-    let (rsig, sig_len) = sign_file(replica, Some(bl))?;
-    let (msig, _) = sign_file(master, Some(bl))?;
+    // The master's whole-file hash checks the patched replica: BLAKE3.
+    let (rsig, sig_len) = sign_file(replica, Some(bl), StrongHash::Blake3, options.threads)?;
+    let (msig, _) = sign_file(master, Some(bl), StrongHash::Blake3, options.threads)?;
     let plan = compare_fixed(&rsig, &msig)?;
     let m = File::open(master).map_err(io_err(master))?;
     let r = OpenOptions::new()

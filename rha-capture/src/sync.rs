@@ -397,7 +397,11 @@ pub fn sync(
             master,
             replica,
             options,
-            &mut BlockDelta::default(),
+            &mut BlockDelta {
+                // Hashing blocks on every core is what a one-shot sync wants.
+                options: crate::block_file::BlockSyncOptions::default()
+                    .threads(std::thread::available_parallelism().map_or(1, |n| n.get())),
+            },
             observer,
         ),
     }

@@ -108,6 +108,45 @@ fn signature_delta_patch_round_trip() {
 }
 
 #[test]
+fn xxh3_signatures_and_threads_give_the_same_deltas() {
+    let f = Files::new();
+    // 12 MiB, so that several threads get whole 4 MiB reads to share.
+    let basis_data = noise(12 << 20, 9);
+    let new_data = edited(&basis_data);
+    let basis = f.write("basis", &basis_data);
+    let new = f.write("new", &new_data);
+    let mut deltas = Vec::new();
+    for (hash, threads) in [("xxh3", "1"), ("xxh3", "3"), ("blake3", "2")] {
+        let sig = f.path(&format!("{hash}-{threads}.sig"));
+        let delta = f.path(&format!("{hash}-{threads}.delta"));
+        let out = f.path(&format!("{hash}-{threads}.out"));
+        let flags = [Path::new("--threads"), Path::new(threads)];
+        let mut args = vec![
+            Path::new("signature"),
+            &basis,
+            &sig,
+            Path::new("--strong-hash"),
+        ];
+        args.push(Path::new(hash));
+        args.extend(flags);
+        rha_ok(&args);
+        let version = fs::read(&sig).unwrap()[4];
+        assert_eq!(version, if hash == "xxh3" { 2 } else { 1 });
+        let mut args = vec![Path::new("delta"), &sig, &new, &delta];
+        args.extend(flags);
+        let said = rha_ok(&args);
+        assert!(said.contains("literal"), "{said}");
+        rha_ok(&[Path::new("patch"), &basis, &delta, &out]);
+        assert_eq!(fs::read(&out).unwrap(), new_data, "{hash} {threads}");
+        deltas.push(fs::read(&delta).unwrap());
+    }
+    // The strong hash of the signature and the thread count change nothing
+    // in the delta: its format has no trace of either.
+    assert_eq!(deltas[0], deltas[1]);
+    assert_eq!(deltas[0], deltas[2]);
+}
+
+#[test]
 fn rdiff_patch_applies_our_rdiff_deltas_from_its_own_signatures() {
     let f = Files::new();
     let basis_data = noise(400_000, 2);

@@ -5,7 +5,8 @@ use std::mem;
 
 use super::error::JobError;
 use super::format::{DeltaFormat, Encoder};
-use super::hash::{blake2_block, blake3_block, FileHasher};
+use super::hash::{blake2_block, blake3_block, xxh3_block, FileHasher};
+use super::parallel;
 use super::queue::{OutQueue, Progress, HIGH_WATER};
 use super::rolling::{rha_mix, rha_sums, RabinKarp, RhaSum, Rolling, Rollsum};
 use super::sig::{Signature, SignatureKind};
@@ -14,6 +15,10 @@ use super::sig::{Signature, SignatureKind};
 const MAX_PENDING_LITERAL: usize = 256 << 10;
 /// Input taken per step.
 const STEP: usize = 1 << 20;
+/// Input taken per step when the whole-file hash runs on its own thread.
+const PARALLEL_STEP: usize = 4 << 20;
+/// Steps shorter than this are hashed on the calling thread.
+const MIN_PARALLEL_STEP: usize = 256 << 10;
 
 /// Finds blocks by weak checksum: a bitset answers "surely absent" for
 /// almost every position, a sorted table resolves the rest.
@@ -74,6 +79,27 @@ impl Index {
     }
 }
 
+/// Rolls `s` over the windows whose outgoing and incoming bytes are
+/// `outs[i]` and `ins[i]` while the index surely lacks their checksum;
+/// returns how many windows it moved past (`outs.len()` when all).
+///
+/// The state lives in locals so that it stays in registers: this loop runs
+/// once per byte of data that matches nothing.
+#[inline(always)]
+fn skip_absent<R: Rolling>(s: &mut R, outs: &[u8], ins: &[u8], index: &Index) -> usize {
+    let mut st = *s;
+    let mut moved = 0;
+    for (&out, &inb) in outs.iter().zip(ins) {
+        if index.maybe(st.digest()) {
+            break;
+        }
+        st.roll(out, inb);
+        moved += 1;
+    }
+    *s = st;
+    moved
+}
+
 /// What a delta job found.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct DeltaStats {
@@ -114,6 +140,7 @@ pub struct DeltaJob {
     enc: Encoder,
     out: OutQueue,
     file: FileHasher,
+    threads: usize,
     stats: DeltaStats,
     /// The last search stopped early with windows left to look at.
     unsearched: bool,
@@ -133,7 +160,7 @@ enum Sum {
 impl DeltaJob {
     /// A job describing a new file against the basis `sig` in `format`.
     pub fn new(sig: Signature, format: DeltaFormat) -> Self {
-        let index = Index::new(&sig, sig.kind() == SignatureKind::Rha);
+        let index = Index::new(&sig, sig.kind().is_rha());
         let mut out = OutQueue::default();
         let enc = Encoder::new(format, sig.block_len(), out.buf());
         Self {
@@ -146,12 +173,27 @@ impl DeltaJob {
             sum: None,
             enc,
             out,
+            threads: 1,
             stats: DeltaStats::default(),
             unsearched: false,
             next_expected: None,
             ended: false,
             done: false,
         }
+    }
+
+    /// With 2 or more, computes the new file's whole-file hash on a thread
+    /// of its own, beside the search on the calling thread, while
+    /// [`run`](Self::run) is given large chunks; 1 (the default) keeps all
+    /// work on the calling thread. The output does not depend on it.
+    pub fn with_threads(mut self, threads: usize) -> Self {
+        self.threads = threads.max(1);
+        self
+    }
+
+    /// [`with_threads`](Self::with_threads) on a job held by reference.
+    pub fn set_threads(&mut self, threads: usize) {
+        self.threads = threads.max(1);
     }
 
     /// What the job has found so far.
@@ -191,12 +233,23 @@ impl DeltaJob {
                 continue;
             }
             if p.consumed < input.len() {
-                let take = (input.len() - p.consumed).min(STEP);
+                let step = if self.threads > 1 {
+                    PARALLEL_STEP
+                } else {
+                    STEP
+                };
+                let take = (input.len() - p.consumed).min(step);
                 let chunk = &input[p.consumed..p.consumed + take];
                 self.buf.extend_from_slice(chunk);
-                self.file.update(chunk);
                 p.consumed += take;
-                self.search();
+                if self.threads > 1 && take >= MIN_PARALLEL_STEP {
+                    let mut file = mem::replace(&mut self.file, FileHasher::new(1));
+                    parallel::join(|| file.update(chunk), || self.search());
+                    self.file = file;
+                } else {
+                    self.file.update(chunk);
+                    self.search();
+                }
                 continue;
             }
             if end {
@@ -214,7 +267,7 @@ impl DeltaJob {
 
     fn search(&mut self) {
         match self.sig.kind() {
-            SignatureKind::Rha => self.search_with::<RhaSum>(
+            SignatureKind::Rha | SignatureKind::RhaXxh3 => self.search_with::<RhaSum>(
                 |s| match s {
                     Sum::Rha(s) => Some(s),
                     _ => None,
@@ -242,6 +295,7 @@ impl DeltaJob {
     fn strong(&self, window: &[u8]) -> [u8; 32] {
         match self.sig.kind() {
             SignatureKind::Rha => blake3_block(window),
+            SignatureKind::RhaXxh3 => xxh3_block(window, self.sig.strong_len()),
             SignatureKind::RdiffRabinKarp | SignatureKind::RdiffRollsum => blake2_block(window),
         }
     }
@@ -291,16 +345,22 @@ impl DeltaJob {
                 let outs = &buf[pos..last];
                 let ins = &buf[pos + bl..last + bl];
                 let mut hit = None;
-                for (&out, &inb) in outs.iter().zip(ins) {
-                    let w = s.digest();
-                    if self.index.maybe(w) {
-                        if let Some(b) = self.find(w, &buf[pos..pos + bl]) {
-                            hit = Some(b);
-                            break;
-                        }
+                let mut from = 0;
+                while from < outs.len() {
+                    // Most windows are surely absent: skip them in a tight
+                    // loop, then look at the one that may be present.
+                    let at = from + skip_absent(&mut s, &outs[from..], &ins[from..], &self.index);
+                    pos += at - from;
+                    if at == outs.len() {
+                        break;
                     }
-                    s.roll(out, inb);
+                    if let Some(b) = self.find(s.digest(), &buf[pos..pos + bl]) {
+                        hit = Some(b);
+                        break;
+                    }
+                    s.roll(outs[at], ins[at]);
                     pos += 1;
+                    from = at + 1;
                 }
                 if hit.is_none() && pos == last {
                     let w = s.digest();
@@ -344,7 +404,7 @@ impl DeltaJob {
         let mut lit_end = self.buf.len();
         // The basis's short last block can match the new file's end.
         let n = self.sig.block_count();
-        if self.sig.kind() == SignatureKind::Rha && n > 0 {
+        if self.sig.kind().is_rha() && n > 0 {
             if let Some(short) = self.sig.block_len_of(n - 1) {
                 let short = short as usize;
                 if short < self.bl && short <= self.buf.len() {
@@ -352,7 +412,7 @@ impl DeltaJob {
                     let (s1, s2) = rha_sums(tail);
                     let l = usize::from(self.sig.strong_len());
                     if self.sig.weak(n as usize - 1) == Some(rha_mix(s1, s2))
-                        && self.sig.strong(n as usize - 1) == Some(&blake3_block(tail)[..l])
+                        && self.sig.strong(n as usize - 1) == Some(&self.strong(tail)[..l])
                     {
                         lit_end -= short;
                     }

@@ -41,7 +41,9 @@ impl FixedPlan {
 pub fn compare_fixed(replica: &Signature, master: &Signature) -> Result<FixedPlan, JobError> {
     if replica.kind() != SignatureKind::Rha || master.kind() != SignatureKind::Rha {
         return Err(JobError::InvalidParams(
-            "fixed-offset comparison needs rha signatures".into(),
+            "fixed-offset comparison needs rha signatures with BLAKE3 block hashes \
+             (the master's whole-file hash is checked after patching)"
+                .into(),
         ));
     }
     if replica.block_len() != master.block_len() {

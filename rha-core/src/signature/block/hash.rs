@@ -9,6 +9,23 @@ pub(crate) fn blake3_block(data: &[u8]) -> [u8; 32] {
     *blake3::hash(data).as_bytes()
 }
 
+/// The XXH3 strong hash of one block, `len` bytes of it (at most 32): the
+/// canonical (big-endian) XXH3-128 with seed 0, followed when more than 16
+/// bytes are wanted by XXH3-128 with seed 1. The rest of the array is zero.
+///
+/// Not collision-resistant against chosen input: a signature of this kind
+/// has no whole-file hash of its own, and the whole-file BLAKE3 hash that
+/// every delta carries catches a false match after patching.
+pub(crate) fn xxh3_block(data: &[u8], len: u8) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    out[..16].copy_from_slice(&twox_hash::XxHash3_128::oneshot(data).to_be_bytes());
+    if len > 16 {
+        out[16..]
+            .copy_from_slice(&twox_hash::XxHash3_128::oneshot_with_seed(1, data).to_be_bytes());
+    }
+    out
+}
+
 /// librsync's BLAKE2 strong sum: BLAKE2b with a 32-byte output.
 pub(crate) fn blake2_block(data: &[u8]) -> [u8; 32] {
     Blake2b::<U32>::digest(data).into()
@@ -113,6 +130,20 @@ mod tests {
         assert_ne!(file_hash(&data[1..], 1024), whole);
         assert_ne!(file_hash(&data, 2048), whole);
         assert_ne!(file_hash(&[], 1024), file_hash(&[0], 1024));
+    }
+
+    #[test]
+    fn xxh3_is_the_canonical_xxh3_128() {
+        // XXH3-128 of the empty input with seed 0 (xxHash's test vectors).
+        assert_eq!(
+            super::super::error::hex(&xxh3_block(b"", 16)[..16]),
+            "99aa06d3014798d86001c324468d497f"
+        );
+        let long = xxh3_block(b"abc", 32);
+        assert_eq!(long[..16], xxh3_block(b"abc", 16)[..16]);
+        assert_ne!(long[16..], [0u8; 16]);
+        assert_ne!(long[16..], long[..16]);
+        assert_eq!(xxh3_block(b"abc", 16)[16..], [0u8; 16]);
     }
 
     #[test]

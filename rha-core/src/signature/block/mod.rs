@@ -2,7 +2,11 @@
 //!
 //! A [`SignatureJob`] cuts a file into blocks (about the square root of its
 //! length, see [`SignatureParams`]) and records for each a weak rolling
-//! checksum and a truncated BLAKE3 hash, plus a whole-file hash. From the
+//! checksum and a truncated strong hash: BLAKE3 plus a whole-file hash by
+//! default, or the faster XXH3-128 ([`StrongHash::Xxh3`]) for rolling
+//! deltas, whose own whole-file BLAKE3 hash still checks the result. Jobs
+//! can hash on several threads ([`SignatureJob::with_threads`],
+//! [`DeltaJob::with_threads`]) without changing their output. From the
 //! replica's signature, a [`DeltaJob`] describes the master's file as
 //! copies of replica blocks and literal bytes (rolling mode, rsync style),
 //! and a [`PatchJob`] rebuilds the file from the replica's copy and the
@@ -37,6 +41,7 @@ mod fixed;
 mod format;
 mod hash;
 mod journal;
+mod parallel;
 mod params;
 mod patch;
 mod queue;
@@ -58,7 +63,7 @@ pub use format::{
 pub use hash::file_hash;
 pub use journal::{delta_to_ops, MAX_WRITE_OP};
 pub use params::{
-    block_len_for, strong_len_for, SignatureParams, MAX_AUTO_BLOCK_LEN, MAX_BLOCK_LEN,
+    block_len_for, strong_len_for, SignatureParams, StrongHash, MAX_AUTO_BLOCK_LEN, MAX_BLOCK_LEN,
     MAX_STRONG_LEN, MIN_AUTO_BLOCK_LEN, MIN_BLOCK_LEN, MIN_STRONG_LEN,
 };
 pub use patch::{patch_of, InPlacePatch, PatchJob, PatchOptions, ReadAt, WriteAt};

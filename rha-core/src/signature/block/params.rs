@@ -15,6 +15,24 @@ pub const MIN_STRONG_LEN: u8 = 8;
 /// Longest strong hash, in bytes (a whole BLAKE3 hash).
 pub const MAX_STRONG_LEN: u8 = 32;
 
+/// The strong hash kept for each block of an rha signature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum StrongHash {
+    /// BLAKE3 (format version 1). The signature also carries a
+    /// collision-resistant whole-file hash, which fixed-offset sync
+    /// ([`compare_fixed`](super::compare_fixed)) needs to check a volume
+    /// patched in place.
+    #[default]
+    Blake3,
+    /// XXH3-128 (format version 2): about twice as fast to compute, for
+    /// rolling deltas. Not collision-resistant against chosen input, so the
+    /// signature carries no whole-file hash; the delta made against it
+    /// still carries the new file's BLAKE3 hash, which the patch checks, so
+    /// a false match is caught (as rsync does with its XXH128 block sums).
+    Xxh3,
+}
+
 /// The parameters of a block signature.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SignatureParams {
@@ -22,8 +40,10 @@ pub struct SignatureParams {
     pub file_len: u64,
     /// Block length in bytes; the last block may be shorter.
     pub block_len: u32,
-    /// Bytes of each block's BLAKE3 hash kept.
+    /// Bytes of each block's strong hash kept.
     pub strong_len: u8,
+    /// The strong hash.
+    pub strong_hash: StrongHash,
 }
 
 impl SignatureParams {
@@ -35,6 +55,15 @@ impl SignatureParams {
             file_len,
             block_len,
             strong_len: strong_len_for(file_len, block_len),
+            strong_hash: StrongHash::Blake3,
+        }
+    }
+
+    /// Uses `hash` as the per-block strong hash.
+    pub fn with_strong_hash(self, hash: StrongHash) -> Self {
+        Self {
+            strong_hash: hash,
+            ..self
         }
     }
 

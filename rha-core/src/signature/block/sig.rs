@@ -5,15 +5,19 @@
 use std::mem;
 
 use super::error::{JobError, SignatureError, SignatureErrorKind};
-use super::hash::{blake3_block, FileHasher};
-use super::params::{SignatureParams, MAX_STRONG_LEN, MIN_BLOCK_LEN, MIN_STRONG_LEN};
+use super::hash::{blake3_block, xxh3_block, FileHasher};
+use super::parallel;
+use super::params::{SignatureParams, StrongHash, MAX_STRONG_LEN, MIN_BLOCK_LEN, MIN_STRONG_LEN};
 use super::queue::{OutQueue, Progress, HIGH_WATER};
 use super::rolling::{rha_mix, rha_sums};
 
 /// Magic bytes of an rha block signature.
 pub const SIGNATURE_MAGIC: [u8; 4] = *b"RHBS";
-/// The signature format version this library writes and reads.
-pub const SIGNATURE_VERSION: u16 = 1;
+/// The newest signature format version this library writes and reads.
+/// Signatures with BLAKE3 block hashes are still written as version 1,
+/// which every reader of this format understands; version 2 adds the
+/// strong-hash field (XXH3).
+pub const SIGNATURE_VERSION: u16 = 2;
 /// Length of the signature header.
 pub const SIGNATURE_HEADER_LEN: usize = 32;
 /// Block entries per checksummed group.
@@ -37,6 +41,7 @@ const OFF_VERSION: usize = 4;
 const OFF_STRONG_LEN: usize = 6;
 const OFF_FLAGS: usize = 7;
 const OFF_BLOCK_LEN: usize = 8;
+const OFF_STRONG_HASH: usize = 12;
 const OFF_FILE_LEN: usize = 16;
 const OFF_HEADER_CRC: usize = 28;
 
@@ -44,8 +49,11 @@ const OFF_HEADER_CRC: usize = 28;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SignatureKind {
-    /// rha: mixed rsync sums and BLAKE3.
+    /// rha: mixed rsync sums and BLAKE3, with a whole-file hash.
     Rha,
+    /// rha: mixed rsync sums and XXH3-128, without a whole-file hash
+    /// ([`StrongHash::Xxh3`]).
+    RhaXxh3,
     /// librsync: RabinKarp and BLAKE2b (rdiff's default).
     RdiffRabinKarp,
     /// librsync: rollsum and BLAKE2b.
@@ -65,6 +73,13 @@ pub struct Signature {
     strong: Vec<u8>,
 }
 
+impl SignatureKind {
+    /// Whether this is one of rha's own kinds (as opposed to rdiff's).
+    pub fn is_rha(self) -> bool {
+        matches!(self, Self::Rha | Self::RhaXxh3)
+    }
+}
+
 impl Signature {
     /// Which checksums the entries hold.
     pub fn kind(&self) -> SignatureKind {
@@ -82,7 +97,8 @@ impl Signature {
     pub fn file_len(&self) -> Option<u64> {
         self.file_len
     }
-    /// The described file's whole-file hash (rha signatures only).
+    /// The described file's whole-file hash (rha signatures with BLAKE3
+    /// block hashes only).
     pub fn file_hash(&self) -> Option<&[u8; 32]> {
         self.file_hash.as_ref()
     }
@@ -125,16 +141,17 @@ impl Signature {
     /// Encodes an rha-kind signature in the rha format; `None` for rdiff
     /// kinds (the rdiff format is read, not written).
     pub fn to_bytes(&self) -> Option<Vec<u8>> {
-        let (SignatureKind::Rha, Some(file_len), Some(hash)) =
-            (self.kind, self.file_len, self.file_hash)
-        else {
-            return None;
+        let (hash, file_len) = match (self.kind, self.file_len, self.file_hash) {
+            (SignatureKind::Rha, Some(len), Some(h)) => (StrongHash::Blake3, (len, h)),
+            (SignatureKind::RhaXxh3, Some(len), None) => (StrongHash::Xxh3, (len, [0; 32])),
+            _ => return None,
         };
-        let mut w = EntryWriter::new(self.block_len, self.strong_len, file_len);
+        let (file_len, file_hash) = file_len;
+        let mut w = EntryWriter::new(self.block_len, self.strong_len, file_len, hash);
         for i in 0..self.weak.len() {
             w.entry(self.weak[i], self.strong(i)?);
         }
-        Some(w.finish(&hash))
+        Some(w.finish(&file_hash))
     }
 }
 
@@ -150,10 +167,17 @@ struct EntryWriter {
 }
 
 impl EntryWriter {
-    fn new(block_len: u32, strong_len: u8, file_len: u64) -> Self {
+    fn new(block_len: u32, strong_len: u8, file_len: u64, hash: StrongHash) -> Self {
         let mut h = [0u8; SIGNATURE_HEADER_LEN];
         h[..4].copy_from_slice(&SIGNATURE_MAGIC);
-        h[OFF_VERSION..OFF_VERSION + 2].copy_from_slice(&SIGNATURE_VERSION.to_le_bytes());
+        let version: u16 = match hash {
+            StrongHash::Blake3 => 1,
+            StrongHash::Xxh3 => {
+                h[OFF_STRONG_HASH] = STRONG_XXH3;
+                2
+            }
+        };
+        h[OFF_VERSION..OFF_VERSION + 2].copy_from_slice(&version.to_le_bytes());
         h[OFF_STRONG_LEN] = strong_len;
         h[OFF_BLOCK_LEN..OFF_BLOCK_LEN + 4].copy_from_slice(&block_len.to_le_bytes());
         h[OFF_FILE_LEN..OFF_FILE_LEN + 8].copy_from_slice(&file_len.to_le_bytes());
@@ -209,6 +233,10 @@ impl EntryWriter {
     }
 }
 
+/// Strong-hash field values (version 2).
+const STRONG_BLAKE3: u8 = 0;
+const STRONG_XXH3: u8 = 1;
+
 fn group_crc(group: u64, entries: &[u8]) -> u32 {
     crc32c::crc32c_append(crc32c::crc32c(&group.to_le_bytes()), entries)
 }
@@ -240,26 +268,65 @@ fn trailer_crc(header_crc: u32, hash: &[u8; 32]) -> u32 {
 #[derive(Debug)]
 pub struct SignatureJob {
     params: SignatureParams,
+    threads: usize,
     fed: u64,
     partial: Vec<u8>,
     writer: EntryWriter,
-    file: FileHasher,
+    /// The whole-file hash (BLAKE3 signatures only).
+    file: Option<FileHasher>,
     out: OutQueue,
     done: bool,
 }
+
+/// Input taken per step by one thread.
+const STEP: usize = 4 << 20;
+/// Fewer blocks than this in a step are hashed on the calling thread.
+const MIN_PARALLEL_BLOCKS: usize = 16;
 
 impl SignatureJob {
     /// A job for a file of `params.file_len` bytes.
     pub fn new(params: SignatureParams) -> Self {
         Self {
             params,
+            threads: 1,
             fed: 0,
             partial: Vec::new(),
-            writer: EntryWriter::new(params.block_len, params.strong_len, params.file_len),
-            file: FileHasher::new(params.block_len),
+            writer: EntryWriter::new(
+                params.block_len,
+                params.strong_len,
+                params.file_len,
+                params.strong_hash,
+            ),
+            file: (params.strong_hash == StrongHash::Blake3)
+                .then(|| FileHasher::new(params.block_len)),
             out: OutQueue::default(),
             done: false,
         }
+    }
+
+    /// Hashes blocks on up to `threads` threads (the calling one included)
+    /// while [`run`](Self::run) is given several MiB at a time; 1 (the
+    /// default) keeps all work on the calling thread. The output does not
+    /// depend on it.
+    pub fn with_threads(mut self, threads: usize) -> Self {
+        self.threads = threads.max(1);
+        self
+    }
+
+    /// [`with_threads`](Self::with_threads) on a job held by reference.
+    pub fn set_threads(&mut self, threads: usize) {
+        self.threads = threads.max(1);
+    }
+
+    /// Switches the strong hash; only before the job has consumed input.
+    pub fn set_strong_hash(&mut self, hash: StrongHash) -> Result<(), JobError> {
+        if self.fed > 0 || self.done {
+            return Err(JobError::InvalidParams(
+                "the strong hash can change only before the first input".into(),
+            ));
+        }
+        *self = Self::new(self.params.with_strong_hash(hash)).with_threads(self.threads);
+        Ok(())
     }
 
     /// The parameters.
@@ -291,7 +358,7 @@ impl SignatureJob {
         }
         let bl = self.params.block_len as usize;
         while self.out.len() < HIGH_WATER && p.consumed < input.len() {
-            let take = (input.len() - p.consumed).min(4 << 20);
+            let take = (input.len() - p.consumed).min(STEP * self.threads);
             let chunk = &input[p.consumed..p.consumed + take];
             let got = self.fed + take as u64;
             if got > self.params.file_len {
@@ -314,11 +381,9 @@ impl SignatureJob {
                     self.partial.clear();
                 }
             }
-            let mut blocks = rest.chunks_exact(bl);
-            for block in &mut blocks {
-                self.block(block);
-            }
-            self.partial.extend_from_slice(blocks.remainder());
+            let whole = rest.len() / bl * bl;
+            self.blocks(&rest[..whole]);
+            self.partial.extend_from_slice(&rest[whole..]);
             self.writer.flush_into(self.out.buf());
             p.produced += self.out.drain_into(&mut output[p.produced..]);
         }
@@ -333,9 +398,11 @@ impl SignatureJob {
                 let block = mem::take(&mut self.partial);
                 self.block(&block);
             }
-            let file = mem::replace(&mut self.file, FileHasher::new(1));
-            let hash = file.finalize();
-            let writer = mem::replace(&mut self.writer, EntryWriter::new(0, 0, 0));
+            let hash = self.file.take().map_or([0; 32], FileHasher::finalize);
+            let writer = mem::replace(
+                &mut self.writer,
+                EntryWriter::new(0, 0, 0, StrongHash::Blake3),
+            );
             self.out.buf().extend_from_slice(&writer.finish(&hash));
             self.done = true;
             p.produced += self.out.drain_into(&mut output[p.produced..]);
@@ -344,12 +411,51 @@ impl SignatureJob {
         Ok(p)
     }
 
-    fn block(&mut self, block: &[u8]) {
-        let h = blake3_block(block);
-        let (s1, s2) = rha_sums(block);
-        self.writer.entry(rha_mix(s1, s2), &h);
-        self.file.push_block(&h, block.len());
+    /// Adds the whole blocks of `data` (a multiple of the block length),
+    /// spread over the job's threads when there are enough of them.
+    fn blocks(&mut self, data: &[u8]) {
+        let bl = self.params.block_len as usize;
+        let n = data.len() / bl;
+        let threads = self.threads.min(n / MIN_PARALLEL_BLOCKS).max(1);
+        if threads == 1 {
+            for block in data.chunks_exact(bl) {
+                self.block(block);
+            }
+            return;
+        }
+        let (hash, len) = (self.params.strong_hash, self.params.strong_len);
+        let per = n.div_ceil(threads) * bl;
+        let parts: Vec<Vec<(u32, [u8; 32])>> = parallel::map(data.chunks(per).collect(), |part| {
+            part.chunks_exact(bl)
+                .map(|b| block_entry(b, hash, len))
+                .collect()
+        });
+        for (weak, strong) in parts.into_iter().flatten() {
+            self.push(weak, &strong, bl);
+        }
     }
+
+    fn block(&mut self, block: &[u8]) {
+        let (weak, strong) = block_entry(block, self.params.strong_hash, self.params.strong_len);
+        self.push(weak, &strong, block.len());
+    }
+
+    fn push(&mut self, weak: u32, strong: &[u8; 32], len: usize) {
+        self.writer.entry(weak, strong);
+        if let Some(file) = &mut self.file {
+            file.push_block(strong, len);
+        }
+    }
+}
+
+/// The weak checksum and full strong hash of one block.
+fn block_entry(block: &[u8], hash: StrongHash, strong_len: u8) -> (u32, [u8; 32]) {
+    let (s1, s2) = rha_sums(block);
+    let strong = match hash {
+        StrongHash::Blake3 => blake3_block(block),
+        StrongHash::Xxh3 => xxh3_block(block, strong_len),
+    };
+    (rha_mix(s1, s2), strong)
 }
 
 /// The signature of `data`, in one call.
@@ -550,7 +656,15 @@ impl SignatureLoader {
                 if trailer_crc(self.header_crc, &hash) != le32(&u[32..36]) {
                     return Err(self.err(SignatureErrorKind::TrailerChecksum));
                 }
-                self.sig.file_hash = Some(hash);
+                if self.sig.kind == SignatureKind::RhaXxh3 {
+                    if hash != [0; 32] {
+                        return Err(self.err(SignatureErrorKind::Invalid(
+                            "an XXH3 signature's whole-file hash is not zero",
+                        )));
+                    }
+                } else {
+                    self.sig.file_hash = Some(hash);
+                }
                 self.offset += u.len() as u64;
                 self.state = LoadState::Done;
                 Ok(())
@@ -578,9 +692,15 @@ impl SignatureLoader {
             return Err(self.err(SignatureErrorKind::HeaderChecksum));
         }
         let version = u16::from_le_bytes([u[OFF_VERSION], u[OFF_VERSION + 1]]);
-        if version != SIGNATURE_VERSION {
-            return Err(self.err(SignatureErrorKind::UnsupportedVersion(version)));
-        }
+        let kind = match (version, u[OFF_STRONG_HASH]) {
+            (1, 0) | (2, STRONG_BLAKE3) => SignatureKind::Rha,
+            (2, STRONG_XXH3) => SignatureKind::RhaXxh3,
+            (1, _) => {
+                return Err(self.err(SignatureErrorKind::Invalid("reserved bytes are not zero")))
+            }
+            (2, _) => return Err(self.err(SignatureErrorKind::Invalid("unknown strong hash"))),
+            _ => return Err(self.err(SignatureErrorKind::UnsupportedVersion(version))),
+        };
         let strong_len = u[OFF_STRONG_LEN];
         let block_len = le32(&u[OFF_BLOCK_LEN..OFF_BLOCK_LEN + 4]);
         let file_len = le64(&u[OFF_FILE_LEN..OFF_FILE_LEN + 8]);
@@ -592,7 +712,7 @@ impl SignatureLoader {
         if !(MIN_BLOCK_LEN..=super::params::MAX_BLOCK_LEN).contains(&block_len) {
             return Err(self.err(SignatureErrorKind::Invalid("block length out of range")));
         }
-        if u[OFF_FLAGS] != 0 || u[12..16] != [0; 4] || u[24..28] != [0; 4] {
+        if u[OFF_FLAGS] != 0 || u[13..16] != [0; 3] || u[24..28] != [0; 4] {
             return Err(self.err(SignatureErrorKind::Invalid("reserved bytes are not zero")));
         }
         let blocks = file_len.div_ceil(u64::from(block_len));
@@ -603,7 +723,7 @@ impl SignatureLoader {
             }));
         }
         self.header_crc = le32(&u[OFF_HEADER_CRC..]);
-        self.sig.kind = SignatureKind::Rha;
+        self.sig.kind = kind;
         self.sig.block_len = block_len;
         self.sig.strong_len = strong_len;
         self.sig.file_len = Some(file_len);

@@ -493,3 +493,195 @@ fn runs_of_equal_blocks_merge_into_one_copy() {
     assert_eq!(delta.len(), DELTA_HEADER_LEN + 21 + 45);
     assert_eq!(patch_of(&zeros[..], &delta, u64::MAX).unwrap(), zeros);
 }
+
+fn xxh3_params(len: usize, block_len: u32) -> SignatureParams {
+    SignatureParams::new(len as u64)
+        .with_block_len(block_len)
+        .unwrap()
+        .with_strong_hash(StrongHash::Xxh3)
+}
+
+/// Drives a signature job on `threads` threads, `step` bytes at a time.
+fn sig_threads(data: &[u8], params: SignatureParams, threads: usize, step: usize) -> Vec<u8> {
+    let mut job = SignatureJob::new(params).with_threads(threads);
+    let mut out = Vec::new();
+    let mut room = vec![0u8; 4096];
+    let mut fed = 0usize;
+    loop {
+        let end = fed.saturating_add(step).min(data.len());
+        let p = job
+            .run(&data[fed..end], &mut room, end == data.len())
+            .unwrap();
+        fed += p.consumed;
+        out.extend_from_slice(&room[..p.produced]);
+        if p.done {
+            return out;
+        }
+    }
+}
+
+/// Drives a delta job on `threads` threads, `step` bytes at a time.
+fn delta_threads(sig: Signature, new: &[u8], threads: usize, step: usize) -> Vec<u8> {
+    let mut job = DeltaJob::new(sig, DeltaFormat::Rha).with_threads(threads);
+    let mut out = Vec::new();
+    let mut room = vec![0u8; 64 << 10];
+    let mut fed = 0usize;
+    loop {
+        let end = fed.saturating_add(step).min(new.len());
+        let p = job
+            .run(&new[fed..end], &mut room, end == new.len())
+            .unwrap();
+        fed += p.consumed;
+        out.extend_from_slice(&room[..p.produced]);
+        if p.done {
+            return out;
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    #[test]
+    fn xxh3_signatures_round_trip_and_deltas_patch(
+        basis in data_strategy(),
+        edits in proptest::collection::vec((any::<usize>(), any::<u8>(), proptest::collection::vec(any::<u8>(), 1..300)), 0..5),
+        block_len in prop_oneof![Just(16u32), Just(64), Just(1024)],
+        strong_len in prop_oneof![Just(8u8), Just(16), Just(17), Just(32)],
+        step in 1usize..5000,
+    ) {
+        let params = xxh3_params(basis.len(), block_len).with_strong_len(strong_len).unwrap();
+        let bytes = signature_of(&basis, params).unwrap();
+        prop_assert_eq!(u16::from_le_bytes([bytes[4], bytes[5]]), 2);
+        let s = Signature::from_bytes(&bytes).unwrap();
+        prop_assert_eq!(s.kind(), SignatureKind::RhaXxh3);
+        prop_assert_eq!(s.file_hash(), None);
+        prop_assert_eq!(s.to_bytes().unwrap(), bytes.clone());
+        prop_assert_eq!(sig_threads(&basis, params, 1, step), bytes);
+        let new = edited(&basis, &edits);
+        let delta = delta_chunked(s.clone(), &new, DeltaFormat::Rha, step, 997);
+        prop_assert_eq!(&patch_chunked(&basis, &delta, step, 997).unwrap(), &new);
+    }
+}
+
+#[test]
+fn threads_do_not_change_signatures_or_deltas() {
+    let mut basis = vec![0u8; 3 << 20];
+    let mut x = 7u64;
+    for b in basis.iter_mut() {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        *b = x as u8;
+    }
+    let mut new = basis.clone();
+    new.splice(100_000..100_000, *b"inserted bytes");
+    new[2_000_000..2_000_100].fill(9);
+    for hash in [StrongHash::Blake3, StrongHash::Xxh3] {
+        let params = SignatureParams::new(basis.len() as u64)
+            .with_block_len(1024)
+            .unwrap()
+            .with_strong_hash(hash);
+        let one = sig_threads(&basis, params, 1, usize::MAX);
+        for (threads, step) in [(2, usize::MAX), (3, 1_000_001), (4, 300_000)] {
+            assert_eq!(
+                sig_threads(&basis, params, threads, step),
+                one,
+                "{hash:?} {threads}"
+            );
+        }
+        let s = Signature::from_bytes(&one).unwrap();
+        let single = delta_threads(s.clone(), &new, 1, usize::MAX);
+        for (threads, step) in [(2, usize::MAX), (2, 700_001)] {
+            assert_eq!(
+                delta_threads(s.clone(), &new, threads, step),
+                single,
+                "{hash:?}"
+            );
+        }
+        assert_eq!(patch_of(&basis[..], &single, u64::MAX).unwrap(), new);
+    }
+}
+
+#[test]
+fn xxh3_signature_headers_and_trailers_are_checked() {
+    let data: Vec<u8> = (0..5000u32).map(|i| (i % 251) as u8).collect();
+    let good = signature_of(&data, xxh3_params(data.len(), 1024)).unwrap();
+    let (_, stats) = delta_of(
+        Signature::from_bytes(&good).unwrap(),
+        &data,
+        DeltaFormat::Rha,
+    )
+    .unwrap();
+    assert_eq!((stats.literal_bytes, stats.matched_bytes), (0, 5000));
+    let err = |b: &[u8]| Signature::from_bytes(b).unwrap_err();
+    // Rewrites the header checksum and the trailer's, which covers it.
+    let reseal = |mut b: Vec<u8>| {
+        let crc = crc32c::crc32c(&b[..28]);
+        b[28..32].copy_from_slice(&crc.to_le_bytes());
+        let n = b.len();
+        let t = crc32c::crc32c_append(crc32c::crc32c(&crc.to_le_bytes()), &b[n - 36..n - 4]);
+        b[n - 4..].copy_from_slice(&t.to_le_bytes());
+        b
+    };
+    let mut b = good.clone();
+    b[12] = 7;
+    assert_eq!(
+        err(&reseal(b)).kind,
+        SignatureErrorKind::Invalid("unknown strong hash")
+    );
+    let mut b = good.clone();
+    b[4] = 1;
+    assert_eq!(
+        err(&reseal(b)).kind,
+        SignatureErrorKind::Invalid("reserved bytes are not zero")
+    );
+    let mut b = good.clone();
+    b[4] = 3;
+    assert_eq!(
+        err(&reseal(b)).kind,
+        SignatureErrorKind::UnsupportedVersion(3)
+    );
+    // A non-zero whole-file hash with valid checksums.
+    let mut b = good.clone();
+    let n = b.len();
+    b[n - 36] = 1;
+    assert_eq!(
+        err(&reseal(b)).kind,
+        SignatureErrorKind::Invalid("an XXH3 signature's whole-file hash is not zero")
+    );
+    // Version 2 may also name BLAKE3; it reads as a version 1 signature.
+    let v1 = sig_bytes(&data, 1024);
+    let mut b = v1.clone();
+    b[4] = 2;
+    let s = Signature::from_bytes(&reseal(b)).unwrap();
+    assert_eq!(s.kind(), SignatureKind::Rha);
+    assert_eq!(s.file_hash(), Some(&file_hash(&data, 1024)));
+}
+
+#[test]
+fn fixed_offset_sync_needs_blake3_signatures() {
+    let data = vec![3u8; 5000];
+    let x = Signature::from_bytes(&signature_of(&data, xxh3_params(data.len(), 1024)).unwrap())
+        .unwrap();
+    let e = compare_fixed(&x, &x).unwrap_err();
+    assert!(e.to_string().contains("BLAKE3"), "{e}");
+}
+
+#[test]
+fn the_strong_hash_changes_only_before_input() {
+    let data = vec![5u8; 3000];
+    let params = SignatureParams::new(3000).with_block_len(1024).unwrap();
+    let mut job = SignatureJob::new(params);
+    job.set_strong_hash(StrongHash::Xxh3).unwrap();
+    job.set_threads(2);
+    assert_eq!(job.params().strong_hash, StrongHash::Xxh3);
+    let mut out = vec![0u8; 1 << 16];
+    let p = job.run(&data[..100], &mut out, false).unwrap();
+    assert_eq!(p.consumed, 100);
+    assert!(job.set_strong_hash(StrongHash::Blake3).is_err());
+    let p2 = job.run(&data[100..], &mut out[p.produced..], true).unwrap();
+    assert!(p2.done);
+    let whole = signature_of(&data, params.with_strong_hash(StrongHash::Xxh3)).unwrap();
+    assert_eq!(&out[..p.produced + p2.produced], &whole[..]);
+}
