@@ -96,6 +96,19 @@
 #define RHA_DELTA_FORMAT_RDIFF 1
 
 /**
+ * Strong hash: BLAKE3 block hashes and a whole-file hash (the default;
+ * needed for fixed-offset sync). Written as signature format version 1.
+ */
+#define RHA_STRONG_HASH_BLAKE3 0
+
+/**
+ * Strong hash: XXH3-128 block hashes, about twice as fast, for rolling
+ * deltas (whose own whole-file BLAKE3 hash checks the result); no
+ * whole-file hash in the signature. Written as format version 2.
+ */
+#define RHA_STRONG_HASH_XXH3 1
+
+/**
  * Overflow policy: refuse appends with `RHA_SPOOL_STOPPED` until reset.
  */
 #define RHA_SPOOL_POLICY_STOP 0
@@ -3258,6 +3271,50 @@ uint64_t rha_patch_job_produced(const struct rha_patch_job *job);
  * `job` is NULL or a live job, not used again after this call.
  */
 void rha_patch_job_free(struct rha_patch_job *job);
+
+/**
+ * Chooses the strong hash of a signature job: `RHA_STRONG_HASH_BLAKE3` or
+ * `RHA_STRONG_HASH_XXH3`. Only before the job's first input.
+ *
+ * Errors: `RHA_NULL_PARAMETER` if `job` is NULL; `RHA_INVALID_ARGUMENT` for
+ * an unknown hash, or once the job has consumed input.
+ *
+ * # Safety
+ *
+ * `job` is NULL or a live signature job, not used by another thread during
+ * the call; `error_out` is NULL or valid for writing an `rha_error *`.
+ */
+enum rha_result rha_signature_job_set_strong_hash(struct rha_signature_job *job,
+                                                  uint32_t hash,
+                                                  struct rha_error **error_out);
+
+/**
+ * Lets a signature job hash blocks on up to `threads` threads (the
+ * calling one included) while `rha_signature_job_run` is given several MiB
+ * at a time; 0 and 1 keep all work on the calling thread (the default).
+ * The output does not depend on it. The extra threads live only during a
+ * run call. Does nothing if `job` is NULL.
+ *
+ * # Safety
+ *
+ * `job` is NULL or a live signature job, not used by another thread during
+ * the call.
+ */
+void rha_signature_job_set_threads(struct rha_signature_job *job, size_t threads);
+
+/**
+ * Lets a delta job compute the new file's whole-file hash on a second
+ * thread beside the search when `threads` is 2 or more and
+ * `rha_delta_job_run` is given large inputs; 0 and 1 keep all work on the
+ * calling thread (the default). The output does not depend on it. Does
+ * nothing if `job` is NULL.
+ *
+ * # Safety
+ *
+ * `job` is NULL or a live delta job, not used by another thread during the
+ * call.
+ */
+void rha_delta_job_set_threads(struct rha_delta_job *job, size_t threads);
 
 /**
  * Makes a spool builder for the directory `dir` (a NUL-terminated path,

@@ -155,6 +155,10 @@ pub use signature::block::{
     rha_signature_job_new, rha_signature_job_run, rha_signature_load, RHA_DELTA_FORMAT_RDIFF,
     RHA_DELTA_FORMAT_RHA,
 };
+pub use signature::block::{
+    rha_delta_job_set_threads, rha_signature_job_set_strong_hash, rha_signature_job_set_threads,
+    RHA_STRONG_HASH_BLAKE3, RHA_STRONG_HASH_XXH3,
+};
 pub use spool::reader::{
     rha_spool_reader, rha_spool_reader_free, rha_spool_reader_new, rha_spool_reader_next,
     rha_spool_reader_position,

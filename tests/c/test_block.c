@@ -168,6 +168,63 @@ static void round_trip(uint32_t format, size_t in_step, size_t out_step)
     free(out.ptr);
 }
 
+/* XXH3 block hashes and two hashing threads: a version-2 signature equal
+   to the one-thread signature, whose delta patches to the new file. */
+static void test_xxh3_and_threads(void)
+{
+    struct bytes one = {NULL, 0}, two = {NULL, 0}, delta = {NULL, 0}, out = {NULL, 0};
+    rha_signature_job *job = NULL;
+    rha_signature *sig = NULL;
+    rha_delta_job *dj = NULL;
+    rha_patch_job *pj = NULL;
+    rha_error *err = NULL;
+    struct basis b = {basis_data, BASIS_LEN, 0};
+
+    make_files();
+    CHECK_OK(rha_signature_job_new(BASIS_LEN, 1024, 0, &job, &E));
+    CHECK_OK(rha_signature_job_set_strong_hash(job, RHA_STRONG_HASH_XXH3, &E));
+    CHECK(drive(SIG, job, basis_data, BASIS_LEN, 999, 100, &one, NULL) == RHA_DONE);
+    /* Too late once input has been consumed. */
+    CHECK(rha_signature_job_set_strong_hash(job, RHA_STRONG_HASH_BLAKE3, &err) ==
+          RHA_INVALID_ARGUMENT);
+    CHECK(err != NULL && strstr(rha_error_message(err), "strong hash") != NULL);
+    rha_error_free(err);
+    err = NULL;
+    rha_signature_job_free(job);
+    job = NULL;
+    CHECK(one.len > 6 && one.ptr[4] == 2);
+
+    CHECK_OK(rha_signature_job_new(BASIS_LEN, 1024, 0, &job, &E));
+    CHECK_OK(rha_signature_job_set_strong_hash(job, RHA_STRONG_HASH_XXH3, &E));
+    rha_signature_job_set_threads(job, 2);
+    CHECK(drive(SIG, job, basis_data, BASIS_LEN, 1 << 20, 1 << 20, &two, NULL) == RHA_DONE);
+    rha_signature_job_free(job);
+    CHECK(one.len == two.len && memcmp(one.ptr, two.ptr, one.len) == 0);
+
+    CHECK_OK(rha_signature_load(two.ptr, two.len, &sig, &E));
+    CHECK_OK(rha_delta_job_new(sig, RHA_DELTA_FORMAT_RHA, &dj, &E));
+    rha_signature_free(sig);
+    rha_delta_job_set_threads(dj, 2);
+    CHECK(drive(DELTA, dj, new_data, new_len, 1 << 20, 1 << 20, &delta, NULL) == RHA_DONE);
+    rha_delta_job_free(dj);
+    CHECK_OK(rha_patch_job_new(read_basis, &b, BASIS_LEN, UINT64_MAX, &pj, &E));
+    CHECK(drive(PATCH, pj, delta.ptr, delta.len, 1 << 20, 1 << 20, &out, NULL) == RHA_DONE);
+    rha_patch_job_free(pj);
+    CHECK(out.len == new_len && memcmp(out.ptr, new_data, new_len) == 0);
+
+    CHECK(rha_signature_job_set_strong_hash(NULL, RHA_STRONG_HASH_XXH3, NULL) ==
+          RHA_NULL_PARAMETER);
+    CHECK_OK(rha_signature_job_new(10, 0, 0, &job, &E));
+    CHECK(rha_signature_job_set_strong_hash(job, 7, NULL) == RHA_INVALID_ARGUMENT);
+    rha_signature_job_free(job);
+    rha_signature_job_set_threads(NULL, 2);
+    rha_delta_job_set_threads(NULL, 2);
+    free(one.ptr);
+    free(two.ptr);
+    free(delta.ptr);
+    free(out.ptr);
+}
+
 static void test_round_trip_big_buffers(void) { round_trip(RHA_DELTA_FORMAT_RHA, 1 << 20, 1 << 20); }
 static void test_round_trip_small_buffers(void) { round_trip(RHA_DELTA_FORMAT_RHA, 777, 61); }
 static void test_round_trip_rdiff(void) { round_trip(RHA_DELTA_FORMAT_RDIFF, 4096, 1000); }
@@ -307,6 +364,7 @@ int main(void)
         {"round trip, big buffers", test_round_trip_big_buffers},
         {"round trip, small buffers", test_round_trip_small_buffers},
         {"round trip, rdiff format", test_round_trip_rdiff},
+        {"XXH3 signatures and hashing threads", test_xxh3_and_threads},
         {"a wrong basis is a hash mismatch", test_wrong_basis_is_a_hash_mismatch},
         {"corrupt, capped and unreadable", test_corrupt_and_capped_deltas},
         {"corrupt signatures", test_corrupt_signatures},

@@ -109,16 +109,27 @@ class SignatureJob(_Job):
         block_len: Block length; None picks about the square root of the length.
         strong_len: Bytes of strong hash per block; None picks what keeps a
             false match below 2^-64 for the file.
+        strong_hash: ``"blake3"`` (the default: also a whole-file hash, which
+            fixed-offset sync needs) or ``"xxh3"`` (about twice as fast, for
+            rolling deltas, whose own BLAKE3 hash checks the result).
+        threads: Threads that hash blocks while the job is fed several MiB
+            at a time; the output does not depend on it.
     """
 
     _run = lib.rha_signature_job_run
     _free = lib.rha_signature_job_free
 
     def __init__(self, file_len: int, block_len: Optional[int] = None,
-                 strong_len: Optional[int] = None) -> None:
+                 strong_len: Optional[int] = None, strong_hash: str = "blake3",
+                 threads: int = 1) -> None:
+        hashes = {"blake3": lib.RHA_STRONG_HASH_BLAKE3, "xxh3": lib.RHA_STRONG_HASH_XXH3}
+        if strong_hash not in hashes:
+            raise_code(lib.RHA_INVALID_ARGUMENT, f"unknown strong hash {strong_hash!r}")
         out = ffi.new("rha_signature_job **")
         call(lib.rha_signature_job_new, file_len, block_len or 0, strong_len or 0, out)
         super().__init__(out[0])
+        call(lib.rha_signature_job_set_strong_hash, self._live(), hashes[strong_hash])
+        lib.rha_signature_job_set_threads(self._live(), max(threads, 1))
 
 
 class DeltaJob(_Job):
@@ -128,12 +139,16 @@ class DeltaJob(_Job):
         sig: A signature from :func:`signature` or ``rdiff signature``.
         format: ``"rha"`` (checksummed, with a whole-file hash) or
             ``"rdiff"`` (librsync's format, for ``rdiff patch``).
+        threads: With 2 or more, the new file's whole-file hash runs on a
+            second thread while the job is fed large chunks; the output does
+            not depend on it.
     """
 
     _run = lib.rha_delta_job_run
     _free = lib.rha_delta_job_free
 
-    def __init__(self, sig: Union[bytes, bytearray, memoryview], format: str = "rha") -> None:
+    def __init__(self, sig: Union[bytes, bytearray, memoryview], format: str = "rha",
+                 threads: int = 1) -> None:
         formats = {"rha": lib.RHA_DELTA_FORMAT_RHA, "rdiff": lib.RHA_DELTA_FORMAT_RDIFF}
         if format not in formats:
             raise_code(lib.RHA_INVALID_ARGUMENT, f"unknown delta format {format!r}")
@@ -146,6 +161,7 @@ class DeltaJob(_Job):
         finally:
             lib.rha_signature_free(loaded[0])
         super().__init__(out[0])
+        lib.rha_delta_job_set_threads(self._live(), max(threads, 1))
 
     @property
     def stats(self) -> "tuple[int, int]":
@@ -261,16 +277,19 @@ def _run(job: _Job, chunks: Iterator[bytes]) -> bytes:
     return bytes(out)
 
 
-def signature(source: Source, block_len: Optional[int] = None) -> bytes:
-    """The block signature of ``source`` (bytes, a path or a binary file)."""
+def signature(source: Source, block_len: Optional[int] = None, strong_hash: str = "blake3",
+              threads: int = 1) -> bytes:
+    """The block signature of ``source`` (bytes, a path or a binary file);
+    ``strong_hash`` and ``threads`` as for :class:`SignatureJob`."""
     size, chunks = _chunks(source)
-    return _run(SignatureJob(size, block_len), chunks)
+    return _run(SignatureJob(size, block_len, strong_hash=strong_hash, threads=threads), chunks)
 
 
-def delta(sig: Union[bytes, bytearray, memoryview], new: Source, format: str = "rha") -> bytes:
+def delta(sig: Union[bytes, bytearray, memoryview], new: Source, format: str = "rha",
+          threads: int = 1) -> bytes:
     """The delta turning the file ``sig`` describes into ``new``."""
     _, chunks = _chunks(new)
-    return _run(DeltaJob(sig, format), chunks)
+    return _run(DeltaJob(sig, format, threads=threads), chunks)
 
 
 def patch(basis: Union[bytes, bytearray, memoryview, str, "os.PathLike[str]"],

@@ -115,3 +115,17 @@ def test_invalid_arguments():
     job.close()
     with pytest.raises(rha.InvalidStateError):
         job.update(b"")
+
+
+def test_xxh3_signatures_and_threads():
+    basis = noise(600_000, 11)
+    new = basis[:1000] + b"inserted" + basis[1000:]
+    one = rha.signature(basis, strong_hash="xxh3")
+    assert one[4] == 2  # format version 2: XXH3 block hashes
+    assert rha.signature(basis, strong_hash="xxh3", threads=3) == one
+    assert rha.signature(basis, threads=2) == rha.signature(basis)
+    delta = rha.delta(one, new, threads=2)
+    assert delta == rha.delta(one, new)
+    assert rha.patch(basis, delta) == new
+    with pytest.raises(rha.InvalidArgumentError, match="strong hash"):
+        rha.SignatureJob(10, strong_hash="md5")

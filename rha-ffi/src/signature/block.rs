@@ -6,7 +6,7 @@ use std::io;
 
 use rha_core::signature::block::{
     DeltaFormat, DeltaJob, PatchJob, PatchOptions, Progress, ReadAt, Signature, SignatureJob,
-    SignatureLoader, SignatureParams, DEFAULT_MAX_BLOCKS,
+    SignatureLoader, SignatureParams, StrongHash, DEFAULT_MAX_BLOCKS,
 };
 
 use crate::buffer::{rha_in_buffer, rha_out_buffer};
@@ -516,6 +516,86 @@ pub unsafe extern "C" fn rha_patch_job_free(job: *mut rha_patch_job) {
     ffi_fn!(default(()), non_null(), {
         // SAFETY: NULL or made by `rha_patch_job_new`, by this function's contract.
         unsafe { crate::handle::free(job) }
+    })
+}
+
+/// Strong hash: BLAKE3 block hashes and a whole-file hash (the default;
+/// needed for fixed-offset sync). Written as signature format version 1.
+pub const RHA_STRONG_HASH_BLAKE3: u32 = 0;
+/// Strong hash: XXH3-128 block hashes, about twice as fast, for rolling
+/// deltas (whose own whole-file BLAKE3 hash checks the result); no
+/// whole-file hash in the signature. Written as format version 2.
+pub const RHA_STRONG_HASH_XXH3: u32 = 1;
+
+/// Chooses the strong hash of a signature job: `RHA_STRONG_HASH_BLAKE3` or
+/// `RHA_STRONG_HASH_XXH3`. Only before the job's first input.
+///
+/// Errors: `RHA_NULL_PARAMETER` if `job` is NULL; `RHA_INVALID_ARGUMENT` for
+/// an unknown hash, or once the job has consumed input.
+///
+/// # Safety
+///
+/// `job` is NULL or a live signature job, not used by another thread during
+/// the call; `error_out` is NULL or valid for writing an `rha_error *`.
+#[no_mangle]
+pub unsafe extern "C" fn rha_signature_job_set_strong_hash(
+    job: *mut rha_signature_job,
+    hash: u32,
+    error_out: *mut *mut rha_error,
+) -> rha_result {
+    ffi_fn!(fallible(error_out), non_null(job), {
+        let hash = match hash {
+            RHA_STRONG_HASH_BLAKE3 => StrongHash::Blake3,
+            RHA_STRONG_HASH_XXH3 => StrongHash::Xxh3,
+            other => {
+                return Err(rha_error::invalid_argument(format!(
+                    "unknown strong hash {other}"
+                )))
+            }
+        };
+        // SAFETY: non-NULL (checked by ffi_fn!), live and unshared by this function's contract.
+        let job = unsafe { &mut *job };
+        job.job.set_strong_hash(hash)?;
+        Ok(rha_result::RHA_OK)
+    })
+}
+
+/// Lets a signature job hash blocks on up to `threads` threads (the
+/// calling one included) while `rha_signature_job_run` is given several MiB
+/// at a time; 0 and 1 keep all work on the calling thread (the default).
+/// The output does not depend on it. The extra threads live only during a
+/// run call. Does nothing if `job` is NULL.
+///
+/// # Safety
+///
+/// `job` is NULL or a live signature job, not used by another thread during
+/// the call.
+#[no_mangle]
+pub unsafe extern "C" fn rha_signature_job_set_threads(
+    job: *mut rha_signature_job,
+    threads: usize,
+) {
+    ffi_fn!(default(()), non_null(job), {
+        // SAFETY: non-NULL (checked by ffi_fn!), live and unshared by this function's contract.
+        unsafe { &mut *job }.job.set_threads(threads)
+    })
+}
+
+/// Lets a delta job compute the new file's whole-file hash on a second
+/// thread beside the search when `threads` is 2 or more and
+/// `rha_delta_job_run` is given large inputs; 0 and 1 keep all work on the
+/// calling thread (the default). The output does not depend on it. Does
+/// nothing if `job` is NULL.
+///
+/// # Safety
+///
+/// `job` is NULL or a live delta job, not used by another thread during the
+/// call.
+#[no_mangle]
+pub unsafe extern "C" fn rha_delta_job_set_threads(job: *mut rha_delta_job, threads: usize) {
+    ffi_fn!(default(()), non_null(job), {
+        // SAFETY: non-NULL (checked by ffi_fn!), live and unshared by this function's contract.
+        unsafe { &mut *job }.job.set_threads(threads)
     })
 }
 
