@@ -1097,7 +1097,8 @@ typedef struct rha_ha_scenario_builder rha_ha_scenario_builder;
  * blocks that stay, then sets the target's length and (for an rha delta)
  * checks the whole-file hash by reading the target back. A copy that moves
  * data, as rolling deltas have, is refused with `RHA_PATCH_NOT_IN_PLACE`
- * before anything of it is written. Memory: one delta command (at most
+ * when it is reached (commands before it have been written: restore the
+ * target or sync it another way). Memory: one delta command (at most
  * 1 MiB) plus a 1 MiB read-back buffer.
  *
  * Ownership: made by `rha_in_place_patch_job_new`, owned by the caller,
