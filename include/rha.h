@@ -296,6 +296,13 @@ typedef enum rha_result {
      */
     RHA_PATCH_HASH_MISMATCH = 421,
     /**
+     * A delta applied in place copies data from one position to another
+     * (a rolling delta): in-place patching applies only deltas whose copies
+     * stay where they are (fixed-offset deltas). Patch into a new file
+     * instead. The error object carries the delta's byte offset.
+     */
+    RHA_PATCH_NOT_IN_PLACE = 422,
+    /**
      * A tree signature is damaged: bad magic bytes, a checksum mismatch, an
      * impossible entry, truncation. The error object carries the byte
      * offset of the damaged structure (`rha_error_offset`).
@@ -1021,6 +1028,26 @@ typedef struct rha_compare_options rha_compare_options;
 typedef struct rha_delta_job rha_delta_job;
 
 /**
+ * Converts a delta (rha or rdiff format), fed in chunks, into the journal
+ * records that turn the basis file into the new file: an `RHA_OP_WRITE`
+ * of at most 1 MiB for every literal, zero run and moved copy (whose bytes
+ * are read from the basis through a callback), nothing for blocks that
+ * stay where they are, and a final `RHA_OP_SET_LEN`. The records can go
+ * straight to `rha_journal_writer_append`. Memory: one delta command and
+ * one record (at most 1 MiB each), whatever the file size.
+ *
+ * A moved copy reads the basis when its record is produced: applying the
+ * records to the basis while the job runs is safe only for deltas without
+ * moved copies (fixed-offset deltas, `rha_fixed_delta_job`); otherwise
+ * apply them once the job is done (journal them first).
+ *
+ * Ownership: made by `rha_delta_ops_job_new`, owned by the caller,
+ * released with `rha_delta_ops_job_free`. Thread safety: one thread at a
+ * time; the callback runs on the thread calling `rha_delta_ops_job_next`.
+ */
+typedef struct rha_delta_ops_job rha_delta_ops_job;
+
+/**
  * A detailed error: a code, a message and, for journal decoding errors, the
  * position of the damage.
  *
@@ -1029,6 +1056,29 @@ typedef struct rha_delta_job rha_delta_job;
  * so it may be read from several threads at once.
  */
 typedef struct rha_error rha_error;
+
+/**
+ * The master side of a fixed-offset sync: writes an rha delta holding
+ * exactly the ranges of a plan, read from the master's file through a
+ * callback. Its copies all keep their position, so the replica can apply
+ * it in place (`rha_in_place_patch_job`) or as an ordinary patch. Memory:
+ * 1 MiB plus about 256 KiB of output, whatever the file size.
+ *
+ * Ownership: made by `rha_fixed_delta_job_new`, owned by the caller,
+ * released with `rha_fixed_delta_job_free`. Thread safety: one thread at a
+ * time; the callback runs on the thread calling `rha_fixed_delta_job_run`.
+ */
+typedef struct rha_fixed_delta_job rha_fixed_delta_job;
+
+/**
+ * The blocks a replica needs from the master, from `rha_fixed_compare`:
+ * ascending, merged byte ranges of the master's file, each starting on a
+ * block boundary.
+ *
+ * Ownership: made by `rha_fixed_compare`, owned by the caller, released
+ * with `rha_fixed_plan_free`. Immutable: may be read by several threads.
+ */
+typedef struct rha_fixed_plan rha_fixed_plan;
 
 /**
  * A scenario's lifecycle state machine (SPEC.md §6), sans-IO: feed it
@@ -1053,6 +1103,23 @@ typedef struct rha_ha_scenario rha_ha_scenario;
  * `rha_ha_scenario_builder_free`. One thread at a time.
  */
 typedef struct rha_ha_scenario_builder rha_ha_scenario_builder;
+
+/**
+ * The replica side of a fixed-offset sync: applies a delta in place,
+ * writing literals and zero runs where they belong and skipping the
+ * blocks that stay, then sets the target's length and (for an rha delta)
+ * checks the whole-file hash by reading the target back. A copy that moves
+ * data, as rolling deltas have, is refused with `RHA_PATCH_NOT_IN_PLACE`
+ * when it is reached (commands before it have been written: restore the
+ * target or sync it another way). Memory: one delta command (at most
+ * 1 MiB) plus a 1 MiB read-back buffer.
+ *
+ * Ownership: made by `rha_in_place_patch_job_new`, owned by the caller,
+ * released with `rha_in_place_patch_job_free`. Thread safety: one thread
+ * at a time; the callbacks run on the thread calling
+ * `rha_in_place_patch_job_run`.
+ */
+typedef struct rha_in_place_patch_job rha_in_place_patch_job;
 
 /**
  * A streaming journal reader: fed bytes in chunks of any size, it hands out
@@ -1155,6 +1222,18 @@ typedef struct rha_signature rha_signature;
  * time (it may move between threads).
  */
 typedef struct rha_signature_job rha_signature_job;
+
+/**
+ * A block signature being loaded from chunks (rha format, or an rdiff
+ * signature with BLAKE2 strong sums). Memory: the signature's entries,
+ * bounded by the block limit given to `rha_signature_loader_new`.
+ *
+ * Ownership: made by `rha_signature_loader_new`, owned by the caller;
+ * consumed by `rha_signature_loader_finish` (whether or not it succeeds) or
+ * released with `rha_signature_loader_free`. Thread safety: one thread at a
+ * time (it may move between threads).
+ */
+typedef struct rha_signature_loader rha_signature_loader;
 
 /**
  * An open spool: a directory of segment files holding journal records that
@@ -1700,6 +1779,45 @@ typedef int32_t (*rha_read_at_fn)(void *userdata,
                                   uint8_t *buf,
                                   size_t len,
                                   size_t *read_out);
+
+/**
+ * One range of an `rha_fixed_plan`: `length` bytes of the master at byte
+ * `offset`, which are the blocks `first_block .. first_block +
+ * block_count` (the last block of the file may be short).
+ */
+typedef struct rha_fixed_range {
+    /**
+     * Byte offset in the master's file (a multiple of the block length).
+     */
+    uint64_t offset;
+    /**
+     * Number of bytes.
+     */
+    uint64_t length;
+    /**
+     * Index of the first block of the range.
+     */
+    uint64_t first_block;
+    /**
+     * Number of blocks in the range.
+     */
+    uint64_t block_count;
+} rha_fixed_range;
+
+/**
+ * Writes `len` bytes at `data` to the target at byte `offset`, extending
+ * the target if needed. Returns 0 on success, any other value (for example
+ * an errno) on failure. `data` is valid only during the call. Called only
+ * during `rha_in_place_patch_job_run`, on the caller's thread.
+ */
+typedef int32_t (*rha_write_at_fn)(void *userdata, uint64_t offset, const uint8_t *data, size_t len);
+
+/**
+ * Sets the target's length to `len`, truncating or extending it with
+ * zeros. Returns 0 on success, any other value on failure. Called only
+ * during `rha_in_place_patch_job_run`, on the caller's thread.
+ */
+typedef int32_t (*rha_set_len_fn)(void *userdata, uint64_t len);
 
 /**
  * What opening a spool found and repaired.
@@ -3315,6 +3433,387 @@ void rha_signature_job_set_threads(struct rha_signature_job *job, size_t threads
  * call.
  */
 void rha_delta_job_set_threads(struct rha_delta_job *job, size_t threads);
+
+/**
+ * Compares a replica's and the master's rha block signatures position by
+ * position (both made with the same block length) and stores the blocks
+ * the replica needs in `*plan_out`, owned by the caller.
+ *
+ * Errors: `RHA_INVALID_ARGUMENT` if a signature is an rdiff signature, the
+ * block lengths differ, or the master's signature lacks its length or hash;
+ * `RHA_NULL_PARAMETER` if any pointer is NULL.
+ *
+ * # Safety
+ *
+ * `replica` and `master` are NULL or live signatures; `plan_out` is NULL
+ * or valid for writing an `rha_fixed_plan *`; `error_out` is NULL or valid
+ * for writing an `rha_error *`.
+ */
+enum rha_result rha_fixed_compare(const struct rha_signature *replica,
+                                  const struct rha_signature *master,
+                                  struct rha_fixed_plan **plan_out,
+                                  struct rha_error **error_out);
+
+/**
+ * Bytes the replica needs (the sum of the ranges); 0 if `plan` is NULL.
+ *
+ * # Safety
+ *
+ * `plan` is NULL or a live plan.
+ */
+uint64_t rha_fixed_plan_needed_bytes(const struct rha_fixed_plan *plan);
+
+/**
+ * Bytes the replica already holds at the right place; 0 if `plan` is
+ * NULL.
+ *
+ * # Safety
+ *
+ * `plan` is NULL or a live plan.
+ */
+uint64_t rha_fixed_plan_same_bytes(const struct rha_fixed_plan *plan);
+
+/**
+ * The master's length, which the replica will have after patching; 0 if
+ * `plan` is NULL.
+ *
+ * # Safety
+ *
+ * `plan` is NULL or a live plan.
+ */
+uint64_t rha_fixed_plan_target_len(const struct rha_fixed_plan *plan);
+
+/**
+ * The block length of both signatures; 0 if `plan` is NULL.
+ *
+ * # Safety
+ *
+ * `plan` is NULL or a live plan.
+ */
+uint32_t rha_fixed_plan_block_len(const struct rha_fixed_plan *plan);
+
+/**
+ * The number of ranges (runs of adjacent needed blocks); 0 if `plan` is
+ * NULL.
+ *
+ * # Safety
+ *
+ * `plan` is NULL or a live plan.
+ */
+uint64_t rha_fixed_plan_range_count(const struct rha_fixed_plan *plan);
+
+/**
+ * The number of blocks the replica needs; 0 if `plan` is NULL.
+ *
+ * # Safety
+ *
+ * `plan` is NULL or a live plan.
+ */
+uint64_t rha_fixed_plan_block_count(const struct rha_fixed_plan *plan);
+
+/**
+ * Stores range number `index` (0-based, ascending by offset) of `plan` in
+ * `*range_out`.
+ *
+ * Errors: `RHA_INVALID_ARGUMENT` if `index` is not below
+ * `rha_fixed_plan_range_count`; `RHA_NULL_PARAMETER` if `plan` or
+ * `range_out` is NULL.
+ *
+ * # Safety
+ *
+ * `plan` is NULL or a live plan; `range_out` is NULL or valid for writing
+ * an `rha_fixed_range`; `error_out` is NULL or valid for writing an
+ * `rha_error *`.
+ */
+enum rha_result rha_fixed_plan_range(const struct rha_fixed_plan *plan,
+                                     uint64_t index,
+                                     struct rha_fixed_range *range_out,
+                                     struct rha_error **error_out);
+
+/**
+ * Releases a plan. NULL does nothing. Jobs made from it keep their own
+ * copy.
+ *
+ * # Safety
+ *
+ * `plan` is NULL or a live plan, not used again after this call.
+ */
+void rha_fixed_plan_free(struct rha_fixed_plan *plan);
+
+/**
+ * Makes a fixed delta job for `plan` (copied: the caller may free the
+ * plan afterwards), reading the master's file through
+ * `read_at(userdata, ...)` (see `rha_read_at_fn`).
+ *
+ * `userdata` is passed to `read_at` unchanged and must stay valid for the
+ * job's life. Errors: `RHA_NULL_PARAMETER` if `plan`, `read_at` or
+ * `job_out` is NULL.
+ *
+ * # Safety
+ *
+ * `plan` is NULL or a live plan; `read_at` is NULL or a function that
+ * behaves as `rha_read_at_fn` documents; `job_out` is NULL or valid for
+ * writing an `rha_fixed_delta_job *`; `error_out` is NULL or valid for
+ * writing an `rha_error *`.
+ */
+enum rha_result rha_fixed_delta_job_new(const struct rha_fixed_plan *plan,
+                                        rha_read_at_fn read_at,
+                                        void *userdata,
+                                        struct rha_fixed_delta_job **job_out,
+                                        struct rha_error **error_out);
+
+/**
+ * Writes delta bytes at `output->dst + output->pos`, advancing `pos`.
+ *
+ * Returns `RHA_DONE` once the whole delta has been written, `RHA_BLOCKED`
+ * when `output` is full (call again with more room). Errors: `RHA_IO` (the
+ * callback failed or the master's file ended before a needed range, with
+ * the offset in the message); `RHA_INVALID_STATE` after an earlier failure
+ * (the job stays failed); `RHA_NULL_PARAMETER`, `RHA_INVALID_ARGUMENT` for
+ * bad arguments.
+ *
+ * # Safety
+ *
+ * `job` is NULL or a live job not used by another thread during the call;
+ * `output` is NULL or a valid `rha_out_buffer` writable for `size` bytes;
+ * `error_out` is NULL or valid for writing an `rha_error *`. The callback
+ * is called during this call.
+ */
+enum rha_result rha_fixed_delta_job_run(struct rha_fixed_delta_job *job,
+                                        struct rha_out_buffer *output,
+                                        struct rha_error **error_out);
+
+/**
+ * Releases a fixed delta job. NULL does nothing.
+ *
+ * # Safety
+ *
+ * `job` is NULL or a live job, not used again after this call.
+ */
+void rha_fixed_delta_job_free(struct rha_fixed_delta_job *job);
+
+/**
+ * Makes an in-place patch job on a target reached through three
+ * callbacks sharing `userdata`: `read_at` (see `rha_read_at_fn`, used for
+ * the hash check), `write_at` and `set_len`. The result may not be longer
+ * than `max_output` bytes (`UINT64_MAX`: no limit).
+ *
+ * `userdata` is passed to the callbacks unchanged and must stay valid for
+ * the job's life. Errors: `RHA_NULL_PARAMETER` if a callback or `job_out`
+ * is NULL.
+ *
+ * # Safety
+ *
+ * Each callback is NULL or a function that behaves as its type documents;
+ * `job_out` is NULL or valid for writing an `rha_in_place_patch_job *`;
+ * `error_out` is NULL or valid for writing an `rha_error *`.
+ */
+enum rha_result rha_in_place_patch_job_new(rha_read_at_fn read_at,
+                                           rha_write_at_fn write_at,
+                                           rha_set_len_fn set_len,
+                                           void *userdata,
+                                           uint64_t max_output,
+                                           struct rha_in_place_patch_job **job_out,
+                                           struct rha_error **error_out);
+
+/**
+ * Feeds delta bytes (rha or rdiff format) from `input->src[pos..size]`,
+ * advancing `pos` past what was consumed, and writes them to the target;
+ * `end` says `input` holds the last bytes of the delta. `input` may be
+ * NULL (no new input).
+ *
+ * Returns `RHA_DONE` once the delta has ended, the length is set and the
+ * hash verified; `RHA_BLOCKED` when it needs more input. Errors:
+ * `RHA_PATCH_NOT_IN_PLACE` (a moved copy: use `rha_patch_job` into a new
+ * file), `RHA_DELTA_CORRUPT` / `RHA_DELTA_UNSUPPORTED` (with the byte
+ * offset), `RHA_PATCH_TOO_LARGE`, `RHA_PATCH_HASH_MISMATCH` (the target
+ * was not the file the replica signature described: copy the whole file),
+ * `RHA_IO` (a callback failed), `RHA_INVALID_STATE` (after a failure),
+ * `RHA_DELTA_CORRUPT` for bytes after the end of the delta (the target is
+ * complete; `input->pos` stops at the end of the delta). After an error the job stays failed and the target
+ * may be partly written.
+ *
+ * # Safety
+ *
+ * `job` is NULL or a live job not used by another thread during the call;
+ * `input` is NULL or a valid `rha_in_buffer` readable for `size` bytes;
+ * `error_out` is NULL or valid for writing an `rha_error *`. The callbacks
+ * are called during this call.
+ */
+enum rha_result rha_in_place_patch_job_run(struct rha_in_place_patch_job *job,
+                                           struct rha_in_buffer *input,
+                                           bool end,
+                                           struct rha_error **error_out);
+
+/**
+ * Bytes written to the target so far (literals and zero runs); 0 if `job`
+ * is NULL.
+ *
+ * # Safety
+ *
+ * `job` is NULL or a live job.
+ */
+uint64_t rha_in_place_patch_job_written(const struct rha_in_place_patch_job *job);
+
+/**
+ * Releases an in-place patch job. NULL does nothing.
+ *
+ * # Safety
+ *
+ * `job` is NULL or a live job, not used again after this call.
+ */
+void rha_in_place_patch_job_free(struct rha_in_place_patch_job *job);
+
+/**
+ * Makes a loader refusing signatures of more than `max_blocks` blocks
+ * (0: the default limit, 2^26 blocks).
+ *
+ * On success stores a new loader in `*loader_out`, owned by the caller.
+ * Errors: `RHA_NULL_PARAMETER` if `loader_out` is NULL.
+ *
+ * # Safety
+ *
+ * `loader_out` is NULL or valid for writing an `rha_signature_loader *`;
+ * `error_out` is NULL or valid for writing an `rha_error *`.
+ */
+enum rha_result rha_signature_loader_new(uint64_t max_blocks,
+                                         struct rha_signature_loader **loader_out,
+                                         struct rha_error **error_out);
+
+/**
+ * Feeds signature bytes: consumes all of `input->src[pos..size]` and sets
+ * `input->pos` to `size`.
+ *
+ * Errors: `RHA_SIGNATURE_CORRUPT` (bad magic, checksum mismatch, invalid
+ * header field, bytes after the end), `RHA_SIGNATURE_UNSUPPORTED`,
+ * `RHA_SIGNATURE_TOO_LARGE`, each with the byte offset in the signature
+ * stream where the offending structure starts (`rha_error_offset`);
+ * `RHA_INVALID_STATE` after an earlier failure (the loader stays failed:
+ * free it); `RHA_NULL_PARAMETER` if `loader` or `input` is NULL;
+ * `RHA_INVALID_ARGUMENT` for a bad buffer.
+ *
+ * # Safety
+ *
+ * `loader` is NULL or a live loader not used by another thread during the
+ * call; `input` is NULL or a valid `rha_in_buffer` readable for `size`
+ * bytes during the call; `error_out` is NULL or valid for writing an
+ * `rha_error *`.
+ */
+enum rha_result rha_signature_loader_feed(struct rha_signature_loader *loader,
+                                          struct rha_in_buffer *input,
+                                          struct rha_error **error_out);
+
+/**
+ * Ends the input: consumes `loader` (also on failure; do not free it
+ * afterwards) and, if the fed bytes form a whole signature, stores it in
+ * `*sig_out`, owned by the caller (release with `rha_signature_free`).
+ *
+ * Errors: `RHA_SIGNATURE_CORRUPT` for a truncated signature, with the
+ * offset of the incomplete structure (`rha_error_offset`);
+ * `RHA_INVALID_STATE` if a feed failed; `RHA_NULL_PARAMETER` if `loader` or
+ * `sig_out` is NULL (a NULL `sig_out` still consumes the loader).
+ *
+ * # Safety
+ *
+ * `loader` is NULL or a live loader, not used again after this call;
+ * `sig_out` is NULL or valid for writing an `rha_signature *`;
+ * `error_out` is NULL or valid for writing an `rha_error *`.
+ */
+enum rha_result rha_signature_loader_finish(struct rha_signature_loader *loader,
+                                            struct rha_signature **sig_out,
+                                            struct rha_error **error_out);
+
+/**
+ * Releases a loader without finishing it. NULL does nothing.
+ *
+ * # Safety
+ *
+ * `loader` is NULL or a live loader, not used again after this call.
+ */
+void rha_signature_loader_free(struct rha_signature_loader *loader);
+
+/**
+ * Makes a job naming the file `path_len` bytes at `path` in every record
+ * (relative, `/`-separated: as `rha_record.path` requires; copied) and
+ * reading moved copies from the basis through `read_at(userdata, ...)`
+ * (see `rha_read_at_fn`).
+ *
+ * `userdata` is passed to `read_at` unchanged and must stay valid for the
+ * job's life. Errors: `RHA_INVALID_ARGUMENT` for an invalid path;
+ * `RHA_NULL_PARAMETER` if `read_at` or `job_out` is NULL.
+ *
+ * # Safety
+ *
+ * `path` is NULL (only if `path_len` is 0) or readable for `path_len`
+ * bytes during the call; `read_at` is NULL or a function that behaves as
+ * `rha_read_at_fn` documents; `job_out` is NULL or valid for writing an
+ * `rha_delta_ops_job *`; `error_out` is NULL or valid for writing an
+ * `rha_error *`.
+ */
+enum rha_result rha_delta_ops_job_new(const uint8_t *path,
+                                      size_t path_len,
+                                      rha_read_at_fn read_at,
+                                      void *userdata,
+                                      struct rha_delta_ops_job **job_out,
+                                      struct rha_error **error_out);
+
+/**
+ * Consumes delta bytes from `input->src[pos..size]` (advancing `pos`)
+ * until the next record is ready, and stores it in `*record_out`; `end`
+ * says `input` holds the last bytes of the delta. `input` may be NULL (no
+ * new input).
+ *
+ * Returns `RHA_OK` with a record (`op` is `RHA_OP_WRITE` or
+ * `RHA_OP_SET_LEN`; `seq` and `timestamp_ns` are 0, set them before
+ * appending to a journal), `RHA_BLOCKED` when all input was consumed and
+ * more is needed, `RHA_DONE` once every record has been produced. The
+ * views of the record (`path`, `data`) belong to the job and stay valid
+ * until the next call with this job or its release.
+ *
+ * Errors: `RHA_DELTA_CORRUPT` (truncated, damaged, bytes after the end)
+ * and `RHA_DELTA_UNSUPPORTED`, with the byte offset in the delta
+ * (`rha_error_offset`); `RHA_IO` (the callback failed or the basis ended
+ * before a copy did); `RHA_INVALID_STATE` after an earlier failure (the
+ * job stays failed); `RHA_NULL_PARAMETER` if `job` or `record_out` is
+ * NULL; `RHA_INVALID_ARGUMENT` for a bad buffer.
+ *
+ * # Safety
+ *
+ * `job` is NULL or a live job not used by another thread during the call;
+ * `input` is NULL or a valid `rha_in_buffer` readable for `size` bytes;
+ * `record_out` is NULL or valid for writing an `rha_record`; `error_out`
+ * is NULL or valid for writing an `rha_error *`. The callback is called
+ * during this call.
+ */
+enum rha_result rha_delta_ops_job_next(struct rha_delta_ops_job *job,
+                                       struct rha_in_buffer *input,
+                                       bool end,
+                                       struct rha_record *record_out,
+                                       struct rha_error **error_out);
+
+/**
+ * Copies the delta's whole-file hash (rha deltas, 32 bytes) to `hash_out`
+ * and returns true, once the job has reached the end of the delta; check
+ * the applied file against it. Returns false (and leaves
+ * `hash_out` untouched) before that, for rdiff deltas, or if an argument is
+ * NULL.
+ *
+ * # Safety
+ *
+ * `job` is NULL or a live job; `hash_out` is NULL or valid for writing 32
+ * bytes.
+ */
+bool rha_delta_ops_job_hash(const struct rha_delta_ops_job *job, uint8_t *hash_out);
+
+/**
+ * Releases a delta-to-records job (and the record it handed out last).
+ * NULL does nothing.
+ *
+ * # Safety
+ *
+ * `job` is NULL or a live job, not used again after this call.
+ */
+void rha_delta_ops_job_free(struct rha_delta_ops_job *job);
 
 /**
  * Makes a spool builder for the directory `dir` (a NUL-terminated path,

@@ -35,6 +35,7 @@ mod block;
 mod decode;
 mod dns;
 mod ha;
+mod ops;
 mod rewind_model;
 mod roundtrip;
 #[cfg(test)]
@@ -49,6 +50,7 @@ pub use block::{delta_apply, signature_parse};
 pub use decode::journal_decode;
 pub use dns::dns_message_decode;
 pub use ha::{ha_restore, ha_sequence};
+pub use ops::delta_ops;
 pub use rewind_model::rewind_model;
 pub use roundtrip::journal_roundtrip;
 pub use spool_model::spool_model;
@@ -186,10 +188,16 @@ mod tests {
     }
 
     #[test]
+    fn replay_delta_ops_corpus() {
+        replay("delta_ops", super::delta_ops);
+    }
+
+    #[test]
     fn short_and_empty_inputs_are_fine() {
         for n in 0..8 {
             super::signature_parse(&[0xA5; 8][..n]);
             super::delta_apply(&[0xA5; 8][..n]);
+            super::delta_ops(&[0xA5; 8][..n]);
             super::journal_decode(&[0xA5; 8][..n]);
             super::journal_roundtrip(&[0xA5; 8][..n]);
             super::tree_signature_parse(&[0xA5; 8][..n]);

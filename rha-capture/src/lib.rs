@@ -21,6 +21,7 @@
 pub mod apply;
 pub mod block_cli;
 pub mod block_file;
+pub mod fixed_cli;
 pub mod ha_redirect;
 pub mod journal_file;
 pub mod redirect;

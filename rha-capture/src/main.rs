@@ -71,6 +71,10 @@ enum Command {
     Delta(rha_capture::block_cli::DeltaArgs),
     /// Rebuild a new file from a basis and a delta (rha or rdiff format).
     Patch(rha_capture::block_cli::PatchArgs),
+    /// Write a delta of exactly the blocks a replica's volume lacks (fixed offsets).
+    FixedDelta(rha_capture::fixed_cli::FixedDeltaArgs),
+    /// Apply a fixed-offset delta to a file or volume in place.
+    PatchInPlace(rha_capture::fixed_cli::PatchInPlaceArgs),
 }
 
 #[derive(Subcommand)]
@@ -119,6 +123,8 @@ fn main() -> ExitCode {
         Command::Signature(args) => rha_capture::block_cli::signature(&args),
         Command::Delta(args) => rha_capture::block_cli::delta(&args),
         Command::Patch(args) => rha_capture::block_cli::patch(&args),
+        Command::FixedDelta(args) => rha_capture::fixed_cli::fixed_delta(&args),
+        Command::PatchInPlace(args) => rha_capture::fixed_cli::patch_in_place(&args),
     };
     match result {
         Ok(code) => code,

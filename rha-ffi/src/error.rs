@@ -76,6 +76,11 @@ pub enum rha_result {
     /// basis is not the file the signature described. Discard the output
     /// and copy the whole file instead.
     RHA_PATCH_HASH_MISMATCH = 421,
+    /// A delta applied in place copies data from one position to another
+    /// (a rolling delta): in-place patching applies only deltas whose copies
+    /// stay where they are (fixed-offset deltas). Patch into a new file
+    /// instead. The error object carries the delta's byte offset.
+    RHA_PATCH_NOT_IN_PLACE = 422,
     /// A tree signature is damaged: bad magic bytes, a checksum mismatch, an
     /// impossible entry, truncation. The error object carries the byte
     /// offset of the damaged structure (`rha_error_offset`).
@@ -176,6 +181,7 @@ impl rha_result {
         rha_result::RHA_DELTA_OUT_OF_RANGE,
         rha_result::RHA_PATCH_TOO_LARGE,
         rha_result::RHA_PATCH_HASH_MISMATCH,
+        rha_result::RHA_PATCH_NOT_IN_PLACE,
         rha_result::RHA_TREE_CORRUPT,
         rha_result::RHA_TREE_UNSUPPORTED_VERSION,
         rha_result::RHA_TREE_ORDER,
@@ -228,6 +234,7 @@ impl rha_result {
             412 => c"RHA_DELTA_OUT_OF_RANGE",
             420 => c"RHA_PATCH_TOO_LARGE",
             421 => c"RHA_PATCH_HASH_MISMATCH",
+            422 => c"RHA_PATCH_NOT_IN_PLACE",
             450 => c"RHA_TREE_CORRUPT",
             451 => c"RHA_TREE_UNSUPPORTED_VERSION",
             452 => c"RHA_TREE_ORDER",
@@ -427,7 +434,12 @@ impl From<PatchError> for rha_error {
             PatchError::OutputTooLarge { .. } => rha_result::RHA_PATCH_TOO_LARGE,
             PatchError::HashMismatch { .. } => rha_result::RHA_PATCH_HASH_MISMATCH,
             PatchError::Finished => rha_result::RHA_INVALID_STATE,
-            PatchError::NotInPlace { .. } => rha_result::RHA_INVALID_ARGUMENT,
+            PatchError::NotInPlace { offset, .. } => {
+                return Self {
+                    offset: Some(*offset),
+                    ..Self::new(rha_result::RHA_PATCH_NOT_IN_PLACE, e.to_string())
+                }
+            }
             // Basis or target I/O, and any kind added later.
             _ => rha_result::RHA_IO,
         };
@@ -588,8 +600,8 @@ mod tests {
             numbers,
             [
                 0, 1, 2, 100, 101, 102, 103, 200, 300, 301, 302, 303, 400, 401, 402, 403, 410, 411,
-                412, 420, 421, 450, 451, 452, 453, 454, 500, 501, 502, 503, 504, 505, 506, 600,
-                601, 602, 603, 604, 605, 606, 607, 608, 700, 701, 702, 703, 704
+                412, 420, 421, 422, 450, 451, 452, 453, 454, 500, 501, 502, 503, 504, 505, 506,
+                600, 601, 602, 603, 604, 605, 606, 607, 608, 700, 701, 702, 703, 704
             ]
         );
     }

@@ -159,6 +159,23 @@ pub use signature::block::{
     rha_delta_job_set_threads, rha_signature_job_set_strong_hash, rha_signature_job_set_threads,
     RHA_STRONG_HASH_BLAKE3, RHA_STRONG_HASH_XXH3,
 };
+pub use signature::fixed::{
+    rha_fixed_compare, rha_fixed_delta_job, rha_fixed_delta_job_free, rha_fixed_delta_job_new,
+    rha_fixed_delta_job_run, rha_fixed_plan, rha_fixed_plan_block_count, rha_fixed_plan_block_len,
+    rha_fixed_plan_free, rha_fixed_plan_needed_bytes, rha_fixed_plan_range,
+    rha_fixed_plan_range_count, rha_fixed_plan_same_bytes, rha_fixed_plan_target_len,
+    rha_fixed_range, rha_in_place_patch_job, rha_in_place_patch_job_free,
+    rha_in_place_patch_job_new, rha_in_place_patch_job_run, rha_in_place_patch_job_written,
+    rha_set_len_fn, rha_write_at_fn,
+};
+pub use signature::loader::{
+    rha_signature_loader, rha_signature_loader_feed, rha_signature_loader_finish,
+    rha_signature_loader_free, rha_signature_loader_new,
+};
+pub use signature::ops::{
+    rha_delta_ops_job, rha_delta_ops_job_free, rha_delta_ops_job_hash, rha_delta_ops_job_new,
+    rha_delta_ops_job_next,
+};
 pub use spool::reader::{
     rha_spool_reader, rha_spool_reader_free, rha_spool_reader_new, rha_spool_reader_next,
     rha_spool_reader_position,

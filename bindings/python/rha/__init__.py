@@ -27,6 +27,18 @@ subclasses mirroring the library's result-code families.
 from __future__ import annotations
 
 from ._block import DeltaJob, PatchJob, SignatureJob, delta, patch, signature
+from ._fixed import (
+    FixedDeltaJob,
+    FixedPlan,
+    FixedRange,
+    NotInPlaceError,
+    Signature,
+    compare_fixed,
+    delta_to_ops,
+    fixed_delta,
+    iter_delta_ops,
+    patch_in_place,
+)
 from ._errors import (
     ConfirmationRequiredError,
     BlockError,
@@ -155,6 +167,17 @@ __all__ = [
     "DeltaOutOfRangeError",
     "PatchTooLargeError",
     "HashMismatchError",
+    # fixed-offset sync, in-place patching, deltas as journal operations
+    "Signature",
+    "compare_fixed",
+    "fixed_delta",
+    "patch_in_place",
+    "delta_to_ops",
+    "iter_delta_ops",
+    "FixedPlan",
+    "FixedRange",
+    "FixedDeltaJob",
+    "NotInPlaceError",
     "version_number",
     # operations
     "Op",

@@ -36,7 +36,7 @@ pub struct rha_signature_job {
 /// with `rha_signature_free`. Immutable: may be read by several threads.
 #[derive(Debug)]
 pub struct rha_signature {
-    sig: Signature,
+    pub(crate) sig: Signature,
 }
 
 /// A streaming delta job: fed the new file's bytes, it produces a delta
@@ -66,9 +66,9 @@ pub type rha_read_at_fn = Option<
 
 /// The basis of a patch, read through the caller's callback.
 #[derive(Debug)]
-struct CallbackBasis {
-    read_at: unsafe extern "C" fn(*mut c_void, u64, *mut u8, usize, *mut usize) -> i32,
-    userdata: *mut c_void,
+pub(crate) struct CallbackBasis {
+    pub(crate) read_at: unsafe extern "C" fn(*mut c_void, u64, *mut u8, usize, *mut usize) -> i32,
+    pub(crate) userdata: *mut c_void,
 }
 
 impl ReadAt for CallbackBasis {
@@ -118,7 +118,7 @@ unsafe impl Send for CallbackBasis {}
 ///
 /// `input` is NULL or a valid buffer readable for `size` bytes; `output`
 /// points to a valid buffer writable for `size` bytes.
-unsafe fn drive<E: Into<rha_error>>(
+pub(crate) unsafe fn drive<E: Into<rha_error>>(
     input: *mut rha_in_buffer,
     output: *mut rha_out_buffer,
     run: impl FnOnce(&[u8], &mut [u8]) -> Result<Progress, E>,

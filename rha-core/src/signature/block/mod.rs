@@ -41,6 +41,7 @@ mod fixed;
 mod format;
 mod hash;
 mod journal;
+mod ops;
 mod parallel;
 mod params;
 mod patch;
@@ -62,6 +63,7 @@ pub use format::{
 };
 pub use hash::file_hash;
 pub use journal::{delta_to_ops, MAX_WRITE_OP};
+pub use ops::{DeltaOpsJob, OpsStep};
 pub use params::{
     block_len_for, strong_len_for, SignatureParams, StrongHash, MAX_AUTO_BLOCK_LEN, MAX_BLOCK_LEN,
     MAX_STRONG_LEN, MIN_AUTO_BLOCK_LEN, MIN_BLOCK_LEN, MIN_STRONG_LEN,
