@@ -93,7 +93,7 @@ pub fn delta_apply(data: &[u8]) {
     let path = RelPath::new("f").expect("valid path");
     let mut ops = Vec::new();
     let mut budget = MAX_OUTPUT as usize;
-    let converted = delta_to_ops(delta, &path, &mut &basis[..], |op| {
+    let converted = delta_to_ops(delta, &path, &mut &basis[..], MAX_OUTPUT, |op| {
         if let Op::Write { data, .. } = &op {
             budget = budget.saturating_sub(data.len());
         }

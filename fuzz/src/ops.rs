@@ -22,7 +22,7 @@ pub fn delta_ops(data: &[u8]) {
     let (basis, delta) = data[3..].split_at(basis_len);
     let path = RelPath::new("f").expect("valid path");
 
-    let mut job = DeltaOpsJob::new(basis, path.clone());
+    let mut job = DeltaOpsJob::new(basis, path.clone()).with_max_output(MAX_OUTPUT as u64);
     let mut ops = Vec::new();
     let mut written = 0usize;
     let mut chunks = delta.chunks(step).peekable();
@@ -60,7 +60,9 @@ pub fn delta_ops(data: &[u8]) {
         }
     };
     let mut whole = Vec::new();
-    let converted = delta_to_ops(delta, &path, &mut &basis[..], |op| whole.push(op));
+    let converted = delta_to_ops(delta, &path, &mut &basis[..], MAX_OUTPUT as u64, |op| {
+        whole.push(op)
+    });
     match (&streamed, &converted) {
         (Ok(()), Ok(hash)) => {
             assert_eq!(*hash, job.hash(), "whole-file hashes differ");

@@ -17,7 +17,7 @@ pub const RDIFF_DELTA_MAGIC: u32 = 0x7273_0236;
 const OP_END: u8 = 0;
 const OP_COPY: u8 = 1;
 const OP_LITERAL: u8 = 2;
-const OP_ZERO: u8 = 3;
+pub(crate) const OP_ZERO: u8 = 3;
 
 const COPY_LEN: usize = 1 + 8 + 8 + 4;
 const ZERO_LEN: usize = 1 + 8 + 4;

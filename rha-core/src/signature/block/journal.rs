@@ -15,7 +15,10 @@ pub const MAX_WRITE_OP: usize = 1 << 20;
 /// `path` into the new file when applied in order, in place: a
 /// [`Op::Write`] for every literal, zero run and moved copy (with the bytes
 /// read from `basis`, at most [`MAX_WRITE_OP`] each), nothing for identity
-/// copies, and a final [`Op::SetLen`].
+/// copies, and a final [`Op::SetLen`]. A delta describing a file longer
+/// than `max_output` bytes fails with [`PatchError::OutputTooLarge`] before
+/// any operation past the cap is emitted, so a hostile zero run cannot make
+/// it emit without end.
 ///
 /// Every record carries its bytes, so applying them in place is safe once
 /// this function has returned: `emit` must not change the basis while it
@@ -26,6 +29,7 @@ pub fn delta_to_ops<B: ReadAt>(
     delta: &[u8],
     path: &RelPath,
     basis: &mut B,
+    max_output: u64,
     mut emit: impl FnMut(Op),
 ) -> Result<Option<[u8; 32]>, PatchError> {
     let mut dec = DeltaDecoder::new();
@@ -44,6 +48,14 @@ pub fn delta_to_ops<B: ReadAt>(
             dec.finish()?;
             return Ok(None);
         };
+        let len = match &cmd {
+            Command::Copy { len, .. } | Command::Zero { len } => *len,
+            Command::Literal(d) => d.len() as u64,
+            Command::End { .. } => 0,
+        };
+        if pos.saturating_add(len) > max_output {
+            return Err(PatchError::OutputTooLarge { max: max_output });
+        }
         match cmd {
             Command::Copy { start, len } => {
                 if start != pos {

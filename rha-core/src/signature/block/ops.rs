@@ -97,6 +97,7 @@ pub struct DeltaOpsJob<B> {
     pending: Pending,
     buf: Vec<u8>,
     hash: Option<[u8; 32]>,
+    max_output: u64,
     ended: bool,
     done: bool,
     failed: bool,
@@ -114,10 +115,19 @@ impl<B: ReadAt> DeltaOpsJob<B> {
             pending: Pending::Idle,
             buf: Vec::new(),
             hash: None,
+            max_output: u64::MAX,
             ended: false,
             done: false,
             failed: false,
         }
+    }
+
+    /// Fails with [`PatchError::OutputTooLarge`] at a command that would
+    /// make the file longer than `bytes` (default: no cap), as
+    /// [`delta_to_ops`](super::delta_to_ops) does.
+    pub fn with_max_output(mut self, bytes: u64) -> Self {
+        self.max_output = bytes;
+        self
     }
 
     /// The delta's whole-file hash (rha deltas), once its end has been
@@ -177,6 +187,16 @@ impl<B: ReadAt> DeltaOpsJob<B> {
                 }
                 return Ok(OpsStep::NeedInput);
             };
+            let len = match &cmd {
+                Command::Copy { len, .. } | Command::Zero { len } => *len,
+                Command::Literal(d) => d.len() as u64,
+                Command::End { .. } => 0,
+            };
+            if self.pos.saturating_add(len) > self.max_output {
+                return Err(PatchError::OutputTooLarge {
+                    max: self.max_output,
+                });
+            }
             self.pending = match cmd {
                 Command::Copy { start, len } => {
                     let to = self.pos;
@@ -358,7 +378,7 @@ mod tests {
             let format = if rdiff { DeltaFormat::Rdiff } else { DeltaFormat::Rha };
             let d = delta(&basis, &new, block_len, format);
             let mut whole = Vec::new();
-            let hash = delta_to_ops(&d, &path(), &mut &basis[..], |op| whole.push(op)).unwrap();
+            let hash = delta_to_ops(&d, &path(), &mut &basis[..], u64::MAX, |op| whole.push(op)).unwrap();
             let streamed = stream(&basis, &d, step).unwrap();
             // rdiff literals arrive in pieces as the input does; rha
             // commands are whole, so their operations are identical.

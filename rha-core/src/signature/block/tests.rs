@@ -189,7 +189,7 @@ proptest! {
         let (delta, _) = delta_of(sig(&basis, 64), &new, DeltaFormat::Rha).unwrap();
         let path = RelPath::new("f").unwrap();
         let mut ops = Vec::new();
-        let hash = delta_to_ops(&delta, &path, &mut &basis[..], |op| ops.push(op)).unwrap();
+        let hash = delta_to_ops(&delta, &path, &mut &basis[..], u64::MAX, |op| ops.push(op)).unwrap();
         let mut file = basis.clone();
         for op in ops {
             match op {
@@ -684,4 +684,23 @@ fn the_strong_hash_changes_only_before_input() {
     assert!(p2.done);
     let whole = signature_of(&data, params.with_strong_hash(StrongHash::Xxh3)).unwrap();
     assert_eq!(&out[..p.produced + p2.produced], &whole[..]);
+}
+
+#[test]
+fn journal_conversion_stops_at_its_output_cap() {
+    // A zero run of 2^60 bytes: without the cap, about 2^40 writes.
+    let mut c = vec![format::OP_ZERO];
+    c.extend_from_slice(&(1u64 << 60).to_le_bytes());
+    let hostile = raw_delta(&cmd(&c));
+    let path = RelPath::new("f".to_owned()).unwrap();
+    let mut writes = 0;
+    let e = delta_to_ops(&hostile, &path, &mut &[][..], 1 << 20, |_| writes += 1).unwrap_err();
+    assert!(
+        matches!(e, PatchError::OutputTooLarge { max } if max == 1 << 20),
+        "{e}"
+    );
+    assert_eq!(writes, 0);
+    let mut job = DeltaOpsJob::new(&[][..], path).with_max_output(1 << 20);
+    let e = job.next(&mut &hostile[..], true).unwrap_err();
+    assert!(matches!(e, PatchError::OutputTooLarge { .. }), "{e}");
 }
