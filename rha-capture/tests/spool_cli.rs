@@ -156,3 +156,161 @@ fn a_missing_or_busy_directory_is_an_io_error() {
         text(&out.stderr)
     );
 }
+
+/// A spool opened with a 4 KiB maximum and the degrade policy, filled past
+/// it so that it tracks dirty regions.
+fn make_degraded_spool(dir: &Path) {
+    use rha_core::spool::OverflowPolicy;
+    let config = SpoolConfig::default()
+        .min_free_bytes(0)
+        .segment_bytes(1024)
+        .max_bytes(Some(4096))
+        .warn_percent(vec![50, 75])
+        .overflow(OverflowPolicy::DegradeToDirtyRegions);
+    let (spool, _) = Spool::open_dir(dir, config).unwrap();
+    for i in 0..90u64 {
+        let op = Op::Write {
+            path: RelPath::new(format!("f{i}")).unwrap(),
+            offset: 10,
+            data: vec![1u8; 200].into(),
+        };
+        spool.append(i, &op, AppendOptions::default()).unwrap();
+    }
+    let op = Op::BlockWrite {
+        volume: 2,
+        offset: 8192,
+        data: vec![1u8; 10].into(),
+    };
+    spool.append(0, &op, AppendOptions::default()).unwrap();
+}
+
+#[test]
+fn inspect_shows_the_stored_limits_usage_and_dirty_regions() {
+    let _serial = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    make_degraded_spool(tmp.path());
+    let d = tmp.path().to_str().unwrap();
+    let out = rha(&["spool", "inspect", d, "--all-dirty"]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains("limits:       stored in the spool directory\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "overflow degrade to dirty regions; warnings at 50%, 75%; segments of 1024 bytes"
+        ),
+        "{stdout}"
+    );
+    assert!(stdout.contains(" bytes of 4096 bytes ("), "{stdout}");
+    assert!(stdout.contains("free space:   "), "{stdout}");
+    assert!(stdout.contains("minimum 0\n"), "{stdout}");
+    assert!(stdout.contains("(set by the maximum size)"), "{stdout}");
+    assert!(
+        stdout.contains("above the 50%, 75% warning threshold(s)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("state:        degraded"), "{stdout}");
+    assert!(stdout.contains("granularity 4096 bytes"), "{stdout}");
+    assert!(stdout.contains("    file f30: 0..4096\n"), "{stdout}");
+    assert!(stdout.contains("    volume 2: 8192..12288\n"), "{stdout}");
+
+    // The options override the stored limits.
+    let out = rha(&["spool", "inspect", d, "--max-bytes", "1000000"]);
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("stored in the spool directory; overridden by --max-bytes"),
+        "{stdout}"
+    );
+    assert!(stdout.contains(" bytes of 1000000 bytes ("), "{stdout}");
+    assert!(!stdout.contains("warning threshold(s)"), "{stdout}");
+}
+
+#[test]
+fn inspect_lists_the_first_dirty_targets_unless_asked_for_all() {
+    let _serial = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    make_degraded_spool(tmp.path());
+    let d = tmp.path().to_str().unwrap();
+    let count = |s: &str| s.lines().filter(|l| l.starts_with("    file f")).count();
+    let out = rha(&["spool", "inspect", d, "--all-dirty"]);
+    let stdout = text(&out.stdout);
+    let files = count(&stdout);
+    assert!(files > 60, "{stdout}");
+    assert!(stdout.contains("    volume 2: "), "{stdout}");
+    assert!(
+        stdout.contains(&format!("ranges in {files} file(s) and 1 volume(s)")),
+        "{stdout}"
+    );
+    let out = rha(&["spool", "inspect", d]);
+    let stdout = text(&out.stdout);
+    assert_eq!(count(&stdout), 50, "{stdout}");
+    assert!(!stdout.contains("    volume 2: "), "{stdout}");
+    assert!(
+        stdout.contains(&format!(
+            "    ... and {} more (--all-dirty lists every one)\n",
+            files + 1 - 50
+        )),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn inspect_of_a_spool_without_stored_limits_shows_the_defaults() {
+    let _serial = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/spool-v1");
+    for e in std::fs::read_dir(golden).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), tmp.path().join(e.file_name())).unwrap();
+    }
+    let d = tmp.path().to_str().unwrap();
+    let out = rha(&["spool", "inspect", d, "--min-free-bytes", "0"]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("limits:       none stored"), "{stdout}");
+    assert!(
+        stdout.contains("overridden by --min-free-bytes"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("bytes of unlimited"), "{stdout}");
+    assert!(stdout.contains("    file dir/b: 0..end\n"), "{stdout}");
+    assert!(
+        !tmp.path().join("limits").exists(),
+        "inspect changes nothing"
+    );
+}
+
+#[test]
+fn a_damaged_limits_file_is_named_and_salvage_removes_it() {
+    let _serial = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    make_spool(tmp.path());
+    let d = tmp.path().to_str().unwrap();
+    let path = tmp.path().join("limits");
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[30] ^= 1;
+    std::fs::write(&path, &bytes).unwrap();
+    for cmd in ["inspect", "verify"] {
+        let out = rha(&["spool", cmd, d]);
+        let stdout = text(&out.stdout);
+        assert_eq!(out.status.code(), Some(4), "{stdout}");
+        assert!(
+            stdout.starts_with("corrupt: limits at offset ")
+                && stdout.contains("checksum mismatch"),
+            "{stdout}"
+        );
+    }
+    let out = rha(&["spool", "verify", d, "--salvage"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(5), "{stdout}");
+    assert!(
+        stdout
+            .starts_with("salvaged: removed the damaged limits file (checksum mismatch at offset "),
+        "{stdout}"
+    );
+    assert!(!path.exists());
+    let out = rha(&["spool", "verify", d]);
+    assert!(out.status.success(), "{}", text(&out.stdout));
+}

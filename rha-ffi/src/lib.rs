@@ -155,6 +155,12 @@ pub use signature::block::{
     rha_signature_job_new, rha_signature_job_run, rha_signature_load, RHA_DELTA_FORMAT_RDIFF,
     RHA_DELTA_FORMAT_RHA,
 };
+pub use spool::dirty::{
+    rha_spool_dirty, rha_spool_dirty_free, rha_spool_dirty_get, rha_spool_dirty_granularity,
+    rha_spool_dirty_range_count, rha_spool_dirty_regions, rha_spool_dirty_target,
+    rha_spool_dirty_target_count, rha_spool_range, RHA_SPOOL_RANGE_TO_END,
+    RHA_SPOOL_TARGET_FILE, RHA_SPOOL_TARGET_VOLUME,
+};
 pub use spool::reader::{
     rha_spool_reader, rha_spool_reader_free, rha_spool_reader_new, rha_spool_reader_next,
     rha_spool_reader_position,

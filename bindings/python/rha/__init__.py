@@ -93,6 +93,7 @@ from ._ops import (
 from ._reader import End, JournalReader, RecordStream, read_journal
 from ._spool import (
     CorruptSpoolError,
+    DirtyRegions,
     NotDurableError,
     ReclaimedError,
     Spool,
@@ -235,6 +236,7 @@ __all__ = [
     "SpoolUsage",
     "SpoolRecovery",
     "SpoolEvent",
+    "DirtyRegions",
     "SpoolError",
     "SpoolFullError",
     "SpoolStoppedError",
