@@ -400,8 +400,9 @@ class Spool(Closeable):
                 if target.kind == lib.RHA_SPOOL_TARGET_VOLUME:
                     volumes[int(target.volume)] = ranges
                 else:
-                    files[ffi.unpack(ffi.cast("const char *", target.path.ptr), target.path.len)
-                          if target.path.len else b""] = ranges
+                    n = target.path.len
+                    path = ffi.unpack(ffi.cast("const char *", target.path.ptr), n) if n else b""
+                    files[path] = ranges
                 i += 1
             return DirtyRegions(int(lib.rha_spool_dirty_granularity(snap)), files, volumes)
         finally:
