@@ -4,6 +4,8 @@
 //! be read (or is locked by a running process), 3 torn tail, 4 corrupt,
 //! 5 salvaged (`--salvage` cut the spool at a corruption).
 
+mod json;
+
 use std::io;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -59,6 +61,9 @@ pub struct InspectArgs {
     /// 50).
     #[arg(long)]
     pub all_dirty: bool,
+    /// Print the report as one JSON object (every dirty target included).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Dirty targets listed by `inspect` without `--all-dirty`.
@@ -131,18 +136,34 @@ fn inspect_cmd(args: &InspectArgs) -> ExitCode {
         Ok(s) => s,
         Err(code) => return code,
     };
+    let fail = |e: &OpenError| match e {
+        OpenError::Corrupt(c) if args.json => {
+            println!("{}", json::corruption(c));
+            ExitCode::from(EXIT_CORRUPT)
+        }
+        e => failure(&args.dir, e),
+    };
     // Records are checked against the record size the spool was opened with.
     let config = match read_limits(&storage) {
         Ok(Some(stored)) => stored.apply(SpoolConfig::default()),
         Ok(None) => SpoolConfig::default(),
-        Err(e) => return failure(&args.dir, &e),
+        Err(e) => return fail(&e),
     };
     let found = match inspect(&storage, &config, false) {
         Ok(i) => i,
-        Err(e) => return failure(&args.dir, &e),
+        Err(e) => return fail(&e),
     };
     let free = storage.free_space();
-    print_inspection(&found, args, free);
+    if args.json {
+        let (limits, overridden) = effective_limits(&found, args);
+        let dir = args.dir.display().to_string();
+        println!(
+            "{}",
+            json::inspection(&dir, &found, &limits, &overridden, &free)
+        );
+    } else {
+        print_inspection(&found, args, free);
+    }
     if found.recovery.torn_tail.is_some() {
         ExitCode::from(EXIT_TORN)
     } else {
@@ -151,28 +172,22 @@ fn inspect_cmd(args: &InspectArgs) -> ExitCode {
 }
 
 /// The limits to show: the stored ones (or the defaults), with the
-/// command line's overrides; and where they came from.
-fn effective_limits(i: &Inspection, args: &InspectArgs) -> (SpoolLimits, String) {
-    let (mut limits, mut source) = match &i.limits {
-        Some(l) => (l.clone(), "stored in the spool directory".to_string()),
-        None => (
-            SpoolLimits::of(&SpoolConfig::default()),
-            "none stored (spool written before limits were stored); defaults shown".to_string(),
-        ),
-    };
+/// command line's overrides; and which were overridden.
+fn effective_limits(i: &Inspection, args: &InspectArgs) -> (SpoolLimits, Vec<&'static str>) {
+    let mut limits = i
+        .limits
+        .clone()
+        .unwrap_or_else(|| SpoolLimits::of(&SpoolConfig::default()));
     let mut overridden = Vec::new();
     if let Some(m) = args.max_bytes {
         limits.max_bytes = Some(m);
-        overridden.push("--max-bytes");
+        overridden.push("max_bytes");
     }
     if let Some(m) = args.min_free_bytes {
         limits.min_free_bytes = m;
-        overridden.push("--min-free-bytes");
+        overridden.push("min_free_bytes");
     }
-    if !overridden.is_empty() {
-        source = format!("{source}; overridden by {}", overridden.join(", "));
-    }
-    (limits, source)
+    (limits, overridden)
 }
 
 fn percent(part: u64, whole: u64) -> f64 {
@@ -197,7 +212,18 @@ fn print_inspection(i: &Inspection, args: &InspectArgs, free: io::Result<u64>) {
         i.resume_seq
     );
     println!("  next seq:     {}", i.next_seq);
-    let (limits, source) = effective_limits(i, args);
+    let (limits, overridden) = effective_limits(i, args);
+    let mut source = match i.limits {
+        Some(_) => "stored in the spool directory".to_string(),
+        None => "none stored (spool written before limits were stored); defaults shown".to_string(),
+    };
+    if !overridden.is_empty() {
+        let flags: Vec<String> = overridden
+            .iter()
+            .map(|o| format!("--{}", o.replace('_', "-")))
+            .collect();
+        source = format!("{source}; overridden by {}", flags.join(", "));
+    }
     println!("  limits:       {source}");
     let policy = match limits.overflow {
         OverflowPolicy::Stop => "stop",

@@ -314,3 +314,81 @@ fn a_damaged_limits_file_is_named_and_salvage_removes_it() {
     let out = rha(&["spool", "verify", d]);
     assert!(out.status.success(), "{}", text(&out.stdout));
 }
+
+#[test]
+fn inspect_json_reports_limits_usage_and_every_dirty_region() {
+    let _serial = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    make_degraded_spool(tmp.path());
+    let d = tmp.path().to_str().unwrap();
+    let out = rha(&["spool", "inspect", d, "--json", "--min-free-bytes", "0"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["mode"], "degraded");
+    assert_eq!(v["limits"]["source"], "stored");
+    assert_eq!(
+        v["limits"]["overridden"],
+        serde_json::json!(["min_free_bytes"])
+    );
+    assert_eq!(v["limits"]["max_bytes"], 4096);
+    assert_eq!(v["limits"]["overflow"], "degrade");
+    assert_eq!(v["limits"]["warn_percent"], serde_json::json!([50, 75]));
+    assert_eq!(v["capacity_bytes"], 4096);
+    assert_eq!(v["capacity_set_by"], "max_bytes");
+    assert_eq!(v["thresholds_crossed"], serde_json::json!([50, 75]));
+    let used = v["used_bytes"].as_u64().unwrap();
+    assert!(used > 3000 && used <= 4096, "{v}");
+    assert_eq!(v["records"]["first_seq"], 1);
+    assert_eq!(v["segments"].as_array().unwrap().len(), 4);
+    let files = v["dirty"]["files"].as_array().unwrap();
+    assert!(files.len() > 60, "every target is listed");
+    assert_eq!(files[0]["ranges"], serde_json::json!([[0, 4096]]));
+    assert_eq!(
+        v["dirty"]["volumes"],
+        serde_json::json!([{"volume": 2, "ranges": [[8192, 12288]]}])
+    );
+    assert_eq!(
+        v["dirty"]["range_count"].as_u64().unwrap(),
+        files.len() as u64 + 1
+    );
+    assert_eq!(v["torn_tail"], serde_json::Value::Null);
+
+    // A damaged limits file: the corruption as JSON, exit 4.
+    let path = tmp.path().join("limits");
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[0] = b'X';
+    std::fs::write(&path, &bytes).unwrap();
+    let out = rha(&["spool", "inspect", d, "--json"]);
+    assert_eq!(out.status.code(), Some(4));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["corrupt"]["file"], "limits");
+    assert_eq!(v["corrupt"]["offset"], 0);
+}
+
+#[test]
+fn inspect_json_of_a_spool_without_limits_and_with_a_to_end_range() {
+    let _serial = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/spool-v1");
+    for e in std::fs::read_dir(golden).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), tmp.path().join(e.file_name())).unwrap();
+    }
+    let out = rha(&["spool", "inspect", tmp.path().to_str().unwrap(), "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["limits"]["source"], "defaults");
+    assert_eq!(v["limits"]["max_bytes"], serde_json::Value::Null);
+    assert_eq!(v["overflow_seq"], 9);
+    assert_eq!(
+        (v["resume_seq"].as_u64(), v["next_seq"].as_u64()),
+        (Some(3), Some(9))
+    );
+    let b = v["dirty"]["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"] == "dir/b")
+        .unwrap();
+    assert_eq!(b["ranges"], serde_json::json!([[0, null]]));
+}
