@@ -243,9 +243,7 @@ mod tests {
             assert_eq!(rha_spool_dirty_target_count(snap), 3);
             assert_eq!(rha_spool_dirty_range_count(snap), 4);
             let mut i = 0;
-            while rha_spool_dirty_get(snap, i, &mut t, std::ptr::null_mut())
-                == rha_result::RHA_OK
-            {
+            while rha_spool_dirty_get(snap, i, &mut t, std::ptr::null_mut()) == rha_result::RHA_OK {
                 let path = if t.path.len == 0 {
                     Vec::new()
                 } else {
