@@ -164,6 +164,24 @@
 #define RHA_SPOOL_EVENT_FAILED 3
 
 /**
+ * Dirty target kind: a file or directory, named by `path`.
+ */
+#define RHA_SPOOL_TARGET_FILE 1
+
+/**
+ * Dirty target kind: a volume, named by `volume`.
+ */
+#define RHA_SPOOL_TARGET_VOLUME 2
+
+/**
+ * The `end` of a range that reaches the end of its file or volume (for a
+ * file, its existence, length or attributes may have changed too):
+ * `UINT64_MAX`, written out so that header parsers without the C library's
+ * macros read it too.
+ */
+#define RHA_SPOOL_RANGE_TO_END 18446744073709551615ull
+
+/**
  * `rha_plan_op.changes` bit: permission bits differ.
  */
 #define RHA_PLAN_CHANGE_MODE 1
@@ -1257,6 +1275,19 @@ typedef struct rha_spool rha_spool;
 typedef struct rha_spool_builder rha_spool_builder;
 
 /**
+ * A snapshot of a spool's dirty regions: which byte ranges of which files
+ * and volumes changed after a degrading overflow, so a resync copies only
+ * those. Ranges are widened to multiples of the granularity.
+ *
+ * Ownership: made by `rha_spool_dirty_regions`, owned by the caller,
+ * released with `rha_spool_dirty_free`. It is a copy: later appends to the
+ * spool do not change it, and it stays valid after the spool is closed.
+ * Thread safety: immutable; any number of threads may read one snapshot
+ * at once, but `rha_spool_dirty_free` must not race with readers.
+ */
+typedef struct rha_spool_dirty rha_spool_dirty;
+
+/**
  * Reads a spool's durable records in order from a chosen sequence number.
  *
  * Ownership: made by `rha_spool_reader_new`, owned by the caller, released
@@ -1989,6 +2020,52 @@ typedef struct rha_spool_event {
      */
     uint64_t overflow_seq;
 } rha_spool_event;
+
+/**
+ * A changed byte range `[start, end)`; `end` is `RHA_SPOOL_RANGE_TO_END`
+ * for "to the end of the file or volume".
+ */
+typedef struct rha_spool_range {
+    /**
+     * First changed byte (a multiple of the granularity).
+     */
+    uint64_t start;
+    /**
+     * One past the last changed byte (a multiple of the granularity, or
+     * `RHA_SPOOL_RANGE_TO_END`); always greater than `start`.
+     */
+    uint64_t end;
+} rha_spool_range;
+
+/**
+ * One file or volume with changes, as filled in by
+ * `rha_spool_dirty_get`. Every pointer in it is borrowed from the
+ * `rha_spool_dirty` snapshot and stays valid until that snapshot is freed.
+ */
+typedef struct rha_spool_dirty_target {
+    /**
+     * `RHA_SPOOL_TARGET_FILE` or `RHA_SPOOL_TARGET_VOLUME`.
+     */
+    uint32_t kind;
+    /**
+     * VOLUME: the volume index the scenario gave it; FILE: 0.
+     */
+    uint32_t volume;
+    /**
+     * FILE: the scenario-relative path (raw bytes, not NUL-terminated);
+     * VOLUME: empty.
+     */
+    struct rha_bytes path;
+    /**
+     * The changed ranges, sorted by `start`, neither overlapping nor
+     * touching; `range_count` of them (at least one).
+     */
+    const struct rha_spool_range *ranges;
+    /**
+     * Number of ranges at `ranges`.
+     */
+    size_t range_count;
+} rha_spool_dirty_target;
 
 /**
  * One entry of a tree signature, as a borrowed view.
@@ -4121,6 +4198,89 @@ enum rha_result rha_spool_close(struct rha_spool *spool, struct rha_error **erro
  * again after this call.
  */
 void rha_spool_free(struct rha_spool *spool);
+
+/**
+ * Takes a snapshot of `spool`'s dirty regions (empty unless the spool is
+ * degraded, see `RHA_SPOOL_MODE_DEGRADED`).
+ *
+ * On success stores a new snapshot in `*dirty_out`, owned by the caller
+ * (release it with `rha_spool_dirty_free`). Errors: `RHA_NULL_PARAMETER`.
+ * Thread-safe with respect to `spool` (producers may append meanwhile; the
+ * snapshot holds the regions recorded before the call).
+ *
+ * # Safety
+ *
+ * `spool` is NULL or a live spool; `dirty_out` is NULL or valid for
+ * writing an `rha_spool_dirty *`; `error_out` is NULL or valid for writing
+ * an `rha_error *`.
+ */
+enum rha_result rha_spool_dirty_regions(const struct rha_spool *spool,
+                                        struct rha_spool_dirty **dirty_out,
+                                        struct rha_error **error_out);
+
+/**
+ * The granularity of the snapshot's ranges in bytes (at least 1; 4096 by
+ * default). Returns 0 if `dirty` is NULL. Thread-safe.
+ *
+ * # Safety
+ *
+ * `dirty` is NULL or a live snapshot.
+ */
+uint64_t rha_spool_dirty_granularity(const struct rha_spool_dirty *dirty);
+
+/**
+ * The number of files and volumes in the snapshot (0 if `dirty` is NULL).
+ * Thread-safe.
+ *
+ * # Safety
+ *
+ * `dirty` is NULL or a live snapshot.
+ */
+size_t rha_spool_dirty_target_count(const struct rha_spool_dirty *dirty);
+
+/**
+ * The number of ranges over every target of the snapshot (0 if `dirty` is
+ * NULL); equals `dirty_ranges` of `rha_spool_get_usage` at the time of the
+ * snapshot. Thread-safe.
+ *
+ * # Safety
+ *
+ * `dirty` is NULL or a live snapshot.
+ */
+uint64_t rha_spool_dirty_range_count(const struct rha_spool_dirty *dirty);
+
+/**
+ * Describes target number `index` of the snapshot. Targets come in a
+ * fixed order: files by path (bytewise), then volumes by index.
+ *
+ * Returns `RHA_OK` with the target in `*target_out`, whose `path` and
+ * `ranges` point into the snapshot and stay valid until
+ * `rha_spool_dirty_free(dirty)`; or `RHA_DONE` if `index` is not below
+ * `rha_spool_dirty_target_count` (`*target_out` untouched), so a loop from
+ * 0 until `RHA_DONE` visits every target. Errors: `RHA_NULL_PARAMETER`.
+ * Thread-safe.
+ *
+ * # Safety
+ *
+ * `dirty` is NULL or a live snapshot; `target_out` is NULL or valid for
+ * writing an `rha_spool_dirty_target`; `error_out` is NULL or valid for
+ * writing an `rha_error *`.
+ */
+enum rha_result rha_spool_dirty_get(const struct rha_spool_dirty *dirty,
+                                    size_t index,
+                                    struct rha_spool_dirty_target *target_out,
+                                    struct rha_error **error_out);
+
+/**
+ * Releases a snapshot; every view taken from it becomes invalid. NULL
+ * does nothing.
+ *
+ * # Safety
+ *
+ * `dirty` is NULL or a live snapshot no other thread is using, not used
+ * again after this call.
+ */
+void rha_spool_dirty_free(struct rha_spool_dirty *dirty);
 
 /**
  * Makes a reader of `spool`'s durable records from sequence number `seq`

@@ -9,6 +9,7 @@
 //! | target | input | checks |
 //! |---|---|---|
 //! | [`journal_decode`] | 4 control bytes, then a journal | no panic; chunked and whole decoding agree; the outcome accounts for every byte; decoded records re-encode |
+//! | [`spool_limits_decode`] | a spool limits file | no panic; errors name the file and an offset inside the input; what decodes re-encodes to the same bytes |
 //! | [`spool_model`] | a segment size, then (operation, parameter) byte pairs | appends, reads, acks, reopens and crashes at a chosen sync agree with a reference model: durable records survive in order exactly once, nothing is invented |
 //! | [`journal_roundtrip`] | `arbitrary` writer settings and operations | the writer refuses exactly the invalid records; the rest decode to themselves and the journal ends cleanly |
 //! | [`dns_message_decode`] | a DNS message | no panic; errors point inside the input; decoded messages re-encode to themselves |
@@ -40,6 +41,7 @@ mod rewind_model;
 mod roundtrip;
 #[cfg(test)]
 mod seeds;
+mod spool_limits;
 mod spool_model;
 mod tree;
 
@@ -53,6 +55,7 @@ pub use ha::{ha_restore, ha_sequence};
 pub use ops::delta_ops;
 pub use rewind_model::rewind_model;
 pub use roundtrip::journal_roundtrip;
+pub use spool_limits::spool_limits_decode;
 pub use spool_model::spool_model;
 pub use tree::tree_signature_parse;
 
@@ -173,6 +176,11 @@ mod tests {
     }
 
     #[test]
+    fn replay_spool_limits_decode_corpus() {
+        replay("spool_limits_decode", super::spool_limits_decode);
+    }
+
+    #[test]
     fn replay_rewind_model_corpus() {
         replay("rewind_model", super::rewind_model);
     }
@@ -204,6 +212,7 @@ mod tests {
             super::ha_sequence(&[0xA5; 8][..n]);
             super::ha_restore(&[0xA5; 8][..n]);
             super::spool_model(&[0xA5; 8][..n]);
+            super::spool_limits_decode(&[0xA5; 8][..n]);
             super::rewind_model(&[0xA5; 8][..n]);
         }
     }

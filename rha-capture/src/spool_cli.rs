@@ -4,14 +4,16 @@
 //! be read (or is locked by a running process), 3 torn tail, 4 corrupt,
 //! 5 salvaged (`--salvage` cut the spool at a corruption).
 
+mod json;
+
 use std::io;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 use rha_core::spool::{
-    inspect, DirStorage, Inspection, OpenError, RegionTarget, SpoolConfig, SpoolMode, Storage,
-    TO_END,
+    inspect, read_limits, DirStorage, FullReason, Inspection, OpenError, OverflowPolicy,
+    RegionTarget, SpoolConfig, SpoolLimits, SpoolMode, Storage, LIMITS_FILE, TO_END,
 };
 
 /// Exit code: unreadable or locked.
@@ -26,16 +28,19 @@ pub const EXIT_SALVAGED: u8 = 5;
 /// `rha spool ...`.
 #[derive(Debug, Subcommand)]
 pub enum SpoolCommand {
-    /// Show segments, sequence range, acknowledged position, usage and state.
+    /// Show segments, sequence range, acknowledged position, state, the
+    /// limits stored in the directory with usage against them, and the
+    /// dirty regions of a degraded spool.
     ///
     /// Every record is checked. Exit status: 0 ok, 1 unreadable or in use,
-    /// 3 torn tail, 4 corrupt.
+    /// 3 torn tail, 4 corrupt (including a damaged limits file).
     Inspect(InspectArgs),
-    /// Check every segment, the state and dirty-region files.
+    /// Check every segment, the state, dirty-region and limits files.
     ///
     /// Prints "ok", "torn tail in FILE at offset N" or "corrupt: FILE at
     /// offset N". Exit status: 0 ok, 1 unreadable or in use, 3 torn tail,
-    /// 4 corrupt, 5 salvaged.
+    /// 4 corrupt, 5 salvaged (a damaged limits file is removed; the next
+    /// open stores new limits).
     Verify(VerifyArgs),
 }
 
@@ -44,13 +49,25 @@ pub enum SpoolCommand {
 pub struct InspectArgs {
     /// The spool directory.
     pub dir: PathBuf,
-    /// The spool's maximum size in bytes, to show usage against it.
+    /// Show usage against this maximum size in bytes instead of the
+    /// stored one.
     #[arg(long)]
     pub max_bytes: Option<u64>,
-    /// The spool's minimum free space in bytes.
-    #[arg(long, default_value_t = 1 << 30)]
-    pub min_free_bytes: u64,
+    /// Show usage against this minimum free space in bytes instead of the
+    /// stored one (default without a stored one: 1 GiB).
+    #[arg(long)]
+    pub min_free_bytes: Option<u64>,
+    /// List every file and volume with dirty regions (default: the first
+    /// 50).
+    #[arg(long)]
+    pub all_dirty: bool,
+    /// Print the report as one JSON object (every dirty target included).
+    #[arg(long)]
+    pub json: bool,
 }
+
+/// Dirty targets listed by `inspect` without `--all-dirty`.
+const DIRTY_LISTED: usize = 50;
 
 /// Arguments of `rha spool verify`.
 #[derive(Debug, Args)]
@@ -119,17 +136,62 @@ fn inspect_cmd(args: &InspectArgs) -> ExitCode {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let found = match inspect(&storage, &SpoolConfig::default(), false) {
+    let fail = |e: &OpenError| match e {
+        OpenError::Corrupt(c) if args.json => {
+            println!("{}", json::corruption(c));
+            ExitCode::from(EXIT_CORRUPT)
+        }
+        e => failure(&args.dir, e),
+    };
+    // Records are checked against the record size the spool was opened with.
+    let config = match read_limits(&storage) {
+        Ok(Some(stored)) => stored.apply(SpoolConfig::default()),
+        Ok(None) => SpoolConfig::default(),
+        Err(e) => return fail(&e),
+    };
+    let found = match inspect(&storage, &config, false) {
         Ok(i) => i,
-        Err(e) => return failure(&args.dir, &e),
+        Err(e) => return fail(&e),
     };
     let free = storage.free_space();
-    print_inspection(&found, args, free);
+    if args.json {
+        let (limits, overridden) = effective_limits(&found, args);
+        let dir = args.dir.display().to_string();
+        println!(
+            "{}",
+            json::inspection(&dir, &found, &limits, &overridden, &free)
+        );
+    } else {
+        print_inspection(&found, args, free);
+    }
     if found.recovery.torn_tail.is_some() {
         ExitCode::from(EXIT_TORN)
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// The limits to show: the stored ones (or the defaults), with the
+/// command line's overrides; and which were overridden.
+fn effective_limits(i: &Inspection, args: &InspectArgs) -> (SpoolLimits, Vec<&'static str>) {
+    let mut limits = i
+        .limits
+        .clone()
+        .unwrap_or_else(|| SpoolLimits::of(&SpoolConfig::default()));
+    let mut overridden = Vec::new();
+    if let Some(m) = args.max_bytes {
+        limits.max_bytes = Some(m);
+        overridden.push("max_bytes");
+    }
+    if let Some(m) = args.min_free_bytes {
+        limits.min_free_bytes = m;
+        overridden.push("min_free_bytes");
+    }
+    (limits, overridden)
+}
+
+fn percent(part: u64, whole: u64) -> f64 {
+    part as f64 * 100.0 / whole.max(1) as f64
 }
 
 fn print_inspection(i: &Inspection, args: &InspectArgs, free: io::Result<u64>) {
@@ -150,23 +212,75 @@ fn print_inspection(i: &Inspection, args: &InspectArgs, free: io::Result<u64>) {
         i.resume_seq
     );
     println!("  next seq:     {}", i.next_seq);
-    let limit = args
+    let (limits, overridden) = effective_limits(i, args);
+    let mut source = match i.limits {
+        Some(_) => "stored in the spool directory".to_string(),
+        None => "none stored (spool written before limits were stored); defaults shown".to_string(),
+    };
+    if !overridden.is_empty() {
+        let flags: Vec<String> = overridden
+            .iter()
+            .map(|o| format!("--{}", o.replace('_', "-")))
+            .collect();
+        source = format!("{source}; overridden by {}", flags.join(", "));
+    }
+    println!("  limits:       {source}");
+    let policy = match limits.overflow {
+        OverflowPolicy::Stop => "stop",
+        OverflowPolicy::DegradeToDirtyRegions => "degrade to dirty regions",
+    };
+    let warn: Vec<String> = limits
+        .warn_percent
+        .iter()
+        .map(|p| format!("{p}%"))
+        .collect();
+    println!(
+        "    overflow {policy}; warnings at {}; segments of {} bytes; records up to {} bytes",
+        if warn.is_empty() {
+            "none".to_string()
+        } else {
+            warn.join(", ")
+        },
+        limits.segment_bytes,
+        limits.max_record_size
+    );
+    let limit = limits
         .max_bytes
         .map_or_else(|| "unlimited".to_string(), |m| format!("{m} bytes"));
-    let pct = args.max_bytes.map_or_else(String::new, |m| {
-        format!(" ({:.1}%)", i.used_bytes as f64 * 100.0 / m.max(1) as f64)
+    let pct = limits.max_bytes.map_or_else(String::new, |m| {
+        format!(" ({:.1}%)", percent(i.used_bytes, m))
     });
     println!("  used:         {} bytes of {limit}{pct}", i.used_bytes);
     match free {
         Ok(f) => {
-            let low = if f < args.min_free_bytes {
+            let low = if f < limits.min_free_bytes {
                 " (BELOW the minimum)"
             } else {
                 ""
             };
             println!(
                 "  free space:   {f} bytes, minimum {}{low}",
-                args.min_free_bytes
+                limits.min_free_bytes
+            );
+            let (capacity, by) = limits.capacity(i.used_bytes, f);
+            let by = match by {
+                FullReason::MaxSize => "the maximum size",
+                _ => "the free space",
+            };
+            let used = percent(i.used_bytes, capacity);
+            let crossed: Vec<String> = limits
+                .warn_percent
+                .iter()
+                .filter(|&&p| used >= f64::from(p))
+                .map(|p| format!("{p}%"))
+                .collect();
+            let crossed = if crossed.is_empty() {
+                String::new()
+            } else {
+                format!("; above the {} warning threshold(s)", crossed.join(", "))
+            };
+            println!(
+                "  capacity:     {capacity} bytes now (set by {by}), {used:.1}% used{crossed}"
             );
         }
         Err(e) => println!("  free space:   unknown ({e})"),
@@ -178,30 +292,54 @@ fn print_inspection(i: &Inspection, args: &InspectArgs, free: io::Result<u64>) {
             s.name, s.first_seq, s.last_seq, s.bytes
         );
     }
-    if !i.dirty.is_empty() {
-        println!("  dirty regions: {} ranges", i.dirty.range_count());
-        for (target, ranges) in i.dirty.iter() {
-            let name = match target {
-                RegionTarget::File(p) => format!("file {}", p.escape_ascii()),
-                RegionTarget::Volume(v) => format!("volume {v}"),
-            };
-            let list: Vec<String> = ranges
-                .iter()
-                .map(|&(s, e)| {
-                    if e == TO_END {
-                        format!("{s}..end")
-                    } else {
-                        format!("{s}..{e}")
-                    }
-                })
-                .collect();
-            println!("    {name}: {}", list.join(", "));
-        }
-    }
+    print_dirty(i, args.all_dirty);
     if let Some(t) = &i.recovery.torn_tail {
         println!(
             "  torn tail:    {} at offset {} ({} bytes; opening the spool truncates them)",
             t.file, t.offset, t.discarded_bytes
+        );
+    }
+}
+
+fn print_dirty(i: &Inspection, all: bool) {
+    if i.dirty.is_empty() {
+        return;
+    }
+    let (mut files, mut volumes) = (0, 0);
+    for (target, _) in i.dirty.iter() {
+        match target {
+            RegionTarget::File(_) => files += 1,
+            _ => volumes += 1,
+        }
+    }
+    println!(
+        "  dirty regions: {} ranges in {files} file(s) and {volumes} volume(s), granularity {} bytes",
+        i.dirty.range_count(),
+        i.dirty.granularity()
+    );
+    let shown = if all { usize::MAX } else { DIRTY_LISTED };
+    for (target, ranges) in i.dirty.iter().take(shown) {
+        let name = match target {
+            RegionTarget::File(p) => format!("file {}", p.escape_ascii()),
+            RegionTarget::Volume(v) => format!("volume {v}"),
+        };
+        let list: Vec<String> = ranges
+            .iter()
+            .map(|&(s, e)| {
+                if e == TO_END {
+                    format!("{s}..end")
+                } else {
+                    format!("{s}..{e}")
+                }
+            })
+            .collect();
+        println!("    {name}: {}", list.join(", "));
+    }
+    let targets = files + volumes;
+    if targets > shown {
+        println!(
+            "    ... and {} more (--all-dirty lists every one)",
+            targets - shown
         );
     }
 }
@@ -219,6 +357,18 @@ fn verify_cmd(args: &VerifyArgs) -> ExitCode {
         (Some(a), Some(b)) => format!("seq {}..={}", a.first_seq, b.last_seq),
         _ => "no records".to_string(),
     };
+    if let Some(c) = found
+        .recovery
+        .salvaged
+        .as_ref()
+        .filter(|c| c.file == LIMITS_FILE)
+    {
+        println!(
+            "salvaged: removed the damaged limits file ({} at offset {}; the next open stores new limits); {range} kept",
+            c.reason, c.offset
+        );
+        return ExitCode::from(EXIT_SALVAGED);
+    }
     if let Some(c) = &found.recovery.salvaged {
         println!(
             "salvaged: cut at {} offset {} ({}); {} later segment(s) discarded; {range} kept",

@@ -156,3 +156,239 @@ fn a_missing_or_busy_directory_is_an_io_error() {
         text(&out.stderr)
     );
 }
+
+/// A spool opened with a 4 KiB maximum and the degrade policy, filled past
+/// it so that it tracks dirty regions.
+fn make_degraded_spool(dir: &Path) {
+    use rha_core::spool::OverflowPolicy;
+    let config = SpoolConfig::default()
+        .min_free_bytes(0)
+        .segment_bytes(1024)
+        .max_bytes(Some(4096))
+        .warn_percent(vec![50, 75])
+        .overflow(OverflowPolicy::DegradeToDirtyRegions);
+    let (spool, _) = Spool::open_dir(dir, config).unwrap();
+    for i in 0..90u64 {
+        let op = Op::Write {
+            path: RelPath::new(format!("f{i}")).unwrap(),
+            offset: 10,
+            data: vec![1u8; 200].into(),
+        };
+        spool.append(i, &op, AppendOptions::default()).unwrap();
+    }
+    let op = Op::BlockWrite {
+        volume: 2,
+        offset: 8192,
+        data: vec![1u8; 10].into(),
+    };
+    spool.append(0, &op, AppendOptions::default()).unwrap();
+}
+
+#[test]
+fn inspect_shows_the_stored_limits_usage_and_dirty_regions() {
+    let _serial = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    make_degraded_spool(tmp.path());
+    let d = tmp.path().to_str().unwrap();
+    let out = rha(&["spool", "inspect", d, "--all-dirty"]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains("limits:       stored in the spool directory\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "overflow degrade to dirty regions; warnings at 50%, 75%; segments of 1024 bytes"
+        ),
+        "{stdout}"
+    );
+    assert!(stdout.contains(" bytes of 4096 bytes ("), "{stdout}");
+    assert!(stdout.contains("free space:   "), "{stdout}");
+    assert!(stdout.contains("minimum 0\n"), "{stdout}");
+    assert!(stdout.contains("(set by the maximum size)"), "{stdout}");
+    assert!(
+        stdout.contains("above the 50%, 75% warning threshold(s)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("state:        degraded"), "{stdout}");
+    assert!(stdout.contains("granularity 4096 bytes"), "{stdout}");
+    assert!(stdout.contains("    file f30: 0..4096\n"), "{stdout}");
+    assert!(stdout.contains("    volume 2: 8192..12288\n"), "{stdout}");
+
+    // The options override the stored limits.
+    let out = rha(&["spool", "inspect", d, "--max-bytes", "1000000"]);
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("stored in the spool directory; overridden by --max-bytes"),
+        "{stdout}"
+    );
+    assert!(stdout.contains(" bytes of 1000000 bytes ("), "{stdout}");
+    assert!(!stdout.contains("warning threshold(s)"), "{stdout}");
+}
+
+#[test]
+fn inspect_lists_the_first_dirty_targets_unless_asked_for_all() {
+    let _serial = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    make_degraded_spool(tmp.path());
+    let d = tmp.path().to_str().unwrap();
+    let count = |s: &str| s.lines().filter(|l| l.starts_with("    file f")).count();
+    let out = rha(&["spool", "inspect", d, "--all-dirty"]);
+    let stdout = text(&out.stdout);
+    let files = count(&stdout);
+    assert!(files > 60, "{stdout}");
+    assert!(stdout.contains("    volume 2: "), "{stdout}");
+    assert!(
+        stdout.contains(&format!("ranges in {files} file(s) and 1 volume(s)")),
+        "{stdout}"
+    );
+    let out = rha(&["spool", "inspect", d]);
+    let stdout = text(&out.stdout);
+    assert_eq!(count(&stdout), 50, "{stdout}");
+    assert!(!stdout.contains("    volume 2: "), "{stdout}");
+    assert!(
+        stdout.contains(&format!(
+            "    ... and {} more (--all-dirty lists every one)\n",
+            files + 1 - 50
+        )),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn inspect_of_a_spool_without_stored_limits_shows_the_defaults() {
+    let _serial = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/spool-v1");
+    for e in std::fs::read_dir(golden).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), tmp.path().join(e.file_name())).unwrap();
+    }
+    let d = tmp.path().to_str().unwrap();
+    let out = rha(&["spool", "inspect", d, "--min-free-bytes", "0"]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("limits:       none stored"), "{stdout}");
+    assert!(
+        stdout.contains("overridden by --min-free-bytes"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("bytes of unlimited"), "{stdout}");
+    assert!(stdout.contains("    file dir/b: 0..end\n"), "{stdout}");
+    assert!(
+        !tmp.path().join("limits").exists(),
+        "inspect changes nothing"
+    );
+}
+
+#[test]
+fn a_damaged_limits_file_is_named_and_salvage_removes_it() {
+    let _serial = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    make_spool(tmp.path());
+    let d = tmp.path().to_str().unwrap();
+    let path = tmp.path().join("limits");
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[30] ^= 1;
+    std::fs::write(&path, &bytes).unwrap();
+    for cmd in ["inspect", "verify"] {
+        let out = rha(&["spool", cmd, d]);
+        let stdout = text(&out.stdout);
+        assert_eq!(out.status.code(), Some(4), "{stdout}");
+        assert!(
+            stdout.starts_with("corrupt: limits at offset ")
+                && stdout.contains("checksum mismatch"),
+            "{stdout}"
+        );
+    }
+    let out = rha(&["spool", "verify", d, "--salvage"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(5), "{stdout}");
+    assert!(
+        stdout
+            .starts_with("salvaged: removed the damaged limits file (checksum mismatch at offset "),
+        "{stdout}"
+    );
+    assert!(!path.exists());
+    let out = rha(&["spool", "verify", d]);
+    assert!(out.status.success(), "{}", text(&out.stdout));
+}
+
+#[test]
+fn inspect_json_reports_limits_usage_and_every_dirty_region() {
+    let _serial = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    make_degraded_spool(tmp.path());
+    let d = tmp.path().to_str().unwrap();
+    let out = rha(&["spool", "inspect", d, "--json", "--min-free-bytes", "0"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["mode"], "degraded");
+    assert_eq!(v["limits"]["source"], "stored");
+    assert_eq!(
+        v["limits"]["overridden"],
+        serde_json::json!(["min_free_bytes"])
+    );
+    assert_eq!(v["limits"]["max_bytes"], 4096);
+    assert_eq!(v["limits"]["overflow"], "degrade");
+    assert_eq!(v["limits"]["warn_percent"], serde_json::json!([50, 75]));
+    assert_eq!(v["capacity_bytes"], 4096);
+    assert_eq!(v["capacity_set_by"], "max_bytes");
+    assert_eq!(v["thresholds_crossed"], serde_json::json!([50, 75]));
+    let used = v["used_bytes"].as_u64().unwrap();
+    assert!(used > 3000 && used <= 4096, "{v}");
+    assert_eq!(v["records"]["first_seq"], 1);
+    assert_eq!(v["segments"].as_array().unwrap().len(), 4);
+    let files = v["dirty"]["files"].as_array().unwrap();
+    assert!(files.len() > 60, "every target is listed");
+    assert_eq!(files[0]["ranges"], serde_json::json!([[0, 4096]]));
+    assert_eq!(
+        v["dirty"]["volumes"],
+        serde_json::json!([{"volume": 2, "ranges": [[8192, 12288]]}])
+    );
+    assert_eq!(
+        v["dirty"]["range_count"].as_u64().unwrap(),
+        files.len() as u64 + 1
+    );
+    assert_eq!(v["torn_tail"], serde_json::Value::Null);
+
+    // A damaged limits file: the corruption as JSON, exit 4.
+    let path = tmp.path().join("limits");
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[0] = b'X';
+    std::fs::write(&path, &bytes).unwrap();
+    let out = rha(&["spool", "inspect", d, "--json"]);
+    assert_eq!(out.status.code(), Some(4));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["corrupt"]["file"], "limits");
+    assert_eq!(v["corrupt"]["offset"], 0);
+}
+
+#[test]
+fn inspect_json_of_a_spool_without_limits_and_with_a_to_end_range() {
+    let _serial = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/spool-v1");
+    for e in std::fs::read_dir(golden).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), tmp.path().join(e.file_name())).unwrap();
+    }
+    let out = rha(&["spool", "inspect", tmp.path().to_str().unwrap(), "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["limits"]["source"], "defaults");
+    assert_eq!(v["limits"]["max_bytes"], serde_json::Value::Null);
+    assert_eq!(v["overflow_seq"], 9);
+    assert_eq!(
+        (v["resume_seq"].as_u64(), v["next_seq"].as_u64()),
+        (Some(3), Some(9))
+    );
+    let b = v["dirty"]["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"] == "dir/b")
+        .unwrap();
+    assert_eq!(b["ranges"], serde_json::json!([[0, null]]));
+}

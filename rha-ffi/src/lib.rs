@@ -176,6 +176,12 @@ pub use signature::ops::{
     rha_delta_ops_job, rha_delta_ops_job_free, rha_delta_ops_job_hash, rha_delta_ops_job_new,
     rha_delta_ops_job_next,
 };
+pub use spool::dirty::{
+    rha_spool_dirty, rha_spool_dirty_free, rha_spool_dirty_get, rha_spool_dirty_granularity,
+    rha_spool_dirty_range_count, rha_spool_dirty_regions, rha_spool_dirty_target,
+    rha_spool_dirty_target_count, rha_spool_range, RHA_SPOOL_RANGE_TO_END, RHA_SPOOL_TARGET_FILE,
+    RHA_SPOOL_TARGET_VOLUME,
+};
 pub use spool::reader::{
     rha_spool_reader, rha_spool_reader_free, rha_spool_reader_new, rha_spool_reader_next,
     rha_spool_reader_position,

@@ -105,6 +105,7 @@ from ._ops import (
 from ._reader import End, JournalReader, RecordStream, read_journal
 from ._spool import (
     CorruptSpoolError,
+    DirtyRegions,
     NotDurableError,
     ReclaimedError,
     Spool,
@@ -258,6 +259,7 @@ __all__ = [
     "SpoolUsage",
     "SpoolRecovery",
     "SpoolEvent",
+    "DirtyRegions",
     "SpoolError",
     "SpoolFullError",
     "SpoolStoppedError",

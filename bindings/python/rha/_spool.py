@@ -6,7 +6,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Iterator, List, Optional, Union
+from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
 
 from ._closeable import Closeable
 from . import _errors
@@ -21,6 +21,7 @@ __all__ = [
     "SpoolUsage",
     "SpoolRecovery",
     "SpoolEvent",
+    "DirtyRegions",
     "SpoolError",
     "SpoolFullError",
     "SpoolStoppedError",
@@ -143,6 +144,51 @@ class SpoolEvent:
     used_bytes: int = 0
     capacity_bytes: int = 0
     overflow_seq: int = 0
+
+
+Range = Tuple[int, Optional[int]]
+"""A changed byte range ``(start, end)``, half-open; ``end`` is None when it
+reaches the end of the file or volume."""
+
+
+@dataclass(frozen=True)
+class DirtyRegions:
+    """Which byte ranges of which files and volumes changed after a
+    degrading overflow (see :meth:`Spool.dirty_regions`): what a resync must
+    copy.
+
+    ``files`` maps each scenario-relative path (``bytes``, like a record's
+    path) and ``volumes`` each volume index to its ranges: ``(start, end)``
+    tuples, half-open, sorted by ``start``, neither overlapping nor touching,
+    widened to multiples of ``granularity`` bytes. An ``end`` of None reaches
+    the end of the target; for a file it also means its existence, length or
+    attributes may have changed (a create, delete, rename or attribute
+    change marks the whole file). Both dicts are empty unless the spool is
+    degraded.
+
+    ::
+
+        regions = spool.dirty_regions()
+        for path, ranges in regions.files.items():
+            for start, end in ranges:
+                copy_file_range(path, start, end)   # end None: to the end
+    """
+
+    granularity: int
+    files: Dict[bytes, List[Range]]
+    volumes: Dict[int, List[Range]]
+
+    @property
+    def range_count(self) -> int:
+        """The number of ranges over every file and volume (equal to
+        :attr:`SpoolUsage.dirty_ranges` when taken together)."""
+        return sum(len(r) for r in self.files.values()) + sum(
+            len(r) for r in self.volumes.values()
+        )
+
+    def __bool__(self) -> bool:
+        """Whether anything is marked."""
+        return bool(self.files or self.volumes)
 
 
 _EVENT_KINDS = {
@@ -328,6 +374,39 @@ class Spool(Closeable):
             dirty_ranges=u.dirty_ranges,
             failed=bool(u.failed),
         )
+
+    def dirty_regions(self) -> DirtyRegions:
+        """The dirty regions recorded since a degrading overflow (empty
+        otherwise), as a :class:`DirtyRegions` snapshot: a copy that later
+        appends do not change."""
+        out = ffi.new("rha_spool_dirty **")
+        call(lib.rha_spool_dirty_regions, self._handle(), out)
+        snap = out[0]
+        try:
+            files: Dict[bytes, List[Range]] = {}
+            volumes: Dict[int, List[Range]] = {}
+            target = ffi.new("rha_spool_dirty_target *")
+            i = 0
+            while call(lib.rha_spool_dirty_get, snap, i, target) == lib.RHA_OK:
+                ranges: List[Range] = [
+                    (
+                        int(target.ranges[j].start),
+                        None
+                        if target.ranges[j].end == lib.RHA_SPOOL_RANGE_TO_END
+                        else int(target.ranges[j].end),
+                    )
+                    for j in range(target.range_count)
+                ]
+                if target.kind == lib.RHA_SPOOL_TARGET_VOLUME:
+                    volumes[int(target.volume)] = ranges
+                else:
+                    n = target.path.len
+                    path = ffi.unpack(ffi.cast("const char *", target.path.ptr), n) if n else b""
+                    files[path] = ranges
+                i += 1
+            return DirtyRegions(int(lib.rha_spool_dirty_granularity(snap)), files, volumes)
+        finally:
+            lib.rha_spool_dirty_free(snap)
 
     def events(self) -> List[SpoolEvent]:
         """Takes every pending monitoring event, oldest first."""

@@ -20,6 +20,8 @@
 //!   file system; warning [`SpoolEvent`]s as usage crosses thresholds; when
 //!   full, an append fails, blocks for room, or overflows under the
 //!   [`OverflowPolicy`] (stop, or degrade to [`DirtyRegions`]).
+//!   The limits an open uses are stored in the directory ([`SpoolLimits`],
+//!   [`read_limits`]) so tools report usage against them.
 //! - **Recovery**: a torn tail is truncated and reported; other damage
 //!   refuses to open with the file, offset and last good sequence number,
 //!   unless salvage mode is on. After a failed write or sync the handle
@@ -32,6 +34,7 @@ mod config;
 mod dirty;
 mod error;
 mod flush;
+mod limits_file;
 mod mem;
 mod meta;
 mod reader;
@@ -51,6 +54,10 @@ pub use config::{
 };
 pub use dirty::{DirtyRegions, RegionTarget, TO_END};
 pub use error::{AckError, AppendError, Corruption, FullReason, OpenError, ReadError, ResetError};
+pub use limits_file::{
+    read_limits, SpoolLimits, LIMITS_FILE, LIMITS_MAGIC, LIMITS_VERSION, MAX_LIMITS_FILE,
+    MAX_WARN_THRESHOLDS,
+};
 pub use mem::{CrashPlan, FaultInjector, MemStats, MemStorage};
 pub use meta::{
     SpoolMode, DIRTY_FILE, DIRTY_MAGIC, MAX_DIRTY_FILE, META_VERSION, STATE_FILE, STATE_LEN,

@@ -256,7 +256,7 @@ impl Spool {
             ));
         }
         let scanned = recover::scan(&*storage, &config, Repair::Repair)?;
-        let report = scanned.report;
+        let report = super::limits_file::store_on_open(&*storage, &config, scanned.report)?;
         let mut dirty = scanned.dirty;
         if dirty.granularity() != config.dirty_granularity && dirty.is_empty() {
             dirty = DirtyRegions::new(config.dirty_granularity);

@@ -782,6 +782,8 @@ fn the_golden_spool_reads_back_and_is_reproduced_byte_for_byte() {
     let storage = MemStorage::new();
     golden_spool(&storage);
     let mut names = storage.list().expect("list");
+    // The limits file came later; it has its own golden file (spool-limits-v1).
+    names.retain(|n| n != LIMITS_FILE);
     names.sort();
     let mut golden: Vec<String> = std::fs::read_dir(&dir)
         .expect("tests/data/spool-v1")
@@ -854,4 +856,223 @@ fn large_payloads_written_behind_come_back_intact() {
         .collect::<Result<_, _>>()
         .expect("read");
     assert_eq!(got.iter().map(|r| r.op.clone()).collect::<Vec<_>>(), ops);
+}
+
+/// The golden limits file: the limits [`golden_spool`] opens with.
+fn golden_limits_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/spool-limits-v1")
+}
+
+#[test]
+#[ignore = "writes the golden limits file into the source tree"]
+fn regenerate_golden_limits() {
+    let storage = MemStorage::new();
+    golden_spool(&storage);
+    let dir = golden_limits_dir();
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let bytes = storage.contents(LIMITS_FILE).expect("limits file");
+    std::fs::write(dir.join(LIMITS_FILE), bytes).expect("write");
+}
+
+#[test]
+fn the_golden_limits_file_decodes_and_is_reproduced_byte_for_byte() {
+    let want = std::fs::read(golden_limits_dir().join(LIMITS_FILE)).expect("golden limits");
+    let storage = MemStorage::new();
+    golden_spool(&storage);
+    assert_eq!(storage.contents(LIMITS_FILE), Some(want.clone()));
+    let limits = SpoolLimits::decode(&want).expect("decodes");
+    assert_eq!(limits.max_bytes, Some(1100));
+    assert_eq!(limits.min_free_bytes, 0);
+    assert_eq!(limits.segment_bytes, 600);
+    assert_eq!(limits.warn_percent, [80, 90]);
+    assert_eq!(limits.overflow, OverflowPolicy::DegradeToDirtyRegions);
+    assert_eq!(limits.dirty_granularity, 4096);
+}
+
+#[test]
+fn a_spool_without_a_limits_file_opens_and_gets_one() {
+    // The golden spool predates the limits file.
+    let copy = tempfile::tempdir().expect("tempdir");
+    for entry in std::fs::read_dir(golden_dir()).expect("golden dir") {
+        let entry = entry.expect("entry");
+        std::fs::copy(entry.path(), copy.path().join(entry.file_name())).expect("copy");
+    }
+    assert!(!copy.path().join(LIMITS_FILE).exists());
+    let storage = DirStorage::open(copy.path()).expect("storage");
+    let found = inspect(&storage, &SpoolConfig::default(), false).expect("inspect");
+    assert_eq!(found.limits, None);
+    drop(storage);
+    let config = SpoolConfig::default()
+        .min_free_bytes(0)
+        .max_bytes(Some(5000));
+    let (spool, _) = Spool::open_dir(copy.path(), config.clone()).expect("opens");
+    drop(spool);
+    let storage = DirStorage::open(copy.path()).expect("storage");
+    assert_eq!(
+        read_limits(&storage).expect("readable"),
+        Some(SpoolLimits::of(&config))
+    );
+    let found = inspect(&storage, &SpoolConfig::default(), false).expect("inspect");
+    assert_eq!(found.limits, Some(SpoolLimits::of(&config)));
+}
+
+#[test]
+fn the_openers_limits_win_and_are_stored_durably() {
+    let storage = MemStorage::new();
+    let first = small()
+        .max_bytes(Some(10_000))
+        .warn_percent(vec![50])
+        .overflow(OverflowPolicy::DegradeToDirtyRegions);
+    let (spool, _) = Spool::open(Arc::new(storage.clone()), first.clone()).expect("open");
+    drop(spool);
+    // Durable (temp file, sync, rename, directory sync): survives a crash.
+    let image = storage.durable_image();
+    assert_eq!(
+        read_limits(&image).expect("readable"),
+        Some(SpoolLimits::of(&first))
+    );
+    assert_eq!(image.contents("limits.tmp"), None);
+
+    // Reopening with the same limits writes nothing.
+    let writes = storage.stats();
+    let (spool, _) = Spool::open(Arc::new(storage.clone()), first.clone()).expect("reopen");
+    drop(spool);
+    assert_eq!(storage.stats().syncs, writes.syncs, "nothing to store");
+
+    // Different limits: the opener's are used and stored.
+    let second = small().max_bytes(Some(2_000));
+    let (spool, _) = Spool::open(Arc::new(storage.clone()), second.clone()).expect("reopen");
+    assert_eq!(spool.usage().max_bytes, Some(2_000));
+    drop(spool);
+    let stored = read_limits(&storage.durable_image())
+        .expect("readable")
+        .expect("stored");
+    assert_eq!(stored, SpoolLimits::of(&second));
+    assert_eq!(stored.overflow, OverflowPolicy::Stop);
+
+    // The stored limits can be applied to reopen with them.
+    let (spool, _) = Spool::open(
+        Arc::new(storage.clone()),
+        stored.apply(SpoolConfig::default()),
+    )
+    .expect("reopen with the stored limits");
+    assert_eq!(spool.usage().max_bytes, Some(2_000));
+    assert_eq!(spool.usage().min_free_bytes, 0);
+}
+
+#[test]
+fn a_corrupt_limits_file_refuses_to_open_naming_it_unless_salvaging() {
+    let storage = MemStorage::new();
+    let config = small().max_bytes(Some(4_000));
+    let (spool, _) = Spool::open(Arc::new(storage.clone()), config.clone()).expect("open");
+    spool
+        .append(1, &write_op(1, 10), AppendOptions::default())
+        .expect("append");
+    drop(spool);
+    let mut bytes = storage.contents(LIMITS_FILE).expect("limits");
+    bytes[20] ^= 0x40;
+    storage.put(LIMITS_FILE, bytes.clone());
+
+    let e = Spool::open(Arc::new(storage.clone()), config.clone()).expect_err("refused");
+    let OpenError::Corrupt(c) = &e else {
+        panic!("{e}");
+    };
+    assert_eq!(c.file, LIMITS_FILE);
+    assert_eq!(c.offset, bytes.len() as u64 - 4);
+    assert!(e.to_string().contains("limits"), "{e}");
+    assert!(e.to_string().contains("checksum"), "{e}");
+    let e = inspect(&storage, &config, false).expect_err("inspect refuses too");
+    assert!(
+        matches!(e, OpenError::Corrupt(ref c) if c.file == LIMITS_FILE),
+        "{e}"
+    );
+    // Untouched by the refused open.
+    assert_eq!(storage.contents(LIMITS_FILE), Some(bytes.clone()));
+
+    // Too long a file is refused before it is read.
+    storage.put(LIMITS_FILE, vec![0; MAX_LIMITS_FILE as usize + 1]);
+    let e = Spool::open(Arc::new(storage.clone()), config.clone()).expect_err("refused");
+    assert!(
+        matches!(e, OpenError::Corrupt(ref c) if c.file == LIMITS_FILE),
+        "{e}"
+    );
+    storage.put(LIMITS_FILE, bytes);
+
+    // Salvage replaces it with the opener's limits and reports it; records stay.
+    let (spool, rec) = Spool::open(Arc::new(storage.clone()), config.clone().salvage(true))
+        .expect("salvage opens");
+    assert_eq!(
+        rec.salvaged.as_ref().map(|c| c.file.as_str()),
+        Some(LIMITS_FILE)
+    );
+    assert_eq!(seqs(&spool, 1), [1]);
+    drop(spool);
+    assert_eq!(
+        read_limits(&storage).expect("readable"),
+        Some(SpoolLimits::of(&config.clone().salvage(true)))
+    );
+    let (_spool, rec) = Spool::open(Arc::new(storage.clone()), config).expect("opens again");
+    assert!(rec.salvaged.is_none());
+}
+
+#[test]
+fn inspect_with_salvage_removes_a_corrupt_limits_file() {
+    let storage = MemStorage::new();
+    let (spool, _) = Spool::open(Arc::new(storage.clone()), small()).expect("open");
+    drop(spool);
+    storage.put(LIMITS_FILE, b"\x89RHASPL\ngarbage".to_vec());
+    let found = inspect(&storage, &small(), true).expect("salvaged");
+    let c = found.recovery.salvaged.expect("reported");
+    assert_eq!((c.file.as_str(), c.offset), (LIMITS_FILE, 0));
+    assert!(c.reason.contains("too short"), "{}", c.reason);
+    assert_eq!(found.limits, None);
+    assert_eq!(storage.contents(LIMITS_FILE), None);
+    assert!(inspect(&storage, &small(), false).is_ok());
+}
+
+#[test]
+fn too_many_warning_thresholds_are_a_configuration_error() {
+    let storage = MemStorage::new();
+    let config = small().warn_percent(vec![50; MAX_WARN_THRESHOLDS + 1]);
+    let e = Spool::open(Arc::new(storage.clone()), config).expect_err("refused");
+    assert!(matches!(e, OpenError::Config(_)), "{e}");
+    let config = small().warn_percent(vec![50; MAX_WARN_THRESHOLDS]);
+    let (_spool, _) = Spool::open(Arc::new(storage), config).expect("255 thresholds are fine");
+}
+
+#[test]
+fn a_crash_while_storing_limits_leaves_the_old_or_the_new_file() {
+    let storage = MemStorage::new();
+    let old = small().max_bytes(Some(1_000));
+    let new = small().max_bytes(Some(9_000));
+    let (spool, _) = Spool::open(Arc::new(storage.clone()), old.clone()).expect("open");
+    drop(spool);
+    let base = storage.durable_image();
+    let len = SpoolLimits::of(&new).encode().expect("encodes").len();
+    let plans = (0..6)
+        .map(|n| CrashPlan {
+            at_sync: Some(n),
+            cut_write: None,
+        })
+        .chain((0..len).step_by(7).map(|cut| CrashPlan {
+            at_sync: None,
+            cut_write: Some((0, cut)),
+        }));
+    for plan in plans {
+        let s = base.durable_image();
+        s.set_plan(plan);
+        let _ = Spool::open(Arc::new(s.clone()), new.clone());
+        for image in [s.durable_image(), s.live_image()] {
+            let stored = read_limits(&image).expect("never torn");
+            assert!(
+                stored == Some(SpoolLimits::of(&old)) || stored == Some(SpoolLimits::of(&new)),
+                "{plan:?}: {stored:?}"
+            );
+            Spool::open(Arc::new(image.clone()), new.clone()).expect("reopens after the crash");
+            assert_eq!(
+                read_limits(&image).expect("readable"),
+                Some(SpoolLimits::of(&new))
+            );
+        }
+    }
 }

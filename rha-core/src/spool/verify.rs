@@ -4,6 +4,7 @@
 use super::config::SpoolConfig;
 use super::dirty::DirtyRegions;
 use super::error::OpenError;
+use super::limits_file::{read_limits, SpoolLimits, LIMITS_FILE};
 use super::meta::SpoolMode;
 use super::recover::{self, Recovery, Repair};
 use super::storage::Storage;
@@ -39,15 +40,24 @@ pub struct Inspection {
     pub dirty: DirtyRegions,
     /// What recovery found (a torn tail; with salvage, what was cut).
     pub recovery: Recovery,
+    /// The limits the spool was last opened with, if its directory stores
+    /// them (spools written before limits were stored have none).
+    pub limits: Option<SpoolLimits>,
 }
 
-/// Checks every segment, the state file and the dirty-region file.
+/// Checks every segment, the state file, the dirty-region file and the
+/// limits file.
 ///
 /// Without `salvage` nothing is changed: a torn tail is reported in
 /// [`Inspection::recovery`] (opening the spool would truncate it) and any
 /// other damage is [`OpenError::Corrupt`]. With `salvage`, the directory is
 /// repaired as [`Spool::open`](super::Spool::open) in salvage mode would:
-/// torn tails truncated, everything from a corruption on discarded.
+/// torn tails truncated, everything from a corruption on discarded; a
+/// damaged limits file is removed (the next open stores its limits) and
+/// reported in [`Recovery::salvaged`] if nothing else was.
+///
+/// `config` supplies the bounds the scan checks records against (the
+/// maximum record size); the stored limits are reported, not applied.
 pub fn inspect(
     storage: &dyn Storage,
     config: &SpoolConfig,
@@ -60,6 +70,23 @@ pub fn inspect(
         Repair::ReadOnly
     };
     let scanned = recover::scan(storage, &config, repair)?;
+    let mut report = scanned.report;
+    let limits = match read_limits(storage) {
+        Ok(limits) => limits,
+        Err(OpenError::Corrupt(c)) if salvage => {
+            storage
+                .remove(LIMITS_FILE)
+                .and_then(|()| storage.sync_dir())
+                .map_err(|source| OpenError::Io {
+                    doing: "removing",
+                    file: LIMITS_FILE.to_string(),
+                    source,
+                })?;
+            report.salvaged.get_or_insert(c);
+            None
+        }
+        Err(e) => return Err(e),
+    };
     let segments: Vec<SegmentInfo> = scanned
         .segments
         .iter()
@@ -73,10 +100,11 @@ pub fn inspect(
     Ok(Inspection {
         used_bytes: segments.iter().map(|s| s.bytes).sum(),
         segments,
-        resume_seq: scanned.report.resume_seq,
-        next_seq: scanned.report.next_seq,
+        resume_seq: report.resume_seq,
+        next_seq: report.next_seq,
         mode: scanned.state.mode,
         dirty: scanned.dirty,
-        recovery: scanned.report,
+        recovery: report,
+        limits,
     })
 }

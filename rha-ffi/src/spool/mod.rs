@@ -1,5 +1,6 @@
 //! `rha_spool`: the durable, bounded, crash-safe queue of journal records.
 
+pub(crate) mod dirty;
 mod error;
 pub(crate) mod reader;
 
