@@ -27,7 +27,10 @@
 //!
 //! The on-disk layout is specified in `docs/spool-format.md`.
 
+mod ack;
+mod append;
 mod buffer;
+mod commit;
 mod config;
 mod dirty;
 mod error;
