@@ -6,13 +6,15 @@ use std::io;
 use super::error::{AckError, ResetError};
 use super::flush::write_meta;
 use super::meta::{SpoolMode, STATE_FILE};
+use super::recover::{spare_name, MAX_SPARES};
 use super::spool::arc_io;
 use super::Spool;
 
 impl Spool {
     /// Acknowledges every record up to and including `seq`: the consumer
     /// has applied or sent them. The position is made durable before this
-    /// returns; whole segments behind it are then removed. Acknowledging a
+    /// returns; whole segments behind it are then reclaimed (a few kept as
+    /// spare files that later segments reuse, the rest removed). Acknowledging a
     /// position at or behind the current one does nothing.
     pub fn ack(&self, seq: u64) -> Result<(), AckError> {
         let sh = &*self.shared;
@@ -44,7 +46,7 @@ impl Spool {
         if let Err(e) = write_meta(&*sh.storage, STATE_FILE, &bytes) {
             return Err(fail(e, "writing state"));
         }
-        let doomed: Vec<String> = {
+        let (doomed, room): (Vec<(u64, String)>, usize) = {
             let mut st = sh.state.lock();
             st.resume_seq = st.resume_seq.max(seq + 1);
             st.meta_saved = st.meta_saved.max(version);
@@ -64,16 +66,28 @@ impl Spool {
             for k in keys {
                 if let Some(s) = st.segments.remove(&k) {
                     st.used -= s.len;
-                    names.push(s.name);
+                    names.push((k, s.name));
                 }
             }
             st.check_thresholds(&sh.config);
-            names
+            (names, MAX_SPARES.saturating_sub(st.spares.len()))
         };
-        for name in &doomed {
-            if let Err(e) = sh.storage.remove(name) {
-                return Err(fail(e, "removing a reclaimed segment"));
+        // The newest reclaimed segments become spares, reused by the next
+        // segments (overwriting written blocks syncs faster than
+        // appending); the rest are removed.
+        let spare_from = doomed.len().saturating_sub(room);
+        for (i, (key, name)) in doomed.iter().enumerate() {
+            if i < spare_from {
+                if let Err(e) = sh.storage.remove(name) {
+                    return Err(fail(e, "removing a reclaimed segment"));
+                }
+                continue;
             }
+            let spare = spare_name(*key);
+            if let Err(e) = sh.storage.rename(name, &spare) {
+                return Err(fail(e, "keeping a reclaimed segment as a spare"));
+            }
+            sh.state.lock().spares.push(spare);
         }
         sh.room.notify_all();
         Ok(())

@@ -136,13 +136,26 @@ impl Spool {
                 }
             }
         }
-        let jobs = chunks
-            .into_iter()
-            .filter_map(|c| {
-                let seg = st.segments.get(&c.seg)?;
-                Some((c.seg, seg.name.clone(), seg.file.clone(), c))
-            })
-            .collect();
+        let mut jobs = Vec::with_capacity(chunks.len());
+        for chunk in chunks {
+            let Some(seg) = st.segments.get(&chunk.seg) else {
+                continue;
+            };
+            let (name, file) = (seg.name.clone(), seg.file.clone());
+            // A segment without a file reuses a spare (the oldest) if any.
+            let spare = if file.is_none() && !st.spares.is_empty() {
+                Some(st.spares.remove(0))
+            } else {
+                None
+            };
+            jobs.push(Job {
+                key: chunk.seg,
+                name,
+                file,
+                spare,
+                chunk,
+            });
+        }
         (jobs, std::mem::take(&mut st.unsynced))
     }
 

@@ -42,10 +42,13 @@ mod recover;
 #[allow(clippy::module_inception)]
 mod spool;
 mod storage;
+mod tail;
 mod verify;
 
 #[cfg(test)]
 mod crash_tests;
+#[cfg(test)]
+mod recycle_tests;
 #[cfg(test)]
 mod tests;
 

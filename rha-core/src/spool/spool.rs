@@ -121,6 +121,8 @@ pub(crate) struct State {
     pub(super) used_at_measure: u64,
     pub(super) armed: Vec<bool>,
     pub(super) events: VecDeque<SpoolEvent>,
+    /// Reclaimed segment files kept for reuse, by name (oldest first).
+    pub(super) spares: Vec<String>,
 }
 
 pub(super) fn arc_io(e: io::Error) -> Arc<io::Error> {
@@ -237,6 +239,7 @@ impl Spool {
         }
         let scanned = recover::scan(&*storage, &config, Repair::Repair)?;
         let report = scanned.report;
+        let spares = scanned.spares;
         let mut dirty = scanned.dirty;
         if dirty.granularity() != config.dirty_granularity && dirty.is_empty() {
             dirty = DirtyRegions::new(config.dirty_granularity);
@@ -295,6 +298,7 @@ impl Spool {
             used_at_measure: used,
             armed: vec![true; config.warn_percent.len()],
             events: VecDeque::new(),
+            spares,
         };
         st.check_thresholds(&config);
         let spool = Spool {
