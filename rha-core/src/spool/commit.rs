@@ -2,6 +2,9 @@
 //! waiting producer, and write-behind for producers that do not wait.
 
 use std::io;
+use std::time::{Duration, Instant};
+
+use parking_lot::MutexGuard;
 
 use super::config::Ticket;
 use super::error::AppendError;
@@ -9,6 +12,10 @@ use super::flush::{write_chunks, write_meta, Chunk, Job, Written};
 use super::meta::{self, DIRTY_FILE, STATE_FILE};
 use super::spool::{arc_io, State};
 use super::Spool;
+
+/// The longest a new leader waits for the producers the last flush
+/// released before it syncs without them.
+const MAX_GATHER: Duration = Duration::from_millis(1);
 
 impl Spool {
     /// Waits until the append that returned `ticket` is durable, syncing if
@@ -26,25 +33,65 @@ impl Spool {
     pub(super) fn flush_until(&self, target: u64) -> Result<(), AppendError> {
         let sh = &*self.shared;
         let mut st = sh.state.lock();
+        st.waiting += 1;
+        st.peak_waiting = st.peak_waiting.max(st.waiting);
+        sh.arrived.notify_one();
+        let (mut st, result) = self.lead_or_follow(st, target);
+        st.waiting -= 1;
+        result
+    }
+
+    /// Waits for a flush covering `target`, leading one if none is under way.
+    fn lead_or_follow<'a>(
+        &'a self,
+        mut st: MutexGuard<'a, State>,
+        target: u64,
+    ) -> (MutexGuard<'a, State>, Result<(), AppendError>) {
+        let sh = &*self.shared;
         // A ticket from elsewhere cannot ask for more than was appended.
         let target = target.min(st.commit);
         loop {
             if let Some(cause) = &st.failed {
-                return Err(AppendError::Poisoned(cause.clone()));
+                let cause = cause.clone();
+                return (st, Err(AppendError::Poisoned(cause)));
             }
             if st.durable_commit >= target {
-                return Ok(());
+                return (st, Ok(()));
             }
             if st.flushing {
                 sh.flushed.wait(&mut st);
                 continue;
             }
-            // Lead: take everything encoded so far and make it durable.
+            // Lead. First gather: the producers the last flush released are
+            // appending their next records; one sync covering them all
+            // beats two syncs covering half each. Wait (at most about one
+            // sync's time) until as many producers wait as during the last
+            // flush.
+            st.flushing = true;
+            let want = st.group_hint;
+            if want > st.waiting {
+                let deadline = Instant::now() + st.gather_limit;
+                while st.waiting < want && st.failed.is_none() {
+                    if sh.arrived.wait_until(&mut st, deadline).timed_out() {
+                        break;
+                    }
+                }
+            }
+            if let Some(cause) = &st.failed {
+                let cause = cause.clone();
+                st.flushing = false;
+                sh.flushed.notify_all();
+                return (st, Err(AppendError::Poisoned(cause)));
+            }
+            st.peak_waiting = st.waiting;
+            // Take everything encoded so far and make it durable.
             let covered = st.commit;
             let covered_next = st.next_seq;
             let (jobs, pending) = Self::take_jobs(&mut st, sh.config.max_unflushed_bytes);
             drop(st);
+            let started = Instant::now();
             let written = write_chunks(&*sh.storage, jobs, pending, true);
+            let took = started.elapsed();
             let meta = written
                 .as_ref()
                 .map_err(|_| ())
@@ -53,6 +100,8 @@ impl Spool {
             let free = sh.storage.free_space();
             st = sh.state.lock();
             st.flushing = false;
+            st.group_hint = st.peak_waiting;
+            st.gather_limit = took.min(MAX_GATHER);
             sh.flushed.notify_all();
             let result = match (written, meta) {
                 (Ok((done, _)), Some(Ok(()))) => {
@@ -71,7 +120,9 @@ impl Spool {
                 }
                 (Ok(_), None) => Ok(()),
             };
-            result?;
+            if result.is_err() {
+                return (st, result);
+            }
         }
     }
 

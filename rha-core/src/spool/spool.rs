@@ -71,6 +71,9 @@ pub(crate) struct Shared {
     pub(crate) state: Mutex<State>,
     /// Signalled when a flush ends (durability waiters, would-be leaders).
     pub(super) flushed: Condvar,
+    /// Signalled when a thread starts waiting for durability (a gathering
+    /// leader).
+    pub(super) arrived: Condvar,
     /// Signalled when room appears (acknowledgement, reset).
     pub(super) room: Condvar,
     /// Serialises writes of the metadata files.
@@ -123,6 +126,15 @@ pub(crate) struct State {
     pub(super) events: VecDeque<SpoolEvent>,
     /// Reclaimed segment files kept for reuse, by name (oldest first).
     pub(super) spares: Vec<String>,
+    /// Threads waiting for durability (or leading a flush).
+    pub(super) waiting: usize,
+    /// The most threads waiting at once since the current flush began.
+    pub(super) peak_waiting: usize,
+    /// How many waiting threads a new leader gathers before it flushes:
+    /// the peak during the last flush.
+    pub(super) group_hint: usize,
+    /// How long a new leader gathers at most: the last flush's duration.
+    pub(super) gather_limit: std::time::Duration,
 }
 
 pub(super) fn arc_io(e: io::Error) -> Arc<io::Error> {
@@ -299,6 +311,10 @@ impl Spool {
             armed: vec![true; config.warn_percent.len()],
             events: VecDeque::new(),
             spares,
+            waiting: 0,
+            peak_waiting: 0,
+            group_hint: 0,
+            gather_limit: std::time::Duration::ZERO,
         };
         st.check_thresholds(&config);
         let spool = Spool {
@@ -307,6 +323,7 @@ impl Spool {
                 config,
                 state: Mutex::new(st),
                 flushed: Condvar::new(),
+                arrived: Condvar::new(),
                 room: Condvar::new(),
                 meta_lock: Mutex::new(()),
             }),
