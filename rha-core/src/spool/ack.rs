@@ -2,6 +2,7 @@
 //! position) and reset.
 
 use std::io;
+use std::sync::Arc;
 
 use super::error::{AckError, ResetError};
 use super::flush::write_meta;
@@ -46,7 +47,7 @@ impl Spool {
         if let Err(e) = write_meta(&*sh.storage, STATE_FILE, &bytes) {
             return Err(fail(e, "writing state"));
         }
-        let (doomed, room): (Vec<(u64, String)>, usize) = {
+        let (doomed, room): (Vec<(u64, String, bool)>, usize) = {
             let mut st = sh.state.lock();
             st.resume_seq = st.resume_seq.max(seq + 1);
             st.meta_saved = st.meta_saved.max(version);
@@ -66,7 +67,9 @@ impl Spool {
             for k in keys {
                 if let Some(s) = st.segments.remove(&k) {
                     st.used -= s.len;
-                    names.push((k, s.name));
+                    // Read or mapped bytes still alive: never reuse it.
+                    let in_use = Arc::strong_count(&s.pin) > 1;
+                    names.push((k, s.name, in_use));
                 }
             }
             st.check_thresholds(&sh.config);
@@ -76,8 +79,8 @@ impl Spool {
         // segments (overwriting written blocks syncs faster than
         // appending); the rest are removed.
         let spare_from = doomed.len().saturating_sub(room);
-        for (i, (key, name)) in doomed.iter().enumerate() {
-            if i < spare_from {
+        for (i, (key, name, in_use)) in doomed.iter().enumerate() {
+            if i < spare_from || *in_use {
                 if let Err(e) = sh.storage.remove(name) {
                     return Err(fail(e, "removing a reclaimed segment"));
                 }

@@ -212,6 +212,7 @@ impl Spool {
                     taken: 0,
                     durable_len: 0,
                     last_seq: None,
+                    pin: std::sync::Arc::new(()),
                 },
             );
         }

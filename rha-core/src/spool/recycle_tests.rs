@@ -192,3 +192,44 @@ fn a_sealed_segment_with_a_record_of_its_own_behind_its_end_is_corrupt() {
     };
     assert_eq!((c.file.as_str(), c.offset), (newest.as_str(), end), "{e}");
 }
+
+#[test]
+fn segments_with_records_still_held_are_removed_not_reused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (spool, _) = Spool::open_dir(dir.path(), config()).expect("open");
+    for i in 0..16 {
+        spool
+            .append(i, &op(i), AppendOptions::default())
+            .expect("append");
+    }
+    drop(spool);
+    // Reopened, every segment is sealed and read through a mapping.
+    let (spool, _) = Spool::open_dir(dir.path(), config()).expect("reopen");
+    let held = spool
+        .read_from(9)
+        .expect("reader")
+        .next()
+        .expect("a record")
+        .expect("intact");
+    assert_eq!(held.op, op(8));
+    // Segments 1, 5, 9 and 13 (the tail); 5 and 9 would become spares.
+    spool.ack(16).expect("ack");
+    let spares = |dir: &std::path::Path| {
+        std::fs::read_dir(dir)
+            .expect("list")
+            .filter(|e| {
+                e.as_ref()
+                    .is_ok_and(|e| e.file_name().to_string_lossy().starts_with("spare-"))
+            })
+            .count()
+    };
+    // The held record's segment was removed instead.
+    assert_eq!(spares(dir.path()), 1);
+    for i in 0..12 {
+        spool
+            .append(i, &op(100 + i), AppendOptions::default())
+            .expect("append");
+    }
+    assert_eq!(spares(dir.path()), 0, "spares reused");
+    assert_eq!(held.op, op(8), "a record handed out changed");
+}

@@ -91,6 +91,10 @@ pub(crate) struct Segment {
     pub(crate) durable_len: u64,
     /// Last record encoded.
     pub(super) last_seq: Option<u64>,
+    /// Held by every reader of this segment and every buffer it mapped:
+    /// while anyone holds it, a reclaimed segment is removed rather than
+    /// reused, so bytes handed out never change.
+    pub(crate) pin: Arc<()>,
 }
 
 pub(crate) struct State {
@@ -283,6 +287,7 @@ impl Spool {
                     taken: s.len,
                     durable_len: s.len,
                     last_seq: Some(s.last_seq),
+                    pin: Arc::new(()),
                 },
             );
         }
