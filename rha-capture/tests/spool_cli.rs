@@ -48,6 +48,11 @@ fn segments(dir: &Path) -> Vec<std::path::PathBuf> {
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "rhaj"))
+        // Spare files (reclaimed segments kept for reuse) are not segments.
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("seg-"))
+        })
         .collect();
     v.sort();
     v

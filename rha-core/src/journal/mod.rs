@@ -46,3 +46,13 @@ pub use writer::{
 pub(crate) fn codec_body_len(seq: u64, op: &Op) -> usize {
     codec::body_len(seq, op, usize::MAX).unwrap_or(0)
 }
+
+/// If `bytes` starts with a frame header that passes its checks (checksum,
+/// kind, flags, size limits), its sequence number and the length of the
+/// whole frame (header and body). Used to tell stale or later frames apart
+/// from damage without decoding a stream.
+pub(crate) fn checked_frame_header(bytes: &[u8], max_record: usize) -> Option<(u64, u64)> {
+    let h = bytes.get(..FRAME_HEADER_LEN)?;
+    let header = codec::parse_frame_header(h, max_record).ok()?;
+    Some((header.seq, (FRAME_HEADER_LEN + header.body_len) as u64))
+}

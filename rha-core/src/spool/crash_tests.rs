@@ -36,8 +36,10 @@ fn config() -> SpoolConfig {
     SpoolConfig::default().segment_bytes(150).min_free_bytes(0)
 }
 
-/// Appends 14 records (some waiting for durability, some not), acknowledges
-/// twice (reclaiming segments), syncs. Stops at the first error.
+/// Appends 20 records (some waiting for durability, some not), acknowledges
+/// three times (reclaiming segments, which are kept as spares and reused,
+/// so later segments hold stale frames behind their records), syncs. Stops
+/// at the first error.
 fn workload(storage: Arc<dyn Storage>, log: &mut Log) -> Result<(), String> {
     let (spool, _) = Spool::open(storage, config()).map_err(|e| e.to_string())?;
     let r = run(&spool, log);
@@ -50,7 +52,7 @@ fn workload(storage: Arc<dyn Storage>, log: &mut Log) -> Result<(), String> {
 }
 
 fn run(spool: &Spool, log: &mut Log) -> Result<(), String> {
-    for i in 0..14u64 {
+    for i in 0..20u64 {
         let durable = i % 3 == 2;
         let opts = AppendOptions::default().durable(durable);
         let seq = spool.usage().next_seq;
@@ -62,8 +64,8 @@ fn run(spool: &Spool, log: &mut Log) -> Result<(), String> {
         if durable {
             log.durable = Some(seq);
         }
-        if i == 6 || i == 11 {
-            let upto = if i == 6 { 4 } else { 9 };
+        if i == 6 || i == 11 || i == 16 {
+            let upto = i - 2;
             log.ack_tried = Some(upto);
             spool.ack(upto).map_err(|e| e.to_string())?;
             log.acked = Some(upto);
@@ -72,6 +74,19 @@ fn run(spool: &Spool, log: &mut Log) -> Result<(), String> {
     spool.sync().map_err(|e| e.to_string())?;
     log.durable = log.appended.last().map(|(s, _)| *s);
     Ok(())
+}
+
+/// Whether a segment file in `storage` holds bytes behind its records (the
+/// stale frames of a reused spare), as a crash left it.
+fn stale_behind_records(storage: &MemStorage) -> bool {
+    let Ok(found) = inspect(storage, &config(), false) else {
+        return false;
+    };
+    found.segments.iter().any(|s| {
+        storage.contents(&s.name).is_some_and(|c| {
+            c.len() as u64 > s.bytes && c[s.bytes as usize..].iter().any(|&b| b != 0)
+        })
+    })
 }
 
 /// Reopens `storage` and checks it against `log`.
@@ -127,6 +142,7 @@ fn every_sync_point_and_every_byte_of_every_write() {
     assert!(stats.syncs > 10 && stats.writes.len() > 6, "{stats:?}");
 
     let mut images = 0;
+    let mut stale = 0;
     for n in 0..stats.syncs {
         let storage = MemStorage::new();
         storage.set_plan(CrashPlan {
@@ -136,11 +152,9 @@ fn every_sync_point_and_every_byte_of_every_write() {
         let mut log = Log::default();
         assert!(workload(Arc::new(storage.clone()), &mut log).is_err());
         assert!(storage.crashed());
-        check(
-            Arc::new(storage.durable_image()),
-            &log,
-            &format!("sync {n}, durable"),
-        );
+        let durable = storage.durable_image();
+        stale += usize::from(stale_behind_records(&durable));
+        check(Arc::new(durable), &log, &format!("sync {n}, durable"));
         check(
             Arc::new(storage.live_image()),
             &log,
@@ -158,11 +172,9 @@ fn every_sync_point_and_every_byte_of_every_write() {
             let mut log = Log::default();
             assert!(workload(Arc::new(storage.clone()), &mut log).is_err());
             let what = format!("write {w} cut at {keep} of {len}");
-            check(
-                Arc::new(storage.live_image()),
-                &log,
-                &format!("{what}, live"),
-            );
+            let live = storage.live_image();
+            stale += usize::from(stale_behind_records(&live));
+            check(Arc::new(live), &log, &format!("{what}, live"));
             check(
                 Arc::new(storage.durable_image()),
                 &log,
@@ -172,6 +184,11 @@ fn every_sync_point_and_every_byte_of_every_write() {
         }
     }
     assert!(images > 500, "only {images} crash images");
+    // Reused spares with stale frames behind the records were crashed into.
+    assert!(
+        stale > 50,
+        "only {stale} images with stale bytes behind records"
+    );
 }
 
 #[test]

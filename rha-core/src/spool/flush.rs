@@ -28,8 +28,17 @@ pub(crate) fn write_meta(storage: &dyn Storage, name: &str, bytes: &[u8]) -> io:
     storage.sync_dir()
 }
 
-/// A chunk to write: segment key, file name, the file if it exists.
-pub(crate) type Job = (u64, String, Option<Arc<dyn StorageFile>>, Chunk);
+/// A chunk to write to its segment.
+pub(crate) struct Job {
+    pub(crate) key: u64,
+    /// The segment's file name.
+    pub(crate) name: String,
+    /// The segment's file, if it exists.
+    pub(crate) file: Option<Arc<dyn StorageFile>>,
+    /// A spare file to rename to `name` if the segment has no file yet.
+    pub(crate) spare: Option<String>,
+    pub(crate) chunk: Chunk,
+}
 
 /// Bytes written to a segment file, up to `end`.
 pub(crate) struct Written {
@@ -64,7 +73,8 @@ pub(crate) fn sync_all(
 }
 
 /// Writes each chunk to its segment. Everything written earlier (`pending`
-/// and this call's writes) is synced before a new segment file is created,
+/// and this call's writes) is synced before a new segment file is created
+/// (or a spare renamed to it),
 /// and the directory synced after the creation is recorded, so no byte of a
 /// newer segment can reach the disk before the older ones are complete.
 /// With `sync`, everything is synced at the end.
@@ -78,7 +88,14 @@ pub(crate) fn write_chunks(
 ) -> Result<(Vec<Written>, Vec<Written>), (String, io::Error)> {
     let mut durable = Vec::new();
     let mut written = pending;
-    for (key, name, file, chunk) in jobs {
+    for job in jobs {
+        let Job {
+            key,
+            name,
+            file,
+            spare,
+            chunk,
+        } = job;
         let (file, created) = match file.or_else(|| {
             written
                 .iter()
@@ -88,10 +105,27 @@ pub(crate) fn write_chunks(
             Some(f) => (f, false),
             None => {
                 durable.extend(sync_all(storage, std::mem::take(&mut written))?);
-                let f = storage
-                    .create(&name)
-                    .map_err(|e| (format!("creating {name}"), e))?;
-                (f, true)
+                match spare {
+                    // The new name is made durable before any new byte goes
+                    // in, or a crash could show new records under the old
+                    // name. The old records stay behind the new ones as
+                    // stale frames (docs/spool-format.md, "Where a segment
+                    // ends").
+                    Some(spare) => {
+                        let f = storage
+                            .rename(&spare, &name)
+                            .and_then(|()| storage.sync_dir())
+                            .and_then(|()| storage.open(&name))
+                            .map_err(|e| (format!("reusing {spare} as {name}"), e))?;
+                        (f, false)
+                    }
+                    None => {
+                        let f = storage
+                            .create(&name)
+                            .map_err(|e| (format!("creating {name}"), e))?;
+                        (f, true)
+                    }
+                }
             }
         };
         let mut at = chunk.offset;

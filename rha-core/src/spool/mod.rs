@@ -29,7 +29,10 @@
 //!
 //! The on-disk layout is specified in `docs/spool-format.md`.
 
+mod ack;
+mod append;
 mod buffer;
+mod commit;
 mod config;
 mod dirty;
 mod error;
@@ -42,10 +45,13 @@ mod recover;
 #[allow(clippy::module_inception)]
 mod spool;
 mod storage;
+mod tail;
 mod verify;
 
 #[cfg(test)]
 mod crash_tests;
+#[cfg(test)]
+mod recycle_tests;
 #[cfg(test)]
 mod tests;
 

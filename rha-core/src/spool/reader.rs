@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 
 use super::error::ReadError;
 use super::spool::Shared;
@@ -47,6 +47,21 @@ struct Current {
     decoder: Decoder,
     /// Bytes of the segment fed to the decoder.
     fed: u64,
+    /// Keeps the segment's file from being reused while it is read.
+    _pin: Arc<()>,
+}
+
+/// Mapped bytes of a sealed segment, holding its pin: records handed out
+/// share them, and the file is not reused while any is alive.
+struct Pinned {
+    bytes: Bytes,
+    _pin: Arc<()>,
+}
+
+impl AsRef<[u8]> for Pinned {
+    fn as_ref(&self) -> &[u8] {
+        &self.bytes
+    }
 }
 
 impl SpoolReader {
@@ -181,7 +196,7 @@ impl SpoolReader {
 
     /// Opens the segment holding `self.next`; `false` if it is not durable yet.
     fn open_segment(&mut self) -> Result<bool, ReadError> {
-        let (first, name, file, sealed_len) = {
+        let (first, name, file, sealed_len, pin) = {
             let st = self.shared.state.lock();
             if self.next >= st.durable_next {
                 return Ok(false);
@@ -203,6 +218,7 @@ impl SpoolReader {
                 seg.name.clone(),
                 file,
                 sealed.then_some(seg.durable_len),
+                seg.pin.clone(),
             )
         };
         let mut decoder = Decoder::new(
@@ -216,7 +232,10 @@ impl SpoolReader {
                 file: name.clone(),
                 source,
             })?;
-            decoder.feed_bytes(bytes);
+            decoder.feed_bytes(Bytes::from_owner(Pinned {
+                bytes,
+                _pin: pin.clone(),
+            }));
             fed = len;
         }
         self.cur = Some(Current {
@@ -225,6 +244,7 @@ impl SpoolReader {
             file,
             decoder,
             fed,
+            _pin: pin,
         });
         Ok(true)
     }

@@ -11,16 +11,34 @@ use super::meta::{
     self, SpoolMode, StateFile, DIRTY_FILE, MAX_DIRTY_FILE, STATE_FILE, STATE_LEN, TMP_SUFFIX,
 };
 use super::storage::{Storage, StorageFile};
+use super::tail;
 use crate::journal::{Decoder, DecoderConfig, End, STREAM_HEADER_LEN};
 
 /// Segment files are named `seg-` + the first sequence number in 20 decimal
 /// digits + this suffix.
 pub const SEGMENT_SUFFIX: &str = ".rhaj";
 const SEGMENT_PREFIX: &str = "seg-";
+/// Reclaimed segment files kept for reuse are named `spare-` + the first
+/// sequence number they held + [`SEGMENT_SUFFIX`].
+const SPARE_PREFIX: &str = "spare-";
+/// Spare segment files kept at most; further reclaimed segments are removed.
+pub(crate) const MAX_SPARES: usize = 2;
 
 /// The file name of the segment whose first record is `first_seq`.
 pub fn segment_name(first_seq: u64) -> String {
     format!("{SEGMENT_PREFIX}{first_seq:020}{SEGMENT_SUFFIX}")
+}
+
+/// The file name a reclaimed segment whose first record was `first_seq`
+/// takes while it waits to be reused.
+pub(crate) fn spare_name(first_seq: u64) -> String {
+    format!("{SPARE_PREFIX}{first_seq:020}{SEGMENT_SUFFIX}")
+}
+
+fn is_spare_name(name: &str) -> bool {
+    name.strip_prefix(SPARE_PREFIX)
+        .and_then(|n| n.strip_suffix(SEGMENT_SUFFIX))
+        .is_some_and(|d| d.len() == 20 && d.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// The first sequence number of a segment file name, if it is one.
@@ -86,6 +104,8 @@ pub(crate) struct Scanned {
     pub state: StateFile,
     pub dirty: DirtyRegions,
     pub report: Recovery,
+    /// Spare segment files to reuse, by name.
+    pub spares: Vec<String>,
 }
 
 fn io_err<'a>(doing: &'static str, file: &'a str) -> impl FnOnce(io::Error) -> OpenError + 'a {
@@ -123,8 +143,10 @@ fn meta_corrupt(file: &str, e: meta::MetaError) -> OpenError {
 
 /// How one segment decodes.
 enum SegScan {
+    /// The records end cleanly at `end` (bytes after it are stale slack).
     Clean {
         last: Option<u64>,
+        end: u64,
     },
     Torn {
         offset: u64,
@@ -134,45 +156,107 @@ enum SegScan {
     Corrupt(Corruption),
 }
 
+/// Decodes a segment. `next_first` is the next segment's first sequence
+/// number for a sealed segment, `None` for the newest; see [`super::tail`]
+/// for where a segment ends.
 fn scan_segment(
     file: &dyn StorageFile,
     name: &str,
     first_seq: u64,
     prev_last: Option<u64>,
+    next_first: Option<u64>,
     config: &SpoolConfig,
 ) -> Result<(SegScan, u64), OpenError> {
     let len = file.len().map_err(io_err("reading", name))?;
     let bytes = file.map(len).map_err(io_err("reading", name))?;
+    let max = config.max_record_size;
     let mut decoder = Decoder::new(
         DecoderConfig::default()
             .first_seq(Some(first_seq))
-            .max_record_size(config.max_record_size),
+            .max_record_size(max),
     );
-    decoder.feed_bytes(bytes);
+    decoder.feed_bytes(bytes.clone());
+    let stop_after = next_first.map(|n| n.saturating_sub(1));
     let mut last = None;
-    let corrupt = |e: crate::journal::DecodeError, last: Option<u64>| {
-        SegScan::Corrupt(Corruption {
-            file: name.to_string(),
-            offset: e.offset,
-            last_good_seq: e.last_good_seq.or(last).or(prev_last),
-            reason: e.kind.to_string(),
-        })
-    };
+    let mut failed = None;
     loop {
         match decoder.next_record_ref() {
-            Ok(Some(rec)) => last = Some(rec.seq),
+            Ok(Some(rec)) => {
+                last = Some(rec.seq);
+                if last == stop_after {
+                    break;
+                }
+            }
             Ok(None) => break,
-            Err(e) => return Ok((corrupt(e, last), len)),
+            Err(e) => {
+                failed = Some(e);
+                break;
+            }
         }
     }
-    let scan = match decoder.finish() {
-        Ok(End::Clean { .. }) => SegScan::Clean { last },
-        Ok(End::TornTail { offset, tail_len }) => SegScan::Torn {
+    let corrupt = |offset: u64, reason: String, last: Option<u64>| {
+        SegScan::Corrupt(Corruption {
+            file: name.to_string(),
             offset,
-            tail: tail_len,
-            last,
-        },
-        Err(e) => corrupt(e, last),
+            last_good_seq: last.or(prev_last),
+            reason,
+        })
+    };
+    // Records of this segment's generation behind its end mean the end is
+    // damage, not the place a write stopped.
+    let later = |end: u64, from: u64, why: &str| {
+        tail::later_frame(&bytes, from, first_seq, max).map(|at| {
+            corrupt(
+                end,
+                format!("{why}, but a record of this segment follows at offset {at}"),
+                last,
+            )
+        })
+    };
+    if last.is_some() && last == stop_after {
+        // A sealed segment's records end here; the rest is slack.
+        let end = decoder.offset();
+        let scan = later(end, end, "the segment's records end here")
+            .unwrap_or(SegScan::Clean { last, end });
+        return Ok((scan, len));
+    }
+    if let Some(e) = failed {
+        if next_first.is_some() {
+            return Ok((
+                corrupt(e.offset, e.kind.to_string(), e.last_good_seq.or(last)),
+                len,
+            ));
+        }
+        let (stop, from) = tail::classify(&bytes, e.offset, first_seq, max);
+        let scan = match later(e.offset, from, &e.kind.to_string()) {
+            Some(c) => c,
+            None if stop == tail::Stop::Stale => SegScan::Clean {
+                last,
+                end: e.offset,
+            },
+            None => SegScan::Torn {
+                offset: e.offset,
+                tail: len - e.offset,
+                last,
+            },
+        };
+        return Ok((scan, len));
+    }
+    let scan = match decoder.finish() {
+        Ok(End::Clean { .. }) => SegScan::Clean { last, end: len },
+        Ok(End::TornTail { offset, tail_len }) => {
+            let (_, from) = tail::classify(&bytes, offset, first_seq, max);
+            let torn = SegScan::Torn {
+                offset,
+                tail: tail_len,
+                last,
+            };
+            match next_first {
+                Some(_) => torn,
+                None => later(offset, from, "the last write was cut short here").unwrap_or(torn),
+            }
+        }
+        Err(e) => corrupt(e.offset, e.kind.to_string(), e.last_good_seq.or(last)),
     };
     Ok((scan, len))
 }
@@ -200,6 +284,7 @@ pub(crate) fn scan(
     let mut dir_changed = false;
 
     let mut segs: Vec<(u64, String)> = Vec::new();
+    let mut spares: Vec<String> = Vec::new();
     for name in &names {
         if name.ends_with(TMP_SUFFIX) {
             if writable {
@@ -209,9 +294,12 @@ pub(crate) fn scan(
             report.removed.push(name.clone());
         } else if let Some(seq) = parse_segment_name(name) {
             segs.push((seq, name.clone()));
+        } else if is_spare_name(name) {
+            spares.push(name.clone());
         }
     }
     segs.sort();
+    spares.sort();
 
     let state = if names.iter().any(|n| n == STATE_FILE) {
         let b = read_all(storage, STATE_FILE, STATE_LEN as u64 * 4)?;
@@ -256,7 +344,9 @@ pub(crate) fn scan(
     let mut prev_last: Option<u64> = None;
     let count = segs.len();
     let mut cut_rest = false;
+    let firsts: Vec<u64> = segs.iter().map(|(first, _)| *first).collect();
     for (i, (first, name)) in segs.into_iter().enumerate() {
+        let next_first = firsts.get(i + 1).copied();
         if cut_rest {
             if writable {
                 storage.remove(&name).map_err(io_err("removing", &name))?;
@@ -289,10 +379,10 @@ pub(crate) fn scan(
                 }),
                 0,
             ),
-            None => scan_segment(&*file, &name, first, prev_last, config)?,
+            None => scan_segment(&*file, &name, first, prev_last, next_first, config)?,
         };
         let (keep_len, last) = match outcome {
-            SegScan::Clean { last } => (len, last),
+            SegScan::Clean { last, end } => (end, last),
             SegScan::Torn { offset, tail, last } if is_last => {
                 report.torn_tail = Some(TornTail {
                     file: name.clone(),
@@ -393,6 +483,23 @@ pub(crate) fn scan(
             live.push(seg);
         }
     }
+    // Spares hold only sequence numbers below any the spool writes again,
+    // which lets a recycled segment's stale frames be told from new ones.
+    // Salvage can move the next sequence number back: spares then go.
+    let keep = if report.salvaged.is_some() {
+        0
+    } else {
+        MAX_SPARES
+    };
+    if spares.len() > keep {
+        for name in spares.split_off(keep) {
+            if writable {
+                storage.remove(&name).map_err(io_err("removing", &name))?;
+                dir_changed = true;
+            }
+            report.removed.push(name);
+        }
+    }
     if dir_changed {
         storage.sync_dir().map_err(io_err("syncing", ""))?;
     }
@@ -405,6 +512,7 @@ pub(crate) fn scan(
         state,
         dirty,
         report,
+        spares,
     })
 }
 

@@ -231,7 +231,9 @@ impl StorageFile for RealFile {
         }
         // SAFETY: callers map only sealed files, which no one writes to or
         // truncates any more: the segment store never changes a sealed
-        // segment, and the directory lock keeps other rha processes out. A
+        // segment, reuses a reclaimed segment's file only once no reader
+        // or mapped buffer of it is alive (`Segment::pin`), and the
+        // directory lock keeps other rha processes out. A
         // foreign process truncating the file would make reads fault; that
         // is outside what the store supports (docs/spool-format.md).
         let map = unsafe { memmap2::MmapOptions::new().len(len).map(&self.file) }
