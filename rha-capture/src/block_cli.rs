@@ -96,11 +96,13 @@ pub struct PatchArgs {
     pub max_output: u64,
 }
 
-fn ctx(path: &Path) -> impl FnOnce(io::Error) -> io::Error + '_ {
+/// Prefixes an I/O error with the path it concerns.
+pub(crate) fn ctx(path: &Path) -> impl FnOnce(io::Error) -> io::Error + '_ {
     move |e| io::Error::new(e.kind(), format!("{}: {e}", path.display()))
 }
 
-fn fail(code: u8, msg: impl std::fmt::Display) -> io::Result<ExitCode> {
+/// Prints `msg` as an error and exits with `code`.
+pub(crate) fn fail(code: u8, msg: impl std::fmt::Display) -> io::Result<ExitCode> {
     eprintln!("rha: error: {msg}");
     Ok(ExitCode::from(code))
 }

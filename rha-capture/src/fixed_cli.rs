@@ -13,7 +13,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
@@ -21,7 +21,7 @@ use rha_core::signature::block::{
     compare_fixed, FixedDeltaJob, InPlacePatch, PatchError, StrongHash,
 };
 
-use crate::block_cli::load_signature;
+use crate::block_cli::{ctx, fail, load_signature};
 use crate::block_file::{sign_file, FileAt};
 
 /// Exit code: the input is corrupt or the result does not verify.
@@ -48,15 +48,6 @@ pub struct PatchInPlaceArgs {
     /// Refuse results longer than this many bytes.
     #[arg(long, default_value_t = u64::MAX)]
     pub max_output: u64,
-}
-
-fn ctx(path: &Path) -> impl FnOnce(io::Error) -> io::Error + '_ {
-    move |e| io::Error::new(e.kind(), format!("{}: {e}", path.display()))
-}
-
-fn fail(code: u8, msg: impl std::fmt::Display) -> io::Result<ExitCode> {
-    eprintln!("rha: error: {msg}");
-    Ok(ExitCode::from(code))
 }
 
 /// Runs `rha fixed-delta`.

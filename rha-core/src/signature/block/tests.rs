@@ -501,17 +501,18 @@ fn xxh3_params(len: usize, block_len: u32) -> SignatureParams {
         .with_strong_hash(StrongHash::Xxh3)
 }
 
-/// Drives a signature job on `threads` threads, `step` bytes at a time.
-fn sig_threads(data: &[u8], params: SignatureParams, threads: usize, step: usize) -> Vec<u8> {
-    let mut job = SignatureJob::new(params).with_threads(threads);
+/// Drives `run` over `data`, `step` bytes at a time, collecting the output.
+fn drive<E: std::fmt::Debug>(
+    data: &[u8],
+    step: usize,
+    mut run: impl FnMut(&[u8], &mut [u8], bool) -> Result<Progress, E>,
+) -> Vec<u8> {
     let mut out = Vec::new();
-    let mut room = vec![0u8; 4096];
+    let mut room = vec![0u8; 64 << 10];
     let mut fed = 0usize;
     loop {
         let end = fed.saturating_add(step).min(data.len());
-        let p = job
-            .run(&data[fed..end], &mut room, end == data.len())
-            .unwrap();
+        let p = run(&data[fed..end], &mut room, end == data.len()).unwrap();
         fed += p.consumed;
         out.extend_from_slice(&room[..p.produced]);
         if p.done {
@@ -520,23 +521,16 @@ fn sig_threads(data: &[u8], params: SignatureParams, threads: usize, step: usize
     }
 }
 
-/// Drives a delta job on `threads` threads, `step` bytes at a time.
+/// A signature job on `threads` threads, fed `step` bytes at a time.
+fn sig_threads(data: &[u8], params: SignatureParams, threads: usize, step: usize) -> Vec<u8> {
+    let mut job = SignatureJob::new(params).with_threads(threads);
+    drive(data, step, |i, o, e| job.run(i, o, e))
+}
+
+/// A delta job on `threads` threads, fed `step` bytes at a time.
 fn delta_threads(sig: Signature, new: &[u8], threads: usize, step: usize) -> Vec<u8> {
     let mut job = DeltaJob::new(sig, DeltaFormat::Rha).with_threads(threads);
-    let mut out = Vec::new();
-    let mut room = vec![0u8; 64 << 10];
-    let mut fed = 0usize;
-    loop {
-        let end = fed.saturating_add(step).min(new.len());
-        let p = job
-            .run(&new[fed..end], &mut room, end == new.len())
-            .unwrap();
-        fed += p.consumed;
-        out.extend_from_slice(&room[..p.produced]);
-        if p.done {
-            return out;
-        }
-    }
+    drive(new, step, |i, o, e| job.run(i, o, e))
 }
 
 proptest! {
