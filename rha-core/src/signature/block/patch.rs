@@ -1,6 +1,7 @@
 //! Applying a delta: into a new output stream, or in place.
 
 use std::io;
+use std::sync::mpsc;
 
 use super::error::{hex, PatchError};
 use super::format::{Command, DeltaDecoder};
@@ -112,6 +113,12 @@ pub struct PatchJob<B> {
     cur: Current,
     produced: u64,
     hasher: Option<FileHasher>,
+    /// The caller hashes the output itself ([`patch_of`] on a second
+    /// thread) and checks it against [`Self::expected`].
+    hash_outside: bool,
+    /// The delta's whole-file hash, once its end is decoded (only with
+    /// `hash_outside`).
+    expected: Option<[u8; 32]>,
     done: bool,
     failed: bool,
 }
@@ -126,6 +133,8 @@ impl<B: ReadAt> PatchJob<B> {
             cur: Current::Idle,
             produced: 0,
             hasher: None,
+            hash_outside: false,
+            expected: None,
             done: false,
             failed: false,
         }
@@ -204,7 +213,7 @@ impl<B: ReadAt> PatchJob<B> {
     }
 
     fn start(&mut self, cmd: Owned) -> Result<(), PatchError> {
-        if self.hasher.is_none() {
+        if self.hasher.is_none() && !self.hash_outside {
             self.hasher = self.dec.block_len().map(FileHasher::new);
         }
         let len = match cmd {
@@ -234,6 +243,7 @@ impl<B: ReadAt> PatchJob<B> {
                 len
             }
             Owned::End { hash } => {
+                self.expected = hash;
                 if let (Some(expected), Some(h)) = (hash, self.hasher.take()) {
                     let actual = h.finalize();
                     if actual != expected {
@@ -335,25 +345,102 @@ fn own(cmd: Command<'_>) -> Owned {
     }
 }
 
-/// Applies `delta` to `basis` in one call, returning the new file.
+/// Applies `delta` to `basis` in one call, returning the new file. The
+/// whole-file hash is computed on a second thread while the output is
+/// produced (on the calling thread if that thread cannot be started).
 pub fn patch_of<B: ReadAt>(basis: B, delta: &[u8], max_output: u64) -> Result<Vec<u8>, PatchError> {
+    const CHUNK: usize = 256 << 10;
     let mut job = PatchJob::new(basis, PatchOptions::default().max_output(max_output));
-    let mut out = Vec::new();
-    let mut buf = vec![0u8; 256 << 10];
-    let mut input = delta;
-    loop {
-        let p = job.run(input, &mut buf, true)?;
-        input = &input[p.consumed..];
-        out.extend_from_slice(&buf[..p.produced]);
-        if p.done {
-            return Ok(out);
+    job.hash_outside = true;
+    // Filled chunks go to the hashing thread and come back empty, so the
+    // two threads share a few cache-sized buffers.
+    let (full_tx, full_rx) = mpsc::sync_channel::<(u32, Vec<u8>)>(2);
+    let (empty_tx, empty_rx) = mpsc::channel::<Vec<u8>>();
+    std::thread::scope(|scope| {
+        let handle = std::thread::Builder::new()
+            .name("rha-hash".into())
+            .spawn_scoped(scope, move || {
+                let mut hasher: Option<FileHasher> = None;
+                for (block_len, chunk) in full_rx {
+                    hasher
+                        .get_or_insert_with(|| FileHasher::new(block_len))
+                        .update(&chunk);
+                    // The producer may have stopped after an error.
+                    let _ = empty_tx.send(chunk);
+                }
+                hasher
+            })
+            .ok();
+        let mut inline: Option<FileHasher> = None;
+        let mut free: Vec<Vec<u8>> = Vec::new();
+        let mut allocated = 0;
+        let mut out = Vec::new();
+        let mut input = delta;
+        let result = loop {
+            let mut buf = match free.pop() {
+                Some(b) => b,
+                None if allocated < 3 => {
+                    allocated += 1;
+                    Vec::new()
+                }
+                None => match empty_rx.recv() {
+                    Ok(b) => b,
+                    // Only if the hashing thread panicked (the join
+                    // below reports it).
+                    Err(_) => break Err(PatchError::Finished),
+                },
+            };
+            buf.resize(CHUNK, 0);
+            let p = match job.run(input, &mut buf, true) {
+                Ok(p) => p,
+                Err(e) => break Err(e),
+            };
+            input = &input[p.consumed..];
+            out.extend_from_slice(&buf[..p.produced]);
+            buf.truncate(p.produced);
+            match (job.dec.block_len(), &handle) {
+                (Some(bl), Some(_)) if !buf.is_empty() => {
+                    if full_tx.send((bl, buf)).is_err() {
+                        break Err(PatchError::Finished);
+                    }
+                }
+                (Some(bl), None) => {
+                    inline
+                        .get_or_insert_with(|| FileHasher::new(bl))
+                        .update(&buf);
+                    free.push(buf);
+                }
+                _ => free.push(buf),
+            }
+            if p.done {
+                break Ok(());
+            }
+            if p.consumed == 0 && p.produced == 0 {
+                // `run` with `end` fails on a truncated delta; this is
+                // unreachable but keeps the loop finite whatever happens.
+                break Err(PatchError::Finished);
+            }
+        };
+        drop(full_tx);
+        let hasher = match handle {
+            Some(h) => match h.join() {
+                Ok(hasher) => hasher,
+                Err(panic) => std::panic::resume_unwind(panic),
+            },
+            None => inline,
+        };
+        result?;
+        if let (Some(expected), Some(bl)) = (job.expected, job.dec.block_len()) {
+            let actual = hasher.unwrap_or_else(|| FileHasher::new(bl)).finalize();
+            if actual != expected {
+                return Err(PatchError::HashMismatch {
+                    expected: hex(&expected),
+                    actual: hex(&actual),
+                });
+            }
         }
-        if p.consumed == 0 && p.produced == 0 {
-            // `run` with `end` fails on a truncated delta; this is unreachable
-            // but keeps the loop finite whatever happens.
-            return Err(PatchError::Finished);
-        }
-    }
+        Ok(out)
+    })
 }
 
 /// Applies a delta to a target in place: identity copies (a block staying

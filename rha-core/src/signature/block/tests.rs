@@ -698,3 +698,34 @@ fn journal_conversion_stops_at_its_output_cap() {
     let e = job.next(&mut &hostile[..], true).unwrap_err();
     assert!(matches!(e, PatchError::OutputTooLarge { .. }), "{e}");
 }
+
+#[test]
+fn patch_of_hashes_on_its_own_thread_and_still_checks() {
+    let basis: Vec<u8> = (0..5000u32).map(|i| (i * 31 % 251) as u8).collect();
+    let s = sig(&basis, 1024);
+    // An empty new file, then 2 MB (many chunks) made of basis copies.
+    let (d, _) = delta_of(s.clone(), &[], DeltaFormat::Rha).unwrap();
+    assert_eq!(
+        patch_of(&basis[..], &d, u64::MAX).unwrap(),
+        Vec::<u8>::new()
+    );
+    let mut new = basis.repeat(400);
+    new[1_000_000..1_000_010].fill(7);
+    for format in [DeltaFormat::Rha, DeltaFormat::Rdiff] {
+        let (d, _) = delta_of(s.clone(), &new, format).unwrap();
+        assert_eq!(
+            patch_of(&basis[..], &d, u64::MAX).unwrap(),
+            new,
+            "{format:?}"
+        );
+    }
+    // A wrong basis is caught by the whole-file hash.
+    let (d, _) = delta_of(s, &new, DeltaFormat::Rha).unwrap();
+    let mut other = basis.clone();
+    other[10] ^= 1;
+    let e = patch_of(&other[..], &d, u64::MAX).unwrap_err();
+    assert!(matches!(e, PatchError::HashMismatch { .. }), "{e}");
+    // Errors from the job come through as they are.
+    let e = patch_of(&basis[..], &d[..d.len() - 3], u64::MAX).unwrap_err();
+    assert!(matches!(e, PatchError::Delta(_)), "{e}");
+}
