@@ -7,7 +7,6 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
-#include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,40 +14,16 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "tempdir_util.h"
 #include "rha.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 
 static char dir[256];
 
-static void make_dir(void)
-{
-    const char *base = getenv("TMPDIR");
-    snprintf(dir, sizeof dir, "%s/rha-spool-dirty-test-XXXXXX", base ? base : "/tmp");
-    if (mkdtemp(dir) == NULL) {
-        perror("mkdtemp");
-        exit(2);
-    }
-}
+static void make_dir(void) { temp_dir_new(dir, sizeof dir, "rha-spool-dirty-test"); }
 
-static void remove_dir(void)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    char path[512];
-    if (d == NULL) {
-        return;
-    }
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) {
-            continue;
-        }
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        unlink(path);
-    }
-    closedir(d);
-    rmdir(dir);
-}
+static void remove_dir(void) { temp_dir_remove(dir); }
 
 /* A spool in `dir`: 1 KiB segments, at most 4 KiB, no free-space minimum,
  * the degrade overflow policy. */
