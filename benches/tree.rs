@@ -5,7 +5,7 @@
 //!   99 files). `walk` is the floor: `read_dir` plus `lstat` of every entry,
 //!   no sorting, nothing recorded. `find` runs `find -printf` with size,
 //!   time, mode and owner (the reference tool). `scan` is
-//!   [`TreeScanner`](rha_capture::tree_scan::TreeScanner) writing the
+//!   [`TreeScanner`](rha_capture::sync::scan::TreeScanner) writing the
 //!   signature into memory. Throughput in entries.
 //! - `tree-compare-1M`: two signatures of 1,001,000 entries (1,000
 //!   directories of 1,000 files) where 1% of the replica's files have another
@@ -23,7 +23,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use criterion::{Criterion, SamplingMode, Throughput};
-use rha_capture::tree_scan::{ScanOptions, TreeScanner};
+use rha_capture::sync::scan::{ScanOptions, TreeScanner};
 use rha_core::journal::RelPath;
 use rha_core::signature::tree::{
     compare, CompareOptions, Entry, EntryKind, TreeReader, TreeWriter,

@@ -25,6 +25,7 @@ step cargo fmt --all -- --check
 step cargo clippy --workspace --all-targets -- -D warnings
 step env RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
 step cargo test --workspace
+step bash tests/check-deps.sh
 step bash tests/check-header.sh
 step bash tests/c/run.sh
 step bash bindings/python/test.sh

@@ -1,10 +1,17 @@
 //! # rha-capture
 //!
-//! The operating-system side of rha: reading and writing journal files on
-//! real file systems, and the `rha` command-line tool built on them.
+//! The operating-system side of rha, organised by mechanism:
 //!
-//! [`redirect`] holds the Linux executors of the redirection steps of a
-//! switchover (move IP, DNS redirect, alias switch, host name, user scripts).
+//! | module | what it does |
+//! |---|---|
+//! | [`journal_file`] | reads and checks journal files on real file systems |
+//! | [`apply`] | applies journals to real directories and volumes, path-safe, with the replica's rewind log ([`apply::ReplicaDir`]) |
+//! | [`sync`] | file- and block-level synchronisation of real directories: tree scans ([`sync::scan`]), whole-file and block-delta transfers ([`sync::block`]) |
+//! | [`redirect`] | the Linux executors of a switchover's redirection steps (move IP, DNS redirect, alias switch, host name, user scripts) and [`redirect::ha::Redirector`], which runs a scenario's redirection actions with them |
+//!
+//! The `rha` command-line tool is this crate's binary; its subcommands live
+//! in the binary (`src/cli/`) and are not part of the library, so programs
+//! that link the library (such as `librha`) carry no command-line code.
 //!
 //! ```no_run
 //! use rha_capture::journal_file::{scan, Outcome};
@@ -19,13 +26,6 @@
 //! ```
 
 pub mod apply;
-pub mod block_cli;
-pub mod block_file;
-pub mod fixed_cli;
-pub mod ha_redirect;
 pub mod journal_file;
 pub mod redirect;
-pub mod spool_cli;
 pub mod sync;
-pub mod sync_cli;
-pub mod tree_scan;

@@ -8,7 +8,7 @@ use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use rha_capture::block_file::{sync_file, BlockSyncMode, BlockSyncOptions};
+use rha_capture::sync::block::{sync_file, BlockSyncMode, BlockSyncOptions};
 
 fn rha(args: &[&Path]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_rha"))

@@ -119,3 +119,23 @@ fn bad_usage_exits_2() {
     assert_eq!(rha(&["journal"]).status.code(), Some(2));
     assert_eq!(rha(&["journal", "verify"]).status.code(), Some(2));
 }
+
+#[test]
+fn help_lists_the_one_table_of_exit_codes() {
+    let out = rha(&["--help"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("Exit status (the same in every subcommand):"),
+        "{stdout}"
+    );
+    for line in [
+        "  0  success",
+        "  3  torn tail",
+        "  4  corrupt input",
+        "  5  another process holds",
+        "  8  --salvage discarded",
+    ] {
+        assert!(stdout.contains(line), "{line:?} missing from:\n{stdout}");
+    }
+}

@@ -10,8 +10,8 @@ use std::os::unix::fs::{symlink, FileExt, MetadataExt, PermissionsExt};
 use std::path::Path;
 use std::process::Command;
 
+use rha_capture::sync::scan::{ScanOptions, TreeScanner};
 use rha_capture::sync::{set_mtime, sync, SyncMode, SyncOptions};
-use rha_capture::tree_scan::{ScanOptions, TreeScanner};
 use rha_core::signature::tree::{CompareOptions, Entry, EntryKind};
 
 const BIG: u64 = (4 << 30) + 12_345;

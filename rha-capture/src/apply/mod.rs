@@ -7,7 +7,5 @@
 mod dir;
 mod replica;
 
-pub mod cli;
-
 pub use dir::DirTarget;
 pub use replica::{ApplyError, ApplyReport, ReplicaDir, ReplicaOptions, DEFAULT_SPOOL};

@@ -38,6 +38,7 @@ mod dns_redirect;
 pub mod dns_wire;
 mod error;
 mod garp;
+pub mod ha;
 mod host_name;
 mod move_ip;
 mod ndisc;
@@ -56,45 +57,10 @@ pub use move_ip::MoveIp;
 pub use script::{Script, ScriptContext, ScriptList, ScriptOutput, DEFAULT_OUTPUT_LIMIT};
 pub use tsig::TsigKey;
 
-/// Which host an executor acts on.
-///
-/// A redirection step has a master part and a replica part (the master drops
-/// the service address, the replica takes it). Each host's agent runs the
-/// part for its own side.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Side {
-    /// The host that was active before the switchover.
-    Master,
-    /// The host that becomes active.
-    Replica,
-}
-
-impl fmt::Display for Side {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Side::Master => "master",
-            Side::Replica => "replica",
-        })
-    }
-}
-
-/// Whether a step is being done or undone.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Direction {
-    /// Redirect clients to the replica.
-    Do,
-    /// Put things back as they were.
-    Undo,
-}
-
-impl fmt::Display for Direction {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Direction::Do => "do",
-            Direction::Undo => "undo",
-        })
-    }
-}
+/// Which host an executor acts on, and whether a step is done or undone:
+/// the scenario machine's own types, so an action maps onto an executor
+/// without translation.
+pub use rha_core::ha::{Direction, Side};
 
 /// What an `apply` or `undo` did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -459,6 +459,15 @@ pub enum Direction {
     Undo,
 }
 
+impl std::fmt::Display for Direction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Direction::Do => "do",
+            Direction::Undo => "undo",
+        })
+    }
+}
+
 /// The environment a script step runs with: the scenario context.
 ///
 /// `RHA_SCENARIO`, `RHA_SCENARIO_TYPE`, `RHA_MASTER`, `RHA_MASTER_ADDRESS`,

@@ -8,7 +8,7 @@ use std::ffi::{c_char, CStr, OsStr};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-use rha_capture::tree_scan::ScanError;
+use rha_capture::sync::scan::ScanError;
 use rha_core::signature::tree::{
     CompareError, Entry, EntryKind, GlobError, SignatureError, SignatureErrorKind, TreeReadError,
     TreeWriteError,

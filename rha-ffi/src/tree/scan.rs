@@ -5,7 +5,7 @@ use std::ffi::c_char;
 use std::fs::File;
 use std::io::BufWriter;
 
-use rha_capture::tree_scan::{scan_to_signature, ScanOptions, ScanStats, TreeScanner};
+use rha_capture::sync::scan::{scan_to_signature, ScanOptions, ScanStats, TreeScanner};
 use rha_core::signature::tree::TreeWriter;
 
 use super::path_arg;

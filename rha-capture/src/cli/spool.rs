@@ -1,8 +1,8 @@
 //! `rha spool inspect|verify DIR`: the operators' view of a spool directory.
 //!
-//! Exit codes (as for `rha journal verify`): 0 ok, 1 the directory could not
-//! be read (or is locked by a running process), 3 torn tail, 4 corrupt,
-//! 5 salvaged (`--salvage` cut the spool at a corruption).
+//! Exit codes (the tool's one table, [`Exit`]): 0 ok, 1 the directory could
+//! not be read, 3 torn tail, 4 corrupt, 5 locked by a running process,
+//! 8 salvaged (`--salvage` cut the spool at a corruption).
 
 mod json;
 
@@ -11,59 +11,52 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
+
+use super::exit::Exit;
 use rha_core::spool::{
     inspect, read_limits, DirStorage, FullReason, Inspection, OpenError, OverflowPolicy,
     RegionTarget, SpoolConfig, SpoolLimits, SpoolMode, Storage, LIMITS_FILE, TO_END,
 };
 
-/// Exit code: unreadable or locked.
-pub const EXIT_IO: u8 = 1;
-/// Exit code: the last segment ends with a torn tail.
-pub const EXIT_TORN: u8 = 3;
-/// Exit code: the spool is corrupt.
-pub const EXIT_CORRUPT: u8 = 4;
-/// Exit code: `--salvage` discarded everything from a corruption on.
-pub const EXIT_SALVAGED: u8 = 5;
-
 /// `rha spool ...`.
 #[derive(Debug, Subcommand)]
-pub enum SpoolCommand {
+pub(crate) enum SpoolCommand {
     /// Show segments, sequence range, acknowledged position, state, the
     /// limits stored in the directory with usage against them, and the
     /// dirty regions of a degraded spool.
     ///
-    /// Every record is checked. Exit status: 0 ok, 1 unreadable or in use,
-    /// 3 torn tail, 4 corrupt (including a damaged limits file).
+    /// Every record is checked. Exit status: 0 ok, 1 unreadable, 3 torn
+    /// tail, 4 corrupt (including a damaged limits file), 5 in use.
     Inspect(InspectArgs),
     /// Check every segment, the state, dirty-region and limits files.
     ///
     /// Prints "ok", "torn tail in FILE at offset N" or "corrupt: FILE at
-    /// offset N". Exit status: 0 ok, 1 unreadable or in use, 3 torn tail,
-    /// 4 corrupt, 5 salvaged (a damaged limits file is removed; the next
-    /// open stores new limits).
+    /// offset N". Exit status: 0 ok, 1 unreadable, 3 torn tail, 4 corrupt,
+    /// 5 in use, 8 salvaged (a damaged limits file is removed; the next open
+    /// stores new limits).
     Verify(VerifyArgs),
 }
 
 /// Arguments of `rha spool inspect`.
 #[derive(Debug, Args)]
-pub struct InspectArgs {
+pub(crate) struct InspectArgs {
     /// The spool directory.
-    pub dir: PathBuf,
+    pub(crate) dir: PathBuf,
     /// Show usage against this maximum size in bytes instead of the
     /// stored one.
     #[arg(long)]
-    pub max_bytes: Option<u64>,
+    pub(crate) max_bytes: Option<u64>,
     /// Show usage against this minimum free space in bytes instead of the
     /// stored one (default without a stored one: 1 GiB).
     #[arg(long)]
-    pub min_free_bytes: Option<u64>,
+    pub(crate) min_free_bytes: Option<u64>,
     /// List every file and volume with dirty regions (default: the first
     /// 50).
     #[arg(long)]
-    pub all_dirty: bool,
+    pub(crate) all_dirty: bool,
     /// Print the report as one JSON object (every dirty target included).
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
 }
 
 /// Dirty targets listed by `inspect` without `--all-dirty`.
@@ -71,17 +64,17 @@ const DIRTY_LISTED: usize = 50;
 
 /// Arguments of `rha spool verify`.
 #[derive(Debug, Args)]
-pub struct VerifyArgs {
+pub(crate) struct VerifyArgs {
     /// The spool directory.
-    pub dir: PathBuf,
+    pub(crate) dir: PathBuf,
     /// Repair: truncate a torn tail, and keep what precedes a corruption
     /// (discarding the rest).
     #[arg(long)]
-    pub salvage: bool,
+    pub(crate) salvage: bool,
 }
 
 /// Runs a `rha spool` subcommand, printing to stdout (and problems to stderr).
-pub fn run(cmd: &SpoolCommand) -> ExitCode {
+pub(crate) fn run(cmd: &SpoolCommand) -> ExitCode {
     match cmd {
         SpoolCommand::Inspect(args) => inspect_cmd(args),
         SpoolCommand::Verify(args) => verify_cmd(args),
@@ -91,11 +84,15 @@ pub fn run(cmd: &SpoolCommand) -> ExitCode {
 fn open(dir: &Path) -> Result<DirStorage, ExitCode> {
     if !dir.is_dir() {
         eprintln!("rha: error: {}: not a directory", dir.display());
-        return Err(ExitCode::from(EXIT_IO));
+        return Err(Exit::Io.into());
     }
     DirStorage::open(dir).map_err(|e| {
         eprintln!("rha: error: {}: {e}", dir.display());
-        ExitCode::from(EXIT_IO)
+        if e.kind() == io::ErrorKind::WouldBlock {
+            Exit::Busy.into()
+        } else {
+            Exit::Io.into()
+        }
     })
 }
 
@@ -110,11 +107,11 @@ fn failure(dir: &Path, e: &OpenError) -> ExitCode {
                 c.last_good_seq
                     .map_or_else(|| "none".to_string(), |s| s.to_string())
             );
-            ExitCode::from(EXIT_CORRUPT)
+            Exit::Corrupt.into()
         }
         e => {
             eprintln!("rha: error: {}: {e}", dir.display());
-            ExitCode::from(EXIT_IO)
+            Exit::Io.into()
         }
     }
 }
@@ -139,7 +136,7 @@ fn inspect_cmd(args: &InspectArgs) -> ExitCode {
     let fail = |e: &OpenError| match e {
         OpenError::Corrupt(c) if args.json => {
             println!("{}", json::corruption(c));
-            ExitCode::from(EXIT_CORRUPT)
+            Exit::Corrupt.into()
         }
         e => failure(&args.dir, e),
     };
@@ -165,7 +162,7 @@ fn inspect_cmd(args: &InspectArgs) -> ExitCode {
         print_inspection(&found, args, free);
     }
     if found.recovery.torn_tail.is_some() {
-        ExitCode::from(EXIT_TORN)
+        Exit::Torn.into()
     } else {
         ExitCode::SUCCESS
     }
@@ -367,7 +364,7 @@ fn verify_cmd(args: &VerifyArgs) -> ExitCode {
             "salvaged: removed the damaged limits file ({} at offset {}; the next open stores new limits); {range} kept",
             c.reason, c.offset
         );
-        return ExitCode::from(EXIT_SALVAGED);
+        return Exit::Salvaged.into();
     }
     if let Some(c) = &found.recovery.salvaged {
         println!(
@@ -377,7 +374,7 @@ fn verify_cmd(args: &VerifyArgs) -> ExitCode {
             c.reason,
             found.recovery.discarded.len()
         );
-        return ExitCode::from(EXIT_SALVAGED);
+        return Exit::Salvaged.into();
     }
     if let Some(t) = &found.recovery.torn_tail {
         let done = if args.salvage {
@@ -392,7 +389,7 @@ fn verify_cmd(args: &VerifyArgs) -> ExitCode {
         return if args.salvage {
             ExitCode::SUCCESS
         } else {
-            ExitCode::from(EXIT_TORN)
+            Exit::Torn.into()
         };
     }
     println!(

@@ -1,9 +1,10 @@
 //! The `rha apply`, `rha rewind` and `rha bookmark` subcommands.
 //!
-//! Exit codes: 0 ok, 1 I/O or journal error, 2 bad usage, 5 replica busy,
-//! 6 the point asked for is not available (unknown bookmark, retired by
-//! retention, no point at that time, after the current point, nothing to
-//! undo), 7 a record could not be applied or undone.
+//! Exit codes (the tool's one table, [`Exit`]): 0 ok, 1 I/O or journal
+//! error, 2 bad usage, 5 replica busy, 6 the point asked for is not
+//! available (unknown bookmark, retired by retention, no point at that time,
+//! after the current point, nothing to undo), 7 a record could not be
+//! applied or undone.
 
 use std::io;
 use std::path::PathBuf;
@@ -13,27 +14,22 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use clap::{Args, Subcommand};
 use rha_core::rewind::{Plan, ReplicaConfig, Retention, RewindError};
 
-use super::replica::{ApplyError, ReplicaDir, ReplicaOptions};
+use rha_capture::apply::{ApplyError, ReplicaDir, ReplicaOptions};
 
-/// Exit code: another process holds the replica's lock.
-pub const EXIT_BUSY: u8 = 5;
-/// Exit code: the requested point is not available.
-pub const EXIT_NO_POINT: u8 = 6;
-/// Exit code: applying or undoing a record failed.
-pub const EXIT_APPLY: u8 = 7;
+use super::exit::Exit;
 
 /// Where the replica is.
 #[derive(Args, Debug)]
-pub struct ReplicaArgs {
+pub(crate) struct ReplicaArgs {
     /// The replica's root directory.
-    pub replica_dir: PathBuf,
+    pub(crate) replica_dir: PathBuf,
     /// The spool directory holding the rewind log and the lock
     /// [default: REPLICA_DIR/.rha, which is then never written by records].
     #[arg(long, value_name = "DIR")]
-    pub spool: Option<PathBuf>,
+    pub(crate) spool: Option<PathBuf>,
     /// Attach volume INDEX (a file or block device) for block records.
     #[arg(long, value_name = "INDEX=PATH", value_parser = parse_volume)]
-    pub volume: Vec<(u32, PathBuf)>,
+    pub(crate) volume: Vec<(u32, PathBuf)>,
 }
 
 fn parse_volume(s: &str) -> Result<(u32, PathBuf), String> {
@@ -65,30 +61,30 @@ impl ReplicaArgs {
 
 /// `rha apply`.
 #[derive(Args, Debug)]
-pub struct ApplyArgs {
+pub(crate) struct ApplyArgs {
     /// The journal file to apply.
-    pub journal: PathBuf,
+    pub(crate) journal: PathBuf,
     /// The replica.
     #[command(flatten)]
-    pub replica: ReplicaArgs,
+    pub(crate) replica: ReplicaArgs,
     /// Keep a rewind log (in the spool directory) so the replica can be
     /// rewound. Once a replica has a rewind log it is always kept.
     #[arg(long)]
-    pub rewind: bool,
+    pub(crate) rewind: bool,
     /// Retention: drop rewind points older than this (e.g. "7d", "12h").
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
-    pub retain_age: Option<Duration>,
+    pub(crate) retain_age: Option<Duration>,
     /// Retention: keep the rewind log at most this many bytes.
     #[arg(long, value_name = "BYTES")]
-    pub retain_bytes: Option<u64>,
+    pub(crate) retain_bytes: Option<u64>,
     /// Size of one rewind log segment (retention drops whole segments).
     #[arg(long, value_name = "BYTES", default_value_t = 64 << 20)]
-    pub segment_bytes: u64,
+    pub(crate) segment_bytes: u64,
 }
 
 /// `rha rewind ...`.
 #[derive(Subcommand, Debug)]
-pub enum RewindCommand {
+pub(crate) enum RewindCommand {
     /// List the rewind points and bookmarks of a replica.
     List(ListArgs),
     /// Rewind a replica to a bookmark, a sequence number or a time.
@@ -99,48 +95,48 @@ pub enum RewindCommand {
 
 /// `rha rewind list`.
 #[derive(Args, Debug)]
-pub struct ListArgs {
+pub(crate) struct ListArgs {
     /// The replica.
     #[command(flatten)]
-    pub replica: ReplicaArgs,
+    pub(crate) replica: ReplicaArgs,
     /// Print every point, not only the range and the bookmarks.
     #[arg(long)]
-    pub all: bool,
+    pub(crate) all: bool,
 }
 
 /// `rha rewind to`.
 #[derive(Args, Debug)]
 #[command(group(clap::ArgGroup::new("point").required(true).args(["bookmark", "seq", "time"])))]
-pub struct ToArgs {
+pub(crate) struct ToArgs {
     /// The replica.
     #[command(flatten)]
-    pub replica: ReplicaArgs,
+    pub(crate) replica: ReplicaArgs,
     /// Rewind to the newest bookmark with this name.
     #[arg(long)]
-    pub bookmark: Option<String>,
+    pub(crate) bookmark: Option<String>,
     /// Rewind to the point after record N.
     #[arg(long, value_name = "N")]
-    pub seq: Option<u64>,
+    pub(crate) seq: Option<u64>,
     /// Rewind to the newest point at or before T (RFC 3339, e.g.
     /// 2025-11-21T10:00:00Z, or nanoseconds since the Unix epoch).
     #[arg(long, value_name = "T", value_parser = parse_time)]
-    pub time: Option<u64>,
+    pub(crate) time: Option<u64>,
     /// Only list what would change (paths and byte counts).
     #[arg(long)]
-    pub dry_run: bool,
+    pub(crate) dry_run: bool,
 }
 
 /// `rha bookmark`.
 #[derive(Args, Debug)]
-pub struct BookmarkArgs {
+pub(crate) struct BookmarkArgs {
     /// The replica.
     #[command(flatten)]
-    pub replica: ReplicaArgs,
+    pub(crate) replica: ReplicaArgs,
     /// The bookmark's name.
-    pub name: String,
+    pub(crate) name: String,
     /// Mark the point as application-consistent.
     #[arg(long)]
-    pub app_consistent: bool,
+    pub(crate) app_consistent: bool,
 }
 
 fn parse_time(s: &str) -> Result<u64, String> {
@@ -161,7 +157,7 @@ fn show_time(ns: u64) -> String {
 fn fail(e: ApplyError) -> io::Result<ExitCode> {
     eprintln!("rha: error: {e}");
     let code = match &e {
-        ApplyError::Busy { .. } => EXIT_BUSY,
+        ApplyError::Busy { .. } => Exit::Busy,
         ApplyError::Rewind(
             RewindError::UnknownBookmark { .. }
             | RewindError::PointRetired { .. }
@@ -170,11 +166,11 @@ fn fail(e: ApplyError) -> io::Result<ExitCode> {
             | RewindError::NothingToUndo
             | RewindError::EmptyLog
             | RewindError::Disabled,
-        ) => EXIT_NO_POINT,
-        ApplyError::Rewind(_) => EXIT_APPLY,
-        _ => 1,
+        ) => Exit::NoPoint,
+        ApplyError::Rewind(_) => Exit::Apply,
+        _ => Exit::Io,
     };
-    Ok(ExitCode::from(code))
+    Ok(code.into())
 }
 
 fn run(f: impl FnOnce() -> Result<(), ApplyError>) -> io::Result<ExitCode> {
@@ -185,7 +181,7 @@ fn run(f: impl FnOnce() -> Result<(), ApplyError>) -> io::Result<ExitCode> {
 }
 
 /// Runs `rha apply`.
-pub fn apply(args: &ApplyArgs) -> io::Result<ExitCode> {
+pub(crate) fn apply(args: &ApplyArgs) -> io::Result<ExitCode> {
     run(|| {
         let retention = Retention::default()
             .max_age_ns(args.retain_age.map(|d| d.as_nanos() as u64))
@@ -227,7 +223,7 @@ fn print_plan(plan: &Plan, dry_run: bool) {
 }
 
 /// Runs `rha rewind ...`.
-pub fn rewind(cmd: &RewindCommand) -> io::Result<ExitCode> {
+pub(crate) fn rewind(cmd: &RewindCommand) -> io::Result<ExitCode> {
     run(|| match cmd {
         RewindCommand::List(args) => {
             let mut r = args.replica.open(false)?;
@@ -306,7 +302,7 @@ pub fn rewind(cmd: &RewindCommand) -> io::Result<ExitCode> {
 }
 
 /// Runs `rha bookmark`.
-pub fn bookmark(args: &BookmarkArgs) -> io::Result<ExitCode> {
+pub(crate) fn bookmark(args: &BookmarkArgs) -> io::Result<ExitCode> {
     run(|| {
         let mut r = args.replica.open(false)?;
         let now = SystemTime::now()

@@ -21,40 +21,38 @@ use rha_core::signature::block::{
     compare_fixed, FixedDeltaJob, InPlacePatch, PatchError, StrongHash,
 };
 
-use crate::block_cli::{ctx, fail, load_signature};
-use crate::block_file::{sign_file, FileAt};
-
-/// Exit code: the input is corrupt or the result does not verify.
-const EXIT_CORRUPT: u8 = 4;
+use super::block::{ctx, fail, load_signature};
+use super::exit::Exit;
+use rha_capture::sync::block::{sign_file, FileAt};
 
 /// `rha fixed-delta REPLICA_SIG MASTER_FILE DELTAFILE`.
 #[derive(Debug, Args)]
-pub struct FixedDeltaArgs {
+pub(crate) struct FixedDeltaArgs {
     /// The replica's rha signature (from `rha signature`).
-    pub replica_sig: PathBuf,
+    pub(crate) replica_sig: PathBuf,
     /// The master's file or volume (signed here with the same block length).
-    pub master: PathBuf,
+    pub(crate) master: PathBuf,
     /// Where to write the delta of the blocks the replica lacks.
-    pub deltafile: PathBuf,
+    pub(crate) deltafile: PathBuf,
 }
 
 /// `rha patch-in-place TARGET DELTAFILE`.
 #[derive(Debug, Args)]
-pub struct PatchInPlaceArgs {
+pub(crate) struct PatchInPlaceArgs {
     /// The replica's file or volume, written in place.
-    pub target: PathBuf,
+    pub(crate) target: PathBuf,
     /// A fixed-offset delta (from `rha fixed-delta`).
-    pub deltafile: PathBuf,
+    pub(crate) deltafile: PathBuf,
     /// Refuse results longer than this many bytes.
     #[arg(long, default_value_t = u64::MAX)]
-    pub max_output: u64,
+    pub(crate) max_output: u64,
 }
 
 /// Runs `rha fixed-delta`.
-pub fn fixed_delta(args: &FixedDeltaArgs) -> io::Result<ExitCode> {
+pub(crate) fn fixed_delta(args: &FixedDeltaArgs) -> io::Result<ExitCode> {
     let replica = match load_signature(&args.replica_sig)? {
         Ok(s) => s,
-        Err(e) => return fail(EXIT_CORRUPT, e),
+        Err(e) => return fail(Exit::Corrupt, e),
     };
     // Fixed-offset sync checks the master's whole-file hash: BLAKE3.
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -65,11 +63,16 @@ pub fn fixed_delta(args: &FixedDeltaArgs) -> io::Result<ExitCode> {
         threads,
     ) {
         Ok((s, _)) => s,
-        Err(e) => return fail(1, e),
+        Err(e) => return fail(Exit::Io, e),
     };
     let plan = match compare_fixed(&replica, &master_sig) {
         Ok(p) => p,
-        Err(e) => return fail(EXIT_CORRUPT, format!("{}: {e}", args.replica_sig.display())),
+        Err(e) => {
+            return fail(
+                Exit::Corrupt,
+                format!("{}: {e}", args.replica_sig.display()),
+            )
+        }
     };
     let (needed, same, ranges) = (plan.needed_bytes(), plan.same_bytes(), plan.ranges.len());
     let master = File::open(&args.master).map_err(ctx(&args.master))?;
@@ -80,7 +83,7 @@ pub fn fixed_delta(args: &FixedDeltaArgs) -> io::Result<ExitCode> {
     loop {
         let p = match job.run(&mut room) {
             Ok(p) => p,
-            Err(e) => return fail(1, format!("{}: {e}", args.master.display())),
+            Err(e) => return fail(Exit::Io, format!("{}: {e}", args.master.display())),
         };
         out.write_all(&room[..p.produced])
             .map_err(ctx(&args.deltafile))?;
@@ -98,7 +101,7 @@ pub fn fixed_delta(args: &FixedDeltaArgs) -> io::Result<ExitCode> {
 }
 
 /// Runs `rha patch-in-place`.
-pub fn patch_in_place(args: &PatchInPlaceArgs) -> io::Result<ExitCode> {
+pub(crate) fn patch_in_place(args: &PatchInPlaceArgs) -> io::Result<ExitCode> {
     let target = OpenOptions::new()
         .read(true)
         .write(true)
@@ -117,14 +120,14 @@ pub fn patch_in_place(args: &PatchInPlaceArgs) -> io::Result<ExitCode> {
         let p = match job.run(&buf[..filled], end) {
             Ok(p) => p,
             Err(e @ (PatchError::Basis { .. } | PatchError::Target { .. })) => {
-                return fail(1, format!("{}: {e}", args.target.display()))
+                return fail(Exit::Io, format!("{}: {e}", args.target.display()))
             }
-            Err(e) => return fail(EXIT_CORRUPT, format!("{}: {e}", args.deltafile.display())),
+            Err(e) => return fail(Exit::Corrupt, format!("{}: {e}", args.deltafile.display())),
         };
         if p.done {
             if p.consumed < filled || delta.read(&mut buf[..1]).map_err(ctx(&args.deltafile))? > 0 {
                 return fail(
-                    EXIT_CORRUPT,
+                    Exit::Corrupt,
                     format!(
                         "{}: unexpected bytes after the end of the delta",
                         args.deltafile.display()

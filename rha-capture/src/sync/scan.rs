@@ -75,13 +75,13 @@ struct Level {
 /// entry; [`root_entry`] describes it.
 ///
 /// ```no_run
-/// use rha_capture::tree_scan::{TreeScanner, ScanOptions};
+/// use rha_capture::sync::scan::{TreeScanner, ScanOptions};
 ///
 /// for entry in TreeScanner::new("/srv/data", ScanOptions::default()) {
 ///     let entry = entry?;
 ///     println!("{} {}", entry.kind.name(), entry.path);
 /// }
-/// # Ok::<(), rha_capture::tree_scan::ScanError>(())
+/// # Ok::<(), rha_capture::sync::scan::ScanError>(())
 /// ```
 pub struct TreeScanner {
     root: PathBuf,

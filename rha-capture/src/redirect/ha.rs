@@ -12,7 +12,7 @@
 //! configured master value.
 //!
 //! ```no_run
-//! use rha_capture::ha_redirect::Redirector;
+//! use rha_capture::redirect::ha::Redirector;
 //! use rha_core::ha::{Instant, Scenario};
 //!
 //! /// Hands every pending action to whoever performs it.
@@ -30,7 +30,7 @@
 
 use std::collections::BTreeMap;
 
-use rha_core::ha::{self, Action, ActionKind, Alias, Observation, RedirectStep};
+use rha_core::ha::{Action, ActionKind, Alias, Observation, RedirectStep};
 
 use crate::redirect::{
     AliasSwitch, AliasTarget, Direction, DnsRedirect, Executor, MoveIp, RedirectError, Report,
@@ -104,7 +104,7 @@ impl Redirector {
     pub fn run(
         &mut self,
         step: usize,
-        direction: ha::Direction,
+        direction: Direction,
         params: &RedirectStep,
         env: &[(String, String)],
     ) -> Result<Report, RedirectError> {
@@ -114,10 +114,7 @@ impl Redirector {
                 e.insert(executor_for(self.side, step, params, env)?)
             }
         };
-        executor.run(match direction {
-            ha::Direction::Do => Direction::Do,
-            ha::Direction::Undo => Direction::Undo,
-        })
+        executor.run(direction)
     }
 }
 
@@ -372,7 +369,7 @@ mod tests {
             id: 7,
             kind: ActionKind::Redirect {
                 step: 0,
-                direction: ha::Direction::Do,
+                direction: Direction::Do,
                 params,
                 env: Vec::new(),
             },

@@ -8,8 +8,11 @@
 //! changed file that exists on both sides moves through [`BlockDelta`]:
 //! a block signature of the replica's copy, a rolling delta of the
 //! master's copy against it, and a patch into a new file renamed over the
-//! old one ([`crate::block_file::sync_file`]); files whose size and time
+//! old one ([`crate::sync::block::sync_file`]); files whose size and time
 //! agree are checked by content.
+
+pub mod block;
+pub mod scan;
 
 use std::ffi::OsStr;
 use std::fs::{self, File, OpenOptions};
@@ -26,7 +29,7 @@ use rha_core::signature::tree::{
     compare, AttrChanges, CompareError, CompareOptions, Entry, EntryKind, PlanOp, TreeReader,
 };
 
-use crate::tree_scan::{scan_to_signature, ScanError, ScanOptions, ScanStats};
+use scan::{scan_to_signature, ScanError, ScanOptions, ScanStats};
 
 /// Bytes a transfer sent and reused.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -56,8 +59,8 @@ pub trait Transfer {
 }
 
 /// Block-level transfer: the replica's existing copy is the basis of a
-/// rolling delta ([`crate::block_file::sync_file`] in
-/// [`BlockSyncMode::Rolling`](crate::block_file::BlockSyncMode::Rolling),
+/// rolling delta ([`crate::sync::block::sync_file`] in
+/// [`BlockSyncMode::Rolling`](crate::sync::block::BlockSyncMode::Rolling),
 /// which writes a new file and renames it over the old one, as the
 /// [`Transfer`] contract asks). The result is checked against the master's
 /// whole-file hash, with a full copy on mismatch. A file the replica does
@@ -65,7 +68,7 @@ pub trait Transfer {
 #[derive(Debug, Default, Clone)]
 pub struct BlockDelta {
     /// Block length and comparison settings; the mode must stay rolling.
-    pub options: crate::block_file::BlockSyncOptions,
+    pub options: crate::sync::block::BlockSyncOptions,
 }
 
 impl Transfer for BlockDelta {
@@ -81,14 +84,14 @@ impl Transfer for BlockDelta {
         let options = self
             .options
             .clone()
-            .mode(crate::block_file::BlockSyncMode::Rolling);
-        match crate::block_file::sync_file(master, replica, &options) {
+            .mode(crate::sync::block::BlockSyncMode::Rolling);
+        match crate::sync::block::sync_file(master, replica, &options) {
             Ok(stats) => Ok(TransferStats {
                 literal_bytes: stats.literal_bytes,
                 matched_bytes: stats.matched_bytes,
             }),
             // Keep the kind, so a master file that vanished is recognised.
-            Err(crate::block_file::BlockSyncError::Io { path, source }) => Err(io::Error::new(
+            Err(crate::sync::block::BlockSyncError::Io { path, source }) => Err(io::Error::new(
                 source.kind(),
                 format!("{}: {source}", path.display()),
             )),
@@ -399,7 +402,7 @@ pub fn sync(
             options,
             &mut BlockDelta {
                 // Hashing blocks on every core is what a one-shot sync wants.
-                options: crate::block_file::BlockSyncOptions::default()
+                options: crate::sync::block::BlockSyncOptions::default()
                     .threads(std::thread::available_parallelism().map_or(1, |n| n.get())),
             },
             observer,
@@ -637,8 +640,8 @@ impl Apply<'_> {
     fn root(&self, report: &mut SyncReport) -> io::Result<()> {
         let (m, r) = (fs::metadata(self.master)?, fs::metadata(self.replica)?);
         let name = RelPath::new(".root").map_err(io::Error::other)?;
-        let me = crate::tree_scan::entry_from(name.clone(), &m);
-        let re = crate::tree_scan::entry_from(name, &r);
+        let me = crate::sync::scan::entry_from(name.clone(), &m);
+        let re = crate::sync::scan::entry_from(name, &r);
         let changes = AttrChanges {
             mode: me.mode != re.mode,
             owner: self.owners && (me.uid, me.gid) != (re.uid, re.gid),

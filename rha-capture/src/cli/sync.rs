@@ -9,11 +9,13 @@ use clap::{Args, ValueEnum};
 use indicatif::{HumanBytes, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rha_core::signature::tree::{CompareOptions, PlanOp};
 
-use crate::sync::{can_chown, sync, Observer, SyncMode, SyncOptions, SyncReport};
+use super::exit::Exit;
+
+use rha_capture::sync::{can_chown, sync, Observer, SyncMode, SyncOptions, SyncReport};
 
 /// `--mode`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ModeArg {
+pub(crate) enum ModeArg {
     /// Whole-file sync: compare size and modification time, copy what differs.
     File,
     /// Block-level sync: changed files are sent as block deltas against the
@@ -24,7 +26,7 @@ pub enum ModeArg {
 
 /// `on` or `off`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Switch {
+pub(crate) enum Switch {
     /// Enabled.
     On,
     /// Disabled.
@@ -33,26 +35,26 @@ pub enum Switch {
 
 /// Arguments of `rha sync`.
 #[derive(Debug, Args)]
-pub struct SyncArgs {
+pub(crate) struct SyncArgs {
     /// The master directory (the source of truth).
-    pub master: PathBuf,
+    pub(crate) master: PathBuf,
     /// The replica directory, made equal to the master.
-    pub replica: PathBuf,
+    pub(crate) replica: PathBuf,
     /// How files are compared and sent.
     #[arg(long, value_enum, default_value = "file")]
-    pub mode: ModeArg,
+    pub(crate) mode: ModeArg,
     /// Print the plan and the summary without changing the replica.
     #[arg(long)]
-    pub dry_run: bool,
+    pub(crate) dry_run: bool,
     /// Treat files of the same size and modification time as identical.
     #[arg(long, value_enum, default_value = "on")]
-    pub ignore_same: Switch,
+    pub(crate) ignore_same: Switch,
     /// Leave paths matching this glob alone on both sides (repeatable).
     #[arg(long, value_name = "GLOB")]
-    pub exclude: Vec<String>,
+    pub(crate) exclude: Vec<String>,
     /// Do not descend into other file systems.
     #[arg(long)]
-    pub one_file_system: bool,
+    pub(crate) one_file_system: bool,
 }
 
 struct Bar {
@@ -119,8 +121,8 @@ impl std::fmt::Display for PlanLine<'_> {
     }
 }
 
-/// Runs `rha sync`: exit 0 on success, 1 on failure, 2 on a bad pattern.
-pub fn run(args: &SyncArgs) -> ExitCode {
+/// Runs `rha sync`: [`Exit::Ok`], [`Exit::Io`] on failure, [`Exit::Usage`] on a bad pattern.
+pub(crate) fn run(args: &SyncArgs) -> ExitCode {
     let mut compare = CompareOptions::default()
         .ignore_same(args.ignore_same == Switch::On)
         .owners(can_chown());
@@ -129,7 +131,7 @@ pub fn run(args: &SyncArgs) -> ExitCode {
             Ok(c) => c,
             Err(e) => {
                 eprintln!("rha: error: {e}");
-                return ExitCode::from(2);
+                return Exit::Usage.into();
             }
         };
     }
@@ -176,7 +178,7 @@ pub fn run(args: &SyncArgs) -> ExitCode {
         }
         Err(e) => {
             eprintln!("rha: error: {e}");
-            ExitCode::from(1)
+            Exit::Io.into()
         }
     }
 }

@@ -15,35 +15,32 @@ use rha_core::signature::block::{
     SignatureLoader, SignatureParams, StrongHash, DEFAULT_MAX_BLOCKS,
 };
 
-use crate::block_file::{FileAt, SparseWriter};
+use rha_capture::sync::block::{FileAt, SparseWriter};
 
-/// Exit code: the input is corrupt or the result does not verify.
-const EXIT_CORRUPT: u8 = 4;
-/// Exit code: bad usage.
-const EXIT_USAGE: u8 = 2;
+use super::exit::Exit;
 
 /// `rha signature FILE SIGFILE`.
 #[derive(Debug, Args)]
-pub struct SignatureArgs {
+pub(crate) struct SignatureArgs {
     /// The file to describe.
-    pub file: PathBuf,
+    pub(crate) file: PathBuf,
     /// Where to write its block signature.
-    pub sigfile: PathBuf,
+    pub(crate) sigfile: PathBuf,
     /// Block length in bytes (default: about the square root of the file length).
     #[arg(long)]
-    pub block_size: Option<u32>,
+    pub(crate) block_size: Option<u32>,
     /// Strong hash of each block: `blake3` also records a whole-file hash
     /// (needed for fixed-offset sync); `xxh3` is faster, for rolling deltas.
     #[arg(long, value_enum, default_value = "blake3")]
-    pub strong_hash: StrongHashArg,
+    pub(crate) strong_hash: StrongHashArg,
     /// Threads that hash blocks (default: one per core).
     #[arg(long)]
-    pub threads: Option<usize>,
+    pub(crate) threads: Option<usize>,
 }
 
 /// Strong hash of `rha signature`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum StrongHashArg {
+pub(crate) enum StrongHashArg {
     /// BLAKE3 block hashes and a whole-file hash (signature format version 1).
     Blake3,
     /// XXH3-128 block hashes (signature format version 2).
@@ -57,7 +54,7 @@ fn threads(arg: Option<usize>) -> usize {
 
 /// Output format of `rha delta`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum FormatArg {
+pub(crate) enum FormatArg {
     /// rha's checksummed format with a whole-file hash.
     Rha,
     /// librsync's format, for `rdiff patch`.
@@ -66,34 +63,34 @@ pub enum FormatArg {
 
 /// `rha delta SIGFILE NEWFILE DELTAFILE`.
 #[derive(Debug, Args)]
-pub struct DeltaArgs {
+pub(crate) struct DeltaArgs {
     /// The basis's signature (from `rha signature` or `rdiff signature`).
-    pub sigfile: PathBuf,
+    pub(crate) sigfile: PathBuf,
     /// The new file.
-    pub newfile: PathBuf,
+    pub(crate) newfile: PathBuf,
     /// Where to write the delta.
-    pub deltafile: PathBuf,
+    pub(crate) deltafile: PathBuf,
     /// Delta format.
     #[arg(long, value_enum, default_value = "rha")]
-    pub format: FormatArg,
+    pub(crate) format: FormatArg,
     /// Threads (default: one per core): the whole-file hash runs beside
     /// the search.
     #[arg(long)]
-    pub threads: Option<usize>,
+    pub(crate) threads: Option<usize>,
 }
 
 /// `rha patch BASIS DELTAFILE OUTFILE`.
 #[derive(Debug, Args)]
-pub struct PatchArgs {
+pub(crate) struct PatchArgs {
     /// The file the signature was made from.
-    pub basis: PathBuf,
+    pub(crate) basis: PathBuf,
     /// The delta (rha or rdiff format).
-    pub deltafile: PathBuf,
+    pub(crate) deltafile: PathBuf,
     /// Where to write the new file.
-    pub outfile: PathBuf,
+    pub(crate) outfile: PathBuf,
     /// Refuse to write more than this many bytes.
     #[arg(long, default_value_t = u64::MAX)]
-    pub max_output: u64,
+    pub(crate) max_output: u64,
 }
 
 /// Prefixes an I/O error with the path it concerns.
@@ -102,9 +99,9 @@ pub(crate) fn ctx(path: &Path) -> impl FnOnce(io::Error) -> io::Error + '_ {
 }
 
 /// Prints `msg` as an error and exits with `code`.
-pub(crate) fn fail(code: u8, msg: impl std::fmt::Display) -> io::Result<ExitCode> {
+pub(crate) fn fail(code: Exit, msg: impl std::fmt::Display) -> io::Result<ExitCode> {
     eprintln!("rha: error: {msg}");
-    Ok(ExitCode::from(code))
+    Ok(code.into())
 }
 
 /// Reads `file` in 4 MiB chunks (enough for several hashing threads) into `f(chunk, eof)`.
@@ -128,7 +125,7 @@ fn each_chunk(path: &Path, mut f: impl FnMut(&[u8], bool) -> io::Result<bool>) -
 }
 
 /// Runs `rha signature`.
-pub fn signature(args: &SignatureArgs) -> io::Result<ExitCode> {
+pub(crate) fn signature(args: &SignatureArgs) -> io::Result<ExitCode> {
     let len = fs::metadata(&args.file).map_err(ctx(&args.file))?.len();
     let mut params = SignatureParams::new(len).with_strong_hash(match args.strong_hash {
         StrongHashArg::Blake3 => StrongHash::Blake3,
@@ -137,7 +134,7 @@ pub fn signature(args: &SignatureArgs) -> io::Result<ExitCode> {
     if let Some(bl) = args.block_size {
         params = match params.with_block_len(bl) {
             Ok(p) => p,
-            Err(e) => return fail(EXIT_USAGE, e),
+            Err(e) => return fail(Exit::Usage, e),
         };
     }
     let mut job = SignatureJob::new(params).with_threads(threads(args.threads));
@@ -162,7 +159,7 @@ pub fn signature(args: &SignatureArgs) -> io::Result<ExitCode> {
     })?;
     if let Some(e) = error {
         return fail(
-            1,
+            Exit::Io,
             format!(
                 "{}: {e} (did it change while being read?)",
                 args.file.display()
@@ -181,7 +178,7 @@ pub fn signature(args: &SignatureArgs) -> io::Result<ExitCode> {
 }
 
 /// Loads a signature file (rha or rdiff format).
-pub fn load_signature(path: &Path) -> io::Result<Result<Signature, String>> {
+pub(crate) fn load_signature(path: &Path) -> io::Result<Result<Signature, String>> {
     let mut loader = SignatureLoader::new(DEFAULT_MAX_BLOCKS);
     let mut error = None;
     each_chunk(path, |input, _| match loader.feed(input) {
@@ -200,10 +197,10 @@ pub fn load_signature(path: &Path) -> io::Result<Result<Signature, String>> {
 }
 
 /// Runs `rha delta`.
-pub fn delta(args: &DeltaArgs) -> io::Result<ExitCode> {
+pub(crate) fn delta(args: &DeltaArgs) -> io::Result<ExitCode> {
     let sig = match load_signature(&args.sigfile)? {
         Ok(s) => s,
-        Err(e) => return fail(EXIT_CORRUPT, e),
+        Err(e) => return fail(Exit::Corrupt, e),
     };
     let format = match args.format {
         FormatArg::Rha => DeltaFormat::Rha,
@@ -235,7 +232,7 @@ pub fn delta(args: &DeltaArgs) -> io::Result<ExitCode> {
 }
 
 /// Runs `rha patch`.
-pub fn patch(args: &PatchArgs) -> io::Result<ExitCode> {
+pub(crate) fn patch(args: &PatchArgs) -> io::Result<ExitCode> {
     let basis = File::open(&args.basis).map_err(ctx(&args.basis))?;
     let basis_len = basis.metadata().map_err(ctx(&args.basis))?.len();
     let out = File::create(&args.outfile).map_err(ctx(&args.outfile))?;
@@ -271,14 +268,14 @@ pub fn patch(args: &PatchArgs) -> io::Result<ExitCode> {
         drop(out);
         let _ = fs::remove_file(&args.outfile);
         return match e {
-            PatchError::Basis { .. } | PatchError::Target { .. } => fail(1, e),
-            _ => fail(EXIT_CORRUPT, format!("{}: {e}", args.deltafile.display())),
+            PatchError::Basis { .. } | PatchError::Target { .. } => fail(Exit::Io, e),
+            _ => fail(Exit::Corrupt, format!("{}: {e}", args.deltafile.display())),
         };
     }
     if !done {
         let _ = fs::remove_file(&args.outfile);
         return fail(
-            EXIT_CORRUPT,
+            Exit::Corrupt,
             format!("{}: truncated delta", args.deltafile.display()),
         );
     }

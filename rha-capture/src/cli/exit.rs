@@ -1,0 +1,91 @@
+//! The exit codes of the `rha` tool: one table for every subcommand, so a
+//! code means the same thing whichever command returns it.
+
+use std::process::ExitCode;
+
+/// How a `rha` command ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Exit {
+    /// Success.
+    Ok = 0,
+    /// A file or directory could not be read or written, or the operation
+    /// failed for a reason not listed below.
+    Io = 1,
+    /// Bad usage: a malformed argument or option (clap uses 2 as well).
+    Usage = 2,
+    /// The input ends with a torn tail: a last record cut short by a crash,
+    /// safe to truncate.
+    Torn = 3,
+    /// The input is corrupt (a checksum, sequence number or structure is
+    /// wrong).
+    Corrupt = 4,
+    /// Another process holds the replica's or spool's lock.
+    Busy = 5,
+    /// The rewind point asked for is not available.
+    NoPoint = 6,
+    /// A record could not be applied or undone.
+    Apply = 7,
+    /// `--salvage` discarded data from a corruption on.
+    Salvaged = 8,
+}
+
+impl Exit {
+    /// Every code, in numeric order, with the line `--help` shows for it.
+    pub(crate) const TABLE: [(Exit, &'static str); 9] = [
+        (Exit::Ok, "success"),
+        (
+            Exit::Io,
+            "a file could not be read or written, or the command failed",
+        ),
+        (Exit::Usage, "bad usage"),
+        (
+            Exit::Torn,
+            "torn tail: the last record was cut short (safe to truncate)",
+        ),
+        (Exit::Corrupt, "corrupt input"),
+        (
+            Exit::Busy,
+            "another process holds the replica's or spool's lock",
+        ),
+        (Exit::NoPoint, "the rewind point asked for is not available"),
+        (Exit::Apply, "a record could not be applied or undone"),
+        (
+            Exit::Salvaged,
+            "--salvage discarded data from a corruption on",
+        ),
+    ];
+
+    /// The numeric code.
+    pub(crate) const fn code(self) -> u8 {
+        self as u8
+    }
+
+    /// The exit-status section of `rha --help`.
+    pub(crate) fn help() -> String {
+        let mut s = String::from("Exit status (the same in every subcommand):\n");
+        for (exit, line) in Self::TABLE {
+            s.push_str(&format!("  {}  {line}\n", exit.code()));
+        }
+        s
+    }
+}
+
+impl From<Exit> for ExitCode {
+    fn from(exit: Exit) -> Self {
+        ExitCode::from(exit.code())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_lists_every_code_once_in_order() {
+        for (i, (exit, line)) in Exit::TABLE.iter().enumerate() {
+            assert_eq!(usize::from(exit.code()), i, "{exit:?} is out of order");
+            assert!(!line.is_empty());
+        }
+        assert!(Exit::help().contains("  8  --salvage"));
+    }
+}
