@@ -4,7 +4,7 @@
 //! Exit codes: 0 ok, 1 a file could not be read or written, 2 bad usage,
 //! 4 corrupt input (or a patched result that does not verify).
 
-use std::fs::{self, File};
+use std::fs::File;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -18,6 +18,7 @@ use rha_core::signature::block::{
 use rha_capture::sync::block::{FileAt, SparseWriter};
 
 use super::exit::Exit;
+use super::output::{refuse_same_file, Output};
 
 /// `rha signature FILE SIGFILE`.
 #[derive(Debug, Args)]
@@ -104,9 +105,18 @@ pub(crate) fn fail(code: Exit, msg: impl std::fmt::Display) -> io::Result<ExitCo
     Ok(code.into())
 }
 
-/// Reads `file` in 4 MiB chunks (enough for several hashing threads) into `f(chunk, eof)`.
-fn each_chunk(path: &Path, mut f: impl FnMut(&[u8], bool) -> io::Result<bool>) -> io::Result<()> {
-    let mut file = File::open(path).map_err(ctx(path))?;
+/// Opens an input file, naming it in the error.
+pub(crate) fn open_input(path: &Path) -> io::Result<File> {
+    File::open(path).map_err(ctx(path))
+}
+
+/// Reads the open `file` (named `path`) in 4 MiB chunks (enough for
+/// several hashing threads) into `f(chunk, eof)`.
+fn each_chunk(
+    mut file: &File,
+    path: &Path,
+    mut f: impl FnMut(&[u8], bool) -> io::Result<bool>,
+) -> io::Result<()> {
     let mut buf = vec![0u8; 4 << 20];
     loop {
         let mut n = 0;
@@ -126,7 +136,11 @@ fn each_chunk(path: &Path, mut f: impl FnMut(&[u8], bool) -> io::Result<bool>) -
 
 /// Runs `rha signature`.
 pub(crate) fn signature(args: &SignatureArgs) -> io::Result<ExitCode> {
-    let len = fs::metadata(&args.file).map_err(ctx(&args.file))?.len();
+    let input = open_input(&args.file)?;
+    if let Err(e) = refuse_same_file(&args.sigfile, &[(&args.file, &input)]) {
+        return fail(Exit::Usage, e);
+    }
+    let len = input.metadata().map_err(ctx(&args.file))?.len();
     let mut params = SignatureParams::new(len).with_strong_hash(match args.strong_hash {
         StrongHashArg::Blake3 => StrongHash::Blake3,
         StrongHashArg::Xxh3 => StrongHash::Xxh3,
@@ -138,10 +152,11 @@ pub(crate) fn signature(args: &SignatureArgs) -> io::Result<ExitCode> {
         };
     }
     let mut job = SignatureJob::new(params).with_threads(threads(args.threads));
-    let mut out = io::BufWriter::new(File::create(&args.sigfile).map_err(ctx(&args.sigfile))?);
+    let output = Output::create(&args.sigfile)?;
+    let mut out = io::BufWriter::new(output.file());
     let mut room = vec![0u8; 256 << 10];
     let mut error = None;
-    each_chunk(&args.file, |mut input, eof| loop {
+    each_chunk(&input, &args.file, |mut input, eof| loop {
         match job.run(input, &mut room, eof) {
             Ok(p) => {
                 input = &input[p.consumed..];
@@ -167,6 +182,8 @@ pub(crate) fn signature(args: &SignatureArgs) -> io::Result<ExitCode> {
         );
     }
     out.flush().map_err(ctx(&args.sigfile))?;
+    drop(out);
+    output.commit()?;
     println!(
         "{}: {} blocks of {} bytes, {}-byte strong hashes",
         args.sigfile.display(),
@@ -178,10 +195,10 @@ pub(crate) fn signature(args: &SignatureArgs) -> io::Result<ExitCode> {
 }
 
 /// Loads a signature file (rha or rdiff format).
-pub(crate) fn load_signature(path: &Path) -> io::Result<Result<Signature, String>> {
+pub(crate) fn load_signature(file: &File, path: &Path) -> io::Result<Result<Signature, String>> {
     let mut loader = SignatureLoader::new(DEFAULT_MAX_BLOCKS);
     let mut error = None;
-    each_chunk(path, |input, _| match loader.feed(input) {
+    each_chunk(file, path, |input, _| match loader.feed(input) {
         Ok(()) => Ok(true),
         Err(e) => {
             error = Some(e);
@@ -198,7 +215,15 @@ pub(crate) fn load_signature(path: &Path) -> io::Result<Result<Signature, String
 
 /// Runs `rha delta`.
 pub(crate) fn delta(args: &DeltaArgs) -> io::Result<ExitCode> {
-    let sig = match load_signature(&args.sigfile)? {
+    let sig_file = open_input(&args.sigfile)?;
+    let new_file = open_input(&args.newfile)?;
+    if let Err(e) = refuse_same_file(
+        &args.deltafile,
+        &[(&args.sigfile, &sig_file), (&args.newfile, &new_file)],
+    ) {
+        return fail(Exit::Usage, e);
+    }
+    let sig = match load_signature(&sig_file, &args.sigfile)? {
         Ok(s) => s,
         Err(e) => return fail(Exit::Corrupt, e),
     };
@@ -207,10 +232,11 @@ pub(crate) fn delta(args: &DeltaArgs) -> io::Result<ExitCode> {
         FormatArg::Rdiff => DeltaFormat::Rdiff,
     };
     let mut job = DeltaJob::new(sig, format).with_threads(threads(args.threads));
-    let mut out = io::BufWriter::new(File::create(&args.deltafile).map_err(ctx(&args.deltafile))?);
+    let output = Output::create(&args.deltafile)?;
+    let mut out = io::BufWriter::new(output.file());
     let mut room = vec![0u8; 256 << 10];
     let mut written = 0u64;
-    each_chunk(&args.newfile, |mut input, eof| loop {
+    each_chunk(&new_file, &args.newfile, |mut input, eof| loop {
         let p = job.run(input, &mut room, eof).map_err(io::Error::other)?;
         input = &input[p.consumed..];
         out.write_all(&room[..p.produced])
@@ -221,6 +247,8 @@ pub(crate) fn delta(args: &DeltaArgs) -> io::Result<ExitCode> {
         }
     })?;
     out.flush().map_err(ctx(&args.deltafile))?;
+    drop(out);
+    output.commit()?;
     let s = job.stats();
     println!(
         "{}: {written} bytes; {} bytes matched, {} bytes literal",
@@ -233,10 +261,17 @@ pub(crate) fn delta(args: &DeltaArgs) -> io::Result<ExitCode> {
 
 /// Runs `rha patch`.
 pub(crate) fn patch(args: &PatchArgs) -> io::Result<ExitCode> {
-    let basis = File::open(&args.basis).map_err(ctx(&args.basis))?;
+    let basis = open_input(&args.basis)?;
+    let delta_file = open_input(&args.deltafile)?;
+    if let Err(e) = refuse_same_file(
+        &args.outfile,
+        &[(&args.basis, &basis), (&args.deltafile, &delta_file)],
+    ) {
+        return fail(Exit::Usage, e);
+    }
     let basis_len = basis.metadata().map_err(ctx(&args.basis))?.len();
-    let out = File::create(&args.outfile).map_err(ctx(&args.outfile))?;
-    let mut writer = SparseWriter::new(&out);
+    let output = Output::create(&args.outfile)?;
+    let mut writer = SparseWriter::new(output.file());
     let mut job = PatchJob::new(
         FileAt(&basis),
         PatchOptions::default()
@@ -246,7 +281,7 @@ pub(crate) fn patch(args: &PatchArgs) -> io::Result<ExitCode> {
     let mut room = vec![0u8; 1 << 20];
     let mut error: Option<PatchError> = None;
     let mut done = false;
-    each_chunk(&args.deltafile, |mut input, eof| loop {
+    each_chunk(&delta_file, &args.deltafile, |mut input, eof| loop {
         match job.run(input, &mut room, eof) {
             Ok(p) => {
                 input = &input[p.consumed..];
@@ -264,22 +299,22 @@ pub(crate) fn patch(args: &PatchArgs) -> io::Result<ExitCode> {
             }
         }
     })?;
+    // On any failure `output` is dropped: its temporary file goes, and an
+    // existing OUTFILE stays as it was.
     if let Some(e) = error {
-        drop(out);
-        let _ = fs::remove_file(&args.outfile);
         return match e {
             PatchError::Basis { .. } | PatchError::Target { .. } => fail(Exit::Io, e),
             _ => fail(Exit::Corrupt, format!("{}: {e}", args.deltafile.display())),
         };
     }
     if !done {
-        let _ = fs::remove_file(&args.outfile);
         return fail(
             Exit::Corrupt,
             format!("{}: truncated delta", args.deltafile.display()),
         );
     }
     let len = writer.finish().map_err(ctx(&args.outfile))?;
+    output.commit()?;
     println!("{}: {len} bytes", args.outfile.display());
     Ok(ExitCode::SUCCESS)
 }

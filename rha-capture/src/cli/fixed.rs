@@ -11,7 +11,7 @@
 //! input, a delta that moves data (not a fixed-offset delta) or a patched
 //! target that does not verify.
 
-use std::fs::{File, OpenOptions};
+use std::fs::OpenOptions;
 use std::io::{self, BufWriter, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -21,8 +21,9 @@ use rha_core::signature::block::{
     compare_fixed, FixedDeltaJob, InPlacePatch, PatchError, StrongHash,
 };
 
-use super::block::{ctx, fail, load_signature};
+use super::block::{ctx, fail, load_signature, open_input};
 use super::exit::Exit;
+use super::output::{refuse_same_file, Output};
 use rha_capture::sync::block::{sign_file, FileAt};
 
 /// `rha fixed-delta REPLICA_SIG MASTER_FILE DELTAFILE`.
@@ -50,7 +51,15 @@ pub(crate) struct PatchInPlaceArgs {
 
 /// Runs `rha fixed-delta`.
 pub(crate) fn fixed_delta(args: &FixedDeltaArgs) -> io::Result<ExitCode> {
-    let replica = match load_signature(&args.replica_sig)? {
+    let sig_file = open_input(&args.replica_sig)?;
+    let master = open_input(&args.master)?;
+    if let Err(e) = refuse_same_file(
+        &args.deltafile,
+        &[(&args.replica_sig, &sig_file), (&args.master, &master)],
+    ) {
+        return fail(Exit::Usage, e);
+    }
+    let replica = match load_signature(&sig_file, &args.replica_sig)? {
         Ok(s) => s,
         Err(e) => return fail(Exit::Corrupt, e),
     };
@@ -75,9 +84,9 @@ pub(crate) fn fixed_delta(args: &FixedDeltaArgs) -> io::Result<ExitCode> {
         }
     };
     let (needed, same, ranges) = (plan.needed_bytes(), plan.same_bytes(), plan.ranges.len());
-    let master = File::open(&args.master).map_err(ctx(&args.master))?;
     let mut job = FixedDeltaJob::new(FileAt(&master), plan);
-    let mut out = BufWriter::new(File::create(&args.deltafile).map_err(ctx(&args.deltafile))?);
+    let output = Output::create(&args.deltafile)?;
+    let mut out = BufWriter::new(output.file());
     let mut room = vec![0u8; 256 << 10];
     let mut written = 0u64;
     loop {
@@ -93,6 +102,8 @@ pub(crate) fn fixed_delta(args: &FixedDeltaArgs) -> io::Result<ExitCode> {
         }
     }
     out.flush().map_err(ctx(&args.deltafile))?;
+    drop(out);
+    output.commit()?;
     println!(
         "{}: {written} bytes; {needed} bytes in {ranges} ranges to send, {same} bytes already in place",
         args.deltafile.display()
@@ -107,7 +118,10 @@ pub(crate) fn patch_in_place(args: &PatchInPlaceArgs) -> io::Result<ExitCode> {
         .write(true)
         .open(&args.target)
         .map_err(ctx(&args.target))?;
-    let mut delta = File::open(&args.deltafile).map_err(ctx(&args.deltafile))?;
+    let mut delta = open_input(&args.deltafile)?;
+    if let Err(e) = refuse_same_file(&args.deltafile, &[(&args.target, &target)]) {
+        return fail(Exit::Usage, e);
+    }
     let mut job = InPlacePatch::new(FileAt(&target), args.max_output);
     let mut buf = vec![0u8; 1 << 20];
     let mut pending = 0usize;

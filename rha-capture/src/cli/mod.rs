@@ -7,6 +7,7 @@ mod block;
 mod exit;
 mod fixed;
 mod journal;
+mod output;
 mod spool;
 mod sync;
 
