@@ -116,8 +116,8 @@ mod tests {
         let code = unsafe { report(result, &mut err) };
         assert_eq!(code, rha_result::RHA_PANIC);
         assert!(!err.is_null());
-        // SAFETY: `report` stored a boxed error, freed exactly once here.
-        let err = unsafe { Box::from_raw(err) };
+        // SAFETY: `report` stored a new handle, taken exactly once here.
+        let err = unsafe { crate::handle::take(err) }.expect("an error was stored");
         assert_eq!(err.code(), rha_result::RHA_PANIC);
         assert!(err.message().contains("boom"), "{}", err.message());
     }

@@ -2,7 +2,8 @@
 //! this test reads `rha-ffi/src/**/*.rs` and fails if the body of any
 //! `extern fn` is anything but one `ffi_fn!` invocation, if anything is
 //! exported another way, or if the exported functions and the prototypes in
-//! `include/rha.h` differ.
+//! `include/rha.h` differ. It also fails if anything but `src/handle.rs`
+//! turns a raw pointer back into a `Box`.
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -292,6 +293,65 @@ fn every_extern_fn_is_wrapped_in_ffi_fn() {
         "the exported functions and include/rha.h differ: regenerate the header \
          (tests/check-header.sh --update)"
     );
+}
+
+/// How many times `toks` turns a raw pointer into a `Box`
+/// (`Box::from_raw`, `Box::<T>::from_raw`).
+fn box_from_raw(toks: &[Tok]) -> usize {
+    (0..toks.len())
+        .filter(|&i| {
+            toks[i] == Tok::Ident("from_raw".to_owned())
+                && toks[i.saturating_sub(8)..i].contains(&Tok::Ident("Box".to_owned()))
+        })
+        .count()
+}
+
+fn sources() -> Vec<(PathBuf, Vec<Tok>)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    rust_files(&root.join("src"), &mut files);
+    files.sort();
+    files
+        .into_iter()
+        .map(|f| {
+            let src = fs::read_to_string(&f).expect("readable source file");
+            (f, tokenize(&src))
+        })
+        .collect()
+}
+
+#[test]
+fn only_handle_rs_turns_pointers_back_into_boxes() {
+    let mut in_handle = 0;
+    for (file, toks) in sources() {
+        let n = box_from_raw(&toks);
+        if file.ends_with("src/handle.rs") {
+            in_handle += n;
+        } else {
+            assert_eq!(
+                n,
+                0,
+                "{}: Box::from_raw outside src/handle.rs: use handle::take, free or build",
+                file.display()
+            );
+        }
+    }
+    assert!(
+        in_handle > 0,
+        "no Box::from_raw in src/handle.rs: is the scanner broken?"
+    );
+}
+
+#[test]
+fn the_box_scanner_finds_conversions_but_not_mentions() {
+    let toks = tokenize(
+        r#"
+        /// Box::from_raw in a doc comment
+        fn g() { let b = Box::from_raw(p); let c = Box::<u8>::from_raw(q); CString::from_raw(r); }
+        // Box::from_raw(commented)
+        "#,
+    );
+    assert_eq!(box_from_raw(&toks), 2);
 }
 
 #[test]

@@ -489,19 +489,16 @@ pub unsafe extern "C" fn rha_ha_scenario_build(
     scenario_out: *mut *mut rha_ha_scenario,
     error_out: *mut *mut rha_error,
 ) -> rha_result {
+    // `builder` is checked in the body: it is consumed even when
+    // `scenario_out` is NULL.
     ffi_fn!(fallible(error_out), non_null(), {
-        if builder.is_null() {
-            return Err(rha_error::null_parameter("builder"));
+        // SAFETY: `builder` is NULL or made by `_builder_new` and not used
+        // again; `scenario_out` is NULL or writable; by contract.
+        unsafe {
+            crate::handle::build(builder, scenario_out, "scenario_out", |b| {
+                Ok(rha_ha_scenario::new(Scenario::new(config_of(b)?)?))
+            })
         }
-        // SAFETY: made by `_builder_new` and not used again, by contract.
-        let b = *unsafe { Box::from_raw(builder) };
-        if scenario_out.is_null() {
-            return Err(rha_error::null_parameter("scenario_out"));
-        }
-        let scenario = Scenario::new(config_of(b)?)?;
-        // SAFETY: non-NULL (checked above) and writable by contract.
-        unsafe { scenario_out.write(crate::handle::new(rha_ha_scenario::new(scenario))) };
-        Ok(rha_result::RHA_OK)
     })
 }
 

@@ -416,24 +416,20 @@ pub unsafe extern "C" fn rha_spool_build(
     recovery_out: *mut rha_spool_recovery,
     error_out: *mut *mut rha_error,
 ) -> rha_result {
+    // `builder` is checked in the body: it is consumed even when
+    // `spool_out` is NULL.
     ffi_fn!(fallible(error_out), non_null(), {
-        if builder.is_null() {
-            return Err(rha_error::null_parameter("builder"));
-        }
-        // SAFETY: made by `rha_spool_builder_new` and not used again, by this
-        // function's contract: ownership comes back here.
-        let b = *unsafe { Box::from_raw(builder) };
-        if spool_out.is_null() {
-            return Err(rha_error::null_parameter("spool_out"));
-        }
-        let (spool, recovery) = Spool::open_dir(&b.dir, b.config)?;
-        if !recovery_out.is_null() {
-            // SAFETY: non-NULL and writable by this function's contract.
-            unsafe { recovery_out.write(recovery_view(&recovery)) };
-        }
-        // SAFETY: non-NULL (checked above) and writable by this function's contract.
-        unsafe { spool_out.write(crate::handle::new(rha_spool { spool })) };
-        Ok(rha_result::RHA_OK)
+        let open = |b: rha_spool_builder| {
+            let (spool, recovery) = Spool::open_dir(&b.dir, b.config)?;
+            if !recovery_out.is_null() {
+                // SAFETY: non-NULL and writable by this function's contract.
+                unsafe { recovery_out.write(recovery_view(&recovery)) };
+            }
+            Ok(rha_spool { spool })
+        };
+        // SAFETY: `builder` is NULL or made by `rha_spool_builder_new` and not
+        // used again; `spool_out` is NULL or writable; by this function's contract.
+        unsafe { crate::handle::build(builder, spool_out, "spool_out", open) }
     })
 }
 
@@ -732,12 +728,11 @@ pub unsafe extern "C" fn rha_spool_close(
     error_out: *mut *mut rha_error,
 ) -> rha_result {
     ffi_fn!(fallible(error_out), non_null(), {
-        if spool.is_null() {
+        // SAFETY: NULL or made by `rha_spool_build` and not used again, by
+        // this function's contract.
+        let Some(spool) = (unsafe { crate::handle::take(spool) }) else {
             return Ok(rha_result::RHA_OK);
-        }
-        // SAFETY: made by `rha_spool_build` and not used again, by this
-        // function's contract: ownership comes back here.
-        let spool = *unsafe { Box::from_raw(spool) };
+        };
         spool.spool.close()?;
         Ok(rha_result::RHA_OK)
     })
