@@ -1,4 +1,5 @@
-//! The one wrapper around every exported function.
+//! The crate's macros: the one wrapper around every exported function, and
+//! the table of every closed set.
 //!
 //! Each `extern "C" fn` of this crate has a body that is exactly one
 //! [`ffi_fn!`] invocation; `tests/every_export_wrapped.rs` enforces it. The
@@ -6,8 +7,12 @@
 //! [`std::panic::catch_unwind`] so a panic never unwinds into C, and for
 //! fallible functions turns an error into an [`rha_error`] stored through
 //! `error_out`.
+//!
+//! [`closed_set!`] gives each C enum its list of values, its decoding from
+//! the `uint32_t` a C caller passes, and its constants' names.
 
 use std::any::Any;
+use std::ffi::CStr;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use crate::error::{rha_error, rha_result};
@@ -45,6 +50,61 @@ macro_rules! ffi_fn {
             $crate::macros::run_infallible(|| $body).unwrap_or($default)
         }
     }};
+}
+
+/// Derives the table of a closed set from its C enum: `ALL` (every value,
+/// in declaration order), `from_raw` (the value a C caller's `uint32_t`
+/// stands for, `None` if it is none) and `name` (the constant's name as the
+/// header spells it).
+///
+/// ```text
+/// closed_set!(rha_rewind_by {
+///     RHA_REWIND_BY_SEQ,
+///     RHA_REWIND_BY_BOOKMARK,
+///     RHA_REWIND_BY_TIME,
+/// });
+/// ```
+///
+/// The enum itself (numbers and doc comments) stays written out as a plain
+/// item, the one place they are written: cbindgen reads items, not macro
+/// output (it expands macros only through a nightly compiler), so an enum
+/// emitted by a macro would vanish from the header. The list here holds the
+/// variant names only, and the compiler holds it to the enum: `name` matches
+/// exhaustively, so a variant missing from the list, one listed twice or a
+/// name that is not a variant does not compile.
+macro_rules! closed_set {
+    ($enum:ident { $($variant:ident),+ $(,)? }) => {
+        impl $enum {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$enum] = &[$($enum::$variant),+];
+
+            /// The value whose number is `raw`, or `None` if `raw` is none of
+            /// them: how a `uint32_t` received from C is checked.
+            pub fn from_raw(raw: u32) -> Option<$enum> {
+                Self::ALL.iter().copied().find(|&value| value as u32 == raw)
+            }
+
+            /// The constant's name, as the header spells it.
+            // Exhaustive, with no wildcard: this is what ties the list to the
+            // enum.
+            #[deny(unreachable_patterns)]
+            pub fn name(self) -> &'static ::std::ffi::CStr {
+                match self {
+                    $($enum::$variant => const {
+                        $crate::macros::c_name(concat!(stringify!($variant), "\0"))
+                    },)+
+                }
+            }
+        }
+    };
+}
+
+/// `name`, which ends in its only NUL byte, as a C string (at compile time).
+pub(crate) const fn c_name(name: &'static str) -> &'static CStr {
+    match CStr::from_bytes_with_nul(name.as_bytes()) {
+        Ok(name) => name,
+        Err(_) => panic!("a constant's name holds a NUL byte"),
+    }
 }
 
 /// Checks `nulls` (parameter name, whether it is NULL) and runs `body`,
