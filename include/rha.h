@@ -440,7 +440,7 @@ typedef enum rha_result {
 } rha_result;
 
 /**
- * How `rha_replica_rewind` picks its point.
+ * How `rha_replica_rewind` picks its point (its `by` parameter).
  */
 typedef enum rha_rewind_by {
     /**
@@ -3189,13 +3189,15 @@ enum rha_result rha_replica_set_bookmark(struct rha_replica *replica,
                                          struct rha_error **error_out);
 
 /**
- * Rewinds the replica to a point, a bookmark or a time (`by` says which of
- * `seq`, `name` and `time_ns` is used; `name` may be NULL otherwise). With
- * `dry_run` non-zero nothing changes and `*plan_out` says what would. A
+ * Rewinds the replica to a point, a bookmark or a time (`by`, an
+ * `rha_rewind_by` value, says which of `seq`, `name` and `time_ns` is used;
+ * `name` may be NULL otherwise). With `dry_run` non-zero nothing changes
+ * and `*plan_out` says what would. A
  * rewind interrupted by a crash is finished by the next `rha_replica_open`;
  * `rha_replica_undo_rewind` goes back until a new record is applied.
  *
- * Errors: `RHA_NULL_PARAMETER`; `RHA_REWIND_UNKNOWN_BOOKMARK`;
+ * Errors: `RHA_NULL_PARAMETER`; `RHA_INVALID_ARGUMENT` if `by` is not an
+ * `rha_rewind_by` value; `RHA_REWIND_UNKNOWN_BOOKMARK`;
  * `RHA_REWIND_POINT_RETIRED`; `RHA_REWIND_NO_POINT`; `RHA_REWIND_DISABLED`;
  * `RHA_REWIND_INTERRUPTED` (reopen to resume); `RHA_IO`.
  *
@@ -3206,7 +3208,7 @@ enum rha_result rha_replica_set_bookmark(struct rha_replica *replica,
  * `rha_rewind_plan`; `error_out` is NULL or valid for writing a pointer.
  */
 enum rha_result rha_replica_rewind(struct rha_replica *replica,
-                                   enum rha_rewind_by by,
+                                   uint32_t by,
                                    uint64_t seq,
                                    const char *name,
                                    uint64_t time_ns,
