@@ -72,7 +72,24 @@ macro_rules! ffi_fn {
 /// variant names only, and the compiler holds it to the enum: `name` matches
 /// exhaustively, so a variant missing from the list, one listed twice or a
 /// name that is not a variant does not compile.
+///
+/// `closed_set!(flags rha_x_flag { ... })` is for a set of bit flags that a
+/// `uint32_t` mask combines; it adds `ALL_BITS` (every flag at once: a mask
+/// with any other bit is invalid) and `is_in` (whether a mask has the flag).
 macro_rules! closed_set {
+    (flags $enum:ident { $($variant:ident),+ $(,)? }) => {
+        closed_set!($enum { $($variant),+ });
+
+        impl $enum {
+            /// Every flag at once: a mask with any other bit is invalid.
+            pub const ALL_BITS: u32 = 0 $(| $enum::$variant as u32)+;
+
+            /// Whether `mask` has this flag.
+            pub fn is_in(self, mask: u32) -> bool {
+                mask & self as u32 != 0
+            }
+        }
+    };
     ($enum:ident { $($variant:ident),+ $(,)? }) => {
         impl $enum {
             /// Every value, in declaration order.
@@ -203,6 +220,37 @@ mod tests {
         let code = unsafe { report(Ok(rha_result::RHA_BLOCKED), &mut err) };
         assert_eq!(code, rha_result::RHA_BLOCKED);
         assert_eq!(err, sentinel);
+    }
+
+    #[test]
+    fn closed_sets_decode_name_and_keep_their_numbers() {
+        use crate::*;
+        let when_full: Vec<u32> = rha_spool_when_full::ALL.iter().map(|&v| v as u32).collect();
+        assert_eq!(when_full, [0, 1, 2]);
+        assert_eq!(
+            rha_spool_when_full::from_raw(2),
+            Some(rha_spool_when_full::RHA_SPOOL_WHEN_FULL_BLOCK)
+        );
+        assert_eq!(rha_spool_when_full::from_raw(3), None);
+        assert_eq!(rha_spool_event_kind::from_raw(0), None);
+        assert_eq!(
+            rha_spool_target_kind::RHA_SPOOL_TARGET_VOLUME.name(),
+            c"RHA_SPOOL_TARGET_VOLUME"
+        );
+        assert_eq!(rha_attr_flag::ALL_BITS, 0x1f);
+        assert_eq!(rha_plan_change_flag::ALL_BITS, 0x7);
+        assert_eq!(rha_tree_scan_flag::ALL_BITS, 0x1);
+        assert!(rha_attr_flag::RHA_ATTR_GID.is_in(0b100));
+        assert!(!rha_attr_flag::RHA_ATTR_GID.is_in(0b011));
+        for (set, expected) in [
+            (rha_spool_policy::ALL.len(), 2),
+            (rha_spool_mode::ALL.len(), 3),
+            (rha_delta_format::ALL.len(), 2),
+            (rha_strong_hash::ALL.len(), 2),
+            (rha_rewind_by::ALL.len(), 3),
+        ] {
+            assert_eq!(set, expected);
+        }
     }
 
     #[test]

@@ -57,18 +57,30 @@ pub enum rha_op {
     RHA_OP_EPOCH = 0x45,
 }
 
-/// `rha_record.attr_mask` bit: `mode` is set.
-pub const RHA_ATTR_MODE: u32 = 1;
-/// `rha_record.attr_mask` bit: `uid` is set.
-pub const RHA_ATTR_UID: u32 = 2;
-/// `rha_record.attr_mask` bit: `gid` is set.
-pub const RHA_ATTR_GID: u32 = 4;
-/// `rha_record.attr_mask` bit: `atime_ns` is set.
-pub const RHA_ATTR_ATIME: u32 = 8;
-/// `rha_record.attr_mask` bit: `mtime_ns` is set.
-pub const RHA_ATTR_MTIME: u32 = 16;
+/// The bits of `rha_record.attr_mask`: which attributes a SET_ATTR record
+/// sets.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum rha_attr_flag {
+    /// `mode` is set.
+    RHA_ATTR_MODE = 1,
+    /// `uid` is set.
+    RHA_ATTR_UID = 2,
+    /// `gid` is set.
+    RHA_ATTR_GID = 4,
+    /// `atime_ns` is set.
+    RHA_ATTR_ATIME = 8,
+    /// `mtime_ns` is set.
+    RHA_ATTR_MTIME = 16,
+}
 
-const ATTR_ALL: u32 = RHA_ATTR_MODE | RHA_ATTR_UID | RHA_ATTR_GID | RHA_ATTR_ATIME | RHA_ATTR_MTIME;
+closed_set!(flags rha_attr_flag {
+    RHA_ATTR_MODE,
+    RHA_ATTR_UID,
+    RHA_ATTR_GID,
+    RHA_ATTR_ATIME,
+    RHA_ATTR_MTIME,
+});
 
 /// One journal record, flattened: `op` says which fields are meaningful.
 ///
@@ -91,7 +103,7 @@ pub struct rha_record {
     /// An `rha_op` value.
     pub op: u32,
     /// SET_ATTR: which of `mode`, `uid`, `gid`, `atime_ns`, `mtime_ns` are
-    /// set (`RHA_ATTR_*` bits).
+    /// set (a bitwise OR of `rha_attr_flag` values).
     pub attr_mask: u32,
     /// The path of every file operation; RENAME: the old name; HARD_LINK: the
     /// existing file. Relative, `/`-separated bytes: no leading `/`, no empty,
@@ -247,19 +259,19 @@ impl rha_record {
 
     fn attrs(&self) -> Result<Attrs, rha_error> {
         let mask = self.attr_mask;
-        if mask & !ATTR_ALL != 0 {
+        if mask & !rha_attr_flag::ALL_BITS != 0 {
             return Err(rha_error::invalid_argument(format!(
                 "record field `attr_mask` has unknown bits {:#x}",
-                mask & !ATTR_ALL
+                mask & !rha_attr_flag::ALL_BITS
             )));
         }
-        let has = |bit: u32| mask & bit != 0;
+        let has = |flag: rha_attr_flag| flag.is_in(mask);
         Ok(Attrs {
-            mode: has(RHA_ATTR_MODE).then_some(self.mode),
-            uid: has(RHA_ATTR_UID).then_some(self.uid),
-            gid: has(RHA_ATTR_GID).then_some(self.gid),
-            atime: has(RHA_ATTR_ATIME).then_some(self.atime_ns),
-            mtime: has(RHA_ATTR_MTIME).then_some(self.mtime_ns),
+            mode: has(rha_attr_flag::RHA_ATTR_MODE).then_some(self.mode),
+            uid: has(rha_attr_flag::RHA_ATTR_UID).then_some(self.uid),
+            gid: has(rha_attr_flag::RHA_ATTR_GID).then_some(self.gid),
+            atime: has(rha_attr_flag::RHA_ATTR_ATIME).then_some(self.atime_ns),
+            mtime: has(rha_attr_flag::RHA_ATTR_MTIME).then_some(self.mtime_ns),
         })
     }
 
@@ -302,16 +314,16 @@ impl rha_record {
             }
             OpRef::SetAttr { path, attrs } => {
                 r.path = b(path);
-                let mut set = |bit: u32, present: bool| {
+                let mut set = |flag: rha_attr_flag, present: bool| {
                     if present {
-                        r.attr_mask |= bit;
+                        r.attr_mask |= flag as u32;
                     }
                 };
-                set(RHA_ATTR_MODE, attrs.mode.is_some());
-                set(RHA_ATTR_UID, attrs.uid.is_some());
-                set(RHA_ATTR_GID, attrs.gid.is_some());
-                set(RHA_ATTR_ATIME, attrs.atime.is_some());
-                set(RHA_ATTR_MTIME, attrs.mtime.is_some());
+                set(rha_attr_flag::RHA_ATTR_MODE, attrs.mode.is_some());
+                set(rha_attr_flag::RHA_ATTR_UID, attrs.uid.is_some());
+                set(rha_attr_flag::RHA_ATTR_GID, attrs.gid.is_some());
+                set(rha_attr_flag::RHA_ATTR_ATIME, attrs.atime.is_some());
+                set(rha_attr_flag::RHA_ATTR_MTIME, attrs.mtime.is_some());
                 r.mode = attrs.mode.unwrap_or(0);
                 r.uid = attrs.uid.unwrap_or(0);
                 r.gid = attrs.gid.unwrap_or(0);

@@ -18,31 +18,75 @@ use rha_core::spool::{
 use crate::error::{rha_error, rha_result};
 use crate::record::rha_record;
 
-/// Overflow policy: refuse appends with `RHA_SPOOL_STOPPED` until reset.
-pub const RHA_SPOOL_POLICY_STOP: u32 = 0;
-/// Overflow policy: stop storing records, record only the regions they change.
-pub const RHA_SPOOL_POLICY_DEGRADE: u32 = 1;
+/// What a spool does when it overflows (`rha_spool_builder_set_overflow`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum rha_spool_policy {
+    /// Refuse appends with `RHA_SPOOL_STOPPED` until reset.
+    RHA_SPOOL_POLICY_STOP = 0,
+    /// Stop storing records, record only the regions they change.
+    RHA_SPOOL_POLICY_DEGRADE = 1,
+}
 
-/// When full: apply the overflow policy.
-pub const RHA_SPOOL_WHEN_FULL_OVERFLOW: u32 = 0;
-/// When full: fail with `RHA_SPOOL_FULL` at once.
-pub const RHA_SPOOL_WHEN_FULL_FAIL: u32 = 1;
-/// When full: wait up to `block_ms` for room, then fail with `RHA_SPOOL_FULL`.
-pub const RHA_SPOOL_WHEN_FULL_BLOCK: u32 = 2;
+closed_set!(rha_spool_policy {
+    RHA_SPOOL_POLICY_STOP,
+    RHA_SPOOL_POLICY_DEGRADE,
+});
 
-/// Spool mode: records are spooled.
-pub const RHA_SPOOL_MODE_NORMAL: u32 = 0;
-/// Spool mode: stopped after an overflow.
-pub const RHA_SPOOL_MODE_STOPPED: u32 = 1;
-/// Spool mode: degraded to dirty-region tracking after an overflow.
-pub const RHA_SPOOL_MODE_DEGRADED: u32 = 2;
+/// What an append does when the spool is full
+/// (`rha_spool_append_options.when_full`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum rha_spool_when_full {
+    /// Apply the overflow policy.
+    RHA_SPOOL_WHEN_FULL_OVERFLOW = 0,
+    /// Fail with `RHA_SPOOL_FULL` at once.
+    RHA_SPOOL_WHEN_FULL_FAIL = 1,
+    /// Wait up to `block_ms` for room, then fail with `RHA_SPOOL_FULL`.
+    RHA_SPOOL_WHEN_FULL_BLOCK = 2,
+}
 
-/// Event: usage crossed a warning threshold upward.
-pub const RHA_SPOOL_EVENT_USAGE: u32 = 1;
-/// Event: the spool overflowed and applied its policy.
-pub const RHA_SPOOL_EVENT_OVERFLOW: u32 = 2;
-/// Event: a write or sync failed; the spool refuses writes until reopened.
-pub const RHA_SPOOL_EVENT_FAILED: u32 = 3;
+closed_set!(rha_spool_when_full {
+    RHA_SPOOL_WHEN_FULL_OVERFLOW,
+    RHA_SPOOL_WHEN_FULL_FAIL,
+    RHA_SPOOL_WHEN_FULL_BLOCK,
+});
+
+/// A spool's mode (`rha_spool_usage.mode`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum rha_spool_mode {
+    /// Records are spooled.
+    RHA_SPOOL_MODE_NORMAL = 0,
+    /// Stopped after an overflow.
+    RHA_SPOOL_MODE_STOPPED = 1,
+    /// Degraded to dirty-region tracking after an overflow.
+    RHA_SPOOL_MODE_DEGRADED = 2,
+}
+
+closed_set!(rha_spool_mode {
+    RHA_SPOOL_MODE_NORMAL,
+    RHA_SPOOL_MODE_STOPPED,
+    RHA_SPOOL_MODE_DEGRADED,
+});
+
+/// The kind of a monitoring event (`rha_spool_event.kind`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum rha_spool_event_kind {
+    /// Usage crossed a warning threshold upward.
+    RHA_SPOOL_EVENT_USAGE = 1,
+    /// The spool overflowed and applied its policy.
+    RHA_SPOOL_EVENT_OVERFLOW = 2,
+    /// A write or sync failed; the spool refuses writes until reopened.
+    RHA_SPOOL_EVENT_FAILED = 3,
+}
+
+closed_set!(rha_spool_event_kind {
+    RHA_SPOOL_EVENT_USAGE,
+    RHA_SPOOL_EVENT_OVERFLOW,
+    RHA_SPOOL_EVENT_FAILED,
+});
 
 /// Settings for a spool, consumed by `rha_spool_build`.
 ///
@@ -73,7 +117,7 @@ pub struct rha_spool {
 pub struct rha_spool_append_options {
     /// Return only once the record is durable (default `true`).
     pub durable: bool,
-    /// `RHA_SPOOL_WHEN_FULL_*` (default `RHA_SPOOL_WHEN_FULL_OVERFLOW`).
+    /// An `rha_spool_when_full` value (default `RHA_SPOOL_WHEN_FULL_OVERFLOW`).
     pub when_full: u32,
     /// For `RHA_SPOOL_WHEN_FULL_BLOCK`: the longest wait, in milliseconds.
     pub block_ms: u64,
@@ -83,7 +127,7 @@ impl Default for rha_spool_append_options {
     fn default() -> Self {
         Self {
             durable: true,
-            when_full: RHA_SPOOL_WHEN_FULL_OVERFLOW,
+            when_full: rha_spool_when_full::RHA_SPOOL_WHEN_FULL_OVERFLOW as u32,
             block_ms: 0,
         }
     }
@@ -152,7 +196,7 @@ pub struct rha_spool_usage {
     pub durable_next_seq: u64,
     /// Every record before this one is acknowledged.
     pub resume_seq: u64,
-    /// `RHA_SPOOL_MODE_*`.
+    /// An `rha_spool_mode` value.
     pub mode: u32,
     /// If stopped or degraded: the first record not spooled.
     pub overflow_seq: u64,
@@ -166,7 +210,7 @@ pub struct rha_spool_usage {
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct rha_spool_event {
-    /// `RHA_SPOOL_EVENT_*`.
+    /// An `rha_spool_event_kind` value.
     pub kind: u32,
     /// USAGE: the threshold crossed, in percent.
     pub percent: u32,
@@ -300,8 +344,8 @@ pub unsafe extern "C" fn rha_spool_builder_set_segment_bytes(
     })
 }
 
-/// Sets the overflow policy: `RHA_SPOOL_POLICY_STOP` (default) or
-/// `RHA_SPOOL_POLICY_DEGRADE`.
+/// Sets the overflow policy, an `rha_spool_policy` value:
+/// `RHA_SPOOL_POLICY_STOP` (default) or `RHA_SPOOL_POLICY_DEGRADE`.
 ///
 /// Errors: `RHA_NULL_PARAMETER` if `builder` is NULL; `RHA_INVALID_ARGUMENT`
 /// for another value.
@@ -317,12 +361,14 @@ pub unsafe extern "C" fn rha_spool_builder_set_overflow(
     error_out: *mut *mut rha_error,
 ) -> rha_result {
     ffi_fn!(fallible(error_out), non_null(builder), {
-        let policy = match policy {
-            RHA_SPOOL_POLICY_STOP => OverflowPolicy::Stop,
-            RHA_SPOOL_POLICY_DEGRADE => OverflowPolicy::DegradeToDirtyRegions,
-            other => {
+        let policy = match rha_spool_policy::from_raw(policy) {
+            Some(rha_spool_policy::RHA_SPOOL_POLICY_STOP) => OverflowPolicy::Stop,
+            Some(rha_spool_policy::RHA_SPOOL_POLICY_DEGRADE) => {
+                OverflowPolicy::DegradeToDirtyRegions
+            }
+            None => {
                 return Err(rha_error::invalid_argument(format!(
-                    "unknown overflow policy {other}"
+                    "unknown overflow policy {policy}"
                 )))
             }
         };
@@ -494,13 +540,16 @@ pub unsafe extern "C" fn rha_spool_append(
         let record = unsafe { &*record };
         // SAFETY: NULL or readable by this function's contract.
         let options = unsafe { options.as_ref() }.copied().unwrap_or_default();
-        let when_full = match options.when_full {
-            RHA_SPOOL_WHEN_FULL_OVERFLOW => WhenFull::Overflow,
-            RHA_SPOOL_WHEN_FULL_FAIL => WhenFull::Fail,
-            RHA_SPOOL_WHEN_FULL_BLOCK => WhenFull::Block(Duration::from_millis(options.block_ms)),
-            other => {
+        let when_full = match rha_spool_when_full::from_raw(options.when_full) {
+            Some(rha_spool_when_full::RHA_SPOOL_WHEN_FULL_OVERFLOW) => WhenFull::Overflow,
+            Some(rha_spool_when_full::RHA_SPOOL_WHEN_FULL_FAIL) => WhenFull::Fail,
+            Some(rha_spool_when_full::RHA_SPOOL_WHEN_FULL_BLOCK) => {
+                WhenFull::Block(Duration::from_millis(options.block_ms))
+            }
+            None => {
                 return Err(rha_error::invalid_argument(format!(
-                    "unknown when_full value {other}"
+                    "unknown when_full value {}",
+                    options.when_full
                 )))
             }
         };
@@ -634,9 +683,9 @@ pub unsafe extern "C" fn rha_spool_get_usage(
         // SAFETY: non-NULL (checked by ffi_fn!) and live by this function's contract.
         let u = unsafe { &*spool }.spool.usage();
         let (mode, overflow_seq) = match u.mode {
-            SpoolMode::Normal => (RHA_SPOOL_MODE_NORMAL, 0),
-            SpoolMode::Stopped { at_seq } => (RHA_SPOOL_MODE_STOPPED, at_seq),
-            SpoolMode::Degraded { at_seq } => (RHA_SPOOL_MODE_DEGRADED, at_seq),
+            SpoolMode::Normal => (rha_spool_mode::RHA_SPOOL_MODE_NORMAL, 0),
+            SpoolMode::Stopped { at_seq } => (rha_spool_mode::RHA_SPOOL_MODE_STOPPED, at_seq),
+            SpoolMode::Degraded { at_seq } => (rha_spool_mode::RHA_SPOOL_MODE_DEGRADED, at_seq),
         };
         let view = rha_spool_usage {
             used_bytes: u.used_bytes,
@@ -649,7 +698,7 @@ pub unsafe extern "C" fn rha_spool_get_usage(
             next_seq: u.next_seq,
             durable_next_seq: u.durable_next_seq,
             resume_seq: u.resume_seq,
-            mode,
+            mode: mode as u32,
             overflow_seq,
             dirty_ranges: u.dirty_ranges as u64,
             failed: u.failed,
@@ -688,20 +737,20 @@ pub unsafe extern "C" fn rha_spool_poll_event(
                 used,
                 capacity,
             } => rha_spool_event {
-                kind: RHA_SPOOL_EVENT_USAGE,
+                kind: rha_spool_event_kind::RHA_SPOOL_EVENT_USAGE as u32,
                 percent: u32::from(percent),
                 used_bytes: used,
                 capacity_bytes: capacity,
                 ..Default::default()
             },
             SpoolEvent::Overflow { at_seq, .. } => rha_spool_event {
-                kind: RHA_SPOOL_EVENT_OVERFLOW,
+                kind: rha_spool_event_kind::RHA_SPOOL_EVENT_OVERFLOW as u32,
                 overflow_seq: at_seq,
                 ..Default::default()
             },
             // Failed, and any kind added later.
             _ => rha_spool_event {
-                kind: RHA_SPOOL_EVENT_FAILED,
+                kind: rha_spool_event_kind::RHA_SPOOL_EVENT_FAILED as u32,
                 ..Default::default()
             },
         };
