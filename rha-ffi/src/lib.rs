@@ -113,17 +113,18 @@ pub use error::{
     rha_error, rha_error_code, rha_error_free, rha_error_last_seq, rha_error_message,
     rha_error_offset, rha_result, rha_result_name, rha_result_raw,
 };
+pub use ha::builder::{
+    rha_ha_scenario_build, rha_ha_scenario_builder, rha_ha_scenario_builder_add_link,
+    rha_ha_scenario_builder_add_redirect_json, rha_ha_scenario_builder_free,
+    rha_ha_scenario_builder_new, rha_ha_scenario_builder_set_config_json,
+    rha_ha_scenario_builder_set_host, rha_ha_scenario_builder_set_is_alive,
+    rha_ha_scenario_builder_set_name, rha_ha_scenario_builder_set_type,
+};
 pub use ha::scenario::{
-    rha_ha_scenario, rha_ha_scenario_build, rha_ha_scenario_builder,
-    rha_ha_scenario_builder_add_link, rha_ha_scenario_builder_add_redirect_json,
-    rha_ha_scenario_builder_free, rha_ha_scenario_builder_new,
-    rha_ha_scenario_builder_set_config_json, rha_ha_scenario_builder_set_host,
-    rha_ha_scenario_builder_set_is_alive, rha_ha_scenario_builder_set_name,
-    rha_ha_scenario_builder_set_type, rha_ha_scenario_command, rha_ha_scenario_free,
-    rha_ha_scenario_handle_timeout, rha_ha_scenario_observe, rha_ha_scenario_poll_action,
-    rha_ha_scenario_poll_event, rha_ha_scenario_poll_timeout, rha_ha_scenario_restore,
-    rha_ha_scenario_save, rha_ha_scenario_status, rha_ha_scenario_update_config_json,
-    rha_ha_state_name, rha_ha_status,
+    rha_ha_scenario, rha_ha_scenario_command, rha_ha_scenario_free, rha_ha_scenario_handle_timeout,
+    rha_ha_scenario_observe, rha_ha_scenario_poll_action, rha_ha_scenario_poll_event,
+    rha_ha_scenario_poll_timeout, rha_ha_scenario_restore, rha_ha_scenario_save,
+    rha_ha_scenario_status, rha_ha_scenario_update_config_json, rha_ha_state_name, rha_ha_status,
 };
 pub use ha::types::{
     rha_ha_action, rha_ha_action_kind, rha_ha_check, rha_ha_command, rha_ha_command_kind,
