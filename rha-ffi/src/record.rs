@@ -57,6 +57,29 @@ pub enum rha_op {
     RHA_OP_EPOCH = 0x45,
 }
 
+closed_set!(rha_op {
+    RHA_OP_CREATE,
+    RHA_OP_WRITE,
+    RHA_OP_SET_LEN,
+    RHA_OP_DELETE,
+    RHA_OP_RENAME,
+    RHA_OP_MKDIR,
+    RHA_OP_RMDIR,
+    RHA_OP_SYMLINK,
+    RHA_OP_HARD_LINK,
+    RHA_OP_SET_ATTR,
+    RHA_OP_SET_XATTR,
+    RHA_OP_REMOVE_XATTR,
+    RHA_OP_BLOCK_WRITE,
+    RHA_OP_DISCARD,
+    RHA_OP_BOOKMARK,
+    RHA_OP_TX_BEGIN,
+    RHA_OP_TX_COMMIT,
+    RHA_OP_SYNC_START,
+    RHA_OP_SYNC_END,
+    RHA_OP_EPOCH,
+});
+
 /// The bits of `rha_record.attr_mask`: which attributes a SET_ATTR record
 /// sets.
 #[repr(C)]
@@ -164,66 +187,73 @@ impl rha_record {
             // SAFETY: the view of a used field is readable, by this function's contract.
             Ok(Bytes::copy_from_slice(unsafe { view.as_slice(field) }?))
         };
-        let op = match self.op {
-            x if x == rha_op::RHA_OP_CREATE as u32 => Op::Create {
+        use rha_op::*;
+        let Some(op) = rha_op::from_raw(self.op) else {
+            return Err(rha_error::invalid_argument(format!(
+                "record field `op`: unknown operation {:#04x}",
+                self.op
+            )));
+        };
+        let op = match op {
+            RHA_OP_CREATE => Op::Create {
                 path: path("path", &self.path)?,
                 mode: self.mode,
             },
-            x if x == rha_op::RHA_OP_WRITE as u32 => Op::Write {
+            RHA_OP_WRITE => Op::Write {
                 path: path("path", &self.path)?,
                 offset: self.offset,
                 data: bytes("data", &self.data)?,
             },
-            x if x == rha_op::RHA_OP_SET_LEN as u32 => Op::SetLen {
+            RHA_OP_SET_LEN => Op::SetLen {
                 path: path("path", &self.path)?,
                 len: self.length,
             },
-            x if x == rha_op::RHA_OP_DELETE as u32 => Op::Delete {
+            RHA_OP_DELETE => Op::Delete {
                 path: path("path", &self.path)?,
             },
-            x if x == rha_op::RHA_OP_RENAME as u32 => Op::Rename {
+            RHA_OP_RENAME => Op::Rename {
                 from: path("path", &self.path)?,
                 to: path("path2", &self.path2)?,
             },
-            x if x == rha_op::RHA_OP_MKDIR as u32 => Op::Mkdir {
+            RHA_OP_MKDIR => Op::Mkdir {
                 path: path("path", &self.path)?,
                 mode: self.mode,
             },
-            x if x == rha_op::RHA_OP_RMDIR as u32 => Op::Rmdir {
+            RHA_OP_RMDIR => Op::Rmdir {
                 path: path("path", &self.path)?,
             },
-            x if x == rha_op::RHA_OP_SYMLINK as u32 => Op::Symlink {
+            RHA_OP_SYMLINK => Op::Symlink {
                 path: path("path", &self.path)?,
                 target: bytes("data", &self.data)?,
             },
-            x if x == rha_op::RHA_OP_HARD_LINK as u32 => Op::HardLink {
+            RHA_OP_HARD_LINK => Op::HardLink {
                 existing: path("path", &self.path)?,
                 link: path("path2", &self.path2)?,
             },
-            x if x == rha_op::RHA_OP_SET_ATTR as u32 => Op::SetAttr {
+            RHA_OP_SET_ATTR => Op::SetAttr {
                 path: path("path", &self.path)?,
                 attrs: self.attrs()?,
             },
-            x if x == rha_op::RHA_OP_SET_XATTR as u32 => Op::SetXattr {
+            RHA_OP_SET_XATTR => Op::SetXattr {
                 path: path("path", &self.path)?,
                 name: bytes("name", &self.name)?,
                 value: bytes("data", &self.data)?,
             },
-            x if x == rha_op::RHA_OP_REMOVE_XATTR as u32 => Op::RemoveXattr {
+            RHA_OP_REMOVE_XATTR => Op::RemoveXattr {
                 path: path("path", &self.path)?,
                 name: bytes("name", &self.name)?,
             },
-            x if x == rha_op::RHA_OP_BLOCK_WRITE as u32 => Op::BlockWrite {
+            RHA_OP_BLOCK_WRITE => Op::BlockWrite {
                 volume: self.volume,
                 offset: self.offset,
                 data: bytes("data", &self.data)?,
             },
-            x if x == rha_op::RHA_OP_DISCARD as u32 => Op::Discard {
+            RHA_OP_DISCARD => Op::Discard {
                 volume: self.volume,
                 offset: self.offset,
                 len: self.length,
             },
-            x if x == rha_op::RHA_OP_BOOKMARK as u32 => Op::Bookmark {
+            RHA_OP_BOOKMARK => Op::Bookmark {
                 name: String::from_utf8(bytes("name", &self.name)?.to_vec()).map_err(|e| {
                     rha_error::invalid_argument(format!(
                         "record field `name`: bookmark name is not UTF-8 (at byte {})",
@@ -240,19 +270,14 @@ impl rha_record {
                     }
                 },
             },
-            x if x == rha_op::RHA_OP_TX_BEGIN as u32 => Op::TxBegin { txid: self.id },
-            x if x == rha_op::RHA_OP_TX_COMMIT as u32 => Op::TxCommit { txid: self.id },
-            x if x == rha_op::RHA_OP_SYNC_START as u32 => Op::SyncStart { sync_id: self.id },
-            x if x == rha_op::RHA_OP_SYNC_END as u32 => Op::SyncEnd { sync_id: self.id },
-            x if x == rha_op::RHA_OP_EPOCH as u32 => Op::Epoch {
+            RHA_OP_TX_BEGIN => Op::TxBegin { txid: self.id },
+            RHA_OP_TX_COMMIT => Op::TxCommit { txid: self.id },
+            RHA_OP_SYNC_START => Op::SyncStart { sync_id: self.id },
+            RHA_OP_SYNC_END => Op::SyncEnd { sync_id: self.id },
+            RHA_OP_EPOCH => Op::Epoch {
                 scenario: self.id,
                 epoch: self.epoch,
             },
-            other => {
-                return Err(rha_error::invalid_argument(format!(
-                    "record field `op`: unknown operation {other:#04x}"
-                )))
-            }
         };
         Ok(op)
     }

@@ -86,11 +86,35 @@ pub enum rha_ha_scenario_type {
     RHA_HA_FULL_SYSTEM = 7,
 }
 
+closed_set!(rha_ha_scenario_type {
+    RHA_HA_FILE_SERVER,
+    RHA_HA_SQL_SERVER,
+    RHA_HA_EXCHANGE,
+    RHA_HA_IIS,
+    RHA_HA_ORACLE,
+    RHA_HA_VCENTER,
+    RHA_HA_HYPER_V,
+    RHA_HA_FULL_SYSTEM,
+});
+
+/// The scenario type for `rha_ha_scenario_type` `raw`.
 pub(crate) fn scenario_type(raw: u32) -> Result<ScenarioType, rha_error> {
-    ScenarioType::ALL
-        .get(raw as usize)
-        .copied()
-        .ok_or_else(|| rha_error::invalid_argument(format!("unknown scenario type {raw}")))
+    use rha_ha_scenario_type::*;
+    Ok(match rha_ha_scenario_type::from_raw(raw) {
+        Some(RHA_HA_FILE_SERVER) => ScenarioType::FileServer,
+        Some(RHA_HA_SQL_SERVER) => ScenarioType::SqlServer,
+        Some(RHA_HA_EXCHANGE) => ScenarioType::Exchange,
+        Some(RHA_HA_IIS) => ScenarioType::Iis,
+        Some(RHA_HA_ORACLE) => ScenarioType::Oracle,
+        Some(RHA_HA_VCENTER) => ScenarioType::VCenter,
+        Some(RHA_HA_HYPER_V) => ScenarioType::HyperV,
+        Some(RHA_HA_FULL_SYSTEM) => ScenarioType::FullSystem,
+        None => {
+            return Err(rha_error::invalid_argument(format!(
+                "unknown scenario type {raw}"
+            )))
+        }
+    })
 }
 
 /// How an Is Alive link checks the active host (`rha_ha_scenario_builder_add_link`).
@@ -104,6 +128,12 @@ pub enum rha_ha_check {
     /// A user-defined check.
     RHA_HA_CHECK_USER = 2,
 }
+
+closed_set!(rha_ha_check {
+    RHA_HA_CHECK_PING,
+    RHA_HA_CHECK_DATABASE,
+    RHA_HA_CHECK_USER,
+});
 
 /// A host by its configured role.
 #[repr(C)]
@@ -162,6 +192,25 @@ pub enum rha_ha_command_kind {
     RHA_HA_CMD_BOOKMARK = 16,
 }
 
+closed_set!(rha_ha_command_kind {
+    RHA_HA_CMD_START,
+    RHA_HA_CMD_STOP,
+    RHA_HA_CMD_PAUSE,
+    RHA_HA_CMD_RESUME,
+    RHA_HA_CMD_SWITCHOVER,
+    RHA_HA_CMD_SWITCHBACK,
+    RHA_HA_CMD_START_REVERSE,
+    RHA_HA_CMD_START_INTEGRITY_TEST,
+    RHA_HA_CMD_STOP_INTEGRITY_TEST,
+    RHA_HA_CMD_TEST_FAILOVER,
+    RHA_HA_CMD_END_TEST_FAILOVER,
+    RHA_HA_CMD_FAILOVER,
+    RHA_HA_CMD_SYNC_BACK,
+    RHA_HA_CMD_FAILBACK,
+    RHA_HA_CMD_CLEANUP,
+    RHA_HA_CMD_BOOKMARK,
+});
+
 /// A command for `rha_ha_scenario_command`.
 ///
 /// `text` (UTF-8) is the host of a test failover or the name of a bookmark
@@ -196,36 +245,38 @@ impl rha_ha_command {
             // SAFETY: forwarded from this function's contract.
             utf8_field(unsafe { self.text.as_slice("text")? }, "text")
         };
-        Ok(match self.kind {
-            1 => Command::Start,
-            2 => Command::Stop,
-            3 => Command::Pause,
-            4 => Command::Resume,
-            5 => Command::Switchover,
-            6 => Command::Switchback {
+        use rha_ha_command_kind::*;
+        let Some(kind) = rha_ha_command_kind::from_raw(self.kind) else {
+            return Err(rha_error::invalid_argument(format!(
+                "unknown command kind {}",
+                self.kind
+            )));
+        };
+        Ok(match kind {
+            RHA_HA_CMD_START => Command::Start,
+            RHA_HA_CMD_STOP => Command::Stop,
+            RHA_HA_CMD_PAUSE => Command::Pause,
+            RHA_HA_CMD_RESUME => Command::Resume,
+            RHA_HA_CMD_SWITCHOVER => Command::Switchover,
+            RHA_HA_CMD_SWITCHBACK => Command::Switchback {
                 master_restored: self.master_restored,
             },
-            7 => Command::StartReverseReplication {
+            RHA_HA_CMD_START_REVERSE => Command::StartReverseReplication {
                 master_restored: self.master_restored,
             },
-            8 => Command::StartIntegrityTest,
-            9 => Command::StopIntegrityTest,
-            10 => Command::TestFailover { host: text()? },
-            11 => Command::EndTestFailover,
-            12 => Command::Failover {
+            RHA_HA_CMD_START_INTEGRITY_TEST => Command::StartIntegrityTest,
+            RHA_HA_CMD_STOP_INTEGRITY_TEST => Command::StopIntegrityTest,
+            RHA_HA_CMD_TEST_FAILOVER => Command::TestFailover { host: text()? },
+            RHA_HA_CMD_END_TEST_FAILOVER => Command::EndTestFailover,
+            RHA_HA_CMD_FAILOVER => Command::Failover {
                 confirm: self.confirm,
             },
-            13 => Command::SyncBack,
-            14 => Command::Failback {
+            RHA_HA_CMD_SYNC_BACK => Command::SyncBack,
+            RHA_HA_CMD_FAILBACK => Command::Failback {
                 confirm: self.confirm,
             },
-            15 => Command::Cleanup,
-            16 => Command::Bookmark { name: text()? },
-            k => {
-                return Err(rha_error::invalid_argument(format!(
-                    "unknown command kind {k}"
-                )))
-            }
+            RHA_HA_CMD_CLEANUP => Command::Cleanup,
+            RHA_HA_CMD_BOOKMARK => Command::Bookmark { name: text()? },
         })
     }
 }
@@ -247,6 +298,15 @@ pub enum rha_ha_observation_kind {
     /// The replication link is back.
     RHA_HA_OBS_REPLICA_RECONNECTED = 6,
 }
+
+closed_set!(rha_ha_observation_kind {
+    RHA_HA_OBS_ACTION_COMPLETED,
+    RHA_HA_OBS_ACTION_FAILED,
+    RHA_HA_OBS_HEARTBEAT,
+    RHA_HA_OBS_SPOOL_FULL,
+    RHA_HA_OBS_REPLICA_DISCONNECTED,
+    RHA_HA_OBS_REPLICA_RECONNECTED,
+});
 
 /// A fact for `rha_ha_scenario_observe`; `text` (UTF-8) is read only during
 /// the call.
@@ -272,26 +332,28 @@ impl rha_ha_observation {
     ///
     /// `text` is a valid view for the duration of the call.
     pub(crate) unsafe fn observation(&self) -> Result<Observation, rha_error> {
-        Ok(match self.kind {
-            1 => Observation::ActionCompleted { id: self.action_id },
-            2 => Observation::ActionFailed {
+        use rha_ha_observation_kind::*;
+        let Some(kind) = rha_ha_observation_kind::from_raw(self.kind) else {
+            return Err(rha_error::invalid_argument(format!(
+                "unknown observation kind {}",
+                self.kind
+            )));
+        };
+        Ok(match kind {
+            RHA_HA_OBS_ACTION_COMPLETED => Observation::ActionCompleted { id: self.action_id },
+            RHA_HA_OBS_ACTION_FAILED => Observation::ActionFailed {
                 id: self.action_id,
                 // SAFETY: forwarded from this function's contract.
                 reason: String::from_utf8_lossy(unsafe { self.text.as_slice("text")? })
                     .into_owned(),
             },
-            3 => Observation::Heartbeat {
+            RHA_HA_OBS_HEARTBEAT => Observation::Heartbeat {
                 link: self.link as usize,
                 alive: self.alive,
             },
-            4 => Observation::SpoolFull,
-            5 => Observation::ReplicaDisconnected,
-            6 => Observation::ReplicaReconnected,
-            k => {
-                return Err(rha_error::invalid_argument(format!(
-                    "unknown observation kind {k}"
-                )))
-            }
+            RHA_HA_OBS_SPOOL_FULL => Observation::SpoolFull,
+            RHA_HA_OBS_REPLICA_DISCONNECTED => Observation::ReplicaDisconnected,
+            RHA_HA_OBS_REPLICA_RECONNECTED => Observation::ReplicaReconnected,
         })
     }
 }
@@ -623,15 +685,15 @@ pub(crate) fn check_method(
     reply_limit_ns: u64,
     command: String,
 ) -> Result<CheckMethod, rha_error> {
-    Ok(match raw {
-        0 => CheckMethod::Ping {
+    Ok(match rha_ha_check::from_raw(raw) {
+        Some(rha_ha_check::RHA_HA_CHECK_PING) => CheckMethod::Ping {
             reply_limit: std::time::Duration::from_nanos(reply_limit_ns),
         },
-        1 => CheckMethod::DatabaseConnect,
-        2 => CheckMethod::UserDefined { command },
-        k => {
+        Some(rha_ha_check::RHA_HA_CHECK_DATABASE) => CheckMethod::DatabaseConnect,
+        Some(rha_ha_check::RHA_HA_CHECK_USER) => CheckMethod::UserDefined { command },
+        None => {
             return Err(rha_error::invalid_argument(format!(
-                "unknown check method {k}"
+                "unknown check method {raw}"
             )))
         }
     })
@@ -644,6 +706,15 @@ mod tests {
     use rha_core::ha::{Artefact, RedirectStep, State, Trigger, VmAddress};
 
     use super::*;
+
+    #[test]
+    fn scenario_type_values_follow_the_core_order() {
+        for (raw, t) in ScenarioType::ALL.iter().enumerate() {
+            assert_eq!(scenario_type(raw as u32).ok(), Some(*t));
+        }
+        let past_the_end = ScenarioType::ALL.len() as u32;
+        assert!(scenario_type(past_the_end).is_err());
+    }
 
     #[test]
     fn every_action_kind_has_its_own_c_value() {
