@@ -190,15 +190,18 @@ pub use spool::reader::{
     rha_spool_reader, rha_spool_reader_free, rha_spool_reader_new, rha_spool_reader_next,
     rha_spool_reader_position,
 };
+pub use spool::types::{
+    rha_spool_append_options, rha_spool_event, rha_spool_event_kind, rha_spool_mode,
+    rha_spool_policy, rha_spool_recovery, rha_spool_ticket, rha_spool_usage, rha_spool_when_full,
+};
 pub use spool::{
-    rha_spool, rha_spool_ack, rha_spool_append, rha_spool_append_options,
-    rha_spool_append_options_init, rha_spool_build, rha_spool_builder, rha_spool_builder_free,
-    rha_spool_builder_new, rha_spool_builder_set_first_seq, rha_spool_builder_set_max_bytes,
+    rha_spool, rha_spool_ack, rha_spool_append, rha_spool_append_options_init, rha_spool_build,
+    rha_spool_builder, rha_spool_builder_free, rha_spool_builder_new,
+    rha_spool_builder_set_first_seq, rha_spool_builder_set_max_bytes,
     rha_spool_builder_set_min_free_bytes, rha_spool_builder_set_overflow,
     rha_spool_builder_set_salvage, rha_spool_builder_set_segment_bytes, rha_spool_close,
-    rha_spool_event, rha_spool_event_kind, rha_spool_free, rha_spool_get_usage, rha_spool_mode,
-    rha_spool_policy, rha_spool_poll_event, rha_spool_recovery, rha_spool_reset, rha_spool_sync,
-    rha_spool_ticket, rha_spool_usage, rha_spool_wait, rha_spool_when_full,
+    rha_spool_free, rha_spool_get_usage, rha_spool_poll_event, rha_spool_reset, rha_spool_sync,
+    rha_spool_wait,
 };
 pub use tree::plan::{
     rha_compare_options, rha_compare_options_add_exclude, rha_compare_options_free,
