@@ -9,5 +9,6 @@
 
 pub(crate) mod builder;
 mod error;
+pub(crate) mod output;
 pub(crate) mod scenario;
 pub(crate) mod types;

@@ -5,10 +5,8 @@ use std::ffi::c_char;
 
 use rha_core::ha::{Instant, Scenario, ScenarioConfig, State};
 
-use super::types::{
-    flatten, flatten_event, rha_ha_action, rha_ha_command, rha_ha_event, rha_ha_observation,
-    rha_ha_state,
-};
+use super::output::{flatten, flatten_event, rha_ha_action, rha_ha_event};
+use super::types::{rha_ha_command, rha_ha_observation, rha_ha_state};
 use crate::buffer::rha_bytes;
 use crate::error::{rha_error, rha_result};
 
