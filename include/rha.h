@@ -18,6 +18,15 @@
  * - Parameters come in the order: handle, inputs, outputs, error_out. A
  *   required pointer that is NULL gives RHA_NULL_PARAMETER. Outputs are
  *   written only on success.
+ * - Closed sets (operations, kinds, modes, formats, flag bits) are named C
+ *   enums, which document the values; a parameter or struct field holding
+ *   one is a uint32_t (its documentation names the enum), never the enum
+ *   type itself, so any value a caller passes is defined behaviour. rha
+ *   checks it on entry: a value outside the set, or a flag bit outside
+ *   the enum, fails with RHA_INVALID_ARGUMENT (a function without a result
+ *   returns its documented default). Values are never renumbered; later
+ *   versions may add values, so a caller reading one should expect values
+ *   it does not know. rha_result is the one enum type functions return.
  * - A panic inside rha never unwinds into the caller: the call returns
  *   RHA_PANIC (or the documented default of a function without a result).
  * - Threads: a handle may be used by one thread at a time and may move
@@ -61,146 +70,12 @@
 #define RHA_VERSION_NUMBER (((RHA_VERSION_MAJOR * 10000) + (RHA_VERSION_MINOR * 100)) + RHA_VERSION_PATCH)
 
 /**
- * `rha_record.attr_mask` bit: `mode` is set.
- */
-#define RHA_ATTR_MODE 1
-
-/**
- * `rha_record.attr_mask` bit: `uid` is set.
- */
-#define RHA_ATTR_UID 2
-
-/**
- * `rha_record.attr_mask` bit: `gid` is set.
- */
-#define RHA_ATTR_GID 4
-
-/**
- * `rha_record.attr_mask` bit: `atime_ns` is set.
- */
-#define RHA_ATTR_ATIME 8
-
-/**
- * `rha_record.attr_mask` bit: `mtime_ns` is set.
- */
-#define RHA_ATTR_MTIME 16
-
-/**
- * Delta format: rha's (checksummed, with a whole-file hash).
- */
-#define RHA_DELTA_FORMAT_RHA 0
-
-/**
- * Delta format: librsync's, which `rdiff patch` applies.
- */
-#define RHA_DELTA_FORMAT_RDIFF 1
-
-/**
- * Strong hash: BLAKE3 block hashes and a whole-file hash (the default;
- * needed for fixed-offset sync). Written as signature format version 1.
- */
-#define RHA_STRONG_HASH_BLAKE3 0
-
-/**
- * Strong hash: XXH3-128 block hashes, about twice as fast, for rolling
- * deltas (whose own whole-file BLAKE3 hash checks the result); no
- * whole-file hash in the signature. Written as format version 2.
- */
-#define RHA_STRONG_HASH_XXH3 1
-
-/**
- * Overflow policy: refuse appends with `RHA_SPOOL_STOPPED` until reset.
- */
-#define RHA_SPOOL_POLICY_STOP 0
-
-/**
- * Overflow policy: stop storing records, record only the regions they change.
- */
-#define RHA_SPOOL_POLICY_DEGRADE 1
-
-/**
- * When full: apply the overflow policy.
- */
-#define RHA_SPOOL_WHEN_FULL_OVERFLOW 0
-
-/**
- * When full: fail with `RHA_SPOOL_FULL` at once.
- */
-#define RHA_SPOOL_WHEN_FULL_FAIL 1
-
-/**
- * When full: wait up to `block_ms` for room, then fail with `RHA_SPOOL_FULL`.
- */
-#define RHA_SPOOL_WHEN_FULL_BLOCK 2
-
-/**
- * Spool mode: records are spooled.
- */
-#define RHA_SPOOL_MODE_NORMAL 0
-
-/**
- * Spool mode: stopped after an overflow.
- */
-#define RHA_SPOOL_MODE_STOPPED 1
-
-/**
- * Spool mode: degraded to dirty-region tracking after an overflow.
- */
-#define RHA_SPOOL_MODE_DEGRADED 2
-
-/**
- * Event: usage crossed a warning threshold upward.
- */
-#define RHA_SPOOL_EVENT_USAGE 1
-
-/**
- * Event: the spool overflowed and applied its policy.
- */
-#define RHA_SPOOL_EVENT_OVERFLOW 2
-
-/**
- * Event: a write or sync failed; the spool refuses writes until reopened.
- */
-#define RHA_SPOOL_EVENT_FAILED 3
-
-/**
- * Dirty target kind: a file or directory, named by `path`.
- */
-#define RHA_SPOOL_TARGET_FILE 1
-
-/**
- * Dirty target kind: a volume, named by `volume`.
- */
-#define RHA_SPOOL_TARGET_VOLUME 2
-
-/**
  * The `end` of a range that reaches the end of its file or volume (for a
  * file, its existence, length or attributes may have changed too):
  * `UINT64_MAX`, written out so that header parsers without the C library's
  * macros read it too.
  */
 #define RHA_SPOOL_RANGE_TO_END 18446744073709551615ull
-
-/**
- * `rha_plan_op.changes` bit: permission bits differ.
- */
-#define RHA_PLAN_CHANGE_MODE 1
-
-/**
- * `rha_plan_op.changes` bit: owner or group differ.
- */
-#define RHA_PLAN_CHANGE_OWNER 2
-
-/**
- * `rha_plan_op.changes` bit: modification time differs.
- */
-#define RHA_PLAN_CHANGE_MTIME 4
-
-/**
- * Scan flag: do not descend into directories on another file system than
- * the root (mount points are listed, their contents are not).
- */
-#define RHA_TREE_SCAN_ONE_FILE_SYSTEM 1
 
 /**
  * The outcome of a call.
@@ -440,7 +315,7 @@ typedef enum rha_result {
 } rha_result;
 
 /**
- * How `rha_replica_rewind` picks its point.
+ * How `rha_replica_rewind` picks its point (its `by` parameter).
  */
 typedef enum rha_rewind_by {
     /**
@@ -547,6 +422,177 @@ typedef enum rha_op {
      */
     RHA_OP_EPOCH = 69,
 } rha_op;
+
+/**
+ * The bits of `rha_record.attr_mask`: which attributes a SET_ATTR record
+ * sets.
+ */
+typedef enum rha_attr_flag {
+    /**
+     * `mode` is set.
+     */
+    RHA_ATTR_MODE = 1,
+    /**
+     * `uid` is set.
+     */
+    RHA_ATTR_UID = 2,
+    /**
+     * `gid` is set.
+     */
+    RHA_ATTR_GID = 4,
+    /**
+     * `atime_ns` is set.
+     */
+    RHA_ATTR_ATIME = 8,
+    /**
+     * `mtime_ns` is set.
+     */
+    RHA_ATTR_MTIME = 16,
+} rha_attr_flag;
+
+/**
+ * The format a delta job writes (`rha_delta_job_new`).
+ */
+typedef enum rha_delta_format {
+    /**
+     * rha's (checksummed, with a whole-file hash).
+     */
+    RHA_DELTA_FORMAT_RHA = 0,
+    /**
+     * librsync's, which `rdiff patch` applies.
+     */
+    RHA_DELTA_FORMAT_RDIFF = 1,
+} rha_delta_format;
+
+/**
+ * The strong hash of a signature (`rha_signature_job_set_strong_hash`).
+ */
+typedef enum rha_strong_hash {
+    /**
+     * BLAKE3 block hashes and a whole-file hash (the default; needed for
+     * fixed-offset sync). Written as signature format version 1.
+     */
+    RHA_STRONG_HASH_BLAKE3 = 0,
+    /**
+     * XXH3-128 block hashes, about twice as fast, for rolling deltas (whose
+     * own whole-file BLAKE3 hash checks the result); no whole-file hash in
+     * the signature. Written as format version 2.
+     */
+    RHA_STRONG_HASH_XXH3 = 1,
+} rha_strong_hash;
+
+/**
+ * What a spool does when it overflows (`rha_spool_builder_set_overflow`).
+ */
+typedef enum rha_spool_policy {
+    /**
+     * Refuse appends with `RHA_SPOOL_STOPPED` until reset.
+     */
+    RHA_SPOOL_POLICY_STOP = 0,
+    /**
+     * Stop storing records, record only the regions they change.
+     */
+    RHA_SPOOL_POLICY_DEGRADE = 1,
+} rha_spool_policy;
+
+/**
+ * What an append does when the spool is full
+ * (`rha_spool_append_options.when_full`).
+ */
+typedef enum rha_spool_when_full {
+    /**
+     * Apply the overflow policy.
+     */
+    RHA_SPOOL_WHEN_FULL_OVERFLOW = 0,
+    /**
+     * Fail with `RHA_SPOOL_FULL` at once.
+     */
+    RHA_SPOOL_WHEN_FULL_FAIL = 1,
+    /**
+     * Wait up to `block_ms` for room, then fail with `RHA_SPOOL_FULL`.
+     */
+    RHA_SPOOL_WHEN_FULL_BLOCK = 2,
+} rha_spool_when_full;
+
+/**
+ * A spool's mode (`rha_spool_usage.mode`).
+ */
+typedef enum rha_spool_mode {
+    /**
+     * Records are spooled.
+     */
+    RHA_SPOOL_MODE_NORMAL = 0,
+    /**
+     * Stopped after an overflow.
+     */
+    RHA_SPOOL_MODE_STOPPED = 1,
+    /**
+     * Degraded to dirty-region tracking after an overflow.
+     */
+    RHA_SPOOL_MODE_DEGRADED = 2,
+} rha_spool_mode;
+
+/**
+ * The kind of a monitoring event (`rha_spool_event.kind`).
+ */
+typedef enum rha_spool_event_kind {
+    /**
+     * Usage crossed a warning threshold upward.
+     */
+    RHA_SPOOL_EVENT_USAGE = 1,
+    /**
+     * The spool overflowed and applied its policy.
+     */
+    RHA_SPOOL_EVENT_OVERFLOW = 2,
+    /**
+     * A write or sync failed; the spool refuses writes until reopened.
+     */
+    RHA_SPOOL_EVENT_FAILED = 3,
+} rha_spool_event_kind;
+
+/**
+ * What a dirty target is (`rha_spool_dirty_target.kind`).
+ */
+typedef enum rha_spool_target_kind {
+    /**
+     * A file or directory, named by `path`.
+     */
+    RHA_SPOOL_TARGET_FILE = 1,
+    /**
+     * A volume, named by `volume`.
+     */
+    RHA_SPOOL_TARGET_VOLUME = 2,
+} rha_spool_target_kind;
+
+/**
+ * The bits of `rha_plan_op.changes`: which attributes an
+ * `RHA_PLAN_SET_ATTRS` step changes.
+ */
+typedef enum rha_plan_change_flag {
+    /**
+     * Permission bits differ.
+     */
+    RHA_PLAN_CHANGE_MODE = 1,
+    /**
+     * Owner or group differ.
+     */
+    RHA_PLAN_CHANGE_OWNER = 2,
+    /**
+     * Modification time differs.
+     */
+    RHA_PLAN_CHANGE_MTIME = 4,
+} rha_plan_change_flag;
+
+/**
+ * The bits of a tree scan's `flags`.
+ */
+typedef enum rha_tree_scan_flag {
+    /**
+     * Do not descend into directories on another file system than the root
+     * (mount points are listed, their contents are not).
+     */
+    RHA_TREE_SCAN_ONE_FILE_SYSTEM = 1,
+} rha_tree_scan_flag;
 
 /**
  * The kind of a tree entry (`rha_tree_entry.kind`).
@@ -1548,7 +1594,7 @@ typedef struct rha_record {
     uint32_t op;
     /**
      * SET_ATTR: which of `mode`, `uid`, `gid`, `atime_ns`, `mtime_ns` are
-     * set (`RHA_ATTR_*` bits).
+     * set (a bitwise OR of `rha_attr_flag` values).
      */
     uint32_t attr_mask;
     /**
@@ -1905,7 +1951,7 @@ typedef struct rha_spool_append_options {
      */
     bool durable;
     /**
-     * `RHA_SPOOL_WHEN_FULL_*` (default `RHA_SPOOL_WHEN_FULL_OVERFLOW`).
+     * An `rha_spool_when_full` value (default `RHA_SPOOL_WHEN_FULL_OVERFLOW`).
      */
     uint32_t when_full;
     /**
@@ -1978,7 +2024,7 @@ typedef struct rha_spool_usage {
      */
     uint64_t resume_seq;
     /**
-     * `RHA_SPOOL_MODE_*`.
+     * An `rha_spool_mode` value.
      */
     uint32_t mode;
     /**
@@ -2000,7 +2046,7 @@ typedef struct rha_spool_usage {
  */
 typedef struct rha_spool_event {
     /**
-     * `RHA_SPOOL_EVENT_*`.
+     * An `rha_spool_event_kind` value.
      */
     uint32_t kind;
     /**
@@ -2044,7 +2090,8 @@ typedef struct rha_spool_range {
  */
 typedef struct rha_spool_dirty_target {
     /**
-     * `RHA_SPOOL_TARGET_FILE` or `RHA_SPOOL_TARGET_VOLUME`.
+     * An `rha_spool_target_kind` value: `RHA_SPOOL_TARGET_FILE` or
+     * `RHA_SPOOL_TARGET_VOLUME`.
      */
     uint32_t kind;
     /**
@@ -2135,7 +2182,8 @@ typedef struct rha_plan_op {
      */
     uint32_t op;
     /**
-     * For `RHA_PLAN_SET_ATTRS`: `RHA_PLAN_CHANGE_*` bits; 0 otherwise.
+     * For `RHA_PLAN_SET_ATTRS`: a bitwise OR of `rha_plan_change_flag`
+     * values; 0 otherwise.
      */
     uint32_t changes;
     /**
@@ -3189,13 +3237,15 @@ enum rha_result rha_replica_set_bookmark(struct rha_replica *replica,
                                          struct rha_error **error_out);
 
 /**
- * Rewinds the replica to a point, a bookmark or a time (`by` says which of
- * `seq`, `name` and `time_ns` is used; `name` may be NULL otherwise). With
- * `dry_run` non-zero nothing changes and `*plan_out` says what would. A
+ * Rewinds the replica to a point, a bookmark or a time (`by`, an
+ * `rha_rewind_by` value, says which of `seq`, `name` and `time_ns` is used;
+ * `name` may be NULL otherwise). With `dry_run` non-zero nothing changes
+ * and `*plan_out` says what would. A
  * rewind interrupted by a crash is finished by the next `rha_replica_open`;
  * `rha_replica_undo_rewind` goes back until a new record is applied.
  *
- * Errors: `RHA_NULL_PARAMETER`; `RHA_REWIND_UNKNOWN_BOOKMARK`;
+ * Errors: `RHA_NULL_PARAMETER`; `RHA_INVALID_ARGUMENT` if `by` is not an
+ * `rha_rewind_by` value; `RHA_REWIND_UNKNOWN_BOOKMARK`;
  * `RHA_REWIND_POINT_RETIRED`; `RHA_REWIND_NO_POINT`; `RHA_REWIND_DISABLED`;
  * `RHA_REWIND_INTERRUPTED` (reopen to resume); `RHA_IO`.
  *
@@ -3206,7 +3256,7 @@ enum rha_result rha_replica_set_bookmark(struct rha_replica *replica,
  * `rha_rewind_plan`; `error_out` is NULL or valid for writing a pointer.
  */
 enum rha_result rha_replica_rewind(struct rha_replica *replica,
-                                   enum rha_rewind_by by,
+                                   uint32_t by,
                                    uint64_t seq,
                                    const char *name,
                                    uint64_t time_ns,
@@ -3339,8 +3389,8 @@ uint32_t rha_signature_block_len(const struct rha_signature *sig);
 void rha_signature_free(struct rha_signature *sig);
 
 /**
- * Makes a delta job against the basis `sig` describes, writing
- * `RHA_DELTA_FORMAT_RHA` or `RHA_DELTA_FORMAT_RDIFF`. The job copies what
+ * Makes a delta job against the basis `sig` describes, writing `format`,
+ * an `rha_delta_format` value. The job copies what
  * it needs from `sig`, which the caller may free afterwards.
  *
  * Errors: `RHA_NULL_PARAMETER` if `sig` or `job_out` is NULL;
@@ -3468,8 +3518,9 @@ uint64_t rha_patch_job_produced(const struct rha_patch_job *job);
 void rha_patch_job_free(struct rha_patch_job *job);
 
 /**
- * Chooses the strong hash of a signature job: `RHA_STRONG_HASH_BLAKE3` or
- * `RHA_STRONG_HASH_XXH3`. Only before the job's first input.
+ * Chooses the strong hash of a signature job, an `rha_strong_hash` value:
+ * `RHA_STRONG_HASH_BLAKE3` or `RHA_STRONG_HASH_XXH3`. Only before the job's
+ * first input.
  *
  * Errors: `RHA_NULL_PARAMETER` if `job` is NULL; `RHA_INVALID_ARGUMENT` for
  * an unknown hash, or once the job has consumed input.
@@ -3954,8 +4005,8 @@ enum rha_result rha_spool_builder_set_segment_bytes(struct rha_spool_builder *bu
                                                     struct rha_error **error_out);
 
 /**
- * Sets the overflow policy: `RHA_SPOOL_POLICY_STOP` (default) or
- * `RHA_SPOOL_POLICY_DEGRADE`.
+ * Sets the overflow policy, an `rha_spool_policy` value:
+ * `RHA_SPOOL_POLICY_STOP` (default) or `RHA_SPOOL_POLICY_DEGRADE`.
  *
  * Errors: `RHA_NULL_PARAMETER` if `builder` is NULL; `RHA_INVALID_ARGUMENT`
  * for another value.
@@ -4580,6 +4631,7 @@ void rha_tree_reader_free(struct rha_tree_reader *reader);
  * Scans the directory tree under `dir` into a tree signature file at
  * `sig_path` (created or truncated).
  *
+ * `flags` is a bitwise OR of `rha_tree_scan_flag` values (0 for none).
  * Symlinks are recorded, not followed; each directory is read and sorted
  * as it is entered, so memory stays small whatever the tree's size. On
  * success stores the totals in `*stats_out` if it is not NULL.

@@ -1,6 +1,6 @@
 //! Result codes and owned error objects.
 
-use std::ffi::{c_char, CStr, CString};
+use std::ffi::{c_char, CString};
 
 use rha_core::journal::{DecodeError, DecodeErrorKind, EncodeError, PathError, WriteError};
 use rha_core::signature::block::{
@@ -156,115 +156,56 @@ pub type rha_result_raw = u32;
 // The C enum and the raw code are passed the same way.
 const _: () = assert!(std::mem::size_of::<rha_result>() == std::mem::size_of::<rha_result_raw>());
 
-impl rha_result {
-    /// Every code, in numeric order.
-    #[cfg(test)]
-    pub(crate) const ALL: &[rha_result] = &[
-        rha_result::RHA_OK,
-        rha_result::RHA_BLOCKED,
-        rha_result::RHA_DONE,
-        rha_result::RHA_PANIC,
-        rha_result::RHA_NULL_PARAMETER,
-        rha_result::RHA_INVALID_ARGUMENT,
-        rha_result::RHA_INVALID_STATE,
-        rha_result::RHA_IO,
-        rha_result::RHA_JOURNAL_CORRUPT,
-        rha_result::RHA_JOURNAL_UNSUPPORTED_VERSION,
-        rha_result::RHA_JOURNAL_TOO_LARGE,
-        rha_result::RHA_JOURNAL_SEQUENCE,
-        rha_result::RHA_SIGNATURE_CORRUPT,
-        rha_result::RHA_SIGNATURE_UNSUPPORTED,
-        rha_result::RHA_SIGNATURE_TOO_LARGE,
-        rha_result::RHA_SIGNATURE_INPUT_LENGTH,
-        rha_result::RHA_DELTA_CORRUPT,
-        rha_result::RHA_DELTA_UNSUPPORTED,
-        rha_result::RHA_DELTA_OUT_OF_RANGE,
-        rha_result::RHA_PATCH_TOO_LARGE,
-        rha_result::RHA_PATCH_HASH_MISMATCH,
-        rha_result::RHA_PATCH_NOT_IN_PLACE,
-        rha_result::RHA_TREE_CORRUPT,
-        rha_result::RHA_TREE_UNSUPPORTED_VERSION,
-        rha_result::RHA_TREE_ORDER,
-        rha_result::RHA_TREE_BAD_GLOB,
-        rha_result::RHA_TREE_UNSUPPORTED_ENTRY,
-        rha_result::RHA_SPOOL_FULL,
-        rha_result::RHA_SPOOL_STOPPED,
-        rha_result::RHA_SPOOL_CORRUPT,
-        rha_result::RHA_SPOOL_FAILED,
-        rha_result::RHA_SPOOL_NOT_DURABLE,
-        rha_result::RHA_SPOOL_RECLAIMED,
-        rha_result::RHA_SPOOL_LOCKED,
-        rha_result::RHA_REWIND_UNKNOWN_BOOKMARK,
-        rha_result::RHA_REWIND_POINT_RETIRED,
-        rha_result::RHA_REWIND_NO_POINT,
-        rha_result::RHA_REWIND_NOTHING_TO_UNDO,
-        rha_result::RHA_REWIND_DISABLED,
-        rha_result::RHA_REPLICA_BUSY,
-        rha_result::RHA_APPLY_FAILED,
-        rha_result::RHA_REWIND_LOG_CORRUPT,
-        rha_result::RHA_REWIND_INTERRUPTED,
-        rha_result::RHA_HA_REFUSED,
-        rha_result::RHA_HA_CONFIRMATION_REQUIRED,
-        rha_result::RHA_HA_INVALID_CONFIG,
-        rha_result::RHA_HA_STATE_CORRUPT,
-        rha_result::RHA_HA_STATE_UNSUPPORTED_VERSION,
-    ];
-
-    /// The constant's name, for `raw` if it is a known code.
-    fn name(raw: rha_result_raw) -> Option<&'static CStr> {
-        Some(match raw {
-            0 => c"RHA_OK",
-            1 => c"RHA_BLOCKED",
-            2 => c"RHA_DONE",
-            100 => c"RHA_PANIC",
-            101 => c"RHA_NULL_PARAMETER",
-            102 => c"RHA_INVALID_ARGUMENT",
-            103 => c"RHA_INVALID_STATE",
-            200 => c"RHA_IO",
-            300 => c"RHA_JOURNAL_CORRUPT",
-            301 => c"RHA_JOURNAL_UNSUPPORTED_VERSION",
-            302 => c"RHA_JOURNAL_TOO_LARGE",
-            303 => c"RHA_JOURNAL_SEQUENCE",
-            400 => c"RHA_SIGNATURE_CORRUPT",
-            401 => c"RHA_SIGNATURE_UNSUPPORTED",
-            402 => c"RHA_SIGNATURE_TOO_LARGE",
-            403 => c"RHA_SIGNATURE_INPUT_LENGTH",
-            410 => c"RHA_DELTA_CORRUPT",
-            411 => c"RHA_DELTA_UNSUPPORTED",
-            412 => c"RHA_DELTA_OUT_OF_RANGE",
-            420 => c"RHA_PATCH_TOO_LARGE",
-            421 => c"RHA_PATCH_HASH_MISMATCH",
-            422 => c"RHA_PATCH_NOT_IN_PLACE",
-            450 => c"RHA_TREE_CORRUPT",
-            451 => c"RHA_TREE_UNSUPPORTED_VERSION",
-            452 => c"RHA_TREE_ORDER",
-            453 => c"RHA_TREE_BAD_GLOB",
-            454 => c"RHA_TREE_UNSUPPORTED_ENTRY",
-            500 => c"RHA_SPOOL_FULL",
-            501 => c"RHA_SPOOL_STOPPED",
-            502 => c"RHA_SPOOL_CORRUPT",
-            503 => c"RHA_SPOOL_FAILED",
-            504 => c"RHA_SPOOL_NOT_DURABLE",
-            505 => c"RHA_SPOOL_RECLAIMED",
-            506 => c"RHA_SPOOL_LOCKED",
-            600 => c"RHA_REWIND_UNKNOWN_BOOKMARK",
-            601 => c"RHA_REWIND_POINT_RETIRED",
-            602 => c"RHA_REWIND_NO_POINT",
-            603 => c"RHA_REWIND_NOTHING_TO_UNDO",
-            604 => c"RHA_REWIND_DISABLED",
-            605 => c"RHA_REPLICA_BUSY",
-            606 => c"RHA_APPLY_FAILED",
-            607 => c"RHA_REWIND_LOG_CORRUPT",
-            608 => c"RHA_REWIND_INTERRUPTED",
-            700 => c"RHA_HA_REFUSED",
-            701 => c"RHA_HA_CONFIRMATION_REQUIRED",
-            702 => c"RHA_HA_INVALID_CONFIG",
-            703 => c"RHA_HA_STATE_CORRUPT",
-            704 => c"RHA_HA_STATE_UNSUPPORTED_VERSION",
-            _ => return None,
-        })
-    }
-}
+closed_set!(rha_result {
+    RHA_OK,
+    RHA_BLOCKED,
+    RHA_DONE,
+    RHA_PANIC,
+    RHA_NULL_PARAMETER,
+    RHA_INVALID_ARGUMENT,
+    RHA_INVALID_STATE,
+    RHA_IO,
+    RHA_JOURNAL_CORRUPT,
+    RHA_JOURNAL_UNSUPPORTED_VERSION,
+    RHA_JOURNAL_TOO_LARGE,
+    RHA_JOURNAL_SEQUENCE,
+    RHA_SIGNATURE_CORRUPT,
+    RHA_SIGNATURE_UNSUPPORTED,
+    RHA_SIGNATURE_TOO_LARGE,
+    RHA_SIGNATURE_INPUT_LENGTH,
+    RHA_DELTA_CORRUPT,
+    RHA_DELTA_UNSUPPORTED,
+    RHA_DELTA_OUT_OF_RANGE,
+    RHA_PATCH_TOO_LARGE,
+    RHA_PATCH_HASH_MISMATCH,
+    RHA_PATCH_NOT_IN_PLACE,
+    RHA_TREE_CORRUPT,
+    RHA_TREE_UNSUPPORTED_VERSION,
+    RHA_TREE_ORDER,
+    RHA_TREE_BAD_GLOB,
+    RHA_TREE_UNSUPPORTED_ENTRY,
+    RHA_SPOOL_FULL,
+    RHA_SPOOL_STOPPED,
+    RHA_SPOOL_CORRUPT,
+    RHA_SPOOL_FAILED,
+    RHA_SPOOL_NOT_DURABLE,
+    RHA_SPOOL_RECLAIMED,
+    RHA_SPOOL_LOCKED,
+    RHA_REWIND_UNKNOWN_BOOKMARK,
+    RHA_REWIND_POINT_RETIRED,
+    RHA_REWIND_NO_POINT,
+    RHA_REWIND_NOTHING_TO_UNDO,
+    RHA_REWIND_DISABLED,
+    RHA_REPLICA_BUSY,
+    RHA_APPLY_FAILED,
+    RHA_REWIND_LOG_CORRUPT,
+    RHA_REWIND_INTERRUPTED,
+    RHA_HA_REFUSED,
+    RHA_HA_CONFIRMATION_REQUIRED,
+    RHA_HA_INVALID_CONFIG,
+    RHA_HA_STATE_CORRUPT,
+    RHA_HA_STATE_UNSUPPORTED_VERSION,
+});
 
 /// A detailed error: a code, a message and, for journal decoding errors, the
 /// position of the damage.
@@ -466,7 +407,9 @@ impl From<JobError> for rha_error {
 #[no_mangle]
 pub extern "C" fn rha_result_name(code: rha_result_raw) -> *const c_char {
     ffi_fn!(default(c"RHA_UNKNOWN".as_ptr()), non_null(), {
-        rha_result::name(code).unwrap_or(c"RHA_UNKNOWN").as_ptr()
+        rha_result::from_raw(code)
+            .map_or(c"RHA_UNKNOWN", rha_result::name)
+            .as_ptr()
     })
 }
 
@@ -576,15 +519,22 @@ pub unsafe extern "C" fn rha_error_free(error: *mut rha_error) {
 mod tests {
     use super::*;
     use rha_core::journal::{Decoder, DecoderConfig};
+    use std::ffi::CStr;
 
     #[test]
     fn every_code_has_its_name_and_unknown_codes_have_none() {
         for &code in rha_result::ALL {
-            let name = rha_result::name(code as rha_result_raw).expect("known code");
-            assert_eq!(name.to_str().ok(), Some(format!("{code:?}").as_str()));
+            assert_eq!(rha_result::from_raw(code as rha_result_raw), Some(code));
+            assert_eq!(
+                code.name().to_str().ok(),
+                Some(format!("{code:?}").as_str())
+            );
+            // SAFETY: a static NUL-terminated string.
+            let exported = unsafe { CStr::from_ptr(rha_result_name(code as u32)) };
+            assert_eq!(exported, code.name());
         }
         for raw in [3, 99, 104, 201, 304, 404, 449, 507, 609, 705, u32::MAX] {
-            assert_eq!(rha_result::name(raw), None);
+            assert_eq!(rha_result::from_raw(raw), None);
         }
         assert_eq!(
             // SAFETY: a static NUL-terminated string.
@@ -594,7 +544,7 @@ mod tests {
     }
 
     #[test]
-    fn codes_keep_their_numbers() {
+    fn codes_keep_their_numbers_in_numeric_order() {
         let numbers: Vec<u32> = rha_result::ALL.iter().map(|&c| c as u32).collect();
         assert_eq!(
             numbers,

@@ -23,6 +23,14 @@
 //! - **Parameters**: handle first, then inputs, then outputs, then
 //!   `error_out`. A required pointer that is NULL makes the call fail with
 //!   `RHA_NULL_PARAMETER`. Outputs are written only on success.
+//! - **Closed sets** (operations, kinds, modes, formats, flag bits) are
+//!   named C enums that document their values; parameters and struct fields
+//!   carry them as `uint32_t`, never as the enum type (a C caller may pass
+//!   any integer, which would be undefined behaviour in a Rust enum), and
+//!   each is checked on entry: an unknown value fails with
+//!   `RHA_INVALID_ARGUMENT`. `closed_set!` derives each set's decoding and
+//!   names from its enum; `tests/every_export_wrapped.rs` fails if an
+//!   exported function takes an enum by value.
 //! - **Panics** never cross the boundary: a bug in rha that panics makes the
 //!   call return `RHA_PANIC` (or a documented default for functions that do
 //!   not return a result).
@@ -105,21 +113,22 @@ pub use error::{
     rha_error, rha_error_code, rha_error_free, rha_error_last_seq, rha_error_message,
     rha_error_offset, rha_result, rha_result_name, rha_result_raw,
 };
+pub use ha::builder::{
+    rha_ha_scenario_build, rha_ha_scenario_builder, rha_ha_scenario_builder_add_link,
+    rha_ha_scenario_builder_add_redirect_json, rha_ha_scenario_builder_free,
+    rha_ha_scenario_builder_new, rha_ha_scenario_builder_set_config_json,
+    rha_ha_scenario_builder_set_host, rha_ha_scenario_builder_set_is_alive,
+    rha_ha_scenario_builder_set_name, rha_ha_scenario_builder_set_type,
+};
+pub use ha::output::{rha_ha_action, rha_ha_action_kind, rha_ha_event, rha_ha_event_kind};
 pub use ha::scenario::{
-    rha_ha_scenario, rha_ha_scenario_build, rha_ha_scenario_builder,
-    rha_ha_scenario_builder_add_link, rha_ha_scenario_builder_add_redirect_json,
-    rha_ha_scenario_builder_free, rha_ha_scenario_builder_new,
-    rha_ha_scenario_builder_set_config_json, rha_ha_scenario_builder_set_host,
-    rha_ha_scenario_builder_set_is_alive, rha_ha_scenario_builder_set_name,
-    rha_ha_scenario_builder_set_type, rha_ha_scenario_command, rha_ha_scenario_free,
-    rha_ha_scenario_handle_timeout, rha_ha_scenario_observe, rha_ha_scenario_poll_action,
-    rha_ha_scenario_poll_event, rha_ha_scenario_poll_timeout, rha_ha_scenario_restore,
-    rha_ha_scenario_save, rha_ha_scenario_status, rha_ha_scenario_update_config_json,
-    rha_ha_state_name, rha_ha_status,
+    rha_ha_scenario, rha_ha_scenario_command, rha_ha_scenario_free, rha_ha_scenario_handle_timeout,
+    rha_ha_scenario_observe, rha_ha_scenario_poll_action, rha_ha_scenario_poll_event,
+    rha_ha_scenario_poll_timeout, rha_ha_scenario_restore, rha_ha_scenario_save,
+    rha_ha_scenario_status, rha_ha_scenario_update_config_json, rha_ha_state_name, rha_ha_status,
 };
 pub use ha::types::{
-    rha_ha_action, rha_ha_action_kind, rha_ha_check, rha_ha_command, rha_ha_command_kind,
-    rha_ha_event, rha_ha_event_kind, rha_ha_observation, rha_ha_observation_kind,
+    rha_ha_check, rha_ha_command, rha_ha_command_kind, rha_ha_observation, rha_ha_observation_kind,
     rha_ha_scenario_type, rha_ha_side, rha_ha_state,
 };
 pub use journal::reader::{
@@ -137,10 +146,7 @@ pub use journal::writer::{
     rha_journal_writer_drain, rha_journal_writer_flush, rha_journal_writer_free,
     rha_journal_writer_next_seq, rha_journal_writer_pending,
 };
-pub use record::{
-    rha_op, rha_record, rha_record_init, RHA_ATTR_ATIME, RHA_ATTR_GID, RHA_ATTR_MODE,
-    RHA_ATTR_MTIME, RHA_ATTR_UID,
-};
+pub use record::{rha_attr_flag, rha_op, rha_record, rha_record_init};
 pub use rewind::{
     rha_apply_report, rha_bookmark, rha_replica, rha_replica_apply, rha_replica_apply_journal,
     rha_replica_bookmark, rha_replica_free, rha_replica_info, rha_replica_open, rha_replica_point,
@@ -148,16 +154,15 @@ pub use rewind::{
     rha_rewind_by, rha_rewind_info, rha_rewind_plan, rha_rewind_point,
 };
 pub use signature::block::{
-    rha_delta_job, rha_delta_job_free, rha_delta_job_new, rha_delta_job_run, rha_delta_job_stats,
-    rha_patch_job, rha_patch_job_free, rha_patch_job_new, rha_patch_job_produced,
-    rha_patch_job_run, rha_read_at_fn, rha_signature, rha_signature_block_count,
-    rha_signature_block_len, rha_signature_free, rha_signature_job, rha_signature_job_free,
-    rha_signature_job_new, rha_signature_job_run, rha_signature_load, RHA_DELTA_FORMAT_RDIFF,
-    RHA_DELTA_FORMAT_RHA,
+    rha_delta_format, rha_delta_job, rha_delta_job_free, rha_delta_job_new, rha_delta_job_run,
+    rha_delta_job_stats, rha_patch_job, rha_patch_job_free, rha_patch_job_new,
+    rha_patch_job_produced, rha_patch_job_run, rha_read_at_fn, rha_signature,
+    rha_signature_block_count, rha_signature_block_len, rha_signature_free, rha_signature_job,
+    rha_signature_job_free, rha_signature_job_new, rha_signature_job_run, rha_signature_load,
 };
 pub use signature::block::{
     rha_delta_job_set_threads, rha_signature_job_set_strong_hash, rha_signature_job_set_threads,
-    RHA_STRONG_HASH_BLAKE3, RHA_STRONG_HASH_XXH3,
+    rha_strong_hash,
 };
 pub use signature::fixed::{
     rha_fixed_compare, rha_fixed_delta_job, rha_fixed_delta_job_free, rha_fixed_delta_job_new,
@@ -179,41 +184,39 @@ pub use signature::ops::{
 pub use spool::dirty::{
     rha_spool_dirty, rha_spool_dirty_free, rha_spool_dirty_get, rha_spool_dirty_granularity,
     rha_spool_dirty_range_count, rha_spool_dirty_regions, rha_spool_dirty_target,
-    rha_spool_dirty_target_count, rha_spool_range, RHA_SPOOL_RANGE_TO_END, RHA_SPOOL_TARGET_FILE,
-    RHA_SPOOL_TARGET_VOLUME,
+    rha_spool_dirty_target_count, rha_spool_range, rha_spool_target_kind, RHA_SPOOL_RANGE_TO_END,
 };
 pub use spool::reader::{
     rha_spool_reader, rha_spool_reader_free, rha_spool_reader_new, rha_spool_reader_next,
     rha_spool_reader_position,
 };
+pub use spool::types::{
+    rha_spool_append_options, rha_spool_event, rha_spool_event_kind, rha_spool_mode,
+    rha_spool_policy, rha_spool_recovery, rha_spool_ticket, rha_spool_usage, rha_spool_when_full,
+};
 pub use spool::{
-    rha_spool, rha_spool_ack, rha_spool_append, rha_spool_append_options,
-    rha_spool_append_options_init, rha_spool_build, rha_spool_builder, rha_spool_builder_free,
-    rha_spool_builder_new, rha_spool_builder_set_first_seq, rha_spool_builder_set_max_bytes,
+    rha_spool, rha_spool_ack, rha_spool_append, rha_spool_append_options_init, rha_spool_build,
+    rha_spool_builder, rha_spool_builder_free, rha_spool_builder_new,
+    rha_spool_builder_set_first_seq, rha_spool_builder_set_max_bytes,
     rha_spool_builder_set_min_free_bytes, rha_spool_builder_set_overflow,
     rha_spool_builder_set_salvage, rha_spool_builder_set_segment_bytes, rha_spool_close,
-    rha_spool_event, rha_spool_free, rha_spool_get_usage, rha_spool_poll_event, rha_spool_recovery,
-    rha_spool_reset, rha_spool_sync, rha_spool_ticket, rha_spool_usage, rha_spool_wait,
-    RHA_SPOOL_EVENT_FAILED, RHA_SPOOL_EVENT_OVERFLOW, RHA_SPOOL_EVENT_USAGE,
-    RHA_SPOOL_MODE_DEGRADED, RHA_SPOOL_MODE_NORMAL, RHA_SPOOL_MODE_STOPPED,
-    RHA_SPOOL_POLICY_DEGRADE, RHA_SPOOL_POLICY_STOP, RHA_SPOOL_WHEN_FULL_BLOCK,
-    RHA_SPOOL_WHEN_FULL_FAIL, RHA_SPOOL_WHEN_FULL_OVERFLOW,
+    rha_spool_free, rha_spool_get_usage, rha_spool_poll_event, rha_spool_reset, rha_spool_sync,
+    rha_spool_wait,
 };
 pub use tree::plan::{
     rha_compare_options, rha_compare_options_add_exclude, rha_compare_options_free,
     rha_compare_options_new, rha_compare_options_set_check_contents,
-    rha_compare_options_set_ignore_same, rha_compare_options_set_owners, rha_plan, rha_plan_free,
-    rha_plan_new_buffers, rha_plan_new_files, rha_plan_next, rha_plan_op, rha_plan_op_kind,
-    RHA_PLAN_CHANGE_MODE, RHA_PLAN_CHANGE_MTIME, RHA_PLAN_CHANGE_OWNER,
+    rha_compare_options_set_ignore_same, rha_compare_options_set_owners, rha_plan,
+    rha_plan_change_flag, rha_plan_free, rha_plan_new_buffers, rha_plan_new_files, rha_plan_next,
+    rha_plan_op, rha_plan_op_kind,
 };
 pub use tree::reader::{
     rha_tree_reader, rha_tree_reader_finish, rha_tree_reader_free, rha_tree_reader_new,
     rha_tree_reader_next,
 };
 pub use tree::scan::{
-    rha_tree_scan_file, rha_tree_scan_job, rha_tree_scan_job_free, rha_tree_scan_job_new,
-    rha_tree_scan_job_read, rha_tree_scan_job_stats, rha_tree_scan_stats,
-    RHA_TREE_SCAN_ONE_FILE_SYSTEM,
+    rha_tree_scan_file, rha_tree_scan_flag, rha_tree_scan_job, rha_tree_scan_job_free,
+    rha_tree_scan_job_new, rha_tree_scan_job_read, rha_tree_scan_job_stats, rha_tree_scan_stats,
 };
 pub use tree::{rha_tree_entry, rha_tree_kind};
 pub use version::{

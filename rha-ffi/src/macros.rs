@@ -1,4 +1,5 @@
-//! The one wrapper around every exported function.
+//! The crate's macros: the one wrapper around every exported function, and
+//! the table of every closed set.
 //!
 //! Each `extern "C" fn` of this crate has a body that is exactly one
 //! [`ffi_fn!`] invocation; `tests/every_export_wrapped.rs` enforces it. The
@@ -6,8 +7,12 @@
 //! [`std::panic::catch_unwind`] so a panic never unwinds into C, and for
 //! fallible functions turns an error into an [`rha_error`] stored through
 //! `error_out`.
+//!
+//! [`closed_set!`] gives each C enum its list of values, its decoding from
+//! the `uint32_t` a C caller passes, and its constants' names.
 
 use std::any::Any;
+use std::ffi::CStr;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use crate::error::{rha_error, rha_result};
@@ -45,6 +50,78 @@ macro_rules! ffi_fn {
             $crate::macros::run_infallible(|| $body).unwrap_or($default)
         }
     }};
+}
+
+/// Derives the table of a closed set from its C enum: `ALL` (every value,
+/// in declaration order), `from_raw` (the value a C caller's `uint32_t`
+/// stands for, `None` if it is none) and `name` (the constant's name as the
+/// header spells it).
+///
+/// ```text
+/// closed_set!(rha_rewind_by {
+///     RHA_REWIND_BY_SEQ,
+///     RHA_REWIND_BY_BOOKMARK,
+///     RHA_REWIND_BY_TIME,
+/// });
+/// ```
+///
+/// The enum itself (numbers and doc comments) stays written out as a plain
+/// item, the one place they are written: cbindgen reads items, not macro
+/// output (it expands macros only through a nightly compiler), so an enum
+/// emitted by a macro would vanish from the header. The list here holds the
+/// variant names only, and the compiler holds it to the enum: `name` matches
+/// exhaustively, so a variant missing from the list, one listed twice or a
+/// name that is not a variant does not compile.
+///
+/// `closed_set!(flags rha_x_flag { ... })` is for a set of bit flags that a
+/// `uint32_t` mask combines; it adds `ALL_BITS` (every flag at once: a mask
+/// with any other bit is invalid) and `is_in` (whether a mask has the flag).
+macro_rules! closed_set {
+    (flags $enum:ident { $($variant:ident),+ $(,)? }) => {
+        closed_set!($enum { $($variant),+ });
+
+        impl $enum {
+            /// Every flag at once: a mask with any other bit is invalid.
+            pub const ALL_BITS: u32 = 0 $(| $enum::$variant as u32)+;
+
+            /// Whether `mask` has this flag.
+            pub fn is_in(self, mask: u32) -> bool {
+                mask & self as u32 != 0
+            }
+        }
+    };
+    ($enum:ident { $($variant:ident),+ $(,)? }) => {
+        impl $enum {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$enum] = &[$($enum::$variant),+];
+
+            /// The value whose number is `raw`, or `None` if `raw` is none of
+            /// them: how a `uint32_t` received from C is checked.
+            pub fn from_raw(raw: u32) -> Option<$enum> {
+                Self::ALL.iter().copied().find(|&value| value as u32 == raw)
+            }
+
+            /// The constant's name, as the header spells it.
+            // Exhaustive, with no wildcard: this is what ties the list to the
+            // enum.
+            #[deny(unreachable_patterns)]
+            pub fn name(self) -> &'static ::std::ffi::CStr {
+                match self {
+                    $($enum::$variant => const {
+                        $crate::macros::c_name(concat!(stringify!($variant), "\0"))
+                    },)+
+                }
+            }
+        }
+    };
+}
+
+/// `name`, which ends in its only NUL byte, as a C string (at compile time).
+pub(crate) const fn c_name(name: &'static str) -> &'static CStr {
+    match CStr::from_bytes_with_nul(name.as_bytes()) {
+        Ok(name) => name,
+        Err(_) => panic!("a constant's name holds a NUL byte"),
+    }
 }
 
 /// Checks `nulls` (parameter name, whether it is NULL) and runs `body`,
@@ -116,8 +193,8 @@ mod tests {
         let code = unsafe { report(result, &mut err) };
         assert_eq!(code, rha_result::RHA_PANIC);
         assert!(!err.is_null());
-        // SAFETY: `report` stored a boxed error, freed exactly once here.
-        let err = unsafe { Box::from_raw(err) };
+        // SAFETY: `report` stored a new handle, taken exactly once here.
+        let err = unsafe { crate::handle::take(err) }.expect("an error was stored");
         assert_eq!(err.code(), rha_result::RHA_PANIC);
         assert!(err.message().contains("boom"), "{}", err.message());
     }
@@ -143,6 +220,37 @@ mod tests {
         let code = unsafe { report(Ok(rha_result::RHA_BLOCKED), &mut err) };
         assert_eq!(code, rha_result::RHA_BLOCKED);
         assert_eq!(err, sentinel);
+    }
+
+    #[test]
+    fn closed_sets_decode_name_and_keep_their_numbers() {
+        use crate::*;
+        let when_full: Vec<u32> = rha_spool_when_full::ALL.iter().map(|&v| v as u32).collect();
+        assert_eq!(when_full, [0, 1, 2]);
+        assert_eq!(
+            rha_spool_when_full::from_raw(2),
+            Some(rha_spool_when_full::RHA_SPOOL_WHEN_FULL_BLOCK)
+        );
+        assert_eq!(rha_spool_when_full::from_raw(3), None);
+        assert_eq!(rha_spool_event_kind::from_raw(0), None);
+        assert_eq!(
+            rha_spool_target_kind::RHA_SPOOL_TARGET_VOLUME.name(),
+            c"RHA_SPOOL_TARGET_VOLUME"
+        );
+        assert_eq!(rha_attr_flag::ALL_BITS, 0x1f);
+        assert_eq!(rha_plan_change_flag::ALL_BITS, 0x7);
+        assert_eq!(rha_tree_scan_flag::ALL_BITS, 0x1);
+        assert!(rha_attr_flag::RHA_ATTR_GID.is_in(0b100));
+        assert!(!rha_attr_flag::RHA_ATTR_GID.is_in(0b011));
+        for (set, expected) in [
+            (rha_spool_policy::ALL.len(), 2),
+            (rha_spool_mode::ALL.len(), 3),
+            (rha_delta_format::ALL.len(), 2),
+            (rha_strong_hash::ALL.len(), 2),
+            (rha_rewind_by::ALL.len(), 3),
+        ] {
+            assert_eq!(set, expected);
+        }
     }
 
     #[test]

@@ -57,18 +57,53 @@ pub enum rha_op {
     RHA_OP_EPOCH = 0x45,
 }
 
-/// `rha_record.attr_mask` bit: `mode` is set.
-pub const RHA_ATTR_MODE: u32 = 1;
-/// `rha_record.attr_mask` bit: `uid` is set.
-pub const RHA_ATTR_UID: u32 = 2;
-/// `rha_record.attr_mask` bit: `gid` is set.
-pub const RHA_ATTR_GID: u32 = 4;
-/// `rha_record.attr_mask` bit: `atime_ns` is set.
-pub const RHA_ATTR_ATIME: u32 = 8;
-/// `rha_record.attr_mask` bit: `mtime_ns` is set.
-pub const RHA_ATTR_MTIME: u32 = 16;
+closed_set!(rha_op {
+    RHA_OP_CREATE,
+    RHA_OP_WRITE,
+    RHA_OP_SET_LEN,
+    RHA_OP_DELETE,
+    RHA_OP_RENAME,
+    RHA_OP_MKDIR,
+    RHA_OP_RMDIR,
+    RHA_OP_SYMLINK,
+    RHA_OP_HARD_LINK,
+    RHA_OP_SET_ATTR,
+    RHA_OP_SET_XATTR,
+    RHA_OP_REMOVE_XATTR,
+    RHA_OP_BLOCK_WRITE,
+    RHA_OP_DISCARD,
+    RHA_OP_BOOKMARK,
+    RHA_OP_TX_BEGIN,
+    RHA_OP_TX_COMMIT,
+    RHA_OP_SYNC_START,
+    RHA_OP_SYNC_END,
+    RHA_OP_EPOCH,
+});
 
-const ATTR_ALL: u32 = RHA_ATTR_MODE | RHA_ATTR_UID | RHA_ATTR_GID | RHA_ATTR_ATIME | RHA_ATTR_MTIME;
+/// The bits of `rha_record.attr_mask`: which attributes a SET_ATTR record
+/// sets.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum rha_attr_flag {
+    /// `mode` is set.
+    RHA_ATTR_MODE = 1,
+    /// `uid` is set.
+    RHA_ATTR_UID = 2,
+    /// `gid` is set.
+    RHA_ATTR_GID = 4,
+    /// `atime_ns` is set.
+    RHA_ATTR_ATIME = 8,
+    /// `mtime_ns` is set.
+    RHA_ATTR_MTIME = 16,
+}
+
+closed_set!(flags rha_attr_flag {
+    RHA_ATTR_MODE,
+    RHA_ATTR_UID,
+    RHA_ATTR_GID,
+    RHA_ATTR_ATIME,
+    RHA_ATTR_MTIME,
+});
 
 /// One journal record, flattened: `op` says which fields are meaningful.
 ///
@@ -91,7 +126,7 @@ pub struct rha_record {
     /// An `rha_op` value.
     pub op: u32,
     /// SET_ATTR: which of `mode`, `uid`, `gid`, `atime_ns`, `mtime_ns` are
-    /// set (`RHA_ATTR_*` bits).
+    /// set (a bitwise OR of `rha_attr_flag` values).
     pub attr_mask: u32,
     /// The path of every file operation; RENAME: the old name; HARD_LINK: the
     /// existing file. Relative, `/`-separated bytes: no leading `/`, no empty,
@@ -152,66 +187,73 @@ impl rha_record {
             // SAFETY: the view of a used field is readable, by this function's contract.
             Ok(Bytes::copy_from_slice(unsafe { view.as_slice(field) }?))
         };
-        let op = match self.op {
-            x if x == rha_op::RHA_OP_CREATE as u32 => Op::Create {
+        use rha_op::*;
+        let Some(op) = rha_op::from_raw(self.op) else {
+            return Err(rha_error::invalid_argument(format!(
+                "record field `op`: unknown operation {:#04x}",
+                self.op
+            )));
+        };
+        let op = match op {
+            RHA_OP_CREATE => Op::Create {
                 path: path("path", &self.path)?,
                 mode: self.mode,
             },
-            x if x == rha_op::RHA_OP_WRITE as u32 => Op::Write {
+            RHA_OP_WRITE => Op::Write {
                 path: path("path", &self.path)?,
                 offset: self.offset,
                 data: bytes("data", &self.data)?,
             },
-            x if x == rha_op::RHA_OP_SET_LEN as u32 => Op::SetLen {
+            RHA_OP_SET_LEN => Op::SetLen {
                 path: path("path", &self.path)?,
                 len: self.length,
             },
-            x if x == rha_op::RHA_OP_DELETE as u32 => Op::Delete {
+            RHA_OP_DELETE => Op::Delete {
                 path: path("path", &self.path)?,
             },
-            x if x == rha_op::RHA_OP_RENAME as u32 => Op::Rename {
+            RHA_OP_RENAME => Op::Rename {
                 from: path("path", &self.path)?,
                 to: path("path2", &self.path2)?,
             },
-            x if x == rha_op::RHA_OP_MKDIR as u32 => Op::Mkdir {
+            RHA_OP_MKDIR => Op::Mkdir {
                 path: path("path", &self.path)?,
                 mode: self.mode,
             },
-            x if x == rha_op::RHA_OP_RMDIR as u32 => Op::Rmdir {
+            RHA_OP_RMDIR => Op::Rmdir {
                 path: path("path", &self.path)?,
             },
-            x if x == rha_op::RHA_OP_SYMLINK as u32 => Op::Symlink {
+            RHA_OP_SYMLINK => Op::Symlink {
                 path: path("path", &self.path)?,
                 target: bytes("data", &self.data)?,
             },
-            x if x == rha_op::RHA_OP_HARD_LINK as u32 => Op::HardLink {
+            RHA_OP_HARD_LINK => Op::HardLink {
                 existing: path("path", &self.path)?,
                 link: path("path2", &self.path2)?,
             },
-            x if x == rha_op::RHA_OP_SET_ATTR as u32 => Op::SetAttr {
+            RHA_OP_SET_ATTR => Op::SetAttr {
                 path: path("path", &self.path)?,
                 attrs: self.attrs()?,
             },
-            x if x == rha_op::RHA_OP_SET_XATTR as u32 => Op::SetXattr {
+            RHA_OP_SET_XATTR => Op::SetXattr {
                 path: path("path", &self.path)?,
                 name: bytes("name", &self.name)?,
                 value: bytes("data", &self.data)?,
             },
-            x if x == rha_op::RHA_OP_REMOVE_XATTR as u32 => Op::RemoveXattr {
+            RHA_OP_REMOVE_XATTR => Op::RemoveXattr {
                 path: path("path", &self.path)?,
                 name: bytes("name", &self.name)?,
             },
-            x if x == rha_op::RHA_OP_BLOCK_WRITE as u32 => Op::BlockWrite {
+            RHA_OP_BLOCK_WRITE => Op::BlockWrite {
                 volume: self.volume,
                 offset: self.offset,
                 data: bytes("data", &self.data)?,
             },
-            x if x == rha_op::RHA_OP_DISCARD as u32 => Op::Discard {
+            RHA_OP_DISCARD => Op::Discard {
                 volume: self.volume,
                 offset: self.offset,
                 len: self.length,
             },
-            x if x == rha_op::RHA_OP_BOOKMARK as u32 => Op::Bookmark {
+            RHA_OP_BOOKMARK => Op::Bookmark {
                 name: String::from_utf8(bytes("name", &self.name)?.to_vec()).map_err(|e| {
                     rha_error::invalid_argument(format!(
                         "record field `name`: bookmark name is not UTF-8 (at byte {})",
@@ -228,38 +270,33 @@ impl rha_record {
                     }
                 },
             },
-            x if x == rha_op::RHA_OP_TX_BEGIN as u32 => Op::TxBegin { txid: self.id },
-            x if x == rha_op::RHA_OP_TX_COMMIT as u32 => Op::TxCommit { txid: self.id },
-            x if x == rha_op::RHA_OP_SYNC_START as u32 => Op::SyncStart { sync_id: self.id },
-            x if x == rha_op::RHA_OP_SYNC_END as u32 => Op::SyncEnd { sync_id: self.id },
-            x if x == rha_op::RHA_OP_EPOCH as u32 => Op::Epoch {
+            RHA_OP_TX_BEGIN => Op::TxBegin { txid: self.id },
+            RHA_OP_TX_COMMIT => Op::TxCommit { txid: self.id },
+            RHA_OP_SYNC_START => Op::SyncStart { sync_id: self.id },
+            RHA_OP_SYNC_END => Op::SyncEnd { sync_id: self.id },
+            RHA_OP_EPOCH => Op::Epoch {
                 scenario: self.id,
                 epoch: self.epoch,
             },
-            other => {
-                return Err(rha_error::invalid_argument(format!(
-                    "record field `op`: unknown operation {other:#04x}"
-                )))
-            }
         };
         Ok(op)
     }
 
     fn attrs(&self) -> Result<Attrs, rha_error> {
         let mask = self.attr_mask;
-        if mask & !ATTR_ALL != 0 {
+        if mask & !rha_attr_flag::ALL_BITS != 0 {
             return Err(rha_error::invalid_argument(format!(
                 "record field `attr_mask` has unknown bits {:#x}",
-                mask & !ATTR_ALL
+                mask & !rha_attr_flag::ALL_BITS
             )));
         }
-        let has = |bit: u32| mask & bit != 0;
+        let has = |flag: rha_attr_flag| flag.is_in(mask);
         Ok(Attrs {
-            mode: has(RHA_ATTR_MODE).then_some(self.mode),
-            uid: has(RHA_ATTR_UID).then_some(self.uid),
-            gid: has(RHA_ATTR_GID).then_some(self.gid),
-            atime: has(RHA_ATTR_ATIME).then_some(self.atime_ns),
-            mtime: has(RHA_ATTR_MTIME).then_some(self.mtime_ns),
+            mode: has(rha_attr_flag::RHA_ATTR_MODE).then_some(self.mode),
+            uid: has(rha_attr_flag::RHA_ATTR_UID).then_some(self.uid),
+            gid: has(rha_attr_flag::RHA_ATTR_GID).then_some(self.gid),
+            atime: has(rha_attr_flag::RHA_ATTR_ATIME).then_some(self.atime_ns),
+            mtime: has(rha_attr_flag::RHA_ATTR_MTIME).then_some(self.mtime_ns),
         })
     }
 
@@ -302,16 +339,16 @@ impl rha_record {
             }
             OpRef::SetAttr { path, attrs } => {
                 r.path = b(path);
-                let mut set = |bit: u32, present: bool| {
+                let mut set = |flag: rha_attr_flag, present: bool| {
                     if present {
-                        r.attr_mask |= bit;
+                        r.attr_mask |= flag as u32;
                     }
                 };
-                set(RHA_ATTR_MODE, attrs.mode.is_some());
-                set(RHA_ATTR_UID, attrs.uid.is_some());
-                set(RHA_ATTR_GID, attrs.gid.is_some());
-                set(RHA_ATTR_ATIME, attrs.atime.is_some());
-                set(RHA_ATTR_MTIME, attrs.mtime.is_some());
+                set(rha_attr_flag::RHA_ATTR_MODE, attrs.mode.is_some());
+                set(rha_attr_flag::RHA_ATTR_UID, attrs.uid.is_some());
+                set(rha_attr_flag::RHA_ATTR_GID, attrs.gid.is_some());
+                set(rha_attr_flag::RHA_ATTR_ATIME, attrs.atime.is_some());
+                set(rha_attr_flag::RHA_ATTR_MTIME, attrs.mtime.is_some());
                 r.mode = attrs.mode.unwrap_or(0);
                 r.uid = attrs.uid.unwrap_or(0);
                 r.gid = attrs.gid.unwrap_or(0);

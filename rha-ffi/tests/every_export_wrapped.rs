@@ -2,7 +2,10 @@
 //! this test reads `rha-ffi/src/**/*.rs` and fails if the body of any
 //! `extern fn` is anything but one `ffi_fn!` invocation, if anything is
 //! exported another way, or if the exported functions and the prototypes in
-//! `include/rha.h` differ.
+//! `include/rha.h` differ. It also holds the rules of the C ABI that the
+//! compiler cannot check: no exported function takes a `repr(C)` enum by
+//! value (closed sets cross the boundary as `uint32_t`, checked on entry),
+//! and only `src/handle.rs` turns a raw pointer back into a `Box`.
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -292,6 +295,198 @@ fn every_extern_fn_is_wrapped_in_ffi_fn() {
         "the exported functions and include/rha.h differ: regenerate the header \
          (tests/check-header.sh --update)"
     );
+}
+
+/// Names of the enums with a `#[repr(...)]` attribute defined in `toks`.
+fn repr_enums(toks: &[Tok]) -> Vec<String> {
+    let mut enums = Vec::new();
+    let mut repr = false;
+    let mut i = 0;
+    while i < toks.len() {
+        match &toks[i] {
+            Tok::Punct('#') if toks.get(i + 1) == Some(&Tok::Punct('[')) => {
+                repr |= toks.get(i + 2) == Some(&Tok::Ident("repr".to_owned()));
+                i = matching(toks, i + 1).unwrap_or(toks.len());
+            }
+            Tok::Ident(w) if w == "enum" => {
+                if let (true, Some(Tok::Ident(name))) = (repr, toks.get(i + 1)) {
+                    enums.push(name.clone());
+                }
+                repr = false;
+            }
+            Tok::Punct('{' | '}' | ';') => repr = false,
+            _ => {}
+        }
+        i += 1;
+    }
+    enums
+}
+
+/// Problems: parameters of exported functions in `toks` whose type is one
+/// of `enums` by value (a C caller can pass any integer there, which is
+/// undefined behaviour for a Rust enum).
+fn enum_parameters(toks: &[Tok], enums: &BTreeSet<String>) -> Vec<String> {
+    let mut problems = Vec::new();
+    for i in 0..toks.len() {
+        if toks[i] != Tok::Ident("extern".to_owned()) {
+            continue;
+        }
+        let j = if let Some(Tok::Str(_)) = toks.get(i + 1) {
+            i + 2
+        } else {
+            i + 1
+        };
+        let (Some(Tok::Ident(f)), Some(Tok::Ident(name))) = (toks.get(j), toks.get(j + 1)) else {
+            continue;
+        };
+        if f != "fn" {
+            continue;
+        }
+        let Some(open) = (j + 2..toks.len()).find(|&k| toks[k] == Tok::Punct('(')) else {
+            continue;
+        };
+        let Some(close) = matching(toks, open) else {
+            continue;
+        };
+        // Split the parameter list at top-level commas.
+        let mut params = vec![Vec::new()];
+        let mut depth = 0;
+        let list = &toks[open + 1..close];
+        for (k, t) in list.iter().enumerate() {
+            let arrow = k > 0 && list[k - 1] == Tok::Punct('-');
+            match t {
+                Tok::Punct('(' | '[' | '<') => depth += 1,
+                Tok::Punct(')' | ']' | '>') if !arrow => depth -= 1,
+                Tok::Punct(',') if depth == 0 => {
+                    params.push(Vec::new());
+                    continue;
+                }
+                _ => {}
+            }
+            params
+                .last_mut()
+                .expect("one list at least")
+                .push(t.clone());
+        }
+        for param in params {
+            let Some(colon) = param.iter().position(|t| *t == Tok::Punct(':')) else {
+                continue;
+            };
+            let ty = &param[colon + 1..];
+            let indirect = ty.iter().any(|t| matches!(t, Tok::Punct('*' | '&' | '<')));
+            if let (false, Some(Tok::Ident(last))) = (indirect, ty.last()) {
+                if enums.contains(last) {
+                    problems.push(format!(
+                        "{name} takes the enum {last} by value: take a uint32_t and check it"
+                    ));
+                }
+            }
+        }
+    }
+    problems
+}
+
+/// How many times `toks` turns a raw pointer into a `Box`
+/// (`Box::from_raw`, `Box::<T>::from_raw`).
+fn box_from_raw(toks: &[Tok]) -> usize {
+    (0..toks.len())
+        .filter(|&i| {
+            toks[i] == Tok::Ident("from_raw".to_owned())
+                && toks[i.saturating_sub(8)..i].contains(&Tok::Ident("Box".to_owned()))
+        })
+        .count()
+}
+
+fn sources() -> Vec<(PathBuf, Vec<Tok>)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    rust_files(&root.join("src"), &mut files);
+    files.sort();
+    files
+        .into_iter()
+        .map(|f| {
+            let src = fs::read_to_string(&f).expect("readable source file");
+            (f, tokenize(&src))
+        })
+        .collect()
+}
+
+#[test]
+fn no_exported_function_takes_an_enum_by_value() {
+    let sources = sources();
+    let enums: BTreeSet<String> = sources.iter().flat_map(|(_, t)| repr_enums(t)).collect();
+    assert!(
+        enums.contains("rha_result") && enums.contains("rha_ha_state"),
+        "found only the enums {enums:?}: is the scanner broken?"
+    );
+    let problems: Vec<String> = sources
+        .iter()
+        .flat_map(|(file, toks)| {
+            enum_parameters(toks, &enums)
+                .into_iter()
+                .map(move |p| format!("{}: {p}", file.display()))
+        })
+        .collect();
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn only_handle_rs_turns_pointers_back_into_boxes() {
+    let mut in_handle = 0;
+    for (file, toks) in sources() {
+        let n = box_from_raw(&toks);
+        if file.ends_with("src/handle.rs") {
+            in_handle += n;
+        } else {
+            assert_eq!(
+                n,
+                0,
+                "{}: Box::from_raw outside src/handle.rs: use handle::take, free or build",
+                file.display()
+            );
+        }
+    }
+    assert!(
+        in_handle > 0,
+        "no Box::from_raw in src/handle.rs: is the scanner broken?"
+    );
+}
+
+#[test]
+fn the_box_scanner_finds_conversions_but_not_mentions() {
+    let toks = tokenize(
+        r#"
+        /// Box::from_raw in a doc comment
+        fn g() { let b = Box::from_raw(p); let c = Box::<u8>::from_raw(q); CString::from_raw(r); }
+        // Box::from_raw(commented)
+        "#,
+    );
+    assert_eq!(box_from_raw(&toks), 2);
+}
+
+#[test]
+fn the_enum_scanner_finds_enums_taken_by_value() {
+    let toks = tokenize(
+        r#"
+        /// enum not_this { }
+        #[repr(C)]
+        #[derive(Clone, Copy)]
+        pub enum by_c { A = 1 }
+        #[derive(Debug)]
+        enum plain { B }
+        #[repr(u32)] pub(crate) enum by_u32 { C }
+        #[no_mangle]
+        pub unsafe extern "C" fn f(a: u32, b: by_c, c: *const by_c, d: crate::x::by_u32,
+                                   cb: Option<extern "C" fn(u8, by_c) -> i32>, e: Option<by_c>,
+                                   g: plain, h: by_c) -> by_c { ffi_fn!(x) }
+        "#,
+    );
+    let enums: BTreeSet<String> = repr_enums(&toks).into_iter().collect();
+    assert_eq!(enums.iter().collect::<Vec<_>>(), ["by_c", "by_u32"]);
+    let problems = enum_parameters(&toks, &enums);
+    assert_eq!(problems.len(), 3, "{problems:?}");
+    assert!(problems[0].contains("enum by_c") && problems[1].contains("enum by_u32"));
+    assert!(problems[2].contains("enum by_c"));
 }
 
 #[test]

@@ -207,6 +207,9 @@ static void test_errors(void)
                 RHA_REWIND_NO_POINT, "after the current point");
     CHECK_FAILS(rha_replica_rewind(rep, RHA_REWIND_BY_BOOKMARK, 0, NULL, 0, 0, &plan, &E),
                 RHA_NULL_PARAMETER, "name");
+    /* `by` is a uint32_t: a value outside rha_rewind_by is refused, not undefined. */
+    CHECK_FAILS(rha_replica_rewind(rep, 7, 0, NULL, 0, 0, &plan, &E), RHA_INVALID_ARGUMENT,
+                "unknown rha_rewind_by value 7");
 
     /* A record through a planted symlink is refused; nothing leaves the root. */
     snprintf(link, sizeof link, "%s/out", root);

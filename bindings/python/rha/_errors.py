@@ -4,7 +4,9 @@ The C library reports failures as an ``rha_result`` code plus an owned
 ``rha_error`` object holding the message; :func:`call` turns those into the
 exception classes below (and always frees the error object).
 
-Families (codes are grouped by hundreds and never renumbered)::
+Families (codes are grouped by hundreds and never renumbered); the one
+table from codes to classes is ``_BY_CODE`` with ``_FAMILIES`` below, and
+a code a later library adds raises its family's class::
 
     RhaError
     ├── UsageError            1xx: the API was used wrongly
@@ -12,34 +14,42 @@ Families (codes are grouped by hundreds and never renumbered)::
     │   ├── NullParameterError     a required pointer was NULL
     │   ├── InvalidArgumentError   bad argument or record field (also a ValueError)
     │   └── InvalidStateError      call not valid now (closed, failed earlier, ...)
-    ├── RhaIOError            2xx: an I/O failure
-    └── JournalError          3xx: journal decoding
-        ├── CorruptJournalError    damaged bytes: checksum, structure, magic
-        ├── UnsupportedVersionError
-        ├── RecordTooLargeError    a frame exceeds the configured maximum
-        └── SequenceError          a sequence gap or reordering
-    TreeSignatureError        45x: tree signatures and sync plans
-    ├── CorruptTreeSignatureError  damaged, truncated or impossible signature
-    ├── UnsupportedSignatureVersionError
-    ├── SignatureOrderError        entries out of order, parent missing
-    ├── BadGlobError               an exclusion pattern does not parse (also a ValueError)
-    └── UnsupportedEntryError      a scanned entry cannot be recorded
-    HaError                   7xx: high availability (scenarios)
-    ├── RefusedError               command not valid in the scenario's state
-    ├── ConfirmationRequiredError  destructive command without confirm=True
-    ├── InvalidConfigError         bad scenario configuration (also a ValueError)
-    ├── StateCorruptError          saved scenario state does not load
-    └── StateVersionError          saved by a newer version
-    BlockError                400-449: block signatures, deltas and patches
-    ├── CorruptSignatureError      damaged signature bytes
-    ├── UnsupportedSignatureError  a version or kind not read (rdiff MD4)
-    ├── SignatureTooLargeError     more blocks than the bound
-    ├── InputLengthError           the file's length differs from the declared one
-    ├── CorruptDeltaError          damaged delta bytes
-    ├── UnsupportedDeltaError      a delta format version not read
-    ├── DeltaOutOfRangeError       a copy outside the basis
-    ├── PatchTooLargeError         the output would pass the cap
-    └── HashMismatchError          the result does not match the whole-file hash
+    ├── RhaIOError            2xx: an I/O failure (RHA_IO)
+    ├── JournalError          3xx: journal decoding
+    │   ├── CorruptJournalError    damaged bytes: checksum, structure, magic
+    │   ├── UnsupportedVersionError
+    │   ├── RecordTooLargeError    a frame exceeds the configured maximum
+    │   └── SequenceError          a sequence gap or reordering
+    ├── BlockError            400-449: block signatures, deltas and patches
+    │   ├── CorruptSignatureError      damaged signature bytes
+    │   ├── UnsupportedSignatureError  a version or kind not read (rdiff MD4)
+    │   ├── SignatureTooLargeError     more blocks than the bound
+    │   ├── InputLengthError           the file's length differs from the declared one
+    │   ├── CorruptDeltaError          damaged delta bytes
+    │   ├── UnsupportedDeltaError      a delta format version not read
+    │   ├── DeltaOutOfRangeError       a copy outside the basis
+    │   ├── PatchTooLargeError         the output would pass the cap
+    │   ├── HashMismatchError          the result does not match the whole-file hash
+    │   └── NotInPlaceError            a rolling delta cannot be patched in place
+    ├── TreeSignatureError    450-499: tree signatures and sync plans
+    │   ├── CorruptTreeSignatureError  damaged, truncated or impossible signature
+    │   ├── UnsupportedSignatureVersionError
+    │   ├── SignatureOrderError        entries out of order, parent missing
+    │   ├── BadGlobError               an exclusion pattern does not parse (also a ValueError)
+    │   └── UnsupportedEntryError      a scanned entry cannot be recorded
+    ├── SpoolError            5xx: the spool
+    │   ├── SpoolFullError, SpoolStoppedError, CorruptSpoolError,
+    │   └── SpoolFailedError, NotDurableError, ReclaimedError, SpoolLockedError
+    ├── RewindError           6xx: applying to replicas and rewinding them
+    │   ├── UnknownBookmarkError (also a KeyError), PointRetiredError, NoPointError,
+    │   ├── NothingToUndoError, RewindDisabledError, ReplicaBusyError,
+    │   └── ApplyFailedError, RewindLogCorruptError, RewindInterruptedError
+    └── HaError               7xx: high availability (scenarios)
+        ├── RefusedError               command not valid in the scenario's state
+        ├── ConfirmationRequiredError  destructive command without confirm=True
+        ├── InvalidConfigError         bad scenario configuration (also a ValueError)
+        ├── StateCorruptError          saved scenario state does not load
+        └── StateVersionError          saved by a newer version
 """
 
 from __future__ import annotations
@@ -83,6 +93,25 @@ __all__ = [
     "DeltaOutOfRangeError",
     "PatchTooLargeError",
     "HashMismatchError",
+    "NotInPlaceError",
+    "SpoolError",
+    "SpoolFullError",
+    "SpoolStoppedError",
+    "CorruptSpoolError",
+    "SpoolFailedError",
+    "NotDurableError",
+    "ReclaimedError",
+    "SpoolLockedError",
+    "RewindError",
+    "UnknownBookmarkError",
+    "PointRetiredError",
+    "NoPointError",
+    "NothingToUndoError",
+    "RewindDisabledError",
+    "ReplicaBusyError",
+    "ApplyFailedError",
+    "RewindLogCorruptError",
+    "RewindInterruptedError",
     "call",
     "code_name",
     "raise_code",
@@ -156,7 +185,7 @@ class InvalidStateError(UsageError):
 
 
 class RhaIOError(RhaError):
-    """An I/O failure (``rha_result`` 2xx)."""
+    """An I/O failure (``RHA_IO``; ``rha_result`` 2xx)."""
 
 
 class JournalError(RhaError):
@@ -215,6 +244,8 @@ class BadGlobError(TreeSignatureError, ValueError):
 class UnsupportedEntryError(TreeSignatureError):
     """A scanned entry that a signature cannot record, such as a path
     longer than 4096 bytes (``RHA_TREE_UNSUPPORTED_ENTRY``)."""
+
+
 class BlockError(RhaError):
     """Block signatures, deltas and patches (``rha_result`` 400-449).
 
@@ -263,34 +294,6 @@ class HashMismatchError(BlockError):
     Discard the output and copy the whole file."""
 
 
-_BY_CODE: Dict[int, Type[RhaError]] = {
-    lib.RHA_PANIC: PanicError,
-    lib.RHA_NULL_PARAMETER: NullParameterError,
-    lib.RHA_INVALID_ARGUMENT: InvalidArgumentError,
-    lib.RHA_INVALID_STATE: InvalidStateError,
-    lib.RHA_JOURNAL_CORRUPT: CorruptJournalError,
-    lib.RHA_JOURNAL_UNSUPPORTED_VERSION: UnsupportedVersionError,
-    lib.RHA_JOURNAL_TOO_LARGE: RecordTooLargeError,
-    lib.RHA_JOURNAL_SEQUENCE: SequenceError,
-    lib.RHA_TREE_CORRUPT: CorruptTreeSignatureError,
-    lib.RHA_TREE_UNSUPPORTED_VERSION: UnsupportedSignatureVersionError,
-    lib.RHA_TREE_ORDER: SignatureOrderError,
-    lib.RHA_TREE_BAD_GLOB: BadGlobError,
-    lib.RHA_TREE_UNSUPPORTED_ENTRY: UnsupportedEntryError,
-    lib.RHA_SIGNATURE_CORRUPT: CorruptSignatureError,
-    lib.RHA_SIGNATURE_UNSUPPORTED: UnsupportedSignatureError,
-    lib.RHA_SIGNATURE_TOO_LARGE: SignatureTooLargeError,
-    lib.RHA_SIGNATURE_INPUT_LENGTH: InputLengthError,
-    lib.RHA_DELTA_CORRUPT: CorruptDeltaError,
-    lib.RHA_DELTA_UNSUPPORTED: UnsupportedDeltaError,
-    lib.RHA_DELTA_OUT_OF_RANGE: DeltaOutOfRangeError,
-    lib.RHA_PATCH_TOO_LARGE: PatchTooLargeError,
-    lib.RHA_PATCH_HASH_MISMATCH: HashMismatchError,
-}
-_BY_FAMILY: Dict[int, Type[RhaError]] = {1: UsageError, 2: RhaIOError, 3: JournalError}
-_STATUSES = (lib.RHA_OK, lib.RHA_BLOCKED, lib.RHA_DONE)
-
-
 class HaError(RhaError):
     """A scenario refused something (``rha_result`` 7xx)."""
 
@@ -321,20 +324,176 @@ class StateVersionError(HaError):
     (``RHA_HA_STATE_UNSUPPORTED_VERSION``)."""
 
 
-_BY_CODE.update(
-    {
-        lib.RHA_HA_REFUSED: RefusedError,
-        lib.RHA_HA_CONFIRMATION_REQUIRED: ConfirmationRequiredError,
-        lib.RHA_HA_INVALID_CONFIG: InvalidConfigError,
-        lib.RHA_HA_STATE_CORRUPT: StateCorruptError,
-        lib.RHA_HA_STATE_UNSUPPORTED_VERSION: StateVersionError,
-    }
+class NotInPlaceError(BlockError):
+    """A delta applied in place copies data from one position to another
+    (a rolling delta): only fixed-offset deltas apply in place
+    (``RHA_PATCH_NOT_IN_PLACE``). Patch into a new file instead."""
+
+
+class SpoolError(RhaError):
+    """A spool error (``rha_result`` 5xx)."""
+
+
+class SpoolFullError(SpoolError):
+    """The spool is full and the append was asked not to overflow (or its
+    wait for room timed out); nothing was appended (``RHA_SPOOL_FULL``)."""
+
+
+class SpoolStoppedError(SpoolError):
+    """The spool overflowed under the stop policy; appends are refused until
+    a resync and :meth:`Spool.reset` (``RHA_SPOOL_STOPPED``)."""
+
+
+class CorruptSpoolError(SpoolError):
+    """A spool file is damaged (``RHA_SPOOL_CORRUPT``). The message names the
+    file; ``offset`` and ``last_seq`` say where and what is intact."""
+
+
+class SpoolFailedError(SpoolError):
+    """An earlier write or sync failed; reopen the spool (``RHA_SPOOL_FAILED``)."""
+
+
+class NotDurableError(SpoolError):
+    """The sequence number acknowledged is not durable yet
+    (``RHA_SPOOL_NOT_DURABLE``)."""
+
+
+class ReclaimedError(SpoolError):
+    """The read position was reclaimed after an acknowledgement
+    (``RHA_SPOOL_RECLAIMED``)."""
+
+
+class SpoolLockedError(SpoolError):
+    """Another process has the spool directory open (``RHA_SPOOL_LOCKED``)."""
+
+
+class RewindError(RhaError):
+    """Applying to a replica or rewinding it failed (``rha_result`` 6xx)."""
+
+
+class UnknownBookmarkError(RewindError, KeyError):
+    """No bookmark has that name (``RHA_REWIND_UNKNOWN_BOOKMARK``)."""
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class PointRetiredError(RewindError):
+    """The point was dropped by retention (``RHA_REWIND_POINT_RETIRED``)."""
+
+
+class NoPointError(RewindError):
+    """No such point: after the current one, before every timed point, or
+    the log is empty (``RHA_REWIND_NO_POINT``)."""
+
+
+class NothingToUndoError(RewindError):
+    """No rewind to undo (``RHA_REWIND_NOTHING_TO_UNDO``)."""
+
+
+class RewindDisabledError(RewindError):
+    """The replica keeps no rewind log (``RHA_REWIND_DISABLED``)."""
+
+
+class ReplicaBusyError(RewindError):
+    """Another handle or process holds the replica (``RHA_REPLICA_BUSY``)."""
+
+
+class ApplyFailedError(RewindError):
+    """A record cannot be applied, e.g. a path that would leave the root
+    (``RHA_APPLY_FAILED``); nothing was written for it."""
+
+
+class RewindLogCorruptError(RewindError):
+    """The rewind log is damaged (``RHA_REWIND_LOG_CORRUPT``)."""
+
+
+class RewindInterruptedError(RewindError):
+    """A rewind stopped between two points; reopen the replica to finish it
+    (``RHA_REWIND_INTERRUPTED``)."""
+
+
+# The one table from result codes to exceptions: every code of every family,
+# then each family's class for codes a later library adds. Statuses
+# (RHA_OK, RHA_BLOCKED, RHA_DONE) are not errors and are not here.
+_BY_CODE: Dict[int, Type[RhaError]] = {
+    # 1xx: API usage
+    lib.RHA_PANIC: PanicError,
+    lib.RHA_NULL_PARAMETER: NullParameterError,
+    lib.RHA_INVALID_ARGUMENT: InvalidArgumentError,
+    lib.RHA_INVALID_STATE: InvalidStateError,
+    # 2xx: I/O
+    lib.RHA_IO: RhaIOError,
+    # 3xx: journal
+    lib.RHA_JOURNAL_CORRUPT: CorruptJournalError,
+    lib.RHA_JOURNAL_UNSUPPORTED_VERSION: UnsupportedVersionError,
+    lib.RHA_JOURNAL_TOO_LARGE: RecordTooLargeError,
+    lib.RHA_JOURNAL_SEQUENCE: SequenceError,
+    # 400-449: block signatures, deltas and patches
+    lib.RHA_SIGNATURE_CORRUPT: CorruptSignatureError,
+    lib.RHA_SIGNATURE_UNSUPPORTED: UnsupportedSignatureError,
+    lib.RHA_SIGNATURE_TOO_LARGE: SignatureTooLargeError,
+    lib.RHA_SIGNATURE_INPUT_LENGTH: InputLengthError,
+    lib.RHA_DELTA_CORRUPT: CorruptDeltaError,
+    lib.RHA_DELTA_UNSUPPORTED: UnsupportedDeltaError,
+    lib.RHA_DELTA_OUT_OF_RANGE: DeltaOutOfRangeError,
+    lib.RHA_PATCH_TOO_LARGE: PatchTooLargeError,
+    lib.RHA_PATCH_HASH_MISMATCH: HashMismatchError,
+    lib.RHA_PATCH_NOT_IN_PLACE: NotInPlaceError,
+    # 450-499: tree signatures and sync plans
+    lib.RHA_TREE_CORRUPT: CorruptTreeSignatureError,
+    lib.RHA_TREE_UNSUPPORTED_VERSION: UnsupportedSignatureVersionError,
+    lib.RHA_TREE_ORDER: SignatureOrderError,
+    lib.RHA_TREE_BAD_GLOB: BadGlobError,
+    lib.RHA_TREE_UNSUPPORTED_ENTRY: UnsupportedEntryError,
+    # 5xx: spool
+    lib.RHA_SPOOL_FULL: SpoolFullError,
+    lib.RHA_SPOOL_STOPPED: SpoolStoppedError,
+    lib.RHA_SPOOL_CORRUPT: CorruptSpoolError,
+    lib.RHA_SPOOL_FAILED: SpoolFailedError,
+    lib.RHA_SPOOL_NOT_DURABLE: NotDurableError,
+    lib.RHA_SPOOL_RECLAIMED: ReclaimedError,
+    lib.RHA_SPOOL_LOCKED: SpoolLockedError,
+    # 6xx: rewind and replicas
+    lib.RHA_REWIND_UNKNOWN_BOOKMARK: UnknownBookmarkError,
+    lib.RHA_REWIND_POINT_RETIRED: PointRetiredError,
+    lib.RHA_REWIND_NO_POINT: NoPointError,
+    lib.RHA_REWIND_NOTHING_TO_UNDO: NothingToUndoError,
+    lib.RHA_REWIND_DISABLED: RewindDisabledError,
+    lib.RHA_REPLICA_BUSY: ReplicaBusyError,
+    lib.RHA_APPLY_FAILED: ApplyFailedError,
+    lib.RHA_REWIND_LOG_CORRUPT: RewindLogCorruptError,
+    lib.RHA_REWIND_INTERRUPTED: RewindInterruptedError,
+    # 7xx: high availability
+    lib.RHA_HA_REFUSED: RefusedError,
+    lib.RHA_HA_CONFIRMATION_REQUIRED: ConfirmationRequiredError,
+    lib.RHA_HA_INVALID_CONFIG: InvalidConfigError,
+    lib.RHA_HA_STATE_CORRUPT: StateCorruptError,
+    lib.RHA_HA_STATE_UNSUPPORTED_VERSION: StateVersionError,
+}
+# (first code, end) -> family class, for a code not in _BY_CODE.
+_FAMILIES: Tuple[Tuple[int, int, Type[RhaError]], ...] = (
+    (100, 200, UsageError),
+    (200, 300, RhaIOError),
+    (300, 400, JournalError),
+    (400, 450, BlockError),
+    (450, 500, TreeSignatureError),
+    (500, 600, SpoolError),
+    (600, 700, RewindError),
+    (700, 800, HaError),
 )
-_BY_FAMILY[7] = HaError
+_STATUSES = (lib.RHA_OK, lib.RHA_BLOCKED, lib.RHA_DONE)
 
 
 def _class_for(code: int) -> Type[RhaError]:
-    return _BY_CODE.get(code) or _BY_FAMILY.get(code // 100, RhaError)
+    """The exception class for an error code: its own, else its family's,
+    else (a code outside every family) :class:`RhaError`."""
+    if code in _BY_CODE:
+        return _BY_CODE[code]
+    for first, end, family in _FAMILIES:
+        if first <= code < end:
+            return family
+    return RhaError
 
 
 def code_name(code: int) -> str:

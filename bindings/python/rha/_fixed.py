@@ -24,12 +24,11 @@ import os
 from dataclasses import dataclass
 from typing import IO, Any, Callable, Iterator, List, Optional, Union
 
-from . import _errors
 from . import _ops as o
 from ._block import Source
 from ._closeable import Closeable
 from ._convert import _FROM_C
-from ._errors import BlockError, call, raise_code
+from ._errors import NotInPlaceError, call, raise_code  # noqa: F401 (re-exported)
 from ._native import ffi, lib
 
 __all__ = [
@@ -52,15 +51,6 @@ _NO_LIMIT = (1 << 64) - 1
 BytesLike = Union[bytes, bytearray, memoryview]
 RandomSource = Union[BytesLike, str, "os.PathLike[str]", IO[bytes]]
 """Data read at random: bytes-like, a path, or a seekable binary file."""
-
-
-class NotInPlaceError(BlockError):
-    """A delta applied in place copies data from one position to another
-    (a rolling delta): only fixed-offset deltas apply in place
-    (``RHA_PATCH_NOT_IN_PLACE``). Patch into a new file instead."""
-
-
-_errors._BY_CODE[lib.RHA_PATCH_NOT_IN_PLACE] = NotInPlaceError
 
 
 def _reader(source: RandomSource) -> "tuple[Callable[[int, int], bytes], Callable[[], None]]":

@@ -29,9 +29,21 @@ from dataclasses import dataclass
 from typing import Any, List, Optional, Union
 
 from ._closeable import Closeable
-from . import _errors
 from ._convert import fill_record
-from ._errors import RhaError, call, raise_code
+from ._errors import (  # noqa: F401 (re-exported)
+    RewindError,
+    UnknownBookmarkError,
+    PointRetiredError,
+    NoPointError,
+    NothingToUndoError,
+    RewindDisabledError,
+    ReplicaBusyError,
+    ApplyFailedError,
+    RewindLogCorruptError,
+    RewindInterruptedError,
+    call,
+    raise_code,
+)
 from ._native import c_str, ffi, lib
 from ._ops import Op
 
@@ -55,69 +67,6 @@ __all__ = [
 ]
 
 PathArg = Union[str, "os.PathLike[str]"]
-
-
-class RewindError(RhaError):
-    """Applying to a replica or rewinding it failed (``rha_result`` 6xx)."""
-
-
-class UnknownBookmarkError(RewindError, KeyError):
-    """No bookmark has that name (``RHA_REWIND_UNKNOWN_BOOKMARK``)."""
-
-    def __str__(self) -> str:
-        return self.message
-
-
-class PointRetiredError(RewindError):
-    """The point was dropped by retention (``RHA_REWIND_POINT_RETIRED``)."""
-
-
-class NoPointError(RewindError):
-    """No such point: after the current one, before every timed point, or
-    the log is empty (``RHA_REWIND_NO_POINT``)."""
-
-
-class NothingToUndoError(RewindError):
-    """No rewind to undo (``RHA_REWIND_NOTHING_TO_UNDO``)."""
-
-
-class RewindDisabledError(RewindError):
-    """The replica keeps no rewind log (``RHA_REWIND_DISABLED``)."""
-
-
-class ReplicaBusyError(RewindError):
-    """Another handle or process holds the replica (``RHA_REPLICA_BUSY``)."""
-
-
-class ApplyFailedError(RewindError):
-    """A record cannot be applied, e.g. a path that would leave the root
-    (``RHA_APPLY_FAILED``); nothing was written for it."""
-
-
-class RewindLogCorruptError(RewindError):
-    """The rewind log is damaged (``RHA_REWIND_LOG_CORRUPT``)."""
-
-
-class RewindInterruptedError(RewindError):
-    """A rewind stopped between two points; reopen the replica to finish it
-    (``RHA_REWIND_INTERRUPTED``)."""
-
-
-# Registered with the shared error mapping, so `call` raises these.
-_errors._BY_CODE.update(
-    {
-        lib.RHA_REWIND_UNKNOWN_BOOKMARK: UnknownBookmarkError,
-        lib.RHA_REWIND_POINT_RETIRED: PointRetiredError,
-        lib.RHA_REWIND_NO_POINT: NoPointError,
-        lib.RHA_REWIND_NOTHING_TO_UNDO: NothingToUndoError,
-        lib.RHA_REWIND_DISABLED: RewindDisabledError,
-        lib.RHA_REPLICA_BUSY: ReplicaBusyError,
-        lib.RHA_APPLY_FAILED: ApplyFailedError,
-        lib.RHA_REWIND_LOG_CORRUPT: RewindLogCorruptError,
-        lib.RHA_REWIND_INTERRUPTED: RewindInterruptedError,
-    }
-)
-_errors._BY_FAMILY[6] = RewindError
 
 
 @dataclass(frozen=True)

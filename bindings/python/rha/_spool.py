@@ -9,9 +9,19 @@ from dataclasses import dataclass
 from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
 
 from ._closeable import Closeable
-from . import _errors
 from ._convert import fill_record, read_record
-from ._errors import RhaError, call, raise_code
+from ._errors import (  # noqa: F401 (re-exported)
+    SpoolError,
+    SpoolFullError,
+    SpoolStoppedError,
+    CorruptSpoolError,
+    SpoolFailedError,
+    NotDurableError,
+    ReclaimedError,
+    SpoolLockedError,
+    call,
+    raise_code,
+)
 from ._native import ffi, lib
 from ._ops import Op, Record
 
@@ -32,57 +42,6 @@ __all__ = [
     "SpoolLockedError",
 ]
 
-
-class SpoolError(RhaError):
-    """A spool error (``rha_result`` 5xx)."""
-
-
-class SpoolFullError(SpoolError):
-    """The spool is full and the append was asked not to overflow (or its
-    wait for room timed out); nothing was appended (``RHA_SPOOL_FULL``)."""
-
-
-class SpoolStoppedError(SpoolError):
-    """The spool overflowed under the stop policy; appends are refused until
-    a resync and :meth:`Spool.reset` (``RHA_SPOOL_STOPPED``)."""
-
-
-class CorruptSpoolError(SpoolError):
-    """A spool file is damaged (``RHA_SPOOL_CORRUPT``). The message names the
-    file; ``offset`` and ``last_seq`` say where and what is intact."""
-
-
-class SpoolFailedError(SpoolError):
-    """An earlier write or sync failed; reopen the spool (``RHA_SPOOL_FAILED``)."""
-
-
-class NotDurableError(SpoolError):
-    """The sequence number acknowledged is not durable yet
-    (``RHA_SPOOL_NOT_DURABLE``)."""
-
-
-class ReclaimedError(SpoolError):
-    """The read position was reclaimed after an acknowledgement
-    (``RHA_SPOOL_RECLAIMED``)."""
-
-
-class SpoolLockedError(SpoolError):
-    """Another process has the spool directory open (``RHA_SPOOL_LOCKED``)."""
-
-
-# The error mapping learns the spool family (5xx) here, beside its classes.
-_errors._BY_FAMILY[5] = SpoolError
-_errors._BY_CODE.update(
-    {
-        lib.RHA_SPOOL_FULL: SpoolFullError,
-        lib.RHA_SPOOL_STOPPED: SpoolStoppedError,
-        lib.RHA_SPOOL_CORRUPT: CorruptSpoolError,
-        lib.RHA_SPOOL_FAILED: SpoolFailedError,
-        lib.RHA_SPOOL_NOT_DURABLE: NotDurableError,
-        lib.RHA_SPOOL_RECLAIMED: ReclaimedError,
-        lib.RHA_SPOOL_LOCKED: SpoolLockedError,
-    }
-)
 
 _MODES = {
     lib.RHA_SPOOL_MODE_NORMAL: "normal",

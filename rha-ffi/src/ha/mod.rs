@@ -7,5 +7,8 @@
 //! borrowed views (text and the full JSON) that stay valid until the next
 //! poll of the same kind.
 
+pub(crate) mod builder;
+mod error;
+pub(crate) mod output;
 pub(crate) mod scenario;
 pub(crate) mod types;

@@ -185,8 +185,10 @@ pub unsafe extern "C" fn rha_journal_reader_build(
         // SAFETY: `builder` is NULL or made by `_builder_new` and not used
         // again; `reader_out` is NULL or writable; by this function's contract.
         unsafe {
-            crate::handle::build(builder, reader_out, "reader_out", |b| rha_journal_reader {
-                decoder: Decoder::new(b.config),
+            crate::handle::build(builder, reader_out, "reader_out", |b| {
+                Ok(rha_journal_reader {
+                    decoder: Decoder::new(b.config),
+                })
             })
         }
     })

@@ -236,8 +236,10 @@ pub unsafe extern "C" fn rha_journal_writer_build(
         // SAFETY: `builder` is NULL or made by `_builder_new` and not used
         // again; `writer_out` is NULL or writable; by this function's contract.
         unsafe {
-            crate::handle::build(builder, writer_out, "writer_out", |b| rha_journal_writer {
-                writer: JournalWriter::new(Queue::default(), b.config),
+            crate::handle::build(builder, writer_out, "writer_out", |b| {
+                Ok(rha_journal_writer {
+                    writer: JournalWriter::new(Queue::default(), b.config),
+                })
             })
         }
     })

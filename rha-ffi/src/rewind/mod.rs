@@ -498,7 +498,7 @@ pub unsafe extern "C" fn rha_replica_set_bookmark(
     })
 }
 
-/// How `rha_replica_rewind` picks its point.
+/// How `rha_replica_rewind` picks its point (its `by` parameter).
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum rha_rewind_by {
@@ -510,13 +510,21 @@ pub enum rha_rewind_by {
     RHA_REWIND_BY_TIME = 2,
 }
 
-/// Rewinds the replica to a point, a bookmark or a time (`by` says which of
-/// `seq`, `name` and `time_ns` is used; `name` may be NULL otherwise). With
-/// `dry_run` non-zero nothing changes and `*plan_out` says what would. A
+closed_set!(rha_rewind_by {
+    RHA_REWIND_BY_SEQ,
+    RHA_REWIND_BY_BOOKMARK,
+    RHA_REWIND_BY_TIME,
+});
+
+/// Rewinds the replica to a point, a bookmark or a time (`by`, an
+/// `rha_rewind_by` value, says which of `seq`, `name` and `time_ns` is used;
+/// `name` may be NULL otherwise). With `dry_run` non-zero nothing changes
+/// and `*plan_out` says what would. A
 /// rewind interrupted by a crash is finished by the next `rha_replica_open`;
 /// `rha_replica_undo_rewind` goes back until a new record is applied.
 ///
-/// Errors: `RHA_NULL_PARAMETER`; `RHA_REWIND_UNKNOWN_BOOKMARK`;
+/// Errors: `RHA_NULL_PARAMETER`; `RHA_INVALID_ARGUMENT` if `by` is not an
+/// `rha_rewind_by` value; `RHA_REWIND_UNKNOWN_BOOKMARK`;
 /// `RHA_REWIND_POINT_RETIRED`; `RHA_REWIND_NO_POINT`; `RHA_REWIND_DISABLED`;
 /// `RHA_REWIND_INTERRUPTED` (reopen to resume); `RHA_IO`.
 ///
@@ -529,7 +537,7 @@ pub enum rha_rewind_by {
 #[allow(clippy::too_many_arguments)] // one entry point for the three ways to pick a point
 pub unsafe extern "C" fn rha_replica_rewind(
     replica: *mut rha_replica,
-    by: rha_rewind_by,
+    by: u32,
     seq: u64,
     name: *const c_char,
     time_ns: u64,
@@ -541,6 +549,9 @@ pub unsafe extern "C" fn rha_replica_rewind(
         // SAFETY: non-NULL (checked), live and unshared by this function's contract.
         let r = unsafe { &mut *replica };
         let rep = r.dir.replica();
+        let by = rha_rewind_by::from_raw(by).ok_or_else(|| {
+            rha_error::invalid_argument(format!("unknown rha_rewind_by value {by}"))
+        })?;
         let point = match by {
             rha_rewind_by::RHA_REWIND_BY_SEQ => seq,
             rha_rewind_by::RHA_REWIND_BY_BOOKMARK => {

@@ -12,10 +12,20 @@ use rha_core::signature::block::{
 use crate::buffer::{rha_in_buffer, rha_out_buffer};
 use crate::error::{rha_error, rha_result};
 
-/// Delta format: rha's (checksummed, with a whole-file hash).
-pub const RHA_DELTA_FORMAT_RHA: u32 = 0;
-/// Delta format: librsync's, which `rdiff patch` applies.
-pub const RHA_DELTA_FORMAT_RDIFF: u32 = 1;
+/// The format a delta job writes (`rha_delta_job_new`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum rha_delta_format {
+    /// rha's (checksummed, with a whole-file hash).
+    RHA_DELTA_FORMAT_RHA = 0,
+    /// librsync's, which `rdiff patch` applies.
+    RHA_DELTA_FORMAT_RDIFF = 1,
+}
+
+closed_set!(rha_delta_format {
+    RHA_DELTA_FORMAT_RHA,
+    RHA_DELTA_FORMAT_RDIFF,
+});
 
 /// A streaming signature job: fed a file's bytes, it produces the file's
 /// block signature (`docs/signature-format.md`). Memory: one block plus
@@ -310,8 +320,8 @@ pub unsafe extern "C" fn rha_signature_free(sig: *mut rha_signature) {
     })
 }
 
-/// Makes a delta job against the basis `sig` describes, writing
-/// `RHA_DELTA_FORMAT_RHA` or `RHA_DELTA_FORMAT_RDIFF`. The job copies what
+/// Makes a delta job against the basis `sig` describes, writing `format`,
+/// an `rha_delta_format` value. The job copies what
 /// it needs from `sig`, which the caller may free afterwards.
 ///
 /// Errors: `RHA_NULL_PARAMETER` if `sig` or `job_out` is NULL;
@@ -330,12 +340,12 @@ pub unsafe extern "C" fn rha_delta_job_new(
     error_out: *mut *mut rha_error,
 ) -> rha_result {
     ffi_fn!(fallible(error_out), non_null(sig, job_out), {
-        let format = match format {
-            RHA_DELTA_FORMAT_RHA => DeltaFormat::Rha,
-            RHA_DELTA_FORMAT_RDIFF => DeltaFormat::Rdiff,
-            other => {
+        let format = match rha_delta_format::from_raw(format) {
+            Some(rha_delta_format::RHA_DELTA_FORMAT_RHA) => DeltaFormat::Rha,
+            Some(rha_delta_format::RHA_DELTA_FORMAT_RDIFF) => DeltaFormat::Rdiff,
+            None => {
                 return Err(rha_error::invalid_argument(format!(
-                    "unknown delta format {other}"
+                    "unknown delta format {format}"
                 )))
             }
         };
@@ -519,16 +529,27 @@ pub unsafe extern "C" fn rha_patch_job_free(job: *mut rha_patch_job) {
     })
 }
 
-/// Strong hash: BLAKE3 block hashes and a whole-file hash (the default;
-/// needed for fixed-offset sync). Written as signature format version 1.
-pub const RHA_STRONG_HASH_BLAKE3: u32 = 0;
-/// Strong hash: XXH3-128 block hashes, about twice as fast, for rolling
-/// deltas (whose own whole-file BLAKE3 hash checks the result); no
-/// whole-file hash in the signature. Written as format version 2.
-pub const RHA_STRONG_HASH_XXH3: u32 = 1;
+/// The strong hash of a signature (`rha_signature_job_set_strong_hash`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum rha_strong_hash {
+    /// BLAKE3 block hashes and a whole-file hash (the default; needed for
+    /// fixed-offset sync). Written as signature format version 1.
+    RHA_STRONG_HASH_BLAKE3 = 0,
+    /// XXH3-128 block hashes, about twice as fast, for rolling deltas (whose
+    /// own whole-file BLAKE3 hash checks the result); no whole-file hash in
+    /// the signature. Written as format version 2.
+    RHA_STRONG_HASH_XXH3 = 1,
+}
 
-/// Chooses the strong hash of a signature job: `RHA_STRONG_HASH_BLAKE3` or
-/// `RHA_STRONG_HASH_XXH3`. Only before the job's first input.
+closed_set!(rha_strong_hash {
+    RHA_STRONG_HASH_BLAKE3,
+    RHA_STRONG_HASH_XXH3,
+});
+
+/// Chooses the strong hash of a signature job, an `rha_strong_hash` value:
+/// `RHA_STRONG_HASH_BLAKE3` or `RHA_STRONG_HASH_XXH3`. Only before the job's
+/// first input.
 ///
 /// Errors: `RHA_NULL_PARAMETER` if `job` is NULL; `RHA_INVALID_ARGUMENT` for
 /// an unknown hash, or once the job has consumed input.
@@ -544,12 +565,12 @@ pub unsafe extern "C" fn rha_signature_job_set_strong_hash(
     error_out: *mut *mut rha_error,
 ) -> rha_result {
     ffi_fn!(fallible(error_out), non_null(job), {
-        let hash = match hash {
-            RHA_STRONG_HASH_BLAKE3 => StrongHash::Blake3,
-            RHA_STRONG_HASH_XXH3 => StrongHash::Xxh3,
-            other => {
+        let hash = match rha_strong_hash::from_raw(hash) {
+            Some(rha_strong_hash::RHA_STRONG_HASH_BLAKE3) => StrongHash::Blake3,
+            Some(rha_strong_hash::RHA_STRONG_HASH_XXH3) => StrongHash::Xxh3,
+            None => {
                 return Err(rha_error::invalid_argument(format!(
-                    "unknown strong hash {other}"
+                    "unknown strong hash {hash}"
                 )))
             }
         };

@@ -121,24 +121,22 @@ pub unsafe extern "C" fn rha_signature_loader_finish(
     error_out: *mut *mut rha_error,
 ) -> rha_result {
     ffi_fn!(fallible(error_out), non_null(loader), {
-        // SAFETY: made by `rha_signature_loader_new` (non-NULL, checked by
-        // ffi_fn!); ownership passes here by this function's contract.
-        let loader = *unsafe { Box::from_raw(loader) };
-        if sig_out.is_null() {
-            return Err(rha_error::null_parameter("sig_out"));
+        // SAFETY: `loader` was made by `rha_signature_loader_new` (non-NULL,
+        // checked by ffi_fn!) and is not used again; `sig_out` is NULL or
+        // writable; by this function's contract.
+        unsafe {
+            crate::handle::build(loader, sig_out, "sig_out", |loader| {
+                if loader.failed {
+                    return Err(rha_error::new(
+                        rha_result::RHA_INVALID_STATE,
+                        "signature loader already failed",
+                    ));
+                }
+                Ok(rha_signature {
+                    sig: loader.loader.finish()?,
+                })
+            })
         }
-        if loader.failed {
-            return Err(rha_error::new(
-                rha_result::RHA_INVALID_STATE,
-                "signature loader already failed",
-            ));
-        }
-        let sig = crate::handle::new(rha_signature {
-            sig: loader.loader.finish()?,
-        });
-        // SAFETY: non-NULL (checked above) and writable by this function's contract.
-        unsafe { sig_out.write(sig) };
-        Ok(rha_result::RHA_OK)
     })
 }
 

@@ -7,10 +7,21 @@ use super::rha_spool;
 use crate::buffer::rha_bytes;
 use crate::error::{rha_error, rha_result};
 
-/// Dirty target kind: a file or directory, named by `path`.
-pub const RHA_SPOOL_TARGET_FILE: u32 = 1;
-/// Dirty target kind: a volume, named by `volume`.
-pub const RHA_SPOOL_TARGET_VOLUME: u32 = 2;
+/// What a dirty target is (`rha_spool_dirty_target.kind`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum rha_spool_target_kind {
+    /// A file or directory, named by `path`.
+    RHA_SPOOL_TARGET_FILE = 1,
+    /// A volume, named by `volume`.
+    RHA_SPOOL_TARGET_VOLUME = 2,
+}
+
+closed_set!(rha_spool_target_kind {
+    RHA_SPOOL_TARGET_FILE,
+    RHA_SPOOL_TARGET_VOLUME,
+});
+
 /// The `end` of a range that reaches the end of its file or volume (for a
 /// file, its existence, length or attributes may have changed too):
 /// `UINT64_MAX`, written out so that header parsers without the C library's
@@ -35,7 +46,8 @@ pub struct rha_spool_range {
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct rha_spool_dirty_target {
-    /// `RHA_SPOOL_TARGET_FILE` or `RHA_SPOOL_TARGET_VOLUME`.
+    /// An `rha_spool_target_kind` value: `RHA_SPOOL_TARGET_FILE` or
+    /// `RHA_SPOOL_TARGET_VOLUME`.
     pub kind: u32,
     /// VOLUME: the volume index the scenario gave it; FILE: 0.
     pub volume: u32,
@@ -185,11 +197,19 @@ pub unsafe extern "C" fn rha_spool_dirty_get(
             return Ok(rha_result::RHA_DONE);
         };
         let (kind, volume, path) = match target {
-            RegionTarget::File(path) => (RHA_SPOOL_TARGET_FILE, 0, rha_bytes::borrow(path)),
-            RegionTarget::Volume(v) => (RHA_SPOOL_TARGET_VOLUME, *v, rha_bytes::EMPTY),
+            RegionTarget::File(path) => (
+                rha_spool_target_kind::RHA_SPOOL_TARGET_FILE,
+                0,
+                rha_bytes::borrow(path),
+            ),
+            RegionTarget::Volume(v) => (
+                rha_spool_target_kind::RHA_SPOOL_TARGET_VOLUME,
+                *v,
+                rha_bytes::EMPTY,
+            ),
         };
         let view = rha_spool_dirty_target {
-            kind,
+            kind: kind as u32,
             volume,
             path,
             ranges: ranges.as_ptr(),
@@ -256,22 +276,14 @@ mod tests {
             rha_spool_dirty_free(snap);
         }
         let r = |start, end| rha_spool_range { start, end };
+        const FILE: u32 = rha_spool_target_kind::RHA_SPOOL_TARGET_FILE as u32;
+        const VOLUME: u32 = rha_spool_target_kind::RHA_SPOOL_TARGET_VOLUME as u32;
         assert_eq!(
             seen,
             [
-                (
-                    RHA_SPOOL_TARGET_FILE,
-                    0,
-                    b"a".to_vec(),
-                    vec![r(0, 100), r(500, 600)]
-                ),
-                (
-                    RHA_SPOOL_TARGET_FILE,
-                    0,
-                    b"b".to_vec(),
-                    vec![r(0, RHA_SPOOL_RANGE_TO_END)]
-                ),
-                (RHA_SPOOL_TARGET_VOLUME, 7, Vec::new(), vec![r(200, 300)]),
+                (FILE, 0, b"a".to_vec(), vec![r(0, 100), r(500, 600)]),
+                (FILE, 0, b"b".to_vec(), vec![r(0, RHA_SPOOL_RANGE_TO_END)]),
+                (VOLUME, 7, Vec::new(), vec![r(200, 300)]),
             ]
         );
     }

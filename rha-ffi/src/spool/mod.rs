@@ -3,6 +3,7 @@
 pub(crate) mod dirty;
 mod error;
 pub(crate) mod reader;
+pub(crate) mod types;
 
 use std::ffi::{c_char, CStr};
 use std::os::unix::ffi::OsStrExt;
@@ -11,38 +12,16 @@ use std::ptr;
 use std::time::Duration;
 
 use rha_core::spool::{
-    AppendOptions, OverflowPolicy, Recovery, Spool, SpoolConfig, SpoolEvent, SpoolMode, Ticket,
-    WhenFull,
+    AppendOptions, OverflowPolicy, Spool, SpoolConfig, SpoolEvent, SpoolMode, Ticket, WhenFull,
 };
 
 use crate::error::{rha_error, rha_result};
 use crate::record::rha_record;
 
-/// Overflow policy: refuse appends with `RHA_SPOOL_STOPPED` until reset.
-pub const RHA_SPOOL_POLICY_STOP: u32 = 0;
-/// Overflow policy: stop storing records, record only the regions they change.
-pub const RHA_SPOOL_POLICY_DEGRADE: u32 = 1;
-
-/// When full: apply the overflow policy.
-pub const RHA_SPOOL_WHEN_FULL_OVERFLOW: u32 = 0;
-/// When full: fail with `RHA_SPOOL_FULL` at once.
-pub const RHA_SPOOL_WHEN_FULL_FAIL: u32 = 1;
-/// When full: wait up to `block_ms` for room, then fail with `RHA_SPOOL_FULL`.
-pub const RHA_SPOOL_WHEN_FULL_BLOCK: u32 = 2;
-
-/// Spool mode: records are spooled.
-pub const RHA_SPOOL_MODE_NORMAL: u32 = 0;
-/// Spool mode: stopped after an overflow.
-pub const RHA_SPOOL_MODE_STOPPED: u32 = 1;
-/// Spool mode: degraded to dirty-region tracking after an overflow.
-pub const RHA_SPOOL_MODE_DEGRADED: u32 = 2;
-
-/// Event: usage crossed a warning threshold upward.
-pub const RHA_SPOOL_EVENT_USAGE: u32 = 1;
-/// Event: the spool overflowed and applied its policy.
-pub const RHA_SPOOL_EVENT_OVERFLOW: u32 = 2;
-/// Event: a write or sync failed; the spool refuses writes until reopened.
-pub const RHA_SPOOL_EVENT_FAILED: u32 = 3;
+use types::{
+    recovery_view, rha_spool_append_options, rha_spool_event, rha_spool_event_kind, rha_spool_mode,
+    rha_spool_policy, rha_spool_recovery, rha_spool_ticket, rha_spool_usage, rha_spool_when_full,
+};
 
 /// Settings for a spool, consumed by `rha_spool_build`.
 ///
@@ -65,132 +44,6 @@ pub struct rha_spool_builder {
 /// `rha_spool_close` and `rha_spool_free` must not race with other calls.
 pub struct rha_spool {
     spool: Spool,
-}
-
-/// How one append behaves. Initialise with `rha_spool_append_options_init`.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct rha_spool_append_options {
-    /// Return only once the record is durable (default `true`).
-    pub durable: bool,
-    /// `RHA_SPOOL_WHEN_FULL_*` (default `RHA_SPOOL_WHEN_FULL_OVERFLOW`).
-    pub when_full: u32,
-    /// For `RHA_SPOOL_WHEN_FULL_BLOCK`: the longest wait, in milliseconds.
-    pub block_ms: u64,
-}
-
-impl Default for rha_spool_append_options {
-    fn default() -> Self {
-        Self {
-            durable: true,
-            when_full: RHA_SPOOL_WHEN_FULL_OVERFLOW,
-            block_ms: 0,
-        }
-    }
-}
-
-/// What an append did, and a ticket to wait on with `rha_spool_wait`.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct rha_spool_ticket {
-    /// The record's sequence number, if `spooled`.
-    pub seq: u64,
-    /// `true`: the record was stored; `false`: the spool is degraded and
-    /// only the regions it changes were recorded.
-    pub spooled: bool,
-    /// The append's number: waiting for it covers every earlier append.
-    pub commit: u64,
-}
-
-/// What opening a spool found and repaired.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct rha_spool_recovery {
-    /// The spool was new.
-    pub created: bool,
-    /// Segment files kept.
-    pub segments: u64,
-    /// The sequence number the next record gets.
-    pub next_seq: u64,
-    /// The first unacknowledged sequence number: reading resumes here.
-    pub resume_seq: u64,
-    /// A torn tail was cut off the last segment.
-    pub torn: bool,
-    /// If `torn`: the intact length of that segment.
-    pub torn_offset: u64,
-    /// If `torn`: the bytes cut off.
-    pub torn_bytes: u64,
-    /// Salvage mode cut the spool at a corruption.
-    pub salvaged: bool,
-    /// If `salvaged`: the byte offset of the damage in its file.
-    pub salvage_offset: u64,
-    /// If `salvaged`: segment files discarded whole.
-    pub discarded_segments: u64,
-}
-
-/// Usage, limits and state of a spool.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct rha_spool_usage {
-    /// Bytes held in segments.
-    pub used_bytes: u64,
-    /// The maximum size; 0: unlimited.
-    pub max_bytes: u64,
-    /// Free bytes on the spool's file system, as last measured.
-    pub free_bytes: u64,
-    /// The minimum free space kept.
-    pub min_free_bytes: u64,
-    /// Bytes the spool may hold under both limits now.
-    pub capacity_bytes: u64,
-    /// Segment files.
-    pub segments: u64,
-    /// The oldest sequence number stored (equal to `next_seq` if none is).
-    pub oldest_seq: u64,
-    /// The sequence number the next record gets.
-    pub next_seq: u64,
-    /// Every record before this one is durable.
-    pub durable_next_seq: u64,
-    /// Every record before this one is acknowledged.
-    pub resume_seq: u64,
-    /// `RHA_SPOOL_MODE_*`.
-    pub mode: u32,
-    /// If stopped or degraded: the first record not spooled.
-    pub overflow_seq: u64,
-    /// Dirty ranges recorded since a degrading overflow.
-    pub dirty_ranges: u64,
-    /// An i/o failure made the spool refuse writes until reopened.
-    pub failed: bool,
-}
-
-/// A monitoring event.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct rha_spool_event {
-    /// `RHA_SPOOL_EVENT_*`.
-    pub kind: u32,
-    /// USAGE: the threshold crossed, in percent.
-    pub percent: u32,
-    /// USAGE: bytes held.
-    pub used_bytes: u64,
-    /// USAGE: bytes allowed by the limits.
-    pub capacity_bytes: u64,
-    /// OVERFLOW: the first record not spooled; its policy is the spool's.
-    pub overflow_seq: u64,
-}
-
-fn recovery_view(r: &Recovery) -> rha_spool_recovery {
-    rha_spool_recovery {
-        created: r.created,
-        segments: r.segments as u64,
-        next_seq: r.next_seq,
-        resume_seq: r.resume_seq,
-        torn: r.torn_tail.is_some(),
-        torn_offset: r.torn_tail.as_ref().map_or(0, |t| t.offset),
-        torn_bytes: r.torn_tail.as_ref().map_or(0, |t| t.discarded_bytes),
-        salvaged: r.salvaged.is_some(),
-        salvage_offset: r.salvaged.as_ref().map_or(0, |c| c.offset),
-        discarded_segments: r.discarded.len() as u64,
-    }
 }
 
 /// Makes a spool builder for the directory `dir` (a NUL-terminated path,
@@ -300,8 +153,8 @@ pub unsafe extern "C" fn rha_spool_builder_set_segment_bytes(
     })
 }
 
-/// Sets the overflow policy: `RHA_SPOOL_POLICY_STOP` (default) or
-/// `RHA_SPOOL_POLICY_DEGRADE`.
+/// Sets the overflow policy, an `rha_spool_policy` value:
+/// `RHA_SPOOL_POLICY_STOP` (default) or `RHA_SPOOL_POLICY_DEGRADE`.
 ///
 /// Errors: `RHA_NULL_PARAMETER` if `builder` is NULL; `RHA_INVALID_ARGUMENT`
 /// for another value.
@@ -317,12 +170,14 @@ pub unsafe extern "C" fn rha_spool_builder_set_overflow(
     error_out: *mut *mut rha_error,
 ) -> rha_result {
     ffi_fn!(fallible(error_out), non_null(builder), {
-        let policy = match policy {
-            RHA_SPOOL_POLICY_STOP => OverflowPolicy::Stop,
-            RHA_SPOOL_POLICY_DEGRADE => OverflowPolicy::DegradeToDirtyRegions,
-            other => {
+        let policy = match rha_spool_policy::from_raw(policy) {
+            Some(rha_spool_policy::RHA_SPOOL_POLICY_STOP) => OverflowPolicy::Stop,
+            Some(rha_spool_policy::RHA_SPOOL_POLICY_DEGRADE) => {
+                OverflowPolicy::DegradeToDirtyRegions
+            }
+            None => {
                 return Err(rha_error::invalid_argument(format!(
-                    "unknown overflow policy {other}"
+                    "unknown overflow policy {policy}"
                 )))
             }
         };
@@ -416,24 +271,20 @@ pub unsafe extern "C" fn rha_spool_build(
     recovery_out: *mut rha_spool_recovery,
     error_out: *mut *mut rha_error,
 ) -> rha_result {
+    // `builder` is checked in the body: it is consumed even when
+    // `spool_out` is NULL.
     ffi_fn!(fallible(error_out), non_null(), {
-        if builder.is_null() {
-            return Err(rha_error::null_parameter("builder"));
-        }
-        // SAFETY: made by `rha_spool_builder_new` and not used again, by this
-        // function's contract: ownership comes back here.
-        let b = *unsafe { Box::from_raw(builder) };
-        if spool_out.is_null() {
-            return Err(rha_error::null_parameter("spool_out"));
-        }
-        let (spool, recovery) = Spool::open_dir(&b.dir, b.config)?;
-        if !recovery_out.is_null() {
-            // SAFETY: non-NULL and writable by this function's contract.
-            unsafe { recovery_out.write(recovery_view(&recovery)) };
-        }
-        // SAFETY: non-NULL (checked above) and writable by this function's contract.
-        unsafe { spool_out.write(crate::handle::new(rha_spool { spool })) };
-        Ok(rha_result::RHA_OK)
+        let open = |b: rha_spool_builder| {
+            let (spool, recovery) = Spool::open_dir(&b.dir, b.config)?;
+            if !recovery_out.is_null() {
+                // SAFETY: non-NULL and writable by this function's contract.
+                unsafe { recovery_out.write(recovery_view(&recovery)) };
+            }
+            Ok(rha_spool { spool })
+        };
+        // SAFETY: `builder` is NULL or made by `rha_spool_builder_new` and not
+        // used again; `spool_out` is NULL or writable; by this function's contract.
+        unsafe { crate::handle::build(builder, spool_out, "spool_out", open) }
     })
 }
 
@@ -498,13 +349,16 @@ pub unsafe extern "C" fn rha_spool_append(
         let record = unsafe { &*record };
         // SAFETY: NULL or readable by this function's contract.
         let options = unsafe { options.as_ref() }.copied().unwrap_or_default();
-        let when_full = match options.when_full {
-            RHA_SPOOL_WHEN_FULL_OVERFLOW => WhenFull::Overflow,
-            RHA_SPOOL_WHEN_FULL_FAIL => WhenFull::Fail,
-            RHA_SPOOL_WHEN_FULL_BLOCK => WhenFull::Block(Duration::from_millis(options.block_ms)),
-            other => {
+        let when_full = match rha_spool_when_full::from_raw(options.when_full) {
+            Some(rha_spool_when_full::RHA_SPOOL_WHEN_FULL_OVERFLOW) => WhenFull::Overflow,
+            Some(rha_spool_when_full::RHA_SPOOL_WHEN_FULL_FAIL) => WhenFull::Fail,
+            Some(rha_spool_when_full::RHA_SPOOL_WHEN_FULL_BLOCK) => {
+                WhenFull::Block(Duration::from_millis(options.block_ms))
+            }
+            None => {
                 return Err(rha_error::invalid_argument(format!(
-                    "unknown when_full value {other}"
+                    "unknown when_full value {}",
+                    options.when_full
                 )))
             }
         };
@@ -638,9 +492,9 @@ pub unsafe extern "C" fn rha_spool_get_usage(
         // SAFETY: non-NULL (checked by ffi_fn!) and live by this function's contract.
         let u = unsafe { &*spool }.spool.usage();
         let (mode, overflow_seq) = match u.mode {
-            SpoolMode::Normal => (RHA_SPOOL_MODE_NORMAL, 0),
-            SpoolMode::Stopped { at_seq } => (RHA_SPOOL_MODE_STOPPED, at_seq),
-            SpoolMode::Degraded { at_seq } => (RHA_SPOOL_MODE_DEGRADED, at_seq),
+            SpoolMode::Normal => (rha_spool_mode::RHA_SPOOL_MODE_NORMAL, 0),
+            SpoolMode::Stopped { at_seq } => (rha_spool_mode::RHA_SPOOL_MODE_STOPPED, at_seq),
+            SpoolMode::Degraded { at_seq } => (rha_spool_mode::RHA_SPOOL_MODE_DEGRADED, at_seq),
         };
         let view = rha_spool_usage {
             used_bytes: u.used_bytes,
@@ -653,7 +507,7 @@ pub unsafe extern "C" fn rha_spool_get_usage(
             next_seq: u.next_seq,
             durable_next_seq: u.durable_next_seq,
             resume_seq: u.resume_seq,
-            mode,
+            mode: mode as u32,
             overflow_seq,
             dirty_ranges: u.dirty_ranges as u64,
             failed: u.failed,
@@ -692,20 +546,20 @@ pub unsafe extern "C" fn rha_spool_poll_event(
                 used,
                 capacity,
             } => rha_spool_event {
-                kind: RHA_SPOOL_EVENT_USAGE,
+                kind: rha_spool_event_kind::RHA_SPOOL_EVENT_USAGE as u32,
                 percent: u32::from(percent),
                 used_bytes: used,
                 capacity_bytes: capacity,
                 ..Default::default()
             },
             SpoolEvent::Overflow { at_seq, .. } => rha_spool_event {
-                kind: RHA_SPOOL_EVENT_OVERFLOW,
+                kind: rha_spool_event_kind::RHA_SPOOL_EVENT_OVERFLOW as u32,
                 overflow_seq: at_seq,
                 ..Default::default()
             },
             // Failed, and any kind added later.
             _ => rha_spool_event {
-                kind: RHA_SPOOL_EVENT_FAILED,
+                kind: rha_spool_event_kind::RHA_SPOOL_EVENT_FAILED as u32,
                 ..Default::default()
             },
         };
@@ -732,12 +586,11 @@ pub unsafe extern "C" fn rha_spool_close(
     error_out: *mut *mut rha_error,
 ) -> rha_result {
     ffi_fn!(fallible(error_out), non_null(), {
-        if spool.is_null() {
+        // SAFETY: NULL or made by `rha_spool_build` and not used again, by
+        // this function's contract.
+        let Some(spool) = (unsafe { crate::handle::take(spool) }) else {
             return Ok(rha_result::RHA_OK);
-        }
-        // SAFETY: made by `rha_spool_build` and not used again, by this
-        // function's contract: ownership comes back here.
-        let spool = *unsafe { Box::from_raw(spool) };
+        };
         spool.spool.close()?;
         Ok(rha_result::RHA_OK)
     })

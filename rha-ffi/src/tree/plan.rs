@@ -42,12 +42,24 @@ pub enum rha_plan_op_kind {
     RHA_PLAN_SET_ATTRS = 9,
 }
 
-/// `rha_plan_op.changes` bit: permission bits differ.
-pub const RHA_PLAN_CHANGE_MODE: u32 = 1;
-/// `rha_plan_op.changes` bit: owner or group differ.
-pub const RHA_PLAN_CHANGE_OWNER: u32 = 2;
-/// `rha_plan_op.changes` bit: modification time differs.
-pub const RHA_PLAN_CHANGE_MTIME: u32 = 4;
+/// The bits of `rha_plan_op.changes`: which attributes an
+/// `RHA_PLAN_SET_ATTRS` step changes.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum rha_plan_change_flag {
+    /// Permission bits differ.
+    RHA_PLAN_CHANGE_MODE = 1,
+    /// Owner or group differ.
+    RHA_PLAN_CHANGE_OWNER = 2,
+    /// Modification time differs.
+    RHA_PLAN_CHANGE_MTIME = 4,
+}
+
+closed_set!(flags rha_plan_change_flag {
+    RHA_PLAN_CHANGE_MODE,
+    RHA_PLAN_CHANGE_OWNER,
+    RHA_PLAN_CHANGE_MTIME,
+});
 
 /// One step of a sync plan, as a borrowed view (see `rha_plan_next` for how
 /// long its pointers stay valid).
@@ -56,7 +68,8 @@ pub const RHA_PLAN_CHANGE_MTIME: u32 = 4;
 pub struct rha_plan_op {
     /// An `rha_plan_op_kind` value.
     pub op: u32,
-    /// For `RHA_PLAN_SET_ATTRS`: `RHA_PLAN_CHANGE_*` bits; 0 otherwise.
+    /// For `RHA_PLAN_SET_ATTRS`: a bitwise OR of `rha_plan_change_flag`
+    /// values; 0 otherwise.
     pub changes: u32,
     /// The master's entry the replica must end up with (for
     /// `RHA_PLAN_DELETE`: the replica's path and kind).
@@ -387,13 +400,13 @@ fn view(op: &PlanOp) -> Result<rha_plan_op, rha_error> {
         }
         PlanOp::Special { entry } => (RHA_PLAN_SPECIAL, entry),
         PlanOp::SetAttrs { entry, changes } => {
-            for (on, bit) in [
-                (changes.mode, RHA_PLAN_CHANGE_MODE),
-                (changes.owner, RHA_PLAN_CHANGE_OWNER),
-                (changes.mtime, RHA_PLAN_CHANGE_MTIME),
+            for (on, flag) in [
+                (changes.mode, rha_plan_change_flag::RHA_PLAN_CHANGE_MODE),
+                (changes.owner, rha_plan_change_flag::RHA_PLAN_CHANGE_OWNER),
+                (changes.mtime, rha_plan_change_flag::RHA_PLAN_CHANGE_MTIME),
             ] {
                 if on {
-                    out.changes |= bit;
+                    out.changes |= flag as u32;
                 }
             }
             (RHA_PLAN_SET_ATTRS, entry)

@@ -12,9 +12,18 @@ use super::path_arg;
 use crate::buffer::rha_out_buffer;
 use crate::error::{rha_error, rha_result};
 
-/// Scan flag: do not descend into directories on another file system than
-/// the root (mount points are listed, their contents are not).
-pub const RHA_TREE_SCAN_ONE_FILE_SYSTEM: u32 = 1;
+/// The bits of a tree scan's `flags`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum rha_tree_scan_flag {
+    /// Do not descend into directories on another file system than the root
+    /// (mount points are listed, their contents are not).
+    RHA_TREE_SCAN_ONE_FILE_SYSTEM = 1,
+}
+
+closed_set!(flags rha_tree_scan_flag {
+    RHA_TREE_SCAN_ONE_FILE_SYSTEM,
+});
 
 /// Totals of a scan.
 #[repr(C)]
@@ -39,19 +48,20 @@ impl From<ScanStats> for rha_tree_scan_stats {
 }
 
 fn options(flags: u32) -> Result<ScanOptions, rha_error> {
-    if flags & !RHA_TREE_SCAN_ONE_FILE_SYSTEM != 0 {
+    if flags & !rha_tree_scan_flag::ALL_BITS != 0 {
         return Err(rha_error::invalid_argument(format!(
             "unknown scan flags {flags:#x}"
         )));
     }
     Ok(ScanOptions {
-        one_file_system: flags & RHA_TREE_SCAN_ONE_FILE_SYSTEM != 0,
+        one_file_system: rha_tree_scan_flag::RHA_TREE_SCAN_ONE_FILE_SYSTEM.is_in(flags),
     })
 }
 
 /// Scans the directory tree under `dir` into a tree signature file at
 /// `sig_path` (created or truncated).
 ///
+/// `flags` is a bitwise OR of `rha_tree_scan_flag` values (0 for none).
 /// Symlinks are recorded, not followed; each directory is read and sorted
 /// as it is entered, so memory stays small whatever the tree's size. On
 /// success stores the totals in `*stats_out` if it is not NULL.
