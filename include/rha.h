@@ -1,17 +1,27 @@
 /*
- * rha.h: the C API of rha, an embeddable replication engine.
+ * rha.h: the C API of rha, an embeddable replication and high-availability
+ * engine: journals (rha_journal_*), the spool (rha_spool_*), block
+ * signatures, deltas and patches (rha_signature_*, rha_delta_*, rha_patch_*,
+ * rha_fixed_*, rha_in_place_patch_job_*), tree signatures and sync plans
+ * (rha_tree_*, rha_plan_*), applying journals to a replica with rewind
+ * (rha_replica_*) and the scenario state machine (rha_ha_*).
  *
  * Library: librha.so / librha.a (built by `cargo build --release -p rha-ffi`).
  * License: Apache-2.0.
  *
  * Conventions (they apply to every declaration below):
  *
- * - Handles (rha_journal_writer, rha_journal_reader, their builders,
- *   rha_error) are opaque and owned by the caller from the call that made
- *   them until the matching _free call. _free(NULL) does nothing. A builder
- *   is consumed by its _build call, even when that call fails.
- * - Every fallible function returns an rha_result and takes as its last
- *   parameter `rha_error **error_out`. It may be NULL. If it is not, a
+ * - Handles (rha_journal_writer, rha_spool, rha_replica, rha_ha_scenario,
+ *   the jobs, their builders, rha_error, ...) are opaque and owned by the
+ *   caller from the call that made them until the matching _free call.
+ *   _free(NULL) does nothing. A builder is consumed by its _build call,
+ *   even when that call fails.
+ * - Every fallible function returns an rha_result: RHA_OK, the progress
+ *   statuses RHA_BLOCKED and RHA_DONE, or an error numbered in families
+ *   never renumbered (1xx usage, 2xx I/O, 3xx journal, 4xx signatures,
+ *   deltas and tree signatures, 5xx spool, 6xx rewind and apply, 7xx high
+ *   availability). It takes as its last parameter
+ *   `rha_error **error_out`. It may be NULL. If it is not, a
  *   failing call stores a new error object there, which the caller releases
  *   with rha_error_free; a successful call (RHA_OK, RHA_BLOCKED, RHA_DONE)
  *   leaves it untouched. There is no thread-local "last error".

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the C and Python examples of README.md exactly as written (the Rust
-# example runs as a doctest of the rha-tests crate).
+# example runs as a doctest of the rha-tests crate), and checks the README's
+# capability map against the header, the Python package and the tree.
 #
 # Needs librha built in release mode and the Python package installed in the
 # virtual environment that bindings/python/test.sh prepares.
@@ -32,4 +33,6 @@ echo "readme: C example ok"
 
 "$venv/bin/python" "$work/example.py"
 echo "readme: Python example ok"
-echo "readme: 2 passed, 0 failed"
+
+"$venv/bin/python" "$repo/tests/capability-map.py"
+echo "readme: 3 passed, 0 failed"

@@ -1,9 +1,30 @@
 //! # rha-core
 //!
 //! The deterministic core of rha, an embeddable replication and
-//! high-availability engine. Nothing here reads a clock, spawns a thread or
-//! touches the file system on its own: time, randomness and storage come in as
-//! parameters, so every behaviour is testable and reproducible.
+//! high-availability engine. Time, randomness and storage come in as
+//! parameters, so every behaviour is testable and reproducible: the state
+//! machines ([`ha`]) take `now` and hand back deadlines, decoders take bytes,
+//! and the spool and rewind log sit on a narrow storage trait.
+//!
+//! The exceptions, each a matter of *waiting* or *parallelism*, never of
+//! what the result is:
+//!
+//! - **Blocking waits in the spool.** [`spool::Spool`] is a thread-safe
+//!   handle whose producers block until their records are durable. The
+//!   group-commit leader reads the monotonic clock to size its gathering
+//!   window (at most the previous flush's duration, never over 1 ms), and
+//!   [`spool::WhenFull::Block`] waits up to a real-time deadline. Which
+//!   records are durable, their order and sequence numbers never depend on
+//!   the clock.
+//! - **Scoped worker threads in block jobs.** Signature and delta jobs hash
+//!   on several threads only when asked (`with_threads(n)`, one by default),
+//!   and whole-file patching hashes its output on a second thread. Every
+//!   thread is scoped: joined before the call returns, none left running,
+//!   and the output is byte-identical for any thread count.
+//! - **The file-backed storage.** The directory implementation of the
+//!   storage trait and the journal writer's [`std::fs::File`] sink touch
+//!   the file system, because the caller chose them; nothing here opens a
+//!   file it was not given the path or handle of.
 //!
 //! ## The journal
 //!

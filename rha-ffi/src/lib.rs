@@ -2,8 +2,21 @@
 //!
 //! This crate builds `librha.so` and `librha.a`, declared in the generated,
 //! committed header `include/rha.h`. It has no logic of its own: every
-//! function converts its arguments, calls [`rha_core`], and converts the
+//! function converts its arguments, calls [`rha_core`] (or, for applying to
+//! real directories and scanning trees, [`rha_capture`]), and converts the
 //! result back.
+//!
+//! ## What it covers
+//!
+//! | capability | C prefix | errors |
+//! |---|---|---|
+//! | journals: writing and streaming decoding | `rha_journal_`, `rha_record_` | 300s |
+//! | block signatures, deltas, patches; fixed-offset sync | `rha_signature_`, `rha_delta_job_`, `rha_patch_job_`, `rha_fixed_`, `rha_in_place_patch_job_`, `rha_delta_ops_job_` | 400–449 |
+//! | tree signatures and sync plans | `rha_tree_`, `rha_plan_`, `rha_compare_options_` | 450–499 |
+//! | the spool | `rha_spool_` | 500s |
+//! | applying to a replica, rewind, bookmarks | `rha_replica_` | 600s |
+//! | the HA scenario machine | `rha_ha_` | 700s |
+//! | errors and versions | `rha_error_`, `rha_version_`, `rha_result_` | 100s usage, 200s I/O |
 //!
 //! ## Conventions
 //!

@@ -1,8 +1,20 @@
-"""rha: the journal of an embeddable replication engine, from Python.
+"""rha: an embeddable replication and high-availability engine, from Python.
 
 The package binds the rha C library (``librha``) through cffi in ABI mode,
-reading the declarations from the generated header ``rha.h`` at import, so the
-header is the one description of the interface.
+reading the declarations from the generated header ``rha.h``, so the header is
+the one description of the interface. What it covers:
+
+- journals: :class:`JournalWriter`, :class:`JournalReader`,
+  :func:`write_journal`, :func:`read_journal` and the operation classes
+  (:class:`Create`, :class:`Write`, :class:`Bookmark`, ...);
+- the spool, a durable queue of records: :class:`Spool`;
+- tree signatures and sync plans: :func:`scan`, :func:`compare`;
+- block signatures, deltas and patches: :func:`signature`, :func:`delta`,
+  :func:`patch`, and fixed-offset sync: :func:`compare_fixed`,
+  :func:`fixed_delta`, :func:`patch_in_place`, :func:`delta_to_ops`;
+- applying journals to a replica directory with rewind points and
+  bookmarks: :class:`Replica`;
+- the high-availability scenario machine: :class:`Scenario`.
 
 Write a journal, then read it back::
 
