@@ -11,7 +11,7 @@ use rha_core::signature::tree::{CompareOptions, PlanOp};
 
 use super::exit::Exit;
 
-use rha_capture::sync::{can_chown, sync, Observer, SyncMode, SyncOptions, SyncReport};
+use rha_capture::sync::{can_chown, sync, Observer, SyncError, SyncMode, SyncOptions, SyncReport};
 
 /// `--mode`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -175,6 +175,10 @@ pub(crate) fn run(args: &SyncArgs) -> ExitCode {
                 r.matched_bytes
             );
             ExitCode::SUCCESS
+        }
+        Err(e @ SyncError::Overlap { .. }) => {
+            eprintln!("rha: error: {e}");
+            Exit::Usage.into()
         }
         Err(e) => {
             eprintln!("rha: error: {e}");

@@ -12,7 +12,10 @@
 //! agree are checked by content.
 
 pub mod block;
+mod overlap;
 pub mod scan;
+
+pub use overlap::{overlap, Overlap};
 
 use std::ffi::OsStr;
 use std::fs::{self, File, OpenOptions};
@@ -311,6 +314,16 @@ pub enum SyncError {
     /// The comparison failed.
     #[error(transparent)]
     Compare(#[from] CompareError),
+    /// The master and replica trees overlap; nothing was done.
+    #[error("refusing to sync {} to {}: {how}", master.display(), replica.display())]
+    Overlap {
+        /// The master directory.
+        master: PathBuf,
+        /// The replica directory.
+        replica: PathBuf,
+        /// How they overlap.
+        how: Overlap,
+    },
     /// Applying a plan step to the replica failed.
     #[error("{op} {path}: {source}")]
     Apply {
@@ -378,6 +391,7 @@ fn scan_side(
     let file = File::create(&sig.0).map_err(sig_err)?;
     let scan = ScanOptions {
         one_file_system: options.one_file_system,
+        ..ScanOptions::default()
     };
     let (stats, w) = scan_to_signature(root, scan, BufWriter::new(file))?;
     w.into_inner()
@@ -418,6 +432,13 @@ pub fn sync_with(
     transfer: &mut dyn Transfer,
     observer: &mut dyn Observer,
 ) -> Result<SyncReport, SyncError> {
+    if let Some(how) = overlap(master, replica) {
+        return Err(SyncError::Overlap {
+            master: master.to_path_buf(),
+            replica: replica.to_path_buf(),
+            how,
+        });
+    }
     let mut report = SyncReport::default();
     let (master_sig, stats) = scan_side(master, options, "master")?;
     report.master = stats;

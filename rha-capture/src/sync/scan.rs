@@ -16,6 +16,11 @@ pub struct ScanOptions {
     /// Do not descend into directories on another file system than the
     /// root (mount points are listed, their contents are not).
     pub one_file_system: bool,
+    /// List the replica state directory `.rha` at the root
+    /// ([`DEFAULT_SPOOL`](crate::apply::DEFAULT_SPOOL)). Off by default: it
+    /// holds one replica's lock, rewind log and applied point, which a sync
+    /// must never copy, compare or delete.
+    pub include_state_dir: bool,
 }
 
 /// Why a scan stopped.
@@ -133,8 +138,14 @@ impl TreeScanner {
             source,
         };
         let mut names = Vec::new();
+        let skip_state = rel.is_empty() && !self.options.include_state_dir;
         for entry in fs::read_dir(&path).map_err(io_err)? {
-            names.push(entry.map_err(io_err)?);
+            let entry = entry.map_err(io_err)?;
+            if skip_state && entry.file_name().as_bytes() == crate::apply::DEFAULT_SPOOL.as_bytes()
+            {
+                continue;
+            }
+            names.push(entry);
         }
         names.sort_unstable_by(|a, b| b.file_name().as_bytes().cmp(a.file_name().as_bytes()));
         self.stack.push(Level { rel, names });

@@ -55,6 +55,8 @@ fn options(flags: u32) -> Result<ScanOptions, rha_error> {
     }
     Ok(ScanOptions {
         one_file_system: rha_tree_scan_flag::RHA_TREE_SCAN_ONE_FILE_SYSTEM.is_in(flags),
+        // A replica's `.rha` (lock, rewind log) is never part of a scan.
+        ..ScanOptions::default()
     })
 }
 
@@ -62,8 +64,10 @@ fn options(flags: u32) -> Result<ScanOptions, rha_error> {
 /// `sig_path` (created or truncated).
 ///
 /// `flags` is a bitwise OR of `rha_tree_scan_flag` values (0 for none).
-/// Symlinks are recorded, not followed; each directory is read and sorted
-/// as it is entered, so memory stays small whatever the tree's size. On
+/// A replica state directory `.rha` at the root is left out (it holds that
+/// replica's lock and rewind log). Symlinks are recorded, not followed; each
+/// directory is read and sorted as it is entered, so memory stays small
+/// whatever the tree's size. On
 /// success stores the totals in `*stats_out` if it is not NULL.
 ///
 /// Errors: `RHA_NULL_PARAMETER` if `dir` or `sig_path` is NULL;

@@ -1,0 +1,112 @@
+//! `rha sync` cannot destroy the master or a replica's own state: trees
+//! that overlap are refused before anything is touched, and the replica's
+//! `.rha` directory is never scanned, compared, copied or deleted.
+
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn rha(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rha"))
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Every path under `root`, sorted, with file contents.
+fn listing(root: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for e in fs::read_dir(&dir).unwrap() {
+            let e = e.unwrap();
+            let p = e.path();
+            let rel = p.strip_prefix(root).unwrap().display().to_string();
+            if e.file_type().unwrap().is_dir() {
+                stack.push(p);
+                out.push((rel + "/", Vec::new()));
+            } else {
+                out.push((rel, fs::read(&p).unwrap_or_default()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn overlapping_trees_are_refused_and_left_alone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    fs::create_dir_all(d.join("par/master/sub")).unwrap();
+    fs::write(d.join("par/master/data"), b"precious").unwrap();
+    fs::write(d.join("par/master/sub/more"), b"more").unwrap();
+    std::os::unix::fs::symlink("par/master", d.join("alias")).unwrap();
+    let before = listing(d);
+    for (replica, how) in [
+        ("par", "the master is inside the replica"),
+        ("par/master", "they are the same directory"),
+        ("alias", "they are the same directory"),
+        ("par/master/sub", "the replica is inside the master"),
+        ("par/master/replica", "the replica is inside the master"),
+        ("alias/new/deep", "the replica is inside the master"),
+    ] {
+        for extra in [&[][..], &["--dry-run"], &["--mode", "block"]] {
+            let mut args = vec!["sync", "par/master", replica];
+            args.extend_from_slice(extra);
+            let out = rha(d, &args);
+            assert_eq!(out.status.code(), Some(2), "{args:?} was not refused");
+            let stderr = text(&out.stderr);
+            assert!(stderr.contains(how), "{args:?}: {stderr}");
+            assert_eq!(listing(d), before, "{args:?} changed the trees");
+        }
+    }
+    // A sibling is fine.
+    let out = rha(d, &["sync", "par/master", "par/replica"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(fs::read(d.join("par/replica/data")).unwrap(), b"precious");
+}
+
+#[test]
+fn the_replicas_state_directory_is_never_touched() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    fs::create_dir_all(d.join("master/.rha")).unwrap();
+    fs::write(d.join("master/.rha/lock"), b"the master's own").unwrap();
+    fs::write(d.join("master/file"), b"data").unwrap();
+    fs::create_dir_all(d.join("replica/.rha/log")).unwrap();
+    fs::write(d.join("replica/.rha/lock"), b"").unwrap();
+    fs::write(d.join("replica/.rha/log/seg-1"), b"rewind history").unwrap();
+    // Deeper directories named .rha are ordinary data.
+    fs::create_dir_all(d.join("master/sub/.rha")).unwrap();
+    fs::write(d.join("master/sub/.rha/x"), b"user data").unwrap();
+    for mode in ["file", "block"] {
+        let out = rha(d, &["sync", "master", "replica", "--mode", mode]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert_eq!(
+            fs::read(d.join("replica/.rha/log/seg-1")).unwrap(),
+            b"rewind history"
+        );
+        assert_eq!(fs::read(d.join("replica/.rha/lock")).unwrap(), b"");
+        assert_eq!(fs::read(d.join("replica/file")).unwrap(), b"data");
+        assert_eq!(
+            fs::read(d.join("replica/sub/.rha/x")).unwrap(),
+            b"user data"
+        );
+    }
+    // The dry run does not plan to delete it either.
+    let out = rha(d, &["sync", "master", "replica", "--dry-run"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        !text(&out.stdout).contains(".rha/"),
+        "{}",
+        text(&out.stdout)
+    );
+}
