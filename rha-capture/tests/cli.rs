@@ -139,3 +139,77 @@ fn help_lists_the_one_table_of_exit_codes() {
         assert!(stdout.contains(line), "{line:?} missing from:\n{stdout}");
     }
 }
+
+/// Runs `rha` with standard output going to `stdout`, returning the exit
+/// code and standard error.
+fn rha_to(args: &[&str], stdout: std::process::Stdio) -> (Option<i32>, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_rha"))
+        .args(args)
+        .stdout(stdout)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    (out.status.code(), text(&out.stderr))
+}
+
+#[test]
+fn a_full_disk_on_stdout_is_a_one_line_error() {
+    let journal = golden("journal-v1-plain.rhaj");
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(tmp.path().join("m/d")).unwrap();
+    std::fs::write(tmp.path().join("m/d/f"), b"x").unwrap();
+    let m = tmp.path().join("m");
+    let r = tmp.path().join("r");
+    for args in [
+        vec!["journal", "dump", journal.to_str().unwrap()],
+        vec!["journal", "verify", journal.to_str().unwrap()],
+        vec![
+            "sync",
+            m.to_str().unwrap(),
+            r.to_str().unwrap(),
+            "--dry-run",
+        ],
+    ] {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let (code, stderr) = rha_to(&args, full.into());
+        assert_eq!(code, Some(1), "{args:?}: {stderr}");
+        assert_eq!(
+            stderr.trim_end(),
+            "rha: error: writing to standard output: No space left on device (os error 28)",
+            "{args:?}"
+        );
+    }
+}
+
+#[test]
+fn a_closed_pipe_on_stdout_ends_quietly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let m = tmp.path().join("m");
+    std::fs::create_dir_all(&m).unwrap();
+    for i in 0..3000 {
+        std::fs::write(m.join(format!("file-{i:05}")), b"x").unwrap();
+    }
+    let r = tmp.path().join("r");
+    let journal = golden("journal-v1-plain.rhaj");
+    for args in [
+        vec![
+            "sync",
+            m.to_str().unwrap(),
+            r.to_str().unwrap(),
+            "--dry-run",
+        ],
+        vec!["journal", "dump", journal.to_str().unwrap()],
+    ] {
+        // A pipe whose reading end is already closed: every write fails
+        // with EPIPE (SIGPIPE is ignored by Rust programs).
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let (code, stderr) = rha_to(&args, writer.into());
+        assert_eq!(code, Some(0), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(stderr.is_empty(), "{args:?}: {stderr}");
+    }
+}

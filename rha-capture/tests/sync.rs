@@ -349,7 +349,8 @@ impl rha_capture::sync::Transfer for Vanishing {
 #[test]
 fn a_missing_replica_is_created_and_vanished_files_are_counted() {
     let dir = tempfile::tempdir().unwrap();
-    let (master, replica) = (dir.path().join("m"), dir.path().join("new/r"));
+    // Only the last component is created (see sync_safety.rs).
+    let (master, replica) = (dir.path().join("m"), dir.path().join("r"));
     fs::create_dir(&master).unwrap();
     write(&master.join("gone"), b"soon deleted");
     write(&master.join("kept"), b"kept");

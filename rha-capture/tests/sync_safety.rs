@@ -110,3 +110,22 @@ fn the_replicas_state_directory_is_never_touched() {
         text(&out.stdout)
     );
 }
+
+#[test]
+fn only_the_last_component_of_a_missing_replica_is_created() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    fs::create_dir_all(d.join("master")).unwrap();
+    fs::write(d.join("master/f"), b"x").unwrap();
+    let out = rha(d, &["sync", "master", "missing/deep/replica"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("missing/deep/replica"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!d.join("missing").exists());
+    let out = rha(d, &["sync", "master", "replica"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(fs::read(d.join("replica/f")).unwrap(), b"x");
+}

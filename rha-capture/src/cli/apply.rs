@@ -194,18 +194,19 @@ pub(crate) fn apply(args: &ApplyArgs) -> io::Result<ExitCode> {
         let point = report
             .point
             .map_or_else(|| "none".to_owned(), |p| p.to_string());
-        println!(
+        outln!(
             "applied {} records ({} already present), point {point}",
-            report.applied, report.skipped
+            report.applied,
+            report.skipped
         );
         if report.uncommitted > 0 {
-            println!(
+            outln!(
                 "not applied: {} records of a transaction that does not commit in this journal",
                 report.uncommitted
             );
         }
         if let Some(at) = report.torn_at {
-            println!("journal ends with a torn tail at offset {at}: the incomplete record was not applied");
+            outln!("journal ends with a torn tail at offset {at}: the incomplete record was not applied");
         }
         Ok(())
     })
@@ -213,12 +214,14 @@ pub(crate) fn apply(args: &ApplyArgs) -> io::Result<ExitCode> {
 
 fn print_plan(plan: &Plan, dry_run: bool) {
     let verb = if dry_run { "would rewind" } else { "rewound" };
-    println!(
+    outln!(
         "{verb} from point {} to point {}: {} records undone",
-        plan.from, plan.to, plan.records
+        plan.from,
+        plan.to,
+        plan.records
     );
     for (path, item) in &plan.changes {
-        println!("  {path}  {} operations, {} bytes", item.ops, item.bytes);
+        outln!("  {path}  {} operations, {} bytes", item.ops, item.bytes);
     }
 }
 
@@ -236,7 +239,7 @@ pub(crate) fn rewind(cmd: &RewindCommand) -> io::Result<ExitCode> {
                 .current_point()
                 .map_or_else(|| "none".to_owned(), |p| p.to_string());
             match (points.first(), points.last()) {
-                (Some(a), Some(b)) => println!(
+                (Some(a), Some(b)) => outln!(
                     "points: {}..={} ({} points), current {cur}{}",
                     a.seq,
                     b.seq,
@@ -247,21 +250,21 @@ pub(crate) fn rewind(cmd: &RewindCommand) -> io::Result<ExitCode> {
                         ""
                     }
                 ),
-                _ => println!("points: none"),
+                _ => outln!("points: none"),
             }
             if let Some(t) = points.iter().find_map(|p| p.timestamp_ns) {
-                println!("oldest timed point: {}", show_time(t));
+                outln!("oldest timed point: {}", show_time(t));
             }
             if args.all {
                 for p in &points {
                     let t = p.timestamp_ns.map_or_else(|| "-".to_owned(), show_time);
-                    println!("  point {:>10}  {t}", p.seq);
+                    outln!("  point {:>10}  {t}", p.seq);
                 }
             }
             let marks = rep.bookmarks();
-            println!("bookmarks: {}", marks.len());
+            outln!("bookmarks: {}", marks.len());
             for b in marks {
-                println!(
+                outln!(
                     "  {}  point {}  {}{}",
                     b.name,
                     b.seq,
@@ -295,7 +298,7 @@ pub(crate) fn rewind(cmd: &RewindCommand) -> io::Result<ExitCode> {
         RewindCommand::Undo(args) => {
             let mut r = args.open(false)?;
             let top = r.replica().undo_rewind()?;
-            println!("rewind undone: back at point {top}");
+            outln!("rewind undone: back at point {top}");
             Ok(())
         }
     })
@@ -311,7 +314,7 @@ pub(crate) fn bookmark(args: &BookmarkArgs) -> io::Result<ExitCode> {
         let rep = r.replica();
         rep.set_bookmark(&args.name, now, args.app_consistent)?;
         let point = rep.current_point().unwrap_or(0);
-        println!("bookmark '{}' set at point {point}", args.name);
+        outln!("bookmark '{}' set at point {point}", args.name);
         Ok(())
     })
 }

@@ -184,7 +184,7 @@ pub(crate) fn signature(args: &SignatureArgs) -> io::Result<ExitCode> {
     out.flush().map_err(ctx(&args.sigfile))?;
     drop(out);
     output.commit()?;
-    println!(
+    outln!(
         "{}: {} blocks of {} bytes, {}-byte strong hashes",
         args.sigfile.display(),
         params.block_count(),
@@ -250,7 +250,7 @@ pub(crate) fn delta(args: &DeltaArgs) -> io::Result<ExitCode> {
     drop(out);
     output.commit()?;
     let s = job.stats();
-    println!(
+    outln!(
         "{}: {written} bytes; {} bytes matched, {} bytes literal",
         args.deltafile.display(),
         s.matched_bytes,
@@ -315,6 +315,6 @@ pub(crate) fn patch(args: &PatchArgs) -> io::Result<ExitCode> {
     }
     let len = writer.finish().map_err(ctx(&args.outfile))?;
     output.commit()?;
-    println!("{}: {len} bytes", args.outfile.display());
+    outln!("{}: {len} bytes", args.outfile.display());
     Ok(ExitCode::SUCCESS)
 }

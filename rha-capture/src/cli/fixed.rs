@@ -104,7 +104,7 @@ pub(crate) fn fixed_delta(args: &FixedDeltaArgs) -> io::Result<ExitCode> {
     out.flush().map_err(ctx(&args.deltafile))?;
     drop(out);
     output.commit()?;
-    println!(
+    outln!(
         "{}: {written} bytes; {needed} bytes in {ranges} ranges to send, {same} bytes already in place",
         args.deltafile.display()
     );
@@ -158,7 +158,7 @@ pub(crate) fn patch_in_place(args: &PatchInPlaceArgs) -> io::Result<ExitCode> {
         }
     }
     target.sync_all().map_err(ctx(&args.target))?;
-    println!(
+    outln!(
         "{}: {} bytes written in place",
         args.target.display(),
         job.written()

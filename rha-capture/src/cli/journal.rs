@@ -63,10 +63,12 @@ fn dump(args: &JournalArgs) -> io::Result<ExitCode> {
             }
         }
     })?;
-    if let Some(e) = write_err {
-        return Err(e);
+    // A failed write ends the listing; `cli::main` reports it (quietly for
+    // a closed pipe).
+    if let Some(e) = write_err.or_else(|| out.flush().err()) {
+        super::out::failed(e);
+        return Ok(ExitCode::SUCCESS);
     }
-    out.flush()?;
     Ok(report(&args.file, &scan, true))
 }
 
@@ -85,21 +87,21 @@ fn report(file: &std::path::Path, scan: &Scan, summary_only: bool) -> ExitCode {
     match &scan.outcome {
         Outcome::Clean { len } => {
             if summary_only {
-                println!("# {range}, {len} bytes, clean end");
+                outln!("# {range}, {len} bytes, clean end");
             } else {
-                println!("ok: {file}: {range}, {len} bytes");
+                outln!("ok: {file}: {range}, {len} bytes");
             }
             ExitCode::SUCCESS
         }
         Outcome::TornTail { offset, tail_len } => {
-            println!(
+            outln!(
                 "torn tail at offset {offset}: {file}: {range} intact; \
                  the last {tail_len} bytes are an incomplete record (safe to truncate to {offset} bytes)"
             );
             Exit::Torn.into()
         }
         Outcome::Corrupt(e) => {
-            println!("corrupt at offset {}: {file}: {e}", e.offset);
+            outln!("corrupt at offset {}: {file}: {e}", e.offset);
             Exit::Corrupt.into()
         }
     }

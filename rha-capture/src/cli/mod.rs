@@ -2,11 +2,20 @@
 //! arguments, call the library, print), and one table of exit codes
 //! ([`exit::Exit`]).
 
+/// Prints a line on standard output through [`out::line`]: a closed pipe or
+/// a full disk is remembered and reported once, never a panic.
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        $crate::cli::out::line(format_args!($($arg)*))
+    };
+}
+
 mod apply;
 mod block;
 mod exit;
 mod fixed;
 mod journal;
+mod out;
 mod output;
 mod spool;
 mod sync;
@@ -64,8 +73,8 @@ pub(crate) fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Journal(cmd) => journal::run(&cmd),
-        Command::Sync(args) => return sync::run(&args),
-        Command::Spool(cmd) => return spool::run(&cmd),
+        Command::Sync(args) => Ok(sync::run(&args)),
+        Command::Spool(cmd) => Ok(spool::run(&cmd)),
         Command::Apply(args) => apply::apply(&args),
         Command::Rewind(cmd) => apply::rewind(&cmd),
         Command::Bookmark(args) => apply::bookmark(&args),
@@ -75,12 +84,21 @@ pub(crate) fn main() -> ExitCode {
         Command::FixedDelta(args) => fixed::fixed_delta(&args),
         Command::PatchInPlace(args) => fixed::patch_in_place(&args),
     };
-    match result {
+    let code = match result {
         Ok(code) => code,
-        // `rha journal dump big | head` is not an error.
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("rha: error: {e}");
+            Exit::Io.into()
+        }
+    };
+    match out::finish() {
+        None => code,
+        // `rha journal dump big | head` is not an error: the reader has
+        // what it wanted, as with coreutils.
+        Some(e) if e.kind() == io::ErrorKind::BrokenPipe => code,
+        Some(e) => {
+            eprintln!("rha: error: writing to standard output: {e}");
             Exit::Io.into()
         }
     }

@@ -99,7 +99,7 @@ fn open(dir: &Path) -> Result<DirStorage, ExitCode> {
 fn failure(dir: &Path, e: &OpenError) -> ExitCode {
     match e {
         OpenError::Corrupt(c) => {
-            println!(
+            outln!(
                 "corrupt: {} at offset {} ({}; last good sequence number: {})",
                 c.file,
                 c.offset,
@@ -135,7 +135,7 @@ fn inspect_cmd(args: &InspectArgs) -> ExitCode {
     };
     let fail = |e: &OpenError| match e {
         OpenError::Corrupt(c) if args.json => {
-            println!("{}", json::corruption(c));
+            outln!("{}", json::corruption(c));
             Exit::Corrupt.into()
         }
         e => failure(&args.dir, e),
@@ -154,7 +154,7 @@ fn inspect_cmd(args: &InspectArgs) -> ExitCode {
     if args.json {
         let (limits, overridden) = effective_limits(&found, args);
         let dir = args.dir.display().to_string();
-        println!(
+        outln!(
             "{}",
             json::inspection(&dir, &found, &limits, &overridden, &free)
         );
@@ -192,23 +192,23 @@ fn percent(part: u64, whole: u64) -> f64 {
 }
 
 fn print_inspection(i: &Inspection, args: &InspectArgs, free: io::Result<u64>) {
-    println!("spool {}", args.dir.display());
-    println!("  state:        {}", mode(i.mode));
+    outln!("spool {}", args.dir.display());
+    outln!("  state:        {}", mode(i.mode));
     match (i.segments.first(), i.segments.last()) {
-        (Some(a), Some(b)) => println!(
+        (Some(a), Some(b)) => outln!(
             "  records:      seq {}..={} ({} records)",
             a.first_seq,
             b.last_seq,
             b.last_seq - a.first_seq + 1
         ),
-        _ => println!("  records:      none"),
+        _ => outln!("  records:      none"),
     }
-    println!(
+    outln!(
         "  acknowledged: up to seq {} (reading resumes at {})",
         i.resume_seq.saturating_sub(1),
         i.resume_seq
     );
-    println!("  next seq:     {}", i.next_seq);
+    outln!("  next seq:     {}", i.next_seq);
     let (limits, overridden) = effective_limits(i, args);
     let mut source = match i.limits {
         Some(_) => "stored in the spool directory".to_string(),
@@ -221,7 +221,7 @@ fn print_inspection(i: &Inspection, args: &InspectArgs, free: io::Result<u64>) {
             .collect();
         source = format!("{source}; overridden by {}", flags.join(", "));
     }
-    println!("  limits:       {source}");
+    outln!("  limits:       {source}");
     let policy = match limits.overflow {
         OverflowPolicy::Stop => "stop",
         OverflowPolicy::DegradeToDirtyRegions => "degrade to dirty regions",
@@ -231,7 +231,7 @@ fn print_inspection(i: &Inspection, args: &InspectArgs, free: io::Result<u64>) {
         .iter()
         .map(|p| format!("{p}%"))
         .collect();
-    println!(
+    outln!(
         "    overflow {policy}; warnings at {}; segments of {} bytes; records up to {} bytes",
         if warn.is_empty() {
             "none".to_string()
@@ -247,7 +247,7 @@ fn print_inspection(i: &Inspection, args: &InspectArgs, free: io::Result<u64>) {
     let pct = limits.max_bytes.map_or_else(String::new, |m| {
         format!(" ({:.1}%)", percent(i.used_bytes, m))
     });
-    println!("  used:         {} bytes of {limit}{pct}", i.used_bytes);
+    outln!("  used:         {} bytes of {limit}{pct}", i.used_bytes);
     match free {
         Ok(f) => {
             let low = if f < limits.min_free_bytes {
@@ -255,7 +255,7 @@ fn print_inspection(i: &Inspection, args: &InspectArgs, free: io::Result<u64>) {
             } else {
                 ""
             };
-            println!(
+            outln!(
                 "  free space:   {f} bytes, minimum {}{low}",
                 limits.min_free_bytes
             );
@@ -276,24 +276,27 @@ fn print_inspection(i: &Inspection, args: &InspectArgs, free: io::Result<u64>) {
             } else {
                 format!("; above the {} warning threshold(s)", crossed.join(", "))
             };
-            println!(
-                "  capacity:     {capacity} bytes now (set by {by}), {used:.1}% used{crossed}"
-            );
+            outln!("  capacity:     {capacity} bytes now (set by {by}), {used:.1}% used{crossed}");
         }
-        Err(e) => println!("  free space:   unknown ({e})"),
+        Err(e) => outln!("  free space:   unknown ({e})"),
     }
-    println!("  segments:     {}", i.segments.len());
+    outln!("  segments:     {}", i.segments.len());
     for s in &i.segments {
-        println!(
+        outln!(
             "    {}  seq {}..={}  {} bytes",
-            s.name, s.first_seq, s.last_seq, s.bytes
+            s.name,
+            s.first_seq,
+            s.last_seq,
+            s.bytes
         );
     }
     print_dirty(i, args.all_dirty);
     if let Some(t) = &i.recovery.torn_tail {
-        println!(
+        outln!(
             "  torn tail:    {} at offset {} ({} bytes; opening the spool truncates them)",
-            t.file, t.offset, t.discarded_bytes
+            t.file,
+            t.offset,
+            t.discarded_bytes
         );
     }
 }
@@ -309,7 +312,7 @@ fn print_dirty(i: &Inspection, all: bool) {
             _ => volumes += 1,
         }
     }
-    println!(
+    outln!(
         "  dirty regions: {} ranges in {files} file(s) and {volumes} volume(s), granularity {} bytes",
         i.dirty.range_count(),
         i.dirty.granularity()
@@ -330,11 +333,11 @@ fn print_dirty(i: &Inspection, all: bool) {
                 }
             })
             .collect();
-        println!("    {name}: {}", list.join(", "));
+        outln!("    {name}: {}", list.join(", "));
     }
     let targets = files + volumes;
     if targets > shown {
-        println!(
+        outln!(
             "    ... and {} more (--all-dirty lists every one)",
             targets - shown
         );
@@ -360,14 +363,14 @@ fn verify_cmd(args: &VerifyArgs) -> ExitCode {
         .as_ref()
         .filter(|c| c.file == LIMITS_FILE)
     {
-        println!(
+        outln!(
             "salvaged: removed the damaged limits file ({} at offset {}; the next open stores new limits); {range} kept",
             c.reason, c.offset
         );
         return Exit::Salvaged.into();
     }
     if let Some(c) = &found.recovery.salvaged {
-        println!(
+        outln!(
             "salvaged: cut at {} offset {} ({}); {} later segment(s) discarded; {range} kept",
             c.file,
             c.offset,
@@ -382,9 +385,11 @@ fn verify_cmd(args: &VerifyArgs) -> ExitCode {
         } else {
             "opening the spool truncates it"
         };
-        println!(
+        outln!(
             "torn tail in {} at offset {} ({} bytes; {done}); {range} intact",
-            t.file, t.offset, t.discarded_bytes
+            t.file,
+            t.offset,
+            t.discarded_bytes
         );
         return if args.salvage {
             ExitCode::SUCCESS
@@ -392,7 +397,7 @@ fn verify_cmd(args: &VerifyArgs) -> ExitCode {
             Exit::Torn.into()
         };
     }
-    println!(
+    outln!(
         "ok: {range}, {} segment(s), {} bytes, {}",
         found.segments.len(),
         found.used_bytes,

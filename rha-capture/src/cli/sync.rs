@@ -159,10 +159,14 @@ pub(crate) fn run(args: &SyncArgs) -> ExitCode {
     };
     let result = sync(&args.master, &args.replica, &options, &mut observer);
     observer.bar.finish_and_clear();
-    let _ = observer.out.flush();
+    if let Some(e) = observer.error.take() {
+        super::out::failed(e);
+    } else if let Err(e) = observer.out.flush() {
+        super::out::failed(e);
+    }
     match result {
         Ok(r) => {
-            println!(
+            outln!(
                 "{}created {}, updated {}, deleted {}, attributes fixed {}{}; {} bytes literal, {} bytes matched",
                 if args.dry_run { "dry run: would have " } else { "" },
                 r.created,

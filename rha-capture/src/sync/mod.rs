@@ -443,14 +443,18 @@ pub fn sync_with(
     let (master_sig, stats) = scan_side(master, options, "master")?;
     report.master = stats;
     observer.progress(&report);
-    // A missing replica directory is created (in a dry run: treated as empty).
+    // A missing replica directory is created (in a dry run: treated as
+    // empty), but only its last component, as rsync does: a typo in a
+    // parent must not build a tree from the root.
     let empty;
     let replica_root = if replica.exists() || !options.dry_run {
-        fs::create_dir_all(replica).map_err(|source| SyncError::Apply {
-            op: "mkdir",
-            path: replica.display().to_string(),
-            source,
-        })?;
+        if !replica.is_dir() {
+            fs::create_dir(replica).map_err(|source| SyncError::Apply {
+                op: "mkdir",
+                path: replica.display().to_string(),
+                source,
+            })?;
+        }
         replica
     } else {
         empty = EmptyDir::new()?;
