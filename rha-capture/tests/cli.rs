@@ -213,3 +213,17 @@ fn a_closed_pipe_on_stdout_ends_quietly() {
         assert!(stderr.is_empty(), "{args:?}: {stderr}");
     }
 }
+
+#[test]
+fn the_largest_max_record_size_still_reads_valid_journals() {
+    for file in ["journal-v1-plain.rhaj", "journal-v1-zstd.rhaj"] {
+        let out = rha(&[
+            "journal",
+            "verify",
+            "--max-record-size",
+            "18446744073709551615",
+            golden(file).to_str().unwrap(),
+        ]);
+        assert!(out.status.success(), "{file}: {}", text(&out.stdout));
+    }
+}

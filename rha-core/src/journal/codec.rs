@@ -183,7 +183,7 @@ pub(crate) fn parse_frame_header(h: &[u8], max_record: usize) -> Result<FrameHea
             if header.count() == 0 {
                 return Err(HeaderError::Invalid("batch declares zero records"));
             }
-            let max_raw = max_record + FRAME_HEADER_LEN;
+            let max_raw = max_record.saturating_add(FRAME_HEADER_LEN);
             if header.raw_len() > max_raw {
                 return Err(HeaderError::TooLarge {
                     len: header.raw_len(),
@@ -195,7 +195,7 @@ pub(crate) fn parse_frame_header(h: &[u8], max_record: usize) -> Result<FrameHea
                     "batch is not smaller than its decompressed size",
                 ));
             }
-            if (header.count() as usize) * FRAME_HEADER_LEN > header.raw_len() {
+            if (header.count() as usize).saturating_mul(FRAME_HEADER_LEN) > header.raw_len() {
                 return Err(HeaderError::Invalid(
                     "batch declares more records than its size can hold",
                 ));

@@ -988,3 +988,28 @@ fn borrowed_records_match_owned_ones() {
         );
     }
 }
+
+#[test]
+fn the_largest_limits_do_not_overflow() {
+    let ops = every_op();
+    for compression in [Compression::None, Compression::Zstd { level: 1 }] {
+        let bytes = encode(
+            &ops,
+            WriterConfig::default()
+                .compression(compression)
+                .max_record_size(usize::MAX),
+        );
+        let (records, end) = decode_chunked(
+            &bytes,
+            &[7, 100, usize::MAX],
+            DecoderConfig::default().max_record_size(usize::MAX),
+        );
+        assert_eq!(records.len(), ops.len(), "{compression:?}");
+        assert_eq!(
+            end.unwrap(),
+            End::Clean {
+                len: bytes.len() as u64
+            }
+        );
+    }
+}

@@ -214,7 +214,7 @@ impl<S: Sink> JournalWriter<S> {
         config.max_record_size = config.max_record_size.min(MAX_FRAME_BODY);
         config.batch_bytes = config
             .batch_bytes
-            .clamp(1, config.max_record_size + FRAME_HEADER_LEN);
+            .clamp(1, config.max_record_size.saturating_add(FRAME_HEADER_LEN));
         Self {
             sink,
             next_seq: config.first_seq,
