@@ -82,6 +82,12 @@ pub fn delta_apply(data: &[u8]) {
     }
     let mut in_place = InPlacePatch::new(basis.to_vec(), MAX_OUTPUT);
     if let Ok(p) = in_place.run(delta, true) {
+        // A finished job has used every byte: anything after the end
+        // marker is an error, never silently left over.
+        assert!(
+            !p.done || p.consumed == delta.len(),
+            "in-place patch finished with bytes left over"
+        );
         if p.done {
             let out = whole
                 .as_ref()
@@ -128,6 +134,7 @@ fn patch(basis: &[u8], delta: &[u8], step: usize, room: usize) -> Result<Vec<u8>
         out.extend_from_slice(&buf[..p.produced]);
         assert!(out.len() as u64 <= MAX_OUTPUT, "output passed the cap");
         if p.done {
+            assert_eq!(fed, delta.len(), "patch finished with bytes left over");
             return Ok(out);
         }
         if end == delta.len() && p.consumed == 0 && p.produced == 0 {

@@ -123,3 +123,30 @@ fn a_failed_run_leaves_an_existing_output_as_it_was() {
     );
     no_leftovers(d);
 }
+
+#[test]
+fn bytes_after_the_end_of_a_delta_are_corruption() {
+    let tmp = setup();
+    let d = tmp.path();
+    for (delta, patch) in [("new.delta", "patch"), ("fixed.delta", "patch-in-place")] {
+        let mut bytes = fs::read(d.join(delta)).unwrap();
+        bytes.push(0);
+        fs::write(d.join("junk.delta"), &bytes).unwrap();
+        fs::copy(d.join("old"), d.join("target")).unwrap();
+        let args: Vec<&str> = if patch == "patch" {
+            vec!["patch", "old", "junk.delta", "out"]
+        } else {
+            vec!["patch-in-place", "target", "junk.delta"]
+        };
+        let out = rha(d, &args);
+        assert_eq!(
+            out.status.code(),
+            Some(4),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains("after the end"), "{args:?}: {stderr}");
+    }
+    assert!(!d.join("out").exists(), "a failed patch leaves no output");
+}

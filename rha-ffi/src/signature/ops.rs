@@ -90,7 +90,9 @@ pub unsafe extern "C" fn rha_delta_ops_job_new(
 /// Returns `RHA_OK` with a record (`op` is `RHA_OP_WRITE` or
 /// `RHA_OP_SET_LEN`; `seq` and `timestamp_ns` are 0, set them before
 /// appending to a journal), `RHA_BLOCKED` when all input was consumed and
-/// more is needed, `RHA_DONE` once every record has been produced. The
+/// more is needed, `RHA_DONE` once every record has been produced and `end`
+/// was given (until then the job waits for input, so bytes after the end of
+/// the delta in a later chunk are still found: `RHA_DELTA_CORRUPT`). The
 /// views of the record (`path`, `data`) belong to the job and stay valid
 /// until the next call with this job or its release.
 ///

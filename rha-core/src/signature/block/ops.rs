@@ -178,6 +178,11 @@ impl<B: ReadAt> DeltaOpsJob<B> {
                     self.dec.next(input)?;
                     return Err(PatchError::Finished);
                 }
+                // Done only once the caller says nothing follows: bytes
+                // after the end marker in a later chunk are corruption too.
+                if !end {
+                    return Ok(OpsStep::NeedInput);
+                }
                 self.done = true;
                 return Ok(OpsStep::Done);
             }
@@ -429,15 +434,21 @@ mod tests {
     #[test]
     fn trailing_bytes_name_their_offset() {
         let basis = b"abcdefgh".repeat(100);
-        let mut d = delta(&basis, &basis[100..], 64, DeltaFormat::Rha);
-        let len = d.len() as u64;
-        d.push(0);
-        match stream(&basis, &d, 7).unwrap_err() {
-            PatchError::Delta(e) => {
-                assert_eq!(e.kind, DeltaErrorKind::TrailingBytes);
-                assert_eq!(e.offset, len);
+        for format in [DeltaFormat::Rha, DeltaFormat::Rdiff] {
+            let mut d = delta(&basis, &basis[100..], 64, format);
+            let len = d.len();
+            d.push(0);
+            // Every chunking, including the junk byte alone in a chunk
+            // after the one that ends the delta.
+            for step in [1, 7, len, len + 1] {
+                match stream(&basis, &d, step).unwrap_err() {
+                    PatchError::Delta(e) => {
+                        assert_eq!(e.kind, DeltaErrorKind::TrailingBytes, "step {step}");
+                        assert_eq!(e.offset, len as u64, "step {step}");
+                    }
+                    other => panic!("step {step}: {other}"),
+                }
             }
-            other => panic!("{other}"),
         }
     }
 

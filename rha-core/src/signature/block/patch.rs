@@ -190,9 +190,14 @@ impl<B: ReadAt> PatchJob<B> {
             }
             if self.done {
                 if !rest.is_empty() {
+                    // Bytes after the end marker: the decoder names them
+                    // with their offset.
+                    self.dec.next(&mut rest)?;
                     return Err(PatchError::Finished);
                 }
-                p.done = true;
+                // Done once the caller says nothing follows, so bytes after
+                // the end in a later chunk are still found.
+                p.done = end;
                 break;
             }
             match self.dec.next(&mut rest)? {
@@ -483,7 +488,9 @@ impl<T: WriteAt> InPlacePatch<T> {
     }
 
     /// Consumes delta bytes; returns how many and whether the delta ended
-    /// (and verified). `end` says no more input will come.
+    /// (and verified). `end` says no more input will come; the job is done
+    /// only once it was given, and bytes after the delta's end marker are a
+    /// [`DeltaErrorKind::TrailingBytes`](super::DeltaErrorKind) error.
     pub fn run(&mut self, input: &[u8], end: bool) -> Result<Progress, PatchError> {
         let mut rest = input;
         while !self.done {
@@ -511,6 +518,19 @@ impl<T: WriteAt> InPlacePatch<T> {
                             offset: at,
                             start,
                             to: self.pos,
+                        });
+                    }
+                    // The data a copy keeps must be there: a copy past the
+                    // target's end would leave zeros once the length is set.
+                    // Everything at or after `pos` is still the original
+                    // target (earlier commands wrote only before it).
+                    let end = start.saturating_add(len);
+                    if len > 0 && !has_byte(&mut self.target, end - 1)? {
+                        return Err(PatchError::CopyOutOfRange {
+                            offset: at,
+                            start,
+                            len,
+                            basis_len: readable_len(&mut self.target, end)?,
                         });
                     }
                     self.pos += len;
@@ -564,12 +584,42 @@ impl<T: WriteAt> InPlacePatch<T> {
                 }
             }
         }
+        if self.done && !rest.is_empty() {
+            // Bytes after the end marker: the decoder names them.
+            self.dec.next(&mut rest)?;
+        }
         Ok(Progress {
             consumed: input.len() - rest.len(),
             produced: 0,
-            done: self.done,
+            // Done once the caller says nothing follows, so bytes after the
+            // end in a later chunk are still found.
+            done: self.done && end,
         })
     }
+}
+
+/// Whether `target` has a byte at `offset`.
+fn has_byte<T: ReadAt>(target: &mut T, offset: u64) -> Result<bool, PatchError> {
+    let mut byte = [0u8; 1];
+    let n = target
+        .read_at(offset, &mut byte)
+        .map_err(|source| PatchError::Basis { offset, source })?;
+    Ok(n == 1)
+}
+
+/// The length of `target`, known to be below `limit`: a binary search of
+/// one-byte reads (at most 64), for error messages.
+fn readable_len<T: ReadAt>(target: &mut T, limit: u64) -> Result<u64, PatchError> {
+    let (mut lo, mut hi) = (0u64, limit);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if has_byte(target, mid)? {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    Ok(lo)
 }
 
 /// The whole-file hash of the first `len` bytes of `target`.

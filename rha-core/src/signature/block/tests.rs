@@ -729,3 +729,70 @@ fn patch_of_hashes_on_its_own_thread_and_still_checks() {
     let e = patch_of(&basis[..], &d[..d.len() - 3], u64::MAX).unwrap_err();
     assert!(matches!(e, PatchError::Delta(_)), "{e}");
 }
+
+#[test]
+fn in_place_refuses_a_copy_past_the_targets_end() {
+    // rdiff magic, COPY offset 0 length 10 (one-byte fields), END: keeps
+    // ten bytes the empty target does not have.
+    let delta = [0x72, 0x73, 0x02, 0x36, 0x45, 0x00, 0x0a, 0x00];
+    for target in [Vec::new(), vec![1u8; 9]] {
+        let have = target.len() as u64;
+        let mut patch = InPlacePatch::new(target, u64::MAX);
+        let e = patch.run(&delta, true).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                PatchError::CopyOutOfRange { start: 0, len: 10, basis_len, .. }
+                    if basis_len == have
+            ),
+            "{e}"
+        );
+        assert_eq!(patch.into_target().len() as u64, have, "nothing written");
+    }
+    // The whole-file patch refuses the same delta.
+    assert!(patch_of(&[][..], &delta, u64::MAX).is_err());
+    // Ten bytes are there: the copy keeps them.
+    let mut patch = InPlacePatch::new(vec![5u8; 10], u64::MAX);
+    assert!(patch.run(&delta, true).unwrap().done);
+    assert_eq!(patch.into_target(), vec![5u8; 10]);
+}
+
+#[test]
+fn bytes_after_the_end_are_found_in_any_chunk() {
+    let basis: Vec<u8> = (0..800u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let mut new = basis.clone();
+    new[10] = b'!';
+    for format in [DeltaFormat::Rha, DeltaFormat::Rdiff] {
+        let (mut delta, _) = delta_of(sig(&basis, 64), &new, format).unwrap();
+        let len = delta.len();
+        delta.push(0);
+        for step in [1, 7, len, len + 1] {
+            // Whole-file patching.
+            let e = patch_chunked(&basis, &delta, step, 4096).unwrap_err();
+            assert!(
+                matches!(&e, PatchError::Delta(d) if d.kind == DeltaErrorKind::TrailingBytes && d.offset == len as u64),
+                "{format:?} step {step}: {e}"
+            );
+            // In place, on a copy of the basis (rha deltas of this edit
+            // only copy blocks in place).
+            let mut patch = InPlacePatch::new(basis.clone(), u64::MAX);
+            let mut fed = 0;
+            let e = loop {
+                let to = (fed + step).min(delta.len());
+                match patch.run(&delta[fed..to], to == delta.len()) {
+                    Ok(p) => {
+                        assert!(!p.done, "{format:?} step {step}: done despite junk");
+                        fed += p.consumed;
+                    }
+                    Err(e) => break e,
+                }
+            };
+            assert!(
+                matches!(&e, PatchError::Delta(d) if d.kind == DeltaErrorKind::TrailingBytes),
+                "{format:?} step {step}: {e}"
+            );
+        }
+    }
+}
