@@ -70,6 +70,8 @@ pub mod journal;
 pub mod rewind;
 pub mod signature;
 pub mod spool;
+#[cfg(any(test, fuzzing, feature = "testing"))]
+pub mod testing;
 
 /// Any error from this crate.
 #[derive(Debug, thiserror::Error)]
