@@ -8,7 +8,7 @@
 //! harness the unit and property tests use. The harness checks the
 //! machine's invariants after every input:
 //!
-//! - a refused command leaves the saved state byte-for-byte unchanged;
+//! - a refused command leaves the machine (so its saved state) unchanged;
 //! - every state change is an edge of `TRANSITIONS`;
 //! - never two hosts serve clients at once;
 //! - the hosts' redirection matches what the machine believes is applied,
