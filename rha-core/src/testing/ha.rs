@@ -83,9 +83,13 @@ pub struct Pair {
     pub holds: Vec<Matcher>,
     /// Held actions, waiting for [`Pair::release`].
     pub held: VecDeque<Action>,
-    /// Every event seen.
+    /// Whether to keep every event and action in [`events`](Self::events)
+    /// and [`actions`](Self::actions) (on by default). A fuzzer turns it
+    /// off: a long run would hold every heartbeat check.
+    pub history: bool,
+    /// Every event seen (while [`history`](Self::history) is on).
     pub events: Vec<Event>,
-    /// Every action seen.
+    /// Every action seen (while [`history`](Self::history) is on).
     pub actions: Vec<Action>,
     /// Every state change seen.
     pub transitions: BTreeSet<(State, Trigger, State)>,
@@ -107,6 +111,7 @@ impl fmt::Debug for Pair {
             .field("failures", &self.failures.len())
             .field("holds", &self.holds.len())
             .field("held", &self.held)
+            .field("history", &self.history)
             .field("undo_failed", &self.undo_failed)
             .finish_non_exhaustive()
     }
@@ -215,6 +220,7 @@ impl Pair {
             failures: Vec::new(),
             holds: Vec::new(),
             held: VecDeque::new(),
+            history: true,
             events: Vec::new(),
             actions: Vec::new(),
             transitions: BTreeSet::new(),
@@ -329,7 +335,9 @@ impl Pair {
             if matches!(e, Event::UndoFailed { .. }) {
                 self.undo_failed = true;
             }
-            self.events.push(e);
+            if self.history {
+                self.events.push(e);
+            }
         }
         self.check();
     }
@@ -432,7 +440,9 @@ impl Pair {
         let mut any = false;
         while let Some(a) = self.scenario.poll_action() {
             any = true;
-            self.actions.push(a.clone());
+            if self.history {
+                self.actions.push(a.clone());
+            }
             if let ActionKind::CheckAlive { link, host, .. } = &a.kind {
                 let alive = self.links_up.get(*link).copied().unwrap_or(false)
                     && self.reachable(*host)
@@ -513,7 +523,8 @@ impl Pair {
         self.master.up = true;
     }
 
-    /// Whether an event matching `f` was seen.
+    /// Whether an event matching `f` was seen (and kept, see
+    /// [`history`](Self::history)).
     pub fn saw(&self, f: impl Fn(&Event) -> bool) -> bool {
         self.events.iter().any(f)
     }
