@@ -529,3 +529,41 @@ impl Pair {
         self.events.iter().any(f)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_invalid_configuration_is_an_error_not_a_pair() {
+        let mut c = config();
+        c.is_alive.timeout = secs(1);
+        let e = Pair::try_new(c.clone()).unwrap_err();
+        assert_eq!(Err(e), c.validate());
+    }
+
+    #[test]
+    fn without_history_the_checks_still_run_and_transitions_are_kept() {
+        let mut p = Pair::new(config());
+        p.history = false;
+        p.command(Command::Start).unwrap();
+        p.drive();
+        p.advance(secs(600));
+        assert_eq!(p.state(), State::Replicating);
+        assert!(p.events.is_empty() && p.actions.is_empty());
+        assert!(p
+            .transitions
+            .contains(&(State::Stopped, Trigger::Start, State::Verifying)));
+    }
+
+    #[test]
+    fn a_restarted_agent_carries_on() {
+        let mut p = Pair::replicating(config());
+        p.restart();
+        p.crash_master();
+        p.advance(secs(600));
+        assert_eq!(p.state(), State::SwitchedOver);
+        p.boot_master();
+        assert!(p.master.up && !p.master.serving);
+    }
+}
