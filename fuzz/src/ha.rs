@@ -1,12 +1,14 @@
 //! The `ha_sequence` and `ha_restore` targets: the HA scenario machine.
 //!
 //! `ha_sequence` builds a scenario from an `arbitrary` configuration (often
-//! invalid: then construction must fail cleanly), then runs a sequence of
-//! commands, observations and time steps against two simulated hosts that
-//! execute the actions, with injected failures. After every input it checks
-//! the machine's invariants against that small world:
+//! invalid: then construction must fail cleanly with the validation error),
+//! then runs a sequence of commands, observations, time steps, injected
+//! failures, crashes, partitions, link and fencing changes and restarts
+//! against the two simulated hosts of [`rha_core::testing::ha::Pair`], the
+//! harness the unit and property tests use. The harness checks the
+//! machine's invariants after every input:
 //!
-//! - a refused command leaves the saved state byte-for-byte unchanged;
+//! - a refused command leaves the machine (so its saved state) unchanged;
 //! - every state change is an edge of `TRANSITIONS`;
 //! - never two hosts serve clients at once;
 //! - the hosts' redirection matches what the machine believes is applied,
@@ -14,6 +16,8 @@
 //!   an undo failed, which the machine reports);
 //! - the configuration is locked while switched over;
 //! - save then restore gives the same machine.
+//!
+//! Only the decoding of the input lives here.
 //!
 //! `ha_restore` feeds arbitrary bytes to `Scenario::restore`: no panic, and
 //! whatever restores saves and restores to itself.
@@ -29,10 +33,16 @@ use std::time::Duration;
 
 use arbitrary::{Arbitrary, Unstructured};
 use rha_core::ha::{
-    is_transition, Action, ActionKind, Alias, CheckMethod, Command, Direction, Event, Host,
-    Instant, Link, Observation, RedirectStep, Scenario, ScenarioConfig, ScenarioType, Side, State,
-    SwitchoverMode,
+    ActionKind, Alias, CheckMethod, Command, Direction, Host, Link, Observation, RedirectStep,
+    Scenario, ScenarioConfig, ScenarioType, SwitchoverMode,
 };
+use rha_core::testing::ha::Pair;
+
+/// The longest single time step, in seconds. The machine's only timer is
+/// Is Alive (interval below 64 s, timeout below 1024 s here), so a longer
+/// wait reaches nothing a few shorter ones do not, and would cost one
+/// heartbeat round per interval.
+const MAX_ADVANCE_S: u16 = 2048;
 
 /// The configuration knobs the target varies.
 #[derive(Debug, Arbitrary)]
@@ -190,120 +200,6 @@ fn command(i: u8, flag: bool) -> Command {
     }
 }
 
-/// Two hosts executing the scenario's actions.
-struct World {
-    s: Scenario,
-    now: Instant,
-    master_up: bool,
-    master_reachable: bool,
-    fencing: bool,
-    serving: [bool; 2],
-    links_up: Vec<bool>,
-    redirected: Vec<bool>,
-    fail_next: Option<u8>,
-    undo_failed: bool,
-}
-
-fn side(s: Side) -> usize {
-    match s {
-        Side::Master => 0,
-        Side::Replica => 1,
-    }
-}
-
-impl World {
-    fn check_events(&mut self) {
-        while let Some(e) = self.s.poll_event() {
-            match e {
-                Event::StateChanged { from, to, trigger } => {
-                    assert!(
-                        is_transition(from, trigger, to),
-                        "{from} -{trigger:?}-> {to}"
-                    );
-                }
-                Event::UndoFailed { .. } => self.undo_failed = true,
-                _ => {}
-            }
-        }
-        assert!(!(self.serving[0] && self.serving[1]), "two actives");
-        if !self.undo_failed {
-            assert_eq!(self.redirected, self.s.applied_steps());
-            if !self.s.busy()
-                && matches!(
-                    self.s.state(),
-                    State::Stopped | State::Replicating | State::Paused
-                )
-            {
-                assert!(self.redirected.iter().all(|&r| !r), "left applied");
-            }
-        }
-    }
-
-    fn reachable(&self, s: Side) -> bool {
-        s == Side::Replica || self.master_up && self.master_reachable
-    }
-
-    fn execute(&mut self, a: &Action) -> Result<(), String> {
-        let code = kind_code(&a.kind);
-        if self.fail_next == Some(code) {
-            self.fail_next = None;
-            return Err("injected".into());
-        }
-        match &a.kind {
-            ActionKind::StopServices { host, fence } => {
-                if self.reachable(*host) || *host == Side::Master && !self.master_up {
-                    self.serving[side(*host)] = false;
-                } else if *fence && self.fencing {
-                    self.master_up = false;
-                    self.serving[side(*host)] = false;
-                } else {
-                    return Err("unreachable".into());
-                }
-            }
-            ActionKind::StartServices { host, test } => {
-                if !self.reachable(*host) {
-                    return Err("unreachable".into());
-                }
-                if !test {
-                    self.serving[side(*host)] = true;
-                }
-            }
-            ActionKind::Redirect {
-                step, direction, ..
-            } => {
-                if let Some(r) = self.redirected.get_mut(*step) {
-                    *r = *direction == Direction::Do;
-                }
-            }
-            _ => {}
-        }
-        Ok(())
-    }
-
-    fn drive(&mut self) {
-        for _ in 0..10_000 {
-            let Some(a) = self.s.poll_action() else {
-                break;
-            };
-            if let ActionKind::CheckAlive { link, .. } = a.kind {
-                let alive = self.links_up.get(link).copied().unwrap_or(false)
-                    && self.master_up
-                    && self.master_reachable;
-                self.s
-                    .handle_observation(Observation::Heartbeat { link, alive }, self.now);
-            } else if a.awaits_report {
-                let obs = match self.execute(&a) {
-                    Ok(()) => Observation::ActionCompleted { id: a.id },
-                    Err(reason) => Observation::ActionFailed { id: a.id, reason },
-                };
-                self.s.handle_observation(obs, self.now);
-            }
-            self.check_events();
-        }
-        self.check_events();
-    }
-}
-
 fn kind_code(k: &ActionKind) -> u8 {
     match k {
         ActionKind::Verify => 0,
@@ -329,106 +225,53 @@ pub fn ha_sequence(data: &[u8]) {
     };
     let c = config(&setup);
     let valid = c.validate();
-    let s = match Scenario::new(c.clone()) {
-        Ok(s) => s,
+    let mut p = match Pair::try_new(c) {
+        Ok(p) => p,
         Err(e) => {
             assert_eq!(Err(e), valid);
             return;
         }
     };
-    let mut w = World {
-        s,
-        now: Instant::from_nanos(0),
-        master_up: true,
-        master_reachable: true,
-        fencing: true,
-        serving: [true, false],
-        links_up: vec![true; c.is_alive.links.len()],
-        redirected: vec![false; c.redirection.len()],
-        fail_next: None,
-        undo_failed: false,
-    };
+    // Nothing reads the history; heartbeats would fill it.
+    p.history = false;
     for _ in 0..200 {
         let Ok(input) = Input::arbitrary(&mut u) else {
             break;
         };
         match input {
-            Input::Command(i, flag) => {
-                let before = w.s.save();
-                let locked = w.s.state().config_locked() || w.s.busy();
-                let cmd = command(i, flag);
-                let is_update = matches!(cmd, Command::UpdateConfig(_));
-                match w.s.handle_command(cmd, w.now) {
-                    Ok(()) => {
-                        assert!(!(is_update && locked), "configuration changed while locked");
-                        if is_update {
-                            w.redirected = vec![false; w.s.applied_steps().len()];
-                            w.links_up = vec![true; w.s.config().is_alive.links.len()];
-                        }
-                    }
-                    Err(e) => {
-                        assert_eq!(before, w.s.save(), "refused command changed the state: {e}");
-                        assert_eq!(e.state(), w.s.state());
-                    }
-                }
-            }
+            // The harness checks what a refusal may and may not change.
+            Input::Command(i, flag) => drop(p.command(command(i, flag))),
             Input::Advance(secs) => {
-                let end = w.now.saturating_add(Duration::from_secs(u64::from(secs)));
-                let mut guard = 0;
-                while let Some(t) = w.s.poll_timeout() {
-                    guard += 1;
-                    if t > end || guard > 10_000 {
-                        break;
-                    }
-                    w.now = w.now.max(t);
-                    w.s.handle_timeout(w.now);
-                    w.drive();
-                }
-                w.now = end;
-                w.s.handle_timeout(w.now);
+                p.advance(Duration::from_secs(u64::from(secs % MAX_ADVANCE_S)));
             }
-            Input::FailNext(k) => w.fail_next = Some(k % 9),
+            Input::FailNext(k) => {
+                let code = k % 9;
+                p.failures.clear();
+                p.fail(move |kind| kind_code(kind) == code, 1);
+            }
             Input::Link(l, up) => {
-                if let Some(x) = w.links_up.get_mut(usize::from(l)) {
+                if let Some(x) = p.links_up.get_mut(usize::from(l)) {
                     *x = up;
                 }
             }
-            Input::CrashMaster => {
-                w.master_up = false;
-                w.serving[0] = false;
-            }
-            Input::BootMaster => w.master_up = true,
-            Input::Partition(cut) => w.master_reachable = !cut,
-            Input::Fencing(works) => w.fencing = works,
-            Input::SpoolFull => w.s.handle_observation(Observation::SpoolFull, w.now),
-            Input::Disconnect => {
-                w.s.handle_observation(Observation::ReplicaDisconnected, w.now)
-            }
-            Input::Reconnect => {
-                w.s.handle_observation(Observation::ReplicaReconnected, w.now)
-            }
-            Input::LateReport(id) => w.s.handle_observation(
-                Observation::ActionFailed {
-                    id: u64::from(id),
-                    reason: "late".into(),
-                },
-                w.now,
-            ),
-            Input::Heartbeat(link, alive) => w.s.handle_observation(
-                Observation::Heartbeat {
-                    link: usize::from(link),
-                    alive,
-                },
-                w.now,
-            ),
-            Input::Restart => {
-                let saved = w.s.save();
-                let restored = Scenario::restore(&saved).expect("a saved state restores");
-                assert!(restored == w.s, "restore is not exact");
-                w.s = restored;
-            }
+            Input::CrashMaster => p.crash_master(),
+            Input::BootMaster => p.boot_master(),
+            Input::Partition(cut) => p.master_reachable = !cut,
+            Input::Fencing(works) => p.fencing_works = works,
+            Input::SpoolFull => p.observe(Observation::SpoolFull),
+            Input::Disconnect => p.observe(Observation::ReplicaDisconnected),
+            Input::Reconnect => p.observe(Observation::ReplicaReconnected),
+            Input::LateReport(id) => p.observe(Observation::ActionFailed {
+                id: u64::from(id),
+                reason: "late".into(),
+            }),
+            Input::Heartbeat(link, alive) => p.observe(Observation::Heartbeat {
+                link: usize::from(link),
+                alive,
+            }),
+            Input::Restart => p.restart(),
         }
-        w.drive();
+        p.drive();
     }
 }
 

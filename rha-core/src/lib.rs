@@ -85,12 +85,21 @@
 //! }
 //! # Ok::<(), rha_core::Error>(())
 //! ```
+//!
+//! ## Testing
+//!
+//! With the `testing` feature, the `testing` module holds the deterministic
+//! simulation harness (two hosts around a scenario, a mirror-disk pair,
+//! invariants checked after every step) that this crate's tests and the
+//! fuzz targets share. It is not part of the stable API.
 
 pub mod ha;
 pub mod journal;
 pub mod rewind;
 pub mod signature;
 pub mod spool;
+#[cfg(any(test, fuzzing, feature = "testing"))]
+pub mod testing;
 
 /// Any error from this crate.
 #[derive(Debug, thiserror::Error)]

@@ -34,8 +34,6 @@ mod state;
 mod time;
 
 #[cfg(test)]
-mod sim;
-#[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod tests_mirror;

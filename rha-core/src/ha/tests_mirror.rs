@@ -4,8 +4,8 @@
 
 use proptest::prelude::*;
 
-use super::sim::MirrorPair;
 use super::*;
+use crate::testing::mirror::MirrorPair;
 
 #[test]
 fn mirror_break_and_return_copies_only_the_differences() {

@@ -1,69 +1,124 @@
-//! A deterministic simulation harness in the style of quinn's `Pair`: two
-//! simulated hosts, controllable links, a virtual clock, and a
-//! [`Scenario`] whose actions the harness executes against the hosts.
+//! Two simulated hosts running a [`Scenario`], in the style of quinn-proto's
+//! `Pair`: controllable links, a virtual clock, and a harness that executes
+//! the scenario's actions against the hosts and reports back.
 //!
 //! [`Pair::step`] executes what the scenario asked for and reports back;
 //! [`Pair::drive`] steps until nothing moves; [`Pair::advance`] lets virtual
-//! time pass, firing every timeout on the way. After every step the
-//! harness checks the invariants: never two hosts serving clients, every
-//! state change in [`TRANSITIONS`](super::TRANSITIONS), and the hosts'
-//! redirection matching what the scenario believes is applied.
+//! time pass, firing every timeout on the way. The world can be disturbed
+//! between steps: failed or held actions ([`Pair::fail`], [`Pair::hold`]),
+//! a crashed or rebooted master ([`Pair::crash_master`],
+//! [`Pair::boot_master`]), a partition ([`Pair::master_reachable`]), dead
+//! links ([`Pair::links_up`]), broken fencing ([`Pair::fencing_works`]) and
+//! an agent restart ([`Pair::restart`]).
+//!
+//! After every input the harness checks the invariants, panicking with a
+//! message when one breaks:
+//!
+//! - never two hosts serving clients;
+//! - every state change is an edge of [`TRANSITIONS`](crate::ha::TRANSITIONS);
+//! - the hosts' redirection matches what the scenario believes is applied,
+//!   everything is applied while switched over (to the replica), and
+//!   nothing is left applied once the scenario is idle outside the
+//!   switched-over states (unless an undo failed, which the scenario
+//!   reports);
+//! - a refused command leaves the machine unchanged (equal, so its saved
+//!   state is byte-for-byte the same) and names the current state;
+//! - the configuration cannot change while locked or busy;
+//! - save then restore gives the same machine.
 
-#![allow(clippy::unwrap_used)] // test code
+#![allow(clippy::unwrap_used)] // harness code: a panic is the failure report
 
 use std::collections::{BTreeSet, VecDeque};
+use std::fmt;
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::*;
+use crate::ha::{
+    is_transition, Action, ActionKind, Alias, CheckMethod, Command, CommandError, ConfigError,
+    Direction, Event, Host, Instant, Link, Observation, RedirectStep, Scenario, ScenarioConfig,
+    ScenarioType, Side, State, SwitchoverMode, Trigger, DEFAULT_NAME_SUFFIX,
+};
 
-/// Matches an action.
-pub(crate) type Matcher = Box<dyn Fn(&ActionKind) -> bool>;
+/// Matches an action (for [`Pair::fail`] and [`Pair::hold`]).
+pub type Matcher = Box<dyn Fn(&ActionKind) -> bool>;
+
+/// How many timeouts may fire at one instant before [`Pair::advance`]
+/// declares the timers stuck.
+const MAX_TIMEOUTS_AT_ONE_INSTANT: usize = 10_000;
 
 /// A simulated host.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct SimHost {
+pub struct SimHost {
     /// Powered on.
-    pub(crate) up: bool,
+    pub up: bool,
     /// Application services serving clients.
-    pub(crate) serving: bool,
+    pub serving: bool,
     /// Services started for an integrity test (not for clients).
-    pub(crate) testing: bool,
+    pub testing: bool,
 }
 
 /// Two hosts, a scenario, links and a clock.
-pub(crate) struct Pair {
-    pub(crate) scenario: Scenario,
-    pub(crate) now: Instant,
-    pub(crate) master: SimHost,
-    pub(crate) replica: SimHost,
+pub struct Pair {
+    /// The machine under test.
+    pub scenario: Scenario,
+    /// The virtual clock.
+    pub now: Instant,
+    /// The master host.
+    pub master: SimHost,
+    /// The replica host.
+    pub replica: SimHost,
     /// Is Alive links from the standby to the watched host.
-    pub(crate) links_up: Vec<bool>,
+    pub links_up: Vec<bool>,
     /// Whether the harness's control path reaches the master (a partition
     /// cuts it).
-    pub(crate) master_reachable: bool,
+    pub master_reachable: bool,
     /// Whether power fencing works.
-    pub(crate) fencing_works: bool,
+    pub fencing_works: bool,
     /// Per redirection step: whether the hosts have it applied.
-    pub(crate) redirected: Vec<bool>,
+    pub redirected: Vec<bool>,
     /// Actions to fail (matcher, remaining count).
-    pub(crate) failures: Vec<(Matcher, u32)>,
+    pub failures: Vec<(Matcher, u32)>,
     /// Actions to hold instead of executing.
-    pub(crate) holds: Vec<Matcher>,
+    pub holds: Vec<Matcher>,
     /// Held actions, waiting for [`Pair::release`].
-    pub(crate) held: VecDeque<Action>,
-    /// Every event seen.
-    pub(crate) events: Vec<Event>,
-    /// Every action seen.
-    pub(crate) actions: Vec<Action>,
+    pub held: VecDeque<Action>,
+    /// Whether to keep every event and action in [`events`](Self::events)
+    /// and [`actions`](Self::actions) (on by default). A fuzzer turns it
+    /// off: a long run would hold every heartbeat check.
+    pub history: bool,
+    /// Every event seen (while [`history`](Self::history) is on).
+    pub events: Vec<Event>,
+    /// Every action seen (while [`history`](Self::history) is on).
+    pub actions: Vec<Action>,
     /// Every state change seen.
-    pub(crate) transitions: BTreeSet<(State, Trigger, State)>,
+    pub transitions: BTreeSet<(State, Trigger, State)>,
     /// An undo failed somewhere (the redirection check is then relaxed).
-    pub(crate) undo_failed: bool,
+    pub undo_failed: bool,
 }
 
-pub(crate) fn host(name: &str, ip: &str) -> Host {
+impl fmt::Debug for Pair {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pair")
+            .field("scenario", &self.scenario)
+            .field("now", &self.now)
+            .field("master", &self.master)
+            .field("replica", &self.replica)
+            .field("links_up", &self.links_up)
+            .field("master_reachable", &self.master_reachable)
+            .field("fencing_works", &self.fencing_works)
+            .field("redirected", &self.redirected)
+            .field("failures", &self.failures.len())
+            .field("holds", &self.holds.len())
+            .field("held", &self.held)
+            .field("history", &self.history)
+            .field("undo_failed", &self.undo_failed)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A host named `name` at `ip` (a /24).
+pub fn host(name: &str, ip: &str) -> Host {
     Host {
         name: name.into(),
         address: ip.parse().unwrap(),
@@ -73,7 +128,7 @@ pub(crate) fn host(name: &str, ip: &str) -> Host {
 
 /// A file-server scenario with two Is Alive links, automatic switchover and
 /// one step of each redirection method.
-pub(crate) fn config() -> ScenarioConfig {
+pub fn config() -> ScenarioConfig {
     let mut c = ScenarioConfig::new(
         "files",
         ScenarioType::FileServer,
@@ -129,16 +184,25 @@ pub(crate) fn config() -> ScenarioConfig {
     c
 }
 
-pub(crate) fn secs(s: u64) -> Duration {
+/// `s` seconds.
+pub fn secs(s: u64) -> Duration {
     Duration::from_secs(s)
 }
 
 impl Pair {
-    pub(crate) fn new(config: ScenarioConfig) -> Self {
+    /// A stopped scenario with `config`; the master up and serving, the
+    /// replica up and idle, every link up. Panics if `config` is invalid.
+    pub fn new(config: ScenarioConfig) -> Self {
+        Self::try_new(config).expect("a valid configuration")
+    }
+
+    /// Like [`new`](Self::new), but an invalid `config` is the scenario's
+    /// error.
+    pub fn try_new(config: ScenarioConfig) -> Result<Self, ConfigError> {
         let steps = config.redirection.len();
         let links = config.is_alive.links.len();
-        Self {
-            scenario: Scenario::new(config).unwrap(),
+        Ok(Self {
+            scenario: Scenario::new(config)?,
             now: Instant::from_nanos(1_000_000_000),
             master: SimHost {
                 up: true,
@@ -156,15 +220,16 @@ impl Pair {
             failures: Vec::new(),
             holds: Vec::new(),
             held: VecDeque::new(),
+            history: true,
             events: Vec::new(),
             actions: Vec::new(),
             transitions: BTreeSet::new(),
             undo_failed: false,
-        }
+        })
     }
 
     /// A pair already replicating.
-    pub(crate) fn replicating(config: ScenarioConfig) -> Self {
+    pub fn replicating(config: ScenarioConfig) -> Self {
         let mut p = Self::new(config);
         p.command(Command::Start).unwrap();
         p.drive();
@@ -172,26 +237,48 @@ impl Pair {
         p
     }
 
-    pub(crate) fn state(&self) -> State {
+    /// The scenario's state.
+    pub fn state(&self) -> State {
         self.scenario.state()
     }
 
-    pub(crate) fn command(&mut self, cmd: Command) -> Result<(), CommandError> {
-        let before = self.scenario.save();
+    /// Hands `cmd` to the scenario (without driving). A refused command
+    /// must leave the machine unchanged and name the current state; a
+    /// configuration update must be refused while the configuration is
+    /// locked or an operation runs. An accepted update resizes the hosts'
+    /// redirection (nothing applied) and links (new ones up) to the new
+    /// plan.
+    pub fn command(&mut self, cmd: Command) -> Result<(), CommandError> {
+        let before = self.scenario.clone();
+        let locked = self.state().config_locked() || self.scenario.busy();
+        let is_update = matches!(cmd, Command::UpdateConfig(_));
         let r = self.scenario.handle_command(cmd, self.now);
-        if r.is_err() {
-            assert_eq!(
-                before,
-                self.scenario.save(),
-                "a refused command changed the state"
-            );
+        match &r {
+            Ok(()) if is_update => {
+                assert!(!locked, "the configuration changed while locked");
+                self.redirected = vec![false; self.scenario.applied_steps().len()];
+                let links = self.scenario.config().is_alive.links.len();
+                self.links_up.resize(links, true);
+            }
+            Ok(()) => {}
+            Err(e) => {
+                // Every part of a scenario derives both PartialEq and
+                // Serialize (no maps, no floats): equal machines save to the
+                // same bytes, and a change the saved state would not show
+                // is caught too. Far cheaper than serialising both.
+                assert!(
+                    before == self.scenario,
+                    "a refused command changed the state: {e}"
+                );
+                assert_eq!(e.state(), self.state(), "a refusal names another state");
+            }
         }
         self.collect();
         r
     }
 
     /// Feeds an observation, then drives.
-    pub(crate) fn observe(&mut self, obs: Observation) {
+    pub fn observe(&mut self, obs: Observation) {
         self.feed(obs);
         self.drive();
     }
@@ -202,17 +289,18 @@ impl Pair {
     }
 
     /// Fail the next `count` actions matching `m`.
-    pub(crate) fn fail(&mut self, m: impl Fn(&ActionKind) -> bool + 'static, count: u32) {
+    pub fn fail(&mut self, m: impl Fn(&ActionKind) -> bool + 'static, count: u32) {
         self.failures.push((Box::new(m), count));
     }
 
     /// Hold actions matching `m` until released.
-    pub(crate) fn hold(&mut self, m: impl Fn(&ActionKind) -> bool + 'static) {
+    pub fn hold(&mut self, m: impl Fn(&ActionKind) -> bool + 'static) {
         self.holds.push(Box::new(m));
     }
 
-    /// Executes (if `ok`) and reports the oldest held action.
-    pub(crate) fn release(&mut self, ok: bool) {
+    /// Executes (if `ok`) and reports the oldest held action, then drives.
+    /// Panics if nothing is held.
+    pub fn release(&mut self, ok: bool) {
         let a = self.held.pop_front().expect("a held action");
         let result = if ok {
             self.execute(&a.kind)
@@ -224,6 +312,15 @@ impl Pair {
             Err(reason) => Observation::ActionFailed { id: a.id, reason },
         };
         self.observe(obs);
+    }
+
+    /// Restarts the agent: saves the scenario, restores it from the bytes
+    /// (which must give the same machine) and carries on with the copy.
+    pub fn restart(&mut self) {
+        let restored = Scenario::restore(&self.scenario.save()).expect("a saved state restores");
+        assert!(restored == self.scenario, "restore is not exact");
+        self.scenario = restored;
+        self.check();
     }
 
     fn collect(&mut self) {
@@ -238,13 +335,15 @@ impl Pair {
             if matches!(e, Event::UndoFailed { .. }) {
                 self.undo_failed = true;
             }
-            self.events.push(e);
+            if self.history {
+                self.events.push(e);
+            }
         }
         self.check();
     }
 
-    /// The invariants, checked after every input.
-    pub(crate) fn check(&self) {
+    /// The invariants, checked after every input; panics when one breaks.
+    pub fn check(&self) {
         assert!(
             !(self.master.serving && self.replica.serving),
             "two active hosts"
@@ -334,13 +433,16 @@ impl Pair {
         Ok(())
     }
 
-    /// Executes and reports every queued action once; returns whether
-    /// anything happened.
-    pub(crate) fn step(&mut self) -> bool {
+    /// Executes and reports every queued action once (answering heartbeat
+    /// checks from the links and hosts, holding what [`hold`](Self::hold)
+    /// matches); returns whether anything happened.
+    pub fn step(&mut self) -> bool {
         let mut any = false;
         while let Some(a) = self.scenario.poll_action() {
             any = true;
-            self.actions.push(a.clone());
+            if self.history {
+                self.actions.push(a.clone());
+            }
             if let ActionKind::CheckAlive { link, host, .. } = &a.kind {
                 let alive = self.links_up.get(*link).copied().unwrap_or(false)
                     && self.reachable(*host)
@@ -369,8 +471,9 @@ impl Pair {
         any
     }
 
-    /// Steps until nothing moves.
-    pub(crate) fn drive(&mut self) {
+    /// Steps until nothing moves; panics if that takes more than 10,000
+    /// steps.
+    pub fn drive(&mut self) {
         for _ in 0..10_000 {
             if !self.step() {
                 return;
@@ -379,15 +482,27 @@ impl Pair {
         panic!("the simulation does not settle");
     }
 
-    /// Lets `d` of virtual time pass, firing every timeout on the way.
-    pub(crate) fn advance(&mut self, d: Duration) {
+    /// Lets `d` of virtual time pass, firing every timeout on the way and
+    /// driving after each; panics if the timers fire without end at one
+    /// instant.
+    pub fn advance(&mut self, d: Duration) {
         let end = self.now.saturating_add(d);
         self.drive();
+        let mut at_this_instant = 0;
         while let Some(t) = self.scenario.poll_timeout() {
             if t > end {
                 break;
             }
-            self.now = self.now.max(t);
+            if t > self.now {
+                self.now = t;
+                at_this_instant = 0;
+            }
+            at_this_instant += 1;
+            assert!(
+                at_this_instant <= MAX_TIMEOUTS_AT_ONE_INSTANT,
+                "the timers do not advance past {:?}",
+                self.now
+            );
             self.scenario.handle_timeout(self.now);
             self.collect();
             self.drive();
@@ -399,107 +514,56 @@ impl Pair {
     }
 
     /// Crashes the master: powered off, nothing serving.
-    pub(crate) fn crash_master(&mut self) {
+    pub fn crash_master(&mut self) {
         self.master = SimHost::default();
     }
 
-    /// Whether an event matching `f` was seen.
-    pub(crate) fn saw(&self, f: impl Fn(&Event) -> bool) -> bool {
+    /// Powers the master on again (its services stay stopped).
+    pub fn boot_master(&mut self) {
+        self.master.up = true;
+    }
+
+    /// Whether an event matching `f` was seen (and kept, see
+    /// [`history`](Self::history)).
+    pub fn saw(&self, f: impl Fn(&Event) -> bool) -> bool {
         self.events.iter().any(f)
     }
 }
 
-/// Two mirror-disk nodes and their interconnect.
-pub(crate) struct MirrorPair {
-    pub(crate) nodes: [MirrorNode; 2],
-    pub(crate) up: [bool; 2],
-    pub(crate) linked: bool,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-impl MirrorPair {
-    /// A fresh cluster: node 0 holds the original data and is active, the
-    /// full build to node 1 completed.
-    pub(crate) fn built() -> Self {
-        let mut p = Self {
-            nodes: [MirrorNode::new("a", 1), MirrorNode::new("b", 2)],
-            up: [true, true],
-            linked: false,
-        };
-        p.nodes[0].initialise().unwrap();
-        let r = p.connect().unwrap().expect("first build");
-        assert_eq!(r.kind, ResyncKind::Full);
-        p.resync_done();
-        p.nodes[0].promote(false).unwrap();
-        p.sync_roles();
-        p.check();
-        p
+    #[test]
+    fn an_invalid_configuration_is_an_error_not_a_pair() {
+        let mut c = config();
+        c.is_alive.timeout = secs(1);
+        let e = Pair::try_new(c.clone()).unwrap_err();
+        assert_eq!(Err(e), c.validate());
     }
 
-    /// Brings the interconnect up; both nodes must decide alike.
-    #[allow(clippy::result_large_err)] // test code: both refusals are inspected
-    pub(crate) fn connect(&mut self) -> Result<Option<Resync>, (MirrorError, MirrorError)> {
-        assert!(self.up[0] && self.up[1]);
-        let (h0, h1) = (self.nodes[0].handshake(), self.nodes[1].handshake());
-        let r0 = self.nodes[0].handle_connect(h1);
-        let r1 = self.nodes[1].handle_connect(h0);
-        self.linked = true;
-        self.check();
-        match (r0, r1) {
-            (Ok(a), Ok(b)) => {
-                assert_eq!(a, b, "the nodes decided differently");
-                Ok(a)
-            }
-            (Err(a), Err(b)) => Err((a, b)),
-            (a, b) => panic!("one side decided, the other refused: {a:?} / {b:?}"),
-        }
+    #[test]
+    fn without_history_the_checks_still_run_and_transitions_are_kept() {
+        let mut p = Pair::new(config());
+        p.history = false;
+        p.command(Command::Start).unwrap();
+        p.drive();
+        p.advance(secs(600));
+        assert_eq!(p.state(), State::Replicating);
+        assert!(p.events.is_empty() && p.actions.is_empty());
+        assert!(p
+            .transitions
+            .contains(&(State::Stopped, Trigger::Start, State::Verifying)));
     }
 
-    pub(crate) fn disconnect(&mut self) {
-        self.linked = false;
-        for (i, n) in self.nodes.iter_mut().enumerate() {
-            if self.up[i] {
-                n.handle_disconnect();
-            }
-        }
-        self.check();
-    }
-
-    pub(crate) fn resync_done(&mut self) {
-        for n in &mut self.nodes {
-            n.handle_resync_done().unwrap();
-        }
-        self.check();
-    }
-
-    pub(crate) fn sync_roles(&mut self) {
-        if self.linked {
-            let (r0, r1) = (self.nodes[0].role(), self.nodes[1].role());
-            self.nodes[0].handle_peer_role(r1);
-            self.nodes[1].handle_peer_role(r0);
-        }
-    }
-
-    pub(crate) fn crash(&mut self, i: usize) {
-        self.up[i] = false;
-        self.linked = false;
-        let other = 1 - i;
-        if self.up[other] {
-            self.nodes[other].handle_disconnect();
-        }
-        self.check();
-    }
-
-    pub(crate) fn boot(&mut self, i: usize) {
-        self.up[i] = true;
-        self.nodes[i].handle_restart();
-        self.check();
-    }
-
-    /// Never two actives among the nodes that are up.
-    pub(crate) fn check(&self) {
-        let active = (0..2)
-            .filter(|&i| self.up[i] && self.nodes[i].role() == Role::Primary)
-            .count();
-        assert!(active <= 1, "two active nodes");
+    #[test]
+    fn a_restarted_agent_carries_on() {
+        let mut p = Pair::replicating(config());
+        p.restart();
+        p.crash_master();
+        p.advance(secs(600));
+        assert_eq!(p.state(), State::SwitchedOver);
+        p.boot_master();
+        assert!(p.master.up && !p.master.serving);
     }
 }
