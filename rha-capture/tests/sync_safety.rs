@@ -129,3 +129,88 @@ fn only_the_last_component_of_a_missing_replica_is_created() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(fs::read(d.join("replica/f")).unwrap(), b"x");
 }
+
+#[test]
+fn identical_trees_report_nothing_to_do_in_every_mode() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    for i in 0..30 {
+        let dir = d.join(format!("master/d{}", i % 4));
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(dir.join(format!("f{i}")), vec![i as u8; 100 * i]).unwrap();
+    }
+    std::os::unix::fs::symlink("d0/f0", d.join("master/link")).unwrap();
+    let out = rha(d, &["sync", "master", "replica"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    for args in [
+        &["sync", "master", "replica"][..],
+        &["sync", "master", "replica", "--mode", "block"],
+        &[
+            "sync",
+            "master",
+            "replica",
+            "--mode",
+            "block",
+            "--ignore-same",
+            "off",
+        ],
+        &[
+            "sync",
+            "master",
+            "replica",
+            "--mode",
+            "block",
+            "--ignore-same",
+            "off",
+            "--dry-run",
+        ],
+    ] {
+        for _ in 0..2 {
+            let out = rha(d, args);
+            assert!(out.status.success(), "{}", text(&out.stderr));
+            let stdout = text(&out.stdout);
+            let summary = stdout.lines().last().unwrap();
+            assert!(
+                summary.contains(
+                    "created 0, updated 0, deleted 0, attributes fixed 0; 0 bytes literal"
+                ),
+                "{args:?}: {summary}"
+            );
+        }
+    }
+    // A same-size, same-time change is found by content, and the dry run
+    // says so exactly as the real run does.
+    let f = d.join("master/d1/f5");
+    let time = fs::metadata(&f).unwrap().modified().unwrap();
+    let mut data = fs::read(&f).unwrap();
+    data[7] ^= 0xff;
+    fs::write(&f, &data).unwrap();
+    fs::File::options()
+        .write(true)
+        .open(&f)
+        .unwrap()
+        .set_modified(time)
+        .unwrap();
+    let block_off = [
+        "sync",
+        "master",
+        "replica",
+        "--mode",
+        "block",
+        "--ignore-same",
+        "off",
+    ];
+    let dry = rha(d, &[&block_off[..], &["--dry-run"]].concat());
+    assert!(
+        text(&dry.stdout).contains("would have created 0, updated 1, deleted 0"),
+        "{}",
+        text(&dry.stdout)
+    );
+    let out = rha(d, &block_off);
+    assert!(
+        text(&out.stdout).contains("updated 1"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_eq!(fs::read(d.join("replica/d1/f5")).unwrap(), data);
+}

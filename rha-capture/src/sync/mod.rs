@@ -487,7 +487,13 @@ pub fn sync_with(
         report.compared += 1;
         observer.op(&op);
         if options.dry_run {
-            count_planned(&op, &mut report);
+            apply
+                .count(&op, &mut report)
+                .map_err(|source| SyncError::Apply {
+                    op: op.name(),
+                    path: op.path().to_string(),
+                    source,
+                })?;
         } else {
             apply
                 .op(&op, &mut report)
@@ -520,7 +526,6 @@ fn count_planned(op: &PlanOp, report: &mut SyncReport) {
             report.created += 1;
             report.literal_bytes += entry.size;
         }
-        PlanOp::Check { .. } => report.updated += 1,
         PlanOp::SetAttrs { .. } => report.attrs_fixed += 1,
         _ => report.created += 1,
     }
@@ -576,8 +581,12 @@ impl Apply<'_> {
                 };
                 if same {
                     report.matched_bytes += entry.size;
-                    self.attrs(entry, &dst, AttrChanges::ALL)?;
-                    report.attrs_fixed += 1;
+                    // Equal contents: fix only the attributes that differ.
+                    let changes = self.needed(entry, &dst, AttrChanges::ALL)?;
+                    if !changes.is_empty() {
+                        self.attrs(entry, &dst, changes)?;
+                        report.attrs_fixed += 1;
+                    }
                 } else if self.copy(entry, &dst, true, report)? {
                     report.updated += 1;
                 }
@@ -615,8 +624,14 @@ impl Apply<'_> {
                 report.created += 1;
             }
             PlanOp::SetAttrs { entry, changes } => {
-                self.attrs(entry, &dst, *changes)?;
-                report.attrs_fixed += 1;
+                // The plan may ask to re-set a directory's time in case its
+                // contents change; only what differs now is changed and
+                // counted.
+                let changes = self.needed(entry, &dst, *changes)?;
+                if !changes.is_empty() {
+                    self.attrs(entry, &dst, changes)?;
+                    report.attrs_fixed += 1;
+                }
             }
             _ => return Err(io::Error::other("a plan step this version cannot apply")),
         }
@@ -661,8 +676,57 @@ impl Apply<'_> {
         Ok(())
     }
 
+    /// Which of the `wanted` attributes of the replica's `path` differ from
+    /// the master's `entry` now (owners only when this process may change
+    /// them; a symlink has no mode of its own).
+    fn needed(&self, entry: &Entry, path: &Path, wanted: AttrChanges) -> io::Result<AttrChanges> {
+        let now = crate::sync::scan::entry_from(entry.path.clone(), &fs::symlink_metadata(path)?);
+        Ok(AttrChanges {
+            mode: wanted.mode && entry.kind != EntryKind::Symlink && now.mode != entry.mode,
+            owner: wanted.owner && self.owners && (now.uid, now.gid) != (entry.uid, entry.gid),
+            mtime: wanted.mtime && now.mtime_ns != entry.mtime_ns,
+        })
+    }
+
+    /// What a dry run reports for `op`: steps whose outcome depends on the
+    /// replica's current state (a content check, an attribute fix) are
+    /// worked out by reading it, so the dry run says what the real run
+    /// would do.
+    fn count(&self, op: &PlanOp, report: &mut SyncReport) -> io::Result<()> {
+        let dst = join(self.replica, op.path());
+        match op {
+            PlanOp::Check { entry } => {
+                let src = join(self.master, &entry.path);
+                match same_contents(&src, &dst) {
+                    Ok(true) => {
+                        report.matched_bytes += entry.size;
+                        if !self.needed(entry, &dst, AttrChanges::ALL)?.is_empty() {
+                            report.attrs_fixed += 1;
+                        }
+                    }
+                    Ok(false) => {
+                        report.updated += 1;
+                        report.literal_bytes += entry.size;
+                    }
+                    Err(e) if vanished(&e, &src) => report.vanished += 1,
+                    Err(e) => return Err(e),
+                }
+            }
+            PlanOp::SetAttrs { entry, changes } => match self.needed(entry, &dst, *changes) {
+                Ok(c) if c.is_empty() => {}
+                Ok(_) => report.attrs_fixed += 1,
+                // Created earlier in the plan, so not there in a dry run.
+                Err(e) if e.kind() == io::ErrorKind::NotFound => report.attrs_fixed += 1,
+                Err(e) => return Err(e),
+            },
+            op => count_planned(op, report),
+        }
+        Ok(())
+    }
+
     /// Gives the replica's root the master root's attributes.
     fn root(&self, report: &mut SyncReport) -> io::Result<()> {
+        // The roots are followed if they are symlinks, as the scans do.
         let (m, r) = (fs::metadata(self.master)?, fs::metadata(self.replica)?);
         let name = RelPath::new(".root").map_err(io::Error::other)?;
         let me = crate::sync::scan::entry_from(name.clone(), &m);
