@@ -122,7 +122,20 @@ fn bad_usage_exits_2() {
 
 #[test]
 fn help_lists_the_one_table_of_exit_codes() {
-    let out = rha(&["--help"]);
+    for args in [
+        &["--help"][..],
+        &["sync", "--help"],
+        &["journal", "verify", "--help"],
+        &["spool", "verify", "--help"],
+        &["rewind", "to", "--help"],
+        &["patch-in-place", "--help"],
+    ] {
+        help_has_the_table(args);
+    }
+}
+
+fn help_has_the_table(args: &[&str]) {
+    let out = rha(args);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     assert!(

@@ -23,7 +23,7 @@ mod sync;
 use std::io;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use exit::Exit;
 
@@ -31,8 +31,7 @@ use exit::Exit;
 #[command(
     name = "rha",
     version,
-    about = "rha: continuous replication and high availability",
-    after_help = Exit::help()
+    about = "rha: continuous replication and high availability"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -68,9 +67,16 @@ enum Command {
     PatchInPlace(fixed::PatchInPlaceArgs),
 }
 
+/// Gives `cmd` and every subcommand below it the exit-code table in `--help`.
+fn with_exit_codes(cmd: clap::Command) -> clap::Command {
+    cmd.after_help(Exit::help())
+        .mut_subcommands(with_exit_codes)
+}
+
 /// Parses the command line, runs the subcommand and returns its exit code.
 pub(crate) fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = with_exit_codes(Cli::command()).get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let result = match cli.command {
         Command::Journal(cmd) => journal::run(&cmd),
         Command::Sync(args) => Ok(sync::run(&args)),
