@@ -26,9 +26,14 @@ extract python > "$work/example.py"
 [ -s "$work/example.py" ] || { echo "readme: no Python example found" >&2; exit 1; }
 
 cargo build --release -p rha-ffi --quiet
-gcc -std=c99 -Wall -Wextra -Wpedantic -Werror "$work/example.c" -I"$repo/include" \
-    -L"$target/release" -lrha -Wl,-rpath,"$target/release" -o "$work/example"
-"$work/example"
+# The README's own build line, run as written from a copy of the checkout's
+# include/ and target/release beside the example.
+build=$(grep -E '^cc -std=c99 example\.c ' "$repo/README.md")
+[ -n "$build" ] || { echo "readme: no C build line found" >&2; exit 1; }
+mkdir -p "$work/target"
+ln -s "$repo/include" "$work/include"
+ln -s "$target/release" "$work/target/release"
+(cd "$work" && eval "$build -Wall -Wextra -Wpedantic -Werror" && ./example)
 echo "readme: C example ok"
 
 "$venv/bin/python" "$work/example.py"
