@@ -12,9 +12,10 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 use rha_core::spool::{
-    inspect, read_limits, DirStorage, FullReason, Inspection, OpenError, OverflowPolicy,
-    RegionTarget, SpoolConfig, SpoolLimits, SpoolMode, Storage, LIMITS_FILE, TO_END,
+    inspect, read_limits, FullReason, Inspection, OpenError, OverflowPolicy, RegionTarget,
+    SpoolConfig, SpoolLimits, SpoolMode, LIMITS_FILE, TO_END,
 };
+use rha_core::storage::{DirStorage, Storage};
 
 /// Exit code: unreadable or locked.
 pub const EXIT_IO: u8 = 1;
