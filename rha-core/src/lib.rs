@@ -47,8 +47,8 @@
 //! ## The spool
 //!
 //! Records that cannot move on yet wait in a [`spool`]: durable, bounded and
-//! crash-safe, on the narrow [`storage`] trait (a real directory, or memory
-//! with a crash model for tests).
+//! crash-safe, on the narrow [`storage`] trait it shares with the rewind log
+//! (a real directory, or memory with a crash model for tests).
 //!
 //! ```
 //! use std::sync::Arc;

@@ -9,9 +9,9 @@ use bytes::Bytes;
 use super::error::RewindError;
 use super::invert::{invert, is_namespace, NodeKind};
 use super::log::{BookmarkInfo, Job, LogConfig, Point, RewindLog, State, TxnMark};
-use super::storage::{LogStorage, MemStorage};
 use super::target::Target;
 use crate::journal::{Op, Record};
+use crate::storage::{MemStorage, Storage};
 
 mod chunk;
 
@@ -168,7 +168,8 @@ struct Pending {
 ///
 /// ```
 /// use rha_core::journal::{Op, Record, RelPath};
-/// use rha_core::rewind::{MemStorage, ModelTree, Replica, ReplicaConfig};
+/// use rha_core::rewind::{ModelTree, Replica, ReplicaConfig};
+/// use rha_core::storage::MemStorage;
 ///
 /// let mut r = Replica::open(ModelTree::new(), MemStorage::new(), ReplicaConfig::default())?;
 /// let p = RelPath::new("f")?;
@@ -188,7 +189,7 @@ struct Pending {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug)]
-pub struct Replica<T: Target, S: LogStorage = MemStorage> {
+pub struct Replica<T: Target, S: Storage = MemStorage> {
     target: T,
     log: Option<RewindLog<S>>,
     config: ReplicaConfig,
@@ -209,7 +210,7 @@ fn data_len(op: &Op) -> usize {
     }
 }
 
-impl<T: Target, S: LogStorage> Replica<T, S> {
+impl<T: Target, S: Storage> Replica<T, S> {
     /// A replica with rewind off: records are applied directly; a committed
     /// transaction is still all or nothing if a step fails (its inverses are
     /// kept in memory while it applies).

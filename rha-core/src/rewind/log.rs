@@ -9,11 +9,13 @@ use crate::journal::{
     DEFAULT_MAX_RECORD_SIZE, FRAME_HEADER_LEN,
 };
 
-use super::storage::LogStorage;
+use crate::storage::Storage;
 
+mod files;
 mod redo;
 mod state;
 
+use files::LogFiles;
 use state::{decode_state, encode_state};
 
 /// Segment file names: this prefix, the first log sequence number as 20
@@ -195,11 +197,11 @@ pub(crate) struct State {
     pub(crate) job: Option<Job>,
 }
 
-/// The undo entries of a replica, stored as journal segments over a
-/// [`LogStorage`].
+/// The undo entries of a replica, stored as journal segments in a
+/// [`Storage`].
 #[derive(Debug)]
-pub struct RewindLog<S: LogStorage> {
-    storage: S,
+pub struct RewindLog<S: Storage> {
+    files: LogFiles<S>,
     config: LogConfig,
     segs: Vec<Segment>,
     pub(crate) entries: Vec<EntryInfo>,
@@ -210,6 +212,8 @@ pub struct RewindLog<S: LogStorage> {
     batch_no: u64,
     pub(crate) state: State,
     state_gen: u64,
+    /// Whether the state file exists (its entry durable).
+    state_file: bool,
     poisoned: bool,
     /// Redo records by forward sequence number: (start, end, first log seq).
     redo: std::collections::BTreeMap<u64, (u64, u64, u64)>,
@@ -252,17 +256,18 @@ fn frame_len(seq: u64, op: &Op) -> u64 {
     (FRAME_HEADER_LEN + crate::journal::codec_body_len(seq, op)) as u64
 }
 
-impl<S: LogStorage> RewindLog<S> {
+impl<S: Storage> RewindLog<S> {
     /// Opens the log in `storage`, reading every segment. A torn tail (an
     /// append cut short by a crash) is cut off; any other damage is an error.
-    pub fn open(mut storage: S, config: LogConfig) -> Result<Self, LogError> {
+    pub fn open(storage: S, config: LogConfig) -> Result<Self, LogError> {
         let io_err = |file: &str| {
             let file = file.to_owned();
             move |source| LogError::Io { file, source }
         };
-        let names = storage.list().map_err(io_err("."))?;
+        let files = LogFiles::new(storage);
+        let names = files.list().map_err(io_err("."))?;
         let mut log = Self {
-            storage,
+            files,
             config,
             segs: Vec::new(),
             entries: Vec::new(),
@@ -271,6 +276,7 @@ impl<S: LogStorage> RewindLog<S> {
             batch_no: 0,
             state: State::default(),
             state_gen: 0,
+            state_file: false,
             poisoned: false,
             redo: std::collections::BTreeMap::new(),
             redo_len: 0,
@@ -286,6 +292,7 @@ impl<S: LogStorage> RewindLog<S> {
             log.scan_segment(name, i + 1 == count)?;
         }
         if names.iter().any(|n| n == STATE_FILE) {
+            log.state_file = true;
             log.read_state()?;
         }
         if names.iter().any(|n| n == REDO_FILE) {
@@ -300,7 +307,7 @@ impl<S: LogStorage> RewindLog<S> {
             offset,
             detail: detail.to_owned(),
         };
-        let len = self.storage.len(name).map_err(|source| LogError::Io {
+        let len = self.files.len(name).map_err(|source| LogError::Io {
             file: name.to_owned(),
             source,
         })?;
@@ -441,7 +448,7 @@ impl<S: LogStorage> RewindLog<S> {
             let n = (len - fed).min(buf.len() as u64) as usize;
             let offset = fed;
             fed += n as u64;
-            self.storage
+            self.files
                 .read_at(name, offset, &mut buf[..n])
                 .map_err(|source| LogError::Io {
                     file: name.to_owned(),
@@ -459,19 +466,22 @@ impl<S: LogStorage> RewindLog<S> {
                 return Err(corrupt(0, "segment has no base point"));
             }
             // A segment whose creation was cut short: nothing in it counts.
-            self.storage.remove(name).map_err(|source| LogError::Io {
-                file: name.to_owned(),
-                source,
-            })?;
+            self.files
+                .remove(name)
+                .and_then(|()| self.files.sync_dir())
+                .map_err(|source| LogError::Io {
+                    file: name.to_owned(),
+                    source,
+                })?;
             return Ok(());
         }
         if torn {
             if !last {
                 return Err(corrupt(intact, "segment ends with an incomplete record"));
             }
-            self.storage
+            self.files
                 .set_len(name, intact)
-                .and_then(|()| self.storage.sync(name))
+                .and_then(|()| self.files.sync(name))
                 .map_err(|source| LogError::Io {
                     file: name.to_owned(),
                     source,
@@ -547,7 +557,7 @@ impl<S: LogStorage> RewindLog<S> {
 
     /// The storage.
     pub fn storage(&self) -> &S {
-        &self.storage
+        self.files.storage()
     }
 
     fn io(&mut self, file: &str, source: io::Error) -> LogError {
@@ -594,10 +604,14 @@ impl<S: LogStorage> RewindLog<S> {
             )
             .and_then(|_| w.into_inner())
             .map_err(|source| LogError::Encode { seq: base, source })?;
+        // The new segment's entry is made durable before anything relies
+        // on it.
         if let Err(e) = self
-            .storage
-            .write_at(&name, 0, &encoded)
-            .and_then(|()| self.storage.sync(&name))
+            .files
+            .create(&name)
+            .and_then(|()| self.files.write_at(&name, 0, &encoded))
+            .and_then(|()| self.files.sync(&name))
+            .and_then(|()| self.files.sync_dir())
         {
             return Err(self.io(&name, e));
         }
@@ -686,9 +700,9 @@ impl<S: LogStorage> RewindLog<S> {
         let bytes = w.into_inner().map_err(enc(0))?;
         debug_assert_eq!(start_len + bytes.len() as u64, at);
         if let Err(e) = self
-            .storage
+            .files
             .write_at(&name, start_len, &bytes)
-            .and_then(|()| self.storage.sync(&name))
+            .and_then(|()| self.files.sync(&name))
         {
             return Err(self.io(&name, e));
         }
@@ -730,9 +744,9 @@ impl<S: LogStorage> RewindLog<S> {
             .and_then(|_| w.into_inner())
             .map_err(|source| LogError::Encode { seq: 0, source })?;
         if let Err(e) = self
-            .storage
+            .files
             .write_at(&name, start_len, &bytes)
-            .and_then(|()| self.storage.sync(&name))
+            .and_then(|()| self.files.sync(&name))
         {
             return Err(self.io(&name, e));
         }
@@ -774,9 +788,9 @@ impl<S: LogStorage> RewindLog<S> {
             .and_then(|_| w.into_inner())
             .map_err(|source| LogError::Encode { seq: 0, source })?;
         if let Err(e) = self
-            .storage
+            .files
             .write_at(&sname, start_len, &bytes)
-            .and_then(|()| self.storage.sync(&sname))
+            .and_then(|()| self.files.sync(&sname))
         {
             return Err(self.io(&sname, e));
         }
@@ -798,7 +812,7 @@ impl<S: LogStorage> RewindLog<S> {
         let info = self.entries[idx];
         let name = self.segs[info.seg].name.clone();
         let mut buf = vec![0u8; (info.end - info.start) as usize];
-        self.storage
+        self.files
             .read_at(&name, info.start, &mut buf)
             .map_err(|source| LogError::Io {
                 file: name.clone(),
@@ -862,15 +876,15 @@ impl<S: LogStorage> RewindLog<S> {
         // Newest segments first, so a crash leaves a prefix of the log.
         while self.segs.len() > first_gone.seg + 1 {
             let s = self.segs.pop().map(|s| s.name).unwrap_or_default();
-            if let Err(e) = self.storage.remove(&s) {
+            if let Err(e) = self.files.remove(&s).and_then(|()| self.files.sync_dir()) {
                 return Err(self.io(&s, e));
             }
         }
         let name = self.segs[first_gone.seg].name.clone();
         if let Err(e) = self
-            .storage
+            .files
             .set_len(&name, first_gone.start)
-            .and_then(|()| self.storage.sync(&name))
+            .and_then(|()| self.files.sync(&name))
         {
             return Err(self.io(&name, e));
         }
@@ -910,7 +924,11 @@ impl<S: LogStorage> RewindLog<S> {
                 break;
             }
             let name = self.segs[0].name.clone();
-            if let Err(e) = self.storage.remove(&name) {
+            if let Err(e) = self
+                .files
+                .remove(&name)
+                .and_then(|()| self.files.sync_dir())
+            {
                 return Err(self.io(&name, e));
             }
             self.segs.remove(0);
@@ -927,15 +945,12 @@ impl<S: LogStorage> RewindLog<S> {
 
     fn read_state(&mut self) -> Result<(), LogError> {
         let mut buf = [0u8; 2 * STATE_SLOT_LEN];
-        let len = self
-            .storage
-            .len(STATE_FILE)
-            .map_err(|source| LogError::Io {
-                file: STATE_FILE.to_owned(),
-                source,
-            })?;
+        let len = self.files.len(STATE_FILE).map_err(|source| LogError::Io {
+            file: STATE_FILE.to_owned(),
+            source,
+        })?;
         let n = (len as usize).min(buf.len());
-        self.storage
+        self.files
             .read_at(STATE_FILE, 0, &mut buf[..n])
             .map_err(|source| LogError::Io {
                 file: STATE_FILE.to_owned(),
@@ -966,13 +981,25 @@ impl<S: LogStorage> RewindLog<S> {
         let gen = self.state_gen + 1;
         let slot = encode_state(gen, &st);
         let at = (gen % 2) * STATE_SLOT_LEN as u64;
-        if let Err(e) = self
-            .storage
-            .write_at(STATE_FILE, at, &slot)
-            .and_then(|()| self.storage.sync(STATE_FILE))
-        {
+        let create = !self.state_file;
+        // A new state file's entry is made durable before it is relied on.
+        if let Err(e) = (if create {
+            self.files.create(STATE_FILE)
+        } else {
+            Ok(())
+        })
+        .and_then(|()| self.files.write_at(STATE_FILE, at, &slot))
+        .and_then(|()| self.files.sync(STATE_FILE))
+        .and_then(|()| {
+            if create {
+                self.files.sync_dir()
+            } else {
+                Ok(())
+            }
+        }) {
             return Err(self.io(STATE_FILE, e));
         }
+        self.state_file = true;
         self.state_gen = gen;
         self.state = st;
         Ok(())

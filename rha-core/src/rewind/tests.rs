@@ -2,12 +2,14 @@
 //! against the in-memory model.
 
 use std::io;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use proptest::prelude::*;
 
 use super::*;
 use crate::journal::{Attrs, Op, Record, RelPath};
+use crate::storage::{DirStorage, FaultInjector, FaultPlan, Faults, MemStorage, Storage};
 
 const PATHS: [&str; 7] = ["a", "b", "d", "d/a", "d/b", "e", "e/f"];
 
@@ -127,11 +129,12 @@ pub(crate) fn valid_sequence(raws: &[Raw]) -> (Vec<Record>, Vec<Snapshot>) {
     (recs, states)
 }
 
-/// A target that stops (fails) once a shared countdown runs out.
+/// A target that stops (fails) where a fault plan shared with the storage
+/// says: its changes are counted calls too.
 #[derive(Debug)]
 struct Stopping {
     inner: ModelTree,
-    countdown: Countdown,
+    faults: Faults,
 }
 
 impl PreImage for Stopping {
@@ -163,11 +166,11 @@ impl PreImage for Stopping {
 
 impl Target for Stopping {
     fn apply(&mut self, op: &Op) -> io::Result<()> {
-        self.countdown.step()?;
+        self.faults.step("apply")?;
         self.inner.apply(op)
     }
     fn sync(&mut self) -> io::Result<()> {
-        self.countdown.step()
+        self.faults.step("target sync")
     }
 }
 
@@ -181,7 +184,7 @@ fn config(batch: usize) -> ReplicaConfig {
         .elide_min(if batch % 2 == 0 { 4 } else { 512 })
 }
 
-fn apply_all<T: Target, S: LogStorage>(r: &mut Replica<T, S>, recs: &[Record]) {
+fn apply_all<T: Target, S: Storage>(r: &mut Replica<T, S>, recs: &[Record]) {
     for rec in recs {
         r.apply(rec.clone()).unwrap();
     }
@@ -248,25 +251,26 @@ proptest! {
     fn rewind_resumes_after_crash(
         raws in proptest::collection::vec(raw(), 1..24),
         pick in any::<u16>(),
-        cut in 0i64..60,
+        cut in 0u64..60,
     ) {
         let (recs, states) = valid_sequence(&raws);
         prop_assume!(!recs.is_empty());
         let n = recs.len();
         let k = pick as usize % n;
         let mem = MemStorage::new();
-        let countdown = Countdown::unlimited();
-        let target = Stopping { inner: fresh_model(), countdown: countdown.clone() };
-        let storage = FaultStorage::new(mem.clone(), countdown.clone());
+        let faults = Faults::new(FaultPlan::Never);
+        let target = Stopping { inner: fresh_model(), faults: faults.clone() };
+        let storage = FaultInjector::new(Arc::new(mem.clone()), faults.clone());
         let mut r = Replica::open(target, storage, config(3 + (cut as usize & 1))).unwrap();
         apply_all(&mut r, &recs);
-        countdown.set(cut);
+        faults.set(FaultPlan::StopAt(cut));
         let outcome = r.rewind_to(k as u64);
         let tree = r.into_target().inner;
-        mem.crash();
-        countdown.set(i64::MAX);
-        let target = Stopping { inner: tree, countdown: countdown.clone() };
-        let mut r = Replica::open(target, FaultStorage::new(mem, countdown), config(3 + (cut as usize & 1))).unwrap();
+        let mem = mem.durable_image();
+        faults.set(FaultPlan::Never);
+        let target = Stopping { inner: tree, faults: faults.clone() };
+        let storage = FaultInjector::new(Arc::new(mem), faults);
+        let mut r = Replica::open(target, storage, config(3 + (cut as usize & 1))).unwrap();
         if outcome.is_ok() {
             prop_assert_eq!(r.target().inner.snapshot(), states[k].clone());
         } else if r.current_point() != Some(k as u64) {
@@ -285,16 +289,18 @@ proptest! {
     #[test]
     fn apply_resumes_after_crash(
         raws in proptest::collection::vec(raw(), 1..24),
-        cut in 0i64..80,
+        cut in 0u64..80,
         batch in 1usize..5,
     ) {
         let (recs, states) = valid_sequence(&raws);
         prop_assume!(!recs.is_empty());
         let n = recs.len();
         let mem = MemStorage::new();
-        let countdown = Countdown::new(cut);
-        let target = Stopping { inner: fresh_model(), countdown: countdown.clone() };
-        let mut r = Replica::open(target, FaultStorage::new(mem.clone(), countdown.clone()), config(batch)).unwrap();
+        let faults = Faults::new(FaultPlan::Never);
+        let target = Stopping { inner: fresh_model(), faults: faults.clone() };
+        let storage = FaultInjector::new(Arc::new(mem.clone()), faults.clone());
+        let mut r = Replica::open(target, storage, config(batch)).unwrap();
+        faults.set(FaultPlan::StopAt(cut));
         let mut failed = false;
         for rec in &recs {
             if r.apply(rec.clone()).is_err() {
@@ -306,10 +312,11 @@ proptest! {
             let _ = r.flush();
         }
         let tree = r.into_target().inner;
-        mem.crash();
-        countdown.set(i64::MAX);
-        let target = Stopping { inner: tree, countdown: countdown.clone() };
-        let mut r = Replica::open(target, FaultStorage::new(mem, countdown), config(batch)).unwrap();
+        let mem = mem.durable_image();
+        faults.set(FaultPlan::Never);
+        let target = Stopping { inner: tree, faults: faults.clone() };
+        let storage = FaultInjector::new(Arc::new(mem), faults);
+        let mut r = Replica::open(target, storage, config(batch)).unwrap();
         let at = r.current_point().unwrap_or(0) as usize;
         prop_assert!(at <= n);
         prop_assert_eq!(r.target().inner.snapshot(), states[at].clone());
@@ -727,14 +734,13 @@ fn corrupt_log_is_reported_with_file_and_offset() {
     .unwrap();
     r.flush().unwrap();
     drop(r);
-    let mut s = mem.clone();
-    let name = s
+    let name = mem
         .list()
         .unwrap()
         .into_iter()
         .find(|n| n.starts_with(SEGMENT_PREFIX))
         .unwrap();
-    s.write_at(&name, 60, b"\xff").unwrap();
+    mem.open(&name).unwrap().write_at(60, b"\xff").unwrap();
     let err = RewindLog::open(mem, LogConfig::default()).unwrap_err();
     let msg = err.to_string();
     assert!(msg.contains(&name) && msg.contains("offset"), "{msg}");
@@ -754,25 +760,25 @@ fn torn_log_tail_is_cut() {
     .unwrap();
     r.flush().unwrap();
     drop(r);
-    let mut s = mem.clone();
-    let name = s
+    let name = mem
         .list()
         .unwrap()
         .into_iter()
         .find(|n| n.starts_with(SEGMENT_PREFIX))
         .unwrap();
-    let len = s.len(&name).unwrap();
-    s.write_at(&name, len, &[1, 2, 3, 4, 5]).unwrap();
+    let file = mem.open(&name).unwrap();
+    let len = file.len().unwrap();
+    file.write_at(len, &[1, 2, 3, 4, 5]).unwrap();
     let log = RewindLog::open(mem.clone(), LogConfig::default()).unwrap();
     assert_eq!(log.entry_count(), 1);
-    assert_eq!(s.len(&name).unwrap(), len);
+    assert_eq!(file.len().unwrap(), len);
 }
 
 #[test]
-fn file_storage_round_trip() {
+fn dir_storage_round_trip() {
     let dir = std::env::temp_dir().join(format!("rha-rewind-test-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let storage = FileStorage::open(&dir).unwrap();
+    let storage = DirStorage::open(&dir).unwrap();
     let mut r = Replica::open(fresh_model(), storage, ReplicaConfig::default()).unwrap();
     r.apply(rec(
         1,
@@ -795,7 +801,7 @@ fn file_storage_round_trip() {
     let tree = r.into_target();
     let mut r = Replica::open(
         tree,
-        FileStorage::open(&dir).unwrap(),
+        DirStorage::open(&dir).unwrap(),
         ReplicaConfig::default(),
     )
     .unwrap();

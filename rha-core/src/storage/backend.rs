@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-/// A flat directory of named files: everything a segment store needs from a
-/// file system, and nothing more.
+/// A flat directory of named files: everything the spool and the rewind log
+/// need from a file system, and nothing more.
 ///
 /// Names are plain file names (no `/`). Implementations:
 /// [`DirStorage`](super::DirStorage) (a real directory),

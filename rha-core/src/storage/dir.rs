@@ -14,7 +14,8 @@ use super::backend::{Storage, StorageFile};
 ///
 /// Opening takes an exclusive advisory lock (`flock`) on a file named
 /// `lock` in the directory, so two processes never use the same directory;
-/// the lock is released when the last clone is dropped.
+/// the lock is released when the last clone (or [`subdir`](Self::subdir))
+/// is dropped.
 #[derive(Debug, Clone)]
 pub struct DirStorage {
     inner: Arc<DirInner>,
@@ -24,7 +25,7 @@ pub struct DirStorage {
 struct DirInner {
     path: PathBuf,
     dir: File,
-    _lock: File,
+    _lock: Arc<File>,
 }
 
 /// The name of the lock file [`DirStorage`] keeps in its directory.
@@ -61,7 +62,27 @@ impl DirStorage {
             inner: Arc::new(DirInner {
                 path,
                 dir,
-                _lock: lock,
+                _lock: Arc::new(lock),
+            }),
+        })
+    }
+
+    /// Storage in the subdirectory `name`, created (and its entry made
+    /// durable) if missing. It is covered by this storage's lock and takes
+    /// none of its own.
+    pub fn subdir(&self, name: &str) -> io::Result<Self> {
+        let path = self.join(name)?;
+        match fs::create_dir(&path) {
+            Ok(()) => self.sync_dir()?,
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e),
+        }
+        let dir = File::open(&path)?;
+        Ok(Self {
+            inner: Arc::new(DirInner {
+                path,
+                dir,
+                _lock: self.inner._lock.clone(),
             }),
         })
     }

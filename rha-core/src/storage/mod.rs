@@ -1,5 +1,5 @@
-//! The narrow storage interface the [spool](crate::spool) sits on, and its
-//! implementations.
+//! The narrow storage interface the [spool](crate::spool) and the
+//! [rewind log](crate::rewind) sit on, and its implementations.
 //!
 //! - [`Storage`] and [`StorageFile`]: a flat directory of named files and
 //!   their open handles, with explicit durability (`sync` for a file's
