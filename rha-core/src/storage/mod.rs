@@ -38,6 +38,9 @@ mod dir;
 mod fault;
 mod mem;
 
+#[cfg(test)]
+mod tests;
+
 pub use backend::{Storage, StorageFile};
 pub use dir::{DirStorage, LOCK_FILE};
 pub use fault::{FaultInjector, FaultPlan, Faults};
