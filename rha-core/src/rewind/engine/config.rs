@@ -9,7 +9,8 @@ use crate::rewind::log::LogConfig;
 #[non_exhaustive]
 pub struct Retention {
     /// Keep points at most this old (nanoseconds, measured against the
-    /// newest record's timestamp or the time given to [`Replica::retain`]).
+    /// newest record's timestamp or the time given to
+    /// [`Replica::retain`](super::Replica::retain)).
     pub max_age_ns: Option<u64>,
     /// Keep the log at most this large in bytes (whole segments).
     pub max_bytes: Option<u64>,
@@ -28,7 +29,7 @@ impl Retention {
     }
 }
 
-/// Settings of a [`Replica`].
+/// Settings of a [`Replica`](super::Replica).
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct ReplicaConfig {
