@@ -25,6 +25,8 @@ mod model;
 mod target;
 
 #[cfg(test)]
+mod crash_tests;
+#[cfg(test)]
 mod tests;
 
 pub use engine::{Plan, PlanItem, Replica, ReplicaConfig, Retention};
