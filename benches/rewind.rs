@@ -26,7 +26,8 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, SamplingMode, Throughput};
 use rha_capture::apply::DirTarget;
 use rha_core::journal::{Op, Record, RelPath};
-use rha_core::rewind::{FileStorage, Replica, ReplicaConfig};
+use rha_core::rewind::{Replica, ReplicaConfig};
+use rha_core::storage::DirStorage;
 
 const FILE_LEN: u64 = 16 << 20;
 const RECORDS: usize = 4096;
@@ -84,10 +85,10 @@ fn apply(
     recs: &[Record],
     dir: &Path,
     rewind: bool,
-) -> (Duration, Option<Replica<DirTarget, FileStorage>>) {
+) -> (Duration, Option<Replica<DirTarget, DirStorage>>) {
     let target = fresh(dir);
     let mut r = if rewind {
-        let storage = FileStorage::open(dir.join("spool")).expect("spool");
+        let storage = DirStorage::open(dir.join("spool")).expect("spool");
         Replica::open(target, storage, ReplicaConfig::default()).expect("open")
     } else {
         Replica::without_rewind(target)

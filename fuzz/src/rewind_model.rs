@@ -14,7 +14,8 @@
 
 use bytes::Bytes;
 use rha_core::journal::{Attrs, Op, Record, RelPath};
-use rha_core::rewind::{MemStorage, ModelTree, Replica, ReplicaConfig, RewindError, Snapshot};
+use rha_core::rewind::{ModelTree, Replica, ReplicaConfig, RewindError, Snapshot};
+use rha_core::storage::MemStorage;
 
 const PATHS: [&str; 7] = ["a", "b", "d", "d/a", "d/b", "e", "e/f"];
 
@@ -125,7 +126,7 @@ pub fn rewind_model(data: &[u8]) {
         return;
     };
     let batch = 1 + (first % 8) as usize;
-    let mem = MemStorage::new();
+    let mut mem = MemStorage::new();
     let mut r = open(model(), &mem, batch);
     // states[k]: the tree after k records of the current history.
     let mut states = vec![r.target().snapshot()];
@@ -180,7 +181,7 @@ pub fn rewind_model(data: &[u8]) {
             235..=249 => {
                 let tree =
                     std::mem::replace(&mut r, open(model(), &MemStorage::new(), 1)).into_target();
-                mem.crash();
+                mem = mem.durable_image();
                 r = open(tree, &mem, batch);
                 shadow = r.target().clone();
             }

@@ -12,7 +12,8 @@ use bytes::Bytes;
 use proptest::prelude::*;
 use rha_capture::apply::{DirTarget, ReplicaDir, ReplicaOptions};
 use rha_core::journal::{Attrs, Op, Record, RelPath};
-use rha_core::rewind::{FileStorage, ModelTree, PreImage, Replica, ReplicaConfig, Target};
+use rha_core::rewind::{ModelTree, PreImage, Replica, ReplicaConfig, Target};
+use rha_core::storage::DirStorage;
 
 fn p(s: &str) -> RelPath {
     RelPath::new(s.to_owned()).unwrap()
@@ -237,7 +238,7 @@ proptest! {
         fs::create_dir(&root).unwrap();
         let spool = dir.path().join("spool");
         let target = DirTarget::open(&root, None).unwrap();
-        let storage = FileStorage::open(&spool).unwrap();
+        let storage = DirStorage::open(&spool).unwrap();
         let config = ReplicaConfig::default().batch_records(1).elide_min(8);
         let mut r = Replica::open(target, storage, config).unwrap();
         let mut states = vec![snapshot(&root)];
@@ -424,7 +425,7 @@ fn volumes_apply_and_rewind() {
     fs::write(&vol, vec![7u8; 8192]).unwrap();
     let mut t = DirTarget::volumes_only();
     t.add_volume(0, &vol).unwrap();
-    let storage = FileStorage::open(dir.path().join("spool")).unwrap();
+    let storage = DirStorage::open(dir.path().join("spool")).unwrap();
     let mut r = Replica::open(t, storage, ReplicaConfig::default()).unwrap();
     r.apply(rec(
         1,

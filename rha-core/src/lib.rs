@@ -68,13 +68,14 @@
 //! ## The spool
 //!
 //! Records that cannot move on yet wait in a [`spool`]: durable, bounded and
-//! crash-safe, on a narrow storage trait (a real directory, or memory with a
-//! crash model for tests).
+//! crash-safe, on the narrow [`storage`] trait it shares with the rewind log
+//! (a real directory, or memory with a crash model for tests).
 //!
 //! ```
 //! use std::sync::Arc;
 //! use rha_core::journal::Op;
-//! use rha_core::spool::{AppendOptions, MemStorage, Spool, SpoolConfig};
+//! use rha_core::spool::{AppendOptions, Spool, SpoolConfig};
+//! use rha_core::storage::MemStorage;
 //!
 //! let (spool, _) = Spool::open(Arc::new(MemStorage::new()), SpoolConfig::default())?;
 //! spool.append(1_000, &Op::TxBegin { txid: 7 }, AppendOptions::default())?;
@@ -98,6 +99,7 @@ pub mod journal;
 pub mod rewind;
 pub mod signature;
 pub mod spool;
+pub mod storage;
 #[cfg(any(test, fuzzing, feature = "testing"))]
 pub mod testing;
 

@@ -1,17 +1,20 @@
 //! A replica directory: its spool, lock, rewind log, and applying journal files.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
 
 use rha_core::journal::{DecoderConfig, End, JournalReader, ReadError, Record};
-use rha_core::rewind::{FileStorage, Replica, ReplicaConfig, RewindError};
-use rustix::fs::{flock, FlockOperation};
+use rha_core::rewind::{Replica, ReplicaConfig, RewindError};
+use rha_core::storage::{DirStorage, LOCK_FILE};
 
 use super::dir::DirTarget;
 
 /// The spool directory's name inside a replica root when none is given.
 pub const DEFAULT_SPOOL: &str = ".rha";
+
+/// The rewind log's directory inside the spool directory.
+const REWIND_DIR: &str = "rewind";
 
 /// Why a replica operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -102,9 +105,10 @@ pub struct ApplyReport {
 /// A replica directory, locked for as long as this value lives.
 #[derive(Debug)]
 pub struct ReplicaDir {
-    replica: Replica<DirTarget, FileStorage>,
+    replica: Replica<DirTarget, DirStorage>,
     spool: PathBuf,
-    _lock: File,
+    /// The spool directory's storage: it holds the lock.
+    _storage: DirStorage,
 }
 
 impl ReplicaDir {
@@ -122,35 +126,31 @@ impl ReplicaDir {
             Some(s) => (s.clone(), None),
             None => (root.join(DEFAULT_SPOOL), Some(DEFAULT_SPOOL)),
         };
-        fs::create_dir_all(&spool).map_err(io(&spool))?;
-        let lock_path = spool.join("lock");
-        let lock = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(io(&lock_path))?;
-        match flock(&lock, FlockOperation::NonBlockingLockExclusive) {
-            Ok(()) => {}
-            Err(rustix::io::Errno::WOULDBLOCK) => return Err(ApplyError::Busy { lock: lock_path }),
-            Err(e) => return Err(io(&lock_path)(e.into())),
-        }
+        let storage = DirStorage::open(&spool).map_err(|e| {
+            if e.kind() == io::ErrorKind::WouldBlock {
+                ApplyError::Busy {
+                    lock: spool.join(LOCK_FILE),
+                }
+            } else {
+                io(&spool)(e)
+            }
+        })?;
         let mut target = DirTarget::open(root, reserved).map_err(io(root))?;
         for (index, path) in &options.volumes {
             target.add_volume(*index, path).map_err(io(path))?;
         }
-        let log_dir = spool.join("rewind");
+        let log_dir = spool.join(REWIND_DIR);
         let rewind = options.rewind || log_dir.exists();
         let replica = if rewind {
-            let storage = FileStorage::open(&log_dir).map_err(io(&log_dir))?;
-            Replica::open(target, storage, options.config)?
+            let log = storage.subdir(REWIND_DIR).map_err(io(&log_dir))?;
+            Replica::open(target, log, options.config)?
         } else {
             Replica::without_rewind(target)
         };
         Ok(Self {
             replica,
             spool,
-            _lock: lock,
+            _storage: storage,
         })
     }
 
@@ -160,7 +160,7 @@ impl ReplicaDir {
     }
 
     /// The engine, for points, bookmarks and rewinds.
-    pub fn replica(&mut self) -> &mut Replica<DirTarget, FileStorage> {
+    pub fn replica(&mut self) -> &mut Replica<DirTarget, DirStorage> {
         &mut self.replica
     }
 

@@ -14,9 +14,10 @@ use clap::{Args, Subcommand};
 
 use super::exit::Exit;
 use rha_core::spool::{
-    inspect, read_limits, DirStorage, FullReason, Inspection, OpenError, OverflowPolicy,
-    RegionTarget, SpoolConfig, SpoolLimits, SpoolMode, Storage, LIMITS_FILE, TO_END,
+    inspect, read_limits, FullReason, Inspection, OpenError, OverflowPolicy, RegionTarget,
+    SpoolConfig, SpoolLimits, SpoolMode, LIMITS_FILE, TO_END,
 };
+use rha_core::storage::{DirStorage, Storage};
 
 /// `rha spool ...`.
 #[derive(Debug, Subcommand)]

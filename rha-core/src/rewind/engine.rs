@@ -1,130 +1,24 @@
 //! The replica engine: applies records with their inverses logged first,
 //! rewinds, undoes rewinds and resumes after a crash.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::io;
 
 use bytes::Bytes;
 
 use super::error::RewindError;
 use super::invert::{invert, is_namespace, NodeKind};
-use super::log::{BookmarkInfo, Job, LogConfig, Point, RewindLog, State, TxnMark};
-use super::storage::{LogStorage, MemStorage};
+use super::log::{BookmarkInfo, Point, RewindLog, State, TxnMark};
 use super::target::Target;
 use crate::journal::{Op, Record};
+use crate::storage::{MemStorage, Storage};
 
 mod chunk;
+mod config;
+mod job;
 
-/// Retention of the rewind log: the oldest segments are dropped while either
-/// bound is exceeded, never making the current point (or the point a rewind
-/// is heading to) unreachable.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Retention {
-    /// Keep points at most this old (nanoseconds, measured against the
-    /// newest record's timestamp or the time given to [`Replica::retain`]).
-    pub max_age_ns: Option<u64>,
-    /// Keep the log at most this large in bytes (whole segments).
-    pub max_bytes: Option<u64>,
-}
-
-impl Retention {
-    /// Sets [`max_age_ns`](Self::max_age_ns).
-    pub fn max_age_ns(mut self, ns: Option<u64>) -> Self {
-        self.max_age_ns = ns;
-        self
-    }
-    /// Sets [`max_bytes`](Self::max_bytes).
-    pub fn max_bytes(mut self, bytes: Option<u64>) -> Self {
-        self.max_bytes = bytes;
-        self
-    }
-}
-
-/// Settings of a [`Replica`].
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct ReplicaConfig {
-    /// At most this many records are logged together (one sync) before
-    /// their forward changes are applied. Default: 1024. 1 gives exact file
-    /// times at every point (see `docs/rewind-log-format.md`).
-    pub batch_records: usize,
-    /// At most about this many bytes of inverse data per batch. Default: 8 MiB.
-    pub batch_bytes: usize,
-    /// Retention. Default: keep everything.
-    pub retention: Retention,
-    /// Log settings.
-    pub log: LogConfig,
-    /// A transaction whose buffered records pass this many bytes fails.
-    /// Default: 256 MiB.
-    pub max_txn_bytes: usize,
-    /// While rewinding, the position is recorded (and the target synced) at
-    /// least every this many operations. Default: 4096.
-    pub checkpoint_ops: u32,
-}
-
-impl Default for ReplicaConfig {
-    fn default() -> Self {
-        Self {
-            batch_records: 1024,
-            batch_bytes: 8 << 20,
-            retention: Retention::default(),
-            log: LogConfig::default(),
-            max_txn_bytes: 256 << 20,
-            checkpoint_ops: 4096,
-        }
-    }
-}
-
-impl ReplicaConfig {
-    /// Sets [`batch_records`](Self::batch_records) (at least 1).
-    pub fn batch_records(mut self, n: usize) -> Self {
-        self.batch_records = n.max(1);
-        self
-    }
-    /// Sets [`retention`](Self::retention).
-    pub fn retention(mut self, r: Retention) -> Self {
-        self.retention = r;
-        self
-    }
-    /// Sets the log's segment size.
-    pub fn segment_bytes(mut self, n: u64) -> Self {
-        self.log.segment_bytes = n;
-        self
-    }
-    /// Sets the log's [`elide_min`](LogConfig::elide_min).
-    pub fn elide_min(mut self, n: usize) -> Self {
-        self.log.elide_min = n;
-        self
-    }
-    /// Sets [`checkpoint_ops`](Self::checkpoint_ops) (at least 1).
-    pub fn checkpoint_ops(mut self, n: u32) -> Self {
-        self.checkpoint_ops = n.max(1);
-        self
-    }
-}
-
-/// What a rewind (or a dry run) changes: one line per path or volume.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Plan {
-    /// The point the target is at.
-    pub from: u64,
-    /// The point it goes to.
-    pub to: u64,
-    /// Records undone (or redone).
-    pub records: usize,
-    /// Per path (or `volume N`): operations and payload bytes written.
-    pub changes: BTreeMap<String, PlanItem>,
-}
-
-/// One line of a [`Plan`].
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct PlanItem {
-    /// Operations applied to it.
-    pub ops: u64,
-    /// Payload bytes written to it.
-    pub bytes: u64,
-}
+pub use config::{ReplicaConfig, Retention};
+pub use job::{Plan, PlanItem};
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum Key {
@@ -168,7 +62,8 @@ struct Pending {
 ///
 /// ```
 /// use rha_core::journal::{Op, Record, RelPath};
-/// use rha_core::rewind::{MemStorage, ModelTree, Replica, ReplicaConfig};
+/// use rha_core::rewind::{ModelTree, Replica, ReplicaConfig};
+/// use rha_core::storage::MemStorage;
 ///
 /// let mut r = Replica::open(ModelTree::new(), MemStorage::new(), ReplicaConfig::default())?;
 /// let p = RelPath::new("f")?;
@@ -188,7 +83,7 @@ struct Pending {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug)]
-pub struct Replica<T: Target, S: LogStorage = MemStorage> {
+pub struct Replica<T: Target, S: Storage = MemStorage> {
     target: T,
     log: Option<RewindLog<S>>,
     config: ReplicaConfig,
@@ -209,7 +104,7 @@ fn data_len(op: &Op) -> usize {
     }
 }
 
-impl<T: Target, S: LogStorage> Replica<T, S> {
+impl<T: Target, S: Storage> Replica<T, S> {
     /// A replica with rewind off: records are applied directly; a committed
     /// transaction is still all or nothing if a step fails (its inverses are
     /// kept in memory while it applies).
@@ -768,80 +663,6 @@ impl<T: Target, S: LogStorage> Replica<T, S> {
         Ok(cur)
     }
 
-    /// What rewinding to `point` would change, without changing anything.
-    pub fn plan(&mut self, point: u64) -> Result<Plan, RewindError> {
-        self.flush()?;
-        let cur = self.check_point(point)?;
-        let log = self.log_mut()?;
-        let mut plan = Plan {
-            from: cur,
-            to: point,
-            ..Plan::default()
-        };
-        let hi = log.entries.partition_point(|e| e.seq <= cur);
-        let lo = log.entries.partition_point(|e| e.seq <= point);
-        for idx in (lo..hi).rev() {
-            let entry = log.read_entry(idx)?;
-            plan.records += 1;
-            for op in &entry.inverse {
-                let name = match op {
-                    Op::BlockWrite { volume, .. } | Op::Discard { volume, .. } => {
-                        format!("volume {volume}")
-                    }
-                    _ => op
-                        .path()
-                        .map(|p| String::from_utf8_lossy(p.as_bytes()).into_owned())
-                        .unwrap_or_default(),
-                };
-                let item = plan.changes.entry(name).or_default();
-                item.ops += 1;
-                item.bytes += data_len(op) as u64;
-            }
-        }
-        Ok(plan)
-    }
-
-    /// Rewinds the target to `point` (the state right after record `point`),
-    /// applying inverses newest first. The undone records stay in the log
-    /// until a new record is applied, so [`undo_rewind`](Self::undo_rewind)
-    /// can bring them back.
-    pub fn rewind_to(&mut self, point: u64) -> Result<Plan, RewindError> {
-        if let Some((txid, ..)) = self.txn {
-            return Err(RewindError::TxnOpen { txid });
-        }
-        let plan = self.plan(point)?;
-        if plan.from != point {
-            self.start_job(point, false, false)?;
-        }
-        Ok(plan)
-    }
-
-    /// Rewinds to the newest bookmark called `name`.
-    pub fn rewind_to_bookmark(&mut self, name: &str) -> Result<Plan, RewindError> {
-        let p = self.bookmark_point(name)?;
-        self.rewind_to(p)
-    }
-
-    /// Rewinds to the newest point at or before `time_ns`.
-    pub fn rewind_to_time(&mut self, time_ns: u64) -> Result<Plan, RewindError> {
-        self.flush()?;
-        let p = self.point_at_time(time_ns)?;
-        self.rewind_to(p)
-    }
-
-    /// Undoes the rewinds since the last applied record: replays the undone
-    /// records up to the newest logged point.
-    pub fn undo_rewind(&mut self) -> Result<u64, RewindError> {
-        self.check()?;
-        let log = self.log_mut()?;
-        if log.state.head.is_none() {
-            return Err(RewindError::NothingToUndo);
-        }
-        let top = log.newest_point().ok_or(RewindError::NothingToUndo)?;
-        self.start_job(top, true, false)?;
-        Ok(top)
-    }
-
     /// Applies retention with `now_ns` as the current time; returns the
     /// number of segments dropped.
     pub fn retain(&mut self, now_ns: u64) -> Result<usize, RewindError> {
@@ -856,118 +677,6 @@ impl<T: Target, S: LogStorage> Replica<T, S> {
             let big = ret.max_bytes.is_some_and(|max| total > max);
             old || big
         })?)
-    }
-
-    fn start_job(&mut self, target: u64, forward: bool, discard: bool) -> Result<(), RewindError> {
-        let cur = self
-            .last_seq
-            .or_else(|| self.log.as_ref().and_then(|l| l.newest_point()));
-        let log = self.log_mut()?;
-        let cur = cur.unwrap_or(target);
-        let entry = if forward {
-            log.entries
-                .iter()
-                .find(|e| e.seq > cur)
-                .map_or(target, |e| e.seq)
-        } else {
-            cur
-        };
-        let job = Job {
-            target,
-            forward,
-            discard,
-            entry,
-            op: 0,
-        };
-        let head = log.state.head.or(Some(cur));
-        log.set_state(State {
-            head,
-            job: Some(job),
-        })?;
-        self.run_job(job, false)
-    }
-
-    fn run_job(&mut self, job: Job, resuming: bool) -> Result<(), RewindError> {
-        let mut replay = resuming;
-        let mut since = 0u32;
-        let checkpoint = self.config.checkpoint_ops;
-        let order: Vec<usize> = {
-            let log = self.log_mut()?;
-            let e = &log.entries;
-            if job.forward {
-                let lo = e.partition_point(|x| x.seq < job.entry);
-                let hi = e.partition_point(|x| x.seq <= job.target);
-                (lo..hi).collect()
-            } else {
-                let hi = e.partition_point(|x| x.seq <= job.entry);
-                let lo = e.partition_point(|x| x.seq <= job.target);
-                (lo..hi).rev().collect()
-            }
-        };
-        let mut k = 0;
-        while k < order.len() {
-            let chunk = self.next_chunk(&order, &mut k, job.forward)?;
-            for entry in chunk {
-                let ops: Vec<Op> = if job.forward {
-                    vec![match entry.elided {
-                        Some(_) => self.log_mut()?.redo_get(entry.seq)?,
-                        None => entry.forward,
-                    }]
-                } else {
-                    entry.inverse
-                };
-                let start = if entry.seq == job.entry { job.op } else { 0 };
-                for (i, op) in ops.iter().enumerate().skip(start as usize) {
-                    let at_resume = entry.seq == job.entry && i as u32 == job.op;
-                    if (is_namespace(op) && !at_resume) || since >= checkpoint {
-                        if since >= checkpoint {
-                            self.target.sync().map_err(RewindError::Sync)?;
-                        }
-                        let log = self.log_mut()?;
-                        let head = log.state.head;
-                        log.set_state(State {
-                            head,
-                            job: Some(Job {
-                                entry: entry.seq,
-                                op: i as u32,
-                                ..job
-                            }),
-                        })?;
-                        since = 0;
-                        if is_namespace(op) {
-                            replay = false;
-                        }
-                    }
-                    self.apply_op(op, replay)
-                        .map_err(|source| RewindError::Undo {
-                            seq: entry.seq,
-                            source,
-                        })?;
-                    since += 1;
-                }
-                self.last_seq = Some(if job.forward {
-                    entry.seq
-                } else {
-                    entry.seq - 1
-                });
-            }
-        }
-        self.target.sync().map_err(RewindError::Sync)?;
-        let log = self.log_mut()?;
-        log.close_batch()?;
-        if job.discard {
-            log.truncate_after(job.target)?;
-            log.set_state(State::default())?;
-        } else {
-            let top = log.newest_point().unwrap_or(job.target);
-            let head = (job.target < top).then_some(job.target);
-            log.set_state(State { head, job: None })?;
-            if head.is_none() {
-                log.redo_clear()?;
-            }
-        }
-        self.last_seq = Some(job.target);
-        Ok(())
     }
 }
 

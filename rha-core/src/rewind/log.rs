@@ -5,16 +5,18 @@
 use std::io;
 
 use crate::journal::{
-    Decoder, DecoderConfig, End, JournalWriter, Op, WriteError, WriterConfig,
-    DEFAULT_MAX_RECORD_SIZE, FRAME_HEADER_LEN,
+    Decoder, DecoderConfig, JournalWriter, Op, WriteError, WriterConfig, DEFAULT_MAX_RECORD_SIZE,
+    FRAME_HEADER_LEN,
 };
 
-use super::storage::LogStorage;
+use crate::storage::Storage;
 
+mod files;
 mod redo;
+mod scan;
 mod state;
 
-use state::{decode_state, encode_state};
+use files::LogFiles;
 
 /// Segment file names: this prefix, the first log sequence number as 20
 /// decimal digits, this suffix.
@@ -195,11 +197,11 @@ pub(crate) struct State {
     pub(crate) job: Option<Job>,
 }
 
-/// The undo entries of a replica, stored as journal segments over a
-/// [`LogStorage`].
+/// The undo entries of a replica, stored as journal segments in a
+/// [`Storage`].
 #[derive(Debug)]
-pub struct RewindLog<S: LogStorage> {
-    storage: S,
+pub struct RewindLog<S: Storage> {
+    files: LogFiles<S>,
     config: LogConfig,
     segs: Vec<Segment>,
     pub(crate) entries: Vec<EntryInfo>,
@@ -210,6 +212,8 @@ pub struct RewindLog<S: LogStorage> {
     batch_no: u64,
     pub(crate) state: State,
     state_gen: u64,
+    /// Whether the state file exists (its entry durable).
+    state_file: bool,
     poisoned: bool,
     /// Redo records by forward sequence number: (start, end, first log seq).
     redo: std::collections::BTreeMap<u64, (u64, u64, u64)>,
@@ -252,238 +256,7 @@ fn frame_len(seq: u64, op: &Op) -> u64 {
     (FRAME_HEADER_LEN + crate::journal::codec_body_len(seq, op)) as u64
 }
 
-impl<S: LogStorage> RewindLog<S> {
-    /// Opens the log in `storage`, reading every segment. A torn tail (an
-    /// append cut short by a crash) is cut off; any other damage is an error.
-    pub fn open(mut storage: S, config: LogConfig) -> Result<Self, LogError> {
-        let io_err = |file: &str| {
-            let file = file.to_owned();
-            move |source| LogError::Io { file, source }
-        };
-        let names = storage.list().map_err(io_err("."))?;
-        let mut log = Self {
-            storage,
-            config,
-            segs: Vec::new(),
-            entries: Vec::new(),
-            bookmarks: Vec::new(),
-            last_batch: None,
-            batch_no: 0,
-            state: State::default(),
-            state_gen: 0,
-            poisoned: false,
-            redo: std::collections::BTreeMap::new(),
-            redo_len: 0,
-            redo_next: 1,
-        };
-        let mut segs: Vec<&String> = names
-            .iter()
-            .filter(|n| n.starts_with(SEGMENT_PREFIX) && n.ends_with(SEGMENT_SUFFIX))
-            .collect();
-        segs.sort();
-        let count = segs.len();
-        for (i, name) in segs.into_iter().enumerate() {
-            log.scan_segment(name, i + 1 == count)?;
-        }
-        if names.iter().any(|n| n == STATE_FILE) {
-            log.read_state()?;
-        }
-        if names.iter().any(|n| n == REDO_FILE) {
-            log.scan_redo()?;
-        }
-        Ok(log)
-    }
-
-    fn scan_segment(&mut self, name: &str, last: bool) -> Result<(), LogError> {
-        let corrupt = |offset: u64, detail: &str| LogError::Corrupt {
-            file: name.to_owned(),
-            offset,
-            detail: detail.to_owned(),
-        };
-        let len = self.storage.len(name).map_err(|source| LogError::Io {
-            file: name.to_owned(),
-            source,
-        })?;
-        let mut decoder =
-            Decoder::new(DecoderConfig::default().max_record_size(self.config.max_record_size));
-        let seg = self.segs.len();
-        let mut base = None;
-        let mut open: Option<(EntryInfo, bool)> = None; // (entry, forward op seen)
-        let mut at = crate::journal::STREAM_HEADER_LEN as u64;
-        let mut fed = 0u64;
-        let mut intact = 0u64; // end of the last complete top-level item
-        let mut next_log_seq = 0;
-        let mut buf = vec![0u8; 1 << 20];
-        let mut records = Vec::new();
-        loop {
-            while let Some(rec) = decoder.next_record().map_err(|source| LogError::Decode {
-                file: name.to_owned(),
-                source,
-            })? {
-                records.push(rec);
-            }
-            for rec in records.drain(..) {
-                let rec_start = at;
-                let rec_end = rec_start + frame_len(rec.seq, &rec.op);
-                at = rec_end;
-                next_log_seq = rec.seq + 1;
-                if let Some((entry, seen_forward)) = &mut open {
-                    if !*seen_forward {
-                        *seen_forward = true;
-                        entry.txn = match rec.op {
-                            Op::TxBegin { .. } => TxnMark::Begin,
-                            Op::TxCommit { .. } => TxnMark::Commit,
-                            _ => TxnMark::None,
-                        };
-                        if let Op::Bookmark {
-                            name: bname,
-                            app_consistent,
-                        } = &rec.op
-                        {
-                            self.bookmarks.push(BookmarkInfo {
-                                name: bname.clone(),
-                                seq: entry.seq,
-                                timestamp_ns: entry.timestamp_ns,
-                                app_consistent: *app_consistent,
-                            });
-                        }
-                        continue;
-                    }
-                    match rec.op {
-                        Op::TxCommit { txid } if txid == entry.seq => {
-                            entry.end = rec_end;
-                            self.entries.push(*entry);
-                            open = None;
-                            intact = rec_end;
-                        }
-                        Op::TxBegin { .. }
-                        | Op::TxCommit { .. }
-                        | Op::Bookmark { .. }
-                        | Op::SyncStart { .. }
-                        | Op::SyncEnd { .. }
-                        | Op::Epoch { .. } => {
-                            return Err(corrupt(rec_start, "control record inside an undo entry"))
-                        }
-                        _ => {}
-                    }
-                    continue;
-                }
-                match rec.op {
-                    Op::Epoch { epoch, .. } if base.is_none() => {
-                        base = Some(epoch);
-                        if let Some(prev) = self.top_point_opt() {
-                            if prev != epoch {
-                                return Err(corrupt(
-                                    rec_start,
-                                    &format!("segment starts at point {epoch}, the previous one ends at {prev}"),
-                                ));
-                            }
-                        }
-                        self.segs.push(Segment {
-                            name: name.to_owned(),
-                            base: epoch,
-                            len,
-                            next_log_seq: 0,
-                        });
-                        intact = rec_end;
-                    }
-                    _ if base.is_none() => {
-                        return Err(corrupt(
-                            rec_start,
-                            "segment does not start with its base point",
-                        ))
-                    }
-                    Op::SyncStart { sync_id } => {
-                        self.batch_no = sync_id;
-                        self.last_batch = Some(self.entries.len());
-                        intact = rec_end;
-                    }
-                    Op::SyncEnd { .. } => {
-                        self.last_batch = None;
-                        intact = rec_end;
-                    }
-                    Op::Bookmark {
-                        name: bname,
-                        app_consistent,
-                    } => {
-                        let seq = self.top_point_opt().unwrap_or(0);
-                        self.bookmarks.push(BookmarkInfo {
-                            name: bname,
-                            seq,
-                            timestamp_ns: rec.timestamp_ns,
-                            app_consistent,
-                        });
-                        intact = rec_end;
-                    }
-                    Op::TxBegin { txid } => {
-                        if self.top_point_opt().is_some_and(|top| txid <= top) {
-                            return Err(corrupt(rec_start, "entry sequence numbers go backwards"));
-                        }
-                        open = Some((
-                            EntryInfo {
-                                seq: txid,
-                                timestamp_ns: rec.timestamp_ns,
-                                seg,
-                                start: rec_start,
-                                end: 0,
-                                first_log_seq: rec.seq,
-                                txn: TxnMark::None,
-                            },
-                            false,
-                        ));
-                    }
-                    _ => return Err(corrupt(rec_start, "unexpected record between entries")),
-                }
-            }
-            if fed >= len {
-                break;
-            }
-            let n = (len - fed).min(buf.len() as u64) as usize;
-            let offset = fed;
-            fed += n as u64;
-            self.storage
-                .read_at(name, offset, &mut buf[..n])
-                .map_err(|source| LogError::Io {
-                    file: name.to_owned(),
-                    source,
-                })?;
-            decoder.feed(&buf[..n]);
-        }
-        let end = decoder.finish().map_err(|source| LogError::Decode {
-            file: name.to_owned(),
-            source,
-        })?;
-        let torn = matches!(end, End::TornTail { .. }) || open.is_some() || intact < len;
-        if base.is_none() {
-            if !last {
-                return Err(corrupt(0, "segment has no base point"));
-            }
-            // A segment whose creation was cut short: nothing in it counts.
-            self.storage.remove(name).map_err(|source| LogError::Io {
-                file: name.to_owned(),
-                source,
-            })?;
-            return Ok(());
-        }
-        if torn {
-            if !last {
-                return Err(corrupt(intact, "segment ends with an incomplete record"));
-            }
-            self.storage
-                .set_len(name, intact)
-                .and_then(|()| self.storage.sync(name))
-                .map_err(|source| LogError::Io {
-                    file: name.to_owned(),
-                    source,
-                })?;
-        }
-        if let Some(s) = self.segs.last_mut() {
-            s.len = intact;
-            s.next_log_seq = next_log_seq;
-        }
-        Ok(())
-    }
-
+impl<S: Storage> RewindLog<S> {
     /// The newest point in the log (the state after its newest entry), or
     /// the base of the log when it holds no entry; `None` for an empty log.
     fn top_point_opt(&self) -> Option<u64> {
@@ -547,7 +320,7 @@ impl<S: LogStorage> RewindLog<S> {
 
     /// The storage.
     pub fn storage(&self) -> &S {
-        &self.storage
+        self.files.storage()
     }
 
     fn io(&mut self, file: &str, source: io::Error) -> LogError {
@@ -594,10 +367,14 @@ impl<S: LogStorage> RewindLog<S> {
             )
             .and_then(|_| w.into_inner())
             .map_err(|source| LogError::Encode { seq: base, source })?;
+        // The new segment's entry is made durable before anything relies
+        // on it.
         if let Err(e) = self
-            .storage
-            .write_at(&name, 0, &encoded)
-            .and_then(|()| self.storage.sync(&name))
+            .files
+            .create(&name)
+            .and_then(|()| self.files.write_at(&name, 0, &encoded))
+            .and_then(|()| self.files.sync(&name))
+            .and_then(|()| self.files.sync_dir())
         {
             return Err(self.io(&name, e));
         }
@@ -686,9 +463,9 @@ impl<S: LogStorage> RewindLog<S> {
         let bytes = w.into_inner().map_err(enc(0))?;
         debug_assert_eq!(start_len + bytes.len() as u64, at);
         if let Err(e) = self
-            .storage
+            .files
             .write_at(&name, start_len, &bytes)
-            .and_then(|()| self.storage.sync(&name))
+            .and_then(|()| self.files.sync(&name))
         {
             return Err(self.io(&name, e));
         }
@@ -730,9 +507,9 @@ impl<S: LogStorage> RewindLog<S> {
             .and_then(|_| w.into_inner())
             .map_err(|source| LogError::Encode { seq: 0, source })?;
         if let Err(e) = self
-            .storage
+            .files
             .write_at(&name, start_len, &bytes)
-            .and_then(|()| self.storage.sync(&name))
+            .and_then(|()| self.files.sync(&name))
         {
             return Err(self.io(&name, e));
         }
@@ -774,9 +551,9 @@ impl<S: LogStorage> RewindLog<S> {
             .and_then(|_| w.into_inner())
             .map_err(|source| LogError::Encode { seq: 0, source })?;
         if let Err(e) = self
-            .storage
+            .files
             .write_at(&sname, start_len, &bytes)
-            .and_then(|()| self.storage.sync(&sname))
+            .and_then(|()| self.files.sync(&sname))
         {
             return Err(self.io(&sname, e));
         }
@@ -798,7 +575,7 @@ impl<S: LogStorage> RewindLog<S> {
         let info = self.entries[idx];
         let name = self.segs[info.seg].name.clone();
         let mut buf = vec![0u8; (info.end - info.start) as usize];
-        self.storage
+        self.files
             .read_at(&name, info.start, &mut buf)
             .map_err(|source| LogError::Io {
                 file: name.clone(),
@@ -862,15 +639,15 @@ impl<S: LogStorage> RewindLog<S> {
         // Newest segments first, so a crash leaves a prefix of the log.
         while self.segs.len() > first_gone.seg + 1 {
             let s = self.segs.pop().map(|s| s.name).unwrap_or_default();
-            if let Err(e) = self.storage.remove(&s) {
+            if let Err(e) = self.files.remove(&s).and_then(|()| self.files.sync_dir()) {
                 return Err(self.io(&s, e));
             }
         }
         let name = self.segs[first_gone.seg].name.clone();
         if let Err(e) = self
-            .storage
+            .files
             .set_len(&name, first_gone.start)
-            .and_then(|()| self.storage.sync(&name))
+            .and_then(|()| self.files.sync(&name))
         {
             return Err(self.io(&name, e));
         }
@@ -910,7 +687,11 @@ impl<S: LogStorage> RewindLog<S> {
                 break;
             }
             let name = self.segs[0].name.clone();
-            if let Err(e) = self.storage.remove(&name) {
+            if let Err(e) = self
+                .files
+                .remove(&name)
+                .and_then(|()| self.files.sync_dir())
+            {
                 return Err(self.io(&name, e));
             }
             self.segs.remove(0);
@@ -923,58 +704,5 @@ impl<S: LogStorage> RewindLog<S> {
             dropped += 1;
         }
         Ok(dropped)
-    }
-
-    fn read_state(&mut self) -> Result<(), LogError> {
-        let mut buf = [0u8; 2 * STATE_SLOT_LEN];
-        let len = self
-            .storage
-            .len(STATE_FILE)
-            .map_err(|source| LogError::Io {
-                file: STATE_FILE.to_owned(),
-                source,
-            })?;
-        let n = (len as usize).min(buf.len());
-        self.storage
-            .read_at(STATE_FILE, 0, &mut buf[..n])
-            .map_err(|source| LogError::Io {
-                file: STATE_FILE.to_owned(),
-                source,
-            })?;
-        let best = buf
-            .chunks(STATE_SLOT_LEN)
-            .filter_map(decode_state)
-            .max_by_key(|(g, _)| *g);
-        match best {
-            Some((gen, st)) => {
-                self.state_gen = gen;
-                self.state = st;
-                Ok(())
-            }
-            None if len == 0 => Ok(()),
-            None => Err(LogError::Corrupt {
-                file: STATE_FILE.to_owned(),
-                offset: 0,
-                detail: "no valid state slot".to_owned(),
-            }),
-        }
-    }
-
-    /// Replaces the durable cursor.
-    pub(crate) fn set_state(&mut self, st: State) -> Result<(), LogError> {
-        self.check()?;
-        let gen = self.state_gen + 1;
-        let slot = encode_state(gen, &st);
-        let at = (gen % 2) * STATE_SLOT_LEN as u64;
-        if let Err(e) = self
-            .storage
-            .write_at(STATE_FILE, at, &slot)
-            .and_then(|()| self.storage.sync(STATE_FILE))
-        {
-            return Err(self.io(STATE_FILE, e));
-        }
-        self.state_gen = gen;
-        self.state = st;
-        Ok(())
     }
 }

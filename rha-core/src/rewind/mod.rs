@@ -10,8 +10,10 @@
 //!
 //! Everything here is independent of the operating system: the target is a
 //! [`Target`] (the in-memory [`ModelTree`] here, real directories and volumes
-//! in `rha-capture`) and the log sits on a [`LogStorage`] ([`FileStorage`],
-//! or [`MemStorage`] for tests, which can simulate crashes).
+//! in `rha-capture`) and the log sits on a [`Storage`](crate::storage::Storage)
+//! (a [`DirStorage`](crate::storage::DirStorage), or a
+//! [`MemStorage`](crate::storage::MemStorage) for tests, which can simulate
+//! crashes).
 //!
 //! The log's layout is specified in `docs/rewind-log-format.md`.
 
@@ -20,9 +22,10 @@ mod error;
 mod invert;
 mod log;
 mod model;
-mod storage;
 mod target;
 
+#[cfg(test)]
+mod crash_tests;
 #[cfg(test)]
 mod tests;
 
@@ -34,5 +37,4 @@ pub use log::{
     SEGMENT_PREFIX, SEGMENT_SUFFIX, STATE_FILE, STATE_SLOT_LEN,
 };
 pub use model::{ModelTree, Snapshot, SnapshotNode, MODEL_MAX_LEN};
-pub use storage::{Countdown, FaultStorage, FileStorage, LogStorage, MemStorage};
 pub use target::Target;

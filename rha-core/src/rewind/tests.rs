@@ -1,13 +1,12 @@
 //! Properties of inversion, the rewind log and the replica engine, checked
 //! against the in-memory model.
 
-use std::io;
-
 use bytes::Bytes;
 use proptest::prelude::*;
 
 use super::*;
 use crate::journal::{Attrs, Op, Record, RelPath};
+use crate::storage::{DirStorage, MemStorage, Storage};
 
 const PATHS: [&str; 7] = ["a", "b", "d", "d/a", "d/b", "e", "e/f"];
 
@@ -19,7 +18,7 @@ fn path(i: u8) -> RelPath {
 #[derive(Debug, Clone)]
 pub(crate) struct Raw(u8, u8, u8, u16, Vec<u8>);
 
-fn raw() -> impl Strategy<Value = Raw> {
+pub(super) fn raw() -> impl Strategy<Value = Raw> {
     (
         any::<u8>(),
         any::<u8>(),
@@ -127,53 +126,9 @@ pub(crate) fn valid_sequence(raws: &[Raw]) -> (Vec<Record>, Vec<Snapshot>) {
     (recs, states)
 }
 
-/// A target that stops (fails) once a shared countdown runs out.
-#[derive(Debug)]
-struct Stopping {
-    inner: ModelTree,
-    countdown: Countdown,
-}
-
-impl PreImage for Stopping {
-    fn stat(&mut self, p: &RelPath) -> io::Result<Option<NodeMeta>> {
-        self.inner.stat(p)
-    }
-    fn read(&mut self, p: &RelPath, o: u64, l: u64) -> io::Result<Vec<u8>> {
-        self.inner.read(p, o, l)
-    }
-    fn read_link(&mut self, p: &RelPath) -> io::Result<Bytes> {
-        self.inner.read_link(p)
-    }
-    fn xattr(&mut self, p: &RelPath, n: &[u8]) -> io::Result<Option<Bytes>> {
-        self.inner.xattr(p, n)
-    }
-    fn xattrs(&mut self, p: &RelPath) -> io::Result<Vec<(Bytes, Bytes)>> {
-        self.inner.xattrs(p)
-    }
-    fn other_link(&mut self, p: &RelPath) -> io::Result<Option<RelPath>> {
-        self.inner.other_link(p)
-    }
-    fn volume_len(&mut self, v: u32) -> io::Result<u64> {
-        self.inner.volume_len(v)
-    }
-    fn volume_read(&mut self, v: u32, o: u64, l: u64) -> io::Result<Vec<u8>> {
-        self.inner.volume_read(v, o, l)
-    }
-}
-
-impl Target for Stopping {
-    fn apply(&mut self, op: &Op) -> io::Result<()> {
-        self.countdown.step()?;
-        self.inner.apply(op)
-    }
-    fn sync(&mut self) -> io::Result<()> {
-        self.countdown.step()
-    }
-}
-
 /// Small segments and checkpoints; with an even batch size, forward payloads
 /// of 4 bytes and more are elided (captured into the redo file on rewind).
-fn config(batch: usize) -> ReplicaConfig {
+pub(super) fn config(batch: usize) -> ReplicaConfig {
     ReplicaConfig::default()
         .batch_records(batch)
         .segment_bytes(512)
@@ -181,7 +136,7 @@ fn config(batch: usize) -> ReplicaConfig {
         .elide_min(if batch % 2 == 0 { 4 } else { 512 })
 }
 
-fn apply_all<T: Target, S: LogStorage>(r: &mut Replica<T, S>, recs: &[Record]) {
+pub(super) fn apply_all<T: Target, S: Storage>(r: &mut Replica<T, S>, recs: &[Record]) {
     for rec in recs {
         r.apply(rec.clone()).unwrap();
     }
@@ -241,82 +196,6 @@ proptest! {
         let mut r = Replica::open(fresh_model_at(&recs), storage, config(batch)).unwrap();
         r.rewind_to(0).unwrap();
         prop_assert_eq!(r.target().snapshot(), states[0].clone());
-    }
-
-    /// A rewind cut at any step (storage or target) finishes after reopening.
-    #[test]
-    fn rewind_resumes_after_crash(
-        raws in proptest::collection::vec(raw(), 1..24),
-        pick in any::<u16>(),
-        cut in 0i64..60,
-    ) {
-        let (recs, states) = valid_sequence(&raws);
-        prop_assume!(!recs.is_empty());
-        let n = recs.len();
-        let k = pick as usize % n;
-        let mem = MemStorage::new();
-        let countdown = Countdown::unlimited();
-        let target = Stopping { inner: fresh_model(), countdown: countdown.clone() };
-        let storage = FaultStorage::new(mem.clone(), countdown.clone());
-        let mut r = Replica::open(target, storage, config(3 + (cut as usize & 1))).unwrap();
-        apply_all(&mut r, &recs);
-        countdown.set(cut);
-        let outcome = r.rewind_to(k as u64);
-        let tree = r.into_target().inner;
-        mem.crash();
-        countdown.set(i64::MAX);
-        let target = Stopping { inner: tree, countdown: countdown.clone() };
-        let mut r = Replica::open(target, FaultStorage::new(mem, countdown), config(3 + (cut as usize & 1))).unwrap();
-        if outcome.is_ok() {
-            prop_assert_eq!(r.target().inner.snapshot(), states[k].clone());
-        } else if r.current_point() != Some(k as u64) {
-            // The cut came before the rewind was recorded: nothing moved.
-            prop_assert_eq!(r.current_point(), Some(n as u64));
-            prop_assert_eq!(r.target().inner.snapshot(), states[n].clone());
-            r.rewind_to(k as u64).unwrap();
-        }
-        prop_assert_eq!(r.target().inner.snapshot(), states[k].clone());
-        r.undo_rewind().unwrap();
-        prop_assert_eq!(r.target().inner.snapshot(), states[n].clone());
-    }
-
-    /// Applying cut at any step: after reopening, the tree is exactly the
-    /// state at the replica's point, and applying the rest gets to the end.
-    #[test]
-    fn apply_resumes_after_crash(
-        raws in proptest::collection::vec(raw(), 1..24),
-        cut in 0i64..80,
-        batch in 1usize..5,
-    ) {
-        let (recs, states) = valid_sequence(&raws);
-        prop_assume!(!recs.is_empty());
-        let n = recs.len();
-        let mem = MemStorage::new();
-        let countdown = Countdown::new(cut);
-        let target = Stopping { inner: fresh_model(), countdown: countdown.clone() };
-        let mut r = Replica::open(target, FaultStorage::new(mem.clone(), countdown.clone()), config(batch)).unwrap();
-        let mut failed = false;
-        for rec in &recs {
-            if r.apply(rec.clone()).is_err() {
-                failed = true;
-                break;
-            }
-        }
-        if !failed {
-            let _ = r.flush();
-        }
-        let tree = r.into_target().inner;
-        mem.crash();
-        countdown.set(i64::MAX);
-        let target = Stopping { inner: tree, countdown: countdown.clone() };
-        let mut r = Replica::open(target, FaultStorage::new(mem, countdown), config(batch)).unwrap();
-        let at = r.current_point().unwrap_or(0) as usize;
-        prop_assert!(at <= n);
-        prop_assert_eq!(r.target().inner.snapshot(), states[at].clone());
-        apply_all(&mut r, &recs[at..]);
-        prop_assert_eq!(r.target().inner.snapshot(), states[n].clone());
-        r.rewind_to(0).unwrap();
-        prop_assert_eq!(r.target().inner.snapshot(), states[0].clone());
     }
 }
 
@@ -727,14 +606,13 @@ fn corrupt_log_is_reported_with_file_and_offset() {
     .unwrap();
     r.flush().unwrap();
     drop(r);
-    let mut s = mem.clone();
-    let name = s
+    let name = mem
         .list()
         .unwrap()
         .into_iter()
         .find(|n| n.starts_with(SEGMENT_PREFIX))
         .unwrap();
-    s.write_at(&name, 60, b"\xff").unwrap();
+    mem.open(&name).unwrap().write_at(60, b"\xff").unwrap();
     let err = RewindLog::open(mem, LogConfig::default()).unwrap_err();
     let msg = err.to_string();
     assert!(msg.contains(&name) && msg.contains("offset"), "{msg}");
@@ -754,25 +632,25 @@ fn torn_log_tail_is_cut() {
     .unwrap();
     r.flush().unwrap();
     drop(r);
-    let mut s = mem.clone();
-    let name = s
+    let name = mem
         .list()
         .unwrap()
         .into_iter()
         .find(|n| n.starts_with(SEGMENT_PREFIX))
         .unwrap();
-    let len = s.len(&name).unwrap();
-    s.write_at(&name, len, &[1, 2, 3, 4, 5]).unwrap();
+    let file = mem.open(&name).unwrap();
+    let len = file.len().unwrap();
+    file.write_at(len, &[1, 2, 3, 4, 5]).unwrap();
     let log = RewindLog::open(mem.clone(), LogConfig::default()).unwrap();
     assert_eq!(log.entry_count(), 1);
-    assert_eq!(s.len(&name).unwrap(), len);
+    assert_eq!(file.len().unwrap(), len);
 }
 
 #[test]
-fn file_storage_round_trip() {
+fn dir_storage_round_trip() {
     let dir = std::env::temp_dir().join(format!("rha-rewind-test-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let storage = FileStorage::open(&dir).unwrap();
+    let storage = DirStorage::open(&dir).unwrap();
     let mut r = Replica::open(fresh_model(), storage, ReplicaConfig::default()).unwrap();
     r.apply(rec(
         1,
@@ -795,7 +673,7 @@ fn file_storage_round_trip() {
     let tree = r.into_target();
     let mut r = Replica::open(
         tree,
-        FileStorage::open(&dir).unwrap(),
+        DirStorage::open(&dir).unwrap(),
         ReplicaConfig::default(),
     )
     .unwrap();

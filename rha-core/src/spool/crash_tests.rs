@@ -10,6 +10,7 @@ use bytes::Bytes;
 
 use super::*;
 use crate::journal::{Op, RelPath};
+use crate::storage::*;
 
 /// What the workload was told before the crash.
 #[derive(Debug, Default, Clone)]
@@ -193,18 +194,20 @@ fn every_sync_point_and_every_byte_of_every_write() {
 
 #[test]
 fn a_fault_at_every_storage_call() {
-    let probe = FaultInjector::new(Arc::new(MemStorage::new()), None);
-    workload(Arc::new(probe.clone()), &mut Log::default()).expect("no fault");
+    let probe = Faults::new(FaultPlan::Never);
+    let storage = FaultInjector::new(Arc::new(MemStorage::new()), probe.clone());
+    workload(Arc::new(storage), &mut Log::default()).expect("no fault");
     let calls = probe.calls();
     assert!(calls > 30, "{calls} calls");
     for n in 0..calls {
         let base = MemStorage::new();
-        let faulty = FaultInjector::new(Arc::new(base.clone()), Some(n));
+        let faults = Faults::new(FaultPlan::FailAt(n));
+        let faulty = FaultInjector::new(Arc::new(base.clone()), faults.clone());
         let mut log = Log::default();
-        let r = workload(Arc::new(faulty.clone()), &mut log);
+        let r = workload(Arc::new(faulty), &mut log);
         // Only a failed free-space measurement is survivable: the last
         // measurement stands.
-        let what = faulty.failed_call();
+        let what = faults.failed_call();
         assert!(
             r.is_err() || what == Some("free_space"),
             "fault {n} ({what:?}) went unnoticed"

@@ -5,7 +5,7 @@ use std::io;
 use std::sync::Arc;
 
 use super::meta::TMP_SUFFIX;
-use super::storage::{Storage, StorageFile};
+use crate::storage::{Storage, StorageFile};
 
 /// Encoded bytes of one segment, not yet written.
 #[derive(Debug)]

@@ -15,7 +15,7 @@ use super::config::{OverflowPolicy, SpoolConfig};
 use super::error::{Corruption, FullReason, OpenError};
 use super::flush::write_meta;
 use super::recover::Recovery;
-use super::storage::Storage;
+use crate::storage::Storage;
 
 /// Name of the limits file.
 pub const LIMITS_FILE: &str = "limits";

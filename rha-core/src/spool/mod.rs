@@ -9,10 +9,10 @@
 //! after the last acknowledged record: nothing acknowledged comes back,
 //! nothing durable is lost.
 //!
-//! - **Storage** is a narrow trait ([`Storage`], [`StorageFile`]): a real
-//!   directory ([`DirStorage`]), memory with a crash model ([`MemStorage`])
-//!   and a fault injector ([`FaultInjector`]). The segment store does not
-//!   depend on spool semantics beyond the journal format.
+//! - **Storage** is the narrow [`Storage`](crate::storage::Storage) trait
+//!   of [`crate::storage`]: a real directory, memory with a crash model, or
+//!   a fault injector. The segment store does not depend on spool semantics
+//!   beyond the journal format.
 //! - **Group commit**: producers append concurrently; the first to wait for
 //!   durability writes and syncs everything encoded so far, and every
 //!   producer whose records that sync covered wakes up.
@@ -38,13 +38,11 @@ mod dirty;
 mod error;
 mod flush;
 mod limits_file;
-mod mem;
 mod meta;
 mod reader;
 mod recover;
 #[allow(clippy::module_inception)]
 mod spool;
-mod storage;
 mod tail;
 mod verify;
 
@@ -64,7 +62,6 @@ pub use limits_file::{
     read_limits, SpoolLimits, LIMITS_FILE, LIMITS_MAGIC, LIMITS_VERSION, MAX_LIMITS_FILE,
     MAX_WARN_THRESHOLDS,
 };
-pub use mem::{CrashPlan, FaultInjector, MemStats, MemStorage};
 pub use meta::{
     SpoolMode, DIRTY_FILE, DIRTY_MAGIC, MAX_DIRTY_FILE, META_VERSION, STATE_FILE, STATE_LEN,
     STATE_MAGIC, TMP_SUFFIX,
@@ -72,5 +69,4 @@ pub use meta::{
 pub use reader::SpoolReader;
 pub use recover::{parse_segment_name, segment_name, Recovery, TornTail, SEGMENT_SUFFIX};
 pub use spool::Spool;
-pub use storage::{DirStorage, Storage, StorageFile, LOCK_FILE};
 pub use verify::{inspect, Inspection, SegmentInfo};

@@ -6,10 +6,10 @@ use bytes::{Bytes, BytesMut};
 
 use super::error::ReadError;
 use super::spool::Shared;
-use super::storage::StorageFile;
 use crate::journal::{
     DecodeError, DecodeErrorKind, Decoder, DecoderConfig, End, Record, RecordRef,
 };
+use crate::storage::StorageFile;
 
 /// The most bytes read from a segment that is still being appended to in
 /// one go.
@@ -18,7 +18,7 @@ const READ_CHUNK: u64 = 4 << 20;
 /// Reads the durable records of a [`Spool`](super::Spool) in order, from a
 /// chosen sequence number on; made by [`Spool::read_from`](super::Spool::read_from).
 ///
-/// Sealed segments are memory-mapped (for a [`DirStorage`](super::DirStorage))
+/// Sealed segments are memory-mapped (for a [`DirStorage`](crate::storage::DirStorage))
 /// and decoded in place: a record's payload is a slice of the mapping, not a
 /// copy. The segment still being appended to is read with `read_at`, up to
 /// what is durable. Every frame's checksums are verified as it is read.

@@ -10,9 +10,9 @@ use super::error::{Corruption, OpenError};
 use super::meta::{
     self, SpoolMode, StateFile, DIRTY_FILE, MAX_DIRTY_FILE, STATE_FILE, STATE_LEN, TMP_SUFFIX,
 };
-use super::storage::{Storage, StorageFile};
 use super::tail;
 use crate::journal::{Decoder, DecoderConfig, End, STREAM_HEADER_LEN};
+use crate::storage::{Storage, StorageFile};
 
 /// Segment files are named `seg-` + the first sequence number in 20 decimal
 /// digits + this suffix.

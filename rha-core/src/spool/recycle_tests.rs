@@ -8,6 +8,7 @@ use bytes::Bytes;
 
 use super::*;
 use crate::journal::{Decoder, Op, RelPath};
+use crate::storage::*;
 
 fn op(i: u64) -> Op {
     Op::Write {

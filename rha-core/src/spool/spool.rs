@@ -15,8 +15,8 @@ use super::flush::{write_meta, Chunk, Written};
 use super::meta::{SpoolMode, StateFile, STATE_FILE};
 use super::reader::SpoolReader;
 use super::recover::{self, Recovery, Repair};
-use super::storage::{DirStorage, Storage, StorageFile};
 use crate::journal::JournalWriter;
+use crate::storage::{DirStorage, Storage, StorageFile};
 
 /// Events kept for [`Spool::poll_event`] before the oldest are dropped.
 const MAX_EVENTS: usize = 1024;
@@ -33,7 +33,8 @@ const MAX_EVENTS: usize = 1024;
 /// ```
 /// use std::sync::Arc;
 /// use rha_core::journal::Op;
-/// use rha_core::spool::{AppendOptions, MemStorage, Spool, SpoolConfig};
+/// use rha_core::spool::{AppendOptions, Spool, SpoolConfig};
+/// use rha_core::storage::MemStorage;
 ///
 /// let storage = Arc::new(MemStorage::new());
 /// let (spool, _recovery) = Spool::open(storage.clone(), SpoolConfig::default())?;

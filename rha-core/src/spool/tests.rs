@@ -10,6 +10,7 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::journal::{Op, RelPath};
+use crate::storage::*;
 
 fn write_op(i: u64, len: usize) -> Op {
     Op::Write {
@@ -558,12 +559,14 @@ fn damaged_state_or_missing_records_refuse_to_open() {
 #[test]
 fn a_failed_sync_poisons_the_handle_until_reopened() {
     let base = MemStorage::new();
-    let probe = FaultInjector::new(Arc::new(base.clone()), None);
-    let (spool, _) = Spool::open(Arc::new(probe.clone()), small()).expect("open");
+    let probe = Faults::new(FaultPlan::Never);
+    let storage = FaultInjector::new(Arc::new(base.clone()), probe.clone());
+    let (spool, _) = Spool::open(Arc::new(storage), small()).expect("open");
     drop(spool);
     let calls = probe.calls();
     // Fail the first sync after opening: the append's own.
-    let faulty = FaultInjector::new(Arc::new(base.clone()), Some(calls + 3));
+    let faults = Faults::new(FaultPlan::FailAt(calls + 3));
+    let faulty = FaultInjector::new(Arc::new(base.clone()), faults);
     let (spool, _) = Spool::open(Arc::new(faulty.clone()), small()).expect("open");
     let mut first_err = None;
     for i in 0..5 {

@@ -7,7 +7,7 @@ use super::error::OpenError;
 use super::limits_file::{read_limits, SpoolLimits, LIMITS_FILE};
 use super::meta::SpoolMode;
 use super::recover::{self, Recovery, Repair};
-use super::storage::Storage;
+use crate::storage::Storage;
 
 /// One segment file.
 #[derive(Debug, Clone, PartialEq, Eq)]

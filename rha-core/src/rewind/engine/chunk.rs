@@ -6,10 +6,10 @@ use std::io;
 use super::{data_len, Key, Replica, RewindError};
 use crate::journal::Op;
 use crate::rewind::log::Entry;
-use crate::rewind::storage::LogStorage;
 use crate::rewind::target::Target;
+use crate::storage::Storage;
 
-impl<T: Target, S: LogStorage> Replica<T, S> {
+impl<T: Target, S: Storage> Replica<T, S> {
     /// The next entries of a job to apply together. Rewinding, a run of
     /// entries whose forward payloads were elided and whose byte ranges do
     /// not overlap: their payloads are read from the target (each is exactly

@@ -5,9 +5,10 @@ use std::io;
 
 use crate::journal::{Decoder, DecoderConfig, JournalWriter, Op, WriterConfig};
 
-use super::{frame_len, LogError, LogStorage, RewindLog, REDO_FILE};
+use super::{frame_len, LogError, RewindLog, REDO_FILE};
+use crate::storage::Storage;
 
-impl<S: LogStorage> RewindLog<S> {
+impl<S: Storage> RewindLog<S> {
     /// Whether the redo file holds the forward record `seq`.
     pub(crate) fn redo_has(&self, seq: u64) -> bool {
         self.redo.contains_key(&seq)
@@ -53,11 +54,22 @@ impl<S: LogStorage> RewindLog<S> {
         let bytes = w
             .into_inner()
             .map_err(|source| LogError::Encode { seq: 0, source })?;
-        if let Err(e) = self
-            .storage
-            .write_at(REDO_FILE, self.redo_len, &bytes)
-            .and_then(|()| self.storage.sync(REDO_FILE))
-        {
+        // A fresh redo file replaces whatever a cleared one left, and its
+        // entry is made durable before it is relied on.
+        if let Err(e) = (if header {
+            self.files.create(REDO_FILE)
+        } else {
+            Ok(())
+        })
+        .and_then(|()| self.files.write_at(REDO_FILE, self.redo_len, &bytes))
+        .and_then(|()| self.files.sync(REDO_FILE))
+        .and_then(|()| {
+            if header {
+                self.files.sync_dir()
+            } else {
+                Ok(())
+            }
+        }) {
             return Err(self.io(REDO_FILE, e));
         }
         self.redo_len += bytes.len() as u64;
@@ -78,7 +90,7 @@ impl<S: LogStorage> RewindLog<S> {
             .get(&seq)
             .ok_or_else(|| corrupt(&format!("no redo record for entry {seq}")))?;
         let mut buf = vec![0u8; (end - start) as usize];
-        self.storage
+        self.files
             .read_at(REDO_FILE, start, &mut buf)
             .map_err(|source| LogError::Io {
                 file: REDO_FILE.to_owned(),
@@ -111,10 +123,14 @@ impl<S: LogStorage> RewindLog<S> {
     /// Drops the redo file.
     pub(crate) fn redo_clear(&mut self) -> Result<(), LogError> {
         if self.redo_len > 0 || !self.redo.is_empty() {
-            if let Err(e) = self.storage.remove(REDO_FILE) {
-                if e.kind() != io::ErrorKind::NotFound {
-                    return Err(self.io(REDO_FILE, e));
+            match self.files.remove(REDO_FILE) {
+                Ok(()) => {
+                    if let Err(e) = self.files.sync_dir() {
+                        return Err(self.io(REDO_FILE, e));
+                    }
                 }
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(self.io(REDO_FILE, e)),
             }
         }
         self.redo.clear();
@@ -125,12 +141,12 @@ impl<S: LogStorage> RewindLog<S> {
 
     pub(super) fn scan_redo(&mut self) -> Result<(), LogError> {
         let file = REDO_FILE;
-        let len = self.storage.len(file).map_err(|source| LogError::Io {
+        let len = self.files.len(file).map_err(|source| LogError::Io {
             file: file.to_owned(),
             source,
         })?;
         let mut buf = vec![0u8; len as usize];
-        self.storage
+        self.files
             .read_at(file, 0, &mut buf)
             .map_err(|source| LogError::Io {
                 file: file.to_owned(),
@@ -160,7 +176,7 @@ impl<S: LogStorage> RewindLog<S> {
             };
         }
         if intact < len {
-            self.storage
+            self.files
                 .set_len(file, intact)
                 .map_err(|source| LogError::Io {
                     file: file.to_owned(),

@@ -1,6 +1,8 @@
-//! The cursor's on-disk slots (see `docs/rewind-log-format.md`).
+//! The cursor: its on-disk slots (see `docs/rewind-log-format.md`), read
+//! at open and replaced durably.
 
-use super::{Job, State, STATE_MAGIC, STATE_SLOT_LEN};
+use super::{Job, LogError, RewindLog, State, STATE_FILE, STATE_MAGIC, STATE_SLOT_LEN};
+use crate::storage::Storage;
 
 pub(super) fn encode_state(gen: u64, st: &State) -> [u8; STATE_SLOT_LEN] {
     let mut b = [0u8; STATE_SLOT_LEN];
@@ -57,4 +59,68 @@ pub(super) fn decode_state(b: &[u8]) -> Option<(u64, State)> {
         }),
     };
     Some((u64_at(8), st))
+}
+
+impl<S: Storage> RewindLog<S> {
+    pub(super) fn read_state(&mut self) -> Result<(), LogError> {
+        let mut buf = [0u8; 2 * STATE_SLOT_LEN];
+        let len = self.files.len(STATE_FILE).map_err(|source| LogError::Io {
+            file: STATE_FILE.to_owned(),
+            source,
+        })?;
+        let n = (len as usize).min(buf.len());
+        self.files
+            .read_at(STATE_FILE, 0, &mut buf[..n])
+            .map_err(|source| LogError::Io {
+                file: STATE_FILE.to_owned(),
+                source,
+            })?;
+        let best = buf
+            .chunks(STATE_SLOT_LEN)
+            .filter_map(decode_state)
+            .max_by_key(|(g, _)| *g);
+        match best {
+            Some((gen, st)) => {
+                self.state_gen = gen;
+                self.state = st;
+                Ok(())
+            }
+            None if len == 0 => Ok(()),
+            None => Err(LogError::Corrupt {
+                file: STATE_FILE.to_owned(),
+                offset: 0,
+                detail: "no valid state slot".to_owned(),
+            }),
+        }
+    }
+
+    /// Replaces the durable cursor.
+    pub(crate) fn set_state(&mut self, st: State) -> Result<(), LogError> {
+        self.check()?;
+        let gen = self.state_gen + 1;
+        let slot = encode_state(gen, &st);
+        let at = (gen % 2) * STATE_SLOT_LEN as u64;
+        let create = !self.state_file;
+        // A new state file's entry is made durable before it is relied on.
+        if let Err(e) = (if create {
+            self.files.create(STATE_FILE)
+        } else {
+            Ok(())
+        })
+        .and_then(|()| self.files.write_at(STATE_FILE, at, &slot))
+        .and_then(|()| self.files.sync(STATE_FILE))
+        .and_then(|()| {
+            if create {
+                self.files.sync_dir()
+            } else {
+                Ok(())
+            }
+        }) {
+            return Err(self.io(STATE_FILE, e));
+        }
+        self.state_file = true;
+        self.state_gen = gen;
+        self.state = st;
+        Ok(())
+    }
 }

@@ -1,5 +1,4 @@
-//! The narrow storage interface the spool (and any other segment store) sits
-//! on, and its file-backed implementation.
+//! Storage in a real directory.
 
 use std::fs::{self, File, OpenOptions};
 use std::io;
@@ -9,62 +8,14 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-/// A flat directory of named files: everything a segment store needs from a
-/// file system, and nothing more.
-///
-/// Names are plain file names (no `/`). Implementations: [`DirStorage`]
-/// (a real directory), [`MemStorage`](super::MemStorage) (memory, with a
-/// crash model) and [`FaultInjector`](super::FaultInjector) (fails a chosen
-/// call). All methods may be called from several threads at once.
-pub trait Storage: Send + Sync {
-    /// The names of the files in the directory, in no particular order.
-    fn list(&self) -> io::Result<Vec<String>>;
-    /// Opens an existing file for reading and writing.
-    fn open(&self, name: &str) -> io::Result<Arc<dyn StorageFile>>;
-    /// Creates an empty file, replacing any file of that name.
-    fn create(&self, name: &str) -> io::Result<Arc<dyn StorageFile>>;
-    /// Removes a file. Handles already open stay usable.
-    fn remove(&self, name: &str) -> io::Result<()>;
-    /// Renames `from` to `to` atomically, replacing `to`.
-    fn rename(&self, from: &str, to: &str) -> io::Result<()>;
-    /// Makes the directory's entries (creations, removals, renames) durable.
-    fn sync_dir(&self) -> io::Result<()>;
-    /// Bytes available to this process on the file system holding the directory.
-    fn free_space(&self) -> io::Result<u64>;
-}
-
-/// One open file of a [`Storage`].
-pub trait StorageFile: Send + Sync {
-    /// The file's length in bytes.
-    fn len(&self) -> io::Result<u64>;
-    /// Whether the file is empty.
-    fn is_empty(&self) -> io::Result<bool> {
-        Ok(self.len()? == 0)
-    }
-    /// Fills `buf` from `offset`; an error if the file ends first.
-    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()>;
-    /// Writes all of `data` at `offset`, extending the file if needed.
-    fn write_at(&self, offset: u64, data: &[u8]) -> io::Result<()>;
-    /// Truncates or extends (with zeros) the file to `len` bytes.
-    fn set_len(&self, len: u64) -> io::Result<()>;
-    /// Makes the file's contents durable (`fdatasync`).
-    fn sync(&self) -> io::Result<()>;
-    /// The first `len` bytes of a file that will not change any more, shared
-    /// rather than copied where the medium allows (memory-mapped for real
-    /// files). The default reads them into a new buffer.
-    fn map(&self, len: u64) -> io::Result<Bytes> {
-        let len = usize::try_from(len).map_err(|_| io::Error::other("file too large to map"))?;
-        let mut buf = vec![0; len];
-        self.read_at(0, &mut buf)?;
-        Ok(buf.into())
-    }
-}
+use super::backend::{Storage, StorageFile};
 
 /// Storage in a real directory.
 ///
 /// Opening takes an exclusive advisory lock (`flock`) on a file named
-/// `lock` in the directory, so two processes never run a segment store in
-/// the same directory; the lock is released when the last clone is dropped.
+/// `lock` in the directory, so two processes never use the same directory;
+/// the lock is released when the last clone (or [`subdir`](Self::subdir))
+/// is dropped.
 #[derive(Debug, Clone)]
 pub struct DirStorage {
     inner: Arc<DirInner>,
@@ -74,7 +25,7 @@ pub struct DirStorage {
 struct DirInner {
     path: PathBuf,
     dir: File,
-    _lock: File,
+    _lock: Arc<File>,
 }
 
 /// The name of the lock file [`DirStorage`] keeps in its directory.
@@ -111,7 +62,27 @@ impl DirStorage {
             inner: Arc::new(DirInner {
                 path,
                 dir,
-                _lock: lock,
+                _lock: Arc::new(lock),
+            }),
+        })
+    }
+
+    /// Storage in the subdirectory `name`, created (and its entry made
+    /// durable) if missing. It is covered by this storage's lock and takes
+    /// none of its own.
+    pub fn subdir(&self, name: &str) -> io::Result<Self> {
+        let path = self.join(name)?;
+        match fs::create_dir(&path) {
+            Ok(()) => self.sync_dir()?,
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e),
+        }
+        let dir = File::open(&path)?;
+        Ok(Self {
+            inner: Arc::new(DirInner {
+                path,
+                dir,
+                _lock: self.inner._lock.clone(),
             }),
         })
     }

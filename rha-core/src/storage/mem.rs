@@ -1,13 +1,12 @@
-//! In-memory storage with a crash model, and a fault injector.
+//! In-memory storage with a crash model.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
 
-use super::storage::{Storage, StorageFile};
+use super::backend::{Storage, StorageFile};
 
 /// Where a [`MemStorage`] crashes.
 ///
@@ -355,141 +354,5 @@ impl StorageFile for MemFile {
         let data = s.data(self.id)?;
         data.durable = data.live.clone();
         Ok(())
-    }
-}
-
-/// Wraps a storage and fails one chosen call: the countdown fault injector.
-///
-/// Every call (on the storage or on a file it opened) is numbered from 0;
-/// the call numbered `fail_at` returns an error instead of reaching the
-/// inner storage. Later calls go through. [`calls`](Self::calls) tells how
-/// many calls a workload makes, so a test can fail each in turn.
-#[derive(Clone)]
-pub struct FaultInjector {
-    inner: Arc<dyn Storage>,
-    counter: Arc<AtomicU64>,
-    fail_at: Option<u64>,
-    failed: Arc<Mutex<Option<&'static str>>>,
-}
-
-impl std::fmt::Debug for FaultInjector {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FaultInjector")
-            .field("calls", &self.calls())
-            .field("fail_at", &self.fail_at)
-            .finish_non_exhaustive()
-    }
-}
-
-impl FaultInjector {
-    /// Wraps `inner`, failing call number `fail_at` (none if `None`).
-    pub fn new(inner: Arc<dyn Storage>, fail_at: Option<u64>) -> Self {
-        Self {
-            inner,
-            counter: Arc::new(AtomicU64::new(0)),
-            fail_at,
-            failed: Arc::new(Mutex::new(None)),
-        }
-    }
-
-    /// The kind of call that was failed (`"write_at"`, `"sync"`, ...), once
-    /// it has been.
-    pub fn failed_call(&self) -> Option<&'static str> {
-        *self.failed.lock()
-    }
-
-    /// Calls made so far.
-    pub fn calls(&self) -> u64 {
-        self.counter.load(Ordering::SeqCst)
-    }
-
-    fn tick(
-        counter: &AtomicU64,
-        fail_at: Option<u64>,
-        failed: &Mutex<Option<&'static str>>,
-        what: &'static str,
-    ) -> io::Result<()> {
-        let n = counter.fetch_add(1, Ordering::SeqCst);
-        if fail_at == Some(n) {
-            *failed.lock() = Some(what);
-            return Err(io::Error::other(format!(
-                "injected fault at call {n} ({what})"
-            )));
-        }
-        Ok(())
-    }
-
-    fn wrap(&self, file: Arc<dyn StorageFile>) -> Arc<dyn StorageFile> {
-        Arc::new(FaultyFile {
-            inner: file,
-            counter: self.counter.clone(),
-            fail_at: self.fail_at,
-            failed: self.failed.clone(),
-        })
-    }
-}
-
-impl Storage for FaultInjector {
-    fn list(&self) -> io::Result<Vec<String>> {
-        Self::tick(&self.counter, self.fail_at, &self.failed, "list")?;
-        self.inner.list()
-    }
-    fn open(&self, name: &str) -> io::Result<Arc<dyn StorageFile>> {
-        Self::tick(&self.counter, self.fail_at, &self.failed, "open")?;
-        Ok(self.wrap(self.inner.open(name)?))
-    }
-    fn create(&self, name: &str) -> io::Result<Arc<dyn StorageFile>> {
-        Self::tick(&self.counter, self.fail_at, &self.failed, "create")?;
-        Ok(self.wrap(self.inner.create(name)?))
-    }
-    fn remove(&self, name: &str) -> io::Result<()> {
-        Self::tick(&self.counter, self.fail_at, &self.failed, "remove")?;
-        self.inner.remove(name)
-    }
-    fn rename(&self, from: &str, to: &str) -> io::Result<()> {
-        Self::tick(&self.counter, self.fail_at, &self.failed, "rename")?;
-        self.inner.rename(from, to)
-    }
-    fn sync_dir(&self) -> io::Result<()> {
-        Self::tick(&self.counter, self.fail_at, &self.failed, "sync_dir")?;
-        self.inner.sync_dir()
-    }
-    fn free_space(&self) -> io::Result<u64> {
-        Self::tick(&self.counter, self.fail_at, &self.failed, "free_space")?;
-        self.inner.free_space()
-    }
-}
-
-struct FaultyFile {
-    inner: Arc<dyn StorageFile>,
-    counter: Arc<AtomicU64>,
-    fail_at: Option<u64>,
-    failed: Arc<Mutex<Option<&'static str>>>,
-}
-
-impl StorageFile for FaultyFile {
-    fn len(&self) -> io::Result<u64> {
-        FaultInjector::tick(&self.counter, self.fail_at, &self.failed, "len")?;
-        self.inner.len()
-    }
-    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
-        FaultInjector::tick(&self.counter, self.fail_at, &self.failed, "read_at")?;
-        self.inner.read_at(offset, buf)
-    }
-    fn write_at(&self, offset: u64, data: &[u8]) -> io::Result<()> {
-        FaultInjector::tick(&self.counter, self.fail_at, &self.failed, "write_at")?;
-        self.inner.write_at(offset, data)
-    }
-    fn set_len(&self, len: u64) -> io::Result<()> {
-        FaultInjector::tick(&self.counter, self.fail_at, &self.failed, "set_len")?;
-        self.inner.set_len(len)
-    }
-    fn sync(&self) -> io::Result<()> {
-        FaultInjector::tick(&self.counter, self.fail_at, &self.failed, "sync")?;
-        self.inner.sync()
-    }
-    fn map(&self, len: u64) -> io::Result<bytes::Bytes> {
-        FaultInjector::tick(&self.counter, self.fail_at, &self.failed, "map")?;
-        self.inner.map(len)
     }
 }
