@@ -15,7 +15,7 @@
 use bytes::Bytes;
 use rha_core::journal::{Attrs, Op, Record, RelPath};
 use rha_core::rewind::{ModelTree, Replica, ReplicaConfig, RewindError, Snapshot};
-use rha_core::storage::MemStorage;
+use rha_core::testing::storage::MemStorage;
 
 const PATHS: [&str; 7] = ["a", "b", "d", "d/a", "d/b", "e", "e/f"];
 

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use rha_core::journal::{Op, RelPath};
 use rha_core::spool::{AckError, AppendError, AppendOptions, Spool, SpoolConfig};
-use rha_core::storage::{CrashPlan, MemStorage};
+use rha_core::testing::storage::{CrashPlan, MemStorage};
 
 struct Model {
     /// Records that were encoded, by sequence number - 1.

@@ -58,6 +58,7 @@
 //! into [`signature::tree`] signatures and merges them, in one streaming
 //! pass, into a sync plan: the deletions, creations, updates and attribute
 //! fixes that make the replica equal to the master, in a safe order.
+//!
 //! ## High availability
 //!
 //! [`ha::Scenario`] is a scenario's lifecycle (verify, sync, replicate,
@@ -65,6 +66,7 @@
 //! sans-IO state machine: commands, observations and time in; actions for
 //! the embedder, events and the next deadline out. [`ha::MirrorNode`]
 //! applies the mirror-disk split-brain rules. See the [`ha`] module.
+//!
 //! ## The spool
 //!
 //! Records that cannot move on yet wait in a [`spool`]: durable, bounded and
@@ -91,8 +93,9 @@
 //!
 //! With the `testing` feature, the `testing` module holds the deterministic
 //! simulation harness (two hosts around a scenario, a mirror-disk pair,
-//! invariants checked after every step) that this crate's tests and the
-//! fuzz targets share. It is not part of the stable API.
+//! invariants checked after every step) and gathers the storage layer's
+//! crash plans, fault injection and memory statistics, which this crate's
+//! tests and the fuzz targets share. It is not part of the stable API.
 
 pub mod ha;
 pub mod journal;

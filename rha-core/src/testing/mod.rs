@@ -16,6 +16,14 @@
 //! - [`mirror`]: [`mirror::MirrorPair`], two
 //!   [`MirrorNode`](crate::ha::MirrorNode)s and their interconnect, never
 //!   two primaries.
+//! - [`storage`]: the crash plans, fault injection and memory statistics
+//!   of the storage layer ([`MemStorage`](storage::MemStorage) with its
+//!   [`CrashPlan`](storage::CrashPlan) and [`MemStats`](storage::MemStats),
+//!   [`FaultInjector`](storage::FaultInjector) with its
+//!   [`FaultPlan`](storage::FaultPlan)), which the spool's and the rewind
+//!   log's crash tests and the `spool_model` and `rewind_model` fuzz targets
+//!   drive. They are defined in [`crate::storage`], always compiled, because
+//!   an embedder's own tests of a spool or a replica use them too.
 //!
 //! ```
 //! use rha_core::ha::State;
@@ -30,3 +38,8 @@
 
 pub mod ha;
 pub mod mirror;
+
+/// The storage layer's test doubles: see the [module docs](self).
+pub mod storage {
+    pub use crate::storage::{CrashPlan, FaultInjector, FaultPlan, Faults, MemStats, MemStorage};
+}
