@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
+use std::fs;
 use std::path::Path;
 use std::process::{Command, Output};
 use std::sync::{Mutex, MutexGuard};
@@ -397,4 +398,42 @@ fn inspect_json_of_a_spool_without_limits_and_with_a_to_end_range() {
         .find(|f| f["path"] == "dir/b")
         .unwrap();
     assert_eq!(b["ranges"], serde_json::json!([[0, null]]));
+}
+
+#[test]
+fn a_directory_that_is_not_a_spool_is_refused_and_left_alone() {
+    let _serial = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    fs::write(tmp.path().join("notes.txt"), b"mine").unwrap();
+    for cmd in ["inspect", "verify"] {
+        let out = rha(&["spool", cmd, tmp.path().to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(1), "{cmd}");
+        assert!(
+            text(&out.stderr).contains("not a spool directory"),
+            "{cmd}: {}",
+            text(&out.stderr)
+        );
+    }
+    let names: Vec<_> = fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(names, ["notes.txt"], "nothing created");
+}
+
+#[test]
+fn salvage_rebuilds_a_missing_state_file() {
+    let _serial = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    make_spool(tmp.path());
+    let d = tmp.path().to_str().unwrap();
+    fs::remove_file(tmp.path().join("state")).unwrap();
+    let out = rha(&["spool", "verify", d]);
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out.stdout));
+    let out = rha(&["spool", "verify", "--salvage", d]);
+    assert_eq!(out.status.code(), Some(8), "{}", text(&out.stdout));
+    // The spool opens again, and verifies clean.
+    let out = rha(&["spool", "verify", d]);
+    assert!(out.status.success(), "{}", text(&out.stdout));
+    Spool::open_dir(tmp.path(), SpoolConfig::default().min_free_bytes(0)).unwrap();
 }

@@ -14,8 +14,8 @@ use clap::{Args, Subcommand};
 
 use super::exit::Exit;
 use rha_core::spool::{
-    inspect, read_limits, FullReason, Inspection, OpenError, OverflowPolicy, RegionTarget,
-    SpoolConfig, SpoolLimits, SpoolMode, LIMITS_FILE, TO_END,
+    inspect, parse_segment_name, read_limits, FullReason, Inspection, OpenError, OverflowPolicy,
+    RegionTarget, SpoolConfig, SpoolLimits, SpoolMode, LIMITS_FILE, STATE_FILE, TO_END,
 };
 use rha_core::storage::{DirStorage, Storage};
 
@@ -85,6 +85,26 @@ pub(crate) fn run(cmd: &SpoolCommand) -> ExitCode {
 fn open(dir: &Path) -> Result<DirStorage, ExitCode> {
     if !dir.is_dir() {
         eprintln!("rha: error: {}: not a directory", dir.display());
+        return Err(Exit::Io.into());
+    }
+    // Looking must not create: a directory with neither a state file nor a
+    // segment is not a spool, and gets no lock file either.
+    let is_spool = std::fs::read_dir(dir)
+        .map_err(|e| {
+            eprintln!("rha: error: {}: {e}", dir.display());
+            ExitCode::from(Exit::Io)
+        })?
+        .filter_map(Result::ok)
+        .any(|e| {
+            e.file_name()
+                .to_str()
+                .is_some_and(|n| n == STATE_FILE || parse_segment_name(n).is_some())
+        });
+    if !is_spool {
+        eprintln!(
+            "rha: error: {}: not a spool directory (no {STATE_FILE} file and no segments)",
+            dir.display()
+        );
         return Err(Exit::Io.into());
     }
     DirStorage::open(dir).map_err(|e| {

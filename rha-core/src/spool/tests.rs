@@ -557,6 +557,24 @@ fn damaged_state_or_missing_records_refuse_to_open() {
 }
 
 #[test]
+fn a_missing_state_file_is_rebuilt_by_salvage_and_the_spool_opens() {
+    let storage = three_segments();
+    let records = {
+        let (spool, _) = Spool::open(Arc::new(storage.clone()), small()).expect("open");
+        seqs(&spool, 1)
+    };
+    storage.remove(STATE_FILE).expect("remove");
+    let e = Spool::open(Arc::new(storage.clone()), small()).expect_err("no state");
+    assert!(e.to_string().contains("state file is missing"), "{e}");
+    let found = inspect(&storage, &small(), true).expect("salvage");
+    assert!(found.recovery.salvaged.is_some());
+    assert!(storage.contents(STATE_FILE).is_some(), "the state is stored");
+    // Everything stored is still there, from the first segment on.
+    let (spool, _) = Spool::open(Arc::new(storage), small()).expect("opens after salvage");
+    assert_eq!(seqs(&spool, 1), records);
+}
+
+#[test]
 fn a_failed_sync_poisons_the_handle_until_reopened() {
     let base = MemStorage::new();
     let probe = Faults::new(FaultPlan::Never);

@@ -5,7 +5,8 @@ use super::config::SpoolConfig;
 use super::dirty::DirtyRegions;
 use super::error::OpenError;
 use super::limits_file::{read_limits, SpoolLimits, LIMITS_FILE};
-use super::meta::SpoolMode;
+use super::flush::write_meta;
+use super::meta::{SpoolMode, STATE_FILE};
 use super::recover::{self, Recovery, Repair};
 use crate::storage::Storage;
 
@@ -87,6 +88,17 @@ pub fn inspect(
         }
         Err(e) => return Err(e),
     };
+    // A salvage that rebuilt the state (missing, or beyond the records)
+    // stores it, so the spool opens afterwards, as `Spool::open` would.
+    if salvage && report.salvaged.is_some() {
+        let mut state = scanned.state;
+        state.resume_seq = report.resume_seq;
+        write_meta(storage, STATE_FILE, &state.encode()).map_err(|source| OpenError::Io {
+            doing: "writing",
+            file: STATE_FILE.to_string(),
+            source,
+        })?;
+    }
     let segments: Vec<SegmentInfo> = scanned
         .segments
         .iter()
