@@ -568,7 +568,10 @@ fn a_missing_state_file_is_rebuilt_by_salvage_and_the_spool_opens() {
     assert!(e.to_string().contains("state file is missing"), "{e}");
     let found = inspect(&storage, &small(), true).expect("salvage");
     assert!(found.recovery.salvaged.is_some());
-    assert!(storage.contents(STATE_FILE).is_some(), "the state is stored");
+    assert!(
+        storage.contents(STATE_FILE).is_some(),
+        "the state is stored"
+    );
     // Everything stored is still there, from the first segment on.
     let (spool, _) = Spool::open(Arc::new(storage), small()).expect("opens after salvage");
     assert_eq!(seqs(&spool, 1), records);

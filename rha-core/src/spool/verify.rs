@@ -4,8 +4,8 @@
 use super::config::SpoolConfig;
 use super::dirty::DirtyRegions;
 use super::error::OpenError;
-use super::limits_file::{read_limits, SpoolLimits, LIMITS_FILE};
 use super::flush::write_meta;
+use super::limits_file::{read_limits, SpoolLimits, LIMITS_FILE};
 use super::meta::{SpoolMode, STATE_FILE};
 use super::recover::{self, Recovery, Repair};
 use crate::storage::Storage;
