@@ -214,3 +214,125 @@ fn identical_trees_report_nothing_to_do_in_every_mode() {
     );
     assert_eq!(fs::read(d.join("replica/d1/f5")).unwrap(), data);
 }
+
+/// Runs `rha` as an unprivileged user (root reads everything, so an
+/// unreadable file needs another user), from `dir`.
+fn rha_unprivileged(dir: &Path, args: &[&str]) -> Output {
+    let rha = env!("CARGO_BIN_EXE_rha");
+    let mut cmd = if rustix::process::geteuid().is_root() {
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", rha]);
+        c
+    } else {
+        Command::new(rha)
+    };
+    cmd.current_dir(dir).args(args).output().unwrap()
+}
+
+#[test]
+fn unreadable_master_paths_are_reported_and_the_rest_synced() {
+    use std::os::unix::fs::PermissionsExt;
+    if rustix::process::geteuid().is_root()
+        && Command::new("setpriv").arg("--help").output().is_err()
+    {
+        eprintln!("setpriv is missing; skipping");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let mode = |p: &Path, m: u32| fs::set_permissions(p, fs::Permissions::from_mode(m)).unwrap();
+    mode(d, 0o777);
+    fs::create_dir_all(d.join("master/locked")).unwrap();
+    fs::create_dir_all(d.join("master/open")).unwrap();
+    fs::write(d.join("master/locked/inside"), b"hidden").unwrap();
+    fs::write(d.join("master/open/a"), b"a").unwrap();
+    fs::write(d.join("master/secret"), b"new secret").unwrap();
+    fs::write(d.join("master/z-last"), b"z").unwrap();
+    // The replica has older copies of what the master will not let us read.
+    fs::create_dir_all(d.join("replica/locked")).unwrap();
+    fs::write(d.join("replica/locked/inside"), b"old hidden").unwrap();
+    fs::write(d.join("replica/locked/only-on-replica"), b"kept").unwrap();
+    fs::write(d.join("replica/secret"), b"old secret").unwrap();
+    // Older copies: same sizes, older times.
+    let old = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000);
+    for p in ["replica/secret", "replica/locked/inside"] {
+        fs::File::options()
+            .write(true)
+            .open(d.join(p))
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+    }
+    for p in [
+        "master",
+        "master/open",
+        "master/locked",
+        "replica",
+        "replica/locked",
+    ] {
+        mode(&d.join(p), 0o777);
+    }
+    for p in [
+        "master/open/a",
+        "master/z-last",
+        "replica/locked/inside",
+        "replica/secret",
+        "replica/locked/only-on-replica",
+    ] {
+        mode(&d.join(p), 0o666);
+    }
+    if rustix::process::geteuid().is_root() {
+        // The unprivileged user owns both trees, as a user syncing their
+        // own files would.
+        let out = Command::new("chown")
+            .args(["-R", "65534:65534"])
+            .arg(d)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    mode(&d.join("master/secret"), 0o000);
+    mode(&d.join("master/locked"), 0o000);
+    for args in [
+        &["sync", "master", "replica"][..],
+        &[
+            "sync",
+            "master",
+            "replica",
+            "--mode",
+            "block",
+            "--ignore-same",
+            "off",
+        ],
+    ] {
+        let out = rha_unprivileged(d, args);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(10), "{args:?}: {stderr}");
+        assert!(stderr.contains("could not read locked"), "{stderr}");
+        assert!(stderr.contains("could not read secret"), "{stderr}");
+        assert!(
+            stderr.contains("partial sync: 2 master path(s)"),
+            "{stderr}"
+        );
+        // Everything readable arrived; nothing under the unreadable
+        // directory was deleted or overwritten.
+        assert_eq!(fs::read(d.join("replica/open/a")).unwrap(), b"a");
+        assert_eq!(fs::read(d.join("replica/z-last")).unwrap(), b"z");
+        assert_eq!(fs::read(d.join("replica/secret")).unwrap(), b"old secret");
+        assert_eq!(
+            fs::read(d.join("replica/locked/inside")).unwrap(),
+            b"old hidden"
+        );
+        assert_eq!(
+            fs::read(d.join("replica/locked/only-on-replica")).unwrap(),
+            b"kept"
+        );
+    }
+    // The dry run reports the same.
+    let out = rha_unprivileged(d, &["sync", "master", "replica", "--dry-run"]);
+    assert_eq!(out.status.code(), Some(10), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(!stdout.lines().any(|l| l.starts_with("delete")), "{stdout}");
+    assert!(stdout.contains(", unreadable 2;"), "{stdout}");
+    mode(&d.join("master/locked"), 0o755);
+}

@@ -174,11 +174,26 @@ pub(crate) fn run(args: &SyncArgs) -> ExitCode {
                 r.deleted,
                 r.attrs_fixed,
                 if r.skipped > 0 { format!(", special files skipped {}", r.skipped) } else { String::new() }
-                    + &if r.vanished > 0 { format!(", vanished during sync {}", r.vanished) } else { String::new() },
+                    + &if r.vanished > 0 { format!(", vanished during sync {}", r.vanished) } else { String::new() }
+                    + &if r.unreadable.is_empty() { String::new() } else { format!(", unreadable {}", r.unreadable.len()) },
                 r.literal_bytes,
                 r.matched_bytes
             );
-            ExitCode::SUCCESS
+            if r.unreadable.is_empty() {
+                return ExitCode::SUCCESS;
+            }
+            // Like rsync's 23: the run finished, but not everything moved.
+            for u in &r.unreadable {
+                eprintln!(
+                    "rha: could not read {}: {} (left as it was on the replica)",
+                    u.path, u.error
+                );
+            }
+            eprintln!(
+                "rha: partial sync: {} master path(s) could not be read",
+                r.unreadable.len()
+            );
+            Exit::Partial.into()
         }
         Err(e @ SyncError::Overlap { .. }) => {
             eprintln!("rha: error: {e}");

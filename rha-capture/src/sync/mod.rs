@@ -30,9 +30,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use rha_core::journal::RelPath;
 use rha_core::signature::tree::{
     compare, AttrChanges, CompareError, CompareOptions, Entry, EntryKind, PlanOp, TreeReader,
+    TreeWriter,
 };
 
-use scan::{scan_to_signature, ScanError, ScanOptions, ScanStats};
+use scan::{ScanError, ScanOptions, ScanStats, TreeScanner};
 
 /// Bytes a transfer sent and reused.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -256,8 +257,17 @@ pub struct SyncOptions {
     pub one_file_system: bool,
 }
 
+/// A master file or directory a sync could not read, and carried on past.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unreadable {
+    /// The path relative to the master's root.
+    pub path: String,
+    /// Why it could not be read.
+    pub error: String,
+}
+
 /// What a sync did (or, in a dry run, would do).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SyncReport {
     /// The master scan.
     pub master: ScanStats,
@@ -283,6 +293,10 @@ pub struct SyncReport {
     pub literal_bytes: u64,
     /// Bytes found already present on the replica.
     pub matched_bytes: u64,
+    /// Master files and directories that could not be read (permission
+    /// denied): the run carried on, leaving their replica copies as they
+    /// were. A sync with any is partial.
+    pub unreadable: Vec<Unreadable>,
 }
 
 /// Progress events of [`sync`], for a progress bar or a log.
@@ -378,11 +392,11 @@ impl Drop for TempSig {
     }
 }
 
-fn scan_side(
-    root: &Path,
-    options: &SyncOptions,
-    side: &str,
-) -> Result<(TempSig, ScanStats), SyncError> {
+/// A scanned side: its signature file, totals, and (master side) the
+/// directories that could not be read.
+type Scanned = (TempSig, ScanStats, Vec<(RelPath, io::Error)>);
+
+fn scan_side(root: &Path, options: &SyncOptions, side: &str) -> Result<Scanned, SyncError> {
     let sig = TempSig::new(side);
     let sig_err = |source| SyncError::Signature {
         path: sig.0.clone(),
@@ -391,14 +405,28 @@ fn scan_side(
     let file = File::create(&sig.0).map_err(sig_err)?;
     let scan = ScanOptions {
         one_file_system: options.one_file_system,
+        // An unreadable master directory is reported and left alone; the
+        // replica is ours, so anything unreadable there stops the run.
+        skip_unreadable: side == "master",
         ..ScanOptions::default()
     };
-    let (stats, w) = scan_to_signature(root, scan, BufWriter::new(file))?;
+    let mut scanner = TreeScanner::new(root, scan);
+    let mut writer = TreeWriter::new(BufWriter::new(file));
+    for entry in &mut scanner {
+        writer.push(&entry?).map_err(ScanError::from)?;
+    }
+    let w = writer.finish().map_err(ScanError::from)?;
     w.into_inner()
         .map_err(|e| sig_err(e.into_error()))?
         .sync_all()
         .map_err(sig_err)?;
-    Ok((sig, stats))
+    let stats = scanner.stats();
+    let unreadable = scanner
+        .unreadable()
+        .iter()
+        .map(|(p, e)| (p.clone(), io::Error::new(e.kind(), e.to_string())))
+        .collect();
+    Ok((sig, stats, unreadable))
 }
 
 /// Makes the tree under `replica` equal to the tree under `master`.
@@ -440,8 +468,15 @@ pub fn sync_with(
         });
     }
     let mut report = SyncReport::default();
-    let (master_sig, stats) = scan_side(master, options, "master")?;
+    let (master_sig, stats, unreadable_dirs) = scan_side(master, options, "master")?;
     report.master = stats;
+    report.unreadable = unreadable_dirs
+        .iter()
+        .map(|(path, e)| Unreadable {
+            path: path.to_string(),
+            error: e.to_string(),
+        })
+        .collect();
     observer.progress(&report);
     // A missing replica directory is created (in a dry run: treated as
     // empty), but only its last component, as rsync does: a typo in a
@@ -460,7 +495,7 @@ pub fn sync_with(
         empty = EmptyDir::new()?;
         empty.0.as_path()
     };
-    let (replica_sig, stats) = scan_side(replica_root, options, "replica")?;
+    let (replica_sig, stats, _) = scan_side(replica_root, options, "replica")?;
     report.replica = stats;
     observer.progress(&report);
 
@@ -482,9 +517,26 @@ pub fn sync_with(
         transfer,
         owners: can_chown(),
     };
+    // What lies under an unreadable master directory is unknown: the plan
+    // would delete the replica's copy of it, so those steps are left out
+    // (the directory's own attributes too: its time is not known to be
+    // final).
+    let unknown: Vec<Vec<u8>> = unreadable_dirs
+        .iter()
+        .map(|(p, _)| p.as_bytes().to_vec())
+        .collect();
+    let is_unknown = |path: &RelPath| {
+        let p = path.as_bytes();
+        unknown
+            .iter()
+            .any(|d| p.starts_with(d) && (p.len() == d.len() || p.get(d.len()) == Some(&b'/')))
+    };
     for op in plan {
         let op = op?;
         report.compared += 1;
+        if is_unknown(op.path()) && !matches!(op, PlanOp::Mkdir { .. }) {
+            continue;
+        }
         observer.op(&op);
         if options.dry_run {
             apply
@@ -572,6 +624,9 @@ impl Apply<'_> {
             }
             PlanOp::Check { entry } => {
                 let src = join(self.master, &entry.path);
+                if !self.readable(&src, entry, report)? {
+                    return Ok(());
+                }
                 let same = match same_contents(&src, &dst) {
                     Err(e) if vanished(&e, &src) => {
                         report.vanished += 1;
@@ -648,6 +703,9 @@ impl Apply<'_> {
         report: &mut SyncReport,
     ) -> io::Result<bool> {
         let src = join(self.master, &entry.path);
+        if !self.readable(&src, entry, report)? {
+            return Ok(false);
+        }
         let stats = match self.transfer.transfer(&src, dst, exists) {
             Ok(stats) => stats,
             Err(e) if vanished(&e, &src) => {
@@ -660,6 +718,24 @@ impl Apply<'_> {
         report.matched_bytes += stats.matched_bytes;
         self.attrs(entry, dst, AttrChanges::ALL)?;
         Ok(true)
+    }
+
+    /// Whether the master's file `src` can be read; a file that cannot
+    /// (permission denied) is recorded in the report and left alone on the
+    /// replica, and the run carries on.
+    fn readable(&self, src: &Path, entry: &Entry, report: &mut SyncReport) -> io::Result<bool> {
+        match File::open(src) {
+            Ok(_) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
+                report.unreadable.push(Unreadable {
+                    path: entry.path.to_string(),
+                    error: e.to_string(),
+                });
+                Ok(false)
+            }
+            // Vanished and other errors are the transfer's to report.
+            Err(_) => Ok(true),
+        }
     }
 
     fn attrs(&self, entry: &Entry, path: &Path, changes: AttrChanges) -> io::Result<()> {
@@ -697,6 +773,9 @@ impl Apply<'_> {
         match op {
             PlanOp::Check { entry } => {
                 let src = join(self.master, &entry.path);
+                if !self.readable(&src, entry, report)? {
+                    return Ok(());
+                }
                 match same_contents(&src, &dst) {
                     Ok(true) => {
                         report.matched_bytes += entry.size;
@@ -719,6 +798,11 @@ impl Apply<'_> {
                 Err(e) if e.kind() == io::ErrorKind::NotFound => report.attrs_fixed += 1,
                 Err(e) => return Err(e),
             },
+            PlanOp::Create { entry } | PlanOp::Update { entry } => {
+                if self.readable(&join(self.master, &entry.path), entry, report)? {
+                    count_planned(op, report);
+                }
+            }
             op => count_planned(op, report),
         }
         Ok(())

@@ -21,6 +21,12 @@ pub struct ScanOptions {
     /// holds one replica's lock, rewind log and applied point, which a sync
     /// must never copy, compare or delete.
     pub include_state_dir: bool,
+    /// Carry on past a subdirectory that cannot be read for lack of
+    /// permission: it is listed (so a sync neither deletes nor recreates
+    /// it) without its contents, and named by
+    /// [`TreeScanner::unreadable`]. Off by default: such a directory stops
+    /// the scan.
+    pub skip_unreadable: bool,
 }
 
 /// Why a scan stopped.
@@ -96,6 +102,7 @@ pub struct TreeScanner {
     started: bool,
     failed: bool,
     stats: ScanStats,
+    unreadable: Vec<(RelPath, io::Error)>,
 }
 
 impl std::fmt::Debug for TreeScanner {
@@ -119,7 +126,14 @@ impl TreeScanner {
             started: false,
             failed: false,
             stats: ScanStats::default(),
+            unreadable: Vec::new(),
         }
+    }
+
+    /// The directories skipped because they could not be read (with
+    /// [`ScanOptions::skip_unreadable`]), with why, in scan order.
+    pub fn unreadable(&self) -> &[(RelPath, io::Error)] {
+        &self.unreadable
     }
 
     /// Totals so far.
@@ -220,6 +234,12 @@ impl TreeScanner {
                         // Removed after it was listed: list it empty.
                         Err(ScanError::Io { source, .. })
                             if source.kind() == io::ErrorKind::NotFound => {}
+                        Err(ScanError::Io { source, .. })
+                            if self.options.skip_unreadable
+                                && source.kind() == io::ErrorKind::PermissionDenied =>
+                        {
+                            self.unreadable.push((entry.path.clone(), source));
+                        }
                         Err(e) => return Err(e),
                     }
                 }
