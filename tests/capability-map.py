@@ -5,7 +5,7 @@ Python package.
 Every Rust module named in the map exists; every C prefix names something in
 include/rha.h, and every function the header declares falls under some
 row's prefix; every Python name exists in the installed package; every spec
-document exists. Run by tests/readme.sh with the package's virtual
+document exists, and every document under docs/ is named by a row. Run by tests/readme.sh with the package's virtual
 environment; `python3 tests/capability-map.py --no-python` skips the
 package.
 """
@@ -72,6 +72,10 @@ def main():
             if not os.path.exists(os.path.join(ROOT, doc)):
                 problems.append(f"spec {doc} does not exist")
         names.extend(python)
+    named_docs = {d for row in rows for d in row[4]}
+    for doc in sorted(os.listdir(os.path.join(ROOT, "docs"))):
+        if doc.endswith(".md") and doc != "README.md" and f"docs/{doc}" not in named_docs:
+            problems.append(f"docs/{doc} is named by no row of the map")
     uncovered = sorted(f for f in functions if not any(f.startswith(p) for p in prefixes))
     for f in uncovered:
         problems.append(f"C function {f} falls under no row of the map")
