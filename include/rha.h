@@ -3904,7 +3904,9 @@ enum rha_result rha_delta_ops_job_new(const uint8_t *path,
  * Returns `RHA_OK` with a record (`op` is `RHA_OP_WRITE` or
  * `RHA_OP_SET_LEN`; `seq` and `timestamp_ns` are 0, set them before
  * appending to a journal), `RHA_BLOCKED` when all input was consumed and
- * more is needed, `RHA_DONE` once every record has been produced. The
+ * more is needed, `RHA_DONE` once every record has been produced and `end`
+ * was given (until then the job waits for input, so bytes after the end of
+ * the delta in a later chunk are still found: `RHA_DELTA_CORRUPT`). The
  * views of the record (`path`, `data`) belong to the job and stay valid
  * until the next call with this job or its release.
  *
@@ -4642,9 +4644,11 @@ void rha_tree_reader_free(struct rha_tree_reader *reader);
  * `sig_path` (created or truncated).
  *
  * `flags` is a bitwise OR of `rha_tree_scan_flag` values (0 for none).
- * Symlinks are recorded, not followed; each directory is read and sorted
- * as it is entered, so memory stays small whatever the tree's size. On
- * success stores the totals in `*stats_out` if it is not NULL.
+ * A replica state directory `.rha` at the root is left out (it holds that
+ * replica's lock and rewind log). Symlinks are recorded, not followed; each
+ * directory is read and sorted as it is entered, so memory stays small
+ * whatever the tree's size. On success stores the totals in `*stats_out`
+ * if it is not NULL.
  *
  * Errors: `RHA_NULL_PARAMETER` if `dir` or `sig_path` is NULL;
  * `RHA_INVALID_ARGUMENT` if `dir` is not a directory or `flags` has unknown

@@ -10,7 +10,7 @@ use rha_core::ha::{
 };
 
 use super::scenario::rha_ha_scenario;
-use super::types::{check_method, scenario_type, utf8_field};
+use super::types::{check_method, json_arg, scenario_type, utf8_field};
 use crate::buffer::rha_bytes;
 use crate::error::{rha_error, rha_result};
 
@@ -266,19 +266,7 @@ pub unsafe extern "C" fn rha_ha_scenario_builder_add_redirect_json(
 ) -> rha_result {
     ffi_fn!(fallible(error_out), non_null(builder), {
         // SAFETY: valid by this function's contract.
-        let bytes = unsafe {
-            rha_bytes {
-                ptr: json,
-                len: json_len,
-            }
-            .as_slice("json")?
-        };
-        let step: RedirectStep = serde_json::from_slice(bytes).map_err(|e| {
-            rha_error::new(
-                rha_result::RHA_HA_INVALID_CONFIG,
-                format!("redirection step: {e}"),
-            )
-        })?;
+        let step: RedirectStep = unsafe { json_arg(json, json_len, "redirection step")? };
         // SAFETY: non-NULL (checked by ffi_fn!), live and unshared by contract.
         unsafe { builder_mut(builder) }.redirection.push(step);
         Ok(rha_result::RHA_OK)
@@ -304,19 +292,7 @@ pub unsafe extern "C" fn rha_ha_scenario_builder_set_config_json(
 ) -> rha_result {
     ffi_fn!(fallible(error_out), non_null(builder), {
         // SAFETY: valid by this function's contract.
-        let bytes = unsafe {
-            rha_bytes {
-                ptr: json,
-                len: json_len,
-            }
-            .as_slice("json")?
-        };
-        let c: ScenarioConfig = serde_json::from_slice(bytes).map_err(|e| {
-            rha_error::new(
-                rha_result::RHA_HA_INVALID_CONFIG,
-                format!("configuration: {e}"),
-            )
-        })?;
+        let c: ScenarioConfig = unsafe { json_arg(json, json_len, "configuration")? };
         // SAFETY: non-NULL (checked by ffi_fn!), live and unshared by contract.
         let b = unsafe { builder_mut(builder) };
         b.name = c.name.clone();

@@ -6,7 +6,7 @@ use std::ffi::c_char;
 use rha_core::ha::{Instant, Scenario, ScenarioConfig, State};
 
 use super::output::{flatten, flatten_event, rha_ha_action, rha_ha_event};
-use super::types::{rha_ha_command, rha_ha_observation, rha_ha_state};
+use super::types::{json_arg, rha_ha_command, rha_ha_observation, rha_ha_state};
 use crate::buffer::rha_bytes;
 use crate::error::{rha_error, rha_result};
 
@@ -132,19 +132,7 @@ pub unsafe extern "C" fn rha_ha_scenario_update_config_json(
 ) -> rha_result {
     ffi_fn!(fallible(error_out), non_null(scenario), {
         // SAFETY: valid by this function's contract.
-        let bytes = unsafe {
-            rha_bytes {
-                ptr: json,
-                len: json_len,
-            }
-            .as_slice("json")?
-        };
-        let c: ScenarioConfig = serde_json::from_slice(bytes).map_err(|e| {
-            rha_error::new(
-                rha_result::RHA_HA_INVALID_CONFIG,
-                format!("configuration: {e}"),
-            )
-        })?;
+        let c: ScenarioConfig = unsafe { json_arg(json, json_len, "configuration")? };
         // SAFETY: non-NULL (checked by ffi_fn!), live and unshared by contract.
         let s = unsafe { scenario_mut(scenario) };
         let cmd = rha_core::ha::Command::UpdateConfig(Box::new(c));

@@ -5,7 +5,7 @@
 use rha_core::ha::{CheckMethod, Command, Observation, ScenarioType, Side, State};
 
 use crate::buffer::rha_bytes;
-use crate::error::rha_error;
+use crate::error::{rha_error, rha_result};
 
 /// A scenario's lifecycle state (SPEC.md §6). Values never change.
 #[repr(C)]
@@ -375,6 +375,29 @@ pub(crate) fn check_method(
             )))
         }
     })
+}
+
+/// Decodes the JSON a caller passed as `json`/`json_len` into `T`, naming
+/// `what` in the `RHA_HA_INVALID_CONFIG` error.
+///
+/// # Safety
+///
+/// `json` is valid for reading `json_len` bytes (or NULL with 0).
+pub(crate) unsafe fn json_arg<T: serde::de::DeserializeOwned>(
+    json: *const u8,
+    json_len: usize,
+    what: &str,
+) -> Result<T, rha_error> {
+    // SAFETY: valid by this function's contract.
+    let bytes = unsafe {
+        rha_bytes {
+            ptr: json,
+            len: json_len,
+        }
+        .as_slice("json")?
+    };
+    serde_json::from_slice(bytes)
+        .map_err(|e| rha_error::new(rha_result::RHA_HA_INVALID_CONFIG, format!("{what}: {e}")))
 }
 
 #[cfg(test)]

@@ -67,8 +67,8 @@ fn options(flags: u32) -> Result<ScanOptions, rha_error> {
 /// A replica state directory `.rha` at the root is left out (it holds that
 /// replica's lock and rewind log). Symlinks are recorded, not followed; each
 /// directory is read and sorted as it is entered, so memory stays small
-/// whatever the tree's size. On
-/// success stores the totals in `*stats_out` if it is not NULL.
+/// whatever the tree's size. On success stores the totals in `*stats_out`
+/// if it is not NULL.
 ///
 /// Errors: `RHA_NULL_PARAMETER` if `dir` or `sig_path` is NULL;
 /// `RHA_INVALID_ARGUMENT` if `dir` is not a directory or `flags` has unknown
