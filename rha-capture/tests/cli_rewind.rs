@@ -296,3 +296,283 @@ fn explicit_spool_directory() {
     ok(&rha(&["rewind", "to", r, "--seq", "0", "--spool", s]));
     assert!(!replica.join("f").exists());
 }
+
+fn code(out: &Output) -> Option<i32> {
+    out.status.code()
+}
+
+fn four_ops() -> Vec<Op> {
+    vec![
+        Op::Mkdir {
+            path: p("d0"),
+            mode: 0o755,
+        },
+        Op::Create {
+            path: p("d0/f"),
+            mode: 0o644,
+        },
+        Op::Write {
+            path: p("d0/f"),
+            offset: 0,
+            data: "hello".into(),
+        },
+        Op::Mkdir {
+            path: p("d1"),
+            mode: 0o755,
+        },
+    ]
+}
+
+/// Issue 12 §1: re-applying a journal resumes after the durable point,
+/// with or without rewind, even when a kill left records after the point
+/// applied but not recorded.
+#[test]
+fn reapplying_after_a_kill_resumes_after_the_durable_point() {
+    for rewind in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let replica = dir.path().join("replica");
+        fs::create_dir(&replica).unwrap();
+        let r = replica.to_str().unwrap();
+        let mut args = vec!["apply"];
+        if rewind {
+            args.push("--rewind");
+        }
+        let all = dir.path().join("all.rhaj");
+        journal(&all, 1, &four_ops());
+        let head = dir.path().join("head.rhaj");
+        journal(&head, 1, &four_ops()[..2]);
+        ok(&rha(&[&args[..], &[head.to_str().unwrap(), r]].concat()));
+        // A run killed after applying record 3 (and before its point was
+        // durable) leaves this on disk; without rewind, the point file says
+        // records past it may have been applied.
+        fs::write(replica.join("d0/f"), "hello").unwrap();
+        if !rewind {
+            let spool = rha_core::storage::DirStorage::open(replica.join(".rha")).unwrap();
+            let mut pt = rha_core::rewind::AppliedPoint::load(&spool)
+                .unwrap()
+                .unwrap();
+            assert_eq!(pt.seq, Some(2));
+            pt.replay_to = 3;
+            pt.store(&spool).unwrap();
+        }
+        let out = ok(&rha(&[&args[..], &[all.to_str().unwrap(), r]].concat()));
+        assert!(
+            out.contains("applied 2 records (2 already present), point 4"),
+            "rewind {rewind}: {out}"
+        );
+        assert_eq!(fs::read(replica.join("d0/f")).unwrap(), b"hello");
+        assert!(replica.join("d1").is_dir());
+        let out = ok(&rha(&[&args[..], &[all.to_str().unwrap(), r]].concat()));
+        assert!(
+            out.contains("applied 0 records (4 already present), point 4"),
+            "rewind {rewind}: {out}"
+        );
+    }
+}
+
+/// Issue 12 §1: at point 8, a journal starting at 20 is refused with both
+/// sequence numbers and exit code 9; nothing is applied.
+#[test]
+fn a_gap_is_refused_with_exit_9() {
+    let dir = tempfile::tempdir().unwrap();
+    let replica = dir.path().join("replica");
+    fs::create_dir(&replica).unwrap();
+    let r = replica.to_str().unwrap();
+    let first = dir.path().join("first.rhaj");
+    let ops: Vec<Op> = (0..8)
+        .map(|i| Op::Mkdir {
+            path: p(&format!("d{i}")),
+            mode: 0o755,
+        })
+        .collect();
+    journal(&first, 1, &ops);
+    ok(&rha(&["apply", first.to_str().unwrap(), r]));
+    let late = dir.path().join("late.rhaj");
+    journal(
+        &late,
+        20,
+        &[Op::Mkdir {
+            path: p("late"),
+            mode: 0o755,
+        }],
+    );
+    for extra in [&[][..], &["--rewind"][..]] {
+        let out = rha(&[&["apply", late.to_str().unwrap(), r][..], extra].concat());
+        assert_eq!(code(&out), Some(9), "{}", text(&out.stderr));
+        let err = text(&out.stderr);
+        assert!(
+            err.contains("expects record 9 next") && err.contains("continues with record 20"),
+            "{err}"
+        );
+        assert!(!replica.join("late").exists());
+    }
+    let next = dir.path().join("next.rhaj");
+    journal(
+        &next,
+        9,
+        &[Op::Mkdir {
+            path: p("d8"),
+            mode: 0o755,
+        }],
+    );
+    let out = ok(&rha(&["apply", next.to_str().unwrap(), r]));
+    assert!(
+        out.contains("applied 1 records (0 already present), point 9"),
+        "{out}"
+    );
+}
+
+/// Issue 12 §1: a journal that restarts numbering (written separately, or
+/// of another epoch) is refused, not skipped as "already present".
+#[test]
+fn a_journal_that_restarts_numbering_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let replica = dir.path().join("replica");
+    fs::create_dir(&replica).unwrap();
+    let r = replica.to_str().unwrap();
+    let a = dir.path().join("a.rhaj");
+    journal(&a, 1, &four_ops());
+    ok(&rha(&["apply", a.to_str().unwrap(), r]));
+    let b = dir.path().join("b.rhaj");
+    journal(
+        &b,
+        1,
+        &[Op::Mkdir {
+            path: p("other"),
+            mode: 0o755,
+        }],
+    );
+    let out = rha(&["apply", b.to_str().unwrap(), r]);
+    assert_eq!(code(&out), Some(9), "{}", text(&out.stdout));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("restarts numbering") && err.contains("resynchronise"),
+        "{err}"
+    );
+    assert!(!replica.join("other").exists());
+
+    // The same with epoch markers: a new epoch is recognised by its marker.
+    let replica = dir.path().join("replica2");
+    fs::create_dir(&replica).unwrap();
+    let r = replica.to_str().unwrap();
+    let e1 = dir.path().join("e1.rhaj");
+    let mut ops = vec![Op::Epoch {
+        scenario: 7,
+        epoch: 1,
+    }];
+    ops.extend(four_ops());
+    journal(&e1, 1, &ops);
+    ok(&rha(&["apply", e1.to_str().unwrap(), r]));
+    let e2 = dir.path().join("e2.rhaj");
+    journal(
+        &e2,
+        6,
+        &[Op::Epoch {
+            scenario: 7,
+            epoch: 2,
+        }],
+    );
+    let out = rha(&["apply", e2.to_str().unwrap(), r]);
+    assert_eq!(code(&out), Some(9));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("scenario 7 epoch 2, the replica follows scenario 7 epoch 1"),
+        "{err}"
+    );
+}
+
+/// Issue 12 §1: a transaction that begins in one journal and commits in the
+/// next is kept in the spool directory and applied whole.
+#[test]
+fn a_transaction_spanning_two_journals_is_kept_until_it_commits() {
+    for rewind in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let replica = dir.path().join("replica");
+        fs::create_dir(&replica).unwrap();
+        let r = replica.to_str().unwrap();
+        let mut args = vec!["apply"];
+        if rewind {
+            args.push("--rewind");
+        }
+        let j1 = dir.path().join("j1.rhaj");
+        journal(
+            &j1,
+            1,
+            &[
+                Op::Create {
+                    path: p("f"),
+                    mode: 0o644,
+                },
+                Op::TxBegin { txid: 5 },
+                Op::Write {
+                    path: p("f"),
+                    offset: 0,
+                    data: "one".into(),
+                },
+            ],
+        );
+        let j2 = dir.path().join("j2.rhaj");
+        journal(
+            &j2,
+            4,
+            &[
+                Op::Write {
+                    path: p("f"),
+                    offset: 3,
+                    data: "two".into(),
+                },
+                Op::TxCommit { txid: 5 },
+            ],
+        );
+        let out = ok(&rha(&[&args[..], &[j1.to_str().unwrap(), r]].concat()));
+        assert!(out.contains("kept: 2 records of a transaction"), "{out}");
+        assert_eq!(fs::read(replica.join("f")).unwrap(), b"");
+        // Re-applying the first journal takes nothing twice.
+        let out = ok(&rha(&[&args[..], &[j1.to_str().unwrap(), r]].concat()));
+        assert!(out.contains("(3 already present)"), "{out}");
+        let out = ok(&rha(&[&args[..], &[j2.to_str().unwrap(), r]].concat()));
+        assert!(out.contains("point 5"), "rewind {rewind}: {out}");
+        assert_eq!(fs::read(replica.join("f")).unwrap(), b"onetwo");
+        assert!(!replica
+            .join(".rha")
+            .join(rha_capture::apply::TXN_FILE)
+            .exists());
+    }
+}
+
+/// Issue 12 §1: a corrupt journal applies what precedes the damage, says
+/// how much and where, and exits like `rha journal verify` (4).
+#[test]
+fn a_corrupt_journal_applies_up_to_the_damage_and_exits_4() {
+    let dir = tempfile::tempdir().unwrap();
+    let replica = dir.path().join("replica");
+    fs::create_dir(&replica).unwrap();
+    let r = replica.to_str().unwrap();
+    let write = |path: &Path, ops: &[Op]| {
+        let mut w = JournalWriter::new(Vec::new(), WriterConfig::default().batch_bytes(1));
+        for op in ops {
+            w.append(1, op).unwrap();
+        }
+        let b = w.into_inner().unwrap();
+        fs::write(path, &b).unwrap();
+        b.len()
+    };
+    let j = dir.path().join("j.rhaj");
+    let good = write(&j, &four_ops()[..2]);
+    write(&j, &four_ops());
+    let mut bytes = fs::read(&j).unwrap();
+    bytes[good + 2] ^= 0xff;
+    fs::write(&j, &bytes).unwrap();
+    let verify = rha(&["journal", "verify", j.to_str().unwrap()]);
+    let out = rha(&["apply", j.to_str().unwrap(), r]);
+    assert_eq!(code(&out), Some(4));
+    assert_eq!(code(&out), code(&verify));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!("byte offset {good}"))
+            && err.contains("2 records before the damage were applied")
+            && err.contains("at point 2"),
+        "{err}"
+    );
+    assert!(replica.join("d0/f").is_file());
+}

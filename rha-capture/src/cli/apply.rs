@@ -4,7 +4,9 @@
 //! error, 2 bad usage, 5 replica busy, 6 the point asked for is not
 //! available (unknown bookmark, retired by retention, no point at that time,
 //! after the current point, nothing to undo), 7 a record could not be
-//! applied or undone.
+//! applied or undone, 4 the journal is corrupt (what came before the damage
+//! was applied), 9 the journal does not continue the replica's sequence (a
+//! gap, a restart or another scenario).
 
 use std::io;
 use std::path::PathBuf;
@@ -12,6 +14,7 @@ use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clap::{Args, Subcommand};
+use rha_core::journal::ReadError;
 use rha_core::rewind::{Plan, ReplicaConfig, Retention, RewindError};
 
 use rha_capture::apply::{ApplyError, ReplicaDir, ReplicaOptions};
@@ -158,6 +161,11 @@ fn fail(e: ApplyError) -> io::Result<ExitCode> {
     eprintln!("rha: error: {e}");
     let code = match &e {
         ApplyError::Busy { .. } => Exit::Busy,
+        ApplyError::Gap { .. } | ApplyError::NewSequence { .. } => Exit::Gap,
+        ApplyError::Journal {
+            source: ReadError::Decode(_),
+            ..
+        } => Exit::Corrupt,
         ApplyError::Rewind(
             RewindError::UnknownBookmark { .. }
             | RewindError::PointRetired { .. }
@@ -201,7 +209,7 @@ pub(crate) fn apply(args: &ApplyArgs) -> io::Result<ExitCode> {
         );
         if report.uncommitted > 0 {
             outln!(
-                "not applied: {} records of a transaction that does not commit in this journal",
+                "kept: {} records of a transaction that does not commit in this journal (applied when a later journal commits it)",
                 report.uncommitted
             );
         }

@@ -27,11 +27,14 @@ pub(crate) enum Exit {
     Apply = 7,
     /// `--salvage` discarded data from a corruption on.
     Salvaged = 8,
+    /// The journal does not continue the replica's sequence (a gap, a
+    /// restart or another scenario).
+    Gap = 9,
 }
 
 impl Exit {
     /// Every code, in numeric order, with the line `--help` shows for it.
-    pub(crate) const TABLE: [(Exit, &'static str); 9] = [
+    pub(crate) const TABLE: [(Exit, &'static str); 10] = [
         (Exit::Ok, "success"),
         (
             Exit::Io,
@@ -52,6 +55,10 @@ impl Exit {
         (
             Exit::Salvaged,
             "--salvage discarded data from a corruption on",
+        ),
+        (
+            Exit::Gap,
+            "the journal does not continue the replica's sequence (a gap, a restart or another scenario)",
         ),
     ];
 
@@ -87,5 +94,6 @@ mod tests {
             assert!(!line.is_empty());
         }
         assert!(Exit::help().contains("  8  --salvage"));
+        assert!(Exit::help().contains("  9  the journal does not continue"));
     }
 }
