@@ -300,6 +300,14 @@ typedef enum rha_result {
      */
     RHA_REWIND_INTERRUPTED = 608,
     /**
+     * The journal does not continue the replica's sequence: a gap (the
+     * message names the expected and the received sequence number), or a
+     * journal that restarts numbering (another scenario or epoch, a
+     * resync): the replica must be resynchronised. What came before was
+     * applied; nothing from the offending record on.
+     */
+    RHA_REPLICA_SEQUENCE_GAP = 609,
+    /**
      * A scenario refused a command in its current state; the message names
      * the state and the reason, and the scenario is unchanged.
      */
@@ -1736,7 +1744,8 @@ typedef struct rha_apply_report {
      */
     uint64_t skipped;
     /**
-     * Records of a transaction that does not commit in the journal (not applied).
+     * Records of a transaction that does not commit in the journal: kept in
+     * the spool directory and applied when a later journal commits it.
      */
     uint64_t uncommitted;
     /**
@@ -3127,8 +3136,11 @@ void rha_replica_free(struct rha_replica *replica);
  * Errors: `RHA_NULL_PARAMETER`; `RHA_APPLY_FAILED` when a record cannot be
  * applied (for example a path that would leave the root through a symbolic
  * link: nothing is written for it; records before it stay applied, see the
- * replica's point); `RHA_JOURNAL_CORRUPT` when the journal does not read;
- * `RHA_IO`.
+ * replica's point); `RHA_JOURNAL_CORRUPT` when the journal does not read
+ * (records before the damage are applied); `RHA_REPLICA_SEQUENCE_GAP` when
+ * the journal does not continue the replica's sequence (a gap: the message
+ * names the expected and the received sequence number; or a journal that
+ * restarts numbering: resynchronise the replica); `RHA_IO`.
  *
  * # Safety
  *
@@ -3148,8 +3160,9 @@ enum rha_result rha_replica_apply_journal(struct rha_replica *replica,
  * when the commit arrives, all or nothing.
  *
  * Errors: `RHA_NULL_PARAMETER`; `RHA_INVALID_ARGUMENT` (bad record);
- * `RHA_JOURNAL_SEQUENCE` (not after the current point); `RHA_APPLY_FAILED`;
- * `RHA_IO`.
+ * `RHA_JOURNAL_SEQUENCE` (not after the current point);
+ * `RHA_REPLICA_SEQUENCE_GAP` (records missing before it, or another
+ * scenario's epoch record); `RHA_APPLY_FAILED`; `RHA_IO`.
  *
  * # Safety
  *
@@ -3162,7 +3175,8 @@ enum rha_result rha_replica_apply(struct rha_replica *replica,
                                   struct rha_error **error_out);
 
 /**
- * Applies every pending record and makes the replica durable.
+ * Applies every pending record and makes the replica durable, then its
+ * applied point (in the spool directory).
  *
  * Errors: `RHA_NULL_PARAMETER`; `RHA_APPLY_FAILED`; `RHA_IO`.
  *
@@ -3904,7 +3918,9 @@ enum rha_result rha_delta_ops_job_new(const uint8_t *path,
  * Returns `RHA_OK` with a record (`op` is `RHA_OP_WRITE` or
  * `RHA_OP_SET_LEN`; `seq` and `timestamp_ns` are 0, set them before
  * appending to a journal), `RHA_BLOCKED` when all input was consumed and
- * more is needed, `RHA_DONE` once every record has been produced. The
+ * more is needed, `RHA_DONE` once every record has been produced and `end`
+ * was given (until then the job waits for input, so bytes after the end of
+ * the delta in a later chunk are still found: `RHA_DELTA_CORRUPT`). The
  * views of the record (`path`, `data`) belong to the job and stay valid
  * until the next call with this job or its release.
  *
@@ -4642,8 +4658,10 @@ void rha_tree_reader_free(struct rha_tree_reader *reader);
  * `sig_path` (created or truncated).
  *
  * `flags` is a bitwise OR of `rha_tree_scan_flag` values (0 for none).
- * Symlinks are recorded, not followed; each directory is read and sorted
- * as it is entered, so memory stays small whatever the tree's size. On
+ * A replica state directory `.rha` at the root is left out (it holds that
+ * replica's lock and rewind log). Symlinks are recorded, not followed; each
+ * directory is read and sorted as it is entered, so memory stays small
+ * whatever the tree's size. On
  * success stores the totals in `*stats_out` if it is not NULL.
  *
  * Errors: `RHA_NULL_PARAMETER` if `dir` or `sig_path` is NULL;

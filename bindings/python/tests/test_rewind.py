@@ -111,3 +111,23 @@ def test_without_rewind(tmp_path: Path, replica_dir: Path) -> None:
         with pytest.raises(rha.RewindDisabledError):
             r.set_bookmark("x")
     assert (replica_dir / "f").read_bytes() == b"x" and not (replica_dir / ".rha").exists()
+
+
+def test_a_gap_or_a_restart_raises_sequence_gap(tmp_path: Path, replica_dir: Path) -> None:
+    first = journal(tmp_path / "first.rhaj", 1, [rha.Mkdir(f"d{i}", 0o755) for i in range(4)])
+    late = journal(tmp_path / "late.rhaj", 20, [rha.Mkdir("late", 0o755)])
+    again = journal(tmp_path / "again.rhaj", 1, [rha.Mkdir("other", 0o755)])
+    with rha.Replica(replica_dir, rewind=False) as r:
+        assert r.apply_journal(first).point == 4
+        with pytest.raises(rha.SequenceGapError, match="expects record 5 next.*record 20") as e:
+            r.apply_journal(late)
+        assert e.value.code_name == "RHA_REPLICA_SEQUENCE_GAP"
+        with pytest.raises(rha.SequenceGapError, match="restarts numbering"):
+            r.apply_journal(again)
+        with pytest.raises(rha.SequenceGapError):
+            r.apply(9, rha.Mkdir("nine", 0o755))
+    assert not (replica_dir / "late").exists() and not (replica_dir / "other").exists()
+    # The point is durable without rewind: the same journal again is all present.
+    with rha.Replica(replica_dir, rewind=False) as r:
+        report = r.apply_journal(first)
+        assert (report.applied, report.skipped, report.point) == (0, 4, 4)

@@ -417,6 +417,40 @@ impl ReplicaDir {
             .map_err(io(tmp))
     }
 
+    /// After a rewind the next record continues from the rewound point, and
+    /// what was undone is no longer applied.
+    fn follow_rewind(&mut self) {
+        if self.replica.is_rewound() {
+            let cur = self.replica.current_point();
+            self.taken = cur;
+            let keep = |m: Option<RecordMark>| m.filter(|m| Some(m.seq) <= cur);
+            self.last = keep(self.last);
+            self.settled = keep(self.settled);
+        }
+    }
+
+    /// Applies one record that must follow the last one taken: one at or
+    /// below it is refused with [`RewindError::Stale`], one after the next
+    /// with [`ApplyError::Gap`]. With rewind on, the change may wait in the
+    /// current batch until [`sync`](Self::sync).
+    pub fn apply_next(&mut self, rec: Record) -> Result<(), ApplyError> {
+        self.follow_rewind();
+        if let Some(t) = self.taken.filter(|&t| rec.seq <= t) {
+            return Err(RewindError::Stale {
+                seq: rec.seq,
+                current: t,
+            }
+            .into());
+        }
+        self.apply_record(rec, &mut ApplyReport::default())
+    }
+
+    /// Makes the target durable, then the applied point (and keeps an open
+    /// transaction's records); returns the point.
+    pub fn sync(&mut self) -> Result<Option<u64>, ApplyError> {
+        self.checkpoint(true)
+    }
+
     /// Applies one record: skips it if the replica already has it, refuses
     /// it if it leaves a gap or restarts the sequence.
     pub fn apply_record(
@@ -434,15 +468,7 @@ impl ReplicaDir {
                 });
             }
         }
-        if self.replica.is_rewound() {
-            // A rewind moved the point back: the next record continues from
-            // there, and what was undone is no longer applied.
-            let cur = self.replica.current_point();
-            self.taken = cur;
-            let keep = |m: Option<RecordMark>| m.filter(|m| Some(m.seq) <= cur);
-            self.last = keep(self.last);
-            self.settled = keep(self.settled);
-        }
+        self.follow_rewind();
         let mark = RecordMark::of(&rec);
         let taken = self.taken;
         if let Some(have) = taken.filter(|&t| rec.seq <= t) {
