@@ -576,3 +576,37 @@ fn a_corrupt_journal_applies_up_to_the_damage_and_exits_4() {
     );
     assert!(replica.join("d0/f").is_file());
 }
+
+/// A kill right after the very first records landed (no point yet) still
+/// resumes: the replay window is made durable before records are applied.
+#[test]
+fn a_kill_before_the_first_point_replays_without_file_exists() {
+    let dir = tempfile::tempdir().unwrap();
+    let replica = dir.path().join("replica");
+    fs::create_dir(&replica).unwrap();
+    let all = dir.path().join("all.rhaj");
+    journal(&all, 1, &four_ops());
+    {
+        let mut r = ReplicaDir::open(&replica, ReplicaOptions::default()).unwrap();
+        for (i, op) in four_ops().into_iter().take(2).enumerate() {
+            r.apply_next(rha_core::journal::Record {
+                seq: i as u64 + 1,
+                timestamp_ns: (i as u64 + 1) * 1_000_000_000,
+                op,
+            })
+            .unwrap();
+        }
+        // Dropped without a sync, as a kill would leave it.
+    }
+    assert!(replica.join("d0/f").is_file());
+    let out = ok(&rha(&[
+        "apply",
+        all.to_str().unwrap(),
+        replica.to_str().unwrap(),
+    ]));
+    assert!(
+        out.contains("applied 4 records (0 already present), point 4"),
+        "{out}"
+    );
+    assert_eq!(fs::read(replica.join("d0/f")).unwrap(), b"hello");
+}

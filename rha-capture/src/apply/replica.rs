@@ -328,7 +328,7 @@ impl ReplicaDir {
                 Ok(None) => break,
                 Err(source) => {
                     // Keep what applied so far durable, then report.
-                    report.point = self.checkpoint(true)?;
+                    report.point = self.checkpoint(None)?;
                     return Err(ApplyError::Journal {
                         path: path.to_path_buf(),
                         source,
@@ -337,40 +337,32 @@ impl ReplicaDir {
                 }
             };
             if let Err(e) = self.apply_record(rec, &mut report) {
-                self.checkpoint(true)?;
+                self.checkpoint(None)?;
                 return Err(e);
-            }
-            if self.replica.log().is_none()
-                && self.replica.current_point().unwrap_or(0) >= self.applied.replay_to
-            {
-                self.checkpoint(false)?;
             }
         }
         report.uncommitted = self.replica.open_transaction_records().len() as u64;
         if let Some(End::TornTail { offset, .. }) = reader.end() {
             report.torn_at = Some(offset);
         }
-        report.point = self.checkpoint(true)?;
+        report.point = self.checkpoint(None)?;
         Ok(report)
     }
 
     /// Syncs the target, then stores the applied point (and the open
-    /// transaction's records, or their absence). With `last`, no record
-    /// after the point is in flight; otherwise up to [`REPLAY_WINDOW`] more
-    /// may be applied before the next checkpoint.
-    fn checkpoint(&mut self, last: bool) -> Result<Option<u64>, ApplyError> {
+    /// transaction's records, or their absence). With `replay_to`, records
+    /// up to it may be applied before the next checkpoint (without a rewind
+    /// log they are replayed after a crash); otherwise none is in flight.
+    fn checkpoint(&mut self, replay_to: Option<u64>) -> Result<Option<u64>, ApplyError> {
         self.replica.sync()?;
         let point = self.replica.current_point().or(self.applied.seq);
         let mut next = self.applied;
         next.seq = point;
-        next.replay_to = point.unwrap_or(0);
-        if !last && self.replica.log().is_none() {
-            next.replay_to = next.replay_to.saturating_add(REPLAY_WINDOW);
-        }
+        next.replay_to = point.unwrap_or(0).max(replay_to.unwrap_or(0));
         if let Some(m) = self.settled.filter(|m| Some(m.seq) == point) {
             next.last_hash = m.hash;
         }
-        self.store_transaction(last)?;
+        self.store_transaction(replay_to.is_none())?;
         if next != self.applied {
             next.store(&self.storage)
                 .map_err(|source| ApplyError::Point {
@@ -448,7 +440,7 @@ impl ReplicaDir {
     /// Makes the target durable, then the applied point (and keeps an open
     /// transaction's records); returns the point.
     pub fn sync(&mut self) -> Result<Option<u64>, ApplyError> {
-        self.checkpoint(true)
+        self.checkpoint(None)
     }
 
     /// Applies one record: skips it if the replica already has it, refuses
@@ -501,6 +493,11 @@ impl ReplicaDir {
             Op::Epoch { scenario, epoch } => Some((scenario, epoch)),
             _ => None,
         };
+        if self.replica.log().is_none() && rec.seq > self.applied.replay_to {
+            // Without a rewind log, say durably which records may land
+            // before the next checkpoint, so a crash replays them.
+            self.checkpoint(Some(rec.seq.saturating_add(REPLAY_WINDOW - 1)))?;
+        }
         self.replica.apply(rec)?;
         if self.applied.origin.is_none() {
             self.applied.origin = Some(mark);
