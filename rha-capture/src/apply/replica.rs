@@ -34,6 +34,16 @@ const REPLAY_WINDOW: u64 = 4096;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ApplyError {
+    /// The directory is not a replica this tool can open: it has no spool
+    /// directory (when opening only an existing replica), or the spool
+    /// directory is a symbolic link or not a directory. Nothing was created.
+    #[error("'{}' is not a replica: {reason}", path.display())]
+    NotAReplica {
+        /// The replica root (or the explicit spool directory).
+        path: PathBuf,
+        /// Why.
+        reason: &'static str,
+    },
     /// Another process holds the replica's lock.
     #[error("replica is busy: another process holds the lock '{}'", lock.display())]
     Busy {
@@ -119,6 +129,9 @@ pub struct ReplicaOptions {
     pub config: ReplicaConfig,
     /// Volumes to attach: (index, file or block device).
     pub volumes: Vec<(u32, PathBuf)>,
+    /// Open only a replica that already has its spool directory (for
+    /// commands that read or rewind): nothing is created otherwise.
+    pub existing: bool,
 }
 
 impl ReplicaOptions {
@@ -135,6 +148,11 @@ impl ReplicaOptions {
     /// Adds a volume (see [`volumes`](Self::volumes)).
     pub fn volume(mut self, index: u32, path: impl Into<PathBuf>) -> Self {
         self.volumes.push((index, path.into()));
+        self
+    }
+    /// Sets [`existing`](Self::existing).
+    pub fn existing(mut self, on: bool) -> Self {
+        self.existing = on;
         self
     }
     /// Sets [`config`](Self::config).
@@ -184,6 +202,57 @@ pub struct ReplicaDir {
     settled: Option<RecordMark>,
 }
 
+/// Checks the spool directory before it is opened: never a symbolic link
+/// (for the default `ROOT/.rha`) nor anything but a directory; created
+/// (only its last component) unless `options.existing`.
+fn prepare_spool(root: &Path, spool: &Path, options: &ReplicaOptions) -> Result<(), ApplyError> {
+    let refuse = |reason| ApplyError::NotAReplica {
+        path: if options.spool.is_some() {
+            spool.to_path_buf()
+        } else {
+            root.to_path_buf()
+        },
+        reason,
+    };
+    let io = |source| ApplyError::Io {
+        path: spool.to_path_buf(),
+        source,
+    };
+    let meta = match std::fs::symlink_metadata(spool) {
+        Ok(m) => m,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            if options.existing {
+                return Err(refuse(
+                    "it has no spool directory (apply a journal to it first, or name it with --spool)",
+                ));
+            }
+            if options.spool.is_none() && !root.is_dir() {
+                return Err(ApplyError::Io {
+                    path: root.to_path_buf(),
+                    source: io::Error::new(io::ErrorKind::NotFound, "no such directory"),
+                });
+            }
+            // Only the last component: a mistyped parent is an error, not
+            // a tree of new directories.
+            return std::fs::create_dir(spool).map_err(io);
+        }
+        Err(e) => return Err(io(e)),
+    };
+    if meta.file_type().is_symlink() {
+        if options.spool.is_none() {
+            return Err(refuse(
+                "its spool directory '.rha' is a symbolic link (refused: the spool must be a directory inside the replica)",
+            ));
+        }
+        if !std::fs::metadata(spool).map_err(io)?.is_dir() {
+            return Err(refuse("the spool directory is not a directory"));
+        }
+    } else if !meta.is_dir() {
+        return Err(refuse("its spool directory is not a directory"));
+    }
+    Ok(())
+}
+
 impl ReplicaDir {
     /// Opens the replica at `root`: takes the lock (failing with
     /// [`ApplyError::Busy`] if another process has it), opens the rewind log
@@ -200,6 +269,7 @@ impl ReplicaDir {
             Some(s) => (s.clone(), None),
             None => (root.join(DEFAULT_SPOOL), Some(DEFAULT_SPOOL)),
         };
+        prepare_spool(root, &spool, &options)?;
         let storage = DirStorage::open(&spool).map_err(|e| {
             if e.kind() == io::ErrorKind::WouldBlock {
                 ApplyError::Busy {

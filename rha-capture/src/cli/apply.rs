@@ -46,14 +46,21 @@ fn parse_volume(s: &str) -> Result<(u32, PathBuf), String> {
 }
 
 impl ReplicaArgs {
-    fn open(&self, rewind: bool) -> Result<ReplicaDir, ApplyError> {
-        self.open_with(rewind, ReplicaConfig::default())
+    /// Opens an existing replica (creating nothing if it is not one).
+    fn open(&self) -> Result<ReplicaDir, ApplyError> {
+        self.open_with(false, ReplicaConfig::default(), true)
     }
 
-    fn open_with(&self, rewind: bool, config: ReplicaConfig) -> Result<ReplicaDir, ApplyError> {
+    fn open_with(
+        &self,
+        rewind: bool,
+        config: ReplicaConfig,
+        existing: bool,
+    ) -> Result<ReplicaDir, ApplyError> {
         let mut o = ReplicaOptions::default()
             .spool(self.spool.clone())
             .rewind(rewind)
+            .existing(existing)
             .config(config);
         for (i, p) in &self.volume {
             o = o.volume(*i, p.clone());
@@ -175,6 +182,7 @@ fn fail(e: ApplyError) -> io::Result<ExitCode> {
             | RewindError::EmptyLog
             | RewindError::Disabled,
         ) => Exit::NoPoint,
+        ApplyError::Rewind(RewindError::BookmarkName { .. }) => Exit::Usage,
         ApplyError::Rewind(_) => Exit::Apply,
         _ => Exit::Io,
     };
@@ -197,7 +205,7 @@ pub(crate) fn apply(args: &ApplyArgs) -> io::Result<ExitCode> {
         let config = ReplicaConfig::default()
             .retention(retention)
             .segment_bytes(args.segment_bytes);
-        let mut r = args.replica.open_with(args.rewind, config)?;
+        let mut r = args.replica.open_with(args.rewind, config, false)?;
         let report = r.apply_journal(&args.journal)?;
         let point = report
             .point
@@ -237,7 +245,7 @@ fn print_plan(plan: &Plan, dry_run: bool) {
 pub(crate) fn rewind(cmd: &RewindCommand) -> io::Result<ExitCode> {
     run(|| match cmd {
         RewindCommand::List(args) => {
-            let mut r = args.replica.open(false)?;
+            let mut r = args.replica.open()?;
             let rep = r.replica();
             if rep.log().is_none() {
                 return Err(RewindError::Disabled.into());
@@ -287,7 +295,7 @@ pub(crate) fn rewind(cmd: &RewindCommand) -> io::Result<ExitCode> {
             Ok(())
         }
         RewindCommand::To(args) => {
-            let mut r = args.replica.open(false)?;
+            let mut r = args.replica.open()?;
             let rep = r.replica();
             let point = match (&args.bookmark, args.seq, args.time) {
                 (Some(name), _, _) => rep.bookmark_point(name)?,
@@ -304,7 +312,7 @@ pub(crate) fn rewind(cmd: &RewindCommand) -> io::Result<ExitCode> {
             Ok(())
         }
         RewindCommand::Undo(args) => {
-            let mut r = args.open(false)?;
+            let mut r = args.open()?;
             let top = r.replica().undo_rewind()?;
             outln!("rewind undone: back at point {top}");
             Ok(())
@@ -315,7 +323,7 @@ pub(crate) fn rewind(cmd: &RewindCommand) -> io::Result<ExitCode> {
 /// Runs `rha bookmark`.
 pub(crate) fn bookmark(args: &BookmarkArgs) -> io::Result<ExitCode> {
     run(|| {
-        let mut r = args.replica.open(false)?;
+        let mut r = args.replica.open()?;
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos() as u64);

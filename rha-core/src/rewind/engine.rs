@@ -628,6 +628,18 @@ impl<T: Target, S: Storage> Replica<T, S> {
         timestamp_ns: u64,
         app_consistent: bool,
     ) -> Result<(), RewindError> {
+        let bad = if name.is_empty() {
+            Some("is empty".to_owned())
+        } else if name.len() > crate::journal::MAX_BOOKMARK_NAME_LEN {
+            Some(format!("is {} bytes long", name.len()))
+        } else if name.contains('\0') {
+            Some("holds a NUL byte".to_owned())
+        } else {
+            None
+        };
+        if let Some(reason) = bad {
+            return Err(RewindError::BookmarkName { reason });
+        }
         if let Some((txid, ..)) = self.txn {
             return Err(RewindError::TxnOpen { txid });
         }

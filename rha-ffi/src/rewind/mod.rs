@@ -130,6 +130,7 @@ impl From<RewindError> for rha_error {
             | RewindError::EmptyLog => rha_result::RHA_REWIND_NO_POINT,
             RewindError::NothingToUndo => rha_result::RHA_REWIND_NOTHING_TO_UNDO,
             RewindError::Disabled => rha_result::RHA_REWIND_DISABLED,
+            RewindError::BookmarkName { .. } => rha_result::RHA_INVALID_ARGUMENT,
             RewindError::Invert { .. } | RewindError::Apply { .. } => rha_result::RHA_APPLY_FAILED,
             RewindError::Undo { .. } => rha_result::RHA_REWIND_INTERRUPTED,
             RewindError::Stale { .. } => rha_result::RHA_JOURNAL_SEQUENCE,
@@ -148,6 +149,9 @@ impl From<ApplyError> for rha_error {
         match e {
             ApplyError::Rewind(r) => r.into(),
             ApplyError::Busy { .. } => Self::new(rha_result::RHA_REPLICA_BUSY, e.to_string()),
+            ApplyError::NotAReplica { .. } => {
+                Self::new(rha_result::RHA_INVALID_ARGUMENT, e.to_string())
+            }
             ApplyError::Gap { .. } | ApplyError::NewSequence { .. } => {
                 Self::new(rha_result::RHA_REPLICA_SEQUENCE_GAP, e.to_string())
             }
