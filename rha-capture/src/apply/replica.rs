@@ -407,7 +407,11 @@ impl ReplicaDir {
                 }
             };
             if let Err(e) = self.apply_record(rec, &mut report) {
-                self.checkpoint(None)?;
+                // Keep what applied so far durable if the replica still can
+                // (after a failed record it may not); the record's error is
+                // what the caller needs to see either way, and a point not
+                // stored only means more is replayed later.
+                let _ = self.checkpoint(None);
                 return Err(e);
             }
         }
