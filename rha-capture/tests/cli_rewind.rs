@@ -678,6 +678,18 @@ fn a_missing_spool_parent_is_not_created() {
         sp.to_str().unwrap(),
     ]));
     assert!(sp.join("applied").is_file());
+    // A missing replica root is created, but only its last component.
+    let new_root = dir.path().join("new-replica");
+    ok(&rha(&[
+        "apply",
+        j.to_str().unwrap(),
+        new_root.to_str().unwrap(),
+    ]));
+    assert!(new_root.join("d0").is_dir());
+    let deep_root = dir.path().join("missing/deep/r");
+    let out = rha(&["apply", j.to_str().unwrap(), deep_root.to_str().unwrap()]);
+    assert_eq!(code(&out), Some(1));
+    assert!(!dir.path().join("missing").exists());
 }
 
 /// Issue 12 §2: a planted `.rha` symlink (or a file) is refused; nothing is

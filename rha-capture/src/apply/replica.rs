@@ -203,8 +203,9 @@ pub struct ReplicaDir {
 }
 
 /// Checks the spool directory before it is opened: never a symbolic link
-/// (for the default `ROOT/.rha`) nor anything but a directory; created
-/// (only its last component) unless `options.existing`.
+/// (for the default `ROOT/.rha`) nor anything but a directory. Unless
+/// `options.existing`, a missing one is created (with a missing replica
+/// root), but only the last component of each.
 fn prepare_spool(root: &Path, spool: &Path, options: &ReplicaOptions) -> Result<(), ApplyError> {
     let refuse = |reason| ApplyError::NotAReplica {
         path: if options.spool.is_some() {
@@ -226,14 +227,14 @@ fn prepare_spool(root: &Path, spool: &Path, options: &ReplicaOptions) -> Result<
                     "it has no spool directory (apply a journal to it first, or name it with --spool)",
                 ));
             }
-            if options.spool.is_none() && !root.is_dir() {
-                return Err(ApplyError::Io {
+            // Only the last component, as rsync does: a mistyped parent is
+            // an error, not a tree of new directories.
+            if options.spool.is_none() && std::fs::symlink_metadata(root).is_err() {
+                std::fs::create_dir(root).map_err(|source| ApplyError::Io {
                     path: root.to_path_buf(),
-                    source: io::Error::new(io::ErrorKind::NotFound, "no such directory"),
-                });
+                    source,
+                })?;
             }
-            // Only the last component: a mistyped parent is an error, not
-            // a tree of new directories.
             return std::fs::create_dir(spool).map_err(io);
         }
         Err(e) => return Err(io(e)),
