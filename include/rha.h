@@ -300,6 +300,14 @@ typedef enum rha_result {
      */
     RHA_REWIND_INTERRUPTED = 608,
     /**
+     * The journal does not continue the replica's sequence: a gap (the
+     * message names the expected and the received sequence number), or a
+     * journal that restarts numbering (another scenario or epoch, a
+     * resync): the replica must be resynchronised. What came before was
+     * applied; nothing from the offending record on.
+     */
+    RHA_REPLICA_SEQUENCE_GAP = 609,
+    /**
      * A scenario refused a command in its current state; the message names
      * the state and the reason, and the scenario is unchanged.
      */
@@ -1736,7 +1744,8 @@ typedef struct rha_apply_report {
      */
     uint64_t skipped;
     /**
-     * Records of a transaction that does not commit in the journal (not applied).
+     * Records of a transaction that does not commit in the journal: kept in
+     * the spool directory and applied when a later journal commits it.
      */
     uint64_t uncommitted;
     /**
@@ -3127,8 +3136,11 @@ void rha_replica_free(struct rha_replica *replica);
  * Errors: `RHA_NULL_PARAMETER`; `RHA_APPLY_FAILED` when a record cannot be
  * applied (for example a path that would leave the root through a symbolic
  * link: nothing is written for it; records before it stay applied, see the
- * replica's point); `RHA_JOURNAL_CORRUPT` when the journal does not read;
- * `RHA_IO`.
+ * replica's point); `RHA_JOURNAL_CORRUPT` when the journal does not read
+ * (records before the damage are applied); `RHA_REPLICA_SEQUENCE_GAP` when
+ * the journal does not continue the replica's sequence (a gap: the message
+ * names the expected and the received sequence number; or a journal that
+ * restarts numbering: resynchronise the replica); `RHA_IO`.
  *
  * # Safety
  *
@@ -3148,8 +3160,9 @@ enum rha_result rha_replica_apply_journal(struct rha_replica *replica,
  * when the commit arrives, all or nothing.
  *
  * Errors: `RHA_NULL_PARAMETER`; `RHA_INVALID_ARGUMENT` (bad record);
- * `RHA_JOURNAL_SEQUENCE` (not after the current point); `RHA_APPLY_FAILED`;
- * `RHA_IO`.
+ * `RHA_JOURNAL_SEQUENCE` (not after the current point);
+ * `RHA_REPLICA_SEQUENCE_GAP` (records missing before it, or another
+ * scenario's epoch record); `RHA_APPLY_FAILED`; `RHA_IO`.
  *
  * # Safety
  *
@@ -3162,7 +3175,8 @@ enum rha_result rha_replica_apply(struct rha_replica *replica,
                                   struct rha_error **error_out);
 
 /**
- * Applies every pending record and makes the replica durable.
+ * Applies every pending record and makes the replica durable, then its
+ * applied point (in the spool directory).
  *
  * Errors: `RHA_NULL_PARAMETER`; `RHA_APPLY_FAILED`; `RHA_IO`.
  *

@@ -148,6 +148,7 @@ fn help_has_the_table(args: &[&str]) {
         "  4  corrupt input",
         "  5  another process holds",
         "  8  --salvage discarded",
+        "  9  the journal does not continue the replica's sequence",
     ] {
         assert!(stdout.contains(line), "{line:?} missing from:\n{stdout}");
     }

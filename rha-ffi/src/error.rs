@@ -133,6 +133,12 @@ pub enum rha_result {
     RHA_REWIND_LOG_CORRUPT = 607,
     /// A rewind stopped between two points; reopen the replica to finish it.
     RHA_REWIND_INTERRUPTED = 608,
+    /// The journal does not continue the replica's sequence: a gap (the
+    /// message names the expected and the received sequence number), or a
+    /// journal that restarts numbering (another scenario or epoch, a
+    /// resync): the replica must be resynchronised. What came before was
+    /// applied; nothing from the offending record on.
+    RHA_REPLICA_SEQUENCE_GAP = 609,
     /// A scenario refused a command in its current state; the message names
     /// the state and the reason, and the scenario is unchanged.
     RHA_HA_REFUSED = 700,
@@ -200,6 +206,7 @@ closed_set!(rha_result {
     RHA_APPLY_FAILED,
     RHA_REWIND_LOG_CORRUPT,
     RHA_REWIND_INTERRUPTED,
+    RHA_REPLICA_SEQUENCE_GAP,
     RHA_HA_REFUSED,
     RHA_HA_CONFIRMATION_REQUIRED,
     RHA_HA_INVALID_CONFIG,
@@ -533,7 +540,7 @@ mod tests {
             let exported = unsafe { CStr::from_ptr(rha_result_name(code as u32)) };
             assert_eq!(exported, code.name());
         }
-        for raw in [3, 99, 104, 201, 304, 404, 449, 507, 609, 705, u32::MAX] {
+        for raw in [3, 99, 104, 201, 304, 404, 449, 507, 610, 705, u32::MAX] {
             assert_eq!(rha_result::from_raw(raw), None);
         }
         assert_eq!(
@@ -551,7 +558,7 @@ mod tests {
             [
                 0, 1, 2, 100, 101, 102, 103, 200, 300, 301, 302, 303, 400, 401, 402, 403, 410, 411,
                 412, 420, 421, 422, 450, 451, 452, 453, 454, 500, 501, 502, 503, 504, 505, 506,
-                600, 601, 602, 603, 604, 605, 606, 607, 608, 700, 701, 702, 703, 704
+                600, 601, 602, 603, 604, 605, 606, 607, 608, 609, 700, 701, 702, 703, 704
             ]
         );
     }

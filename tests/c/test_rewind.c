@@ -228,6 +228,13 @@ static void test_errors(void)
     CHECK(file_is("new.txt", ""));
     r.seq = 2;
     CHECK_FAILS(rha_replica_apply(rep, &r, &E), RHA_JOURNAL_SEQUENCE, "not after");
+    /* A gap is refused, naming the expected and the received sequence number. */
+    r.seq = 20;
+    r.path = str("late.txt");
+    CHECK_FAILS(rha_replica_apply(rep, &r, &E), RHA_REPLICA_SEQUENCE_GAP,
+                "expects record 5 next, the journal continues with record 20");
+    snprintf(link, sizeof link, "%s/late.txt", root);
+    CHECK(access(link, F_OK) != 0);
 
     CHECK_FAILS(rha_replica_open(NULL, NULL, 1, &second, &E), RHA_NULL_PARAMETER, "root");
     CHECK_FAILS(rha_replica_sync(NULL, &E), RHA_NULL_PARAMETER, "replica");
@@ -246,6 +253,8 @@ static void test_result_names(void)
     CHECK(strcmp(rha_result_name(RHA_REPLICA_BUSY), "RHA_REPLICA_BUSY") == 0);
     CHECK(strcmp(rha_result_name(RHA_REWIND_INTERRUPTED), "RHA_REWIND_INTERRUPTED") == 0);
     CHECK(RHA_REWIND_UNKNOWN_BOOKMARK / 100 == 6 && RHA_REWIND_INTERRUPTED / 100 == 6);
+    CHECK(strcmp(rha_result_name(RHA_REPLICA_SEQUENCE_GAP), "RHA_REPLICA_SEQUENCE_GAP") == 0);
+    CHECK(RHA_REPLICA_SEQUENCE_GAP == 609);
 }
 
 int main(void)

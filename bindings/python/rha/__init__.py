@@ -147,6 +147,7 @@ from ._rewind import (
     RewindLogCorruptError,
     RewindPlan,
     RewindPoint,
+    SequenceGapError,
     UnknownBookmarkError,
 )
 from ._writer import JournalWriter, write_journal
@@ -297,4 +298,5 @@ __all__ = [
     "ApplyFailedError",
     "RewindLogCorruptError",
     "RewindInterruptedError",
+    "SequenceGapError",
 ]

@@ -413,6 +413,14 @@ class RewindInterruptedError(RewindError):
     (``RHA_REWIND_INTERRUPTED``)."""
 
 
+class SequenceGapError(RewindError):
+    """The journal does not continue the replica's sequence
+    (``RHA_REPLICA_SEQUENCE_GAP``): records are missing (the message names
+    the expected and the received sequence number), or the journal restarts
+    numbering (another scenario or epoch, a resync) and the replica must be
+    resynchronised. Records before the offending one were applied."""
+
+
 # The one table from result codes to exceptions: every code of every family,
 # then each family's class for codes a later library adds. Statuses
 # (RHA_OK, RHA_BLOCKED, RHA_DONE) are not errors and are not here.
@@ -464,6 +472,7 @@ _BY_CODE: Dict[int, Type[RhaError]] = {
     lib.RHA_APPLY_FAILED: ApplyFailedError,
     lib.RHA_REWIND_LOG_CORRUPT: RewindLogCorruptError,
     lib.RHA_REWIND_INTERRUPTED: RewindInterruptedError,
+    lib.RHA_REPLICA_SEQUENCE_GAP: SequenceGapError,
     # 7xx: high availability
     lib.RHA_HA_REFUSED: RefusedError,
     lib.RHA_HA_CONFIRMATION_REQUIRED: ConfirmationRequiredError,

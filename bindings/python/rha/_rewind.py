@@ -41,6 +41,7 @@ from ._errors import (  # noqa: F401 (re-exported)
     ApplyFailedError,
     RewindLogCorruptError,
     RewindInterruptedError,
+    SequenceGapError,
     call,
     raise_code,
 )
@@ -64,6 +65,7 @@ __all__ = [
     "ApplyFailedError",
     "RewindLogCorruptError",
     "RewindInterruptedError",
+    "SequenceGapError",
 ]
 
 PathArg = Union[str, "os.PathLike[str]"]
@@ -175,7 +177,12 @@ class Replica(Closeable):
 
     def apply_journal(self, path: PathArg) -> ApplyReport:
         """Applies a journal file (skipping records already applied) and
-        makes the replica durable."""
+        makes the replica durable, then its applied point.
+
+        Raises :class:`SequenceGapError` if the journal does not continue
+        the replica's sequence (a gap, or a journal that restarts
+        numbering), :class:`CorruptJournalError` if it is damaged (records
+        before the damage are applied)."""
         report = ffi.new("rha_apply_report *")
         with self._lock:
             call(lib.rha_replica_apply_journal, self._handle(), ffi.new("char[]", _path(path)), report)

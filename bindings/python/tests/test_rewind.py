@@ -111,3 +111,43 @@ def test_without_rewind(tmp_path: Path, replica_dir: Path) -> None:
         with pytest.raises(rha.RewindDisabledError):
             r.set_bookmark("x")
     assert (replica_dir / "f").read_bytes() == b"x" and not (replica_dir / ".rha").exists()
+
+
+def test_a_gap_or_a_restart_raises_sequence_gap(tmp_path: Path, replica_dir: Path) -> None:
+    first = journal(tmp_path / "first.rhaj", 1, [rha.Mkdir(f"d{i}", 0o755) for i in range(4)])
+    late = journal(tmp_path / "late.rhaj", 20, [rha.Mkdir("late", 0o755)])
+    again = journal(tmp_path / "again.rhaj", 1, [rha.Mkdir("other", 0o755)])
+    with rha.Replica(replica_dir, rewind=False) as r:
+        assert r.apply_journal(first).point == 4
+        with pytest.raises(rha.SequenceGapError, match="expects record 5 next.*record 20") as e:
+            r.apply_journal(late)
+        assert e.value.code_name == "RHA_REPLICA_SEQUENCE_GAP"
+        with pytest.raises(rha.SequenceGapError, match="restarts numbering"):
+            r.apply_journal(again)
+        with pytest.raises(rha.SequenceGapError):
+            r.apply(9, rha.Mkdir("nine", 0o755))
+    assert not (replica_dir / "late").exists() and not (replica_dir / "other").exists()
+    # The point is durable without rewind: the same journal again is all present.
+    with rha.Replica(replica_dir, rewind=False) as r:
+        report = r.apply_journal(first)
+        assert (report.applied, report.skipped, report.point) == (0, 4, 4)
+
+
+def test_a_transaction_across_journals_and_a_corrupt_journal(tmp_path: Path, replica_dir: Path) -> None:
+    j1 = journal(tmp_path / "j1.rhaj", 1, [
+        rha.Create("f", 0o644), rha.TxBegin(5), rha.Write("f", 0, b"one")])
+    j2 = journal(tmp_path / "j2.rhaj", 4, [rha.Write("f", 3, b"two"), rha.TxCommit(5)])
+    with rha.Replica(replica_dir, rewind=False) as r:
+        assert r.apply_journal(j1).uncommitted == 2
+    assert (replica_dir / "f").read_bytes() == b""
+    with rha.Replica(replica_dir, rewind=False) as r:
+        assert r.apply_journal(j2).point == 5
+    assert (replica_dir / "f").read_bytes() == b"onetwo"
+
+    bad = journal(tmp_path / "bad.rhaj", 6, [rha.Mkdir("d", 0o755), rha.Mkdir("e", 0o755)])
+    data = bytearray(bad.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    bad.write_bytes(bytes(data))
+    with rha.Replica(replica_dir, rewind=False) as r:
+        with pytest.raises(rha.CorruptJournalError, match="records before the damage were applied"):
+            r.apply_journal(bad)

@@ -8,4 +8,4 @@ mod dir;
 mod replica;
 
 pub use dir::DirTarget;
-pub use replica::{ApplyError, ApplyReport, ReplicaDir, ReplicaOptions, DEFAULT_SPOOL};
+pub use replica::{ApplyError, ApplyReport, ReplicaDir, ReplicaOptions, DEFAULT_SPOOL, TXN_FILE};

@@ -4,9 +4,13 @@ use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use rha_core::journal::{DecoderConfig, End, JournalReader, ReadError, Record};
-use rha_core::rewind::{Replica, ReplicaConfig, RewindError};
-use rha_core::storage::{DirStorage, LOCK_FILE};
+use rha_core::journal::{
+    DecoderConfig, End, JournalReader, JournalWriter, Op, ReadError, Record, WriterConfig,
+};
+use rha_core::rewind::{
+    AppliedError, AppliedPoint, RecordMark, Replica, ReplicaConfig, RewindError,
+};
+use rha_core::storage::{DirStorage, Storage, LOCK_FILE};
 
 use super::dir::DirTarget;
 
@@ -16,10 +20,30 @@ pub const DEFAULT_SPOOL: &str = ".rha";
 /// The rewind log's directory inside the spool directory.
 const REWIND_DIR: &str = "rewind";
 
+/// The file in the spool directory that keeps the records of a transaction
+/// whose commit has not arrived yet (a journal stream).
+pub const TXN_FILE: &str = "open-transaction";
+const TXN_TMP: &str = "open-transaction.tmp";
+
+/// Without a rewind log, the applied point is made durable at least every
+/// this many records (each time with a sync of the target first), so that
+/// at most this many records are replayed after a crash.
+const REPLAY_WINDOW: u64 = 4096;
+
 /// Why a replica operation failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ApplyError {
+    /// The directory is not a replica this tool can open: it has no spool
+    /// directory (when opening only an existing replica), or the spool
+    /// directory is a symbolic link or not a directory. Nothing was created.
+    #[error("'{}' is not a replica: {reason}", path.display())]
+    NotAReplica {
+        /// The replica root (or the explicit spool directory).
+        path: PathBuf,
+        /// Why.
+        reason: &'static str,
+    },
     /// Another process holds the replica's lock.
     #[error("replica is busy: another process holds the lock '{}'", lock.display())]
     Busy {
@@ -35,14 +59,57 @@ pub enum ApplyError {
         #[source]
         source: io::Error,
     },
-    /// The journal file does not read.
-    #[error("journal '{}': {source}", path.display())]
+    /// The journal file does not read from some point on; everything
+    /// before the damage was applied and made durable.
+    #[error(
+        "journal '{}': {source}; {} records before the damage were applied, the replica is at point {}",
+        path.display(),
+        report.applied,
+        report.point.map_or_else(|| "none".to_owned(), |p| p.to_string())
+    )]
     Journal {
         /// The journal file.
         path: PathBuf,
         /// Why.
         #[source]
         source: ReadError,
+        /// What was applied before the damage.
+        report: Box<ApplyReport>,
+    },
+    /// The journal does not continue the replica's sequence: records are
+    /// missing between the replica's point and the journal. Nothing from
+    /// `received` on was applied.
+    #[error(
+        "sequence gap: the replica expects record {expected} next, the journal continues with record {received}; \
+         records {expected}..{received} are missing (apply the journal that holds them first)"
+    )]
+    Gap {
+        /// The sequence number the replica needs next.
+        expected: u64,
+        /// The sequence number the journal gave.
+        received: u64,
+    },
+    /// The journal restarts numbering: it belongs to another scenario or
+    /// epoch, or reuses sequence numbers the replica applied from other
+    /// records. Nothing from `seq` on was applied.
+    #[error(
+        "record {seq}: {reason}; the journal restarts numbering (another scenario, epoch or a resync): \
+         resynchronise the replica (rha sync) into a fresh replica directory before applying it"
+    )]
+    NewSequence {
+        /// The record that gave it away.
+        seq: u64,
+        /// What differs.
+        reason: String,
+    },
+    /// The replica's applied-point file could not be read or written.
+    #[error("'{}': {source}", path.display())]
+    Point {
+        /// The spool directory.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: AppliedError,
     },
     /// Applying or rewinding failed.
     #[error(transparent)]
@@ -62,6 +129,9 @@ pub struct ReplicaOptions {
     pub config: ReplicaConfig,
     /// Volumes to attach: (index, file or block device).
     pub volumes: Vec<(u32, PathBuf)>,
+    /// Open only a replica that already has its spool directory (for
+    /// commands that read or rewind): nothing is created otherwise.
+    pub existing: bool,
 }
 
 impl ReplicaOptions {
@@ -80,6 +150,11 @@ impl ReplicaOptions {
         self.volumes.push((index, path.into()));
         self
     }
+    /// Sets [`existing`](Self::existing).
+    pub fn existing(mut self, on: bool) -> Self {
+        self.existing = on;
+        self
+    }
     /// Sets [`config`](Self::config).
     pub fn config(mut self, c: ReplicaConfig) -> Self {
         self.config = c;
@@ -89,12 +164,14 @@ impl ReplicaOptions {
 
 /// What [`ReplicaDir::apply_journal`] did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ApplyReport {
-    /// Records applied.
+    /// Records applied (or, within a transaction, taken).
     pub applied: u64,
     /// Records skipped because the replica already had them.
     pub skipped: u64,
-    /// Records of a transaction that never committed in this journal (not applied).
+    /// Records of a transaction that does not commit in this journal: kept
+    /// in the spool directory, applied when its commit arrives.
     pub uncommitted: u64,
     /// Where an incomplete last record starts, if the journal has a torn tail.
     pub torn_at: Option<u64>,
@@ -103,19 +180,86 @@ pub struct ApplyReport {
 }
 
 /// A replica directory, locked for as long as this value lives.
+///
+/// It keeps its applied point (scenario/epoch, last record) durably in the
+/// spool directory (`docs/applied-point-format.md`), with or without a rewind
+/// log, and refuses a journal that does not continue it.
 #[derive(Debug)]
 pub struct ReplicaDir {
     replica: Replica<DirTarget, DirStorage>,
     spool: PathBuf,
-    /// The spool directory's storage: it holds the lock.
-    _storage: DirStorage,
+    /// The spool directory's storage: it holds the lock and the applied point.
+    storage: DirStorage,
+    /// The point as last made durable.
+    applied: AppliedPoint,
+    /// The sequence number of the last record taken (applied, or buffered
+    /// in a transaction): the next one must follow it.
+    taken: Option<u64>,
+    /// The last record taken, when known.
+    last: Option<RecordMark>,
+    /// The last record taken outside an open transaction: the point once
+    /// the target is synced.
+    settled: Option<RecordMark>,
+}
+
+/// Checks the spool directory before it is opened: never a symbolic link
+/// (for the default `ROOT/.rha`) nor anything but a directory. Unless
+/// `options.existing`, a missing one is created (with a missing replica
+/// root), but only the last component of each.
+fn prepare_spool(root: &Path, spool: &Path, options: &ReplicaOptions) -> Result<(), ApplyError> {
+    let refuse = |reason| ApplyError::NotAReplica {
+        path: if options.spool.is_some() {
+            spool.to_path_buf()
+        } else {
+            root.to_path_buf()
+        },
+        reason,
+    };
+    let io = |source| ApplyError::Io {
+        path: spool.to_path_buf(),
+        source,
+    };
+    let meta = match std::fs::symlink_metadata(spool) {
+        Ok(m) => m,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            if options.existing {
+                return Err(refuse(
+                    "it has no spool directory (apply a journal to it first, or name it with --spool)",
+                ));
+            }
+            // Only the last component, as rsync does: a mistyped parent is
+            // an error, not a tree of new directories.
+            if options.spool.is_none() && std::fs::symlink_metadata(root).is_err() {
+                std::fs::create_dir(root).map_err(|source| ApplyError::Io {
+                    path: root.to_path_buf(),
+                    source,
+                })?;
+            }
+            return std::fs::create_dir(spool).map_err(io);
+        }
+        Err(e) => return Err(io(e)),
+    };
+    if meta.file_type().is_symlink() {
+        if options.spool.is_none() {
+            return Err(refuse(
+                "its spool directory '.rha' is a symbolic link (refused: the spool must be a directory inside the replica)",
+            ));
+        }
+        if !std::fs::metadata(spool).map_err(io)?.is_dir() {
+            return Err(refuse("the spool directory is not a directory"));
+        }
+    } else if !meta.is_dir() {
+        return Err(refuse("its spool directory is not a directory"));
+    }
+    Ok(())
 }
 
 impl ReplicaDir {
     /// Opens the replica at `root`: takes the lock (failing with
     /// [`ApplyError::Busy`] if another process has it), opens the rewind log
     /// if `options.rewind` is set or a log already exists, and finishes
-    /// whatever a crash interrupted.
+    /// whatever a crash interrupted. A transaction kept from an earlier
+    /// journal is taken up again, waiting for its commit.
     pub fn open(root: impl AsRef<Path>, options: ReplicaOptions) -> Result<Self, ApplyError> {
         let root = root.as_ref();
         let io = |path: &Path| {
@@ -126,6 +270,7 @@ impl ReplicaDir {
             Some(s) => (s.clone(), None),
             None => (root.join(DEFAULT_SPOOL), Some(DEFAULT_SPOOL)),
         };
+        prepare_spool(root, &spool, &options)?;
         let storage = DirStorage::open(&spool).map_err(|e| {
             if e.kind() == io::ErrorKind::WouldBlock {
                 ApplyError::Busy {
@@ -135,23 +280,84 @@ impl ReplicaDir {
                 io(&spool)(e)
             }
         })?;
+        let point_err = |source| ApplyError::Point {
+            path: spool.clone(),
+            source,
+        };
+        let applied = AppliedPoint::load(&storage)
+            .map_err(point_err)?
+            .unwrap_or_default();
         let mut target = DirTarget::open(root, reserved).map_err(io(root))?;
         for (index, path) in &options.volumes {
             target.add_volume(*index, path).map_err(io(path))?;
         }
         let log_dir = spool.join(REWIND_DIR);
         let rewind = options.rewind || log_dir.exists();
-        let replica = if rewind {
+        let mut replica = if rewind {
             let log = storage.subdir(REWIND_DIR).map_err(io(&log_dir))?;
             Replica::open(target, log, options.config)?
         } else {
             Replica::without_rewind(target)
         };
-        Ok(Self {
+        replica.resume_at(applied.seq, applied.replay_to);
+        // A rewind log that holds points knows where the target is (a
+        // rewind may have moved it back); a log that is still empty (rewind
+        // turned on just now) does not.
+        let taken = replica.current_point().or(applied.seq);
+        // The stored hash is of the record at the stored point; with a
+        // rewind log the point may differ (a rewind, or a crash before the
+        // point file was written), and the hash is then unknown.
+        let last = applied
+            .seq
+            .filter(|&s| Some(s) == taken)
+            .map(|seq| RecordMark {
+                seq,
+                hash: applied.last_hash,
+            });
+        let mut dir = Self {
             replica,
             spool,
-            _storage: storage,
-        })
+            storage,
+            applied,
+            taken,
+            last,
+            settled: last,
+        };
+        dir.take_up_transaction()?;
+        Ok(dir)
+    }
+
+    /// Feeds the kept records of an unfinished transaction to the engine
+    /// again (or forgets them if the point is already past them).
+    fn take_up_transaction(&mut self) -> Result<(), ApplyError> {
+        let path = self.spool.join(TXN_FILE);
+        let file = match File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(source) => return Err(ApplyError::Io { path, source }),
+        };
+        let mut reader = JournalReader::new(io::BufReader::new(file), DecoderConfig::default());
+        let point = self.replica.current_point();
+        loop {
+            let rec = match reader.next_record() {
+                Ok(Some(rec)) => rec,
+                Ok(None) => break,
+                Err(source) => {
+                    return Err(ApplyError::Journal {
+                        path,
+                        source,
+                        report: Box::default(),
+                    })
+                }
+            };
+            if point.is_some_and(|p| rec.seq <= p) {
+                continue;
+            }
+            self.last = Some(RecordMark::of(&rec));
+            self.taken = Some(rec.seq);
+            self.replica.apply(rec)?;
+        }
+        Ok(())
     }
 
     /// The spool directory.
@@ -164,8 +370,21 @@ impl ReplicaDir {
         &mut self.replica
     }
 
+    /// The point as last made durable in the spool directory.
+    pub fn applied_point(&self) -> &AppliedPoint {
+        &self.applied
+    }
+
     /// Applies every record of the journal file at `path` in order, skipping
-    /// those the replica already has, then makes the target durable.
+    /// those the replica already has, then makes the target durable and,
+    /// after it, the applied point.
+    ///
+    /// Fails with [`ApplyError::Gap`] if the journal skips sequence numbers,
+    /// [`ApplyError::NewSequence`] if it restarts numbering, and
+    /// [`ApplyError::Journal`] if it is damaged; in each case what came
+    /// before was applied and made durable. A transaction that does not
+    /// commit in this journal is kept durably in the spool directory until a
+    /// later journal commits it.
     pub fn apply_journal(&mut self, path: impl AsRef<Path>) -> Result<ApplyReport, ApplyError> {
         let path = path.as_ref();
         let file = File::open(path).map_err(|source| ApplyError::Io {
@@ -174,45 +393,198 @@ impl ReplicaDir {
         })?;
         let mut reader = JournalReader::new(io::BufReader::new(file), DecoderConfig::default());
         let mut report = ApplyReport::default();
-        let jerr = |source| ApplyError::Journal {
-            path: path.to_path_buf(),
-            source,
-        };
         loop {
             let rec = match reader.next_record() {
                 Ok(Some(rec)) => rec,
                 Ok(None) => break,
-                Err(e) => {
+                Err(source) => {
                     // Keep what applied so far durable, then report.
-                    self.replica.sync()?;
-                    return Err(jerr(e));
+                    report.point = self.checkpoint(None)?;
+                    return Err(ApplyError::Journal {
+                        path: path.to_path_buf(),
+                        source,
+                        report: Box::new(report),
+                    });
                 }
             };
-            self.apply_record(rec, &mut report)?;
+            if let Err(e) = self.apply_record(rec, &mut report) {
+                // Keep what applied so far durable if the replica still can
+                // (after a failed record it may not); the record's error is
+                // what the caller needs to see either way, and a point not
+                // stored only means more is replayed later.
+                let _ = self.checkpoint(None);
+                return Err(e);
+            }
         }
-        if let Some((_, n)) = self.replica.open_transaction() {
-            report.uncommitted = n as u64;
-        }
+        report.uncommitted = self.replica.open_transaction_records().len() as u64;
         if let Some(End::TornTail { offset, .. }) = reader.end() {
             report.torn_at = Some(offset);
         }
-        self.replica.sync()?;
-        report.point = self.replica.current_point();
+        report.point = self.checkpoint(None)?;
         Ok(report)
     }
 
-    /// Applies one record (skipping it if the replica already has it).
+    /// Syncs the target, then stores the applied point (and the open
+    /// transaction's records, or their absence). With `replay_to`, records
+    /// up to it may be applied before the next checkpoint (without a rewind
+    /// log they are replayed after a crash); otherwise none is in flight.
+    fn checkpoint(&mut self, replay_to: Option<u64>) -> Result<Option<u64>, ApplyError> {
+        self.replica.sync()?;
+        let point = self.replica.current_point().or(self.applied.seq);
+        let mut next = self.applied;
+        next.seq = point;
+        next.replay_to = point.unwrap_or(0).max(replay_to.unwrap_or(0));
+        if let Some(m) = self.settled.filter(|m| Some(m.seq) == point) {
+            next.last_hash = m.hash;
+        }
+        self.store_transaction(replay_to.is_none())?;
+        if next != self.applied {
+            next.store(&self.storage)
+                .map_err(|source| ApplyError::Point {
+                    path: self.spool.clone(),
+                    source,
+                })?;
+            self.applied = next;
+        }
+        Ok(point)
+    }
+
+    /// Keeps the open transaction's records durably (when `now`), or
+    /// removes the file once no transaction is open.
+    fn store_transaction(&mut self, now: bool) -> Result<(), ApplyError> {
+        let io = |path: PathBuf| move |source| ApplyError::Io { path, source };
+        let recs = self.replica.open_transaction_records();
+        if recs.is_empty() {
+            return match self.storage.remove(TXN_FILE) {
+                Ok(()) => self.storage.sync_dir().map_err(io(self.spool.clone())),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+                Err(e) => Err(io(self.spool.join(TXN_FILE))(e)),
+            };
+        }
+        if !now {
+            return Ok(());
+        }
+        let first = recs[0].seq;
+        let mut w = JournalWriter::new(Vec::new(), WriterConfig::default().first_seq(first));
+        for rec in recs {
+            w.append_record(rec).map_err(|e| {
+                io(self.spool.join(TXN_FILE))(io::Error::new(io::ErrorKind::InvalidData, e))
+            })?;
+        }
+        let bytes = w.into_inner().map_err(|e| {
+            io(self.spool.join(TXN_FILE))(io::Error::new(io::ErrorKind::InvalidData, e))
+        })?;
+        let tmp = self.spool.join(TXN_TMP);
+        let file = self.storage.create(TXN_TMP).map_err(io(tmp.clone()))?;
+        file.set_len(0)
+            .and_then(|()| file.write_at(0, &bytes))
+            .and_then(|()| file.sync())
+            .and_then(|()| self.storage.rename(TXN_TMP, TXN_FILE))
+            .and_then(|()| self.storage.sync_dir())
+            .map_err(io(tmp))
+    }
+
+    /// After a rewind the next record continues from the rewound point, and
+    /// what was undone is no longer applied.
+    fn follow_rewind(&mut self) {
+        if self.replica.is_rewound() {
+            let cur = self.replica.current_point();
+            self.taken = cur;
+            let keep = |m: Option<RecordMark>| m.filter(|m| Some(m.seq) <= cur);
+            self.last = keep(self.last);
+            self.settled = keep(self.settled);
+        }
+    }
+
+    /// Applies one record that must follow the last one taken: one at or
+    /// below it is refused with [`RewindError::Stale`], one after the next
+    /// with [`ApplyError::Gap`]. With rewind on, the change may wait in the
+    /// current batch until [`sync`](Self::sync).
+    pub fn apply_next(&mut self, rec: Record) -> Result<(), ApplyError> {
+        self.follow_rewind();
+        if let Some(t) = self.taken.filter(|&t| rec.seq <= t) {
+            return Err(RewindError::Stale {
+                seq: rec.seq,
+                current: t,
+            }
+            .into());
+        }
+        self.apply_record(rec, &mut ApplyReport::default())
+    }
+
+    /// Makes the target durable, then the applied point (and keeps an open
+    /// transaction's records); returns the point.
+    pub fn sync(&mut self) -> Result<Option<u64>, ApplyError> {
+        self.checkpoint(None)
+    }
+
+    /// Applies one record: skips it if the replica already has it, refuses
+    /// it if it leaves a gap or restarts the sequence.
     pub fn apply_record(
         &mut self,
         rec: Record,
         report: &mut ApplyReport,
     ) -> Result<(), ApplyError> {
-        let have = self.replica.current_point();
-        if have.is_some_and(|p| rec.seq <= p) && self.replica.open_transaction().is_none() {
+        if let Op::Epoch { scenario, epoch } = rec.op {
+            if let Some((s, e)) = self.applied.epoch.filter(|&had| had != (scenario, epoch)) {
+                return Err(ApplyError::NewSequence {
+                    seq: rec.seq,
+                    reason: format!(
+                        "the journal is of scenario {scenario} epoch {epoch}, the replica follows scenario {s} epoch {e}"
+                    ),
+                });
+            }
+        }
+        self.follow_rewind();
+        let mark = RecordMark::of(&rec);
+        let taken = self.taken;
+        if let Some(have) = taken.filter(|&t| rec.seq <= t) {
+            let known = [self.applied.origin, self.last, self.settled]
+                .into_iter()
+                .flatten()
+                .find(|m| m.seq == rec.seq);
+            if let Some(m) = known.filter(|m| m.hash != mark.hash) {
+                return Err(ApplyError::NewSequence {
+                    seq: m.seq,
+                    reason: format!(
+                        "it differs from the record {} the replica applied (the replica is at point {have})",
+                        m.seq
+                    ),
+                });
+            }
             report.skipped += 1;
             return Ok(());
         }
+        if let Some(t) = taken {
+            let expected = t.saturating_add(1);
+            if rec.seq != expected {
+                return Err(ApplyError::Gap {
+                    expected,
+                    received: rec.seq,
+                });
+            }
+        }
+        let epoch = match rec.op {
+            Op::Epoch { scenario, epoch } => Some((scenario, epoch)),
+            _ => None,
+        };
+        if self.replica.log().is_none() && rec.seq > self.applied.replay_to {
+            // Without a rewind log, say durably which records may land
+            // before the next checkpoint, so a crash replays them.
+            self.checkpoint(Some(rec.seq.saturating_add(REPLAY_WINDOW - 1)))?;
+        }
         self.replica.apply(rec)?;
+        if self.applied.origin.is_none() {
+            self.applied.origin = Some(mark);
+        }
+        if epoch.is_some() {
+            self.applied.epoch = epoch;
+        }
+        self.last = Some(mark);
+        self.taken = Some(mark.seq);
+        if self.replica.open_transaction_records().is_empty() {
+            self.settled = Some(mark);
+        }
         report.applied += 1;
         Ok(())
     }

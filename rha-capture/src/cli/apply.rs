@@ -4,7 +4,9 @@
 //! error, 2 bad usage, 5 replica busy, 6 the point asked for is not
 //! available (unknown bookmark, retired by retention, no point at that time,
 //! after the current point, nothing to undo), 7 a record could not be
-//! applied or undone.
+//! applied or undone, 4 the journal is corrupt (what came before the damage
+//! was applied), 9 the journal does not continue the replica's sequence (a
+//! gap, a restart or another scenario).
 
 use std::io;
 use std::path::PathBuf;
@@ -12,6 +14,7 @@ use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clap::{Args, Subcommand};
+use rha_core::journal::ReadError;
 use rha_core::rewind::{Plan, ReplicaConfig, Retention, RewindError};
 
 use rha_capture::apply::{ApplyError, ReplicaDir, ReplicaOptions};
@@ -43,14 +46,21 @@ fn parse_volume(s: &str) -> Result<(u32, PathBuf), String> {
 }
 
 impl ReplicaArgs {
-    fn open(&self, rewind: bool) -> Result<ReplicaDir, ApplyError> {
-        self.open_with(rewind, ReplicaConfig::default())
+    /// Opens an existing replica (creating nothing if it is not one).
+    fn open(&self) -> Result<ReplicaDir, ApplyError> {
+        self.open_with(false, ReplicaConfig::default(), true)
     }
 
-    fn open_with(&self, rewind: bool, config: ReplicaConfig) -> Result<ReplicaDir, ApplyError> {
+    fn open_with(
+        &self,
+        rewind: bool,
+        config: ReplicaConfig,
+        existing: bool,
+    ) -> Result<ReplicaDir, ApplyError> {
         let mut o = ReplicaOptions::default()
             .spool(self.spool.clone())
             .rewind(rewind)
+            .existing(existing)
             .config(config);
         for (i, p) in &self.volume {
             o = o.volume(*i, p.clone());
@@ -158,6 +168,11 @@ fn fail(e: ApplyError) -> io::Result<ExitCode> {
     eprintln!("rha: error: {e}");
     let code = match &e {
         ApplyError::Busy { .. } => Exit::Busy,
+        ApplyError::Gap { .. } | ApplyError::NewSequence { .. } => Exit::Gap,
+        ApplyError::Journal {
+            source: ReadError::Decode(_),
+            ..
+        } => Exit::Corrupt,
         ApplyError::Rewind(
             RewindError::UnknownBookmark { .. }
             | RewindError::PointRetired { .. }
@@ -167,6 +182,7 @@ fn fail(e: ApplyError) -> io::Result<ExitCode> {
             | RewindError::EmptyLog
             | RewindError::Disabled,
         ) => Exit::NoPoint,
+        ApplyError::Rewind(RewindError::BookmarkName { .. }) => Exit::Usage,
         ApplyError::Rewind(_) => Exit::Apply,
         _ => Exit::Io,
     };
@@ -189,7 +205,7 @@ pub(crate) fn apply(args: &ApplyArgs) -> io::Result<ExitCode> {
         let config = ReplicaConfig::default()
             .retention(retention)
             .segment_bytes(args.segment_bytes);
-        let mut r = args.replica.open_with(args.rewind, config)?;
+        let mut r = args.replica.open_with(args.rewind, config, false)?;
         let report = r.apply_journal(&args.journal)?;
         let point = report
             .point
@@ -201,7 +217,7 @@ pub(crate) fn apply(args: &ApplyArgs) -> io::Result<ExitCode> {
         );
         if report.uncommitted > 0 {
             outln!(
-                "not applied: {} records of a transaction that does not commit in this journal",
+                "kept: {} records of a transaction that does not commit in this journal (applied when a later journal commits it)",
                 report.uncommitted
             );
         }
@@ -229,7 +245,7 @@ fn print_plan(plan: &Plan, dry_run: bool) {
 pub(crate) fn rewind(cmd: &RewindCommand) -> io::Result<ExitCode> {
     run(|| match cmd {
         RewindCommand::List(args) => {
-            let mut r = args.replica.open(false)?;
+            let mut r = args.replica.open()?;
             let rep = r.replica();
             if rep.log().is_none() {
                 return Err(RewindError::Disabled.into());
@@ -279,7 +295,7 @@ pub(crate) fn rewind(cmd: &RewindCommand) -> io::Result<ExitCode> {
             Ok(())
         }
         RewindCommand::To(args) => {
-            let mut r = args.replica.open(false)?;
+            let mut r = args.replica.open()?;
             let rep = r.replica();
             let point = match (&args.bookmark, args.seq, args.time) {
                 (Some(name), _, _) => rep.bookmark_point(name)?,
@@ -296,7 +312,7 @@ pub(crate) fn rewind(cmd: &RewindCommand) -> io::Result<ExitCode> {
             Ok(())
         }
         RewindCommand::Undo(args) => {
-            let mut r = args.open(false)?;
+            let mut r = args.open()?;
             let top = r.replica().undo_rewind()?;
             outln!("rewind undone: back at point {top}");
             Ok(())
@@ -307,7 +323,7 @@ pub(crate) fn rewind(cmd: &RewindCommand) -> io::Result<ExitCode> {
 /// Runs `rha bookmark`.
 pub(crate) fn bookmark(args: &BookmarkArgs) -> io::Result<ExitCode> {
     run(|| {
-        let mut r = args.replica.open(false)?;
+        let mut r = args.replica.open()?;
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos() as u64);

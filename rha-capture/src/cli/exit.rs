@@ -27,6 +27,9 @@ pub(crate) enum Exit {
     Apply = 7,
     /// `--salvage` discarded data from a corruption on.
     Salvaged = 8,
+    /// The journal does not continue the replica's sequence (a gap, a
+    /// restart or another scenario).
+    Gap = 9,
     /// A sync finished, but some master files or directories could not be
     /// read and were left as they were on the replica (rsync's 23).
     Partial = 10,
@@ -34,7 +37,7 @@ pub(crate) enum Exit {
 
 impl Exit {
     /// Every code, in numeric order, with the line `--help` shows for it.
-    pub(crate) const TABLE: [(Exit, &'static str); 10] = [
+    pub(crate) const TABLE: [(Exit, &'static str); 11] = [
         (Exit::Ok, "success"),
         (
             Exit::Io,
@@ -55,6 +58,10 @@ impl Exit {
         (
             Exit::Salvaged,
             "--salvage discarded data from a corruption on",
+        ),
+        (
+            Exit::Gap,
+            "the journal does not continue the replica's sequence (a gap, a restart or another scenario)",
         ),
         (
             Exit::Partial,
@@ -96,5 +103,7 @@ mod tests {
             assert!(!line.is_empty());
         }
         assert!(Exit::help().contains("  8  --salvage"));
+        assert!(Exit::help().contains("  9  the journal does not continue"));
+        assert!(Exit::help().contains("  10  partial sync"));
     }
 }

@@ -14,7 +14,7 @@
 //! decode is a [`DecodeError`] naming the byte offset and the last good
 //! sequence number.
 
-mod codec;
+pub(crate) mod codec;
 mod crc;
 mod decoder;
 mod error;

@@ -92,6 +92,7 @@ pub struct Replica<T: Target, S: Storage = MemStorage> {
     feet: HashMap<Key, Vec<Foot>>,
     txn: Option<(u64, Vec<Record>, usize)>,
     last_seq: Option<u64>,
+    replay_to: u64,
     poisoned: bool,
 }
 
@@ -118,6 +119,7 @@ impl<T: Target, S: Storage> Replica<T, S> {
             feet: HashMap::new(),
             txn: None,
             last_seq: None,
+            replay_to: 0,
             poisoned: false,
         }
     }
@@ -137,6 +139,7 @@ impl<T: Target, S: Storage> Replica<T, S> {
             feet: HashMap::new(),
             txn: None,
             last_seq: None,
+            replay_to: 0,
             poisoned: false,
         };
         r.recover()?;
@@ -247,6 +250,21 @@ impl<T: Target, S: Storage> Replica<T, S> {
         self.last_seq
     }
 
+    /// Tells a replica without a rewind log where it stands after a restart:
+    /// `point` is the last record known applied and durable, and records
+    /// after it up to `replay_to` may have been applied (in whole or in
+    /// part) before a crash. Those are applied in replay mode: a namespace
+    /// change already visible (a file that exists, a rename already done)
+    /// is skipped rather than failing; writes are repeated, which is
+    /// harmless. Ignored when the replica keeps a rewind log (the log knows
+    /// its point).
+    pub fn resume_at(&mut self, point: Option<u64>, replay_to: u64) {
+        if self.log.is_none() {
+            self.last_seq = point;
+            self.replay_to = replay_to;
+        }
+    }
+
     /// Every rewind point from the oldest to the current one.
     pub fn points(&self) -> Vec<Point> {
         let cur = self.last_seq.unwrap_or(0);
@@ -328,12 +346,24 @@ impl<T: Target, S: Storage> Replica<T, S> {
         self.txn.as_ref().map(|(id, g, _)| (*id, g.len()))
     }
 
+    /// The buffered records of the open transaction (from its `TxBegin`),
+    /// so that an embedder can keep them until the commit arrives.
+    pub fn open_transaction_records(&self) -> &[Record] {
+        self.txn.as_ref().map_or(&[], |(_, g, _)| &g[..])
+    }
+
     fn apply_group(&mut self, group: Vec<Record>) -> Result<(), RewindError> {
         self.flush()?;
         let start = self.last_seq;
         if self.log.is_none() {
             let mut undo: Vec<Vec<Op>> = Vec::new();
             for rec in group {
+                if rec.seq <= self.replay_to
+                    && already_done(&rec.op, &mut self.target).unwrap_or(false)
+                {
+                    self.last_seq = Some(rec.seq);
+                    continue;
+                }
                 let r = invert(&rec.op, &mut self.target)
                     .map_err(|source| RewindError::Invert {
                         seq: rec.seq,
@@ -460,8 +490,8 @@ impl<T: Target, S: Storage> Replica<T, S> {
 
     fn apply_one(&mut self, rec: Record) -> Result<(), RewindError> {
         if self.log.is_none() {
-            self.target
-                .apply(&rec.op)
+            let replay = rec.seq <= self.replay_to;
+            self.apply_op(&rec.op, replay)
                 .map_err(|source| RewindError::Apply {
                     seq: rec.seq,
                     op: rec.op.code().name(),
@@ -598,6 +628,18 @@ impl<T: Target, S: Storage> Replica<T, S> {
         timestamp_ns: u64,
         app_consistent: bool,
     ) -> Result<(), RewindError> {
+        let bad = if name.is_empty() {
+            Some("is empty".to_owned())
+        } else if name.len() > crate::journal::MAX_BOOKMARK_NAME_LEN {
+            Some(format!("is {} bytes long", name.len()))
+        } else if name.contains('\0') {
+            Some("holds a NUL byte".to_owned())
+        } else {
+            None
+        };
+        if let Some(reason) = bad {
+            return Err(RewindError::BookmarkName { reason });
+        }
         if let Some((txid, ..)) = self.txn {
             return Err(RewindError::TxnOpen { txid });
         }

@@ -114,6 +114,15 @@ pub enum RewindError {
         /// The current point.
         current: u64,
     },
+    /// A bookmark name is empty, too long or holds a NUL byte.
+    #[error(
+        "bookmark name {reason}: give a name of 1 to {} bytes without NUL",
+        crate::journal::MAX_BOOKMARK_NAME_LEN
+    )]
+    BookmarkName {
+        /// What is wrong with it ("is empty", "is 300 bytes long", ...).
+        reason: String,
+    },
     /// An earlier failure left the replica unusable until reopened.
     #[error("replica is unusable after an earlier failure; reopen it")]
     Poisoned,

@@ -17,6 +17,7 @@
 //!
 //! The log's layout is specified in `docs/rewind-log-format.md`.
 
+mod applied;
 mod engine;
 mod error;
 mod invert;
@@ -29,6 +30,10 @@ mod crash_tests;
 #[cfg(test)]
 mod tests;
 
+pub use applied::{
+    AppliedError, AppliedPoint, RecordMark, APPLIED_FILE, APPLIED_LEN, APPLIED_MAGIC, APPLIED_TMP,
+    APPLIED_VERSION,
+};
 pub use engine::{Plan, PlanItem, Replica, ReplicaConfig, Retention};
 pub use error::RewindError;
 pub use invert::{invert, is_namespace, InvertError, NodeKind, NodeMeta, PreImage, INVERSE_CHUNK};

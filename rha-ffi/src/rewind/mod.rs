@@ -33,7 +33,8 @@ pub struct rha_apply_report {
     pub applied: u64,
     /// Records skipped because the replica already had them.
     pub skipped: u64,
-    /// Records of a transaction that does not commit in the journal (not applied).
+    /// Records of a transaction that does not commit in the journal: kept in
+    /// the spool directory and applied when a later journal commits it.
     pub uncommitted: u64,
     /// 1 if the journal ends with a torn tail (an incomplete last record, not applied).
     pub torn: u8,
@@ -129,6 +130,7 @@ impl From<RewindError> for rha_error {
             | RewindError::EmptyLog => rha_result::RHA_REWIND_NO_POINT,
             RewindError::NothingToUndo => rha_result::RHA_REWIND_NOTHING_TO_UNDO,
             RewindError::Disabled => rha_result::RHA_REWIND_DISABLED,
+            RewindError::BookmarkName { .. } => rha_result::RHA_INVALID_ARGUMENT,
             RewindError::Invert { .. } | RewindError::Apply { .. } => rha_result::RHA_APPLY_FAILED,
             RewindError::Undo { .. } => rha_result::RHA_REWIND_INTERRUPTED,
             RewindError::Stale { .. } => rha_result::RHA_JOURNAL_SEQUENCE,
@@ -147,6 +149,12 @@ impl From<ApplyError> for rha_error {
         match e {
             ApplyError::Rewind(r) => r.into(),
             ApplyError::Busy { .. } => Self::new(rha_result::RHA_REPLICA_BUSY, e.to_string()),
+            ApplyError::NotAReplica { .. } => {
+                Self::new(rha_result::RHA_INVALID_ARGUMENT, e.to_string())
+            }
+            ApplyError::Gap { .. } | ApplyError::NewSequence { .. } => {
+                Self::new(rha_result::RHA_REPLICA_SEQUENCE_GAP, e.to_string())
+            }
             ApplyError::Journal { .. } => Self::new(rha_result::RHA_JOURNAL_CORRUPT, e.to_string()),
             _ => Self::new(rha_result::RHA_IO, e.to_string()),
         }
@@ -239,8 +247,11 @@ pub unsafe extern "C" fn rha_replica_free(replica: *mut rha_replica) {
 /// Errors: `RHA_NULL_PARAMETER`; `RHA_APPLY_FAILED` when a record cannot be
 /// applied (for example a path that would leave the root through a symbolic
 /// link: nothing is written for it; records before it stay applied, see the
-/// replica's point); `RHA_JOURNAL_CORRUPT` when the journal does not read;
-/// `RHA_IO`.
+/// replica's point); `RHA_JOURNAL_CORRUPT` when the journal does not read
+/// (records before the damage are applied); `RHA_REPLICA_SEQUENCE_GAP` when
+/// the journal does not continue the replica's sequence (a gap: the message
+/// names the expected and the received sequence number; or a journal that
+/// restarts numbering: resynchronise the replica); `RHA_IO`.
 ///
 /// # Safety
 ///
@@ -285,8 +296,9 @@ pub unsafe extern "C" fn rha_replica_apply_journal(
 /// when the commit arrives, all or nothing.
 ///
 /// Errors: `RHA_NULL_PARAMETER`; `RHA_INVALID_ARGUMENT` (bad record);
-/// `RHA_JOURNAL_SEQUENCE` (not after the current point); `RHA_APPLY_FAILED`;
-/// `RHA_IO`.
+/// `RHA_JOURNAL_SEQUENCE` (not after the current point);
+/// `RHA_REPLICA_SEQUENCE_GAP` (records missing before it, or another
+/// scenario's epoch record); `RHA_APPLY_FAILED`; `RHA_IO`.
 ///
 /// # Safety
 ///
@@ -306,7 +318,7 @@ pub unsafe extern "C" fn rha_replica_apply(
         let record = unsafe { &*record };
         // SAFETY: the views are readable by this function's contract.
         let op = unsafe { record.owned_op() }?;
-        r.dir.replica().apply(Record {
+        r.dir.apply_next(Record {
             seq: record.seq,
             timestamp_ns: record.timestamp_ns,
             op,
@@ -315,7 +327,8 @@ pub unsafe extern "C" fn rha_replica_apply(
     })
 }
 
-/// Applies every pending record and makes the replica durable.
+/// Applies every pending record and makes the replica durable, then its
+/// applied point (in the spool directory).
 ///
 /// Errors: `RHA_NULL_PARAMETER`; `RHA_APPLY_FAILED`; `RHA_IO`.
 ///
@@ -331,7 +344,7 @@ pub unsafe extern "C" fn rha_replica_sync(
     ffi_fn!(fallible(error_out), non_null(replica), {
         // SAFETY: non-NULL (checked), live and unshared by this function's contract.
         let r = unsafe { &mut *replica };
-        r.dir.replica().sync()?;
+        r.dir.sync()?;
         Ok(rha_result::RHA_OK)
     })
 }
