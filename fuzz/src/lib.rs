@@ -35,6 +35,8 @@
 mod block;
 mod decode;
 mod dns;
+mod fixed;
+mod glob;
 mod ha;
 mod ops;
 mod rewind_model;
@@ -43,6 +45,7 @@ mod roundtrip;
 mod seeds;
 mod spool_limits;
 mod spool_model;
+mod spool_open;
 mod tree;
 
 use std::path::{Path, PathBuf};
@@ -51,12 +54,15 @@ use std::process::ExitCode;
 pub use block::{delta_apply, signature_parse};
 pub use decode::journal_decode;
 pub use dns::dns_message_decode;
+pub use fixed::fixed_delta;
+pub use glob::glob_match;
 pub use ha::{ha_restore, ha_sequence};
 pub use ops::delta_ops;
 pub use rewind_model::rewind_model;
 pub use roundtrip::journal_roundtrip;
 pub use spool_limits::spool_limits_decode;
 pub use spool_model::spool_model;
+pub use spool_open::spool_open;
 pub use tree::tree_signature_parse;
 
 /// The main program of a fuzz target built without libFuzzer: runs every
@@ -201,6 +207,40 @@ mod tests {
     }
 
     #[test]
+    fn replay_fixed_delta_corpus() {
+        replay("fixed_delta", super::fixed_delta);
+    }
+
+    #[test]
+    fn replay_spool_open_corpus() {
+        replay("spool_open", super::spool_open);
+    }
+
+    #[test]
+    fn replay_glob_match_corpus() {
+        replay("glob_match", super::glob_match);
+    }
+
+    /// Writes the descriptive seeds of the targets whose seeds live beside
+    /// them (`seed-*` files); fuzzer finds and regressions are left alone.
+    #[test]
+    #[ignore = "writes the seed corpus into the source tree"]
+    fn regenerate_module_seed_corpora() {
+        let sets: [(&str, Vec<(String, Vec<u8>)>); 3] = [
+            ("spool_open", crate::spool_open::seeds::seeds()),
+            ("fixed_delta", crate::fixed::seeds::seeds()),
+            ("glob_match", crate::glob::seeds::seeds()),
+        ];
+        for (target, seeds) in sets {
+            let dir = corpus_dir(target);
+            std::fs::create_dir_all(&dir).expect("corpus dir");
+            for (name, bytes) in seeds {
+                std::fs::write(dir.join(format!("seed-{name}")), bytes).expect("write seed");
+            }
+        }
+    }
+
+    #[test]
     fn short_and_empty_inputs_are_fine() {
         for n in 0..8 {
             super::signature_parse(&[0xA5; 8][..n]);
@@ -214,6 +254,9 @@ mod tests {
             super::spool_model(&[0xA5; 8][..n]);
             super::spool_limits_decode(&[0xA5; 8][..n]);
             super::rewind_model(&[0xA5; 8][..n]);
+            super::fixed_delta(&[0xA5; 8][..n]);
+            super::glob_match(&[0xA5; 8][..n]);
+            super::spool_open(&[0xA5; 8][..n]);
         }
     }
 }
