@@ -19,6 +19,10 @@
 //! | [`rewind_model`] | operations, rewinds, undos, crashes | after every step the replica's tree is the model's state at the replica's point |
 //! | [`signature_parse`] | a control byte, then a block signature (rha or rdiff) | no panic; chunked and whole loading agree; rha signatures re-encode exactly; a delta job on it accounts for every byte |
 //! | [`delta_apply`] | a control byte, a basis length and basis, then a delta | no panic; output within the cap; chunked and whole patching agree; in-place patching agrees when it succeeds |
+//! | [`fixed_delta`] | a chunk-size byte, two length-prefixed signatures (replica, master), then the master | no panic; the plan's ranges are ordered and inside the master; the fixed delta ends or fails only on a short master; patching (new file and in place) a basis holding the unchanged blocks gives the master exactly when it matches its signature, else an error |
+//! | [`glob_match`] | a control byte, a pattern, a 0 byte, a path | no panic; parses and matches exactly as a reference reading of the documented rules; fast on a 64 KiB path |
+//! | [`spool_open`] | a control byte (salvage), then files (kind, u16 length, bytes): state, dirty, segments | no panic; an error names a file and an offset inside it; what opens reads back in order, appends and reopens with the new record |
+//! | [`rewind_open`] | files (kind, u16 length, bytes): state slots, redo file, segments | no panic; an error names a file and an offset inside it; what opens lists its points in order and a replica opens, rewinds and undoes on it or fails cleanly |
 //!
 //! The seed corpus is written by the ignored test `regenerate_seed_corpus`
 //! (`cargo test -p rha-fuzz --lib -- --ignored regenerate_seed_corpus`):
@@ -40,6 +44,7 @@ mod glob;
 mod ha;
 mod ops;
 mod rewind_model;
+mod rewind_open;
 mod roundtrip;
 #[cfg(test)]
 mod seeds;
@@ -59,6 +64,7 @@ pub use glob::glob_match;
 pub use ha::{ha_restore, ha_sequence};
 pub use ops::delta_ops;
 pub use rewind_model::rewind_model;
+pub use rewind_open::rewind_open;
 pub use roundtrip::journal_roundtrip;
 pub use spool_limits::spool_limits_decode;
 pub use spool_model::spool_model;
@@ -217,6 +223,11 @@ mod tests {
     }
 
     #[test]
+    fn replay_rewind_open_corpus() {
+        replay("rewind_open", super::rewind_open);
+    }
+
+    #[test]
     fn replay_glob_match_corpus() {
         replay("glob_match", super::glob_match);
     }
@@ -226,7 +237,8 @@ mod tests {
     #[test]
     #[ignore = "writes the seed corpus into the source tree"]
     fn regenerate_module_seed_corpora() {
-        let sets: [(&str, Vec<(String, Vec<u8>)>); 3] = [
+        let sets: [(&str, Vec<(String, Vec<u8>)>); 4] = [
+            ("rewind_open", crate::rewind_open::seeds::seeds()),
             ("spool_open", crate::spool_open::seeds::seeds()),
             ("fixed_delta", crate::fixed::seeds::seeds()),
             ("glob_match", crate::glob::seeds::seeds()),
@@ -257,6 +269,7 @@ mod tests {
             super::fixed_delta(&[0xA5; 8][..n]);
             super::glob_match(&[0xA5; 8][..n]);
             super::spool_open(&[0xA5; 8][..n]);
+            super::rewind_open(&[0xA5; 8][..n]);
         }
     }
 }
