@@ -23,6 +23,7 @@
 //! | [`glob_match`] | a control byte, a pattern, a 0 byte, a path | no panic; parses and matches exactly as a reference reading of the documented rules; fast on a 64 KiB path |
 //! | [`spool_open`] | a control byte (salvage), then files (kind, u16 length, bytes): state, dirty, segments | no panic; an error names a file and an offset inside it; what opens reads back in order, appends and reopens with the new record |
 //! | [`rewind_open`] | files (kind, u16 length, bytes): state slots, redo file, segments | no panic; an error names a file and an offset inside it; what opens lists its points in order and a replica opens, rewinds and undoes on it or fails cleanly |
+//! | [`redirect_text`] | a parser byte, then a DNS name, host name, base64 secret, or bytes to encode | no panic; DNS names print and parse back to themselves; accepted host names are short DNS names; base64 acceptance agrees with a reference decoder; encoded secrets are accepted |
 //!
 //! The seed corpus is written by the ignored test `regenerate_seed_corpus`
 //! (`cargo test -p rha-fuzz --lib -- --ignored regenerate_seed_corpus`):
@@ -43,6 +44,7 @@ mod fixed;
 mod glob;
 mod ha;
 mod ops;
+mod redirect;
 mod rewind_model;
 mod rewind_open;
 mod roundtrip;
@@ -63,6 +65,7 @@ pub use fixed::fixed_delta;
 pub use glob::glob_match;
 pub use ha::{ha_restore, ha_sequence};
 pub use ops::delta_ops;
+pub use redirect::redirect_text;
 pub use rewind_model::rewind_model;
 pub use rewind_open::rewind_open;
 pub use roundtrip::journal_roundtrip;
@@ -228,6 +231,11 @@ mod tests {
     }
 
     #[test]
+    fn replay_redirect_text_corpus() {
+        replay("redirect_text", super::redirect_text);
+    }
+
+    #[test]
     fn replay_glob_match_corpus() {
         replay("glob_match", super::glob_match);
     }
@@ -237,7 +245,8 @@ mod tests {
     #[test]
     #[ignore = "writes the seed corpus into the source tree"]
     fn regenerate_module_seed_corpora() {
-        let sets: [(&str, Vec<(String, Vec<u8>)>); 4] = [
+        let sets = [
+            ("redirect_text", crate::redirect::seeds::seeds()),
             ("rewind_open", crate::rewind_open::seeds::seeds()),
             ("spool_open", crate::spool_open::seeds::seeds()),
             ("fixed_delta", crate::fixed::seeds::seeds()),
@@ -270,6 +279,7 @@ mod tests {
             super::glob_match(&[0xA5; 8][..n]);
             super::spool_open(&[0xA5; 8][..n]);
             super::rewind_open(&[0xA5; 8][..n]);
+            super::redirect_text(&[0xA5; 8][..n]);
         }
     }
 }
