@@ -49,8 +49,8 @@ pub fn glob_match(data: &[u8]) {
     }
     // A long path: matching is linear in path × pattern length.
     if let Ok(g) = glob {
-        let mut long = Vec::with_capacity(64 << 10);
-        while long.len() < 64 << 10 {
+        let mut long = Vec::with_capacity(16 << 10);
+        while long.len() < 16 << 10 {
             long.extend_from_slice(path);
             long.push(if control & 2 == 0 { b'/' } else { b'a' });
         }
