@@ -19,6 +19,11 @@
 //! | [`rewind_model`] | operations, rewinds, undos, crashes | after every step the replica's tree is the model's state at the replica's point |
 //! | [`signature_parse`] | a control byte, then a block signature (rha or rdiff) | no panic; chunked and whole loading agree; rha signatures re-encode exactly; a delta job on it accounts for every byte |
 //! | [`delta_apply`] | a control byte, a basis length and basis, then a delta | no panic; output within the cap; chunked and whole patching agree; in-place patching agrees when it succeeds |
+//! | [`fixed_delta`] | a chunk-size byte, two length-prefixed signatures (replica, master), then the master | no panic; the plan's ranges are ordered and inside the master; the fixed delta ends or fails only on a short master; patching (new file and in place) a basis holding the unchanged blocks gives the master exactly when it matches its signature, else an error |
+//! | [`glob_match`] | a control byte, a pattern, a 0 byte, a path | no panic; parses and matches exactly as a reference reading of the documented rules; fast on a 16 KiB path |
+//! | [`spool_open`] | a control byte (salvage), then files (kind, u16 length, bytes): state, dirty, segments | no panic; an error names a file and an offset inside it; what opens reads back in order, appends and reopens with the new record |
+//! | [`rewind_open`] | files (kind, u16 length, bytes): state slots, redo file, segments | no panic; an error names a file and an offset inside it; what opens lists its points in order and a replica opens, rewinds and undoes on it or fails cleanly |
+//! | [`redirect_text`] | a parser byte, then a DNS name, host name, base64 secret, or bytes to encode | no panic; DNS names print and parse back to themselves; accepted host names are short DNS names; base64 acceptance agrees with a reference decoder; encoded secrets are accepted |
 //!
 //! The seed corpus is written by the ignored test `regenerate_seed_corpus`
 //! (`cargo test -p rha-fuzz --lib -- --ignored regenerate_seed_corpus`):
@@ -35,14 +40,19 @@
 mod block;
 mod decode;
 mod dns;
+mod fixed;
+mod glob;
 mod ha;
 mod ops;
+mod redirect;
 mod rewind_model;
+mod rewind_open;
 mod roundtrip;
 #[cfg(test)]
 mod seeds;
 mod spool_limits;
 mod spool_model;
+mod spool_open;
 mod tree;
 
 use std::path::{Path, PathBuf};
@@ -51,12 +61,17 @@ use std::process::ExitCode;
 pub use block::{delta_apply, signature_parse};
 pub use decode::journal_decode;
 pub use dns::dns_message_decode;
+pub use fixed::fixed_delta;
+pub use glob::glob_match;
 pub use ha::{ha_restore, ha_sequence};
 pub use ops::delta_ops;
+pub use redirect::redirect_text;
 pub use rewind_model::rewind_model;
+pub use rewind_open::rewind_open;
 pub use roundtrip::journal_roundtrip;
 pub use spool_limits::spool_limits_decode;
 pub use spool_model::spool_model;
+pub use spool_open::spool_open;
 pub use tree::tree_signature_parse;
 
 /// The main program of a fuzz target built without libFuzzer: runs every
@@ -201,6 +216,52 @@ mod tests {
     }
 
     #[test]
+    fn replay_fixed_delta_corpus() {
+        replay("fixed_delta", super::fixed_delta);
+    }
+
+    #[test]
+    fn replay_spool_open_corpus() {
+        replay("spool_open", super::spool_open);
+    }
+
+    #[test]
+    fn replay_rewind_open_corpus() {
+        replay("rewind_open", super::rewind_open);
+    }
+
+    #[test]
+    fn replay_redirect_text_corpus() {
+        replay("redirect_text", super::redirect_text);
+    }
+
+    #[test]
+    fn replay_glob_match_corpus() {
+        replay("glob_match", super::glob_match);
+    }
+
+    /// Writes the descriptive seeds of the targets whose seeds live beside
+    /// them (`seed-*` files); fuzzer finds and regressions are left alone.
+    #[test]
+    #[ignore = "writes the seed corpus into the source tree"]
+    fn regenerate_module_seed_corpora() {
+        let sets = [
+            ("redirect_text", crate::redirect::seeds::seeds()),
+            ("rewind_open", crate::rewind_open::seeds::seeds()),
+            ("spool_open", crate::spool_open::seeds::seeds()),
+            ("fixed_delta", crate::fixed::seeds::seeds()),
+            ("glob_match", crate::glob::seeds::seeds()),
+        ];
+        for (target, seeds) in sets {
+            let dir = corpus_dir(target);
+            std::fs::create_dir_all(&dir).expect("corpus dir");
+            for (name, bytes) in seeds {
+                std::fs::write(dir.join(format!("seed-{name}")), bytes).expect("write seed");
+            }
+        }
+    }
+
+    #[test]
     fn short_and_empty_inputs_are_fine() {
         for n in 0..8 {
             super::signature_parse(&[0xA5; 8][..n]);
@@ -214,6 +275,11 @@ mod tests {
             super::spool_model(&[0xA5; 8][..n]);
             super::spool_limits_decode(&[0xA5; 8][..n]);
             super::rewind_model(&[0xA5; 8][..n]);
+            super::fixed_delta(&[0xA5; 8][..n]);
+            super::glob_match(&[0xA5; 8][..n]);
+            super::spool_open(&[0xA5; 8][..n]);
+            super::rewind_open(&[0xA5; 8][..n]);
+            super::redirect_text(&[0xA5; 8][..n]);
         }
     }
 }

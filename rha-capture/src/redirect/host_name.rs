@@ -135,7 +135,8 @@ impl Executor for SwitchName {
 }
 
 /// Checks a host name: 1 to 64 bytes of letters, digits, `-` and `.`, no
-/// empty label, no label starting or ending with `-`.
+/// empty label, no label longer than 63 bytes (so the name is also a
+/// valid DNS name), no label starting or ending with `-`.
 ///
 /// # Errors
 ///
@@ -150,6 +151,9 @@ pub fn check_host_name(name: &str) -> Result<(), &'static str> {
     for label in name.split('.') {
         if label.is_empty() {
             return Err("empty label in host name");
+        }
+        if label.len() > 63 {
+            return Err("a host name label is longer than 63 bytes");
         }
         if !label
             .bytes()
@@ -197,4 +201,21 @@ fn write_name_file(path: &std::path::Path, name: &str) -> io::Result<()> {
     let tmp = PathBuf::from(tmp);
     std::fs::write(&tmp, format!("{name}\n"))?;
     std::fs::rename(&tmp, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_host_name;
+
+    /// Found by the `redirect_text` fuzz target: a 64-byte label passed,
+    /// though no DNS name holds a label longer than 63 bytes.
+    #[test]
+    fn labels_are_at_most_63_bytes() {
+        assert!(check_host_name(&"a".repeat(63)).is_ok());
+        assert_eq!(
+            check_host_name(&"a".repeat(64)),
+            Err("a host name label is longer than 63 bytes")
+        );
+        assert!(check_host_name(&format!("{}.b", "a".repeat(62))).is_ok());
+    }
 }

@@ -1,7 +1,8 @@
 //! Exclusion patterns: a small glob matcher over relative paths.
 //!
 //! Hand-written rather than a dependency: the rules below are all sync
-//! needs, they match in time linear in path × pattern length (memoised), and
+//! needs, they match in time linear in path × pattern length and memory linear in
+//! the path, without recursion, and
 //! the core stays free of a regex engine.
 
 use super::error::GlobError;
@@ -120,45 +121,64 @@ impl Glob {
             let start = path.iter().rposition(|&b| b == b'/').map_or(0, |i| i + 1);
             &path[start..]
         };
-        let width = subject.len() + 1;
-        let mut memo = vec![0u8; (self.tokens.len() + 1) * width];
-        self.at(0, 0, subject, &mut memo)
-    }
-
-    fn at(&self, t: usize, p: usize, s: &[u8], memo: &mut [u8]) -> bool {
-        let slot = t * (s.len() + 1) + p;
-        if memo[slot] != 0 {
-            return memo[slot] == 2;
-        }
-        let ok = match self.tokens.get(t) {
-            None => p == s.len(),
-            Some(tok) => {
-                let byte = s.get(p).copied();
-                match tok {
-                    Token::Lit(c) => byte == Some(*c) && self.at(t + 1, p + 1, s, memo),
-                    Token::One => byte.is_some_and(|b| b != b'/') && self.at(t + 1, p + 1, s, memo),
-                    Token::Class { negated, ranges } => {
-                        byte.is_some_and(|b| {
-                            b != b'/'
-                                && ranges.iter().any(|&(lo, hi)| lo <= b && b <= hi) != *negated
-                        }) && self.at(t + 1, p + 1, s, memo)
+        // Positions of `subject` each token may start at, token by token:
+        // time linear in path × pattern length, memory linear in the path,
+        // no recursion.
+        let n = subject.len();
+        let mut cur = vec![false; n + 1];
+        let mut next = vec![false; n + 1];
+        cur[0] = true;
+        for tok in &self.tokens {
+            next.fill(false);
+            let mut any = false;
+            match tok {
+                Token::Lit(c) => {
+                    for p in 0..n {
+                        next[p + 1] = cur[p] && subject[p] == *c;
                     }
-                    Token::Star => {
-                        self.at(t + 1, p, s, memo)
-                            || (byte.is_some_and(|b| b != b'/') && self.at(t, p + 1, s, memo))
+                }
+                Token::One => {
+                    for p in 0..n {
+                        next[p + 1] = cur[p] && subject[p] != b'/';
                     }
-                    Token::Rest => {
-                        self.at(t + 1, p, s, memo) || (byte.is_some() && self.at(t, p + 1, s, memo))
+                }
+                Token::Class { negated, ranges } => {
+                    for p in 0..n {
+                        let b = subject[p];
+                        next[p + 1] = cur[p]
+                            && b != b'/'
+                            && ranges.iter().any(|&(lo, hi)| lo <= b && b <= hi) != *negated;
                     }
-                    Token::Dirs => {
-                        self.at(t + 1, p, s, memo)
-                            || (p..s.len()).any(|k| s[k] == b'/' && self.at(t + 1, k + 1, s, memo))
+                }
+                Token::Star => {
+                    // From a start, on over any bytes other than `/`.
+                    let mut run = false;
+                    for p in 0..=n {
+                        run = cur[p] || (run && subject[p - 1] != b'/');
+                        next[p] = run;
+                    }
+                }
+                Token::Rest => {
+                    // From a start, on over anything.
+                    for p in 0..=n {
+                        any |= cur[p];
+                        next[p] = any;
+                    }
+                }
+                Token::Dirs => {
+                    // Zero components, or on to just after any later `/`.
+                    for p in 0..=n {
+                        next[p] = cur[p] || (p > 0 && subject[p - 1] == b'/' && any);
+                        any |= cur[p];
                     }
                 }
             }
-        };
-        memo[slot] = if ok { 2 } else { 1 };
-        ok
+            if !next.contains(&true) {
+                return false;
+            }
+            std::mem::swap(&mut cur, &mut next);
+        }
+        cur[n]
     }
 }
 
