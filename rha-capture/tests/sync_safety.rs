@@ -336,3 +336,28 @@ fn unreadable_master_paths_are_reported_and_the_rest_synced() {
     assert!(stdout.contains(", unreadable 2;"), "{stdout}");
     mode(&d.join("master/locked"), 0o755);
 }
+
+#[test]
+fn sync_takes_the_replicas_lock() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    fs::create_dir_all(d.join("master")).unwrap();
+    fs::write(d.join("master/f"), b"newer").unwrap();
+    fs::create_dir_all(d.join("replica/.rha")).unwrap();
+    fs::write(d.join("replica/f"), b"old").unwrap();
+    {
+        // As `rha apply` holds it while it applies.
+        let _held = rha_core::storage::DirStorage::open(d.join("replica/.rha")).unwrap();
+        let out = rha(d, &["sync", "master", "replica"]);
+        assert_eq!(out.status.code(), Some(5), "{}", text(&out.stderr));
+        assert!(
+            text(&out.stderr).contains("is busy"),
+            "{}",
+            text(&out.stderr)
+        );
+        assert_eq!(fs::read(d.join("replica/f")).unwrap(), b"old");
+    }
+    let out = rha(d, &["sync", "master", "replica"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(fs::read(d.join("replica/f")).unwrap(), b"newer");
+}

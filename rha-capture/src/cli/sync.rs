@@ -199,6 +199,10 @@ pub(crate) fn run(args: &SyncArgs) -> ExitCode {
             eprintln!("rha: error: {e}");
             Exit::Usage.into()
         }
+        Err(e @ SyncError::Busy { .. }) => {
+            eprintln!("rha: error: {e}");
+            Exit::Busy.into()
+        }
         Err(e) => {
             eprintln!("rha: error: {e}");
             Exit::Io.into()

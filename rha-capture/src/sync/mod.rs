@@ -338,6 +338,15 @@ pub enum SyncError {
         /// How they overlap.
         how: Overlap,
     },
+    /// Another process (an `rha apply`, another sync) holds the replica's
+    /// lock; nothing was done.
+    #[error("replica {} is busy: another process holds its lock '{}'", replica.display(), lock.display())]
+    Busy {
+        /// The replica directory.
+        replica: PathBuf,
+        /// The lock file.
+        lock: PathBuf,
+    },
     /// Applying a plan step to the replica failed.
     #[error("{op} {path}: {source}")]
     Apply {
@@ -429,6 +438,28 @@ fn scan_side(root: &Path, options: &SyncOptions, side: &str) -> Result<Scanned, 
     Ok((sig, stats, unreadable))
 }
 
+/// Takes the lock of the replica's state directory `.rha` if it has one (a
+/// real directory, not a link): the same lock `rha apply` holds.
+fn lock_replica(replica: &Path) -> Result<Option<rha_core::storage::DirStorage>, SyncError> {
+    let state = replica.join(crate::apply::DEFAULT_SPOOL);
+    match fs::symlink_metadata(&state) {
+        Ok(m) if m.is_dir() => {}
+        _ => return Ok(None),
+    }
+    match rha_core::storage::DirStorage::open(&state) {
+        Ok(storage) => Ok(Some(storage)),
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => Err(SyncError::Busy {
+            replica: replica.to_path_buf(),
+            lock: state.join(rha_core::storage::LOCK_FILE),
+        }),
+        Err(source) => Err(SyncError::Apply {
+            op: "lock",
+            path: state.display().to_string(),
+            source,
+        }),
+    }
+}
+
 /// Makes the tree under `replica` equal to the tree under `master`.
 pub fn sync(
     master: &Path,
@@ -467,6 +498,9 @@ pub fn sync_with(
             how,
         });
     }
+    // A replica that has been applied to holds its lock in `.rha`: take it
+    // for the whole run, so `rha apply` and sync never change it at once.
+    let _lock = lock_replica(replica)?;
     let mut report = SyncReport::default();
     let (master_sig, stats, unreadable_dirs) = scan_side(master, options, "master")?;
     report.master = stats;
