@@ -15,7 +15,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clap::{Args, Subcommand};
 use rha_core::journal::ReadError;
-use rha_core::rewind::{Plan, ReplicaConfig, Retention, RewindError};
+use rha_core::rewind::{Plan, ReplicaConfig, Resumed, Retention, RewindError};
 
 use rha_capture::apply::{ApplyError, ReplicaDir, ReplicaOptions};
 
@@ -206,6 +206,7 @@ pub(crate) fn apply(args: &ApplyArgs) -> io::Result<ExitCode> {
             .retention(retention)
             .segment_bytes(args.segment_bytes);
         let mut r = args.replica.open_with(args.rewind, config, false)?;
+        report_resumed(r.replica().resumed());
         let report = r.apply_journal(&args.journal)?;
         let point = report
             .point
@@ -228,6 +229,23 @@ pub(crate) fn apply(args: &ApplyArgs) -> io::Result<ExitCode> {
     })
 }
 
+/// Says what opening the replica finished after a crash, and returns it.
+fn report_resumed(resumed: Option<Resumed>) -> Option<Resumed> {
+    match resumed {
+        Some(Resumed::Rewind { to }) => {
+            outln!("finished a rewind that a crash interrupted: now at point {to}")
+        }
+        Some(Resumed::Undo { to }) => {
+            outln!("finished an undo that a crash interrupted: back at point {to}")
+        }
+        Some(Resumed::Rollback { to }) => outln!(
+            "rolled back a transaction that a crash interrupted before its commit: at point {to}"
+        ),
+        None => {}
+    }
+    resumed
+}
+
 fn print_plan(plan: &Plan, dry_run: bool) {
     let verb = if dry_run { "would rewind" } else { "rewound" };
     outln!(
@@ -246,6 +264,7 @@ pub(crate) fn rewind(cmd: &RewindCommand) -> io::Result<ExitCode> {
     run(|| match cmd {
         RewindCommand::List(args) => {
             let mut r = args.replica.open()?;
+            report_resumed(r.replica().resumed());
             let rep = r.replica();
             if rep.log().is_none() {
                 return Err(RewindError::Disabled.into());
@@ -297,12 +316,17 @@ pub(crate) fn rewind(cmd: &RewindCommand) -> io::Result<ExitCode> {
         RewindCommand::To(args) => {
             let mut r = args.replica.open()?;
             let rep = r.replica();
+            let resumed = report_resumed(rep.resumed());
             let point = match (&args.bookmark, args.seq, args.time) {
                 (Some(name), _, _) => rep.bookmark_point(name)?,
                 (_, Some(seq), _) => seq,
                 (_, _, Some(t)) => rep.point_at_time(t)?,
                 _ => return Err(RewindError::EmptyLog.into()),
             };
+            if resumed == Some(Resumed::Rewind { to: point }) && !args.dry_run {
+                // The rewind asked for is the one just finished.
+                return Ok(());
+            }
             let plan = if args.dry_run {
                 rep.plan(point)?
             } else {
@@ -313,6 +337,10 @@ pub(crate) fn rewind(cmd: &RewindCommand) -> io::Result<ExitCode> {
         }
         RewindCommand::Undo(args) => {
             let mut r = args.open()?;
+            if let Some(Resumed::Undo { .. }) = report_resumed(r.replica().resumed()) {
+                // The undo asked for is the one just finished.
+                return Ok(());
+            }
             let top = r.replica().undo_rewind()?;
             outln!("rewind undone: back at point {top}");
             Ok(())

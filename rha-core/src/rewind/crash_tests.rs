@@ -89,6 +89,11 @@ proptest! {
         let mut r = Replica::open(target, storage, config(3 + (cut as usize & 1))).unwrap();
         if outcome.is_ok() {
             prop_assert_eq!(r.target().inner.snapshot(), states[k].clone());
+            prop_assert_eq!(r.resumed(), None);
+        } else if r.resumed().is_some() {
+            // Opening finished the interrupted rewind, and says so.
+            prop_assert_eq!(r.resumed(), Some(Resumed::Rewind { to: k as u64 }));
+            prop_assert_eq!(r.current_point(), Some(k as u64));
         } else if r.current_point() != Some(k as u64) {
             // The cut came before the rewind was recorded: nothing moved.
             prop_assert_eq!(r.current_point(), Some(n as u64));

@@ -94,6 +94,28 @@ pub struct Replica<T: Target, S: Storage = MemStorage> {
     last_seq: Option<u64>,
     replay_to: u64,
     poisoned: bool,
+    resumed: Option<Resumed>,
+}
+
+/// A rewind or undo that a crash interrupted and [`Replica::open`]
+/// finished (see [`Replica::resumed`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resumed {
+    /// A rewind, which now stands at point `to`.
+    Rewind {
+        /// The point reached.
+        to: u64,
+    },
+    /// An undo of rewinds, which now stands at point `to`.
+    Undo {
+        /// The point reached.
+        to: u64,
+    },
+    /// The rollback of a transaction that never committed, back to `to`.
+    Rollback {
+        /// The point reached.
+        to: u64,
+    },
 }
 
 fn data_len(op: &Op) -> usize {
@@ -121,6 +143,7 @@ impl<T: Target, S: Storage> Replica<T, S> {
             last_seq: None,
             replay_to: 0,
             poisoned: false,
+            resumed: None,
         }
     }
 
@@ -141,9 +164,16 @@ impl<T: Target, S: Storage> Replica<T, S> {
             last_seq: None,
             replay_to: 0,
             poisoned: false,
+            resumed: None,
         };
         r.recover()?;
         Ok(r)
+    }
+
+    /// The rewind, undo or rollback that a crash interrupted and opening
+    /// finished, if any: what a tool reports instead of doing it again.
+    pub fn resumed(&self) -> Option<Resumed> {
+        self.resumed
     }
 
     fn recover(&mut self) -> Result<(), RewindError> {
@@ -152,6 +182,14 @@ impl<T: Target, S: Storage> Replica<T, S> {
         };
         if let Some(job) = log.state.job {
             self.run_job(job, true)?;
+            let to = job.target;
+            self.resumed = Some(if job.discard {
+                Resumed::Rollback { to }
+            } else if job.forward {
+                Resumed::Undo { to }
+            } else {
+                Resumed::Rewind { to }
+            });
         } else if log.state.head.is_none() {
             if let Some(first) = log.last_batch {
                 let n = log.entries.len();

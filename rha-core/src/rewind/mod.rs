@@ -34,7 +34,7 @@ pub use applied::{
     AppliedError, AppliedPoint, RecordMark, APPLIED_FILE, APPLIED_LEN, APPLIED_MAGIC, APPLIED_TMP,
     APPLIED_VERSION,
 };
-pub use engine::{Plan, PlanItem, Replica, ReplicaConfig, Retention};
+pub use engine::{Plan, PlanItem, Replica, ReplicaConfig, Resumed, Retention};
 pub use error::RewindError;
 pub use invert::{invert, is_namespace, InvertError, NodeKind, NodeMeta, PreImage, INVERSE_CHUNK};
 pub use log::{
