@@ -10,7 +10,7 @@ use rha_core::journal::{
 use rha_core::rewind::{
     AppliedError, AppliedPoint, RecordMark, Replica, ReplicaConfig, RewindError,
 };
-use rha_core::storage::{DirStorage, Storage, LOCK_FILE};
+use rha_core::storage::{replace_file, DirStorage, Storage, LOCK_FILE};
 
 use super::dir::DirTarget;
 
@@ -23,7 +23,6 @@ const REWIND_DIR: &str = "rewind";
 /// The file in the spool directory that keeps the records of a transaction
 /// whose commit has not arrived yet (a journal stream).
 pub const TXN_FILE: &str = "open-transaction";
-const TXN_TMP: &str = "open-transaction.tmp";
 
 /// Without a rewind log, the applied point is made durable at least every
 /// this many records (each time with a sync of the target first), so that
@@ -474,14 +473,7 @@ impl ReplicaDir {
         let bytes = w.into_inner().map_err(|e| {
             io(self.spool.join(TXN_FILE))(io::Error::new(io::ErrorKind::InvalidData, e))
         })?;
-        let tmp = self.spool.join(TXN_TMP);
-        let file = self.storage.create(TXN_TMP).map_err(io(tmp.clone()))?;
-        file.set_len(0)
-            .and_then(|()| file.write_at(0, &bytes))
-            .and_then(|()| file.sync())
-            .and_then(|()| self.storage.rename(TXN_TMP, TXN_FILE))
-            .and_then(|()| self.storage.sync_dir())
-            .map_err(io(tmp))
+        replace_file(&self.storage, TXN_FILE, &bytes).map_err(io(self.spool.join(TXN_FILE)))
     }
 
     /// After a rewind the next record continues from the rewound point, and

@@ -9,7 +9,8 @@ use crate::storage::Storage;
 
 /// Name of the applied-point file in the spool directory.
 pub const APPLIED_FILE: &str = "applied";
-/// Name of the file being written before it is renamed to [`APPLIED_FILE`].
+/// Name of the file being written before it is renamed to [`APPLIED_FILE`]
+/// (what [`replace_file`](crate::storage::replace_file) names it).
 pub const APPLIED_TMP: &str = "applied.tmp";
 /// Magic bytes of the applied-point file.
 pub const APPLIED_MAGIC: [u8; 8] = *b"\x89RHAAPT\n";
@@ -189,12 +190,7 @@ impl AppliedPoint {
     /// Writes the point durably: a new file, synced, renamed over the old
     /// one, then the directory synced.
     pub fn store(&self, storage: &dyn Storage) -> Result<(), AppliedError> {
-        let file = storage.create(APPLIED_TMP)?;
-        file.set_len(0)?;
-        file.write_at(0, &self.encode())?;
-        file.sync()?;
-        storage.rename(APPLIED_TMP, APPLIED_FILE)?;
-        storage.sync_dir()?;
+        crate::storage::replace_file(storage, APPLIED_FILE, &self.encode())?;
         Ok(())
     }
 }

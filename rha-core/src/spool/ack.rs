@@ -5,7 +5,6 @@ use std::io;
 use std::sync::Arc;
 
 use super::error::{AckError, ResetError};
-use super::flush::write_meta;
 use super::meta::{SpoolMode, STATE_FILE};
 use super::recover::{spare_name, MAX_SPARES};
 use super::spool::arc_io;
@@ -44,7 +43,7 @@ impl Spool {
             sh.flushed.notify_all();
             AckError::Io(arc_io(e))
         };
-        if let Err(e) = write_meta(&*sh.storage, STATE_FILE, &bytes) {
+        if let Err(e) = crate::storage::replace_file(&*sh.storage, STATE_FILE, &bytes) {
             return Err(fail(e, "writing state"));
         }
         let (doomed, room): (Vec<(u64, String, bool)>, usize) = {

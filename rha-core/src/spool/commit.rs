@@ -8,7 +8,7 @@ use parking_lot::MutexGuard;
 
 use super::config::Ticket;
 use super::error::AppendError;
-use super::flush::{write_chunks, write_meta, Chunk, Job, Written};
+use super::flush::{write_chunks, Chunk, Job, Written};
 use super::meta::{self, DIRTY_FILE, STATE_FILE};
 use super::spool::{arc_io, State};
 use super::Spool;
@@ -230,11 +230,11 @@ impl Spool {
             (state, st.meta_version, dirty, st.dirty_version)
         };
         if let Some(b) = dirty {
-            write_meta(&*sh.storage, DIRTY_FILE, &b)
+            crate::storage::replace_file(&*sh.storage, DIRTY_FILE, &b)
                 .map_err(|e| (format!("writing {DIRTY_FILE}"), e))?;
         }
         if let Some(b) = state {
-            write_meta(&*sh.storage, STATE_FILE, &b)
+            crate::storage::replace_file(&*sh.storage, STATE_FILE, &b)
                 .map_err(|e| (format!("writing {STATE_FILE}"), e))?;
         }
         let mut st = sh.state.lock();

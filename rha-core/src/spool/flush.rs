@@ -4,7 +4,6 @@
 use std::io;
 use std::sync::Arc;
 
-use super::meta::TMP_SUFFIX;
 use crate::storage::{Storage, StorageFile};
 
 /// Encoded bytes of one segment, not yet written.
@@ -15,17 +14,6 @@ pub(crate) struct Chunk {
     /// The encoded bytes, in order.
     pub(crate) parts: Vec<bytes::Bytes>,
     pub(crate) len: usize,
-}
-
-/// Writes a metadata file atomically: temporary file, sync, rename, sync
-/// the directory.
-pub(crate) fn write_meta(storage: &dyn Storage, name: &str, bytes: &[u8]) -> io::Result<()> {
-    let tmp = format!("{name}{TMP_SUFFIX}");
-    let file = storage.create(&tmp)?;
-    file.write_at(0, bytes)?;
-    file.sync()?;
-    storage.rename(&tmp, name)?;
-    storage.sync_dir()
 }
 
 /// A chunk to write to its segment.

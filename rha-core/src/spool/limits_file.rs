@@ -13,7 +13,6 @@ use std::io;
 
 use super::config::{OverflowPolicy, SpoolConfig};
 use super::error::{Corruption, FullReason, OpenError};
-use super::flush::write_meta;
 use super::recover::Recovery;
 use crate::storage::Storage;
 
@@ -266,7 +265,7 @@ pub(crate) fn store_on_open(
         }
         Err(e) => return Err(e),
     }
-    write_meta(storage, LIMITS_FILE, &bytes).map_err(|source| OpenError::Io {
+    crate::storage::replace_file(storage, LIMITS_FILE, &bytes).map_err(|source| OpenError::Io {
         doing: "writing",
         file: LIMITS_FILE.to_string(),
         source,

@@ -8,8 +8,7 @@ use crate::journal::RelPath;
 pub const STATE_FILE: &str = "state";
 /// Name of the dirty-region file.
 pub const DIRTY_FILE: &str = "dirty";
-/// Suffix of a metadata file being replaced (written, synced, then renamed).
-pub const TMP_SUFFIX: &str = ".tmp";
+pub use crate::storage::TMP_SUFFIX;
 
 /// Magic bytes of the state file.
 pub const STATE_MAGIC: [u8; 8] = *b"\x89RHASPS\n";

@@ -11,7 +11,7 @@ use super::buffer::EncodeBuffer;
 use super::config::{SpoolConfig, SpoolEvent, SpoolUsage};
 use super::dirty::DirtyRegions;
 use super::error::{AppendError, FullReason, OpenError};
-use super::flush::{write_meta, Chunk, Written};
+use super::flush::{Chunk, Written};
 use super::meta::{SpoolMode, StateFile, STATE_FILE};
 use super::reader::SpoolReader;
 use super::recover::{self, Recovery, Repair};
@@ -264,11 +264,13 @@ impl Spool {
         let mut state = scanned.state;
         state.resume_seq = report.resume_seq;
         if report.created || report.salvaged.is_some() {
-            write_meta(&*storage, STATE_FILE, &state.encode()).map_err(|source| OpenError::Io {
-                doing: "writing",
-                file: STATE_FILE.to_string(),
-                source,
-            })?;
+            crate::storage::replace_file(&*storage, STATE_FILE, &state.encode()).map_err(
+                |source| OpenError::Io {
+                    doing: "writing",
+                    file: STATE_FILE.to_string(),
+                    source,
+                },
+            )?;
         }
         let free = storage.free_space().map_err(|source| OpenError::Io {
             doing: "measuring free space of",

@@ -4,7 +4,6 @@
 use super::config::SpoolConfig;
 use super::dirty::DirtyRegions;
 use super::error::OpenError;
-use super::flush::write_meta;
 use super::limits_file::{read_limits, SpoolLimits, LIMITS_FILE};
 use super::meta::{SpoolMode, STATE_FILE};
 use super::recover::{self, Recovery, Repair};
@@ -93,10 +92,12 @@ pub fn inspect(
     if salvage && report.salvaged.is_some() {
         let mut state = scanned.state;
         state.resume_seq = report.resume_seq;
-        write_meta(storage, STATE_FILE, &state.encode()).map_err(|source| OpenError::Io {
-            doing: "writing",
-            file: STATE_FILE.to_string(),
-            source,
+        crate::storage::replace_file(storage, STATE_FILE, &state.encode()).map_err(|source| {
+            OpenError::Io {
+                doing: "writing",
+                file: STATE_FILE.to_string(),
+                source,
+            }
         })?;
     }
     let segments: Vec<SegmentInfo> = scanned

@@ -8,6 +8,8 @@
 //! - [`MemStorage`]: memory holding a live and a durable image of every
 //!   file, so a test can reopen what a crash would leave; a [`CrashPlan`]
 //!   freezes it at a chosen sync or cuts a chosen write short.
+//! - [`replace_file`]: replaces a small file atomically (temporary file,
+//!   sync, rename, directory sync).
 //! - [`FaultInjector`]: wraps any storage and fails the calls a shared
 //!   [`Faults`] count chooses ([`FaultPlan`]).
 //!
@@ -37,6 +39,7 @@ mod backend;
 mod dir;
 mod fault;
 mod mem;
+mod replace;
 
 #[cfg(test)]
 mod tests;
@@ -45,3 +48,4 @@ pub use backend::{Storage, StorageFile};
 pub use dir::{DirStorage, LOCK_FILE};
 pub use fault::{FaultInjector, FaultPlan, Faults};
 pub use mem::{CrashPlan, MemStats, MemStorage};
+pub use replace::{replace_file, TMP_SUFFIX};
