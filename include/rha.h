@@ -206,6 +206,13 @@ typedef enum rha_result {
      */
     RHA_PATCH_NOT_IN_PLACE = 422,
     /**
+     * The delta names the basis it was made against (fixed-offset deltas
+     * do), and the basis or target given is another file (a different
+     * length or whole-file hash). Refused before anything was written or
+     * produced: the target is untouched.
+     */
+    RHA_PATCH_WRONG_BASIS = 423,
+    /**
      * A tree signature is damaged: bad magic bytes, a checksum mismatch, an
      * impossible entry, truncation. The error object carries the byte
      * offset of the damaged structure (`rha_error_offset`).
@@ -1190,7 +1197,11 @@ typedef struct rha_ha_scenario_builder rha_ha_scenario_builder;
  * The replica side of a fixed-offset sync: applies a delta in place,
  * writing literals and zero runs where they belong and skipping the
  * blocks that stay, then sets the target's length and (for an rha delta)
- * checks the whole-file hash by reading the target back. A copy that moves
+ * checks the whole-file hash by reading the target back. A fixed-offset
+ * delta names the replica it was made against (length and whole-file
+ * hash); the target is read once and checked against it before anything
+ * is written, and another file is refused with `RHA_PATCH_WRONG_BASIS`,
+ * untouched. A copy that moves
  * data, as rolling deltas have, is refused with `RHA_PATCH_NOT_IN_PLACE`
  * when it is reached (commands before it have been written: restore the
  * target or sync it another way). Memory: one delta command (at most
@@ -3508,6 +3519,8 @@ enum rha_result rha_patch_job_new(rha_read_at_fn read_at,
  * room. Errors: `RHA_DELTA_CORRUPT` (with the byte offset),
  * `RHA_DELTA_UNSUPPORTED`, `RHA_DELTA_OUT_OF_RANGE`, `RHA_PATCH_TOO_LARGE`,
  * `RHA_PATCH_HASH_MISMATCH` (discard the output and copy the whole file),
+ * `RHA_PATCH_WRONG_BASIS` (a delta that names its basis, as fixed-offset
+ * deltas do, given another one: nothing was produced),
  * `RHA_IO` (the callback failed or the basis ended early),
  * `RHA_INVALID_STATE` (after a failure or input after the end). After an
  * error the job stays failed.
@@ -3778,8 +3791,9 @@ enum rha_result rha_in_place_patch_job_new(rha_read_at_fn read_at,
  * hash verified; `RHA_BLOCKED` when it needs more input. Errors:
  * `RHA_PATCH_NOT_IN_PLACE` (a moved copy: use `rha_patch_job` into a new
  * file), `RHA_DELTA_CORRUPT` / `RHA_DELTA_UNSUPPORTED` (with the byte
- * offset), `RHA_PATCH_TOO_LARGE`, `RHA_PATCH_HASH_MISMATCH` (the target
- * was not the file the replica signature described: copy the whole file),
+ * offset), `RHA_PATCH_WRONG_BASIS` (the delta names another target:
+ * nothing was written), `RHA_PATCH_TOO_LARGE`, `RHA_PATCH_HASH_MISMATCH`
+ * (the target changed while it was patched: copy the whole file),
  * `RHA_IO` (a callback failed), `RHA_INVALID_STATE` (after a failure),
  * `RHA_DELTA_CORRUPT` for bytes after the end of the delta (the target is
  * complete; `input->pos` stops at the end of the delta). After an error the job stays failed and the target
@@ -3926,7 +3940,10 @@ enum rha_result rha_delta_ops_job_new(const uint8_t *path,
  *
  * Errors: `RHA_DELTA_CORRUPT` (truncated, damaged, bytes after the end)
  * and `RHA_DELTA_UNSUPPORTED`, with the byte offset in the delta
- * (`rha_error_offset`); `RHA_IO` (the callback failed or the basis ended
+ * (`rha_error_offset`); `RHA_PATCH_WRONG_BASIS` (the delta names the
+ * basis it was made against, as fixed-offset deltas do, and the basis
+ * given is another file: no record was produced); `RHA_IO` (the callback
+ * failed or the basis ended
  * before a copy did); `RHA_INVALID_STATE` after an earlier failure (the
  * job stays failed); `RHA_NULL_PARAMETER` if `job` or `record_out` is
  * NULL; `RHA_INVALID_ARGUMENT` for a bad buffer.

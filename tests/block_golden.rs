@@ -2,7 +2,9 @@
 //! version 1 of the delta format: `tests/data/signature-v1.rhbs` is the
 //! signature of a fixed basis (BLAKE3), `tests/data/signature-v2-xxh3.rhbs`
 //! the same with XXH3 block hashes,
-//! `tests/data/delta-v1.rhbd` the delta of a fixed new file against it.
+//! `tests/data/delta-v1.rhbd` the delta of a fixed new file against it,
+//! `tests/data/fixed-delta-v1.rhbd` a fixed-offset delta (which starts by
+//! naming its basis) of a rewritten copy.
 //! Both must stay byte-for-byte what the writers produce, and keep
 //! decoding and patching to the same results.
 //!
@@ -14,8 +16,8 @@
 use std::path::PathBuf;
 
 use rha_core::signature::block::{
-    delta_of, file_hash, patch_of, signature_of, DeltaFormat, Signature, SignatureKind,
-    SignatureParams, StrongHash,
+    compare_fixed, delta_of, file_hash, patch_of, signature_of, DeltaFormat, FixedDeltaJob,
+    InPlacePatch, PatchError, Signature, SignatureKind, SignatureParams, StrongHash,
 };
 
 fn data(name: &str) -> PathBuf {
@@ -90,6 +92,47 @@ fn delta_v1() {
         new_file()
     );
     assert_eq!(&golden[..4], b"RHBD");
+}
+
+#[test]
+fn fixed_delta_v1() {
+    let params = SignatureParams::new(3000).with_block_len(1024).unwrap();
+    let sign = |d: &[u8]| Signature::from_bytes(&signature_of(d, params).unwrap()).unwrap();
+    // The same length, one block rewritten: what a volume sees.
+    let mut master = basis();
+    master[1500..1600].fill(b'#');
+    let plan = compare_fixed(&sign(&basis()), &sign(&master)).unwrap();
+    let mut job = FixedDeltaJob::new(&master[..], plan);
+    let mut fresh = Vec::new();
+    let mut room = vec![0u8; 1 << 16];
+    loop {
+        let p = job.run(&mut room).unwrap();
+        fresh.extend_from_slice(&room[..p.produced]);
+        if p.done {
+            break;
+        }
+    }
+    let golden = read_or_bless("fixed-delta-v1.rhbd", &fresh);
+    assert_eq!(
+        golden, fresh,
+        "the fixed-offset delta writer changed its output"
+    );
+    // Header, then the basis command (opcode 4): the basis's length and
+    // whole-file hash, then the result's.
+    assert_eq!(golden[16], 4);
+    assert_eq!(golden[17..25], 3000u64.to_le_bytes());
+    assert_eq!(golden[25..57], file_hash(&basis(), 1024));
+    assert_eq!(golden[57..65], 3000u64.to_le_bytes());
+    assert_eq!(golden[65..97], file_hash(&master, 1024));
+    let mut patch = InPlacePatch::new(basis(), u64::MAX);
+    assert!(patch.run(&golden, true).unwrap().done);
+    assert_eq!(patch.into_target(), master);
+    let mut other = basis();
+    other[0] = b'!';
+    let mut patch = InPlacePatch::new(other.clone(), u64::MAX);
+    let e = patch.run(&golden, true).unwrap_err();
+    assert!(matches!(e, PatchError::WrongBasis { .. }), "{e}");
+    assert_eq!(patch.into_target(), other);
 }
 
 #[test]

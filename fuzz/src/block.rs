@@ -88,7 +88,20 @@ pub fn delta_apply(data: &[u8]) {
             !p.done || p.consumed == delta.len(),
             "in-place patch finished with bytes left over"
         );
-        if p.done {
+        if p.done && in_place.already_patched() {
+            // The delta named a basis and announced a result that the
+            // target already is: nothing written, the target unchanged.
+            assert_eq!(
+                in_place.written(),
+                0,
+                "an already patched target was written"
+            );
+            assert_eq!(
+                in_place.into_target(),
+                basis,
+                "an already patched target changed"
+            );
+        } else if p.done {
             let out = whole
                 .as_ref()
                 .expect("in place succeeded, so must a new-file patch");

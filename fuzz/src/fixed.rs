@@ -2,7 +2,8 @@
 //! signatures, and the master's answer to the plan it gives.
 
 use rha_core::signature::block::{
-    compare_fixed, file_hash, FixedDeltaJob, InPlacePatch, PatchJob, PatchOptions, Signature,
+    compare_fixed, file_hash, FixedDeltaJob, InPlacePatch, PatchError, PatchJob, PatchOptions,
+    Signature,
 };
 
 /// The most output a patch may produce: bounds time and memory.
@@ -20,17 +21,19 @@ fn field(data: &[u8]) -> (&[u8], &[u8]) {
 }
 
 /// `fixed_delta`: byte 0 picks the output chunk size, then the replica's
-/// signature and the master's signature (each a u16 LE length and the
-/// bytes), then the master's contents.
+/// signature, the master's signature and the master's contents (each a u16
+/// LE length and the bytes), then the replica's contents (the rest).
 ///
 /// Checks: [`compare_fixed`] does not panic; when it gives a plan, its
 /// ranges are ascending, disjoint and within the master's length; a
 /// [`FixedDeltaJob`] over the master makes progress and ends (or fails
-/// cleanly when the master is shorter than its signature says). The basis
-/// is the master with every needed range garbled, so the replica holds the
-/// blocks the plan calls the same: [`PatchJob`] and [`InPlacePatch`] then
-/// give the master exactly when the master matches its signature's length
-/// and hash, and an error otherwise.
+/// cleanly when the master is shorter than its signature says). Then the
+/// delta is applied to the replica ([`PatchJob`] and [`InPlacePatch`]):
+/// it gives the master exactly when the replica is the file its signature
+/// describes (the delta names it), the master matches its signature, and
+/// the blocks the plan keeps hold the master's bytes; any other replica is
+/// refused before a byte is written. Applied in place to the master itself,
+/// the delta is recognised as already applied and writes nothing.
 pub fn fixed_delta(data: &[u8]) {
     run(data);
 }
@@ -43,6 +46,9 @@ pub(crate) enum Reached {
     Refused,
     /// The master was shorter than the plan's ranges.
     MasterShort,
+    /// The replica is not the file its signature describes: refused
+    /// untouched.
+    WrongBasis,
     /// Both patches rejected the delta (the master is not its signature).
     Rejected,
     /// Both patches gave the master.
@@ -53,15 +59,16 @@ fn run(data: &[u8]) -> Reached {
     let Some((&control, rest)) = data.split_first() else {
         return Reached::Refused;
     };
-    let (replica, rest) = field(rest);
-    let (master_sig, master) = field(rest);
-    let (Ok(replica), Ok(master_sig)) = (
-        Signature::from_bytes(replica),
+    let (replica_sig, rest) = field(rest);
+    let (master_sig, rest) = field(rest);
+    let (master, replica) = field(rest);
+    let (Ok(replica_sig), Ok(master_sig)) = (
+        Signature::from_bytes(replica_sig),
         Signature::from_bytes(master_sig),
     ) else {
         return Reached::Refused;
     };
-    let Ok(plan) = compare_fixed(&replica, &master_sig) else {
+    let Ok(plan) = compare_fixed(&replica_sig, &master_sig) else {
         return Reached::Refused;
     };
     let mut end = 0u64;
@@ -78,6 +85,13 @@ fn run(data: &[u8]) -> Reached {
     assert_eq!(
         plan.target_len,
         master_sig.file_len().expect("rha signature")
+    );
+    assert_eq!(
+        (plan.basis_len, Some(&plan.basis_hash)),
+        (
+            replica_sig.file_len().expect("rha signature"),
+            replica_sig.file_hash()
+        )
     );
 
     // The master's answer, produced through a small output buffer.
@@ -107,24 +121,31 @@ fn run(data: &[u8]) -> Reached {
         assert!(idle < 2, "the delta job makes no progress");
     }
     assert!(
-        delta.len() as u64 <= plan.needed_bytes() + 64 * (plan.ranges.len() as u64 + 2),
+        delta.len() as u64 <= plan.needed_bytes() + 128 * (plan.ranges.len() as u64 + 2),
         "the delta is larger than the literals it carries"
     );
 
-    // The replica: the master with every needed range garbled.
-    let mut basis = master.to_vec();
-    for &(start, len) in &plan.ranges {
-        let (start, end) = (start as usize, (start + len) as usize);
-        for b in basis.iter_mut().take(end).skip(start) {
-            *b = !*b;
-        }
-    }
+    // What patching must give.
     let n = plan.target_len as usize;
-    let expect = (master.len() as u64 >= plan.target_len
-        && file_hash(&master[..n], plan.block_len) == plan.target_hash)
-        .then(|| &master[..n]);
+    let master_ok = master.len() as u64 >= plan.target_len
+        && file_hash(&master[..n], plan.block_len) == plan.target_hash;
+    let basis_ok = replica.len() as u64 == plan.basis_len
+        && file_hash(replica, plan.block_len) == plan.basis_hash;
+    // The blocks the plan keeps must hold the master's bytes for the
+    // result to be the master (a forged master signature can claim
+    // otherwise; the final hash check then refuses the result).
+    let mut kept_ok = master_ok;
+    let mut at = 0u64;
+    for &(start, len) in plan.ranges.iter().chain([(plan.target_len, 0)].iter()) {
+        let (a, b) = (at as usize, start as usize);
+        if kept_ok && a < b {
+            kept_ok = replica.get(a..b) == master.get(a..b);
+        }
+        at = start + len;
+    }
+    let expect = (basis_ok && kept_ok).then(|| &master[..n]);
 
-    let mut patch = PatchJob::new(&basis[..], PatchOptions::default().max_output(MAX_OUTPUT));
+    let mut patch = PatchJob::new(replica, PatchOptions::default().max_output(MAX_OUTPUT));
     let mut out = Vec::new();
     let mut room = vec![0u8; 1 << 16];
     let mut fed = 0;
@@ -135,30 +156,75 @@ fn run(data: &[u8]) -> Reached {
                 out.extend_from_slice(&room[..p.produced]);
                 if p.done {
                     assert_eq!(fed, delta.len(), "patch finished with bytes left over");
-                    break Some(out);
+                    break Ok(out);
                 }
                 assert!(p.consumed + p.produced > 0, "patch makes no progress");
             }
-            Err(_) => break None,
+            Err(e) => break Err(e),
         }
     };
-    assert_eq!(patched.as_deref(), expect, "patching the fixed delta");
+    if !basis_ok {
+        assert!(
+            matches!(patched, Err(PatchError::WrongBasis { .. })),
+            "a replica that is not its signature's file must be refused: {:?}",
+            patched.as_ref().map(Vec::len)
+        );
+    }
+    assert!(
+        patched.as_ref().ok().map(Vec::as_slice) == expect,
+        "patching the fixed delta: got {:?} (basis ok {basis_ok}, kept ok {kept_ok}, master ok {master_ok})",
+        patched.as_ref().map(Vec::len)
+    );
 
-    let mut in_place = InPlacePatch::new(basis, MAX_OUTPUT);
-    let in_place = match in_place.run(&delta, true) {
+    // In place: a target already equal to the result is accepted as it is.
+    let already = master_ok && replica == &master[..n];
+    let mut in_place = InPlacePatch::new(replica.to_vec(), MAX_OUTPUT);
+    let result = in_place.run(&delta, true);
+    let written = in_place.written();
+    match result {
         Ok(p) if p.done => {
             assert_eq!(p.consumed, delta.len(), "in-place patch left bytes over");
-            Some(in_place.into_target())
+            assert!(
+                expect.is_some() || already,
+                "in-place patch succeeded on a wrong target"
+            );
+            assert!(
+                in_place.into_target() == master[..n],
+                "patching the fixed delta in place"
+            );
         }
         Ok(_) => panic!("in-place patch given the whole delta did not finish"),
-        Err(_) => None,
-    };
-    assert_eq!(
-        in_place.as_deref(),
-        expect,
-        "patching the fixed delta in place"
-    );
-    if expect.is_some() {
+        Err(e) => {
+            assert!(
+                expect.is_none(),
+                "in-place patch failed where it should not: {e}"
+            );
+            if !basis_ok && !already {
+                assert!(
+                    matches!(e, PatchError::WrongBasis { .. }),
+                    "expected a wrong-basis refusal, got {e}"
+                );
+                assert_eq!(written, 0, "a refused target was written");
+                assert!(
+                    in_place.into_target() == replica,
+                    "a refused target changed"
+                );
+            }
+        }
+    }
+
+    // Run again on the result: recognised, nothing written.
+    if master_ok && !basis_ok {
+        let mut again = InPlacePatch::new(master[..n].to_vec(), MAX_OUTPUT);
+        let p = again
+            .run(&delta, true)
+            .expect("the result is accepted as it is");
+        assert!(p.done && again.already_patched() && again.written() == 0);
+    }
+
+    if !basis_ok {
+        Reached::WrongBasis
+    } else if expect.is_some() {
         Reached::Patched
     } else {
         Reached::Rejected
@@ -176,6 +242,7 @@ pub(crate) mod seeds {
                 "block-lengths-differ" => Reached::Refused,
                 "master-too-short" => Reached::MasterShort,
                 "master-not-its-signature" => Reached::Rejected,
+                "replica-not-its-signature" | "replica-missing" => Reached::WrongBasis,
                 "xxh3" => Reached::Refused,
                 _ => Reached::Patched,
             };
@@ -196,13 +263,19 @@ pub(crate) mod seeds {
         signature_of(data, p).expect("signature")
     }
 
-    fn input(control: u8, replica: &[u8], master_sig: &[u8], master: &[u8]) -> Vec<u8> {
+    fn input(
+        control: u8,
+        replica_sig: &[u8],
+        master_sig: &[u8],
+        master: &[u8],
+        replica: &[u8],
+    ) -> Vec<u8> {
         let mut v = vec![control];
-        for s in [replica, master_sig] {
+        for s in [replica_sig, master_sig, master] {
             v.extend_from_slice(&(s.len() as u16).to_le_bytes());
             v.extend_from_slice(s);
         }
-        v.extend_from_slice(master);
+        v.extend_from_slice(replica);
         v
     }
 
@@ -228,6 +301,7 @@ pub(crate) mod seeds {
                 &sig(&old, 256, None, b3),
                 &sig(&old, 256, None, b3),
                 &old,
+                &old,
             ),
         );
         add(
@@ -237,6 +311,7 @@ pub(crate) mod seeds {
                 &sig(&old, 256, None, b3),
                 &sig(&new, 256, None, b3),
                 &new,
+                &old,
             ),
         );
         add(
@@ -246,6 +321,7 @@ pub(crate) mod seeds {
                 &sig(&old, 128, None, b3),
                 &sig(&grown, 128, None, b3),
                 &grown,
+                &old,
             ),
         );
         add(
@@ -255,6 +331,7 @@ pub(crate) mod seeds {
                 &sig(&grown, 128, None, b3),
                 &sig(&old[..1234], 128, None, b3),
                 &old[..1234],
+                &grown,
             ),
         );
         add(
@@ -264,6 +341,7 @@ pub(crate) mod seeds {
                 &sig(&[], 64, None, b3),
                 &sig(&new[..500], 64, None, b3),
                 &new[..500],
+                &[],
             ),
         );
         add(
@@ -273,6 +351,7 @@ pub(crate) mod seeds {
                 &sig(&old[..500], 64, None, b3),
                 &sig(&[], 64, None, b3),
                 &[],
+                &old[..500],
             ),
         );
         add(
@@ -282,6 +361,7 @@ pub(crate) mod seeds {
                 &sig(&old, 256, Some(8), b3),
                 &sig(&new, 256, None, b3),
                 &new,
+                &old,
             ),
         );
         add(
@@ -291,6 +371,7 @@ pub(crate) mod seeds {
                 &sig(&old, 256, None, b3),
                 &sig(&new, 128, None, b3),
                 &new,
+                &old,
             ),
         );
         add(
@@ -299,6 +380,7 @@ pub(crate) mod seeds {
                 5,
                 &sig(&old, 256, None, b3),
                 &sig(&new, 256, None, b3),
+                &old,
                 &old,
             ),
         );
@@ -309,6 +391,7 @@ pub(crate) mod seeds {
                 &sig(&old, 256, None, b3),
                 &sig(&new, 256, None, b3),
                 &new[..1900],
+                &old,
             ),
         );
         add(
@@ -318,6 +401,29 @@ pub(crate) mod seeds {
                 &sig(&old, 256, None, StrongHash::Xxh3),
                 &sig(&new, 256, None, StrongHash::Xxh3),
                 &new,
+                &old,
+            ),
+        );
+        let mut other = old.clone();
+        other[2500] ^= 1;
+        add(
+            "replica-not-its-signature",
+            input(
+                7,
+                &sig(&old, 256, None, b3),
+                &sig(&new, 256, None, b3),
+                &new,
+                &other,
+            ),
+        );
+        add(
+            "replica-missing",
+            input(
+                7,
+                &sig(&old, 256, None, b3),
+                &sig(&new, 256, None, b3),
+                &new,
+                &[],
             ),
         );
         out

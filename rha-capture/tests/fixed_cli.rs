@@ -75,13 +75,17 @@ fn a_volume_syncs_in_place_sending_only_changed_blocks() {
     assert!(fs::read(p("replica.img")).unwrap() == master_data);
     assert_eq!(fs::metadata(p("replica.img")).unwrap().ino(), inode);
 
-    // Applying it again to the now-patched replica is harmless.
-    rha_ok(&[
+    // Applying it again to the now-patched replica is harmless: it is
+    // recognised as the delta's result and left as it is.
+    let mtime = fs::metadata(p("replica.img")).unwrap().mtime_nsec();
+    let out = rha_ok(&[
         Path::new("patch-in-place"),
         &p("replica.img"),
         &p("changes.delta"),
     ]);
+    assert!(out.contains("already patched"), "{out}");
     assert!(fs::read(p("replica.img")).unwrap() == master_data);
+    assert_eq!(fs::metadata(p("replica.img")).unwrap().mtime_nsec(), mtime);
 }
 
 #[test]
@@ -139,17 +143,37 @@ fn rolling_truncated_and_mismatched_deltas_are_refused() {
     assert_eq!(out.status.code(), Some(4));
     assert!(String::from_utf8_lossy(&out.stderr).contains("truncated"));
 
-    // A target that is not the signed replica fails the hash check.
+    // A target that is not the signed replica is refused before anything
+    // is written: the same length with one byte changed, and a shorter one.
     let mut other = replica_data.clone();
     other[9000] ^= 1;
-    fs::write(p("other.img"), &other).unwrap();
+    other[100] ^= 1; // the byte the delta rewrites: untouched too
+    for other in [other, replica_data[..4096].to_vec()] {
+        fs::write(p("other.img"), &other).unwrap();
+        let out = rha(&[
+            Path::new("patch-in-place"),
+            &p("other.img"),
+            &p("fixed.delta"),
+        ]);
+        assert_eq!(out.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("other.img"), "{err}");
+        assert!(
+            err.contains("not the file this delta was made against"),
+            "{err}"
+        );
+        assert!(err.contains("nothing was written"), "{err}");
+        assert!(fs::read(p("other.img")).unwrap() == other);
+    }
+    // `rha patch` refuses it as well, and leaves no output.
     let out = rha(&[
-        Path::new("patch-in-place"),
+        Path::new("patch"),
         &p("other.img"),
         &p("fixed.delta"),
+        &p("patched.img"),
     ]);
-    assert_eq!(out.status.code(), Some(4));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("whole-file hash"));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!p("patched.img").exists());
 
     // A corrupt signature.
     fs::write(p("bad.sig"), b"not a signature").unwrap();

@@ -81,6 +81,11 @@ pub enum rha_result {
     /// stay where they are (fixed-offset deltas). Patch into a new file
     /// instead. The error object carries the delta's byte offset.
     RHA_PATCH_NOT_IN_PLACE = 422,
+    /// The delta names the basis it was made against (fixed-offset deltas
+    /// do), and the basis or target given is another file (a different
+    /// length or whole-file hash). Refused before anything was written or
+    /// produced: the target is untouched.
+    RHA_PATCH_WRONG_BASIS = 423,
     /// A tree signature is damaged: bad magic bytes, a checksum mismatch, an
     /// impossible entry, truncation. The error object carries the byte
     /// offset of the damaged structure (`rha_error_offset`).
@@ -185,6 +190,7 @@ closed_set!(rha_result {
     RHA_PATCH_TOO_LARGE,
     RHA_PATCH_HASH_MISMATCH,
     RHA_PATCH_NOT_IN_PLACE,
+    RHA_PATCH_WRONG_BASIS,
     RHA_TREE_CORRUPT,
     RHA_TREE_UNSUPPORTED_VERSION,
     RHA_TREE_ORDER,
@@ -381,6 +387,7 @@ impl From<PatchError> for rha_error {
             }
             PatchError::OutputTooLarge { .. } => rha_result::RHA_PATCH_TOO_LARGE,
             PatchError::HashMismatch { .. } => rha_result::RHA_PATCH_HASH_MISMATCH,
+            PatchError::WrongBasis { .. } => rha_result::RHA_PATCH_WRONG_BASIS,
             PatchError::Finished => rha_result::RHA_INVALID_STATE,
             PatchError::NotInPlace { offset, .. } => {
                 return Self {
@@ -557,8 +564,8 @@ mod tests {
             numbers,
             [
                 0, 1, 2, 100, 101, 102, 103, 200, 300, 301, 302, 303, 400, 401, 402, 403, 410, 411,
-                412, 420, 421, 422, 450, 451, 452, 453, 454, 500, 501, 502, 503, 504, 505, 506,
-                600, 601, 602, 603, 604, 605, 606, 607, 608, 609, 700, 701, 702, 703, 704
+                412, 420, 421, 422, 423, 450, 451, 452, 453, 454, 500, 501, 502, 503, 504, 505,
+                506, 600, 601, 602, 603, 604, 605, 606, 607, 608, 609, 700, 701, 702, 703, 704
             ]
         );
     }

@@ -631,9 +631,25 @@ static void test_corrupt_truncated_and_capped_deltas(void)
     }
 
     /* A target that is not the replica the plan was made for. */
+    target.writes = 0;
     target.b = copy_of(replica_data, VOLUME_LEN);
     target.b.ptr[40 * BLOCK] ^= 1;
-    CHECK(patch_in_place(&target, &delta, 1 << 20, UINT64_MAX, &err) == RHA_PATCH_HASH_MISMATCH);
+    CHECK(patch_in_place(&target, &delta, 1 << 20, UINT64_MAX, &err) == RHA_PATCH_WRONG_BASIS);
+    CHECK(err != NULL && strstr(rha_error_message(err), "not the file this delta was made against") != NULL);
+    CHECK(strstr(rha_error_message(err), "nothing was written") != NULL);
+    /* Refused before anything was written: the target is as it was. */
+    CHECK(target.writes == 0);
+    target.b.ptr[40 * BLOCK] ^= 1;
+    CHECK(target.b.len == VOLUME_LEN && memcmp(target.b.ptr, replica_data, VOLUME_LEN) == 0);
+    CHECK(strcmp(rha_result_name(RHA_PATCH_WRONG_BASIS), "RHA_PATCH_WRONG_BASIS") == 0);
+    rha_error_free(err);
+    err = NULL;
+    free(target.b.ptr);
+    /* A shorter target too (the length is checked before the hash). */
+    target.b = copy_of(replica_data, VOLUME_LEN - 1);
+    CHECK(patch_in_place(&target, &delta, 1 << 20, UINT64_MAX, &err) == RHA_PATCH_WRONG_BASIS);
+    CHECK(err != NULL && strstr(rha_error_message(err), "found 262143 bytes") != NULL);
+    CHECK(target.writes == 0 && target.b.len == VOLUME_LEN - 1);
     rha_error_free(err);
     err = NULL;
     free(target.b.ptr);
@@ -644,7 +660,10 @@ static void test_corrupt_truncated_and_capped_deltas(void)
     rha_error_free(err);
     err = NULL;
 
-    /* Failing callbacks: the write, and the master's read. */
+    /* Failing callbacks: the write (on the replica again: the capped run
+       wrote part of the delta), and the master's read. */
+    free(target.b.ptr);
+    target.b = copy_of(replica_data, VOLUME_LEN);
     target.fail_write = 1;
     CHECK(patch_in_place(&target, &delta, 1 << 20, UINT64_MAX, &err) == RHA_IO);
     CHECK(err != NULL && strstr(rha_error_message(err), "write_at callback returned 28") != NULL);

@@ -58,6 +58,7 @@ from ._errors import (
     CorruptSignatureError,
     DeltaOutOfRangeError,
     HashMismatchError,
+    WrongBasisError,
     InputLengthError,
     PatchTooLargeError,
     SignatureTooLargeError,
@@ -181,6 +182,7 @@ __all__ = [
     "DeltaOutOfRangeError",
     "PatchTooLargeError",
     "HashMismatchError",
+    "WrongBasisError",
     # fixed-offset sync, in-place patching, deltas as journal operations
     "Signature",
     "compare_fixed",

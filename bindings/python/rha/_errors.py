@@ -30,7 +30,8 @@ a code a later library adds raises its family's class::
     │   ├── DeltaOutOfRangeError       a copy outside the basis
     │   ├── PatchTooLargeError         the output would pass the cap
     │   ├── HashMismatchError          the result does not match the whole-file hash
-    │   └── NotInPlaceError            a rolling delta cannot be patched in place
+    │   ├── NotInPlaceError            a rolling delta cannot be patched in place
+    │   └── WrongBasisError            the delta names another basis (nothing written)
     ├── TreeSignatureError    450-499: tree signatures and sync plans
     │   ├── CorruptTreeSignatureError  damaged, truncated or impossible signature
     │   ├── UnsupportedSignatureVersionError
@@ -94,6 +95,7 @@ __all__ = [
     "PatchTooLargeError",
     "HashMismatchError",
     "NotInPlaceError",
+    "WrongBasisError",
     "SpoolError",
     "SpoolFullError",
     "SpoolStoppedError",
@@ -330,6 +332,13 @@ class NotInPlaceError(BlockError):
     (``RHA_PATCH_NOT_IN_PLACE``). Patch into a new file instead."""
 
 
+class WrongBasisError(BlockError):
+    """The delta names the basis it was made against (fixed-offset deltas
+    do) and the file given is another one: a different length or whole-file
+    hash (``RHA_PATCH_WRONG_BASIS``). Refused before anything was written,
+    so the target is untouched."""
+
+
 class SpoolError(RhaError):
     """A spool error (``rha_result`` 5xx)."""
 
@@ -448,6 +457,7 @@ _BY_CODE: Dict[int, Type[RhaError]] = {
     lib.RHA_PATCH_TOO_LARGE: PatchTooLargeError,
     lib.RHA_PATCH_HASH_MISMATCH: HashMismatchError,
     lib.RHA_PATCH_NOT_IN_PLACE: NotInPlaceError,
+    lib.RHA_PATCH_WRONG_BASIS: WrongBasisError,
     # 450-499: tree signatures and sync plans
     lib.RHA_TREE_CORRUPT: CorruptTreeSignatureError,
     lib.RHA_TREE_UNSUPPORTED_VERSION: UnsupportedSignatureVersionError,

@@ -398,15 +398,19 @@ class _Target:
 def patch_in_place(target: Union[bytearray, str, "os.PathLike[str]", IO[bytes]],
                    delta: Source, max_output: Optional[int] = None) -> int:
     """Applies a fixed-offset delta to ``target`` in place: a bytearray, a
-    path (opened read-write) or a seekable, writable binary file. Blocks
-    that stay are not touched; the result's whole-file hash is checked by
+    path (opened read-write) or a seekable, writable binary file. The
+    target is first checked against the replica the delta was made for
+    (its length and whole-file hash, which the delta names); blocks that
+    stay are not touched; the result's whole-file hash is checked by
     reading it back. Returns the bytes written.
 
-    Raises :class:`NotInPlaceError` for a delta that moves data (a rolling
-    delta: use :func:`rha.patch`), :class:`rha.HashMismatchError` if the
-    target was not the file the replica's signature described (copy the
-    whole file), :class:`rha.PatchTooLargeError` past ``max_output``. After
-    an error the target may be partly written.
+    Raises :class:`rha.WrongBasisError` if the target is not the file the
+    replica's signature described (nothing is written),
+    :class:`NotInPlaceError` for a delta that moves data (a rolling delta:
+    use :func:`rha.patch`), :class:`rha.HashMismatchError` if the target
+    changed while it was patched (copy the whole file),
+    :class:`rha.PatchTooLargeError` past ``max_output``. After an error
+    other than the first the target may be partly written.
     """
     t = _Target(target)
     out = ffi.new("rha_in_place_patch_job **")

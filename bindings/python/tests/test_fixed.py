@@ -138,9 +138,20 @@ def test_in_place_refuses_rolling_deltas_and_wrong_targets():
 
     with rha.compare_fixed(sig(REPLICA), sig(MASTER)) as plan:
         d = rha.fixed_delta(MASTER, plan)
+    # The delta names the replica it was made against: another target is
+    # refused before anything is written, also through a file and as ops.
     wrong = bytearray(changed(REPLICA, [30]))
-    with pytest.raises(rha.HashMismatchError):
+    before = bytes(wrong)
+    with pytest.raises(rha.WrongBasisError) as e:
         rha.patch_in_place(wrong, d)
+    assert e.value.code_name == "RHA_PATCH_WRONG_BASIS"
+    assert "nothing was written" in str(e.value)
+    assert isinstance(e.value, rha.BlockError)
+    assert bytes(wrong) == before
+    with pytest.raises(rha.WrongBasisError):
+        rha.patch_in_place(bytearray(REPLICA[:-1]), d)
+    with pytest.raises(rha.WrongBasisError):
+        rha.delta_to_ops(bytes(wrong), d, "f")
     with pytest.raises(rha.PatchTooLargeError):
         rha.patch_in_place(bytearray(REPLICA), d, max_output=len(MASTER) - 1)
     with pytest.raises(rha.CorruptDeltaError) as e:

@@ -304,6 +304,11 @@ pub(crate) fn patch(args: &PatchArgs) -> io::Result<ExitCode> {
     if let Some(e) = error {
         return match e {
             PatchError::Basis { .. } | PatchError::Target { .. } => fail(Exit::Io, e),
+            // The delta belongs to another basis: the arguments do not go
+            // together.
+            PatchError::WrongBasis { .. } => {
+                fail(Exit::Usage, format!("{}: {e}", args.basis.display()))
+            }
             _ => fail(Exit::Corrupt, format!("{}: {e}", args.deltafile.display())),
         };
     }

@@ -7,9 +7,10 @@
 //! rha patch-in-place /dev/vg/replica changes.delta                # replica
 //! ```
 //!
-//! Exit codes: 0 ok, 1 a file could not be read or written, 4 corrupt
-//! input, a delta that moves data (not a fixed-offset delta) or a patched
-//! target that does not verify.
+//! Exit codes: 0 ok, 1 a file could not be read or written, 2 a target
+//! that is not the replica the delta was made against (checked before
+//! anything is written), 4 corrupt input, a delta that moves data (not a
+//! fixed-offset delta) or a patched target that does not verify.
 
 use std::fs::OpenOptions;
 use std::io::{self, BufWriter, Read, Write};
@@ -136,6 +137,11 @@ pub(crate) fn patch_in_place(args: &PatchInPlaceArgs) -> io::Result<ExitCode> {
             Err(e @ (PatchError::Basis { .. } | PatchError::Target { .. })) => {
                 return fail(Exit::Io, format!("{}: {e}", args.target.display()))
             }
+            // Another target than the delta was made for: refused before
+            // anything was written.
+            Err(e @ PatchError::WrongBasis { .. }) => {
+                return fail(Exit::Usage, format!("{}: {e}", args.target.display()))
+            }
             Err(e) => return fail(Exit::Corrupt, format!("{}: {e}", args.deltafile.display())),
         };
         if p.done {
@@ -156,6 +162,13 @@ pub(crate) fn patch_in_place(args: &PatchInPlaceArgs) -> io::Result<ExitCode> {
         if pending == buf.len() {
             buf.resize(buf.len() * 2, 0);
         }
+    }
+    if job.already_patched() {
+        outln!(
+            "{}: already patched by this delta; nothing written",
+            args.target.display()
+        );
+        return Ok(ExitCode::SUCCESS);
     }
     target.sync_all().map_err(ctx(&args.target))?;
     outln!(

@@ -479,6 +479,8 @@ pub unsafe extern "C" fn rha_patch_job_new(
 /// room. Errors: `RHA_DELTA_CORRUPT` (with the byte offset),
 /// `RHA_DELTA_UNSUPPORTED`, `RHA_DELTA_OUT_OF_RANGE`, `RHA_PATCH_TOO_LARGE`,
 /// `RHA_PATCH_HASH_MISMATCH` (discard the output and copy the whole file),
+/// `RHA_PATCH_WRONG_BASIS` (a delta that names its basis, as fixed-offset
+/// deltas do, given another one: nothing was produced),
 /// `RHA_IO` (the callback failed or the basis ended early),
 /// `RHA_INVALID_STATE` (after a failure or input after the end). After an
 /// error the job stays failed.

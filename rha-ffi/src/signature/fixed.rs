@@ -384,7 +384,11 @@ impl WriteAt for CallbackTarget {
 /// The replica side of a fixed-offset sync: applies a delta in place,
 /// writing literals and zero runs where they belong and skipping the
 /// blocks that stay, then sets the target's length and (for an rha delta)
-/// checks the whole-file hash by reading the target back. A copy that moves
+/// checks the whole-file hash by reading the target back. A fixed-offset
+/// delta names the replica it was made against (length and whole-file
+/// hash); the target is read once and checked against it before anything
+/// is written, and another file is refused with `RHA_PATCH_WRONG_BASIS`,
+/// untouched. A copy that moves
 /// data, as rolling deltas have, is refused with `RHA_PATCH_NOT_IN_PLACE`
 /// when it is reached (commands before it have been written: restore the
 /// target or sync it another way). Memory: one delta command (at most
@@ -461,8 +465,9 @@ pub unsafe extern "C" fn rha_in_place_patch_job_new(
 /// hash verified; `RHA_BLOCKED` when it needs more input. Errors:
 /// `RHA_PATCH_NOT_IN_PLACE` (a moved copy: use `rha_patch_job` into a new
 /// file), `RHA_DELTA_CORRUPT` / `RHA_DELTA_UNSUPPORTED` (with the byte
-/// offset), `RHA_PATCH_TOO_LARGE`, `RHA_PATCH_HASH_MISMATCH` (the target
-/// was not the file the replica signature described: copy the whole file),
+/// offset), `RHA_PATCH_WRONG_BASIS` (the delta names another target:
+/// nothing was written), `RHA_PATCH_TOO_LARGE`, `RHA_PATCH_HASH_MISMATCH`
+/// (the target changed while it was patched: copy the whole file),
 /// `RHA_IO` (a callback failed), `RHA_INVALID_STATE` (after a failure),
 /// `RHA_DELTA_CORRUPT` for bytes after the end of the delta (the target is
 /// complete; `input->pos` stops at the end of the delta). After an error the job stays failed and the target

@@ -98,7 +98,10 @@ pub unsafe extern "C" fn rha_delta_ops_job_new(
 ///
 /// Errors: `RHA_DELTA_CORRUPT` (truncated, damaged, bytes after the end)
 /// and `RHA_DELTA_UNSUPPORTED`, with the byte offset in the delta
-/// (`rha_error_offset`); `RHA_IO` (the callback failed or the basis ended
+/// (`rha_error_offset`); `RHA_PATCH_WRONG_BASIS` (the delta names the
+/// basis it was made against, as fixed-offset deltas do, and the basis
+/// given is another file: no record was produced); `RHA_IO` (the callback
+/// failed or the basis ended
 /// before a copy did); `RHA_INVALID_STATE` after an earlier failure (the
 /// job stays failed); `RHA_NULL_PARAMETER` if `job` or `record_out` is
 /// NULL; `RHA_INVALID_ARGUMENT` for a bad buffer.

@@ -118,6 +118,13 @@ pub enum DeltaErrorKind {
         /// Bytes produced by the commands.
         produced: u64,
     },
+    /// A basis command that is not the delta's first command.
+    #[error("basis command after the first command")]
+    MisplacedBasis,
+    /// The end command declares another result than the basis command
+    /// announced.
+    #[error("the end declares another result than the basis command announced")]
+    EndContradictsBasis,
     /// The input ended before the delta did.
     #[error("truncated delta")]
     Truncated,
@@ -177,6 +184,21 @@ pub enum PatchError {
         /// Hex of the computed hash.
         actual: String,
     },
+    /// The delta names its basis (a fixed-offset delta does), and the
+    /// file given as basis or target is another one: refused before
+    /// anything is written or produced.
+    #[error("the target is not the file this delta was made against: expected {expected_len} bytes with whole-file hash {expected_hash}, found {}; nothing was written", found_text(*actual_len, actual_hash.as_deref()))]
+    WrongBasis {
+        /// The length the delta names.
+        expected_len: u64,
+        /// Hex of the whole-file hash the delta names.
+        expected_hash: String,
+        /// The length found.
+        actual_len: u64,
+        /// Hex of the whole-file hash found (only computed when the
+        /// lengths agree).
+        actual_hash: Option<String>,
+    },
     /// A copy in a delta applied in place reads from a different position
     /// than it writes, which in-place patching cannot do safely.
     #[error("delta: copy from basis offset {start} to output offset {to} cannot be applied in place (at byte offset {offset})")]
@@ -212,6 +234,13 @@ pub enum JobError {
     /// Input was given after the end of input was announced.
     #[error("input after the end of input")]
     AfterEnd,
+}
+
+fn found_text(len: u64, hash: Option<&str>) -> String {
+    match hash {
+        Some(h) => format!("{len} bytes with hash {h}"),
+        None => format!("{len} bytes"),
+    }
 }
 
 /// Lowercase hex of `bytes`.

@@ -19,6 +19,12 @@ pub struct FixedPlan {
     pub target_len: u64,
     /// The master's whole-file hash, checked after patching.
     pub target_hash: [u8; 32],
+    /// The replica's length when it was signed: the delta names it, and
+    /// the patcher refuses any other target before writing.
+    pub basis_len: u64,
+    /// The replica's whole-file hash when it was signed (checked with
+    /// `basis_len` before anything is written).
+    pub basis_hash: [u8; 32],
     /// Byte ranges `(start, len)` of the master to send, ascending, merged,
     /// within `target_len`.
     pub ranges: Vec<(u64, u64)>,
@@ -58,6 +64,11 @@ pub fn compare_fixed(replica: &Signature, master: &Signature) -> Result<FixedPla
             "the master signature lacks its length or hash".into(),
         ));
     };
+    let (Some(basis_len), Some(&basis_hash)) = (replica.file_len(), replica.file_hash()) else {
+        return Err(JobError::InvalidParams(
+            "the replica signature lacks its length or hash".into(),
+        ));
+    };
     let l = usize::from(replica.strong_len().min(master.strong_len()));
     let bl = u64::from(master.block_len());
     let mut ranges: Vec<(u64, u64)> = Vec::new();
@@ -80,13 +91,17 @@ pub fn compare_fixed(replica: &Signature, master: &Signature) -> Result<FixedPla
         block_len: master.block_len(),
         target_len,
         target_hash,
+        basis_len,
+        basis_hash,
         ranges,
     })
 }
 
 /// The master's answer to a [`FixedPlan`]: an rha delta whose copies are
 /// all identity copies (so it applies in place), with literals read from the
-/// master at random. Memory: one block plus the output queue.
+/// master at random. The delta starts by naming its basis (the replica as
+/// signed), so a patcher given any other file refuses it before writing.
+/// Memory: one block plus the output queue.
 #[derive(Debug)]
 pub struct FixedDeltaJob<M> {
     master: M,
@@ -104,7 +119,12 @@ impl<M: ReadAt> FixedDeltaJob<M> {
     /// A job reading the needed ranges from `master`.
     pub fn new(master: M, plan: FixedPlan) -> Self {
         let mut out = OutQueue::default();
-        let enc = Encoder::new(DeltaFormat::Rha, plan.block_len, out.buf());
+        let mut enc = Encoder::new(DeltaFormat::Rha, plan.block_len, out.buf());
+        enc.basis(
+            (plan.basis_len, &plan.basis_hash),
+            (plan.target_len, &plan.target_hash),
+            out.buf(),
+        );
         Self {
             master,
             plan,

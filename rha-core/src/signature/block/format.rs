@@ -18,10 +18,12 @@ const OP_END: u8 = 0;
 const OP_COPY: u8 = 1;
 const OP_LITERAL: u8 = 2;
 pub(crate) const OP_ZERO: u8 = 3;
+const OP_BASIS: u8 = 4;
 
 const COPY_LEN: usize = 1 + 8 + 8 + 4;
 const ZERO_LEN: usize = 1 + 8 + 4;
 const END_LEN: usize = 1 + 8 + 32 + 4;
+const BASIS_LEN: usize = 1 + 8 + 32 + 8 + 32 + 4;
 const LITERAL_HEAD: usize = 1 + 4;
 
 /// Zero runs inside literals are found in pieces of this size.
@@ -173,6 +175,29 @@ impl Encoder {
         }
     }
 
+    /// Names the basis the delta applies to (`basis`: its length and
+    /// whole-file hash) and the result it makes (`new`, as the end will
+    /// declare). rha format only; the first command, before any other.
+    pub(crate) fn basis(
+        &mut self,
+        basis: (u64, &[u8; 32]),
+        new: (u64, &[u8; 32]),
+        out: &mut Vec<u8>,
+    ) {
+        if self.format != DeltaFormat::Rha {
+            return;
+        }
+        self.flush(out);
+        let s = out.len();
+        out.push(OP_BASIS);
+        out.extend_from_slice(&basis.0.to_le_bytes());
+        out.extend_from_slice(basis.1);
+        out.extend_from_slice(&new.0.to_le_bytes());
+        out.extend_from_slice(new.1);
+        let crc = crc32c::crc32c(&out[s..]);
+        out.extend_from_slice(&crc.to_le_bytes());
+    }
+
     /// Ends the delta: `new_len` bytes with whole-file hash `hash`.
     pub(crate) fn end(&mut self, new_len: u64, hash: &[u8; 32], out: &mut Vec<u8>) {
         self.flush(out);
@@ -254,6 +279,18 @@ pub enum Command<'a> {
         /// Length (not 0).
         len: u64,
     },
+    /// The delta applies only to this basis (rha format; only ever the
+    /// first command). Patchers check the basis before producing anything.
+    Basis {
+        /// The basis's length in bytes.
+        len: u64,
+        /// The basis's whole-file hash (with the header's block length).
+        hash: [u8; 32],
+        /// The result's length (the end command declares the same).
+        new_len: u64,
+        /// The result's whole-file hash (the end command declares the same).
+        new_hash: [u8; 32],
+    },
     /// The delta is over.
     End {
         /// The output length the rha trailer declares.
@@ -290,6 +327,10 @@ pub struct DeltaDecoder {
     produced: u64,
     /// Where the literal handed out last sits in `cmd`.
     lit: std::ops::Range<usize>,
+    /// A command has been decoded (a basis may only come first).
+    any_cmd: bool,
+    /// The result a basis command announced, which the end must match.
+    promised: Option<(u64, [u8; 32])>,
     failed: Option<DeltaError>,
 }
 
@@ -311,6 +352,8 @@ impl DeltaDecoder {
             block_len: None,
             produced: 0,
             lit: 0..0,
+            any_cmd: false,
+            promised: None,
             failed: None,
         }
     }
@@ -461,6 +504,7 @@ impl DeltaDecoder {
             OP_COPY => COPY_LEN,
             OP_ZERO => ZERO_LEN,
             OP_END => END_LEN,
+            OP_BASIS => BASIS_LEN,
             OP_LITERAL => {
                 if !self.gather(input, LITERAL_HEAD) {
                     return Ok(None);
@@ -492,7 +536,27 @@ impl DeltaDecoder {
             return Err(self.fail(DeltaErrorKind::CommandChecksum));
         }
         self.handed_out = true;
+        let first = !self.any_cmd;
+        self.any_cmd = true;
         match self.cmd[0] {
+            OP_BASIS => {
+                if !first {
+                    return Err(self.fail(DeltaErrorKind::MisplacedBasis));
+                }
+                let len = le_u64(&self.cmd[1..9]);
+                let mut hash = [0u8; 32];
+                hash.copy_from_slice(&self.cmd[9..41]);
+                let new_len = le_u64(&self.cmd[41..49]);
+                let mut new_hash = [0u8; 32];
+                new_hash.copy_from_slice(&self.cmd[49..81]);
+                self.promised = Some((new_len, new_hash));
+                Ok(Some(Command::Basis {
+                    len,
+                    hash,
+                    new_len,
+                    new_hash,
+                }))
+            }
             OP_COPY => {
                 let start = le_u64(&self.cmd[1..9]);
                 let len = le_u64(&self.cmd[9..17]);
@@ -517,6 +581,9 @@ impl DeltaDecoder {
                 }
                 let mut hash = [0u8; 32];
                 hash.copy_from_slice(&self.cmd[9..41]);
+                if self.promised.is_some_and(|p| p != (len, hash)) {
+                    return Err(self.fail(DeltaErrorKind::EndContradictsBasis));
+                }
                 self.state = DState::Done;
                 Ok(Some(Command::End {
                     len: Some(len),

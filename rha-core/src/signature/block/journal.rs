@@ -5,7 +5,7 @@ use bytes::Bytes;
 use super::error::PatchError;
 use super::fixed::read_exact_at;
 use super::format::{Command, DeltaDecoder};
-use super::patch::ReadAt;
+use super::patch::{check_basis, ReadAt};
 use crate::journal::{Op, RelPath};
 
 /// The largest `Write` record [`delta_to_ops`] emits (1 MiB).
@@ -51,12 +51,15 @@ pub fn delta_to_ops<B: ReadAt>(
         let len = match &cmd {
             Command::Copy { len, .. } | Command::Zero { len } => *len,
             Command::Literal(d) => d.len() as u64,
-            Command::End { .. } => 0,
+            Command::Basis { .. } | Command::End { .. } => 0,
         };
         if pos.saturating_add(len) > max_output {
             return Err(PatchError::OutputTooLarge { max: max_output });
         }
         match cmd {
+            Command::Basis { len, hash, .. } => {
+                check_basis(basis, (len, &hash), None, dec.block_len().unwrap_or(1))?;
+            }
             Command::Copy { start, len } => {
                 if start != pos {
                     let mut at = 0;

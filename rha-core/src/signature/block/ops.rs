@@ -8,7 +8,7 @@ use super::error::PatchError;
 use super::fixed::read_exact_at;
 use super::format::{Command, DeltaDecoder};
 use super::journal::MAX_WRITE_OP;
-use super::patch::ReadAt;
+use super::patch::{check_basis, ReadAt};
 use crate::journal::{Op, RelPath};
 
 /// What one call of [`DeltaOpsJob::next`] gives.
@@ -195,7 +195,7 @@ impl<B: ReadAt> DeltaOpsJob<B> {
             let len = match &cmd {
                 Command::Copy { len, .. } | Command::Zero { len } => *len,
                 Command::Literal(d) => d.len() as u64,
-                Command::End { .. } => 0,
+                Command::Basis { .. } | Command::End { .. } => 0,
             };
             if self.pos.saturating_add(len) > self.max_output {
                 return Err(PatchError::OutputTooLarge {
@@ -203,6 +203,11 @@ impl<B: ReadAt> DeltaOpsJob<B> {
                 });
             }
             self.pending = match cmd {
+                Command::Basis { len, hash, .. } => {
+                    let block_len = self.dec.block_len().unwrap_or(1);
+                    check_basis(&mut self.basis, (len, &hash), None, block_len)?;
+                    Pending::Idle
+                }
                 Command::Copy { start, len } => {
                     let to = self.pos;
                     self.pos = to.saturating_add(len);

@@ -247,6 +247,11 @@ impl<B: ReadAt> PatchJob<B> {
                 self.cur = Current::Zero { left: len };
                 len
             }
+            Owned::Basis { len, hash } => {
+                let block_len = self.dec.block_len().unwrap_or(1);
+                check_basis(&mut self.basis, (len, &hash), None, block_len)?;
+                0
+            }
             Owned::End { hash } => {
                 self.expected = hash;
                 if let (Some(expected), Some(h)) = (hash, self.hasher.take()) {
@@ -338,6 +343,7 @@ enum Owned {
     Copy { start: u64, len: u64 },
     Literal(usize),
     Zero(u64),
+    Basis { len: u64, hash: [u8; 32] },
     End { hash: Option<[u8; 32]> },
 }
 
@@ -346,6 +352,7 @@ fn own(cmd: Command<'_>) -> Owned {
         Command::Copy { start, len } => Owned::Copy { start, len },
         Command::Literal(d) => Owned::Literal(d.len()),
         Command::Zero { len } => Owned::Zero(len),
+        Command::Basis { len, hash, .. } => Owned::Basis { len, hash },
         Command::End { hash, .. } => Owned::End { hash },
     }
 }
@@ -454,6 +461,13 @@ pub fn patch_of<B: ReadAt>(basis: B, delta: &[u8], max_output: u64) -> Result<Ve
 /// data is [`PatchError::NotInPlace`]: produce such deltas with the
 /// fixed-offset mode. An rha delta's whole-file hash is checked by reading
 /// the target back.
+///
+/// A delta that names its basis (fixed-offset deltas do) is checked against
+/// the target before anything is written, reading it once: another file is
+/// [`PatchError::WrongBasis`], untouched. A target that already is the
+/// delta's result is accepted and left as it is
+/// ([`already_patched`](Self::already_patched)), so re-running a patch
+/// that completed is harmless.
 #[derive(Debug)]
 pub struct InPlacePatch<T> {
     target: T,
@@ -461,6 +475,8 @@ pub struct InPlacePatch<T> {
     pos: u64,
     max_output: u64,
     written: u64,
+    /// The target already is the delta's result: nothing is written.
+    already_patched: bool,
     done: bool,
 }
 
@@ -473,6 +489,7 @@ impl<T: WriteAt> InPlacePatch<T> {
             pos: 0,
             max_output,
             written: 0,
+            already_patched: false,
             done: false,
         }
     }
@@ -480,6 +497,13 @@ impl<T: WriteAt> InPlacePatch<T> {
     /// Bytes written to the target so far.
     pub fn written(&self) -> u64 {
         self.written
+    }
+
+    /// Whether the delta named its result and the target already was that
+    /// result (a patch applied before, whose run ended before it could
+    /// report): the delta is checked to its end but nothing is written.
+    pub fn already_patched(&self) -> bool {
+        self.already_patched
     }
 
     /// Gives the target back.
@@ -504,7 +528,7 @@ impl<T: WriteAt> InPlacePatch<T> {
             let len = match cmd {
                 Command::Copy { len, .. } | Command::Zero { len } => len,
                 Command::Literal(d) => d.len() as u64,
-                Command::End { .. } => 0,
+                Command::Basis { .. } | Command::End { .. } => 0,
             };
             if self.pos.saturating_add(len) > self.max_output {
                 return Err(PatchError::OutputTooLarge {
@@ -512,6 +536,23 @@ impl<T: WriteAt> InPlacePatch<T> {
                 });
             }
             match cmd {
+                Command::Basis {
+                    len,
+                    hash,
+                    new_len,
+                    new_hash,
+                } => {
+                    // A target already patched (a run that ended before it
+                    // could report) is accepted, and left as it is.
+                    let block_len = self.dec.block_len().unwrap_or(1);
+                    let found = check_basis(
+                        &mut self.target,
+                        (len, &hash),
+                        Some((new_len, &new_hash)),
+                        block_len,
+                    )?;
+                    self.already_patched = found == BasisIs::Result;
+                }
                 Command::Copy { start, len } => {
                     if start != self.pos {
                         return Err(PatchError::NotInPlace {
@@ -534,6 +575,13 @@ impl<T: WriteAt> InPlacePatch<T> {
                         });
                     }
                     self.pos += len;
+                }
+                Command::Literal(d) if self.already_patched => self.pos += d.len() as u64,
+                Command::Zero { len } if self.already_patched => self.pos += len,
+                Command::End { .. } if self.already_patched => {
+                    // The decoder checked that the end declares the result
+                    // the basis command announced, which the target has.
+                    self.done = true;
                 }
                 Command::Literal(d) => {
                     let pos = self.pos;
@@ -620,6 +668,64 @@ fn readable_len<T: ReadAt>(target: &mut T, limit: u64) -> Result<u64, PatchError
         }
     }
     Ok(lo)
+}
+
+/// What a basis check found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BasisIs {
+    /// The basis the delta was made against.
+    Basis,
+    /// Already the delta's result (only looked for when asked).
+    Result,
+}
+
+/// Checks that `basis` is the file a delta's basis command names: exactly
+/// `want.0` bytes with whole-file hash `want.1`, or, when `result` is
+/// given, already the delta's result. Lengths are checked first (a few
+/// one-byte reads), the hash by reading the whole basis once.
+pub(crate) fn check_basis<T: ReadAt>(
+    basis: &mut T,
+    want: (u64, &[u8; 32]),
+    result: Option<(u64, &[u8; 32])>,
+    block_len: u32,
+) -> Result<BasisIs, PatchError> {
+    let (len, hash) = want;
+    let actual_len = length_of(basis, len)?;
+    let wrong = |actual_hash: Option<String>| PatchError::WrongBasis {
+        expected_len: len,
+        expected_hash: hex(hash),
+        actual_len,
+        actual_hash,
+    };
+    let result = result.filter(|r| r.0 == actual_len);
+    if actual_len != len && result.is_none() {
+        return Err(wrong(None));
+    }
+    let actual = read_back_hash(basis, actual_len, block_len)?;
+    if actual_len == len && actual == *hash {
+        Ok(BasisIs::Basis)
+    } else if result.is_some_and(|r| actual == *r.1) {
+        Ok(BasisIs::Result)
+    } else {
+        Err(wrong(Some(hex(&actual))))
+    }
+}
+
+/// The length of `file`, expected to be `guess`: two one-byte reads when
+/// it is, otherwise a search of at most about 130.
+fn length_of<T: ReadAt>(file: &mut T, guess: u64) -> Result<u64, PatchError> {
+    if guess > 0 && !has_byte(file, guess - 1)? {
+        return readable_len(file, guess);
+    }
+    if !has_byte(file, guess)? {
+        return Ok(guess);
+    }
+    // Longer: find a bound by doubling, then a binary search.
+    let mut hi = guess.saturating_add(1);
+    while hi < u64::MAX && has_byte(file, hi)? {
+        hi = hi.saturating_mul(2);
+    }
+    readable_len(file, hi)
 }
 
 /// The whole-file hash of the first `len` bytes of `target`.

@@ -386,9 +386,174 @@ fn a_wrong_basis_is_a_hash_mismatch() {
     let mut d = vec![0u8; 4096];
     let p = job.run(&mut d).unwrap();
     assert!(p.done);
-    let mut patch = InPlacePatch::new(other, u64::MAX);
+    // In place, the delta names its basis: the wrong target is refused
+    // before anything is written.
+    let mut patch = InPlacePatch::new(other.clone(), u64::MAX);
     let e = patch.run(&d[..p.produced], true).unwrap_err();
-    assert!(matches!(e, PatchError::HashMismatch { .. }), "{e}");
+    assert!(matches!(e, PatchError::WrongBasis { .. }), "{e}");
+    assert_eq!(patch.written(), 0);
+    assert_eq!(patch.into_target(), other);
+}
+
+/// A fixed-offset delta from `replica` (as signed) to `master`.
+fn fixed_delta_bytes(replica: &[u8], master: &[u8]) -> Vec<u8> {
+    let plan = compare_fixed(&sig(replica, 64), &sig(master, 64)).unwrap();
+    let mut job = FixedDeltaJob::new(master, plan);
+    let mut delta = Vec::new();
+    let mut room = vec![0u8; 4096];
+    loop {
+        let p = job.run(&mut room).unwrap();
+        delta.extend_from_slice(&room[..p.produced]);
+        if p.done {
+            return delta;
+        }
+    }
+}
+
+#[test]
+fn fixed_deltas_refuse_any_other_target_before_writing() {
+    let replica: Vec<u8> = (0..5000u32).map(|i| (i % 241) as u8).collect();
+    let mut master = replica.clone();
+    master[100..300].fill(b'M');
+    let delta = fixed_delta_bytes(&replica, &master);
+    // The delta's first command names the replica as signed.
+    let mut dec = DeltaDecoder::new();
+    let mut input = &delta[..];
+    match dec.next(&mut input).unwrap() {
+        Some(Command::Basis {
+            len,
+            hash,
+            new_len,
+            new_hash,
+        }) => {
+            assert_eq!(len, replica.len() as u64);
+            assert_eq!(hash, file_hash(&replica, 64));
+            assert_eq!(new_len, master.len() as u64);
+            assert_eq!(new_hash, file_hash(&master, 64));
+        }
+        other => panic!("expected a basis command, got {other:?}"),
+    }
+    let mut changed = replica.clone();
+    changed[4000] ^= 1;
+    let shorter = replica[..4999].to_vec();
+    let mut longer = replica.clone();
+    longer.push(0);
+    for (target, len, hashed) in [
+        (changed, 5000, true),
+        (shorter, 4999, false),
+        (longer, 5001, false),
+        (Vec::new(), 0, false),
+    ] {
+        // In place: nothing written, whatever the chunking.
+        let mut patch = InPlacePatch::new(target.clone(), u64::MAX);
+        let mut e = None;
+        for c in delta.chunks(7) {
+            if let Err(err) = patch.run(c, false) {
+                e = Some(err);
+                break;
+            }
+        }
+        let e = e.expect("a wrong target is refused");
+        match &e {
+            PatchError::WrongBasis {
+                expected_len,
+                actual_len,
+                actual_hash,
+                ..
+            } => {
+                assert_eq!(*expected_len, 5000);
+                assert_eq!(*actual_len, len, "{e}");
+                assert_eq!(actual_hash.is_some(), hashed, "{e}");
+            }
+            other => panic!("expected WrongBasis, got {other}"),
+        }
+        assert!(e.to_string().contains("nothing was written"), "{e}");
+        assert_eq!(patch.written(), 0);
+        assert_eq!(patch.into_target(), target);
+        // Into a new file, and as journal records: refused as well.
+        let e = patch_of(&target[..], &delta, u64::MAX).unwrap_err();
+        assert!(matches!(e, PatchError::WrongBasis { .. }), "{e}");
+        let path = RelPath::new("f").unwrap();
+        let mut ops = 0;
+        let e = delta_to_ops(&delta, &path, &mut &target[..], u64::MAX, |_| ops += 1).unwrap_err();
+        assert!(matches!(e, PatchError::WrongBasis { .. }), "{e}");
+        assert_eq!(ops, 0);
+        let mut job = DeltaOpsJob::new(&target[..], path);
+        let mut input = &delta[..];
+        let e = job.next(&mut input, true).unwrap_err();
+        assert!(matches!(e, PatchError::WrongBasis { .. }), "{e}");
+    }
+    // The right target still patches, in place and into a new file.
+    assert_eq!(patch_of(&replica[..], &delta, u64::MAX).unwrap(), master);
+    let mut patch = InPlacePatch::new(replica, u64::MAX);
+    assert!(patch.run(&delta, true).unwrap().done);
+    assert!(!patch.already_patched());
+    assert_eq!(patch.into_target(), master);
+    // Applied again to its result (a run that ended before it reported):
+    // accepted, nothing written.
+    let mut patch = InPlacePatch::new(master.clone(), u64::MAX);
+    assert!(patch.run(&delta, true).unwrap().done);
+    assert!(patch.already_patched());
+    assert_eq!(patch.written(), 0);
+    assert_eq!(patch.into_target(), master);
+}
+
+#[test]
+fn an_already_patched_target_of_another_length_is_recognised() {
+    let replica: Vec<u8> = (0..3000u32).map(|i| (i % 199) as u8).collect();
+    let mut master = replica[..2000].to_vec();
+    master[10] = 0xee;
+    let delta = fixed_delta_bytes(&replica, &master);
+    let mut patch = InPlacePatch::new(replica, u64::MAX);
+    assert!(patch.run(&delta, true).unwrap().done);
+    assert_eq!(patch.into_target(), master);
+    let mut patch = InPlacePatch::new(master.clone(), u64::MAX);
+    assert!(patch.run(&delta, true).unwrap().done);
+    assert!(patch.already_patched());
+    assert_eq!(patch.into_target(), master);
+}
+
+#[test]
+fn a_basis_command_only_comes_first() {
+    let replica = vec![7u8; 300];
+    let mut master = replica.clone();
+    master[0] = 1;
+    let delta = fixed_delta_bytes(&replica, &master);
+    // Header (16 bytes), then the 85-byte basis command; put a second copy
+    // of it after the first.
+    let basis_cmd = &delta[16..101];
+    assert_eq!(basis_cmd[0], 4);
+    let mut twice = delta[..101].to_vec();
+    twice.extend_from_slice(basis_cmd);
+    twice.extend_from_slice(&delta[101..]);
+    let e = patch_of(&replica[..], &twice, u64::MAX).unwrap_err();
+    match e {
+        PatchError::Delta(d) => {
+            assert_eq!(d.kind, DeltaErrorKind::MisplacedBasis);
+            assert_eq!(d.offset, 101);
+        }
+        other => panic!("expected MisplacedBasis, got {other}"),
+    }
+    // A basis command announcing another result than the end declares (its
+    // checksum redone, as a forger would).
+    let mut forged = delta.clone();
+    forged[60] ^= 1; // inside the announced result's length
+    let crc = crc32c::crc32c(&forged[16..97]);
+    forged[97..101].copy_from_slice(&crc.to_le_bytes());
+    let mut patch = InPlacePatch::new(replica.clone(), u64::MAX);
+    let e = patch.run(&forged, true).unwrap_err();
+    assert!(
+        matches!(&e, PatchError::Delta(d) if d.kind == DeltaErrorKind::EndContradictsBasis),
+        "{e}"
+    );
+    // A damaged basis command is a checksum error, not a wrong target.
+    let mut bad = delta.clone();
+    bad[30] ^= 0xff;
+    let e = patch_of(&replica[..], &bad, u64::MAX).unwrap_err();
+    assert!(
+        matches!(&e, PatchError::Delta(d) if d.kind == DeltaErrorKind::CommandChecksum),
+        "{e}"
+    );
 }
 
 #[test]
