@@ -748,3 +748,91 @@ fn a_bad_bookmark_name_says_what_to_do() {
         assert!(!err.contains("sequence 0"), "{err}");
     }
 }
+
+/// Issue 12 §1: a record that fails mid-journal leaves what came before it
+/// applied, durable and counted in the output.
+#[test]
+fn a_record_failing_mid_journal_reports_what_was_applied() {
+    let dir = tempfile::tempdir().unwrap();
+    let replica = dir.path().join("replica");
+    fs::create_dir(&replica).unwrap();
+    let r = replica.to_str().unwrap();
+    let j = dir.path().join("j.rhaj");
+    // Record 3 removes a directory that is not empty: it cannot apply.
+    let mut ops = four_ops();
+    ops.insert(2, Op::Rmdir { path: p("d0") });
+    journal(&j, 1, &ops);
+    for rewind in [false, true] {
+        let out = rha(&[
+            &["apply", j.to_str().unwrap(), r][..],
+            if rewind { &["--rewind"][..] } else { &[][..] },
+        ]
+        .concat());
+        assert_eq!(code(&out), Some(7), "{}", text(&out.stderr));
+        let stdout = text(&out.stdout);
+        let want = if rewind {
+            "applied 0 records (2 already present) before the error, point 2"
+        } else {
+            "applied 2 records (0 already present) before the error, point 2"
+        };
+        assert!(stdout.contains(want), "rewind {rewind}: {stdout}");
+        assert!(text(&out.stderr).contains("d0"), "{}", text(&out.stderr));
+    }
+}
+
+/// Issue 12 §4: a rewind that stopped part-way (here a directory the
+/// replica cannot change) is finished when the replica is next opened, and
+/// the tool says so instead of "0 records undone" or "nothing to undo".
+#[test]
+fn a_rewind_finished_after_an_interruption_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let replica = dir.path().join("replica");
+    fs::create_dir(&replica).unwrap();
+    let r = replica.to_str().unwrap();
+    let j1 = dir.path().join("one.rhaj");
+    journal(
+        &j1,
+        1,
+        &[Op::Mkdir {
+            path: p("d0"),
+            mode: 0o755,
+        }],
+    );
+    ok(&rha(&["apply", "--rewind", j1.to_str().unwrap(), r]));
+    ok(&rha(&["bookmark", r, "before"]));
+    let j2 = dir.path().join("two.rhaj");
+    let ops: Vec<Op> = (0..4)
+        .map(|i| Op::Create {
+            path: p(&format!("d0/f{i}")),
+            mode: 0o644,
+        })
+        .collect();
+    journal(&j2, 2, &ops);
+    ok(&rha(&["apply", "--rewind", j2.to_str().unwrap(), r]));
+    let d0 = replica.join("d0");
+    let immutable = Command::new("chattr").arg("+i").arg(&d0).status();
+    if !immutable.is_ok_and(|s| s.success()) {
+        eprintln!("skipped: chattr +i is not available here");
+        return;
+    }
+    let out = rha(&["rewind", "to", r, "--bookmark", "before"]);
+    Command::new("chattr").arg("-i").arg(&d0).status().unwrap();
+    assert_eq!(code(&out), Some(7), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("reopen to resume"),
+        "{}",
+        text(&out.stderr)
+    );
+    // The same command again: opening finishes the rewind, and says so.
+    let out = ok(&rha(&["rewind", "to", r, "--bookmark", "before"]));
+    assert!(
+        out.contains("finished a rewind that was interrupted") && out.contains("now at point 1"),
+        "{out}"
+    );
+    assert!(!out.contains("0 records undone"), "{out}");
+    assert_eq!(fs::read_dir(&d0).unwrap().count(), 0);
+    // Undo brings the four files back.
+    let out = ok(&rha(&["rewind", "undo", r]));
+    assert!(!out.contains("nothing to undo"), "{out}");
+    assert_eq!(fs::read_dir(&d0).unwrap().count(), 4);
+}

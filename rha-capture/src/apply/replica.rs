@@ -385,13 +385,26 @@ impl ReplicaDir {
     /// commit in this journal is kept durably in the spool directory until a
     /// later journal commits it.
     pub fn apply_journal(&mut self, path: impl AsRef<Path>) -> Result<ApplyReport, ApplyError> {
+        let mut report = ApplyReport::default();
+        self.apply_journal_into(path, &mut report)?;
+        Ok(report)
+    }
+
+    /// [`apply_journal`](Self::apply_journal), counting into `report` as it
+    /// goes, so that after an error the caller can still say what was
+    /// applied (and made durable) before it: `report.point` is then the
+    /// point stored, when it could be.
+    pub fn apply_journal_into(
+        &mut self,
+        path: impl AsRef<Path>,
+        report: &mut ApplyReport,
+    ) -> Result<(), ApplyError> {
         let path = path.as_ref();
         let file = File::open(path).map_err(|source| ApplyError::Io {
             path: path.to_path_buf(),
             source,
         })?;
         let mut reader = JournalReader::new(io::BufReader::new(file), DecoderConfig::default());
-        let mut report = ApplyReport::default();
         loop {
             let rec = match reader.next_record() {
                 Ok(Some(rec)) => rec,
@@ -402,16 +415,16 @@ impl ReplicaDir {
                     return Err(ApplyError::Journal {
                         path: path.to_path_buf(),
                         source,
-                        report: Box::new(report),
+                        report: Box::new(report.clone()),
                     });
                 }
             };
-            if let Err(e) = self.apply_record(rec, &mut report) {
+            if let Err(e) = self.apply_record(rec, report) {
                 // Keep what applied so far durable if the replica still can
                 // (after a failed record it may not); the record's error is
                 // what the caller needs to see either way, and a point not
                 // stored only means more is replayed later.
-                let _ = self.checkpoint(None);
+                report.point = self.checkpoint(None).unwrap_or(self.applied.seq);
                 return Err(e);
             }
         }
@@ -420,7 +433,7 @@ impl ReplicaDir {
             report.torn_at = Some(offset);
         }
         report.point = self.checkpoint(None)?;
-        Ok(report)
+        Ok(())
     }
 
     /// Syncs the target, then stores the applied point (and the open

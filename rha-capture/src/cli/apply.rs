@@ -17,7 +17,7 @@ use clap::{Args, Subcommand};
 use rha_core::journal::ReadError;
 use rha_core::rewind::{Plan, ReplicaConfig, Resumed, Retention, RewindError};
 
-use rha_capture::apply::{ApplyError, ReplicaDir, ReplicaOptions};
+use rha_capture::apply::{ApplyError, ApplyReport, ReplicaDir, ReplicaOptions};
 
 use super::exit::Exit;
 
@@ -207,7 +207,21 @@ pub(crate) fn apply(args: &ApplyArgs) -> io::Result<ExitCode> {
             .segment_bytes(args.segment_bytes);
         let mut r = args.replica.open_with(args.rewind, config, false)?;
         report_resumed(r.replica().resumed());
-        let report = r.apply_journal(&args.journal)?;
+        let mut report = ApplyReport::default();
+        if let Err(e) = r.apply_journal_into(&args.journal, &mut report) {
+            // A damaged journal's error says this itself.
+            if !matches!(e, ApplyError::Journal { .. }) {
+                let point = report
+                    .point
+                    .map_or_else(|| "none".to_owned(), |p| p.to_string());
+                outln!(
+                    "applied {} records ({} already present) before the error, point {point}",
+                    report.applied,
+                    report.skipped
+                );
+            }
+            return Err(e);
+        }
         let point = report
             .point
             .map_or_else(|| "none".to_owned(), |p| p.to_string());
@@ -233,10 +247,10 @@ pub(crate) fn apply(args: &ApplyArgs) -> io::Result<ExitCode> {
 fn report_resumed(resumed: Option<Resumed>) -> Option<Resumed> {
     match resumed {
         Some(Resumed::Rewind { to }) => {
-            outln!("finished a rewind that a crash interrupted: now at point {to}")
+            outln!("finished a rewind that was interrupted (by a crash or an error): now at point {to}")
         }
         Some(Resumed::Undo { to }) => {
-            outln!("finished an undo that a crash interrupted: back at point {to}")
+            outln!("finished an undo that was interrupted (by a crash or an error): back at point {to}")
         }
         Some(Resumed::Rollback { to }) => outln!(
             "rolled back a transaction that a crash interrupted before its commit: at point {to}"
