@@ -109,6 +109,7 @@ impl std::fmt::Display for PlanLine<'_> {
                     (changes.mode, "mode"),
                     (changes.owner, "owner"),
                     (changes.mtime, "mtime"),
+                    (changes.xattrs, "xattrs"),
                 ]
                 .iter()
                 .filter(|(on, _)| *on)

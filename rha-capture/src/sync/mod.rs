@@ -10,10 +10,15 @@
 //! master's copy against it, and a patch into a new file renamed over the
 //! old one ([`crate::sync::block::sync_file`]); files whose size and time
 //! agree are checked by content.
+//!
+//! Extended attributes ([`xattr::XattrScope`]) are part of what is
+//! compared: an entry whose set differs gets the master's exactly, also
+//! when its content is unchanged.
 
 pub mod block;
 mod overlap;
 pub mod scan;
+pub mod xattr;
 
 pub use overlap::{overlap, Overlap};
 
@@ -34,6 +39,7 @@ use rha_core::signature::tree::{
 };
 
 use scan::{ScanError, ScanOptions, ScanStats, TreeScanner};
+use xattr::XattrScope;
 
 /// Bytes a transfer sent and reused.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -284,7 +290,8 @@ pub struct SyncReport {
     /// Entries whose attributes alone were fixed (including files a
     /// content check found identical).
     pub attrs_fixed: u64,
-    /// Special files (sockets) that cannot be copied and were skipped.
+    /// Special files (sockets) that cannot be copied and were skipped (in
+    /// a dry run: would be).
     pub skipped: u64,
     /// Master files that disappeared between the scan and their transfer
     /// (the tree is live; replication carries the deletion).
@@ -417,6 +424,7 @@ fn scan_side(root: &Path, options: &SyncOptions, side: &str) -> Result<Scanned, 
         // An unreadable master directory is reported and left alone; the
         // replica is ours, so anything unreadable there stops the run.
         skip_unreadable: side == "master",
+        xattrs: Some(XattrScope::current()),
         ..ScanOptions::default()
     };
     let mut scanner = TreeScanner::new(root, scan);
@@ -550,6 +558,7 @@ pub fn sync_with(
         replica,
         transfer,
         owners: can_chown(),
+        xattrs: XattrScope::current(),
     };
     // What lies under an unreadable master directory is unknown: the plan
     // would delete the replica's copy of it, so those steps are left out
@@ -622,6 +631,8 @@ struct Apply<'a> {
     replica: &'a Path,
     transfer: &'a mut dyn Transfer,
     owners: bool,
+    /// The extended attributes compared and copied (as scanned).
+    xattrs: XattrScope,
 }
 
 fn join(root: &Path, rel: &RelPath) -> PathBuf {
@@ -691,14 +702,7 @@ impl Apply<'_> {
             }
             PlanOp::Special { entry } => {
                 let meta = fs::symlink_metadata(join(self.master, &entry.path))?;
-                let ft = meta.file_type();
-                let file_type = if ft.is_fifo() {
-                    rustix::fs::FileType::Fifo
-                } else if ft.is_char_device() {
-                    rustix::fs::FileType::CharacterDevice
-                } else if ft.is_block_device() {
-                    rustix::fs::FileType::BlockDevice
-                } else {
+                let Some(file_type) = special_type(&meta) else {
                     report.skipped += 1;
                     return Ok(());
                 };
@@ -772,13 +776,32 @@ impl Apply<'_> {
         }
     }
 
+    /// Gives the replica's `path` the `changes` attributes of the master's
+    /// `entry`.
     fn attrs(&self, entry: &Entry, path: &Path, changes: AttrChanges) -> io::Result<()> {
+        self.attrs_from(entry, &join(self.master, &entry.path), path, changes)
+    }
+
+    /// [`attrs`](Self::attrs) with the master's entry at `src` (whose
+    /// extended attributes are read).
+    fn attrs_from(
+        &self,
+        entry: &Entry,
+        src: &Path,
+        path: &Path,
+        changes: AttrChanges,
+    ) -> io::Result<()> {
         if changes.owner && self.owners {
             std::os::unix::fs::lchown(path, Some(entry.uid), Some(entry.gid))?;
         }
         // After chown, which clears set-id bits.
         if (changes.mode || changes.owner) && entry.kind != EntryKind::Symlink {
             fs::set_permissions(path, fs::Permissions::from_mode(entry.mode))?;
+        }
+        // After chown too, which clears a file capability
+        // (`security.capability`); setting them leaves the time alone.
+        if changes.xattrs {
+            xattr::copy(src, path, self.xattrs)?;
         }
         if changes.mtime {
             set_mtime(path, entry.mtime_ns)?;
@@ -795,6 +818,7 @@ impl Apply<'_> {
             mode: wanted.mode && entry.kind != EntryKind::Symlink && now.mode != entry.mode,
             owner: wanted.owner && self.owners && (now.uid, now.gid) != (entry.uid, entry.gid),
             mtime: wanted.mtime && now.mtime_ns != entry.mtime_ns,
+            xattrs: wanted.xattrs && xattr::digest(path, self.xattrs)? != entry.xattrs,
         })
     }
 
@@ -837,6 +861,14 @@ impl Apply<'_> {
                     count_planned(op, report);
                 }
             }
+            PlanOp::Special { entry } => {
+                match fs::symlink_metadata(join(self.master, &entry.path)) {
+                    Ok(meta) if special_type(&meta).is_none() => report.skipped += 1,
+                    Ok(_) => report.created += 1,
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => report.vanished += 1,
+                    Err(e) => return Err(e),
+                }
+            }
             op => count_planned(op, report),
         }
         Ok(())
@@ -853,12 +885,29 @@ impl Apply<'_> {
             mode: me.mode != re.mode,
             owner: self.owners && (me.uid, me.gid) != (re.uid, re.gid),
             mtime: me.mtime_ns != re.mtime_ns,
+            xattrs: xattr::digest(self.master, self.xattrs)?
+                != xattr::digest(self.replica, self.xattrs)?,
         };
         if !changes.is_empty() {
-            self.attrs(&me, self.replica, changes)?;
+            self.attrs_from(&me, self.master, self.replica, changes)?;
             report.attrs_fixed += 1;
         }
         Ok(())
+    }
+}
+
+/// The kind of node to create for a special file, `None` for one that
+/// cannot be created (a socket: only its listening program can make one).
+fn special_type(meta: &fs::Metadata) -> Option<rustix::fs::FileType> {
+    let ft = meta.file_type();
+    if ft.is_fifo() {
+        Some(rustix::fs::FileType::Fifo)
+    } else if ft.is_char_device() {
+        Some(rustix::fs::FileType::CharacterDevice)
+    } else if ft.is_block_device() {
+        Some(rustix::fs::FileType::BlockDevice)
+    } else {
+        None
     }
 }
 
