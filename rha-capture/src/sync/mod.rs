@@ -17,10 +17,12 @@
 
 pub mod block;
 mod overlap;
+mod rewind;
 pub mod scan;
 pub mod xattr;
 
 pub use overlap::{overlap, Overlap};
+pub use rewind::describe as describe_dropped_points;
 
 use std::ffi::OsStr;
 use std::fs::{self, File, OpenOptions};
@@ -261,6 +263,11 @@ pub struct SyncOptions {
     pub compare: CompareOptions,
     /// Stay on the root's file system when scanning.
     pub one_file_system: bool,
+    /// The replica keeps a rewind log with points (it was applied to with
+    /// rewind on): drop them before syncing (in a dry run: only say so).
+    /// Off, such a replica is refused with [`SyncError::RewindPoints`]:
+    /// sync records no inverses, so the points would rewind to wrong data.
+    pub drop_rewind_points: bool,
 }
 
 /// A master file or directory a sync could not read, and carried on past.
@@ -304,6 +311,10 @@ pub struct SyncReport {
     /// denied): the run carried on, leaving their replica copies as they
     /// were. A sync with any is partial.
     pub unreadable: Vec<Unreadable>,
+    /// The replica's rewind points and bookmarks dropped before the sync
+    /// changed anything (in a dry run: that would be), with
+    /// [`SyncOptions::drop_rewind_points`].
+    pub rewind_dropped: Option<rha_core::rewind::DroppedPoints>,
 }
 
 /// Progress events of [`sync`], for a progress bar or a log.
@@ -313,6 +324,14 @@ pub trait Observer {
     /// Called with each plan step before it is applied (or instead, in a
     /// dry run).
     fn op(&mut self, _op: &PlanOp) {}
+    /// Called before the rewind points and bookmarks of `replica` are
+    /// dropped (in a dry run: instead), before anything else changes.
+    fn rewind_points_dropped(
+        &mut self,
+        _replica: &Path,
+        _dropped: &rha_core::rewind::DroppedPoints,
+    ) {
+    }
 }
 
 impl Observer for () {}
@@ -353,6 +372,29 @@ pub enum SyncError {
         replica: PathBuf,
         /// The lock file.
         lock: PathBuf,
+    },
+    /// The replica keeps rewind points, which a sync would make wrong (it
+    /// records no inverses), and [`SyncOptions::drop_rewind_points`] is
+    /// off; nothing was done.
+    #[error(
+        "replica {} keeps {}: sync writes files directly and records no inverses, \
+         so rewinding to any of them afterwards would give wrong data; nothing was done",
+        replica.display(),
+        rewind::describe(dropped)
+    )]
+    RewindPoints {
+        /// The replica directory.
+        replica: PathBuf,
+        /// The points and bookmarks it keeps.
+        dropped: rha_core::rewind::DroppedPoints,
+    },
+    /// The replica's rewind log could not be read or its points dropped.
+    #[error("rewind log {}: {source}", path.display())]
+    Rewind {
+        /// The rewind log's directory.
+        path: PathBuf,
+        /// The failure.
+        source: rha_core::rewind::LogError,
     },
     /// Applying a plan step to the replica failed.
     #[error("{op} {path}: {source}")]
@@ -508,8 +550,12 @@ pub fn sync_with(
     }
     // A replica that has been applied to holds its lock in `.rha`: take it
     // for the whole run, so `rha apply` and sync never change it at once.
-    let _lock = lock_replica(replica)?;
+    let lock = lock_replica(replica)?;
     let mut report = SyncReport::default();
+    // Before anything changes: rewind points the sync would make wrong.
+    if let Some(state) = &lock {
+        report.rewind_dropped = rewind::drop_points(replica, state, options, observer)?;
+    }
     let (master_sig, stats, unreadable_dirs) = scan_side(master, options, "master")?;
     report.master = stats;
     report.unreadable = unreadable_dirs
