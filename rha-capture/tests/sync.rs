@@ -553,3 +553,50 @@ fn sockets_are_reported_as_skipped_not_dropped_silently() {
         assert_eq!(fs::read(replica.join("file")).unwrap(), b"x");
     }
 }
+
+#[test]
+fn as_root_trusted_attributes_travel_on_symlinks_too() {
+    const TEST: &str = "as_root_trusted_attributes_travel_on_symlinks_too";
+    if !rha_capture::sync::can_chown() {
+        eprintln!("SKIPPED {TEST}: trusted.* attributes need root");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (master, replica) = (dir.path().join("m"), dir.path().join("r"));
+    fs::create_dir(&master).unwrap();
+    symlink("target", master.join("link")).unwrap();
+    write(&master.join("file"), b"data");
+    // Linux takes no user.* names on symlinks, but trusted.* ones.
+    if let Err(e) = rustix::fs::lsetxattr(
+        master.join("link"),
+        "trusted.rha",
+        b"on the link",
+        rustix::fs::XattrFlags::empty(),
+    ) {
+        eprintln!(
+            "SKIPPED {TEST}: {} takes no trusted.* attributes on symlinks ({e})",
+            dir.path().display()
+        );
+        return;
+    }
+    set_xattr(&master.join("file"), "trusted.t", b"1");
+    let (m, r) = (master.to_str().unwrap(), replica.to_str().unwrap());
+    run_ok(&["sync", m, r]);
+    assert_eq!(
+        xattrs(&replica.join("link")),
+        pairs(&[("trusted.rha", "on the link")])
+    );
+    assert_eq!(xattrs(&replica.join("file")), pairs(&[("trusted.t", "1")]));
+
+    set_xattr(&master.join("link"), "trusted.rha", b"changed");
+    rustix::fs::lremovexattr(master.join("file"), "trusted.t").unwrap();
+    let out = run_ok(&["sync", m, r, "--dry-run"]);
+    assert!(out.contains("attrs   link  (xattrs)"), "{out}");
+    let out = run_ok(&["sync", m, r]);
+    assert!(out.contains("attributes fixed 2"), "{out}");
+    assert_eq!(
+        xattrs(&replica.join("link")),
+        pairs(&[("trusted.rha", "changed")])
+    );
+    assert_eq!(xattrs(&replica.join("file")), []);
+}
