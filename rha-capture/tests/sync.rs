@@ -600,3 +600,34 @@ fn as_root_trusted_attributes_travel_on_symlinks_too() {
     );
     assert_eq!(xattrs(&replica.join("file")), []);
 }
+
+#[test]
+fn symlinked_roots_give_their_directories_the_attributes() {
+    let dir = tempfile::tempdir().unwrap();
+    if !user_xattrs(
+        dir.path(),
+        "symlinked_roots_give_their_directories_the_attributes",
+    ) {
+        return;
+    }
+    let (real_m, real_r) = (dir.path().join("real-m"), dir.path().join("real-r"));
+    fs::create_dir(&real_m).unwrap();
+    fs::create_dir(&real_r).unwrap();
+    write(&real_m.join("f"), b"x");
+    set_xattr(&real_m, "user.root", b"r");
+    symlink(&real_m, dir.path().join("m")).unwrap();
+    symlink(&real_r, dir.path().join("r")).unwrap();
+    set_mtime(&real_m, 1_600_000_000_000_000_001).unwrap();
+    let (m, r) = (dir.path().join("m"), dir.path().join("r"));
+    run_ok(&["sync", m.to_str().unwrap(), r.to_str().unwrap()]);
+    assert_eq!(xattrs(&real_r), pairs(&[("user.root", "r")]));
+    let mtime = |p: &Path| {
+        let m = fs::metadata(p).unwrap();
+        (m.mtime(), m.mtime_nsec())
+    };
+    assert_eq!(mtime(&real_r), mtime(&real_m));
+    // The links themselves are left alone.
+    assert!(fs::symlink_metadata(&r).unwrap().file_type().is_symlink());
+    let out = run_ok(&["sync", m.to_str().unwrap(), r.to_str().unwrap()]);
+    assert!(out.contains("attributes fixed 0"), "{out}");
+}

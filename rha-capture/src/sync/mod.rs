@@ -927,15 +927,17 @@ impl Apply<'_> {
         let name = RelPath::new(".root").map_err(io::Error::other)?;
         let me = crate::sync::scan::entry_from(name.clone(), &m);
         let re = crate::sync::scan::entry_from(name, &r);
+        // `root/.` names the directory a symlinked root points to, for the
+        // attribute calls, which do not follow a last-component symlink.
+        let (m_dir, r_dir) = (self.master.join("."), self.replica.join("."));
         let changes = AttrChanges {
             mode: me.mode != re.mode,
             owner: self.owners && (me.uid, me.gid) != (re.uid, re.gid),
             mtime: me.mtime_ns != re.mtime_ns,
-            xattrs: xattr::digest(self.master, self.xattrs)?
-                != xattr::digest(self.replica, self.xattrs)?,
+            xattrs: xattr::digest(&m_dir, self.xattrs)? != xattr::digest(&r_dir, self.xattrs)?,
         };
         if !changes.is_empty() {
-            self.attrs_from(&me, self.master, self.replica, changes)?;
+            self.attrs_from(&me, &m_dir, &r_dir, changes)?;
             report.attrs_fixed += 1;
         }
         Ok(())
