@@ -211,3 +211,64 @@ proptest! {
         }
     }
 }
+
+/// A rewind interrupted part way leaves a job in the cursor: dropping the
+/// points then refuses and changes nothing, and works once reopening has
+/// finished the rewind.
+#[test]
+fn dropping_points_waits_for_an_interrupted_rewind() {
+    let f = RelPath::new("f".to_owned()).unwrap();
+    let mut recs = vec![crate::journal::Record {
+        seq: 1,
+        timestamp_ns: 1_000,
+        op: Op::Create {
+            path: f.clone(),
+            mode: 0o644,
+        },
+    }];
+    for seq in 2..16u64 {
+        recs.push(crate::journal::Record {
+            seq,
+            timestamp_ns: seq * 1_000,
+            op: Op::Write {
+                path: f.clone(),
+                offset: seq,
+                data: Bytes::from(vec![seq as u8; 8]),
+            },
+        });
+    }
+    for cut in 0..200 {
+        let mem = MemStorage::new();
+        let faults = Faults::new(FaultPlan::Never);
+        let target = Stopping {
+            inner: fresh_model(),
+            faults: faults.clone(),
+        };
+        let storage = FaultInjector::new(Arc::new(mem.clone()), faults.clone());
+        let mut r = Replica::open(target, storage, config(1)).unwrap();
+        apply_all(&mut r, &recs);
+        faults.set(FaultPlan::StopAt(cut));
+        assert!(r.rewind_to(1).is_err(), "no cut left the rewind under way");
+        let tree = r.into_target().inner;
+        let mem = mem.durable_image();
+        let mut log = RewindLog::open(mem.clone(), config(1).log).unwrap();
+        if log.state.job.is_none() {
+            continue;
+        }
+        let before = log.droppable();
+        match log.drop_all() {
+            Err(LogError::JobUnderWay { target: 1 }) => {}
+            other => panic!("cut {cut}: {other:?}"),
+        }
+        assert_eq!(log.droppable(), before);
+        drop(log);
+        let r = Replica::open(tree, mem.clone(), config(1)).unwrap();
+        assert_eq!(r.resumed(), Some(Resumed::Rewind { to: 1 }));
+        drop(r);
+        let mut log = RewindLog::open(mem, config(1).log).unwrap();
+        assert_eq!(log.drop_all().unwrap(), before);
+        assert!(log.droppable().is_empty());
+        return;
+    }
+    panic!("no cut left the rewind under way");
+}
