@@ -606,6 +606,11 @@ typedef enum rha_plan_change_flag {
      * Modification time differs.
      */
     RHA_PLAN_CHANGE_MTIME = 4,
+    /**
+     * Extended attributes differ (their digests in the signatures): the
+     * replica's set must become the master's exactly.
+     */
+    RHA_PLAN_CHANGE_XATTRS = 8,
 } rha_plan_change_flag;
 
 /**

@@ -1,10 +1,12 @@
-//! Golden files pin version 1 of the tree signature format
+//! Golden files pin the tree signature format
 //! (`docs/tree-signature-format.md`): the writer must keep producing the
-//! same bytes, and the files under `tests/data/` must keep decoding to the
-//! same entries.
+//! pinned version-2 bytes, and the files under `tests/data/` (version 2 and
+//! the older version 1) must keep decoding to the same entries.
 //!
-//! Regenerate (only when adding a golden file, never to paper over a change):
-//! `RHA_BLESS=1 cargo test -p rha-tests --test tree_golden`.
+//! Regenerate the version-2 file (only when adding a golden file, never to
+//! paper over a change): `RHA_BLESS=1 cargo test -p rha-tests --test
+//! tree_golden v2`. The version-1 files are no longer written by anything
+//! and are only read.
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
@@ -13,13 +15,19 @@ use std::path::PathBuf;
 use bytes::Bytes;
 use rha_core::journal::RelPath;
 use rha_core::signature::tree::{
-    Entry, EntryKind, HardLink, SignatureErrorKind, TreeReadError, TreeReader, TreeWriter,
+    Entry, EntryKind, HardLink, SignatureErrorKind, TreeDecoder, TreeReadError, TreeReader,
+    TreeWriter, XattrDigest,
 };
 
 fn data(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("data")
         .join(name)
+}
+
+fn read(name: &str) -> Vec<u8> {
+    let file = data(name);
+    std::fs::read(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()))
 }
 
 fn read_or_bless(name: &str, fresh: &[u8]) -> Vec<u8> {
@@ -30,7 +38,7 @@ fn read_or_bless(name: &str, fresh: &[u8]) -> Vec<u8> {
     std::fs::read(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()))
 }
 
-/// One entry of every kind and flag, with shared path prefixes.
+/// One entry of every kind and version-1 flag, with shared path prefixes.
 fn golden_entries() -> Vec<Entry> {
     let e = |p: &str, kind, mode, mtime_ns| Entry {
         mode,
@@ -76,26 +84,52 @@ fn encode(entries: &[Entry]) -> Vec<u8> {
     w.finish().unwrap()
 }
 
+/// The version-1 entries plus extended-attribute digests on a directory,
+/// a file, a hard-linked file and a symlink.
+fn golden_entries_v2() -> Vec<Entry> {
+    let mut v = golden_entries();
+    v[0].xattrs = XattrDigest::of(&[("user.comment", "docs")]);
+    v[1].xattrs = XattrDigest::of(&[("user.a", ""), ("user.mime_type", "text/plain")]);
+    v[3].xattrs = XattrDigest::of(&[("trusted.overlay.opaque", "y")]);
+    v[7].xattrs = v[1].xattrs;
+    v
+}
+
 #[test]
-fn v1_encodes_identically_and_decodes_to_the_same_entries() {
-    let fresh = encode(&golden_entries());
-    let golden = read_or_bless("tree-v1.rhatree", &fresh);
+fn v2_encodes_identically_and_decodes_to_the_same_entries() {
+    let fresh = encode(&golden_entries_v2());
+    let golden = read_or_bless("tree-v2.rhatree", &fresh);
     assert_eq!(
         fresh, golden,
-        "the writer no longer produces the pinned version-1 bytes"
+        "the writer no longer produces the pinned version-2 bytes"
     );
     let back: Vec<Entry> = TreeReader::new(&golden[..])
         .collect::<Result<_, _>>()
         .unwrap();
+    assert_eq!(back, golden_entries_v2());
+}
+
+#[test]
+fn v1_still_decodes_to_the_same_entries() {
+    let golden = read("tree-v1.rhatree");
+    let mut d = TreeDecoder::new();
+    d.feed(&golden);
+    let mut back = Vec::new();
+    while let Some(e) = d.next_entry().unwrap() {
+        back.push(e);
+    }
+    assert_eq!(d.finish().unwrap(), 8);
+    assert_eq!(d.version(), 1);
     assert_eq!(back, golden_entries());
+    // Version 2 without digests is the same bytes but for the version
+    // field (and the header checksum).
+    let fresh = encode(&golden_entries());
+    assert_eq!(fresh[16..], golden[16..]);
 }
 
 #[test]
 fn corrupt_v1_names_the_damaged_block() {
-    let mut bad = encode(&golden_entries());
-    // A bit of the first entry's size field, inside the first block.
-    bad[16 + 16 + 60] ^= 0x01;
-    let golden = read_or_bless("tree-v1-corrupt.rhatree", &bad);
+    let golden = read("tree-v1-corrupt.rhatree");
     let err = TreeReader::new(&golden[..]).find_map(Result::err).unwrap();
     let TreeReadError::Signature(e) = err else {
         panic!("not a decoding error: {err}");

@@ -368,3 +368,266 @@ fn a_missing_replica_is_created_and_vanished_files_are_counted() {
     assert_eq!(fs::read(replica.join("kept")).unwrap(), b"kept");
     assert!(!replica.join("gone").exists());
 }
+
+/// Whether the file system under `dir` takes `user.*` extended
+/// attributes; when it does not, the caller's test is skipped, loudly.
+fn user_xattrs(dir: &Path, test: &str) -> bool {
+    let probe = dir.join("xattr-probe");
+    write(&probe, b"");
+    let r = rustix::fs::lsetxattr(
+        &probe,
+        "user.rha-probe",
+        b"1",
+        rustix::fs::XattrFlags::empty(),
+    );
+    fs::remove_file(&probe).unwrap();
+    match r {
+        Ok(()) => true,
+        Err(e) => {
+            eprintln!(
+                "SKIPPED {test}: {} does not take user.* extended attributes ({e})",
+                dir.display()
+            );
+            false
+        }
+    }
+}
+
+fn set_xattr(path: &Path, name: &str, value: &[u8]) {
+    rustix::fs::lsetxattr(path, name, value, rustix::fs::XattrFlags::empty()).unwrap();
+}
+
+fn xattrs(path: &Path) -> Vec<(String, String)> {
+    rha_capture::sync::xattr::read(path, rha_capture::sync::xattr::XattrScope::current())
+        .unwrap()
+        .into_iter()
+        .map(|(n, v)| (String::from_utf8(n).unwrap(), String::from_utf8(v).unwrap()))
+        .collect()
+}
+
+fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
+    p.iter()
+        .map(|(n, v)| (n.to_string(), v.to_string()))
+        .collect()
+}
+
+fn run_ok(args: &[&str]) -> String {
+    let out = rha(args);
+    assert!(
+        out.status.success(),
+        "rha {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn extended_attributes_are_added_changed_and_removed_on_the_replica() {
+    for mode in ["file", "block"] {
+        let dir = tempfile::tempdir().unwrap();
+        if !user_xattrs(
+            dir.path(),
+            "extended_attributes_are_added_changed_and_removed",
+        ) {
+            return;
+        }
+        let (master, replica) = (dir.path().join("m"), dir.path().join("r"));
+        fs::create_dir_all(master.join("d")).unwrap();
+        write(&master.join("d/f"), b"same content");
+        write(&master.join("plain"), b"no attributes");
+        set_xattr(&master.join("d"), "user.d", b"1");
+        set_xattr(&master.join("d/f"), "user.a", b"1");
+        set_xattr(&master.join("d/f"), "user.b", b"2");
+        set_xattr(&master, "user.root", b"r");
+        let (m, r) = (master.to_str().unwrap(), replica.to_str().unwrap());
+        let sync = |extra: &[&str]| {
+            let mut args = vec!["sync", m, r, "--mode", mode];
+            args.extend_from_slice(extra);
+            run_ok(&args)
+        };
+
+        // New entries (and the root) get the master's attributes.
+        sync(&[]);
+        assert_eq!(xattrs(&replica.join("d")), pairs(&[("user.d", "1")]));
+        assert_eq!(
+            xattrs(&replica.join("d/f")),
+            pairs(&[("user.a", "1"), ("user.b", "2")])
+        );
+        assert_eq!(xattrs(&replica.join("plain")), []);
+        assert_eq!(xattrs(&replica), pairs(&[("user.root", "r")]));
+        // Identical sets: nothing to do, nothing listed.
+        let out = sync(&["--dry-run"]);
+        assert!(!out.contains("attrs"), "{mode}: {out}");
+        let out = sync(&[]);
+        assert!(
+            out.contains("created 0, updated 0, deleted 0, attributes fixed 0"),
+            "{mode}: {out}"
+        );
+
+        // Contents unchanged; attributes changed, added and removed on the
+        // master, and one the master never had added on the replica.
+        set_xattr(&master.join("d/f"), "user.a", b"changed");
+        rustix::fs::lremovexattr(master.join("d/f"), "user.b").unwrap();
+        set_xattr(&master.join("d/f"), "user.c", b"");
+        rustix::fs::lremovexattr(master.join("d"), "user.d").unwrap();
+        set_xattr(&replica.join("plain"), "user.stray", b"x");
+        let before = (
+            xattrs(&replica.join("d")),
+            xattrs(&replica.join("d/f")),
+            xattrs(&replica.join("plain")),
+        );
+        let out = sync(&["--dry-run"]);
+        for line in [
+            "attrs   d/f  (xattrs)",
+            "attrs   plain  (xattrs)",
+            "attrs   d  (xattrs)",
+        ] {
+            assert!(out.contains(line), "{mode}: no '{line}' in\n{out}");
+        }
+        assert!(
+            out.contains("dry run: would have created 0, updated 0, deleted 0, attributes fixed 3"),
+            "{mode}: {out}"
+        );
+        let after = (
+            xattrs(&replica.join("d")),
+            xattrs(&replica.join("d/f")),
+            xattrs(&replica.join("plain")),
+        );
+        assert_eq!(before, after, "{mode}: the dry run changed the replica");
+
+        let mtime = fs::symlink_metadata(replica.join("d/f")).unwrap().mtime();
+        let out = sync(&[]);
+        assert!(
+            out.contains("created 0, updated 0, deleted 0, attributes fixed 3; 0 bytes literal"),
+            "{mode}: {out}"
+        );
+        assert_eq!(xattrs(&replica.join("d")), []);
+        assert_eq!(
+            xattrs(&replica.join("d/f")),
+            pairs(&[("user.a", "changed"), ("user.c", "")])
+        );
+        assert_eq!(xattrs(&replica.join("plain")), []);
+        assert_eq!(
+            fs::symlink_metadata(replica.join("d/f")).unwrap().mtime(),
+            mtime
+        );
+        assert_eq!(fs::read(replica.join("d/f")).unwrap(), b"same content");
+        let out = sync(&[]);
+        assert!(out.contains("attributes fixed 0"), "{mode}: {out}");
+
+        // A file whose content changes keeps the master's attributes too
+        // (it is rewritten as a new file).
+        write(&master.join("d/f"), b"new content, longer");
+        sync(&[]);
+        assert_eq!(
+            xattrs(&replica.join("d/f")),
+            pairs(&[("user.a", "changed"), ("user.c", "")])
+        );
+        assert_same(&master, &replica);
+    }
+}
+
+#[test]
+fn sockets_are_reported_as_skipped_not_dropped_silently() {
+    let dir = tempfile::tempdir().unwrap();
+    let (master, replica) = (dir.path().join("m"), dir.path().join("r"));
+    fs::create_dir(&master).unwrap();
+    let _listener = std::os::unix::net::UnixListener::bind(master.join("sock")).unwrap();
+    write(&master.join("file"), b"x");
+    let (m, r) = (master.to_str().unwrap(), replica.to_str().unwrap());
+    let out = run_ok(&["sync", m, r, "--dry-run"]);
+    assert!(out.contains("special sock"), "{out}");
+    assert!(
+        out.contains("dry run: would have created 1, updated 0, deleted 0, attributes fixed 0, special files skipped 1;"),
+        "{out}"
+    );
+    // The first run also gives the new replica root the master's time;
+    // every run reports the socket it cannot create.
+    for expect in [
+        "created 1, updated 0, deleted 0, attributes fixed 1, special files skipped 1;",
+        "created 0, updated 0, deleted 0, attributes fixed 0, special files skipped 1;",
+    ] {
+        let out = run_ok(&["sync", m, r]);
+        assert!(out.contains(expect), "{out}");
+        assert!(!replica.join("sock").exists());
+        assert_eq!(fs::read(replica.join("file")).unwrap(), b"x");
+    }
+}
+
+#[test]
+fn as_root_trusted_attributes_travel_on_symlinks_too() {
+    const TEST: &str = "as_root_trusted_attributes_travel_on_symlinks_too";
+    if !rha_capture::sync::can_chown() {
+        eprintln!("SKIPPED {TEST}: trusted.* attributes need root");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (master, replica) = (dir.path().join("m"), dir.path().join("r"));
+    fs::create_dir(&master).unwrap();
+    symlink("target", master.join("link")).unwrap();
+    write(&master.join("file"), b"data");
+    // Linux takes no user.* names on symlinks, but trusted.* ones.
+    if let Err(e) = rustix::fs::lsetxattr(
+        master.join("link"),
+        "trusted.rha",
+        b"on the link",
+        rustix::fs::XattrFlags::empty(),
+    ) {
+        eprintln!(
+            "SKIPPED {TEST}: {} takes no trusted.* attributes on symlinks ({e})",
+            dir.path().display()
+        );
+        return;
+    }
+    set_xattr(&master.join("file"), "trusted.t", b"1");
+    let (m, r) = (master.to_str().unwrap(), replica.to_str().unwrap());
+    run_ok(&["sync", m, r]);
+    assert_eq!(
+        xattrs(&replica.join("link")),
+        pairs(&[("trusted.rha", "on the link")])
+    );
+    assert_eq!(xattrs(&replica.join("file")), pairs(&[("trusted.t", "1")]));
+
+    set_xattr(&master.join("link"), "trusted.rha", b"changed");
+    rustix::fs::lremovexattr(master.join("file"), "trusted.t").unwrap();
+    let out = run_ok(&["sync", m, r, "--dry-run"]);
+    assert!(out.contains("attrs   link  (xattrs)"), "{out}");
+    let out = run_ok(&["sync", m, r]);
+    assert!(out.contains("attributes fixed 2"), "{out}");
+    assert_eq!(
+        xattrs(&replica.join("link")),
+        pairs(&[("trusted.rha", "changed")])
+    );
+    assert_eq!(xattrs(&replica.join("file")), []);
+}
+
+#[test]
+fn symlinked_roots_give_their_directories_the_attributes() {
+    let dir = tempfile::tempdir().unwrap();
+    if !user_xattrs(
+        dir.path(),
+        "symlinked_roots_give_their_directories_the_attributes",
+    ) {
+        return;
+    }
+    let (real_m, real_r) = (dir.path().join("real-m"), dir.path().join("real-r"));
+    fs::create_dir(&real_m).unwrap();
+    fs::create_dir(&real_r).unwrap();
+    write(&real_m.join("f"), b"x");
+    set_xattr(&real_m, "user.root", b"r");
+    symlink(&real_m, dir.path().join("m")).unwrap();
+    symlink(&real_r, dir.path().join("r")).unwrap();
+    set_mtime(&real_m, 1_600_000_000_000_000_001).unwrap();
+    let (m, r) = (dir.path().join("m"), dir.path().join("r"));
+    run_ok(&["sync", m.to_str().unwrap(), r.to_str().unwrap()]);
+    assert_eq!(xattrs(&real_r), pairs(&[("user.root", "r")]));
+    let mtime = |p: &Path| {
+        let m = fs::metadata(p).unwrap();
+        (m.mtime(), m.mtime_nsec())
+    };
+    assert_eq!(mtime(&real_r), mtime(&real_m));
+    // The links themselves are left alone.
+    assert!(fs::symlink_metadata(&r).unwrap().file_type().is_symlink());
+    let out = run_ok(&["sync", m.to_str().unwrap(), r.to_str().unwrap()]);
+    assert!(out.contains("attributes fixed 0"), "{out}");
+}

@@ -238,7 +238,7 @@ mod tests {
             c"RHA_SPOOL_TARGET_VOLUME"
         );
         assert_eq!(rha_attr_flag::ALL_BITS, 0x1f);
-        assert_eq!(rha_plan_change_flag::ALL_BITS, 0x7);
+        assert_eq!(rha_plan_change_flag::ALL_BITS, 0xf);
         assert_eq!(rha_tree_scan_flag::ALL_BITS, 0x1);
         assert!(rha_attr_flag::RHA_ATTR_GID.is_in(0b100));
         assert!(!rha_attr_flag::RHA_ATTR_GID.is_in(0b011));

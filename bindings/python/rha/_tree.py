@@ -53,6 +53,7 @@ _CHANGES = (
     (lib.RHA_PLAN_CHANGE_MODE, "mode"),
     (lib.RHA_PLAN_CHANGE_OWNER, "owner"),
     (lib.RHA_PLAN_CHANGE_MTIME, "mtime"),
+    (lib.RHA_PLAN_CHANGE_XATTRS, "xattrs"),
 )
 _CHUNK = 1 << 20
 
@@ -99,7 +100,8 @@ class PlanStep:
         entry: The master's entry the replica must end up with; for
             ``"delete"`` the replica's path and kind only.
         link_target: For ``"link"``: the path of the file to link to.
-        changes: For ``"attrs"``: a subset of ``{"mode", "owner", "mtime"}``.
+        changes: For ``"attrs"``: a subset of
+            ``{"mode", "owner", "mtime", "xattrs"}``.
     """
 
     op: str

@@ -8,4 +8,6 @@ mod dir;
 mod replica;
 
 pub use dir::DirTarget;
-pub use replica::{ApplyError, ApplyReport, ReplicaDir, ReplicaOptions, DEFAULT_SPOOL, TXN_FILE};
+pub use replica::{
+    ApplyError, ApplyReport, ReplicaDir, ReplicaOptions, DEFAULT_SPOOL, REWIND_DIR, TXN_FILE,
+};

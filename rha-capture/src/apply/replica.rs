@@ -18,7 +18,7 @@ use super::dir::DirTarget;
 pub const DEFAULT_SPOOL: &str = ".rha";
 
 /// The rewind log's directory inside the spool directory.
-const REWIND_DIR: &str = "rewind";
+pub const REWIND_DIR: &str = "rewind";
 
 /// The file in the spool directory that keeps the records of a transaction
 /// whose commit has not arrived yet (a journal stream).

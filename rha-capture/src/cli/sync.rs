@@ -11,7 +11,11 @@ use rha_core::signature::tree::{CompareOptions, PlanOp};
 
 use super::exit::Exit;
 
-use rha_capture::sync::{can_chown, sync, Observer, SyncError, SyncMode, SyncOptions, SyncReport};
+use rha_capture::sync::{
+    can_chown, describe_dropped_points, sync, Observer, SyncError, SyncMode, SyncOptions,
+    SyncReport,
+};
+use rha_core::rewind::DroppedPoints;
 
 /// `--mode`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -55,6 +59,13 @@ pub(crate) struct SyncArgs {
     /// Do not descend into other file systems.
     #[arg(long)]
     pub(crate) one_file_system: bool,
+    /// The replica keeps rewind points (it was applied to with `--rewind`):
+    /// drop them, and its bookmarks, before syncing. Sync writes files
+    /// directly and records no inverses, so those points would rewind to
+    /// wrong data; without this flag such a replica is refused (exit 2) and
+    /// nothing is changed. With `--dry-run`, only says what would be dropped.
+    #[arg(long)]
+    pub(crate) drop_rewind_points: bool,
 }
 
 struct Bar {
@@ -74,6 +85,21 @@ impl Observer for Bar {
             r.compared,
             HumanBytes(r.literal_bytes)
         ));
+    }
+
+    fn rewind_points_dropped(&mut self, replica: &std::path::Path, dropped: &DroppedPoints) {
+        self.bar.suspend(|| {
+            eprintln!(
+                "rha: {} {} of replica {}: sync records no inverses, so they would rewind to wrong data",
+                if self.dry_run {
+                    "dry run: would drop"
+                } else {
+                    "dropping"
+                },
+                describe_dropped_points(dropped),
+                replica.display()
+            );
+        });
     }
 
     fn op(&mut self, op: &PlanOp) {
@@ -109,6 +135,7 @@ impl std::fmt::Display for PlanLine<'_> {
                     (changes.mode, "mode"),
                     (changes.owner, "owner"),
                     (changes.mtime, "mtime"),
+                    (changes.xattrs, "xattrs"),
                 ]
                 .iter()
                 .filter(|(on, _)| *on)
@@ -143,6 +170,7 @@ pub(crate) fn run(args: &SyncArgs) -> ExitCode {
         dry_run: args.dry_run,
         compare,
         one_file_system: args.one_file_system,
+        drop_rewind_points: args.drop_rewind_points,
     };
     // Drawn on stderr only when it is a terminal.
     let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
@@ -197,6 +225,14 @@ pub(crate) fn run(args: &SyncArgs) -> ExitCode {
         }
         Err(e @ SyncError::Overlap { .. }) => {
             eprintln!("rha: error: {e}");
+            Exit::Usage.into()
+        }
+        Err(e @ SyncError::RewindPoints { .. }) => {
+            eprintln!("rha: error: {e}");
+            eprintln!(
+                "rha: pass --drop-rewind-points to drop them and sync (rewind first and copy out \
+                 anything you still need from an earlier point)"
+            );
             Exit::Usage.into()
         }
         Err(e @ SyncError::Busy { .. }) => {

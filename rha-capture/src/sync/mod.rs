@@ -10,12 +10,19 @@
 //! master's copy against it, and a patch into a new file renamed over the
 //! old one ([`crate::sync::block::sync_file`]); files whose size and time
 //! agree are checked by content.
+//!
+//! Extended attributes ([`xattr::XattrScope`]) are part of what is
+//! compared: an entry whose set differs gets the master's exactly, also
+//! when its content is unchanged.
 
 pub mod block;
 mod overlap;
+mod rewind;
 pub mod scan;
+pub mod xattr;
 
 pub use overlap::{overlap, Overlap};
+pub use rewind::describe as describe_dropped_points;
 
 use std::ffi::OsStr;
 use std::fs::{self, File, OpenOptions};
@@ -34,6 +41,7 @@ use rha_core::signature::tree::{
 };
 
 use scan::{ScanError, ScanOptions, ScanStats, TreeScanner};
+use xattr::XattrScope;
 
 /// Bytes a transfer sent and reused.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -255,6 +263,11 @@ pub struct SyncOptions {
     pub compare: CompareOptions,
     /// Stay on the root's file system when scanning.
     pub one_file_system: bool,
+    /// The replica keeps a rewind log with points (it was applied to with
+    /// rewind on): drop them before syncing (in a dry run: only say so).
+    /// Off, such a replica is refused with [`SyncError::RewindPoints`]:
+    /// sync records no inverses, so the points would rewind to wrong data.
+    pub drop_rewind_points: bool,
 }
 
 /// A master file or directory a sync could not read, and carried on past.
@@ -284,7 +297,8 @@ pub struct SyncReport {
     /// Entries whose attributes alone were fixed (including files a
     /// content check found identical).
     pub attrs_fixed: u64,
-    /// Special files (sockets) that cannot be copied and were skipped.
+    /// Special files (sockets) that cannot be copied and were skipped (in
+    /// a dry run: would be).
     pub skipped: u64,
     /// Master files that disappeared between the scan and their transfer
     /// (the tree is live; replication carries the deletion).
@@ -297,6 +311,10 @@ pub struct SyncReport {
     /// denied): the run carried on, leaving their replica copies as they
     /// were. A sync with any is partial.
     pub unreadable: Vec<Unreadable>,
+    /// The replica's rewind points and bookmarks dropped before the sync
+    /// changed anything (in a dry run: that would be), with
+    /// [`SyncOptions::drop_rewind_points`].
+    pub rewind_dropped: Option<rha_core::rewind::DroppedPoints>,
 }
 
 /// Progress events of [`sync`], for a progress bar or a log.
@@ -306,6 +324,14 @@ pub trait Observer {
     /// Called with each plan step before it is applied (or instead, in a
     /// dry run).
     fn op(&mut self, _op: &PlanOp) {}
+    /// Called before the rewind points and bookmarks of `replica` are
+    /// dropped (in a dry run: instead), before anything else changes.
+    fn rewind_points_dropped(
+        &mut self,
+        _replica: &Path,
+        _dropped: &rha_core::rewind::DroppedPoints,
+    ) {
+    }
 }
 
 impl Observer for () {}
@@ -346,6 +372,29 @@ pub enum SyncError {
         replica: PathBuf,
         /// The lock file.
         lock: PathBuf,
+    },
+    /// The replica keeps rewind points, which a sync would make wrong (it
+    /// records no inverses), and [`SyncOptions::drop_rewind_points`] is
+    /// off; nothing was done.
+    #[error(
+        "replica {} keeps {}: sync writes files directly and records no inverses, \
+         so rewinding to any of them afterwards would give wrong data; nothing was done",
+        replica.display(),
+        rewind::describe(dropped)
+    )]
+    RewindPoints {
+        /// The replica directory.
+        replica: PathBuf,
+        /// The points and bookmarks it keeps.
+        dropped: rha_core::rewind::DroppedPoints,
+    },
+    /// The replica's rewind log could not be read or its points dropped.
+    #[error("rewind log {}: {source}", path.display())]
+    Rewind {
+        /// The rewind log's directory.
+        path: PathBuf,
+        /// The failure.
+        source: rha_core::rewind::LogError,
     },
     /// Applying a plan step to the replica failed.
     #[error("{op} {path}: {source}")]
@@ -417,6 +466,7 @@ fn scan_side(root: &Path, options: &SyncOptions, side: &str) -> Result<Scanned, 
         // An unreadable master directory is reported and left alone; the
         // replica is ours, so anything unreadable there stops the run.
         skip_unreadable: side == "master",
+        xattrs: Some(XattrScope::current()),
         ..ScanOptions::default()
     };
     let mut scanner = TreeScanner::new(root, scan);
@@ -500,8 +550,12 @@ pub fn sync_with(
     }
     // A replica that has been applied to holds its lock in `.rha`: take it
     // for the whole run, so `rha apply` and sync never change it at once.
-    let _lock = lock_replica(replica)?;
+    let lock = lock_replica(replica)?;
     let mut report = SyncReport::default();
+    // Before anything changes: rewind points the sync would make wrong.
+    if let Some(state) = &lock {
+        report.rewind_dropped = rewind::drop_points(replica, state, options, observer)?;
+    }
     let (master_sig, stats, unreadable_dirs) = scan_side(master, options, "master")?;
     report.master = stats;
     report.unreadable = unreadable_dirs
@@ -550,6 +604,7 @@ pub fn sync_with(
         replica,
         transfer,
         owners: can_chown(),
+        xattrs: XattrScope::current(),
     };
     // What lies under an unreadable master directory is unknown: the plan
     // would delete the replica's copy of it, so those steps are left out
@@ -622,6 +677,8 @@ struct Apply<'a> {
     replica: &'a Path,
     transfer: &'a mut dyn Transfer,
     owners: bool,
+    /// The extended attributes compared and copied (as scanned).
+    xattrs: XattrScope,
 }
 
 fn join(root: &Path, rel: &RelPath) -> PathBuf {
@@ -691,14 +748,7 @@ impl Apply<'_> {
             }
             PlanOp::Special { entry } => {
                 let meta = fs::symlink_metadata(join(self.master, &entry.path))?;
-                let ft = meta.file_type();
-                let file_type = if ft.is_fifo() {
-                    rustix::fs::FileType::Fifo
-                } else if ft.is_char_device() {
-                    rustix::fs::FileType::CharacterDevice
-                } else if ft.is_block_device() {
-                    rustix::fs::FileType::BlockDevice
-                } else {
+                let Some(file_type) = special_type(&meta) else {
                     report.skipped += 1;
                     return Ok(());
                 };
@@ -772,13 +822,32 @@ impl Apply<'_> {
         }
     }
 
+    /// Gives the replica's `path` the `changes` attributes of the master's
+    /// `entry`.
     fn attrs(&self, entry: &Entry, path: &Path, changes: AttrChanges) -> io::Result<()> {
+        self.attrs_from(entry, &join(self.master, &entry.path), path, changes)
+    }
+
+    /// [`attrs`](Self::attrs) with the master's entry at `src` (whose
+    /// extended attributes are read).
+    fn attrs_from(
+        &self,
+        entry: &Entry,
+        src: &Path,
+        path: &Path,
+        changes: AttrChanges,
+    ) -> io::Result<()> {
         if changes.owner && self.owners {
             std::os::unix::fs::lchown(path, Some(entry.uid), Some(entry.gid))?;
         }
         // After chown, which clears set-id bits.
         if (changes.mode || changes.owner) && entry.kind != EntryKind::Symlink {
             fs::set_permissions(path, fs::Permissions::from_mode(entry.mode))?;
+        }
+        // After chown too, which clears a file capability
+        // (`security.capability`); setting them leaves the time alone.
+        if changes.xattrs {
+            xattr::copy(src, path, self.xattrs)?;
         }
         if changes.mtime {
             set_mtime(path, entry.mtime_ns)?;
@@ -795,6 +864,7 @@ impl Apply<'_> {
             mode: wanted.mode && entry.kind != EntryKind::Symlink && now.mode != entry.mode,
             owner: wanted.owner && self.owners && (now.uid, now.gid) != (entry.uid, entry.gid),
             mtime: wanted.mtime && now.mtime_ns != entry.mtime_ns,
+            xattrs: wanted.xattrs && xattr::digest(path, self.xattrs)? != entry.xattrs,
         })
     }
 
@@ -837,6 +907,14 @@ impl Apply<'_> {
                     count_planned(op, report);
                 }
             }
+            PlanOp::Special { entry } => {
+                match fs::symlink_metadata(join(self.master, &entry.path)) {
+                    Ok(meta) if special_type(&meta).is_none() => report.skipped += 1,
+                    Ok(_) => report.created += 1,
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => report.vanished += 1,
+                    Err(e) => return Err(e),
+                }
+            }
             op => count_planned(op, report),
         }
         Ok(())
@@ -849,16 +927,35 @@ impl Apply<'_> {
         let name = RelPath::new(".root").map_err(io::Error::other)?;
         let me = crate::sync::scan::entry_from(name.clone(), &m);
         let re = crate::sync::scan::entry_from(name, &r);
+        // `root/.` names the directory a symlinked root points to, for the
+        // attribute calls, which do not follow a last-component symlink.
+        let (m_dir, r_dir) = (self.master.join("."), self.replica.join("."));
         let changes = AttrChanges {
             mode: me.mode != re.mode,
             owner: self.owners && (me.uid, me.gid) != (re.uid, re.gid),
             mtime: me.mtime_ns != re.mtime_ns,
+            xattrs: xattr::digest(&m_dir, self.xattrs)? != xattr::digest(&r_dir, self.xattrs)?,
         };
         if !changes.is_empty() {
-            self.attrs(&me, self.replica, changes)?;
+            self.attrs_from(&me, &m_dir, &r_dir, changes)?;
             report.attrs_fixed += 1;
         }
         Ok(())
+    }
+}
+
+/// The kind of node to create for a special file, `None` for one that
+/// cannot be created (a socket: only its listening program can make one).
+fn special_type(meta: &fs::Metadata) -> Option<rustix::fs::FileType> {
+    let ft = meta.file_type();
+    if ft.is_fifo() {
+        Some(rustix::fs::FileType::Fifo)
+    } else if ft.is_char_device() {
+        Some(rustix::fs::FileType::CharacterDevice)
+    } else if ft.is_block_device() {
+        Some(rustix::fs::FileType::BlockDevice)
+    } else {
+        None
     }
 }
 

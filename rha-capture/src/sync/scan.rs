@@ -8,7 +8,11 @@ use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 use rha_core::journal::RelPath;
-use rha_core::signature::tree::{Entry, EntryKind, HardLink, TreeWriteError, TreeWriter};
+use rha_core::signature::tree::{
+    Entry, EntryKind, HardLink, TreeWriteError, TreeWriter, XattrDigest,
+};
+
+use super::xattr::{self, XattrScope};
 
 /// How to scan.
 #[derive(Debug, Clone, Copy, Default)]
@@ -27,6 +31,12 @@ pub struct ScanOptions {
     /// [`TreeScanner::unreadable`]. Off by default: such a directory stops
     /// the scan.
     pub skip_unreadable: bool,
+    /// Record a digest of each entry's extended attributes in this scope
+    /// ([`Entry::xattrs`]). `None` (the default): attributes are not read.
+    /// With [`skip_unreadable`](Self::skip_unreadable), an entry whose
+    /// attributes cannot be read for lack of permission is named by
+    /// [`TreeScanner::unreadable`] too.
+    pub xattrs: Option<XattrScope>,
 }
 
 /// Why a scan stopped.
@@ -130,7 +140,8 @@ impl TreeScanner {
         }
     }
 
-    /// The directories skipped because they could not be read (with
+    /// The directories skipped because they could not be read, and the
+    /// entries whose extended attributes could not be read (with
     /// [`ScanOptions::skip_unreadable`]), with why, in scan order.
     pub fn unreadable(&self) -> &[(RelPath, io::Error)] {
         &self.unreadable
@@ -221,6 +232,20 @@ impl TreeScanner {
                     Err(source) => return Err(ScanError::Io { path: full, source }),
                 }
             }
+            if let Some(scope) = self.options.xattrs {
+                let full = dirent.path();
+                match xattr::read(&full, scope) {
+                    Ok(attrs) => entry.xattrs = XattrDigest::of(&attrs),
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                    Err(e)
+                        if self.options.skip_unreadable
+                            && e.kind() == io::ErrorKind::PermissionDenied =>
+                    {
+                        self.unreadable.push((entry.path.clone(), e));
+                    }
+                    Err(source) => return Err(ScanError::Io { path: full, source }),
+                }
+            }
             self.stats.entries += 1;
             if entry.kind == EntryKind::File {
                 self.stats.files += 1;
@@ -238,7 +263,10 @@ impl TreeScanner {
                             if self.options.skip_unreadable
                                 && source.kind() == io::ErrorKind::PermissionDenied =>
                         {
-                            self.unreadable.push((entry.path.clone(), source));
+                            // Named once, also when its attributes failed.
+                            if self.unreadable.last().map(|(p, _)| p) != Some(&entry.path) {
+                                self.unreadable.push((entry.path.clone(), source));
+                            }
                         }
                         Err(e) => return Err(e),
                     }

@@ -147,3 +147,128 @@ proptest! {
         prop_assert_eq!(r.target().inner.snapshot(), states[0].clone());
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+    /// Dropping every point (before a sync changes the target) cut at any
+    /// storage step: the reopened log holds fewer points or none, and every
+    /// point it still holds rewinds the unchanged target to the right tree.
+    #[test]
+    fn dropping_all_points_is_crash_safe(
+        raws in proptest::collection::vec(raw(), 1..24),
+        rewound in proptest::option::of(any::<u16>()),
+        cut in 0u64..12,
+        batch in 1usize..5,
+    ) {
+        let (recs, states) = valid_sequence(&raws);
+        prop_assume!(!recs.is_empty());
+        let n = recs.len();
+        let mem = MemStorage::new();
+        let mut r = Replica::open(fresh_model(), mem.clone(), config(batch)).unwrap();
+        apply_all(&mut r, &recs);
+        let at = match rewound {
+            Some(k) => {
+                let k = k as usize % n;
+                r.rewind_to(k as u64).unwrap();
+                k
+            }
+            None => n,
+        };
+        let tree = r.into_target();
+        let faults = Faults::new(FaultPlan::Never);
+        let storage = FaultInjector::new(Arc::new(mem.clone()), faults.clone());
+        let mut log = RewindLog::open(storage, config(batch).log).unwrap();
+        faults.set(FaultPlan::StopAt(cut));
+        let before = log.droppable();
+        prop_assert_eq!(before.newest, Some(n as u64));
+        let outcome = log.drop_all();
+        drop(log);
+        let mem = mem.durable_image();
+        let mut r = Replica::open(tree, mem.clone(), config(batch)).unwrap();
+        // Reopening brings log and target to agreement as after any crash
+        // (an interrupted last batch may be undone): the target is at the
+        // point the log says, or, with no log left, where it was.
+        let points = r.points();
+        match r.current_point() {
+            Some(cur) => {
+                prop_assert!(cur as usize <= at, "point {} above {}", cur, at);
+                prop_assert_eq!(r.target().snapshot(), states[cur as usize].clone());
+            }
+            None => prop_assert_eq!(r.target().snapshot(), states[at].clone()),
+        }
+        if let Ok(dropped) = outcome {
+            prop_assert_eq!(dropped, before);
+            prop_assert!(points.is_empty(), "points left: {:?}", points);
+            prop_assert!(r.bookmarks().is_empty());
+            prop_assert!(RewindLog::open(mem, config(batch).log).unwrap().droppable().is_empty());
+            prop_assert_eq!(r.target().snapshot(), states[at].clone());
+        }
+        // What is left is still true of the target.
+        if let Some(oldest) = points.first() {
+            r.rewind_to(oldest.seq).unwrap();
+            prop_assert_eq!(r.target().snapshot(), states[oldest.seq as usize].clone());
+        }
+    }
+}
+
+/// A rewind interrupted part way leaves a job in the cursor: dropping the
+/// points then refuses and changes nothing, and works once reopening has
+/// finished the rewind.
+#[test]
+fn dropping_points_waits_for_an_interrupted_rewind() {
+    let f = RelPath::new("f".to_owned()).unwrap();
+    let mut recs = vec![crate::journal::Record {
+        seq: 1,
+        timestamp_ns: 1_000,
+        op: Op::Create {
+            path: f.clone(),
+            mode: 0o644,
+        },
+    }];
+    for seq in 2..16u64 {
+        recs.push(crate::journal::Record {
+            seq,
+            timestamp_ns: seq * 1_000,
+            op: Op::Write {
+                path: f.clone(),
+                offset: seq,
+                data: Bytes::from(vec![seq as u8; 8]),
+            },
+        });
+    }
+    for cut in 0..200 {
+        let mem = MemStorage::new();
+        let faults = Faults::new(FaultPlan::Never);
+        let target = Stopping {
+            inner: fresh_model(),
+            faults: faults.clone(),
+        };
+        let storage = FaultInjector::new(Arc::new(mem.clone()), faults.clone());
+        let mut r = Replica::open(target, storage, config(1)).unwrap();
+        apply_all(&mut r, &recs);
+        faults.set(FaultPlan::StopAt(cut));
+        assert!(r.rewind_to(1).is_err(), "no cut left the rewind under way");
+        let tree = r.into_target().inner;
+        let mem = mem.durable_image();
+        let mut log = RewindLog::open(mem.clone(), config(1).log).unwrap();
+        if log.state.job.is_none() {
+            continue;
+        }
+        let before = log.droppable();
+        match log.drop_all() {
+            Err(LogError::JobUnderWay { target: 1 }) => {}
+            other => panic!("cut {cut}: {other:?}"),
+        }
+        assert_eq!(log.droppable(), before);
+        drop(log);
+        let r = Replica::open(tree, mem.clone(), config(1)).unwrap();
+        assert_eq!(r.resumed(), Some(Resumed::Rewind { to: 1 }));
+        drop(r);
+        let mut log = RewindLog::open(mem, config(1).log).unwrap();
+        assert_eq!(log.drop_all().unwrap(), before);
+        assert!(log.droppable().is_empty());
+        return;
+    }
+    panic!("no cut left the rewind under way");
+}

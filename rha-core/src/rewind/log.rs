@@ -13,10 +13,12 @@ use crate::storage::Storage;
 
 mod files;
 mod redo;
+mod reset;
 mod scan;
 mod state;
 
 use files::LogFiles;
+pub use reset::DroppedPoints;
 
 /// Segment file names: this prefix, the first log sequence number as 20
 /// decimal digits, this suffix.
@@ -78,6 +80,15 @@ pub enum LogError {
     /// An earlier storage failure left the log unusable.
     #[error("rewind log is unusable after an earlier I/O error; reopen it")]
     Poisoned,
+    /// A rewind or undo was interrupted, so the target is between two
+    /// points; opening the replica finishes it. Nothing was changed.
+    #[error(
+        "a rewind or undo to point {target} was interrupted; open the replica to finish it first"
+    )]
+    JobUnderWay {
+        /// The point the interrupted job was moving to.
+        target: u64,
+    },
 }
 
 /// Settings of a [`RewindLog`].

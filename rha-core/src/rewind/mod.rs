@@ -38,8 +38,8 @@ pub use engine::{Plan, PlanItem, Replica, ReplicaConfig, Resumed, Retention};
 pub use error::RewindError;
 pub use invert::{invert, is_namespace, InvertError, NodeKind, NodeMeta, PreImage, INVERSE_CHUNK};
 pub use log::{
-    BookmarkInfo, Entry, LogConfig, LogError, Point, RewindLog, ELIDE_MIN, REDO_FILE,
-    SEGMENT_PREFIX, SEGMENT_SUFFIX, STATE_FILE, STATE_SLOT_LEN,
+    BookmarkInfo, DroppedPoints, Entry, LogConfig, LogError, Point, RewindLog, ELIDE_MIN,
+    REDO_FILE, SEGMENT_PREFIX, SEGMENT_SUFFIX, STATE_FILE, STATE_SLOT_LEN,
 };
 pub use model::{ModelTree, Snapshot, SnapshotNode, MODEL_MAX_LEN};
 pub use target::Target;

@@ -53,12 +53,16 @@ pub enum rha_plan_change_flag {
     RHA_PLAN_CHANGE_OWNER = 2,
     /// Modification time differs.
     RHA_PLAN_CHANGE_MTIME = 4,
+    /// Extended attributes differ (their digests in the signatures): the
+    /// replica's set must become the master's exactly.
+    RHA_PLAN_CHANGE_XATTRS = 8,
 }
 
 closed_set!(flags rha_plan_change_flag {
     RHA_PLAN_CHANGE_MODE,
     RHA_PLAN_CHANGE_OWNER,
     RHA_PLAN_CHANGE_MTIME,
+    RHA_PLAN_CHANGE_XATTRS,
 });
 
 /// One step of a sync plan, as a borrowed view (see `rha_plan_next` for how
@@ -404,6 +408,7 @@ fn view(op: &PlanOp) -> Result<rha_plan_op, rha_error> {
                 (changes.mode, rha_plan_change_flag::RHA_PLAN_CHANGE_MODE),
                 (changes.owner, rha_plan_change_flag::RHA_PLAN_CHANGE_OWNER),
                 (changes.mtime, rha_plan_change_flag::RHA_PLAN_CHANGE_MTIME),
+                (changes.xattrs, rha_plan_change_flag::RHA_PLAN_CHANGE_XATTRS),
             ] {
                 if on {
                     out.changes |= flag as u32;

@@ -85,6 +85,9 @@ pub struct AttrChanges {
     pub owner: bool,
     /// Modification time.
     pub mtime: bool,
+    /// Extended attributes (their digests differ): the replica's set must
+    /// become the master's exactly, names added, changed and removed.
+    pub xattrs: bool,
 }
 
 impl AttrChanges {
@@ -93,11 +96,12 @@ impl AttrChanges {
         mode: true,
         owner: true,
         mtime: true,
+        xattrs: true,
     };
 
     /// Whether nothing needs fixing.
     pub fn is_empty(self) -> bool {
-        !(self.mode || self.owner || self.mtime)
+        !(self.mode || self.owner || self.mtime || self.xattrs)
     }
 
     fn between(master: &Entry, replica: &Entry, owners: bool) -> Self {
@@ -106,6 +110,7 @@ impl AttrChanges {
             mode: master.kind != EntryKind::Symlink && master.mode != replica.mode,
             owner: owners && (master.uid, master.gid) != (replica.uid, replica.gid),
             mtime: master.mtime_ns != replica.mtime_ns,
+            xattrs: master.xattrs != replica.xattrs,
         }
     }
 }

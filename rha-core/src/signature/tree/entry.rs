@@ -59,6 +59,58 @@ pub struct HardLink {
 /// The longest symlink target a signature entry carries, in bytes.
 pub const MAX_TARGET_LEN: usize = 4096;
 
+/// Length of an [`XattrDigest`] in bytes.
+pub const XATTR_DIGEST_LEN: usize = 16;
+
+/// A digest of a file system object's extended attributes: their names and
+/// values, so that two scans can tell whether two objects carry the same set
+/// without storing the values.
+///
+/// It is the first 16 bytes of the BLAKE3 hash (in `derive_key` mode, context
+/// `"rha tree signature xattr digest v1"`) of the attributes sorted by name,
+/// each as `name_len u64`, name, `value_len u64`, value (lengths
+/// little-endian). An object without extended attributes has no digest.
+/// Which names count is the scanner's choice (`rha sync` takes `user.*`, and
+/// `trusted.*` and `security.*` when it runs as root); both sides of a
+/// comparison must use the same.
+///
+/// ```
+/// use rha_core::signature::tree::XattrDigest;
+///
+/// let a = XattrDigest::of(&[("user.a", "1"), ("user.b", "2")]);
+/// let b = XattrDigest::of(&[("user.b", "2"), ("user.a", "1")]);
+/// assert_eq!(a, b);
+/// assert_ne!(a, XattrDigest::of(&[("user.a", "1")]));
+/// assert_eq!(XattrDigest::of::<&str, &str>(&[]), None);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct XattrDigest(pub [u8; XATTR_DIGEST_LEN]);
+
+impl XattrDigest {
+    /// The digest of `attrs`, (name, value) pairs in any order with distinct
+    /// names; `None` when there are none.
+    pub fn of<N: AsRef<[u8]>, V: AsRef<[u8]>>(attrs: &[(N, V)]) -> Option<Self> {
+        if attrs.is_empty() {
+            return None;
+        }
+        let mut sorted: Vec<(&[u8], &[u8])> = attrs
+            .iter()
+            .map(|(n, v)| (n.as_ref(), v.as_ref()))
+            .collect();
+        sorted.sort_unstable();
+        let mut h = blake3::Hasher::new_derive_key("rha tree signature xattr digest v1");
+        for (name, value) in sorted {
+            h.update(&(name.len() as u64).to_le_bytes());
+            h.update(name);
+            h.update(&(value.len() as u64).to_le_bytes());
+            h.update(value);
+        }
+        let mut out = [0u8; XATTR_DIGEST_LEN];
+        out.copy_from_slice(&h.finalize().as_bytes()[..XATTR_DIGEST_LEN]);
+        Some(Self(out))
+    }
+}
+
 /// One file system object of a scanned tree.
 ///
 /// `size` is the length in bytes for files and 0 otherwise (a symlink's
@@ -87,6 +139,9 @@ pub struct Entry {
     pub link: Option<HardLink>,
     /// The file has holes: fewer bytes allocated than its length.
     pub sparse: bool,
+    /// Digest of its extended attributes; `None` when it has none (or the
+    /// scan did not read them). Any kind may carry one.
+    pub xattrs: Option<XattrDigest>,
 }
 
 impl Entry {
@@ -103,6 +158,7 @@ impl Entry {
             target: Bytes::new(),
             link: None,
             sparse: false,
+            xattrs: None,
         }
     }
 }

@@ -5,15 +5,18 @@ use std::io::{self, Read, Write};
 
 use bytes::{Buf, Bytes, BytesMut};
 
-use super::entry::{Entry, EntryKind, HardLink, MAX_TARGET_LEN};
+use super::entry::{Entry, EntryKind, HardLink, XattrDigest, MAX_TARGET_LEN, XATTR_DIGEST_LEN};
 use super::error::{SignatureError, SignatureErrorKind, TreeReadError, TreeWriteError};
 use super::order::OrderCheck;
 use crate::journal::{RelPath, MAX_PATH_LEN};
 
 /// The first eight bytes of every tree signature.
 pub const TREE_MAGIC: [u8; 8] = *b"RHATREE\0";
-/// The format version this library writes and reads.
-pub const TREE_FORMAT_VERSION: u16 = 1;
+/// The format version this library writes (and the newest it reads).
+/// Version 2 added the extended-attribute digest.
+pub const TREE_FORMAT_VERSION: u16 = 2;
+/// The oldest format version this library reads.
+pub const TREE_MIN_FORMAT_VERSION: u16 = 1;
 /// Length of the stream header: magic, version, flags, CRC-32C.
 pub const TREE_HEADER_LEN: usize = 16;
 /// Length of a block header: entry count, body length, body CRC, header CRC.
@@ -33,6 +36,17 @@ const END_BODY_LEN: usize = 8;
 
 const FLAG_SPARSE: u8 = 1;
 const FLAG_LINK: u8 = 2;
+/// Version 2 on: an extended-attribute digest follows the link fields.
+const FLAG_XATTRS: u8 = 4;
+
+/// The entry flags format version `version` defines.
+fn known_flags(version: u16) -> u8 {
+    if version >= 2 {
+        FLAG_SPARSE | FLAG_LINK | FLAG_XATTRS
+    } else {
+        FLAG_SPARSE | FLAG_LINK
+    }
+}
 
 fn crc(data: &[u8]) -> u32 {
     crc32c::crc32c(data)
@@ -150,6 +164,9 @@ impl<W: Write> TreeWriter<W> {
         if entry.link.is_some() {
             flags |= FLAG_LINK;
         }
+        if entry.xattrs.is_some() {
+            flags |= FLAG_XATTRS;
+        }
         b.push(flags);
         // Both fit in u16: paths are at most MAX_PATH_LEN (4096) bytes.
         b.extend_from_slice(&(shared as u16).to_le_bytes());
@@ -162,6 +179,9 @@ impl<W: Write> TreeWriter<W> {
         if let Some(link) = entry.link {
             b.extend_from_slice(&link.dev.to_le_bytes());
             b.extend_from_slice(&link.ino.to_le_bytes());
+        }
+        if let Some(digest) = entry.xattrs {
+            b.extend_from_slice(&digest.0);
         }
         if entry.kind == EntryKind::Symlink {
             b.extend_from_slice(&(entry.target.len() as u16).to_le_bytes());
@@ -266,6 +286,8 @@ pub struct TreeDecoder {
     state: State,
     entries: u64,
     order: OrderCheck,
+    /// The stream's format version, once its header is read.
+    version: u16,
 }
 
 impl Default for TreeDecoder {
@@ -283,7 +305,14 @@ impl TreeDecoder {
             state: State::Header,
             entries: 0,
             order: OrderCheck::default(),
+            version: TREE_FORMAT_VERSION,
         }
+    }
+
+    /// The format version of the stream, once its header has been read
+    /// (before that, the version this library writes).
+    pub fn version(&self) -> u16 {
+        self.version
     }
 
     /// Adds input.
@@ -356,9 +385,10 @@ impl TreeDecoder {
                         return Err(self.fail(0, SignatureErrorKind::HeaderChecksum));
                     }
                     let version = u16::from_le_bytes([h[8], h[9]]);
-                    if version != TREE_FORMAT_VERSION {
+                    if !(TREE_MIN_FORMAT_VERSION..=TREE_FORMAT_VERSION).contains(&version) {
                         return Err(self.fail(0, SignatureErrorKind::UnsupportedVersion(version)));
                     }
+                    self.version = version;
                     if h[10] != 0 || h[11] != 0 {
                         return Err(
                             self.fail(0, SignatureErrorKind::Invalid("unknown header flags"))
@@ -461,7 +491,7 @@ impl TreeDecoder {
                     }
                     let at = *base;
                     let before = body.len();
-                    let decoded = decode_entry(body, prev);
+                    let decoded = decode_entry(body, prev, known_flags(self.version));
                     *base += (before - body.len()) as u64;
                     *left -= 1;
                     let entry = match decoded {
@@ -502,7 +532,11 @@ impl TreeDecoder {
 }
 
 /// Decodes one entry from the front of `body`, advancing it.
-fn decode_entry(body: &mut Bytes, prev: &mut Vec<u8>) -> Result<Entry, SignatureErrorKind> {
+fn decode_entry(
+    body: &mut Bytes,
+    prev: &mut Vec<u8>,
+    known_flags: u8,
+) -> Result<Entry, SignatureErrorKind> {
     let short = SignatureErrorKind::Invalid("entry runs past the end of its block");
     if body.len() < ENTRY_FIXED_LEN {
         return Err(short);
@@ -510,7 +544,7 @@ fn decode_entry(body: &mut Bytes, prev: &mut Vec<u8>) -> Result<Entry, Signature
     let kind = EntryKind::from_code(body.get_u8())
         .ok_or(SignatureErrorKind::Invalid("unknown entry kind"))?;
     let flags = body.get_u8();
-    if flags & !(FLAG_SPARSE | FLAG_LINK) != 0 {
+    if flags & !known_flags != 0 {
         return Err(SignatureErrorKind::Invalid("unknown entry flags"));
     }
     let shared = usize::from(body.get_u16_le());
@@ -528,6 +562,16 @@ fn decode_entry(body: &mut Bytes, prev: &mut Vec<u8>) -> Result<Entry, Signature
             dev: body.get_u64_le(),
             ino: body.get_u64_le(),
         })
+    } else {
+        None
+    };
+    let xattrs = if flags & FLAG_XATTRS != 0 {
+        if body.len() < XATTR_DIGEST_LEN {
+            return Err(short);
+        }
+        let mut digest = [0u8; XATTR_DIGEST_LEN];
+        body.copy_to_slice(&mut digest);
+        Some(XattrDigest(digest))
     } else {
         None
     };
@@ -573,6 +617,7 @@ fn decode_entry(body: &mut Bytes, prev: &mut Vec<u8>) -> Result<Entry, Signature
         target,
         link,
         sparse: flags & FLAG_SPARSE != 0,
+        xattrs,
     };
     check_entry(&entry).map_err(SignatureErrorKind::Invalid)?;
     Ok(entry)

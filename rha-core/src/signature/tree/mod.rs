@@ -50,14 +50,17 @@ mod order;
 mod tests;
 
 pub use compare::{compare, AttrChanges, Compare, CompareOptions, PlanOp};
-pub use entry::{is_inside, path_order, Entry, EntryKind, HardLink, MAX_TARGET_LEN};
+pub use entry::{
+    is_inside, path_order, Entry, EntryKind, HardLink, XattrDigest, MAX_TARGET_LEN,
+    XATTR_DIGEST_LEN,
+};
 pub use error::{
     CompareError, GlobError, Side, SignatureError, SignatureErrorKind, TreeReadError,
     TreeWriteError,
 };
 pub use format::{
     TreeDecoder, TreeReader, TreeWriter, BLOCK_HEADER_LEN, MAX_BLOCK_BODY, MAX_BLOCK_ENTRIES,
-    TREE_FORMAT_VERSION, TREE_HEADER_LEN, TREE_MAGIC,
+    TREE_FORMAT_VERSION, TREE_HEADER_LEN, TREE_MAGIC, TREE_MIN_FORMAT_VERSION,
 };
 pub use glob::Glob;
 pub use order::OrderError;

@@ -663,3 +663,110 @@ fn many_entries_span_many_blocks() {
     // Shared path prefixes keep entries small.
     assert!(bytes.len() < entries.len() * 50, "{} bytes", bytes.len());
 }
+
+fn with_xattrs(mut e: Entry, attrs: &[(&str, &str)]) -> Entry {
+    e.xattrs = XattrDigest::of(attrs);
+    e
+}
+
+#[test]
+fn xattr_digests_round_trip_and_a_difference_is_an_attribute_fix() {
+    let mut link = Entry::new(rel(b"d/l"), EntryKind::Symlink);
+    link.target = Bytes::from_static(b"f");
+    let master = [
+        with_xattrs(dir("d"), &[("user.d", "1")]),
+        with_xattrs(file("d/f", 3, 7), &[("user.a", "1"), ("user.b", "")]),
+        with_xattrs(link, &[("trusted.t", "x")]),
+    ];
+    let bytes = roundtrip(&master);
+    assert_eq!(
+        u16::from_le_bytes([bytes[8], bytes[9]]),
+        TREE_FORMAT_VERSION
+    );
+    let back: Vec<Entry> = TreeReader::new(&bytes[..])
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(back, master);
+    // Same contents and times, attributes differing in a value, missing,
+    // and present only on the replica.
+    let mut replica = master.clone();
+    replica[0].xattrs = None;
+    replica[1] = with_xattrs(file("d/f", 3, 7), &[("user.a", "2"), ("user.b", "")]);
+    replica[2].xattrs = None;
+    let ops: Vec<PlanOp> = compare(
+        master.iter().cloned().map(Ok),
+        replica.iter().cloned().map(Ok),
+        CompareOptions::default(),
+    )
+    .collect::<Result<_, _>>()
+    .unwrap();
+    let only_xattrs = AttrChanges {
+        xattrs: true,
+        ..AttrChanges::default()
+    };
+    let got: Vec<(String, AttrChanges)> = ops
+        .iter()
+        .map(|op| match op {
+            PlanOp::SetAttrs { entry, changes } => (entry.path.to_string(), *changes),
+            op => panic!("not an attribute fix: {op:?}"),
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("d/f".to_owned(), only_xattrs),
+            ("d/l".to_owned(), only_xattrs),
+            ("d".to_owned(), only_xattrs),
+        ]
+    );
+    // Equal sets: nothing to do.
+    assert!(plan(&master, &master, CompareOptions::default()).is_empty());
+    let gone = [dir("d"), file("d/f", 3, 7)];
+    let removed = [dir("d"), with_xattrs(file("d/f", 3, 7), &[("user.x", "")])];
+    assert_eq!(
+        plan(&gone, &removed, CompareOptions::default()),
+        ["attrs d/f"]
+    );
+}
+
+/// `bytes` (a signature without xattr digests) relabelled as version 1.
+fn as_version_1(mut bytes: Vec<u8>) -> Vec<u8> {
+    bytes[8..10].copy_from_slice(&1u16.to_le_bytes());
+    let c = crc32c::crc32c(&bytes[..12]);
+    bytes[12..16].copy_from_slice(&c.to_le_bytes());
+    bytes
+}
+
+#[test]
+fn version_1_still_reads_but_without_the_xattr_flag() {
+    let plain = [dir("d"), file("d/f", 3, 7)];
+    let v1 = as_version_1(roundtrip(&plain));
+    let mut d = TreeDecoder::new();
+    d.feed(&v1);
+    let mut back = Vec::new();
+    while let Some(e) = d.next_entry().unwrap() {
+        back.push(e);
+    }
+    assert_eq!((d.version(), back), (1, plain.to_vec()));
+
+    let tagged = [dir("d"), with_xattrs(file("d/f", 3, 7), &[("user.a", "1")])];
+    let v1 = as_version_1(roundtrip(&tagged));
+    let err = TreeReader::new(&v1[..]).find_map(Result::err).unwrap();
+    let TreeReadError::Signature(e) = err else {
+        panic!("not a decoding error: {err}");
+    };
+    assert_eq!(
+        (e.entries, e.kind),
+        (1, SignatureErrorKind::Invalid("unknown entry flags"))
+    );
+    // A version from the future is refused up front.
+    let mut v3 = roundtrip(&plain);
+    v3[8..10].copy_from_slice(&3u16.to_le_bytes());
+    let c = crc32c::crc32c(&v3[..12]);
+    v3[12..16].copy_from_slice(&c.to_le_bytes());
+    let err = TreeReader::new(&v3[..]).find_map(Result::err).unwrap();
+    assert!(
+        err.to_string().contains("version 3"),
+        "unexpected error: {err}"
+    );
+}

@@ -1,0 +1,254 @@
+//! The extended attributes a sync compares and carries.
+//!
+//! A scan records a digest of each entry's attributes
+//! ([`XattrDigest`]); where the master's and the replica's digests differ,
+//! [`copy`] makes the replica's set the master's exactly: names added,
+//! values changed, names the master lacks removed. Only the names of an
+//! [`XattrScope`] take part, on both sides: what this process can read and
+//! write faithfully.
+
+use std::io;
+use std::path::Path;
+
+use rha_core::signature::tree::XattrDigest;
+use rustix::fs as rfs;
+use rustix::io::Errno;
+
+/// Which extended attribute names a sync takes part in.
+///
+/// `user.*` always. When the process runs as root also `trusted.*` and
+/// `security.*` (file capabilities, IMA/EVM), except `security.selinux`: the
+/// replica host's policy labels its own files. `system.*` names (POSIX
+/// ACLs, tied to the permission bits, and file-system specific names) are
+/// left out, on both sides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct XattrScope {
+    privileged: bool,
+}
+
+impl XattrScope {
+    /// The scope for this process: privileged when it runs as root.
+    pub fn current() -> Self {
+        Self::new(rustix::process::geteuid().is_root())
+    }
+
+    /// `user.*` only, or with `privileged` the `trusted.*` and `security.*`
+    /// names too.
+    pub fn new(privileged: bool) -> Self {
+        Self { privileged }
+    }
+
+    /// Whether the attribute `name` takes part.
+    pub fn includes(self, name: &[u8]) -> bool {
+        name.starts_with(b"user.")
+            || (self.privileged
+                && (name.starts_with(b"trusted.")
+                    || (name.starts_with(b"security.") && name != b"security.selinux")))
+    }
+}
+
+/// A sorted list of (name, value) pairs.
+pub type Xattrs = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// The attributes of `path` (a symlink itself, never followed) that are in
+/// `scope`, sorted by name. A file system without extended attributes has
+/// none.
+pub fn read(path: &Path, scope: XattrScope) -> io::Result<Xattrs> {
+    let names = list(path)?;
+    let mut out = Vec::new();
+    for name in names
+        .split(|&b| b == 0)
+        .filter(|n| !n.is_empty() && scope.includes(n))
+    {
+        if let Some(value) = get(path, name)? {
+            out.push((name.to_vec(), value));
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// The digest of [`read`]'s result.
+pub fn digest(path: &Path, scope: XattrScope) -> io::Result<Option<XattrDigest>> {
+    Ok(XattrDigest::of(&read(path, scope)?))
+}
+
+/// The attribute names of `path`, NUL-separated.
+fn list(path: &Path) -> io::Result<Vec<u8>> {
+    loop {
+        let size = match rfs::llistxattr_query(path) {
+            Ok(n) => n,
+            Err(Errno::NOTSUP) => return Ok(Vec::new()),
+            Err(e) => return Err(e.into()),
+        };
+        if size == 0 {
+            return Ok(Vec::new());
+        }
+        let mut buf = vec![0u8; size];
+        match rfs::llistxattr(path, &mut buf[..]) {
+            Ok(n) => {
+                buf.truncate(n);
+                return Ok(buf);
+            }
+            // A name was added in between: ask for the size again.
+            Err(Errno::RANGE) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// The value of attribute `name` of `path`, `None` if it has none (it was
+/// removed after it was listed).
+fn get(path: &Path, name: &[u8]) -> io::Result<Option<Vec<u8>>> {
+    let named = |e: Errno| {
+        let e = io::Error::from(e);
+        io::Error::new(
+            e.kind(),
+            format!("reading extended attribute {}: {e}", name.escape_ascii()),
+        )
+    };
+    loop {
+        let size = match rfs::lgetxattr_query(path, name) {
+            Ok(n) => n,
+            Err(Errno::NODATA) => return Ok(None),
+            Err(e) => return Err(named(e)),
+        };
+        let mut buf = vec![0u8; size];
+        match rfs::lgetxattr(path, name, &mut buf[..]) {
+            Ok(n) => {
+                buf.truncate(n);
+                return Ok(Some(buf));
+            }
+            Err(Errno::NODATA) => return Ok(None),
+            // The value grew in between: ask for the size again.
+            Err(Errno::RANGE) => continue,
+            Err(e) => return Err(named(e)),
+        }
+    }
+}
+
+/// Makes the attributes in `scope` of `replica` exactly those of `master`
+/// (neither followed if a symlink): names the master lacks are removed,
+/// the others set where their values differ. Returns whether anything
+/// changed; `false` too when the master's entry is gone (it vanished after
+/// the scan; replication carries its deletion).
+pub fn copy(master: &Path, replica: &Path, scope: XattrScope) -> io::Result<bool> {
+    let want = match read(master, scope) {
+        Ok(w) => w,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => {
+            return Err(io::Error::new(
+                e.kind(),
+                format!("master {}: {e}", master.display()),
+            ))
+        }
+    };
+    let have = read(replica, scope)?;
+    let mut changed = false;
+    for (name, _) in &have {
+        if want.binary_search_by(|(n, _)| n.cmp(name)).is_err() {
+            rfs::lremovexattr(replica, &name[..]).map_err(|e| {
+                let e = io::Error::from(e);
+                io::Error::new(
+                    e.kind(),
+                    format!("removing extended attribute {}: {e}", name.escape_ascii()),
+                )
+            })?;
+            changed = true;
+        }
+    }
+    for (name, value) in &want {
+        let same = have
+            .binary_search_by(|(n, _)| n.cmp(name))
+            .is_ok_and(|i| have[i].1 == *value);
+        if !same {
+            rfs::lsetxattr(replica, &name[..], value, rfs::XattrFlags::empty()).map_err(|e| {
+                let e = io::Error::from(e);
+                let why = if e.raw_os_error() == Some(Errno::NOTSUP.raw_os_error()) {
+                    " (the replica's file system does not support it)"
+                } else {
+                    ""
+                };
+                io::Error::new(
+                    e.kind(),
+                    format!(
+                        "setting extended attribute {}: {e}{why}",
+                        name.escape_ascii()
+                    ),
+                )
+            })?;
+            changed = true;
+        }
+    }
+    Ok(changed)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+    use super::*;
+
+    #[test]
+    fn the_scope_names_what_a_sync_carries() {
+        let user = XattrScope::new(false);
+        let root = XattrScope::new(true);
+        assert!(user.includes(b"user.a") && root.includes(b"user.a"));
+        assert!(!user.includes(b"trusted.a") && root.includes(b"trusted.a"));
+        assert!(!user.includes(b"security.capability"));
+        assert!(root.includes(b"security.capability"));
+        assert!(!root.includes(b"security.selinux"));
+        assert!(!root.includes(b"system.posix_acl_access"));
+        assert!(!root.includes(b"userx"));
+    }
+
+    /// Whether the temporary directory's file system takes `user.*`
+    /// attributes; tests that need them say so and stop when it does not.
+    fn user_xattrs(dir: &Path) -> bool {
+        let probe = dir.join("probe");
+        std::fs::write(&probe, b"").unwrap();
+        match rfs::lsetxattr(&probe, "user.rha-probe", b"1", rfs::XattrFlags::empty()) {
+            Ok(()) => true,
+            Err(e) => {
+                eprintln!(
+                    "SKIPPED: {} does not take user.* extended attributes: {e}",
+                    dir.display()
+                );
+                false
+            }
+        }
+    }
+
+    #[test]
+    fn copy_adds_changes_and_removes_names() {
+        let dir = tempfile::tempdir().unwrap();
+        if !user_xattrs(dir.path()) {
+            return;
+        }
+        let (m, r) = (dir.path().join("m"), dir.path().join("r"));
+        std::fs::write(&m, b"").unwrap();
+        std::fs::write(&r, b"").unwrap();
+        let set = |p: &Path, n: &str, v: &[u8]| {
+            rfs::lsetxattr(p, n, v, rfs::XattrFlags::empty()).unwrap();
+        };
+        set(&m, "user.same", b"1");
+        set(&m, "user.changed", b"new");
+        set(&m, "user.added", b"");
+        set(&r, "user.same", b"1");
+        set(&r, "user.changed", b"old");
+        set(&r, "user.removed", b"x");
+        let scope = XattrScope::new(false);
+        assert_ne!(digest(&m, scope).unwrap(), digest(&r, scope).unwrap());
+        assert!(copy(&m, &r, scope).unwrap());
+        assert_eq!(read(&r, scope).unwrap(), read(&m, scope).unwrap());
+        assert_eq!(digest(&m, scope).unwrap(), digest(&r, scope).unwrap());
+        assert!(!copy(&m, &r, scope).unwrap(), "nothing left to change");
+        // A master entry that vanished changes nothing.
+        assert!(!copy(&dir.path().join("gone"), &r, scope).unwrap());
+        assert_eq!(read(&r, scope).unwrap().len(), 3);
+        // No attributes at all: no digest.
+        let plain = dir.path().join("plain");
+        std::fs::write(&plain, b"").unwrap();
+        assert_eq!(digest(&plain, scope).unwrap(), None);
+    }
+}
