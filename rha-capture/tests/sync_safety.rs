@@ -532,3 +532,80 @@ fn rewind_points_are_refused_or_dropped_before_sync_changes_anything() {
         b"the master's own, longer content"
     );
 }
+
+/// Issue 13: files are made durable once, at the end of a run; a run that
+/// stopped before that leaves the marker `.rha/sync-underway`, and the next
+/// run sends again every file changed since, even one whose size and time
+/// look right (its data may not have reached the disk).
+#[test]
+fn a_run_after_one_that_stopped_early_resends_what_it_changed() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = tempfile::tempdir().unwrap();
+    let (m, r) = (dir.path().join("m"), dir.path().join("r"));
+    fs::create_dir(&m).unwrap();
+    fs::write(m.join("a"), b"the master's bytes").unwrap();
+    fs::write(m.join("b"), b"left alone").unwrap();
+    let out = rha(dir.path(), &["sync", "m", "r"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let marker = r.join(".rha/sync-underway");
+    assert!(!marker.exists(), "a finished run removes its marker");
+    assert!(r.join(".rha").is_dir());
+
+    // What a power cut after the rename but before the flush can leave: the
+    // name, size and time of the new file, not its data.
+    let damage = |marked: bool| {
+        if marked {
+            fs::write(&marker, b"").unwrap();
+        }
+        let meta = fs::metadata(r.join("a")).unwrap();
+        fs::write(r.join("a"), b"zeros zeros zeros!").unwrap();
+        set_mtime(
+            &r.join("a"),
+            libc::timespec {
+                tv_sec: meta.mtime(),
+                tv_nsec: meta.mtime_nsec(),
+            },
+        );
+    };
+
+    // Without a marker, size and time agree: the default sync trusts them
+    // (this is what the marker is for).
+    damage(false);
+    let out = rha(dir.path(), &["sync", "m", "r"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(fs::read(r.join("a")).unwrap(), b"zeros zeros zeros!");
+
+    // With the marker an earlier run left, the file is sent again.
+    damage(true);
+    let out = rha(dir.path(), &["sync", "m", "r"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("stopped before its data was on disk"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("updated 1,"), "{stdout}");
+    assert_eq!(fs::read(r.join("a")).unwrap(), b"the master's bytes");
+    assert_eq!(fs::read(r.join("b")).unwrap(), b"left alone");
+    assert!(!marker.exists(), "the completed run removes the marker");
+
+    // A dry run writes no marker and changes nothing.
+    let out = rha(dir.path(), &["sync", "--dry-run", "m", "r"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(!marker.exists());
+}
+
+fn set_mtime(path: &Path, t: libc::timespec) {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
+    let times = [
+        libc::timespec {
+            tv_sec: 0,
+            tv_nsec: libc::UTIME_OMIT,
+        },
+        t,
+    ];
+    // SAFETY: a valid NUL-terminated path and two timespecs.
+    let rc = unsafe { libc::utimensat(libc::AT_FDCWD, c.as_ptr(), times.as_ptr(), 0) };
+    assert_eq!(rc, 0, "utimensat {}", path.display());
+}

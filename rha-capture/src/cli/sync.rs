@@ -194,6 +194,12 @@ pub(crate) fn run(args: &SyncArgs) -> ExitCode {
     }
     match result {
         Ok(r) => {
+            if r.resumed_after_stop {
+                outln!(
+                    "an earlier sync of this replica stopped before its data was on disk: \
+                     the files it changed were checked again"
+                );
+            }
             outln!(
                 "{}created {}, updated {}, deleted {}, attributes fixed {}{}; {} bytes literal, {} bytes matched",
                 if args.dry_run { "dry run: would have " } else { "" },

@@ -16,6 +16,7 @@
 //! when its content is unchanged.
 
 pub mod block;
+mod durable;
 mod overlap;
 mod rewind;
 pub mod scan;
@@ -153,9 +154,13 @@ impl Transfer for WholeFile {
 }
 
 /// Replaces the file at `path` (or creates it): `write` fills a new
-/// temporary file in the same directory, which is then flushed to disk and
-/// renamed over `path`. On failure the temporary file is removed and `path`
-/// is untouched.
+/// temporary file in the same directory, which is then renamed over `path`.
+/// On failure the temporary file is removed and `path` is untouched.
+///
+/// The new file is not flushed here: [`sync`] makes the whole replica
+/// durable once, at the end of the run (see the `durable` module's rule for
+/// a run that stops before). A caller using it alone flushes the file (or
+/// its file system) itself.
 pub fn replace_file<T>(path: &Path, write: impl FnOnce(&File) -> io::Result<T>) -> io::Result<T> {
     let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
     let tmp = path.with_file_name(format!(".rha-sync-{}-{n}.tmp", std::process::id()));
@@ -166,7 +171,6 @@ pub fn replace_file<T>(path: &Path, write: impl FnOnce(&File) -> io::Result<T>) 
             .mode(0o600)
             .open(&tmp)?;
         let value = write(&out)?;
-        out.sync_data()?;
         drop(out);
         fs::rename(&tmp, path)?;
         Ok(value)
@@ -315,6 +319,9 @@ pub struct SyncReport {
     /// changed anything (in a dry run: that would be), with
     /// [`SyncOptions::drop_rewind_points`].
     pub rewind_dropped: Option<rha_core::rewind::DroppedPoints>,
+    /// An earlier run stopped before its data was known to be on disk: the
+    /// files it changed were checked again (and sent where needed).
+    pub resumed_after_stop: bool,
 }
 
 /// Progress events of [`sync`], for a progress bar or a log.
@@ -450,11 +457,24 @@ impl Drop for TempSig {
     }
 }
 
-/// A scanned side: its signature file, totals, and (master side) the
-/// directories that could not be read.
-type Scanned = (TempSig, ScanStats, Vec<(RelPath, io::Error)>);
+/// A scanned side.
+struct Scanned {
+    /// Its signature file.
+    sig: TempSig,
+    /// Totals.
+    stats: ScanStats,
+    /// (Master side) the directories that could not be read.
+    unreadable: Vec<(RelPath, io::Error)>,
+    /// Directories on other file systems than the root, one per device.
+    mounts: Vec<PathBuf>,
+}
 
-fn scan_side(root: &Path, options: &SyncOptions, side: &str) -> Result<Scanned, SyncError> {
+fn scan_side(
+    root: &Path,
+    options: &SyncOptions,
+    side: &str,
+    changed_since_ns: Option<i64>,
+) -> Result<Scanned, SyncError> {
     let sig = TempSig::new(side);
     let sig_err = |source| SyncError::Signature {
         path: sig.0.clone(),
@@ -467,6 +487,7 @@ fn scan_side(root: &Path, options: &SyncOptions, side: &str) -> Result<Scanned, 
         // replica is ours, so anything unreadable there stops the run.
         skip_unreadable: side == "master",
         xattrs: Some(XattrScope::current()),
+        changed_since_ns,
         ..ScanOptions::default()
     };
     let mut scanner = TreeScanner::new(root, scan);
@@ -474,18 +495,23 @@ fn scan_side(root: &Path, options: &SyncOptions, side: &str) -> Result<Scanned, 
     for entry in &mut scanner {
         writer.push(&entry?).map_err(ScanError::from)?;
     }
+    // A temporary file read back by this run only: flushed to the kernel,
+    // not to disk.
     let w = writer.finish().map_err(ScanError::from)?;
-    w.into_inner()
-        .map_err(|e| sig_err(e.into_error()))?
-        .sync_all()
-        .map_err(sig_err)?;
+    w.into_inner().map_err(|e| sig_err(e.into_error()))?;
     let stats = scanner.stats();
     let unreadable = scanner
         .unreadable()
         .iter()
         .map(|(p, e)| (p.clone(), io::Error::new(e.kind(), e.to_string())))
         .collect();
-    Ok((sig, stats, unreadable))
+    let mounts = scanner.mounts().iter().map(|m| join(root, m)).collect();
+    Ok(Scanned {
+        sig,
+        stats,
+        unreadable,
+        mounts,
+    })
 }
 
 /// Takes the lock of the replica's state directory `.rha` if it has one (a
@@ -556,7 +582,12 @@ pub fn sync_with(
     if let Some(state) = &lock {
         report.rewind_dropped = rewind::drop_points(replica, state, options, observer)?;
     }
-    let (master_sig, stats, unreadable_dirs) = scan_side(master, options, "master")?;
+    let Scanned {
+        sig: master_sig,
+        stats,
+        unreadable: unreadable_dirs,
+        ..
+    } = scan_side(master, options, "master", None)?;
     report.master = stats;
     report.unreadable = unreadable_dirs
         .iter()
@@ -583,7 +614,39 @@ pub fn sync_with(
         empty = EmptyDir::new()?;
         empty.0.as_path()
     };
-    let (replica_sig, stats, _) = scan_side(replica_root, options, "replica")?;
+    // Before the first change: the marker that a run is under way (or the
+    // one an earlier run left when it stopped before its data was on disk;
+    // then the files it may have left half-written are sent again).
+    let mut state = lock;
+    let underway = if options.dry_run {
+        None
+    } else {
+        let storage = match state.take() {
+            Some(s) => s,
+            None => create_state_dir(replica)?,
+        };
+        let state_dir = replica.join(crate::apply::DEFAULT_SPOOL);
+        let u =
+            durable::Underway::begin(&storage, &state_dir).map_err(|source| SyncError::Apply {
+                op: "mark",
+                path: state_dir.join(durable::MARKER).display().to_string(),
+                source,
+            })?;
+        report.resumed_after_stop = u.resumed;
+        state = Some(storage);
+        Some(u)
+    };
+    let Scanned {
+        sig: replica_sig,
+        stats,
+        mounts,
+        ..
+    } = scan_side(
+        replica_root,
+        options,
+        "replica",
+        underway.as_ref().filter(|u| u.resumed).map(|u| u.since_ns),
+    )?;
     report.replica = stats;
     observer.progress(&report);
 
@@ -653,7 +716,40 @@ pub fn sync_with(
             source,
         })?;
     }
+    if let (Some(u), Some(storage)) = (underway, &state) {
+        u.finish(storage, replica, &mounts)
+            .map_err(|source| SyncError::Apply {
+                op: "flush",
+                path: replica.display().to_string(),
+                source,
+            })?;
+    }
     Ok(report)
+}
+
+/// Creates the replica's state directory `.rha` (owner only) and takes
+/// its lock.
+fn create_state_dir(replica: &Path) -> Result<rha_core::storage::DirStorage, SyncError> {
+    let state = replica.join(crate::apply::DEFAULT_SPOOL);
+    match fs::DirBuilder::new().mode(0o700).create(&state) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+        Err(source) => {
+            return Err(SyncError::Apply {
+                op: "mkdir",
+                path: state.display().to_string(),
+                source,
+            })
+        }
+    }
+    match lock_replica(replica)? {
+        Some(storage) => Ok(storage),
+        None => Err(SyncError::Apply {
+            op: "lock",
+            path: state.display().to_string(),
+            source: io::Error::new(io::ErrorKind::InvalidData, "not a directory"),
+        }),
+    }
 }
 
 fn count_planned(op: &PlanOp, report: &mut SyncReport) {

@@ -37,7 +37,18 @@ pub struct ScanOptions {
     /// attributes cannot be read for lack of permission is named by
     /// [`TreeScanner::unreadable`] too.
     pub xattrs: Option<XattrScope>,
+    /// Regular files whose status changed (`ctime`) at or after this time,
+    /// in nanoseconds since the Unix epoch on the file system's clock, are
+    /// listed with the modification time [`SUSPECT_MTIME_NS`], which no
+    /// real file has: a comparison then finds them changed and sends their
+    /// data again. A sync sets it on the replica after a run that stopped
+    /// before its data was known to be on disk.
+    pub changed_since_ns: Option<i64>,
 }
+
+/// The modification time given to files that
+/// [`ScanOptions::changed_since_ns`] marks as suspect.
+pub const SUSPECT_MTIME_NS: i64 = i64::MIN;
 
 /// Why a scan stopped.
 #[derive(Debug, thiserror::Error)]
@@ -113,6 +124,10 @@ pub struct TreeScanner {
     failed: bool,
     stats: ScanStats,
     unreadable: Vec<(RelPath, io::Error)>,
+    /// Directories that start another file system below the root (one per
+    /// device), in scan order.
+    mounts: Vec<RelPath>,
+    mount_devs: Vec<u64>,
 }
 
 impl std::fmt::Debug for TreeScanner {
@@ -137,7 +152,16 @@ impl TreeScanner {
             failed: false,
             stats: ScanStats::default(),
             unreadable: Vec::new(),
+            mounts: Vec::new(),
+            mount_devs: Vec::new(),
         }
+    }
+
+    /// Directories scanned so far that lie on another file system than the
+    /// root, one for each such file system (with
+    /// [`ScanOptions::one_file_system`], their contents were not listed).
+    pub fn mounts(&self) -> &[RelPath] {
+        &self.mounts
     }
 
     /// The directories skipped because they could not be read, and the
@@ -224,6 +248,15 @@ impl TreeScanner {
                     reason,
                 })?;
             let mut entry = entry_from(path, &meta);
+            if let Some(since) = self.options.changed_since_ns {
+                let ctime = meta
+                    .ctime()
+                    .saturating_mul(1_000_000_000)
+                    .saturating_add(meta.ctime_nsec());
+                if entry.kind == EntryKind::File && ctime >= since {
+                    entry.mtime_ns = SUSPECT_MTIME_NS;
+                }
+            }
             if entry.kind == EntryKind::Symlink {
                 let full = dirent.path();
                 match fs::read_link(&full) {
@@ -252,6 +285,11 @@ impl TreeScanner {
                 self.stats.bytes += entry.size;
             }
             if entry.kind == EntryKind::Dir {
+                let dev = meta.dev();
+                if Some(dev) != self.root_dev && !self.mount_devs.contains(&dev) {
+                    self.mount_devs.push(dev);
+                    self.mounts.push(entry.path.clone());
+                }
                 let same_fs = !self.options.one_file_system || Some(meta.dev()) == self.root_dev;
                 if same_fs {
                     match self.push_dir(rel) {
