@@ -171,7 +171,7 @@ pub fn replace_file<T>(path: &Path, write: impl FnOnce(&File) -> io::Result<T>) 
 
 /// The data ranges of `file` (length `len`): from `SEEK_DATA`/`SEEK_HOLE`,
 /// or the whole file where the file system does not support them.
-fn data_ranges(file: &File, len: u64) -> io::Result<Vec<(u64, u64)>> {
+pub(crate) fn data_ranges(file: &File, len: u64) -> io::Result<Vec<(u64, u64)>> {
     use rustix::fs::{seek, SeekFrom};
     let mut ranges = Vec::new();
     let mut pos = 0;
