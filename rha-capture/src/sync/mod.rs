@@ -819,7 +819,7 @@ impl Apply<'_> {
                     }
                     Ok(false) => {
                         report.updated += 1;
-                        report.literal_bytes += entry.size;
+                        report.literal_bytes += entry.size - hole_bytes(&src, entry);
                     }
                     Err(e) if vanished(&e, &src) => report.vanished += 1,
                     Err(e) => return Err(e),
@@ -833,8 +833,11 @@ impl Apply<'_> {
                 Err(e) => return Err(e),
             },
             PlanOp::Create { entry } | PlanOp::Update { entry } => {
-                if self.readable(&join(self.master, &entry.path), entry, report)? {
+                let src = join(self.master, &entry.path);
+                if self.readable(&src, entry, report)? {
                     count_planned(op, report);
+                    // Holes are not sent: only the data ranges are.
+                    report.literal_bytes -= hole_bytes(&src, entry);
                 }
             }
             op => count_planned(op, report),
@@ -860,6 +863,19 @@ impl Apply<'_> {
         }
         Ok(())
     }
+}
+
+/// The bytes of the master's file `src` (scanned as `entry`) in holes,
+/// which a transfer does not send: 0 unless the scan found it sparse, or
+/// when it cannot be read now.
+fn hole_bytes(src: &Path, entry: &Entry) -> u64 {
+    if !entry.sparse {
+        return 0;
+    }
+    let data = File::open(src)
+        .and_then(|f| data_ranges(&f, entry.size))
+        .map(|ranges| ranges.iter().map(|(s, e)| e - s).sum::<u64>());
+    data.map_or(0, |data| entry.size.saturating_sub(data))
 }
 
 /// Whether `e` is "not found" because the master's file `src` is gone.
