@@ -453,6 +453,56 @@ mod tests {
         }
     }
 
+    proptest! {
+        #[test]
+        fn hostile_deltas_never_panic(
+            bytes in proptest::collection::vec(any::<u8>(), 0..200),
+            basis in proptest::collection::vec(any::<u8>(), 0..100),
+        ) {
+            let mut delta = DELTA_MAGIC.to_vec();
+            delta.extend_from_slice(&bytes);
+            for input in [&bytes[..], &delta[..]] {
+                let options = PatchOptions::default().max_output(1 << 20);
+                let mut job = SparsePatchJob::new(&basis[..], options);
+                let mut room = vec![0u8; 64];
+                let mut input = input;
+                for _ in 0..10_000 {
+                    match job.run(input, &mut room, true) {
+                        Ok(p) if !p.done && (p.consumed > 0 || p.produced > 0 || p.zeros > 0) => {
+                            input = &input[p.consumed..];
+                        }
+                        _ => break,
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_wrong_basis_is_a_hash_mismatch() {
+        let basis: Vec<u8> = (0..5000u32).map(|i| (i % 253) as u8).collect();
+        let segs = [
+            Seg::Data(basis[..2000].to_vec()),
+            Seg::Hole(10_000),
+            Seg::Data(basis.clone()),
+        ];
+        let params = SignatureParams::new(basis.len() as u64)
+            .with_block_len(256)
+            .unwrap();
+        let sig = Signature::from_bytes(&signature_of(&basis, params).unwrap()).unwrap();
+        let (delta, _) = delta_sparse(sig, &segs, DeltaFormat::Rha, 4096);
+        let mut wrong = basis.clone();
+        wrong[300] ^= 1;
+        assert!(matches!(
+            patch_sparse(&wrong, &delta, 100, 1000),
+            Err(PatchError::HashMismatch { .. })
+        ));
+        assert_eq!(
+            patch_sparse(&basis, &delta, 100, 1000).unwrap().0,
+            dense(&segs)
+        );
+    }
+
     #[test]
     fn a_large_hole_is_one_zero_run_and_blocks_at_its_edges_match() {
         let bl = 1024u64;
