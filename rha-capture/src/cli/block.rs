@@ -134,11 +134,12 @@ fn each_chunk(
     }
 }
 
-/// Feeds the open `file` (named `path`, `len` bytes) to a job: its data
-/// through `data(input, output)`, its holes (never read) through
-/// `zeros(len, output)`, then the end through `data(&[], output)` with
-/// `end` set; `sink` gets each output. Stops at the first job error, which
-/// is returned.
+/// Feeds the open `file` (named `path`, `len` bytes) to a signature or
+/// delta job through `run(piece, end, room)`: each data piece (as `run`
+/// with `end` unset), each hole as a length of zeros, never read (as
+/// `run_zeros`), then the end (an empty data piece with `end` set); `sink`
+/// gets the job's output. A job error stops the feeding and is returned
+/// inside the `Ok`; the outer error is reading or writing.
 fn feed_sparse(
     file: &File,
     path: &Path,
@@ -148,26 +149,24 @@ fn feed_sparse(
 ) -> io::Result<Result<(), JobError>> {
     let mut room = vec![0u8; 256 << 10];
     let mut reader = SparseReader::new(file, len);
-    while let Some(piece) = reader.next_piece().map_err(ctx(path))? {
-        let mut piece = piece;
+    while let Some(mut piece) = reader.next_piece().map_err(ctx(path))? {
         loop {
             let p = match run(piece, false, &mut room) {
                 Ok(p) => p,
                 Err(e) => return Ok(Err(e)),
             };
             sink(&room[..p.produced])?;
-            let rest = match piece {
+            let more = match piece {
                 Piece::Data(d) => {
                     piece = Piece::Data(&d[p.consumed..]);
-                    d.len() - p.consumed
+                    p.consumed < d.len()
                 }
                 Piece::Zeros(n) => {
-                    let n = n - p.consumed as u64;
-                    piece = Piece::Zeros(n);
-                    usize::from(n > 0)
+                    piece = Piece::Zeros(n - p.consumed as u64);
+                    (p.consumed as u64) < n
                 }
             };
-            if rest == 0 && p.produced < room.len() {
+            if !more && p.produced < room.len() {
                 break;
             }
         }
