@@ -376,16 +376,14 @@ fn sync_file_handles_sparse_files_beyond_4_gib() {
 /// one in a file that has one); the sparse tests skip, saying so, where it
 /// does not.
 fn reports_holes(dir: &Path) -> bool {
-    use std::os::fd::AsRawFd;
     let path = dir.join("probe");
     let f = fs::File::create(&path).unwrap();
     f.set_len(64 << 20).unwrap();
     f.write_all_at(b"x", 0).unwrap();
-    // SAFETY: `f` is an open file descriptor for the whole call.
-    let hole = unsafe { libc::lseek(f.as_raw_fd(), 0, libc::SEEK_HOLE) };
+    let hole = rustix::fs::seek(&f, rustix::fs::SeekFrom::Hole(0));
     drop(f);
     fs::remove_file(&path).unwrap();
-    hole > 0 && hole < 64 << 20
+    matches!(hole, Ok(h) if h > 0 && h < 64 << 20)
 }
 
 /// Data regions of the 1 TiB test file: at the start, just past 4 GiB,
