@@ -52,8 +52,9 @@ pub(crate) struct FileHasher {
 /// stand in for holes.
 pub(crate) static ZEROS: [u8; 64 << 10] = [0; 64 << 10];
 
-/// Whole-block hashes appended to the list per step.
-const HASH_BATCH: usize = 1024;
+/// Whole-block hashes appended to the list per step (512 KiB: large
+/// updates let BLAKE3 hash many chunks and their parents at once).
+const HASH_BATCH: usize = 16 << 10;
 
 impl FileHasher {
     pub(crate) fn new(block_len: u32) -> Self {
@@ -124,7 +125,7 @@ impl FileHasher {
             }
             *h.finalize().as_bytes()
         });
-        let batch = hash.repeat(HASH_BATCH);
+        let batch = hash.repeat(usize::try_from(blocks).map_or(HASH_BATCH, |b| b.min(HASH_BATCH)));
         let mut left = blocks;
         while left > 0 {
             let n = left.min(HASH_BATCH as u64);
