@@ -7,9 +7,12 @@ then criterion/) for the groups `block/*`, prints each tool's throughput and
 rha's speed relative to fast_rsync, rdiff and memcpy, then the targets:
 signature >= 2x fast_rsync and >= 10x rdiff; rolling delta on 1%-changed
 data >= 3x fast_rsync and on unrelated data >= 1x; fixed-offset comparison
->= 5 GB/s; patch >= 0.80 of memcpy.
+>= 5 GB/s; patch >= 0.80 of memcpy. With benches/sparse.rs run too, also
+the sync of a 1 TiB sparse file (`block/sparse-sync`) as a ratio of its
+time to copying just its data (issue 12; no target, lower is better).
 
     RHA_BENCH_MB=64 cargo bench -p rha-benches --bench signature
+    cargo bench -p rha-benches --bench sparse
     python3 benches/block_ratios.py
 """
 
@@ -72,6 +75,14 @@ def main():
         ok = g["rha-compare"] >= 5e9
         failed += not ok
         print(f"  block/fixed-compare: {g['rha-compare'] / 1e9:.1f} GB/s (target >= 5) {'ok' if ok else 'MISSED'}")
+    g = groups.get("block/sparse-sync", {})
+    if g:
+        print("1 TiB sparse file: sync time / time to copy its data (lower is better)")
+        for ours in ("rha-missing", "rha-one-region", "rha-identical"):
+            for ref in ("cp-sparse", "cp-sparse-fsync", "read-data"):
+                if ours in g and ref in g:
+                    # Rates are of the same bytes: the time ratio is their inverse.
+                    print(f"  {ours} / {ref} = {g[ref] / g[ours]:.1f}")
     return 1 if failed else 0
 
 

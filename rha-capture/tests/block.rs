@@ -371,3 +371,147 @@ fn sync_file_handles_sparse_files_beyond_4_gib() {
     r.read_exact_at(&mut mid, (4u64 << 30) + 12_345).unwrap();
     assert_eq!(mid, noise(100_000, 7));
 }
+
+/// Whether the file system under `dir` reports holes (`SEEK_HOLE` finds
+/// one in a file that has one); the sparse tests skip, saying so, where it
+/// does not.
+fn reports_holes(dir: &Path) -> bool {
+    let path = dir.join("probe");
+    let f = fs::File::create(&path).unwrap();
+    f.set_len(64 << 20).unwrap();
+    f.write_all_at(b"x", 0).unwrap();
+    let hole = rustix::fs::seek(&f, rustix::fs::SeekFrom::Hole(0));
+    drop(f);
+    fs::remove_file(&path).unwrap();
+    matches!(hole, Ok(h) if h > 0 && h < 64 << 20)
+}
+
+/// Data regions of the 1 TiB test file: at the start, just past 4 GiB,
+/// in the middle and at the very end (unaligned).
+fn tib_regions() -> Vec<(u64, Vec<u8>)> {
+    let len = 1u64 << 40;
+    vec![
+        (0, noise(1 << 20, 11)),
+        ((4 << 30) + 777, noise(1 << 20, 12)),
+        ((len / 2) + 12_345, noise(1 << 20, 13)),
+        (len - 300_000, noise(300_000, 14)),
+    ]
+}
+
+fn sparse_file(path: &Path, len: u64, regions: &[(u64, Vec<u8>)]) {
+    let f = fs::File::create(path).unwrap();
+    f.set_len(len).unwrap();
+    for (at, data) in regions {
+        f.write_all_at(data, *at).unwrap();
+    }
+}
+
+/// Checks `path` is `len` bytes holding `regions` and zeros elsewhere (at
+/// sampled offsets), and is still sparse.
+fn check_sparse_copy(path: &Path, len: u64, regions: &[(u64, Vec<u8>)], case: &str) {
+    let meta = fs::metadata(path).unwrap();
+    assert_eq!(meta.len(), len, "{case}");
+    assert!(
+        meta.blocks() * 512 < 64 << 20,
+        "{case}: {} bytes allocated",
+        meta.blocks() * 512
+    );
+    let f = fs::File::open(path).unwrap();
+    for (at, data) in regions {
+        let mut buf = vec![0u8; data.len()];
+        f.read_exact_at(&mut buf, *at).unwrap();
+        assert!(buf == *data, "{case}: region at {at}");
+    }
+    for at in [
+        2 << 20,
+        1 << 30,
+        (4 << 30) - 4096,
+        300 << 30,
+        len - (1 << 20),
+    ] {
+        let mut buf = vec![1u8; 4096];
+        f.read_exact_at(&mut buf, at).unwrap();
+        assert!(buf.iter().all(|&b| b == 0), "{case}: hole at {at}");
+    }
+}
+
+/// A 1 TiB sparse file with a few MiB of data syncs in about the time its
+/// data takes: into a missing replica, one that differs in one region, and
+/// an identical one; the replica stays sparse.
+#[test]
+fn sync_file_of_a_terabyte_sparse_file_costs_its_data() {
+    let f = Files::new();
+    if !reports_holes(&f.root) {
+        eprintln!(
+            "SKIPPED: the file system of {} does not report holes (SEEK_HOLE)",
+            f.root.display()
+        );
+        return;
+    }
+    let len = 1u64 << 40;
+    let regions = tib_regions();
+    let data: u64 = regions.iter().map(|(_, d)| d.len() as u64).sum();
+    let master = f.path("master");
+    sparse_file(&master, len, &regions);
+
+    // (a) No replica yet.
+    let replica = f.path("replica");
+    let stats = sync_file(&master, &replica, &BlockSyncOptions::default()).unwrap();
+    assert!(!stats.fell_back, "{stats:?}");
+    assert!(stats.literal_bytes < data + (8 << 20), "{stats:?}");
+    assert!(stats.hole_bytes > len - (64 << 20), "{stats:?}");
+    assert!(stats.delta_bytes < data + (8 << 20), "{stats:?}");
+    check_sparse_copy(&replica, len, &regions, "missing replica");
+
+    // (b) A replica that differs in one region.
+    let mut other = regions.clone();
+    other[2].1 = noise(1 << 20, 99);
+    sparse_file(&replica, len, &other);
+    let stats = sync_file(&master, &replica, &BlockSyncOptions::default()).unwrap();
+    assert!(!stats.fell_back, "{stats:?}");
+    assert!(stats.literal_bytes <= 3 << 20, "{stats:?}");
+    assert!(stats.matched_bytes >= 2 << 20, "{stats:?}");
+    check_sparse_copy(&replica, len, &regions, "one region differs");
+
+    // (c) An identical replica: every data block is found.
+    let stats = sync_file(&master, &replica, &BlockSyncOptions::default()).unwrap();
+    assert!(!stats.fell_back, "{stats:?}");
+    assert_eq!(stats.literal_bytes, 0, "{stats:?}");
+    assert_eq!(
+        stats.literal_bytes + stats.matched_bytes + stats.hole_bytes,
+        len,
+        "{stats:?}"
+    );
+    check_sparse_copy(&replica, len, &regions, "identical replica");
+}
+
+/// `rha signature`, `rha delta` and `rha patch` on a 1 TiB sparse file:
+/// holes are not read, travel as zero runs and stay holes.
+#[test]
+fn block_commands_keep_a_terabyte_sparse_file_cheap() {
+    let f = Files::new();
+    if !reports_holes(&f.root) {
+        eprintln!(
+            "SKIPPED: the file system of {} does not report holes (SEEK_HOLE)",
+            f.root.display()
+        );
+        return;
+    }
+    let len = 1u64 << 40;
+    let regions = tib_regions();
+    let (master, basis) = (f.path("master"), f.path("basis"));
+    sparse_file(&master, len, &regions);
+    let mut other = regions.clone();
+    other[1].1 = noise(1 << 20, 98);
+    sparse_file(&basis, len, &other);
+    let (sig, delta, out) = (f.path("sig"), f.path("delta"), f.path("out"));
+    rha_ok(&[Path::new("signature"), &basis, &sig]);
+    rha_ok(&[Path::new("delta"), &sig, &master, &delta]);
+    assert!(
+        fs::metadata(&delta).unwrap().len() < 4 << 20,
+        "{} delta bytes",
+        fs::metadata(&delta).unwrap().len()
+    );
+    rha_ok(&[Path::new("patch"), &basis, &delta, &out]);
+    check_sparse_copy(&out, len, &regions, "rha patch");
+}

@@ -631,3 +631,99 @@ fn symlinked_roots_give_their_directories_the_attributes() {
     let out = run_ok(&["sync", m.to_str().unwrap(), r.to_str().unwrap()]);
     assert!(out.contains("attributes fixed 0"), "{out}");
 }
+
+/// The bytes of literal data the summary line of `rha sync` reports.
+fn literal_in_summary(stdout: &str) -> u64 {
+    let line = stdout
+        .lines()
+        .find(|l| l.contains("bytes literal"))
+        .unwrap_or_else(|| panic!("no summary in {stdout}"));
+    let before = line.split(" bytes literal").next().unwrap();
+    before.rsplit(' ').next().unwrap().parse().unwrap()
+}
+
+/// `rha sync --mode block`, dry or real, counts the data of sparse files
+/// as literal bytes, not their holes: 1 TiB files with 2 MiB of data each.
+#[test]
+fn block_mode_does_not_count_holes_as_literal_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (master, replica) = (dir.path().join("m"), dir.path().join("r"));
+    fs::create_dir_all(&master).unwrap();
+    fs::create_dir(&replica).unwrap();
+    // Only where the file system reports holes (SEEK_HOLE finds one).
+    let probe = File::create(dir.path().join("probe")).unwrap();
+    probe.set_len(64 << 20).unwrap();
+    probe.write_all_at(b"x", 0).unwrap();
+    match rustix::fs::seek(&probe, rustix::fs::SeekFrom::Hole(0)) {
+        Ok(hole) if hole > 0 && hole < 64 << 20 => {}
+        _ => {
+            eprintln!(
+                "SKIPPED: the file system of {} does not report holes (SEEK_HOLE)",
+                dir.path().display()
+            );
+            return;
+        }
+    }
+    drop(probe);
+    fs::remove_file(dir.path().join("probe")).unwrap();
+    let tib = 1u64 << 40;
+    let sparse = |path: &Path, fill: u8| {
+        let f = File::create(path).unwrap();
+        f.set_len(tib).unwrap();
+        f.write_all_at(&vec![fill; 1 << 20], 0).unwrap();
+        f.write_all_at(&vec![fill ^ 0x55; 1 << 20], 600 << 30)
+            .unwrap();
+    };
+    // One file to create, one to update (an older version on the replica).
+    sparse(&master.join("new.img"), 1);
+    sparse(&master.join("old.img"), 2);
+    sparse(&replica.join("old.img"), 3);
+    set_mtime(&replica.join("old.img"), 1_000_000_000).unwrap();
+    let (m, r) = (master.to_str().unwrap(), replica.to_str().unwrap());
+    // Data ranges are whole file-system blocks: allow a few per region.
+    let data = 4u64 << 20;
+    let slack = 256u64 << 10;
+    let out = rha(&["sync", m, r, "--mode", "block", "--dry-run"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("create  new.img  (1099511627776 bytes, sparse)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("would have created 1, updated 1"),
+        "{stdout}"
+    );
+    let literal = literal_in_summary(&stdout);
+    assert!((data..=data + slack).contains(&literal), "{stdout}");
+
+    let out = rha(&["sync", m, r, "--mode", "block"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("created 1, updated 1"), "{stdout}");
+    let literal = literal_in_summary(&stdout);
+    assert!(literal <= data + slack, "{stdout}");
+    for name in ["new.img", "old.img"] {
+        let meta = fs::metadata(replica.join(name)).unwrap();
+        assert_eq!(meta.len(), tib);
+        assert!(meta.blocks() * 512 < 64 << 20, "{name} is no longer sparse");
+        let (a, b) = (
+            File::open(master.join(name)).unwrap(),
+            File::open(replica.join(name)).unwrap(),
+        );
+        for at in [0, 300 << 30, 600 << 30, tib - (1 << 20)] {
+            let (mut x, mut y) = (vec![0u8; 1 << 20], vec![1u8; 1 << 20]);
+            a.read_exact_at(&mut x, at).unwrap();
+            b.read_exact_at(&mut y, at).unwrap();
+            assert!(x == y, "{name} differs at {at}");
+        }
+    }
+}

@@ -11,11 +11,11 @@ use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 use rha_core::signature::block::{
-    DeltaFormat, DeltaJob, PatchError, PatchJob, PatchOptions, Signature, SignatureJob,
-    SignatureLoader, SignatureParams, StrongHash, DEFAULT_MAX_BLOCKS,
+    DeltaFormat, DeltaJob, JobError, PatchError, PatchOptions, Progress, Signature, SignatureJob,
+    SignatureLoader, SignatureParams, SparsePatchJob, StrongHash, DEFAULT_MAX_BLOCKS,
 };
 
-use rha_capture::sync::block::{FileAt, SparseWriter};
+use rha_capture::sync::block::{FileAt, Piece, SparseReader, SparseWriter};
 
 use super::exit::Exit;
 use super::output::{refuse_same_file, Output};
@@ -134,6 +134,55 @@ fn each_chunk(
     }
 }
 
+/// Feeds the open `file` (named `path`, `len` bytes) to a signature or
+/// delta job through `run(piece, end, room)`: each data piece (as `run`
+/// with `end` unset), each hole as a length of zeros, never read (as
+/// `run_zeros`), then the end (an empty data piece with `end` set); `sink`
+/// gets the job's output. A job error stops the feeding and is returned
+/// inside the `Ok`; the outer error is reading or writing.
+fn feed_sparse(
+    file: &File,
+    path: &Path,
+    len: u64,
+    mut run: impl FnMut(Piece<'_>, bool, &mut [u8]) -> Result<Progress, JobError>,
+    mut sink: impl FnMut(&[u8]) -> io::Result<()>,
+) -> io::Result<Result<(), JobError>> {
+    let mut room = vec![0u8; 256 << 10];
+    let mut reader = SparseReader::new(file, len);
+    while let Some(mut piece) = reader.next_piece().map_err(ctx(path))? {
+        loop {
+            let p = match run(piece, false, &mut room) {
+                Ok(p) => p,
+                Err(e) => return Ok(Err(e)),
+            };
+            sink(&room[..p.produced])?;
+            let more = match piece {
+                Piece::Data(d) => {
+                    piece = Piece::Data(&d[p.consumed..]);
+                    p.consumed < d.len()
+                }
+                Piece::Zeros(n) => {
+                    piece = Piece::Zeros(n - p.consumed as u64);
+                    (p.consumed as u64) < n
+                }
+            };
+            if !more && p.produced < room.len() {
+                break;
+            }
+        }
+    }
+    loop {
+        let p = match run(Piece::Data(&[]), true, &mut room) {
+            Ok(p) => p,
+            Err(e) => return Ok(Err(e)),
+        };
+        sink(&room[..p.produced])?;
+        if p.done {
+            return Ok(Ok(()));
+        }
+    }
+}
+
 /// Runs `rha signature`.
 pub(crate) fn signature(args: &SignatureArgs) -> io::Result<ExitCode> {
     let input = open_input(&args.file)?;
@@ -154,25 +203,17 @@ pub(crate) fn signature(args: &SignatureArgs) -> io::Result<ExitCode> {
     let mut job = SignatureJob::new(params).with_threads(threads(args.threads));
     let output = Output::create(&args.sigfile)?;
     let mut out = io::BufWriter::new(output.file());
-    let mut room = vec![0u8; 256 << 10];
-    let mut error = None;
-    each_chunk(&input, &args.file, |mut input, eof| loop {
-        match job.run(input, &mut room, eof) {
-            Ok(p) => {
-                input = &input[p.consumed..];
-                out.write_all(&room[..p.produced])
-                    .map_err(ctx(&args.sigfile))?;
-                if p.done || (input.is_empty() && !eof && p.produced < room.len()) {
-                    return Ok(true);
-                }
-            }
-            Err(e) => {
-                error = Some(e);
-                return Ok(false);
-            }
-        }
-    })?;
-    if let Some(e) = error {
+    let result = feed_sparse(
+        &input,
+        &args.file,
+        len,
+        |piece, end, room| match piece {
+            Piece::Data(d) => job.run(d, room, end),
+            Piece::Zeros(n) => job.run_zeros(n, room),
+        },
+        |bytes| out.write_all(bytes).map_err(ctx(&args.sigfile)),
+    )?;
+    if let Err(e) = result {
         return fail(
             Exit::Io,
             format!(
@@ -234,18 +275,22 @@ pub(crate) fn delta(args: &DeltaArgs) -> io::Result<ExitCode> {
     let mut job = DeltaJob::new(sig, format).with_threads(threads(args.threads));
     let output = Output::create(&args.deltafile)?;
     let mut out = io::BufWriter::new(output.file());
-    let mut room = vec![0u8; 256 << 10];
     let mut written = 0u64;
-    each_chunk(&new_file, &args.newfile, |mut input, eof| loop {
-        let p = job.run(input, &mut room, eof).map_err(io::Error::other)?;
-        input = &input[p.consumed..];
-        out.write_all(&room[..p.produced])
-            .map_err(ctx(&args.deltafile))?;
-        written += p.produced as u64;
-        if p.done || (input.is_empty() && !eof && p.produced < room.len()) {
-            return Ok(true);
-        }
-    })?;
+    let len = new_file.metadata().map_err(ctx(&args.newfile))?.len();
+    feed_sparse(
+        &new_file,
+        &args.newfile,
+        len,
+        |piece, end, room| match piece {
+            Piece::Data(d) => job.run(d, room, end),
+            Piece::Zeros(n) => job.run_zeros(n, room),
+        },
+        |bytes| {
+            written += bytes.len() as u64;
+            out.write_all(bytes).map_err(ctx(&args.deltafile))
+        },
+    )?
+    .map_err(io::Error::other)?;
     out.flush().map_err(ctx(&args.deltafile))?;
     drop(out);
     output.commit()?;
@@ -272,7 +317,8 @@ pub(crate) fn patch(args: &PatchArgs) -> io::Result<ExitCode> {
     let basis_len = basis.metadata().map_err(ctx(&args.basis))?.len();
     let output = Output::create(&args.outfile)?;
     let mut writer = SparseWriter::new(output.file());
-    let mut job = PatchJob::new(
+    // Zero runs are skipped: they stay holes of the new file.
+    let mut job = SparsePatchJob::new(
         FileAt(&basis),
         PatchOptions::default()
             .max_output(args.max_output)
@@ -288,8 +334,9 @@ pub(crate) fn patch(args: &PatchArgs) -> io::Result<ExitCode> {
                 writer
                     .write(&room[..p.produced])
                     .map_err(ctx(&args.outfile))?;
+                writer.skip(p.zeros).map_err(ctx(&args.outfile))?;
                 done = p.done;
-                if p.done || (input.is_empty() && p.produced < room.len()) {
+                if p.done || (input.is_empty() && p.produced < room.len() && p.zeros == 0) {
                     return Ok(!p.done);
                 }
             }

@@ -7,7 +7,11 @@
 //! same-size files) signs both, compares block by block and writes the
 //! differing blocks in place. Either way the result's whole-file hash is
 //! checked, and a mismatch (the replica changed under us) falls back to a
-//! full copy. Holes are kept: all-zero runs are skipped, not written.
+//! full copy. Sparse files stay cheap: holes are found with
+//! `SEEK_DATA`/`SEEK_HOLE` ([`SparseReader`]) and never read, their blocks
+//! are signed and hashed as known zeros, they travel as zero runs, and the
+//! patched file gets holes there ([`SparseWriter::skip`]); all-zero runs
+//! inside the data are not written either.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read};
@@ -15,9 +19,9 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use rha_core::signature::block::{
-    compare_fixed, DeltaFormat, DeltaJob, FixedDeltaJob, InPlacePatch, JobError, PatchError,
-    PatchJob, PatchOptions, ReadAt, Signature, SignatureError, SignatureJob, SignatureLoader,
-    SignatureParams, StrongHash, WriteAt, DEFAULT_MAX_BLOCKS,
+    block_len_for, compare_fixed, DeltaFormat, DeltaJob, FixedDeltaJob, InPlacePatch, JobError,
+    PatchError, PatchOptions, ReadAt, Signature, SignatureError, SignatureJob, SignatureLoader,
+    SignatureParams, SparsePatchJob, StrongHash, WriteAt, DEFAULT_MAX_BLOCKS,
 };
 
 /// Bytes read from a file per step.
@@ -72,10 +76,14 @@ impl BlockSyncOptions {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct BlockSyncStats {
-    /// Master bytes sent as literals (or zero runs).
+    /// Master bytes sent as literals (or as zero runs found in them); not
+    /// the master's holes.
     pub literal_bytes: u64,
     /// Master bytes found in the replica.
     pub matched_bytes: u64,
+    /// Master bytes in holes, sent as zero runs without being read and
+    /// left as holes in the replica (rolling mode).
+    pub hole_bytes: u64,
     /// The delta's result did not verify and the file was copied whole.
     pub fell_back: bool,
     /// Size of the delta that would cross the network.
@@ -166,11 +174,103 @@ impl<'a> SparseWriter<'a> {
         Ok(())
     }
 
+    /// Skips `len` zero bytes: they stay a hole of the fresh file.
+    pub fn skip(&mut self, len: u64) -> io::Result<()> {
+        self.pos = self
+            .pos
+            .checked_add(len)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "file offset overflow"))?;
+        Ok(())
+    }
+
     /// Sets the file's length to what was written (materialising a
     /// trailing hole).
     pub fn finish(self) -> io::Result<u64> {
         self.file.set_len(self.pos)?;
         Ok(self.pos)
+    }
+}
+
+/// A piece of a file read by [`SparseReader`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Piece<'a> {
+    /// Bytes of a data range (which may hold zeros too).
+    Data(&'a [u8]),
+    /// A hole of this many bytes: zeros, not read.
+    Zeros(u64),
+}
+
+/// Reads a file from the start as data pieces and holes: the data ranges
+/// `SEEK_DATA`/`SEEK_HOLE` report are read (a few MiB at a time), the
+/// holes between them are only measured. Where the file system cannot tell
+/// (or the lookup fails), the whole file is data and is read as usual.
+#[derive(Debug)]
+pub struct SparseReader<'a> {
+    file: &'a File,
+    len: u64,
+    ranges: std::vec::IntoIter<(u64, u64)>,
+    range: Option<(u64, u64)>,
+    pos: u64,
+    buf: Vec<u8>,
+}
+
+impl<'a> SparseReader<'a> {
+    /// Reads the first `len` bytes of `file` (its length when opened).
+    pub fn new(file: &'a File, len: u64) -> Self {
+        Self::from_lookup(file, len, super::data_ranges(file, len))
+    }
+
+    /// Reads `file` as if only the data ranges `lookup` found (sorted,
+    /// disjoint, within `len`) held data; all of it if the lookup failed.
+    fn from_lookup(file: &'a File, len: u64, lookup: io::Result<Vec<(u64, u64)>>) -> Self {
+        let mut ranges = lookup.unwrap_or_else(|_| vec![(0, len)]).into_iter();
+        Self {
+            file,
+            len,
+            range: ranges.next(),
+            ranges,
+            pos: 0,
+            buf: Vec::new(),
+        }
+    }
+
+    /// The next piece, or `None` at the end (early if the file turned out
+    /// shorter than `len`: the job it feeds then reports the length).
+    pub fn next_piece(&mut self) -> io::Result<Option<Piece<'_>>> {
+        let (start, end) = self.range.unwrap_or((self.len, self.len));
+        if self.pos < start {
+            let n = start - self.pos;
+            self.pos = start;
+            return Ok(Some(Piece::Zeros(n)));
+        }
+        if self.pos >= end {
+            if self.range.is_none() {
+                return Ok(None);
+            }
+            self.range = self.ranges.next();
+            return self.next_piece();
+        }
+        let want = usize::try_from(end - self.pos).unwrap_or(CHUNK).min(CHUNK);
+        if self.buf.len() < want {
+            self.buf.resize(want, 0);
+        }
+        let mut n = 0;
+        while n < want {
+            match FileExt::read_at(self.file, &mut self.buf[n..want], self.pos + n as u64) {
+                Ok(0) => break,
+                Ok(k) => n += k,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if n == 0 {
+            // The file shrank while being read.
+            self.range = None;
+            self.len = self.pos;
+            return Ok(None);
+        }
+        self.pos += n as u64;
+        Ok(Some(Piece::Data(&self.buf[..n])))
     }
 }
 
@@ -200,14 +300,15 @@ fn stream_file(
 }
 
 /// The signature of the file at `path`, with `hash` block hashes computed
-/// on `threads` threads, loaded; and its encoded length.
+/// on `threads` threads, loaded; and its encoded length. Holes are not
+/// read: their blocks are signed as known zeros.
 pub fn sign_file(
     path: &Path,
     block_len: Option<u32>,
     hash: StrongHash,
     threads: usize,
 ) -> Result<(Signature, u64), BlockSyncError> {
-    let mut file = File::open(path).map_err(io_err(path))?;
+    let file = File::open(path).map_err(io_err(path))?;
     let len = file.metadata().map_err(io_err(path))?.len();
     let mut params = SignatureParams::new(len).with_strong_hash(hash);
     if let Some(bl) = block_len {
@@ -217,15 +318,37 @@ pub fn sign_file(
     let mut loader = SignatureLoader::new(DEFAULT_MAX_BLOCKS);
     let mut out = vec![0u8; 256 << 10];
     let mut sig_len = 0u64;
-    stream_file(path, &mut file, |mut input, eof| loop {
-        let p = job.run(input, &mut out, eof)?;
-        input = &input[p.consumed..];
+    let mut reader = SparseReader::new(&file, len);
+    while let Some(piece) = reader.next_piece().map_err(io_err(path))? {
+        match piece {
+            Piece::Data(mut input) => loop {
+                let p = job.run(input, &mut out, false)?;
+                input = &input[p.consumed..];
+                loader.feed(&out[..p.produced])?;
+                sig_len += p.produced as u64;
+                if input.is_empty() && p.produced < out.len() {
+                    break;
+                }
+            },
+            Piece::Zeros(mut zeros) => loop {
+                let p = job.run_zeros(zeros, &mut out)?;
+                zeros -= p.consumed as u64;
+                loader.feed(&out[..p.produced])?;
+                sig_len += p.produced as u64;
+                if zeros == 0 && p.produced < out.len() {
+                    break;
+                }
+            },
+        }
+    }
+    loop {
+        let p = job.run(&[], &mut out, true)?;
         loader.feed(&out[..p.produced])?;
         sig_len += p.produced as u64;
-        if p.done || (input.is_empty() && !eof && p.produced < out.len()) {
-            return Ok(());
+        if p.done {
+            break;
         }
-    })?;
+    }
     Ok((loader.finish()?, sig_len))
 }
 
@@ -254,63 +377,125 @@ fn temp_beside(replica: &Path) -> PathBuf {
     replica.with_file_name(format!(".{name}.rha-tmp.{}", std::process::id()))
 }
 
+/// The delta job feeding the patch job, in one process: delta bytes go
+/// straight into the patch, its output into the new file.
+struct Pipeline<'a> {
+    delta: DeltaJob,
+    patch: SparsePatchJob<FileAt<'a>>,
+    writer: SparseWriter<'a>,
+    out_path: &'a Path,
+    dbuf: Vec<u8>,
+    pbuf: Vec<u8>,
+    delta_bytes: u64,
+    patched: bool,
+}
+
+impl Pipeline<'_> {
+    fn data(&mut self, mut input: &[u8]) -> Result<(), BlockSyncError> {
+        loop {
+            let p = self.delta.run(input, &mut self.dbuf, false)?;
+            input = &input[p.consumed..];
+            self.patch(p.produced, false)?;
+            if input.is_empty() && p.produced < self.dbuf.len() {
+                return Ok(());
+            }
+        }
+    }
+
+    fn zeros(&mut self, mut zeros: u64) -> Result<(), BlockSyncError> {
+        loop {
+            let p = self.delta.run_zeros(zeros, &mut self.dbuf)?;
+            zeros -= p.consumed as u64;
+            self.patch(p.produced, false)?;
+            if zeros == 0 && p.produced < self.dbuf.len() {
+                return Ok(());
+            }
+        }
+    }
+
+    fn end(&mut self) -> Result<(), BlockSyncError> {
+        loop {
+            let p = self.delta.run(&[], &mut self.dbuf, true)?;
+            self.patch(p.produced, p.done)?;
+            if p.done {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Applies the first `n` bytes of the delta buffer.
+    fn patch(&mut self, n: usize, end: bool) -> Result<(), BlockSyncError> {
+        self.delta_bytes += n as u64;
+        let mut d = &self.dbuf[..n];
+        loop {
+            let q = self.patch.run(d, &mut self.pbuf, end)?;
+            d = &d[q.consumed..];
+            self.writer
+                .write(&self.pbuf[..q.produced])
+                .map_err(io_err(self.out_path))?;
+            self.writer.skip(q.zeros).map_err(io_err(self.out_path))?;
+            self.patched = q.done;
+            if q.done || (d.is_empty() && q.produced < self.pbuf.len() && q.zeros == 0) {
+                return Ok(());
+            }
+        }
+    }
+}
+
 fn sync_rolling(
     master: &Path,
     replica: &Path,
     options: &BlockSyncOptions,
 ) -> Result<BlockSyncStats, BlockSyncError> {
+    let m = File::open(master).map_err(io_err(master))?;
+    let mlen = m.metadata().map_err(io_err(master))?.len();
+    let rlen = fs::metadata(replica).map_err(io_err(replica))?.len();
+    // The longer file picks the block length: a short or empty replica
+    // must not make a large master's whole-file hash cover millions of
+    // tiny blocks.
+    let block_len = options
+        .block_len
+        .unwrap_or_else(|| block_len_for(mlen.max(rlen)));
     // The signature stays in this process and the delta's whole-file BLAKE3
     // hash checks the result, so the faster XXH3 block hashes suffice.
-    let (sig, sig_len) = sign_file(
-        replica,
-        options.block_len,
-        StrongHash::Xxh3,
-        options.threads,
-    )?;
+    let (sig, sig_len) = sign_file(replica, Some(block_len), StrongHash::Xxh3, options.threads)?;
     let basis = File::open(replica).map_err(io_err(replica))?;
     let basis_len = basis.metadata().map_err(io_err(replica))?.len();
     let tmp = temp_beside(replica);
     let out = File::create(&tmp).map_err(io_err(&tmp))?;
     let result = (|| {
-        let mut m = File::open(master).map_err(io_err(master))?;
-        let mut delta = DeltaJob::new(sig, DeltaFormat::Rha).with_threads(options.threads);
-        let mut patch = PatchJob::new(
-            FileAt(&basis),
-            PatchOptions::default().basis_len(Some(basis_len)),
-        );
-        let mut writer = SparseWriter::new(&out);
-        let mut dbuf = vec![0u8; 256 << 10];
-        let mut pbuf = vec![0u8; 1 << 20];
-        let mut delta_bytes = 0u64;
-        let mut patched = false;
-        stream_file(master, &mut m, |mut input, eof| loop {
-            let p = delta.run(input, &mut dbuf, eof)?;
-            input = &input[p.consumed..];
-            delta_bytes += p.produced as u64;
-            let mut d = &dbuf[..p.produced];
-            loop {
-                let q = patch.run(d, &mut pbuf, p.done)?;
-                d = &d[q.consumed..];
-                writer.write(&pbuf[..q.produced]).map_err(io_err(&tmp))?;
-                patched = q.done;
-                if q.done || (d.is_empty() && q.produced < pbuf.len()) {
-                    break;
-                }
+        let mut pipe = Pipeline {
+            delta: DeltaJob::new(sig, DeltaFormat::Rha).with_threads(options.threads),
+            patch: SparsePatchJob::new(
+                FileAt(&basis),
+                PatchOptions::default().basis_len(Some(basis_len)),
+            ),
+            writer: SparseWriter::new(&out),
+            out_path: &tmp,
+            dbuf: vec![0u8; 256 << 10],
+            pbuf: vec![0u8; 1 << 20],
+            delta_bytes: 0,
+            patched: false,
+        };
+        let mut reader = SparseReader::new(&m, mlen);
+        while let Some(piece) = reader.next_piece().map_err(io_err(master))? {
+            match piece {
+                Piece::Data(input) => pipe.data(input)?,
+                Piece::Zeros(n) => pipe.zeros(n)?,
             }
-            if p.done || (input.is_empty() && !eof && p.produced < dbuf.len()) {
-                return Ok(());
-            }
-        })?;
-        if !patched {
+        }
+        pipe.end()?;
+        if !pipe.patched {
             return Err(PatchError::Finished.into());
         }
-        writer.finish().map_err(io_err(&tmp))?;
-        let s = delta.stats();
+        pipe.writer.finish().map_err(io_err(&tmp))?;
+        let s = pipe.delta.stats();
         Ok(BlockSyncStats {
             literal_bytes: s.literal_bytes,
             matched_bytes: s.matched_bytes,
+            hole_bytes: s.hole_bytes,
             fell_back: false,
-            delta_bytes,
+            delta_bytes: pipe.delta_bytes,
             signature_bytes: sig_len,
         })
     })();
@@ -318,9 +503,10 @@ fn sync_rolling(
         Ok(stats) => stats,
         Err(BlockSyncError::Patch(PatchError::HashMismatch { .. })) => {
             out.set_len(0).map_err(io_err(&tmp))?;
-            let len = copy_sparse(master, &out, &tmp)?;
+            let (literal, len) = copy_sparse(master, &out, &tmp)?;
             BlockSyncStats {
-                literal_bytes: len,
+                literal_bytes: literal,
+                hole_bytes: len - literal,
                 fell_back: true,
                 signature_bytes: sig_len,
                 ..BlockSyncStats::default()
@@ -339,14 +525,26 @@ fn sync_rolling(
     Ok(stats)
 }
 
-/// Copies `master` into `out` (empty), keeping holes; returns the length.
-fn copy_sparse(master: &Path, out: &File, out_path: &Path) -> Result<u64, BlockSyncError> {
-    let mut m = File::open(master).map_err(io_err(master))?;
+/// Copies `master` into `out` (empty), keeping holes; returns the bytes
+/// of data copied and the length.
+fn copy_sparse(master: &Path, out: &File, out_path: &Path) -> Result<(u64, u64), BlockSyncError> {
+    let m = File::open(master).map_err(io_err(master))?;
+    let len = m.metadata().map_err(io_err(master))?.len();
     let mut w = SparseWriter::new(out);
-    stream_file(master, &mut m, |input, _| {
-        w.write(input).map_err(io_err(out_path))
-    })?;
-    w.finish().map_err(io_err(out_path))
+    let mut reader = SparseReader::new(&m, len);
+    let mut literal = 0;
+    while let Some(piece) = reader.next_piece().map_err(io_err(master))? {
+        match piece {
+            Piece::Data(d) => {
+                literal += d.len() as u64;
+                w.write(d)
+            }
+            Piece::Zeros(n) => w.skip(n),
+        }
+        .map_err(io_err(out_path))?;
+    }
+    let len = w.finish().map_err(io_err(out_path))?;
+    Ok((literal, len))
 }
 
 fn sync_fixed(
@@ -387,6 +585,7 @@ fn sync_fixed(
         Ok(()) => BlockSyncStats {
             literal_bytes: literal,
             matched_bytes: matched,
+            hole_bytes: 0,
             fell_back: false,
             delta_bytes,
             signature_bytes: sig_len,
@@ -412,4 +611,64 @@ fn sync_fixed(
     };
     r.sync_all().map_err(io_err(replica))?;
     Ok(stats)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+    use super::*;
+
+    /// Reads everything `reader` gives: the bytes, with holes as zeros,
+    /// and the bytes given as holes.
+    fn read_all(mut reader: SparseReader<'_>) -> (Vec<u8>, u64) {
+        let (mut out, mut holes) = (Vec::new(), 0);
+        while let Some(piece) = reader.next_piece().unwrap() {
+            match piece {
+                Piece::Data(d) => out.extend_from_slice(d),
+                Piece::Zeros(n) => {
+                    out.resize(out.len() + n as usize, 0);
+                    holes += n;
+                }
+            }
+        }
+        (out, holes)
+    }
+
+    #[test]
+    fn a_failed_hole_lookup_reads_the_whole_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        let f = File::create(&path).unwrap();
+        let len = 3 * CHUNK as u64;
+        f.set_len(len).unwrap();
+        f.write_all_at(b"head", 0).unwrap();
+        f.write_all_at(b"tail", len - 4).unwrap();
+        let f = File::open(&path).unwrap();
+        let mut want = vec![0u8; len as usize];
+        want[..4].copy_from_slice(b"head");
+        want[len as usize - 4..].copy_from_slice(b"tail");
+
+        // As on a file system without SEEK_DATA/SEEK_HOLE: dense.
+        let unsupported = Err(io::Error::from_raw_os_error(libc::EINVAL));
+        let (bytes, holes) = read_all(SparseReader::from_lookup(&f, len, unsupported));
+        assert!(bytes == want);
+        assert_eq!(holes, 0);
+
+        // With the lookup: the same bytes, most of them never read.
+        let (bytes, holes) = read_all(SparseReader::new(&f, len));
+        assert!(bytes == want);
+        assert!(holes >= len - 2 * 4096 || holes == 0, "{holes}");
+    }
+
+    #[test]
+    fn a_file_that_shrank_ends_early() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        fs::write(&path, vec![7u8; 10_000]).unwrap();
+        let f = File::open(&path).unwrap();
+        let reader = SparseReader::from_lookup(&f, 20_000, Ok(vec![(0, 20_000)]));
+        let (bytes, holes) = read_all(reader);
+        assert_eq!((bytes.len(), holes), (10_000, 0));
+    }
 }

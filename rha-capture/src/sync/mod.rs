@@ -183,7 +183,7 @@ pub fn replace_file<T>(path: &Path, write: impl FnOnce(&File) -> io::Result<T>) 
 
 /// The data ranges of `file` (length `len`): from `SEEK_DATA`/`SEEK_HOLE`,
 /// or the whole file where the file system does not support them.
-fn data_ranges(file: &File, len: u64) -> io::Result<Vec<(u64, u64)>> {
+pub(crate) fn data_ranges(file: &File, len: u64) -> io::Result<Vec<(u64, u64)>> {
     use rustix::fs::{seek, SeekFrom};
     let mut ranges = Vec::new();
     let mut pos = 0;
@@ -985,7 +985,7 @@ impl Apply<'_> {
                     }
                     Ok(false) => {
                         report.updated += 1;
-                        report.literal_bytes += entry.size;
+                        report.literal_bytes += entry.size - hole_bytes(&src, entry);
                     }
                     Err(e) if vanished(&e, &src) => report.vanished += 1,
                     Err(e) => return Err(e),
@@ -999,8 +999,11 @@ impl Apply<'_> {
                 Err(e) => return Err(e),
             },
             PlanOp::Create { entry } | PlanOp::Update { entry } => {
-                if self.readable(&join(self.master, &entry.path), entry, report)? {
+                let src = join(self.master, &entry.path);
+                if self.readable(&src, entry, report)? {
                     count_planned(op, report);
+                    // Holes are not sent: only the data ranges are.
+                    report.literal_bytes -= hole_bytes(&src, entry);
                 }
             }
             PlanOp::Special { entry } => {
@@ -1053,6 +1056,19 @@ fn special_type(meta: &fs::Metadata) -> Option<rustix::fs::FileType> {
     } else {
         None
     }
+}
+
+/// The bytes of the master's file `src` (scanned as `entry`) in holes,
+/// which a transfer does not send: 0 unless the scan found it sparse, or
+/// when it cannot be read now.
+fn hole_bytes(src: &Path, entry: &Entry) -> u64 {
+    if !entry.sparse {
+        return 0;
+    }
+    let data = File::open(src)
+        .and_then(|f| data_ranges(&f, entry.size))
+        .map(|ranges| ranges.iter().map(|(s, e)| e - s).sum::<u64>());
+    data.map_or(0, |data| entry.size.saturating_sub(data))
 }
 
 /// Whether `e` is "not found" because the master's file `src` is gone.

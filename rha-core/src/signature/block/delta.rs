@@ -5,7 +5,7 @@ use std::mem;
 
 use super::error::JobError;
 use super::format::{DeltaFormat, Encoder};
-use super::hash::{blake2_block, blake3_block, xxh3_block, FileHasher};
+use super::hash::{blake2_block, blake3_block, xxh3_block, FileHasher, ZEROS};
 use super::parallel;
 use super::queue::{OutQueue, Progress, HIGH_WATER};
 use super::rolling::{rha_mix, rha_sums, RabinKarp, RhaSum, Rolling, Rollsum};
@@ -40,6 +40,13 @@ impl Index {
             })
             .collect();
         let weaks = sig.weaks();
+        // Runs of equal blocks (a hole's zero blocks, a million of them in
+        // a sparse terabyte) keep only their first, as the sort and dedup
+        // below would: the table is the same, the sort far shorter.
+        blocks.dedup_by(|b, a| {
+            weaks[*a as usize] == weaks[*b as usize]
+                && sig.strong(*a as usize) == sig.strong(*b as usize)
+        });
         blocks.sort_by(|&a, &b| {
             (weaks[a as usize], sig.strong(a as usize), a).cmp(&(
                 weaks[b as usize],
@@ -103,10 +110,14 @@ fn skip_absent<R: Rolling>(s: &mut R, outs: &[u8], ins: &[u8], index: &Index) ->
 /// What a delta job found.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct DeltaStats {
-    /// Bytes of the new file sent as literals (or zero runs).
+    /// Bytes of the new file sent as literals (or as zero runs found in
+    /// them).
     pub literal_bytes: u64,
     /// Bytes of the new file found in the basis.
     pub matched_bytes: u64,
+    /// Bytes of the new file given as holes ([`DeltaJob::run_zeros`]) and
+    /// sent as zero runs without being read.
+    pub hole_bytes: u64,
 }
 
 /// Computes a delta from a basis signature and a new file fed in chunks of
@@ -138,6 +149,7 @@ pub struct DeltaJob {
     /// The weak checksum of the window at `pos`, if computed.
     sum: Option<Sum>,
     enc: Encoder,
+    format: DeltaFormat,
     out: OutQueue,
     file: FileHasher,
     threads: usize,
@@ -172,6 +184,7 @@ impl DeltaJob {
             pos: 0,
             sum: None,
             enc,
+            format,
             out,
             threads: 1,
             stats: DeltaStats::default(),
@@ -262,6 +275,84 @@ impl DeltaJob {
             }
             break;
         }
+        Ok(p)
+    }
+
+    /// Like [`run`](Self::run) with `zeros` zero bytes as the input (a hole
+    /// of a sparse file) and `end` unset, without running the rolling
+    /// checksum over them: the whole blocks of the hole become one zero run
+    /// and are hashed as known zeros. The zeros up to the hole's first
+    /// block boundary and after its last one go through the search, so
+    /// blocks that straddle the hole's edges still match; zero blocks of
+    /// the basis are not looked for inside the hole. Returns with
+    /// [`Progress::consumed`] of the zeros taken (fewer while the output is
+    /// full: call again with the rest after draining it). In the rdiff
+    /// format, which has no zero runs, the zeros are searched like any
+    /// input, a piece per call.
+    pub fn run_zeros(&mut self, zeros: u64, output: &mut [u8]) -> Result<Progress, JobError> {
+        let zeros = zeros.min(usize::MAX as u64);
+        if self.format == DeltaFormat::Rdiff {
+            let n = zeros.min(ZEROS.len() as u64) as usize;
+            return self.run(&ZEROS[..n], output, false);
+        }
+        let mut p = Progress {
+            produced: self.out.drain_into(output),
+            ..Progress::default()
+        };
+        if zeros == 0 {
+            return Ok(p);
+        }
+        if self.ended {
+            return Err(JobError::AfterEnd);
+        }
+        let bl = self.bl as u64;
+        let mut taken = 0u64;
+        loop {
+            p.produced += self.out.drain_into(&mut output[p.produced..]);
+            if self.out.len() >= HIGH_WATER {
+                break;
+            }
+            if self.unsearched {
+                self.search();
+                continue;
+            }
+            let left = zeros - taken;
+            if left == 0 {
+                break;
+            }
+            let at = self.file.len();
+            let whole = if at % bl == 0 { left / bl * bl } else { 0 };
+            if whole == 0 {
+                // Up to a block boundary, or the tail before the data that
+                // follows: searched as ordinary input.
+                let n = if at % bl == 0 {
+                    left
+                } else {
+                    (bl - at % bl).min(left)
+                };
+                let n = n.min(ZEROS.len() as u64) as usize;
+                self.buf.extend_from_slice(&ZEROS[..n]);
+                self.file.update(&ZEROS[..n]);
+                taken += n as u64;
+                self.search();
+                continue;
+            }
+            // Whatever waits before the hole goes out as a literal: no
+            // window reaching into the hole is searched.
+            let pending = mem::take(&mut self.buf);
+            self.enc.literal(&pending, self.out.buf());
+            self.stats.literal_bytes += pending.len() as u64;
+            self.buf = pending;
+            self.buf.clear();
+            self.pos = 0;
+            self.sum = None;
+            self.next_expected = None;
+            self.enc.zeros(whole, self.out.buf());
+            self.file.push_zeros(whole);
+            self.stats.hole_bytes += whole;
+            taken += whole;
+        }
+        p.consumed = taken as usize;
         Ok(p)
     }
 

@@ -198,6 +198,21 @@ impl Encoder {
         out.extend_from_slice(&crc.to_le_bytes());
     }
 
+    /// `len` zero bytes known to be zeros (a hole), as a zero run merged
+    /// with an adjacent one. The rha format only: rdiff has no zero runs.
+    pub(crate) fn zeros(&mut self, len: u64, out: &mut Vec<u8>) {
+        debug_assert_eq!(self.format, DeltaFormat::Rha);
+        if len == 0 {
+            return;
+        }
+        if let Pending::Zero { len: l } = &mut self.pending {
+            *l += len;
+            return;
+        }
+        self.flush(out);
+        self.pending = Pending::Zero { len };
+    }
+
     /// Ends the delta: `new_len` bytes with whole-file hash `hash`.
     pub(crate) fn end(&mut self, new_len: u64, hash: &[u8; 32], out: &mut Vec<u8>) {
         self.flush(out);

@@ -10,7 +10,11 @@
 //! replica's signature, a [`DeltaJob`] describes the master's file as
 //! copies of replica blocks and literal bytes (rolling mode, rsync style),
 //! and a [`PatchJob`] rebuilds the file from the replica's copy and the
-//! delta, checking the whole-file hash. For volumes, [`compare_fixed`]
+//! delta, checking the whole-file hash. Sparse files stay cheap: the
+//! holes of a file can be given to a [`SignatureJob`] or a [`DeltaJob`] as
+//! lengths of zeros (`run_zeros`), which cost a hash per block rather than
+//! per byte and become zero runs of the delta, and a [`SparsePatchJob`]
+//! hands zero runs back as holes to skip. For volumes, [`compare_fixed`]
 //! compares two signatures position by position, a [`FixedDeltaJob`] sends
 //! exactly the blocks that differ and an [`InPlacePatch`] writes them.
 //!
@@ -48,6 +52,7 @@ mod patch;
 mod queue;
 mod rolling;
 mod sig;
+mod sparse;
 
 #[cfg(test)]
 mod tests;
@@ -76,3 +81,4 @@ pub use sig::{
     SIGNATURE_GROUP_ENTRIES, SIGNATURE_HEADER_LEN, SIGNATURE_MAGIC, SIGNATURE_TRAILER_LEN,
     SIGNATURE_VERSION,
 };
+pub use sparse::{SparsePatchJob, SparseProgress};

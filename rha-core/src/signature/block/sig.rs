@@ -276,6 +276,8 @@ pub struct SignatureJob {
     file: Option<FileHasher>,
     out: OutQueue,
     done: bool,
+    /// The entry of a whole block of zeros, once needed.
+    zero_block: Option<(u32, [u8; 32])>,
 }
 
 /// Input taken per step by one thread.
@@ -301,6 +303,7 @@ impl SignatureJob {
                 .then(|| FileHasher::new(params.block_len)),
             out: OutQueue::default(),
             done: false,
+            zero_block: None,
         }
     }
 
@@ -408,6 +411,75 @@ impl SignatureJob {
             p.produced += self.out.drain_into(&mut output[p.produced..]);
             p.done = self.out.is_empty();
         }
+        Ok(p)
+    }
+
+    /// Like [`run`](Self::run) with `zeros` zero bytes as the input (a hole
+    /// of a sparse file), without them being read or hashed one by one:
+    /// every whole block of zeros has the same entry, computed once. The
+    /// signature is exactly the one `run` makes from the zeros. Returns
+    /// with [`Progress::consumed`] of the zeros taken (fewer while the
+    /// output is full: call again with the rest after draining it); the
+    /// file's end is still given to `run` (with `end` set, possibly with no
+    /// input).
+    pub fn run_zeros(&mut self, zeros: u64, output: &mut [u8]) -> Result<Progress, JobError> {
+        let mut p = Progress {
+            produced: self.out.drain_into(output),
+            ..Progress::default()
+        };
+        let zeros = zeros.min(usize::MAX as u64);
+        if zeros == 0 {
+            return Ok(p);
+        }
+        if self.done {
+            return Err(JobError::AfterEnd);
+        }
+        let got = self.fed.saturating_add(zeros);
+        if got > self.params.file_len {
+            return Err(JobError::InputLength {
+                declared: self.params.file_len,
+                got,
+            });
+        }
+        let bl = u64::from(self.params.block_len);
+        let mut left = zeros;
+        if !self.partial.is_empty() {
+            let n = (bl - self.partial.len() as u64).min(left);
+            self.partial.resize(self.partial.len() + n as usize, 0);
+            left -= n;
+            if self.partial.len() as u64 == bl {
+                let block = mem::take(&mut self.partial);
+                self.block(&block);
+                self.partial = block;
+                self.partial.clear();
+            }
+        }
+        if left >= bl {
+            let (weak, strong) = *self.zero_block.get_or_insert_with(|| {
+                block_entry(
+                    &vec![0u8; bl as usize],
+                    self.params.strong_hash,
+                    self.params.strong_len,
+                )
+            });
+            while left >= bl && self.out.len() < HIGH_WATER {
+                // A group's worth at a time, then let the output drain.
+                for _ in 0..(left / bl).min(SIGNATURE_GROUP_ENTRIES) {
+                    self.push(weak, &strong, bl as usize);
+                    left -= bl;
+                }
+                self.writer.flush_into(self.out.buf());
+                p.produced += self.out.drain_into(&mut output[p.produced..]);
+            }
+        }
+        if left < bl {
+            // Shorter than a block: the start of the next one.
+            self.partial.resize(self.partial.len() + left as usize, 0);
+            left = 0;
+        }
+        let taken = zeros - left;
+        self.fed += taken;
+        p.consumed = taken as usize;
         Ok(p)
     }
 

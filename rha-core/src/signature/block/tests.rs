@@ -473,6 +473,10 @@ fn fixed_deltas_refuse_any_other_target_before_writing() {
         // Into a new file, and as journal records: refused as well.
         let e = patch_of(&target[..], &delta, u64::MAX).unwrap_err();
         assert!(matches!(e, PatchError::WrongBasis { .. }), "{e}");
+        let mut sparse = SparsePatchJob::new(&target[..], PatchOptions::default());
+        let mut room = vec![0u8; 1 << 16];
+        let e = sparse.run(&delta, &mut room, true).unwrap_err();
+        assert!(matches!(e, PatchError::WrongBasis { .. }), "{e}");
         let path = RelPath::new("f").unwrap();
         let mut ops = 0;
         let e = delta_to_ops(&delta, &path, &mut &target[..], u64::MAX, |_| ops += 1).unwrap_err();
