@@ -2788,7 +2788,8 @@ void rha_journal_reader_builder_free(struct rha_journal_reader_builder *builder)
  *
  * On success stores a new reader in `*reader_out`, owned by the caller
  * (release it with `rha_journal_reader_free`). Errors: `RHA_NULL_PARAMETER`
- * if `builder` or `reader_out` is NULL; `*reader_out` is then untouched.
+ * if `builder` or `reader_out` is NULL (a non-NULL `*reader_out` is then
+ * set to NULL, as after any failure).
  *
  * # Safety
  *
@@ -2977,7 +2978,8 @@ void rha_journal_writer_builder_free(struct rha_journal_writer_builder *builder)
  *
  * On success stores a new writer in `*writer_out`, owned by the caller
  * (release it with `rha_journal_writer_free`). Errors: `RHA_NULL_PARAMETER`
- * if `builder` or `writer_out` is NULL; `*writer_out` is then untouched.
+ * if `builder` or `writer_out` is NULL (a non-NULL `*writer_out` is then
+ * set to NULL, as after any failure).
  *
  * # Safety
  *
