@@ -18,6 +18,7 @@ from ._errors import (  # noqa: F401 (re-exported)
     NotDurableError,
     ReclaimedError,
     SpoolLockedError,
+    InvalidStateError,
     call,
     raise_code,
 )
@@ -223,7 +224,8 @@ class Spool(Closeable):
         out = ffi.new("rha_spool **")
         rec = ffi.new("rha_spool_recovery *")
         call(lib.rha_spool_build, builder, out, rec)
-        self._own(out[0], lib.rha_spool_free)
+        # Released by rha_spool_close, which makes everything durable first.
+        self._own(out[0], _close_spool)
         self.recovery = SpoolRecovery(
             bool(rec.created),
             rec.segments,
@@ -412,8 +414,9 @@ class Spool(Closeable):
         """
         super().close()
 
-    def _release(self, handle: Any) -> None:
-        call(lib.rha_spool_close, handle)
+
+def _close_spool(spool: Any) -> None:
+    call(lib.rha_spool_close, spool)
 
 
 class SpoolReader(Closeable):
@@ -432,10 +435,11 @@ class SpoolReader(Closeable):
     @property
     def position(self) -> int:
         """The sequence number of the next record (0 once closed)."""
-        if self.closed:
+        try:
+            with self._use() as r:
+                return int(lib.rha_spool_reader_position(r))
+        except InvalidStateError:
             return 0
-        with self._use() as r:
-            return int(lib.rha_spool_reader_position(r))
 
     def __iter__(self) -> Iterator[Record]:
         rec = ffi.new("rha_record *")

@@ -203,15 +203,18 @@ def journal_reader() -> None:
     data = journal(n)
     r = rha.JournalReader()
     seqs: List[int] = []
-    lock = threading.Lock()
+    chunks = iter(range(0, len(data), 300))
+    take = threading.Lock()  # hands each chunk to one thread, in order
 
     def read() -> None:
-        for start in range(0, len(data), 300):
-            # Every thread feeds; only the first feed of each chunk counts.
-            with lock:
-                if start >= getattr(read, "fed", 0):
-                    r.feed(data[start : start + 300])
-                    read.fed = start + 300  # type: ignore[attr-defined]
+        while True:
+            # Feeding in order is the caller's business; the race under
+            # test is decoding (and feeding) while other threads decode.
+            with take:
+                start = next(chunks, None)
+                if start is None:
+                    return
+                r.feed(data[start : start + 300])
             for rec in r:
                 seqs.append(rec.seq)
             r.offset
