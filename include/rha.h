@@ -21,13 +21,25 @@
  *   never renumbered (1xx usage, 2xx I/O, 3xx journal, 4xx signatures,
  *   deltas and tree signatures, 5xx spool, 6xx rewind and apply, 7xx high
  *   availability). It takes as its last parameter
- *   `rha_error **error_out`. It may be NULL. If it is not, a
- *   failing call stores a new error object there, which the caller releases
- *   with rha_error_free; a successful call (RHA_OK, RHA_BLOCKED, RHA_DONE)
- *   leaves it untouched. There is no thread-local "last error".
+ *   `rha_error **error_out`.
+ * - The error slot: error_out may be NULL (no details wanted). If it is
+ *   not, *error_out must be NULL on entry (GLib's GError rule): a failing
+ *   call stores a new error object there, which the caller releases with
+ *   rha_error_free (and sets back to NULL before reusing the variable); a
+ *   successful call (RHA_OK, RHA_BLOCKED, RHA_DONE) leaves it untouched.
+ *   If *error_out still holds an earlier error, a failing call keeps that
+ *   one and drops its own, so nothing leaks and nothing is freed twice;
+ *   the returned code is always the call's own. (So one variable may also
+ *   collect the first error of a sequence of calls.) error_out is read as
+ *   well as written: it must point to an initialised rha_error *. There is
+ *   no thread-local "last error".
  * - Parameters come in the order: handle, inputs, outputs, error_out. A
- *   required pointer that is NULL gives RHA_NULL_PARAMETER. Outputs are
- *   written only on success.
+ *   required pointer that is NULL gives RHA_NULL_PARAMETER.
+ * - Outputs: a handle output (a T ** such as job_out, sig_out, spool_out,
+ *   reader_out) holds NULL after any failure, whatever it held before, and
+ *   the new handle after success; freeing it after a failed call is a
+ *   no-op, never a second free of a stale handle. Every other output (a
+ *   struct, a number, a view) is written only on success.
  * - Closed sets (operations, kinds, modes, formats, flag bits) are named C
  *   enums, which document the values; a parameter or struct field holding
  *   one is a uint32_t (its documentation names the enum), never the enum
@@ -38,7 +50,11 @@
  *   versions may add values, so a caller reading one should expect values
  *   it does not know. rha_result is the one enum type functions return.
  * - A panic inside rha never unwinds into the caller: the call returns
- *   RHA_PANIC (or the documented default of a function without a result).
+ *   RHA_PANIC (or the documented default of a function without a result),
+ *   with the panic's message and location in the error object. Nothing is
+ *   printed to stderr: the first call installs a process-wide Rust panic
+ *   hook that records a panic on a thread inside an rha call, and hands any
+ *   other panic (a Rust host's own) to the hook installed before it.
  * - Threads: a handle may be used by one thread at a time and may move
  *   between threads; distinct handles are independent. Functions without a
  *   handle are thread-safe.
@@ -2793,7 +2809,8 @@ void rha_journal_reader_builder_free(struct rha_journal_reader_builder *builder)
  *
  * On success stores a new reader in `*reader_out`, owned by the caller
  * (release it with `rha_journal_reader_free`). Errors: `RHA_NULL_PARAMETER`
- * if `builder` or `reader_out` is NULL; `*reader_out` is then untouched.
+ * if `builder` or `reader_out` is NULL (a non-NULL `*reader_out` is then
+ * set to NULL, as after any failure).
  *
  * # Safety
  *
@@ -2982,7 +2999,8 @@ void rha_journal_writer_builder_free(struct rha_journal_writer_builder *builder)
  *
  * On success stores a new writer in `*writer_out`, owned by the caller
  * (release it with `rha_journal_writer_free`). Errors: `RHA_NULL_PARAMETER`
- * if `builder` or `writer_out` is NULL; `*writer_out` is then untouched.
+ * if `builder` or `writer_out` is NULL (a non-NULL `*writer_out` is then
+ * set to NULL, as after any failure).
  *
  * # Safety
  *

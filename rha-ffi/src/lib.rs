@@ -29,13 +29,27 @@
 //!   errors; every other value is an error, numbered in blocks of one hundred
 //!   per family (100s API usage, 200s I/O, 300s journal) and never renumbered.
 //! - **Error details**: the last parameter of every fallible function is
-//!   `rha_error **error_out`. It may be NULL. If it is not, a failing call
-//!   stores a new [`rha_error`] there that the caller must release with
-//!   [`rha_error_free`]; successful calls (including `RHA_BLOCKED` and
-//!   `RHA_DONE`) leave it untouched. There is no thread-local "last error".
+//!   `rha_error **error_out`. It may be NULL (no details wanted). If it is
+//!   not, `*error_out` must be NULL on entry (GLib's `GError` rule): a
+//!   failing call stores a new [`rha_error`] there that the caller must
+//!   release with [`rha_error_free`] (and set back to NULL before reusing
+//!   the variable); successful calls (including `RHA_BLOCKED` and
+//!   `RHA_DONE`) leave it untouched. If `*error_out` still holds an earlier
+//!   error, a failing call keeps that one and drops its own (the returned
+//!   code is always the call's own): nothing leaks and nothing is freed
+//!   twice. So one variable may gather the first error of a sequence of
+//!   calls. There is no thread-local "last error". Where a function's
+//!   safety notes say `error_out` is "valid for writing", it is read too:
+//!   it points to an initialised `rha_error *`.
 //! - **Parameters**: handle first, then inputs, then outputs, then
 //!   `error_out`. A required pointer that is NULL makes the call fail with
-//!   `RHA_NULL_PARAMETER`. Outputs are written only on success.
+//!   `RHA_NULL_PARAMETER`.
+//! - **Outputs**: a handle output (`rha_x **x_out`: `job_out`, `sig_out`,
+//!   `spool_out`, ...) holds NULL after any failure, whatever it held
+//!   before, and the new handle after success; so freeing it after a failed
+//!   call is a no-op, never a second free of a stale handle. Every other
+//!   output (a struct, a number) is written only on success and is
+//!   untouched by a failing call.
 //! - **Closed sets** (operations, kinds, modes, formats, flag bits) are
 //!   named C enums that document their values; parameters and struct fields
 //!   carry them as `uint32_t`, never as the enum type (a C caller may pass
@@ -46,7 +60,10 @@
 //!   exported function takes an enum by value.
 //! - **Panics** never cross the boundary: a bug in rha that panics makes the
 //!   call return `RHA_PANIC` (or a documented default for functions that do
-//!   not return a result).
+//!   not return a result), with the panic's message and location in the
+//!   error. Nothing is printed: the first call installs a process-wide Rust
+//!   panic hook that records panics on threads inside an rha call and hands
+//!   every other panic to the hook installed before it.
 //! - **Threads**: a handle may be used by one thread at a time; it may move
 //!   between threads. Distinct handles are independent.
 //!

@@ -3,9 +3,13 @@
 //! `extern fn` is anything but one `ffi_fn!` invocation, if anything is
 //! exported another way, or if the exported functions and the prototypes in
 //! `include/rha.h` differ. It also holds the rules of the C ABI that the
-//! compiler cannot check: no exported function takes a `repr(C)` enum by
-//! value (closed sets cross the boundary as `uint32_t`, checked on entry),
-//! and only `src/handle.rs` turns a raw pointer back into a `Box`.
+//! compiler cannot check: no `repr(C)` enum crosses from C into Rust by
+//! value (as a parameter of an exported function, a field of a `repr(C)`
+//! struct, or what a callback returns: closed sets cross the boundary as
+//! `uint32_t`, checked on entry), every handle output (`T **` other than
+//! `error_out`) is named in its `ffi_fn!`'s `handle_out(...)` clause (which
+//! sets it to NULL so a failure never leaves a stale handle there), and only
+//! `src/handle.rs` turns a raw pointer back into a `Box`.
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -322,11 +326,41 @@ fn repr_enums(toks: &[Tok]) -> Vec<String> {
     enums
 }
 
-/// Problems: parameters of exported functions in `toks` whose type is one
-/// of `enums` by value (a C caller can pass any integer there, which is
-/// undefined behaviour for a Rust enum).
-fn enum_parameters(toks: &[Tok], enums: &BTreeSet<String>) -> Vec<String> {
-    let mut problems = Vec::new();
+/// An exported function (`extern fn name(...)` with a name) in a token
+/// stream: its name, its parameters as (name, type tokens), and the tokens
+/// of its body.
+struct Export<'a> {
+    name: String,
+    params: Vec<(String, Vec<Tok>)>,
+    body: &'a [Tok],
+}
+
+/// Splits the tokens of a list at its top-level commas (not those inside
+/// `()`, `[]`, `<>` or `{}`; `->` is not a closing `>`).
+fn split_top_level(list: &[Tok]) -> Vec<Vec<Tok>> {
+    let mut items = vec![Vec::new()];
+    let mut depth = 0;
+    for (k, t) in list.iter().enumerate() {
+        let arrow = k > 0 && list[k - 1] == Tok::Punct('-');
+        match t {
+            Tok::Punct('(' | '[' | '<' | '{') => depth += 1,
+            Tok::Punct(')' | ']' | '}') => depth -= 1,
+            Tok::Punct('>') if !arrow => depth -= 1,
+            Tok::Punct(',') if depth == 0 => {
+                items.push(Vec::new());
+                continue;
+            }
+            _ => {}
+        }
+        items.last_mut().expect("one item at least").push(t.clone());
+    }
+    items.retain(|item| !item.is_empty());
+    items
+}
+
+/// Every named `extern fn` in `toks` that has a body.
+fn exports(toks: &[Tok]) -> Vec<Export<'_>> {
+    let mut found = Vec::new();
     for i in 0..toks.len() {
         if toks[i] != Tok::Ident("extern".to_owned()) {
             continue;
@@ -348,39 +382,167 @@ fn enum_parameters(toks: &[Tok], enums: &BTreeSet<String>) -> Vec<String> {
         let Some(close) = matching(toks, open) else {
             continue;
         };
-        // Split the parameter list at top-level commas.
-        let mut params = vec![Vec::new()];
-        let mut depth = 0;
-        let list = &toks[open + 1..close];
-        for (k, t) in list.iter().enumerate() {
-            let arrow = k > 0 && list[k - 1] == Tok::Punct('-');
-            match t {
-                Tok::Punct('(' | '[' | '<') => depth += 1,
-                Tok::Punct(')' | ']' | '>') if !arrow => depth -= 1,
-                Tok::Punct(',') if depth == 0 => {
-                    params.push(Vec::new());
-                    continue;
-                }
-                _ => {}
+        let params = split_top_level(&toks[open + 1..close])
+            .into_iter()
+            .filter_map(|param| {
+                let colon = param.iter().position(|t| *t == Tok::Punct(':'))?;
+                let Some(Tok::Ident(pname)) = param.get(colon.checked_sub(1)?) else {
+                    return None;
+                };
+                Some((pname.clone(), param[colon + 1..].to_vec()))
+            })
+            .collect();
+        let Some(body_open) = (close..toks.len()).find(|&k| toks[k] == Tok::Punct('{')) else {
+            continue;
+        };
+        let Some(body_close) = matching(toks, body_open) else {
+            continue;
+        };
+        found.push(Export {
+            name: name.clone(),
+            params,
+            body: &toks[body_open + 1..body_close],
+        });
+    }
+    found
+}
+
+/// The enum named by a type written as `ty`, if it is one of `enums` taken
+/// by value (not behind a pointer, a reference or a generic).
+fn enum_by_value<'a>(ty: &'a [Tok], enums: &BTreeSet<String>) -> Option<&'a str> {
+    let indirect = ty.iter().any(|t| matches!(t, Tok::Punct('*' | '&' | '<')));
+    match ty.last() {
+        Some(Tok::Ident(last)) if !indirect && enums.contains(last) => Some(last),
+        _ => None,
+    }
+}
+
+/// Problems: parameters of exported functions in `toks` whose type is one
+/// of `enums` by value (a C caller can pass any integer there, which is
+/// undefined behaviour for a Rust enum).
+fn enum_parameters(toks: &[Tok], enums: &BTreeSet<String>) -> Vec<String> {
+    let mut problems = Vec::new();
+    for f in exports(toks) {
+        for (_, ty) in &f.params {
+            if let Some(e) = enum_by_value(ty, enums) {
+                problems.push(format!(
+                    "{} takes the enum {e} by value: take a uint32_t and check it",
+                    f.name
+                ));
             }
-            params
-                .last_mut()
-                .expect("one list at least")
-                .push(t.clone());
         }
-        for param in params {
-            let Some(colon) = param.iter().position(|t| *t == Tok::Punct(':')) else {
-                continue;
-            };
-            let ty = &param[colon + 1..];
-            let indirect = ty.iter().any(|t| matches!(t, Tok::Punct('*' | '&' | '<')));
-            if let (false, Some(Tok::Ident(last))) = (indirect, ty.last()) {
-                if enums.contains(last) {
-                    problems.push(format!(
-                        "{name} takes the enum {last} by value: take a uint32_t and check it"
-                    ));
+    }
+    problems
+}
+
+/// Problems: fields of `repr(C)` structs, and return types of callback
+/// types (`extern fn(...) -> T`), in `toks` that are one of `enums` by
+/// value: C fills such a struct or returns such a value, and may put any
+/// integer there.
+fn enum_fields_and_callback_returns(toks: &[Tok], enums: &BTreeSet<String>) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut repr = false;
+    let mut i = 0;
+    while i < toks.len() {
+        match &toks[i] {
+            Tok::Punct('#') if toks.get(i + 1) == Some(&Tok::Punct('[')) => {
+                repr |= toks.get(i + 2) == Some(&Tok::Ident("repr".to_owned()));
+                i = matching(toks, i + 1).unwrap_or(toks.len());
+            }
+            Tok::Ident(w) if w == "struct" && repr => {
+                repr = false;
+                let name = match toks.get(i + 1) {
+                    Some(Tok::Ident(n)) => n.clone(),
+                    _ => String::new(),
+                };
+                let Some(open) =
+                    (i..toks.len()).find(|&k| matches!(toks[k], Tok::Punct('{' | ';' | '(')))
+                else {
+                    break;
+                };
+                if toks[open] == Tok::Punct('{') {
+                    let close = matching(toks, open).unwrap_or(toks.len());
+                    for field in split_top_level(&toks[open + 1..close]) {
+                        let Some(colon) = field.iter().position(|t| *t == Tok::Punct(':')) else {
+                            continue;
+                        };
+                        if let Some(e) = enum_by_value(&field[colon + 1..], enums) {
+                            problems.push(format!(
+                                "struct {name} has a field of enum type {e}: make it a uint32_t"
+                            ));
+                        }
+                    }
+                    // Scanning goes on inside the body: a field may be a
+                    // callback type.
                 }
             }
+            Tok::Ident(w) if w == "fn" => {
+                // `extern "C" fn(...) -> T` with no name: a callback type.
+                let callback = i >= 1
+                    && (toks[i - 1] == Tok::Ident("extern".to_owned())
+                        || matches!(toks[i - 1], Tok::Str(_)))
+                    && toks.get(i + 1) == Some(&Tok::Punct('('));
+                if callback {
+                    if let Some(close) = matching(toks, i + 1) {
+                        let arrow = toks.get(close + 1) == Some(&Tok::Punct('-'))
+                            && toks.get(close + 2) == Some(&Tok::Punct('>'));
+                        if let (true, Some(Tok::Ident(ret))) = (arrow, toks.get(close + 3)) {
+                            if enums.contains(ret) {
+                                problems.push(format!(
+                                    "a callback type returns the enum {ret}: return an integer"
+                                ));
+                            }
+                        }
+                    }
+                }
+            }
+            Tok::Punct('{' | '}' | ';') => repr = false,
+            _ => {}
+        }
+        i += 1;
+    }
+    problems
+}
+
+/// Problems: exported functions in `toks` with a handle output (a
+/// `*mut *mut T` parameter other than `error_out`) that their `ffi_fn!`
+/// invocation does not list in `handle_out(...)`, or that list something
+/// else there.
+fn handle_outputs(toks: &[Tok]) -> Vec<String> {
+    let mut problems = Vec::new();
+    let ptr_ptr = |ty: &[Tok]| {
+        matches!(
+            ty,
+            [Tok::Punct('*'), Tok::Ident(m1), Tok::Punct('*'), Tok::Ident(m2), ..]
+                if m1 == "mut" && m2 == "mut"
+        )
+    };
+    for f in exports(toks) {
+        let wanted: BTreeSet<&str> = f
+            .params
+            .iter()
+            .filter(|(n, ty)| n != "error_out" && ptr_ptr(ty))
+            .map(|(n, _)| n.as_str())
+            .collect();
+        let mut listed = BTreeSet::new();
+        let clause = f
+            .body
+            .iter()
+            .position(|t| *t == Tok::Ident("handle_out".to_owned()));
+        if let Some(at) = clause {
+            let close = matching(f.body, at + 1).unwrap_or(at + 1);
+            for t in f.body.get(at + 2..close).unwrap_or(&[]) {
+                if let Tok::Ident(n) = t {
+                    listed.insert(n.as_str());
+                }
+            }
+        }
+        if wanted != listed {
+            problems.push(format!(
+                "{}: handle outputs {wanted:?} but ffi_fn!(..., handle_out({listed:?}), ...): \
+                 list every `T **` output but error_out",
+                f.name
+            ));
         }
     }
     problems
@@ -422,12 +584,78 @@ fn no_exported_function_takes_an_enum_by_value() {
     let problems: Vec<String> = sources
         .iter()
         .flat_map(|(file, toks)| {
-            enum_parameters(toks, &enums)
+            let mut found = enum_parameters(toks, &enums);
+            found.extend(enum_fields_and_callback_returns(toks, &enums));
+            found
                 .into_iter()
                 .map(move |p| format!("{}: {p}", file.display()))
         })
         .collect();
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn every_handle_output_is_cleared_by_ffi_fn() {
+    let sources = sources();
+    let mut checked = 0;
+    let mut problems = Vec::new();
+    for (file, toks) in &sources {
+        checked += exports(toks)
+            .iter()
+            .filter(|f| f.body.contains(&Tok::Ident("handle_out".to_owned())))
+            .count();
+        for p in handle_outputs(toks) {
+            problems.push(format!("{}: {p}", file.display()));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert!(
+        checked >= 20,
+        "only {checked} functions with handle outputs: is the scanner broken?"
+    );
+}
+
+#[test]
+fn the_handle_output_scanner_finds_missing_and_stray_names() {
+    let toks = tokenize(
+        r#"
+        #[no_mangle] pub unsafe extern "C" fn ok(b: *mut B, out: *mut *mut T, e: *mut *mut rha_error,
+                                                error_out: *mut *mut rha_error) -> R {
+            ffi_fn!(fallible(error_out), non_null(b), handle_out(out, e), { Ok(x) })
+        }
+        #[no_mangle] pub unsafe extern "C" fn missing(out: *mut *mut T, error_out: *mut *mut E) -> R {
+            ffi_fn!(fallible(error_out), non_null(out), { Ok(x) })
+        }
+        #[no_mangle] pub unsafe extern "C" fn stray(p: *mut T, s: *mut *const u8, error_out: *mut *mut E) -> R {
+            ffi_fn!(fallible(error_out), non_null(p), handle_out(p), { Ok(x) })
+        }
+        #[no_mangle] pub unsafe extern "C" fn none(p: *const T) -> u32 {
+            ffi_fn!(default(0), non_null(p), { 1 })
+        }
+        "#,
+    );
+    let problems = handle_outputs(&toks);
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    assert!(problems[0].starts_with("missing:") && problems[1].starts_with("stray:"));
+}
+
+#[test]
+fn the_enum_scanner_finds_enum_fields_and_callback_returns() {
+    let toks = tokenize(
+        r#"
+        #[repr(C)] pub enum by_c { A = 1 }
+        #[repr(C)] pub struct s { pub a: u32, pub b: by_c, pub c: *const by_c,
+                                  pub cb: Option<unsafe extern "C" fn(x: by_c) -> by_c> }
+        pub struct not_c { pub b: by_c }
+        pub type cb2 = Option<extern "C" fn(u8) -> i32>;
+        pub type cb3 = Option<unsafe extern "C" fn(u8) -> by_c>;
+        "#,
+    );
+    let enums: BTreeSet<String> = repr_enums(&toks).into_iter().collect();
+    let problems = enum_fields_and_callback_returns(&toks, &enums);
+    assert_eq!(problems.len(), 3, "{problems:?}");
+    assert!(problems[0].contains("struct s has a field of enum type by_c"));
+    assert!(problems.iter().filter(|p| p.contains("callback")).count() == 2);
 }
 
 #[test]

@@ -40,40 +40,40 @@ Source = Union[bytes, bytearray, memoryview, str, "os.PathLike[str]", IO[bytes]]
 
 
 class _Job(Closeable):
-    """Shared driving of a streaming job through ``run(job, in, out, end)``."""
+    """Shared driving of a streaming job through ``run(job, in, out, end)``.
+
+    Calls on one job are serialised (see :class:`Closeable`): a job shared
+    by several threads takes their chunks one call at a time.
+    """
 
     _run: Callable[..., int]
     _free: Callable[[Any], None]
+    _what = "job"
 
     def __init__(self, handle: Any) -> None:
-        self._handle: Any = handle
         self._done = False
         self._room = ffi.new("uint8_t[]", _ROOM)
-
-    def _live(self) -> Any:
-        if self._handle is None:
-            raise_code(lib.RHA_INVALID_STATE, "the job is closed")
-        return self._handle
+        self._own(handle, type(self)._free)
 
     def _step(self, data: bytes, end: bool) -> bytes:
-        handle = self._live()
         out = bytearray()
         view = memoryview(data)
         pos = 0
-        while True:
-            chunk = view[pos : pos + _CHUNK]
-            src = ffi.from_buffer(chunk)
-            inbuf = ffi.new("rha_in_buffer *", {"src": src, "size": len(chunk), "pos": 0})
-            outbuf = ffi.new("rha_out_buffer *", {"dst": self._room, "size": _ROOM, "pos": 0})
-            last = end and pos + len(chunk) == len(data)
-            rc = call(type(self)._run, handle, inbuf, outbuf, last)
-            pos += inbuf.pos
-            out += ffi.buffer(self._room, outbuf.pos)
-            if rc == lib.RHA_DONE:
-                self._done = True
-                return bytes(out)
-            if pos == len(data) and outbuf.pos < _ROOM and not end:
-                return bytes(out)
+        with self._use() as handle:
+            while True:
+                chunk = view[pos : pos + _CHUNK]
+                src = ffi.from_buffer(chunk)
+                inbuf = ffi.new("rha_in_buffer *", {"src": src, "size": len(chunk), "pos": 0})
+                outbuf = ffi.new("rha_out_buffer *", {"dst": self._room, "size": _ROOM, "pos": 0})
+                last = end and pos + len(chunk) == len(data)
+                rc = call(type(self)._run, handle, inbuf, outbuf, last)
+                pos += inbuf.pos
+                out += ffi.buffer(self._room, outbuf.pos)
+                if rc == lib.RHA_DONE:
+                    self._done = True
+                    return bytes(out)
+                if pos == len(data) and outbuf.pos < _ROOM and not end:
+                    return bytes(out)
 
     def update(self, data: Union[bytes, bytearray, memoryview]) -> bytes:
         """Feeds the next input bytes; returns the output ready so far."""
@@ -89,16 +89,6 @@ class _Job(Closeable):
     def done(self) -> bool:
         """Whether all output has been produced."""
         return self._done
-
-    def close(self) -> None:
-        """Releases the job (idempotent)."""
-        # `_handle` is missing if the constructor failed.
-        if getattr(self, "_handle", None) is not None:
-            type(self)._free(self._handle)
-            self._handle = None
-
-    def __del__(self) -> None:
-        self.close()
 
 
 class SignatureJob(_Job):
@@ -128,8 +118,9 @@ class SignatureJob(_Job):
         out = ffi.new("rha_signature_job **")
         call(lib.rha_signature_job_new, file_len, block_len or 0, strong_len or 0, out)
         super().__init__(out[0])
-        call(lib.rha_signature_job_set_strong_hash, self._live(), hashes[strong_hash])
-        lib.rha_signature_job_set_threads(self._live(), max(threads, 1))
+        with self._use() as job:
+            call(lib.rha_signature_job_set_strong_hash, job, hashes[strong_hash])
+            lib.rha_signature_job_set_threads(job, max(threads, 1))
 
 
 class DeltaJob(_Job):
@@ -161,14 +152,16 @@ class DeltaJob(_Job):
         finally:
             lib.rha_signature_free(loaded[0])
         super().__init__(out[0])
-        lib.rha_delta_job_set_threads(self._live(), max(threads, 1))
+        with self._use() as job:
+            lib.rha_delta_job_set_threads(job, max(threads, 1))
 
     @property
     def stats(self) -> "tuple[int, int]":
         """``(literal_bytes, matched_bytes)`` found so far."""
         lit = ffi.new("uint64_t *")
         matched = ffi.new("uint64_t *")
-        lib.rha_delta_job_stats(self._live(), lit, matched)
+        with self._use() as job:
+            lib.rha_delta_job_stats(job, lit, matched)
         return int(lit[0]), int(matched[0])
 
 
@@ -229,8 +222,8 @@ class PatchJob(_Job):
             os.close(self._fd)  # type: ignore[arg-type]
             self._fd = None
 
-    def close(self) -> None:
-        super().close()
+    def _release(self, handle: Any) -> None:
+        super()._release(handle)
         self._close_fd()
 
 

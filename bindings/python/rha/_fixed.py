@@ -26,9 +26,9 @@ from typing import IO, Any, Callable, Iterator, List, Optional, Union
 
 from . import _ops as o
 from ._block import Source
-from ._closeable import Closeable
+from ._closeable import Closeable, LockedIterator
 from ._convert import _FROM_C
-from ._errors import NotInPlaceError, call, raise_code  # noqa: F401 (re-exported)
+from ._errors import InvalidStateError, NotInPlaceError, call, raise_code  # noqa: F401 (re-exported)
 from ._native import ffi, lib
 
 __all__ = [
@@ -113,8 +113,10 @@ class Signature(Closeable):
     Use :meth:`load`; ``Signature(data)`` is the same as ``load(data)``.
     """
 
+    _what = "signature"
+    _concurrent = True  # immutable once loaded
+
     def __init__(self, source: Source, max_blocks: Optional[int] = None) -> None:
-        self._handle: Any = None
         out = ffi.new("rha_signature_loader **")
         call(lib.rha_signature_loader_new, max_blocks or 0, out)
         loader = out[0]
@@ -129,7 +131,7 @@ class Signature(Closeable):
         sig = ffi.new("rha_signature **")
         # `finish` consumes the loader, whether or not it succeeds.
         call(lib.rha_signature_loader_finish, loader, sig)
-        self._handle = sig[0]
+        self._own(sig[0], lib.rha_signature_free)
 
     @classmethod
     def load(cls, source: Source, max_blocks: Optional[int] = None) -> "Signature":
@@ -138,29 +140,17 @@ class Signature(Closeable):
         2^26)."""
         return cls(source, max_blocks)
 
-    def _live(self) -> Any:
-        if self._handle is None:
-            raise_code(lib.RHA_INVALID_STATE, "the signature is closed")
-        return self._handle
-
     @property
     def block_count(self) -> int:
         """Number of blocks."""
-        return int(lib.rha_signature_block_count(self._live()))
+        with self._use() as sig:
+            return int(lib.rha_signature_block_count(sig))
 
     @property
     def block_len(self) -> int:
         """Block length in bytes."""
-        return int(lib.rha_signature_block_len(self._live()))
-
-    def close(self) -> None:
-        """Releases the signature (idempotent)."""
-        if getattr(self, "_handle", None) is not None:
-            lib.rha_signature_free(self._handle)
-            self._handle = None
-
-    def __del__(self) -> None:
-        self.close()
+        with self._use() as sig:
+            return int(lib.rha_signature_block_len(sig))
 
 
 def _signature(sig: Union[Signature, Source]) -> "tuple[Signature, bool]":
@@ -184,65 +174,60 @@ class FixedRange:
 class FixedPlan(Closeable):
     """The blocks a replica needs from the master (see :func:`compare_fixed`)."""
 
-    def __init__(self, handle: Any) -> None:
-        self._handle: Any = handle
+    _what = "plan"
+    _concurrent = True  # immutable
 
-    def _live(self) -> Any:
-        if self._handle is None:
-            raise_code(lib.RHA_INVALID_STATE, "the plan is closed")
-        return self._handle
+    def __init__(self, handle: Any) -> None:
+        self._own(handle, lib.rha_fixed_plan_free)
 
     @property
     def needed_bytes(self) -> int:
         """Bytes to send."""
-        return int(lib.rha_fixed_plan_needed_bytes(self._live()))
+        with self._use() as plan:
+            return int(lib.rha_fixed_plan_needed_bytes(plan))
 
     @property
     def same_bytes(self) -> int:
         """Bytes the replica already holds at the right place."""
-        return int(lib.rha_fixed_plan_same_bytes(self._live()))
+        with self._use() as plan:
+            return int(lib.rha_fixed_plan_same_bytes(plan))
 
     @property
     def target_len(self) -> int:
         """The master's length: the replica's length after patching."""
-        return int(lib.rha_fixed_plan_target_len(self._live()))
+        with self._use() as plan:
+            return int(lib.rha_fixed_plan_target_len(plan))
 
     @property
     def block_len(self) -> int:
         """Block length of both signatures."""
-        return int(lib.rha_fixed_plan_block_len(self._live()))
+        with self._use() as plan:
+            return int(lib.rha_fixed_plan_block_len(plan))
 
     @property
     def block_count(self) -> int:
         """Number of blocks to send."""
-        return int(lib.rha_fixed_plan_block_count(self._live()))
+        with self._use() as plan:
+            return int(lib.rha_fixed_plan_block_count(plan))
 
     @property
     def ranges(self) -> List[FixedRange]:
         """The needed ranges, ascending, adjacent blocks merged."""
-        handle = self._live()
         out = ffi.new("rha_fixed_range *")
         ranges = []
-        for i in range(int(lib.rha_fixed_plan_range_count(handle))):
-            call(lib.rha_fixed_plan_range, handle, i, out)
-            ranges.append(FixedRange(int(out.offset), int(out.length),
-                                     int(out.first_block), int(out.block_count)))
+        with self._use() as handle:
+            for i in range(int(lib.rha_fixed_plan_range_count(handle))):
+                call(lib.rha_fixed_plan_range, handle, i, out)
+                ranges.append(FixedRange(int(out.offset), int(out.length),
+                                         int(out.first_block), int(out.block_count)))
         return ranges
 
     def __repr__(self) -> str:
-        if self._handle is None:
+        if self.closed:
             return "FixedPlan(<closed>)"
         return (f"FixedPlan(target_len={self.target_len}, block_len={self.block_len}, "
                 f"needed_bytes={self.needed_bytes}, ranges={len(self.ranges)})")
 
-    def close(self) -> None:
-        """Releases the plan (idempotent)."""
-        if getattr(self, "_handle", None) is not None:
-            lib.rha_fixed_plan_free(self._handle)
-            self._handle = None
-
-    def __del__(self) -> None:
-        self.close()
 
 
 def compare_fixed(replica_sig: Union[Signature, Source],
@@ -259,7 +244,8 @@ def compare_fixed(replica_sig: Union[Signature, Source],
         master, own_master = _signature(master_sig)
         try:
             out = ffi.new("rha_fixed_plan **")
-            call(lib.rha_fixed_compare, replica._live(), master._live(), out)
+            with replica._use() as r, master._use() as m:
+                call(lib.rha_fixed_compare, r, m, out)
             return FixedPlan(out[0])
         finally:
             if own_master:
@@ -275,37 +261,40 @@ class FixedDeltaJob(Closeable):
     a path, or a seekable binary file); memory stays bounded whatever the
     file size. The plan is copied: it may be closed afterwards."""
 
+    _what = "job"
+
     def __init__(self, master: RandomSource, plan: FixedPlan) -> None:
-        self._handle: Any = None
         read, self._close_source = _reader(master)
         self._callback = _read_at_callback(read)
         out = ffi.new("rha_fixed_delta_job **")
         try:
-            call(lib.rha_fixed_delta_job_new, plan._live(), self._callback, ffi.NULL, out)
+            with plan._use() as p:
+                call(lib.rha_fixed_delta_job_new, p, self._callback, ffi.NULL, out)
         except BaseException:
             self._close_source()
             raise
-        self._handle = out[0]
         self._room = ffi.new("uint8_t[]", _ROOM)
+        self._own(out[0], lib.rha_fixed_delta_job_free)
 
     def __iter__(self) -> Iterator[bytes]:
-        while self._handle is not None:
+        while not self.closed:
             buf = ffi.new("rha_out_buffer *", {"dst": self._room, "size": _ROOM, "pos": 0})
-            rc = call(lib.rha_fixed_delta_job_run, self._handle, buf)
-            if buf.pos:
-                yield bytes(ffi.buffer(self._room, buf.pos))
+            try:
+                with self._use() as job:
+                    rc = call(lib.rha_fixed_delta_job_run, job, buf)
+                    chunk = bytes(ffi.buffer(self._room, buf.pos))
+            except InvalidStateError:
+                if self.closed:  # another thread finished the job meanwhile
+                    return
+                raise
+            if chunk:
+                yield chunk
             if rc == lib.RHA_DONE:
                 self.close()
 
-    def close(self) -> None:
-        """Releases the job (idempotent)."""
-        if getattr(self, "_handle", None) is not None:
-            lib.rha_fixed_delta_job_free(self._handle)
-            self._handle = None
-            self._close_source()
-
-    def __del__(self) -> None:
-        self.close()
+    def _release(self, handle: Any) -> None:
+        super()._release(handle)
+        self._close_source()
 
 
 def fixed_delta(master: RandomSource, plan: FixedPlan) -> bytes:
@@ -444,7 +433,14 @@ def iter_delta_ops(basis: RandomSource, delta: Source, path: o.PathLike) -> Iter
     Moved copies read ``basis`` as they are produced: apply the operations
     to the basis only after the iteration ends, unless the delta is a
     fixed-offset one (:func:`fixed_delta`).
+
+    The iterator may be shared between threads (each operation goes to one
+    of them); ``close()`` stops it early and releases the job.
     """
+    return LockedIterator(_delta_ops(basis, delta, path))
+
+
+def _delta_ops(basis: RandomSource, delta: Source, path: o.PathLike) -> Iterator[o.Op]:
     path_bytes = os.fsencode(path) if isinstance(path, (str, os.PathLike)) else bytes(path)
     read, close_source = _reader(basis)
     callback = _read_at_callback(read)

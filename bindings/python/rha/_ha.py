@@ -28,7 +28,6 @@ and the reason) and leave the scenario unchanged; destructive commands need
 from __future__ import annotations
 
 import json
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterator, Optional, Sequence, Tuple, Union
@@ -145,6 +144,8 @@ class Scenario(Closeable):
     leaving a ``with`` block) frees the C object.
     """
 
+    _what = "scenario"
+
     def __init__(
         self,
         master: Optional[HostSpec] = None,
@@ -160,9 +161,8 @@ class Scenario(Closeable):
         config: Optional[Dict[str, Any]] = None,
         _handle: Any = None,
     ) -> None:
-        self._lock = threading.Lock()
         if _handle is not None:
-            self._s: Any = _handle
+            self._own(_handle, lib.rha_ha_scenario_free)
             return
         b = lib.rha_ha_scenario_builder_new()
         try:
@@ -198,7 +198,7 @@ class Scenario(Closeable):
             raise
         out = ffi.new("rha_ha_scenario **")
         call(lib.rha_ha_scenario_build, b, out)  # consumes the builder
-        self._s = ffi.gc(out[0], lib.rha_ha_scenario_free)
+        self._own(out[0], lib.rha_ha_scenario_free)
 
     # ----- lifetime -----
 
@@ -213,28 +213,14 @@ class Scenario(Closeable):
         data = bytes(data)
         out = ffi.new("rha_ha_scenario **")
         call(lib.rha_ha_scenario_restore, ffi.from_buffer(data) if data else ffi.NULL, len(data), out)
-        return cls(_handle=ffi.gc(out[0], lib.rha_ha_scenario_free))
+        return cls(_handle=out[0])
 
     def save(self) -> bytes:
         """The whole machine state (versioned JSON), queued output included."""
-        with self._lock:
+        with self._use() as h:
             view = ffi.new("rha_bytes *")
-            call(lib.rha_ha_scenario_save, self._handle(), view)
+            call(lib.rha_ha_scenario_save, h, view)
             return bytes(ffi.buffer(view.ptr, view.len)) if view.len else b""
-
-    def close(self) -> None:
-        """Frees the C object; later calls raise ``InvalidStateError``."""
-        with self._lock:
-            if self._s is not None:
-                ffi.release(self._s)  # runs rha_ha_scenario_free now
-                self._s = None
-
-    def _handle(self) -> Any:
-        if self._s is None:
-            from ._errors import raise_code
-
-            raise_code(lib.RHA_INVALID_STATE, "the scenario is closed")
-        return self._s
 
     # ----- commands -----
 
@@ -245,8 +231,8 @@ class Scenario(Closeable):
             "rha_ha_command *",
             {"kind": kind, "confirm": confirm, "master_restored": master_restored, "text": {"ptr": keep, "len": len(raw)}},
         )
-        with self._lock:
-            call(lib.rha_ha_scenario_command, self._handle(), cmd, now)
+        with self._use() as h:
+            call(lib.rha_ha_scenario_command, h, cmd, now)
 
     def start(self, now: int) -> None:
         """Verify, synchronise, then replicate."""
@@ -315,8 +301,8 @@ class Scenario(Closeable):
     def update_config(self, config: Dict[str, Any], now: int) -> None:
         """Replace the configuration (refused while it is locked)."""
         raw = json.dumps(config).encode()
-        with self._lock:
-            call(lib.rha_ha_scenario_update_config_json, self._handle(), ffi.from_buffer(raw), len(raw), now)
+        with self._use() as h:
+            call(lib.rha_ha_scenario_update_config_json, h, ffi.from_buffer(raw), len(raw), now)
 
     # ----- observations and time -----
 
@@ -327,8 +313,8 @@ class Scenario(Closeable):
             "rha_ha_observation *",
             {"kind": kind, "action_id": action_id, "link": link, "alive": alive, "text": {"ptr": keep, "len": len(raw)}},
         )
-        with self._lock:
-            call(lib.rha_ha_scenario_observe, self._handle(), obs, now)
+        with self._use() as h:
+            call(lib.rha_ha_scenario_observe, h, obs, now)
 
     def complete(self, action_id: int, now: int) -> None:
         """Reports that the action succeeded (for a sync: it finished)."""
@@ -356,15 +342,15 @@ class Scenario(Closeable):
 
     def tick(self, now: int) -> None:
         """Lets time pass to ``now``; call when :attr:`deadline` is reached."""
-        with self._lock:
-            call(lib.rha_ha_scenario_handle_timeout, self._handle(), now)
+        with self._use() as h:
+            call(lib.rha_ha_scenario_handle_timeout, h, now)
 
     @property
     def deadline(self) -> Optional[int]:
         """When :meth:`tick` must be called next (ns), or None."""
         out = ffi.new("uint64_t *")
-        with self._lock:
-            return int(out[0]) if lib.rha_ha_scenario_poll_timeout(self._handle(), out) else None
+        with self._use() as h:
+            return int(out[0]) if lib.rha_ha_scenario_poll_timeout(h, out) else None
 
     # ----- output -----
 
@@ -372,8 +358,8 @@ class Scenario(Closeable):
         """Takes the queued actions, oldest first."""
         while True:
             a = ffi.new("rha_ha_action *")
-            with self._lock:
-                if call(lib.rha_ha_scenario_poll_action, self._handle(), a) == lib.RHA_DONE:
+            with self._use() as h:
+                if call(lib.rha_ha_scenario_poll_action, h, a) == lib.RHA_DONE:
                     return
                 data = json.loads(bytes(ffi.buffer(a.json.ptr, a.json.len)))
             kind = data.get("kind", {})
@@ -383,8 +369,8 @@ class Scenario(Closeable):
         """Takes the queued events, oldest first."""
         while True:
             e = ffi.new("rha_ha_event *")
-            with self._lock:
-                if call(lib.rha_ha_scenario_poll_event, self._handle(), e) == lib.RHA_DONE:
+            with self._use() as h:
+                if call(lib.rha_ha_scenario_poll_event, h, e) == lib.RHA_DONE:
                     return
                 data = json.loads(bytes(ffi.buffer(e.json.ptr, e.json.len)))
             yield Event(kind=data.pop("event", "unknown"), data=data)
@@ -393,8 +379,8 @@ class Scenario(Closeable):
     def status(self) -> Status:
         """The state, the active host and flags."""
         st = ffi.new("rha_ha_status *")
-        with self._lock:
-            call(lib.rha_ha_scenario_status, self._handle(), st)
+        with self._use() as h:
+            call(lib.rha_ha_scenario_status, h, st)
         return Status(
             state=_state_name(st.state),
             active=_SIDES.get(st.active, "unknown"),

@@ -5,11 +5,10 @@ from __future__ import annotations
 import collections
 import io
 import os
-import threading
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Deque, Generator, Iterator, Optional, Tuple, Union
 
-from ._closeable import Closeable
+from ._closeable import Closeable, LockedIterator
 from ._convert import read_record
 from ._errors import RhaError, call, raise_code
 from ._native import ffi, lib
@@ -81,6 +80,8 @@ class JournalReader(Closeable):
             elsewhere.
     """
 
+    _what = "journal reader"
+
     def __init__(
         self,
         max_record_size: Optional[int] = None,
@@ -99,12 +100,11 @@ class JournalReader(Closeable):
             raise
         out = ffi.new("rha_journal_reader **")
         call(lib.rha_journal_reader_build, builder, out)  # consumes the builder
-        self._r: Any = ffi.gc(out[0], lib.rha_journal_reader_free)
-        self._lock = threading.Lock()
         self._rec = ffi.new("rha_record *")
         # Fed input not yet consumed: (rha_in_buffer *, the cffi view keeping the data alive).
         self._queue: Deque[Tuple[Any, Any]] = collections.deque()
         self._failed = False
+        self._own(out[0], lib.rha_journal_reader_free)
 
     def feed(self, data: Any) -> None:
         """Adds input: any object supporting the buffer protocol.
@@ -115,8 +115,7 @@ class JournalReader(Closeable):
             TypeError: if ``data`` is not bytes-like.
             BufferError: if it is not C-contiguous.
         """
-        with self._lock:
-            self._handle()
+        with self._use():
             view = ffi.from_buffer("uint8_t[]", data)
             if len(view):
                 inbuf = ffi.new("rha_in_buffer *", {"src": view, "size": len(view), "pos": 0})
@@ -133,8 +132,8 @@ class JournalReader(Closeable):
             RecordTooLargeError: a frame over ``max_record_size``.
             UnsupportedVersionError: a journal format this library can't read.
         """
-        with self._lock:
-            r, queue = self._handle(), self._queue
+        with self._use() as r:
+            queue = self._queue
             while True:
                 inbuf: Any = queue[0][0] if queue else ffi.NULL
                 try:
@@ -162,8 +161,8 @@ class JournalReader(Closeable):
     @property
     def offset(self) -> int:
         """Stream offset up to which the library has consumed input."""
-        with self._lock:
-            return int(lib.rha_journal_reader_offset(self._handle()))
+        with self._use() as r:
+            return int(lib.rha_journal_reader_offset(r))
 
     def finish(self) -> End:
         """Reports how the input ended; call it when no more input will come.
@@ -172,8 +171,7 @@ class JournalReader(Closeable):
             InvalidStateError: if fed input or decoded records remain unread.
             JournalError: the error that stopped decoding, if any.
         """
-        with self._lock:
-            r = self._handle()
+        with self._use() as r:
             if self._queue and not self._failed:  # a failed reader reports its error below
                 unread = sum(inbuf.size - inbuf.pos for inbuf, _ in self._queue)
                 raise_code(
@@ -184,25 +182,11 @@ class JournalReader(Closeable):
             call(lib.rha_journal_reader_finish, r, end)
             return End(bool(end.torn), int(end.offset), int(end.tail_len))
 
-    def close(self) -> None:
-        """Releases the reader and any input it still holds. Idempotent."""
-        with self._lock:
-            if self._r is None:
-                return
-            ffi.release(self._r)
-            self._r = None
-            while self._queue:
-                ffi.release(self._queue.popleft()[1])
-
-    @property
-    def closed(self) -> bool:
-        """Whether :meth:`close` has been called."""
-        return self._r is None
-
-    def _handle(self) -> Any:
-        if self._r is None:
-            raise_code(lib.RHA_INVALID_STATE, "the journal reader is closed")
-        return self._r
+    def _release(self, handle: Any) -> None:
+        """Releases the reader and any input it still holds."""
+        super()._release(handle)
+        while self._queue:
+            ffi.release(self._queue.popleft()[1])
 
 
 Source = Union[str, "os.PathLike[str]", BinaryIO, bytes, bytearray, memoryview]
@@ -215,6 +199,9 @@ class RecordStream(Closeable):
     :attr:`end` tells how the journal ended. Corruption and sequence errors
     raise from the iteration. Close it (or use ``with``) to release the file
     early when not iterating to the end.
+
+    It may be shared between threads: each record goes to one of them, in
+    order, and :meth:`close` waits for a record being read.
     """
 
     def __init__(self, source: Source, chunk_size: int, **options: Any) -> None:
@@ -234,7 +221,7 @@ class RecordStream(Closeable):
             self._file = source  # type: ignore[assignment]
         else:
             self._reader.feed(source)
-        self._records = self._generate(chunk_size)
+        self._records = LockedIterator(self._generate(chunk_size))
 
     @property
     def offset(self) -> int:

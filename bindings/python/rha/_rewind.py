@@ -23,7 +23,6 @@ journal/I/O families.
 from __future__ import annotations
 
 import os
-import threading
 import time
 from dataclasses import dataclass
 from typing import Any, List, Optional, Union
@@ -150,30 +149,13 @@ class Replica(Closeable):
     Methods may be called from any thread; calls are serialised.
     """
 
+    _what = "replica"
+
     def __init__(self, root: PathArg, *, spool: Optional[PathArg] = None, rewind: bool = True):
         out = ffi.new("rha_replica **")
         spool_arg = ffi.new("char[]", _path(spool)) if spool is not None else ffi.NULL
         call(lib.rha_replica_open, ffi.new("char[]", _path(root)), spool_arg, int(rewind), out)
-        self._h: Any = out[0]
-        self._lock = threading.Lock()
-
-    def _handle(self) -> Any:
-        if self._h is None:
-            raise_code(lib.RHA_INVALID_STATE, "replica is closed")
-        return self._h
-
-    def close(self) -> None:
-        """Releases the replica and its lock; idempotent."""
-        with self._lock:
-            if self._h is not None:
-                lib.rha_replica_free(self._h)
-                self._h = None
-
-    def __del__(self) -> None:
-        try:
-            self.close()
-        except Exception:  # noqa: BLE001 - interpreter shutdown
-            pass
+        self._own(out[0], lib.rha_replica_free)
 
     def apply_journal(self, path: PathArg) -> ApplyReport:
         """Applies a journal file (skipping records already applied) and
@@ -184,8 +166,8 @@ class Replica(Closeable):
         numbering), :class:`CorruptJournalError` if it is damaged (records
         before the damage are applied)."""
         report = ffi.new("rha_apply_report *")
-        with self._lock:
-            call(lib.rha_replica_apply_journal, self._handle(), ffi.new("char[]", _path(path)), report)
+        with self._use() as h:
+            call(lib.rha_replica_apply_journal, h, ffi.new("char[]", _path(path)), report)
         return ApplyReport(
             applied=int(report.applied),
             skipped=int(report.skipped),
@@ -200,24 +182,25 @@ class Replica(Closeable):
         rec = ffi.new("rha_record *")
         keep = fill_record(rec, time.time_ns() if timestamp_ns is None else timestamp_ns, op)
         rec.seq = seq
-        with self._lock:
-            call(lib.rha_replica_apply, self._handle(), rec)
+        with self._use() as h:
+            call(lib.rha_replica_apply, h, rec)
         del keep
 
     def sync(self) -> None:
         """Applies pending records and makes the replica durable."""
-        with self._lock:
-            call(lib.rha_replica_sync, self._handle())
+        with self._use() as h:
+            call(lib.rha_replica_sync, h)
 
-    def _snapshot(self) -> Any:
+    @staticmethod
+    def _snapshot(h: Any) -> Any:
         info = ffi.new("rha_rewind_info *")
-        call(lib.rha_replica_info, self._handle(), info)
+        call(lib.rha_replica_info, h, info)
         return info
 
     def info(self) -> RewindInfo:
         """The rewind state."""
-        with self._lock:
-            i = self._snapshot()
+        with self._use() as h:
+            i = self._snapshot(h)
         return RewindInfo(
             rewind=bool(i.rewind),
             current=int(i.current) if i.has_point else None,
@@ -230,10 +213,10 @@ class Replica(Closeable):
         """Every point from the oldest to the current one."""
         out = []
         p = ffi.new("rha_rewind_point *")
-        with self._lock:
-            i = self._snapshot()
+        with self._use() as h:
+            i = self._snapshot(h)
             for k in range(int(i.points)):
-                call(lib.rha_replica_point, self._handle(), k, p)
+                call(lib.rha_replica_point, h, k, p)
                 out.append(RewindPoint(int(p.seq), int(p.timestamp_ns) if p.has_time else None))
         return out
 
@@ -241,10 +224,10 @@ class Replica(Closeable):
         """Every bookmark still reachable, oldest first."""
         out = []
         b = ffi.new("rha_bookmark *")
-        with self._lock:
-            i = self._snapshot()
+        with self._use() as h:
+            i = self._snapshot(h)
             for k in range(int(i.bookmarks)):
-                call(lib.rha_replica_bookmark, self._handle(), k, b)
+                call(lib.rha_replica_bookmark, h, k, b)
                 out.append(
                     BookmarkInfo(c_str(b.name), int(b.seq), int(b.timestamp_ns), bool(b.app_consistent))
                 )
@@ -255,10 +238,10 @@ class Replica(Closeable):
     ) -> None:
         """Marks the current point as ``name`` (durably)."""
         ts = time.time_ns() if timestamp_ns is None else timestamp_ns
-        with self._lock:
+        with self._use() as h:
             call(
                 lib.rha_replica_set_bookmark,
-                self._handle(),
+                h,
                 ffi.new("char[]", name.encode("utf-8")),
                 ts,
                 int(app_consistent),
@@ -286,10 +269,10 @@ class Replica(Closeable):
             by = lib.RHA_REWIND_BY_SEQ
         else:
             by = lib.RHA_REWIND_BY_TIME
-        with self._lock:
+        with self._use() as h:
             call(
                 lib.rha_replica_rewind,
-                self._handle(),
+                h,
                 by,
                 seq or 0,
                 name,
@@ -304,6 +287,6 @@ class Replica(Closeable):
     def undo_rewind(self) -> int:
         """Undoes the rewinds since the last applied record; returns the point."""
         out = ffi.new("uint64_t *")
-        with self._lock:
-            call(lib.rha_replica_undo_rewind, self._handle(), out)
+        with self._use() as h:
+            call(lib.rha_replica_undo_rewind, h, out)
         return int(out[0])

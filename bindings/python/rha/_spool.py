@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
@@ -19,6 +18,7 @@ from ._errors import (  # noqa: F401 (re-exported)
     NotDurableError,
     ReclaimedError,
     SpoolLockedError,
+    InvalidStateError,
     call,
     raise_code,
 )
@@ -205,8 +205,6 @@ class Spool(Closeable):
                 lib.RHA_INVALID_ARGUMENT,
                 f"unknown overflow policy {overflow!r}: expected 'stop' or 'degrade'",
             )
-        self._spool: Any = ffi.NULL
-        self._lock = threading.Lock()
         builder = lib.rha_spool_builder_new(os.fsencode(directory))
         try:
             if max_bytes is not None:
@@ -226,7 +224,8 @@ class Spool(Closeable):
         out = ffi.new("rha_spool **")
         rec = ffi.new("rha_spool_recovery *")
         call(lib.rha_spool_build, builder, out, rec)
-        self._spool = out[0]
+        # Released by rha_spool_close, which makes everything durable first.
+        self._own(out[0], _close_spool)
         self.recovery = SpoolRecovery(
             bool(rec.created),
             rec.segments,
@@ -240,11 +239,6 @@ class Spool(Closeable):
             rec.discarded_segments,
         )
         """What opening found and repaired (:class:`SpoolRecovery`)."""
-
-    def _handle(self) -> Any:
-        if self._spool == ffi.NULL:
-            raise_code(lib.RHA_INVALID_STATE, "the spool is closed")
-        return self._spool
 
     def append(
         self,
@@ -292,13 +286,15 @@ class Spool(Closeable):
         rec = ffi.new("rha_record *")
         keep = fill_record(rec, timestamp_ns, op)
         ticket = ffi.new("rha_spool_ticket *")
-        call(lib.rha_spool_append, self._handle(), rec, opts, ticket)
+        with self._use() as spool:
+            call(lib.rha_spool_append, spool, rec, opts, ticket)
         del keep
         return int(ticket.seq) if ticket.spooled else None
 
     def sync(self) -> None:
         """Makes everything appended so far durable."""
-        call(lib.rha_spool_sync, self._handle())
+        with self._use() as spool:
+            call(lib.rha_spool_sync, spool)
 
     def ack(self, seq: int) -> None:
         """Acknowledges every record up to ``seq``; durable on return.
@@ -306,17 +302,20 @@ class Spool(Closeable):
         Raises:
             NotDurableError: if ``seq`` is not durable yet.
         """
-        call(lib.rha_spool_ack, self._handle(), seq)
+        with self._use() as spool:
+            call(lib.rha_spool_ack, spool, seq)
 
     def reset(self, next_seq: int) -> None:
         """Discards everything spooled and any stopped/degraded state after a
         resync; the next record is numbered ``next_seq``."""
-        call(lib.rha_spool_reset, self._handle(), next_seq)
+        with self._use() as spool:
+            call(lib.rha_spool_reset, spool, next_seq)
 
     def usage(self) -> SpoolUsage:
         """Usage, limits and state."""
         u = ffi.new("rha_spool_usage *")
-        call(lib.rha_spool_get_usage, self._handle(), u)
+        with self._use() as spool:
+            call(lib.rha_spool_get_usage, spool, u)
         return SpoolUsage(
             used_bytes=u.used_bytes,
             max_bytes=u.max_bytes or None,
@@ -339,7 +338,8 @@ class Spool(Closeable):
         otherwise), as a :class:`DirtyRegions` snapshot: a copy that later
         appends do not change."""
         out = ffi.new("rha_spool_dirty **")
-        call(lib.rha_spool_dirty_regions, self._handle(), out)
+        with self._use() as spool:
+            call(lib.rha_spool_dirty_regions, spool, out)
         snap = out[0]
         try:
             files: Dict[bytes, List[Range]] = {}
@@ -371,16 +371,17 @@ class Spool(Closeable):
         """Takes every pending monitoring event, oldest first."""
         out = []
         ev = ffi.new("rha_spool_event *")
-        while call(lib.rha_spool_poll_event, self._handle(), ev) == lib.RHA_OK:
-            out.append(
-                SpoolEvent(
-                    _EVENT_KINDS.get(ev.kind, "unknown"),
-                    ev.percent,
-                    ev.used_bytes,
-                    ev.capacity_bytes,
-                    ev.overflow_seq,
+        with self._use() as spool:
+            while call(lib.rha_spool_poll_event, spool, ev) == lib.RHA_OK:
+                out.append(
+                    SpoolEvent(
+                        _EVENT_KINDS.get(ev.kind, "unknown"),
+                        ev.percent,
+                        ev.used_bytes,
+                        ev.capacity_bytes,
+                        ev.overflow_seq,
+                    )
                 )
-            )
         return out
 
     def read(self, from_seq: Optional[int] = None) -> "SpoolReader":
@@ -394,7 +395,8 @@ class Spool(Closeable):
         if from_seq is None:
             from_seq = self.usage().resume_seq
         out = ffi.new("rha_spool_reader **")
-        call(lib.rha_spool_reader_new, self._handle(), from_seq, out)
+        with self._use() as spool:
+            call(lib.rha_spool_reader_new, spool, from_seq, out)
         return SpoolReader(out[0])
 
     def __iter__(self) -> Iterator[Record]:
@@ -403,46 +405,48 @@ class Spool(Closeable):
             yield from reader
 
     def close(self) -> None:
-        """Makes everything durable and releases the spool (idempotent)."""
-        with self._lock:
-            spool, self._spool = self._spool, ffi.NULL
-        if spool != ffi.NULL:
-            call(lib.rha_spool_close, spool)
+        """Makes everything durable and releases the spool (idempotent).
+        Waits for calls in other threads to return.
 
-    def __del__(self) -> None:
-        spool = getattr(self, "_spool", ffi.NULL)
-        if spool != ffi.NULL:
-            lib.rha_spool_free(spool)
+        Raises:
+            SpoolFailedError, RhaIOError: if the final sync failed (the spool
+                is released all the same).
+        """
+        super().close()
+
+
+def _close_spool(spool: Any) -> None:
+    call(lib.rha_spool_close, spool)
 
 
 class SpoolReader(Closeable):
     """Reads a spool's durable records in order (``rha_spool_reader``); made
     by :meth:`Spool.read`. Iteration ends when every durable record has been
-    read; iterating again later picks up records made durable since. Use
-    from one thread at a time."""
+    read; iterating again later picks up records made durable since.
+
+    Calls are serialised: threads iterating one reader share its records
+    (each record goes to exactly one of them, in order)."""
+
+    _what = "spool reader"
 
     def __init__(self, handle: Any) -> None:
-        self._r = handle
+        self._own(handle, lib.rha_spool_reader_free)
 
     @property
     def position(self) -> int:
-        """The sequence number of the next record."""
-        return int(lib.rha_spool_reader_position(self._r)) if self._r != ffi.NULL else 0
+        """The sequence number of the next record (0 once closed)."""
+        try:
+            with self._use() as r:
+                return int(lib.rha_spool_reader_position(r))
+        except InvalidStateError:
+            return 0
 
     def __iter__(self) -> Iterator[Record]:
         rec = ffi.new("rha_record *")
         while True:
-            if self._r == ffi.NULL:
-                raise_code(lib.RHA_INVALID_STATE, "the reader is closed")
-            if call(lib.rha_spool_reader_next, self._r, rec) != lib.RHA_OK:
-                return
-            yield read_record(rec)
-
-    def close(self) -> None:
-        """Releases the reader (idempotent)."""
-        r, self._r = self._r, ffi.NULL
-        if r != ffi.NULL:
-            lib.rha_spool_reader_free(r)
-
-    def __del__(self) -> None:
-        self.close()
+            with self._use() as r:
+                if call(lib.rha_spool_reader_next, r, rec) != lib.RHA_OK:
+                    return
+                # The record's views are valid only until the next call: copy now.
+                record = read_record(rec)
+            yield record

@@ -25,6 +25,7 @@ import os
 from dataclasses import dataclass
 from typing import Any, FrozenSet, Iterable, Iterator, Optional, Tuple, Union
 
+from ._closeable import LockedIterator
 from ._errors import call
 from ._native import ffi, lib
 
@@ -195,7 +196,14 @@ def read_signature(signature: Signature) -> Iterator[TreeEntry]:
     Raises:
         CorruptTreeSignatureError: the signature is damaged or truncated; the
             exception's ``offset`` is the byte offset of the damage.
+
+    The iterator may be shared between threads (each entry goes to one of
+    them); ``close()`` stops it early and releases the reader.
     """
+    return LockedIterator(_read_signature(signature))
+
+
+def _read_signature(signature: Signature) -> Iterator[TreeEntry]:
     reader = ffi.gc(lib.rha_tree_reader_new(), lib.rha_tree_reader_free)
     entry = ffi.new("rha_tree_entry *")
     inp = ffi.new("rha_in_buffer *")
@@ -257,6 +265,9 @@ def compare(
     Raises:
         BadGlobError: a pattern does not parse.
         CorruptTreeSignatureError: a signature is damaged (raised while iterating).
+
+    The iterator may be shared between threads (each step goes to one of
+    them); ``close()`` stops it early.
     """
     options = ffi.gc(lib.rha_compare_options_new(), lib.rha_compare_options_free)
     call(lib.rha_compare_options_set_ignore_same, options, bool(ignore_same))
@@ -276,7 +287,7 @@ def compare(
     else:
         raise TypeError("pass both signatures as bytes or both as paths")
     plan = ffi.gc(plan_out[0], lib.rha_plan_free)
-    return _steps(plan)
+    return LockedIterator(_steps(plan))
 
 
 def _steps(plan: Any) -> Iterator[PlanStep]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import threading
 import time
 from typing import Any, BinaryIO, Callable, Iterable, List, Optional, Union
 
@@ -58,6 +57,8 @@ class JournalWriter(Closeable):
             range or a zero ``batch_bytes``.
     """
 
+    _what = "journal writer"
+
     def __init__(
         self,
         compression: Optional[str] = None,
@@ -85,13 +86,12 @@ class JournalWriter(Closeable):
             raise
         out = ffi.new("rha_journal_writer **")
         call(lib.rha_journal_writer_build, builder, out)  # consumes the builder
-        self._w: Any = ffi.gc(out[0], lib.rha_journal_writer_free)
-        self._lock = threading.Lock()
         self._buf = ffi.new("uint8_t[]", _CHUNK)
         self._out: Any = ffi.new("rha_out_buffer *", {"dst": self._buf, "size": _CHUNK, "pos": 0})
         self._sink: Optional[BinaryIO] = None
         self._owns_sink = False
         self._written = 0
+        self._own(out[0], lib.rha_journal_writer_free)
 
     @classmethod
     def open(cls, file: FileTarget, **options: Any) -> "JournalWriter":
@@ -117,24 +117,19 @@ class JournalWriter(Closeable):
     @property
     def next_seq(self) -> int:
         """The sequence number the next appended record gets."""
-        with self._lock:
-            return int(lib.rha_journal_writer_next_seq(self._handle()))
+        with self._use() as w:
+            return int(lib.rha_journal_writer_next_seq(w))
 
     @property
     def pending(self) -> int:
         """Bytes encoded and ready to drain."""
-        with self._lock:
-            return int(lib.rha_journal_writer_pending(self._handle()))
+        with self._use() as w:
+            return int(lib.rha_journal_writer_pending(w))
 
     @property
     def bytes_written(self) -> int:
         """Bytes written so far by :meth:`write_to` and to the file of :meth:`open`."""
         return self._written
-
-    @property
-    def closed(self) -> bool:
-        """Whether :meth:`close` has been called."""
-        return self._w is None
 
     def append(self, op: Op, timestamp_ns: Optional[int] = None) -> int:
         """Appends ``op`` and returns its sequence number.
@@ -156,11 +151,11 @@ class JournalWriter(Closeable):
         rec = ffi.new("rha_record *")
         keep = fill_record(rec, timestamp_ns, op)
         seq = ffi.new("uint64_t *")
-        with self._lock:
-            call(lib.rha_journal_writer_append, self._handle(), rec, seq)
+        with self._use() as w:
+            call(lib.rha_journal_writer_append, w, rec, seq)
             del keep  # the library has copied what it needs
-            if self._sink is not None and lib.rha_journal_writer_pending(self._w):
-                self._drain(self._to_sink)
+            if self._sink is not None and lib.rha_journal_writer_pending(w):
+                self._drain(w, self._to_sink)
         return int(seq[0])
 
     def flush(self) -> None:
@@ -169,16 +164,16 @@ class JournalWriter(Closeable):
         A writer made by :meth:`open` also writes them to its file and
         flushes the file object.
         """
-        with self._lock:
-            call(lib.rha_journal_writer_flush, self._handle())
+        with self._use() as w:
+            call(lib.rha_journal_writer_flush, w)
             if self._sink is not None:
-                self._drain(self._to_sink)
+                self._drain(w, self._to_sink)
                 self._sink.flush()
 
     def sync(self) -> None:
         """Flushes, then makes the file of :meth:`open` durable (``fsync``)."""
-        self.flush()
-        with self._lock:
+        with self._use():
+            self.flush()
             if self._sink is None:
                 raise_code(lib.RHA_INVALID_STATE, "sync needs a writer made by JournalWriter.open")
             os.fsync(self._sink.fileno())
@@ -186,8 +181,8 @@ class JournalWriter(Closeable):
     def drain(self) -> bytes:
         """Returns the bytes ready so far (see :meth:`flush`) and forgets them."""
         parts: List[bytes] = []
-        with self._lock:
-            self._drain(lambda view: parts.append(bytes(view)))
+        with self._use() as w:
+            self._drain(w, lambda view: parts.append(bytes(view)))
         return b"".join(parts)
 
     def write_to(self, fileobj: BinaryIO) -> int:
@@ -196,8 +191,8 @@ class JournalWriter(Closeable):
         The object's ``write`` gets views of a buffer the writer reuses, as
         :mod:`io` allows: it must not keep them past the call.
         """
-        with self._lock:
-            n = self._drain(lambda view: _write_all(fileobj, view))
+        with self._use() as w:
+            n = self._drain(w, lambda view: _write_all(fileobj, view))
             self._written += n
             return n
 
@@ -207,28 +202,23 @@ class JournalWriter(Closeable):
         A writer made by :meth:`open` first flushes everything into its file,
         and closes the file if it opened it.
         """
-        with self._lock:
-            if self._w is None:
-                return
-            try:
-                if self._sink is not None:
-                    call(lib.rha_journal_writer_flush, self._w)
-                    self._drain(self._to_sink)
-                    self._sink.flush()
-            finally:
-                ffi.release(self._w)
-                self._w = None
-                if self._owns_sink and self._sink is not None:
-                    self._sink.close()
+        super().close()
 
-    def _handle(self) -> Any:
-        if self._w is None:
-            raise_code(lib.RHA_INVALID_STATE, "the journal writer is closed")
-        return self._w
+    def _release(self, handle: Any) -> None:
+        try:
+            if self._sink is not None:
+                call(lib.rha_journal_writer_flush, handle)
+                self._drain(handle, self._to_sink)
+                self._sink.flush()
+        finally:
+            super()._release(handle)
+            if self._owns_sink and self._sink is not None:
+                self._sink.close()
 
-    def _drain(self, emit: Callable[[Any], None]) -> int:
-        """Drains ready bytes through ``emit`` in chunks; the lock is held."""
-        w, out, total = self._handle(), self._out, 0
+    def _drain(self, w: Any, emit: Callable[[Any], None]) -> int:
+        """Drains the ready bytes of ``w`` (held by this thread) through
+        ``emit`` in chunks."""
+        out, total = self._out, 0
         while True:
             out.pos = 0
             status = call(lib.rha_journal_writer_drain, w, out)

@@ -381,7 +381,7 @@ pub unsafe extern "C" fn rha_ha_scenario_build(
 ) -> rha_result {
     // `builder` is checked in the body: it is consumed even when
     // `scenario_out` is NULL.
-    ffi_fn!(fallible(error_out), non_null(), {
+    ffi_fn!(fallible(error_out), non_null(), handle_out(scenario_out), {
         // SAFETY: `builder` is NULL or made by `_builder_new` and not used
         // again; `scenario_out` is NULL or writable; by contract.
         unsafe {

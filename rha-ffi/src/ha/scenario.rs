@@ -375,20 +375,25 @@ pub unsafe extern "C" fn rha_ha_scenario_restore(
     scenario_out: *mut *mut rha_ha_scenario,
     error_out: *mut *mut rha_error,
 ) -> rha_result {
-    ffi_fn!(fallible(error_out), non_null(scenario_out), {
-        // SAFETY: valid by this function's contract.
-        let bytes = unsafe {
-            rha_bytes {
-                ptr: state,
-                len: state_len,
-            }
-            .as_slice("state")?
-        };
-        let scenario = Scenario::restore(bytes)?;
-        // SAFETY: non-NULL (checked by ffi_fn!) and writable by contract.
-        unsafe { scenario_out.write(crate::handle::new(rha_ha_scenario::new(scenario))) };
-        Ok(rha_result::RHA_OK)
-    })
+    ffi_fn!(
+        fallible(error_out),
+        non_null(scenario_out),
+        handle_out(scenario_out),
+        {
+            // SAFETY: valid by this function's contract.
+            let bytes = unsafe {
+                rha_bytes {
+                    ptr: state,
+                    len: state_len,
+                }
+                .as_slice("state")?
+            };
+            let scenario = Scenario::restore(bytes)?;
+            // SAFETY: non-NULL (checked by ffi_fn!) and writable by contract.
+            unsafe { scenario_out.write(crate::handle::new(rha_ha_scenario::new(scenario))) };
+            Ok(rha_result::RHA_OK)
+        }
+    )
 }
 
 /// The name of an `rha_ha_state` value, such as `"switched over"`: a static

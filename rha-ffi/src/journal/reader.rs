@@ -166,7 +166,8 @@ pub unsafe extern "C" fn rha_journal_reader_builder_free(builder: *mut rha_journ
 ///
 /// On success stores a new reader in `*reader_out`, owned by the caller
 /// (release it with `rha_journal_reader_free`). Errors: `RHA_NULL_PARAMETER`
-/// if `builder` or `reader_out` is NULL; `*reader_out` is then untouched.
+/// if `builder` or `reader_out` is NULL (a non-NULL `*reader_out` is then
+/// set to NULL, as after any failure).
 ///
 /// # Safety
 ///
@@ -181,7 +182,7 @@ pub unsafe extern "C" fn rha_journal_reader_build(
 ) -> rha_result {
     // `builder` is checked in the body: it is consumed even when
     // `reader_out` is NULL.
-    ffi_fn!(fallible(error_out), non_null(), {
+    ffi_fn!(fallible(error_out), non_null(), handle_out(reader_out), {
         // SAFETY: `builder` is NULL or made by `_builder_new` and not used
         // again; `reader_out` is NULL or writable; by this function's contract.
         unsafe {

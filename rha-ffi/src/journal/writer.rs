@@ -217,7 +217,8 @@ pub unsafe extern "C" fn rha_journal_writer_builder_free(builder: *mut rha_journ
 ///
 /// On success stores a new writer in `*writer_out`, owned by the caller
 /// (release it with `rha_journal_writer_free`). Errors: `RHA_NULL_PARAMETER`
-/// if `builder` or `writer_out` is NULL; `*writer_out` is then untouched.
+/// if `builder` or `writer_out` is NULL (a non-NULL `*writer_out` is then
+/// set to NULL, as after any failure).
 ///
 /// # Safety
 ///
@@ -232,7 +233,7 @@ pub unsafe extern "C" fn rha_journal_writer_build(
 ) -> rha_result {
     // `builder` is checked in the body: it is consumed even when
     // `writer_out` is NULL.
-    ffi_fn!(fallible(error_out), non_null(), {
+    ffi_fn!(fallible(error_out), non_null(), handle_out(writer_out), {
         // SAFETY: `builder` is NULL or made by `_builder_new` and not used
         // again; `writer_out` is NULL or writable; by this function's contract.
         unsafe {

@@ -209,22 +209,27 @@ pub unsafe extern "C" fn rha_replica_open(
     replica_out: *mut *mut rha_replica,
     error_out: *mut *mut rha_error,
 ) -> rha_result {
-    ffi_fn!(fallible(error_out), non_null(root, replica_out), {
-        // SAFETY: non-NULL (checked) and NUL-terminated by this function's contract.
-        let root = unsafe { path_arg(root) };
-        // SAFETY: NUL-terminated when not NULL, by this function's contract.
-        let spool = (!spool.is_null()).then(|| unsafe { path_arg(spool) });
-        let options = ReplicaOptions::default().spool(spool).rewind(rewind != 0);
-        let dir = ReplicaDir::open(root, options)?;
-        let handle = crate::handle::new(rha_replica {
-            dir,
-            points: Vec::new(),
-            bookmarks: Vec::new(),
-        });
-        // SAFETY: non-NULL (checked) and writable by this function's contract.
-        unsafe { replica_out.write(handle) };
-        Ok(rha_result::RHA_OK)
-    })
+    ffi_fn!(
+        fallible(error_out),
+        non_null(root, replica_out),
+        handle_out(replica_out),
+        {
+            // SAFETY: non-NULL (checked) and NUL-terminated by this function's contract.
+            let root = unsafe { path_arg(root) };
+            // SAFETY: NUL-terminated when not NULL, by this function's contract.
+            let spool = (!spool.is_null()).then(|| unsafe { path_arg(spool) });
+            let options = ReplicaOptions::default().spool(spool).rewind(rewind != 0);
+            let dir = ReplicaDir::open(root, options)?;
+            let handle = crate::handle::new(rha_replica {
+                dir,
+                points: Vec::new(),
+                bookmarks: Vec::new(),
+            });
+            // SAFETY: non-NULL (checked) and writable by this function's contract.
+            unsafe { replica_out.write(handle) };
+            Ok(rha_result::RHA_OK)
+        }
+    )
 }
 
 /// Releases a replica (and its lock). NULL does nothing.

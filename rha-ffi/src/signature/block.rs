@@ -178,22 +178,27 @@ pub unsafe extern "C" fn rha_signature_job_new(
     job_out: *mut *mut rha_signature_job,
     error_out: *mut *mut rha_error,
 ) -> rha_result {
-    ffi_fn!(fallible(error_out), non_null(job_out), {
-        let mut params = SignatureParams::new(file_len);
-        if block_len != 0 {
-            params = params.with_block_len(block_len)?;
+    ffi_fn!(
+        fallible(error_out),
+        non_null(job_out),
+        handle_out(job_out),
+        {
+            let mut params = SignatureParams::new(file_len);
+            if block_len != 0 {
+                params = params.with_block_len(block_len)?;
+            }
+            if strong_len != 0 {
+                let l = u8::try_from(strong_len).unwrap_or(u8::MAX);
+                params = params.with_strong_len(l)?;
+            }
+            let job = crate::handle::new(rha_signature_job {
+                job: SignatureJob::new(params),
+            });
+            // SAFETY: non-NULL (checked by ffi_fn!) and writable by this function's contract.
+            unsafe { job_out.write(job) };
+            Ok(rha_result::RHA_OK)
         }
-        if strong_len != 0 {
-            let l = u8::try_from(strong_len).unwrap_or(u8::MAX);
-            params = params.with_strong_len(l)?;
-        }
-        let job = crate::handle::new(rha_signature_job {
-            job: SignatureJob::new(params),
-        });
-        // SAFETY: non-NULL (checked by ffi_fn!) and writable by this function's contract.
-        unsafe { job_out.write(job) };
-        Ok(rha_result::RHA_OK)
-    })
+    )
 }
 
 /// Feeds file bytes from `input` and writes signature bytes to `output`.
@@ -265,19 +270,24 @@ pub unsafe extern "C" fn rha_signature_load(
     sig_out: *mut *mut rha_signature,
     error_out: *mut *mut rha_error,
 ) -> rha_result {
-    ffi_fn!(fallible(error_out), non_null(sig_out), {
-        let view = crate::buffer::rha_bytes { ptr: data, len };
-        // SAFETY: readable for `len` bytes during the call by this function's contract.
-        let bytes = unsafe { view.as_slice("data") }?;
-        let mut loader = SignatureLoader::new(DEFAULT_MAX_BLOCKS);
-        loader.feed(bytes)?;
-        let sig = crate::handle::new(rha_signature {
-            sig: loader.finish()?,
-        });
-        // SAFETY: non-NULL (checked by ffi_fn!) and writable by this function's contract.
-        unsafe { sig_out.write(sig) };
-        Ok(rha_result::RHA_OK)
-    })
+    ffi_fn!(
+        fallible(error_out),
+        non_null(sig_out),
+        handle_out(sig_out),
+        {
+            let view = crate::buffer::rha_bytes { ptr: data, len };
+            // SAFETY: readable for `len` bytes during the call by this function's contract.
+            let bytes = unsafe { view.as_slice("data") }?;
+            let mut loader = SignatureLoader::new(DEFAULT_MAX_BLOCKS);
+            loader.feed(bytes)?;
+            let sig = crate::handle::new(rha_signature {
+                sig: loader.finish()?,
+            });
+            // SAFETY: non-NULL (checked by ffi_fn!) and writable by this function's contract.
+            unsafe { sig_out.write(sig) };
+            Ok(rha_result::RHA_OK)
+        }
+    )
 }
 
 /// The number of blocks of a signature; 0 if `sig` is NULL.
@@ -339,25 +349,30 @@ pub unsafe extern "C" fn rha_delta_job_new(
     job_out: *mut *mut rha_delta_job,
     error_out: *mut *mut rha_error,
 ) -> rha_result {
-    ffi_fn!(fallible(error_out), non_null(sig, job_out), {
-        let format = match rha_delta_format::from_raw(format) {
-            Some(rha_delta_format::RHA_DELTA_FORMAT_RHA) => DeltaFormat::Rha,
-            Some(rha_delta_format::RHA_DELTA_FORMAT_RDIFF) => DeltaFormat::Rdiff,
-            None => {
-                return Err(rha_error::invalid_argument(format!(
-                    "unknown delta format {format}"
-                )))
-            }
-        };
-        // SAFETY: non-NULL (checked by ffi_fn!) and live by this function's contract.
-        let sig = unsafe { &*sig }.sig.clone();
-        let job = crate::handle::new(rha_delta_job {
-            job: DeltaJob::new(sig, format),
-        });
-        // SAFETY: non-NULL (checked by ffi_fn!) and writable by this function's contract.
-        unsafe { job_out.write(job) };
-        Ok(rha_result::RHA_OK)
-    })
+    ffi_fn!(
+        fallible(error_out),
+        non_null(sig, job_out),
+        handle_out(job_out),
+        {
+            let format = match rha_delta_format::from_raw(format) {
+                Some(rha_delta_format::RHA_DELTA_FORMAT_RHA) => DeltaFormat::Rha,
+                Some(rha_delta_format::RHA_DELTA_FORMAT_RDIFF) => DeltaFormat::Rdiff,
+                None => {
+                    return Err(rha_error::invalid_argument(format!(
+                        "unknown delta format {format}"
+                    )))
+                }
+            };
+            // SAFETY: non-NULL (checked by ffi_fn!) and live by this function's contract.
+            let sig = unsafe { &*sig }.sig.clone();
+            let job = crate::handle::new(rha_delta_job {
+                job: DeltaJob::new(sig, format),
+            });
+            // SAFETY: non-NULL (checked by ffi_fn!) and writable by this function's contract.
+            unsafe { job_out.write(job) };
+            Ok(rha_result::RHA_OK)
+        }
+    )
 }
 
 /// Feeds new-file bytes from `input` and writes delta bytes to `output`,
@@ -453,21 +468,26 @@ pub unsafe extern "C" fn rha_patch_job_new(
     job_out: *mut *mut rha_patch_job,
     error_out: *mut *mut rha_error,
 ) -> rha_result {
-    ffi_fn!(fallible(error_out), non_null(job_out), {
-        let Some(read_at) = read_at else {
-            return Err(rha_error::null_parameter("read_at"));
-        };
-        let basis = CallbackBasis { read_at, userdata };
-        let options = PatchOptions::default()
-            .max_output(max_output)
-            .basis_len((basis_len != u64::MAX).then_some(basis_len));
-        let job = crate::handle::new(rha_patch_job {
-            job: PatchJob::new(basis, options),
-        });
-        // SAFETY: non-NULL (checked by ffi_fn!) and writable by this function's contract.
-        unsafe { job_out.write(job) };
-        Ok(rha_result::RHA_OK)
-    })
+    ffi_fn!(
+        fallible(error_out),
+        non_null(job_out),
+        handle_out(job_out),
+        {
+            let Some(read_at) = read_at else {
+                return Err(rha_error::null_parameter("read_at"));
+            };
+            let basis = CallbackBasis { read_at, userdata };
+            let options = PatchOptions::default()
+                .max_output(max_output)
+                .basis_len((basis_len != u64::MAX).then_some(basis_len));
+            let job = crate::handle::new(rha_patch_job {
+                job: PatchJob::new(basis, options),
+            });
+            // SAFETY: non-NULL (checked by ffi_fn!) and writable by this function's contract.
+            unsafe { job_out.write(job) };
+            Ok(rha_result::RHA_OK)
+        }
+    )
 }
 
 /// Feeds delta bytes from `input` and writes new-file bytes to `output`,

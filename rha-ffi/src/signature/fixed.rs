@@ -61,14 +61,19 @@ pub unsafe extern "C" fn rha_fixed_compare(
     plan_out: *mut *mut rha_fixed_plan,
     error_out: *mut *mut rha_error,
 ) -> rha_result {
-    ffi_fn!(fallible(error_out), non_null(replica, master, plan_out), {
-        // SAFETY: non-NULL (checked by ffi_fn!) and live by this function's contract.
-        let (replica, master) = unsafe { (&(*replica).sig, &(*master).sig) };
-        let plan = compare_fixed(replica, master)?;
-        // SAFETY: non-NULL (checked by ffi_fn!) and writable by this function's contract.
-        unsafe { plan_out.write(crate::handle::new(rha_fixed_plan { plan })) };
-        Ok(rha_result::RHA_OK)
-    })
+    ffi_fn!(
+        fallible(error_out),
+        non_null(replica, master, plan_out),
+        handle_out(plan_out),
+        {
+            // SAFETY: non-NULL (checked by ffi_fn!) and live by this function's contract.
+            let (replica, master) = unsafe { (&(*replica).sig, &(*master).sig) };
+            let plan = compare_fixed(replica, master)?;
+            // SAFETY: non-NULL (checked by ffi_fn!) and writable by this function's contract.
+            unsafe { plan_out.write(crate::handle::new(rha_fixed_plan { plan })) };
+            Ok(rha_result::RHA_OK)
+        }
+    )
 }
 
 /// Bytes the replica needs (the sum of the ranges); 0 if `plan` is NULL.
@@ -256,20 +261,25 @@ pub unsafe extern "C" fn rha_fixed_delta_job_new(
     job_out: *mut *mut rha_fixed_delta_job,
     error_out: *mut *mut rha_error,
 ) -> rha_result {
-    ffi_fn!(fallible(error_out), non_null(plan, job_out), {
-        let Some(read_at) = read_at else {
-            return Err(rha_error::null_parameter("read_at"));
-        };
-        // SAFETY: non-NULL (checked by ffi_fn!) and live by this function's contract.
-        let plan = unsafe { &*plan }.plan.clone();
-        let job = crate::handle::new(rha_fixed_delta_job {
-            job: FixedDeltaJob::new(CallbackBasis { read_at, userdata }, plan),
-            failed: false,
-        });
-        // SAFETY: non-NULL (checked by ffi_fn!) and writable by this function's contract.
-        unsafe { job_out.write(job) };
-        Ok(rha_result::RHA_OK)
-    })
+    ffi_fn!(
+        fallible(error_out),
+        non_null(plan, job_out),
+        handle_out(job_out),
+        {
+            let Some(read_at) = read_at else {
+                return Err(rha_error::null_parameter("read_at"));
+            };
+            // SAFETY: non-NULL (checked by ffi_fn!) and live by this function's contract.
+            let plan = unsafe { &*plan }.plan.clone();
+            let job = crate::handle::new(rha_fixed_delta_job {
+                job: FixedDeltaJob::new(CallbackBasis { read_at, userdata }, plan),
+                failed: false,
+            });
+            // SAFETY: non-NULL (checked by ffi_fn!) and writable by this function's contract.
+            unsafe { job_out.write(job) };
+            Ok(rha_result::RHA_OK)
+        }
+    )
 }
 
 /// Writes delta bytes at `output->dst + output->pos`, advancing `pos`.
@@ -430,30 +440,35 @@ pub unsafe extern "C" fn rha_in_place_patch_job_new(
     job_out: *mut *mut rha_in_place_patch_job,
     error_out: *mut *mut rha_error,
 ) -> rha_result {
-    ffi_fn!(fallible(error_out), non_null(job_out), {
-        let Some(read_at) = read_at else {
-            return Err(rha_error::null_parameter("read_at"));
-        };
-        let Some(write_at) = write_at else {
-            return Err(rha_error::null_parameter("write_at"));
-        };
-        let Some(set_len) = set_len else {
-            return Err(rha_error::null_parameter("set_len"));
-        };
-        let target = CallbackTarget {
-            read: CallbackBasis { read_at, userdata },
-            write_at,
-            set_len,
-        };
-        let job = crate::handle::new(rha_in_place_patch_job {
-            job: InPlacePatch::new(target, max_output),
-            consumed: 0,
-            failed: false,
-        });
-        // SAFETY: non-NULL (checked by ffi_fn!) and writable by this function's contract.
-        unsafe { job_out.write(job) };
-        Ok(rha_result::RHA_OK)
-    })
+    ffi_fn!(
+        fallible(error_out),
+        non_null(job_out),
+        handle_out(job_out),
+        {
+            let Some(read_at) = read_at else {
+                return Err(rha_error::null_parameter("read_at"));
+            };
+            let Some(write_at) = write_at else {
+                return Err(rha_error::null_parameter("write_at"));
+            };
+            let Some(set_len) = set_len else {
+                return Err(rha_error::null_parameter("set_len"));
+            };
+            let target = CallbackTarget {
+                read: CallbackBasis { read_at, userdata },
+                write_at,
+                set_len,
+            };
+            let job = crate::handle::new(rha_in_place_patch_job {
+                job: InPlacePatch::new(target, max_output),
+                consumed: 0,
+                failed: false,
+            });
+            // SAFETY: non-NULL (checked by ffi_fn!) and writable by this function's contract.
+            unsafe { job_out.write(job) };
+            Ok(rha_result::RHA_OK)
+        }
+    )
 }
 
 /// Feeds delta bytes (rha or rdiff format) from `input->src[pos..size]`,

@@ -38,20 +38,25 @@ pub unsafe extern "C" fn rha_signature_loader_new(
     loader_out: *mut *mut rha_signature_loader,
     error_out: *mut *mut rha_error,
 ) -> rha_result {
-    ffi_fn!(fallible(error_out), non_null(loader_out), {
-        let max = if max_blocks == 0 {
-            DEFAULT_MAX_BLOCKS
-        } else {
-            max_blocks
-        };
-        let loader = crate::handle::new(rha_signature_loader {
-            loader: SignatureLoader::new(max),
-            failed: false,
-        });
-        // SAFETY: non-NULL (checked by ffi_fn!) and writable by this function's contract.
-        unsafe { loader_out.write(loader) };
-        Ok(rha_result::RHA_OK)
-    })
+    ffi_fn!(
+        fallible(error_out),
+        non_null(loader_out),
+        handle_out(loader_out),
+        {
+            let max = if max_blocks == 0 {
+                DEFAULT_MAX_BLOCKS
+            } else {
+                max_blocks
+            };
+            let loader = crate::handle::new(rha_signature_loader {
+                loader: SignatureLoader::new(max),
+                failed: false,
+            });
+            // SAFETY: non-NULL (checked by ffi_fn!) and writable by this function's contract.
+            unsafe { loader_out.write(loader) };
+            Ok(rha_result::RHA_OK)
+        }
+    )
 }
 
 /// Feeds signature bytes: consumes all of `input->src[pos..size]` and sets
@@ -120,24 +125,29 @@ pub unsafe extern "C" fn rha_signature_loader_finish(
     sig_out: *mut *mut rha_signature,
     error_out: *mut *mut rha_error,
 ) -> rha_result {
-    ffi_fn!(fallible(error_out), non_null(loader), {
-        // SAFETY: `loader` was made by `rha_signature_loader_new` (non-NULL,
-        // checked by ffi_fn!) and is not used again; `sig_out` is NULL or
-        // writable; by this function's contract.
-        unsafe {
-            crate::handle::build(loader, sig_out, "sig_out", |loader| {
-                if loader.failed {
-                    return Err(rha_error::new(
-                        rha_result::RHA_INVALID_STATE,
-                        "signature loader already failed",
-                    ));
-                }
-                Ok(rha_signature {
-                    sig: loader.loader.finish()?,
+    ffi_fn!(
+        fallible(error_out),
+        non_null(loader),
+        handle_out(sig_out),
+        {
+            // SAFETY: `loader` was made by `rha_signature_loader_new` (non-NULL,
+            // checked by ffi_fn!) and is not used again; `sig_out` is NULL or
+            // writable; by this function's contract.
+            unsafe {
+                crate::handle::build(loader, sig_out, "sig_out", |loader| {
+                    if loader.failed {
+                        return Err(rha_error::new(
+                            rha_result::RHA_INVALID_STATE,
+                            "signature loader already failed",
+                        ));
+                    }
+                    Ok(rha_signature {
+                        sig: loader.loader.finish()?,
+                    })
                 })
-            })
+            }
         }
-    })
+    )
 }
 
 /// Releases a loader without finishing it. NULL does nothing.

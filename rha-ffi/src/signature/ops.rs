@@ -60,26 +60,31 @@ pub unsafe extern "C" fn rha_delta_ops_job_new(
     job_out: *mut *mut rha_delta_ops_job,
     error_out: *mut *mut rha_error,
 ) -> rha_result {
-    ffi_fn!(fallible(error_out), non_null(job_out), {
-        let Some(read_at) = read_at else {
-            return Err(rha_error::null_parameter("read_at"));
-        };
-        let view = rha_bytes {
-            ptr: path,
-            len: path_len,
-        };
-        // SAFETY: readable for `path_len` bytes during the call by this function's contract.
-        let bytes = unsafe { view.as_slice("path") }?;
-        let path = RelPath::new(Bytes::copy_from_slice(bytes))
-            .map_err(|e| rha_error::invalid_argument(format!("path: {e}")))?;
-        let job = crate::handle::new(rha_delta_ops_job {
-            job: DeltaOpsJob::new(CallbackBasis { read_at, userdata }, path),
-            current: None,
-        });
-        // SAFETY: non-NULL (checked by ffi_fn!) and writable by this function's contract.
-        unsafe { job_out.write(job) };
-        Ok(rha_result::RHA_OK)
-    })
+    ffi_fn!(
+        fallible(error_out),
+        non_null(job_out),
+        handle_out(job_out),
+        {
+            let Some(read_at) = read_at else {
+                return Err(rha_error::null_parameter("read_at"));
+            };
+            let view = rha_bytes {
+                ptr: path,
+                len: path_len,
+            };
+            // SAFETY: readable for `path_len` bytes during the call by this function's contract.
+            let bytes = unsafe { view.as_slice("path") }?;
+            let path = RelPath::new(Bytes::copy_from_slice(bytes))
+                .map_err(|e| rha_error::invalid_argument(format!("path: {e}")))?;
+            let job = crate::handle::new(rha_delta_ops_job {
+                job: DeltaOpsJob::new(CallbackBasis { read_at, userdata }, path),
+                current: None,
+            });
+            // SAFETY: non-NULL (checked by ffi_fn!) and writable by this function's contract.
+            unsafe { job_out.write(job) };
+            Ok(rha_result::RHA_OK)
+        }
+    )
 }
 
 /// Consumes delta bytes from `input->src[pos..size]` (advancing `pos`)

@@ -115,14 +115,19 @@ pub unsafe extern "C" fn rha_spool_dirty_regions(
     dirty_out: *mut *mut rha_spool_dirty,
     error_out: *mut *mut rha_error,
 ) -> rha_result {
-    ffi_fn!(fallible(error_out), non_null(spool, dirty_out), {
-        // SAFETY: non-NULL (checked by ffi_fn!) and live by this function's contract.
-        let regions = unsafe { &*spool }.spool.dirty_regions();
-        let snapshot = crate::handle::new(rha_spool_dirty::new(&regions));
-        // SAFETY: non-NULL (checked by ffi_fn!) and writable by this function's contract.
-        unsafe { dirty_out.write(snapshot) };
-        Ok(rha_result::RHA_OK)
-    })
+    ffi_fn!(
+        fallible(error_out),
+        non_null(spool, dirty_out),
+        handle_out(dirty_out),
+        {
+            // SAFETY: non-NULL (checked by ffi_fn!) and live by this function's contract.
+            let regions = unsafe { &*spool }.spool.dirty_regions();
+            let snapshot = crate::handle::new(rha_spool_dirty::new(&regions));
+            // SAFETY: non-NULL (checked by ffi_fn!) and writable by this function's contract.
+            unsafe { dirty_out.write(snapshot) };
+            Ok(rha_result::RHA_OK)
+        }
+    )
 }
 
 /// The granularity of the snapshot's ranges in bytes (at least 1; 4096 by

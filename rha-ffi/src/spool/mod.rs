@@ -273,7 +273,7 @@ pub unsafe extern "C" fn rha_spool_build(
 ) -> rha_result {
     // `builder` is checked in the body: it is consumed even when
     // `spool_out` is NULL.
-    ffi_fn!(fallible(error_out), non_null(), {
+    ffi_fn!(fallible(error_out), non_null(), handle_out(spool_out), {
         let open = |b: rha_spool_builder| {
             let (spool, recovery) = Spool::open_dir(&b.dir, b.config)?;
             if !recovery_out.is_null() {

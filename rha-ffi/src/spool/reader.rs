@@ -36,13 +36,18 @@ pub unsafe extern "C" fn rha_spool_reader_new(
     reader_out: *mut *mut rha_spool_reader,
     error_out: *mut *mut rha_error,
 ) -> rha_result {
-    ffi_fn!(fallible(error_out), non_null(spool, reader_out), {
-        // SAFETY: non-NULL (checked by ffi_fn!) and live by this function's contract.
-        let reader = unsafe { &*spool }.spool.read_from(seq)?;
-        // SAFETY: non-NULL (checked by ffi_fn!) and writable by this function's contract.
-        unsafe { reader_out.write(crate::handle::new(rha_spool_reader { reader })) };
-        Ok(rha_result::RHA_OK)
-    })
+    ffi_fn!(
+        fallible(error_out),
+        non_null(spool, reader_out),
+        handle_out(reader_out),
+        {
+            // SAFETY: non-NULL (checked by ffi_fn!) and live by this function's contract.
+            let reader = unsafe { &*spool }.spool.read_from(seq)?;
+            // SAFETY: non-NULL (checked by ffi_fn!) and writable by this function's contract.
+            unsafe { reader_out.write(crate::handle::new(rha_spool_reader { reader })) };
+            Ok(rha_result::RHA_OK)
+        }
+    )
 }
 
 /// Reads the next durable record.

@@ -276,6 +276,7 @@ pub unsafe extern "C" fn rha_plan_new_files(
     ffi_fn!(
         fallible(error_out),
         non_null(master_sig, replica_sig, plan_out),
+        handle_out(plan_out),
         {
             let open = |p: *const c_char| -> Result<Side, rha_error> {
                 // SAFETY: non-NULL (checked by ffi_fn!) NUL-terminated string by this function's contract.
@@ -317,22 +318,27 @@ pub unsafe extern "C" fn rha_plan_new_buffers(
     plan_out: *mut *mut rha_plan,
     error_out: *mut *mut rha_error,
 ) -> rha_result {
-    ffi_fn!(fallible(error_out), non_null(plan_out), {
-        let copy = |ptr: *const u8, len: usize, name: &str| -> Result<Side, rha_error> {
-            let view = rha_bytes { ptr, len };
-            // SAFETY: readable for `len` bytes during the call by this function's contract.
-            let bytes = unsafe { view.as_slice(name) }?.to_vec();
-            Ok(Box::new(TreeReader::new(Cursor::new(bytes))))
-        };
-        let plan = make_plan(
-            copy(master, master_len, "master")?,
-            copy(replica, replica_len, "replica")?,
-            options_of(options),
-        );
-        // SAFETY: non-NULL (checked by ffi_fn!) and writable by this function's contract.
-        unsafe { plan_out.write(crate::handle::new(plan)) };
-        Ok(rha_result::RHA_OK)
-    })
+    ffi_fn!(
+        fallible(error_out),
+        non_null(plan_out),
+        handle_out(plan_out),
+        {
+            let copy = |ptr: *const u8, len: usize, name: &str| -> Result<Side, rha_error> {
+                let view = rha_bytes { ptr, len };
+                // SAFETY: readable for `len` bytes during the call by this function's contract.
+                let bytes = unsafe { view.as_slice(name) }?.to_vec();
+                Ok(Box::new(TreeReader::new(Cursor::new(bytes))))
+            };
+            let plan = make_plan(
+                copy(master, master_len, "master")?,
+                copy(replica, replica_len, "replica")?,
+                options_of(options),
+            );
+            // SAFETY: non-NULL (checked by ffi_fn!) and writable by this function's contract.
+            unsafe { plan_out.write(crate::handle::new(plan)) };
+            Ok(rha_result::RHA_OK)
+        }
+    )
 }
 
 /// Computes the next plan step.

@@ -148,20 +148,25 @@ pub unsafe extern "C" fn rha_tree_scan_job_new(
     job_out: *mut *mut rha_tree_scan_job,
     error_out: *mut *mut rha_error,
 ) -> rha_result {
-    ffi_fn!(fallible(error_out), non_null(dir, job_out), {
-        let options = options(flags)?;
-        // SAFETY: non-NULL (checked by ffi_fn!) NUL-terminated string by this function's contract.
-        let dir = unsafe { path_arg(dir) };
-        let job = rha_tree_scan_job {
-            scanner: TreeScanner::new(dir, options),
-            writer: Some(TreeWriter::new(Vec::new())),
-            pending: Vec::new(),
-            sent: 0,
-        };
-        // SAFETY: non-NULL (checked by ffi_fn!) and writable by this function's contract.
-        unsafe { job_out.write(crate::handle::new(job)) };
-        Ok(rha_result::RHA_OK)
-    })
+    ffi_fn!(
+        fallible(error_out),
+        non_null(dir, job_out),
+        handle_out(job_out),
+        {
+            let options = options(flags)?;
+            // SAFETY: non-NULL (checked by ffi_fn!) NUL-terminated string by this function's contract.
+            let dir = unsafe { path_arg(dir) };
+            let job = rha_tree_scan_job {
+                scanner: TreeScanner::new(dir, options),
+                writer: Some(TreeWriter::new(Vec::new())),
+                pending: Vec::new(),
+                sent: 0,
+            };
+            // SAFETY: non-NULL (checked by ffi_fn!) and writable by this function's contract.
+            unsafe { job_out.write(crate::handle::new(job)) };
+            Ok(rha_result::RHA_OK)
+        }
+    )
 }
 
 /// Scans on and writes the next signature bytes at `out->dst + out->pos`,
