@@ -52,6 +52,10 @@ pub struct BlockSyncOptions {
     pub block_len: Option<u32>,
     /// Threads that hash blocks (0 and 1: the calling thread only).
     pub threads: usize,
+    /// Leave the result unflushed: the caller makes it durable later (as
+    /// [`sync`](crate::sync::sync) does once for a whole tree). Off by
+    /// default: the result is on disk when [`sync_file`] returns.
+    pub defer_flush: bool,
 }
 
 impl BlockSyncOptions {
@@ -68,6 +72,11 @@ impl BlockSyncOptions {
     /// Sets [`block_len`](Self::block_len).
     pub fn block_len(mut self, block_len: Option<u32>) -> Self {
         self.block_len = block_len;
+        self
+    }
+    /// Sets [`defer_flush`](Self::defer_flush).
+    pub fn defer_flush(mut self, defer: bool) -> Self {
+        self.defer_flush = defer;
         self
     }
 }
@@ -520,7 +529,9 @@ fn sync_rolling(
     if let Ok(meta) = fs::metadata(replica) {
         let _ = fs::set_permissions(&tmp, meta.permissions());
     }
-    out.sync_all().map_err(io_err(&tmp))?;
+    if !options.defer_flush {
+        out.sync_all().map_err(io_err(&tmp))?;
+    }
     fs::rename(&tmp, replica).map_err(io_err(replica))?;
     Ok(stats)
 }
@@ -609,7 +620,9 @@ fn sync_fixed(
         }
         Err(e) => return Err(e.into()),
     };
-    r.sync_all().map_err(io_err(replica))?;
+    if !options.defer_flush {
+        r.sync_all().map_err(io_err(replica))?;
+    }
     Ok(stats)
 }
 

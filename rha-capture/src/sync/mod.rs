@@ -551,8 +551,10 @@ pub fn sync(
             options,
             &mut BlockDelta {
                 // Hashing blocks on every core is what a one-shot sync wants.
+                // The run flushes the whole replica once at its end.
                 options: crate::sync::block::BlockSyncOptions::default()
-                    .threads(std::thread::available_parallelism().map_or(1, |n| n.get())),
+                    .threads(std::thread::available_parallelism().map_or(1, |n| n.get()))
+                    .defer_flush(true),
             },
             observer,
         ),
