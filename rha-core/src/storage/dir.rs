@@ -31,10 +31,17 @@ struct DirInner {
 /// The name of the lock file [`DirStorage`] keeps in its directory.
 pub const LOCK_FILE: &str = "lock";
 
+/// How often, and how long apart, [`DirStorage::open`] tries a lock that
+/// is held before it reports the directory busy (about a quarter second).
+const LOCK_RETRIES: u32 = 25;
+const LOCK_RETRY_PAUSE: std::time::Duration = std::time::Duration::from_millis(10);
+
 impl DirStorage {
     /// Opens (creating it and its parents if needed) the directory `path`
     /// and locks it. Fails with [`io::ErrorKind::WouldBlock`] if another
-    /// process holds the lock.
+    /// process holds the lock (after retrying for about a quarter second,
+    /// so a lock just released by a process that is exiting, or held by a
+    /// child between fork and exec, does not count).
     pub fn open(path: impl AsRef<Path>) -> io::Result<Self> {
         let path = path.as_ref().to_path_buf();
         fs::create_dir_all(&path)?;
@@ -45,19 +52,27 @@ impl DirStorage {
             .create(true)
             .truncate(false)
             .open(path.join(LOCK_FILE))?;
-        rustix::fs::flock(&lock, rustix::fs::FlockOperation::NonBlockingLockExclusive).map_err(
-            |e| {
-                let e = io::Error::from(e);
-                if e.kind() == io::ErrorKind::WouldBlock {
-                    io::Error::new(
+        // A lock released a moment ago can still be held by a copy of its
+        // descriptor in a child process between fork and exec (any thread
+        // of the holder that spawns a program makes one): retry for a
+        // short while before calling the directory busy.
+        let mut tries = 0;
+        loop {
+            match rustix::fs::flock(&lock, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+                Ok(()) => break,
+                Err(e) if e == rustix::io::Errno::WOULDBLOCK && tries < LOCK_RETRIES => {
+                    tries += 1;
+                    std::thread::sleep(LOCK_RETRY_PAUSE);
+                }
+                Err(e) if e == rustix::io::Errno::WOULDBLOCK => {
+                    return Err(io::Error::new(
                         io::ErrorKind::WouldBlock,
                         format!("{} is in use by another process", path.display()),
-                    )
-                } else {
-                    e
+                    ))
                 }
-            },
-        )?;
+                Err(e) => return Err(e.into()),
+            }
+        }
         Ok(Self {
             inner: Arc::new(DirInner {
                 path,
