@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
-# Builds librha (release) and runs the C tests against it. Each
-# tests/c/test_*.c is a program of its own, run
-#   1. linked against librha.so
-#   2. linked against librha.a
+# Builds librha (release) and installs it with rha-ffi/install.sh into
+# tests/c/build/prefix, then runs the C tests against the installed library,
+# compiled and linked with the flags of its rha.pc. Each tests/c/test_*.c is a
+# program of its own, run
+#   1. linked against librha.so (NEEDED librha.so.0, symbols @RHA_0.1)
+#   2. linked against librha.a (pkg-config --static)
 #   3. built with AddressSanitizer + UndefinedBehaviorSanitizer (static)
 #   4. under valgrind, zero leaks (shared)
-# and then a C++ file that includes rha.h, built with -Wall -Wextra -Werror, run
-# and prints "N passed, M failed" (test cases of every run plus the C++
-# check); exits non-zero on any failure.
+# then link_zstd.c, which links the system's libzstd beside librha.a (static
+# and shared libzstd, both link orders), and a C++ file that includes rha.h,
+# built with -Wall -Wextra -Werror. Prints "N passed, M failed" (test cases of
+# every run plus the linkage and C++ checks); exits non-zero on any failure.
 #
+# Needs pkg-config and libzstd-dev besides a C compiler and valgrind.
 # Environment: CARGO_TARGET_DIR (default <repo>/target), CC (default cc),
 # CXX (default c++), VALGRIND (default valgrind).
 set -uo pipefail
@@ -17,17 +21,13 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
 target=${CARGO_TARGET_DIR:-$root/target}
 target=$(realpath -m "$target") # a relative CARGO_TARGET_DIR is relative to the caller's directory
-lib=$target/release
 build=$here/build
+prefix=$build/prefix
 CC=${CC:-cc}
 CXX=${CXX:-c++}
 VALGRIND=${VALGRIND:-valgrind}
 
-cflags=(-std=c99 -Wall -Wextra -Wpedantic -Werror -g -O1 -pthread -I"$root/include" -I"$here")
-cxxflags=(-std=c++11 -Wall -Wextra -Wpedantic -Werror -g -I"$root/include")
-static_libs=(-lgcc_s -lutil -lrt -lpthread -lm -ldl -lc)
 sanitize=(-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
-shared_link=(-L"$lib" -Wl,-rpath,"$lib" -lrha)
 
 passed=0
 failed=0
@@ -77,11 +77,56 @@ compile() {
 
 mkdir -p "$build"
 
-echo "== cargo build --release -p rha-ffi (CARGO_TARGET_DIR=$target)"
-if ! (cd "$root" && CARGO_TARGET_DIR=$target cargo build --release -p rha-ffi); then
+for tool in pkg-config "$CC" "$CXX"; do
+    if ! command -v "$tool" >/dev/null 2>&1; then
+        echo "FAIL: $tool not found ('bash .ci/run' installs what the tests need)"
+        failed=$((failed + 1))
+        finish
+    fi
+done
+if [[ ! -e /usr/include/zstd.h ]] && ! pkg-config --exists libzstd; then
+    echo "FAIL: the zstd development files are missing (apt-get install libzstd-dev)"
     failed=$((failed + 1))
     finish
 fi
+
+echo "== rha-ffi/install.sh --prefix $prefix (CARGO_TARGET_DIR=$target)"
+rm -rf "$prefix"
+if ! CARGO_TARGET_DIR=$target "$root/rha-ffi/install.sh" --prefix "$prefix"; then
+    failed=$((failed + 1))
+    finish
+fi
+
+# Compile and link flags come from the installed rha.pc, as an embedder's
+# build would take them; the static link names the archive (-l:librha.a)
+# where pkg-config says -lrha, so the shared library beside it is not used.
+export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
+read -ra rha_cflags <<<"$(pkg-config --cflags rha)"
+read -ra shared_link <<<"$(pkg-config --libs rha)"
+shared_link+=(-Wl,-rpath,"$prefix/lib")
+read -ra static_link <<<"$(pkg-config --static --libs rha | sed 's/-lrha\b/-l:librha.a/')"
+cflags=(-std=c99 -Wall -Wextra -Wpedantic -Werror -g -O1 -pthread "${rha_cflags[@]}" -I"$here")
+cxxflags=(-std=c++11 -Wall -Wextra -Wpedantic -Werror -g "${rha_cflags[@]}")
+
+# check NAME CONDITION-COMMAND...: a one-line check counted as one case.
+check() {
+    local name=$1
+    shift
+    if "$@"; then
+        passed=$((passed + 1))
+        echo "PASS $name"
+    else
+        failed=$((failed + 1))
+        echo "FAIL $name"
+    fi
+}
+
+# A program linked against librha.so records the SONAME and binds every rha
+# function at version RHA_0.1 or later.
+linked_by_soname() {
+    readelf -d "$1" | grep -q 'NEEDED.*\[librha\.so\.0\]' &&
+        ! readelf --dyn-syms -W "$1" | awk '$8 ~ /^rha_/ && $8 !~ /@RHA_[0-9]+\.[0-9]+/' | grep -q .
+}
 
 # Every tests/c/test_*.c is its own program (its own main), linked with the
 # shared harness (check.c) and every *_util.c helper.
@@ -96,11 +141,12 @@ for test_src in "$here"/test_*.c; do
     src=("${support[@]}" "$test_src")
 
     if compile "$t-shared" "$CC" "${cflags[@]}" "${src[@]}" -o "$build/$t-shared" "${shared_link[@]}"; then
+        check "$t-shared links librha.so.0 with versioned symbols" linked_by_soname "$build/$t-shared"
         run_phase "$t-shared" "$build/$t-shared" "$data"
     fi
 
     if compile "$t-static" "$CC" "${cflags[@]}" "${src[@]}" -o "$build/$t-static" \
-        "$lib/librha.a" "${static_libs[@]}"; then
+        "${static_link[@]}"; then
         if ldd "$build/$t-static" | grep -q librha; then
             echo "FAIL $t-static: links librha dynamically"
             failed=$((failed + 1))
@@ -110,7 +156,7 @@ for test_src in "$here"/test_*.c; do
     fi
 
     if compile "$t-asan-ubsan" "$CC" "${cflags[@]}" "${sanitize[@]}" "${src[@]}" -o "$build/$t-asan" \
-        "$lib/librha.a" "${static_libs[@]}"; then
+        "${static_link[@]}"; then
         ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=1 \
             UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
             run_phase "$t-asan-ubsan" "$build/$t-asan" "$data"
@@ -123,6 +169,22 @@ for test_src in "$here"/test_*.c; do
         run_phase "$t-valgrind" "$VALGRIND" -q --leak-check=full --error-exitcode=1 \
             --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect \
             "$build/$t-shared" "$data"
+    fi
+done
+
+# The system's zstd beside librha.a: libzstd static or shared, before or
+# after librha in the link order.
+zstd_src=("$here/check.c" "$here/journal_util.c" "$here/link_zstd.c")
+for variant in static-zstd-after:-l:libzstd.a static-zstd-before:-l:libzstd.a shared-zstd:-lzstd; do
+    name=link_zstd-${variant%%:*}
+    zstd=${variant#*:}
+    if [[ $name == *before ]]; then
+        link=("$zstd" "${static_link[@]}")
+    else
+        link=("${static_link[@]}" "$zstd")
+    fi
+    if compile "$name" "$CC" "${cflags[@]}" "${zstd_src[@]}" -o "$build/$name" "${link[@]}"; then
+        run_phase "$name" "$build/$name"
     fi
 done
 
