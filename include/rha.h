@@ -6,7 +6,9 @@
  * (rha_tree_*, rha_plan_*), applying journals to a replica with rewind
  * (rha_replica_*) and the scenario state machine (rha_ha_*).
  *
- * Library: librha.so / librha.a (built by `cargo build --release -p rha-ffi`).
+ * Library: librha.so.0 (functions versioned RHA_0.1 and later) or librha.a,
+ * which export nothing but rha_*; `pkg-config --cflags --libs rha` (add
+ * --static for librha.a).
  * License: Apache-2.0.
  *
  * Conventions (they apply to every declaration below):
