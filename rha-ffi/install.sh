@@ -21,9 +21,9 @@
 # version script of its own, which rust-lld lets win over ours, so a cdylib
 # cannot get symbol versions. This script makes one relocatable object of
 # cargo's librha.a (only what the rha_* functions reach), keeps rha_* global
-# and makes everything else local, and builds both libraries from it. This is
-# the layout cargo-c produces, plus symbol versions. docs/abi.md describes the
-# versioning rules.
+# and makes everything else local, and builds both libraries from it. The
+# installed files are those cargo-c would install; the symbol hiding and the
+# symbol versions are beyond it. docs/abi.md describes the versioning rules.
 set -euo pipefail
 
 # The ABI number in the SONAME: it changes only with an incompatible release
@@ -72,7 +72,6 @@ done
 
 target=$(realpath -m "${CARGO_TARGET_DIR:-$root/target}")
 release=$target/release
-stage=$release/capi
 header=$root/include/rha.h
 map=$root/rha-ffi/rha.map
 
@@ -84,8 +83,10 @@ realname=librha.so.$version
 echo "install.sh: cargo build --release -p rha-ffi" >&2
 (cd "$root" && CARGO_TARGET_DIR=$target cargo build --release -p rha-ffi --quiet)
 
-rm -rf "$stage"
-mkdir -p "$stage"
+# A private staging directory, so that two installs (the C tests and the ABI
+# check, say) can run at once.
+stage=$(mktemp -d "$release/capi.XXXXXX")
+trap 'rm -rf "$stage"' EXIT
 
 # The functions rha-ffi defines: the exports of cargo's cdylib, which rustc
 # limits to the #[no_mangle] extern "C" functions.
@@ -112,7 +113,6 @@ while read -r sym; do roots+=(-u "$sym"); done <"$stage/exports.txt"
 # that the standard library's objects carry go.
 "$OBJCOPY" --keep-global-symbols="$stage/exports.txt" --strip-debug \
     --remove-section=.llvmbc --remove-section=.llvmcmd "$stage/rha-full.o" "$stage/rha.o"
-rm -f "$stage/rha-full.o"
 
 "$AR" crsD "$stage/librha.a" "$stage/rha.o"
 
@@ -133,7 +133,6 @@ for lib in "$stage/librha.a" "$stage/$realname"; do
         die "$(basename "$lib") defines other global symbols than the rha_* functions"
     fi
 done
-rm -f "$stage/defined.txt" "$stage/stray.txt" "$stage/map.diff"
 
 cat >"$stage/rha.pc" <<EOF
 prefix=$prefix

@@ -22,13 +22,15 @@
 #     every struct field, from a C program generated from the header, built
 #     and run on this machine (the baseline is for x86_64-linux-gnu).
 #
-# Environment: CARGO_TARGET_DIR, CC (default cc).
+# Environment: CARGO_TARGET_DIR, CC (default cc; builds the layout program),
+# GCC (default gcc; its -aux-info lists the prototypes).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 baseline=$root/tests/abi-baseline.txt
 header=$root/include/rha.h
 CC=${CC:-cc}
+GCC=${GCC:-gcc}
 
 die() {
     echo "check-abi: $*" >&2
@@ -46,7 +48,7 @@ for arg in "$@"; do
 done
 [[ $allow_break -eq 0 || $update -eq 1 ]] || die "--break only makes sense with --update"
 
-for tool in "$CC" readelf nm awk; do
+for tool in "$CC" "$GCC" readelf nm awk; do
     command -v "$tool" >/dev/null 2>&1 || die "'$tool' not found"
 done
 
@@ -92,7 +94,7 @@ fi
 # ---- the header: prototypes, callbacks, opaque types, constants -------------
 
 printf '#include "rha.h"\n' >"$work/decl.c"
-"$CC" -std=c99 -fsyntax-only -I"$root/include" -aux-info "$work/aux.txt" "$work/decl.c"
+"$GCC" -std=c99 -fsyntax-only -I"$root/include" -aux-info "$work/aux.txt" "$work/decl.c"
 # "/* rha.h:123:NC */ extern rha_result rha_x (struct rha_y *, size_t);"
 awk '/rha\.h:[0-9]+:/ { sub(/^\/\*[^*]*\*\/ */, ""); sub(/^extern /, ""); print "function " $0 }' \
     "$work/aux.txt" | sort >"$work/functions.txt"
