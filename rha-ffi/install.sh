@@ -99,7 +99,7 @@ sed -n 's/^[[:space:]]*\(rha_[A-Za-z0-9_]*\);.*/\1/p' "$map" | sort >"$stage/ver
 if ! diff -u --label "rha-ffi/rha.map" --label "exported by rha-ffi" \
     "$stage/versioned.txt" "$stage/exports.txt" >"$stage/map.diff"; then
     cat "$stage/map.diff" >&2
-    die "rha-ffi/rha.map and the functions of rha-ffi differ: add new functions to a new version node (docs/abi.md); remove nothing without an ABI break"
+    die "rha-ffi/rha.map and the functions of rha-ffi differ (+: missing from the map): list a new function in the version node of the release being made, RHA_<major>.<minor> of include/rha.h (docs/abi.md); drop one only as part of an ABI break"
 fi
 
 # One relocatable object holding what the rha_* functions reach (cargo's
