@@ -609,3 +609,91 @@ fn set_mtime(path: &Path, t: libc::timespec) {
     let rc = unsafe { libc::utimensat(libc::AT_FDCWD, c.as_ptr(), times.as_ptr(), 0) };
     assert_eq!(rc, 0, "utimensat {}", path.display());
 }
+
+/// A sync breaks the journal sequence the replica followed: its applied
+/// point and a kept half-transaction are forgotten (a dry run only says
+/// so), so the next journal is not replayed over the synced data and a
+/// stale half-transaction is never committed onto it.
+#[test]
+fn a_sync_forgets_the_replicas_journal_sequence() {
+    use rha_core::journal::Op;
+    let dir = tempfile::tempdir().unwrap();
+    let (m, r) = (dir.path().join("m"), dir.path().join("r"));
+    fs::create_dir_all(m.join("d")).unwrap();
+    fs::write(m.join("d/f"), b"master").unwrap();
+    fs::create_dir(&r).unwrap();
+    // Apply a journal: records 1 and 2, then a transaction that does not
+    // commit in this journal.
+    let j = dir.path().join("j.rhaj");
+    journal(
+        &j,
+        1,
+        &[
+            Op::Mkdir {
+                path: rel("old"),
+                mode: 0o755,
+            },
+            Op::Create {
+                path: rel("old/f"),
+                mode: 0o644,
+            },
+            Op::TxBegin { txid: 7 },
+            Op::Write {
+                path: rel("old/f"),
+                offset: 0,
+                data: "half".into(),
+            },
+        ],
+    );
+    let out = rha(dir.path(), &["apply", "j.rhaj", "r"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(r.join(".rha/applied").exists());
+    assert!(r.join(".rha/open-transaction").exists());
+
+    let out = rha(dir.path(), &["sync", "--dry-run", "m", "r"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("the sync would forget its applied point (record 2)"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(r.join(".rha/applied").exists(), "a dry run changes nothing");
+
+    let out = rha(dir.path(), &["sync", "m", "r"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("forgot its applied point (record 2)")
+            && stdout.contains("first half of a transaction"),
+        "{stdout}"
+    );
+    assert!(!r.join(".rha/applied").exists());
+    assert!(!r.join(".rha/open-transaction").exists());
+    assert_eq!(fs::read(r.join("d/f")).unwrap(), b"master");
+    assert!(!r.join("old").exists());
+
+    // The next journal starts a new sequence, and applies onto the synced
+    // tree.
+    let next = dir.path().join("next.rhaj");
+    journal(
+        &next,
+        1,
+        &[Op::Mkdir {
+            path: rel("new"),
+            mode: 0o755,
+        }],
+    );
+    let out = rha(dir.path(), &["apply", "next.rhaj", "r"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(r.join("new").is_dir());
+    // A second sync with nothing remembered says nothing about it.
+    let out = rha(dir.path(), &["sync", "m", "r"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("forgot its applied point (record 1)"));
+    let out = rha(dir.path(), &["sync", "m", "r"]);
+    assert!(
+        !text(&out.stdout).contains("forgot"),
+        "{}",
+        text(&out.stdout)
+    );
+}

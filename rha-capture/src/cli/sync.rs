@@ -194,6 +194,30 @@ pub(crate) fn run(args: &SyncArgs) -> ExitCode {
     }
     match result {
         Ok(r) => {
+            if let Some(f) = &r.forgotten {
+                let mut what = match (f.point.and_then(|p| p.seq), f.point.and_then(|p| p.epoch)) {
+                    (Some(seq), Some((scenario, epoch))) => {
+                        format!(
+                            "its applied point (record {seq}, scenario {scenario} epoch {epoch})"
+                        )
+                    }
+                    (Some(seq), None) => format!("its applied point (record {seq})"),
+                    _ if f.unreadable => "its unreadable applied point".to_owned(),
+                    _ => "its applied point".to_owned(),
+                };
+                if f.open_transaction {
+                    what += " and the first half of a transaction kept for its commit";
+                }
+                outln!(
+                    "{} {what}: the replica now holds the master's tree, so the next journal \
+                     applied to it starts a new sequence",
+                    if args.dry_run {
+                        "the sync would forget"
+                    } else {
+                        "forgot"
+                    }
+                );
+            }
             if r.resumed_after_stop {
                 outln!(
                     "an earlier sync of this replica stopped before its data was on disk: \

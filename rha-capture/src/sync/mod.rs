@@ -16,12 +16,14 @@
 //! when its content is unchanged.
 
 pub mod block;
+mod continuity;
 mod durable;
 mod overlap;
 mod rewind;
 pub mod scan;
 pub mod xattr;
 
+pub use continuity::ForgottenPoint;
 pub use overlap::{overlap, Overlap};
 pub use rewind::describe as describe_dropped_points;
 
@@ -322,6 +324,11 @@ pub struct SyncReport {
     /// An earlier run stopped before its data was known to be on disk: the
     /// files it changed were checked again (and sent where needed).
     pub resumed_after_stop: bool,
+    /// The journal sequence the replica followed (its applied point, and
+    /// a transaction's first half kept for its commit), which the sync
+    /// made meaningless and forgot (in a dry run: would forget). The next
+    /// journal applied starts a new sequence.
+    pub forgotten: Option<ForgottenPoint>,
 }
 
 /// Progress events of [`sync`], for a progress bar or a log.
@@ -717,6 +724,27 @@ pub fn sync_with(
             path: replica.display().to_string(),
             source,
         })?;
+    }
+    if let Some(storage) = &state {
+        let remembered = continuity::remembered(storage).map_err(|source| SyncError::Apply {
+            op: "read",
+            path: replica
+                .join(crate::apply::DEFAULT_SPOOL)
+                .display()
+                .to_string(),
+            source,
+        })?;
+        if remembered.is_some() && !options.dry_run {
+            continuity::forget(storage).map_err(|source| SyncError::Apply {
+                op: "reset",
+                path: replica
+                    .join(crate::apply::DEFAULT_SPOOL)
+                    .display()
+                    .to_string(),
+                source,
+            })?;
+        }
+        report.forgotten = remembered;
     }
     if let (Some(u), Some(storage)) = (underway, &state) {
         u.finish(storage, replica, &mounts)
