@@ -4,7 +4,7 @@
 use rha_core::journal::{Op, RelPath};
 use rha_core::signature::block::{
     delta_to_ops, DeltaFormat, DeltaJob, InPlacePatch, PatchJob, PatchOptions, Signature,
-    SignatureKind, SignatureLoader, WriteAt, DEFAULT_MAX_BLOCKS,
+    SignatureKind, SignatureLoader, SparsePatchJob, WriteAt, DEFAULT_MAX_BLOCKS,
 };
 
 /// The most output a fuzzed delta may produce: bounds time and memory.
@@ -80,6 +80,14 @@ pub fn delta_apply(data: &[u8]) {
         (Err(_), Err(_)) => {}
         _ => panic!("chunked and whole patching disagree: {whole:?} / {chunked:?}"),
     }
+    // The sparse patcher hands zero runs back as holes: with the holes
+    // filled it must give the same file, and fail where the others fail.
+    let sparse = sparse_patch(basis, delta, step);
+    match (&whole, &sparse) {
+        (Ok(a), Ok(b)) => assert!(a == b, "sparse patch differs"),
+        (Err(_), Err(_)) => {}
+        _ => panic!("sparse and plain patching disagree: {whole:?} / {sparse:?}"),
+    }
     let mut in_place = InPlacePatch::new(basis.to_vec(), MAX_OUTPUT);
     if let Ok(p) = in_place.run(delta, true) {
         // A finished job has used every byte: anything after the end
@@ -151,6 +159,38 @@ fn patch(basis: &[u8], delta: &[u8], step: usize, room: usize) -> Result<Vec<u8>
             return Ok(out);
         }
         if end == delta.len() && p.consumed == 0 && p.produced == 0 {
+            return Err("no progress at the end of input".into());
+        }
+    }
+}
+
+fn sparse_patch(basis: &[u8], delta: &[u8], step: usize) -> Result<Vec<u8>, String> {
+    let mut job = SparsePatchJob::new(basis, PatchOptions::default().max_output(MAX_OUTPUT));
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; step * 5 + 3];
+    let mut fed = 0;
+    loop {
+        let end = (fed + step).min(delta.len());
+        let p = job
+            .run(&delta[fed..end], &mut buf, end == delta.len())
+            .map_err(|e| e.to_string())?;
+        fed += p.consumed;
+        out.extend_from_slice(&buf[..p.produced]);
+        let zeros = usize::try_from(p.zeros).map_err(|e| e.to_string())?;
+        out.resize(out.len() + zeros, 0);
+        assert!(
+            out.len() as u64 <= MAX_OUTPUT,
+            "sparse output passed the cap"
+        );
+        if p.done {
+            assert_eq!(
+                fed,
+                delta.len(),
+                "sparse patch finished with bytes left over"
+            );
+            return Ok(out);
+        }
+        if end == delta.len() && p.consumed == 0 && p.produced == 0 && p.zeros == 0 {
             return Err("no progress at the end of input".into());
         }
     }

@@ -18,7 +18,7 @@
 //! | [`ha_restore`] | saved scenario state bytes | no panic; whatever restores saves and restores to itself |
 //! | [`rewind_model`] | operations, rewinds, undos, crashes | after every step the replica's tree is the model's state at the replica's point |
 //! | [`signature_parse`] | a control byte, then a block signature (rha or rdiff) | no panic; chunked and whole loading agree; rha signatures re-encode exactly; a delta job on it accounts for every byte |
-//! | [`delta_apply`] | a control byte, a basis length and basis, then a delta | no panic; output within the cap; chunked and whole patching agree; in-place patching agrees when it succeeds |
+//! | [`delta_apply`] | a control byte, a basis length and basis, then a delta | no panic; output within the cap; chunked, whole and sparse patching agree; in-place patching agrees when it succeeds |
 //! | [`fixed_delta`] | a chunk-size byte, three length-prefixed fields (replica signature, master signature, master), then the replica | no panic; the plan's ranges are ordered and inside the master; the fixed delta ends or fails only on a short master; patching the replica (new file and in place) gives the master exactly when the replica, the master and the kept blocks match the signatures; any other replica is refused untouched; the master itself is recognised as already patched |
 //! | [`glob_match`] | a control byte, a pattern, a 0 byte, a path | no panic; parses and matches exactly as a reference reading of the documented rules; fast on a 16 KiB path |
 //! | [`spool_open`] | a control byte (salvage), then files (kind, u16 length, bytes): state, dirty, segments | no panic; an error names a file and an offset inside it; what opens reads back in order, appends and reopens with the new record |
