@@ -86,7 +86,7 @@ from ._errors import (
     UnsupportedSignatureVersionError,
 )
 from ._errors import HaError, InvalidConfigError, RefusedError, StateCorruptError, StateVersionError
-from ._ha import SCENARIO_TYPES, Action, Event, HostSpec, Scenario, Status, now_ns
+from ._ha import SCENARIO_TYPES, Action, Event, HostSpec, Scenario, Status, monotonic_ns
 from ._native import c_str as _c_str
 from ._native import lib as _lib
 from ._ops import (
@@ -261,7 +261,7 @@ __all__ = [
     "Status",
     "HostSpec",
     "SCENARIO_TYPES",
-    "now_ns",
+    "monotonic_ns",
     "HaError",
     "RefusedError",
     "ConfirmationRequiredError",
