@@ -1,8 +1,10 @@
 """rha: an embeddable replication and high-availability engine, from Python.
 
-The package binds the rha C library (``librha``) through cffi in ABI mode,
-reading the declarations from the generated header ``rha.h``, so the header is
-the one description of the interface. What it covers:
+The package binds the rha C library (``librha``, carried inside the
+package) through cffi in out-of-line ABI mode: the declarations are
+translated from the generated header ``rha.h`` when the package is built, so
+the header is the one description of the interface and importing parses no
+C. What it covers:
 
 - journals: :class:`JournalWriter`, :class:`JournalReader`,
   :func:`write_journal`, :func:`read_journal` and the operation classes
