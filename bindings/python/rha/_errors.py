@@ -207,8 +207,8 @@ class RhaIOError(RhaError, OSError):
     ) -> None:
         super().__init__(code, code_name, message, offset, last_seq)
         found = _OS_ERROR.search(message)
-        self.errno = int(found.group(1)) if found else None  # type: ignore[assignment]
-        self.strerror = message  # type: ignore[assignment]
+        self.errno = int(found.group(1)) if found else None
+        self.strerror = message
 
 
 _OS_ERROR = re.compile(r"\(os error (\d+)\)")

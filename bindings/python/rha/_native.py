@@ -21,6 +21,7 @@ In a source checkout the header is ``RHA_HEADER`` if set, else
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 from typing import Any, Dict, List, Tuple
@@ -80,13 +81,22 @@ def _from_header() -> Tuple[Any, Dict[str, int]]:
     return declared, constants
 
 
+def _declarations() -> Tuple[Any, Dict[str, int]]:
+    """The module setup.py wrote, else (a source checkout) the header's translation."""
+    name = f"{__package__}._rha_cffi"
+    try:
+        built = importlib.import_module(name)
+    except ModuleNotFoundError as e:
+        if e.name != name:
+            raise
+        return _from_header()
+    return built.ffi, built.CONSTANTS
+
+
 ffi: Any
 CONSTANTS: Dict[str, int]
+ffi, CONSTANTS = _declarations()
 """The header's integer macros (``RHA_VERSION_MAJOR``, ``RHA_ATTR_MODE``, ...)."""
-try:
-    from ._rha_cffi import CONSTANTS, ffi  # type: ignore[import-not-found,no-redef]
-except ImportError:  # a source checkout: setup.py has not written the module
-    ffi, CONSTANTS = _from_header()
 
 lib: Any = ffi.dlopen(LIBRARY_PATH)
 """The library's functions and constants, as declared by the header."""
