@@ -22,6 +22,10 @@ case "$(uname -s)" in
     *) libname=librha.so ;;
 esac
 
+for tool in strip readelf; do
+    command -v "$tool" >/dev/null || { echo "error: $tool not found (binutils)" >&2; exit 1; }
+done
+
 echo "== cargo build --release -p rha-ffi" >&2
 (cd "$repo" && cargo build --release -p rha-ffi)
 
@@ -55,8 +59,10 @@ echo "== $(basename "$wheel") ($(du -k "$wheel" | cut -f1) KiB)" >&2
 # The installed package must carry the library just built (same GNU build id:
 # the packaged copy is stripped, so the bytes differ), not an older copy.
 installed=$(cd / && "$py" -c 'import rha._native as n; print(n.LIBRARY_PATH)')
-build_id() { readelf -n "$1" | sed -n 's/.*Build ID: //p'; }
-if [ "$(build_id "$installed")" != "$(build_id "$target/release/$libname")" ]; then
+built_id=$(readelf -n "$target/release/$libname" | sed -n 's/.*Build ID: //p')
+installed_id=$(readelf -n "$installed" | sed -n 's/.*Build ID: //p')
+[ -n "$built_id" ] || { echo "error: $target/release/$libname has no GNU build id" >&2; exit 1; }
+if [ "$installed_id" != "$built_id" ]; then
     echo "error: the installed package loads $installed, which is not $target/release/$libname" >&2
     exit 1
 fi
