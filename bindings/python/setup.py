@@ -1,18 +1,23 @@
-"""Build step: put librha and rha.h inside the package.
+"""Build step: put librha and its declarations inside the package.
 
-``pip install ./bindings/python`` builds the C library with
-``cargo build --release -p rha-ffi`` in the workspace and copies the shared
-library and the generated header into the built ``rha`` package, so the
-installed package never depends on the source checkout. The wheel is tagged
-for the platform (it carries a native library) but not for a Python version
-(cffi's ABI mode compiles nothing).
+``pip install ./bindings/python`` (or ``pip wheel``) builds the C library
+with ``cargo build --release -p rha-ffi`` in the workspace, copies the shared
+library into the built ``rha`` package, stripped of its symbol table, and
+writes ``rha/_rha_cffi.py``: cffi's out-of-line ABI module, the declarations
+of the generated header ``include/rha.h`` in cffi's compact form, so that
+importing the package parses no C. The installed package never depends on
+the source checkout. The wheel is tagged for the platform (it carries a
+native library) but not for a Python version (nothing is compiled against
+Python).
 
 Set ``RHA_LIBRARY`` and ``RHA_HEADER`` to package an existing library and
-header instead of running cargo. Everything else is in pyproject.toml.
+header instead of running cargo, and ``STRIP`` to name the strip program
+(``STRIP=true`` keeps the symbols). Everything else is in pyproject.toml.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -66,8 +71,45 @@ def cargo_build() -> Path:
     raise SystemExit("cargo build did not report a shared library for rha-ffi")
 
 
+def write_declarations(header: Path, module: Path) -> None:
+    """Writes cffi's out-of-line ABI module for ``header`` to ``module``.
+
+    The header is translated by ``rha/_header.py`` (the same code a source
+    checkout uses at import); its integer macros are appended as
+    ``CONSTANTS``.
+    """
+    from cffi import FFI
+
+    spec = importlib.util.spec_from_file_location("_rha_header", HERE / "rha" / "_header.py")
+    assert spec and spec.loader
+    translator = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(translator)
+    cdef, constants = translator.to_cdef(header.read_text(encoding="utf-8"))
+    builder = FFI()
+    builder.cdef(cdef)
+    builder.set_source("rha._rha_cffi", None)  # None: ABI mode, nothing to compile
+    builder.emit_python_code(str(module))
+    with module.open("a", encoding="utf-8") as f:
+        f.write(f"\n# The header's integer macros (rha._native.CONSTANTS).\nCONSTANTS = {constants!r}\n")
+
+
+def strip(library: Path) -> None:
+    """Removes the symbol table and debug sections; the dynamic symbols stay."""
+    if sys.platform == "darwin":
+        cmd = [os.environ.get("STRIP", "strip"), "-x", str(library)]
+    elif sys.platform == "win32":
+        return
+    else:
+        cmd = [os.environ.get("STRIP", "strip"), "--strip-unneeded", str(library)]
+    print("running", " ".join(cmd), file=sys.stderr)
+    try:
+        subprocess.run(cmd, check=True)
+    except FileNotFoundError:
+        raise SystemExit(f"{cmd[0]} not found: install binutils, or set STRIP=true") from None
+
+
 class BuildPyWithLibrary(build_py):
-    """build_py that also places librha and rha.h in the built package."""
+    """build_py that also places librha and its declarations in the built package."""
 
     def run(self) -> None:
         super().run()
@@ -80,8 +122,10 @@ class BuildPyWithLibrary(build_py):
         package = Path(self.build_lib) / "rha"
         package.mkdir(parents=True, exist_ok=True)
         # Always copy (no mtime check): the package must carry this build's library.
-        shutil.copy2(library_path, package / LIBRARY_NAME)
-        shutil.copy2(header_path, package / "rha.h")
+        shutil.copyfile(library_path, package / LIBRARY_NAME)
+        os.chmod(package / LIBRARY_NAME, 0o755)
+        strip(package / LIBRARY_NAME)
+        write_declarations(header_path, package / "_rha_cffi.py")
 
 
 class NativeDistribution(Distribution):

@@ -1,8 +1,10 @@
 """rha: an embeddable replication and high-availability engine, from Python.
 
-The package binds the rha C library (``librha``) through cffi in ABI mode,
-reading the declarations from the generated header ``rha.h``, so the header is
-the one description of the interface. What it covers:
+The package binds the rha C library (``librha``, carried inside the
+package) through cffi in out-of-line ABI mode: the declarations are
+translated from the generated header ``rha.h`` when the package is built, so
+the header is the one description of the interface and importing parses no
+C. What it covers:
 
 - journals: :class:`JournalWriter`, :class:`JournalReader`,
   :func:`write_journal`, :func:`read_journal` and the operation classes
@@ -86,7 +88,7 @@ from ._errors import (
     UnsupportedSignatureVersionError,
 )
 from ._errors import HaError, InvalidConfigError, RefusedError, StateCorruptError, StateVersionError
-from ._ha import SCENARIO_TYPES, Action, Event, HostSpec, Scenario, Status, now_ns
+from ._ha import SCENARIO_TYPES, Action, Event, HostSpec, Scenario, Status, monotonic_ns
 from ._native import c_str as _c_str
 from ._native import lib as _lib
 from ._ops import (
@@ -261,7 +263,7 @@ __all__ = [
     "Status",
     "HostSpec",
     "SCENARIO_TYPES",
-    "now_ns",
+    "monotonic_ns",
     "HaError",
     "RefusedError",
     "ConfirmationRequiredError",

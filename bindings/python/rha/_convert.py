@@ -25,42 +25,42 @@ def _get(field: Any) -> bytes:
 
 
 def _create(op: o.Create, rec: Any, keep: List[Any]) -> None:
-    _put(rec.path, op.path, keep)
+    _put(rec.path, o.encode_path(op.path), keep)
     rec.mode = op.mode
 
 
 def _write(op: o.Write, rec: Any, keep: List[Any]) -> None:
-    _put(rec.path, op.path, keep)
+    _put(rec.path, o.encode_path(op.path), keep)
     rec.offset = op.offset
     _put(rec.data, op.data, keep)
 
 
 def _set_len(op: o.SetLen, rec: Any, keep: List[Any]) -> None:
-    _put(rec.path, op.path, keep)
+    _put(rec.path, o.encode_path(op.path), keep)
     rec.length = op.length
 
 
 def _path_only(op: Any, rec: Any, keep: List[Any]) -> None:
-    _put(rec.path, op.path, keep)
+    _put(rec.path, o.encode_path(op.path), keep)
 
 
 def _rename(op: o.Rename, rec: Any, keep: List[Any]) -> None:
-    _put(rec.path, op.src, keep)
-    _put(rec.path2, op.dst, keep)
+    _put(rec.path, o.encode_path(op.src), keep)
+    _put(rec.path2, o.encode_path(op.dst), keep)
 
 
 def _symlink(op: o.Symlink, rec: Any, keep: List[Any]) -> None:
-    _put(rec.path, op.path, keep)
-    _put(rec.data, op.target, keep)
+    _put(rec.path, o.encode_path(op.path), keep)
+    _put(rec.data, o.encode_path(op.target), keep)
 
 
 def _hard_link(op: o.HardLink, rec: Any, keep: List[Any]) -> None:
-    _put(rec.path, op.existing, keep)
-    _put(rec.path2, op.link, keep)
+    _put(rec.path, o.encode_path(op.existing), keep)
+    _put(rec.path2, o.encode_path(op.link), keep)
 
 
 def _set_attr(op: o.SetAttr, rec: Any, keep: List[Any]) -> None:
-    _put(rec.path, op.path, keep)
+    _put(rec.path, o.encode_path(op.path), keep)
     mask = 0
     if op.mode is not None:
         mask |= lib.RHA_ATTR_MODE
@@ -81,13 +81,13 @@ def _set_attr(op: o.SetAttr, rec: Any, keep: List[Any]) -> None:
 
 
 def _set_xattr(op: o.SetXattr, rec: Any, keep: List[Any]) -> None:
-    _put(rec.path, op.path, keep)
+    _put(rec.path, o.encode_path(op.path), keep)
     _put(rec.name, op.name, keep)
     _put(rec.data, op.value, keep)
 
 
 def _remove_xattr(op: o.RemoveXattr, rec: Any, keep: List[Any]) -> None:
-    _put(rec.path, op.path, keep)
+    _put(rec.path, o.encode_path(op.path), keep)
     _put(rec.name, op.name, keep)
 
 

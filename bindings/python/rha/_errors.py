@@ -14,7 +14,7 @@ a code a later library adds raises its family's class::
     │   ├── NullParameterError     a required pointer was NULL
     │   ├── InvalidArgumentError   bad argument or record field (also a ValueError)
     │   └── InvalidStateError      call not valid now (closed, failed earlier, ...)
-    ├── RhaIOError            2xx: an I/O failure (RHA_IO)
+    ├── RhaIOError            2xx: an I/O failure (RHA_IO; also an OSError, with errno)
     ├── JournalError          3xx: journal decoding
     │   ├── CorruptJournalError    damaged bytes: checksum, structure, magic
     │   ├── UnsupportedVersionError
@@ -55,6 +55,7 @@ a code a later library adds raises its family's class::
 
 from __future__ import annotations
 
+import re
 from typing import Any, Callable, Dict, NoReturn, Optional, Tuple, Type
 
 from ._native import c_str, ffi, lib
@@ -186,8 +187,31 @@ class InvalidStateError(UsageError):
     closed, failed earlier, or ``finish`` came before all input was read."""
 
 
-class RhaIOError(RhaError):
-    """An I/O failure (``RHA_IO``; ``rha_result`` 2xx)."""
+class RhaIOError(RhaError, OSError):
+    """An I/O failure (``RHA_IO``; ``rha_result`` 2xx); also an :class:`OSError`.
+
+    ``errno`` is the operating system's error number (``errno.ENOENT``, ...)
+    when the failure came from the operating system, else None; ``strerror``
+    is the library's message. The C ABI has no accessor for the number yet:
+    it is read from the end of the message, where the library's I/O errors
+    carry it as ``(os error N)``.
+    """
+
+    def __init__(
+        self,
+        code: int,
+        code_name: str,
+        message: str,
+        offset: Optional[int] = None,
+        last_seq: Optional[int] = None,
+    ) -> None:
+        super().__init__(code, code_name, message, offset, last_seq)
+        found = _OS_ERROR.search(message)
+        self.errno = int(found.group(1)) if found else None
+        self.strerror = message
+
+
+_OS_ERROR = re.compile(r"\(os error (\d+)\)")
 
 
 class JournalError(RhaError):

@@ -376,7 +376,7 @@ class _Target:
 
         def flushing_read(offset: int, n: int) -> bytes:
             if hasattr(target, "flush"):
-                target.flush()  # type: ignore[union-attr]
+                target.flush()
             return read(offset, n)
 
         self.read_at = _read_at_callback(flushing_read)

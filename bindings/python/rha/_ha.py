@@ -36,7 +36,7 @@ from ._closeable import Closeable
 from ._errors import call
 from ._native import c_str, ffi, lib
 
-__all__ = ["Scenario", "Action", "Event", "Status", "HostSpec", "SCENARIO_TYPES", "now_ns"]
+__all__ = ["Scenario", "Action", "Event", "Status", "HostSpec", "SCENARIO_TYPES", "monotonic_ns"]
 
 HostSpec = Tuple[str, str, int]
 """A host as ``(name, address, prefix_len)``, e.g. ``("alpha", "10.0.0.1", 24)``."""
@@ -57,8 +57,11 @@ _CHECKS = {"ping": lib.RHA_HA_CHECK_PING, "database": lib.RHA_HA_CHECK_DATABASE,
 _SIDES = {lib.RHA_HA_MASTER: "master", lib.RHA_HA_REPLICA: "replica"}
 
 
-def now_ns() -> int:
-    """The monotonic clock in nanoseconds (``time.monotonic_ns``)."""
+def monotonic_ns() -> int:
+    """The clock :class:`Scenario` takes its ``now`` arguments from: the
+    monotonic clock in nanoseconds (:func:`time.monotonic_ns`), which wall
+    clock changes do not move. Not the clock of record timestamps, which
+    are wall time (:func:`time.time_ns`)."""
     return time.monotonic_ns()
 
 

@@ -1,9 +1,11 @@
 """The record model: one frozen dataclass per journal operation.
 
 These mirror the Rust ``rha_core::journal::Op`` enum. Paths name files
-relative to the scenario root; they accept ``str`` (encoded as UTF-8, with
-``surrogateescape`` so names from ``os.listdir`` round-trip), bytes-like
-objects or ``os.PathLike``, and are stored as ``bytes``. The library
+relative to the scenario root; they accept ``str``, bytes-like objects or
+``os.PathLike`` and are stored as ``str``, like :attr:`rha.TreeEntry.path`:
+on the wire a path is UTF-8, and bytes that are not decode with
+``surrogateescape`` (as :func:`os.fsdecode` does), so names from
+``os.listdir`` round-trip exactly. The library
 validates them when a record is appended (relative, non-empty, no ``.``,
 ``..`` or empty components, no NUL).
 
@@ -51,7 +53,24 @@ BytesLike = Union[bytes, bytearray, memoryview]
 """Payload types; any object supporting the buffer protocol is accepted."""
 
 PathLike = Union[str, bytes, bytearray, memoryview, "os.PathLike[str]", "os.PathLike[bytes]"]
-"""What a path argument accepts; paths are stored as ``bytes``."""
+"""What a path argument accepts; paths are stored as ``str``."""
+
+NameLike = Union[str, bytes, bytearray, memoryview]
+"""What an extended attribute name accepts; names are stored as ``bytes``."""
+
+
+def _path(value: Any, what: str) -> str:
+    """Converts a path-like value to ``str`` (UTF-8, ``surrogateescape``)."""
+    if isinstance(value, os.PathLike):
+        value = os.fspath(value)
+    if isinstance(value, str):
+        return value
+    return _bytes(value, what).decode("utf-8", "surrogateescape")
+
+
+def encode_path(path: str) -> bytes:
+    """A stored path as the library takes it (the inverse of :func:`_path`)."""
+    return path.encode("utf-8", "surrogateescape")
 
 
 def _bytes(value: Any, what: str) -> bytes:
@@ -100,161 +119,170 @@ class Op:
     __slots__ = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Create(Op):
     """A regular file was created (empty) with permission bits ``mode``."""
 
-    path: bytes
+    path: str
     mode: int
 
-    def __post_init__(self) -> None:
-        _set(self, "path", _bytes(self.path, "path"))
-        _set(self, "mode", _int(self.mode, "mode"))
+    def __init__(self, path: PathLike, mode: int) -> None:
+        _set(self, "path", _path(path, "path"))
+        _set(self, "mode", _int(mode, "mode"))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Write(Op):
     """``data`` was written at byte ``offset`` of an existing file."""
 
-    path: bytes
+    path: str
     offset: int
     data: BytesLike
 
-    def __post_init__(self) -> None:
-        _set(self, "path", _bytes(self.path, "path"))
-        _set(self, "offset", _int(self.offset, "offset"))
-        _set(self, "data", _buffer(self.data, "data"))
+    def __init__(self, path: PathLike, offset: int, data: BytesLike) -> None:
+        _set(self, "path", _path(path, "path"))
+        _set(self, "offset", _int(offset, "offset"))
+        _set(self, "data", _buffer(data, "data"))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class SetLen(Op):
     """The file's length was set to ``length`` (truncated or zero-extended)."""
 
-    path: bytes
+    path: str
     length: int
 
-    def __post_init__(self) -> None:
-        _set(self, "path", _bytes(self.path, "path"))
-        _set(self, "length", _int(self.length, "length"))
+    def __init__(self, path: PathLike, length: int) -> None:
+        _set(self, "path", _path(path, "path"))
+        _set(self, "length", _int(length, "length"))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Delete(Op):
     """A file, symlink or other non-directory was removed."""
 
-    path: bytes
+    path: str
 
-    def __post_init__(self) -> None:
-        _set(self, "path", _bytes(self.path, "path"))
+    def __init__(self, path: PathLike) -> None:
+        _set(self, "path", _path(path, "path"))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Rename(Op):
     """``src`` was renamed to ``dst``, replacing ``dst`` if it existed."""
 
-    src: bytes
-    dst: bytes
+    src: str
+    dst: str
 
-    def __post_init__(self) -> None:
-        _set(self, "src", _bytes(self.src, "src"))
-        _set(self, "dst", _bytes(self.dst, "dst"))
+    def __init__(self, src: PathLike, dst: PathLike) -> None:
+        _set(self, "src", _path(src, "src"))
+        _set(self, "dst", _path(dst, "dst"))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Mkdir(Op):
     """A directory was created with permission bits ``mode``."""
 
-    path: bytes
+    path: str
     mode: int
 
-    def __post_init__(self) -> None:
-        _set(self, "path", _bytes(self.path, "path"))
-        _set(self, "mode", _int(self.mode, "mode"))
+    def __init__(self, path: PathLike, mode: int) -> None:
+        _set(self, "path", _path(path, "path"))
+        _set(self, "mode", _int(mode, "mode"))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Rmdir(Op):
     """An empty directory was removed."""
 
-    path: bytes
+    path: str
 
-    def __post_init__(self) -> None:
-        _set(self, "path", _bytes(self.path, "path"))
+    def __init__(self, path: PathLike) -> None:
+        _set(self, "path", _path(path, "path"))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Symlink(Op):
     """A symbolic link ``path`` pointing to ``target`` was created.
 
     The target is data, kept verbatim: it may be absolute or contain ``..``.
     """
 
-    path: bytes
-    target: bytes
+    path: str
+    target: str
 
-    def __post_init__(self) -> None:
-        _set(self, "path", _bytes(self.path, "path"))
-        _set(self, "target", _bytes(self.target, "target"))
+    def __init__(self, path: PathLike, target: PathLike) -> None:
+        _set(self, "path", _path(path, "path"))
+        _set(self, "target", _path(target, "target"))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class HardLink(Op):
     """A hard link ``link`` to the existing file ``existing`` was created."""
 
-    existing: bytes
-    link: bytes
+    existing: str
+    link: str
 
-    def __post_init__(self) -> None:
-        _set(self, "existing", _bytes(self.existing, "existing"))
-        _set(self, "link", _bytes(self.link, "link"))
+    def __init__(self, existing: PathLike, link: PathLike) -> None:
+        _set(self, "existing", _path(existing, "existing"))
+        _set(self, "link", _path(link, "link"))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class SetAttr(Op):
     """Attributes changed; ``None`` leaves an attribute alone.
 
     Times are nanoseconds since the Unix epoch (negative before 1970).
     """
 
-    path: bytes
+    path: str
     mode: Optional[int] = None
     uid: Optional[int] = None
     gid: Optional[int] = None
     atime_ns: Optional[int] = None
     mtime_ns: Optional[int] = None
 
-    def __post_init__(self) -> None:
-        _set(self, "path", _bytes(self.path, "path"))
-        for name in ("mode", "uid", "gid", "atime_ns", "mtime_ns"):
-            value = getattr(self, name)
-            if value is not None:
-                _set(self, name, _int(value, name))
+    def __init__(
+        self,
+        path: PathLike,
+        mode: Optional[int] = None,
+        uid: Optional[int] = None,
+        gid: Optional[int] = None,
+        atime_ns: Optional[int] = None,
+        mtime_ns: Optional[int] = None,
+    ) -> None:
+        _set(self, "path", _path(path, "path"))
+        _set(self, "mode", None if mode is None else _int(mode, "mode"))
+        _set(self, "uid", None if uid is None else _int(uid, "uid"))
+        _set(self, "gid", None if gid is None else _int(gid, "gid"))
+        _set(self, "atime_ns", None if atime_ns is None else _int(atime_ns, "atime_ns"))
+        _set(self, "mtime_ns", None if mtime_ns is None else _int(mtime_ns, "mtime_ns"))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class SetXattr(Op):
     """The extended attribute ``name`` was set to ``value``."""
 
-    path: bytes
+    path: str
     name: bytes
     value: BytesLike
 
-    def __post_init__(self) -> None:
-        _set(self, "path", _bytes(self.path, "path"))
-        _set(self, "name", _bytes(self.name, "name"))
-        _set(self, "value", _buffer(self.value, "value"))
+    def __init__(self, path: PathLike, name: NameLike, value: BytesLike) -> None:
+        _set(self, "path", _path(path, "path"))
+        _set(self, "name", _bytes(name, "name"))
+        _set(self, "value", _buffer(value, "value"))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class RemoveXattr(Op):
     """The extended attribute ``name`` was removed."""
 
-    path: bytes
+    path: str
     name: bytes
 
-    def __post_init__(self) -> None:
-        _set(self, "path", _bytes(self.path, "path"))
-        _set(self, "name", _bytes(self.name, "name"))
+    def __init__(self, path: PathLike, name: NameLike) -> None:
+        _set(self, "path", _path(path, "path"))
+        _set(self, "name", _bytes(name, "name"))
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,7 @@ from ._errors import (  # noqa: F401 (re-exported)
     raise_code,
 )
 from ._native import c_str, ffi, lib
-from ._ops import Op
+from ._ops import Record
 
 __all__ = [
     "Replica",
@@ -176,12 +176,15 @@ class Replica(Closeable):
             point=int(report.point) if report.has_point else None,
         )
 
-    def apply(self, seq: int, op: Op, timestamp_ns: Optional[int] = None) -> None:
-        """Applies one record numbered ``seq`` (after the current point).
-        Call :meth:`sync` to make everything applied durable."""
+    def apply(self, record: Record) -> None:
+        """Applies one record, as read from a journal or a spool (its
+        ``seq`` follows the current point). Call :meth:`sync` to make
+        everything applied durable."""
+        if not isinstance(record, Record):
+            raise TypeError(f"expected an rha.Record, not {type(record).__name__}")
         rec = ffi.new("rha_record *")
-        keep = fill_record(rec, time.time_ns() if timestamp_ns is None else timestamp_ns, op)
-        rec.seq = seq
+        keep = fill_record(rec, record.timestamp_ns, record.op)
+        rec.seq = record.seq
         with self._use() as h:
             call(lib.rha_replica_apply, h, rec)
         del keep

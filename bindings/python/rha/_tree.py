@@ -186,10 +186,6 @@ def scan_to_file(
     return ScanStats(int(stats.entries), int(stats.files), int(stats.bytes))
 
 
-def _is_path(sig: Any) -> bool:
-    return isinstance(sig, (str, os.PathLike))
-
-
 def read_signature(signature: Signature) -> Iterator[TreeEntry]:
     """The entries of a signature (``bytes`` or a signature file's path), in order.
 
@@ -210,7 +206,7 @@ def _read_signature(signature: Signature) -> Iterator[TreeEntry]:
     count = ffi.new("uint64_t *")
 
     def chunks() -> Iterator[bytes]:
-        if _is_path(signature):
+        if isinstance(signature, (str, os.PathLike)):
             with open(signature, "rb") as f:
                 while True:
                     chunk = f.read(_CHUNK)
@@ -278,9 +274,10 @@ def compare(
     for pattern in exclude:
         call(lib.rha_compare_options_add_exclude, options, pattern.encode("utf-8"))
     plan_out = ffi.new("rha_plan **")
-    if _is_path(master) and _is_path(replica):
-        call(lib.rha_plan_new_files, options, os.fsencode(master), os.fsencode(replica), plan_out)
-    elif not _is_path(master) and not _is_path(replica):
+    paths = [s for s in (master, replica) if isinstance(s, (str, os.PathLike))]
+    if len(paths) == 2:
+        call(lib.rha_plan_new_files, options, os.fsencode(paths[0]), os.fsencode(paths[1]), plan_out)
+    elif not paths:
         m = ffi.from_buffer("uint8_t[]", master)
         r = ffi.from_buffer("uint8_t[]", replica)
         call(lib.rha_plan_new_buffers, options, m, len(m), r, len(r), plan_out)

@@ -1,13 +1,14 @@
 """Every result code in the header raises the exception class meant for it.
 
-The codes come from the header the package loaded (``typedef enum
-rha_result`` in ``rha.h``), so a code added to the library without a place
+The codes come from the checkout's header (``typedef enum rha_result`` in
+``include/rha.h``; the package's declarations were built from it), so a code added to the library without a place
 in ``rha._errors`` fails here rather than raising a bare ``RhaError``.
 """
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Dict, Type
 
 import pytest
@@ -15,6 +16,7 @@ import pytest
 import rha
 from rha import _errors, _native
 
+HEADER = Path(__file__).resolve().parents[3] / "include" / "rha.h"
 STATUSES = {"RHA_OK", "RHA_BLOCKED", "RHA_DONE"}
 
 # Each family's range of codes and class (the header's rha_result comment).
@@ -31,8 +33,8 @@ FAMILIES = [
 
 
 def header_codes() -> Dict[str, int]:
-    """The constants of ``enum rha_result`` in the loaded header, by name."""
-    text = _native.HEADER_PATH.read_text(encoding="utf-8")
+    """The constants of ``enum rha_result`` in the header, by name."""
+    text = HEADER.read_text(encoding="utf-8")
     match = re.search(r"typedef enum rha_result \{(.*?)\} rha_result;", text, re.S)
     assert match, "no `typedef enum rha_result` in the header"
     body = re.sub(r"/\*.*?\*/", "", match.group(1), flags=re.S)

@@ -70,7 +70,7 @@ def test_apply_bookmark_rewind_undo(tmp_path: Path, replica_dir: Path) -> None:
             r.undo_rewind()
 
         r.rewind(seq=3)
-        r.apply(4, rha.Write("docs/a.txt", 0, b"NEW"), timestamp_ns=10 * S)
+        r.apply(rha.Record(4, 10 * S, rha.Write("docs/a.txt", 0, b"NEW")))
         r.sync()
         assert a.read_bytes() == b"NEWst"
 
@@ -92,12 +92,12 @@ def test_errors(tmp_path: Path, replica_dir: Path) -> None:
             r.rewind()
         os.symlink(tmp_path, replica_dir / "up")
         with pytest.raises(rha.ApplyFailedError, match="refused"):
-            r.apply(2, rha.Create("up/escaped", 0o644))
+            r.apply(rha.Record(2, 0, rha.Create("up/escaped", 0o644)))
         assert not (tmp_path / "escaped").exists()
         with pytest.raises(rha.ApplyFailedError, match="spool"):
-            r.apply(2, rha.Create(".rha/evil", 0o644))
+            r.apply(rha.Record(2, 0, rha.Create(".rha/evil", 0o644)))
         with pytest.raises(rha.SequenceError):
-            r.apply(1, rha.Create("g", 0o644))
+            r.apply(rha.Record(1, 0, rha.Create("g", 0o644)))
     with pytest.raises(rha.InvalidStateError):
         r.sync()
 
@@ -125,7 +125,7 @@ def test_a_gap_or_a_restart_raises_sequence_gap(tmp_path: Path, replica_dir: Pat
         with pytest.raises(rha.SequenceGapError, match="restarts numbering"):
             r.apply_journal(again)
         with pytest.raises(rha.SequenceGapError):
-            r.apply(9, rha.Mkdir("nine", 0o755))
+            r.apply(rha.Record(9, 0, rha.Mkdir("nine", 0o755)))
     assert not (replica_dir / "late").exists() and not (replica_dir / "other").exists()
     # The point is durable without rewind: the same journal again is all present.
     with rha.Replica(replica_dir, rewind=False) as r:

@@ -280,9 +280,9 @@ def replica() -> None:
         done = threading.Event()
 
         def apply() -> None:
-            rep.apply(1, rha.Create("f", 0o644))
+            rep.apply(rha.Record(1, 0, rha.Create("f", 0o644)))
             for i in range(2, ROUNDS + 2):
-                rep.apply(i, rha.Write("f", 0, bytes([i % 256]) * 10))
+                rep.apply(rha.Record(i, 0, rha.Write("f", 0, bytes([i % 256]) * 10)))
                 if i % 10 == 0:
                     rep.set_bookmark(f"b{i}")
             rep.sync()
