@@ -550,6 +550,17 @@ fn a_run_after_one_that_stopped_early_resends_what_it_changed() {
     let marker = r.join(".rha/sync-underway");
     assert!(!marker.exists(), "a finished run removes its marker");
     assert!(r.join(".rha").is_dir());
+    // A run with nothing to do writes no marker (the state directory is
+    // left as it was) and flushes nothing.
+    let state_mtime = || {
+        let m = fs::metadata(r.join(".rha")).unwrap();
+        (m.mtime(), m.mtime_nsec())
+    };
+    let before = state_mtime();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let out = rha(dir.path(), &["sync", "m", "r"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(state_mtime(), before, "a no-change run touched .rha");
 
     // What a power cut after the rename but before the flush can leave: the
     // name, size and time of the new file, not its data.

@@ -6,9 +6,10 @@
 //! every file as it is written costs one journal commit per file, which is
 //! what made a first copy several times slower than `rsync -a`.
 //!
-//! The rule that keeps a crash from going unnoticed: before the first
-//! change, the run durably writes the marker `.rha/sync-underway` in the
-//! replica; it removes it only after everything is on disk. A run that
+//! The rule that keeps a crash from going unnoticed: before its first
+//! change, a run durably writes the marker `.rha/sync-underway` in the
+//! replica; it removes it only after everything is on disk. (A run that
+//! changes nothing writes and flushes nothing.) A run that
 //! finds the marker follows one that stopped early, whose files may have
 //! reached the disk with their names, sizes and times but not their data.
 //! Every file whose status changed (`ctime`, which nobody can set back)
@@ -32,44 +33,65 @@ pub(crate) struct Underway {
     marker: PathBuf,
     /// The marker was already there: an earlier run stopped early.
     pub(crate) resumed: bool,
-    /// Files whose status changed at or after this time (ns, file system
-    /// clock) may not be on disk.
-    pub(crate) since_ns: i64,
+    /// This run wrote the marker (before its first change).
+    marked: bool,
+    /// With `resumed`: files whose status changed at or after this time
+    /// (ns, file system clock) may not be on disk.
+    pub(crate) since_ns: Option<i64>,
 }
 
 impl Underway {
-    /// Writes the marker durably in `state` (the replica's `.rha`), or
-    /// finds the one an earlier run left.
-    pub(crate) fn begin(state: &DirStorage, state_dir: &Path) -> io::Result<Self> {
+    /// Looks for the marker an earlier run left in `state_dir` (the
+    /// replica's `.rha`). Writes nothing: a run that changes nothing leaves
+    /// no trace and flushes nothing.
+    pub(crate) fn open(state_dir: &Path) -> io::Result<Self> {
         let marker = state_dir.join(MARKER);
-        let resumed = match fs::symlink_metadata(&marker) {
-            Ok(m) if m.is_file() => true,
+        let (resumed, since_ns) = match fs::symlink_metadata(&marker) {
+            Ok(m) if m.is_file() => (
+                true,
+                Some(
+                    m.mtime()
+                        .saturating_mul(1_000_000_000)
+                        .saturating_add(m.mtime_nsec()),
+                ),
+            ),
             Ok(_) => {
                 return Err(io::Error::new(
                     io::ErrorKind::InvalidData,
                     format!("'{}' is not a file", marker.display()),
                 ))
             }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => false,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => (false, None),
             Err(e) => return Err(e),
         };
-        if !resumed {
-            replace_file(
-                state,
-                MARKER,
-                b"a sync of this replica is under way, or stopped before its data was on disk\n",
-            )?;
-        }
-        let m = fs::metadata(&marker)?;
-        let since_ns = m
-            .mtime()
-            .saturating_mul(1_000_000_000)
-            .saturating_add(m.mtime_nsec());
         Ok(Self {
             marker,
             resumed,
+            marked: false,
             since_ns,
         })
+    }
+
+    /// Makes sure the marker is on disk before the run's first change: an
+    /// earlier run's marker stays as it is (its time covers both runs).
+    pub(crate) fn mark(&mut self, state: &DirStorage) -> io::Result<()> {
+        if self.resumed || self.marked {
+            return Ok(());
+        }
+        replace_file(
+            state,
+            MARKER,
+            b"a sync of this replica is under way, or stopped before its data was on disk\n",
+        )
+        .map_err(|e| io::Error::new(e.kind(), format!("'{}': {e}", self.marker.display())))?;
+        self.marked = true;
+        Ok(())
+    }
+
+    /// Whether the end of the run must flush the replica and remove the
+    /// marker.
+    pub(crate) fn pending(&self) -> bool {
+        self.resumed || self.marked
     }
 
     /// Makes everything under `replica` durable (one `syncfs` for its own
@@ -81,15 +103,7 @@ impl Underway {
         replica: &Path,
         mounts: &[PathBuf],
     ) -> io::Result<()> {
-        sync_fs(replica)?;
-        for path in mounts {
-            match sync_fs(path) {
-                Ok(()) => {}
-                // Removed by the plan: nothing of it is left to flush.
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(e) => return Err(e),
-            }
-        }
+        flush_tree(replica, mounts)?;
         match state.remove(MARKER) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
@@ -99,6 +113,20 @@ impl Underway {
             .sync_dir()
             .map_err(|e| io::Error::new(e.kind(), format!("'{}': {e}", self.marker.display())))
     }
+}
+
+/// Flushes the file systems of `replica` and of `mounts` below it.
+pub(crate) fn flush_tree(replica: &Path, mounts: &[PathBuf]) -> io::Result<()> {
+    sync_fs(replica)?;
+    for path in mounts {
+        match sync_fs(path) {
+            Ok(()) => {}
+            // Removed by the plan: nothing of it is left to flush.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 /// Flushes the file system holding `path` (`syncfs`), reporting writeback

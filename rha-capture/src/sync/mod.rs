@@ -627,7 +627,7 @@ pub fn sync_with(
     // one an earlier run left when it stopped before its data was on disk;
     // then the files it may have left half-written are sent again).
     let mut state = lock;
-    let underway = if options.dry_run {
+    let mut underway = if options.dry_run {
         None
     } else {
         let storage = match state.take() {
@@ -635,12 +635,11 @@ pub fn sync_with(
             None => create_state_dir(replica)?,
         };
         let state_dir = replica.join(crate::apply::DEFAULT_SPOOL);
-        let u =
-            durable::Underway::begin(&storage, &state_dir).map_err(|source| SyncError::Apply {
-                op: "mark",
-                path: state_dir.join(durable::MARKER).display().to_string(),
-                source,
-            })?;
+        let u = durable::Underway::open(&state_dir).map_err(|source| SyncError::Apply {
+            op: "read",
+            path: state_dir.join(durable::MARKER).display().to_string(),
+            source,
+        })?;
         report.resumed_after_stop = u.resumed;
         state = Some(storage);
         Some(u)
@@ -654,7 +653,7 @@ pub fn sync_with(
         replica_root,
         options,
         "replica",
-        underway.as_ref().filter(|u| u.resumed).map(|u| u.since_ns),
+        underway.as_ref().and_then(|u| u.since_ns),
     )?;
     report.replica = stats;
     observer.progress(&report);
@@ -708,6 +707,13 @@ pub fn sync_with(
                     source,
                 })?;
         } else {
+            if let (Some(u), Some(storage)) = (underway.as_mut(), &state) {
+                u.mark(storage).map_err(|source| SyncError::Apply {
+                    op: "mark",
+                    path: replica.display().to_string(),
+                    source,
+                })?;
+            }
             apply
                 .op(&op, &mut report)
                 .map_err(|source| SyncError::Apply {
@@ -718,12 +724,15 @@ pub fn sync_with(
         }
         observer.progress(&report);
     }
+    let mut root_changed = false;
     if !options.dry_run {
+        let before = report.attrs_fixed;
         apply.root(&mut report).map_err(|source| SyncError::Apply {
             op: "attrs",
             path: replica.display().to_string(),
             source,
         })?;
+        root_changed = report.attrs_fixed != before;
     }
     if let Some(storage) = &state {
         let remembered = continuity::remembered(storage).map_err(|source| SyncError::Apply {
@@ -746,13 +755,21 @@ pub fn sync_with(
         }
         report.forgotten = remembered;
     }
-    if let (Some(u), Some(storage)) = (underway, &state) {
-        u.finish(storage, replica, &mounts)
-            .map_err(|source| SyncError::Apply {
-                op: "flush",
-                path: replica.display().to_string(),
-                source,
-            })?;
+    let flush_err = |source| SyncError::Apply {
+        op: "flush",
+        path: replica.display().to_string(),
+        source,
+    };
+    match (underway, &state) {
+        (Some(u), Some(storage)) if u.pending() => {
+            u.finish(storage, replica, &mounts).map_err(flush_err)?;
+        }
+        // Only the root's own attributes changed: no data to protect with
+        // the marker, but the run still ends durable.
+        _ if root_changed => {
+            durable::flush_tree(replica, &mounts).map_err(flush_err)?;
+        }
+        _ => {}
     }
     Ok(report)
 }
