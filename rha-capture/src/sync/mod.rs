@@ -591,45 +591,14 @@ pub fn sync_with(
     if let Some(state) = &lock {
         report.rewind_dropped = rewind::drop_points(replica, state, options, observer)?;
     }
-    let Scanned {
-        sig: master_sig,
-        stats,
-        unreadable: unreadable_dirs,
-        ..
-    } = scan_side(master, options, "master", None)?;
-    report.master = stats;
-    report.unreadable = unreadable_dirs
-        .iter()
-        .map(|(path, e)| Unreadable {
-            path: path.to_string(),
-            error: e.to_string(),
-        })
-        .collect();
-    observer.progress(&report);
-    // A missing replica directory is created (in a dry run: treated as
-    // empty), but only its last component, as rsync does: a typo in a
-    // parent must not build a tree from the root.
-    let empty;
-    let replica_root = if replica.exists() || !options.dry_run {
-        if !replica.is_dir() {
-            fs::create_dir(replica).map_err(|source| SyncError::Apply {
-                op: "mkdir",
-                path: replica.display().to_string(),
-                source,
-            })?;
-        }
-        replica
-    } else {
-        empty = EmptyDir::new()?;
-        empty.0.as_path()
-    };
     // Before the first change: the marker that a run is under way (or the
     // one an earlier run left when it stopped before its data was on disk;
     // then the files it may have left half-written are sent again).
     let mut state = lock;
-    let mut underway = if options.dry_run {
-        None
-    } else {
+    let mut open_underway = |report: &mut SyncReport| -> Result<_, SyncError> {
+        if options.dry_run {
+            return Ok(None);
+        }
         let storage = match state.take() {
             Some(s) => s,
             None => create_state_dir(replica)?,
@@ -642,19 +611,80 @@ pub fn sync_with(
         })?;
         report.resumed_after_stop = u.resumed;
         state = Some(storage);
-        Some(u)
+        Ok(Some(u))
+    };
+    // An existing replica is scanned while the master is (two threads: a
+    // re-sync is mostly scanning); a missing one only after the master
+    // scan succeeded, so a failed run creates nothing.
+    let replica_exists = replica.is_dir();
+    let mut underway = if replica_exists {
+        open_underway(&mut report)?
+    } else {
+        None
+    };
+    let since = underway.as_ref().and_then(|u| u.since_ns);
+    let (master_scan, early_replica) = if replica_exists {
+        std::thread::scope(|scope| {
+            let m = scope.spawn(|| scan_side(master, options, "master", None));
+            let r = scan_side(replica, options, "replica", since);
+            let m = m
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (m, Some(r))
+        })
+    } else {
+        (scan_side(master, options, "master", None), None)
+    };
+    let Scanned {
+        sig: master_sig,
+        stats,
+        unreadable: unreadable_dirs,
+        ..
+    } = master_scan?;
+    report.master = stats;
+    report.unreadable = unreadable_dirs
+        .iter()
+        .map(|(path, e)| Unreadable {
+            path: path.to_string(),
+            error: e.to_string(),
+        })
+        .collect();
+    observer.progress(&report);
+    let replica_scan = match early_replica {
+        Some(r) => r,
+        None => {
+            // A missing replica directory is created (in a dry run: treated
+            // as empty), but only its last component, as rsync does: a typo
+            // in a parent must not build a tree from the root.
+            let empty;
+            let replica_root = if options.dry_run {
+                empty = EmptyDir::new()?;
+                empty.0.clone()
+            } else {
+                match fs::create_dir(replica) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists && replica.is_dir() => {}
+                    Err(source) => {
+                        return Err(SyncError::Apply {
+                            op: "mkdir",
+                            path: replica.display().to_string(),
+                            source,
+                        })
+                    }
+                }
+                underway = open_underway(&mut report)?;
+                replica.to_path_buf()
+            };
+            let since = underway.as_ref().and_then(|u| u.since_ns);
+            scan_side(&replica_root, options, "replica", since)
+        }
     };
     let Scanned {
         sig: replica_sig,
         stats,
         mounts,
         ..
-    } = scan_side(
-        replica_root,
-        options,
-        "replica",
-        underway.as_ref().and_then(|u| u.since_ns),
-    )?;
+    } = replica_scan?;
     report.replica = stats;
     observer.progress(&report);
 
