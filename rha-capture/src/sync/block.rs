@@ -1,9 +1,14 @@
 //! Block-level sync of one file: make a replica file equal a master file by
 //! sending only the blocks that differ (SPEC.md §3).
 //!
-//! Rolling mode signs the replica, describes the master as a delta of
-//! replica blocks and literal bytes, and patches into a temporary file
-//! beside the replica that is renamed over it. Fixed-offset mode (volumes,
+//! Rolling mode signs the replica and describes the master as a delta of
+//! replica blocks and literal bytes. A delta that keeps every copied block
+//! where it is (blocks changed in place) updates a large replica in place,
+//! writing only the changed blocks, crash-safely (see
+//! [`BlockSyncOptions::in_place_min`] and `docs/block-sync.md`); other
+//! deltas, and replicas that share their inode with other hard-linked
+//! names, are patched into a temporary file beside the replica that is
+//! renamed over it. Fixed-offset mode (volumes,
 //! same-size files) signs both, compares block by block and writes the
 //! differing blocks in place. Either way the result's whole-file hash is
 //! checked, and a mismatch (the replica changed under us) falls back to a
@@ -18,6 +23,8 @@ use std::io::{self, Read};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
+pub use super::inplace::IoPoint;
+use super::inplace::{self, Applied, Hook, Stage};
 use rha_core::signature::block::{
     block_len_for, compare_fixed, DeltaFormat, DeltaJob, FixedDeltaJob, InPlacePatch, JobError,
     PatchError, PatchOptions, ReadAt, Signature, SignatureError, SignatureJob, SignatureLoader,
@@ -43,7 +50,7 @@ pub enum BlockSyncMode {
 }
 
 /// Settings of [`sync_file`].
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct BlockSyncOptions {
     /// Rolling or fixed-offset.
@@ -53,9 +60,34 @@ pub struct BlockSyncOptions {
     /// Threads that hash blocks (0 and 1: the calling thread only).
     pub threads: usize,
     /// Leave the result unflushed: the caller makes it durable later (as
-    /// [`sync`](crate::sync::sync) does once for a whole tree). Off by
-    /// default: the result is on disk when [`sync_file`] returns.
+    /// [`sync`](crate::sync::sync) does once for a whole tree, whose
+    /// marker rule then also finds a file an update in place left half
+    /// written). Off by default: the result is on disk when [`sync_file`]
+    /// returns.
     pub defer_flush: bool,
+    /// Rolling mode updates a replica of at least this many bytes in place
+    /// (writing only the blocks that change) when the delta keeps every
+    /// copied block where it is and no other hard-linked name shares the
+    /// file; smaller files, other deltas and shared files get a new file
+    /// renamed over the old one. [`u64::MAX`] turns the update in place
+    /// off. Default [`IN_PLACE_MIN`].
+    pub in_place_min: u64,
+}
+
+/// The default [`BlockSyncOptions::in_place_min`]: below it, rewriting the
+/// file costs less than the flush that makes an update in place safe.
+pub const IN_PLACE_MIN: u64 = 4 << 20;
+
+impl Default for BlockSyncOptions {
+    fn default() -> Self {
+        Self {
+            mode: BlockSyncMode::default(),
+            block_len: None,
+            threads: 0,
+            defer_flush: false,
+            in_place_min: IN_PLACE_MIN,
+        }
+    }
 }
 
 impl BlockSyncOptions {
@@ -79,6 +111,11 @@ impl BlockSyncOptions {
         self.defer_flush = defer;
         self
     }
+    /// Sets [`in_place_min`](Self::in_place_min).
+    pub fn in_place_min(mut self, bytes: u64) -> Self {
+        self.in_place_min = bytes;
+        self
+    }
 }
 
 /// What [`sync_file`] did.
@@ -99,6 +136,8 @@ pub struct BlockSyncStats {
     pub delta_bytes: u64,
     /// Size of the replica's signature.
     pub signature_bytes: u64,
+    /// The replica was updated in place (only the changed blocks written).
+    pub in_place: bool,
 }
 
 /// Why [`sync_file`] failed.
@@ -125,7 +164,7 @@ pub enum BlockSyncError {
     Patch(#[from] PatchError),
 }
 
-fn io_err(path: &Path) -> impl FnOnce(io::Error) -> BlockSyncError + '_ {
+pub(crate) fn io_err(path: &Path) -> impl FnOnce(io::Error) -> BlockSyncError + '_ {
     move |source| BlockSyncError::Io {
         path: path.to_owned(),
         source,
@@ -369,11 +408,23 @@ pub fn sync_file(
     replica: &Path,
     options: &BlockSyncOptions,
 ) -> Result<BlockSyncStats, BlockSyncError> {
+    sync_file_with_hook(master, replica, options, &mut |_| Ok(()))
+}
+
+/// [`sync_file`], calling `hook` before each write and flush of an update
+/// in place; an error from the hook stops the update there (as a crash or
+/// an I/O error would) and is returned. For fault-injection tests.
+pub fn sync_file_with_hook(
+    master: &Path,
+    replica: &Path,
+    options: &BlockSyncOptions,
+    hook: &mut dyn FnMut(IoPoint) -> io::Result<()>,
+) -> Result<BlockSyncStats, BlockSyncError> {
     if !replica.exists() {
         File::create(replica).map_err(io_err(replica))?;
     }
     match options.mode {
-        BlockSyncMode::Rolling => sync_rolling(master, replica, options),
+        BlockSyncMode::Rolling => sync_rolling(master, replica, options, hook),
         BlockSyncMode::FixedInPlace => sync_fixed(master, replica, options),
     }
 }
@@ -386,56 +437,18 @@ fn temp_beside(replica: &Path) -> PathBuf {
     replica.with_file_name(format!(".{name}.rha-tmp.{}", std::process::id()))
 }
 
-/// The delta job feeding the patch job, in one process: delta bytes go
-/// straight into the patch, its output into the new file.
+/// The patch job writing a new file from the basis and a delta fed to it.
 struct Pipeline<'a> {
-    delta: DeltaJob,
     patch: SparsePatchJob<FileAt<'a>>,
     writer: SparseWriter<'a>,
     out_path: &'a Path,
-    dbuf: Vec<u8>,
     pbuf: Vec<u8>,
-    delta_bytes: u64,
     patched: bool,
 }
 
 impl Pipeline<'_> {
-    fn data(&mut self, mut input: &[u8]) -> Result<(), BlockSyncError> {
-        loop {
-            let p = self.delta.run(input, &mut self.dbuf, false)?;
-            input = &input[p.consumed..];
-            self.patch(p.produced, false)?;
-            if input.is_empty() && p.produced < self.dbuf.len() {
-                return Ok(());
-            }
-        }
-    }
-
-    fn zeros(&mut self, mut zeros: u64) -> Result<(), BlockSyncError> {
-        loop {
-            let p = self.delta.run_zeros(zeros, &mut self.dbuf)?;
-            zeros -= p.consumed as u64;
-            self.patch(p.produced, false)?;
-            if zeros == 0 && p.produced < self.dbuf.len() {
-                return Ok(());
-            }
-        }
-    }
-
-    fn end(&mut self) -> Result<(), BlockSyncError> {
-        loop {
-            let p = self.delta.run(&[], &mut self.dbuf, true)?;
-            self.patch(p.produced, p.done)?;
-            if p.done {
-                return Ok(());
-            }
-        }
-    }
-
-    /// Applies the first `n` bytes of the delta buffer.
-    fn patch(&mut self, n: usize, end: bool) -> Result<(), BlockSyncError> {
-        self.delta_bytes += n as u64;
-        let mut d = &self.dbuf[..n];
+    /// Applies the delta bytes `d`; `end`: no more will come.
+    fn feed(&mut self, mut d: &[u8], end: bool) -> Result<(), BlockSyncError> {
         loop {
             let q = self.patch.run(d, &mut self.pbuf, end)?;
             d = &d[q.consumed..];
@@ -451,10 +464,92 @@ impl Pipeline<'_> {
     }
 }
 
+/// The delta job in one process with what consumes its output: first a
+/// [`Stage`] (while the delta may still be applied in place), then the
+/// patch job writing a new file.
+struct Driver<'a> {
+    delta: DeltaJob,
+    stage: Option<Stage>,
+    pipe: Pipeline<'a>,
+    dbuf: Vec<u8>,
+    delta_bytes: u64,
+}
+
+impl Driver<'_> {
+    fn data(&mut self, mut input: &[u8]) -> Result<(), BlockSyncError> {
+        loop {
+            let p = self.delta.run(input, &mut self.dbuf, false)?;
+            input = &input[p.consumed..];
+            self.push(p.produced, false)?;
+            if input.is_empty() && p.produced < self.dbuf.len() {
+                return Ok(());
+            }
+        }
+    }
+
+    fn zeros(&mut self, mut zeros: u64) -> Result<(), BlockSyncError> {
+        loop {
+            let p = self.delta.run_zeros(zeros, &mut self.dbuf)?;
+            zeros -= p.consumed as u64;
+            self.push(p.produced, false)?;
+            if zeros == 0 && p.produced < self.dbuf.len() {
+                return Ok(());
+            }
+        }
+    }
+
+    fn end(&mut self) -> Result<(), BlockSyncError> {
+        loop {
+            let p = self.delta.run(&[], &mut self.dbuf, true)?;
+            self.push(p.produced, p.done)?;
+            if p.done {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Hands on the first `n` bytes of the delta buffer: to the stage while
+    /// it takes them, else to the patch job (the staged bytes first).
+    fn push(&mut self, n: usize, end: bool) -> Result<(), BlockSyncError> {
+        self.delta_bytes += n as u64;
+        let d = &self.dbuf[..n];
+        if let Some(stage) = &mut self.stage {
+            if stage.push(d)? {
+                return Ok(());
+            }
+            self.unstage(false)?;
+        }
+        self.pipe.feed(&self.dbuf[..n], end)
+    }
+
+    /// Feeds the staged delta to the patch job (the update in place is
+    /// not possible after all); `end`: the delta is all staged.
+    fn unstage(&mut self, end: bool) -> Result<(), BlockSyncError> {
+        if let Some(stage) = self.stage.take() {
+            let pipe = &mut self.pipe;
+            stage.replay(
+                |path, e| io_err(path)(e),
+                |d, last| pipe.feed(d, end && last),
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Whether the replica may be updated in place: a regular file with no
+/// other hard-linked name (whose content must not change, see
+/// [`Transfer`](super::Transfer)) and long enough for the update's flush
+/// to cost less than rewriting it.
+fn in_place_allowed(meta: &fs::Metadata, options: &BlockSyncOptions) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    meta.is_file() && meta.nlink() == 1 && meta.len() >= options.in_place_min
+}
+
 fn sync_rolling(
     master: &Path,
     replica: &Path,
     options: &BlockSyncOptions,
+    hook: Hook<'_>,
 ) -> Result<BlockSyncStats, BlockSyncError> {
     let m = File::open(master).map_err(io_err(master))?;
     let mlen = m.metadata().map_err(io_err(master))?.len();
@@ -469,48 +564,86 @@ fn sync_rolling(
     // hash checks the result, so the faster XXH3 block hashes suffice.
     let (sig, sig_len) = sign_file(replica, Some(block_len), StrongHash::Xxh3, options.threads)?;
     let basis = File::open(replica).map_err(io_err(replica))?;
-    let basis_len = basis.metadata().map_err(io_err(replica))?.len();
+    let basis_meta = basis.metadata().map_err(io_err(replica))?;
+    let basis_len = basis_meta.len();
     let tmp = temp_beside(replica);
     let out = File::create(&tmp).map_err(io_err(&tmp))?;
     let result = (|| {
-        let mut pipe = Pipeline {
+        let mut driver = Driver {
             delta: DeltaJob::new(sig, DeltaFormat::Rha).with_threads(options.threads),
-            patch: SparsePatchJob::new(
-                FileAt(&basis),
-                PatchOptions::default().basis_len(Some(basis_len)),
-            ),
-            writer: SparseWriter::new(&out),
-            out_path: &tmp,
+            stage: in_place_allowed(&basis_meta, options).then(|| Stage::new(replica, basis_len)),
+            pipe: Pipeline {
+                patch: SparsePatchJob::new(
+                    FileAt(&basis),
+                    PatchOptions::default().basis_len(Some(basis_len)),
+                ),
+                writer: SparseWriter::new(&out),
+                out_path: &tmp,
+                pbuf: vec![0u8; 1 << 20],
+                patched: false,
+            },
             dbuf: vec![0u8; 256 << 10],
-            pbuf: vec![0u8; 1 << 20],
             delta_bytes: 0,
-            patched: false,
         };
         let mut reader = SparseReader::new(&m, mlen);
         while let Some(piece) = reader.next_piece().map_err(io_err(master))? {
             match piece {
-                Piece::Data(input) => pipe.data(input)?,
-                Piece::Zeros(n) => pipe.zeros(n)?,
+                Piece::Data(input) => driver.data(input)?,
+                Piece::Zeros(n) => driver.zeros(n)?,
             }
         }
-        pipe.end()?;
-        if !pipe.patched {
-            return Err(PatchError::Finished.into());
-        }
-        pipe.writer.finish().map_err(io_err(&tmp))?;
-        let s = pipe.delta.stats();
-        Ok(BlockSyncStats {
+        driver.end()?;
+        let s = driver.delta.stats();
+        let stats = BlockSyncStats {
             literal_bytes: s.literal_bytes,
             matched_bytes: s.matched_bytes,
             hole_bytes: s.hole_bytes,
             fell_back: false,
-            delta_bytes: pipe.delta_bytes,
+            delta_bytes: driver.delta_bytes,
             signature_bytes: sig_len,
-        })
+            in_place: false,
+        };
+        if let Some(stage) = &driver.stage {
+            let file = OpenOptions::new()
+                .write(true)
+                .read(true)
+                .open(replica)
+                .map_err(io_err(replica))?;
+            // Still the file that was signed (not replaced meanwhile).
+            let same = file
+                .metadata()
+                .map(|m| {
+                    use std::os::unix::fs::MetadataExt;
+                    m.ino() == basis_meta.ino() && m.dev() == basis_meta.dev()
+                })
+                .map_err(io_err(replica))?;
+            if same {
+                return match inplace::apply(&file, stage, options.defer_flush, hook)
+                    .map_err(io_err(replica))?
+                {
+                    Applied::Done => Ok(Outcome::InPlace(BlockSyncStats {
+                        in_place: true,
+                        ..stats
+                    })),
+                    Applied::Mismatch => Ok(Outcome::Mismatch),
+                };
+            }
+            driver.unstage(true)?;
+        }
+        if !driver.pipe.patched {
+            return Err(PatchError::Finished.into());
+        }
+        driver.pipe.writer.finish().map_err(io_err(&tmp))?;
+        Ok(Outcome::Copied(stats))
     })();
     let stats = match result {
-        Ok(stats) => stats,
-        Err(BlockSyncError::Patch(PatchError::HashMismatch { .. })) => {
+        Ok(Outcome::InPlace(stats)) => {
+            drop(out);
+            let _ = fs::remove_file(&tmp);
+            return Ok(stats);
+        }
+        Ok(Outcome::Copied(stats)) => stats,
+        Ok(Outcome::Mismatch) | Err(BlockSyncError::Patch(PatchError::HashMismatch { .. })) => {
             out.set_len(0).map_err(io_err(&tmp))?;
             let (literal, len) = copy_sparse(master, &out, &tmp)?;
             BlockSyncStats {
@@ -534,6 +667,17 @@ fn sync_rolling(
     }
     fs::rename(&tmp, replica).map_err(io_err(replica))?;
     Ok(stats)
+}
+
+/// How [`sync_rolling`]'s delta was applied.
+enum Outcome {
+    /// To the replica itself.
+    InPlace(BlockSyncStats),
+    /// Into a new file, still to be renamed over the replica.
+    Copied(BlockSyncStats),
+    /// In place, but the result did not verify (the replica changed under
+    /// us): the master is copied whole.
+    Mismatch,
 }
 
 /// Copies `master` into `out` (empty), keeping holes; returns the bytes
@@ -600,6 +744,7 @@ fn sync_fixed(
             fell_back: false,
             delta_bytes,
             signature_bytes: sig_len,
+            in_place: true,
         },
         Err(PatchError::HashMismatch { .. }) => {
             // Copy everything in place, then trim.
