@@ -791,6 +791,10 @@ fn a_block_sync_cut_in_an_update_in_place_is_redone_by_the_next_run() {
     }
     write(&master.join("big"), &data);
     write(&master.join("small"), b"small");
+    // Times apart, as a real change gives (both files may have been
+    // written within one tick of the file system's clock).
+    set_mtime(&old.join("big"), 1_000_000_000).unwrap();
+    set_mtime(&master.join("big"), 2_000_000_000).unwrap();
     set_mtime(&old.join("small"), 1_000_000_000).unwrap();
     set_mtime(&master.join("small"), 1_000_000_000).unwrap();
     let block = SyncOptions {

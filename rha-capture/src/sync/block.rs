@@ -24,7 +24,7 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 pub use super::inplace::IoPoint;
-use super::inplace::{self, Applied, Hook, Stage};
+use super::inplace::{self, Applied, Hook, Leaves, Stage};
 use rha_core::signature::block::{
     block_len_for, compare_fixed, DeltaFormat, DeltaJob, FixedDeltaJob, InPlacePatch, JobError,
     PatchError, PatchOptions, ReadAt, Signature, SignatureError, SignatureJob, SignatureLoader,
@@ -356,6 +356,18 @@ pub fn sign_file(
     hash: StrongHash,
     threads: usize,
 ) -> Result<(Signature, u64), BlockSyncError> {
+    sign_file_with(path, block_len, hash, threads, None)
+}
+
+/// [`sign_file`], also feeding every byte read (and every hole) to
+/// `leaves`.
+fn sign_file_with(
+    path: &Path,
+    block_len: Option<u32>,
+    hash: StrongHash,
+    threads: usize,
+    mut leaves: Option<&mut Leaves>,
+) -> Result<(Signature, u64), BlockSyncError> {
     let file = File::open(path).map_err(io_err(path))?;
     let len = file.metadata().map_err(io_err(path))?.len();
     let mut params = SignatureParams::new(len).with_strong_hash(hash);
@@ -369,25 +381,38 @@ pub fn sign_file(
     let mut reader = SparseReader::new(&file, len);
     while let Some(piece) = reader.next_piece().map_err(io_err(path))? {
         match piece {
-            Piece::Data(mut input) => loop {
-                let p = job.run(input, &mut out, false)?;
-                input = &input[p.consumed..];
-                loader.feed(&out[..p.produced])?;
-                sig_len += p.produced as u64;
-                if input.is_empty() && p.produced < out.len() {
-                    break;
+            Piece::Data(mut input) => {
+                if let Some(l) = leaves.as_deref_mut() {
+                    l.update(input);
                 }
-            },
-            Piece::Zeros(mut zeros) => loop {
-                let p = job.run_zeros(zeros, &mut out)?;
-                zeros -= p.consumed as u64;
-                loader.feed(&out[..p.produced])?;
-                sig_len += p.produced as u64;
-                if zeros == 0 && p.produced < out.len() {
-                    break;
+                loop {
+                    let p = job.run(input, &mut out, false)?;
+                    input = &input[p.consumed..];
+                    loader.feed(&out[..p.produced])?;
+                    sig_len += p.produced as u64;
+                    if input.is_empty() && p.produced < out.len() {
+                        break;
+                    }
                 }
-            },
+            }
+            Piece::Zeros(mut zeros) => {
+                if let Some(l) = leaves.as_deref_mut() {
+                    l.zeros(zeros);
+                }
+                loop {
+                    let p = job.run_zeros(zeros, &mut out)?;
+                    zeros -= p.consumed as u64;
+                    loader.feed(&out[..p.produced])?;
+                    sig_len += p.produced as u64;
+                    if zeros == 0 && p.produced < out.len() {
+                        break;
+                    }
+                }
+            }
         }
+    }
+    if let Some(l) = leaves {
+        l.finish();
     }
     loop {
         let p = job.run(&[], &mut out, true)?;
@@ -562,7 +587,20 @@ fn sync_rolling(
         .unwrap_or_else(|| block_len_for(mlen.max(rlen)));
     // The signature stays in this process and the delta's whole-file BLAKE3
     // hash checks the result, so the faster XXH3 block hashes suffice.
-    let (sig, sig_len) = sign_file(replica, Some(block_len), StrongHash::Xxh3, options.threads)?;
+    // Where the replica may be updated in place, its whole-file hash's
+    // block hashes are computed as it is signed, so the result is checked
+    // without reading the blocks it keeps: the replica is read once.
+    let before = fs::metadata(replica).map_err(io_err(replica))?;
+    let mut leaves = (in_place_allowed(&before, options)
+        && before.len().div_ceil(u64::from(block_len.max(1))) <= inplace::MAX_LEAVES)
+        .then(|| Leaves::new(block_len));
+    let (sig, sig_len) = sign_file_with(
+        replica,
+        Some(block_len),
+        StrongHash::Xxh3,
+        options.threads,
+        leaves.as_mut(),
+    )?;
     let basis = File::open(replica).map_err(io_err(replica))?;
     let basis_meta = basis.metadata().map_err(io_err(replica))?;
     let basis_len = basis_meta.len();
@@ -609,17 +647,18 @@ fn sync_rolling(
                 .read(true)
                 .open(replica)
                 .map_err(io_err(replica))?;
-            // Still the file that was signed (not replaced meanwhile).
-            let same = file
-                .metadata()
-                .map(|m| {
-                    use std::os::unix::fs::MetadataExt;
-                    m.ino() == basis_meta.ino() && m.dev() == basis_meta.dev()
-                })
-                .map_err(io_err(replica))?;
-            if same {
-                return match inplace::apply(&file, stage, options.defer_flush, hook)
-                    .map_err(io_err(replica))?
+            // Still the file that was signed, unchanged: not replaced or
+            // written meanwhile (the block hashes of its kept blocks stand).
+            let now = file.metadata().map_err(io_err(replica))?;
+            if unchanged(&before, &now) {
+                return match inplace::apply(
+                    &file,
+                    stage,
+                    leaves.as_ref(),
+                    options.defer_flush,
+                    hook,
+                )
+                .map_err(io_err(replica))?
                 {
                     Applied::Done => Ok(Outcome::InPlace(BlockSyncStats {
                         in_place: true,
@@ -667,6 +706,28 @@ fn sync_rolling(
     }
     fs::rename(&tmp, replica).map_err(io_err(replica))?;
     Ok(stats)
+}
+
+/// Whether `a` and `b` are the same file, with the same length and times.
+fn unchanged(a: &fs::Metadata, b: &fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    (
+        a.dev(),
+        a.ino(),
+        a.len(),
+        a.mtime(),
+        a.mtime_nsec(),
+        a.ctime(),
+        a.ctime_nsec(),
+    ) == (
+        b.dev(),
+        b.ino(),
+        b.len(),
+        b.mtime(),
+        b.mtime_nsec(),
+        b.ctime(),
+        b.ctime_nsec(),
+    )
 }
 
 /// How [`sync_rolling`]'s delta was applied.

@@ -43,9 +43,7 @@ use std::path::{Path, PathBuf};
 
 use super::block::{io_err, BlockSyncError};
 
-use rha_core::signature::block::{
-    Command, DeltaDecoder, InPlacePatch, PatchError, ReadAt, WriteAt,
-};
+use rha_core::signature::block::{Command, DeltaDecoder, PatchError};
 
 /// Most delta bytes staged in memory for an update in place; beyond it
 /// the stage goes on in an unlinked file beside the replica.
@@ -226,48 +224,149 @@ impl Stage {
     }
 }
 
-/// The replica as the target of an in-place patch, every change announced
-/// to the hook first.
+/// The whole-file hash's block hashes of the replica, computed while it
+/// is signed (the whole-file hash is BLAKE3 over the BLAKE3 hashes of the
+/// file's blocks, then its length and block length: see
+/// `docs/signature-format.md`), so the result of an update in place can be
+/// checked without reading again the blocks it kept.
+#[derive(Debug)]
+pub(crate) struct Leaves {
+    block_len: u64,
+    cur: blake3::Hasher,
+    in_cur: u64,
+    leaves: Vec<[u8; 32]>,
+    zero_leaf: Option<[u8; 32]>,
+    /// Bytes hashed.
+    len: u64,
+}
+
+/// Most blocks whose hashes [`Leaves`] keeps (32 bytes each: 8 MiB); a
+/// replica with more is checked by reading it back.
+pub(crate) const MAX_LEAVES: u64 = 1 << 18;
+
+impl Leaves {
+    /// Block hashes of `block_len`-byte blocks.
+    pub(crate) fn new(block_len: u32) -> Self {
+        Self {
+            block_len: u64::from(block_len.max(1)),
+            cur: blake3::Hasher::new(),
+            in_cur: 0,
+            leaves: Vec::new(),
+            zero_leaf: None,
+            len: 0,
+        }
+    }
+
+    /// Adds the next bytes of the file.
+    pub(crate) fn update(&mut self, mut data: &[u8]) {
+        while !data.is_empty() {
+            let room = usize::try_from(self.block_len - self.in_cur).unwrap_or(usize::MAX);
+            let n = room.min(data.len());
+            self.cur.update(&data[..n]);
+            self.in_cur += n as u64;
+            self.len += n as u64;
+            data = &data[n..];
+            if self.in_cur == self.block_len {
+                self.leaves.push(*self.cur.finalize().as_bytes());
+                self.cur.reset();
+                self.in_cur = 0;
+            }
+        }
+    }
+
+    /// Adds `len` zero bytes (a hole): whole blocks of zeros share one hash.
+    pub(crate) fn zeros(&mut self, mut len: u64) {
+        static ZEROS: [u8; 64 << 10] = [0; 64 << 10];
+        while len > 0 {
+            if self.in_cur == 0 && len >= self.block_len {
+                let bl = self.block_len;
+                let leaf = *self.zero_leaf.get_or_insert_with(|| {
+                    let mut h = blake3::Hasher::new();
+                    let mut left = bl;
+                    while left > 0 {
+                        let n = left.min(ZEROS.len() as u64);
+                        h.update(&ZEROS[..n as usize]);
+                        left -= n;
+                    }
+                    *h.finalize().as_bytes()
+                });
+                self.leaves.push(leaf);
+                self.len += bl;
+                len -= bl;
+            } else {
+                let n = len
+                    .min(self.block_len - self.in_cur)
+                    .min(ZEROS.len() as u64);
+                self.update(&ZEROS[..n as usize]);
+                len -= n;
+            }
+        }
+    }
+
+    /// Ends the last (short) block.
+    pub(crate) fn finish(&mut self) {
+        if self.in_cur > 0 {
+            self.leaves.push(*self.cur.finalize().as_bytes());
+            self.cur.reset();
+            self.in_cur = 0;
+        }
+    }
+
+    /// The hash of block `i` (`len` bytes), if it is a block of the
+    /// replica of that length.
+    fn leaf(&self, i: u64, len: u64) -> Option<&[u8; 32]> {
+        let start = i.checked_mul(self.block_len)?;
+        let full = self.len.checked_sub(start)?.min(self.block_len);
+        if full != len {
+            return None;
+        }
+        self.leaves.get(usize::try_from(i).ok()?)
+    }
+}
+
+/// Writes to the replica, every change announced to the hook first.
 struct Target<'a, 'h> {
     file: &'a File,
     hook: Hook<'h>,
 }
 
-impl ReadAt for Target<'_, '_> {
-    fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
-        FileExt::read_at(self.file, buf, offset)
+impl Target<'_, '_> {
+    fn write(&mut self, offset: u64, data: &[u8]) -> io::Result<()> {
+        (self.hook)(IoPoint::Write {
+            offset,
+            len: data.len() as u64,
+        })?;
+        self.file.write_all_at(data, offset)
     }
-}
 
-impl WriteAt for Target<'_, '_> {
-    fn write_at(&mut self, offset: u64, data: &[u8]) -> io::Result<()> {
-        // Zero runs (the patch writes them 64 KiB at a time) become holes:
-        // nothing to write, and a sparse replica stays sparse.
-        if data.len() >= 4096 && data.iter().all(|&b| b == 0) {
-            let len = data.len() as u64;
-            (self.hook)(IoPoint::Zero { offset, len })?;
-            let flags =
-                rustix::fs::FallocateFlags::PUNCH_HOLE | rustix::fs::FallocateFlags::KEEP_SIZE;
-            match rustix::fs::fallocate(self.file, flags, offset, len) {
+    /// Zeros `len` bytes at `offset`: a hole where the file system can
+    /// punch one (nothing written, a sparse replica stays sparse).
+    fn zero(&mut self, offset: u64, len: u64) -> io::Result<()> {
+        (self.hook)(IoPoint::Zero { offset, len })?;
+        let flags = rustix::fs::FallocateFlags::PUNCH_HOLE | rustix::fs::FallocateFlags::KEEP_SIZE;
+        match rustix::fs::fallocate(self.file, flags, offset, len) {
+            Ok(()) => {
                 // A hole punched past the end keeps the length: extend it,
                 // as a write would.
-                Ok(()) => {
-                    let end = offset.saturating_add(len);
-                    if self.file.metadata()?.len() < end {
-                        self.file.set_len(end)?;
-                    }
-                    return Ok(());
+                let end = offset.saturating_add(len);
+                if self.file.metadata()?.len() < end {
+                    self.file.set_len(end)?;
                 }
-                Err(e) if e == rustix::io::Errno::OPNOTSUPP => {}
-                Err(e) => return Err(e.into()),
+                Ok(())
             }
-        } else {
-            (self.hook)(IoPoint::Write {
-                offset,
-                len: data.len() as u64,
-            })?;
+            Err(e) if e == rustix::io::Errno::OPNOTSUPP => {
+                let zeros = [0u8; 64 << 10];
+                let mut at = offset;
+                let end = offset.saturating_add(len);
+                while at < end {
+                    let n = (end - at).min(zeros.len() as u64) as usize;
+                    self.file.write_all_at(&zeros[..n], at)?;
+                    at += n as u64;
+                }
+                Ok(())
+            }
+            Err(e) => Err(e.into()),
         }
-        self.file.write_all_at(data, offset)
     }
 
     fn set_len(&mut self, len: u64) -> io::Result<()> {
@@ -299,66 +398,177 @@ pub(crate) enum Applied {
 }
 
 /// Applies the staged delta (a whole rolling delta without moved copies)
-/// to `file`, the replica opened for reading and writing, in place.
-/// Flushes the result unless `defer_flush`.
+/// to `file`, the replica opened for reading and writing, in place, and
+/// checks the result against the delta's whole-file hash: the blocks the
+/// delta kept by their hashes in `leaves` (computed when the replica was
+/// signed), the others by reading them back. Flushes the result unless
+/// `defer_flush`.
 pub(crate) fn apply(
     file: &File,
     delta: &Stage,
+    leaves: Option<&Leaves>,
     defer_flush: bool,
     hook: Hook<'_>,
 ) -> Result<Applied, io::Error> {
     mark(file, hook)?;
-    let mut patch = InPlacePatch::new(Target { file, hook }, u64::MAX);
-    let mut done = false;
-    let result = delta.replay(
-        |_, e| Failed::Io(e),
-        |d, end| {
-            let mut d = d;
-            loop {
-                let p = patch.run(d, end)?;
-                d = &d[p.consumed..];
-                done = p.done;
-                if d.is_empty() || p.done {
-                    return Ok::<(), Failed>(());
+    let mut target = Target { file, hook };
+    let mut dec = DeltaDecoder::new();
+    let mut pos = 0u64;
+    // Output ranges kept from the replica (identity copies), in order.
+    let mut kept: Vec<(u64, u64)> = Vec::new();
+    let mut end: Option<[u8; 32]> = None;
+    let bad = |what: String| io::Error::new(io::ErrorKind::InvalidData, what);
+    delta.replay(
+        |_, e| e,
+        |mut d, last| {
+            while end.is_none() {
+                let at = dec.offset();
+                let cmd = dec.next(&mut d).map_err(io::Error::other)?;
+                let Some(cmd) = cmd else {
+                    if last {
+                        dec.finish().map_err(io::Error::other)?;
+                    }
+                    return Ok(());
+                };
+                match cmd {
+                    Command::Copy { start, len } => {
+                        if start != pos {
+                            return Err(bad(format!(
+                                "delta offset {at}: a copy from {start} to {pos} moves data"
+                            )));
+                        }
+                        let stop = pos.saturating_add(len);
+                        match kept.last_mut() {
+                            Some((_, e)) if *e == pos => *e = stop,
+                            _ => kept.push((pos, stop)),
+                        }
+                        pos = stop;
+                    }
+                    Command::Literal(bytes) => {
+                        target.write(pos, bytes)?;
+                        pos += bytes.len() as u64;
+                    }
+                    Command::Zero { len } => {
+                        target.zero(pos, len)?;
+                        pos = pos.saturating_add(len);
+                    }
+                    Command::Basis { .. } => {}
+                    Command::End { hash, .. } => {
+                        target.set_len(pos)?;
+                        let Some(hash) = hash else {
+                            return Err(bad("the delta declares no whole-file hash".into()));
+                        };
+                        end = Some(hash);
+                    }
                 }
             }
+            Ok(())
         },
-    );
-    let Target { hook, .. } = patch.into_target();
-    match result {
-        Ok(()) if done => {}
-        Ok(()) => return Err(io::Error::other("delta ended early")),
-        Err(Failed::Io(e)) => return Err(e),
-        Err(Failed::Patch(PatchError::HashMismatch { .. })) => return Ok(Applied::Mismatch),
-        Err(Failed::Patch(PatchError::Target { offset, source })) => {
-            return Err(io::Error::new(
-                source.kind(),
-                format!("writing at offset {offset}: {source}"),
-            ))
-        }
-        Err(Failed::Patch(e)) => return Err(io::Error::other(e)),
+    )?;
+    let Some(expected) = end else {
+        return Err(bad("the delta ended early".into()));
+    };
+    let block_len = dec.block_len().unwrap_or(1).max(1);
+    let leaves = leaves.filter(|l| l.block_len == u64::from(block_len));
+    if result_hash(file, pos, block_len, &kept, leaves)? != expected {
+        return Ok(Applied::Mismatch);
     }
     if !defer_flush {
+        let Target { hook, .. } = target;
         hook(IoPoint::Sync)?;
         file.sync_data()?;
     }
     Ok(Applied::Done)
 }
 
-/// Why replaying the stage into the patch stopped.
-enum Failed {
-    Io(io::Error),
-    Patch(PatchError),
-}
-
-impl From<io::Error> for Failed {
-    fn from(e: io::Error) -> Self {
-        Self::Io(e)
+/// The whole-file hash of `file` (`len` bytes, blocks of `block_len`):
+/// blocks inside a `kept` range take their hash from `leaves`, the others
+/// are read.
+fn result_hash(
+    file: &File,
+    len: u64,
+    bl: u32,
+    kept: &[(u64, u64)],
+    leaves: Option<&Leaves>,
+) -> io::Result<[u8; 32]> {
+    let block_len = u64::from(bl);
+    let mut list = blake3::Hasher::new();
+    let mut buf = vec![0u8; usize::try_from(block_len).unwrap_or(1 << 20).min(1 << 20)];
+    let mut kept = kept.iter().peekable();
+    let mut start = 0u64;
+    let mut i = 0u64;
+    while start < len {
+        let n = block_len.min(len - start);
+        let stop = start + n;
+        while kept.next_if(|(_, e)| *e <= start).is_some() {}
+        let inside = kept.peek().is_some_and(|(s, e)| *s <= start && stop <= *e);
+        match leaves.filter(|_| inside).and_then(|l| l.leaf(i, n)) {
+            Some(leaf) => {
+                list.update(leaf);
+            }
+            None => {
+                let mut h = blake3::Hasher::new();
+                let mut at = start;
+                while at < stop {
+                    let want = (stop - at).min(buf.len() as u64) as usize;
+                    let got = FileExt::read_at(file, &mut buf[..want], at)?;
+                    if got == 0 {
+                        return Err(io::Error::new(
+                            io::ErrorKind::UnexpectedEof,
+                            format!("the file ended at {at} of {len} bytes"),
+                        ));
+                    }
+                    h.update(&buf[..got]);
+                    at += got as u64;
+                }
+                list.update(h.finalize().as_bytes());
+            }
+        }
+        start = stop;
+        i += 1;
     }
+    list.update(&len.to_le_bytes());
+    list.update(&bl.to_le_bytes());
+    Ok(*list.finalize().as_bytes())
 }
 
-impl From<PatchError> for Failed {
-    fn from(e: PatchError) -> Self {
-        Self::Patch(e)
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+    use super::*;
+    use rha_core::signature::block::file_hash;
+
+    /// The block hashes kept while signing give the documented whole-file
+    /// hash, however the bytes and holes arrive, and so does reading back.
+    #[test]
+    fn leaves_give_the_whole_file_hash() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut data: Vec<u8> = (0..100_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        data[20_000..20_000 + 3 * 4096 + 100].fill(0);
+        let path = dir.path().join("f");
+        fs::write(&path, &data).unwrap();
+        let file = File::open(&path).unwrap();
+        let len = data.len() as u64;
+        for bl in [1000u32, 4096] {
+            let want = file_hash(&data, bl);
+            let mut l = Leaves::new(bl);
+            l.update(&data[..20_000]);
+            l.zeros(3 * 4096 + 100);
+            l.update(&data[20_000 + 3 * 4096 + 100..77_777]);
+            l.update(&data[77_777..]);
+            l.finish();
+            assert_eq!(
+                result_hash(&file, len, bl, &[(0, len)], Some(&l)).unwrap(),
+                want
+            );
+            assert_eq!(result_hash(&file, len, bl, &[], None).unwrap(), want);
+            let part = [(0, 8192), (50_000, len)];
+            assert_eq!(result_hash(&file, len, bl, &part, Some(&l)).unwrap(), want);
+        }
+        assert_eq!(
+            result_hash(&file, 0, 4096, &[], None).unwrap(),
+            file_hash(&[], 4096)
+        );
     }
 }
