@@ -22,6 +22,7 @@ mod inplace;
 mod overlap;
 mod rewind;
 pub mod scan;
+mod sparse_io;
 pub mod xattr;
 
 pub use overlap::{overlap, Overlap};
