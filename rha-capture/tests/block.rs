@@ -1,5 +1,6 @@
 //! `rha signature`, `rha delta`, `rha patch`, interoperability with
-//! librsync's `rdiff`, and `block_file::sync_file`.
+//! librsync's `rdiff`, and `sync::block::sync_file`, including its update
+//! in place cut at every write and flush.
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
@@ -8,7 +9,9 @@ use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use rha_capture::sync::block::{sync_file, BlockSyncMode, BlockSyncOptions};
+use rha_capture::sync::block::{
+    sync_file, sync_file_with_hook, BlockSyncMode, BlockSyncOptions, IoPoint, IN_PLACE_MIN,
+};
 
 fn rha(args: &[&Path]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_rha"))
@@ -514,4 +517,169 @@ fn block_commands_keep_a_terabyte_sparse_file_cheap() {
     );
     rha_ok(&[Path::new("patch"), &basis, &delta, &out]);
     check_sparse_copy(&out, len, &regions, "rha patch");
+}
+
+/// A replica of `len` noise bytes and a master with some of its 4 KiB
+/// blocks rewritten where they are, one zeroed, and `grow` bytes added.
+fn blocks_changed_in_place(len: usize, grow: usize) -> (Vec<u8>, Vec<u8>) {
+    let old = noise(len, 21);
+    let mut new = old.clone();
+    for (i, b) in [3usize, 40, 41, 97, 180].into_iter().enumerate() {
+        let at = (b * 4096) % (len - 4096);
+        new[at..at + 4096].copy_from_slice(&noise(4096, 100 + i as u64));
+    }
+    new[64 * 4096..66 * 4096].fill(0);
+    new.extend_from_slice(&noise(grow, 77));
+    (old, new)
+}
+
+fn small_in_place() -> BlockSyncOptions {
+    BlockSyncOptions::default()
+        .block_len(Some(4096))
+        .in_place_min(0)
+}
+
+/// Issue 13: a replica whose blocks changed in place is updated in place,
+/// writing only those blocks; a shared inode, a moved block or a small
+/// file still gets a new file.
+#[test]
+fn changed_blocks_are_written_in_place_unless_the_file_is_shared_or_data_moved() {
+    let f = Files::new();
+    let (old, new) = blocks_changed_in_place(1 << 20, 0);
+    let master = f.write("master", &new);
+    let replica = f.write("replica", &old);
+    let ino = fs::metadata(&replica).unwrap().ino();
+    let stats = sync_file(&master, &replica, &small_in_place()).unwrap();
+    assert!(stats.in_place && !stats.fell_back, "{stats:?}");
+    assert!(stats.literal_bytes <= 7 * 4096, "{stats:?}");
+    assert!(fs::read(&replica).unwrap() == new);
+    assert_eq!(fs::metadata(&replica).unwrap().ino(), ino, "same inode");
+    let leftovers: Vec<_> = fs::read_dir(&f.root).unwrap().collect();
+    assert_eq!(leftovers.len(), 2, "no temporary file left");
+
+    // Growing and shrinking in place.
+    for (grow, cut) in [(10_000, 0), (0, 70_000)] {
+        let (old, mut new) = blocks_changed_in_place(1 << 20, grow);
+        new.truncate(new.len() - cut);
+        let master = f.write("master", &new);
+        let replica = f.write("replica", &old);
+        let stats = sync_file(&master, &replica, &small_in_place()).unwrap();
+        assert!(stats.in_place, "{stats:?}");
+        assert!(fs::read(&replica).unwrap() == new, "grow {grow} cut {cut}");
+    }
+
+    // A second name shares the inode: it keeps the old content.
+    let master = f.write("master", &new);
+    let replica = f.write("replica", &old);
+    let other = f.path("other-name");
+    fs::hard_link(&replica, &other).unwrap();
+    let stats = sync_file(&master, &replica, &small_in_place()).unwrap();
+    assert!(!stats.in_place, "{stats:?}");
+    assert!(fs::read(&replica).unwrap() == new);
+    assert!(fs::read(&other).unwrap() == old);
+    fs::remove_file(&other).unwrap();
+
+    // Inserted data moves the blocks after it: a new file.
+    let moved = edited(&old);
+    let master = f.write("master", &moved);
+    let replica = f.write("replica", &old);
+    let stats = sync_file(&master, &replica, &small_in_place()).unwrap();
+    assert!(!stats.in_place, "{stats:?}");
+    assert!(fs::read(&replica).unwrap() == moved);
+
+    // Below the default threshold: a new file.
+    const { assert!(IN_PLACE_MIN > 1 << 20) };
+    let master = f.write("master", &new);
+    let replica = f.write("replica", &old);
+    let opts = BlockSyncOptions::default().block_len(Some(4096));
+    let stats = sync_file(&master, &replica, &opts).unwrap();
+    assert!(!stats.in_place, "{stats:?}");
+    assert!(fs::read(&replica).unwrap() == new);
+}
+
+/// Issue 13, crash safety of the update in place: the file is durably
+/// marked (status change, then `fsync`) before its first write, and an
+/// update cut at any write or flush (a crash, a kill, an I/O error) is
+/// repaired by the next run, which yields the master's exact bytes.
+#[test]
+fn an_update_in_place_cut_at_every_write_and_flush_is_repaired_by_the_next_run() {
+    let f = Files::new();
+    for (grow, defer) in [(0, false), (5000, false), (0, true)] {
+        let (old, new) = blocks_changed_in_place(1 << 20, grow);
+        let master = f.write("master", &new);
+        let opts = small_in_place().defer_flush(defer);
+
+        // The points, in order, of an update that runs through.
+        let replica = f.write("replica", &old);
+        let mut points = Vec::new();
+        let stats = sync_file_with_hook(&master, &replica, &opts, &mut |p| {
+            points.push(p);
+            Ok(())
+        })
+        .unwrap();
+        assert!(stats.in_place, "{stats:?}");
+        assert!(fs::read(&replica).unwrap() == new);
+        assert_eq!(points[..2], [IoPoint::Mark, IoPoint::Sync], "{points:?}");
+        let changes = points
+            .iter()
+            .filter(|p| matches!(p, IoPoint::Write { .. } | IoPoint::Zero { .. }))
+            .count();
+        assert!(changes >= 5, "{points:?}");
+        assert!(points.iter().any(|p| matches!(p, IoPoint::Zero { .. })));
+        assert!(points.iter().any(|p| matches!(p, IoPoint::SetLen { .. })));
+        assert_eq!(
+            points.last() == Some(&IoPoint::Sync),
+            !defer,
+            "a flush at the end unless deferred: {points:?}"
+        );
+
+        for cut in 0..points.len() {
+            let replica = f.write("replica", &old);
+            let mut n = 0;
+            let result = sync_file_with_hook(&master, &replica, &opts, &mut |_| {
+                n += 1;
+                if n > cut {
+                    return Err(std::io::Error::other("cut"));
+                }
+                Ok(())
+            });
+            assert!(result.is_err(), "cut at {cut}: {result:?}");
+            let stats = sync_file(&master, &replica, &opts).unwrap();
+            assert!(!stats.fell_back, "{stats:?}");
+            assert!(
+                fs::read(&replica).unwrap() == new,
+                "grow {grow} defer {defer}: cut before point {cut} of {points:?}"
+            );
+        }
+    }
+}
+
+/// A delta larger than what is staged in memory goes on in a file and is
+/// still applied in place; one that rewrites more than half the file is
+/// not.
+#[test]
+fn large_deltas_are_staged_in_a_file_and_half_rewritten_files_copied() {
+    let f = Files::new();
+    let len = 48 << 20;
+    let old = noise(len, 5);
+    for (every, in_place) in [(2usize, true), (1, false)] {
+        // Every `every`th 64 KiB of the first 40 MiB rewritten.
+        let mut new = old.clone();
+        for (i, chunk) in new[..40 << 20].chunks_mut(64 << 10).enumerate() {
+            if i % every == 0 {
+                chunk.copy_from_slice(&noise(64 << 10, i as u64 + 1000));
+            }
+        }
+        let master = f.write("master", &new);
+        let replica = f.write("replica", &old);
+        let opts = BlockSyncOptions::default()
+            .block_len(Some(64 << 10))
+            .in_place_min(0);
+        let stats = sync_file(&master, &replica, &opts).unwrap();
+        assert_eq!(stats.in_place, in_place, "every {every}: {stats:?}");
+        assert!(stats.literal_bytes > 16 << 20, "{stats:?}");
+        assert!(fs::read(&replica).unwrap() == new, "every {every}");
+        let names: Vec<_> = fs::read_dir(&f.root).unwrap().collect();
+        assert_eq!(names.len(), 2, "no staging or temporary file left");
+    }
 }

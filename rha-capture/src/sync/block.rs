@@ -1,9 +1,14 @@
 //! Block-level sync of one file: make a replica file equal a master file by
 //! sending only the blocks that differ (SPEC.md §3).
 //!
-//! Rolling mode signs the replica, describes the master as a delta of
-//! replica blocks and literal bytes, and patches into a temporary file
-//! beside the replica that is renamed over it. Fixed-offset mode (volumes,
+//! Rolling mode signs the replica and describes the master as a delta of
+//! replica blocks and literal bytes. A delta that keeps every copied block
+//! where it is (blocks changed in place) updates a large replica in place,
+//! writing only the changed blocks, crash-safely (see
+//! [`BlockSyncOptions::in_place_min`] and `docs/block-sync.md`); other
+//! deltas, and replicas that share their inode with other hard-linked
+//! names, are patched into a temporary file beside the replica that is
+//! renamed over it. Fixed-offset mode (volumes,
 //! same-size files) signs both, compares block by block and writes the
 //! differing blocks in place. Either way the result's whole-file hash is
 //! checked, and a mismatch (the replica changed under us) falls back to a
@@ -18,16 +23,16 @@ use std::io::{self, Read};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
+pub use super::inplace::IoPoint;
+use super::inplace::{self, Applied, Hook, Leaves, Stage};
 use rha_core::signature::block::{
     block_len_for, compare_fixed, DeltaFormat, DeltaJob, FixedDeltaJob, InPlacePatch, JobError,
     PatchError, PatchOptions, ReadAt, Signature, SignatureError, SignatureJob, SignatureLoader,
     SignatureParams, SparsePatchJob, StrongHash, WriteAt, DEFAULT_MAX_BLOCKS,
 };
 
-/// Bytes read from a file per step.
-const CHUNK: usize = 4 << 20;
-/// Zero runs at least this long (and aligned to it) become holes.
-const HOLE: usize = 64 << 10;
+use super::sparse_io::CHUNK;
+pub use super::sparse_io::{Piece, SparseReader, SparseWriter};
 
 /// How [`sync_file`] compares.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -43,7 +48,7 @@ pub enum BlockSyncMode {
 }
 
 /// Settings of [`sync_file`].
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct BlockSyncOptions {
     /// Rolling or fixed-offset.
@@ -53,9 +58,34 @@ pub struct BlockSyncOptions {
     /// Threads that hash blocks (0 and 1: the calling thread only).
     pub threads: usize,
     /// Leave the result unflushed: the caller makes it durable later (as
-    /// [`sync`](crate::sync::sync) does once for a whole tree). Off by
-    /// default: the result is on disk when [`sync_file`] returns.
+    /// [`sync`](crate::sync::sync) does once for a whole tree, whose
+    /// marker rule then also finds a file an update in place left half
+    /// written). Off by default: the result is on disk when [`sync_file`]
+    /// returns.
     pub defer_flush: bool,
+    /// Rolling mode updates a replica of at least this many bytes in place
+    /// (writing only the blocks that change) when the delta keeps every
+    /// copied block where it is and no other hard-linked name shares the
+    /// file; smaller files, other deltas and shared files get a new file
+    /// renamed over the old one. [`u64::MAX`] turns the update in place
+    /// off. Default [`IN_PLACE_MIN`].
+    pub in_place_min: u64,
+}
+
+/// The default [`BlockSyncOptions::in_place_min`]: below it, rewriting the
+/// file costs less than the flush that makes an update in place safe.
+pub const IN_PLACE_MIN: u64 = 4 << 20;
+
+impl Default for BlockSyncOptions {
+    fn default() -> Self {
+        Self {
+            mode: BlockSyncMode::default(),
+            block_len: None,
+            threads: 0,
+            defer_flush: false,
+            in_place_min: IN_PLACE_MIN,
+        }
+    }
 }
 
 impl BlockSyncOptions {
@@ -79,6 +109,11 @@ impl BlockSyncOptions {
         self.defer_flush = defer;
         self
     }
+    /// Sets [`in_place_min`](Self::in_place_min).
+    pub fn in_place_min(mut self, bytes: u64) -> Self {
+        self.in_place_min = bytes;
+        self
+    }
 }
 
 /// What [`sync_file`] did.
@@ -99,6 +134,8 @@ pub struct BlockSyncStats {
     pub delta_bytes: u64,
     /// Size of the replica's signature.
     pub signature_bytes: u64,
+    /// The replica was updated in place (only the changed blocks written).
+    pub in_place: bool,
 }
 
 /// Why [`sync_file`] failed.
@@ -125,7 +162,7 @@ pub enum BlockSyncError {
     Patch(#[from] PatchError),
 }
 
-fn io_err(path: &Path) -> impl FnOnce(io::Error) -> BlockSyncError + '_ {
+pub(crate) fn io_err(path: &Path) -> impl FnOnce(io::Error) -> BlockSyncError + '_ {
     move |source| BlockSyncError::Io {
         path: path.to_owned(),
         source,
@@ -148,138 +185,6 @@ impl WriteAt for FileAt<'_> {
     }
     fn set_len(&mut self, len: u64) -> io::Result<()> {
         self.0.set_len(len)
-    }
-}
-
-/// Writes a stream at increasing offsets into a fresh (empty) file,
-/// skipping all-zero pieces so holes stay holes; [`finish`](Self::finish)
-/// sets the final length.
-#[derive(Debug)]
-pub struct SparseWriter<'a> {
-    file: &'a File,
-    pos: u64,
-}
-
-impl<'a> SparseWriter<'a> {
-    /// Writes to `file` from offset 0 (the file should be empty).
-    pub fn new(file: &'a File) -> Self {
-        Self { file, pos: 0 }
-    }
-
-    /// Appends `data`.
-    pub fn write(&mut self, mut data: &[u8]) -> io::Result<()> {
-        while !data.is_empty() {
-            let to_boundary = HOLE - (self.pos % HOLE as u64) as usize;
-            let n = to_boundary.min(data.len());
-            let piece = &data[..n];
-            // The file is fresh and written in order: skipped zeros read
-            // back as zeros, and whole skipped pieces stay holes.
-            if piece.iter().any(|&b| b != 0) {
-                self.file.write_all_at(piece, self.pos)?;
-            }
-            self.pos += n as u64;
-            data = &data[n..];
-        }
-        Ok(())
-    }
-
-    /// Skips `len` zero bytes: they stay a hole of the fresh file.
-    pub fn skip(&mut self, len: u64) -> io::Result<()> {
-        self.pos = self
-            .pos
-            .checked_add(len)
-            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "file offset overflow"))?;
-        Ok(())
-    }
-
-    /// Sets the file's length to what was written (materialising a
-    /// trailing hole).
-    pub fn finish(self) -> io::Result<u64> {
-        self.file.set_len(self.pos)?;
-        Ok(self.pos)
-    }
-}
-
-/// A piece of a file read by [`SparseReader`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Piece<'a> {
-    /// Bytes of a data range (which may hold zeros too).
-    Data(&'a [u8]),
-    /// A hole of this many bytes: zeros, not read.
-    Zeros(u64),
-}
-
-/// Reads a file from the start as data pieces and holes: the data ranges
-/// `SEEK_DATA`/`SEEK_HOLE` report are read (a few MiB at a time), the
-/// holes between them are only measured. Where the file system cannot tell
-/// (or the lookup fails), the whole file is data and is read as usual.
-#[derive(Debug)]
-pub struct SparseReader<'a> {
-    file: &'a File,
-    len: u64,
-    ranges: std::vec::IntoIter<(u64, u64)>,
-    range: Option<(u64, u64)>,
-    pos: u64,
-    buf: Vec<u8>,
-}
-
-impl<'a> SparseReader<'a> {
-    /// Reads the first `len` bytes of `file` (its length when opened).
-    pub fn new(file: &'a File, len: u64) -> Self {
-        Self::from_lookup(file, len, super::data_ranges(file, len))
-    }
-
-    /// Reads `file` as if only the data ranges `lookup` found (sorted,
-    /// disjoint, within `len`) held data; all of it if the lookup failed.
-    fn from_lookup(file: &'a File, len: u64, lookup: io::Result<Vec<(u64, u64)>>) -> Self {
-        let mut ranges = lookup.unwrap_or_else(|_| vec![(0, len)]).into_iter();
-        Self {
-            file,
-            len,
-            range: ranges.next(),
-            ranges,
-            pos: 0,
-            buf: Vec::new(),
-        }
-    }
-
-    /// The next piece, or `None` at the end (early if the file turned out
-    /// shorter than `len`: the job it feeds then reports the length).
-    pub fn next_piece(&mut self) -> io::Result<Option<Piece<'_>>> {
-        let (start, end) = self.range.unwrap_or((self.len, self.len));
-        if self.pos < start {
-            let n = start - self.pos;
-            self.pos = start;
-            return Ok(Some(Piece::Zeros(n)));
-        }
-        if self.pos >= end {
-            if self.range.is_none() {
-                return Ok(None);
-            }
-            self.range = self.ranges.next();
-            return self.next_piece();
-        }
-        let want = usize::try_from(end - self.pos).unwrap_or(CHUNK).min(CHUNK);
-        if self.buf.len() < want {
-            self.buf.resize(want, 0);
-        }
-        let mut n = 0;
-        while n < want {
-            match FileExt::read_at(self.file, &mut self.buf[n..want], self.pos + n as u64) {
-                Ok(0) => break,
-                Ok(k) => n += k,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        if n == 0 {
-            // The file shrank while being read.
-            self.range = None;
-            self.len = self.pos;
-            return Ok(None);
-        }
-        self.pos += n as u64;
-        Ok(Some(Piece::Data(&self.buf[..n])))
     }
 }
 
@@ -317,6 +222,18 @@ pub fn sign_file(
     hash: StrongHash,
     threads: usize,
 ) -> Result<(Signature, u64), BlockSyncError> {
+    sign_file_with(path, block_len, hash, threads, None)
+}
+
+/// [`sign_file`], also feeding every byte read (and every hole) to
+/// `leaves`.
+fn sign_file_with(
+    path: &Path,
+    block_len: Option<u32>,
+    hash: StrongHash,
+    threads: usize,
+    mut leaves: Option<&mut Leaves>,
+) -> Result<(Signature, u64), BlockSyncError> {
     let file = File::open(path).map_err(io_err(path))?;
     let len = file.metadata().map_err(io_err(path))?.len();
     let mut params = SignatureParams::new(len).with_strong_hash(hash);
@@ -330,25 +247,38 @@ pub fn sign_file(
     let mut reader = SparseReader::new(&file, len);
     while let Some(piece) = reader.next_piece().map_err(io_err(path))? {
         match piece {
-            Piece::Data(mut input) => loop {
-                let p = job.run(input, &mut out, false)?;
-                input = &input[p.consumed..];
-                loader.feed(&out[..p.produced])?;
-                sig_len += p.produced as u64;
-                if input.is_empty() && p.produced < out.len() {
-                    break;
+            Piece::Data(mut input) => {
+                if let Some(l) = leaves.as_deref_mut() {
+                    l.update(input);
                 }
-            },
-            Piece::Zeros(mut zeros) => loop {
-                let p = job.run_zeros(zeros, &mut out)?;
-                zeros -= p.consumed as u64;
-                loader.feed(&out[..p.produced])?;
-                sig_len += p.produced as u64;
-                if zeros == 0 && p.produced < out.len() {
-                    break;
+                loop {
+                    let p = job.run(input, &mut out, false)?;
+                    input = &input[p.consumed..];
+                    loader.feed(&out[..p.produced])?;
+                    sig_len += p.produced as u64;
+                    if input.is_empty() && p.produced < out.len() {
+                        break;
+                    }
                 }
-            },
+            }
+            Piece::Zeros(mut zeros) => {
+                if let Some(l) = leaves.as_deref_mut() {
+                    l.zeros(zeros);
+                }
+                loop {
+                    let p = job.run_zeros(zeros, &mut out)?;
+                    zeros -= p.consumed as u64;
+                    loader.feed(&out[..p.produced])?;
+                    sig_len += p.produced as u64;
+                    if zeros == 0 && p.produced < out.len() {
+                        break;
+                    }
+                }
+            }
         }
+    }
+    if let Some(l) = leaves {
+        l.finish();
     }
     loop {
         let p = job.run(&[], &mut out, true)?;
@@ -369,11 +299,23 @@ pub fn sync_file(
     replica: &Path,
     options: &BlockSyncOptions,
 ) -> Result<BlockSyncStats, BlockSyncError> {
+    sync_file_with_hook(master, replica, options, &mut |_| Ok(()))
+}
+
+/// [`sync_file`], calling `hook` before each write and flush of an update
+/// in place; an error from the hook stops the update there (as a crash or
+/// an I/O error would) and is returned. For fault-injection tests.
+pub fn sync_file_with_hook(
+    master: &Path,
+    replica: &Path,
+    options: &BlockSyncOptions,
+    hook: &mut dyn FnMut(IoPoint) -> io::Result<()>,
+) -> Result<BlockSyncStats, BlockSyncError> {
     if !replica.exists() {
         File::create(replica).map_err(io_err(replica))?;
     }
     match options.mode {
-        BlockSyncMode::Rolling => sync_rolling(master, replica, options),
+        BlockSyncMode::Rolling => sync_rolling(master, replica, options, hook),
         BlockSyncMode::FixedInPlace => sync_fixed(master, replica, options),
     }
 }
@@ -386,56 +328,18 @@ fn temp_beside(replica: &Path) -> PathBuf {
     replica.with_file_name(format!(".{name}.rha-tmp.{}", std::process::id()))
 }
 
-/// The delta job feeding the patch job, in one process: delta bytes go
-/// straight into the patch, its output into the new file.
+/// The patch job writing a new file from the basis and a delta fed to it.
 struct Pipeline<'a> {
-    delta: DeltaJob,
     patch: SparsePatchJob<FileAt<'a>>,
     writer: SparseWriter<'a>,
     out_path: &'a Path,
-    dbuf: Vec<u8>,
     pbuf: Vec<u8>,
-    delta_bytes: u64,
     patched: bool,
 }
 
 impl Pipeline<'_> {
-    fn data(&mut self, mut input: &[u8]) -> Result<(), BlockSyncError> {
-        loop {
-            let p = self.delta.run(input, &mut self.dbuf, false)?;
-            input = &input[p.consumed..];
-            self.patch(p.produced, false)?;
-            if input.is_empty() && p.produced < self.dbuf.len() {
-                return Ok(());
-            }
-        }
-    }
-
-    fn zeros(&mut self, mut zeros: u64) -> Result<(), BlockSyncError> {
-        loop {
-            let p = self.delta.run_zeros(zeros, &mut self.dbuf)?;
-            zeros -= p.consumed as u64;
-            self.patch(p.produced, false)?;
-            if zeros == 0 && p.produced < self.dbuf.len() {
-                return Ok(());
-            }
-        }
-    }
-
-    fn end(&mut self) -> Result<(), BlockSyncError> {
-        loop {
-            let p = self.delta.run(&[], &mut self.dbuf, true)?;
-            self.patch(p.produced, p.done)?;
-            if p.done {
-                return Ok(());
-            }
-        }
-    }
-
-    /// Applies the first `n` bytes of the delta buffer.
-    fn patch(&mut self, n: usize, end: bool) -> Result<(), BlockSyncError> {
-        self.delta_bytes += n as u64;
-        let mut d = &self.dbuf[..n];
+    /// Applies the delta bytes `d`; `end`: no more will come.
+    fn feed(&mut self, mut d: &[u8], end: bool) -> Result<(), BlockSyncError> {
         loop {
             let q = self.patch.run(d, &mut self.pbuf, end)?;
             d = &d[q.consumed..];
@@ -451,10 +355,92 @@ impl Pipeline<'_> {
     }
 }
 
+/// The delta job in one process with what consumes its output: first a
+/// [`Stage`] (while the delta may still be applied in place), then the
+/// patch job writing a new file.
+struct Driver<'a> {
+    delta: DeltaJob,
+    stage: Option<Stage>,
+    pipe: Pipeline<'a>,
+    dbuf: Vec<u8>,
+    delta_bytes: u64,
+}
+
+impl Driver<'_> {
+    fn data(&mut self, mut input: &[u8]) -> Result<(), BlockSyncError> {
+        loop {
+            let p = self.delta.run(input, &mut self.dbuf, false)?;
+            input = &input[p.consumed..];
+            self.push(p.produced, false)?;
+            if input.is_empty() && p.produced < self.dbuf.len() {
+                return Ok(());
+            }
+        }
+    }
+
+    fn zeros(&mut self, mut zeros: u64) -> Result<(), BlockSyncError> {
+        loop {
+            let p = self.delta.run_zeros(zeros, &mut self.dbuf)?;
+            zeros -= p.consumed as u64;
+            self.push(p.produced, false)?;
+            if zeros == 0 && p.produced < self.dbuf.len() {
+                return Ok(());
+            }
+        }
+    }
+
+    fn end(&mut self) -> Result<(), BlockSyncError> {
+        loop {
+            let p = self.delta.run(&[], &mut self.dbuf, true)?;
+            self.push(p.produced, p.done)?;
+            if p.done {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Hands on the first `n` bytes of the delta buffer: to the stage while
+    /// it takes them, else to the patch job (the staged bytes first).
+    fn push(&mut self, n: usize, end: bool) -> Result<(), BlockSyncError> {
+        self.delta_bytes += n as u64;
+        let d = &self.dbuf[..n];
+        if let Some(stage) = &mut self.stage {
+            if stage.push(d)? {
+                return Ok(());
+            }
+            self.unstage(false)?;
+        }
+        self.pipe.feed(&self.dbuf[..n], end)
+    }
+
+    /// Feeds the staged delta to the patch job (the update in place is
+    /// not possible after all); `end`: the delta is all staged.
+    fn unstage(&mut self, end: bool) -> Result<(), BlockSyncError> {
+        if let Some(stage) = self.stage.take() {
+            let pipe = &mut self.pipe;
+            stage.replay(
+                |path, e| io_err(path)(e),
+                |d, last| pipe.feed(d, end && last),
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Whether the replica may be updated in place: a regular file with no
+/// other hard-linked name (whose content must not change, see
+/// [`Transfer`](super::Transfer)) and long enough for the update's flush
+/// to cost less than rewriting it.
+fn in_place_allowed(meta: &fs::Metadata, options: &BlockSyncOptions) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    meta.is_file() && meta.nlink() == 1 && meta.len() >= options.in_place_min
+}
+
 fn sync_rolling(
     master: &Path,
     replica: &Path,
     options: &BlockSyncOptions,
+    hook: Hook<'_>,
 ) -> Result<BlockSyncStats, BlockSyncError> {
     let m = File::open(master).map_err(io_err(master))?;
     let mlen = m.metadata().map_err(io_err(master))?.len();
@@ -467,50 +453,102 @@ fn sync_rolling(
         .unwrap_or_else(|| block_len_for(mlen.max(rlen)));
     // The signature stays in this process and the delta's whole-file BLAKE3
     // hash checks the result, so the faster XXH3 block hashes suffice.
-    let (sig, sig_len) = sign_file(replica, Some(block_len), StrongHash::Xxh3, options.threads)?;
+    // Where the replica may be updated in place, its whole-file hash's
+    // block hashes are computed as it is signed, so the result is checked
+    // without reading the blocks it keeps: the replica is read once.
+    let before = fs::metadata(replica).map_err(io_err(replica))?;
+    let mut leaves = (in_place_allowed(&before, options)
+        && before.len().div_ceil(u64::from(block_len.max(1))) <= inplace::MAX_LEAVES)
+        .then(|| Leaves::new(block_len));
+    let (sig, sig_len) = sign_file_with(
+        replica,
+        Some(block_len),
+        StrongHash::Xxh3,
+        options.threads,
+        leaves.as_mut(),
+    )?;
     let basis = File::open(replica).map_err(io_err(replica))?;
-    let basis_len = basis.metadata().map_err(io_err(replica))?.len();
+    let basis_meta = basis.metadata().map_err(io_err(replica))?;
+    let basis_len = basis_meta.len();
     let tmp = temp_beside(replica);
     let out = File::create(&tmp).map_err(io_err(&tmp))?;
     let result = (|| {
-        let mut pipe = Pipeline {
+        let mut driver = Driver {
             delta: DeltaJob::new(sig, DeltaFormat::Rha).with_threads(options.threads),
-            patch: SparsePatchJob::new(
-                FileAt(&basis),
-                PatchOptions::default().basis_len(Some(basis_len)),
-            ),
-            writer: SparseWriter::new(&out),
-            out_path: &tmp,
+            stage: in_place_allowed(&basis_meta, options).then(|| Stage::new(replica, basis_len)),
+            pipe: Pipeline {
+                patch: SparsePatchJob::new(
+                    FileAt(&basis),
+                    PatchOptions::default().basis_len(Some(basis_len)),
+                ),
+                writer: SparseWriter::new(&out),
+                out_path: &tmp,
+                pbuf: vec![0u8; 1 << 20],
+                patched: false,
+            },
             dbuf: vec![0u8; 256 << 10],
-            pbuf: vec![0u8; 1 << 20],
             delta_bytes: 0,
-            patched: false,
         };
         let mut reader = SparseReader::new(&m, mlen);
         while let Some(piece) = reader.next_piece().map_err(io_err(master))? {
             match piece {
-                Piece::Data(input) => pipe.data(input)?,
-                Piece::Zeros(n) => pipe.zeros(n)?,
+                Piece::Data(input) => driver.data(input)?,
+                Piece::Zeros(n) => driver.zeros(n)?,
             }
         }
-        pipe.end()?;
-        if !pipe.patched {
-            return Err(PatchError::Finished.into());
-        }
-        pipe.writer.finish().map_err(io_err(&tmp))?;
-        let s = pipe.delta.stats();
-        Ok(BlockSyncStats {
+        driver.end()?;
+        let s = driver.delta.stats();
+        let stats = BlockSyncStats {
             literal_bytes: s.literal_bytes,
             matched_bytes: s.matched_bytes,
             hole_bytes: s.hole_bytes,
             fell_back: false,
-            delta_bytes: pipe.delta_bytes,
+            delta_bytes: driver.delta_bytes,
             signature_bytes: sig_len,
-        })
+            in_place: false,
+        };
+        if let Some(stage) = &driver.stage {
+            let file = OpenOptions::new()
+                .write(true)
+                .read(true)
+                .open(replica)
+                .map_err(io_err(replica))?;
+            // Still the file that was signed, unchanged: not replaced or
+            // written meanwhile (the block hashes of its kept blocks stand).
+            let now = file.metadata().map_err(io_err(replica))?;
+            if unchanged(&before, &now) {
+                return match inplace::apply(
+                    &file,
+                    stage,
+                    leaves.as_ref(),
+                    options.defer_flush,
+                    hook,
+                )
+                .map_err(io_err(replica))?
+                {
+                    Applied::Done => Ok(Outcome::InPlace(BlockSyncStats {
+                        in_place: true,
+                        ..stats
+                    })),
+                    Applied::Mismatch => Ok(Outcome::Mismatch),
+                };
+            }
+            driver.unstage(true)?;
+        }
+        if !driver.pipe.patched {
+            return Err(PatchError::Finished.into());
+        }
+        driver.pipe.writer.finish().map_err(io_err(&tmp))?;
+        Ok(Outcome::Copied(stats))
     })();
     let stats = match result {
-        Ok(stats) => stats,
-        Err(BlockSyncError::Patch(PatchError::HashMismatch { .. })) => {
+        Ok(Outcome::InPlace(stats)) => {
+            drop(out);
+            let _ = fs::remove_file(&tmp);
+            return Ok(stats);
+        }
+        Ok(Outcome::Copied(stats)) => stats,
+        Ok(Outcome::Mismatch) | Err(BlockSyncError::Patch(PatchError::HashMismatch { .. })) => {
             out.set_len(0).map_err(io_err(&tmp))?;
             let (literal, len) = copy_sparse(master, &out, &tmp)?;
             BlockSyncStats {
@@ -534,6 +572,39 @@ fn sync_rolling(
     }
     fs::rename(&tmp, replica).map_err(io_err(replica))?;
     Ok(stats)
+}
+
+/// Whether `a` and `b` are the same file, with the same length and times.
+fn unchanged(a: &fs::Metadata, b: &fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    (
+        a.dev(),
+        a.ino(),
+        a.len(),
+        a.mtime(),
+        a.mtime_nsec(),
+        a.ctime(),
+        a.ctime_nsec(),
+    ) == (
+        b.dev(),
+        b.ino(),
+        b.len(),
+        b.mtime(),
+        b.mtime_nsec(),
+        b.ctime(),
+        b.ctime_nsec(),
+    )
+}
+
+/// How [`sync_rolling`]'s delta was applied.
+enum Outcome {
+    /// To the replica itself.
+    InPlace(BlockSyncStats),
+    /// Into a new file, still to be renamed over the replica.
+    Copied(BlockSyncStats),
+    /// In place, but the result did not verify (the replica changed under
+    /// us): the master is copied whole.
+    Mismatch,
 }
 
 /// Copies `master` into `out` (empty), keeping holes; returns the bytes
@@ -600,6 +671,7 @@ fn sync_fixed(
             fell_back: false,
             delta_bytes,
             signature_bytes: sig_len,
+            in_place: true,
         },
         Err(PatchError::HashMismatch { .. }) => {
             // Copy everything in place, then trim.
@@ -624,64 +696,4 @@ fn sync_fixed(
         r.sync_all().map_err(io_err(replica))?;
     }
     Ok(stats)
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
-
-    use super::*;
-
-    /// Reads everything `reader` gives: the bytes, with holes as zeros,
-    /// and the bytes given as holes.
-    fn read_all(mut reader: SparseReader<'_>) -> (Vec<u8>, u64) {
-        let (mut out, mut holes) = (Vec::new(), 0);
-        while let Some(piece) = reader.next_piece().unwrap() {
-            match piece {
-                Piece::Data(d) => out.extend_from_slice(d),
-                Piece::Zeros(n) => {
-                    out.resize(out.len() + n as usize, 0);
-                    holes += n;
-                }
-            }
-        }
-        (out, holes)
-    }
-
-    #[test]
-    fn a_failed_hole_lookup_reads_the_whole_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("f");
-        let f = File::create(&path).unwrap();
-        let len = 3 * CHUNK as u64;
-        f.set_len(len).unwrap();
-        f.write_all_at(b"head", 0).unwrap();
-        f.write_all_at(b"tail", len - 4).unwrap();
-        let f = File::open(&path).unwrap();
-        let mut want = vec![0u8; len as usize];
-        want[..4].copy_from_slice(b"head");
-        want[len as usize - 4..].copy_from_slice(b"tail");
-
-        // As on a file system without SEEK_DATA/SEEK_HOLE: dense.
-        let unsupported = Err(io::Error::from_raw_os_error(libc::EINVAL));
-        let (bytes, holes) = read_all(SparseReader::from_lookup(&f, len, unsupported));
-        assert!(bytes == want);
-        assert_eq!(holes, 0);
-
-        // With the lookup: the same bytes, most of them never read.
-        let (bytes, holes) = read_all(SparseReader::new(&f, len));
-        assert!(bytes == want);
-        assert!(holes >= len - 2 * 4096 || holes == 0, "{holes}");
-    }
-
-    #[test]
-    fn a_file_that_shrank_ends_early() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("f");
-        fs::write(&path, vec![7u8; 10_000]).unwrap();
-        let f = File::open(&path).unwrap();
-        let reader = SparseReader::from_lookup(&f, 20_000, Ok(vec![(0, 20_000)]));
-        let (bytes, holes) = read_all(reader);
-        assert_eq!((bytes.len(), holes), (10_000, 0));
-    }
 }

@@ -7,9 +7,10 @@
 //! the data ranges `SEEK_DATA`/`SEEK_HOLE` report). In block mode a
 //! changed file that exists on both sides moves through [`BlockDelta`]:
 //! a block signature of the replica's copy, a rolling delta of the
-//! master's copy against it, and a patch into a new file renamed over the
-//! old one ([`crate::sync::block::sync_file`]); files whose size and time
-//! agree are checked by content.
+//! master's copy against it, and a patch of only the changed blocks in
+//! place or into a new file renamed over the old one
+//! ([`crate::sync::block::sync_file`]); files whose size and time agree
+//! are checked by content.
 //!
 //! Extended attributes ([`xattr::XattrScope`]) are part of what is
 //! compared: an entry whose set differs gets the master's exactly, also
@@ -18,9 +19,11 @@
 pub mod block;
 mod continuity;
 mod durable;
+mod inplace;
 mod overlap;
 mod rewind;
 pub mod scan;
+mod sparse_io;
 pub mod xattr;
 
 pub use continuity::ForgottenPoint;
@@ -57,11 +60,15 @@ pub struct TransferStats {
 
 /// Moves one file's content from the master to the replica.
 ///
-/// The contract a block-level (delta) implementation must keep too: the
-/// replica's file is *replaced*, by writing a new file and renaming it over
-/// the old one (see [`replace_file`]), never rewritten in place, because the
-/// old file may share its inode with other hard-linked names that the plan
-/// keeps. The caller sets the attributes afterwards.
+/// The contract a block-level (delta) implementation must keep too: a
+/// replica file that shares its inode with other hard-linked names (link
+/// count above one) is *replaced*, by writing a new file and renaming it
+/// over the old one (see [`replace_file`]), never rewritten in place,
+/// because the plan may keep those other names as they are. A file with no
+/// other name may be updated in place, provided it is first made durably
+/// suspect (its `ctime` flushed, so a run that stops early sends it again:
+/// see the `durable` module's rule). The caller sets the attributes
+/// afterwards.
 pub trait Transfer {
     /// Makes `replica` hold the content of `master`; `exists` says whether
     /// the replica has a (differing) version to reuse.
@@ -76,8 +83,9 @@ pub trait Transfer {
 /// Block-level transfer: the replica's existing copy is the basis of a
 /// rolling delta ([`crate::sync::block::sync_file`] in
 /// [`BlockSyncMode::Rolling`](crate::sync::block::BlockSyncMode::Rolling),
-/// which writes a new file and renames it over the old one, as the
-/// [`Transfer`] contract asks). The result is checked against the master's
+/// which updates a large file with no other hard-linked name in place when
+/// its changed blocks stay where they are, and otherwise writes a new file
+/// and renames it over the old one, as the [`Transfer`] contract asks). The result is checked against the master's
 /// whole-file hash, with a full copy on mismatch. A file the replica does
 /// not have yet is copied whole.
 #[derive(Debug, Default, Clone)]

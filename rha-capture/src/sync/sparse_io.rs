@@ -1,0 +1,206 @@
+//! Sparse-aware file I/O for block sync: [`SparseReader`] reads a file as
+//! data pieces and holes (`SEEK_DATA`/`SEEK_HOLE`) without reading the
+//! holes, [`SparseWriter`] writes a stream into a fresh file leaving its
+//! zero runs as holes.
+
+use std::fs::File;
+use std::io;
+use std::os::unix::fs::FileExt;
+
+/// Bytes read from a file per step.
+pub(crate) const CHUNK: usize = 4 << 20;
+/// Zero runs at least this long (and aligned to it) become holes.
+const HOLE: usize = 64 << 10;
+
+/// Writes a stream at increasing offsets into a fresh (empty) file,
+/// skipping all-zero pieces so holes stay holes; [`finish`](Self::finish)
+/// sets the final length.
+#[derive(Debug)]
+pub struct SparseWriter<'a> {
+    file: &'a File,
+    pos: u64,
+}
+
+impl<'a> SparseWriter<'a> {
+    /// Writes to `file` from offset 0 (the file should be empty).
+    pub fn new(file: &'a File) -> Self {
+        Self { file, pos: 0 }
+    }
+
+    /// Appends `data`.
+    pub fn write(&mut self, mut data: &[u8]) -> io::Result<()> {
+        while !data.is_empty() {
+            let to_boundary = HOLE - (self.pos % HOLE as u64) as usize;
+            let n = to_boundary.min(data.len());
+            let piece = &data[..n];
+            // The file is fresh and written in order: skipped zeros read
+            // back as zeros, and whole skipped pieces stay holes.
+            if piece.iter().any(|&b| b != 0) {
+                self.file.write_all_at(piece, self.pos)?;
+            }
+            self.pos += n as u64;
+            data = &data[n..];
+        }
+        Ok(())
+    }
+
+    /// Skips `len` zero bytes: they stay a hole of the fresh file.
+    pub fn skip(&mut self, len: u64) -> io::Result<()> {
+        self.pos = self
+            .pos
+            .checked_add(len)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "file offset overflow"))?;
+        Ok(())
+    }
+
+    /// Sets the file's length to what was written (materialising a
+    /// trailing hole).
+    pub fn finish(self) -> io::Result<u64> {
+        self.file.set_len(self.pos)?;
+        Ok(self.pos)
+    }
+}
+
+/// A piece of a file read by [`SparseReader`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Piece<'a> {
+    /// Bytes of a data range (which may hold zeros too).
+    Data(&'a [u8]),
+    /// A hole of this many bytes: zeros, not read.
+    Zeros(u64),
+}
+
+/// Reads a file from the start as data pieces and holes: the data ranges
+/// `SEEK_DATA`/`SEEK_HOLE` report are read (a few MiB at a time), the
+/// holes between them are only measured. Where the file system cannot tell
+/// (or the lookup fails), the whole file is data and is read as usual.
+#[derive(Debug)]
+pub struct SparseReader<'a> {
+    file: &'a File,
+    len: u64,
+    ranges: std::vec::IntoIter<(u64, u64)>,
+    range: Option<(u64, u64)>,
+    pos: u64,
+    buf: Vec<u8>,
+}
+
+impl<'a> SparseReader<'a> {
+    /// Reads the first `len` bytes of `file` (its length when opened).
+    pub fn new(file: &'a File, len: u64) -> Self {
+        Self::from_lookup(file, len, super::data_ranges(file, len))
+    }
+
+    /// Reads `file` as if only the data ranges `lookup` found (sorted,
+    /// disjoint, within `len`) held data; all of it if the lookup failed.
+    fn from_lookup(file: &'a File, len: u64, lookup: io::Result<Vec<(u64, u64)>>) -> Self {
+        let mut ranges = lookup.unwrap_or_else(|_| vec![(0, len)]).into_iter();
+        Self {
+            file,
+            len,
+            range: ranges.next(),
+            ranges,
+            pos: 0,
+            buf: Vec::new(),
+        }
+    }
+
+    /// The next piece, or `None` at the end (early if the file turned out
+    /// shorter than `len`: the job it feeds then reports the length).
+    pub fn next_piece(&mut self) -> io::Result<Option<Piece<'_>>> {
+        let (start, end) = self.range.unwrap_or((self.len, self.len));
+        if self.pos < start {
+            let n = start - self.pos;
+            self.pos = start;
+            return Ok(Some(Piece::Zeros(n)));
+        }
+        if self.pos >= end {
+            if self.range.is_none() {
+                return Ok(None);
+            }
+            self.range = self.ranges.next();
+            return self.next_piece();
+        }
+        let want = usize::try_from(end - self.pos).unwrap_or(CHUNK).min(CHUNK);
+        if self.buf.len() < want {
+            self.buf.resize(want, 0);
+        }
+        let mut n = 0;
+        while n < want {
+            match FileExt::read_at(self.file, &mut self.buf[n..want], self.pos + n as u64) {
+                Ok(0) => break,
+                Ok(k) => n += k,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if n == 0 {
+            // The file shrank while being read.
+            self.range = None;
+            self.len = self.pos;
+            return Ok(None);
+        }
+        self.pos += n as u64;
+        Ok(Some(Piece::Data(&self.buf[..n])))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+    use super::*;
+    use std::fs;
+
+    /// Reads everything `reader` gives: the bytes, with holes as zeros,
+    /// and the bytes given as holes.
+    fn read_all(mut reader: SparseReader<'_>) -> (Vec<u8>, u64) {
+        let (mut out, mut holes) = (Vec::new(), 0);
+        while let Some(piece) = reader.next_piece().unwrap() {
+            match piece {
+                Piece::Data(d) => out.extend_from_slice(d),
+                Piece::Zeros(n) => {
+                    out.resize(out.len() + n as usize, 0);
+                    holes += n;
+                }
+            }
+        }
+        (out, holes)
+    }
+
+    #[test]
+    fn a_failed_hole_lookup_reads_the_whole_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        let f = File::create(&path).unwrap();
+        let len = 3 * CHUNK as u64;
+        f.set_len(len).unwrap();
+        f.write_all_at(b"head", 0).unwrap();
+        f.write_all_at(b"tail", len - 4).unwrap();
+        let f = File::open(&path).unwrap();
+        let mut want = vec![0u8; len as usize];
+        want[..4].copy_from_slice(b"head");
+        want[len as usize - 4..].copy_from_slice(b"tail");
+
+        // As on a file system without SEEK_DATA/SEEK_HOLE: dense.
+        let unsupported = Err(io::Error::from_raw_os_error(libc::EINVAL));
+        let (bytes, holes) = read_all(SparseReader::from_lookup(&f, len, unsupported));
+        assert!(bytes == want);
+        assert_eq!(holes, 0);
+
+        // With the lookup: the same bytes, most of them never read.
+        let (bytes, holes) = read_all(SparseReader::new(&f, len));
+        assert!(bytes == want);
+        assert!(holes >= len - 2 * 4096 || holes == 0, "{holes}");
+    }
+
+    #[test]
+    fn a_file_that_shrank_ends_early() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        fs::write(&path, vec![7u8; 10_000]).unwrap();
+        let f = File::open(&path).unwrap();
+        let reader = SparseReader::from_lookup(&f, 20_000, Ok(vec![(0, 20_000)]));
+        let (bytes, holes) = read_all(reader);
+        assert_eq!((bytes.len(), holes), (10_000, 0));
+    }
+}
