@@ -38,8 +38,10 @@ pub(crate) const FIXED_REQUEST_MAC: [u8; 32] = [0x5a; 32];
 ///   DNS message, the answer signed the server's way verifies exactly when
 ///   the skew is within the fudge; changing any single byte of it makes
 ///   it fail, except the message ID (RFC 8945 §4.3.2: the MAC covers the
-///   original ID, and the client matches IDs itself); another request MAC
-///   or secret fails. The same bytes signed as a request decode with the
+///   original ID, and the client matches IDs itself), which must still
+///   verify, as must the case of a letter in the TSIG record's owner or
+///   algorithm name (the MAC covers their canonical form); another request
+///   MAC or secret fails. The same bytes signed as a request decode with the
 ///   TSIG record last, whose MAC is the reference HMAC computed here.
 /// - 2, raw TSIG record data: the rest becomes the data of a TSIG record
 ///   by the fixed key in an empty answer. Checks: no panic.
@@ -151,12 +153,19 @@ fn sign_and_verify(data: &[u8]) {
             .chain(signed.len() - CHANGED_BYTES / 2..signed.len())
             .collect()
     };
+    // Names compare without case (RFC 8945 §4.3.3 signs their canonical
+    // form): the TSIG record's owner and algorithm names may change case.
+    let owner = answer.len()..answer.len() + key.name().wire_len();
+    let algorithm = owner.end + 10..owner.end + 10 + hmac_sha256_wire().len();
     let mut tampered = signed.clone();
     for i in positions {
         tampered[i] ^= change;
         let verdict = verifies(&tampered);
+        let in_names = owner.contains(&i) || algorithm.contains(&i);
         if i < 2 {
             assert_eq!(verdict, Ok(()), "a changed ID (byte {i}) fails");
+        } else if in_names && change == 0x20 && signed[i].is_ascii_alphabetic() {
+            assert_eq!(verdict, Ok(()), "a case change in a name (byte {i}) fails");
         } else {
             assert!(
                 verdict.is_err(),
