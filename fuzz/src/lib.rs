@@ -24,6 +24,8 @@
 //! | [`spool_open`] | a control byte (salvage), then files (kind, u16 length, bytes): state, dirty, segments | no panic; an error names a file and an offset inside it; what opens reads back in order, appends and reopens with the new record |
 //! | [`rewind_open`] | files (kind, u16 length, bytes): state slots, redo file, segments | no panic; an error names a file and an offset inside it; what opens lists its points in order and a replica opens, rewinds and undoes on it or fails cleanly |
 //! | [`redirect_text`] | a parser byte, then a DNS name, host name, base64 secret, or bytes to encode | no panic; DNS names print and parse back to themselves; accepted host names are short DNS names; base64 acceptance agrees with a reference decoder; encoded secrets are accepted |
+//! | [`tsig_verify`] | a mode byte, then a signed DNS answer, key and skew settings with an unsigned answer, or TSIG record data | no panic; answers signed the server's way verify exactly within the fudge; any single changed byte but the ID fails; another key or request MAC fails; a signed request carries the reference HMAC |
+//! | [`netlink_ack`] | a mode byte, a sequence number, then a datagram from the kernel or messages to build one | no panic; the ack found is exactly a reference reading of netlink(7); a well-formed ack round-trips |
 //!
 //! The seed corpus is written by the ignored test `regenerate_seed_corpus`
 //! (`cargo test -p rha-fuzz --lib -- --ignored regenerate_seed_corpus`):
@@ -43,6 +45,7 @@ mod dns;
 mod fixed;
 mod glob;
 mod ha;
+mod netlink;
 mod ops;
 mod redirect;
 mod rewind_model;
@@ -54,6 +57,7 @@ mod spool_limits;
 mod spool_model;
 mod spool_open;
 mod tree;
+mod tsig;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -64,6 +68,7 @@ pub use dns::dns_message_decode;
 pub use fixed::fixed_delta;
 pub use glob::glob_match;
 pub use ha::{ha_restore, ha_sequence};
+pub use netlink::netlink_ack;
 pub use ops::delta_ops;
 pub use redirect::redirect_text;
 pub use rewind_model::rewind_model;
@@ -73,6 +78,7 @@ pub use spool_limits::spool_limits_decode;
 pub use spool_model::spool_model;
 pub use spool_open::spool_open;
 pub use tree::tree_signature_parse;
+pub use tsig::tsig_verify;
 
 /// The main program of a fuzz target built without libFuzzer: runs every
 /// file named on the command line (every file inside a named directory,
@@ -240,6 +246,16 @@ mod tests {
         replay("glob_match", super::glob_match);
     }
 
+    #[test]
+    fn replay_tsig_verify_corpus() {
+        replay("tsig_verify", super::tsig_verify);
+    }
+
+    #[test]
+    fn replay_netlink_ack_corpus() {
+        replay("netlink_ack", super::netlink_ack);
+    }
+
     /// Writes the descriptive seeds of the targets whose seeds live beside
     /// them (`seed-*` files); fuzzer finds and regressions are left alone.
     #[test]
@@ -251,6 +267,8 @@ mod tests {
             ("spool_open", crate::spool_open::seeds::seeds()),
             ("fixed_delta", crate::fixed::seeds::seeds()),
             ("glob_match", crate::glob::seeds::seeds()),
+            ("tsig_verify", crate::tsig::seeds::seeds()),
+            ("netlink_ack", crate::netlink::seeds::seeds()),
         ];
         for (target, seeds) in sets {
             let dir = corpus_dir(target);
@@ -280,6 +298,8 @@ mod tests {
             super::spool_open(&[0xA5; 8][..n]);
             super::rewind_open(&[0xA5; 8][..n]);
             super::redirect_text(&[0xA5; 8][..n]);
+            super::tsig_verify(&[0xA5; 8][..n]);
+            super::netlink_ack(&[0xA5; 8][..n]);
         }
     }
 }

@@ -13,6 +13,10 @@
 //! in the binary (`src/cli/`) and are not part of the library, so programs
 //! that link the library (such as `librha`) carry no command-line code.
 //!
+//! With the `testing` feature, the `testing` module exposes the private
+//! parsers of untrusted bytes (TSIG signing and verification, rtnetlink
+//! acknowledgements) to the fuzz targets. It is not part of the stable API.
+//!
 //! ```no_run
 //! use rha_capture::journal_file::{scan, Outcome};
 //!
@@ -29,3 +33,5 @@ pub mod apply;
 pub mod journal_file;
 pub mod redirect;
 pub mod sync;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;

@@ -42,9 +42,9 @@ pub mod ha;
 mod host_name;
 mod move_ip;
 mod ndisc;
-mod rtnetlink;
+pub(crate) mod rtnetlink;
 mod script;
-mod tsig;
+pub(crate) mod tsig;
 
 use std::fmt;
 

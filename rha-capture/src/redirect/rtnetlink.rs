@@ -20,6 +20,8 @@ const RTM_NEWADDR: u16 = 20;
 const RTM_DELADDR: u16 = 21;
 const IFA_ADDRESS: u16 = 1;
 const IFA_LOCAL: u16 = 2;
+/// The largest errno the kernel reports (`MAX_ERRNO`).
+const MAX_ERRNO: i32 = 4095;
 
 /// How long to wait for the kernel's acknowledgement.
 const ACK_TIMEOUT: Duration = Duration::from_secs(5);
@@ -62,7 +64,13 @@ pub(crate) fn change_address(
 
 /// Builds one `RTM_NEWADDR`/`RTM_DELADDR` request (native byte order, as
 /// netlink wants).
-fn address_message(index: u32, address: IpAddr, prefix_len: u8, add: bool, seq: u32) -> Vec<u8> {
+pub(crate) fn address_message(
+    index: u32,
+    address: IpAddr,
+    prefix_len: u8,
+    add: bool,
+    seq: u32,
+) -> Vec<u8> {
     let (family, bytes): (u8, Vec<u8>) = match address {
         IpAddr::V4(a) => (libc::AF_INET as u8, a.octets().to_vec()),
         IpAddr::V6(a) => (libc::AF_INET6 as u8, a.octets().to_vec()),
@@ -181,7 +189,7 @@ fn receive_ack(socket: &OwnedFd, seq: u32) -> io::Result<i32> {
 
 /// Looks through one datagram of netlink messages for the acknowledgement
 /// of `seq`; `Ok(None)` if it is not there.
-fn parse_ack(mut data: &[u8], seq: u32) -> io::Result<Option<i32>> {
+pub(crate) fn parse_ack(mut data: &[u8], seq: u32) -> io::Result<Option<i32>> {
     let bad = || io::Error::new(io::ErrorKind::InvalidData, "malformed netlink answer");
     while data.len() >= NLMSG_HDR_LEN {
         let field =
@@ -193,8 +201,14 @@ fn parse_ack(mut data: &[u8], seq: u32) -> io::Result<Option<i32>> {
             return Err(bad());
         }
         if kind == NLMSG_ERROR && msg_seq == seq {
-            let body = data.get(NLMSG_HDR_LEN..NLMSG_HDR_LEN + 4).ok_or_else(bad)?;
+            // struct nlmsgerr: 0 or a negated errno, inside this message.
+            let body = data[..len]
+                .get(NLMSG_HDR_LEN..NLMSG_HDR_LEN + 4)
+                .ok_or_else(bad)?;
             let error = i32::from_ne_bytes([body[0], body[1], body[2], body[3]]);
+            if !(-MAX_ERRNO..=0).contains(&error) {
+                return Err(bad());
+            }
             return Ok(Some(-error));
         }
         let aligned = (len + 3) & !3;
@@ -256,5 +270,31 @@ mod tests {
         short[0] = 200;
         assert!(parse_ack(&short, 5).is_err());
         assert_eq!(parse_ack(&ack[..10], 5).ok(), Some(None));
+    }
+
+    /// The fuzzer's finds (`netlink_ack`): an error field outside the
+    /// message was read from the bytes after it, and a positive error
+    /// (or `i32::MIN`, whose negation overflows) was passed on as an
+    /// errno. Both are malformed.
+    #[test]
+    fn the_error_field_is_inside_the_message_and_an_errno() {
+        let ack = |len: u32, error: i32| {
+            let mut m = Vec::new();
+            m.extend_from_slice(&len.to_ne_bytes());
+            m.extend_from_slice(&NLMSG_ERROR.to_ne_bytes());
+            m.extend_from_slice(&0u16.to_ne_bytes());
+            m.extend_from_slice(&5u32.to_ne_bytes());
+            m.extend_from_slice(&0u32.to_ne_bytes());
+            m.extend_from_slice(&error.to_ne_bytes());
+            m
+        };
+        // A 16-byte NLMSG_ERROR followed by 4 more bytes.
+        assert!(parse_ack(&ack(16, 0), 5).is_err());
+        assert!(parse_ack(&ack(18, 0), 5).is_err());
+        for error in [1, 5, i32::MAX, i32::MIN, -4096] {
+            assert!(parse_ack(&ack(20, error), 5).is_err(), "error {error}");
+        }
+        assert_eq!(parse_ack(&ack(20, -4095), 5).ok(), Some(Some(4095)));
+        assert_eq!(parse_ack(&ack(20, 0), 5).ok(), Some(Some(0)));
     }
 }

@@ -7,7 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use super::dns_wire::{Message, Name, RData, RecordType, HEADER_LEN};
+use super::dns_wire::{Class, Message, Name, RData, RecordType, HEADER_LEN};
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -102,8 +102,36 @@ impl TsigKey {
     /// appended (and the additional count raised) and the MAC, which the
     /// answer's signature covers.
     pub(crate) fn sign(&self, message: &[u8], time_signed: u64) -> (Vec<u8>, Vec<u8>) {
+        self.sign_after(None, message, time_signed)
+    }
+
+    /// Signs an encoded answer to a request whose MAC was `request_mac`,
+    /// as a server does (RFC 8945 §5.3): what [`verify`](Self::verify)
+    /// checks.
+    #[cfg(any(test, feature = "testing"))]
+    pub(crate) fn sign_answer(
+        &self,
+        answer: &[u8],
+        request_mac: &[u8],
+        time_signed: u64,
+    ) -> Vec<u8> {
+        self.sign_after(Some(request_mac), answer, time_signed).0
+    }
+
+    /// Signs `message`; an answer's signature also covers the MAC of the
+    /// request it answers (`request_mac`).
+    fn sign_after(
+        &self,
+        request_mac: Option<&[u8]>,
+        message: &[u8],
+        time_signed: u64,
+    ) -> (Vec<u8>, Vec<u8>) {
         let algorithm = algorithm();
         let mut mac = self.mac();
+        if let Some(request_mac) = request_mac {
+            mac.update(&(request_mac.len() as u16).to_be_bytes());
+            mac.update(request_mac);
+        }
         mac.update(message);
         mac.update(&self.variables(&algorithm, time_signed, 0, &[]));
         let digest = mac.finalize().into_bytes().to_vec();
@@ -155,6 +183,15 @@ impl TsigKey {
         };
         if record.rtype != RecordType::TSIG {
             return Err(format!("the answer ({}) is not signed", message.rcode));
+        }
+        // The MAC covers class ANY and TTL 0, not the record's own fields
+        // (RFC 8945 §4.3.3), so they are checked here: a record that says
+        // otherwise was altered.
+        if record.class != Class::ANY || record.ttl != 0 {
+            return Err(format!(
+                "malformed TSIG record (class {}, TTL {}; must be ANY and 0)",
+                record.class.0, record.ttl
+            ));
         }
         let RData::Other(rdata) = &record.rdata else {
             return Err("empty TSIG record".to_owned());
@@ -377,11 +414,16 @@ mod tests {
         answer.additional.push(super::super::dns_wire::Record {
             name: key.name().clone(),
             rtype: RecordType::TSIG,
-            class: super::super::dns_wire::Class::ANY,
+            class: Class::ANY,
             ttl: 0,
             rdata: RData::Other(rdata),
         });
         let signed_answer = answer.encode();
+        // The tests' and fuzzers' server signs the same way.
+        assert_eq!(
+            key.sign_answer(&bytes, &request_mac, 1_000_010),
+            signed_answer
+        );
         assert_eq!(key.verify(&signed_answer, &request_mac, 1_000_000), Ok(()));
 
         // Too late.
@@ -404,5 +446,25 @@ mod tests {
             .verify(&bytes, &request_mac, 1_000_000)
             .unwrap_err()
             .contains("not signed"));
+    }
+
+    /// The signature does not cover the TSIG record's class and TTL (the
+    /// MAC is over ANY and 0), so a change to them must be caught apart:
+    /// the fuzzer's first find (`tsig_verify`, any single changed byte).
+    #[test]
+    fn a_tsig_record_of_another_class_or_ttl_is_refused() {
+        let key = TsigKey::new("rha-key", b"0123456789abcdef".to_vec()).unwrap();
+        let mut answer = Message::query(7, Name::parse("example.test").unwrap(), RecordType::SOA);
+        answer.response = true;
+        let signed = key.sign_answer(&answer.encode(), &[1; 32], 1_000_000);
+        assert_eq!(key.verify(&signed, &[1; 32], 1_000_000), Ok(()));
+        // Class then TTL follow the TSIG record's name and type.
+        let class_at = answer.encode().len() + key.name.wire_len() + 2;
+        for (at, xor) in [(class_at + 1, 1), (class_at + 2, 0x80), (class_at + 5, 1)] {
+            let mut tampered = signed.clone();
+            tampered[at] ^= xor;
+            let e = key.verify(&tampered, &[1; 32], 1_000_000).unwrap_err();
+            assert!(e.contains("malformed TSIG record"), "byte {at}: {e}");
+        }
     }
 }

@@ -238,11 +238,20 @@ impl Scenario {
         let silent: Vec<usize> = ia.silent_links(now).collect();
         if due {
             let watched = self.active;
-            for (link, l) in self.config.is_alive.links.clone().into_iter().enumerate() {
+            // One check per link and interval: copy the methods, not the
+            // whole links (their names).
+            let methods: Vec<_> = self
+                .config
+                .is_alive
+                .links
+                .iter()
+                .map(|l| l.method.clone())
+                .collect();
+            for (link, method) in methods.into_iter().enumerate() {
                 self.push_action(
                     ActionKind::CheckAlive {
                         link,
-                        method: l.method,
+                        method,
                         host: watched,
                     },
                     false,
