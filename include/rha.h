@@ -2353,6 +2353,20 @@ bool rha_error_offset(const struct rha_error *error, uint64_t *offset_out);
 bool rha_error_last_seq(const struct rha_error *error, uint64_t *seq_out);
 
 /**
+ * The operating system's error number (`errno`) behind an `RHA_IO`
+ * error, when there is one: stores it in `*code_out` and returns true.
+ * Returns false (and leaves `*code_out` as it was) for other codes, for an
+ * I/O error that carries no such number (an early end of input, say),
+ * and if `error` or `code_out` is NULL.
+ *
+ * # Safety
+ *
+ * `error` is NULL or a live error; `code_out` is NULL or valid for
+ * writing an `int32_t`.
+ */
+bool rha_error_os_code(const struct rha_error *error, int32_t *code_out);
+
+/**
  * Releases an error object and its message. NULL does nothing.
  *
  * # Safety

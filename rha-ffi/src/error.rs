@@ -232,6 +232,25 @@ pub struct rha_error {
     message: CString,
     offset: Option<u64>,
     last_seq: Option<u64>,
+    /// The operating system's error number behind an `RHA_IO` error.
+    os_code: Option<i32>,
+}
+
+/// The operating system's error number in `e` or the errors it wraps
+/// (`errno`), if there is one.
+pub(crate) fn os_code_of(e: &(dyn std::error::Error + 'static)) -> Option<i32> {
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        let io = err.downcast_ref::<std::io::Error>().or_else(|| {
+            err.downcast_ref::<std::sync::Arc<std::io::Error>>()
+                .map(|a| &**a)
+        });
+        if let Some(code) = io.and_then(std::io::Error::raw_os_error) {
+            return Some(code);
+        }
+        cur = err.source();
+    }
+    None
 }
 
 impl rha_error {
@@ -249,7 +268,17 @@ impl rha_error {
             message: CString::new(message).unwrap_or_default(),
             offset: None,
             last_seq: None,
+            os_code: None,
         }
+    }
+
+    /// Attaches the operating system's error number `os` (from
+    /// [`os_code_of`]) to an `RHA_IO` error; other codes keep none.
+    pub(crate) fn with_os_code(mut self, os: Option<i32>) -> Self {
+        if self.code == rha_result::RHA_IO {
+            self.os_code = os;
+        }
+        self
     }
 
     /// `RHA_NULL_PARAMETER` for the parameter called `name`.
@@ -337,12 +366,17 @@ impl From<EncodeError> for rha_error {
 
 impl From<WriteError> for rha_error {
     fn from(e: WriteError) -> Self {
-        match e {
-            WriteError::Encode(e) => e.into(),
-            WriteError::Poisoned => Self::new(rha_result::RHA_INVALID_STATE, e.to_string()),
-            // Io, Compress, and any kind added later: the writer's medium failed.
-            _ => Self::new(rha_result::RHA_IO, e.to_string()),
-        }
+        let os_source: &(dyn std::error::Error + 'static) = &e;
+        let os = crate::error::os_code_of(os_source);
+        let out: Self = {
+            match e {
+                WriteError::Encode(e) => e.into(),
+                WriteError::Poisoned => Self::new(rha_result::RHA_INVALID_STATE, e.to_string()),
+                // Io, Compress, and any kind added later: the writer's medium failed.
+                _ => Self::new(rha_result::RHA_IO, e.to_string()),
+            }
+        };
+        out.with_os_code(os)
     }
 }
 
@@ -377,28 +411,33 @@ impl From<DeltaError> for rha_error {
 
 impl From<PatchError> for rha_error {
     fn from(e: PatchError) -> Self {
-        let code = match &e {
-            PatchError::Delta(d) => return d.clone().into(),
-            PatchError::CopyOutOfRange { offset, .. } => {
-                return Self {
-                    offset: Some(*offset),
-                    ..Self::new(rha_result::RHA_DELTA_OUT_OF_RANGE, e.to_string())
+        let os_source: &(dyn std::error::Error + 'static) = &e;
+        let os = crate::error::os_code_of(os_source);
+        let out: Self = {
+            let code = match &e {
+                PatchError::Delta(d) => return d.clone().into(),
+                PatchError::CopyOutOfRange { offset, .. } => {
+                    return Self {
+                        offset: Some(*offset),
+                        ..Self::new(rha_result::RHA_DELTA_OUT_OF_RANGE, e.to_string())
+                    }
                 }
-            }
-            PatchError::OutputTooLarge { .. } => rha_result::RHA_PATCH_TOO_LARGE,
-            PatchError::HashMismatch { .. } => rha_result::RHA_PATCH_HASH_MISMATCH,
-            PatchError::WrongBasis { .. } => rha_result::RHA_PATCH_WRONG_BASIS,
-            PatchError::Finished => rha_result::RHA_INVALID_STATE,
-            PatchError::NotInPlace { offset, .. } => {
-                return Self {
-                    offset: Some(*offset),
-                    ..Self::new(rha_result::RHA_PATCH_NOT_IN_PLACE, e.to_string())
+                PatchError::OutputTooLarge { .. } => rha_result::RHA_PATCH_TOO_LARGE,
+                PatchError::HashMismatch { .. } => rha_result::RHA_PATCH_HASH_MISMATCH,
+                PatchError::WrongBasis { .. } => rha_result::RHA_PATCH_WRONG_BASIS,
+                PatchError::Finished => rha_result::RHA_INVALID_STATE,
+                PatchError::NotInPlace { offset, .. } => {
+                    return Self {
+                        offset: Some(*offset),
+                        ..Self::new(rha_result::RHA_PATCH_NOT_IN_PLACE, e.to_string())
+                    }
                 }
-            }
-            // Basis or target I/O, and any kind added later.
-            _ => rha_result::RHA_IO,
+                // Basis or target I/O, and any kind added later.
+                _ => rha_result::RHA_IO,
+            };
+            Self::new(code, e.to_string())
         };
-        Self::new(code, e.to_string())
+        out.with_os_code(os)
     }
 }
 
@@ -509,6 +548,31 @@ pub unsafe extern "C" fn rha_error_last_seq(error: *const rha_error, seq_out: *m
             .map(|seq| {
                 // SAFETY: non-NULL (checked by ffi_fn!) and writable by this function's contract.
                 unsafe { seq_out.write(seq) }
+            })
+            .is_some()
+    })
+}
+
+/// The operating system's error number (`errno`) behind an `RHA_IO`
+/// error, when there is one: stores it in `*code_out` and returns true.
+/// Returns false (and leaves `*code_out` as it was) for other codes, for an
+/// I/O error that carries no such number (an early end of input, say),
+/// and if `error` or `code_out` is NULL.
+///
+/// # Safety
+///
+/// `error` is NULL or a live error; `code_out` is NULL or valid for
+/// writing an `int32_t`.
+#[no_mangle]
+pub unsafe extern "C" fn rha_error_os_code(error: *const rha_error, code_out: *mut i32) -> bool {
+    ffi_fn!(default(false), non_null(error, code_out), {
+        // SAFETY: non-NULL (checked by ffi_fn!) and live by this function's contract.
+        let error = unsafe { &*error };
+        error
+            .os_code
+            .map(|code| {
+                // SAFETY: non-NULL (checked by ffi_fn!) and writable by this function's contract.
+                unsafe { code_out.write(code) }
             })
             .is_some()
     })

@@ -141,7 +141,7 @@ mod tree;
 pub use buffer::{rha_bytes, rha_in_buffer, rha_out_buffer};
 pub use error::{
     rha_error, rha_error_code, rha_error_free, rha_error_last_seq, rha_error_message,
-    rha_error_offset, rha_result, rha_result_name, rha_result_raw,
+    rha_error_offset, rha_error_os_code, rha_result, rha_result_name, rha_result_raw,
 };
 pub use ha::builder::{
     rha_ha_scenario_build, rha_ha_scenario_builder, rha_ha_scenario_builder_add_link,

@@ -8,6 +8,7 @@
  * Usage: test_tree [DATA_DIR]   (DATA_DIR: tests/data, for golden files)
  */
 #define _XOPEN_SOURCE 700
+#include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <stdint.h>
@@ -351,6 +352,25 @@ static void test_damage_is_an_error_with_an_offset(void)
     teardown();
 }
 
+/* An I/O error carries the operating system's error number. */
+static void test_io_errors_carry_errno(void)
+{
+    rha_error *err = NULL;
+    int32_t code = -1;
+    CHECK(rha_tree_scan_file("/", "/nonexistent-rha-dir/x.sig", 0, NULL, &err) == RHA_IO);
+    CHECK(err != NULL && rha_error_os_code(err, &code) && code == ENOENT);
+    CHECK(strstr(rha_error_message(err), "nonexistent-rha-dir") != NULL);
+    rha_error_free(err);
+    err = NULL;
+    /* Errors of other kinds carry none; NULLs are refused. */
+    code = -1;
+    CHECK(rha_tree_scan_file("/etc/passwd", "/tmp/x", 0, NULL, &err) == RHA_INVALID_ARGUMENT);
+    CHECK(!rha_error_os_code(err, &code) && code == -1);
+    CHECK(!rha_error_os_code(err, NULL));
+    CHECK(!rha_error_os_code(NULL, &code));
+    rha_error_free(err);
+}
+
 static void test_null_handling(void)
 {
     rha_plan *plan = NULL;
@@ -413,6 +433,7 @@ int main(int argc, char **argv)
         {"compare buffers with exclusions", test_compare_buffers_with_exclusions},
         {"damage and truncation are errors with offsets", test_damage_is_an_error_with_an_offset},
         {"NULL handling and _free(NULL)", test_null_handling},
+        {"I/O errors carry errno", test_io_errors_carry_errno},
         {"golden files", test_golden_files},
     };
     data_dir = argc > 1 ? argv[1] : NULL;

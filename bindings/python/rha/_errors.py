@@ -55,7 +55,6 @@ a code a later library adds raises its family's class::
 
 from __future__ import annotations
 
-import re
 from typing import Any, Callable, Dict, NoReturn, Optional, Tuple, Type
 
 from ._native import c_str, ffi, lib
@@ -191,10 +190,8 @@ class RhaIOError(RhaError, OSError):
     """An I/O failure (``RHA_IO``; ``rha_result`` 2xx); also an :class:`OSError`.
 
     ``errno`` is the operating system's error number (``errno.ENOENT``, ...)
-    when the failure came from the operating system, else None; ``strerror``
-    is the library's message. The C ABI has no accessor for the number yet:
-    it is read from the end of the message, where the library's I/O errors
-    carry it as ``(os error N)``.
+    when the failure came from the operating system (``rha_error_os_code``),
+    else None; ``strerror`` is the library's message.
     """
 
     def __init__(
@@ -204,14 +201,17 @@ class RhaIOError(RhaError, OSError):
         message: str,
         offset: Optional[int] = None,
         last_seq: Optional[int] = None,
+        os_code: Optional[int] = None,
     ) -> None:
         super().__init__(code, code_name, message, offset, last_seq)
-        found = _OS_ERROR.search(message)
-        self.errno = int(found.group(1)) if found else None
+        self.errno = os_code
         self.strerror = message
 
-
-_OS_ERROR = re.compile(r"\(os error (\d+)\)")
+    def __reduce__(self) -> Tuple[Any, ...]:
+        return (
+            type(self),
+            (self.code, self.code_name, self.message, self.offset, self.last_seq, self.errno),
+        )
 
 
 class JournalError(RhaError):
@@ -562,9 +562,14 @@ def _from_error(code: int, err: Any) -> RhaError:
         value = ffi.new("uint64_t *")
         offset = int(value[0]) if lib.rha_error_offset(err, value) else None
         last_seq = int(value[0]) if lib.rha_error_last_seq(err, value) else None
+        os_value = ffi.new("int32_t *")
+        os_code = int(os_value[0]) if lib.rha_error_os_code(err, os_value) else None
     finally:
         lib.rha_error_free(err)
-    return _class_for(code)(code, code_name(code), message, offset, last_seq)
+    cls = _class_for(code)
+    if issubclass(cls, RhaIOError):
+        return cls(code, code_name(code), message, offset, last_seq, os_code)
+    return cls(code, code_name(code), message, offset, last_seq)
 
 
 def call(func: Callable[..., int], *args: Any) -> int:

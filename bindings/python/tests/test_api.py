@@ -19,6 +19,11 @@ def test_io_errors_are_os_errors_with_errno(tmp_path: Path):
     assert isinstance(e.value, rha.RhaIOError) and isinstance(e.value, rha.RhaError)
     assert e.value.errno == errno.ENOENT
     assert e.value.strerror == e.value.message == str(e.value)
+    # The number comes from the C error (rha_error_os_code), and survives
+    # pickling.
+    import pickle  # noqa: PLC0415
+    again = pickle.loads(pickle.dumps(e.value))
+    assert isinstance(again, rha.RhaIOError) and again.errno == errno.ENOENT
 
 
 def test_paths_have_one_type(tmp_path: Path):

@@ -122,42 +122,56 @@ impl From<&Plan> for rha_rewind_plan {
 
 impl From<RewindError> for rha_error {
     fn from(e: RewindError) -> Self {
-        let code = match &e {
-            RewindError::UnknownBookmark { .. } => rha_result::RHA_REWIND_UNKNOWN_BOOKMARK,
-            RewindError::PointRetired { .. } => rha_result::RHA_REWIND_POINT_RETIRED,
-            RewindError::FuturePoint { .. }
-            | RewindError::NoPointAtTime { .. }
-            | RewindError::EmptyLog => rha_result::RHA_REWIND_NO_POINT,
-            RewindError::NothingToUndo => rha_result::RHA_REWIND_NOTHING_TO_UNDO,
-            RewindError::Disabled => rha_result::RHA_REWIND_DISABLED,
-            RewindError::BookmarkName { .. } => rha_result::RHA_INVALID_ARGUMENT,
-            RewindError::Invert { .. } | RewindError::Apply { .. } => rha_result::RHA_APPLY_FAILED,
-            RewindError::Undo { .. } => rha_result::RHA_REWIND_INTERRUPTED,
-            RewindError::Stale { .. } => rha_result::RHA_JOURNAL_SEQUENCE,
-            RewindError::Log(rha_core::rewind::LogError::Io { .. }) | RewindError::Sync(_) => {
-                rha_result::RHA_IO
-            }
-            RewindError::Log(_) => rha_result::RHA_REWIND_LOG_CORRUPT,
-            _ => rha_result::RHA_INVALID_STATE,
+        let os_source: &(dyn std::error::Error + 'static) = &e;
+        let os = crate::error::os_code_of(os_source);
+        let out: Self = {
+            let code = match &e {
+                RewindError::UnknownBookmark { .. } => rha_result::RHA_REWIND_UNKNOWN_BOOKMARK,
+                RewindError::PointRetired { .. } => rha_result::RHA_REWIND_POINT_RETIRED,
+                RewindError::FuturePoint { .. }
+                | RewindError::NoPointAtTime { .. }
+                | RewindError::EmptyLog => rha_result::RHA_REWIND_NO_POINT,
+                RewindError::NothingToUndo => rha_result::RHA_REWIND_NOTHING_TO_UNDO,
+                RewindError::Disabled => rha_result::RHA_REWIND_DISABLED,
+                RewindError::BookmarkName { .. } => rha_result::RHA_INVALID_ARGUMENT,
+                RewindError::Invert { .. } | RewindError::Apply { .. } => {
+                    rha_result::RHA_APPLY_FAILED
+                }
+                RewindError::Undo { .. } => rha_result::RHA_REWIND_INTERRUPTED,
+                RewindError::Stale { .. } => rha_result::RHA_JOURNAL_SEQUENCE,
+                RewindError::Log(rha_core::rewind::LogError::Io { .. }) | RewindError::Sync(_) => {
+                    rha_result::RHA_IO
+                }
+                RewindError::Log(_) => rha_result::RHA_REWIND_LOG_CORRUPT,
+                _ => rha_result::RHA_INVALID_STATE,
+            };
+            Self::new(code, e.to_string())
         };
-        Self::new(code, e.to_string())
+        out.with_os_code(os)
     }
 }
 
 impl From<ApplyError> for rha_error {
     fn from(e: ApplyError) -> Self {
-        match e {
-            ApplyError::Rewind(r) => r.into(),
-            ApplyError::Busy { .. } => Self::new(rha_result::RHA_REPLICA_BUSY, e.to_string()),
-            ApplyError::NotAReplica { .. } => {
-                Self::new(rha_result::RHA_INVALID_ARGUMENT, e.to_string())
+        let os_source: &(dyn std::error::Error + 'static) = &e;
+        let os = crate::error::os_code_of(os_source);
+        let out: Self = {
+            match e {
+                ApplyError::Rewind(r) => r.into(),
+                ApplyError::Busy { .. } => Self::new(rha_result::RHA_REPLICA_BUSY, e.to_string()),
+                ApplyError::NotAReplica { .. } => {
+                    Self::new(rha_result::RHA_INVALID_ARGUMENT, e.to_string())
+                }
+                ApplyError::Gap { .. } | ApplyError::NewSequence { .. } => {
+                    Self::new(rha_result::RHA_REPLICA_SEQUENCE_GAP, e.to_string())
+                }
+                ApplyError::Journal { .. } => {
+                    Self::new(rha_result::RHA_JOURNAL_CORRUPT, e.to_string())
+                }
+                _ => Self::new(rha_result::RHA_IO, e.to_string()),
             }
-            ApplyError::Gap { .. } | ApplyError::NewSequence { .. } => {
-                Self::new(rha_result::RHA_REPLICA_SEQUENCE_GAP, e.to_string())
-            }
-            ApplyError::Journal { .. } => Self::new(rha_result::RHA_JOURNAL_CORRUPT, e.to_string()),
-            _ => Self::new(rha_result::RHA_IO, e.to_string()),
-        }
+        };
+        out.with_os_code(os)
     }
 }
 

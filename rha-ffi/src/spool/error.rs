@@ -8,70 +8,98 @@ use crate::error::{rha_error, rha_result};
 
 impl From<OpenError> for rha_error {
     fn from(e: OpenError) -> Self {
-        let message = e.to_string();
-        match e {
-            OpenError::Corrupt(c) => {
-                rha_error::new(rha_result::RHA_SPOOL_CORRUPT, message).at(c.offset, c.last_good_seq)
+        let os_source: &(dyn std::error::Error + 'static) = &e;
+        let os = crate::error::os_code_of(os_source);
+        let out: Self = {
+            let message = e.to_string();
+            match e {
+                OpenError::Corrupt(c) => rha_error::new(rha_result::RHA_SPOOL_CORRUPT, message)
+                    .at(c.offset, c.last_good_seq),
+                OpenError::Io { source, .. } if source.kind() == io::ErrorKind::WouldBlock => {
+                    rha_error::new(rha_result::RHA_SPOOL_LOCKED, message)
+                }
+                OpenError::Config(_) => rha_error::invalid_argument(message),
+                // Io, and any kind added later.
+                _ => rha_error::new(rha_result::RHA_IO, message),
             }
-            OpenError::Io { source, .. } if source.kind() == io::ErrorKind::WouldBlock => {
-                rha_error::new(rha_result::RHA_SPOOL_LOCKED, message)
-            }
-            OpenError::Config(_) => rha_error::invalid_argument(message),
-            // Io, and any kind added later.
-            _ => rha_error::new(rha_result::RHA_IO, message),
-        }
+        };
+        out.with_os_code(os)
     }
 }
 
 impl From<AppendError> for rha_error {
     fn from(e: AppendError) -> Self {
-        match e {
-            AppendError::Encode(e) => e.into(),
-            AppendError::Full { .. } => rha_error::new(rha_result::RHA_SPOOL_FULL, e.to_string()),
-            AppendError::Stopped { .. } => {
-                rha_error::new(rha_result::RHA_SPOOL_STOPPED, e.to_string())
+        let os_source: &(dyn std::error::Error + 'static) = &e;
+        let os = crate::error::os_code_of(os_source);
+        let out: Self = {
+            match e {
+                AppendError::Encode(e) => e.into(),
+                AppendError::Full { .. } => {
+                    rha_error::new(rha_result::RHA_SPOOL_FULL, e.to_string())
+                }
+                AppendError::Stopped { .. } => {
+                    rha_error::new(rha_result::RHA_SPOOL_STOPPED, e.to_string())
+                }
+                AppendError::Io(_) => rha_error::new(rha_result::RHA_IO, e.to_string()),
+                // Poisoned, and any kind added later.
+                _ => rha_error::new(rha_result::RHA_SPOOL_FAILED, e.to_string()),
             }
-            AppendError::Io(_) => rha_error::new(rha_result::RHA_IO, e.to_string()),
-            // Poisoned, and any kind added later.
-            _ => rha_error::new(rha_result::RHA_SPOOL_FAILED, e.to_string()),
-        }
+        };
+        out.with_os_code(os)
     }
 }
 
 impl From<AckError> for rha_error {
     fn from(e: AckError) -> Self {
-        let code = match e {
-            AckError::NotDurable { .. } => rha_result::RHA_SPOOL_NOT_DURABLE,
-            AckError::Io(_) => rha_result::RHA_IO,
-            _ => rha_result::RHA_SPOOL_FAILED,
+        let os_source: &(dyn std::error::Error + 'static) = &e;
+        let os = crate::error::os_code_of(os_source);
+        let out: Self = {
+            let code = match e {
+                AckError::NotDurable { .. } => rha_result::RHA_SPOOL_NOT_DURABLE,
+                AckError::Io(_) => rha_result::RHA_IO,
+                _ => rha_result::RHA_SPOOL_FAILED,
+            };
+            rha_error::new(code, e.to_string())
         };
-        rha_error::new(code, e.to_string())
+        out.with_os_code(os)
     }
 }
 
 impl From<ReadError> for rha_error {
     fn from(e: ReadError) -> Self {
-        let message = e.to_string();
-        match e {
-            ReadError::Reclaimed { .. } => rha_error::new(rha_result::RHA_SPOOL_RECLAIMED, message),
-            ReadError::BeyondEnd { .. } => rha_error::invalid_argument(message),
-            ReadError::Corrupt { error, .. } => {
-                rha_error::new(rha_result::RHA_SPOOL_CORRUPT, message)
-                    .at(error.offset, error.last_good_seq)
+        let os_source: &(dyn std::error::Error + 'static) = &e;
+        let os = crate::error::os_code_of(os_source);
+        let out: Self = {
+            let message = e.to_string();
+            match e {
+                ReadError::Reclaimed { .. } => {
+                    rha_error::new(rha_result::RHA_SPOOL_RECLAIMED, message)
+                }
+                ReadError::BeyondEnd { .. } => rha_error::invalid_argument(message),
+                ReadError::Corrupt { error, .. } => {
+                    rha_error::new(rha_result::RHA_SPOOL_CORRUPT, message)
+                        .at(error.offset, error.last_good_seq)
+                }
+                _ => rha_error::new(rha_result::RHA_IO, message),
             }
-            _ => rha_error::new(rha_result::RHA_IO, message),
-        }
+        };
+        out.with_os_code(os)
     }
 }
 
 impl From<ResetError> for rha_error {
     fn from(e: ResetError) -> Self {
-        let code = match e {
-            ResetError::Backwards { .. } => rha_result::RHA_INVALID_ARGUMENT,
-            ResetError::Io(_) => rha_result::RHA_IO,
-            _ => rha_result::RHA_SPOOL_FAILED,
+        let os_source: &(dyn std::error::Error + 'static) = &e;
+        let os = crate::error::os_code_of(os_source);
+        let out: Self = {
+            let code = match e {
+                ResetError::Backwards { .. } => rha_result::RHA_INVALID_ARGUMENT,
+                ResetError::Io(_) => rha_result::RHA_IO,
+                _ => rha_result::RHA_SPOOL_FAILED,
+            };
+            rha_error::new(code, e.to_string())
         };
-        rha_error::new(code, e.to_string())
+        out.with_os_code(os)
     }
 }
 

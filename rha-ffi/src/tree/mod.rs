@@ -117,29 +117,39 @@ impl From<SignatureError> for rha_error {
 
 impl From<TreeReadError> for rha_error {
     fn from(e: TreeReadError) -> Self {
-        match e {
-            TreeReadError::Signature(e) => e.into(),
-            e => rha_error::new(rha_result::RHA_IO, e.to_string()),
-        }
+        let os_source: &(dyn std::error::Error + 'static) = &e;
+        let os = crate::error::os_code_of(os_source);
+        let out: Self = {
+            match e {
+                TreeReadError::Signature(e) => e.into(),
+                e => rha_error::new(rha_result::RHA_IO, e.to_string()),
+            }
+        };
+        out.with_os_code(os)
     }
 }
 
 impl From<CompareError> for rha_error {
     fn from(e: CompareError) -> Self {
-        let message = e.to_string();
-        match e {
-            CompareError::Read { source, .. } => {
-                let inner = rha_error::from(source);
-                let offset = inner.offset();
-                let e = rha_error::new(inner.code(), message);
-                match offset {
-                    Some(o) => e.with_offset(o),
-                    None => e,
+        let os_source: &(dyn std::error::Error + 'static) = &e;
+        let os = crate::error::os_code_of(os_source);
+        let out: Self = {
+            let message = e.to_string();
+            match e {
+                CompareError::Read { source, .. } => {
+                    let inner = rha_error::from(source);
+                    let offset = inner.offset();
+                    let e = rha_error::new(inner.code(), message);
+                    match offset {
+                        Some(o) => e.with_offset(o),
+                        None => e,
+                    }
                 }
+                CompareError::Order { .. } => rha_error::new(rha_result::RHA_TREE_ORDER, message),
+                _ => rha_error::new(rha_result::RHA_TREE_CORRUPT, message),
             }
-            CompareError::Order { .. } => rha_error::new(rha_result::RHA_TREE_ORDER, message),
-            _ => rha_error::new(rha_result::RHA_TREE_CORRUPT, message),
-        }
+        };
+        out.with_os_code(os)
     }
 }
 
@@ -151,25 +161,35 @@ impl From<GlobError> for rha_error {
 
 impl From<TreeWriteError> for rha_error {
     fn from(e: TreeWriteError) -> Self {
-        let code = match e {
-            TreeWriteError::Io(_) => rha_result::RHA_IO,
-            TreeWriteError::Order(_) => rha_result::RHA_TREE_ORDER,
-            TreeWriteError::Invalid { .. } => rha_result::RHA_TREE_UNSUPPORTED_ENTRY,
-            _ => rha_result::RHA_INVALID_STATE,
+        let os_source: &(dyn std::error::Error + 'static) = &e;
+        let os = crate::error::os_code_of(os_source);
+        let out: Self = {
+            let code = match e {
+                TreeWriteError::Io(_) => rha_result::RHA_IO,
+                TreeWriteError::Order(_) => rha_result::RHA_TREE_ORDER,
+                TreeWriteError::Invalid { .. } => rha_result::RHA_TREE_UNSUPPORTED_ENTRY,
+                _ => rha_result::RHA_INVALID_STATE,
+            };
+            rha_error::new(code, e.to_string())
         };
-        rha_error::new(code, e.to_string())
+        out.with_os_code(os)
     }
 }
 
 impl From<ScanError> for rha_error {
     fn from(e: ScanError) -> Self {
-        match e {
-            ScanError::Write(e) => e.into(),
-            ScanError::NotADirectory(_) => rha_error::invalid_argument(e.to_string()),
-            ScanError::BadPath { .. } => {
-                rha_error::new(rha_result::RHA_TREE_UNSUPPORTED_ENTRY, e.to_string())
+        let os_source: &(dyn std::error::Error + 'static) = &e;
+        let os = crate::error::os_code_of(os_source);
+        let out: Self = {
+            match e {
+                ScanError::Write(e) => e.into(),
+                ScanError::NotADirectory(_) => rha_error::invalid_argument(e.to_string()),
+                ScanError::BadPath { .. } => {
+                    rha_error::new(rha_result::RHA_TREE_UNSUPPORTED_ENTRY, e.to_string())
+                }
+                e => rha_error::new(rha_result::RHA_IO, e.to_string()),
             }
-            e => rha_error::new(rha_result::RHA_IO, e.to_string()),
-        }
+        };
+        out.with_os_code(os)
     }
 }

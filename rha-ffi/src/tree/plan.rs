@@ -283,6 +283,7 @@ pub unsafe extern "C" fn rha_plan_new_files(
                 let path = unsafe { path_arg(p) };
                 let f = File::open(path).map_err(|e| {
                     rha_error::new(rha_result::RHA_IO, format!("{}: {e}", path.display()))
+                        .with_os_code(e.raw_os_error())
                 })?;
                 Ok(Box::new(TreeReader::new(BufReader::new(f))))
             };

@@ -98,6 +98,7 @@ pub unsafe extern "C" fn rha_tree_scan_file(
         let (dir, sig_path) = unsafe { (path_arg(dir), path_arg(sig_path)) };
         let io = |e: std::io::Error| {
             rha_error::new(rha_result::RHA_IO, format!("{}: {e}", sig_path.display()))
+                .with_os_code(e.raw_os_error())
         };
         let file = File::create(sig_path).map_err(io)?;
         let (stats, w) = scan_to_signature(dir, options, BufWriter::new(file))?;
