@@ -6,7 +6,7 @@ use std::mem;
 use super::error::JobError;
 use super::format::{DeltaFormat, Encoder};
 use super::hash::{blake2_block, blake3_block, xxh3_block, FileHasher, ZEROS};
-use super::parallel;
+use super::parallel::Pool;
 use super::queue::{OutQueue, Progress, HIGH_WATER};
 use super::rolling::{rha_mix, rha_sums, RabinKarp, RhaSum, Rolling, Rollsum};
 use super::sig::{Signature, SignatureKind};
@@ -153,6 +153,9 @@ pub struct DeltaJob {
     out: OutQueue,
     file: FileHasher,
     threads: usize,
+    /// Helper threads, started on the first step that uses them and kept
+    /// until the job is dropped.
+    pool: Option<Pool>,
     stats: DeltaStats,
     /// The last search stopped early with windows left to look at.
     unsearched: bool,
@@ -187,6 +190,7 @@ impl DeltaJob {
             format,
             out,
             threads: 1,
+            pool: None,
             stats: DeltaStats::default(),
             unsearched: false,
             next_expected: None,
@@ -195,18 +199,23 @@ impl DeltaJob {
         }
     }
 
-    /// With 2 or more, computes the new file's whole-file hash on a thread
-    /// of its own, beside the search on the calling thread, while
+    /// With 2 or more, computes the new file's whole-file hash on a helper
+    /// thread, beside the search on the calling thread, while
     /// [`run`](Self::run) is given large chunks; 1 (the default) keeps all
-    /// work on the calling thread. The output does not depend on it.
+    /// work on the calling thread. The helper starts with the first such
+    /// call and ends when the job is dropped. The output does not depend
+    /// on it.
     pub fn with_threads(mut self, threads: usize) -> Self {
-        self.threads = threads.max(1);
+        self.set_threads(threads);
         self
     }
 
     /// [`with_threads`](Self::with_threads) on a job held by reference.
     pub fn set_threads(&mut self, threads: usize) {
         self.threads = threads.max(1);
+        if self.pool.as_ref().is_some_and(|p| p.threads() != self.threads) {
+            self.pool = None;
+        }
     }
 
     /// What the job has found so far.
@@ -257,7 +266,10 @@ impl DeltaJob {
                 p.consumed += take;
                 if self.threads > 1 && take >= MIN_PARALLEL_STEP {
                     let mut file = mem::replace(&mut self.file, FileHasher::new(1));
-                    parallel::join(|| file.update(chunk), || self.search());
+                    let threads = self.threads;
+                    let pool = self.pool.take().unwrap_or_else(|| Pool::new(threads - 1));
+                    pool.join(|| file.update(chunk), || self.search());
+                    self.pool = Some(pool);
                     self.file = file;
                 } else {
                     self.file.update(chunk);
