@@ -4,9 +4,13 @@ the targets of issue 3.
 
 Reads the last run's criterion estimates ($CARGO_TARGET_DIR or ./target,
 then criterion/) for the groups `block/*`, prints each tool's throughput and
-rha's speed relative to fast_rsync, rdiff and memcpy, then the targets:
+rha's speed relative to fast_rsync, rdiff, memcpy and a plain read of the
+data (the memory-bandwidth ceiling of a signature), then the targets:
 signature >= 2x fast_rsync and >= 10x rdiff; rolling delta on 1%-changed
-data >= 3x fast_rsync and on unrelated data >= 1x; fixed-offset comparison
+data >= 3x fast_rsync and on unrelated data >= 1x; a delta in rdiff's
+format from rdiff's signature >= 2x the `rdiff delta` process (issue 13;
+in memory against a process, so kinder to rha than benches/process.py);
+fixed-offset comparison
 >= 5 GB/s; patch >= 0.80 of memcpy. With benches/sparse.rs run too, also
 the sync of a 1 TiB sparse file (`block/sparse-sync`) as a ratio of its
 time to copying just its data (issue 12; no target, lower is better).
@@ -50,6 +54,7 @@ def main():
         ("block/signature", "rha", "rdiff", 10.0),
         ("block/delta-1pct", "rha", "fast_rsync", 3.0),
         ("block/delta-unrelated", "rha", "fast_rsync", 1.0),
+        ("block/delta-rdiff", "rha", "rdiff", 2.0),
         ("block/patch", "rha", "memcpy", 0.8),
     ]
     failed = 0
@@ -70,6 +75,10 @@ def main():
             for ref in ("fast_rsync", "rdiff"):
                 if ours in g and ref in g:
                     print(f"  {group}: {ours} / {ref} = {g[ours] / g[ref]:.2f}")
+    g = groups.get("block/signature", {})
+    for ours, ref in (("rha", "read"), ("rha-1thread", "read-1thread"), ("read", "fast_rsync")):
+        if ours in g and ref in g:
+            print(f"  block/signature: {ours} / {ref} = {g[ours] / g[ref]:.2f}")
     g = groups.get("block/fixed-compare", {})
     if "rha-compare" in g:
         ok = g["rha-compare"] >= 5e9

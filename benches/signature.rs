@@ -11,11 +11,17 @@
 //!   hashes (the kind rolling deltas use) and hashes on every core;
 //!   `rha-blake3` keeps BLAKE3 block hashes and a whole-file hash (the kind
 //!   fixed-offset sync needs), on every core; `rha-1thread` is `rha` on one
-//!   thread;
+//!   thread; `read` and `read-1thread` only read the data (a sum of its
+//!   words, on every core and on one), the ceiling memory bandwidth puts
+//!   on any signature;
 //! - `block/delta-1pct`, `block/delta-unrelated`: rolling delta of
 //!   `changed` / unrelated data against `base`'s signature (`rha`: XXH3
 //!   signature, whole-file BLAKE3 hash on a second thread; `rha-blake3`:
 //!   BLAKE3 signature; `rha-1thread`: XXH3 signature, one thread);
+//! - `block/delta-rdiff`: `rha delta --format rdiff`'s work, in memory:
+//!   a delta in librsync's format of `changed` against rdiff's own
+//!   signature of `base` (RabinKarp, BLAKE2b-256), against the `rdiff
+//!   delta` process on the same files (needs `rdiff`);
 //! - `block/fixed-compare`: comparing two signatures position by position
 //!   (bytes of file covered), and the replica's whole scan (signature of
 //!   its copy plus comparison);
@@ -25,6 +31,15 @@
 //! ```text
 //! RHA_BENCH_MB=64 cargo bench -p rha-benches --bench signature -- --warm-up-time 1 --measurement-time 5
 //! python3 benches/block_ratios.py
+//! ```
+//!
+//! On a busy machine the load changes between criterion's benchmarks.
+//! `RHA_BENCH_PAIRED=N` instead runs the signature variants N rounds,
+//! interleaved in an order rotated each round, and prints each one's
+//! median throughput and the median of its per-round ratio to fast_rsync:
+//!
+//! ```text
+//! RHA_BENCH_MB=64 RHA_BENCH_PAIRED=21 cargo bench -p rha-benches --bench signature
 //! ```
 
 use std::hint::black_box;
@@ -117,7 +132,12 @@ fn sig_with(data: &[u8], params: SignatureParams, threads: usize) -> Vec<u8> {
 
 /// A delta job of `new` against `sig` in one call on `threads` threads.
 fn delta_with(sig: Signature, new: &[u8], threads: usize) -> Vec<u8> {
-    let mut job = DeltaJob::new(sig, DeltaFormat::Rha).with_threads(threads);
+    delta_in(sig, new, threads, DeltaFormat::Rha)
+}
+
+/// [`delta_with`] in the given format.
+fn delta_in(sig: Signature, new: &[u8], threads: usize, format: DeltaFormat) -> Vec<u8> {
+    let mut job = DeltaJob::new(sig, format).with_threads(threads);
     let mut out = Vec::new();
     let mut room = vec![0u8; 256 << 10];
     let mut input = new;
@@ -129,6 +149,29 @@ fn delta_with(sig: Signature, new: &[u8], threads: usize) -> Vec<u8> {
             return out;
         }
     }
+}
+
+/// Reads every word of `data` on `threads` threads (a sum, so that no
+/// load is optimised away): how fast memory alone can be read.
+fn read_all(data: &[u8], threads: usize) -> u64 {
+    let sum = |part: &[u8]| {
+        part.chunks_exact(8)
+            .map(|w| u64::from_le_bytes(w.try_into().expect("8 bytes")))
+            .fold(0u64, u64::wrapping_add)
+    };
+    let per = data.len().div_ceil(threads.max(1)).max(1);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = data
+            .chunks(per)
+            .skip(1)
+            .map(|part| s.spawn(move || sum(part)))
+            .collect();
+        let first = data.chunks(per).next().map_or(0, sum);
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("reader thread"))
+            .fold(first, u64::wrapping_add)
+    })
 }
 
 fn fast_options() -> fast_rsync::SignatureOptions {
@@ -199,6 +242,10 @@ fn bench(c: &mut Criterion) {
     g.bench_function("fast_rsync", |b| {
         b.iter(|| fast_rsync::Signature::calculate(black_box(&d.base), fast_options()))
     });
+    g.bench_function("read", |b| b.iter(|| read_all(black_box(&d.base), cores())));
+    g.bench_function("read-1thread", |b| {
+        b.iter(|| read_all(black_box(&d.base), 1))
+    });
     if rdiff {
         g.bench_function("rdiff", |b| {
             b.iter_custom(|iters| rdiff_time(&[Path::new("signature"), &base_f, &sig_f], iters))
@@ -250,6 +297,23 @@ fn bench(c: &mut Criterion) {
                 })
             });
         }
+        g.finish();
+    }
+
+    // Deltas in librsync's format, from rdiff's signature.
+    if rdiff {
+        let rsig = Signature::from_bytes(&std::fs::read(&sig_f).expect("read rdiff signature"))
+            .expect("valid rdiff signature");
+        let mut g = group(c, "block/delta-rdiff", d.changed.len());
+        g.bench_function("rha", |b| {
+            b.iter(|| delta_in(rsig.clone(), black_box(&d.changed), 1, DeltaFormat::Rdiff))
+        });
+        let delta_f = dir.path().join("delta");
+        g.bench_function("rdiff", |b| {
+            b.iter_custom(|iters| {
+                rdiff_time(&[Path::new("delta"), &sig_f, &changed_f, &delta_f], iters)
+            })
+        });
         g.finish();
     }
 
@@ -306,7 +370,81 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
+/// A named benchmark body.
+type Variant<'a> = (&'static str, Box<dyn Fn() + 'a>);
+
+/// The signature variants of `block/signature`, interleaved for `rounds`
+/// rounds (see the crate docs); prints medians.
+fn paired(rounds: usize) {
+    let d = data();
+    let xxh3 = params(d.base.len()).with_strong_hash(StrongHash::Xxh3);
+    let variants: Vec<Variant<'_>> = vec![
+        (
+            "fast_rsync",
+            Box::new(|| {
+                black_box(fast_rsync::Signature::calculate(
+                    black_box(&d.base),
+                    fast_options(),
+                ));
+            }),
+        ),
+        (
+            "rha",
+            Box::new(|| {
+                black_box(sig_with(black_box(&d.base), xxh3, cores()));
+            }),
+        ),
+        (
+            "rha-1thread",
+            Box::new(|| {
+                black_box(sig_with(black_box(&d.base), xxh3, 1));
+            }),
+        ),
+        (
+            "read",
+            Box::new(|| {
+                black_box(read_all(black_box(&d.base), cores()));
+            }),
+        ),
+        (
+            "read-1thread",
+            Box::new(|| {
+                black_box(read_all(black_box(&d.base), 1));
+            }),
+        ),
+    ];
+    let mut secs = vec![Vec::new(); variants.len()];
+    for round in 0..rounds {
+        for k in 0..variants.len() {
+            let i = (k + round) % variants.len();
+            let start = Instant::now();
+            (variants[i].1)();
+            secs[i].push(start.elapsed().as_secs_f64());
+        }
+    }
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let gb = d.base.len() as f64 / 1e9;
+    println!("block/signature, {rounds} interleaved rounds, medians:");
+    for (i, (name, _)) in variants.iter().enumerate() {
+        let ratios = secs[0].iter().zip(&secs[i]).map(|(f, t)| f / t).collect();
+        println!(
+            "  {name:<14} {:7.3} GB/s   {name} / fast_rsync = {:.2}",
+            gb / median(secs[i].clone()),
+            median(ratios)
+        );
+    }
+}
+
 fn main() {
+    if let Some(rounds) = std::env::var("RHA_BENCH_PAIRED")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        return paired(rounds.max(1));
+    }
     let mut c = Criterion::default().configure_from_args();
     bench(&mut c);
     c.final_summary();

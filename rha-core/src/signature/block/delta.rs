@@ -5,8 +5,8 @@ use std::mem;
 
 use super::error::JobError;
 use super::format::{DeltaFormat, Encoder};
-use super::hash::{blake2_block, blake3_block, xxh3_block, FileHasher, ZEROS};
-use super::parallel;
+use super::hash::{blake2_block, blake2_blocks, blake3_block, xxh3_block, FileHasher, ZEROS};
+use super::parallel::Pool;
 use super::queue::{OutQueue, Progress, HIGH_WATER};
 use super::rolling::{rha_mix, rha_sums, RabinKarp, RhaSum, Rolling, Rollsum};
 use super::sig::{Signature, SignatureKind};
@@ -19,6 +19,9 @@ const STEP: usize = 1 << 20;
 const PARALLEL_STEP: usize = 4 << 20;
 /// Steps shorter than this are hashed on the calling thread.
 const MIN_PARALLEL_STEP: usize = 256 << 10;
+/// Windows checked together after a match, as candidates for the blocks
+/// that follow the matched one (see [`DeltaJob::follow`]).
+const FOLLOW_BATCH: usize = 8;
 
 /// Finds blocks by weak checksum: a bitset answers "surely absent" for
 /// almost every position, a sorted table resolves the rest.
@@ -151,8 +154,15 @@ pub struct DeltaJob {
     enc: Encoder,
     format: DeltaFormat,
     out: OutQueue,
-    file: FileHasher,
+    /// The new file's whole-file hash (the rha format only: an rdiff delta
+    /// carries none).
+    file: Option<FileHasher>,
+    /// New-file bytes taken so far.
+    fed: u64,
     threads: usize,
+    /// Helper threads, started on the first step that uses them and kept
+    /// until the job is dropped.
+    pool: Option<Pool>,
     stats: DeltaStats,
     /// The last search stopped early with windows left to look at.
     unsearched: bool,
@@ -177,7 +187,8 @@ impl DeltaJob {
         let enc = Encoder::new(format, sig.block_len(), out.buf());
         Self {
             bl: sig.block_len() as usize,
-            file: FileHasher::new(sig.block_len()),
+            file: (format == DeltaFormat::Rha).then(|| FileHasher::new(sig.block_len())),
+            fed: 0,
             sig,
             index,
             buf: Vec::new(),
@@ -187,6 +198,7 @@ impl DeltaJob {
             format,
             out,
             threads: 1,
+            pool: None,
             stats: DeltaStats::default(),
             unsearched: false,
             next_expected: None,
@@ -195,18 +207,27 @@ impl DeltaJob {
         }
     }
 
-    /// With 2 or more, computes the new file's whole-file hash on a thread
-    /// of its own, beside the search on the calling thread, while
+    /// With 2 or more, computes the new file's whole-file hash (rha format)
+    /// on a helper thread, beside the search on the calling thread, while
     /// [`run`](Self::run) is given large chunks; 1 (the default) keeps all
-    /// work on the calling thread. The output does not depend on it.
+    /// work on the calling thread. The helper starts with the first such
+    /// call and ends when the job is dropped. The output does not depend
+    /// on it.
     pub fn with_threads(mut self, threads: usize) -> Self {
-        self.threads = threads.max(1);
+        self.set_threads(threads);
         self
     }
 
     /// [`with_threads`](Self::with_threads) on a job held by reference.
     pub fn set_threads(&mut self, threads: usize) {
         self.threads = threads.max(1);
+        if self
+            .pool
+            .as_ref()
+            .is_some_and(|p| p.threads() != self.threads)
+        {
+            self.pool = None;
+        }
     }
 
     /// What the job has found so far.
@@ -255,13 +276,21 @@ impl DeltaJob {
                 let chunk = &input[p.consumed..p.consumed + take];
                 self.buf.extend_from_slice(chunk);
                 p.consumed += take;
-                if self.threads > 1 && take >= MIN_PARALLEL_STEP {
-                    let mut file = mem::replace(&mut self.file, FileHasher::new(1));
-                    parallel::join(|| file.update(chunk), || self.search());
-                    self.file = file;
-                } else {
-                    self.file.update(chunk);
-                    self.search();
+                self.fed += take as u64;
+                match self.file.take() {
+                    Some(mut file) if self.threads > 1 && take >= MIN_PARALLEL_STEP => {
+                        let threads = self.threads;
+                        let pool = self.pool.take().unwrap_or_else(|| Pool::new(threads - 1));
+                        pool.join(|| file.update(chunk), || self.search());
+                        self.pool = Some(pool);
+                        self.file = Some(file);
+                    }
+                    Some(mut file) => {
+                        file.update(chunk);
+                        self.file = Some(file);
+                        self.search();
+                    }
+                    None => self.search(),
                 }
                 continue;
             }
@@ -320,7 +349,7 @@ impl DeltaJob {
             if left == 0 {
                 break;
             }
-            let at = self.file.len();
+            let at = self.fed;
             let whole = if at % bl == 0 { left / bl * bl } else { 0 };
             if whole == 0 {
                 // Up to a block boundary, or the tail before the data that
@@ -332,7 +361,10 @@ impl DeltaJob {
                 };
                 let n = n.min(ZEROS.len() as u64) as usize;
                 self.buf.extend_from_slice(&ZEROS[..n]);
-                self.file.update(&ZEROS[..n]);
+                if let Some(file) = &mut self.file {
+                    file.update(&ZEROS[..n]);
+                }
+                self.fed += n as u64;
                 taken += n as u64;
                 self.search();
                 continue;
@@ -348,7 +380,10 @@ impl DeltaJob {
             self.sum = None;
             self.next_expected = None;
             self.enc.zeros(whole, self.out.buf());
-            self.file.push_zeros(whole);
+            if let Some(file) = &mut self.file {
+                file.push_zeros(whole);
+            }
+            self.fed += whole;
             self.stats.hole_bytes += whole;
             taken += whole;
         }
@@ -416,6 +451,68 @@ impl DeltaJob {
             .map(|&(_, b)| b)
     }
 
+    /// How many of the blocks `first`, `first + 1`, … the new file holds
+    /// back to back from `pos` (up to the end of `buf`).
+    ///
+    /// The search would find exactly these: after a match it looks at the
+    /// window right after it first, and a window whose weak checksum and
+    /// strong hash equal those of the block after the last match (a whole
+    /// block) is that block. Checking the weak checksums of a batch first
+    /// and then hashing the windows that pass together lets the strong
+    /// hash run on several inputs at once.
+    fn follow<R: Rolling>(&self, mut pos: usize, first: u32) -> u32 {
+        let bl = self.bl;
+        let l = usize::from(self.sig.strong_len());
+        let mut matched = 0u32;
+        let mut windows: [&[u8]; FOLLOW_BATCH] = [&[]; FOLLOW_BATCH];
+        let mut strong = [[0u8; 32]; FOLLOW_BATCH];
+        loop {
+            let mut k = 0;
+            while k < FOLLOW_BATCH {
+                let Some(window) = self.buf.get(pos + k * bl..pos + (k + 1) * bl) else {
+                    break;
+                };
+                let Some(e) = first.checked_add(matched + k as u32) else {
+                    break;
+                };
+                if self.sig.block_len_of(u64::from(e)) != Some(bl as u64)
+                    || self.sig.weak(e as usize) != Some(R::new(window).digest())
+                {
+                    break;
+                }
+                windows[k] = window;
+                k += 1;
+            }
+            if k == 0 {
+                return matched;
+            }
+            self.strong_many(&windows[..k], &mut strong[..k]);
+            for h in &strong[..k] {
+                // `first + matched` is one of the blocks checked above.
+                let e = first + matched;
+                if self.sig.strong(e as usize) != Some(&h[..l]) {
+                    return matched;
+                }
+                matched += 1;
+                pos += bl;
+            }
+        }
+    }
+
+    /// [`strong`](Self::strong) of each window, into `out`.
+    fn strong_many(&self, windows: &[&[u8]], out: &mut [[u8; 32]]) {
+        match self.sig.kind() {
+            SignatureKind::RdiffRabinKarp | SignatureKind::RdiffRollsum => {
+                blake2_blocks(windows, out)
+            }
+            _ => {
+                for (o, w) in out.iter_mut().zip(windows) {
+                    *o = self.strong(w);
+                }
+            }
+        }
+    }
+
     fn search_with<R: Rolling>(&mut self, get: fn(Sum) -> Option<R>, put: fn(R) -> Sum) {
         let bl = self.bl;
         // `buf[lit..pos]` is the pending literal, the window starts at `pos`.
@@ -470,6 +567,19 @@ impl DeltaJob {
                     self.stats.matched_bytes += bl as u64;
                     self.next_expected = b.checked_add(1);
                     pos += bl;
+                    // The blocks after `b` often follow it in the new file
+                    // too: check them in batches.
+                    if let Some(next) = self.next_expected {
+                        let k = self.follow::<R>(pos, next);
+                        if k > 0 {
+                            let len = u64::from(k) * bl as u64;
+                            self.enc
+                                .copy(u64::from(next) * bl as u64, len, self.out.buf());
+                            self.stats.matched_bytes += len;
+                            self.next_expected = next.checked_add(k);
+                            pos += k as usize * bl;
+                        }
+                    }
                     lit = pos;
                 }
                 None if pos >= lit_cap => {
@@ -518,10 +628,8 @@ impl DeltaJob {
             self.enc.copy((n - 1) * self.bl as u64, len, self.out.buf());
             self.stats.matched_bytes += len;
         }
-        let file = mem::replace(&mut self.file, FileHasher::new(1));
-        let len = file.len();
-        let hash = file.finalize();
-        self.enc.end(len, &hash, self.out.buf());
+        let hash = self.file.take().map_or([0; 32], FileHasher::finalize);
+        self.enc.end(self.fed, &hash, self.out.buf());
     }
 }
 

@@ -1,7 +1,7 @@
 //! Strong hashes: per block and for a whole file.
 
-use blake2::digest::consts::U32;
-use blake2::{Blake2b, Digest};
+use blake2b_simd::many::{hash_many, HashManyJob};
+use blake2b_simd::Params;
 
 /// The strong hash of one block in the given signature kind, all 32 bytes
 /// (signatures keep a prefix).
@@ -28,7 +28,32 @@ pub(crate) fn xxh3_block(data: &[u8], len: u8) -> [u8; 32] {
 
 /// librsync's BLAKE2 strong sum: BLAKE2b with a 32-byte output.
 pub(crate) fn blake2_block(data: &[u8]) -> [u8; 32] {
-    Blake2b::<U32>::digest(data).into()
+    let mut out = [0u8; 32];
+    out.copy_from_slice(blake2_params().hash(data).as_bytes());
+    out
+}
+
+/// [`blake2_block`] of each of `blocks` into `out` (as many as both
+/// have), several at once: with AVX2, four inputs go through the
+/// compression function together, more than twice as fast as one by one.
+pub(crate) fn blake2_blocks(blocks: &[&[u8]], out: &mut [[u8; 32]]) {
+    let params = blake2_params();
+    let mut jobs: Vec<HashManyJob<'_>> = blocks
+        .iter()
+        .map(|b| HashManyJob::new(&params, b))
+        .collect();
+    hash_many(jobs.iter_mut());
+    for (o, job) in out.iter_mut().zip(&jobs) {
+        o.copy_from_slice(job.to_hash().as_bytes());
+    }
+}
+
+/// BLAKE2b-256 as RFC 7693 and librsync define it (the digest length is
+/// part of the parameters, so this is not a truncated BLAKE2b-512).
+fn blake2_params() -> Params {
+    let mut p = Params::new();
+    p.hash_length(32);
+    p
 }
 
 /// The whole-file hash of rha's formats: BLAKE3 over the list of the full
@@ -138,6 +163,7 @@ impl FileHasher {
     }
 
     /// Bytes hashed so far.
+    #[cfg(test)]
     pub(crate) fn len(&self) -> u64 {
         self.len
     }
@@ -228,5 +254,23 @@ mod tests {
             super::super::error::hex(&blake2_block(b"abc")),
             "bddd813c634239723171ef3fee98579b94964e3bb1cb3e427262c8c068d52319"
         );
+    }
+
+    #[test]
+    fn blake2_many_equals_one_by_one() {
+        let data: Vec<u8> = (0..70_000u32).map(|i| (i * 31 % 253) as u8).collect();
+        // Lengths around the 128-byte block and the 4-way batch.
+        let blocks: Vec<&[u8]> = [0, 1, 127, 128, 129, 1000, 4096, 16384, 3, 50_000]
+            .iter()
+            .enumerate()
+            .map(|(i, &n)| &data[i..i + n])
+            .collect();
+        for k in 0..=blocks.len() {
+            let mut out = vec![[0u8; 32]; k];
+            blake2_blocks(&blocks[..k], &mut out);
+            for (b, o) in blocks.iter().zip(&out) {
+                assert_eq!(*o, blake2_block(b));
+            }
+        }
     }
 }

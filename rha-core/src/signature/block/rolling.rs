@@ -37,6 +37,10 @@ pub(crate) fn rha_sums(data: &[u8]) -> (u32, u32) {
     rha_sums_portable(data)
 }
 
+/// How far ahead of the bytes being summed [`rha_sums_avx2`] asks for data.
+#[cfg(target_arch = "x86_64")]
+const PREFETCH_AHEAD: usize = 2048;
+
 /// `s1`, `s2` of `data` with AVX2, 32 bytes per step, as Adler-32 is
 /// vectorised: `s1` adds each step's byte sum (`vpsadbw`), `s2` adds
 /// `32·s1` of the steps before plus the step's bytes weighted 32..1
@@ -48,7 +52,7 @@ unsafe fn rha_sums_avx2(data: &[u8]) -> (u32, u32) {
     use std::arch::x86_64::{
         __m256i, _mm256_add_epi32, _mm256_loadu_si256, _mm256_madd_epi16, _mm256_maddubs_epi16,
         _mm256_sad_epu8, _mm256_set1_epi16, _mm256_setr_epi8, _mm256_setzero_si256,
-        _mm256_storeu_si256,
+        _mm256_storeu_si256, _mm_prefetch, _MM_HINT_T0,
     };
     let zero = _mm256_setzero_si256();
     let ones = _mm256_set1_epi16(1);
@@ -61,6 +65,9 @@ unsafe fn rha_sums_avx2(data: &[u8]) -> (u32, u32) {
     let (mut a, mut before, mut w) = (zero, zero, zero);
     let mut steps = data.chunks_exact(32);
     for step in &mut steps {
+        // The bytes a little ahead (often of the next block) start on their
+        // way from memory while these are summed; a prefetch never faults.
+        _mm_prefetch::<_MM_HINT_T0>(step.as_ptr().wrapping_add(PREFETCH_AHEAD).cast());
         // SAFETY: `step` is 32 readable bytes; the load is unaligned.
         let v = unsafe { _mm256_loadu_si256(step.as_ptr().cast()) };
         before = _mm256_add_epi32(before, a);
@@ -171,15 +178,124 @@ pub(crate) struct RabinKarp {
     mult: u32,
 }
 
+/// Lanes of the RabinKarp hash of a window: byte `i` goes to lane
+/// `i mod 64` (see [`rk_hash_lanes`]).
+const RK_LANES: usize = 64;
+/// `RK_MULT^64`, the step of every lane.
+const RK_LANE_MULT: u32 = rk_pow(RK_MULT, RK_LANES as u64);
+/// `RK_MULT^(63 - k)`: the weight of lane `k` when lanes are combined.
+const RK_LANE_WEIGHTS: [u32; RK_LANES] = {
+    let mut w = [0u32; RK_LANES];
+    let mut k = 0;
+    while k < RK_LANES {
+        w[k] = rk_pow(RK_MULT, (RK_LANES - 1 - k) as u64);
+        k += 1;
+    }
+    w
+};
+
+/// `base^exp` modulo 2^32.
+const fn rk_pow(mut base: u32, mut exp: u64) -> u32 {
+    let mut r = 1u32;
+    while exp > 0 {
+        if exp & 1 == 1 {
+            r = r.wrapping_mul(base);
+        }
+        base = base.wrapping_mul(base);
+        exp >>= 1;
+    }
+    r
+}
+
+/// The RabinKarp hash of `window` (see [`RabinKarp`]): with AVX2 when the
+/// CPU has it, otherwise the portable version.
+#[inline]
+fn rk_hash(window: &[u8]) -> u32 {
+    #[cfg(target_arch = "x86_64")]
+    if window.len() >= 2 * RK_LANES && std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2, checked just above.
+        return unsafe { rk_hash_avx2(window) };
+    }
+    rk_hash_lanes(window)
+}
+
+/// [`rk_hash_lanes`] with AVX2: eight vectors of eight 32-bit lanes, so
+/// that eight independent multiplications are in flight.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn rk_hash_avx2(window: &[u8]) -> u32 {
+    use std::arch::x86_64::{
+        __m256i, _mm256_add_epi32, _mm256_cvtepu8_epi32, _mm256_mullo_epi32, _mm256_set1_epi32,
+        _mm256_setzero_si256, _mm256_storeu_si256, _mm_loadl_epi64,
+    };
+    let step_mult = _mm256_set1_epi32(RK_LANE_MULT as i32);
+    let mut acc: [__m256i; RK_LANES / 8] = [_mm256_setzero_si256(); RK_LANES / 8];
+    let mut steps = window.chunks_exact(RK_LANES);
+    for step in &mut steps {
+        for (j, a) in acc.iter_mut().enumerate() {
+            // SAFETY: `step` has 64 readable bytes and 8·j + 8 <= 64; the
+            // load reads 8 bytes, unaligned.
+            let bytes = unsafe { _mm_loadl_epi64(step.as_ptr().add(8 * j).cast()) };
+            *a = _mm256_add_epi32(
+                _mm256_mullo_epi32(*a, step_mult),
+                _mm256_cvtepu8_epi32(bytes),
+            );
+        }
+    }
+    let mut lanes = [0u32; RK_LANES];
+    for (j, a) in acc.iter().enumerate() {
+        // SAFETY: `lanes[8·j..8·j + 8]` is 32 writable bytes; the store is
+        // unaligned.
+        unsafe { _mm256_storeu_si256(lanes.as_mut_ptr().add(8 * j).cast(), *a) };
+    }
+    rk_combine(
+        &lanes,
+        window.len() - steps.remainder().len(),
+        steps.remainder(),
+    )
+}
+
+/// The RabinKarp hash of `window` without the serial chain of the
+/// definition (one multiplication per byte, each waiting for the last):
+/// 64 lanes each run the recurrence with `RK_MULT^64` over every 64th
+/// byte, independently of each other.
+fn rk_hash_lanes(window: &[u8]) -> u32 {
+    let mut lanes = [0u32; RK_LANES];
+    let mut steps = window.chunks_exact(RK_LANES);
+    for step in &mut steps {
+        for (l, &x) in lanes.iter_mut().zip(step) {
+            *l = l.wrapping_mul(RK_LANE_MULT).wrapping_add(u32::from(x));
+        }
+    }
+    rk_combine(
+        &lanes,
+        window.len() - steps.remainder().len(),
+        steps.remainder(),
+    )
+}
+
+/// The hash from the lanes of the first `stepped` bytes and the bytes
+/// after them: the lanes weighed by their distance from the end of the
+/// stepped part, the seed's term, then the definition for the rest.
+#[inline(always)]
+fn rk_combine(lanes: &[u32; RK_LANES], stepped: usize, rest: &[u8]) -> u32 {
+    // seed·M^stepped + Σ x_i·M^(stepped-1-i) over the stepped part.
+    let mut hash = RK_SEED.wrapping_mul(rk_pow(RK_MULT, stepped as u64));
+    for (l, w) in lanes.iter().zip(&RK_LANE_WEIGHTS) {
+        hash = hash.wrapping_add(l.wrapping_mul(*w));
+    }
+    for &x in rest {
+        hash = hash.wrapping_mul(RK_MULT).wrapping_add(u32::from(x));
+    }
+    hash
+}
+
 impl Rolling for RabinKarp {
     fn new(window: &[u8]) -> Self {
-        let mut hash = RK_SEED;
-        let mut mult = 1u32;
-        for &x in window {
-            hash = hash.wrapping_mul(RK_MULT).wrapping_add(u32::from(x));
-            mult = mult.wrapping_mul(RK_MULT);
+        Self {
+            hash: rk_hash(window),
+            mult: rk_pow(RK_MULT, window.len() as u64),
         }
-        Self { hash, mult }
     }
     #[inline(always)]
     fn roll(&mut self, out: u8, inb: u8) {
@@ -208,16 +324,16 @@ pub(crate) struct Rollsum {
 
 impl Rolling for Rollsum {
     fn new(window: &[u8]) -> Self {
-        let (mut s1, mut s2) = (0u32, 0u32);
-        for &x in window {
-            s1 = s1.wrapping_add(u32::from(x));
-            s2 = s2.wrapping_add(s1);
-        }
+        // The plain sums are rha's (`s2` weighs byte i by n - i); the
+        // offset adds n·31 to s1 and 31·n(n+1)/2 to s2.
+        let (s1, s2) = rha_sums(window);
         let n = window.len() as u32;
-        s1 = s1.wrapping_add(n.wrapping_mul(ROLLSUM_OFFSET));
         let tri = (u64::from(n) * (u64::from(n) + 1) / 2) as u32;
-        s2 = s2.wrapping_add(tri.wrapping_mul(ROLLSUM_OFFSET));
-        Self { s1, s2, n }
+        Self {
+            s1: s1.wrapping_add(n.wrapping_mul(ROLLSUM_OFFSET)),
+            s2: s2.wrapping_add(tri.wrapping_mul(ROLLSUM_OFFSET)),
+            n,
+        }
     }
     #[inline(always)]
     fn roll(&mut self, out: u8, inb: u8) {
@@ -253,7 +369,31 @@ mod tests {
         }
     }
 
+    /// librsync's definitions, byte by byte.
+    fn rk_serial(window: &[u8]) -> u32 {
+        window.iter().fold(RK_SEED, |h, &x| {
+            h.wrapping_mul(RK_MULT).wrapping_add(u32::from(x))
+        })
+    }
+
+    fn rollsum_serial(window: &[u8]) -> u32 {
+        let (mut s1, mut s2) = (0u32, 0u32);
+        for &x in window {
+            s1 = s1.wrapping_add(u32::from(x) + ROLLSUM_OFFSET);
+            s2 = s2.wrapping_add(s1);
+        }
+        (s2 << 16) | (s1 & 0xffff)
+    }
+
     proptest! {
+        #[test]
+        fn fresh_sums_match_librsyncs_definitions(data in proptest::collection::vec(prop_oneof![Just(255u8), any::<u8>()], 0..3000)) {
+            prop_assert_eq!(RabinKarp::new(&data).digest(), rk_serial(&data));
+            prop_assert_eq!(rk_hash_lanes(&data), rk_serial(&data));
+            prop_assert_eq!(RabinKarp::new(&data).mult, rk_pow(RK_MULT, data.len() as u64));
+            prop_assert_eq!(Rollsum::new(&data).digest(), rollsum_serial(&data));
+        }
+
         #[test]
         fn rolling_equals_recomputing(data in proptest::collection::vec(any::<u8>(), 2..400), n in 1usize..200) {
             let n = n.min(data.len() - 1);

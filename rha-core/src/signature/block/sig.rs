@@ -6,7 +6,7 @@ use std::mem;
 
 use super::error::{JobError, SignatureError, SignatureErrorKind};
 use super::hash::{blake3_block, xxh3_block, FileHasher};
-use super::parallel;
+use super::parallel::Pool;
 use super::params::{SignatureParams, StrongHash, MAX_STRONG_LEN, MIN_BLOCK_LEN, MIN_STRONG_LEN};
 use super::queue::{OutQueue, Progress, HIGH_WATER};
 use super::rolling::{rha_mix, rha_sums};
@@ -278,12 +278,20 @@ pub struct SignatureJob {
     done: bool,
     /// The entry of a whole block of zeros, once needed.
     zero_block: Option<(u32, [u8; 32])>,
+    /// Helper threads, started on the first step that uses them and kept
+    /// until the job is dropped.
+    pool: Option<Pool>,
 }
 
-/// Input taken per step by one thread.
+/// Input taken per step on one thread.
 const STEP: usize = 4 << 20;
-/// Fewer blocks than this in a step are hashed on the calling thread.
+/// Fewer blocks than this per thread in a step are hashed on the calling
+/// thread.
 const MIN_PARALLEL_BLOCKS: usize = 16;
+/// Input hashed per task of a step spread over threads (at least a block):
+/// small enough that a helper the system leaves waiting holds up little,
+/// large enough that taking a task costs nothing measurable.
+const TASK_BYTES: usize = 512 << 10;
 
 impl SignatureJob {
     /// A job for a file of `params.file_len` bytes.
@@ -304,21 +312,30 @@ impl SignatureJob {
             out: OutQueue::default(),
             done: false,
             zero_block: None,
+            pool: None,
         }
     }
 
     /// Hashes blocks on up to `threads` threads (the calling one included)
     /// while [`run`](Self::run) is given several MiB at a time; 1 (the
-    /// default) keeps all work on the calling thread. The output does not
-    /// depend on it.
+    /// default) keeps all work on the calling thread. The helper threads
+    /// start with the first such call and end when the job is dropped. The
+    /// output does not depend on it.
     pub fn with_threads(mut self, threads: usize) -> Self {
-        self.threads = threads.max(1);
+        self.set_threads(threads);
         self
     }
 
     /// [`with_threads`](Self::with_threads) on a job held by reference.
     pub fn set_threads(&mut self, threads: usize) {
         self.threads = threads.max(1);
+        if self
+            .pool
+            .as_ref()
+            .is_some_and(|p| p.threads() != self.threads)
+        {
+            self.pool = None;
+        }
     }
 
     /// Switches the strong hash; only before the job has consumed input.
@@ -361,7 +378,7 @@ impl SignatureJob {
         }
         let bl = self.params.block_len as usize;
         while self.out.len() < HIGH_WATER && p.consumed < input.len() {
-            let take = (input.len() - p.consumed).min(STEP * self.threads);
+            let take = (input.len() - p.consumed).min(self.step());
             let chunk = &input[p.consumed..p.consumed + take];
             let got = self.fed + take as u64;
             if got > self.params.file_len {
@@ -483,22 +500,37 @@ impl SignatureJob {
         Ok(p)
     }
 
+    /// Input taken per step. On several threads, as much as makes half of
+    /// [`HIGH_WATER`] of entries (over 100 MiB with the usual block
+    /// lengths): the threads wait for each other only at the end of a
+    /// step, and a step can end no later than the caller's input.
+    fn step(&self) -> usize {
+        if self.threads == 1 {
+            return STEP;
+        }
+        let entry = 4 + usize::from(self.params.strong_len);
+        let blocks = (HIGH_WATER / 2 / entry).max(1);
+        (blocks * self.params.block_len as usize).max(STEP * self.threads)
+    }
+
     /// Adds the whole blocks of `data` (a multiple of the block length),
     /// spread over the job's threads when there are enough of them.
     fn blocks(&mut self, data: &[u8]) {
         let bl = self.params.block_len as usize;
         let n = data.len() / bl;
-        let threads = self.threads.min(n / MIN_PARALLEL_BLOCKS).max(1);
-        if threads == 1 {
+        if self.threads.min(n / MIN_PARALLEL_BLOCKS) < 2 {
             for block in data.chunks_exact(bl) {
                 self.block(block);
             }
             return;
         }
         let (hash, len) = (self.params.strong_hash, self.params.strong_len);
-        let per = n.div_ceil(threads) * bl;
-        let parts: Vec<Vec<(u32, [u8; 32])>> = parallel::map(data.chunks(per).collect(), |part| {
-            part.chunks_exact(bl)
+        let per_task = (TASK_BYTES / bl).max(1) * bl;
+        let threads = self.threads;
+        let pool = self.pool.get_or_insert_with(|| Pool::new(threads - 1));
+        let parts: Vec<Vec<(u32, [u8; 32])>> = pool.map(n.div_ceil(per_task / bl), |t| {
+            data[t * per_task..data.len().min((t + 1) * per_task)]
+                .chunks_exact(bl)
                 .map(|b| block_entry(b, hash, len))
                 .collect()
         });

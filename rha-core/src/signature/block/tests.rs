@@ -18,6 +18,30 @@ fn sig(data: &[u8], block_len: u32) -> Signature {
     Signature::from_bytes(&sig_bytes(data, block_len)).unwrap()
 }
 
+/// An rdiff signature of `data` as `rdiff signature -H blake2` writes it,
+/// with RabinKarp (or the older rollsum) weak sums and 32-byte BLAKE2b.
+fn rdiff_sig(data: &[u8], block_len: u32, rollsum: bool) -> Signature {
+    use super::rolling::{RabinKarp, Rolling, Rollsum};
+    let magic = if rollsum {
+        RDIFF_BLAKE2_MAGIC
+    } else {
+        RDIFF_RK_BLAKE2_MAGIC
+    };
+    let mut out = magic.to_be_bytes().to_vec();
+    out.extend_from_slice(&block_len.to_be_bytes());
+    out.extend_from_slice(&32u32.to_be_bytes());
+    for b in data.chunks(block_len as usize) {
+        let weak = if rollsum {
+            Rollsum::new(b).digest()
+        } else {
+            RabinKarp::new(b).digest()
+        };
+        out.extend_from_slice(&weak.to_be_bytes());
+        out.extend_from_slice(&super::hash::blake2_block(b));
+    }
+    Signature::from_bytes(&out).unwrap()
+}
+
 /// Runs a signature job feeding `step` bytes and offering `out_step` bytes of room.
 fn sig_chunked(data: &[u8], block_len: u32, step: usize, out_step: usize) -> Vec<u8> {
     let params = SignatureParams::new(data.len() as u64)
@@ -119,6 +143,24 @@ fn data_strategy() -> impl Strategy<Value = Vec<u8>> {
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn rdiff_signature_deltas_do_not_depend_on_chunking(
+        basis in data_strategy(),
+        edits in proptest::collection::vec((any::<usize>(), any::<u8>(), proptest::collection::vec(any::<u8>(), 1..300)), 0..5),
+        block_len in prop_oneof![Just(16u32), Just(64), Just(200)],
+        step in 1usize..5000,
+        rollsum in any::<bool>(),
+    ) {
+        // Runs of matching blocks are checked in batches after a match;
+        // fed a byte at a time they are found one by one instead.
+        let new = edited(&basis, &edits);
+        let s = rdiff_sig(&basis, block_len, rollsum);
+        let whole = delta_of(s.clone(), &new, DeltaFormat::Rdiff).unwrap().0;
+        prop_assert_eq!(&delta_chunked(s.clone(), &new, DeltaFormat::Rdiff, step, 4096), &whole);
+        prop_assert_eq!(&delta_chunked(s, &new, DeltaFormat::Rdiff, 1, 4096), &whole);
+        prop_assert_eq!(&patch_chunked(&basis, &whole, 4096, 4096).unwrap(), &new);
+    }
 
     #[test]
     fn patch_of_delta_of_signature_is_the_new_file(
