@@ -29,7 +29,7 @@ pub(crate) const FIXED_REQUEST_MAC: [u8; 32] = [0x5a; 32];
 /// `tsig_verify`: byte 0 picks the mode (its value modulo 3).
 ///
 /// - 0, a raw answer: the rest is an answer verified with a fixed key and
-///   request MAC at [`SIGNED_AT`]. Checks: no panic; an answer that
+///   request MAC at a fixed time (`SIGNED_AT`). Checks: no panic; an answer that
 ///   verifies does not verify with another secret or request MAC.
 /// - 1, sign then verify: byte 1 picks the key (name and secret length),
 ///   byte 2 the request MAC's length, byte 3 the clock skew
