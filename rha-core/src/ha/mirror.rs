@@ -353,6 +353,11 @@ impl MirrorNode {
             }
             Ok(r) => r,
         };
+        if peer.generations.current == 0 {
+            // See `decide`: a split brain with a peer whose disk was
+            // replaced is over.
+            self.split_brain = None;
+        }
         match &resync {
             None => {
                 if matches!(self.disk, DiskState::Outdated) {
@@ -381,7 +386,10 @@ impl MirrorNode {
             (None, None) => None,
             _ => return Err(self.split(peer, l.bitmap)),
         };
-        if let (Some(pending), None) = (&self.split_brain, &resolved) {
+        // A pending split brain needs an operator's resolution, unless the
+        // peer's disk was replaced since: an empty disk has no diverging
+        // data left to conflict with (it is simply resynchronised in full).
+        if let (Some(pending), None, false) = (&self.split_brain, &resolved, p.current == 0) {
             return Err(MirrorError::SplitBrain {
                 node: me.clone(),
                 peer: pending.clone(),

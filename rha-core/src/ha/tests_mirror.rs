@@ -86,6 +86,33 @@ fn mirror_full_copy_after_both_down_or_replacement() {
     assert!(m.nodes[1].tracking_valid());
 }
 
+/// A split brain is over when the other side's disk is replaced: the node
+/// that remembers it must agree to copy its data onto the empty disk, as
+/// the empty side decides (found by `mirror_nodes_never_both_active`).
+#[test]
+fn a_split_brain_with_a_replaced_disk_ends_in_a_full_copy() {
+    let mut m = MirrorPair::built();
+    m.disconnect();
+    m.crash(0);
+    // a is down, so b may take over (a counts as fenced).
+    m.nodes[1].promote(true).unwrap();
+    m.boot(0);
+    let (e0, e1) = m.connect().unwrap_err();
+    assert!(matches!(e0, MirrorError::SplitBrain { .. }), "{e0}");
+    assert!(matches!(e1, MirrorError::SplitBrain { .. }), "{e1}");
+    assert_eq!(m.nodes[1].split_brain(), Some("a"));
+    m.disconnect();
+    m.nodes[0].replace_disk();
+    let r = m.connect().unwrap().unwrap();
+    assert_eq!(
+        (r.kind, r.source.as_str(), r.target.as_str()),
+        (ResyncKind::Full, "b", "a")
+    );
+    assert_eq!(m.nodes[1].split_brain(), None);
+    m.resync_done();
+    m.check();
+}
+
 #[test]
 fn mirror_partition_ends_in_split_brain_and_an_operator_decision() {
     let mut m = MirrorPair::built();
