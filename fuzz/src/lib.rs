@@ -6,6 +6,12 @@
 //! ordinary tests: `cargo test -p rha-fuzz --lib` replays every file committed
 //! under `corpus/<target>/` on stable, without instrumentation.
 //!
+//! The HA targets (`ha_sequence`, `ha_restore`) are safe Rust throughout:
+//! run them without AddressSanitizer (`cargo fuzz run -s none ha_sequence`),
+//! which is about four times faster (some 3,700 inputs a second for
+//! `ha_sequence` on this project's 2-core machine, against about 800 with
+//! the default sanitizer).
+//!
 //! | target | input | checks |
 //! |---|---|---|
 //! | [`journal_decode`] | 4 control bytes, then a journal | no panic; chunked and whole decoding agree; the outcome accounts for every byte; decoded records re-encode |
