@@ -91,7 +91,7 @@ impl PatchOptions {
 }
 
 #[derive(Debug, Clone, Copy)]
-enum Current {
+pub(crate) enum Current {
     Idle,
     Copy { from: u64, left: u64 },
     Literal { at: usize, len: usize },
@@ -277,62 +277,73 @@ impl<B: ReadAt> PatchJob<B> {
 
     /// Fills `room` from the current command; returns the bytes written.
     fn advance(&mut self, room: &mut [u8]) -> Result<usize, PatchError> {
-        match self.cur {
-            Current::Idle => Ok(0),
-            Current::Copy { from, left } => {
-                let want = (left.min(room.len() as u64)) as usize;
-                let mut got = 0;
-                while got < want {
-                    let at = from + got as u64;
-                    let n = self
-                        .basis
-                        .read_at(at, &mut room[got..want])
-                        .map_err(|source| PatchError::Basis { offset: at, source })?;
-                    if n == 0 {
-                        return Err(PatchError::Basis {
-                            offset: at,
-                            source: io::Error::new(
-                                io::ErrorKind::UnexpectedEof,
-                                "the basis ends before the copy does",
-                            ),
-                        });
-                    }
-                    got += n;
+        fill(&mut self.cur, &mut self.basis, self.dec.literal(), room)
+    }
+}
+
+/// Fills `room` from the command `cur` (a copy read from `basis`, the
+/// decoder's `literal`, or zeros), advancing it; returns the bytes written.
+/// Shared by the patch jobs.
+pub(crate) fn fill<B: ReadAt>(
+    cur: &mut Current,
+    basis: &mut B,
+    literal: &[u8],
+    room: &mut [u8],
+) -> Result<usize, PatchError> {
+    match *cur {
+        Current::Idle => Ok(0),
+        Current::Copy { from, left } => {
+            let want = (left.min(room.len() as u64)) as usize;
+            let mut got = 0;
+            while got < want {
+                let at = from + got as u64;
+                let n = basis
+                    .read_at(at, &mut room[got..want])
+                    .map_err(|source| PatchError::Basis { offset: at, source })?;
+                if n == 0 {
+                    return Err(PatchError::Basis {
+                        offset: at,
+                        source: io::Error::new(
+                            io::ErrorKind::UnexpectedEof,
+                            "the basis ends before the copy does",
+                        ),
+                    });
                 }
-                let left = left - want as u64;
-                self.cur = if left == 0 {
-                    Current::Idle
-                } else {
-                    Current::Copy {
-                        from: from + want as u64,
-                        left,
-                    }
-                };
-                Ok(want)
+                got += n;
             }
-            Current::Literal { at, len } => {
-                let data = self.dec.literal();
-                let n = (len - at).min(room.len());
-                room[..n].copy_from_slice(&data[at..at + n]);
-                self.cur = if at + n == len {
-                    Current::Idle
-                } else {
-                    Current::Literal { at: at + n, len }
-                };
-                Ok(n)
-            }
-            Current::Zero { left } => {
-                let n = (left.min(room.len() as u64)) as usize;
-                room[..n].fill(0);
-                self.cur = if left == n as u64 {
-                    Current::Idle
-                } else {
-                    Current::Zero {
-                        left: left - n as u64,
-                    }
-                };
-                Ok(n)
-            }
+            let left = left - want as u64;
+            *cur = if left == 0 {
+                Current::Idle
+            } else {
+                Current::Copy {
+                    from: from + want as u64,
+                    left,
+                }
+            };
+            Ok(want)
+        }
+        Current::Literal { at, len } => {
+            let data = literal;
+            let n = (len - at).min(room.len());
+            room[..n].copy_from_slice(&data[at..at + n]);
+            *cur = if at + n == len {
+                Current::Idle
+            } else {
+                Current::Literal { at: at + n, len }
+            };
+            Ok(n)
+        }
+        Current::Zero { left } => {
+            let n = (left.min(room.len() as u64)) as usize;
+            room[..n].fill(0);
+            *cur = if left == n as u64 {
+                Current::Idle
+            } else {
+                Current::Zero {
+                    left: left - n as u64,
+                }
+            };
+            Ok(n)
         }
     }
 }

@@ -1,12 +1,10 @@
 //! Applying a delta into a new sparse file: zero runs are handed back as
 //! lengths to skip, not produced as bytes.
 
-use std::io;
-
 use super::error::{hex, PatchError};
 use super::format::{Command, DeltaDecoder};
 use super::hash::FileHasher;
-use super::patch::{check_basis, PatchOptions, ReadAt};
+use super::patch::{check_basis, fill, Current, PatchOptions, ReadAt};
 
 /// What one call of [`SparsePatchJob::run`] did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -32,13 +30,6 @@ enum Cmd {
     Zero(u64),
     Basis { len: u64, hash: [u8; 32] },
     End(Option<[u8; 32]>),
-}
-
-#[derive(Debug, Clone, Copy)]
-enum Current {
-    Idle,
-    Copy { from: u64, left: u64 },
-    Literal { at: usize, len: usize },
 }
 
 /// Applies a delta (rha or rdiff format) fed in chunks of any size to a
@@ -240,51 +231,7 @@ impl<B: ReadAt> SparsePatchJob<B> {
 
     /// Fills `room` from the current command; returns the bytes written.
     fn advance(&mut self, room: &mut [u8]) -> Result<usize, PatchError> {
-        match self.cur {
-            Current::Idle => Ok(0),
-            Current::Copy { from, left } => {
-                let want = left.min(room.len() as u64) as usize;
-                let mut got = 0;
-                while got < want {
-                    let at = from + got as u64;
-                    let n = self
-                        .basis
-                        .read_at(at, &mut room[got..want])
-                        .map_err(|source| PatchError::Basis { offset: at, source })?;
-                    if n == 0 {
-                        return Err(PatchError::Basis {
-                            offset: at,
-                            source: io::Error::new(
-                                io::ErrorKind::UnexpectedEof,
-                                "the basis ends before the copy does",
-                            ),
-                        });
-                    }
-                    got += n;
-                }
-                let left = left - want as u64;
-                self.cur = if left == 0 {
-                    Current::Idle
-                } else {
-                    Current::Copy {
-                        from: from + want as u64,
-                        left,
-                    }
-                };
-                Ok(want)
-            }
-            Current::Literal { at, len } => {
-                let data = self.dec.literal();
-                let n = (len - at).min(room.len());
-                room[..n].copy_from_slice(&data[at..at + n]);
-                self.cur = if at + n == len {
-                    Current::Idle
-                } else {
-                    Current::Literal { at: at + n, len }
-                };
-                Ok(n)
-            }
-        }
+        fill(&mut self.cur, &mut self.basis, self.dec.literal(), room)
     }
 }
 
