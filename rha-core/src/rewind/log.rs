@@ -334,6 +334,26 @@ impl<S: Storage> RewindLog<S> {
         self.files.storage()
     }
 
+    /// Removes the oldest segment file (durably) and its entries; returns
+    /// how many entries went.
+    fn remove_oldest_segment(&mut self) -> Result<usize, LogError> {
+        let name = self.segs[0].name.clone();
+        if let Err(e) = self
+            .files
+            .remove(&name)
+            .and_then(|()| self.files.sync_dir())
+        {
+            return Err(self.io(&name, e));
+        }
+        self.segs.remove(0);
+        let gone = self.entries.partition_point(|e| e.seg == 0);
+        self.entries.drain(..gone);
+        for e in &mut self.entries {
+            e.seg -= 1;
+        }
+        Ok(gone)
+    }
+
     fn io(&mut self, file: &str, source: io::Error) -> LogError {
         self.poisoned = true;
         LogError::Io {
@@ -697,20 +717,7 @@ impl<S: Storage> RewindLog<S> {
             if !drop(newest_ts, self.total_bytes()) {
                 break;
             }
-            let name = self.segs[0].name.clone();
-            if let Err(e) = self
-                .files
-                .remove(&name)
-                .and_then(|()| self.files.sync_dir())
-            {
-                return Err(self.io(&name, e));
-            }
-            self.segs.remove(0);
-            let gone = self.entries.partition_point(|e| e.seg == 0);
-            self.entries.drain(..gone);
-            for e in &mut self.entries {
-                e.seg -= 1;
-            }
+            let gone = self.remove_oldest_segment()?;
             self.last_batch = self.last_batch.and_then(|b| b.checked_sub(gone));
             dropped += 1;
         }

@@ -66,21 +66,8 @@ impl<S: Storage> RewindLog<S> {
             self.truncate_after(head)?;
             self.set_state(State::default())?;
         }
-        while let Some(seg) = self.segs.first() {
-            let name = seg.name.clone();
-            if let Err(e) = self
-                .files
-                .remove(&name)
-                .and_then(|()| self.files.sync_dir())
-            {
-                return Err(self.io(&name, e));
-            }
-            self.segs.remove(0);
-            let gone = self.entries.partition_point(|e| e.seg == 0);
-            self.entries.drain(..gone);
-            for e in &mut self.entries {
-                e.seg -= 1;
-            }
+        while !self.segs.is_empty() {
+            self.remove_oldest_segment()?;
         }
         self.entries.clear();
         self.bookmarks.clear();
