@@ -74,16 +74,28 @@ pub fn digest(path: &Path, scope: XattrScope) -> io::Result<Option<XattrDigest>>
 }
 
 /// The attribute names of `path`, NUL-separated.
+///
+/// One system call for the common case: the list is read straight into a
+/// buffer of [`FIRST_TRY`] bytes, and only a longer list (`ERANGE`) asks for
+/// its size first. Most files have no attributes, and a scan asks this of
+/// every entry.
 fn list(path: &Path) -> io::Result<Vec<u8>> {
+    let mut buf = vec![0u8; FIRST_TRY];
+    match rfs::llistxattr(path, &mut buf[..]) {
+        Ok(n) => {
+            buf.truncate(n);
+            return Ok(buf);
+        }
+        Err(Errno::NOTSUP) => return Ok(Vec::new()),
+        Err(Errno::RANGE) => {}
+        Err(e) => return Err(e.into()),
+    }
     loop {
         let size = match rfs::llistxattr_query(path) {
             Ok(n) => n,
             Err(Errno::NOTSUP) => return Ok(Vec::new()),
             Err(e) => return Err(e.into()),
         };
-        if size == 0 {
-            return Ok(Vec::new());
-        }
         let mut buf = vec![0u8; size];
         match rfs::llistxattr(path, &mut buf[..]) {
             Ok(n) => {
@@ -97,6 +109,9 @@ fn list(path: &Path) -> io::Result<Vec<u8>> {
     }
 }
 
+/// The buffer a first attempt to list names or read a value uses.
+const FIRST_TRY: usize = 1024;
+
 /// The value of attribute `name` of `path`, `None` if it has none (it was
 /// removed after it was listed).
 fn get(path: &Path, name: &[u8]) -> io::Result<Option<Vec<u8>>> {
@@ -107,6 +122,16 @@ fn get(path: &Path, name: &[u8]) -> io::Result<Option<Vec<u8>>> {
             format!("reading extended attribute {}: {e}", name.escape_ascii()),
         )
     };
+    let mut buf = vec![0u8; FIRST_TRY];
+    match rfs::lgetxattr(path, name, &mut buf[..]) {
+        Ok(n) => {
+            buf.truncate(n);
+            return Ok(Some(buf));
+        }
+        Err(Errno::NODATA) => return Ok(None),
+        Err(Errno::RANGE) => {}
+        Err(e) => return Err(named(e)),
+    }
     loop {
         let size = match rfs::lgetxattr_query(path, name) {
             Ok(n) => n,
@@ -250,5 +275,37 @@ mod tests {
         let plain = dir.path().join("plain");
         std::fs::write(&plain, b"").unwrap();
         assert_eq!(digest(&plain, scope).unwrap(), None);
+    }
+
+    #[test]
+    fn names_and_values_longer_than_the_first_buffer_are_read_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        if !user_xattrs(dir.path()) {
+            return;
+        }
+        let f = dir.path().join("f");
+        std::fs::write(&f, b"").unwrap();
+        // Within ext4's one block of attributes per inode.
+        let big: Vec<u8> = (0..FIRST_TRY + 7).map(|i| (i % 251) as u8).collect();
+        rfs::lsetxattr(&f, "user.big", &big, rfs::XattrFlags::empty()).unwrap();
+        let names: Vec<String> = (0..FIRST_TRY / 20)
+            .map(|i| format!("user.name-{i:010}"))
+            .collect();
+        for n in &names {
+            rfs::lsetxattr(&f, n.as_str(), b"v", rfs::XattrFlags::empty()).unwrap();
+        }
+        assert!(
+            list(&f).unwrap().len() > FIRST_TRY,
+            "the names overflow the first try"
+        );
+        let got = read(&f, XattrScope::new(false)).unwrap();
+        assert_eq!(got.len(), names.len() + 1);
+        let value = |n: &str| {
+            got.iter()
+                .find(|(k, _)| k == n.as_bytes())
+                .map(|(_, v)| v.clone())
+        };
+        assert_eq!(value("user.big"), Some(big));
+        assert_eq!(value(&names[7]), Some(b"v".to_vec()));
     }
 }
