@@ -17,6 +17,10 @@ Cases (names for --case):
   sync-full      first full copy: rha sync vs rsync -a
   sync-nochange  re-sync of an identical tree
   sync-append    1% of the files appended to, then re-synced
+                 (the sync cases also time rsync -aX, which carries extended
+                 attributes as rha sync does, and the re-syncs a floor: two
+                 `find -printf` walks in parallel, one lstat of every entry
+                 of both trees, the least any tool comparing them must do)
   block-inplace  a 1 GiB file with 1% of its 64 KiB blocks changed:
                  rha sync --mode block --ignore-same off vs
                  rsync --no-whole-file --inplace
@@ -95,6 +99,7 @@ class SyncCase(Case):
     def __init__(self, rha, scratch, tree, kind):
         self.rha = rha
         self.kind = kind
+        self.tools = ("rha", "ref", "refX") + (("floor",) if kind != "full" else ())
         self.name = f"sync-{kind}"
         self.master = scratch / "master"
         self.replica = {t: scratch / f"replica-{t}" for t in self.tools}
@@ -107,7 +112,8 @@ class SyncCase(Case):
         # Both replicas start each round equal to the master (untimed).
         if self.kind != "full":
             for tool in self.tools:
-                run(self.command(tool))
+                if tool != "floor":
+                    run(self.command(tool))
         if self.kind == "append":
             # 1% of the files, different ones each round, grow by 4 KiB;
             # both tools then sync the same change.
@@ -124,9 +130,16 @@ class SyncCase(Case):
         replica = self.replica[tool]
         if tool == "rha":
             return [self.rha, "sync", str(self.master), str(replica)]
-        return ["rsync", "-a", "--delete", f"{self.master}/", f"{replica}/"]
+        if tool == "floor":
+            walk = "find \"$1\" -printf '%P %y %s %T@ %m %U %G\\n' >/dev/null"
+            return ["sh", "-c", f"{walk} & pid=$!; shift; {walk}; wait $pid", "floor",
+                    str(self.master), str(self.replica["rha"])]
+        flags = "-aX" if tool == "refX" else "-a"
+        return ["rsync", flags, "--delete", f"{self.master}/", f"{replica}/"]
 
     def check(self, tool):
+        if tool == "floor":
+            return
         # rha keeps its own state in the replica's `.rha`; compare the rest.
         r = subprocess.run(["diff", "-r", "--no-dereference", "-x", ".rha",
                             str(self.master), str(self.replica[tool])],
@@ -293,6 +306,13 @@ def main():
         ratio = med["ref"] / med["rha"]
         print(f"{name:<15} {med['rha']:9.3f} {refs[name]:<32} {med['ref']:9.3f} {ratio:6.2f}x",
               flush=True)
+        if "refX" in med:
+            print(f"{'':<15} {'':>9} {'rsync -aX':<32} {med['refX']:9.3f} "
+                  f"{med['refX'] / med['rha']:6.2f}x", flush=True)
+        if "floor" in med:
+            print(f"{'':<15} {'':>9} {'floor (both trees lstat)':<32} {med['floor']:9.3f} "
+                  f"{med['floor'] / med['rha']:6.2f}x  (rsync -a: "
+                  f"{med['floor'] / med['ref']:.2f}x)", flush=True)
     if not args.scratch:
         shutil.rmtree(scratch, ignore_errors=True)
     return 0

@@ -6,7 +6,8 @@
 //!   no sorting, nothing recorded. `find` runs `find -printf` with size,
 //!   time, mode and owner (the reference tool). `scan` is
 //!   [`TreeScanner`](rha_capture::sync::scan::TreeScanner) writing the
-//!   signature into memory. Throughput in entries.
+//!   signature into memory; `scan-xattrs` the same reading each entry's
+//!   extended attributes too, as `rha sync` does. Throughput in entries.
 //! - `tree-compare-1M`: two signatures of 1,001,000 entries (1,000
 //!   directories of 1,000 files) where 1% of the replica's files have another
 //!   time and 0.1% are missing. `decode-both` is the floor: reading both
@@ -24,6 +25,7 @@ use std::process::{Command, Stdio};
 
 use criterion::{Criterion, SamplingMode, Throughput};
 use rha_capture::sync::scan::{ScanOptions, TreeScanner};
+use rha_capture::sync::xattr::XattrScope;
 use rha_core::journal::RelPath;
 use rha_core::signature::tree::{
     compare, CompareOptions, Entry, EntryKind, TreeReader, TreeWriter,
@@ -70,6 +72,19 @@ fn scan(c: &mut Criterion) {
         b.iter(|| {
             let mut w = TreeWriter::new(Vec::with_capacity(2 << 20));
             for e in TreeScanner::new(tmp.path(), ScanOptions::default()) {
+                w.push(&e.expect("scannable")).expect("in order");
+            }
+            w.finish().expect("Vec sink").len()
+        })
+    });
+    g.bench_function("scan-xattrs", |b| {
+        let options = ScanOptions {
+            xattrs: Some(XattrScope::current()),
+            ..ScanOptions::default()
+        };
+        b.iter(|| {
+            let mut w = TreeWriter::new(Vec::with_capacity(2 << 20));
+            for e in TreeScanner::new(tmp.path(), options) {
                 w.push(&e.expect("scannable")).expect("in order");
             }
             w.finish().expect("Vec sink").len()

@@ -1,7 +1,9 @@
 //! Scanning a real directory tree into tree signature entries.
 
+use std::ffi::{CStr, CString};
 use std::fs::{self, Metadata};
 use std::io;
+use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -11,6 +13,9 @@ use rha_core::journal::RelPath;
 use rha_core::signature::tree::{
     Entry, EntryKind, HardLink, TreeWriteError, TreeWriter, XattrDigest,
 };
+
+use rustix::fs::{self as rfs, AtFlags, Mode, OFlags};
+use rustix::io::Errno;
 
 use super::xattr::{self, XattrScope};
 
@@ -92,10 +97,13 @@ pub struct ScanStats {
 struct Level {
     /// Relative path of the directory (empty for the root).
     rel: Vec<u8>,
-    /// Its children, sorted by name, not yet visited (reversed: pop from
-    /// the end). A `DirEntry` keeps the directory open, so its metadata is
-    /// read relative to it (`fstatat`) rather than by walking the full path.
-    names: Vec<fs::DirEntry>,
+    /// The open directory: its entries are inspected relative to it
+    /// (`fstatat`, `readlinkat`, `openat`), so the kernel never walks the
+    /// full path of each one.
+    dir: rfs::Dir,
+    /// Its children's names, sorted, not yet visited (reversed: pop from
+    /// the end).
+    names: Vec<CString>,
 }
 
 /// Walks a directory tree and yields its entries in signature order.
@@ -180,24 +188,43 @@ impl TreeScanner {
         self.root.join(std::ffi::OsStr::from_bytes(rel))
     }
 
-    fn push_dir(&mut self, rel: Vec<u8>) -> Result<(), ScanError> {
-        let path = self.full(&rel);
-        let io_err = |source| ScanError::Io {
-            path: path.clone(),
-            source,
+    /// Opens directory `name` of the current level (the root when there is
+    /// none), without following a symlink below the root.
+    fn open_dir(&self, rel: &[u8], name: Option<&CStr>) -> Result<OwnedFd, ScanError> {
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        let opened = match (self.stack.last(), name) {
+            (Some(parent), Some(name)) => parent
+                .dir
+                .fd()
+                .and_then(|fd| rfs::openat(fd, name, flags | OFlags::NOFOLLOW, Mode::empty())),
+            _ => rfs::openat(rfs::CWD, &self.root, flags, Mode::empty()),
         };
-        let mut names = Vec::new();
+        opened.map_err(|e| ScanError::Io {
+            path: self.full(rel),
+            source: e.into(),
+        })
+    }
+
+    fn push_dir(&mut self, rel: Vec<u8>, fd: OwnedFd) -> Result<(), ScanError> {
+        let io_err = |e: rustix::io::Errno| ScanError::Io {
+            path: self.full(&rel),
+            source: e.into(),
+        };
         let skip_state = rel.is_empty() && !self.options.include_state_dir;
-        for entry in fs::read_dir(&path).map_err(io_err)? {
+        let mut dir = rfs::Dir::new(fd).map_err(io_err)?;
+        let mut names = Vec::new();
+        while let Some(entry) = dir.read() {
             let entry = entry.map_err(io_err)?;
-            if skip_state && entry.file_name().as_bytes() == crate::apply::DEFAULT_SPOOL.as_bytes()
+            let name = entry.file_name();
+            if matches!(name.to_bytes(), b"." | b"..")
+                || (skip_state && name.to_bytes() == crate::apply::DEFAULT_SPOOL.as_bytes())
             {
                 continue;
             }
-            names.push(entry);
+            names.push(name.to_owned());
         }
-        names.sort_unstable_by(|a, b| b.file_name().as_bytes().cmp(a.file_name().as_bytes()));
-        self.stack.push(Level { rel, names });
+        names.sort_unstable_by(|a, b| b.as_bytes().cmp(a.as_bytes()));
+        self.stack.push(Level { rel, dir, names });
         Ok(())
     }
 
@@ -210,7 +237,15 @@ impl TreeScanner {
             return Err(ScanError::NotADirectory(self.root.clone()));
         }
         self.root_dev = Some(meta.dev());
-        self.push_dir(Vec::new())
+        let fd = self.open_dir(&[], None)?;
+        self.push_dir(Vec::new(), fd)
+    }
+
+    /// Names `path` as unreadable once, also when its attributes failed.
+    fn note_unreadable(&mut self, path: &RelPath, source: io::Error) {
+        if self.unreadable.last().map(|(p, _)| p) != Some(path) {
+            self.unreadable.push((path.clone(), source));
+        }
     }
 
     fn step(&mut self) -> Result<Option<Entry>, ScanError> {
@@ -222,7 +257,7 @@ impl TreeScanner {
             let Some(level) = self.stack.last_mut() else {
                 return Ok(None);
             };
-            let Some(dirent) = level.names.pop() else {
+            let Some(name) = level.names.pop() else {
                 self.stack.pop();
                 continue;
             };
@@ -230,54 +265,65 @@ impl TreeScanner {
             if !rel.is_empty() {
                 rel.push(b'/');
             }
-            rel.extend_from_slice(dirent.file_name().as_bytes());
+            rel.extend_from_slice(name.as_bytes());
+            let Some(level) = self.stack.last() else {
+                return Ok(None);
+            };
+            let dir = level.dir.fd().map_err(|e| ScanError::Io {
+                path: self.full(&rel),
+                source: e.into(),
+            })?;
+            let io_err = |source: io::Error| ScanError::Io {
+                path: self.full(&rel),
+                source,
+            };
             // Not following symlinks, relative to the open directory.
-            let meta = match dirent.metadata() {
-                Ok(m) => m,
-                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-                Err(source) => {
-                    return Err(ScanError::Io {
-                        path: dirent.path(),
-                        source,
-                    })
-                }
+            let meta = match rfs::statat(dir, &name, AtFlags::SYMLINK_NOFOLLOW) {
+                Ok(m) => Meta::from(&m),
+                Err(Errno::NOENT) => continue,
+                Err(e) => return Err(io_err(e.into())),
             };
             let path =
                 RelPath::new(Bytes::from(rel.clone())).map_err(|reason| ScanError::BadPath {
-                    path: dirent.path(),
+                    path: self.full(&rel),
                     reason,
                 })?;
-            let mut entry = entry_from(path, &meta);
+            let mut entry = meta.entry(path);
             if let Some(since) = self.options.changed_since_ns {
-                let ctime = meta
-                    .ctime()
-                    .saturating_mul(1_000_000_000)
-                    .saturating_add(meta.ctime_nsec());
-                if entry.kind == EntryKind::File && ctime >= since {
+                if entry.kind == EntryKind::File && meta.ctime_ns >= since {
                     entry.mtime_ns = SUSPECT_MTIME_NS;
                 }
             }
             if entry.kind == EntryKind::Symlink {
-                let full = dirent.path();
-                match fs::read_link(&full) {
-                    Ok(t) => entry.target = Bytes::copy_from_slice(t.as_os_str().as_bytes()),
-                    Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-                    Err(source) => return Err(ScanError::Io { path: full, source }),
+                match rfs::readlinkat(dir, &name, Vec::new()) {
+                    Ok(t) => entry.target = Bytes::from(t.into_bytes()),
+                    Err(Errno::NOENT) => continue,
+                    Err(e) => return Err(io_err(e.into())),
                 }
             }
+            let mut unreadable = None;
             if let Some(scope) = self.options.xattrs {
-                let full = dirent.path();
-                match xattr::read(&full, scope) {
+                match xattr::read_at(dir, &name, &self.full(&rel), scope) {
                     Ok(attrs) => entry.xattrs = XattrDigest::of(&attrs),
                     Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
                     Err(e)
                         if self.options.skip_unreadable
                             && e.kind() == io::ErrorKind::PermissionDenied =>
                     {
-                        self.unreadable.push((entry.path.clone(), e));
+                        unreadable = Some(e);
                     }
-                    Err(source) => return Err(ScanError::Io { path: full, source }),
+                    Err(source) => return Err(io_err(source)),
                 }
+            }
+            let sub = if entry.kind == EntryKind::Dir
+                && (!self.options.one_file_system || Some(meta.dev) == self.root_dev)
+            {
+                Some(self.open_dir(&rel, Some(&name)))
+            } else {
+                None
+            };
+            if let Some(e) = unreadable {
+                self.unreadable.push((entry.path.clone(), e));
             }
             self.stats.entries += 1;
             if entry.kind == EntryKind::File {
@@ -285,29 +331,28 @@ impl TreeScanner {
                 self.stats.bytes += entry.size;
             }
             if entry.kind == EntryKind::Dir {
-                let dev = meta.dev();
-                if Some(dev) != self.root_dev && !self.mount_devs.contains(&dev) {
-                    self.mount_devs.push(dev);
+                if Some(meta.dev) != self.root_dev && !self.mount_devs.contains(&meta.dev) {
+                    self.mount_devs.push(meta.dev);
                     self.mounts.push(entry.path.clone());
                 }
-                let same_fs = !self.options.one_file_system || Some(meta.dev()) == self.root_dev;
-                if same_fs {
-                    match self.push_dir(rel) {
-                        Ok(()) => {}
-                        // Removed after it was listed: list it empty.
-                        Err(ScanError::Io { source, .. })
-                            if source.kind() == io::ErrorKind::NotFound => {}
-                        Err(ScanError::Io { source, .. })
-                            if self.options.skip_unreadable
-                                && source.kind() == io::ErrorKind::PermissionDenied =>
-                        {
-                            // Named once, also when its attributes failed.
-                            if self.unreadable.last().map(|(p, _)| p) != Some(&entry.path) {
-                                self.unreadable.push((entry.path.clone(), source));
-                            }
-                        }
-                        Err(e) => return Err(e),
+                match sub {
+                    None => {}
+                    Some(Ok(fd)) => self.push_dir(rel, fd)?,
+                    // Removed or replaced by another kind after it was
+                    // listed: list it empty (the next run sees what is
+                    // there now).
+                    Some(Err(ScanError::Io { source, .. }))
+                        if matches!(
+                            source.raw_os_error(),
+                            Some(libc::ENOENT | libc::ENOTDIR | libc::ELOOP)
+                        ) => {}
+                    Some(Err(ScanError::Io { source, .. }))
+                        if self.options.skip_unreadable
+                            && source.kind() == io::ErrorKind::PermissionDenied =>
+                    {
+                        self.note_unreadable(&entry.path, source);
                     }
+                    Some(Err(e)) => return Err(e),
                 }
             }
             return Ok(Some(entry));
@@ -333,35 +378,87 @@ impl Iterator for TreeScanner {
 /// The signature entry for a file with metadata `meta` (from `lstat`), at
 /// `path`. A symlink's target is left empty (read it with `read_link`).
 pub fn entry_from(path: RelPath, meta: &Metadata) -> Entry {
-    let ft = meta.file_type();
-    let kind = if ft.is_file() {
-        EntryKind::File
-    } else if ft.is_dir() {
-        EntryKind::Dir
-    } else if ft.is_symlink() {
-        EntryKind::Symlink
-    } else {
-        EntryKind::Other
-    };
-    let mut entry = Entry::new(path, kind);
-    entry.mtime_ns = meta
-        .mtime()
-        .saturating_mul(1_000_000_000)
-        .saturating_add(meta.mtime_nsec());
-    entry.mode = meta.mode() & 0o7777;
-    entry.uid = meta.uid();
-    entry.gid = meta.gid();
-    if kind == EntryKind::File {
-        entry.size = meta.size();
-        entry.sparse = meta.blocks().saturating_mul(512) < meta.size();
-        if meta.nlink() > 1 {
-            entry.link = Some(HardLink {
-                dev: meta.dev(),
-                ino: meta.ino(),
-            });
+    Meta::from(meta).entry(path)
+}
+
+/// What a scan uses of an entry's status, from `lstat` by either route.
+struct Meta {
+    mode: u32,
+    uid: u32,
+    gid: u32,
+    size: u64,
+    blocks: u64,
+    nlink: u64,
+    dev: u64,
+    ino: u64,
+    mtime_ns: i64,
+    ctime_ns: i64,
+}
+
+fn nanos(secs: i64, nsecs: i64) -> i64 {
+    secs.saturating_mul(1_000_000_000).saturating_add(nsecs)
+}
+
+impl From<&Metadata> for Meta {
+    fn from(m: &Metadata) -> Self {
+        Self {
+            mode: m.mode(),
+            uid: m.uid(),
+            gid: m.gid(),
+            size: m.size(),
+            blocks: m.blocks(),
+            nlink: m.nlink(),
+            dev: m.dev(),
+            ino: m.ino(),
+            mtime_ns: nanos(m.mtime(), m.mtime_nsec()),
+            ctime_ns: nanos(m.ctime(), m.ctime_nsec()),
         }
     }
-    entry
+}
+
+impl From<&rfs::Stat> for Meta {
+    #[allow(clippy::useless_conversion, clippy::unnecessary_cast)] // field widths vary by target
+    fn from(m: &rfs::Stat) -> Self {
+        Self {
+            mode: m.st_mode as u32,
+            uid: m.st_uid as u32,
+            gid: m.st_gid as u32,
+            size: m.st_size as u64,
+            blocks: m.st_blocks as u64,
+            nlink: m.st_nlink as u64,
+            dev: m.st_dev as u64,
+            ino: m.st_ino as u64,
+            mtime_ns: nanos(m.st_mtime as i64, m.st_mtime_nsec as i64),
+            ctime_ns: nanos(m.st_ctime as i64, m.st_ctime_nsec as i64),
+        }
+    }
+}
+
+impl Meta {
+    fn entry(&self, path: RelPath) -> Entry {
+        let kind = match rfs::FileType::from_raw_mode(self.mode) {
+            rfs::FileType::RegularFile => EntryKind::File,
+            rfs::FileType::Directory => EntryKind::Dir,
+            rfs::FileType::Symlink => EntryKind::Symlink,
+            _ => EntryKind::Other,
+        };
+        let mut entry = Entry::new(path, kind);
+        entry.mtime_ns = self.mtime_ns;
+        entry.mode = self.mode & 0o7777;
+        entry.uid = self.uid;
+        entry.gid = self.gid;
+        if kind == EntryKind::File {
+            entry.size = self.size;
+            entry.sparse = self.blocks.saturating_mul(512) < self.size;
+            if self.nlink > 1 {
+                entry.link = Some(HardLink {
+                    dev: self.dev,
+                    ino: self.ino,
+                });
+            }
+        }
+        entry
+    }
 }
 
 /// The root directory's own attributes, as an entry named `path`.

@@ -7,7 +7,9 @@
 //! [`XattrScope`] take part, on both sides: what this process can read and
 //! write faithfully.
 
+use std::ffi::CStr;
 use std::io;
+use std::os::fd::BorrowedFd;
 use std::path::Path;
 
 use rha_core::signature::tree::XattrDigest;
@@ -54,7 +56,28 @@ pub type Xattrs = Vec<(Vec<u8>, Vec<u8>)>;
 /// `scope`, sorted by name. A file system without extended attributes has
 /// none.
 pub fn read(path: &Path, scope: XattrScope) -> io::Result<Xattrs> {
-    let names = list(path)?;
+    values(path, &list(path)?, scope)
+}
+
+/// [`read`] for the entry `name` of the open directory `dir` (whose path is
+/// `path`): the names are listed relative to the directory
+/// (`listxattrat`, Linux 6.13), which saves the kernel walking the whole
+/// path for every entry of a scan. Older kernels list by path. Values,
+/// rarer, are read by path.
+pub fn read_at(
+    dir: BorrowedFd<'_>,
+    name: &CStr,
+    path: &Path,
+    scope: XattrScope,
+) -> io::Result<Xattrs> {
+    let names = match list_at(dir, name)? {
+        Some(names) => names,
+        None => list(path)?,
+    };
+    values(path, &names, scope)
+}
+
+fn values(path: &Path, names: &[u8], scope: XattrScope) -> io::Result<Xattrs> {
     let mut out = Vec::new();
     for name in names
         .split(|&b| b == 0)
@@ -107,6 +130,80 @@ fn list(path: &Path) -> io::Result<Vec<u8>> {
             Err(e) => return Err(e.into()),
         }
     }
+}
+
+/// The names of entry `name` of directory `dir` (not followed if a
+/// symlink), NUL-separated, by `listxattrat`; `None` where the kernel does
+/// not have that call.
+#[cfg(all(
+    target_os = "linux",
+    any(
+        target_arch = "x86_64",
+        target_arch = "aarch64",
+        target_arch = "riscv64"
+    )
+))]
+fn list_at(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<Option<Vec<u8>>> {
+    use std::os::fd::AsRawFd;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    // The number is the same on every architecture that has the call: it
+    // was added after the system call tables were unified.
+    const SYS_LISTXATTRAT: libc::c_long = 465;
+    /// The longest list of names the kernel returns.
+    const XATTR_LIST_MAX: usize = 65536;
+    /// Whether the kernel lacks the call (learnt from the first `ENOSYS`).
+    static MISSING: AtomicBool = AtomicBool::new(false);
+
+    if MISSING.load(Ordering::Relaxed) {
+        return Ok(None);
+    }
+    let mut size = FIRST_TRY;
+    loop {
+        let mut buf = vec![0u8; size];
+        // SAFETY: the arguments are a valid descriptor, a NUL-terminated
+        // name, and a buffer of `buf.len()` writable bytes; the call writes
+        // at most that many and returns how many.
+        let n = unsafe {
+            libc::syscall(
+                SYS_LISTXATTRAT,
+                dir.as_raw_fd(),
+                name.as_ptr(),
+                libc::AT_SYMLINK_NOFOLLOW as libc::c_uint,
+                buf.as_mut_ptr(),
+                buf.len(),
+            )
+        };
+        if let Ok(n) = usize::try_from(n) {
+            buf.truncate(n);
+            return Ok(Some(buf));
+        }
+        let e = io::Error::last_os_error();
+        match e.raw_os_error() {
+            Some(libc::ENOSYS) => {
+                MISSING.store(true, Ordering::Relaxed);
+                return Ok(None);
+            }
+            Some(libc::EOPNOTSUPP) => return Ok(Some(Vec::new())),
+            Some(libc::EINTR) => {}
+            // Longer than the buffer: the largest list there can be.
+            Some(libc::ERANGE) if size < XATTR_LIST_MAX => size = XATTR_LIST_MAX,
+            _ => return Err(e),
+        }
+    }
+}
+
+/// Without `listxattrat`: always by path.
+#[cfg(not(all(
+    target_os = "linux",
+    any(
+        target_arch = "x86_64",
+        target_arch = "aarch64",
+        target_arch = "riscv64"
+    )
+)))]
+fn list_at(_dir: BorrowedFd<'_>, _name: &CStr) -> io::Result<Option<Vec<u8>>> {
+    Ok(None)
 }
 
 /// The buffer a first attempt to list names or read a value uses.
@@ -213,6 +310,7 @@ mod tests {
     #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
     use super::*;
+    use std::os::fd::AsFd;
 
     #[test]
     fn the_scope_names_what_a_sync_carries() {
@@ -307,5 +405,11 @@ mod tests {
         };
         assert_eq!(value("user.big"), Some(big));
         assert_eq!(value(&names[7]), Some(b"v".to_vec()));
+        // Relative to the open directory, the same.
+        let dir = std::fs::File::open(dir.path()).unwrap();
+        let at = read_at(dir.as_fd(), c"f", &f, XattrScope::new(false)).unwrap();
+        assert_eq!(at, got);
+        let missing = read_at(dir.as_fd(), c"gone", &f, XattrScope::new(false));
+        assert_eq!(missing.unwrap_err().kind(), io::ErrorKind::NotFound);
     }
 }
