@@ -303,7 +303,7 @@ impl TreeScanner {
             }
             let mut unreadable = None;
             if let Some(scope) = self.options.xattrs {
-                match xattr::read_at(dir, &name, &self.full(&rel), scope) {
+                match xattr::read_at(dir, &name, || self.full(&rel), scope) {
                     Ok(attrs) => entry.xattrs = XattrDigest::of(&attrs),
                     Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
                     Err(e)

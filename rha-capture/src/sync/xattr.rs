@@ -10,7 +10,7 @@
 use std::ffi::CStr;
 use std::io;
 use std::os::fd::BorrowedFd;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use rha_core::signature::tree::XattrDigest;
 use rustix::fs as rfs;
@@ -59,22 +59,22 @@ pub fn read(path: &Path, scope: XattrScope) -> io::Result<Xattrs> {
     values(path, &list(path)?, scope)
 }
 
-/// [`read`] for the entry `name` of the open directory `dir` (whose path is
-/// `path`): the names are listed relative to the directory
+/// [`read`] for the entry `name` of the open directory `dir`, whose path
+/// `path` gives when asked: the names are listed relative to the directory
 /// (`listxattrat`, Linux 6.13), which saves the kernel walking the whole
 /// path for every entry of a scan. Older kernels list by path. Values,
 /// rarer, are read by path.
 pub fn read_at(
     dir: BorrowedFd<'_>,
     name: &CStr,
-    path: &Path,
+    path: impl FnOnce() -> PathBuf,
     scope: XattrScope,
 ) -> io::Result<Xattrs> {
-    let names = match list_at(dir, name)? {
-        Some(names) => names,
-        None => list(path)?,
-    };
-    values(path, &names, scope)
+    match list_at(dir, name)? {
+        Some(names) if names.is_empty() => Ok(Vec::new()),
+        Some(names) => values(&path(), &names, scope),
+        None => read(&path(), scope),
+    }
 }
 
 fn values(path: &Path, names: &[u8], scope: XattrScope) -> io::Result<Xattrs> {
@@ -158,9 +158,16 @@ fn list_at(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<Option<Vec<u8>>> {
     if MISSING.load(Ordering::Relaxed) {
         return Ok(None);
     }
-    let mut size = FIRST_TRY;
+    // The first try uses the stack: most entries have no attributes, and
+    // a scan asks for every entry's.
+    let mut small = [0u8; FIRST_TRY];
+    let mut large = Vec::new();
     loop {
-        let mut buf = vec![0u8; size];
+        let buf: &mut [u8] = if large.is_empty() {
+            &mut small
+        } else {
+            &mut large
+        };
         // SAFETY: the arguments are a valid descriptor, a NUL-terminated
         // name, and a buffer of `buf.len()` writable bytes; the call writes
         // at most that many and returns how many.
@@ -175,8 +182,7 @@ fn list_at(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<Option<Vec<u8>>> {
             )
         };
         if let Ok(n) = usize::try_from(n) {
-            buf.truncate(n);
-            return Ok(Some(buf));
+            return Ok(Some(buf.get(..n).unwrap_or_default().to_vec()));
         }
         let e = io::Error::last_os_error();
         match e.raw_os_error() {
@@ -187,7 +193,7 @@ fn list_at(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<Option<Vec<u8>>> {
             Some(libc::EOPNOTSUPP) => return Ok(Some(Vec::new())),
             Some(libc::EINTR) => {}
             // Longer than the buffer: the largest list there can be.
-            Some(libc::ERANGE) if size < XATTR_LIST_MAX => size = XATTR_LIST_MAX,
+            Some(libc::ERANGE) if large.is_empty() => large = vec![0u8; XATTR_LIST_MAX],
             _ => return Err(e),
         }
     }
@@ -407,9 +413,9 @@ mod tests {
         assert_eq!(value(&names[7]), Some(b"v".to_vec()));
         // Relative to the open directory, the same.
         let dir = std::fs::File::open(dir.path()).unwrap();
-        let at = read_at(dir.as_fd(), c"f", &f, XattrScope::new(false)).unwrap();
+        let at = read_at(dir.as_fd(), c"f", || f.clone(), XattrScope::new(false)).unwrap();
         assert_eq!(at, got);
-        let missing = read_at(dir.as_fd(), c"gone", &f, XattrScope::new(false));
+        let missing = read_at(dir.as_fd(), c"gone", || f.clone(), XattrScope::new(false));
         assert_eq!(missing.unwrap_err().kind(), io::ErrorKind::NotFound);
     }
 }
