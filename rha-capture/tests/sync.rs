@@ -763,6 +763,7 @@ impl rha_capture::sync::Transfer for CutInPlace {
         Ok(rha_capture::sync::TransferStats {
             literal_bytes: stats.literal_bytes,
             matched_bytes: stats.matched_bytes,
+            fresh: false,
         })
     }
 }

@@ -56,6 +56,12 @@ pub struct TransferStats {
     pub literal_bytes: u64,
     /// Bytes the replica already had.
     pub matched_bytes: u64,
+    /// The replica's file is a new inode this transfer wrote (through
+    /// [`replace_file`]): it has no extended attributes yet, so a master
+    /// file without any needs none copied. `false` (the default, always
+    /// safe) when the file was updated in place or the transfer cannot
+    /// tell.
+    pub fresh: bool,
 }
 
 /// Moves one file's content from the master to the replica.
@@ -112,6 +118,7 @@ impl Transfer for BlockDelta {
             Ok(stats) => Ok(TransferStats {
                 literal_bytes: stats.literal_bytes,
                 matched_bytes: stats.matched_bytes,
+                fresh: !stats.in_place,
             }),
             // Keep the kind, so a master file that vanished is recognised.
             Err(crate::sync::block::BlockSyncError::Io { path, source }) => Err(io::Error::new(
@@ -138,10 +145,19 @@ impl Transfer for WholeFile {
     ) -> io::Result<TransferStats> {
         let src = File::open(master)?;
         replace_file(replica, |out| {
-            let len = src.metadata()?.len();
+            let meta = src.metadata()?;
+            let len = meta.len();
             let mut buf = vec![0u8; CHUNK.min(len as usize).max(1)];
             let mut literal = 0;
-            for (start, end) in data_ranges(&src, len)? {
+            // Only a file with fewer blocks than bytes can have holes; the
+            // others are copied without asking where their data is.
+            let ranges = if meta.blocks().saturating_mul(512) >= len {
+                vec![(0, len)]
+            } else {
+                data_ranges(&src, len)?
+            };
+            let mut written_to = 0;
+            for (start, end) in ranges {
                 let mut pos = start;
                 while pos < end {
                     let want = buf.len().min((end - pos) as usize);
@@ -153,11 +169,17 @@ impl Transfer for WholeFile {
                     pos += n as u64;
                     literal += n as u64;
                 }
+                written_to = pos;
             }
-            out.set_len(len)?;
+            // A hole at the end (or a file that shrank while being copied)
+            // still gets the length the master had.
+            if written_to != len {
+                out.set_len(len)?;
+            }
             Ok(TransferStats {
                 literal_bytes: literal,
                 matched_bytes: 0,
+                fresh: true,
             })
         })
     }
@@ -173,7 +195,9 @@ impl Transfer for WholeFile {
 /// its file system) itself.
 pub fn replace_file<T>(path: &Path, write: impl FnOnce(&File) -> io::Result<T>) -> io::Result<T> {
     let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
-    let tmp = path.with_file_name(format!(".rha-sync-{}-{n}.tmp", std::process::id()));
+    static PID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    let pid = *PID.get_or_init(std::process::id);
+    let tmp = path.with_file_name(format!(".rha-sync-{pid}-{n}.tmp"));
     let result = (|| {
         let out = OpenOptions::new()
             .write(true)
@@ -968,20 +992,29 @@ impl Apply<'_> {
         report: &mut SyncReport,
     ) -> io::Result<bool> {
         let src = join(self.master, &entry.path);
-        if !self.readable(&src, entry, report)? {
-            return Ok(false);
-        }
         let stats = match self.transfer.transfer(&src, dst, exists) {
             Ok(stats) => stats,
             Err(e) if vanished(&e, &src) => {
                 report.vanished += 1;
                 return Ok(false);
             }
+            // Asked only after a failure: whether it was the master's file
+            // that could not be read.
+            Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
+                if self.readable(&src, entry, report)? {
+                    return Err(e);
+                }
+                return Ok(false);
+            }
             Err(e) => return Err(e),
         };
         report.literal_bytes += stats.literal_bytes;
         report.matched_bytes += stats.matched_bytes;
-        self.attrs(entry, dst, AttrChanges::ALL)?;
+        let mut changes = AttrChanges::ALL;
+        // A new inode has no attributes; one the master lacks too needs
+        // neither side read.
+        changes.xattrs = !(stats.fresh && entry.xattrs.is_none());
+        self.attrs(entry, dst, changes)?;
         Ok(true)
     }
 
