@@ -24,6 +24,14 @@
  *   deltas and tree signatures, 5xx spool, 6xx rewind and apply, 7xx high
  *   availability). It takes as its last parameter
  *   `rha_error **error_out`.
+ * - Statuses mean the same in every function. RHA_BLOCKED: the call cannot
+ *   go on without the caller: it needs more input, or more output room (an
+ *   output buffer was filled and more is to come). RHA_DONE: there is
+ *   nothing more to produce (the stream has ended; for a _poll_ call, the
+ *   queue is empty until a later call adds to it). RHA_OK: the call did
+ *   what it was asked (a _next or _poll_ call produced one item,
+ *   rha_journal_writer_drain emptied its queue). An index out of range (not
+ *   below the matching _count) is RHA_INVALID_ARGUMENT everywhere.
  * - The error slot: error_out may be NULL (no details wanted). If it is
  *   not, *error_out must be NULL on entry (GLib's GError rule): a failing
  *   call stores a new error object there, which the caller releases with
@@ -4388,10 +4396,11 @@ uint64_t rha_spool_dirty_range_count(const struct rha_spool_dirty *dirty);
  *
  * Returns `RHA_OK` with the target in `*target_out`, whose `path` and
  * `ranges` point into the snapshot and stay valid until
- * `rha_spool_dirty_free(dirty)`; or `RHA_DONE` if `index` is not below
- * `rha_spool_dirty_target_count` (`*target_out` untouched), so a loop from
- * 0 until `RHA_DONE` visits every target. Errors: `RHA_NULL_PARAMETER`.
- * Thread-safe.
+ * `rha_spool_dirty_free(dirty)`; a loop from 0 below
+ * `rha_spool_dirty_target_count` visits every target. Errors:
+ * `RHA_INVALID_ARGUMENT` if `index` is not below the target count (an index
+ * out of range is that error everywhere in rha; `*target_out` untouched);
+ * `RHA_NULL_PARAMETER`. Thread-safe.
  *
  * # Safety
  *
@@ -4766,8 +4775,8 @@ enum rha_result rha_tree_scan_job_new(const char *dir,
  * Scans on and writes the next signature bytes at `out->dst + out->pos`,
  * advancing `out->pos`.
  *
- * Returns `RHA_OK` when `out` is full and more bytes follow (call again
- * with more room), `RHA_DONE` when the whole signature has been written
+ * Returns `RHA_BLOCKED` when `out` is full and more bytes follow (call
+ * again with more room), `RHA_DONE` when the whole signature has been written
  * (`out` may have received its last bytes in this call; later calls
  * return `RHA_DONE` and write nothing). Errors: those of
  * `rha_tree_scan_file`; `RHA_NULL_PARAMETER` if `job` or `out` is NULL;

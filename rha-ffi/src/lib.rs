@@ -28,6 +28,10 @@
 //!   is success; `RHA_BLOCKED` and `RHA_DONE` are progress statuses, not
 //!   errors; every other value is an error, numbered in blocks of one hundred
 //!   per family (100s API usage, 200s I/O, 300s journal) and never renumbered.
+//!   `RHA_BLOCKED` always means the call needs more input or more output room
+//!   (an output buffer filled with more to come), `RHA_DONE` that nothing
+//!   more is to be produced (for a `_poll_` call: the queue is empty), and an
+//!   index out of range is `RHA_INVALID_ARGUMENT` in every function.
 //! - **Error details**: the last parameter of every fallible function is
 //!   `rha_error **error_out`. It may be NULL (no details wanted). If it is
 //!   not, `*error_out` must be NULL on entry (GLib's `GError` rule): a

@@ -116,11 +116,12 @@ static void check_snapshot(const rha_spool_dirty *d, const struct want_target *w
         total += t.range_count;
     }
     CHECK(rha_spool_dirty_range_count(d) == total);
-    /* Past the last target: RHA_DONE, output untouched. */
+    /* Past the last target: RHA_INVALID_ARGUMENT naming the index, output
+     * untouched (an index out of range is that error everywhere). */
     memset(&t, 0xAB, sizeof t);
-    CHECK(rha_spool_dirty_get(d, n_want, &t, NULL) == RHA_DONE);
+    CHECK_FAILS(rha_spool_dirty_get(d, n_want, &t, &E), RHA_INVALID_ARGUMENT, "out of range");
     CHECK(t.kind == 0xABABABABu);
-    CHECK(rha_spool_dirty_get(d, (size_t)-1, &t, NULL) == RHA_DONE);
+    CHECK(rha_spool_dirty_get(d, (size_t)-1, &t, NULL) == RHA_INVALID_ARGUMENT);
 }
 
 /* ---- test cases --------------------------------------------------------- */

@@ -110,14 +110,16 @@ static void scan_job(const char *rel, struct buf *out, uint64_t entries)
     char p[300];
     rha_tree_scan_job *job = NULL;
     uint8_t room[7];
-    rha_result rc = RHA_OK;
+    rha_result rc = RHA_BLOCKED;
     path_of(p, rel);
     CHECK_OK(rha_tree_scan_job_new(p, 0, &job, &E));
-    while (rc == RHA_OK) {
+    while (rc == RHA_BLOCKED) {
         rha_out_buffer o = {room, sizeof room, 0};
         rha_error *err = NULL;
         rc = rha_tree_scan_job_read(job, &o, &err);
-        CHECK(rc == RHA_OK || rc == RHA_DONE);
+        /* Output full with more to come is RHA_BLOCKED, as for every job. */
+        CHECK(rc == RHA_BLOCKED || rc == RHA_DONE);
+        CHECK(rc == RHA_DONE || o.pos == o.size);
         if (err != NULL) {
             check_fail(__FILE__, __LINE__, "%s", rha_error_message(err));
         }

@@ -345,8 +345,8 @@ class Spool(Closeable):
             files: Dict[bytes, List[Range]] = {}
             volumes: Dict[int, List[Range]] = {}
             target = ffi.new("rha_spool_dirty_target *")
-            i = 0
-            while call(lib.rha_spool_dirty_get, snap, i, target) == lib.RHA_OK:
+            for i in range(lib.rha_spool_dirty_target_count(snap)):
+                call(lib.rha_spool_dirty_get, snap, i, target)
                 ranges: List[Range] = [
                     (
                         int(target.ranges[j].start),
@@ -362,7 +362,6 @@ class Spool(Closeable):
                     n = target.path.len
                     path = ffi.unpack(ffi.cast("const char *", target.path.ptr), n) if n else b""
                     files[path] = ranges
-                i += 1
             return DirtyRegions(int(lib.rha_spool_dirty_granularity(snap)), files, volumes)
         finally:
             lib.rha_spool_dirty_free(snap)

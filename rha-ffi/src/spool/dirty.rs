@@ -178,10 +178,11 @@ pub unsafe extern "C" fn rha_spool_dirty_range_count(dirty: *const rha_spool_dir
 ///
 /// Returns `RHA_OK` with the target in `*target_out`, whose `path` and
 /// `ranges` point into the snapshot and stay valid until
-/// `rha_spool_dirty_free(dirty)`; or `RHA_DONE` if `index` is not below
-/// `rha_spool_dirty_target_count` (`*target_out` untouched), so a loop from
-/// 0 until `RHA_DONE` visits every target. Errors: `RHA_NULL_PARAMETER`.
-/// Thread-safe.
+/// `rha_spool_dirty_free(dirty)`; a loop from 0 below
+/// `rha_spool_dirty_target_count` visits every target. Errors:
+/// `RHA_INVALID_ARGUMENT` if `index` is not below the target count (an index
+/// out of range is that error everywhere in rha; `*target_out` untouched);
+/// `RHA_NULL_PARAMETER`. Thread-safe.
 ///
 /// # Safety
 ///
@@ -198,9 +199,12 @@ pub unsafe extern "C" fn rha_spool_dirty_get(
     ffi_fn!(fallible(error_out), non_null(dirty, target_out), {
         // SAFETY: non-NULL (checked by ffi_fn!) and live by this function's contract.
         let dirty = unsafe { &*dirty };
-        let Some((target, ranges)) = dirty.targets.get(index) else {
-            return Ok(rha_result::RHA_DONE);
-        };
+        let (target, ranges) = dirty.targets.get(index).ok_or_else(|| {
+            rha_error::invalid_argument(format!(
+                "target index {index} is out of range ({} targets)",
+                dirty.targets.len()
+            ))
+        })?;
         let (kind, volume, path) = match target {
             RegionTarget::File(path) => (
                 rha_spool_target_kind::RHA_SPOOL_TARGET_FILE,
@@ -278,6 +282,9 @@ mod tests {
                 seen.push((t.kind, t.volume, path, ranges));
                 i += 1;
             }
+            assert_eq!(i, 3);
+            let code = rha_spool_dirty_get(snap, 3, &mut t, std::ptr::null_mut());
+            assert_eq!(code, rha_result::RHA_INVALID_ARGUMENT);
             rha_spool_dirty_free(snap);
         }
         let r = |start, end| rha_spool_range { start, end };

@@ -173,8 +173,8 @@ pub unsafe extern "C" fn rha_tree_scan_job_new(
 /// Scans on and writes the next signature bytes at `out->dst + out->pos`,
 /// advancing `out->pos`.
 ///
-/// Returns `RHA_OK` when `out` is full and more bytes follow (call again
-/// with more room), `RHA_DONE` when the whole signature has been written
+/// Returns `RHA_BLOCKED` when `out` is full and more bytes follow (call
+/// again with more room), `RHA_DONE` when the whole signature has been written
 /// (`out` may have received its last bytes in this call; later calls
 /// return `RHA_DONE` and write nothing). Errors: those of
 /// `rha_tree_scan_file`; `RHA_NULL_PARAMETER` if `job` or `out` is NULL;
@@ -201,7 +201,7 @@ pub unsafe extern "C" fn rha_tree_scan_job_read(
                 // SAFETY: `dst` is writable for `size` bytes by this function's contract.
                 job.sent += unsafe { out.fill_from(&job.pending[job.sent..]) }?;
                 if job.sent < job.pending.len() {
-                    return Ok(rha_result::RHA_OK);
+                    return Ok(rha_result::RHA_BLOCKED);
                 }
             }
             job.pending.clear();
