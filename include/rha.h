@@ -18,6 +18,27 @@
  *   caller from the call that made them until the matching _free call.
  *   _free(NULL) does nothing. A builder is consumed by its _build call,
  *   even when that call fails.
+ * - Names: every function is rha_<type>_<verb>. A handle rha_x comes from
+ *   rha_x_new (made from arguments or bytes in memory; rha_x_new_<source>
+ *   where there are several sources), rha_x_open (only for what lives on
+ *   disk and is opened there, such as a replica) or rha_x_build(builder)
+ *   (from an rha_x_builder, which it consumes), and goes with rha_x_free.
+ *   A function whose name or signature broke these rules stays exported
+ *   under its old form, marked RHA_DEPRECATED (a compiler warning naming
+ *   the replacement), until the next incompatible release.
+ * - Booleans are `bool` (stdbool.h; C99 is the header's baseline), in
+ *   parameters, results and struct fields alike; a closed set of two
+ *   values that has a name (rha_ha_side) is that set, not a bool.
+ * - Strings and bytes in: a path of the host's file system (a replica
+ *   root, a spool or signature file, a glob over such paths) is a
+ *   NUL-terminated `const char *`, any bytes but NUL, passed to the system
+ *   as they are. Everything else (names, addresses, commands, JSON, paths
+ *   inside records, signatures, journal bytes) is a pointer and a length,
+ *   `const uint8_t *x, size_t x_len`, NULL allowed when the length is 0;
+ *   where the documentation says UTF-8 it is checked. Out: text rha owns
+ *   (names of codes and states, error messages, bookmark names) is a
+ *   NUL-terminated `const char *`; bytes are an rha_bytes view; each says
+ *   how long it stays valid.
  * - Every fallible function returns an rha_result: RHA_OK, the progress
  *   statuses RHA_BLOCKED and RHA_DONE, or an error numbered in families
  *   never renumbered (1xx usage, 2xx I/O, 3xx journal, 4xx signatures,
@@ -83,6 +104,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#if defined(__GNUC__) || defined(__clang__)
+#define RHA_DEPRECATED(note) __attribute__((deprecated(note)))
+#elif defined(_MSC_VER)
+#define RHA_DEPRECATED(note) __declspec(deprecated(note))
+#else
+#define RHA_DEPRECATED(note)
+#endif
+
 
 /**
  * Major version of the library this header was generated for.
@@ -1191,11 +1220,11 @@ typedef struct rha_error rha_error;
 typedef struct rha_fixed_delta_job rha_fixed_delta_job;
 
 /**
- * The blocks a replica needs from the master, from `rha_fixed_compare`:
+ * The blocks a replica needs from the master, from `rha_fixed_plan_new`:
  * ascending, merged byte ranges of the master's file, each starting on a
  * block boundary.
  *
- * Ownership: made by `rha_fixed_compare`, owned by the caller, released
+ * Ownership: made by `rha_fixed_plan_new`, owned by the caller, released
  * with `rha_fixed_plan_free`. Immutable: may be read by several threads.
  */
 typedef struct rha_fixed_plan rha_fixed_plan;
@@ -1331,7 +1360,7 @@ typedef struct rha_replica rha_replica;
  * A block signature loaded in memory (rha format, or an rdiff signature
  * with BLAKE2 strong sums), the basis of a delta job.
  *
- * Ownership: made by `rha_signature_load`, owned by the caller, released
+ * Ownership: made by `rha_signature_new`, owned by the caller, released
  * with `rha_signature_free`. Immutable: may be read by several threads.
  */
 typedef struct rha_signature rha_signature;
@@ -1385,7 +1414,7 @@ typedef struct rha_spool_builder rha_spool_builder;
  * and volumes changed after a degrading overflow, so a resync copies only
  * those. Ranges are widened to multiples of the granularity.
  *
- * Ownership: made by `rha_spool_dirty_regions`, owned by the caller,
+ * Ownership: made by `rha_spool_dirty_new`, owned by the caller,
  * released with `rha_spool_dirty_free`. It is a copy: later appends to the
  * spool do not change it, and it stays valid after the spool is closed.
  * Thread safety: immutable; any number of threads may read one snapshot
@@ -2425,13 +2454,13 @@ enum rha_result rha_ha_scenario_builder_set_type(struct rha_ha_scenario_builder 
                                                  struct rha_error **error_out);
 
 /**
- * Sets one host: `replica` false for the master, true for the replica;
- * its computer name and its address as text (`"10.0.0.1"`, `"fd00::1"`)
- * with the prefix length of its network segment. Both strings are UTF-8,
- * read during the call.
+ * Sets the host of one side, `side` an `rha_ha_side` value
+ * (`RHA_HA_MASTER` or `RHA_HA_REPLICA`): its computer name and its address
+ * as text (`"10.0.0.1"`, `"fd00::1"`) with the prefix length of its network
+ * segment. Both strings are UTF-8, read during the call.
  *
- * Errors: `RHA_NULL_PARAMETER`; `RHA_INVALID_ARGUMENT` if the address does
- * not parse or a string is not UTF-8.
+ * Errors: `RHA_NULL_PARAMETER`; `RHA_INVALID_ARGUMENT` if `side` is not an
+ * `rha_ha_side` value, the address does not parse or a string is not UTF-8.
  *
  * # Safety
  *
@@ -2439,14 +2468,14 @@ enum rha_result rha_ha_scenario_builder_set_type(struct rha_ha_scenario_builder 
  * `address` are valid for reading their lengths (or NULL with 0);
  * `error_out` is NULL or valid for writing an `rha_error *`.
  */
-enum rha_result rha_ha_scenario_builder_set_host(struct rha_ha_scenario_builder *builder,
-                                                 bool replica,
-                                                 const uint8_t *name,
-                                                 size_t name_len,
-                                                 const uint8_t *address,
-                                                 size_t address_len,
-                                                 uint8_t prefix_len,
-                                                 struct rha_error **error_out);
+enum rha_result rha_ha_scenario_builder_set_side_host(struct rha_ha_scenario_builder *builder,
+                                                      uint32_t side,
+                                                      const uint8_t *name,
+                                                      size_t name_len,
+                                                      const uint8_t *address,
+                                                      size_t address_len,
+                                                      uint8_t prefix_len,
+                                                      struct rha_error **error_out);
 
 /**
  * Sets the Is Alive heartbeat interval and timeout (nanoseconds) and
@@ -3299,30 +3328,36 @@ enum rha_result rha_replica_bookmark(const struct rha_replica *replica,
                                      struct rha_error **error_out);
 
 /**
- * Sets a bookmark called `name` (UTF-8, 1 to 255 bytes) at the current
- * point, durably; `timestamp_ns` is its wall time, `app_consistent`
- * non-zero marks it application-consistent. A rewound replica first drops
- * the undone records (no undo after this).
+ * Adds a bookmark called `name` (UTF-8, `name_len` bytes, 1 to 255, read
+ * during the call) at the current point, durably; `timestamp_ns` is its
+ * wall time, `app_consistent` marks it application-consistent. Names need
+ * not be unique (a rewind by name takes the newest). A rewound replica
+ * first drops the undone records (no undo after this). Applying an
+ * `RHA_OP_BOOKMARK` record sets a bookmark the same way.
  *
- * Errors: `RHA_NULL_PARAMETER`; `RHA_INVALID_ARGUMENT` (bad name);
- * `RHA_REWIND_DISABLED`; `RHA_IO`.
+ * Errors: `RHA_NULL_PARAMETER` (also for a NULL `name` with a non-zero
+ * length); `RHA_INVALID_ARGUMENT` (a name that is empty, too long or not
+ * UTF-8); `RHA_REWIND_DISABLED`; `RHA_IO`.
  *
  * # Safety
  *
  * `replica` is a live handle used by no other thread during the call;
- * `name` is NUL-terminated; `error_out` is NULL or valid for writing a pointer.
+ * `name` is NULL or readable for `name_len` bytes; `error_out` is NULL or
+ * valid for writing a pointer.
  */
-enum rha_result rha_replica_set_bookmark(struct rha_replica *replica,
-                                         const char *name,
+enum rha_result rha_replica_add_bookmark(struct rha_replica *replica,
+                                         const uint8_t *name,
+                                         size_t name_len,
                                          uint64_t timestamp_ns,
-                                         int32_t app_consistent,
+                                         bool app_consistent,
                                          struct rha_error **error_out);
 
 /**
  * Rewinds the replica to a point, a bookmark or a time (`by`, an
  * `rha_rewind_by` value, says which of `seq`, `name` and `time_ns` is used;
- * `name` may be NULL otherwise). With `dry_run` non-zero nothing changes
- * and `*plan_out` says what would. A
+ * `name` is the bookmark's name, UTF-8, `name_len` bytes, and may be NULL
+ * with 0 otherwise). With `dry_run` true nothing changes and `*plan_out`
+ * says what would. A
  * rewind interrupted by a crash is finished by the next `rha_replica_open`;
  * `rha_replica_undo_rewind` goes back until a new record is applied.
  *
@@ -3334,17 +3369,19 @@ enum rha_result rha_replica_set_bookmark(struct rha_replica *replica,
  * # Safety
  *
  * `replica` is a live handle used by no other thread during the call;
- * `name` is NULL or NUL-terminated; `plan_out` is valid for writing an
- * `rha_rewind_plan`; `error_out` is NULL or valid for writing a pointer.
+ * `name` is NULL or readable for `name_len` bytes; `plan_out` is valid for
+ * writing an `rha_rewind_plan`; `error_out` is NULL or valid for writing a
+ * pointer.
  */
-enum rha_result rha_replica_rewind(struct rha_replica *replica,
-                                   uint32_t by,
-                                   uint64_t seq,
-                                   const char *name,
-                                   uint64_t time_ns,
-                                   int32_t dry_run,
-                                   struct rha_rewind_plan *plan_out,
-                                   struct rha_error **error_out);
+enum rha_result rha_replica_rewind_to(struct rha_replica *replica,
+                                      uint32_t by,
+                                      uint64_t seq,
+                                      const uint8_t *name,
+                                      size_t name_len,
+                                      uint64_t time_ns,
+                                      bool dry_run,
+                                      struct rha_rewind_plan *plan_out,
+                                      struct rha_error **error_out);
 
 /**
  * Undoes the rewinds made since the last applied record; stores the point
@@ -3437,10 +3474,10 @@ void rha_signature_job_free(struct rha_signature_job *job);
  * `sig_out` is NULL or valid for writing an `rha_signature *`;
  * `error_out` is NULL or valid for writing an `rha_error *`.
  */
-enum rha_result rha_signature_load(const uint8_t *data,
-                                   size_t len,
-                                   struct rha_signature **sig_out,
-                                   struct rha_error **error_out);
+enum rha_result rha_signature_new(const uint8_t *data,
+                                  size_t len,
+                                  struct rha_signature **sig_out,
+                                  struct rha_error **error_out);
 
 /**
  * The number of blocks of a signature; 0 if `sig` is NULL.
@@ -3661,10 +3698,10 @@ void rha_delta_job_set_threads(struct rha_delta_job *job, size_t threads);
  * or valid for writing an `rha_fixed_plan *`; `error_out` is NULL or valid
  * for writing an `rha_error *`.
  */
-enum rha_result rha_fixed_compare(const struct rha_signature *replica,
-                                  const struct rha_signature *master,
-                                  struct rha_fixed_plan **plan_out,
-                                  struct rha_error **error_out);
+enum rha_result rha_fixed_plan_new(const struct rha_signature *replica,
+                                   const struct rha_signature *master,
+                                   struct rha_fixed_plan **plan_out,
+                                   struct rha_error **error_out);
 
 /**
  * Bytes the replica needs (the sum of the ranges); 0 if `plan` is NULL.
@@ -4355,9 +4392,9 @@ void rha_spool_free(struct rha_spool *spool);
  * writing an `rha_spool_dirty *`; `error_out` is NULL or valid for writing
  * an `rha_error *`.
  */
-enum rha_result rha_spool_dirty_regions(const struct rha_spool *spool,
-                                        struct rha_spool_dirty **dirty_out,
-                                        struct rha_error **error_out);
+enum rha_result rha_spool_dirty_new(const struct rha_spool *spool,
+                                    struct rha_spool_dirty **dirty_out,
+                                    struct rha_error **error_out);
 
 /**
  * The granularity of the snapshot's ranges in bytes (at least 1; 4096 by
@@ -4811,6 +4848,98 @@ struct rha_tree_scan_stats rha_tree_scan_job_stats(const struct rha_tree_scan_jo
  * `job` is NULL or a live job, not used again after this call.
  */
 void rha_tree_scan_job_free(struct rha_tree_scan_job *job);
+
+/**
+ * Deprecated name of `rha_signature_new` (same arguments, same behaviour).
+ *
+ * # Safety
+ *
+ * As `rha_signature_new`.
+ */
+RHA_DEPRECATED("use rha_signature_new")
+enum rha_result rha_signature_load(const uint8_t *data,
+                                   size_t len,
+                                   struct rha_signature **sig_out,
+                                   struct rha_error **error_out);
+
+/**
+ * Deprecated name of `rha_fixed_plan_new` (same arguments, same behaviour).
+ *
+ * # Safety
+ *
+ * As `rha_fixed_plan_new`.
+ */
+RHA_DEPRECATED("use rha_fixed_plan_new")
+enum rha_result rha_fixed_compare(const struct rha_signature *replica,
+                                  const struct rha_signature *master,
+                                  struct rha_fixed_plan **plan_out,
+                                  struct rha_error **error_out);
+
+/**
+ * Deprecated name of `rha_spool_dirty_new` (same arguments, same
+ * behaviour).
+ *
+ * # Safety
+ *
+ * As `rha_spool_dirty_new`.
+ */
+RHA_DEPRECATED("use rha_spool_dirty_new")
+enum rha_result rha_spool_dirty_regions(const struct rha_spool *spool,
+                                        struct rha_spool_dirty **dirty_out,
+                                        struct rha_error **error_out);
+
+/**
+ * Deprecated form of `rha_ha_scenario_builder_set_side_host`: `replica`
+ * false sets the master (`RHA_HA_MASTER`), true the replica
+ * (`RHA_HA_REPLICA`).
+ *
+ * # Safety
+ *
+ * As `rha_ha_scenario_builder_set_side_host`.
+ */
+RHA_DEPRECATED("use rha_ha_scenario_builder_set_side_host")
+enum rha_result rha_ha_scenario_builder_set_host(struct rha_ha_scenario_builder *builder,
+                                                 bool replica,
+                                                 const uint8_t *name,
+                                                 size_t name_len,
+                                                 const uint8_t *address,
+                                                 size_t address_len,
+                                                 uint8_t prefix_len,
+                                                 struct rha_error **error_out);
+
+/**
+ * Deprecated form of `rha_replica_add_bookmark`: `name` NUL-terminated,
+ * `app_consistent` non-zero for true.
+ *
+ * # Safety
+ *
+ * `replica` as for `rha_replica_add_bookmark`; `name` is NULL or
+ * NUL-terminated; `error_out` is NULL or valid for writing a pointer.
+ */
+RHA_DEPRECATED("use rha_replica_add_bookmark")
+enum rha_result rha_replica_set_bookmark(struct rha_replica *replica,
+                                         const char *name,
+                                         uint64_t timestamp_ns,
+                                         int32_t app_consistent,
+                                         struct rha_error **error_out);
+
+/**
+ * Deprecated form of `rha_replica_rewind_to`: `name` NULL or
+ * NUL-terminated, `dry_run` non-zero for true.
+ *
+ * # Safety
+ *
+ * As `rha_replica_rewind_to`, but `name` is NULL or NUL-terminated.
+ */
+RHA_DEPRECATED("use rha_replica_rewind_to")
+enum rha_result rha_replica_rewind(struct rha_replica *replica,
+                                   uint32_t by,
+                                   uint64_t seq,
+                                   const char *name,
+                                   uint64_t time_ns,
+                                   int32_t dry_run,
+                                   struct rha_rewind_plan *plan_out,
+                                   struct rha_error **error_out);
 
 #ifdef __cplusplus
 }  // extern "C"

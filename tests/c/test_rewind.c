@@ -141,7 +141,7 @@ static void test_apply_bookmark_rewind_undo(void)
     CHECK_OK(rha_replica_apply_journal(rep, journal1, &report, &E));
     CHECK(report.applied == 3 && report.skipped == 0 && report.has_point && report.point == 3);
     CHECK(file_is("a.txt", "first"));
-    CHECK_OK(rha_replica_set_bookmark(rep, "before-edit", 3500000000ull, 0, &E));
+    CHECK_OK(rha_replica_add_bookmark(rep, (const uint8_t *)"before-edit", 11, 3500000000ull, false, &E));
     CHECK_OK(rha_replica_apply_journal(rep, journal2, &report, &E));
     CHECK(report.applied == 2 && report.point == 5);
     CHECK(file_is("a.txt", NULL));
@@ -162,12 +162,12 @@ static void test_apply_bookmark_rewind_undo(void)
     CHECK_OK(rha_replica_bookmark(rep, 1, &mark, &E));
     CHECK(strcmp(mark.name, "before-edit") == 0 && mark.seq == 3 && mark.app_consistent == 0);
 
-    CHECK_OK(rha_replica_rewind(rep, RHA_REWIND_BY_BOOKMARK, 0, "before-edit", 0, 1, &plan, &E));
+    CHECK_OK(rha_replica_rewind_to(rep, RHA_REWIND_BY_BOOKMARK, 0, (const uint8_t *)"before-edit", 11, 0, true, &plan, &E));
     CHECK(plan.from == 5 && plan.to == 3 && plan.records == 2 && plan.paths == 1);
     CHECK(file_is("a.txt", NULL)); /* dry run: nothing changed */
-    CHECK_OK(rha_replica_rewind(rep, RHA_REWIND_BY_BOOKMARK, 0, "before-edit", 0, 0, &plan, &E));
+    CHECK_OK(rha_replica_rewind_to(rep, RHA_REWIND_BY_BOOKMARK, 0, (const uint8_t *)"before-edit", 11, 0, false, &plan, &E));
     CHECK(file_is("a.txt", "first"));
-    CHECK_OK(rha_replica_rewind(rep, RHA_REWIND_BY_TIME, 0, NULL, 1500000000ull, 0, &plan, &E));
+    CHECK_OK(rha_replica_rewind_to(rep, RHA_REWIND_BY_TIME, 0, NULL, 0, 1500000000ull, false, &plan, &E));
     CHECK(plan.to == 1 && file_is("a.txt", ""));
     CHECK_OK(rha_replica_info(rep, &info, &E));
     CHECK(info.current == 1 && info.rewound == 1);
@@ -175,7 +175,7 @@ static void test_apply_bookmark_rewind_undo(void)
     CHECK(top == 5 && file_is("a.txt", NULL));
     CHECK_FAILS(rha_replica_undo_rewind(rep, NULL, &E), RHA_REWIND_NOTHING_TO_UNDO, "nothing to undo");
 
-    CHECK_OK(rha_replica_rewind(rep, RHA_REWIND_BY_SEQ, 2, NULL, 0, 0, &plan, &E));
+    CHECK_OK(rha_replica_rewind_to(rep, RHA_REWIND_BY_SEQ, 2, NULL, 0, 0, false, &plan, &E));
     CHECK(file_is("a.txt", "first"));
     CHECK_OK(rha_replica_sync(rep, &E));
     rha_replica_free(rep);
@@ -196,19 +196,19 @@ static void test_errors(void)
         teardown();
         return;
     }
-    CHECK_FAILS(rha_replica_rewind(rep, RHA_REWIND_BY_SEQ, 0, NULL, 0, 0, &plan, &E),
+    CHECK_FAILS(rha_replica_rewind_to(rep, RHA_REWIND_BY_SEQ, 0, NULL, 0, 0, false, &plan, &E),
                 RHA_REWIND_NO_POINT, "empty");
     CHECK_FAILS(rha_replica_open(root, NULL, 1, &second, &E), RHA_REPLICA_BUSY, "busy");
     CHECK(second == NULL);
     CHECK_OK(rha_replica_apply_journal(rep, journal1, &report, &E));
-    CHECK_FAILS(rha_replica_rewind(rep, RHA_REWIND_BY_BOOKMARK, 0, "nope", 0, 0, &plan, &E),
+    CHECK_FAILS(rha_replica_rewind_to(rep, RHA_REWIND_BY_BOOKMARK, 0, (const uint8_t *)"nope", 4, 0, false, &plan, &E),
                 RHA_REWIND_UNKNOWN_BOOKMARK, "unknown bookmark 'nope'");
-    CHECK_FAILS(rha_replica_rewind(rep, RHA_REWIND_BY_SEQ, 9, NULL, 0, 0, &plan, &E),
+    CHECK_FAILS(rha_replica_rewind_to(rep, RHA_REWIND_BY_SEQ, 9, NULL, 0, 0, false, &plan, &E),
                 RHA_REWIND_NO_POINT, "after the current point");
-    CHECK_FAILS(rha_replica_rewind(rep, RHA_REWIND_BY_BOOKMARK, 0, NULL, 0, 0, &plan, &E),
+    CHECK_FAILS(rha_replica_rewind_to(rep, RHA_REWIND_BY_BOOKMARK, 0, NULL, 0, 0, false, &plan, &E),
                 RHA_NULL_PARAMETER, "name");
     /* `by` is a uint32_t: a value outside rha_rewind_by is refused, not undefined. */
-    CHECK_FAILS(rha_replica_rewind(rep, 7, 0, NULL, 0, 0, &plan, &E), RHA_INVALID_ARGUMENT,
+    CHECK_FAILS(rha_replica_rewind_to(rep, 7, 0, NULL, 0, 0, false, &plan, &E), RHA_INVALID_ARGUMENT,
                 "unknown rha_rewind_by value 7");
 
     /* A record through a planted symlink is refused; nothing leaves the root. */

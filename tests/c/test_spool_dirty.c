@@ -148,7 +148,7 @@ static void test_exact_ranges_after_a_degrading_overflow(void)
     CHECK(first_tracked > 0);
     CHECK_OK(rha_spool_get_usage(s, &u, &E));
     CHECK(u.mode == RHA_SPOOL_MODE_DEGRADED);
-    CHECK_OK(rha_spool_dirty_regions(s, &before, &E));
+    CHECK_OK(rha_spool_dirty_new(s, &before, &E));
 
     /* 5000..5010 and 8192..8292 of "f" widen to [4096, 12288), merged. */
     CHECK(!append_write(s, "f", 5000, 10));
@@ -181,7 +181,7 @@ static void test_exact_ranges_after_a_degrading_overflow(void)
         const struct want_target want_before[] = {
             {RHA_SPOOL_TARGET_FILE, "f", 0, 1, {{at, at + 4096}}},
         };
-        CHECK_OK(rha_spool_dirty_regions(s, &d, &E));
+        CHECK_OK(rha_spool_dirty_new(s, &d, &E));
         CHECK_OK(rha_spool_get_usage(s, &u, &E));
         CHECK(u.dirty_ranges == 5 && rha_spool_dirty_range_count(d) == 5);
         /* The snapshot outlives its spool. */
@@ -195,7 +195,7 @@ static void test_exact_ranges_after_a_degrading_overflow(void)
         /* Durable: the same regions after reopening. */
         s = open_degrading();
         d = NULL;
-        CHECK_OK(rha_spool_dirty_regions(s, &d, &E));
+        CHECK_OK(rha_spool_dirty_new(s, &d, &E));
         check_snapshot(d, want, 4);
         rha_spool_dirty_free(d);
 
@@ -203,7 +203,7 @@ static void test_exact_ranges_after_a_degrading_overflow(void)
         CHECK_OK(rha_spool_get_usage(s, &u, &E));
         CHECK_OK(rha_spool_reset(s, u.next_seq, &E));
         d = NULL;
-        CHECK_OK(rha_spool_dirty_regions(s, &d, &E));
+        CHECK_OK(rha_spool_dirty_new(s, &d, &E));
         check_snapshot(d, NULL, 0);
         rha_spool_dirty_free(d);
     }
@@ -219,7 +219,7 @@ static void test_an_undegraded_spool_has_no_dirty_regions(void)
     make_dir();
     s = open_degrading();
     CHECK(append_write(s, "f", 0, 10));
-    CHECK_OK(rha_spool_dirty_regions(s, &d, &E));
+    CHECK_OK(rha_spool_dirty_new(s, &d, &E));
     check_snapshot(d, NULL, 0);
     rha_spool_dirty_free(d);
     rha_spool_free(s);
@@ -232,7 +232,7 @@ static void test_null_handling(void)
     rha_spool_dirty_target t;
     rha_spool *s;
 
-    CHECK_FAILS(rha_spool_dirty_regions(NULL, &d, &E), RHA_NULL_PARAMETER, "spool");
+    CHECK_FAILS(rha_spool_dirty_new(NULL, &d, &E), RHA_NULL_PARAMETER, "spool");
     CHECK(d == NULL);
     CHECK_FAILS(rha_spool_dirty_get(NULL, 0, &t, &E), RHA_NULL_PARAMETER, "dirty");
     CHECK(rha_spool_dirty_granularity(NULL) == 0);
@@ -242,8 +242,8 @@ static void test_null_handling(void)
 
     make_dir();
     s = open_degrading();
-    CHECK_FAILS(rha_spool_dirty_regions(s, NULL, &E), RHA_NULL_PARAMETER, "dirty_out");
-    CHECK_OK(rha_spool_dirty_regions(s, &d, &E));
+    CHECK_FAILS(rha_spool_dirty_new(s, NULL, &E), RHA_NULL_PARAMETER, "dirty_out");
+    CHECK_OK(rha_spool_dirty_new(s, &d, &E));
     CHECK_FAILS(rha_spool_dirty_get(d, 0, NULL, &E), RHA_NULL_PARAMETER, "target_out");
     rha_spool_dirty_free(d);
     rha_spool_free(s);

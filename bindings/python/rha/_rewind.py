@@ -242,13 +242,8 @@ class Replica(Closeable):
         """Marks the current point as ``name`` (durably)."""
         ts = time.time_ns() if timestamp_ns is None else timestamp_ns
         with self._use() as h:
-            call(
-                lib.rha_replica_set_bookmark,
-                h,
-                ffi.new("char[]", name.encode("utf-8")),
-                ts,
-                int(app_consistent),
-            )
+            encoded = name.encode("utf-8")
+            call(lib.rha_replica_add_bookmark, h, ffi.from_buffer(encoded), len(encoded), ts, bool(app_consistent))
 
     def rewind(
         self,
@@ -265,22 +260,25 @@ class Replica(Closeable):
             raise TypeError("give exactly one of seq, bookmark and time_ns")
         plan = ffi.new("rha_rewind_plan *")
         name = ffi.NULL
+        name_len = 0
         if bookmark is not None:
             by = lib.RHA_REWIND_BY_BOOKMARK
-            name = ffi.new("char[]", bookmark.encode("utf-8"))
+            encoded = bookmark.encode("utf-8")
+            name, name_len = ffi.new("uint8_t[]", encoded), len(encoded)
         elif seq is not None:
             by = lib.RHA_REWIND_BY_SEQ
         else:
             by = lib.RHA_REWIND_BY_TIME
         with self._use() as h:
             call(
-                lib.rha_replica_rewind,
+                lib.rha_replica_rewind_to,
                 h,
                 by,
                 seq or 0,
                 name,
+                name_len,
                 time_ns or 0,
-                int(dry_run),
+                bool(dry_run),
                 plan,
             )
         return RewindPlan(

@@ -339,7 +339,7 @@ class Spool(Closeable):
         appends do not change."""
         out = ffi.new("rha_spool_dirty **")
         with self._use() as spool:
-            call(lib.rha_spool_dirty_regions, spool, out)
+            call(lib.rha_spool_dirty_new, spool, out)
         snap = out[0]
         try:
             files: Dict[bytes, List[Range]] = {}

@@ -381,13 +381,7 @@ pub unsafe extern "C" fn rha_ha_scenario_restore(
         handle_out(scenario_out),
         {
             // SAFETY: valid by this function's contract.
-            let bytes = unsafe {
-                rha_bytes {
-                    ptr: state,
-                    len: state_len,
-                }
-                .as_slice("state")?
-            };
+            let bytes = unsafe { crate::buffer::arg_slice(state, state_len, "state")? };
             let scenario = Scenario::restore(bytes)?;
             // SAFETY: non-NULL (checked by ffi_fn!) and writable by contract.
             unsafe { scenario_out.write(crate::handle::new(rha_ha_scenario::new(scenario))) };

@@ -144,6 +144,11 @@ pub enum rha_ha_side {
     RHA_HA_REPLICA = 1,
 }
 
+closed_set!(rha_ha_side {
+    RHA_HA_MASTER,
+    RHA_HA_REPLICA,
+});
+
 impl From<Side> for rha_ha_side {
     fn from(s: Side) -> Self {
         match s {
@@ -389,13 +394,7 @@ pub(crate) unsafe fn json_arg<T: serde::de::DeserializeOwned>(
     what: &str,
 ) -> Result<T, rha_error> {
     // SAFETY: valid by this function's contract.
-    let bytes = unsafe {
-        rha_bytes {
-            ptr: json,
-            len: json_len,
-        }
-        .as_slice("json")?
-    };
+    let bytes = unsafe { crate::buffer::arg_slice(json, json_len, "json")? };
     serde_json::from_slice(bytes)
         .map_err(|e| rha_error::new(rha_result::RHA_HA_INVALID_CONFIG, format!("{what}: {e}")))
 }

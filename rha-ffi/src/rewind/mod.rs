@@ -186,16 +186,16 @@ unsafe fn path_arg(s: *const c_char) -> PathBuf {
     PathBuf::from(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(bytes))
 }
 
-/// A UTF-8 string argument.
+/// A UTF-8 string argument of `len` bytes at `ptr`.
 ///
 /// # Safety
 ///
-/// `s` is a valid NUL-terminated string.
-unsafe fn str_arg<'a>(s: *const c_char, what: &str) -> Result<&'a str, rha_error> {
+/// `ptr` is NULL or readable for `len` bytes during the call.
+unsafe fn utf8_arg<'a>(ptr: *const u8, len: usize, what: &str) -> Result<&'a str, rha_error> {
     // SAFETY: by this function's contract.
-    unsafe { CStr::from_ptr(s) }
-        .to_str()
-        .map_err(|_| rha_error::invalid_argument(format!("`{what}` is not UTF-8")))
+    let bytes = unsafe { crate::buffer::arg_slice(ptr, len, what) }?;
+    std::str::from_utf8(bytes)
+        .map_err(|_| rha_error::invalid_argument(format!("argument `{what}` is not UTF-8")))
 }
 
 /// Opens the replica whose root directory is `root`.
@@ -492,31 +492,36 @@ pub unsafe extern "C" fn rha_replica_bookmark(
     })
 }
 
-/// Sets a bookmark called `name` (UTF-8, 1 to 255 bytes) at the current
-/// point, durably; `timestamp_ns` is its wall time, `app_consistent`
-/// non-zero marks it application-consistent. A rewound replica first drops
-/// the undone records (no undo after this).
+/// Adds a bookmark called `name` (UTF-8, `name_len` bytes, 1 to 255, read
+/// during the call) at the current point, durably; `timestamp_ns` is its
+/// wall time, `app_consistent` marks it application-consistent. Names need
+/// not be unique (a rewind by name takes the newest). A rewound replica
+/// first drops the undone records (no undo after this). Applying an
+/// `RHA_OP_BOOKMARK` record sets a bookmark the same way.
 ///
-/// Errors: `RHA_NULL_PARAMETER`; `RHA_INVALID_ARGUMENT` (bad name);
-/// `RHA_REWIND_DISABLED`; `RHA_IO`.
+/// Errors: `RHA_NULL_PARAMETER` (also for a NULL `name` with a non-zero
+/// length); `RHA_INVALID_ARGUMENT` (a name that is empty, too long or not
+/// UTF-8); `RHA_REWIND_DISABLED`; `RHA_IO`.
 ///
 /// # Safety
 ///
 /// `replica` is a live handle used by no other thread during the call;
-/// `name` is NUL-terminated; `error_out` is NULL or valid for writing a pointer.
+/// `name` is NULL or readable for `name_len` bytes; `error_out` is NULL or
+/// valid for writing a pointer.
 #[no_mangle]
-pub unsafe extern "C" fn rha_replica_set_bookmark(
+pub unsafe extern "C" fn rha_replica_add_bookmark(
     replica: *mut rha_replica,
-    name: *const c_char,
+    name: *const u8,
+    name_len: usize,
     timestamp_ns: u64,
-    app_consistent: i32,
+    app_consistent: bool,
     error_out: *mut *mut rha_error,
 ) -> rha_result {
-    ffi_fn!(fallible(error_out), non_null(replica, name), {
+    ffi_fn!(fallible(error_out), non_null(replica), {
         // SAFETY: non-NULL (checked), live and unshared by this function's contract.
         let r = unsafe { &mut *replica };
-        // SAFETY: non-NULL (checked) and NUL-terminated by this function's contract.
-        let name = unsafe { str_arg(name, "name") }?;
+        // SAFETY: readable for `name_len` bytes by this function's contract.
+        let name = unsafe { utf8_arg(name, name_len, "name") }?;
         if name.is_empty() || name.len() > rha_core::journal::MAX_BOOKMARK_NAME_LEN {
             return Err(rha_error::invalid_argument(format!(
                 "bookmark name is {} bytes, it must be 1 to 255",
@@ -525,7 +530,7 @@ pub unsafe extern "C" fn rha_replica_set_bookmark(
         }
         r.dir
             .replica()
-            .set_bookmark(name, timestamp_ns, app_consistent != 0)?;
+            .set_bookmark(name, timestamp_ns, app_consistent)?;
         Ok(rha_result::RHA_OK)
     })
 }
@@ -550,8 +555,9 @@ closed_set!(rha_rewind_by {
 
 /// Rewinds the replica to a point, a bookmark or a time (`by`, an
 /// `rha_rewind_by` value, says which of `seq`, `name` and `time_ns` is used;
-/// `name` may be NULL otherwise). With `dry_run` non-zero nothing changes
-/// and `*plan_out` says what would. A
+/// `name` is the bookmark's name, UTF-8, `name_len` bytes, and may be NULL
+/// with 0 otherwise). With `dry_run` true nothing changes and `*plan_out`
+/// says what would. A
 /// rewind interrupted by a crash is finished by the next `rha_replica_open`;
 /// `rha_replica_undo_rewind` goes back until a new record is applied.
 ///
@@ -563,17 +569,19 @@ closed_set!(rha_rewind_by {
 /// # Safety
 ///
 /// `replica` is a live handle used by no other thread during the call;
-/// `name` is NULL or NUL-terminated; `plan_out` is valid for writing an
-/// `rha_rewind_plan`; `error_out` is NULL or valid for writing a pointer.
+/// `name` is NULL or readable for `name_len` bytes; `plan_out` is valid for
+/// writing an `rha_rewind_plan`; `error_out` is NULL or valid for writing a
+/// pointer.
 #[no_mangle]
 #[allow(clippy::too_many_arguments)] // one entry point for the three ways to pick a point
-pub unsafe extern "C" fn rha_replica_rewind(
+pub unsafe extern "C" fn rha_replica_rewind_to(
     replica: *mut rha_replica,
     by: u32,
     seq: u64,
-    name: *const c_char,
+    name: *const u8,
+    name_len: usize,
     time_ns: u64,
-    dry_run: i32,
+    dry_run: bool,
     plan_out: *mut rha_rewind_plan,
     error_out: *mut *mut rha_error,
 ) -> rha_result {
@@ -590,8 +598,8 @@ pub unsafe extern "C" fn rha_replica_rewind(
                 if name.is_null() {
                     return Err(rha_error::null_parameter("name"));
                 }
-                // SAFETY: non-NULL (checked) and NUL-terminated by this function's contract.
-                let name = unsafe { str_arg(name, "name") }?;
+                // SAFETY: readable for `name_len` bytes by this function's contract.
+                let name = unsafe { utf8_arg(name, name_len, "name") }?;
                 rep.bookmark_point(name)?
             }
             rha_rewind_by::RHA_REWIND_BY_TIME => {
@@ -599,7 +607,7 @@ pub unsafe extern "C" fn rha_replica_rewind(
                 rep.point_at_time(time_ns)?
             }
         };
-        let plan = if dry_run != 0 {
+        let plan = if dry_run {
             rep.plan(point)?
         } else {
             rep.rewind_to(point)?

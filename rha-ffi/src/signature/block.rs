@@ -42,7 +42,7 @@ pub struct rha_signature_job {
 /// A block signature loaded in memory (rha format, or an rdiff signature
 /// with BLAKE2 strong sums), the basis of a delta job.
 ///
-/// Ownership: made by `rha_signature_load`, owned by the caller, released
+/// Ownership: made by `rha_signature_new`, owned by the caller, released
 /// with `rha_signature_free`. Immutable: may be read by several threads.
 #[derive(Debug)]
 pub struct rha_signature {
@@ -264,7 +264,7 @@ pub unsafe extern "C" fn rha_signature_job_free(job: *mut rha_signature_job) {
 /// `sig_out` is NULL or valid for writing an `rha_signature *`;
 /// `error_out` is NULL or valid for writing an `rha_error *`.
 #[no_mangle]
-pub unsafe extern "C" fn rha_signature_load(
+pub unsafe extern "C" fn rha_signature_new(
     data: *const u8,
     len: usize,
     sig_out: *mut *mut rha_signature,
@@ -275,9 +275,8 @@ pub unsafe extern "C" fn rha_signature_load(
         non_null(sig_out),
         handle_out(sig_out),
         {
-            let view = crate::buffer::rha_bytes { ptr: data, len };
             // SAFETY: readable for `len` bytes during the call by this function's contract.
-            let bytes = unsafe { view.as_slice("data") }?;
+            let bytes = unsafe { crate::buffer::arg_slice(data, len, "data") }?;
             let mut loader = SignatureLoader::new(DEFAULT_MAX_BLOCKS);
             loader.feed(bytes)?;
             let sig = crate::handle::new(rha_signature {
@@ -325,7 +324,7 @@ pub unsafe extern "C" fn rha_signature_block_len(sig: *const rha_signature) -> u
 #[no_mangle]
 pub unsafe extern "C" fn rha_signature_free(sig: *mut rha_signature) {
     ffi_fn!(default(()), non_null(), {
-        // SAFETY: NULL or made by `rha_signature_load`, by this function's contract.
+        // SAFETY: NULL or made by `rha_signature_new`, by this function's contract.
         unsafe { crate::handle::free(sig) }
     })
 }

@@ -65,7 +65,7 @@ pub struct rha_spool_dirty_target {
 /// and volumes changed after a degrading overflow, so a resync copies only
 /// those. Ranges are widened to multiples of the granularity.
 ///
-/// Ownership: made by `rha_spool_dirty_regions`, owned by the caller,
+/// Ownership: made by `rha_spool_dirty_new`, owned by the caller,
 /// released with `rha_spool_dirty_free`. It is a copy: later appends to the
 /// spool do not change it, and it stays valid after the spool is closed.
 /// Thread safety: immutable; any number of threads may read one snapshot
@@ -110,7 +110,7 @@ impl rha_spool_dirty {
 /// writing an `rha_spool_dirty *`; `error_out` is NULL or valid for writing
 /// an `rha_error *`.
 #[no_mangle]
-pub unsafe extern "C" fn rha_spool_dirty_regions(
+pub unsafe extern "C" fn rha_spool_dirty_new(
     spool: *const rha_spool,
     dirty_out: *mut *mut rha_spool_dirty,
     error_out: *mut *mut rha_error,
@@ -240,7 +240,7 @@ pub unsafe extern "C" fn rha_spool_dirty_get(
 #[no_mangle]
 pub unsafe extern "C" fn rha_spool_dirty_free(dirty: *mut rha_spool_dirty) {
     ffi_fn!(default(()), non_null(), {
-        // SAFETY: NULL or made by `rha_spool_dirty_regions` and not used
+        // SAFETY: NULL or made by `rha_spool_dirty_new` and not used
         // again, by this function's contract.
         unsafe { crate::handle::free(dirty) }
     })
@@ -310,7 +310,7 @@ mod tests {
             rha_spool_dirty_free(std::ptr::null_mut());
             let mut out = std::ptr::null_mut();
             assert_eq!(
-                rha_spool_dirty_regions(std::ptr::null(), &mut out, std::ptr::null_mut()),
+                rha_spool_dirty_new(std::ptr::null(), &mut out, std::ptr::null_mut()),
                 rha_result::RHA_NULL_PARAMETER
             );
             assert!(out.is_null());
