@@ -13,7 +13,8 @@ use crate::error::{rha_error, rha_result};
 use crate::ha::builder::{rha_ha_scenario_builder, rha_ha_scenario_builder_set_side_host};
 use crate::ha::types::rha_ha_side;
 use crate::rewind::{
-    rha_replica, rha_replica_add_bookmark, rha_replica_rewind_to, rha_rewind_plan,
+    rha_replica, rha_replica_add_bookmark, rha_replica_flag, rha_replica_open_with,
+    rha_replica_rewind_to, rha_rewind_plan,
 };
 use crate::signature::block::{rha_signature, rha_signature_new};
 use crate::signature::fixed::{rha_fixed_plan, rha_fixed_plan_new};
@@ -202,5 +203,33 @@ pub unsafe extern "C" fn rha_replica_rewind(
                 error_out,
             )
         })
+    })
+}
+
+/// Deprecated form of `rha_replica_open_with`: `state_dir` as there,
+/// `rewind` non-zero for `RHA_REPLICA_REWIND`; a missing root is created
+/// (always `RHA_REPLICA_CREATE`), as this function always did.
+///
+/// # Safety
+///
+/// As `rha_replica_open_with`.
+#[no_mangle]
+#[deprecated(
+    note = "use rha_replica_open_with, which creates a missing root only with RHA_REPLICA_CREATE"
+)]
+pub unsafe extern "C" fn rha_replica_open(
+    root: *const c_char,
+    state_dir: *const c_char,
+    rewind: i32,
+    replica_out: *mut *mut rha_replica,
+    error_out: *mut *mut rha_error,
+) -> rha_result {
+    ffi_fn!(fallible(error_out), non_null(), handle_out(replica_out), {
+        let mut flags = rha_replica_flag::RHA_REPLICA_CREATE as u32;
+        if rewind != 0 {
+            flags |= rha_replica_flag::RHA_REPLICA_REWIND as u32;
+        }
+        // SAFETY: forwarded from this function's contract.
+        Ok(unsafe { rha_replica_open_with(root, state_dir, flags, replica_out, error_out) })
     })
 }

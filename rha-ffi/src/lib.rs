@@ -151,7 +151,7 @@ mod deprecated;
 pub use buffer::{rha_bytes, rha_in_buffer, rha_out_buffer};
 #[allow(deprecated)]
 pub use deprecated::{
-    rha_fixed_compare, rha_ha_scenario_builder_set_host, rha_replica_rewind,
+    rha_fixed_compare, rha_ha_scenario_builder_set_host, rha_replica_open, rha_replica_rewind,
     rha_replica_set_bookmark, rha_signature_load, rha_spool_dirty_regions,
 };
 pub use error::{
@@ -194,9 +194,10 @@ pub use journal::writer::{
 pub use record::{rha_attr_flag, rha_op, rha_record, rha_record_init};
 pub use rewind::{
     rha_apply_report, rha_bookmark, rha_replica, rha_replica_add_bookmark, rha_replica_apply,
-    rha_replica_apply_journal, rha_replica_bookmark, rha_replica_free, rha_replica_info,
-    rha_replica_open, rha_replica_point, rha_replica_rewind_to, rha_replica_sync,
-    rha_replica_undo_rewind, rha_rewind_by, rha_rewind_info, rha_rewind_plan, rha_rewind_point,
+    rha_replica_apply_journal, rha_replica_bookmark, rha_replica_flag, rha_replica_free,
+    rha_replica_info, rha_replica_open_with, rha_replica_point, rha_replica_rewind_to,
+    rha_replica_sync, rha_replica_undo_rewind, rha_rewind_by, rha_rewind_info, rha_rewind_plan,
+    rha_rewind_point,
 };
 pub use signature::block::{
     rha_delta_format, rha_delta_job, rha_delta_job_free, rha_delta_job_new, rha_delta_job_run,

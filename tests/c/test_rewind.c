@@ -7,6 +7,7 @@
  * (shared, static, ASan+UBSan, valgrind).
  */
 #define _XOPEN_SOURCE 700
+#include <errno.h>
 #include <ftw.h>
 #include <sys/stat.h>
 #include <stdint.h>
@@ -133,7 +134,7 @@ static void test_apply_bookmark_rewind_undo(void)
     uint64_t top = 0;
 
     setup();
-    CHECK_OK(rha_replica_open(root, NULL, 1, &rep, &E));
+    CHECK_OK(rha_replica_open_with(root, NULL, RHA_REPLICA_REWIND, &rep, &E));
     if (rep == NULL) {
         teardown();
         return;
@@ -191,14 +192,16 @@ static void test_errors(void)
     char link[256];
 
     setup();
-    CHECK_OK(rha_replica_open(root, NULL, 1, &rep, &E));
+    CHECK_OK(rha_replica_open_with(root, NULL, RHA_REPLICA_REWIND, &rep, &E));
     if (rep == NULL) {
         teardown();
         return;
     }
     CHECK_FAILS(rha_replica_rewind_to(rep, RHA_REWIND_BY_SEQ, 0, NULL, 0, 0, false, &plan, &E),
                 RHA_REWIND_NO_POINT, "empty");
-    CHECK_FAILS(rha_replica_open(root, NULL, 1, &second, &E), RHA_REPLICA_BUSY, "busy");
+    /* The lock is held by this process (another handle): the message says so. */
+    CHECK_FAILS(rha_replica_open_with(root, NULL, RHA_REPLICA_REWIND, &second, &E), RHA_REPLICA_BUSY,
+                "busy: another handle in this process holds the lock");
     CHECK(second == NULL);
     CHECK_OK(rha_replica_apply_journal(rep, journal1, &report, &E));
     CHECK_FAILS(rha_replica_rewind_to(rep, RHA_REWIND_BY_BOOKMARK, 0, (const uint8_t *)"nope", 4, 0, false, &plan, &E),
@@ -236,14 +239,52 @@ static void test_errors(void)
     snprintf(link, sizeof link, "%s/late.txt", root);
     CHECK(access(link, F_OK) != 0);
 
-    CHECK_FAILS(rha_replica_open(NULL, NULL, 1, &second, &E), RHA_NULL_PARAMETER, "root");
+    CHECK_FAILS(rha_replica_open_with(NULL, NULL, RHA_REPLICA_REWIND, &second, &E), RHA_NULL_PARAMETER,
+                "root");
+    CHECK_FAILS(rha_replica_open_with(root, NULL, 4, &second, &E), RHA_INVALID_ARGUMENT,
+                "unknown rha_replica_flag bits 0x4");
     CHECK_FAILS(rha_replica_sync(NULL, &E), RHA_NULL_PARAMETER, "replica");
     rha_replica_free(NULL);
     rha_replica_free(rep);
 
     /* Without rewind, rewinding is refused. */
-    CHECK_OK(rha_replica_open(root, NULL, 0, &second, &E));
+    CHECK_OK(rha_replica_open_with(root, NULL, 0, &second, &E));
     rha_replica_free(second);
+    teardown();
+}
+
+/* A missing root is an error naming it, unless RHA_REPLICA_CREATE; the
+ * state directory is where the lock and the rewind log live. */
+static void test_open_missing_root_and_state_dir(void)
+{
+    rha_replica *rep = NULL;
+    rha_error *err = NULL;
+    char missing[300], state[300], lock[340];
+
+    setup();
+    snprintf(missing, sizeof missing, "%s/not-yet", base);
+    CHECK(rha_replica_open_with(missing, NULL, RHA_REPLICA_REWIND, &rep, &err) == RHA_IO);
+    CHECK(rep == NULL && err != NULL);
+    if (err != NULL) {
+        CHECK(strstr(rha_error_message(err), missing) != NULL);
+        CHECK(strstr(rha_error_message(err), "RHA_REPLICA_CREATE") != NULL);
+        int32_t os = 0;
+        CHECK(rha_error_os_code(err, &os) && os == ENOENT);
+        rha_error_free(err);
+    }
+    CHECK(access(missing, F_OK) != 0);
+    CHECK_OK(rha_replica_open_with(missing, NULL, RHA_REPLICA_CREATE | RHA_REPLICA_REWIND, &rep, &E));
+    rha_replica_free(rep);
+    CHECK(access(missing, F_OK) == 0);
+
+    /* An explicit state directory holds the lock; the root gets no .rha. */
+    snprintf(state, sizeof state, "%s/state", base);
+    CHECK_OK(rha_replica_open_with(root, state, RHA_REPLICA_REWIND, &rep, &E));
+    snprintf(lock, sizeof lock, "%s/lock", state);
+    CHECK(access(lock, F_OK) == 0);
+    snprintf(lock, sizeof lock, "%s/.rha", root);
+    CHECK(access(lock, F_OK) != 0);
+    rha_replica_free(rep);
     teardown();
 }
 
@@ -262,6 +303,7 @@ int main(void)
     static const struct test_case cases[] = {
         {"apply, bookmark, list, rewind, undo", test_apply_bookmark_rewind_undo},
         {"errors", test_errors},
+        {"open: a missing root, a state directory", test_open_missing_root_and_state_dir},
         {"rewind result names", test_result_names},
     };
     return run_cases(cases, sizeof cases / sizeof cases[0]) == 0 ? 0 : 1;

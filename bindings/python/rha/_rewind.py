@@ -139,22 +139,36 @@ class Replica(Closeable):
 
     Args:
         root: The replica's root directory.
-        spool: The spool directory (rewind log, lock); default ``ROOT/.rha``,
-            which records may then not touch.
+        spool: The replica's state directory (its lock, applied point and
+            rewind log); default ``ROOT/.rha``, which records may then not
+            touch. Created if missing.
         rewind: Keep a rewind log (a replica that has one always keeps it).
+        create: Create ``root`` if it is missing (its last component only);
+            otherwise a missing root raises ``RhaIOError``.
 
     Raises:
-        ReplicaBusyError: another handle or process has the replica open.
+        ReplicaBusyError: another handle (the message says "in this
+            process") or another process has the replica open.
+        RhaIOError: ``root`` is missing and ``create`` is false, or another
+            I/O error.
 
     Methods may be called from any thread; calls are serialised.
     """
 
     _what = "replica"
 
-    def __init__(self, root: PathArg, *, spool: Optional[PathArg] = None, rewind: bool = True):
+    def __init__(
+        self,
+        root: PathArg,
+        *,
+        spool: Optional[PathArg] = None,
+        rewind: bool = True,
+        create: bool = False,
+    ):
         out = ffi.new("rha_replica **")
         spool_arg = ffi.new("char[]", _path(spool)) if spool is not None else ffi.NULL
-        call(lib.rha_replica_open, ffi.new("char[]", _path(root)), spool_arg, int(rewind), out)
+        flags = (lib.RHA_REPLICA_REWIND if rewind else 0) | (lib.RHA_REPLICA_CREATE if create else 0)
+        call(lib.rha_replica_open_with, ffi.new("char[]", _path(root)), spool_arg, flags, out)
         self._own(out[0], lib.rha_replica_free)
 
     def apply_journal(self, path: PathArg) -> ApplyReport:

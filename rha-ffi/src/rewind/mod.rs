@@ -13,11 +13,11 @@ use crate::record::rha_record;
 
 /// A replica directory opened for applying and rewinding.
 ///
-/// Holds the replica's lock (`SPOOL/lock`) until freed: a second open of the
-/// same replica, from this or another process, fails with
-/// `RHA_REPLICA_BUSY`. Ownership: made by `rha_replica_open`, owned by the
-/// caller, released with `rha_replica_free`. Thread safety: one thread at a
-/// time (it may move between threads).
+/// Holds the replica's lock (`lock` in its state directory) until freed: a
+/// second open of the same replica, from this or another process, fails
+/// with `RHA_REPLICA_BUSY`. Ownership: made by `rha_replica_open_with`,
+/// owned by the caller, released with `rha_replica_free`. Thread safety:
+/// one thread at a time (it may move between threads).
 #[derive(Debug)]
 pub struct rha_replica {
     dir: ReplicaDir,
@@ -198,28 +198,52 @@ unsafe fn utf8_arg<'a>(ptr: *const u8, len: usize, what: &str) -> Result<&'a str
         .map_err(|_| rha_error::invalid_argument(format!("argument `{what}` is not UTF-8")))
 }
 
+/// How `rha_replica_open_with` opens a replica: bits of its `flags`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum rha_replica_flag {
+    /// Create the root directory if it is missing (its last component
+    /// only: a missing parent is an error). Without it a missing root fails
+    /// with `RHA_IO` naming the path.
+    RHA_REPLICA_CREATE = 1,
+    /// Keep a rewind log (a replica that has one always keeps it).
+    RHA_REPLICA_REWIND = 2,
+}
+
+closed_set!(flags rha_replica_flag {
+    RHA_REPLICA_CREATE,
+    RHA_REPLICA_REWIND,
+});
+
 /// Opens the replica whose root directory is `root`.
 ///
-/// `spool` is the spool directory holding the rewind log and the lock, or
-/// NULL for `ROOT/.rha` (records that name `.rha` are then refused).
-/// `rewind` non-zero keeps a rewind log (a replica that has one always keeps
-/// it). Opening finishes whatever a crash interrupted (a rewind under way, a
-/// batch, an uncommitted transaction). On success stores a new handle in
-/// `*replica_out`, to be freed with `rha_replica_free`.
+/// `state_dir` is the replica's state directory: its lock, its applied
+/// point and its rewind log. NULL means `ROOT/.rha`, which is then part of
+/// no replicated data: records that name `.rha` are refused and tree scans
+/// of the root leave it out. A missing state directory is created (its last
+/// component only). `flags` combines `rha_replica_flag` bits:
+/// `RHA_REPLICA_CREATE` creates a missing root, `RHA_REPLICA_REWIND` keeps a
+/// rewind log. Opening finishes whatever a crash interrupted (a rewind under
+/// way, a batch, an uncommitted transaction). On success stores a new
+/// handle in `*replica_out`, to be freed with `rha_replica_free`.
 ///
-/// Errors: `RHA_NULL_PARAMETER`; `RHA_REPLICA_BUSY` if another handle or
-/// process holds the replica; `RHA_IO`; `RHA_REWIND_LOG_CORRUPT`.
+/// Errors: `RHA_NULL_PARAMETER`; `RHA_INVALID_ARGUMENT` for an unknown flag
+/// bit; `RHA_IO` (with the OS error) if `root` is missing and
+/// `RHA_REPLICA_CREATE` is not given, naming the path; `RHA_REPLICA_BUSY`
+/// if the replica's lock is held, the message saying whether by another
+/// handle in this process or by another process; `RHA_IO`;
+/// `RHA_REWIND_LOG_CORRUPT`.
 ///
 /// # Safety
 ///
-/// `root` and `spool` (if not NULL) are NUL-terminated strings;
-/// `replica_out` is valid for writing a pointer; `error_out` is NULL or valid
-/// for writing an `rha_error *`.
+/// `root` and `state_dir` (if not NULL) are NUL-terminated strings;
+/// `replica_out` is valid for writing a pointer; `error_out` is NULL or
+/// valid for writing an `rha_error *`.
 #[no_mangle]
-pub unsafe extern "C" fn rha_replica_open(
+pub unsafe extern "C" fn rha_replica_open_with(
     root: *const c_char,
-    spool: *const c_char,
-    rewind: i32,
+    state_dir: *const c_char,
+    flags: u32,
     replica_out: *mut *mut rha_replica,
     error_out: *mut *mut rha_error,
 ) -> rha_result {
@@ -228,11 +252,33 @@ pub unsafe extern "C" fn rha_replica_open(
         non_null(root, replica_out),
         handle_out(replica_out),
         {
+            if flags & !rha_replica_flag::ALL_BITS != 0 {
+                return Err(rha_error::invalid_argument(format!(
+                    "unknown rha_replica_flag bits {:#x}",
+                    flags & !rha_replica_flag::ALL_BITS
+                )));
+            }
             // SAFETY: non-NULL (checked) and NUL-terminated by this function's contract.
             let root = unsafe { path_arg(root) };
             // SAFETY: NUL-terminated when not NULL, by this function's contract.
-            let spool = (!spool.is_null()).then(|| unsafe { path_arg(spool) });
-            let options = ReplicaOptions::default().spool(spool).rewind(rewind != 0);
+            let state_dir = (!state_dir.is_null()).then(|| unsafe { path_arg(state_dir) });
+            if !rha_replica_flag::RHA_REPLICA_CREATE.is_in(flags) {
+                if let Err(e) = std::fs::symlink_metadata(&root) {
+                    let os = e.raw_os_error();
+                    let hint = if e.kind() == std::io::ErrorKind::NotFound {
+                        " (RHA_REPLICA_CREATE creates a missing root)"
+                    } else {
+                        ""
+                    };
+                    return Err(rha_error::new(
+                        rha_result::RHA_IO,
+                        format!("replica root '{}': {e}{hint}", root.display()),
+                    )
+                    .with_os_code(os));
+                }
+            }
+            let rewind = rha_replica_flag::RHA_REPLICA_REWIND.is_in(flags);
+            let options = ReplicaOptions::default().spool(state_dir).rewind(rewind);
             let dir = ReplicaDir::open(root, options)?;
             let handle = crate::handle::new(rha_replica {
                 dir,
@@ -250,7 +296,7 @@ pub unsafe extern "C" fn rha_replica_open(
 ///
 /// # Safety
 ///
-/// `replica` is NULL or a handle from `rha_replica_open` not used again.
+/// `replica` is NULL or a handle from `rha_replica_open_with` not used again.
 #[no_mangle]
 pub unsafe extern "C" fn rha_replica_free(replica: *mut rha_replica) {
     ffi_fn!(default(()), non_null(), {
@@ -312,7 +358,8 @@ pub unsafe extern "C" fn rha_replica_apply_journal(
 /// Applies one record (its `seq` must follow the replica's point). With
 /// rewind on, the change may wait in the current batch until
 /// `rha_replica_sync`; records between TX_BEGIN and TX_COMMIT are applied
-/// when the commit arrives, all or nothing.
+/// when the commit arrives, all or nothing. An `RHA_OP_BOOKMARK` record adds
+/// a bookmark (listed by `rha_replica_bookmark`) at its point.
 ///
 /// Errors: `RHA_NULL_PARAMETER`; `RHA_INVALID_ARGUMENT` (bad record);
 /// `RHA_JOURNAL_SEQUENCE` (not after the current point);
@@ -558,7 +605,7 @@ closed_set!(rha_rewind_by {
 /// `name` is the bookmark's name, UTF-8, `name_len` bytes, and may be NULL
 /// with 0 otherwise). With `dry_run` true nothing changes and `*plan_out`
 /// says what would. A
-/// rewind interrupted by a crash is finished by the next `rha_replica_open`;
+/// rewind interrupted by a crash is finished by the next `rha_replica_open_with`;
 /// `rha_replica_undo_rewind` goes back until a new record is applied.
 ///
 /// Errors: `RHA_NULL_PARAMETER`; `RHA_INVALID_ARGUMENT` if `by` is not an
