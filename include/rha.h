@@ -677,6 +677,12 @@ typedef enum rha_tree_scan_flag {
      * (mount points are listed, their contents are not).
      */
     RHA_TREE_SCAN_ONE_FILE_SYSTEM = 1,
+    /**
+     * List the replica state directory `.rha` at the root too (left out by
+     * default: it holds one replica's lock, rewind log and applied point,
+     * which a sync must never copy, compare or delete).
+     */
+    RHA_TREE_SCAN_INCLUDE_STATE_DIR = 2,
 } rha_tree_scan_flag;
 
 /**
@@ -4785,7 +4791,8 @@ void rha_tree_reader_free(struct rha_tree_reader *reader);
  *
  * `flags` is a bitwise OR of `rha_tree_scan_flag` values (0 for none).
  * A replica state directory `.rha` at the root is left out (it holds that
- * replica's lock and rewind log). Symlinks are recorded, not followed; each
+ * replica's lock and rewind log) unless `RHA_TREE_SCAN_INCLUDE_STATE_DIR`
+ * is given; a `.rha` deeper in the tree is ordinary data. Symlinks are recorded, not followed; each
  * directory is read and sorted as it is entered, so memory stays small
  * whatever the tree's size. On success stores the totals in `*stats_out`
  * if it is not NULL.

@@ -361,7 +361,8 @@ mod tests {
         );
         assert_eq!(rha_attr_flag::ALL_BITS, 0x1f);
         assert_eq!(rha_plan_change_flag::ALL_BITS, 0xf);
-        assert_eq!(rha_tree_scan_flag::ALL_BITS, 0x1);
+        assert_eq!(rha_tree_scan_flag::ALL_BITS, 0x3);
+        assert_eq!(rha_replica_flag::ALL_BITS, 0x3);
         assert!(rha_attr_flag::RHA_ATTR_GID.is_in(0b100));
         assert!(!rha_attr_flag::RHA_ATTR_GID.is_in(0b011));
         for (set, expected) in [

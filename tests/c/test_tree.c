@@ -318,6 +318,43 @@ static void test_compare_buffers_with_exclusions(void)
     teardown();
 }
 
+/* A replica's state directory .rha (lock, rewind log) is left out of a scan
+ * of its root unless asked for, so a plan from a master never deletes it. */
+static void test_state_dir_is_left_out(void)
+{
+    struct buf ms = {NULL, 0}, rs = {NULL, 0};
+    char r[300], rs_path[300];
+    rha_plan *plan = NULL;
+    rha_tree_scan_stats stats;
+    rha_compare_options *o = rha_compare_options_new();
+    setup();
+    make("r/.rha");
+    put("r/.rha/lock", "");
+    make("r/.rha/rewind");
+    put("r/.rha/rewind/log", "undo");
+    scan_job("m", &ms, 5);
+    scan_job("r", &rs, 3); /* d, d/f, old: no .rha */
+    CHECK_OK(rha_compare_options_set_owners(o, false, &E));
+    CHECK_OK(rha_plan_new_buffers(o, ms.p, ms.len, rs.p, rs.len, &plan, &E));
+    if (plan != NULL) {
+        /* The master has no .rha, yet nothing deletes the replica's. */
+        check_plan(plan, expected_plan, sizeof expected_plan / sizeof expected_plan[0]);
+    }
+    rha_plan_free(plan);
+    rha_compare_options_free(o);
+
+    path_of(r, "r");
+    path_of(rs_path, "r-all.rhatree");
+    CHECK_OK(rha_tree_scan_file(r, rs_path, RHA_TREE_SCAN_INCLUDE_STATE_DIR, &stats, &E));
+    CHECK(stats.entries == 3 + 4);
+    CHECK_OK(rha_tree_scan_file(r, rs_path, 0, &stats, &E));
+    CHECK(stats.entries == 3);
+    CHECK_FAILS(rha_tree_scan_file(r, rs_path, 4, &stats, &E), RHA_INVALID_ARGUMENT, "0x4");
+    buf_free(&ms);
+    buf_free(&rs);
+    teardown();
+}
+
 static void test_damage_is_an_error_with_an_offset(void)
 {
     struct buf sig = {NULL, 0};
@@ -433,6 +470,7 @@ int main(int argc, char **argv)
         {"entry fields", test_entry_fields},
         {"compare signature files", test_compare_files},
         {"compare buffers with exclusions", test_compare_buffers_with_exclusions},
+        {"a replica's .rha is left out of scans and plans", test_state_dir_is_left_out},
         {"damage and truncation are errors with offsets", test_damage_is_an_error_with_an_offset},
         {"NULL handling and _free(NULL)", test_null_handling},
         {"I/O errors carry errno", test_io_errors_carry_errno},
