@@ -478,7 +478,10 @@ typedef enum rha_op {
      */
     RHA_OP_DISCARD = 33,
     /**
-     * A named point: `name` (UTF-8), `app_consistent`.
+     * A named point: `name` (UTF-8), `app_consistent`. Applied to a
+     * replica with a rewind log (`rha_replica_apply`,
+     * `rha_replica_apply_journal`), it adds a replica bookmark at that
+     * record, as `rha_replica_add_bookmark` does.
      */
     RHA_OP_BOOKMARK = 64,
     /**
@@ -755,7 +758,7 @@ typedef enum rha_plan_op_kind {
 } rha_plan_op_kind;
 
 /**
- * A scenario's lifecycle state (SPEC.md §6). Values never change.
+ * A scenario's lifecycle state. Values never change.
  */
 typedef enum rha_ha_state {
     /**
@@ -1252,7 +1255,7 @@ typedef struct rha_fixed_delta_job rha_fixed_delta_job;
 typedef struct rha_fixed_plan rha_fixed_plan;
 
 /**
- * A scenario's lifecycle state machine (SPEC.md §6), sans-IO: feed it
+ * A scenario's lifecycle state machine, sans-IO: feed it
  * commands, observations and time; poll actions (work for the embedder),
  * events, and the next timeout.
  *
@@ -1265,8 +1268,8 @@ typedef struct rha_ha_scenario rha_ha_scenario;
 /**
  * Settings for a scenario, consumed by `rha_ha_scenario_build`.
  *
- * Starts as a file-server scenario named "scenario" with the SPEC.md
- * defaults (heartbeat every 30 s, is-alive timeout 300 s, manual
+ * Starts as a file-server scenario named "scenario" with the default
+ * settings (heartbeat every 30 s, is-alive timeout 300 s, manual
  * switchover, one ping link, no redirection) and no hosts: set the master
  * and the replica before building. Ownership: made by
  * `rha_ha_scenario_builder_new`, owned by the caller until
@@ -1326,8 +1329,8 @@ typedef struct rha_journal_reader_builder rha_journal_reader_builder;
  * each batch with zstd), checksums every frame, and queues the encoded
  * bytes for `rha_journal_writer_drain`.
  *
- * The output starts with the journal's stream header and follows
- * `docs/journal-format.md`. Ownership: made by `rha_journal_writer_build`,
+ * The output is an rha journal (format version 1): the stream header, then
+ * checksummed frames of records. Ownership: made by `rha_journal_writer_build`,
  * owned by the caller, released with `rha_journal_writer_free`. Thread
  * safety: one thread at a time (it may move between threads); distinct
  * writers are independent.
@@ -1389,7 +1392,7 @@ typedef struct rha_signature rha_signature;
 
 /**
  * A streaming signature job: fed a file's bytes, it produces the file's
- * block signature (`docs/signature-format.md`). Memory: one block plus
+ * block signature (rha's own signature format). Memory: one block plus
  * about 256 KiB, whatever the file size.
  *
  * Ownership: made by `rha_signature_job_new`, owned by the caller,
@@ -1551,8 +1554,8 @@ typedef struct rha_ha_observation {
 
 /**
  * An action handed out by `rha_ha_scenario_poll_action`: the common
- * parameters flattened, and every parameter in `json` (the action
- * serialised as in `docs/ha-state-machine.md`).
+ * parameters flattened, and every parameter in `json` (the whole action
+ * as one JSON object).
  *
  * `text` and `json` are borrowed from the scenario: valid until the next
  * `rha_ha_scenario_poll_action` on the same scenario or its free.
@@ -1961,7 +1964,13 @@ typedef struct rha_rewind_plan {
  * Reads up to `len` bytes of the basis at `offset` into `buf` and stores
  * the count in `*read_out` (0 only at or past the end of the basis).
  * Returns 0 on success, any other value (for example an errno) on failure.
- * Called only during `rha_patch_job_run`, on the caller's thread.
+ *
+ * The jobs that read their basis through it: `rha_patch_job_new`
+ * (called during `rha_patch_job_run`), `rha_fixed_delta_job_new` (during
+ * `rha_fixed_delta_job_run`), `rha_in_place_patch_job_new` (during
+ * `rha_in_place_patch_job_run`) and `rha_delta_ops_job_new` (during
+ * `rha_delta_ops_job_next`); always on the thread making that call, with
+ * the `userdata` given to the job.
  */
 typedef int32_t (*rha_read_at_fn)(void *userdata,
                                   uint64_t offset,
@@ -2543,8 +2552,15 @@ enum rha_result rha_ha_scenario_builder_add_link(struct rha_ha_scenario_builder 
                                                  struct rha_error **error_out);
 
 /**
- * Appends a redirection step given as JSON (UTF-8), in the shapes of
- * `docs/ha-state-machine.md`, for example
+ * Appends a redirection step given as a JSON object (UTF-8) whose
+ * `method` is one of: `move_ip` (`address`, `prefix_len`,
+ * `master_interface`, `replica_interface`); `switch_name`
+ * (`master_name`, `replica_name`, `suffix`); `dns_redirect` (`server` as
+ * `"host:port"`, `zone`, `name`, `ttl` in seconds, `master_address`,
+ * `replica_address`); `alias_switch` with `kind` `dns` (`server`, `zone`,
+ * `alias`, `ttl`, `master_target`, `replica_target`) or `net_bios`
+ * (`alias`, `master_name`, `replica_name`); `script` (`path`, `args` an
+ * array of strings, `timeout` as `{"secs":N,"nanos":N}`). For example
  * `{"method":"move_ip","address":"10.0.0.100","prefix_len":24,"master_interface":"eth0","replica_interface":"eth0"}`.
  * The plan is validated against the scenario type at build.
  *
@@ -2563,8 +2579,8 @@ enum rha_result rha_ha_scenario_builder_add_redirect_json(struct rha_ha_scenario
                                                           struct rha_error **error_out);
 
 /**
- * Replaces every setting with a whole configuration given as JSON (the
- * `config` object of a saved state, see `docs/ha-state-machine.md`).
+ * Replaces every setting with a whole configuration given as JSON (UTF-8):
+ * the `config` object of the state `rha_ha_scenario_save` writes.
  * Setters called after this one change it further.
  *
  * Errors: `RHA_NULL_PARAMETER`; `RHA_HA_INVALID_CONFIG` if the JSON is not
@@ -2642,7 +2658,9 @@ enum rha_result rha_ha_scenario_command(struct rha_ha_scenario *scenario,
 
 /**
  * Replaces the configuration (JSON, as for
- * `rha_ha_scenario_builder_set_config_json`). Refused with
+ * `rha_ha_scenario_builder_set_config_json`) at `now_ns`, the caller's
+ * monotonic clock in nanoseconds (the clock of every `now_ns`: timers the
+ * new configuration changes count from it). Refused with
  * `RHA_HA_REFUSED` while the configuration is locked (switched over,
  * failed over, transitional states) and with `RHA_HA_INVALID_CONFIG` if it
  * does not validate; the scenario is then unchanged.
@@ -4666,9 +4684,13 @@ enum rha_result rha_plan_new_files(const struct rha_compare_options *options,
  * copied, so the buffers may be reused once the call returns. `options`
  * may be NULL for the defaults.
  *
+ * Both signatures are decoded once here, so a damaged one fails now.
  * On success stores a new plan in `*plan_out`, owned by the caller.
- * Errors: `RHA_NULL_PARAMETER` if `plan_out` is NULL, or a buffer is NULL
- * with a non-zero length. Damage shows up from `rha_plan_next`.
+ * Errors: `RHA_TREE_CORRUPT` or `RHA_TREE_UNSUPPORTED_VERSION` (with the
+ * byte offset, `rha_error_offset`; the message names the side, master or
+ * replica) when a buffer is not a whole tree signature;
+ * `RHA_NULL_PARAMETER` if `plan_out` is NULL, or a buffer is NULL with a
+ * non-zero length. Entries out of order show up from `rha_plan_next`.
  *
  * # Safety
  *

@@ -376,11 +376,26 @@ static void test_damage_is_an_error_with_an_offset(void)
     sig.p[40] ^= 1;
     CHECK(read_sig(&sig, paths, 8, &rc, &offset) == -1);
     CHECK(rc == RHA_TREE_CORRUPT && offset == 16);
-    CHECK_OK(rha_plan_new_buffers(NULL, sig.p, sig.len, NULL, 0, &plan, &E));
-    CHECK_FAILS(rha_plan_next(plan, &op, &E), RHA_TREE_CORRUPT, "master signature");
+    /* A damaged buffer fails when the plan is made, naming the side, with
+     * the offset. */
+    {
+        rha_error *err = NULL;
+        offset = 999;
+        CHECK(rha_plan_new_buffers(NULL, sig.p, sig.len, sig.p, 0, &plan, &err) == RHA_TREE_CORRUPT);
+        CHECK(plan == NULL && err != NULL);
+        if (err != NULL) {
+            CHECK(strstr(rha_error_message(err), "master signature") != NULL);
+            CHECK(rha_error_offset(err, &offset) && offset == 16);
+            rha_error_free(err);
+        }
+    }
+    sig.p[40] ^= 1;
+    CHECK_FAILS(rha_plan_new_buffers(NULL, sig.p, sig.len, (const uint8_t *)"garbage", 7, &plan, &E),
+                RHA_TREE_CORRUPT, "replica signature");
+    CHECK(plan == NULL);
+    CHECK_OK(rha_plan_new_buffers(NULL, sig.p, sig.len, sig.p, sig.len, &plan, &E));
     CHECK(rha_plan_next(plan, &op, NULL) == RHA_DONE);
     rha_plan_free(plan);
-    sig.p[40] ^= 1;
     /* Every cut is caught. */
     for (i = 0; i < sig.len; i++) {
         struct buf cut = {sig.p, i};

@@ -15,8 +15,8 @@ use crate::error::{rha_error, rha_result};
 
 /// Settings for a scenario, consumed by `rha_ha_scenario_build`.
 ///
-/// Starts as a file-server scenario named "scenario" with the SPEC.md
-/// defaults (heartbeat every 30 s, is-alive timeout 300 s, manual
+/// Starts as a file-server scenario named "scenario" with the default
+/// settings (heartbeat every 30 s, is-alive timeout 300 s, manual
 /// switchover, one ping link, no redirection) and no hosts: set the master
 /// and the replica before building. Ownership: made by
 /// `rha_ha_scenario_builder_new`, owned by the caller until
@@ -245,8 +245,15 @@ pub unsafe extern "C" fn rha_ha_scenario_builder_add_link(
     })
 }
 
-/// Appends a redirection step given as JSON (UTF-8), in the shapes of
-/// `docs/ha-state-machine.md`, for example
+/// Appends a redirection step given as a JSON object (UTF-8) whose
+/// `method` is one of: `move_ip` (`address`, `prefix_len`,
+/// `master_interface`, `replica_interface`); `switch_name`
+/// (`master_name`, `replica_name`, `suffix`); `dns_redirect` (`server` as
+/// `"host:port"`, `zone`, `name`, `ttl` in seconds, `master_address`,
+/// `replica_address`); `alias_switch` with `kind` `dns` (`server`, `zone`,
+/// `alias`, `ttl`, `master_target`, `replica_target`) or `net_bios`
+/// (`alias`, `master_name`, `replica_name`); `script` (`path`, `args` an
+/// array of strings, `timeout` as `{"secs":N,"nanos":N}`). For example
 /// `{"method":"move_ip","address":"10.0.0.100","prefix_len":24,"master_interface":"eth0","replica_interface":"eth0"}`.
 /// The plan is validated against the scenario type at build.
 ///
@@ -274,8 +281,8 @@ pub unsafe extern "C" fn rha_ha_scenario_builder_add_redirect_json(
     })
 }
 
-/// Replaces every setting with a whole configuration given as JSON (the
-/// `config` object of a saved state, see `docs/ha-state-machine.md`).
+/// Replaces every setting with a whole configuration given as JSON (UTF-8):
+/// the `config` object of the state `rha_ha_scenario_save` writes.
 /// Setters called after this one change it further.
 ///
 /// Errors: `RHA_NULL_PARAMETER`; `RHA_HA_INVALID_CONFIG` if the JSON is not

@@ -10,7 +10,7 @@ use super::types::{json_arg, rha_ha_command, rha_ha_observation, rha_ha_state};
 use crate::buffer::rha_bytes;
 use crate::error::{rha_error, rha_result};
 
-/// A scenario's lifecycle state machine (SPEC.md §6), sans-IO: feed it
+/// A scenario's lifecycle state machine, sans-IO: feed it
 /// commands, observations and time; poll actions (work for the embedder),
 /// events, and the next timeout.
 ///
@@ -112,7 +112,9 @@ pub unsafe extern "C" fn rha_ha_scenario_command(
 }
 
 /// Replaces the configuration (JSON, as for
-/// `rha_ha_scenario_builder_set_config_json`). Refused with
+/// `rha_ha_scenario_builder_set_config_json`) at `now_ns`, the caller's
+/// monotonic clock in nanoseconds (the clock of every `now_ns`: timers the
+/// new configuration changes count from it). Refused with
 /// `RHA_HA_REFUSED` while the configuration is locked (switched over,
 /// failed over, transitional states) and with `RHA_HA_INVALID_CONFIG` if it
 /// does not validate; the scenario is then unchanged.

@@ -7,7 +7,7 @@ use rha_core::ha::{CheckMethod, Command, Observation, ScenarioType, Side, State}
 use crate::buffer::rha_bytes;
 use crate::error::{rha_error, rha_result};
 
-/// A scenario's lifecycle state (SPEC.md §6). Values never change.
+/// A scenario's lifecycle state. Values never change.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum rha_ha_state {

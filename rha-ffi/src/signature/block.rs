@@ -28,7 +28,7 @@ closed_set!(rha_delta_format {
 });
 
 /// A streaming signature job: fed a file's bytes, it produces the file's
-/// block signature (`docs/signature-format.md`). Memory: one block plus
+/// block signature (rha's own signature format). Memory: one block plus
 /// about 256 KiB, whatever the file size.
 ///
 /// Ownership: made by `rha_signature_job_new`, owned by the caller,
@@ -63,7 +63,13 @@ pub struct rha_delta_job {
 /// Reads up to `len` bytes of the basis at `offset` into `buf` and stores
 /// the count in `*read_out` (0 only at or past the end of the basis).
 /// Returns 0 on success, any other value (for example an errno) on failure.
-/// Called only during `rha_patch_job_run`, on the caller's thread.
+///
+/// The jobs that read their basis through it: `rha_patch_job_new`
+/// (called during `rha_patch_job_run`), `rha_fixed_delta_job_new` (during
+/// `rha_fixed_delta_job_run`), `rha_in_place_patch_job_new` (during
+/// `rha_in_place_patch_job_run`) and `rha_delta_ops_job_new` (during
+/// `rha_delta_ops_job_next`); always on the thread making that call, with
+/// the `userdata` given to the job.
 pub type rha_read_at_fn = Option<
     unsafe extern "C" fn(
         userdata: *mut c_void,
