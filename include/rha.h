@@ -71,6 +71,15 @@
  *   the new handle after success; freeing it after a failed call is a
  *   no-op, never a second free of a stale handle. Every other output (a
  *   struct, a number, a view) is written only on success.
+ * - Structs with a size field (their first field is `uint32_t struct_size`,
+ *   today rha_apply_report, rha_rewind_info, rha_rewind_point,
+ *   rha_bookmark, rha_rewind_plan and rha_spool_usage): the caller sets
+ *   struct_size to sizeof the struct before passing it (for example
+ *   `rha_spool_usage u = {.struct_size = sizeof u};`). rha accepts the size
+ *   of every released version of the struct, an older caller's smaller one
+ *   included, and reads or writes only that many bytes; any other size
+ *   fails with RHA_INVALID_ARGUMENT before the call does anything. Later
+ *   versions add fields only at the end. Other structs are frozen.
  * - Closed sets (operations, kinds, modes, formats, flag bits) are named C
  *   enums, which document the values; a parameter or struct field holding
  *   one is a uint32_t (its documentation names the enum), never the enum
@@ -1832,6 +1841,11 @@ typedef struct rha_out_buffer {
  */
 typedef struct rha_apply_report {
     /**
+     * `sizeof` this struct as the caller knows it: set before the call
+     * (see the conventions on structs with a size field).
+     */
+    uint32_t struct_size;
+    /**
      * Records applied.
      */
     uint64_t applied;
@@ -1845,17 +1859,18 @@ typedef struct rha_apply_report {
      */
     uint64_t uncommitted;
     /**
-     * 1 if the journal ends with a torn tail (an incomplete last record, not applied).
+     * Whether the journal ends with a torn tail (an incomplete last record,
+     * not applied).
      */
-    uint8_t torn;
+    bool torn;
     /**
      * Where the torn tail starts, if `torn`.
      */
     uint64_t torn_at;
     /**
-     * 1 if the replica is at a point (`point` is meaningful).
+     * Whether the replica is at a point (`point` is meaningful).
      */
-    uint8_t has_point;
+    bool has_point;
     /**
      * The replica's point afterwards: the last record applied.
      */
@@ -1867,13 +1882,18 @@ typedef struct rha_apply_report {
  */
 typedef struct rha_rewind_info {
     /**
-     * 1 if the replica has a rewind log.
+     * `sizeof` this struct as the caller knows it: set before the call
+     * (see the conventions on structs with a size field).
      */
-    uint8_t rewind;
+    uint32_t struct_size;
     /**
-     * 1 if the replica is at a point (`current` is meaningful).
+     * Whether the replica has a rewind log.
      */
-    uint8_t has_point;
+    bool rewind;
+    /**
+     * Whether the replica is at a point (`current` is meaningful).
+     */
+    bool has_point;
     /**
      * The current point.
      */
@@ -1888,9 +1908,10 @@ typedef struct rha_rewind_info {
      */
     size_t bookmarks;
     /**
-     * 1 if the replica is rewound and `rha_replica_undo_rewind` can go back.
+     * Whether the replica is rewound and `rha_replica_undo_rewind` can go
+     * back.
      */
-    uint8_t rewound;
+    bool rewound;
 } rha_rewind_info;
 
 /**
@@ -1898,13 +1919,18 @@ typedef struct rha_rewind_info {
  */
 typedef struct rha_rewind_point {
     /**
+     * `sizeof` this struct as the caller knows it: set before the call
+     * (see the conventions on structs with a size field).
+     */
+    uint32_t struct_size;
+    /**
      * The last record applied at this point.
      */
     uint64_t seq;
     /**
-     * 1 if `timestamp_ns` is known (not for the oldest point).
+     * Whether `timestamp_ns` is known (not for the oldest point).
      */
-    uint8_t has_time;
+    bool has_time;
     /**
      * When the point was reached, nanoseconds since the Unix epoch.
      */
@@ -1916,6 +1942,11 @@ typedef struct rha_rewind_point {
  * next call on that replica.
  */
 typedef struct rha_bookmark {
+    /**
+     * `sizeof` this struct as the caller knows it: set before the call
+     * (see the conventions on structs with a size field).
+     */
+    uint32_t struct_size;
     /**
      * The name, NUL-terminated UTF-8.
      */
@@ -1929,15 +1960,20 @@ typedef struct rha_bookmark {
      */
     uint64_t timestamp_ns;
     /**
-     * 1 if application-consistent.
+     * Whether it is application-consistent.
      */
-    uint8_t app_consistent;
+    bool app_consistent;
 } rha_bookmark;
 
 /**
  * What a rewind did (or, for a dry run, would do).
  */
 typedef struct rha_rewind_plan {
+    /**
+     * `sizeof` this struct as the caller knows it: set before the call
+     * (see the conventions on structs with a size field).
+     */
+    uint32_t struct_size;
     /**
      * The point before.
      */
@@ -2104,6 +2140,11 @@ typedef struct rha_spool_ticket {
  * Usage, limits and state of a spool.
  */
 typedef struct rha_spool_usage {
+    /**
+     * `sizeof` this struct as the caller knows it: set before the call
+     * (see the conventions on structs with a size field).
+     */
+    uint32_t struct_size;
     /**
      * Bytes held in segments.
      */

@@ -131,6 +131,7 @@
 
 #[macro_use]
 mod macros;
+mod sized;
 
 // First, so that the header starts with the version macros.
 mod version;

@@ -95,9 +95,9 @@ static void test_bookmark_and_rewind(void)
 {
     char dir[256];
     struct rha_replica *rep = NULL;
-    struct rha_rewind_plan plan;
-    struct rha_rewind_info info;
-    struct rha_bookmark mark;
+    struct rha_rewind_plan plan = {.struct_size = sizeof(struct rha_rewind_plan)};
+    struct rha_rewind_info info = {.struct_size = sizeof(struct rha_rewind_info)};
+    struct rha_bookmark mark = {.struct_size = sizeof(struct rha_bookmark)};
     struct rha_record rec;
     temp_dir_new(dir, sizeof dir, "deprecated-replica");
     {

@@ -126,11 +126,11 @@ static void teardown(void)
 static void test_apply_bookmark_rewind_undo(void)
 {
     rha_replica *rep = NULL;
-    rha_apply_report report;
-    rha_rewind_info info;
-    rha_rewind_point point;
-    rha_bookmark mark;
-    rha_rewind_plan plan;
+    rha_apply_report report = {.struct_size = sizeof(rha_apply_report)};
+    rha_rewind_info info = {.struct_size = sizeof(rha_rewind_info)};
+    rha_rewind_point point = {.struct_size = sizeof(rha_rewind_point)};
+    rha_bookmark mark = {.struct_size = sizeof(rha_bookmark)};
+    rha_rewind_plan plan = {.struct_size = sizeof(rha_rewind_plan)};
     uint64_t top = 0;
 
     setup();
@@ -186,8 +186,8 @@ static void test_apply_bookmark_rewind_undo(void)
 static void test_errors(void)
 {
     rha_replica *rep = NULL, *second = NULL;
-    rha_apply_report report;
-    rha_rewind_plan plan;
+    rha_apply_report report = {.struct_size = sizeof(rha_apply_report)};
+    rha_rewind_plan plan = {.struct_size = sizeof(rha_rewind_plan)};
     rha_record r;
     char link[256];
 
@@ -199,6 +199,20 @@ static void test_errors(void)
     }
     CHECK_FAILS(rha_replica_rewind_to(rep, RHA_REWIND_BY_SEQ, 0, NULL, 0, 0, false, &plan, &E),
                 RHA_REWIND_NO_POINT, "empty");
+    /* A struct with a size field must say a size rha knows: a wrong one is
+     * refused before anything happens (the journal is not applied). */
+    report.struct_size = 3;
+    CHECK_FAILS(rha_replica_apply_journal(rep, journal1, &report, &E), RHA_INVALID_ARGUMENT,
+                "rha_apply_report.struct_size is 3");
+    report.struct_size = sizeof report + 8;
+    CHECK_FAILS(rha_replica_apply_journal(rep, journal1, &report, &E), RHA_INVALID_ARGUMENT,
+                "sizeof(struct rha_apply_report)");
+    CHECK(report.applied == 0);
+    report.struct_size = sizeof report;
+    plan.struct_size = 0;
+    CHECK_FAILS(rha_replica_rewind_to(rep, RHA_REWIND_BY_SEQ, 0, NULL, 0, 0, true, &plan, &E),
+                RHA_INVALID_ARGUMENT, "rha_rewind_plan.struct_size is 0");
+    plan.struct_size = sizeof plan;
     /* The lock is held by this process (another handle): the message says so. */
     CHECK_FAILS(rha_replica_open_with(root, NULL, RHA_REPLICA_REWIND, &second, &E), RHA_REPLICA_BUSY,
                 "busy: another handle in this process holds the lock");

@@ -131,7 +131,7 @@ static void test_exact_ranges_after_a_degrading_overflow(void)
     rha_spool *s;
     rha_spool_dirty *d = NULL;
     rha_spool_dirty *before = NULL;
-    rha_spool_usage u;
+    rha_spool_usage u = {.struct_size = sizeof(rha_spool_usage)};
     rha_record r;
     uint8_t block[1];
     uint64_t k = 0, first_tracked = 0;

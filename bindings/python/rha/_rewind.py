@@ -180,6 +180,7 @@ class Replica(Closeable):
         numbering), :class:`CorruptJournalError` if it is damaged (records
         before the damage are applied)."""
         report = ffi.new("rha_apply_report *")
+        report.struct_size = ffi.sizeof("rha_apply_report")
         with self._use() as h:
             call(lib.rha_replica_apply_journal, h, ffi.new("char[]", _path(path)), report)
         return ApplyReport(
@@ -211,6 +212,7 @@ class Replica(Closeable):
     @staticmethod
     def _snapshot(h: Any) -> Any:
         info = ffi.new("rha_rewind_info *")
+        info.struct_size = ffi.sizeof("rha_rewind_info")
         call(lib.rha_replica_info, h, info)
         return info
 
@@ -230,6 +232,7 @@ class Replica(Closeable):
         """Every point from the oldest to the current one."""
         out = []
         p = ffi.new("rha_rewind_point *")
+        p.struct_size = ffi.sizeof("rha_rewind_point")
         with self._use() as h:
             i = self._snapshot(h)
             for k in range(int(i.points)):
@@ -241,6 +244,7 @@ class Replica(Closeable):
         """Every bookmark still reachable, oldest first."""
         out = []
         b = ffi.new("rha_bookmark *")
+        b.struct_size = ffi.sizeof("rha_bookmark")
         with self._use() as h:
             i = self._snapshot(h)
             for k in range(int(i.bookmarks)):
@@ -273,6 +277,7 @@ class Replica(Closeable):
         if sum(x is not None for x in (seq, bookmark, time_ns)) != 1:
             raise TypeError("give exactly one of seq, bookmark and time_ns")
         plan = ffi.new("rha_rewind_plan *")
+        plan.struct_size = ffi.sizeof("rha_rewind_plan")
         name = ffi.NULL
         name_len = 0
         if bookmark is not None:

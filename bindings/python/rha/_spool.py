@@ -314,6 +314,7 @@ class Spool(Closeable):
     def usage(self) -> SpoolUsage:
         """Usage, limits and state."""
         u = ffi.new("rha_spool_usage *")
+        u.struct_size = ffi.sizeof("rha_spool_usage")
         with self._use() as spool:
             call(lib.rha_spool_get_usage, spool, u)
         return SpoolUsage(

@@ -10,6 +10,7 @@ use rha_core::rewind::{BookmarkInfo, Plan, Point, RewindError};
 
 use crate::error::{rha_error, rha_result};
 use crate::record::rha_record;
+use crate::sized::{declared_size, write_sized};
 
 /// A replica directory opened for applying and rewinding.
 ///
@@ -29,6 +30,9 @@ pub struct rha_replica {
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct rha_apply_report {
+    /// `sizeof` this struct as the caller knows it: set before the call
+    /// (see the conventions on structs with a size field).
+    pub struct_size: u32,
     /// Records applied.
     pub applied: u64,
     /// Records skipped because the replica already had them.
@@ -36,12 +40,13 @@ pub struct rha_apply_report {
     /// Records of a transaction that does not commit in the journal: kept in
     /// the spool directory and applied when a later journal commits it.
     pub uncommitted: u64,
-    /// 1 if the journal ends with a torn tail (an incomplete last record, not applied).
-    pub torn: u8,
+    /// Whether the journal ends with a torn tail (an incomplete last record,
+    /// not applied).
+    pub torn: bool,
     /// Where the torn tail starts, if `torn`.
     pub torn_at: u64,
-    /// 1 if the replica is at a point (`point` is meaningful).
-    pub has_point: u8,
+    /// Whether the replica is at a point (`point` is meaningful).
+    pub has_point: bool,
     /// The replica's point afterwards: the last record applied.
     pub point: u64,
 }
@@ -50,10 +55,13 @@ pub struct rha_apply_report {
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct rha_rewind_info {
-    /// 1 if the replica has a rewind log.
-    pub rewind: u8,
-    /// 1 if the replica is at a point (`current` is meaningful).
-    pub has_point: u8,
+    /// `sizeof` this struct as the caller knows it: set before the call
+    /// (see the conventions on structs with a size field).
+    pub struct_size: u32,
+    /// Whether the replica has a rewind log.
+    pub rewind: bool,
+    /// Whether the replica is at a point (`current` is meaningful).
+    pub has_point: bool,
     /// The current point.
     pub current: u64,
     /// Number of points (`rha_replica_point` indexes 0 to `points - 1`,
@@ -61,18 +69,22 @@ pub struct rha_rewind_info {
     pub points: usize,
     /// Number of bookmarks (`rha_replica_bookmark` indexes them, oldest first).
     pub bookmarks: usize,
-    /// 1 if the replica is rewound and `rha_replica_undo_rewind` can go back.
-    pub rewound: u8,
+    /// Whether the replica is rewound and `rha_replica_undo_rewind` can go
+    /// back.
+    pub rewound: bool,
 }
 
 /// A rewind point.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct rha_rewind_point {
+    /// `sizeof` this struct as the caller knows it: set before the call
+    /// (see the conventions on structs with a size field).
+    pub struct_size: u32,
     /// The last record applied at this point.
     pub seq: u64,
-    /// 1 if `timestamp_ns` is known (not for the oldest point).
-    pub has_time: u8,
+    /// Whether `timestamp_ns` is known (not for the oldest point).
+    pub has_time: bool,
     /// When the point was reached, nanoseconds since the Unix epoch.
     pub timestamp_ns: u64,
 }
@@ -82,20 +94,26 @@ pub struct rha_rewind_point {
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct rha_bookmark {
+    /// `sizeof` this struct as the caller knows it: set before the call
+    /// (see the conventions on structs with a size field).
+    pub struct_size: u32,
     /// The name, NUL-terminated UTF-8.
     pub name: *const c_char,
     /// The point it marks.
     pub seq: u64,
     /// When it was set.
     pub timestamp_ns: u64,
-    /// 1 if application-consistent.
-    pub app_consistent: u8,
+    /// Whether it is application-consistent.
+    pub app_consistent: bool,
 }
 
 /// What a rewind did (or, for a dry run, would do).
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct rha_rewind_plan {
+    /// `sizeof` this struct as the caller knows it: set before the call
+    /// (see the conventions on structs with a size field).
+    pub struct_size: u32,
     /// The point before.
     pub from: u64,
     /// The point after.
@@ -108,9 +126,18 @@ pub struct rha_rewind_plan {
     pub bytes: u64,
 }
 
+sized_struct!(
+    rha_apply_report,
+    rha_rewind_info,
+    rha_rewind_point,
+    rha_bookmark,
+    rha_rewind_plan
+);
+
 impl From<&Plan> for rha_rewind_plan {
     fn from(p: &Plan) -> Self {
         Self {
+            struct_size: 0,
             from: p.from,
             to: p.to,
             records: p.records as u64,
@@ -334,22 +361,25 @@ pub unsafe extern "C" fn rha_replica_apply_journal(
         fallible(error_out),
         non_null(replica, journal_path, report_out),
         {
+            // SAFETY: non-NULL (checked) and holding its size field by this function's contract.
+            let size = unsafe { declared_size(report_out) }?;
             // SAFETY: non-NULL (checked), live and unshared by this function's contract.
             let r = unsafe { &mut *replica };
             // SAFETY: non-NULL (checked) and NUL-terminated by this function's contract.
             let path = unsafe { path_arg(journal_path) };
             let rep = r.dir.apply_journal(path)?;
             let out = rha_apply_report {
+                struct_size: 0,
                 applied: rep.applied,
                 skipped: rep.skipped,
                 uncommitted: rep.uncommitted,
-                torn: rep.torn_at.is_some() as u8,
+                torn: rep.torn_at.is_some(),
                 torn_at: rep.torn_at.unwrap_or(0),
-                has_point: rep.point.is_some() as u8,
+                has_point: rep.point.is_some(),
                 point: rep.point.unwrap_or(0),
             };
-            // SAFETY: non-NULL (checked) and writable by this function's contract.
-            unsafe { report_out.write(out) };
+            // SAFETY: `size` from `declared_size`; writable by this function's contract.
+            unsafe { write_sized(report_out, out, size) };
             Ok(rha_result::RHA_OK)
         }
     )
@@ -434,6 +464,8 @@ pub unsafe extern "C" fn rha_replica_info(
     error_out: *mut *mut rha_error,
 ) -> rha_result {
     ffi_fn!(fallible(error_out), non_null(replica, info_out), {
+        // SAFETY: non-NULL (checked) and holding its size field by this function's contract.
+        let size = unsafe { declared_size(info_out) }?;
         // SAFETY: non-NULL (checked), live and unshared by this function's contract.
         let r = unsafe { &mut *replica };
         let rep = r.dir.replica();
@@ -448,17 +480,18 @@ pub unsafe extern "C" fn rha_replica_info(
             })
             .collect();
         let info = rha_rewind_info {
-            rewind: rep.log().is_some() as u8,
-            has_point: rep.current_point().is_some() as u8,
+            struct_size: 0,
+            rewind: rep.log().is_some(),
+            has_point: rep.current_point().is_some(),
             current: rep.current_point().unwrap_or(0),
             points: points.len(),
             bookmarks: bookmarks.len(),
-            rewound: rep.is_rewound() as u8,
+            rewound: rep.is_rewound(),
         };
         r.points = points;
         r.bookmarks = bookmarks;
         // SAFETY: non-NULL (checked) and writable by this function's contract.
-        unsafe { info_out.write(info) };
+        unsafe { write_sized(info_out, info, size) };
         Ok(rha_result::RHA_OK)
     })
 }
@@ -481,6 +514,8 @@ pub unsafe extern "C" fn rha_replica_point(
     error_out: *mut *mut rha_error,
 ) -> rha_result {
     ffi_fn!(fallible(error_out), non_null(replica, point_out), {
+        // SAFETY: non-NULL (checked) and holding its size field by this function's contract.
+        let size = unsafe { declared_size(point_out) }?;
         // SAFETY: non-NULL (checked) and live by this function's contract.
         let r = unsafe { &*replica };
         let p = r.points.get(index).ok_or_else(|| {
@@ -490,12 +525,13 @@ pub unsafe extern "C" fn rha_replica_point(
             ))
         })?;
         let out = rha_rewind_point {
+            struct_size: 0,
             seq: p.seq,
-            has_time: p.timestamp_ns.is_some() as u8,
+            has_time: p.timestamp_ns.is_some(),
             timestamp_ns: p.timestamp_ns.unwrap_or(0),
         };
         // SAFETY: non-NULL (checked) and writable by this function's contract.
-        unsafe { point_out.write(out) };
+        unsafe { write_sized(point_out, out, size) };
         Ok(rha_result::RHA_OK)
     })
 }
@@ -519,6 +555,8 @@ pub unsafe extern "C" fn rha_replica_bookmark(
     error_out: *mut *mut rha_error,
 ) -> rha_result {
     ffi_fn!(fallible(error_out), non_null(replica, bookmark_out), {
+        // SAFETY: non-NULL (checked) and holding its size field by this function's contract.
+        let size = unsafe { declared_size(bookmark_out) }?;
         // SAFETY: non-NULL (checked) and live by this function's contract.
         let r = unsafe { &*replica };
         let (b, name) = r.bookmarks.get(index).ok_or_else(|| {
@@ -528,13 +566,14 @@ pub unsafe extern "C" fn rha_replica_bookmark(
             ))
         })?;
         let out = rha_bookmark {
+            struct_size: 0,
             name: name.as_ptr(),
             seq: b.seq,
             timestamp_ns: b.timestamp_ns,
-            app_consistent: b.app_consistent as u8,
+            app_consistent: b.app_consistent,
         };
         // SAFETY: non-NULL (checked) and writable by this function's contract.
-        unsafe { bookmark_out.write(out) };
+        unsafe { write_sized(bookmark_out, out, size) };
         Ok(rha_result::RHA_OK)
     })
 }
@@ -633,6 +672,8 @@ pub unsafe extern "C" fn rha_replica_rewind_to(
     error_out: *mut *mut rha_error,
 ) -> rha_result {
     ffi_fn!(fallible(error_out), non_null(replica, plan_out), {
+        // SAFETY: non-NULL (checked) and holding its size field by this function's contract.
+        let size = unsafe { declared_size(plan_out) }?;
         // SAFETY: non-NULL (checked), live and unshared by this function's contract.
         let r = unsafe { &mut *replica };
         let rep = r.dir.replica();
@@ -660,7 +701,7 @@ pub unsafe extern "C" fn rha_replica_rewind_to(
             rep.rewind_to(point)?
         };
         // SAFETY: non-NULL (checked) and writable by this function's contract.
-        unsafe { plan_out.write((&plan).into()) };
+        unsafe { write_sized(plan_out, (&plan).into(), size) };
         Ok(rha_result::RHA_OK)
     })
 }

@@ -489,6 +489,8 @@ pub unsafe extern "C" fn rha_spool_get_usage(
     error_out: *mut *mut rha_error,
 ) -> rha_result {
     ffi_fn!(fallible(error_out), non_null(spool, usage_out), {
+        // SAFETY: non-NULL (checked by ffi_fn!) and holding its size field by this function's contract.
+        let size = unsafe { crate::sized::declared_size(usage_out) }?;
         // SAFETY: non-NULL (checked by ffi_fn!) and live by this function's contract.
         let u = unsafe { &*spool }.spool.usage();
         let (mode, overflow_seq) = match u.mode {
@@ -497,6 +499,7 @@ pub unsafe extern "C" fn rha_spool_get_usage(
             SpoolMode::Degraded { at_seq } => (rha_spool_mode::RHA_SPOOL_MODE_DEGRADED, at_seq),
         };
         let view = rha_spool_usage {
+            struct_size: 0,
             used_bytes: u.used_bytes,
             max_bytes: u.max_bytes.unwrap_or(0),
             free_bytes: u.free_bytes,
@@ -513,7 +516,7 @@ pub unsafe extern "C" fn rha_spool_get_usage(
             failed: u.failed,
         };
         // SAFETY: non-NULL (checked by ffi_fn!) and writable by this function's contract.
-        unsafe { usage_out.write(view) };
+        unsafe { crate::sized::write_sized(usage_out, view, size) };
         Ok(rha_result::RHA_OK)
     })
 }

@@ -138,6 +138,9 @@ pub struct rha_spool_recovery {
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct rha_spool_usage {
+    /// `sizeof` this struct as the caller knows it: set before the call
+    /// (see the conventions on structs with a size field).
+    pub struct_size: u32,
     /// Bytes held in segments.
     pub used_bytes: u64,
     /// The maximum size; 0: unlimited.
@@ -167,6 +170,8 @@ pub struct rha_spool_usage {
     /// An i/o failure made the spool refuse writes until reopened.
     pub failed: bool,
 }
+
+sized_struct!(rha_spool_usage);
 
 /// A monitoring event.
 #[repr(C)]
