@@ -27,8 +27,11 @@
  *   under its old form, marked RHA_DEPRECATED (a compiler warning naming
  *   the replacement), until the next incompatible release.
  * - Booleans are `bool` (stdbool.h; C99 is the header's baseline), in
- *   parameters, results and struct fields alike; a closed set of two
- *   values that has a name (rha_ha_side) is that set, not a bool.
+ *   parameters, results and the fields rha fills; a closed set of two
+ *   values that has a name (rha_ha_side) is that set, not a bool. The one
+ *   exception is a flag of a struct the caller fills for rha to read,
+ *   rha_record.app_consistent: a uint8_t, 0 or 1, checked like a closed
+ *   set, since a struct filled by memset or memcpy may hold any byte there.
  * - Strings and bytes in: a path of the host's file system (a replica
  *   root, a spool or signature file, a glob over such paths) is a
  *   NUL-terminated `const char *`, any bytes but NUL, passed to the system
@@ -1795,11 +1798,11 @@ typedef struct rha_record {
  */
 typedef struct rha_journal_end {
     /**
-     * 0: the input ended cleanly after a complete frame (or was empty);
-     * 1: the input ends inside a frame, a torn tail (for example a write cut
-     * short by a crash).
+     * false: the input ended cleanly after a complete frame (or was empty);
+     * true: the input ends inside a frame, a torn tail (for example a write
+     * cut short by a crash).
      */
-    uint8_t torn;
+    bool torn;
     /**
      * Clean: the total length of the input. Torn: where the incomplete frame
      * starts, i.e. the length of the intact prefix; truncating the journal
@@ -2325,13 +2328,13 @@ typedef struct rha_tree_entry {
      */
     uint64_t link_ino;
     /**
-     * 1 if the file has more than one name, else 0.
+     * Whether the file has more than one name.
      */
-    uint8_t has_link;
+    bool has_link;
     /**
-     * 1 if the file is sparse, else 0.
+     * Whether the file is sparse.
      */
-    uint8_t sparse;
+    bool sparse;
 } rha_tree_entry;
 
 /**

@@ -113,7 +113,7 @@
 //!     assert_eq!(rha_journal_reader_next(reader, &mut input, &mut got, ptr::null_mut()), rha_result::RHA_BLOCKED);
 //!     let mut end = rha_journal_end::default();
 //!     assert_eq!(rha_journal_reader_finish(reader, &mut end, ptr::null_mut()), rha_result::RHA_OK);
-//!     assert_eq!((end.torn, end.offset), (0, bytes.len() as u64));
+//!     assert_eq!((end.torn, end.offset), (false, bytes.len() as u64));
 //!     rha_journal_reader_free(reader);
 //! }
 //! ```

@@ -41,10 +41,10 @@ pub struct rha_journal_reader {
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct rha_journal_end {
-    /// 0: the input ended cleanly after a complete frame (or was empty);
-    /// 1: the input ends inside a frame, a torn tail (for example a write cut
-    /// short by a crash).
-    pub torn: u8,
+    /// false: the input ended cleanly after a complete frame (or was empty);
+    /// true: the input ends inside a frame, a torn tail (for example a write
+    /// cut short by a crash).
+    pub torn: bool,
     /// Clean: the total length of the input. Torn: where the incomplete frame
     /// starts, i.e. the length of the intact prefix; truncating the journal
     /// to this many bytes is safe.
@@ -296,12 +296,12 @@ pub unsafe extern "C" fn rha_journal_reader_finish(
         let reader = unsafe { &mut *reader };
         let end = match reader.decoder.finish()? {
             End::Clean { len } => rha_journal_end {
-                torn: 0,
+                torn: false,
                 offset: len,
                 tail_len: 0,
             },
             End::TornTail { offset, tail_len } => rha_journal_end {
-                torn: 1,
+                torn: true,
                 offset,
                 tail_len,
             },
