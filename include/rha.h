@@ -76,7 +76,9 @@
  *   struct, a number, a view) is written only on success.
  * - Structs with a size field (their first field is `uint32_t struct_size`,
  *   today rha_apply_report, rha_rewind_info, rha_rewind_point,
- *   rha_bookmark, rha_rewind_plan and rha_spool_usage): the caller sets
+ *   rha_bookmark, rha_rewind_plan, rha_spool_usage, rha_spool_recovery,
+ *   rha_spool_event, rha_spool_dirty_target, rha_journal_end and
+ *   rha_ha_status, all filled by rha): the caller sets
  *   struct_size to sizeof the struct before passing it (for example
  *   `rha_spool_usage u = {.struct_size = sizeof u};`). rha accepts the size
  *   of every released version of the struct, an older caller's smaller one
@@ -1647,6 +1649,11 @@ typedef struct rha_ha_event {
  */
 typedef struct rha_ha_status {
     /**
+     * `sizeof` this struct as the caller knows it: set before the call
+     * (see the conventions on structs with a size field).
+     */
+    uint32_t struct_size;
+    /**
      * The state, an `rha_ha_state` value.
      */
     uint32_t state;
@@ -1797,6 +1804,11 @@ typedef struct rha_record {
  * How a journal ended, from `rha_journal_reader_finish`.
  */
 typedef struct rha_journal_end {
+    /**
+     * `sizeof` this struct as the caller knows it: set before the call
+     * (see the conventions on structs with a size field).
+     */
+    uint32_t struct_size;
     /**
      * false: the input ended cleanly after a complete frame (or was empty);
      * true: the input ends inside a frame, a torn tail (for example a write
@@ -2061,6 +2073,11 @@ typedef int32_t (*rha_set_len_fn)(void *userdata, uint64_t len);
  */
 typedef struct rha_spool_recovery {
     /**
+     * `sizeof` this struct as the caller knows it: set before the call
+     * (see the conventions on structs with a size field).
+     */
+    uint32_t struct_size;
+    /**
      * The spool was new.
      */
     bool created;
@@ -2211,6 +2228,11 @@ typedef struct rha_spool_usage {
  */
 typedef struct rha_spool_event {
     /**
+     * `sizeof` this struct as the caller knows it: set before the call
+     * (see the conventions on structs with a size field).
+     */
+    uint32_t struct_size;
+    /**
      * An `rha_spool_event_kind` value.
      */
     uint32_t kind;
@@ -2254,6 +2276,11 @@ typedef struct rha_spool_range {
  * `rha_spool_dirty` snapshot and stays valid until that snapshot is freed.
  */
 typedef struct rha_spool_dirty_target {
+    /**
+     * `sizeof` this struct as the caller knows it: set before the call
+     * (see the conventions on structs with a size field).
+     */
+    uint32_t struct_size;
     /**
      * An `rha_spool_target_kind` value: `RHA_SPOOL_TARGET_FILE` or
      * `RHA_SPOOL_TARGET_VOLUME`.

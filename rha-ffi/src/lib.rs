@@ -111,7 +111,7 @@
 //!     assert_eq!((got.seq, got.op, got.mode), (1, rha_op::RHA_OP_MKDIR as u32, 0o755));
 //!     assert_eq!(std::slice::from_raw_parts(got.path.ptr, got.path.len), b"db");
 //!     assert_eq!(rha_journal_reader_next(reader, &mut input, &mut got, ptr::null_mut()), rha_result::RHA_BLOCKED);
-//!     let mut end = rha_journal_end::default();
+//!     let mut end = rha_journal_end { struct_size: std::mem::size_of::<rha_journal_end>() as u32, ..Default::default() };
 //!     assert_eq!(rha_journal_reader_finish(reader, &mut end, ptr::null_mut()), rha_result::RHA_OK);
 //!     assert_eq!((end.torn, end.offset), (false, bytes.len() as u64));
 //!     rha_journal_reader_free(reader);

@@ -50,8 +50,9 @@ static rha_ha_scenario *make(bool automatic)
 
 static uint32_t state_of(rha_ha_scenario *s)
 {
-    rha_ha_status st;
+    rha_ha_status st = {.struct_size = sizeof(rha_ha_status)};
     memset(&st, 0, sizeof st);
+    st.struct_size = sizeof st;
     CHECK_OK(rha_ha_scenario_status(s, &st, &E));
     return st.state;
 }
@@ -239,7 +240,7 @@ static void test_automatic_switchover_and_switchback(void)
     struct drive_log log;
     uint64_t now = 0, deadline = 0;
     int rounds = 0;
-    rha_ha_status st;
+    rha_ha_status st = {.struct_size = sizeof(rha_ha_status)};
     memset(&log, 0, sizeof log);
     count_events(s, 0);
     /* The master stops answering: follow the deadlines. */
@@ -256,6 +257,7 @@ static void test_automatic_switchover_and_switchback(void)
     CHECK(strstr(log.redirect_json, "\"move_ip\"") != NULL);
     CHECK(strstr(log.redirect_json, "10.0.0.100") != NULL);
     memset(&st, 0, sizeof st);
+    st.struct_size = sizeof st;
     CHECK_OK(rha_ha_scenario_status(s, &st, &E));
     CHECK(st.active == RHA_HA_REPLICA && st.config_locked);
     CHECK(!rha_ha_scenario_poll_timeout(s, &deadline));

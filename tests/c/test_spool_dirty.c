@@ -87,7 +87,7 @@ struct want_target {
 static void check_snapshot(const rha_spool_dirty *d, const struct want_target *want,
                            size_t n_want)
 {
-    rha_spool_dirty_target t;
+    rha_spool_dirty_target t = {.struct_size = sizeof(rha_spool_dirty_target)};
     size_t i, j;
     uint64_t total = 0;
 
@@ -96,6 +96,7 @@ static void check_snapshot(const rha_spool_dirty *d, const struct want_target *w
     for (i = 0; i < n_want; i++) {
         const struct want_target *w = &want[i];
         memset(&t, 0xAB, sizeof t);
+        t.struct_size = sizeof t;
         CHECK_OK(rha_spool_dirty_get(d, i, &t, &E));
         CHECK(t.kind == w->kind);
         if (w->kind == RHA_SPOOL_TARGET_FILE) {
@@ -119,9 +120,14 @@ static void check_snapshot(const rha_spool_dirty *d, const struct want_target *w
     /* Past the last target: RHA_INVALID_ARGUMENT naming the index, output
      * untouched (an index out of range is that error everywhere). */
     memset(&t, 0xAB, sizeof t);
+    t.struct_size = sizeof t;
     CHECK_FAILS(rha_spool_dirty_get(d, n_want, &t, &E), RHA_INVALID_ARGUMENT, "out of range");
     CHECK(t.kind == 0xABABABABu);
     CHECK(rha_spool_dirty_get(d, (size_t)-1, &t, NULL) == RHA_INVALID_ARGUMENT);
+    /* A size rha does not know is refused. */
+    t.struct_size = 7;
+    CHECK_FAILS(rha_spool_dirty_get(d, 0, &t, &E), RHA_INVALID_ARGUMENT,
+                "rha_spool_dirty_target.struct_size is 7");
 }
 
 /* ---- test cases --------------------------------------------------------- */
@@ -229,7 +235,7 @@ static void test_an_undegraded_spool_has_no_dirty_regions(void)
 static void test_null_handling(void)
 {
     rha_spool_dirty *d = NULL;
-    rha_spool_dirty_target t;
+    rha_spool_dirty_target t = {.struct_size = sizeof(rha_spool_dirty_target)};
     rha_spool *s;
 
     CHECK_FAILS(rha_spool_dirty_new(NULL, &d, &E), RHA_NULL_PARAMETER, "spool");

@@ -382,6 +382,7 @@ class Scenario(Closeable):
     def status(self) -> Status:
         """The state, the active host and flags."""
         st = ffi.new("rha_ha_status *")
+        st.struct_size = ffi.sizeof("rha_ha_status")
         with self._use() as h:
             call(lib.rha_ha_scenario_status, h, st)
         return Status(

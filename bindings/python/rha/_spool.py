@@ -223,6 +223,7 @@ class Spool(Closeable):
             raise
         out = ffi.new("rha_spool **")
         rec = ffi.new("rha_spool_recovery *")
+        rec.struct_size = ffi.sizeof("rha_spool_recovery")
         call(lib.rha_spool_build, builder, out, rec)
         # Released by rha_spool_close, which makes everything durable first.
         self._own(out[0], _close_spool)
@@ -346,6 +347,7 @@ class Spool(Closeable):
             files: Dict[bytes, List[Range]] = {}
             volumes: Dict[int, List[Range]] = {}
             target = ffi.new("rha_spool_dirty_target *")
+            target.struct_size = ffi.sizeof("rha_spool_dirty_target")
             for i in range(lib.rha_spool_dirty_target_count(snap)):
                 call(lib.rha_spool_dirty_get, snap, i, target)
                 ranges: List[Range] = [
@@ -371,6 +373,7 @@ class Spool(Closeable):
         """Takes every pending monitoring event, oldest first."""
         out = []
         ev = ffi.new("rha_spool_event *")
+        ev.struct_size = ffi.sizeof("rha_spool_event")
         with self._use() as spool:
             while call(lib.rha_spool_poll_event, spool, ev) == lib.RHA_OK:
                 out.append(

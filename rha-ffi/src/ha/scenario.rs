@@ -45,6 +45,9 @@ impl rha_ha_scenario {
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default)]
 pub struct rha_ha_status {
+    /// `sizeof` this struct as the caller knows it: set before the call
+    /// (see the conventions on structs with a size field).
+    pub struct_size: u32,
     /// The state, an `rha_ha_state` value.
     pub state: u32,
     /// The host serving clients, an `rha_ha_side` value.
@@ -57,6 +60,8 @@ pub struct rha_ha_status {
     /// any transitional state).
     pub config_locked: bool,
 }
+
+sized_struct!(rha_ha_status);
 
 /// # Safety
 ///
@@ -312,9 +317,12 @@ pub unsafe extern "C" fn rha_ha_scenario_status(
     error_out: *mut *mut rha_error,
 ) -> rha_result {
     ffi_fn!(fallible(error_out), non_null(scenario, status_out), {
+        // SAFETY: non-NULL (checked by ffi_fn!) and holding its size field by this function's contract.
+        let size = unsafe { crate::sized::declared_size(status_out) }?;
         // SAFETY: non-NULL (checked by ffi_fn!) and live by contract.
         let s = &unsafe { &*scenario }.scenario;
         let status = rha_ha_status {
+            struct_size: 0,
             state: rha_ha_state::from(s.state()) as u32,
             active: super::types::rha_ha_side::from(s.active()) as u32,
             busy: s.busy(),
@@ -322,7 +330,7 @@ pub unsafe extern "C" fn rha_ha_scenario_status(
             config_locked: s.state().config_locked() || s.busy(),
         };
         // SAFETY: non-NULL (checked by ffi_fn!) and writable by contract.
-        unsafe { status_out.write(status) };
+        unsafe { crate::sized::write_sized(status_out, status, size) };
         Ok(rha_result::RHA_OK)
     })
 }

@@ -46,6 +46,9 @@ pub struct rha_spool_range {
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct rha_spool_dirty_target {
+    /// `sizeof` this struct as the caller knows it: set before the call
+    /// (see the conventions on structs with a size field).
+    pub struct_size: u32,
     /// An `rha_spool_target_kind` value: `RHA_SPOOL_TARGET_FILE` or
     /// `RHA_SPOOL_TARGET_VOLUME`.
     pub kind: u32,
@@ -60,6 +63,8 @@ pub struct rha_spool_dirty_target {
     /// Number of ranges at `ranges`.
     pub range_count: usize,
 }
+
+sized_struct!(rha_spool_dirty_target);
 
 /// A snapshot of a spool's dirty regions: which byte ranges of which files
 /// and volumes changed after a degrading overflow, so a resync copies only
@@ -197,6 +202,8 @@ pub unsafe extern "C" fn rha_spool_dirty_get(
     error_out: *mut *mut rha_error,
 ) -> rha_result {
     ffi_fn!(fallible(error_out), non_null(dirty, target_out), {
+        // SAFETY: non-NULL (checked by ffi_fn!) and holding its size field by this function's contract.
+        let size = unsafe { crate::sized::declared_size(target_out) }?;
         // SAFETY: non-NULL (checked by ffi_fn!) and live by this function's contract.
         let dirty = unsafe { &*dirty };
         let (target, ranges) = dirty.targets.get(index).ok_or_else(|| {
@@ -218,6 +225,7 @@ pub unsafe extern "C" fn rha_spool_dirty_get(
             ),
         };
         let view = rha_spool_dirty_target {
+            struct_size: 0,
             kind: kind as u32,
             volume,
             path,
@@ -225,7 +233,7 @@ pub unsafe extern "C" fn rha_spool_dirty_get(
             range_count: ranges.len(),
         };
         // SAFETY: non-NULL (checked by ffi_fn!) and writable by this function's contract.
-        unsafe { target_out.write(view) };
+        unsafe { crate::sized::write_sized(target_out, view, size) };
         Ok(rha_result::RHA_OK)
     })
 }
@@ -259,6 +267,7 @@ mod tests {
         d.mark(RegionTarget::File(b"a".to_vec()), 500, 501);
         let snap = crate::handle::new(rha_spool_dirty::new(&d));
         let mut t = rha_spool_dirty_target {
+            struct_size: std::mem::size_of::<rha_spool_dirty_target>() as u32,
             kind: 0,
             volume: 0,
             path: rha_bytes::EMPTY,

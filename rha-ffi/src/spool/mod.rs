@@ -275,10 +275,17 @@ pub unsafe extern "C" fn rha_spool_build(
     // `spool_out` is NULL.
     ffi_fn!(fallible(error_out), non_null(), handle_out(spool_out), {
         let open = |b: rha_spool_builder| {
+            // Checked before the spool is opened (and recovered).
+            let size = if recovery_out.is_null() {
+                0
+            } else {
+                // SAFETY: non-NULL and holding its size field by this function's contract.
+                unsafe { crate::sized::declared_size(recovery_out) }?
+            };
             let (spool, recovery) = Spool::open_dir(&b.dir, b.config)?;
             if !recovery_out.is_null() {
-                // SAFETY: non-NULL and writable by this function's contract.
-                unsafe { recovery_out.write(recovery_view(&recovery)) };
+                // SAFETY: `size` from `declared_size`; writable by this function's contract.
+                unsafe { crate::sized::write_sized(recovery_out, recovery_view(&recovery), size) };
             }
             Ok(rha_spool { spool })
         };
@@ -539,6 +546,8 @@ pub unsafe extern "C" fn rha_spool_poll_event(
     error_out: *mut *mut rha_error,
 ) -> rha_result {
     ffi_fn!(fallible(error_out), non_null(spool, event_out), {
+        // SAFETY: non-NULL (checked by ffi_fn!) and holding its size field by this function's contract.
+        let size = unsafe { crate::sized::declared_size(event_out) }?;
         // SAFETY: non-NULL (checked by ffi_fn!) and live by this function's contract.
         let Some(e) = unsafe { &*spool }.spool.poll_event() else {
             return Ok(rha_result::RHA_DONE);
@@ -567,7 +576,7 @@ pub unsafe extern "C" fn rha_spool_poll_event(
             },
         };
         // SAFETY: non-NULL (checked by ffi_fn!) and writable by this function's contract.
-        unsafe { event_out.write(view) };
+        unsafe { crate::sized::write_sized(event_out, view, size) };
         Ok(rha_result::RHA_OK)
     })
 }
