@@ -4,6 +4,10 @@
 #   tests/check-header.sh            regenerate into a temporary file, diff, fail if stale
 #   tests/check-header.sh --update   rewrite include/rha.h
 #
+# It also fails if the header names a file that does not ship with it (a
+# path under docs/ or tests/, a .md or .sh file, SPEC.md): the header is
+# installed alone and must be read alone.
+#
 # The cbindgen version is pinned: other versions format the header differently.
 # Install it with `cargo install cbindgen --version 0.29.4 --locked`.
 set -euo pipefail
@@ -33,9 +37,19 @@ generate() {
     (cd "$root" && "$cbindgen" --quiet --config rha-ffi/cbindgen.toml --crate rha-ffi --output "$1")
 }
 
+# self_contained FILE: fails, listing them, if FILE names files of the tree.
+self_contained() {
+    if grep -nE '\b(docs|tests)/|\.md\b|\.sh\b|SPEC\.' "$1" >&2; then
+        echo "check-header: the header names files that do not ship with it (above);" \
+            "say what they say instead" >&2
+        return 1
+    fi
+}
+
 if [[ ${1:-} == --update ]]; then
     generate "$root/include/rha.h"
     echo "check-header: include/rha.h regenerated"
+    self_contained "$root/include/rha.h"
     exit 0
 fi
 
@@ -47,4 +61,5 @@ if ! diff -u --label include/rha.h --label "include/rha.h (regenerated)" \
     echo "check-header: include/rha.h is stale; run tests/check-header.sh --update" >&2
     exit 1
 fi
+self_contained "$fresh"
 echo "check-header: include/rha.h is up to date"

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use bytes::Bytes;
 use proptest::prelude::*;
-use rha_capture::apply::{DirTarget, ReplicaDir, ReplicaOptions};
+use rha_capture::apply::{ApplyError, DirTarget, ReplicaDir, ReplicaOptions};
 use rha_core::journal::{Attrs, Op, Record, RelPath};
 use rha_core::rewind::{ModelTree, PreImage, Replica, ReplicaConfig, Target};
 use rha_core::storage::DirStorage;
@@ -542,4 +542,16 @@ fn second_opener_is_told_the_replica_is_busy() {
     let _first = ReplicaDir::open(dir.path(), ReplicaOptions::default()).unwrap();
     let err = ReplicaDir::open(dir.path(), ReplicaOptions::default()).unwrap_err();
     assert!(err.to_string().starts_with("replica is busy"), "{err}");
+    // The holder is this process: the message says so, not "another process".
+    assert!(
+        err.to_string().contains("another handle in this process"),
+        "{err}"
+    );
+    assert!(matches!(
+        err,
+        ApplyError::Busy {
+            by_this_process: true,
+            ..
+        }
+    ));
 }

@@ -841,3 +841,30 @@ fn a_block_sync_cut_in_an_update_in_place_is_redone_by_the_next_run() {
         assert_same(&master, &replica);
     }
 }
+
+#[test]
+fn a_scan_leaves_out_the_roots_state_dir_unless_asked() {
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path();
+    fs::create_dir_all(root.join(".rha/rewind")).unwrap();
+    fs::create_dir_all(root.join("sub/.rha")).unwrap();
+    write(&root.join("a.txt"), b"a");
+    write(&root.join(".rha/lock"), b"");
+    write(&root.join(".rha/rewind/log"), b"undo");
+    write(&root.join("sub/.rha/data"), b"ordinary data deeper down");
+    let names = |options: ScanOptions| -> Vec<String> {
+        TreeScanner::new(root, options)
+            .map(|e| String::from_utf8_lossy(e.unwrap().path.as_bytes()).into_owned())
+            .collect()
+    };
+    assert_eq!(
+        names(ScanOptions::default()),
+        ["a.txt", "sub", "sub/.rha", "sub/.rha/data"]
+    );
+    let all = names(ScanOptions {
+        include_state_dir: true,
+        ..ScanOptions::default()
+    });
+    assert!(all.iter().any(|n| n == ".rha/lock"), "{all:?}");
+    assert!(all.iter().any(|n| n == ".rha/rewind/log"), "{all:?}");
+}

@@ -92,6 +92,22 @@ impl rha_bytes {
     }
 }
 
+/// The `len` bytes at `ptr`, passed as the argument called `name` (with its
+/// length argument `name_len`), or an error naming that argument.
+///
+/// # Safety
+///
+/// Unless `ptr` is NULL or `len` is 0, `ptr` is valid for reading `len`
+/// bytes, unchanged for `'a`.
+pub(crate) unsafe fn arg_slice<'a>(
+    ptr: *const u8,
+    len: usize,
+    name: &str,
+) -> Result<&'a [u8], rha_error> {
+    // SAFETY: forwarded from this function's contract.
+    unsafe { slice_from(ptr, len, &format_args!("argument `{name}`")) }
+}
+
 impl rha_in_buffer {
     /// The unconsumed bytes `src[pos..size]`.
     ///

@@ -21,13 +21,21 @@
 //! ## Conventions
 //!
 //! - **Handles** are opaque, heap-allocated objects named `rha_<thing>`, made
-//!   by `rha_<thing>_new` or `rha_<thing>_build` and released with
+//!   by `rha_<thing>_new` (from arguments or bytes), `rha_<thing>_open` (what
+//!   lives on disk) or `rha_<thing>_build` (from a builder) and released with
 //!   `rha_<thing>_free`; `_free(NULL)` does nothing. A builder is consumed by
-//!   its `_build` call, whether or not that call succeeds.
+//!   its `_build` call, whether or not that call succeeds. Names that broke
+//!   the rule stay as deprecated wrappers (`deprecated.rs`).
+//! - **Booleans** are `bool`; **strings** in are NUL-terminated only for
+//!   host file-system paths, pointer and length otherwise.
 //! - **Results**: every fallible function returns an [`rha_result`]. `RHA_OK`
 //!   is success; `RHA_BLOCKED` and `RHA_DONE` are progress statuses, not
 //!   errors; every other value is an error, numbered in blocks of one hundred
 //!   per family (100s API usage, 200s I/O, 300s journal) and never renumbered.
+//!   `RHA_BLOCKED` always means the call needs more input or more output room
+//!   (an output buffer filled with more to come), `RHA_DONE` that nothing
+//!   more is to be produced (for a `_poll_` call: the queue is empty), and an
+//!   index out of range is `RHA_INVALID_ARGUMENT` in every function.
 //! - **Error details**: the last parameter of every fallible function is
 //!   `rha_error **error_out`. It may be NULL (no details wanted). If it is
 //!   not, `*error_out` must be NULL on entry (GLib's `GError` rule): a
@@ -103,9 +111,9 @@
 //!     assert_eq!((got.seq, got.op, got.mode), (1, rha_op::RHA_OP_MKDIR as u32, 0o755));
 //!     assert_eq!(std::slice::from_raw_parts(got.path.ptr, got.path.len), b"db");
 //!     assert_eq!(rha_journal_reader_next(reader, &mut input, &mut got, ptr::null_mut()), rha_result::RHA_BLOCKED);
-//!     let mut end = rha_journal_end::default();
+//!     let mut end = rha_journal_end { struct_size: std::mem::size_of::<rha_journal_end>() as u32, ..Default::default() };
 //!     assert_eq!(rha_journal_reader_finish(reader, &mut end, ptr::null_mut()), rha_result::RHA_OK);
-//!     assert_eq!((end.torn, end.offset), (0, bytes.len() as u64));
+//!     assert_eq!((end.torn, end.offset), (false, bytes.len() as u64));
 //!     rha_journal_reader_free(reader);
 //! }
 //! ```
@@ -123,6 +131,7 @@
 
 #[macro_use]
 mod macros;
+mod sized;
 
 // First, so that the header starts with the version macros.
 mod version;
@@ -137,8 +146,15 @@ mod rewind;
 mod signature;
 mod spool;
 mod tree;
+// Last, so that the deprecated functions close the header.
+mod deprecated;
 
 pub use buffer::{rha_bytes, rha_in_buffer, rha_out_buffer};
+#[allow(deprecated)]
+pub use deprecated::{
+    rha_fixed_compare, rha_ha_scenario_builder_set_host, rha_replica_open, rha_replica_rewind,
+    rha_replica_set_bookmark, rha_signature_load, rha_spool_dirty_regions,
+};
 pub use error::{
     rha_error, rha_error_code, rha_error_free, rha_error_last_seq, rha_error_message,
     rha_error_offset, rha_error_os_code, rha_result, rha_result_name, rha_result_raw,
@@ -147,8 +163,8 @@ pub use ha::builder::{
     rha_ha_scenario_build, rha_ha_scenario_builder, rha_ha_scenario_builder_add_link,
     rha_ha_scenario_builder_add_redirect_json, rha_ha_scenario_builder_free,
     rha_ha_scenario_builder_new, rha_ha_scenario_builder_set_config_json,
-    rha_ha_scenario_builder_set_host, rha_ha_scenario_builder_set_is_alive,
-    rha_ha_scenario_builder_set_name, rha_ha_scenario_builder_set_type,
+    rha_ha_scenario_builder_set_is_alive, rha_ha_scenario_builder_set_name,
+    rha_ha_scenario_builder_set_side_host, rha_ha_scenario_builder_set_type,
 };
 pub use ha::output::{rha_ha_action, rha_ha_action_kind, rha_ha_event, rha_ha_event_kind};
 pub use ha::scenario::{
@@ -178,26 +194,27 @@ pub use journal::writer::{
 };
 pub use record::{rha_attr_flag, rha_op, rha_record, rha_record_init};
 pub use rewind::{
-    rha_apply_report, rha_bookmark, rha_replica, rha_replica_apply, rha_replica_apply_journal,
-    rha_replica_bookmark, rha_replica_free, rha_replica_info, rha_replica_open, rha_replica_point,
-    rha_replica_rewind, rha_replica_set_bookmark, rha_replica_sync, rha_replica_undo_rewind,
-    rha_rewind_by, rha_rewind_info, rha_rewind_plan, rha_rewind_point,
+    rha_apply_report, rha_bookmark, rha_replica, rha_replica_add_bookmark, rha_replica_apply,
+    rha_replica_apply_journal, rha_replica_bookmark, rha_replica_flag, rha_replica_free,
+    rha_replica_info, rha_replica_open_with, rha_replica_point, rha_replica_rewind_to,
+    rha_replica_sync, rha_replica_undo_rewind, rha_rewind_by, rha_rewind_info, rha_rewind_plan,
+    rha_rewind_point,
 };
 pub use signature::block::{
     rha_delta_format, rha_delta_job, rha_delta_job_free, rha_delta_job_new, rha_delta_job_run,
     rha_delta_job_stats, rha_patch_job, rha_patch_job_free, rha_patch_job_new,
     rha_patch_job_produced, rha_patch_job_run, rha_read_at_fn, rha_signature,
     rha_signature_block_count, rha_signature_block_len, rha_signature_free, rha_signature_job,
-    rha_signature_job_free, rha_signature_job_new, rha_signature_job_run, rha_signature_load,
+    rha_signature_job_free, rha_signature_job_new, rha_signature_job_run, rha_signature_new,
 };
 pub use signature::block::{
     rha_delta_job_set_threads, rha_signature_job_set_strong_hash, rha_signature_job_set_threads,
     rha_strong_hash,
 };
 pub use signature::fixed::{
-    rha_fixed_compare, rha_fixed_delta_job, rha_fixed_delta_job_free, rha_fixed_delta_job_new,
+    rha_fixed_delta_job, rha_fixed_delta_job_free, rha_fixed_delta_job_new,
     rha_fixed_delta_job_run, rha_fixed_plan, rha_fixed_plan_block_count, rha_fixed_plan_block_len,
-    rha_fixed_plan_free, rha_fixed_plan_needed_bytes, rha_fixed_plan_range,
+    rha_fixed_plan_free, rha_fixed_plan_needed_bytes, rha_fixed_plan_new, rha_fixed_plan_range,
     rha_fixed_plan_range_count, rha_fixed_plan_same_bytes, rha_fixed_plan_target_len,
     rha_fixed_range, rha_in_place_patch_job, rha_in_place_patch_job_free,
     rha_in_place_patch_job_new, rha_in_place_patch_job_run, rha_in_place_patch_job_written,
@@ -213,7 +230,7 @@ pub use signature::ops::{
 };
 pub use spool::dirty::{
     rha_spool_dirty, rha_spool_dirty_free, rha_spool_dirty_get, rha_spool_dirty_granularity,
-    rha_spool_dirty_range_count, rha_spool_dirty_regions, rha_spool_dirty_target,
+    rha_spool_dirty_new, rha_spool_dirty_range_count, rha_spool_dirty_target,
     rha_spool_dirty_target_count, rha_spool_range, rha_spool_target_kind, RHA_SPOOL_RANGE_TO_END,
 };
 pub use spool::reader::{

@@ -146,6 +146,25 @@ macro_rules! closed_set {
     };
 }
 
+/// Implements `SizedStruct` (`sized.rs`) for structs in their first version (the one
+/// size known is their whole size). Each must be `repr(C)` and start with
+/// `pub struct_size: u32`.
+macro_rules! sized_struct {
+    ($($name:ident),+ $(,)?) => {
+        $(
+            // SAFETY: `repr(C)` with `struct_size: u32` first (the macro's
+            // contract); the one size is the whole struct.
+            unsafe impl $crate::sized::SizedStruct for $name {
+                const NAME: &'static str = stringify!($name);
+                const SIZES: &'static [usize] = &[::std::mem::size_of::<$name>()];
+                fn set_struct_size(&mut self, size: u32) {
+                    self.struct_size = size;
+                }
+            }
+        )+
+    };
+}
+
 /// `name`, which ends in its only NUL byte, as a C string (at compile time).
 pub(crate) const fn c_name(name: &'static str) -> &'static CStr {
     match CStr::from_bytes_with_nul(name.as_bytes()) {
@@ -361,7 +380,8 @@ mod tests {
         );
         assert_eq!(rha_attr_flag::ALL_BITS, 0x1f);
         assert_eq!(rha_plan_change_flag::ALL_BITS, 0xf);
-        assert_eq!(rha_tree_scan_flag::ALL_BITS, 0x1);
+        assert_eq!(rha_tree_scan_flag::ALL_BITS, 0x3);
+        assert_eq!(rha_replica_flag::ALL_BITS, 0x3);
         assert!(rha_attr_flag::RHA_ATTR_GID.is_in(0b100));
         assert!(!rha_attr_flag::RHA_ATTR_GID.is_in(0b011));
         for (set, expected) in [

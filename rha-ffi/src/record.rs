@@ -43,7 +43,10 @@ pub enum rha_op {
     RHA_OP_BLOCK_WRITE = 0x20,
     /// Bytes of a volume were discarded: `volume`, `offset`, `length`.
     RHA_OP_DISCARD = 0x21,
-    /// A named point: `name` (UTF-8), `app_consistent`.
+    /// A named point: `name` (UTF-8), `app_consistent`. Applied to a
+    /// replica with a rewind log (`rha_replica_apply`,
+    /// `rha_replica_apply_journal`), it adds a replica bookmark at that
+    /// record, as `rha_replica_add_bookmark` does.
     RHA_OP_BOOKMARK = 0x40,
     /// A transaction began: `id` is the transaction id.
     RHA_OP_TX_BEGIN = 0x41,

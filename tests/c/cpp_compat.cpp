@@ -55,6 +55,7 @@ int main()
                 got.data.len == rec.data.len &&
                 std::memcmp(got.data.ptr, target, got.data.len) == 0;
     rha_journal_end end = {};
+    end.struct_size = sizeof end;
     rc = rha_journal_reader_next(reader, &in, &got, nullptr);
     same = same && rc == RHA_BLOCKED && rha_journal_reader_finish(reader, &end, nullptr) == RHA_OK;
     rha_journal_reader_free(reader);

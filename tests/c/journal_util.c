@@ -188,6 +188,7 @@ void decode(const uint8_t *bytes, size_t len, size_t chunk, const rha_record *wa
     size_t fed = 0;
 
     memset(d, 0, sizeof *d);
+    d->end.struct_size = sizeof d->end;
     CHECK_OK(rha_journal_reader_build(b, &r, &E));
     for (;;) {
         size_t take = len - fed < chunk ? len - fed : chunk;

@@ -105,7 +105,8 @@ read -ra rha_cflags <<<"$(pkg-config --cflags rha)"
 read -ra shared_link <<<"$(pkg-config --libs rha)"
 shared_link+=(-Wl,-rpath,"$prefix/lib")
 read -ra static_link <<<"$(pkg-config --static --libs rha | sed 's/-lrha\b/-l:librha.a/')"
-cflags=(-std=c99 -Wall -Wextra -Wpedantic -Werror -g -O1 -pthread "${rha_cflags[@]}" -I"$here")
+base_cflags=(-std=c99 -Wall -Wextra -Wpedantic -Werror -g -O1 -pthread "${rha_cflags[@]}" -I"$here")
+cflags=("${base_cflags[@]}")
 cxxflags=(-std=c++11 -Wall -Wextra -Wpedantic -Werror -g "${rha_cflags[@]}")
 
 # check NAME CONDITION-COMMAND...: a one-line check counted as one case.
@@ -139,6 +140,9 @@ data=$root/tests/data
 for test_src in "$here"/test_*.c; do
     t=$(basename "$test_src" .c)
     src=("${support[@]}" "$test_src")
+    # test_deprecated.c calls the deprecated names on purpose.
+    cflags=("${base_cflags[@]}")
+    [[ $t == test_deprecated ]] && cflags+=(-Wno-deprecated-declarations)
 
     if compile "$t-shared" "$CC" "${cflags[@]}" "${src[@]}" -o "$build/$t-shared" "${shared_link[@]}"; then
         check "$t-shared links librha.so.0 with versioned symbols" linked_by_soname "$build/$t-shared"
@@ -183,7 +187,7 @@ for variant in static-zstd-after:-l:libzstd.a static-zstd-before:-l:libzstd.a sh
     else
         link=("${static_link[@]}" "$zstd")
     fi
-    if compile "$name" "$CC" "${cflags[@]}" "${zstd_src[@]}" -o "$build/$name" "${link[@]}"; then
+    if compile "$name" "$CC" "${base_cflags[@]}" "${zstd_src[@]}" -o "$build/$name" "${link[@]}"; then
         run_phase "$name" "$build/$name"
     fi
 done
@@ -192,5 +196,13 @@ if compile cpp "$CXX" "${cxxflags[@]}" "$here/cpp_compat.cpp" -o "$build/cpp_com
     "${shared_link[@]}"; then
     run_phase cpp "$build/cpp_compat"
 fi
+
+# A deprecated name warns: with -Werror, a call to one does not compile.
+deprecated_warns() {
+    printf '#include "rha.h"\nvoid f(void) { rha_signature_load(0, 0, 0, 0); }\n' >"$build/deprecated_use.c"
+    ! "$CC" "${base_cflags[@]}" -c "$build/deprecated_use.c" -o "$build/deprecated_use.o" \
+        >"$build/deprecated_use.log" 2>&1 && grep -q 'rha_signature_new' "$build/deprecated_use.log"
+}
+check "a call to a deprecated function warns, naming its replacement" deprecated_warns
 
 finish

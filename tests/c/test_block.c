@@ -132,7 +132,7 @@ static rha_signature *signature_of(const uint8_t *data, size_t n, uint32_t block
     CHECK_OK(rha_signature_job_new(n, block_len, 0, &job, &E));
     CHECK(drive(SIG, job, data, n, in_step, out_step, raw, NULL) == RHA_DONE);
     rha_signature_job_free(job);
-    CHECK_OK(rha_signature_load(raw->ptr, raw->len, &sig, &E));
+    CHECK_OK(rha_signature_new(raw->ptr, raw->len, &sig, &E));
     return sig;
 }
 
@@ -201,7 +201,7 @@ static void test_xxh3_and_threads(void)
     rha_signature_job_free(job);
     CHECK(one.len == two.len && memcmp(one.ptr, two.ptr, one.len) == 0);
 
-    CHECK_OK(rha_signature_load(two.ptr, two.len, &sig, &E));
+    CHECK_OK(rha_signature_new(two.ptr, two.len, &sig, &E));
     CHECK_OK(rha_delta_job_new(sig, RHA_DELTA_FORMAT_RHA, &dj, &E));
     rha_signature_free(sig);
     rha_delta_job_set_threads(dj, 2);
@@ -302,13 +302,17 @@ static void test_corrupt_signatures(void)
     rha_signature_free(sig);
     sig = NULL;
     raw.ptr[40] ^= 1;
-    CHECK(rha_signature_load(raw.ptr, raw.len, &sig, &err) == RHA_SIGNATURE_CORRUPT);
+    CHECK(rha_signature_new(raw.ptr, raw.len, &sig, &err) == RHA_SIGNATURE_CORRUPT);
     CHECK(sig == NULL);
     CHECK(err != NULL && rha_error_offset(err, &offset) && offset == 32);
     rha_error_free(err);
-    CHECK_FAILS(rha_signature_load((const uint8_t *)"nope", 4, &sig, &E), RHA_SIGNATURE_CORRUPT,
+    CHECK_FAILS(rha_signature_new((const uint8_t *)"nope", 4, &sig, &E), RHA_SIGNATURE_CORRUPT,
                 "bad magic");
-    CHECK_FAILS(rha_signature_load(raw.ptr, 10, &sig, &E), RHA_SIGNATURE_CORRUPT, "truncated");
+    CHECK_FAILS(rha_signature_new(raw.ptr, 10, &sig, &E), RHA_SIGNATURE_CORRUPT, "truncated");
+    /* A NULL pointer with a length: the error names the argument, `data`
+     * (not a record field). */
+    CHECK_FAILS(rha_signature_new(NULL, 5, &sig, &E), RHA_NULL_PARAMETER,
+                "argument `data` is NULL but its length is 5");
     free(raw.ptr);
 
     /* A file longer than declared. */
@@ -337,7 +341,7 @@ static void test_invalid_arguments_and_nulls(void)
     CHECK_FAILS(rha_signature_job_run(NULL, NULL, &ob, true, &E), RHA_NULL_PARAMETER, "job");
     CHECK_FAILS(rha_delta_job_new(NULL, 0, &dj, &E), RHA_NULL_PARAMETER, "sig");
     CHECK_FAILS(rha_patch_job_new(NULL, NULL, 0, 0, &pj, &E), RHA_NULL_PARAMETER, "read_at");
-    CHECK_FAILS(rha_signature_load(NULL, 5, &sig, &E), RHA_NULL_PARAMETER, "NULL");
+    CHECK_FAILS(rha_signature_new(NULL, 5, &sig, &E), RHA_NULL_PARAMETER, "NULL");
     CHECK(job == NULL && dj == NULL && pj == NULL && sig == NULL);
     {
         struct bytes raw = {NULL, 0};

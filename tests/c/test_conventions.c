@@ -36,7 +36,7 @@ static struct rha_signature *small_signature(void)
     uint8_t bytes[1024];
     struct rha_signature *sig = NULL;
     size_t n = signature_bytes(bytes, sizeof bytes);
-    CHECK_OK(rha_signature_load(bytes, n, &sig, &E));
+    CHECK_OK(rha_signature_new(bytes, n, &sig, &E));
     return sig;
 }
 
@@ -46,7 +46,7 @@ static void test_an_earlier_error_is_kept(void)
 {
     rha_error *err = NULL;
     struct rha_signature *sig = NULL;
-    CHECK(rha_signature_load(GARBAGE, sizeof GARBAGE, &sig, &err) == RHA_SIGNATURE_CORRUPT);
+    CHECK(rha_signature_new(GARBAGE, sizeof GARBAGE, &sig, &err) == RHA_SIGNATURE_CORRUPT);
     CHECK(err != NULL);
     rha_error *first = err;
 
@@ -69,7 +69,7 @@ static void test_an_earlier_error_is_kept(void)
 
     /* A success leaves a full slot alone. */
     err = NULL;
-    CHECK(rha_signature_load(GARBAGE, 3, &sig, &err) != RHA_OK);
+    CHECK(rha_signature_new(GARBAGE, 3, &sig, &err) != RHA_OK);
     first = err;
     struct rha_signature_job *job = NULL;
     CHECK(rha_signature_job_new(10, 0, 0, &job, &err) == RHA_OK);
@@ -87,9 +87,9 @@ static void test_handle_outputs_are_null_after_failure(void)
     struct rha_signature *live = NULL;
     rha_error *err = NULL;
 
-    /* rha_signature_load: corrupt bytes. */
+    /* rha_signature_new: corrupt bytes. */
     struct rha_signature *s_out = sig;
-    CHECK(rha_signature_load(GARBAGE, sizeof GARBAGE, &s_out, &err) == RHA_SIGNATURE_CORRUPT);
+    CHECK(rha_signature_new(GARBAGE, sizeof GARBAGE, &s_out, &err) == RHA_SIGNATURE_CORRUPT);
     CHECK(s_out == NULL);
     rha_signature_free(s_out);
     rha_error_free(err);
@@ -167,7 +167,7 @@ static void test_other_outputs_are_untouched_on_failure(void)
     struct rha_fixed_plan *plan = NULL;
     rha_error *err = NULL;
     /* Comparing a signature with itself works; with NULL it fails, plan NULL. */
-    CHECK(rha_fixed_compare(sig, NULL, &plan, &err) == RHA_NULL_PARAMETER);
+    CHECK(rha_fixed_plan_new(sig, NULL, &plan, &err) == RHA_NULL_PARAMETER);
     CHECK(plan == NULL);
     rha_error_free(err);
     rha_signature_free(sig);

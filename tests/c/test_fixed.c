@@ -158,7 +158,7 @@ static rha_signature *signature_of(const uint8_t *data, size_t n, uint32_t block
 {
     struct bytes raw = signature_bytes(data, n, block_len);
     rha_signature *sig = NULL;
-    CHECK_OK(rha_signature_load(raw.ptr, raw.len, &sig, &E));
+    CHECK_OK(rha_signature_new(raw.ptr, raw.len, &sig, &E));
     free(raw.ptr);
     return sig;
 }
@@ -194,7 +194,7 @@ static rha_fixed_plan *plan_of(const uint8_t *replica, size_t replica_len, const
     rha_signature *rs = signature_of(replica, replica_len, BLOCK);
     rha_signature *ms = signature_of(master, len, BLOCK);
     rha_fixed_plan *plan = NULL;
-    CHECK_OK(rha_fixed_compare(rs, ms, &plan, &E));
+    CHECK_OK(rha_fixed_plan_new(rs, ms, &plan, &E));
     rha_signature_free(rs);
     rha_signature_free(ms);
     return plan;
@@ -494,11 +494,11 @@ static void test_loader_one_byte_at_a_time(void)
     CHECK(load_in_steps(&raw, raw.len, &b, NULL) == RHA_OK);
     CHECK(rha_signature_block_count(a) == BLOCKS && rha_signature_block_len(a) == BLOCK);
     /* Loaded either way, the signatures compare equal. */
-    CHECK_OK(rha_fixed_compare(a, b, &plan, &E));
+    CHECK_OK(rha_fixed_plan_new(a, b, &plan, &E));
     CHECK(rha_fixed_plan_needed_bytes(plan) == 0);
     rha_fixed_plan_free(plan);
     m = signature_of(master_data, master_len, BLOCK);
-    CHECK_OK(rha_fixed_compare(a, m, &plan, &E));
+    CHECK_OK(rha_fixed_plan_new(a, m, &plan, &E));
     CHECK(rha_fixed_plan_block_count(plan) == 4);
     rha_fixed_plan_free(plan);
     rha_signature_free(a);
@@ -565,7 +565,7 @@ static void test_corrupt_and_truncated_signatures(void)
     }
 
     /* The whole-buffer loader still works. */
-    CHECK_OK(rha_signature_load(raw.ptr, raw.len, &sig, &E));
+    CHECK_OK(rha_signature_new(raw.ptr, raw.len, &sig, &E));
     rha_signature_free(sig);
     free(raw.ptr);
 }
@@ -700,10 +700,10 @@ static void test_mismatched_signatures_and_nulls(void)
     make_volumes();
     a = signature_of(replica_data, VOLUME_LEN, BLOCK);
     b = signature_of(replica_data, VOLUME_LEN, 2 * BLOCK);
-    CHECK_FAILS(rha_fixed_compare(a, b, &plan, &E), RHA_INVALID_ARGUMENT, "block lengths differ");
-    CHECK_FAILS(rha_fixed_compare(NULL, b, &plan, &E), RHA_NULL_PARAMETER, "replica");
-    CHECK_FAILS(rha_fixed_compare(a, NULL, &plan, &E), RHA_NULL_PARAMETER, "master");
-    CHECK_FAILS(rha_fixed_compare(a, b, NULL, &E), RHA_NULL_PARAMETER, "plan_out");
+    CHECK_FAILS(rha_fixed_plan_new(a, b, &plan, &E), RHA_INVALID_ARGUMENT, "block lengths differ");
+    CHECK_FAILS(rha_fixed_plan_new(NULL, b, &plan, &E), RHA_NULL_PARAMETER, "replica");
+    CHECK_FAILS(rha_fixed_plan_new(a, NULL, &plan, &E), RHA_NULL_PARAMETER, "master");
+    CHECK_FAILS(rha_fixed_plan_new(a, b, NULL, &E), RHA_NULL_PARAMETER, "plan_out");
     rha_signature_free(a);
     rha_signature_free(b);
 

@@ -37,8 +37,8 @@ static rha_ha_scenario *make(bool automatic)
     CHECK(b != NULL);
     CHECK_OK(rha_ha_scenario_builder_set_name(b, TEXT("files"), &E));
     CHECK_OK(rha_ha_scenario_builder_set_type(b, RHA_HA_FILE_SERVER, &E));
-    CHECK_OK(rha_ha_scenario_builder_set_host(b, false, TEXT("alpha"), TEXT("10.0.0.1"), 24, &E));
-    CHECK_OK(rha_ha_scenario_builder_set_host(b, true, TEXT("beta"), TEXT("10.0.0.2"), 24, &E));
+    CHECK_OK(rha_ha_scenario_builder_set_side_host(b, RHA_HA_MASTER, TEXT("alpha"), TEXT("10.0.0.1"), 24, &E));
+    CHECK_OK(rha_ha_scenario_builder_set_side_host(b, RHA_HA_REPLICA, TEXT("beta"), TEXT("10.0.0.2"), 24, &E));
     CHECK_OK(rha_ha_scenario_builder_set_is_alive(b, 30 * SEC, 300 * SEC, automatic, &E));
     CHECK_OK(rha_ha_scenario_builder_add_link(b, TEXT("lan"), RHA_HA_CHECK_PING, 2 * SEC, NULL, 0, &E));
     CHECK_OK(rha_ha_scenario_builder_add_redirect_json(b, TEXT(MOVE_IP), &E));
@@ -50,8 +50,9 @@ static rha_ha_scenario *make(bool automatic)
 
 static uint32_t state_of(rha_ha_scenario *s)
 {
-    rha_ha_status st;
+    rha_ha_status st = {.struct_size = sizeof(rha_ha_status)};
     memset(&st, 0, sizeof st);
+    st.struct_size = sizeof st;
     CHECK_OK(rha_ha_scenario_status(s, &st, &E));
     return st.state;
 }
@@ -157,21 +158,24 @@ static void test_builder_validates(void)
     CHECK(s == NULL);
 
     b = rha_ha_scenario_builder_new();
-    CHECK_FAILS(rha_ha_scenario_builder_set_host(b, false, TEXT("alpha"), TEXT("10.0.0.300"), 24, &E),
+    CHECK_FAILS(rha_ha_scenario_builder_set_side_host(b, RHA_HA_MASTER, TEXT("alpha"), TEXT("10.0.0.300"), 24, &E),
                 RHA_INVALID_ARGUMENT, "10.0.0.300");
+    /* The side is an rha_ha_side value, checked. */
+    CHECK_FAILS(rha_ha_scenario_builder_set_side_host(b, 2, TEXT("alpha"), TEXT("10.0.0.1"), 24, &E),
+                RHA_INVALID_ARGUMENT, "rha_ha_side value 2");
     CHECK_FAILS(rha_ha_scenario_builder_set_type(b, 99, &E), RHA_INVALID_ARGUMENT, "99");
     CHECK_FAILS(rha_ha_scenario_builder_add_redirect_json(b, TEXT("{\"method\":\"teleport\"}"), &E),
                 RHA_HA_INVALID_CONFIG, "redirection step");
     CHECK_OK(rha_ha_scenario_builder_set_type(b, RHA_HA_EXCHANGE, &E));
-    CHECK_OK(rha_ha_scenario_builder_set_host(b, false, TEXT("alpha"), TEXT("10.0.0.1"), 24, &E));
-    CHECK_OK(rha_ha_scenario_builder_set_host(b, true, TEXT("beta"), TEXT("10.0.0.2"), 24, &E));
+    CHECK_OK(rha_ha_scenario_builder_set_side_host(b, RHA_HA_MASTER, TEXT("alpha"), TEXT("10.0.0.1"), 24, &E));
+    CHECK_OK(rha_ha_scenario_builder_set_side_host(b, RHA_HA_REPLICA, TEXT("beta"), TEXT("10.0.0.2"), 24, &E));
     CHECK_OK(rha_ha_scenario_builder_add_redirect_json(b, TEXT(SWITCH_NAME), &E));
     CHECK_FAILS(rha_ha_scenario_build(b, &s, &E), RHA_HA_INVALID_CONFIG,
                 "switch computer name is not allowed for Exchange scenarios");
 
     b = rha_ha_scenario_builder_new();
-    CHECK_OK(rha_ha_scenario_builder_set_host(b, false, TEXT("alpha"), TEXT("10.0.0.1"), 24, &E));
-    CHECK_OK(rha_ha_scenario_builder_set_host(b, true, TEXT("beta"), TEXT("10.9.0.2"), 24, &E));
+    CHECK_OK(rha_ha_scenario_builder_set_side_host(b, RHA_HA_MASTER, TEXT("alpha"), TEXT("10.0.0.1"), 24, &E));
+    CHECK_OK(rha_ha_scenario_builder_set_side_host(b, RHA_HA_REPLICA, TEXT("beta"), TEXT("10.9.0.2"), 24, &E));
     CHECK_OK(rha_ha_scenario_builder_add_redirect_json(b, TEXT(MOVE_IP), &E));
     CHECK_FAILS(rha_ha_scenario_build(b, &s, &E), RHA_HA_INVALID_CONFIG, "same network segment");
     rha_ha_scenario_builder_free(NULL);
@@ -236,7 +240,7 @@ static void test_automatic_switchover_and_switchback(void)
     struct drive_log log;
     uint64_t now = 0, deadline = 0;
     int rounds = 0;
-    rha_ha_status st;
+    rha_ha_status st = {.struct_size = sizeof(rha_ha_status)};
     memset(&log, 0, sizeof log);
     count_events(s, 0);
     /* The master stops answering: follow the deadlines. */
@@ -253,6 +257,7 @@ static void test_automatic_switchover_and_switchback(void)
     CHECK(strstr(log.redirect_json, "\"move_ip\"") != NULL);
     CHECK(strstr(log.redirect_json, "10.0.0.100") != NULL);
     memset(&st, 0, sizeof st);
+    st.struct_size = sizeof st;
     CHECK_OK(rha_ha_scenario_status(s, &st, &E));
     CHECK(st.active == RHA_HA_REPLICA && st.config_locked);
     CHECK(!rha_ha_scenario_poll_timeout(s, &deadline));

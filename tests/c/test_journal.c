@@ -114,7 +114,7 @@ static void test_reader_consumes_only_what_it_needs(void)
     rha_journal_reader *r = NULL;
     rha_in_buffer in;
     rha_record rec;
-    rha_journal_end end;
+    rha_journal_end end = {.struct_size = sizeof(rha_journal_end)};
     size_t i;
 
     encode(recs, n, o, &enc);
@@ -348,7 +348,7 @@ static void test_stream_header_off(void)
     rha_journal_reader *r = NULL;
     rha_in_buffer in;
     rha_record rec;
-    rha_journal_end end;
+    rha_journal_end end = {.struct_size = sizeof(rha_journal_end)};
     size_t i;
 
     encode(recs, n, o, &enc);
@@ -388,7 +388,7 @@ static void test_finish_with_a_record_waiting(void)
     rha_journal_reader *r = NULL;
     rha_in_buffer in;
     rha_record rec;
-    rha_journal_end end;
+    rha_journal_end end = {.struct_size = sizeof(rha_journal_end)};
     size_t i;
 
     encode(recs, n, o, &enc);
@@ -546,7 +546,7 @@ static void test_null_handling(void)
     rha_journal_writer *w = NULL;
     rha_journal_reader *r = NULL;
     rha_record rec;
-    rha_journal_end end;
+    rha_journal_end end = {.struct_size = sizeof(rha_journal_end)};
     rha_in_buffer in = {NULL, 0, 0};
     rha_out_buffer out = {NULL, 0, 0};
     uint64_t x = 42;
@@ -720,7 +720,7 @@ static void test_golden_files(void)
     struct buf plain = {NULL, 0}, zstd = {NULL, 0}, torn = {NULL, 0}, corrupt = {NULL, 0};
     size_t n_plain = 0, n_zstd = 0, n;
     uint64_t first = 0, off = 0, seq = 0;
-    rha_journal_end end;
+    rha_journal_end end = {.struct_size = sizeof(rha_journal_end)};
 
     if (data_dir == NULL) {
         check_fail(__FILE__, __LINE__, "no data directory given (tests/data)");

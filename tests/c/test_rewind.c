@@ -7,6 +7,7 @@
  * (shared, static, ASan+UBSan, valgrind).
  */
 #define _XOPEN_SOURCE 700
+#include <errno.h>
 #include <ftw.h>
 #include <sys/stat.h>
 #include <stdint.h>
@@ -125,15 +126,15 @@ static void teardown(void)
 static void test_apply_bookmark_rewind_undo(void)
 {
     rha_replica *rep = NULL;
-    rha_apply_report report;
-    rha_rewind_info info;
-    rha_rewind_point point;
-    rha_bookmark mark;
-    rha_rewind_plan plan;
+    rha_apply_report report = {.struct_size = sizeof(rha_apply_report)};
+    rha_rewind_info info = {.struct_size = sizeof(rha_rewind_info)};
+    rha_rewind_point point = {.struct_size = sizeof(rha_rewind_point)};
+    rha_bookmark mark = {.struct_size = sizeof(rha_bookmark)};
+    rha_rewind_plan plan = {.struct_size = sizeof(rha_rewind_plan)};
     uint64_t top = 0;
 
     setup();
-    CHECK_OK(rha_replica_open(root, NULL, 1, &rep, &E));
+    CHECK_OK(rha_replica_open_with(root, NULL, RHA_REPLICA_REWIND, &rep, &E));
     if (rep == NULL) {
         teardown();
         return;
@@ -141,7 +142,7 @@ static void test_apply_bookmark_rewind_undo(void)
     CHECK_OK(rha_replica_apply_journal(rep, journal1, &report, &E));
     CHECK(report.applied == 3 && report.skipped == 0 && report.has_point && report.point == 3);
     CHECK(file_is("a.txt", "first"));
-    CHECK_OK(rha_replica_set_bookmark(rep, "before-edit", 3500000000ull, 0, &E));
+    CHECK_OK(rha_replica_add_bookmark(rep, (const uint8_t *)"before-edit", 11, 3500000000ull, false, &E));
     CHECK_OK(rha_replica_apply_journal(rep, journal2, &report, &E));
     CHECK(report.applied == 2 && report.point == 5);
     CHECK(file_is("a.txt", NULL));
@@ -162,12 +163,12 @@ static void test_apply_bookmark_rewind_undo(void)
     CHECK_OK(rha_replica_bookmark(rep, 1, &mark, &E));
     CHECK(strcmp(mark.name, "before-edit") == 0 && mark.seq == 3 && mark.app_consistent == 0);
 
-    CHECK_OK(rha_replica_rewind(rep, RHA_REWIND_BY_BOOKMARK, 0, "before-edit", 0, 1, &plan, &E));
+    CHECK_OK(rha_replica_rewind_to(rep, RHA_REWIND_BY_BOOKMARK, 0, (const uint8_t *)"before-edit", 11, 0, true, &plan, &E));
     CHECK(plan.from == 5 && plan.to == 3 && plan.records == 2 && plan.paths == 1);
     CHECK(file_is("a.txt", NULL)); /* dry run: nothing changed */
-    CHECK_OK(rha_replica_rewind(rep, RHA_REWIND_BY_BOOKMARK, 0, "before-edit", 0, 0, &plan, &E));
+    CHECK_OK(rha_replica_rewind_to(rep, RHA_REWIND_BY_BOOKMARK, 0, (const uint8_t *)"before-edit", 11, 0, false, &plan, &E));
     CHECK(file_is("a.txt", "first"));
-    CHECK_OK(rha_replica_rewind(rep, RHA_REWIND_BY_TIME, 0, NULL, 1500000000ull, 0, &plan, &E));
+    CHECK_OK(rha_replica_rewind_to(rep, RHA_REWIND_BY_TIME, 0, NULL, 0, 1500000000ull, false, &plan, &E));
     CHECK(plan.to == 1 && file_is("a.txt", ""));
     CHECK_OK(rha_replica_info(rep, &info, &E));
     CHECK(info.current == 1 && info.rewound == 1);
@@ -175,7 +176,7 @@ static void test_apply_bookmark_rewind_undo(void)
     CHECK(top == 5 && file_is("a.txt", NULL));
     CHECK_FAILS(rha_replica_undo_rewind(rep, NULL, &E), RHA_REWIND_NOTHING_TO_UNDO, "nothing to undo");
 
-    CHECK_OK(rha_replica_rewind(rep, RHA_REWIND_BY_SEQ, 2, NULL, 0, 0, &plan, &E));
+    CHECK_OK(rha_replica_rewind_to(rep, RHA_REWIND_BY_SEQ, 2, NULL, 0, 0, false, &plan, &E));
     CHECK(file_is("a.txt", "first"));
     CHECK_OK(rha_replica_sync(rep, &E));
     rha_replica_free(rep);
@@ -185,30 +186,46 @@ static void test_apply_bookmark_rewind_undo(void)
 static void test_errors(void)
 {
     rha_replica *rep = NULL, *second = NULL;
-    rha_apply_report report;
-    rha_rewind_plan plan;
+    rha_apply_report report = {.struct_size = sizeof(rha_apply_report)};
+    rha_rewind_plan plan = {.struct_size = sizeof(rha_rewind_plan)};
     rha_record r;
     char link[256];
 
     setup();
-    CHECK_OK(rha_replica_open(root, NULL, 1, &rep, &E));
+    CHECK_OK(rha_replica_open_with(root, NULL, RHA_REPLICA_REWIND, &rep, &E));
     if (rep == NULL) {
         teardown();
         return;
     }
-    CHECK_FAILS(rha_replica_rewind(rep, RHA_REWIND_BY_SEQ, 0, NULL, 0, 0, &plan, &E),
+    CHECK_FAILS(rha_replica_rewind_to(rep, RHA_REWIND_BY_SEQ, 0, NULL, 0, 0, false, &plan, &E),
                 RHA_REWIND_NO_POINT, "empty");
-    CHECK_FAILS(rha_replica_open(root, NULL, 1, &second, &E), RHA_REPLICA_BUSY, "busy");
+    /* A struct with a size field must say a size rha knows: a wrong one is
+     * refused before anything happens (the journal is not applied). */
+    report.struct_size = 3;
+    CHECK_FAILS(rha_replica_apply_journal(rep, journal1, &report, &E), RHA_INVALID_ARGUMENT,
+                "rha_apply_report.struct_size is 3");
+    report.struct_size = sizeof report + 8;
+    CHECK_FAILS(rha_replica_apply_journal(rep, journal1, &report, &E), RHA_INVALID_ARGUMENT,
+                "sizeof(struct rha_apply_report)");
+    CHECK(report.applied == 0);
+    report.struct_size = sizeof report;
+    plan.struct_size = 0;
+    CHECK_FAILS(rha_replica_rewind_to(rep, RHA_REWIND_BY_SEQ, 0, NULL, 0, 0, true, &plan, &E),
+                RHA_INVALID_ARGUMENT, "rha_rewind_plan.struct_size is 0");
+    plan.struct_size = sizeof plan;
+    /* The lock is held by this process (another handle): the message says so. */
+    CHECK_FAILS(rha_replica_open_with(root, NULL, RHA_REPLICA_REWIND, &second, &E), RHA_REPLICA_BUSY,
+                "busy: another handle in this process holds the lock");
     CHECK(second == NULL);
     CHECK_OK(rha_replica_apply_journal(rep, journal1, &report, &E));
-    CHECK_FAILS(rha_replica_rewind(rep, RHA_REWIND_BY_BOOKMARK, 0, "nope", 0, 0, &plan, &E),
+    CHECK_FAILS(rha_replica_rewind_to(rep, RHA_REWIND_BY_BOOKMARK, 0, (const uint8_t *)"nope", 4, 0, false, &plan, &E),
                 RHA_REWIND_UNKNOWN_BOOKMARK, "unknown bookmark 'nope'");
-    CHECK_FAILS(rha_replica_rewind(rep, RHA_REWIND_BY_SEQ, 9, NULL, 0, 0, &plan, &E),
+    CHECK_FAILS(rha_replica_rewind_to(rep, RHA_REWIND_BY_SEQ, 9, NULL, 0, 0, false, &plan, &E),
                 RHA_REWIND_NO_POINT, "after the current point");
-    CHECK_FAILS(rha_replica_rewind(rep, RHA_REWIND_BY_BOOKMARK, 0, NULL, 0, 0, &plan, &E),
+    CHECK_FAILS(rha_replica_rewind_to(rep, RHA_REWIND_BY_BOOKMARK, 0, NULL, 0, 0, false, &plan, &E),
                 RHA_NULL_PARAMETER, "name");
     /* `by` is a uint32_t: a value outside rha_rewind_by is refused, not undefined. */
-    CHECK_FAILS(rha_replica_rewind(rep, 7, 0, NULL, 0, 0, &plan, &E), RHA_INVALID_ARGUMENT,
+    CHECK_FAILS(rha_replica_rewind_to(rep, 7, 0, NULL, 0, 0, false, &plan, &E), RHA_INVALID_ARGUMENT,
                 "unknown rha_rewind_by value 7");
 
     /* A record through a planted symlink is refused; nothing leaves the root. */
@@ -236,14 +253,52 @@ static void test_errors(void)
     snprintf(link, sizeof link, "%s/late.txt", root);
     CHECK(access(link, F_OK) != 0);
 
-    CHECK_FAILS(rha_replica_open(NULL, NULL, 1, &second, &E), RHA_NULL_PARAMETER, "root");
+    CHECK_FAILS(rha_replica_open_with(NULL, NULL, RHA_REPLICA_REWIND, &second, &E), RHA_NULL_PARAMETER,
+                "root");
+    CHECK_FAILS(rha_replica_open_with(root, NULL, 4, &second, &E), RHA_INVALID_ARGUMENT,
+                "unknown rha_replica_flag bits 0x4");
     CHECK_FAILS(rha_replica_sync(NULL, &E), RHA_NULL_PARAMETER, "replica");
     rha_replica_free(NULL);
     rha_replica_free(rep);
 
     /* Without rewind, rewinding is refused. */
-    CHECK_OK(rha_replica_open(root, NULL, 0, &second, &E));
+    CHECK_OK(rha_replica_open_with(root, NULL, 0, &second, &E));
     rha_replica_free(second);
+    teardown();
+}
+
+/* A missing root is an error naming it, unless RHA_REPLICA_CREATE; the
+ * state directory is where the lock and the rewind log live. */
+static void test_open_missing_root_and_state_dir(void)
+{
+    rha_replica *rep = NULL;
+    rha_error *err = NULL;
+    char missing[300], state[300], lock[340];
+
+    setup();
+    snprintf(missing, sizeof missing, "%s/not-yet", base);
+    CHECK(rha_replica_open_with(missing, NULL, RHA_REPLICA_REWIND, &rep, &err) == RHA_IO);
+    CHECK(rep == NULL && err != NULL);
+    if (err != NULL) {
+        CHECK(strstr(rha_error_message(err), missing) != NULL);
+        CHECK(strstr(rha_error_message(err), "RHA_REPLICA_CREATE") != NULL);
+        int32_t os = 0;
+        CHECK(rha_error_os_code(err, &os) && os == ENOENT);
+        rha_error_free(err);
+    }
+    CHECK(access(missing, F_OK) != 0);
+    CHECK_OK(rha_replica_open_with(missing, NULL, RHA_REPLICA_CREATE | RHA_REPLICA_REWIND, &rep, &E));
+    rha_replica_free(rep);
+    CHECK(access(missing, F_OK) == 0);
+
+    /* An explicit state directory holds the lock; the root gets no .rha. */
+    snprintf(state, sizeof state, "%s/state", base);
+    CHECK_OK(rha_replica_open_with(root, state, RHA_REPLICA_REWIND, &rep, &E));
+    snprintf(lock, sizeof lock, "%s/lock", state);
+    CHECK(access(lock, F_OK) == 0);
+    snprintf(lock, sizeof lock, "%s/.rha", root);
+    CHECK(access(lock, F_OK) != 0);
+    rha_replica_free(rep);
     teardown();
 }
 
@@ -262,6 +317,7 @@ int main(void)
     static const struct test_case cases[] = {
         {"apply, bookmark, list, rewind, undo", test_apply_bookmark_rewind_undo},
         {"errors", test_errors},
+        {"open: a missing root, a state directory", test_open_missing_root_and_state_dir},
         {"rewind result names", test_result_names},
     };
     return run_cases(cases, sizeof cases / sizeof cases[0]) == 0 ? 0 : 1;

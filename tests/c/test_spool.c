@@ -63,11 +63,11 @@ static rha_record write_record(uint8_t *buf, size_t len, uint8_t fill, uint64_t 
 static void test_append_read_ack_reopen(void)
 {
     uint8_t buf[100];
-    rha_spool_recovery rec;
+    rha_spool_recovery rec = {.struct_size = sizeof(rha_spool_recovery)};
     rha_spool *s;
     rha_spool_reader *r = NULL;
     rha_record got;
-    rha_spool_usage u;
+    rha_spool_usage u = {.struct_size = sizeof(rha_spool_usage)};
     uint64_t i;
     rha_result rc;
 
@@ -185,8 +185,8 @@ static void test_full_spool_stop_policy(void)
     rha_spool_builder *b;
     rha_spool *s;
     rha_spool_append_options o;
-    rha_spool_usage u;
-    rha_spool_event ev;
+    rha_spool_usage u = {.struct_size = sizeof(rha_spool_usage)};
+    rha_spool_event ev = {.struct_size = sizeof(rha_spool_event)};
     rha_spool_ticket t;
     rha_record w = write_record(buf, sizeof buf, 7, 0);
     rha_result rc = RHA_OK;
@@ -232,7 +232,7 @@ static void test_full_spool_degrade_policy(void)
     uint8_t buf[200];
     rha_spool_builder *b;
     rha_spool *s;
-    rha_spool_usage u;
+    rha_spool_usage u = {.struct_size = sizeof(rha_spool_usage)};
     rha_spool_ticket t;
     int i, tracked = 0;
 
@@ -263,7 +263,7 @@ static void test_corruption_and_salvage(void)
     uint8_t buf[50];
     rha_spool *s;
     rha_spool_builder *b;
-    rha_spool_recovery rec;
+    rha_spool_recovery rec = {.struct_size = sizeof(rha_spool_recovery)};
     rha_spool_reader *r = NULL;
     rha_record got;
     char path[512];
@@ -326,7 +326,7 @@ static void test_directory_lock(void)
 static void test_null_handling(void)
 {
     rha_spool *s = NULL;
-    rha_spool_usage u;
+    rha_spool_usage u = {.struct_size = sizeof(rha_spool_usage)};
     rha_record rec;
     rha_spool_builder *b;
     CHECK(rha_spool_builder_new(NULL) == NULL);

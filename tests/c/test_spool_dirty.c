@@ -87,7 +87,7 @@ struct want_target {
 static void check_snapshot(const rha_spool_dirty *d, const struct want_target *want,
                            size_t n_want)
 {
-    rha_spool_dirty_target t;
+    rha_spool_dirty_target t = {.struct_size = sizeof(rha_spool_dirty_target)};
     size_t i, j;
     uint64_t total = 0;
 
@@ -96,6 +96,7 @@ static void check_snapshot(const rha_spool_dirty *d, const struct want_target *w
     for (i = 0; i < n_want; i++) {
         const struct want_target *w = &want[i];
         memset(&t, 0xAB, sizeof t);
+        t.struct_size = sizeof t;
         CHECK_OK(rha_spool_dirty_get(d, i, &t, &E));
         CHECK(t.kind == w->kind);
         if (w->kind == RHA_SPOOL_TARGET_FILE) {
@@ -116,11 +117,17 @@ static void check_snapshot(const rha_spool_dirty *d, const struct want_target *w
         total += t.range_count;
     }
     CHECK(rha_spool_dirty_range_count(d) == total);
-    /* Past the last target: RHA_DONE, output untouched. */
+    /* Past the last target: RHA_INVALID_ARGUMENT naming the index, output
+     * untouched (an index out of range is that error everywhere). */
     memset(&t, 0xAB, sizeof t);
-    CHECK(rha_spool_dirty_get(d, n_want, &t, NULL) == RHA_DONE);
+    t.struct_size = sizeof t;
+    CHECK_FAILS(rha_spool_dirty_get(d, n_want, &t, &E), RHA_INVALID_ARGUMENT, "out of range");
     CHECK(t.kind == 0xABABABABu);
-    CHECK(rha_spool_dirty_get(d, (size_t)-1, &t, NULL) == RHA_DONE);
+    CHECK(rha_spool_dirty_get(d, (size_t)-1, &t, NULL) == RHA_INVALID_ARGUMENT);
+    /* A size rha does not know is refused. */
+    t.struct_size = 7;
+    CHECK_FAILS(rha_spool_dirty_get(d, 0, &t, &E), RHA_INVALID_ARGUMENT,
+                "rha_spool_dirty_target.struct_size is 7");
 }
 
 /* ---- test cases --------------------------------------------------------- */
@@ -130,7 +137,7 @@ static void test_exact_ranges_after_a_degrading_overflow(void)
     rha_spool *s;
     rha_spool_dirty *d = NULL;
     rha_spool_dirty *before = NULL;
-    rha_spool_usage u;
+    rha_spool_usage u = {.struct_size = sizeof(rha_spool_usage)};
     rha_record r;
     uint8_t block[1];
     uint64_t k = 0, first_tracked = 0;
@@ -147,7 +154,7 @@ static void test_exact_ranges_after_a_degrading_overflow(void)
     CHECK(first_tracked > 0);
     CHECK_OK(rha_spool_get_usage(s, &u, &E));
     CHECK(u.mode == RHA_SPOOL_MODE_DEGRADED);
-    CHECK_OK(rha_spool_dirty_regions(s, &before, &E));
+    CHECK_OK(rha_spool_dirty_new(s, &before, &E));
 
     /* 5000..5010 and 8192..8292 of "f" widen to [4096, 12288), merged. */
     CHECK(!append_write(s, "f", 5000, 10));
@@ -180,7 +187,7 @@ static void test_exact_ranges_after_a_degrading_overflow(void)
         const struct want_target want_before[] = {
             {RHA_SPOOL_TARGET_FILE, "f", 0, 1, {{at, at + 4096}}},
         };
-        CHECK_OK(rha_spool_dirty_regions(s, &d, &E));
+        CHECK_OK(rha_spool_dirty_new(s, &d, &E));
         CHECK_OK(rha_spool_get_usage(s, &u, &E));
         CHECK(u.dirty_ranges == 5 && rha_spool_dirty_range_count(d) == 5);
         /* The snapshot outlives its spool. */
@@ -194,7 +201,7 @@ static void test_exact_ranges_after_a_degrading_overflow(void)
         /* Durable: the same regions after reopening. */
         s = open_degrading();
         d = NULL;
-        CHECK_OK(rha_spool_dirty_regions(s, &d, &E));
+        CHECK_OK(rha_spool_dirty_new(s, &d, &E));
         check_snapshot(d, want, 4);
         rha_spool_dirty_free(d);
 
@@ -202,7 +209,7 @@ static void test_exact_ranges_after_a_degrading_overflow(void)
         CHECK_OK(rha_spool_get_usage(s, &u, &E));
         CHECK_OK(rha_spool_reset(s, u.next_seq, &E));
         d = NULL;
-        CHECK_OK(rha_spool_dirty_regions(s, &d, &E));
+        CHECK_OK(rha_spool_dirty_new(s, &d, &E));
         check_snapshot(d, NULL, 0);
         rha_spool_dirty_free(d);
     }
@@ -218,7 +225,7 @@ static void test_an_undegraded_spool_has_no_dirty_regions(void)
     make_dir();
     s = open_degrading();
     CHECK(append_write(s, "f", 0, 10));
-    CHECK_OK(rha_spool_dirty_regions(s, &d, &E));
+    CHECK_OK(rha_spool_dirty_new(s, &d, &E));
     check_snapshot(d, NULL, 0);
     rha_spool_dirty_free(d);
     rha_spool_free(s);
@@ -228,10 +235,10 @@ static void test_an_undegraded_spool_has_no_dirty_regions(void)
 static void test_null_handling(void)
 {
     rha_spool_dirty *d = NULL;
-    rha_spool_dirty_target t;
+    rha_spool_dirty_target t = {.struct_size = sizeof(rha_spool_dirty_target)};
     rha_spool *s;
 
-    CHECK_FAILS(rha_spool_dirty_regions(NULL, &d, &E), RHA_NULL_PARAMETER, "spool");
+    CHECK_FAILS(rha_spool_dirty_new(NULL, &d, &E), RHA_NULL_PARAMETER, "spool");
     CHECK(d == NULL);
     CHECK_FAILS(rha_spool_dirty_get(NULL, 0, &t, &E), RHA_NULL_PARAMETER, "dirty");
     CHECK(rha_spool_dirty_granularity(NULL) == 0);
@@ -241,8 +248,8 @@ static void test_null_handling(void)
 
     make_dir();
     s = open_degrading();
-    CHECK_FAILS(rha_spool_dirty_regions(s, NULL, &E), RHA_NULL_PARAMETER, "dirty_out");
-    CHECK_OK(rha_spool_dirty_regions(s, &d, &E));
+    CHECK_FAILS(rha_spool_dirty_new(s, NULL, &E), RHA_NULL_PARAMETER, "dirty_out");
+    CHECK_OK(rha_spool_dirty_new(s, &d, &E));
     CHECK_FAILS(rha_spool_dirty_get(d, 0, NULL, &E), RHA_NULL_PARAMETER, "target_out");
     rha_spool_dirty_free(d);
     rha_spool_free(s);

@@ -110,14 +110,16 @@ static void scan_job(const char *rel, struct buf *out, uint64_t entries)
     char p[300];
     rha_tree_scan_job *job = NULL;
     uint8_t room[7];
-    rha_result rc = RHA_OK;
+    rha_result rc = RHA_BLOCKED;
     path_of(p, rel);
     CHECK_OK(rha_tree_scan_job_new(p, 0, &job, &E));
-    while (rc == RHA_OK) {
+    while (rc == RHA_BLOCKED) {
         rha_out_buffer o = {room, sizeof room, 0};
         rha_error *err = NULL;
         rc = rha_tree_scan_job_read(job, &o, &err);
-        CHECK(rc == RHA_OK || rc == RHA_DONE);
+        /* Output full with more to come is RHA_BLOCKED, as for every job. */
+        CHECK(rc == RHA_BLOCKED || rc == RHA_DONE);
+        CHECK(rc == RHA_DONE || o.pos == o.size);
         if (err != NULL) {
             check_fail(__FILE__, __LINE__, "%s", rha_error_message(err));
         }
@@ -316,6 +318,43 @@ static void test_compare_buffers_with_exclusions(void)
     teardown();
 }
 
+/* A replica's state directory .rha (lock, rewind log) is left out of a scan
+ * of its root unless asked for, so a plan from a master never deletes it. */
+static void test_state_dir_is_left_out(void)
+{
+    struct buf ms = {NULL, 0}, rs = {NULL, 0};
+    char r[300], rs_path[300];
+    rha_plan *plan = NULL;
+    rha_tree_scan_stats stats;
+    rha_compare_options *o = rha_compare_options_new();
+    setup();
+    make("r/.rha");
+    put("r/.rha/lock", "");
+    make("r/.rha/rewind");
+    put("r/.rha/rewind/log", "undo");
+    scan_job("m", &ms, 5);
+    scan_job("r", &rs, 3); /* d, d/f, old: no .rha */
+    CHECK_OK(rha_compare_options_set_owners(o, false, &E));
+    CHECK_OK(rha_plan_new_buffers(o, ms.p, ms.len, rs.p, rs.len, &plan, &E));
+    if (plan != NULL) {
+        /* The master has no .rha, yet nothing deletes the replica's. */
+        check_plan(plan, expected_plan, sizeof expected_plan / sizeof expected_plan[0]);
+    }
+    rha_plan_free(plan);
+    rha_compare_options_free(o);
+
+    path_of(r, "r");
+    path_of(rs_path, "r-all.rhatree");
+    CHECK_OK(rha_tree_scan_file(r, rs_path, RHA_TREE_SCAN_INCLUDE_STATE_DIR, &stats, &E));
+    CHECK(stats.entries == 3 + 4);
+    CHECK_OK(rha_tree_scan_file(r, rs_path, 0, &stats, &E));
+    CHECK(stats.entries == 3);
+    CHECK_FAILS(rha_tree_scan_file(r, rs_path, 4, &stats, &E), RHA_INVALID_ARGUMENT, "0x4");
+    buf_free(&ms);
+    buf_free(&rs);
+    teardown();
+}
+
 static void test_damage_is_an_error_with_an_offset(void)
 {
     struct buf sig = {NULL, 0};
@@ -337,11 +376,26 @@ static void test_damage_is_an_error_with_an_offset(void)
     sig.p[40] ^= 1;
     CHECK(read_sig(&sig, paths, 8, &rc, &offset) == -1);
     CHECK(rc == RHA_TREE_CORRUPT && offset == 16);
-    CHECK_OK(rha_plan_new_buffers(NULL, sig.p, sig.len, NULL, 0, &plan, &E));
-    CHECK_FAILS(rha_plan_next(plan, &op, &E), RHA_TREE_CORRUPT, "master signature");
+    /* A damaged buffer fails when the plan is made, naming the side, with
+     * the offset. */
+    {
+        rha_error *err = NULL;
+        offset = 999;
+        CHECK(rha_plan_new_buffers(NULL, sig.p, sig.len, sig.p, 0, &plan, &err) == RHA_TREE_CORRUPT);
+        CHECK(plan == NULL && err != NULL);
+        if (err != NULL) {
+            CHECK(strstr(rha_error_message(err), "master signature") != NULL);
+            CHECK(rha_error_offset(err, &offset) && offset == 16);
+            rha_error_free(err);
+        }
+    }
+    sig.p[40] ^= 1;
+    CHECK_FAILS(rha_plan_new_buffers(NULL, sig.p, sig.len, (const uint8_t *)"garbage", 7, &plan, &E),
+                RHA_TREE_CORRUPT, "replica signature");
+    CHECK(plan == NULL);
+    CHECK_OK(rha_plan_new_buffers(NULL, sig.p, sig.len, sig.p, sig.len, &plan, &E));
     CHECK(rha_plan_next(plan, &op, NULL) == RHA_DONE);
     rha_plan_free(plan);
-    sig.p[40] ^= 1;
     /* Every cut is caught. */
     for (i = 0; i < sig.len; i++) {
         struct buf cut = {sig.p, i};
@@ -431,6 +485,7 @@ int main(int argc, char **argv)
         {"entry fields", test_entry_fields},
         {"compare signature files", test_compare_files},
         {"compare buffers with exclusions", test_compare_buffers_with_exclusions},
+        {"a replica's .rha is left out of scans and plans", test_state_dir_is_left_out},
         {"damage and truncation are errors with offsets", test_damage_is_an_error_with_an_offset},
         {"NULL handling and _free(NULL)", test_null_handling},
         {"I/O errors carry errno", test_io_errors_carry_errno},

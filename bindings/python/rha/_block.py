@@ -145,7 +145,7 @@ class DeltaJob(_Job):
             raise_code(lib.RHA_INVALID_ARGUMENT, f"unknown delta format {format!r}")
         data = bytes(sig)
         loaded = ffi.new("rha_signature **")
-        call(lib.rha_signature_load, ffi.from_buffer(data), len(data), loaded)
+        call(lib.rha_signature_new, ffi.from_buffer(data), len(data), loaded)
         try:
             out = ffi.new("rha_delta_job **")
             call(lib.rha_delta_job_new, loaded[0], formats[format], out)

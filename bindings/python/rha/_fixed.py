@@ -245,7 +245,7 @@ def compare_fixed(replica_sig: Union[Signature, Source],
         try:
             out = ffi.new("rha_fixed_plan **")
             with replica._use() as r, master._use() as m:
-                call(lib.rha_fixed_compare, r, m, out)
+                call(lib.rha_fixed_plan_new, r, m, out)
             return FixedPlan(out[0])
         finally:
             if own_master:

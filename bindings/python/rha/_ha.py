@@ -177,10 +177,10 @@ class Scenario(Closeable):
                     raise ValueError(f"unknown scenario type {scenario_type!r}")
                 call(lib.rha_ha_scenario_builder_set_name, b, *_text(name))
                 call(lib.rha_ha_scenario_builder_set_type, b, SCENARIO_TYPES[scenario_type])
-                for is_replica, host in ((False, master), (True, replica)):
+                for side, host in ((lib.RHA_HA_MASTER, master), (lib.RHA_HA_REPLICA, replica)):
                     if host is not None:
                         hname, addr, prefix = host
-                        call(lib.rha_ha_scenario_builder_set_host, b, is_replica, *_text(hname), *_text(addr), prefix)
+                        call(lib.rha_ha_scenario_builder_set_side_host, b, side, *_text(hname), *_text(addr), prefix)
                 call(
                     lib.rha_ha_scenario_builder_set_is_alive,
                     b,
@@ -382,6 +382,7 @@ class Scenario(Closeable):
     def status(self) -> Status:
         """The state, the active host and flags."""
         st = ffi.new("rha_ha_status *")
+        st.struct_size = ffi.sizeof("rha_ha_status")
         with self._use() as h:
             call(lib.rha_ha_scenario_status, h, st)
         return Status(

@@ -50,6 +50,7 @@ def to_cdef(header: str) -> Tuple[str, Dict[str, int]]:
     """
     text = _join_continuations(_strip_comments(header))
     macros: Dict[str, Optional[str]] = {}  # every defined name -> replacement text
+    functions: Dict[str, Tuple[List[str], str]] = {}  # function-like: parameters, body
     ints: Dict[str, int] = {}
     decls: List[str] = []
     # One entry per open conditional: (this branch active, some branch taken, parent active).
@@ -81,10 +82,11 @@ def to_cdef(header: str) -> Tuple[str, Dict[str, int]]:
         elif not active:
             pass
         elif name == "define":
-            _define(rest, macros, ints, decls)
+            _define(rest, macros, ints, functions)
         elif name == "undef":
             macros.pop(rest, None)
             ints.pop(rest, None)
+            functions.pop(rest, None)
         elif name == "error":
             raise HeaderError(f"#error {rest}")
         # #include, #pragma, #warning, #line and the null directive: nothing to declare.
@@ -93,6 +95,7 @@ def to_cdef(header: str) -> Tuple[str, Dict[str, int]]:
     if stack:
         raise HeaderError("unterminated #if")
     body = _substitute("\n".join(decls), macros, ints)
+    body = _expand_functions(body, functions)
     body = _STATIC_CONST.sub(lambda m: _static_const(m, ints), body)
     body = _drop_extern_c(body)
     body = _drop_attributes(body)
@@ -130,13 +133,22 @@ def _join_continuations(text: str) -> str:
     return re.sub(r"\\\n", " ", text)
 
 
-def _define(rest: str, macros: Dict[str, Optional[str]], ints: Dict[str, int], decls: List[str]) -> None:
+def _define(
+    rest: str,
+    macros: Dict[str, Optional[str]],
+    ints: Dict[str, int],
+    functions: Dict[str, Tuple[List[str], str]],
+) -> None:
     m = _DEFINE.match(rest)
     if not m:
         raise HeaderError(f"malformed #define {rest}")
     name, params, value = m.group(1), m.group(2), m.group(3).strip()
     if params is not None:
-        macros[name] = None  # function-like: nothing cffi can use
+        # Function-like (an attribute macro such as RHA_DEPRECATED(note)):
+        # expanded where declarations use it.
+        macros[name] = None
+        names = [p.strip() for p in params[1:-1].split(",") if p.strip()]
+        functions[name] = (names, value)
         return
     macros[name] = value
     number = _eval_int(value, ints) if value else None
@@ -257,6 +269,49 @@ def _substitute(body: str, macros: Dict[str, Optional[str]], ints: Dict[str, int
             break
         body = new
     return body
+
+
+def _expand_functions(body: str, functions: Dict[str, Tuple[List[str], str]]) -> str:
+    """Expands each use of a function-like macro, ``NAME(args)``, by its body."""
+    for name, (params, replacement) in functions.items():
+        pattern = re.compile(r"\b" + re.escape(name) + r"\s*\(")
+        while True:
+            m = pattern.search(body)
+            if not m:
+                break
+            close = _matching_paren(body, m.end() - 1)
+            args = _split_args(body[m.end() : close])
+            text = replacement
+            for param, arg in zip(params, args):
+                text = re.sub(r"\b" + re.escape(param) + r"\b", lambda _: arg, text)
+            body = body[: m.start()] + text + body[close + 1 :]
+    return body
+
+
+def _split_args(text: str) -> List[str]:
+    """Splits macro arguments at the commas outside parentheses and string literals."""
+    args: List[str] = []
+    depth, start, quote = 0, 0, ""
+    i = 0
+    while i < len(text):
+        c = text[i]
+        if quote:
+            if c == "\\":
+                i += 1
+            elif c == quote:
+                quote = ""
+        elif c in "\"'":
+            quote = c
+        elif c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+        elif c == "," and depth == 0:
+            args.append(text[start:i].strip())
+            start = i + 1
+        i += 1
+    args.append(text[start:].strip())
+    return args
 
 
 def _static_const(m: "re.Match[str]", ints: Dict[str, int]) -> str:

@@ -179,6 +179,7 @@ class JournalReader(Closeable):
                     f"finish called before every fed byte was read ({unread} bytes unread)",
                 )
             end: Any = ffi.new("rha_journal_end *")
+            end.struct_size = ffi.sizeof("rha_journal_end")
             call(lib.rha_journal_reader_finish, r, end)
             return End(bool(end.torn), int(end.offset), int(end.tail_len))
 

@@ -139,22 +139,36 @@ class Replica(Closeable):
 
     Args:
         root: The replica's root directory.
-        spool: The spool directory (rewind log, lock); default ``ROOT/.rha``,
-            which records may then not touch.
+        spool: The replica's state directory (its lock, applied point and
+            rewind log); default ``ROOT/.rha``, which records may then not
+            touch. Created if missing.
         rewind: Keep a rewind log (a replica that has one always keeps it).
+        create: Create ``root`` if it is missing (its last component only);
+            otherwise a missing root raises ``RhaIOError``.
 
     Raises:
-        ReplicaBusyError: another handle or process has the replica open.
+        ReplicaBusyError: another handle (the message says "in this
+            process") or another process has the replica open.
+        RhaIOError: ``root`` is missing and ``create`` is false, or another
+            I/O error.
 
     Methods may be called from any thread; calls are serialised.
     """
 
     _what = "replica"
 
-    def __init__(self, root: PathArg, *, spool: Optional[PathArg] = None, rewind: bool = True):
+    def __init__(
+        self,
+        root: PathArg,
+        *,
+        spool: Optional[PathArg] = None,
+        rewind: bool = True,
+        create: bool = False,
+    ):
         out = ffi.new("rha_replica **")
         spool_arg = ffi.new("char[]", _path(spool)) if spool is not None else ffi.NULL
-        call(lib.rha_replica_open, ffi.new("char[]", _path(root)), spool_arg, int(rewind), out)
+        flags = (lib.RHA_REPLICA_REWIND if rewind else 0) | (lib.RHA_REPLICA_CREATE if create else 0)
+        call(lib.rha_replica_open_with, ffi.new("char[]", _path(root)), spool_arg, flags, out)
         self._own(out[0], lib.rha_replica_free)
 
     def apply_journal(self, path: PathArg) -> ApplyReport:
@@ -166,6 +180,7 @@ class Replica(Closeable):
         numbering), :class:`CorruptJournalError` if it is damaged (records
         before the damage are applied)."""
         report = ffi.new("rha_apply_report *")
+        report.struct_size = ffi.sizeof("rha_apply_report")
         with self._use() as h:
             call(lib.rha_replica_apply_journal, h, ffi.new("char[]", _path(path)), report)
         return ApplyReport(
@@ -197,6 +212,7 @@ class Replica(Closeable):
     @staticmethod
     def _snapshot(h: Any) -> Any:
         info = ffi.new("rha_rewind_info *")
+        info.struct_size = ffi.sizeof("rha_rewind_info")
         call(lib.rha_replica_info, h, info)
         return info
 
@@ -216,6 +232,7 @@ class Replica(Closeable):
         """Every point from the oldest to the current one."""
         out = []
         p = ffi.new("rha_rewind_point *")
+        p.struct_size = ffi.sizeof("rha_rewind_point")
         with self._use() as h:
             i = self._snapshot(h)
             for k in range(int(i.points)):
@@ -227,6 +244,7 @@ class Replica(Closeable):
         """Every bookmark still reachable, oldest first."""
         out = []
         b = ffi.new("rha_bookmark *")
+        b.struct_size = ffi.sizeof("rha_bookmark")
         with self._use() as h:
             i = self._snapshot(h)
             for k in range(int(i.bookmarks)):
@@ -242,13 +260,8 @@ class Replica(Closeable):
         """Marks the current point as ``name`` (durably)."""
         ts = time.time_ns() if timestamp_ns is None else timestamp_ns
         with self._use() as h:
-            call(
-                lib.rha_replica_set_bookmark,
-                h,
-                ffi.new("char[]", name.encode("utf-8")),
-                ts,
-                int(app_consistent),
-            )
+            encoded = name.encode("utf-8")
+            call(lib.rha_replica_add_bookmark, h, ffi.from_buffer(encoded), len(encoded), ts, bool(app_consistent))
 
     def rewind(
         self,
@@ -264,23 +277,27 @@ class Replica(Closeable):
         if sum(x is not None for x in (seq, bookmark, time_ns)) != 1:
             raise TypeError("give exactly one of seq, bookmark and time_ns")
         plan = ffi.new("rha_rewind_plan *")
+        plan.struct_size = ffi.sizeof("rha_rewind_plan")
         name = ffi.NULL
+        name_len = 0
         if bookmark is not None:
             by = lib.RHA_REWIND_BY_BOOKMARK
-            name = ffi.new("char[]", bookmark.encode("utf-8"))
+            encoded = bookmark.encode("utf-8")
+            name, name_len = ffi.new("uint8_t[]", encoded), len(encoded)
         elif seq is not None:
             by = lib.RHA_REWIND_BY_SEQ
         else:
             by = lib.RHA_REWIND_BY_TIME
         with self._use() as h:
             call(
-                lib.rha_replica_rewind,
+                lib.rha_replica_rewind_to,
                 h,
                 by,
                 seq or 0,
                 name,
+                name_len,
                 time_ns or 0,
-                int(dry_run),
+                bool(dry_run),
                 plan,
             )
         return RewindPlan(

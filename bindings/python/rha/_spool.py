@@ -223,6 +223,7 @@ class Spool(Closeable):
             raise
         out = ffi.new("rha_spool **")
         rec = ffi.new("rha_spool_recovery *")
+        rec.struct_size = ffi.sizeof("rha_spool_recovery")
         call(lib.rha_spool_build, builder, out, rec)
         # Released by rha_spool_close, which makes everything durable first.
         self._own(out[0], _close_spool)
@@ -314,6 +315,7 @@ class Spool(Closeable):
     def usage(self) -> SpoolUsage:
         """Usage, limits and state."""
         u = ffi.new("rha_spool_usage *")
+        u.struct_size = ffi.sizeof("rha_spool_usage")
         with self._use() as spool:
             call(lib.rha_spool_get_usage, spool, u)
         return SpoolUsage(
@@ -339,14 +341,15 @@ class Spool(Closeable):
         appends do not change."""
         out = ffi.new("rha_spool_dirty **")
         with self._use() as spool:
-            call(lib.rha_spool_dirty_regions, spool, out)
+            call(lib.rha_spool_dirty_new, spool, out)
         snap = out[0]
         try:
             files: Dict[bytes, List[Range]] = {}
             volumes: Dict[int, List[Range]] = {}
             target = ffi.new("rha_spool_dirty_target *")
-            i = 0
-            while call(lib.rha_spool_dirty_get, snap, i, target) == lib.RHA_OK:
+            target.struct_size = ffi.sizeof("rha_spool_dirty_target")
+            for i in range(lib.rha_spool_dirty_target_count(snap)):
+                call(lib.rha_spool_dirty_get, snap, i, target)
                 ranges: List[Range] = [
                     (
                         int(target.ranges[j].start),
@@ -362,7 +365,6 @@ class Spool(Closeable):
                     n = target.path.len
                     path = ffi.unpack(ffi.cast("const char *", target.path.ptr), n) if n else b""
                     files[path] = ranges
-                i += 1
             return DirtyRegions(int(lib.rha_spool_dirty_granularity(snap)), files, volumes)
         finally:
             lib.rha_spool_dirty_free(snap)
@@ -371,6 +373,7 @@ class Spool(Closeable):
         """Takes every pending monitoring event, oldest first."""
         out = []
         ev = ffi.new("rha_spool_event *")
+        ev.struct_size = ffi.sizeof("rha_spool_event")
         with self._use() as spool:
             while call(lib.rha_spool_poll_event, spool, ev) == lib.RHA_OK:
                 out.append(

@@ -144,22 +144,31 @@ def _entry(e: Any) -> TreeEntry:
     )
 
 
-def _flags(one_file_system: bool) -> int:
-    return lib.RHA_TREE_SCAN_ONE_FILE_SYSTEM if one_file_system else 0
+def _flags(one_file_system: bool, include_state_dir: bool) -> int:
+    flags = lib.RHA_TREE_SCAN_ONE_FILE_SYSTEM if one_file_system else 0
+    return flags | (lib.RHA_TREE_SCAN_INCLUDE_STATE_DIR if include_state_dir else 0)
 
 
-def scan(directory: Union[str, "os.PathLike[str]"], *, one_file_system: bool = False) -> bytes:
+def scan(
+    directory: Union[str, "os.PathLike[str]"],
+    *,
+    one_file_system: bool = False,
+    include_state_dir: bool = False,
+) -> bytes:
     """Scans the tree under ``directory`` and returns its signature.
 
     Symlinks are recorded, not followed. With ``one_file_system`` the scan
-    does not descend into other mounted file systems.
+    does not descend into other mounted file systems. A replica's state
+    directory ``.rha`` at the root (its lock and rewind log) is left out
+    unless ``include_state_dir``.
 
     Raises:
         InvalidArgumentError: ``directory`` is not a directory.
         RhaIOError: a directory or entry could not be read (the message names it).
     """
     job_out = ffi.new("rha_tree_scan_job **")
-    call(lib.rha_tree_scan_job_new, os.fsencode(directory), _flags(one_file_system), job_out)
+    flags = _flags(one_file_system, include_state_dir)
+    call(lib.rha_tree_scan_job_new, os.fsencode(directory), flags, job_out)
     job = ffi.gc(job_out[0], lib.rha_tree_scan_job_free)
     room = ffi.new("uint8_t[]", _CHUNK)
     out = ffi.new("rha_out_buffer *")
@@ -177,12 +186,13 @@ def scan_to_file(
     signature_path: Union[str, "os.PathLike[str]"],
     *,
     one_file_system: bool = False,
+    include_state_dir: bool = False,
 ) -> ScanStats:
     """Scans the tree under ``directory`` into the signature file
     ``signature_path`` and returns the totals. See :func:`scan`."""
     stats = ffi.new("rha_tree_scan_stats *")
     call(lib.rha_tree_scan_file, os.fsencode(directory), os.fsencode(signature_path),
-         _flags(one_file_system), stats)
+         _flags(one_file_system, include_state_dir), stats)
     return ScanStats(int(stats.entries), int(stats.files), int(stats.bytes))
 
 

@@ -112,6 +112,19 @@ def test_translates_cbindgen_output():
     assert ffi.sizeof("rha_bytes") == ffi.sizeof("void *") + ffi.sizeof("size_t")
 
 
+def test_function_like_attribute_macros_expand():
+    header = (
+        "#if defined(__GNUC__)\n#define RHA_DEPRECATED(note) __attribute__((deprecated(note)))\n"
+        "#else\n#define RHA_DEPRECATED(note)\n#endif\n"
+        'RHA_DEPRECATED("use g, (not h)") int f(void);\nint g(void);\n'
+    )
+    cdef, _ = _header.to_cdef(header)
+    assert "RHA_DEPRECATED" not in cdef
+    ffi = cffi.FFI()
+    ffi.cdef(cdef)
+    assert "int f(void);" in cdef
+
+
 def test_unguarded_extern_c_is_removed():
     cdef, _ = _header.to_cdef('extern "C" {\nint f(void);\n}\n')
     cffi.FFI().cdef(cdef)

@@ -75,12 +75,21 @@ def test_apply_bookmark_rewind_undo(tmp_path: Path, replica_dir: Path) -> None:
         assert a.read_bytes() == b"NEWst"
 
 
+def test_open_refuses_a_missing_root_unless_create(tmp_path: Path) -> None:
+    missing = tmp_path / "not-yet"
+    with pytest.raises(rha.RhaIOError, match="not-yet.*RHA_REPLICA_CREATE"):
+        rha.Replica(missing)
+    assert not missing.exists()
+    with rha.Replica(missing, create=True):
+        assert missing.is_dir()
+
+
 def test_errors(tmp_path: Path, replica_dir: Path) -> None:
     j = journal(tmp_path / "j.rhaj", 1, [rha.Create("f", 0o644)])
     with rha.Replica(replica_dir) as r:
         with pytest.raises(rha.NoPointError):
             r.rewind(seq=0)
-        with pytest.raises(rha.ReplicaBusyError, match="busy"):
+        with pytest.raises(rha.ReplicaBusyError, match="busy: another handle in this process"):
             rha.Replica(replica_dir)
         r.apply_journal(j)
         with pytest.raises(rha.UnknownBookmarkError, match="unknown bookmark 'nope'") as e:

@@ -119,3 +119,13 @@ def test_golden_signatures():
     with pytest.raises(rha.CorruptTreeSignatureError) as info:
         list(rha.read_signature(DATA / "tree-v1-corrupt.rhatree"))
     assert info.value.offset == 16
+
+
+def test_a_replicas_state_dir_is_left_out_unless_asked(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_bytes(b"a")
+    (tmp_path / ".rha").mkdir()
+    (tmp_path / ".rha" / "lock").write_bytes(b"")
+    paths = [e.path for e in rha.read_signature(rha.scan(tmp_path))]
+    assert paths == ["a.txt"] or paths == [b"a.txt"]
+    everything = [e.path for e in rha.read_signature(rha.scan(tmp_path, include_state_dir=True))]
+    assert len(everything) == 3

@@ -43,11 +43,18 @@ pub enum ApplyError {
         /// Why.
         reason: &'static str,
     },
-    /// Another process holds the replica's lock.
-    #[error("replica is busy: another process holds the lock '{}'", lock.display())]
+    /// Another process, or another handle in this process, holds the
+    /// replica's lock.
+    #[error(
+        "replica is busy: {} holds the lock '{}'",
+        if *by_this_process { "another handle in this process" } else { "another process" },
+        lock.display()
+    )]
     Busy {
         /// The lock file.
         lock: PathBuf,
+        /// Whether the holder is this process (another open handle).
+        by_this_process: bool,
     },
     /// A file or directory could not be opened or created.
     #[error("'{}': {source}", path.display())]
@@ -271,9 +278,10 @@ impl ReplicaDir {
         };
         prepare_spool(root, &spool, &options)?;
         let storage = DirStorage::open(&spool).map_err(|e| {
-            if e.kind() == io::ErrorKind::WouldBlock {
+            if let Some(held) = rha_core::storage::lock_held(&e) {
                 ApplyError::Busy {
                     lock: spool.join(LOCK_FILE),
+                    by_this_process: held.by_this_process,
                 }
             } else {
                 io(&spool)(e)

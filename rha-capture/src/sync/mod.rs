@@ -412,12 +412,19 @@ pub enum SyncError {
     },
     /// Another process (an `rha apply`, another sync) holds the replica's
     /// lock; nothing was done.
-    #[error("replica {} is busy: another process holds its lock '{}'", replica.display(), lock.display())]
+    #[error(
+        "replica {} is busy: {} holds its lock '{}'",
+        replica.display(),
+        if *by_this_process { "another handle in this process" } else { "another process" },
+        lock.display()
+    )]
     Busy {
         /// The replica directory.
         replica: PathBuf,
         /// The lock file.
         lock: PathBuf,
+        /// Whether the holder is this process (another open handle).
+        by_this_process: bool,
     },
     /// The replica keeps rewind points, which a sync would make wrong (it
     /// records no inverses), and [`SyncOptions::drop_rewind_points`] is
@@ -563,9 +570,10 @@ fn lock_replica(replica: &Path) -> Result<Option<rha_core::storage::DirStorage>,
     }
     match rha_core::storage::DirStorage::open(&state) {
         Ok(storage) => Ok(Some(storage)),
-        Err(e) if e.kind() == io::ErrorKind::WouldBlock => Err(SyncError::Busy {
+        Err(e) if rha_core::storage::lock_held(&e).is_some() => Err(SyncError::Busy {
             replica: replica.to_path_buf(),
             lock: state.join(rha_core::storage::LOCK_FILE),
+            by_this_process: rha_core::storage::lock_held(&e).is_some_and(|h| h.by_this_process),
         }),
         Err(source) => Err(SyncError::Apply {
             op: "lock",

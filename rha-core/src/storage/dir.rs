@@ -3,8 +3,9 @@
 use std::fs::{self, File, OpenOptions};
 use std::io;
 use std::os::unix::fs::FileExt;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 
@@ -13,9 +14,10 @@ use super::backend::{Storage, StorageFile};
 /// Storage in a real directory.
 ///
 /// Opening takes an exclusive advisory lock (`flock`) on a file named
-/// `lock` in the directory, so two processes never use the same directory;
-/// the lock is released when the last clone (or [`subdir`](Self::subdir))
-/// is dropped.
+/// `lock` in the directory, so two processes (or two handles in one
+/// process) never use the same directory; the lock is released when the
+/// last clone (or [`subdir`](Self::subdir)) is dropped. A held lock fails
+/// the open with a [`LockHeld`] that says whether this process holds it.
 #[derive(Debug, Clone)]
 pub struct DirStorage {
     inner: Arc<DirInner>,
@@ -25,7 +27,59 @@ pub struct DirStorage {
 struct DirInner {
     path: PathBuf,
     dir: File,
-    _lock: Arc<File>,
+    _lock: Arc<HeldLock>,
+}
+
+/// The locks this process holds, by (device, inode) of the lock file: so a
+/// lock found held can be said to be held here or by another process
+/// (`flock` refuses a second lock through another open file either way).
+static HELD: Mutex<Vec<(u64, u64)>> = Mutex::new(Vec::new());
+
+/// Runs `f` on the list of held locks (a panic elsewhere while it was
+/// locked does not make the list wrong: each change is one push or remove).
+fn with_held<T>(f: impl FnOnce(&mut Vec<(u64, u64)>) -> T) -> T {
+    let mut held = HELD.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    f(&mut held)
+}
+
+/// A locked lock file, listed in [`HELD`] until dropped.
+#[derive(Debug)]
+struct HeldLock {
+    _file: File,
+    key: (u64, u64),
+}
+
+impl Drop for HeldLock {
+    fn drop(&mut self) {
+        with_held(|held| {
+            if let Some(i) = held.iter().position(|k| *k == self.key) {
+                held.swap_remove(i);
+            }
+        });
+    }
+}
+
+/// Why [`DirStorage::open`] failed with [`io::ErrorKind::WouldBlock`]: the
+/// directory's lock is held, by this process (another handle on the same
+/// directory) or by another one. [`lock_held`] finds it in the error.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{} is in use by {}",
+    path.display(),
+    if *by_this_process { "this process (another handle on it is open)" } else { "another process" }
+)]
+pub struct LockHeld {
+    /// The locked directory.
+    pub path: PathBuf,
+    /// Whether the holder is this process.
+    pub by_this_process: bool,
+}
+
+/// The [`LockHeld`] inside an error from [`DirStorage::open`], if that is
+/// why it failed.
+pub fn lock_held(e: &io::Error) -> Option<&LockHeld> {
+    e.get_ref()
+        .and_then(|inner| inner.downcast_ref::<LockHeld>())
 }
 
 /// The name of the lock file [`DirStorage`] keeps in its directory.
@@ -38,10 +92,11 @@ const LOCK_RETRY_PAUSE: std::time::Duration = std::time::Duration::from_millis(1
 
 impl DirStorage {
     /// Opens (creating it and its parents if needed) the directory `path`
-    /// and locks it. Fails with [`io::ErrorKind::WouldBlock`] if another
-    /// process holds the lock (after retrying for about a quarter second,
-    /// so a lock just released by a process that is exiting, or held by a
-    /// child between fork and exec, does not count).
+    /// and locks it. Fails with [`io::ErrorKind::WouldBlock`], carrying a
+    /// [`LockHeld`], if the lock is held: at once if this process holds it,
+    /// else after retrying for about a quarter second (so a lock just
+    /// released by a process that is exiting, or held by a child between
+    /// fork and exec, does not count).
     pub fn open(path: impl AsRef<Path>) -> io::Result<Self> {
         let path = path.as_ref().to_path_buf();
         fs::create_dir_all(&path)?;
@@ -52,6 +107,20 @@ impl DirStorage {
             .create(true)
             .truncate(false)
             .open(path.join(LOCK_FILE))?;
+        let meta = lock.metadata()?;
+        let key = (meta.dev(), meta.ino());
+        let held = |by_this_process| {
+            io::Error::new(
+                io::ErrorKind::WouldBlock,
+                LockHeld {
+                    path: path.clone(),
+                    by_this_process,
+                },
+            )
+        };
+        if with_held(|held| held.contains(&key)) {
+            return Err(held(true));
+        }
         // A lock released a moment ago can still be held by a copy of its
         // descriptor in a child process between fork and exec (any thread
         // of the holder that spawns a program makes one): retry for a
@@ -65,19 +134,18 @@ impl DirStorage {
                     std::thread::sleep(LOCK_RETRY_PAUSE);
                 }
                 Err(e) if e == rustix::io::Errno::WOULDBLOCK => {
-                    return Err(io::Error::new(
-                        io::ErrorKind::WouldBlock,
-                        format!("{} is in use by another process", path.display()),
-                    ))
+                    // Another thread of this process may have taken it meanwhile.
+                    return Err(held(with_held(|held| held.contains(&key))));
                 }
                 Err(e) => return Err(e.into()),
             }
         }
+        with_held(|held| held.push(key));
         Ok(Self {
             inner: Arc::new(DirInner {
                 path,
                 dir,
-                _lock: Arc::new(lock),
+                _lock: Arc::new(HeldLock { _file: lock, key }),
             }),
         })
     }

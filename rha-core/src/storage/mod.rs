@@ -45,7 +45,7 @@ mod replace;
 mod tests;
 
 pub use backend::{Storage, StorageFile};
-pub use dir::{DirStorage, LOCK_FILE};
+pub use dir::{lock_held, DirStorage, LockHeld, LOCK_FILE};
 pub use fault::{FaultInjector, FaultPlan, Faults};
 pub use mem::{CrashPlan, MemStats, MemStorage};
 pub use replace::{replace_file, TMP_SUFFIX};

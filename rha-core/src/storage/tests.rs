@@ -6,6 +6,41 @@ use std::sync::Arc;
 use super::*;
 
 #[test]
+fn a_lock_held_by_another_process_says_so() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    drop(DirStorage::open(tmp.path()).expect("create"));
+    // Another process: flock(1) takes the lock and becomes `sleep` (no
+    // fork, so killing it releases the lock).
+    let lock = tmp.path().join(LOCK_FILE);
+    let Ok(mut child) = std::process::Command::new("flock")
+        .args(["-x", "--no-fork"])
+        .arg(&lock)
+        .args(["sleep", "5"])
+        .spawn()
+    else {
+        eprintln!("flock(1) is not installed; skipped");
+        return;
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let e = loop {
+        match DirStorage::open(tmp.path()) {
+            Err(e) => break e,
+            Ok(d) if std::time::Instant::now() < deadline => drop(d),
+            Ok(_) => panic!("the other process never took the lock"),
+        }
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    let held = lock_held(&e).expect("a LockHeld");
+    assert!(!held.by_this_process);
+    assert!(e.to_string().contains("in use by another process"), "{e}");
+    // Released, and this process's own record of it is gone with the handle.
+    let dir = DirStorage::open(tmp.path()).expect("unlocked");
+    drop(dir);
+    drop(DirStorage::open(tmp.path()).expect("reopened after drop"));
+}
+
+#[test]
 fn a_subdirectory_shares_its_parents_lock() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = DirStorage::open(tmp.path()).expect("open");
@@ -16,6 +51,9 @@ fn a_subdirectory_shares_its_parents_lock() {
     // The subdirectory alone still holds the lock.
     let e = DirStorage::open(tmp.path()).expect_err("locked");
     assert_eq!(e.kind(), io::ErrorKind::WouldBlock);
+    let held = lock_held(&e).expect("a LockHeld");
+    assert!(held.by_this_process);
+    assert!(e.to_string().contains("in use by this process"), "{e}");
     let file = sub.create("f").expect("create");
     file.write_at(0, b"abc").expect("write");
     drop((file, sub));

@@ -10,14 +10,13 @@ use rha_core::ha::{
 };
 
 use super::scenario::rha_ha_scenario;
-use super::types::{check_method, json_arg, scenario_type, utf8_field};
-use crate::buffer::rha_bytes;
+use super::types::{check_method, json_arg, rha_ha_side, scenario_type, utf8_field};
 use crate::error::{rha_error, rha_result};
 
 /// Settings for a scenario, consumed by `rha_ha_scenario_build`.
 ///
-/// Starts as a file-server scenario named "scenario" with the SPEC.md
-/// defaults (heartbeat every 30 s, is-alive timeout 300 s, manual
+/// Starts as a file-server scenario named "scenario" with the default
+/// settings (heartbeat every 30 s, is-alive timeout 300 s, manual
 /// switchover, one ping link, no redirection) and no hosts: set the master
 /// and the replica before building. Ownership: made by
 /// `rha_ha_scenario_builder_new`, owned by the caller until
@@ -40,7 +39,7 @@ pub struct rha_ha_scenario_builder {
 /// `ptr` is NULL with `len` 0, or valid for reading `len` bytes.
 unsafe fn text_arg(ptr: *const u8, len: usize, field: &str) -> Result<String, rha_error> {
     // SAFETY: forwarded from this function's contract.
-    let bytes = unsafe { rha_bytes { ptr, len }.as_slice(field)? };
+    let bytes = unsafe { crate::buffer::arg_slice(ptr, len, field)? };
     utf8_field(bytes, field)
 }
 
@@ -123,13 +122,13 @@ pub unsafe extern "C" fn rha_ha_scenario_builder_set_type(
     })
 }
 
-/// Sets one host: `replica` false for the master, true for the replica;
-/// its computer name and its address as text (`"10.0.0.1"`, `"fd00::1"`)
-/// with the prefix length of its network segment. Both strings are UTF-8,
-/// read during the call.
+/// Sets the host of one side, `side` an `rha_ha_side` value
+/// (`RHA_HA_MASTER` or `RHA_HA_REPLICA`): its computer name and its address
+/// as text (`"10.0.0.1"`, `"fd00::1"`) with the prefix length of its network
+/// segment. Both strings are UTF-8, read during the call.
 ///
-/// Errors: `RHA_NULL_PARAMETER`; `RHA_INVALID_ARGUMENT` if the address does
-/// not parse or a string is not UTF-8.
+/// Errors: `RHA_NULL_PARAMETER`; `RHA_INVALID_ARGUMENT` if `side` is not an
+/// `rha_ha_side` value, the address does not parse or a string is not UTF-8.
 ///
 /// # Safety
 ///
@@ -137,9 +136,9 @@ pub unsafe extern "C" fn rha_ha_scenario_builder_set_type(
 /// `address` are valid for reading their lengths (or NULL with 0);
 /// `error_out` is NULL or valid for writing an `rha_error *`.
 #[no_mangle]
-pub unsafe extern "C" fn rha_ha_scenario_builder_set_host(
+pub unsafe extern "C" fn rha_ha_scenario_builder_set_side_host(
     builder: *mut rha_ha_scenario_builder,
-    replica: bool,
+    side: u32,
     name: *const u8,
     name_len: usize,
     address: *const u8,
@@ -148,6 +147,9 @@ pub unsafe extern "C" fn rha_ha_scenario_builder_set_host(
     error_out: *mut *mut rha_error,
 ) -> rha_result {
     ffi_fn!(fallible(error_out), non_null(builder), {
+        let side = rha_ha_side::from_raw(side).ok_or_else(|| {
+            rha_error::invalid_argument(format!("unknown rha_ha_side value {side}"))
+        })?;
         // SAFETY: valid by this function's contract.
         let name = unsafe { text_arg(name, name_len, "name")? };
         // SAFETY: valid by this function's contract.
@@ -162,10 +164,9 @@ pub unsafe extern "C" fn rha_ha_scenario_builder_set_host(
         };
         // SAFETY: non-NULL (checked by ffi_fn!), live and unshared by contract.
         let b = unsafe { builder_mut(builder) };
-        if replica {
-            b.replica = Some(host);
-        } else {
-            b.master = Some(host);
+        match side {
+            rha_ha_side::RHA_HA_MASTER => b.master = Some(host),
+            rha_ha_side::RHA_HA_REPLICA => b.replica = Some(host),
         }
         Ok(rha_result::RHA_OK)
     })
@@ -244,8 +245,15 @@ pub unsafe extern "C" fn rha_ha_scenario_builder_add_link(
     })
 }
 
-/// Appends a redirection step given as JSON (UTF-8), in the shapes of
-/// `docs/ha-state-machine.md`, for example
+/// Appends a redirection step given as a JSON object (UTF-8) whose
+/// `method` is one of: `move_ip` (`address`, `prefix_len`,
+/// `master_interface`, `replica_interface`); `switch_name`
+/// (`master_name`, `replica_name`, `suffix`); `dns_redirect` (`server` as
+/// `"host:port"`, `zone`, `name`, `ttl` in seconds, `master_address`,
+/// `replica_address`); `alias_switch` with `kind` `dns` (`server`, `zone`,
+/// `alias`, `ttl`, `master_target`, `replica_target`) or `net_bios`
+/// (`alias`, `master_name`, `replica_name`); `script` (`path`, `args` an
+/// array of strings, `timeout` as `{"secs":N,"nanos":N}`). For example
 /// `{"method":"move_ip","address":"10.0.0.100","prefix_len":24,"master_interface":"eth0","replica_interface":"eth0"}`.
 /// The plan is validated against the scenario type at build.
 ///
@@ -273,8 +281,8 @@ pub unsafe extern "C" fn rha_ha_scenario_builder_add_redirect_json(
     })
 }
 
-/// Replaces every setting with a whole configuration given as JSON (the
-/// `config` object of a saved state, see `docs/ha-state-machine.md`).
+/// Replaces every setting with a whole configuration given as JSON (UTF-8):
+/// the `config` object of the state `rha_ha_scenario_save` writes.
 /// Setters called after this one change it further.
 ///
 /// Errors: `RHA_NULL_PARAMETER`; `RHA_HA_INVALID_CONFIG` if the JSON is not

@@ -58,8 +58,8 @@ pub enum rha_ha_action_kind {
 }
 
 /// An action handed out by `rha_ha_scenario_poll_action`: the common
-/// parameters flattened, and every parameter in `json` (the action
-/// serialised as in `docs/ha-state-machine.md`).
+/// parameters flattened, and every parameter in `json` (the whole action
+/// as one JSON object).
 ///
 /// `text` and `json` are borrowed from the scenario: valid until the next
 /// `rha_ha_scenario_poll_action` on the same scenario or its free.

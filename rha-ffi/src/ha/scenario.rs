@@ -10,7 +10,7 @@ use super::types::{json_arg, rha_ha_command, rha_ha_observation, rha_ha_state};
 use crate::buffer::rha_bytes;
 use crate::error::{rha_error, rha_result};
 
-/// A scenario's lifecycle state machine (SPEC.md §6), sans-IO: feed it
+/// A scenario's lifecycle state machine, sans-IO: feed it
 /// commands, observations and time; poll actions (work for the embedder),
 /// events, and the next timeout.
 ///
@@ -45,6 +45,9 @@ impl rha_ha_scenario {
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default)]
 pub struct rha_ha_status {
+    /// `sizeof` this struct as the caller knows it: set before the call
+    /// (see the conventions on structs with a size field).
+    pub struct_size: u32,
     /// The state, an `rha_ha_state` value.
     pub state: u32,
     /// The host serving clients, an `rha_ha_side` value.
@@ -57,6 +60,8 @@ pub struct rha_ha_status {
     /// any transitional state).
     pub config_locked: bool,
 }
+
+sized_struct!(rha_ha_status);
 
 /// # Safety
 ///
@@ -112,7 +117,9 @@ pub unsafe extern "C" fn rha_ha_scenario_command(
 }
 
 /// Replaces the configuration (JSON, as for
-/// `rha_ha_scenario_builder_set_config_json`). Refused with
+/// `rha_ha_scenario_builder_set_config_json`) at `now_ns`, the caller's
+/// monotonic clock in nanoseconds (the clock of every `now_ns`: timers the
+/// new configuration changes count from it). Refused with
 /// `RHA_HA_REFUSED` while the configuration is locked (switched over,
 /// failed over, transitional states) and with `RHA_HA_INVALID_CONFIG` if it
 /// does not validate; the scenario is then unchanged.
@@ -310,9 +317,12 @@ pub unsafe extern "C" fn rha_ha_scenario_status(
     error_out: *mut *mut rha_error,
 ) -> rha_result {
     ffi_fn!(fallible(error_out), non_null(scenario, status_out), {
+        // SAFETY: non-NULL (checked by ffi_fn!) and holding its size field by this function's contract.
+        let size = unsafe { crate::sized::declared_size(status_out) }?;
         // SAFETY: non-NULL (checked by ffi_fn!) and live by contract.
         let s = &unsafe { &*scenario }.scenario;
         let status = rha_ha_status {
+            struct_size: 0,
             state: rha_ha_state::from(s.state()) as u32,
             active: super::types::rha_ha_side::from(s.active()) as u32,
             busy: s.busy(),
@@ -320,7 +330,7 @@ pub unsafe extern "C" fn rha_ha_scenario_status(
             config_locked: s.state().config_locked() || s.busy(),
         };
         // SAFETY: non-NULL (checked by ffi_fn!) and writable by contract.
-        unsafe { status_out.write(status) };
+        unsafe { crate::sized::write_sized(status_out, status, size) };
         Ok(rha_result::RHA_OK)
     })
 }
@@ -381,13 +391,7 @@ pub unsafe extern "C" fn rha_ha_scenario_restore(
         handle_out(scenario_out),
         {
             // SAFETY: valid by this function's contract.
-            let bytes = unsafe {
-                rha_bytes {
-                    ptr: state,
-                    len: state_len,
-                }
-                .as_slice("state")?
-            };
+            let bytes = unsafe { crate::buffer::arg_slice(state, state_len, "state")? };
             let scenario = Scenario::restore(bytes)?;
             // SAFETY: non-NULL (checked by ffi_fn!) and writable by contract.
             unsafe { scenario_out.write(crate::handle::new(rha_ha_scenario::new(scenario))) };

@@ -7,7 +7,7 @@ use rha_core::ha::{CheckMethod, Command, Observation, ScenarioType, Side, State}
 use crate::buffer::rha_bytes;
 use crate::error::{rha_error, rha_result};
 
-/// A scenario's lifecycle state (SPEC.md §6). Values never change.
+/// A scenario's lifecycle state. Values never change.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum rha_ha_state {
@@ -143,6 +143,11 @@ pub enum rha_ha_side {
     /// The configured replica.
     RHA_HA_REPLICA = 1,
 }
+
+closed_set!(rha_ha_side {
+    RHA_HA_MASTER,
+    RHA_HA_REPLICA,
+});
 
 impl From<Side> for rha_ha_side {
     fn from(s: Side) -> Self {
@@ -389,13 +394,7 @@ pub(crate) unsafe fn json_arg<T: serde::de::DeserializeOwned>(
     what: &str,
 ) -> Result<T, rha_error> {
     // SAFETY: valid by this function's contract.
-    let bytes = unsafe {
-        rha_bytes {
-            ptr: json,
-            len: json_len,
-        }
-        .as_slice("json")?
-    };
+    let bytes = unsafe { crate::buffer::arg_slice(json, json_len, "json")? };
     serde_json::from_slice(bytes)
         .map_err(|e| rha_error::new(rha_result::RHA_HA_INVALID_CONFIG, format!("{what}: {e}")))
 }

@@ -41,10 +41,13 @@ pub struct rha_journal_reader {
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct rha_journal_end {
-    /// 0: the input ended cleanly after a complete frame (or was empty);
-    /// 1: the input ends inside a frame, a torn tail (for example a write cut
-    /// short by a crash).
-    pub torn: u8,
+    /// `sizeof` this struct as the caller knows it: set before the call
+    /// (see the conventions on structs with a size field).
+    pub struct_size: u32,
+    /// false: the input ended cleanly after a complete frame (or was empty);
+    /// true: the input ends inside a frame, a torn tail (for example a write
+    /// cut short by a crash).
+    pub torn: bool,
     /// Clean: the total length of the input. Torn: where the incomplete frame
     /// starts, i.e. the length of the intact prefix; truncating the journal
     /// to this many bytes is safe.
@@ -53,6 +56,8 @@ pub struct rha_journal_end {
     /// Clean: 0.
     pub tail_len: u64,
 }
+
+sized_struct!(rha_journal_end);
 
 /// Makes a reader builder with the defaults: maximum record size 64 MiB,
 /// the input starts with the stream header, any first sequence number.
@@ -292,22 +297,26 @@ pub unsafe extern "C" fn rha_journal_reader_finish(
     error_out: *mut *mut rha_error,
 ) -> rha_result {
     ffi_fn!(fallible(error_out), non_null(reader, end_out), {
+        // SAFETY: non-NULL (checked by ffi_fn!) and holding its size field by this function's contract.
+        let size = unsafe { crate::sized::declared_size(end_out) }?;
         // SAFETY: non-NULL (checked by ffi_fn!), live and unshared by this function's contract.
         let reader = unsafe { &mut *reader };
         let end = match reader.decoder.finish()? {
             End::Clean { len } => rha_journal_end {
-                torn: 0,
+                struct_size: 0,
+                torn: false,
                 offset: len,
                 tail_len: 0,
             },
             End::TornTail { offset, tail_len } => rha_journal_end {
-                torn: 1,
+                struct_size: 0,
+                torn: true,
                 offset,
                 tail_len,
             },
         };
         // SAFETY: non-NULL (checked by ffi_fn!) and writable by this function's contract.
-        unsafe { end_out.write(end) };
+        unsafe { crate::sized::write_sized(end_out, end, size) };
         Ok(rha_result::RHA_OK)
     })
 }

@@ -25,8 +25,8 @@ pub struct rha_journal_writer_builder {
 /// each batch with zstd), checksums every frame, and queues the encoded
 /// bytes for `rha_journal_writer_drain`.
 ///
-/// The output starts with the journal's stream header and follows
-/// `docs/journal-format.md`. Ownership: made by `rha_journal_writer_build`,
+/// The output is an rha journal (format version 1): the stream header, then
+/// checksummed frames of records. Ownership: made by `rha_journal_writer_build`,
 /// owned by the caller, released with `rha_journal_writer_free`. Thread
 /// safety: one thread at a time (it may move between threads); distinct
 /// writers are independent.

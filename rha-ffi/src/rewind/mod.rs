@@ -10,14 +10,15 @@ use rha_core::rewind::{BookmarkInfo, Plan, Point, RewindError};
 
 use crate::error::{rha_error, rha_result};
 use crate::record::rha_record;
+use crate::sized::{declared_size, write_sized};
 
 /// A replica directory opened for applying and rewinding.
 ///
-/// Holds the replica's lock (`SPOOL/lock`) until freed: a second open of the
-/// same replica, from this or another process, fails with
-/// `RHA_REPLICA_BUSY`. Ownership: made by `rha_replica_open`, owned by the
-/// caller, released with `rha_replica_free`. Thread safety: one thread at a
-/// time (it may move between threads).
+/// Holds the replica's lock (`lock` in its state directory) until freed: a
+/// second open of the same replica, from this or another process, fails
+/// with `RHA_REPLICA_BUSY`. Ownership: made by `rha_replica_open_with`,
+/// owned by the caller, released with `rha_replica_free`. Thread safety:
+/// one thread at a time (it may move between threads).
 #[derive(Debug)]
 pub struct rha_replica {
     dir: ReplicaDir,
@@ -29,6 +30,9 @@ pub struct rha_replica {
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct rha_apply_report {
+    /// `sizeof` this struct as the caller knows it: set before the call
+    /// (see the conventions on structs with a size field).
+    pub struct_size: u32,
     /// Records applied.
     pub applied: u64,
     /// Records skipped because the replica already had them.
@@ -36,12 +40,13 @@ pub struct rha_apply_report {
     /// Records of a transaction that does not commit in the journal: kept in
     /// the spool directory and applied when a later journal commits it.
     pub uncommitted: u64,
-    /// 1 if the journal ends with a torn tail (an incomplete last record, not applied).
-    pub torn: u8,
+    /// Whether the journal ends with a torn tail (an incomplete last record,
+    /// not applied).
+    pub torn: bool,
     /// Where the torn tail starts, if `torn`.
     pub torn_at: u64,
-    /// 1 if the replica is at a point (`point` is meaningful).
-    pub has_point: u8,
+    /// Whether the replica is at a point (`point` is meaningful).
+    pub has_point: bool,
     /// The replica's point afterwards: the last record applied.
     pub point: u64,
 }
@@ -50,10 +55,13 @@ pub struct rha_apply_report {
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct rha_rewind_info {
-    /// 1 if the replica has a rewind log.
-    pub rewind: u8,
-    /// 1 if the replica is at a point (`current` is meaningful).
-    pub has_point: u8,
+    /// `sizeof` this struct as the caller knows it: set before the call
+    /// (see the conventions on structs with a size field).
+    pub struct_size: u32,
+    /// Whether the replica has a rewind log.
+    pub rewind: bool,
+    /// Whether the replica is at a point (`current` is meaningful).
+    pub has_point: bool,
     /// The current point.
     pub current: u64,
     /// Number of points (`rha_replica_point` indexes 0 to `points - 1`,
@@ -61,18 +69,22 @@ pub struct rha_rewind_info {
     pub points: usize,
     /// Number of bookmarks (`rha_replica_bookmark` indexes them, oldest first).
     pub bookmarks: usize,
-    /// 1 if the replica is rewound and `rha_replica_undo_rewind` can go back.
-    pub rewound: u8,
+    /// Whether the replica is rewound and `rha_replica_undo_rewind` can go
+    /// back.
+    pub rewound: bool,
 }
 
 /// A rewind point.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct rha_rewind_point {
+    /// `sizeof` this struct as the caller knows it: set before the call
+    /// (see the conventions on structs with a size field).
+    pub struct_size: u32,
     /// The last record applied at this point.
     pub seq: u64,
-    /// 1 if `timestamp_ns` is known (not for the oldest point).
-    pub has_time: u8,
+    /// Whether `timestamp_ns` is known (not for the oldest point).
+    pub has_time: bool,
     /// When the point was reached, nanoseconds since the Unix epoch.
     pub timestamp_ns: u64,
 }
@@ -82,20 +94,26 @@ pub struct rha_rewind_point {
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct rha_bookmark {
+    /// `sizeof` this struct as the caller knows it: set before the call
+    /// (see the conventions on structs with a size field).
+    pub struct_size: u32,
     /// The name, NUL-terminated UTF-8.
     pub name: *const c_char,
     /// The point it marks.
     pub seq: u64,
     /// When it was set.
     pub timestamp_ns: u64,
-    /// 1 if application-consistent.
-    pub app_consistent: u8,
+    /// Whether it is application-consistent.
+    pub app_consistent: bool,
 }
 
 /// What a rewind did (or, for a dry run, would do).
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct rha_rewind_plan {
+    /// `sizeof` this struct as the caller knows it: set before the call
+    /// (see the conventions on structs with a size field).
+    pub struct_size: u32,
     /// The point before.
     pub from: u64,
     /// The point after.
@@ -108,9 +126,18 @@ pub struct rha_rewind_plan {
     pub bytes: u64,
 }
 
+sized_struct!(
+    rha_apply_report,
+    rha_rewind_info,
+    rha_rewind_point,
+    rha_bookmark,
+    rha_rewind_plan
+);
+
 impl From<&Plan> for rha_rewind_plan {
     fn from(p: &Plan) -> Self {
         Self {
+            struct_size: 0,
             from: p.from,
             to: p.to,
             records: p.records as u64,
@@ -186,40 +213,64 @@ unsafe fn path_arg(s: *const c_char) -> PathBuf {
     PathBuf::from(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(bytes))
 }
 
-/// A UTF-8 string argument.
+/// A UTF-8 string argument of `len` bytes at `ptr`.
 ///
 /// # Safety
 ///
-/// `s` is a valid NUL-terminated string.
-unsafe fn str_arg<'a>(s: *const c_char, what: &str) -> Result<&'a str, rha_error> {
+/// `ptr` is NULL or readable for `len` bytes during the call.
+unsafe fn utf8_arg<'a>(ptr: *const u8, len: usize, what: &str) -> Result<&'a str, rha_error> {
     // SAFETY: by this function's contract.
-    unsafe { CStr::from_ptr(s) }
-        .to_str()
-        .map_err(|_| rha_error::invalid_argument(format!("`{what}` is not UTF-8")))
+    let bytes = unsafe { crate::buffer::arg_slice(ptr, len, what) }?;
+    std::str::from_utf8(bytes)
+        .map_err(|_| rha_error::invalid_argument(format!("argument `{what}` is not UTF-8")))
 }
+
+/// How `rha_replica_open_with` opens a replica: bits of its `flags`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum rha_replica_flag {
+    /// Create the root directory if it is missing (its last component
+    /// only: a missing parent is an error). Without it a missing root fails
+    /// with `RHA_IO` naming the path.
+    RHA_REPLICA_CREATE = 1,
+    /// Keep a rewind log (a replica that has one always keeps it).
+    RHA_REPLICA_REWIND = 2,
+}
+
+closed_set!(flags rha_replica_flag {
+    RHA_REPLICA_CREATE,
+    RHA_REPLICA_REWIND,
+});
 
 /// Opens the replica whose root directory is `root`.
 ///
-/// `spool` is the spool directory holding the rewind log and the lock, or
-/// NULL for `ROOT/.rha` (records that name `.rha` are then refused).
-/// `rewind` non-zero keeps a rewind log (a replica that has one always keeps
-/// it). Opening finishes whatever a crash interrupted (a rewind under way, a
-/// batch, an uncommitted transaction). On success stores a new handle in
-/// `*replica_out`, to be freed with `rha_replica_free`.
+/// `state_dir` is the replica's state directory: its lock, its applied
+/// point and its rewind log. NULL means `ROOT/.rha`, which is then part of
+/// no replicated data: records that name `.rha` are refused and tree scans
+/// of the root leave it out. A missing state directory is created (its last
+/// component only). `flags` combines `rha_replica_flag` bits:
+/// `RHA_REPLICA_CREATE` creates a missing root, `RHA_REPLICA_REWIND` keeps a
+/// rewind log. Opening finishes whatever a crash interrupted (a rewind under
+/// way, a batch, an uncommitted transaction). On success stores a new
+/// handle in `*replica_out`, to be freed with `rha_replica_free`.
 ///
-/// Errors: `RHA_NULL_PARAMETER`; `RHA_REPLICA_BUSY` if another handle or
-/// process holds the replica; `RHA_IO`; `RHA_REWIND_LOG_CORRUPT`.
+/// Errors: `RHA_NULL_PARAMETER`; `RHA_INVALID_ARGUMENT` for an unknown flag
+/// bit; `RHA_IO` (with the OS error) if `root` is missing and
+/// `RHA_REPLICA_CREATE` is not given, naming the path; `RHA_REPLICA_BUSY`
+/// if the replica's lock is held, the message saying whether by another
+/// handle in this process or by another process; `RHA_IO`;
+/// `RHA_REWIND_LOG_CORRUPT`.
 ///
 /// # Safety
 ///
-/// `root` and `spool` (if not NULL) are NUL-terminated strings;
-/// `replica_out` is valid for writing a pointer; `error_out` is NULL or valid
-/// for writing an `rha_error *`.
+/// `root` and `state_dir` (if not NULL) are NUL-terminated strings;
+/// `replica_out` is valid for writing a pointer; `error_out` is NULL or
+/// valid for writing an `rha_error *`.
 #[no_mangle]
-pub unsafe extern "C" fn rha_replica_open(
+pub unsafe extern "C" fn rha_replica_open_with(
     root: *const c_char,
-    spool: *const c_char,
-    rewind: i32,
+    state_dir: *const c_char,
+    flags: u32,
     replica_out: *mut *mut rha_replica,
     error_out: *mut *mut rha_error,
 ) -> rha_result {
@@ -228,11 +279,33 @@ pub unsafe extern "C" fn rha_replica_open(
         non_null(root, replica_out),
         handle_out(replica_out),
         {
+            if flags & !rha_replica_flag::ALL_BITS != 0 {
+                return Err(rha_error::invalid_argument(format!(
+                    "unknown rha_replica_flag bits {:#x}",
+                    flags & !rha_replica_flag::ALL_BITS
+                )));
+            }
             // SAFETY: non-NULL (checked) and NUL-terminated by this function's contract.
             let root = unsafe { path_arg(root) };
             // SAFETY: NUL-terminated when not NULL, by this function's contract.
-            let spool = (!spool.is_null()).then(|| unsafe { path_arg(spool) });
-            let options = ReplicaOptions::default().spool(spool).rewind(rewind != 0);
+            let state_dir = (!state_dir.is_null()).then(|| unsafe { path_arg(state_dir) });
+            if !rha_replica_flag::RHA_REPLICA_CREATE.is_in(flags) {
+                if let Err(e) = std::fs::symlink_metadata(&root) {
+                    let os = e.raw_os_error();
+                    let hint = if e.kind() == std::io::ErrorKind::NotFound {
+                        " (RHA_REPLICA_CREATE creates a missing root)"
+                    } else {
+                        ""
+                    };
+                    return Err(rha_error::new(
+                        rha_result::RHA_IO,
+                        format!("replica root '{}': {e}{hint}", root.display()),
+                    )
+                    .with_os_code(os));
+                }
+            }
+            let rewind = rha_replica_flag::RHA_REPLICA_REWIND.is_in(flags);
+            let options = ReplicaOptions::default().spool(state_dir).rewind(rewind);
             let dir = ReplicaDir::open(root, options)?;
             let handle = crate::handle::new(rha_replica {
                 dir,
@@ -250,7 +323,7 @@ pub unsafe extern "C" fn rha_replica_open(
 ///
 /// # Safety
 ///
-/// `replica` is NULL or a handle from `rha_replica_open` not used again.
+/// `replica` is NULL or a handle from `rha_replica_open_with` not used again.
 #[no_mangle]
 pub unsafe extern "C" fn rha_replica_free(replica: *mut rha_replica) {
     ffi_fn!(default(()), non_null(), {
@@ -288,22 +361,25 @@ pub unsafe extern "C" fn rha_replica_apply_journal(
         fallible(error_out),
         non_null(replica, journal_path, report_out),
         {
+            // SAFETY: non-NULL (checked) and holding its size field by this function's contract.
+            let size = unsafe { declared_size(report_out) }?;
             // SAFETY: non-NULL (checked), live and unshared by this function's contract.
             let r = unsafe { &mut *replica };
             // SAFETY: non-NULL (checked) and NUL-terminated by this function's contract.
             let path = unsafe { path_arg(journal_path) };
             let rep = r.dir.apply_journal(path)?;
             let out = rha_apply_report {
+                struct_size: 0,
                 applied: rep.applied,
                 skipped: rep.skipped,
                 uncommitted: rep.uncommitted,
-                torn: rep.torn_at.is_some() as u8,
+                torn: rep.torn_at.is_some(),
                 torn_at: rep.torn_at.unwrap_or(0),
-                has_point: rep.point.is_some() as u8,
+                has_point: rep.point.is_some(),
                 point: rep.point.unwrap_or(0),
             };
-            // SAFETY: non-NULL (checked) and writable by this function's contract.
-            unsafe { report_out.write(out) };
+            // SAFETY: `size` from `declared_size`; writable by this function's contract.
+            unsafe { write_sized(report_out, out, size) };
             Ok(rha_result::RHA_OK)
         }
     )
@@ -312,7 +388,8 @@ pub unsafe extern "C" fn rha_replica_apply_journal(
 /// Applies one record (its `seq` must follow the replica's point). With
 /// rewind on, the change may wait in the current batch until
 /// `rha_replica_sync`; records between TX_BEGIN and TX_COMMIT are applied
-/// when the commit arrives, all or nothing.
+/// when the commit arrives, all or nothing. An `RHA_OP_BOOKMARK` record adds
+/// a bookmark (listed by `rha_replica_bookmark`) at its point.
 ///
 /// Errors: `RHA_NULL_PARAMETER`; `RHA_INVALID_ARGUMENT` (bad record);
 /// `RHA_JOURNAL_SEQUENCE` (not after the current point);
@@ -387,6 +464,8 @@ pub unsafe extern "C" fn rha_replica_info(
     error_out: *mut *mut rha_error,
 ) -> rha_result {
     ffi_fn!(fallible(error_out), non_null(replica, info_out), {
+        // SAFETY: non-NULL (checked) and holding its size field by this function's contract.
+        let size = unsafe { declared_size(info_out) }?;
         // SAFETY: non-NULL (checked), live and unshared by this function's contract.
         let r = unsafe { &mut *replica };
         let rep = r.dir.replica();
@@ -401,17 +480,18 @@ pub unsafe extern "C" fn rha_replica_info(
             })
             .collect();
         let info = rha_rewind_info {
-            rewind: rep.log().is_some() as u8,
-            has_point: rep.current_point().is_some() as u8,
+            struct_size: 0,
+            rewind: rep.log().is_some(),
+            has_point: rep.current_point().is_some(),
             current: rep.current_point().unwrap_or(0),
             points: points.len(),
             bookmarks: bookmarks.len(),
-            rewound: rep.is_rewound() as u8,
+            rewound: rep.is_rewound(),
         };
         r.points = points;
         r.bookmarks = bookmarks;
         // SAFETY: non-NULL (checked) and writable by this function's contract.
-        unsafe { info_out.write(info) };
+        unsafe { write_sized(info_out, info, size) };
         Ok(rha_result::RHA_OK)
     })
 }
@@ -434,6 +514,8 @@ pub unsafe extern "C" fn rha_replica_point(
     error_out: *mut *mut rha_error,
 ) -> rha_result {
     ffi_fn!(fallible(error_out), non_null(replica, point_out), {
+        // SAFETY: non-NULL (checked) and holding its size field by this function's contract.
+        let size = unsafe { declared_size(point_out) }?;
         // SAFETY: non-NULL (checked) and live by this function's contract.
         let r = unsafe { &*replica };
         let p = r.points.get(index).ok_or_else(|| {
@@ -443,12 +525,13 @@ pub unsafe extern "C" fn rha_replica_point(
             ))
         })?;
         let out = rha_rewind_point {
+            struct_size: 0,
             seq: p.seq,
-            has_time: p.timestamp_ns.is_some() as u8,
+            has_time: p.timestamp_ns.is_some(),
             timestamp_ns: p.timestamp_ns.unwrap_or(0),
         };
         // SAFETY: non-NULL (checked) and writable by this function's contract.
-        unsafe { point_out.write(out) };
+        unsafe { write_sized(point_out, out, size) };
         Ok(rha_result::RHA_OK)
     })
 }
@@ -472,6 +555,8 @@ pub unsafe extern "C" fn rha_replica_bookmark(
     error_out: *mut *mut rha_error,
 ) -> rha_result {
     ffi_fn!(fallible(error_out), non_null(replica, bookmark_out), {
+        // SAFETY: non-NULL (checked) and holding its size field by this function's contract.
+        let size = unsafe { declared_size(bookmark_out) }?;
         // SAFETY: non-NULL (checked) and live by this function's contract.
         let r = unsafe { &*replica };
         let (b, name) = r.bookmarks.get(index).ok_or_else(|| {
@@ -481,42 +566,48 @@ pub unsafe extern "C" fn rha_replica_bookmark(
             ))
         })?;
         let out = rha_bookmark {
+            struct_size: 0,
             name: name.as_ptr(),
             seq: b.seq,
             timestamp_ns: b.timestamp_ns,
-            app_consistent: b.app_consistent as u8,
+            app_consistent: b.app_consistent,
         };
         // SAFETY: non-NULL (checked) and writable by this function's contract.
-        unsafe { bookmark_out.write(out) };
+        unsafe { write_sized(bookmark_out, out, size) };
         Ok(rha_result::RHA_OK)
     })
 }
 
-/// Sets a bookmark called `name` (UTF-8, 1 to 255 bytes) at the current
-/// point, durably; `timestamp_ns` is its wall time, `app_consistent`
-/// non-zero marks it application-consistent. A rewound replica first drops
-/// the undone records (no undo after this).
+/// Adds a bookmark called `name` (UTF-8, `name_len` bytes, 1 to 255, read
+/// during the call) at the current point, durably; `timestamp_ns` is its
+/// wall time, `app_consistent` marks it application-consistent. Names need
+/// not be unique (a rewind by name takes the newest). A rewound replica
+/// first drops the undone records (no undo after this). Applying an
+/// `RHA_OP_BOOKMARK` record sets a bookmark the same way.
 ///
-/// Errors: `RHA_NULL_PARAMETER`; `RHA_INVALID_ARGUMENT` (bad name);
-/// `RHA_REWIND_DISABLED`; `RHA_IO`.
+/// Errors: `RHA_NULL_PARAMETER` (also for a NULL `name` with a non-zero
+/// length); `RHA_INVALID_ARGUMENT` (a name that is empty, too long or not
+/// UTF-8); `RHA_REWIND_DISABLED`; `RHA_IO`.
 ///
 /// # Safety
 ///
 /// `replica` is a live handle used by no other thread during the call;
-/// `name` is NUL-terminated; `error_out` is NULL or valid for writing a pointer.
+/// `name` is NULL or readable for `name_len` bytes; `error_out` is NULL or
+/// valid for writing a pointer.
 #[no_mangle]
-pub unsafe extern "C" fn rha_replica_set_bookmark(
+pub unsafe extern "C" fn rha_replica_add_bookmark(
     replica: *mut rha_replica,
-    name: *const c_char,
+    name: *const u8,
+    name_len: usize,
     timestamp_ns: u64,
-    app_consistent: i32,
+    app_consistent: bool,
     error_out: *mut *mut rha_error,
 ) -> rha_result {
-    ffi_fn!(fallible(error_out), non_null(replica, name), {
+    ffi_fn!(fallible(error_out), non_null(replica), {
         // SAFETY: non-NULL (checked), live and unshared by this function's contract.
         let r = unsafe { &mut *replica };
-        // SAFETY: non-NULL (checked) and NUL-terminated by this function's contract.
-        let name = unsafe { str_arg(name, "name") }?;
+        // SAFETY: readable for `name_len` bytes by this function's contract.
+        let name = unsafe { utf8_arg(name, name_len, "name") }?;
         if name.is_empty() || name.len() > rha_core::journal::MAX_BOOKMARK_NAME_LEN {
             return Err(rha_error::invalid_argument(format!(
                 "bookmark name is {} bytes, it must be 1 to 255",
@@ -525,7 +616,7 @@ pub unsafe extern "C" fn rha_replica_set_bookmark(
         }
         r.dir
             .replica()
-            .set_bookmark(name, timestamp_ns, app_consistent != 0)?;
+            .set_bookmark(name, timestamp_ns, app_consistent)?;
         Ok(rha_result::RHA_OK)
     })
 }
@@ -550,9 +641,10 @@ closed_set!(rha_rewind_by {
 
 /// Rewinds the replica to a point, a bookmark or a time (`by`, an
 /// `rha_rewind_by` value, says which of `seq`, `name` and `time_ns` is used;
-/// `name` may be NULL otherwise). With `dry_run` non-zero nothing changes
-/// and `*plan_out` says what would. A
-/// rewind interrupted by a crash is finished by the next `rha_replica_open`;
+/// `name` is the bookmark's name, UTF-8, `name_len` bytes, and may be NULL
+/// with 0 otherwise). With `dry_run` true nothing changes and `*plan_out`
+/// says what would. A
+/// rewind interrupted by a crash is finished by the next `rha_replica_open_with`;
 /// `rha_replica_undo_rewind` goes back until a new record is applied.
 ///
 /// Errors: `RHA_NULL_PARAMETER`; `RHA_INVALID_ARGUMENT` if `by` is not an
@@ -563,21 +655,25 @@ closed_set!(rha_rewind_by {
 /// # Safety
 ///
 /// `replica` is a live handle used by no other thread during the call;
-/// `name` is NULL or NUL-terminated; `plan_out` is valid for writing an
-/// `rha_rewind_plan`; `error_out` is NULL or valid for writing a pointer.
+/// `name` is NULL or readable for `name_len` bytes; `plan_out` is valid for
+/// writing an `rha_rewind_plan`; `error_out` is NULL or valid for writing a
+/// pointer.
 #[no_mangle]
 #[allow(clippy::too_many_arguments)] // one entry point for the three ways to pick a point
-pub unsafe extern "C" fn rha_replica_rewind(
+pub unsafe extern "C" fn rha_replica_rewind_to(
     replica: *mut rha_replica,
     by: u32,
     seq: u64,
-    name: *const c_char,
+    name: *const u8,
+    name_len: usize,
     time_ns: u64,
-    dry_run: i32,
+    dry_run: bool,
     plan_out: *mut rha_rewind_plan,
     error_out: *mut *mut rha_error,
 ) -> rha_result {
     ffi_fn!(fallible(error_out), non_null(replica, plan_out), {
+        // SAFETY: non-NULL (checked) and holding its size field by this function's contract.
+        let size = unsafe { declared_size(plan_out) }?;
         // SAFETY: non-NULL (checked), live and unshared by this function's contract.
         let r = unsafe { &mut *replica };
         let rep = r.dir.replica();
@@ -590,8 +686,8 @@ pub unsafe extern "C" fn rha_replica_rewind(
                 if name.is_null() {
                     return Err(rha_error::null_parameter("name"));
                 }
-                // SAFETY: non-NULL (checked) and NUL-terminated by this function's contract.
-                let name = unsafe { str_arg(name, "name") }?;
+                // SAFETY: readable for `name_len` bytes by this function's contract.
+                let name = unsafe { utf8_arg(name, name_len, "name") }?;
                 rep.bookmark_point(name)?
             }
             rha_rewind_by::RHA_REWIND_BY_TIME => {
@@ -599,13 +695,13 @@ pub unsafe extern "C" fn rha_replica_rewind(
                 rep.point_at_time(time_ns)?
             }
         };
-        let plan = if dry_run != 0 {
+        let plan = if dry_run {
             rep.plan(point)?
         } else {
             rep.rewind_to(point)?
         };
         // SAFETY: non-NULL (checked) and writable by this function's contract.
-        unsafe { plan_out.write((&plan).into()) };
+        unsafe { write_sized(plan_out, (&plan).into(), size) };
         Ok(rha_result::RHA_OK)
     })
 }

@@ -28,7 +28,7 @@ closed_set!(rha_delta_format {
 });
 
 /// A streaming signature job: fed a file's bytes, it produces the file's
-/// block signature (`docs/signature-format.md`). Memory: one block plus
+/// block signature (rha's own signature format). Memory: one block plus
 /// about 256 KiB, whatever the file size.
 ///
 /// Ownership: made by `rha_signature_job_new`, owned by the caller,
@@ -42,7 +42,7 @@ pub struct rha_signature_job {
 /// A block signature loaded in memory (rha format, or an rdiff signature
 /// with BLAKE2 strong sums), the basis of a delta job.
 ///
-/// Ownership: made by `rha_signature_load`, owned by the caller, released
+/// Ownership: made by `rha_signature_new`, owned by the caller, released
 /// with `rha_signature_free`. Immutable: may be read by several threads.
 #[derive(Debug)]
 pub struct rha_signature {
@@ -63,7 +63,13 @@ pub struct rha_delta_job {
 /// Reads up to `len` bytes of the basis at `offset` into `buf` and stores
 /// the count in `*read_out` (0 only at or past the end of the basis).
 /// Returns 0 on success, any other value (for example an errno) on failure.
-/// Called only during `rha_patch_job_run`, on the caller's thread.
+///
+/// The jobs that read their basis through it: `rha_patch_job_new`
+/// (called during `rha_patch_job_run`), `rha_fixed_delta_job_new` (during
+/// `rha_fixed_delta_job_run`), `rha_in_place_patch_job_new` (during
+/// `rha_in_place_patch_job_run`) and `rha_delta_ops_job_new` (during
+/// `rha_delta_ops_job_next`); always on the thread making that call, with
+/// the `userdata` given to the job.
 pub type rha_read_at_fn = Option<
     unsafe extern "C" fn(
         userdata: *mut c_void,
@@ -264,7 +270,7 @@ pub unsafe extern "C" fn rha_signature_job_free(job: *mut rha_signature_job) {
 /// `sig_out` is NULL or valid for writing an `rha_signature *`;
 /// `error_out` is NULL or valid for writing an `rha_error *`.
 #[no_mangle]
-pub unsafe extern "C" fn rha_signature_load(
+pub unsafe extern "C" fn rha_signature_new(
     data: *const u8,
     len: usize,
     sig_out: *mut *mut rha_signature,
@@ -275,9 +281,8 @@ pub unsafe extern "C" fn rha_signature_load(
         non_null(sig_out),
         handle_out(sig_out),
         {
-            let view = crate::buffer::rha_bytes { ptr: data, len };
             // SAFETY: readable for `len` bytes during the call by this function's contract.
-            let bytes = unsafe { view.as_slice("data") }?;
+            let bytes = unsafe { crate::buffer::arg_slice(data, len, "data") }?;
             let mut loader = SignatureLoader::new(DEFAULT_MAX_BLOCKS);
             loader.feed(bytes)?;
             let sig = crate::handle::new(rha_signature {
@@ -325,7 +330,7 @@ pub unsafe extern "C" fn rha_signature_block_len(sig: *const rha_signature) -> u
 #[no_mangle]
 pub unsafe extern "C" fn rha_signature_free(sig: *mut rha_signature) {
     ffi_fn!(default(()), non_null(), {
-        // SAFETY: NULL or made by `rha_signature_load`, by this function's contract.
+        // SAFETY: NULL or made by `rha_signature_new`, by this function's contract.
         unsafe { crate::handle::free(sig) }
     })
 }

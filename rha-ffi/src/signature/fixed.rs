@@ -14,11 +14,11 @@ use super::block::{rha_read_at_fn, rha_signature, CallbackBasis};
 use crate::buffer::{rha_in_buffer, rha_out_buffer};
 use crate::error::{rha_error, rha_result};
 
-/// The blocks a replica needs from the master, from `rha_fixed_compare`:
+/// The blocks a replica needs from the master, from `rha_fixed_plan_new`:
 /// ascending, merged byte ranges of the master's file, each starting on a
 /// block boundary.
 ///
-/// Ownership: made by `rha_fixed_compare`, owned by the caller, released
+/// Ownership: made by `rha_fixed_plan_new`, owned by the caller, released
 /// with `rha_fixed_plan_free`. Immutable: may be read by several threads.
 #[derive(Debug)]
 pub struct rha_fixed_plan {
@@ -55,7 +55,7 @@ pub struct rha_fixed_range {
 /// or valid for writing an `rha_fixed_plan *`; `error_out` is NULL or valid
 /// for writing an `rha_error *`.
 #[no_mangle]
-pub unsafe extern "C" fn rha_fixed_compare(
+pub unsafe extern "C" fn rha_fixed_plan_new(
     replica: *const rha_signature,
     master: *const rha_signature,
     plan_out: *mut *mut rha_fixed_plan,
@@ -219,7 +219,7 @@ pub unsafe extern "C" fn rha_fixed_plan_range(
 #[no_mangle]
 pub unsafe extern "C" fn rha_fixed_plan_free(plan: *mut rha_fixed_plan) {
     ffi_fn!(default(()), non_null(), {
-        // SAFETY: NULL or made by `rha_fixed_compare`, by this function's contract.
+        // SAFETY: NULL or made by `rha_fixed_plan_new`, by this function's contract.
         unsafe { crate::handle::free(plan) }
     })
 }

@@ -68,12 +68,8 @@ pub unsafe extern "C" fn rha_delta_ops_job_new(
             let Some(read_at) = read_at else {
                 return Err(rha_error::null_parameter("read_at"));
             };
-            let view = rha_bytes {
-                ptr: path,
-                len: path_len,
-            };
             // SAFETY: readable for `path_len` bytes during the call by this function's contract.
-            let bytes = unsafe { view.as_slice("path") }?;
+            let bytes = unsafe { crate::buffer::arg_slice(path, path_len, "path") }?;
             let path = RelPath::new(Bytes::copy_from_slice(bytes))
                 .map_err(|e| rha_error::invalid_argument(format!("path: {e}")))?;
             let job = crate::handle::new(rha_delta_ops_job {

@@ -46,6 +46,9 @@ pub struct rha_spool_range {
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct rha_spool_dirty_target {
+    /// `sizeof` this struct as the caller knows it: set before the call
+    /// (see the conventions on structs with a size field).
+    pub struct_size: u32,
     /// An `rha_spool_target_kind` value: `RHA_SPOOL_TARGET_FILE` or
     /// `RHA_SPOOL_TARGET_VOLUME`.
     pub kind: u32,
@@ -61,11 +64,13 @@ pub struct rha_spool_dirty_target {
     pub range_count: usize,
 }
 
+sized_struct!(rha_spool_dirty_target);
+
 /// A snapshot of a spool's dirty regions: which byte ranges of which files
 /// and volumes changed after a degrading overflow, so a resync copies only
 /// those. Ranges are widened to multiples of the granularity.
 ///
-/// Ownership: made by `rha_spool_dirty_regions`, owned by the caller,
+/// Ownership: made by `rha_spool_dirty_new`, owned by the caller,
 /// released with `rha_spool_dirty_free`. It is a copy: later appends to the
 /// spool do not change it, and it stays valid after the spool is closed.
 /// Thread safety: immutable; any number of threads may read one snapshot
@@ -110,7 +115,7 @@ impl rha_spool_dirty {
 /// writing an `rha_spool_dirty *`; `error_out` is NULL or valid for writing
 /// an `rha_error *`.
 #[no_mangle]
-pub unsafe extern "C" fn rha_spool_dirty_regions(
+pub unsafe extern "C" fn rha_spool_dirty_new(
     spool: *const rha_spool,
     dirty_out: *mut *mut rha_spool_dirty,
     error_out: *mut *mut rha_error,
@@ -178,10 +183,11 @@ pub unsafe extern "C" fn rha_spool_dirty_range_count(dirty: *const rha_spool_dir
 ///
 /// Returns `RHA_OK` with the target in `*target_out`, whose `path` and
 /// `ranges` point into the snapshot and stay valid until
-/// `rha_spool_dirty_free(dirty)`; or `RHA_DONE` if `index` is not below
-/// `rha_spool_dirty_target_count` (`*target_out` untouched), so a loop from
-/// 0 until `RHA_DONE` visits every target. Errors: `RHA_NULL_PARAMETER`.
-/// Thread-safe.
+/// `rha_spool_dirty_free(dirty)`; a loop from 0 below
+/// `rha_spool_dirty_target_count` visits every target. Errors:
+/// `RHA_INVALID_ARGUMENT` if `index` is not below the target count (an index
+/// out of range is that error everywhere in rha; `*target_out` untouched);
+/// `RHA_NULL_PARAMETER`. Thread-safe.
 ///
 /// # Safety
 ///
@@ -196,11 +202,16 @@ pub unsafe extern "C" fn rha_spool_dirty_get(
     error_out: *mut *mut rha_error,
 ) -> rha_result {
     ffi_fn!(fallible(error_out), non_null(dirty, target_out), {
+        // SAFETY: non-NULL (checked by ffi_fn!) and holding its size field by this function's contract.
+        let size = unsafe { crate::sized::declared_size(target_out) }?;
         // SAFETY: non-NULL (checked by ffi_fn!) and live by this function's contract.
         let dirty = unsafe { &*dirty };
-        let Some((target, ranges)) = dirty.targets.get(index) else {
-            return Ok(rha_result::RHA_DONE);
-        };
+        let (target, ranges) = dirty.targets.get(index).ok_or_else(|| {
+            rha_error::invalid_argument(format!(
+                "target index {index} is out of range ({} targets)",
+                dirty.targets.len()
+            ))
+        })?;
         let (kind, volume, path) = match target {
             RegionTarget::File(path) => (
                 rha_spool_target_kind::RHA_SPOOL_TARGET_FILE,
@@ -214,6 +225,7 @@ pub unsafe extern "C" fn rha_spool_dirty_get(
             ),
         };
         let view = rha_spool_dirty_target {
+            struct_size: 0,
             kind: kind as u32,
             volume,
             path,
@@ -221,7 +233,7 @@ pub unsafe extern "C" fn rha_spool_dirty_get(
             range_count: ranges.len(),
         };
         // SAFETY: non-NULL (checked by ffi_fn!) and writable by this function's contract.
-        unsafe { target_out.write(view) };
+        unsafe { crate::sized::write_sized(target_out, view, size) };
         Ok(rha_result::RHA_OK)
     })
 }
@@ -236,7 +248,7 @@ pub unsafe extern "C" fn rha_spool_dirty_get(
 #[no_mangle]
 pub unsafe extern "C" fn rha_spool_dirty_free(dirty: *mut rha_spool_dirty) {
     ffi_fn!(default(()), non_null(), {
-        // SAFETY: NULL or made by `rha_spool_dirty_regions` and not used
+        // SAFETY: NULL or made by `rha_spool_dirty_new` and not used
         // again, by this function's contract.
         unsafe { crate::handle::free(dirty) }
     })
@@ -255,6 +267,7 @@ mod tests {
         d.mark(RegionTarget::File(b"a".to_vec()), 500, 501);
         let snap = crate::handle::new(rha_spool_dirty::new(&d));
         let mut t = rha_spool_dirty_target {
+            struct_size: std::mem::size_of::<rha_spool_dirty_target>() as u32,
             kind: 0,
             volume: 0,
             path: rha_bytes::EMPTY,
@@ -278,6 +291,9 @@ mod tests {
                 seen.push((t.kind, t.volume, path, ranges));
                 i += 1;
             }
+            assert_eq!(i, 3);
+            let code = rha_spool_dirty_get(snap, 3, &mut t, std::ptr::null_mut());
+            assert_eq!(code, rha_result::RHA_INVALID_ARGUMENT);
             rha_spool_dirty_free(snap);
         }
         let r = |start, end| rha_spool_range { start, end };
@@ -303,7 +319,7 @@ mod tests {
             rha_spool_dirty_free(std::ptr::null_mut());
             let mut out = std::ptr::null_mut();
             assert_eq!(
-                rha_spool_dirty_regions(std::ptr::null(), &mut out, std::ptr::null_mut()),
+                rha_spool_dirty_new(std::ptr::null(), &mut out, std::ptr::null_mut()),
                 rha_result::RHA_NULL_PARAMETER
             );
             assert!(out.is_null());

@@ -275,10 +275,17 @@ pub unsafe extern "C" fn rha_spool_build(
     // `spool_out` is NULL.
     ffi_fn!(fallible(error_out), non_null(), handle_out(spool_out), {
         let open = |b: rha_spool_builder| {
+            // Checked before the spool is opened (and recovered).
+            let size = if recovery_out.is_null() {
+                0
+            } else {
+                // SAFETY: non-NULL and holding its size field by this function's contract.
+                unsafe { crate::sized::declared_size(recovery_out) }?
+            };
             let (spool, recovery) = Spool::open_dir(&b.dir, b.config)?;
             if !recovery_out.is_null() {
-                // SAFETY: non-NULL and writable by this function's contract.
-                unsafe { recovery_out.write(recovery_view(&recovery)) };
+                // SAFETY: `size` from `declared_size`; writable by this function's contract.
+                unsafe { crate::sized::write_sized(recovery_out, recovery_view(&recovery), size) };
             }
             Ok(rha_spool { spool })
         };
@@ -489,6 +496,8 @@ pub unsafe extern "C" fn rha_spool_get_usage(
     error_out: *mut *mut rha_error,
 ) -> rha_result {
     ffi_fn!(fallible(error_out), non_null(spool, usage_out), {
+        // SAFETY: non-NULL (checked by ffi_fn!) and holding its size field by this function's contract.
+        let size = unsafe { crate::sized::declared_size(usage_out) }?;
         // SAFETY: non-NULL (checked by ffi_fn!) and live by this function's contract.
         let u = unsafe { &*spool }.spool.usage();
         let (mode, overflow_seq) = match u.mode {
@@ -497,6 +506,7 @@ pub unsafe extern "C" fn rha_spool_get_usage(
             SpoolMode::Degraded { at_seq } => (rha_spool_mode::RHA_SPOOL_MODE_DEGRADED, at_seq),
         };
         let view = rha_spool_usage {
+            struct_size: 0,
             used_bytes: u.used_bytes,
             max_bytes: u.max_bytes.unwrap_or(0),
             free_bytes: u.free_bytes,
@@ -513,7 +523,7 @@ pub unsafe extern "C" fn rha_spool_get_usage(
             failed: u.failed,
         };
         // SAFETY: non-NULL (checked by ffi_fn!) and writable by this function's contract.
-        unsafe { usage_out.write(view) };
+        unsafe { crate::sized::write_sized(usage_out, view, size) };
         Ok(rha_result::RHA_OK)
     })
 }
@@ -536,6 +546,8 @@ pub unsafe extern "C" fn rha_spool_poll_event(
     error_out: *mut *mut rha_error,
 ) -> rha_result {
     ffi_fn!(fallible(error_out), non_null(spool, event_out), {
+        // SAFETY: non-NULL (checked by ffi_fn!) and holding its size field by this function's contract.
+        let size = unsafe { crate::sized::declared_size(event_out) }?;
         // SAFETY: non-NULL (checked by ffi_fn!) and live by this function's contract.
         let Some(e) = unsafe { &*spool }.spool.poll_event() else {
             return Ok(rha_result::RHA_DONE);
@@ -564,7 +576,7 @@ pub unsafe extern "C" fn rha_spool_poll_event(
             },
         };
         // SAFETY: non-NULL (checked by ffi_fn!) and writable by this function's contract.
-        unsafe { event_out.write(view) };
+        unsafe { crate::sized::write_sized(event_out, view, size) };
         Ok(rha_result::RHA_OK)
     })
 }

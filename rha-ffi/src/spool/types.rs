@@ -112,6 +112,9 @@ pub struct rha_spool_ticket {
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct rha_spool_recovery {
+    /// `sizeof` this struct as the caller knows it: set before the call
+    /// (see the conventions on structs with a size field).
+    pub struct_size: u32,
     /// The spool was new.
     pub created: bool,
     /// Segment files kept.
@@ -138,6 +141,9 @@ pub struct rha_spool_recovery {
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct rha_spool_usage {
+    /// `sizeof` this struct as the caller knows it: set before the call
+    /// (see the conventions on structs with a size field).
+    pub struct_size: u32,
     /// Bytes held in segments.
     pub used_bytes: u64,
     /// The maximum size; 0: unlimited.
@@ -168,10 +174,15 @@ pub struct rha_spool_usage {
     pub failed: bool,
 }
 
+sized_struct!(rha_spool_usage, rha_spool_recovery, rha_spool_event);
+
 /// A monitoring event.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct rha_spool_event {
+    /// `sizeof` this struct as the caller knows it: set before the call
+    /// (see the conventions on structs with a size field).
+    pub struct_size: u32,
     /// An `rha_spool_event_kind` value.
     pub kind: u32,
     /// USAGE: the threshold crossed, in percent.
@@ -186,6 +197,7 @@ pub struct rha_spool_event {
 
 pub(crate) fn recovery_view(r: &Recovery) -> rha_spool_recovery {
     rha_spool_recovery {
+        struct_size: 0,
         created: r.created,
         segments: r.segments as u64,
         next_seq: r.next_seq,

@@ -59,10 +59,10 @@ pub struct rha_tree_entry {
     pub link_dev: u64,
     /// Inode number shared by hard links (valid if `has_link`).
     pub link_ino: u64,
-    /// 1 if the file has more than one name, else 0.
-    pub has_link: u8,
-    /// 1 if the file is sparse, else 0.
-    pub sparse: u8,
+    /// Whether the file has more than one name.
+    pub has_link: bool,
+    /// Whether the file is sparse.
+    pub sparse: bool,
 }
 
 impl rha_tree_entry {
@@ -86,8 +86,8 @@ impl rha_tree_entry {
             target: rha_bytes::borrow(&e.target),
             link_dev: e.link.map_or(0, |l| l.dev),
             link_ino: e.link.map_or(0, |l| l.ino),
-            has_link: u8::from(e.link.is_some()),
-            sparse: u8::from(e.sparse),
+            has_link: e.link.is_some(),
+            sparse: e.sparse,
         }
     }
 }

@@ -299,9 +299,13 @@ pub unsafe extern "C" fn rha_plan_new_files(
 /// copied, so the buffers may be reused once the call returns. `options`
 /// may be NULL for the defaults.
 ///
+/// Both signatures are decoded once here, so a damaged one fails now.
 /// On success stores a new plan in `*plan_out`, owned by the caller.
-/// Errors: `RHA_NULL_PARAMETER` if `plan_out` is NULL, or a buffer is NULL
-/// with a non-zero length. Damage shows up from `rha_plan_next`.
+/// Errors: `RHA_TREE_CORRUPT` or `RHA_TREE_UNSUPPORTED_VERSION` (with the
+/// byte offset, `rha_error_offset`; the message names the side, master or
+/// replica) when a buffer is not a whole tree signature;
+/// `RHA_NULL_PARAMETER` if `plan_out` is NULL, or a buffer is NULL with a
+/// non-zero length. Entries out of order show up from `rha_plan_next`.
 ///
 /// # Safety
 ///
@@ -325,9 +329,9 @@ pub unsafe extern "C" fn rha_plan_new_buffers(
         handle_out(plan_out),
         {
             let copy = |ptr: *const u8, len: usize, name: &str| -> Result<Side, rha_error> {
-                let view = rha_bytes { ptr, len };
                 // SAFETY: readable for `len` bytes during the call by this function's contract.
-                let bytes = unsafe { view.as_slice(name) }?.to_vec();
+                let bytes = unsafe { crate::buffer::arg_slice(ptr, len, name) }?.to_vec();
+                check_whole(&bytes, name)?;
                 Ok(Box::new(TreeReader::new(Cursor::new(bytes))))
             };
             let plan = make_plan(
@@ -340,6 +344,27 @@ pub unsafe extern "C" fn rha_plan_new_buffers(
             Ok(rha_result::RHA_OK)
         }
     )
+}
+
+/// Decodes every entry of the tree signature `bytes` (the `side` of a
+/// comparison): an error names the side and keeps the byte offset.
+fn check_whole(bytes: &[u8], side: &str) -> Result<(), rha_error> {
+    let mut reader = TreeReader::new(Cursor::new(bytes));
+    loop {
+        match reader.next_entry() {
+            Ok(Some(_)) => {}
+            Ok(None) => return Ok(()),
+            Err(e) => {
+                let message = format!("{side} signature: {e}");
+                let inner = rha_error::from(e);
+                let out = rha_error::new(inner.code(), message);
+                return Err(match inner.offset() {
+                    Some(o) => out.with_offset(o),
+                    None => out,
+                });
+            }
+        }
+    }
 }
 
 /// Computes the next plan step.

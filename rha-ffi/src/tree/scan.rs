@@ -19,10 +19,15 @@ pub enum rha_tree_scan_flag {
     /// Do not descend into directories on another file system than the root
     /// (mount points are listed, their contents are not).
     RHA_TREE_SCAN_ONE_FILE_SYSTEM = 1,
+    /// List the replica state directory `.rha` at the root too (left out by
+    /// default: it holds one replica's lock, rewind log and applied point,
+    /// which a sync must never copy, compare or delete).
+    RHA_TREE_SCAN_INCLUDE_STATE_DIR = 2,
 }
 
 closed_set!(flags rha_tree_scan_flag {
     RHA_TREE_SCAN_ONE_FILE_SYSTEM,
+    RHA_TREE_SCAN_INCLUDE_STATE_DIR,
 });
 
 /// Totals of a scan.
@@ -55,7 +60,8 @@ fn options(flags: u32) -> Result<ScanOptions, rha_error> {
     }
     Ok(ScanOptions {
         one_file_system: rha_tree_scan_flag::RHA_TREE_SCAN_ONE_FILE_SYSTEM.is_in(flags),
-        // A replica's `.rha` (lock, rewind log) is never part of a scan.
+        // A replica's `.rha` (lock, rewind log) is left out unless asked for.
+        include_state_dir: rha_tree_scan_flag::RHA_TREE_SCAN_INCLUDE_STATE_DIR.is_in(flags),
         ..ScanOptions::default()
     })
 }
@@ -65,7 +71,8 @@ fn options(flags: u32) -> Result<ScanOptions, rha_error> {
 ///
 /// `flags` is a bitwise OR of `rha_tree_scan_flag` values (0 for none).
 /// A replica state directory `.rha` at the root is left out (it holds that
-/// replica's lock and rewind log). Symlinks are recorded, not followed; each
+/// replica's lock and rewind log) unless `RHA_TREE_SCAN_INCLUDE_STATE_DIR`
+/// is given; a `.rha` deeper in the tree is ordinary data. Symlinks are recorded, not followed; each
 /// directory is read and sorted as it is entered, so memory stays small
 /// whatever the tree's size. On success stores the totals in `*stats_out`
 /// if it is not NULL.
@@ -173,8 +180,8 @@ pub unsafe extern "C" fn rha_tree_scan_job_new(
 /// Scans on and writes the next signature bytes at `out->dst + out->pos`,
 /// advancing `out->pos`.
 ///
-/// Returns `RHA_OK` when `out` is full and more bytes follow (call again
-/// with more room), `RHA_DONE` when the whole signature has been written
+/// Returns `RHA_BLOCKED` when `out` is full and more bytes follow (call
+/// again with more room), `RHA_DONE` when the whole signature has been written
 /// (`out` may have received its last bytes in this call; later calls
 /// return `RHA_DONE` and write nothing). Errors: those of
 /// `rha_tree_scan_file`; `RHA_NULL_PARAMETER` if `job` or `out` is NULL;
@@ -201,7 +208,7 @@ pub unsafe extern "C" fn rha_tree_scan_job_read(
                 // SAFETY: `dst` is writable for `size` bytes by this function's contract.
                 job.sent += unsafe { out.fill_from(&job.pending[job.sent..]) }?;
                 if job.sent < job.pending.len() {
-                    return Ok(rha_result::RHA_OK);
+                    return Ok(rha_result::RHA_BLOCKED);
                 }
             }
             job.pending.clear();
