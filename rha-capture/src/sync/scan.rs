@@ -128,6 +128,11 @@ pub struct TreeScanner {
     /// device), in scan order.
     mounts: Vec<RelPath>,
     mount_devs: Vec<u64>,
+    /// The scan's `tracing` span: open from `new` until the scanner is
+    /// dropped.
+    span: tracing::Span,
+    /// The end has been reached (and logged).
+    ended: bool,
 }
 
 impl std::fmt::Debug for TreeScanner {
@@ -143,8 +148,10 @@ impl std::fmt::Debug for TreeScanner {
 impl TreeScanner {
     /// A scanner of the tree under `root`.
     pub fn new(root: impl Into<PathBuf>, options: ScanOptions) -> Self {
+        let root = root.into();
+        let span = tracing::debug_span!("tree_scan", root = %root.display());
         Self {
-            root: root.into(),
+            root,
             options,
             root_dev: None,
             stack: Vec::new(),
@@ -154,6 +161,8 @@ impl TreeScanner {
             unreadable: Vec::new(),
             mounts: Vec::new(),
             mount_devs: Vec::new(),
+            span,
+            ended: false,
         }
     }
 
@@ -274,6 +283,12 @@ impl TreeScanner {
                         if self.options.skip_unreadable
                             && e.kind() == io::ErrorKind::PermissionDenied =>
                     {
+                        tracing::info!(
+                            parent: &self.span,
+                            path = %entry.path,
+                            error = %e,
+                            "unreadable extended attributes skipped"
+                        );
                         self.unreadable.push((entry.path.clone(), e));
                     }
                     Err(source) => return Err(ScanError::Io { path: full, source }),
@@ -303,6 +318,12 @@ impl TreeScanner {
                         {
                             // Named once, also when its attributes failed.
                             if self.unreadable.last().map(|(p, _)| p) != Some(&entry.path) {
+                                tracing::info!(
+                                    parent: &self.span,
+                                    path = %entry.path,
+                                    error = %source,
+                                    "unreadable entry skipped"
+                                );
                                 self.unreadable.push((entry.path.clone(), source));
                             }
                         }
@@ -323,8 +344,19 @@ impl Iterator for TreeScanner {
             return None;
         }
         let r = self.step();
-        if r.is_err() {
-            self.failed = true;
+        match &r {
+            Err(_) => self.failed = true,
+            Ok(None) if !self.ended => {
+                self.ended = true;
+                tracing::debug!(
+                    parent: &self.span,
+                    entries = self.stats.entries,
+                    files = self.stats.files,
+                    bytes = self.stats.bytes,
+                    "tree scanned"
+                );
+            }
+            Ok(_) => {}
         }
         r.transpose()
     }
