@@ -38,6 +38,10 @@ pub enum rha_result {
     /// earlier I/O failure, or `rha_journal_reader_finish` was called while a
     /// complete record was still waiting to be read).
     RHA_INVALID_STATE = 103,
+    /// `rha_log_set_callback` could not take rha's messages: the process
+    /// already has a global `tracing` subscriber (a Rust host installed
+    /// one), which receives them instead.
+    RHA_LOG_SUBSCRIBER_EXISTS = 104,
     /// An I/O operation (or compression) failed.
     RHA_IO = 200,
     /// The journal is damaged: a checksum mismatch, an impossible structure,
@@ -175,6 +179,7 @@ closed_set!(rha_result {
     RHA_NULL_PARAMETER,
     RHA_INVALID_ARGUMENT,
     RHA_INVALID_STATE,
+    RHA_LOG_SUBSCRIBER_EXISTS,
     RHA_IO,
     RHA_JOURNAL_CORRUPT,
     RHA_JOURNAL_UNSUPPORTED_VERSION,
