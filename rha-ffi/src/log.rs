@@ -404,70 +404,53 @@ impl Drop for Inside {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use parking_lot::Mutex;
-    use std::ptr;
+    use std::sync::{Arc, Mutex};
 
-    static SEEN: Mutex<Vec<(u32, String, String)>> = Mutex::new(Vec::new());
+    /// Records each event's level, target and message field.
+    #[derive(Clone, Default)]
+    struct Collect(Arc<Mutex<Vec<(Level, String, String)>>>);
 
-    unsafe extern "C" fn record(
-        _: *mut c_void,
-        level: u32,
-        target: *const c_char,
-        target_len: usize,
-        message: *const c_char,
-        message_len: usize,
-    ) {
-        // SAFETY: the texts are valid for the given lengths during the call.
-        let (t, m) = unsafe {
-            (
-                std::slice::from_raw_parts(target.cast::<u8>(), target_len),
-                std::slice::from_raw_parts(message.cast::<u8>(), message_len),
-            )
-        };
-        SEEN.lock().push((
-            level,
-            String::from_utf8_lossy(t).into_owned(),
-            String::from_utf8_lossy(m).into_owned(),
-        ));
+    impl<S: Subscriber> Layer<S> for Collect {
+        fn on_event(&self, event: &Event<'_>, _: Context<'_, S>) {
+            let (mut message, mut rest) = (String::new(), String::new());
+            event.record(&mut Fields {
+                message: &mut message,
+                rest: &mut rest,
+            });
+            let meta = event.metadata();
+            if let Ok(mut seen) = self.0.lock() {
+                seen.push((*meta.level(), meta.target().to_owned(), message));
+            }
+        }
     }
 
     #[test]
-    fn a_caught_panic_is_an_error_message_and_spans_name_their_fields() {
-        // SAFETY: `record` behaves as `rha_log_fn` documents.
-        let rc = unsafe {
-            rha_log_set_callback(
-                Some(record),
-                ptr::null_mut(),
-                rha_log_level::RHA_LOG_DEBUG as u32,
-                ptr::null_mut(),
-            )
-        };
-        assert_eq!(rc, rha_result::RHA_OK);
-        let result = crate::macros::run_fallible(&[], || panic!("boom-7f3a"));
+    fn a_caught_panic_is_logged_as_an_error() {
+        let collect = Collect::default();
+        let subscriber = tracing_subscriber::registry().with(collect.clone());
+        let result = tracing::subscriber::with_default(subscriber, || {
+            crate::macros::run_fallible(&[], || panic!("boom-7f3a"))
+        });
         assert_eq!(result.map_err(|e| e.code()), Err(rha_result::RHA_PANIC));
-        {
-            let _outer = tracing::info_span!("outer", root = "/x").entered();
-            let _inner = tracing::debug_span!("inner").entered();
-            tracing::debug!(seq = 5u64, path = "a/b", "marker-9c1d {}", 3);
-            tracing::trace!("not wanted-9c1d");
-        }
-        let seen = SEEN.lock().clone();
-        // SAFETY: clearing takes no callback.
-        unsafe { rha_log_set_callback(None, ptr::null_mut(), 0, ptr::null_mut()) };
-        let panic = seen.iter().find(|(_, _, m)| m.contains("boom-7f3a"));
-        let (level, target, message) = panic.expect("the panic was logged");
-        assert_eq!(*level, rha_log_level::RHA_LOG_ERROR as u32);
+        let seen = collect.0.lock().map(|s| s.clone()).unwrap_or_default();
+        let (level, target, message) = seen
+            .iter()
+            .find(|(_, _, m)| m.contains("boom-7f3a"))
+            .expect("the panic was logged");
+        assert_eq!(*level, Level::ERROR);
         assert_eq!(target, "rha_ffi::panic");
         assert!(
             message.starts_with("rha panicked: boom-7f3a, at "),
             "{message}"
         );
-        let marked: Vec<_> = seen.iter().filter(|(_, _, m)| m.contains("9c1d")).collect();
-        assert_eq!(marked.len(), 1, "{marked:?}");
-        assert_eq!(
-            marked[0].2,
-            "outer{root=/x}:inner: marker-9c1d 3 seq=5 path=a/b"
-        );
-        assert_eq!(marked[0].0, rha_log_level::RHA_LOG_DEBUG as u32);
+    }
+
+    #[test]
+    fn levels_map_both_ways() {
+        for &l in rha_log_level::ALL {
+            let level = l.filter().into_level().expect("a level");
+            assert_eq!(rha_log_level::of(&level), l);
+        }
+        assert_eq!(c_text("a\0b"), b"a?b\0");
     }
 }
