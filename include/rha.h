@@ -1814,7 +1814,9 @@ typedef struct rha_out_buffer {
  * `message` is the text, preceded by the spans it happened in and
  * followed by its fields, for example
  * `spool_open{dir=/var/spool}:spool_recovery: torn tail truncated
- * file=00000000000000000001.seg offset=4096 bytes=17 last_good_seq=41`.
+ * file=seg-00000000000000000001.rhaj offset=4096 bytes=17 last_good_seq=41`.
+ * A span is named only if `max_level` takes in its level (spool, sync,
+ * apply and rewind spans are `RHA_LOG_INFO`, job spans `RHA_LOG_DEBUG`).
  * Both are UTF-8 of `target_len` and `message_len` bytes, followed by a
  * NUL byte (not counted) and holding no other NUL: they can be printed
  * with `%s`. They belong to rha and are valid only during the call.
@@ -3218,7 +3220,7 @@ void rha_journal_writer_free(struct rha_journal_writer *writer);
  * from inside a logging callback. Thread-safe.
  *
  * Caught panics (`RHA_PANIC`) are logged too, at `RHA_LOG_ERROR`, target
- * `rha::panic`.
+ * `rha_ffi::panic`.
  *
  * # Safety
  *

@@ -85,7 +85,9 @@ impl rha_log_level {
 /// `message` is the text, preceded by the spans it happened in and
 /// followed by its fields, for example
 /// `spool_open{dir=/var/spool}:spool_recovery: torn tail truncated
-/// file=00000000000000000001.seg offset=4096 bytes=17 last_good_seq=41`.
+/// file=seg-00000000000000000001.rhaj offset=4096 bytes=17 last_good_seq=41`.
+/// A span is named only if `max_level` takes in its level (spool, sync,
+/// apply and rewind spans are `RHA_LOG_INFO`, job spans `RHA_LOG_DEBUG`).
 /// Both are UTF-8 of `target_len` and `message_len` bytes, followed by a
 /// NUL byte (not counted) and holding no other NUL: they can be printed
 /// with `%s`. They belong to rha and are valid only during the call.
