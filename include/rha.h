@@ -105,6 +105,12 @@
  *   handle are thread-safe.
  * - Borrowed views (rha_bytes, returned strings) say how long they stay
  *   valid; buffers passed in are read or written only during the call.
+ * - Logging: rha prints nothing. Its diagnostics (warnings such as a torn
+ *   spool tail truncated or a spool near its limit, what each operation
+ *   did, caught panics) reach a callback registered with
+ *   rha_log_set_callback, with a level, a target and a message; the
+ *   callback may be called from any rha thread at once and its strings
+ *   are valid only during the call.
  */
 
 
@@ -201,6 +207,12 @@ typedef enum rha_result {
      * complete record was still waiting to be read).
      */
     RHA_INVALID_STATE = 103,
+    /**
+     * `rha_log_set_callback` could not take rha's messages: the process
+     * already has a global `tracing` subscriber (a Rust host installed
+     * one), which receives them instead.
+     */
+    RHA_LOG_SUBSCRIBER_EXISTS = 104,
     /**
      * An I/O operation (or compression) failed.
      */
@@ -1194,6 +1206,35 @@ typedef enum rha_replica_flag {
 } rha_replica_flag;
 
 /**
+ * The level of a log message, most severe first (as `uint32_t`).
+ */
+typedef enum rha_log_level {
+    /**
+     * Something failed: a spool write, a caught panic (a bug in rha).
+     */
+    RHA_LOG_ERROR = 1,
+    /**
+     * Something the operator should know: a torn spool tail truncated, a
+     * spool past a usage threshold or overflowing, an interrupted rewind
+     * finished on open, a spool salvaged.
+     */
+    RHA_LOG_WARN = 2,
+    /**
+     * What each operation did: a journal applied, a tree synced, a rewind.
+     */
+    RHA_LOG_INFO = 3,
+    /**
+     * Details: each job (signature, delta, patch), tree scan and spool
+     * recovery step.
+     */
+    RHA_LOG_DEBUG = 4,
+    /**
+     * Everything rha reports.
+     */
+    RHA_LOG_TRACE = 5,
+} rha_log_level;
+
+/**
  * Comparison settings for `rha_plan_new_files` and `rha_plan_new_buffers`.
  *
  * Defaults (file-level sync): ignore files of the same size and
@@ -1850,6 +1891,34 @@ typedef struct rha_out_buffer {
      */
     size_t pos;
 } rha_out_buffer;
+
+/**
+ * Receives one log message.
+ *
+ * `level` is an `rha_log_level`. `target` names the part of rha that
+ * speaks (a Rust module path such as `rha_core::spool::recover`);
+ * `message` is the text, preceded by the spans it happened in and
+ * followed by its fields, for example
+ * `spool_open{dir=/var/spool}:spool_recovery: torn tail truncated
+ * file=seg-00000000000000000001.rhaj offset=4096 bytes=17 last_good_seq=41`.
+ * A span is named only if `max_level` takes in its level (spool, sync,
+ * apply and rewind spans are `RHA_LOG_INFO`, job spans `RHA_LOG_DEBUG`).
+ * Both are UTF-8 of `target_len` and `message_len` bytes, followed by a
+ * NUL byte (not counted) and holding no other NUL: they can be printed
+ * with `%s`. They belong to rha and are valid only during the call.
+ *
+ * Called from any thread that runs rha code, including the helper threads
+ * of jobs, possibly from several at once: the callback must be
+ * thread-safe. It must not call `rha_log_set_callback` (that call fails
+ * with `RHA_INVALID_STATE`); messages that rha code called from inside the
+ * callback would log are dropped.
+ */
+typedef void (*rha_log_fn)(void *userdata,
+                           uint32_t level,
+                           const char *target,
+                           size_t target_len,
+                           const char *message,
+                           size_t message_len);
 
 /**
  * What `rha_replica_apply_journal` did.
@@ -3279,6 +3348,37 @@ uint64_t rha_journal_writer_next_seq(const struct rha_journal_writer *writer);
  * `writer` is NULL or a live writer, not used again after this call.
  */
 void rha_journal_writer_free(struct rha_journal_writer *writer);
+
+/**
+ * Sets, replaces or clears (`callback` NULL) the process-wide logging
+ * callback: from now on, every message of level `max_level` (an
+ * `rha_log_level`) or more severe is passed to `callback(userdata, ...)`
+ * (see `rha_log_fn`), on the thread that logs it.
+ *
+ * When this call returns, the previous callback (if any) is not running on
+ * any thread and will not be called again, so its `userdata` may be freed.
+ * `userdata` must stay valid until the callback is replaced or cleared.
+ *
+ * The first call that sets a callback installs rha's `tracing` subscriber
+ * as the process's global default. If the process already has one (a Rust
+ * host installed its own), rha's messages go to that one instead, and the
+ * call fails with `RHA_LOG_SUBSCRIBER_EXISTS`; clearing never fails so.
+ * Fails with `RHA_INVALID_ARGUMENT` for a `max_level` that is not an
+ * `rha_log_level` (when setting), and with `RHA_INVALID_STATE` when called
+ * from inside a logging callback. Thread-safe.
+ *
+ * Caught panics (`RHA_PANIC`) are logged too, at `RHA_LOG_ERROR`, target
+ * `rha_ffi::panic`.
+ *
+ * # Safety
+ *
+ * `callback` is NULL or a function that behaves as `rha_log_fn` documents;
+ * `error_out` is NULL or valid for reading and writing an `rha_error *`.
+ */
+enum rha_result rha_log_set_callback(rha_log_fn callback,
+                                     void *userdata,
+                                     uint32_t max_level,
+                                     struct rha_error **error_out);
 
 /**
  * Zeroes a record: every number 0, every view empty with a NULL `ptr`.

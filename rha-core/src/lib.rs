@@ -99,6 +99,8 @@
 
 pub mod ha;
 pub mod journal;
+#[cfg(test)]
+mod log_capture;
 pub mod rewind;
 pub mod signature;
 pub mod spool;

@@ -38,6 +38,10 @@ pub enum rha_result {
     /// earlier I/O failure, or `rha_journal_reader_finish` was called while a
     /// complete record was still waiting to be read).
     RHA_INVALID_STATE = 103,
+    /// `rha_log_set_callback` could not take rha's messages: the process
+    /// already has a global `tracing` subscriber (a Rust host installed
+    /// one), which receives them instead.
+    RHA_LOG_SUBSCRIBER_EXISTS = 104,
     /// An I/O operation (or compression) failed.
     RHA_IO = 200,
     /// The journal is damaged: a checksum mismatch, an impossible structure,
@@ -175,6 +179,7 @@ closed_set!(rha_result {
     RHA_NULL_PARAMETER,
     RHA_INVALID_ARGUMENT,
     RHA_INVALID_STATE,
+    RHA_LOG_SUBSCRIBER_EXISTS,
     RHA_IO,
     RHA_JOURNAL_CORRUPT,
     RHA_JOURNAL_UNSUPPORTED_VERSION,
@@ -611,7 +616,7 @@ mod tests {
             let exported = unsafe { CStr::from_ptr(rha_result_name(code as u32)) };
             assert_eq!(exported, code.name());
         }
-        for raw in [3, 99, 104, 201, 304, 404, 449, 507, 610, 705, u32::MAX] {
+        for raw in [3, 99, 105, 201, 304, 404, 449, 507, 610, 705, u32::MAX] {
             assert_eq!(rha_result::from_raw(raw), None);
         }
         assert_eq!(
@@ -627,9 +632,10 @@ mod tests {
         assert_eq!(
             numbers,
             [
-                0, 1, 2, 100, 101, 102, 103, 200, 300, 301, 302, 303, 400, 401, 402, 403, 410, 411,
-                412, 420, 421, 422, 423, 450, 451, 452, 453, 454, 500, 501, 502, 503, 504, 505,
-                506, 600, 601, 602, 603, 604, 605, 606, 607, 608, 609, 700, 701, 702, 703, 704
+                0, 1, 2, 100, 101, 102, 103, 104, 200, 300, 301, 302, 303, 400, 401, 402, 403, 410,
+                411, 412, 420, 421, 422, 423, 450, 451, 452, 453, 454, 500, 501, 502, 503, 504,
+                505, 506, 600, 601, 602, 603, 604, 605, 606, 607, 608, 609, 700, 701, 702, 703,
+                704
             ]
         );
     }

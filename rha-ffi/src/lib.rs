@@ -17,6 +17,7 @@
 //! | applying to a replica, rewind, bookmarks | `rha_replica_` | 600s |
 //! | the HA scenario machine | `rha_ha_` | 700s |
 //! | errors and versions | `rha_error_`, `rha_version_`, `rha_result_` | 100s usage, 200s I/O |
+//! | diagnostics: a logging callback | `rha_log_` | 100s |
 //!
 //! ## Conventions
 //!
@@ -74,6 +75,10 @@
 //!   every other panic to the hook installed before it.
 //! - **Threads**: a handle may be used by one thread at a time; it may move
 //!   between threads. Distinct handles are independent.
+//! - **Logging**: nothing is printed. rha's `tracing` spans and events
+//!   (warnings such as a torn spool tail truncated, what each operation did,
+//!   caught panics) reach the callback registered with
+//!   [`rha_log_set_callback`], from any thread.
 //!
 //! ## A journal round trip, from Rust through the C ABI
 //!
@@ -141,6 +146,7 @@ mod error;
 mod ha;
 mod handle;
 mod journal;
+mod log;
 mod record;
 mod rewind;
 mod signature;
@@ -192,6 +198,7 @@ pub use journal::writer::{
     rha_journal_writer_drain, rha_journal_writer_flush, rha_journal_writer_free,
     rha_journal_writer_next_seq, rha_journal_writer_pending,
 };
+pub use log::{rha_log_fn, rha_log_level, rha_log_set_callback};
 pub use record::{rha_attr_flag, rha_op, rha_record, rha_record_init};
 pub use rewind::{
     rha_apply_report, rha_bookmark, rha_replica, rha_replica_add_bookmark, rha_replica_apply,

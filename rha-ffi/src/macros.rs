@@ -315,6 +315,7 @@ fn panicked(payload: &(dyn Any + Send)) -> rha_error {
         .ok()
         .flatten();
     let what = captured.unwrap_or_else(|| payload_text(payload).to_owned());
+    crate::log::panic_caught(&what);
     rha_error::new(
         rha_result::RHA_PANIC,
         format!("internal error: rha panicked ({what}); please report this bug"),

@@ -16,7 +16,9 @@ C. What it covers:
   :func:`fixed_delta`, :func:`patch_in_place`, :func:`delta_to_ops`;
 - applying journals to a replica directory with rewind points and
   bookmarks: :class:`Replica`;
-- the high-availability scenario machine: :class:`Scenario`.
+- the high-availability scenario machine: :class:`Scenario`;
+- the library's diagnostics, routed to the ``rha`` logger of :mod:`logging`
+  (:func:`set_log_level`).
 
 Write a journal, then read it back::
 
@@ -69,6 +71,7 @@ from ._errors import (
     CorruptJournalError,
     InvalidArgumentError,
     InvalidStateError,
+    LogSubscriberExistsError,
     JournalError,
     NullParameterError,
     PanicError,
@@ -117,6 +120,7 @@ from ._ops import (
     TxCommit,
     Write,
 )
+from ._log import set_log_level
 from ._reader import End, JournalReader, RecordStream, read_journal
 from ._spool import (
     CorruptSpoolError,
@@ -250,6 +254,7 @@ __all__ = [
     "NullParameterError",
     "InvalidArgumentError",
     "InvalidStateError",
+    "LogSubscriberExistsError",
     "RhaIOError",
     "JournalError",
     "CorruptJournalError",
@@ -303,4 +308,6 @@ __all__ = [
     "RewindLogCorruptError",
     "RewindInterruptedError",
     "SequenceGapError",
+    # logging
+    "set_log_level",
 ]

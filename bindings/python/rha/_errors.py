@@ -13,7 +13,8 @@ a code a later library adds raises its family's class::
     │   ├── PanicError             a bug in rha (a Rust panic, caught)
     │   ├── NullParameterError     a required pointer was NULL
     │   ├── InvalidArgumentError   bad argument or record field (also a ValueError)
-    │   └── InvalidStateError      call not valid now (closed, failed earlier, ...)
+    │   ├── InvalidStateError      call not valid now (closed, failed earlier, ...)
+    │   └── LogSubscriberExistsError  a Rust host's tracing subscriber takes the logs
     ├── RhaIOError            2xx: an I/O failure (RHA_IO; also an OSError, with errno)
     ├── JournalError          3xx: journal decoding
     │   ├── CorruptJournalError    damaged bytes: checksum, structure, magic
@@ -66,6 +67,7 @@ __all__ = [
     "NullParameterError",
     "InvalidArgumentError",
     "InvalidStateError",
+    "LogSubscriberExistsError",
     "RhaIOError",
     "JournalError",
     "CorruptJournalError",
@@ -184,6 +186,13 @@ class InvalidArgumentError(UsageError, ValueError):
 class InvalidStateError(UsageError):
     """The call is not valid now (``RHA_INVALID_STATE``): the object is
     closed, failed earlier, or ``finish`` came before all input was read."""
+
+
+class LogSubscriberExistsError(UsageError):
+    """The library's log messages cannot be routed to :mod:`logging`
+    (``RHA_LOG_SUBSCRIBER_EXISTS``): the process already has a global Rust
+    ``tracing`` subscriber (the host program installed one), which receives
+    them instead."""
 
 
 class RhaIOError(RhaError, OSError):
@@ -463,6 +472,7 @@ _BY_CODE: Dict[int, Type[RhaError]] = {
     lib.RHA_NULL_PARAMETER: NullParameterError,
     lib.RHA_INVALID_ARGUMENT: InvalidArgumentError,
     lib.RHA_INVALID_STATE: InvalidStateError,
+    lib.RHA_LOG_SUBSCRIBER_EXISTS: LogSubscriberExistsError,
     # 2xx: I/O
     lib.RHA_IO: RhaIOError,
     # 3xx: journal

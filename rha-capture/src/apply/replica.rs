@@ -408,6 +408,7 @@ impl ReplicaDir {
         report: &mut ApplyReport,
     ) -> Result<(), ApplyError> {
         let path = path.as_ref();
+        let _span = tracing::info_span!("apply", journal = %path.display()).entered();
         let file = File::open(path).map_err(|source| ApplyError::Io {
             path: path.to_path_buf(),
             source,
@@ -438,9 +439,17 @@ impl ReplicaDir {
         }
         report.uncommitted = self.replica.open_transaction_records().len() as u64;
         if let Some(End::TornTail { offset, .. }) = reader.end() {
+            tracing::info!(offset, "journal ends in a torn record: applied up to it");
             report.torn_at = Some(offset);
         }
         report.point = self.checkpoint(None)?;
+        tracing::info!(
+            applied = report.applied,
+            skipped = report.skipped,
+            uncommitted = report.uncommitted,
+            point = report.point,
+            "journal applied"
+        );
         Ok(())
     }
 

@@ -15,6 +15,7 @@ mod block;
 mod exit;
 mod fixed;
 mod journal;
+mod log;
 mod out;
 mod output;
 mod spool;
@@ -34,6 +35,11 @@ use exit::Exit;
     about = "rha: continuous replication and high availability"
 )]
 struct Cli {
+    /// Print the library's diagnostics on standard error: -v info, -vv
+    /// debug, -vvv trace (warnings and errors are always printed; RUST_LOG,
+    /// e.g. `rha_core::spool=debug,info`, overrides).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
     #[command(subcommand)]
     command: Command,
 }
@@ -77,6 +83,7 @@ fn with_exit_codes(cmd: clap::Command) -> clap::Command {
 pub(crate) fn main() -> ExitCode {
     let matches = with_exit_codes(Cli::command()).get_matches();
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    log::install(cli.verbose);
     let result = match cli.command {
         Command::Journal(cmd) => journal::run(&cmd),
         Command::Sync(args) => Ok(sync::run(&args)),

@@ -616,6 +616,12 @@ pub fn sync_with(
     transfer: &mut dyn Transfer,
     observer: &mut dyn Observer,
 ) -> Result<SyncReport, SyncError> {
+    let _span = tracing::info_span!(
+        "sync",
+        master = %master.display(),
+        replica = %replica.display()
+    )
+    .entered();
     if let Some(how) = overlap(master, replica) {
         return Err(SyncError::Overlap {
             master: master.to_path_buf(),
@@ -841,6 +847,15 @@ pub fn sync_with(
         }
         _ => {}
     }
+    tracing::info!(
+        compared = report.compared,
+        created = report.created,
+        updated = report.updated,
+        deleted = report.deleted,
+        literal_bytes = report.literal_bytes,
+        matched_bytes = report.matched_bytes,
+        "tree synced"
+    );
     Ok(report)
 }
 

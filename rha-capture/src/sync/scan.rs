@@ -136,6 +136,11 @@ pub struct TreeScanner {
     /// device), in scan order.
     mounts: Vec<RelPath>,
     mount_devs: Vec<u64>,
+    /// The scan's `tracing` span: open from `new` until the scanner is
+    /// dropped.
+    span: tracing::Span,
+    /// The end has been reached (and logged).
+    ended: bool,
 }
 
 impl std::fmt::Debug for TreeScanner {
@@ -151,8 +156,10 @@ impl std::fmt::Debug for TreeScanner {
 impl TreeScanner {
     /// A scanner of the tree under `root`.
     pub fn new(root: impl Into<PathBuf>, options: ScanOptions) -> Self {
+        let root = root.into();
+        let span = tracing::debug_span!("tree_scan", root = %root.display());
         Self {
-            root: root.into(),
+            root,
             options,
             root_dev: None,
             stack: Vec::new(),
@@ -162,6 +169,8 @@ impl TreeScanner {
             unreadable: Vec::new(),
             mounts: Vec::new(),
             mount_devs: Vec::new(),
+            span,
+            ended: false,
         }
     }
 
@@ -244,6 +253,12 @@ impl TreeScanner {
     /// Names `path` as unreadable once, also when its attributes failed.
     fn note_unreadable(&mut self, path: &RelPath, source: io::Error) {
         if self.unreadable.last().map(|(p, _)| p) != Some(path) {
+            tracing::info!(
+                parent: &self.span,
+                path = %path,
+                error = %source,
+                "unreadable entry skipped"
+            );
             self.unreadable.push((path.clone(), source));
         }
     }
@@ -310,6 +325,12 @@ impl TreeScanner {
                         if self.options.skip_unreadable
                             && e.kind() == io::ErrorKind::PermissionDenied =>
                     {
+                        tracing::info!(
+                            parent: &self.span,
+                            path = %entry.path,
+                            error = %e,
+                            "unreadable extended attributes skipped"
+                        );
                         unreadable = Some(e);
                     }
                     Err(source) => return Err(io_err(source)),
@@ -368,8 +389,19 @@ impl Iterator for TreeScanner {
             return None;
         }
         let r = self.step();
-        if r.is_err() {
-            self.failed = true;
+        match &r {
+            Err(_) => self.failed = true,
+            Ok(None) if !self.ended => {
+                self.ended = true;
+                tracing::debug!(
+                    parent: &self.span,
+                    entries = self.stats.entries,
+                    files = self.stats.files,
+                    bytes = self.stats.bytes,
+                    "tree scanned"
+                );
+            }
+            Ok(_) => {}
         }
         r.transpose()
     }

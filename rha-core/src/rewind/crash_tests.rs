@@ -262,8 +262,20 @@ fn dropping_points_waits_for_an_interrupted_rewind() {
         }
         assert_eq!(log.droppable(), before);
         drop(log);
-        let r = Replica::open(tree, mem.clone(), config(1)).unwrap();
+        let (r, lines) =
+            crate::log_capture::capture(|| Replica::open(tree, mem.clone(), config(1)).unwrap());
         assert_eq!(r.resumed(), Some(Resumed::Rewind { to: 1 }));
+        // Opening says so in the log too.
+        let warned: Vec<_> = lines
+            .iter()
+            .filter(|l| l.starts_with("WARN finished a rewind interrupted by a crash"))
+            .collect();
+        assert_eq!(warned.len(), 1, "{lines:?}");
+        assert!(
+            warned[0].ends_with(" to=1 what=\"rewind\""),
+            "{}",
+            warned[0]
+        );
         drop(r);
         let mut log = RewindLog::open(mem, config(1).log).unwrap();
         assert_eq!(log.drop_all().unwrap(), before);

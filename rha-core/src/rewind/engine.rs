@@ -152,6 +152,7 @@ impl<T: Target, S: Storage> Replica<T, S> {
     /// logged batch is rolled forward, and a transaction that never committed
     /// is rolled back.
     pub fn open(target: T, storage: S, config: ReplicaConfig) -> Result<Self, RewindError> {
+        let _span = tracing::info_span!("replica_open").entered();
         let log = RewindLog::open(storage, config.log.clone())?;
         let mut r = Self {
             target,
@@ -183,6 +184,14 @@ impl<T: Target, S: Storage> Replica<T, S> {
         if let Some(job) = log.state.job {
             self.run_job(job, true)?;
             let to = job.target;
+            let what = if job.discard {
+                "rollback"
+            } else if job.forward {
+                "undo"
+            } else {
+                "rewind"
+            };
+            tracing::warn!(to, what, "finished a rewind interrupted by a crash");
             self.resumed = Some(if job.discard {
                 Resumed::Rollback { to }
             } else if job.forward {

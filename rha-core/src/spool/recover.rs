@@ -156,6 +156,43 @@ enum SegScan {
     Corrupt(Corruption),
 }
 
+impl Recovery {
+    /// Reports what recovery found and repaired to `tracing`: a torn tail
+    /// and a salvage as warnings, the rest at debug level.
+    pub(crate) fn log(&self) {
+        if let Some(t) = &self.torn_tail {
+            tracing::warn!(
+                file = %t.file,
+                offset = t.offset,
+                bytes = t.discarded_bytes,
+                last_good_seq = t.last_good_seq,
+                "torn tail truncated"
+            );
+        }
+        if let Some(c) = &self.salvaged {
+            tracing::warn!(
+                file = %c.file,
+                offset = c.offset,
+                last_good_seq = c.last_good_seq,
+                reason = %c.reason,
+                discarded = self.discarded.len(),
+                "spool salvaged: records from the damage on were discarded"
+            );
+        }
+        for file in &self.removed {
+            tracing::debug!(%file, "leftover file removed");
+        }
+        tracing::debug!(
+            segments = self.segments,
+            oldest_seq = self.oldest_seq,
+            next_seq = self.next_seq,
+            resume_seq = self.resume_seq,
+            created = self.created,
+            "spool recovered"
+        );
+    }
+}
+
 /// Decodes a segment. `next_first` is the next segment's first sequence
 /// number for a sealed segment, `None` for the newest; see [`super::tail`]
 /// for where a segment ends.

@@ -160,6 +160,7 @@ impl State {
     }
 
     pub(super) fn push_event(&mut self, e: SpoolEvent) {
+        log_event(&e);
         if self.events.len() >= MAX_EVENTS {
             self.events.pop_front();
         }
@@ -221,6 +222,7 @@ impl Spool {
         config: SpoolConfig,
     ) -> Result<(Self, Recovery), OpenError> {
         let dir = dir.as_ref();
+        let _span = tracing::info_span!("spool_open", dir = %dir.display()).entered();
         let storage = DirStorage::open(dir).map_err(|source| OpenError::Io {
             doing: "opening",
             file: dir.display().to_string(),
@@ -254,7 +256,9 @@ impl Spool {
                 "warning thresholds must be 1 to 100 percent",
             ));
         }
+        let _span = tracing::info_span!("spool_recovery").entered();
         let scanned = recover::scan(&*storage, &config, Repair::Repair)?;
+        scanned.report.log();
         let report = super::limits_file::store_on_open(&*storage, &config, scanned.report)?;
         let spares = scanned.spares;
         let mut dirty = scanned.dirty;
@@ -396,5 +400,29 @@ impl Spool {
 impl Drop for Spool {
     fn drop(&mut self) {
         let _ = self.sync();
+    }
+}
+
+/// Hands a monitoring event to `tracing` as well, as it is raised.
+fn log_event(e: &SpoolEvent) {
+    match e {
+        SpoolEvent::UsageAbove {
+            percent,
+            used,
+            capacity,
+        } => tracing::warn!(
+            percent,
+            used_bytes = used,
+            capacity_bytes = capacity,
+            "spool usage crossed its warning threshold"
+        ),
+        SpoolEvent::Overflow {
+            policy,
+            at_seq,
+            reason,
+        } => tracing::warn!(?policy, at_seq, ?reason, "spool overflowed"),
+        SpoolEvent::Failed { message } => {
+            tracing::error!(cause = %message, "spool write failed; writes refused until reopened")
+        }
     }
 }

@@ -327,6 +327,59 @@ fn usage_warnings_fire_once_per_crossing() {
 }
 
 #[test]
+fn usage_warnings_and_torn_tails_are_logged() {
+    let config = small().max_bytes(Some(10_000)).segment_bytes(2000);
+    let storage = MemStorage::new();
+    let ((), lines) = crate::log_capture::capture(|| {
+        let (spool, _) = Spool::open(Arc::new(storage.clone()), config.clone()).expect("open");
+        for i in 0..200 {
+            let full = spool
+                .append(
+                    i,
+                    &write_op(i, 200),
+                    AppendOptions::default().when_full(WhenFull::Fail),
+                )
+                .is_err();
+            if full {
+                break;
+            }
+        }
+    });
+    let warned: Vec<&String> = lines
+        .iter()
+        .filter(|l| l.starts_with("WARN spool usage crossed its warning threshold"))
+        .collect();
+    assert_eq!(warned.len(), 2, "{lines:?}");
+    assert!(
+        warned[0].contains("percent=80 used_bytes="),
+        "{}",
+        warned[0]
+    );
+    assert!(warned[1].contains("percent=90 "), "{}", warned[1]);
+    assert!(warned[1].contains(" capacity_bytes=10000"), "{}", warned[1]);
+
+    // Cut the newest segment inside its last record: reopening says so.
+    let newest = storage
+        .list()
+        .expect("list")
+        .into_iter()
+        .filter(|n| super::recover::parse_segment_name(n).is_some())
+        .max()
+        .expect("a segment");
+    let file = storage.open(&newest).expect("open segment");
+    let len = file.len().expect("len");
+    file.set_len(len - 5).expect("cut");
+    let (_, lines) = crate::log_capture::capture(|| Spool::open(Arc::new(storage), config));
+    let torn: Vec<&String> = lines
+        .iter()
+        .filter(|l| l.starts_with("WARN torn tail truncated"))
+        .collect();
+    assert_eq!(torn.len(), 1, "{lines:?}");
+    assert!(torn[0].contains(&format!("file={newest} ")), "{}", torn[0]);
+    assert!(lines.iter().any(|l| l.starts_with("DEBUG spool recovered")));
+}
+
+#[test]
 fn min_free_space_is_a_limit_too() {
     let storage = MemStorage::new();
     storage.set_capacity(Some(20_000));

@@ -72,6 +72,7 @@ impl<T: Target, S: Storage> Replica<T, S> {
     /// until a new record is applied, so [`undo_rewind`](Self::undo_rewind)
     /// can bring them back.
     pub fn rewind_to(&mut self, point: u64) -> Result<Plan, RewindError> {
+        let _span = tracing::info_span!("rewind", to = point).entered();
         if let Some((txid, ..)) = self.txn {
             return Err(RewindError::TxnOpen { txid });
         }
@@ -79,6 +80,12 @@ impl<T: Target, S: Storage> Replica<T, S> {
         if plan.from != point {
             self.start_job(point, false, false)?;
         }
+        tracing::info!(
+            from = plan.from,
+            to = point,
+            records = plan.records,
+            "rewound"
+        );
         Ok(plan)
     }
 
@@ -98,6 +105,7 @@ impl<T: Target, S: Storage> Replica<T, S> {
     /// Undoes the rewinds since the last applied record: replays the undone
     /// records up to the newest logged point.
     pub fn undo_rewind(&mut self) -> Result<u64, RewindError> {
+        let _span = tracing::info_span!("undo_rewind").entered();
         self.check()?;
         let log = self.log_mut()?;
         if log.state.head.is_none() {
@@ -105,6 +113,7 @@ impl<T: Target, S: Storage> Replica<T, S> {
         }
         let top = log.newest_point().ok_or(RewindError::NothingToUndo)?;
         self.start_job(top, true, false)?;
+        tracing::info!(to = top, "rewinds undone");
         Ok(top)
     }
 

@@ -170,6 +170,8 @@ pub struct DeltaJob {
     next_expected: Option<u32>,
     ended: bool,
     done: bool,
+    /// The job's `tracing` span: open from `new` until the job is dropped.
+    span: tracing::Span,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -182,6 +184,11 @@ enum Sum {
 impl DeltaJob {
     /// A job describing a new file against the basis `sig` in `format`.
     pub fn new(sig: Signature, format: DeltaFormat) -> Self {
+        let span = tracing::debug_span!(
+            "delta_job",
+            basis_blocks = sig.block_count(),
+            block_len = sig.block_len()
+        );
         let index = Index::new(&sig, sig.kind().is_rha());
         let mut out = OutQueue::default();
         let enc = Encoder::new(format, sig.block_len(), out.buf());
@@ -204,6 +211,7 @@ impl DeltaJob {
             next_expected: None,
             ended: false,
             done: false,
+            span,
         }
     }
 
@@ -299,6 +307,13 @@ impl DeltaJob {
                 self.finish();
                 self.ended = true;
                 self.done = true;
+                tracing::debug!(
+                    parent: &self.span,
+                    bytes = self.fed,
+                    literal_bytes = self.stats.literal_bytes,
+                    matched_bytes = self.stats.matched_bytes,
+                    "delta computed"
+                );
                 p.produced += self.out.drain_into(&mut output[p.produced..]);
                 p.done = self.out.is_empty();
             }

@@ -121,11 +121,14 @@ pub struct PatchJob<B> {
     expected: Option<[u8; 32]>,
     done: bool,
     failed: bool,
+    /// The job's `tracing` span: open from `new` until the job is dropped.
+    span: tracing::Span,
 }
 
 impl<B: ReadAt> PatchJob<B> {
     /// A job reading copies from `basis`.
     pub fn new(basis: B, options: PatchOptions) -> Self {
+        let span = tracing::debug_span!("patch_job", max_output = options.max_output);
         Self {
             basis,
             options,
@@ -137,6 +140,7 @@ impl<B: ReadAt> PatchJob<B> {
             expected: None,
             done: false,
             failed: false,
+            span,
         }
     }
 
@@ -264,6 +268,7 @@ impl<B: ReadAt> PatchJob<B> {
                     }
                 }
                 self.done = true;
+                tracing::debug!(parent: &self.span, bytes = self.produced, "patch applied");
                 0
             }
         };

@@ -281,6 +281,8 @@ pub struct SignatureJob {
     /// Helper threads, started on the first step that uses them and kept
     /// until the job is dropped.
     pool: Option<Pool>,
+    /// The job's `tracing` span: open from `new` until the job is dropped.
+    span: tracing::Span,
 }
 
 /// Input taken per step on one thread.
@@ -313,6 +315,11 @@ impl SignatureJob {
             done: false,
             zero_block: None,
             pool: None,
+            span: tracing::debug_span!(
+                "signature_job",
+                file_len = params.file_len,
+                block_len = params.block_len
+            ),
         }
     }
 
@@ -425,6 +432,7 @@ impl SignatureJob {
             );
             self.out.buf().extend_from_slice(&writer.finish(&hash));
             self.done = true;
+            tracing::debug!(parent: &self.span, bytes = self.fed, "signature computed");
             p.produced += self.out.drain_into(&mut output[p.produced..]);
             p.done = self.out.is_empty();
         }
