@@ -115,6 +115,9 @@ pub enum ApplyError {
     Rewind(#[from] RewindError),
 }
 
+/// How errors of [`ReplicaDir::apply_journal_bytes`] name the journal.
+pub const MEMORY_JOURNAL: &str = "(journal bytes)";
+
 /// How to open a [`ReplicaDir`].
 #[derive(Debug, Clone, Default)]
 #[non_exhaustive]
@@ -404,7 +407,36 @@ impl ReplicaDir {
             path: path.to_path_buf(),
             source,
         })?;
-        let mut reader = JournalReader::new(io::BufReader::new(file), DecoderConfig::default());
+        self.apply_journal_from(io::BufReader::new(file), path, report)
+    }
+
+    /// [`apply_journal`](Self::apply_journal) of a journal held in memory
+    /// (as a capture source encoded it), with the same guarantees; an
+    /// error names the journal [`MEMORY_JOURNAL`].
+    pub fn apply_journal_bytes(&mut self, bytes: &[u8]) -> Result<ApplyReport, ApplyError> {
+        let mut report = ApplyReport::default();
+        self.apply_journal_bytes_into(bytes, &mut report)?;
+        Ok(report)
+    }
+
+    /// [`apply_journal_into`](Self::apply_journal_into) of a journal held
+    /// in memory.
+    pub fn apply_journal_bytes_into(
+        &mut self,
+        bytes: &[u8],
+        report: &mut ApplyReport,
+    ) -> Result<(), ApplyError> {
+        self.apply_journal_from(bytes, Path::new(MEMORY_JOURNAL), report)
+    }
+
+    /// Applies the journal `source` yields (named `path` in errors).
+    fn apply_journal_from(
+        &mut self,
+        source: impl io::Read,
+        path: &Path,
+        report: &mut ApplyReport,
+    ) -> Result<(), ApplyError> {
+        let mut reader = JournalReader::new(source, DecoderConfig::default());
         loop {
             let rec = match reader.next_record() {
                 Ok(Some(rec)) => rec,
