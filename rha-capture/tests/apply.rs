@@ -559,9 +559,28 @@ fn journal_bytes(recs: &[Record]) -> Vec<u8> {
 fn journal_bytes_apply_like_the_journal_file() {
     use rha_capture::apply::{ApplyError, MEMORY_JOURNAL};
     let recs = vec![
-        rec(1, Op::Mkdir { path: p("d"), mode: 0o755 }),
-        rec(2, Op::Create { path: p("d/f"), mode: 0o644 }),
-        rec(3, Op::Write { path: p("d/f"), offset: 0, data: "hello".into() }),
+        rec(
+            1,
+            Op::Mkdir {
+                path: p("d"),
+                mode: 0o755,
+            },
+        ),
+        rec(
+            2,
+            Op::Create {
+                path: p("d/f"),
+                mode: 0o644,
+            },
+        ),
+        rec(
+            3,
+            Op::Write {
+                path: p("d/f"),
+                offset: 0,
+                data: "hello".into(),
+            },
+        ),
     ];
     let bytes = journal_bytes(&recs);
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
@@ -576,15 +595,32 @@ fn journal_bytes_apply_like_the_journal_file() {
     let from_file = rb.apply_journal(&file).unwrap();
     assert_eq!(from_bytes, from_file);
     assert_eq!((from_bytes.applied, from_bytes.point), (3, Some(3)));
-    assert_eq!(strip_mtimes(snapshot(a.path())), strip_mtimes(snapshot(&root_b)));
+    assert_eq!(
+        strip_mtimes(snapshot(a.path())),
+        strip_mtimes(snapshot(&root_b))
+    );
     // Again: nothing is applied twice.
     let again = ra.apply_journal_bytes(&bytes).unwrap();
     assert_eq!((again.applied, again.skipped), (0, 3));
     // A damaged second record: the first is applied and durable, the
     // error says so and names the journal.
     let mut more = journal_bytes(&[
-        rec(4, Op::Write { path: p("d/f"), offset: 5, data: " world".into() }),
-        rec(5, Op::Write { path: p("d/f"), offset: 0, data: "HELLO".into() }),
+        rec(
+            4,
+            Op::Write {
+                path: p("d/f"),
+                offset: 5,
+                data: " world".into(),
+            },
+        ),
+        rec(
+            5,
+            Op::Write {
+                path: p("d/f"),
+                offset: 0,
+                data: "HELLO".into(),
+            },
+        ),
     ]);
     let at = more.len() - 3;
     more[at] ^= 0x40;
@@ -597,4 +633,16 @@ fn journal_bytes_apply_like_the_journal_file() {
         e => panic!("{e}"),
     }
     assert_eq!(fs::read(a.path().join("d/f")).unwrap(), b"hello world");
+    // Frames without the stream header, continuing the replica.
+    let tail = journal_bytes(&[rec(
+        5,
+        Op::Write {
+            path: p("d/f"),
+            offset: 0,
+            data: "J".into(),
+        },
+    )]);
+    let rep = ra.apply_journal_bytes(&tail[16..]).unwrap();
+    assert_eq!((rep.applied, rep.point), (1, Some(5)));
+    assert_eq!(fs::read(a.path().join("d/f")).unwrap(), b"Jello world");
 }

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use rha_core::journal::{
     DecoderConfig, End, JournalReader, JournalWriter, Op, ReadError, Record, WriterConfig,
+    STREAM_MAGIC,
 };
 use rha_core::rewind::{
     AppliedError, AppliedPoint, RecordMark, Replica, ReplicaConfig, RewindError,
@@ -407,12 +408,15 @@ impl ReplicaDir {
             path: path.to_path_buf(),
             source,
         })?;
-        self.apply_journal_from(io::BufReader::new(file), path, report)
+        let config = DecoderConfig::default();
+        self.apply_journal_from(io::BufReader::new(file), path, config, report)
     }
 
     /// [`apply_journal`](Self::apply_journal) of a journal held in memory
     /// (as a capture source encoded it), with the same guarantees; an
-    /// error names the journal [`MEMORY_JOURNAL`].
+    /// error names the journal [`MEMORY_JOURNAL`]. The bytes may start
+    /// with the stream header or directly with a frame (the header's magic
+    /// read as a frame length is beyond any record size limit).
     pub fn apply_journal_bytes(&mut self, bytes: &[u8]) -> Result<ApplyReport, ApplyError> {
         let mut report = ApplyReport::default();
         self.apply_journal_bytes_into(bytes, &mut report)?;
@@ -426,7 +430,9 @@ impl ReplicaDir {
         bytes: &[u8],
         report: &mut ApplyReport,
     ) -> Result<(), ApplyError> {
-        self.apply_journal_from(bytes, Path::new(MEMORY_JOURNAL), report)
+        let header = bytes.starts_with(&STREAM_MAGIC);
+        let config = DecoderConfig::default().stream_header(header);
+        self.apply_journal_from(bytes, Path::new(MEMORY_JOURNAL), config, report)
     }
 
     /// Applies the journal `source` yields (named `path` in errors).
@@ -434,9 +440,10 @@ impl ReplicaDir {
         &mut self,
         source: impl io::Read,
         path: &Path,
+        config: DecoderConfig,
         report: &mut ApplyReport,
     ) -> Result<(), ApplyError> {
-        let mut reader = JournalReader::new(source, DecoderConfig::default());
+        let mut reader = JournalReader::new(source, config);
         loop {
             let rec = match reader.next_record() {
                 Ok(Some(rec)) => rec,

@@ -638,3 +638,52 @@ pub unsafe extern "C" fn rha_replica_undo_rewind(
         Ok(rha_result::RHA_OK)
     })
 }
+
+/// Applies every record of the journal held in `bytes[0..len]` (as a
+/// capture source or `rha_journal_writer` encoded it, with or without the
+/// stream header), exactly as `rha_replica_apply_journal` applies a journal
+/// file, with the same guarantees: records the replica already has are
+/// skipped, none is applied twice or half, committed transactions apply all
+/// or nothing, and after damage what came before is applied and durable.
+/// Fills `*report_out`.
+///
+/// Errors: as `rha_replica_apply_journal` (`RHA_JOURNAL_CORRUPT`,
+/// `RHA_REPLICA_SEQUENCE_GAP`, `RHA_APPLY_FAILED`, `RHA_IO`), the journal
+/// named `(journal bytes)` in messages; `RHA_NULL_PARAMETER` also for
+/// `bytes` NULL with `len` > 0.
+///
+/// # Safety
+///
+/// `replica` is a live handle used by no other thread during the call;
+/// `bytes` is NULL (only if `len` is 0) or readable for `len` bytes during
+/// the call; `report_out` is valid for writing an `rha_apply_report`;
+/// `error_out` is NULL or valid for writing a pointer.
+#[no_mangle]
+pub unsafe extern "C" fn rha_replica_apply_journal_bytes(
+    replica: *mut rha_replica,
+    bytes: *const u8,
+    len: usize,
+    report_out: *mut rha_apply_report,
+    error_out: *mut *mut rha_error,
+) -> rha_result {
+    ffi_fn!(fallible(error_out), non_null(replica, report_out), {
+        // SAFETY: non-NULL (checked), live and unshared by this function's contract.
+        let r = unsafe { &mut *replica };
+        let view = crate::buffer::rha_bytes { ptr: bytes, len };
+        // SAFETY: readable for `len` bytes during the call by this function's contract.
+        let bytes = unsafe { view.as_slice("bytes") }?;
+        let rep = r.dir.apply_journal_bytes(bytes)?;
+        let out = rha_apply_report {
+            applied: rep.applied,
+            skipped: rep.skipped,
+            uncommitted: rep.uncommitted,
+            torn: rep.torn_at.is_some() as u8,
+            torn_at: rep.torn_at.unwrap_or(0),
+            has_point: rep.point.is_some() as u8,
+            point: rep.point.unwrap_or(0),
+        };
+        // SAFETY: non-NULL (checked) and writable by this function's contract.
+        unsafe { report_out.write(out) };
+        Ok(rha_result::RHA_OK)
+    })
+}

@@ -34,6 +34,7 @@ impl From<AppendError> for rha_error {
         let out: Self = {
             match e {
                 AppendError::Encode(e) => e.into(),
+                AppendError::Journal(e) => e.into(),
                 AppendError::Full { .. } => {
                     rha_error::new(rha_result::RHA_SPOOL_FULL, e.to_string())
                 }
