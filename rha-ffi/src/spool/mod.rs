@@ -612,20 +612,6 @@ pub unsafe extern "C" fn rha_spool_free(spool: *mut rha_spool) {
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn handles_are_thread_safe_where_documented() {
-        fn send_sync<T: Send + Sync>() {}
-        send_sync::<rha_spool>();
-        fn send<T: Send>() {}
-        send::<rha_spool_builder>();
-        send::<reader::rha_spool_reader>();
-    }
-}
-
 /// The append options at `options` (NULL: the defaults), checked.
 fn append_options(options: Option<&rha_spool_append_options>) -> Result<AppendOptions, rha_error> {
     let options = options.copied().unwrap_or_default();
@@ -716,4 +702,18 @@ pub unsafe extern "C" fn rha_spool_append_journal(
         }
         Ok(rha_result::RHA_OK)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handles_are_thread_safe_where_documented() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<rha_spool>();
+        fn send<T: Send>() {}
+        send::<rha_spool_builder>();
+        send::<reader::rha_spool_reader>();
+    }
 }
