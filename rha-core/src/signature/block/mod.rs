@@ -84,6 +84,7 @@ pub use sig::{
 };
 pub use sparse::{SparsePatchJob, SparseProgress};
 pub use stream::{
-    delta_stream, patch_stream, read_signature, signature_stream, StreamError, StreamOptions,
-    StreamRole, STREAM_CHUNK, UNKNOWN_LEN_BLOCKS_FOR, UNKNOWN_LEN_STRONG_FOR,
+    delta_pieces, delta_stream, patch_stream, read_signature, signature_pieces, signature_stream,
+    Piece, PieceSource, StreamError, StreamOptions, StreamRole, STREAM_CHUNK,
+    UNKNOWN_LEN_BLOCKS_FOR, UNKNOWN_LEN_STRONG_FOR,
 };

@@ -224,6 +224,98 @@ fn fill(input: &mut impl Read, buf: &mut [u8], role: StreamRole) -> Result<usize
     Ok(n)
 }
 
+/// A piece of input: bytes, or a run of zeros known without reading them
+/// (a hole of a sparse file), which a signature or delta job takes at the
+/// cost of a hash per block rather than per byte.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Piece<'a> {
+    /// Bytes of the input (which may hold zeros too).
+    Data(&'a [u8]),
+    /// This many zero bytes, not read.
+    Zeros(u64),
+}
+
+/// Input handed out as [`Piece`]s, for [`signature_pieces`] and
+/// [`delta_pieces`]: a reader that knows where a file's holes are (such as
+/// `rha_capture`'s `SparseReader`), or any [`Read`] through the
+/// whole-stream helpers.
+pub trait PieceSource {
+    /// The next piece, or `None` at the end.
+    fn next_piece(&mut self) -> io::Result<Option<Piece<'_>>>;
+}
+
+/// A [`Read`] as data pieces of [`STREAM_CHUNK`], the first of which may
+/// have been read already.
+struct ReadSource<R> {
+    reader: R,
+    buf: Vec<u8>,
+    /// Bytes at the start of `buf` read but not handed out yet.
+    pending: Option<usize>,
+    eof: bool,
+}
+
+impl<R: Read> PieceSource for ReadSource<R> {
+    fn next_piece(&mut self) -> io::Result<Option<Piece<'_>>> {
+        if self.eof {
+            return Ok(None);
+        }
+        let n = match self.pending.take() {
+            Some(n) => n,
+            None => match fill(&mut self.reader, &mut self.buf, StreamRole::Basis) {
+                Ok(n) => n,
+                Err(StreamError::Read { source, .. }) => return Err(source),
+                Err(e) => return Err(io::Error::other(e.to_string())),
+            },
+        };
+        self.eof = n < self.buf.len();
+        Ok((n > 0).then(|| Piece::Data(&self.buf[..n])))
+    }
+}
+
+/// Feeds every piece of `source` to a job (`run` for data and the end,
+/// `run_zeros` for holes), writing what it produces to `out`; fails if the
+/// job does not finish at the end.
+fn feed<E>(
+    mut source: impl PieceSource,
+    input_role: StreamRole,
+    out: &mut impl Write,
+    role: StreamRole,
+    mut run: impl FnMut(&[u8], &mut [u8], bool) -> Result<Progress, E>,
+    mut run_zeros: impl FnMut(u64, &mut [u8]) -> Result<Progress, E>,
+) -> Result<(), StreamError>
+where
+    StreamError: From<E>,
+{
+    let mut room = vec![0u8; ROOM];
+    loop {
+        let piece = source.next_piece().map_err(|source| StreamError::Read {
+            role: input_role,
+            source,
+        })?;
+        match piece {
+            None => break,
+            Some(Piece::Data(d)) => {
+                drive(d, false, &mut room, out, role, &mut run)?;
+            }
+            Some(Piece::Zeros(mut n)) => {
+                while n > 0 {
+                    let p = run_zeros(n, &mut room)?;
+                    out.write_all(&room[..p.produced])
+                        .map_err(|source| StreamError::Write { role, source })?;
+                    n -= p.consumed as u64;
+                    if p.consumed == 0 && p.produced == 0 {
+                        return Err(StreamError::Unfinished { role });
+                    }
+                }
+            }
+        }
+    }
+    let done = drive(&[], true, &mut room, out, role, &mut run)?;
+    finished(done, role)?;
+    out.flush()
+        .map_err(|source| StreamError::Write { role, source })
+}
+
 /// Feeds `input` (the last of it if `end`) through `run`, writing what it
 /// produces to `out`, until the input is consumed (and, at the end, the
 /// job is done); returns whether it is done.
@@ -233,7 +325,7 @@ fn drive<E>(
     room: &mut [u8],
     out: &mut impl Write,
     role: StreamRole,
-    mut run: impl FnMut(&[u8], &mut [u8], bool) -> Result<Progress, E>,
+    run: &mut impl FnMut(&[u8], &mut [u8], bool) -> Result<Progress, E>,
 ) -> Result<bool, StreamError>
 where
     StreamError: From<E>,
@@ -277,41 +369,47 @@ where
 /// ```
 pub fn signature_stream(
     mut basis: impl Read,
-    mut out: impl Write,
+    out: impl Write,
     opts: &StreamOptions,
 ) -> Result<SignatureParams, StreamError> {
     let mut buf = vec![0u8; STREAM_CHUNK];
-    let mut n = fill(&mut basis, &mut buf, StreamRole::Basis)?;
-    let mut eof = n < buf.len();
-    let len = opts.input_len.or(eof.then_some(n as u64));
+    let n = fill(&mut basis, &mut buf, StreamRole::Basis)?;
+    let len = opts.input_len.or((n < buf.len()).then_some(n as u64));
+    let source = ReadSource {
+        reader: basis,
+        buf,
+        pending: Some(n),
+        eof: false,
+    };
+    signature_pieces(source, len, out, opts)
+}
+
+/// [`signature_stream`] of input given as [`Piece`]s, whose holes are
+/// hashed without being read; `len` is its length if known (else the
+/// unknown-length parameters apply and the signature waits in memory for
+/// the end). The signature is the one of the same bytes read whole.
+pub fn signature_pieces(
+    basis: impl PieceSource,
+    len: Option<u64>,
+    mut out: impl Write,
+    opts: &StreamOptions,
+) -> Result<SignatureParams, StreamError> {
     let params = opts.params(len)?;
     let job = match len {
         Some(_) => SignatureJob::new(params),
         None => SignatureJob::with_unknown_len(params),
     };
-    let mut job = job.with_threads(opts.thread_count());
-    let mut room = vec![0u8; ROOM];
-    loop {
-        let done = drive(
-            &buf[..n],
-            eof,
-            &mut room,
-            &mut out,
-            StreamRole::Signature,
-            |i, o, e| job.run(i, o, e),
-        )?;
-        if eof {
-            finished(done, StreamRole::Signature)?;
-            break;
-        }
-        n = fill(&mut basis, &mut buf, StreamRole::Basis)?;
-        eof = n < buf.len();
-    }
-    out.flush().map_err(|source| StreamError::Write {
-        role: StreamRole::Signature,
-        source,
-    })?;
-    Ok(*job.params())
+    let job = std::cell::RefCell::new(job.with_threads(opts.thread_count()));
+    feed(
+        basis,
+        StreamRole::Basis,
+        &mut out,
+        StreamRole::Signature,
+        |i, o, e| job.borrow_mut().run(i, o, e),
+        |n, o| job.borrow_mut().run_zeros(n, o),
+    )?;
+    let params = *job.borrow().params();
+    Ok(params)
 }
 
 /// Reads a whole signature (rha or rdiff format) from `sig`, holding at
@@ -332,34 +430,39 @@ pub fn read_signature(mut sig: impl Read) -> Result<Signature, StreamError> {
 /// file `sig` describes into everything `new` yields, in one call.
 pub fn delta_stream(
     sig: Signature,
-    mut new: impl Read,
+    new: impl Read,
+    out: impl Write,
+    opts: &StreamOptions,
+) -> Result<DeltaStats, StreamError> {
+    let source = ReadSource {
+        reader: new,
+        buf: vec![0u8; STREAM_CHUNK],
+        pending: None,
+        eof: false,
+    };
+    delta_pieces(sig, source, out, opts)
+}
+
+/// [`delta_stream`] of a new file given as [`Piece`]s: its holes become
+/// zero runs of the delta without being read.
+pub fn delta_pieces(
+    sig: Signature,
+    new: impl PieceSource,
     mut out: impl Write,
     opts: &StreamOptions,
 ) -> Result<DeltaStats, StreamError> {
-    let mut job = DeltaJob::new(sig, opts.format).with_threads(opts.thread_count());
-    let mut buf = vec![0u8; STREAM_CHUNK];
-    let mut room = vec![0u8; ROOM];
-    loop {
-        let n = fill(&mut new, &mut buf, StreamRole::New)?;
-        let eof = n < buf.len();
-        let done = drive(
-            &buf[..n],
-            eof,
-            &mut room,
-            &mut out,
-            StreamRole::Delta,
-            |i, o, e| job.run(i, o, e),
-        )?;
-        if eof {
-            finished(done, StreamRole::Delta)?;
-            break;
-        }
-    }
-    out.flush().map_err(|source| StreamError::Write {
-        role: StreamRole::Delta,
-        source,
-    })?;
-    Ok(job.stats())
+    let job = DeltaJob::new(sig, opts.format).with_threads(opts.thread_count());
+    let job = std::cell::RefCell::new(job);
+    feed(
+        new,
+        StreamRole::New,
+        &mut out,
+        StreamRole::Delta,
+        |i, o, e| job.borrow_mut().run(i, o, e),
+        |n, o| job.borrow_mut().run_zeros(n, o),
+    )?;
+    let stats = job.borrow().stats();
+    Ok(stats)
 }
 
 /// Applies the delta `delta` yields to `basis` (read at random; give
@@ -386,7 +489,7 @@ pub fn patch_stream<B: ReadAt>(
             &mut room,
             &mut out,
             StreamRole::Output,
-            |i, o, e| job.run(i, o, e),
+            &mut |i, o, e| job.run(i, o, e),
         )?;
         if eof {
             finished(done, StreamRole::Output)?;
@@ -521,6 +624,53 @@ mod tests {
         assert_eq!(sig, signature_of(&basis, p).unwrap());
         let loaded = Signature::from_bytes(&sig).unwrap();
         assert_eq!(loaded.file_len(), Some(len));
+    }
+
+    /// Pieces from a list: data as given, holes as lengths.
+    struct Pieces(Vec<Result<Vec<u8>, u64>>, usize);
+
+    impl PieceSource for Pieces {
+        fn next_piece(&mut self) -> io::Result<Option<Piece<'_>>> {
+            self.1 += 1;
+            Ok(self.0.get(self.1 - 1).map(|p| match p {
+                Ok(d) => Piece::Data(d),
+                Err(n) => Piece::Zeros(*n),
+            }))
+        }
+    }
+
+    #[test]
+    fn holes_given_as_lengths_sign_and_delta_like_their_zeros() {
+        let a = data(10_000, 11);
+        let b = data(7_000, 12);
+        let pieces = || Pieces(vec![Ok(a.clone()), Err(100_000), Ok(b.clone()), Err(3)], 0);
+        let mut whole = a.clone();
+        whole.resize(a.len() + 100_000, 0);
+        whole.extend_from_slice(&b);
+        whole.extend_from_slice(&[0, 0, 0]);
+        let len = Some(whole.len() as u64);
+        let opts = StreamOptions::default().threads(1);
+        let (mut from_pieces, mut from_bytes) = (Vec::new(), Vec::new());
+        let p = signature_pieces(pieces(), len, &mut from_pieces, &opts).unwrap();
+        signature_stream(&whole[..], &mut from_bytes, &opts).unwrap();
+        assert_eq!(from_pieces, from_bytes);
+        assert_eq!(p.file_len, whole.len() as u64);
+        // Of unknown length too.
+        let mut unknown = Vec::new();
+        let q = signature_pieces(pieces(), None, &mut unknown, &opts).unwrap();
+        assert_eq!(q.file_len, whole.len() as u64);
+        assert_eq!(unknown, signature_of(&whole, q).unwrap());
+
+        let sig = read_signature(&from_bytes[..]).unwrap();
+        let (mut d1, mut d2) = (Vec::new(), Vec::new());
+        delta_pieces(sig.clone(), pieces(), &mut d1, &opts).unwrap();
+        delta_stream(sig, &whole[..], &mut d2, &opts).unwrap();
+        let mut out1 = Vec::new();
+        patch_stream(&whole[..], &d1[..], &mut out1, PatchOptions::default()).unwrap();
+        assert_eq!(out1, whole);
+        let mut out2 = Vec::new();
+        patch_stream(&whole[..], &d2[..], &mut out2, PatchOptions::default()).unwrap();
+        assert_eq!(out2, whole);
     }
 
     #[test]
