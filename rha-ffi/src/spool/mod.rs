@@ -348,25 +348,9 @@ pub unsafe extern "C" fn rha_spool_append(
         // SAFETY: non-NULL (checked by ffi_fn!) and readable by this function's contract.
         let record = unsafe { &*record };
         // SAFETY: NULL or readable by this function's contract.
-        let options = unsafe { options.as_ref() }.copied().unwrap_or_default();
-        let when_full = match rha_spool_when_full::from_raw(options.when_full) {
-            Some(rha_spool_when_full::RHA_SPOOL_WHEN_FULL_OVERFLOW) => WhenFull::Overflow,
-            Some(rha_spool_when_full::RHA_SPOOL_WHEN_FULL_FAIL) => WhenFull::Fail,
-            Some(rha_spool_when_full::RHA_SPOOL_WHEN_FULL_BLOCK) => {
-                WhenFull::Block(Duration::from_millis(options.block_ms))
-            }
-            None => {
-                return Err(rha_error::invalid_argument(format!(
-                    "unknown when_full value {}",
-                    options.when_full
-                )))
-            }
-        };
+        let opts = append_options(unsafe { options.as_ref() })?;
         // SAFETY: the views the record's operation uses are readable by this function's contract.
         let op = unsafe { record.owned_op() }?;
-        let opts = AppendOptions::default()
-            .durable(options.durable)
-            .when_full(when_full);
         let ticket = spool.spool.append(record.timestamp_ns, &op, opts)?;
         if !ticket_out.is_null() {
             // SAFETY: non-NULL and writable by this function's contract.
