@@ -192,6 +192,23 @@ fn a_group_too_large_for_the_limits_appends_nothing() {
     assert!(read_all(&spool).is_empty());
 }
 
+#[test]
+fn a_degraded_spool_tracks_the_regions_of_every_record() {
+    let config = SpoolConfig::default()
+        .min_free_bytes(0)
+        .max_bytes(Some(2_000))
+        .overflow(OverflowPolicy::DegradeToDirtyRegions);
+    let (spool, _) = Spool::open(Arc::new(MemStorage::new()), config).expect("open");
+    // f0 f1 f2 f3: four files, none of them spooled.
+    let bytes = journal(&records(1, &[600, 600, 600, 600]), true, Compression::None);
+    let done = spool
+        .append_journal(&bytes, AppendOptions::default())
+        .expect("append");
+    assert_eq!((done.records, done.ticket.seq), (4, None));
+    assert!(read_all(&spool).is_empty());
+    assert_eq!(spool.dirty_regions().range_count(), 4);
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
 
