@@ -2099,6 +2099,53 @@ typedef int32_t (*rha_read_at_fn)(void *userdata,
                                   size_t *read_out);
 
 /**
+ * Options of `rha_signature_file`, `rha_delta_file` and `rha_patch_file`
+ * (each reads the fields it uses). Initialise with `rha_file_options_init`,
+ * then change fields; NULL instead of a pointer means the defaults.
+ *
+ * Evolution: `struct_size` is `sizeof(rha_file_options)` as the caller was
+ * compiled (`rha_file_options_init` sets it); later versions add fields at
+ * the end only, accept the size of every released version and read only
+ * the fields that fit in it.
+ */
+typedef struct rha_file_options {
+    /**
+     * `sizeof(rha_file_options)`; a size no released version had is
+     * refused with `RHA_INVALID_ARGUMENT`.
+     */
+    uint32_t struct_size;
+    /**
+     * Signature block length: 0 (default) for about the square root of
+     * the input's length, otherwise 16..=16777216.
+     */
+    uint32_t block_len;
+    /**
+     * Bytes of strong hash per block: 0 (default) for the length that
+     * keeps a false match below 2^-64, otherwise 8..=32.
+     */
+    uint32_t strong_len;
+    /**
+     * An `rha_strong_hash` value (default `RHA_STRONG_HASH_BLAKE3`).
+     */
+    uint32_t strong_hash;
+    /**
+     * An `rha_delta_format` value for `rha_delta_file` (default
+     * `RHA_DELTA_FORMAT_RHA`).
+     */
+    uint32_t format;
+    /**
+     * Hashing threads, the calling one included; 0 (default): one per core.
+     * The output does not depend on it.
+     */
+    uint32_t threads;
+    /**
+     * `rha_patch_file` refuses to write more than this many bytes (default
+     * `UINT64_MAX`).
+     */
+    uint64_t max_output;
+} rha_file_options;
+
+/**
  * One range of an `rha_fixed_plan`: `length` bytes of the master at byte
  * `offset`, which are the blocks `first_block .. first_block +
  * block_count` (the last block of the file may be short).
@@ -3620,6 +3667,34 @@ enum rha_result rha_replica_undo_rewind(struct rha_replica *replica,
                                         struct rha_error **error_out);
 
 /**
+ * Applies every record of the journal held in `bytes[0..len]` (as a
+ * capture source or `rha_journal_writer` encoded it, with or without the
+ * stream header), exactly as `rha_replica_apply_journal` applies a journal
+ * file, with the same guarantees: records the replica already has are
+ * skipped, none is applied twice or half, committed transactions apply all
+ * or nothing, and after damage what came before is applied and durable.
+ * Fills `*report_out`.
+ *
+ * Errors: as `rha_replica_apply_journal` (`RHA_JOURNAL_CORRUPT`,
+ * `RHA_REPLICA_SEQUENCE_GAP`, `RHA_APPLY_FAILED`, `RHA_IO`), the journal
+ * named `(journal bytes)` in messages; `RHA_NULL_PARAMETER` also for
+ * `bytes` NULL with `len` > 0.
+ *
+ * # Safety
+ *
+ * `replica` is a live handle used by no other thread during the call;
+ * `bytes` is NULL (only if `len` is 0) or readable for `len` bytes during
+ * the call; `report_out` is valid for writing its `struct_size` bytes
+ * (which the caller set); `error_out` is NULL or valid for writing a
+ * pointer.
+ */
+enum rha_result rha_replica_apply_journal_bytes(struct rha_replica *replica,
+                                                const uint8_t *bytes,
+                                                size_t len,
+                                                struct rha_apply_report *report_out,
+                                                struct rha_error **error_out);
+
+/**
  * Makes a signature job for a file of `file_len` bytes.
  *
  * `block_len` 0 picks about the square root of the length (a power of two
@@ -3901,6 +3976,124 @@ void rha_signature_job_set_threads(struct rha_signature_job *job, size_t threads
  * call.
  */
 void rha_delta_job_set_threads(struct rha_delta_job *job, size_t threads);
+
+/**
+ * Stores the default options in `*options`, `struct_size` included. NULL
+ * does nothing.
+ *
+ * # Safety
+ *
+ * `options` is NULL or valid for writing an `rha_file_options`.
+ */
+void rha_file_options_init(struct rha_file_options *options);
+
+/**
+ * Writes the block signature of the file open as `basis_fd` (from its
+ * current position to its end) to `sig_fd`, in one call, with `options`
+ * (NULL: the defaults; `block_len`, `strong_len`, `strong_hash` and
+ * `threads` apply).
+ *
+ * `basis_fd` may be a pipe or socket: input whose length is not known in
+ * advance works, as with librsync's `rs_sig_file`. A regular file's length
+ * is taken from `fstat` (and checked: a file that changes length while
+ * read fails with `RHA_SIGNATURE_INPUT_LENGTH`). Input of unknown length
+ * that ends within its first 4 MiB gets the parameters of its length, so
+ * its signature is the file's; longer input gets a 32 KiB block length and
+ * a strong hash long enough for 1 TiB unless `options` says otherwise,
+ * and its signature (about 0.06% of it) is held in memory until the input
+ * ends, because the signature's header names the length. Memory is
+ * otherwise bounded (a few MiB), whatever the length.
+ *
+ * The file descriptors are borrowed: read and written from their current
+ * positions, never closed. Reads and writes interrupted by a signal are
+ * retried, short writes completed. Writing to a pipe whose reader has gone
+ * raises `SIGPIPE` unless the process ignores it (then the error is
+ * `RHA_IO` with `EPIPE`).
+ *
+ * Errors: `RHA_INVALID_ARGUMENT` for a negative file descriptor or a bad
+ * option; `RHA_IO` when reading or writing fails (the message names the
+ * argument; `rha_error_os_code` gives `errno`, such as `EBADF`, `EPIPE` or
+ * `ENOSPC`); `RHA_SIGNATURE_INPUT_LENGTH`. After an error, what was
+ * written to `sig_fd` is not a signature: discard it.
+ *
+ * Thread-safe: calls on different file descriptors may run at once.
+ *
+ * # Safety
+ *
+ * `basis_fd` and `sig_fd` are open file descriptors that no other thread
+ * closes during the call; `options` is NULL or readable for its
+ * `struct_size` bytes; `error_out` is NULL or valid for writing an
+ * `rha_error *`.
+ */
+enum rha_result rha_signature_file(int basis_fd,
+                                   int sig_fd,
+                                   const struct rha_file_options *options,
+                                   struct rha_error **error_out);
+
+/**
+ * Writes to `delta_fd` the delta that turns the file whose signature
+ * `sig_fd` holds into the file open as `new_fd`, in one call, with
+ * `options` (NULL: the defaults; `format` and `threads` apply).
+ *
+ * The signature (rha or rdiff format) is read whole first; the new file
+ * is then read to its end, so it may be a pipe. Memory: the signature's
+ * entries plus a few MiB. File descriptors, signals, short writes and
+ * `SIGPIPE` as for `rha_signature_file`.
+ *
+ * Errors: `RHA_INVALID_ARGUMENT`; `RHA_IO` (naming the argument, with
+ * `errno`); `RHA_SIGNATURE_CORRUPT`, `RHA_SIGNATURE_UNSUPPORTED`,
+ * `RHA_SIGNATURE_TOO_LARGE` for the signature. After an error, discard
+ * what was written to `delta_fd`.
+ *
+ * Thread-safe: calls on different file descriptors may run at once.
+ *
+ * # Safety
+ *
+ * `sig_fd`, `new_fd` and `delta_fd` are open file descriptors that no
+ * other thread closes during the call; `options` is NULL or readable for
+ * its `struct_size` bytes; `error_out` is NULL or valid for writing an
+ * `rha_error *`.
+ */
+enum rha_result rha_delta_file(int sig_fd,
+                               int new_fd,
+                               int delta_fd,
+                               const struct rha_file_options *options,
+                               struct rha_error **error_out);
+
+/**
+ * Applies the delta read from `delta_fd` to the basis open as `basis_fd`,
+ * writing the new file to `out_fd`, in one call, with `options` (NULL: the
+ * defaults; `max_output` applies).
+ *
+ * The basis is read at random with `pread`, from offset 0 whatever its
+ * position: it must be a regular file or a block device, not a pipe
+ * (`RHA_INVALID_ARGUMENT` naming `basis_fd`). The delta is read from its
+ * current position to its end and the output written as it is produced,
+ * so both may be pipes. Memory: a few MiB. File descriptors, signals,
+ * short writes and `SIGPIPE` as for `rha_signature_file`.
+ *
+ * Errors: `RHA_INVALID_ARGUMENT`; `RHA_IO` (naming the argument, with
+ * `errno`); `RHA_DELTA_CORRUPT` (including a delta cut short),
+ * `RHA_DELTA_UNSUPPORTED`, `RHA_DELTA_OUT_OF_RANGE` (a copy beyond the
+ * basis's end: another basis); `RHA_PATCH_HASH_MISMATCH` (the result is
+ * not the file the delta describes: usually another basis);
+ * `RHA_PATCH_WRONG_BASIS`; `RHA_PATCH_TOO_LARGE`. After an error, discard
+ * what was written to `out_fd`.
+ *
+ * Thread-safe: calls on different file descriptors may run at once.
+ *
+ * # Safety
+ *
+ * `basis_fd`, `delta_fd` and `out_fd` are open file descriptors that no
+ * other thread closes during the call; `options` is NULL or readable for
+ * its `struct_size` bytes; `error_out` is NULL or valid for writing an
+ * `rha_error *`.
+ */
+enum rha_result rha_patch_file(int basis_fd,
+                               int delta_fd,
+                               int out_fd,
+                               const struct rha_file_options *options,
+                               struct rha_error **error_out);
 
 /**
  * Compares a replica's and the master's rha block signatures position by
@@ -4595,6 +4788,56 @@ enum rha_result rha_spool_close(struct rha_spool *spool, struct rha_error **erro
  * again after this call.
  */
 void rha_spool_free(struct rha_spool *spool);
+
+/**
+ * Appends the records of `bytes[0..len]`, a journal as an
+ * `rha_journal_writer` (or any writer of the journal format) encoded it,
+ * with or without its stream header, compressed or not, in one call and
+ * all or nothing, with `options` (NULL: the defaults; `when_full` applies
+ * to the records as one group).
+ *
+ * The records must carry consecutive sequence numbers starting at the
+ * spool's next one (`rha_spool_usage.next_seq`): numbering the journal
+ * writer from it (`rha_journal_writer_builder_set_first_seq`) does that.
+ * Every frame is decoded and checked before anything is appended, and no
+ * other append comes between the records. With `options->durable` every
+ * record is durable when the call returns; a crash before that keeps a
+ * prefix of them, as with consecutive `rha_spool_append` calls.
+ *
+ * If `ticket_out` is not NULL it receives the last record's ticket
+ * (waiting for it covers all of them; `spooled == false` on a degraded
+ * spool, or when `bytes` holds no record); if `records_out` is not NULL
+ * it receives the number of records (the first one's sequence number is
+ * `ticket.seq - records + 1`).
+ *
+ * Errors: `RHA_NULL_PARAMETER` (`spool`, or `bytes` with `len` > 0);
+ * `RHA_JOURNAL_CORRUPT` for bytes that do not decode or end inside a frame
+ * (with the byte offset, `rha_error_offset`); `RHA_JOURNAL_SEQUENCE` for
+ * a gap inside the bytes or a first record that is not the spool's next
+ * (the message names the expected and the found number);
+ * `RHA_JOURNAL_TOO_LARGE`; `RHA_JOURNAL_UNSUPPORTED_VERSION`;
+ * `RHA_INVALID_ARGUMENT` for a bad option; `RHA_SPOOL_FULL`,
+ * `RHA_SPOOL_STOPPED`, `RHA_IO`, `RHA_SPOOL_FAILED` as for
+ * `rha_spool_append`. Except for `RHA_IO` and `RHA_SPOOL_FAILED`, nothing
+ * was appended and the spool goes on.
+ *
+ * Thread-safe: may be called from several threads at once.
+ *
+ * # Safety
+ *
+ * `spool` is NULL or a live spool; `bytes` is NULL (only if `len` is 0) or
+ * readable for `len` bytes during the call; `options` is NULL or readable;
+ * `ticket_out` is NULL or valid for writing an `rha_spool_ticket`;
+ * `records_out` is NULL or valid for writing a `uint64_t`; `error_out` is
+ * NULL or valid for writing an `rha_error *`.
+ */
+enum rha_result rha_spool_append_journal(const struct rha_spool *spool,
+                                         const uint8_t *bytes,
+                                         size_t len,
+                                         const struct rha_spool_append_options *options,
+                                         struct rha_spool_ticket *ticket_out,
+                                         uint64_t *records_out,
+                                         struct rha_error **error_out);
 
 /**
  * Takes a snapshot of `spool`'s dirty regions (empty unless the spool is

@@ -555,3 +555,106 @@ fn second_opener_is_told_the_replica_is_busy() {
         }
     ));
 }
+
+/// `recs` encoded as a capture source's journal writer does.
+fn journal_bytes(recs: &[Record]) -> Vec<u8> {
+    use rha_core::journal::{JournalWriter, WriterConfig};
+    let first = recs.first().map_or(1, |r| r.seq);
+    let mut w = JournalWriter::new(Vec::new(), WriterConfig::default().first_seq(first));
+    for r in recs {
+        w.append_record(r).unwrap();
+    }
+    w.into_inner().unwrap()
+}
+
+#[test]
+fn journal_bytes_apply_like_the_journal_file() {
+    use rha_capture::apply::{ApplyError, MEMORY_JOURNAL};
+    let recs = vec![
+        rec(
+            1,
+            Op::Mkdir {
+                path: p("d"),
+                mode: 0o755,
+            },
+        ),
+        rec(
+            2,
+            Op::Create {
+                path: p("d/f"),
+                mode: 0o644,
+            },
+        ),
+        rec(
+            3,
+            Op::Write {
+                path: p("d/f"),
+                offset: 0,
+                data: "hello".into(),
+            },
+        ),
+    ];
+    let bytes = journal_bytes(&recs);
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let file = b.path().join("changes.rhaj");
+    fs::write(&file, &bytes).unwrap();
+    let root_b = b.path().join("root");
+    fs::create_dir(&root_b).unwrap();
+    let opts = ReplicaOptions::default().rewind(true);
+    let mut ra = ReplicaDir::open(a.path(), opts.clone()).unwrap();
+    let mut rb = ReplicaDir::open(&root_b, opts).unwrap();
+    let from_bytes = ra.apply_journal_bytes(&bytes).unwrap();
+    let from_file = rb.apply_journal(&file).unwrap();
+    assert_eq!(from_bytes, from_file);
+    assert_eq!((from_bytes.applied, from_bytes.point), (3, Some(3)));
+    assert_eq!(
+        strip_mtimes(snapshot(a.path())),
+        strip_mtimes(snapshot(&root_b))
+    );
+    // Again: nothing is applied twice.
+    let again = ra.apply_journal_bytes(&bytes).unwrap();
+    assert_eq!((again.applied, again.skipped), (0, 3));
+    // A damaged second record: the first is applied and durable, the
+    // error says so and names the journal.
+    let mut more = journal_bytes(&[
+        rec(
+            4,
+            Op::Write {
+                path: p("d/f"),
+                offset: 5,
+                data: " world".into(),
+            },
+        ),
+        rec(
+            5,
+            Op::Write {
+                path: p("d/f"),
+                offset: 0,
+                data: "HELLO".into(),
+            },
+        ),
+    ]);
+    let at = more.len() - 3;
+    more[at] ^= 0x40;
+    more.extend_from_slice(&journal_bytes(&[rec(6, Op::Rmdir { path: p("x") })])[16..]);
+    match ra.apply_journal_bytes(&more).unwrap_err() {
+        ApplyError::Journal { path, report, .. } => {
+            assert_eq!(path, Path::new(MEMORY_JOURNAL));
+            assert_eq!((report.applied, report.point), (1, Some(4)));
+        }
+        e => panic!("{e}"),
+    }
+    assert_eq!(fs::read(a.path().join("d/f")).unwrap(), b"hello world");
+    // Frames without the stream header, continuing the replica.
+    let tail = journal_bytes(&[rec(
+        5,
+        Op::Write {
+            path: p("d/f"),
+            offset: 0,
+            data: "J".into(),
+        },
+    )]);
+    let rep = ra.apply_journal_bytes(&tail[16..]).unwrap();
+    assert_eq!((rep.applied, rep.point), (1, Some(5)));
+    assert_eq!(fs::read(a.path().join("d/f")).unwrap(), b"Jello world");
+}

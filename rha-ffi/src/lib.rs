@@ -202,10 +202,10 @@ pub use log::{rha_log_fn, rha_log_level, rha_log_set_callback};
 pub use record::{rha_attr_flag, rha_op, rha_record, rha_record_init};
 pub use rewind::{
     rha_apply_report, rha_bookmark, rha_replica, rha_replica_add_bookmark, rha_replica_apply,
-    rha_replica_apply_journal, rha_replica_bookmark, rha_replica_flag, rha_replica_free,
-    rha_replica_info, rha_replica_open_with, rha_replica_point, rha_replica_rewind_to,
-    rha_replica_sync, rha_replica_undo_rewind, rha_rewind_by, rha_rewind_info, rha_rewind_plan,
-    rha_rewind_point,
+    rha_replica_apply_journal, rha_replica_apply_journal_bytes, rha_replica_bookmark,
+    rha_replica_flag, rha_replica_free, rha_replica_info, rha_replica_open_with, rha_replica_point,
+    rha_replica_rewind_to, rha_replica_sync, rha_replica_undo_rewind, rha_rewind_by,
+    rha_rewind_info, rha_rewind_plan, rha_rewind_point,
 };
 pub use signature::block::{
     rha_delta_format, rha_delta_job, rha_delta_job_free, rha_delta_job_new, rha_delta_job_run,
@@ -217,6 +217,9 @@ pub use signature::block::{
 pub use signature::block::{
     rha_delta_job_set_threads, rha_signature_job_set_strong_hash, rha_signature_job_set_threads,
     rha_strong_hash,
+};
+pub use signature::file::{
+    rha_delta_file, rha_file_options, rha_file_options_init, rha_patch_file, rha_signature_file,
 };
 pub use signature::fixed::{
     rha_fixed_delta_job, rha_fixed_delta_job_free, rha_fixed_delta_job_new,
@@ -249,9 +252,9 @@ pub use spool::types::{
     rha_spool_policy, rha_spool_recovery, rha_spool_ticket, rha_spool_usage, rha_spool_when_full,
 };
 pub use spool::{
-    rha_spool, rha_spool_ack, rha_spool_append, rha_spool_append_options_init, rha_spool_build,
-    rha_spool_builder, rha_spool_builder_free, rha_spool_builder_new,
-    rha_spool_builder_set_first_seq, rha_spool_builder_set_max_bytes,
+    rha_spool, rha_spool_ack, rha_spool_append, rha_spool_append_journal,
+    rha_spool_append_options_init, rha_spool_build, rha_spool_builder, rha_spool_builder_free,
+    rha_spool_builder_new, rha_spool_builder_set_first_seq, rha_spool_builder_set_max_bytes,
     rha_spool_builder_set_min_free_bytes, rha_spool_builder_set_overflow,
     rha_spool_builder_set_salvage, rha_spool_builder_set_segment_bytes, rha_spool_close,
     rha_spool_free, rha_spool_get_usage, rha_spool_poll_event, rha_spool_reset, rha_spool_sync,

@@ -129,7 +129,7 @@ static int reopen_spool(void)
 {
     rha_spool_builder *b = rha_spool_builder_new(dir);
     rha_spool *s = NULL;
-    rha_spool_recovery rec;
+    rha_spool_recovery rec = {.struct_size = sizeof(rha_spool_recovery)};
     CHECK(b != NULL);
     CHECK_OK(rha_spool_builder_set_min_free_bytes(b, 0, &E));
     CHECK_OK(rha_spool_build(b, &s, &rec, &E));

@@ -43,6 +43,7 @@ subclasses mirroring the library's result-code families.
 from __future__ import annotations
 
 from ._block import DeltaJob, PatchJob, SignatureJob, delta, patch, signature
+from ._files import FileArg, delta_file, patch_file, signature_file
 from ._fixed import (
     FixedDeltaJob,
     FixedPlan,
@@ -175,6 +176,10 @@ __all__ = [
     "signature",
     "delta",
     "patch",
+    "signature_file",
+    "delta_file",
+    "patch_file",
+    "FileArg",
     "SignatureJob",
     "DeltaJob",
     "PatchJob",

@@ -134,6 +134,17 @@ def _path(p: PathArg) -> bytes:
     return os.fsencode(p)
 
 
+def _report(report: Any) -> ApplyReport:
+    """An ``rha_apply_report`` as an :class:`ApplyReport`."""
+    return ApplyReport(
+        applied=int(report.applied),
+        skipped=int(report.skipped),
+        uncommitted=int(report.uncommitted),
+        torn_at=int(report.torn_at) if report.torn else None,
+        point=int(report.point) if report.has_point else None,
+    )
+
+
 class Replica(Closeable):
     """A replica directory (``rha_replica``), locked while open.
 
@@ -183,13 +194,20 @@ class Replica(Closeable):
         report.struct_size = ffi.sizeof("rha_apply_report")
         with self._use() as h:
             call(lib.rha_replica_apply_journal, h, ffi.new("char[]", _path(path)), report)
-        return ApplyReport(
-            applied=int(report.applied),
-            skipped=int(report.skipped),
-            uncommitted=int(report.uncommitted),
-            torn_at=int(report.torn_at) if report.torn else None,
-            point=int(report.point) if report.has_point else None,
-        )
+        return _report(report)
+
+    def apply_journal_bytes(self, data: Union[bytes, bytearray, memoryview]) -> ApplyReport:
+        """:meth:`apply_journal` of journal bytes held in memory (as a
+        :class:`JournalWriter` or a capture driver encoded them, with or
+        without the stream header), with the same guarantees: records the
+        replica has are skipped, none is applied twice or half, and after
+        damage what came before is applied and durable."""
+        view = bytes(data)
+        report = ffi.new("rha_apply_report *")
+        report.struct_size = ffi.sizeof("rha_apply_report")
+        with self._use() as h:
+            call(lib.rha_replica_apply_journal_bytes, h, ffi.from_buffer(view), len(view), report)
+        return _report(report)
 
     def apply(self, record: Record) -> None:
         """Applies one record, as read from a journal or a spool (its

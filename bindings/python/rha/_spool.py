@@ -157,6 +157,29 @@ _EVENT_KINDS = {
 }
 
 
+def _append_options(durable: bool, when_full: Union[str, float]) -> Any:
+    """``rha_spool_append_options`` for :meth:`Spool.append` and
+    :meth:`Spool.append_journal`."""
+    opts = ffi.new("rha_spool_append_options *")
+    lib.rha_spool_append_options_init(opts)
+    opts.durable = durable
+    if when_full == "overflow":
+        opts.when_full = lib.RHA_SPOOL_WHEN_FULL_OVERFLOW
+    elif when_full == "fail":
+        opts.when_full = lib.RHA_SPOOL_WHEN_FULL_FAIL
+    elif isinstance(when_full, (int, float)) and not isinstance(when_full, bool):
+        if when_full < 0:
+            raise_code(lib.RHA_INVALID_ARGUMENT, "when_full wait must not be negative")
+        opts.when_full = lib.RHA_SPOOL_WHEN_FULL_BLOCK
+        opts.block_ms = int(when_full * 1000)
+    else:
+        raise_code(
+            lib.RHA_INVALID_ARGUMENT,
+            f"when_full must be 'overflow', 'fail' or seconds, not {when_full!r}",
+        )
+    return opts
+
+
 class Spool(Closeable):
     """A spool directory (``rha_spool``): records that cannot move on yet.
 
@@ -267,23 +290,7 @@ class Spool(Closeable):
         """
         if timestamp_ns is None:
             timestamp_ns = time.time_ns()
-        opts = ffi.new("rha_spool_append_options *")
-        lib.rha_spool_append_options_init(opts)
-        opts.durable = durable
-        if when_full == "overflow":
-            opts.when_full = lib.RHA_SPOOL_WHEN_FULL_OVERFLOW
-        elif when_full == "fail":
-            opts.when_full = lib.RHA_SPOOL_WHEN_FULL_FAIL
-        elif isinstance(when_full, (int, float)) and not isinstance(when_full, bool):
-            if when_full < 0:
-                raise_code(lib.RHA_INVALID_ARGUMENT, "when_full wait must not be negative")
-            opts.when_full = lib.RHA_SPOOL_WHEN_FULL_BLOCK
-            opts.block_ms = int(when_full * 1000)
-        else:
-            raise_code(
-                lib.RHA_INVALID_ARGUMENT,
-                f"when_full must be 'overflow', 'fail' or seconds, not {when_full!r}",
-            )
+        opts = _append_options(durable, when_full)
         rec = ffi.new("rha_record *")
         keep = fill_record(rec, timestamp_ns, op)
         ticket = ffi.new("rha_spool_ticket *")
@@ -291,6 +298,43 @@ class Spool(Closeable):
             call(lib.rha_spool_append, spool, rec, opts, ticket)
         del keep
         return int(ticket.seq) if ticket.spooled else None
+
+    def append_journal(
+        self,
+        data: Union[bytes, bytearray, memoryview],
+        *,
+        durable: bool = True,
+        when_full: Union[str, float] = "overflow",
+    ) -> Optional[range]:
+        """Appends the records of ``data``, journal bytes as a
+        :class:`JournalWriter` (or a capture driver) encoded them, with or
+        without the stream header, in one call and all or nothing.
+
+        The records must be numbered consecutively from the spool's next
+        sequence number (:attr:`SpoolUsage.next_seq`). Every frame is
+        checked before anything is appended: damaged or cut bytes raise
+        :class:`CorruptJournalError`, misnumbered ones
+        :class:`SequenceError` (naming the expected and the found number),
+        and the spool is left as it was. ``durable`` and ``when_full`` are
+        those of :meth:`append`, for all the records as one group.
+
+        Returns the sequence numbers appended (an empty range for no
+        record), or None if the spool is degraded and only the regions the
+        records change were recorded.
+        """
+        opts = _append_options(durable, when_full)
+        view = bytes(data)
+        ticket = ffi.new("rha_spool_ticket *")
+        count = ffi.new("uint64_t *")
+        with self._use() as spool:
+            call(lib.rha_spool_append_journal, spool, ffi.from_buffer(view), len(view), opts, ticket, count)
+        n = int(count[0])
+        if n == 0:
+            return range(0)
+        if not ticket.spooled:
+            return None
+        last = int(ticket.seq)
+        return range(last - n + 1, last + 1)
 
     def sync(self) -> None:
         """Makes everything appended so far durable."""

@@ -9,5 +9,6 @@ mod replica;
 
 pub use dir::DirTarget;
 pub use replica::{
-    ApplyError, ApplyReport, ReplicaDir, ReplicaOptions, DEFAULT_SPOOL, REWIND_DIR, TXN_FILE,
+    ApplyError, ApplyReport, ReplicaDir, ReplicaOptions, DEFAULT_SPOOL, MEMORY_JOURNAL, REWIND_DIR,
+    TXN_FILE,
 };

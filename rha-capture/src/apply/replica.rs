@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use rha_core::journal::{
     DecoderConfig, End, JournalReader, JournalWriter, Op, ReadError, Record, WriterConfig,
+    STREAM_MAGIC,
 };
 use rha_core::rewind::{
     AppliedError, AppliedPoint, RecordMark, Replica, ReplicaConfig, RewindError,
@@ -121,6 +122,9 @@ pub enum ApplyError {
     #[error(transparent)]
     Rewind(#[from] RewindError),
 }
+
+/// How errors of [`ReplicaDir::apply_journal_bytes`] name the journal.
+pub const MEMORY_JOURNAL: &str = "(journal bytes)";
 
 /// How to open a [`ReplicaDir`].
 #[derive(Debug, Clone, Default)]
@@ -413,7 +417,42 @@ impl ReplicaDir {
             path: path.to_path_buf(),
             source,
         })?;
-        let mut reader = JournalReader::new(io::BufReader::new(file), DecoderConfig::default());
+        let config = DecoderConfig::default();
+        self.apply_journal_from(io::BufReader::new(file), path, config, report)
+    }
+
+    /// [`apply_journal`](Self::apply_journal) of a journal held in memory
+    /// (as a capture source encoded it), with the same guarantees; an
+    /// error names the journal [`MEMORY_JOURNAL`]. The bytes may start
+    /// with the stream header or directly with a frame (the header's magic
+    /// read as a frame length is beyond any record size limit).
+    pub fn apply_journal_bytes(&mut self, bytes: &[u8]) -> Result<ApplyReport, ApplyError> {
+        let mut report = ApplyReport::default();
+        self.apply_journal_bytes_into(bytes, &mut report)?;
+        Ok(report)
+    }
+
+    /// [`apply_journal_into`](Self::apply_journal_into) of a journal held
+    /// in memory.
+    pub fn apply_journal_bytes_into(
+        &mut self,
+        bytes: &[u8],
+        report: &mut ApplyReport,
+    ) -> Result<(), ApplyError> {
+        let header = bytes.starts_with(&STREAM_MAGIC);
+        let config = DecoderConfig::default().stream_header(header);
+        self.apply_journal_from(bytes, Path::new(MEMORY_JOURNAL), config, report)
+    }
+
+    /// Applies the journal `source` yields (named `path` in errors).
+    fn apply_journal_from(
+        &mut self,
+        source: impl io::Read,
+        path: &Path,
+        config: DecoderConfig,
+        report: &mut ApplyReport,
+    ) -> Result<(), ApplyError> {
+        let mut reader = JournalReader::new(source, config);
         loop {
             let rec = match reader.next_record() {
                 Ok(Some(rec)) => rec,

@@ -5,17 +5,17 @@
 //! 4 corrupt input (or a patched result that does not verify).
 
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 use rha_core::signature::block::{
-    DeltaFormat, DeltaJob, JobError, PatchError, PatchOptions, Progress, Signature, SignatureJob,
-    SignatureLoader, SignatureParams, SparsePatchJob, StrongHash, DEFAULT_MAX_BLOCKS,
+    delta_pieces, signature_pieces, DeltaFormat, JobError, PatchError, PatchOptions, Signature,
+    SignatureLoader, SparsePatchJob, StreamError, StreamOptions, StrongHash, DEFAULT_MAX_BLOCKS,
 };
 
-use rha_capture::sync::block::{FileAt, Piece, SparseReader, SparseWriter};
+use rha_capture::sync::block::{FileAt, SparseReader, SparseWriter};
 
 use super::exit::Exit;
 use super::output::{refuse_same_file, Output};
@@ -48,9 +48,10 @@ pub(crate) enum StrongHashArg {
     Xxh3,
 }
 
-/// `--threads`, or one per core.
+/// `--threads` for the stream helpers: 0 (the default) is one per core,
+/// an explicit 0 means one.
 fn threads(arg: Option<usize>) -> usize {
-    arg.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+    arg.map_or(0, |n| n.max(1))
 }
 
 /// Output format of `rha delta`.
@@ -134,55 +135,6 @@ fn each_chunk(
     }
 }
 
-/// Feeds the open `file` (named `path`, `len` bytes) to a signature or
-/// delta job through `run(piece, end, room)`: each data piece (as `run`
-/// with `end` unset), each hole as a length of zeros, never read (as
-/// `run_zeros`), then the end (an empty data piece with `end` set); `sink`
-/// gets the job's output. A job error stops the feeding and is returned
-/// inside the `Ok`; the outer error is reading or writing.
-fn feed_sparse(
-    file: &File,
-    path: &Path,
-    len: u64,
-    mut run: impl FnMut(Piece<'_>, bool, &mut [u8]) -> Result<Progress, JobError>,
-    mut sink: impl FnMut(&[u8]) -> io::Result<()>,
-) -> io::Result<Result<(), JobError>> {
-    let mut room = vec![0u8; 256 << 10];
-    let mut reader = SparseReader::new(file, len);
-    while let Some(mut piece) = reader.next_piece().map_err(ctx(path))? {
-        loop {
-            let p = match run(piece, false, &mut room) {
-                Ok(p) => p,
-                Err(e) => return Ok(Err(e)),
-            };
-            sink(&room[..p.produced])?;
-            let more = match piece {
-                Piece::Data(d) => {
-                    piece = Piece::Data(&d[p.consumed..]);
-                    p.consumed < d.len()
-                }
-                Piece::Zeros(n) => {
-                    piece = Piece::Zeros(n - p.consumed as u64);
-                    (p.consumed as u64) < n
-                }
-            };
-            if !more && p.produced < room.len() {
-                break;
-            }
-        }
-    }
-    loop {
-        let p = match run(Piece::Data(&[]), true, &mut room) {
-            Ok(p) => p,
-            Err(e) => return Ok(Err(e)),
-        };
-        sink(&room[..p.produced])?;
-        if p.done {
-            return Ok(Ok(()));
-        }
-    }
-}
-
 /// Runs `rha signature`.
 pub(crate) fn signature(args: &SignatureArgs) -> io::Result<ExitCode> {
     let input = open_input(&args.file)?;
@@ -190,39 +142,34 @@ pub(crate) fn signature(args: &SignatureArgs) -> io::Result<ExitCode> {
         return fail(Exit::Usage, e);
     }
     let len = input.metadata().map_err(ctx(&args.file))?.len();
-    let mut params = SignatureParams::new(len).with_strong_hash(match args.strong_hash {
-        StrongHashArg::Blake3 => StrongHash::Blake3,
-        StrongHashArg::Xxh3 => StrongHash::Xxh3,
-    });
-    if let Some(bl) = args.block_size {
-        params = match params.with_block_len(bl) {
-            Ok(p) => p,
-            Err(e) => return fail(Exit::Usage, e),
-        };
-    }
-    let mut job = SignatureJob::new(params).with_threads(threads(args.threads));
+    let opts = StreamOptions::default()
+        .block_len(args.block_size)
+        .strong_hash(match args.strong_hash {
+            StrongHashArg::Blake3 => StrongHash::Blake3,
+            StrongHashArg::Xxh3 => StrongHash::Xxh3,
+        })
+        .threads(threads(args.threads))
+        .input_len(Some(len));
     let output = Output::create(&args.sigfile)?;
     let mut out = io::BufWriter::new(output.file());
-    let result = feed_sparse(
-        &input,
-        &args.file,
-        len,
-        |piece, end, room| match piece {
-            Piece::Data(d) => job.run(d, room, end),
-            Piece::Zeros(n) => job.run_zeros(n, room),
-        },
-        |bytes| out.write_all(bytes).map_err(ctx(&args.sigfile)),
-    )?;
-    if let Err(e) = result {
-        return fail(
-            Exit::Io,
-            format!(
-                "{}: {e} (did it change while being read?)",
-                args.file.display()
-            ),
-        );
-    }
-    out.flush().map_err(ctx(&args.sigfile))?;
+    // Holes are hashed as lengths of zeros, never read.
+    let source = SparseReader::new(&input, len);
+    let params = match signature_pieces(source, Some(len), &mut out, &opts) {
+        Ok(p) => p,
+        Err(StreamError::Job(e @ JobError::InvalidParams(_))) => return fail(Exit::Usage, e),
+        Err(StreamError::Job(e)) => {
+            return fail(
+                Exit::Io,
+                format!(
+                    "{}: {e} (did it change while being read?)",
+                    args.file.display()
+                ),
+            )
+        }
+        Err(StreamError::Read { source, .. }) => return Err(ctx(&args.file)(source)),
+        Err(StreamError::Write { source, .. }) => return Err(ctx(&args.sigfile)(source)),
+        Err(e) => return fail(Exit::Io, e),
+    };
     drop(out);
     output.commit()?;
     outln!(
@@ -272,29 +219,27 @@ pub(crate) fn delta(args: &DeltaArgs) -> io::Result<ExitCode> {
         FormatArg::Rha => DeltaFormat::Rha,
         FormatArg::Rdiff => DeltaFormat::Rdiff,
     };
-    let mut job = DeltaJob::new(sig, format).with_threads(threads(args.threads));
+    let opts = StreamOptions::default()
+        .format(format)
+        .threads(threads(args.threads));
     let output = Output::create(&args.deltafile)?;
     let mut out = io::BufWriter::new(output.file());
-    let mut written = 0u64;
     let len = new_file.metadata().map_err(ctx(&args.newfile))?.len();
-    feed_sparse(
-        &new_file,
-        &args.newfile,
-        len,
-        |piece, end, room| match piece {
-            Piece::Data(d) => job.run(d, room, end),
-            Piece::Zeros(n) => job.run_zeros(n, room),
-        },
-        |bytes| {
-            written += bytes.len() as u64;
-            out.write_all(bytes).map_err(ctx(&args.deltafile))
-        },
-    )?
-    .map_err(io::Error::other)?;
-    out.flush().map_err(ctx(&args.deltafile))?;
+    // Holes become zero runs of the delta, never read.
+    let source = SparseReader::new(&new_file, len);
+    let s = match delta_pieces(sig, source, &mut out, &opts) {
+        Ok(s) => s,
+        Err(StreamError::Read { source, .. }) => return Err(ctx(&args.newfile)(source)),
+        Err(StreamError::Write { source, .. }) => return Err(ctx(&args.deltafile)(source)),
+        Err(e) => return Err(io::Error::other(e)),
+    };
     drop(out);
+    let written = output
+        .file()
+        .metadata()
+        .map_err(ctx(&args.deltafile))?
+        .len();
     output.commit()?;
-    let s = job.stats();
     outln!(
         "{}: {written} bytes; {} bytes matched, {} bytes literal",
         args.deltafile.display(),

@@ -7,6 +7,8 @@ use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
 
+use rha_core::signature::block::PieceSource;
+
 /// Bytes read from a file per step.
 pub(crate) const CHUNK: usize = 4 << 20;
 /// Zero runs at least this long (and aligned to it) become holes.
@@ -61,14 +63,9 @@ impl<'a> SparseWriter<'a> {
     }
 }
 
-/// A piece of a file read by [`SparseReader`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Piece<'a> {
-    /// Bytes of a data range (which may hold zeros too).
-    Data(&'a [u8]),
-    /// A hole of this many bytes: zeros, not read.
-    Zeros(u64),
-}
+/// A piece of a file read by [`SparseReader`]: bytes of a data range
+/// (which may hold zeros too), or a hole's length (zeros, not read).
+pub use rha_core::signature::block::Piece;
 
 /// Reads a file from the start as data pieces and holes: the data ranges
 /// `SEEK_DATA`/`SEEK_HOLE` report are read (a few MiB at a time), the
@@ -141,6 +138,12 @@ impl<'a> SparseReader<'a> {
         }
         self.pos += n as u64;
         Ok(Some(Piece::Data(&self.buf[..n])))
+    }
+}
+
+impl PieceSource for SparseReader<'_> {
+    fn next_piece(&mut self) -> io::Result<Option<Piece<'_>>> {
+        SparseReader::next_piece(self)
     }
 }
 

@@ -50,7 +50,7 @@ impl Spool {
         op: &Op,
         opts: AppendOptions,
     ) -> Result<Ticket, AppendError> {
-        let ticket = self.enqueue(None, timestamp_ns, op, opts.when_full)?;
+        let ticket = self.enqueue(None, &[(timestamp_ns, op)], opts.when_full)?;
         if opts.durable {
             self.wait(ticket)?;
         } else if self.unflushed() >= self.shared.config.max_unflushed_bytes {
@@ -69,7 +69,11 @@ impl Spool {
     /// Appends a record that already has its sequence number (for example
     /// relayed from a master); it must be the spool's next one.
     pub fn append_record(&self, rec: &Record, opts: AppendOptions) -> Result<Ticket, AppendError> {
-        let ticket = self.enqueue(Some(rec.seq), rec.timestamp_ns, &rec.op, opts.when_full)?;
+        let ticket = self.enqueue(
+            Some(rec.seq),
+            &[(rec.timestamp_ns, &rec.op)],
+            opts.when_full,
+        )?;
         if opts.durable {
             self.wait(ticket)?;
         } else if self.unflushed() >= self.shared.config.max_unflushed_bytes {
@@ -78,13 +82,19 @@ impl Spool {
         Ok(ticket)
     }
 
-    fn enqueue(
+    /// Admits `records` (timestamp and operation) as one group under the
+    /// limits and encodes them in order, numbered from the spool's next
+    /// sequence number (which must be `want_seq` if given); returns the
+    /// last one's ticket. Either every record is encoded or none: the
+    /// lock is held from the checks to the last encoding, and what could
+    /// fail while encoding was checked before.
+    pub(super) fn enqueue(
         &self,
         want_seq: Option<u64>,
-        timestamp_ns: u64,
-        op: &Op,
+        records: &[(u64, &Op)],
         when_full: WhenFull,
     ) -> Result<Ticket, AppendError> {
+        let bound: u64 = records.iter().map(|(_, op)| encoded_bound(op)).sum();
         let sh = &*self.shared;
         let config = &sh.config;
         let mut st = sh.state.lock();
@@ -98,7 +108,7 @@ impl Spool {
             }
             match st.mode {
                 SpoolMode::Stopped { at_seq } => return Err(AppendError::Stopped { at_seq }),
-                SpoolMode::Degraded { .. } => return Ok(Self::track(&mut st, op)),
+                SpoolMode::Degraded { .. } => return Ok(Self::track_all(&mut st, records)),
                 SpoolMode::Normal => {}
             }
             if let Some(seq) = want_seq {
@@ -111,7 +121,7 @@ impl Spool {
                 }
             }
             let (capacity, reason) = st.capacity(config);
-            if st.used + encoded_bound(op) <= capacity {
+            if st.used + bound <= capacity {
                 break;
             }
             let full = AppendError::Full {
@@ -131,7 +141,7 @@ impl Spool {
                     };
                     if timed_out {
                         let (capacity, _) = st.capacity(config);
-                        if st.used + encoded_bound(op) > capacity {
+                        if st.used + bound > capacity {
                             return Err(full);
                         }
                     }
@@ -159,13 +169,36 @@ impl Spool {
                         }
                         OverflowPolicy::DegradeToDirtyRegions => {
                             st.mode = SpoolMode::Degraded { at_seq };
-                            return Ok(Self::track(&mut st, op));
+                            return Ok(Self::track_all(&mut st, records));
                         }
                     }
                 }
             }
         }
-        Self::encode(&mut st, config, timestamp_ns, op)
+        if st.next_seq.checked_add(records.len() as u64).is_none() {
+            // The last record would take the number the spool's next one
+            // needs (`encode` checks the same one record at a time).
+            return Err(EncodeError::SequenceExhausted.into());
+        }
+        let mut ticket = Ticket {
+            seq: None,
+            commit: st.commit,
+        };
+        for &(timestamp_ns, op) in records {
+            ticket = Self::encode(&mut st, config, timestamp_ns, op)?;
+        }
+        Ok(ticket)
+    }
+
+    fn track_all(st: &mut State, records: &[(u64, &Op)]) -> Ticket {
+        let mut ticket = Ticket {
+            seq: None,
+            commit: st.commit,
+        };
+        for (_, op) in records {
+            ticket = Self::track(st, op);
+        }
+        ticket
     }
 
     fn track(st: &mut State, op: &Op) -> Ticket {

@@ -86,6 +86,11 @@ pub enum AppendError {
     /// nothing was appended and the spool goes on.
     #[error(transparent)]
     Encode(#[from] EncodeError),
+    /// Journal bytes given to [`Spool::append_journal`](super::Spool::append_journal)
+    /// do not decode, or end inside a frame; nothing was appended and the
+    /// spool goes on.
+    #[error("journal bytes: {0}; nothing was appended")]
+    Journal(#[source] DecodeError),
     /// The spool is full and the caller asked not to wait (or the wait timed
     /// out); nothing was appended and the spool goes on.
     #[error("spool full: {reason} (using {used} of {capacity} bytes)")]

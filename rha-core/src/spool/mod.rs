@@ -37,6 +37,7 @@ mod config;
 mod dirty;
 mod error;
 mod flush;
+mod journal_bytes;
 mod limits_file;
 mod meta;
 mod reader;
@@ -49,6 +50,8 @@ mod verify;
 #[cfg(test)]
 mod crash_tests;
 #[cfg(test)]
+mod journal_bytes_tests;
+#[cfg(test)]
 mod recycle_tests;
 #[cfg(test)]
 mod tests;
@@ -58,6 +61,7 @@ pub use config::{
 };
 pub use dirty::{DirtyRegions, RegionTarget, TO_END};
 pub use error::{AckError, AppendError, Corruption, FullReason, OpenError, ReadError, ResetError};
+pub use journal_bytes::JournalAppend;
 pub use limits_file::{
     read_limits, SpoolLimits, LIMITS_FILE, LIMITS_MAGIC, LIMITS_VERSION, MAX_LIMITS_FILE,
     MAX_WARN_THRESHOLDS,

@@ -368,18 +368,8 @@ pub unsafe extern "C" fn rha_replica_apply_journal(
             // SAFETY: non-NULL (checked) and NUL-terminated by this function's contract.
             let path = unsafe { path_arg(journal_path) };
             let rep = r.dir.apply_journal(path)?;
-            let out = rha_apply_report {
-                struct_size: 0,
-                applied: rep.applied,
-                skipped: rep.skipped,
-                uncommitted: rep.uncommitted,
-                torn: rep.torn_at.is_some(),
-                torn_at: rep.torn_at.unwrap_or(0),
-                has_point: rep.point.is_some(),
-                point: rep.point.unwrap_or(0),
-            };
             // SAFETY: `size` from `declared_size`; writable by this function's contract.
-            unsafe { write_sized(report_out, out, size) };
+            unsafe { write_sized(report_out, apply_report(&rep), size) };
             Ok(rha_result::RHA_OK)
         }
     )
@@ -731,6 +721,63 @@ pub unsafe extern "C" fn rha_replica_undo_rewind(
             // SAFETY: non-NULL and writable by this function's contract.
             unsafe { point_out.write(top) };
         }
+        Ok(rha_result::RHA_OK)
+    })
+}
+
+/// The C report of a journal applied.
+fn apply_report(rep: &rha_capture::apply::ApplyReport) -> rha_apply_report {
+    rha_apply_report {
+        struct_size: 0,
+        applied: rep.applied,
+        skipped: rep.skipped,
+        uncommitted: rep.uncommitted,
+        torn: rep.torn_at.is_some(),
+        torn_at: rep.torn_at.unwrap_or(0),
+        has_point: rep.point.is_some(),
+        point: rep.point.unwrap_or(0),
+    }
+}
+
+/// Applies every record of the journal held in `bytes[0..len]` (as a
+/// capture source or `rha_journal_writer` encoded it, with or without the
+/// stream header), exactly as `rha_replica_apply_journal` applies a journal
+/// file, with the same guarantees: records the replica already has are
+/// skipped, none is applied twice or half, committed transactions apply all
+/// or nothing, and after damage what came before is applied and durable.
+/// Fills `*report_out`.
+///
+/// Errors: as `rha_replica_apply_journal` (`RHA_JOURNAL_CORRUPT`,
+/// `RHA_REPLICA_SEQUENCE_GAP`, `RHA_APPLY_FAILED`, `RHA_IO`), the journal
+/// named `(journal bytes)` in messages; `RHA_NULL_PARAMETER` also for
+/// `bytes` NULL with `len` > 0.
+///
+/// # Safety
+///
+/// `replica` is a live handle used by no other thread during the call;
+/// `bytes` is NULL (only if `len` is 0) or readable for `len` bytes during
+/// the call; `report_out` is valid for writing its `struct_size` bytes
+/// (which the caller set); `error_out` is NULL or valid for writing a
+/// pointer.
+#[no_mangle]
+pub unsafe extern "C" fn rha_replica_apply_journal_bytes(
+    replica: *mut rha_replica,
+    bytes: *const u8,
+    len: usize,
+    report_out: *mut rha_apply_report,
+    error_out: *mut *mut rha_error,
+) -> rha_result {
+    ffi_fn!(fallible(error_out), non_null(replica, report_out), {
+        // SAFETY: non-NULL (checked) and holding its size field by this function's contract.
+        let size = unsafe { declared_size(report_out) }?;
+        // SAFETY: non-NULL (checked), live and unshared by this function's contract.
+        let r = unsafe { &mut *replica };
+        let view = crate::buffer::rha_bytes { ptr: bytes, len };
+        // SAFETY: readable for `len` bytes during the call by this function's contract.
+        let bytes = unsafe { view.as_slice("bytes") }?;
+        let rep = r.dir.apply_journal_bytes(bytes)?;
+        // SAFETY: `size` from `declared_size`; writable by this function's contract.
+        unsafe { write_sized(report_out, apply_report(&rep), size) };
         Ok(rha_result::RHA_OK)
     })
 }

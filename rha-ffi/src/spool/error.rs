@@ -34,6 +34,12 @@ impl From<AppendError> for rha_error {
         let out: Self = {
             match e {
                 AppendError::Encode(e) => e.into(),
+                AppendError::Journal(ref d) => {
+                    // The decoder's code and position, the append's message
+                    // (which says that nothing was appended).
+                    let code = rha_error::from(d.clone()).code();
+                    rha_error::new(code, e.to_string()).at(d.offset, d.last_good_seq)
+                }
                 AppendError::Full { .. } => {
                     rha_error::new(rha_result::RHA_SPOOL_FULL, e.to_string())
                 }

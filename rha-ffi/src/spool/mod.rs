@@ -355,25 +355,9 @@ pub unsafe extern "C" fn rha_spool_append(
         // SAFETY: non-NULL (checked by ffi_fn!) and readable by this function's contract.
         let record = unsafe { &*record };
         // SAFETY: NULL or readable by this function's contract.
-        let options = unsafe { options.as_ref() }.copied().unwrap_or_default();
-        let when_full = match rha_spool_when_full::from_raw(options.when_full) {
-            Some(rha_spool_when_full::RHA_SPOOL_WHEN_FULL_OVERFLOW) => WhenFull::Overflow,
-            Some(rha_spool_when_full::RHA_SPOOL_WHEN_FULL_FAIL) => WhenFull::Fail,
-            Some(rha_spool_when_full::RHA_SPOOL_WHEN_FULL_BLOCK) => {
-                WhenFull::Block(Duration::from_millis(options.block_ms))
-            }
-            None => {
-                return Err(rha_error::invalid_argument(format!(
-                    "unknown when_full value {}",
-                    options.when_full
-                )))
-            }
-        };
+        let opts = append_options(unsafe { options.as_ref() })?;
         // SAFETY: the views the record's operation uses are readable by this function's contract.
         let op = unsafe { record.owned_op() }?;
-        let opts = AppendOptions::default()
-            .durable(options.durable)
-            .when_full(when_full);
         let ticket = spool.spool.append(record.timestamp_ns, &op, opts)?;
         if !ticket_out.is_null() {
             // SAFETY: non-NULL and writable by this function's contract.
@@ -621,6 +605,98 @@ pub unsafe extern "C" fn rha_spool_free(spool: *mut rha_spool) {
         // SAFETY: NULL or made by `rha_spool_build` and not used again, by
         // this function's contract.
         unsafe { crate::handle::free(spool) }
+    })
+}
+
+/// The append options at `options` (NULL: the defaults), checked.
+fn append_options(options: Option<&rha_spool_append_options>) -> Result<AppendOptions, rha_error> {
+    let options = options.copied().unwrap_or_default();
+    let when_full = match rha_spool_when_full::from_raw(options.when_full) {
+        Some(rha_spool_when_full::RHA_SPOOL_WHEN_FULL_OVERFLOW) => WhenFull::Overflow,
+        Some(rha_spool_when_full::RHA_SPOOL_WHEN_FULL_FAIL) => WhenFull::Fail,
+        Some(rha_spool_when_full::RHA_SPOOL_WHEN_FULL_BLOCK) => {
+            WhenFull::Block(Duration::from_millis(options.block_ms))
+        }
+        None => {
+            return Err(rha_error::invalid_argument(format!(
+                "unknown when_full value {}",
+                options.when_full
+            )))
+        }
+    };
+    Ok(AppendOptions::default()
+        .durable(options.durable)
+        .when_full(when_full))
+}
+
+/// Appends the records of `bytes[0..len]`, a journal as an
+/// `rha_journal_writer` (or any writer of the journal format) encoded it,
+/// with or without its stream header, compressed or not, in one call and
+/// all or nothing, with `options` (NULL: the defaults; `when_full` applies
+/// to the records as one group).
+///
+/// The records must carry consecutive sequence numbers starting at the
+/// spool's next one (`rha_spool_usage.next_seq`): numbering the journal
+/// writer from it (`rha_journal_writer_builder_set_first_seq`) does that.
+/// Every frame is decoded and checked before anything is appended, and no
+/// other append comes between the records. With `options->durable` every
+/// record is durable when the call returns; a crash before that keeps a
+/// prefix of them, as with consecutive `rha_spool_append` calls.
+///
+/// If `ticket_out` is not NULL it receives the last record's ticket
+/// (waiting for it covers all of them; `spooled == false` on a degraded
+/// spool, or when `bytes` holds no record); if `records_out` is not NULL
+/// it receives the number of records (the first one's sequence number is
+/// `ticket.seq - records + 1`).
+///
+/// Errors: `RHA_NULL_PARAMETER` (`spool`, or `bytes` with `len` > 0);
+/// `RHA_JOURNAL_CORRUPT` for bytes that do not decode or end inside a frame
+/// (with the byte offset, `rha_error_offset`); `RHA_JOURNAL_SEQUENCE` for
+/// a gap inside the bytes or a first record that is not the spool's next
+/// (the message names the expected and the found number);
+/// `RHA_JOURNAL_TOO_LARGE`; `RHA_JOURNAL_UNSUPPORTED_VERSION`;
+/// `RHA_INVALID_ARGUMENT` for a bad option; `RHA_SPOOL_FULL`,
+/// `RHA_SPOOL_STOPPED`, `RHA_IO`, `RHA_SPOOL_FAILED` as for
+/// `rha_spool_append`. Except for `RHA_IO` and `RHA_SPOOL_FAILED`, nothing
+/// was appended and the spool goes on.
+///
+/// Thread-safe: may be called from several threads at once.
+///
+/// # Safety
+///
+/// `spool` is NULL or a live spool; `bytes` is NULL (only if `len` is 0) or
+/// readable for `len` bytes during the call; `options` is NULL or readable;
+/// `ticket_out` is NULL or valid for writing an `rha_spool_ticket`;
+/// `records_out` is NULL or valid for writing a `uint64_t`; `error_out` is
+/// NULL or valid for writing an `rha_error *`.
+#[no_mangle]
+pub unsafe extern "C" fn rha_spool_append_journal(
+    spool: *const rha_spool,
+    bytes: *const u8,
+    len: usize,
+    options: *const rha_spool_append_options,
+    ticket_out: *mut rha_spool_ticket,
+    records_out: *mut u64,
+    error_out: *mut *mut rha_error,
+) -> rha_result {
+    ffi_fn!(fallible(error_out), non_null(spool), {
+        // SAFETY: non-NULL (checked by ffi_fn!) and live by this function's contract.
+        let spool = unsafe { &*spool };
+        let view = crate::buffer::rha_bytes { ptr: bytes, len };
+        // SAFETY: readable for `len` bytes during the call by this function's contract.
+        let bytes = unsafe { view.as_slice("bytes") }?;
+        // SAFETY: NULL or readable by this function's contract.
+        let opts = append_options(unsafe { options.as_ref() })?;
+        let done = spool.spool.append_journal(bytes, opts)?;
+        if !ticket_out.is_null() {
+            // SAFETY: non-NULL and writable by this function's contract.
+            unsafe { ticket_out.write(to_ticket(done.ticket)) };
+        }
+        if !records_out.is_null() {
+            // SAFETY: non-NULL and writable by this function's contract.
+            unsafe { records_out.write(done.records) };
+        }
+        Ok(rha_result::RHA_OK)
     })
 }
 

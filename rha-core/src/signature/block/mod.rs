@@ -53,6 +53,7 @@ mod queue;
 mod rolling;
 mod sig;
 mod sparse;
+mod stream;
 
 #[cfg(test)]
 mod tests;
@@ -82,3 +83,8 @@ pub use sig::{
     SIGNATURE_VERSION,
 };
 pub use sparse::{SparsePatchJob, SparseProgress};
+pub use stream::{
+    delta_pieces, delta_stream, patch_stream, read_signature, signature_pieces, signature_stream,
+    Piece, PieceSource, StreamError, StreamOptions, StreamRole, STREAM_CHUNK,
+    UNKNOWN_LEN_BLOCKS_FOR, UNKNOWN_LEN_STRONG_FOR,
+};

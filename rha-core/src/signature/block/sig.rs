@@ -222,6 +222,15 @@ impl EntryWriter {
         }
     }
 
+    /// Rewrites the header for a file of `file_len` bytes; only while the
+    /// header has not been flushed (a job whose length was not known).
+    fn set_file_len(&mut self, file_len: u64) {
+        let h = &mut self.out[..SIGNATURE_HEADER_LEN];
+        h[OFF_FILE_LEN..OFF_FILE_LEN + 8].copy_from_slice(&file_len.to_le_bytes());
+        self.header_crc = crc32c::crc32c(&h[..OFF_HEADER_CRC]);
+        h[OFF_HEADER_CRC..].copy_from_slice(&self.header_crc.to_le_bytes());
+    }
+
     fn finish(mut self, hash: &[u8; 32]) -> Vec<u8> {
         if self.in_group > 0 {
             self.close_group();
@@ -283,6 +292,9 @@ pub struct SignatureJob {
     pool: Option<Pool>,
     /// The job's `tracing` span: open from `new` until the job is dropped.
     span: tracing::Span,
+    /// `params.file_len` is the input's length; otherwise it is learnt at
+    /// the end and the whole signature waits for it (the header names it).
+    len_known: bool,
 }
 
 /// Input taken per step on one thread.
@@ -320,6 +332,37 @@ impl SignatureJob {
                 file_len = params.file_len,
                 block_len = params.block_len
             ),
+            len_known: true,
+        }
+    }
+
+    /// A job for input whose length is not known in advance (a pipe):
+    /// `params.file_len` is ignored, the block and strong-hash lengths are
+    /// used as given. The header names the length, so the job produces
+    /// nothing until the input ends and holds the whole signature until
+    /// then: about `(4 + strong_len) / block_len` of the input (0.06% with
+    /// 32 KiB blocks and 16-byte hashes). The input itself is not kept.
+    /// [`params`](Self::params) tells the length once the job is done.
+    ///
+    /// ```
+    /// use rha_core::signature::block::{signature_of, SignatureJob, SignatureParams};
+    ///
+    /// let data = vec![7u8; 10_000];
+    /// let params = SignatureParams::new(data.len() as u64);
+    /// let mut job = SignatureJob::with_unknown_len(SignatureParams { file_len: 0, ..params });
+    /// let mut out = vec![0u8; 1 << 16];
+    /// let p = job.run(&data, &mut out, true)?;
+    /// assert!(p.done);
+    /// assert_eq!(out[..p.produced], signature_of(&data, params)?[..]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_unknown_len(params: SignatureParams) -> Self {
+        Self {
+            len_known: false,
+            ..Self::new(SignatureParams {
+                file_len: 0,
+                ..params
+            })
         }
     }
 
@@ -352,7 +395,9 @@ impl SignatureJob {
                 "the strong hash can change only before the first input".into(),
             ));
         }
+        let known = self.len_known;
         *self = Self::new(self.params.with_strong_hash(hash)).with_threads(self.threads);
+        self.len_known = known;
         Ok(())
     }
 
@@ -388,7 +433,7 @@ impl SignatureJob {
             let take = (input.len() - p.consumed).min(self.step());
             let chunk = &input[p.consumed..p.consumed + take];
             let got = self.fed + take as u64;
-            if got > self.params.file_len {
+            if self.len_known && got > self.params.file_len {
                 return Err(JobError::InputLength {
                     declared: self.params.file_len,
                     got,
@@ -411,11 +456,16 @@ impl SignatureJob {
             let whole = rest.len() / bl * bl;
             self.blocks(&rest[..whole]);
             self.partial.extend_from_slice(&rest[whole..]);
-            self.writer.flush_into(self.out.buf());
+            if self.len_known {
+                self.writer.flush_into(self.out.buf());
+            }
             p.produced += self.out.drain_into(&mut output[p.produced..]);
         }
         if end && p.consumed == input.len() {
-            if self.fed != self.params.file_len {
+            if !self.len_known {
+                self.params.file_len = self.fed;
+                self.writer.set_file_len(self.fed);
+            } else if self.fed != self.params.file_len {
                 return Err(JobError::InputLength {
                     declared: self.params.file_len,
                     got: self.fed,
@@ -460,7 +510,7 @@ impl SignatureJob {
             return Err(JobError::AfterEnd);
         }
         let got = self.fed.saturating_add(zeros);
-        if got > self.params.file_len {
+        if self.len_known && got > self.params.file_len {
             return Err(JobError::InputLength {
                 declared: self.params.file_len,
                 got,
@@ -493,7 +543,9 @@ impl SignatureJob {
                     self.push(weak, &strong, bl as usize);
                     left -= bl;
                 }
-                self.writer.flush_into(self.out.buf());
+                if self.len_known {
+                    self.writer.flush_into(self.out.buf());
+                }
                 p.produced += self.out.drain_into(&mut output[p.produced..]);
             }
         }
