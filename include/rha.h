@@ -1712,6 +1712,12 @@ typedef struct rha_in_buffer {
  */
 typedef struct rha_record {
     /**
+     * `sizeof` this struct as the caller knows it: set by `rha_record_init`
+     * (or by the caller) before the record is passed in or filled (see the
+     * conventions on structs with a size field).
+     */
+    uint32_t struct_size;
+    /**
      * Sequence number. Set by the reader; ignored by
      * `rha_journal_writer_append`, which assigns it.
      */
@@ -2124,6 +2130,12 @@ typedef struct rha_spool_recovery {
  */
 typedef struct rha_spool_append_options {
     /**
+     * `sizeof` this struct as the caller knows it: set by
+     * `rha_spool_append_options_init` (see the conventions on structs with
+     * a size field).
+     */
+    uint32_t struct_size;
+    /**
      * Return only once the record is durable (default `true`).
      */
     bool durable;
@@ -2141,6 +2153,11 @@ typedef struct rha_spool_append_options {
  * What an append did, and a ticket to wait on with `rha_spool_wait`.
  */
 typedef struct rha_spool_ticket {
+    /**
+     * `sizeof` this struct as the caller knows it: set before `rha_spool_append` fills it; `rha_spool_wait` checks it again
+     * (see the conventions on structs with a size field).
+     */
+    uint32_t struct_size;
     /**
      * The record's sequence number, if `spooled`.
      */
@@ -3281,7 +3298,8 @@ uint64_t rha_journal_writer_next_seq(const struct rha_journal_writer *writer);
 void rha_journal_writer_free(struct rha_journal_writer *writer);
 
 /**
- * Zeroes a record: every number 0, every view empty with a NULL `ptr`.
+ * Zeroes a record (every number 0, every view empty with a NULL `ptr`)
+ * and sets its `struct_size` to `sizeof(rha_record)`.
  *
  * `record` may be NULL (nothing happens). Thread-safe as long as no other
  * thread uses `*record`.
@@ -4335,7 +4353,8 @@ enum rha_result rha_spool_build(struct rha_spool_builder *builder,
                                 struct rha_error **error_out);
 
 /**
- * Stores the default append options in `*options`: wait for durability,
+ * Stores the default append options in `*options` (`struct_size` set to
+ * `sizeof(rha_spool_append_options)`): wait for durability,
  * overflow when full. NULL does nothing.
  *
  * # Safety
@@ -4355,7 +4374,8 @@ void rha_spool_append_options_init(struct rha_spool_append_options *options);
  * views are read during the call only.
  *
  * Errors: `RHA_NULL_PARAMETER` if `spool` or `record` is NULL;
- * `RHA_INVALID_ARGUMENT` for an invalid record or option;
+ * `RHA_INVALID_ARGUMENT` for an invalid record or option, or a
+ * `struct_size` this library does not know (nothing appended);
  * `RHA_JOURNAL_TOO_LARGE`; `RHA_SPOOL_FULL` (nothing appended);
  * `RHA_SPOOL_STOPPED` (the stop policy applied: reset after a resync);
  * `RHA_IO` if writing or syncing failed, after which every write call

@@ -89,6 +89,7 @@
 //!     assert_eq!(rha_journal_writer_build(builder, &mut writer, ptr::null_mut()), rha_result::RHA_OK);
 //!
 //!     let mut rec = rha_record::default();
+//!     rha_record_init(&mut rec);
 //!     rec.op = rha_op::RHA_OP_MKDIR as u32;
 //!     rec.path = rha_bytes { ptr: b"db".as_ptr(), len: 2 };
 //!     rec.mode = 0o755;
@@ -107,6 +108,7 @@
 //!     assert_eq!(rha_journal_reader_build(builder, &mut reader, ptr::null_mut()), rha_result::RHA_OK);
 //!     let mut input = rha_in_buffer { src: bytes.as_ptr(), size: bytes.len(), pos: 0 };
 //!     let mut got = rha_record::default();
+//!     rha_record_init(&mut got);
 //!     assert_eq!(rha_journal_reader_next(reader, &mut input, &mut got, ptr::null_mut()), rha_result::RHA_OK);
 //!     assert_eq!((got.seq, got.op, got.mode), (1, rha_op::RHA_OP_MKDIR as u32, 0o755));
 //!     assert_eq!(std::slice::from_raw_parts(got.path.ptr, got.path.len), b"db");

@@ -99,6 +99,7 @@ static void test_bookmark_and_rewind(void)
     struct rha_rewind_info info = {.struct_size = sizeof(struct rha_rewind_info)};
     struct rha_bookmark mark = {.struct_size = sizeof(struct rha_bookmark)};
     struct rha_record rec;
+    rha_record_init(&rec);
     temp_dir_new(dir, sizeof dir, "deprecated-replica");
     {
         /* The old open creates a missing root, as it always did. */

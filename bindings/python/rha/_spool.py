@@ -285,8 +285,10 @@ class Spool(Closeable):
                 f"when_full must be 'overflow', 'fail' or seconds, not {when_full!r}",
             )
         rec = ffi.new("rha_record *")
+        rec.struct_size = ffi.sizeof("rha_record")
         keep = fill_record(rec, timestamp_ns, op)
         ticket = ffi.new("rha_spool_ticket *")
+        ticket.struct_size = ffi.sizeof("rha_spool_ticket")
         with self._use() as spool:
             call(lib.rha_spool_append, spool, rec, opts, ticket)
         del keep
@@ -446,6 +448,7 @@ class SpoolReader(Closeable):
 
     def __iter__(self) -> Iterator[Record]:
         rec = ffi.new("rha_record *")
+        rec.struct_size = ffi.sizeof("rha_record")
         while True:
             with self._use() as r:
                 if call(lib.rha_spool_reader_next, r, rec) != lib.RHA_OK:
