@@ -1521,6 +1521,11 @@ typedef struct rha_bytes {
  */
 typedef struct rha_ha_command {
     /**
+     * `sizeof` this struct as the caller knows it: set before the call
+     * (see the conventions on structs with a size field).
+     */
+    uint32_t struct_size;
+    /**
      * An `rha_ha_command_kind` value.
      */
     uint32_t kind;
@@ -1544,6 +1549,11 @@ typedef struct rha_ha_command {
  * the call.
  */
 typedef struct rha_ha_observation {
+    /**
+     * `sizeof` this struct as the caller knows it: set before the call
+     * (see the conventions on structs with a size field).
+     */
+    uint32_t struct_size;
     /**
      * An `rha_ha_observation_kind` value.
      */
@@ -1575,6 +1585,11 @@ typedef struct rha_ha_observation {
  * `rha_ha_scenario_poll_action` on the same scenario or its free.
  */
 typedef struct rha_ha_action {
+    /**
+     * `sizeof` this struct as the caller knows it: set before the call
+     * (see the conventions on structs with a size field).
+     */
+    uint32_t struct_size;
     /**
      * The id to report with `RHA_HA_OBS_ACTION_COMPLETED` / `_FAILED`.
      */
@@ -1617,6 +1632,11 @@ typedef struct rha_ha_action {
  * `rha_ha_scenario_poll_event` on the same scenario or its free.
  */
 typedef struct rha_ha_event {
+    /**
+     * `sizeof` this struct as the caller knows it: set before the call
+     * (see the conventions on structs with a size field).
+     */
+    uint32_t struct_size;
     /**
      * An `rha_ha_event_kind` value.
      */
@@ -2727,7 +2747,7 @@ void rha_ha_scenario_free(struct rha_ha_scenario *scenario);
  * Applies an operator command at `now_ns` (the caller's monotonic clock,
  * nanoseconds). Poll actions and events afterwards.
  *
- * Errors: `RHA_NULL_PARAMETER`; `RHA_INVALID_ARGUMENT` for an unknown kind
+ * Errors: `RHA_NULL_PARAMETER`; `RHA_INVALID_ARGUMENT` for an unknown kind or `struct_size`
  * or bad text; `RHA_HA_REFUSED` when the command is not valid in the
  * current state and `RHA_HA_CONFIRMATION_REQUIRED` when a destructive
  * command lacks `confirm` — the message names the state and the reason,
@@ -2771,7 +2791,7 @@ enum rha_result rha_ha_scenario_update_config_json(struct rha_ha_scenario *scena
  * an event.
  *
  * Errors: `RHA_NULL_PARAMETER`; `RHA_INVALID_ARGUMENT` for an unknown
- * kind.
+ * kind or `struct_size` (the scenario is then unchanged).
  *
  * # Safety
  *
@@ -2822,7 +2842,8 @@ bool rha_ha_scenario_poll_timeout(const struct rha_ha_scenario *scenario,
  * to the scenario and stay valid until the next `rha_ha_scenario_poll_action`
  * on it or its free.
  *
- * Errors: `RHA_NULL_PARAMETER`.
+ * Errors: `RHA_NULL_PARAMETER`; `RHA_INVALID_ARGUMENT` for an unknown
+ * `action_out->struct_size` (no action is taken).
  *
  * # Safety
  *
@@ -2840,7 +2861,8 @@ enum rha_result rha_ha_scenario_poll_action(struct rha_ha_scenario *scenario,
  * `rha_ha_scenario_poll_event` on the scenario or its free. Events
  * accumulate until polled.
  *
- * Errors: `RHA_NULL_PARAMETER`.
+ * Errors: `RHA_NULL_PARAMETER`; `RHA_INVALID_ARGUMENT` for an unknown
+ * `event_out->struct_size` (no event is taken).
  *
  * # Safety
  *
