@@ -2349,8 +2349,20 @@ typedef struct rha_spool_dirty_target {
  * `path` and `target` point into memory owned by the handle that produced
  * the view; the producing function says how long they stay valid. They are
  * not NUL-terminated.
+ *
+ * Filled by `rha_tree_reader_next`, which checks `struct_size` as for
+ * every struct with a size field. The entry embedded in `rha_plan_op` is
+ * part of the plan step's layout, covered by the plan step's own
+ * `struct_size`; there rha sets the entry's `struct_size` to
+ * `sizeof(rha_tree_entry)`.
  */
 typedef struct rha_tree_entry {
+    /**
+     * `sizeof` this struct as the caller knows it: set before
+     * `rha_tree_reader_next` (see the conventions on structs with a size
+     * field).
+     */
+    uint32_t struct_size;
     /**
      * Path relative to the tree's root, `/`-separated.
      */
@@ -2404,8 +2416,17 @@ typedef struct rha_tree_entry {
 /**
  * One step of a sync plan, as a borrowed view (see `rha_plan_next` for how
  * long its pointers stay valid).
+ *
+ * `struct_size` covers the whole step, the embedded `entry` included: the
+ * entry keeps the layout it has here, and fields a later version adds to
+ * plan steps (entry fields among them) go at the end of this struct.
  */
 typedef struct rha_plan_op {
+    /**
+     * `sizeof` this struct as the caller knows it: set before
+     * `rha_plan_next` (see the conventions on structs with a size field).
+     */
+    uint32_t struct_size;
     /**
      * An `rha_plan_op_kind` value.
      */
@@ -2431,6 +2452,11 @@ typedef struct rha_plan_op {
  */
 typedef struct rha_tree_scan_stats {
     /**
+     * `sizeof` this struct as the caller knows it: set before the call
+     * (see the conventions on structs with a size field).
+     */
+    uint32_t struct_size;
+    /**
      * Entries recorded.
      */
     uint64_t entries;
@@ -2443,6 +2469,27 @@ typedef struct rha_tree_scan_stats {
      */
     uint64_t bytes;
 } rha_tree_scan_stats;
+
+/**
+ * Totals of a scan as the deprecated `rha_tree_scan_job_stats` returns
+ * them, by value. Frozen: the layout `rha_tree_scan_stats` had in 0.1
+ * before its size field; `rha_tree_scan_job_get_stats` fills the sized,
+ * growable struct instead.
+ */
+typedef struct rha_tree_scan_totals {
+    /**
+     * Entries recorded.
+     */
+    uint64_t entries;
+    /**
+     * Regular files among them.
+     */
+    uint64_t files;
+    /**
+     * Sum of the files' sizes in bytes.
+     */
+    uint64_t bytes;
+} rha_tree_scan_totals;
 
 #ifdef __cplusplus
 extern "C" {
@@ -4998,13 +5045,22 @@ enum rha_result rha_tree_scan_job_read(struct rha_tree_scan_job *job,
                                        struct rha_error **error_out);
 
 /**
- * The totals of the scan so far; zeros if `job` is NULL.
+ * Stores the totals of the scan so far in `*stats_out`.
+ *
+ * Errors: `RHA_NULL_PARAMETER` if `job` or `stats_out` is NULL;
+ * `RHA_INVALID_ARGUMENT` for a `stats_out->struct_size` this library does
+ * not know (`*stats_out` untouched).
  *
  * # Safety
  *
- * `job` is NULL or a live job not used by another thread during the call.
+ * `job` is NULL or a live job not used by another thread during the call;
+ * `stats_out` is NULL or valid for writing an `rha_tree_scan_stats` of
+ * its `struct_size`; `error_out` is NULL or valid for writing an
+ * `rha_error *`.
  */
-struct rha_tree_scan_stats rha_tree_scan_job_stats(const struct rha_tree_scan_job *job);
+enum rha_result rha_tree_scan_job_get_stats(const struct rha_tree_scan_job *job,
+                                            struct rha_tree_scan_stats *stats_out,
+                                            struct rha_error **error_out);
 
 /**
  * Releases a scan job, finished or not. NULL does nothing.
@@ -5122,6 +5178,19 @@ enum rha_result rha_replica_open(const char *root,
                                  int32_t rewind,
                                  struct rha_replica **replica_out,
                                  struct rha_error **error_out);
+
+/**
+ * Deprecated: the totals of the scan so far, returned by value (zeros if
+ * `job` is NULL) in the frozen `rha_tree_scan_totals`. A struct returned
+ * by value cannot grow; `rha_tree_scan_job_get_stats` fills a sized
+ * `rha_tree_scan_stats` instead.
+ *
+ * # Safety
+ *
+ * `job` is NULL or a live job not used by another thread during the call.
+ */
+RHA_DEPRECATED("use rha_tree_scan_job_get_stats")
+struct rha_tree_scan_totals rha_tree_scan_job_stats(const struct rha_tree_scan_job *job);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -155,7 +155,7 @@ pub use buffer::{rha_bytes, rha_in_buffer, rha_out_buffer};
 #[allow(deprecated)]
 pub use deprecated::{
     rha_fixed_compare, rha_ha_scenario_builder_set_host, rha_replica_open, rha_replica_rewind,
-    rha_replica_set_bookmark, rha_signature_load, rha_spool_dirty_regions,
+    rha_replica_set_bookmark, rha_signature_load, rha_spool_dirty_regions, rha_tree_scan_job_stats,
 };
 pub use error::{
     rha_error, rha_error_code, rha_error_free, rha_error_last_seq, rha_error_message,
@@ -265,7 +265,8 @@ pub use tree::reader::{
 };
 pub use tree::scan::{
     rha_tree_scan_file, rha_tree_scan_flag, rha_tree_scan_job, rha_tree_scan_job_free,
-    rha_tree_scan_job_new, rha_tree_scan_job_read, rha_tree_scan_job_stats, rha_tree_scan_stats,
+    rha_tree_scan_job_get_stats, rha_tree_scan_job_new, rha_tree_scan_job_read,
+    rha_tree_scan_stats, rha_tree_scan_totals,
 };
 pub use tree::{rha_tree_entry, rha_tree_kind};
 pub use version::{
