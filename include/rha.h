@@ -74,13 +74,16 @@
  *   the new handle after success; freeing it after a failed call is a
  *   no-op, never a second free of a stale handle. Every other output (a
  *   struct, a number, a view) is written only on success.
- * - Structs with a size field (their first field is `uint32_t struct_size`,
- *   today rha_apply_report, rha_rewind_info, rha_rewind_point,
- *   rha_bookmark, rha_rewind_plan, rha_spool_usage, rha_spool_recovery,
- *   rha_spool_event, rha_spool_dirty_target, rha_journal_end and
- *   rha_ha_status, all filled by rha): the caller sets
- *   struct_size to sizeof the struct before passing it (for example
- *   `rha_spool_usage u = {.struct_size = sizeof u};`). rha accepts the size
+ * - Structs with a size field: every struct the caller allocates, whether
+ *   it fills it (rha_record, rha_spool_append_options, rha_ha_command, ...)
+ *   or rha does (rha_spool_usage, rha_apply_report, rha_ha_action, ...),
+ *   except the frozen views rha_bytes, rha_in_buffer, rha_out_buffer,
+ *   rha_spool_range and rha_fixed_range. Its first field is
+ *   `uint32_t struct_size`, which the caller sets to sizeof the struct
+ *   before passing it, through the struct's _init function where it has
+ *   one (rha_record_init, rha_spool_append_options_init) or directly (for
+ *   example `rha_spool_usage u = {.struct_size = sizeof u};`); a struct
+ *   rha fills keeps its struct_size. rha accepts the size
  *   of every released version of the struct, an older caller's smaller one
  *   included, and reads or writes only that many bytes; any other size
  *   fails with RHA_INVALID_ARGUMENT before the call does anything. Later
