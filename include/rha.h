@@ -74,13 +74,16 @@
  *   the new handle after success; freeing it after a failed call is a
  *   no-op, never a second free of a stale handle. Every other output (a
  *   struct, a number, a view) is written only on success.
- * - Structs with a size field (their first field is `uint32_t struct_size`,
- *   today rha_apply_report, rha_rewind_info, rha_rewind_point,
- *   rha_bookmark, rha_rewind_plan, rha_spool_usage, rha_spool_recovery,
- *   rha_spool_event, rha_spool_dirty_target, rha_journal_end and
- *   rha_ha_status, all filled by rha): the caller sets
- *   struct_size to sizeof the struct before passing it (for example
- *   `rha_spool_usage u = {.struct_size = sizeof u};`). rha accepts the size
+ * - Structs with a size field: every struct the caller allocates, whether
+ *   it fills it (rha_record, rha_spool_append_options, rha_ha_command, ...)
+ *   or rha does (rha_spool_usage, rha_apply_report, rha_ha_action, ...),
+ *   except the frozen views rha_bytes, rha_in_buffer, rha_out_buffer,
+ *   rha_spool_range and rha_fixed_range. Its first field is
+ *   `uint32_t struct_size`, which the caller sets to sizeof the struct
+ *   before passing it, through the struct's _init function where it has
+ *   one (rha_record_init, rha_spool_append_options_init) or directly (for
+ *   example `rha_spool_usage u = {.struct_size = sizeof u};`); a struct
+ *   rha fills keeps its struct_size. rha accepts the size
  *   of every released version of the struct, an older caller's smaller one
  *   included, and reads or writes only that many bytes; any other size
  *   fails with RHA_INVALID_ARGUMENT before the call does anything. Later
@@ -1562,6 +1565,11 @@ typedef struct rha_bytes {
  */
 typedef struct rha_ha_command {
     /**
+     * `sizeof` this struct as the caller knows it: set before the call
+     * (see the conventions on structs with a size field).
+     */
+    uint32_t struct_size;
+    /**
      * An `rha_ha_command_kind` value.
      */
     uint32_t kind;
@@ -1585,6 +1593,11 @@ typedef struct rha_ha_command {
  * the call.
  */
 typedef struct rha_ha_observation {
+    /**
+     * `sizeof` this struct as the caller knows it: set before the call
+     * (see the conventions on structs with a size field).
+     */
+    uint32_t struct_size;
     /**
      * An `rha_ha_observation_kind` value.
      */
@@ -1616,6 +1629,11 @@ typedef struct rha_ha_observation {
  * `rha_ha_scenario_poll_action` on the same scenario or its free.
  */
 typedef struct rha_ha_action {
+    /**
+     * `sizeof` this struct as the caller knows it: set before the call
+     * (see the conventions on structs with a size field).
+     */
+    uint32_t struct_size;
     /**
      * The id to report with `RHA_HA_OBS_ACTION_COMPLETED` / `_FAILED`.
      */
@@ -1658,6 +1676,11 @@ typedef struct rha_ha_action {
  * `rha_ha_scenario_poll_event` on the same scenario or its free.
  */
 typedef struct rha_ha_event {
+    /**
+     * `sizeof` this struct as the caller knows it: set before the call
+     * (see the conventions on structs with a size field).
+     */
+    uint32_t struct_size;
     /**
      * An `rha_ha_event_kind` value.
      */
@@ -1752,6 +1775,12 @@ typedef struct rha_in_buffer {
  * `rha_journal_reader_next`).
  */
 typedef struct rha_record {
+    /**
+     * `sizeof` this struct as the caller knows it: set by `rha_record_init`
+     * (or by the caller) before the record is passed in or filled (see the
+     * conventions on structs with a size field).
+     */
+    uint32_t struct_size;
     /**
      * Sequence number. Set by the reader; ignored by
      * `rha_journal_writer_append`, which assigns it.
@@ -2240,6 +2269,12 @@ typedef struct rha_spool_recovery {
  */
 typedef struct rha_spool_append_options {
     /**
+     * `sizeof` this struct as the caller knows it: set by
+     * `rha_spool_append_options_init` (see the conventions on structs with
+     * a size field).
+     */
+    uint32_t struct_size;
+    /**
      * Return only once the record is durable (default `true`).
      */
     bool durable;
@@ -2257,6 +2292,11 @@ typedef struct rha_spool_append_options {
  * What an append did, and a ticket to wait on with `rha_spool_wait`.
  */
 typedef struct rha_spool_ticket {
+    /**
+     * `sizeof` this struct as the caller knows it: set before `rha_spool_append` fills it; `rha_spool_wait` checks it again
+     * (see the conventions on structs with a size field).
+     */
+    uint32_t struct_size;
     /**
      * The record's sequence number, if `spooled`.
      */
@@ -2428,8 +2468,20 @@ typedef struct rha_spool_dirty_target {
  * `path` and `target` point into memory owned by the handle that produced
  * the view; the producing function says how long they stay valid. They are
  * not NUL-terminated.
+ *
+ * Filled by `rha_tree_reader_next`, which checks `struct_size` as for
+ * every struct with a size field. The entry embedded in `rha_plan_op` is
+ * part of the plan step's layout, covered by the plan step's own
+ * `struct_size`; there rha sets the entry's `struct_size` to
+ * `sizeof(rha_tree_entry)`.
  */
 typedef struct rha_tree_entry {
+    /**
+     * `sizeof` this struct as the caller knows it: set before
+     * `rha_tree_reader_next` (see the conventions on structs with a size
+     * field).
+     */
+    uint32_t struct_size;
     /**
      * Path relative to the tree's root, `/`-separated.
      */
@@ -2483,8 +2535,17 @@ typedef struct rha_tree_entry {
 /**
  * One step of a sync plan, as a borrowed view (see `rha_plan_next` for how
  * long its pointers stay valid).
+ *
+ * `struct_size` covers the whole step, the embedded `entry` included: the
+ * entry keeps the layout it has here, and fields a later version adds to
+ * plan steps (entry fields among them) go at the end of this struct.
  */
 typedef struct rha_plan_op {
+    /**
+     * `sizeof` this struct as the caller knows it: set before
+     * `rha_plan_next` (see the conventions on structs with a size field).
+     */
+    uint32_t struct_size;
     /**
      * An `rha_plan_op_kind` value.
      */
@@ -2510,6 +2571,11 @@ typedef struct rha_plan_op {
  */
 typedef struct rha_tree_scan_stats {
     /**
+     * `sizeof` this struct as the caller knows it: set before the call
+     * (see the conventions on structs with a size field).
+     */
+    uint32_t struct_size;
+    /**
      * Entries recorded.
      */
     uint64_t entries;
@@ -2522,6 +2588,27 @@ typedef struct rha_tree_scan_stats {
      */
     uint64_t bytes;
 } rha_tree_scan_stats;
+
+/**
+ * Totals of a scan as the deprecated `rha_tree_scan_job_stats` returns
+ * them, by value. Frozen: the layout `rha_tree_scan_stats` had in 0.1
+ * before its size field; `rha_tree_scan_job_get_stats` fills the sized,
+ * growable struct instead.
+ */
+typedef struct rha_tree_scan_totals {
+    /**
+     * Entries recorded.
+     */
+    uint64_t entries;
+    /**
+     * Regular files among them.
+     */
+    uint64_t files;
+    /**
+     * Sum of the files' sizes in bytes.
+     */
+    uint64_t bytes;
+} rha_tree_scan_totals;
 
 #ifdef __cplusplus
 extern "C" {
@@ -2826,7 +2913,7 @@ void rha_ha_scenario_free(struct rha_ha_scenario *scenario);
  * Applies an operator command at `now_ns` (the caller's monotonic clock,
  * nanoseconds). Poll actions and events afterwards.
  *
- * Errors: `RHA_NULL_PARAMETER`; `RHA_INVALID_ARGUMENT` for an unknown kind
+ * Errors: `RHA_NULL_PARAMETER`; `RHA_INVALID_ARGUMENT` for an unknown kind or `struct_size`
  * or bad text; `RHA_HA_REFUSED` when the command is not valid in the
  * current state and `RHA_HA_CONFIRMATION_REQUIRED` when a destructive
  * command lacks `confirm` — the message names the state and the reason,
@@ -2870,7 +2957,7 @@ enum rha_result rha_ha_scenario_update_config_json(struct rha_ha_scenario *scena
  * an event.
  *
  * Errors: `RHA_NULL_PARAMETER`; `RHA_INVALID_ARGUMENT` for an unknown
- * kind.
+ * kind or `struct_size` (the scenario is then unchanged).
  *
  * # Safety
  *
@@ -2921,7 +3008,8 @@ bool rha_ha_scenario_poll_timeout(const struct rha_ha_scenario *scenario,
  * to the scenario and stay valid until the next `rha_ha_scenario_poll_action`
  * on it or its free.
  *
- * Errors: `RHA_NULL_PARAMETER`.
+ * Errors: `RHA_NULL_PARAMETER`; `RHA_INVALID_ARGUMENT` for an unknown
+ * `action_out->struct_size` (no action is taken).
  *
  * # Safety
  *
@@ -2939,7 +3027,8 @@ enum rha_result rha_ha_scenario_poll_action(struct rha_ha_scenario *scenario,
  * `rha_ha_scenario_poll_event` on the scenario or its free. Events
  * accumulate until polled.
  *
- * Errors: `RHA_NULL_PARAMETER`.
+ * Errors: `RHA_NULL_PARAMETER`; `RHA_INVALID_ARGUMENT` for an unknown
+ * `event_out->struct_size` (no event is taken).
  *
  * # Safety
  *
@@ -3428,7 +3517,8 @@ enum rha_result rha_log_set_callback(rha_log_fn callback,
                                      struct rha_error **error_out);
 
 /**
- * Zeroes a record: every number 0, every view empty with a NULL `ptr`.
+ * Zeroes a record (every number 0, every view empty with a NULL `ptr`)
+ * and sets its `struct_size` to `sizeof(rha_record)`.
  *
  * `record` may be NULL (nothing happens). Thread-safe as long as no other
  * thread uses `*record`.
@@ -4628,7 +4718,8 @@ enum rha_result rha_spool_build(struct rha_spool_builder *builder,
                                 struct rha_error **error_out);
 
 /**
- * Stores the default append options in `*options`: wait for durability,
+ * Stores the default append options in `*options` (`struct_size` set to
+ * `sizeof(rha_spool_append_options)`): wait for durability,
  * overflow when full. NULL does nothing.
  *
  * # Safety
@@ -4648,7 +4739,8 @@ void rha_spool_append_options_init(struct rha_spool_append_options *options);
  * views are read during the call only.
  *
  * Errors: `RHA_NULL_PARAMETER` if `spool` or `record` is NULL;
- * `RHA_INVALID_ARGUMENT` for an invalid record or option;
+ * `RHA_INVALID_ARGUMENT` for an invalid record or option, or a
+ * `struct_size` this library does not know (nothing appended);
  * `RHA_JOURNAL_TOO_LARGE`; `RHA_SPOOL_FULL` (nothing appended);
  * `RHA_SPOOL_STOPPED` (the stop policy applied: reset after a resync);
  * `RHA_IO` if writing or syncing failed, after which every write call
@@ -5299,13 +5391,22 @@ enum rha_result rha_tree_scan_job_read(struct rha_tree_scan_job *job,
                                        struct rha_error **error_out);
 
 /**
- * The totals of the scan so far; zeros if `job` is NULL.
+ * Stores the totals of the scan so far in `*stats_out`.
+ *
+ * Errors: `RHA_NULL_PARAMETER` if `job` or `stats_out` is NULL;
+ * `RHA_INVALID_ARGUMENT` for a `stats_out->struct_size` this library does
+ * not know (`*stats_out` untouched).
  *
  * # Safety
  *
- * `job` is NULL or a live job not used by another thread during the call.
+ * `job` is NULL or a live job not used by another thread during the call;
+ * `stats_out` is NULL or valid for writing an `rha_tree_scan_stats` of
+ * its `struct_size`; `error_out` is NULL or valid for writing an
+ * `rha_error *`.
  */
-struct rha_tree_scan_stats rha_tree_scan_job_stats(const struct rha_tree_scan_job *job);
+enum rha_result rha_tree_scan_job_get_stats(const struct rha_tree_scan_job *job,
+                                            struct rha_tree_scan_stats *stats_out,
+                                            struct rha_error **error_out);
 
 /**
  * Releases a scan job, finished or not. NULL does nothing.
@@ -5423,6 +5524,19 @@ enum rha_result rha_replica_open(const char *root,
                                  int32_t rewind,
                                  struct rha_replica **replica_out,
                                  struct rha_error **error_out);
+
+/**
+ * Deprecated: the totals of the scan so far, returned by value (zeros if
+ * `job` is NULL) in the frozen `rha_tree_scan_totals`. A struct returned
+ * by value cannot grow; `rha_tree_scan_job_get_stats` fills a sized
+ * `rha_tree_scan_stats` instead.
+ *
+ * # Safety
+ *
+ * `job` is NULL or a live job not used by another thread during the call.
+ */
+RHA_DEPRECATED("use rha_tree_scan_job_get_stats")
+struct rha_tree_scan_totals rha_tree_scan_job_stats(const struct rha_tree_scan_job *job);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -20,6 +20,7 @@ use crate::signature::block::{rha_signature, rha_signature_new};
 use crate::signature::fixed::{rha_fixed_plan, rha_fixed_plan_new};
 use crate::spool::dirty::{rha_spool_dirty, rha_spool_dirty_new};
 use crate::spool::rha_spool;
+use crate::tree::scan::{rha_tree_scan_job, rha_tree_scan_totals, scan_job_totals};
 
 /// Deprecated name of `rha_signature_new` (same arguments, same behaviour).
 ///
@@ -231,5 +232,24 @@ pub unsafe extern "C" fn rha_replica_open(
         }
         // SAFETY: forwarded from this function's contract.
         Ok(unsafe { rha_replica_open_with(root, state_dir, flags, replica_out, error_out) })
+    })
+}
+
+/// Deprecated: the totals of the scan so far, returned by value (zeros if
+/// `job` is NULL) in the frozen `rha_tree_scan_totals`. A struct returned
+/// by value cannot grow; `rha_tree_scan_job_get_stats` fills a sized
+/// `rha_tree_scan_stats` instead.
+///
+/// # Safety
+///
+/// `job` is NULL or a live job not used by another thread during the call.
+#[no_mangle]
+#[deprecated(note = "use rha_tree_scan_job_get_stats")]
+pub unsafe extern "C" fn rha_tree_scan_job_stats(
+    job: *const rha_tree_scan_job,
+) -> rha_tree_scan_totals {
+    ffi_fn!(default(rha_tree_scan_totals::default()), non_null(job), {
+        // SAFETY: non-NULL (checked by ffi_fn!) and live by this function's contract.
+        unsafe { scan_job_totals(job) }
     })
 }

@@ -94,6 +94,7 @@
 //!     assert_eq!(rha_journal_writer_build(builder, &mut writer, ptr::null_mut()), rha_result::RHA_OK);
 //!
 //!     let mut rec = rha_record::default();
+//!     rha_record_init(&mut rec);
 //!     rec.op = rha_op::RHA_OP_MKDIR as u32;
 //!     rec.path = rha_bytes { ptr: b"db".as_ptr(), len: 2 };
 //!     rec.mode = 0o755;
@@ -112,6 +113,7 @@
 //!     assert_eq!(rha_journal_reader_build(builder, &mut reader, ptr::null_mut()), rha_result::RHA_OK);
 //!     let mut input = rha_in_buffer { src: bytes.as_ptr(), size: bytes.len(), pos: 0 };
 //!     let mut got = rha_record::default();
+//!     rha_record_init(&mut got);
 //!     assert_eq!(rha_journal_reader_next(reader, &mut input, &mut got, ptr::null_mut()), rha_result::RHA_OK);
 //!     assert_eq!((got.seq, got.op, got.mode), (1, rha_op::RHA_OP_MKDIR as u32, 0o755));
 //!     assert_eq!(std::slice::from_raw_parts(got.path.ptr, got.path.len), b"db");
@@ -159,7 +161,7 @@ pub use buffer::{rha_bytes, rha_in_buffer, rha_out_buffer};
 #[allow(deprecated)]
 pub use deprecated::{
     rha_fixed_compare, rha_ha_scenario_builder_set_host, rha_replica_open, rha_replica_rewind,
-    rha_replica_set_bookmark, rha_signature_load, rha_spool_dirty_regions,
+    rha_replica_set_bookmark, rha_signature_load, rha_spool_dirty_regions, rha_tree_scan_job_stats,
 };
 pub use error::{
     rha_error, rha_error_code, rha_error_free, rha_error_last_seq, rha_error_message,
@@ -273,7 +275,8 @@ pub use tree::reader::{
 };
 pub use tree::scan::{
     rha_tree_scan_file, rha_tree_scan_flag, rha_tree_scan_job, rha_tree_scan_job_free,
-    rha_tree_scan_job_new, rha_tree_scan_job_read, rha_tree_scan_job_stats, rha_tree_scan_stats,
+    rha_tree_scan_job_get_stats, rha_tree_scan_job_new, rha_tree_scan_job_read,
+    rha_tree_scan_stats, rha_tree_scan_totals,
 };
 pub use tree::{rha_tree_entry, rha_tree_kind};
 pub use version::{

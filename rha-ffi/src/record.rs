@@ -120,6 +120,10 @@ closed_set!(flags rha_attr_flag {
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct rha_record {
+    /// `sizeof` this struct as the caller knows it: set by `rha_record_init`
+    /// (or by the caller) before the record is passed in or filled (see the
+    /// conventions on structs with a size field).
+    pub struct_size: u32,
     /// Sequence number. Set by the reader; ignored by
     /// `rha_journal_writer_append`, which assigns it.
     pub seq: u64,
@@ -170,6 +174,8 @@ pub struct rha_record {
     /// point, else 0 (the writer rejects other values).
     pub app_consistent: u8,
 }
+
+sized_struct!(rha_record);
 
 impl rha_record {
     /// The operation `self` describes, with copies of its bytes.
@@ -415,7 +421,8 @@ impl rha_record {
     }
 }
 
-/// Zeroes a record: every number 0, every view empty with a NULL `ptr`.
+/// Zeroes a record (every number 0, every view empty with a NULL `ptr`)
+/// and sets its `struct_size` to `sizeof(rha_record)`.
 ///
 /// `record` may be NULL (nothing happens). Thread-safe as long as no other
 /// thread uses `*record`.
@@ -427,7 +434,12 @@ impl rha_record {
 pub unsafe extern "C" fn rha_record_init(record: *mut rha_record) {
     ffi_fn!(default(()), non_null(record), {
         // SAFETY: non-NULL (checked by ffi_fn!) and writable by this function's contract.
-        unsafe { record.write(rha_record::default()) }
+        unsafe {
+            record.write(rha_record {
+                struct_size: std::mem::size_of::<rha_record>() as u32,
+                ..rha_record::default()
+            })
+        }
     })
 }
 

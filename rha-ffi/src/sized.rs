@@ -57,6 +57,31 @@ pub(crate) unsafe fn declared_size<T: SizedStruct>(p: *const T) -> Result<usize,
     }
 }
 
+/// Reads a struct the caller filled: its `struct_size` checked as
+/// [`declared_size`] does, then that many bytes copied over
+/// `T::default()`, so the fields an older (smaller) version lacks keep
+/// their defaults.
+///
+/// # Safety
+///
+/// `src` is valid for reading its `u32` size field and, if that size is
+/// known, that many bytes.
+pub(crate) unsafe fn read_sized<T: SizedStruct + Default>(src: *const T) -> Result<T, rha_error> {
+    // SAFETY: by this function's contract.
+    let size = unsafe { declared_size(src) }?;
+    let mut value = T::default();
+    let size = size.min(std::mem::size_of::<T>());
+    // SAFETY: `src` is readable for `size` bytes by this function's
+    // contract (a known size); `value` is a whole `T`; no overlap. The
+    // bytes are the caller's fields of a `T` prefix (the trait's contract:
+    // every known size ends at a field boundary), so every field copied
+    // holds a value of its type as the caller's header declares it.
+    unsafe {
+        ptr::copy_nonoverlapping(src.cast::<u8>(), (&mut value as *mut T).cast::<u8>(), size)
+    };
+    Ok(value)
+}
+
 /// Writes the first `size` bytes of `value` (with `struct_size` set to
 /// `size`) to `dst`.
 ///
@@ -160,5 +185,26 @@ mod tests {
                 e.message()
             );
         }
+    }
+
+    #[test]
+    fn an_older_input_keeps_the_defaults_of_the_fields_it_lacks() {
+        let mut old = [0u8; 8];
+        old[..4].copy_from_slice(&8u32.to_ne_bytes());
+        old[4..8].copy_from_slice(&5u32.to_ne_bytes());
+        // SAFETY: 8 readable bytes, the size field says 8.
+        let t = unsafe { read_sized(old.as_ptr().cast::<Two>()) }.expect("8 is known");
+        assert_eq!(
+            t,
+            Two {
+                struct_size: 8,
+                a: 5,
+                b: 0
+            }
+        );
+        old[..4].copy_from_slice(&7u32.to_ne_bytes());
+        // SAFETY: as above; 7 is refused before more is read.
+        let e = unsafe { read_sized(old.as_ptr().cast::<Two>()) }.expect_err("7 is unknown");
+        assert_eq!(e.code(), crate::error::rha_result::RHA_INVALID_ARGUMENT);
     }
 }

@@ -50,6 +50,7 @@ int main()
     }
     rha_in_buffer in = {bytes.data(), bytes.size(), 0};
     rha_record got;
+    rha_record_init(&got);
     rc = rha_journal_reader_next(reader, &in, &got, nullptr);
     bool same = rc == RHA_OK && got.seq == seq && got.op == RHA_OP_SYMLINK &&
                 got.data.len == rec.data.len &&

@@ -198,6 +198,7 @@ void decode(const uint8_t *bytes, size_t len, size_t chunk, const rha_record *wa
         in.pos = 0;
         for (;;) {
             rha_record rec;
+            rha_record_init(&rec);
             rha_error *err = NULL;
             rha_result rc = rha_journal_reader_next(r, &in, &rec, &err);
             CHECK(in.pos <= in.size);
@@ -229,6 +230,7 @@ void decode(const uint8_t *bytes, size_t len, size_t chunk, const rha_record *wa
                 /* The reader stays failed: same error, no input consumed. */
                 size_t pos = in.pos;
                 rha_record rec2;
+                rha_record_init(&rec2);
                 CHECK(rha_journal_reader_next(r, &in, &rec2, NULL) == rc);
                 CHECK(in.pos == pos);
                 CHECK(rha_journal_reader_finish(r, &d->end, NULL) == rc);
@@ -243,6 +245,7 @@ void decode(const uint8_t *bytes, size_t len, size_t chunk, const rha_record *wa
     }
     {
         rha_record rec;
+        rha_record_init(&rec);
         CHECK(rha_journal_reader_next(r, NULL, &rec, NULL) == RHA_BLOCKED);
     }
     {

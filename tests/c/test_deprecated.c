@@ -99,6 +99,7 @@ static void test_bookmark_and_rewind(void)
     struct rha_rewind_info info = {.struct_size = sizeof(struct rha_rewind_info)};
     struct rha_bookmark mark = {.struct_size = sizeof(struct rha_bookmark)};
     struct rha_record rec;
+    rha_record_init(&rec);
     temp_dir_new(dir, sizeof dir, "deprecated-replica");
     {
         /* The old open creates a missing root, as it always did. */
@@ -139,6 +140,36 @@ static void test_bookmark_and_rewind(void)
     temp_dir_remove(dir);
 }
 
+/* rha_tree_scan_job_stats: the by-value form of
+ * rha_tree_scan_job_get_stats, in the frozen rha_tree_scan_totals. */
+static void test_tree_scan_job_stats(void)
+{
+    char dir[256];
+    uint8_t room[4096];
+    struct rha_tree_scan_job *job = NULL;
+    struct rha_tree_scan_totals totals;
+    struct rha_tree_scan_stats stats = {.struct_size = sizeof(struct rha_tree_scan_stats)};
+    rha_out_buffer out;
+    rha_result rc;
+    temp_dir_new(dir, sizeof dir, "deprecated-scan");
+    CHECK_OK(rha_tree_scan_job_new(dir, 0, &job, &E));
+    do {
+        out.dst = room;
+        out.size = sizeof room;
+        out.pos = 0;
+        rc = rha_tree_scan_job_read(job, &out, NULL);
+    } while (rc == RHA_BLOCKED);
+    CHECK(rc == RHA_DONE);
+    totals = rha_tree_scan_job_stats(job);
+    CHECK_OK(rha_tree_scan_job_get_stats(job, &stats, &E));
+    CHECK(totals.entries == stats.entries && totals.files == stats.files &&
+          totals.bytes == stats.bytes);
+    totals = rha_tree_scan_job_stats(NULL);
+    CHECK(totals.entries == 0 && totals.files == 0 && totals.bytes == 0);
+    rha_tree_scan_job_free(job);
+    temp_dir_remove(dir);
+}
+
 int main(void)
 {
     static const struct test_case cases[] = {
@@ -146,6 +177,7 @@ int main(void)
         {"rha_spool_dirty_regions", test_spool_dirty_regions},
         {"rha_ha_scenario_builder_set_host", test_set_host},
         {"rha_replica_set_bookmark, rha_replica_rewind", test_bookmark_and_rewind},
+        {"rha_tree_scan_job_stats", test_tree_scan_job_stats},
     };
     return run_cases(cases, sizeof cases / sizeof cases[0]) == 0 ? 0 : 1;
 }

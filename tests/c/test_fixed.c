@@ -361,6 +361,7 @@ static rha_result delta_to_records(const struct bytes *delta, size_t step, struc
         size_t len = delta->len - fed < step ? delta->len - fed : step;
         rha_in_buffer in = {delta->ptr + fed, len, 0};
         rha_record rec;
+        rha_record_init(&rec);
         uint64_t seq = 0;
         rc = rha_delta_ops_job_next(job, &in, fed + len == delta->len, &rec, err);
         fed += in.pos;
@@ -691,6 +692,7 @@ static void test_mismatched_signatures_and_nulls(void)
     rha_fixed_plan *plan = NULL;
     rha_fixed_range r;
     rha_record rec;
+    rha_record_init(&rec);
     uint8_t hash[32];
     rha_signature_loader *loader = NULL;
     rha_in_place_patch_job *ipj = NULL;

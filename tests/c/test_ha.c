@@ -62,6 +62,7 @@ static rha_result command(rha_ha_scenario *s, uint32_t kind, bool confirm, uint6
 {
     rha_ha_command c;
     memset(&c, 0, sizeof c);
+    c.struct_size = sizeof c;
     c.kind = kind;
     c.confirm = confirm;
     return rha_ha_scenario_command(s, &c, now, err);
@@ -83,7 +84,7 @@ static void drive(rha_ha_scenario *s, uint64_t now, bool alive, uint32_t fail_ki
 {
     int guard = 0;
     for (;;) {
-        rha_ha_action a;
+        rha_ha_action a = {.struct_size = sizeof(rha_ha_action)};
         rha_result r = rha_ha_scenario_poll_action(s, &a, NULL);
         if (r == RHA_DONE) {
             return;
@@ -105,6 +106,7 @@ static void drive(rha_ha_scenario *s, uint64_t now, bool alive, uint32_t fail_ki
         }
         rha_ha_observation o;
         memset(&o, 0, sizeof o);
+        o.struct_size = sizeof o;
         if (a.kind == RHA_HA_ACT_CHECK_ALIVE) {
             o.kind = RHA_HA_OBS_HEARTBEAT;
             o.link = (uint32_t)a.number;
@@ -129,7 +131,7 @@ static void drive(rha_ha_scenario *s, uint64_t now, bool alive, uint32_t fail_ki
 static int count_events(rha_ha_scenario *s, uint32_t kind)
 {
     int n = 0;
-    rha_ha_event e;
+    rha_ha_event e = {.struct_size = sizeof(rha_ha_event)};
     while (rha_ha_scenario_poll_event(s, &e, NULL) == RHA_OK) {
         CHECK(e.json.ptr != NULL && e.json.len > 0);
         if (e.kind == kind) {
@@ -219,8 +221,9 @@ static void test_lifecycle_and_refusals(void)
     /* A bookmark needs its name; the action carries it. */
     {
         rha_ha_command c;
-        rha_ha_action a;
+        rha_ha_action a = {.struct_size = sizeof(rha_ha_action)};
         memset(&c, 0, sizeof c);
+        c.struct_size = sizeof c;
         c.kind = RHA_HA_CMD_BOOKMARK;
         c.text.ptr = (const uint8_t *)"nightly";
         c.text.len = 7;
@@ -270,6 +273,7 @@ static void test_automatic_switchover_and_switchback(void)
         rha_ha_command c;
         size_t i, undos = 0;
         memset(&c, 0, sizeof c);
+        c.struct_size = sizeof c;
         c.kind = RHA_HA_CMD_SWITCHBACK;
         CHECK_OK(rha_ha_scenario_command(s, &c, now, &E));
         CHECK(state_of(s) == RHA_HA_REVERSE_REPLICATING);
@@ -359,7 +363,9 @@ static void test_null_handling(void)
     rha_ha_observation o;
     uint64_t t = 7;
     memset(&c, 0, sizeof c);
+    c.struct_size = sizeof c;
     memset(&o, 0, sizeof o);
+    o.struct_size = sizeof o;
     c.kind = RHA_HA_CMD_START;
     CHECK_FAILS(rha_ha_scenario_command(NULL, &c, 0, &E), RHA_NULL_PARAMETER, "scenario");
     CHECK_FAILS(rha_ha_scenario_command(s, NULL, 0, &E), RHA_NULL_PARAMETER, "command");
@@ -376,6 +382,62 @@ static void test_null_handling(void)
     rha_ha_scenario_free(NULL);
 }
 
+/* An unknown struct_size (7, or sizeof + 8) of a command, an observation, an
+ * action or an event is refused with RHA_INVALID_ARGUMENT before anything
+ * happens: the scenario's state is unchanged and no action or event is
+ * taken. */
+static void test_unknown_struct_sizes(void)
+{
+    rha_ha_scenario *s = make(false);
+    rha_ha_command c;
+    rha_ha_observation o;
+    rha_ha_action a = {.struct_size = sizeof(rha_ha_action)};
+    rha_ha_event e = {.struct_size = sizeof(rha_ha_event)};
+    uint32_t before = state_of(s);
+    int i;
+
+    memset(&c, 0, sizeof c);
+    memset(&o, 0, sizeof o);
+    c.kind = RHA_HA_CMD_START;
+    o.kind = RHA_HA_OBS_ACTION_COMPLETED;
+    o.action_id = 424242;
+    for (i = 0; i < 2; i++) {
+        c.struct_size = i == 0 ? 7 : (uint32_t)sizeof c + 8;
+        CHECK_FAILS(rha_ha_scenario_command(s, &c, 0, &E), RHA_INVALID_ARGUMENT,
+                    "rha_ha_command.struct_size");
+        o.struct_size = i == 0 ? 7 : (uint32_t)sizeof o + 8;
+        CHECK_FAILS(rha_ha_scenario_observe(s, &o, 0, &E), RHA_INVALID_ARGUMENT,
+                    "rha_ha_observation.struct_size");
+    }
+    CHECK(state_of(s) == before);
+    a.struct_size = sizeof a;
+    CHECK(rha_ha_scenario_poll_action(s, &a, NULL) == RHA_DONE); /* the command did nothing */
+    e.struct_size = sizeof e;
+    CHECK(rha_ha_scenario_poll_event(s, &e, NULL) == RHA_DONE); /* nor the observation */
+
+    /* Something to poll: a start queues actions, a late report an event. */
+    c.struct_size = sizeof c;
+    CHECK_OK(rha_ha_scenario_command(s, &c, 0, &E));
+    o.struct_size = sizeof o;
+    CHECK_OK(rha_ha_scenario_observe(s, &o, 0, &E));
+    for (i = 0; i < 2; i++) {
+        a.struct_size = i == 0 ? 7 : (uint32_t)sizeof a + 8;
+        CHECK_FAILS(rha_ha_scenario_poll_action(s, &a, &E), RHA_INVALID_ARGUMENT,
+                    "rha_ha_action.struct_size");
+        CHECK(a.id == 0 && a.kind == 0); /* untouched */
+        e.struct_size = i == 0 ? 7 : (uint32_t)sizeof e + 8;
+        CHECK_FAILS(rha_ha_scenario_poll_event(s, &e, &E), RHA_INVALID_ARGUMENT,
+                    "rha_ha_event.struct_size");
+        CHECK(e.kind == 0 && e.json.ptr == NULL);
+    }
+    /* Nothing was taken: the first action and the events are still there. */
+    a.struct_size = sizeof a;
+    CHECK_OK(rha_ha_scenario_poll_action(s, &a, &E));
+    CHECK(a.struct_size == sizeof a && a.kind == RHA_HA_ACT_VERIFY);
+    CHECK(count_events(s, RHA_HA_EV_UNEXPECTED_REPORT) == 1);
+    rha_ha_scenario_free(s);
+}
+
 int main(int argc, char **argv)
 {
     static const struct test_case cases[] = {
@@ -386,6 +448,7 @@ int main(int argc, char **argv)
         {"ha: a failed step rolls back in reverse", test_failed_step_rolls_back},
         {"ha: save and restore", test_save_restore},
         {"ha: NULL handling and late reports", test_null_handling},
+        {"ha: unknown struct sizes", test_unknown_struct_sizes},
     };
     if (argc > 1) {
         data_dir = argv[1];

@@ -114,6 +114,7 @@ static void test_reader_consumes_only_what_it_needs(void)
     rha_journal_reader *r = NULL;
     rha_in_buffer in;
     rha_record rec;
+    rha_record_init(&rec);
     rha_journal_end end = {.struct_size = sizeof(rha_journal_end)};
     size_t i;
 
@@ -312,6 +313,7 @@ static void test_sequence_numbers(void)
     rha_journal_reader *r = NULL;
     rha_in_buffer in;
     rha_record rec;
+    rha_record_init(&rec);
 
     encode(recs, n, o, &enc);
     decode(enc.p, enc.len, 5, recs, n, 1000, &d);
@@ -348,6 +350,7 @@ static void test_stream_header_off(void)
     rha_journal_reader *r = NULL;
     rha_in_buffer in;
     rha_record rec;
+    rha_record_init(&rec);
     rha_journal_end end = {.struct_size = sizeof(rha_journal_end)};
     size_t i;
 
@@ -388,6 +391,7 @@ static void test_finish_with_a_record_waiting(void)
     rha_journal_reader *r = NULL;
     rha_in_buffer in;
     rha_record rec;
+    rha_record_init(&rec);
     rha_journal_end end = {.struct_size = sizeof(rha_journal_end)};
     size_t i;
 
@@ -423,6 +427,7 @@ static void test_record_size_limits(void)
     rha_journal_reader *r = NULL;
     rha_in_buffer in;
     rha_record rec;
+    rha_record_init(&rec);
     uint64_t seq = 0;
     size_t i;
 
@@ -456,6 +461,7 @@ static void test_invalid_arguments(void)
     rha_journal_writer_builder *b = rha_journal_writer_builder_new();
     rha_journal_writer *w = NULL;
     rha_record rec;
+    rha_record_init(&rec);
     uint64_t seq = 0;
     rha_out_buffer ob;
     uint8_t room[4];
@@ -496,6 +502,14 @@ static void test_invalid_arguments(void)
     rec.app_consistent = 2;
     CHECK_FAILS(rha_journal_writer_append(w, &rec, &seq, &E), RHA_INVALID_ARGUMENT,
                 "app_consistent");
+    /* A valid record with a struct_size rha does not know. */
+    rec.app_consistent = 1;
+    rec.struct_size = 7;
+    CHECK_FAILS(rha_journal_writer_append(w, &rec, &seq, &E), RHA_INVALID_ARGUMENT,
+                "rha_record.struct_size is 7");
+    rec.struct_size = sizeof rec + 8;
+    CHECK_FAILS(rha_journal_writer_append(w, &rec, &seq, &E), RHA_INVALID_ARGUMENT,
+                "sizeof(struct rha_record)");
     /* Nothing was appended, no output parameter was written. */
     CHECK(seq == 0 && rha_journal_writer_next_seq(w) == 1);
     CHECK(rha_journal_writer_pending(w) == 0);
@@ -521,6 +535,7 @@ static void test_invalid_input_buffers(void)
     rha_journal_reader *r = NULL;
     rha_in_buffer in;
     rha_record rec;
+    rha_record_init(&rec);
     uint8_t bytes[4] = {0, 0, 0, 0};
 
     CHECK_FAILS(rha_journal_reader_builder_set_max_record_size(b, 0, &E), RHA_INVALID_ARGUMENT,
@@ -546,6 +561,7 @@ static void test_null_handling(void)
     rha_journal_writer *w = NULL;
     rha_journal_reader *r = NULL;
     rha_record rec;
+    rha_record_init(&rec);
     rha_journal_end end = {.struct_size = sizeof(rha_journal_end)};
     rha_in_buffer in = {NULL, 0, 0};
     rha_out_buffer out = {NULL, 0, 0};
@@ -627,6 +643,7 @@ static void test_error_accessors(void)
     rha_journal_reader *r = NULL;
     rha_in_buffer in;
     rha_record rec;
+    rha_record_init(&rec);
     rha_error *err = NULL;
     uint64_t off = 99, seq = 99;
 
@@ -689,6 +706,7 @@ static rha_result decode_golden(const struct buf *b, size_t *count, uint64_t *fi
     while (rc == RHA_OK && fed < b->len) {
         rha_in_buffer in;
         rha_record rec;
+        rha_record_init(&rec);
         in.src = b->p + fed;
         in.size = b->len - fed < 3 ? b->len - fed : 3;
         in.pos = 0;

@@ -46,7 +46,7 @@ static void test_spool_append_journal(void)
     struct buf first = {NULL, 0}, second = {NULL, 0}, bad = {NULL, 0};
     rha_spool *s;
     rha_spool_reader *r = NULL;
-    rha_spool_ticket t;
+    rha_spool_ticket t = {.struct_size = sizeof(rha_spool_ticket)};
     uint64_t count = 0;
 
     temp_dir_new(dir, sizeof dir, "rha-journal-bytes");
@@ -62,6 +62,7 @@ static void test_spool_append_journal(void)
     CHECK_OK(rha_spool_reader_new(s, 1, &r, &E));
     for (i = 0; i < 2 * n; i++) {
         rha_record got;
+        rha_record_init(&got);
         CHECK_OK(rha_spool_reader_next(r, &got, &E));
         CHECK(record_equal(&recs[i % n], &got, i + 1));
     }

@@ -87,10 +87,19 @@ static int file_is(const char *rel, const char *want)
     return want != NULL && strcmp(got, want) == 0;
 }
 
+/* rha_record_init on each of `n` records. */
+static void init_records(rha_record *r, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n; i++) {
+        rha_record_init(&r[i]);
+    }
+}
+
 static void setup(void)
 {
     rha_record r[4];
-    memset(r, 0, sizeof r);
+    init_records(r, sizeof r / sizeof r[0]);
     strcpy(base, "/tmp/rha-c-rewind-XXXXXX");
     CHECK(mkdtemp(base) != NULL);
     snprintf(root, sizeof root, "%s/replica", base);
@@ -109,7 +118,7 @@ static void setup(void)
     r[2].app_consistent = 1;
     write_journal(journal1, 1, r, 3);
 
-    memset(r, 0, sizeof r);
+    init_records(r, sizeof r / sizeof r[0]);
     r[0].op = RHA_OP_WRITE;
     r[0].path = str("a.txt");
     r[0].data = str("SECOND");
@@ -189,6 +198,7 @@ static void test_errors(void)
     rha_apply_report report = {.struct_size = sizeof(rha_apply_report)};
     rha_rewind_plan plan = {.struct_size = sizeof(rha_rewind_plan)};
     rha_record r;
+    rha_record_init(&r);
     char link[256];
 
     setup();
@@ -240,6 +250,12 @@ static void test_errors(void)
     snprintf(link, sizeof link, "%s/escaped", base);
     CHECK(access(link, F_OK) != 0);
     r.path = str("new.txt");
+    /* An unknown struct_size is refused before the record is applied. */
+    r.struct_size = 7;
+    CHECK_FAILS(rha_replica_apply(rep, &r, &E), RHA_INVALID_ARGUMENT, "rha_record.struct_size is 7");
+    r.struct_size = sizeof r + 8;
+    CHECK_FAILS(rha_replica_apply(rep, &r, &E), RHA_INVALID_ARGUMENT, "rha_record.struct_size");
+    r.struct_size = sizeof r;
     CHECK_OK(rha_replica_apply(rep, &r, &E));
     CHECK_OK(rha_replica_sync(rep, &E));
     CHECK(file_is("new.txt", ""));

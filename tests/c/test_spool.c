@@ -67,6 +67,7 @@ static void test_append_read_ack_reopen(void)
     rha_spool *s;
     rha_spool_reader *r = NULL;
     rha_record got;
+    rha_record_init(&got);
     rha_spool_usage u = {.struct_size = sizeof(rha_spool_usage)};
     uint64_t i;
     rha_result rc;
@@ -76,7 +77,7 @@ static void test_append_read_ack_reopen(void)
     CHECK(rec.created && rec.next_seq == 1 && rec.resume_seq == 1);
     for (i = 0; i < 100; i++) {
         rha_record w = write_record(buf, sizeof buf, (uint8_t)i, i * 100);
-        rha_spool_ticket t;
+        rha_spool_ticket t = {.struct_size = sizeof(rha_spool_ticket)};
         CHECK_OK(rha_spool_append(s, &w, NULL, &t, &E));
         CHECK(t.spooled && t.seq == i + 1);
     }
@@ -129,7 +130,7 @@ static void *produce(void *arg)
     uint64_t i;
     for (i = 0; i < PER_THREAD; i++) {
         rha_record w = write_record(buf, sizeof buf, p->id, i);
-        rha_spool_ticket t;
+        rha_spool_ticket t = {.struct_size = sizeof(rha_spool_ticket)};
         if (rha_spool_append(p->spool, &w, NULL, &t, NULL) != RHA_OK || !t.spooled) {
             p->failures++;
         }
@@ -144,6 +145,7 @@ static void test_two_threads_append(void)
     struct producer p[2];
     rha_spool_reader *r = NULL;
     rha_record got;
+    rha_record_init(&got);
     uint64_t next_offset[2] = {0, 0};
     uint64_t n = 0;
     int i;
@@ -185,9 +187,10 @@ static void test_full_spool_stop_policy(void)
     rha_spool_builder *b;
     rha_spool *s;
     rha_spool_append_options o;
+    rha_spool_append_options_init(&o);
     rha_spool_usage u = {.struct_size = sizeof(rha_spool_usage)};
     rha_spool_event ev = {.struct_size = sizeof(rha_spool_event)};
-    rha_spool_ticket t;
+    rha_spool_ticket t = {.struct_size = sizeof(rha_spool_ticket)};
     rha_record w = write_record(buf, sizeof buf, 7, 0);
     rha_result rc = RHA_OK;
     int appended = 0;
@@ -233,7 +236,7 @@ static void test_full_spool_degrade_policy(void)
     rha_spool_builder *b;
     rha_spool *s;
     rha_spool_usage u = {.struct_size = sizeof(rha_spool_usage)};
-    rha_spool_ticket t;
+    rha_spool_ticket t = {.struct_size = sizeof(rha_spool_ticket)};
     int i, tracked = 0;
 
     make_dir();
@@ -266,6 +269,7 @@ static void test_corruption_and_salvage(void)
     rha_spool_recovery rec = {.struct_size = sizeof(rha_spool_recovery)};
     rha_spool_reader *r = NULL;
     rha_record got;
+    rha_record_init(&got);
     char path[512];
     FILE *f;
     uint64_t i, n = 0, off = 0, last = 0;
@@ -328,6 +332,7 @@ static void test_null_handling(void)
     rha_spool *s = NULL;
     rha_spool_usage u = {.struct_size = sizeof(rha_spool_usage)};
     rha_record rec;
+    rha_record_init(&rec);
     rha_spool_builder *b;
     CHECK(rha_spool_builder_new(NULL) == NULL);
     CHECK_FAILS(rha_spool_build(NULL, &s, NULL, &E), RHA_NULL_PARAMETER, "builder");
@@ -350,6 +355,63 @@ static void test_null_handling(void)
     rha_spool_append_options_init(NULL);
 }
 
+/* Every sized struct of the append path: an unknown struct_size (7, or
+ * sizeof + 8) is refused with RHA_INVALID_ARGUMENT before anything happens,
+ * so the spool stays as it was. */
+static void test_unknown_struct_sizes(void)
+{
+    static const uint32_t bad[] = {7, (uint32_t)sizeof(rha_record) + 8};
+    uint8_t buf[16];
+    rha_spool *s;
+    rha_spool_reader *r = NULL;
+    rha_spool_usage u = {.struct_size = sizeof(rha_spool_usage)};
+    rha_spool_ticket t = {.struct_size = sizeof(rha_spool_ticket)};
+    rha_spool_append_options o;
+    rha_record got;
+    rha_record w;
+    size_t i;
+
+    make_dir();
+    s = open_spool(builder(4096), NULL);
+    rha_spool_append_options_init(&o);
+    CHECK(o.struct_size == sizeof(rha_spool_append_options));
+    for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        w = write_record(buf, sizeof buf, 1, 0);
+        CHECK(w.struct_size == sizeof(rha_record));
+        w.struct_size = bad[i];
+        CHECK_FAILS(rha_spool_append(s, &w, NULL, &t, &E), RHA_INVALID_ARGUMENT,
+                    "rha_record.struct_size");
+        w.struct_size = sizeof w;
+        o.struct_size = i == 0 ? 7 : (uint32_t)sizeof o + 8;
+        CHECK_FAILS(rha_spool_append(s, &w, &o, &t, &E), RHA_INVALID_ARGUMENT,
+                    "rha_spool_append_options.struct_size");
+        o.struct_size = sizeof o;
+        t.struct_size = i == 0 ? 7 : (uint32_t)sizeof t + 8;
+        CHECK_FAILS(rha_spool_append(s, &w, &o, &t, &E), RHA_INVALID_ARGUMENT,
+                    "rha_spool_ticket.struct_size");
+        CHECK_FAILS(rha_spool_wait(s, &t, &E), RHA_INVALID_ARGUMENT,
+                    "rha_spool_ticket.struct_size");
+        t.struct_size = sizeof t;
+    }
+    CHECK_OK(rha_spool_get_usage(s, &u, &E));
+    CHECK(u.next_seq == 1); /* nothing was appended */
+
+    CHECK_OK(rha_spool_append(s, &w, &o, &t, &E));
+    CHECK(t.struct_size == sizeof t && t.spooled && t.seq == 1);
+    CHECK_OK(rha_spool_wait(s, &t, &E));
+    CHECK_OK(rha_spool_reader_new(s, 1, &r, &E));
+    rha_record_init(&got);
+    got.struct_size = 7;
+    CHECK_FAILS(rha_spool_reader_next(r, &got, &E), RHA_INVALID_ARGUMENT, "rha_record.struct_size");
+    CHECK(got.struct_size == 7 && got.seq == 0); /* untouched, and the record not consumed */
+    got.struct_size = sizeof got;
+    CHECK_OK(rha_spool_reader_next(r, &got, &E));
+    CHECK(got.seq == 1 && got.struct_size == sizeof got);
+    rha_spool_reader_free(r);
+    rha_spool_free(s);
+    remove_dir();
+}
+
 int main(void)
 {
     static const struct test_case cases[] = {
@@ -360,6 +422,7 @@ int main(void)
         {"spool: corruption and salvage", test_corruption_and_salvage},
         {"spool: directory lock", test_directory_lock},
         {"spool: NULL handling", test_null_handling},
+        {"spool: unknown struct sizes", test_unknown_struct_sizes},
     };
     return run_cases(cases, sizeof cases / sizeof cases[0]) == 0 ? 0 : 1;
 }

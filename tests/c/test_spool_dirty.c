@@ -54,8 +54,8 @@ static int append_write(rha_spool *s, const char *path, uint64_t off, size_t len
 {
     static uint8_t data[8192];
     rha_record r;
-    rha_spool_ticket t;
-    memset(&t, 0, sizeof t);
+    rha_record_init(&r);
+    rha_spool_ticket t = {.struct_size = sizeof(rha_spool_ticket)};
     rha_record_init(&r);
     r.op = RHA_OP_WRITE;
     r.path = str(path);
@@ -68,8 +68,7 @@ static int append_write(rha_spool *s, const char *path, uint64_t off, size_t len
 
 static void append_record(rha_spool *s, const rha_record *r)
 {
-    rha_spool_ticket t;
-    memset(&t, 0, sizeof t);
+    rha_spool_ticket t = {.struct_size = sizeof(rha_spool_ticket)};
     CHECK_OK(rha_spool_append(s, r, NULL, &t, &E));
     CHECK(!t.spooled);
 }
@@ -139,6 +138,7 @@ static void test_exact_ranges_after_a_degrading_overflow(void)
     rha_spool_dirty *before = NULL;
     rha_spool_usage u = {.struct_size = sizeof(rha_spool_usage)};
     rha_record r;
+    rha_record_init(&r);
     uint8_t block[1];
     uint64_t k = 0, first_tracked = 0;
 

@@ -126,7 +126,11 @@ static void scan_job(const char *rel, struct buf *out, uint64_t entries)
         rha_error_free(err);
         buf_append(out, room, o.pos);
     }
-    CHECK(rha_tree_scan_job_stats(job).entries == entries);
+    {
+        rha_tree_scan_stats stats = {.struct_size = sizeof(rha_tree_scan_stats)};
+        CHECK_OK(rha_tree_scan_job_get_stats(job, &stats, &E));
+        CHECK(stats.struct_size == sizeof stats && stats.entries == entries);
+    }
     rha_tree_scan_job_free(job);
 }
 
@@ -135,7 +139,7 @@ static long read_sig(const struct buf *sig, char paths[][32], size_t max, rha_re
                      uint64_t *offset)
 {
     rha_tree_reader *r = rha_tree_reader_new();
-    rha_tree_entry e;
+    rha_tree_entry e = {.struct_size = sizeof(rha_tree_entry)};
     size_t fed = 0, n = 0;
     rha_result rc = RHA_BLOCKED;
     uint64_t count = 0;
@@ -168,7 +172,7 @@ static long read_sig(const struct buf *sig, char paths[][32], size_t max, rha_re
 static void test_scan_file_and_read_back(void)
 {
     char p[300], s[300];
-    rha_tree_scan_stats stats = {0, 0, 0};
+    rha_tree_scan_stats stats = {.struct_size = sizeof(rha_tree_scan_stats)};
     struct buf sig = {NULL, 0}, streamed = {NULL, 0};
     char paths[8][32];
     rha_result rc;
@@ -195,7 +199,7 @@ static void test_entry_fields(void)
 {
     struct buf sig = {NULL, 0};
     rha_tree_reader *r = rha_tree_reader_new();
-    rha_tree_entry e;
+    rha_tree_entry e = {.struct_size = sizeof(rha_tree_entry)};
     rha_in_buffer in;
     int seen = 0;
     setup();
@@ -241,7 +245,7 @@ static void check_plan(rha_plan *plan, const char *const *want, size_t n_want)
 {
     static const char *const names[] = {"?",       "delete",  "mkdir", "create", "update",
                                         "check",   "symlink", "link",  "special", "attrs"};
-    rha_plan_op op;
+    rha_plan_op op = {.struct_size = sizeof(rha_plan_op)};
     size_t n = 0;
     char line[128];
     rha_result rc;
@@ -325,7 +329,7 @@ static void test_state_dir_is_left_out(void)
     struct buf ms = {NULL, 0}, rs = {NULL, 0};
     char r[300], rs_path[300];
     rha_plan *plan = NULL;
-    rha_tree_scan_stats stats;
+    rha_tree_scan_stats stats = {.struct_size = sizeof(rha_tree_scan_stats)};
     rha_compare_options *o = rha_compare_options_new();
     setup();
     make("r/.rha");
@@ -363,7 +367,7 @@ static void test_damage_is_an_error_with_an_offset(void)
     uint64_t offset = 999;
     size_t i;
     rha_plan *plan = NULL;
-    rha_plan_op op;
+    rha_plan_op op = {.struct_size = sizeof(rha_plan_op)};
     setup();
     scan_job("m", &sig, 5);
     /* Every flipped byte is caught. */
@@ -429,8 +433,8 @@ static void test_null_handling(void)
 {
     rha_plan *plan = NULL;
     rha_tree_scan_job *job = NULL;
-    rha_plan_op op;
-    rha_tree_entry e;
+    rha_plan_op op = {.struct_size = sizeof(rha_plan_op)};
+    rha_tree_entry e = {.struct_size = sizeof(rha_tree_entry)};
     uint64_t n;
     CHECK_FAILS(rha_tree_scan_file(NULL, "x", 0, NULL, &E), RHA_NULL_PARAMETER, "dir");
     CHECK_FAILS(rha_tree_scan_file("/", NULL, 0, NULL, &E), RHA_NULL_PARAMETER, "sig_path");
@@ -444,7 +448,10 @@ static void test_null_handling(void)
     CHECK_FAILS(rha_tree_reader_next(NULL, NULL, &e, &E), RHA_NULL_PARAMETER, "reader");
     CHECK_FAILS(rha_tree_reader_finish(NULL, &n, &E), RHA_NULL_PARAMETER, "reader");
     CHECK_FAILS(rha_compare_options_add_exclude(NULL, "x", &E), RHA_NULL_PARAMETER, "options");
-    CHECK(rha_tree_scan_job_stats(NULL).entries == 0);
+    {
+        rha_tree_scan_stats stats = {.struct_size = sizeof(rha_tree_scan_stats)};
+        CHECK_FAILS(rha_tree_scan_job_get_stats(NULL, &stats, &E), RHA_NULL_PARAMETER, "job");
+    }
     rha_plan_free(NULL);
     rha_tree_scan_job_free(NULL);
     rha_tree_reader_free(NULL);
@@ -478,6 +485,69 @@ static void test_golden_files(void)
     buf_free(&bad);
 }
 
+/* An unknown struct_size (7, or sizeof + 8) of a tree entry, a plan step or
+ * scan totals is refused with RHA_INVALID_ARGUMENT before anything happens:
+ * no signature file is written, no entry or step is consumed. */
+static void test_unknown_struct_sizes(void)
+{
+    static const uint32_t extra[] = {0, 8};
+    struct buf ms = {NULL, 0}, rs = {NULL, 0};
+    char p[300], s[300];
+    rha_tree_scan_stats stats = {.struct_size = sizeof(rha_tree_scan_stats)};
+    rha_tree_entry e = {.struct_size = sizeof(rha_tree_entry)};
+    rha_plan_op op = {.struct_size = sizeof(rha_plan_op)};
+    rha_tree_scan_job *job = NULL;
+    rha_tree_reader *r = rha_tree_reader_new();
+    rha_compare_options *o = rha_compare_options_new();
+    rha_plan *plan = NULL;
+    rha_in_buffer in;
+    size_t i;
+    setup();
+    path_of(p, "m");
+    path_of(s, "m.rhatree");
+    scan_job("m", &ms, 5);
+    scan_job("r", &rs, 3);
+    CHECK_OK(rha_tree_scan_job_new(p, 0, &job, &E));
+    CHECK_OK(rha_plan_new_buffers(o, ms.p, ms.len, rs.p, rs.len, &plan, &E));
+    in.src = ms.p;
+    in.size = ms.len;
+    in.pos = 0;
+    for (i = 0; i < 2; i++) {
+        uint32_t bad = i == 0 ? 7 : 0;
+        stats.struct_size = bad ? bad : (uint32_t)sizeof stats + extra[i];
+        CHECK_FAILS(rha_tree_scan_file(p, s, 0, &stats, &E), RHA_INVALID_ARGUMENT,
+                    "rha_tree_scan_stats.struct_size");
+        CHECK(access(s, F_OK) != 0); /* no signature file made */
+        CHECK_FAILS(rha_tree_scan_job_get_stats(job, &stats, &E), RHA_INVALID_ARGUMENT,
+                    "rha_tree_scan_stats.struct_size");
+        e.struct_size = bad ? bad : (uint32_t)sizeof e + extra[i];
+        CHECK_FAILS(rha_tree_reader_next(r, &in, &e, &E), RHA_INVALID_ARGUMENT,
+                    "rha_tree_entry.struct_size");
+        CHECK(in.pos == 0 && e.path.ptr == NULL); /* no input consumed, entry untouched */
+        op.struct_size = bad ? bad : (uint32_t)sizeof op + extra[i];
+        CHECK_FAILS(rha_plan_next(plan, &op, &E), RHA_INVALID_ARGUMENT, "rha_plan_op.struct_size");
+        CHECK(op.op == 0);
+    }
+    /* Nothing was taken: the first entry and the first step come next. */
+    e.struct_size = sizeof e;
+    CHECK_OK(rha_tree_reader_next(r, &in, &e, &E));
+    CHECK(e.struct_size == sizeof e && eq(e.path, "d"));
+    op.struct_size = sizeof op;
+    CHECK_OK(rha_plan_next(plan, &op, &E));
+    CHECK(op.struct_size == sizeof op && op.entry.struct_size == sizeof op.entry);
+    CHECK(op.op != 0 && op.entry.path.len > 0);
+    stats.struct_size = sizeof stats;
+    CHECK_OK(rha_tree_scan_file(p, s, 0, &stats, &E));
+    CHECK(stats.entries == 5);
+    rha_plan_free(plan);
+    rha_compare_options_free(o);
+    rha_tree_reader_free(r);
+    rha_tree_scan_job_free(job);
+    buf_free(&ms);
+    buf_free(&rs);
+    teardown();
+}
+
 int main(int argc, char **argv)
 {
     static const struct test_case cases[] = {
@@ -490,6 +560,7 @@ int main(int argc, char **argv)
         {"NULL handling and _free(NULL)", test_null_handling},
         {"I/O errors carry errno", test_io_errors_carry_errno},
         {"golden files", test_golden_files},
+        {"unknown struct sizes", test_unknown_struct_sizes},
     };
     data_dir = argc > 1 ? argv[1] : NULL;
     return run_cases(cases, sizeof cases / sizeof cases[0]) == 0 ? 0 : 1;

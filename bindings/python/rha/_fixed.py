@@ -451,6 +451,7 @@ def _delta_ops(basis: RandomSource, delta: Source, path: o.PathLike) -> Iterator
         job = out[0]
         try:
             rec = ffi.new("rha_record *")
+            rec.struct_size = ffi.sizeof("rha_record")
             chunks = _stream(delta)
             # A last empty chunk announces the end; chunks after the end of
             # the delta make the job report trailing bytes.

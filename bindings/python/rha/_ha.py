@@ -232,7 +232,7 @@ class Scenario(Closeable):
         keep = ffi.from_buffer(raw) if raw else ffi.NULL
         cmd = ffi.new(
             "rha_ha_command *",
-            {"kind": kind, "confirm": confirm, "master_restored": master_restored, "text": {"ptr": keep, "len": len(raw)}},
+            {"struct_size": ffi.sizeof("rha_ha_command"), "kind": kind, "confirm": confirm, "master_restored": master_restored, "text": {"ptr": keep, "len": len(raw)}},
         )
         with self._use() as h:
             call(lib.rha_ha_scenario_command, h, cmd, now)
@@ -314,7 +314,7 @@ class Scenario(Closeable):
         keep = ffi.from_buffer(raw) if raw else ffi.NULL
         obs = ffi.new(
             "rha_ha_observation *",
-            {"kind": kind, "action_id": action_id, "link": link, "alive": alive, "text": {"ptr": keep, "len": len(raw)}},
+            {"struct_size": ffi.sizeof("rha_ha_observation"), "kind": kind, "action_id": action_id, "link": link, "alive": alive, "text": {"ptr": keep, "len": len(raw)}},
         )
         with self._use() as h:
             call(lib.rha_ha_scenario_observe, h, obs, now)
@@ -361,6 +361,7 @@ class Scenario(Closeable):
         """Takes the queued actions, oldest first."""
         while True:
             a = ffi.new("rha_ha_action *")
+            a.struct_size = ffi.sizeof("rha_ha_action")
             with self._use() as h:
                 if call(lib.rha_ha_scenario_poll_action, h, a) == lib.RHA_DONE:
                     return
@@ -372,6 +373,7 @@ class Scenario(Closeable):
         """Takes the queued events, oldest first."""
         while True:
             e = ffi.new("rha_ha_event *")
+            e.struct_size = ffi.sizeof("rha_ha_event")
             with self._use() as h:
                 if call(lib.rha_ha_scenario_poll_event, h, e) == lib.RHA_DONE:
                     return

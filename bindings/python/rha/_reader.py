@@ -101,6 +101,7 @@ class JournalReader(Closeable):
         out = ffi.new("rha_journal_reader **")
         call(lib.rha_journal_reader_build, builder, out)  # consumes the builder
         self._rec = ffi.new("rha_record *")
+        self._rec.struct_size = ffi.sizeof("rha_record")
         # Fed input not yet consumed: (rha_in_buffer *, the cffi view keeping the data alive).
         self._queue: Deque[Tuple[Any, Any]] = collections.deque()
         self._failed = False

@@ -216,6 +216,7 @@ class Replica(Closeable):
         if not isinstance(record, Record):
             raise TypeError(f"expected an rha.Record, not {type(record).__name__}")
         rec = ffi.new("rha_record *")
+        rec.struct_size = ffi.sizeof("rha_record")
         keep = fill_record(rec, record.timestamp_ns, record.op)
         rec.seq = record.seq
         with self._use() as h:

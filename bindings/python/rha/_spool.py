@@ -292,8 +292,10 @@ class Spool(Closeable):
             timestamp_ns = time.time_ns()
         opts = _append_options(durable, when_full)
         rec = ffi.new("rha_record *")
+        rec.struct_size = ffi.sizeof("rha_record")
         keep = fill_record(rec, timestamp_ns, op)
         ticket = ffi.new("rha_spool_ticket *")
+        ticket.struct_size = ffi.sizeof("rha_spool_ticket")
         with self._use() as spool:
             call(lib.rha_spool_append, spool, rec, opts, ticket)
         del keep
@@ -325,6 +327,7 @@ class Spool(Closeable):
         opts = _append_options(durable, when_full)
         view = bytes(data)
         ticket = ffi.new("rha_spool_ticket *")
+        ticket.struct_size = ffi.sizeof("rha_spool_ticket")
         count = ffi.new("uint64_t *")
         with self._use() as spool:
             call(lib.rha_spool_append_journal, spool, ffi.from_buffer(view), len(view), opts, ticket, count)
@@ -490,6 +493,7 @@ class SpoolReader(Closeable):
 
     def __iter__(self) -> Iterator[Record]:
         rec = ffi.new("rha_record *")
+        rec.struct_size = ffi.sizeof("rha_record")
         while True:
             with self._use() as r:
                 if call(lib.rha_spool_reader_next, r, rec) != lib.RHA_OK:

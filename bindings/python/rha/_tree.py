@@ -191,6 +191,7 @@ def scan_to_file(
     """Scans the tree under ``directory`` into the signature file
     ``signature_path`` and returns the totals. See :func:`scan`."""
     stats = ffi.new("rha_tree_scan_stats *")
+    stats.struct_size = ffi.sizeof("rha_tree_scan_stats")
     call(lib.rha_tree_scan_file, os.fsencode(directory), os.fsencode(signature_path),
          _flags(one_file_system, include_state_dir), stats)
     return ScanStats(int(stats.entries), int(stats.files), int(stats.bytes))
@@ -212,6 +213,7 @@ def read_signature(signature: Signature) -> Iterator[TreeEntry]:
 def _read_signature(signature: Signature) -> Iterator[TreeEntry]:
     reader = ffi.gc(lib.rha_tree_reader_new(), lib.rha_tree_reader_free)
     entry = ffi.new("rha_tree_entry *")
+    entry.struct_size = ffi.sizeof("rha_tree_entry")
     inp = ffi.new("rha_in_buffer *")
     count = ffi.new("uint64_t *")
 
@@ -299,6 +301,7 @@ def compare(
 
 def _steps(plan: Any) -> Iterator[PlanStep]:
     op = ffi.new("rha_plan_op *")
+    op.struct_size = ffi.sizeof("rha_plan_op")
     while call(lib.rha_plan_next, plan, op) == lib.RHA_OK:
         yield PlanStep(
             op=_OPS.get(op.op, "unknown"),

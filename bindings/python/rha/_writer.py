@@ -149,6 +149,7 @@ class JournalWriter(Closeable):
         if timestamp_ns is None:
             timestamp_ns = time.time_ns()
         rec = ffi.new("rha_record *")
+        rec.struct_size = ffi.sizeof("rha_record")
         keep = fill_record(rec, timestamp_ns, op)
         seq = ffi.new("uint64_t *")
         with self._use() as w:

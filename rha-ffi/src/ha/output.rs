@@ -66,6 +66,9 @@ pub enum rha_ha_action_kind {
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct rha_ha_action {
+    /// `sizeof` this struct as the caller knows it: set before the call
+    /// (see the conventions on structs with a size field).
+    pub struct_size: u32,
     /// The id to report with `RHA_HA_OBS_ACTION_COMPLETED` / `_FAILED`.
     pub id: u64,
     /// An `rha_ha_action_kind` value.
@@ -88,6 +91,7 @@ pub struct rha_ha_action {
 impl Default for rha_ha_action {
     fn default() -> Self {
         Self {
+            struct_size: 0,
             id: 0,
             kind: 0,
             awaits_report: false,
@@ -99,6 +103,8 @@ impl Default for rha_ha_action {
         }
     }
 }
+
+sized_struct!(rha_ha_action, rha_ha_event);
 
 fn sync_number(k: SyncKind) -> u64 {
     match k {
@@ -253,6 +259,9 @@ pub enum rha_ha_event_kind {
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct rha_ha_event {
+    /// `sizeof` this struct as the caller knows it: set before the call
+    /// (see the conventions on structs with a size field).
+    pub struct_size: u32,
     /// An `rha_ha_event_kind` value.
     pub kind: u32,
     /// For a state change: the old state (`rha_ha_state`).
@@ -271,6 +280,7 @@ pub struct rha_ha_event {
 impl Default for rha_ha_event {
     fn default() -> Self {
         Self {
+            struct_size: 0,
             kind: 0,
             from: 0,
             to: 0,

@@ -87,7 +87,7 @@ pub unsafe extern "C" fn rha_ha_scenario_free(scenario: *mut rha_ha_scenario) {
 /// Applies an operator command at `now_ns` (the caller's monotonic clock,
 /// nanoseconds). Poll actions and events afterwards.
 ///
-/// Errors: `RHA_NULL_PARAMETER`; `RHA_INVALID_ARGUMENT` for an unknown kind
+/// Errors: `RHA_NULL_PARAMETER`; `RHA_INVALID_ARGUMENT` for an unknown kind or `struct_size`
 /// or bad text; `RHA_HA_REFUSED` when the command is not valid in the
 /// current state and `RHA_HA_CONFIRMATION_REQUIRED` when a destructive
 /// command lacks `confirm` — the message names the state and the reason,
@@ -106,8 +106,10 @@ pub unsafe extern "C" fn rha_ha_scenario_command(
     error_out: *mut *mut rha_error,
 ) -> rha_result {
     ffi_fn!(fallible(error_out), non_null(scenario, command), {
-        // SAFETY: non-NULL (checked by ffi_fn!); its view is valid by contract.
-        let cmd = unsafe { (*command).command()? };
+        // SAFETY: non-NULL (checked by ffi_fn!) and readable (its declared size) by contract.
+        let command = unsafe { crate::sized::read_sized(command) }?;
+        // SAFETY: its view is valid by contract.
+        let cmd = unsafe { command.command()? };
         // SAFETY: non-NULL (checked by ffi_fn!), live and unshared by contract.
         let s = unsafe { scenario_mut(scenario) };
         s.scenario
@@ -154,7 +156,7 @@ pub unsafe extern "C" fn rha_ha_scenario_update_config_json(
 /// an event.
 ///
 /// Errors: `RHA_NULL_PARAMETER`; `RHA_INVALID_ARGUMENT` for an unknown
-/// kind.
+/// kind or `struct_size` (the scenario is then unchanged).
 ///
 /// # Safety
 ///
@@ -170,8 +172,10 @@ pub unsafe extern "C" fn rha_ha_scenario_observe(
     error_out: *mut *mut rha_error,
 ) -> rha_result {
     ffi_fn!(fallible(error_out), non_null(scenario, observation), {
-        // SAFETY: non-NULL (checked by ffi_fn!); its view is valid by contract.
-        let obs = unsafe { (*observation).observation()? };
+        // SAFETY: non-NULL (checked by ffi_fn!) and readable (its declared size) by contract.
+        let observation = unsafe { crate::sized::read_sized(observation) }?;
+        // SAFETY: its view is valid by contract.
+        let obs = unsafe { observation.observation()? };
         // SAFETY: non-NULL (checked by ffi_fn!), live and unshared by contract.
         let s = unsafe { scenario_mut(scenario) };
         s.scenario
@@ -238,7 +242,8 @@ pub unsafe extern "C" fn rha_ha_scenario_poll_timeout(
 /// to the scenario and stay valid until the next `rha_ha_scenario_poll_action`
 /// on it or its free.
 ///
-/// Errors: `RHA_NULL_PARAMETER`.
+/// Errors: `RHA_NULL_PARAMETER`; `RHA_INVALID_ARGUMENT` for an unknown
+/// `action_out->struct_size` (no action is taken).
 ///
 /// # Safety
 ///
@@ -252,6 +257,8 @@ pub unsafe extern "C" fn rha_ha_scenario_poll_action(
     error_out: *mut *mut rha_error,
 ) -> rha_result {
     ffi_fn!(fallible(error_out), non_null(scenario, action_out), {
+        // SAFETY: non-NULL (checked by ffi_fn!) and holding its size field by contract.
+        let size = unsafe { crate::sized::declared_size(action_out) }?;
         // SAFETY: non-NULL (checked by ffi_fn!), live and unshared by contract.
         let s = unsafe { scenario_mut(scenario) };
         let Some(action) = s.scenario.poll_action() else {
@@ -263,7 +270,7 @@ pub unsafe extern "C" fn rha_ha_scenario_poll_action(
         flat.text = rha_bytes::borrow(s.action_text.as_bytes());
         flat.json = rha_bytes::borrow(&s.action_json);
         // SAFETY: non-NULL (checked by ffi_fn!) and writable by contract.
-        unsafe { action_out.write(flat) };
+        unsafe { crate::sized::write_sized(action_out, flat, size) };
         Ok(rha_result::RHA_OK)
     })
 }
@@ -273,7 +280,8 @@ pub unsafe extern "C" fn rha_ha_scenario_poll_action(
 /// `rha_ha_scenario_poll_event` on the scenario or its free. Events
 /// accumulate until polled.
 ///
-/// Errors: `RHA_NULL_PARAMETER`.
+/// Errors: `RHA_NULL_PARAMETER`; `RHA_INVALID_ARGUMENT` for an unknown
+/// `event_out->struct_size` (no event is taken).
 ///
 /// # Safety
 ///
@@ -287,6 +295,8 @@ pub unsafe extern "C" fn rha_ha_scenario_poll_event(
     error_out: *mut *mut rha_error,
 ) -> rha_result {
     ffi_fn!(fallible(error_out), non_null(scenario, event_out), {
+        // SAFETY: non-NULL (checked by ffi_fn!) and holding its size field by contract.
+        let size = unsafe { crate::sized::declared_size(event_out) }?;
         // SAFETY: non-NULL (checked by ffi_fn!), live and unshared by contract.
         let s = unsafe { scenario_mut(scenario) };
         let Some(event) = s.scenario.poll_event() else {
@@ -296,7 +306,7 @@ pub unsafe extern "C" fn rha_ha_scenario_poll_event(
         s.event_json = json;
         flat.json = rha_bytes::borrow(&s.event_json);
         // SAFETY: non-NULL (checked by ffi_fn!) and writable by contract.
-        unsafe { event_out.write(flat) };
+        unsafe { crate::sized::write_sized(event_out, flat, size) };
         Ok(rha_result::RHA_OK)
     })
 }

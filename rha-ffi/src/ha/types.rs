@@ -222,6 +222,9 @@ closed_set!(rha_ha_command_kind {
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct rha_ha_command {
+    /// `sizeof` this struct as the caller knows it: set before the call
+    /// (see the conventions on structs with a size field).
+    pub struct_size: u32,
     /// An `rha_ha_command_kind` value.
     pub kind: u32,
     /// Explicit confirmation of a destructive command (failover, failback).
@@ -232,6 +235,33 @@ pub struct rha_ha_command {
     /// Host or bookmark name.
     pub text: rha_bytes,
 }
+
+impl Default for rha_ha_command {
+    fn default() -> Self {
+        Self {
+            struct_size: 0,
+            kind: 0,
+            confirm: false,
+            master_restored: false,
+            text: rha_bytes::EMPTY,
+        }
+    }
+}
+
+impl Default for rha_ha_observation {
+    fn default() -> Self {
+        Self {
+            struct_size: 0,
+            kind: 0,
+            action_id: 0,
+            link: 0,
+            alive: false,
+            text: rha_bytes::EMPTY,
+        }
+    }
+}
+
+sized_struct!(rha_ha_command, rha_ha_observation);
 
 pub(crate) fn utf8_field(bytes: &[u8], field: &str) -> Result<String, rha_error> {
     String::from_utf8(bytes.to_vec())
@@ -317,6 +347,9 @@ closed_set!(rha_ha_observation_kind {
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct rha_ha_observation {
+    /// `sizeof` this struct as the caller knows it: set before the call
+    /// (see the conventions on structs with a size field).
+    pub struct_size: u32,
     /// An `rha_ha_observation_kind` value.
     pub kind: u32,
     /// The action reported on.

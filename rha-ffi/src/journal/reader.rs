@@ -240,6 +240,8 @@ pub unsafe extern "C" fn rha_journal_reader_next(
     error_out: *mut *mut rha_error,
 ) -> rha_result {
     ffi_fn!(fallible(error_out), non_null(reader, record_out), {
+        // SAFETY: non-NULL (checked by ffi_fn!) and holding its size field by this function's contract.
+        let size = unsafe { crate::sized::declared_size(record_out) }?;
         // SAFETY: non-NULL (checked by ffi_fn!), live and unshared by this function's contract.
         let reader = unsafe { &mut *reader };
         // SAFETY: NULL or a valid `rha_in_buffer` by this function's contract.
@@ -253,8 +255,8 @@ pub unsafe extern "C" fn rha_journal_reader_next(
         loop {
             if let Some(record) = reader.decoder.next_record_ref()? {
                 let view = rha_record::view(&record)?;
-                // SAFETY: non-NULL (checked by ffi_fn!) and writable by this function's contract.
-                unsafe { record_out.write(view) };
+                // SAFETY: `size` from `declared_size`; writable by this function's contract.
+                unsafe { crate::sized::write_sized(record_out, view, size) };
                 return Ok(rha_result::RHA_OK);
             }
             if available.is_empty() {

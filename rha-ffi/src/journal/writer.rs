@@ -277,10 +277,10 @@ pub unsafe extern "C" fn rha_journal_writer_append(
     error_out: *mut *mut rha_error,
 ) -> rha_result {
     ffi_fn!(fallible(error_out), non_null(writer, record), {
+        // SAFETY: non-NULL (checked by ffi_fn!) and readable (its declared size) by this function's contract.
+        let record = unsafe { crate::sized::read_sized(record) }?;
         // SAFETY: non-NULL (checked by ffi_fn!), live and unshared by this function's contract.
         let writer = unsafe { &mut *writer };
-        // SAFETY: non-NULL (checked by ffi_fn!) and readable by this function's contract.
-        let record = unsafe { &*record };
         // SAFETY: the views the record's operation uses are readable by this function's contract.
         let op = unsafe { record.owned_op() }?;
         let seq = writer.writer.append(record.timestamp_ns, &op)?;

@@ -398,10 +398,10 @@ pub unsafe extern "C" fn rha_replica_apply(
     error_out: *mut *mut rha_error,
 ) -> rha_result {
     ffi_fn!(fallible(error_out), non_null(replica, record), {
+        // SAFETY: non-NULL (checked by ffi_fn!) and readable (its declared size) by this function's contract.
+        let record = unsafe { crate::sized::read_sized(record) }?;
         // SAFETY: non-NULL (checked), live and unshared by this function's contract.
         let r = unsafe { &mut *replica };
-        // SAFETY: non-NULL (checked) and readable by this function's contract.
-        let record = unsafe { &*record };
         // SAFETY: the views are readable by this function's contract.
         let op = unsafe { record.owned_op() }?;
         r.dir.apply_next(Record {

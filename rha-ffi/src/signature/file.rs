@@ -99,11 +99,9 @@ unsafe fn read_options(options: *const rha_file_options) -> Result<StreamOptions
     } else {
         // SAFETY: non-NULL and readable (at least its first field) by this
         // function's contract.
-        // One released version: its size is the whole struct.
-        unsafe { crate::sized::declared_size(options) }?;
-        // SAFETY: readable for `struct_size` bytes, which is the whole
-        // struct as this version knows it.
-        unsafe { options.read_unaligned() }
+        // SAFETY: non-NULL and readable for its declared size by this
+        // function's contract.
+        unsafe { crate::sized::read_sized(options) }?
     };
     let strong_hash = match rha_strong_hash::from_raw(o.strong_hash) {
         Some(rha_strong_hash::RHA_STRONG_HASH_BLAKE3) => StrongHash::Blake3,

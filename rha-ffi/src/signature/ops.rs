@@ -123,6 +123,8 @@ pub unsafe extern "C" fn rha_delta_ops_job_next(
     error_out: *mut *mut rha_error,
 ) -> rha_result {
     ffi_fn!(fallible(error_out), non_null(job, record_out), {
+        // SAFETY: non-NULL (checked by ffi_fn!) and holding its size field by this function's contract.
+        let size = unsafe { crate::sized::declared_size(record_out) }?;
         // SAFETY: non-NULL (checked by ffi_fn!), live and unshared by this function's contract.
         let job = unsafe { &mut *job };
         job.current = None;
@@ -163,8 +165,8 @@ pub unsafe extern "C" fn rha_delta_ops_job_next(
                         ))
                     }
                 }
-                // SAFETY: non-NULL (checked by ffi_fn!) and writable by this function's contract.
-                unsafe { record_out.write(r) };
+                // SAFETY: `size` from `declared_size`; writable by this function's contract.
+                unsafe { crate::sized::write_sized(record_out, r, size) };
                 Ok(rha_result::RHA_OK)
             }
         }

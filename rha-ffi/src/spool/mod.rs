@@ -295,7 +295,8 @@ pub unsafe extern "C" fn rha_spool_build(
     })
 }
 
-/// Stores the default append options in `*options`: wait for durability,
+/// Stores the default append options in `*options` (`struct_size` set to
+/// `sizeof(rha_spool_append_options)`): wait for durability,
 /// overflow when full. NULL does nothing.
 ///
 /// # Safety
@@ -311,6 +312,7 @@ pub unsafe extern "C" fn rha_spool_append_options_init(options: *mut rha_spool_a
 
 fn to_ticket(t: Ticket) -> rha_spool_ticket {
     rha_spool_ticket {
+        struct_size: 0,
         seq: t.seq.unwrap_or(0),
         spooled: t.seq.is_some(),
         commit: t.commit,
@@ -327,7 +329,8 @@ fn to_ticket(t: Ticket) -> rha_spool_ticket {
 /// views are read during the call only.
 ///
 /// Errors: `RHA_NULL_PARAMETER` if `spool` or `record` is NULL;
-/// `RHA_INVALID_ARGUMENT` for an invalid record or option;
+/// `RHA_INVALID_ARGUMENT` for an invalid record or option, or a
+/// `struct_size` this library does not know (nothing appended);
 /// `RHA_JOURNAL_TOO_LARGE`; `RHA_SPOOL_FULL` (nothing appended);
 /// `RHA_SPOOL_STOPPED` (the stop policy applied: reset after a resync);
 /// `RHA_IO` if writing or syncing failed, after which every write call
@@ -352,16 +355,19 @@ pub unsafe extern "C" fn rha_spool_append(
     ffi_fn!(fallible(error_out), non_null(spool, record), {
         // SAFETY: non-NULL (checked by ffi_fn!) and live by this function's contract.
         let spool = unsafe { &*spool };
-        // SAFETY: non-NULL (checked by ffi_fn!) and readable by this function's contract.
-        let record = unsafe { &*record };
-        // SAFETY: NULL or readable by this function's contract.
-        let opts = append_options(unsafe { options.as_ref() })?;
+        // SAFETY: non-NULL (checked by ffi_fn!) and readable (its declared size) by this function's contract.
+        let record = unsafe { crate::sized::read_sized(record) }?;
+        // SAFETY: NULL or readable (its declared size) by this function's contract.
+        let opts = unsafe { append_options(options) }?;
+        // Checked before anything is appended.
+        // SAFETY: NULL or holding its size field by this function's contract.
+        let ticket_size = unsafe { ticket_size(ticket_out) }?;
         // SAFETY: the views the record's operation uses are readable by this function's contract.
         let op = unsafe { record.owned_op() }?;
         let ticket = spool.spool.append(record.timestamp_ns, &op, opts)?;
         if !ticket_out.is_null() {
-            // SAFETY: non-NULL and writable by this function's contract.
-            unsafe { ticket_out.write(to_ticket(ticket)) };
+            // SAFETY: `ticket_size` from `declared_size`; writable by this function's contract.
+            unsafe { crate::sized::write_sized(ticket_out, to_ticket(ticket), ticket_size) };
         }
         Ok(rha_result::RHA_OK)
     })
@@ -386,8 +392,8 @@ pub unsafe extern "C" fn rha_spool_wait(
     ffi_fn!(fallible(error_out), non_null(spool, ticket), {
         // SAFETY: non-NULL (checked by ffi_fn!) and live by this function's contract.
         let spool = unsafe { &*spool };
-        // SAFETY: non-NULL (checked by ffi_fn!) and readable by this function's contract.
-        let t = unsafe { &*ticket };
+        // SAFETY: non-NULL (checked by ffi_fn!) and readable (its declared size) by this function's contract.
+        let t = unsafe { crate::sized::read_sized(ticket) }?;
         spool.spool.wait(Ticket {
             seq: t.spooled.then_some(t.seq),
             commit: t.commit,
@@ -609,8 +615,33 @@ pub unsafe extern "C" fn rha_spool_free(spool: *mut rha_spool) {
 }
 
 /// The append options at `options` (NULL: the defaults), checked.
-fn append_options(options: Option<&rha_spool_append_options>) -> Result<AppendOptions, rha_error> {
-    let options = options.copied().unwrap_or_default();
+/// The declared size of the ticket at `ticket_out` (0 for NULL), checked.
+///
+/// # Safety
+///
+/// `ticket_out` is NULL or holds its size field.
+unsafe fn ticket_size(ticket_out: *const rha_spool_ticket) -> Result<usize, rha_error> {
+    if ticket_out.is_null() {
+        return Ok(0);
+    }
+    // SAFETY: non-NULL and holding its size field by this function's contract.
+    unsafe { crate::sized::declared_size(ticket_out) }
+}
+
+/// The append options at `options` (NULL: the defaults), checked.
+///
+/// # Safety
+///
+/// `options` is NULL or readable for its declared size.
+unsafe fn append_options(
+    options: *const rha_spool_append_options,
+) -> Result<AppendOptions, rha_error> {
+    let options = if options.is_null() {
+        rha_spool_append_options::default()
+    } else {
+        // SAFETY: non-NULL and readable (its declared size) by this function's contract.
+        unsafe { crate::sized::read_sized(options) }?
+    };
     let when_full = match rha_spool_when_full::from_raw(options.when_full) {
         Some(rha_spool_when_full::RHA_SPOOL_WHEN_FULL_OVERFLOW) => WhenFull::Overflow,
         Some(rha_spool_when_full::RHA_SPOOL_WHEN_FULL_FAIL) => WhenFull::Fail,
@@ -685,12 +716,14 @@ pub unsafe extern "C" fn rha_spool_append_journal(
         let view = crate::buffer::rha_bytes { ptr: bytes, len };
         // SAFETY: readable for `len` bytes during the call by this function's contract.
         let bytes = unsafe { view.as_slice("bytes") }?;
-        // SAFETY: NULL or readable by this function's contract.
-        let opts = append_options(unsafe { options.as_ref() })?;
+        // SAFETY: NULL or readable (its declared size) by this function's contract.
+        let opts = unsafe { append_options(options) }?;
+        // SAFETY: NULL or holding its size field by this function's contract.
+        let ticket_size = unsafe { ticket_size(ticket_out) }?;
         let done = spool.spool.append_journal(bytes, opts)?;
         if !ticket_out.is_null() {
-            // SAFETY: non-NULL and writable by this function's contract.
-            unsafe { ticket_out.write(to_ticket(done.ticket)) };
+            // SAFETY: `ticket_size` from `declared_size`; writable by this function's contract.
+            unsafe { crate::sized::write_sized(ticket_out, to_ticket(done.ticket), ticket_size) };
         }
         if !records_out.is_null() {
             // SAFETY: non-NULL and writable by this function's contract.

@@ -76,13 +76,15 @@ pub unsafe extern "C" fn rha_spool_reader_next(
     error_out: *mut *mut rha_error,
 ) -> rha_result {
     ffi_fn!(fallible(error_out), non_null(reader, record_out), {
+        // SAFETY: non-NULL (checked by ffi_fn!) and holding its size field by this function's contract.
+        let size = unsafe { crate::sized::declared_size(record_out) }?;
         // SAFETY: non-NULL (checked by ffi_fn!), live and unshared by this function's contract.
         let reader = unsafe { &mut *reader };
         match reader.reader.next_record_ref()? {
             Some(record) => {
                 let view = rha_record::view(&record)?;
-                // SAFETY: non-NULL (checked by ffi_fn!) and writable by this function's contract.
-                unsafe { record_out.write(view) };
+                // SAFETY: `size` from `declared_size`; writable by this function's contract.
+                unsafe { crate::sized::write_sized(record_out, view, size) };
                 Ok(rha_result::RHA_OK)
             }
             None => Ok(rha_result::RHA_BLOCKED),

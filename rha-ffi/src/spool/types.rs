@@ -77,6 +77,10 @@ closed_set!(rha_spool_event_kind {
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct rha_spool_append_options {
+    /// `sizeof` this struct as the caller knows it: set by
+    /// `rha_spool_append_options_init` (see the conventions on structs with
+    /// a size field).
+    pub struct_size: u32,
     /// Return only once the record is durable (default `true`).
     pub durable: bool,
     /// An `rha_spool_when_full` value (default `RHA_SPOOL_WHEN_FULL_OVERFLOW`).
@@ -88,6 +92,7 @@ pub struct rha_spool_append_options {
 impl Default for rha_spool_append_options {
     fn default() -> Self {
         Self {
+            struct_size: std::mem::size_of::<Self>() as u32,
             durable: true,
             when_full: rha_spool_when_full::RHA_SPOOL_WHEN_FULL_OVERFLOW as u32,
             block_ms: 0,
@@ -99,6 +104,9 @@ impl Default for rha_spool_append_options {
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct rha_spool_ticket {
+    /// `sizeof` this struct as the caller knows it: set before `rha_spool_append` fills it; `rha_spool_wait` checks it again
+    /// (see the conventions on structs with a size field).
+    pub struct_size: u32,
     /// The record's sequence number, if `spooled`.
     pub seq: u64,
     /// `true`: the record was stored; `false`: the spool is degraded and
@@ -174,7 +182,13 @@ pub struct rha_spool_usage {
     pub failed: bool,
 }
 
-sized_struct!(rha_spool_usage, rha_spool_recovery, rha_spool_event);
+sized_struct!(
+    rha_spool_usage,
+    rha_spool_recovery,
+    rha_spool_event,
+    rha_spool_append_options,
+    rha_spool_ticket,
+);
 
 /// A monitoring event.
 #[repr(C)]

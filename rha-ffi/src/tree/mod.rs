@@ -36,9 +36,19 @@ pub enum rha_tree_kind {
 /// `path` and `target` point into memory owned by the handle that produced
 /// the view; the producing function says how long they stay valid. They are
 /// not NUL-terminated.
+///
+/// Filled by `rha_tree_reader_next`, which checks `struct_size` as for
+/// every struct with a size field. The entry embedded in `rha_plan_op` is
+/// part of the plan step's layout, covered by the plan step's own
+/// `struct_size`; there rha sets the entry's `struct_size` to
+/// `sizeof(rha_tree_entry)`.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default)]
 pub struct rha_tree_entry {
+    /// `sizeof` this struct as the caller knows it: set before
+    /// `rha_tree_reader_next` (see the conventions on structs with a size
+    /// field).
+    pub struct_size: u32,
     /// Path relative to the tree's root, `/`-separated.
     pub path: rha_bytes,
     /// An `rha_tree_kind` value.
@@ -65,6 +75,8 @@ pub struct rha_tree_entry {
     pub sparse: bool,
 }
 
+sized_struct!(rha_tree_entry);
+
 impl rha_tree_entry {
     /// A view of `e`, valid as long as `e` is.
     pub(crate) fn view(e: &Entry) -> Self {
@@ -76,6 +88,7 @@ impl rha_tree_entry {
             EntryKind::Other => rha_tree_kind::RHA_TREE_OTHER,
         };
         Self {
+            struct_size: std::mem::size_of::<Self>() as u32,
             path: rha_bytes::borrow(e.path.as_bytes()),
             kind: kind as u32,
             mode: e.mode,

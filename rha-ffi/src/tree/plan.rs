@@ -67,9 +67,16 @@ closed_set!(flags rha_plan_change_flag {
 
 /// One step of a sync plan, as a borrowed view (see `rha_plan_next` for how
 /// long its pointers stay valid).
+///
+/// `struct_size` covers the whole step, the embedded `entry` included: the
+/// entry keeps the layout it has here, and fields a later version adds to
+/// plan steps (entry fields among them) go at the end of this struct.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default)]
 pub struct rha_plan_op {
+    /// `sizeof` this struct as the caller knows it: set before
+    /// `rha_plan_next` (see the conventions on structs with a size field).
+    pub struct_size: u32,
     /// An `rha_plan_op_kind` value.
     pub op: u32,
     /// For `RHA_PLAN_SET_ATTRS`: a bitwise OR of `rha_plan_change_flag`
@@ -391,6 +398,9 @@ pub unsafe extern "C" fn rha_plan_next(
     error_out: *mut *mut rha_error,
 ) -> rha_result {
     ffi_fn!(fallible(error_out), non_null(plan, op_out), {
+        // Checked before the previous step's views are released.
+        // SAFETY: non-NULL (checked by ffi_fn!) and holding its size field by this function's contract.
+        let size = unsafe { crate::sized::declared_size(op_out) }?;
         // SAFETY: non-NULL (checked by ffi_fn!), live and unshared by this function's contract.
         let plan = unsafe { &mut *plan };
         plan.current = None;
@@ -409,17 +419,20 @@ pub unsafe extern "C" fn rha_plan_next(
             Some(Ok(op)) => plan.current.insert(op),
         };
         let view = view(op)?;
-        // SAFETY: non-NULL (checked by ffi_fn!) and writable by this function's contract.
-        unsafe { op_out.write(view) };
+        // SAFETY: `size` from `declared_size`; writable by this function's contract.
+        unsafe { crate::sized::write_sized(op_out, view, size) };
         Ok(rha_result::RHA_OK)
     })
 }
+
+sized_struct!(rha_plan_op);
 
 fn view(op: &PlanOp) -> Result<rha_plan_op, rha_error> {
     use rha_plan_op_kind::*;
     let mut out = rha_plan_op::default();
     let (kind, entry) = match op {
         PlanOp::Delete { path, kind } => {
+            out.entry.struct_size = std::mem::size_of::<rha_tree_entry>() as u32;
             out.entry.path = rha_bytes::borrow(path.as_bytes());
             out.entry.kind = rha_tree_entry::view(&Entry::new(path.clone(), *kind)).kind;
             out.op = RHA_PLAN_DELETE as u32;

@@ -64,6 +64,8 @@ pub unsafe extern "C" fn rha_tree_reader_next(
     error_out: *mut *mut rha_error,
 ) -> rha_result {
     ffi_fn!(fallible(error_out), non_null(reader, entry_out), {
+        // SAFETY: non-NULL (checked by ffi_fn!) and holding its size field by this function's contract.
+        let size = unsafe { crate::sized::declared_size(entry_out) }?;
         // SAFETY: non-NULL (checked by ffi_fn!), live and unshared by this function's contract.
         let reader = unsafe { &mut *reader };
         // SAFETY: NULL or a valid `rha_in_buffer` by this function's contract.
@@ -77,8 +79,8 @@ pub unsafe extern "C" fn rha_tree_reader_next(
         loop {
             if let Some(entry) = reader.decoder.next_entry()? {
                 let entry = reader.current.insert(entry);
-                // SAFETY: non-NULL (checked by ffi_fn!) and writable by this function's contract.
-                unsafe { entry_out.write(rha_tree_entry::view(entry)) };
+                // SAFETY: `size` from `declared_size`; writable by this function's contract.
+                unsafe { crate::sized::write_sized(entry_out, rha_tree_entry::view(entry), size) };
                 return Ok(rha_result::RHA_OK);
             }
             if reader.decoder.is_done() && available.is_empty() {

@@ -34,6 +34,9 @@ closed_set!(flags rha_tree_scan_flag {
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default)]
 pub struct rha_tree_scan_stats {
+    /// `sizeof` this struct as the caller knows it: set before the call
+    /// (see the conventions on structs with a size field).
+    pub struct_size: u32,
     /// Entries recorded.
     pub entries: u64,
     /// Regular files among them.
@@ -42,9 +45,37 @@ pub struct rha_tree_scan_stats {
     pub bytes: u64,
 }
 
+sized_struct!(rha_tree_scan_stats);
+
+/// Totals of a scan as the deprecated `rha_tree_scan_job_stats` returns
+/// them, by value. Frozen: the layout `rha_tree_scan_stats` had in 0.1
+/// before its size field; `rha_tree_scan_job_get_stats` fills the sized,
+/// growable struct instead.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct rha_tree_scan_totals {
+    /// Entries recorded.
+    pub entries: u64,
+    /// Regular files among them.
+    pub files: u64,
+    /// Sum of the files' sizes in bytes.
+    pub bytes: u64,
+}
+
+impl From<ScanStats> for rha_tree_scan_totals {
+    fn from(s: ScanStats) -> Self {
+        Self {
+            entries: s.entries,
+            files: s.files,
+            bytes: s.bytes,
+        }
+    }
+}
+
 impl From<ScanStats> for rha_tree_scan_stats {
     fn from(s: ScanStats) -> Self {
         Self {
+            struct_size: 0,
             entries: s.entries,
             files: s.files,
             bytes: s.bytes,
@@ -101,6 +132,13 @@ pub unsafe extern "C" fn rha_tree_scan_file(
 ) -> rha_result {
     ffi_fn!(fallible(error_out), non_null(dir, sig_path), {
         let options = options(flags)?;
+        // Checked before the signature file is created.
+        let stats_size = if stats_out.is_null() {
+            0
+        } else {
+            // SAFETY: non-NULL and holding its size field by this function's contract.
+            unsafe { crate::sized::declared_size(stats_out) }?
+        };
         // SAFETY: non-NULL (checked by ffi_fn!) NUL-terminated strings by this function's contract.
         let (dir, sig_path) = unsafe { (path_arg(dir), path_arg(sig_path)) };
         let io = |e: std::io::Error| {
@@ -114,8 +152,8 @@ pub unsafe extern "C" fn rha_tree_scan_file(
             .sync_all()
             .map_err(io)?;
         if !stats_out.is_null() {
-            // SAFETY: non-NULL and writable by this function's contract.
-            unsafe { stats_out.write(stats.into()) };
+            // SAFETY: `stats_size` from `declared_size`; writable by this function's contract.
+            unsafe { crate::sized::write_sized(stats_out, stats.into(), stats_size) };
         }
         Ok(rha_result::RHA_OK)
     })
@@ -234,19 +272,47 @@ pub unsafe extern "C" fn rha_tree_scan_job_read(
     })
 }
 
-/// The totals of the scan so far; zeros if `job` is NULL.
+/// Stores the totals of the scan so far in `*stats_out`.
+///
+/// Errors: `RHA_NULL_PARAMETER` if `job` or `stats_out` is NULL;
+/// `RHA_INVALID_ARGUMENT` for a `stats_out->struct_size` this library does
+/// not know (`*stats_out` untouched).
 ///
 /// # Safety
 ///
-/// `job` is NULL or a live job not used by another thread during the call.
+/// `job` is NULL or a live job not used by another thread during the call;
+/// `stats_out` is NULL or valid for writing an `rha_tree_scan_stats` of
+/// its `struct_size`; `error_out` is NULL or valid for writing an
+/// `rha_error *`.
 #[no_mangle]
-pub unsafe extern "C" fn rha_tree_scan_job_stats(
+pub unsafe extern "C" fn rha_tree_scan_job_get_stats(
     job: *const rha_tree_scan_job,
-) -> rha_tree_scan_stats {
-    ffi_fn!(default(rha_tree_scan_stats::default()), non_null(job), {
+    stats_out: *mut rha_tree_scan_stats,
+    error_out: *mut *mut rha_error,
+) -> rha_result {
+    ffi_fn!(fallible(error_out), non_null(job, stats_out), {
+        // SAFETY: non-NULL (checked by ffi_fn!) and holding its size field by this function's contract.
+        let size = unsafe { crate::sized::declared_size(stats_out) }?;
         // SAFETY: non-NULL (checked by ffi_fn!) and live by this function's contract.
-        unsafe { &*job }.scanner.stats().into()
+        let stats = unsafe { &*job }.scanner.stats().into();
+        // SAFETY: `size` from `declared_size`; writable by this function's contract.
+        unsafe { crate::sized::write_sized(stats_out, stats, size) };
+        Ok(rha_result::RHA_OK)
     })
+}
+
+/// The totals of the scan so far (zeros if `job` is NULL), for the
+/// deprecated `rha_tree_scan_job_stats`.
+///
+/// # Safety
+///
+/// `job` is NULL or live and unshared.
+pub(crate) unsafe fn scan_job_totals(job: *const rha_tree_scan_job) -> rha_tree_scan_totals {
+    if job.is_null() {
+        return rha_tree_scan_totals::default();
+    }
+    // SAFETY: non-NULL, live by this function's contract.
+    unsafe { &*job }.scanner.stats().into()
 }
 
 /// Releases a scan job, finished or not. NULL does nothing.
