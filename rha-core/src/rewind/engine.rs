@@ -216,7 +216,42 @@ impl<T: Target, S: Storage> Replica<T, S> {
                     // The namespace records of a batch name unrelated paths
                     // (see `Batch::must_flush`), so whether each landed
                     // shows on the target.
-                    for entry in &batch {
+                    for (k, entry) in batch.iter().enumerate() {
+                        // A change of a file that a later record of the
+                        // batch removes, renames or replaces is not
+                        // repeated once that record landed.
+                        let gone = match &entry.forward {
+                            Op::Write { path, .. }
+                            | Op::SetLen { path, .. }
+                            | Op::SetAttr { path, .. }
+                            | Op::SetXattr { path, .. }
+                            | Op::RemoveXattr { path, .. } => {
+                                let mut gone = false;
+                                for e in &batch[k + 1..] {
+                                    let names = match &e.forward {
+                                        Op::Delete { path: p } => p == path,
+                                        Op::Rename { from, to } => from == path || to == path,
+                                        _ => false,
+                                    };
+                                    if names
+                                        && already_done(&e.forward, &mut self.target).map_err(
+                                            |source| RewindError::Undo {
+                                                seq: entry.seq,
+                                                source,
+                                            },
+                                        )?
+                                    {
+                                        gone = true;
+                                        break;
+                                    }
+                                }
+                                gone
+                            }
+                            _ => false,
+                        };
+                        if gone {
+                            continue;
+                        }
                         self.apply_op(&entry.forward, true).map_err(|source| {
                             RewindError::Undo {
                                 seq: entry.seq,

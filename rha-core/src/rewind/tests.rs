@@ -736,3 +736,23 @@ fn rewind_resume_without_log_replays_the_window_only() {
         Err(RewindError::Apply { seq: 1, .. })
     ));
 }
+
+/// The 20 records after the setup of the crash tests' batched journal take
+/// three log syncs (the rename over an existing name is a batch of its
+/// own, between the records before and after it), and one more closes the
+/// last batch; before batches took overlapping writes, appends,
+/// truncations and namespace changes, they took 16.
+#[test]
+fn overlapping_and_namespace_records_share_a_batch() {
+    use super::crash_tests::{batched_journal, BATCH_SETUP};
+    let (recs, states) = batched_journal();
+    let mem = MemStorage::new();
+    let mut r = Replica::open(fresh_model(), mem.clone(), ReplicaConfig::default()).unwrap();
+    apply_all(&mut r, &recs[..BATCH_SETUP]);
+    let before = mem.stats().syncs;
+    apply_all(&mut r, &recs[BATCH_SETUP..]);
+    assert_eq!(mem.stats().syncs - before, 4);
+    assert_eq!(r.target().snapshot(), states[recs.len()]);
+    r.rewind_to(BATCH_SETUP as u64).unwrap();
+    assert_eq!(r.target().snapshot(), states[BATCH_SETUP]);
+}

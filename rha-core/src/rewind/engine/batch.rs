@@ -227,9 +227,11 @@ impl Batch {
                 _ => Footprint::Names(vec![shared(path)], None),
             },
             Op::Rename { from, to } => {
-                let several =
-                    |m: Option<(u64, NodeKind)>| matches!(m, Some((n, NodeKind::File)) if n > 1);
-                if several(meta(from)?) || several(meta(to)?) {
+                let several = matches!(meta(from)?, Some((n, NodeKind::File)) if n > 1);
+                // Replacing a name: rolling the batch back after a crash
+                // could not tell the replaced entry, put back, from the one
+                // never moved (both names exist either way).
+                if several || meta(to)?.is_some() {
                     Footprint::Alone
                 } else {
                     Footprint::Names(vec![shared(from), shared(to)], None)
@@ -259,7 +261,16 @@ impl Batch {
                 }
                 self.feet.get(key).is_some_and(|k| k.conflicts(foot))
             }
-            Footprint::Names(paths, _) => paths.iter().any(|p| related(&self.touched, p, false)),
+            Footprint::Names(paths, created) => paths.iter().any(|p| {
+                // A file whose data alone is pending may be removed or
+                // renamed: the overlay shows its contents and length.
+                let data_only = created.is_none()
+                    && self
+                        .feet
+                        .get(&Key::Path(p.clone()))
+                        .is_some_and(|k| !k.created && !k.whole && k.xattrs.is_empty());
+                related(&self.names, p, false) || related(&self.touched, p, data_only)
+            }),
         }
     }
 
@@ -277,6 +288,16 @@ impl Batch {
                 Some(k) if k.changes(foot) => k.ops.clone(),
                 _ => Vec::new(),
             },
+            Footprint::Names(paths, _) => {
+                let mut ops: Vec<usize> = paths
+                    .iter()
+                    .filter_map(|p| self.feet.get(&Key::Path(p.clone())))
+                    .flat_map(|k| k.ops.iter().copied())
+                    .collect();
+                ops.sort_unstable();
+                ops.dedup();
+                ops
+            }
             _ => Vec::new(),
         }
     }

@@ -10,8 +10,8 @@ use crate::journal::{Op, Record, RelPath};
 use crate::rewind::invert::{NodeKind, NodeMeta, PreImage};
 
 /// A [`PreImage`] of `target` with the changes of the pending records
-/// `ops` (indices into `pending`, in order, all of one file or one volume)
-/// laid over it: a file's creation, its bytes and length; a volume's blocks.
+/// `ops` (indices into `pending`, in order) laid over it: files' creations,
+/// bytes and lengths; volumes' blocks.
 ///
 /// Nothing else is overlaid: a record joins a batch only when no pending
 /// record changes a name, attribute or extended attribute that its inverse
@@ -46,27 +46,29 @@ fn cut(buf: &mut [u8], offset: u64, from: u64) {
 }
 
 impl<T: PreImage> Overlay<'_, T> {
-    fn records(&self) -> impl Iterator<Item = &Record> + '_ {
+    /// The overlaid records of the file at `path`, in order.
+    fn records<'b>(&'b self, path: &'b RelPath) -> impl Iterator<Item = &'b Record> + 'b {
         self.ops
             .iter()
             .filter_map(|&i| self.pending.get(i))
             .map(|p| &p.rec)
+            .filter(move |r| match &r.op {
+                Op::Write { path: p, .. }
+                | Op::SetLen { path: p, .. }
+                | Op::Create { path: p, .. } => p == path,
+                _ => false,
+            })
     }
 
-    /// Whether `path` is the overlaid file.
+    /// Whether a pending record changes the file at `path`.
     fn mine(&self, path: &RelPath) -> bool {
-        self.records().any(|r| match &r.op {
-            Op::Write { path: p, .. } | Op::SetLen { path: p, .. } | Op::Create { path: p, .. } => {
-                p == path
-            }
-            _ => false,
-        })
+        self.records(path).next().is_some()
     }
 
     /// The file's metadata before the pending records, and whether a
     /// pending record creates it (or else the target holds it).
     fn base(&mut self, path: &RelPath) -> io::Result<Option<(NodeMeta, bool)>> {
-        let created = self.records().find_map(|r| match &r.op {
+        let created = self.records(path).find_map(|r| match &r.op {
             Op::Create { mode, .. } => Some(NodeMeta {
                 kind: NodeKind::File,
                 mode: *mode & 0o7777,
@@ -97,7 +99,7 @@ impl<T: PreImage> PreImage for Overlay<'_, T> {
         let Some((mut m, _)) = self.base(path)? else {
             return Ok(None);
         };
-        for r in self.records() {
+        for r in self.records(path) {
             match &r.op {
                 Op::Write { offset, data, .. } if !data.is_empty() => {
                     m.size = m.size.max(offset.saturating_add(data.len() as u64));
@@ -127,7 +129,7 @@ impl<T: PreImage> PreImage for Overlay<'_, T> {
         let want = usize::try_from(len)
             .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "read too long"))?;
         buf.resize(want, 0);
-        for r in self.records() {
+        for r in self.records(path) {
             match &r.op {
                 Op::Write {
                     offset: at, data, ..
