@@ -562,9 +562,12 @@ impl<T: Target, S: Storage> Replica<T, S> {
         self.pending_bytes += inverse.iter().map(data_len).sum::<usize>() + data_len(&rec.op);
         self.batch.add(fp, self.pending.len());
         self.pending.push(Pending { rec, inverse });
+        // A batch is written to one segment: keeping it within about a
+        // segment keeps retention's granularity.
+        let segment = usize::try_from(self.config.log.segment_bytes).unwrap_or(usize::MAX);
         if alone
             || self.pending.len() >= self.config.batch_records
-            || self.pending_bytes >= self.config.batch_bytes
+            || self.pending_bytes >= self.config.batch_bytes.min(segment)
         {
             self.flush()?;
         }
