@@ -453,13 +453,20 @@ impl ReplicaDir {
         report: &mut ApplyReport,
     ) -> Result<(), ApplyError> {
         let mut reader = JournalReader::new(source, config);
+        // Records counted as applied from here on, and the first of them:
+        // with rewind on, a record that cannot apply may only fail when its
+        // batch lands, after later ones were counted.
+        let before = report.applied;
+        let mut first = None;
         loop {
             let rec = match reader.next_record() {
                 Ok(Some(rec)) => rec,
                 Ok(None) => break,
                 Err(source) => {
                     // Keep what applied so far durable, then report.
-                    report.point = self.checkpoint(None)?;
+                    let point = self.checkpoint(None);
+                    self.recount(report, before, first);
+                    report.point = point?;
                     return Err(ApplyError::Journal {
                         path: path.to_path_buf(),
                         source,
@@ -467,13 +474,19 @@ impl ReplicaDir {
                     });
                 }
             };
+            let seq = rec.seq;
+            let counted = report.applied;
             if let Err(e) = self.apply_record(rec, report) {
                 // Keep what applied so far durable if the replica still can
                 // (after a failed record it may not); the record's error is
                 // what the caller needs to see either way, and a point not
                 // stored only means more is replayed later.
                 report.point = self.checkpoint(None).unwrap_or(self.applied.seq);
+                self.recount(report, before, first.or(Some(seq)));
                 return Err(e);
+            }
+            if first.is_none() && report.applied > counted {
+                first = Some(seq);
             }
         }
         report.uncommitted = self.replica.open_transaction_records().len() as u64;
@@ -481,7 +494,16 @@ impl ReplicaDir {
             tracing::info!(offset, "journal ends in a torn record: applied up to it");
             report.torn_at = Some(offset);
         }
-        report.point = self.checkpoint(None)?;
+        match self.checkpoint(None) {
+            Ok(point) => report.point = point,
+            Err(e) => {
+                // A pending record failed as its batch landed: what came
+                // before it is applied; store that point if possible.
+                report.point = self.checkpoint(None).unwrap_or(self.applied.seq);
+                self.recount(report, before, first);
+                return Err(e);
+            }
+        }
         tracing::info!(
             applied = report.applied,
             skipped = report.skipped,
@@ -490,6 +512,20 @@ impl ReplicaDir {
             "journal applied"
         );
         Ok(())
+    }
+
+    /// After a failure, counts as applied only the records of this run
+    /// (from `first`, `before` counted earlier) up to the replica's point.
+    fn recount(&self, report: &mut ApplyReport, before: u64, first: Option<u64>) {
+        if self.replica.log().is_none() {
+            // Without rewind, a record is applied when it is given.
+            return;
+        }
+        let landed = match (first, self.replica.current_point()) {
+            (Some(f), Some(p)) if p >= f => p - f + 1,
+            _ => 0,
+        };
+        report.applied = report.applied.min(before + landed);
     }
 
     /// Syncs the target, then stores the applied point (and the open

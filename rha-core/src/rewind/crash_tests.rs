@@ -284,3 +284,162 @@ fn dropping_points_waits_for_an_interrupted_rewind() {
     }
     panic!("no cut left the rewind under way");
 }
+
+/// Files `a`, `b`, `g`, `h` and directory `d` (the first [`BATCH_SETUP`]
+/// records), then what now shares a batch: overlapping writes, an append
+/// and a truncation of one file, files with pending writes renamed and
+/// deleted, a file created and written in a directory, overlapping block
+/// writes and a discard; a rename over an existing name (a batch of its
+/// own) splits them in two.
+pub(super) fn batched_journal() -> (Vec<crate::journal::Record>, Vec<Snapshot>) {
+    let p = |s: &str| RelPath::new(s.to_owned()).unwrap();
+    let w = |s: &str, offset: u64, data: &str| Op::Write {
+        path: p(s),
+        offset,
+        data: Bytes::copy_from_slice(data.as_bytes()),
+    };
+    let create = |s: &str| Op::Create {
+        path: p(s),
+        mode: 0o640,
+    };
+    let ops = vec![
+        create("a"),
+        w("a", 0, "aaaaaaaaaaaa"),
+        create("b"),
+        w("b", 0, "bbbbbbbbbbbb"),
+        create("g"),
+        w("g", 0, "gggg"),
+        create("h"),
+        w("h", 0, "hhhhhhhh"),
+        Op::Mkdir {
+            path: p("d"),
+            mode: 0o755,
+        },
+        w("a", 2, "XYZ"),
+        w("a", 3, "Q"),
+        w("a", 12, "tail"),
+        Op::SetLen {
+            path: p("b"),
+            len: 3,
+        },
+        w("b", 1, "RR"),
+        w("b", 6, "zz"),
+        w("g", 1, "GG"),
+        w("h", 0, "HH"),
+        Op::Rename {
+            from: p("a"),
+            to: p("e"),
+        },
+        Op::Rename {
+            from: p("b"),
+            to: p("g"),
+        },
+        Op::Delete { path: p("h") },
+        create("d/f"),
+        w("d/f", 0, "ffffff"),
+        w("d/f", 2, "FF"),
+        w("d/f", 8, "end"),
+        Op::BlockWrite {
+            volume: 0,
+            offset: 10,
+            data: Bytes::from_static(b"12345678"),
+        },
+        Op::BlockWrite {
+            volume: 0,
+            offset: 12,
+            data: Bytes::from_static(b"zz"),
+        },
+        Op::Discard {
+            volume: 0,
+            offset: 15,
+            len: 2,
+        },
+        Op::Symlink {
+            path: p("s"),
+            target: Bytes::from_static(b"e"),
+        },
+        w("e", 0, "E"),
+    ];
+    let mut m = fresh_model();
+    let mut states = vec![m.snapshot()];
+    let mut recs = Vec::new();
+    for (i, op) in ops.into_iter().enumerate() {
+        m.apply(&op).unwrap();
+        states.push(m.snapshot());
+        recs.push(crate::journal::Record {
+            seq: i as u64 + 1,
+            timestamp_ns: (i as u64 + 1) * 1_000,
+            op,
+        });
+    }
+    (recs, states)
+}
+
+/// The records of [`batched_journal`] that set up the files.
+pub(super) const BATCH_SETUP: usize = 9;
+
+/// Applying [`batched_journal`] in large batches, cut at every storage
+/// write and sync and every change to the target, with forward payloads
+/// kept and elided: after reopening, the tree is exactly the state at the
+/// replica's point, the rest applies, and every point rewinds exactly.
+#[test]
+fn batched_apply_is_crash_safe_at_every_step() {
+    let (recs, states) = batched_journal();
+    let n = recs.len();
+    for elide in [4, 512] {
+        let config = || {
+            ReplicaConfig::default()
+                .batch_records(64)
+                .elide_min(elide)
+                .checkpoint_ops(3)
+        };
+        let mut finished = false;
+        for cut in 0..400 {
+            let mem = MemStorage::new();
+            let faults = Faults::new(FaultPlan::Never);
+            let target = Stopping {
+                inner: fresh_model(),
+                faults: faults.clone(),
+            };
+            let storage = FaultInjector::new(Arc::new(mem.clone()), faults.clone());
+            let mut r = Replica::open(target, storage, config()).unwrap();
+            apply_all(&mut r, &recs[..BATCH_SETUP]);
+            faults.set(FaultPlan::StopAt(cut));
+            let mut failed = false;
+            for rec in &recs[BATCH_SETUP..] {
+                if r.apply(rec.clone()).is_err() {
+                    failed = true;
+                    break;
+                }
+            }
+            failed = failed || r.sync().is_err();
+            let tree = r.into_target().inner;
+            let mem = mem.durable_image();
+            let mut r = Replica::open(tree, mem, config()).unwrap();
+            let at = r.current_point().unwrap_or(0) as usize;
+            assert_eq!(
+                r.target().snapshot(),
+                states[at],
+                "elide {elide}, cut {cut}: tree is not the state at point {at}"
+            );
+            apply_all(&mut r, &recs[at..]);
+            assert_eq!(r.target().snapshot(), states[n], "elide {elide}, cut {cut}");
+            let oldest = r.points().first().map_or(0, |p| p.seq) as usize;
+            for k in (oldest..n).rev() {
+                r.rewind_to(k as u64).unwrap();
+                assert_eq!(
+                    r.target().snapshot(),
+                    states[k],
+                    "elide {elide}, cut {cut}: rewind to {k}"
+                );
+            }
+            r.undo_rewind().unwrap();
+            assert_eq!(r.target().snapshot(), states[n], "elide {elide}, cut {cut}");
+            if !failed {
+                finished = true;
+                break;
+            }
+        }
+        assert!(finished, "elide {elide}: no cut was past the last step");
+    }
+}

@@ -1,54 +1,25 @@
 //! The replica engine: applies records with their inverses logged first,
 //! rewinds, undoes rewinds and resumes after a crash.
 
-use std::collections::HashMap;
 use std::io;
 
-use bytes::Bytes;
-
 use super::error::RewindError;
-use super::invert::{invert, is_namespace, NodeKind};
+use super::invert::{invert, is_namespace, InvertError};
 use super::log::{BookmarkInfo, Point, RewindLog, State, TxnMark};
 use super::target::Target;
-use crate::journal::{Op, Record};
+use crate::journal::{Op, Record, RelPath};
 use crate::storage::{MemStorage, Storage};
 
+mod batch;
 mod chunk;
 mod config;
 mod job;
+mod overlay;
+
+use batch::{Batch, Footprint, Key};
 
 pub use config::{ReplicaConfig, Retention};
 pub use job::{Plan, PlanItem};
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum Key {
-    Path(Bytes),
-    Volume(u32),
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Foot {
-    Range(u64, u64),
-    Whole,
-    Xattr(Bytes),
-}
-
-impl Foot {
-    fn conflicts(&self, other: &Foot) -> bool {
-        match (self, other) {
-            (Foot::Whole, _) | (_, Foot::Whole) => true,
-            (Foot::Range(a, b), Foot::Range(c, d)) => a < d && c < b,
-            (Foot::Xattr(a), Foot::Xattr(b)) => a == b,
-            _ => false,
-        }
-    }
-}
-
-enum Footprint {
-    None,
-    Alone,
-    At(Key, Foot),
-}
 
 #[derive(Debug)]
 struct Pending {
@@ -89,7 +60,7 @@ pub struct Replica<T: Target, S: Storage = MemStorage> {
     config: ReplicaConfig,
     pending: Vec<Pending>,
     pending_bytes: usize,
-    feet: HashMap<Key, Vec<Foot>>,
+    batch: Batch,
     txn: Option<(u64, Vec<Record>, usize)>,
     last_seq: Option<u64>,
     replay_to: u64,
@@ -138,7 +109,7 @@ impl<T: Target, S: Storage> Replica<T, S> {
             config: ReplicaConfig::default(),
             pending: Vec::new(),
             pending_bytes: 0,
-            feet: HashMap::new(),
+            batch: Batch::default(),
             txn: None,
             last_seq: None,
             replay_to: 0,
@@ -160,7 +131,7 @@ impl<T: Target, S: Storage> Replica<T, S> {
             config,
             pending: Vec::new(),
             pending_bytes: 0,
-            feet: HashMap::new(),
+            batch: Batch::default(),
             txn: None,
             last_seq: None,
             replay_to: 0,
@@ -210,8 +181,36 @@ impl<T: Target, S: Storage> Replica<T, S> {
                     // Elided payloads cannot be replayed: undo whatever of
                     // the batch landed (its inverses are absolute writes)
                     // and forget it; the source sends those records again.
+                    // A file the batch created may never have been: its
+                    // data has nothing to put back.
+                    let created: Vec<&RelPath> = batch
+                        .iter()
+                        .filter_map(|e| match &e.forward {
+                            Op::Create { path, .. } => Some(path),
+                            _ => None,
+                        })
+                        .collect();
                     for entry in batch.iter().rev() {
                         for op in &entry.inverse {
+                            let never = match op {
+                                Op::Write { path, .. }
+                                | Op::SetLen { path, .. }
+                                | Op::SetAttr { path, .. } => {
+                                    created.contains(&path)
+                                        && self
+                                            .target
+                                            .stat(path)
+                                            .map_err(|source| RewindError::Undo {
+                                                seq: entry.seq,
+                                                source,
+                                            })?
+                                            .is_none()
+                                }
+                                _ => false,
+                            };
+                            if never {
+                                continue;
+                            }
                             self.apply_op(op, true)
                                 .map_err(|source| RewindError::Undo {
                                     seq: entry.seq,
@@ -223,12 +222,46 @@ impl<T: Target, S: Storage> Replica<T, S> {
                         self.log_mut()?.truncate_after(e.seq - 1)?;
                     }
                 } else {
-                    let mut replay = true;
+                    // The namespace records of a batch name unrelated paths
+                    // (see `Batch::must_flush`), so whether each landed
+                    // shows on the target.
                     for (k, entry) in batch.iter().enumerate() {
-                        if is_namespace(&entry.forward) && k != 0 {
-                            replay = false;
+                        // A change of a file that a later record of the
+                        // batch removes, renames or replaces is not
+                        // repeated once that record landed.
+                        let gone = match &entry.forward {
+                            Op::Write { path, .. }
+                            | Op::SetLen { path, .. }
+                            | Op::SetAttr { path, .. }
+                            | Op::SetXattr { path, .. }
+                            | Op::RemoveXattr { path, .. } => {
+                                let mut gone = false;
+                                for e in &batch[k + 1..] {
+                                    let names = match &e.forward {
+                                        Op::Delete { path: p } => p == path,
+                                        Op::Rename { from, to } => from == path || to == path,
+                                        _ => false,
+                                    };
+                                    if names
+                                        && already_done(&e.forward, &mut self.target).map_err(
+                                            |source| RewindError::Undo {
+                                                seq: entry.seq,
+                                                source,
+                                            },
+                                        )?
+                                    {
+                                        gone = true;
+                                        break;
+                                    }
+                                }
+                                gone
+                            }
+                            _ => false,
+                        };
+                        if gone {
+                            continue;
                         }
-                        self.apply_op(&entry.forward, replay).map_err(|source| {
+                        self.apply_op(&entry.forward, true).map_err(|source| {
                             RewindError::Undo {
                                 seq: entry.seq,
                                 source,
@@ -462,7 +495,7 @@ impl<T: Target, S: Storage> Replica<T, S> {
             }
             self.pending.clear();
             self.pending_bytes = 0;
-            self.feet.clear();
+            self.batch.clear();
             let applied = self.log.as_ref().and_then(|l| l.newest_point());
             if let (Some(back), true) = (
                 start.or(self.log.as_ref().and_then(|l| l.oldest_point())),
@@ -477,62 +510,6 @@ impl<T: Target, S: Storage> Replica<T, S> {
             return Err(e);
         }
         Ok(())
-    }
-
-    fn footprint(&mut self, op: &Op) -> Result<Footprint, RewindError> {
-        let file_nlink = |t: &mut T, p: &crate::journal::RelPath| -> Option<(u64, u64)> {
-            match t.stat(p) {
-                Ok(Some(m)) if m.kind == NodeKind::File => Some((m.nlink, m.size)),
-                _ => None,
-            }
-        };
-        Ok(match op {
-            Op::Write { path, offset, data } => match file_nlink(&mut self.target, path) {
-                Some((1, size)) => {
-                    let end = offset.saturating_add(data.len() as u64);
-                    let foot = if end > size {
-                        Foot::Whole
-                    } else {
-                        Foot::Range(*offset, end)
-                    };
-                    Footprint::At(Key::Path(path.as_shared().clone()), foot)
-                }
-                _ => Footprint::Alone,
-            },
-            Op::SetLen { path, .. } | Op::SetAttr { path, .. } => {
-                match file_nlink(&mut self.target, path) {
-                    Some((1, _)) => Footprint::At(Key::Path(path.as_shared().clone()), Foot::Whole),
-                    _ => Footprint::Alone,
-                }
-            }
-            Op::SetXattr { path, name, .. } | Op::RemoveXattr { path, name } => {
-                match file_nlink(&mut self.target, path) {
-                    Some((1, _)) => Footprint::At(
-                        Key::Path(path.as_shared().clone()),
-                        Foot::Xattr(name.clone()),
-                    ),
-                    _ => Footprint::Alone,
-                }
-            }
-            Op::BlockWrite {
-                volume,
-                offset,
-                data,
-            } => Footprint::At(
-                Key::Volume(*volume),
-                Foot::Range(*offset, offset.saturating_add(data.len() as u64)),
-            ),
-            Op::Discard {
-                volume,
-                offset,
-                len,
-            } => Footprint::At(
-                Key::Volume(*volume),
-                Foot::Range(*offset, offset.saturating_add(*len)),
-            ),
-            op if is_namespace(op) => Footprint::Alone,
-            _ => Footprint::None,
-        })
     }
 
     fn apply_one(&mut self, rec: Record) -> Result<(), RewindError> {
@@ -553,30 +530,53 @@ impl<T: Target, S: Storage> Replica<T, S> {
             log.truncate_after(head)?;
             log.set_state(State::default())?;
         }
-        let fp = self.footprint(&rec.op)?;
+        let fp = self
+            .batch
+            .footprint(&rec.op, &mut self.target)
+            .map_err(|source| RewindError::Invert {
+                seq: rec.seq,
+                source: InvertError::Io {
+                    what: "the record's paths".to_owned(),
+                    source,
+                },
+            })?;
         let alone = matches!(fp, Footprint::Alone);
-        let conflict = match &fp {
-            Footprint::At(k, f) => self
-                .feet
-                .get(k)
-                .is_some_and(|v| v.iter().any(|g| g.conflicts(f))),
-            _ => false,
-        };
-        if alone || conflict {
+        if self.batch.must_flush(&fp) {
             self.flush()?;
         }
-        let inverse = invert(&rec.op, &mut self.target).map_err(|source| RewindError::Invert {
+        let ops = self.batch.overlaid(&fp);
+        let created = self.batch.on_created(&fp);
+        let mut inverse = if ops.is_empty() {
+            invert(&rec.op, &mut self.target)
+        } else {
+            // What pending records change of this file or volume: read it
+            // as they leave it.
+            let mut pre = overlay::Overlay {
+                target: &mut self.target,
+                pending: &self.pending,
+                ops: &ops,
+            };
+            invert(&rec.op, &mut pre)
+        }
+        .map_err(|source| RewindError::Invert {
             seq: rec.seq,
             source,
         })?;
-        self.pending_bytes += inverse.iter().map(data_len).sum::<usize>() + data_len(&rec.op);
-        if let Footprint::At(k, f) = fp {
-            self.feet.entry(k).or_default().push(f);
+        if created {
+            // The file did not exist before the batch: there is no earlier
+            // modification time to put back (the overlay does not know the
+            // one it will be created with).
+            inverse.retain(|op| !matches!(op, Op::SetAttr { .. }));
         }
+        self.pending_bytes += inverse.iter().map(data_len).sum::<usize>() + data_len(&rec.op);
+        self.batch.add(fp, self.pending.len());
         self.pending.push(Pending { rec, inverse });
+        // A batch is written to one segment: keeping it within about a
+        // segment keeps retention's granularity.
+        let segment = usize::try_from(self.config.log.segment_bytes).unwrap_or(usize::MAX);
         if alone
             || self.pending.len() >= self.config.batch_records
-            || self.pending_bytes >= self.config.batch_bytes
+            || self.pending_bytes >= self.config.batch_bytes.min(segment)
         {
             self.flush()?;
         }
@@ -606,7 +606,7 @@ impl<T: Target, S: Storage> Replica<T, S> {
         let base = self.last_seq.unwrap_or_else(|| self.pending[0].rec.seq - 1);
         let batch = std::mem::take(&mut self.pending);
         self.pending_bytes = 0;
-        self.feet.clear();
+        self.batch.clear();
         let log = self.log_mut()?;
         log.append_batch(
             base,

@@ -37,7 +37,8 @@ pub struct ReplicaConfig {
     /// their forward changes are applied. Default: 1024. 1 gives exact file
     /// times at every point (see `docs/rewind-log-format.md`).
     pub batch_records: usize,
-    /// At most about this many bytes of inverse data per batch. Default: 8 MiB.
+    /// At most about this many bytes of inverse and forward data per batch,
+    /// and no more than the log's segment size. Default: 8 MiB.
     pub batch_bytes: usize,
     /// Retention. Default: keep everything.
     pub retention: Retention,
