@@ -431,6 +431,10 @@ mod tests {
         let collect = Collect::default();
         let subscriber = tracing_subscriber::registry().with(collect.clone());
         let result = tracing::subscriber::with_default(subscriber, || {
+            // Other tests of this binary hit the same call site on other
+            // threads, where no subscriber listens: make sure its cached
+            // interest counts this thread's subscriber.
+            tracing::callsite::rebuild_interest_cache();
             crate::macros::run_fallible(&[], || panic!("boom-7f3a"))
         });
         assert_eq!(result.map_err(|e| e.code()), Err(rha_result::RHA_PANIC));
