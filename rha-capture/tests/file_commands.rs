@@ -150,3 +150,76 @@ fn bytes_after_the_end_of_a_delta_are_corruption() {
     }
     assert!(!d.join("out").exists(), "a failed patch leaves no output");
 }
+
+/// An output that is a pipe or a device is written to, never replaced by a
+/// file (renaming over it would): a pipe receives the output, a full device
+/// gives an error and stays a device.
+#[test]
+fn an_output_that_is_a_pipe_or_a_device_is_written_not_replaced() {
+    use std::io::Read;
+    use std::os::unix::fs::FileTypeExt;
+    let tmp = setup();
+    let d = tmp.path();
+    let expected = fs::read(d.join("old.sig")).unwrap();
+    for (args, out, want) in [
+        (&["signature", "old"][..], "sig", expected.clone()),
+        (
+            &["delta", "old.sig", "new"],
+            "delta",
+            fs::read(d.join("new.delta")).unwrap(),
+        ),
+        (
+            &["patch", "old", "new.delta"],
+            "patched",
+            fs::read(d.join("new")).unwrap(),
+        ),
+    ] {
+        let fifo = d.join(format!("{out}.fifo"));
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || {
+                let mut got = Vec::new();
+                fs::File::open(fifo).unwrap().read_to_end(&mut got).unwrap();
+                got
+            })
+        };
+        let mut all: Vec<&str> = args.to_vec();
+        let name = fifo.file_name().unwrap().to_str().unwrap().to_owned();
+        all.push(&name);
+        let run = rha(d, &all);
+        assert!(run.status.success(), "{all:?}: {}", text(&run.stderr));
+        // Before joining the reader, which would wait for ever on a pipe
+        // nobody opened.
+        let kind = fs::symlink_metadata(&fifo).unwrap().file_type();
+        assert!(kind.is_fifo(), "{all:?}: the pipe is still a pipe");
+        assert!(
+            reader.join().unwrap() == want,
+            "{all:?}: the pipe got the output"
+        );
+        if out == "delta" {
+            let bytes = format!("{}: {} bytes;", name, want.len());
+            assert!(text(&run.stdout).contains(&bytes), "{}", text(&run.stdout));
+        }
+    }
+    // A device that is always full (as /dev/full), where one can be made.
+    let full = d.join("full");
+    let c = std::ffi::CString::new(full.to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    if unsafe { libc::mknod(c.as_ptr(), libc::S_IFCHR | 0o666, libc::makedev(1, 7)) } != 0 {
+        eprintln!("SKIPPED: cannot make a device node here (not root?)");
+        return;
+    }
+    let run = rha(d, &["signature", "old", "full"]);
+    assert!(!run.status.success());
+    assert!(
+        text(&run.stderr).contains("No space left"),
+        "{}",
+        text(&run.stderr)
+    );
+    let kind = fs::symlink_metadata(&full).unwrap().file_type();
+    assert!(kind.is_char_device(), "the device is still a device");
+    no_leftovers(d);
+}

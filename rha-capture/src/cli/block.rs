@@ -18,7 +18,7 @@ use rha_core::signature::block::{
 use rha_capture::sync::block::{FileAt, SparseReader, SparseWriter};
 
 use super::exit::Exit;
-use super::output::{refuse_same_file, Output};
+use super::output::{refuse_same_file, Counted, Output};
 
 /// `rha signature FILE SIGFILE`.
 #[derive(Debug, Args)]
@@ -223,7 +223,7 @@ pub(crate) fn delta(args: &DeltaArgs) -> io::Result<ExitCode> {
         .format(format)
         .threads(threads(args.threads));
     let output = Output::create(&args.deltafile)?;
-    let mut out = io::BufWriter::new(output.file());
+    let mut out = io::BufWriter::new(Counted::new(output.file()));
     let len = new_file.metadata().map_err(ctx(&args.newfile))?.len();
     // Holes become zero runs of the delta, never read.
     let source = SparseReader::new(&new_file, len);
@@ -233,12 +233,11 @@ pub(crate) fn delta(args: &DeltaArgs) -> io::Result<ExitCode> {
         Err(StreamError::Write { source, .. }) => return Err(ctx(&args.deltafile)(source)),
         Err(e) => return Err(io::Error::other(e)),
     };
-    drop(out);
-    let written = output
-        .file()
-        .metadata()
-        .map_err(ctx(&args.deltafile))?
-        .len();
+    // Flushed by the stream, so nothing is left to write here.
+    let written = out
+        .into_inner()
+        .map_err(|e| ctx(&args.deltafile)(e.into_error()))?
+        .bytes();
     output.commit()?;
     outln!(
         "{}: {written} bytes; {} bytes matched, {} bytes literal",
@@ -261,7 +260,11 @@ pub(crate) fn patch(args: &PatchArgs) -> io::Result<ExitCode> {
     }
     let basis_len = basis.metadata().map_err(ctx(&args.basis))?.len();
     let output = Output::create(&args.outfile)?;
-    let mut writer = SparseWriter::new(output.file());
+    let mut writer = if output.is_direct() {
+        SparseWriter::stream(output.file())
+    } else {
+        SparseWriter::new(output.file())
+    };
     // Zero runs are skipped: they stay holes of the new file.
     let mut job = SparsePatchJob::new(
         FileAt(&basis),

@@ -1,7 +1,10 @@
 //! Output files of the file commands (`rha signature`, `delta`, `patch`,
 //! `fixed-delta`): never the same file as an input, written to a temporary
-//! file beside the target and renamed over it only on success, so a failed
-//! run leaves an existing output as it was.
+//! file beside the target, flushed, and renamed over it only on success, so
+//! a failed run (or a crash) leaves an existing output as it was. An output
+//! that exists and is not a regular file (a pipe, `/dev/stdout`, a device)
+//! is written to directly: renaming over it would replace the device or
+//! the pipe with a file.
 
 use std::fs::{self, File, OpenOptions};
 use std::io;
@@ -30,18 +33,36 @@ pub(crate) fn refuse_same_file(output: &Path, inputs: &[(&Path, &File)]) -> Resu
 }
 
 /// A temporary file beside the output, renamed over it by [`commit`]
-/// (Self::commit) and removed if dropped before.
+/// (Self::commit) and removed if dropped before; or the output itself when
+/// it is not a regular file.
 #[derive(Debug)]
 pub(crate) struct Output {
     path: PathBuf,
-    tmp: PathBuf,
+    /// The temporary file; `None` when writing to the output directly.
+    tmp: Option<PathBuf>,
     file: File,
     committed: bool,
 }
 
 impl Output {
-    /// Creates the temporary file in `path`'s directory.
+    /// Creates the temporary file in `path`'s directory, or opens `path`
+    /// for writing if it exists and is not a regular file (or a directory,
+    /// which is an error).
     pub(crate) fn create(path: &Path) -> io::Result<Self> {
+        if let Ok(meta) = fs::metadata(path) {
+            if !meta.is_file() && !meta.is_dir() {
+                let file = OpenOptions::new()
+                    .write(true)
+                    .open(path)
+                    .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+                return Ok(Self {
+                    path: path.to_path_buf(),
+                    tmp: None,
+                    file,
+                    committed: false,
+                });
+            }
+        }
         let name = path.file_name().ok_or_else(|| {
             io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -67,7 +88,7 @@ impl Output {
                 Ok(file) => {
                     return Ok(Self {
                         path: path.to_path_buf(),
-                        tmp,
+                        tmp: Some(tmp),
                         file,
                         committed: false,
                     })
@@ -83,10 +104,23 @@ impl Output {
         &self.file
     }
 
-    /// Renames the finished output over the target.
+    /// Whether the output is written directly (it is not a regular
+    /// file): its length says nothing about what was written.
+    pub(crate) fn is_direct(&self) -> bool {
+        self.tmp.is_none()
+    }
+
+    /// Makes the finished output durable and renames it over the target
+    /// (nothing more for an output written directly).
     pub(crate) fn commit(mut self) -> io::Result<()> {
-        fs::rename(&self.tmp, &self.path)
-            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", self.path.display())))?;
+        let named =
+            |e: io::Error| io::Error::new(e.kind(), format!("{}: {e}", self.path.display()));
+        if let Some(tmp) = &self.tmp {
+            // Durable before it replaces an earlier output: a crash leaves
+            // the old output or the whole new one.
+            self.file.sync_all().map_err(named)?;
+            fs::rename(tmp, &self.path).map_err(named)?;
+        }
         self.committed = true;
         Ok(())
     }
@@ -94,8 +128,39 @@ impl Output {
 
 impl Drop for Output {
     fn drop(&mut self) {
-        if !self.committed {
-            let _ = fs::remove_file(&self.tmp);
+        if let (false, Some(tmp)) = (self.committed, &self.tmp) {
+            let _ = fs::remove_file(tmp);
         }
+    }
+}
+
+/// A writer that counts the bytes it passes on (an output written directly
+/// has no length to ask afterwards).
+#[derive(Debug)]
+pub(crate) struct Counted<W> {
+    inner: W,
+    bytes: u64,
+}
+
+impl<W: io::Write> Counted<W> {
+    pub(crate) fn new(inner: W) -> Self {
+        Self { inner, bytes: 0 }
+    }
+
+    /// Bytes written so far.
+    pub(crate) fn bytes(&self) -> u64 {
+        self.bytes
+    }
+}
+
+impl<W: io::Write> io::Write for Counted<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.bytes += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
     }
 }

@@ -21,16 +21,38 @@ const HOLE: usize = 64 << 10;
 pub struct SparseWriter<'a> {
     file: &'a File,
     pos: u64,
+    /// Written in order with `write`, zeros included, nothing sought or
+    /// truncated: for a pipe or a device.
+    stream: bool,
 }
 
 impl<'a> SparseWriter<'a> {
     /// Writes to `file` from offset 0 (the file should be empty).
     pub fn new(file: &'a File) -> Self {
-        Self { file, pos: 0 }
+        Self {
+            file,
+            pos: 0,
+            stream: false,
+        }
+    }
+
+    /// Writes to `file` (a pipe, a device) in order, zeros as bytes: no
+    /// holes, no length set at the end.
+    pub fn stream(file: &'a File) -> Self {
+        Self {
+            file,
+            pos: 0,
+            stream: true,
+        }
     }
 
     /// Appends `data`.
     pub fn write(&mut self, mut data: &[u8]) -> io::Result<()> {
+        if self.stream {
+            io::Write::write_all(&mut self.file, data)?;
+            self.pos += data.len() as u64;
+            return Ok(());
+        }
         while !data.is_empty() {
             let to_boundary = HOLE - (self.pos % HOLE as u64) as usize;
             let n = to_boundary.min(data.len());
@@ -48,6 +70,16 @@ impl<'a> SparseWriter<'a> {
 
     /// Skips `len` zero bytes: they stay a hole of the fresh file.
     pub fn skip(&mut self, len: u64) -> io::Result<()> {
+        if self.stream {
+            let zeros = [0u8; 64 << 10];
+            let mut left = len;
+            while left > 0 {
+                let n = left.min(zeros.len() as u64) as usize;
+                self.write(&zeros[..n])?;
+                left -= n as u64;
+            }
+            return Ok(());
+        }
         self.pos = self
             .pos
             .checked_add(len)
@@ -58,7 +90,9 @@ impl<'a> SparseWriter<'a> {
     /// Sets the file's length to what was written (materialising a
     /// trailing hole).
     pub fn finish(self) -> io::Result<u64> {
-        self.file.set_len(self.pos)?;
+        if !self.stream {
+            self.file.set_len(self.pos)?;
+        }
         Ok(self.pos)
     }
 }
