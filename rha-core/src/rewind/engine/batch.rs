@@ -440,4 +440,21 @@ mod tests {
         k.whole = true;
         assert!(k.conflicts(&Foot::Data(5000, 5001, false)));
     }
+
+    #[test]
+    fn only_overlapping_writes_are_laid_over_a_read_unless_resized() {
+        let mut k = KeyState::default();
+        for (i, from) in [0u64, 100, 50, 1000].into_iter().enumerate() {
+            k.ops.push(i);
+            k.add_range(from, from + 60, i);
+        }
+        assert_eq!(k.readers_of(&Foot::Data(90, 120, false)), vec![1, 2]);
+        assert_eq!(k.readers_of(&Foot::Range(1059, 1100)), vec![3]);
+        assert!(k.readers_of(&Foot::Data(200, 1000, true)).is_empty());
+        k.sized = true;
+        assert_eq!(
+            k.readers_of(&Foot::Data(200, 1000, false)),
+            vec![0, 1, 2, 3]
+        );
+    }
 }
