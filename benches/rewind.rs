@@ -7,7 +7,8 @@
 //!
 //! - `rewind-off`: the baseline, records applied directly;
 //! - `rewind-on`: every record's inverse (the overwritten 4 KiB) logged and
-//!   synced before its batch lands.
+//!   synced before its batch lands;
+//! - `floor`: rewind off plus the least logging can cost (see [`floor`]).
 //!
 //! Group `rewind/apply-mixed`: the same two variants on a journal of what a
 //! file server's users do to a tree of 64 files of 256 KiB in 8 directories
@@ -359,6 +360,15 @@ fn main() {
                 b.iter_custom(|iters| (0..iters).map(|_| apply(&j, &dir, on).0).sum())
             });
         }
+        // The least rewind-on can take: rewind off plus logging the
+        // destroyed bytes (benches/ratios.py prints its ratio as the floor).
+        g.bench_function("floor", |b| {
+            b.iter_custom(|iters| {
+                (0..iters)
+                    .map(|_| apply(&j, &dir, false).0 + floor(&dir, j.destroyed))
+                    .sum()
+            })
+        });
         g.finish();
     }
 

@@ -518,17 +518,18 @@ impl PreImage for DirTarget {
 
     fn read(&mut self, path: &RelPath, offset: u64, len: u64) -> io::Result<Vec<u8>> {
         let fd = self.file(path)?;
-        let mut buf = vec![0u8; len as usize];
-        let mut got = 0;
-        while got < buf.len() {
-            let n = rustix::io::pread(fd, &mut buf[got..], offset + got as u64)
+        let want = usize::try_from(len).unwrap_or(usize::MAX);
+        // Read straight into the spare capacity: no zero-filling first.
+        let mut buf = Vec::with_capacity(want);
+        while buf.len() < want {
+            let at = offset + buf.len() as u64;
+            let n = rustix::io::pread(fd, rustix::buffer::spare_capacity(&mut buf), at)
                 .map_err(|e| ctx(path.as_bytes(), e.into()))?;
             if n == 0 {
                 break;
             }
-            got += n;
         }
-        buf.truncate(got);
+        buf.truncate(want);
         Ok(buf)
     }
 

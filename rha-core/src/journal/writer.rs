@@ -323,6 +323,11 @@ impl<S: Sink> JournalWriter<S> {
         Ok(self.sink)
     }
 
+    /// Reserves room for `bytes` more bytes of encoded records.
+    pub(crate) fn reserve(&mut self, bytes: usize) {
+        self.pending.reserve(bytes);
+    }
+
     fn check<T>(&mut self, r: io::Result<T>) -> Result<T, WriteError> {
         r.map_err(|e| {
             self.poisoned = true;
@@ -442,5 +447,20 @@ impl<S: Sink> JournalWriter<S> {
         self.scratch[..4].copy_from_slice(&(n as u32).to_le_bytes());
         codec::seal_frame(&mut self.scratch);
         Ok(true)
+    }
+}
+
+impl JournalWriter<Vec<u8>> {
+    /// Flushes and returns the encoded bytes, handing over the buffer the
+    /// records were encoded into when nothing else was written (no copy).
+    pub(crate) fn into_bytes(mut self) -> Result<Vec<u8>, WriteError> {
+        if self.poisoned {
+            return Err(WriteError::Poisoned);
+        }
+        if self.sink.is_empty() && !self.header_due && self.config.compression == Compression::None
+        {
+            return Ok(std::mem::take(&mut self.pending));
+        }
+        self.into_inner()
     }
 }

@@ -530,7 +530,7 @@ impl<T: Target, S: Storage> Replica<T, S> {
             log.truncate_after(head)?;
             log.set_state(State::default())?;
         }
-        let fp = self
+        let (fp, known) = self
             .batch
             .footprint(&rec.op, &mut self.target)
             .map_err(|source| RewindError::Invert {
@@ -541,12 +541,20 @@ impl<T: Target, S: Storage> Replica<T, S> {
                 },
             })?;
         let alone = matches!(fp, Footprint::Alone);
+        // The file's metadata read for the footprint holds until the batch
+        // lands.
+        let mut known = known;
         if self.batch.must_flush(&fp) {
             self.flush()?;
+            known = None;
         }
         let ops = self.batch.overlaid(&fp);
         let created = self.batch.on_created(&fp);
-        let mut inverse = if ops.is_empty() {
+        let known = match (&rec.op, known) {
+            (Op::Write { path, .. } | Op::SetLen { path, .. }, Some(m)) => Some((path, m)),
+            _ => None,
+        };
+        let mut inverse = if ops.is_empty() && known.is_none() {
             invert(&rec.op, &mut self.target)
         } else {
             // What pending records change of this file or volume: read it
@@ -555,6 +563,7 @@ impl<T: Target, S: Storage> Replica<T, S> {
                 target: &mut self.target,
                 pending: &self.pending,
                 ops: &ops,
+                known,
             };
             invert(&rec.op, &mut pre)
         }
@@ -605,6 +614,8 @@ impl<T: Target, S: Storage> Replica<T, S> {
         }
         let base = self.last_seq.unwrap_or_else(|| self.pending[0].rec.seq - 1);
         let batch = std::mem::take(&mut self.pending);
+        // Payloads plus room for the frames and paths of every entry.
+        let hint = self.pending_bytes + batch.len() * 256;
         self.pending_bytes = 0;
         self.batch.clear();
         let log = self.log_mut()?;
@@ -613,6 +624,7 @@ impl<T: Target, S: Storage> Replica<T, S> {
             batch
                 .iter()
                 .map(|p| (p.rec.seq, p.rec.timestamp_ns, &p.rec.op, &p.inverse[..])),
+            hint,
         )?;
         for (i, p) in batch.iter().enumerate() {
             if let Err(source) = self.target.apply(&p.rec.op) {

@@ -419,11 +419,13 @@ impl<S: Storage> RewindLog<S> {
     }
 
     /// Appends a batch of entries and makes it durable. `base_if_empty` is
-    /// the current point, used as the base when the log is empty.
+    /// the current point, used as the base when the log is empty;
+    /// `bytes_hint` about how many bytes the entries encode to.
     pub(crate) fn append_batch<'a>(
         &mut self,
         base_if_empty: u64,
         batch: impl IntoIterator<Item = (u64, u64, &'a Op, &'a [Op])>,
+        bytes_hint: usize,
     ) -> Result<(), LogError> {
         self.check()?;
         self.roll(base_if_empty)?;
@@ -440,6 +442,8 @@ impl<S: Storage> RewindLog<S> {
                 .batch_bytes(usize::MAX)
                 .max_record_size(self.config.max_record_size),
         );
+        // Encoded into one buffer, written and synced once.
+        w.reserve(bytes_hint);
         let batch_no = self.batch_no + 1;
         let enc = |seq: u64| move |source| LogError::Encode { seq, source };
         w.append(0, &Op::SyncStart { sync_id: batch_no })
@@ -491,7 +495,7 @@ impl<S: Storage> RewindLog<S> {
             });
         }
         let next = w.next_seq();
-        let bytes = w.into_inner().map_err(enc(0))?;
+        let bytes = w.into_bytes().map_err(enc(0))?;
         debug_assert_eq!(start_len + bytes.len() as u64, at);
         if let Err(e) = self
             .files

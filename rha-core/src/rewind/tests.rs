@@ -756,3 +756,51 @@ fn overlapping_and_namespace_records_share_a_batch() {
     r.rewind_to(BATCH_SETUP as u64).unwrap();
     assert_eq!(r.target().snapshot(), states[BATCH_SETUP]);
 }
+
+#[test]
+fn truncation_after_a_write_in_its_batch_logs_the_written_tail() {
+    let f = p("f");
+    let mut r = Replica::open(fresh_model(), MemStorage::new(), ReplicaConfig::default()).unwrap();
+    let setup = [
+        rec(
+            1,
+            Op::Create {
+                path: f.clone(),
+                mode: 0o644,
+            },
+        ),
+        rec(
+            2,
+            Op::Write {
+                path: f.clone(),
+                offset: 0,
+                data: "aaaaaaaa".into(),
+            },
+        ),
+    ];
+    apply_all(&mut r, &setup);
+    // One batch: the truncation cuts off bytes the write before it wrote.
+    let batch = [
+        rec(
+            3,
+            Op::Write {
+                path: f.clone(),
+                offset: 4,
+                data: "BBBB".into(),
+            },
+        ),
+        rec(
+            4,
+            Op::SetLen {
+                path: f.clone(),
+                len: 2,
+            },
+        ),
+    ];
+    apply_all(&mut r, &batch);
+    assert_eq!(r.target().file_data(&f).unwrap(), b"aa");
+    r.rewind_to(3).unwrap();
+    assert_eq!(r.target().file_data(&f).unwrap(), b"aaaaBBBB");
+    r.rewind_to(2).unwrap();
+    assert_eq!(r.target().file_data(&f).unwrap(), b"aaaaaaaa");
+}

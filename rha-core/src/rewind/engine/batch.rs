@@ -9,7 +9,7 @@ use std::io;
 use bytes::Bytes;
 
 use crate::journal::{Op, RelPath};
-use crate::rewind::invert::{is_namespace, NodeKind, PreImage};
+use crate::rewind::invert::{is_namespace, NodeKind, NodeMeta, PreImage};
 
 /// What a record's changes are tied to: a file (by path) or a volume.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -47,9 +47,9 @@ struct KeyState {
     whole: bool,
     /// Extended attributes pending records change.
     xattrs: Vec<Bytes>,
-    /// Byte ranges pending records write: start, and the furthest end of
-    /// the ranges from that start.
-    ranges: BTreeMap<u64, u64>,
+    /// Byte ranges pending records write, by start and index in the
+    /// batch: their ends.
+    ranges: BTreeMap<(u64, usize), u64>,
     /// The longest of those ranges.
     longest: u64,
 }
@@ -57,15 +57,36 @@ struct KeyState {
 impl KeyState {
     fn overlaps(&self, from: u64, to: u64) -> bool {
         // A range starting at or before `from - longest` ends by `from`.
-        self.ranges
-            .range(from.saturating_sub(self.longest)..to)
-            .any(|(_, &end)| end > from)
+        self.overlapping(from, to).next().is_some()
     }
 
-    fn add_range(&mut self, from: u64, to: u64) {
-        let end = self.ranges.entry(from).or_insert(to);
-        *end = (*end).max(to);
+    /// The indices of the pending records whose ranges overlap `from..to`.
+    fn overlapping(&self, from: u64, to: u64) -> impl Iterator<Item = usize> + '_ {
+        self.ranges
+            .range((from.saturating_sub(self.longest), 0)..(to, 0))
+            .filter(move |(_, &end)| end > from)
+            .map(|(&(_, idx), _)| idx)
+    }
+
+    fn add_range(&mut self, from: u64, to: u64, idx: usize) {
+        self.ranges.insert((from, idx), to);
         self.longest = self.longest.max(to - from);
+    }
+
+    /// The pending records that change what a record with footprint `foot`
+    /// reads, in order: every one laid over the file or volume if it is
+    /// created or resized in the batch, else those writing the bytes read.
+    fn readers_of(&self, foot: &Foot) -> Vec<usize> {
+        let (from, to) = match *foot {
+            Foot::Data(from, to, _) | Foot::Range(from, to) => (from, to),
+            _ => return Vec::new(),
+        };
+        if self.created || self.sized {
+            return self.ops.clone();
+        }
+        let mut ops: Vec<usize> = self.overlapping(from, to).collect();
+        ops.sort_unstable();
+        ops
     }
 
     /// Whether a record with footprint `foot` must wait for these.
@@ -162,32 +183,49 @@ impl Batch {
     }
 
     /// How `op` takes part in a batch, given the target as it is before the
-    /// pending records.
-    pub(super) fn footprint(&self, op: &Op, target: &mut dyn PreImage) -> io::Result<Footprint> {
-        // (link count, kind, length) of the entry at a path: a file created
-        // by a pending record is a regular file with one name (its length
-        // is the overlay's).
-        let mut full = |p: &RelPath| -> io::Result<Option<(u64, NodeKind, u64)>> {
-            if self.created(p.as_shared()) {
-                return Ok(Some((1, NodeKind::File, 0)));
-            }
-            Ok(target.stat(p)?.map(|m| (m.nlink, m.kind, m.size)))
-        };
-        let one_file = |m: Option<(u64, NodeKind)>| m == Some((1, NodeKind::File));
+    /// pending records; for a `Write` or `SetLen` of a file the target
+    /// holds, also that file's metadata (read once: the inverse needs it
+    /// too).
+    pub(super) fn footprint(
+        &self,
+        op: &Op,
+        target: &mut dyn PreImage,
+    ) -> io::Result<(Footprint, Option<NodeMeta>)> {
         if let Op::Write { path, .. } | Op::SetLen { path, .. } = op {
-            let Some((1, NodeKind::File, size)) = full(path)? else {
-                return Ok(Footprint::Alone);
+            // A file created by a pending record is a regular file with one
+            // name, empty before the batch.
+            let (meta, size) = if self.created(path.as_shared()) {
+                (None, 0)
+            } else {
+                match target.stat(path)? {
+                    Some(m) if m.nlink == 1 && m.kind == NodeKind::File => (Some(m), m.size),
+                    _ => return Ok((Footprint::Alone, None)),
+                }
             };
             let foot = match op {
                 Op::Write { offset, data, .. } => {
                     let end = offset.saturating_add(data.len() as u64);
                     Foot::Data(*offset, end, end > size)
                 }
+                // A truncation reads the bytes it cuts off.
+                Op::SetLen { len, .. } => Foot::Data((*len).min(size), size, true),
                 _ => Foot::Data(0, 0, true),
             };
-            return Ok(Footprint::At(Key::Path(shared(path)), foot));
+            return Ok((Footprint::At(Key::Path(shared(path)), foot), meta));
         }
-        let mut meta = |p: &RelPath| Ok::<_, io::Error>(full(p)?.map(|(n, k, _)| (n, k)));
+        Ok((self.footprint_of(op, target)?, None))
+    }
+
+    fn footprint_of(&self, op: &Op, target: &mut dyn PreImage) -> io::Result<Footprint> {
+        // (link count, kind) of the entry at a path: a file created by a
+        // pending record is a regular file with one name.
+        let mut meta = |p: &RelPath| -> io::Result<Option<(u64, NodeKind)>> {
+            if self.created(p.as_shared()) {
+                return Ok(Some((1, NodeKind::File)));
+            }
+            Ok(target.stat(p)?.map(|m| (m.nlink, m.kind)))
+        };
+        let one_file = |m: Option<(u64, NodeKind)>| m == Some((1, NodeKind::File));
         Ok(match op {
             Op::SetAttr { path, .. } => match meta(path)? {
                 m if one_file(m) => Footprint::At(Key::Path(shared(path)), Foot::Whole),
@@ -285,7 +323,7 @@ impl Batch {
     pub(super) fn overlaid(&self, fp: &Footprint) -> Vec<usize> {
         match fp {
             Footprint::At(key, foot) => match self.feet.get(key) {
-                Some(k) if k.changes(foot) => k.ops.clone(),
+                Some(k) if k.changes(foot) => k.readers_of(foot),
                 _ => Vec::new(),
             },
             Footprint::Names(paths, _) => {
@@ -317,13 +355,13 @@ impl Batch {
                         if sized {
                             k.sized = true;
                         } else if from < to {
-                            k.add_range(from, to);
+                            k.add_range(from, to, idx);
                         }
                     }
                     Foot::Range(from, to) => {
                         k.ops.push(idx);
                         if from < to {
-                            k.add_range(from, to);
+                            k.add_range(from, to, idx);
                         }
                     }
                     Foot::Whole => k.whole = true,
@@ -387,8 +425,8 @@ mod tests {
     #[test]
     fn overlapping_ranges_are_overlaid_and_others_read_the_target() {
         let mut k = KeyState::default();
-        k.add_range(100, 200);
-        k.add_range(1000, 1004);
+        k.add_range(100, 200, 0);
+        k.add_range(1000, 1004, 1);
         assert!(k.changes(&Foot::Data(150, 160, false)));
         assert!(k.changes(&Foot::Data(0, 101, false)));
         assert!(k.changes(&Foot::Data(199, 300, false)));
@@ -401,5 +439,22 @@ mod tests {
         assert!(k.changes(&Foot::Data(200, 1000, false)));
         k.whole = true;
         assert!(k.conflicts(&Foot::Data(5000, 5001, false)));
+    }
+
+    #[test]
+    fn only_overlapping_writes_are_laid_over_a_read_unless_resized() {
+        let mut k = KeyState::default();
+        for (i, from) in [0u64, 100, 50, 1000].into_iter().enumerate() {
+            k.ops.push(i);
+            k.add_range(from, from + 60, i);
+        }
+        assert_eq!(k.readers_of(&Foot::Data(90, 120, false)), vec![1, 2]);
+        assert_eq!(k.readers_of(&Foot::Range(1059, 1100)), vec![3]);
+        assert!(k.readers_of(&Foot::Data(200, 1000, true)).is_empty());
+        k.sized = true;
+        assert_eq!(
+            k.readers_of(&Foot::Data(200, 1000, false)),
+            vec![0, 1, 2, 3]
+        );
     }
 }

@@ -22,6 +22,8 @@ pub(super) struct Overlay<'a, T: PreImage> {
     pub(super) target: &'a mut T,
     pub(super) pending: &'a [Pending],
     pub(super) ops: &'a [usize],
+    /// A file's metadata in the target, already read: not read again.
+    pub(super) known: Option<(&'a RelPath, NodeMeta)>,
 }
 
 /// Copies the part of `data` (written at `at`) that falls inside `buf`
@@ -86,7 +88,15 @@ impl<T: PreImage> Overlay<'_, T> {
         });
         match created {
             Some(m) => Ok(Some((m, true))),
-            None => Ok(self.target.stat(path)?.map(|m| (m, false))),
+            None => Ok(self.target_stat(path)?.map(|m| (m, false))),
+        }
+    }
+
+    /// The target's metadata of `path`.
+    fn target_stat(&mut self, path: &RelPath) -> io::Result<Option<NodeMeta>> {
+        match self.known {
+            Some((p, m)) if p == path => Ok(Some(m)),
+            _ => self.target.stat(path),
         }
     }
 }
@@ -94,7 +104,7 @@ impl<T: PreImage> Overlay<'_, T> {
 impl<T: PreImage> PreImage for Overlay<'_, T> {
     fn stat(&mut self, path: &RelPath) -> io::Result<Option<NodeMeta>> {
         if !self.mine(path) {
-            return self.target.stat(path);
+            return self.target_stat(path);
         }
         let Some((mut m, _)) = self.base(path)? else {
             return Ok(None);
