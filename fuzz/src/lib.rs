@@ -59,6 +59,7 @@ mod rewind_open;
 mod roundtrip;
 #[cfg(test)]
 mod seeds;
+mod spool_journal;
 mod spool_limits;
 mod spool_model;
 mod spool_open;
@@ -80,6 +81,7 @@ pub use redirect::redirect_text;
 pub use rewind_model::rewind_model;
 pub use rewind_open::rewind_open;
 pub use roundtrip::journal_roundtrip;
+pub use spool_journal::spool_append_journal;
 pub use spool_limits::spool_limits_decode;
 pub use spool_model::spool_model;
 pub use spool_open::spool_open;
@@ -235,6 +237,11 @@ mod tests {
     #[test]
     fn replay_spool_open_corpus() {
         replay("spool_open", super::spool_open);
+    }
+
+    #[test]
+    fn replay_spool_append_journal_corpus() {
+        replay("spool_append_journal", super::spool_append_journal);
     }
 
     #[test]
