@@ -14,28 +14,16 @@
 
 #include "check.h"
 #include "rha.h"
+#include "signature_util.h"
 
 static const uint8_t GARBAGE[] = "this is not a signature, a plan or a scenario";
-
-/* The bytes of a real, tiny block signature, in `out`; returns the length. */
-static size_t signature_bytes(uint8_t *out, size_t room)
-{
-    static uint8_t data[4096];
-    struct rha_signature_job *job = NULL;
-    struct rha_in_buffer in = {data, sizeof data, 0};
-    struct rha_out_buffer o = {out, room, 0};
-    CHECK_OK(rha_signature_job_new(sizeof data, 1024, 0, &job, &E));
-    CHECK(rha_signature_job_run(job, &in, &o, true, NULL) == RHA_DONE);
-    rha_signature_job_free(job);
-    return o.pos;
-}
 
 /* A real, tiny block signature (owned by the caller). */
 static struct rha_signature *small_signature(void)
 {
     uint8_t bytes[1024];
     struct rha_signature *sig = NULL;
-    size_t n = signature_bytes(bytes, sizeof bytes);
+    size_t n = tiny_signature(bytes, sizeof bytes);
     CHECK_OK(rha_signature_new(bytes, n, &sig, &E));
     return sig;
 }
@@ -128,7 +116,7 @@ static void test_handle_outputs_are_null_after_failure(void)
     /* rha_signature_loader_finish: a truncated signature (the loader is
      * consumed). */
     uint8_t bytes[1024];
-    size_t n = signature_bytes(bytes, sizeof bytes);
+    size_t n = tiny_signature(bytes, sizeof bytes);
     struct rha_signature_loader *loader = NULL;
     CHECK_OK(rha_signature_loader_new(0, &loader, &E));
     struct rha_in_buffer in = {bytes, n - 1, 0};
