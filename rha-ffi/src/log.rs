@@ -430,20 +430,33 @@ mod tests {
     fn a_caught_panic_is_logged_as_an_error() {
         let collect = Collect::default();
         let subscriber = tracing_subscriber::registry().with(collect.clone());
-        let result = tracing::subscriber::with_default(subscriber, || {
+        let logged = |seen: &[(Level, String, String)]| {
+            seen.iter()
+                .find(|(_, _, m)| m.contains("boom-7f3a"))
+                .cloned()
+        };
+        let mut found = None;
+        tracing::subscriber::with_default(subscriber, || {
             // Other tests of this binary hit the same call site on other
-            // threads, where no subscriber listens: make sure its cached
-            // interest counts this thread's subscriber.
-            tracing::callsite::rebuild_interest_cache();
-            crate::macros::run_fallible(&[], || panic!("boom-7f3a"))
+            // threads, where no subscriber listens. One of them may be
+            // registering it (with the interest of a thread without a
+            // subscriber) while this thread rebuilds the cache, and its
+            // stale interest lands last: rebuild and try again, a bounded
+            // number of times.
+            for _ in 0..20 {
+                tracing::callsite::rebuild_interest_cache();
+                let result = crate::macros::run_fallible(&[], || panic!("boom-7f3a"));
+                assert_eq!(result.map_err(|e| e.code()), Err(rha_result::RHA_PANIC));
+                let seen = collect.0.lock().map(|s| s.clone()).unwrap_or_default();
+                found = logged(&seen);
+                if found.is_some() {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
         });
-        assert_eq!(result.map_err(|e| e.code()), Err(rha_result::RHA_PANIC));
-        let seen = collect.0.lock().map(|s| s.clone()).unwrap_or_default();
-        let (level, target, message) = seen
-            .iter()
-            .find(|(_, _, m)| m.contains("boom-7f3a"))
-            .expect("the panic was logged");
-        assert_eq!(*level, Level::ERROR);
+        let (level, target, message) = found.expect("the panic was logged");
+        assert_eq!(level, Level::ERROR);
         assert_eq!(target, "rha_ffi::panic");
         assert!(
             message.starts_with("rha panicked: boom-7f3a, at "),
