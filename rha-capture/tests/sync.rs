@@ -868,3 +868,117 @@ fn a_scan_leaves_out_the_roots_state_dir_unless_asked() {
     assert!(all.iter().any(|n| n == ".rha/lock"), "{all:?}");
     assert!(all.iter().any(|n| n == ".rha/rewind/log"), "{all:?}");
 }
+
+/// Issue 13, parallel file transfers: with several workers, a directory's
+/// time and mode (read-only included) are set after every file in it, a
+/// hard link finds its target written, and the replica equals the master,
+/// as with one worker.
+#[test]
+fn parallel_transfers_keep_the_plan_order_where_it_matters() {
+    let dir = tempfile::tempdir().unwrap();
+    let master = dir.path().join("m");
+    for d in 0..12 {
+        let sub = master.join(format!("d{d:02}/inner"));
+        fs::create_dir_all(&sub).unwrap();
+        for f in 0..9 {
+            let data = vec![b'a' + (f as u8); 1000 * f + d];
+            write(&sub.join(format!("f{f}")), &data);
+            write(&sub.join(format!("../g{f}")), &data[..data.len() / 2]);
+        }
+        // Every file's link target in another directory, earlier in the
+        // plan (the plan's order is the scan's).
+        fs::hard_link(sub.join("f8"), master.join(format!("d{d:02}/zz-link"))).unwrap();
+        set_mtime(&sub, 1_000_000_000 + d as i64).unwrap();
+        set_mtime(&master.join(format!("d{d:02}")), 2_000_000_000 + d as i64).unwrap();
+    }
+    // Files in a directory nobody may write to (root may, but its mode and
+    // time must still come out right, after its files).
+    fs::set_permissions(master.join("d03/inner"), fs::Permissions::from_mode(0o555)).unwrap();
+    fs::set_permissions(master.join("d07"), fs::Permissions::from_mode(0o500)).unwrap();
+    for jobs in [1, 2, 4] {
+        let replica = dir.path().join(format!("r{jobs}"));
+        let options = SyncOptions { jobs, ..options() };
+        let report = sync(&master, &replica, &options, &mut ()).unwrap();
+        assert_eq!(
+            report.created,
+            12 * (2 + 9 * 2 + 1),
+            "jobs {jobs}: {report:?}"
+        );
+        assert_same(&master, &replica);
+        // A second run finds nothing to do.
+        let again = sync(&master, &replica, &options, &mut ()).unwrap();
+        assert_eq!(
+            (again.created, again.updated, again.attrs_fixed),
+            (0, 0, 0),
+            "jobs {jobs}: {again:?}"
+        );
+    }
+    for path in ["d03/inner", "d07"] {
+        fs::set_permissions(master.join(path), fs::Permissions::from_mode(0o755)).unwrap();
+    }
+}
+
+/// A transfer that fails on one file, and moves the others whole.
+#[derive(Clone)]
+struct FailOn(&'static str);
+
+impl rha_capture::sync::Transfer for FailOn {
+    fn transfer(
+        &mut self,
+        master: &Path,
+        replica: &Path,
+        exists: bool,
+    ) -> std::io::Result<rha_capture::sync::TransferStats> {
+        if master.ends_with(self.0) {
+            return Err(std::io::Error::other("the disk said no"));
+        }
+        rha_capture::sync::WholeFile.transfer(master, replica, exists)
+    }
+
+    fn fork(&self) -> Option<Box<dyn rha_capture::sync::Transfer + Send>> {
+        Some(Box::new(self.clone()))
+    }
+}
+
+/// A file step that fails in a worker ends the run with an error naming
+/// the step and the file, as it does with one worker; the next run
+/// completes the replica.
+#[test]
+fn a_file_step_failing_in_a_worker_names_the_file_and_ends_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let master = dir.path().join("m");
+    for d in 0..6 {
+        fs::create_dir_all(master.join(format!("d{d}"))).unwrap();
+        for f in 0..6 {
+            write(
+                &master.join(format!("d{d}/f{f}")),
+                format!("{d}/{f}").as_bytes(),
+            );
+        }
+    }
+    for jobs in [1, 3] {
+        let replica = dir.path().join(format!("r{jobs}"));
+        let options = SyncOptions { jobs, ..options() };
+        let err = rha_capture::sync::sync_with(
+            &master,
+            &replica,
+            &options,
+            &mut FailOn("d4/f2"),
+            &mut (),
+        )
+        .unwrap_err();
+        match &err {
+            rha_capture::sync::SyncError::Apply { op, path, source } => {
+                assert_eq!((*op, path.as_str()), ("create", "d4/f2"), "jobs {jobs}");
+                assert!(source.to_string().contains("the disk said no"), "{source}");
+            }
+            other => panic!("jobs {jobs}: {other:?}"),
+        }
+        assert!(err.to_string().contains("d4/f2"), "{err}");
+        assert!(!replica.join("d4/f2").exists());
+        // The marker says a run stopped; the next one finishes the job.
+        assert!(replica.join(".rha/sync-underway").exists());
+        sync(&master, &replica, &options, &mut ()).unwrap();
+        assert_same(&master, &replica);
+    }
+}

@@ -66,6 +66,9 @@ pub(crate) struct SyncArgs {
     /// nothing is changed. With `--dry-run`, only says what would be dropped.
     #[arg(long)]
     pub(crate) drop_rewind_points: bool,
+    /// Files transferred at once (0: one per core; 1: one after another).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub(crate) jobs: usize,
 }
 
 struct Bar {
@@ -171,6 +174,7 @@ pub(crate) fn run(args: &SyncArgs) -> ExitCode {
         compare,
         one_file_system: args.one_file_system,
         drop_rewind_points: args.drop_rewind_points,
+        jobs: args.jobs,
     };
     // Drawn on stderr only when it is a terminal.
     let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());

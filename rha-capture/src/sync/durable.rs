@@ -135,3 +135,88 @@ fn sync_fs(path: &Path) -> io::Result<()> {
     let dir = File::open(path)?;
     rustix::fs::syncfs(&dir).map_err(io::Error::from)
 }
+
+/// Bytes written between two early flushes of [`Flusher`].
+pub(crate) const FLUSH_EVERY: u64 = 256 << 20;
+
+/// Flushes the replica's file system in the background while a run writes,
+/// every [`FLUSH_EVERY`] bytes, so that the disk works while the run
+/// copies and the flush at its end waits for the last part only. It does
+/// not replace that flush: a run is durable only once [`finish`](Self::finish)
+/// and the end of the run's flush have returned.
+///
+/// It opens the replica's root before the run's first write and keeps it
+/// open: a write-back error of the run is reported through it (by the
+/// background flush that met it, or by [`finish`](Self::finish)), never
+/// missed because it was reported to another descriptor.
+pub(crate) struct Flusher {
+    kick: Option<std::sync::mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<io::Result<()>>>,
+    root: File,
+    next: u64,
+}
+
+impl Flusher {
+    /// Opens `replica` and starts the background thread.
+    pub(crate) fn start(replica: &Path) -> io::Result<Self> {
+        let root = File::open(replica)?;
+        let theirs = root.try_clone()?;
+        let (kick, kicks) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("rha-sync-flush".into())
+            .spawn(move || -> io::Result<()> {
+                let mut first_error = Ok(());
+                while kicks.recv().is_ok() {
+                    // Kicks sent while the last flush ran are covered by
+                    // this one.
+                    while kicks.try_recv().is_ok() {}
+                    if let Err(e) = rustix::fs::syncfs(&theirs) {
+                        if first_error.is_ok() {
+                            first_error = Err(io::Error::from(e));
+                        }
+                    }
+                }
+                first_error
+            })?;
+        Ok(Self {
+            kick: Some(kick),
+            thread: Some(thread),
+            root,
+            next: FLUSH_EVERY,
+        })
+    }
+
+    /// Tells the flusher the run has written `total` bytes so far.
+    pub(crate) fn written(&mut self, total: u64) {
+        if total >= self.next {
+            self.next = total.saturating_add(FLUSH_EVERY);
+            if let Some(kick) = &self.kick {
+                let _ = kick.send(());
+            }
+        }
+    }
+
+    /// Stops the background thread and flushes the replica's file system
+    /// once more, returning the first write-back error either met.
+    pub(crate) fn finish(mut self) -> io::Result<()> {
+        let background = self.stop();
+        let last = rustix::fs::syncfs(&self.root).map_err(io::Error::from);
+        background.and(last)
+    }
+
+    fn stop(&mut self) -> io::Result<()> {
+        self.kick = None;
+        match self.thread.take().map(std::thread::JoinHandle::join) {
+            Some(Ok(result)) => result,
+            Some(Err(_)) => Err(io::Error::other("the background flush thread panicked")),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Flusher {
+    fn drop(&mut self) {
+        // A run that failed: let the thread end; its error no longer matters.
+        let _ = self.stop();
+    }
+}
