@@ -220,3 +220,27 @@ impl Drop for Flusher {
         let _ = self.stop();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_flusher_flushes_in_the_background_and_at_the_end() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let mut f = Flusher::start(dir.path()).expect("started");
+        fs::write(dir.path().join("a"), b"data").expect("written");
+        f.written(1);
+        assert_eq!(f.next, FLUSH_EVERY, "no kick below the threshold");
+        f.written(FLUSH_EVERY + 5);
+        assert_eq!(f.next, 2 * FLUSH_EVERY + 5);
+        f.finish().expect("flushed");
+        // Dropped without finishing (a failed run): the thread ends.
+        let mut f = Flusher::start(dir.path()).expect("started");
+        f.written(3 * FLUSH_EVERY);
+        drop(f);
+        let missing = dir.path().join("missing");
+        let err = Flusher::start(&missing).err().expect("refused");
+        assert_eq!(err.kind(), io::ErrorKind::NotFound);
+    }
+}
