@@ -240,25 +240,44 @@ fn sign_file_with(
     if let Some(bl) = block_len {
         params = params.with_block_len(bl)?;
     }
-    let mut job = SignatureJob::new(params).with_threads(threads);
+    // The whole-file hash's block hashes cost more than the signature's:
+    // with threads to spare, one of them hashes each piece for those while
+    // the others sign it.
+    let leaves_apart = leaves.is_some() && threads > 1;
+    let job_threads = if leaves_apart { threads - 1 } else { threads };
+    let mut job = SignatureJob::new(params).with_threads(job_threads);
     let mut loader = SignatureLoader::new(DEFAULT_MAX_BLOCKS);
     let mut out = vec![0u8; 256 << 10];
     let mut sig_len = 0u64;
     let mut reader = SparseReader::new(&file, len);
     while let Some(piece) = reader.next_piece().map_err(io_err(path))? {
         match piece {
-            Piece::Data(mut input) => {
-                if let Some(l) = leaves.as_deref_mut() {
-                    l.update(input);
-                }
-                loop {
-                    let p = job.run(input, &mut out, false)?;
-                    input = &input[p.consumed..];
-                    loader.feed(&out[..p.produced])?;
-                    sig_len += p.produced as u64;
-                    if input.is_empty() && p.produced < out.len() {
-                        break;
+            Piece::Data(input) => {
+                let mut sign = |mut input: &[u8]| -> Result<(), BlockSyncError> {
+                    loop {
+                        let p = job.run(input, &mut out, false)?;
+                        input = &input[p.consumed..];
+                        loader.feed(&out[..p.produced])?;
+                        sig_len += p.produced as u64;
+                        if input.is_empty() && p.produced < out.len() {
+                            return Ok(());
+                        }
                     }
+                };
+                match leaves.as_deref_mut() {
+                    Some(l) if leaves_apart => std::thread::scope(|scope| {
+                        let hashing = scope.spawn(|| l.update(input));
+                        let signed = sign(input);
+                        hashing
+                            .join()
+                            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                        signed
+                    })?,
+                    Some(l) => {
+                        l.update(input);
+                        sign(input)?;
+                    }
+                    None => sign(input)?,
                 }
             }
             Piece::Zeros(mut zeros) => {
@@ -489,11 +508,19 @@ fn sync_rolling(
             dbuf: vec![0u8; 256 << 10],
             delta_bytes: 0,
         };
-        let mut reader = SparseReader::new(&m, mlen);
-        while let Some(piece) = reader.next_piece().map_err(io_err(master))? {
-            match piece {
-                Piece::Data(input) => driver.data(input)?,
-                Piece::Zeros(n) => driver.zeros(n)?,
+        // With threads to spare, the master's next piece is read while the
+        // last one is searched.
+        let each = |piece: Piece<'_>| match piece {
+            Piece::Data(input) => driver.data(input),
+            Piece::Zeros(n) => driver.zeros(n),
+        };
+        if options.threads > 1 {
+            super::sparse_io::read_ahead(&m, mlen, io_err(master), each)?;
+        } else {
+            let mut each = each;
+            let mut reader = SparseReader::new(&m, mlen);
+            while let Some(piece) = reader.next_piece().map_err(io_err(master))? {
+                each(piece)?;
             }
         }
         driver.end()?;

@@ -175,6 +175,82 @@ impl<'a> SparseReader<'a> {
     }
 }
 
+impl SparseReader<'_> {
+    /// [`next_piece`](Self::next_piece), handing the bytes of a data piece
+    /// over in `spare` (the reader keeps the buffer `spare` held): the
+    /// `Some(Ok(n))` data piece is `spare[..n]`, `Some(Err(n))` a hole of
+    /// `n` bytes.
+    fn next_piece_owned(&mut self, spare: &mut Vec<u8>) -> io::Result<Option<Result<usize, u64>>> {
+        let piece = match self.next_piece()? {
+            None => return Ok(None),
+            Some(Piece::Zeros(n)) => return Ok(Some(Err(n))),
+            Some(Piece::Data(d)) => d.len(),
+        };
+        std::mem::swap(&mut self.buf, spare);
+        Ok(Some(Ok(piece)))
+    }
+}
+
+/// Buffers of [`read_ahead`] in circulation: one being read, one waiting,
+/// one being worked on.
+const READ_AHEAD_BUFFERS: usize = 3;
+
+/// Reads `file` (its first `len` bytes) as [`SparseReader`] does, on a
+/// thread of its own that reads the next piece while `each` works on the
+/// last one; stops at the first error of either (a read error is turned
+/// into `E` by `read_err`).
+pub(crate) fn read_ahead<E>(
+    file: &File,
+    len: u64,
+    read_err: impl FnOnce(io::Error) -> E,
+    mut each: impl FnMut(Piece<'_>) -> Result<(), E>,
+) -> Result<(), E> {
+    use std::sync::mpsc::{channel, sync_channel};
+    type Read = io::Result<Option<(Vec<u8>, Result<usize, u64>)>>;
+    let (full_tx, full) = sync_channel::<Read>(READ_AHEAD_BUFFERS - 1);
+    let (free, free_rx) = channel::<Vec<u8>>();
+    for _ in 0..READ_AHEAD_BUFFERS {
+        let _ = free.send(Vec::new());
+    }
+    // `move`: the consumer's ends of the channels are dropped when it
+    // returns, before the scope waits for the reader, which then stops.
+    std::thread::scope(move |scope| {
+        scope.spawn(move || {
+            let mut reader = SparseReader::new(file, len);
+            // Until the end, an error, or the consumer leaving.
+            while let Ok(mut buf) = free_rx.recv() {
+                let read = reader
+                    .next_piece_owned(&mut buf)
+                    .map(|p| p.map(|p| (buf, p)));
+                let last = !matches!(read, Ok(Some(_)));
+                if full_tx.send(read).is_err() || last {
+                    return;
+                }
+            }
+        });
+        loop {
+            let Ok(read) = full.recv() else {
+                return Err(read_err(io::Error::other("the read-ahead thread stopped")));
+            };
+            let read = match read {
+                Ok(read) => read,
+                Err(e) => return Err(read_err(e)),
+            };
+            match read {
+                None => return Ok(()),
+                Some((buf, Ok(n))) => {
+                    each(Piece::Data(&buf[..n]))?;
+                    let _ = free.send(buf);
+                }
+                Some((buf, Err(zeros))) => {
+                    each(Piece::Zeros(zeros))?;
+                    let _ = free.send(buf);
+                }
+            }
+        }
+    })
+}
+
 impl PieceSource for SparseReader<'_> {
     fn next_piece(&mut self) -> io::Result<Option<Piece<'_>>> {
         SparseReader::next_piece(self)
@@ -239,5 +315,65 @@ mod tests {
         let reader = SparseReader::from_lookup(&f, 20_000, Ok(vec![(0, 20_000)]));
         let (bytes, holes) = read_all(reader);
         assert_eq!((bytes.len(), holes), (10_000, 0));
+    }
+    #[test]
+    fn read_ahead_gives_the_pieces_a_reader_gives_and_stops_on_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        let f = File::create(&path).unwrap();
+        let len = 5 * CHUNK as u64 + 12_345;
+        f.set_len(len).unwrap();
+        for (i, at) in [0, 2 * CHUNK as u64 + 99, len - 7].into_iter().enumerate() {
+            f.write_all_at(&[i as u8 + 1; 7], at).unwrap();
+        }
+        let f = File::open(&path).unwrap();
+        let (want, want_holes) = read_all(SparseReader::new(&f, len));
+        let (mut got, mut holes, mut pieces) = (Vec::new(), 0, 0);
+        read_ahead(
+            &f,
+            len,
+            |e| e,
+            |piece| {
+                pieces += 1;
+                match piece {
+                    Piece::Data(d) => got.extend_from_slice(d),
+                    Piece::Zeros(n) => {
+                        got.resize(got.len() + n as usize, 0);
+                        holes += n;
+                    }
+                }
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert!(got == want);
+        assert_eq!(holes, want_holes);
+
+        // The consumer's error ends the run at once (the reader, ahead of
+        // it, is stopped and waited for).
+        let mut seen = 0;
+        let err = read_ahead(
+            &f,
+            len,
+            |e| e,
+            |_| {
+                seen += 1;
+                Err(io::Error::other("stop here"))
+            },
+        )
+        .unwrap_err();
+        assert_eq!((err.to_string().as_str(), seen), ("stop here", 1));
+        assert!(pieces >= 2, "{pieces}");
+
+        // A read error reaches the caller through `read_err`.
+        let dir_handle = File::open(dir.path()).unwrap();
+        let err = read_ahead(
+            &dir_handle,
+            10,
+            |e| format!("read: {e}"),
+            |_| Ok::<(), String>(()),
+        )
+        .unwrap_err();
+        assert!(err.starts_with("read: "), "{err}");
     }
 }
