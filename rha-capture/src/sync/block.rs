@@ -508,13 +508,13 @@ fn sync_rolling(
             dbuf: vec![0u8; 256 << 10],
             delta_bytes: 0,
         };
-        // With threads to spare, the master's next piece is read while the
-        // last one is searched.
+        // With threads to spare, the next piece of a master of several
+        // pieces is read while the last one is searched.
         let each = |piece: Piece<'_>| match piece {
             Piece::Data(input) => driver.data(input),
             Piece::Zeros(n) => driver.zeros(n),
         };
-        if options.threads > 1 {
+        if options.threads > 1 && mlen > 2 * CHUNK as u64 {
             super::sparse_io::read_ahead(&m, mlen, io_err(master), each)?;
         } else {
             let mut each = each;

@@ -824,6 +824,10 @@ pub fn sync_with(
     } else {
         Vec::new()
     };
+    let worker_max = match options.mode {
+        SyncMode::Block => pool::BLOCK_WORKER_MAX,
+        SyncMode::File => u64::MAX,
+    };
     let context = pool::Context {
         master,
         replica,
@@ -868,7 +872,9 @@ pub fn sync_with(
                     }
                 }
                 match pool.as_mut() {
-                    Some(pool) if pool::takes(&op) => pool.submit(op, &mut report, &mut apply)?,
+                    Some(pool) if pool::takes(&op, worker_max) => {
+                        pool.submit(op, &mut report, &mut apply)?
+                    }
                     Some(pool) => pool.run(op, &mut report, &mut apply)?,
                     None => apply
                         .op(&op, &mut report)

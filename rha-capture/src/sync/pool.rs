@@ -15,7 +15,9 @@
 //! nothing below the directory is in flight, so that a tree of small
 //! directories keeps every worker busy. At most [`WINDOW_PER_WORKER`] steps
 //! per worker are in flight, which bounds memory and how far the workers
-//! run ahead of the plan.
+//! run ahead of the plan. In block mode a file above [`BLOCK_WORKER_MAX`]
+//! is synced by the plan's thread (with threads of its own), so at most
+//! one large file's signature is held at a time.
 
 use std::io;
 use std::sync::mpsc::{channel, Receiver, Sender};
@@ -29,15 +31,22 @@ use super::{Apply, SyncError, SyncReport, Transfer};
 /// File steps in flight per worker.
 pub(crate) const WINDOW_PER_WORKER: usize = 4;
 
-/// Whether the workers take `op` (a regular file's content step).
-pub(crate) fn takes(op: &PlanOp) -> bool {
+/// Whether the workers take `op`: a regular file's content step, for a
+/// file of at most `max_size` bytes.
+pub(crate) fn takes(op: &PlanOp, max_size: u64) -> bool {
     match op {
         PlanOp::Create { entry } | PlanOp::Update { entry } | PlanOp::Check { entry } => {
-            entry.kind == EntryKind::File
+            entry.kind == EntryKind::File && entry.size <= max_size
         }
         _ => false,
     }
 }
+
+/// In block mode, the largest file a worker takes: a larger one is
+/// synced by the plan's thread, one at a time (with its own threads), so
+/// that the memory bound of one block sync (`docs/memory.md`) holds for
+/// the run.
+pub(crate) const BLOCK_WORKER_MAX: u64 = 64 << 20;
 
 /// A step handed to a worker.
 struct Job {
