@@ -191,9 +191,10 @@ impl SparseReader<'_> {
     }
 }
 
-/// Buffers of [`read_ahead`] in circulation: one being read, one waiting,
-/// one being worked on.
-const READ_AHEAD_BUFFERS: usize = 3;
+/// Buffers [`read_ahead`] adds to the reader's own: while the caller works
+/// on a piece in one, the reader reads the next into its own; memory stays
+/// within a few MiB of a plain read.
+const READ_AHEAD_SPARES: usize = 1;
 
 /// Reads `file` (its first `len` bytes) as [`SparseReader`] does, on a
 /// thread of its own that reads the next piece while `each` works on the
@@ -207,9 +208,9 @@ pub(crate) fn read_ahead<E>(
 ) -> Result<(), E> {
     use std::sync::mpsc::{channel, sync_channel};
     type Read = io::Result<Option<(Vec<u8>, Result<usize, u64>)>>;
-    let (full_tx, full) = sync_channel::<Read>(READ_AHEAD_BUFFERS - 1);
+    let (full_tx, full) = sync_channel::<Read>(READ_AHEAD_SPARES);
     let (free, free_rx) = channel::<Vec<u8>>();
-    for _ in 0..READ_AHEAD_BUFFERS {
+    for _ in 0..READ_AHEAD_SPARES {
         let _ = free.send(Vec::new());
     }
     // `move`: the consumer's ends of the channels are dropped when it
