@@ -329,22 +329,34 @@ fn the_command_prints_the_plan_and_a_summary() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("/definitely/not/here"));
 }
 
-/// Deletes the master's file just before sending it, as a live tree may.
-struct Vanishing;
+/// A whole-file transfer that first runs a hook on the master's path (which
+/// may fail the transfer); forked for parallel workers.
+#[derive(Clone, Copy)]
+struct Hooked(fn(&Path) -> std::io::Result<()>);
 
-impl rha_capture::sync::Transfer for Vanishing {
+impl rha_capture::sync::Transfer for Hooked {
     fn transfer(
         &mut self,
         master: &Path,
         replica: &Path,
         exists: bool,
     ) -> std::io::Result<rha_capture::sync::TransferStats> {
-        if master.ends_with("gone") {
-            fs::remove_file(master)?;
-        }
+        (self.0)(master)?;
         rha_capture::sync::WholeFile.transfer(master, replica, exists)
     }
+
+    fn fork(&self) -> Option<Box<dyn rha_capture::sync::Transfer + Send>> {
+        Some(Box::new(*self))
+    }
 }
+
+/// Deletes the master's file just before sending it, as a live tree may.
+const VANISHING: Hooked = Hooked(|master| {
+    if master.ends_with("gone") {
+        fs::remove_file(master)?;
+    }
+    Ok(())
+});
 
 #[test]
 fn a_missing_replica_is_created_and_vanished_files_are_counted() {
@@ -361,9 +373,14 @@ fn a_missing_replica_is_created_and_vanished_files_are_counted() {
     let report = sync(&master, &replica, &dry, &mut ()).unwrap();
     assert_eq!(report.created, 2);
     assert!(!replica.exists());
-    let report =
-        rha_capture::sync::sync_with(&master, &replica, &options(), &mut Vanishing, &mut ())
-            .unwrap();
+    let report = rha_capture::sync::sync_with(
+        &master,
+        &replica,
+        &options(),
+        &mut VANISHING.clone(),
+        &mut (),
+    )
+    .unwrap();
     assert_eq!((report.created, report.vanished), (1, 1), "{report:?}");
     assert_eq!(fs::read(replica.join("kept")).unwrap(), b"kept");
     assert!(!replica.join("gone").exists());
@@ -918,28 +935,6 @@ fn parallel_transfers_keep_the_plan_order_where_it_matters() {
     }
 }
 
-/// A transfer that fails on one file, and moves the others whole.
-#[derive(Clone)]
-struct FailOn(&'static str);
-
-impl rha_capture::sync::Transfer for FailOn {
-    fn transfer(
-        &mut self,
-        master: &Path,
-        replica: &Path,
-        exists: bool,
-    ) -> std::io::Result<rha_capture::sync::TransferStats> {
-        if master.ends_with(self.0) {
-            return Err(std::io::Error::other("the disk said no"));
-        }
-        rha_capture::sync::WholeFile.transfer(master, replica, exists)
-    }
-
-    fn fork(&self) -> Option<Box<dyn rha_capture::sync::Transfer + Send>> {
-        Some(Box::new(self.clone()))
-    }
-}
-
 /// A file step that fails in a worker ends the run with an error naming
 /// the step and the file, as it does with one worker; the next run
 /// completes the replica.
@@ -963,7 +958,12 @@ fn a_file_step_failing_in_a_worker_names_the_file_and_ends_the_run() {
             &master,
             &replica,
             &options,
-            &mut FailOn("d4/f2"),
+            &mut Hooked(|master| {
+                if master.ends_with("d4/f2") {
+                    return Err(std::io::Error::other("the disk said no"));
+                }
+                Ok(())
+            }),
             &mut (),
         )
         .unwrap_err();
