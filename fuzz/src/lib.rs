@@ -31,6 +31,7 @@
 //! | [`rewind_open`] | files (kind, u16 length, bytes): state slots, redo file, segments | no panic; an error names a file and an offset inside it; what opens lists its points in order and a replica opens, rewinds and undoes on it or fails cleanly |
 //! | [`redirect_text`] | a parser byte, then a DNS name, host name, base64 secret, or bytes to encode | no panic; DNS names print and parse back to themselves; accepted host names are short DNS names; base64 acceptance agrees with a reference decoder; encoded secrets are accepted |
 //! | [`tsig_verify`] | a mode byte, then a signed DNS answer, key and skew settings with an unsigned answer, or TSIG record data | no panic; answers signed the server's way verify exactly within the fudge; any single changed byte but the ID fails; another key or request MAC fails; a signed request carries the reference HMAC |
+//! | [`session_messages`] | a chunk-size byte, then a session stream from a peer | no panic; whole and chunked decoding agree; the decoder holds at most one message; decoded messages re-encode to their bytes; what is not decoded waits or is refused |
 //! | [`netlink_ack`] | a mode byte, a sequence number, then a datagram from the kernel or messages to build one | no panic; the ack found is exactly a reference reading of netlink(7); a well-formed ack round-trips |
 //!
 //! The seed corpus is written by the ignored test `regenerate_seed_corpus`
@@ -59,6 +60,7 @@ mod rewind_open;
 mod roundtrip;
 #[cfg(test)]
 mod seeds;
+mod session;
 mod spool_journal;
 mod spool_limits;
 mod spool_model;
@@ -81,6 +83,7 @@ pub use redirect::redirect_text;
 pub use rewind_model::rewind_model;
 pub use rewind_open::rewind_open;
 pub use roundtrip::journal_roundtrip;
+pub use session::session_messages;
 pub use spool_journal::spool_append_journal;
 pub use spool_limits::spool_limits_decode;
 pub use spool_model::spool_model;
@@ -265,6 +268,11 @@ mod tests {
     }
 
     #[test]
+    fn replay_session_messages_corpus() {
+        replay("session_messages", super::session_messages);
+    }
+
+    #[test]
     fn replay_netlink_ack_corpus() {
         replay("netlink_ack", super::netlink_ack);
     }
@@ -282,6 +290,7 @@ mod tests {
             ("glob_match", crate::glob::seeds::seeds()),
             ("tsig_verify", crate::tsig::seeds::seeds()),
             ("netlink_ack", crate::netlink::seeds::seeds()),
+            ("session_messages", crate::session::seeds::seeds()),
         ];
         for (target, seeds) in sets {
             let dir = corpus_dir(target);
@@ -313,6 +322,7 @@ mod tests {
             super::redirect_text(&[0xA5; 8][..n]);
             super::tsig_verify(&[0xA5; 8][..n]);
             super::netlink_ack(&[0xA5; 8][..n]);
+            super::session_messages(&[0xA5; 8][..n]);
         }
     }
 }

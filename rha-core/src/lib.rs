@@ -102,6 +102,7 @@ pub mod journal;
 #[cfg(test)]
 mod log_capture;
 pub mod rewind;
+pub mod session;
 pub mod signature;
 pub mod spool;
 pub mod storage;

@@ -15,7 +15,7 @@
 //! sequence number.
 
 pub(crate) mod codec;
-mod crc;
+pub(crate) mod crc;
 mod decoder;
 mod error;
 mod path;
