@@ -32,6 +32,7 @@
 //! | [`redirect_text`] | a parser byte, then a DNS name, host name, base64 secret, or bytes to encode | no panic; DNS names print and parse back to themselves; accepted host names are short DNS names; base64 acceptance agrees with a reference decoder; encoded secrets are accepted |
 //! | [`tsig_verify`] | a mode byte, then a signed DNS answer, key and skew settings with an unsigned answer, or TSIG record data | no panic; answers signed the server's way verify exactly within the fudge; any single changed byte but the ID fails; another key or request MAC fails; a signed request carries the reference HMAC |
 //! | [`session_messages`] | a chunk-size byte, then a session stream from a peer | no panic; whole and chunked decoding agree; the decoder holds at most one message; decoded messages re-encode to their bytes; what is not decoded waits or is refused |
+//! | [`session_peer`] | a control byte (role, chunk size), then steps: peer bytes, time, this side's requests | no panic; bounded output; nothing accepted or sent after a close but the close; a replica reports records in order and within its window; a master never sends beyond the window granted |
 //! | [`netlink_ack`] | a mode byte, a sequence number, then a datagram from the kernel or messages to build one | no panic; the ack found is exactly a reference reading of netlink(7); a well-formed ack round-trips |
 //!
 //! The seed corpus is written by the ignored test `regenerate_seed_corpus`
@@ -83,7 +84,7 @@ pub use redirect::redirect_text;
 pub use rewind_model::rewind_model;
 pub use rewind_open::rewind_open;
 pub use roundtrip::journal_roundtrip;
-pub use session::session_messages;
+pub use session::{session_messages, session_peer};
 pub use spool_journal::spool_append_journal;
 pub use spool_limits::spool_limits_decode;
 pub use spool_model::spool_model;
@@ -273,6 +274,11 @@ mod tests {
     }
 
     #[test]
+    fn replay_session_peer_corpus() {
+        replay("session_peer", super::session_peer);
+    }
+
+    #[test]
     fn replay_netlink_ack_corpus() {
         replay("netlink_ack", super::netlink_ack);
     }
@@ -291,6 +297,7 @@ mod tests {
             ("tsig_verify", crate::tsig::seeds::seeds()),
             ("netlink_ack", crate::netlink::seeds::seeds()),
             ("session_messages", crate::session::seeds::seeds()),
+            ("session_peer", crate::session::seeds::peer_seeds()),
         ];
         for (target, seeds) in sets {
             let dir = corpus_dir(target);
@@ -323,6 +330,7 @@ mod tests {
             super::tsig_verify(&[0xA5; 8][..n]);
             super::netlink_ack(&[0xA5; 8][..n]);
             super::session_messages(&[0xA5; 8][..n]);
+            super::session_peer(&[0xA5; 8][..n]);
         }
     }
 }

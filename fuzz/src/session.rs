@@ -69,6 +69,136 @@ pub fn session_messages(data: &[u8]) {
     }
 }
 
+/// `session_peer`: a session of either role driven by a hostile peer.
+///
+/// Input: a control byte (bit 0: this side is the replica; bits 1..: the
+/// chunk size), then steps of (kind, length, bytes): bytes from the peer,
+/// time passing, or this side's own requests (send journal, ack, grant,
+/// control). Checks: no panic; the output and the events stay bounded;
+/// after a close, nothing more is accepted or sent but the close; a
+/// replica only reports journal records in order, never beyond its window;
+/// a master never sends more than the window it was granted.
+pub fn session_peer(data: &[u8]) {
+    use bytes::Bytes;
+    use rha_core::ha::{Generations, Instant};
+    use rha_core::session::{
+        AckKind, Event, Point, Reason, Role, Session, SessionConfig, MAX_WINDOW,
+    };
+
+    let Some((&control, mut steps)) = data.split_first() else {
+        return;
+    };
+    let role = if control & 1 == 1 {
+        Role::Replica
+    } else {
+        Role::Master
+    };
+    let chunk = usize::from(control >> 1) + 1;
+    let mut config = SessionConfig::new(role, [9; 16], *b"fuzzed-scenario!");
+    config.generations = Generations {
+        current: 5,
+        bitmap: 0,
+        history: [4, 0],
+    };
+    config.stored = Point { epoch: 3, seq: 10 };
+    config.applied = Point { epoch: 3, seq: 8 };
+    config.window = 4096;
+    config.max_body = 1 << 16;
+    let mut s = Session::new(config, Instant::from_nanos(0));
+    let mut now = 0u64;
+    let mut last_seq = None::<u64>;
+    let mut granted: u64 = 0;
+    let mut received: u64 = 0;
+    let mut closed = false;
+    while let [kind, len, rest @ ..] = steps {
+        let n = usize::from(*len).min(rest.len());
+        let (arg, tail) = rest.split_at(n);
+        steps = tail;
+        match kind % 6 {
+            0 | 1 => {
+                for c in arg.chunks(chunk) {
+                    s.receive(c, Instant::from_nanos(now));
+                }
+            }
+            2 => {
+                now = now.saturating_add(u64::from(*len) * 250_000_000);
+                s.handle_timeout(Instant::from_nanos(now));
+            }
+            3 => {
+                let first = s.last_seq() + 1;
+                let before = s.window();
+                if s.send_journal(
+                    first,
+                    first + u64::from(*len % 4),
+                    Bytes::copy_from_slice(arg),
+                )
+                .is_ok()
+                {
+                    assert!(arg.len() as u64 <= before, "sent beyond the window");
+                    assert_eq!(s.window(), before - arg.len() as u64);
+                }
+            }
+            4 => {
+                let seq = u64::from(*len);
+                let kind = if seq % 2 == 0 {
+                    AckKind::Stored
+                } else {
+                    AckKind::Applied
+                };
+                let _ = s.ack(kind, Point { epoch: 3, seq });
+            }
+            _ => {
+                let bytes = u64::from(*len) << 4;
+                if s.grant(bytes).is_ok() {
+                    granted = granted.saturating_add(bytes).min(MAX_WINDOW);
+                }
+            }
+        }
+        let out = s.take_output();
+        assert!(
+            out.len() <= (1 << 16) + 4096,
+            "{} bytes of output",
+            out.len()
+        );
+        if closed {
+            assert!(out.is_empty(), "bytes sent after the close");
+        }
+        while let Some(e) = s.poll_event() {
+            assert!(!closed, "an event after the close: {e:?}");
+            match e {
+                Event::Journal {
+                    first,
+                    last,
+                    frames,
+                    ..
+                } => {
+                    assert_eq!(role, Role::Replica);
+                    if let Some(prev) = last_seq {
+                        assert_eq!(first, prev + 1, "records out of order");
+                    }
+                    assert!(first <= last);
+                    last_seq = Some(last);
+                    received += frames.len() as u64;
+                    assert!(
+                        received <= 4096 + granted,
+                        "{received} bytes received with {granted} granted"
+                    );
+                }
+                Event::Closed { reason, text, .. } => {
+                    closed = true;
+                    if reason == Reason::Protocol {
+                        assert!(!text.is_empty(), "a protocol close without a reason");
+                    }
+                }
+                _ => {}
+            }
+        }
+        if closed {
+            assert!(s.is_closed());
+        }
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod seeds {
     use bytes::Bytes;
@@ -145,5 +275,89 @@ pub(crate) mod seeds {
         }
         out.push(("not-a-session".into(), b"\x03\x16\x03\x01\x00\xa5".to_vec()));
         out
+    }
+
+    /// Peer bytes as `session_peer` steps (kind 0, at most 255 bytes each).
+    fn peer_bytes(steps: &mut Vec<u8>, bytes: &[u8]) {
+        for c in bytes.chunks(255) {
+            steps.push(0);
+            steps.push(c.len() as u8);
+            steps.extend_from_slice(c);
+        }
+    }
+
+    fn hello(role: Role, stored: u64) -> Message {
+        Message::Hello(Hello {
+            version_min: 1,
+            version_max: 1,
+            role,
+            node: [8; 16],
+            scenario: *b"fuzzed-scenario!",
+            generations: Generations {
+                current: 5,
+                bitmap: 0,
+                history: [4, 0],
+            },
+            stored: Point {
+                epoch: 3,
+                seq: stored,
+            },
+            applied: Point::default(),
+            heartbeat_ms: 1000,
+            window: 512,
+            name: "peer".into(),
+        })
+    }
+
+    /// (name, input) pairs for `session_peer`: a well-behaved peer of each
+    /// role, so the fuzzer starts from connected sessions.
+    pub(crate) fn peer_seeds() -> Vec<(String, Vec<u8>)> {
+        let encode = |messages: &[Message]| {
+            let mut out = PREFACE.to_vec();
+            for m in messages {
+                m.encode(&mut out);
+            }
+            out
+        };
+        // This side a replica (control bit 0 set), the peer a master.
+        let mut replica = vec![1 | (6 << 1)];
+        peer_bytes(
+            &mut replica,
+            &encode(&[
+                hello(Role::Master, 20),
+                Message::Welcome {
+                    version: 1,
+                    resume_after: Point { epoch: 3, seq: 10 },
+                },
+                Message::Journal {
+                    epoch: 3,
+                    first: 11,
+                    last: 12,
+                    frames: Bytes::from_static(b"frames"),
+                },
+                Message::Control(Control::Pause),
+            ]),
+        );
+        replica.extend_from_slice(&[4, 12, 5, 3, 2, 4]); // ack, grant, time
+                                                         // This side a master, the peer a replica.
+        let mut master = vec![6 << 1];
+        peer_bytes(&mut master, &encode(&[hello(Role::Replica, 10)]));
+        master.extend_from_slice(&[3, 5, 1, 2, 3, 4, 5]); // journal 11..
+        peer_bytes(&mut master, &{
+            let mut b = Vec::new();
+            Message::Ack {
+                kind: AckKind::Stored,
+                at: Point { epoch: 3, seq: 11 },
+            }
+            .encode(&mut b);
+            Message::Window { bytes: 64 }.encode(&mut b);
+            Message::Heartbeat { sent: 9, echo: 0 }.encode(&mut b);
+            b
+        });
+        master.extend_from_slice(&[2, 200]); // silence: timeout
+        vec![
+            ("replica-connected".into(), replica),
+            ("master-connected".into(), master),
+        ]
     }
 }

@@ -1,11 +1,12 @@
 //! The replication session between a master and a replica: its messages
 //! and their encoding (`docs/session-protocol.md`).
 //!
-//! The session is sans-IO: bytes in, messages out, and messages in, bytes
-//! out; no sockets, threads or clocks. This module holds its wire format:
-//! the [`Message`]s, [`Message::encode`], and the incremental
-//! [`MessageDecoder`], which accepts any chunking of the byte stream and
-//! bounds every allocation.
+//! The session is sans-IO, in the style of quinn-proto: a [`Session`]
+//! takes received bytes and the time, and hands back bytes to send,
+//! [`Event`]s and its next deadline; no sockets, threads or clocks. Under
+//! it lies the wire format: the [`Message`]s, [`Message::encode`], and the
+//! incremental [`MessageDecoder`], which accepts any chunking of the byte
+//! stream and bounds every allocation.
 //!
 //! ```
 //! use rha_core::session::{Message, MessageDecoder, AckKind, Point, PREFACE};
@@ -29,14 +30,18 @@
 
 mod decode;
 mod error;
+mod machine;
 mod message;
 
 pub use decode::MessageDecoder;
 pub use error::MessageError;
+pub use machine::{Event, Session, SessionConfig, SessionError, MAX_WINDOW};
 pub use message::{
     AckKind, Control, Hello, Message, NodeId, Point, Reason, Role, ScenarioId, DEFAULT_MAX_BODY,
     HEADER_LEN, MAX_TEXT, PREFACE, VERSION_MAX, VERSION_MIN,
 };
 
+#[cfg(test)]
+mod machine_tests;
 #[cfg(test)]
 mod tests;

@@ -1,0 +1,536 @@
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use proptest::prelude::*;
+
+use super::*;
+use crate::ha::{Generations, Instant};
+
+const SCENARIO: ScenarioId = *b"the-scenario-id!";
+
+fn at(ms: u64) -> Instant {
+    Instant::from_nanos(ms * 1_000_000)
+}
+
+fn gens(current: u64, history: [u64; 2]) -> Generations {
+    Generations {
+        current,
+        bitmap: 0,
+        history,
+    }
+}
+
+fn master(stored: u64) -> SessionConfig {
+    let mut c = SessionConfig::new(Role::Master, [1; 16], SCENARIO);
+    c.generations = gens(0x20, [0x10, 0]);
+    c.stored = Point {
+        epoch: 7,
+        seq: stored,
+    };
+    c.name = "master".into();
+    c
+}
+
+fn replica(stored: u64, applied: u64) -> SessionConfig {
+    let mut c = SessionConfig::new(Role::Replica, [2; 16], SCENARIO);
+    c.generations = gens(0x20, [0x10, 0]);
+    c.stored = Point {
+        epoch: 7,
+        seq: stored,
+    };
+    c.applied = Point {
+        epoch: 7,
+        seq: applied,
+    };
+    c.window = 1000;
+    c.name = "replica".into();
+    c
+}
+
+/// Moves bytes both ways until neither side has more to send.
+fn pump(a: &mut Session, b: &mut Session, now: Instant) {
+    loop {
+        let (x, y) = (a.take_output(), b.take_output());
+        if x.is_empty() && y.is_empty() {
+            return;
+        }
+        b.receive(&x, now);
+        a.receive(&y, now);
+    }
+}
+
+fn events(s: &mut Session) -> Vec<Event> {
+    std::iter::from_fn(|| s.poll_event()).collect()
+}
+
+fn connected(s: &mut Session) -> (Point, bool) {
+    match events(s).as_slice() {
+        [Event::Connected {
+            resume_after,
+            sync_needed,
+            version,
+            ..
+        }] => {
+            assert_eq!(*version, VERSION_MAX);
+            (*resume_after, *sync_needed)
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+fn closed(s: &mut Session) -> (Reason, String, bool) {
+    let evs = events(s);
+    match evs.last() {
+        Some(Event::Closed {
+            reason,
+            text,
+            by_peer,
+        }) => (*reason, text.clone(), *by_peer),
+        _ => panic!("not closed: {evs:?}"),
+    }
+}
+
+#[test]
+fn the_journal_resumes_after_the_replicas_stored_point() {
+    let (mut m, mut r) = (
+        Session::new(master(100), at(0)),
+        Session::new(replica(40, 30), at(0)),
+    );
+    pump(&mut m, &mut r, at(1));
+    let p = Point { epoch: 7, seq: 40 };
+    assert_eq!(connected(&mut m), (p, false));
+    assert_eq!(connected(&mut r), (p, false));
+    assert_eq!(m.window(), 1000);
+    // Records must continue at 41.
+    assert_eq!(
+        m.send_journal(40, 41, Bytes::from_static(b"x")),
+        Err(SessionError::OutOfOrder {
+            expected: 41,
+            first: 40
+        })
+    );
+    m.send_journal(41, 45, Bytes::from(vec![5u8; 600])).unwrap();
+    assert_eq!(
+        m.send_journal(46, 46, Bytes::from(vec![6u8; 401])),
+        Err(SessionError::Window {
+            available: 400,
+            needed: 401
+        })
+    );
+    pump(&mut m, &mut r, at(2));
+    match events(&mut r).as_slice() {
+        [Event::Journal {
+            epoch: 7,
+            first: 41,
+            last: 45,
+            frames,
+        }] => assert_eq!(frames.len(), 600),
+        other => panic!("{other:?}"),
+    }
+    // Stored, then applied; the master hears both and gets room back.
+    r.ack(AckKind::Stored, Point { epoch: 7, seq: 45 }).unwrap();
+    assert!(matches!(
+        r.ack(AckKind::Applied, Point { epoch: 7, seq: 46 }),
+        Err(SessionError::BadAck { .. })
+    ));
+    r.ack(AckKind::Applied, Point { epoch: 7, seq: 43 })
+        .unwrap();
+    assert!(matches!(
+        r.ack(AckKind::Applied, Point { epoch: 7, seq: 42 }),
+        Err(SessionError::BadAck { .. })
+    ));
+    r.grant(600).unwrap();
+    pump(&mut m, &mut r, at(3));
+    assert_eq!(
+        events(&mut m),
+        vec![
+            Event::Acked {
+                kind: AckKind::Stored,
+                at: Point { epoch: 7, seq: 45 }
+            },
+            Event::Acked {
+                kind: AckKind::Applied,
+                at: Point { epoch: 7, seq: 43 }
+            },
+        ]
+    );
+    assert_eq!(m.window(), 1000);
+    // Control requests reach the replica; roles are checked.
+    m.control(Control::Pause).unwrap();
+    assert_eq!(
+        r.control(Control::Pause),
+        Err(SessionError::WrongRole(Role::Master))
+    );
+    assert_eq!(m.grant(5), Err(SessionError::WrongRole(Role::Replica)));
+    pump(&mut m, &mut r, at(4));
+    assert_eq!(events(&mut r), vec![Event::Control(Control::Pause)]);
+    // An orderly close.
+    m.close(Reason::Done, "shutdown");
+    pump(&mut m, &mut r, at(5));
+    assert_eq!(closed(&mut r), (Reason::Done, "shutdown".into(), true));
+    assert!(!closed(&mut m).2);
+    assert!(m.is_closed() && r.is_closed());
+    assert_eq!(
+        m.send_journal(46, 46, Bytes::new()),
+        Err(SessionError::NotConnected)
+    );
+}
+
+#[test]
+fn a_replica_of_another_epoch_or_an_older_generation_is_synced_first() {
+    // Another epoch: the journal starts over, after a sync.
+    let mut rc = replica(40, 40);
+    rc.stored.epoch = 6;
+    rc.applied.epoch = 6;
+    let (mut m, mut r) = (Session::new(master(100), at(0)), Session::new(rc, at(0)));
+    pump(&mut m, &mut r, at(1));
+    let p = Point { epoch: 7, seq: 0 };
+    assert_eq!(connected(&mut m), (p, true));
+    assert_eq!(connected(&mut r), (p, true));
+    // An empty replica, and one of the master's older generation.
+    for g in [gens(0, [0, 0]), gens(0x10, [0, 0])] {
+        let mut rc = replica(0, 0);
+        rc.generations = g;
+        let (mut m, mut r) = (Session::new(master(100), at(0)), Session::new(rc, at(0)));
+        pump(&mut m, &mut r, at(1));
+        assert!(connected(&mut m).1, "{g:?}");
+        assert!(connected(&mut r).1, "{g:?}");
+    }
+}
+
+#[test]
+fn refusals_name_their_reason_on_both_sides() {
+    let cases: Vec<(SessionConfig, SessionConfig, Reason, &str)> = vec![
+        (
+            master(10),
+            {
+                let mut r = replica(5, 5);
+                r.scenario = *b"another-scenario";
+                r
+            },
+            Reason::Scenario,
+            "another scenario",
+        ),
+        (
+            master(10),
+            master(10),
+            Reason::Role,
+            "both sides are masters",
+        ),
+        (
+            master(10),
+            {
+                let mut r = replica(5, 5);
+                r.generations = gens(0x30, [0x20, 0x10]);
+                r
+            },
+            Reason::Generations,
+            "newer than the master's",
+        ),
+        (
+            master(10),
+            {
+                let mut r = replica(5, 5);
+                r.generations = gens(0x99, [0x10, 0]);
+                r
+            },
+            Reason::Generations,
+            "diverged",
+        ),
+        (
+            {
+                let mut m = master(10);
+                m.generations = gens(0, [0, 0]);
+                m
+            },
+            replica(5, 5),
+            Reason::Generations,
+            "master has no data",
+        ),
+        (
+            master(10),
+            replica(11, 5),
+            Reason::Generations,
+            "holds up to 10",
+        ),
+    ];
+    for (mc, rc, reason, words) in cases {
+        let (mut m, mut r) = (Session::new(mc, at(0)), Session::new(rc, at(0)));
+        pump(&mut m, &mut r, at(1));
+        let (mr, mt, _) = closed(&mut m);
+        let (rr, rt, _) = closed(&mut r);
+        assert_eq!((mr, rr), (reason, reason), "{mt} / {rt}");
+        assert!(
+            mt.contains(words) || rt.contains(words),
+            "{words}: {mt} / {rt}"
+        );
+        // Nothing was connected on either side.
+        assert!(!m.is_connected() && !r.is_connected());
+    }
+}
+
+#[test]
+fn a_peer_that_breaks_the_protocol_is_closed_with_the_reason() {
+    let raw = |messages: &[Message]| {
+        let mut out = PREFACE.to_vec();
+        for m in messages {
+            m.encode(&mut out);
+        }
+        out
+    };
+    let mut master_hello = Session::new(master(100), at(0)).take_output();
+    // Journal before the handshake.
+    let mut r = Session::new(replica(40, 40), at(0));
+    r.receive(
+        &raw(&[Message::Journal {
+            epoch: 7,
+            first: 41,
+            last: 41,
+            frames: Bytes::from_static(b"x"),
+        }]),
+        at(1),
+    );
+    let (reason, text, by_peer) = closed(&mut r);
+    assert_eq!((reason, by_peer), (Reason::Protocol, false));
+    assert!(text.contains("unexpected journal"), "{text}");
+    // A gap, a repeat, and too much for the window, after a good welcome.
+    let welcome = Message::Welcome {
+        version: 1,
+        resume_after: Point { epoch: 7, seq: 40 },
+    };
+    let journal = |first, len| Message::Journal {
+        epoch: 7,
+        first,
+        last: first,
+        frames: Bytes::from(vec![0u8; len]),
+    };
+    for (bad, words) in [
+        (journal(42, 1), "where 41 was next"),
+        (journal(40, 1), "where 41 was next"),
+        (journal(41, 1001), "exceed the window"),
+        (
+            Message::Window { bytes: 5 },
+            "unexpected window message to a replica",
+        ),
+    ] {
+        let mut r = Session::new(replica(40, 40), at(0));
+        r.receive(&master_hello, at(1));
+        let mut bytes = Vec::new();
+        welcome.encode(&mut bytes);
+        bad.encode(&mut bytes);
+        r.receive(&bytes, at(1));
+        let evs = events(&mut r);
+        assert!(matches!(evs[0], Event::Connected { .. }), "{evs:?}");
+        match evs.last() {
+            Some(Event::Closed { reason, text, .. }) => {
+                assert_eq!(*reason, Reason::Protocol);
+                assert!(text.contains(words), "{words}: {text}");
+            }
+            other => panic!("{other:?}"),
+        }
+        // Nothing after the error is looked at.
+        assert!(r.take_output().ends_with(&{
+            let mut close = Vec::new();
+            Message::Close {
+                reason: Reason::Protocol,
+                text: match evs.last() {
+                    Some(Event::Closed { text, .. }) => text.clone(),
+                    _ => String::new(),
+                },
+            }
+            .encode(&mut close);
+            close
+        }));
+    }
+    // Garbage instead of a session.
+    let mut m = Session::new(master(1), at(0));
+    m.receive(b"GET / HTTP/1.1\r\n\r\n", at(1));
+    let (reason, text, _) = closed(&mut m);
+    assert_eq!(reason, Reason::Protocol);
+    assert!(text.contains("preface"), "{text}");
+    // An acknowledgement beyond what was sent.
+    let mut m = Session::new(master(100), at(0));
+    let mut r = Session::new(replica(40, 40), at(0));
+    pump(&mut m, &mut r, at(1));
+    events(&mut m);
+    let mut bytes = Vec::new();
+    Message::Ack {
+        kind: AckKind::Stored,
+        at: Point { epoch: 7, seq: 41 },
+    }
+    .encode(&mut bytes);
+    m.receive(&bytes, at(2));
+    let (reason, text, _) = closed(&mut m);
+    assert_eq!(reason, Reason::Protocol);
+    assert!(text.contains("beyond the last record sent"), "{text}");
+    master_hello.clear();
+}
+
+#[test]
+fn heartbeats_keep_a_session_alive_and_silence_ends_it() {
+    let (mut m, mut r) = (
+        Session::new(master(10), at(0)),
+        Session::new(replica(10, 10), at(0)),
+    );
+    pump(&mut m, &mut r, at(0));
+    events(&mut m);
+    events(&mut r);
+    // Ten minutes of heartbeats: both stay connected.
+    let mut now = 0;
+    while now < 600_000 {
+        let next = m.poll_timeout().unwrap().min(r.poll_timeout().unwrap());
+        now = next.as_nanos() / 1_000_000;
+        m.handle_timeout(next);
+        r.handle_timeout(next);
+        pump(&mut m, &mut r, next);
+    }
+    assert!(m.is_connected() && r.is_connected());
+    assert!(events(&mut m).is_empty());
+    // The replica goes quiet: the master gives up after the timeout, not
+    // before.
+    let quiet = at(now);
+    let deadline = m.poll_timeout().unwrap();
+    assert!(deadline <= quiet.saturating_add(Duration::from_secs(3)));
+    m.handle_timeout(quiet.saturating_add(Duration::from_secs(29)));
+    assert!(m.is_connected());
+    m.handle_timeout(quiet.saturating_add(Duration::from_secs(30)));
+    let evs = events(&mut m);
+    assert_eq!(evs[0], Event::Silent);
+    assert!(matches!(
+        evs[1],
+        Event::Closed {
+            reason: Reason::Timeout,
+            by_peer: false,
+            ..
+        }
+    ));
+    assert_eq!(m.poll_timeout(), None);
+    // A peer that never says hello: the handshake times out.
+    let mut m = Session::new(master(10), at(0));
+    m.handle_timeout(at(30_000));
+    assert_eq!(closed(&mut m).0, Reason::Timeout);
+}
+
+/// A run of the master's records through sessions that the link cuts at
+/// random points (losing what was in flight), each followed by a new
+/// session that resumes after the replica's stored point.
+fn run_with_cuts(records: u64, cuts: &[(usize, usize)], chunk: usize) -> Vec<u64> {
+    let mut stored: Vec<u64> = Vec::new();
+    let mut cuts = cuts.iter().copied();
+    let mut now = 0u64;
+    for _session in 0..(cuts.len() + 2) {
+        now += 1;
+        let last = stored.last().copied().unwrap_or(0);
+        let mut rc = replica(last, last);
+        rc.window = 64;
+        let mut m = Session::new(master(records), at(now));
+        let mut r = Session::new(rc, at(now));
+        // The cut: after `steps` exchanges, drop `lose` bytes in flight.
+        let (steps, lose) = cuts.next().unwrap_or((usize::MAX, 0));
+        let mut step = 0;
+        'session: loop {
+            // The master sends what the window allows.
+            while m.is_connected() && m.last_seq() < records {
+                let seq = m.last_seq() + 1;
+                if m.send_journal(seq, seq, Bytes::from(seq.to_le_bytes().to_vec()))
+                    .is_err()
+                {
+                    break;
+                }
+            }
+            while let Some(e) = r.poll_event() {
+                if let Event::Journal { first, frames, .. } = e {
+                    let mut b = [0u8; 8];
+                    b.copy_from_slice(&frames);
+                    assert_eq!(u64::from_le_bytes(b), first);
+                    stored.push(first);
+                    r.ack(
+                        AckKind::Stored,
+                        Point {
+                            epoch: 7,
+                            seq: first,
+                        },
+                    )
+                    .unwrap();
+                    r.grant(8).unwrap();
+                }
+            }
+            while m.poll_event().is_some() {}
+            let (x, y) = (m.take_output(), r.take_output());
+            if x.is_empty() && y.is_empty() && (m.last_seq() >= records || !m.is_connected()) {
+                break 'session;
+            }
+            step += 1;
+            assert!(step < 100_000, "the session stalled");
+            if step == steps {
+                // The link drops: part of what was in flight arrives.
+                let keep = x.len().saturating_sub(lose);
+                for c in x[..keep].chunks(chunk) {
+                    r.receive(c, at(now));
+                }
+                while let Some(e) = r.poll_event() {
+                    if let Event::Journal { first, .. } = e {
+                        stored.push(first);
+                    }
+                }
+                break 'session;
+            }
+            for c in x.chunks(chunk) {
+                r.receive(c, at(now));
+            }
+            for c in y.chunks(chunk) {
+                m.receive(c, at(now));
+            }
+        }
+    }
+    stored
+}
+
+proptest! {
+    /// Whatever the cuts and the chunking, the replica ends with every
+    /// record exactly once, in order.
+    #[test]
+    fn link_cuts_never_skip_or_repeat_a_record(
+        records in 1u64..60,
+        cuts in proptest::collection::vec((1usize..40, 0usize..200), 0..6),
+        chunk in 1usize..50,
+    ) {
+        let stored = run_with_cuts(records, &cuts, chunk);
+        prop_assert_eq!(stored, (1..=records).collect::<Vec<_>>());
+    }
+
+    /// Any chunking of the two byte streams gives the same events.
+    #[test]
+    fn any_chunking_gives_the_same_events(a in 1usize..40, b in 1usize..40) {
+        let run = |chunk_m: usize, chunk_r: usize| {
+            let (mut m, mut r) = (
+                Session::new(master(20), at(0)),
+                Session::new(replica(5, 5), at(0)),
+            );
+            let mut log = Vec::new();
+            for round in 0..8 {
+                if m.is_connected() {
+                    let seq = m.last_seq() + 1;
+                    let _ = m.send_journal(seq, seq + 1, Bytes::from(vec![round as u8; 30]));
+                }
+                if r.is_connected() && r.last_seq() > 5 {
+                    let _ = r.ack(AckKind::Stored, Point { epoch: 7, seq: r.last_seq() });
+                    let _ = r.grant(30);
+                }
+                let (x, y) = (m.take_output(), r.take_output());
+                for c in x.chunks(chunk_m) {
+                    r.receive(c, at(round));
+                }
+                for c in y.chunks(chunk_r) {
+                    m.receive(c, at(round));
+                }
+                log.extend(events(&mut m).into_iter().map(|e| format!("m {e:?}")));
+                log.extend(events(&mut r).into_iter().map(|e| format!("r {e:?}")));
+            }
+            log
+        };
+        prop_assert_eq!(run(a, b), run(usize::MAX, usize::MAX));
+    }
+}
