@@ -683,3 +683,47 @@ fn large_deltas_are_staged_in_a_file_and_half_rewritten_files_copied() {
         assert_eq!(names.len(), 2, "no staging or temporary file left");
     }
 }
+
+/// Issue 13: a file of several read pieces with threads to spare is read
+/// ahead (the replica signed and the master hashed on the reading thread):
+/// the result is the same, updated in place, holes included, and a copy
+/// still works when data moved.
+#[test]
+fn read_ahead_with_threads_gives_the_same_result() {
+    let dir = tempfile::tempdir().unwrap();
+    let (m, r) = (dir.path().join("m"), dir.path().join("r"));
+    let len = 21 << 20; // more than two 4 MiB pieces, not a multiple
+    let base = noise(len, 11);
+    let mut master = base.clone();
+    for at in [5 << 20, (13 << 20) + 123, len - 700] {
+        master[at..at + 500].fill(0xEE);
+    }
+    for threads in [1, 2] {
+        fs::write(&r, &base).unwrap();
+        // The master has a hole in the middle (zeros, never written).
+        let f = fs::File::create(&m).unwrap();
+        f.set_len(len as u64).unwrap();
+        f.write_all_at(&master[..8 << 20], 0).unwrap();
+        f.write_all_at(&master[12 << 20..], 12 << 20).unwrap();
+        let mut want = master.clone();
+        want[8 << 20..12 << 20].fill(0);
+        let stats = sync_file(&m, &r, &small_in_place().block_len(None).threads(threads)).unwrap();
+        assert!(fs::read(&r).unwrap() == want, "threads {threads}");
+        assert!(!stats.fell_back, "threads {threads}: {stats:?}");
+        // The hole differs from the replica's data: those blocks travel.
+        assert!(
+            stats.literal_bytes < (6 << 20),
+            "threads {threads}: {stats:?}"
+        );
+        // Data that moved: a new file, still right.
+        let mut shifted = vec![1u8; 4096];
+        shifted.extend_from_slice(&base);
+        fs::write(&m, &shifted).unwrap();
+        let stats = sync_file(&m, &r, &small_in_place().block_len(None).threads(threads)).unwrap();
+        assert!(fs::read(&r).unwrap() == shifted, "threads {threads}");
+        assert!(
+            !stats.in_place && !stats.fell_back,
+            "threads {threads}: {stats:?}"
+        );
+    }
+}

@@ -28,7 +28,7 @@ use super::inplace::{self, Applied, Hook, Leaves, Stage};
 use rha_core::signature::block::{
     block_len_for, compare_fixed, DeltaFormat, DeltaJob, FixedDeltaJob, InPlacePatch, JobError,
     PatchError, PatchOptions, ReadAt, Signature, SignatureError, SignatureJob, SignatureLoader,
-    SignatureParams, SparsePatchJob, StrongHash, WriteAt, DEFAULT_MAX_BLOCKS,
+    SignatureParams, SparsePatchJob, StrongHash, WholeFileHasher, WriteAt, DEFAULT_MAX_BLOCKS,
 };
 
 use super::sparse_io::CHUNK;
@@ -240,59 +240,57 @@ fn sign_file_with(
     if let Some(bl) = block_len {
         params = params.with_block_len(bl)?;
     }
-    // The whole-file hash's block hashes cost more than the signature's:
-    // with threads to spare, one of them hashes each piece for those while
-    // the others sign it.
-    let leaves_apart = leaves.is_some() && threads > 1;
-    let job_threads = if leaves_apart { threads - 1 } else { threads };
+    // A file of several pieces is read ahead on a thread of its own, which
+    // also computes the signature's hashes while this one computes the
+    // whole-file hash's block hashes: the two halves of the work take about
+    // the same time, and two threads is what two cores are best used for
+    // (a third, hashing beside them, only queued behind the reader).
+    let read_ahead = threads > 1 && len > 2 * CHUNK as u64;
+    let job_threads = if read_ahead { 1 } else { threads };
     let mut job = SignatureJob::new(params).with_threads(job_threads);
     let mut loader = SignatureLoader::new(DEFAULT_MAX_BLOCKS);
     let mut out = vec![0u8; 256 << 10];
     let mut sig_len = 0u64;
-    let mut reader = SparseReader::new(&file, len);
-    while let Some(piece) = reader.next_piece().map_err(io_err(path))? {
-        match piece {
-            Piece::Data(input) => {
-                let mut sign = |mut input: &[u8]| -> Result<(), BlockSyncError> {
-                    loop {
-                        let p = job.run(input, &mut out, false)?;
-                        input = &input[p.consumed..];
-                        loader.feed(&out[..p.produced])?;
-                        sig_len += p.produced as u64;
-                        if input.is_empty() && p.produced < out.len() {
-                            return Ok(());
-                        }
+    {
+        let sign = |piece: Piece<'_>| -> Result<(), BlockSyncError> {
+            match piece {
+                Piece::Data(mut input) => loop {
+                    let p = job.run(input, &mut out, false)?;
+                    input = &input[p.consumed..];
+                    loader.feed(&out[..p.produced])?;
+                    sig_len += p.produced as u64;
+                    if input.is_empty() && p.produced < out.len() {
+                        return Ok(());
                     }
-                };
-                match leaves.as_deref_mut() {
-                    Some(l) if leaves_apart => std::thread::scope(|scope| {
-                        let hashing = scope.spawn(|| l.update(input));
-                        let signed = sign(input);
-                        hashing
-                            .join()
-                            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-                        signed
-                    })?,
-                    Some(l) => {
-                        l.update(input);
-                        sign(input)?;
-                    }
-                    None => sign(input)?,
-                }
-            }
-            Piece::Zeros(mut zeros) => {
-                if let Some(l) = leaves.as_deref_mut() {
-                    l.zeros(zeros);
-                }
-                loop {
+                },
+                Piece::Zeros(mut zeros) => loop {
                     let p = job.run_zeros(zeros, &mut out)?;
                     zeros -= p.consumed as u64;
                     loader.feed(&out[..p.produced])?;
                     sig_len += p.produced as u64;
                     if zeros == 0 && p.produced < out.len() {
-                        break;
+                        return Ok(());
                     }
+                },
+            }
+        };
+        let leaf = |piece: Piece<'_>| -> Result<(), BlockSyncError> {
+            if let Some(l) = leaves.as_deref_mut() {
+                match piece {
+                    Piece::Data(input) => l.update(input),
+                    Piece::Zeros(zeros) => l.zeros(zeros),
                 }
+            }
+            Ok(())
+        };
+        if read_ahead {
+            super::sparse_io::read_ahead(&file, len, io_err(path), sign, leaf)?;
+        } else {
+            let (mut sign, mut leaf) = (sign, leaf);
+            let mut reader = SparseReader::new(&file, len);
+            while let Some(piece) = reader.next_piece().map_err(io_err(path))? {
+                leaf(piece)?;
+                sign(piece)?;
             }
         }
     }
@@ -491,9 +489,19 @@ fn sync_rolling(
     let basis_len = basis_meta.len();
     let tmp = temp_beside(replica);
     let out = File::create(&tmp).map_err(io_err(&tmp))?;
+    // A master of several pieces is read ahead on a thread of its own,
+    // which also computes its whole-file hash, while this one searches it.
+    let read_ahead = options.threads > 1 && mlen > 2 * CHUNK as u64;
+    let block_len = sig.block_len();
     let result = (|| {
+        let delta = DeltaJob::new(sig, DeltaFormat::Rha);
+        let delta = if read_ahead {
+            delta.with_external_file_hash()
+        } else {
+            delta.with_threads(options.threads)
+        };
         let mut driver = Driver {
-            delta: DeltaJob::new(sig, DeltaFormat::Rha).with_threads(options.threads),
+            delta,
             stage: in_place_allowed(&basis_meta, options).then(|| Stage::new(replica, basis_len)),
             pipe: Pipeline {
                 patch: SparsePatchJob::new(
@@ -508,14 +516,21 @@ fn sync_rolling(
             dbuf: vec![0u8; 256 << 10],
             delta_bytes: 0,
         };
-        // With threads to spare, the next piece of a master of several
-        // pieces is read while the last one is searched.
         let each = |piece: Piece<'_>| match piece {
             Piece::Data(input) => driver.data(input),
             Piece::Zeros(n) => driver.zeros(n),
         };
-        if options.threads > 1 && mlen > 2 * CHUNK as u64 {
-            super::sparse_io::read_ahead(&m, mlen, io_err(master), each)?;
+        if read_ahead {
+            let mut file_hash = WholeFileHasher::new(block_len);
+            let hash = |piece: Piece<'_>| {
+                match piece {
+                    Piece::Data(input) => file_hash.update(input),
+                    Piece::Zeros(n) => file_hash.update_zeros(n),
+                }
+                Ok(())
+            };
+            super::sparse_io::read_ahead(&m, mlen, io_err(master), hash, each)?;
+            driver.delta.set_file_hash(file_hash.finalize());
         } else {
             let mut each = each;
             let mut reader = SparseReader::new(&m, mlen);

@@ -175,40 +175,27 @@ impl<'a> SparseReader<'a> {
     }
 }
 
-impl SparseReader<'_> {
-    /// [`next_piece`](Self::next_piece), handing the bytes of a data piece
-    /// over in `spare` (the reader keeps the buffer `spare` held): the
-    /// `Some(Ok(n))` data piece is `spare[..n]`, `Some(Err(n))` a hole of
-    /// `n` bytes.
-    fn next_piece_owned(&mut self, spare: &mut Vec<u8>) -> io::Result<Option<Result<usize, u64>>> {
-        let piece = match self.next_piece()? {
-            None => return Ok(None),
-            Some(Piece::Zeros(n)) => return Ok(Some(Err(n))),
-            Some(Piece::Data(d)) => d.len(),
-        };
-        std::mem::swap(&mut self.buf, spare);
-        Ok(Some(Ok(piece)))
-    }
-}
-
 /// Buffers [`read_ahead`] adds to the reader's own: while the caller works
-/// on a piece in one, the reader reads the next into its own; memory stays
-/// within a few MiB of a plain read.
+/// on a piece in one, the reader reads the next into its own, and swaps
+/// the two when the caller hands the first back; memory stays within one
+/// piece (4 MiB) of a plain read.
 const READ_AHEAD_SPARES: usize = 1;
 
 /// Reads `file` (its first `len` bytes) as [`SparseReader`] does, on a
 /// thread of its own that reads the next piece while `each` works on the
-/// last one; stops at the first error of either (a read error is turned
-/// into `E` by `read_err`).
-pub(crate) fn read_ahead<E>(
+/// last one. `on_reader` sees each piece first, on the reading thread (work
+/// that can run beside `each`'s). Stops at the first error of any of them
+/// (a read error is turned into `E` by `read_err`).
+pub(crate) fn read_ahead<E: Send>(
     file: &File,
     len: u64,
-    read_err: impl FnOnce(io::Error) -> E,
+    read_err: impl FnOnce(io::Error) -> E + Send,
+    mut on_reader: impl FnMut(Piece<'_>) -> Result<(), E> + Send,
     mut each: impl FnMut(Piece<'_>) -> Result<(), E>,
 ) -> Result<(), E> {
     use std::sync::mpsc::{channel, sync_channel};
-    type Read = io::Result<Option<(Vec<u8>, Result<usize, u64>)>>;
-    let (full_tx, full) = sync_channel::<Read>(READ_AHEAD_SPARES);
+    type Read<E> = Result<Option<(Vec<u8>, Result<usize, u64>)>, E>;
+    let (full_tx, full) = sync_channel::<Read<E>>(READ_AHEAD_SPARES);
     let (free, free_rx) = channel::<Vec<u8>>();
     for _ in 0..READ_AHEAD_SPARES {
         let _ = free.send(Vec::new());
@@ -218,11 +205,39 @@ pub(crate) fn read_ahead<E>(
     std::thread::scope(move |scope| {
         scope.spawn(move || {
             let mut reader = SparseReader::new(file, len);
-            // Until the end, an error, or the consumer leaving.
-            while let Ok(mut buf) = free_rx.recv() {
-                let read = reader
-                    .next_piece_owned(&mut buf)
-                    .map(|p| p.map(|p| (buf, p)));
+            loop {
+                // Read first (into the reader's own buffer), then wait for
+                // the consumer to hand back a buffer to swap it with: the
+                // read overlaps the consumer's work on the last piece.
+                let piece = match reader.next_piece() {
+                    Ok(piece) => piece,
+                    Err(e) => {
+                        let _ = full_tx.send(Err(read_err(e)));
+                        return;
+                    }
+                };
+                let read = match piece {
+                    None => Ok(None),
+                    Some(piece) => {
+                        let shape = match piece {
+                            Piece::Data(d) => Ok(d.len()),
+                            Piece::Zeros(n) => Err(n),
+                        };
+                        match on_reader(piece) {
+                            Err(e) => Err(e),
+                            Ok(()) => match shape {
+                                Err(n) => Ok(Some((Vec::new(), Err(n)))),
+                                Ok(n) => {
+                                    let Ok(mut spare) = free_rx.recv() else {
+                                        return; // the consumer left
+                                    };
+                                    std::mem::swap(&mut reader.buf, &mut spare);
+                                    Ok(Some((spare, Ok(n))))
+                                }
+                            },
+                        }
+                    }
+                };
                 let last = !matches!(read, Ok(Some(_)));
                 if full_tx.send(read).is_err() || last {
                     return;
@@ -231,22 +246,18 @@ pub(crate) fn read_ahead<E>(
         });
         loop {
             let Ok(read) = full.recv() else {
-                return Err(read_err(io::Error::other("the read-ahead thread stopped")));
+                // The reader ended without a last message: it panicked,
+                // and the scope raises that again.
+                return Ok(());
             };
-            let read = match read {
-                Ok(read) => read,
-                Err(e) => return Err(read_err(e)),
-            };
-            match read {
+            match read? {
                 None => return Ok(()),
                 Some((buf, Ok(n))) => {
                     each(Piece::Data(&buf[..n]))?;
                     let _ = free.send(buf);
                 }
-                Some((buf, Err(zeros))) => {
-                    each(Piece::Zeros(zeros))?;
-                    let _ = free.send(buf);
-                }
+                // A hole comes with no buffer: none goes back.
+                Some((_, Err(zeros))) => each(Piece::Zeros(zeros))?,
             }
         }
     })
@@ -330,10 +341,18 @@ mod tests {
         let f = File::open(&path).unwrap();
         let (want, want_holes) = read_all(SparseReader::new(&f, len));
         let (mut got, mut holes, mut pieces) = (Vec::new(), 0, 0);
+        let mut seen_first = 0u64;
         read_ahead(
             &f,
             len,
             |e| e,
+            |piece| {
+                seen_first += match piece {
+                    Piece::Data(d) => d.len() as u64,
+                    Piece::Zeros(n) => n,
+                };
+                Ok(())
+            },
             |piece| {
                 pieces += 1;
                 match piece {
@@ -349,6 +368,7 @@ mod tests {
         .unwrap();
         assert!(got == want);
         assert_eq!(holes, want_holes);
+        assert_eq!(seen_first, len);
 
         // The consumer's error ends the run at once (the reader, ahead of
         // it, is stopped and waited for).
@@ -357,6 +377,7 @@ mod tests {
             &f,
             len,
             |e| e,
+            |_| Ok(()),
             |_| {
                 seen += 1;
                 Err(io::Error::other("stop here"))
@@ -372,9 +393,20 @@ mod tests {
             &dir_handle,
             10,
             |e| format!("read: {e}"),
+            |_| Ok(()),
             |_| Ok::<(), String>(()),
         )
         .unwrap_err();
         assert!(err.starts_with("read: "), "{err}");
+        // An error of the reader's own work ends the run too.
+        let err = read_ahead(
+            &f,
+            len,
+            |e| e.to_string(),
+            |_| Err("the hook failed".to_string()),
+            |_| Ok(()),
+        )
+        .unwrap_err();
+        assert_eq!(err, "the hook failed");
     }
 }

@@ -157,6 +157,8 @@ pub struct DeltaJob {
     /// The new file's whole-file hash (the rha format only: an rdiff delta
     /// carries none).
     file: Option<FileHasher>,
+    /// The whole-file hash comes from the caller ([`Self::set_file_hash`]).
+    external_hash: Option<[u8; 32]>,
     /// New-file bytes taken so far.
     fed: u64,
     threads: usize,
@@ -195,6 +197,7 @@ impl DeltaJob {
         Self {
             bl: sig.block_len() as usize,
             file: (format == DeltaFormat::Rha).then(|| FileHasher::new(sig.block_len())),
+            external_hash: None,
             fed: 0,
             sig,
             index,
@@ -224,6 +227,28 @@ impl DeltaJob {
     pub fn with_threads(mut self, threads: usize) -> Self {
         self.set_threads(threads);
         self
+    }
+
+    /// The caller computes the new file's whole-file hash itself (a
+    /// [`WholeFileHasher`](super::WholeFileHasher) over the same bytes, with
+    /// the signature's block length, for example on its reading thread)
+    /// and passes it to [`set_file_hash`](Self::set_file_hash) before the
+    /// last [`run`](Self::run); the job then hashes nothing but blocks. A
+    /// delta whose hash was never set carries a zero hash, which no patch
+    /// accepts. No effect on an rdiff delta.
+    pub fn with_external_file_hash(mut self) -> Self {
+        if self.file.take().is_some() {
+            self.external_hash = Some([0; 32]);
+        }
+        self
+    }
+
+    /// The new file's whole-file hash, for a job made
+    /// [`with_external_file_hash`](Self::with_external_file_hash).
+    pub fn set_file_hash(&mut self, hash: [u8; 32]) {
+        if self.external_hash.is_some() {
+            self.external_hash = Some(hash);
+        }
     }
 
     /// [`with_threads`](Self::with_threads) on a job held by reference.
@@ -643,7 +668,10 @@ impl DeltaJob {
             self.enc.copy((n - 1) * self.bl as u64, len, self.out.buf());
             self.stats.matched_bytes += len;
         }
-        let hash = self.file.take().map_or([0; 32], FileHasher::finalize);
+        let hash = self
+            .file
+            .take()
+            .map_or(self.external_hash.unwrap_or([0; 32]), FileHasher::finalize);
         self.enc.end(self.fed, &hash, self.out.buf());
     }
 }

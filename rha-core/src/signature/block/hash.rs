@@ -180,6 +180,34 @@ impl FileHasher {
     }
 }
 
+/// The whole-file hash of an rha delta ([`file_hash`]), computed
+/// incrementally: for a caller that hashes the new file on a thread of its
+/// own and hands the result to [`DeltaJob::set_file_hash`](super::DeltaJob::set_file_hash).
+#[derive(Debug, Clone)]
+pub struct WholeFileHasher(FileHasher);
+
+impl WholeFileHasher {
+    /// A hasher for blocks of `block_len` bytes (the signature's).
+    pub fn new(block_len: u32) -> Self {
+        Self(FileHasher::new(block_len))
+    }
+
+    /// Adds the next bytes of the file.
+    pub fn update(&mut self, data: &[u8]) {
+        self.0.update(data);
+    }
+
+    /// Adds `len` zero bytes (a hole), at the cost of a hash per block.
+    pub fn update_zeros(&mut self, len: u64) {
+        self.0.push_zeros(len);
+    }
+
+    /// The hash of everything added.
+    pub fn finalize(self) -> [u8; 32] {
+        self.0.finalize()
+    }
+}
+
 /// The whole-file hash of `data` with blocks of `block_len` bytes.
 pub fn file_hash(data: &[u8], block_len: u32) -> [u8; 32] {
     let mut h = FileHasher::new(block_len);

@@ -67,7 +67,7 @@ pub use format::{
     Command, DeltaDecoder, DeltaFormat, DELTA_HEADER_LEN, DELTA_MAGIC, DELTA_VERSION, MAX_LITERAL,
     RDIFF_DELTA_MAGIC,
 };
-pub use hash::file_hash;
+pub use hash::{file_hash, WholeFileHasher};
 pub use journal::{delta_to_ops, MAX_WRITE_OP};
 pub use ops::{DeltaOpsJob, OpsStep};
 pub use params::{

@@ -1007,3 +1007,43 @@ fn bytes_after_the_end_are_found_in_any_chunk() {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    /// A delta whose whole-file hash the caller computed (on its own
+    /// thread, in its own chunks) is byte for byte the delta the job
+    /// computes itself; without the hash, no patch accepts it.
+    #[test]
+    fn an_external_whole_file_hash_gives_the_same_delta(
+        basis in data_strategy(),
+        edits in proptest::collection::vec((any::<usize>(), any::<u8>(), proptest::collection::vec(any::<u8>(), 1..300)), 0..5),
+        block_len in prop_oneof![Just(16u32), Just(64), Just(1024)],
+        step in 1usize..5000,
+        hash_step in 1usize..5000,
+    ) {
+        let new = edited(&basis, &edits);
+        let own = delta_threads(sig(&basis, block_len), &new, 1, step);
+        let signature = sig(&basis, block_len);
+        let mut hasher = WholeFileHasher::new(signature.block_len());
+        for c in new.chunks(hash_step) {
+            hasher.update(c);
+        }
+        let mut job = DeltaJob::new(signature, DeltaFormat::Rha).with_external_file_hash();
+        let mut set = Some(hasher.finalize());
+        let external = drive(&new, step, |i, o, e| {
+            if e {
+                if let Some(h) = set.take() {
+                    job.set_file_hash(h);
+                }
+            }
+            job.run(i, o, e)
+        });
+        prop_assert_eq!(&external, &own);
+        prop_assert_eq!(patch_of(&basis[..], &own, u64::MAX).unwrap(), new.clone());
+
+        let mut unset = DeltaJob::new(sig(&basis, block_len), DeltaFormat::Rha).with_external_file_hash();
+        let without = drive(&new, step, |i, o, e| unset.run(i, o, e));
+        prop_assert!(patch_of(&basis[..], &without, u64::MAX).is_err());
+    }
+}
