@@ -15,8 +15,8 @@ checks every result.
 
 Cases (names for --case):
   sync-full      first full copy: rha sync vs rsync -a (each into a new
-                 directory, the previous copy deleted and the file
-                 system settled first: see SyncCase.settle)
+                 directory; the last round's copies are deleted and the
+                 file system settles before each round: SyncCase.settle)
   sync-nochange  re-sync of an identical tree
   sync-append    1% of the files appended to, then re-synced
                  (the sync cases also time rsync -aX, which carries extended
@@ -111,6 +111,12 @@ class SyncCase(Case):
         self.files = sorted(p for p in self.master.rglob("*") if p.is_file() and not p.is_symlink())
 
     def prepare_round(self, i):
+        if self.kind == "full":
+            # Every tool copies into a new directory: the last round's
+            # copies go first, all at once, then the file system settles.
+            for tool in self.tools:
+                shutil.rmtree(self.replica[tool], ignore_errors=True)
+            self.settle()
         # Both replicas start each round equal to the master (untimed).
         if self.kind != "full":
             for tool in self.tools:
@@ -125,31 +131,24 @@ class SyncCase(Case):
                     f.write(os.urandom(4096))
 
     def prepare(self, tool):
-        if self.kind == "full":
-            shutil.rmtree(self.replica[tool], ignore_errors=True)
-            self.settle()
+        pass
 
     def settle(self):
         """Leaves the file system as a fresh copy would find it.
 
         ext4 without a journal (as on this project's test machine) checks,
         for every inode it allocates, whether the inode was freed in the
-        last minute, reading its inode-table block when that block is
-        cached. Right after the previous copy was deleted, every candidate
-        is such an inode: a copy then spends most of its time (2-3x, for
-        any tool) skipping them, under the directory's lock. So the deleted
-        copy is flushed, the caches are dropped (the freed inodes' table
-        blocks leave memory) and the master is read back in, so that the
-        page cache is warm again and the same for every tool. Without
-        root, the case waits the minute out instead.
+        last minute (five if its inode-table block is still dirty), and
+        skips it if so. Right after the previous copies were deleted most
+        candidates are such inodes, and a copy spends up to twice its time
+        skipping them, by an amount that varies from run to run. So the
+        deleted copies are flushed and the minute is waited out. The master
+        stays in the page cache (it is read once more to make sure); caches
+        are not dropped, since on a virtual machine that hands freed memory
+        back to its host the next copy would pay for faulting it in again.
         """
         os.sync()
-        try:
-            with open("/proc/sys/vm/drop_caches", "w") as f:
-                f.write("3\n")
-        except OSError:
-            time.sleep(65)
-            return
+        time.sleep(61)
         for p in self.files:
             with open(p, "rb") as f:
                 while f.read(1 << 20):

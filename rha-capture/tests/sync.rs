@@ -982,3 +982,40 @@ fn a_file_step_failing_in_a_worker_names_the_file_and_ends_the_run() {
         assert_same(&master, &replica);
     }
 }
+
+/// Contents copied in the kernel, and through a buffer where the kernel
+/// cannot (a master on another file system: tmpfs), with holes kept.
+#[test]
+fn files_copy_across_file_systems_and_keep_their_holes() {
+    let shm = Path::new("/dev/shm");
+    let dir = tempfile::tempdir().unwrap();
+    let other = if shm.is_dir() {
+        tempfile::tempdir_in(shm).unwrap()
+    } else {
+        tempfile::tempdir().unwrap()
+    };
+    for master in [dir.path().join("m"), other.path().join("m")] {
+        fs::create_dir_all(&master).unwrap();
+        let data = noise_bytes(3 << 20);
+        write(&master.join("plain"), &data);
+        let f = File::create(master.join("sparse")).unwrap();
+        f.set_len(64 << 20).unwrap();
+        f.write_all_at(&data[..4096], 40 << 20).unwrap();
+        let replica = dir.path().join(format!("r-{}", master.starts_with(shm)));
+        let report = sync(&master, &replica, &options(), &mut ()).unwrap();
+        assert_eq!(fs::read(replica.join("plain")).unwrap(), data);
+        let sparse = fs::read(replica.join("sparse")).unwrap();
+        assert_eq!(sparse.len(), 64 << 20);
+        assert_eq!(&sparse[40 << 20..(40 << 20) + 4096], &data[..4096]);
+        assert!(sparse[..40 << 20].iter().all(|&b| b == 0));
+        let meta = fs::metadata(replica.join("sparse")).unwrap();
+        assert!(meta.blocks() * 512 < (1 << 20), "{} blocks", meta.blocks());
+        assert_eq!(report.literal_bytes, (3 << 20) + 4096, "{report:?}");
+    }
+}
+
+fn noise_bytes(len: usize) -> Vec<u8> {
+    (0..len as u64)
+        .map(|i| (i.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as u8)
+        .collect()
+}

@@ -66,8 +66,10 @@ pub(crate) struct SyncArgs {
     /// nothing is changed. With `--dry-run`, only says what would be dropped.
     #[arg(long)]
     pub(crate) drop_rewind_points: bool,
-    /// Files transferred at once (0: one per core; 1: one after another).
-    #[arg(long, value_name = "N", default_value_t = 0)]
+    /// Files transferred at once, each by its own thread (default 1: on a
+    /// local disk more threads contend in the kernel; more help where each
+    /// file waits on a slow or remote device).
+    #[arg(long, value_name = "N", default_value_t = 1)]
     pub(crate) jobs: usize,
 }
 
