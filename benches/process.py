@@ -15,8 +15,8 @@ checks every result.
 
 Cases (names for --case):
   sync-full      first full copy: rha sync vs rsync -a (each into a new
-                 directory; the last round's copies are deleted and the
-                 file system settles before each round: SyncCase.settle)
+                 directory, the previous copy deleted and the file system
+                 settled first: SyncCase.settle; about a minute per run)
   sync-nochange  re-sync of an identical tree
   sync-append    1% of the files appended to, then re-synced
                  (the sync cases also time rsync -aX, which carries extended
@@ -91,7 +91,14 @@ class Case:
         pass
 
     def prepare(self, tool):
-        pass
+        if self.kind == "full":
+            # Every tool copies into a new directory, with no other copy
+            # about: the last one goes first (several would crowd the page
+            # cache and make later runs pay for reclaim), then the file
+            # system settles.
+            for t in self.tools:
+                shutil.rmtree(self.replica[t], ignore_errors=True)
+            self.settle()
 
     def check(self, tool):
         pass
@@ -111,12 +118,6 @@ class SyncCase(Case):
         self.files = sorted(p for p in self.master.rglob("*") if p.is_file() and not p.is_symlink())
 
     def prepare_round(self, i):
-        if self.kind == "full":
-            # Every tool copies into a new directory: the last round's
-            # copies go first, all at once, then the file system settles.
-            for tool in self.tools:
-                shutil.rmtree(self.replica[tool], ignore_errors=True)
-            self.settle()
         # Both replicas start each round equal to the master (untimed).
         if self.kind != "full":
             for tool in self.tools:
@@ -131,7 +132,14 @@ class SyncCase(Case):
                     f.write(os.urandom(4096))
 
     def prepare(self, tool):
-        pass
+        if self.kind == "full":
+            # Every tool copies into a new directory, with no other copy
+            # about: the last one goes first (several would crowd the page
+            # cache and make later runs pay for reclaim), then the file
+            # system settles.
+            for t in self.tools:
+                shutil.rmtree(self.replica[t], ignore_errors=True)
+            self.settle()
 
     def settle(self):
         """Leaves the file system as a fresh copy would find it.
