@@ -534,3 +534,110 @@ proptest! {
         prop_assert_eq!(run(a, b), run(usize::MAX, usize::MAX));
     }
 }
+
+/// The golden transcript: a scripted session (handshake, journal frames
+/// from the journal writer, acks, window, heartbeats, controls, close),
+/// both directions as sent.
+fn transcript() -> (Vec<u8>, Vec<u8>) {
+    use crate::journal::{JournalWriter, Op, RelPath, WriterConfig};
+    let (mut m, mut r) = (
+        Session::new(master(3), at(0)),
+        Session::new(replica(1, 1), at(0)),
+    );
+    let (mut to_replica, mut to_master) = (Vec::new(), Vec::new());
+    let mut step = |m: &mut Session, r: &mut Session, now| {
+        let (x, y) = (m.take_output(), r.take_output());
+        r.receive(&x, at(now));
+        m.receive(&y, at(now));
+        to_replica.extend_from_slice(&x);
+        to_master.extend_from_slice(&y);
+    };
+    step(&mut m, &mut r, 1);
+    step(&mut m, &mut r, 1);
+    // Records 2 and 3 of the journal, as the writer frames them.
+    let mut w = JournalWriter::new(
+        Vec::new(),
+        WriterConfig::default().stream_header(false).first_seq(2),
+    );
+    let path = RelPath::new("data/file").unwrap();
+    w.append(
+        1_000,
+        &Op::Write {
+            path: path.clone(),
+            offset: 0,
+            data: Bytes::from_static(b"hello"),
+        },
+    )
+    .unwrap();
+    w.append(2_000, &Op::SetLen { path, len: 5 }).unwrap();
+    let frames = w.into_inner().unwrap();
+    m.send_journal(2, 3, Bytes::from(frames)).unwrap();
+    step(&mut m, &mut r, 2);
+    r.ack(AckKind::Stored, Point { epoch: 7, seq: 3 }).unwrap();
+    r.ack(AckKind::Applied, Point { epoch: 7, seq: 2 }).unwrap();
+    r.grant(4096).unwrap();
+    m.control(Control::Pause).unwrap();
+    m.control(Control::Bookmark {
+        at: Point { epoch: 7, seq: 3 },
+        name: "nightly".into(),
+    })
+    .unwrap();
+    m.control(Control::Resume).unwrap();
+    step(&mut m, &mut r, 3);
+    m.handle_timeout(at(3_000));
+    r.handle_timeout(at(3_000));
+    step(&mut m, &mut r, 3_000);
+    m.close(Reason::Done, "shutdown");
+    step(&mut m, &mut r, 3_001);
+    (to_replica, to_master)
+}
+
+/// Version 1 of the session's bytes stays what it is: the committed
+/// transcripts decode, and today's code sends exactly them
+/// (`RHA_BLESS=1` rewrites them after a deliberate change).
+#[test]
+fn version_1_transcripts_stay_the_same() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data");
+    let (to_replica, to_master) = transcript();
+    let mut d = MessageDecoder::new();
+    d.feed(&to_replica);
+    let names: Vec<_> = std::iter::from_fn(|| d.next_message().unwrap())
+        .map(|m| m.name())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "hello",
+            "welcome",
+            "journal",
+            "control",
+            "control",
+            "control",
+            "heartbeat",
+            "close"
+        ]
+    );
+    for (name, fresh) in [
+        ("session-v1-master-to-replica.bin", &to_replica),
+        ("session-v1-replica-to-master.bin", &to_master),
+    ] {
+        let file = dir.join(name);
+        if std::env::var_os("RHA_BLESS").is_some() {
+            std::fs::write(&file, fresh).unwrap();
+        }
+        let golden = std::fs::read(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        assert!(
+            golden == *fresh,
+            "{name} changed: the session format is versioned"
+        );
+        let mut d = MessageDecoder::new();
+        d.feed(&golden);
+        let mut kinds = Vec::new();
+        while let Some(m) = d.next_message().unwrap() {
+            kinds.push(m.name());
+        }
+        assert_eq!(d.buffered(), 0);
+        assert_eq!(kinds.first(), Some(&"hello"), "{kinds:?}");
+        assert!(kinds.contains(&"heartbeat"), "{kinds:?}");
+    }
+}
