@@ -203,6 +203,8 @@ pub struct Session {
     next_heartbeat: Instant,
     /// The peer's last heartbeat time, echoed back.
     echo: u64,
+    /// The session's `tracing` span: open from `new` until it is dropped.
+    span: tracing::Span,
 }
 
 impl Session {
@@ -223,6 +225,11 @@ impl Session {
             last_heard: now,
             next_heartbeat: now.saturating_add(config.heartbeat),
             echo: 0,
+            span: tracing::info_span!(
+                "session",
+                role = role_name(config.role),
+                name = %config.name
+            ),
             config,
         };
         let hello = s.hello();
@@ -357,6 +364,11 @@ impl Session {
             text: text.to_owned(),
         });
         self.state = State::Closed;
+        if reason == Reason::Done {
+            tracing::info!(parent: &self.span, ?reason, text, "session closed");
+        } else {
+            tracing::warn!(parent: &self.span, ?reason, text, "session closed");
+        }
         self.events.push_back(Event::Closed {
             reason,
             text: text.to_owned(),
@@ -472,6 +484,11 @@ impl Session {
         match (self.state, m) {
             (_, Message::Close { reason, text }) => {
                 self.state = State::Closed;
+                if reason == Reason::Done {
+                    tracing::info!(parent: &self.span, ?reason, text, "session closed by the peer");
+                } else {
+                    tracing::warn!(parent: &self.span, ?reason, text, "session closed by the peer");
+                }
                 self.events.push_back(Event::Closed {
                     reason,
                     text,
@@ -609,6 +626,15 @@ impl Session {
             }
         };
         if let Some(peer) = self.peer.clone() {
+            tracing::info!(
+                parent: &self.span,
+                peer = %peer.name,
+                version = self.version,
+                resume_after = resume_after.seq,
+                epoch = resume_after.epoch,
+                sync_needed,
+                "session connected"
+            );
             self.events.push_back(Event::Connected {
                 peer,
                 version: self.version,

@@ -641,3 +641,23 @@ fn version_1_transcripts_stay_the_same() {
         assert!(kinds.contains(&"heartbeat"), "{kinds:?}");
     }
 }
+
+/// A refusal is logged on both sides, with its reason.
+#[test]
+fn refusals_are_logged_on_both_sides() {
+    let ((), logs) = crate::log_capture::capture(|| {
+        let mut rc = replica(5, 5);
+        rc.generations = gens(0x30, [0x20, 0x10]);
+        let (mut m, mut r) = (Session::new(master(10), at(0)), Session::new(rc, at(0)));
+        pump(&mut m, &mut r, at(1));
+    });
+    let closed: Vec<_> = logs
+        .iter()
+        .filter(|l| l.contains("session closed") && l.contains("Generations"))
+        .collect();
+    assert_eq!(closed.len(), 2, "{logs:#?}");
+    assert!(
+        closed.iter().any(|l| l.contains("newer than the master")),
+        "{logs:#?}"
+    );
+}
