@@ -496,6 +496,10 @@ impl<T: Target, S: Storage> Replica<T, S> {
             self.pending.clear();
             self.pending_bytes = 0;
             self.batch.clear();
+            if let Err(d) = self.log_mut()?.discard_batch() {
+                self.poisoned = true;
+                return Err(d.into());
+            }
             let applied = self.log.as_ref().and_then(|l| l.newest_point());
             if let (Some(back), true) = (
                 start.or(self.log.as_ref().and_then(|l| l.oldest_point())),
@@ -577,6 +581,16 @@ impl<T: Target, S: Storage> Replica<T, S> {
             // one it will be created with).
             inverse.retain(|op| !matches!(op, Op::SetAttr { .. }));
         }
+        // The entry goes to the log now: written out in pieces as the batch
+        // grows, durable with the batch's one sync in `flush`.
+        let base = self.last_seq.unwrap_or_else(|| {
+            self.pending
+                .first()
+                .map_or(rec.seq, |p| p.rec.seq)
+                .saturating_sub(1)
+        });
+        self.log_mut()?
+            .stream_entry(base, rec.seq, rec.timestamp_ns, &rec.op, &inverse)?;
         self.pending_bytes += inverse.iter().map(data_len).sum::<usize>() + data_len(&rec.op);
         self.batch.add(fp, self.pending.len());
         self.pending.push(Pending { rec, inverse });
@@ -612,20 +626,15 @@ impl<T: Target, S: Storage> Replica<T, S> {
         if self.pending.is_empty() {
             return Ok(());
         }
-        let base = self.last_seq.unwrap_or_else(|| self.pending[0].rec.seq - 1);
+        let base = self
+            .last_seq
+            .unwrap_or_else(|| self.pending[0].rec.seq.saturating_sub(1));
         let batch = std::mem::take(&mut self.pending);
-        // Payloads plus room for the frames and paths of every entry.
-        let hint = self.pending_bytes + batch.len() * 256;
         self.pending_bytes = 0;
         self.batch.clear();
-        let log = self.log_mut()?;
-        log.append_batch(
-            base,
-            batch
-                .iter()
-                .map(|p| (p.rec.seq, p.rec.timestamp_ns, &p.rec.op, &p.inverse[..])),
-            hint,
-        )?;
+        // The batch's entries were written as their records came: one sync
+        // makes them durable before any of its changes lands.
+        self.log_mut()?.commit_batch()?;
         for (i, p) in batch.iter().enumerate() {
             if let Err(source) = self.target.apply(&p.rec.op) {
                 // The records before it stay applied; this one may have

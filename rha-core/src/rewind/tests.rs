@@ -134,6 +134,8 @@ pub(super) fn config(batch: usize) -> ReplicaConfig {
         .segment_bytes(512)
         .checkpoint_ops(3)
         .elide_min(if batch % 2 == 0 { 4 } else { 512 })
+        // Entries written out one by one as they come, or with the sync.
+        .write_bytes(if batch % 3 == 1 { 1 } else { WRITE_BYTES })
 }
 
 pub(super) fn apply_all<T: Target, S: Storage>(r: &mut Replica<T, S>, recs: &[Record]) {
@@ -486,6 +488,64 @@ fn transaction_is_all_or_nothing() {
         .unwrap();
         r.apply(rec(5, Op::TxCommit { txid: 8 })).unwrap();
         assert_eq!(r.target().file_data(&p("f")).unwrap(), b"done");
+    }
+}
+
+/// The entries of a transaction that fails part way were already written
+/// to the log (not synced): they are cut off again, so that the next batch,
+/// written in their place, is not followed by stale entries, and not even
+/// the luckiest crash brings back records that were never applied.
+#[test]
+fn a_failed_transaction_leaves_no_entry_written() {
+    let mem = MemStorage::new();
+    let config = || ReplicaConfig::default().write_bytes(1);
+    let mut r = Replica::open(fresh_model(), mem.clone(), config()).unwrap();
+    let f = Op::Create {
+        path: p("f"),
+        mode: 0o644,
+    };
+    apply_all(&mut r, &[rec(1, f)]);
+    let written = mem.stats().writes.len();
+    for (seq, op) in [
+        (2, Op::TxBegin { txid: 7 }),
+        (
+            3,
+            Op::Write {
+                path: p("f"),
+                offset: 0,
+                data: "half".into(),
+            },
+        ),
+        (
+            4,
+            Op::Write {
+                path: p("missing"),
+                offset: 0,
+                data: "x".into(),
+            },
+        ),
+    ] {
+        r.apply(rec(seq, op)).unwrap();
+    }
+    r.apply(rec(5, Op::TxCommit { txid: 7 })).unwrap_err();
+    assert!(
+        mem.stats().writes.len() > written + 1,
+        "the entries were not written as they came"
+    );
+    let short = Op::Write {
+        path: p("f"),
+        offset: 0,
+        data: "y".into(),
+    };
+
+    apply_all(&mut r, &[rec(2, short)]);
+    let after = r.target().snapshot();
+    let tree = r.into_target();
+    for image in [mem.durable_image(), mem.live_image()] {
+        let r = Replica::open(tree.clone(), image, config()).unwrap();
+        assert_eq!(r.current_point(), Some(2));
+        assert_eq!(r.log().map(|l| l.entry_count()), Some(2));
+        assert_eq!(r.target().snapshot(), after);
     }
 }
 
