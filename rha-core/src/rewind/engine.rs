@@ -554,6 +554,7 @@ impl<T: Target, S: Storage> Replica<T, S> {
         }
         let ops = self.batch.overlaid(&fp);
         let created = self.batch.on_created(&fp);
+        let before = known;
         let known = match (&rec.op, known) {
             (Op::Write { path, .. } | Op::SetLen { path, .. }, Some(m)) => Some((path, m)),
             _ => None,
@@ -592,7 +593,7 @@ impl<T: Target, S: Storage> Replica<T, S> {
         self.log_mut()?
             .stream_entry(base, rec.seq, rec.timestamp_ns, &rec.op, &inverse)?;
         self.pending_bytes += inverse.iter().map(data_len).sum::<usize>() + data_len(&rec.op);
-        self.batch.add(fp, self.pending.len());
+        self.batch.add(fp, self.pending.len(), before);
         self.pending.push(Pending { rec, inverse });
         // A batch is written to one segment: keeping it within about a
         // segment keeps retention's granularity.

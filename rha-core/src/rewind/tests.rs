@@ -864,3 +864,88 @@ fn truncation_after_a_write_in_its_batch_logs_the_written_tail() {
     r.rewind_to(2).unwrap();
     assert_eq!(r.target().file_data(&f).unwrap(), b"aaaaaaaa");
 }
+
+/// A model tree that counts how often its metadata is read.
+#[derive(Debug)]
+struct CountingStats {
+    inner: ModelTree,
+    stats: usize,
+}
+
+impl PreImage for CountingStats {
+    fn stat(&mut self, p: &RelPath) -> std::io::Result<Option<NodeMeta>> {
+        self.stats += 1;
+        self.inner.stat(p)
+    }
+    fn read(&mut self, p: &RelPath, o: u64, l: u64) -> std::io::Result<Vec<u8>> {
+        self.inner.read(p, o, l)
+    }
+    fn read_link(&mut self, p: &RelPath) -> std::io::Result<Bytes> {
+        self.inner.read_link(p)
+    }
+    fn xattr(&mut self, p: &RelPath, n: &[u8]) -> std::io::Result<Option<Bytes>> {
+        self.inner.xattr(p, n)
+    }
+    fn xattrs(&mut self, p: &RelPath) -> std::io::Result<Vec<(Bytes, Bytes)>> {
+        self.inner.xattrs(p)
+    }
+    fn other_link(&mut self, p: &RelPath) -> std::io::Result<Option<RelPath>> {
+        self.inner.other_link(p)
+    }
+    fn volume_len(&mut self, v: u32) -> std::io::Result<u64> {
+        self.inner.volume_len(v)
+    }
+    fn volume_read(&mut self, v: u32, o: u64, l: u64) -> std::io::Result<Vec<u8>> {
+        self.inner.volume_read(v, o, l)
+    }
+}
+
+impl Target for CountingStats {
+    fn apply(&mut self, op: &Op) -> std::io::Result<()> {
+        self.inner.apply(op)
+    }
+    fn sync(&mut self) -> std::io::Result<()> {
+        self.inner.sync()
+    }
+}
+
+/// Writes and truncations of one file in one batch read its metadata once:
+/// nothing changes it on the target before the batch lands.
+#[test]
+fn a_batch_reads_a_files_metadata_once() {
+    let target = CountingStats {
+        inner: fresh_model(),
+        stats: 0,
+    };
+    let mut r = Replica::open(target, MemStorage::new(), ReplicaConfig::default()).unwrap();
+    let f = Op::Create {
+        path: p("f"),
+        mode: 0o644,
+    };
+    apply_all(&mut r, &[rec(1, f)]);
+    let mut m = r.target().inner.clone();
+    let before = r.target().stats;
+    let mut recs = Vec::new();
+    for seq in 2..40u64 {
+        let op = if seq % 10 == 0 {
+            Op::SetLen {
+                path: p("f"),
+                len: seq * 3,
+            }
+        } else {
+            Op::Write {
+                path: p("f"),
+                offset: seq * 7 % 50,
+                data: Bytes::from(vec![seq as u8; 9]),
+            }
+        };
+        m.apply(&op).unwrap();
+        recs.push(rec(seq, op));
+    }
+    apply_all(&mut r, &recs);
+    assert_eq!(r.target().stats - before, 1);
+    assert_eq!(r.target().inner.snapshot(), m.snapshot());
+    r.rewind_to(1).unwrap();
+    let f = p("f");
+    assert_eq!(r.target().inner.file_data(&f).unwrap(), b"");
+}
