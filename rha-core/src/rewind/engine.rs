@@ -534,20 +534,17 @@ impl<T: Target, S: Storage> Replica<T, S> {
             log.truncate_after(head)?;
             log.set_state(State::default())?;
         }
-        let (fp, known) = self
-            .batch
-            .footprint(&rec.op, &mut self.target)
-            .map_err(|source| RewindError::Invert {
-                seq: rec.seq,
-                source: InvertError::Io {
-                    what: "the record's paths".to_owned(),
-                    source,
-                },
-            })?;
+        let (mut fp, mut known) = self.footprint(&rec)?;
+        if matches!(fp, Footprint::Alone) && !self.pending.is_empty() {
+            // What made it a batch of its own may be a pending record (a
+            // write to a name a pending rename creates): once they land,
+            // the record may join the next batch rather than be alone.
+            self.flush()?;
+            (fp, known) = self.footprint(&rec)?;
+        }
         let alone = matches!(fp, Footprint::Alone);
         // The file's metadata read for the footprint holds until the batch
         // lands.
-        let mut known = known;
         if self.batch.must_flush(&fp) {
             self.flush()?;
             known = None;
@@ -605,6 +602,22 @@ impl<T: Target, S: Storage> Replica<T, S> {
             self.flush()?;
         }
         Ok(())
+    }
+
+    /// How `rec` takes part in the current batch (see [`Batch::footprint`]).
+    fn footprint(
+        &mut self,
+        rec: &Record,
+    ) -> Result<(Footprint, Option<crate::rewind::NodeMeta>), RewindError> {
+        self.batch
+            .footprint(&rec.op, &mut self.target)
+            .map_err(|source| RewindError::Invert {
+                seq: rec.seq,
+                source: InvertError::Io {
+                    what: "the record's paths".to_owned(),
+                    source,
+                },
+            })
     }
 
     /// Logs and applies one record outside any transaction grouping, as a

@@ -949,3 +949,47 @@ fn a_batch_reads_a_files_metadata_once() {
     let f = p("f");
     assert_eq!(r.target().inner.file_data(&f).unwrap(), b"");
 }
+
+/// A write to a name that a pending rename creates waits for the pending
+/// records to land and then joins the next batch, rather than taking a
+/// batch (and a log sync) of its own.
+#[test]
+fn a_write_after_a_rename_joins_the_next_batch() {
+    let mem = MemStorage::new();
+    let mut r = Replica::open(fresh_model(), mem.clone(), ReplicaConfig::default()).unwrap();
+    let w = |path: &str, data: &'static str| Op::Write {
+        path: p(path),
+        offset: 0,
+        data: data.into(),
+    };
+    let create = Op::Create {
+        path: p("f"),
+        mode: 0o644,
+    };
+    apply_all(&mut r, &[rec(1, create), rec(2, w("f", "one"))]);
+    let syncs = mem.stats().syncs;
+    let ops = [
+        w("f", "two"),
+        Op::Rename {
+            from: p("f"),
+            to: p("g"),
+        },
+        w("g", "three"),
+        w("g", "four"),
+    ];
+    let mut m = r.target().clone();
+    let mut states = vec![m.snapshot()];
+    let mut recs = Vec::new();
+    for (i, op) in ops.into_iter().enumerate() {
+        m.apply(&op).unwrap();
+        states.push(m.snapshot());
+        recs.push(rec(i as u64 + 3, op));
+    }
+    apply_all(&mut r, &recs);
+    // Two batches (a sync each) and the closing sync.
+    assert_eq!(mem.stats().syncs - syncs, 3);
+    for k in (2..=6).rev() {
+        r.rewind_to(k).unwrap();
+        assert_eq!(r.target().snapshot(), states[k as usize - 2]);
+    }
+}
