@@ -47,6 +47,12 @@ pub(crate) fn codec_body_len(seq: u64, op: &Op) -> usize {
     codec::body_len(seq, op, usize::MAX).unwrap_or(0)
 }
 
+/// The encoded body length of `op` as record `seq`, or why it cannot be
+/// encoded (a format rule, or a body over `max_record` bytes).
+pub(crate) fn codec_check(seq: u64, op: &Op, max_record: usize) -> Result<usize, EncodeError> {
+    codec::body_len(seq, op, max_record)
+}
+
 /// If `bytes` starts with a frame header that passes its checks (checksum,
 /// kind, flags, size limits), its sequence number and the length of the
 /// whole frame (header and body). Used to tell stale or later frames apart

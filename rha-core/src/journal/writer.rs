@@ -451,16 +451,21 @@ impl<S: Sink> JournalWriter<S> {
 }
 
 impl JournalWriter<Vec<u8>> {
-    /// Flushes and returns the encoded bytes, handing over the buffer the
-    /// records were encoded into when nothing else was written (no copy).
-    pub(crate) fn into_bytes(mut self) -> Result<Vec<u8>, WriteError> {
+    /// Every byte encoded so far, for the caller to write out; the writer
+    /// goes on with `spare` (cleared) as its buffer, numbering on. Without
+    /// compression and once any stream header is written, the buffer the
+    /// records were encoded into is handed over (no copy).
+    pub(crate) fn take_bytes(&mut self, mut spare: Vec<u8>) -> Result<Vec<u8>, WriteError> {
         if self.poisoned {
             return Err(WriteError::Poisoned);
         }
+        spare.clear();
         if self.sink.is_empty() && !self.header_due && self.config.compression == Compression::None
         {
-            return Ok(std::mem::take(&mut self.pending));
+            self.pending_records = 0;
+            return Ok(std::mem::replace(&mut self.pending, spare));
         }
-        self.into_inner()
+        self.flush()?;
+        Ok(std::mem::replace(&mut self.sink, spare))
     }
 }

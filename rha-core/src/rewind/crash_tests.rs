@@ -386,11 +386,19 @@ pub(super) const BATCH_SETUP: usize = 9;
 fn batched_apply_is_crash_safe_at_every_step() {
     let (recs, states) = batched_journal();
     let n = recs.len();
-    for elide in [4, 512] {
+    for (elide, write_bytes, live) in [
+        (4, WRITE_BYTES, false),
+        (512, WRITE_BYTES, false),
+        (4, 1, false),
+        (512, 1, false),
+        (4, 1, true),
+        (512, 1, true),
+    ] {
         let config = || {
             ReplicaConfig::default()
                 .batch_records(64)
                 .elide_min(elide)
+                .write_bytes(write_bytes)
                 .checkpoint_ops(3)
         };
         let mut finished = false;
@@ -414,13 +422,21 @@ fn batched_apply_is_crash_safe_at_every_step() {
             }
             failed = failed || r.sync().is_err();
             let tree = r.into_target().inner;
-            let mem = mem.durable_image();
+            // The unluckiest crash keeps only what was synced; the luckiest
+            // everything written, such as the entries of a batch written out
+            // before its sync.
+            let mem = if live {
+                mem.live_image()
+            } else {
+                mem.durable_image()
+            };
             let mut r = Replica::open(tree, mem, config()).unwrap();
             let at = r.current_point().unwrap_or(0) as usize;
             assert_eq!(
                 r.target().snapshot(),
                 states[at],
-                "elide {elide}, cut {cut}: tree is not the state at point {at}"
+                "elide {elide}, write {write_bytes}, live {live}, cut {cut}: \
+                 tree is not the state at point {at}"
             );
             apply_all(&mut r, &recs[at..]);
             assert_eq!(r.target().snapshot(), states[n], "elide {elide}, cut {cut}");
@@ -440,6 +456,9 @@ fn batched_apply_is_crash_safe_at_every_step() {
                 break;
             }
         }
-        assert!(finished, "elide {elide}: no cut was past the last step");
+        assert!(
+            finished,
+            "elide {elide}, write {write_bytes}: no cut was past the last step"
+        );
     }
 }

@@ -496,6 +496,10 @@ impl<T: Target, S: Storage> Replica<T, S> {
             self.pending.clear();
             self.pending_bytes = 0;
             self.batch.clear();
+            if let Err(d) = self.log_mut()?.discard_batch() {
+                self.poisoned = true;
+                return Err(d.into());
+            }
             let applied = self.log.as_ref().and_then(|l| l.newest_point());
             if let (Some(back), true) = (
                 start.or(self.log.as_ref().and_then(|l| l.oldest_point())),
@@ -530,26 +534,24 @@ impl<T: Target, S: Storage> Replica<T, S> {
             log.truncate_after(head)?;
             log.set_state(State::default())?;
         }
-        let (fp, known) = self
-            .batch
-            .footprint(&rec.op, &mut self.target)
-            .map_err(|source| RewindError::Invert {
-                seq: rec.seq,
-                source: InvertError::Io {
-                    what: "the record's paths".to_owned(),
-                    source,
-                },
-            })?;
+        let (mut fp, mut known) = self.footprint(&rec)?;
+        if matches!(fp, Footprint::Alone) && !self.pending.is_empty() {
+            // What made it a batch of its own may be a pending record (a
+            // write to a name a pending rename creates): once they land,
+            // the record may join the next batch rather than be alone.
+            self.flush()?;
+            (fp, known) = self.footprint(&rec)?;
+        }
         let alone = matches!(fp, Footprint::Alone);
         // The file's metadata read for the footprint holds until the batch
         // lands.
-        let mut known = known;
         if self.batch.must_flush(&fp) {
             self.flush()?;
             known = None;
         }
         let ops = self.batch.overlaid(&fp);
         let created = self.batch.on_created(&fp);
+        let before = known;
         let known = match (&rec.op, known) {
             (Op::Write { path, .. } | Op::SetLen { path, .. }, Some(m)) => Some((path, m)),
             _ => None,
@@ -577,8 +579,18 @@ impl<T: Target, S: Storage> Replica<T, S> {
             // one it will be created with).
             inverse.retain(|op| !matches!(op, Op::SetAttr { .. }));
         }
+        // The entry goes to the log now: written out in pieces as the batch
+        // grows, durable with the batch's one sync in `flush`.
+        let base = self.last_seq.unwrap_or_else(|| {
+            self.pending
+                .first()
+                .map_or(rec.seq, |p| p.rec.seq)
+                .saturating_sub(1)
+        });
+        self.log_mut()?
+            .stream_entry(base, rec.seq, rec.timestamp_ns, &rec.op, &inverse)?;
         self.pending_bytes += inverse.iter().map(data_len).sum::<usize>() + data_len(&rec.op);
-        self.batch.add(fp, self.pending.len());
+        self.batch.add(fp, self.pending.len(), before);
         self.pending.push(Pending { rec, inverse });
         // A batch is written to one segment: keeping it within about a
         // segment keeps retention's granularity.
@@ -590,6 +602,22 @@ impl<T: Target, S: Storage> Replica<T, S> {
             self.flush()?;
         }
         Ok(())
+    }
+
+    /// How `rec` takes part in the current batch (see [`Batch::footprint`]).
+    fn footprint(
+        &mut self,
+        rec: &Record,
+    ) -> Result<(Footprint, Option<crate::rewind::NodeMeta>), RewindError> {
+        self.batch
+            .footprint(&rec.op, &mut self.target)
+            .map_err(|source| RewindError::Invert {
+                seq: rec.seq,
+                source: InvertError::Io {
+                    what: "the record's paths".to_owned(),
+                    source,
+                },
+            })
     }
 
     /// Logs and applies one record outside any transaction grouping, as a
@@ -612,20 +640,15 @@ impl<T: Target, S: Storage> Replica<T, S> {
         if self.pending.is_empty() {
             return Ok(());
         }
-        let base = self.last_seq.unwrap_or_else(|| self.pending[0].rec.seq - 1);
+        let base = self
+            .last_seq
+            .unwrap_or_else(|| self.pending[0].rec.seq.saturating_sub(1));
         let batch = std::mem::take(&mut self.pending);
-        // Payloads plus room for the frames and paths of every entry.
-        let hint = self.pending_bytes + batch.len() * 256;
         self.pending_bytes = 0;
         self.batch.clear();
-        let log = self.log_mut()?;
-        log.append_batch(
-            base,
-            batch
-                .iter()
-                .map(|p| (p.rec.seq, p.rec.timestamp_ns, &p.rec.op, &p.inverse[..])),
-            hint,
-        )?;
+        // The batch's entries were written as their records came: one sync
+        // makes them durable before any of its changes lands.
+        self.log_mut()?.commit_batch()?;
         for (i, p) in batch.iter().enumerate() {
             if let Err(source) = self.target.apply(&p.rec.op) {
                 // The records before it stay applied; this one may have

@@ -16,6 +16,7 @@ mod redo;
 mod reset;
 mod scan;
 mod state;
+mod stream;
 
 use files::LogFiles;
 pub use reset::DroppedPoints;
@@ -103,7 +104,15 @@ pub struct LogConfig {
     /// Forward write payloads at least this long are not stored in entries
     /// (a rewind captures them into the redo file). Default: [`ELIDE_MIN`].
     pub elide_min: usize,
+    /// A batch's entries are written to the segment whenever about this
+    /// many bytes of them are encoded, and the medium starts writing them
+    /// back, so that the batch's one sync has only the rest to wait for.
+    /// Default: [`WRITE_BYTES`].
+    pub write_bytes: usize,
 }
+
+/// The default [`LogConfig::write_bytes`]: 1 MiB.
+pub const WRITE_BYTES: usize = 1 << 20;
 
 impl Default for LogConfig {
     fn default() -> Self {
@@ -111,6 +120,7 @@ impl Default for LogConfig {
             segment_bytes: 64 << 20,
             max_record_size: DEFAULT_MAX_RECORD_SIZE,
             elide_min: ELIDE_MIN,
+            write_bytes: WRITE_BYTES,
         }
     }
 }
@@ -230,6 +240,8 @@ pub struct RewindLog<S: Storage> {
     redo: std::collections::BTreeMap<u64, (u64, u64, u64)>,
     redo_len: u64,
     redo_next: u64,
+    /// The batch being written, if any.
+    open: Option<stream::OpenBatch>,
 }
 
 /// The forward record as stored in an entry, and the elided payload length.
@@ -418,105 +430,11 @@ impl<S: Storage> RewindLog<S> {
         Ok(())
     }
 
-    /// Appends a batch of entries and makes it durable. `base_if_empty` is
-    /// the current point, used as the base when the log is empty;
-    /// `bytes_hint` about how many bytes the entries encode to.
-    pub(crate) fn append_batch<'a>(
-        &mut self,
-        base_if_empty: u64,
-        batch: impl IntoIterator<Item = (u64, u64, &'a Op, &'a [Op])>,
-        bytes_hint: usize,
-    ) -> Result<(), LogError> {
-        self.check()?;
-        self.roll(base_if_empty)?;
-        let seg = self.segs.len() - 1;
-        let (name, start_len, first) = {
-            let s = &self.segs[seg];
-            (s.name.clone(), s.len, s.next_log_seq)
-        };
-        let mut w = JournalWriter::new(
-            Vec::new(),
-            WriterConfig::default()
-                .first_seq(first)
-                .stream_header(false)
-                .batch_bytes(usize::MAX)
-                .max_record_size(self.config.max_record_size),
-        );
-        // Encoded into one buffer, written and synced once.
-        w.reserve(bytes_hint);
-        let batch_no = self.batch_no + 1;
-        let enc = |seq: u64| move |source| LogError::Encode { seq, source };
-        w.append(0, &Op::SyncStart { sync_id: batch_no })
-            .map_err(enc(0))?;
-        let mut at = start_len + frame_len(first, &Op::SyncStart { sync_id: batch_no });
-        let mut infos = Vec::new();
-        for (seq, ts, forward, inverse) in batch {
-            let start = at;
-            let first_log_seq = w.next_seq();
-            let begin = Op::TxBegin { txid: seq };
-            at += frame_len(w.next_seq(), &begin);
-            w.append(ts, &begin).map_err(enc(seq))?;
-            let (stored, elided) = stored_forward(forward, self.config.elide_min);
-            at += frame_len(w.next_seq(), &stored);
-            w.append(elided.map_or(0, |n| n + 1), &stored)
-                .map_err(enc(seq))?;
-            for op in inverse {
-                at += frame_len(w.next_seq(), op);
-                w.append(ts, op).map_err(enc(seq))?;
-            }
-            let commit = Op::TxCommit { txid: seq };
-            at += frame_len(w.next_seq(), &commit);
-            w.append(ts, &commit).map_err(enc(seq))?;
-            let txn = match forward {
-                Op::TxBegin { .. } => TxnMark::Begin,
-                Op::TxCommit { .. } => TxnMark::Commit,
-                _ => TxnMark::None,
-            };
-            if let Op::Bookmark {
-                name,
-                app_consistent,
-            } = forward
-            {
-                self.bookmarks.push(BookmarkInfo {
-                    name: name.clone(),
-                    seq,
-                    timestamp_ns: ts,
-                    app_consistent: *app_consistent,
-                });
-            }
-            infos.push(EntryInfo {
-                seq,
-                timestamp_ns: ts,
-                seg,
-                start,
-                end: at,
-                first_log_seq,
-                txn,
-            });
-        }
-        let next = w.next_seq();
-        let bytes = w.into_bytes().map_err(enc(0))?;
-        debug_assert_eq!(start_len + bytes.len() as u64, at);
-        if let Err(e) = self
-            .files
-            .write_at(&name, start_len, &bytes)
-            .and_then(|()| self.files.sync(&name))
-        {
-            return Err(self.io(&name, e));
-        }
-        self.batch_no = batch_no;
-        self.last_batch = Some(self.entries.len());
-        self.entries.extend(infos);
-        let s = &mut self.segs[seg];
-        s.len = at;
-        s.next_log_seq = next;
-        Ok(())
-    }
-
     /// Records durably that every change of the log's batches has landed
     /// and been synced: reopening will not roll the last batch back.
     pub(crate) fn close_batch(&mut self) -> Result<(), LogError> {
         self.check()?;
+        debug_assert!(self.open.is_none(), "a batch is being written");
         if self.last_batch.is_none() || self.segs.is_empty() {
             return Ok(());
         }
@@ -564,6 +482,7 @@ impl<S: Storage> RewindLog<S> {
         app_consistent: bool,
     ) -> Result<(), LogError> {
         self.check()?;
+        debug_assert!(self.open.is_none(), "a batch is being written");
         self.roll(base_if_empty)?;
         let seg = self.segs.len() - 1;
         let (sname, start_len, first) = {
@@ -666,6 +585,7 @@ impl<S: Storage> RewindLog<S> {
     /// durably.
     pub(crate) fn truncate_after(&mut self, point: u64) -> Result<(), LogError> {
         self.check()?;
+        debug_assert!(self.open.is_none(), "a batch is being written");
         let keep = self.entries.partition_point(|e| e.seq <= point);
         if keep == self.entries.len() {
             return Ok(());

@@ -39,7 +39,7 @@ pub use error::RewindError;
 pub use invert::{invert, is_namespace, InvertError, NodeKind, NodeMeta, PreImage, INVERSE_CHUNK};
 pub use log::{
     BookmarkInfo, DroppedPoints, Entry, LogConfig, LogError, Point, RewindLog, ELIDE_MIN,
-    REDO_FILE, SEGMENT_PREFIX, SEGMENT_SUFFIX, STATE_FILE, STATE_SLOT_LEN,
+    REDO_FILE, SEGMENT_PREFIX, SEGMENT_SUFFIX, STATE_FILE, STATE_SLOT_LEN, WRITE_BYTES,
 };
 pub use model::{ModelTree, Snapshot, SnapshotNode, MODEL_MAX_LEN};
 pub use target::Target;

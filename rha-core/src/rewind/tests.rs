@@ -134,6 +134,8 @@ pub(super) fn config(batch: usize) -> ReplicaConfig {
         .segment_bytes(512)
         .checkpoint_ops(3)
         .elide_min(if batch % 2 == 0 { 4 } else { 512 })
+        // Entries written out one by one as they come, or with the sync.
+        .write_bytes(if batch % 3 == 1 { 1 } else { WRITE_BYTES })
 }
 
 pub(super) fn apply_all<T: Target, S: Storage>(r: &mut Replica<T, S>, recs: &[Record]) {
@@ -489,6 +491,64 @@ fn transaction_is_all_or_nothing() {
     }
 }
 
+/// The entries of a transaction that fails part way were already written
+/// to the log (not synced): they are cut off again, so that the next batch,
+/// written in their place, is not followed by stale entries, and not even
+/// the luckiest crash brings back records that were never applied.
+#[test]
+fn a_failed_transaction_leaves_no_entry_written() {
+    let mem = MemStorage::new();
+    let config = || ReplicaConfig::default().write_bytes(1);
+    let mut r = Replica::open(fresh_model(), mem.clone(), config()).unwrap();
+    let f = Op::Create {
+        path: p("f"),
+        mode: 0o644,
+    };
+    apply_all(&mut r, &[rec(1, f)]);
+    let written = mem.stats().writes.len();
+    for (seq, op) in [
+        (2, Op::TxBegin { txid: 7 }),
+        (
+            3,
+            Op::Write {
+                path: p("f"),
+                offset: 0,
+                data: "half".into(),
+            },
+        ),
+        (
+            4,
+            Op::Write {
+                path: p("missing"),
+                offset: 0,
+                data: "x".into(),
+            },
+        ),
+    ] {
+        r.apply(rec(seq, op)).unwrap();
+    }
+    r.apply(rec(5, Op::TxCommit { txid: 7 })).unwrap_err();
+    assert!(
+        mem.stats().writes.len() > written + 1,
+        "the entries were not written as they came"
+    );
+    let short = Op::Write {
+        path: p("f"),
+        offset: 0,
+        data: "y".into(),
+    };
+
+    apply_all(&mut r, &[rec(2, short)]);
+    let after = r.target().snapshot();
+    let tree = r.into_target();
+    for image in [mem.durable_image(), mem.live_image()] {
+        let r = Replica::open(tree.clone(), image, config()).unwrap();
+        assert_eq!(r.current_point(), Some(2));
+        assert_eq!(r.log().map(|l| l.entry_count()), Some(2));
+        assert_eq!(r.target().snapshot(), after);
+    }
+}
+
 #[test]
 fn uncommitted_transaction_is_rolled_back_on_reopen() {
     let mem = MemStorage::new();
@@ -803,4 +863,133 @@ fn truncation_after_a_write_in_its_batch_logs_the_written_tail() {
     assert_eq!(r.target().file_data(&f).unwrap(), b"aaaaBBBB");
     r.rewind_to(2).unwrap();
     assert_eq!(r.target().file_data(&f).unwrap(), b"aaaaaaaa");
+}
+
+/// A model tree that counts how often its metadata is read.
+#[derive(Debug)]
+struct CountingStats {
+    inner: ModelTree,
+    stats: usize,
+}
+
+impl PreImage for CountingStats {
+    fn stat(&mut self, p: &RelPath) -> std::io::Result<Option<NodeMeta>> {
+        self.stats += 1;
+        self.inner.stat(p)
+    }
+    fn read(&mut self, p: &RelPath, o: u64, l: u64) -> std::io::Result<Vec<u8>> {
+        self.inner.read(p, o, l)
+    }
+    fn read_link(&mut self, p: &RelPath) -> std::io::Result<Bytes> {
+        self.inner.read_link(p)
+    }
+    fn xattr(&mut self, p: &RelPath, n: &[u8]) -> std::io::Result<Option<Bytes>> {
+        self.inner.xattr(p, n)
+    }
+    fn xattrs(&mut self, p: &RelPath) -> std::io::Result<Vec<(Bytes, Bytes)>> {
+        self.inner.xattrs(p)
+    }
+    fn other_link(&mut self, p: &RelPath) -> std::io::Result<Option<RelPath>> {
+        self.inner.other_link(p)
+    }
+    fn volume_len(&mut self, v: u32) -> std::io::Result<u64> {
+        self.inner.volume_len(v)
+    }
+    fn volume_read(&mut self, v: u32, o: u64, l: u64) -> std::io::Result<Vec<u8>> {
+        self.inner.volume_read(v, o, l)
+    }
+}
+
+impl Target for CountingStats {
+    fn apply(&mut self, op: &Op) -> std::io::Result<()> {
+        self.inner.apply(op)
+    }
+    fn sync(&mut self) -> std::io::Result<()> {
+        self.inner.sync()
+    }
+}
+
+/// Writes and truncations of one file in one batch read its metadata once:
+/// nothing changes it on the target before the batch lands.
+#[test]
+fn a_batch_reads_a_files_metadata_once() {
+    let target = CountingStats {
+        inner: fresh_model(),
+        stats: 0,
+    };
+    let mut r = Replica::open(target, MemStorage::new(), ReplicaConfig::default()).unwrap();
+    let f = Op::Create {
+        path: p("f"),
+        mode: 0o644,
+    };
+    apply_all(&mut r, &[rec(1, f)]);
+    let mut m = r.target().inner.clone();
+    let before = r.target().stats;
+    let mut recs = Vec::new();
+    for seq in 2..40u64 {
+        let op = if seq % 10 == 0 {
+            Op::SetLen {
+                path: p("f"),
+                len: seq * 3,
+            }
+        } else {
+            Op::Write {
+                path: p("f"),
+                offset: seq * 7 % 50,
+                data: Bytes::from(vec![seq as u8; 9]),
+            }
+        };
+        m.apply(&op).unwrap();
+        recs.push(rec(seq, op));
+    }
+    apply_all(&mut r, &recs);
+    assert_eq!(r.target().stats - before, 1);
+    assert_eq!(r.target().inner.snapshot(), m.snapshot());
+    r.rewind_to(1).unwrap();
+    let f = p("f");
+    assert_eq!(r.target().inner.file_data(&f).unwrap(), b"");
+}
+
+/// A write to a name that a pending rename creates waits for the pending
+/// records to land and then joins the next batch, rather than taking a
+/// batch (and a log sync) of its own.
+#[test]
+fn a_write_after_a_rename_joins_the_next_batch() {
+    let mem = MemStorage::new();
+    let mut r = Replica::open(fresh_model(), mem.clone(), ReplicaConfig::default()).unwrap();
+    let w = |path: &str, data: &'static str| Op::Write {
+        path: p(path),
+        offset: 0,
+        data: data.into(),
+    };
+    let create = Op::Create {
+        path: p("f"),
+        mode: 0o644,
+    };
+    apply_all(&mut r, &[rec(1, create), rec(2, w("f", "one"))]);
+    let syncs = mem.stats().syncs;
+    let ops = [
+        w("f", "two"),
+        Op::Rename {
+            from: p("f"),
+            to: p("g"),
+        },
+        w("g", "three"),
+        w("g", "four"),
+    ];
+    let mut m = r.target().clone();
+    let mut states = vec![m.snapshot()];
+    let mut recs = Vec::new();
+    for (i, op) in ops.into_iter().enumerate() {
+        m.apply(&op).unwrap();
+        states.push(m.snapshot());
+        recs.push(rec(i as u64 + 3, op));
+    }
+    apply_all(&mut r, &recs);
+    // Two batches (a sync each) and the closing sync.
+    assert_eq!(mem.stats().syncs - syncs, 3);
+    for k in (2..=6).rev() {
+        r.rewind_to(k).unwrap();
+        assert_eq!(r.target().snapshot(), states[k as usize - 2]);
+    }
 }

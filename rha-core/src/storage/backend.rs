@@ -52,6 +52,14 @@ pub trait StorageFile: Send + Sync {
     fn set_len(&self, len: u64) -> io::Result<()>;
     /// Makes the file's contents durable (`fdatasync`).
     fn sync(&self) -> io::Result<()>;
+    /// Starts writing `len` bytes from `offset` to the medium without
+    /// waiting for them, so that a later [`sync`](Self::sync) has less left
+    /// to wait for. A hint only: nothing is durable before `sync` returns.
+    /// The default does nothing.
+    fn write_back(&self, offset: u64, len: u64) -> io::Result<()> {
+        let _ = (offset, len);
+        Ok(())
+    }
     /// The first `len` bytes of a file that will not change any more, shared
     /// rather than copied where the medium allows (memory-mapped for real
     /// files). The default reads them into a new buffer.

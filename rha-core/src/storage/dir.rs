@@ -272,6 +272,17 @@ impl StorageFile for RealFile {
         self.file.sync_data().map_err(|e| self.context(e))
     }
 
+    fn write_back(&self, offset: u64, len: u64) -> io::Result<()> {
+        // Linux starts writeback of the range's dirty pages for
+        // `POSIX_FADV_DONTNEED` and drops only the clean ones: the log's
+        // written pages are not read again while applying.
+        let Some(len) = std::num::NonZeroU64::new(len) else {
+            return Ok(());
+        };
+        rustix::fs::fadvise(&self.file, offset, Some(len), rustix::fs::Advice::DontNeed)
+            .map_err(|e| self.context(e.into()))
+    }
+
     fn map(&self, len: u64) -> io::Result<Bytes> {
         if len == 0 {
             return Ok(Bytes::new());

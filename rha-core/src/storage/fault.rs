@@ -181,6 +181,10 @@ impl StorageFile for FaultyFile {
         self.faults.step("sync")?;
         self.inner.sync()
     }
+    fn write_back(&self, offset: u64, len: u64) -> io::Result<()> {
+        self.faults.step("write_back")?;
+        self.inner.write_back(offset, len)
+    }
     fn map(&self, len: u64) -> io::Result<bytes::Bytes> {
         self.faults.step("map")?;
         self.inner.map(len)

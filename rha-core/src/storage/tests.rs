@@ -84,3 +84,34 @@ fn fail_at_fails_one_call_and_stop_at_every_call_from_there() {
     assert!(storage.list().is_ok());
     assert_eq!(faults.failed_call(), Some("target"));
 }
+
+/// Starting write-back is only a hint: the data stays as written, a range
+/// past the end or of no bytes is accepted, and a sync still follows.
+#[test]
+fn write_back_starts_writing_without_changing_anything() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = DirStorage::open(tmp.path()).expect("open");
+    let f = dir.create("f").expect("create");
+    let data = vec![7u8; 3 << 12];
+    f.write_at(10, &data).expect("write");
+    f.write_back(10, data.len() as u64).expect("write back");
+    f.write_back(0, 0).expect("nothing");
+    f.write_back(1 << 30, 4096).expect("past the end");
+    f.sync().expect("sync");
+    let mut back = vec![0u8; data.len()];
+    f.read_at(10, &mut back).expect("read");
+    assert_eq!(back, data);
+    assert_eq!(f.len().expect("len"), 10 + data.len() as u64);
+    // The default (in memory) does nothing.
+    let mem = MemStorage::new();
+    let m = mem.create("m").expect("create");
+    mem.sync_dir().expect("name it");
+    m.write_at(0, b"abc").expect("write");
+    m.write_back(0, 3).expect("write back");
+    assert!(mem
+        .durable_image()
+        .open("m")
+        .expect("open")
+        .is_empty()
+        .expect("len"));
+}

@@ -52,6 +52,9 @@ struct KeyState {
     ranges: BTreeMap<(u64, usize), u64>,
     /// The longest of those ranges.
     longest: u64,
+    /// The file's metadata before the batch, once read for a record's
+    /// footprint (nothing changes it before the batch lands).
+    meta: Option<NodeMeta>,
 }
 
 impl KeyState {
@@ -194,10 +197,11 @@ impl Batch {
         if let Op::Write { path, .. } | Op::SetLen { path, .. } = op {
             // A file created by a pending record is a regular file with one
             // name, empty before the batch.
+            let before = self.feet.get(&Key::Path(shared(path))).and_then(|k| k.meta);
             let (meta, size) = if self.created(path.as_shared()) {
                 (None, 0)
             } else {
-                match target.stat(path)? {
+                match before.map_or_else(|| target.stat(path), |m| Ok(Some(m)))? {
                     Some(m) if m.nlink == 1 && m.kind == NodeKind::File => (Some(m), m.size),
                     _ => return Ok((Footprint::Alone, None)),
                 }
@@ -340,15 +344,22 @@ impl Batch {
         }
     }
 
-    /// Adds the record at index `idx` of the batch, with footprint `fp`.
-    pub(super) fn add(&mut self, fp: Footprint, idx: usize) {
+    /// Adds the record at index `idx` of the batch, with footprint `fp`
+    /// and, for a file's data, the file's metadata before the batch as its
+    /// footprint read it.
+    pub(super) fn add(&mut self, fp: Footprint, idx: usize, meta: Option<NodeMeta>) {
         match fp {
             Footprint::None | Footprint::Alone => {}
             Footprint::At(key, foot) => {
                 if let Key::Path(p) = &key {
-                    self.touched.insert(p.clone());
+                    if !self.touched.contains(p) {
+                        self.touched.insert(p.clone());
+                    }
                 }
                 let k = self.feet.entry(key).or_default();
+                if meta.is_some() {
+                    k.meta = meta;
+                }
                 match foot {
                     Foot::Data(from, to, sized) => {
                         k.ops.push(idx);

@@ -86,6 +86,11 @@ impl ReplicaConfig {
         self.log.elide_min = n;
         self
     }
+    /// Sets the log's [`write_bytes`](LogConfig::write_bytes) (at least 1).
+    pub fn write_bytes(mut self, n: usize) -> Self {
+        self.log.write_bytes = n.max(1);
+        self
+    }
     /// Sets [`checkpoint_ops`](Self::checkpoint_ops) (at least 1).
     pub fn checkpoint_ops(mut self, n: u32) -> Self {
         self.checkpoint_ops = n.max(1);

@@ -78,6 +78,11 @@ impl<S: Storage> LogFiles<S> {
         self.file(name)?.sync()
     }
 
+    /// Starts writing a range of `name` back (see [`StorageFile::write_back`]).
+    pub(crate) fn write_back(&mut self, name: &str, offset: u64, len: u64) -> io::Result<()> {
+        self.file(name)?.write_back(offset, len)
+    }
+
     pub(crate) fn sync_dir(&self) -> io::Result<()> {
         self.storage.sync_dir()
     }

@@ -33,6 +33,7 @@ impl<S: Storage> RewindLog<S> {
             redo: std::collections::BTreeMap::new(),
             redo_len: 0,
             redo_next: 1,
+            open: None,
         };
         let mut segs: Vec<&String> = names
             .iter()
