@@ -363,17 +363,7 @@ impl Session {
             reason,
             text: text.to_owned(),
         });
-        self.state = State::Closed;
-        if reason == Reason::Done {
-            tracing::info!(parent: &self.span, ?reason, text, "session closed");
-        } else {
-            tracing::warn!(parent: &self.span, ?reason, text, "session closed");
-        }
-        self.events.push_back(Event::Closed {
-            reason,
-            text: text.to_owned(),
-            by_peer: false,
-        });
+        self.ended(reason, text.to_owned(), false);
     }
 
     /// A master: sends the frames of records `first..=last` (the next in
@@ -476,25 +466,29 @@ impl Session {
         m.encode(&mut self.out);
     }
 
+    /// The session is over: logged (a warning unless orderly) and reported.
+    fn ended(&mut self, reason: Reason, text: String, by_peer: bool) {
+        self.state = State::Closed;
+        let by = if by_peer { "the peer" } else { "this side" };
+        if reason == Reason::Done {
+            tracing::info!(parent: &self.span, ?reason, text, by, "session closed");
+        } else {
+            tracing::warn!(parent: &self.span, ?reason, text, by, "session closed");
+        }
+        self.events.push_back(Event::Closed {
+            reason,
+            text,
+            by_peer,
+        });
+    }
+
     fn protocol(&mut self, text: String) {
         self.close(Reason::Protocol, &text);
     }
 
     fn handle(&mut self, m: Message) {
         match (self.state, m) {
-            (_, Message::Close { reason, text }) => {
-                self.state = State::Closed;
-                if reason == Reason::Done {
-                    tracing::info!(parent: &self.span, ?reason, text, "session closed by the peer");
-                } else {
-                    tracing::warn!(parent: &self.span, ?reason, text, "session closed by the peer");
-                }
-                self.events.push_back(Event::Closed {
-                    reason,
-                    text,
-                    by_peer: true,
-                });
-            }
+            (_, Message::Close { reason, text }) => self.ended(reason, text, true),
             (_, Message::Heartbeat { sent, .. }) => self.echo = sent,
             (State::Handshake, Message::Hello(h)) if self.peer.is_none() => self.on_hello(h),
             (
