@@ -101,9 +101,10 @@ impl Underway {
         self,
         state: &DirStorage,
         replica: &Path,
+        root: Option<&File>,
         mounts: &[PathBuf],
     ) -> io::Result<()> {
-        flush_tree(replica, mounts)?;
+        flush_tree(replica, root, mounts)?;
         match state.remove(MARKER) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
@@ -115,9 +116,18 @@ impl Underway {
     }
 }
 
-/// Flushes the file systems of `replica` and of `mounts` below it.
-pub(crate) fn flush_tree(replica: &Path, mounts: &[PathBuf]) -> io::Result<()> {
-    sync_fs(replica)?;
+/// Flushes the file systems of `replica` (through `root`, a descriptor of
+/// it opened before the run's first write, when there is one) and of
+/// `mounts` below it.
+pub(crate) fn flush_tree(
+    replica: &Path,
+    root: Option<&File>,
+    mounts: &[PathBuf],
+) -> io::Result<()> {
+    match root {
+        Some(root) => rustix::fs::syncfs(root)?,
+        None => sync_fs(replica)?,
+    }
     for path in mounts {
         match sync_fs(path) {
             Ok(()) => {}
@@ -142,8 +152,8 @@ pub(crate) const FLUSH_EVERY: u64 = 256 << 20;
 /// Flushes the replica's file system in the background while a run writes,
 /// every [`FLUSH_EVERY`] bytes, so that the disk works while the run
 /// copies and the flush at its end waits for the last part only. It does
-/// not replace that flush: a run is durable only once [`finish`](Self::finish)
-/// and the end of the run's flush have returned.
+/// not replace that flush: [`finish`](Self::finish) hands its descriptor
+/// to the run's last flush ([`flush_tree`]).
 ///
 /// It opens the replica's root before the run's first write and keeps it
 /// open: a write-back error of the run is reported through it (by the
@@ -196,12 +206,11 @@ impl Flusher {
         }
     }
 
-    /// Stops the background thread and flushes the replica's file system
-    /// once more, returning the first write-back error either met.
-    pub(crate) fn finish(mut self) -> io::Result<()> {
-        let background = self.stop();
-        let last = rustix::fs::syncfs(&self.root).map_err(io::Error::from);
-        background.and(last)
+    /// Stops the background thread: the first write-back error it met, or
+    /// the replica's descriptor for the run's last flush.
+    pub(crate) fn finish(mut self) -> io::Result<File> {
+        self.stop()?;
+        self.root.try_clone()
     }
 
     fn stop(&mut self) -> io::Result<()> {
@@ -234,7 +243,8 @@ mod tests {
         assert_eq!(f.next, FLUSH_EVERY, "no kick below the threshold");
         f.written(FLUSH_EVERY + 5);
         assert_eq!(f.next, 2 * FLUSH_EVERY + 5);
-        f.finish().expect("flushed");
+        let root = f.finish().expect("stopped");
+        flush_tree(dir.path(), Some(&root), &[]).expect("flushed");
         // Dropped without finishing (a failed run): the thread ends.
         let mut f = Flusher::start(dir.path()).expect("started");
         f.written(3 * FLUSH_EVERY);

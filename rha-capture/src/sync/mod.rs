@@ -975,17 +975,19 @@ pub fn sync_with(
         path: replica.display().to_string(),
         source,
     };
-    if let Some(f) = flusher {
-        f.finish().map_err(flush_err)?;
-    }
+    let root = flusher
+        .map(durable::Flusher::finish)
+        .transpose()
+        .map_err(flush_err)?;
     match (underway, &state) {
         (Some(u), Some(storage)) if u.pending() => {
-            u.finish(storage, replica, &mounts).map_err(flush_err)?;
+            u.finish(storage, replica, root.as_ref(), &mounts)
+                .map_err(flush_err)?;
         }
         // Only the root's own attributes changed: no data to protect with
         // the marker, but the run still ends durable.
         _ if root_changed => {
-            durable::flush_tree(replica, &mounts).map_err(flush_err)?;
+            durable::flush_tree(replica, root.as_ref(), &mounts).map_err(flush_err)?;
         }
         _ => {}
     }
