@@ -5,6 +5,7 @@
 //! | module | what it does |
 //! |---|---|
 //! | [`journal_file`] | reads and checks journal files on real file systems |
+//! | [`agent`] | the master and replica agents that replicate between two hosts over a session ([`agent::MasterAgent`], [`agent::ReplicaAgent`]) |
 //! | [`apply`] | applies journals to real directories and volumes, path-safe, with the replica's rewind log ([`apply::ReplicaDir`]) |
 //! | [`sync`] | file- and block-level synchronisation of real directories: tree scans ([`sync::scan`]), whole-file and block-delta transfers ([`sync::block`]) |
 //! | [`redirect`] | the Linux executors of a switchover's redirection steps (move IP, DNS redirect, alias switch, host name, user scripts) and [`redirect::ha::Redirector`], which runs a scenario's redirection actions with them |
@@ -29,6 +30,7 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
+pub mod agent;
 pub mod apply;
 pub mod journal_file;
 pub mod redirect;

@@ -30,6 +30,23 @@ impl Spool {
         self.flush_until(target)
     }
 
+    /// Waits at most `timeout` for records numbered `next` or later to be
+    /// durable (what a [`SpoolReader`](super::SpoolReader) would return),
+    /// and returns the next sequence number not yet durable. A reader that
+    /// has caught up calls this instead of polling; it returns at once if
+    /// the spool failed (the reader then reports why).
+    pub fn wait_durable(&self, next: u64, timeout: Duration) -> u64 {
+        let sh = &*self.shared;
+        let deadline = Instant::now() + timeout;
+        let mut st = sh.state.lock();
+        while st.durable_next <= next && st.failed.is_none() {
+            if sh.flushed.wait_until(&mut st, deadline).timed_out() {
+                break;
+            }
+        }
+        st.durable_next
+    }
+
     pub(super) fn flush_until(&self, target: u64) -> Result<(), AppendError> {
         let sh = &*self.shared;
         let mut st = sh.state.lock();

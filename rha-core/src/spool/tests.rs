@@ -1175,3 +1175,33 @@ fn a_crash_while_storing_limits_leaves_the_old_or_the_new_file() {
         }
     }
 }
+
+#[test]
+fn wait_durable_wakes_when_another_thread_makes_records_durable() {
+    let (spool, _) = Spool::open(Arc::new(MemStorage::new()), small()).expect("open");
+    let spool = Arc::new(spool);
+    // Nothing durable: the wait times out and says where the spool is.
+    assert_eq!(spool.wait_durable(1, Duration::from_millis(20)), 1);
+    let writer = {
+        let spool = spool.clone();
+        thread::spawn(move || {
+            thread::sleep(Duration::from_millis(50));
+            spool
+                .append(7, &write_op(1, 10), AppendOptions::default())
+                .expect("append");
+        })
+    };
+    let started = std::time::Instant::now();
+    assert_eq!(spool.wait_durable(1, Duration::from_secs(20)), 2);
+    assert!(started.elapsed() < Duration::from_secs(10));
+    writer.join().expect("writer");
+    // Already durable: no wait.
+    assert_eq!(spool.wait_durable(1, Duration::from_secs(20)), 2);
+    // A record appended without waiting is not durable until a sync.
+    spool
+        .append(8, &write_op(2, 10), AppendOptions::no_wait())
+        .expect("append");
+    assert_eq!(spool.wait_durable(2, Duration::from_millis(10)), 2);
+    spool.sync().expect("sync");
+    assert_eq!(spool.wait_durable(2, Duration::from_millis(10)), 3);
+}

@@ -1,0 +1,595 @@
+//! The master agent: sends its spool's records to a replica, in order,
+//! within the replica's window, and reclaims them once stored.
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use bytes::Bytes;
+use parking_lot::Mutex;
+use rha_core::journal::{Compression, JournalWriter, WriterConfig};
+use rha_core::session::{
+    AckKind, Control, Event, NodeId, Point, Reason, Role, ScenarioId, SessionConfig, SessionError,
+};
+use rha_core::spool::{ReadError, Spool, SpoolConfig, SpoolReader};
+use rha_core::storage::DirStorage;
+
+use super::conn::{Clock, Conn, SessionEnd};
+use super::error::AgentError;
+use super::link::Link;
+use super::state::{random_id, scenario_hex, AgentState};
+use super::status::{age_seconds, AgentStatus, LinkState};
+use super::Backoff;
+
+/// The spool's directory inside a master agent's state directory.
+pub const MASTER_SPOOL_DIR: &str = "spool";
+
+/// How often a running agent rewrites its status file.
+pub(crate) const STATUS_EVERY: Duration = Duration::from_millis(500);
+
+/// How a master agent runs.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct MasterConfig {
+    /// The scenario served.
+    pub scenario: ScenarioId,
+    /// This node's identity.
+    pub node: NodeId,
+    /// A name for the replica's logs (the host name).
+    pub name: String,
+    /// The state directory: the agent's state, status and its spool (in
+    /// [`MASTER_SPOOL_DIR`]).
+    pub state_dir: PathBuf,
+    /// The spool's limits and overflow policy.
+    pub spool: SpoolConfig,
+    /// Heartbeat interval (the scenario's Is Alive frequency).
+    pub heartbeat: Duration,
+    /// Silence from the replica for this long ends a session.
+    pub timeout: Duration,
+    /// Journal bytes per message, about.
+    pub batch_bytes: usize,
+    /// Compression of each message's frames.
+    pub compression: Compression,
+    /// Reconnection delays: the first retry waits about `retry_min`,
+    /// doubling (with jitter) up to `retry_max`.
+    pub retry_min: Duration,
+    /// See [`retry_min`](Self::retry_min).
+    pub retry_max: Duration,
+}
+
+impl MasterConfig {
+    /// The defaults: heartbeat 3 s, timeout 30 s, 1 MiB messages without
+    /// compression, retries from 0.2 s up to 30 s.
+    pub fn new(scenario: ScenarioId, node: NodeId, state_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            scenario,
+            node,
+            name: String::new(),
+            state_dir: state_dir.into(),
+            spool: SpoolConfig::default(),
+            heartbeat: Duration::from_secs(3),
+            timeout: Duration::from_secs(30),
+            batch_bytes: 1 << 20,
+            compression: Compression::None,
+            retry_min: Duration::from_millis(200),
+            retry_max: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Opens a link to the replica: rha's TLS transport, or any other.
+pub trait Connector: Send + 'static {
+    /// The link this connector opens.
+    type Link: Link + 'static;
+    /// Opens a new link (the agent retries with backoff on an error).
+    fn connect(&mut self) -> io::Result<Self::Link>;
+}
+
+impl<F, L> Connector for F
+where
+    F: FnMut() -> io::Result<L> + Send + 'static,
+    L: Link + 'static,
+{
+    type Link = L;
+    fn connect(&mut self) -> io::Result<L> {
+        self()
+    }
+}
+
+/// What the agent's thread and its handle share.
+#[derive(Debug, Default)]
+struct Shared {
+    status: Mutex<AgentStatus>,
+    controls: Mutex<Vec<Control>>,
+    stop: AtomicBool,
+}
+
+/// A running master agent: one thread that connects to the replica
+/// (reconnecting with backoff), sends the spool's durable records in
+/// order, and reclaims them as the replica stores them. Producers append
+/// to [`spool`](Self::spool).
+///
+/// ```no_run
+/// use std::net::TcpStream;
+/// use rha_capture::agent::{MasterAgent, MasterConfig};
+/// use rha_core::journal::Op;
+/// use rha_core::spool::AppendOptions;
+///
+/// let config = MasterConfig::new([1; 16], [2; 16], "/var/lib/rha/master");
+/// let agent = MasterAgent::start(config, || TcpStream::connect("replica:7400"))?;
+/// agent.spool().append(0, &Op::TxBegin { txid: 1 }, AppendOptions::default())?;
+/// println!("{:?}", agent.status());
+/// agent.stop()?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct MasterAgent {
+    spool: Arc<Spool>,
+    shared: Arc<Shared>,
+    thread: Option<JoinHandle<()>>,
+    /// Holds the state directory's lock.
+    _storage: DirStorage,
+}
+
+impl MasterAgent {
+    /// Opens the state directory (creating the state on first use: a new
+    /// epoch and data generation), opens the spool, and starts the thread
+    /// that replicates through `connector`.
+    pub fn start(config: MasterConfig, connector: impl Connector) -> Result<Self, AgentError> {
+        let dir = config.state_dir.clone();
+        let storage = DirStorage::open(&dir).map_err(|source| AgentError::Io {
+            path: dir.clone(),
+            source,
+        })?;
+        let hex = scenario_hex(&config.scenario);
+        let state = match AgentState::load(&storage)? {
+            Some(s) if s.scenario != hex => {
+                return Err(AgentError::OtherScenario {
+                    path: dir,
+                    found: s.scenario,
+                    wanted: hex,
+                })
+            }
+            Some(s) => s,
+            None => {
+                let mut s = AgentState {
+                    version: 1,
+                    scenario: hex,
+                    epoch: random_id(&dir)?,
+                    ..AgentState::default()
+                };
+                s.generations.current = random_id(&dir)?;
+                s.store(&storage)?;
+                s
+            }
+        };
+        let spool_dir = dir.join(MASTER_SPOOL_DIR);
+        let (spool, _) = Spool::open_dir(&spool_dir, config.spool.clone()).map_err(|source| {
+            AgentError::Spool {
+                path: spool_dir,
+                source,
+            }
+        })?;
+        let spool = Arc::new(spool);
+        let shared = Arc::new(Shared::default());
+        {
+            let mut st = shared.status.lock();
+            st.role = "master".to_owned();
+            st.epoch = state.epoch;
+        }
+        let runner = Runner {
+            config,
+            state,
+            spool: spool.clone(),
+            shared: shared.clone(),
+            clock: Clock::new(),
+        };
+        let thread = std::thread::Builder::new()
+            .name("rha-master".to_owned())
+            .spawn(move || runner.run(connector))
+            .map_err(|source| AgentError::Io { path: dir, source })?;
+        Ok(Self {
+            spool,
+            shared,
+            thread: Some(thread),
+            _storage: storage,
+        })
+    }
+
+    /// The spool the agent sends from: append the master's changes here.
+    pub fn spool(&self) -> &Spool {
+        &self.spool
+    }
+
+    /// A snapshot of the agent's state.
+    pub fn status(&self) -> AgentStatus {
+        self.shared.status.lock().clone()
+    }
+
+    /// Asks the replica to pause or resume application, or to set a
+    /// bookmark: sent in order, when the session is (or next is) up.
+    pub fn control(&self, control: Control) {
+        self.shared.controls.lock().push(control);
+    }
+
+    /// Ends the session in order (the replica acknowledges what it
+    /// stored), stops the thread and makes the spool durable.
+    pub fn stop(mut self) -> Result<AgentStatus, AgentError> {
+        self.halt()?;
+        self.spool
+            .sync()
+            .map_err(|e| AgentError::SpoolFailed(e.to_string()))?;
+        Ok(self.status())
+    }
+
+    fn halt(&mut self) -> Result<(), AgentError> {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            t.join().map_err(|_| AgentError::Panicked("master"))?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for MasterAgent {
+    fn drop(&mut self) {
+        let _ = self.halt();
+    }
+}
+
+/// The agent's thread.
+struct Runner {
+    config: MasterConfig,
+    state: AgentState,
+    spool: Arc<Spool>,
+    shared: Arc<Shared>,
+    clock: Clock,
+}
+
+impl Runner {
+    fn stopping(&self) -> bool {
+        self.shared.stop.load(Ordering::SeqCst)
+    }
+
+    fn run(self, mut connector: impl Connector) {
+        let span = tracing::info_span!("master_agent", dir = %self.config.state_dir.display());
+        let _enter = span.enter();
+        let mut backoff = Backoff::new(self.config.retry_min, self.config.retry_max);
+        while !self.stopping() {
+            self.shared.status.lock().link = LinkState::Connecting;
+            let end = match connector.connect() {
+                Ok(link) => {
+                    self.shared.status.lock().sessions += 1;
+                    let (end, connected) = self.session(link);
+                    if connected {
+                        backoff.reset();
+                    }
+                    end.to_string()
+                }
+                Err(e) => format!("connecting: {e}"),
+            };
+            tracing::info!(end, "session over");
+            {
+                let mut st = self.shared.status.lock();
+                st.link = LinkState::Down;
+                st.peer = None;
+                st.last_end = Some(end);
+            }
+            self.report();
+            let delay = backoff.next_delay();
+            self.sleep(delay);
+        }
+        self.shared.status.lock().link = LinkState::Stopped;
+        self.report();
+    }
+
+    /// Sleeps for `d`, waking early when the agent stops.
+    fn sleep(&self, d: Duration) {
+        let until = std::time::Instant::now() + d;
+        while !self.stopping() {
+            let left = until.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            std::thread::sleep(left.min(Duration::from_millis(20)));
+        }
+    }
+
+    /// Runs one session to its end; says whether it connected.
+    fn session<L: Link>(&self, link: L) -> (SessionEnd, bool) {
+        let usage = self.spool.usage();
+        let mut cfg = SessionConfig::new(Role::Master, self.config.node, self.config.scenario);
+        cfg.generations = self.state.generations;
+        cfg.stored = Point {
+            epoch: self.state.epoch,
+            seq: usage.durable_next_seq.saturating_sub(1),
+        };
+        cfg.heartbeat = self.config.heartbeat;
+        cfg.timeout = self.config.timeout;
+        cfg.name = self.config.name.clone();
+        let mut conn = match Conn::new(link, cfg, self.clock) {
+            Ok(c) => c,
+            Err(e) => return (SessionEnd::LinkLost(e.to_string()), false),
+        };
+        let peer_link = conn.peer_name();
+        let mut pump: Option<Pump> = None;
+        let mut connected = false;
+        let mut last_report = std::time::Instant::now();
+        loop {
+            if self.stopping() && !conn.session.is_closed() {
+                conn.session.close(Reason::Done, "the master agent stops");
+            }
+            if conn.session.is_connected() {
+                let controls = std::mem::take(&mut *self.shared.controls.lock());
+                for c in controls {
+                    if let Err(e) = conn.session.control(c) {
+                        tracing::warn!(%e, "control request not sent");
+                    }
+                }
+            }
+            let mut busy = false;
+            if let Some(p) = pump.as_mut() {
+                match p.fill(&mut conn.session, &self.config) {
+                    Ok(sent) => busy = sent,
+                    Err(why) => conn.session.close(Reason::Failure, &why),
+                }
+            }
+            conn.flush();
+            let mut end = None;
+            while let Some(ev) = conn.session.poll_event() {
+                match ev {
+                    Event::Connected {
+                        peer,
+                        resume_after,
+                        sync_needed,
+                        ..
+                    } => {
+                        connected = true;
+                        {
+                            let mut st = self.shared.status.lock();
+                            st.link = LinkState::Connected;
+                            st.peer = Some(format!("{} ({peer_link})", peer.name));
+                            st.acked_stored = resume_after.seq;
+                            st.acked_applied = peer.applied.seq.min(resume_after.seq);
+                        }
+                        match Pump::start(&self.spool, resume_after, sync_needed, peer.window) {
+                            Ok(p) => pump = Some(p),
+                            Err(why) => conn.session.close(Reason::Failure, &why),
+                        }
+                    }
+                    Event::Acked { kind, at } => {
+                        let mut st = self.shared.status.lock();
+                        match kind {
+                            AckKind::Stored => {
+                                st.acked_stored = at.seq;
+                                drop(st);
+                                if let Err(e) = self.spool.ack(at.seq) {
+                                    conn.session
+                                        .close(Reason::Failure, &format!("master spool: {e}"));
+                                }
+                                if let Some(p) = pump.as_mut() {
+                                    p.acked(at.seq);
+                                }
+                            }
+                            AckKind::Applied => st.acked_applied = at.seq,
+                        }
+                    }
+                    Event::Closed {
+                        reason,
+                        text,
+                        by_peer,
+                    } => {
+                        end = Some(SessionEnd::Closed {
+                            reason,
+                            text,
+                            by_peer,
+                        })
+                    }
+                    _ => {}
+                }
+            }
+            conn.flush();
+            if last_report.elapsed() >= STATUS_EVERY {
+                last_report = std::time::Instant::now();
+                self.update_status(pump.as_ref());
+            }
+            if let Some(end) = end {
+                conn.finish();
+                self.update_status(pump.as_ref());
+                return (end, connected);
+            }
+            if let Some(why) = conn.lost() {
+                let end = SessionEnd::LinkLost(why.to_owned());
+                self.update_status(pump.as_ref());
+                return (end, connected);
+            }
+            // With records waiting and room to send them, only look at
+            // the link; otherwise wait a little for acks or new records.
+            let wait = if busy {
+                Duration::ZERO
+            } else {
+                Duration::from_millis(2)
+            };
+            conn.turn(wait);
+        }
+    }
+
+    fn update_status(&self, pump: Option<&Pump>) {
+        let usage = self.spool.usage();
+        {
+            let mut st = self.shared.status.lock();
+            st.last_seq = usage.durable_next_seq.saturating_sub(1);
+            st.lag_records = st.last_seq.saturating_sub(st.acked_stored);
+            st.lag_bytes = usage.used_bytes;
+            st.spool_used_bytes = usage.used_bytes;
+            st.spool_capacity_bytes = usage.capacity_bytes;
+            st.lag_seconds = match pump.and_then(|p| p.oldest_unacked()) {
+                Some(ts) if st.lag_records > 0 => age_seconds(ts),
+                _ => 0.0,
+            };
+        }
+        self.report();
+    }
+
+    /// Writes the status file.
+    fn report(&self) {
+        let mut st = self.shared.status.lock().clone();
+        st.stamp();
+        if let Err(e) = st.write(&self.config.state_dir) {
+            tracing::warn!(%e, "cannot write the status file");
+        }
+    }
+}
+
+/// Reads the spool and sends its records within the window.
+struct Pump {
+    reader: SpoolReader,
+    /// A message encoded but not yet sent (the window was short).
+    held: Option<Batch>,
+    /// The replica's whole window: a batch larger than this never fits.
+    max_window: u64,
+    /// (last seq, newest timestamp) of batches sent and not yet acked.
+    in_flight: std::collections::VecDeque<(u64, u64)>,
+}
+
+struct Batch {
+    first: u64,
+    last: u64,
+    frames: Bytes,
+    oldest_ts: u64,
+}
+
+impl Pump {
+    fn start(
+        spool: &Spool,
+        resume_after: Point,
+        sync_needed: bool,
+        window: u64,
+    ) -> Result<Self, String> {
+        if sync_needed && resume_after.seq != 0 {
+            return Err(format!(
+                "the replica's data must be synchronised before record {} can follow, \
+                 and this version synchronises only from the start of the journal",
+                resume_after.seq + 1
+            ));
+        }
+        let reader = spool.read_from(resume_after.seq + 1).map_err(|e| match e {
+            ReadError::Reclaimed { seq, oldest } => format!(
+                "the replica needs record {seq} on, but this master holds records from {oldest} \
+                 only: the replica must be synchronised"
+            ),
+            e => format!("master spool: {e}"),
+        })?;
+        Ok(Self {
+            reader,
+            held: None,
+            max_window: window,
+            in_flight: Default::default(),
+        })
+    }
+
+    /// Sends what the window allows; says whether it sent anything.
+    fn fill(
+        &mut self,
+        session: &mut rha_core::session::Session,
+        config: &MasterConfig,
+    ) -> Result<bool, String> {
+        let mut sent = false;
+        loop {
+            if self.held.is_none() {
+                if session.window() == 0 {
+                    return Ok(sent);
+                }
+                match self.encode(config)? {
+                    Some(b) => self.held = Some(b),
+                    None => return Ok(sent),
+                }
+            }
+            let Some(b) = self.held.as_ref() else {
+                return Ok(sent);
+            };
+            if b.frames.len() as u64 > self.max_window {
+                return Err(format!(
+                    "records {}..={} take {} bytes, more than the replica's window of {} bytes",
+                    b.first,
+                    b.last,
+                    b.frames.len(),
+                    self.max_window
+                ));
+            }
+            match session.send_journal(b.first, b.last, b.frames.clone()) {
+                Ok(()) => {
+                    self.in_flight.push_back((b.last, b.oldest_ts));
+                    self.held = None;
+                    sent = true;
+                }
+                Err(SessionError::Window { .. }) => return Ok(sent),
+                Err(e) => return Err(format!("sending records {}..={}: {e}", b.first, b.last)),
+            }
+        }
+    }
+
+    /// The next message: durable records up to about `batch_bytes` (and
+    /// within the replica's window), encoded as journal frames.
+    fn encode(&mut self, config: &MasterConfig) -> Result<Option<Batch>, String> {
+        let limit = config
+            .batch_bytes
+            .min(usize::try_from(self.max_window / 2).unwrap_or(usize::MAX))
+            .max(1);
+        let first = self.reader.position();
+        let wc = WriterConfig::default()
+            .stream_header(false)
+            .first_seq(first)
+            .compression(config.compression)
+            .batch_bytes((limit / 4).clamp(4096, 1 << 20));
+        let mut w = JournalWriter::new(Vec::new(), wc);
+        let mut last = None;
+        let mut oldest_ts = 0;
+        while w.get_ref().len() < limit {
+            let rec = match self.reader.next_record() {
+                Ok(Some(r)) => r,
+                Ok(None) => break,
+                Err(e) => return Err(format!("master spool: {e}")),
+            };
+            if last.is_none() {
+                oldest_ts = rec.timestamp_ns;
+            }
+            last = Some(rec.seq);
+            w.append_record(&rec)
+                .map_err(|e| format!("encoding record {}: {e}", rec.seq))?;
+        }
+        let Some(last) = last else {
+            return Ok(None);
+        };
+        let frames = w
+            .into_inner()
+            .map_err(|e| format!("encoding records {first}..={last}: {e}"))?;
+        Ok(Some(Batch {
+            first,
+            last,
+            frames: Bytes::from(frames),
+            oldest_ts,
+        }))
+    }
+
+    fn acked(&mut self, seq: u64) {
+        while self.in_flight.front().is_some_and(|&(last, _)| last <= seq) {
+            self.in_flight.pop_front();
+        }
+    }
+
+    fn oldest_unacked(&self) -> Option<u64> {
+        self.in_flight
+            .front()
+            .map(|&(_, ts)| ts)
+            .or_else(|| self.held.as_ref().map(|b| b.oldest_ts))
+    }
+}
+
+/// The spool directory of a master agent whose state directory is `dir`.
+pub fn master_spool_dir(dir: &Path) -> PathBuf {
+    dir.join(MASTER_SPOOL_DIR)
+}

@@ -1,0 +1,49 @@
+//! The agents that replicate between two hosts (`docs/agents.md`).
+//!
+//! A [`MasterAgent`] sends the durable records of its spool to a replica
+//! over a [`Link`], within the replica's window, and reclaims them as the
+//! replica acknowledges them stored; it reconnects with backoff when the
+//! link fails, and resumes where the replica's stored point says. A
+//! [`ReplicaAgent`] stores what arrives in its own spool durably,
+//! acknowledges it, and applies it in order through the replica's apply
+//! engine ([`crate::apply::ReplicaDir`], with rewind when asked). Both run
+//! the sans-IO [`rha_core::session::Session`] over the link.
+//!
+//! ```no_run
+//! use std::net::{TcpListener, TcpStream};
+//! use rha_capture::agent::{MasterAgent, MasterConfig, ReplicaAgent, ReplicaConfig};
+//!
+//! let scenario = [7; 16];
+//! let replica = ReplicaAgent::open(ReplicaConfig::new(scenario, [2; 16], "/srv/replica"))?;
+//! let listener = TcpListener::bind("127.0.0.1:7400")?;
+//! std::thread::spawn(move || {
+//!     let master = MasterConfig::new(scenario, [1; 16], "/var/lib/rha/master");
+//!     let agent = MasterAgent::start(master, || TcpStream::connect("127.0.0.1:7400"));
+//!     // ... append to agent.spool() ...
+//! });
+//! let (link, _) = listener.accept()?;
+//! let end = replica.serve(link)?;
+//! println!("session over: {end}");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod backoff;
+mod conn;
+mod error;
+mod link;
+mod master;
+mod replica;
+mod state;
+mod status;
+
+pub use backoff::Backoff;
+pub use conn::SessionEnd;
+pub use error::AgentError;
+pub use link::Link;
+pub use master::{master_spool_dir, Connector, MasterAgent, MasterConfig, MASTER_SPOOL_DIR};
+pub use replica::{ReplicaAgent, ReplicaConfig, REPLICA_AGENT_DIR, REPLICA_INCOMING_DIR};
+pub use state::{parse_scenario, scenario_hex, AgentState, STATE_FILE};
+pub use status::{AgentStatus, LinkState, STATUS_FILE};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,551 @@
+//! The replica agent: stores what its master sends durably in its own
+//! spool, acknowledges it, and applies it in order through the replica's
+//! apply engine (with rewind when asked).
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use rha_core::journal::Record;
+use rha_core::session::{
+    AckKind, Control, Event, NodeId, Point, Reason, Role, ScenarioId, SessionConfig,
+};
+use rha_core::spool::{AppendError, AppendOptions, Spool, SpoolConfig, WhenFull};
+use rha_core::storage::DirStorage;
+
+use super::conn::{Clock, Conn, SessionEnd};
+use super::error::AgentError;
+use super::link::Link;
+use super::master::STATUS_EVERY;
+use super::state::{scenario_hex, AgentState};
+use super::status::{age_seconds, AgentStatus, LinkState};
+use crate::apply::{ReplicaDir, ReplicaOptions};
+
+/// Inside the replica's spool directory (`ROOT/.rha`): the agent's state
+/// and status.
+pub const REPLICA_AGENT_DIR: &str = "agent";
+/// Inside the replica's spool directory: the records received and not yet
+/// applied.
+pub const REPLICA_INCOMING_DIR: &str = "incoming";
+
+/// Records applied between two checkpoints at most (a checkpoint makes
+/// the replica and its applied point durable and reclaims the spool).
+const CHECKPOINT_RECORDS: u64 = 8192;
+/// Time between two checkpoints at most while records arrive.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
+
+/// How a replica agent runs.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ReplicaConfig {
+    /// The scenario served.
+    pub scenario: ScenarioId,
+    /// This node's identity.
+    pub node: NodeId,
+    /// A name for the master's logs (the host name).
+    pub name: String,
+    /// The replica directory; the agent keeps its state in `ROOT/.rha`.
+    pub root: PathBuf,
+    /// Keep a rewind log (rewind points and bookmarks on the live replica).
+    pub rewind: bool,
+    /// Limits of the spool of received records.
+    pub spool: SpoolConfig,
+    /// Heartbeat interval.
+    pub heartbeat: Duration,
+    /// Silence from the master for this long ends a session.
+    pub timeout: Duration,
+    /// Bytes of journal the master may send ahead of the replica's
+    /// acknowledgements.
+    pub window: u64,
+}
+
+impl ReplicaConfig {
+    /// The defaults: no rewind, heartbeat 3 s, timeout 30 s, a window of
+    /// 8 MiB.
+    pub fn new(scenario: ScenarioId, node: NodeId, root: impl Into<PathBuf>) -> Self {
+        Self {
+            scenario,
+            node,
+            name: String::new(),
+            root: root.into(),
+            rewind: false,
+            spool: SpoolConfig::default(),
+            heartbeat: Duration::from_secs(3),
+            timeout: Duration::from_secs(30),
+            window: 8 << 20,
+        }
+    }
+}
+
+/// What the network side and the applying thread share.
+#[derive(Debug, Default)]
+struct Shared {
+    status: Mutex<AgentStatus>,
+    /// The last record applied durably.
+    applied: AtomicU64,
+    paused: AtomicBool,
+    stop: AtomicBool,
+    /// Bookmarks to set once their point is applied, in order.
+    bookmarks: Mutex<Vec<(u64, String)>>,
+}
+
+/// A replica agent: serves one master session at a time
+/// ([`serve`](Self::serve)) while a thread applies what was stored.
+#[derive(Debug)]
+pub struct ReplicaAgent {
+    config: ReplicaConfig,
+    state: Mutex<AgentState>,
+    storage: DirStorage,
+    agent_dir: PathBuf,
+    spool: Arc<Spool>,
+    shared: Arc<Shared>,
+    applier: Option<JoinHandle<()>>,
+    clock: Clock,
+}
+
+impl ReplicaAgent {
+    /// Opens the replica (taking its lock, finishing what a crash
+    /// interrupted), its spool of received records and its state, and
+    /// starts applying what is stored and not yet applied.
+    pub fn open(config: ReplicaConfig) -> Result<Self, AgentError> {
+        let dir = ReplicaDir::open(
+            &config.root,
+            ReplicaOptions::default().rewind(config.rewind),
+        )?;
+        let base = dir.spool().to_path_buf();
+        let agent_dir = base.join(REPLICA_AGENT_DIR);
+        let storage = DirStorage::open(&agent_dir).map_err(|source| AgentError::Io {
+            path: agent_dir.clone(),
+            source,
+        })?;
+        let hex = scenario_hex(&config.scenario);
+        let state = match AgentState::load(&storage)? {
+            Some(s) if s.scenario != hex => {
+                return Err(AgentError::OtherScenario {
+                    path: agent_dir,
+                    found: s.scenario,
+                    wanted: hex,
+                })
+            }
+            Some(s) => s,
+            None => {
+                let s = AgentState {
+                    version: 1,
+                    scenario: hex,
+                    ..AgentState::default()
+                };
+                s.store(&storage)?;
+                s
+            }
+        };
+        let incoming = base.join(REPLICA_INCOMING_DIR);
+        let (spool, _) = Spool::open_dir(&incoming, config.spool.clone()).map_err(|source| {
+            AgentError::Spool {
+                path: incoming.clone(),
+                source,
+            }
+        })?;
+        let applied = dir.applied_point().seq.unwrap_or(0);
+        let usage = spool.usage();
+        // Records applied but no longer in the spool (it was reclaimed up
+        // to them, or lost with a disk): the spool continues after them.
+        if applied + 1 > usage.next_seq {
+            spool
+                .reset(applied + 1)
+                .map_err(|e| AgentError::SpoolFailed(format!("{}: {e}", incoming.display())))?;
+        }
+        let shared = Arc::new(Shared::default());
+        shared.applied.store(applied, Ordering::SeqCst);
+        {
+            let mut st = shared.status.lock();
+            st.role = "replica".to_owned();
+            st.epoch = state.epoch;
+            st.acked_applied = applied;
+        }
+        let spool = Arc::new(spool);
+        let applier = {
+            let spool = spool.clone();
+            let shared = shared.clone();
+            std::thread::Builder::new()
+                .name("rha-apply".to_owned())
+                .spawn(move || apply_loop(dir, &spool, &shared))
+                .map_err(|source| AgentError::Io {
+                    path: config.root.clone(),
+                    source,
+                })?
+        };
+        let agent = Self {
+            config,
+            state: Mutex::new(state),
+            storage,
+            agent_dir,
+            spool,
+            shared,
+            applier: Some(applier),
+            clock: Clock::new(),
+        };
+        agent.update_status();
+        Ok(agent)
+    }
+
+    /// A snapshot of the agent's state.
+    pub fn status(&self) -> AgentStatus {
+        self.shared.status.lock().clone()
+    }
+
+    /// The directory holding the agent's state and status file.
+    pub fn state_dir(&self) -> &Path {
+        &self.agent_dir
+    }
+
+    /// Asks a running [`serve`](Self::serve) to end its session in order
+    /// and return, and the applying thread to stop (see
+    /// [`stop`](Self::stop)).
+    pub fn request_stop(&self) {
+        self.shared.stop.store(true, Ordering::SeqCst);
+    }
+
+    /// Serves one session over `link` until it ends (the master closes
+    /// it, the link fails, or [`request_stop`](Self::request_stop)).
+    pub fn serve(&self, link: impl Link) -> Result<SessionEnd, AgentError> {
+        let span = tracing::info_span!("replica_agent", root = %self.config.root.display());
+        let _enter = span.enter();
+        let state = self.state.lock().clone();
+        let usage = self.spool.usage();
+        let stored = usage.durable_next_seq.saturating_sub(1);
+        let applied = self.shared.applied.load(Ordering::SeqCst);
+        let mut cfg = SessionConfig::new(Role::Replica, self.config.node, self.config.scenario);
+        cfg.generations = state.generations;
+        cfg.stored = Point {
+            epoch: state.epoch,
+            seq: stored,
+        };
+        cfg.applied = Point {
+            epoch: state.epoch,
+            seq: applied.min(stored),
+        };
+        cfg.heartbeat = self.config.heartbeat;
+        cfg.timeout = self.config.timeout;
+        cfg.window = self.config.window;
+        cfg.name = self.config.name.clone();
+        {
+            let mut st = self.shared.status.lock();
+            st.link = LinkState::Connecting;
+            st.sessions += 1;
+        }
+        let mut conn = Conn::new(link, cfg, self.clock).map_err(|source| AgentError::Io {
+            path: self.config.root.clone(),
+            source,
+        })?;
+        let peer_link = conn.peer_name();
+        let mut epoch = state.epoch;
+        let mut stored_pending: Option<u64> = None;
+        let mut grant_pending: u64 = 0;
+        let mut acked_applied = 0;
+        let mut last_report = std::time::Instant::now();
+        let end = loop {
+            if self.shared.stop.load(Ordering::SeqCst) && !conn.session.is_closed() {
+                conn.session.close(Reason::Done, "the replica agent stops");
+            }
+            let mut end = None;
+            while let Some(ev) = conn.session.poll_event() {
+                match ev {
+                    Event::Connected {
+                        peer, resume_after, ..
+                    } => {
+                        if let Err(why) = self.adopt(resume_after, &peer) {
+                            conn.session.close(Reason::Generations, &why);
+                            continue;
+                        }
+                        epoch = resume_after.epoch;
+                        acked_applied = applied.min(resume_after.seq);
+                        let mut st = self.shared.status.lock();
+                        st.link = LinkState::Connected;
+                        st.peer = Some(format!("{} ({peer_link})", peer.name));
+                        st.epoch = epoch;
+                        st.acked_stored = resume_after.seq;
+                    }
+                    Event::Journal { last, frames, .. } => {
+                        let opts = AppendOptions::no_wait().when_full(WhenFull::Fail);
+                        match self.spool.append_journal(&frames, opts) {
+                            Ok(_) => {
+                                stored_pending = Some(last);
+                                grant_pending += frames.len() as u64;
+                            }
+                            Err(e @ AppendError::Full { .. }) => conn
+                                .session
+                                .close(Reason::Full, &format!("replica spool: {e}")),
+                            Err(e) => conn
+                                .session
+                                .close(Reason::Failure, &format!("replica spool: {e}")),
+                        }
+                    }
+                    Event::Control(c) => self.control(c),
+                    Event::Closed {
+                        reason,
+                        text,
+                        by_peer,
+                    } => {
+                        end = Some(SessionEnd::Closed {
+                            reason,
+                            text,
+                            by_peer,
+                        })
+                    }
+                    _ => {}
+                }
+            }
+            if let Some(last) = stored_pending.take() {
+                match self.spool.sync() {
+                    Ok(()) => {
+                        let _ = conn
+                            .session
+                            .ack(AckKind::Stored, Point { epoch, seq: last });
+                        self.shared.status.lock().acked_stored = last;
+                    }
+                    Err(e) => conn
+                        .session
+                        .close(Reason::Failure, &format!("replica spool: {e}")),
+                }
+            }
+            if grant_pending > 0 && conn.session.is_connected() && self.has_room() {
+                let _ = conn.session.grant(grant_pending);
+                grant_pending = 0;
+            }
+            let applied_now = self.shared.applied.load(Ordering::SeqCst);
+            let stored_now = self.shared.status.lock().acked_stored;
+            if conn.session.is_connected() && applied_now > acked_applied {
+                let seq = applied_now.min(stored_now);
+                if seq > acked_applied
+                    && conn
+                        .session
+                        .ack(AckKind::Applied, Point { epoch, seq })
+                        .is_ok()
+                {
+                    acked_applied = seq;
+                }
+            }
+            conn.flush();
+            if last_report.elapsed() >= STATUS_EVERY {
+                last_report = std::time::Instant::now();
+                self.update_status();
+            }
+            if let Some(end) = end {
+                conn.finish();
+                break end;
+            }
+            if let Some(why) = conn.lost() {
+                break SessionEnd::LinkLost(why.to_owned());
+            }
+            conn.turn(Duration::from_millis(2));
+        };
+        {
+            let mut st = self.shared.status.lock();
+            st.link = LinkState::Down;
+            st.peer = None;
+            st.last_end = Some(end.to_string());
+        }
+        self.update_status();
+        Ok(end)
+    }
+
+    /// Takes the master's epoch and generation when the journal starts a
+    /// new epoch, which only an empty replica may follow.
+    fn adopt(&self, resume_after: Point, peer: &rha_core::session::Hello) -> Result<(), String> {
+        let mut state = self.state.lock();
+        if resume_after.epoch == state.epoch {
+            return Ok(());
+        }
+        let usage = self.spool.usage();
+        let applied = self.shared.applied.load(Ordering::SeqCst);
+        if usage.next_seq != 1 || applied != 0 || resume_after.seq != 0 {
+            return Err(format!(
+                "this replica follows epoch {} up to record {}; the master's journal is epoch {}: \
+                 the replica must be synchronised first",
+                state.epoch,
+                applied.max(usage.next_seq.saturating_sub(1)),
+                resume_after.epoch
+            ));
+        }
+        let mut next = state.clone();
+        next.epoch = resume_after.epoch;
+        next.generations = peer.generations;
+        next.store(&self.storage).map_err(|e| e.to_string())?;
+        *state = next;
+        tracing::info!(
+            epoch = resume_after.epoch,
+            "following a new epoch from its start"
+        );
+        Ok(())
+    }
+
+    fn control(&self, c: Control) {
+        match c {
+            Control::Pause => self.shared.paused.store(true, Ordering::SeqCst),
+            Control::Resume => self.shared.paused.store(false, Ordering::SeqCst),
+            Control::Bookmark { at, name } => self.shared.bookmarks.lock().push((at.seq, name)),
+        }
+    }
+
+    /// Whether the spool can take another window's worth of records.
+    fn has_room(&self) -> bool {
+        let u = self.spool.usage();
+        u.capacity_bytes.saturating_sub(u.used_bytes) >= self.config.window
+    }
+
+    fn update_status(&self) {
+        let usage = self.spool.usage();
+        let mut st = {
+            let mut st = self.shared.status.lock();
+            st.last_seq = usage.durable_next_seq.saturating_sub(1);
+            st.acked_applied = self.shared.applied.load(Ordering::SeqCst);
+            st.lag_records = st.last_seq.saturating_sub(st.acked_applied);
+            st.lag_bytes = usage.used_bytes;
+            st.spool_used_bytes = usage.used_bytes;
+            st.spool_capacity_bytes = usage.capacity_bytes;
+            st.paused = self.shared.paused.load(Ordering::SeqCst);
+            if st.lag_records == 0 {
+                st.lag_seconds = 0.0;
+            }
+            st.clone()
+        };
+        st.stamp();
+        if let Err(e) = st.write(&self.agent_dir) {
+            tracing::warn!(%e, "cannot write the status file");
+        }
+    }
+
+    /// Stops applying (after a last checkpoint) and returns the final
+    /// status. A running [`serve`](Self::serve) must have returned.
+    pub fn stop(mut self) -> Result<AgentStatus, AgentError> {
+        self.halt()?;
+        self.shared.status.lock().link = LinkState::Stopped;
+        self.update_status();
+        if let Some(e) = self.shared.status.lock().apply_error.clone() {
+            tracing::warn!(e, "the replica stopped applying after an error");
+        }
+        Ok(self.status())
+    }
+
+    fn halt(&mut self) -> Result<(), AgentError> {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.applier.take() {
+            t.join().map_err(|_| AgentError::Panicked("apply"))?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for ReplicaAgent {
+    fn drop(&mut self) {
+        let _ = self.halt();
+    }
+}
+
+/// The applying thread: reads the spool of received records in order and
+/// applies them, checkpointing now and then; stops at the first error
+/// (which the status reports) and keeps what it applied.
+fn apply_loop(mut dir: ReplicaDir, spool: &Spool, shared: &Shared) {
+    let _span = tracing::info_span!("apply_loop").entered();
+    if let Err(e) = apply_until_stopped(&mut dir, spool, shared) {
+        tracing::error!(%e, "the replica stops applying");
+        shared.status.lock().apply_error = Some(e.to_string());
+    }
+    // Whatever happened, keep what was applied.
+    if let Err(e) = checkpoint(&mut dir, spool, shared) {
+        tracing::error!(%e, "last checkpoint failed");
+    }
+}
+
+fn apply_until_stopped(
+    dir: &mut ReplicaDir,
+    spool: &Spool,
+    shared: &Shared,
+) -> Result<(), AgentError> {
+    let start = shared.applied.load(Ordering::SeqCst) + 1;
+    let mut reader = spool
+        .read_from(start)
+        .map_err(|e| AgentError::SpoolFailed(e.to_string()))?;
+    let mut since = 0u64;
+    let mut last_checkpoint = std::time::Instant::now();
+    while !shared.stop.load(Ordering::SeqCst) {
+        if shared.paused.load(Ordering::SeqCst) {
+            if since > 0 {
+                checkpoint(dir, spool, shared)?;
+                since = 0;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+            continue;
+        }
+        let rec: Option<Record> = reader
+            .next_record()
+            .map_err(|e| AgentError::SpoolFailed(e.to_string()))?;
+        match rec {
+            Some(rec) => {
+                set_bookmarks(dir, shared, rec.seq);
+                let newest_ts = rec.timestamp_ns;
+                dir.apply_next(rec)?;
+                since += 1;
+                if since >= CHECKPOINT_RECORDS || last_checkpoint.elapsed() >= CHECKPOINT_EVERY {
+                    checkpoint(dir, spool, shared)?;
+                    shared.status.lock().lag_seconds = age_seconds(newest_ts);
+                    since = 0;
+                    last_checkpoint = std::time::Instant::now();
+                }
+            }
+            None => {
+                if since > 0 {
+                    checkpoint(dir, spool, shared)?;
+                    since = 0;
+                    last_checkpoint = std::time::Instant::now();
+                }
+                set_bookmarks(dir, shared, u64::MAX);
+                spool.wait_durable(reader.position(), Duration::from_millis(20));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Sets the bookmarks due before record `next` is applied: those at or
+/// before the replica's current point.
+fn set_bookmarks(dir: &mut ReplicaDir, shared: &Shared, next: u64) {
+    let mut due = Vec::new();
+    {
+        let mut marks = shared.bookmarks.lock();
+        let taken = dir.replica().current_point().unwrap_or(0);
+        marks.retain(|(at, name)| {
+            let ready = *at < next && *at <= taken.max(shared.applied.load(Ordering::SeqCst));
+            if ready {
+                due.push(name.clone());
+            }
+            !ready
+        });
+    }
+    for name in due {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
+        match dir.replica().set_bookmark(&name, now, false) {
+            Ok(()) => tracing::info!(name, "bookmark set"),
+            Err(e) => tracing::warn!(name, %e, "bookmark not set"),
+        }
+    }
+}
+
+/// Makes the replica and its applied point durable, then reclaims the
+/// records it covers.
+fn checkpoint(dir: &mut ReplicaDir, spool: &Spool, shared: &Shared) -> Result<(), AgentError> {
+    if let Some(point) = dir.sync()? {
+        shared.applied.store(point, Ordering::SeqCst);
+        if point >= spool.usage().resume_seq {
+            spool
+                .ack(point)
+                .map_err(|e| AgentError::SpoolFailed(e.to_string()))?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,146 @@
+//! What an agent keeps between runs: its scenario, journal epoch and data
+//! generations (`docs/agents.md`).
+
+use std::io;
+use std::path::Path;
+
+use rha_core::ha::Generations;
+use rha_core::storage::{DirStorage, Storage};
+use serde::{Deserialize, Serialize};
+
+use super::error::AgentError;
+
+/// The file that holds an agent's state, in its state directory.
+pub const STATE_FILE: &str = "agent.json";
+
+/// An agent's durable state.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentState {
+    /// The format's version: 1.
+    pub version: u32,
+    /// The scenario served, as 32 hexadecimal digits.
+    pub scenario: String,
+    /// The journal's epoch (0: none yet). A master picks one when it is
+    /// first started; a replica takes its master's.
+    pub epoch: u64,
+    /// The data generations (see `rha_core::ha::MirrorNode`).
+    pub generations: Generations,
+}
+
+impl AgentState {
+    /// Reads the state from `storage`, `None` if there is none yet.
+    pub(crate) fn load(storage: &DirStorage) -> Result<Option<Self>, AgentError> {
+        let path = storage.path().join(STATE_FILE);
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => return Err(AgentError::Io { path, source }),
+        };
+        let state: AgentState = serde_json::from_slice(&bytes).map_err(|e| AgentError::State {
+            path: path.clone(),
+            why: e.to_string(),
+        })?;
+        if state.version != 1 {
+            return Err(AgentError::State {
+                path,
+                why: format!("format version {} is not supported (1 is)", state.version),
+            });
+        }
+        Ok(Some(state))
+    }
+
+    /// Writes the state durably (a new file renamed over the old one).
+    pub(crate) fn store(&self, storage: &DirStorage) -> Result<(), AgentError> {
+        let mut bytes = serde_json::to_vec_pretty(self).map_err(|e| AgentError::State {
+            path: storage.path().join(STATE_FILE),
+            why: e.to_string(),
+        })?;
+        bytes.push(b'\n');
+        rha_core::storage::replace_file(storage as &dyn Storage, STATE_FILE, &bytes).map_err(
+            |source| AgentError::Io {
+                path: storage.path().join(STATE_FILE),
+                source,
+            },
+        )
+    }
+}
+
+/// A scenario's identity as the state file and the command line write it.
+pub fn scenario_hex(id: &[u8; 16]) -> String {
+    id.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Parses [`scenario_hex`]'s form.
+pub fn parse_scenario(s: &str) -> Option<[u8; 16]> {
+    if s.len() != 32 || !s.is_ascii() {
+        return None;
+    }
+    let mut id = [0; 16];
+    for (i, b) in id.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(id)
+}
+
+/// A new random non-zero identifier (an epoch or a generation), from the
+/// kernel's random source.
+pub(crate) fn random_id(dir: &Path) -> Result<u64, AgentError> {
+    let mut b = [0u8; 8];
+    loop {
+        // SAFETY: `b` is a valid buffer of `b.len()` bytes.
+        let n = unsafe { libc::getrandom(b.as_mut_ptr().cast(), b.len(), 0) };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(AgentError::Io {
+                path: dir.to_path_buf(),
+                source: e,
+            });
+        }
+        if n as usize == b.len() && u64::from_le_bytes(b) != 0 {
+            return Ok(u64::from_le_bytes(b));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_round_trips_and_refuses_what_it_does_not_know() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let storage = DirStorage::open(dir.path()).expect("storage");
+        assert_eq!(AgentState::load(&storage).expect("load"), None);
+        let s = AgentState {
+            version: 1,
+            scenario: scenario_hex(&[7; 16]),
+            epoch: 42,
+            generations: Generations {
+                current: 9,
+                ..Default::default()
+            },
+        };
+        s.store(&storage).expect("store");
+        assert_eq!(AgentState::load(&storage).expect("load"), Some(s));
+        std::fs::write(dir.path().join(STATE_FILE), b"{\"version\": 2}").expect("write");
+        let e = AgentState::load(&storage).expect_err("unknown");
+        assert!(e.to_string().contains(STATE_FILE), "{e}");
+        std::fs::write(dir.path().join(STATE_FILE), b"{not json").expect("write");
+        let e = AgentState::load(&storage).expect_err("garbage");
+        assert!(e.to_string().contains("agent.json"), "{e}");
+    }
+
+    #[test]
+    fn scenario_ids_parse_back_and_bad_text_is_refused() {
+        let id = [0xab; 16];
+        assert_eq!(parse_scenario(&scenario_hex(&id)), Some(id));
+        assert_eq!(parse_scenario("abc"), None);
+        assert_eq!(parse_scenario(&"zz".repeat(16)), None);
+        assert_eq!(parse_scenario(&"é".repeat(16)), None);
+        assert_ne!(random_id(Path::new(".")).expect("random"), 0);
+    }
+}

@@ -1,0 +1,364 @@
+//! The agents end to end over socket pairs: replication, resumption after
+//! link cuts and restarts, refusals, controls.
+
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use rha_core::journal::{Op, RelPath};
+use rha_core::session::{Control, Point, Reason};
+use rha_core::spool::AppendOptions;
+
+use super::*;
+
+const SCENARIO: [u8; 16] = [5; 16];
+
+fn master_config(dir: &Path) -> MasterConfig {
+    let mut c = MasterConfig::new(SCENARIO, [1; 16], dir);
+    c.name = "master".into();
+    c.retry_min = Duration::from_millis(5);
+    c.retry_max = Duration::from_millis(50);
+    c.heartbeat = Duration::from_millis(100);
+    c.timeout = Duration::from_secs(5);
+    c.batch_bytes = 16 << 10;
+    c
+}
+
+fn replica_config(root: &Path) -> ReplicaConfig {
+    let mut c = ReplicaConfig::new(SCENARIO, [2; 16], root);
+    c.name = "replica".into();
+    c.heartbeat = Duration::from_millis(100);
+    c.timeout = Duration::from_secs(5);
+    c.window = 64 << 10;
+    c
+}
+
+fn path(s: &str) -> RelPath {
+    RelPath::new(s.to_owned()).expect("path")
+}
+
+/// Record `i` of a test workload: files f0..f9 created, then written at
+/// increasing offsets with content derived from `i`.
+fn op(i: u64) -> Op {
+    let file = format!("f{}", i % 10);
+    if i < 10 {
+        Op::Create {
+            path: path(&file),
+            mode: 0o644,
+        }
+    } else {
+        Op::Write {
+            path: path(&file),
+            offset: (i / 10) * 100,
+            data: Bytes::from(vec![(i % 251) as u8; 100]),
+        }
+    }
+}
+
+/// What the master's tree looks like after records 0..n of [`op`].
+fn expected(n: u64) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<Vec<u8>> = vec![Vec::new(); 10];
+    for i in 10..n {
+        let f = &mut files[(i % 10) as usize];
+        let off = ((i / 10) * 100) as usize;
+        if f.len() < off + 100 {
+            f.resize(off + 100, 0);
+        }
+        f[off..off + 100].fill((i % 251) as u8);
+    }
+    (0..n.min(10))
+        .map(|k| (format!("f{k}"), files[k as usize].clone()))
+        .collect()
+}
+
+fn tree(root: &Path, n: u64) -> Vec<(String, Vec<u8>)> {
+    (0..n.min(10))
+        .map(|k| {
+            let name = format!("f{k}");
+            let data = std::fs::read(root.join(&name)).unwrap_or_default();
+            (name, data)
+        })
+        .collect()
+}
+
+fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(start.elapsed() < limit, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// A replica agent serving every link sent to it, until the sender goes.
+fn serve_all(
+    replica: Arc<ReplicaAgent>,
+    links: mpsc::Receiver<UnixStream>,
+) -> std::thread::JoinHandle<Vec<SessionEnd>> {
+    std::thread::spawn(move || {
+        let mut ends = Vec::new();
+        while let Ok(link) = links.recv() {
+            ends.push(replica.serve(link).expect("serve"));
+        }
+        ends
+    })
+}
+
+/// A connector handing the other end of each new socket pair to `tx`,
+/// keeping a clone of the master's end in `cut` (to cut the link).
+fn connector(
+    tx: mpsc::Sender<UnixStream>,
+    cut: Arc<parking_lot::Mutex<Option<UnixStream>>>,
+) -> impl Connector {
+    move || {
+        let (a, b) = UnixStream::pair()?;
+        *cut.lock() = Some(a.try_clone()?);
+        tx.send(b)
+            .map_err(|_| std::io::Error::other("replica gone"))?;
+        Ok(a)
+    }
+}
+
+fn append(agent: &MasterAgent, range: std::ops::Range<u64>) {
+    for i in range {
+        agent
+            .spool()
+            .append(i + 1, &op(i), AppendOptions::default())
+            .expect("append");
+    }
+}
+
+#[test]
+fn records_replicate_in_order_across_link_cuts() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let root = tmp.path().join("replica");
+    let replica = Arc::new(ReplicaAgent::open(replica_config(&root)).expect("replica"));
+    let (tx, rx) = mpsc::channel();
+    let server = serve_all(replica.clone(), rx);
+    let cut = Arc::new(parking_lot::Mutex::new(None));
+    let master = MasterAgent::start(
+        master_config(&tmp.path().join("master")),
+        connector(tx, cut.clone()),
+    )
+    .expect("master");
+    let n = 3000;
+    for chunk in 0..10 {
+        append(&master, chunk * n / 10..(chunk + 1) * n / 10);
+        // Cut the link under way, three times.
+        if chunk % 3 == 1 {
+            if let Some(s) = cut.lock().take() {
+                let _ = s.shutdown(std::net::Shutdown::Both);
+            }
+        }
+    }
+    wait_until(
+        "the replica to apply everything",
+        Duration::from_secs(60),
+        || master.status().acked_applied == n,
+    );
+    let st = master.status();
+    assert_eq!(st.acked_stored, n);
+    assert!(st.sessions >= 2, "the link was cut: {st:?}");
+    assert_eq!(tree(&root, n), expected(n));
+    master.stop().expect("stop master");
+    let ends = server.join().expect("server");
+    assert!(ends.len() >= 2, "{ends:?}");
+    let replica = Arc::try_unwrap(replica).expect("one owner");
+    let rs = replica.stop().expect("stop replica");
+    assert_eq!((rs.acked_applied, rs.last_seq), (n, n));
+    assert_eq!(rs.apply_error, None);
+}
+
+#[test]
+fn a_restarted_replica_resumes_where_it_stored_and_nothing_is_applied_twice() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let root = tmp.path().join("replica");
+    let master_dir = tmp.path().join("master");
+    let (tx, rx) = mpsc::channel::<UnixStream>();
+    let rx = Arc::new(parking_lot::Mutex::new(rx));
+    let cut = Arc::new(parking_lot::Mutex::new(None));
+    let master =
+        MasterAgent::start(master_config(&master_dir), connector(tx, cut)).expect("master");
+    append(&master, 0..500);
+    let mut total = 500;
+    for round in 0..3 {
+        let replica = Arc::new(ReplicaAgent::open(replica_config(&root)).expect("replica"));
+        let server = {
+            let replica = replica.clone();
+            let rx = rx.clone();
+            std::thread::spawn(move || {
+                let link = rx.lock().recv().expect("link");
+                replica.serve(link).expect("serve")
+            })
+        };
+        append(&master, total..total + 300);
+        total += 300;
+        wait_until("records stored", Duration::from_secs(60), || {
+            master.status().acked_stored == total
+        });
+        replica.request_stop();
+        let end = server.join().expect("server");
+        assert!(
+            matches!(
+                end,
+                SessionEnd::Closed {
+                    reason: Reason::Done,
+                    by_peer: false,
+                    ..
+                }
+            ),
+            "round {round}: {end:?}"
+        );
+        let replica = Arc::try_unwrap(replica).expect("one owner");
+        let st = replica.stop().expect("stop");
+        assert_eq!(st.apply_error, None, "round {round}");
+    }
+    // A last run applies whatever the restarts left stored.
+    let replica = Arc::new(ReplicaAgent::open(replica_config(&root)).expect("replica"));
+    wait_until("everything applied", Duration::from_secs(60), || {
+        replica.status().acked_applied == total
+    });
+    assert_eq!(tree(&root, total), expected(total));
+    drop(master);
+}
+
+#[test]
+fn a_replica_of_another_master_is_refused_and_keeps_its_data() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let root = tmp.path().join("replica");
+    let replica = Arc::new(ReplicaAgent::open(replica_config(&root)).expect("replica"));
+    let (tx, rx) = mpsc::channel();
+    let server = serve_all(replica.clone(), rx);
+    let cut = Arc::new(parking_lot::Mutex::new(None));
+    let first = MasterAgent::start(
+        master_config(&tmp.path().join("m1")),
+        connector(tx.clone(), cut.clone()),
+    )
+    .expect("master");
+    append(&first, 0..50);
+    wait_until("applied", Duration::from_secs(30), || {
+        first.status().acked_applied == 50
+    });
+    first.stop().expect("stop");
+    // A second master: a new epoch, a new generation.
+    let second =
+        MasterAgent::start(master_config(&tmp.path().join("m2")), connector(tx, cut)).expect("m2");
+    append(&second, 0..20);
+    wait_until("refusal", Duration::from_secs(30), || {
+        second
+            .status()
+            .last_end
+            .is_some_and(|e| e.contains("Generations"))
+    });
+    let end = second.status().last_end.expect("ended");
+    assert!(end.contains("diverged"), "{end}");
+    drop(second);
+    server.join().expect("server");
+    assert_eq!(tree(&root, 50), expected(50));
+    let replica = Arc::try_unwrap(replica).expect("one owner");
+    assert_eq!(replica.stop().expect("stop").acked_applied, 50);
+}
+
+#[test]
+fn a_master_that_reclaimed_what_a_new_replica_needs_says_so() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (tx, rx) = mpsc::channel();
+    let cut = Arc::new(parking_lot::Mutex::new(None));
+    let mut cfg = master_config(&tmp.path().join("m"));
+    cfg.spool = rha_core::spool::SpoolConfig::default().segment_bytes(4096);
+    let master = MasterAgent::start(cfg, connector(tx, cut)).expect("master");
+    append(&master, 0..200);
+    master.spool().ack(150).expect("ack");
+    let replica = ReplicaAgent::open(replica_config(&tmp.path().join("replica"))).expect("replica");
+    let end = replica.serve(rx.recv().expect("link")).expect("serve");
+    match end {
+        SessionEnd::Closed {
+            reason: Reason::Failure,
+            text,
+            by_peer: true,
+        } => assert!(text.contains("must be synchronised"), "{text}"),
+        e => panic!("{e:?}"),
+    }
+    assert_eq!(replica.status().acked_applied, 0);
+    drop(master);
+}
+
+#[test]
+fn pause_resume_and_bookmark_reach_the_live_replica() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let root = tmp.path().join("replica");
+    let mut rc = replica_config(&root);
+    rc.rewind = true;
+    let replica = Arc::new(ReplicaAgent::open(rc).expect("replica"));
+    let (tx, rx) = mpsc::channel();
+    let server = serve_all(replica.clone(), rx);
+    let cut = Arc::new(parking_lot::Mutex::new(None));
+    let master = MasterAgent::start(master_config(&tmp.path().join("m")), connector(tx, cut))
+        .expect("master");
+    append(&master, 0..100);
+    wait_until("applied", Duration::from_secs(30), || {
+        master.status().acked_applied == 100
+    });
+    master.control(Control::Bookmark {
+        at: Point {
+            epoch: master.status().epoch,
+            seq: 100,
+        },
+        name: "before-pause".into(),
+    });
+    master.control(Control::Pause);
+    std::thread::sleep(Duration::from_millis(300));
+    append(&master, 100..200);
+    wait_until("stored", Duration::from_secs(30), || {
+        master.status().acked_stored == 200
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        master.status().acked_applied,
+        100,
+        "paused: stored, not applied"
+    );
+    assert!(replica.status().paused);
+    master.control(Control::Resume);
+    wait_until("applied after resume", Duration::from_secs(30), || {
+        master.status().acked_applied == 200
+    });
+    master.stop().expect("stop");
+    server.join().expect("server");
+    let replica = Arc::try_unwrap(replica).expect("one owner");
+    replica.stop().expect("stop");
+    let mut dir = crate::apply::ReplicaDir::open(
+        &root,
+        crate::apply::ReplicaOptions::default().existing(true),
+    )
+    .expect("open replica");
+    let marks = dir.replica().bookmarks();
+    assert!(marks.iter().any(|b| b.name == "before-pause"), "{marks:?}");
+}
+
+#[test]
+fn a_peer_that_never_answers_ends_the_session_after_the_timeout() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let replica = ReplicaAgent::open(replica_config(&tmp.path().join("replica"))).expect("replica");
+    let (a, b) = UnixStream::pair().expect("pair");
+    let mut cfg = replica_config(&tmp.path().join("replica"));
+    cfg.timeout = Duration::from_millis(300);
+    drop(replica);
+    let replica = ReplicaAgent::open(cfg).expect("replica");
+    let started = Instant::now();
+    let end = replica.serve(a).expect("serve");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert!(
+        matches!(
+            end,
+            SessionEnd::Closed {
+                reason: Reason::Timeout,
+                ..
+            }
+        ),
+        "{end:?}"
+    );
+    drop(b);
+}
