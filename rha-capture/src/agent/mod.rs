@@ -30,6 +30,7 @@
 mod backoff;
 mod conn;
 mod error;
+mod inbox;
 mod link;
 mod master;
 mod replica;
@@ -39,6 +40,7 @@ mod status;
 pub use backoff::Backoff;
 pub use conn::SessionEnd;
 pub use error::AgentError;
+pub use inbox::{take_inbox, InboxError, INBOX_SUFFIX};
 pub use link::Link;
 pub use master::{master_spool_dir, Connector, MasterAgent, MasterConfig, MASTER_SPOOL_DIR};
 pub use replica::{ReplicaAgent, ReplicaConfig, REPLICA_AGENT_DIR, REPLICA_INCOMING_DIR};

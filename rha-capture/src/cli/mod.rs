@@ -19,6 +19,7 @@ mod log;
 mod out;
 mod output;
 mod spool;
+mod status;
 mod sync;
 
 use std::io;
@@ -71,6 +72,9 @@ enum Command {
     FixedDelta(fixed::FixedDeltaArgs),
     /// Apply a fixed-offset delta to a file or volume in place.
     PatchInPlace(fixed::PatchInPlaceArgs),
+    /// Show what a master or replica agent last reported: link, lag,
+    /// spool use, acknowledged points.
+    Status(status::StatusArgs),
 }
 
 /// Gives `cmd` and every subcommand below it the exit-code table in `--help`.
@@ -96,6 +100,7 @@ pub(crate) fn main() -> ExitCode {
         Command::Patch(args) => block::patch(&args),
         Command::FixedDelta(args) => fixed::fixed_delta(&args),
         Command::PatchInPlace(args) => fixed::patch_in_place(&args),
+        Command::Status(args) => Ok(status::run(&args)),
     };
     let code = match result {
         Ok(code) => code,

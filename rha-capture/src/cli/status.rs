@@ -1,0 +1,112 @@
+//! `rha status --state DIR [--json]`: what a master or replica agent last
+//! reported (link, lag, spool use, acknowledged points).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::Args;
+use rha_capture::agent::{AgentStatus, LinkState, REPLICA_AGENT_DIR, STATUS_FILE};
+
+use super::exit::Exit;
+
+/// Arguments of `rha status`.
+#[derive(Debug, Args)]
+pub(crate) struct StatusArgs {
+    /// A master agent's state directory (its `--spool`), a replica
+    /// directory, or its `.rha` directory.
+    #[arg(long)]
+    pub(crate) state: PathBuf,
+    /// Print the status as one JSON object.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// Seconds without an update after which a running agent is suspect (it
+/// rewrites its status twice a second).
+const STALE_SECS: u64 = 5;
+
+/// Where the status file of the agent whose state is at `dir` lives.
+fn status_dir(dir: &Path) -> PathBuf {
+    [
+        dir.to_path_buf(),
+        dir.join(REPLICA_AGENT_DIR),
+        dir.join(".rha").join(REPLICA_AGENT_DIR),
+    ]
+    .into_iter()
+    .find(|d| d.join(STATUS_FILE).is_file())
+    .unwrap_or_else(|| dir.to_path_buf())
+}
+
+/// Runs `rha status`.
+pub(crate) fn run(args: &StatusArgs) -> ExitCode {
+    let dir = status_dir(&args.state);
+    let st = match AgentStatus::read(&dir) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("rha: error: {e} (is an agent running with this state directory?)");
+            return Exit::Io.into();
+        }
+    };
+    if args.json {
+        match serde_json::to_string_pretty(&st) {
+            Ok(s) => outln!("{s}"),
+            Err(e) => {
+                eprintln!("rha: error: {e}");
+                return Exit::Io.into();
+            }
+        }
+        return Exit::Ok.into();
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    let age = now.saturating_sub(st.updated_unix_ms) / 1000;
+    let link = match st.link {
+        LinkState::Down => "down",
+        LinkState::Connecting => "connecting",
+        LinkState::Connected => "connected",
+        LinkState::Stopped => "stopped",
+    };
+    outln!("role:          {}", st.role);
+    outln!(
+        "link:          {link}{}",
+        st.peer
+            .as_deref()
+            .map(|p| format!(" to {p}"))
+            .unwrap_or_default()
+    );
+    if st.link != LinkState::Stopped && age > STALE_SECS {
+        outln!("               (no update for {age} s: the agent may not be running)");
+    }
+    if let Some(end) = &st.last_end {
+        outln!("last session:  {end}");
+    }
+    outln!("sessions:      {}", st.sessions);
+    outln!("epoch:         {:016x}", st.epoch);
+    let stored = if st.role == "master" {
+        "last record:  "
+    } else {
+        "last stored:  "
+    };
+    outln!("{stored} {}", st.last_seq);
+    outln!("acked stored:  {}", st.acked_stored);
+    outln!("acked applied: {}", st.acked_applied);
+    outln!(
+        "lag:           {} records, {} bytes, {:.3} s",
+        st.lag_records,
+        st.lag_bytes,
+        st.lag_seconds
+    );
+    outln!(
+        "spool:         {} of {} bytes",
+        st.spool_used_bytes,
+        st.spool_capacity_bytes
+    );
+    if st.paused {
+        outln!("application:   paused");
+    }
+    if let Some(e) = &st.apply_error {
+        outln!("apply error:   {e}");
+    }
+    Exit::Ok.into()
+}
