@@ -15,6 +15,7 @@ mod block;
 mod exit;
 mod fixed;
 mod journal;
+mod keygen;
 mod log;
 mod out;
 mod output;
@@ -71,6 +72,9 @@ enum Command {
     FixedDelta(fixed::FixedDeltaArgs),
     /// Apply a fixed-offset delta to a file or volume in place.
     PatchInPlace(fixed::PatchInPlaceArgs),
+    /// Make a node identity (key and self-signed certificate) in DIR and
+    /// print its fingerprint.
+    Keygen(keygen::KeygenArgs),
 }
 
 /// Gives `cmd` and every subcommand below it the exit-code table in `--help`.
@@ -96,6 +100,7 @@ pub(crate) fn main() -> ExitCode {
         Command::Patch(args) => block::patch(&args),
         Command::FixedDelta(args) => fixed::fixed_delta(&args),
         Command::PatchInPlace(args) => fixed::patch_in_place(&args),
+        Command::Keygen(args) => keygen::run(&args),
     };
     let code = match result {
         Ok(code) => code,
