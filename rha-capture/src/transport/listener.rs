@@ -52,6 +52,7 @@ impl Listener {
         };
         let tcp = TcpListener::bind(&addr).map_err(bind_err)?;
         let local = tcp.local_addr().map_err(bind_err)?;
+        tcp.set_nonblocking(true).map_err(bind_err)?;
         Ok(Self {
             tcp,
             local,
@@ -70,38 +71,53 @@ impl Listener {
     /// address) or the listener ([`TransportError::Accept`]); the listener
     /// stays usable after either.
     pub fn accept(&self) -> Result<TlsStream, TransportError> {
-        let (sock, peer) = loop {
-            match self.tcp.accept() {
-                Ok(pair) => break pair,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(source) => {
-                    return Err(TransportError::Accept {
-                        addr: self.local.to_string(),
-                        source,
-                    })
-                }
+        loop {
+            if let Some(stream) = self.accept_within(None)? {
+                return Ok(stream);
             }
-        };
-        accept_on(sock, peer, Arc::clone(&self.config), &self.timeouts)
+        }
     }
 
     /// As [`accept`](Self::accept), but gives up with `Ok(None)` when no
     /// client connects within `wait`, so an agent can check for a stop
-    /// request between waits.
+    /// request between waits. The handshake of a client that did connect
+    /// still has [`Timeouts::handshake`].
     pub fn accept_timeout(&self, wait: Duration) -> Result<Option<TlsStream>, TransportError> {
-        let timeout = Timespec {
-            tv_sec: wait.as_secs().try_into().unwrap_or(i64::MAX),
-            tv_nsec: wait.subsec_nanos().into(),
+        self.accept_within(Some(wait))
+    }
+
+    /// Waits up to `wait` (`None`: for ever) for a connection, then runs
+    /// its handshake. The listening socket is non-blocking, so a client
+    /// that vanishes between the wake-up and `accept(2)` makes this return
+    /// `None` instead of blocking.
+    fn accept_within(&self, wait: Option<Duration>) -> Result<Option<TlsStream>, TransportError> {
+        let failed = |source: io::Error| TransportError::Accept {
+            addr: self.local.to_string(),
+            source,
         };
+        let timeout = wait.map(|w| Timespec {
+            tv_sec: w.as_secs().try_into().unwrap_or(i64::MAX),
+            tv_nsec: w.subsec_nanos().into(),
+        });
         let mut fds = [PollFd::new(&self.tcp, PollFlags::IN)];
-        match poll(&mut fds, Some(&timeout)) {
-            Ok(0) => Ok(None),
-            Ok(_) => self.accept().map(Some),
-            Err(rustix::io::Errno::INTR) => Ok(None),
-            Err(e) => Err(TransportError::Accept {
-                addr: self.local.to_string(),
-                source: e.into(),
-            }),
+        match poll(&mut fds, timeout.as_ref()) {
+            Ok(0) | Err(rustix::io::Errno::INTR) => return Ok(None),
+            Ok(_) => {}
+            Err(e) => return Err(failed(e.into())),
         }
+        let (sock, peer) = match self.tcp.accept() {
+            Ok(pair) => pair,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+                ) =>
+            {
+                return Ok(None)
+            }
+            Err(e) => return Err(failed(e)),
+        };
+        sock.set_nonblocking(false).map_err(failed)?;
+        accept_on(sock, peer, Arc::clone(&self.config), &self.timeouts).map(Some)
     }
 }
