@@ -8,6 +8,7 @@
 //! | [`agent`] | the master and replica agents that replicate between two hosts over a session ([`agent::MasterAgent`], [`agent::ReplicaAgent`]) |
 //! | [`apply`] | applies journals to real directories and volumes, path-safe, with the replica's rewind log ([`apply::ReplicaDir`]) |
 //! | [`sync`] | file- and block-level synchronisation of real directories: tree scans ([`sync::scan`]), whole-file and block-delta transfers ([`sync::block`]) |
+//! | [`transport`] | TLS 1.3 connections between pinned peers: identities ([`transport::Identity`]), fingerprints, [`transport::connect`] and [`transport::Listener`], reconnection [`transport::Backoff`] |
 //! | [`redirect`] | the Linux executors of a switchover's redirection steps (move IP, DNS redirect, alias switch, host name, user scripts) and [`redirect::ha::Redirector`], which runs a scenario's redirection actions with them |
 //!
 //! The `rha` command-line tool is this crate's binary; its subcommands live
@@ -37,3 +38,4 @@ pub mod redirect;
 pub mod sync;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+pub mod transport;

@@ -16,6 +16,7 @@
 //! rha patch BASIS DELTA OUT  rebuild the new file from a basis and a delta
 //! rha fixed-delta SIG MASTER DELTA   only the blocks a replica lacks (fixed offsets)
 //! rha patch-in-place TARGET DELTA    apply a fixed-offset delta in place
+//! rha keygen DIR [--force] [--json]  make a node identity; print its fingerprint
 //! ```
 //!
 //! Every subcommand lives in `cli/`; `rha --help` lists the exit codes,

@@ -15,6 +15,7 @@ mod block;
 mod exit;
 mod fixed;
 mod journal;
+mod keygen;
 mod log;
 mod out;
 mod output;
@@ -75,6 +76,9 @@ enum Command {
     /// Show what a master or replica agent last reported: link, lag,
     /// spool use, acknowledged points.
     Status(status::StatusArgs),
+    /// Make a node identity (key and self-signed certificate) in DIR and
+    /// print its fingerprint.
+    Keygen(keygen::KeygenArgs),
 }
 
 /// Gives `cmd` and every subcommand below it the exit-code table in `--help`.
@@ -101,6 +105,7 @@ pub(crate) fn main() -> ExitCode {
         Command::FixedDelta(args) => fixed::fixed_delta(&args),
         Command::PatchInPlace(args) => fixed::patch_in_place(&args),
         Command::Status(args) => Ok(status::run(&args)),
+        Command::Keygen(args) => keygen::run(&args),
     };
     let code = match result {
         Ok(code) => code,
