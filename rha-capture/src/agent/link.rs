@@ -50,6 +50,18 @@ impl Link for UnixStream {
     }
 }
 
+impl Link for crate::transport::TlsStream {
+    fn set_nonblocking(&mut self, on: bool) -> io::Result<()> {
+        crate::transport::TlsStream::set_nonblocking(self, on)
+    }
+    fn shutdown(&mut self) -> io::Result<()> {
+        crate::transport::TlsStream::shutdown(self)
+    }
+    fn peer_name(&self) -> String {
+        format!("{} ({})", self.peer_addr(), self.peer_fingerprint())
+    }
+}
+
 /// Whether an error only means "not now".
 pub(crate) fn would_block(e: &io::Error) -> bool {
     matches!(

@@ -22,7 +22,7 @@ use super::error::AgentError;
 use super::link::Link;
 use super::state::{random_id, scenario_hex, AgentState};
 use super::status::{age_seconds, AgentStatus, LinkState};
-use super::Backoff;
+use crate::transport::Backoff;
 
 /// The spool's directory inside a master agent's state directory.
 pub const MASTER_SPOOL_DIR: &str = "spool";
@@ -257,7 +257,10 @@ impl Runner {
     fn run(self, mut connector: impl Connector) {
         let span = tracing::info_span!("master_agent", dir = %self.config.state_dir.display());
         let _enter = span.enter();
-        let mut backoff = Backoff::new(self.config.retry_min, self.config.retry_max);
+        let seed = self.state.epoch
+            ^ u64::from(std::process::id()).rotate_left(32)
+            ^ self.clock.now().as_nanos();
+        let mut backoff = Backoff::new(self.config.retry_min, self.config.retry_max, seed);
         while !self.stopping() {
             self.shared.status.lock().link = LinkState::Connecting;
             let end = match connector.connect() {

@@ -27,7 +27,6 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-mod backoff;
 mod conn;
 mod error;
 mod inbox;
@@ -37,13 +36,14 @@ mod replica;
 mod state;
 mod status;
 
-pub use backoff::Backoff;
 pub use conn::SessionEnd;
 pub use error::AgentError;
 pub use inbox::{take_inbox, InboxError, INBOX_SUFFIX};
 pub use link::Link;
 pub use master::{master_spool_dir, Connector, MasterAgent, MasterConfig, MASTER_SPOOL_DIR};
-pub use replica::{ReplicaAgent, ReplicaConfig, REPLICA_AGENT_DIR, REPLICA_INCOMING_DIR};
+pub use replica::{
+    ReplicaAgent, ReplicaConfig, StopHandle, REPLICA_AGENT_DIR, REPLICA_INCOMING_DIR,
+};
 pub use state::{parse_scenario, scenario_hex, AgentState, STATE_FILE};
 pub use status::{AgentStatus, LinkState, STATUS_FILE};
 

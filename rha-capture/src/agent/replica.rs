@@ -92,6 +92,18 @@ struct Shared {
     bookmarks: Mutex<Vec<(u64, String)>>,
 }
 
+/// Asks a [`ReplicaAgent`] to stop, from any thread.
+#[derive(Debug, Clone)]
+pub struct StopHandle(Arc<Shared>);
+
+impl StopHandle {
+    /// Ends the session under way in order and stops applying (see
+    /// [`ReplicaAgent::request_stop`]).
+    pub fn request(&self) {
+        self.0.stop.store(true, Ordering::SeqCst);
+    }
+}
+
 /// A replica agent: serves one master session at a time
 /// ([`serve`](Self::serve)) while a thread applies what was stored.
 #[derive(Debug)]
@@ -199,6 +211,12 @@ impl ReplicaAgent {
     /// The directory holding the agent's state and status file.
     pub fn state_dir(&self) -> &Path {
         &self.agent_dir
+    }
+
+    /// A handle that asks the agent to stop from another thread (a signal
+    /// watcher), as [`request_stop`](Self::request_stop) does.
+    pub fn stop_handle(&self) -> StopHandle {
+        StopHandle(self.shared.clone())
     }
 
     /// Asks a running [`serve`](Self::serve) to end its session in order

@@ -10,6 +10,7 @@ macro_rules! outln {
     };
 }
 
+mod agent_args;
 mod apply;
 mod block;
 mod exit;
@@ -19,6 +20,8 @@ mod keygen;
 mod log;
 mod out;
 mod output;
+mod replicate;
+mod serve;
 mod spool;
 mod status;
 mod sync;
@@ -73,6 +76,10 @@ enum Command {
     FixedDelta(fixed::FixedDeltaArgs),
     /// Apply a fixed-offset delta to a file or volume in place.
     PatchInPlace(fixed::PatchInPlaceArgs),
+    /// Run the replica agent: serve a master's session over TLS.
+    Serve(serve::ServeArgs),
+    /// Run the master agent: send its spool to a replica over TLS.
+    Replicate(replicate::ReplicateArgs),
     /// Show what a master or replica agent last reported: link, lag,
     /// spool use, acknowledged points.
     Status(status::StatusArgs),
@@ -106,6 +113,8 @@ pub(crate) fn main() -> ExitCode {
         Command::PatchInPlace(args) => fixed::patch_in_place(&args),
         Command::Status(args) => Ok(status::run(&args)),
         Command::Keygen(args) => keygen::run(&args),
+        Command::Serve(args) => Ok(serve::run(&args)),
+        Command::Replicate(args) => Ok(replicate::run(&args)),
     };
     let code = match result {
         Ok(code) => code,

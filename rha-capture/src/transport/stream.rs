@@ -139,6 +139,23 @@ impl TlsStream {
     }
 }
 
+impl TlsStream {
+    /// Puts the socket in non-blocking mode (or back): reads and writes
+    /// then fail with `WouldBlock` instead of waiting, and a caller waits
+    /// on the descriptor ([`AsFd`]) with `poll(2)`. Decrypted bytes
+    /// already buffered are returned by `read` before it reports
+    /// `WouldBlock`.
+    pub fn set_nonblocking(&self, on: bool) -> io::Result<()> {
+        both!(&self.side, s => s.sock.set_nonblocking(on))
+    }
+}
+
+impl std::os::fd::AsFd for TlsStream {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        both!(&self.side, s => s.sock.as_fd())
+    }
+}
+
 impl Read for TlsStream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         both!(&mut self.side, s => s.read(buf))

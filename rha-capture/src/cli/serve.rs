@@ -1,0 +1,126 @@
+//! `rha serve REPLICA_DIR --listen ADDR:PORT --identity DIR --allow FP`:
+//! the replica agent, serving one master session at a time over TLS.
+//!
+//! Prints `listening on ADDR` once it listens (the port chosen when the
+//! given one is 0), then runs until SIGINT or SIGTERM, which end the
+//! session in order (the master hears "done") and stop applying after a
+//! last checkpoint. Exit codes: 0 stopped by a signal, 1 an I/O or
+//! transport failure, 2 bad arguments, 5 the replica is in use.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Args;
+use rha_capture::agent::{AgentError, ReplicaAgent, ReplicaConfig};
+use rha_capture::apply::ApplyError;
+use rha_capture::transport::{Listener, Timeouts};
+
+use super::agent_args::{self, Timing};
+use super::exit::Exit;
+
+/// Arguments of `rha serve`.
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// The replica directory (its agent state is kept in `.rha` inside).
+    pub(crate) replica: PathBuf,
+    /// Address and port to listen on (port 0: any free port).
+    #[arg(long)]
+    pub(crate) listen: String,
+    /// This replica's identity directory (`rha keygen DIR`).
+    #[arg(long)]
+    pub(crate) identity: PathBuf,
+    /// Fingerprint of a master allowed to connect (repeatable).
+    #[arg(long, required = true)]
+    pub(crate) allow: Vec<String>,
+    /// Keep a rewind log on the replica.
+    #[arg(long)]
+    pub(crate) rewind: bool,
+    /// Bytes of journal a master may send ahead of acknowledgements.
+    #[arg(long, default_value_t = 8 << 20)]
+    pub(crate) window: u64,
+    #[command(flatten)]
+    pub(crate) timing: Timing,
+}
+
+/// Runs `rha serve`.
+pub(crate) fn run(args: &ServeArgs) -> ExitCode {
+    match serve(args) {
+        Ok(()) => Exit::Ok.into(),
+        Err((code, msg)) => {
+            eprintln!("rha: error: {msg}");
+            code.into()
+        }
+    }
+}
+
+fn serve(args: &ServeArgs) -> Result<(), (Exit, String)> {
+    let usage = |m: String| (Exit::Usage, m);
+    let io = |m: String| (Exit::Io, m);
+    let identity = agent_args::load_identity(&args.identity).map_err(io)?;
+    let allowed = agent_args::fingerprints(&args.allow, "--allow").map_err(usage)?;
+    let own = identity.fingerprint();
+    let scenario = match (&args.timing.scenario, allowed.as_slice()) {
+        (Some(name), _) => agent_args::scenario_id(Some(name), &own, &own),
+        (None, [master]) => agent_args::scenario_id(None, master, &own),
+        (None, _) => {
+            return Err(usage(
+                "give --scenario NAME when more than one master is allowed".to_owned(),
+            ))
+        }
+    };
+    let mut config = ReplicaConfig::new(scenario, agent_args::node_id(&own), &args.replica);
+    config.name = agent_args::host_name();
+    config.rewind = args.rewind;
+    config.window = args.window;
+    config.heartbeat = args.timing.heartbeat();
+    config.timeout = args.timing.timeout();
+    agent_args::catch_stop_signals();
+    let agent = ReplicaAgent::open(config).map_err(|e| match e {
+        AgentError::Apply(ApplyError::Busy { .. }) => (Exit::Busy, e.to_string()),
+        e => io(e.to_string()),
+    })?;
+    let timeouts = Timeouts {
+        handshake: args.timing.timeout().min(Duration::from_secs(10)),
+        ..Timeouts::default()
+    };
+    let listener = Listener::bind(args.listen.as_str(), &identity, &allowed, timeouts)
+        .map_err(|e| io(e.to_string()))?;
+    outln!("listening on {}", listener.local_addr());
+    // A stop signal ends the session under way in order.
+    let stop = agent.stop_handle();
+    std::thread::spawn(move || loop {
+        if agent_args::stopping() {
+            stop.request();
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    });
+    tracing::info!(replica = %args.replica.display(), fingerprint = %own, "serving");
+    while !agent_args::stopping() {
+        let link = match listener.accept_timeout(Duration::from_millis(200)) {
+            Ok(Some(l)) => l,
+            Ok(None) => continue,
+            Err(e) => {
+                // One client's failure (refused, not TLS): log it, serve on.
+                tracing::warn!(%e, "connection refused");
+                eprintln!("rha: {e}");
+                continue;
+            }
+        };
+        let peer = link.peer_fingerprint();
+        tracing::info!(%peer, "master connected");
+        match agent.serve(link) {
+            Ok(end) => tracing::info!(%end, "session over"),
+            Err(e) => {
+                eprintln!("rha: error: {e}");
+                return Err(io(e.to_string()));
+            }
+        }
+    }
+    let st = agent.stop().map_err(|e| io(e.to_string()))?;
+    if let Some(e) = st.apply_error {
+        return Err((Exit::Apply, format!("the replica stopped applying: {e}")));
+    }
+    Ok(())
+}
