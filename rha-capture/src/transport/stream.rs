@@ -142,7 +142,7 @@ impl TlsStream {
 impl TlsStream {
     /// Puts the socket in non-blocking mode (or back): reads and writes
     /// then fail with `WouldBlock` instead of waiting, and a caller waits
-    /// on the descriptor ([`AsFd`]) with `poll(2)`. Decrypted bytes
+    /// on the descriptor ([`AsFd`](std::os::fd::AsFd)) with `poll(2)`. Decrypted bytes
     /// already buffered are returned by `read` before it reports
     /// `WouldBlock`.
     pub fn set_nonblocking(&self, on: bool) -> io::Result<()> {
