@@ -107,6 +107,17 @@ struct Shared {
     stop: AtomicBool,
 }
 
+/// Reads a [`MasterAgent`]'s status from any thread.
+#[derive(Debug, Clone)]
+pub struct StatusProbe(Arc<Shared>);
+
+impl StatusProbe {
+    /// A snapshot of the agent's state.
+    pub fn get(&self) -> AgentStatus {
+        self.0.status.lock().clone()
+    }
+}
+
 /// A running master agent: one thread that connects to the replica
 /// (reconnecting with backoff), sends the spool's durable records in
 /// order, and reclaims them as the replica stores them. Producers append
@@ -207,6 +218,11 @@ impl MasterAgent {
     /// A snapshot of the agent's state.
     pub fn status(&self) -> AgentStatus {
         self.shared.status.lock().clone()
+    }
+
+    /// A handle that reads the status from another thread (a monitor).
+    pub fn status_probe(&self) -> StatusProbe {
+        StatusProbe(self.shared.clone())
     }
 
     /// Asks the replica to pause or resume application, or to set a

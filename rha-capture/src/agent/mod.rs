@@ -40,7 +40,9 @@ pub use conn::SessionEnd;
 pub use error::AgentError;
 pub use inbox::{take_inbox, InboxError, INBOX_SUFFIX};
 pub use link::Link;
-pub use master::{master_spool_dir, Connector, MasterAgent, MasterConfig, MASTER_SPOOL_DIR};
+pub use master::{
+    master_spool_dir, Connector, MasterAgent, MasterConfig, StatusProbe, MASTER_SPOOL_DIR,
+};
 pub use replica::{
     ReplicaAgent, ReplicaConfig, StopHandle, REPLICA_AGENT_DIR, REPLICA_INCOMING_DIR,
 };
