@@ -439,7 +439,7 @@ typedef enum rha_result {
      */
     RHA_SESSION_OUT_OF_ORDER = 802,
     /**
-     * Journal frames exceed the largest message the peer accepts: send
+     * Journal frames exceed the largest message body (`max_body`): send
      * fewer records at a time.
      */
     RHA_SESSION_TOO_LARGE = 803,
@@ -2376,8 +2376,9 @@ typedef struct rha_session_config {
      */
     uint64_t window;
     /**
-     * The largest message body accepted, in bytes (default 16 MiB; a
-     * journal message carries up to this less 24 bytes of frames).
+     * The largest message body accepted, in bytes (default 16 MiB). A
+     * master also sends at most this less 24 bytes of frames per journal
+     * message, so give both sides the same value.
      */
     uint64_t max_body;
     /**
@@ -4429,7 +4430,8 @@ uint64_t rha_session_last_seq(const struct rha_session *session);
  * `RHA_SESSION_NOT_CONNECTED` during the handshake or once closed;
  * `RHA_SESSION_OUT_OF_ORDER` if `first` is not the next record or `last`
  * is below it; `RHA_SESSION_TOO_LARGE` if the frames exceed a message
- * (the peer's `max_body` less 24 bytes: send fewer records at a time).
+ * (this side's `max_body` less 24 bytes; give both sides the same
+ * `max_body`: send fewer records at a time).
  *
  * # Safety
  *

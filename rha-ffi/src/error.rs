@@ -170,7 +170,7 @@ pub enum rha_result {
     /// Journal records offered out of order: the message names the next
     /// record expected.
     RHA_SESSION_OUT_OF_ORDER = 802,
-    /// Journal frames exceed the largest message the peer accepts: send
+    /// Journal frames exceed the largest message body (`max_body`): send
     /// fewer records at a time.
     RHA_SESSION_TOO_LARGE = 803,
     /// An acknowledgement that goes back, goes beyond the last record

@@ -274,6 +274,30 @@ static void test_window_blocks_until_a_grant(void)
     rha_session_free(r);
 }
 
+static void test_frames_larger_than_a_message_are_refused(void)
+{
+    rha_session_config c;
+    rha_session_config_init(&c);
+    c.role = RHA_SESSION_MASTER;
+    memset(c.scenario, 7, sizeof c.scenario);
+    c.generations.current = 1;
+    c.stored.epoch = 1;
+    c.stored.seq = 10;
+    c.max_body = 200; /* room for a hello; 176 bytes of frames */
+    rha_session *m = NULL;
+    CHECK_OK(rha_session_new(&c, 0, &m, &E));
+    rha_session *r = make(RHA_SESSION_REPLICA, 4, 1000, 0);
+    exchange(m, r, 1 * MS);
+    CHECK(rha_session_is_connected(m));
+    uint8_t frames[177];
+    memset(frames, 1, sizeof frames);
+    CHECK_FAILS(rha_session_send_journal(m, 5, 5, frames, sizeof frames, &E),
+                RHA_SESSION_TOO_LARGE, "177 bytes");
+    CHECK_OK(rha_session_send_journal(m, 5, 5, frames, sizeof frames - 1, &E));
+    rha_session_free(m);
+    rha_session_free(r);
+}
+
 static void test_acknowledgements(void)
 {
     rha_session *m, *r;
@@ -555,6 +579,8 @@ int main(void)
         {"session: journal frames arrive byte-exact, in order",
          test_journal_frames_arrive_byte_exact},
         {"session: a full window blocks until a grant", test_window_blocks_until_a_grant},
+        {"session: frames larger than a message are refused",
+         test_frames_larger_than_a_message_are_refused},
         {"session: stored and applied acknowledgements", test_acknowledgements},
         {"session: pause, bookmark, resume", test_control_requests},
         {"session: silence ends the session on both sides", test_silence_ends_the_session},

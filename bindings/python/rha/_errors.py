@@ -496,7 +496,7 @@ class OutOfOrderError(SessionError):
 
 
 class MessageTooLargeError(SessionError):
-    """Journal frames larger than the peer's largest message: send fewer
+    """Journal frames larger than a message body (``max_body``): send fewer
     records at a time (``RHA_SESSION_TOO_LARGE``)."""
 
 

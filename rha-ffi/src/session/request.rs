@@ -28,7 +28,8 @@ use crate::ha::types::utf8_field;
 /// `RHA_SESSION_NOT_CONNECTED` during the handshake or once closed;
 /// `RHA_SESSION_OUT_OF_ORDER` if `first` is not the next record or `last`
 /// is below it; `RHA_SESSION_TOO_LARGE` if the frames exceed a message
-/// (the peer's `max_body` less 24 bytes: send fewer records at a time).
+/// (this side's `max_body` less 24 bytes; give both sides the same
+/// `max_body`: send fewer records at a time).
 ///
 /// # Safety
 ///

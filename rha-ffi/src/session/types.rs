@@ -289,8 +289,9 @@ pub struct rha_session_config {
     /// A replica: bytes of journal frames it accepts before its first
     /// `rha_session_grant` (default 8 MiB; at most 2^40).
     pub window: u64,
-    /// The largest message body accepted, in bytes (default 16 MiB; a
-    /// journal message carries up to this less 24 bytes of frames).
+    /// The largest message body accepted, in bytes (default 16 MiB). A
+    /// master also sends at most this less 24 bytes of frames per journal
+    /// message, so give both sides the same value.
     pub max_body: u64,
     /// A name for the peer's logs (UTF-8, such as the host name; empty by
     /// default; cut at 1024 bytes).
