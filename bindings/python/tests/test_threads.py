@@ -335,9 +335,12 @@ def session() -> None:
             except rha.OutOfOrderError:
                 pass  # another thread sent between last_seq and the send
 
+    wire = threading.Lock()  # the transport keeps the bytes in order
+
     def carry() -> None:
         for i in range(ROUNDS):
-            r.receive(m.take_output(), i)
+            with wire:
+                r.receive(m.take_output(), i)
             list(r.events())
             list(m.events())
             m.tick(i)
