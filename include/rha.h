@@ -4,7 +4,8 @@
  * signatures, deltas and patches (rha_signature_*, rha_delta_*, rha_patch_*,
  * rha_fixed_*, rha_in_place_patch_job_*), tree signatures and sync plans
  * (rha_tree_*, rha_plan_*), applying journals to a replica with rewind
- * (rha_replica_*) and the scenario state machine (rha_ha_*).
+ * (rha_replica_*), the scenario state machine (rha_ha_*) and the sans-IO
+ * replication session over a transport of the caller's (rha_session_*).
  *
  * Library: librha.so.0 (functions versioned RHA_0.1 and later) or librha.a,
  * which export nothing but rha_*; `pkg-config --cflags --libs rha` (add
@@ -14,7 +15,7 @@
  * Conventions (they apply to every declaration below):
  *
  * - Handles (rha_journal_writer, rha_spool, rha_replica, rha_ha_scenario,
- *   the jobs, their builders, rha_error, ...) are opaque and owned by the
+ *   rha_session, the jobs, their builders, rha_error, ...) are opaque and owned by the
  *   caller from the call that made them until the matching _free call.
  *   _free(NULL) does nothing. A builder is consumed by its _build call,
  *   even when that call fails.
@@ -46,7 +47,7 @@
  *   statuses RHA_BLOCKED and RHA_DONE, or an error numbered in families
  *   never renumbered (1xx usage, 2xx I/O, 3xx journal, 4xx signatures,
  *   deltas and tree signatures, 5xx spool, 6xx rewind and apply, 7xx high
- *   availability). It takes as its last parameter
+ *   availability, 8xx replication sessions). It takes as its last parameter
  *   `rha_error **error_out`.
  * - Statuses mean the same in every function. RHA_BLOCKED: the call cannot
  *   go on without the caller: it needs more input, or more output room (an
@@ -78,7 +79,8 @@
  *   it fills it (rha_record, rha_spool_append_options, rha_ha_command, ...)
  *   or rha does (rha_spool_usage, rha_apply_report, rha_ha_action, ...),
  *   except the frozen views rha_bytes, rha_in_buffer, rha_out_buffer,
- *   rha_spool_range and rha_fixed_range. Its first field is
+ *   rha_spool_range and rha_fixed_range, and the frozen values
+ *   rha_session_point and rha_session_generations. Its first field is
  *   `uint32_t struct_size`, which the caller sets to sizeof the struct
  *   before passing it, through the struct's _init function where it has
  *   one (rha_record_init, rha_spool_append_options_init) or directly (for
@@ -173,7 +175,7 @@
  * numbered in blocks of one hundred per family (100s: API usage, 200s: I/O,
  * 300s: journal, 400s: block signatures, deltas and patches (450s: tree
  * signatures and sync plans), 500s: spool, 600s: rewind and replicas, 700s:
- * high availability) and are never renumbered, so a caller may
+ * high availability, 800s: replication sessions) and are never renumbered, so a caller may
  * test a family with `code / 100`. Callers must be prepared for codes added
  * in later versions; `rha_result_name` names them all.
  */
@@ -421,6 +423,31 @@ typedef enum rha_result {
      * Saved scenario state was written by a newer version of rha.
      */
     RHA_HA_STATE_UNSUPPORTED_VERSION = 704,
+    /**
+     * A session request came during the handshake or after the session
+     * closed.
+     */
+    RHA_SESSION_NOT_CONNECTED = 800,
+    /**
+     * A session request belongs to the other role (a replica sending
+     * journal, a master granting window, ...).
+     */
+    RHA_SESSION_WRONG_ROLE = 801,
+    /**
+     * Journal records offered out of order: the message names the next
+     * record expected.
+     */
+    RHA_SESSION_OUT_OF_ORDER = 802,
+    /**
+     * Journal frames exceed the largest message body (`max_body`): send
+     * fewer records at a time.
+     */
+    RHA_SESSION_TOO_LARGE = 803,
+    /**
+     * An acknowledgement that goes back, goes beyond the last record
+     * received, is of another epoch, or has "applied" pass "stored".
+     */
+    RHA_SESSION_BAD_ACK = 804,
 } rha_result;
 
 /**
@@ -1238,6 +1265,138 @@ typedef enum rha_log_level {
 } rha_log_level;
 
 /**
+ * The side a session plays (`rha_session_config.role`). Values never
+ * change.
+ */
+typedef enum rha_session_role {
+    /**
+     * Sends its journal.
+     */
+    RHA_SESSION_MASTER = 1,
+    /**
+     * Stores and applies the master's journal.
+     */
+    RHA_SESSION_REPLICA = 2,
+} rha_session_role;
+
+/**
+ * Which acknowledgement (`rha_session_ack`, `rha_session_event.ack_kind`).
+ * Values never change.
+ */
+typedef enum rha_session_ack_kind {
+    /**
+     * The records are durable in the replica's spool: the master may
+     * reclaim its own copy.
+     */
+    RHA_SESSION_ACK_STORED = 1,
+    /**
+     * The records are applied durably to the replica's data.
+     */
+    RHA_SESSION_ACK_APPLIED = 2,
+} rha_session_ack_kind;
+
+/**
+ * A control request from the master to the replica (`rha_session_control`,
+ * `rha_session_event.control`). Values never change.
+ */
+typedef enum rha_session_control_kind {
+    /**
+     * Stop applying (keep storing).
+     */
+    RHA_SESSION_CONTROL_PAUSE = 1,
+    /**
+     * Apply again.
+     */
+    RHA_SESSION_CONTROL_RESUME = 2,
+    /**
+     * Set a bookmark on the live replica after a point, with a name.
+     */
+    RHA_SESSION_CONTROL_BOOKMARK = 3,
+} rha_session_control_kind;
+
+/**
+ * Why a session was refused or closed (`rha_session_close`,
+ * `rha_session_event.reason`): the protocol's close codes. Values never
+ * change; an event may carry a code a later version adds (a peer's), which
+ * is none of these.
+ */
+typedef enum rha_session_reason {
+    /**
+     * An orderly end (shutdown, operator).
+     */
+    RHA_SESSION_REASON_DONE = 0,
+    /**
+     * No protocol version in common.
+     */
+    RHA_SESSION_REASON_VERSION = 1,
+    /**
+     * The peer serves another scenario.
+     */
+    RHA_SESSION_REASON_SCENARIO = 2,
+    /**
+     * Both sides claim the same role.
+     */
+    RHA_SESSION_REASON_ROLE = 3,
+    /**
+     * The replica's data is newer than the master's, or the two diverged:
+     * an operator must decide.
+     */
+    RHA_SESSION_REASON_GENERATIONS = 4,
+    /**
+     * A side broke the protocol (malformed or unexpected bytes).
+     */
+    RHA_SESSION_REASON_PROTOCOL = 5,
+    /**
+     * Nothing heard from the peer within the timeout.
+     */
+    RHA_SESSION_REASON_TIMEOUT = 6,
+    /**
+     * The closing side ran out of space (spool or disk).
+     */
+    RHA_SESSION_REASON_FULL = 7,
+    /**
+     * A failure on the closing side (storage, apply).
+     */
+    RHA_SESSION_REASON_FAILURE = 8,
+} rha_session_reason;
+
+/**
+ * What happened (`rha_session_event.kind`). Values never change; later
+ * versions may add kinds, which a caller should skip.
+ */
+typedef enum rha_session_event_kind {
+    /**
+     * The handshake is done: `version`, `resume_after`, `sync_needed`;
+     * the peer's hello is available from `rha_session_peer`.
+     */
+    RHA_SESSION_EVENT_CONNECTED = 1,
+    /**
+     * A replica received the journal frames `frames` of records
+     * `first..=last` of `epoch`, the next in order.
+     */
+    RHA_SESSION_EVENT_JOURNAL = 2,
+    /**
+     * A master heard that records up to `at` are stored or applied
+     * (`ack_kind`).
+     */
+    RHA_SESSION_EVENT_ACKED = 3,
+    /**
+     * A replica received a control request: `control`, and for a
+     * bookmark `at` and `name`.
+     */
+    RHA_SESSION_EVENT_CONTROL = 4,
+    /**
+     * Nothing was heard from the peer within the timeout (a
+     * `RHA_SESSION_EVENT_CLOSED` with reason timeout follows).
+     */
+    RHA_SESSION_EVENT_SILENT = 5,
+    /**
+     * The session ended: `reason`, `text`, `by_peer`. The last event.
+     */
+    RHA_SESSION_EVENT_CLOSED = 6,
+} rha_session_event_kind;
+
+/**
  * Comparison settings for `rha_plan_new_files` and `rha_plan_new_buffers`.
  *
  * Defaults (file-level sync): ignore files of the same size and
@@ -1438,6 +1597,19 @@ typedef struct rha_plan rha_plan;
  * one thread at a time (it may move between threads).
  */
 typedef struct rha_replica rha_replica;
+
+/**
+ * One side of a replication session, sans-IO: bytes and time in; bytes to
+ * send, events and the next deadline out. No sockets, threads or clocks
+ * inside.
+ *
+ * Ownership: made by `rha_session_new`, owned by the caller, released with
+ * `rha_session_free`. Thread safety: one thread at a time (it may move
+ * between threads); calls from several threads must be serialised by the
+ * caller, and the views of `rha_session_poll_event` belong to whichever
+ * thread polled last.
+ */
+typedef struct rha_session rha_session;
 
 /**
  * A block signature loaded in memory (rha format, or an rdiff signature
@@ -2108,6 +2280,254 @@ typedef struct rha_rewind_plan {
      */
     uint64_t bytes;
 } rha_rewind_plan;
+
+/**
+ * A node's data generations, which decide in the handshake who may be
+ * the source of the data: an empty replica, or one whose current
+ * generation is the master's bitmap or history generation, is
+ * synchronised first; the same current generation follows the journal; a
+ * replica newer than the master, or one that diverged, is refused. A
+ * frozen struct (no size field).
+ */
+typedef struct rha_session_generations {
+    /**
+     * The generation of the data on the disk now (0: no data).
+     */
+    uint64_t current;
+    /**
+     * The generation at which difference tracking started (0: none).
+     */
+    uint64_t bitmap;
+    /**
+     * Older generations, newest first (0: none).
+     */
+    uint64_t history[2];
+} rha_session_generations;
+
+/**
+ * A point in a scenario's journal: the epoch (which master's journal) and
+ * the sequence number of the last record covered (0: none). A frozen
+ * struct (no size field): it will never gain fields.
+ */
+typedef struct rha_session_point {
+    /**
+     * The journal's epoch.
+     */
+    uint64_t epoch;
+    /**
+     * The last record's sequence number, 0 for none.
+     */
+    uint64_t seq;
+} rha_session_point;
+
+/**
+ * The settings of one side of a session, read by `rha_session_new`. Fill
+ * it with `rha_session_config_init` (the defaults, `struct_size`
+ * included), then set at least `role`, `node` and `scenario`.
+ *
+ * The caller owns it; `rha_session_new` reads it (and the bytes `name`
+ * views) during the call only.
+ */
+typedef struct rha_session_config {
+    /**
+     * `sizeof` this struct as the caller knows it: set before the call
+     * (see the conventions on structs with a size field).
+     */
+    uint32_t struct_size;
+    /**
+     * This side's role, an `rha_session_role` value (no default: 0 is
+     * refused).
+     */
+    uint32_t role;
+    /**
+     * This node's identity: 16 bytes, unique per node (for example the
+     * first 16 bytes of its certificate's fingerprint).
+     */
+    uint8_t node[16];
+    /**
+     * The scenario's identity: 16 bytes, the same on both sides.
+     */
+    uint8_t scenario[16];
+    /**
+     * This node's data generations (default all 0: no data).
+     */
+    struct rha_session_generations generations;
+    /**
+     * A master: the last record it holds. A replica: the last record
+     * stored durably in its spool, where the journal resumes.
+     */
+    struct rha_session_point stored;
+    /**
+     * A replica: the last record applied durably (a master: ignored).
+     */
+    struct rha_session_point applied;
+    /**
+     * Milliseconds between this side's heartbeats (default 3000).
+     */
+    uint64_t heartbeat_ms;
+    /**
+     * Milliseconds of silence from the peer that end the session, also
+     * the bound on the handshake (default 30000).
+     */
+    uint64_t timeout_ms;
+    /**
+     * A replica: bytes of journal frames it accepts before its first
+     * `rha_session_grant` (default 8 MiB; at most 2^40).
+     */
+    uint64_t window;
+    /**
+     * The largest message body accepted, in bytes (default 16 MiB). A
+     * master also sends at most this less 24 bytes of frames per journal
+     * message, so give both sides the same value.
+     */
+    uint64_t max_body;
+    /**
+     * A name for the peer's logs (UTF-8, such as the host name; empty by
+     * default; cut at 1024 bytes).
+     */
+    struct rha_bytes name;
+} rha_session_config;
+
+/**
+ * An event handed out by `rha_session_poll_event`. Fields that do not
+ * belong to the event's kind are zero (views empty).
+ *
+ * The views `frames`, `name` and `text` are borrowed from the session:
+ * valid until the next `rha_session_poll_event` on the same session or its
+ * free, whichever comes first. Copy the bytes to keep them longer.
+ */
+typedef struct rha_session_event {
+    /**
+     * `sizeof` this struct as the caller knows it: set before the call
+     * (see the conventions on structs with a size field).
+     */
+    uint32_t struct_size;
+    /**
+     * An `rha_session_event_kind` value.
+     */
+    uint32_t kind;
+    /**
+     * Connected: the protocol version spoken.
+     */
+    uint32_t version;
+    /**
+     * Connected: the replica's data must be synchronised before the
+     * journal can follow (it is empty, older than the master's generation,
+     * or of another epoch).
+     */
+    bool sync_needed;
+    /**
+     * Connected: the journal resumes after this point (the replica's
+     * stored point, or the start of the master's epoch).
+     */
+    struct rha_session_point resume_after;
+    /**
+     * Journal: the journal's epoch.
+     */
+    uint64_t epoch;
+    /**
+     * Journal: the first record's sequence number.
+     */
+    uint64_t first;
+    /**
+     * Journal: the last record's sequence number.
+     */
+    uint64_t last;
+    /**
+     * Journal: the frames, as the journal encodes them (without the
+     * journal's stream header; possibly a zstd batch frame).
+     */
+    struct rha_bytes frames;
+    /**
+     * Acked: an `rha_session_ack_kind` value.
+     */
+    uint32_t ack_kind;
+    /**
+     * Acked: records up to here. Control (bookmark): where the bookmark
+     * goes.
+     */
+    struct rha_session_point at;
+    /**
+     * Control: an `rha_session_control_kind` value.
+     */
+    uint32_t control;
+    /**
+     * Control (bookmark): the bookmark's name (UTF-8).
+     */
+    struct rha_bytes name;
+    /**
+     * Closed: the reason, an `rha_session_reason` value (or a code a later
+     * version of the peer sent).
+     */
+    uint32_t reason;
+    /**
+     * Closed: details for logs (UTF-8).
+     */
+    struct rha_bytes text;
+    /**
+     * Closed: the peer ended the session (false: this side did).
+     */
+    bool by_peer;
+} rha_session_event;
+
+/**
+ * The peer's hello, filled by `rha_session_peer`: what the peer said about
+ * itself first. Its `name` view is borrowed from the session: valid until
+ * the session is freed (the hello never changes once heard).
+ */
+typedef struct rha_session_hello {
+    /**
+     * `sizeof` this struct as the caller knows it: set before the call
+     * (see the conventions on structs with a size field).
+     */
+    uint32_t struct_size;
+    /**
+     * The lowest protocol version the peer speaks.
+     */
+    uint32_t version_min;
+    /**
+     * The highest.
+     */
+    uint32_t version_max;
+    /**
+     * The peer's role, an `rha_session_role` value.
+     */
+    uint32_t role;
+    /**
+     * The peer's identity.
+     */
+    uint8_t node[16];
+    /**
+     * The scenario the peer serves.
+     */
+    uint8_t scenario[16];
+    /**
+     * The peer's data generations.
+     */
+    struct rha_session_generations generations;
+    /**
+     * A replica: its last record durable in its spool. A master: its last
+     * record held.
+     */
+    struct rha_session_point stored;
+    /**
+     * A replica: its last record applied durably. A master: zero.
+     */
+    struct rha_session_point applied;
+    /**
+     * The peer's heartbeat interval, milliseconds.
+     */
+    uint32_t heartbeat_ms;
+    /**
+     * A replica: bytes of frames it accepted before its first grant. A
+     * master: 0.
+     */
+    uint64_t window;
+    /**
+     * The peer's name for logs (UTF-8).
+     */
+    struct rha_bytes name;
+} rha_session_hello;
 
 /**
  * Reads up to `len` bytes of the basis at `offset` into `buf` and stores
@@ -3783,6 +4203,347 @@ enum rha_result rha_replica_apply_journal_bytes(struct rha_replica *replica,
                                                 size_t len,
                                                 struct rha_apply_report *report_out,
                                                 struct rha_error **error_out);
+
+/**
+ * Starts a session at `now_ns` (the caller's monotonic clock, in
+ * nanoseconds: the clock of every `now_ns` of this session) with the
+ * settings in `*config`. Its preface and hello wait in
+ * `rha_session_take_output` at once; send them to the peer.
+ *
+ * On success stores a new session in `*session_out` (release with
+ * `rha_session_free`). `config` and the bytes its `name` views are read
+ * during the call only.
+ *
+ * Errors: `RHA_NULL_PARAMETER`; `RHA_INVALID_ARGUMENT` for an unknown
+ * `struct_size` or `role`, a `heartbeat_ms`, `timeout_ms` or `max_body` of
+ * 0, or a `name` that is not UTF-8.
+ *
+ * # Safety
+ *
+ * `config` is NULL or points to an `rha_session_config` (of its declared
+ * size) whose `name` view is valid during the call; `session_out` is NULL
+ * or valid for writing an `rha_session *`; `error_out` is NULL or valid
+ * for writing an `rha_error *`.
+ */
+enum rha_result rha_session_new(const struct rha_session_config *config,
+                                uint64_t now_ns,
+                                struct rha_session **session_out,
+                                struct rha_error **error_out);
+
+/**
+ * Releases a session, its unsent output and every view it handed out.
+ * NULL does nothing. Send the output first for an orderly close.
+ *
+ * # Safety
+ *
+ * `session` is NULL or a live session, not used again after this call.
+ */
+void rha_session_free(struct rha_session *session);
+
+/**
+ * Feeds `len` bytes received from the peer at `now_ns`, in any chunking
+ * (a partial message waits for the rest). Any bytes count as the peer's
+ * life. Bytes that break the protocol close the session (an
+ * `RHA_SESSION_EVENT_CLOSED` with reason protocol, and a close message to
+ * send): that is an event, not an error of this call. After the close,
+ * bytes are ignored. Afterwards poll events and take the output.
+ *
+ * Errors: `RHA_NULL_PARAMETER` (also for NULL `bytes` with a nonzero
+ * `len`).
+ *
+ * # Safety
+ *
+ * `session` is NULL or a live session used by no other thread; `bytes` is
+ * valid for reading `len` bytes (or NULL with 0), read during the call
+ * only; `error_out` is NULL or valid for writing an `rha_error *`.
+ */
+enum rha_result rha_session_receive(struct rha_session *session,
+                                    const uint8_t *bytes,
+                                    size_t len,
+                                    uint64_t now_ns,
+                                    struct rha_error **error_out);
+
+/**
+ * The number of bytes waiting to be sent to the peer
+ * (`rha_session_take_output`); 0 if `session` is NULL.
+ *
+ * # Safety
+ *
+ * `session` is NULL or a live session used by no other thread.
+ */
+size_t rha_session_pending(const struct rha_session *session);
+
+/**
+ * Copies bytes to send to the peer to `output->dst + output->pos`, at
+ * most `output->size - output->pos` of them, and advances `output->pos`.
+ * Returns `RHA_OK` when everything waiting has been taken, or
+ * `RHA_BLOCKED` when `output` is full and more remains (call again with
+ * more room). Send the bytes in order: their concatenation is this side's
+ * stream. Call after every call on the session (new, receive,
+ * handle_timeout and the requests all queue bytes), until `RHA_OK`.
+ *
+ * Errors: `RHA_NULL_PARAMETER` if `session` or `output` is NULL, or
+ * `output->dst` is NULL while there is room; `RHA_INVALID_ARGUMENT` if
+ * `output->pos > output->size`.
+ *
+ * # Safety
+ *
+ * `session` is NULL or a live session used by no other thread; `output`
+ * is NULL or points to an `rha_out_buffer` whose `dst` is valid for
+ * writing `size` bytes; `error_out` is NULL or valid for writing an
+ * `rha_error *`.
+ */
+enum rha_result rha_session_take_output(struct rha_session *session,
+                                        struct rha_out_buffer *output,
+                                        struct rha_error **error_out);
+
+/**
+ * Takes the next event: `RHA_OK` with `*event_out` filled, or `RHA_DONE`
+ * when there is none (`*event_out` untouched). Call after every call that
+ * feeds the session, until `RHA_DONE`. The views in `*event_out`
+ * (`frames`, `name`, `text`) belong to the session and stay valid until
+ * the next `rha_session_poll_event` on it or its free.
+ *
+ * Errors: `RHA_NULL_PARAMETER`; `RHA_INVALID_ARGUMENT` for an unknown
+ * `event_out->struct_size` (no event is taken).
+ *
+ * # Safety
+ *
+ * `session` is NULL or a live session used by no other thread;
+ * `event_out` is NULL or valid for writing an `rha_session_event`;
+ * `error_out` is NULL or valid for writing an `rha_error *`.
+ */
+enum rha_result rha_session_poll_event(struct rha_session *session,
+                                       struct rha_session_event *event_out,
+                                       struct rha_error **error_out);
+
+/**
+ * Fills `*hello_out` with the peer's hello: `RHA_OK` once it was heard
+ * (its `name` view stays valid until the session is freed), `RHA_BLOCKED`
+ * before (the peer's hello has not arrived: feed more bytes;
+ * `*hello_out` untouched).
+ *
+ * Errors: `RHA_NULL_PARAMETER`; `RHA_INVALID_ARGUMENT` for an unknown
+ * `hello_out->struct_size`.
+ *
+ * # Safety
+ *
+ * `session` is NULL or a live session used by no other thread;
+ * `hello_out` is NULL or valid for writing an `rha_session_hello`;
+ * `error_out` is NULL or valid for writing an `rha_error *`.
+ */
+enum rha_result rha_session_peer(const struct rha_session *session,
+                                 struct rha_session_hello *hello_out,
+                                 struct rha_error **error_out);
+
+/**
+ * When `rha_session_handle_timeout` must be called next: returns true and
+ * stores the instant (nanoseconds, the clock of `now_ns`) in
+ * `*deadline_ns_out`, or returns false (the session is closed; or a NULL
+ * argument) leaving it untouched. Ask again after every call on the
+ * session.
+ *
+ * # Safety
+ *
+ * `session` is NULL or a live session used by no other thread;
+ * `deadline_ns_out` is NULL or valid for writing a `uint64_t`.
+ */
+bool rha_session_poll_timeout(const struct rha_session *session, uint64_t *deadline_ns_out);
+
+/**
+ * Lets time pass to `now_ns`: queues a heartbeat when one is due, and ends
+ * a session whose peer was silent for the timeout
+ * (`RHA_SESSION_EVENT_SILENT`, then `RHA_SESSION_EVENT_CLOSED` with reason
+ * timeout). Call when the deadline of `rha_session_poll_timeout` is
+ * reached (earlier or more often is harmless).
+ *
+ * Errors: `RHA_NULL_PARAMETER`.
+ *
+ * # Safety
+ *
+ * `session` is NULL or a live session used by no other thread;
+ * `error_out` is NULL or valid for writing an `rha_error *`.
+ */
+enum rha_result rha_session_handle_timeout(struct rha_session *session,
+                                           uint64_t now_ns,
+                                           struct rha_error **error_out);
+
+/**
+ * Whether the handshake is done and the session not closed; false if
+ * `session` is NULL.
+ *
+ * # Safety
+ *
+ * `session` is NULL or a live session used by no other thread.
+ */
+bool rha_session_is_connected(const struct rha_session *session);
+
+/**
+ * Whether the session has ended (its last bytes, such as the close
+ * message, may still wait in `rha_session_take_output`); true if
+ * `session` is NULL.
+ *
+ * # Safety
+ *
+ * `session` is NULL or a live session used by no other thread.
+ */
+bool rha_session_is_closed(const struct rha_session *session);
+
+/**
+ * A master: the bytes of journal frames the replica's window accepts now
+ * (`rha_session_send_journal` returns `RHA_BLOCKED` for more). A replica:
+ * the room it granted that the master has not used. 0 if `session` is
+ * NULL.
+ *
+ * # Safety
+ *
+ * `session` is NULL or a live session used by no other thread.
+ */
+uint64_t rha_session_window(const struct rha_session *session);
+
+/**
+ * The sequence number of the last record sent (master) or received
+ * (replica); after the handshake, where the journal resumes. 0 if
+ * `session` is NULL.
+ *
+ * # Safety
+ *
+ * `session` is NULL or a live session used by no other thread.
+ */
+uint64_t rha_session_last_seq(const struct rha_session *session);
+
+/**
+ * A master: sends the journal frames `frames` (the journal's own encoding,
+ * without its stream header, as the spool stores them) holding the records
+ * `first..=last` of the session's epoch. `first` must follow the last
+ * record sent (after the handshake: `rha_session_last_seq`, where the
+ * journal resumes).
+ *
+ * Returns `RHA_OK` (the message waits in `rha_session_take_output`), or
+ * `RHA_BLOCKED` when the replica's window has less room than `frames_len`
+ * (`rha_session_window`): not a failure; nothing was sent, and the master
+ * sends the same frames after the replica's next grant (stop reading the
+ * spool meanwhile). `frames` is copied; read during the call only.
+ *
+ * Errors: `RHA_NULL_PARAMETER`; `RHA_INVALID_ARGUMENT` for no frames
+ * (`frames_len` 0); `RHA_SESSION_WRONG_ROLE` on a replica;
+ * `RHA_SESSION_NOT_CONNECTED` during the handshake or once closed;
+ * `RHA_SESSION_OUT_OF_ORDER` if `first` is not the next record or `last`
+ * is below it; `RHA_SESSION_TOO_LARGE` if the frames exceed a message
+ * (this side's `max_body` less 24 bytes; give both sides the same
+ * `max_body`: send fewer records at a time).
+ *
+ * # Safety
+ *
+ * `session` is NULL or a live session used by no other thread; `frames` is
+ * valid for reading `frames_len` bytes (or NULL with 0); `error_out` is
+ * NULL or valid for writing an `rha_error *`.
+ */
+enum rha_result rha_session_send_journal(struct rha_session *session,
+                                         uint64_t first,
+                                         uint64_t last,
+                                         const uint8_t *frames,
+                                         size_t frames_len,
+                                         struct rha_error **error_out);
+
+/**
+ * A replica: grants the master `bytes` more bytes of journal frames, after
+ * it stored or dropped what it received (the total is capped at 2^40).
+ *
+ * Errors: `RHA_NULL_PARAMETER`; `RHA_SESSION_WRONG_ROLE` on a master;
+ * `RHA_SESSION_NOT_CONNECTED` during the handshake or once closed.
+ *
+ * # Safety
+ *
+ * `session` is NULL or a live session used by no other thread;
+ * `error_out` is NULL or valid for writing an `rha_error *`.
+ */
+enum rha_result rha_session_grant(struct rha_session *session,
+                                  uint64_t bytes,
+                                  struct rha_error **error_out);
+
+/**
+ * A replica: acknowledges the records up to `(epoch, seq)` as stored
+ * durably in its spool or applied durably to its data (`kind`, an
+ * `rha_session_ack_kind` value). Acknowledgements only go forward, never
+ * beyond the last record received, and "applied" never passes "stored".
+ *
+ * Errors: `RHA_NULL_PARAMETER`; `RHA_INVALID_ARGUMENT` for an unknown
+ * `kind`; `RHA_SESSION_WRONG_ROLE` on a master;
+ * `RHA_SESSION_NOT_CONNECTED`; `RHA_SESSION_BAD_ACK` for a point of
+ * another epoch, beyond the last record received, behind an earlier
+ * acknowledgement, or applied beyond stored (the message says which).
+ *
+ * # Safety
+ *
+ * `session` is NULL or a live session used by no other thread;
+ * `error_out` is NULL or valid for writing an `rha_error *`.
+ */
+enum rha_result rha_session_ack(struct rha_session *session,
+                                uint32_t kind,
+                                uint64_t epoch,
+                                uint64_t seq,
+                                struct rha_error **error_out);
+
+/**
+ * A master: sends a control request (`kind`, an `rha_session_control_kind`
+ * value): pause applying, resume, or set a bookmark named by the `name_len`
+ * bytes at `name` (UTF-8, cut at 1024 bytes) after the point
+ * `(epoch, seq)`. `epoch`, `seq` and `name` are ignored for pause and
+ * resume; `name` is read during the call only.
+ *
+ * Errors: `RHA_NULL_PARAMETER`; `RHA_INVALID_ARGUMENT` for an unknown
+ * `kind` or a `name` that is not UTF-8; `RHA_SESSION_WRONG_ROLE` on a
+ * replica; `RHA_SESSION_NOT_CONNECTED`.
+ *
+ * # Safety
+ *
+ * `session` is NULL or a live session used by no other thread; `name` is
+ * valid for reading `name_len` bytes (or NULL with 0); `error_out` is NULL
+ * or valid for writing an `rha_error *`.
+ */
+enum rha_result rha_session_control(struct rha_session *session,
+                                    uint32_t kind,
+                                    uint64_t epoch,
+                                    uint64_t seq,
+                                    const uint8_t *name,
+                                    size_t name_len,
+                                    struct rha_error **error_out);
+
+/**
+ * Ends the session with `reason` (an `rha_session_reason` value) and the
+ * `text_len` bytes of `text` (UTF-8 details for the peer's logs, cut at
+ * 1024 bytes; read during the call only): a close message waits in
+ * `rha_session_take_output` (send it, then close the transport) and an
+ * `RHA_SESSION_EVENT_CLOSED` with `by_peer` false follows. Does nothing
+ * once the session is closed.
+ *
+ * Errors: `RHA_NULL_PARAMETER`; `RHA_INVALID_ARGUMENT` for an unknown
+ * `reason` or a `text` that is not UTF-8.
+ *
+ * # Safety
+ *
+ * `session` is NULL or a live session used by no other thread; `text` is
+ * valid for reading `text_len` bytes (or NULL with 0); `error_out` is NULL
+ * or valid for writing an `rha_error *`.
+ */
+enum rha_result rha_session_close(struct rha_session *session,
+                                  uint32_t reason,
+                                  const uint8_t *text,
+                                  size_t text_len,
+                                  struct rha_error **error_out);
+
+/**
+ * Stores the default settings in `*config`, `struct_size` included: no
+ * role (set one), zero identities, generations and points, heartbeat 3 s,
+ * timeout 30 s, window 8 MiB, bodies up to 16 MiB, no name. NULL does
+ * nothing. Thread-safe.
+ *
+ * # Safety
+ *
+ * `config` is NULL or valid for writing an `rha_session_config`.
+ */
+void rha_session_config_init(struct rha_session_config *config);
 
 /**
  * Makes a signature job for a file of `file_len` bytes.

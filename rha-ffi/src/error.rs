@@ -14,7 +14,7 @@ use rha_core::signature::block::{
 /// numbered in blocks of one hundred per family (100s: API usage, 200s: I/O,
 /// 300s: journal, 400s: block signatures, deltas and patches (450s: tree
 /// signatures and sync plans), 500s: spool, 600s: rewind and replicas, 700s:
-/// high availability) and are never renumbered, so a caller may
+/// high availability, 800s: replication sessions) and are never renumbered, so a caller may
 /// test a family with `code / 100`. Callers must be prepared for codes added
 /// in later versions; `rha_result_name` names them all.
 #[repr(C)]
@@ -161,6 +161,21 @@ pub enum rha_result {
     RHA_HA_STATE_CORRUPT = 703,
     /// Saved scenario state was written by a newer version of rha.
     RHA_HA_STATE_UNSUPPORTED_VERSION = 704,
+    /// A session request came during the handshake or after the session
+    /// closed.
+    RHA_SESSION_NOT_CONNECTED = 800,
+    /// A session request belongs to the other role (a replica sending
+    /// journal, a master granting window, ...).
+    RHA_SESSION_WRONG_ROLE = 801,
+    /// Journal records offered out of order: the message names the next
+    /// record expected.
+    RHA_SESSION_OUT_OF_ORDER = 802,
+    /// Journal frames exceed the largest message body (`max_body`): send
+    /// fewer records at a time.
+    RHA_SESSION_TOO_LARGE = 803,
+    /// An acknowledgement that goes back, goes beyond the last record
+    /// received, is of another epoch, or has "applied" pass "stored".
+    RHA_SESSION_BAD_ACK = 804,
 }
 
 /// An `rha_result` as the C side passes it in: any 32-bit value, including
@@ -223,6 +238,11 @@ closed_set!(rha_result {
     RHA_HA_INVALID_CONFIG,
     RHA_HA_STATE_CORRUPT,
     RHA_HA_STATE_UNSUPPORTED_VERSION,
+    RHA_SESSION_NOT_CONNECTED,
+    RHA_SESSION_WRONG_ROLE,
+    RHA_SESSION_OUT_OF_ORDER,
+    RHA_SESSION_TOO_LARGE,
+    RHA_SESSION_BAD_ACK,
 });
 
 /// A detailed error: a code, a message and, for journal decoding errors, the
@@ -616,7 +636,7 @@ mod tests {
             let exported = unsafe { CStr::from_ptr(rha_result_name(code as u32)) };
             assert_eq!(exported, code.name());
         }
-        for raw in [3, 99, 105, 201, 304, 404, 449, 507, 610, 705, u32::MAX] {
+        for raw in [3, 99, 105, 201, 304, 404, 449, 507, 610, 705, 805, u32::MAX] {
             assert_eq!(rha_result::from_raw(raw), None);
         }
         assert_eq!(
@@ -635,7 +655,7 @@ mod tests {
                 0, 1, 2, 100, 101, 102, 103, 104, 200, 300, 301, 302, 303, 400, 401, 402, 403, 410,
                 411, 412, 420, 421, 422, 423, 450, 451, 452, 453, 454, 500, 501, 502, 503, 504,
                 505, 506, 600, 601, 602, 603, 604, 605, 606, 607, 608, 609, 700, 701, 702, 703,
-                704
+                704, 800, 801, 802, 803, 804
             ]
         );
     }

@@ -16,6 +16,7 @@
 //! | the spool | `rha_spool_` | 500s |
 //! | applying to a replica, rewind, bookmarks | `rha_replica_` | 600s |
 //! | the HA scenario machine | `rha_ha_` | 700s |
+//! | the replication session, sans-IO | `rha_session_` | 800s |
 //! | errors and versions | `rha_error_`, `rha_version_`, `rha_result_` | 100s usage, 200s I/O |
 //! | diagnostics: a logging callback | `rha_log_` | 100s |
 //!
@@ -151,6 +152,7 @@ mod journal;
 mod log;
 mod record;
 mod rewind;
+mod session;
 mod signature;
 mod spool;
 mod tree;
@@ -208,6 +210,21 @@ pub use rewind::{
     rha_replica_flag, rha_replica_free, rha_replica_info, rha_replica_open_with, rha_replica_point,
     rha_replica_rewind_to, rha_replica_sync, rha_replica_undo_rewind, rha_rewind_by,
     rha_rewind_info, rha_rewind_plan, rha_rewind_point,
+};
+pub use session::event::{rha_session_event, rha_session_event_kind, rha_session_hello};
+pub use session::request::{
+    rha_session_ack, rha_session_close, rha_session_control, rha_session_grant,
+    rha_session_send_journal,
+};
+pub use session::types::{
+    rha_session_ack_kind, rha_session_config, rha_session_config_init, rha_session_control_kind,
+    rha_session_generations, rha_session_point, rha_session_reason, rha_session_role,
+};
+pub use session::{
+    rha_session, rha_session_free, rha_session_handle_timeout, rha_session_is_closed,
+    rha_session_is_connected, rha_session_last_seq, rha_session_new, rha_session_peer,
+    rha_session_pending, rha_session_poll_event, rha_session_poll_timeout, rha_session_receive,
+    rha_session_take_output, rha_session_window,
 };
 pub use signature::block::{
     rha_delta_format, rha_delta_job, rha_delta_job_free, rha_delta_job_new, rha_delta_job_run,

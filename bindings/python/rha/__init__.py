@@ -17,6 +17,8 @@ C. What it covers:
 - applying journals to a replica directory with rewind points and
   bookmarks: :class:`Replica`;
 - the high-availability scenario machine: :class:`Scenario`;
+- the sans-IO replication session over a transport of yours:
+  :class:`Session`;
 - the library's diagnostics, routed to the ``rha`` logger of :mod:`logging`
   (:func:`set_log_level`).
 
@@ -159,6 +161,28 @@ from ._rewind import (
     UnknownBookmarkError,
 )
 from ._writer import JournalWriter, write_journal
+from ._errors import (
+    BadAckError,
+    MessageTooLargeError,
+    OutOfOrderError,
+    SessionError,
+    SessionNotConnectedError,
+    WrongRoleError,
+)
+from ._session import (
+    CLOSE_REASONS,
+    Acked,
+    Closed,
+    Connected,
+    ControlRequest,
+    Generations,
+    JournalFrames,
+    PeerHello,
+    Session,
+    SessionEvent,
+    SessionPoint,
+    Silent,
+)
 from ._tree import PlanStep, ScanStats, TreeEntry, compare, read_signature, scan, scan_to_file
 
 __version__: str = _c_str(_lib.rha_version_string())
@@ -313,6 +337,25 @@ __all__ = [
     "RewindLogCorruptError",
     "RewindInterruptedError",
     "SequenceGapError",
+    # replication sessions
+    "Session",
+    "SessionPoint",
+    "Generations",
+    "PeerHello",
+    "SessionEvent",
+    "Connected",
+    "JournalFrames",
+    "Acked",
+    "ControlRequest",
+    "Silent",
+    "Closed",
+    "CLOSE_REASONS",
+    "SessionError",
+    "SessionNotConnectedError",
+    "WrongRoleError",
+    "OutOfOrderError",
+    "MessageTooLargeError",
+    "BadAckError",
     # logging
     "set_log_level",
 ]

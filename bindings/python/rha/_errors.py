@@ -46,12 +46,18 @@ a code a later library adds raises its family's class::
     │   ├── UnknownBookmarkError (also a KeyError), PointRetiredError, NoPointError,
     │   ├── NothingToUndoError, RewindDisabledError, ReplicaBusyError,
     │   └── ApplyFailedError, RewindLogCorruptError, RewindInterruptedError
-    └── HaError               7xx: high availability (scenarios)
-        ├── RefusedError               command not valid in the scenario's state
-        ├── ConfirmationRequiredError  destructive command without confirm=True
-        ├── InvalidConfigError         bad scenario configuration (also a ValueError)
-        ├── StateCorruptError          saved scenario state does not load
-        └── StateVersionError          saved by a newer version
+    ├── HaError               7xx: high availability (scenarios)
+    │   ├── RefusedError               command not valid in the scenario's state
+    │   ├── ConfirmationRequiredError  destructive command without confirm=True
+    │   ├── InvalidConfigError         bad scenario configuration (also a ValueError)
+    │   ├── StateCorruptError          saved scenario state does not load
+    │   └── StateVersionError          saved by a newer version
+    └── SessionError          8xx: replication sessions
+        ├── SessionNotConnectedError   a request during the handshake or after the end
+        ├── WrongRoleError             a request of the other role
+        ├── OutOfOrderError            journal records not the next in order
+        ├── MessageTooLargeError       frames larger than a message carries
+        └── BadAckError                an acknowledgement that breaks the rules
 """
 
 from __future__ import annotations
@@ -116,6 +122,12 @@ __all__ = [
     "ApplyFailedError",
     "RewindLogCorruptError",
     "RewindInterruptedError",
+    "SessionError",
+    "SessionNotConnectedError",
+    "WrongRoleError",
+    "OutOfOrderError",
+    "MessageTooLargeError",
+    "BadAckError",
     "call",
     "code_name",
     "raise_code",
@@ -463,6 +475,36 @@ class SequenceGapError(RewindError):
     resynchronised. Records before the offending one were applied."""
 
 
+class SessionError(RhaError):
+    """A replication session refused a request (``rha_result`` 8xx). A full
+    window is not an error: :meth:`Session.send_journal` returns False."""
+
+
+class SessionNotConnectedError(SessionError):
+    """The request came during the handshake or after the session ended
+    (``RHA_SESSION_NOT_CONNECTED``)."""
+
+
+class WrongRoleError(SessionError):
+    """The request belongs to the other role, such as a replica sending
+    journal (``RHA_SESSION_WRONG_ROLE``)."""
+
+
+class OutOfOrderError(SessionError):
+    """Journal records that are not the next in order; the message names
+    the next record expected (``RHA_SESSION_OUT_OF_ORDER``)."""
+
+
+class MessageTooLargeError(SessionError):
+    """Journal frames larger than a message body (``max_body``): send fewer
+    records at a time (``RHA_SESSION_TOO_LARGE``)."""
+
+
+class BadAckError(SessionError):
+    """An acknowledgement that goes back, beyond the last record received,
+    to another epoch, or has applied pass stored (``RHA_SESSION_BAD_ACK``)."""
+
+
 # The one table from result codes to exceptions: every code of every family,
 # then each family's class for codes a later library adds. Statuses
 # (RHA_OK, RHA_BLOCKED, RHA_DONE) are not errors and are not here.
@@ -523,6 +565,12 @@ _BY_CODE: Dict[int, Type[RhaError]] = {
     lib.RHA_HA_INVALID_CONFIG: InvalidConfigError,
     lib.RHA_HA_STATE_CORRUPT: StateCorruptError,
     lib.RHA_HA_STATE_UNSUPPORTED_VERSION: StateVersionError,
+    # 8xx: replication sessions
+    lib.RHA_SESSION_NOT_CONNECTED: SessionNotConnectedError,
+    lib.RHA_SESSION_WRONG_ROLE: WrongRoleError,
+    lib.RHA_SESSION_OUT_OF_ORDER: OutOfOrderError,
+    lib.RHA_SESSION_TOO_LARGE: MessageTooLargeError,
+    lib.RHA_SESSION_BAD_ACK: BadAckError,
 }
 # (first code, end) -> family class, for a code not in _BY_CODE.
 _FAMILIES: Tuple[Tuple[int, int, Type[RhaError]], ...] = (
@@ -534,6 +582,7 @@ _FAMILIES: Tuple[Tuple[int, int, Type[RhaError]], ...] = (
     (500, 600, SpoolError),
     (600, 700, RewindError),
     (700, 800, HaError),
+    (800, 900, SessionError),
 )
 _STATUSES = (lib.RHA_OK, lib.RHA_BLOCKED, lib.RHA_DONE)
 

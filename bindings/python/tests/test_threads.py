@@ -319,6 +319,40 @@ def scenario() -> None:
     s.close()
 
 
+def session() -> None:
+    ids = bytes(range(16))
+    m = rha.Session("master", b"m" * 16, ids, now=0, stored=(1, 0), generations=rha.Generations(1))
+    r = rha.Session("replica", b"r" * 16, ids, now=0, stored=(1, 0), generations=rha.Generations(1), window=1 << 30)
+    for _ in range(3):
+        r.receive(m.take_output(), 0)
+        m.receive(r.take_output(), 0)
+    assert m.connected and r.connected
+
+    def send() -> None:
+        for _ in range(ROUNDS):
+            try:
+                m.send_journal(m.last_seq + 1, m.last_seq + 1, CHUNK[:64])
+            except rha.OutOfOrderError:
+                pass  # another thread sent between last_seq and the send
+
+    wire = threading.Lock()  # the transport keeps the bytes in order
+
+    def carry() -> None:
+        for i in range(ROUNDS):
+            with wire:
+                r.receive(m.take_output(), i)
+            list(r.events())
+            list(m.events())
+            m.tick(i)
+            _ = (m.window, r.last_seq, r.peer, m.deadline, r.pending)
+
+    hammer(send, send, carry, carry)
+    r.receive(m.take_output(), ROUNDS)
+    assert r.last_seq == m.last_seq and r.connected
+    m.close()
+    r.close()
+
+
 def tree_iterators() -> None:
     with tempfile.TemporaryDirectory() as d:
         master = Path(d, "m")
@@ -366,6 +400,7 @@ SCENARIOS: Dict[str, Callable[[], None]] = {
         spool_and_reader,
         replica,
         scenario,
+        session,
         tree_iterators,
     )
 }
