@@ -35,6 +35,7 @@ mod master;
 mod replica;
 mod state;
 mod status;
+mod tls;
 
 pub use conn::SessionEnd;
 pub use error::AgentError;
@@ -48,6 +49,7 @@ pub use replica::{
 };
 pub use state::{parse_scenario, scenario_hex, AgentState, STATE_FILE};
 pub use status::{AgentStatus, LinkState, STATUS_FILE};
+pub use tls::{node_id, scenario_id, tls_connector, ReplicaServer};
 
 #[cfg(test)]
 mod tests;

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use clap::Args;
 use rha_capture::transport::{Fingerprint, Identity};
-use sha2::{Digest, Sha256};
+
+pub(crate) use rha_capture::agent::{node_id, scenario_id};
 
 /// Session timing shared by both agents.
 #[derive(Debug, Args)]
@@ -47,37 +48,6 @@ pub(crate) fn fingerprints(list: &[String], option: &str) -> Result<Vec<Fingerpr
                 .map_err(|e| format!("{option} {s:?}: {e}"))
         })
         .collect()
-}
-
-/// The scenario's 16-byte identity: SHA-256 of its name, or of the two
-/// fingerprints (master first) when it has none.
-pub(crate) fn scenario_id(
-    name: Option<&str>,
-    master: &Fingerprint,
-    replica: &Fingerprint,
-) -> [u8; 16] {
-    let mut h = Sha256::new();
-    h.update(b"rha scenario\0");
-    match name {
-        Some(n) => h.update(n.as_bytes()),
-        None => {
-            h.update(master.to_string().as_bytes());
-            h.update(b"\0");
-            h.update(replica.to_string().as_bytes());
-        }
-    }
-    let digest = h.finalize();
-    let mut id = [0; 16];
-    id.copy_from_slice(&digest[..16]);
-    id
-}
-
-/// A node's identity in the session: the first 16 bytes of its
-/// certificate's fingerprint.
-pub(crate) fn node_id(fp: &Fingerprint) -> [u8; 16] {
-    let mut id = [0; 16];
-    id.copy_from_slice(&fp.as_bytes()[..16]);
-    id
 }
 
 /// This host's name, for the peer's logs.

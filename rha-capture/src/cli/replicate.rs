@@ -16,8 +16,10 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use rha_capture::agent::{take_inbox, AgentError, LinkState, MasterAgent, MasterConfig};
-use rha_capture::transport::{connect, Timeouts};
+use rha_capture::agent::{
+    take_inbox, tls_connector, AgentError, LinkState, MasterAgent, MasterConfig,
+};
+use rha_capture::transport::Timeouts;
 use rha_core::journal::Compression;
 
 use super::agent_args::{self, Timing};
@@ -95,11 +97,7 @@ fn replicate(args: &ReplicateArgs) -> Result<(), (Exit, String)> {
         handshake: args.timing.timeout().min(Duration::from_secs(10)),
         ..Timeouts::default()
     };
-    let addr = args.addr.clone();
-    let allowed = [peer];
-    let connector = move || {
-        connect(addr.as_str(), &identity, &allowed, &timeouts).map_err(std::io::Error::other)
-    };
+    let connector = tls_connector(args.addr.clone(), identity, peer, timeouts);
     let agent = MasterAgent::start(config, connector).map_err(|e| match &e {
         AgentError::Spool { source, .. } if source.to_string().contains("in use") => {
             (Exit::Busy, e.to_string())

@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
-use rha_capture::agent::{AgentError, ReplicaAgent, ReplicaConfig};
+use rha_capture::agent::{AgentError, ReplicaAgent, ReplicaConfig, ReplicaServer};
 use rha_capture::apply::ApplyError;
 use rha_capture::transport::{Listener, Timeouts};
 
@@ -86,39 +86,13 @@ fn serve(args: &ServeArgs) -> Result<(), (Exit, String)> {
     };
     let listener = Listener::bind(args.listen.as_str(), &identity, &allowed, timeouts)
         .map_err(|e| io(e.to_string()))?;
-    outln!("listening on {}", listener.local_addr());
-    // A stop signal ends the session under way in order.
-    let stop = agent.stop_handle();
-    std::thread::spawn(move || loop {
-        if agent_args::stopping() {
-            stop.request();
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    });
+    let server = ReplicaServer::start(agent, listener).map_err(|e| io(e.to_string()))?;
+    outln!("listening on {}", server.local_addr());
     tracing::info!(replica = %args.replica.display(), fingerprint = %own, "serving");
     while !agent_args::stopping() {
-        let link = match listener.accept_timeout(Duration::from_millis(200)) {
-            Ok(Some(l)) => l,
-            Ok(None) => continue,
-            Err(e) => {
-                // One client's failure (refused, not TLS): log it, serve on.
-                tracing::warn!(%e, "connection refused");
-                eprintln!("rha: {e}");
-                continue;
-            }
-        };
-        let peer = link.peer_fingerprint();
-        tracing::info!(%peer, "master connected");
-        match agent.serve(link) {
-            Ok(end) => tracing::info!(%end, "session over"),
-            Err(e) => {
-                eprintln!("rha: error: {e}");
-                return Err(io(e.to_string()));
-            }
-        }
+        std::thread::sleep(Duration::from_millis(20));
     }
-    let st = agent.stop().map_err(|e| io(e.to_string()))?;
+    let st = server.stop().map_err(|e| io(e.to_string()))?;
     if let Some(e) = st.apply_error {
         return Err((Exit::Apply, format!("the replica stopped applying: {e}")));
     }
