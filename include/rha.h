@@ -2519,6 +2519,10 @@ typedef struct rha_session_hello {
      */
     uint32_t heartbeat_ms;
     /**
+     * The largest message body the peer accepts.
+     */
+    uint32_t max_body;
+    /**
      * A replica: bytes of frames it accepted before its first grant. A
      * master: 0.
      */

@@ -221,6 +221,7 @@ pub(crate) mod seeds {
             stored: Point { epoch: 1, seq: 10 },
             applied: Point { epoch: 1, seq: 9 },
             heartbeat_ms: 3000,
+            max_body: 16 << 20,
             window: 1 << 20,
             name: "replica".into(),
         });
@@ -304,6 +305,7 @@ pub(crate) mod seeds {
             },
             applied: Point::default(),
             heartbeat_ms: 1000,
+            max_body: 1 << 20,
             window: 512,
             name: "peer".into(),
         })

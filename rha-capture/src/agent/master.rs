@@ -522,7 +522,7 @@ impl Pump {
                 if session.window() == 0 {
                     return Ok(sent);
                 }
-                match self.encode(config)? {
+                match self.encode(config, session.max_journal_frames())? {
                     Some(b) => self.held = Some(b),
                     None => return Ok(sent),
                 }
@@ -553,10 +553,17 @@ impl Pump {
 
     /// The next message: durable records up to about `batch_bytes` (and
     /// within the replica's window), encoded as journal frames.
-    fn encode(&mut self, config: &MasterConfig) -> Result<Option<Batch>, String> {
+    fn encode(
+        &mut self,
+        config: &MasterConfig,
+        max_frames: usize,
+    ) -> Result<Option<Batch>, String> {
+        // A batch may pass the limit by one record and the writer's open
+        // batch: aim at half of what a message may carry.
         let limit = config
             .batch_bytes
             .min(usize::try_from(self.max_window / 2).unwrap_or(usize::MAX))
+            .min(max_frames / 2)
             .max(1);
         let first = self.reader.position();
         let wc = WriterConfig::default()

@@ -5,8 +5,8 @@ use bytes::{Buf, Bytes, BytesMut};
 use super::error::MessageError;
 use super::message::{
     type_name, AckKind, Control, Hello, Message, Point, Reason, Role, CONTROL_BOOKMARK,
-    CONTROL_PAUSE, CONTROL_RESUME, DEFAULT_MAX_BODY, HEADER_LEN, MAX_TEXT, PREFACE, T_ACK, T_CLOSE,
-    T_CONTROL, T_HEARTBEAT, T_HELLO, T_JOURNAL, T_WELCOME, T_WINDOW,
+    CONTROL_PAUSE, CONTROL_RESUME, DEFAULT_MAX_BODY, HEADER_LEN, MAX_TEXT, MIN_PEER_BODY, PREFACE,
+    T_ACK, T_CLOSE, T_CONTROL, T_HEARTBEAT, T_HELLO, T_JOURNAL, T_WELCOME, T_WINDOW,
 };
 use crate::ha::Generations;
 
@@ -218,6 +218,12 @@ fn decode_body(kind: u8, body: Bytes) -> Result<Message, &'static str> {
                 stored: b.point("a short stored point")?,
                 applied: b.point("a short applied point")?,
                 heartbeat_ms: b.u32("a short heartbeat interval")?,
+                max_body: match b.u32("a short body limit")? {
+                    n if (n as usize) < MIN_PEER_BODY => {
+                        return Err("a body limit too small for any journal message")
+                    }
+                    n => n,
+                },
                 window: b.u64("a short window")?,
                 name: b.text("a short name")?,
             })

@@ -126,8 +126,11 @@ pub enum SessionError {
     #[error("the session is not connected")]
     NotConnected,
     /// The request belongs to the other role.
-    #[error("only a {0:?} may do this")]
+    #[error("only a {} may do this", role_name(*.0))]
     WrongRole(Role),
+    /// A journal message must carry at least one frame.
+    #[error("a journal message needs at least one frame")]
+    NoFrames,
     /// Journal records out of order: the next must start at `expected`.
     #[error("journal records must continue at sequence number {expected}, not {first}")]
     OutOfOrder {
@@ -145,7 +148,8 @@ pub enum SessionError {
         /// Bytes the frames need.
         needed: u64,
     },
-    /// The message would exceed the peer's limit on a body.
+    /// The frames exceed what one message may carry (the lower of the two
+    /// sides' body limits, [`Session::max_journal_frames`]).
     #[error("{needed} bytes of frames exceed the {max}-byte message limit")]
     TooLarge {
         /// Bytes offered.
@@ -154,7 +158,7 @@ pub enum SessionError {
         max: usize,
     },
     /// An acknowledgement may not go back, nor beyond what was received.
-    #[error("cannot acknowledge {at:?}: {why}")]
+    #[error("cannot acknowledge record {} of epoch {}: {why}", at.seq, at.epoch)]
     BadAck {
         /// The point offered.
         at: Point,
@@ -173,6 +177,10 @@ enum State {
 
 /// Bytes of journal frames a window may hold: a replica cannot grant more.
 pub const MAX_WINDOW: u64 = 1 << 40;
+
+/// Bytes of a journal message's body before its frames (epoch, first,
+/// last).
+const JOURNAL_FIELDS: usize = 24;
 
 /// One side of a session. The driver feeds it received bytes
 /// ([`receive`](Self::receive)) and the time ([`handle_timeout`](Self::handle_timeout)
@@ -252,6 +260,7 @@ impl Session {
                 Role::Replica => c.applied,
             },
             heartbeat_ms: u32::try_from(c.heartbeat.as_millis()).unwrap_or(u32::MAX),
+            max_body: u32::try_from(c.max_body).unwrap_or(u32::MAX),
             window: match c.role {
                 Role::Master => 0,
                 Role::Replica => c.window.min(MAX_WINDOW),
@@ -379,10 +388,14 @@ impl Session {
         if first != expected || last < first {
             return Err(SessionError::OutOfOrder { expected, first });
         }
-        if frames.len() > self.config.max_body.saturating_sub(24) {
+        if frames.is_empty() {
+            return Err(SessionError::NoFrames);
+        }
+        let max = self.max_journal_frames();
+        if frames.len() > max {
             return Err(SessionError::TooLarge {
                 needed: frames.len(),
-                max: self.config.max_body.saturating_sub(24),
+                max,
             });
         }
         let needed = frames.len() as u64;
@@ -401,6 +414,20 @@ impl Session {
             frames,
         });
         Ok(())
+    }
+
+    /// The most bytes of frames one journal message may carry: the lower
+    /// of this side's and the peer's body limits, less the message's own
+    /// fields.
+    pub fn max_journal_frames(&self) -> usize {
+        let peer = self
+            .peer
+            .as_ref()
+            .map_or(usize::MAX, |p| p.max_body as usize);
+        self.config
+            .max_body
+            .min(peer)
+            .saturating_sub(JOURNAL_FIELDS)
     }
 
     /// A replica: grants the master `bytes` more bytes of frames (after

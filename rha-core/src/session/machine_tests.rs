@@ -661,3 +661,49 @@ fn refusals_are_logged_on_both_sides() {
         "{logs:#?}"
     );
 }
+
+#[test]
+fn a_journal_message_fits_the_lower_of_both_body_limits_and_carries_frames() {
+    let mut m = SessionConfig::new(Role::Master, [1; 16], [9; 16]);
+    m.max_body = 1 << 20;
+    m.generations.current = 5;
+    let mut r = SessionConfig::new(Role::Replica, [2; 16], [9; 16]);
+    r.max_body = 64 << 10;
+    r.window = 1 << 20;
+    let now = Instant::from_nanos(0);
+    let (mut master, mut replica) = (Session::new(m, now), Session::new(r, now));
+    for _ in 0..3 {
+        let out = master.take_output();
+        replica.receive(&out, now);
+        let out = replica.take_output();
+        master.receive(&out, now);
+    }
+    assert!(master.is_connected() && replica.is_connected());
+    assert_eq!(master.max_journal_frames(), (64 << 10) - 24);
+    assert_eq!(replica.max_journal_frames(), (64 << 10) - 24);
+    let too_big = Bytes::from(vec![0u8; 64 << 10]);
+    assert_eq!(
+        master.send_journal(1, 1, too_big),
+        Err(SessionError::TooLarge {
+            needed: 64 << 10,
+            max: (64 << 10) - 24
+        })
+    );
+    assert_eq!(
+        master.send_journal(1, 1, Bytes::new()),
+        Err(SessionError::NoFrames)
+    );
+    // Error texts read as sentences, not debug output.
+    let e = replica
+        .send_journal(1, 1, Bytes::from_static(b"x"))
+        .unwrap_err();
+    assert_eq!(e.to_string(), "only a master may do this");
+    let e = replica
+        .ack(AckKind::Stored, Point { epoch: 77, seq: 3 })
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("cannot acknowledge record 3 of epoch 77"),
+        "{e}"
+    );
+}

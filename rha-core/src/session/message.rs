@@ -19,6 +19,10 @@ pub const HEADER_LEN: usize = 12;
 /// most this much of the journal).
 pub const DEFAULT_MAX_BODY: usize = 16 << 20;
 
+/// The smallest body limit a hello may announce: every message but a
+/// journal message fits in it.
+pub const MIN_PEER_BODY: usize = 4096;
+
 /// The longest text a message carries (a node name, a reason, a bookmark
 /// name), in bytes.
 pub const MAX_TEXT: usize = 1024;
@@ -89,6 +93,9 @@ pub struct Hello {
     pub applied: Point,
     /// The sender's heartbeat interval, milliseconds.
     pub heartbeat_ms: u32,
+    /// The largest message body the sender accepts: the peer sends none
+    /// larger.
+    pub max_body: u32,
     /// Bytes of journal the sender accepts before its first
     /// [`Message::Window`] (a master sends 0).
     pub window: u64,
@@ -302,6 +309,7 @@ impl Message {
                 put_point(out, h.stored);
                 put_point(out, h.applied);
                 out.put_u32_le(h.heartbeat_ms);
+                out.put_u32_le(h.max_body);
                 out.put_u64_le(h.window);
                 put_text(out, &h.name);
             }

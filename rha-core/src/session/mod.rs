@@ -38,7 +38,7 @@ pub use error::MessageError;
 pub use machine::{Event, Session, SessionConfig, SessionError, MAX_WINDOW};
 pub use message::{
     AckKind, Control, Hello, Message, NodeId, Point, Reason, Role, ScenarioId, DEFAULT_MAX_BODY,
-    HEADER_LEN, MAX_TEXT, PREFACE, VERSION_MAX, VERSION_MIN,
+    HEADER_LEN, MAX_TEXT, MIN_PEER_BODY, PREFACE, VERSION_MAX, VERSION_MIN,
 };
 
 #[cfg(test)]

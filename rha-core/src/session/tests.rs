@@ -21,6 +21,7 @@ fn hello() -> Hello {
         stored: Point { epoch: 2, seq: 900 },
         applied: Point { epoch: 2, seq: 850 },
         heartbeat_ms: 3000,
+        max_body: 16 << 20,
         window: 8 << 20,
         name: "replica-host é".into(),
     }

@@ -24,6 +24,7 @@ impl From<SessionError> for rha_error {
             SessionError::OutOfOrder { .. } => rha_result::RHA_SESSION_OUT_OF_ORDER,
             SessionError::TooLarge { .. } => rha_result::RHA_SESSION_TOO_LARGE,
             SessionError::BadAck { .. } => rha_result::RHA_SESSION_BAD_ACK,
+            SessionError::NoFrames => rha_result::RHA_INVALID_ARGUMENT,
             // `Window` is a status (`outcome`); here, and for any refusal a
             // later rha-core adds, the request is not valid now.
             _ => rha_result::RHA_INVALID_STATE,

@@ -209,6 +209,8 @@ pub struct rha_session_hello {
     pub applied: rha_session_point,
     /// The peer's heartbeat interval, milliseconds.
     pub heartbeat_ms: u32,
+    /// The largest message body the peer accepts.
+    pub max_body: u32,
     /// A replica: bytes of frames it accepted before its first grant. A
     /// master: 0.
     pub window: u64,
@@ -229,6 +231,7 @@ impl Default for rha_session_hello {
             stored: rha_session_point::default(),
             applied: rha_session_point::default(),
             heartbeat_ms: 0,
+            max_body: 0,
             window: 0,
             name: rha_bytes::EMPTY,
         }
@@ -250,6 +253,7 @@ pub(crate) fn flatten_hello(h: &Hello) -> rha_session_hello {
         stored: h.stored.into(),
         applied: h.applied.into(),
         heartbeat_ms: h.heartbeat_ms,
+        max_body: h.max_body,
         window: h.window,
         name: rha_bytes::borrow(h.name.as_bytes()),
     }
