@@ -46,6 +46,13 @@ impl Fingerprint {
     }
 }
 
+impl From<[u8; LEN]> for Fingerprint {
+    /// A fingerprint from a SHA-256 digest computed elsewhere.
+    fn from(digest: [u8; LEN]) -> Self {
+        Self(digest)
+    }
+}
+
 impl fmt::Display for Fingerprint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(PREFIX)?;
@@ -194,7 +201,8 @@ mod tests {
     proptest! {
         #[test]
         fn display_then_parse_round_trips(bytes in any::<[u8; 32]>(), upper in any::<bool>()) {
-            let fp = Fingerprint(bytes);
+            let fp = Fingerprint::from(bytes);
+            prop_assert_eq!(fp.as_bytes(), &bytes);
             let mut text = fp.to_string();
             if upper {
                 text = text.to_uppercase();

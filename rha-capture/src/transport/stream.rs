@@ -241,7 +241,7 @@ where
                         // The alert for the peer, on a best-effort basis.
                         let _ = sock.set_write_timeout(Some(Duration::from_millis(500)));
                         while conn.wants_write() {
-                            if conn.write_tls(sock).is_err() {
+                            if !matches!(conn.write_tls(sock), Ok(n) if n > 0) {
                                 break;
                             }
                         }
