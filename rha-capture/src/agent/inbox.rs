@@ -4,10 +4,9 @@
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use rha_core::journal::{DecoderConfig, End, JournalReader};
-use rha_core::spool::{AppendOptions, Spool, WhenFull};
+use rha_core::spool::{AppendOptions, Spool, SpoolMode, WhenFull};
 
 /// Journal files in an inbox end with this; others (a file being written
 /// under another name, to be renamed in when complete) are left alone.
@@ -65,7 +64,11 @@ pub enum InboxError {
 /// in order (for example the first sequence number, zero-padded). A file
 /// that does not continue the spool, or is damaged, is left in place and
 /// reported; nothing of it is appended.
-pub fn take_inbox(dir: &Path, spool: &Spool, wait_for_room: Duration) -> Result<u64, InboxError> {
+///
+/// When the spool is full its overflow policy applies: a stopped spool
+/// refuses the file (it stays, and the error says why); a degraded spool
+/// takes it, keeping only the regions its records change.
+pub fn take_inbox(dir: &Path, spool: &Spool) -> Result<u64, InboxError> {
     let io_err = |path: &Path| {
         let path = path.to_path_buf();
         move |source| InboxError::Io { path, source }
@@ -116,9 +119,14 @@ pub fn take_inbox(dir: &Path, spool: &Spool, wait_for_room: Duration) -> Result<
                 }
             }
         }
-        let next = spool.usage().next_seq;
-        let fresh: Vec<_> = records.iter().filter(|r| r.seq >= next).collect();
-        if let Some(first) = fresh.first() {
+        let usage = spool.usage();
+        let next = usage.next_seq;
+        let degraded = matches!(usage.mode, SpoolMode::Degraded { .. });
+        let fresh: Vec<_> = records
+            .iter()
+            .filter(|r| degraded || r.seq >= next)
+            .collect();
+        if let Some(first) = fresh.first().filter(|_| !degraded) {
             if first.seq != next {
                 return Err(InboxError::Gap {
                     path,
@@ -127,14 +135,19 @@ pub fn take_inbox(dir: &Path, spool: &Spool, wait_for_room: Duration) -> Result<
                 });
             }
         }
-        let opts = AppendOptions::no_wait().when_full(WhenFull::Block(wait_for_room));
+        let opts = AppendOptions::no_wait().when_full(WhenFull::Overflow);
         for r in &fresh {
-            spool
-                .append_record(r, opts)
-                .map_err(|e| InboxError::Spool {
-                    path: path.clone(),
-                    why: e.to_string(),
-                })?;
+            // A degraded spool numbers nothing: it keeps the regions the
+            // records change, whatever their numbers.
+            let appended = if matches!(spool.usage().mode, SpoolMode::Degraded { .. }) {
+                spool.append(r.timestamp_ns, &r.op, opts)
+            } else {
+                spool.append_record(r, opts)
+            };
+            appended.map_err(|e| InboxError::Spool {
+                path: path.clone(),
+                why: e.to_string(),
+            })?;
         }
         spool.sync().map_err(|e| InboxError::Spool {
             path: path.clone(),
@@ -176,18 +189,17 @@ mod tests {
         journal(&inbox, "0001.rhaj", 1..11);
         journal(&inbox, "0011.rhaj", 11..21);
         journal(&inbox, "0021.rhaj.part", 21..31);
-        let wait = Duration::from_secs(1);
-        assert_eq!(take_inbox(&inbox, &spool, wait).expect("take"), 20);
+        assert_eq!(take_inbox(&inbox, &spool).expect("take"), 20);
         assert_eq!(spool.usage().durable_next_seq, 21);
         assert!(inbox.join("0021.rhaj.part").exists(), "not ours yet");
         // A file taken again after a crash before its removal: its records
         // are skipped, the new ones appended.
         journal(&inbox, "0015.rhaj", 15..26);
-        assert_eq!(take_inbox(&inbox, &spool, wait).expect("take"), 5);
+        assert_eq!(take_inbox(&inbox, &spool).expect("take"), 5);
         assert_eq!(spool.usage().durable_next_seq, 26);
         // A gap: reported, the file kept, nothing appended.
         journal(&inbox, "0030.rhaj", 30..35);
-        let e = take_inbox(&inbox, &spool, wait).expect_err("gap");
+        let e = take_inbox(&inbox, &spool).expect_err("gap");
         assert!(
             matches!(
                 e,
@@ -204,7 +216,7 @@ mod tests {
         // A damaged file: reported, kept.
         fs::remove_file(inbox.join("0030.rhaj")).expect("rm");
         fs::write(inbox.join("0026.rhaj"), b"garbage that is no journal").expect("write");
-        let e = take_inbox(&inbox, &spool, wait).expect_err("damaged");
+        let e = take_inbox(&inbox, &spool).expect_err("damaged");
         assert!(e.to_string().contains("0026.rhaj"), "{e}");
         assert_eq!(spool.usage().next_seq, 26);
     }

@@ -14,7 +14,7 @@ use rha_core::journal::{Compression, JournalWriter, WriterConfig};
 use rha_core::session::{
     AckKind, Control, Event, NodeId, Point, Reason, Role, ScenarioId, SessionConfig, SessionError,
 };
-use rha_core::spool::{ReadError, Spool, SpoolConfig, SpoolReader};
+use rha_core::spool::{ReadError, Spool, SpoolConfig, SpoolMode, SpoolReader};
 use rha_core::storage::DirStorage;
 
 use super::conn::{Clock, Conn, SessionEnd};
@@ -297,7 +297,7 @@ impl Runner {
                 st.peer = None;
                 st.last_end = Some(end);
             }
-            self.report();
+            self.update_status(None);
             let delay = backoff.next_delay();
             self.sleep(delay);
         }
@@ -445,6 +445,22 @@ impl Runner {
             st.lag_bytes = usage.used_bytes;
             st.spool_used_bytes = usage.used_bytes;
             st.spool_capacity_bytes = usage.capacity_bytes;
+            let (mode, at) = match usage.mode {
+                SpoolMode::Normal => ("normal", None),
+                SpoolMode::Stopped { at_seq } => ("stopped", Some(at_seq)),
+                SpoolMode::Degraded { at_seq } => ("degraded", Some(at_seq)),
+            };
+            if st.overflow_at_seq.is_none() && at.is_some() {
+                tracing::warn!(
+                    mode,
+                    at_seq = at,
+                    "the spool overflowed: the replica will need a resynchronisation"
+                );
+            }
+            st.spool_mode = mode.to_owned();
+            st.overflow_at_seq = at;
+            st.dirty_ranges = usage.dirty_ranges as u64;
+            st.resync_needed = at.is_some();
             st.lag_seconds = match pump.and_then(|p| p.oldest_unacked()) {
                 Some(ts) if st.lag_records > 0 => age_seconds(ts),
                 _ => 0.0,

@@ -425,6 +425,7 @@ impl ReplicaAgent {
             st.spool_used_bytes = usage.used_bytes;
             st.spool_capacity_bytes = usage.capacity_bytes;
             st.paused = self.shared.paused.load(Ordering::SeqCst);
+            st.spool_mode = "normal".to_owned();
             if st.lag_records == 0 {
                 st.lag_seconds = 0.0;
             }

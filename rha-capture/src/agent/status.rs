@@ -61,6 +61,18 @@ pub struct AgentStatus {
     pub spool_used_bytes: u64,
     /// Bytes the spool may use (its limit, or the free space).
     pub spool_capacity_bytes: u64,
+    /// The spool's mode: `normal`, `stopped` (it overflowed under the
+    /// stop policy and refuses records) or `degraded` (it overflowed under
+    /// the dirty-region policy and keeps only which regions changed).
+    pub spool_mode: String,
+    /// The first record the spool did not keep, once it overflowed.
+    pub overflow_at_seq: Option<u64>,
+    /// Dirty ranges a degraded spool tracks.
+    pub dirty_ranges: u64,
+    /// The replica needs a resynchronisation before it can follow again:
+    /// the spool overflowed (everything spooled before the overflow is
+    /// still sent).
+    pub resync_needed: bool,
     /// A replica: application is paused.
     pub paused: bool,
     /// A replica: why application stopped, if it failed.

@@ -362,3 +362,74 @@ fn a_peer_that_never_answers_ends_the_session_after_the_timeout() {
     );
     drop(b);
 }
+
+#[test]
+fn a_master_spool_that_overflows_while_the_replica_is_away_keeps_its_policy() {
+    use rha_core::spool::{AppendError, OverflowPolicy, SpoolConfig, WhenFull};
+    for policy in [OverflowPolicy::Stop, OverflowPolicy::DegradeToDirtyRegions] {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let root = tmp.path().join("replica");
+        let replica = Arc::new(ReplicaAgent::open(replica_config(&root)).expect("replica"));
+        let (tx, rx) = mpsc::channel();
+        let server = serve_all(replica.clone(), rx);
+        // The replica is unreachable until `reachable` is set.
+        let reachable = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let connect = {
+            let reachable = reachable.clone();
+            let inner = connector(tx, Arc::new(parking_lot::Mutex::new(None)));
+            let mut inner = Some(inner);
+            move || {
+                if !reachable.load(std::sync::atomic::Ordering::SeqCst) {
+                    return Err(std::io::Error::other("the replica is unreachable"));
+                }
+                inner.as_mut().expect("connector").connect()
+            }
+        };
+        let mut cfg = master_config(&tmp.path().join("m"));
+        cfg.spool = SpoolConfig::default()
+            .segment_bytes(16 << 10)
+            .max_bytes(Some(96 << 10))
+            .min_free_bytes(0)
+            .overflow(policy);
+        let master = MasterAgent::start(cfg, connect).expect("master");
+        // Fill the spool: 100-byte writes until it overflows.
+        let opts = AppendOptions::default().when_full(WhenFull::Overflow);
+        let mut kept = 0;
+        for i in 0..5000 {
+            match master.spool().append(i + 1, &op(i), opts) {
+                Ok(t) if t.seq.is_some() => kept = i + 1,
+                Ok(_) => assert_eq!(policy, OverflowPolicy::DegradeToDirtyRegions),
+                Err(AppendError::Stopped { .. }) => {
+                    assert_eq!(policy, OverflowPolicy::Stop);
+                    break;
+                }
+                Err(e) => panic!("{policy:?}: {e}"),
+            }
+        }
+        assert!(kept > 100 && kept < 5000, "{policy:?}: {kept}");
+        wait_until("the status to say so", Duration::from_secs(10), || {
+            master.status().resync_needed
+        });
+        // The replica returns: it gets everything spooled before the
+        // overflow, and the master says a resync is needed.
+        reachable.store(true, std::sync::atomic::Ordering::SeqCst);
+        wait_until(
+            "the spooled records applied",
+            Duration::from_secs(60),
+            || master.status().acked_applied == kept,
+        );
+        assert_eq!(tree(&root, kept), expected(kept), "{policy:?}");
+        let st = master.status();
+        assert_eq!(st.overflow_at_seq, Some(kept + 1), "{policy:?}: {st:?}");
+        match policy {
+            OverflowPolicy::Stop => assert_eq!(st.spool_mode, "stopped"),
+            _ => {
+                assert_eq!(st.spool_mode, "degraded");
+                assert!(st.dirty_ranges > 0, "{st:?}");
+            }
+        }
+        master.stop().expect("stop");
+        server.join().expect("server");
+        drop(replica);
+    }
+}

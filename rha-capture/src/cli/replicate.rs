@@ -109,7 +109,7 @@ fn replicate(args: &ReplicateArgs) -> Result<(), (Exit, String)> {
     let mut last_error = String::new();
     let mut last_line = Instant::now();
     while !agent_args::stopping() {
-        match take_inbox(&inbox, agent.spool(), Duration::from_millis(200)) {
+        match take_inbox(&inbox, agent.spool()) {
             Ok(_) => last_error.clear(),
             Err(e) => {
                 let msg = e.to_string();
