@@ -541,3 +541,99 @@ fn two_hosts_in_network_namespaces_over_a_rate_limited_link() {
     assert_replica_holds(&h.replica, n);
     drop(proxy);
 }
+
+#[test]
+fn both_agents_run_from_one_scenario_file() {
+    let h = Hosts::new();
+    let port = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let file = h._tmp.path().join("scenario.toml");
+    fs::write(
+        &file,
+        format!(
+            r#"
+[scenario]
+name = "docs"
+scenario_type = "file_server"
+masters_on_replica = 1
+sync_kind = "file"
+redirection = []
+stop_on_spool_full = true
+master = {{ name = "alpha", address = "127.0.0.1", prefix_len = 8 }}
+replica = {{ name = "beta", address = "127.0.0.1", prefix_len = 8 }}
+
+[scenario.is_alive]
+heartbeat_interval = {{ secs = 1, nanos = 0 }}
+timeout = {{ secs = 10, nanos = 0 }}
+mode = "manual"
+links = [{{ name = "lan", method = {{ method = "ping", reply_limit = {{ secs = 1, nanos = 0 }} }} }}]
+
+[master]
+dir = "{master}"
+spool = "{spool}"
+identity = "{mid}"
+fingerprint = "{mfp}"
+compression = "zstd"
+
+[replica]
+dir = "{replica}"
+identity = "{rid}"
+fingerprint = "{rfp}"
+port = {port}
+rewind = true
+"#,
+            master = h.master_dir.display(),
+            spool = h.spool.display(),
+            mid = h.master_id.display(),
+            mfp = h.master_fp,
+            replica = h.replica.display(),
+            rid = h.replica_id.display(),
+            rfp = h.replica_fp,
+        ),
+    )
+    .unwrap();
+    let mut server = Command::new(RHA)
+        .args(["serve", "--config"])
+        .arg(&file)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(server.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert_eq!(first.trim(), format!("listening on 127.0.0.1:{port}"));
+    let _server = Proc(server);
+    let _master = Proc(
+        Command::new(RHA)
+            .args(["replicate", "--config"])
+            .arg(&file)
+            .spawn()
+            .unwrap(),
+    );
+    drop_journal(&h.inbox(), 0, 500);
+    wait_applied(&h, 500, Duration::from_secs(60));
+    assert_replica_holds(&h.replica, 500);
+    let out = Command::new(RHA)
+        .args(["status", "--config"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{out:?}");
+    assert!(text.contains("role:          master"), "{text}");
+    assert!(text.contains("role:          replica"), "{text}");
+    // A typo is named with its file and line.
+    let bad = h._tmp.path().join("bad.toml");
+    fs::write(&bad, fs::read_to_string(&file).unwrap().replace("rewind", "rewnid")).unwrap();
+    let out = Command::new(RHA)
+        .args(["serve", "--config"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.toml:") && err.contains("rewnid"), "{err}");
+}

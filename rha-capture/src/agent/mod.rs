@@ -27,6 +27,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod config;
 mod conn;
 mod error;
 mod inbox;
@@ -37,6 +38,10 @@ mod state;
 mod status;
 mod tls;
 
+pub use config::{
+    CompressionName, ConfigError, MasterSide, OverflowName, ReplicaSide, ScenarioFile,
+    SpoolLimitsSection,
+};
 pub use conn::SessionEnd;
 pub use error::AgentError;
 pub use inbox::{take_inbox, InboxError, INBOX_SUFFIX};

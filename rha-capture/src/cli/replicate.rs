@@ -17,7 +17,8 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 use rha_capture::agent::{
-    take_inbox, tls_connector, AgentError, LinkState, MasterAgent, MasterConfig,
+    take_inbox, tls_connector, AgentError, CompressionName, LinkState, MasterAgent, MasterConfig,
+    ScenarioFile,
 };
 use rha_capture::transport::Timeouts;
 use rha_core::journal::Compression;
@@ -29,18 +30,23 @@ use super::exit::Exit;
 #[derive(Debug, Args)]
 pub(crate) struct ReplicateArgs {
     /// The directory this scenario protects.
-    pub(crate) master: PathBuf,
+    #[arg(required_unless_present = "config")]
+    pub(crate) master: Option<PathBuf>,
     /// The replica's address and port (`rha serve --listen`).
-    pub(crate) addr: String,
+    #[arg(required_unless_present = "config")]
+    pub(crate) addr: Option<String>,
     /// This master's identity directory (`rha keygen DIR`).
-    #[arg(long)]
-    pub(crate) identity: PathBuf,
+    #[arg(long, required_unless_present = "config")]
+    pub(crate) identity: Option<PathBuf>,
     /// The replica's fingerprint.
-    #[arg(long)]
-    pub(crate) peer: String,
+    #[arg(long, required_unless_present = "config")]
+    pub(crate) peer: Option<String>,
     /// The master's state directory: its spool, state and status.
-    #[arg(long)]
-    pub(crate) spool: PathBuf,
+    #[arg(long, required_unless_present = "config")]
+    pub(crate) spool: Option<PathBuf>,
+    /// Take everything from a scenario file (`docs/agents.md`) instead.
+    #[arg(long, conflicts_with_all = ["master", "addr", "identity", "peer", "spool"])]
+    pub(crate) config: Option<PathBuf>,
     /// A directory of journal files to append to the spool (default:
     /// SPOOL/inbox).
     #[arg(long)]
@@ -53,6 +59,51 @@ pub(crate) struct ReplicateArgs {
     pub(crate) retry_max_ms: u64,
     #[command(flatten)]
     pub(crate) timing: Timing,
+}
+
+/// What `rha replicate` runs, from the arguments or a scenario file.
+struct Plan {
+    master: PathBuf,
+    addr: String,
+    identity: PathBuf,
+    peer: String,
+    spool: PathBuf,
+    scenario: Option<String>,
+    zstd: bool,
+    heartbeat: Duration,
+    timeout: Duration,
+    limits: rha_core::spool::SpoolConfig,
+}
+
+fn plan(args: &ReplicateArgs) -> Result<Plan, (Exit, String)> {
+    if let Some(path) = &args.config {
+        let f = ScenarioFile::load(path).map_err(|e| (Exit::Usage, e.to_string()))?;
+        return Ok(Plan {
+            addr: f.replica_addr(),
+            master: f.master.dir,
+            identity: f.master.identity,
+            peer: f.replica.fingerprint,
+            spool: f.master.spool,
+            scenario: Some(f.scenario.name),
+            zstd: args.zstd || f.master.compression == CompressionName::Zstd,
+            heartbeat: f.scenario.is_alive.heartbeat_interval,
+            timeout: f.scenario.is_alive.timeout,
+            limits: f.master.limits.spool_config(),
+        });
+    }
+    let missing = || (Exit::Usage, "give the arguments or --config".to_owned());
+    Ok(Plan {
+        master: args.master.clone().ok_or_else(missing)?,
+        addr: args.addr.clone().ok_or_else(missing)?,
+        identity: args.identity.clone().ok_or_else(missing)?,
+        peer: args.peer.clone().ok_or_else(missing)?,
+        spool: args.spool.clone().ok_or_else(missing)?,
+        scenario: args.timing.scenario.clone(),
+        zstd: args.zstd,
+        heartbeat: args.timing.heartbeat(),
+        timeout: args.timing.timeout(),
+        limits: rha_core::spool::SpoolConfig::default(),
+    })
 }
 
 /// Runs `rha replicate`.
@@ -69,35 +120,34 @@ pub(crate) fn run(args: &ReplicateArgs) -> ExitCode {
 fn replicate(args: &ReplicateArgs) -> Result<(), (Exit, String)> {
     let usage = |m: String| (Exit::Usage, m);
     let io = |m: String| (Exit::Io, m);
-    if !args.master.is_dir() {
-        return Err(io(format!("{}: not a directory", args.master.display())));
+    let p = plan(args)?;
+    if !p.master.is_dir() {
+        return Err(io(format!("{}: not a directory", p.master.display())));
     }
-    let identity = agent_args::load_identity(&args.identity).map_err(io)?;
-    let peer = agent_args::fingerprints(std::slice::from_ref(&args.peer), "--peer")
+    let identity = agent_args::load_identity(&p.identity).map_err(io)?;
+    let peer = agent_args::fingerprints(std::slice::from_ref(&p.peer), "--peer")
         .map_err(usage)?
         .remove(0);
     let own = identity.fingerprint();
-    let scenario = agent_args::scenario_id(args.timing.scenario.as_deref(), &own, &peer);
-    let mut config = MasterConfig::new(scenario, agent_args::node_id(&own), &args.spool);
+    let scenario = agent_args::scenario_id(p.scenario.as_deref(), &own, &peer);
+    let mut config = MasterConfig::new(scenario, agent_args::node_id(&own), &p.spool);
     config.name = agent_args::host_name();
-    config.heartbeat = args.timing.heartbeat();
-    config.timeout = args.timing.timeout();
+    config.heartbeat = p.heartbeat;
+    config.timeout = p.timeout;
+    config.spool = p.limits;
     config.retry_max = Duration::from_millis(args.retry_max_ms);
     config.retry_min = config.retry_min.min(config.retry_max);
-    if args.zstd {
+    if p.zstd {
         config.compression = Compression::Zstd { level: 3 };
     }
-    let inbox = args
-        .inbox
-        .clone()
-        .unwrap_or_else(|| args.spool.join("inbox"));
+    let inbox = args.inbox.clone().unwrap_or_else(|| p.spool.join("inbox"));
     agent_args::catch_stop_signals();
     let timeouts = Timeouts {
         connect: Duration::from_secs(5),
-        handshake: args.timing.timeout().min(Duration::from_secs(10)),
+        handshake: p.timeout.min(Duration::from_secs(10)),
         ..Timeouts::default()
     };
-    let connector = tls_connector(args.addr.clone(), identity, peer, timeouts);
+    let connector = tls_connector(p.addr.clone(), identity, peer, timeouts);
     let agent = MasterAgent::start(config, connector).map_err(|e| match &e {
         AgentError::Spool { source, .. } if source.to_string().contains("in use") => {
             (Exit::Busy, e.to_string())

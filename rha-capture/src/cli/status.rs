@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
-use rha_capture::agent::{AgentStatus, LinkState, REPLICA_AGENT_DIR, STATUS_FILE};
+use rha_capture::agent::{AgentStatus, LinkState, ScenarioFile, REPLICA_AGENT_DIR, STATUS_FILE};
 
 use super::exit::Exit;
 
@@ -14,8 +14,11 @@ use super::exit::Exit;
 pub(crate) struct StatusArgs {
     /// A master agent's state directory (its `--spool`), a replica
     /// directory, or its `.rha` directory.
+    #[arg(long, required_unless_present = "config", conflicts_with = "config")]
+    pub(crate) state: Option<PathBuf>,
+    /// A scenario file: shows the agents of it whose state is on this host.
     #[arg(long)]
-    pub(crate) state: PathBuf,
+    pub(crate) config: Option<PathBuf>,
     /// Print the status as one JSON object.
     #[arg(long)]
     pub(crate) json: bool,
@@ -39,7 +42,43 @@ fn status_dir(dir: &Path) -> PathBuf {
 
 /// Runs `rha status`.
 pub(crate) fn run(args: &StatusArgs) -> ExitCode {
-    let dir = status_dir(&args.state);
+    let Some(path) = &args.config else {
+        return match &args.state {
+            Some(state) => show(state, args.json),
+            None => {
+                eprintln!("rha: error: give --state DIR or --config FILE");
+                Exit::Usage.into()
+            }
+        };
+    };
+    let f = match ScenarioFile::load(path) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("rha: error: {e}");
+            return Exit::Usage.into();
+        }
+    };
+    let here: Vec<PathBuf> = [f.master.spool, f.replica.dir]
+        .into_iter()
+        .filter(|d| status_dir(d).join(STATUS_FILE).is_file())
+        .collect();
+    if here.is_empty() {
+        eprintln!(
+            "rha: error: {}: neither agent of this scenario has run on this host",
+            path.display()
+        );
+        return Exit::Io.into();
+    }
+    let mut code = Exit::Ok.into();
+    for d in here {
+        code = show(&d, args.json);
+    }
+    code
+}
+
+/// Prints the status of the agent whose state is at `state`.
+fn show(state: &Path, json: bool) -> ExitCode {
+    let dir = status_dir(state);
     let st = match AgentStatus::read(&dir) {
         Ok(s) => s,
         Err(e) => {
@@ -47,7 +86,7 @@ pub(crate) fn run(args: &StatusArgs) -> ExitCode {
             return Exit::Io.into();
         }
     };
-    if args.json {
+    if json {
         match serde_json::to_string_pretty(&st) {
             Ok(s) => outln!("{s}"),
             Err(e) => {
