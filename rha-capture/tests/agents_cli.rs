@@ -627,7 +627,13 @@ rewind = true
     assert!(text.contains("role:          replica"), "{text}");
     // A typo is named with its file and line.
     let bad = h._tmp.path().join("bad.toml");
-    fs::write(&bad, fs::read_to_string(&file).unwrap().replace("rewind", "rewnid")).unwrap();
+    fs::write(
+        &bad,
+        fs::read_to_string(&file)
+            .unwrap()
+            .replace("rewind", "rewnid"),
+    )
+    .unwrap();
     let out = Command::new(RHA)
         .args(["serve", "--config"])
         .arg(&bad)

@@ -5,7 +5,7 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use rha_core::journal::{DecoderConfig, End, JournalReader};
+use rha_core::journal::{DecoderConfig, End, JournalReader, Record};
 use rha_core::spool::{AppendOptions, Spool, SpoolMode, WhenFull};
 
 /// Journal files in an inbox end with this; others (a file being written
@@ -86,76 +86,55 @@ pub fn take_inbox(dir: &Path, spool: &Spool) -> Result<u64, InboxError> {
     names.sort();
     let mut appended = 0;
     for path in names {
-        let file = fs::File::open(&path).map_err(io_err(&path))?;
-        let header = {
-            let mut magic = [0u8; 8];
-            let n =
-                std::os::unix::fs::FileExt::read_at(&file, &mut magic, 0).map_err(io_err(&path))?;
-            n == magic.len() && magic == rha_core::journal::STREAM_MAGIC
-        };
-        let mut reader = JournalReader::new(
-            io::BufReader::new(file),
-            DecoderConfig::default().stream_header(header),
-        );
-        let mut records = Vec::new();
-        loop {
-            match reader.next_record() {
-                Ok(Some(r)) => records.push(r),
-                Ok(None) => match reader.end() {
-                    Some(End::Clean { .. }) => break,
-                    _ => {
-                        return Err(InboxError::Journal {
-                            path,
-                            why: "the journal ends inside a record (incomplete or damaged)"
-                                .to_owned(),
-                        })
-                    }
-                },
-                Err(e) => {
-                    return Err(InboxError::Journal {
-                        path,
-                        why: e.to_string(),
-                    })
-                }
-            }
-        }
+        // Two passes, so a file of any size costs one record of memory: the
+        // first checks the whole file and where it continues the spool, the
+        // second appends.
         let usage = spool.usage();
         let next = usage.next_seq;
         let degraded = matches!(usage.mode, SpoolMode::Degraded { .. });
-        let fresh: Vec<_> = records
-            .iter()
-            .filter(|r| degraded || r.seq >= next)
-            .collect();
-        if let Some(first) = fresh.first().filter(|_| !degraded) {
-            if first.seq != next {
+        let mut first_fresh = None;
+        each_record(&path, |r| {
+            if first_fresh.is_none() && (degraded || r.seq >= next) {
+                first_fresh = Some(r.seq);
+            }
+            Ok(())
+        })?;
+        if let Some(first) = first_fresh.filter(|_| !degraded) {
+            if first != next {
                 return Err(InboxError::Gap {
                     path,
-                    found: first.seq,
+                    found: first,
                     last: next.saturating_sub(1),
                 });
             }
         }
         let opts = AppendOptions::no_wait().when_full(WhenFull::Overflow);
-        for r in &fresh {
+        let mut count = 0u64;
+        each_record(&path, |r| {
+            if !degraded && r.seq < next {
+                return Ok(());
+            }
             // A degraded spool numbers nothing: it keeps the regions the
             // records change, whatever their numbers.
             let appended = if matches!(spool.usage().mode, SpoolMode::Degraded { .. }) {
                 spool.append(r.timestamp_ns, &r.op, opts)
             } else {
-                spool.append_record(r, opts)
+                spool.append_record(&r, opts)
             };
             appended.map_err(|e| InboxError::Spool {
                 path: path.clone(),
                 why: e.to_string(),
             })?;
-        }
+            count += 1;
+            Ok(())
+        })?;
         spool.sync().map_err(|e| InboxError::Spool {
             path: path.clone(),
             why: e.to_string(),
         })?;
-        appended += fresh.len() as u64;
+        appended += count;
         fs::remove_file(&path).map_err(io_err(&path))?;
-        tracing::debug!(file = %path.display(), records = fresh.len(), "inbox file taken");
+        tracing::debug!(file = %path.display(), records = count, "inbox file taken");
     }
     if appended > 0 {
         fs::File::open(dir)
@@ -163,6 +142,48 @@ pub fn take_inbox(dir: &Path, spool: &Spool) -> Result<u64, InboxError> {
             .map_err(io_err(dir))?;
     }
     Ok(appended)
+}
+
+/// Calls `each` with every record of the journal file at `path`, in order,
+/// after which the journal must end cleanly.
+fn each_record(
+    path: &Path,
+    mut each: impl FnMut(Record) -> Result<(), InboxError>,
+) -> Result<(), InboxError> {
+    let file = fs::File::open(path).map_err(|source| InboxError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut magic = [0u8; 8];
+    let n = std::os::unix::fs::FileExt::read_at(&file, &mut magic, 0).map_err(|source| {
+        InboxError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    })?;
+    let header = n == magic.len() && magic == rha_core::journal::STREAM_MAGIC;
+    let mut reader = JournalReader::new(
+        io::BufReader::new(file),
+        DecoderConfig::default().stream_header(header),
+    );
+    let damaged = |why: String| InboxError::Journal {
+        path: path.to_path_buf(),
+        why,
+    };
+    loop {
+        match reader.next_record() {
+            Ok(Some(r)) => each(r)?,
+            Ok(None) => {
+                return match reader.end() {
+                    Some(End::Clean { .. }) => Ok(()),
+                    _ => Err(damaged(
+                        "the journal ends inside a record (incomplete or damaged)".to_owned(),
+                    )),
+                }
+            }
+            Err(e) => return Err(damaged(e.to_string())),
+        }
+    }
 }
 
 #[cfg(test)]
