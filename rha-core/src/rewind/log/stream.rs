@@ -223,7 +223,7 @@ impl<S: Storage> RewindLog<S> {
         let Some(open) = self.open.take() else {
             return Ok(());
         };
-        if let Err(e) = self.files.sync(&open.name) {
+        if let Err(e) = self.sync_segment(open.seg) {
             return Err(self.io(&open.name, e));
         }
         self.batch_no = open.batch_no;
@@ -298,19 +298,63 @@ mod tests {
             log.stream_entry(0, seq, seq * 10, &fwd, &inv).unwrap();
         }
         let live = lengths(&mem);
+        assert_eq!(mem.stats().syncs, syncs, "nothing is synced yet");
+        assert_eq!(log.entry_count(), 0, "nothing counts before the sync");
+        assert!(
+            mem.durable_image().list().unwrap().is_empty(),
+            "the new segment is not named durably before its first batch"
+        );
+        log.commit_batch().unwrap();
+        assert_eq!(lengths(&mem), live, "everything was already written");
         assert_eq!(
             mem.stats().syncs,
             syncs + 2,
-            "only the new segment is synced"
+            "one sync of the segment, then one of the directory naming it"
         );
-        assert_eq!(log.entry_count(), 0, "nothing counts before the sync");
-        assert_eq!(mem.durable_image().list().unwrap().len(), 1);
-        log.commit_batch().unwrap();
-        assert_eq!(lengths(&mem), live, "everything was already written");
         assert_eq!(log.entry_count(), 3);
         let reopened = RewindLog::open(mem.durable_image(), config).unwrap();
         assert_eq!(reopened.entry_count(), 3);
         assert_eq!(reopened.newest_point(), Some(3));
+    }
+
+    #[test]
+    fn a_segment_left_unsynced_is_named_durably_by_its_next_batch() {
+        let mem = MemStorage::new();
+        let (fwd, inv) = write(1);
+        let mut log = RewindLog::open(mem.clone(), LogConfig::default()).unwrap();
+        log.stream_entry(0, 1, 10, &fwd, &inv).unwrap();
+        log.discard_batch().unwrap();
+        drop(log);
+        // A run that stopped there left a segment that is not named durably.
+        assert_eq!(lengths(&mem).len(), 1);
+        assert!(mem.durable_image().list().unwrap().is_empty());
+        let mut log = RewindLog::open(mem.clone(), LogConfig::default()).unwrap();
+        log.stream_entry(0, 1, 10, &fwd, &inv).unwrap();
+        log.commit_batch().unwrap();
+        let reopened = RewindLog::open(mem.durable_image(), LogConfig::default()).unwrap();
+        assert_eq!(reopened.newest_point(), Some(1));
+    }
+
+    #[test]
+    fn a_crash_before_the_first_batch_synced_loses_only_the_batch() {
+        let mem = MemStorage::new();
+        let config = LogConfig {
+            write_bytes: 1,
+            ..LogConfig::default()
+        };
+        let mut log = RewindLog::open(mem.clone(), config.clone()).unwrap();
+        for seq in 1..=2 {
+            let (fwd, inv) = write(seq);
+            log.stream_entry(0, seq, seq * 10, &fwd, &inv).unwrap();
+        }
+        // Nothing of the new segment was synced: it is lost.
+        let reopened = RewindLog::open(mem.durable_image(), config.clone()).unwrap();
+        assert_eq!(reopened.entry_count(), 0);
+        assert_eq!(reopened.newest_point(), None);
+        // Had it all reached the disk, its entries form a last batch that
+        // is not closed, which the engine rolls forward or back on opening.
+        let reopened = RewindLog::open(mem.live_image(), config).unwrap();
+        assert_eq!(reopened.last_batch, Some(0));
     }
 
     #[test]
