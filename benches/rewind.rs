@@ -38,6 +38,15 @@
 //! cargo bench -p rha-benches --bench rewind --no-run
 //! RHA_BENCH_PAIRED=15 cargo bench -p rha-benches --bench rewind
 //! ```
+//!
+//! `RHA_BENCH_ONCE=4KiB-on` (or `4KiB-off`, `mixed-on`, `mixed-off`)
+//! applies one journal once and exits, for counting instructions and
+//! system calls of one variant:
+//!
+//! ```text
+//! RHA_BENCH_ONCE=4KiB-on valgrind --tool=callgrind target/release/deps/rewind-*
+//! RHA_BENCH_ONCE=4KiB-on strace -c -f target/release/deps/rewind-*
+//! ```
 
 use std::fs;
 use std::io::Write as _;
@@ -329,7 +338,25 @@ fn paired(rounds: usize) {
     }
 }
 
+/// One journal applied once with rewind on or off, and nothing else.
+fn once(what: &str) {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("work");
+    let (j, rewind) = match what {
+        "4KiB-on" => (overwrites(), true),
+        "4KiB-off" => (overwrites(), false),
+        "mixed-on" => (mixed(), true),
+        "mixed-off" => (mixed(), false),
+        _ => panic!("RHA_BENCH_ONCE: 4KiB-on, 4KiB-off, mixed-on or mixed-off"),
+    };
+    let t = apply(&j, &dir, rewind).0;
+    println!("{what}: {:.1} ms", t.as_secs_f64() * 1e3);
+}
+
 fn main() {
+    if let Ok(what) = std::env::var("RHA_BENCH_ONCE") {
+        return once(&what);
+    }
     if let Some(rounds) = std::env::var("RHA_BENCH_PAIRED")
         .ok()
         .and_then(|v| v.parse::<usize>().ok())

@@ -290,8 +290,13 @@ impl DirTarget {
             .ok_or_else(|| io::Error::other("file cache lost an entry"))
     }
 
-    fn forget(&mut self) {
-        self.files.clear();
+    /// Closes the cached files at `path` and beneath it: a rename or a
+    /// removal changes what those names lead to. Other files stay open.
+    fn forget(&mut self, path: &RelPath) {
+        let p = path.as_bytes();
+        self.files.retain(|k, _| {
+            !(k.starts_with(p) && (k.len() == p.len() || k.get(p.len()) == Some(&b'/')))
+        });
     }
 
     /// A path naming the entry itself (for the `l*xattr` calls, which do not
@@ -379,19 +384,20 @@ impl DirTarget {
                 rfs::ftruncate(fd, *len).map_err(|e| ctx(path.as_bytes(), e.into()))?;
             }
             Op::Delete { path } => {
-                self.forget();
+                self.forget(path);
                 let (dir, name) = self.parent(path)?;
                 rfs::unlinkat(&dir, &name[..], AtFlags::empty())
                     .map_err(|e| ctx(path.as_bytes(), e.into()))?;
             }
             Op::Rmdir { path } => {
-                self.forget();
+                self.forget(path);
                 let (dir, name) = self.parent(path)?;
                 rfs::unlinkat(&dir, &name[..], AtFlags::REMOVEDIR)
                     .map_err(|e| ctx(path.as_bytes(), e.into()))?;
             }
             Op::Rename { from, to } => {
-                self.forget();
+                self.forget(from);
+                self.forget(to);
                 let (fdir, fname) = self.parent(from)?;
                 let (tdir, tname) = self.parent(to)?;
                 rfs::renameat(&fdir, &fname[..], &tdir, &tname[..])
@@ -629,5 +635,75 @@ impl Target for DirTarget {
             v.sync_data()?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(t: &mut DirTarget, path: &str, data: &'static [u8]) {
+        let path = RelPath::new(path.to_owned()).expect("path");
+        t.apply(&Op::Write {
+            path,
+            offset: 0,
+            data: Bytes::from_static(data),
+        })
+        .expect("write");
+    }
+
+    fn rename(t: &mut DirTarget, from: &str, to: &str) {
+        t.apply(&Op::Rename {
+            from: RelPath::new(from.to_owned()).expect("path"),
+            to: RelPath::new(to.to_owned()).expect("path"),
+        })
+        .expect("rename");
+    }
+
+    #[test]
+    fn a_rename_or_removal_closes_only_the_files_it_names() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let root = tmp.path();
+        std::fs::create_dir(root.join("d")).expect("mkdir");
+        for name in ["a", "ab", "b", "c", "d/f"] {
+            std::fs::write(root.join(name), b"").expect("file");
+        }
+        let mut t = DirTarget::open(root, None).expect("open");
+        for name in ["a", "ab", "b", "d/f"] {
+            write(&mut t, name, b"1");
+        }
+        rename(&mut t, "c", "c2");
+        assert_eq!(
+            t.files.len(),
+            4,
+            "an unrelated rename keeps every file open"
+        );
+        rename(&mut t, "b", "a");
+        assert_eq!(t.files.len(), 2, "both names are closed, not \"ab\"");
+        rename(&mut t, "d", "e");
+        assert_eq!(
+            t.files.len(),
+            1,
+            "files beneath a renamed directory are closed"
+        );
+        t.apply(&Op::Delete {
+            path: RelPath::new("ab").expect("path"),
+        })
+        .expect("delete");
+        assert!(t.files.is_empty());
+        // Writes after all that land in the files the names lead to now.
+        std::fs::write(root.join("ab"), b"").expect("file");
+        std::fs::create_dir(root.join("d")).expect("mkdir");
+        std::fs::write(root.join("d/f"), b"").expect("file");
+        for name in ["a", "ab", "d/f", "e/f"] {
+            write(&mut t, name, b"2");
+        }
+        for name in ["a", "ab", "d/f", "e/f"] {
+            assert_eq!(
+                std::fs::read(root.join(name)).expect("read"),
+                b"2",
+                "{name}"
+            );
+        }
     }
 }

@@ -1013,3 +1013,59 @@ fn the_largest_limits_do_not_overflow() {
         );
     }
 }
+
+#[test]
+fn a_split_record_with_its_payload_in_place_is_the_plain_encoding() {
+    let path = RelPath::new("f").expect("path");
+    let ops = [
+        Op::Write {
+            path: path.clone(),
+            offset: 3,
+            data: Bytes::from(vec![5u8; 5000]),
+        },
+        Op::SetLen {
+            path: path.clone(),
+            len: 9,
+        },
+        Op::Write {
+            path: path.clone(),
+            offset: 0,
+            data: Bytes::from_static(b"short"),
+        },
+        Op::SetXattr {
+            path: path.clone(),
+            name: Bytes::from_static(b"user.x"),
+            value: Bytes::from(vec![7u8; 2000]),
+        },
+        Op::BlockWrite {
+            volume: 1,
+            offset: 4096,
+            data: Bytes::from(vec![9u8; 4096]),
+        },
+    ];
+    // Batches smaller than the records: splitting never writes any out.
+    let config = WriterConfig::default().stream_header(false).batch_bytes(1);
+    let mut plain = JournalWriter::new(Vec::new(), config.clone());
+    let mut split = JournalWriter::new(Vec::new(), config);
+    let mut pieces = Vec::new();
+    for (i, op) in ops.iter().enumerate() {
+        plain.append(i as u64, op).expect("append");
+        if let Some(piece) = split.append_split(i as u64, op, 1000).expect("split") {
+            pieces.push(piece);
+        }
+    }
+    assert_eq!(pieces.len(), 3, "only the long payloads are left out");
+    let head = split.take_bytes(Vec::new()).expect("bytes");
+    let mut joined = Vec::new();
+    let mut from = 0;
+    for (at, payload) in &pieces {
+        joined.extend_from_slice(&head[from..*at]);
+        joined.extend_from_slice(payload);
+        from = *at;
+    }
+    joined.extend_from_slice(&head[from..]);
+    assert_eq!(joined, plain.into_inner().expect("bytes"));
+    // A writer with its stream header still to write does not split.
+    let mut w = JournalWriter::new(Vec::new(), WriterConfig::default());
+    assert!(w.append_split(0, &ops[0], 1000).expect("append").is_none());
+}

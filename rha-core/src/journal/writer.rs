@@ -451,6 +451,77 @@ impl<S: Sink> JournalWriter<S> {
 }
 
 impl JournalWriter<Vec<u8>> {
+    /// [`append`](JournalWriter::append) into the buffer, except that the
+    /// trailing payload of a write-like record (see
+    /// [`codec::trailing_payload`]) of at least `min` bytes is not copied:
+    /// the frame's header and fixed fields are encoded, checksummed over
+    /// the payload where it lies, and the payload is returned with the
+    /// buffer length it belongs at, for the caller to write out in its
+    /// place (a gathered write). Records appended this way stay in the
+    /// buffer until [`take_bytes`](Self::take_bytes), however many: append
+    /// nothing else in between. Only a writer without compression whose
+    /// stream header (if any) is written splits; any other appends as
+    /// usual and returns `None`.
+    pub(crate) fn append_split(
+        &mut self,
+        timestamp_ns: u64,
+        op: &Op,
+        min: usize,
+    ) -> Result<Option<(usize, bytes::Bytes)>, WriteError> {
+        if self.config.compression != Compression::None || self.header_due || !self.sink.is_empty()
+        {
+            self.append(timestamp_ns, op)?;
+            return Ok(None);
+        }
+        if self.poisoned {
+            return Err(WriteError::Poisoned);
+        }
+        if self.exhausted {
+            return Err(EncodeError::SequenceExhausted.into());
+        }
+        let seq = self.next_seq;
+        let body_len = codec::body_len(seq, op, self.config.max_record_size)?;
+        let payload = match op {
+            Op::Write { data, .. } | Op::BlockWrite { data, .. } => Some(data),
+            Op::SetXattr { value, .. } => Some(value),
+            _ => None,
+        }
+        .filter(|p| p.len() >= min);
+        let start = self.pending.len();
+        let split = match payload {
+            None => {
+                codec::encode_record(seq, timestamp_ns, op, body_len, &mut self.pending);
+                None
+            }
+            Some(payload) => {
+                codec::put_header(
+                    &mut self.pending,
+                    body_len,
+                    KIND_RECORD,
+                    op.code() as u8,
+                    seq,
+                    timestamp_ns,
+                );
+                codec::encode_fixed(op, &mut self.pending);
+                debug_assert_eq!(
+                    self.pending.len() - start + payload.len(),
+                    FRAME_HEADER_LEN + body_len
+                );
+                let crc = crc::crc32c_append(
+                    crc::crc32c(&self.pending[start + FRAME_HEADER_LEN..]),
+                    payload,
+                );
+                codec::seal_header(&mut self.pending[start..start + FRAME_HEADER_LEN], crc);
+                Some((self.pending.len(), payload.clone()))
+            }
+        };
+        match self.next_seq.checked_add(1) {
+            Some(next) => self.next_seq = next,
+            None => self.exhausted = true,
+        }
+        Ok(split)
+    }
+
     /// Every byte encoded so far, for the caller to write out; the writer
     /// goes on with `spare` (cleared) as its buffer, numbering on. Without
     /// compression and once any stream header is written, the buffer the

@@ -173,6 +173,10 @@ struct Segment {
     base: u64,
     len: u64,
     next_log_seq: u64,
+    /// Whether the segment's name and base record are known durable. A new
+    /// segment becomes so with the first sync that something relies on
+    /// (its first batch or bookmark), which then syncs the directory too.
+    named: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -410,14 +414,15 @@ impl<S: Storage> RewindLog<S> {
             )
             .and_then(|_| w.into_inner())
             .map_err(|source| LogError::Encode { seq: base, source })?;
-        // The new segment's entry is made durable before anything relies
-        // on it.
+        // Not synced here: the first sync of the segment (its first batch
+        // or bookmark, before anything relies on it) makes its base record
+        // durable, and then its name (`sync_segment`). A crash before
+        // leaves no segment, or one without a base record (removed on
+        // opening) or with a torn tail (cut off).
         if let Err(e) = self
             .files
             .create(&name)
             .and_then(|()| self.files.write_at(&name, 0, &encoded))
-            .and_then(|()| self.files.sync(&name))
-            .and_then(|()| self.files.sync_dir())
         {
             return Err(self.io(&name, e));
         }
@@ -426,7 +431,21 @@ impl<S: Storage> RewindLog<S> {
             base,
             len: encoded.len() as u64,
             next_log_seq: first + 1,
+            named: false,
         });
+        Ok(())
+    }
+
+    /// Makes what was written to segment `seg` durable, and the segment
+    /// itself the first time (its name in the directory, after its
+    /// contents).
+    fn sync_segment(&mut self, seg: usize) -> io::Result<()> {
+        let s = &self.segs[seg];
+        self.files.sync(&s.name)?;
+        if !s.named {
+            self.files.sync_dir()?;
+            self.segs[seg].named = true;
+        }
         Ok(())
     }
 
@@ -462,7 +481,7 @@ impl<S: Storage> RewindLog<S> {
         if let Err(e) = self
             .files
             .write_at(&name, start_len, &bytes)
-            .and_then(|()| self.files.sync(&name))
+            .and_then(|()| self.sync_segment(seg))
         {
             return Err(self.io(&name, e));
         }
@@ -507,7 +526,7 @@ impl<S: Storage> RewindLog<S> {
         if let Err(e) = self
             .files
             .write_at(&sname, start_len, &bytes)
-            .and_then(|()| self.files.sync(&sname))
+            .and_then(|()| self.sync_segment(seg))
         {
             return Err(self.io(&sname, e));
         }

@@ -48,6 +48,18 @@ pub trait StorageFile: Send + Sync {
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()>;
     /// Writes all of `data` at `offset`, extending the file if needed.
     fn write_at(&self, offset: u64, data: &[u8]) -> io::Result<()>;
+    /// Writes `bufs` one after the other from `offset`, as one
+    /// [`write_at`](Self::write_at) of their concatenation would (a crash
+    /// may keep any prefix of it). The default writes each in turn; real
+    /// files gather them into few system calls, without copying.
+    fn write_vectored_at(&self, offset: u64, bufs: &[&[u8]]) -> io::Result<()> {
+        let mut at = offset;
+        for buf in bufs {
+            self.write_at(at, buf)?;
+            at += buf.len() as u64;
+        }
+        Ok(())
+    }
     /// Truncates or extends (with zeros) the file to `len` bytes.
     fn set_len(&self, len: u64) -> io::Result<()>;
     /// Makes the file's contents durable (`fdatasync`).

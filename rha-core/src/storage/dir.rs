@@ -264,6 +264,39 @@ impl StorageFile for RealFile {
             .map_err(|e| self.context(e))
     }
 
+    fn write_vectored_at(&self, mut offset: u64, bufs: &[&[u8]]) -> io::Result<()> {
+        // `pwritev` takes at most `IOV_MAX` (1024 on Linux) slices, and may
+        // write less than asked: go on from where it stopped.
+        const IOV_MAX: usize = 1024;
+        let mut left: Vec<&[u8]> = bufs.iter().copied().filter(|b| !b.is_empty()).collect();
+        let mut first = 0;
+        while first < left.len() {
+            let end = left.len().min(first + IOV_MAX);
+            let slices: Vec<io::IoSlice<'_>> = left[first..end]
+                .iter()
+                .map(|b| io::IoSlice::new(b))
+                .collect();
+            let mut n = match rustix::io::pwritev(&self.file, &slices, offset) {
+                Ok(0) => return Err(self.context(io::ErrorKind::WriteZero.into())),
+                Ok(n) => n,
+                Err(rustix::io::Errno::INTR) => continue,
+                Err(e) => return Err(self.context(e.into())),
+            };
+            offset += n as u64;
+            while n > 0 {
+                let len = left[first].len();
+                if n >= len {
+                    n -= len;
+                    first += 1;
+                } else {
+                    left[first] = &left[first][n..];
+                    n = 0;
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn set_len(&self, len: u64) -> io::Result<()> {
         self.file.set_len(len).map_err(|e| self.context(e))
     }

@@ -115,3 +115,28 @@ fn write_back_starts_writing_without_changing_anything() {
         .is_empty()
         .expect("len"));
 }
+
+#[test]
+fn a_vectored_write_lands_as_one_write_of_its_buffers() {
+    // More buffers than one `pwritev` takes, some empty, of uneven sizes.
+    let data: Vec<Vec<u8>> = (0..2500u32)
+        .map(|i| vec![i as u8; (i as usize * 7) % 13])
+        .collect();
+    let bufs: Vec<&[u8]> = data.iter().map(|b| &b[..]).collect();
+    let whole = data.concat();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = DirStorage::open(tmp.path()).expect("open");
+    let mem = MemStorage::new();
+    for storage in [&dir as &dyn Storage, &mem] {
+        let f = storage.create("f").expect("create");
+        f.write_at(0, b"head").expect("write");
+        f.write_vectored_at(4, &bufs).expect("write vectored");
+        f.write_vectored_at(4 + whole.len() as u64, &[])
+            .expect("nothing");
+        let mut back = vec![0u8; 4 + whole.len()];
+        f.read_at(0, &mut back).expect("read");
+        assert_eq!(&back[..4], b"head");
+        assert_eq!(&back[4..], &whole[..]);
+        assert_eq!(f.len().expect("len"), 4 + whole.len() as u64);
+    }
+}

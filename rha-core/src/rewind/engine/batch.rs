@@ -4,6 +4,7 @@
 //! over by the [`Overlay`](super::overlay::Overlay).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::io;
 
 use bytes::Bytes;
@@ -31,6 +32,52 @@ pub(super) enum Foot {
     Whole,
     /// One extended attribute.
     Xattr(Bytes),
+}
+
+/// A multiply-rotate hasher (as `rustc`'s) for the batch's keys, looked up
+/// several times per record: SipHash's resistance to chosen collisions is
+/// not needed, since a batch holds at most `batch_records` keys, so even
+/// a journal whose paths all collide costs at most quadratic work in a
+/// bounded batch.
+#[derive(Debug, Default, Clone, Copy)]
+struct KeyHasher(u64);
+
+impl KeyHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl Hasher for KeyHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut words = bytes.chunks_exact(8);
+        for w in &mut words {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(w);
+            self.add(u64::from_le_bytes(b));
+        }
+        let rest = words.remainder();
+        if !rest.is_empty() {
+            let mut b = [0u8; 8];
+            b[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(b));
+        }
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.add(u64::from(n));
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.add(n);
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+    fn write_isize(&mut self, n: isize) {
+        self.add(n as u64);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 /// What the pending records change of one file or volume.
@@ -134,7 +181,7 @@ pub(super) enum Footprint {
 #[derive(Debug, Default)]
 pub(super) struct Batch {
     /// Per file or volume: what the pending records change of it.
-    feet: HashMap<Key, KeyState>,
+    feet: HashMap<Key, KeyState, BuildHasherDefault<KeyHasher>>,
     /// Every path a pending namespace record names.
     names: BTreeSet<Bytes>,
     /// Every path any pending record names.
@@ -403,6 +450,24 @@ mod tests {
             .iter()
             .map(|p| Bytes::copy_from_slice(p.as_bytes()))
             .collect()
+    }
+
+    #[test]
+    fn key_hashes_tell_paths_and_volumes_apart() {
+        use std::hash::BuildHasher;
+        let h = BuildHasherDefault::<KeyHasher>::default();
+        let keys = [
+            Key::Path(Bytes::from_static(b"a")),
+            Key::Path(Bytes::from_static(b"b")),
+            Key::Path(Bytes::from_static(b"dir/file-0001")),
+            Key::Path(Bytes::from_static(b"dir/file-0002")),
+            Key::Path(Bytes::from_static(b"dir/file-0001/x")),
+            Key::Volume(0),
+            Key::Volume(1),
+        ];
+        let hashes: BTreeSet<u64> = keys.iter().map(|k| h.hash_one(k)).collect();
+        assert_eq!(hashes.len(), keys.len());
+        assert_eq!(h.hash_one(&keys[2]), h.hash_one(keys[2].clone()));
     }
 
     #[test]

@@ -70,6 +70,15 @@ impl<S: Storage> LogFiles<S> {
         self.file(name)?.write_at(offset, data)
     }
 
+    pub(crate) fn write_vectored_at(
+        &mut self,
+        name: &str,
+        offset: u64,
+        bufs: &[&[u8]],
+    ) -> io::Result<()> {
+        self.file(name)?.write_vectored_at(offset, bufs)
+    }
+
     pub(crate) fn set_len(&mut self, name: &str, len: u64) -> io::Result<()> {
         self.file(name)?.set_len(len)
     }

@@ -144,6 +144,9 @@ impl<S: Storage> RewindLog<S> {
                             base: epoch,
                             len,
                             next_log_seq: 0,
+                            // The last segment may have been created by a
+                            // run that stopped before its first sync.
+                            named: !last,
                         });
                         intact = rec_end;
                     }

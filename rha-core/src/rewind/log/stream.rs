@@ -11,9 +11,16 @@
 //!
 //! [`LogConfig::write_bytes`]: super::LogConfig::write_bytes
 
+use bytes::Bytes;
+
 use super::{frame_len, BookmarkInfo, EntryInfo, LogError, RewindLog, TxnMark};
 use crate::journal::{JournalWriter, Op, WriteError, WriterConfig};
 use crate::storage::Storage;
+
+/// Payloads at least this long (the old bytes of an overwrite, most often)
+/// are written from the inverse's own buffer rather than copied into the
+/// encoder's.
+const GATHER_MIN: usize = 1024;
 
 /// A batch being written.
 #[derive(Debug)]
@@ -30,6 +37,9 @@ pub(super) struct OpenBatch {
     writer: JournalWriter<Vec<u8>>,
     /// A buffer to encode into while the last one is written.
     spare: Vec<u8>,
+    /// Payloads not copied into the encoder's buffer, each with the
+    /// buffer length it is written at (see `JournalWriter::append_split`).
+    gathered: Vec<(usize, Bytes)>,
     /// The segment's length once everything encoded is written.
     end: u64,
     /// The batch's number (its `SyncStart`).
@@ -90,9 +100,13 @@ impl<S: Storage> RewindLog<S> {
             .chain([(&commit, ts)])
         {
             at += frame_len(open.writer.next_seq(), op);
-            if let Err(e) = open.writer.append(t, op) {
-                result = Err(e);
-                break;
+            match open.writer.append_split(t, op, GATHER_MIN) {
+                Ok(Some(piece)) => open.gathered.push(piece),
+                Ok(None) => {}
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
             }
         }
         if let Err(source) = result {
@@ -169,6 +183,7 @@ impl<S: Storage> RewindLog<S> {
             written: 0,
             writer,
             spare: Vec::with_capacity(room),
+            gathered: Vec::new(),
             end,
             batch_no,
             entries: Vec::new(),
@@ -192,22 +207,36 @@ impl<S: Storage> RewindLog<S> {
                 return Err(LogError::Encode { seq: 0, source });
             }
         };
-        if bytes.is_empty() {
+        let mut gathered = std::mem::take(&mut open.gathered);
+        if bytes.is_empty() && gathered.is_empty() {
             open.spare = bytes;
             return Ok(());
         }
         let offset = open.start_len + open.written;
         let name = open.name.clone();
-        if let Err(e) = self.files.write_at(&name, offset, &bytes) {
+        // The encoded bytes with each gathered payload in its place.
+        let mut bufs: Vec<&[u8]> = Vec::with_capacity(2 * gathered.len() + 1);
+        let mut from = 0;
+        for (at, payload) in &gathered {
+            bufs.push(&bytes[from..*at]);
+            bufs.push(payload);
+            from = *at;
+        }
+        bufs.push(&bytes[from..]);
+        let len = bytes.len() as u64 + gathered.iter().map(|(_, p)| p.len() as u64).sum::<u64>();
+        if let Err(e) = self.files.write_vectored_at(&name, offset, &bufs) {
             self.open = None;
             return Err(self.io(&name, e));
         }
+        drop(bufs);
         // Only a hint: a failure changes nothing the sync will not see.
-        let _ = self.files.write_back(&name, offset, bytes.len() as u64);
+        let _ = self.files.write_back(&name, offset, len);
         if let Some(open) = self.open.as_mut() {
-            open.written += bytes.len() as u64;
+            open.written += len;
             debug_assert_eq!(open.start_len + open.written, open.end);
             open.spare = bytes;
+            gathered.clear();
+            open.gathered = gathered;
         }
         Ok(())
     }
@@ -223,7 +252,7 @@ impl<S: Storage> RewindLog<S> {
         let Some(open) = self.open.take() else {
             return Ok(());
         };
-        if let Err(e) = self.files.sync(&open.name) {
+        if let Err(e) = self.sync_segment(open.seg) {
             return Err(self.io(&open.name, e));
         }
         self.batch_no = open.batch_no;
@@ -298,19 +327,142 @@ mod tests {
             log.stream_entry(0, seq, seq * 10, &fwd, &inv).unwrap();
         }
         let live = lengths(&mem);
+        assert_eq!(mem.stats().syncs, syncs, "nothing is synced yet");
+        assert_eq!(log.entry_count(), 0, "nothing counts before the sync");
+        assert!(
+            mem.durable_image().list().unwrap().is_empty(),
+            "the new segment is not named durably before its first batch"
+        );
+        log.commit_batch().unwrap();
+        assert_eq!(lengths(&mem), live, "everything was already written");
         assert_eq!(
             mem.stats().syncs,
             syncs + 2,
-            "only the new segment is synced"
+            "one sync of the segment, then one of the directory naming it"
         );
-        assert_eq!(log.entry_count(), 0, "nothing counts before the sync");
-        assert_eq!(mem.durable_image().list().unwrap().len(), 1);
-        log.commit_batch().unwrap();
-        assert_eq!(lengths(&mem), live, "everything was already written");
         assert_eq!(log.entry_count(), 3);
         let reopened = RewindLog::open(mem.durable_image(), config).unwrap();
         assert_eq!(reopened.entry_count(), 3);
         assert_eq!(reopened.newest_point(), Some(3));
+    }
+
+    #[test]
+    fn a_segment_left_unsynced_is_named_durably_by_its_next_batch() {
+        let mem = MemStorage::new();
+        let (fwd, inv) = write(1);
+        let mut log = RewindLog::open(mem.clone(), LogConfig::default()).unwrap();
+        log.stream_entry(0, 1, 10, &fwd, &inv).unwrap();
+        log.discard_batch().unwrap();
+        drop(log);
+        // A run that stopped there left a segment that is not named durably.
+        assert_eq!(lengths(&mem).len(), 1);
+        assert!(mem.durable_image().list().unwrap().is_empty());
+        let mut log = RewindLog::open(mem.clone(), LogConfig::default()).unwrap();
+        log.stream_entry(0, 1, 10, &fwd, &inv).unwrap();
+        log.commit_batch().unwrap();
+        let reopened = RewindLog::open(mem.durable_image(), LogConfig::default()).unwrap();
+        assert_eq!(reopened.newest_point(), Some(1));
+    }
+
+    #[test]
+    fn a_crash_before_the_first_batch_synced_loses_only_the_batch() {
+        let mem = MemStorage::new();
+        let config = LogConfig {
+            write_bytes: 1,
+            ..LogConfig::default()
+        };
+        let mut log = RewindLog::open(mem.clone(), config.clone()).unwrap();
+        for seq in 1..=2 {
+            let (fwd, inv) = write(seq);
+            log.stream_entry(0, seq, seq * 10, &fwd, &inv).unwrap();
+        }
+        // Nothing of the new segment was synced: it is lost.
+        let reopened = RewindLog::open(mem.durable_image(), config.clone()).unwrap();
+        assert_eq!(reopened.entry_count(), 0);
+        assert_eq!(reopened.newest_point(), None);
+        // Had it all reached the disk, its entries form a last batch that
+        // is not closed, which the engine rolls forward or back on opening.
+        let reopened = RewindLog::open(mem.live_image(), config).unwrap();
+        assert_eq!(reopened.last_batch, Some(0));
+    }
+
+    /// An overwrite of `len` bytes at `seq * len`, undone by old bytes
+    /// that differ per entry.
+    fn overwrite(seq: u64, len: usize) -> (Op, Vec<Op>) {
+        let path = RelPath::new("f").unwrap();
+        let op = |b: u8| Op::Write {
+            path: path.clone(),
+            offset: seq * len as u64,
+            data: vec![b; len].into(),
+        };
+        (op(0xEE), vec![op(seq as u8)])
+    }
+
+    #[test]
+    fn large_inverse_payloads_are_written_in_place_and_read_back() {
+        // Payloads below, at and above the gathering threshold, written out
+        // in several pieces, to memory and to a real directory.
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = crate::storage::DirStorage::open(tmp.path()).unwrap();
+        let mem = MemStorage::new();
+        let config = LogConfig {
+            write_bytes: 10_000,
+            elide_min: usize::MAX,
+            ..LogConfig::default()
+        };
+        let lens = [100, super::GATHER_MIN, 4096, 70_000, 5000, 3];
+        fn check<S: Storage + Clone>(storage: S, config: &LogConfig, lens: &[usize]) {
+            let mut log = RewindLog::open(storage.clone(), config.clone()).unwrap();
+            for (i, &len) in lens.iter().enumerate() {
+                let seq = i as u64 + 1;
+                let (fwd, inv) = overwrite(seq, len);
+                log.stream_entry(0, seq, seq, &fwd, &inv).unwrap();
+            }
+            log.commit_batch().unwrap();
+            let mut reopened = RewindLog::open(storage, config.clone()).unwrap();
+            assert_eq!(reopened.entry_count(), lens.len());
+            for (i, &len) in lens.iter().enumerate() {
+                let seq = i as u64 + 1;
+                let (fwd, inv) = overwrite(seq, len);
+                let e = reopened.read_entry(i).unwrap();
+                assert_eq!((e.seq, e.forward, e.inverse), (seq, fwd, inv));
+            }
+        }
+        check(mem.durable_image(), &config, &lens);
+        check(mem.clone(), &config, &lens);
+        check(dir, &config, &lens);
+    }
+
+    #[test]
+    fn a_crash_inside_a_gathered_write_leaves_a_torn_tail() {
+        let config = LogConfig {
+            write_bytes: 1,
+            ..LogConfig::default()
+        };
+        let mem = MemStorage::new();
+        let mut log = RewindLog::open(mem.clone(), config.clone()).unwrap();
+        let (fwd, inv) = overwrite(1, 4096);
+        log.stream_entry(0, 1, 1, &fwd, &inv).unwrap();
+        log.commit_batch().unwrap();
+        let committed = mem.contents(&lengths_names(&mem)[0]).unwrap();
+        let (fwd, inv) = overwrite(2, 4096);
+        log.stream_entry(1, 2, 2, &fwd, &inv).unwrap();
+        let full = mem.contents(&lengths_names(&mem)[0]).unwrap();
+        assert!(full.len() > committed.len() + 4096);
+        // Whatever prefix of the second entry reached the disk, it is cut.
+        for cut in [committed.len() + 1, full.len() - 4096, full.len() - 1] {
+            let image = mem.live_image();
+            image.put(&lengths_names(&mem)[0], full[..cut].to_vec());
+            let reopened = RewindLog::open(image, config.clone()).unwrap();
+            assert_eq!(reopened.entry_count(), 1, "cut at {cut}");
+        }
+    }
+
+    fn lengths_names(mem: &MemStorage) -> Vec<String> {
+        let mut names = mem.list().unwrap();
+        names.retain(|n| n.ends_with(super::super::SEGMENT_SUFFIX));
+        names.sort();
+        names
     }
 
     #[test]
