@@ -354,6 +354,26 @@ fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
+    // One case alone, for a profiler: RHA_BENCH_ONCE=rep-1m or rep-4k.
+    match std::env::var("RHA_BENCH_ONCE").as_deref() {
+        Ok("rep-1m") => {
+            let t = replicate(BIG_RECORDS, MIB);
+            println!(
+                "rep-1m {:.1} MB/s",
+                (BIG_RECORDS * MIB) as f64 / t.as_secs_f64() / 1e6
+            );
+            return;
+        }
+        Ok("rep-4k") => {
+            let t = replicate(SMALL_RECORDS, SMALL);
+            println!(
+                "rep-4k {:.0} records/s",
+                SMALL_RECORDS as f64 / t.as_secs_f64()
+            );
+            return;
+        }
+        _ => {}
+    }
     let rounds: usize = std::env::var("RHA_BENCH_ROUNDS")
         .ok()
         .and_then(|s| s.parse().ok())
