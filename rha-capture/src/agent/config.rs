@@ -54,17 +54,17 @@ pub struct ReplicaSide {
     /// The replica's certificate fingerprint (what the master pins).
     pub fingerprint: String,
     /// The port the replica listens on, at the scenario's replica
-    /// address [7400].
+    /// address (default: 7400).
     #[serde(default = "default_port")]
     pub port: u16,
-    /// The address to listen on [the replica host's address].
+    /// The address to listen on (default: the replica host's address).
     #[serde(default)]
     pub listen: Option<String>,
-    /// Keep a rewind log [false].
+    /// Keep a rewind log (default: false).
     #[serde(default)]
     pub rewind: bool,
     /// Bytes of journal the master may send ahead of acknowledgements
-    /// [8 MiB].
+    /// (default: 8 MiB).
     #[serde(default = "default_window")]
     pub window: u64,
     /// Limits of the spool of received records.
@@ -76,11 +76,11 @@ pub struct ReplicaSide {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SpoolLimitsSection {
-    /// Largest spool in bytes [none].
+    /// Largest spool in bytes (default: none).
     pub max_bytes: Option<u64>,
-    /// Free space to leave on the file system [1 GiB].
+    /// Free space to leave on the file system (default: 1 GiB).
     pub min_free_bytes: u64,
-    /// What a full spool does: `stop` or `degrade` [stop].
+    /// What a full spool does: `stop` or `degrade` (default: stop).
     pub overflow: OverflowName,
 }
 
