@@ -6696,6 +6696,30 @@ enum rha_result rha_master_agent_control(const struct rha_master_agent *agent,
                                          struct rha_error **error_out);
 
 /**
+ * Why the agent's last session ended (or, for a master, why its last
+ * connection attempt failed, such as a replica presenting a certificate
+ * that is not the pinned one), as text: written NUL-terminated to
+ * `text_out`, cut to fit its `text_size` bytes; the text's whole length
+ * (without the NUL) goes to `*len_out` unless that is NULL, so a caller
+ * whose buffer was short can call again with a larger one. Empty before
+ * any session ended. Thread-safe on one handle, like `_status`.
+ *
+ * Errors: `RHA_NULL_PARAMETER` (`agent`, or `text_out` NULL with a nonzero
+ * `text_size`).
+ *
+ * # Safety
+ *
+ * `agent` is NULL or a live master agent; `text_out` is NULL or valid for
+ * writing `text_size` bytes; `len_out` is NULL or valid for writing a
+ * `size_t`; `error_out` is NULL or valid for writing an `rha_error *`.
+ */
+enum rha_result rha_master_agent_last_end(const struct rha_master_agent *agent,
+                                          char *text_out,
+                                          size_t text_size,
+                                          size_t *len_out,
+                                          struct rha_error **error_out);
+
+/**
  * Stops the agent and releases it: ends the session in order (the
  * replica acknowledges what it stored), stops its thread and makes the
  * spool durable. The final snapshot goes to `*status_out` unless it is
@@ -6804,6 +6828,30 @@ uint16_t rha_replica_agent_local_port(const struct rha_replica_agent *agent);
 enum rha_result rha_replica_agent_status(const struct rha_replica_agent *agent,
                                          struct rha_agent_status *status_out,
                                          struct rha_error **error_out);
+
+/**
+ * Why the agent's last session ended (or, for a master, why its last
+ * connection attempt failed, such as a replica presenting a certificate
+ * that is not the pinned one), as text: written NUL-terminated to
+ * `text_out`, cut to fit its `text_size` bytes; the text's whole length
+ * (without the NUL) goes to `*len_out` unless that is NULL, so a caller
+ * whose buffer was short can call again with a larger one. Empty before
+ * any session ended. Thread-safe on one handle, like `_status`.
+ *
+ * Errors: `RHA_NULL_PARAMETER` (`agent`, or `text_out` NULL with a nonzero
+ * `text_size`).
+ *
+ * # Safety
+ *
+ * `agent` is NULL or a live replica agent; `text_out` is NULL or valid for
+ * writing `text_size` bytes; `len_out` is NULL or valid for writing a
+ * `size_t`; `error_out` is NULL or valid for writing an `rha_error *`.
+ */
+enum rha_result rha_replica_agent_last_end(const struct rha_replica_agent *agent,
+                                           char *text_out,
+                                           size_t text_size,
+                                           size_t *len_out,
+                                           struct rha_error **error_out);
 
 /**
  * Stops the agent and releases it: ends the session under way in order,

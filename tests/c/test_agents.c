@@ -270,6 +270,20 @@ static void test_wrong_fingerprint_gets_nothing_through(void)
     CHECK_OK(rha_master_agent_status(master, &st, &E));
     CHECK(st.link != RHA_AGENT_LINK_CONNECTED);
     CHECK(st.sessions == 0 && st.acked_stored == 0 && st.acked_applied == 0);
+    {
+        char why[512], small[8];
+        size_t len = 0, small_len = 0;
+        CHECK_OK(rha_master_agent_last_end(master, why, sizeof why, &len, &E));
+        CHECK(strstr(why, "not among the allowed fingerprints") != NULL);
+        CHECK(strstr(why, replica_fp) != NULL && strlen(why) == len);
+        CHECK_OK(rha_master_agent_last_end(master, small, sizeof small, &small_len, &E));
+        CHECK(strlen(small) == 7 && small_len >= len && strncmp(small, why, 7) == 0);
+        CHECK_OK(rha_master_agent_last_end(master, NULL, 0, &small_len, &E));
+        CHECK_FAILS(rha_master_agent_last_end(master, NULL, 4, NULL, &E), RHA_NULL_PARAMETER,
+                    "text_out");
+        CHECK_OK(rha_replica_agent_last_end(replica, why, sizeof why, &len, &E));
+        CHECK(len == 0 && why[0] == '\0');
+    }
     CHECK_OK(rha_replica_agent_status(replica, &st, &E));
     CHECK(st.sessions == 0 && st.last_seq == 0);
     CHECK(!exists(root, "b.txt"));

@@ -64,7 +64,11 @@ class AgentStatus:
     ``"stopped"``. ``last_seq``: a master's last durable record, a replica's
     last record stored. ``acked_stored`` / ``acked_applied``: what the
     replica acknowledged. ``lag_records``: a master's records not yet
-    stored on the replica, a replica's records not yet applied."""
+    stored on the replica, a replica's records not yet applied.
+    ``last_end``: why the last session ended, or a master's last connection
+    attempt failed (such as a replica presenting a certificate that is not
+    the pinned one); empty before any, and in the status :meth:`stop`
+    returns."""
 
     role: str
     link: str
@@ -81,6 +85,7 @@ class AgentStatus:
     paused: bool
     apply_failed: bool
     updated_unix_ms: int
+    last_end: str = ""
 
 
 def _path(p: PathArg) -> Any:
@@ -103,7 +108,19 @@ def _new_status() -> Any:
     return st
 
 
-def _status(st: Any) -> AgentStatus:
+def _last_end(fn: Any, handle: Any) -> str:
+    """The agent's last end, through ``fn`` (``rha_*_agent_last_end``)."""
+    size = 512
+    while True:
+        buf = ffi.new("char[]", size)
+        length = ffi.new("size_t *")
+        call(fn, handle, buf, size, length)
+        if int(length[0]) < size:
+            return c_str(buf)
+        size = int(length[0]) + 1
+
+
+def _status(st: Any, last_end: str = "") -> AgentStatus:
     link = int(st.link)
     role = int(st.role)
     return AgentStatus(
@@ -122,6 +139,7 @@ def _status(st: Any) -> AgentStatus:
         paused=bool(st.paused),
         apply_failed=bool(st.apply_failed),
         updated_unix_ms=int(st.updated_unix_ms),
+        last_end=last_end,
     )
 
 
@@ -158,12 +176,21 @@ class _Agent(Closeable):
 
     _concurrent = True
     _stop_fn: Any = None
+    _last_end_fn: Any = None
+    _status_fn: Any = None
     _final: Optional[AgentStatus] = None
 
     def _release(self, handle: Any) -> None:
         st = _new_status()
         call(type(self)._stop_fn, handle, st)
         self._final = _status(st)
+
+    def status(self) -> AgentStatus:
+        """A snapshot of the agent (see :class:`AgentStatus`)."""
+        st = _new_status()
+        with self._use() as h:
+            call(type(self)._status_fn, h, st)
+            return _status(st, _last_end(type(self)._last_end_fn, h))
 
     def stop(self) -> AgentStatus:
         """Stops the agent (its session ends in order; a master makes its
@@ -213,6 +240,8 @@ class MasterAgent(_Agent):
 
     _what = "master agent"
     _stop_fn = lib.rha_master_agent_stop
+    _status_fn = lib.rha_master_agent_status
+    _last_end_fn = lib.rha_master_agent_last_end
 
     def __init__(
         self,
@@ -274,14 +303,6 @@ class MasterAgent(_Agent):
             )
         return int(last[0])
 
-    def status(self) -> AgentStatus:
-        """A snapshot: link, last record, what the replica acknowledged,
-        lag and spool use."""
-        st = _new_status()
-        with self._use() as h:
-            call(lib.rha_master_agent_status, h, st)
-        return _status(st)
-
     def control(self, op: str, name: str = "") -> None:
         """Asks the replica to ``"pause"`` application (it keeps storing),
         ``"resume"`` it, or set a ``"bookmark"`` named ``name`` after the
@@ -334,6 +355,8 @@ class ReplicaAgent(_Agent):
 
     _what = "replica agent"
     _stop_fn = lib.rha_replica_agent_stop
+    _status_fn = lib.rha_replica_agent_status
+    _last_end_fn = lib.rha_replica_agent_last_end
 
     def __init__(
         self,
@@ -378,11 +401,3 @@ class ReplicaAgent(_Agent):
         """The port it listens on (the one chosen for port 0)."""
         with self._use() as h:
             return int(lib.rha_replica_agent_local_port(h))
-
-    def status(self) -> AgentStatus:
-        """A snapshot: link, last record stored, last applied
-        (``acked_applied``), records waiting, paused or failed, spool use."""
-        st = _new_status()
-        with self._use() as h:
-            call(lib.rha_replica_agent_status, h, st)
-        return _status(st)

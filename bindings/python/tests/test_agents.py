@@ -142,6 +142,9 @@ def test_a_master_pinned_to_another_fingerprint_gets_nothing_through(tmp_path: P
             st = master.status()
             assert st.link in ("down", "connecting")
             assert (st.sessions, st.acked_stored, st.acked_applied) == (0, 0, 0)
+            assert "not among the allowed fingerprints" in st.last_end
+            assert ids["replica"] in st.last_end
+            assert replica.status().last_end == ""
             assert replica.status().sessions == 0
         assert not (root / "a.txt").exists()
 

@@ -368,6 +368,40 @@ pub unsafe extern "C" fn rha_master_agent_control(
     })
 }
 
+/// Why the agent's last session ended (or, for a master, why its last
+/// connection attempt failed, such as a replica presenting a certificate
+/// that is not the pinned one), as text: written NUL-terminated to
+/// `text_out`, cut to fit its `text_size` bytes; the text's whole length
+/// (without the NUL) goes to `*len_out` unless that is NULL, so a caller
+/// whose buffer was short can call again with a larger one. Empty before
+/// any session ended. Thread-safe on one handle, like `_status`.
+///
+/// Errors: `RHA_NULL_PARAMETER` (`agent`, or `text_out` NULL with a nonzero
+/// `text_size`).
+///
+/// # Safety
+///
+/// `agent` is NULL or a live master agent; `text_out` is NULL or valid for
+/// writing `text_size` bytes; `len_out` is NULL or valid for writing a
+/// `size_t`; `error_out` is NULL or valid for writing an `rha_error *`.
+#[no_mangle]
+pub unsafe extern "C" fn rha_master_agent_last_end(
+    agent: *const rha_master_agent,
+    text_out: *mut c_char,
+    text_size: usize,
+    len_out: *mut usize,
+    error_out: *mut *mut rha_error,
+) -> rha_result {
+    ffi_fn!(fallible(error_out), non_null(agent), {
+        // SAFETY: non-NULL (checked by ffi_fn!) and live by contract.
+        let a = unsafe { &*agent };
+        let st = a.agent.status();
+        // SAFETY: valid for writing by contract.
+        unsafe { super::copy_text(st.last_end.as_deref(), text_out, text_size, len_out) }?;
+        Ok(rha_result::RHA_OK)
+    })
+}
+
 /// Stops the agent and releases it: ends the session in order (the
 /// replica acknowledges what it stored), stops its thread and makes the
 /// spool durable. The final snapshot goes to `*status_out` unless it is

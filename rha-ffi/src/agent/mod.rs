@@ -269,3 +269,40 @@ pub(crate) fn timeouts(timeout: Duration) -> Timeouts {
 pub(crate) fn load_identity(dir: &std::path::Path) -> Result<Identity, rha_error> {
     Identity::load(dir).map_err(rha_error::from)
 }
+
+/// Copies `text` (or nothing, for `None`) NUL-terminated to `out`, cut at a
+/// character boundary to fit `size` bytes, and stores its whole length in
+/// `*len_out` unless that is NULL.
+///
+/// # Safety
+///
+/// `out` is NULL or valid for writing `size` bytes; `len_out` is NULL or
+/// valid for writing a `usize`.
+pub(crate) unsafe fn copy_text(
+    text: Option<&str>,
+    out: *mut c_char,
+    size: usize,
+    len_out: *mut usize,
+) -> Result<(), rha_error> {
+    let text = text.unwrap_or("");
+    if out.is_null() && size != 0 {
+        return Err(rha_error::null_parameter("text_out"));
+    }
+    if size != 0 {
+        let mut n = text.len().min(size - 1);
+        while !text.is_char_boundary(n) {
+            n -= 1;
+        }
+        // SAFETY: `out` is writable for `size` bytes by this function's
+        // contract, and `n < size`.
+        unsafe {
+            std::ptr::copy_nonoverlapping(text.as_ptr(), out.cast::<u8>(), n);
+            out.add(n).write(0);
+        }
+    }
+    if !len_out.is_null() {
+        // SAFETY: non-NULL and writable by this function's contract.
+        unsafe { len_out.write(text.len()) };
+    }
+    Ok(())
+}
