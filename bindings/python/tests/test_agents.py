@@ -138,7 +138,8 @@ def test_a_master_pinned_to_another_fingerprint_gets_nothing_through(tmp_path: P
     with replica_agent(root, ids) as replica:
         with master_agent(tmp_path / "master", replica.port, ids["stranger"], ids) as master:
             master.append_journal(journal(1, "a.txt", b"secret"))
-            time.sleep(1.0)
+            assert wait_for(lambda: master.status().last_end != "")
+            time.sleep(0.5)
             st = master.status()
             assert st.link in ("down", "connecting")
             assert (st.sessions, st.acked_stored, st.acked_applied) == (0, 0, 0)
