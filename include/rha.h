@@ -4,8 +4,10 @@
  * signatures, deltas and patches (rha_signature_*, rha_delta_*, rha_patch_*,
  * rha_fixed_*, rha_in_place_patch_job_*), tree signatures and sync plans
  * (rha_tree_*, rha_plan_*), applying journals to a replica with rewind
- * (rha_replica_*), the scenario state machine (rha_ha_*) and the sans-IO
- * replication session over a transport of the caller's (rha_session_*).
+ * (rha_replica_*), the scenario state machine (rha_ha_*), the sans-IO
+ * replication session over a transport of the caller's (rha_session_*) and
+ * the ready agents over rha's TLS transport (rha_master_agent_*,
+ * rha_replica_agent_*) with their node identities (rha_identity_*).
  *
  * Library: librha.so.0 (functions versioned RHA_0.1 and later) or librha.a,
  * which export nothing but rha_*; `pkg-config --cflags --libs rha` (add
@@ -15,7 +17,7 @@
  * Conventions (they apply to every declaration below):
  *
  * - Handles (rha_journal_writer, rha_spool, rha_replica, rha_ha_scenario,
- *   rha_session, the jobs, their builders, rha_error, ...) are opaque and owned by the
+ *   rha_session, the agents, the jobs, their builders, rha_error, ...) are opaque and owned by the
  *   caller from the call that made them until the matching _free call.
  *   _free(NULL) does nothing. A builder is consumed by its _build call,
  *   even when that call fails.
@@ -23,7 +25,9 @@
  *   rha_x_new (made from arguments or bytes in memory; rha_x_new_<source>
  *   where there are several sources), rha_x_open (only for what lives on
  *   disk and is opened there, such as a replica) or rha_x_build(builder)
- *   (from an rha_x_builder, which it consumes), and goes with rha_x_free.
+ *   (from an rha_x_builder, which it consumes), and goes with rha_x_free;
+ *   an agent, which runs threads of its own, comes from rha_x_start and
+ *   ends with rha_x_stop (which consumes it and reports) or rha_x_free.
  *   A function whose name or signature broke these rules stays exported
  *   under its old form, marked RHA_DEPRECATED (a compiler warning naming
  *   the replacement), until the next incompatible release.
@@ -47,7 +51,8 @@
  *   statuses RHA_BLOCKED and RHA_DONE, or an error numbered in families
  *   never renumbered (1xx usage, 2xx I/O, 3xx journal, 4xx signatures,
  *   deltas and tree signatures, 5xx spool, 6xx rewind and apply, 7xx high
- *   availability, 8xx replication sessions). It takes as its last parameter
+ *   availability, 8xx replication sessions, 9xx agents, identities and
+ *   transport). It takes as its last parameter
  *   `rha_error **error_out`.
  * - Statuses mean the same in every function. RHA_BLOCKED: the call cannot
  *   go on without the caller: it needs more input, or more output room (an
@@ -168,6 +173,13 @@
 #define RHA_SPOOL_RANGE_TO_END 18446744073709551615ull
 
 /**
+ * Bytes a fingerprint's text takes with its terminating NUL: `sha256:`,
+ * 64 lowercase hexadecimal digits and the NUL. A buffer of this size
+ * holds any fingerprint rha writes.
+ */
+#define RHA_FINGERPRINT_SIZE 72
+
+/**
  * The outcome of a call.
  *
  * `RHA_OK` is success. `RHA_BLOCKED` and `RHA_DONE` are progress statuses of
@@ -175,7 +187,8 @@
  * numbered in blocks of one hundred per family (100s: API usage, 200s: I/O,
  * 300s: journal, 400s: block signatures, deltas and patches (450s: tree
  * signatures and sync plans), 500s: spool, 600s: rewind and replicas, 700s:
- * high availability, 800s: replication sessions) and are never renumbered, so a caller may
+ * high availability, 800s: replication sessions, 900s: agents, identities
+ * and transport) and are never renumbered, so a caller may
  * test a family with `code / 100`. Callers must be prepared for codes added
  * in later versions; `rha_result_name` names them all.
  */
@@ -448,6 +461,45 @@ typedef enum rha_result {
      * received, is of another epoch, or has "applied" pass "stored".
      */
     RHA_SESSION_BAD_ACK = 804,
+    /**
+     * An agent's state file (in its state directory, or a replica's
+     * `.rha`) is damaged or of another version; the message names it.
+     */
+    RHA_AGENT_STATE_CORRUPT = 900,
+    /**
+     * The agent's state directory (or replica) serves another scenario:
+     * another scenario name, or other peers' fingerprints.
+     */
+    RHA_AGENT_OTHER_SCENARIO = 901,
+    /**
+     * A running agent failed (its spool could not be written, or one of its
+     * threads stopped): stop it, fix the cause and start it again.
+     */
+    RHA_AGENT_FAILED = 902,
+    /**
+     * An identity directory lacks `key.pem` or `cert.pem` (make one with
+     * `rha_identity_generate` or `rha keygen DIR`).
+     */
+    RHA_IDENTITY_MISSING = 910,
+    /**
+     * An identity's files are not a PEM key and certificate that belong
+     * together, or an identity could not be generated.
+     */
+    RHA_IDENTITY_INVALID = 911,
+    /**
+     * The directory holds an identity already and overwriting was not
+     * asked for.
+     */
+    RHA_IDENTITY_EXISTS = 912,
+    /**
+     * A text is not a fingerprint (`sha256:` and 64 hexadecimal digits).
+     */
+    RHA_TRANSPORT_BAD_FINGERPRINT = 920,
+    /**
+     * The transport could not listen on the address given (in use, not
+     * local, does not resolve).
+     */
+    RHA_TRANSPORT_LISTEN = 921,
 } rha_result;
 
 /**
@@ -1397,6 +1449,46 @@ typedef enum rha_session_event_kind {
 } rha_session_event_kind;
 
 /**
+ * Which agent a status describes (`rha_agent_status.role`). Values never
+ * change.
+ */
+typedef enum rha_agent_role {
+    /**
+     * A master agent: sends its spool.
+     */
+    RHA_AGENT_MASTER = 1,
+    /**
+     * A replica agent: stores and applies.
+     */
+    RHA_AGENT_REPLICA = 2,
+} rha_agent_role;
+
+/**
+ * The state of an agent's link to its peer (`rha_agent_status.link`).
+ * Values never change; expect values a later version adds.
+ */
+typedef enum rha_agent_link {
+    /**
+     * Not connected: a master retries after its backoff (a refused
+     * handshake, such as a wrong fingerprint, leaves it here); a replica
+     * waits for a master.
+     */
+    RHA_AGENT_LINK_DOWN = 1,
+    /**
+     * Connecting, or in the handshake.
+     */
+    RHA_AGENT_LINK_CONNECTING = 2,
+    /**
+     * The session is up.
+     */
+    RHA_AGENT_LINK_CONNECTED = 3,
+    /**
+     * The agent stopped.
+     */
+    RHA_AGENT_LINK_STOPPED = 4,
+} rha_agent_link;
+
+/**
  * Comparison settings for `rha_plan_new_files` and `rha_plan_new_buffers`.
  *
  * Defaults (file-level sync): ignore files of the same size and
@@ -1565,6 +1657,19 @@ typedef struct rha_journal_writer rha_journal_writer;
 typedef struct rha_journal_writer_builder rha_journal_writer_builder;
 
 /**
+ * A running master agent: one thread that connects to the replica over
+ * TLS (reconnecting with backoff), sends the durable records of its spool
+ * in order, and reclaims them as the replica stores them.
+ *
+ * Ownership: made by `rha_master_agent_start`, owned by the caller until
+ * `rha_master_agent_stop` (which consumes it) or `rha_master_agent_free`.
+ * Thread safety: `_append_journal`, `_status` and `_control` may be called
+ * from several threads at once; `_stop` and `_free` only when no other
+ * call on the handle is under way.
+ */
+typedef struct rha_master_agent rha_master_agent;
+
+/**
  * A streaming patch job: fed a delta (rha or rdiff format), it produces
  * the new file, reading copies from the basis through a callback. For an
  * rha delta the output's whole-file hash is checked at the end
@@ -1597,6 +1702,19 @@ typedef struct rha_plan rha_plan;
  * one thread at a time (it may move between threads).
  */
 typedef struct rha_replica rha_replica;
+
+/**
+ * A running replica agent: listens for its masters over TLS, serves one
+ * session at a time, stores what arrives in its own spool durably,
+ * acknowledges it, and applies it in order to the replica directory.
+ *
+ * Ownership: made by `rha_replica_agent_start`, owned by the caller until
+ * `rha_replica_agent_stop` (which consumes it) or `rha_replica_agent_free`.
+ * Thread safety: `_status` and `_local_port` may be called from several
+ * threads at once; `_stop` and `_free` only when no other call on the
+ * handle is under way.
+ */
+typedef struct rha_replica_agent rha_replica_agent;
 
 /**
  * One side of a replication session, sans-IO: bytes and time in; bytes to
@@ -3012,6 +3130,233 @@ typedef struct rha_tree_scan_stats {
      */
     uint64_t bytes;
 } rha_tree_scan_stats;
+
+/**
+ * How `rha_master_agent_start` runs a master agent. Fill it with
+ * `rha_master_agent_config_init` (the defaults, `struct_size` included),
+ * then set at least `state_dir`, `identity_dir`, `replica_address` and
+ * `peer_fingerprint`.
+ *
+ * The caller owns it; `rha_master_agent_start` reads it (and the strings
+ * and bytes it points to) during the call only.
+ */
+typedef struct rha_master_agent_config {
+    /**
+     * `sizeof` this struct as the caller knows it: set before the call
+     * (see the conventions on structs with a size field).
+     */
+    uint32_t struct_size;
+    /**
+     * Compress each message's journal frames with zstd: 0 or 1 (default
+     * 0).
+     */
+    uint8_t zstd;
+    /**
+     * The agent's state directory (a path, created if missing): its state,
+     * its `status.json` and its spool (in `spool/`), as `rha replicate
+     * --spool DIR` keeps them. One agent at a time: it is locked.
+     */
+    const char *state_dir;
+    /**
+     * This master's identity directory (`rha_identity_generate`).
+     */
+    const char *identity_dir;
+    /**
+     * The replica's address, `host:port` (UTF-8), as `rha serve --listen`
+     * or `rha_replica_agent_local_port` give it.
+     */
+    struct rha_bytes replica_address;
+    /**
+     * The replica's fingerprint, `sha256:` and 64 hexadecimal digits: the
+     * only replica this master talks to.
+     */
+    struct rha_bytes peer_fingerprint;
+    /**
+     * The scenario's name, the same on both sides (UTF-8; empty, the
+     * default: derived from the master's and the replica's fingerprints).
+     */
+    struct rha_bytes scenario_name;
+    /**
+     * A name for the replica's logs, such as the host name (UTF-8; empty
+     * by default).
+     */
+    struct rha_bytes name;
+    /**
+     * Milliseconds between heartbeats (the scenario's Is Alive frequency;
+     * default 3000).
+     */
+    uint64_t heartbeat_ms;
+    /**
+     * Silence from the replica for this many milliseconds ends a session
+     * (default 30000); it also bounds the TLS handshake, at most 10 s.
+     */
+    uint64_t timeout_ms;
+    /**
+     * Journal bytes per message, about (default 1 MiB).
+     */
+    uint64_t batch_bytes;
+    /**
+     * The first wait before reconnecting, in milliseconds (default 200),
+     * doubling with jitter up to `retry_max_ms` (default 30000).
+     */
+    uint64_t retry_min_ms;
+    /**
+     * See `retry_min_ms`.
+     */
+    uint64_t retry_max_ms;
+} rha_master_agent_config;
+
+/**
+ * A snapshot of an agent, filled by `rha_master_agent_status`,
+ * `rha_replica_agent_status` and their `_stop`. The caller allocates it
+ * and sets `struct_size` (`rha_agent_status s = {.struct_size = sizeof
+ * s};`); rha fills the rest.
+ */
+typedef struct rha_agent_status {
+    /**
+     * `sizeof` this struct as the caller knows it: set before the call
+     * (see the conventions on structs with a size field).
+     */
+    uint32_t struct_size;
+    /**
+     * An `rha_agent_role` value.
+     */
+    uint32_t role;
+    /**
+     * An `rha_agent_link` value.
+     */
+    uint32_t link;
+    /**
+     * A replica: application is paused (`RHA_SESSION_CONTROL_PAUSE`).
+     */
+    bool paused;
+    /**
+     * A replica: application stopped on an error (the replica keeps what
+     * it applied; fix the cause and start the agent again).
+     */
+    bool apply_failed;
+    /**
+     * Sessions started (connections that reached the session; a master
+     * whose handshakes are refused stays at 0).
+     */
+    uint64_t sessions;
+    /**
+     * The journal's epoch (0 for a replica that never met a master).
+     */
+    uint64_t epoch;
+    /**
+     * A master: the last durable record of its spool. A replica: the last
+     * record stored durably.
+     */
+    uint64_t last_seq;
+    /**
+     * The last record acknowledged as stored durably on the replica.
+     */
+    uint64_t acked_stored;
+    /**
+     * The last record acknowledged as applied durably on the replica.
+     */
+    uint64_t acked_applied;
+    /**
+     * A master: records not yet acknowledged as stored. A replica:
+     * records stored and not yet applied.
+     */
+    uint64_t lag_records;
+    /**
+     * Spooled bytes waiting (not yet reclaimed).
+     */
+    uint64_t lag_bytes;
+    /**
+     * Age in seconds of the oldest record not yet acknowledged (master)
+     * or applied (replica), by the records' timestamps.
+     */
+    double lag_seconds;
+    /**
+     * Bytes the spool uses.
+     */
+    uint64_t spool_used_bytes;
+    /**
+     * Bytes the spool may use (its limit, or the free space).
+     */
+    uint64_t spool_capacity_bytes;
+    /**
+     * When the agent last updated the snapshot, milliseconds since the
+     * Unix epoch (0 before its first report).
+     */
+    uint64_t updated_unix_ms;
+} rha_agent_status;
+
+/**
+ * How `rha_replica_agent_start` runs a replica agent. Fill it with
+ * `rha_replica_agent_config_init` (the defaults, `struct_size` included),
+ * then set at least `root`, `identity_dir`, `listen_address` and the
+ * allowed fingerprints.
+ *
+ * The caller owns it; `rha_replica_agent_start` reads it (and the strings,
+ * the array and the bytes it points to) during the call only.
+ */
+typedef struct rha_replica_agent_config {
+    /**
+     * `sizeof` this struct as the caller knows it: set before the call
+     * (see the conventions on structs with a size field).
+     */
+    uint32_t struct_size;
+    /**
+     * Keep a rewind log on the replica (rewind points and bookmarks on
+     * the live replica): 0 or 1 (default 0).
+     */
+    uint8_t rewind;
+    /**
+     * The replica directory (a path; it must exist). The agent keeps its
+     * state and its spool of received records in `.rha` inside, and locks
+     * it.
+     */
+    const char *root;
+    /**
+     * This replica's identity directory (`rha_identity_generate`).
+     */
+    const char *identity_dir;
+    /**
+     * The address to listen on, `host:port` (UTF-8); port 0 takes any free
+     * port (`rha_replica_agent_local_port` tells which).
+     */
+    struct rha_bytes listen_address;
+    /**
+     * The fingerprints of the masters allowed to connect (`sha256:` and 64
+     * hexadecimal digits each): `allowed_count` views, at least one.
+     */
+    const struct rha_bytes *allowed;
+    /**
+     * The number of views at `allowed`.
+     */
+    size_t allowed_count;
+    /**
+     * The scenario's name, the same on both sides (UTF-8). Empty, the
+     * default, derives it from the one allowed master's fingerprint and
+     * this replica's; with more than one allowed master a name is
+     * required.
+     */
+    struct rha_bytes scenario_name;
+    /**
+     * A name for the master's logs, such as the host name (UTF-8; empty by
+     * default).
+     */
+    struct rha_bytes name;
+    /**
+     * Bytes of journal a master may send ahead of the acknowledgements
+     * (default 8 MiB).
+     */
+    uint64_t window;
+    /**
+     * Milliseconds between heartbeats (default 3000).
+     */
+    uint64_t heartbeat_ms;
+    /**
+     * Silence from the master for this many milliseconds ends a session
+     * (default 30000); it also bounds the TLS handshake, at most 10 s.
+     */
+    uint64_t timeout_ms;
+} rha_replica_agent_config;
 
 /**
  * Totals of a scan as the deprecated `rha_tree_scan_job_stats` returns
@@ -6181,6 +6526,370 @@ enum rha_result rha_tree_scan_job_get_stats(const struct rha_tree_scan_job *job,
  * `job` is NULL or a live job, not used again after this call.
  */
 void rha_tree_scan_job_free(struct rha_tree_scan_job *job);
+
+/**
+ * Makes a node identity in `dir` as `rha keygen DIR` does: a new Ed25519
+ * key (`key.pem`, mode 0600) and a self-signed certificate over it
+ * (`cert.pem`), creating `dir` (mode 0700) if it is missing. Peers pin
+ * the identity by its fingerprint, which is written (NUL-terminated) to
+ * `fingerprint_out` unless that is NULL; it holds `fingerprint_size`
+ * bytes, at least `RHA_FINGERPRINT_SIZE`.
+ *
+ * Errors: `RHA_NULL_PARAMETER` (`dir`); `RHA_INVALID_ARGUMENT` for a
+ * `fingerprint_size` below `RHA_FINGERPRINT_SIZE` (nothing is made);
+ * `RHA_IDENTITY_EXISTS` if `dir` holds an identity file and `force` is
+ * false (nothing is changed); `RHA_IO` when a file cannot be written.
+ *
+ * Thread-safe.
+ *
+ * # Safety
+ *
+ * `dir` is NULL or a NUL-terminated string; `fingerprint_out` is NULL or
+ * valid for writing `fingerprint_size` bytes; `error_out` is NULL or valid
+ * for writing an `rha_error *`.
+ */
+enum rha_result rha_identity_generate(const char *dir,
+                                      bool force,
+                                      char *fingerprint_out,
+                                      size_t fingerprint_size,
+                                      struct rha_error **error_out);
+
+/**
+ * Writes the fingerprint of the identity in `dir` (made by
+ * `rha_identity_generate` or `rha keygen`), NUL-terminated, to
+ * `fingerprint_out`, which holds `fingerprint_size` bytes, at least
+ * `RHA_FINGERPRINT_SIZE`. The identity is loaded and checked (the key
+ * must be the certificate's).
+ *
+ * Errors: `RHA_NULL_PARAMETER`; `RHA_INVALID_ARGUMENT` for a
+ * `fingerprint_size` below `RHA_FINGERPRINT_SIZE`;
+ * `RHA_IDENTITY_MISSING`, `RHA_IDENTITY_INVALID`, `RHA_IO`.
+ *
+ * Thread-safe.
+ *
+ * # Safety
+ *
+ * `dir` is NULL or a NUL-terminated string; `fingerprint_out` is NULL or
+ * valid for writing `fingerprint_size` bytes; `error_out` is NULL or valid
+ * for writing an `rha_error *`.
+ */
+enum rha_result rha_identity_fingerprint(const char *dir,
+                                         char *fingerprint_out,
+                                         size_t fingerprint_size,
+                                         struct rha_error **error_out);
+
+/**
+ * Stores the default settings in `*config`, `struct_size` included: no
+ * directories, address or fingerprint (set them), no scenario name or
+ * peer name, no compression, heartbeat 3 s, timeout 30 s, 1 MiB messages,
+ * retries from 0.2 s up to 30 s. NULL does nothing. Thread-safe.
+ *
+ * # Safety
+ *
+ * `config` is NULL or valid for writing an `rha_master_agent_config`.
+ */
+void rha_master_agent_config_init(struct rha_master_agent_config *config);
+
+/**
+ * Starts a master agent as `rha replicate` does: opens (or creates) its
+ * state directory and spool, and starts the thread that connects to the
+ * replica at `config->replica_address` over TLS as the identity in
+ * `config->identity_dir`, accepting only `config->peer_fingerprint`, and
+ * sends the spool's records in order. A replica that cannot be reached,
+ * or refuses the handshake, is not an error: the agent retries with
+ * backoff and its status says so (`RHA_AGENT_LINK_DOWN`). Feed the spool
+ * with `rha_master_agent_append_journal`.
+ *
+ * On success stores a new agent in `*agent_out` (stop it with
+ * `rha_master_agent_stop`, or `rha_master_agent_free`).
+ *
+ * Errors: `RHA_NULL_PARAMETER` (also for a NULL `state_dir` or
+ * `identity_dir`); `RHA_INVALID_ARGUMENT` for an unknown `struct_size`, a
+ * `zstd` other than 0 or 1, an empty `replica_address`, text that is not
+ * UTF-8, a `heartbeat_ms`, `timeout_ms`, `batch_bytes` or `retry_max_ms`
+ * of 0, or `retry_min_ms` above `retry_max_ms`;
+ * `RHA_TRANSPORT_BAD_FINGERPRINT`; `RHA_IDENTITY_MISSING`,
+ * `RHA_IDENTITY_INVALID`; `RHA_AGENT_STATE_CORRUPT`,
+ * `RHA_AGENT_OTHER_SCENARIO` (the state directory serves another
+ * scenario); `RHA_SPOOL_LOCKED` (another agent runs on it) and the
+ * spool's other opening errors; `RHA_IO`.
+ *
+ * # Safety
+ *
+ * `config` is NULL or points to an `rha_master_agent_config` (of its
+ * declared size) whose strings are NULL or NUL-terminated and whose views
+ * are valid during the call; `agent_out` is NULL or valid for writing an
+ * `rha_master_agent *`; `error_out` is NULL or valid for writing an
+ * `rha_error *`.
+ */
+enum rha_result rha_master_agent_start(const struct rha_master_agent_config *config,
+                                       struct rha_master_agent **agent_out,
+                                       struct rha_error **error_out);
+
+/**
+ * Appends the records of `journal` (`journal_len` bytes, as an
+ * `rha_journal_writer` writes them, with or without the stream header) to
+ * the agent's spool, durably: when the call returns they are on disk and
+ * the agent sends them. The records must continue the spool: the first
+ * one's sequence number is the spool's next (`status.last_seq + 1`; 1 for
+ * a new state directory), the rest consecutive. All or nothing: bytes
+ * that do not decode, or records out of sequence, append nothing.
+ *
+ * On success stores the last record's sequence number in `*last_seq_out`
+ * unless it is NULL (the spool's last when `journal` holds no record):
+ * the replica holds everything once `acked_applied` reaches it.
+ *
+ * Errors: `RHA_NULL_PARAMETER` (`agent`, or `journal` NULL with a nonzero
+ * length); `RHA_JOURNAL_SEQUENCE` (the message names the number
+ * expected), `RHA_JOURNAL_CORRUPT` and the journal's other errors;
+ * `RHA_SPOOL_STOPPED`, `RHA_SPOOL_FAILED`, `RHA_IO`.
+ *
+ * # Safety
+ *
+ * `agent` is NULL or a live master agent; `journal` is valid for reading
+ * `journal_len` bytes (or NULL with 0), read during the call only;
+ * `last_seq_out` is NULL or valid for writing a `uint64_t`; `error_out`
+ * is NULL or valid for writing an `rha_error *`.
+ */
+enum rha_result rha_master_agent_append_journal(const struct rha_master_agent *agent,
+                                                const uint8_t *journal,
+                                                size_t journal_len,
+                                                uint64_t *last_seq_out,
+                                                struct rha_error **error_out);
+
+/**
+ * Fills `*status_out` (of its declared `struct_size`) with a snapshot of
+ * the agent: its link, the last record of its spool, what the replica
+ * acknowledged stored and applied, the lag and the spool's use.
+ *
+ * Errors: `RHA_NULL_PARAMETER`; `RHA_INVALID_ARGUMENT` for an unknown
+ * `status_out->struct_size`.
+ *
+ * # Safety
+ *
+ * `agent` is NULL or a live master agent; `status_out` is NULL or valid
+ * for reading its size field and writing that many bytes; `error_out` is
+ * NULL or valid for writing an `rha_error *`.
+ */
+enum rha_result rha_master_agent_status(const struct rha_master_agent *agent,
+                                        struct rha_agent_status *status_out,
+                                        struct rha_error **error_out);
+
+/**
+ * Asks the replica to pause application (`RHA_SESSION_CONTROL_PAUSE`; it
+ * keeps storing), resume it (`RHA_SESSION_CONTROL_RESUME`), or set a
+ * bookmark named `name` (`RHA_SESSION_CONTROL_BOOKMARK`, UTF-8, 1 to 1024
+ * bytes) after the last record of the spool now. `kind` is an
+ * `rha_session_control_kind` value; `name` is ignored for the first two.
+ * Requests go in order, once the session is (or next is) up.
+ *
+ * Errors: `RHA_NULL_PARAMETER` (`agent`, or `name` NULL with a nonzero
+ * length); `RHA_INVALID_ARGUMENT` for an unknown `kind`, or a bookmark
+ * name that is empty, too long or not UTF-8.
+ *
+ * # Safety
+ *
+ * `agent` is NULL or a live master agent; `name` is valid for reading
+ * `name_len` bytes (or NULL with 0), read during the call only;
+ * `error_out` is NULL or valid for writing an `rha_error *`.
+ */
+enum rha_result rha_master_agent_control(const struct rha_master_agent *agent,
+                                         uint32_t kind,
+                                         const uint8_t *name,
+                                         size_t name_len,
+                                         struct rha_error **error_out);
+
+/**
+ * Why the agent's last session ended (or, for a master, why its last
+ * connection attempt failed, such as a replica presenting a certificate
+ * that is not the pinned one), as text: written NUL-terminated to
+ * `text_out`, cut to fit its `text_size` bytes; the text's whole length
+ * (without the NUL) goes to `*len_out` unless that is NULL, so a caller
+ * whose buffer was short can call again with a larger one. Empty before
+ * any session ended. Thread-safe on one handle, like `_status`.
+ *
+ * Errors: `RHA_NULL_PARAMETER` (`agent`, or `text_out` NULL with a nonzero
+ * `text_size`).
+ *
+ * # Safety
+ *
+ * `agent` is NULL or a live master agent; `text_out` is NULL or valid for
+ * writing `text_size` bytes; `len_out` is NULL or valid for writing a
+ * `size_t`; `error_out` is NULL or valid for writing an `rha_error *`.
+ */
+enum rha_result rha_master_agent_last_end(const struct rha_master_agent *agent,
+                                          char *text_out,
+                                          size_t text_size,
+                                          size_t *len_out,
+                                          struct rha_error **error_out);
+
+/**
+ * Stops the agent and releases it: ends the session in order (the
+ * replica acknowledges what it stored), stops its thread and makes the
+ * spool durable. The final snapshot goes to `*status_out` unless it is
+ * NULL. The handle is consumed in every case, even when the call fails
+ * (a bad `struct_size` still stops the agent); NULL `agent` is
+ * `RHA_NULL_PARAMETER`.
+ *
+ * Errors: `RHA_NULL_PARAMETER`; `RHA_INVALID_ARGUMENT` for an unknown
+ * `status_out->struct_size`; `RHA_AGENT_FAILED` if the spool could not be
+ * made durable or the agent's thread had failed.
+ *
+ * # Safety
+ *
+ * `agent` is NULL or a live master agent, not used again after this call
+ * and not in use by another thread; `status_out` is NULL or valid for
+ * reading its size field and writing that many bytes; `error_out` is NULL
+ * or valid for writing an `rha_error *`.
+ */
+enum rha_result rha_master_agent_stop(struct rha_master_agent *agent,
+                                      struct rha_agent_status *status_out,
+                                      struct rha_error **error_out);
+
+/**
+ * Stops the agent without reporting (its session ends in order, its
+ * thread stops) and releases it. NULL does nothing.
+ *
+ * # Safety
+ *
+ * `agent` is NULL or a live master agent, not used again after this call
+ * and not in use by another thread.
+ */
+void rha_master_agent_free(struct rha_master_agent *agent);
+
+/**
+ * Stores the default settings in `*config`, `struct_size` included: no
+ * directories, address or allowed masters (set them), no rewind, no
+ * scenario or peer name, a window of 8 MiB, heartbeat 3 s, timeout 30 s.
+ * NULL does nothing. Thread-safe.
+ *
+ * # Safety
+ *
+ * `config` is NULL or valid for writing an `rha_replica_agent_config`.
+ */
+void rha_replica_agent_config_init(struct rha_replica_agent_config *config);
+
+/**
+ * Starts a replica agent as `rha serve` does: opens the replica at
+ * `config->root` (taking its lock and finishing what a crash
+ * interrupted), starts applying what it stored earlier, listens on
+ * `config->listen_address` as the identity in `config->identity_dir`,
+ * and serves the allowed masters, one session at a time, on threads of
+ * its own. A master refused in the handshake (a stranger, not TLS) is
+ * logged and the agent goes on.
+ *
+ * On success stores a new agent in `*agent_out` (stop it with
+ * `rha_replica_agent_stop`, or `rha_replica_agent_free`).
+ *
+ * Errors: `RHA_NULL_PARAMETER` (also for a NULL `root`, `identity_dir` or
+ * `allowed`); `RHA_INVALID_ARGUMENT` for an unknown `struct_size`, a
+ * `rewind` other than 0 or 1, an empty `listen_address`, no allowed
+ * master, several without a `scenario_name`, text that is not UTF-8, a
+ * `heartbeat_ms` or `timeout_ms` of 0; `RHA_TRANSPORT_BAD_FINGERPRINT`;
+ * `RHA_IDENTITY_MISSING`, `RHA_IDENTITY_INVALID`; `RHA_REPLICA_BUSY`
+ * (another agent or handle holds the replica) and the replica's other
+ * opening errors; `RHA_AGENT_STATE_CORRUPT`, `RHA_AGENT_OTHER_SCENARIO`;
+ * `RHA_TRANSPORT_LISTEN` (the address is in use or not local); `RHA_IO`.
+ *
+ * # Safety
+ *
+ * `config` is NULL or points to an `rha_replica_agent_config` (of its
+ * declared size) whose strings are NULL or NUL-terminated, whose
+ * `allowed` is valid for reading `allowed_count` views, and whose views
+ * are valid during the call; `agent_out` is NULL or valid for writing an
+ * `rha_replica_agent *`; `error_out` is NULL or valid for writing an
+ * `rha_error *`.
+ */
+enum rha_result rha_replica_agent_start(const struct rha_replica_agent_config *config,
+                                        struct rha_replica_agent **agent_out,
+                                        struct rha_error **error_out);
+
+/**
+ * The port the agent listens on (the one chosen when the address gave
+ * port 0); 0 if `agent` is NULL.
+ *
+ * # Safety
+ *
+ * `agent` is NULL or a live replica agent.
+ */
+uint16_t rha_replica_agent_local_port(const struct rha_replica_agent *agent);
+
+/**
+ * Fills `*status_out` (of its declared `struct_size`) with a snapshot of
+ * the agent: its link, the last record stored, the last applied
+ * (`acked_applied`), the records waiting to be applied, whether
+ * application is paused or failed, and the spool's use.
+ *
+ * Errors: `RHA_NULL_PARAMETER`; `RHA_INVALID_ARGUMENT` for an unknown
+ * `status_out->struct_size`.
+ *
+ * # Safety
+ *
+ * `agent` is NULL or a live replica agent; `status_out` is NULL or valid
+ * for reading its size field and writing that many bytes; `error_out` is
+ * NULL or valid for writing an `rha_error *`.
+ */
+enum rha_result rha_replica_agent_status(const struct rha_replica_agent *agent,
+                                         struct rha_agent_status *status_out,
+                                         struct rha_error **error_out);
+
+/**
+ * Why the agent's last session ended (or, for a master, why its last
+ * connection attempt failed, such as a replica presenting a certificate
+ * that is not the pinned one), as text: written NUL-terminated to
+ * `text_out`, cut to fit its `text_size` bytes; the text's whole length
+ * (without the NUL) goes to `*len_out` unless that is NULL, so a caller
+ * whose buffer was short can call again with a larger one. Empty before
+ * any session ended. Thread-safe on one handle, like `_status`.
+ *
+ * Errors: `RHA_NULL_PARAMETER` (`agent`, or `text_out` NULL with a nonzero
+ * `text_size`).
+ *
+ * # Safety
+ *
+ * `agent` is NULL or a live replica agent; `text_out` is NULL or valid for
+ * writing `text_size` bytes; `len_out` is NULL or valid for writing a
+ * `size_t`; `error_out` is NULL or valid for writing an `rha_error *`.
+ */
+enum rha_result rha_replica_agent_last_end(const struct rha_replica_agent *agent,
+                                           char *text_out,
+                                           size_t text_size,
+                                           size_t *len_out,
+                                           struct rha_error **error_out);
+
+/**
+ * Stops the agent and releases it: ends the session under way in order,
+ * stops listening, and stops applying after a last checkpoint (what was
+ * applied is durable). The final snapshot goes to `*status_out` unless it
+ * is NULL. The handle is consumed in every case, even when the call fails
+ * (a bad `struct_size` still stops the agent); NULL `agent` is
+ * `RHA_NULL_PARAMETER`.
+ *
+ * Errors: `RHA_NULL_PARAMETER`; `RHA_INVALID_ARGUMENT` for an unknown
+ * `status_out->struct_size`; `RHA_AGENT_FAILED` if a thread of the agent
+ * had failed; the replica's errors if its last checkpoint fails.
+ *
+ * # Safety
+ *
+ * `agent` is NULL or a live replica agent, not used again after this call
+ * and not in use by another thread; `status_out` is NULL or valid for
+ * reading its size field and writing that many bytes; `error_out` is NULL
+ * or valid for writing an `rha_error *`.
+ */
+enum rha_result rha_replica_agent_stop(struct rha_replica_agent *agent,
+                                       struct rha_agent_status *status_out,
+                                       struct rha_error **error_out);
+
+/**
+ * Stops the agent without reporting (as `rha_replica_agent_stop`) and
+ * releases it. NULL does nothing.
+ *
+ * # Safety
+ *
+ * `agent` is NULL or a live replica agent, not used again after this call
+ * and not in use by another thread.
+ */
+void rha_replica_agent_free(struct rha_replica_agent *agent);
 
 /**
  * Deprecated name of `rha_signature_new` (same arguments, same behaviour).

@@ -14,7 +14,8 @@ use rha_core::signature::block::{
 /// numbered in blocks of one hundred per family (100s: API usage, 200s: I/O,
 /// 300s: journal, 400s: block signatures, deltas and patches (450s: tree
 /// signatures and sync plans), 500s: spool, 600s: rewind and replicas, 700s:
-/// high availability, 800s: replication sessions) and are never renumbered, so a caller may
+/// high availability, 800s: replication sessions, 900s: agents, identities
+/// and transport) and are never renumbered, so a caller may
 /// test a family with `code / 100`. Callers must be prepared for codes added
 /// in later versions; `rha_result_name` names them all.
 #[repr(C)]
@@ -176,6 +177,29 @@ pub enum rha_result {
     /// An acknowledgement that goes back, goes beyond the last record
     /// received, is of another epoch, or has "applied" pass "stored".
     RHA_SESSION_BAD_ACK = 804,
+    /// An agent's state file (in its state directory, or a replica's
+    /// `.rha`) is damaged or of another version; the message names it.
+    RHA_AGENT_STATE_CORRUPT = 900,
+    /// The agent's state directory (or replica) serves another scenario:
+    /// another scenario name, or other peers' fingerprints.
+    RHA_AGENT_OTHER_SCENARIO = 901,
+    /// A running agent failed (its spool could not be written, or one of its
+    /// threads stopped): stop it, fix the cause and start it again.
+    RHA_AGENT_FAILED = 902,
+    /// An identity directory lacks `key.pem` or `cert.pem` (make one with
+    /// `rha_identity_generate` or `rha keygen DIR`).
+    RHA_IDENTITY_MISSING = 910,
+    /// An identity's files are not a PEM key and certificate that belong
+    /// together, or an identity could not be generated.
+    RHA_IDENTITY_INVALID = 911,
+    /// The directory holds an identity already and overwriting was not
+    /// asked for.
+    RHA_IDENTITY_EXISTS = 912,
+    /// A text is not a fingerprint (`sha256:` and 64 hexadecimal digits).
+    RHA_TRANSPORT_BAD_FINGERPRINT = 920,
+    /// The transport could not listen on the address given (in use, not
+    /// local, does not resolve).
+    RHA_TRANSPORT_LISTEN = 921,
 }
 
 /// An `rha_result` as the C side passes it in: any 32-bit value, including
@@ -243,6 +267,14 @@ closed_set!(rha_result {
     RHA_SESSION_OUT_OF_ORDER,
     RHA_SESSION_TOO_LARGE,
     RHA_SESSION_BAD_ACK,
+    RHA_AGENT_STATE_CORRUPT,
+    RHA_AGENT_OTHER_SCENARIO,
+    RHA_AGENT_FAILED,
+    RHA_IDENTITY_MISSING,
+    RHA_IDENTITY_INVALID,
+    RHA_IDENTITY_EXISTS,
+    RHA_TRANSPORT_BAD_FINGERPRINT,
+    RHA_TRANSPORT_LISTEN,
 });
 
 /// A detailed error: a code, a message and, for journal decoding errors, the
@@ -636,7 +668,23 @@ mod tests {
             let exported = unsafe { CStr::from_ptr(rha_result_name(code as u32)) };
             assert_eq!(exported, code.name());
         }
-        for raw in [3, 99, 105, 201, 304, 404, 449, 507, 610, 705, 805, u32::MAX] {
+        for raw in [
+            3,
+            99,
+            105,
+            201,
+            304,
+            404,
+            449,
+            507,
+            610,
+            705,
+            805,
+            903,
+            913,
+            922,
+            u32::MAX,
+        ] {
             assert_eq!(rha_result::from_raw(raw), None);
         }
         assert_eq!(
@@ -655,7 +703,7 @@ mod tests {
                 0, 1, 2, 100, 101, 102, 103, 104, 200, 300, 301, 302, 303, 400, 401, 402, 403, 410,
                 411, 412, 420, 421, 422, 423, 450, 451, 452, 453, 454, 500, 501, 502, 503, 504,
                 505, 506, 600, 601, 602, 603, 604, 605, 606, 607, 608, 609, 700, 701, 702, 703,
-                704, 800, 801, 802, 803, 804
+                704, 800, 801, 802, 803, 804, 900, 901, 902, 910, 911, 912, 920, 921
             ]
         );
     }

@@ -17,6 +17,7 @@
 //! | applying to a replica, rewind, bookmarks | `rha_replica_` | 600s |
 //! | the HA scenario machine | `rha_ha_` | 700s |
 //! | the replication session, sans-IO | `rha_session_` | 800s |
+//! | the ready agents over TLS, node identities | `rha_master_agent_`, `rha_replica_agent_`, `rha_identity_` | 900s |
 //! | errors and versions | `rha_error_`, `rha_version_`, `rha_result_` | 100s usage, 200s I/O |
 //! | diagnostics: a logging callback | `rha_log_` | 100s |
 //!
@@ -156,9 +157,24 @@ mod session;
 mod signature;
 mod spool;
 mod tree;
+// The agents after what they build on, so they follow it in the header.
+mod agent;
 // Last, so that the deprecated functions close the header.
 mod deprecated;
 
+pub use agent::identity::{rha_identity_fingerprint, rha_identity_generate, RHA_FINGERPRINT_SIZE};
+pub use agent::master::{
+    rha_master_agent, rha_master_agent_append_journal, rha_master_agent_config,
+    rha_master_agent_config_init, rha_master_agent_control, rha_master_agent_free,
+    rha_master_agent_last_end, rha_master_agent_start, rha_master_agent_status,
+    rha_master_agent_stop,
+};
+pub use agent::replica::{
+    rha_replica_agent, rha_replica_agent_config, rha_replica_agent_config_init,
+    rha_replica_agent_free, rha_replica_agent_last_end, rha_replica_agent_local_port,
+    rha_replica_agent_start, rha_replica_agent_status, rha_replica_agent_stop,
+};
+pub use agent::{rha_agent_link, rha_agent_role, rha_agent_status};
 pub use buffer::{rha_bytes, rha_in_buffer, rha_out_buffer};
 #[allow(deprecated)]
 pub use deprecated::{

@@ -19,6 +19,8 @@ C. What it covers:
 - the high-availability scenario machine: :class:`Scenario`;
 - the sans-IO replication session over a transport of yours:
   :class:`Session`;
+- the ready agents over rha's TLS transport and their identities:
+  :class:`MasterAgent`, :class:`ReplicaAgent`, :func:`generate_identity`;
 - the library's diagnostics, routed to the ``rha`` logger of :mod:`logging`
   (:func:`set_log_level`).
 
@@ -161,7 +163,17 @@ from ._rewind import (
     UnknownBookmarkError,
 )
 from ._writer import JournalWriter, write_journal
+from ._agents import AgentStatus, MasterAgent, ReplicaAgent, generate_identity, identity_fingerprint
 from ._errors import (
+    AgentError,
+    AgentFailedError,
+    AgentStateCorruptError,
+    BadFingerprintError,
+    IdentityExistsError,
+    IdentityInvalidError,
+    IdentityMissingError,
+    ListenError,
+    OtherScenarioError,
     BadAckError,
     MessageTooLargeError,
     OutOfOrderError,
@@ -356,6 +368,21 @@ __all__ = [
     "OutOfOrderError",
     "MessageTooLargeError",
     "BadAckError",
+    # agents and identities
+    "MasterAgent",
+    "ReplicaAgent",
+    "AgentStatus",
+    "generate_identity",
+    "identity_fingerprint",
+    "AgentError",
+    "AgentStateCorruptError",
+    "OtherScenarioError",
+    "AgentFailedError",
+    "IdentityMissingError",
+    "IdentityInvalidError",
+    "IdentityExistsError",
+    "BadFingerprintError",
+    "ListenError",
     # logging
     "set_log_level",
 ]

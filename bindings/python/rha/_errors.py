@@ -52,12 +52,21 @@ a code a later library adds raises its family's class::
     │   ├── InvalidConfigError         bad scenario configuration (also a ValueError)
     │   ├── StateCorruptError          saved scenario state does not load
     │   └── StateVersionError          saved by a newer version
-    └── SessionError          8xx: replication sessions
-        ├── SessionNotConnectedError   a request during the handshake or after the end
-        ├── WrongRoleError             a request of the other role
-        ├── OutOfOrderError            journal records not the next in order
-        ├── MessageTooLargeError       frames larger than a message carries
-        └── BadAckError                an acknowledgement that breaks the rules
+    ├── SessionError          8xx: replication sessions
+    │   ├── SessionNotConnectedError   a request during the handshake or after the end
+    │   ├── WrongRoleError             a request of the other role
+    │   ├── OutOfOrderError            journal records not the next in order
+    │   ├── MessageTooLargeError       frames larger than a message carries
+    │   └── BadAckError                an acknowledgement that breaks the rules
+    └── AgentError            9xx: agents, identities and the transport
+        ├── AgentStateCorruptError     an agent's state file is damaged
+        ├── OtherScenarioError         the state serves another scenario
+        ├── AgentFailedError           a running agent failed
+        ├── IdentityMissingError       no key.pem / cert.pem in the directory
+        ├── IdentityInvalidError       the files are not a key and its certificate
+        ├── IdentityExistsError        an identity is there already (no force)
+        ├── BadFingerprintError        not "sha256:" + 64 hex digits (also a ValueError)
+        └── ListenError                cannot listen on the address
 """
 
 from __future__ import annotations
@@ -128,6 +137,15 @@ __all__ = [
     "OutOfOrderError",
     "MessageTooLargeError",
     "BadAckError",
+    "AgentError",
+    "AgentStateCorruptError",
+    "OtherScenarioError",
+    "AgentFailedError",
+    "IdentityMissingError",
+    "IdentityInvalidError",
+    "IdentityExistsError",
+    "BadFingerprintError",
+    "ListenError",
     "call",
     "code_name",
     "raise_code",
@@ -505,6 +523,53 @@ class BadAckError(SessionError):
     to another epoch, or has applied pass stored (``RHA_SESSION_BAD_ACK``)."""
 
 
+class AgentError(RhaError):
+    """An agent, an identity or the transport failed (``rha_result`` 9xx).
+    A replica that cannot be reached is not an error: the master agent
+    retries, and its status says so."""
+
+
+class AgentStateCorruptError(AgentError):
+    """An agent's state file is damaged or of another version; the message
+    names it (``RHA_AGENT_STATE_CORRUPT``)."""
+
+
+class OtherScenarioError(AgentError):
+    """The agent's state directory (or replica) serves another scenario:
+    another scenario name, or other peers' fingerprints
+    (``RHA_AGENT_OTHER_SCENARIO``)."""
+
+
+class AgentFailedError(AgentError):
+    """A running agent failed: its spool could not be written, or one of its
+    threads stopped (``RHA_AGENT_FAILED``)."""
+
+
+class IdentityMissingError(AgentError):
+    """The identity directory lacks ``key.pem`` or ``cert.pem``; make one
+    with :func:`generate_identity` (``RHA_IDENTITY_MISSING``)."""
+
+
+class IdentityInvalidError(AgentError):
+    """The identity's files are not a PEM key and the certificate over it,
+    or an identity could not be generated (``RHA_IDENTITY_INVALID``)."""
+
+
+class IdentityExistsError(AgentError):
+    """The directory holds an identity already; pass ``force=True`` to
+    replace it (``RHA_IDENTITY_EXISTS``)."""
+
+
+class BadFingerprintError(AgentError, ValueError):
+    """A text is not a fingerprint, ``sha256:`` and 64 hexadecimal digits
+    (``RHA_TRANSPORT_BAD_FINGERPRINT``); also a :class:`ValueError`."""
+
+
+class ListenError(AgentError):
+    """The replica agent cannot listen on the address given: in use, not
+    local, or it does not resolve (``RHA_TRANSPORT_LISTEN``)."""
+
+
 # The one table from result codes to exceptions: every code of every family,
 # then each family's class for codes a later library adds. Statuses
 # (RHA_OK, RHA_BLOCKED, RHA_DONE) are not errors and are not here.
@@ -571,6 +636,15 @@ _BY_CODE: Dict[int, Type[RhaError]] = {
     lib.RHA_SESSION_OUT_OF_ORDER: OutOfOrderError,
     lib.RHA_SESSION_TOO_LARGE: MessageTooLargeError,
     lib.RHA_SESSION_BAD_ACK: BadAckError,
+    # 9xx: agents, identities and the transport
+    lib.RHA_AGENT_STATE_CORRUPT: AgentStateCorruptError,
+    lib.RHA_AGENT_OTHER_SCENARIO: OtherScenarioError,
+    lib.RHA_AGENT_FAILED: AgentFailedError,
+    lib.RHA_IDENTITY_MISSING: IdentityMissingError,
+    lib.RHA_IDENTITY_INVALID: IdentityInvalidError,
+    lib.RHA_IDENTITY_EXISTS: IdentityExistsError,
+    lib.RHA_TRANSPORT_BAD_FINGERPRINT: BadFingerprintError,
+    lib.RHA_TRANSPORT_LISTEN: ListenError,
 }
 # (first code, end) -> family class, for a code not in _BY_CODE.
 _FAMILIES: Tuple[Tuple[int, int, Type[RhaError]], ...] = (
@@ -583,6 +657,7 @@ _FAMILIES: Tuple[Tuple[int, int, Type[RhaError]], ...] = (
     (600, 700, RewindError),
     (700, 800, HaError),
     (800, 900, SessionError),
+    (900, 1000, AgentError),
 )
 _STATUSES = (lib.RHA_OK, lib.RHA_BLOCKED, lib.RHA_DONE)
 

@@ -30,6 +30,7 @@ FAMILIES = [
     (600, 700, rha.RewindError),
     (700, 800, rha.HaError),
     (800, 900, rha.SessionError),
+    (900, 1000, rha.AgentError),
 ]
 
 
@@ -90,6 +91,6 @@ def test_a_code_added_later_raises_its_family(first: int, end: int, cls: Type[rh
 
 def test_statuses_and_codes_outside_every_family_are_plain():
     assert _errors._class_for(99) is rha.RhaError
-    assert _errors._class_for(900) is rha.RhaError
+    assert _errors._class_for(1000) is rha.RhaError
     for name in STATUSES:
         assert CODES[name] not in _errors._BY_CODE
