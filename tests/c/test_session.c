@@ -283,16 +283,16 @@ static void test_frames_larger_than_a_message_are_refused(void)
     c.generations.current = 1;
     c.stored.epoch = 1;
     c.stored.seq = 10;
-    c.max_body = 200; /* room for a hello; 176 bytes of frames */
+    c.max_body = 4096; /* the least a hello may announce; 4072 bytes of frames */
     rha_session *m = NULL;
     CHECK_OK(rha_session_new(&c, 0, &m, &E));
-    rha_session *r = make(RHA_SESSION_REPLICA, 4, 1000, 0);
+    rha_session *r = make(RHA_SESSION_REPLICA, 4, 1 << 20, 0);
     exchange(m, r, 1 * MS);
     CHECK(rha_session_is_connected(m));
-    uint8_t frames[177];
+    static uint8_t frames[4073];
     memset(frames, 1, sizeof frames);
     CHECK_FAILS(rha_session_send_journal(m, 5, 5, frames, sizeof frames, &E),
-                RHA_SESSION_TOO_LARGE, "177 bytes");
+                RHA_SESSION_TOO_LARGE, "4073 bytes");
     CHECK_OK(rha_session_send_journal(m, 5, 5, frames, sizeof frames - 1, &E));
     rha_session_free(m);
     rha_session_free(r);

@@ -123,13 +123,23 @@ def test_a_full_window_waits_for_a_grant():
 
 
 def test_frames_larger_than_a_message_are_refused():
-    m = make("master", 10, max_body=200)  # room for a hello; 176 bytes of frames
+    m = make("master", 10, max_body=4096)  # the least a hello may announce
     r = make("replica", 4)
     exchange(m, r, MS)
     assert m.connected
-    with pytest.raises(rha.MessageTooLargeError, match="177 bytes"):
-        m.send_journal(5, 5, b"x" * 177)
-    assert m.send_journal(5, 5, b"x" * 176)
+    with pytest.raises(rha.MessageTooLargeError, match="4073 bytes"):
+        m.send_journal(5, 5, b"x" * 4073)
+    assert m.send_journal(5, 5, b"x" * 4072)
+
+
+def test_the_peers_smaller_body_limit_bounds_what_is_sent():
+    m = make("master", 10)
+    r = make("replica", 4, max_body=4096)
+    exchange(m, r, MS)
+    assert m.connected
+    with pytest.raises(rha.MessageTooLargeError, match="4073 bytes"):
+        m.send_journal(5, 5, b"x" * 4073)
+    assert m.send_journal(5, 5, b"x" * 4072)
 
 
 def test_acknowledgements():
