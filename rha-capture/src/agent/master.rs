@@ -557,6 +557,12 @@ impl Pump {
             }
             match session.send_journal(b.first, b.last, b.frames.clone()) {
                 Ok(()) => {
+                    tracing::debug!(
+                        first = b.first,
+                        last = b.last,
+                        bytes = b.frames.len(),
+                        "batch sent"
+                    );
                     self.in_flight.push_back((b.last, b.oldest_ts));
                     self.held = None;
                     sent = true;

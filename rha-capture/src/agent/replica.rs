@@ -317,6 +317,7 @@ impl ReplicaAgent {
                 }
             }
             if let Some(last) = stored_pending.take() {
+                let _batch = tracing::debug_span!("store", last).entered();
                 match self.spool.sync() {
                     Ok(()) => {
                         let _ = conn
@@ -558,6 +559,7 @@ fn set_bookmarks(dir: &mut ReplicaDir, shared: &Shared, next: u64) {
 /// Makes the replica and its applied point durable, then reclaims the
 /// records it covers.
 fn checkpoint(dir: &mut ReplicaDir, spool: &Spool, shared: &Shared) -> Result<(), AgentError> {
+    let _span = tracing::debug_span!("checkpoint").entered();
     if let Some(point) = dir.sync()? {
         shared.applied.store(point, Ordering::SeqCst);
         if point >= spool.usage().resume_seq {

@@ -50,6 +50,17 @@ pub(crate) fn fingerprints(list: &[String], option: &str) -> Result<Vec<Fingerpr
         .collect()
 }
 
+/// A link state as the status line and `rha status` print it.
+pub(crate) fn link_name(link: rha_capture::agent::LinkState) -> &'static str {
+    use rha_capture::agent::LinkState;
+    match link {
+        LinkState::Connected => "connected",
+        LinkState::Connecting => "connecting",
+        LinkState::Down => "down",
+        LinkState::Stopped => "stopped",
+    }
+}
+
 /// This host's name, for the peer's logs.
 pub(crate) fn host_name() -> String {
     let mut buf = [0u8; 256];

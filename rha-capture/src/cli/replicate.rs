@@ -17,8 +17,7 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 use rha_capture::agent::{
-    take_inbox, tls_connector, AgentError, CompressionName, LinkState, MasterAgent, MasterConfig,
-    ScenarioFile,
+    take_inbox, tls_connector, AgentError, CompressionName, MasterAgent, MasterConfig, ScenarioFile,
 };
 use rha_capture::transport::Timeouts;
 use rha_core::journal::Compression;
@@ -172,12 +171,7 @@ fn replicate(args: &ReplicateArgs) -> Result<(), (Exit, String)> {
         if live && last_line.elapsed() >= Duration::from_secs(1) {
             last_line = Instant::now();
             let st = agent.status();
-            let link = match st.link {
-                LinkState::Connected => "connected",
-                LinkState::Connecting => "connecting",
-                LinkState::Down => "down",
-                LinkState::Stopped => "stopped",
-            };
+            let link = agent_args::link_name(st.link);
             eprint!(
                 "\r\x1b[Klink {link} | record {} | stored {} applied {} | lag {} records {:.2} s | spool {} KiB",
                 st.last_seq,

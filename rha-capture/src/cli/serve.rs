@@ -7,6 +7,7 @@
 //! last checkpoint. Exit codes: 0 stopped by a signal, 1 an I/O or
 //! transport failure, 2 bad arguments, 5 the replica is in use.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -140,8 +141,26 @@ fn serve(args: &ServeArgs) -> Result<(), (Exit, String)> {
     let server = ReplicaServer::start(agent, listener).map_err(|e| io(e.to_string()))?;
     outln!("listening on {}", server.local_addr());
     tracing::info!(replica = %p.replica.display(), fingerprint = %own, "serving");
+    let live = std::io::stderr().is_terminal();
+    let mut last_line = std::time::Instant::now();
     while !agent_args::stopping() {
         std::thread::sleep(Duration::from_millis(20));
+        if live && last_line.elapsed() >= Duration::from_secs(1) {
+            last_line = std::time::Instant::now();
+            let st = server.status();
+            eprint!(
+                "\r\x1b[Klink {} | stored {} applied {} | lag {} records {:.2} s{}",
+                agent_args::link_name(st.link),
+                st.last_seq,
+                st.acked_applied,
+                st.lag_records,
+                st.lag_seconds,
+                if st.paused { " | paused" } else { "" }
+            );
+        }
+    }
+    if live {
+        eprintln!();
     }
     let st = server.stop().map_err(|e| io(e.to_string()))?;
     if let Some(e) = st.apply_error {

@@ -100,12 +100,7 @@ fn show(state: &Path, json: bool) -> ExitCode {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
     let age = now.saturating_sub(st.updated_unix_ms) / 1000;
-    let link = match st.link {
-        LinkState::Down => "down",
-        LinkState::Connecting => "connecting",
-        LinkState::Connected => "connected",
-        LinkState::Stopped => "stopped",
-    };
+    let link = super::agent_args::link_name(st.link);
     outln!("role:          {}", st.role);
     outln!(
         "link:          {link}{}",
