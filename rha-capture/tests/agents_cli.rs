@@ -54,13 +54,21 @@ impl Drop for Proc {
 
 /// Starts `rha serve` and waits for its "listening on ADDR" line; returns
 /// the process and the address.
-fn serve(prefix: &[&str], replica: &Path, id: &Path, allow: &str, listen: &str) -> (Proc, String) {
+fn serve(
+    prefix: &[&str],
+    replica: &Path,
+    id: &Path,
+    allow: &str,
+    listen: &str,
+    extra: &[&str],
+) -> (Proc, String) {
     let mut cmd = Command::new(prefix.first().copied().unwrap_or(RHA));
     if !prefix.is_empty() {
         cmd.args(&prefix[1..]).arg(RHA);
     }
     cmd.arg("serve")
         .arg(replica)
+        .args(extra)
         .args(["--listen", listen, "--identity"])
         .arg(id)
         .args([
@@ -332,7 +340,14 @@ fn wait_applied(h: &Hosts, n: u64, limit: Duration) {
 #[test]
 fn replication_over_loopback_tls_through_a_delaying_proxy() {
     let h = Hosts::new();
-    let (_server, addr) = serve(&[], &h.replica, &h.replica_id, &h.master_fp, "127.0.0.1:0");
+    let (_server, addr) = serve(
+        &[],
+        &h.replica,
+        &h.replica_id,
+        &h.master_fp,
+        "127.0.0.1:0",
+        &[],
+    );
     let proxy = Proxy::start("127.0.0.1:0", addr, Duration::from_millis(5), None);
     let _master = replicate(
         &[],
@@ -365,7 +380,14 @@ fn fault_loop_kills_either_agent_or_cuts_the_link_and_loses_nothing() {
         l.local_addr().unwrap().port()
     };
     let listen = format!("127.0.0.1:{port}");
-    let (mut server, addr) = serve(&[], &h.replica, &h.replica_id, &h.master_fp, &listen);
+    let (mut server, addr) = serve(
+        &[],
+        &h.replica,
+        &h.replica_id,
+        &h.master_fp,
+        &listen,
+        &["--rewind"],
+    );
     let proxy = Proxy::start("127.0.0.1:0", addr, Duration::from_millis(1), None);
     let mut master = replicate(
         &[],
@@ -409,7 +431,15 @@ fn fault_loop_kills_either_agent_or_cuts_the_link_and_loses_nothing() {
             1 => {
                 server.kill9();
                 // The port is free again at once (SO_REUSEADDR).
-                server = serve(&[], &h.replica, &h.replica_id, &h.master_fp, &listen).0;
+                server = serve(
+                    &[],
+                    &h.replica,
+                    &h.replica_id,
+                    &h.master_fp,
+                    &listen,
+                    &["--rewind"],
+                )
+                .0;
             }
             _ => proxy.cut(),
         }
@@ -437,7 +467,14 @@ fn the_wrong_peer_or_garbage_is_refused_and_nothing_is_applied() {
     let h = Hosts::new();
     let stranger = h._tmp.path().join("id-x");
     let stranger_fp = keygen(&stranger);
-    let (_server, addr) = serve(&[], &h.replica, &h.replica_id, &h.master_fp, "127.0.0.1:0");
+    let (_server, addr) = serve(
+        &[],
+        &h.replica,
+        &h.replica_id,
+        &h.master_fp,
+        "127.0.0.1:0",
+        &[],
+    );
     // A master with an identity the replica does not allow.
     let _m = replicate(
         &[],
@@ -514,6 +551,7 @@ fn two_hosts_in_network_namespaces_over_a_rate_limited_link() {
         &h.replica_id,
         &h.master_fp,
         "10.78.0.2:7400",
+        &[],
     );
     // The master reaches the replica through a proxy in its own namespace
     // that adds 10 ms each way.

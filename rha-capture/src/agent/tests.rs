@@ -433,3 +433,125 @@ fn a_master_spool_that_overflows_while_the_replica_is_away_keeps_its_policy() {
         drop(replica);
     }
 }
+
+/// A replica's end of a link that stops reading after its first
+/// `budget` bytes (the peer "stops reading").
+struct StopsReading {
+    inner: UnixStream,
+    budget: usize,
+}
+
+impl std::io::Read for StopsReading {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.budget == 0 {
+            return Err(std::io::ErrorKind::WouldBlock.into());
+        }
+        let n = buf.len().min(self.budget);
+        let got = self.inner.read(&mut buf[..n])?;
+        self.budget -= got;
+        Ok(got)
+    }
+}
+
+impl std::io::Write for StopsReading {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.inner.write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+impl std::os::fd::AsFd for StopsReading {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.inner.as_fd()
+    }
+}
+
+impl Link for StopsReading {
+    fn set_nonblocking(&mut self, on: bool) -> std::io::Result<()> {
+        self.inner.set_nonblocking(on)
+    }
+    fn shutdown(&mut self) -> std::io::Result<()> {
+        self.inner.shutdown(std::net::Shutdown::Both)
+    }
+    fn peer_name(&self) -> String {
+        "a replica that stops reading".into()
+    }
+}
+
+#[test]
+fn a_master_whose_replica_stops_reading_ends_the_session_after_its_timeout() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let mut rc = replica_config(&tmp.path().join("replica"));
+    rc.window = 8 << 20;
+    rc.timeout = Duration::from_secs(30);
+    let replica = Arc::new(ReplicaAgent::open(rc).expect("replica"));
+    let (tx, rx) = mpsc::channel::<UnixStream>();
+    let server = {
+        let replica = replica.clone();
+        std::thread::spawn(move || {
+            let link = rx.recv().expect("link");
+            // Enough for the master's preface and hello, no more.
+            replica.serve(StopsReading {
+                inner: link,
+                budget: 2048,
+            })
+        })
+    };
+    let mut mc = master_config(&tmp.path().join("m"));
+    mc.timeout = Duration::from_secs(1);
+    mc.batch_bytes = 256 << 10;
+    let sent = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let connect = {
+        let sent = sent.clone();
+        move || {
+            if sent.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                return Err(std::io::Error::other("one connection only"));
+            }
+            let (a, b) = UnixStream::pair()?;
+            tx.send(b).map_err(|_| std::io::Error::other("gone"))?;
+            Ok(a)
+        }
+    };
+    let master = MasterAgent::start(mc, connect).expect("master");
+    for i in 0..10u64 {
+        let op = Op::Write {
+            path: path("big"),
+            offset: i << 20,
+            data: Bytes::from(vec![1u8; 1 << 20]),
+        };
+        if i == 0 {
+            master
+                .spool()
+                .append(
+                    0,
+                    &Op::Create {
+                        path: path("big"),
+                        mode: 0o644,
+                    },
+                    AppendOptions::default(),
+                )
+                .expect("create");
+        }
+        master
+            .spool()
+            .append(i + 1, &op, AppendOptions::default())
+            .expect("append");
+    }
+    wait_until(
+        "the master to give up on the link",
+        Duration::from_secs(30),
+        || {
+            master
+                .status()
+                .last_end
+                .is_some_and(|e| e.contains("stopped reading"))
+        },
+    );
+    let end = master.status().last_end.expect("ended");
+    assert!(end.starts_with("link lost: sending to "), "{end}");
+    replica.request_stop();
+    drop(master);
+    let _ = server.join().expect("server");
+}
