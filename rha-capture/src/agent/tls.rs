@@ -145,12 +145,11 @@ fn serve_loop(agent: &ReplicaAgent, listener: &Listener, stop: &AtomicBool) {
             }
         };
         tracing::info!(peer = %link.peer_fingerprint(), "master connected");
+        // An error concerns this link alone (it could not be set up):
+        // log it and serve the next master.
         match agent.serve(link) {
             Ok(end) => tracing::info!(%end, "session over"),
-            Err(e) => {
-                tracing::error!(%e, "the replica agent stops serving");
-                return;
-            }
+            Err(e) => tracing::error!(%e, "session not served"),
         }
     }
 }
