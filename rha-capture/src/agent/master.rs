@@ -593,7 +593,9 @@ impl Pump {
             .first_seq(first)
             .compression(config.compression)
             .batch_bytes((limit / 4).clamp(4096, 1 << 20));
-        let mut w = JournalWriter::new(Vec::new(), wc);
+        // Room for the batch and the record that passes the limit, so the
+        // buffer does not grow by copying.
+        let mut w = JournalWriter::new(Vec::with_capacity(limit + (64 << 10)), wc);
         let mut last = None;
         let mut oldest_ts = 0;
         while w.get_ref().len() < limit {

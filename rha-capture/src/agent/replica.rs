@@ -288,10 +288,11 @@ impl ReplicaAgent {
                     }
                     Event::Journal { last, frames, .. } => {
                         let opts = AppendOptions::no_wait().when_full(WhenFull::Fail);
-                        match self.spool.append_journal(&frames, opts) {
+                        let len = frames.len() as u64;
+                        match self.spool.append_journal_shared(frames, opts) {
                             Ok(_) => {
                                 stored_pending = Some(last);
-                                grant_pending += frames.len() as u64;
+                                grant_pending += len;
                             }
                             Err(e @ AppendError::Full { .. }) => conn
                                 .session

@@ -283,6 +283,11 @@ impl Message {
     /// than [`MAX_TEXT`] is cut at a character boundary.
     pub fn encode(&self, out: &mut Vec<u8>) {
         let start = out.len();
+        // A journal message's body is known in size: one allocation, not a
+        // doubling series of them and their copies.
+        if let Message::Journal { frames, .. } = self {
+            out.reserve(HEADER_LEN + 24 + frames.len());
+        }
         out.extend_from_slice(&[0u8; HEADER_LEN]);
         self.encode_body(out);
         let body_len = out.len() - start - HEADER_LEN;

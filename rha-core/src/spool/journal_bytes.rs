@@ -73,6 +73,17 @@ impl Spool {
         bytes: &[u8],
         opts: AppendOptions,
     ) -> Result<JournalAppend, AppendError> {
+        self.append_journal_shared(Bytes::copy_from_slice(bytes), opts)
+    }
+
+    /// [`append_journal`](Self::append_journal) of bytes the caller already
+    /// holds as [`Bytes`] (a message received from the network): the
+    /// records' payloads are decoded in place, not copied first.
+    pub fn append_journal_shared(
+        &self,
+        bytes: Bytes,
+        opts: AppendOptions,
+    ) -> Result<JournalAppend, AppendError> {
         let records = decode_all(bytes, self.shared.config.max_record_size)?;
         let group: Vec<(u64, &crate::journal::Op)> =
             records.iter().map(|r| (r.timestamp_ns, &r.op)).collect();
@@ -93,14 +104,14 @@ impl Spool {
 
 /// Every record of `bytes`, checked to be a complete journal whose
 /// records are numbered consecutively.
-fn decode_all(bytes: &[u8], max_record_size: usize) -> Result<Vec<Record>, AppendError> {
+fn decode_all(bytes: Bytes, max_record_size: usize) -> Result<Vec<Record>, AppendError> {
     let header = bytes.len() >= STREAM_MAGIC.len() && bytes[..STREAM_MAGIC.len()] == STREAM_MAGIC;
     let mut dec = Decoder::new(
         DecoderConfig::default()
             .stream_header(header)
             .max_record_size(max_record_size),
     );
-    dec.feed_bytes(Bytes::copy_from_slice(bytes));
+    dec.feed_bytes(bytes);
     let mut records = Vec::new();
     while let Some(rec) = dec.next_record().map_err(AppendError::Journal)? {
         records.push(rec);

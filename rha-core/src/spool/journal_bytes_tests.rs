@@ -247,3 +247,26 @@ proptest! {
         );
     }
 }
+
+#[test]
+fn shared_bytes_append_as_borrowed_bytes_do() {
+    let recs = records(1, &[10, 5000, 0, 70]);
+    let bytes = journal(&recs, false, Compression::None);
+    let (a, b) = (open(), open());
+    let x = a
+        .append_journal(&bytes, AppendOptions::default())
+        .expect("borrowed");
+    let y = b
+        .append_journal_shared(Bytes::from(bytes.clone()), AppendOptions::default())
+        .expect("shared");
+    assert_eq!((x.records, x.first_seq), (y.records, y.first_seq));
+    assert_eq!(read_all(&a), recs);
+    assert_eq!(read_all(&b), recs);
+    // Torn bytes are refused, nothing appended.
+    let torn = Bytes::from(bytes[..bytes.len() - 1].to_vec());
+    let c = open();
+    assert!(c
+        .append_journal_shared(torn, AppendOptions::default())
+        .is_err());
+    assert_eq!(c.usage().next_seq, 1);
+}
