@@ -2,7 +2,7 @@
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
-use std::os::fd::{AsFd, AsRawFd};
+use std::os::fd::AsFd;
 use std::os::unix::net::UnixStream;
 use std::time::{Duration, Instant};
 
@@ -73,26 +73,7 @@ pub(crate) fn would_block(e: &io::Error) -> bool {
 /// Waits at most `timeout` until `fd` is readable (or, with `write`,
 /// writable); `Ok(false)` when the time ran out.
 pub(crate) fn wait_for(fd: &impl AsFd, write: bool, timeout: Duration) -> io::Result<bool> {
-    let mut pfd = libc::pollfd {
-        fd: fd.as_fd().as_raw_fd(),
-        events: if write { libc::POLLOUT } else { libc::POLLIN },
-        revents: 0,
-    };
-    let ms = libc::c_int::try_from(timeout.as_millis()).unwrap_or(libc::c_int::MAX);
-    // Round up: a wait of 0.4 ms must not become a busy loop of 0 ms polls.
-    let ms = if ms == 0 && !timeout.is_zero() { 1 } else { ms };
-    // SAFETY: `pfd` is a valid pollfd for the duration of the call and the
-    // count is 1; the descriptor is borrowed from a live stream.
-    let n = unsafe { libc::poll(&mut pfd, 1, ms) };
-    if n < 0 {
-        let e = io::Error::last_os_error();
-        return if e.kind() == io::ErrorKind::Interrupted {
-            Ok(false)
-        } else {
-            Err(e)
-        };
-    }
-    Ok(n > 0)
+    crate::transport::wait_ready(fd, write, Some(timeout))
 }
 
 /// Writes all of `buf` to a non-blocking link and flushes it, failing

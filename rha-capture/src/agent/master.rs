@@ -2,7 +2,7 @@
 //! within the replica's window, and reclaims them once stored.
 
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -14,7 +14,7 @@ use rha_core::journal::{Compression, JournalWriter, WriterConfig};
 use rha_core::session::{
     AckKind, Control, Event, NodeId, Point, Reason, Role, ScenarioId, SessionConfig, SessionError,
 };
-use rha_core::spool::{ReadError, Spool, SpoolConfig, SpoolMode, SpoolReader};
+use rha_core::spool::{ReadError, Spool, SpoolConfig, SpoolReader};
 use rha_core::storage::DirStorage;
 
 use super::conn::{Clock, Conn, SessionEnd};
@@ -442,25 +442,13 @@ impl Runner {
             let mut st = self.shared.status.lock();
             st.last_seq = usage.durable_next_seq.saturating_sub(1);
             st.lag_records = st.last_seq.saturating_sub(st.acked_stored);
-            st.lag_bytes = usage.used_bytes;
-            st.spool_used_bytes = usage.used_bytes;
-            st.spool_capacity_bytes = usage.capacity_bytes;
-            let (mode, at) = match usage.mode {
-                SpoolMode::Normal => ("normal", None),
-                SpoolMode::Stopped { at_seq } => ("stopped", Some(at_seq)),
-                SpoolMode::Degraded { at_seq } => ("degraded", Some(at_seq)),
-            };
-            if st.overflow_at_seq.is_none() && at.is_some() {
+            if st.set_spool(&usage) {
                 tracing::warn!(
-                    mode,
-                    at_seq = at,
+                    mode = st.spool_mode,
+                    at_seq = st.overflow_at_seq,
                     "the spool overflowed: the replica will need a resynchronisation"
                 );
             }
-            st.spool_mode = mode.to_owned();
-            st.overflow_at_seq = at;
-            st.dirty_ranges = usage.dirty_ranges as u64;
-            st.resync_needed = at.is_some();
             st.lag_seconds = match pump.and_then(|p| p.oldest_unacked()) {
                 Some(ts) if st.lag_records > 0 => age_seconds(ts),
                 _ => 0.0,
@@ -471,11 +459,8 @@ impl Runner {
 
     /// Writes the status file.
     fn report(&self) {
-        let mut st = self.shared.status.lock().clone();
-        st.stamp();
-        if let Err(e) = st.write(&self.config.state_dir) {
-            tracing::warn!(%e, "cannot write the status file");
-        }
+        let st = self.shared.status.lock().clone();
+        st.publish(&self.config.state_dir);
     }
 }
 
@@ -637,9 +622,4 @@ impl Pump {
             .map(|&(_, ts)| ts)
             .or_else(|| self.held.as_ref().map(|b| b.oldest_ts))
     }
-}
-
-/// The spool directory of a master agent whose state directory is `dir`.
-pub fn master_spool_dir(dir: &Path) -> PathBuf {
-    dir.join(MASTER_SPOOL_DIR)
 }

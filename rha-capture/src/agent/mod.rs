@@ -46,13 +46,11 @@ pub use conn::SessionEnd;
 pub use error::AgentError;
 pub use inbox::{take_inbox, InboxError, INBOX_SUFFIX};
 pub use link::Link;
-pub use master::{
-    master_spool_dir, Connector, MasterAgent, MasterConfig, StatusProbe, MASTER_SPOOL_DIR,
-};
+pub use master::{Connector, MasterAgent, MasterConfig, StatusProbe, MASTER_SPOOL_DIR};
 pub use replica::{
     ReplicaAgent, ReplicaConfig, StopHandle, REPLICA_AGENT_DIR, REPLICA_INCOMING_DIR,
 };
-pub use state::{parse_scenario, scenario_hex, AgentState, STATE_FILE};
+pub use state::{scenario_hex, AgentState, STATE_FILE};
 pub use status::{AgentStatus, LinkState, STATUS_FILE};
 pub use tls::{node_id, scenario_id, tls_connector, ReplicaServer};
 

@@ -418,25 +418,19 @@ impl ReplicaAgent {
 
     fn update_status(&self) {
         let usage = self.spool.usage();
-        let mut st = {
+        let st = {
             let mut st = self.shared.status.lock();
             st.last_seq = usage.durable_next_seq.saturating_sub(1);
             st.acked_applied = self.shared.applied.load(Ordering::SeqCst);
             st.lag_records = st.last_seq.saturating_sub(st.acked_applied);
-            st.lag_bytes = usage.used_bytes;
-            st.spool_used_bytes = usage.used_bytes;
-            st.spool_capacity_bytes = usage.capacity_bytes;
+            st.set_spool(&usage);
             st.paused = self.shared.paused.load(Ordering::SeqCst);
-            st.spool_mode = "normal".to_owned();
             if st.lag_records == 0 {
                 st.lag_seconds = 0.0;
             }
             st.clone()
         };
-        st.stamp();
-        if let Err(e) = st.write(&self.agent_dir) {
-            tracing::warn!(%e, "cannot write the status file");
-        }
+        st.publish(&self.agent_dir);
     }
 
     /// Stops applying (after a last checkpoint) and returns the final

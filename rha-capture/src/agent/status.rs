@@ -3,6 +3,7 @@
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use rha_core::spool::{SpoolMode, SpoolUsage};
 use serde::{Deserialize, Serialize};
 
 use super::error::AgentError;
@@ -86,6 +87,36 @@ impl AgentStatus {
         self.updated_unix_ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    }
+
+    /// Takes the spool's figures from `usage`: used and capacity bytes,
+    /// the bytes waiting, the mode, the overflow point and the dirty
+    /// ranges. Says whether the spool overflowed since the last call.
+    pub(crate) fn set_spool(&mut self, usage: &SpoolUsage) -> bool {
+        let (mode, at) = match usage.mode {
+            SpoolMode::Normal => ("normal", None),
+            SpoolMode::Stopped { at_seq } => ("stopped", Some(at_seq)),
+            SpoolMode::Degraded { at_seq } => ("degraded", Some(at_seq)),
+        };
+        let newly = self.overflow_at_seq.is_none() && at.is_some();
+        self.lag_bytes = usage.used_bytes;
+        self.spool_used_bytes = usage.used_bytes;
+        self.spool_capacity_bytes = usage.capacity_bytes;
+        mode.clone_into(&mut self.spool_mode);
+        self.overflow_at_seq = at;
+        self.dirty_ranges = usage.dirty_ranges as u64;
+        self.resync_needed = at.is_some();
+        newly
+    }
+
+    /// Writes a stamped copy to the status file in `dir`, logging (not
+    /// failing) if it cannot.
+    pub(crate) fn publish(&self, dir: &Path) {
+        let mut st = self.clone();
+        st.stamp();
+        if let Err(e) = st.write(dir) {
+            tracing::warn!(%e, "cannot write the status file");
+        }
     }
 
     /// Reads the status an agent last wrote in its state directory `dir`.

@@ -7,8 +7,6 @@ use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
 use std::sync::Arc;
 use std::time::Duration;
 
-use rustix::event::{poll, PollFd, PollFlags, Timespec};
-
 use super::error::TransportError;
 use super::fingerprint::Fingerprint;
 use super::identity::Identity;
@@ -95,15 +93,8 @@ impl Listener {
             addr: self.local.to_string(),
             source,
         };
-        let timeout = wait.map(|w| Timespec {
-            tv_sec: w.as_secs().try_into().unwrap_or(i64::MAX),
-            tv_nsec: w.subsec_nanos().into(),
-        });
-        let mut fds = [PollFd::new(&self.tcp, PollFlags::IN)];
-        match poll(&mut fds, timeout.as_ref()) {
-            Ok(0) | Err(rustix::io::Errno::INTR) => return Ok(None),
-            Ok(_) => {}
-            Err(e) => return Err(failed(e.into())),
+        if !super::wait_ready(&self.tcp, false, wait).map_err(failed)? {
+            return Ok(None);
         }
         let (sock, peer) = match self.tcp.accept() {
             Ok(pair) => pair,

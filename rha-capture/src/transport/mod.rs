@@ -49,6 +49,9 @@ mod listener;
 mod stream;
 mod tls;
 mod verify;
+mod wait;
+
+pub(crate) use wait::wait_ready;
 
 pub use backoff::Backoff;
 pub use error::{Phase, TransportError};
