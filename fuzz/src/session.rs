@@ -74,7 +74,9 @@ pub fn session_messages(data: &[u8]) {
 /// Input: a control byte (bit 0: this side is the replica; bits 1..: the
 /// chunk size), then steps of (kind, length, bytes): bytes from the peer,
 /// time passing, or this side's own requests (send journal, ack, grant,
-/// control). Checks: no panic; the output and the events stay bounded;
+/// control, sync messages; a master can sync when bit 1 is set). Checks:
+/// no panic; the output and the events stay bounded; sync messages reach
+/// only the role they are for;
 /// after a close, nothing more is accepted or sent but the close; a
 /// replica only reports journal records in order, never beyond its window;
 /// a master never sends more than the window it was granted.
@@ -82,7 +84,8 @@ pub fn session_peer(data: &[u8]) {
     use bytes::Bytes;
     use rha_core::ha::{Generations, Instant};
     use rha_core::session::{
-        AckKind, Event, Point, Reason, Role, Session, SessionConfig, MAX_WINDOW,
+        AckKind, Event, Point, Reason, Role, Session, SessionConfig, SyncReply, SyncRequest,
+        MAX_WINDOW,
     };
 
     let Some((&control, mut steps)) = data.split_first() else {
@@ -104,6 +107,8 @@ pub fn session_peer(data: &[u8]) {
     config.applied = Point { epoch: 3, seq: 8 };
     config.window = 4096;
     config.max_body = 1 << 16;
+    config.can_sync = control & 2 != 0;
+    config.first_held = u64::from(control >> 4);
     let mut s = Session::new(config, Instant::from_nanos(0));
     let mut now = 0u64;
     let mut last_seq = None::<u64>;
@@ -114,7 +119,7 @@ pub fn session_peer(data: &[u8]) {
         let n = usize::from(*len).min(rest.len());
         let (arg, tail) = rest.split_at(n);
         steps = tail;
-        match kind % 6 {
+        match kind % 7 {
             0 | 1 => {
                 for c in arg.chunks(chunk) {
                     s.receive(c, Instant::from_nanos(now));
@@ -147,10 +152,26 @@ pub fn session_peer(data: &[u8]) {
                 };
                 let _ = s.ack(kind, Point { epoch: 3, seq });
             }
-            _ => {
+            5 => {
                 let bytes = u64::from(*len) << 4;
                 if s.grant(bytes).is_ok() {
                     granted = granted.saturating_add(bytes).min(MAX_WINDOW);
+                }
+            }
+            _ => {
+                let sent = match role {
+                    Role::Master => s.send_sync(SyncRequest::Records {
+                        id: u64::from(*len),
+                        frames: Bytes::copy_from_slice(arg),
+                    }),
+                    Role::Replica => s.send_sync_reply(SyncReply::Tree {
+                        id: u64::from(*len),
+                        last: arg.is_empty(),
+                        chunk: Bytes::copy_from_slice(arg),
+                    }),
+                };
+                if sent.is_ok() {
+                    assert!(s.is_connected(), "a sync message sent while not connected");
                 }
             }
         }
@@ -184,6 +205,8 @@ pub fn session_peer(data: &[u8]) {
                         "{received} bytes received with {granted} granted"
                     );
                 }
+                Event::Sync(_) => assert_eq!(role, Role::Replica),
+                Event::SyncReply(_) => assert_eq!(role, Role::Master),
                 Event::Closed { reason, text, .. } => {
                     closed = true;
                     if reason == Reason::Protocol {
@@ -203,7 +226,11 @@ pub fn session_peer(data: &[u8]) {
 pub(crate) mod seeds {
     use bytes::Bytes;
     use rha_core::ha::Generations;
-    use rha_core::session::{AckKind, Control, Hello, Message, Point, Reason, Role, PREFACE};
+    use rha_core::journal::RelPath;
+    use rha_core::session::{
+        AckKind, Control, Hello, Message, Point, Reason, Role, SyncMode, SyncReply, SyncRequest,
+        PREFACE,
+    };
 
     /// (name, input) pairs: a chunk byte, then a stream.
     pub(crate) fn seeds() -> Vec<(String, Vec<u8>)> {
@@ -234,6 +261,7 @@ pub(crate) mod seeds {
                     Message::Welcome {
                         version: 1,
                         resume_after: Point { epoch: 1, seq: 10 },
+                        sync: false,
                     },
                     Message::Journal {
                         epoch: 1,
@@ -246,6 +274,64 @@ pub(crate) mod seeds {
                         at: Point { epoch: 1, seq: 12 },
                     },
                     Message::Window { bytes: 4096 },
+                ],
+            ),
+            (
+                "sync",
+                vec![
+                    Message::Welcome {
+                        version: 1,
+                        resume_after: Point { epoch: 1, seq: 10 },
+                        sync: true,
+                    },
+                    Message::Sync(SyncRequest::Begin {
+                        id: 1,
+                        mode: SyncMode::Block,
+                        ignore_same: false,
+                        block_size: 65536,
+                    }),
+                    Message::SyncReply(SyncReply::Tree {
+                        id: 1,
+                        last: true,
+                        chunk: Bytes::from_static(b"tree"),
+                    }),
+                    Message::Sync(SyncRequest::Blocks {
+                        id: 1,
+                        file: 1,
+                        path: RelPath::new("a/b").unwrap_or_else(|_| unreachable!()),
+                    }),
+                    Message::SyncReply(SyncReply::Blocks {
+                        id: 1,
+                        file: 1,
+                        last: true,
+                        hashes: Bytes::from(vec![1u8; 32]),
+                    }),
+                    Message::Sync(SyncRequest::Records {
+                        id: 1,
+                        frames: Bytes::from_static(b"frames"),
+                    }),
+                    Message::Sync(SyncRequest::Check {
+                        id: 1,
+                        path: RelPath::new("a/b").unwrap_or_else(|_| unreachable!()),
+                        len: 9,
+                        hash: [4; 32],
+                    }),
+                    Message::SyncReply(SyncReply::Mismatch {
+                        id: 1,
+                        path: RelPath::new("a/b").unwrap_or_else(|_| unreachable!()),
+                    }),
+                    Message::SyncReply(SyncReply::Progress {
+                        id: 1,
+                        records: 1,
+                        bytes: 9,
+                    }),
+                    Message::Sync(SyncRequest::End {
+                        id: 1,
+                        replay_to: 10,
+                        entries: 1,
+                        bytes: 9,
+                    }),
+                    Message::SyncReply(SyncReply::Done { id: 1 }),
                 ],
             ),
             (
@@ -330,6 +416,7 @@ pub(crate) mod seeds {
                 Message::Welcome {
                     version: 1,
                     resume_after: Point { epoch: 3, seq: 10 },
+                    sync: false,
                 },
                 Message::Journal {
                     epoch: 3,
@@ -357,9 +444,41 @@ pub(crate) mod seeds {
             b
         });
         master.extend_from_slice(&[2, 200]); // silence: timeout
+                                             // This side a replica that the master syncs first.
+        let mut syncing = vec![1 | (6 << 1)];
+        peer_bytes(
+            &mut syncing,
+            &encode(&[
+                hello(Role::Master, 20),
+                Message::Welcome {
+                    version: 1,
+                    resume_after: Point { epoch: 3, seq: 20 },
+                    sync: true,
+                },
+                Message::Sync(SyncRequest::Begin {
+                    id: 2,
+                    mode: SyncMode::File,
+                    ignore_same: true,
+                    block_size: 65536,
+                }),
+                Message::Journal {
+                    epoch: 3,
+                    first: 21,
+                    last: 21,
+                    frames: Bytes::from_static(b"frames"),
+                },
+                Message::Sync(SyncRequest::End {
+                    id: 2,
+                    replay_to: 21,
+                    entries: 0,
+                    bytes: 0,
+                }),
+            ]),
+        );
         vec![
             ("replica-connected".into(), replica),
             ("master-connected".into(), master),
+            ("replica-syncing".into(), syncing),
         ]
     }
 }

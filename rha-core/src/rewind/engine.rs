@@ -804,17 +804,25 @@ impl<T: Target, S: Storage> Replica<T, S> {
     }
 }
 
-/// Whether `op`'s effect is already visible, for operations that cannot be
-/// repeated blindly.
+/// Whether `op`'s effect is already visible, or a later record already
+/// undid what it would act on, for a record in replay: one that may have
+/// been applied before a crash, or that a sync's copy may already include.
+/// A change to a path that is gone (a write, a resize, attributes, a rename
+/// away from it, a link to it) was followed by the record that removed or
+/// renamed it: skipping it leaves the same end state.
 fn already_done<T: Target>(op: &Op, t: &mut T) -> io::Result<bool> {
     Ok(match op {
         Op::Create { path, .. } | Op::Mkdir { path, .. } | Op::Symlink { path, .. } => {
             t.stat(path)?.is_some()
         }
-        Op::HardLink { link, .. } => t.stat(link)?.is_some(),
+        Op::HardLink { existing, link } => t.stat(link)?.is_some() || t.stat(existing)?.is_none(),
         Op::Delete { path } | Op::Rmdir { path } => t.stat(path)?.is_none(),
-        Op::Rename { from, to } => t.stat(from)?.is_none() && t.stat(to)?.is_some(),
-        Op::RemoveXattr { path, name } => t.xattr(path, name)?.is_none(),
+        Op::Rename { from, .. } => t.stat(from)?.is_none(),
+        Op::RemoveXattr { path, name } => t.stat(path)?.is_none() || t.xattr(path, name)?.is_none(),
+        Op::Write { path, .. }
+        | Op::SetLen { path, .. }
+        | Op::SetAttr { path, .. }
+        | Op::SetXattr { path, .. } => t.stat(path)?.is_none(),
         _ => false,
     })
 }

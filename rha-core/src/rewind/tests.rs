@@ -797,6 +797,81 @@ fn rewind_resume_without_log_replays_the_window_only() {
     ));
 }
 
+/// In replay, a change to a path a later record removed or renamed away is
+/// skipped: replaying a window over the tree as it stands after the window
+/// (what a sync's copy holds) leaves that tree as it is.
+#[test]
+fn replay_skips_changes_to_paths_a_later_record_removed() {
+    let p = |s: &str| RelPath::new(s.to_owned()).unwrap();
+    let recs = [
+        Op::Create {
+            path: p("a"),
+            mode: 0o644,
+        },
+        Op::Write {
+            path: p("a"),
+            offset: 0,
+            data: "early".into(),
+        },
+        Op::SetLen {
+            path: p("a"),
+            len: 3,
+        },
+        Op::Rename {
+            from: p("a"),
+            to: p("b"),
+        },
+        Op::Write {
+            path: p("b"),
+            offset: 3,
+            data: "XY".into(),
+        },
+        Op::HardLink {
+            existing: p("b"),
+            link: p("c"),
+        },
+        Op::Delete { path: p("c") },
+        Op::Rename {
+            from: p("b"),
+            to: p("d"),
+        },
+        Op::Delete { path: p("d") },
+    ]
+    .into_iter()
+    .enumerate()
+    .map(|(i, op)| Record {
+        seq: i as u64 + 1,
+        timestamp_ns: 0,
+        op,
+    })
+    .collect::<Vec<_>>();
+    let mut end = Replica::<ModelTree>::without_rewind(ModelTree::new());
+    end.apply(Record {
+        seq: 1,
+        timestamp_ns: 0,
+        op: Op::Create {
+            path: p("kept"),
+            mode: 0o644,
+        },
+    })
+    .unwrap();
+    for r in &recs {
+        end.apply(Record {
+            seq: r.seq + 1,
+            ..r.clone()
+        })
+        .unwrap();
+    }
+    let after = end.into_target();
+    let mut again = Replica::<ModelTree>::without_rewind(after.clone());
+    again.resume_at(None, recs.len() as u64);
+    for r in &recs {
+        again.apply(r.clone()).unwrap();
+    }
+    assert_eq!(again.current_point(), Some(recs.len() as u64));
+    assert_eq!(again.into_target(), after);
+}
+
 /// The 20 records after the setup of the crash tests' batched journal take
 /// three log syncs (the rename over an existing name is a batch of its
 /// own, between the records before and after it), and one more closes the

@@ -6,9 +6,16 @@ use super::error::MessageError;
 use super::message::{
     type_name, AckKind, Control, Hello, Message, Point, Reason, Role, CONTROL_BOOKMARK,
     CONTROL_PAUSE, CONTROL_RESUME, DEFAULT_MAX_BODY, HEADER_LEN, MAX_TEXT, MIN_PEER_BODY, PREFACE,
-    T_ACK, T_CLOSE, T_CONTROL, T_HEARTBEAT, T_HELLO, T_JOURNAL, T_WELCOME, T_WINDOW,
+    T_ACK, T_CLOSE, T_CONTROL, T_HEARTBEAT, T_HELLO, T_JOURNAL, T_SYNC, T_SYNC_REPLY, T_WELCOME,
+    T_WINDOW, WELCOME_SYNC,
+};
+use super::sync::{
+    SyncMode, SyncReply, SyncRequest, BLOCK_HASH_LEN, FILE_HASH_LEN, MAX_SYNC_BLOCK,
+    MIN_SYNC_BLOCK, REPLY_BLOCKS, REPLY_DONE, REPLY_MISMATCH, REPLY_PROGRESS, REPLY_TREE,
+    SYNC_BEGIN, SYNC_BLOCKS, SYNC_CHECK, SYNC_END, SYNC_RECORDS,
 };
 use crate::ha::Generations;
+use crate::journal::{RelPath, MAX_PATH_LEN};
 
 /// Decodes the messages of one direction of a session, fed in chunks of
 /// any size. Every allocation is bounded by the largest body accepted
@@ -180,6 +187,24 @@ impl Body {
         let bytes = self.0.split_to(n);
         String::from_utf8(bytes.to_vec()).map_err(|_| "text that is not UTF-8")
     }
+    fn flag(&mut self, what: &'static str) -> Result<bool, &'static str> {
+        match self.u8(what)? {
+            0 => Ok(false),
+            1 => Ok(true),
+            _ => Err("a flag that is neither 0 nor 1"),
+        }
+    }
+    fn path(&mut self, what: &'static str) -> Result<RelPath, &'static str> {
+        let n = usize::from(self.u16(what)?);
+        if n > MAX_PATH_LEN {
+            return Err("a path longer than 4096 bytes");
+        }
+        self.need(n, what)?;
+        RelPath::new(self.0.split_to(n)).map_err(|_| "a path that is not a valid relative path")
+    }
+    fn rest(&mut self) -> Bytes {
+        std::mem::take(&mut self.0)
+    }
     fn end(&self) -> Result<(), &'static str> {
         if self.0.has_remaining() {
             Err("bytes after the end of the body")
@@ -231,6 +256,11 @@ fn decode_body(kind: u8, body: Bytes) -> Result<Message, &'static str> {
         T_WELCOME => Message::Welcome {
             version: b.u16("a short version")?,
             resume_after: b.point("a short resume point")?,
+            sync: match b.u8("missing welcome flags")? {
+                0 => false,
+                WELCOME_SYNC => true,
+                _ => return Err("unknown welcome flags"),
+            },
         },
         T_CLOSE => Message::Close {
             reason: Reason::from_code(b.u16("a short reason")?),
@@ -281,8 +311,103 @@ fn decode_body(kind: u8, body: Bytes) -> Result<Message, &'static str> {
             },
             _ => return Err("an unknown control code"),
         }),
+        T_SYNC => Message::Sync(sync_request(&mut b)?),
+        T_SYNC_REPLY => Message::SyncReply(sync_reply(&mut b)?),
         _ => return Err("an unknown type"),
     };
     b.end()?;
     Ok(message)
+}
+
+fn sync_request(b: &mut Body) -> Result<SyncRequest, &'static str> {
+    let op = b.u8("a missing sync operation")?;
+    let id = b.u64("a short sync id")?;
+    Ok(match op {
+        SYNC_BEGIN => {
+            let mode =
+                SyncMode::from_code(b.u8("a missing sync mode")?).ok_or("an unknown sync mode")?;
+            let ignore_same = b.flag("a missing ignore-same flag")?;
+            let block_size = b.u32("a short block size")?;
+            if !block_size.is_power_of_two()
+                || !(MIN_SYNC_BLOCK..=MAX_SYNC_BLOCK).contains(&block_size)
+            {
+                return Err("a block size that is not a power of two from 4 KiB to 16 MiB");
+            }
+            SyncRequest::Begin {
+                id,
+                mode,
+                ignore_same,
+                block_size,
+            }
+        }
+        SYNC_RECORDS => {
+            let frames = b.rest();
+            if frames.is_empty() {
+                return Err("no journal frames");
+            }
+            SyncRequest::Records { id, frames }
+        }
+        SYNC_BLOCKS => SyncRequest::Blocks {
+            id,
+            file: b.u64("a short file number")?,
+            path: b.path("a short path")?,
+        },
+        SYNC_CHECK => {
+            let path = b.path("a short path")?;
+            let len = b.u64("a short length")?;
+            b.need(FILE_HASH_LEN, "a short hash")?;
+            let mut hash = [0u8; FILE_HASH_LEN];
+            b.0.copy_to_slice(&mut hash);
+            SyncRequest::Check {
+                id,
+                path,
+                len,
+                hash,
+            }
+        }
+        SYNC_END => SyncRequest::End {
+            id,
+            replay_to: b.u64("a short replay point")?,
+            entries: b.u64("a short entry count")?,
+            bytes: b.u64("a short byte count")?,
+        },
+        _ => return Err("an unknown sync operation"),
+    })
+}
+
+fn sync_reply(b: &mut Body) -> Result<SyncReply, &'static str> {
+    let op = b.u8("a missing sync reply")?;
+    let id = b.u64("a short sync id")?;
+    Ok(match op {
+        REPLY_TREE => SyncReply::Tree {
+            id,
+            last: b.flag("a missing last-piece flag")?,
+            chunk: b.rest(),
+        },
+        REPLY_BLOCKS => {
+            let file = b.u64("a short file number")?;
+            let last = b.flag("a missing last-piece flag")?;
+            let hashes = b.rest();
+            if hashes.len() % BLOCK_HASH_LEN != 0 {
+                return Err("block hashes that are not 16 bytes each");
+            }
+            SyncReply::Blocks {
+                id,
+                file,
+                last,
+                hashes,
+            }
+        }
+        REPLY_MISMATCH => SyncReply::Mismatch {
+            id,
+            path: b.path("a short path")?,
+        },
+        REPLY_PROGRESS => SyncReply::Progress {
+            id,
+            records: b.u64("a short record count")?,
+            bytes: b.u64("a short byte count")?,
+        },
+        REPLY_DONE => SyncReply::Done { id },
+        _ => return Err("an unknown sync reply"),
+    })
 }

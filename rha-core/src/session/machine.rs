@@ -9,8 +9,9 @@ use bytes::Bytes;
 use super::decode::MessageDecoder;
 use super::message::{
     AckKind, Control, Hello, Message, NodeId, Point, Reason, Role, ScenarioId, DEFAULT_MAX_BODY,
-    PREFACE, VERSION_MAX, VERSION_MIN,
+    HEADER_LEN, PREFACE, VERSION_MAX, VERSION_MIN,
 };
+use super::sync::{SyncReply, SyncRequest};
 use crate::ha::{Generations, Instant};
 
 /// Settings of one side of a session.
@@ -43,6 +44,17 @@ pub struct SessionConfig {
     pub max_body: usize,
     /// A name for the peer's logs.
     pub name: String,
+    /// A master: it can synchronise a replica over the session (it has a
+    /// tree to sync from). A replica that needs a sync then gets one;
+    /// otherwise the journal follows where it can and
+    /// [`Event::Connected`] says a sync was needed.
+    pub can_sync: bool,
+    /// A master: the first record it still holds (records before it were
+    /// reclaimed); a replica that stored less needs a sync. 0 or 1: all.
+    pub first_held: u64,
+    /// A master: the replica needs a sync whatever its points say (the
+    /// master's spool overflowed and changes were not journaled).
+    pub resync: bool,
 }
 
 impl SessionConfig {
@@ -61,6 +73,9 @@ impl SessionConfig {
             window: 8 << 20,
             max_body: DEFAULT_MAX_BODY,
             name: String::new(),
+            can_sync: false,
+            first_held: 0,
+            resync: false,
         }
     }
 }
@@ -79,9 +94,14 @@ pub enum Event {
         /// point, or the start of the master's epoch).
         resume_after: Point,
         /// The replica's data must be synchronised before the journal can
-        /// follow: it is empty, older than the master's generation, or of
-        /// another epoch.
+        /// follow: it is empty, older than the master's generation, of
+        /// another epoch, behind what the master holds, or the master asked
+        /// for a resync.
         sync_needed: bool,
+        /// A sync over this session comes first (the master can sync): the
+        /// journal continues after `resume_after` meanwhile, and the
+        /// replica applies it once the sync is done.
+        sync: bool,
     },
     /// A replica received journal frames for records `first..=last`, the
     /// next in order.
@@ -105,6 +125,10 @@ pub enum Event {
     },
     /// A replica received a control request.
     Control(Control),
+    /// A replica received a sync message.
+    Sync(SyncRequest),
+    /// A master received a sync reply.
+    SyncReply(SyncReply),
     /// Nothing was heard from the peer within the timeout.
     Silent,
     /// The session ended.
@@ -420,14 +444,7 @@ impl Session {
     /// of this side's and the peer's body limits, less the message's own
     /// fields.
     pub fn max_journal_frames(&self) -> usize {
-        let peer = self
-            .peer
-            .as_ref()
-            .map_or(usize::MAX, |p| p.max_body as usize);
-        self.config
-            .max_body
-            .min(peer)
-            .saturating_sub(JOURNAL_FIELDS)
+        self.max_body().saturating_sub(JOURNAL_FIELDS)
     }
 
     /// A replica: grants the master `bytes` more bytes of frames (after
@@ -470,6 +487,46 @@ impl Session {
         }
         self.send(&Message::Ack { kind, at });
         Ok(())
+    }
+
+    /// A master: sends a sync message. Its body must fit the lower of the
+    /// two sides' limits ([`max_body`](Self::max_body)).
+    pub fn send_sync(&mut self, request: SyncRequest) -> Result<(), SessionError> {
+        self.connected_as(Role::Master)?;
+        self.send_sized(&Message::Sync(request))
+    }
+
+    /// A replica: sends a sync reply (within [`max_body`](Self::max_body)).
+    pub fn send_sync_reply(&mut self, reply: SyncReply) -> Result<(), SessionError> {
+        self.connected_as(Role::Replica)?;
+        self.send_sized(&Message::SyncReply(reply))
+    }
+
+    /// The largest message body both sides accept.
+    pub fn max_body(&self) -> usize {
+        let peer = self
+            .peer
+            .as_ref()
+            .map_or(usize::MAX, |p| p.max_body as usize);
+        self.config.max_body.min(peer)
+    }
+
+    /// Queues `m` unless its body exceeds [`max_body`](Self::max_body).
+    fn send_sized(&mut self, m: &Message) -> Result<(), SessionError> {
+        let start = self.out.len();
+        m.encode(&mut self.out);
+        let body = self.out.len() - start - HEADER_LEN;
+        let max = self.max_body();
+        if body > max {
+            self.out.truncate(start);
+            return Err(SessionError::TooLarge { needed: body, max });
+        }
+        Ok(())
+    }
+
+    /// Bytes queued and not yet taken by [`take_output`](Self::take_output).
+    pub fn pending_output(&self) -> usize {
+        self.out.len()
     }
 
     /// A master: sends a control request (pause, resume, bookmark).
@@ -523,9 +580,10 @@ impl Session {
                 Message::Welcome {
                     version,
                     resume_after,
+                    sync,
                 },
             ) if self.config.role == Role::Replica && self.peer.is_some() => {
-                self.on_welcome(version, resume_after)
+                self.on_welcome(version, resume_after, sync)
             }
             (State::Connected, m) => self.on_connected(m),
             (_, m) => self.protocol(format!("unexpected {} message in the handshake", m.name())),
@@ -583,7 +641,15 @@ impl Session {
             );
         }
         let same_epoch = peer_stored.epoch == own.epoch;
-        let resume_after = if same_epoch {
+        let behind = same_epoch && peer_stored.seq.saturating_add(1) < self.config.first_held;
+        let sync_needed =
+            relation == Relation::SyncNeeded || !same_epoch || behind || self.config.resync;
+        let sync = sync_needed && self.config.can_sync;
+        let resume_after = if sync {
+            // The sync brings the replica to (at least) this master's last
+            // record: the journal follows from there.
+            own
+        } else if same_epoch {
             peer_stored
         } else {
             Point {
@@ -595,17 +661,22 @@ impl Session {
         self.send(&Message::Welcome {
             version: self.version,
             resume_after,
+            sync,
         });
-        self.connect(
-            resume_after,
-            relation == Relation::SyncNeeded || !same_epoch,
-        );
+        self.connect(resume_after, sync_needed, sync);
     }
 
-    fn on_welcome(&mut self, version: u16, resume_after: Point) {
+    fn on_welcome(&mut self, version: u16, resume_after: Point, sync: bool) {
         let own = self.config.stored;
         if version < VERSION_MIN || version > VERSION_MAX {
             return self.protocol(format!("the master chose version {version}, not offered"));
+        }
+        if sync {
+            // The sync replaces what this replica holds: the journal
+            // follows the master's point, whatever this side stored.
+            self.version = version;
+            self.window = self.config.window.min(MAX_WINDOW);
+            return self.connect(resume_after, true, true);
         }
         if resume_after.epoch == own.epoch && resume_after.seq != own.seq {
             return self.protocol(format!(
@@ -627,15 +698,22 @@ impl Session {
         let sync_needed = resume_after.epoch != own.epoch
             || relate(master, self.config.generations) == Relation::SyncNeeded;
         self.window = self.config.window.min(MAX_WINDOW);
-        self.connect(resume_after, sync_needed);
+        self.connect(resume_after, sync_needed, false);
     }
 
-    fn connect(&mut self, resume_after: Point, sync_needed: bool) {
+    fn connect(&mut self, resume_after: Point, sync_needed: bool, sync: bool) {
         self.state = State::Connected;
         self.epoch = resume_after.epoch;
         self.last = resume_after.seq;
         self.stored_ack = resume_after;
-        self.applied_ack = if self.config.applied.epoch == resume_after.epoch {
+        self.applied_ack = if sync {
+            // Nothing is applied of the journal this session carries
+            // until the sync is done.
+            Point {
+                epoch: resume_after.epoch,
+                seq: 0,
+            }
+        } else if self.config.applied.epoch == resume_after.epoch {
             Point {
                 epoch: resume_after.epoch,
                 seq: self.config.applied.seq.min(resume_after.seq),
@@ -654,6 +732,7 @@ impl Session {
                 resume_after = resume_after.seq,
                 epoch = resume_after.epoch,
                 sync_needed,
+                sync,
                 "session connected"
             );
             self.events.push_back(Event::Connected {
@@ -661,6 +740,7 @@ impl Session {
                 version: self.version,
                 resume_after,
                 sync_needed,
+                sync,
             });
         }
     }
@@ -705,6 +785,8 @@ impl Session {
                 });
             }
             (Role::Replica, Message::Control(c)) => self.events.push_back(Event::Control(c)),
+            (Role::Replica, Message::Sync(r)) => self.events.push_back(Event::Sync(r)),
+            (Role::Master, Message::SyncReply(r)) => self.events.push_back(Event::SyncReply(r)),
             (Role::Master, Message::Window { bytes }) => {
                 let room = MAX_WINDOW - self.window.min(MAX_WINDOW);
                 if bytes > room {

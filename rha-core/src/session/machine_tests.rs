@@ -299,6 +299,7 @@ fn a_peer_that_breaks_the_protocol_is_closed_with_the_reason() {
     let welcome = Message::Welcome {
         version: 1,
         resume_after: Point { epoch: 7, seq: 40 },
+        sync: false,
     };
     let journal = |first, len| Message::Journal {
         epoch: 7,
@@ -706,4 +707,305 @@ fn a_journal_message_fits_the_lower_of_both_body_limits_and_carries_frames() {
             .starts_with("cannot acknowledge record 3 of epoch 77"),
         "{e}"
     );
+}
+
+fn connected_sync(s: &mut Session) -> (Point, bool, bool) {
+    match events(s).as_slice() {
+        [Event::Connected {
+            resume_after,
+            sync_needed,
+            sync,
+            ..
+        }] => (*resume_after, *sync_needed, *sync),
+        other => panic!("{other:?}"),
+    }
+}
+
+fn syncing_master(stored: u64) -> SessionConfig {
+    let mut c = master(stored);
+    c.can_sync = true;
+    c
+}
+
+#[test]
+fn a_master_that_can_sync_syncs_an_empty_replica_and_the_journal_follows_its_point() {
+    let mut rc = replica(0, 0);
+    rc.generations = Generations::default();
+    rc.stored.epoch = 0;
+    rc.applied.epoch = 0;
+    let (mut m, mut r) = (
+        Session::new(syncing_master(50), at(0)),
+        Session::new(rc, at(0)),
+    );
+    pump(&mut m, &mut r, at(1));
+    let k = Point { epoch: 7, seq: 50 };
+    assert_eq!(connected_sync(&mut m), (k, true, true));
+    assert_eq!(connected_sync(&mut r), (k, true, true));
+    // The journal continues after the master's point while the sync runs.
+    m.send_journal(51, 51, Bytes::from_static(b"x")).unwrap();
+    m.send_sync(SyncRequest::Begin {
+        id: 1,
+        mode: SyncMode::File,
+        ignore_same: true,
+        block_size: 64 << 10,
+    })
+    .unwrap();
+    pump(&mut m, &mut r, at(2));
+    let got = events(&mut r);
+    assert!(
+        matches!(got[0], Event::Journal { first: 51, .. }),
+        "{got:?}"
+    );
+    assert!(
+        matches!(got[1], Event::Sync(SyncRequest::Begin { id: 1, .. })),
+        "{got:?}"
+    );
+    r.send_sync_reply(SyncReply::Done { id: 1 }).unwrap();
+    r.ack(AckKind::Stored, Point { epoch: 7, seq: 51 }).unwrap();
+    pump(&mut m, &mut r, at(3));
+    let got = events(&mut m);
+    assert_eq!(got[0], Event::SyncReply(SyncReply::Done { id: 1 }));
+}
+
+#[test]
+fn a_replica_behind_what_the_master_holds_or_a_forced_resync_gets_a_sync() {
+    // Stored 10, the master reclaimed up to 19: records 11..=19 are gone.
+    let mut mc = syncing_master(50);
+    mc.first_held = 20;
+    let (mut m, mut r) = (
+        Session::new(mc, at(0)),
+        Session::new(replica(10, 10), at(0)),
+    );
+    pump(&mut m, &mut r, at(1));
+    assert_eq!(
+        connected_sync(&mut m),
+        (Point { epoch: 7, seq: 50 }, true, true)
+    );
+    // Just in reach: no sync.
+    let mut mc = syncing_master(50);
+    mc.first_held = 11;
+    let (mut m, mut r) = (
+        Session::new(mc, at(0)),
+        Session::new(replica(10, 10), at(0)),
+    );
+    pump(&mut m, &mut r, at(1));
+    assert_eq!(
+        connected_sync(&mut m),
+        (Point { epoch: 7, seq: 10 }, false, false)
+    );
+    assert_eq!(
+        connected_sync(&mut r),
+        (Point { epoch: 7, seq: 10 }, false, false)
+    );
+    // Forced.
+    let mut mc = syncing_master(50);
+    mc.resync = true;
+    let (mut m, mut r) = (
+        Session::new(mc, at(0)),
+        Session::new(replica(10, 10), at(0)),
+    );
+    pump(&mut m, &mut r, at(1));
+    assert_eq!(
+        connected_sync(&mut r),
+        (Point { epoch: 7, seq: 50 }, true, true)
+    );
+    // A master that cannot sync says a sync is needed, and resumes where
+    // the replica stands (the agent refuses to go on).
+    let mut mc = master(50);
+    mc.first_held = 20;
+    let (mut m, mut r) = (
+        Session::new(mc, at(0)),
+        Session::new(replica(10, 10), at(0)),
+    );
+    pump(&mut m, &mut r, at(1));
+    assert_eq!(
+        connected_sync(&mut m),
+        (Point { epoch: 7, seq: 10 }, true, false)
+    );
+}
+
+#[test]
+fn sync_messages_go_one_way_each() {
+    let (mut m, mut r) = (
+        Session::new(syncing_master(5), at(0)),
+        Session::new(replica(5, 5), at(0)),
+    );
+    pump(&mut m, &mut r, at(1));
+    events(&mut m);
+    events(&mut r);
+    assert_eq!(
+        r.send_sync(SyncRequest::End {
+            id: 1,
+            replay_to: 0,
+            entries: 0,
+            bytes: 0
+        }),
+        Err(SessionError::WrongRole(Role::Master))
+    );
+    assert_eq!(
+        m.send_sync_reply(SyncReply::Done { id: 1 }),
+        Err(SessionError::WrongRole(Role::Replica))
+    );
+    // A replica that sends a master's sync message breaks the protocol.
+    let mut bytes = Vec::new();
+    Message::Sync(SyncRequest::End {
+        id: 1,
+        replay_to: 0,
+        entries: 0,
+        bytes: 0,
+    })
+    .encode(&mut bytes);
+    m.receive(&bytes, at(2));
+    let (reason, text, _) = closed(&mut m);
+    assert_eq!(reason, Reason::Protocol);
+    assert!(
+        text.contains("unexpected sync message to a master"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_sync_message_larger_than_the_peer_accepts_is_not_sent() {
+    let mut mc = syncing_master(5);
+    mc.max_body = 1 << 20;
+    let mut rc = replica(5, 5);
+    rc.max_body = 8192;
+    let (mut m, mut r) = (Session::new(mc, at(0)), Session::new(rc, at(0)));
+    pump(&mut m, &mut r, at(1));
+    let before = m.pending_output();
+    let frames = Bytes::from(vec![1u8; 8192]);
+    assert_eq!(
+        m.send_sync(SyncRequest::Records { id: 1, frames }),
+        Err(SessionError::TooLarge {
+            needed: 8192 + SYNC_RECORDS_FIELDS,
+            max: 8192
+        })
+    );
+    assert_eq!(m.pending_output(), before, "nothing of it is queued");
+    let frames = Bytes::from(vec![1u8; 8192 - SYNC_RECORDS_FIELDS]);
+    m.send_sync(SyncRequest::Records { id: 1, frames }).unwrap();
+}
+
+/// A sync over the session, scripted: both directions as sent.
+fn sync_transcript() -> (Vec<u8>, Vec<u8>) {
+    let mut rc = replica(0, 0);
+    rc.generations = Generations::default();
+    let (mut m, mut r) = (
+        Session::new(syncing_master(3), at(0)),
+        Session::new(rc, at(0)),
+    );
+    let (mut to_replica, mut to_master) = (Vec::new(), Vec::new());
+    let mut step = |m: &mut Session, r: &mut Session, now| {
+        let (x, y) = (m.take_output(), r.take_output());
+        r.receive(&x, at(now));
+        m.receive(&y, at(now));
+        to_replica.extend_from_slice(&x);
+        to_master.extend_from_slice(&y);
+    };
+    step(&mut m, &mut r, 1);
+    step(&mut m, &mut r, 1);
+    let path = crate::journal::RelPath::new("dir/big.img").unwrap();
+    m.send_sync(SyncRequest::Begin {
+        id: 1,
+        mode: SyncMode::Block,
+        ignore_same: false,
+        block_size: 64 << 10,
+    })
+    .unwrap();
+    step(&mut m, &mut r, 2);
+    r.send_sync_reply(SyncReply::Tree {
+        id: 1,
+        last: true,
+        chunk: Bytes::from_static(b"the replica's tree signature"),
+    })
+    .unwrap();
+    step(&mut m, &mut r, 3);
+    m.send_sync(SyncRequest::Blocks {
+        id: 1,
+        file: 1,
+        path: path.clone(),
+    })
+    .unwrap();
+    step(&mut m, &mut r, 4);
+    r.send_sync_reply(SyncReply::Blocks {
+        id: 1,
+        file: 1,
+        last: true,
+        hashes: Bytes::from(vec![0x5a; 2 * BLOCK_HASH_LEN]),
+    })
+    .unwrap();
+    step(&mut m, &mut r, 5);
+    m.send_sync(SyncRequest::Records {
+        id: 1,
+        frames: Bytes::from_static(b"the changed blocks as journal frames"),
+    })
+    .unwrap();
+    m.send_sync(SyncRequest::Check {
+        id: 1,
+        path: path.clone(),
+        len: 131_072,
+        hash: [0x42; FILE_HASH_LEN],
+    })
+    .unwrap();
+    step(&mut m, &mut r, 6);
+    r.send_sync_reply(SyncReply::Mismatch {
+        id: 1,
+        path: path.clone(),
+    })
+    .unwrap();
+    r.send_sync_reply(SyncReply::Progress {
+        id: 1,
+        records: 2,
+        bytes: 65_536,
+    })
+    .unwrap();
+    step(&mut m, &mut r, 7);
+    m.send_sync(SyncRequest::End {
+        id: 1,
+        replay_to: 3,
+        entries: 1,
+        bytes: 196_608,
+    })
+    .unwrap();
+    step(&mut m, &mut r, 8);
+    r.send_sync_reply(SyncReply::Done { id: 1 }).unwrap();
+    step(&mut m, &mut r, 9);
+    m.close(Reason::Done, "synced");
+    step(&mut m, &mut r, 10);
+    (to_replica, to_master)
+}
+
+/// The sync's bytes stay what they are (`RHA_BLESS=1` rewrites them).
+#[test]
+fn version_1_sync_transcripts_stay_the_same() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data");
+    let (to_replica, to_master) = sync_transcript();
+    for (name, fresh, first_sync) in [
+        (
+            "session-v1-sync-master-to-replica.bin",
+            &to_replica,
+            "welcome",
+        ),
+        ("session-v1-sync-replica-to-master.bin", &to_master, "hello"),
+    ] {
+        let file = dir.join(name);
+        if std::env::var_os("RHA_BLESS").is_some() {
+            std::fs::write(&file, fresh).unwrap();
+        }
+        let golden = std::fs::read(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        assert!(
+            golden == *fresh,
+            "{name} changed: the session format is versioned"
+        );
+        let mut d = MessageDecoder::new();
+        d.feed(&golden);
+        let mut kinds = Vec::new();
+        while let Some(m) = d.next_message().unwrap() {
+            kinds.push(m.name());
+        }
+        assert_eq!(d.buffered(), 0);
+        assert!(kinds.contains(&first_sync), "{kinds:?}");
+        let syncs = kinds.iter().filter(|k| k.starts_with("sync")).count();
+        assert!(syncs >= 4, "{kinds:?}");
+    }
 }

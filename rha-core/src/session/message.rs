@@ -2,6 +2,7 @@
 
 use bytes::{BufMut, Bytes};
 
+use super::sync::{SyncReply, SyncRequest};
 use crate::ha::Generations;
 
 /// The connection preface each side sends before its first message.
@@ -202,6 +203,11 @@ pub enum Message {
         version: u16,
         /// The replica's point the master resumes after.
         resume_after: Point,
+        /// A sync comes first ([`Message::Sync`]): the replica's data is
+        /// not at `resume_after` yet. The journal continues after
+        /// `resume_after` meanwhile; the replica stores it and applies it
+        /// once the sync is done.
+        sync: bool,
     },
     /// The session is refused or ends; the sender closes after it.
     Close {
@@ -244,6 +250,10 @@ pub enum Message {
     },
     /// A control request.
     Control(Control),
+    /// A sync message from the master.
+    Sync(SyncRequest),
+    /// A sync message from the replica.
+    SyncReply(SyncReply),
 }
 
 pub(crate) const T_HELLO: u8 = 1;
@@ -254,6 +264,11 @@ pub(crate) const T_ACK: u8 = 5;
 pub(crate) const T_WINDOW: u8 = 6;
 pub(crate) const T_HEARTBEAT: u8 = 7;
 pub(crate) const T_CONTROL: u8 = 8;
+pub(crate) const T_SYNC: u8 = 9;
+pub(crate) const T_SYNC_REPLY: u8 = 10;
+
+/// The welcome's flag: a sync comes first.
+pub(crate) const WELCOME_SYNC: u8 = 1;
 
 pub(crate) const CONTROL_PAUSE: u8 = 1;
 pub(crate) const CONTROL_RESUME: u8 = 2;
@@ -271,6 +286,8 @@ impl Message {
             Message::Window { .. } => T_WINDOW,
             Message::Heartbeat { .. } => T_HEARTBEAT,
             Message::Control(_) => T_CONTROL,
+            Message::Sync(_) => T_SYNC,
+            Message::SyncReply(_) => T_SYNC_REPLY,
         }
     }
 
@@ -285,8 +302,12 @@ impl Message {
         let start = out.len();
         // A journal message's body is known in size: one allocation, not a
         // doubling series of them and their copies.
-        if let Message::Journal { frames, .. } = self {
-            out.reserve(HEADER_LEN + 24 + frames.len());
+        match self {
+            Message::Journal { frames, .. }
+            | Message::Sync(SyncRequest::Records { frames, .. }) => {
+                out.reserve(HEADER_LEN + 24 + frames.len());
+            }
+            _ => {}
         }
         out.extend_from_slice(&[0u8; HEADER_LEN]);
         self.encode_body(out);
@@ -321,9 +342,11 @@ impl Message {
             Message::Welcome {
                 version,
                 resume_after,
+                sync,
             } => {
                 out.put_u16_le(*version);
                 put_point(out, *resume_after);
+                out.put_u8(if *sync { WELCOME_SYNC } else { 0 });
             }
             Message::Close { reason, text } => {
                 out.put_u16_le(reason.code());
@@ -361,6 +384,8 @@ impl Message {
                     put_text(out, name);
                 }
             },
+            Message::Sync(r) => r.encode_body(out),
+            Message::SyncReply(r) => r.encode_body(out),
         }
     }
 }
@@ -376,6 +401,8 @@ pub(crate) fn type_name(code: u8) -> &'static str {
         T_WINDOW => "window",
         T_HEARTBEAT => "heartbeat",
         T_CONTROL => "control",
+        T_SYNC => "sync",
+        T_SYNC_REPLY => "sync_reply",
         _ => "unknown",
     }
 }

@@ -34,7 +34,61 @@ fn every_kind() -> Vec<Message> {
         Message::Welcome {
             version: 1,
             resume_after: Point { epoch: 2, seq: 900 },
+            sync: false,
         },
+        Message::Welcome {
+            version: 1,
+            resume_after: Point { epoch: 2, seq: 900 },
+            sync: true,
+        },
+        Message::Sync(SyncRequest::Begin {
+            id: 4,
+            mode: SyncMode::Block,
+            ignore_same: true,
+            block_size: 64 << 10,
+        }),
+        Message::Sync(SyncRequest::Records {
+            id: 4,
+            frames: Bytes::from_static(b"sync records as journal frames"),
+        }),
+        Message::Sync(SyncRequest::Blocks {
+            id: 4,
+            file: 9,
+            path: crate::journal::RelPath::new("dir/file").unwrap(),
+        }),
+        Message::Sync(SyncRequest::Check {
+            id: 4,
+            path: crate::journal::RelPath::new("dir/file").unwrap(),
+            len: 123,
+            hash: [0xab; FILE_HASH_LEN],
+        }),
+        Message::Sync(SyncRequest::End {
+            id: 4,
+            replay_to: 950,
+            entries: 12,
+            bytes: 1 << 30,
+        }),
+        Message::SyncReply(SyncReply::Tree {
+            id: 4,
+            last: false,
+            chunk: Bytes::from_static(b"signature bytes"),
+        }),
+        Message::SyncReply(SyncReply::Blocks {
+            id: 4,
+            file: 9,
+            last: true,
+            hashes: Bytes::from(vec![7u8; 2 * BLOCK_HASH_LEN]),
+        }),
+        Message::SyncReply(SyncReply::Mismatch {
+            id: 4,
+            path: crate::journal::RelPath::new("dir/file").unwrap(),
+        }),
+        Message::SyncReply(SyncReply::Progress {
+            id: 4,
+            records: 100,
+            bytes: 5000,
+        }),
+        Message::SyncReply(SyncReply::Done { id: 4 }),
         Message::Journal {
             epoch: 2,
             first: 901,
@@ -160,6 +214,27 @@ fn a_huge_claimed_length_is_refused_before_it_is_buffered() {
     );
 }
 
+/// A message of type `kind` with `body`, correctly framed, decoded.
+fn framed(kind: u8, body: &[u8]) -> Result<Vec<Message>, MessageError> {
+    let mut out = PREFACE.to_vec();
+    let mut h = [0u8; HEADER_LEN];
+    h[0..4].copy_from_slice(&(body.len() as u32).to_le_bytes());
+    h[4] = kind;
+    let crc = crate::journal::crc::crc32c_append(crate::journal::crc::crc32c(&h[..8]), body);
+    h[8..12].copy_from_slice(&crc.to_le_bytes());
+    out.extend_from_slice(&h);
+    out.extend_from_slice(body);
+    decode_chunked(&out, &[5])
+}
+
+/// What a malformed message's error says.
+fn malformed(r: Result<Vec<Message>, MessageError>) -> String {
+    match r {
+        Err(MessageError::Malformed { message, what, .. }) => format!("{message}: {what}"),
+        other => panic!("{other:?}"),
+    }
+}
+
 #[test]
 fn damaged_and_malformed_messages_are_named() {
     let good = wire(&[Message::Window { bytes: 5 }]);
@@ -178,17 +253,6 @@ fn damaged_and_malformed_messages_are_named() {
         Err(MessageError::Flags { offset: 8 })
     );
     // Well-framed bodies that are wrong.
-    let framed = |kind: u8, body: &[u8]| {
-        let mut out = PREFACE.to_vec();
-        let mut h = [0u8; HEADER_LEN];
-        h[0..4].copy_from_slice(&(body.len() as u32).to_le_bytes());
-        h[4] = kind;
-        let crc = crate::journal::crc::crc32c_append(crate::journal::crc::crc32c(&h[..8]), body);
-        h[8..12].copy_from_slice(&crc.to_le_bytes());
-        out.extend_from_slice(&h);
-        out.extend_from_slice(body);
-        decode_chunked(&out, &[5])
-    };
     assert_eq!(
         framed(200, b""),
         Err(MessageError::UnknownType {
@@ -196,10 +260,6 @@ fn damaged_and_malformed_messages_are_named() {
             kind: 200
         })
     );
-    let malformed = |r: Result<Vec<Message>, MessageError>| match r {
-        Err(MessageError::Malformed { message, what, .. }) => format!("{message}: {what}"),
-        other => panic!("{other:?}"),
-    };
     assert_eq!(malformed(framed(6, &[1, 2, 3])), "window: a short window");
     assert_eq!(
         malformed(framed(6, &[0; 9])),
@@ -239,10 +299,45 @@ fn arb_point() -> impl Strategy<Value = Point> {
 
 fn arb_message() -> impl Strategy<Value = Message> {
     prop_oneof![
-        (any::<u16>(), arb_point()).prop_map(|(version, resume_after)| Message::Welcome {
-            version,
-            resume_after
+        (any::<u16>(), arb_point(), any::<bool>()).prop_map(|(version, resume_after, sync)| {
+            Message::Welcome {
+                version,
+                resume_after,
+                sync,
+            }
         }),
+        (any::<u64>(), proptest::collection::vec(any::<u8>(), 1..300)).prop_map(|(id, f)| {
+            Message::Sync(SyncRequest::Records {
+                id,
+                frames: f.into(),
+            })
+        }),
+        (any::<u64>(), "[a-z]{1,8}(/[a-z]{1,8}){0,3}", any::<u64>()).prop_map(|(id, p, len)| {
+            Message::Sync(SyncRequest::Check {
+                id,
+                path: crate::journal::RelPath::new(p).unwrap(),
+                len,
+                hash: [3; FILE_HASH_LEN],
+            })
+        }),
+        (any::<u64>(), any::<u64>(), any::<bool>(), 0..20usize).prop_map(|(id, file, last, n)| {
+            Message::SyncReply(SyncReply::Blocks {
+                id,
+                file,
+                last,
+                hashes: vec![5u8; n * BLOCK_HASH_LEN].into(),
+            })
+        }),
+        (
+            any::<u64>(),
+            any::<bool>(),
+            proptest::collection::vec(any::<u8>(), 0..100)
+        )
+            .prop_map(|(id, last, c)| Message::SyncReply(SyncReply::Tree {
+                id,
+                last,
+                chunk: c.into()
+            })),
         (
             any::<u64>(),
             1..u64::MAX / 2,
@@ -302,5 +397,63 @@ proptest! {
                 prop_assert_eq!(&got[..], &messages[..got.len()]);
             }
         }
+    }
+}
+
+#[test]
+fn malformed_sync_messages_are_named() {
+    let id = 4u64.to_le_bytes();
+    let with = |op: u8, rest: &[u8]| {
+        let mut b = vec![op];
+        b.extend_from_slice(&id);
+        b.extend_from_slice(rest);
+        b
+    };
+    let cases: Vec<(u8, Vec<u8>, &str)> = vec![
+        (9, with(9, &[]), "sync: an unknown sync operation"),
+        (
+            9,
+            with(1, &[3, 0, 0, 0, 1, 0]),
+            "sync: an unknown sync mode",
+        ),
+        (
+            9,
+            with(1, &[1, 2, 0, 0, 1, 0]),
+            "sync: a flag that is neither 0 nor 1",
+        ),
+        (
+            9,
+            with(1, &[1, 0, 0, 0x30, 0, 0]),
+            "sync: a block size that is not a power of two from 4 KiB to 16 MiB",
+        ),
+        (9, with(2, &[]), "sync: no journal frames"),
+        (
+            9,
+            with(
+                3,
+                &[0, 0, 0, 0, 0, 0, 0, 0, 5, 0, b'.', b'.', b'/', b'e', b't'],
+            ),
+            "sync: a path that is not a valid relative path",
+        ),
+        (
+            9,
+            with(3, &[0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0x10]),
+            "sync: a path longer than 4096 bytes",
+        ),
+        (
+            10,
+            with(2, &[0, 0, 0, 0, 0, 0, 0, 0, 1, 9]),
+            "sync_reply: block hashes that are not 16 bytes each",
+        ),
+        (
+            10,
+            with(5, &[0]),
+            "sync_reply: bytes after the end of the body",
+        ),
+        (10, with(7, &[]), "sync_reply: an unknown sync reply"),
+    ];
+    for (kind, body, want) in cases {
+        let got = malformed(framed(kind, &body));
+        assert_eq!(got, want);
     }
 }

@@ -100,6 +100,19 @@ impl Spool {
     /// record is numbered `next_seq`, which may not be smaller than the
     /// current next sequence number.
     pub fn reset(&self, next_seq: u64) -> Result<(), ResetError> {
+        self.discard(next_seq, false)
+    }
+
+    /// [`reset`](Self::reset) to any sequence number, also one behind the
+    /// spool's (a replica that follows a new master's journal after a
+    /// sync). The segments are removed, newest first, and the directory
+    /// synced before the new state is saved: a crash in between leaves the
+    /// oldest records or none, never records of both numberings.
+    pub fn restart(&self, next_seq: u64) -> Result<(), ResetError> {
+        self.discard(next_seq, true)
+    }
+
+    fn discard(&self, next_seq: u64, backwards: bool) -> Result<(), ResetError> {
         let sh = &*self.shared;
         let mut st = sh.state.lock();
         loop {
@@ -111,7 +124,7 @@ impl Spool {
             }
             sh.flushed.wait(&mut st);
         }
-        if next_seq < st.next_seq {
+        if next_seq < st.next_seq && !backwards {
             return Err(ResetError::Backwards {
                 next_seq,
                 current: st.next_seq,
@@ -133,9 +146,8 @@ impl Spool {
         st.meta_version += 1;
         st.dirty_version += 1;
         drop(st);
-        let result = (|| {
-            self.save_meta()?;
-            for name in &names {
+        let remove = || {
+            for name in names.iter().rev() {
                 sh.storage
                     .remove(name)
                     .map_err(|e| (format!("removing {name}"), e))?;
@@ -143,7 +155,12 @@ impl Spool {
             sh.storage
                 .sync_dir()
                 .map_err(|e| ("syncing the directory".to_string(), e))
-        })();
+        };
+        let result = if backwards {
+            remove().and_then(|()| self.save_meta())
+        } else {
+            self.save_meta().and_then(|()| remove())
+        };
         let mut st = sh.state.lock();
         st.flushing = false;
         st.check_thresholds(&sh.config);
