@@ -175,9 +175,20 @@ fn assert_replica_holds(root: &Path, n: u64) {
     }
 }
 
-/// Drops records `first..first+count` into the master's inbox as one
-/// journal file (written aside, renamed in).
-fn drop_journal(inbox: &Path, first: u64, count: u64) {
+/// Makes the changes of records `first..first+count` to the master's
+/// directory, then drops the records into the master's inbox as one
+/// journal file (written aside, renamed in): the order a capture keeps.
+fn drop_journal(master: &Path, inbox: &Path, first: u64, count: u64) {
+    use rha_core::rewind::Target;
+    let mut t = rha_capture::apply::DirTarget::open(master, None).unwrap();
+    for i in first..first + count {
+        match t.apply(&op(i)) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => panic!("record {}: {e}", i + 1),
+        }
+    }
+    t.sync().unwrap();
     let mut w = JournalWriter::new(Vec::new(), WriterConfig::default().first_seq(first + 1));
     for i in first..first + count {
         w.append(i + 1, &op(i)).unwrap();
@@ -360,7 +371,7 @@ fn replication_over_loopback_tls_through_a_delaying_proxy() {
     let inbox = h.inbox();
     let n = 2000;
     for first in (0..n).step_by(100) {
-        drop_journal(&inbox, first, 100);
+        drop_journal(&h.master_dir, &inbox, first, 100);
     }
     wait_applied(&h, n, Duration::from_secs(60));
     assert_replica_holds(&h.replica, n);
@@ -411,7 +422,7 @@ fn fault_loop_kills_either_agent_or_cuts_the_link_and_loses_nothing() {
     let mut kinds = [0; 3];
     for _ in 0..60 {
         let count = 20 + next() % 80;
-        drop_journal(&inbox, written, count);
+        drop_journal(&h.master_dir, &inbox, written, count);
         written += count;
         std::thread::sleep(Duration::from_millis(next() % 120));
         let kind = (next() % 3) as usize;
@@ -484,7 +495,7 @@ fn the_wrong_peer_or_garbage_is_refused_and_nothing_is_applied() {
         &h.replica_fp,
         &addr,
     );
-    drop_journal(&h.inbox(), 0, 10);
+    drop_journal(&h.master_dir, &h.inbox(), 0, 10);
     let refused = common::eventually(Duration::from_secs(20), || {
         status(&h.spool)["last_end"]
             .as_str()
@@ -509,7 +520,7 @@ fn the_wrong_peer_or_garbage_is_refused_and_nothing_is_applied() {
         &addr,
     );
     fs::create_dir_all(spool2.join("inbox")).unwrap();
-    drop_journal(&spool2.join("inbox"), 0, 10);
+    drop_journal(&h.master_dir, &spool2.join("inbox"), 0, 10);
     let refused = common::eventually(Duration::from_secs(20), || {
         status(&spool2)["last_end"]
             .as_str()
@@ -572,7 +583,7 @@ fn two_hosts_in_network_namespaces_over_a_rate_limited_link() {
     let inbox = h.inbox();
     let n = 3000;
     for first in (0..n).step_by(300) {
-        drop_journal(&inbox, first, 300);
+        drop_journal(&h.master_dir, &inbox, first, 300);
         std::thread::sleep(Duration::from_millis(50));
     }
     wait_applied(&h, n, Duration::from_secs(90));
@@ -651,7 +662,7 @@ rewind = true
             .spawn()
             .unwrap(),
     );
-    drop_journal(&h.inbox(), 0, 500);
+    drop_journal(&h.master_dir, &h.inbox(), 0, 500);
     wait_applied(&h, 500, Duration::from_secs(60));
     assert_replica_holds(&h.replica, 500);
     let out = Command::new(RHA)

@@ -22,10 +22,14 @@ use super::error::AgentError;
 use super::link::Link;
 use super::state::{random_id, scenario_hex, AgentState};
 use super::status::{age_seconds, AgentStatus, LinkState};
+use super::sync::{SyncSender, SyncSettings};
 use crate::transport::Backoff;
 
 /// The spool's directory inside a master agent's state directory.
 pub const MASTER_SPOOL_DIR: &str = "spool";
+
+/// Sync runs that may follow each other (see `Runner::sync_done`).
+const MAX_SYNC_ROUNDS: u32 = 3;
 
 /// How often a running agent rewrites its status file.
 pub(crate) const STATUS_EVERY: Duration = Duration::from_millis(500);
@@ -58,11 +62,19 @@ pub struct MasterConfig {
     pub retry_min: Duration,
     /// See [`retry_min`](Self::retry_min).
     pub retry_max: Duration,
+    /// The master's directory: a replica that needs it (empty, behind what
+    /// the spool holds, of another epoch, or after an overflow) is
+    /// synchronised from it over the session. `None`: the journal alone is
+    /// sent, and such a replica is refused.
+    pub root: Option<PathBuf>,
+    /// How a sync compares and sends.
+    pub sync: SyncSettings,
 }
 
 impl MasterConfig {
     /// The defaults: heartbeat 3 s, timeout 30 s, 1 MiB messages without
-    /// compression, retries from 0.2 s up to 30 s.
+    /// compression, retries from 0.2 s up to 30 s, no directory to sync
+    /// from (file-level sync settings once one is set).
     pub fn new(scenario: ScenarioId, node: NodeId, state_dir: impl Into<PathBuf>) -> Self {
         Self {
             scenario,
@@ -76,6 +88,8 @@ impl MasterConfig {
             compression: Compression::None,
             retry_min: Duration::from_millis(200),
             retry_max: Duration::from_secs(30),
+            root: None,
+            sync: SyncSettings::default(),
         }
     }
 }
@@ -141,8 +155,6 @@ pub struct MasterAgent {
     spool: Arc<Spool>,
     shared: Arc<Shared>,
     thread: Option<JoinHandle<()>>,
-    /// Holds the state directory's lock.
-    _storage: DirStorage,
 }
 
 impl MasterAgent {
@@ -193,10 +205,13 @@ impl MasterAgent {
         }
         let runner = Runner {
             config,
-            state,
+            state: Mutex::new(state),
+            storage,
             spool: spool.clone(),
             shared: shared.clone(),
             clock: Clock::new(),
+            syncs: std::sync::atomic::AtomicU64::new(0),
+            sync_rounds: std::sync::atomic::AtomicU32::new(0),
         };
         let thread = std::thread::Builder::new()
             .name("rha-master".to_owned())
@@ -206,7 +221,6 @@ impl MasterAgent {
             spool,
             shared,
             thread: Some(thread),
-            _storage: storage,
         })
     }
 
@@ -256,13 +270,19 @@ impl Drop for MasterAgent {
     }
 }
 
-/// The agent's thread.
+/// The agent's thread. It holds the state directory (and its lock) for
+/// as long as it runs.
 struct Runner {
     config: MasterConfig,
-    state: AgentState,
+    state: Mutex<AgentState>,
+    storage: DirStorage,
     spool: Arc<Spool>,
     shared: Arc<Shared>,
     clock: Clock,
+    /// Sync runs started.
+    syncs: std::sync::atomic::AtomicU64,
+    /// Sync runs in a row that had to be followed by another.
+    sync_rounds: std::sync::atomic::AtomicU32,
 }
 
 impl Runner {
@@ -273,7 +293,7 @@ impl Runner {
     fn run(self, mut connector: impl Connector) {
         let span = tracing::info_span!("master_agent", dir = %self.config.state_dir.display());
         let _enter = span.enter();
-        let seed = self.state.epoch
+        let seed = self.state.lock().epoch
             ^ u64::from(std::process::id()).rotate_left(32)
             ^ self.clock.now().as_nanos();
         let mut backoff = Backoff::new(self.config.retry_min, self.config.retry_max, seed);
@@ -318,14 +338,46 @@ impl Runner {
     }
 
     /// Runs one session to its end; says whether it connected.
-    fn session<L: Link>(&self, link: L) -> (SessionEnd, bool) {
+    /// After an overflow the spool's records cannot bring the replica up
+    /// to date: if a sync can, remember durably that one is needed, and
+    /// start the spool afresh (the sync covers what it held).
+    fn resync_after_overflow(&self) -> Result<(), String> {
         let usage = self.spool.usage();
+        if usage.mode == rha_core::spool::SpoolMode::Normal || self.config.root.is_none() {
+            return Ok(());
+        }
+        let mut state = self.state.lock();
+        if !state.resync {
+            let mut next = state.clone();
+            next.resync = true;
+            next.store(&self.storage).map_err(|e| e.to_string())?;
+            *state = next;
+        }
+        self.spool
+            .reset(usage.next_seq)
+            .map_err(|e| format!("master spool: {e}"))?;
+        tracing::warn!(
+            next = usage.next_seq,
+            "the spool overflowed: started afresh, the replica is synchronised"
+        );
+        Ok(())
+    }
+
+    fn session<L: Link>(&self, link: L) -> (SessionEnd, bool) {
+        if let Err(why) = self.resync_after_overflow() {
+            return (SessionEnd::LinkLost(why), false);
+        }
+        let usage = self.spool.usage();
+        let state = self.state.lock().clone();
         let mut cfg = SessionConfig::new(Role::Master, self.config.node, self.config.scenario);
-        cfg.generations = self.state.generations;
+        cfg.generations = state.generations;
         cfg.stored = Point {
-            epoch: self.state.epoch,
+            epoch: state.epoch,
             seq: usage.durable_next_seq.saturating_sub(1),
         };
+        cfg.can_sync = self.config.root.is_some();
+        cfg.first_held = usage.oldest_seq.unwrap_or(usage.next_seq);
+        cfg.resync = state.resync;
         cfg.heartbeat = self.config.heartbeat;
         cfg.timeout = self.config.timeout;
         cfg.name = self.config.name.clone();
@@ -335,6 +387,8 @@ impl Runner {
         };
         let peer_link = conn.peer_name();
         let mut pump: Option<Pump> = None;
+        let mut sync: Option<SyncSender> = None;
+        let mut sync_after = 0;
         let mut connected = false;
         let mut last_report = std::time::Instant::now();
         loop {
@@ -356,6 +410,14 @@ impl Runner {
                     Err(why) => conn.session.close(Reason::Failure, &why),
                 }
             }
+            if let Some(s) = sync.as_mut().filter(|_| conn.session.is_connected()) {
+                let last = self.spool.usage().durable_next_seq.saturating_sub(1);
+                let final_round = self.sync_rounds.load(Ordering::SeqCst) + 1 >= MAX_SYNC_ROUNDS;
+                match s.poll(&mut conn.session, last, final_round) {
+                    Ok(sent) => busy |= sent,
+                    Err(why) => self.sync_failed(&mut conn.session, s, &why),
+                }
+            }
             conn.flush();
             let mut end = None;
             while let Some(ev) = conn.session.poll_event() {
@@ -364,15 +426,33 @@ impl Runner {
                         peer,
                         resume_after,
                         sync_needed,
+                        sync: sync_first,
                         ..
                     } => {
                         connected = true;
+                        if sync_first {
+                            match self.start_sync(&mut conn.session) {
+                                Ok(s) => {
+                                    sync_after = resume_after.seq;
+                                    sync = Some(s);
+                                }
+                                Err(why) => {
+                                    conn.session.close(Reason::Failure, &why);
+                                    continue;
+                                }
+                            }
+                        }
+                        let sync_needed = sync_needed && !sync_first;
                         {
                             let mut st = self.shared.status.lock();
                             st.link = LinkState::Connected;
                             st.peer = Some(format!("{} ({peer_link})", peer.name));
                             st.acked_stored = resume_after.seq;
-                            st.acked_applied = peer.applied.seq.min(resume_after.seq);
+                            st.acked_applied = if sync_first {
+                                0
+                            } else {
+                                peer.applied.seq.min(resume_after.seq)
+                            };
                         }
                         match Pump::start(&self.spool, resume_after, sync_needed, peer.window) {
                             Ok(p) => pump = Some(p),
@@ -396,6 +476,22 @@ impl Runner {
                             AckKind::Applied => st.acked_applied = at.seq,
                         }
                     }
+                    Event::SyncReply(reply) => {
+                        if let Some(s) = sync.as_mut() {
+                            if let Err(why) = s.on_reply(reply, &mut conn.session) {
+                                self.sync_failed(&mut conn.session, s, &why);
+                            } else if s.is_done() {
+                                match self.sync_done(sync_after, s) {
+                                    Ok(None) => {}
+                                    Ok(Some(again)) => conn.session.close(Reason::Done, &again),
+                                    Err(why) => conn.session.close(Reason::Failure, &why),
+                                }
+                            }
+                        } else {
+                            conn.session
+                                .close(Reason::Protocol, "a sync reply with no sync under way");
+                        }
+                    }
                     Event::Closed {
                         reason,
                         text,
@@ -411,9 +507,27 @@ impl Runner {
                 }
             }
             conn.flush();
+            if let Some(s) = sync.as_ref() {
+                let mut st = self.shared.status.lock();
+                if st.sync.as_ref() != Some(s.status()) {
+                    st.sync = Some(s.status().clone());
+                }
+            }
             if last_report.elapsed() >= STATUS_EVERY {
                 last_report = std::time::Instant::now();
                 self.update_status(pump.as_ref());
+                if self.config.root.is_some()
+                    && conn.session.is_connected()
+                    && self.spool.usage().mode != rha_core::spool::SpoolMode::Normal
+                {
+                    // What the spool dropped is in no journal: the replica
+                    // is synchronised again (the next session starts the
+                    // spool afresh).
+                    conn.session.close(
+                        Reason::Done,
+                        "the master's spool overflowed: the replica is synchronised again",
+                    );
+                }
             }
             if let Some(end) = end {
                 conn.finish();
@@ -436,13 +550,79 @@ impl Runner {
         }
     }
 
+    /// Starts a sync run over the session.
+    fn start_sync(&self, session: &mut rha_core::session::Session) -> Result<SyncSender, String> {
+        let Some(root) = self.config.root.as_ref() else {
+            return Err("this master has no directory to synchronise from".to_owned());
+        };
+        let id = self.syncs.fetch_add(1, Ordering::SeqCst) + 1;
+        let work = self.config.state_dir.join("sync");
+        SyncSender::start(id, root, &work, self.config.sync, session)
+    }
+
+    /// A sync failed: the session ends (the next one syncs again).
+    fn sync_failed(&self, session: &mut rha_core::session::Session, s: &SyncSender, why: &str) {
+        tracing::error!(why, "sync failed");
+        let mut status = s.status().clone();
+        status.finish("failed", Some(why.to_owned()));
+        self.shared.status.lock().sync = Some(status);
+        session.close(Reason::Failure, &format!("sync: {why}"));
+    }
+
+    /// The replica holds the master's data as of the journal point `after`
+    /// (or later): what the spool holds up to it is no longer needed.
+    /// Returns why another sync must follow, if one must: the spool
+    /// overflowed meanwhile, or a file vanished during the run (the journal
+    /// may rename it, and the sync could not send it). At most
+    /// [`MAX_SYNC_ROUNDS`] runs follow each other so; then the journal
+    /// goes on from the last one.
+    fn sync_done(&self, after: u64, s: &SyncSender) -> Result<Option<String>, String> {
+        if after >= self.spool.usage().resume_seq {
+            self.spool
+                .ack(after)
+                .map_err(|e| format!("master spool: {e}"))?;
+        }
+        let overflowed = self.spool.usage().mode != rha_core::spool::SpoolMode::Normal;
+        let again = if overflowed {
+            Some("the master's spool overflowed during the sync: synchronising again".to_owned())
+        } else if s.needs_another() {
+            Some("files vanished during the sync: synchronising again".to_owned())
+        } else {
+            None
+        };
+        let rounds = self.sync_rounds.fetch_add(1, Ordering::SeqCst) + 1;
+        let again = match again {
+            Some(why) if rounds < MAX_SYNC_ROUNDS => Some(why),
+            Some(why) => {
+                tracing::warn!(why, rounds, "no further sync round: the journal goes on");
+                None
+            }
+            None => None,
+        };
+        if again.is_none() {
+            self.sync_rounds.store(0, Ordering::SeqCst);
+        }
+        let resync = again.is_some();
+        self.shared.status.lock().resync_needed = resync;
+        let mut state = self.state.lock();
+        if state.resync != resync {
+            let mut next = state.clone();
+            next.resync = resync;
+            next.store(&self.storage).map_err(|e| e.to_string())?;
+            *state = next;
+        }
+        Ok(again)
+    }
+
     fn update_status(&self, pump: Option<&Pump>) {
         let usage = self.spool.usage();
         {
             let mut st = self.shared.status.lock();
             st.last_seq = usage.durable_next_seq.saturating_sub(1);
             st.lag_records = st.last_seq.saturating_sub(st.acked_stored);
-            if st.set_spool(&usage) {
+            let overflowed = st.set_spool(&usage);
+            st.resync_needed |= self.state.lock().resync;
+            if overflowed {
                 tracing::warn!(
                     mode = st.spool_mode,
                     at_seq = st.overflow_at_seq,
@@ -492,14 +672,14 @@ impl Pump {
         if sync_needed && resume_after.seq != 0 {
             return Err(format!(
                 "the replica's data must be synchronised before record {} can follow, \
-                 and this version synchronises only from the start of the journal",
+                 and this master agent has no directory to synchronise it from",
                 resume_after.seq + 1
             ));
         }
         let reader = spool.read_from(resume_after.seq + 1).map_err(|e| match e {
             ReadError::Reclaimed { seq, oldest } => format!(
                 "the replica needs record {seq} on, but this master holds records from {oldest} \
-                 only: the replica must be synchronised"
+                 only: the replica must be synchronised (give the master agent its directory)"
             ),
             e => format!("master spool: {e}"),
         })?;

@@ -36,6 +36,7 @@ mod master;
 mod replica;
 mod state;
 mod status;
+mod sync;
 mod tls;
 
 pub use config::{
@@ -52,7 +53,10 @@ pub use replica::{
 };
 pub use state::{scenario_hex, AgentState, STATE_FILE};
 pub use status::{AgentStatus, LinkState, STATUS_FILE};
+pub use sync::{SyncSettings, SyncStatus};
 pub use tls::{node_id, scenario_id, tls_connector, ReplicaServer};
 
+#[cfg(test)]
+mod sync_tests;
 #[cfg(test)]
 mod tests;

@@ -22,6 +22,7 @@ use super::link::Link;
 use super::master::STATUS_EVERY;
 use super::state::{scenario_hex, AgentState};
 use super::status::{age_seconds, AgentStatus, LinkState};
+use super::sync::SyncReceiver;
 use crate::apply::{ReplicaDir, ReplicaOptions};
 
 /// Inside the replica's spool directory (`ROOT/.rha`): the agent's state
@@ -81,7 +82,7 @@ impl ReplicaConfig {
 }
 
 /// What the network side and the applying thread share.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Shared {
     status: Mutex<AgentStatus>,
     /// The last record applied durably.
@@ -90,6 +91,22 @@ struct Shared {
     stop: AtomicBool,
     /// Bookmarks to set once their point is applied, in order.
     bookmarks: Mutex<Vec<(u64, String)>>,
+    /// The agent's state, and the directory (and lock) it lives in.
+    state: Mutex<AgentState>,
+    storage: DirStorage,
+    /// Set by the network side: stop applying (a sync is coming); the
+    /// applying thread makes its point durable and sets `held`.
+    hold: AtomicBool,
+    held: AtomicBool,
+    /// With `hold` cleared: a sync brought the data to this point of a new
+    /// journal sequence (after, replay_to); the applying thread restarts
+    /// there and stores `after` in `applied`.
+    restart: Mutex<Option<(u64, u64)>>,
+    /// Keep a rewind log (once past a sync's replay window).
+    rewind: bool,
+    /// Set by the applying thread after an error: the session under way
+    /// ends, so that the next one syncs.
+    sync_wanted: AtomicBool,
 }
 
 /// Asks a [`ReplicaAgent`] to stop, from any thread.
@@ -109,8 +126,6 @@ impl StopHandle {
 #[derive(Debug)]
 pub struct ReplicaAgent {
     config: ReplicaConfig,
-    state: Mutex<AgentState>,
-    storage: DirStorage,
     agent_dir: PathBuf,
     spool: Arc<Spool>,
     shared: Arc<Shared>,
@@ -123,10 +138,9 @@ impl ReplicaAgent {
     /// interrupted), its spool of received records and its state, and
     /// starts applying what is stored and not yet applied.
     pub fn open(config: ReplicaConfig) -> Result<Self, AgentError> {
-        let dir = ReplicaDir::open(
-            &config.root,
-            ReplicaOptions::default().rewind(config.rewind),
-        )?;
+        // Opened without a new rewind log: whether it gets one depends on
+        // the state (a sync's replay window runs without).
+        let mut dir = ReplicaDir::open(&config.root, ReplicaOptions::default())?;
         let base = dir.spool().to_path_buf();
         let agent_dir = base.join(REPLICA_AGENT_DIR);
         let storage = DirStorage::open(&agent_dir).map_err(|source| AgentError::Io {
@@ -160,6 +174,14 @@ impl ReplicaAgent {
                 source,
             }
         })?;
+        if state.replay_to > 0 && dir.replay_through(state.replay_to) {
+            tracing::info!(
+                replay_to = state.replay_to,
+                "records a sync may have included are applied in replay mode"
+            );
+        } else if config.rewind {
+            dir.set_rewind(rha_core::rewind::ReplicaConfig::default())?;
+        }
         let applied = dir.applied_point().seq.unwrap_or(0);
         let usage = spool.usage();
         // Records applied but no longer in the spool (it was reclaimed up
@@ -169,8 +191,23 @@ impl ReplicaAgent {
                 .reset(applied + 1)
                 .map_err(|e| AgentError::SpoolFailed(format!("{}: {e}", incoming.display())))?;
         }
-        let shared = Arc::new(Shared::default());
-        shared.applied.store(applied, Ordering::SeqCst);
+        // A sync cut short: the data is no point of any sequence until the
+        // next one finishes, so nothing is applied meanwhile.
+        let syncing = state.sync_since_ns.is_some();
+        let shared = Arc::new(Shared {
+            status: Mutex::new(AgentStatus::default()),
+            applied: AtomicU64::new(applied),
+            paused: AtomicBool::new(false),
+            stop: AtomicBool::new(false),
+            bookmarks: Mutex::new(Vec::new()),
+            state: Mutex::new(state.clone()),
+            storage,
+            hold: AtomicBool::new(syncing),
+            held: AtomicBool::new(false),
+            restart: Mutex::new(None),
+            rewind: config.rewind,
+            sync_wanted: AtomicBool::new(false),
+        });
         {
             let mut st = shared.status.lock();
             st.role = "replica".to_owned();
@@ -191,8 +228,6 @@ impl ReplicaAgent {
         };
         let agent = Self {
             config,
-            state: Mutex::new(state),
-            storage,
             agent_dir,
             spool,
             shared,
@@ -231,7 +266,7 @@ impl ReplicaAgent {
     pub fn serve(&self, link: impl Link) -> Result<SessionEnd, AgentError> {
         let span = tracing::info_span!("replica_agent", root = %self.config.root.display());
         let _enter = span.enter();
-        let state = self.state.lock().clone();
+        let state = self.shared.state.lock().clone();
         let usage = self.spool.usage();
         let stored = usage.durable_next_seq.saturating_sub(1);
         let applied = self.shared.applied.load(Ordering::SeqCst);
@@ -264,22 +299,56 @@ impl ReplicaAgent {
         let mut grant_pending: u64 = 0;
         let mut acked_applied = 0;
         let mut last_report = std::time::Instant::now();
+        let mut sync: Option<SyncReceiver> = None;
+        // (master's generations, where the journal resumes, files changed
+        // since this time count as changed)
+        let mut sync_plan: Option<(rha_core::ha::Generations, Point, Option<i64>)> = None;
         let end = loop {
             if self.shared.stop.load(Ordering::SeqCst) && !conn.session.is_closed() {
                 conn.session.close(Reason::Done, "the replica agent stops");
+            }
+            if sync.is_none()
+                && conn.session.is_connected()
+                && self.shared.sync_wanted.swap(false, Ordering::SeqCst)
+            {
+                let why = self.shared.status.lock().apply_error.clone();
+                conn.session.close(
+                    Reason::Failure,
+                    &format!(
+                        "the replica could not apply the journal ({}): it must be synchronised",
+                        why.unwrap_or_default()
+                    ),
+                );
             }
             let mut end = None;
             while let Some(ev) = conn.session.poll_event() {
                 match ev {
                     Event::Connected {
-                        peer, resume_after, ..
+                        peer,
+                        resume_after,
+                        sync: sync_first,
+                        ..
                     } => {
-                        if let Err(why) = self.adopt(resume_after, &peer) {
+                        if sync_first {
+                            match self.prepare_sync(resume_after) {
+                                Ok(since) => {
+                                    sync_plan = Some((peer.generations, resume_after, since))
+                                }
+                                Err(why) => {
+                                    conn.session.close(Reason::Failure, &why);
+                                    continue;
+                                }
+                            }
+                        } else if let Err(why) = self.adopt(resume_after, &peer) {
                             conn.session.close(Reason::Generations, &why);
                             continue;
                         }
                         epoch = resume_after.epoch;
-                        acked_applied = applied.min(resume_after.seq);
+                        acked_applied = if sync_first {
+                            0
+                        } else {
+                            applied.min(resume_after.seq)
+                        };
                         let mut st = self.shared.status.lock();
                         st.link = LinkState::Connected;
                         st.peer = Some(format!("{} ({peer_link})", peer.name));
@@ -303,6 +372,20 @@ impl ReplicaAgent {
                         }
                     }
                     Event::Control(c) => self.control(c),
+                    Event::Sync(request) => {
+                        if let Err(why) =
+                            self.on_sync(request, &mut sync, &mut sync_plan, &mut conn.session)
+                        {
+                            tracing::error!(why, "sync failed");
+                            if let Some(r) = sync.as_ref() {
+                                let mut status = r.status().clone();
+                                status.finish("failed", Some(why.clone()));
+                                self.shared.status.lock().sync = Some(status);
+                            }
+                            sync = None;
+                            conn.session.close(Reason::Failure, &format!("sync: {why}"));
+                        }
+                    }
                     Event::Closed {
                         reason,
                         text,
@@ -329,6 +412,18 @@ impl ReplicaAgent {
                     Err(e) => conn
                         .session
                         .close(Reason::Failure, &format!("replica spool: {e}")),
+                }
+            }
+            if let Some(r) = sync.as_mut().filter(|_| conn.session.is_connected()) {
+                if let Err(why) = r
+                    .poll(&mut conn.session)
+                    .and_then(|_| self.sync_checkpoint(r))
+                {
+                    conn.session.close(Reason::Failure, &format!("sync: {why}"));
+                }
+                let mut st = self.shared.status.lock();
+                if st.sync.as_ref() != Some(r.status()) {
+                    st.sync = Some(r.status().clone());
                 }
             }
             if grant_pending > 0 && conn.session.is_connected() && self.has_room() {
@@ -375,7 +470,7 @@ impl ReplicaAgent {
     /// Takes the master's epoch and generation when the journal starts a
     /// new epoch, which only an empty replica may follow.
     fn adopt(&self, resume_after: Point, peer: &rha_core::session::Hello) -> Result<(), String> {
-        let mut state = self.state.lock();
+        let mut state = self.shared.state.lock();
         if resume_after.epoch == state.epoch {
             return Ok(());
         }
@@ -393,12 +488,166 @@ impl ReplicaAgent {
         let mut next = state.clone();
         next.epoch = resume_after.epoch;
         next.generations = peer.generations;
-        next.store(&self.storage).map_err(|e| e.to_string())?;
+        next.store(&self.shared.storage)
+            .map_err(|e| e.to_string())?;
         *state = next;
         tracing::info!(
             epoch = resume_after.epoch,
             "following a new epoch from its start"
         );
+        Ok(())
+    }
+
+    /// The master syncs first: stops applying, marks the replica as under
+    /// sync durably (its data follows no sequence until the sync is done),
+    /// and starts the spool of received records at the master's point.
+    /// Returns the time from which this sync suspects files the replica
+    /// changed: that of an earlier sync cut short, or of the end of one
+    /// that said another would follow.
+    fn prepare_sync(&self, resume_after: Point) -> Result<Option<i64>, String> {
+        self.shared.hold.store(true, Ordering::SeqCst);
+        let waited = std::time::Instant::now();
+        while !self.shared.held.load(Ordering::SeqCst) {
+            if self.applier.as_ref().is_none_or(|t| t.is_finished()) {
+                break;
+            }
+            if waited.elapsed() > Duration::from_secs(60) {
+                return Err("the applying thread did not stop for the sync".to_owned());
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        let earlier = {
+            let mut state = self.shared.state.lock();
+            let earlier = match (state.sync_since_ns, state.suspect_since_ns) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            let mut next = state.clone();
+            next.sync_since_ns = Some(state.sync_since_ns.unwrap_or_else(now_ns));
+            next.epoch = resume_after.epoch;
+            next.generations.current = 0;
+            next.replay_to = 0;
+            next.store(&self.shared.storage)
+                .map_err(|e| e.to_string())?;
+            *state = next;
+            earlier
+        };
+        self.shared.applied.store(0, Ordering::SeqCst);
+        self.spool
+            .restart(resume_after.seq + 1)
+            .map_err(|e| format!("replica spool: {e}"))?;
+        self.shared.status.lock().epoch = resume_after.epoch;
+        Ok(earlier)
+    }
+
+    /// Makes what the sync wrote durable now and then, and moves the time
+    /// from which a later sync suspects files up to it.
+    fn sync_checkpoint(&self, r: &mut SyncReceiver) -> Result<(), String> {
+        let Some(since) = r.checkpoint()? else {
+            return Ok(());
+        };
+        let mut state = self.shared.state.lock();
+        let mut next = state.clone();
+        next.sync_since_ns = Some(since);
+        next.store(&self.shared.storage)
+            .map_err(|e| e.to_string())?;
+        *state = next;
+        Ok(())
+    }
+
+    /// Takes a sync message of the master.
+    fn on_sync(
+        &self,
+        request: rha_core::session::SyncRequest,
+        sync: &mut Option<SyncReceiver>,
+        plan: &mut Option<(rha_core::ha::Generations, Point, Option<i64>)>,
+        session: &mut rha_core::session::Session,
+    ) -> Result<(), String> {
+        let Some((generations, resume_after, since)) = *plan else {
+            return Err("a sync message in a session that does not sync (or synced)".to_owned());
+        };
+        if let rha_core::session::SyncRequest::Begin {
+            id,
+            mode,
+            block_size,
+            ..
+        } = request
+        {
+            if sync.is_some() {
+                return Err("a second sync in one session".to_owned());
+            }
+            *sync = Some(SyncReceiver::start(
+                id,
+                mode,
+                block_size,
+                &self.config.root,
+                since,
+            )?);
+            return Ok(());
+        }
+        let Some(r) = sync.as_mut() else {
+            return Err("a sync message before the sync started".to_owned());
+        };
+        let id = request.id();
+        let Some(replay_to) = r.on_request(request, session)? else {
+            return Ok(());
+        };
+        self.finish_sync(resume_after, replay_to, generations)?;
+        self.shared.status.lock().sync = Some(r.status().clone());
+        *sync = None;
+        *plan = None;
+        session
+            .send_sync_reply(rha_core::session::SyncReply::Done { id })
+            .map_err(|e| e.to_string())
+    }
+
+    /// The synced data is durable: the applying thread continues after the
+    /// master's point (records up to `replay_to` in replay mode), then the
+    /// replica takes the master's generation.
+    fn finish_sync(
+        &self,
+        resume_after: Point,
+        replay_to: u64,
+        generations: rha_core::ha::Generations,
+    ) -> Result<(), String> {
+        let restarted = now_ns();
+        *self.shared.restart.lock() = Some((resume_after.seq, replay_to));
+        self.shared.hold.store(false, Ordering::SeqCst);
+        let waited = std::time::Instant::now();
+        while self.shared.restart.lock().is_some() {
+            if self.applier.as_ref().is_none_or(|t| t.is_finished()) {
+                return Err(self
+                    .shared
+                    .status
+                    .lock()
+                    .apply_error
+                    .clone()
+                    .unwrap_or_else(|| "the applying thread stopped".to_owned()));
+            }
+            if waited.elapsed() > Duration::from_secs(60) {
+                return Err("the applying thread did not restart after the sync".to_owned());
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        if let Some(e) = self.shared.status.lock().apply_error.clone() {
+            return Err(format!("restarting application after the sync: {e}"));
+        }
+        let mut state = self.shared.state.lock();
+        let mut next = state.clone();
+        next.sync_since_ns = None;
+        // Another sync follows: what the journal changes until then is
+        // suspect to it.
+        next.suspect_since_ns = (replay_to == u64::MAX).then_some(restarted);
+        next.generations = generations;
+        next.replay_to = if replay_to > resume_after.seq {
+            replay_to
+        } else {
+            0
+        };
+        next.store(&self.shared.storage)
+            .map_err(|e| e.to_string())?;
+        *state = next;
+        tracing::info!(after = resume_after.seq, replay_to, "sync done");
         Ok(())
     }
 
@@ -461,13 +710,33 @@ impl Drop for ReplicaAgent {
 }
 
 /// The applying thread: reads the spool of received records in order and
-/// applies them, checkpointing now and then; stops at the first error
-/// (which the status reports) and keeps what it applied.
+/// applies them, checkpointing now and then. At an error (which the status
+/// reports) it keeps what it applied and waits: a sync restarts the
+/// sequence and application with it.
 fn apply_loop(mut dir: ReplicaDir, spool: &Spool, shared: &Shared) {
     let _span = tracing::info_span!("apply_loop").entered();
-    if let Err(e) = apply_until_stopped(&mut dir, spool, shared) {
-        tracing::error!(%e, "the replica stops applying");
-        shared.status.lock().apply_error = Some(e.to_string());
+    loop {
+        match apply_until_stopped(&mut dir, spool, shared) {
+            Ok(()) => break,
+            Err(e) => {
+                tracing::error!(%e, "the replica stops applying until a sync");
+                shared.status.lock().apply_error = Some(e.to_string());
+                // The data is no longer the journal's point: ask for a
+                // sync, durably (a replica without a generation gets one).
+                if let Err(e) = want_sync(shared) {
+                    tracing::error!(%e, "could not mark the replica as needing a sync");
+                }
+                if let Err(e) = checkpoint(&mut dir, spool, shared) {
+                    tracing::error!(%e, "checkpoint after the error failed");
+                }
+                while !shared.stop.load(Ordering::SeqCst) && !shared.hold.load(Ordering::SeqCst) {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                if shared.stop.load(Ordering::SeqCst) {
+                    break;
+                }
+            }
+        }
     }
     // Whatever happened, keep what was applied.
     if let Err(e) = checkpoint(&mut dir, spool, shared) {
@@ -480,13 +749,28 @@ fn apply_until_stopped(
     spool: &Spool,
     shared: &Shared,
 ) -> Result<(), AgentError> {
-    let start = shared.applied.load(Ordering::SeqCst) + 1;
-    let mut reader = spool
-        .read_from(start)
-        .map_err(|e| AgentError::SpoolFailed(e.to_string()))?;
+    let mut reader = None;
     let mut since = 0u64;
     let mut last_checkpoint = std::time::Instant::now();
     while !shared.stop.load(Ordering::SeqCst) {
+        if shared.hold.load(Ordering::SeqCst) {
+            hold(dir, spool, shared)?;
+            reader = None;
+            since = 0;
+            continue;
+        }
+        let r = match reader.as_mut() {
+            Some(r) => r,
+            None => {
+                let start = shared.applied.load(Ordering::SeqCst) + 1;
+                reader.insert(
+                    spool
+                        .read_from(start)
+                        .map_err(|e| AgentError::SpoolFailed(e.to_string()))?,
+                )
+            }
+        };
+        past_replay_window(dir, shared)?;
         if shared.paused.load(Ordering::SeqCst) {
             if since > 0 {
                 checkpoint(dir, spool, shared)?;
@@ -495,7 +779,7 @@ fn apply_until_stopped(
             std::thread::sleep(Duration::from_millis(10));
             continue;
         }
-        let rec: Option<Record> = reader
+        let rec: Option<Record> = r
             .next_record()
             .map_err(|e| AgentError::SpoolFailed(e.to_string()))?;
         match rec {
@@ -518,11 +802,105 @@ fn apply_until_stopped(
                     last_checkpoint = std::time::Instant::now();
                 }
                 set_bookmarks(dir, shared, u64::MAX);
-                spool.wait_durable(reader.position(), Duration::from_millis(20));
+                spool.wait_durable(
+                    rha_core::spool::SpoolReader::position(r),
+                    Duration::from_millis(20),
+                );
             }
         }
     }
     Ok(())
+}
+
+/// A sync is coming: makes what was applied durable, then waits until the
+/// sync is done (restarting the sequence where it says) or the agent stops.
+fn hold(dir: &mut ReplicaDir, spool: &Spool, shared: &Shared) -> Result<(), AgentError> {
+    if !shared.held.load(Ordering::SeqCst) {
+        // The sync replaces what a failed checkpoint would have kept.
+        if let Err(e) = checkpoint(dir, spool, shared) {
+            tracing::warn!(%e, "checkpoint before the sync failed");
+        }
+        shared.held.store(true, Ordering::SeqCst);
+    }
+    while shared.hold.load(Ordering::SeqCst) && !shared.stop.load(Ordering::SeqCst) {
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    if shared.stop.load(Ordering::SeqCst) {
+        return Ok(());
+    }
+    shared.held.store(false, Ordering::SeqCst);
+    let restart = *shared.restart.lock();
+    if let Some((after, replay_to)) = restart {
+        let done = restart_after_sync(dir, shared, after, replay_to);
+        shared.status.lock().apply_error = done.as_ref().err().map(|e| e.to_string());
+        // The network side waits for this, then reads the error.
+        *shared.restart.lock() = None;
+        done?;
+    }
+    Ok(())
+}
+
+fn restart_after_sync(
+    dir: &mut ReplicaDir,
+    shared: &Shared,
+    after: u64,
+    replay_to: u64,
+) -> Result<(), AgentError> {
+    if let Some(d) = dir.restart_sequence(after, replay_to)? {
+        tracing::warn!(
+            dropped = %crate::sync::describe_dropped_points(&d),
+            "the sync made the rewind points wrong: dropped"
+        );
+    }
+    if shared.rewind && replay_to <= after {
+        // No window to replay: the rewind log starts at once.
+        dir.set_rewind(rha_core::rewind::ReplicaConfig::default())?;
+    }
+    shared.applied.store(after, Ordering::SeqCst);
+    Ok(())
+}
+
+/// Once the replica is past the records a sync may have included: back to
+/// strict application, with the rewind log if the agent keeps one.
+fn past_replay_window(dir: &mut ReplicaDir, shared: &Shared) -> Result<(), AgentError> {
+    let replay_to = shared.state.lock().replay_to;
+    if replay_to == 0 || shared.applied.load(Ordering::SeqCst) < replay_to {
+        return Ok(());
+    }
+    if shared.rewind {
+        dir.set_rewind(rha_core::rewind::ReplicaConfig::default())?;
+    }
+    let mut state = shared.state.lock();
+    let mut next = state.clone();
+    next.replay_to = 0;
+    next.store(&shared.storage)?;
+    *state = next;
+    tracing::info!(replay_to, "past the sync's replay window");
+    Ok(())
+}
+
+/// Marks the replica as needing a sync: its generation is cleared durably
+/// (the session's rules then sync it), and the session under way is asked
+/// to end.
+fn want_sync(shared: &Shared) -> Result<(), AgentError> {
+    {
+        let mut state = shared.state.lock();
+        if state.generations.current != 0 {
+            let mut next = state.clone();
+            next.generations.current = 0;
+            next.store(&shared.storage)?;
+            *state = next;
+        }
+    }
+    shared.sync_wanted.store(true, Ordering::SeqCst);
+    Ok(())
+}
+
+/// Nanoseconds since the Unix epoch, now.
+fn now_ns() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
 }
 
 /// Sets the bookmarks due before record `next` is applied: those at or

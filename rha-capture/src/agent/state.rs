@@ -26,6 +26,35 @@ pub struct AgentState {
     pub epoch: u64,
     /// The data generations (see `rha_core::ha::MirrorNode`).
     pub generations: Generations,
+    /// A master: its replica needs a sync (the spool overflowed and was
+    /// reset), until one is done.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub resync: bool,
+    /// A replica: a sync is under way (or was cut short). Until one
+    /// finishes nothing is applied, and the next sync counts files changed
+    /// since this time (nanoseconds since the Unix epoch: the sync's
+    /// start, or the last point at which what it wrote was made durable)
+    /// as changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sync_since_ns: Option<i64>,
+    /// A replica: a sync ended with another to follow; files this replica
+    /// changed since this time (applying the journal in replay mode) are
+    /// compared by content in the next one, whatever their times say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suspect_since_ns: Option<i64>,
+    /// A replica: journal records up to this one may already be in the
+    /// data a sync left (they are applied in replay mode, without a rewind
+    /// log); 0 once past them.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub replay_to: u64,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl AgentState {
@@ -111,9 +140,28 @@ mod tests {
                 current: 9,
                 ..Default::default()
             },
+            resync: true,
+            sync_since_ns: Some(-5),
+            suspect_since_ns: Some(-6),
+            replay_to: 77,
         };
         s.store(&storage).expect("store");
-        assert_eq!(AgentState::load(&storage).expect("load"), Some(s));
+        assert_eq!(AgentState::load(&storage).expect("load"), Some(s.clone()));
+        // The sync fields are left out when unset, and read as unset.
+        let plain = AgentState {
+            resync: false,
+            sync_since_ns: None,
+            suspect_since_ns: None,
+            replay_to: 0,
+            ..s
+        };
+        plain.store(&storage).expect("store");
+        let text = std::fs::read_to_string(dir.path().join(STATE_FILE)).expect("read");
+        assert!(
+            !text.contains("resync") && !text.contains("replay_to"),
+            "{text}"
+        );
+        assert_eq!(AgentState::load(&storage).expect("load"), Some(plain));
         std::fs::write(dir.path().join(STATE_FILE), b"{\"version\": 2}").expect("write");
         let e = AgentState::load(&storage).expect_err("unknown");
         assert!(e.to_string().contains(STATE_FILE), "{e}");

@@ -72,12 +72,15 @@ pub struct AgentStatus {
     pub dirty_ranges: u64,
     /// The replica needs a resynchronisation before it can follow again:
     /// the spool overflowed (everything spooled before the overflow is
-    /// still sent).
+    /// still sent), or a sync ended with another to follow.
     pub resync_needed: bool,
     /// A replica: application is paused.
     pub paused: bool,
     /// A replica: why application stopped, if it failed.
     pub apply_error: Option<String>,
+    /// The last sync over the session (under way or ended).
+    #[serde(default)]
+    pub sync: Option<super::sync::SyncStatus>,
     /// When this snapshot was taken, milliseconds since the Unix epoch.
     pub updated_unix_ms: u64,
 }

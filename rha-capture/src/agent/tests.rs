@@ -14,9 +14,9 @@ use rha_core::spool::AppendOptions;
 
 use super::*;
 
-const SCENARIO: [u8; 16] = [5; 16];
+pub(super) const SCENARIO: [u8; 16] = [5; 16];
 
-fn master_config(dir: &Path) -> MasterConfig {
+pub(super) fn master_config(dir: &Path) -> MasterConfig {
     let mut c = MasterConfig::new(SCENARIO, [1; 16], dir);
     c.name = "master".into();
     c.retry_min = Duration::from_millis(5);
@@ -27,7 +27,7 @@ fn master_config(dir: &Path) -> MasterConfig {
     c
 }
 
-fn replica_config(root: &Path) -> ReplicaConfig {
+pub(super) fn replica_config(root: &Path) -> ReplicaConfig {
     let mut c = ReplicaConfig::new(SCENARIO, [2; 16], root);
     c.name = "replica".into();
     c.heartbeat = Duration::from_millis(100);
@@ -36,13 +36,13 @@ fn replica_config(root: &Path) -> ReplicaConfig {
     c
 }
 
-fn path(s: &str) -> RelPath {
+pub(super) fn path(s: &str) -> RelPath {
     RelPath::new(s.to_owned()).expect("path")
 }
 
 /// Record `i` of a test workload: files f0..f9 created, then written at
 /// increasing offsets with content derived from `i`.
-fn op(i: u64) -> Op {
+pub(super) fn op(i: u64) -> Op {
     let file = format!("f{}", i % 10);
     if i < 10 {
         Op::Create {
@@ -84,7 +84,7 @@ fn tree(root: &Path, n: u64) -> Vec<(String, Vec<u8>)> {
         .collect()
 }
 
-fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+pub(super) fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
     let start = Instant::now();
     while !done() {
         assert!(start.elapsed() < limit, "timed out waiting for {what}");
@@ -93,7 +93,7 @@ fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
 }
 
 /// A replica agent serving every link sent to it, until the sender goes.
-fn serve_all(
+pub(super) fn serve_all(
     replica: Arc<ReplicaAgent>,
     links: mpsc::Receiver<UnixStream>,
 ) -> std::thread::JoinHandle<Vec<SessionEnd>> {
@@ -108,7 +108,7 @@ fn serve_all(
 
 /// A connector handing the other end of each new socket pair to `tx`,
 /// keeping a clone of the master's end in `cut` (to cut the link).
-fn connector(
+pub(super) fn connector(
     tx: mpsc::Sender<UnixStream>,
     cut: Arc<parking_lot::Mutex<Option<UnixStream>>>,
 ) -> impl Connector {

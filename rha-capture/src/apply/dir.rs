@@ -290,6 +290,12 @@ impl DirTarget {
             .ok_or_else(|| io::Error::other("file cache lost an entry"))
     }
 
+    /// Closes every cached file: something else (a sync) changed the tree,
+    /// and a cached descriptor may lead to a file no longer at its name.
+    pub fn close_files(&mut self) {
+        self.files.clear();
+    }
+
     /// Closes the cached files at `path` and beneath it: a rename or a
     /// removal changes what those names lead to. Other files stay open.
     fn forget(&mut self, path: &RelPath) {

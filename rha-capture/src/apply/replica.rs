@@ -15,6 +15,8 @@ use rha_core::storage::{replace_file, DirStorage, Storage, LOCK_FILE};
 
 use super::dir::DirTarget;
 
+mod restart;
+
 /// The spool directory's name inside a replica root when none is given.
 pub const DEFAULT_SPOOL: &str = ".rha";
 

@@ -1,10 +1,13 @@
 //! `rha replicate MASTER_DIR ADDR:PORT --identity DIR --peer FP --spool DIR`:
 //! the master agent, sending its spool to the replica over TLS.
 //!
-//! The spool and the agent's state live in the `--spool` directory. Until
-//! file-system capture and the initial sync over the session exist, the
+//! The spool and the agent's state live in the `--spool` directory. A
+//! replica that needs it (a new one, one too far behind, one of another
+//! master) is first synchronised from MASTER_DIR over the session
+//! (`--sync-mode`, `--ignore-same`). Until file-system capture exists, the
 //! master's changes come from journal files dropped into the inbox
-//! (`--inbox`, default `SPOOL/inbox`; see `docs/agents.md`). Runs until
+//! (`--inbox`, default `SPOOL/inbox`; see `docs/agents.md`): whoever drops
+//! them has made those changes to MASTER_DIR first. Runs until
 //! SIGINT or SIGTERM, which end the session in order and make the spool
 //! durable. On a terminal a status line shows the link and the lag.
 //! Exit codes: 0 stopped by a signal, 1 an I/O failure, 2 bad arguments,
@@ -21,9 +24,11 @@ use rha_capture::agent::{
 };
 use rha_capture::transport::Timeouts;
 use rha_core::journal::Compression;
+use rha_core::session::SyncMode;
 
 use super::agent_args::{self, Timing};
 use super::exit::Exit;
+use super::sync::{ModeArg, Switch};
 
 /// Arguments of `rha replicate`.
 #[derive(Debug, Args)]
@@ -53,6 +58,15 @@ pub(crate) struct ReplicateArgs {
     /// Compress each message's journal frames with zstd.
     #[arg(long)]
     pub(crate) zstd: bool,
+    /// How a sync compares files on both sides: whole files, or blocks at
+    /// fixed offsets (only changed blocks are sent and written). Default:
+    /// the scenario file's sync kind, else file.
+    #[arg(long, value_enum)]
+    pub(crate) sync_mode: Option<ModeArg>,
+    /// Treat files of the same size and modification time as identical
+    /// when syncing; off, they are compared by content.
+    #[arg(long, value_enum, default_value = "on")]
+    pub(crate) ignore_same: Switch,
     /// The longest wait between reconnection attempts, in milliseconds.
     #[arg(long, default_value_t = 30000, value_parser = clap::value_parser!(u64).range(10..))]
     pub(crate) retry_max_ms: u64,
@@ -72,6 +86,7 @@ struct Plan {
     heartbeat: Duration,
     timeout: Duration,
     limits: rha_core::spool::SpoolConfig,
+    sync_mode: SyncMode,
 }
 
 fn plan(args: &ReplicateArgs) -> Result<Plan, (Exit, String)> {
@@ -88,6 +103,11 @@ fn plan(args: &ReplicateArgs) -> Result<Plan, (Exit, String)> {
             heartbeat: f.scenario.is_alive.heartbeat_interval,
             timeout: f.scenario.is_alive.timeout,
             limits: f.master.limits.spool_config(),
+            sync_mode: match (args.sync_mode, f.scenario.sync_kind) {
+                (Some(m), _) => mode(m),
+                (None, rha_core::ha::SyncKind::File) => SyncMode::File,
+                (None, _) => SyncMode::Block,
+            },
         });
     }
     let missing = || (Exit::Usage, "give the arguments or --config".to_owned());
@@ -102,7 +122,15 @@ fn plan(args: &ReplicateArgs) -> Result<Plan, (Exit, String)> {
         heartbeat: args.timing.heartbeat(),
         timeout: args.timing.timeout(),
         limits: rha_core::spool::SpoolConfig::default(),
+        sync_mode: args.sync_mode.map_or(SyncMode::File, mode),
     })
+}
+
+fn mode(m: ModeArg) -> SyncMode {
+    match m {
+        ModeArg::File => SyncMode::File,
+        ModeArg::Block => SyncMode::Block,
+    }
 }
 
 /// Runs `rha replicate`.
@@ -139,6 +167,9 @@ fn replicate(args: &ReplicateArgs) -> Result<(), (Exit, String)> {
     if p.zstd {
         config.compression = Compression::Zstd { level: 3 };
     }
+    config.root = Some(p.master.clone());
+    config.sync.mode = p.sync_mode;
+    config.sync.ignore_same = args.ignore_same == Switch::On;
     let inbox = args.inbox.clone().unwrap_or_else(|| p.spool.join("inbox"));
     agent_args::catch_stop_signals();
     let timeouts = Timeouts {

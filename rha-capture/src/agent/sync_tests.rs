@@ -1,0 +1,650 @@
+//! Sync over the session, end to end: a replica brought to the master's
+//! tree, then following the journal; block mode; a sync cut short;
+//! changes made while it runs; hostile sync records; a resync after an
+//! overflow.
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use rha_core::journal::{Op, RelPath};
+use rha_core::rewind::Target;
+use rha_core::session::SyncMode;
+use rha_core::spool::{AppendOptions, OverflowPolicy};
+
+use super::tests::{connector, master_config, path, replica_config, serve_all, wait_until};
+use super::*;
+
+/// What a tree holds, for comparison: per path (not `.rha`), the kind,
+/// mode, size, modification time (files), content (files) or target
+/// (symlinks), and which paths share an inode.
+fn snapshot(root: &Path) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut inodes: BTreeMap<u64, Vec<String>> = BTreeMap::new();
+    let mut stack = vec![PathBuf::new()];
+    while let Some(rel) = stack.pop() {
+        let dir = root.join(&rel);
+        for e in std::fs::read_dir(&dir).expect("read_dir") {
+            let e = e.expect("entry");
+            let name = rel.join(e.file_name());
+            let key = name.display().to_string();
+            if key == ".rha" || key.starts_with(".rha/") {
+                continue;
+            }
+            let m = std::fs::symlink_metadata(e.path()).expect("stat");
+            let mode = m.permissions().mode() & 0o7777;
+            let v = if m.file_type().is_symlink() {
+                format!("link {:?}", std::fs::read_link(e.path()).expect("readlink"))
+            } else if m.is_dir() {
+                stack.push(name.clone());
+                format!("dir {mode:o}")
+            } else {
+                if m.nlink() > 1 {
+                    inodes.entry(m.ino()).or_default().push(key.clone());
+                }
+                let data = std::fs::read(e.path()).expect("read");
+                format!(
+                    "file {mode:o} {} {} {}",
+                    m.len(),
+                    m.mtime() * 1_000_000_000 + m.mtime_nsec(),
+                    blake3::hash(&data)
+                )
+            };
+            out.insert(key, v);
+        }
+    }
+    for mut names in inodes.into_values() {
+        names.sort();
+        out.insert(format!("links {}", names.join(" ")), String::new());
+    }
+    out
+}
+
+/// Applies `op` to the master's tree (what a capture records after the
+/// change succeeded).
+fn change(master: &Path, op: &Op) {
+    let mut t = crate::apply::DirTarget::open(master, None).expect("target");
+    t.apply(op).expect("change the master");
+}
+
+/// Changes the master's tree and appends the record to its spool.
+fn record(agent: &MasterAgent, master: &Path, seq_ts: u64, op: Op) {
+    change(master, &op);
+    agent
+        .spool()
+        .append(seq_ts, &op, AppendOptions::default())
+        .expect("append");
+}
+
+fn write_file(path: &Path, data: &[u8], mode: u32) {
+    std::fs::write(path, data).expect("write");
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+}
+
+fn pattern(len: usize, seed: u8) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i as u32).wrapping_mul(2654435761).to_le_bytes()[1] ^ seed)
+        .collect()
+}
+
+struct Pair {
+    _tmp: tempfile::TempDir,
+    master_root: PathBuf,
+    replica_root: PathBuf,
+    state: PathBuf,
+}
+
+impl Pair {
+    fn new() -> Self {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let master_root = tmp.path().join("m");
+        let replica_root = tmp.path().join("r");
+        std::fs::create_dir(&master_root).expect("mkdir");
+        std::fs::create_dir(&replica_root).expect("mkdir");
+        Self {
+            state: tmp.path().join("state"),
+            master_root,
+            replica_root,
+            _tmp: tmp,
+        }
+    }
+
+    fn master_config(&self, mode: SyncMode, ignore_same: bool) -> MasterConfig {
+        let mut c = master_config(&self.state);
+        c.root = Some(self.master_root.clone());
+        c.sync.mode = mode;
+        c.sync.ignore_same = ignore_same;
+        c.sync.block_size = 64 << 10;
+        c
+    }
+}
+
+fn sync_status(agent: &MasterAgent) -> Option<SyncStatus> {
+    agent.status().sync
+}
+
+#[test]
+fn a_stale_replica_is_synced_from_the_master_tree_then_follows_the_journal() {
+    let p = Pair::new();
+    let m = &p.master_root;
+    std::fs::create_dir_all(m.join("a/b")).expect("mkdir");
+    std::fs::set_permissions(m.join("a"), std::fs::Permissions::from_mode(0o750)).expect("chmod");
+    write_file(&m.join("a/b/big"), &pattern(3 << 20, 1), 0o640);
+    write_file(&m.join("a/empty"), b"", 0o600);
+    write_file(&m.join("top"), b"top file", 0o644);
+    std::fs::hard_link(m.join("top"), m.join("a/top-again")).expect("link");
+    std::os::unix::fs::symlink("b/big", m.join("a/link")).expect("symlink");
+    {
+        let f = std::fs::File::create(m.join("sparse")).expect("create");
+        f.set_len(8 << 20).expect("len");
+        std::os::unix::fs::FileExt::write_at(&f, b"middle", 4 << 20).expect("write");
+    }
+    // The replica holds an older, different tree.
+    let r = &p.replica_root;
+    std::fs::create_dir_all(r.join("gone/deep")).expect("mkdir");
+    write_file(&r.join("gone/deep/x"), b"only on the replica", 0o644);
+    std::fs::create_dir(r.join("top")).expect("a directory where the master has a file");
+    write_file(&r.join("a-file-to-be-dir"), b"x", 0o644);
+    std::fs::create_dir_all(r.join("a/b")).expect("mkdir");
+    write_file(&r.join("a/b/big"), &pattern(1 << 20, 9), 0o600);
+
+    let replica = Arc::new(ReplicaAgent::open(replica_config(r)).expect("replica"));
+    let (tx, rx) = mpsc::channel();
+    let server = serve_all(replica.clone(), rx);
+    let cut = Arc::new(parking_lot::Mutex::new(None));
+    let master = MasterAgent::start(p.master_config(SyncMode::File, true), connector(tx, cut))
+        .expect("master");
+    // Journaled changes before and during the sync.
+    for i in 0..40u64 {
+        let op = if i == 0 {
+            Op::Create {
+                path: path("journaled"),
+                mode: 0o644,
+            }
+        } else {
+            Op::Write {
+                path: path("journaled"),
+                offset: i * 10,
+                data: Bytes::from(vec![i as u8; 10]),
+            }
+        };
+        record(&master, m, i + 1, op);
+    }
+    wait_until("the sync", Duration::from_secs(60), || {
+        sync_status(&master).is_some_and(|s| s.phase == "done")
+    });
+    for i in 40..80u64 {
+        record(
+            &master,
+            m,
+            i + 1,
+            Op::Write {
+                path: path("journaled"),
+                offset: i * 10,
+                data: Bytes::from(vec![i as u8; 10]),
+            },
+        );
+    }
+    wait_until("the journal applied", Duration::from_secs(60), || {
+        master.status().acked_applied == 80
+    });
+    let st = sync_status(&master).expect("sync status");
+    assert_eq!(st.mode, "file");
+    assert!(st.sent_bytes >= (3 << 20) + 6, "{st:?}");
+    assert!(st.sent_bytes < (5 << 20), "holes are not sent: {st:?}");
+    assert!(st.scanned_entries >= 8, "{st:?}");
+    assert_eq!(st.error, None);
+    // Directory times change as the journal lands, and a journaled write
+    // carries no time: compare those without their times.
+    let (a, b) = (snapshot(m), snapshot(r));
+    let files = |s: &BTreeMap<String, String>| {
+        s.iter()
+            .filter(|(_, v)| !v.starts_with("dir"))
+            .map(|(k, v)| {
+                let v = if k == "journaled" {
+                    let f: Vec<&str> = v.split(' ').collect();
+                    format!("{} {} {} {}", f[0], f[1], f[2], f[4])
+                } else {
+                    v.clone()
+                };
+                (k.clone(), v)
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(files(&a), files(&b));
+    assert_eq!(
+        a.keys().collect::<Vec<_>>(),
+        b.keys().collect::<Vec<_>>(),
+        "the same names"
+    );
+    master.stop().expect("stop");
+    server.join().expect("server");
+    let replica = Arc::try_unwrap(replica).expect("one owner");
+    let rs = replica.stop().expect("stop replica");
+    assert_eq!(rs.apply_error, None);
+    assert_eq!(rs.acked_applied, 80);
+    let state = std::fs::read_to_string(r.join(".rha/agent/agent.json")).expect("state");
+    assert!(!state.contains("sync_since_ns"), "{state}");
+}
+
+#[test]
+fn block_mode_sends_and_writes_only_the_changed_blocks() {
+    let p = Pair::new();
+    let data = pattern(8 << 20, 3);
+    write_file(&p.replica_root.join("disk.img"), &data, 0o644);
+    let mut changed = data.clone();
+    for block in [5usize, 77, 120] {
+        changed[block * 65536 + 100] ^= 0xff;
+    }
+    changed.extend_from_slice(&pattern(1000, 4));
+    write_file(&p.master_root.join("disk.img"), &changed, 0o644);
+    let ino = std::fs::metadata(p.replica_root.join("disk.img"))
+        .expect("stat")
+        .ino();
+
+    let replica = Arc::new(ReplicaAgent::open(replica_config(&p.replica_root)).expect("replica"));
+    let (tx, rx) = mpsc::channel();
+    let _server = serve_all(replica.clone(), rx);
+    let master = MasterAgent::start(
+        p.master_config(SyncMode::Block, false),
+        connector(tx, Arc::new(parking_lot::Mutex::new(None))),
+    )
+    .expect("master");
+    wait_until("the sync", Duration::from_secs(60), || {
+        sync_status(&master).is_some_and(|s| s.phase == "done")
+    });
+    let st = sync_status(&master).expect("status");
+    assert_eq!(st.sent_bytes, 3 * 65536 + 1000, "{st:?}");
+    assert_eq!(st.matched_bytes, (8 << 20) - 3 * 65536, "{st:?}");
+    let got = std::fs::read(p.replica_root.join("disk.img")).expect("read");
+    assert!(got == changed, "the replica's copy differs");
+    assert_eq!(
+        std::fs::metadata(p.replica_root.join("disk.img"))
+            .expect("stat")
+            .ino(),
+        ino,
+        "changed in place"
+    );
+    master.stop().expect("stop");
+}
+
+#[test]
+fn a_sync_cut_short_resumes_without_sending_finished_files_again() {
+    let p = Pair::new();
+    for i in 0..60 {
+        write_file(
+            &p.master_root.join(format!("f{i:02}")),
+            &pattern(1 << 20, i as u8),
+            0o644,
+        );
+    }
+    let total: u64 = 60 << 20;
+    let replica = Arc::new(ReplicaAgent::open(replica_config(&p.replica_root)).expect("replica"));
+    let (tx, rx) = mpsc::channel();
+    let _server = serve_all(replica.clone(), rx);
+    let cut = Arc::new(parking_lot::Mutex::new(None));
+    let master = MasterAgent::start(
+        p.master_config(SyncMode::File, true),
+        connector(tx, cut.clone()),
+    )
+    .expect("master");
+    // Past the point where the replica makes what it wrote durable.
+    wait_until("part of the sync", Duration::from_secs(60), || {
+        replica
+            .status()
+            .sync
+            .is_some_and(|s| s.applied_bytes >= 40 << 20)
+    });
+    if let Some(s) = cut.lock().take() {
+        let _ = s.shutdown(std::net::Shutdown::Both);
+    }
+    let first = sync_status(&master).expect("status");
+    // Nothing of the new sequence is applied while the sync is not done.
+    let during = replica.status();
+    wait_until("the second sync", Duration::from_secs(60), || {
+        sync_status(&master).is_some_and(|s| s.id > first.id && s.phase == "done")
+    });
+    let second = sync_status(&master).expect("status");
+    assert!(
+        second.sent_bytes <= total - (24 << 20),
+        "finished files were not sent again: {first:?} then {second:?}"
+    );
+    assert!(
+        first.phase != "done" || first.sent_bytes == total,
+        "{first:?}"
+    );
+    assert_eq!(during.acked_applied, 0, "{during:?}");
+    let (a, b) = (snapshot(&p.master_root), snapshot(&p.replica_root));
+    assert_eq!(a, b);
+    master.stop().expect("stop");
+}
+
+#[test]
+fn changes_made_while_the_sync_runs_are_applied_after_it() {
+    changes_during_the_sync(false);
+    changes_during_the_sync(true);
+}
+
+fn changes_during_the_sync(rewind: bool) {
+    let p = Pair::new();
+    for i in 0..30 {
+        write_file(
+            &p.master_root.join(format!("f{i}")),
+            &pattern(200 << 10, i as u8),
+            0o644,
+        );
+    }
+    let mut rc = replica_config(&p.replica_root);
+    rc.rewind = rewind;
+    let replica = Arc::new(ReplicaAgent::open(rc).expect("replica"));
+    let (tx, rx) = mpsc::channel();
+    let server = serve_all(replica.clone(), rx);
+    let master = MasterAgent::start(
+        p.master_config(SyncMode::File, true),
+        connector(tx, Arc::new(parking_lot::Mutex::new(None))),
+    )
+    .expect("master");
+    // Writes, creations, renames to new names and deletions, racing the
+    // sync's reads.
+    let m = &p.master_root;
+    let mut seq = 0;
+    let mut next = |op: Op| {
+        seq += 1;
+        record(&master, m, seq, op);
+    };
+    for round in 0..200u64 {
+        let f = format!("f{}", round % 30);
+        match round % 7 {
+            0 if round / 7 < 25 => next(Op::Rename {
+                from: path(&f),
+                to: path(&format!("moved{round}")),
+            }),
+            1 => next(Op::Create {
+                path: path(&format!("new{round}")),
+                mode: 0o644,
+            }),
+            2 => {
+                let victim = format!("new{}", round - 1);
+                next(Op::Delete {
+                    path: path(&victim),
+                })
+            }
+            _ => {
+                if m.join(&f).exists() {
+                    next(Op::Write {
+                        path: path(&f),
+                        offset: round * 7,
+                        data: Bytes::from(vec![round as u8; 4096]),
+                    })
+                }
+            }
+        }
+        if round % 20 == 0 {
+            std::thread::sleep(Duration::from_millis(3));
+        }
+    }
+    let last = seq;
+    let started = std::time::Instant::now();
+    let settled = || {
+        let st = master.status();
+        st.acked_applied == last
+            && st.link == LinkState::Connected
+            && !st.resync_needed
+            && st.sync.is_some_and(|s| s.phase == "done")
+    };
+    while !settled() {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "not everything applied ({last}): master {:#?} replica {:#?}",
+            master.status(),
+            replica.status()
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let files = |s: BTreeMap<String, String>| {
+        s.into_iter()
+            .filter(|(_, v)| v.starts_with("file"))
+            .map(|(k, v)| (k, v.split(' ').next_back().map(str::to_owned)))
+            .collect::<Vec<_>>()
+    };
+    let (a, b) = (files(snapshot(m)), files(snapshot(&p.replica_root)));
+    let differ: Vec<_> = a.iter().filter(|x| !b.contains(x)).map(|x| &x.0).collect();
+    let detail: Vec<String> = differ
+        .iter()
+        .map(|name| {
+            let x = std::fs::read(m.join(name)).unwrap_or_default();
+            let y = std::fs::read(p.replica_root.join(name)).unwrap_or_default();
+            let first = x.iter().zip(&y).position(|(a, b)| a != b);
+            let last = x.iter().zip(&y).rposition(|(a, b)| a != b);
+            format!(
+                "{name}: len {} vs {}, differ {first:?}..{last:?}, master {:?} replica {:?}",
+                x.len(),
+                y.len(),
+                first.map(|i| x[i]),
+                first.map(|i| y[i])
+            )
+        })
+        .collect();
+    assert!(
+        differ.is_empty() && a.len() == b.len(),
+        "{detail:#?} differ: master {:#?}",
+        master.status()
+    );
+    if rewind {
+        wait_until("the rewind log back on", Duration::from_secs(20), || {
+            p.replica_root.join(".rha/rewind").is_dir()
+        });
+    }
+    master.stop().expect("stop");
+    server.join().expect("server");
+    let replica = Arc::try_unwrap(replica).expect("one owner");
+    assert_eq!(replica.stop().expect("stop").apply_error, None);
+}
+
+#[test]
+fn a_master_spool_that_overflowed_resyncs_its_replica() {
+    let p = Pair::new();
+    let mut mc = p.master_config(SyncMode::File, true);
+    mc.spool = rha_core::spool::SpoolConfig::default()
+        .max_bytes(Some(64 << 10))
+        .overflow(OverflowPolicy::DegradeToDirtyRegions);
+    let (tx, rx) = mpsc::channel::<UnixStream>();
+    // No replica yet: the master spools until it overflows.
+    let master = MasterAgent::start(mc, connector(tx, Arc::new(parking_lot::Mutex::new(None))))
+        .expect("master");
+    write_file(&p.master_root.join("data"), b"", 0o644);
+    for i in 0..200u64 {
+        record(
+            &master,
+            &p.master_root,
+            i + 1,
+            Op::Write {
+                path: path("data"),
+                offset: i * 1024,
+                data: Bytes::from(vec![i as u8; 1024]),
+            },
+        );
+    }
+    wait_until("the overflow", Duration::from_secs(20), || {
+        master.status().spool_mode == "degraded"
+    });
+    let replica = Arc::new(ReplicaAgent::open(replica_config(&p.replica_root)).expect("replica"));
+    let _server = serve_all(replica.clone(), rx);
+    wait_until("the resync", Duration::from_secs(60), || {
+        let st = master.status();
+        st.sync.is_some_and(|s| s.phase == "done")
+            && st.spool_mode == "normal"
+            && st.link == LinkState::Connected
+    });
+    let st = master.status();
+    assert_eq!(st.spool_mode, "normal", "{st:?}");
+    assert!(!st.resync_needed, "{st:?}");
+    let state = std::fs::read_to_string(p.state.join("agent.json")).expect("state");
+    assert!(!state.contains("resync"), "{state}");
+    assert_eq!(
+        std::fs::read(p.replica_root.join("data")).expect("read"),
+        std::fs::read(p.master_root.join("data")).expect("read")
+    );
+    master.stop().expect("stop");
+}
+
+/// A master that sends a sync record aimed at the replica's own state
+/// directory: the replica refuses it and changes nothing there.
+#[test]
+fn a_sync_record_into_the_state_directory_is_refused() {
+    use rha_core::ha::{Generations, Instant};
+    use rha_core::journal::{JournalWriter, WriterConfig};
+    use rha_core::session::{Event, Role, Session, SessionConfig, SyncRequest};
+
+    let p = Pair::new();
+    let replica = Arc::new(ReplicaAgent::open(replica_config(&p.replica_root)).expect("replica"));
+    let (mine, theirs) = UnixStream::pair().expect("pair");
+    let server = {
+        let replica = replica.clone();
+        std::thread::spawn(move || replica.serve(theirs).expect("serve"))
+    };
+    let mut cfg = SessionConfig::new(Role::Master, [1; 16], super::tests::SCENARIO);
+    cfg.generations = Generations {
+        current: 9,
+        ..Generations::default()
+    };
+    cfg.can_sync = true;
+    let mut s = Session::new(cfg, Instant::from_nanos(0));
+    let mut link = mine;
+    link.set_read_timeout(Some(Duration::from_millis(50)))
+        .expect("timeout");
+    let mut buf = vec![0u8; 1 << 16];
+    let mut closed = None;
+    let mut sent_bad = false;
+    let started = std::time::Instant::now();
+    while closed.is_none() && started.elapsed() < Duration::from_secs(20) {
+        std::io::Write::write_all(&mut link, &s.take_output()).expect("send");
+        match std::io::Read::read(&mut link, &mut buf) {
+            Ok(0) => break,
+            Ok(n) => s.receive(&buf[..n], Instant::from_nanos(1)),
+            Err(_) => {}
+        }
+        while let Some(ev) = s.poll_event() {
+            match ev {
+                Event::Connected { sync, .. } => {
+                    assert!(sync, "an empty replica is synced");
+                    s.send_sync(SyncRequest::Begin {
+                        id: 1,
+                        mode: SyncMode::File,
+                        ignore_same: true,
+                        block_size: 65536,
+                    })
+                    .expect("begin");
+                }
+                Event::SyncReply(rha_core::session::SyncReply::Tree { last: true, .. })
+                    if !sent_bad =>
+                {
+                    sent_bad = true;
+                    let mut w = JournalWriter::new(
+                        Vec::new(),
+                        WriterConfig::default().stream_header(false).first_seq(1),
+                    );
+                    w.append(
+                        1,
+                        &Op::Create {
+                            path: RelPath::new(".rha/agent/planted").expect("path"),
+                            mode: 0o644,
+                        },
+                    )
+                    .expect("encode");
+                    s.send_sync(SyncRequest::Records {
+                        id: 1,
+                        frames: Bytes::from(w.into_inner().expect("frames")),
+                    })
+                    .expect("records");
+                }
+                Event::Closed { reason, text, .. } => closed = Some((reason, text)),
+                _ => {}
+            }
+        }
+    }
+    let (reason, text) = closed.expect("the replica closes the session");
+    assert_eq!(reason, rha_core::session::Reason::Failure, "{text}");
+    assert!(text.contains("sync"), "{text}");
+    assert!(!p.replica_root.join(".rha/agent/planted").exists());
+    drop(link);
+    server.join().expect("server");
+    let st = replica.status();
+    assert_eq!(st.sync.map(|s| s.phase), Some("failed".to_owned()));
+}
+
+/// A record the replica cannot apply (the journal and the data disagree)
+/// stops application, and the replica asks for a sync, which brings it back
+/// to the master's data and restarts application.
+#[test]
+fn a_record_the_replica_cannot_apply_leads_to_a_sync() {
+    let p = Pair::new();
+    write_file(&p.master_root.join("x"), b"the master's x", 0o644);
+    let replica = Arc::new(ReplicaAgent::open(replica_config(&p.replica_root)).expect("replica"));
+    let (tx, rx) = mpsc::channel();
+    let server = serve_all(replica.clone(), rx);
+    let master = MasterAgent::start(
+        p.master_config(SyncMode::File, true),
+        connector(tx, Arc::new(parking_lot::Mutex::new(None))),
+    )
+    .expect("master");
+    wait_until("the first sync", Duration::from_secs(60), || {
+        sync_status(&master).is_some_and(|s| s.phase == "done")
+    });
+    // A journal that says "x" is created, which it already is.
+    master
+        .spool()
+        .append(
+            1,
+            &Op::Create {
+                path: path("x"),
+                mode: 0o644,
+            },
+            AppendOptions::default(),
+        )
+        .expect("append");
+    let started = std::time::Instant::now();
+    while !{
+        let st = master.status();
+        st.sync.is_some_and(|s| s.id >= 2 && s.phase == "done")
+            && st.link == LinkState::Connected
+            && replica.status().apply_error.is_none()
+    } {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "no second sync: master {:#?} replica {:#?}",
+            master.status(),
+            replica.status()
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let ended = master.status().last_end.unwrap_or_default();
+    assert!(ended.contains("could not apply"), "{ended}");
+    assert_eq!(
+        std::fs::read(p.replica_root.join("x")).expect("read"),
+        b"the master's x"
+    );
+    // Application goes on after the sync.
+    record(
+        &master,
+        &p.master_root,
+        2,
+        Op::Write {
+            path: path("x"),
+            offset: 0,
+            data: Bytes::from_static(b"THE"),
+        },
+    );
+    let last = master.status().last_seq.max(2);
+    wait_until("the write applied", Duration::from_secs(60), || {
+        std::fs::read(p.replica_root.join("x")).is_ok_and(|d| d == b"THE master's x")
+    });
+    assert!(master.status().acked_applied <= last);
+    master.stop().expect("stop");
+    server.join().expect("server");
+}
