@@ -28,8 +28,18 @@ use crate::transport::Backoff;
 /// The spool's directory inside a master agent's state directory.
 pub const MASTER_SPOOL_DIR: &str = "spool";
 
-/// Sync runs that may follow each other (see `Runner::sync_done`).
+/// Sync runs that may follow each other at once (see `Runner::sync_done`).
 const MAX_SYNC_ROUNDS: u32 = 3;
+
+/// Whether another sync run follows one that ended.
+enum Again {
+    /// No.
+    No,
+    /// At once (the session ends and the next one syncs), and why.
+    Now(String),
+    /// After this long, and why.
+    After(Duration, String),
+}
 
 /// How often a running agent rewrites its status file.
 pub(crate) const STATUS_EVERY: Duration = Duration::from_millis(500);
@@ -389,11 +399,15 @@ impl Runner {
         let mut pump: Option<Pump> = None;
         let mut sync: Option<SyncSender> = None;
         let mut sync_after = 0;
+        let mut resync_at: Option<(std::time::Instant, String)> = None;
         let mut connected = false;
         let mut last_report = std::time::Instant::now();
         loop {
             if self.stopping() && !conn.session.is_closed() {
                 conn.session.close(Reason::Done, "the master agent stops");
+            }
+            if let Some((_, why)) = resync_at.take_if(|(at, _)| *at <= std::time::Instant::now()) {
+                conn.session.close(Reason::Done, &why);
             }
             if conn.session.is_connected() {
                 let controls = std::mem::take(&mut *self.shared.controls.lock());
@@ -412,8 +426,7 @@ impl Runner {
             }
             if let Some(s) = sync.as_mut().filter(|_| conn.session.is_connected()) {
                 let last = self.spool.usage().durable_next_seq.saturating_sub(1);
-                let final_round = self.sync_rounds.load(Ordering::SeqCst) + 1 >= MAX_SYNC_ROUNDS;
-                match s.poll(&mut conn.session, last, final_round) {
+                match s.poll(&mut conn.session, last) {
                     Ok(sent) => busy |= sent,
                     Err(why) => self.sync_failed(&mut conn.session, s, &why),
                 }
@@ -482,8 +495,11 @@ impl Runner {
                                 self.sync_failed(&mut conn.session, s, &why);
                             } else if s.is_done() {
                                 match self.sync_done(sync_after, s) {
-                                    Ok(None) => {}
-                                    Ok(Some(again)) => conn.session.close(Reason::Done, &again),
+                                    Ok(Again::No) => {}
+                                    Ok(Again::Now(why)) => conn.session.close(Reason::Done, &why),
+                                    Ok(Again::After(wait, why)) => {
+                                        resync_at = Some((std::time::Instant::now() + wait, why))
+                                    }
                                     Err(why) => conn.session.close(Reason::Failure, &why),
                                 }
                             }
@@ -571,38 +587,49 @@ impl Runner {
 
     /// The replica holds the master's data as of the journal point `after`
     /// (or later): what the spool holds up to it is no longer needed.
-    /// Returns why another sync must follow, if one must: the spool
-    /// overflowed meanwhile, or a file vanished during the run (the journal
-    /// may rename it, and the sync could not send it). At most
-    /// [`MAX_SYNC_ROUNDS`] runs follow each other so; then the journal
-    /// goes on from the last one.
-    fn sync_done(&self, after: u64, s: &SyncSender) -> Result<Option<String>, String> {
+    /// Says whether another sync must follow: the spool overflowed
+    /// meanwhile, or a file vanished during the run (the journal may rename
+    /// it, and the sync could not send it; the replica applies the journal
+    /// in replay mode until the next run). Up to [`MAX_SYNC_ROUNDS`] runs
+    /// follow each other at once; after that, one follows every so often
+    /// until a run sees nothing vanish (the files renamed during runs are
+    /// then right).
+    fn sync_done(&self, after: u64, s: &SyncSender) -> Result<Again, String> {
         if after >= self.spool.usage().resume_seq {
             self.spool
                 .ack(after)
                 .map_err(|e| format!("master spool: {e}"))?;
         }
         let overflowed = self.spool.usage().mode != rha_core::spool::SpoolMode::Normal;
-        let again = if overflowed {
-            Some("the master's spool overflowed during the sync: synchronising again".to_owned())
+        let why = if overflowed {
+            Some("the master's spool overflowed during the sync: synchronising again")
         } else if s.needs_another() {
-            Some("files vanished during the sync: synchronising again".to_owned())
+            Some("files vanished during the sync: synchronising again")
         } else {
             None
         };
-        let rounds = self.sync_rounds.fetch_add(1, Ordering::SeqCst) + 1;
-        let again = match again {
-            Some(why) if rounds < MAX_SYNC_ROUNDS => Some(why),
-            Some(why) => {
-                tracing::warn!(why, rounds, "no further sync round: the journal goes on");
-                None
+        let again = match why {
+            None => {
+                self.sync_rounds.store(0, Ordering::SeqCst);
+                Again::No
             }
-            None => None,
+            Some(why) => {
+                let rounds = self.sync_rounds.fetch_add(1, Ordering::SeqCst) + 1;
+                if rounds < MAX_SYNC_ROUNDS || overflowed {
+                    Again::Now(why.to_owned())
+                } else {
+                    let wait = self.config.retry_max.min(Duration::from_secs(30));
+                    tracing::warn!(
+                        why,
+                        rounds,
+                        ?wait,
+                        "the tree keeps changing: next sync later"
+                    );
+                    Again::After(wait, why.to_owned())
+                }
+            }
         };
-        if again.is_none() {
-            self.sync_rounds.store(0, Ordering::SeqCst);
-        }
-        let resync = again.is_some();
+        let resync = !matches!(again, Again::No);
         self.shared.status.lock().resync_needed = resync;
         let mut state = self.state.lock();
         if state.resync != resync {

@@ -232,17 +232,11 @@ impl SyncSender {
 
     /// Advances the run while the session's output has room; `replay_to`
     /// is the master's last durable journal record now (what the sync's
-    /// content may already include). With `final_round` off another run
-    /// follows this one if a file vanished under it: the replica then
-    /// applies the journal in replay mode until that run (a rename whose
-    /// source the sync could not send cannot be applied as written). Says
-    /// whether anything was sent.
-    pub(crate) fn poll(
-        &mut self,
-        session: &mut Session,
-        replay_to: u64,
-        final_round: bool,
-    ) -> Result<bool, String> {
+    /// content may already include). If a file vanished under the run,
+    /// another follows it and the replica applies the journal in replay
+    /// mode until then (a rename whose source the sync could not send
+    /// cannot be applied as written). Says whether anything was sent.
+    pub(crate) fn poll(&mut self, session: &mut Session, replay_to: u64) -> Result<bool, String> {
         if self.done {
             return Ok(false);
         }
@@ -265,7 +259,7 @@ impl SyncSender {
                 self.start_op(op, session)?;
             } else if !self.ended {
                 self.records.flush(self.id, session)?;
-                let replay_to = if self.vanished > 0 && !final_round {
+                let replay_to = if self.vanished > 0 {
                     u64::MAX
                 } else {
                     replay_to
