@@ -21,10 +21,13 @@ use batch::{Batch, Footprint, Key};
 pub use config::{ReplicaConfig, Retention};
 pub use job::{Plan, PlanItem};
 
+/// A record of the batch being gathered. Its inverse is not kept: it went
+/// to the log as the record came (`RewindLog::stream_entry`), so
+/// that the overwritten bytes it holds are freed once written out, and the
+/// next records read into the same, still cached, memory.
 #[derive(Debug)]
 struct Pending {
     rec: Record,
-    inverse: Vec<Op>,
 }
 
 /// A replica target driven with rewind on (or off): applies records in
@@ -591,7 +594,7 @@ impl<T: Target, S: Storage> Replica<T, S> {
             .stream_entry(base, rec.seq, rec.timestamp_ns, &rec.op, &inverse)?;
         self.pending_bytes += inverse.iter().map(data_len).sum::<usize>() + data_len(&rec.op);
         self.batch.add(fp, self.pending.len(), before);
-        self.pending.push(Pending { rec, inverse });
+        self.pending.push(Pending { rec });
         // A batch is written to one segment: keeping it within about a
         // segment keeps retention's granularity.
         let segment = usize::try_from(self.config.log.segment_bytes).unwrap_or(usize::MAX);
@@ -655,7 +658,21 @@ impl<T: Target, S: Storage> Replica<T, S> {
                 // landed partly: put back what it touched if that is
                 // idempotent (a namespace operation either happened or not).
                 if !is_namespace(&p.rec.op) {
-                    for op in &p.inverse {
+                    // Its inverse is read back from the log, where the
+                    // sync above made it durable: the batch's entries are
+                    // the log's last ones.
+                    let undo = self.log_mut().and_then(|log| {
+                        let idx = log.entry_count() + i - batch.len();
+                        Ok(log.read_entry(idx)?.inverse)
+                    });
+                    let undo = match undo {
+                        Ok(undo) => undo,
+                        Err(e) => {
+                            self.poisoned = true;
+                            return Err(e);
+                        }
+                    };
+                    for op in &undo {
                         if let Err(e) = self.apply_op(op, true) {
                             self.poisoned = true;
                             return Err(RewindError::Undo {

@@ -147,9 +147,21 @@ fn show(path: &RelPath) -> String {
     String::from_utf8_lossy(path.as_bytes()).into_owned()
 }
 
-fn io_err(what: impl std::fmt::Display) -> impl FnOnce(io::Error) -> InvertError {
-    let what = what.to_string();
-    move |source| InvertError::Io { what, source }
+/// An I/O failure about `what`, described only when it happens (every
+/// record reads the target, and most reads succeed).
+fn io_err<D: std::fmt::Display>(what: D) -> impl FnOnce(io::Error) -> InvertError {
+    move |source| InvertError::Io {
+        what: what.to_string(),
+        source,
+    }
+}
+
+/// An I/O failure about `path` (see [`io_err`]).
+fn path_err(path: &RelPath) -> impl FnOnce(io::Error) -> InvertError + '_ {
+    move |source| InvertError::Io {
+        what: show(path),
+        source,
+    }
 }
 
 /// Whether `op` changes the namespace (creates, removes or moves names).
@@ -259,7 +271,7 @@ pub fn invert(op: &Op, pre: &mut dyn PreImage) -> Result<Vec<Op>, InvertError> {
         }
         Op::Rename { from, to } => {
             let mf = present(pre, from)?;
-            let replaced = pre.stat(to).map_err(io_err(show(to)))?;
+            let replaced = pre.stat(to).map_err(path_err(to))?;
             match replaced {
                 _ if from == to => {}
                 Some(mt)
@@ -297,7 +309,7 @@ pub fn invert(op: &Op, pre: &mut dyn PreImage) -> Result<Vec<Op>, InvertError> {
         }
         Op::SetXattr { path, name, .. } | Op::RemoveXattr { path, name } => {
             present(pre, path)?;
-            let old = pre.xattr(path, name).map_err(io_err(show(path)))?;
+            let old = pre.xattr(path, name).map_err(path_err(path))?;
             match (old, op) {
                 (Some(value), _) => out.push(Op::SetXattr {
                     path: path.clone(),
@@ -333,12 +345,12 @@ pub fn invert(op: &Op, pre: &mut dyn PreImage) -> Result<Vec<Op>, InvertError> {
 
 fn present(pre: &mut dyn PreImage, path: &RelPath) -> Result<NodeMeta, InvertError> {
     pre.stat(path)
-        .map_err(io_err(show(path)))?
+        .map_err(path_err(path))?
         .ok_or_else(|| InvertError::Missing { path: show(path) })
 }
 
 fn absent(pre: &mut dyn PreImage, path: &RelPath) -> Result<(), InvertError> {
-    match pre.stat(path).map_err(io_err(show(path)))? {
+    match pre.stat(path).map_err(path_err(path))? {
         None => Ok(()),
         Some(_) => Err(InvertError::Exists { path: show(path) }),
     }
@@ -382,7 +394,7 @@ fn restore_bytes(
     let mut at = from;
     while at < to {
         let n = (to - at).min(INVERSE_CHUNK as u64);
-        let data = pre.read(path, at, n).map_err(io_err(show(path)))?;
+        let data = pre.read(path, at, n).map_err(path_err(path))?;
         if data.len() as u64 != n {
             return Err(InvertError::Io {
                 what: show(path),
@@ -451,12 +463,13 @@ fn recreate(
     };
     match m.kind {
         NodeKind::File if m.nlink > 1 => {
-            let other = pre.other_link(path).map_err(io_err(show(path)))?.ok_or(
-                InvertError::LinkOutside {
-                    path: show(path),
-                    nlink: m.nlink,
-                },
-            )?;
+            let other =
+                pre.other_link(path)
+                    .map_err(path_err(path))?
+                    .ok_or(InvertError::LinkOutside {
+                        path: show(path),
+                        nlink: m.nlink,
+                    })?;
             out.push(Op::HardLink {
                 existing: other,
                 link: path.clone(),
@@ -492,7 +505,7 @@ fn recreate(
             });
         }
         NodeKind::Symlink => {
-            let target = pre.read_link(path).map_err(io_err(show(path)))?;
+            let target = pre.read_link(path).map_err(path_err(path))?;
             out.push(Op::Symlink {
                 path: path.clone(),
                 target,
@@ -519,7 +532,7 @@ fn restore_xattrs(
     path: &RelPath,
     out: &mut Vec<Op>,
 ) -> Result<(), InvertError> {
-    for (name, value) in pre.xattrs(path).map_err(io_err(show(path)))? {
+    for (name, value) in pre.xattrs(path).map_err(path_err(path))? {
         out.push(Op::SetXattr {
             path: path.clone(),
             name,
@@ -527,4 +540,74 @@ fn restore_xattrs(
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rewind::ModelTree;
+
+    /// A tree whose file reads fail.
+    struct Unreadable(ModelTree);
+
+    impl PreImage for Unreadable {
+        fn stat(&mut self, p: &RelPath) -> io::Result<Option<NodeMeta>> {
+            self.0.stat(p)
+        }
+        fn read(&mut self, _: &RelPath, _: u64, _: u64) -> io::Result<Vec<u8>> {
+            Err(io::Error::other("disk on fire"))
+        }
+        fn read_link(&mut self, p: &RelPath) -> io::Result<Bytes> {
+            self.0.read_link(p)
+        }
+        fn xattr(&mut self, p: &RelPath, n: &[u8]) -> io::Result<Option<Bytes>> {
+            self.0.xattr(p, n)
+        }
+        fn xattrs(&mut self, p: &RelPath) -> io::Result<Vec<(Bytes, Bytes)>> {
+            self.0.xattrs(p)
+        }
+        fn other_link(&mut self, p: &RelPath) -> io::Result<Option<RelPath>> {
+            self.0.other_link(p)
+        }
+        fn volume_len(&mut self, v: u32) -> io::Result<u64> {
+            self.0.volume_len(v)
+        }
+        fn volume_read(&mut self, v: u32, o: u64, l: u64) -> io::Result<Vec<u8>> {
+            self.0.volume_read(v, o, l)
+        }
+    }
+
+    #[test]
+    fn a_failed_read_names_the_path_it_was_reading() {
+        let path = RelPath::new("dir/f").unwrap();
+        let mut tree = ModelTree::new();
+        for op in [
+            Op::Mkdir {
+                path: RelPath::new("dir").unwrap(),
+                mode: 0o755,
+            },
+            Op::Create {
+                path: path.clone(),
+                mode: 0o644,
+            },
+            Op::Write {
+                path: path.clone(),
+                offset: 0,
+                data: "old".into(),
+            },
+        ] {
+            crate::rewind::Target::apply(&mut tree, &op).unwrap();
+        }
+        let write = Op::Write {
+            path,
+            offset: 1,
+            data: "new".into(),
+        };
+        let err = invert(&write, &mut Unreadable(tree)).unwrap_err();
+        assert!(matches!(err, InvertError::Io { .. }), "{err:?}");
+        assert_eq!(
+            err.to_string(),
+            "reading the pre-image of 'dir/f' failed: disk on fire"
+        );
+    }
 }

@@ -26,6 +26,8 @@ mod model;
 mod target;
 
 #[cfg(test)]
+mod apply_failure_tests;
+#[cfg(test)]
 mod crash_tests;
 #[cfg(test)]
 mod tests;

@@ -92,14 +92,14 @@ impl<S: Storage> RewindLog<S> {
         };
         let start = open.end;
         let first_log_seq = open.writer.next_seq();
-        let mut at = start;
+        // A frame's length does not depend on its sequence number.
+        let at = start + bytes;
         let mut result = Ok(());
         for (op, t) in [(&begin, ts), (&stored, elided.map_or(0, |n| n + 1))]
             .into_iter()
             .chain(inverse.iter().map(|op| (op, ts)))
             .chain([(&commit, ts)])
         {
-            at += frame_len(open.writer.next_seq(), op);
             match open.writer.append_split(t, op, GATHER_MIN) {
                 Ok(Some(piece)) => open.gathered.push(piece),
                 Ok(None) => {}
