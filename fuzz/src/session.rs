@@ -314,6 +314,7 @@ pub(crate) mod seeds {
                         id: 1,
                         path: RelPath::new("a/b").unwrap_or_else(|_| unreachable!()),
                         len: 9,
+                        by_blocks: true,
                         hash: [4; 32],
                     }),
                     Message::SyncReply(SyncReply::Mismatch {

@@ -79,6 +79,9 @@ pub struct MasterConfig {
     pub root: Option<PathBuf>,
     /// How a sync compares and sends.
     pub sync: SyncSettings,
+    /// Synchronise the replica at the next session even if it could follow
+    /// the journal (only with a [`root`](Self::root)).
+    pub resync: bool,
 }
 
 impl MasterConfig {
@@ -100,6 +103,7 @@ impl MasterConfig {
             retry_max: Duration::from_secs(30),
             root: None,
             sync: SyncSettings::default(),
+            resync: false,
         }
     }
 }
@@ -198,6 +202,14 @@ impl MasterAgent {
                 s.store(&storage)?;
                 s
             }
+        };
+        let state = if config.resync && config.root.is_some() && !state.resync {
+            let mut next = state;
+            next.resync = true;
+            next.store(&storage)?;
+            next
+        } else {
+            state
         };
         let spool_dir = dir.join(MASTER_SPOOL_DIR);
         let (spool, _) = Spool::open_dir(&spool_dir, config.spool.clone()).map_err(|source| {

@@ -9,7 +9,7 @@
 //! (`--inbox`, default `SPOOL/inbox`; see `docs/agents.md`): whoever drops
 //! them has made those changes to MASTER_DIR first. Runs until
 //! SIGINT or SIGTERM, which end the session in order and make the spool
-//! durable. On a terminal a status line shows the link and the lag.
+//! durable, or with `--exit-after-sync` once a sync is done. On a terminal a status line shows the link and the lag.
 //! Exit codes: 0 stopped by a signal, 1 an I/O failure, 2 bad arguments,
 //! 5 the spool is in use.
 
@@ -67,6 +67,14 @@ pub(crate) struct ReplicateArgs {
     /// when syncing; off, they are compared by content.
     #[arg(long, value_enum, default_value = "on")]
     pub(crate) ignore_same: Switch,
+    /// Synchronise the replica first even if it follows the journal (a
+    /// check after doubts, or a benchmark).
+    #[arg(long)]
+    pub(crate) resync: bool,
+    /// Stop once a sync has brought the replica to the master's tree (exit
+    /// 0), or failed (exit 1): a one-shot sync over the network.
+    #[arg(long)]
+    pub(crate) exit_after_sync: bool,
     /// The longest wait between reconnection attempts, in milliseconds.
     #[arg(long, default_value_t = 30000, value_parser = clap::value_parser!(u64).range(10..))]
     pub(crate) retry_max_ms: u64,
@@ -170,6 +178,7 @@ fn replicate(args: &ReplicateArgs) -> Result<(), (Exit, String)> {
     config.root = Some(p.master.clone());
     config.sync.mode = p.sync_mode;
     config.sync.ignore_same = args.ignore_same == Switch::On;
+    config.resync = args.resync;
     let inbox = args.inbox.clone().unwrap_or_else(|| p.spool.join("inbox"));
     agent_args::catch_stop_signals();
     let timeouts = Timeouts {
@@ -188,7 +197,19 @@ fn replicate(args: &ReplicateArgs) -> Result<(), (Exit, String)> {
     let live = std::io::stderr().is_terminal();
     let mut last_error = String::new();
     let mut last_line = Instant::now();
+    let mut sync_failed = None;
     while !agent_args::stopping() {
+        if args.exit_after_sync {
+            let st = agent.status();
+            match st.sync.as_ref().map(|s| s.phase.as_str()) {
+                Some("done") if !st.resync_needed => break,
+                Some("failed") => {
+                    sync_failed = st.sync.and_then(|s| s.error);
+                    break;
+                }
+                _ => {}
+            }
+        }
         match take_inbox(&inbox, agent.spool()) {
             Ok(_) => last_error.clear(),
             Err(e) => {
@@ -219,5 +240,8 @@ fn replicate(args: &ReplicateArgs) -> Result<(), (Exit, String)> {
         eprintln!();
     }
     agent.stop().map_err(|e| io(e.to_string()))?;
+    if let Some(why) = sync_failed {
+        return Err(io(format!("sync failed: {why}")));
+    }
     Ok(())
 }

@@ -355,6 +355,7 @@ fn sync_request(b: &mut Body) -> Result<SyncRequest, &'static str> {
         SYNC_CHECK => {
             let path = b.path("a short path")?;
             let len = b.u64("a short length")?;
+            let by_blocks = b.flag("a missing hash kind")?;
             b.need(FILE_HASH_LEN, "a short hash")?;
             let mut hash = [0u8; FILE_HASH_LEN];
             b.0.copy_to_slice(&mut hash);
@@ -362,6 +363,7 @@ fn sync_request(b: &mut Body) -> Result<SyncRequest, &'static str> {
                 id,
                 path,
                 len,
+                by_blocks,
                 hash,
             }
         }

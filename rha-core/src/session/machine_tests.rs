@@ -944,6 +944,7 @@ fn sync_transcript() -> (Vec<u8>, Vec<u8>) {
         id: 1,
         path: path.clone(),
         len: 131_072,
+        by_blocks: true,
         hash: [0x42; FILE_HASH_LEN],
     })
     .unwrap();

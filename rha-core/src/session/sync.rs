@@ -86,8 +86,8 @@ pub enum SyncRequest {
         path: RelPath,
     },
     /// After the records that brought `path` up to date: its length and
-    /// content hash as the master read them. A replica whose copy differs
-    /// answers [`SyncReply::Mismatch`].
+    /// hash as the master read it. A replica whose copy differs answers
+    /// [`SyncReply::Mismatch`].
     Check {
         /// The run.
         id: u64,
@@ -95,7 +95,11 @@ pub enum SyncRequest {
         path: RelPath,
         /// Its length.
         len: u64,
-        /// BLAKE3 of its content.
+        /// `false`: `hash` is BLAKE3 of the content. `true` (a file sent
+        /// by blocks): BLAKE3 of the [`BLOCK_HASH_LEN`]-byte hashes of its
+        /// blocks of the run's block size, in order (the last one short).
+        by_blocks: bool,
+        /// The hash.
         hash: [u8; FILE_HASH_LEN],
     },
     /// The sync's last message: the replica makes it durable and answers
@@ -224,12 +228,14 @@ impl SyncRequest {
                 id,
                 path,
                 len,
+                by_blocks,
                 hash,
             } => {
                 out.put_u8(SYNC_CHECK);
                 out.put_u64_le(*id);
                 put_path(out, path);
                 out.put_u64_le(*len);
+                out.put_u8(u8::from(*by_blocks));
                 out.put_slice(hash);
             }
             SyncRequest::End {

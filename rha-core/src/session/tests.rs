@@ -60,6 +60,7 @@ fn every_kind() -> Vec<Message> {
             id: 4,
             path: crate::journal::RelPath::new("dir/file").unwrap(),
             len: 123,
+            by_blocks: true,
             hash: [0xab; FILE_HASH_LEN],
         }),
         Message::Sync(SyncRequest::End {
@@ -317,6 +318,7 @@ fn arb_message() -> impl Strategy<Value = Message> {
                 id,
                 path: crate::journal::RelPath::new(p).unwrap(),
                 len,
+                by_blocks: len % 2 == 0,
                 hash: [3; FILE_HASH_LEN],
             })
         }),

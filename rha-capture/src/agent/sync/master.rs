@@ -81,6 +81,34 @@ impl Records {
         self.writer.as_ref().map_or(0, |w| w.get_ref().len())
     }
 
+    /// Queues a write of `data` at `offset`, in records of at most `piece`
+    /// bytes (a block larger than the peer's messages travels in parts),
+    /// sending when a message's worth is queued.
+    fn push_write(
+        &mut self,
+        id: u64,
+        path: &RelPath,
+        offset: u64,
+        data: Bytes,
+        piece: usize,
+        session: &mut Session,
+    ) -> Result<(), String> {
+        let mut at = 0;
+        while at < data.len() {
+            let n = (data.len() - at).min(piece);
+            self.push(Op::Write {
+                path: path.clone(),
+                offset: offset + at as u64,
+                data: data.slice(at..at + n),
+            })?;
+            if self.len() >= piece {
+                self.flush(id, session)?;
+            }
+            at += n;
+        }
+        Ok(())
+    }
+
     /// Sends the records held, if any.
     fn flush(&mut self, id: u64, session: &mut Session) -> Result<(), String> {
         let Some(w) = self.writer.take() else {
@@ -121,6 +149,7 @@ struct BlockFile {
     file: File,
     len: u64,
     next_block: u64,
+    /// Fed the master's block hashes, in order: the file's check.
     hasher: blake3::Hasher,
     /// Whether the replica answered with any block.
     answered: bool,
@@ -144,7 +173,7 @@ fn read_at(file: &File, offset: u64, len: usize) -> std::io::Result<Vec<u8>> {
 }
 
 /// Feeds `n` zero bytes to `hasher`.
-fn hash_zeros(hasher: &mut blake3::Hasher, mut n: u64) {
+pub(super) fn hash_zeros(hasher: &mut blake3::Hasher, mut n: u64) {
     const ZEROS: [u8; 8192] = [0; 8192];
     while n > 0 {
         let k = n.min(ZEROS.len() as u64) as usize;
@@ -570,7 +599,7 @@ impl SyncSender {
             to: w.entry.path.clone(),
         })?;
         self.status.sent_entries += 1;
-        self.check(w.entry.path, w.len, hasher, session)
+        self.check(w.entry.path, w.len, false, hasher, session)
     }
 
     /// Sends the check of a file whose records are all out.
@@ -578,6 +607,7 @@ impl SyncSender {
         &mut self,
         path: RelPath,
         len: u64,
+        by_blocks: bool,
         hasher: blake3::Hasher,
         session: &mut Session,
     ) -> Result<(), String> {
@@ -587,6 +617,7 @@ impl SyncSender {
                 id: self.id,
                 path,
                 len,
+                by_blocks,
                 hash: *hasher.finalize().as_bytes(),
             })
             .map_err(|e| format!("sending a sync check: {e}"))
@@ -671,20 +702,21 @@ impl SyncSender {
             let n = (b.len - offset).min(bs) as usize;
             let data = read_at(&b.file, offset, n)
                 .map_err(|e| format!("reading '{}': {e}", b.entry.path))?;
-            b.hasher.update(&data);
-            if block_hash(&data)[..] == *h {
+            let mine = block_hash(&data);
+            b.hasher.update(&mine);
+            if mine[..] == *h {
                 self.status.matched_bytes += n as u64;
                 continue;
             }
             self.status.sent_bytes += n as u64;
-            self.records.push(Op::Write {
-                path: b.entry.path.clone(),
+            self.records.push_write(
+                self.id,
+                &b.entry.path,
                 offset,
-                data: Bytes::from(data),
-            })?;
-            if self.records.len() >= piece {
-                self.records.flush(self.id, session)?;
-            }
+                Bytes::from(data),
+                piece,
+                session,
+            )?;
         }
         if !last {
             return Ok(());
@@ -697,22 +729,22 @@ impl SyncSender {
             // with other names it must not change in place): send it whole.
             return self.start_whole(b.entry).map(|_| ());
         }
-        // What the master has past the replica's blocks.
+        // What the master has past the replica's blocks, block by block.
         let mut offset = b.next_block.saturating_mul(bs);
         while offset < b.len {
-            let n = (b.len - offset).min(piece as u64) as usize;
+            let n = (b.len - offset).min(bs) as usize;
             let data = read_at(&b.file, offset, n)
                 .map_err(|e| format!("reading '{}': {e}", b.entry.path))?;
-            b.hasher.update(&data);
+            b.hasher.update(&block_hash(&data));
             self.status.sent_bytes += n as u64;
-            self.records.push(Op::Write {
-                path: b.entry.path.clone(),
+            self.records.push_write(
+                self.id,
+                &b.entry.path,
                 offset,
-                data: Bytes::from(data),
-            })?;
-            if self.records.len() >= piece {
-                self.records.flush(self.id, session)?;
-            }
+                Bytes::from(data),
+                piece,
+                session,
+            )?;
             offset += n as u64;
         }
         self.records.push(Op::SetLen {
@@ -725,7 +757,7 @@ impl SyncSender {
             attrs,
         })?;
         self.status.sent_entries += 1;
-        self.check(b.entry.path, b.len, b.hasher, session)
+        self.check(b.entry.path, b.len, true, b.hasher, session)
     }
 }
 

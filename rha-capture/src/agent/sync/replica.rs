@@ -1,13 +1,15 @@
 //! The replica's side of a sync: scan, hash blocks, apply, check.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use rha_core::journal::{Decoder, DecoderConfig, End, Op, RelPath};
 use rha_core::rewind::{PreImage, Target};
-use rha_core::session::{Session, SyncMode, SyncReply, SyncRequest, SYNC_TREE_FIELDS};
+use rha_core::session::{
+    Session, SyncMode, SyncReply, SyncRequest, BLOCK_HASH_LEN, SYNC_TREE_FIELDS,
+};
 use rha_core::signature::tree::TreeWriter;
 
 use super::{block_hash, SyncStatus, OUT_BUDGET};
@@ -27,6 +29,25 @@ const DURABLE_EVERY_BYTES: u64 = 32 << 20;
 /// See [`DURABLE_EVERY_BYTES`].
 const DURABLE_EVERY: Duration = Duration::from_secs(1);
 
+/// Block hashes kept per file at most (16 bytes each): a larger file is
+/// checked by reading it again.
+const MAX_KEPT_BLOCKS: usize = 1 << 20;
+
+/// A file being written whole: the hash of what was written so far, in
+/// order (holes as zeros).
+struct Written {
+    hasher: blake3::Hasher,
+    upto: u64,
+}
+
+/// A file sent by blocks: the hashes of its blocks before the sync wrote
+/// it, its length then, and the hashes of the blocks written since.
+struct Blocks {
+    before: Vec<[u8; BLOCK_HASH_LEN]>,
+    before_len: u64,
+    written: HashMap<u64, ([u8; BLOCK_HASH_LEN], u64)>,
+}
+
 /// A sync run on the replica.
 pub(crate) struct SyncReceiver {
     id: u64,
@@ -37,6 +58,11 @@ pub(crate) struct SyncReceiver {
     mismatches: u64,
     jobs: VecDeque<(u64, RelPath)>,
     hashing: Option<Hashing>,
+    /// Files written whole, by name (a check hashes what was written, as
+    /// it was written, instead of reading the file again).
+    whole: HashMap<RelPath, Written>,
+    /// Files sent by blocks, by name.
+    blocks: HashMap<RelPath, Blocks>,
     owners: bool,
     last_progress: Instant,
     /// Records applied since what the sync wrote was last made durable,
@@ -52,6 +78,8 @@ struct Hashing {
     path: RelPath,
     len: u64,
     next_block: u64,
+    /// The hashes so far, when kept.
+    kept: Option<Vec<[u8; BLOCK_HASH_LEN]>>,
 }
 
 /// Whether `op` is one a sync may send: file-tree changes only.
@@ -101,6 +129,8 @@ impl SyncReceiver {
             mismatches: 0,
             jobs: VecDeque::new(),
             hashing: None,
+            whole: HashMap::new(),
+            blocks: HashMap::new(),
             owners: crate::sync::can_chown(),
             last_progress: Instant::now(),
             undurable: (0, 0),
@@ -133,9 +163,18 @@ impl SyncReceiver {
             SyncRequest::Records { frames, .. } => self.apply(frames)?,
             SyncRequest::Blocks { file, path, .. } => self.jobs.push_back((file, path)),
             SyncRequest::Check {
-                path, len, hash, ..
+                path,
+                len,
+                by_blocks,
+                hash,
+                ..
             } => {
-                if !self.matches(&path, len, &hash)? {
+                let ok = if by_blocks {
+                    self.matches_by_blocks(&path, len, &hash)?
+                } else {
+                    self.matches(&path, len, &hash)?
+                };
+                if !ok {
                     tracing::warn!(%path, "a synced file does not match its check");
                     self.mismatches += 1;
                     session
@@ -208,6 +247,7 @@ impl SyncReceiver {
                 attrs.uid = None;
                 attrs.gid = None;
             }
+            self.track(&op);
             if let Op::Write { data, .. } = &op {
                 self.status.applied_bytes += data.len() as u64;
                 self.undurable.1 += data.len() as u64;
@@ -246,9 +286,119 @@ impl SyncReceiver {
         Ok(Some(i64::try_from(before).unwrap_or(i64::MAX)))
     }
 
+    /// Follows what the sync's records write, for the checks.
+    fn track(&mut self, op: &Op) {
+        match op {
+            Op::Create { path, .. } => {
+                self.whole.insert(
+                    path.clone(),
+                    Written {
+                        hasher: blake3::Hasher::new(),
+                        upto: 0,
+                    },
+                );
+            }
+            Op::Write { path, offset, data } => {
+                if let Some(w) = self.whole.get_mut(path) {
+                    if *offset >= w.upto {
+                        super::master::hash_zeros(&mut w.hasher, offset - w.upto);
+                        w.hasher.update(data);
+                        w.upto = offset + data.len() as u64;
+                    } else {
+                        // Not in order: the check reads the file.
+                        self.whole.remove(path);
+                    }
+                }
+                if let Some(b) = self.blocks.get_mut(path) {
+                    if offset % self.block_size == 0 && data.len() as u64 <= self.block_size {
+                        b.written.insert(
+                            offset / self.block_size,
+                            (block_hash(data), data.len() as u64),
+                        );
+                    } else {
+                        self.blocks.remove(path);
+                    }
+                }
+            }
+            Op::Rename { from, to } => {
+                self.blocks.remove(to);
+                match self.whole.remove(from) {
+                    Some(w) => {
+                        self.whole.insert(to.clone(), w);
+                    }
+                    None => {
+                        self.whole.remove(to);
+                    }
+                }
+            }
+            Op::Delete { path } => {
+                self.whole.remove(path);
+                self.blocks.remove(path);
+            }
+            _ => {}
+        }
+    }
+
+    /// Whether the replica's file at `path`, sent by blocks, has length
+    /// `len` and `hash` over its block hashes. Blocks the sync did not
+    /// write keep the hashes taken before; those it wrote have the hashes
+    /// of what it wrote; any other block is read again.
+    fn matches_by_blocks(
+        &mut self,
+        path: &RelPath,
+        len: u64,
+        hash: &[u8; 32],
+    ) -> Result<bool, String> {
+        let meta = self
+            .target
+            .stat(path)
+            .map_err(|e| format!("checking '{path}': {e}"))?;
+        if meta.is_none_or(|m| m.size != len) {
+            return Ok(false);
+        }
+        let bs = self.block_size;
+        let kept = self.blocks.remove(path);
+        let mut hasher = blake3::Hasher::new();
+        for i in 0..len.div_ceil(bs) {
+            let want = (len - i * bs).min(bs);
+            let known = kept.as_ref().and_then(|k| match k.written.get(&i) {
+                Some(&(h, n)) if n == want => Some(h),
+                Some(_) => None,
+                None => {
+                    let before = (k.before_len.saturating_sub(i * bs)).min(bs);
+                    k.before.get(i as usize).copied().filter(|_| before == want)
+                }
+            });
+            let h = match known {
+                Some(h) => h,
+                None => {
+                    let data = self
+                        .target
+                        .read(path, i * bs, want)
+                        .map_err(|e| format!("checking '{path}': {e}"))?;
+                    block_hash(&data)
+                }
+            };
+            hasher.update(&h);
+        }
+        Ok(hasher.finalize().as_bytes() == hash)
+    }
+
     /// Whether the replica's file at `path` has length `len` and BLAKE3
-    /// `hash`.
+    /// `hash`: from what the sync wrote when it wrote the file whole and
+    /// in order, else by reading the file.
     fn matches(&mut self, path: &RelPath, len: u64, hash: &[u8; 32]) -> Result<bool, String> {
+        if let Some(mut w) = self.whole.remove(path) {
+            if w.upto <= len {
+                super::master::hash_zeros(&mut w.hasher, len - w.upto);
+                let size = self
+                    .target
+                    .stat(path)
+                    .map_err(|e| format!("checking '{path}': {e}"))?
+                    .map(|m| m.size);
+                return Ok(size == Some(len) && w.hasher.finalize().as_bytes() == hash);
+            }
+        }
         let meta = self
             .target
             .stat(path)
@@ -381,11 +531,13 @@ impl SyncReceiver {
                 Some(m) if m.kind == rha_core::rewind::NodeKind::File && m.nlink == 1 => m.size,
                 _ => 0,
             };
+            let blocks = len.div_ceil(self.block_size);
             self.hashing = Some(Hashing {
                 request,
                 path,
                 len,
                 next_block: 0,
+                kept: (blocks <= MAX_KEPT_BLOCKS as u64).then(Vec::new),
             });
         }
         let Some(h) = self.hashing.as_mut() else {
@@ -401,7 +553,11 @@ impl SyncReceiver {
                 .target
                 .read(&h.path, offset, n)
                 .map_err(|e| format!("hashing '{}': {e}", h.path))?;
-            hashes.extend_from_slice(&block_hash(&data));
+            let bh = block_hash(&data);
+            hashes.extend_from_slice(&bh);
+            if let Some(k) = h.kept.as_mut() {
+                k.push(bh);
+            }
             h.next_block += 1;
         }
         let last = h.next_block >= blocks;
@@ -414,7 +570,18 @@ impl SyncReceiver {
             })
             .map_err(|e| e.to_string())?;
         if last {
-            self.hashing = None;
+            if let Some(h) = self.hashing.take() {
+                if let Some(before) = h.kept.filter(|k| !k.is_empty()) {
+                    self.blocks.insert(
+                        h.path,
+                        Blocks {
+                            before,
+                            before_len: h.len,
+                            written: HashMap::new(),
+                        },
+                    );
+                }
+            }
         }
         Ok(())
     }

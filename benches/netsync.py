@@ -1,0 +1,299 @@
+#!/usr/bin/env python3
+"""Sync over the network: `rha replicate` against `rsync` over ssh.
+
+Both tools move a tree (or a large file) from a master directory to a
+replica directory through a loopback connection, each with its own secure
+transport: rha's session over TLS 1.3 (`rha serve` on the replica side, the
+daemon), rsync over OpenSSH (`sshd` on the replica side, the daemon). Each
+timed run is one whole process on the master side, from its start to its
+exit with the replica complete: `rha replicate ... --exit-after-sync` exits
+once the replica has made the sync durable (it ends with a `syncfs`), rsync
+when its receiver is done (without an fsync). The daemons run untimed. The
+tools run interleaved, in an order flipped each round, with dirty pages
+flushed before each timed run and the page cache warm; the script reports
+the median wall time of each tool and the ratio rsync / rha (above 1: rha is
+faster), and checks every result.
+
+    cargo build --release -p rha-capture
+    python3 benches/netsync.py                         # all cases, 5 rounds
+    python3 benches/netsync.py --rounds 3 --case net-full --tree /usr/share
+
+Cases (names for --case):
+  net-full       first copy of the tree into an empty replica:
+                 rha replicate vs rsync -a --delete -e ssh
+  net-nochange   the same again with nothing changed (rha with --resync:
+                 a sync that compares and finds nothing to send)
+  net-block-copy a 1 GiB file with 1% of its 64 KiB blocks changed:
+                 rha replicate --sync-mode block vs rsync -a --no-whole-file
+  net-block-inplace  the same vs rsync -a --no-whole-file --inplace
+
+Needs rsync, ssh and sshd (Debian's openssh-server); the script starts its
+own sshd on a loopback port with a throwaway host key and client key, as
+root (rsync runs as root on both sides, as rha does). The tree (--tree,
+default /usr/lib) is copied once into the scratch directory (--scratch).
+"""
+
+import argparse
+import os
+import random
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from process import rha_binary, run, same_file  # noqa: E402
+
+BLOCK = 64 << 10
+
+
+def timed(cmd):
+    """Flushes dirty pages, then runs `cmd`; returns its wall time in seconds."""
+    os.sync()
+    start = time.perf_counter()
+    run(cmd)
+    return time.perf_counter() - start
+
+
+class Sshd:
+    """An sshd on a loopback port that lets root in with a throwaway key."""
+
+    def __init__(self, dir):
+        self.dir = dir
+        dir.mkdir(parents=True, exist_ok=True)
+        host = dir / "host_ed25519"
+        self.key = dir / "client_ed25519"
+        for k in (host, self.key):
+            if not k.exists():
+                run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(k)])
+        auth = dir / "authorized_keys"
+        auth.write_text((dir / "client_ed25519.pub").read_text())
+        os.chmod(auth, 0o600)
+        self.port = 20000 + os.getpid() % 20000
+        config = dir / "sshd_config"
+        config.write_text(
+            f"Port {self.port}\nListenAddress 127.0.0.1\nHostKey {host}\n"
+            f"AuthorizedKeysFile {auth}\nPermitRootLogin prohibit-password\n"
+            "PasswordAuthentication no\nUsePAM no\nStrictModes no\n"
+            f"PidFile {dir / 'sshd.pid'}\n"
+        )
+        Path("/run/sshd").mkdir(exist_ok=True)
+        sshd = shutil.which("sshd") or "/usr/sbin/sshd"
+        self.proc = subprocess.Popen([sshd, "-D", "-e", "-f", str(config)],
+                                     stderr=subprocess.DEVNULL)
+        deadline = time.time() + 10
+        while subprocess.run(self.ssh() + ["root@127.0.0.1", "true"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode != 0:
+            if time.time() > deadline:
+                sys.exit("sshd did not come up")
+            time.sleep(0.1)
+
+    def ssh(self):
+        return ["ssh", "-p", str(self.port), "-i", str(self.key), "-o", "BatchMode=yes",
+                "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+                "-o", "LogLevel=ERROR"]
+
+    def rsh(self):
+        return " ".join(self.ssh())
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait()
+
+
+class Rha:
+    """Identities for both sides, and a `rha serve` per replica directory."""
+
+    def __init__(self, exe, dir):
+        self.exe = exe
+        self.dir = dir
+        self.mid, self.rid = dir / "id-master", dir / "id-replica"
+        self.mfp = self.keygen(self.mid)
+        self.rfp = self.keygen(self.rid)
+        self.server = None
+
+    def keygen(self, d):
+        if not (d / "identity.crt").exists() and not d.exists():
+            pass
+        out = run([self.exe, "keygen", str(d), "--force", "--json"]).stdout.decode()
+        import json
+        return json.loads(out)["fingerprint"]
+
+    def serve(self, replica):
+        self.stop()
+        p = subprocess.Popen([self.exe, "serve", str(replica), "--listen", "127.0.0.1:0",
+                              "--identity", str(self.rid), "--allow", self.mfp,
+                              "--scenario", "bench"],
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        line = p.stdout.readline().decode().strip()
+        if not line.startswith("listening on "):
+            sys.exit(f"rha serve: {line!r}")
+        self.server = p
+        return line.removeprefix("listening on ")
+
+    def replicate(self, master, addr, spool, extra=()):
+        return [self.exe, "replicate", str(master), addr, "--identity", str(self.mid),
+                "--peer", self.rfp, "--spool", str(spool), "--scenario", "bench",
+                "--exit-after-sync", *extra]
+
+    def stop(self):
+        if self.server is not None:
+            self.server.send_signal(signal.SIGTERM)
+            self.server.wait()
+            self.server = None
+
+
+class TreeCase:
+    tools = ("rha", "ref")
+
+    def __init__(self, rha, sshd, scratch, tree, kind):
+        self.rha, self.sshd, self.kind = rha, sshd, kind
+        self.name = f"net-{kind}"
+        self.master = scratch / "master"
+        self.replica = {t: scratch / f"net-replica-{t}" for t in self.tools}
+        self.spool = scratch / "net-spool"
+        if not self.master.exists():
+            print(f"copying {tree} to the scratch directory ...", file=sys.stderr)
+            run(["cp", "-a", "--", str(tree), str(self.master)])
+        self.addr = None
+
+    def prepare_round(self, i):
+        if self.kind == "nochange":
+            # Both replicas equal to the master, untimed.
+            for t in self.tools:
+                self.prepare(t, fresh=True)
+                run(self.command(t))
+            self.rha.stop()
+
+    def prepare(self, tool, fresh=None):
+        fresh = self.kind == "full" if fresh is None else fresh
+        if fresh:
+            shutil.rmtree(self.replica[tool], ignore_errors=True)
+            if tool == "rha":
+                shutil.rmtree(self.spool, ignore_errors=True)
+        self.replica[tool].mkdir(exist_ok=True)
+        if tool == "rha":
+            self.addr = self.rha.serve(self.replica["rha"])
+
+    def command(self, tool):
+        if tool == "rha":
+            extra = ("--resync",) if self.kind == "nochange" else ()
+            return self.rha.replicate(self.master, self.addr, self.spool, extra)
+        return ["rsync", "-a", "--delete", "-e", self.sshd.rsh(), f"{self.master}/",
+                f"root@127.0.0.1:{self.replica[tool]}/"]
+
+    def check(self, tool):
+        self.rha.stop()
+        r = subprocess.run(["diff", "-r", "--no-dereference", "-x", ".rha",
+                            str(self.master), str(self.replica[tool])],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        if r.returncode != 0:
+            sys.exit(f"{tool}'s replica differs from the master:\n"
+                     f"{r.stdout.decode(errors='replace')[:2000]}")
+
+
+class BlockCase:
+    tools = ("rha", "ref")
+
+    def __init__(self, rha, sshd, scratch, inplace):
+        self.rha, self.sshd, self.inplace = rha, sshd, inplace
+        self.name = "net-block-inplace" if inplace else "net-block-copy"
+        self.dir = scratch / "netblock"
+        self.dir.mkdir(exist_ok=True)
+        self.old = self.dir / "old.img"
+        if not self.old.exists():
+            print("writing a 1 GiB file ...", file=sys.stderr)
+            with open(self.old, "wb") as f:
+                for _ in range(1024):
+                    f.write(os.urandom(1 << 20))
+        self.master = {t: self.dir / f"master-{t}" for t in self.tools}
+        self.replica = {t: self.dir / f"replica-{t}" for t in self.tools}
+        self.spool = self.dir / "spool"
+        self.round = 0
+        self.addr = None
+
+    def prepare_round(self, i):
+        pass
+
+    def prepare(self, tool):
+        # Master: the old file with 1% of its blocks rewritten (other blocks
+        # each round); replica: the old file.
+        m, r = self.master[tool], self.replica[tool]
+        for d in (m, r):
+            shutil.rmtree(d, ignore_errors=True)
+            d.mkdir()
+        run(["cp", "--reflink=never", "--preserve=timestamps", str(self.old), str(m / "f.img")])
+        run(["cp", "--reflink=never", "--preserve=timestamps", str(self.old), str(r / "f.img")])
+        rnd = random.Random(self.round)
+        self.round += 1
+        blocks = (1 << 30) // BLOCK
+        with open(m / "f.img", "r+b") as f:
+            for b in rnd.sample(range(blocks), blocks // 100):
+                f.seek(b * BLOCK)
+                f.write(os.urandom(BLOCK))
+        if tool == "rha":
+            shutil.rmtree(self.spool, ignore_errors=True)
+            self.addr = self.rha.serve(r)
+
+    def command(self, tool):
+        m, r = self.master[tool], self.replica[tool]
+        if tool == "rha":
+            return self.rha.replicate(m, self.addr, self.spool, ("--sync-mode", "block"))
+        cmd = ["rsync", "-a", "--no-whole-file", "-e", self.sshd.rsh()]
+        if self.inplace:
+            cmd.append("--inplace")
+        return cmd + [f"{m}/", f"root@127.0.0.1:{r}/"]
+
+    def check(self, tool):
+        self.rha.stop()
+        same_file(self.master[tool] / "f.img", self.replica[tool] / "f.img")
+
+
+def measure(case, rounds):
+    times = {t: [] for t in case.tools}
+    for i in range(rounds):
+        case.prepare_round(i)
+        order = case.tools if i % 2 == 0 else tuple(reversed(case.tools))
+        for tool in order:
+            case.prepare(tool)
+            times[tool].append(timed(case.command(tool)))
+            case.check(tool)
+    return {t: statistics.median(v) for t, v in times.items()}, times
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--case", action="append",
+                    choices=["net-full", "net-nochange", "net-block-copy", "net-block-inplace"])
+    ap.add_argument("--tree", type=Path, default=Path("/usr/lib"))
+    ap.add_argument("--scratch", type=Path)
+    args = ap.parse_args()
+    cases = args.case or ["net-full", "net-nochange", "net-block-copy", "net-block-inplace"]
+    scratch = args.scratch or Path(tempfile.mkdtemp(prefix="rha-netsync-"))
+    scratch.mkdir(parents=True, exist_ok=True)
+    rha = Rha(rha_binary(), scratch / "ids")
+    sshd = Sshd(scratch / "sshd")
+    try:
+        print(f"{'case':20} {'rha s':>8} {'rsync s':>8} {'ratio':>7}  (rsync / rha, median of {args.rounds})")
+        for name in cases:
+            if name.startswith("net-block"):
+                case = BlockCase(rha, sshd, scratch, name.endswith("inplace"))
+            else:
+                case = TreeCase(rha, sshd, scratch, args.tree, name.removeprefix("net-"))
+            med, all_times = measure(case, args.rounds)
+            print(f"{case.name:20} {med['rha']:8.3f} {med['ref']:8.3f} {med['ref'] / med['rha']:7.2f}x"
+                  f"   rha {[round(t, 3) for t in all_times['rha']]} rsync {[round(t, 3) for t in all_times['ref']]}",
+                  flush=True)
+    finally:
+        rha.stop()
+        sshd.stop()
+
+
+if __name__ == "__main__":
+    main()
