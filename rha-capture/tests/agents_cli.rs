@@ -655,6 +655,14 @@ rewind = true
         .unwrap();
     assert_eq!(first.trim(), format!("listening on 127.0.0.1:{port}"));
     let _server = Proc(server);
+    // What the master's directory holds before replication starts reaches
+    // the replica by the first sync.
+    fs::create_dir_all(h.master_dir.join("docs")).unwrap();
+    fs::write(
+        h.master_dir.join("docs/before"),
+        b"there before the journal",
+    )
+    .unwrap();
     let _master = Proc(
         Command::new(RHA)
             .args(["replicate", "--config"])
@@ -674,6 +682,12 @@ rewind = true
     assert!(out.status.success(), "{out:?}");
     assert!(text.contains("role:          master"), "{text}");
     assert!(text.contains("role:          replica"), "{text}");
+    assert!(text.contains("done (file mode)"), "{text}");
+    assert_eq!(
+        fs::read(h.replica.join("docs/before")).unwrap(),
+        b"there before the journal"
+    );
+    assert_eq!(status(&h.spool)["sync"]["phase"], "done");
     // A typo is named with its file and line.
     let bad = h._tmp.path().join("bad.toml");
     fs::write(

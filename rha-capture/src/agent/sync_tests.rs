@@ -648,3 +648,172 @@ fn a_record_the_replica_cannot_apply_leads_to_a_sync() {
     master.stop().expect("stop");
     server.join().expect("server");
 }
+
+/// A master run by hand over a socket pair, for messages a real master
+/// would not send.
+struct HandMaster {
+    session: rha_core::session::Session,
+    link: UnixStream,
+    buf: Vec<u8>,
+}
+
+impl HandMaster {
+    fn new(link: UnixStream) -> Self {
+        use rha_core::ha::{Generations, Instant};
+        use rha_core::session::{Role, Session, SessionConfig};
+        let mut cfg = SessionConfig::new(Role::Master, [1; 16], super::tests::SCENARIO);
+        cfg.generations = Generations {
+            current: 9,
+            ..Generations::default()
+        };
+        cfg.can_sync = true;
+        link.set_read_timeout(Some(Duration::from_millis(20)))
+            .expect("timeout");
+        Self {
+            session: Session::new(cfg, Instant::from_nanos(0)),
+            link,
+            buf: vec![0; 1 << 16],
+        }
+    }
+
+    /// Sends what is queued and returns the events of what arrived.
+    fn step(&mut self) -> Vec<rha_core::session::Event> {
+        let out = self.session.take_output();
+        std::io::Write::write_all(&mut self.link, &out).expect("send");
+        if let Ok(n) = std::io::Read::read(&mut self.link, &mut self.buf) {
+            let now = rha_core::ha::Instant::from_nanos(1);
+            self.session.receive(&self.buf[..n], now);
+        }
+        std::iter::from_fn(|| self.session.poll_event()).collect()
+    }
+
+    /// Steps until an event matches, for at most 20 s.
+    fn until(
+        &mut self,
+        what: &str,
+        mut found: impl FnMut(&rha_core::session::Event) -> bool,
+    ) -> rha_core::session::Event {
+        let started = std::time::Instant::now();
+        loop {
+            for e in self.step() {
+                if found(&e) {
+                    return e;
+                }
+                if let rha_core::session::Event::Closed { text, .. } = &e {
+                    panic!("closed while waiting for {what}: {text}");
+                }
+            }
+            assert!(started.elapsed() < Duration::from_secs(20), "no {what}");
+        }
+    }
+}
+
+/// A file whose copy does not match its check is named by the replica,
+/// whichever way the check is made, and the run does not finish until the
+/// master has sent it again and ended again.
+#[test]
+fn a_copy_that_fails_its_check_is_named_and_the_run_waits_for_it() {
+    use rha_core::journal::{JournalWriter, WriterConfig};
+    use rha_core::session::{Event, SyncReply, SyncRequest};
+
+    let p = Pair::new();
+    let replica = Arc::new(ReplicaAgent::open(replica_config(&p.replica_root)).expect("replica"));
+    let (mine, theirs) = UnixStream::pair().expect("pair");
+    let server = {
+        let replica = replica.clone();
+        std::thread::spawn(move || replica.serve(theirs).expect("serve"))
+    };
+    let mut m = HandMaster::new(mine);
+    m.until("the connection", |e| matches!(e, Event::Connected { .. }));
+    m.session
+        .send_sync(SyncRequest::Begin {
+            id: 1,
+            mode: SyncMode::Block,
+            ignore_same: true,
+            block_size: 65536,
+        })
+        .expect("begin");
+    m.until("the tree", |e| {
+        matches!(e, Event::SyncReply(SyncReply::Tree { last: true, .. }))
+    });
+    let records = |seq: u64, ops: &[Op]| {
+        let mut w = JournalWriter::new(
+            Vec::new(),
+            WriterConfig::default().stream_header(false).first_seq(seq),
+        );
+        for op in ops {
+            w.append(1, op).expect("encode");
+        }
+        Bytes::from(w.into_inner().expect("frames"))
+    };
+    let data = Bytes::from(pattern(100_000, 7));
+    m.session
+        .send_sync(SyncRequest::Records {
+            id: 1,
+            frames: records(
+                1,
+                &[
+                    Op::Create {
+                        path: path("a"),
+                        mode: 0o644,
+                    },
+                    Op::Write {
+                        path: path("a"),
+                        offset: 0,
+                        data: data.clone(),
+                    },
+                ],
+            ),
+        })
+        .expect("records");
+    let good = *blake3::hash(&data).as_bytes();
+    let mut bad = good;
+    bad[0] ^= 1;
+    for (by_blocks, hash) in [(false, bad), (true, bad), (false, good)] {
+        m.session
+            .send_sync(SyncRequest::Check {
+                id: 1,
+                path: path("a"),
+                len: data.len() as u64,
+                by_blocks,
+                hash,
+            })
+            .expect("check");
+    }
+    let end = SyncRequest::End {
+        id: 1,
+        replay_to: 0,
+        entries: 1,
+        bytes: data.len() as u64,
+    };
+    m.session.send_sync(end.clone()).expect("end");
+    let mut mismatches = 0;
+    let started = std::time::Instant::now();
+    while started.elapsed() < Duration::from_millis(1500) {
+        for e in m.step() {
+            match e {
+                Event::SyncReply(SyncReply::Mismatch { path, .. }) => {
+                    assert_eq!(path.as_bytes(), b"a");
+                    mismatches += 1;
+                }
+                Event::SyncReply(SyncReply::Done { .. }) => panic!("done with a failed check"),
+                _ => {}
+            }
+        }
+    }
+    assert_eq!(mismatches, 2, "both failed checks are named");
+    // Sent again (here: the check made right) and ended again: done.
+    m.session.send_sync(end).expect("end");
+    m.until("done", |e| {
+        matches!(e, Event::SyncReply(SyncReply::Done { id: 1 }))
+    });
+    assert_eq!(
+        std::fs::read(p.replica_root.join("a")).expect("read"),
+        &data[..]
+    );
+    m.session
+        .close(rha_core::session::Reason::Done, "test over");
+    m.step();
+    drop(m);
+    server.join().expect("server");
+}

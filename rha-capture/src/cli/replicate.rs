@@ -224,6 +224,19 @@ fn replicate(args: &ReplicateArgs) -> Result<(), (Exit, String)> {
             last_line = Instant::now();
             let st = agent.status();
             let link = agent_args::link_name(st.link);
+            if let Some(s) = st.sync.as_ref().filter(|s| s.finished_unix_ms.is_none()) {
+                eprint!(
+                    "\r\x1b[Klink {link} | sync {} | scanned {} entries | compared {} | sent {} entries {} MiB | replica applied {} MiB",
+                    s.phase,
+                    s.scanned_entries,
+                    s.compared,
+                    s.sent_entries,
+                    s.sent_bytes >> 20,
+                    s.applied_bytes >> 20
+                );
+                std::thread::sleep(Duration::from_millis(50));
+                continue;
+            }
             eprint!(
                 "\r\x1b[Klink {link} | record {} | stored {} applied {} | lag {} records {:.2} s | spool {} KiB",
                 st.last_seq,

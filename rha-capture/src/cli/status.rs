@@ -142,5 +142,31 @@ fn show(state: &Path, json: bool) -> ExitCode {
     if let Some(e) = &st.apply_error {
         outln!("apply error:   {e}");
     }
+    if st.resync_needed {
+        outln!("resync:        needed");
+    }
+    if let Some(s) = &st.sync {
+        outln!(
+            "sync {}:{:width$}{} ({} mode): scanned {} entries, {} bytes; compared {}; sent {} entries, {} bytes ({} bytes already there); applied {} records, {} bytes; resent {}; skipped {}",
+            s.id,
+            "",
+            s.phase,
+            s.mode,
+            s.scanned_entries,
+            s.scanned_bytes,
+            s.compared,
+            s.sent_entries,
+            s.sent_bytes,
+            s.matched_bytes,
+            s.applied_records,
+            s.applied_bytes,
+            s.resent,
+            s.skipped,
+            width = 9usize.saturating_sub(s.id.to_string().len()),
+        );
+        if let Some(e) = &s.error {
+            outln!("sync error:    {e}");
+        }
+    }
     Exit::Ok.into()
 }
