@@ -552,24 +552,31 @@ static void test_bad_configurations(void)
     m.heartbeat_ms = 0;
     CHECK_FAILS(rha_master_agent_start(&m, &master, &E), RHA_INVALID_ARGUMENT, "heartbeat_ms");
     m.heartbeat_ms = 200;
-    /* The sync fields are checked even without a root directory. */
+    /* The sync fields are checked even without a root directory; each
+     * failure leaves the output NULL. */
     m.sync_mode = 2;
+    master = (rha_master_agent *)&m;
     CHECK_FAILS(rha_master_agent_start(&m, &master, &E), RHA_INVALID_ARGUMENT,
                 "sync_mode is 2, not RHA_SYNC_FILE (0) or RHA_SYNC_BLOCK (1)");
     CHECK(master == NULL);
     m.sync_mode = RHA_SYNC_BLOCK;
     m.root_dir = base;
     m.sync_block_size = 3000;
+    master = (rha_master_agent *)&m;
     CHECK_FAILS(rha_master_agent_start(&m, &master, &E), RHA_INVALID_ARGUMENT,
                 "sync_block_size` is 3000: a block size is a power of two from 4096");
+    CHECK(master == NULL);
     m.sync_block_size = 32u << 20;
+    master = (rha_master_agent *)&m;
     CHECK_FAILS(rha_master_agent_start(&m, &master, &E), RHA_INVALID_ARGUMENT,
                 "sync_block_size");
+    CHECK(master == NULL);
     m.sync_block_size = 12288;
     CHECK_FAILS(rha_master_agent_start(&m, &master, &E), RHA_INVALID_ARGUMENT,
                 "sync_block_size");
     m.sync_block_size = 4096;
     m.ignore_same = 2;
+    master = (rha_master_agent *)&m;
     CHECK_FAILS(rha_master_agent_start(&m, &master, &E), RHA_INVALID_ARGUMENT, "ignore_same");
     CHECK(master == NULL);
     m.ignore_same = 1;

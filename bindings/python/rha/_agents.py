@@ -76,7 +76,9 @@ class SyncStatus:
     (``sent_entries``, ``sent_bytes``), found the replica already had
     (``matched_bytes``, block mode) and ``skipped``; both sides count what
     they scanned, and what the replica applied (``applied_records``,
-    ``applied_bytes``). ``finished_unix_ms`` is None while under way."""
+    ``applied_bytes``). ``finished_unix_ms`` is None while under way.
+    ``error`` is empty in the status :meth:`~MasterAgent.stop` returns, as
+    ``last_end`` is."""
 
     id: int
     phase: str
