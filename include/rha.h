@@ -1489,6 +1489,59 @@ typedef enum rha_agent_link {
 } rha_agent_link;
 
 /**
+ * How a master agent syncs its replica
+ * (`rha_master_agent_config.sync_mode`, `rha_agent_status.sync_mode`).
+ * Values never change.
+ */
+typedef enum rha_sync_mode {
+    /**
+     * Whole files: a file the replica lacks, or one that differs, is sent
+     * whole (the default).
+     */
+    RHA_SYNC_FILE = 0,
+    /**
+     * Blocks at fixed offsets: for a file on both sides the replica hashes
+     * its copy's blocks and the master sends only the blocks that differ,
+     * written in place.
+     */
+    RHA_SYNC_BLOCK = 1,
+} rha_sync_mode;
+
+/**
+ * Where an agent's last sync over the session stands
+ * (`rha_agent_status.sync_phase`). Values never change; expect values a
+ * later version adds (treat them as a sync under way).
+ */
+typedef enum rha_agent_sync_phase {
+    /**
+     * No sync since the agent started: the `sync_*` counters are 0.
+     */
+    RHA_AGENT_SYNC_NONE = 0,
+    /**
+     * Both sides scan their trees; the master compares them.
+     */
+    RHA_AGENT_SYNC_SCANNING = 1,
+    /**
+     * The master sends what the replica lacks; the replica applies it.
+     */
+    RHA_AGENT_SYNC_SENDING = 2,
+    /**
+     * Everything is sent; the replica makes it durable.
+     */
+    RHA_AGENT_SYNC_FINISHING = 3,
+    /**
+     * The sync ended: the replica holds the master's tree and follows the
+     * journal.
+     */
+    RHA_AGENT_SYNC_DONE = 4,
+    /**
+     * The sync failed (`_sync_error` says why); the next session syncs
+     * again.
+     */
+    RHA_AGENT_SYNC_FAILED = 5,
+} rha_agent_sync_phase;
+
+/**
  * Comparison settings for `rha_plan_new_files` and `rha_plan_new_buffers`.
  *
  * Defaults (file-level sync): ignore files of the same size and
@@ -3204,6 +3257,33 @@ typedef struct rha_master_agent_config {
      * See `retry_min_ms`.
      */
     uint64_t retry_max_ms;
+    /**
+     * The master directory the replica is synchronised from (a path) when
+     * it needs a sync: a fresh replica, one of another epoch, one behind
+     * what the spool still holds, or after an overflow (the master
+     * compares the two trees and sends what differs, before the journal).
+     * NULL, the default: no sync; the journal alone is sent, and a replica
+     * that needs a sync is refused. Added after the first version of this
+     * struct: a caller built with that version's size gets NULL, and the
+     * defaults of the fields below.
+     */
+    const char *root_dir;
+    /**
+     * How a sync compares and sends: an `rha_sync_mode` value (default
+     * `RHA_SYNC_FILE`, whole files; `RHA_SYNC_BLOCK`, changed blocks of
+     * files on both sides).
+     */
+    uint32_t sync_mode;
+    /**
+     * Files of the same size and modification time count as equal: 0 or 1
+     * (default 1). 0 compares them by content (by their blocks' hashes).
+     */
+    uint8_t ignore_same;
+    /**
+     * Block size of a block-level comparison, in bytes: a power of two
+     * from 4096 to 16 MiB, or 0 for the default (64 KiB).
+     */
+    uint32_t sync_block_size;
 } rha_master_agent_config;
 
 /**
@@ -3211,6 +3291,14 @@ typedef struct rha_master_agent_config {
  * `rha_replica_agent_status` and their `_stop`. The caller allocates it
  * and sets `struct_size` (`rha_agent_status s = {.struct_size = sizeof
  * s};`); rha fills the rest.
+ *
+ * The `sync_*` fields and `resync_needed` were added after the first
+ * version of this struct (which ended at `updated_unix_ms`): a caller
+ * built with that version's size gets that version's fields only. They
+ * describe the agent's last sync over the session (the master comparing
+ * the two trees and sending what differs, before the journal), under way
+ * or ended, on either side: 0 everywhere, and
+ * `sync_phase` `RHA_AGENT_SYNC_NONE`, before the first.
  */
 typedef struct rha_agent_status {
     /**
@@ -3284,6 +3372,75 @@ typedef struct rha_agent_status {
      * Unix epoch (0 before its first report).
      */
     uint64_t updated_unix_ms;
+    /**
+     * The last sync's number (0: none yet).
+     */
+    uint64_t sync_id;
+    /**
+     * An `rha_agent_sync_phase` value: where the last sync stands.
+     */
+    uint32_t sync_phase;
+    /**
+     * An `rha_sync_mode` value: how the last sync compares and sends.
+     */
+    uint32_t sync_mode;
+    /**
+     * Entries this side scanned (a master: its tree; a replica: its own).
+     */
+    uint64_t sync_scanned_entries;
+    /**
+     * Bytes of the files this side scanned.
+     */
+    uint64_t sync_scanned_bytes;
+    /**
+     * A master: plan steps compared so far.
+     */
+    uint64_t sync_compared;
+    /**
+     * A master: entries created, changed or deleted on the replica.
+     */
+    uint64_t sync_sent_entries;
+    /**
+     * A master: bytes of file content sent.
+     */
+    uint64_t sync_sent_bytes;
+    /**
+     * A master: bytes of changed files the replica already had (block
+     * mode).
+     */
+    uint64_t sync_matched_bytes;
+    /**
+     * Records of the sync the replica applied.
+     */
+    uint64_t sync_applied_records;
+    /**
+     * Bytes of file content the replica wrote.
+     */
+    uint64_t sync_applied_bytes;
+    /**
+     * Files sent again after their check failed.
+     */
+    uint64_t sync_resent;
+    /**
+     * A master: entries skipped (special files, files that vanished or
+     * could not be read).
+     */
+    uint64_t sync_skipped;
+    /**
+     * When the last sync started, milliseconds since the Unix epoch.
+     */
+    uint64_t sync_started_unix_ms;
+    /**
+     * When it ended, milliseconds since the Unix epoch (0 while under
+     * way).
+     */
+    uint64_t sync_finished_unix_ms;
+    /**
+     * A master: the replica needs a resynchronisation before it can follow
+     * again (the spool overflowed, or a sync ended with another to
+     * follow).
+     */
+    bool resync_needed;
 } rha_agent_status;
 
 /**
@@ -6582,7 +6739,9 @@ enum rha_result rha_identity_fingerprint(const char *dir,
  * Stores the default settings in `*config`, `struct_size` included: no
  * directories, address or fingerprint (set them), no scenario name or
  * peer name, no compression, heartbeat 3 s, timeout 30 s, 1 MiB messages,
- * retries from 0.2 s up to 30 s. NULL does nothing. Thread-safe.
+ * retries from 0.2 s up to 30 s, no sync (`root_dir` NULL; file mode,
+ * ignore-same on, 64 KiB blocks once a root is set). NULL does nothing.
+ * Thread-safe.
  *
  * # Safety
  *
@@ -6605,9 +6764,12 @@ void rha_master_agent_config_init(struct rha_master_agent_config *config);
  *
  * Errors: `RHA_NULL_PARAMETER` (also for a NULL `state_dir` or
  * `identity_dir`); `RHA_INVALID_ARGUMENT` for an unknown `struct_size`, a
- * `zstd` other than 0 or 1, an empty `replica_address`, text that is not
- * UTF-8, a `heartbeat_ms`, `timeout_ms`, `batch_bytes` or `retry_max_ms`
- * of 0, or `retry_min_ms` above `retry_max_ms`;
+ * `zstd` or `ignore_same` other than 0 or 1, an empty `replica_address`,
+ * text that is not UTF-8, a `heartbeat_ms`, `timeout_ms`, `batch_bytes`
+ * or `retry_max_ms` of 0, `retry_min_ms` above `retry_max_ms`, a
+ * `sync_mode` that is no `rha_sync_mode` value, or a `sync_block_size`
+ * that is neither 0 nor a power of two from 4096 to 16 MiB (all checked
+ * whether or not `root_dir` is set);
  * `RHA_TRANSPORT_BAD_FINGERPRINT`; `RHA_IDENTITY_MISSING`,
  * `RHA_IDENTITY_INVALID`; `RHA_AGENT_STATE_CORRUPT`,
  * `RHA_AGENT_OTHER_SCENARIO` (the state directory serves another
@@ -6722,6 +6884,29 @@ enum rha_result rha_master_agent_last_end(const struct rha_master_agent *agent,
                                           size_t text_size,
                                           size_t *len_out,
                                           struct rha_error **error_out);
+
+/**
+ * Why the agent's last sync over the session failed, as text
+ * (`rha_agent_status.sync_phase` `RHA_AGENT_SYNC_FAILED`): written
+ * NUL-terminated to `text_out`, cut to fit its `text_size` bytes, as
+ * `_last_end` does; the whole length goes to `*len_out` unless that is
+ * NULL. Empty before any sync, and while the last one is under way or
+ * done. Thread-safe on one handle, like `_status`.
+ *
+ * Errors: `RHA_NULL_PARAMETER` (`agent`, or `text_out` NULL with a nonzero
+ * `text_size`).
+ *
+ * # Safety
+ *
+ * `agent` is NULL or a live master agent; `text_out` is NULL or valid for
+ * writing `text_size` bytes; `len_out` is NULL or valid for writing a
+ * `size_t`; `error_out` is NULL or valid for writing an `rha_error *`.
+ */
+enum rha_result rha_master_agent_sync_error(const struct rha_master_agent *agent,
+                                            char *text_out,
+                                            size_t text_size,
+                                            size_t *len_out,
+                                            struct rha_error **error_out);
 
 /**
  * Stops the agent and releases it: ends the session in order (the
@@ -6856,6 +7041,29 @@ enum rha_result rha_replica_agent_last_end(const struct rha_replica_agent *agent
                                            size_t text_size,
                                            size_t *len_out,
                                            struct rha_error **error_out);
+
+/**
+ * Why the agent's last sync over the session failed, as text
+ * (`rha_agent_status.sync_phase` `RHA_AGENT_SYNC_FAILED`): written
+ * NUL-terminated to `text_out`, cut to fit its `text_size` bytes, as
+ * `_last_end` does; the whole length goes to `*len_out` unless that is
+ * NULL. Empty before any sync, and while the last one is under way or
+ * done. Thread-safe on one handle, like `_status`.
+ *
+ * Errors: `RHA_NULL_PARAMETER` (`agent`, or `text_out` NULL with a nonzero
+ * `text_size`).
+ *
+ * # Safety
+ *
+ * `agent` is NULL or a live replica agent; `text_out` is NULL or valid for
+ * writing `text_size` bytes; `len_out` is NULL or valid for writing a
+ * `size_t`; `error_out` is NULL or valid for writing an `rha_error *`.
+ */
+enum rha_result rha_replica_agent_sync_error(const struct rha_replica_agent *agent,
+                                             char *text_out,
+                                             size_t text_size,
+                                             size_t *len_out,
+                                             struct rha_error **error_out);
 
 /**
  * Stops the agent and releases it: ends the session under way in order,

@@ -20,7 +20,9 @@
 #     version macros) and the value of every enum constant;
 #   - size and alignment of every struct and enum, and offset and size of
 #     every struct field, from a C program generated from the header, built
-#     and run on this machine (the baseline is for x86_64-linux-gnu).
+#     and run on this machine (the baseline is for x86_64-linux-gnu). A
+#     struct with a size field (struct_size at offset 0) that grew at its end,
+#     its alignment and old fields unchanged, is an addition, not a break.
 #
 # Environment: CARGO_TARGET_DIR, CC (default cc; builds the layout program),
 # GCC (default gcc; its -aux-info lists the prototypes).
@@ -180,6 +182,27 @@ fi
 comm -23 "$work/old.txt" "$work/new.txt" >"$work/removed.txt"
 comm -13 "$work/old.txt" "$work/new.txt" >"$work/added.txt"
 
+# A struct with a size field (struct_size, a uint32_t at offset 0) may grow
+# at its end (docs/abi.md): its old size line is then no break, provided its
+# alignment and every field it had stay as they were (a field moved or
+# changed shows as a removed field line, a break) and it got larger. Such a
+# change is recorded as an addition, marked "grown".
+: >"$work/grown.txt"
+while read -r _ name _ old_size _ align; do
+    grep -qx "field $name.struct_size offset 0 size 4" "$work/old.txt" || continue
+    grep -qx "field $name.struct_size offset 0 size 4" "$work/new.txt" || continue
+    grep -q "^field $name\." "$work/removed.txt" && continue
+    new_size=$(awk -v n="$name" -v a="$align" '$1 == "struct" && $2 == n && $6 == a { print $4 }' \
+        "$work/new.txt")
+    [[ -n $new_size && $new_size -gt $old_size ]] || continue
+    echo "struct $name size $old_size align $align" >>"$work/grown.txt"
+    echo "  + struct $name grew from $old_size to $new_size bytes (fields appended; an allowed change)"
+done < <(grep '^struct ' "$work/removed.txt" || true) >"$work/grown-notes.txt"
+if [[ -s $work/grown.txt ]]; then
+    grep -v -x -F -f "$work/grown.txt" "$work/removed.txt" >"$work/removed-left.txt" || true
+    mv "$work/removed-left.txt" "$work/removed.txt"
+fi
+
 # A function added since the baseline belongs in the version node of the
 # release being made (RHA_<major>.<minor> of the header's version macros);
 # putting it in an older node would make that node mean two things.
@@ -200,6 +223,10 @@ fi
 if [[ -s $work/added.txt ]]; then
     echo "check-abi: not in the baseline (additions, or the new form of a line above):" >&2
     sed 's/^/  + /' "$work/added.txt" >&2
+    if [[ -s $work/grown-notes.txt ]]; then
+        echo "check-abi: structs with a size field that grew at their end (allowed):" >&2
+        cat "$work/grown-notes.txt" >&2
+    fi
 fi
 
 write_baseline() {

@@ -167,13 +167,15 @@ pub use agent::master::{
     rha_master_agent, rha_master_agent_append_journal, rha_master_agent_config,
     rha_master_agent_config_init, rha_master_agent_control, rha_master_agent_free,
     rha_master_agent_last_end, rha_master_agent_start, rha_master_agent_status,
-    rha_master_agent_stop,
+    rha_master_agent_stop, rha_master_agent_sync_error,
 };
 pub use agent::replica::{
     rha_replica_agent, rha_replica_agent_config, rha_replica_agent_config_init,
     rha_replica_agent_free, rha_replica_agent_last_end, rha_replica_agent_local_port,
     rha_replica_agent_start, rha_replica_agent_status, rha_replica_agent_stop,
+    rha_replica_agent_sync_error,
 };
+pub use agent::sync::{rha_agent_sync_phase, rha_sync_mode};
 pub use agent::{rha_agent_link, rha_agent_role, rha_agent_status};
 pub use buffer::{rha_bytes, rha_in_buffer, rha_out_buffer};
 #[allow(deprecated)]

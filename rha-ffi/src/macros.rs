@@ -149,7 +149,24 @@ macro_rules! closed_set {
 /// Implements `SizedStruct` (`sized.rs`) for structs in their first version (the one
 /// size known is their whole size). Each must be `repr(C)` and start with
 /// `pub struct_size: u32`.
+///
+/// A struct that grew lists its older sizes, oldest first, each the offset
+/// of the first field that version lacked (`older: [offset_of!(T, field)]`):
+/// the bytes below it are that version's fields.
 macro_rules! sized_struct {
+    ($name:ident, older: [$($old:expr),+ $(,)?]) => {
+        // SAFETY: `repr(C)` with `struct_size: u32` first (the macro's
+        // contract); each older size is the offset of the first field that
+        // version lacked, so it ends at a field boundary of this layout,
+        // and the last is the whole struct.
+        unsafe impl $crate::sized::SizedStruct for $name {
+            const NAME: &'static str = stringify!($name);
+            const SIZES: &'static [usize] = &[$($old,)+ ::std::mem::size_of::<$name>()];
+            fn set_struct_size(&mut self, size: u32) {
+                self.struct_size = size;
+            }
+        }
+    };
     ($($name:ident),+ $(,)?) => {
         $(
             // SAFETY: `repr(C)` with `struct_size: u32` first (the macro's

@@ -2,12 +2,16 @@
  * C tests of the ready agents in include/rha.h: node identities
  * (rha_identity_*), a replica agent listening on 127.0.0.1 (any free port)
  * and a master agent replicating a journal made with rha_journal_writer to
- * it over TLS, until the replica applied it; a master pinned to the wrong
- * fingerprint that never gets through; and bad configurations. Run by
+ * it over TLS, until the replica applied it; a master with a root
+ * directory syncing a fresh replica over the session before the journal; a
+ * master pinned to the wrong fingerprint that never gets through; bad
+ * configurations; and callers built with the first, smaller versions of the
+ * configuration and status structs. Run by
  * tests/c/run.sh (shared, static, ASan+UBSan, valgrind): the data is a few
  * records, the waits bounded.
  */
 #define _XOPEN_SOURCE 700
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -133,8 +137,10 @@ static rha_replica_agent *start_replica(const char *root, const char *allowed)
     return agent;
 }
 
-/* A master agent in `state`, to the replica on `port`, pinned to `peer`. */
-static rha_master_agent *start_master(const char *state, uint16_t port, const char *peer)
+/* A master agent in `state`, to the replica on `port`, pinned to `peer`;
+ * syncing from `root` unless it is NULL. */
+static rha_master_agent *start_master_from(const char *state, uint16_t port, const char *peer,
+                                           const char *root)
 {
     rha_master_agent_config c;
     rha_master_agent *agent = NULL;
@@ -142,6 +148,9 @@ static rha_master_agent *start_master(const char *state, uint16_t port, const ch
     snprintf(addr, sizeof addr, "127.0.0.1:%u", (unsigned)port);
     rha_master_agent_config_init(&c);
     CHECK(c.struct_size == sizeof c && c.batch_bytes == 1u << 20 && c.retry_max_ms == 30000);
+    CHECK(c.root_dir == NULL && c.sync_mode == RHA_SYNC_FILE && c.ignore_same == 1 &&
+          c.sync_block_size == 0);
+    c.root_dir = root;
     c.state_dir = state;
     c.identity_dir = master_id;
     c.replica_address = str(addr);
@@ -154,6 +163,63 @@ static rha_master_agent *start_master(const char *state, uint16_t port, const ch
     CHECK_OK(rha_master_agent_start(&c, &agent, &E));
     CHECK(agent != NULL);
     return agent;
+}
+
+static rha_master_agent *start_master(const char *state, uint16_t port, const char *peer)
+{
+    return start_master_from(state, port, peer, NULL);
+}
+
+/* Writes `len` bytes of `data` to root/rel. */
+static void put_file(const char *root, const char *rel, const uint8_t *data, size_t len)
+{
+    char path[320];
+    FILE *f;
+    snprintf(path, sizeof path, "%s/%s", root, rel);
+    f = fopen(path, "wb");
+    CHECK(f != NULL);
+    if (f != NULL) {
+        CHECK(fwrite(data, 1, len, f) == len);
+        fclose(f);
+    }
+}
+
+/* Reads root/rel into a new buffer (free it) and its length into *len; NULL
+ * if it cannot be read. */
+static uint8_t *read_file(const char *root, const char *rel, size_t *len)
+{
+    char path[320];
+    FILE *f;
+    uint8_t *buf;
+    long size;
+    snprintf(path, sizeof path, "%s/%s", root, rel);
+    f = fopen(path, "rb");
+    if (f == NULL) {
+        return NULL;
+    }
+    if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
+        fclose(f);
+        return NULL;
+    }
+    buf = malloc((size_t)size + 1);
+    if (buf != NULL && fread(buf, 1, (size_t)size, f) != (size_t)size) {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    *len = (size_t)size;
+    return buf;
+}
+
+/* Whether a/rel and b/rel hold the same bytes. */
+static int same_file(const char *a, const char *b, const char *rel)
+{
+    size_t la = 0, lb = 0;
+    uint8_t *da = read_file(a, rel, &la), *db = read_file(b, rel, &lb);
+    int same = da != NULL && db != NULL && la == lb && memcmp(da, db, la) == 0;
+    free(da);
+    free(db);
+    return same;
 }
 
 static void test_identities(void)
@@ -249,6 +315,155 @@ static void test_replicates_a_journal(void)
     CHECK(file_is(root, "a.txt", "hello from the master agent"));
 }
 
+/* The size of a 1.5 MiB file the sync sends. */
+#define BIG_LEN ((size_t)3 << 19)
+
+static void test_syncs_a_tree_before_the_journal(void)
+{
+    char master_root[192], root[192], state[192], sub[224], why[64];
+    uint8_t journal[4096], *big;
+    size_t len, i, why_len = 99;
+    uint64_t last = 0;
+    long waited;
+    rha_agent_status st;
+    rha_replica_agent *replica;
+    rha_master_agent *master;
+    snprintf(master_root, sizeof master_root, "%s/master-root", base);
+    snprintf(root, sizeof root, "%s/replica-sync", base);
+    snprintf(state, sizeof state, "%s/master-sync", base);
+    snprintf(sub, sizeof sub, "%s/sub", master_root);
+    CHECK(mkdir(master_root, 0755) == 0 && mkdir(sub, 0755) == 0);
+    big = malloc(BIG_LEN);
+    CHECK(big != NULL);
+    if (big == NULL) {
+        return;
+    }
+    for (i = 0; i < BIG_LEN; i++) {
+        big[i] = (uint8_t)((i * 7919u) ^ (i >> 13));
+    }
+    put_file(master_root, "big.bin", big, BIG_LEN);
+    put_file(master_root, "small.txt", (const uint8_t *)"small", 5);
+    put_file(master_root, "sub/inner.txt", (const uint8_t *)"inside", 6);
+    put_file(master_root, "empty", (const uint8_t *)"", 0);
+    free(big);
+
+    replica = start_replica(root, master_fp);
+    master = start_master_from(state, rha_replica_agent_local_port(replica), replica_fp,
+                               master_root);
+    memset(&st, 0, sizeof st);
+    st.struct_size = sizeof st;
+    for (waited = 0; waited < WAIT_MS; waited += 20) {
+        CHECK_OK(rha_master_agent_status(master, &st, &E));
+        if (st.sync_phase == RHA_AGENT_SYNC_DONE || st.sync_phase == RHA_AGENT_SYNC_FAILED) {
+            break;
+        }
+        sleep_ms(20);
+    }
+    CHECK(st.sync_phase == RHA_AGENT_SYNC_DONE);
+    CHECK(st.sync_id != 0 && st.sync_mode == RHA_SYNC_FILE);
+    CHECK(st.sync_scanned_entries >= 4 && st.sync_scanned_bytes >= BIG_LEN + 11);
+    CHECK(st.sync_sent_entries >= 5 && st.sync_sent_bytes >= BIG_LEN + 11);
+    CHECK(st.sync_resent == 0 && st.sync_skipped == 0 && st.sync_matched_bytes == 0);
+    CHECK(st.sync_started_unix_ms != 0 && st.sync_finished_unix_ms >= st.sync_started_unix_ms);
+    CHECK_OK(rha_master_agent_sync_error(master, why, sizeof why, &why_len, &E));
+    CHECK(why_len == 0 && why[0] == '\0');
+    CHECK(same_file(master_root, root, "big.bin"));
+    CHECK(same_file(master_root, root, "small.txt"));
+    CHECK(same_file(master_root, root, "sub/inner.txt"));
+    CHECK(same_file(master_root, root, "empty"));
+
+    /* Then the journal follows the sync. */
+    len = make_journal(1, "after.txt", "after the sync", journal, sizeof journal);
+    CHECK_OK(rha_master_agent_append_journal(master, journal, len, &last, &E));
+    for (waited = 0; waited < WAIT_MS; waited += 20) {
+        CHECK_OK(rha_master_agent_status(master, &st, &E));
+        if (st.acked_applied >= last) {
+            break;
+        }
+        sleep_ms(20);
+    }
+    CHECK(last == 2 && st.acked_applied == 2);
+    CHECK(file_is(root, "after.txt", "after the sync"));
+
+    /* The replica reports the same sync, from its side. */
+    for (waited = 0; waited < WAIT_MS; waited += 20) {
+        CHECK_OK(rha_replica_agent_status(replica, &st, &E));
+        if (st.sync_phase == RHA_AGENT_SYNC_DONE && st.acked_applied >= last) {
+            break;
+        }
+        sleep_ms(20);
+    }
+    CHECK(st.sync_phase == RHA_AGENT_SYNC_DONE && st.sync_id != 0);
+    CHECK(st.sync_applied_records > 0 && st.sync_applied_bytes >= BIG_LEN + 11);
+    CHECK_OK(rha_replica_agent_sync_error(replica, NULL, 0, &why_len, &E));
+    CHECK(why_len == 0);
+    CHECK_FAILS(rha_replica_agent_sync_error(replica, NULL, 4, NULL, &E), RHA_NULL_PARAMETER,
+                "text_out");
+    CHECK_FAILS(rha_master_agent_sync_error(NULL, why, sizeof why, NULL, &E), RHA_NULL_PARAMETER,
+                "agent");
+
+    memset(&st, 0, sizeof st);
+    st.struct_size = sizeof st;
+    CHECK_OK(rha_master_agent_stop(master, &st, &E));
+    CHECK(st.sync_phase == RHA_AGENT_SYNC_DONE && !st.resync_needed);
+    CHECK_OK(rha_replica_agent_stop(replica, NULL, &E));
+    CHECK(same_file(master_root, root, "big.bin"));
+}
+
+/* A caller built with the first versions of the configuration and the
+ * status (before the sync fields) still works: rha reads and writes only
+ * those bytes, so the garbage after them means nothing. */
+static void test_first_struct_versions(void)
+{
+    struct {
+        rha_master_agent_config c;
+        uint8_t guard[8];
+    } m;
+    struct {
+        rha_agent_status st;
+        uint8_t guard[8];
+    } s;
+    rha_master_agent *master = NULL;
+    char state[192];
+    const size_t old_config = offsetof(rha_master_agent_config, root_dir);
+    const size_t old_status = offsetof(rha_agent_status, sync_id);
+    size_t i;
+    snprintf(state, sizeof state, "%s/master-old", base);
+    if (sizeof(void *) == 8) {
+        CHECK(old_config == 128 && old_status == 104); /* the first versions' sizes */
+    }
+    memset(&m, 0xA5, sizeof m);
+    rha_master_agent_config_init(&m.c);
+    /* Past the old size: what an old caller's memory might hold. */
+    memset((uint8_t *)&m.c + old_config, 0xA5, sizeof m.c - old_config);
+    m.c.struct_size = (uint32_t)old_config;
+    m.c.state_dir = state;
+    m.c.identity_dir = master_id;
+    m.c.replica_address = str("127.0.0.1:1");
+    m.c.peer_fingerprint = str(replica_fp);
+    CHECK_OK(rha_master_agent_start(&m.c, &master, &E));
+    CHECK(master != NULL);
+    memset(&s, 0xA5, sizeof s);
+    s.st.struct_size = (uint32_t)old_status;
+    CHECK_OK(rha_master_agent_status(master, &s.st, &E));
+    CHECK(s.st.struct_size == old_status && s.st.role == RHA_AGENT_MASTER);
+    for (i = old_status; i < sizeof s; i++) {
+        CHECK(((const uint8_t *)&s)[i] == 0xA5);
+    }
+    /* A size between the two versions is none of them. */
+    s.st.struct_size = (uint32_t)old_status + 8;
+    CHECK_FAILS(rha_master_agent_status(master, &s.st, &E), RHA_INVALID_ARGUMENT,
+                "struct_size");
+    s.st.struct_size = sizeof s.st;
+    CHECK_OK(rha_master_agent_status(master, &s.st, &E));
+    CHECK(s.st.sync_phase == RHA_AGENT_SYNC_NONE && s.st.sync_id == 0);
+    CHECK_OK(rha_master_agent_stop(master, NULL, &E));
+    m.c.struct_size = (uint32_t)old_config + 8;
+    master = NULL;
+    CHECK_FAILS(rha_master_agent_start(&m.c, &master, &E), RHA_INVALID_ARGUMENT, "struct_size");
+    CHECK(master == NULL);
+}
+
 static void test_wrong_fingerprint_gets_nothing_through(void)
 {
     char root[192], state[192];
@@ -337,6 +552,37 @@ static void test_bad_configurations(void)
     m.heartbeat_ms = 0;
     CHECK_FAILS(rha_master_agent_start(&m, &master, &E), RHA_INVALID_ARGUMENT, "heartbeat_ms");
     m.heartbeat_ms = 200;
+    /* The sync fields are checked even without a root directory; each
+     * failure leaves the output NULL. */
+    m.sync_mode = 2;
+    master = (rha_master_agent *)&m;
+    CHECK_FAILS(rha_master_agent_start(&m, &master, &E), RHA_INVALID_ARGUMENT,
+                "sync_mode is 2, not RHA_SYNC_FILE (0) or RHA_SYNC_BLOCK (1)");
+    CHECK(master == NULL);
+    m.sync_mode = RHA_SYNC_BLOCK;
+    m.root_dir = base;
+    m.sync_block_size = 3000;
+    master = (rha_master_agent *)&m;
+    CHECK_FAILS(rha_master_agent_start(&m, &master, &E), RHA_INVALID_ARGUMENT,
+                "sync_block_size` is 3000: a block size is a power of two from 4096");
+    CHECK(master == NULL);
+    m.sync_block_size = 32u << 20;
+    master = (rha_master_agent *)&m;
+    CHECK_FAILS(rha_master_agent_start(&m, &master, &E), RHA_INVALID_ARGUMENT,
+                "sync_block_size");
+    CHECK(master == NULL);
+    m.sync_block_size = 12288;
+    CHECK_FAILS(rha_master_agent_start(&m, &master, &E), RHA_INVALID_ARGUMENT,
+                "sync_block_size");
+    m.sync_block_size = 4096;
+    m.ignore_same = 2;
+    master = (rha_master_agent *)&m;
+    CHECK_FAILS(rha_master_agent_start(&m, &master, &E), RHA_INVALID_ARGUMENT, "ignore_same");
+    CHECK(master == NULL);
+    m.ignore_same = 1;
+    m.root_dir = NULL;
+    m.sync_mode = RHA_SYNC_FILE;
+    m.sync_block_size = 0;
     m.identity_dir = base;
     CHECK_FAILS(rha_master_agent_start(&m, &master, &E), RHA_IDENTITY_MISSING, NULL);
     CHECK(master == NULL);
@@ -400,6 +646,9 @@ int main(void)
         {"agents: identities, fingerprints, no overwrite", test_identities},
         {"agents: a master replicates a journal to a replica over TLS",
          test_replicates_a_journal},
+        {"agents: a master with a root syncs a fresh replica, then the journal",
+         test_syncs_a_tree_before_the_journal},
+        {"agents: callers built with the first struct versions", test_first_struct_versions},
         {"agents: a master pinned to another fingerprint gets nothing through",
          test_wrong_fingerprint_gets_nothing_through},
         {"agents: bad configurations and arguments", test_bad_configurations},

@@ -163,7 +163,14 @@ from ._rewind import (
     UnknownBookmarkError,
 )
 from ._writer import JournalWriter, write_journal
-from ._agents import AgentStatus, MasterAgent, ReplicaAgent, generate_identity, identity_fingerprint
+from ._agents import (
+    AgentStatus,
+    MasterAgent,
+    ReplicaAgent,
+    SyncStatus,
+    generate_identity,
+    identity_fingerprint,
+)
 from ._errors import (
     AgentError,
     AgentFailedError,
@@ -372,6 +379,7 @@ __all__ = [
     "MasterAgent",
     "ReplicaAgent",
     "AgentStatus",
+    "SyncStatus",
     "generate_identity",
     "identity_fingerprint",
     "AgentError",

@@ -35,6 +35,7 @@ __all__ = [
     "AgentStatus",
     "MasterAgent",
     "ReplicaAgent",
+    "SyncStatus",
     "generate_identity",
     "identity_fingerprint",
 ]
@@ -48,11 +49,53 @@ _LINKS = {
     lib.RHA_AGENT_LINK_STOPPED: "stopped",
 }
 _ROLES = {lib.RHA_AGENT_MASTER: "master", lib.RHA_AGENT_REPLICA: "replica"}
+_SYNC_MODES = {"file": lib.RHA_SYNC_FILE, "block": lib.RHA_SYNC_BLOCK}
+_SYNC_MODE_NAMES = {v: k for k, v in _SYNC_MODES.items()}
+_SYNC_PHASES = {
+    lib.RHA_AGENT_SYNC_SCANNING: "scanning",
+    lib.RHA_AGENT_SYNC_SENDING: "sending",
+    lib.RHA_AGENT_SYNC_FINISHING: "finishing",
+    lib.RHA_AGENT_SYNC_DONE: "done",
+    lib.RHA_AGENT_SYNC_FAILED: "failed",
+}
 _CONTROLS = {
     "pause": lib.RHA_SESSION_CONTROL_PAUSE,
     "resume": lib.RHA_SESSION_CONTROL_RESUME,
     "bookmark": lib.RHA_SESSION_CONTROL_BOOKMARK,
 }
+
+
+@dataclass(frozen=True)
+class SyncStatus:
+    """An agent's last sync over the session (``docs/agents.md``, "Sync"),
+    under way or ended, as :attr:`AgentStatus.sync` shows it.
+
+    ``phase`` is ``"scanning"``, ``"sending"``, ``"finishing"``, ``"done"``
+    or ``"failed"`` (``error`` says why); ``mode`` is ``"file"`` or
+    ``"block"``. A master counts what it ``compared``, sent
+    (``sent_entries``, ``sent_bytes``), found the replica already had
+    (``matched_bytes``, block mode) and ``skipped``; both sides count what
+    they scanned, and what the replica applied (``applied_records``,
+    ``applied_bytes``). ``finished_unix_ms`` is None while under way.
+    ``error`` is empty in the status :meth:`~MasterAgent.stop` returns, as
+    ``last_end`` is."""
+
+    id: int
+    phase: str
+    mode: str
+    scanned_entries: int
+    scanned_bytes: int
+    compared: int
+    sent_entries: int
+    sent_bytes: int
+    matched_bytes: int
+    applied_records: int
+    applied_bytes: int
+    resent: int
+    skipped: int
+    started_unix_ms: int
+    finished_unix_ms: Optional[int]
+    error: str = ""
 
 
 @dataclass(frozen=True)
@@ -68,7 +111,9 @@ class AgentStatus:
     ``last_end``: why the last session ended, or a master's last connection
     attempt failed (such as a replica presenting a certificate that is not
     the pinned one); empty before any, and in the status :meth:`stop`
-    returns."""
+    returns. ``sync``: the last sync over the session (None before the
+    first); ``resync_needed``: a master's replica needs one before it can
+    follow again (after an overflow)."""
 
     role: str
     link: str
@@ -86,6 +131,8 @@ class AgentStatus:
     apply_failed: bool
     updated_unix_ms: int
     last_end: str = ""
+    sync: Optional[SyncStatus] = None
+    resync_needed: bool = False
 
 
 def _path(p: PathArg) -> Any:
@@ -108,8 +155,9 @@ def _new_status() -> Any:
     return st
 
 
-def _last_end(fn: Any, handle: Any) -> str:
-    """The agent's last end, through ``fn`` (``rha_*_agent_last_end``)."""
+def _text(fn: Any, handle: Any) -> str:
+    """The text ``fn`` writes into a caller buffer (``rha_*_agent_last_end``,
+    ``rha_*_agent_sync_error``), in a buffer grown until it fits."""
     size = 512
     while True:
         buf = ffi.new("char[]", size)
@@ -120,7 +168,33 @@ def _last_end(fn: Any, handle: Any) -> str:
         size = int(length[0]) + 1
 
 
-def _status(st: Any, last_end: str = "") -> AgentStatus:
+def _sync(st: Any, error: str) -> Optional[SyncStatus]:
+    phase = int(st.sync_phase)
+    if phase == lib.RHA_AGENT_SYNC_NONE:
+        return None
+    mode = int(st.sync_mode)
+    finished = int(st.sync_finished_unix_ms)
+    return SyncStatus(
+        id=int(st.sync_id),
+        phase=_SYNC_PHASES.get(phase, f"phase {phase}"),
+        mode=_SYNC_MODE_NAMES.get(mode, f"mode {mode}"),
+        scanned_entries=int(st.sync_scanned_entries),
+        scanned_bytes=int(st.sync_scanned_bytes),
+        compared=int(st.sync_compared),
+        sent_entries=int(st.sync_sent_entries),
+        sent_bytes=int(st.sync_sent_bytes),
+        matched_bytes=int(st.sync_matched_bytes),
+        applied_records=int(st.sync_applied_records),
+        applied_bytes=int(st.sync_applied_bytes),
+        resent=int(st.sync_resent),
+        skipped=int(st.sync_skipped),
+        started_unix_ms=int(st.sync_started_unix_ms),
+        finished_unix_ms=finished if finished else None,
+        error=error,
+    )
+
+
+def _status(st: Any, last_end: str = "", sync_error: str = "") -> AgentStatus:
     link = int(st.link)
     role = int(st.role)
     return AgentStatus(
@@ -140,6 +214,8 @@ def _status(st: Any, last_end: str = "") -> AgentStatus:
         apply_failed=bool(st.apply_failed),
         updated_unix_ms=int(st.updated_unix_ms),
         last_end=last_end,
+        sync=_sync(st, sync_error),
+        resync_needed=bool(st.resync_needed),
     )
 
 
@@ -177,6 +253,7 @@ class _Agent(Closeable):
     _concurrent = True
     _stop_fn: Any = None
     _last_end_fn: Any = None
+    _sync_error_fn: Any = None
     _status_fn: Any = None
     _final: Optional[AgentStatus] = None
 
@@ -190,7 +267,9 @@ class _Agent(Closeable):
         st = _new_status()
         with self._use() as h:
             call(type(self)._status_fn, h, st)
-            return _status(st, _last_end(type(self)._last_end_fn, h))
+            failed = int(st.sync_phase) == lib.RHA_AGENT_SYNC_FAILED
+            why = _text(type(self)._sync_error_fn, h) if failed else ""
+            return _status(st, _text(type(self)._last_end_fn, h), why)
 
     def stop(self) -> AgentStatus:
         """Stops the agent (its session ends in order; a master makes its
@@ -229,19 +308,32 @@ class MasterAgent(_Agent):
         zstd: Compress each message's frames.
         retry_min_ms: The first wait before reconnecting [200].
         retry_max_ms: The longest [30000].
+        root: The master directory a replica that needs it (a fresh one, one
+            of another epoch or behind the spool, after an overflow) is
+            synchronised from over the session before it follows the
+            journal; None: no sync (such a replica is refused).
+        sync_mode: ``"file"`` (whole files) or ``"block"`` (only the
+            changed blocks of files on both sides) [``"file"``].
+        ignore_same: Files of equal size and modification time count as
+            equal; False compares them by content [True].
+        sync_block_size: Block size of a block-level comparison, a power of
+            two from 4096 to 16 MiB [None: 64 KiB].
 
     Raises:
         BadFingerprintError: ``peer`` is not a fingerprint.
         IdentityMissingError, IdentityInvalidError: the identity.
         SpoolLockedError: another agent runs on ``state_dir``.
         OtherScenarioError: ``state_dir`` serves another scenario.
-        InvalidArgumentError: an empty address, a zero interval, ...
+        InvalidArgumentError: an empty address, a zero interval, a bad
+            ``sync_block_size``, ...
+        ValueError: ``sync_mode`` is neither ``"file"`` nor ``"block"``.
     """
 
     _what = "master agent"
     _stop_fn = lib.rha_master_agent_stop
     _status_fn = lib.rha_master_agent_status
     _last_end_fn = lib.rha_master_agent_last_end
+    _sync_error_fn = lib.rha_master_agent_sync_error
 
     def __init__(
         self,
@@ -258,7 +350,19 @@ class MasterAgent(_Agent):
         zstd: bool = False,
         retry_min_ms: int = 200,
         retry_max_ms: int = 30000,
+        root: Optional[PathArg] = None,
+        sync_mode: str = "file",
+        ignore_same: bool = True,
+        sync_block_size: Optional[int] = None,
     ) -> None:
+        if sync_mode not in _SYNC_MODES:
+            raise ValueError(f"unknown sync_mode {sync_mode!r}: 'file' or 'block'")
+        block_size = 0 if sync_block_size is None else int(sync_block_size)
+        if not 0 < block_size < 1 << 32 and sync_block_size is not None:
+            raise_code(
+                lib.RHA_INVALID_ARGUMENT,
+                f"sync_block_size is {block_size}: a power of two from 4096 to 16 MiB",
+            )
         keep: List[Any] = []
         c = ffi.new("rha_master_agent_config *")
         lib.rha_master_agent_config_init(c)
@@ -275,6 +379,11 @@ class MasterAgent(_Agent):
         c.zstd = 1 if zstd else 0
         c.retry_min_ms = retry_min_ms
         c.retry_max_ms = retry_max_ms
+        root_arg = ffi.NULL if root is None else _path(root)
+        c.root_dir = root_arg
+        c.sync_mode = _SYNC_MODES[sync_mode]
+        c.ignore_same = 1 if ignore_same else 0
+        c.sync_block_size = block_size
         out = ffi.new("rha_master_agent **")
         call(lib.rha_master_agent_start, c, out)
         self._own(out[0], lib.rha_master_agent_free)
@@ -357,6 +466,7 @@ class ReplicaAgent(_Agent):
     _stop_fn = lib.rha_replica_agent_stop
     _status_fn = lib.rha_replica_agent_status
     _last_end_fn = lib.rha_replica_agent_last_end
+    _sync_error_fn = lib.rha_replica_agent_sync_error
 
     def __init__(
         self,

@@ -1,7 +1,9 @@
 """The ready agents (``rha.MasterAgent``, ``rha.ReplicaAgent``) and node
 identities: a journal replicated end to end over loopback TLS, a master
-pinned to the wrong fingerprint that gets nothing through, context
-managers that stop the agents, and the 9xx errors."""
+with a root directory syncing its replica over the session (whole files,
+then changed blocks) before the journal, a master pinned to the wrong
+fingerprint that gets nothing through, context managers that stop the
+agents, and the 9xx errors."""
 
 from __future__ import annotations
 
@@ -179,6 +181,94 @@ def test_status_from_many_threads_while_stopping(tmp_path: Path, ids: Dict[str, 
     assert errors == []
 
 
+def pattern(size: int, salt: int) -> bytes:
+    """``size`` bytes that differ from block to block (and by ``salt``)."""
+    return bytes((i * 7919 + salt + (i >> 12)) & 0xFF for i in range(size))
+
+
+def tree(root: Path) -> Dict[str, bytes]:
+    """Every file under ``root`` but the agents' ``.rha``, by relative path."""
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and ".rha" not in p.relative_to(root).parts
+    }
+
+
+def synced(agent: rha.MasterAgent) -> rha.SyncStatus:
+    """Waits for the master's sync to end and returns its status."""
+    assert wait_for(lambda: (s := agent.status().sync) is not None and s.phase in ("done", "failed"))
+    sync = agent.status().sync
+    assert sync is not None
+    return sync
+
+
+def test_a_master_syncs_a_tree_then_the_journal(tmp_path: Path, ids: Dict[str, str]):
+    source = tmp_path / "source"
+    (source / "sub" / "deeper").mkdir(parents=True)
+    big = pattern(2 << 20, 1)
+    (source / "big.bin").write_bytes(big)
+    (source / "a.txt").write_bytes(b"alpha")
+    (source / "sub" / "b.txt").write_bytes(b"beta")
+    (source / "sub" / "deeper" / "c.txt").write_bytes(b"")
+    root = tmp_path / "replica"
+    with replica_agent(root, ids) as replica:
+        with master_agent(tmp_path / "master", replica.port, ids["replica"], ids, root=source) as master:
+            sync = synced(master)
+            assert (sync.phase, sync.mode, sync.error) == ("done", "file", "")
+            assert sync.id > 0 and sync.sent_bytes >= len(big) and sync.sent_entries >= 6
+            assert sync.scanned_entries >= 6 and sync.matched_bytes == 0 and sync.resent == 0
+            assert sync.finished_unix_ms is not None and sync.finished_unix_ms >= sync.started_unix_ms
+            assert tree(root) == tree(source)
+            assert (root / "sub" / "deeper").is_dir()
+            last = master.append_journal(journal(1, "after.txt", b"after the sync"))
+            assert wait_for(lambda: master.status().acked_applied >= last)
+            assert (root / "after.txt").read_bytes() == b"after the sync"
+            assert not master.status().resync_needed
+            assert wait_for(lambda: (s := replica.status().sync) is not None and s.phase == "done")
+            rs = replica.status().sync
+            assert rs is not None and rs.id == sync.id and rs.applied_bytes >= len(big)
+        assert master.stop().sync == sync
+    assert tree(root) == {**tree(source), "after.txt": b"after the sync"}
+
+
+def test_block_mode_sends_only_the_changed_blocks(tmp_path: Path, ids: Dict[str, str]):
+    source = tmp_path / "source"
+    source.mkdir()
+    block = 16 << 10
+    big = pattern(2 << 20, 2)
+    (source / "big.bin").write_bytes(big)
+    (source / "new.txt").write_bytes(b"new")
+    # The replica holds an older copy: two blocks differ.
+    stale = bytearray(big)
+    stale[5 * block + 10] ^= 0xFF
+    stale[100 * block] ^= 0xFF
+    root = tmp_path / "replica"
+    root.mkdir()
+    (root / "big.bin").write_bytes(bytes(stale))
+    with rha.ReplicaAgent(
+        root, identity=ids["replica_dir"], allow=[ids["master"]], heartbeat_ms=200, timeout_ms=10000
+    ) as replica:
+        with master_agent(
+            tmp_path / "master",
+            replica.port,
+            ids["replica"],
+            ids,
+            root=source,
+            sync_mode="block",
+            sync_block_size=block,
+        ) as master:
+            sync = synced(master)
+            assert (sync.phase, sync.mode, sync.error) == ("done", "block", "")
+            assert sync.matched_bytes == len(big) - 2 * block
+            assert sync.sent_bytes == 2 * block + len(b"new")
+            assert tree(root) == tree(source)
+            last = master.append_journal(journal(1, "after.txt", b"journal"))
+            assert wait_for(lambda: master.status().acked_applied >= last)
+    assert tree(root) == {**tree(source), "after.txt": b"journal"}
+    assert replica.stop().sync is not None
+
+
 def test_bad_arguments_raise_their_classes(tmp_path: Path, ids: Dict[str, str]):
     with pytest.raises(rha.BadFingerprintError, match="peer_fingerprint") as info:
         master_agent(tmp_path / "m", 1, "sha256:12", ids)
@@ -187,6 +277,11 @@ def test_bad_arguments_raise_their_classes(tmp_path: Path, ids: Dict[str, str]):
         master_agent(tmp_path / "m", 1, ids["replica"], ids, retry_min_ms=500, retry_max_ms=100)
     with pytest.raises(rha.IdentityMissingError):
         rha.MasterAgent(tmp_path / "m", identity=tmp_path, replica="127.0.0.1:1", peer=ids["replica"])
+    with pytest.raises(ValueError, match="unknown sync_mode 'blocks'"):
+        master_agent(tmp_path / "m", 1, ids["replica"], ids, root=tmp_path, sync_mode="blocks")
+    for bad in (1000, 12288, 32 << 20, -1, 1 << 40):
+        with pytest.raises(rha.InvalidArgumentError, match="sync_block_size"):
+            master_agent(tmp_path / "m", 1, ids["replica"], ids, root=tmp_path, sync_block_size=bad)
     with master_agent(tmp_path / "m", 1, ids["replica"], ids):
         with pytest.raises(rha.SpoolLockedError):
             master_agent(tmp_path / "m", 1, ids["replica"], ids)

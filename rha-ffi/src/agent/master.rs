@@ -3,11 +3,14 @@
 use std::ffi::c_char;
 use std::time::Duration;
 
-use rha_capture::agent::{node_id, scenario_id, tls_connector, MasterAgent, MasterConfig};
+use rha_capture::agent::{
+    node_id, scenario_id, tls_connector, MasterAgent, MasterConfig, SyncSettings,
+};
 use rha_core::journal::Compression;
 use rha_core::session::{Control, Point, MAX_TEXT};
 use rha_core::spool::AppendOptions;
 
+use super::sync::{rha_sync_mode, settings};
 use super::{
     fingerprint_field, flag_field, load_identity, path_field, rha_agent_status, status_size,
     text_field, timeouts, timing, write_status,
@@ -77,6 +80,25 @@ pub struct rha_master_agent_config {
     pub retry_min_ms: u64,
     /// See `retry_min_ms`.
     pub retry_max_ms: u64,
+    /// The master directory the replica is synchronised from (a path) when
+    /// it needs a sync: a fresh replica, one of another epoch, one behind
+    /// what the spool still holds, or after an overflow (the master
+    /// compares the two trees and sends what differs, before the journal).
+    /// NULL, the default: no sync; the journal alone is sent, and a replica
+    /// that needs a sync is refused. Added after the first version of this
+    /// struct: a caller built with that version's size gets NULL, and the
+    /// defaults of the fields below.
+    pub root_dir: *const c_char,
+    /// How a sync compares and sends: an `rha_sync_mode` value (default
+    /// `RHA_SYNC_FILE`, whole files; `RHA_SYNC_BLOCK`, changed blocks of
+    /// files on both sides).
+    pub sync_mode: u32,
+    /// Files of the same size and modification time count as equal: 0 or 1
+    /// (default 1). 0 compares them by content (by their blocks' hashes).
+    pub ignore_same: u8,
+    /// Block size of a block-level comparison, in bytes: a power of two
+    /// from 4096 to 16 MiB, or 0 for the default (64 KiB).
+    pub sync_block_size: u32,
 }
 
 impl Default for rha_master_agent_config {
@@ -95,16 +117,26 @@ impl Default for rha_master_agent_config {
             batch_bytes: 1 << 20,
             retry_min_ms: 200,
             retry_max_ms: 30_000,
+            root_dir: std::ptr::null(),
+            sync_mode: rha_sync_mode::RHA_SYNC_FILE as u32,
+            ignore_same: 1,
+            sync_block_size: 0,
         }
     }
 }
 
-sized_struct!(rha_master_agent_config);
+// The first version ended before `root_dir`.
+sized_struct!(
+    rha_master_agent_config,
+    older: [std::mem::offset_of!(rha_master_agent_config, root_dir)]
+);
 
 /// Stores the default settings in `*config`, `struct_size` included: no
 /// directories, address or fingerprint (set them), no scenario name or
 /// peer name, no compression, heartbeat 3 s, timeout 30 s, 1 MiB messages,
-/// retries from 0.2 s up to 30 s. NULL does nothing. Thread-safe.
+/// retries from 0.2 s up to 30 s, no sync (`root_dir` NULL; file mode,
+/// ignore-same on, 64 KiB blocks once a root is set). NULL does nothing.
+/// Thread-safe.
 ///
 /// # Safety
 ///
@@ -115,6 +147,18 @@ pub unsafe extern "C" fn rha_master_agent_config_init(config: *mut rha_master_ag
         // SAFETY: non-NULL (checked by ffi_fn!) and writable by this function's contract.
         unsafe { config.write(rha_master_agent_config::default()) }
     })
+}
+
+/// The sync fields of `c`, checked (whether or not `root_dir` is set, so a
+/// bad value never waits for the first sync to show).
+fn sync_settings(c: &rha_master_agent_config) -> Result<SyncSettings, rha_error> {
+    let ignore_same = flag_field(c.ignore_same, "rha_master_agent_config.ignore_same")?;
+    settings(
+        c.sync_mode,
+        ignore_same,
+        c.sync_block_size,
+        "rha_master_agent_config",
+    )
 }
 
 /// Checks `c` and makes the agent.
@@ -143,6 +187,7 @@ unsafe fn start(c: &rha_master_agent_config) -> Result<MasterAgent, rha_error> {
     // SAFETY: as above.
     let name = unsafe { text_field(&c.name, "name") }?;
     let (heartbeat, timeout) = timing(WHAT, c.heartbeat_ms, c.timeout_ms)?;
+    let sync = sync_settings(c)?;
     let batch_bytes = usize::try_from(c.batch_bytes)
         .ok()
         .filter(|&b| b > 0)
@@ -172,6 +217,11 @@ unsafe fn start(c: &rha_master_agent_config) -> Result<MasterAgent, rha_error> {
     if zstd {
         config.compression = Compression::Zstd { level: 3 };
     }
+    if !c.root_dir.is_null() {
+        // SAFETY: non-NULL (checked) and NUL-terminated by this function's contract.
+        config.root = Some(unsafe { path_field(c.root_dir, "config->root_dir") }?);
+    }
+    config.sync = sync;
     let connector = tls_connector(addr, identity, peer, timeouts(timeout));
     Ok(MasterAgent::start(config, connector)?)
 }
@@ -190,9 +240,12 @@ unsafe fn start(c: &rha_master_agent_config) -> Result<MasterAgent, rha_error> {
 ///
 /// Errors: `RHA_NULL_PARAMETER` (also for a NULL `state_dir` or
 /// `identity_dir`); `RHA_INVALID_ARGUMENT` for an unknown `struct_size`, a
-/// `zstd` other than 0 or 1, an empty `replica_address`, text that is not
-/// UTF-8, a `heartbeat_ms`, `timeout_ms`, `batch_bytes` or `retry_max_ms`
-/// of 0, or `retry_min_ms` above `retry_max_ms`;
+/// `zstd` or `ignore_same` other than 0 or 1, an empty `replica_address`,
+/// text that is not UTF-8, a `heartbeat_ms`, `timeout_ms`, `batch_bytes`
+/// or `retry_max_ms` of 0, `retry_min_ms` above `retry_max_ms`, a
+/// `sync_mode` that is no `rha_sync_mode` value, or a `sync_block_size`
+/// that is neither 0 nor a power of two from 4096 to 16 MiB (all checked
+/// whether or not `root_dir` is set);
 /// `RHA_TRANSPORT_BAD_FINGERPRINT`; `RHA_IDENTITY_MISSING`,
 /// `RHA_IDENTITY_INVALID`; `RHA_AGENT_STATE_CORRUPT`,
 /// `RHA_AGENT_OTHER_SCENARIO` (the state directory serves another
@@ -398,6 +451,40 @@ pub unsafe extern "C" fn rha_master_agent_last_end(
         let st = a.agent.status();
         // SAFETY: valid for writing by contract.
         unsafe { super::copy_text(st.last_end.as_deref(), text_out, text_size, len_out) }?;
+        Ok(rha_result::RHA_OK)
+    })
+}
+
+/// Why the agent's last sync over the session failed, as text
+/// (`rha_agent_status.sync_phase` `RHA_AGENT_SYNC_FAILED`): written
+/// NUL-terminated to `text_out`, cut to fit its `text_size` bytes, as
+/// `_last_end` does; the whole length goes to `*len_out` unless that is
+/// NULL. Empty before any sync, and while the last one is under way or
+/// done. Thread-safe on one handle, like `_status`.
+///
+/// Errors: `RHA_NULL_PARAMETER` (`agent`, or `text_out` NULL with a nonzero
+/// `text_size`).
+///
+/// # Safety
+///
+/// `agent` is NULL or a live master agent; `text_out` is NULL or valid for
+/// writing `text_size` bytes; `len_out` is NULL or valid for writing a
+/// `size_t`; `error_out` is NULL or valid for writing an `rha_error *`.
+#[no_mangle]
+pub unsafe extern "C" fn rha_master_agent_sync_error(
+    agent: *const rha_master_agent,
+    text_out: *mut c_char,
+    text_size: usize,
+    len_out: *mut usize,
+    error_out: *mut *mut rha_error,
+) -> rha_result {
+    ffi_fn!(fallible(error_out), non_null(agent), {
+        // SAFETY: non-NULL (checked by ffi_fn!) and live by contract.
+        let a = unsafe { &*agent };
+        let st = a.agent.status();
+        let why = st.sync.as_ref().and_then(|s| s.error.as_deref());
+        // SAFETY: valid for writing by contract.
+        unsafe { super::copy_text(why, text_out, text_size, len_out) }?;
         Ok(rha_result::RHA_OK)
     })
 }

@@ -13,6 +13,7 @@ mod error;
 pub(crate) mod identity;
 pub(crate) mod master;
 pub(crate) mod replica;
+pub(crate) mod sync;
 
 use std::ffi::c_char;
 use std::path::PathBuf;
@@ -20,6 +21,7 @@ use std::time::Duration;
 
 use rha_capture::agent::{AgentStatus, LinkState};
 use rha_capture::transport::{Fingerprint, Identity, Timeouts};
+use sync::{rha_agent_sync_phase, rha_sync_mode};
 
 use crate::buffer::rha_bytes;
 use crate::error::rha_error;
@@ -81,6 +83,14 @@ impl From<LinkState> for rha_agent_link {
 /// `rha_replica_agent_status` and their `_stop`. The caller allocates it
 /// and sets `struct_size` (`rha_agent_status s = {.struct_size = sizeof
 /// s};`); rha fills the rest.
+///
+/// The `sync_*` fields and `resync_needed` were added after the first
+/// version of this struct (which ended at `updated_unix_ms`): a caller
+/// built with that version's size gets that version's fields only. They
+/// describe the agent's last sync over the session (the master comparing
+/// the two trees and sending what differs, before the journal), under way
+/// or ended, on either side: 0 everywhere, and
+/// `sync_phase` `RHA_AGENT_SYNC_NONE`, before the first.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct rha_agent_status {
@@ -123,9 +133,50 @@ pub struct rha_agent_status {
     /// When the agent last updated the snapshot, milliseconds since the
     /// Unix epoch (0 before its first report).
     pub updated_unix_ms: u64,
+    /// The last sync's number (0: none yet).
+    pub sync_id: u64,
+    /// An `rha_agent_sync_phase` value: where the last sync stands.
+    pub sync_phase: u32,
+    /// An `rha_sync_mode` value: how the last sync compares and sends.
+    pub sync_mode: u32,
+    /// Entries this side scanned (a master: its tree; a replica: its own).
+    pub sync_scanned_entries: u64,
+    /// Bytes of the files this side scanned.
+    pub sync_scanned_bytes: u64,
+    /// A master: plan steps compared so far.
+    pub sync_compared: u64,
+    /// A master: entries created, changed or deleted on the replica.
+    pub sync_sent_entries: u64,
+    /// A master: bytes of file content sent.
+    pub sync_sent_bytes: u64,
+    /// A master: bytes of changed files the replica already had (block
+    /// mode).
+    pub sync_matched_bytes: u64,
+    /// Records of the sync the replica applied.
+    pub sync_applied_records: u64,
+    /// Bytes of file content the replica wrote.
+    pub sync_applied_bytes: u64,
+    /// Files sent again after their check failed.
+    pub sync_resent: u64,
+    /// A master: entries skipped (special files, files that vanished or
+    /// could not be read).
+    pub sync_skipped: u64,
+    /// When the last sync started, milliseconds since the Unix epoch.
+    pub sync_started_unix_ms: u64,
+    /// When it ended, milliseconds since the Unix epoch (0 while under
+    /// way).
+    pub sync_finished_unix_ms: u64,
+    /// A master: the replica needs a resynchronisation before it can follow
+    /// again (the spool overflowed, or a sync ended with another to
+    /// follow).
+    pub resync_needed: bool,
 }
 
-sized_struct!(rha_agent_status);
+// The first version ended before `sync_id`.
+sized_struct!(
+    rha_agent_status,
+    older: [std::mem::offset_of!(rha_agent_status, sync_id)]
+);
 
 impl rha_agent_status {
     fn from_status(st: &AgentStatus) -> Self {
@@ -134,6 +185,7 @@ impl rha_agent_status {
         } else {
             rha_agent_role::RHA_AGENT_MASTER
         };
+        let sync = st.sync.as_ref();
         Self {
             struct_size: std::mem::size_of::<Self>() as u32,
             role: role as u32,
@@ -151,6 +203,22 @@ impl rha_agent_status {
             spool_used_bytes: st.spool_used_bytes,
             spool_capacity_bytes: st.spool_capacity_bytes,
             updated_unix_ms: st.updated_unix_ms,
+            sync_id: sync.map_or(0, |s| s.id),
+            sync_phase: rha_agent_sync_phase::of(sync) as u32,
+            sync_mode: sync.map_or(rha_sync_mode::RHA_SYNC_FILE, rha_sync_mode::of_status) as u32,
+            sync_scanned_entries: sync.map_or(0, |s| s.scanned_entries),
+            sync_scanned_bytes: sync.map_or(0, |s| s.scanned_bytes),
+            sync_compared: sync.map_or(0, |s| s.compared),
+            sync_sent_entries: sync.map_or(0, |s| s.sent_entries),
+            sync_sent_bytes: sync.map_or(0, |s| s.sent_bytes),
+            sync_matched_bytes: sync.map_or(0, |s| s.matched_bytes),
+            sync_applied_records: sync.map_or(0, |s| s.applied_records),
+            sync_applied_bytes: sync.map_or(0, |s| s.applied_bytes),
+            sync_resent: sync.map_or(0, |s| s.resent),
+            sync_skipped: sync.map_or(0, |s| s.skipped),
+            sync_started_unix_ms: sync.map_or(0, |s| s.started_unix_ms),
+            sync_finished_unix_ms: sync.and_then(|s| s.finished_unix_ms).unwrap_or(0),
+            resync_needed: st.resync_needed,
         }
     }
 }

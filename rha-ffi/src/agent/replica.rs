@@ -305,6 +305,40 @@ pub unsafe extern "C" fn rha_replica_agent_last_end(
     })
 }
 
+/// Why the agent's last sync over the session failed, as text
+/// (`rha_agent_status.sync_phase` `RHA_AGENT_SYNC_FAILED`): written
+/// NUL-terminated to `text_out`, cut to fit its `text_size` bytes, as
+/// `_last_end` does; the whole length goes to `*len_out` unless that is
+/// NULL. Empty before any sync, and while the last one is under way or
+/// done. Thread-safe on one handle, like `_status`.
+///
+/// Errors: `RHA_NULL_PARAMETER` (`agent`, or `text_out` NULL with a nonzero
+/// `text_size`).
+///
+/// # Safety
+///
+/// `agent` is NULL or a live replica agent; `text_out` is NULL or valid for
+/// writing `text_size` bytes; `len_out` is NULL or valid for writing a
+/// `size_t`; `error_out` is NULL or valid for writing an `rha_error *`.
+#[no_mangle]
+pub unsafe extern "C" fn rha_replica_agent_sync_error(
+    agent: *const rha_replica_agent,
+    text_out: *mut c_char,
+    text_size: usize,
+    len_out: *mut usize,
+    error_out: *mut *mut rha_error,
+) -> rha_result {
+    ffi_fn!(fallible(error_out), non_null(agent), {
+        // SAFETY: non-NULL (checked by ffi_fn!) and live by contract.
+        let a = unsafe { &*agent };
+        let st = a.server.status();
+        let why = st.sync.as_ref().and_then(|s| s.error.as_deref());
+        // SAFETY: valid for writing by contract.
+        unsafe { super::copy_text(why, text_out, text_size, len_out) }?;
+        Ok(rha_result::RHA_OK)
+    })
+}
+
 /// Stops the agent and releases it: ends the session under way in order,
 /// stops listening, and stops applying after a last checkpoint (what was
 /// applied is durable). The final snapshot goes to `*status_out` unless it
