@@ -12,7 +12,8 @@ when its receiver is done (without an fsync). The daemons run untimed. The
 tools run interleaved, in an order flipped each round, with dirty pages
 flushed before each timed run and the page cache warm; the script reports
 the median wall time of each tool and the ratio rsync / rha (above 1: rha is
-faster), and checks every result.
+faster), checks every result, and prints the largest peak RSS of the
+processes it ran (both rha agents among them).
 
     cargo build --release -p rha-capture
     python3 benches/netsync.py                         # all cases, 5 rounds
@@ -34,8 +35,10 @@ default /usr/lib) is copied once into the scratch directory (--scratch).
 """
 
 import argparse
+import json
 import os
 import random
+import resource
 import shutil
 import signal
 import statistics
@@ -117,10 +120,7 @@ class Rha:
         self.server = None
 
     def keygen(self, d):
-        if not (d / "identity.crt").exists() and not d.exists():
-            pass
         out = run([self.exe, "keygen", str(d), "--force", "--json"]).stdout.decode()
-        import json
         return json.loads(out)["fingerprint"]
 
     def serve(self, replica):
@@ -293,6 +293,8 @@ def main():
     finally:
         rha.stop()
         sshd.stop()
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    print(f"peak RSS of any finished child (rha replicate, rha serve, rsync, ssh): {peak / 1024:.1f} MiB")
 
 
 if __name__ == "__main__":
