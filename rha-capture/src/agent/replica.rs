@@ -455,7 +455,14 @@ impl ReplicaAgent {
             if let Some(why) = conn.lost() {
                 break SessionEnd::LinkLost(why.to_owned());
             }
-            conn.turn(Duration::from_millis(2));
+            // A sync scanning or hashing goes on at once; otherwise wait a
+            // little for the master.
+            let wait = if sync.as_ref().is_some_and(SyncReceiver::has_work) {
+                Duration::ZERO
+            } else {
+                Duration::from_millis(2)
+            };
+            conn.turn(wait);
         };
         {
             let mut st = self.shared.status.lock();

@@ -198,6 +198,13 @@ fn replicate(args: &ReplicateArgs) -> Result<(), (Exit, String)> {
     let mut last_error = String::new();
     let mut last_line = Instant::now();
     let mut sync_failed = None;
+    // Waiting for a sync to end, look often: the exit is what a one-shot
+    // sync's caller waits for.
+    let tick = if args.exit_after_sync {
+        Duration::from_millis(2)
+    } else {
+        Duration::from_millis(50)
+    };
     while !agent_args::stopping() {
         if args.exit_after_sync {
             let st = agent.status();
@@ -234,7 +241,7 @@ fn replicate(args: &ReplicateArgs) -> Result<(), (Exit, String)> {
                     s.sent_bytes >> 20,
                     s.applied_bytes >> 20
                 );
-                std::thread::sleep(Duration::from_millis(50));
+                std::thread::sleep(tick);
                 continue;
             }
             eprint!(
@@ -247,7 +254,7 @@ fn replicate(args: &ReplicateArgs) -> Result<(), (Exit, String)> {
                 st.spool_used_bytes / 1024
             );
         }
-        std::thread::sleep(Duration::from_millis(50));
+        std::thread::sleep(tick);
     }
     if live {
         eprintln!();

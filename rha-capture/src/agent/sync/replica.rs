@@ -423,6 +423,11 @@ impl SyncReceiver {
         Ok(hasher.finalize().as_bytes() == hash)
     }
 
+    /// Whether it has scanning or hashing left to do.
+    pub(crate) fn has_work(&self) -> bool {
+        self.scan.is_some() || self.hashing.is_some() || !self.jobs.is_empty()
+    }
+
     /// Scans and hashes while the session's output has room. Says whether
     /// anything was sent.
     pub(crate) fn poll(&mut self, session: &mut Session) -> Result<bool, String> {
