@@ -43,7 +43,6 @@ import random
 import resource
 import shutil
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -51,17 +50,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from process import rha_binary, run, same_file  # noqa: E402
+from process import measure, rha_binary, run, same_file, timed  # noqa: E402
 
 BLOCK = 64 << 10
-
-
-def timed(cmd):
-    """Flushes dirty pages, then runs `cmd`; returns its wall time in seconds."""
-    os.sync()
-    start = time.perf_counter()
-    run(cmd)
-    return time.perf_counter() - start
 
 
 class Sshd:
@@ -273,18 +264,6 @@ class BlockCase:
     def check(self, tool):
         self.rha.stop()
         same_file(self.master[tool] / "f.img", self.replica[tool] / "f.img")
-
-
-def measure(case, rounds):
-    times = {t: [] for t in case.tools}
-    for i in range(rounds):
-        case.prepare_round(i)
-        order = case.tools if i % 2 == 0 else tuple(reversed(case.tools))
-        for tool in order:
-            case.prepare(tool)
-            times[tool].append(timed(case.command(tool)))
-            case.check(tool)
-    return {t: statistics.median(v) for t, v in times.items()}, times
 
 
 def main():

@@ -497,9 +497,8 @@ fn a_master_spool_that_overflowed_resyncs_its_replica() {
 /// directory: the replica refuses it and changes nothing there.
 #[test]
 fn a_sync_record_into_the_state_directory_is_refused() {
-    use rha_core::ha::{Generations, Instant};
     use rha_core::journal::{JournalWriter, WriterConfig};
-    use rha_core::session::{Event, Role, Session, SessionConfig, SyncRequest};
+    use rha_core::session::{Event, SyncReply, SyncRequest};
 
     let p = Pair::new();
     let replica = Arc::new(ReplicaAgent::open(replica_config(&p.replica_root)).expect("replica"));
@@ -508,71 +507,59 @@ fn a_sync_record_into_the_state_directory_is_refused() {
         let replica = replica.clone();
         std::thread::spawn(move || replica.serve(theirs).expect("serve"))
     };
-    let mut cfg = SessionConfig::new(Role::Master, [1; 16], super::tests::SCENARIO);
-    cfg.generations = Generations {
-        current: 9,
-        ..Generations::default()
-    };
-    cfg.can_sync = true;
-    let mut s = Session::new(cfg, Instant::from_nanos(0));
-    let mut link = mine;
-    link.set_read_timeout(Some(Duration::from_millis(50)))
-        .expect("timeout");
-    let mut buf = vec![0u8; 1 << 16];
-    let mut closed = None;
-    let mut sent_bad = false;
-    let started = std::time::Instant::now();
-    while closed.is_none() && started.elapsed() < Duration::from_secs(20) {
-        std::io::Write::write_all(&mut link, &s.take_output()).expect("send");
-        match std::io::Read::read(&mut link, &mut buf) {
-            Ok(0) => break,
-            Ok(n) => s.receive(&buf[..n], Instant::from_nanos(1)),
-            Err(_) => {}
-        }
-        while let Some(ev) = s.poll_event() {
-            match ev {
-                Event::Connected { sync, .. } => {
-                    assert!(sync, "an empty replica is synced");
-                    s.send_sync(SyncRequest::Begin {
-                        id: 1,
-                        mode: SyncMode::File,
-                        ignore_same: true,
-                        block_size: 65536,
-                    })
-                    .expect("begin");
-                }
-                Event::SyncReply(rha_core::session::SyncReply::Tree { last: true, .. })
-                    if !sent_bad =>
-                {
-                    sent_bad = true;
-                    let mut w = JournalWriter::new(
-                        Vec::new(),
-                        WriterConfig::default().stream_header(false).first_seq(1),
-                    );
-                    w.append(
-                        1,
-                        &Op::Create {
-                            path: RelPath::new(".rha/agent/planted").expect("path"),
-                            mode: 0o644,
-                        },
-                    )
-                    .expect("encode");
-                    s.send_sync(SyncRequest::Records {
-                        id: 1,
-                        frames: Bytes::from(w.into_inner().expect("frames")),
-                    })
-                    .expect("records");
-                }
-                Event::Closed { reason, text, .. } => closed = Some((reason, text)),
-                _ => {}
-            }
-        }
+    let mut m = HandMaster::new(mine);
+    match m.until("the connection", |e| matches!(e, Event::Connected { .. })) {
+        Event::Connected { sync, .. } => assert!(sync, "an empty replica is synced"),
+        e => panic!("{e:?}"),
     }
-    let (reason, text) = closed.expect("the replica closes the session");
+    m.session
+        .send_sync(SyncRequest::Begin {
+            id: 1,
+            mode: SyncMode::File,
+            ignore_same: true,
+            block_size: 65536,
+        })
+        .expect("begin");
+    m.until("the tree", |e| {
+        matches!(e, Event::SyncReply(SyncReply::Tree { last: true, .. }))
+    });
+    let mut w = JournalWriter::new(
+        Vec::new(),
+        WriterConfig::default().stream_header(false).first_seq(1),
+    );
+    w.append(
+        1,
+        &Op::Create {
+            path: RelPath::new(".rha/agent/planted").expect("path"),
+            mode: 0o644,
+        },
+    )
+    .expect("encode");
+    m.session
+        .send_sync(SyncRequest::Records {
+            id: 1,
+            frames: Bytes::from(w.into_inner().expect("frames")),
+        })
+        .expect("records");
+    let started = std::time::Instant::now();
+    let closed = loop {
+        let closed = m.step().into_iter().find_map(|e| match e {
+            Event::Closed { reason, text, .. } => Some((reason, text)),
+            _ => None,
+        });
+        if let Some(c) = closed {
+            break c;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the replica closes the session"
+        );
+    };
+    let (reason, text) = closed;
     assert_eq!(reason, rha_core::session::Reason::Failure, "{text}");
     assert!(text.contains("sync"), "{text}");
     assert!(!p.replica_root.join(".rha/agent/planted").exists());
-    drop(link);
+    drop(m);
     server.join().expect("server");
     let st = replica.status();
     assert_eq!(st.sync.map(|s| s.phase), Some("failed".to_owned()));
