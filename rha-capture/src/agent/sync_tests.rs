@@ -666,7 +666,8 @@ impl HandMaster {
     /// Sends what is queued and returns the events of what arrived.
     fn step(&mut self) -> Vec<rha_core::session::Event> {
         let out = self.session.take_output();
-        std::io::Write::write_all(&mut self.link, &out).expect("send");
+        // The replica may have closed and gone: what it sent is still read.
+        let _ = std::io::Write::write_all(&mut self.link, &out);
         if let Ok(n) = std::io::Read::read(&mut self.link, &mut self.buf) {
             let now = rha_core::ha::Instant::from_nanos(1);
             self.session.receive(&self.buf[..n], now);
@@ -801,6 +802,57 @@ fn a_copy_that_fails_its_check_is_named_and_the_run_waits_for_it() {
     m.session
         .close(rha_core::session::Reason::Done, "test over");
     m.step();
+    drop(m);
+    server.join().expect("server");
+}
+
+/// A master that asks for block hashes without waiting for them is
+/// refused once too many wait: the replica's memory stays bounded.
+#[test]
+fn a_flood_of_block_requests_is_refused() {
+    use rha_core::session::{Event, SyncReply, SyncRequest};
+
+    let p = Pair::new();
+    let replica = Arc::new(ReplicaAgent::open(replica_config(&p.replica_root)).expect("replica"));
+    let (mine, theirs) = UnixStream::pair().expect("pair");
+    let server = {
+        let replica = replica.clone();
+        std::thread::spawn(move || replica.serve(theirs).expect("serve"))
+    };
+    let mut m = HandMaster::new(mine);
+    m.until("the connection", |e| matches!(e, Event::Connected { .. }));
+    m.session
+        .send_sync(SyncRequest::Begin {
+            id: 1,
+            mode: SyncMode::Block,
+            ignore_same: true,
+            block_size: 65536,
+        })
+        .expect("begin");
+    m.until("the tree", |e| {
+        matches!(e, Event::SyncReply(SyncReply::Tree { last: true, .. }))
+    });
+    for file in 0..10_000 {
+        m.session
+            .send_sync(SyncRequest::Blocks {
+                id: 1,
+                file,
+                path: path("no-such-file"),
+            })
+            .expect("request");
+    }
+    let started = std::time::Instant::now();
+    let text = loop {
+        let closed = m.step().into_iter().find_map(|e| match e {
+            Event::Closed { text, .. } => Some(text),
+            _ => None,
+        });
+        if let Some(t) = closed {
+            break t;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "not refused");
+    };
+    assert!(text.contains("block requests waiting"), "{text}");
     drop(m);
     server.join().expect("server");
 }

@@ -25,6 +25,10 @@ const MAX_TREE_BYTES: u64 = 16 << 30;
 /// fails.
 const MAX_RESENDS: u32 = 2;
 
+/// Files waiting to be sent again at most (a replica naming more is
+/// refused: memory stays bounded whatever it sends).
+const MAX_RESEND_QUEUE: usize = 4096;
+
 type TreeFile = TreeReader<BufReader<File>>;
 
 /// A sync run on the master: driven by [`poll`](Self::poll) while the
@@ -389,6 +393,11 @@ impl SyncSender {
                     return Err(format!(
                         "the replica's copy of '{path}' does not match what was sent, \
                          {MAX_RESENDS} times"
+                    ));
+                }
+                if self.resend.len() >= MAX_RESEND_QUEUE {
+                    return Err(format!(
+                        "more than {MAX_RESEND_QUEUE} files waiting to be sent again"
                     ));
                 }
                 tracing::warn!(%path, "the replica's copy did not match: sending it again");

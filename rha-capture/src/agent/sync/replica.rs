@@ -33,6 +33,11 @@ const DURABLE_EVERY: Duration = Duration::from_secs(1);
 /// checked by reading it again.
 const MAX_KEPT_BLOCKS: usize = 1 << 20;
 
+/// Files followed at once as they are written whole (a master sends one at
+/// a time; past this, whatever a hostile one does, files are checked by
+/// reading them again and memory stays bounded).
+const MAX_FOLLOWED: usize = 64;
+
 /// A file being written whole: the hash of what was written so far, in
 /// order (holes as zeros).
 struct Written {
@@ -161,7 +166,15 @@ impl SyncReceiver {
         match request {
             SyncRequest::Begin { .. } => return Err("a second start of the same sync".to_owned()),
             SyncRequest::Records { frames, .. } => self.apply(frames)?,
-            SyncRequest::Blocks { file, path, .. } => self.jobs.push_back((file, path)),
+            SyncRequest::Blocks { file, path, .. } => {
+                if self.jobs.len() >= MAX_FOLLOWED {
+                    return Err(format!(
+                        "more than {MAX_FOLLOWED} block requests waiting: the master does not \
+                         wait for the answers"
+                    ));
+                }
+                self.jobs.push_back((file, path));
+            }
             SyncRequest::Check {
                 path,
                 len,
@@ -289,7 +302,7 @@ impl SyncReceiver {
     /// Follows what the sync's records write, for the checks.
     fn track(&mut self, op: &Op) {
         match op {
-            Op::Create { path, .. } => {
+            Op::Create { path, .. } if self.whole.len() < MAX_FOLLOWED => {
                 self.whole.insert(
                     path.clone(),
                     Written {
@@ -310,7 +323,10 @@ impl SyncReceiver {
                     }
                 }
                 if let Some(b) = self.blocks.get_mut(path) {
-                    if offset % self.block_size == 0 && data.len() as u64 <= self.block_size {
+                    if offset % self.block_size == 0
+                        && data.len() as u64 <= self.block_size
+                        && b.written.len() < MAX_KEPT_BLOCKS
+                    {
                         b.written.insert(
                             offset / self.block_size,
                             (block_hash(data), data.len() as u64),
@@ -576,7 +592,8 @@ impl SyncReceiver {
             .map_err(|e| e.to_string())?;
         if last {
             if let Some(h) = self.hashing.take() {
-                if let Some(before) = h.kept.filter(|k| !k.is_empty()) {
+                let room = self.blocks.len() < MAX_FOLLOWED;
+                if let Some(before) = h.kept.filter(|k| room && !k.is_empty()) {
                     self.blocks.insert(
                         h.path,
                         Blocks {
