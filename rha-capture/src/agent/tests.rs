@@ -507,6 +507,9 @@ fn a_master_whose_replica_stops_reading_ends_the_session_after_its_timeout() {
         let sent = sent.clone();
         move || {
             if sent.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                // Slowly, so that the first session's end stays the last
+                // one reported while the test looks.
+                std::thread::sleep(Duration::from_secs(2));
                 return Err(std::io::Error::other("one connection only"));
             }
             let (a, b) = UnixStream::pair()?;
