@@ -39,7 +39,6 @@ default /usr/lib) is copied once into the scratch directory (--scratch).
 import argparse
 import json
 import os
-import random
 import resource
 import shutil
 import signal
@@ -50,9 +49,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from process import measure, rha_binary, run, same_file, timed  # noqa: E402
+from process import changed_pair, measure, random_file, rha_binary, run, same_file, timed  # noqa: E402
 
-BLOCK = 64 << 10
 
 
 class Sshd:
@@ -218,11 +216,7 @@ class BlockCase:
         self.dir = scratch / "netblock"
         self.dir.mkdir(exist_ok=True)
         self.old = self.dir / "old.img"
-        if not self.old.exists():
-            print("writing a 1 GiB file ...", file=sys.stderr)
-            with open(self.old, "wb") as f:
-                for _ in range(1024):
-                    f.write(os.urandom(1 << 20))
+        random_file(self.old, 1 << 30)
         self.master = {t: self.dir / f"master-{t}" for t in self.tools}
         self.replica = {t: self.dir / f"replica-{t}" for t in self.tools}
         self.spool = self.dir / "spool"
@@ -233,24 +227,11 @@ class BlockCase:
         pass
 
     def prepare(self, tool):
-        # Master: the old file with 1% of its blocks rewritten (other blocks
-        # each round); replica: the old file.
-        m, r = self.master[tool], self.replica[tool]
-        for d in (m, r):
-            shutil.rmtree(d, ignore_errors=True)
-            d.mkdir()
-        run(["cp", "--reflink=never", "--preserve=timestamps", str(self.old), str(m / "f.img")])
-        run(["cp", "--reflink=never", "--preserve=timestamps", str(self.old), str(r / "f.img")])
-        rnd = random.Random(self.round)
+        changed_pair(self.old, self.master[tool], self.replica[tool], self.round)
         self.round += 1
-        blocks = (1 << 30) // BLOCK
-        with open(m / "f.img", "r+b") as f:
-            for b in rnd.sample(range(blocks), blocks // 100):
-                f.seek(b * BLOCK)
-                f.write(os.urandom(BLOCK))
         if tool == "rha":
             shutil.rmtree(self.spool, ignore_errors=True)
-            self.addr = self.rha.serve(r)
+            self.addr = self.rha.serve(self.replica[tool])
 
     def command(self, tool):
         m, r = self.master[tool], self.replica[tool]

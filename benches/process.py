@@ -190,6 +190,32 @@ class SyncCase(Case):
 BLOCK = 64 << 10
 
 
+def random_file(path, size):
+    """Writes `size` random bytes to `path` unless it exists."""
+    if path.exists():
+        return
+    print(f"writing a {size >> 20} MiB file ...", file=sys.stderr)
+    with open(path, "wb") as f:
+        for _ in range(size >> 20):
+            f.write(os.urandom(1 << 20))
+
+
+def changed_pair(old, master, replica, seed):
+    """Fresh directories `master` and `replica` holding `old` as `f.img`,
+    the master's copy with 1% of its 64 KiB blocks rewritten (other blocks
+    for each `seed`)."""
+    for d in (master, replica):
+        shutil.rmtree(d, ignore_errors=True)
+        d.mkdir()
+        run(["cp", "--reflink=never", "--preserve=timestamps", str(old), str(d / "f.img")])
+    rnd = random.Random(seed)
+    blocks = (1 << 30) // BLOCK
+    with open(master / "f.img", "r+b") as f:
+        for b in rnd.sample(range(blocks), blocks // 100):
+            f.seek(b * BLOCK)
+            f.write(os.urandom(BLOCK))
+
+
 class BlockCase(Case):
     def __init__(self, rha, scratch, inplace):
         self.rha = rha
@@ -198,35 +224,19 @@ class BlockCase(Case):
         self.dir = scratch / "block"
         self.dir.mkdir(exist_ok=True)
         self.old = self.dir / "old.img"
-        if not self.old.exists():
-            print("writing a 1 GiB file ...", file=sys.stderr)
-            with open(self.old, "wb") as f:
-                for _ in range(1024):
-                    f.write(os.urandom(1 << 20))
+        random_file(self.old, 1 << 30)
         self.master = {t: self.dir / f"master-{t}" for t in self.tools}
         self.replica = {t: self.dir / f"replica-{t}" for t in self.tools}
         self.round = 0
 
     def prepare(self, tool):
-        # Master: the old file with 1% of its blocks rewritten (other blocks
-        # each round); replica: the old file.
-        m, r = self.master[tool], self.replica[tool]
-        for d in (m, r):
-            shutil.rmtree(d, ignore_errors=True)
-            d.mkdir()
-        run(["cp", "--reflink=never", str(self.old), str(m / "f.img")])
-        run(["cp", "--reflink=never", str(self.old), str(r / "f.img")])
-        rnd = random.Random(self.round)
+        changed_pair(self.old, self.master[tool], self.replica[tool], self.round)
         self.round += 1
-        blocks = (1 << 30) // BLOCK
-        with open(m / "f.img", "r+b") as f:
-            for b in rnd.sample(range(blocks), blocks // 100):
-                f.seek(b * BLOCK)
-                f.write(os.urandom(BLOCK))
         # The same modification time on both sides, so size and time agree
         # and only the content check finds the change.
+        r = self.replica[tool]
         st = os.stat(r / "f.img")
-        os.utime(m / "f.img", ns=(st.st_atime_ns, st.st_mtime_ns))
+        os.utime(self.master[tool] / "f.img", ns=(st.st_atime_ns, st.st_mtime_ns))
 
     def command(self, tool):
         m, r = self.master[tool], self.replica[tool]

@@ -498,31 +498,11 @@ fn a_master_spool_that_overflowed_resyncs_its_replica() {
 #[test]
 fn a_sync_record_into_the_state_directory_is_refused() {
     use rha_core::journal::{JournalWriter, WriterConfig};
-    use rha_core::session::{Event, SyncReply, SyncRequest};
+    use rha_core::session::SyncRequest;
 
     let p = Pair::new();
     let replica = Arc::new(ReplicaAgent::open(replica_config(&p.replica_root)).expect("replica"));
-    let (mine, theirs) = UnixStream::pair().expect("pair");
-    let server = {
-        let replica = replica.clone();
-        std::thread::spawn(move || replica.serve(theirs).expect("serve"))
-    };
-    let mut m = HandMaster::new(mine);
-    match m.until("the connection", |e| matches!(e, Event::Connected { .. })) {
-        Event::Connected { sync, .. } => assert!(sync, "an empty replica is synced"),
-        e => panic!("{e:?}"),
-    }
-    m.session
-        .send_sync(SyncRequest::Begin {
-            id: 1,
-            mode: SyncMode::File,
-            ignore_same: true,
-            block_size: 65536,
-        })
-        .expect("begin");
-    m.until("the tree", |e| {
-        matches!(e, Event::SyncReply(SyncReply::Tree { last: true, .. }))
-    });
+    let (mut m, server) = HandMaster::syncing(&replica, SyncMode::File);
     let mut w = JournalWriter::new(
         Vec::new(),
         WriterConfig::default().stream_header(false).first_seq(1),
@@ -541,21 +521,7 @@ fn a_sync_record_into_the_state_directory_is_refused() {
             frames: Bytes::from(w.into_inner().expect("frames")),
         })
         .expect("records");
-    let started = std::time::Instant::now();
-    let closed = loop {
-        let closed = m.step().into_iter().find_map(|e| match e {
-            Event::Closed { reason, text, .. } => Some((reason, text)),
-            _ => None,
-        });
-        if let Some(c) = closed {
-            break c;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "the replica closes the session"
-        );
-    };
-    let (reason, text) = closed;
+    let (reason, text) = m.closed();
     assert_eq!(reason, rha_core::session::Reason::Failure, "{text}");
     assert!(text.contains("sync"), "{text}");
     assert!(!p.replica_root.join(".rha/agent/planted").exists());
@@ -675,6 +641,57 @@ impl HandMaster {
         std::iter::from_fn(|| self.session.poll_event()).collect()
     }
 
+    /// A replica agent at `root` serving a hand-run master over a socket
+    /// pair, connected and past the replica's tree of sync run 1 (started
+    /// in `mode`). Returns the master and the serving thread.
+    fn syncing(
+        replica: &Arc<ReplicaAgent>,
+        mode: SyncMode,
+    ) -> (Self, std::thread::JoinHandle<SessionEnd>) {
+        use rha_core::session::{Event, SyncReply, SyncRequest};
+        let (mine, theirs) = UnixStream::pair().expect("pair");
+        let server = {
+            let replica = replica.clone();
+            std::thread::spawn(move || replica.serve(theirs).expect("serve"))
+        };
+        let mut m = Self::new(mine);
+        match m.until("the connection", |e| matches!(e, Event::Connected { .. })) {
+            Event::Connected { sync, .. } => assert!(sync, "an empty replica is synced"),
+            e => panic!("{e:?}"),
+        }
+        m.session
+            .send_sync(SyncRequest::Begin {
+                id: 1,
+                mode,
+                ignore_same: true,
+                block_size: 65536,
+            })
+            .expect("begin");
+        m.until("the tree", |e| {
+            matches!(e, Event::SyncReply(SyncReply::Tree { last: true, .. }))
+        });
+        (m, server)
+    }
+
+    /// Steps until the session closes, for at most 20 s: its reason and
+    /// text.
+    fn closed(&mut self) -> (rha_core::session::Reason, String) {
+        let started = std::time::Instant::now();
+        loop {
+            let closed = self.step().into_iter().find_map(|e| match e {
+                rha_core::session::Event::Closed { reason, text, .. } => Some((reason, text)),
+                _ => None,
+            });
+            if let Some(c) = closed {
+                return c;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "the session does not close"
+            );
+        }
+    }
+
     /// Steps until an event matches, for at most 20 s.
     fn until(
         &mut self,
@@ -706,24 +723,7 @@ fn a_copy_that_fails_its_check_is_named_and_the_run_waits_for_it() {
 
     let p = Pair::new();
     let replica = Arc::new(ReplicaAgent::open(replica_config(&p.replica_root)).expect("replica"));
-    let (mine, theirs) = UnixStream::pair().expect("pair");
-    let server = {
-        let replica = replica.clone();
-        std::thread::spawn(move || replica.serve(theirs).expect("serve"))
-    };
-    let mut m = HandMaster::new(mine);
-    m.until("the connection", |e| matches!(e, Event::Connected { .. }));
-    m.session
-        .send_sync(SyncRequest::Begin {
-            id: 1,
-            mode: SyncMode::Block,
-            ignore_same: true,
-            block_size: 65536,
-        })
-        .expect("begin");
-    m.until("the tree", |e| {
-        matches!(e, Event::SyncReply(SyncReply::Tree { last: true, .. }))
-    });
+    let (mut m, server) = HandMaster::syncing(&replica, SyncMode::Block);
     let records = |seq: u64, ops: &[Op]| {
         let mut w = JournalWriter::new(
             Vec::new(),
@@ -810,28 +810,11 @@ fn a_copy_that_fails_its_check_is_named_and_the_run_waits_for_it() {
 /// refused once too many wait: the replica's memory stays bounded.
 #[test]
 fn a_flood_of_block_requests_is_refused() {
-    use rha_core::session::{Event, SyncReply, SyncRequest};
+    use rha_core::session::SyncRequest;
 
     let p = Pair::new();
     let replica = Arc::new(ReplicaAgent::open(replica_config(&p.replica_root)).expect("replica"));
-    let (mine, theirs) = UnixStream::pair().expect("pair");
-    let server = {
-        let replica = replica.clone();
-        std::thread::spawn(move || replica.serve(theirs).expect("serve"))
-    };
-    let mut m = HandMaster::new(mine);
-    m.until("the connection", |e| matches!(e, Event::Connected { .. }));
-    m.session
-        .send_sync(SyncRequest::Begin {
-            id: 1,
-            mode: SyncMode::Block,
-            ignore_same: true,
-            block_size: 65536,
-        })
-        .expect("begin");
-    m.until("the tree", |e| {
-        matches!(e, Event::SyncReply(SyncReply::Tree { last: true, .. }))
-    });
+    let (mut m, server) = HandMaster::syncing(&replica, SyncMode::Block);
     for file in 0..10_000 {
         m.session
             .send_sync(SyncRequest::Blocks {
@@ -841,17 +824,7 @@ fn a_flood_of_block_requests_is_refused() {
             })
             .expect("request");
     }
-    let started = std::time::Instant::now();
-    let text = loop {
-        let closed = m.step().into_iter().find_map(|e| match e {
-            Event::Closed { text, .. } => Some(text),
-            _ => None,
-        });
-        if let Some(t) = closed {
-            break t;
-        }
-        assert!(started.elapsed() < Duration::from_secs(20), "not refused");
-    };
+    let (_, text) = m.closed();
     assert!(text.contains("block requests waiting"), "{text}");
     drop(m);
     server.join().expect("server");
