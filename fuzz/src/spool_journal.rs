@@ -10,7 +10,11 @@
 //! and the records read back stay as they were); a call that succeeds
 //! appends exactly the records it reports, numbered on from the spool's
 //! next one, and reading the spool back yields every appended record in
-//! order with its operation intact. Never a panic, whatever the bytes.
+//! order with its operation intact, and its stored frames
+//! ([`SpoolReader::next_frame`], what a master forwards) decode to the
+//! same records. Never a panic, whatever the bytes.
+//!
+//! [`SpoolReader::next_frame`]: rha_core::spool::SpoolReader::next_frame
 
 use std::sync::Arc;
 
@@ -86,4 +90,12 @@ pub fn spool_append_journal(data: &[u8]) {
         assert_eq!(got.seq, want.seq);
         assert_eq!(got.op, want.op, "record {}", want.seq);
     }
+    // The stored frames, as a master forwards them, are those records.
+    let mut reader = spool.read_from(1).expect("reading from the start");
+    let mut frames = Vec::new();
+    while let Some(f) = reader.next_frame().expect("a stored frame reads back") {
+        frames.extend_from_slice(&f.bytes());
+    }
+    let forwarded = decode(&frames, max_record_size).expect("forwarded frames decode whole");
+    assert_eq!(forwarded, read, "the frames hold the records read back");
 }

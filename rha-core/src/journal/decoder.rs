@@ -324,6 +324,20 @@ impl Decoder {
         }
     }
 
+    /// The whole frame (header and body, as encoded) of the record the
+    /// last call returned: the buffer it lies in and its range there. For
+    /// a record of a compressed batch, its frame inside the decompressed
+    /// batch. `None` when no record is current (before the first, after
+    /// an error).
+    pub(crate) fn current_frame(&self) -> Option<(&Bytes, Range<usize>)> {
+        let (backing, body) = match (&self.current, self.chunks.front(), &self.batch) {
+            (Span::Front(r), Some(front), _) => (front, r),
+            (Span::Batch(r), _, Some(batch)) => (&batch.data, r),
+            _ => return None,
+        };
+        Some((backing, body.start.checked_sub(FRAME_HEADER_LEN)?..body.end))
+    }
+
     fn fail(&mut self, offset: u64, kind: DecodeErrorKind) -> DecodeError {
         let e = DecodeError {
             offset,

@@ -267,6 +267,51 @@ impl<S: Sink> JournalWriter<S> {
         self.append_parts(rec.seq, rec.timestamp_ns, &rec.op)
     }
 
+    /// Appends a record already encoded: `frame` is one record frame
+    /// (kind 1) numbered `seq`, whose checksums, structure and size a
+    /// [`Decoder`](super::Decoder) configured with this writer's record
+    /// size limit accepted. Written as [`append_record`](Self::append_record)
+    /// would write the record, without encoding it again.
+    pub(crate) fn append_frame(&mut self, seq: u64, frame: &[u8]) -> Result<(), WriteError> {
+        if self.poisoned {
+            return Err(WriteError::Poisoned);
+        }
+        if self.exhausted {
+            return Err(EncodeError::SequenceExhausted.into());
+        }
+        let numbered = frame.get(8..16).map(|b| codec::le_u64(b, 0));
+        if seq != self.next_seq || numbered != Some(seq) {
+            return Err(EncodeError::Sequence {
+                expected: self.next_seq,
+                found: numbered.unwrap_or(seq),
+            }
+            .into());
+        }
+        if !self.pending.is_empty() && self.pending.len() + frame.len() > self.config.batch_bytes {
+            self.write_batch()?;
+        }
+        if self.config.compression == Compression::None && frame.len() >= DIRECT_PAYLOAD {
+            self.write_batch()?;
+            self.write_header_if_due()?;
+            let r = self.sink.write_all(frame);
+            self.check(r)?;
+        } else {
+            if self.pending_records == 0 {
+                self.pending_first_seq = seq;
+            }
+            self.pending.extend_from_slice(frame);
+            self.pending_records += 1;
+            if self.pending.len() >= self.config.batch_bytes {
+                self.write_batch()?;
+            }
+        }
+        match self.next_seq.checked_add(1) {
+            Some(next) => self.next_seq = next,
+            None => self.exhausted = true,
+        }
+        Ok(())
+    }
+
     fn append_parts(&mut self, seq: u64, timestamp_ns: u64, op: &Op) -> Result<(), WriteError> {
         if self.poisoned {
             return Err(WriteError::Poisoned);

@@ -4,6 +4,8 @@
 use std::io;
 use std::time::Instant;
 
+use bytes::Bytes;
+
 use parking_lot::MutexGuard;
 
 use super::buffer::EncodeBuffer;
@@ -50,7 +52,7 @@ impl Spool {
         op: &Op,
         opts: AppendOptions,
     ) -> Result<Ticket, AppendError> {
-        let ticket = self.enqueue(None, &[(timestamp_ns, op)], opts.when_full)?;
+        let ticket = self.enqueue(None, &[(timestamp_ns, op)], &[], opts.when_full)?;
         if opts.durable {
             self.wait(ticket)?;
         } else if self.unflushed() >= self.shared.config.max_unflushed_bytes {
@@ -72,6 +74,7 @@ impl Spool {
         let ticket = self.enqueue(
             Some(rec.seq),
             &[(rec.timestamp_ns, &rec.op)],
+            &[],
             opts.when_full,
         )?;
         if opts.durable {
@@ -88,12 +91,24 @@ impl Spool {
     /// last one's ticket. Either every record is encoded or none: the
     /// lock is held from the checks to the last encoding, and what could
     /// fail while encoding was checked before.
+    ///
+    /// `frames` is empty, or holds each record's frame as a [`Decoder`]
+    /// (with the spool's record size limit) accepted it, numbered from
+    /// `want_seq`: those bytes are stored as they are instead of encoding
+    /// the records again.
+    ///
+    /// [`Decoder`]: crate::journal::Decoder
     pub(super) fn enqueue(
         &self,
         want_seq: Option<u64>,
         records: &[(u64, &Op)],
+        frames: &[Bytes],
         when_full: WhenFull,
     ) -> Result<Ticket, AppendError> {
+        let frames = match want_seq {
+            Some(_) if frames.len() == records.len() => frames,
+            _ => &[],
+        };
         let bound: u64 = records.iter().map(|(_, op)| encoded_bound(op)).sum();
         let sh = &*self.shared;
         let config = &sh.config;
@@ -184,8 +199,8 @@ impl Spool {
             seq: None,
             commit: st.commit,
         };
-        for &(timestamp_ns, op) in records {
-            ticket = Self::encode(&mut st, config, timestamp_ns, op)?;
+        for (i, &(timestamp_ns, op)) in records.iter().enumerate() {
+            ticket = Self::encode(&mut st, config, timestamp_ns, op, frames.get(i))?;
         }
         Ok(ticket)
     }
@@ -211,11 +226,14 @@ impl Spool {
         }
     }
 
+    /// Encodes one record as the tail segment's next, or stores `frame`,
+    /// its frame as received, as it is.
     fn encode(
         st: &mut MutexGuard<'_, State>,
         config: &SpoolConfig,
         timestamp_ns: u64,
         op: &Op,
+        frame: Option<&Bytes>,
     ) -> Result<Ticket, AppendError> {
         let seq = st.next_seq;
         if seq == u64::MAX {
@@ -260,8 +278,16 @@ impl Spool {
             ));
         };
         let before = writer.get_ref().len();
-        writer.get_mut().expect_payload(Some(op));
-        let appended = writer.append(timestamp_ns, op);
+        let appended = match frame {
+            Some(frame) => {
+                writer.get_mut().expect_shared(Some(frame.clone()));
+                writer.append_frame(seq, frame)
+            }
+            None => {
+                writer.get_mut().expect_payload(Some(op));
+                writer.append(timestamp_ns, op).map(|_| ())
+            }
+        };
         writer.get_mut().expect_payload(None);
         match appended {
             Ok(_) => {}

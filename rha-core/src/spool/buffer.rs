@@ -38,6 +38,13 @@ impl EncodeBuffer {
         });
     }
 
+    /// Tells the buffer that the next bytes written may lie in `bytes`, a
+    /// frame stored as received, so that it can keep a large one by
+    /// reference.
+    pub(crate) fn expect_shared(&mut self, bytes: Option<Bytes>) {
+        self.payload = bytes;
+    }
+
     /// Takes everything held, leaving the buffer empty but with room for
     /// up to `reserve` bytes of small frames.
     pub(crate) fn take(&mut self, reserve: usize) -> (Vec<Bytes>, usize) {

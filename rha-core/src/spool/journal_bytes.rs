@@ -84,11 +84,11 @@ impl Spool {
         bytes: Bytes,
         opts: AppendOptions,
     ) -> Result<JournalAppend, AppendError> {
-        let records = decode_all(bytes, self.shared.config.max_record_size)?;
+        let (records, frames) = decode_all(bytes, self.shared.config.max_record_size)?;
         let group: Vec<(u64, &crate::journal::Op)> =
             records.iter().map(|r| (r.timestamp_ns, &r.op)).collect();
         let first = records.first().map(|r| r.seq);
-        let ticket = self.enqueue(first, &group, opts.when_full)?;
+        let ticket = self.enqueue(first, &group, &frames, opts.when_full)?;
         if opts.durable {
             self.wait(ticket)?;
         } else if self.unflushed() >= self.shared.config.max_unflushed_bytes {
@@ -103,8 +103,13 @@ impl Spool {
 }
 
 /// Every record of `bytes`, checked to be a complete journal whose
-/// records are numbered consecutively.
-fn decode_all(bytes: Bytes, max_record_size: usize) -> Result<Vec<Record>, AppendError> {
+/// records are numbered consecutively, and each one's frame as checked
+/// (the spool stores those bytes as they are: its own framing is the
+/// journal's, one record per frame).
+fn decode_all(
+    bytes: Bytes,
+    max_record_size: usize,
+) -> Result<(Vec<Record>, Vec<Bytes>), AppendError> {
     let header = bytes.len() >= STREAM_MAGIC.len() && bytes[..STREAM_MAGIC.len()] == STREAM_MAGIC;
     let mut dec = Decoder::new(
         DecoderConfig::default()
@@ -113,11 +118,19 @@ fn decode_all(bytes: Bytes, max_record_size: usize) -> Result<Vec<Record>, Appen
     );
     dec.feed_bytes(bytes);
     let mut records = Vec::new();
+    let mut frames = Vec::new();
     while let Some(rec) = dec.next_record().map_err(AppendError::Journal)? {
+        if let Some((backing, range)) = dec.current_frame() {
+            frames.push(backing.slice(range));
+        }
         records.push(rec);
     }
+    if frames.len() != records.len() {
+        // Every record has its frame; should one not, encode them all.
+        frames.clear();
+    }
     match dec.finish().map_err(AppendError::Journal)? {
-        End::Clean { .. } => Ok(records),
+        End::Clean { .. } => Ok((records, frames)),
         End::TornTail { offset, .. } => Err(AppendError::Journal(DecodeError {
             offset,
             last_good_seq: records.last().map(|r| r.seq),

@@ -50,6 +50,8 @@ mod verify;
 #[cfg(test)]
 mod crash_tests;
 #[cfg(test)]
+mod frames_tests;
+#[cfg(test)]
 mod journal_bytes_tests;
 #[cfg(test)]
 mod recycle_tests;
@@ -70,7 +72,7 @@ pub use meta::{
     SpoolMode, DIRTY_FILE, DIRTY_MAGIC, MAX_DIRTY_FILE, META_VERSION, STATE_FILE, STATE_LEN,
     STATE_MAGIC, TMP_SUFFIX,
 };
-pub use reader::SpoolReader;
+pub use reader::{RecordFrames, SpoolReader};
 pub use recover::{parse_segment_name, segment_name, Recovery, TornTail, SEGMENT_SUFFIX};
 pub use spool::Spool;
 pub use verify::{inspect, Inspection, SegmentInfo};

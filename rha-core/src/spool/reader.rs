@@ -120,6 +120,41 @@ impl SpoolReader {
         }
     }
 
+    /// The next durable record as the spool stores it: its journal frame,
+    /// checked as [`next_record`](Self::next_record) checks it, without
+    /// decoding it into a [`Record`]. Consecutive frames join into one
+    /// run of bytes ([`RecordFrames::join`]) without copying when they lie
+    /// back to back in the reader's buffer: a master sends them so.
+    pub fn next_frame(&mut self) -> Result<Option<RecordFrames>, ReadError> {
+        if !self.prepare()? {
+            return Ok(None);
+        }
+        let Some(cur) = self.cur.as_mut() else {
+            return Ok(None);
+        };
+        let (seq, timestamp_ns) = match cur.decoder.next_record_ref() {
+            Ok(Some(rec)) => (rec.seq, rec.timestamp_ns),
+            Ok(None) => return Ok(None),
+            Err(error) => return Err(Self::corrupt(cur, error)),
+        };
+        self.next = seq.saturating_add(1);
+        let Some((backing, range)) = cur.decoder.current_frame() else {
+            let e = DecodeError {
+                offset: cur.decoder.offset(),
+                last_good_seq: Some(seq),
+                kind: DecodeErrorKind::Invalid("a record without its frame"),
+            };
+            return Err(Self::corrupt(cur, e));
+        };
+        Ok(Some(RecordFrames {
+            backing: backing.clone(),
+            range,
+            first: seq,
+            last: seq,
+            first_timestamp_ns: timestamp_ns,
+        }))
+    }
+
     fn corrupt(cur: &Current, error: DecodeError) -> ReadError {
         ReadError::Corrupt {
             file: cur.name.clone(),
@@ -251,6 +286,79 @@ impl SpoolReader {
 
     fn shared_max_record_size(&self) -> usize {
         self.shared.max_record_size()
+    }
+}
+
+/// Consecutive records as the spool stores them: their journal frames
+/// back to back (a journal without its stream header, which a
+/// [`Decoder`] reads and [`Spool::append_journal`](super::Spool::append_journal)
+/// takes). Made by [`SpoolReader::next_frame`].
+#[derive(Clone)]
+pub struct RecordFrames {
+    backing: Bytes,
+    range: std::ops::Range<usize>,
+    first: u64,
+    last: u64,
+    first_timestamp_ns: u64,
+}
+
+impl std::fmt::Debug for RecordFrames {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecordFrames")
+            .field("first", &self.first)
+            .field("last", &self.last)
+            .field("bytes", &self.range.len())
+            .finish()
+    }
+}
+
+impl RecordFrames {
+    /// The first record's sequence number.
+    pub fn first(&self) -> u64 {
+        self.first
+    }
+
+    /// The last record's sequence number.
+    pub fn last(&self) -> u64 {
+        self.last
+    }
+
+    /// The first record's timestamp (ns since the Unix epoch).
+    pub fn first_timestamp_ns(&self) -> u64 {
+        self.first_timestamp_ns
+    }
+
+    /// Bytes of the frames.
+    pub fn len(&self) -> usize {
+        self.range.len()
+    }
+
+    /// Whether there are no bytes (never, for frames a reader made).
+    pub fn is_empty(&self) -> bool {
+        self.range.is_empty()
+    }
+
+    /// The frames, sharing the reader's buffer (the segment's mapping,
+    /// for a sealed segment).
+    pub fn bytes(&self) -> Bytes {
+        self.backing.slice(self.range.clone())
+    }
+
+    /// Appends `next` if it holds the records that follow and lies right
+    /// after these frames in the same buffer; `false` (and nothing
+    /// changes) otherwise, and the caller copies the two together.
+    pub fn join(&mut self, next: &RecordFrames) -> bool {
+        let same_buffer = self.backing.as_ptr() == next.backing.as_ptr()
+            && self.backing.len() == next.backing.len();
+        if !same_buffer
+            || next.range.start != self.range.end
+            || Some(next.first) != self.last.checked_add(1)
+        {
+            return false;
+        }
+        self.range.end = next.range.end;
+        self.last = next.last;
+        true
     }
 }
 
