@@ -27,9 +27,11 @@ pub const REWIND_DIR: &str = "rewind";
 /// whose commit has not arrived yet (a journal stream).
 pub const TXN_FILE: &str = "open-transaction";
 
-/// Without a rewind log, the applied point is made durable at least every
-/// this many records (each time with a sync of the target first), so that
-/// at most this many records are replayed after a crash.
+/// Without a rewind log, the applied point says durably, this many records
+/// ahead at a time, which records may land before the next checkpoint: a
+/// crash replays those since the last checkpoint, at most this many past
+/// the last record applied. Saying it writes only the point, not the
+/// target.
 const REPLAY_WINDOW: u64 = 4096;
 
 /// Why a replica operation failed.
@@ -555,6 +557,24 @@ impl ReplicaDir {
         Ok(point)
     }
 
+    /// Says durably that records up to `replay_to` may be applied before
+    /// the next checkpoint (a crash replays them from the last durable
+    /// point), without syncing the target: the point itself stays where
+    /// the last checkpoint left it.
+    fn extend_replay(&mut self, replay_to: u64) -> Result<(), ApplyError> {
+        let mut next = self.applied;
+        next.replay_to = next.replay_to.max(replay_to);
+        if next != self.applied {
+            next.store(&self.storage)
+                .map_err(|source| ApplyError::Point {
+                    path: self.spool.clone(),
+                    source,
+                })?;
+            self.applied = next;
+        }
+        Ok(())
+    }
+
     /// Keeps the open transaction's records durably (when `now`), or
     /// removes the file once no transaction is open.
     fn store_transaction(&mut self, now: bool) -> Result<(), ApplyError> {
@@ -670,7 +690,7 @@ impl ReplicaDir {
         if self.replica.log().is_none() && rec.seq > self.applied.replay_to {
             // Without a rewind log, say durably which records may land
             // before the next checkpoint, so a crash replays them.
-            self.checkpoint(Some(rec.seq.saturating_add(REPLAY_WINDOW - 1)))?;
+            self.extend_replay(rec.seq.saturating_add(REPLAY_WINDOW - 1))?;
         }
         self.replica.apply(rec)?;
         if self.applied.origin.is_none() {
