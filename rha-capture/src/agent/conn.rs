@@ -7,6 +7,7 @@ use rha_core::ha::Instant;
 use rha_core::session::{Reason, Session, SessionConfig};
 
 use super::link::{self, Link};
+use super::wake::Waker;
 
 /// The agents' clock: nanoseconds since the agent started, on the
 /// monotonic clock, as the session counts time.
@@ -76,6 +77,8 @@ pub(crate) struct Conn<L: Link> {
     write_timeout: Duration,
     /// Set once the link failed.
     lost: Option<String>,
+    /// Ends a [`turn`](Self::turn)'s wait early when signalled.
+    waker: Option<std::sync::Arc<Waker>>,
 }
 
 impl<L: Link> Conn<L> {
@@ -91,7 +94,14 @@ impl<L: Link> Conn<L> {
             buf: vec![0; READ_BUF],
             write_timeout,
             lost: None,
+            waker: None,
         })
+    }
+
+    /// Lets `waker` end a [`turn`](Self::turn)'s wait: another thread
+    /// signals it when the agent has something new to send or acknowledge.
+    pub(crate) fn set_waker(&mut self, waker: std::sync::Arc<Waker>) {
+        self.waker = Some(waker);
     }
 
     /// The peer's name as the link knows it.
@@ -114,7 +124,8 @@ impl<L: Link> Conn<L> {
     }
 
     /// Reads what the peer sent, waiting at most `wait` (less if a timer
-    /// of the session is due sooner), and runs the session's timers.
+    /// of the session is due sooner, or the waker is signalled), and runs
+    /// the session's timers.
     pub(crate) fn turn(&mut self, wait: Duration) {
         if self.lost.is_some() {
             return;
@@ -151,7 +162,15 @@ impl<L: Link> Conn<L> {
                         break;
                     }
                     waited = true;
-                    match link::wait_for(&self.link, false, wait) {
+                    let ready = match &self.waker {
+                        Some(w) => {
+                            let r = link::wait_for_or(&self.link, &**w, wait);
+                            w.drain();
+                            r
+                        }
+                        None => link::wait_for(&self.link, false, wait),
+                    };
+                    match ready {
                         Ok(true) => continue,
                         Ok(false) => break,
                         Err(e) => {

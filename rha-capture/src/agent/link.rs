@@ -76,6 +76,16 @@ pub(crate) fn wait_for(fd: &impl AsFd, write: bool, timeout: Duration) -> io::Re
     crate::transport::wait_ready(fd, write, Some(timeout))
 }
 
+/// Waits at most `timeout` until `fd` is readable or `waker` was
+/// signalled; says whether `fd` is readable.
+pub(crate) fn wait_for_or(
+    fd: &impl AsFd,
+    waker: &impl AsFd,
+    timeout: Duration,
+) -> io::Result<bool> {
+    crate::transport::wait_readable_or(fd, waker, timeout)
+}
+
 /// Writes all of `buf` to a non-blocking link and flushes it, failing
 /// with `TimedOut` if the peer takes nothing for `timeout`.
 pub(crate) fn write_all(link: &mut impl Link, mut buf: &[u8], timeout: Duration) -> io::Result<()> {

@@ -14,7 +14,7 @@ use rha_core::journal::{Compression, JournalWriter, WriterConfig};
 use rha_core::session::{
     AckKind, Control, Event, NodeId, Point, Reason, Role, ScenarioId, SessionConfig, SessionError,
 };
-use rha_core::spool::{ReadError, Spool, SpoolConfig, SpoolReader};
+use rha_core::spool::{ReadError, RecordFrames, Spool, SpoolConfig, SpoolReader};
 use rha_core::storage::DirStorage;
 
 use super::conn::{Clock, Conn, SessionEnd};
@@ -23,6 +23,7 @@ use super::link::Link;
 use super::state::{random_id, scenario_hex, AgentState};
 use super::status::{age_seconds, AgentStatus, LinkState};
 use super::sync::{SyncSender, SyncSettings};
+use super::wake::{DurableWatch, Waker};
 use crate::transport::Backoff;
 
 /// The spool's directory inside a master agent's state directory.
@@ -406,6 +407,20 @@ impl Runner {
         let mut conn = match Conn::new(link, cfg, self.clock) {
             Ok(c) => c,
             Err(e) => return (SessionEnd::LinkLost(e.to_string()), false),
+        };
+        // New durable records wake the session at once.
+        let _watch = match Waker::new().and_then(|w| {
+            let w = Arc::new(w);
+            conn.set_waker(w.clone());
+            DurableWatch::start(self.spool.clone(), w)
+        }) {
+            Ok(w) => w,
+            Err(e) => {
+                return (
+                    SessionEnd::LinkLost(format!("starting the spool watch: {e}")),
+                    false,
+                )
+            }
         };
         let peer_link = conn.peer_name();
         let mut pump: Option<Pump> = None;
@@ -792,6 +807,9 @@ impl Pump {
             .min(max_frames / 2)
             .max(1);
         let first = self.reader.position();
+        if config.compression == Compression::None {
+            return self.forward(limit);
+        }
         let wc = WriterConfig::default()
             .stream_header(false)
             .first_seq(first)
@@ -825,6 +843,46 @@ impl Pump {
             first,
             last,
             frames: Bytes::from(frames),
+            oldest_ts,
+        }))
+    }
+
+    /// The next message without compression: the spool's own frames of
+    /// durable records up to about `limit` bytes, as they are stored
+    /// (checked as they are read, not encoded again), shared with the
+    /// reader's buffer when they lie back to back in it.
+    fn forward(&mut self, limit: usize) -> Result<Option<Batch>, String> {
+        let mut runs: Vec<RecordFrames> = Vec::new();
+        let mut bytes = 0;
+        while bytes < limit {
+            let f = match self.reader.next_frame() {
+                Ok(Some(f)) => f,
+                Ok(None) => break,
+                Err(e) => return Err(format!("master spool: {e}")),
+            };
+            bytes += f.len();
+            if !runs.last_mut().is_some_and(|run| run.join(&f)) {
+                runs.push(f);
+            }
+        }
+        let (Some(head), Some(tail)) = (runs.first(), runs.last()) else {
+            return Ok(None);
+        };
+        let (first, last, oldest_ts) = (head.first(), tail.last(), head.first_timestamp_ns());
+        let frames = match runs.as_slice() {
+            [one] => one.bytes(),
+            runs => {
+                let mut joined = Vec::with_capacity(bytes);
+                for run in runs {
+                    joined.extend_from_slice(&run.bytes());
+                }
+                Bytes::from(joined)
+            }
+        };
+        Ok(Some(Batch {
+            first,
+            last,
+            frames,
             oldest_ts,
         }))
     }

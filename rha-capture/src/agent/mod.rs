@@ -36,8 +36,10 @@ mod master;
 mod replica;
 mod state;
 mod status;
+mod store;
 mod sync;
 mod tls;
+mod wake;
 
 pub use config::{
     CompressionName, ConfigError, MasterSide, OverflowName, ReplicaSide, ScenarioFile,

@@ -22,7 +22,9 @@ use super::link::Link;
 use super::master::STATUS_EVERY;
 use super::state::{scenario_hex, AgentState};
 use super::status::{age_seconds, AgentStatus, LinkState};
+use super::store::Storer;
 use super::sync::SyncReceiver;
+use super::wake::Waker;
 use crate::apply::{ReplicaDir, ReplicaOptions};
 
 /// Inside the replica's spool directory (`ROOT/.rha`): the agent's state
@@ -295,7 +297,22 @@ impl ReplicaAgent {
         })?;
         let peer_link = conn.peer_name();
         let mut epoch = state.epoch;
-        let mut stored_pending: Option<u64> = None;
+        let waker = Arc::new(Waker::new().map_err(|source| AgentError::Io {
+            path: self.config.root.clone(),
+            source,
+        })?);
+        conn.set_waker(waker.clone());
+        // Records appended to the spool, made durable on a thread of their
+        // own while the session goes on receiving; their batches (last
+        // record, bytes) until acknowledged stored, when the window grows
+        // by their bytes again.
+        let mut storer = Some(Storer::start(self.spool.clone(), waker.clone()).map_err(
+            |source| AgentError::Io {
+                path: self.config.root.clone(),
+                source,
+            },
+        )?);
+        let mut unstored: std::collections::VecDeque<(u64, u64)> = Default::default();
         let mut grant_pending: u64 = 0;
         let mut acked_applied = 0;
         let mut last_report = std::time::Instant::now();
@@ -305,6 +322,16 @@ impl ReplicaAgent {
         let mut sync_plan: Option<(rha_core::ha::Generations, Point, Option<i64>)> = None;
         let end = loop {
             if self.shared.stop.load(Ordering::SeqCst) && !conn.session.is_closed() {
+                // The last acknowledgement first: all that arrived is stored.
+                if let Some(Ok(last)) = storer.take().map(Storer::finish) {
+                    if unstored.back().is_some_and(|b| b.0 <= last) {
+                        let _ = conn
+                            .session
+                            .ack(AckKind::Stored, Point { epoch, seq: last });
+                        self.shared.status.lock().acked_stored = last;
+                    }
+                    unstored.clear();
+                }
                 conn.session.close(Reason::Done, "the replica agent stops");
             }
             if sync.is_none()
@@ -360,8 +387,10 @@ impl ReplicaAgent {
                         let len = frames.len() as u64;
                         match self.spool.append_journal_shared(frames, opts) {
                             Ok(_) => {
-                                stored_pending = Some(last);
-                                grant_pending += len;
+                                if let Some(s) = &storer {
+                                    s.appended(last);
+                                }
+                                unstored.push_back((last, len));
                             }
                             Err(e @ AppendError::Full { .. }) => conn
                                 .session
@@ -400,18 +429,23 @@ impl ReplicaAgent {
                     _ => {}
                 }
             }
-            if let Some(last) = stored_pending.take() {
-                let _batch = tracing::debug_span!("store", last).entered();
-                match self.spool.sync() {
-                    Ok(()) => {
-                        let _ = conn
-                            .session
-                            .ack(AckKind::Stored, Point { epoch, seq: last });
-                        self.shared.status.lock().acked_stored = last;
+            if let Some(s) = storer.as_ref() {
+                match s.durable() {
+                    Ok(durable) => {
+                        let mut last = None;
+                        while let Some(&(seq, len)) = unstored.front().filter(|b| b.0 <= durable) {
+                            unstored.pop_front();
+                            grant_pending += len;
+                            last = Some(seq);
+                        }
+                        if let Some(last) = last {
+                            let _ = conn
+                                .session
+                                .ack(AckKind::Stored, Point { epoch, seq: last });
+                            self.shared.status.lock().acked_stored = last;
+                        }
                     }
-                    Err(e) => conn
-                        .session
-                        .close(Reason::Failure, &format!("replica spool: {e}")),
+                    Err(why) => conn.session.close(Reason::Failure, &why),
                 }
             }
             if let Some(r) = sync.as_mut().filter(|_| conn.session.is_connected()) {

@@ -51,7 +51,7 @@ mod tls;
 mod verify;
 mod wait;
 
-pub(crate) use wait::wait_ready;
+pub(crate) use wait::{wait_readable_or, wait_ready};
 
 pub use backoff::Backoff;
 pub use error::{Phase, TransportError};

@@ -15,14 +15,36 @@ pub(crate) fn wait_ready(
     timeout: Option<Duration>,
 ) -> io::Result<bool> {
     let flags = if write { PollFlags::OUT } else { PollFlags::IN };
-    let timeout = timeout.map(|t| Timespec {
-        tv_sec: i64::try_from(t.as_secs()).unwrap_or(i64::MAX),
-        tv_nsec: t.subsec_nanos().into(),
-    });
     let mut fds = [PollFd::new(fd, flags)];
-    match poll(&mut fds, timeout.as_ref()) {
+    match poll(&mut fds, timespec(timeout).as_ref()) {
         Ok(n) => Ok(n > 0),
         Err(rustix::io::Errno::INTR) => Ok(false),
         Err(e) => Err(e.into()),
     }
+}
+
+/// Waits until `fd` is readable or `also` is, at most `timeout`; says
+/// whether `fd` is readable (`false` when only `also` is, or the time ran
+/// out).
+pub(crate) fn wait_readable_or(
+    fd: &impl AsFd,
+    also: &impl AsFd,
+    timeout: Duration,
+) -> io::Result<bool> {
+    let mut fds = [
+        PollFd::new(fd, PollFlags::IN),
+        PollFd::new(also, PollFlags::IN),
+    ];
+    match poll(&mut fds, timespec(Some(timeout)).as_ref()) {
+        Ok(_) => Ok(!fds[0].revents().is_empty()),
+        Err(rustix::io::Errno::INTR) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn timespec(timeout: Option<Duration>) -> Option<Timespec> {
+    timeout.map(|t| Timespec {
+        tv_sec: i64::try_from(t.as_secs()).unwrap_or(i64::MAX),
+        tv_nsec: t.subsec_nanos().into(),
+    })
 }
