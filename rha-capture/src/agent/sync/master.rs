@@ -133,10 +133,15 @@ impl Records {
     }
 }
 
-/// A file on its way whole, into a temporary name.
+/// A file on its way whole: into a temporary name renamed over the
+/// replica's copy at the end, or, for a file the replica lacks, under its
+/// own name.
 struct WholeFile {
     entry: Entry,
+    /// The name written: a temporary one, or the file's own.
     tmp: RelPath,
+    /// Rename `tmp` to the file's name at the end.
+    rename: bool,
     file: File,
     /// The data ranges left to send, in order.
     ranges: VecDeque<(u64, u64)>,
@@ -445,14 +450,14 @@ impl SyncSender {
                 path: entry.path,
                 mode: entry.mode & 0o7777,
             })?,
-            PlanOp::Create { entry } => return self.start_whole(entry).map(|_| ()),
+            PlanOp::Create { entry } => return self.start_whole(entry, true).map(|_| ()),
             PlanOp::Update { entry } => {
                 if self.settings.mode == SyncMode::Block
                     && entry.size >= u64::from(self.settings.block_size)
                 {
                     return self.start_blocks(entry, session);
                 }
-                return self.start_whole(entry).map(|_| ());
+                return self.start_whole(entry, false).map(|_| ());
             }
             PlanOp::Check { entry } => return self.start_blocks(entry, session),
             PlanOp::Symlink { entry } => {
@@ -520,8 +525,14 @@ impl SyncSender {
         }
     }
 
-    /// Starts sending `entry` whole; says whether it did.
-    fn start_whole(&mut self, entry: Entry) -> Result<bool, String> {
+    /// Starts sending `entry` whole; says whether it did. A file the
+    /// replica lacks (`missing`) is written under its own name, created
+    /// exclusively and readable by its owner only until its attributes
+    /// come last: a cut sync leaves it with a time after the replica's
+    /// last durable point, which the next run suspects and sends again.
+    /// Any other goes into a temporary name beside it, renamed over the
+    /// replica's copy once complete.
+    fn start_whole(&mut self, entry: Entry, missing: bool) -> Result<bool, String> {
         let Some(file) = self.open_master(&entry) else {
             return Ok(false);
         };
@@ -537,17 +548,11 @@ impl SyncSender {
         } else {
             std::iter::once((0, len)).filter(|r| r.1 > r.0).collect()
         };
-        let name = format!(".rha-sync-{}-{}.tmp", self.id, self.next_tmp);
-        self.next_tmp += 1;
-        let tmp = match entry.path.as_bytes().iter().rposition(|&b| b == b'/') {
-            Some(i) => {
-                let mut p = entry.path.as_bytes()[..=i].to_vec();
-                p.extend_from_slice(name.as_bytes());
-                RelPath::new(p)
-            }
-            None => RelPath::new(name),
-        }
-        .map_err(|e| format!("a temporary name beside '{}': {e}", entry.path))?;
+        let tmp = if missing {
+            entry.path.clone()
+        } else {
+            self.temporary_beside(&entry.path)?
+        };
         self.records.push(Op::Create {
             path: tmp.clone(),
             mode: 0o600,
@@ -555,6 +560,7 @@ impl SyncSender {
         self.whole = Some(WholeFile {
             entry,
             tmp,
+            rename: !missing,
             file,
             ranges,
             hashed: 0,
@@ -562,6 +568,21 @@ impl SyncSender {
             hasher: blake3::Hasher::new(),
         });
         Ok(true)
+    }
+
+    /// A new temporary name in the directory of `path`.
+    fn temporary_beside(&mut self, path: &RelPath) -> Result<RelPath, String> {
+        let name = format!(".rha-sync-{}-{}.tmp", self.id, self.next_tmp);
+        self.next_tmp += 1;
+        match path.as_bytes().iter().rposition(|&b| b == b'/') {
+            Some(i) => {
+                let mut p = path.as_bytes()[..=i].to_vec();
+                p.extend_from_slice(name.as_bytes());
+                RelPath::new(p)
+            }
+            None => RelPath::new(name),
+        }
+        .map_err(|e| format!("a temporary name beside '{path}': {e}"))
     }
 
     /// Sends the next piece of the file on its way whole, or finishes it.
@@ -594,19 +615,24 @@ impl SyncSender {
         };
         let mut hasher = w.hasher;
         hash_zeros(&mut hasher, w.len - w.hashed);
-        self.records.push(Op::SetLen {
-            path: w.tmp.clone(),
-            len: w.len,
-        })?;
+        if w.hashed != w.len {
+            // A hole at the end: the writes stopped short of the length.
+            self.records.push(Op::SetLen {
+                path: w.tmp.clone(),
+                len: w.len,
+            })?;
+        }
         let attrs = self.attrs(&w.entry, true, true, true);
         self.records.push(Op::SetAttr {
             path: w.tmp.clone(),
             attrs,
         })?;
-        self.records.push(Op::Rename {
-            from: w.tmp,
-            to: w.entry.path.clone(),
-        })?;
+        if w.rename {
+            self.records.push(Op::Rename {
+                from: w.tmp,
+                to: w.entry.path.clone(),
+            })?;
+        }
         self.status.sent_entries += 1;
         self.check(w.entry.path, w.len, false, hasher, session)
     }
@@ -645,7 +671,7 @@ impl SyncSender {
             }
         };
         let entry = crate::sync::scan::entry_from(path, &meta);
-        self.start_whole(entry).map(|_| ())
+        self.start_whole(entry, false).map(|_| ())
     }
 
     /// Asks for the replica's block hashes of `entry`'s file.
@@ -736,7 +762,7 @@ impl SyncSender {
         if !b.answered {
             // The replica has no blocks of it (an empty file, none, or one
             // with other names it must not change in place): send it whole.
-            return self.start_whole(b.entry).map(|_| ());
+            return self.start_whole(b.entry, false).map(|_| ());
         }
         // What the master has past the replica's blocks, block by block.
         let mut offset = b.next_block.saturating_mul(bs);
