@@ -234,6 +234,10 @@ pub use session::request::{
     rha_session_ack, rha_session_close, rha_session_control, rha_session_grant,
     rha_session_send_journal,
 };
+pub use session::sync::{
+    rha_session_send_sync, rha_session_send_sync_reply, rha_session_sync_kind,
+    rha_session_sync_message, rha_session_sync_message_init, rha_session_sync_reply_kind,
+};
 pub use session::types::{
     rha_session_ack_kind, rha_session_config, rha_session_config_init, rha_session_control_kind,
     rha_session_generations, rha_session_point, rha_session_reason, rha_session_role,
