@@ -202,6 +202,21 @@ from ._session import (
     SessionPoint,
     Silent,
 )
+from ._session_sync import (
+    SYNC_MODES,
+    SyncBegin,
+    SyncBlockHashes,
+    SyncBlocksRequest,
+    SyncCheck,
+    SyncDone,
+    SyncFinish,
+    SyncMismatch,
+    SyncProgress,
+    SyncRecords,
+    SyncReply,
+    SyncRequest,
+    SyncTree,
+)
 from ._tree import PlanStep, ScanStats, TreeEntry, compare, read_signature, scan, scan_to_file
 
 __version__: str = _c_str(_lib.rha_version_string())
@@ -369,6 +384,19 @@ __all__ = [
     "Silent",
     "Closed",
     "CLOSE_REASONS",
+    "SyncRequest",
+    "SyncBegin",
+    "SyncRecords",
+    "SyncBlocksRequest",
+    "SyncCheck",
+    "SyncFinish",
+    "SyncReply",
+    "SyncTree",
+    "SyncBlockHashes",
+    "SyncMismatch",
+    "SyncProgress",
+    "SyncDone",
+    "SYNC_MODES",
     "SessionError",
     "SessionNotConnectedError",
     "WrongRoleError",
