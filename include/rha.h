@@ -165,6 +165,24 @@
 #define RHA_VERSION_NUMBER (((RHA_VERSION_MAJOR * 10000) + (RHA_VERSION_MINOR * 100)) + RHA_VERSION_PATCH)
 
 /**
+ * Bytes of a sync records message's body besides its frames
+ * (`rha_session_max_body`).
+ */
+#define RHA_SESSION_SYNC_RECORDS_FIELDS 9
+
+/**
+ * Bytes of a sync reply tree piece's body besides its data
+ * (`rha_session_max_body`).
+ */
+#define RHA_SESSION_SYNC_TREE_FIELDS 10
+
+/**
+ * Bytes of a sync reply blocks piece's body besides its hashes
+ * (`rha_session_max_body`).
+ */
+#define RHA_SESSION_SYNC_BLOCKS_FIELDS 18
+
+/**
  * The `end` of a range that reaches the end of its file or volume (for a
  * file, its existence, length or attributes may have changed too):
  * `UINT64_MAX`, written out so that header parsers without the C library's
@@ -5220,6 +5238,21 @@ uint64_t rha_session_window(const struct rha_session *session);
 uint64_t rha_session_last_seq(const struct rha_session *session);
 
 /**
+ * The largest message body both sides accept: this side's `max_body`,
+ * and once the peer's hello was heard the lower of it and the peer's. A
+ * sync message's body is its `data` plus `RHA_SESSION_SYNC_RECORDS_FIELDS`
+ * bytes (records), `RHA_SESSION_SYNC_TREE_FIELDS` (a tree piece) or
+ * `RHA_SESSION_SYNC_BLOCKS_FIELDS` (block hashes): size the pieces to fit,
+ * or `rha_session_send_sync` and `_send_sync_reply` fail with
+ * `RHA_SESSION_TOO_LARGE`. 0 if `session` is NULL.
+ *
+ * # Safety
+ *
+ * `session` is NULL or a live session used by no other thread.
+ */
+uint64_t rha_session_max_body(const struct rha_session *session);
+
+/**
  * A master: sends the journal frames `frames` (the journal's own encoding,
  * without its stream header, as the spool stores them) holding the records
  * `first..=last` of the session's epoch. `first` must follow the last
@@ -5368,8 +5401,8 @@ void rha_session_sync_message_init(struct rha_session_sync_message *message);
  * records, or a `path` that is not a valid relative path;
  * `RHA_SESSION_WRONG_ROLE` on a replica; `RHA_SESSION_NOT_CONNECTED`
  * during the handshake or once closed; `RHA_SESSION_TOO_LARGE` if the
- * message exceeds the lower of the two sides' `max_body` (send fewer
- * records at a time).
+ * message exceeds the lower of the two sides' `max_body`
+ * (`rha_session_max_body`; send fewer records at a time).
  *
  * # Safety
  *
@@ -5397,7 +5430,8 @@ enum rha_result rha_session_send_sync(struct rha_session *session,
  * that are not a multiple of 16 bytes, or a `path` that is not a valid
  * relative path; `RHA_SESSION_WRONG_ROLE` on a master;
  * `RHA_SESSION_NOT_CONNECTED`; `RHA_SESSION_TOO_LARGE` if the message
- * exceeds the lower of the two sides' `max_body` (send smaller pieces).
+ * exceeds the lower of the two sides' `max_body` (`rha_session_max_body`;
+ * send smaller pieces).
  *
  * # Safety
  *

@@ -428,18 +428,35 @@ static void test_invalid_sync_messages_are_refused(void)
     CHECK_FAILS(rha_session_send_sync(NULL, &msg, &E), RHA_NULL_PARAMETER, "session");
     rha_session_sync_message_init(NULL);
 
-    /* Larger than a message may be (both sides take 4096-byte bodies). */
+    /* Larger than a message may be (both sides take 4096-byte bodies): the
+     * data of each kind fits within rha_session_max_body less its fields. */
+    CHECK(rha_session_max_body(m) == 4096 && rha_session_max_body(r) == 4096);
+    CHECK(rha_session_max_body(NULL) == 0);
     static uint8_t frames[4096];
     memset(frames, 1, sizeof frames);
+    size_t room = 4096 - RHA_SESSION_SYNC_RECORDS_FIELDS;
     msg = message(RHA_SESSION_SYNC_RECORDS, 1);
-    msg.data = BN(frames, sizeof frames);
-    CHECK_FAILS(rha_session_send_sync(m, &msg, &E), RHA_SESSION_TOO_LARGE, "4105 bytes");
-    msg.data = BN(frames, sizeof frames - 9);
+    msg.data = BN(frames, room + 1);
+    CHECK_FAILS(rha_session_send_sync(m, &msg, &E), RHA_SESSION_TOO_LARGE, "4097 bytes");
     CHECK(rha_session_pending(m) == before); /* nothing was sent so far */
+    msg.data = BN(frames, room);
     CHECK_OK(rha_session_send_sync(m, &msg, &E));
+    room = 4096 - RHA_SESSION_SYNC_TREE_FIELDS;
+    msg = message(RHA_SESSION_SYNC_REPLY_TREE, 1);
+    msg.data = BN(frames, room + 1);
+    CHECK_FAILS(rha_session_send_sync_reply(r, &msg, &E), RHA_SESSION_TOO_LARGE, NULL);
+    msg.data = BN(frames, room);
+    CHECK_OK(rha_session_send_sync_reply(r, &msg, &E));
+    room = (4096 - RHA_SESSION_SYNC_BLOCKS_FIELDS) / 16 * 16;
+    msg = message(RHA_SESSION_SYNC_REPLY_BLOCKS, 1);
+    msg.data = BN(frames, room + 16);
+    CHECK_FAILS(rha_session_send_sync_reply(r, &msg, &E), RHA_SESSION_TOO_LARGE, NULL);
+    msg.data = BN(frames, room);
+    CHECK_OK(rha_session_send_sync_reply(r, &msg, &E));
 
     /* Before the handshake and after the close. */
     rha_session *fresh = make(RHA_SESSION_MASTER, 1, 0);
+    CHECK(rha_session_max_body(fresh) == 16u << 20); /* its own, until the peer's hello */
     msg = message(RHA_SESSION_SYNC_END, 1);
     CHECK_FAILS(rha_session_send_sync(fresh, &msg, &E), RHA_SESSION_NOT_CONNECTED, NULL);
     rha_session_free(fresh);

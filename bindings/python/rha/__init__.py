@@ -203,7 +203,10 @@ from ._session import (
     Silent,
 )
 from ._session_sync import (
+    SYNC_BLOCKS_FIELDS,
     SYNC_MODES,
+    SYNC_RECORDS_FIELDS,
+    SYNC_TREE_FIELDS,
     SyncBegin,
     SyncBlockHashes,
     SyncBlocksRequest,
@@ -397,6 +400,9 @@ __all__ = [
     "SyncProgress",
     "SyncDone",
     "SYNC_MODES",
+    "SYNC_RECORDS_FIELDS",
+    "SYNC_TREE_FIELDS",
+    "SYNC_BLOCKS_FIELDS",
     "SessionError",
     "SessionNotConnectedError",
     "WrongRoleError",

@@ -505,6 +505,15 @@ class Session(Closeable):
             return int(lib.rha_session_window(h))
 
     @property
+    def max_body(self) -> int:
+        """The largest message body both sides accept (this side's, and
+        once the peer's hello was heard the lower of the two): a sync
+        message's data fits in this less :data:`SYNC_RECORDS_FIELDS`,
+        :data:`SYNC_TREE_FIELDS` or :data:`SYNC_BLOCKS_FIELDS` bytes."""
+        with self._use() as h:
+            return int(lib.rha_session_max_body(h))
+
+    @property
     def last_seq(self) -> int:
         """The last record sent (master) or received (replica)."""
         with self._use() as h:

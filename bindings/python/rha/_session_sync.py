@@ -25,6 +25,9 @@ from ._session_event import SessionEvent
 
 __all__ = [
     "SYNC_MODES",
+    "SYNC_RECORDS_FIELDS",
+    "SYNC_TREE_FIELDS",
+    "SYNC_BLOCKS_FIELDS",
     "SyncRequest",
     "SyncBegin",
     "SyncRecords",
@@ -42,6 +45,14 @@ __all__ = [
 SYNC_MODES = {"file": lib.RHA_SYNC_FILE, "block": lib.RHA_SYNC_BLOCK}
 """How a sync compares files on both sides, by name, with their codes."""
 _MODE_NAMES = {v: k for k, v in SYNC_MODES.items()}
+
+SYNC_RECORDS_FIELDS: int = int(lib.RHA_SESSION_SYNC_RECORDS_FIELDS)
+"""Bytes of a :class:`SyncRecords` message's body besides its frames: at
+most :attr:`rha.Session.max_body` less this many bytes of frames fit."""
+SYNC_TREE_FIELDS: int = int(lib.RHA_SESSION_SYNC_TREE_FIELDS)
+"""Bytes of a :class:`SyncTree` piece's body besides its chunk."""
+SYNC_BLOCKS_FIELDS: int = int(lib.RHA_SESSION_SYNC_BLOCKS_FIELDS)
+"""Bytes of a :class:`SyncBlockHashes` piece's body besides its hashes."""
 
 
 @dataclass(frozen=True)

@@ -156,10 +156,22 @@ def test_invalid_sync_messages_are_refused():
         r.send_sync(rha.SyncFinish(1))
     with pytest.raises(rha.WrongRoleError):
         m.send_sync_reply(rha.SyncDone(1))
-    with pytest.raises(rha.MessageTooLargeError):
-        m.send_sync(rha.SyncRecords(1, b"x" * 4096))
+    # Each kind's data fits within max_body less its fields.
+    assert m.max_body == r.max_body == 4096
+    room = m.max_body - rha.SYNC_RECORDS_FIELDS
+    with pytest.raises(rha.MessageTooLargeError, match="4097 bytes"):
+        m.send_sync(rha.SyncRecords(1, b"x" * (room + 1)))
     assert m.pending == 0  # nothing was sent
-    m.send_sync(rha.SyncRecords(1, b"x" * 4087))
+    m.send_sync(rha.SyncRecords(1, b"x" * room))
+    room = r.max_body - rha.SYNC_TREE_FIELDS
+    with pytest.raises(rha.MessageTooLargeError):
+        r.send_sync_reply(rha.SyncTree(1, b"x" * (room + 1)))
+    r.send_sync_reply(rha.SyncTree(1, b"x" * room))
+    room = (r.max_body - rha.SYNC_BLOCKS_FIELDS) // 16 * 16
+    with pytest.raises(rha.MessageTooLargeError):
+        r.send_sync_reply(rha.SyncBlockHashes(1, 2, b"x" * (room + 16)))
+    r.send_sync_reply(rha.SyncBlockHashes(1, 2, b"x" * room))
     fresh = make("master", can_sync=True)
+    assert fresh.max_body == 16 << 20
     with pytest.raises(rha.SessionNotConnectedError):
         fresh.send_sync(rha.SyncFinish(1))

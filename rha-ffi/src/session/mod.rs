@@ -424,3 +424,22 @@ pub unsafe extern "C" fn rha_session_last_seq(session: *const rha_session) -> u6
         unsafe { session_ref(session) }.session.last_seq()
     })
 }
+
+/// The largest message body both sides accept: this side's `max_body`,
+/// and once the peer's hello was heard the lower of it and the peer's. A
+/// sync message's body is its `data` plus `RHA_SESSION_SYNC_RECORDS_FIELDS`
+/// bytes (records), `RHA_SESSION_SYNC_TREE_FIELDS` (a tree piece) or
+/// `RHA_SESSION_SYNC_BLOCKS_FIELDS` (block hashes): size the pieces to fit,
+/// or `rha_session_send_sync` and `_send_sync_reply` fail with
+/// `RHA_SESSION_TOO_LARGE`. 0 if `session` is NULL.
+///
+/// # Safety
+///
+/// `session` is NULL or a live session used by no other thread.
+#[no_mangle]
+pub unsafe extern "C" fn rha_session_max_body(session: *const rha_session) -> u64 {
+    ffi_fn!(default(0), non_null(session), {
+        // SAFETY: non-NULL (checked by ffi_fn!) and live by contract.
+        unsafe { session_ref(session) }.session.max_body() as u64
+    })
+}

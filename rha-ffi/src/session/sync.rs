@@ -10,7 +10,10 @@
 
 use bytes::Bytes;
 use rha_core::journal::RelPath;
-use rha_core::session::{SyncMode, SyncReply, SyncRequest, BLOCK_HASH_LEN, FILE_HASH_LEN};
+use rha_core::session::{
+    SyncMode, SyncReply, SyncRequest, BLOCK_HASH_LEN, FILE_HASH_LEN, SYNC_BLOCKS_FIELDS,
+    SYNC_RECORDS_FIELDS, SYNC_TREE_FIELDS,
+};
 
 use super::error::outcome;
 use super::event::rha_session_event;
@@ -20,6 +23,23 @@ use crate::agent::flag_field;
 use crate::agent::sync::{block_size_field, rha_sync_mode};
 use crate::buffer::rha_bytes;
 use crate::error::{rha_error, rha_result};
+
+/// Bytes of a sync records message's body besides its frames
+/// (`rha_session_max_body`).
+pub const RHA_SESSION_SYNC_RECORDS_FIELDS: usize = 9;
+/// Bytes of a sync reply tree piece's body besides its data
+/// (`rha_session_max_body`).
+pub const RHA_SESSION_SYNC_TREE_FIELDS: usize = 10;
+/// Bytes of a sync reply blocks piece's body besides its hashes
+/// (`rha_session_max_body`).
+pub const RHA_SESSION_SYNC_BLOCKS_FIELDS: usize = 18;
+
+// The C constants are the protocol's.
+const _: () = assert!(
+    RHA_SESSION_SYNC_RECORDS_FIELDS == SYNC_RECORDS_FIELDS
+        && RHA_SESSION_SYNC_TREE_FIELDS == SYNC_TREE_FIELDS
+        && RHA_SESSION_SYNC_BLOCKS_FIELDS == SYNC_BLOCKS_FIELDS
+);
 
 /// A sync message from the master to the replica
 /// (`rha_session_sync_message.sync_kind` for `rha_session_send_sync`,
@@ -346,8 +366,8 @@ pub unsafe extern "C" fn rha_session_sync_message_init(message: *mut rha_session
 /// records, or a `path` that is not a valid relative path;
 /// `RHA_SESSION_WRONG_ROLE` on a replica; `RHA_SESSION_NOT_CONNECTED`
 /// during the handshake or once closed; `RHA_SESSION_TOO_LARGE` if the
-/// message exceeds the lower of the two sides' `max_body` (send fewer
-/// records at a time).
+/// message exceeds the lower of the two sides' `max_body`
+/// (`rha_session_max_body`; send fewer records at a time).
 ///
 /// # Safety
 ///
@@ -386,7 +406,8 @@ pub unsafe extern "C" fn rha_session_send_sync(
 /// that are not a multiple of 16 bytes, or a `path` that is not a valid
 /// relative path; `RHA_SESSION_WRONG_ROLE` on a master;
 /// `RHA_SESSION_NOT_CONNECTED`; `RHA_SESSION_TOO_LARGE` if the message
-/// exceeds the lower of the two sides' `max_body` (send smaller pieces).
+/// exceeds the lower of the two sides' `max_body` (`rha_session_max_body`;
+/// send smaller pieces).
 ///
 /// # Safety
 ///
