@@ -165,6 +165,24 @@
 #define RHA_VERSION_NUMBER (((RHA_VERSION_MAJOR * 10000) + (RHA_VERSION_MINOR * 100)) + RHA_VERSION_PATCH)
 
 /**
+ * Bytes of a sync records message's body besides its frames
+ * (`rha_session_max_body`).
+ */
+#define RHA_SESSION_SYNC_RECORDS_FIELDS 9
+
+/**
+ * Bytes of a sync reply tree piece's body besides its data
+ * (`rha_session_max_body`).
+ */
+#define RHA_SESSION_SYNC_TREE_FIELDS 10
+
+/**
+ * Bytes of a sync reply blocks piece's body besides its hashes
+ * (`rha_session_max_body`).
+ */
+#define RHA_SESSION_SYNC_BLOCKS_FIELDS 18
+
+/**
  * The `end` of a range that reaches the end of its file or volume (for a
  * file, its existence, length or attributes may have changed too):
  * `UINT64_MAX`, written out so that header parsers without the C library's
@@ -1418,8 +1436,8 @@ typedef enum rha_session_reason {
  */
 typedef enum rha_session_event_kind {
     /**
-     * The handshake is done: `version`, `resume_after`, `sync_needed`;
-     * the peer's hello is available from `rha_session_peer`.
+     * The handshake is done: `version`, `resume_after`, `sync_needed`,
+     * `sync`; the peer's hello is available from `rha_session_peer`.
      */
     RHA_SESSION_EVENT_CONNECTED = 1,
     /**
@@ -1446,7 +1464,93 @@ typedef enum rha_session_event_kind {
      * The session ended: `reason`, `text`, `by_peer`. The last event.
      */
     RHA_SESSION_EVENT_CLOSED = 6,
+    /**
+     * A replica received a sync message from the master: `sync_kind` (an
+     * `rha_session_sync_kind` value), `sync_id` and the fields of that
+     * kind. Answer with `rha_session_send_sync_reply`.
+     */
+    RHA_SESSION_EVENT_SYNC = 7,
+    /**
+     * A master received a sync reply from the replica: `sync_kind` (an
+     * `rha_session_sync_reply_kind` value), `sync_id` and the fields of
+     * that kind.
+     */
+    RHA_SESSION_EVENT_SYNC_REPLY = 8,
 } rha_session_event_kind;
+
+/**
+ * A sync message from the master to the replica
+ * (`rha_session_sync_message.sync_kind` for `rha_session_send_sync`,
+ * `rha_session_event.sync_kind` of `RHA_SESSION_EVENT_SYNC`). Values never
+ * change (they are the protocol's operation codes).
+ */
+typedef enum rha_session_sync_kind {
+    /**
+     * A sync starts (`id`, `mode`, `ignore_same`, `block_size`): the
+     * replica scans its tree and answers with `RHA_SESSION_SYNC_REPLY_TREE`
+     * pieces.
+     */
+    RHA_SESSION_SYNC_BEGIN = 1,
+    /**
+     * The sync's changes (`data`): journal frames of file-tree operations,
+     * without the journal's stream header, numbered from 1 within the run
+     * and continuing from message to message; the replica applies them in
+     * order.
+     */
+    RHA_SESSION_SYNC_RECORDS = 2,
+    /**
+     * Asks for the block hashes of the replica's copy of `path`; `file`
+     * numbers the request, which the replica's
+     * `RHA_SESSION_SYNC_REPLY_BLOCKS` echoes.
+     */
+    RHA_SESSION_SYNC_BLOCKS = 3,
+    /**
+     * After the records that brought `path` up to date: its `len` and
+     * `hash` as the master read it. A replica whose copy differs answers
+     * `RHA_SESSION_SYNC_REPLY_MISMATCH`.
+     */
+    RHA_SESSION_SYNC_CHECK = 4,
+    /**
+     * The run's last message (`replay_to`, `entries`, `bytes`): the replica
+     * makes the result durable and answers `RHA_SESSION_SYNC_REPLY_DONE`
+     * (after a progress), unless a check failed since the last end.
+     */
+    RHA_SESSION_SYNC_END = 5,
+} rha_session_sync_kind;
+
+/**
+ * A sync reply from the replica to the master
+ * (`rha_session_sync_message.sync_kind` for `rha_session_send_sync_reply`,
+ * `rha_session_event.sync_kind` of `RHA_SESSION_EVENT_SYNC_REPLY`). Values
+ * never change (they are the protocol's operation codes).
+ */
+typedef enum rha_session_sync_reply_kind {
+    /**
+     * A piece of the replica's tree signature (`data`), the last one
+     * marked (`last`); an empty tree is one empty last piece.
+     */
+    RHA_SESSION_SYNC_REPLY_TREE = 1,
+    /**
+     * Hashes of consecutive blocks of the file of request `file` (`data`,
+     * 16 bytes each: BLAKE3 of each block, cut), from where the previous
+     * piece ended; the last piece says so (`last`). A file the replica
+     * does not have answers one empty last piece.
+     */
+    RHA_SESSION_SYNC_REPLY_BLOCKS = 2,
+    /**
+     * The replica's copy of `path` does not match its check: the master
+     * sends it again, then the end again.
+     */
+    RHA_SESSION_SYNC_REPLY_MISMATCH = 3,
+    /**
+     * What the replica applied of the run so far (`records`, `bytes`).
+     */
+    RHA_SESSION_SYNC_REPLY_PROGRESS = 4,
+    /**
+     * The run is applied and durable.
+     */
+    RHA_SESSION_SYNC_REPLY_DONE = 5,
+} rha_session_sync_reply_kind;
 
 /**
  * Which agent a status describes (`rha_agent_status.role`). Values never
@@ -2498,6 +2602,10 @@ typedef struct rha_session_point {
  *
  * The caller owns it; `rha_session_new` reads it (and the bytes `name`
  * views) during the call only.
+ *
+ * The fields from `can_sync` on were added after the first version of
+ * this struct: a caller built with that version's size gets their
+ * defaults (no sync).
  */
 typedef struct rha_session_config {
     /**
@@ -2557,15 +2665,41 @@ typedef struct rha_session_config {
      * default; cut at 1024 bytes).
      */
     struct rha_bytes name;
+    /**
+     * A master: it can synchronise a replica over the session (it has a
+     * tree to sync from): 0 or 1 (default 0). A replica that needs a sync
+     * then gets one (`sync` in the connected event; the master runs it
+     * with `rha_session_send_sync`); otherwise the journal follows where it
+     * can and the connected event says a sync was needed. A replica:
+     * ignored.
+     */
+    uint8_t can_sync;
+    /**
+     * A master: the replica needs a sync whatever its points say (this
+     * master's spool overflowed and changes were not journaled): 0 or 1
+     * (default 0). A replica: ignored.
+     */
+    uint8_t resync;
+    /**
+     * A master: the first record it still holds (records before it were
+     * reclaimed); a replica that stored less needs a sync. 0 (the default)
+     * or 1: all. A replica: ignored.
+     */
+    uint64_t first_held;
 } rha_session_config;
 
 /**
  * An event handed out by `rha_session_poll_event`. Fields that do not
  * belong to the event's kind are zero (views empty).
  *
- * The views `frames`, `name` and `text` are borrowed from the session:
- * valid until the next `rha_session_poll_event` on the same session or its
- * free, whichever comes first. Copy the bytes to keep them longer.
+ * The views `frames`, `name`, `text`, `sync_path` and `sync_data` are
+ * borrowed from the session: valid until the next `rha_session_poll_event`
+ * on the same session or its free, whichever comes first. Copy the bytes
+ * to keep them longer.
+ *
+ * The fields from `sync_id` on were added after the first version of this
+ * struct (a caller built with that version's size does not get them, nor
+ * the sync events' details: it sees their kinds, which it skips).
  */
 typedef struct rha_session_event {
     /**
@@ -2639,6 +2773,92 @@ typedef struct rha_session_event {
      * Closed: the peer ended the session (false: this side did).
      */
     bool by_peer;
+    /**
+     * Sync, sync reply: the run the message belongs to.
+     */
+    uint64_t sync_id;
+    /**
+     * Connected: a sync over this session comes first (the master can
+     * sync and the replica needs it): the master runs it with
+     * `rha_session_send_sync`, the replica answers it; the journal
+     * continues after `resume_after` meanwhile, and the replica applies it
+     * only once the sync is done.
+     */
+    bool sync;
+    /**
+     * Sync: an `rha_session_sync_kind` value. Sync reply: an
+     * `rha_session_sync_reply_kind` value. Expect values a later version
+     * adds (skip them).
+     */
+    uint32_t sync_kind;
+    /**
+     * Sync begin: how files on both sides are compared, an `rha_sync_mode`
+     * value.
+     */
+    uint32_t sync_mode;
+    /**
+     * Sync begin: the block size of a block-level sync (a power of two
+     * from 4096 to 16 MiB).
+     */
+    uint32_t sync_block_size;
+    /**
+     * Sync begin: files of the same size and modification time count as
+     * equal.
+     */
+    bool sync_ignore_same;
+    /**
+     * Sync check: `sync_hash` is BLAKE3 of the 16-byte hashes of the file's
+     * blocks of the run's block size, in order (false: of its content).
+     */
+    bool sync_by_blocks;
+    /**
+     * Sync reply tree and blocks: this is the answer's last piece.
+     */
+    bool sync_last;
+    /**
+     * Sync blocks, sync reply blocks: the request's number (the master's
+     * choice; the reply echoes it).
+     */
+    uint64_t sync_file;
+    /**
+     * Sync check: the file's length.
+     */
+    uint64_t sync_len;
+    /**
+     * Sync end: the last journal record the sync's content may include
+     * (`UINT64_MAX`: all, until the next sync); the replica applies the
+     * journal up to it in replay mode.
+     */
+    uint64_t sync_replay_to;
+    /**
+     * Sync end: entries the sync changed.
+     */
+    uint64_t sync_entries;
+    /**
+     * Sync end: bytes of file content sent. Sync reply progress: bytes of
+     * file content written.
+     */
+    uint64_t sync_bytes;
+    /**
+     * Sync reply progress: records applied.
+     */
+    uint64_t sync_records;
+    /**
+     * Sync check: the file's hash (BLAKE3, 32 bytes; see `sync_by_blocks`).
+     */
+    uint8_t sync_hash[32];
+    /**
+     * Sync blocks, sync check, sync reply mismatch: the file, a relative
+     * path as the journal encodes it (not necessarily UTF-8).
+     */
+    struct rha_bytes sync_path;
+    /**
+     * Sync records: the sync's journal frames (without the journal's
+     * stream header; records numbered from 1 within the run). Sync reply
+     * tree: a piece of the replica's tree signature. Sync reply blocks:
+     * block hashes, 16 bytes each.
+     */
+    struct rha_bytes sync_data;
 } rha_session_event;
 
 /**
@@ -2703,6 +2923,101 @@ typedef struct rha_session_hello {
      */
     struct rha_bytes name;
 } rha_session_hello;
+
+/**
+ * A sync message or reply to send (`rha_session_send_sync`,
+ * `rha_session_send_sync_reply`). Fill it with
+ * `rha_session_sync_message_init` (all zero, `struct_size` set), then set
+ * `sync_kind`, `id` and the fields of that kind; the others are ignored.
+ *
+ * The caller owns it; the calls read it (and the bytes its views `path`
+ * and `data` point to) during the call only.
+ */
+typedef struct rha_session_sync_message {
+    /**
+     * `sizeof` this struct as the caller knows it: set before the call
+     * (see the conventions on structs with a size field).
+     */
+    uint32_t struct_size;
+    /**
+     * `rha_session_send_sync`: an `rha_session_sync_kind` value.
+     * `rha_session_send_sync_reply`: an `rha_session_sync_reply_kind`
+     * value.
+     */
+    uint32_t sync_kind;
+    /**
+     * Every kind: the run (the master's choice at the begin; every message
+     * of the run carries it).
+     */
+    uint64_t id;
+    /**
+     * Begin: how files on both sides are compared, an `rha_sync_mode`
+     * value.
+     */
+    uint32_t mode;
+    /**
+     * Begin: the block size of a block-level comparison, a power of two
+     * from 4096 to 16 MiB, or 0 for the default (64 KiB).
+     */
+    uint32_t block_size;
+    /**
+     * Begin: files of the same size and modification time count as equal:
+     * 0 or 1.
+     */
+    uint8_t ignore_same;
+    /**
+     * Check: `hash` is BLAKE3 of the 16-byte hashes of the file's blocks
+     * of the run's block size, in order (a file sent by blocks): 0 or 1
+     * (0: BLAKE3 of its content).
+     */
+    uint8_t by_blocks;
+    /**
+     * Reply tree and reply blocks: this is the answer's last piece: 0 or 1.
+     */
+    uint8_t last;
+    /**
+     * Blocks, reply blocks: the request's number.
+     */
+    uint64_t file;
+    /**
+     * Check: the file's length.
+     */
+    uint64_t len;
+    /**
+     * End: the last journal record the sync's content may include
+     * (`UINT64_MAX`: all of them, until the next sync).
+     */
+    uint64_t replay_to;
+    /**
+     * End: entries the sync changed.
+     */
+    uint64_t entries;
+    /**
+     * End: bytes of file content sent. Reply progress: bytes of file
+     * content written.
+     */
+    uint64_t bytes;
+    /**
+     * Reply progress: records applied.
+     */
+    uint64_t records;
+    /**
+     * Check: the file's hash (32 bytes; see `by_blocks`).
+     */
+    uint8_t hash[32];
+    /**
+     * Blocks, check, reply mismatch: the file, a relative path as the
+     * journal defines it (at most 4096 bytes, no empty, `.` or `..`
+     * component, no leading or trailing `/`).
+     */
+    struct rha_bytes path;
+    /**
+     * Records: the sync's journal frames (at least one byte). Reply tree:
+     * a piece of the tree signature (may be empty). Reply blocks: block
+     * hashes, a multiple of 16 bytes (may be empty).
+     */
+    struct rha_bytes data;
+} rha_session_sync_message;
 
 /**
  * Reads up to `len` bytes of the basis at `offset` into `buf` and stores
@@ -4722,7 +5037,8 @@ enum rha_result rha_replica_apply_journal_bytes(struct rha_replica *replica,
  *
  * Errors: `RHA_NULL_PARAMETER`; `RHA_INVALID_ARGUMENT` for an unknown
  * `struct_size` or `role`, a `heartbeat_ms`, `timeout_ms` or `max_body` of
- * 0, or a `name` that is not UTF-8.
+ * 0, a `can_sync` or `resync` other than 0 or 1, or a `name` that is not
+ * UTF-8.
  *
  * # Safety
  *
@@ -4807,8 +5123,11 @@ enum rha_result rha_session_take_output(struct rha_session *session,
  * Takes the next event: `RHA_OK` with `*event_out` filled, or `RHA_DONE`
  * when there is none (`*event_out` untouched). Call after every call that
  * feeds the session, until `RHA_DONE`. The views in `*event_out`
- * (`frames`, `name`, `text`) belong to the session and stay valid until
- * the next `rha_session_poll_event` on it or its free.
+ * (`frames`, `name`, `text`, `sync_path`, `sync_data`) belong to the
+ * session and stay valid until the next `rha_session_poll_event` on it or
+ * its free. A caller built with the first version of `rha_session_event`
+ * (a smaller `struct_size`) gets the sync events' kinds without their
+ * fields.
  *
  * Errors: `RHA_NULL_PARAMETER`; `RHA_INVALID_ARGUMENT` for an unknown
  * `event_out->struct_size` (no event is taken).
@@ -4917,6 +5236,21 @@ uint64_t rha_session_window(const struct rha_session *session);
  * `session` is NULL or a live session used by no other thread.
  */
 uint64_t rha_session_last_seq(const struct rha_session *session);
+
+/**
+ * The largest message body both sides accept: this side's `max_body`,
+ * and once the peer's hello was heard the lower of it and the peer's. A
+ * sync message's body is its `data` plus `RHA_SESSION_SYNC_RECORDS_FIELDS`
+ * bytes (records), `RHA_SESSION_SYNC_TREE_FIELDS` (a tree piece) or
+ * `RHA_SESSION_SYNC_BLOCKS_FIELDS` (block hashes): size the pieces to fit,
+ * or `rha_session_send_sync` and `_send_sync_reply` fail with
+ * `RHA_SESSION_TOO_LARGE`. 0 if `session` is NULL.
+ *
+ * # Safety
+ *
+ * `session` is NULL or a live session used by no other thread.
+ */
+uint64_t rha_session_max_body(const struct rha_session *session);
 
 /**
  * A master: sends the journal frames `frames` (the journal's own encoding,
@@ -5040,10 +5374,81 @@ enum rha_result rha_session_close(struct rha_session *session,
                                   struct rha_error **error_out);
 
 /**
+ * Stores an empty sync message in `*message`: `struct_size` set, every
+ * other field 0 (views empty). NULL does nothing. Thread-safe.
+ *
+ * # Safety
+ *
+ * `message` is NULL or valid for writing an `rha_session_sync_message`.
+ */
+void rha_session_sync_message_init(struct rha_session_sync_message *message);
+
+/**
+ * A master: sends the sync message `*message` (its `sync_kind` an
+ * `rha_session_sync_kind` value). The session checks only the direction;
+ * the order of a run is the caller's to keep: after a connected event
+ * with `sync`, a begin; when the replica's last tree piece arrived, the
+ * records of what the replica lacks, each file followed by its check (in
+ * block mode, a blocks request first, answered by the replica's block
+ * hashes); then the end, after which the replica answers done, or a
+ * mismatch (send the file again, then the end again). Nothing is sent on
+ * failure. `message` and its views are read during the
+ * call only.
+ *
+ * Errors: `RHA_NULL_PARAMETER`; `RHA_INVALID_ARGUMENT` for an unknown
+ * `struct_size`, `sync_kind` or `mode`, a `block_size` that is neither 0
+ * nor a power of two from 4096 to 16 MiB, a flag other than 0 or 1, empty
+ * records, or a `path` that is not a valid relative path;
+ * `RHA_SESSION_WRONG_ROLE` on a replica; `RHA_SESSION_NOT_CONNECTED`
+ * during the handshake or once closed; `RHA_SESSION_TOO_LARGE` if the
+ * message exceeds the lower of the two sides' `max_body`
+ * (`rha_session_max_body`; send fewer records at a time).
+ *
+ * # Safety
+ *
+ * `session` is NULL or a live session used by no other thread; `message`
+ * is NULL or points to an `rha_session_sync_message` (of its declared
+ * size) whose views are valid during the call; `error_out` is NULL or
+ * valid for writing an `rha_error *`.
+ */
+enum rha_result rha_session_send_sync(struct rha_session *session,
+                                      const struct rha_session_sync_message *message,
+                                      struct rha_error **error_out);
+
+/**
+ * A replica: sends the sync reply `*message` (its `sync_kind` an
+ * `rha_session_sync_reply_kind` value) to the master's sync. The session
+ * checks only the direction; what to answer when is the caller's: its
+ * tree signature in pieces after the begin (the last marked), block
+ * hashes for each blocks request, a mismatch for a check its copy fails,
+ * and after the end (unless a check failed since the last one) progress,
+ * then done once the result is durable. Nothing is sent on failure. `message` and its
+ * views are read during the call only.
+ *
+ * Errors: `RHA_NULL_PARAMETER`; `RHA_INVALID_ARGUMENT` for an unknown
+ * `struct_size` or `sync_kind`, a flag other than 0 or 1, block hashes
+ * that are not a multiple of 16 bytes, or a `path` that is not a valid
+ * relative path; `RHA_SESSION_WRONG_ROLE` on a master;
+ * `RHA_SESSION_NOT_CONNECTED`; `RHA_SESSION_TOO_LARGE` if the message
+ * exceeds the lower of the two sides' `max_body` (`rha_session_max_body`;
+ * send smaller pieces).
+ *
+ * # Safety
+ *
+ * `session` is NULL or a live session used by no other thread; `message`
+ * is NULL or points to an `rha_session_sync_message` (of its declared
+ * size) whose views are valid during the call; `error_out` is NULL or
+ * valid for writing an `rha_error *`.
+ */
+enum rha_result rha_session_send_sync_reply(struct rha_session *session,
+                                            const struct rha_session_sync_message *message,
+                                            struct rha_error **error_out);
+
+/**
  * Stores the default settings in `*config`, `struct_size` included: no
  * role (set one), zero identities, generations and points, heartbeat 3 s,
- * timeout 30 s, window 8 MiB, bodies up to 16 MiB, no name. NULL does
- * nothing. Thread-safe.
+ * timeout 30 s, window 8 MiB, bodies up to 16 MiB, no name, no sync. NULL
+ * does nothing. Thread-safe.
  *
  * # Safety
  *

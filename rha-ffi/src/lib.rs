@@ -234,15 +234,20 @@ pub use session::request::{
     rha_session_ack, rha_session_close, rha_session_control, rha_session_grant,
     rha_session_send_journal,
 };
+pub use session::sync::{
+    rha_session_send_sync, rha_session_send_sync_reply, rha_session_sync_kind,
+    rha_session_sync_message, rha_session_sync_message_init, rha_session_sync_reply_kind,
+    RHA_SESSION_SYNC_BLOCKS_FIELDS, RHA_SESSION_SYNC_RECORDS_FIELDS, RHA_SESSION_SYNC_TREE_FIELDS,
+};
 pub use session::types::{
     rha_session_ack_kind, rha_session_config, rha_session_config_init, rha_session_control_kind,
     rha_session_generations, rha_session_point, rha_session_reason, rha_session_role,
 };
 pub use session::{
     rha_session, rha_session_free, rha_session_handle_timeout, rha_session_is_closed,
-    rha_session_is_connected, rha_session_last_seq, rha_session_new, rha_session_peer,
-    rha_session_pending, rha_session_poll_event, rha_session_poll_timeout, rha_session_receive,
-    rha_session_take_output, rha_session_window,
+    rha_session_is_connected, rha_session_last_seq, rha_session_max_body, rha_session_new,
+    rha_session_peer, rha_session_pending, rha_session_poll_event, rha_session_poll_timeout,
+    rha_session_receive, rha_session_take_output, rha_session_window,
 };
 pub use signature::block::{
     rha_delta_format, rha_delta_job, rha_delta_job_free, rha_delta_job_new, rha_delta_job_run,

@@ -34,6 +34,15 @@ from typing import Any, Iterator, List, Optional, Tuple, Union
 from ._closeable import Closeable
 from ._errors import call, raise_code
 from ._native import ffi, lib
+from ._session_event import SessionEvent
+from ._session_sync import (
+    SyncReply,
+    SyncRequest,
+    reply_message,
+    request_message,
+    sync_event,
+    sync_reply_event,
+)
 
 __all__ = [
     "Session",
@@ -117,20 +126,22 @@ class PeerHello:
 
 
 @dataclass(frozen=True)
-class SessionEvent:
-    """Something a :class:`Session` reports (the subclasses below)."""
-
-
-@dataclass(frozen=True)
 class Connected(SessionEvent):
     """The handshake is done. The journal resumes after ``resume_after``;
     ``sync_needed``: the replica's data must be synchronised first (empty,
-    older, or of another epoch)."""
+    older, of another epoch, behind what the master holds, or the master
+    asked for a resync); ``sync``: a sync over this session comes first
+    (the master was made with ``can_sync``): the master runs it with
+    :meth:`Session.send_sync`, the replica answers with
+    :meth:`Session.send_sync_reply`, and the journal continues after
+    ``resume_after`` meanwhile (the replica applies it once the sync is
+    done)."""
 
     version: int
     resume_after: SessionPoint
     sync_needed: bool
     peer: Optional[PeerHello] = None
+    sync: bool = False
 
 
 @dataclass(frozen=True)
@@ -226,6 +237,14 @@ class Session(Closeable):
             :meth:`grant` [8 MiB].
         max_body: The largest message body accepted [16 MiB].
         name: A name for the peer's logs.
+        can_sync: A master: it can synchronise a replica over the session
+            (it has a tree to sync from); a replica that needs a sync then
+            gets one (:attr:`Connected.sync`) [False].
+        first_held: A master: the first record it still holds (records
+            before it were reclaimed); a replica that stored less needs a
+            sync. 0 or 1: all [0].
+        resync: A master: the replica needs a sync whatever its points say
+            (this master's spool overflowed) [False].
 
     Raises:
         InvalidArgumentError: for an unknown role, identities that are not
@@ -249,6 +268,9 @@ class Session(Closeable):
         window: int = 8 << 20,
         max_body: int = 16 << 20,
         name: str = "",
+        can_sync: bool = False,
+        first_held: int = 0,
+        resync: bool = False,
     ) -> None:
         if role not in _ROLES:
             raise_code(lib.RHA_INVALID_ARGUMENT, f"unknown session role {role!r}: 'master' or 'replica'")
@@ -268,6 +290,9 @@ class Session(Closeable):
         c.max_body = max_body
         ptr, length = _text(name)
         c.name = {"ptr": ptr, "len": length}
+        c.can_sync = int(bool(can_sync))
+        c.first_held = first_held
+        c.resync = int(bool(resync))
         out = ffi.new("rha_session **")
         call(lib.rha_session_new, c, now, out)
         self._own(out[0], lib.rha_session_free)
@@ -324,7 +349,9 @@ class Session(Closeable):
                 return None
             kind = e.kind
             if kind == lib.RHA_SESSION_EVENT_CONNECTED:
-                return Connected(int(e.version), _c_point(e.resume_after), bool(e.sync_needed), self._peer(h))
+                return Connected(
+                    int(e.version), _c_point(e.resume_after), bool(e.sync_needed), self._peer(h), bool(e.sync)
+                )
             if kind == lib.RHA_SESSION_EVENT_JOURNAL:
                 return JournalFrames(int(e.epoch), int(e.first), int(e.last), _view(e.frames))
             if kind == lib.RHA_SESSION_EVENT_ACKED:
@@ -333,6 +360,10 @@ class Session(Closeable):
                 return ControlRequest(
                     _CONTROL_NAMES.get(e.control, "unknown"), _c_point(e.at), _view(e.name).decode("utf-8", "replace")
                 )
+            if kind == lib.RHA_SESSION_EVENT_SYNC:
+                return sync_event(e)
+            if kind == lib.RHA_SESSION_EVENT_SYNC_REPLY:
+                return sync_reply_event(e)
             if kind == lib.RHA_SESSION_EVENT_SILENT:
                 return Silent()
             if kind == lib.RHA_SESSION_EVENT_CLOSED:
@@ -410,6 +441,39 @@ class Session(Closeable):
         """A master: asks the replica to set bookmark ``name`` after ``at``."""
         self._control(lib.RHA_SESSION_CONTROL_BOOKMARK, at, name)
 
+    def send_sync(self, request: SyncRequest) -> None:
+        """A master: sends a message of a sync over the session
+        (:class:`SyncBegin`, :class:`SyncRecords`,
+        :class:`SyncBlocksRequest`, :class:`SyncCheck`,
+        :class:`SyncFinish`). The session checks only the direction; the
+        order of a run is yours to keep (``docs/session-protocol.md``,
+        "Sync").
+
+        Raises:
+            InvalidArgumentError: not a sync request, an unknown mode, a
+                block size that is neither 0 nor a power of two from 4 KiB to
+                16 MiB, no frames, a path that is not a valid relative path,
+                or a hash that is not 32 bytes.
+            WrongRoleError, SessionNotConnectedError, MessageTooLargeError.
+        """
+        m = request_message(request)
+        with self._use() as h:
+            call(lib.rha_session_send_sync, h, m.c)
+
+    def send_sync_reply(self, reply: SyncReply) -> None:
+        """A replica: answers the master's sync (:class:`SyncTree`,
+        :class:`SyncBlockHashes`, :class:`SyncMismatch`,
+        :class:`SyncProgress`, :class:`SyncDone`).
+
+        Raises:
+            InvalidArgumentError: not a sync reply, block hashes that are not
+                16 bytes each, or a path that is not a valid relative path.
+            WrongRoleError, SessionNotConnectedError, MessageTooLargeError.
+        """
+        m = reply_message(reply)
+        with self._use() as h:
+            call(lib.rha_session_send_sync_reply, h, m.c)
+
     def end(self, reason: str = "done", text: str = "") -> None:
         """Ends the protocol session: a close message waits in
         :meth:`take_output` and a :class:`Closed` event follows. Does
@@ -439,6 +503,15 @@ class Session(Closeable):
         """A master: bytes of frames the replica accepts now."""
         with self._use() as h:
             return int(lib.rha_session_window(h))
+
+    @property
+    def max_body(self) -> int:
+        """The largest message body both sides accept (this side's, and
+        once the peer's hello was heard the lower of the two): a sync
+        message's data fits in this less :data:`SYNC_RECORDS_FIELDS`,
+        :data:`SYNC_TREE_FIELDS` or :data:`SYNC_BLOCKS_FIELDS` bytes."""
+        with self._use() as h:
+            return int(lib.rha_session_max_body(h))
 
     @property
     def last_seq(self) -> int:

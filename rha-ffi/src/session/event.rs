@@ -4,6 +4,7 @@
 
 use rha_core::session::{Control, Event, Hello};
 
+use super::sync::{flatten_sync, flatten_sync_reply};
 use super::types::{
     reason_code, rha_session_ack_kind, rha_session_control_kind, rha_session_generations,
     rha_session_point, rha_session_role,
@@ -15,8 +16,8 @@ use crate::buffer::rha_bytes;
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum rha_session_event_kind {
-    /// The handshake is done: `version`, `resume_after`, `sync_needed`;
-    /// the peer's hello is available from `rha_session_peer`.
+    /// The handshake is done: `version`, `resume_after`, `sync_needed`,
+    /// `sync`; the peer's hello is available from `rha_session_peer`.
     RHA_SESSION_EVENT_CONNECTED = 1,
     /// A replica received the journal frames `frames` of records
     /// `first..=last` of `epoch`, the next in order.
@@ -32,6 +33,14 @@ pub enum rha_session_event_kind {
     RHA_SESSION_EVENT_SILENT = 5,
     /// The session ended: `reason`, `text`, `by_peer`. The last event.
     RHA_SESSION_EVENT_CLOSED = 6,
+    /// A replica received a sync message from the master: `sync_kind` (an
+    /// `rha_session_sync_kind` value), `sync_id` and the fields of that
+    /// kind. Answer with `rha_session_send_sync_reply`.
+    RHA_SESSION_EVENT_SYNC = 7,
+    /// A master received a sync reply from the replica: `sync_kind` (an
+    /// `rha_session_sync_reply_kind` value), `sync_id` and the fields of
+    /// that kind.
+    RHA_SESSION_EVENT_SYNC_REPLY = 8,
 }
 
 closed_set!(rha_session_event_kind {
@@ -41,14 +50,21 @@ closed_set!(rha_session_event_kind {
     RHA_SESSION_EVENT_CONTROL,
     RHA_SESSION_EVENT_SILENT,
     RHA_SESSION_EVENT_CLOSED,
+    RHA_SESSION_EVENT_SYNC,
+    RHA_SESSION_EVENT_SYNC_REPLY,
 });
 
 /// An event handed out by `rha_session_poll_event`. Fields that do not
 /// belong to the event's kind are zero (views empty).
 ///
-/// The views `frames`, `name` and `text` are borrowed from the session:
-/// valid until the next `rha_session_poll_event` on the same session or its
-/// free, whichever comes first. Copy the bytes to keep them longer.
+/// The views `frames`, `name`, `text`, `sync_path` and `sync_data` are
+/// borrowed from the session: valid until the next `rha_session_poll_event`
+/// on the same session or its free, whichever comes first. Copy the bytes
+/// to keep them longer.
+///
+/// The fields from `sync_id` on were added after the first version of this
+/// struct (a caller built with that version's size does not get them, nor
+/// the sync events' details: it sees their kinds, which it skips).
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct rha_session_event {
@@ -91,6 +107,61 @@ pub struct rha_session_event {
     pub text: rha_bytes,
     /// Closed: the peer ended the session (false: this side did).
     pub by_peer: bool,
+    // The fields below came after the first version. The first of them is
+    // 8-byte aligned, so it starts at that version's size (a smaller field
+    // would land in its tail padding).
+    /// Sync, sync reply: the run the message belongs to.
+    pub sync_id: u64,
+    /// Connected: a sync over this session comes first (the master can
+    /// sync and the replica needs it): the master runs it with
+    /// `rha_session_send_sync`, the replica answers it; the journal
+    /// continues after `resume_after` meanwhile, and the replica applies it
+    /// only once the sync is done.
+    pub sync: bool,
+    /// Sync: an `rha_session_sync_kind` value. Sync reply: an
+    /// `rha_session_sync_reply_kind` value. Expect values a later version
+    /// adds (skip them).
+    pub sync_kind: u32,
+    /// Sync begin: how files on both sides are compared, an `rha_sync_mode`
+    /// value.
+    pub sync_mode: u32,
+    /// Sync begin: the block size of a block-level sync (a power of two
+    /// from 4096 to 16 MiB).
+    pub sync_block_size: u32,
+    /// Sync begin: files of the same size and modification time count as
+    /// equal.
+    pub sync_ignore_same: bool,
+    /// Sync check: `sync_hash` is BLAKE3 of the 16-byte hashes of the file's
+    /// blocks of the run's block size, in order (false: of its content).
+    pub sync_by_blocks: bool,
+    /// Sync reply tree and blocks: this is the answer's last piece.
+    pub sync_last: bool,
+    /// Sync blocks, sync reply blocks: the request's number (the master's
+    /// choice; the reply echoes it).
+    pub sync_file: u64,
+    /// Sync check: the file's length.
+    pub sync_len: u64,
+    /// Sync end: the last journal record the sync's content may include
+    /// (`UINT64_MAX`: all, until the next sync); the replica applies the
+    /// journal up to it in replay mode.
+    pub sync_replay_to: u64,
+    /// Sync end: entries the sync changed.
+    pub sync_entries: u64,
+    /// Sync end: bytes of file content sent. Sync reply progress: bytes of
+    /// file content written.
+    pub sync_bytes: u64,
+    /// Sync reply progress: records applied.
+    pub sync_records: u64,
+    /// Sync check: the file's hash (BLAKE3, 32 bytes; see `sync_by_blocks`).
+    pub sync_hash: [u8; 32],
+    /// Sync blocks, sync check, sync reply mismatch: the file, a relative
+    /// path as the journal encodes it (not necessarily UTF-8).
+    pub sync_path: rha_bytes,
+    /// Sync records: the sync's journal frames (without the journal's
+    /// stream header; records numbered from 1 within the run). Sync reply
+    /// tree: a piece of the replica's tree signature. Sync reply blocks:
+    /// block hashes, 16 bytes each.
+    pub sync_data: rha_bytes,
 }
 
 impl Default for rha_session_event {
@@ -112,6 +183,23 @@ impl Default for rha_session_event {
             reason: 0,
             text: rha_bytes::EMPTY,
             by_peer: false,
+            sync_id: 0,
+            sync: false,
+            sync_kind: 0,
+            sync_mode: 0,
+            sync_block_size: 0,
+            sync_ignore_same: false,
+            sync_by_blocks: false,
+            sync_last: false,
+            sync_file: 0,
+            sync_len: 0,
+            sync_replay_to: 0,
+            sync_entries: 0,
+            sync_bytes: 0,
+            sync_records: 0,
+            sync_hash: [0; 32],
+            sync_path: rha_bytes::EMPTY,
+            sync_data: rha_bytes::EMPTY,
         }
     }
 }
@@ -125,11 +213,13 @@ pub(crate) fn flatten_event(e: &Event) -> rha_session_event {
             version,
             resume_after,
             sync_needed,
+            sync,
             ..
         } => {
             out.version = u32::from(*version);
             out.resume_after = (*resume_after).into();
             out.sync_needed = *sync_needed;
+            out.sync = *sync;
             RHA_SESSION_EVENT_CONNECTED
         }
         Event::Journal {
@@ -161,6 +251,14 @@ pub(crate) fn flatten_event(e: &Event) -> rha_session_event {
             };
             out.control = control as u32;
             RHA_SESSION_EVENT_CONTROL
+        }
+        Event::Sync(request) => {
+            flatten_sync(request, &mut out);
+            RHA_SESSION_EVENT_SYNC
+        }
+        Event::SyncReply(reply) => {
+            flatten_sync_reply(reply, &mut out);
+            RHA_SESSION_EVENT_SYNC_REPLY
         }
         Event::Silent => RHA_SESSION_EVENT_SILENT,
         Event::Closed {
@@ -238,7 +336,11 @@ impl Default for rha_session_hello {
     }
 }
 
-sized_struct!(rha_session_event, rha_session_hello);
+sized_struct!(
+    rha_session_event,
+    older: [std::mem::offset_of!(rha_session_event, sync_id)]
+);
+sized_struct!(rha_session_hello);
 
 /// The flat form of `h`, its name borrowing from `h`.
 pub(crate) fn flatten_hello(h: &Hello) -> rha_session_hello {

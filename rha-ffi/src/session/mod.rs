@@ -6,12 +6,14 @@
 //! what `rha_session_take_output` hands out, calls
 //! `rha_session_handle_timeout` at the deadline of `rha_session_poll_timeout`,
 //! and acts on `rha_session_poll_event`. Requests (`rha_session_send_journal`,
-//! `_grant`, `_ack`, `_control`, `_close`) are in `request.rs`; the flat
-//! types in `types.rs` and `event.rs`.
+//! `_grant`, `_ack`, `_control`, `_close`) are in `request.rs`, those of a
+//! sync over the session (`rha_session_send_sync`, `_send_sync_reply`) in
+//! `sync.rs`; the flat types in `types.rs` and `event.rs`.
 
 mod error;
 pub(crate) mod event;
 pub(crate) mod request;
+pub(crate) mod sync;
 pub(crate) mod types;
 
 use rha_core::ha::Instant;
@@ -95,7 +97,8 @@ unsafe fn session_ref<'a>(session: *const rha_session) -> &'a rha_session {
 ///
 /// Errors: `RHA_NULL_PARAMETER`; `RHA_INVALID_ARGUMENT` for an unknown
 /// `struct_size` or `role`, a `heartbeat_ms`, `timeout_ms` or `max_body` of
-/// 0, or a `name` that is not UTF-8.
+/// 0, a `can_sync` or `resync` other than 0 or 1, or a `name` that is not
+/// UTF-8.
 ///
 /// # Safety
 ///
@@ -239,8 +242,11 @@ pub unsafe extern "C" fn rha_session_take_output(
 /// Takes the next event: `RHA_OK` with `*event_out` filled, or `RHA_DONE`
 /// when there is none (`*event_out` untouched). Call after every call that
 /// feeds the session, until `RHA_DONE`. The views in `*event_out`
-/// (`frames`, `name`, `text`) belong to the session and stay valid until
-/// the next `rha_session_poll_event` on it or its free.
+/// (`frames`, `name`, `text`, `sync_path`, `sync_data`) belong to the
+/// session and stay valid until the next `rha_session_poll_event` on it or
+/// its free. A caller built with the first version of `rha_session_event`
+/// (a smaller `struct_size`) gets the sync events' kinds without their
+/// fields.
 ///
 /// Errors: `RHA_NULL_PARAMETER`; `RHA_INVALID_ARGUMENT` for an unknown
 /// `event_out->struct_size` (no event is taken).
@@ -416,5 +422,24 @@ pub unsafe extern "C" fn rha_session_last_seq(session: *const rha_session) -> u6
     ffi_fn!(default(0), non_null(session), {
         // SAFETY: non-NULL (checked by ffi_fn!) and live by contract.
         unsafe { session_ref(session) }.session.last_seq()
+    })
+}
+
+/// The largest message body both sides accept: this side's `max_body`,
+/// and once the peer's hello was heard the lower of it and the peer's. A
+/// sync message's body is its `data` plus `RHA_SESSION_SYNC_RECORDS_FIELDS`
+/// bytes (records), `RHA_SESSION_SYNC_TREE_FIELDS` (a tree piece) or
+/// `RHA_SESSION_SYNC_BLOCKS_FIELDS` (block hashes): size the pieces to fit,
+/// or `rha_session_send_sync` and `_send_sync_reply` fail with
+/// `RHA_SESSION_TOO_LARGE`. 0 if `session` is NULL.
+///
+/// # Safety
+///
+/// `session` is NULL or a live session used by no other thread.
+#[no_mangle]
+pub unsafe extern "C" fn rha_session_max_body(session: *const rha_session) -> u64 {
+    ffi_fn!(default(0), non_null(session), {
+        // SAFETY: non-NULL (checked by ffi_fn!) and live by contract.
+        unsafe { session_ref(session) }.session.max_body() as u64
     })
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 use rha_core::ha::Generations;
 use rha_core::session::{AckKind, Point, Reason, Role, SessionConfig, DEFAULT_MAX_BODY};
 
+use crate::agent::flag_field;
 use crate::buffer::rha_bytes;
 use crate::error::rha_error;
 use crate::ha::types::utf8_field;
@@ -260,6 +261,10 @@ impl From<Generations> for rha_session_generations {
 ///
 /// The caller owns it; `rha_session_new` reads it (and the bytes `name`
 /// views) during the call only.
+///
+/// The fields from `can_sync` on were added after the first version of
+/// this struct: a caller built with that version's size gets their
+/// defaults (no sync).
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct rha_session_config {
@@ -296,6 +301,23 @@ pub struct rha_session_config {
     /// A name for the peer's logs (UTF-8, such as the host name; empty by
     /// default; cut at 1024 bytes).
     pub name: rha_bytes,
+    // The fields below came after the first version of this struct: a
+    // caller built with that version's size gets their defaults.
+    /// A master: it can synchronise a replica over the session (it has a
+    /// tree to sync from): 0 or 1 (default 0). A replica that needs a sync
+    /// then gets one (`sync` in the connected event; the master runs it
+    /// with `rha_session_send_sync`); otherwise the journal follows where it
+    /// can and the connected event says a sync was needed. A replica:
+    /// ignored.
+    pub can_sync: u8,
+    /// A master: the replica needs a sync whatever its points say (this
+    /// master's spool overflowed and changes were not journaled): 0 or 1
+    /// (default 0). A replica: ignored.
+    pub resync: u8,
+    /// A master: the first record it still holds (records before it were
+    /// reclaimed); a replica that stored less needs a sync. 0 (the default)
+    /// or 1: all. A replica: ignored.
+    pub first_held: u64,
 }
 
 impl Default for rha_session_config {
@@ -313,11 +335,17 @@ impl Default for rha_session_config {
             window: 8 << 20,
             max_body: DEFAULT_MAX_BODY as u64,
             name: rha_bytes::EMPTY,
+            can_sync: 0,
+            resync: 0,
+            first_held: 0,
         }
     }
 }
 
-sized_struct!(rha_session_config);
+sized_struct!(
+    rha_session_config,
+    older: [std::mem::offset_of!(rha_session_config, can_sync)]
+);
 
 impl rha_session_config {
     /// The core's settings, checked.
@@ -348,6 +376,8 @@ impl rha_session_config {
             })?;
         // SAFETY: valid by this function's contract.
         let name = utf8_field(unsafe { self.name.as_slice("name")? }, "name")?;
+        let can_sync = flag_field(self.can_sync, "rha_session_config.can_sync")?;
+        let resync = flag_field(self.resync, "rha_session_config.resync")?;
         let mut c = SessionConfig::new(role.into(), self.node, self.scenario);
         c.generations = self.generations.into();
         c.stored = self.stored.into();
@@ -357,14 +387,17 @@ impl rha_session_config {
         c.window = self.window;
         c.max_body = max_body;
         c.name = name;
+        c.can_sync = can_sync;
+        c.resync = resync;
+        c.first_held = self.first_held;
         Ok(c)
     }
 }
 
 /// Stores the default settings in `*config`, `struct_size` included: no
 /// role (set one), zero identities, generations and points, heartbeat 3 s,
-/// timeout 30 s, window 8 MiB, bodies up to 16 MiB, no name. NULL does
-/// nothing. Thread-safe.
+/// timeout 30 s, window 8 MiB, bodies up to 16 MiB, no name, no sync. NULL
+/// does nothing. Thread-safe.
 ///
 /// # Safety
 ///
@@ -398,6 +431,46 @@ mod tests {
         // SAFETY: as above.
         let e = unsafe { c.core() }.expect_err("no role");
         assert!(e.message().contains("role 0"), "{}", e.message());
+    }
+
+    #[test]
+    fn the_sync_settings_reach_the_core_and_flags_are_checked() {
+        let mut c = rha_session_config {
+            role: rha_session_role::RHA_SESSION_MASTER as u32,
+            can_sync: 1,
+            resync: 1,
+            first_held: 42,
+            ..Default::default()
+        };
+        // SAFETY: an empty name view.
+        let core = unsafe { c.core() }.expect("valid");
+        assert!(core.can_sync && core.resync);
+        assert_eq!(core.first_held, 42);
+        c.can_sync = 2;
+        // SAFETY: as above.
+        let e = unsafe { c.core() }.expect_err("a flag is 0 or 1");
+        assert!(e.message().contains("can_sync` is 2"), "{}", e.message());
+        c.can_sync = 0;
+        c.resync = 255;
+        // SAFETY: as above.
+        let e = unsafe { c.core() }.expect_err("a flag is 0 or 1");
+        assert!(e.message().contains("resync` is 255"), "{}", e.message());
+    }
+
+    #[test]
+    fn an_older_config_gets_no_sync() {
+        let old = std::mem::offset_of!(rha_session_config, can_sync);
+        let c = rha_session_config {
+            role: rha_session_role::RHA_SESSION_MASTER as u32,
+            struct_size: old as u32,
+            can_sync: 1,
+            resync: 1,
+            first_held: 9,
+            ..Default::default()
+        };
+        // SAFETY: a whole struct, its size field one of the known sizes.
+        let read = unsafe { crate::sized::read_sized(&c) }.expect("the older size is known");
+        assert_eq!((read.can_sync, read.resync, read.first_held), (0, 0, 0));
     }
 
     #[test]
