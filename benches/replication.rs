@@ -10,7 +10,10 @@
 //!   writes, each followed by `fdatasync`;
 //! - `disk-twice`: the floor of a replica on that disk, which stores each
 //!   byte twice (its spool, then its directory): 256 MiB written so to
-//!   two files by two threads at once;
+//!   two files by two threads at once, in 1 MiB writes each made durable;
+//!   and `disk-twice-4k`, the same for 64 MiB, written to the second file
+//!   as 16384 writes of 4 KiB made durable every 8192 (a checkpoint), in
+//!   records per second;
 //! - `spool-4k`: the spool alone: 16384 records of 4 KiB appended without
 //!   waiting, synced every 256 records (the producer pattern below);
 //! - `rep-1m`: 256 records of 1 MiB appended to the master agent's spool
@@ -26,7 +29,7 @@
 //! the lower of `tls` and `disk`, and against `disk-twice` (a replica
 //! writes each byte twice, to its spool and to its directory, so on one
 //! disk `disk-twice` is its floor), and `rep-4k` against `spool-4k`, in
-//! records per second.
+//! records per second, and against `disk-twice-4k`.
 //!
 //! ```text
 //! cargo bench -p rha-benches --bench replication --no-run
@@ -54,6 +57,9 @@ const BIG_RECORDS: usize = 256;
 const SMALL_RECORDS: usize = 16384;
 const SMALL: usize = 4096;
 const SYNC_EVERY: usize = 256;
+/// Records a replica applies between two checkpoints at most (its
+/// `CHECKPOINT_RECORDS`).
+const CHECKPOINT_RECORDS: usize = 8192;
 
 fn scratch() -> tempfile::TempDir {
     match std::env::var_os("RHA_BENCH_DIR") {
@@ -121,21 +127,29 @@ fn disk(dir: &Path, total: usize) -> Duration {
 
 /// The floor of a replica on one disk: each byte goes durably to its spool
 /// and to its directory, so `total` bytes are written twice, by two
-/// threads at once (as the storing and the applying thread do), each in
-/// 1 MiB writes followed by `fdatasync`. Returns the time until both are
-/// done.
-fn disk_twice(dir: &Path, total: usize) -> Duration {
+/// threads at once (as the storing and the applying thread do): to the
+/// spool in 1 MiB writes each made durable (a spool gathers records so),
+/// to the directory in writes of `dir_write` bytes (the records' own)
+/// with an `fdatasync` every `dir_sync_every` writes (the checkpoints).
+/// Returns the time until both are done.
+fn disk_twice(dir: &Path, total: usize, dir_write: usize, dir_sync_every: usize) -> Duration {
     let start = Instant::now();
     std::thread::scope(|s| {
-        for name in ["floor-spool", "floor-dir"] {
+        for (name, write, sync_every) in [
+            ("floor-spool", MIB, 1),
+            ("floor-dir", dir_write, dir_sync_every),
+        ] {
             s.spawn(move || {
                 let path = dir.join(name);
                 let mut f = fs::File::create(&path).expect("create");
-                let chunk = vec![0x5a; MIB];
-                for _ in 0..total / MIB {
+                let chunk = vec![0x5a; write];
+                for i in 0..total / write {
                     f.write_all(&chunk).expect("write");
-                    f.sync_data().expect("fdatasync");
+                    if (i + 1) % sync_every == 0 {
+                        f.sync_data().expect("fdatasync");
+                    }
                 }
+                f.sync_data().expect("fdatasync");
                 drop(f);
                 fs::remove_file(&path).expect("remove");
             });
@@ -411,7 +425,7 @@ fn main() {
     let mb = |t: Duration, bytes: usize| bytes as f64 / t.as_secs_f64() / 1e6;
     let (mut tls_v, mut disk_v, mut rep1m_v, mut spool_v, mut rep4k_v) =
         (vec![], vec![], vec![], vec![], vec![]);
-    let mut twice_v = vec![];
+    let (mut twice_v, mut twice4k_v) = (vec![], vec![]);
     for round in 0..rounds {
         let mut steps: Vec<&str> =
             vec!["tls", "disk", "disk-twice", "rep-1m", "spool-4k", "rep-4k"];
@@ -422,7 +436,12 @@ fn main() {
             match step {
                 "tls" => tls_v.push(mb(tls(total), total)),
                 "disk" => disk_v.push(mb(disk(dir.path(), total), total)),
-                "disk-twice" => twice_v.push(mb(disk_twice(dir.path(), total), total)),
+                "disk-twice" => {
+                    twice_v.push(mb(disk_twice(dir.path(), total, MIB, 1), total));
+                    let t =
+                        disk_twice(dir.path(), SMALL_RECORDS * SMALL, SMALL, CHECKPOINT_RECORDS);
+                    twice4k_v.push(SMALL_RECORDS as f64 / t.as_secs_f64());
+                }
                 "rep-1m" => rep1m_v.push(mb(replicate(BIG_RECORDS, MIB), total)),
                 "spool-4k" => {
                     spool_v.push(SMALL_RECORDS as f64 / spool_4k(dir.path()).as_secs_f64())
@@ -448,9 +467,15 @@ fn main() {
     );
     println!("replication/spool-4k  {spool_m:10.0} records/s");
     println!("replication/rep-4k    {rep4k_m:10.0} records/s");
+    let twice4k_m = median(twice4k_v);
     println!(
-        "ratio rep-4k / spool-4k                {:.2}x (target 0.5x)",
-        rep4k_m / spool_m
+        "replication/disk-twice-4k {twice4k_m:6.0} records/s (1 MiB spool writes + 4 KiB file writes, two threads)"
+    );
+    println!(
+        "ratio rep-4k / spool-4k                {:.2}x (target 0.5x); / disk-twice-4k {:.2}x (the floor), which is {:.2}x spool-4k",
+        rep4k_m / spool_m,
+        rep4k_m / twice4k_m,
+        twice4k_m / spool_m
     );
     let mut lags = lag(rep4k_m / 2.0, 2.0);
     lags.sort();
