@@ -23,7 +23,7 @@ use super::master::STATUS_EVERY;
 use super::state::{scenario_hex, AgentState};
 use super::status::{age_seconds, AgentStatus, LinkState};
 use super::store::Storer;
-use super::sync::SyncReceiver;
+use super::sync::{SyncReceiver, SyncWorker};
 use super::wake::Waker;
 use crate::apply::{ReplicaDir, ReplicaOptions};
 
@@ -316,7 +316,7 @@ impl ReplicaAgent {
         let mut grant_pending: u64 = 0;
         let mut acked_applied = 0;
         let mut last_report = std::time::Instant::now();
-        let mut sync: Option<SyncReceiver> = None;
+        let mut sync: Option<SyncWorker> = None;
         // (master's generations, where the journal resumes, files changed
         // since this time count as changed)
         let mut sync_plan: Option<(rha_core::ha::Generations, Point, Option<i64>)> = None;
@@ -403,15 +403,9 @@ impl ReplicaAgent {
                     Event::Control(c) => self.control(c),
                     Event::Sync(request) => {
                         if let Err(why) =
-                            self.on_sync(request, &mut sync, &mut sync_plan, &mut conn.session)
+                            self.on_sync(request, &mut sync, &sync_plan, &conn.session, &waker)
                         {
-                            tracing::error!(why, "sync failed");
-                            if let Some(r) = sync.as_ref() {
-                                let mut status = r.status().clone();
-                                status.finish("failed", Some(why.clone()));
-                                self.shared.status.lock().sync = Some(status);
-                            }
-                            sync = None;
+                            self.sync_failed(sync.take(), &why);
                             conn.session.close(Reason::Failure, &format!("sync: {why}"));
                         }
                     }
@@ -448,16 +442,14 @@ impl ReplicaAgent {
                     Err(why) => conn.session.close(Reason::Failure, &why),
                 }
             }
-            if let Some(r) = sync.as_mut().filter(|_| conn.session.is_connected()) {
-                if let Err(why) = r
-                    .poll(&mut conn.session)
-                    .and_then(|_| self.sync_checkpoint(r))
-                {
-                    conn.session.close(Reason::Failure, &format!("sync: {why}"));
-                }
-                let mut st = self.shared.status.lock();
-                if st.sync.as_ref() != Some(r.status()) {
-                    st.sync = Some(r.status().clone());
+            if let Some(w) = sync.as_mut().filter(|_| conn.session.is_connected()) {
+                match self.poll_sync(w, &mut sync_plan, &mut conn.session) {
+                    Ok(true) => sync = None,
+                    Ok(false) => {}
+                    Err(why) => {
+                        self.sync_failed(sync.take(), &why);
+                        conn.session.close(Reason::Failure, &format!("sync: {why}"));
+                    }
                 }
             }
             if grant_pending > 0 && conn.session.is_connected() && self.has_room() {
@@ -478,6 +470,9 @@ impl ReplicaAgent {
                 }
             }
             conn.flush();
+            if let Some(w) = &sync {
+                w.sent(&conn.session);
+            }
             if last_report.elapsed() >= STATUS_EVERY {
                 last_report = std::time::Instant::now();
                 self.update_status();
@@ -489,14 +484,8 @@ impl ReplicaAgent {
             if let Some(why) = conn.lost() {
                 break SessionEnd::LinkLost(why.to_owned());
             }
-            // A sync scanning or hashing goes on at once; otherwise wait a
-            // little for the master.
-            let wait = if sync.as_ref().is_some_and(SyncReceiver::has_work) {
-                Duration::ZERO
-            } else {
-                Duration::from_millis(2)
-            };
-            conn.turn(wait);
+            // The sync's thread, like the storing thread, wakes the wait.
+            conn.turn(Duration::from_millis(2));
         };
         {
             let mut st = self.shared.status.lock();
@@ -581,30 +570,65 @@ impl ReplicaAgent {
         Ok(earlier)
     }
 
-    /// Makes what the sync wrote durable now and then, and moves the time
-    /// from which a later sync suspects files up to it.
-    fn sync_checkpoint(&self, r: &mut SyncReceiver) -> Result<(), String> {
-        let Some(since) = r.checkpoint()? else {
-            return Ok(());
+    /// Sends the sync thread's replies and acts on what it reports: what
+    /// it wrote is durable up to a time (a later sync suspects only files
+    /// changed since), or the run ended (the replica continues after the
+    /// master's point and says done). Says whether the run ended.
+    fn poll_sync(
+        &self,
+        w: &mut SyncWorker,
+        plan: &mut Option<(rha_core::ha::Generations, Point, Option<i64>)>,
+        session: &mut rha_core::session::Session,
+    ) -> Result<bool, String> {
+        let polled = w.poll(session)?;
+        if let Some(status) = w.status() {
+            let mut st = self.shared.status.lock();
+            if st.sync.as_ref() != Some(&status) {
+                st.sync = Some(status);
+            }
+        }
+        if let Some(since) = polled.durable_since {
+            let mut state = self.shared.state.lock();
+            let mut next = state.clone();
+            next.sync_since_ns = Some(since);
+            next.store(&self.shared.storage)
+                .map_err(|e| e.to_string())?;
+            *state = next;
+        }
+        let Some(replay_to) = polled.done else {
+            return Ok(false);
         };
-        let mut state = self.shared.state.lock();
-        let mut next = state.clone();
-        next.sync_since_ns = Some(since);
-        next.store(&self.shared.storage)
+        let Some((generations, resume_after, _)) = plan.take() else {
+            return Err("a sync ended in a session that does not sync".to_owned());
+        };
+        self.finish_sync(resume_after, replay_to, generations)?;
+        let id = w.status().map_or(0, |s| s.id);
+        session
+            .send_sync_reply(rha_core::session::SyncReply::Done { id })
             .map_err(|e| e.to_string())?;
-        *state = next;
-        Ok(())
+        Ok(true)
     }
 
-    /// Takes a sync message of the master.
+    /// Records a failed sync in the status.
+    fn sync_failed(&self, w: Option<SyncWorker>, why: &str) {
+        tracing::error!(why, "sync failed");
+        if let Some(mut status) = w.as_ref().and_then(SyncWorker::status) {
+            status.finish("failed", Some(why.to_owned()));
+            self.shared.status.lock().sync = Some(status);
+        }
+    }
+
+    /// Takes a sync message of the master: the start of a run starts its
+    /// thread; the others go to it, in order.
     fn on_sync(
         &self,
         request: rha_core::session::SyncRequest,
-        sync: &mut Option<SyncReceiver>,
-        plan: &mut Option<(rha_core::ha::Generations, Point, Option<i64>)>,
-        session: &mut rha_core::session::Session,
+        sync: &mut Option<SyncWorker>,
+        plan: &Option<(rha_core::ha::Generations, Point, Option<i64>)>,
+        session: &rha_core::session::Session,
+        waker: &Arc<Waker>,
     ) -> Result<(), String> {
-        let Some((generations, resume_after, since)) = *plan else {
+        let Some((_, _, since)) = *plan else {
             return Err("a sync message in a session that does not sync (or synced)".to_owned());
         };
         if let rha_core::session::SyncRequest::Begin {
@@ -617,29 +641,16 @@ impl ReplicaAgent {
             if sync.is_some() {
                 return Err("a second sync in one session".to_owned());
             }
-            *sync = Some(SyncReceiver::start(
-                id,
-                mode,
-                block_size,
-                &self.config.root,
-                since,
-            )?);
+            let receiver = SyncReceiver::start(id, mode, block_size, &self.config.root, since)?;
+            let w = SyncWorker::start(receiver, session, waker.clone())
+                .map_err(|e| format!("starting the sync thread: {e}"))?;
+            *sync = Some(w);
             return Ok(());
         }
-        let Some(r) = sync.as_mut() else {
+        let Some(w) = sync.as_mut() else {
             return Err("a sync message before the sync started".to_owned());
         };
-        let id = request.id();
-        let Some(replay_to) = r.on_request(request, session)? else {
-            return Ok(());
-        };
-        self.finish_sync(resume_after, replay_to, generations)?;
-        self.shared.status.lock().sync = Some(r.status().clone());
-        *sync = None;
-        *plan = None;
-        session
-            .send_sync_reply(rha_core::session::SyncReply::Done { id })
-            .map_err(|e| e.to_string())
+        w.request(request)
     }
 
     /// The synced data is durable: the applying thread continues after the

@@ -829,3 +829,87 @@ fn a_flood_of_block_requests_is_refused() {
     drop(m);
     server.join().expect("server");
 }
+
+/// A small tmpfs mounted at a directory for a test, unmounted when dropped.
+struct SmallFs(PathBuf);
+
+impl SmallFs {
+    /// `None` where this process may not mount (not root): the test says
+    /// so and does nothing.
+    fn mount(dir: &Path, size: &str) -> Option<Self> {
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir)
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then(|| Self(dir.to_owned()))
+    }
+
+    fn resize(&self, size: &str) {
+        let status = std::process::Command::new("mount")
+            .args(["-o", &format!("remount,size={size}")])
+            .arg(&self.0)
+            .status()
+            .expect("mount");
+        assert!(status.success(), "remount {}", self.0.display());
+    }
+}
+
+impl Drop for SmallFs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .status();
+    }
+}
+
+#[test]
+fn a_replica_disk_that_fills_during_the_sync_fails_it_clearly_and_the_next_run_completes() {
+    let p = Pair::new();
+    let Some(fs) = SmallFs::mount(&p.replica_root, "12m") else {
+        eprintln!("skipped: mounting a tmpfs needs root");
+        return;
+    };
+    for i in 0..4 {
+        write_file(
+            &p.master_root.join(format!("f{i}")),
+            &pattern(6 << 20, i as u8),
+            0o644,
+        );
+    }
+    let mut rc = replica_config(&p.replica_root);
+    rc.spool = rc.spool.min_free_bytes(0);
+    let replica = Arc::new(ReplicaAgent::open(rc).expect("replica"));
+    let (tx, rx) = mpsc::channel();
+    let _server = serve_all(replica.clone(), rx);
+    let cut = Arc::new(parking_lot::Mutex::new(None));
+    let master = MasterAgent::start(p.master_config(SyncMode::File, true), connector(tx, cut))
+        .expect("master");
+    wait_until(
+        "the replica's sync to fail",
+        Duration::from_secs(60),
+        || replica.status().sync.is_some_and(|s| s.phase == "failed"),
+    );
+    let failed = replica.status().sync.expect("sync status");
+    let why = failed.error.clone().unwrap_or_default();
+    assert!(why.contains("No space left on device"), "{failed:?}");
+    wait_until("the master to hear why", Duration::from_secs(30), || {
+        master
+            .status()
+            .last_end
+            .is_some_and(|e| e.contains("No space left on device"))
+    });
+    assert_eq!(
+        replica.status().acked_applied,
+        0,
+        "nothing of the journal applied"
+    );
+    // Room again: the next run completes, and the trees are equal.
+    fs.resize("64m");
+    wait_until("a sync to complete", Duration::from_secs(60), || {
+        sync_status(&master).is_some_and(|s| s.phase == "done")
+    });
+    assert_eq!(snapshot(&p.master_root), snapshot(&p.replica_root));
+    master.stop().expect("stop");
+}

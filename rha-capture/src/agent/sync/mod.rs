@@ -5,9 +5,9 @@
 //! - The replica scans its tree and streams the tree signature; the master
 //!   scans its own meanwhile and compares the two
 //!   ([`rha_core::signature::tree::compare`]).
-//! - A file the replica lacks, or (file mode) one that differs, travels
-//!   whole into a temporary name beside it, renamed over the old one once
-//!   complete. In block mode a file on both sides is compared block by
+//! - A file the replica lacks travels whole under its own name; one that
+//!   differs (file mode) into a temporary name beside it, renamed over the
+//!   old one once complete. In block mode a file on both sides is compared block by
 //!   block: the replica hashes its copy's blocks at fixed offsets, the
 //!   master sends only the blocks whose hash differs, written in place.
 //! - Every file sent is followed by a check of its length and BLAKE3 hash
@@ -19,11 +19,36 @@
 
 mod master;
 mod replica;
+mod worker;
 
 pub(crate) use master::SyncSender;
 pub(crate) use replica::SyncReceiver;
+pub(crate) use worker::SyncWorker;
 
-use rha_core::session::{SyncMode, BLOCK_HASH_LEN};
+use rha_core::session::{Session, SyncMode, SyncReply, BLOCK_HASH_LEN};
+
+/// Where a replica's sync replies go: the session itself, or the outbox of
+/// the thread a sync runs on, which the session thread empties into it.
+pub(crate) trait Replies {
+    /// Queues `reply` to be sent.
+    fn send_sync_reply(&mut self, reply: SyncReply) -> Result<(), String>;
+    /// The largest message body the session carries.
+    fn max_body(&self) -> usize;
+    /// Bytes queued and not yet sent.
+    fn pending_output(&self) -> usize;
+}
+
+impl Replies for Session {
+    fn send_sync_reply(&mut self, reply: SyncReply) -> Result<(), String> {
+        Session::send_sync_reply(self, reply).map_err(|e| e.to_string())
+    }
+    fn max_body(&self) -> usize {
+        Session::max_body(self)
+    }
+    fn pending_output(&self) -> usize {
+        Session::pending_output(self)
+    }
+}
 use serde::{Deserialize, Serialize};
 
 /// How a master syncs its replica.

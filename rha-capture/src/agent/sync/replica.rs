@@ -7,12 +7,10 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use rha_core::journal::{Decoder, DecoderConfig, End, Op, RelPath};
 use rha_core::rewind::{PreImage, Target};
-use rha_core::session::{
-    Session, SyncMode, SyncReply, SyncRequest, BLOCK_HASH_LEN, SYNC_TREE_FIELDS,
-};
+use rha_core::session::{SyncMode, SyncReply, SyncRequest, BLOCK_HASH_LEN, SYNC_TREE_FIELDS};
 use rha_core::signature::tree::TreeWriter;
 
-use super::{block_hash, SyncStatus, OUT_BUDGET};
+use super::{block_hash, Replies, SyncStatus, OUT_BUDGET};
 use crate::apply::{DirTarget, DEFAULT_SPOOL};
 use crate::sync::scan::{ScanOptions, TreeScanner};
 
@@ -154,7 +152,7 @@ impl SyncReceiver {
     pub(crate) fn on_request(
         &mut self,
         request: SyncRequest,
-        session: &mut Session,
+        session: &mut dyn Replies,
     ) -> Result<Option<u64>, String> {
         if request.id() != self.id {
             return Err(format!(
@@ -190,9 +188,7 @@ impl SyncReceiver {
                 if !ok {
                     tracing::warn!(%path, "a synced file does not match its check");
                     self.mismatches += 1;
-                    session
-                        .send_sync_reply(SyncReply::Mismatch { id: self.id, path })
-                        .map_err(|e| e.to_string())?;
+                    session.send_sync_reply(SyncReply::Mismatch { id: self.id, path })?;
                 }
             }
             SyncRequest::End { replay_to, .. } => {
@@ -219,15 +215,13 @@ impl SyncReceiver {
         Ok(None)
     }
 
-    fn send_progress(&mut self, session: &mut Session) -> Result<(), String> {
+    fn send_progress(&mut self, session: &mut dyn Replies) -> Result<(), String> {
         self.last_progress = Instant::now();
-        session
-            .send_sync_reply(SyncReply::Progress {
-                id: self.id,
-                records: self.status.applied_records,
-                bytes: self.status.applied_bytes,
-            })
-            .map_err(|e| e.to_string())
+        session.send_sync_reply(SyncReply::Progress {
+            id: self.id,
+            records: self.status.applied_records,
+            bytes: self.status.applied_bytes,
+        })
     }
 
     /// Applies a message of the sync's records, which must continue the
@@ -446,7 +440,7 @@ impl SyncReceiver {
 
     /// Scans and hashes while the session's output has room. Says whether
     /// anything was sent.
-    pub(crate) fn poll(&mut self, session: &mut Session) -> Result<bool, String> {
+    pub(crate) fn poll(&mut self, session: &mut dyn Replies) -> Result<bool, String> {
         let mut sent = false;
         while session.pending_output() < OUT_BUDGET {
             if self.scan.is_some() {
@@ -461,7 +455,7 @@ impl SyncReceiver {
         Ok(sent)
     }
 
-    fn step_scan(&mut self, session: &mut Session) -> Result<(), String> {
+    fn step_scan(&mut self, session: &mut dyn Replies) -> Result<(), String> {
         let chunk = session
             .max_body()
             .saturating_sub(SYNC_TREE_FIELDS)
@@ -505,39 +499,33 @@ impl SyncReceiver {
             "sending".clone_into(&mut self.status.phase);
         }
         for p in pieces {
-            session
-                .send_sync_reply(SyncReply::Tree {
-                    id: self.id,
-                    last: false,
-                    chunk: Bytes::from(p),
-                })
-                .map_err(|e| e.to_string())?;
+            session.send_sync_reply(SyncReply::Tree {
+                id: self.id,
+                last: false,
+                chunk: Bytes::from(p),
+            })?;
         }
         if ended {
             for (i, p) in last.chunks(chunk.max(1)).enumerate() {
                 let is_last = (i + 1) * chunk.max(1) >= last.len();
-                session
-                    .send_sync_reply(SyncReply::Tree {
-                        id: self.id,
-                        last: is_last,
-                        chunk: Bytes::copy_from_slice(p),
-                    })
-                    .map_err(|e| e.to_string())?;
+                session.send_sync_reply(SyncReply::Tree {
+                    id: self.id,
+                    last: is_last,
+                    chunk: Bytes::copy_from_slice(p),
+                })?;
             }
             if last.is_empty() {
-                session
-                    .send_sync_reply(SyncReply::Tree {
-                        id: self.id,
-                        last: true,
-                        chunk: Bytes::new(),
-                    })
-                    .map_err(|e| e.to_string())?;
+                session.send_sync_reply(SyncReply::Tree {
+                    id: self.id,
+                    last: true,
+                    chunk: Bytes::new(),
+                })?;
             }
         }
         Ok(())
     }
 
-    fn step_hash(&mut self, session: &mut Session) -> Result<(), String> {
+    fn step_hash(&mut self, session: &mut dyn Replies) -> Result<(), String> {
         if self.hashing.is_none() {
             let Some((request, path)) = self.jobs.pop_front() else {
                 return Ok(());
@@ -582,14 +570,12 @@ impl SyncReceiver {
             h.next_block += 1;
         }
         let last = h.next_block >= blocks;
-        session
-            .send_sync_reply(SyncReply::Blocks {
-                id: self.id,
-                file: h.request,
-                last,
-                hashes: Bytes::from(hashes),
-            })
-            .map_err(|e| e.to_string())?;
+        session.send_sync_reply(SyncReply::Blocks {
+            id: self.id,
+            file: h.request,
+            last,
+            hashes: Bytes::from(hashes),
+        })?;
         if last {
             if let Some(h) = self.hashing.take() {
                 let room = self.blocks.len() < MAX_FOLLOWED;
