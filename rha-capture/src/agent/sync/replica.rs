@@ -113,8 +113,9 @@ impl SyncReceiver {
         root: &Path,
         changed_since_ns: Option<i64>,
     ) -> Result<Self, String> {
-        let target = DirTarget::open(root, Some(DEFAULT_SPOOL))
+        let mut target = DirTarget::open(root, Some(DEFAULT_SPOOL))
             .map_err(|e| format!("{}: {e}", root.display()))?;
+        target.set_write_behind(true);
         let scanner = TreeScanner::new(
             root,
             ScanOptions {
