@@ -80,14 +80,21 @@ fn shm() -> tempfile::TempDir {
         .expect("tempdir")
 }
 
-/// The transport alone: `total` bytes in 1 MiB writes.
-fn tls(total: usize) -> Duration {
+/// Two identities, and a loopback listener of the second that accepts the
+/// first.
+fn pinned_pair() -> (Identity, Identity, Listener) {
     let (a, b) = (
         Identity::generate().expect("id"),
         Identity::generate().expect("id"),
     );
     let listener =
         Listener::bind("127.0.0.1:0", &b, &[a.fingerprint()], Timeouts::default()).expect("bind");
+    (a, b, listener)
+}
+
+/// The transport alone: `total` bytes in 1 MiB writes.
+fn tls(total: usize) -> Duration {
+    let (a, b, listener) = pinned_pair();
     let addr = listener.local_addr();
     let server = std::thread::spawn(move || {
         let mut s = listener.accept().expect("accept");
@@ -171,12 +178,7 @@ fn disk_twice(dir: &Path, total: usize, dir_write: usize, dir_sync_every: usize)
 /// with `fdatasync` (its directory), as a replica's storing and applying
 /// threads do. Returns the time until the second file is complete.
 fn pipeline(dir: &Path, total: usize, deep: bool) -> Duration {
-    let (a, b) = (
-        Identity::generate().expect("id"),
-        Identity::generate().expect("id"),
-    );
-    let listener =
-        Listener::bind("127.0.0.1:0", &b, &[a.fingerprint()], Timeouts::default()).expect("bind");
+    let (a, b, listener) = pinned_pair();
     let addr = listener.local_addr();
     let dir = dir.to_owned();
     let receiver = std::thread::spawn(move || {

@@ -546,24 +546,12 @@ impl ReplicaDir {
             next.last_hash = m.hash;
         }
         self.store_transaction(replay_to.is_none())?;
-        if next != self.applied {
-            next.store(&self.storage)
-                .map_err(|source| ApplyError::Point {
-                    path: self.spool.clone(),
-                    source,
-                })?;
-            self.applied = next;
-        }
+        self.store_point(next)?;
         Ok(point)
     }
 
-    /// Says durably that records up to `replay_to` may be applied before
-    /// the next checkpoint (a crash replays them from the last durable
-    /// point), without syncing the target: the point itself stays where
-    /// the last checkpoint left it.
-    fn extend_replay(&mut self, replay_to: u64) -> Result<(), ApplyError> {
-        let mut next = self.applied;
-        next.replay_to = next.replay_to.max(replay_to);
+    /// Makes `next` the durable applied point, unless it already is.
+    fn store_point(&mut self, next: AppliedPoint) -> Result<(), ApplyError> {
         if next != self.applied {
             next.store(&self.storage)
                 .map_err(|source| ApplyError::Point {
@@ -573,6 +561,16 @@ impl ReplicaDir {
             self.applied = next;
         }
         Ok(())
+    }
+
+    /// Says durably that records up to `replay_to` may be applied before
+    /// the next checkpoint (a crash replays them from the last durable
+    /// point), without syncing the target: the point itself stays where
+    /// the last checkpoint left it.
+    fn extend_replay(&mut self, replay_to: u64) -> Result<(), ApplyError> {
+        let mut next = self.applied;
+        next.replay_to = next.replay_to.max(replay_to);
+        self.store_point(next)
     }
 
     /// Keeps the open transaction's records durably (when `now`), or

@@ -273,12 +273,7 @@ impl<S: Sink> JournalWriter<S> {
     /// size limit accepted. Written as [`append_record`](Self::append_record)
     /// would write the record, without encoding it again.
     pub(crate) fn append_frame(&mut self, seq: u64, frame: &[u8]) -> Result<(), WriteError> {
-        if self.poisoned {
-            return Err(WriteError::Poisoned);
-        }
-        if self.exhausted {
-            return Err(EncodeError::SequenceExhausted.into());
-        }
+        self.check_open()?;
         let numbered = frame.get(8..16).map(|b| codec::le_u64(b, 0));
         if seq != self.next_seq || numbered != Some(seq) {
             return Err(EncodeError::Sequence {
@@ -296,29 +291,47 @@ impl<S: Sink> JournalWriter<S> {
             let r = self.sink.write_all(frame);
             self.check(r)?;
         } else {
-            if self.pending_records == 0 {
-                self.pending_first_seq = seq;
-            }
-            self.pending.extend_from_slice(frame);
-            self.pending_records += 1;
-            if self.pending.len() >= self.config.batch_bytes {
-                self.write_batch()?;
-            }
+            self.batch(seq, |pending| pending.extend_from_slice(frame))?;
         }
-        match self.next_seq.checked_add(1) {
-            Some(next) => self.next_seq = next,
-            None => self.exhausted = true,
-        }
+        self.advance();
         Ok(())
     }
 
-    fn append_parts(&mut self, seq: u64, timestamp_ns: u64, op: &Op) -> Result<(), WriteError> {
+    /// Refuses a write after a sink failure or the last sequence number.
+    fn check_open(&self) -> Result<(), WriteError> {
         if self.poisoned {
             return Err(WriteError::Poisoned);
         }
         if self.exhausted {
             return Err(EncodeError::SequenceExhausted.into());
         }
+        Ok(())
+    }
+
+    /// Adds record `seq`'s frame (written by `encode`) to the pending
+    /// batch, and writes the batch once it is full.
+    fn batch(&mut self, seq: u64, encode: impl FnOnce(&mut Vec<u8>)) -> Result<(), WriteError> {
+        if self.pending_records == 0 {
+            self.pending_first_seq = seq;
+        }
+        encode(&mut self.pending);
+        self.pending_records += 1;
+        if self.pending.len() >= self.config.batch_bytes {
+            self.write_batch()?;
+        }
+        Ok(())
+    }
+
+    /// Moves past the record just appended.
+    fn advance(&mut self) {
+        match self.next_seq.checked_add(1) {
+            Some(next) => self.next_seq = next,
+            None => self.exhausted = true,
+        }
+    }
+
+    fn append_parts(&mut self, seq: u64, timestamp_ns: u64, op: &Op) -> Result<(), WriteError> {
+        self.check_open()?;
         let body_len = codec::body_len(seq, op, self.config.max_record_size)?;
         let frame_len = FRAME_HEADER_LEN + body_len;
         if !self.pending.is_empty() && self.pending.len() + frame_len > self.config.batch_bytes {
@@ -329,21 +342,11 @@ impl<S: Sink> JournalWriter<S> {
             (Compression::None, Some(payload)) => {
                 self.write_direct(seq, timestamp_ns, op, body_len, payload)?
             }
-            _ => {
-                if self.pending_records == 0 {
-                    self.pending_first_seq = seq;
-                }
-                codec::encode_record(seq, timestamp_ns, op, body_len, &mut self.pending);
-                self.pending_records += 1;
-                if self.pending.len() >= self.config.batch_bytes {
-                    self.write_batch()?;
-                }
-            }
+            _ => self.batch(seq, |pending| {
+                codec::encode_record(seq, timestamp_ns, op, body_len, pending)
+            })?,
         }
-        match self.next_seq.checked_add(1) {
-            Some(next) => self.next_seq = next,
-            None => self.exhausted = true,
-        }
+        self.advance();
         Ok(())
     }
 
