@@ -92,6 +92,19 @@ fn pinned_pair() -> (Identity, Identity, Listener) {
     (a, b, listener)
 }
 
+/// Connects as `a` to `b` at `addr` and sends `total` bytes in 1 MiB
+/// writes; returns when the sending started (after the handshake).
+fn send(a: &Identity, b: &Identity, addr: std::net::SocketAddr, total: usize) -> Instant {
+    let mut c = connect(addr, a, &[b.fingerprint()], &Timeouts::default()).expect("connect");
+    let chunk = vec![0x5a; MIB];
+    let start = Instant::now();
+    for _ in 0..total / MIB {
+        c.write_all(&chunk).expect("write");
+    }
+    c.flush().expect("flush");
+    start
+}
+
 /// The transport alone: `total` bytes in 1 MiB writes.
 fn tls(total: usize) -> Duration {
     let (a, b, listener) = pinned_pair();
@@ -109,13 +122,7 @@ fn tls(total: usize) -> Duration {
         }
         got
     });
-    let mut c = connect(addr, &a, &[b.fingerprint()], &Timeouts::default()).expect("connect");
-    let chunk = vec![0x5a; MIB];
-    let start = Instant::now();
-    for _ in 0..total / MIB {
-        c.write_all(&chunk).expect("write");
-    }
-    c.flush().expect("flush");
+    let start = send(&a, &b, addr, total);
     let got = server.join().expect("server");
     let t = start.elapsed();
     assert_eq!(got, total);
@@ -215,13 +222,7 @@ fn pipeline(dir: &Path, total: usize, deep: bool) -> Duration {
         drop(f);
         fs::remove_file(&path).expect("remove");
     });
-    let mut c = connect(addr, &a, &[b.fingerprint()], &Timeouts::default()).expect("connect");
-    let chunk = vec![0x5a; MIB];
-    let start = Instant::now();
-    for _ in 0..total / MIB {
-        c.write_all(&chunk).expect("write");
-    }
-    c.flush().expect("flush");
+    let start = send(&a, &b, addr, total);
     receiver.join().expect("receiver");
     start.elapsed()
 }
