@@ -45,8 +45,9 @@ impl AsFd for Waker {
     }
 }
 
-/// The longest the watch waits before it looks whether to stop.
-const WATCH_STEP: Duration = Duration::from_millis(50);
+/// The longest the watch waits before it looks whether to stop (which
+/// the session's end waits for).
+const WATCH_STEP: Duration = Duration::from_millis(5);
 
 /// A thread that signals a [`Waker`] whenever more of a spool becomes
 /// durable, so that a master sends new records at once instead of at its
