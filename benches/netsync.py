@@ -49,7 +49,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from process import changed_pair, measure, random_file, rha_binary, run, same_file, timed  # noqa: E402
+from process import block_pair_dirs, changed_pair, measure, rha_binary, run, same_file, timed  # noqa: E402
 
 
 
@@ -213,14 +213,8 @@ class BlockCase:
     def __init__(self, rha, sshd, scratch, inplace):
         self.rha, self.sshd, self.inplace = rha, sshd, inplace
         self.name = "net-block-inplace" if inplace else "net-block-copy"
-        self.dir = scratch / "netblock"
-        self.dir.mkdir(exist_ok=True)
-        self.old = self.dir / "old.img"
-        random_file(self.old, 1 << 30)
-        self.master = {t: self.dir / f"master-{t}" for t in self.tools}
-        self.replica = {t: self.dir / f"replica-{t}" for t in self.tools}
+        block_pair_dirs(self, scratch / "netblock")
         self.spool = self.dir / "spool"
-        self.round = 0
         self.addr = None
 
     def prepare_round(self, i):

@@ -216,18 +216,25 @@ def changed_pair(old, master, replica, seed):
             f.write(os.urandom(BLOCK))
 
 
+def block_pair_dirs(case, dir):
+    """Gives a block case its directory `dir`, the random 1 GiB file `old.img`
+    in it that each round changes (made once), and a master and a replica
+    directory per tool."""
+    case.dir = dir
+    dir.mkdir(exist_ok=True)
+    case.old = dir / "old.img"
+    random_file(case.old, 1 << 30)
+    case.master = {t: dir / f"master-{t}" for t in case.tools}
+    case.replica = {t: dir / f"replica-{t}" for t in case.tools}
+    case.round = 0
+
+
 class BlockCase(Case):
     def __init__(self, rha, scratch, inplace):
         self.rha = rha
         self.inplace = inplace
         self.name = "block-inplace" if inplace else "block-copy"
-        self.dir = scratch / "block"
-        self.dir.mkdir(exist_ok=True)
-        self.old = self.dir / "old.img"
-        random_file(self.old, 1 << 30)
-        self.master = {t: self.dir / f"master-{t}" for t in self.tools}
-        self.replica = {t: self.dir / f"replica-{t}" for t in self.tools}
-        self.round = 0
+        block_pair_dirs(self, scratch / "block")
 
     def prepare(self, tool):
         changed_pair(self.old, self.master[tool], self.replica[tool], self.round)

@@ -22,32 +22,7 @@ struct Stopping {
     faults: Faults,
 }
 
-impl PreImage for Stopping {
-    fn stat(&mut self, p: &RelPath) -> io::Result<Option<NodeMeta>> {
-        self.inner.stat(p)
-    }
-    fn read(&mut self, p: &RelPath, o: u64, l: u64) -> io::Result<Vec<u8>> {
-        self.inner.read(p, o, l)
-    }
-    fn read_link(&mut self, p: &RelPath) -> io::Result<Bytes> {
-        self.inner.read_link(p)
-    }
-    fn xattr(&mut self, p: &RelPath, n: &[u8]) -> io::Result<Option<Bytes>> {
-        self.inner.xattr(p, n)
-    }
-    fn xattrs(&mut self, p: &RelPath) -> io::Result<Vec<(Bytes, Bytes)>> {
-        self.inner.xattrs(p)
-    }
-    fn other_link(&mut self, p: &RelPath) -> io::Result<Option<RelPath>> {
-        self.inner.other_link(p)
-    }
-    fn volume_len(&mut self, v: u32) -> io::Result<u64> {
-        self.inner.volume_len(v)
-    }
-    fn volume_read(&mut self, v: u32, o: u64, l: u64) -> io::Result<Vec<u8>> {
-        self.inner.volume_read(v, o, l)
-    }
-}
+pre_image_through_inner!(Stopping);
 
 impl Target for Stopping {
     fn apply(&mut self, op: &Op) -> io::Result<()> {

@@ -25,6 +25,43 @@ mod log;
 mod model;
 mod target;
 
+/// Implements [`PreImage`] for a test target that wraps a [`ModelTree`] in
+/// its field `inner` and reads through to it.
+#[cfg(test)]
+macro_rules! pre_image_through_inner {
+    ($t:ty) => {
+        impl PreImage for $t {
+            fn stat(&mut self, p: &RelPath) -> std::io::Result<Option<NodeMeta>> {
+                self.inner.stat(p)
+            }
+            fn read(&mut self, p: &RelPath, o: u64, l: u64) -> std::io::Result<Vec<u8>> {
+                self.inner.read(p, o, l)
+            }
+            fn read_link(&mut self, p: &RelPath) -> std::io::Result<bytes::Bytes> {
+                self.inner.read_link(p)
+            }
+            fn xattr(&mut self, p: &RelPath, n: &[u8]) -> std::io::Result<Option<bytes::Bytes>> {
+                self.inner.xattr(p, n)
+            }
+            fn xattrs(
+                &mut self,
+                p: &RelPath,
+            ) -> std::io::Result<Vec<(bytes::Bytes, bytes::Bytes)>> {
+                self.inner.xattrs(p)
+            }
+            fn other_link(&mut self, p: &RelPath) -> std::io::Result<Option<RelPath>> {
+                self.inner.other_link(p)
+            }
+            fn volume_len(&mut self, v: u32) -> std::io::Result<u64> {
+                self.inner.volume_len(v)
+            }
+            fn volume_read(&mut self, v: u32, o: u64, l: u64) -> std::io::Result<Vec<u8>> {
+                self.inner.volume_read(v, o, l)
+            }
+        }
+    };
+}
+
 #[cfg(test)]
 mod apply_failure_tests;
 #[cfg(test)]

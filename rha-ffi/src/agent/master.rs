@@ -11,6 +11,7 @@ use rha_core::session::{Control, Point, MAX_TEXT};
 use rha_core::spool::AppendOptions;
 
 use super::sync::{rha_sync_mode, settings};
+use super::StatusText;
 use super::{
     fingerprint_field, flag_field, load_identity, path_field, rha_agent_status, status_size,
     text_field, timeouts, timing, write_status,
@@ -450,8 +451,7 @@ pub unsafe extern "C" fn rha_master_agent_last_end(
         let a = unsafe { &*agent };
         let st = a.agent.status();
         // SAFETY: valid for writing by contract.
-        unsafe { super::copy_text(st.last_end.as_deref(), text_out, text_size, len_out) }?;
-        Ok(rha_result::RHA_OK)
+        unsafe { super::copy_status_text(&st, StatusText::LastEnd, text_out, text_size, len_out) }
     })
 }
 
@@ -482,10 +482,8 @@ pub unsafe extern "C" fn rha_master_agent_sync_error(
         // SAFETY: non-NULL (checked by ffi_fn!) and live by contract.
         let a = unsafe { &*agent };
         let st = a.agent.status();
-        let why = st.sync.as_ref().and_then(|s| s.error.as_deref());
         // SAFETY: valid for writing by contract.
-        unsafe { super::copy_text(why, text_out, text_size, len_out) }?;
-        Ok(rha_result::RHA_OK)
+        unsafe { super::copy_status_text(&st, StatusText::SyncError, text_out, text_size, len_out) }
     })
 }
 

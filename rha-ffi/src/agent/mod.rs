@@ -338,6 +338,36 @@ pub(crate) fn load_identity(dir: &std::path::Path) -> Result<Identity, rha_error
     Identity::load(dir).map_err(rha_error::from)
 }
 
+/// A text of an agent's status that a C caller copies out.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum StatusText {
+    /// How the last session ended (`_last_end`).
+    LastEnd,
+    /// Why the last sync failed (`_sync_error`).
+    SyncError,
+}
+
+/// Copies the `which` text of `status` as [`copy_text`] does.
+///
+/// # Safety
+///
+/// As [`copy_text`].
+pub(crate) unsafe fn copy_status_text(
+    status: &AgentStatus,
+    which: StatusText,
+    out: *mut c_char,
+    size: usize,
+    len_out: *mut usize,
+) -> Result<crate::error::rha_result, rha_error> {
+    let text = match which {
+        StatusText::LastEnd => status.last_end.as_deref(),
+        StatusText::SyncError => status.sync.as_ref().and_then(|s| s.error.as_deref()),
+    };
+    // SAFETY: forwarded from this function's contract.
+    unsafe { copy_text(text, out, size, len_out) }?;
+    Ok(crate::error::rha_result::RHA_OK)
+}
+
 /// Copies `text` (or nothing, for `None`) NUL-terminated to `out`, cut at a
 /// character boundary to fit `size` bytes, and stores its whole length in
 /// `*len_out` unless that is NULL.

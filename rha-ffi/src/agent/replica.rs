@@ -6,6 +6,7 @@ use std::ffi::c_char;
 use rha_capture::agent::{node_id, scenario_id, ReplicaAgent, ReplicaConfig, ReplicaServer};
 use rha_capture::transport::{Fingerprint, Listener};
 
+use super::StatusText;
 use super::{
     fingerprint_field, flag_field, load_identity, path_field, rha_agent_status, status_size,
     text_field, timeouts, timing, write_status,
@@ -300,8 +301,7 @@ pub unsafe extern "C" fn rha_replica_agent_last_end(
         let a = unsafe { &*agent };
         let st = a.server.status();
         // SAFETY: valid for writing by contract.
-        unsafe { super::copy_text(st.last_end.as_deref(), text_out, text_size, len_out) }?;
-        Ok(rha_result::RHA_OK)
+        unsafe { super::copy_status_text(&st, StatusText::LastEnd, text_out, text_size, len_out) }
     })
 }
 
@@ -332,10 +332,8 @@ pub unsafe extern "C" fn rha_replica_agent_sync_error(
         // SAFETY: non-NULL (checked by ffi_fn!) and live by contract.
         let a = unsafe { &*agent };
         let st = a.server.status();
-        let why = st.sync.as_ref().and_then(|s| s.error.as_deref());
         // SAFETY: valid for writing by contract.
-        unsafe { super::copy_text(why, text_out, text_size, len_out) }?;
-        Ok(rha_result::RHA_OK)
+        unsafe { super::copy_status_text(&st, StatusText::SyncError, text_out, text_size, len_out) }
     })
 }
 

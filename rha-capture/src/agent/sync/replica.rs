@@ -360,11 +360,7 @@ impl SyncReceiver {
         len: u64,
         hash: &[u8; 32],
     ) -> Result<bool, String> {
-        let meta = self
-            .target
-            .stat(path)
-            .map_err(|e| format!("checking '{path}': {e}"))?;
-        if meta.is_none_or(|m| m.size != len) {
+        if !self.has_len(path, len)? {
             return Ok(false);
         }
         let bs = self.block_size;
@@ -395,6 +391,15 @@ impl SyncReceiver {
         Ok(hasher.finalize().as_bytes() == hash)
     }
 
+    /// Whether the replica has a file at `path` of length `len`.
+    fn has_len(&mut self, path: &RelPath, len: u64) -> Result<bool, String> {
+        let meta = self
+            .target
+            .stat(path)
+            .map_err(|e| format!("checking '{path}': {e}"))?;
+        Ok(meta.is_some_and(|m| m.size == len))
+    }
+
     /// Whether the replica's file at `path` has length `len` and BLAKE3
     /// `hash`: from what the sync wrote when it wrote the file whole and
     /// in order, else by reading the file.
@@ -402,19 +407,10 @@ impl SyncReceiver {
         if let Some(mut w) = self.whole.remove(path) {
             if w.upto <= len {
                 super::master::hash_zeros(&mut w.hasher, len - w.upto);
-                let size = self
-                    .target
-                    .stat(path)
-                    .map_err(|e| format!("checking '{path}': {e}"))?
-                    .map(|m| m.size);
-                return Ok(size == Some(len) && w.hasher.finalize().as_bytes() == hash);
+                return Ok(self.has_len(path, len)? && w.hasher.finalize().as_bytes() == hash);
             }
         }
-        let meta = self
-            .target
-            .stat(path)
-            .map_err(|e| format!("checking '{path}': {e}"))?;
-        if meta.is_none_or(|m| m.size != len) {
+        if !self.has_len(path, len)? {
             return Ok(false);
         }
         let mut hasher = blake3::Hasher::new();
