@@ -2853,8 +2853,10 @@ typedef struct rha_session_event {
      */
     struct rha_bytes sync_path;
     /**
-     * Sync records: the sync's journal frames (without the journal's
-     * stream header; records numbered from 1 within the run). Sync reply
+     * Sync begin: the paths the run covers, each a 16-bit little-endian
+     * length and a relative path (empty: the whole tree). Sync records:
+     * the sync's journal frames (without the journal's stream header;
+     * records numbered from 1 within the run). Sync reply
      * tree: a piece of the replica's tree signature. Sync reply blocks:
      * block hashes, 16 bytes each.
      */
@@ -3012,9 +3014,12 @@ typedef struct rha_session_sync_message {
      */
     struct rha_bytes path;
     /**
-     * Records: the sync's journal frames (at least one byte). Reply tree:
-     * a piece of the tree signature (may be empty). Reply blocks: block
-     * hashes, a multiple of 16 bytes (may be empty).
+     * Begin: the paths the run covers, each a 16-bit little-endian length
+     * and a relative path (a run narrowed to what a degraded spool marked
+     * dirty); empty: the whole tree. Records: the sync's journal frames
+     * (at least one byte). Reply tree: a piece of the tree signature (may
+     * be empty). Reply blocks: block hashes, a multiple of 16 bytes (may
+     * be empty).
      */
     struct rha_bytes data;
 } rha_session_sync_message;

@@ -229,7 +229,7 @@ pub(crate) mod seeds {
     use rha_core::journal::RelPath;
     use rha_core::session::{
         AckKind, Control, Hello, Message, Point, Reason, Role, SyncMode, SyncReply, SyncRequest,
-        PREFACE,
+        SyncScope, PREFACE,
     };
 
     /// (name, input) pairs: a chunk byte, then a stream.
@@ -289,6 +289,7 @@ pub(crate) mod seeds {
                         mode: SyncMode::Block,
                         ignore_same: false,
                         block_size: 65536,
+                        scope: SyncScope::whole(),
                     }),
                     Message::SyncReply(SyncReply::Tree {
                         id: 1,
@@ -461,6 +462,7 @@ pub(crate) mod seeds {
                     mode: SyncMode::File,
                     ignore_same: true,
                     block_size: 65536,
+                    scope: SyncScope::whole(),
                 }),
                 Message::Journal {
                     epoch: 3,

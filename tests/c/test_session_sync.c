@@ -265,6 +265,9 @@ static void test_block_requests_and_mismatches(void)
     rha_session_sync_message msg = message(RHA_SESSION_SYNC_BEGIN, 5);
     msg.mode = RHA_SYNC_BLOCK;
     msg.block_size = 4096;
+    /* A run narrowed to two paths (a degraded spool's dirty ones). */
+    static const uint8_t scope[] = "\x07\x00" "big.img" "\x04\x00" "logs";
+    msg.data = BN(scope, sizeof scope - 1);
     CHECK_OK(rha_session_send_sync(m, &msg, &E));
     msg = message(RHA_SESSION_SYNC_BLOCKS, 5);
     msg.file = 9;
@@ -280,6 +283,7 @@ static void test_block_requests_and_mismatches(void)
     rha_session_event e = next_event(r);
     CHECK(e.kind == RHA_SESSION_EVENT_SYNC && e.sync_kind == RHA_SESSION_SYNC_BEGIN);
     CHECK(e.sync_mode == RHA_SYNC_BLOCK && e.sync_block_size == 4096 && !e.sync_ignore_same);
+    CHECK(bytes_are(e.sync_data, scope, sizeof scope - 1));
     e = next_event(r);
     CHECK(e.kind == RHA_SESSION_EVENT_SYNC && e.sync_kind == RHA_SESSION_SYNC_BLOCKS);
     CHECK(e.sync_file == 9 && bytes_are(e.sync_path, (const uint8_t *)"big.img", 7));
@@ -399,6 +403,12 @@ static void test_invalid_sync_messages_are_refused(void)
     msg.block_size = 4096;
     msg.ignore_same = 2;
     CHECK_FAILS(rha_session_send_sync(m, &msg, &E), RHA_INVALID_ARGUMENT, "ignore_same` is 2");
+    msg.ignore_same = 0;
+    msg.data = BN((const uint8_t *)"\x05\x00" "a/../b", 7); /* not a relative path */
+    CHECK_FAILS(rha_session_send_sync(m, &msg, &E), RHA_INVALID_ARGUMENT,
+                "rha_session_sync_message.data: sync scope");
+    msg.data = BN((const uint8_t *)"\x09\x00short", 7); /* cut */
+    CHECK_FAILS(rha_session_send_sync(m, &msg, &E), RHA_INVALID_ARGUMENT, "a short path");
     msg = message(RHA_SESSION_SYNC_RECORDS, 1);
     CHECK_FAILS(rha_session_send_sync(m, &msg, &E), RHA_INVALID_ARGUMENT, "at least one frame");
     msg = message(RHA_SESSION_SYNC_CHECK, 1);

@@ -16,7 +16,7 @@ decode with ``surrogateescape``, as in the record model).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, List
+from typing import Any, List, Tuple
 
 from ._errors import raise_code
 from ._native import ffi, lib
@@ -68,11 +68,14 @@ class SyncBegin(SyncRequest):
     """A run starts: the replica scans its tree and answers with
     :class:`SyncTree` pieces. ``mode``: ``"file"`` or ``"block"``;
     ``block_size``: a power of two from 4 KiB to 16 MiB (0 when sending: the
-    default, 64 KiB)."""
+    default, 64 KiB). ``scope``: the paths the run covers (each with what
+    is inside it, as a degraded spool marks them dirty), both sides scanning
+    only those; empty: the whole tree."""
 
     mode: str = "file"
     ignore_same: bool = True
     block_size: int = 0
+    scope: Tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -175,13 +178,36 @@ def _event_path(b: Any) -> str:
     return _view(b).decode("utf-8", "surrogateescape")
 
 
+def _scope_bytes(paths: Tuple[PathLike, ...]) -> bytes:
+    """A scope's wire form: each path as a 16-bit little-endian length and
+    its bytes (the library checks each path)."""
+    out = bytearray()
+    for p in paths:
+        b = encode_path(_path(p, "scope"))
+        if len(b) > 0xFFFF:
+            raise_code(lib.RHA_INVALID_ARGUMENT, f"a scope path of {len(b)} bytes")
+        out += len(b).to_bytes(2, "little") + b
+    return bytes(out)
+
+
+def _scope_paths(b: bytes) -> Tuple[str, ...]:
+    """The paths of a scope the library checked."""
+    paths = []
+    at = 0
+    while at + 2 <= len(b):
+        n = int.from_bytes(b[at : at + 2], "little")
+        paths.append(b[at + 2 : at + 2 + n].decode("utf-8", "surrogateescape"))
+        at += 2 + n
+    return tuple(paths)
+
+
 def sync_event(e: Any) -> SessionEvent:
     """The request a ``RHA_SESSION_EVENT_SYNC`` event describes (a bare
     :class:`SessionEvent` for a kind a newer library adds)."""
     k, i = int(e.sync_kind), int(e.sync_id)
     if k == lib.RHA_SESSION_SYNC_BEGIN:
         mode = _MODE_NAMES.get(int(e.sync_mode), "unknown")
-        return SyncBegin(i, mode, bool(e.sync_ignore_same), int(e.sync_block_size))
+        return SyncBegin(i, mode, bool(e.sync_ignore_same), int(e.sync_block_size), _scope_paths(_view(e.sync_data)))
     if k == lib.RHA_SESSION_SYNC_RECORDS:
         return SyncRecords(i, _view(e.sync_data))
     if k == lib.RHA_SESSION_SYNC_BLOCKS:
@@ -246,6 +272,7 @@ def request_message(r: Any) -> _Message:
         m.c.mode = SYNC_MODES[r.mode]
         m.c.ignore_same = int(bool(r.ignore_same))
         m.c.block_size = r.block_size
+        m.view("data", _scope_bytes(tuple(r.scope)))
     elif isinstance(r, SyncRecords):
         m = _Message(lib.RHA_SESSION_SYNC_RECORDS, r.id)
         m.view("data", bytes(r.frames))

@@ -121,6 +121,15 @@ def test_block_requests_hashes_and_mismatches():
     assert m.drain_events() == [rha.SyncMismatch(5, odd)]
 
 
+def test_a_run_narrowed_to_dirty_paths_carries_them():
+    m, r = sync_pair()
+    m.send_sync(rha.SyncBegin(6, "file", scope=("logs", "db/data")))
+    exchange(m, r, 2 * MS)
+    assert r.drain_events() == [rha.SyncBegin(6, "file", True, 64 << 10, ("logs", "db/data"))]
+    with pytest.raises(rha.InvalidArgumentError, match="scope"):
+        m.send_sync(rha.SyncBegin(7, "file", scope=("../up",)))
+
+
 def test_without_can_sync_no_sync_comes_first():
     m, r = make("master"), make("replica")
     exchange(m, r, MS)

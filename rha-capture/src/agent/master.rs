@@ -14,13 +14,15 @@ use rha_core::journal::{Compression, JournalWriter, WriterConfig};
 use rha_core::session::{
     AckKind, Control, Event, NodeId, Point, Reason, Role, ScenarioId, SessionConfig, SessionError,
 };
-use rha_core::spool::{ReadError, RecordFrames, Spool, SpoolConfig, SpoolReader};
+use rha_core::spool::{DirtyRegions, ReadError, RecordFrames, Spool, SpoolConfig, SpoolReader};
 use rha_core::storage::DirStorage;
 
 use super::conn::{Clock, Conn, SessionEnd};
 use super::error::AgentError;
 use super::link::Link;
-use super::state::{random_id, scenario_hex, AgentState};
+use super::state::{
+    load_regions, random_id, remove_regions, scenario_hex, store_regions, AgentState,
+};
 use super::status::{age_seconds, AgentStatus, LinkState};
 use super::sync::{SyncSender, SyncSettings};
 use super::wake::{DurableWatch, Waker};
@@ -204,9 +206,15 @@ impl MasterAgent {
                 s
             }
         };
-        let state = if config.resync && config.root.is_some() && !state.resync {
+        let state = if config.resync
+            && config.root.is_some()
+            && (!state.resync || state.resync_regions_after.is_some())
+        {
+            // Asked for: the whole tree.
             let mut next = state;
             next.resync = true;
+            next.resync_regions_after = None;
+            next.resync_narrowed = false;
             next.store(&storage)?;
             next
         } else {
@@ -364,21 +372,69 @@ impl Runner {
     /// After an overflow the spool's records cannot bring the replica up
     /// to date: if a sync can, remember durably that one is needed, and
     /// start the spool afresh (the sync covers what it held).
+    ///
+    /// After a degrading overflow the sync may cover only what changed:
+    /// the dirty regions and those of the records still spooled (the
+    /// replica may lack them) are saved first, added to any saved before
+    /// (a resync not yet done), with the point they start after. A stopped
+    /// spool, or a whole-tree resync already pending, syncs the whole tree.
     fn resync_after_overflow(&self) -> Result<(), String> {
+        use rha_core::spool::SpoolMode;
         let usage = self.spool.usage();
-        if usage.mode == rha_core::spool::SpoolMode::Normal || self.config.root.is_none() {
+        if usage.mode == SpoolMode::Normal || self.config.root.is_none() {
             return Ok(());
         }
         let mut state = self.state.lock();
-        if !state.resync {
-            let mut next = state.clone();
-            next.resync = true;
-            next.store(&self.storage).map_err(|e| e.to_string())?;
+        let mut next = state.clone();
+        next.resync = true;
+        let narrow = matches!(usage.mode, SpoolMode::Degraded { .. })
+            && (!state.resync || state.resync_regions_after.is_some());
+        let spool_err = |e: &dyn std::fmt::Display| format!("master spool: {e}");
+        if !narrow {
+            next.resync_regions_after = None;
+            next.resync_narrowed = false;
+            if next != *state {
+                next.store(&self.storage).map_err(|e| e.to_string())?;
+                *state = next;
+            }
+            self.spool
+                .reset(usage.next_seq)
+                .map_err(|e| spool_err(&e))?;
+        } else {
+            // Records spooled before the overflow, durable and read; no
+            // more come while the spool is degraded.
+            self.spool.sync().map_err(|e| spool_err(&e))?;
+            let mut regions = self
+                .spool
+                .regions_since(usage.resume_seq)
+                .map_err(|e| spool_err(&e))?;
+            let after = usage.resume_seq.saturating_sub(1);
+            next.resync_regions_after = Some(match state.resync_regions_after {
+                Some(before) => {
+                    let saved = load_regions(&self.storage).map_err(|e| e.to_string())?;
+                    regions.merge(&saved);
+                    before.min(after)
+                }
+                None => after,
+            });
+            // The regions (with those marked until the reset) and the
+            // state are durable before the spool forgets them.
+            self.spool
+                .reset_keeping(usage.next_seq, |dirty| {
+                    regions.merge(dirty);
+                    store_regions(&self.storage, &regions).map_err(io::Error::other)?;
+                    next.store(&self.storage).map_err(io::Error::other)
+                })
+                .map_err(|e| spool_err(&e))?;
+            tracing::info!(
+                after,
+                paths = regions.iter().count(),
+                ranges = regions.range_count(),
+                "the resync covers the dirty regions"
+            );
             *state = next;
         }
-        self.spool
-            .reset(usage.next_seq)
-            .map_err(|e| format!("master spool: {e}"))?;
+        drop(state);
         tracing::warn!(
             next = usage.next_seq,
             "the spool overflowed: started afresh, the replica is synchronised"
@@ -471,7 +527,7 @@ impl Runner {
                     } => {
                         connected = true;
                         if sync_first {
-                            match self.start_sync(&mut conn.session) {
+                            match self.start_sync(&mut conn.session, &peer) {
                                 Ok(s) => {
                                     sync_after = resume_after.seq;
                                     sync = Some(s);
@@ -593,14 +649,61 @@ impl Runner {
         }
     }
 
-    /// Starts a sync run over the session.
-    fn start_sync(&self, session: &mut rha_core::session::Session) -> Result<SyncSender, String> {
+    /// Starts a sync run over the session with the replica `peer`.
+    fn start_sync(
+        &self,
+        session: &mut rha_core::session::Session,
+        peer: &rha_core::session::Hello,
+    ) -> Result<SyncSender, String> {
         let Some(root) = self.config.root.as_ref() else {
             return Err("this master has no directory to synchronise from".to_owned());
         };
         let id = self.syncs.fetch_add(1, Ordering::SeqCst) + 1;
         let work = self.config.state_dir.join("sync");
-        SyncSender::start(id, root, &work, self.config.sync, session)
+        let regions = self.narrowed_regions(peer)?;
+        SyncSender::start(id, root, &work, self.config.sync, regions, session)
+    }
+
+    /// The regions a resync covers when it need not cover the whole tree:
+    /// those saved after a degrading overflow, if the replica `peer` holds
+    /// the master's data outside them. It does if it applied every record
+    /// up to the point they start after, or if it is in the middle of a
+    /// run narrowed to them (started by this master in this epoch: the
+    /// regions only grew since). Marks durably that a narrowed run starts.
+    fn narrowed_regions(
+        &self,
+        peer: &rha_core::session::Hello,
+    ) -> Result<Option<DirtyRegions>, String> {
+        let mut state = self.state.lock();
+        let Some(after) = state.resync_regions_after.filter(|_| state.resync) else {
+            return Ok(None);
+        };
+        let ours = peer.applied.epoch == state.epoch;
+        let holds = ours && peer.applied.seq >= after;
+        let mid_run = ours && state.resync_narrowed && peer.generations.current == 0;
+        if !holds && !mid_run {
+            tracing::info!(
+                after,
+                applied = peer.applied.seq,
+                "the replica lacks records from before the dirty regions: \
+                 the whole tree is synchronised"
+            );
+            return Ok(None);
+        }
+        let regions = match load_regions(&self.storage) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(%e, "the whole tree is synchronised");
+                return Ok(None);
+            }
+        };
+        if !state.resync_narrowed {
+            let mut next = state.clone();
+            next.resync_narrowed = true;
+            next.store(&self.storage).map_err(|e| e.to_string())?;
+            *state = next;
+        }
+        Ok(Some(regions))
     }
 
     /// A sync failed: the session ends (the next one syncs again).
@@ -656,15 +759,20 @@ impl Runner {
                 }
             }
         };
-        let resync = !matches!(again, Again::No);
-        self.shared.status.lock().resync_needed = resync;
+        self.shared.status.lock().resync_needed = !matches!(again, Again::No);
+        // The run covered what it was to cover. What the spool dropped
+        // since is the next session's (see `resync_after_overflow`); files
+        // that vanished under the run make the next one cover the tree.
         let mut state = self.state.lock();
-        if state.resync != resync {
-            let mut next = state.clone();
-            next.resync = resync;
+        let mut next = state.clone();
+        next.resync = s.needs_another();
+        next.resync_regions_after = None;
+        next.resync_narrowed = false;
+        if next != *state {
             next.store(&self.storage).map_err(|e| e.to_string())?;
             *state = next;
         }
+        remove_regions(&self.storage).map_err(|e| e.to_string())?;
         Ok(again)
     }
 

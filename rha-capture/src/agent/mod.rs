@@ -53,11 +53,13 @@ pub use master::{Connector, MasterAgent, MasterConfig, StatusProbe, MASTER_SPOOL
 pub use replica::{
     ReplicaAgent, ReplicaConfig, StopHandle, REPLICA_AGENT_DIR, REPLICA_INCOMING_DIR,
 };
-pub use state::{scenario_hex, AgentState, STATE_FILE};
+pub use state::{scenario_hex, AgentState, RESYNC_REGIONS_FILE, STATE_FILE};
 pub use status::{AgentStatus, LinkState, STATUS_FILE};
 pub use sync::{SyncSettings, SyncStatus};
 pub use tls::{node_id, scenario_id, tls_connector, ReplicaServer};
 
+#[cfg(test)]
+mod resync_tests;
 #[cfg(test)]
 mod sync_tests;
 #[cfg(test)]

@@ -635,13 +635,15 @@ impl ReplicaAgent {
             id,
             mode,
             block_size,
+            scope,
             ..
         } = request
         {
             if sync.is_some() {
                 return Err("a second sync in one session".to_owned());
             }
-            let receiver = SyncReceiver::start(id, mode, block_size, &self.config.root, since)?;
+            let receiver =
+                SyncReceiver::start(id, mode, block_size, &scope, &self.config.root, since)?;
             let w = SyncWorker::start(receiver, session, waker.clone())
                 .map_err(|e| format!("starting the sync thread: {e}"))?;
             *sync = Some(w);

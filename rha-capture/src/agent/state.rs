@@ -5,6 +5,7 @@ use std::io;
 use std::path::Path;
 
 use rha_core::ha::Generations;
+use rha_core::spool::DirtyRegions;
 use rha_core::storage::{DirStorage, Storage};
 use serde::{Deserialize, Serialize};
 
@@ -12,6 +13,11 @@ use super::error::AgentError;
 
 /// The file that holds an agent's state, in its state directory.
 pub const STATE_FILE: &str = "agent.json";
+
+/// The file of a master's state directory that holds the regions a resync
+/// after a degrading overflow covers (the spool's dirty-region format,
+/// `docs/spool-format.md`).
+pub const RESYNC_REGIONS_FILE: &str = "resync.dirty";
 
 /// An agent's durable state.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,6 +36,16 @@ pub struct AgentState {
     /// reset), until one is done.
     #[serde(default, skip_serializing_if = "is_false")]
     pub resync: bool,
+    /// A master: the resync pending follows a degrading overflow and may
+    /// cover only the regions saved in [`RESYNC_REGIONS_FILE`], if the
+    /// replica applied every record up to this one (what the spool held
+    /// beyond it is in those regions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resync_regions_after: Option<u64>,
+    /// A master: a run narrowed to those regions has started (a replica
+    /// in the middle of it holds the master's data outside them).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub resync_narrowed: bool,
     /// A replica: a sync is under way (or was cut short). Until one
     /// finishes nothing is applied, and the next sync counts files changed
     /// since this time (nanoseconds since the Unix epoch: the sync's
@@ -95,6 +111,45 @@ impl AgentState {
     }
 }
 
+/// The regions a narrowed resync covers, as saved in `storage`.
+pub(crate) fn load_regions(storage: &DirStorage) -> Result<DirtyRegions, AgentError> {
+    let path = storage.path().join(RESYNC_REGIONS_FILE);
+    let bytes = std::fs::read(&path).map_err(|source| AgentError::Io {
+        path: path.clone(),
+        source,
+    })?;
+    DirtyRegions::from_bytes(&bytes, RESYNC_REGIONS_FILE).map_err(|e| AgentError::State {
+        path,
+        why: e.to_string(),
+    })
+}
+
+/// Saves `regions` durably (a new file renamed over the old one).
+pub(crate) fn store_regions(
+    storage: &DirStorage,
+    regions: &DirtyRegions,
+) -> Result<(), AgentError> {
+    rha_core::storage::replace_file(
+        storage as &dyn Storage,
+        RESYNC_REGIONS_FILE,
+        &regions.to_bytes(),
+    )
+    .map_err(|source| AgentError::Io {
+        path: storage.path().join(RESYNC_REGIONS_FILE),
+        source,
+    })
+}
+
+/// Removes the saved regions, if any.
+pub(crate) fn remove_regions(storage: &DirStorage) -> Result<(), AgentError> {
+    let path = storage.path().join(RESYNC_REGIONS_FILE);
+    match std::fs::remove_file(&path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(source) => Err(AgentError::Io { path, source }),
+    }
+}
+
 /// A scenario's identity as the state file and the command line write it.
 pub fn scenario_hex(id: &[u8; 16]) -> String {
     id.iter().map(|b| format!("{b:02x}")).collect()
@@ -141,6 +196,8 @@ mod tests {
                 ..Default::default()
             },
             resync: true,
+            resync_regions_after: Some(12),
+            resync_narrowed: true,
             sync_since_ns: Some(-5),
             suspect_since_ns: Some(-6),
             replay_to: 77,
@@ -150,6 +207,8 @@ mod tests {
         // The sync fields are left out when unset, and read as unset.
         let plain = AgentState {
             resync: false,
+            resync_regions_after: None,
+            resync_narrowed: false,
             sync_since_ns: None,
             suspect_since_ns: None,
             replay_to: 0,
@@ -168,6 +227,27 @@ mod tests {
         std::fs::write(dir.path().join(STATE_FILE), b"{not json").expect("write");
         let e = AgentState::load(&storage).expect_err("garbage");
         assert!(e.to_string().contains("agent.json"), "{e}");
+    }
+
+    #[test]
+    fn saved_regions_round_trip_and_damage_is_named() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let storage = DirStorage::open(dir.path()).expect("storage");
+        let e = load_regions(&storage).expect_err("none yet");
+        assert!(e.to_string().contains(RESYNC_REGIONS_FILE), "{e}");
+        let mut r = DirtyRegions::new(4096);
+        r.mark(rha_core::spool::RegionTarget::File(b"a/b".to_vec()), 5, 9);
+        store_regions(&storage, &r).expect("store");
+        assert_eq!(load_regions(&storage).expect("load"), r);
+        let path = dir.path().join(RESYNC_REGIONS_FILE);
+        let mut bytes = std::fs::read(&path).expect("read");
+        bytes[14] ^= 0x40;
+        std::fs::write(&path, bytes).expect("write");
+        let e = load_regions(&storage).expect_err("damaged");
+        assert!(e.to_string().contains(RESYNC_REGIONS_FILE), "{e}");
+        remove_regions(&storage).expect("remove");
+        remove_regions(&storage).expect("twice");
+        assert!(!path.exists());
     }
 
     #[test]

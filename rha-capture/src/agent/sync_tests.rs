@@ -1,7 +1,7 @@
 //! Sync over the session, end to end: a replica brought to the master's
 //! tree, then following the journal; block mode; a sync cut short;
-//! changes made while it runs; hostile sync records; a resync after an
-//! overflow.
+//! changes made while it runs; hostile sync records (the resync after an
+//! overflow is in `resync_tests`).
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -15,7 +15,7 @@ use bytes::Bytes;
 use rha_core::journal::{Op, RelPath};
 use rha_core::rewind::Target;
 use rha_core::session::SyncMode;
-use rha_core::spool::{AppendOptions, OverflowPolicy};
+use rha_core::spool::AppendOptions;
 
 use super::tests::{connector, master_config, path, replica_config, serve_all, wait_until};
 use super::*;
@@ -23,7 +23,7 @@ use super::*;
 /// What a tree holds, for comparison: per path (not `.rha`), the kind,
 /// mode, size, modification time (files), content (files) or target
 /// (symlinks), and which paths share an inode.
-fn snapshot(root: &Path) -> BTreeMap<String, String> {
+pub(super) fn snapshot(root: &Path) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     let mut inodes: BTreeMap<u64, Vec<String>> = BTreeMap::new();
     let mut stack = vec![PathBuf::new()];
@@ -67,13 +67,13 @@ fn snapshot(root: &Path) -> BTreeMap<String, String> {
 
 /// Applies `op` to the master's tree (what a capture records after the
 /// change succeeded).
-fn change(master: &Path, op: &Op) {
+pub(super) fn change(master: &Path, op: &Op) {
     let mut t = crate::apply::DirTarget::open(master, None).expect("target");
     t.apply(op).expect("change the master");
 }
 
 /// Changes the master's tree and appends the record to its spool.
-fn record(agent: &MasterAgent, master: &Path, seq_ts: u64, op: Op) {
+pub(super) fn record(agent: &MasterAgent, master: &Path, seq_ts: u64, op: Op) {
     change(master, &op);
     agent
         .spool()
@@ -81,26 +81,26 @@ fn record(agent: &MasterAgent, master: &Path, seq_ts: u64, op: Op) {
         .expect("append");
 }
 
-fn write_file(path: &Path, data: &[u8], mode: u32) {
+pub(super) fn write_file(path: &Path, data: &[u8], mode: u32) {
     std::fs::write(path, data).expect("write");
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
 }
 
-fn pattern(len: usize, seed: u8) -> Vec<u8> {
+pub(super) fn pattern(len: usize, seed: u8) -> Vec<u8> {
     (0..len)
         .map(|i| (i as u32).wrapping_mul(2654435761).to_le_bytes()[1] ^ seed)
         .collect()
 }
 
-struct Pair {
+pub(super) struct Pair {
     _tmp: tempfile::TempDir,
-    master_root: PathBuf,
-    replica_root: PathBuf,
-    state: PathBuf,
+    pub(super) master_root: PathBuf,
+    pub(super) replica_root: PathBuf,
+    pub(super) state: PathBuf,
 }
 
 impl Pair {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         let tmp = tempfile::tempdir().expect("tempdir");
         let master_root = tmp.path().join("m");
         let replica_root = tmp.path().join("r");
@@ -114,7 +114,7 @@ impl Pair {
         }
     }
 
-    fn master_config(&self, mode: SyncMode, ignore_same: bool) -> MasterConfig {
+    pub(super) fn master_config(&self, mode: SyncMode, ignore_same: bool) -> MasterConfig {
         let mut c = master_config(&self.state);
         c.root = Some(self.master_root.clone());
         c.sync.mode = mode;
@@ -124,7 +124,7 @@ impl Pair {
     }
 }
 
-fn sync_status(agent: &MasterAgent) -> Option<SyncStatus> {
+pub(super) fn sync_status(agent: &MasterAgent) -> Option<SyncStatus> {
     agent.status().sync
 }
 
@@ -446,53 +446,6 @@ fn changes_during_the_sync(rewind: bool) {
     assert_eq!(replica.stop().expect("stop").apply_error, None);
 }
 
-#[test]
-fn a_master_spool_that_overflowed_resyncs_its_replica() {
-    let p = Pair::new();
-    let mut mc = p.master_config(SyncMode::File, true);
-    mc.spool = rha_core::spool::SpoolConfig::default()
-        .max_bytes(Some(64 << 10))
-        .overflow(OverflowPolicy::DegradeToDirtyRegions);
-    let (tx, rx) = mpsc::channel::<UnixStream>();
-    // No replica yet: the master spools until it overflows.
-    let master = MasterAgent::start(mc, connector(tx, Arc::new(parking_lot::Mutex::new(None))))
-        .expect("master");
-    write_file(&p.master_root.join("data"), b"", 0o644);
-    for i in 0..200u64 {
-        record(
-            &master,
-            &p.master_root,
-            i + 1,
-            Op::Write {
-                path: path("data"),
-                offset: i * 1024,
-                data: Bytes::from(vec![i as u8; 1024]),
-            },
-        );
-    }
-    wait_until("the overflow", Duration::from_secs(20), || {
-        master.status().spool_mode == "degraded"
-    });
-    let replica = Arc::new(ReplicaAgent::open(replica_config(&p.replica_root)).expect("replica"));
-    let _server = serve_all(replica.clone(), rx);
-    wait_until("the resync", Duration::from_secs(60), || {
-        let st = master.status();
-        st.sync.is_some_and(|s| s.phase == "done")
-            && st.spool_mode == "normal"
-            && st.link == LinkState::Connected
-    });
-    let st = master.status();
-    assert_eq!(st.spool_mode, "normal", "{st:?}");
-    assert!(!st.resync_needed, "{st:?}");
-    let state = std::fs::read_to_string(p.state.join("agent.json")).expect("state");
-    assert!(!state.contains("resync"), "{state}");
-    assert_eq!(
-        std::fs::read(p.replica_root.join("data")).expect("read"),
-        std::fs::read(p.master_root.join("data")).expect("read")
-    );
-    master.stop().expect("stop");
-}
-
 /// A master that sends a sync record aimed at the replica's own state
 /// directory: the replica refuses it and changes nothing there.
 #[test]
@@ -665,6 +618,7 @@ impl HandMaster {
                 mode,
                 ignore_same: true,
                 block_size: 65536,
+                scope: rha_core::session::SyncScope::whole(),
             })
             .expect("begin");
         m.until("the tree", |e| {

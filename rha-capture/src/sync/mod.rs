@@ -24,6 +24,7 @@ mod overlap;
 mod pool;
 mod rewind;
 pub mod scan;
+mod scope;
 mod sparse_io;
 pub mod xattr;
 

@@ -17,6 +17,7 @@ use rha_core::signature::tree::{
 use rustix::fs::{self as rfs, AtFlags, Mode, OFlags};
 use rustix::io::Errno;
 
+use super::scope::{Listing, ScopeTree};
 use super::xattr::{self, XattrScope};
 
 /// How to scan.
@@ -141,6 +142,8 @@ pub struct TreeScanner {
     span: tracing::Span,
     /// The end has been reached (and logged).
     ended: bool,
+    /// A scoped scan's paths ([`TreeScanner::scoped`]).
+    scope: Option<ScopeTree>,
 }
 
 impl std::fmt::Debug for TreeScanner {
@@ -171,7 +174,24 @@ impl TreeScanner {
             mount_devs: Vec::new(),
             span,
             ended: false,
+            scope: None,
         }
+    }
+
+    /// A scanner of only `paths` of the tree under `root`: each path that
+    /// exists (and everything inside it, where it is a directory), and the
+    /// directories on the way to it, in signature order. Paths inside
+    /// another are covered by it. The master and the replica of a sync
+    /// narrowed to what a degraded spool marked dirty both scan this way,
+    /// so the two signatures compare as two whole trees would there.
+    pub fn scoped<'a>(
+        root: impl Into<PathBuf>,
+        options: ScanOptions,
+        paths: impl IntoIterator<Item = &'a RelPath>,
+    ) -> Self {
+        let mut s = Self::new(root, options);
+        s.scope = Some(ScopeTree::new(paths));
+        s
     }
 
     /// Directories scanned so far that lie on another file system than the
@@ -220,14 +240,19 @@ impl TreeScanner {
             source: e.into(),
         };
         let skip_state = rel.is_empty() && !self.options.include_state_dir;
+        let is_state = |name: &[u8]| skip_state && name == crate::apply::DEFAULT_SPOOL.as_bytes();
         let mut dir = rfs::Dir::new(fd).map_err(io_err)?;
+        if let Some(Listing::Only(mut names)) = self.scope.as_ref().map(|s| s.listing(&rel)) {
+            names.retain(|n| !is_state(n.as_bytes()));
+            names.reverse();
+            self.stack.push(Level { rel, dir, names });
+            return Ok(());
+        }
         let mut names = Vec::new();
         while let Some(entry) = dir.read() {
             let entry = entry.map_err(io_err)?;
             let name = entry.file_name();
-            if matches!(name.to_bytes(), b"." | b"..")
-                || (skip_state && name.to_bytes() == crate::apply::DEFAULT_SPOOL.as_bytes())
-            {
+            if matches!(name.to_bytes(), b"." | b"..") || is_state(name.to_bytes()) {
                 continue;
             }
             names.push(name.to_owned());
@@ -504,7 +529,15 @@ pub fn scan_to_signature<W: io::Write>(
     options: ScanOptions,
     sink: W,
 ) -> Result<(ScanStats, W), ScanError> {
-    let mut scanner = TreeScanner::new(root, options);
+    signature_of(TreeScanner::new(root, options), sink)
+}
+
+/// Writes what `scanner` yields as a tree signature to `sink`; returns the
+/// totals.
+pub fn signature_of<W: io::Write>(
+    mut scanner: TreeScanner,
+    sink: W,
+) -> Result<(ScanStats, W), ScanError> {
     let mut writer = TreeWriter::new(sink);
     for entry in &mut scanner {
         writer.push(&entry?)?;

@@ -14,6 +14,7 @@ use super::sync::{
     MIN_SYNC_BLOCK, REPLY_BLOCKS, REPLY_DONE, REPLY_MISMATCH, REPLY_PROGRESS, REPLY_TREE,
     SYNC_BEGIN, SYNC_BLOCKS, SYNC_CHECK, SYNC_END, SYNC_RECORDS,
 };
+use super::SyncScope;
 use crate::ha::Generations;
 use crate::journal::{RelPath, MAX_PATH_LEN};
 
@@ -333,11 +334,14 @@ fn sync_request(b: &mut Body) -> Result<SyncRequest, &'static str> {
             {
                 return Err("a block size that is not a power of two from 4 KiB to 16 MiB");
             }
+            let scope = SyncScope::from_bytes(b.rest())
+                .map_err(|_| "a sync scope that is not a list of valid paths")?;
             SyncRequest::Begin {
                 id,
                 mode,
                 ignore_same,
                 block_size,
+                scope,
             }
         }
         SYNC_RECORDS => {

@@ -748,6 +748,7 @@ fn a_master_that_can_sync_syncs_an_empty_replica_and_the_journal_follows_its_poi
         mode: SyncMode::File,
         ignore_same: true,
         block_size: 64 << 10,
+        scope: SyncScope::whole(),
     })
     .unwrap();
     pump(&mut m, &mut r, at(2));
@@ -910,6 +911,7 @@ fn sync_transcript() -> (Vec<u8>, Vec<u8>) {
         mode: SyncMode::Block,
         ignore_same: false,
         block_size: 64 << 10,
+        scope: SyncScope::whole(),
     })
     .unwrap();
     step(&mut m, &mut r, 2);

@@ -32,6 +32,7 @@ mod decode;
 mod error;
 mod machine;
 mod message;
+mod scope;
 mod sync;
 
 pub use decode::MessageDecoder;
@@ -41,6 +42,7 @@ pub use message::{
     AckKind, Control, Hello, Message, NodeId, Point, Reason, Role, ScenarioId, DEFAULT_MAX_BODY,
     HEADER_LEN, MAX_TEXT, MIN_PEER_BODY, PREFACE, VERSION_MAX, VERSION_MIN,
 };
+pub use scope::{ScopeError, SyncScope};
 pub use sync::{
     SyncMode, SyncReply, SyncRequest, BLOCK_HASH_LEN, FILE_HASH_LEN, MAX_SYNC_BLOCK,
     MIN_SYNC_BLOCK, SYNC_BLOCKS_FIELDS, SYNC_RECORDS_FIELDS, SYNC_TREE_FIELDS,

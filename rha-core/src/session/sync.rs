@@ -9,6 +9,7 @@
 
 use bytes::{BufMut, Bytes};
 
+use super::SyncScope;
 use crate::journal::RelPath;
 
 /// Bytes of a block hash in [`SyncReply::Blocks`].
@@ -66,6 +67,9 @@ pub enum SyncRequest {
         /// A block-level sync's block size (a power of two between
         /// [`MIN_SYNC_BLOCK`] and [`MAX_SYNC_BLOCK`]).
         block_size: u32,
+        /// What the run covers: the whole tree, or the paths a degraded
+        /// spool marked dirty (both sides scan and compare only those).
+        scope: SyncScope,
     },
     /// The sync's changes as journal frames (records numbered from 1 within
     /// the run, continuing from message to message), applied in order.
@@ -206,12 +210,14 @@ impl SyncRequest {
                 mode,
                 ignore_same,
                 block_size,
+                scope,
             } => {
                 out.put_u8(SYNC_BEGIN);
                 out.put_u64_le(*id);
                 out.put_u8(mode.code());
                 out.put_u8(u8::from(*ignore_same));
                 out.put_u32_le(*block_size);
+                out.put_slice(scope.as_bytes());
             }
             SyncRequest::Records { id, frames } => {
                 out.put_u8(SYNC_RECORDS);

@@ -46,6 +46,10 @@ fn every_kind() -> Vec<Message> {
             mode: SyncMode::Block,
             ignore_same: true,
             block_size: 64 << 10,
+            scope: SyncScope::from_paths(&[
+                crate::journal::RelPath::new("a/b").unwrap(),
+                crate::journal::RelPath::new("c").unwrap(),
+            ]),
         }),
         Message::Sync(SyncRequest::Records {
             id: 4,

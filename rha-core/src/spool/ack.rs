@@ -8,7 +8,7 @@ use super::error::{AckError, ResetError};
 use super::meta::{SpoolMode, STATE_FILE};
 use super::recover::{spare_name, MAX_SPARES};
 use super::spool::arc_io;
-use super::Spool;
+use super::{DirtyRegions, Spool};
 
 impl Spool {
     /// Acknowledges every record up to and including `seq`: the consumer
@@ -100,7 +100,22 @@ impl Spool {
     /// record is numbered `next_seq`, which may not be smaller than the
     /// current next sequence number.
     pub fn reset(&self, next_seq: u64) -> Result<(), ResetError> {
-        self.discard(next_seq, false)
+        self.discard(next_seq, false, |_| Ok(()))
+    }
+
+    /// [`reset`](Self::reset), handing `keep` the dirty regions it
+    /// discards first, while appends wait: a change marked after `keep`
+    /// saved them cannot be lost with the reset. If `keep` fails nothing
+    /// is discarded ([`ResetError::Keep`]).
+    ///
+    /// `keep` runs under the spool's state lock: it must not call the
+    /// spool.
+    pub fn reset_keeping(
+        &self,
+        next_seq: u64,
+        keep: impl FnOnce(&DirtyRegions) -> io::Result<()>,
+    ) -> Result<(), ResetError> {
+        self.discard(next_seq, false, keep)
     }
 
     /// [`reset`](Self::reset) to any sequence number, also one behind the
@@ -109,10 +124,15 @@ impl Spool {
     /// synced before the new state is saved: a crash in between leaves the
     /// oldest records or none, never records of both numberings.
     pub fn restart(&self, next_seq: u64) -> Result<(), ResetError> {
-        self.discard(next_seq, true)
+        self.discard(next_seq, true, |_| Ok(()))
     }
 
-    fn discard(&self, next_seq: u64, backwards: bool) -> Result<(), ResetError> {
+    fn discard(
+        &self,
+        next_seq: u64,
+        backwards: bool,
+        keep: impl FnOnce(&DirtyRegions) -> io::Result<()>,
+    ) -> Result<(), ResetError> {
         let sh = &*self.shared;
         let mut st = sh.state.lock();
         loop {
@@ -130,6 +150,7 @@ impl Spool {
                 current: st.next_seq,
             });
         }
+        keep(&st.dirty).map_err(|e| ResetError::Keep(Arc::new(e)))?;
         st.flushing = true;
         let names: Vec<String> = st.segments.values().map(|s| s.name.clone()).collect();
         st.segments.clear();

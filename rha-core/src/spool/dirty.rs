@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use super::Corruption;
 use crate::journal::Op;
 
 /// What a dirty region belongs to.
@@ -161,6 +162,34 @@ impl DirtyRegions {
             r.range(..end)
                 .next_back()
                 .is_some_and(|(_, &e)| e > start && start < end)
+        })
+    }
+
+    /// Adds every range of `other` (rounded to this set's granularity).
+    pub fn merge(&mut self, other: &DirtyRegions) {
+        for (target, ranges) in other.targets() {
+            for (&s, &e) in ranges {
+                self.mark(target.clone(), s, e);
+            }
+        }
+    }
+
+    /// The set in the spool's dirty-region file format
+    /// (`docs/spool-format.md`, "Dirty-region file"), checksum
+    /// included: what [`from_bytes`](Self::from_bytes) reads back.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        super::meta::encode_dirty(self)
+    }
+
+    /// Reads a set written by [`to_bytes`](Self::to_bytes). Damage (a bad
+    /// checksum, a cut file, an unknown version) is a [`Corruption`] naming
+    /// `file` and the offset.
+    pub fn from_bytes(bytes: &[u8], file: &str) -> Result<Self, Corruption> {
+        super::meta::decode_dirty(bytes).map_err(|e| Corruption {
+            file: file.to_owned(),
+            offset: e.offset,
+            last_good_seq: None,
+            reason: e.reason.to_owned(),
         })
     }
 

@@ -196,4 +196,9 @@ pub enum ResetError {
     /// An earlier write or sync failed; reopen the spool.
     #[error("spool is unusable after an earlier i/o failure ({0}); reopen it")]
     Poisoned(Arc<str>),
+    /// Saving the dirty regions before a
+    /// [`reset_keeping`](super::Spool::reset_keeping) failed; nothing was
+    /// discarded.
+    #[error("saving the dirty regions before the spool reset failed: {0}")]
+    Keep(#[source] Arc<io::Error>),
 }

@@ -378,6 +378,19 @@ impl Spool {
         self.shared.state.lock().dirty.clone()
     }
 
+    /// What a resync of a replica that holds every record before `seq`
+    /// must cover: the [`dirty_regions`](Self::dirty_regions) and the
+    /// regions of every durable record from `seq` on (those the spool still
+    /// holds but the replica may lack). Reads those records once.
+    pub fn regions_since(&self, seq: u64) -> Result<DirtyRegions, super::ReadError> {
+        let mut regions = self.dirty_regions();
+        let mut reader = self.read_from(seq)?;
+        while let Some(rec) = reader.next_record()? {
+            regions.mark_op(&rec.op);
+        }
+        Ok(regions)
+    }
+
     /// The next monitoring event, oldest first.
     pub fn poll_event(&self) -> Option<SpoolEvent> {
         self.shared.state.lock().events.pop_front()

@@ -455,6 +455,77 @@ fn overflow_stop_refuses_appends_keeps_acked_data_and_persists() {
 }
 
 #[test]
+fn the_regions_since_a_point_add_the_records_still_spooled() {
+    let config = small()
+        .max_bytes(Some(3000))
+        .overflow(OverflowPolicy::DegradeToDirtyRegions);
+    let (spool, _) = Spool::open(Arc::new(MemStorage::new()), config).expect("open");
+    for i in 0..40u64 {
+        spool
+            .append(i, &write_op(i, 200), AppendOptions::default().durable(true))
+            .expect("append never fails when degrading");
+    }
+    let SpoolMode::Degraded { at_seq } = spool.usage().mode else {
+        panic!("not degraded: {:?}", spool.usage());
+    };
+    let tracked = spool.dirty_regions();
+    // From the overflow point on: only the tracked regions.
+    assert_eq!(spool.regions_since(at_seq).expect("read"), tracked);
+    // From record 3 on: those records' regions too, and no others.
+    let since = spool.regions_since(3).expect("read");
+    let mut want = tracked.clone();
+    for i in 2..at_seq - 1 {
+        want.mark_op(&write_op(i, 200));
+    }
+    assert_eq!(since, want);
+    assert!(!tracked.is_dirty(
+        &RegionTarget::File(b"dir/file2".to_vec()),
+        2 * 4096,
+        2 * 4096 + 1
+    ));
+    assert!(since.is_dirty(
+        &RegionTarget::File(b"dir/file2".to_vec()),
+        2 * 4096,
+        2 * 4096 + 1
+    ));
+}
+
+#[test]
+fn a_reset_keeping_its_regions_hands_them_over_first_or_discards_nothing() {
+    let config = small()
+        .max_bytes(Some(3000))
+        .overflow(OverflowPolicy::DegradeToDirtyRegions);
+    let (spool, _) = Spool::open(Arc::new(MemStorage::new()), config).expect("open");
+    for i in 0..40u64 {
+        spool
+            .append(i, &write_op(i, 200), AppendOptions::default())
+            .expect("append");
+    }
+    let dirty = spool.dirty_regions();
+    assert!(!dirty.is_empty());
+    let next = spool.usage().next_seq;
+    // A keeper that fails: nothing is discarded.
+    let e = spool
+        .reset_keeping(next, |_| Err(std::io::Error::other("disk full")))
+        .expect_err("kept nothing");
+    assert!(matches!(e, ResetError::Keep(_)), "{e}");
+    assert!(e.to_string().contains("disk full"), "{e}");
+    assert_eq!(spool.dirty_regions(), dirty);
+    assert!(matches!(spool.usage().mode, SpoolMode::Degraded { .. }));
+    // One that succeeds gets them, and the spool starts afresh.
+    let mut kept = None;
+    spool
+        .reset_keeping(next, |d| {
+            kept = Some(d.clone());
+            Ok(())
+        })
+        .expect("reset");
+    assert_eq!(kept, Some(dirty));
+    assert!(spool.dirty_regions().is_empty());
+    assert_eq!(spool.usage().mode, SpoolMode::Normal);
+}
+
+#[test]
 fn overflow_degrades_to_durable_dirty_regions() {
     let storage = MemStorage::new();
     let config = small()
@@ -725,6 +796,26 @@ fn dirty_regions_merge_and_round_up() {
     assert_eq!(d.range_count(), 2);
     assert!(d.is_dirty(&f, 0, 101));
     assert!(!d.is_dirty(&f, 0, 100));
+}
+
+#[test]
+fn dirty_regions_merge_into_another_set_and_survive_their_bytes() {
+    let mut a = DirtyRegions::new(4096);
+    let f = RegionTarget::File(b"f".to_vec());
+    a.mark(f.clone(), 0, 10);
+    let mut b = DirtyRegions::new(4096);
+    b.mark(f.clone(), 4096, 5000);
+    b.mark(RegionTarget::Volume(3), 0, 1);
+    a.merge(&b);
+    assert_eq!(a.ranges(&f), [(0, 8192)]);
+    assert_eq!(a.range_count(), 2);
+    let bytes = a.to_bytes();
+    assert_eq!(DirtyRegions::from_bytes(&bytes, "x"), Ok(a.clone()));
+    let mut bad = bytes.clone();
+    bad[20] ^= 1;
+    let e = DirtyRegions::from_bytes(&bad, "resync.dirty").expect_err("damaged");
+    assert_eq!(e.file, "resync.dirty");
+    assert!(e.reason.contains("checksum"), "{e}");
 }
 
 #[derive(Debug, Clone)]

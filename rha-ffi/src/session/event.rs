@@ -157,8 +157,10 @@ pub struct rha_session_event {
     /// Sync blocks, sync check, sync reply mismatch: the file, a relative
     /// path as the journal encodes it (not necessarily UTF-8).
     pub sync_path: rha_bytes,
-    /// Sync records: the sync's journal frames (without the journal's
-    /// stream header; records numbered from 1 within the run). Sync reply
+    /// Sync begin: the paths the run covers, each a 16-bit little-endian
+    /// length and a relative path (empty: the whole tree). Sync records:
+    /// the sync's journal frames (without the journal's stream header;
+    /// records numbered from 1 within the run). Sync reply
     /// tree: a piece of the replica's tree signature. Sync reply blocks:
     /// block hashes, 16 bytes each.
     pub sync_data: rha_bytes,

@@ -11,7 +11,7 @@
 use bytes::Bytes;
 use rha_core::journal::RelPath;
 use rha_core::session::{
-    SyncMode, SyncReply, SyncRequest, BLOCK_HASH_LEN, FILE_HASH_LEN, SYNC_BLOCKS_FIELDS,
+    SyncMode, SyncReply, SyncRequest, SyncScope, BLOCK_HASH_LEN, FILE_HASH_LEN, SYNC_BLOCKS_FIELDS,
     SYNC_RECORDS_FIELDS, SYNC_TREE_FIELDS,
 };
 
@@ -166,9 +166,12 @@ pub struct rha_session_sync_message {
     /// journal defines it (at most 4096 bytes, no empty, `.` or `..`
     /// component, no leading or trailing `/`).
     pub path: rha_bytes,
-    /// Records: the sync's journal frames (at least one byte). Reply tree:
-    /// a piece of the tree signature (may be empty). Reply blocks: block
-    /// hashes, a multiple of 16 bytes (may be empty).
+    /// Begin: the paths the run covers, each a 16-bit little-endian length
+    /// and a relative path (a run narrowed to what a degraded spool marked
+    /// dirty); empty: the whole tree. Records: the sync's journal frames
+    /// (at least one byte). Reply tree: a piece of the tree signature (may
+    /// be empty). Reply blocks: block hashes, a multiple of 16 bytes (may
+    /// be empty).
     pub data: rha_bytes,
 }
 
@@ -249,6 +252,9 @@ impl rha_session_sync_message {
                     },
                     ignore_same: Self::flag(self.ignore_same, "ignore_same")?,
                     block_size: block_size_field(self.block_size, &format!("{WHAT}.block_size"))?,
+                    // SAFETY: valid by this function's contract.
+                    scope: SyncScope::from_bytes(unsafe { self.data() }?)
+                        .map_err(|e| rha_error::invalid_argument(format!("{WHAT}.data: {e}")))?,
                 }
             }
             RHA_SESSION_SYNC_RECORDS => {
@@ -441,6 +447,7 @@ pub(crate) fn flatten_sync(r: &SyncRequest, out: &mut rha_session_event) {
             mode,
             ignore_same,
             block_size,
+            scope,
             ..
         } => {
             out.sync_mode = match mode {
@@ -449,6 +456,7 @@ pub(crate) fn flatten_sync(r: &SyncRequest, out: &mut rha_session_event) {
             } as u32;
             out.sync_ignore_same = *ignore_same;
             out.sync_block_size = *block_size;
+            out.sync_data = rha_bytes::borrow(scope.as_bytes());
             RHA_SESSION_SYNC_BEGIN
         }
         SyncRequest::Records { frames, .. } => {
@@ -679,7 +687,23 @@ mod tests {
         m.ignore_same = 0;
         // SAFETY: no views.
         match unsafe { m.request() }.expect("the default block size") {
-            SyncRequest::Begin { block_size, .. } => assert_eq!(block_size, 64 << 10),
+            SyncRequest::Begin {
+                block_size, scope, ..
+            } => {
+                assert_eq!(block_size, 64 << 10);
+                assert!(scope.is_whole());
+            }
+            other => panic!("{other:?}"),
+        }
+        m.data = rha_bytes::borrow(b"\x03\x00a/");
+        refused(m, true, "rha_session_sync_message.data: sync scope");
+        m.data = rha_bytes::borrow(b"\x03\x00a/b\x01\x00c");
+        // SAFETY: `data` is a live view.
+        match unsafe { m.request() }.expect("a scope") {
+            SyncRequest::Begin { scope, .. } => {
+                let paths: Vec<String> = scope.paths().map(|p| p.to_string()).collect();
+                assert_eq!(paths, ["a/b", "c"]);
+            }
             other => panic!("{other:?}"),
         }
         refused(message(RHA_SESSION_SYNC_RECORDS as u32), true, "empty");

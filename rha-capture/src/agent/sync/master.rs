@@ -9,13 +9,15 @@ use std::thread::JoinHandle;
 
 use bytes::Bytes;
 use rha_core::journal::{Attrs, JournalWriter, Op, RelPath, WriterConfig};
-use rha_core::session::{Session, SyncMode, SyncReply, SyncRequest, BLOCK_HASH_LEN};
+use rha_core::session::{Session, SyncMode, SyncReply, SyncRequest, SyncScope, BLOCK_HASH_LEN};
 use rha_core::signature::tree::{
     compare, Compare, CompareOptions, Entry, EntryKind, PlanOp, TreeReader,
 };
 
 use super::{block_hash, piece_for, unix_ns, SyncSettings, SyncStatus, OUT_BUDGET};
-use crate::sync::scan::{scan_to_signature, ScanOptions, ScanStats};
+use rha_core::spool::{DirtyRegions, RegionTarget, TO_END};
+
+use crate::sync::scan::{signature_of, ScanOptions, ScanStats, TreeScanner};
 
 /// The largest replica tree signature a master takes (a hostile replica
 /// cannot fill the master's disk).
@@ -28,6 +30,9 @@ const MAX_RESENDS: u32 = 2;
 /// Files waiting to be sent again at most (a replica naming more is
 /// refused: memory stays bounded whatever it sends).
 const MAX_RESEND_QUEUE: usize = 4096;
+
+/// Room a sync's begin needs beside its scope.
+const SCOPE_ROOM: usize = 64;
 
 type TreeFile = TreeReader<BufReader<File>>;
 
@@ -57,6 +62,8 @@ pub(crate) struct SyncSender {
     vanished: u64,
     /// The last journal record the run's end said its content may include.
     replay_to: u64,
+    /// A run narrowed to what a degraded spool marked dirty: the regions.
+    regions: Option<DirtyRegions>,
     status: SyncStatus,
 }
 
@@ -143,8 +150,11 @@ struct WholeFile {
     /// Rename `tmp` to the file's name at the end.
     rename: bool,
     file: File,
-    /// The data ranges left to send, in order.
+    /// The data ranges left to read (and hash), in order.
     ranges: VecDeque<(u64, u64)>,
+    /// Written in place over the replica's copy, which differs only here:
+    /// of what is read, only these ranges are sent (the hash covers all).
+    dirty: Option<Vec<(u64, u64)>>,
     /// The hash covers the file up to here (holes as zeros).
     hashed: u64,
     len: u64,
@@ -195,13 +205,27 @@ impl SyncSender {
     /// Starts run `id`: sends the replica the request for its tree and
     /// scans the master's tree on a thread of its own. `work` holds the two
     /// signatures while the run lasts.
+    /// With `regions`, the run covers only the paths they name (the
+    /// replica scans the same ones), and a file dirty in parts has only
+    /// those parts sent.
     pub(crate) fn start(
         id: u64,
         root: &Path,
         work: &Path,
         settings: SyncSettings,
+        regions: Option<DirtyRegions>,
         session: &mut Session,
     ) -> Result<Self, String> {
+        let mut regions = regions;
+        let mut paths = regions.as_ref().map(scope_paths).unwrap_or_default();
+        let mut scope = SyncScope::from_paths(&paths);
+        if scope.as_bytes().len() + SCOPE_ROOM > session.max_body() {
+            tracing::warn!(
+                paths = paths.len(),
+                "too many dirty paths to name in one message: the whole tree is synchronised"
+            );
+            (regions, paths, scope) = (None, Vec::new(), SyncScope::whole());
+        }
         std::fs::create_dir_all(work).map_err(|e| format!("{}: {e}", work.display()))?;
         let tree_path = work.join("replica.sig");
         let tree = File::create(&tree_path)
@@ -210,9 +234,10 @@ impl SyncSender {
         let scan = {
             let root = root.to_path_buf();
             let out = work.join("master.sig");
+            let paths = paths.clone();
             std::thread::Builder::new()
                 .name("rha-sync-scan".to_owned())
-                .spawn(move || scan_master(&root, &out))
+                .spawn(move || scan_master(&root, &paths, &out))
                 .map_err(|e| format!("starting the master scan: {e}"))?
         };
         session
@@ -221,9 +246,10 @@ impl SyncSender {
                 mode: settings.mode,
                 ignore_same: settings.ignore_same,
                 block_size: settings.block_size,
+                scope,
             })
             .map_err(|e| format!("starting sync {id}: {e}"))?;
-        tracing::info!(id, root = %root.display(), "sync started");
+        tracing::info!(id, root = %root.display(), paths = paths.len(), "sync started");
         Ok(Self {
             id,
             root: root.to_path_buf(),
@@ -248,7 +274,11 @@ impl SyncSender {
             done: false,
             vanished: 0,
             replay_to: 0,
-            status: SyncStatus::new(id, settings.mode),
+            regions,
+            status: SyncStatus {
+                scope_paths: paths.len() as u64,
+                ..SyncStatus::new(id, settings.mode)
+            },
         })
     }
 
@@ -452,6 +482,9 @@ impl SyncSender {
             })?,
             PlanOp::Create { entry } => return self.start_whole(entry, true).map(|_| ()),
             PlanOp::Update { entry } => {
+                if let Some(dirty) = self.dirty_parts(&entry.path) {
+                    return self.start_in_place(entry, dirty).map(|_| ());
+                }
                 if self.settings.mode == SyncMode::Block
                     && entry.size >= u64::from(self.settings.block_size)
                 {
@@ -563,6 +596,44 @@ impl SyncSender {
             rename: !missing,
             file,
             ranges,
+            dirty: None,
+            hashed: 0,
+            len,
+            hasher: blake3::Hasher::new(),
+        });
+        Ok(true)
+    }
+
+    /// The ranges of `path` a narrowed run sends, when only parts of it are
+    /// dirty (`None`: it is not, or all of it is).
+    fn dirty_parts(&self, path: &RelPath) -> Option<Vec<(u64, u64)>> {
+        let ranges = self
+            .regions
+            .as_ref()?
+            .ranges(&RegionTarget::File(path.as_bytes().to_vec()));
+        let whole = ranges.iter().any(|&(s, e)| s == 0 && e == TO_END);
+        (!ranges.is_empty() && !whole).then_some(ranges)
+    }
+
+    /// Starts writing the `dirty` parts of `entry` in place over the
+    /// replica's copy, which a narrowed run trusts to match elsewhere: the
+    /// whole file is read and hashed for its check, and a copy that fails
+    /// it is sent again whole. Holes read as zeros. Says whether it did.
+    fn start_in_place(&mut self, entry: Entry, dirty: Vec<(u64, u64)>) -> Result<bool, String> {
+        let Some(file) = self.open_master(&entry) else {
+            return Ok(false);
+        };
+        let len = file
+            .metadata()
+            .map_err(|e| format!("'{}': {e}", entry.path))?
+            .len();
+        self.whole = Some(WholeFile {
+            tmp: entry.path.clone(),
+            entry,
+            rename: false,
+            file,
+            ranges: std::iter::once((0, len)).filter(|r| r.1 > r.0).collect(),
+            dirty: Some(dirty),
             hashed: 0,
             len,
             hasher: blake3::Hasher::new(),
@@ -602,20 +673,34 @@ impl SyncSender {
             } else if let Some(r) = w.ranges.front_mut() {
                 r.0 = start + n;
             }
-            self.status.sent_bytes += n;
-            let op = Op::Write {
-                path: w.tmp.clone(),
-                offset: start,
-                data: Bytes::from(data),
+            let data = Bytes::from(data);
+            let Some(dirty) = &w.dirty else {
+                self.status.sent_bytes += n;
+                let op = Op::Write {
+                    path: w.tmp.clone(),
+                    offset: start,
+                    data,
+                };
+                return self.records.push(op);
             };
-            return self.records.push(op);
+            // In place: only the dirty parts of what was read.
+            let path = w.tmp.clone();
+            for (s, e) in overlaps(dirty, start, start + n) {
+                self.status.sent_bytes += e - s;
+                self.records.push(Op::Write {
+                    path: path.clone(),
+                    offset: s,
+                    data: data.slice((s - start) as usize..(e - start) as usize),
+                })?;
+            }
+            return Ok(());
         }
         let Some(w) = self.whole.take() else {
             return Ok(());
         };
         let mut hasher = w.hasher;
         hash_zeros(&mut hasher, w.len - w.hashed);
-        if w.hashed != w.len {
+        if w.hashed != w.len || w.dirty.is_some() {
             // A hole at the end: the writes stopped short of the length.
             self.records.push(Op::SetLen {
                 path: w.tmp.clone(),
@@ -805,15 +890,41 @@ impl Drop for SyncSender {
     }
 }
 
-/// Scans the master's tree into the signature file `out`.
-fn scan_master(root: &Path, out: &Path) -> Result<ScanStats, String> {
+/// The paths a run narrowed to `regions` covers: every file they name
+/// (volumes are not synced over the session).
+fn scope_paths(regions: &DirtyRegions) -> Vec<RelPath> {
+    regions
+        .iter()
+        .filter_map(|(target, _)| match target {
+            RegionTarget::File(path) => RelPath::new(path.clone()).ok(),
+            RegionTarget::Volume(_) => None,
+        })
+        .collect()
+}
+
+/// The parts of the sorted, disjoint `ranges` within `[start, end)`.
+fn overlaps(ranges: &[(u64, u64)], start: u64, end: u64) -> impl Iterator<Item = (u64, u64)> + '_ {
+    ranges
+        .iter()
+        .map(move |&(s, e)| (s.max(start), e.min(end)))
+        .filter(|&(s, e)| s < e)
+}
+
+/// Scans the master's tree (only `paths`, when there are any) into the
+/// signature file `out`.
+fn scan_master(root: &Path, paths: &[RelPath], out: &Path) -> Result<ScanStats, String> {
     let _span = tracing::info_span!("sync_scan", root = %root.display()).entered();
     let file = File::create(out).map_err(|e| format!("{}: {e}", out.display()))?;
     let options = ScanOptions {
         skip_unreadable: true,
         ..ScanOptions::default()
     };
-    let (stats, w) = scan_to_signature(root, options, BufWriter::new(file))
+    let scanner = if paths.is_empty() {
+        TreeScanner::new(root, options)
+    } else {
+        TreeScanner::scoped(root, options, paths)
+    };
+    let (stats, w) = signature_of(scanner, BufWriter::new(file))
         .map_err(|e| format!("scanning {}: {e}", root.display()))?;
     w.into_inner()
         .map_err(|e| format!("{}: {}", out.display(), e.error()))?;

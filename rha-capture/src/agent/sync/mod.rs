@@ -87,6 +87,10 @@ pub struct SyncStatus {
     pub phase: String,
     /// `file` or `block`.
     pub mode: String,
+    /// Paths the run is narrowed to (what a degraded spool marked dirty);
+    /// 0: the whole tree.
+    #[serde(default)]
+    pub scope_paths: u64,
     /// Entries this side scanned (the master: its tree; the replica: its
     /// own).
     pub scanned_entries: u64,

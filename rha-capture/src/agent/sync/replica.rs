@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use rha_core::journal::{Decoder, DecoderConfig, End, Op, RelPath};
 use rha_core::rewind::{PreImage, Target};
-use rha_core::session::{SyncMode, SyncReply, SyncRequest, BLOCK_HASH_LEN, SYNC_TREE_FIELDS};
+use rha_core::session::{
+    SyncMode, SyncReply, SyncRequest, SyncScope, BLOCK_HASH_LEN, SYNC_TREE_FIELDS,
+};
 use rha_core::signature::tree::TreeWriter;
 
 use super::{block_hash, Replies, SyncStatus, OUT_BUDGET};
@@ -106,23 +108,28 @@ impl SyncReceiver {
     /// Starts run `id` on the replica at `root`: its scan starts (files
     /// changed since `changed_since_ns`, when an earlier sync was cut
     /// short, count as changed).
+    /// A `scope` other than the whole tree narrows the scan to its paths
+    /// (the master scans the same).
     pub(crate) fn start(
         id: u64,
         mode: SyncMode,
         block_size: u32,
+        scope: &SyncScope,
         root: &Path,
         changed_since_ns: Option<i64>,
     ) -> Result<Self, String> {
         let mut target = DirTarget::open(root, Some(DEFAULT_SPOOL))
             .map_err(|e| format!("{}: {e}", root.display()))?;
         target.set_write_behind(true);
-        let scanner = TreeScanner::new(
-            root,
-            ScanOptions {
-                changed_since_ns,
-                ..ScanOptions::default()
-            },
-        );
+        let options = ScanOptions {
+            changed_since_ns,
+            ..ScanOptions::default()
+        };
+        let scanner = if scope.is_whole() {
+            TreeScanner::new(root, options)
+        } else {
+            TreeScanner::scoped(root, options, &scope.paths().collect::<Vec<_>>())
+        };
         tracing::info!(id, root = %root.display(), "sync started by the master");
         Ok(Self {
             id,
@@ -139,7 +146,10 @@ impl SyncReceiver {
             last_progress: Instant::now(),
             undurable: (0, 0),
             last_durable: Instant::now(),
-            status: SyncStatus::new(id, mode),
+            status: SyncStatus {
+                scope_paths: scope.len() as u64,
+                ..SyncStatus::new(id, mode)
+            },
         })
     }
 
