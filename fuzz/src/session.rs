@@ -255,6 +255,19 @@ pub(crate) mod seeds {
         let streams: Vec<(&str, Vec<Message>)> = vec![
             ("hello", vec![hello.clone()]),
             (
+                "sync-scoped",
+                vec![Message::Sync(SyncRequest::Begin {
+                    id: 3,
+                    mode: SyncMode::File,
+                    ignore_same: true,
+                    block_size: 65536,
+                    scope: SyncScope::from_paths(&[
+                        RelPath::new("logs").expect("path"),
+                        RelPath::new("db/data.bin").expect("path"),
+                    ]),
+                })],
+            ),
+            (
                 "handshake-and-journal",
                 vec![
                     hello,

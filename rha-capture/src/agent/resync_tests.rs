@@ -13,7 +13,9 @@ use rha_core::journal::Op;
 use rha_core::session::SyncMode;
 use rha_core::spool::{AppendError, AppendOptions, OverflowPolicy, SpoolConfig};
 
-use super::sync_tests::{change, pattern, record, snapshot, sync_status, write_file, Pair};
+use super::sync_tests::{
+    change, cut_after, pattern, record, snapshot, sync_status, write_file, Pair,
+};
 use super::tests::{connector, path, replica_config, serve_all, wait_until};
 use super::*;
 
@@ -236,15 +238,7 @@ fn away_then_back(policy: OverflowPolicy, cut_during: bool) -> SyncStatus {
 
     down.store(false, Ordering::SeqCst);
     if cut_during {
-        wait_until("part of the resync", Duration::from_secs(60), || {
-            replica
-                .status()
-                .sync
-                .is_some_and(|s| s.applied_bytes >= 16 << 20)
-        });
-        if let Some(s) = cut.lock().take() {
-            let _ = s.shutdown(std::net::Shutdown::Both);
-        }
+        cut_after(&replica, &cut, 16 << 20);
         let first = sync_status(&master).expect("status");
         assert!(first.scope_paths > 0, "{first:?}");
         wait_until("the next run", Duration::from_secs(60), || {

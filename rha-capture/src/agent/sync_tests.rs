@@ -124,6 +124,23 @@ impl Pair {
     }
 }
 
+/// Cuts the link in `cut` once the replica has applied `bytes` of a sync.
+pub(super) fn cut_after(
+    replica: &ReplicaAgent,
+    cut: &parking_lot::Mutex<Option<UnixStream>>,
+    bytes: u64,
+) {
+    wait_until("part of the sync", Duration::from_secs(60), || {
+        replica
+            .status()
+            .sync
+            .is_some_and(|s| s.applied_bytes >= bytes)
+    });
+    if let Some(s) = cut.lock().take() {
+        let _ = s.shutdown(std::net::Shutdown::Both);
+    }
+}
+
 pub(super) fn sync_status(agent: &MasterAgent) -> Option<SyncStatus> {
     agent.status().sync
 }
@@ -294,15 +311,7 @@ fn a_sync_cut_short_resumes_without_sending_finished_files_again() {
     )
     .expect("master");
     // Past the point where the replica makes what it wrote durable.
-    wait_until("part of the sync", Duration::from_secs(60), || {
-        replica
-            .status()
-            .sync
-            .is_some_and(|s| s.applied_bytes >= 40 << 20)
-    });
-    if let Some(s) = cut.lock().take() {
-        let _ = s.shutdown(std::net::Shutdown::Both);
-    }
+    cut_after(&replica, &cut, 40 << 20);
     let first = sync_status(&master).expect("status");
     // Nothing of the new sequence is applied while the sync is not done.
     let during = replica.status();

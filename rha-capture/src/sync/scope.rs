@@ -129,7 +129,10 @@ mod tests {
             .collect();
         // The state directory stays out, as in a whole scan; a path under
         // a file, or under a missing directory, lists nothing below it.
-        assert_eq!(got, ["a", "a/b", "a/b/c", "a/b/c/f", "a/b/g", "a/d", "a/d/h", "x"]);
+        assert_eq!(
+            got,
+            ["a", "a/b", "a/b/c", "a/b/c/f", "a/b/g", "a/d", "a/d/h", "x"]
+        );
         // The same entries a whole scan gives for those paths.
         let whole: Vec<String> = TreeScanner::new(root, ScanOptions::default())
             .map(|e| e.expect("entry").path.to_string())

@@ -169,9 +169,11 @@ impl Spool {
         drop(st);
         let remove = || {
             for name in names.iter().rev() {
-                sh.storage
-                    .remove(name)
-                    .map_err(|e| (format!("removing {name}"), e))?;
+                match sh.storage.remove(name) {
+                    // A segment of records queued but never written.
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                    r => r.map_err(|e| (format!("removing {name}"), e))?,
+                }
             }
             sh.storage
                 .sync_dir()

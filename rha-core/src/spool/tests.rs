@@ -454,17 +454,28 @@ fn overflow_stop_refuses_appends_keeps_acked_data_and_persists() {
     assert!(matches!(e, ResetError::Backwards { .. }), "{e}");
 }
 
-#[test]
-fn the_regions_since_a_point_add_the_records_still_spooled() {
+/// A spool of 3000 bytes that overflowed into dirty regions: 40 writes of
+/// 200 bytes appended (`durable` or not).
+fn degraded(durable: bool) -> Spool {
     let config = small()
         .max_bytes(Some(3000))
         .overflow(OverflowPolicy::DegradeToDirtyRegions);
     let (spool, _) = Spool::open(Arc::new(MemStorage::new()), config).expect("open");
     for i in 0..40u64 {
         spool
-            .append(i, &write_op(i, 200), AppendOptions::default().durable(true))
+            .append(
+                i,
+                &write_op(i, 200),
+                AppendOptions::default().durable(durable),
+            )
             .expect("append never fails when degrading");
     }
+    spool
+}
+
+#[test]
+fn the_regions_since_a_point_add_the_records_still_spooled() {
+    let spool = degraded(true);
     let SpoolMode::Degraded { at_seq } = spool.usage().mode else {
         panic!("not degraded: {:?}", spool.usage());
     };
@@ -492,15 +503,7 @@ fn the_regions_since_a_point_add_the_records_still_spooled() {
 
 #[test]
 fn a_reset_keeping_its_regions_hands_them_over_first_or_discards_nothing() {
-    let config = small()
-        .max_bytes(Some(3000))
-        .overflow(OverflowPolicy::DegradeToDirtyRegions);
-    let (spool, _) = Spool::open(Arc::new(MemStorage::new()), config).expect("open");
-    for i in 0..40u64 {
-        spool
-            .append(i, &write_op(i, 200), AppendOptions::default())
-            .expect("append");
-    }
+    let spool = degraded(false);
     let dirty = spool.dirty_regions();
     assert!(!dirty.is_empty());
     let next = spool.usage().next_seq;

@@ -539,13 +539,19 @@ impl SyncSender {
         }
     }
 
-    /// Opens the master's file at `entry.path`; `None` (counted, logged)
-    /// if it vanished or cannot be read: the journal carries what happened
-    /// to it.
-    fn open_master(&mut self, entry: &Entry) -> Option<File> {
+    /// Opens the master's file at `entry.path`, with its length now;
+    /// `None` (counted, logged) if it vanished or cannot be read: the
+    /// journal carries what happened to it.
+    fn open_master(&mut self, entry: &Entry) -> Result<Option<(File, u64)>, String> {
         let path = self.root.join(entry.path.to_string());
         match File::open(&path) {
-            Ok(f) => Some(f),
+            Ok(f) => {
+                let len = f
+                    .metadata()
+                    .map_err(|e| format!("'{}': {e}", entry.path))?
+                    .len();
+                Ok(Some((f, len)))
+            }
             Err(e) => {
                 if e.kind() == std::io::ErrorKind::NotFound {
                     self.vanished += 1;
@@ -553,7 +559,7 @@ impl SyncSender {
                     tracing::warn!(path = %path.display(), %e, "not synced");
                 }
                 self.status.skipped += 1;
-                None
+                Ok(None)
             }
         }
     }
@@ -566,13 +572,9 @@ impl SyncSender {
     /// Any other goes into a temporary name beside it, renamed over the
     /// replica's copy once complete.
     fn start_whole(&mut self, entry: Entry, missing: bool) -> Result<bool, String> {
-        let Some(file) = self.open_master(&entry) else {
+        let Some((file, len)) = self.open_master(&entry)? else {
             return Ok(false);
         };
-        let len = file
-            .metadata()
-            .map_err(|e| format!("'{}': {e}", entry.path))?
-            .len();
         let ranges: VecDeque<(u64, u64)> = if entry.sparse {
             crate::sync::data_ranges(&file, len)
                 .map_err(|e| format!("'{}': {e}", entry.path))?
@@ -620,13 +622,9 @@ impl SyncSender {
     /// whole file is read and hashed for its check, and a copy that fails
     /// it is sent again whole. Holes read as zeros. Says whether it did.
     fn start_in_place(&mut self, entry: Entry, dirty: Vec<(u64, u64)>) -> Result<bool, String> {
-        let Some(file) = self.open_master(&entry) else {
+        let Some((file, len)) = self.open_master(&entry)? else {
             return Ok(false);
         };
-        let len = file
-            .metadata()
-            .map_err(|e| format!("'{}': {e}", entry.path))?
-            .len();
         self.whole = Some(WholeFile {
             tmp: entry.path.clone(),
             entry,
@@ -761,13 +759,9 @@ impl SyncSender {
 
     /// Asks for the replica's block hashes of `entry`'s file.
     fn start_blocks(&mut self, entry: Entry, session: &mut Session) -> Result<(), String> {
-        let Some(file) = self.open_master(&entry) else {
+        let Some((file, len)) = self.open_master(&entry)? else {
             return Ok(());
         };
-        let len = file
-            .metadata()
-            .map_err(|e| format!("'{}': {e}", entry.path))?
-            .len();
         let request = self.next_request;
         self.next_request += 1;
         self.records.flush(self.id, session)?;
