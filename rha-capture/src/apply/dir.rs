@@ -754,6 +754,69 @@ mod tests {
     }
 
     #[test]
+    fn a_node_is_made_with_its_exact_mode_and_never_into_the_state_directory() {
+        use std::os::unix::fs::{FileTypeExt, MetadataExt};
+        let tmp = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir(tmp.path().join(".rha")).expect("mkdir");
+        let mut t = DirTarget::open(tmp.path(), Some(".rha")).expect("open");
+        let mknod = |path: &str, mode: u32, rdev: u64| Op::Mknod {
+            path: RelPath::new(path.to_owned()).expect("path"),
+            mode,
+            rdev,
+        };
+        // Group and others write bits, which a umask usually takes away.
+        t.apply(&mknod("fifo", MODE_FIFO | 0o666, 0))
+            .expect("mknod");
+        let m = std::fs::symlink_metadata(tmp.path().join("fifo")).expect("stat");
+        assert!(m.file_type().is_fifo());
+        assert_eq!(m.mode() & 0o7777, 0o666);
+        let e = t
+            .apply(&mknod(".rha/fifo", MODE_FIFO | 0o600, 0))
+            .expect_err("into the state directory");
+        assert!(e.to_string().contains(".rha"), "{e}");
+        assert!(!tmp.path().join(".rha/fifo").exists());
+        if rustix::process::geteuid().is_root() {
+            let null = rustix::fs::makedev(1, 3);
+            t.apply(&mknod("null", MODE_CHAR_DEVICE | 0o620, null))
+                .expect("mknod");
+            let m = std::fs::symlink_metadata(tmp.path().join("null")).expect("stat");
+            assert!(m.file_type().is_char_device());
+            assert_eq!((m.rdev(), m.mode() & 0o7777), (null, 0o620));
+            let meta = t
+                .stat(&RelPath::new("null").expect("path"))
+                .expect("stat")
+                .expect("there");
+            assert_eq!(
+                meta.kind,
+                NodeKind::Special {
+                    file_type: MODE_CHAR_DEVICE,
+                    rdev: null
+                }
+            );
+        }
+    }
+
+    #[test]
+    fn clearing_extended_attributes_removes_the_managed_names() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let f = tmp.path().join("f");
+        std::fs::write(&f, b"").expect("file");
+        for name in ["user.a", "user.b"] {
+            if let Err(e) = rfs::lsetxattr(&f, name, b"v", rfs::XattrFlags::empty()) {
+                eprintln!("SKIPPED: no user.* extended attributes here: {e}");
+                return;
+            }
+        }
+        let mut t = DirTarget::open(tmp.path(), None).expect("open");
+        let path = RelPath::new("f").expect("path");
+        t.apply(&Op::ClearXattrs { path: path.clone() })
+            .expect("clear");
+        assert_eq!(t.xattrs(&path).expect("list"), []);
+        // Clearing nothing is no error, as a replay does.
+        t.apply(&Op::ClearXattrs { path }).expect("clear again");
+    }
+
+    #[test]
     fn writes_behind_land_the_same_bytes() {
         let tmp = tempfile::tempdir().expect("tempdir");
         std::fs::write(tmp.path().join("f"), b"").expect("file");
