@@ -145,9 +145,7 @@ fn every_op() -> Vec<Op> {
             mode: 0o020666,
             rdev: 0x0103,
         },
-        Op::ClearXattrs {
-            path: path("fifo"),
-        },
+        Op::ClearXattrs { path: path("fifo") },
         Op::SyncEnd { sync_id: 1 },
     ]
 }
