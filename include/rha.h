@@ -596,6 +596,17 @@ typedef enum rha_op {
      */
     RHA_OP_REMOVE_XATTR = 12,
     /**
+     * A FIFO or device node was created: `path`, `mode` (its file type
+     * bits, FIFO, character or block device, and permission bits, as in
+     * `st_mode`), `rdev` (the device number, 0 for a FIFO).
+     */
+    RHA_OP_MKNOD = 13,
+    /**
+     * Every extended attribute the applier manages was removed from
+     * `path` (`system.*` and the host's own `security.selinux` stay).
+     */
+    RHA_OP_CLEAR_XATTRS = 14,
+    /**
      * Bytes were written to a volume: `volume`, `offset`, `data`.
      */
     RHA_OP_BLOCK_WRITE = 32,
@@ -2298,8 +2309,8 @@ typedef struct rha_record {
      */
     uint32_t volume;
     /**
-     * CREATE, MKDIR, and SET_ATTR with `RHA_ATTR_MODE`: permission (and
-     * file type) bits as in `st_mode`.
+     * CREATE, MKDIR, MKNOD, and SET_ATTR with `RHA_ATTR_MODE`: permission
+     * (and file type) bits as in `st_mode`.
      */
     uint32_t mode;
     /**
@@ -2315,6 +2326,12 @@ typedef struct rha_record {
      * point, else 0 (the writer rejects other values).
      */
     uint8_t app_consistent;
+    /**
+     * MKNOD: the device number (`st_rdev`), 0 for a FIFO. Added after the
+     * first layout: a record whose `struct_size` ends before it reads as 0
+     * here.
+     */
+    uint64_t rdev;
 } rha_record;
 
 /**

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use rha_core::journal::{
     Compression, DecodeErrorKind, Decoder, DecoderConfig, End, Record, WriterConfig,
 };
-use rha_tests::{golden_journal, golden_ops, golden_timestamp};
+use rha_tests::{encode_golden, golden_journal, golden_node_ops, golden_ops, golden_timestamp};
 
 fn data(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -29,8 +29,11 @@ fn read_or_bless(name: &str, fresh: &[u8]) -> Vec<u8> {
 }
 
 fn expected() -> Vec<Record> {
-    golden_ops()
-        .into_iter()
+    records(golden_ops())
+}
+
+fn records(ops: Vec<rha_core::journal::Op>) -> Vec<Record> {
+    ops.into_iter()
         .enumerate()
         .map(|(i, op)| Record {
             seq: 100 + i as u64,
@@ -60,6 +63,24 @@ fn plain_v1_decodes_and_reencodes_identically() {
     );
     let (records, end) = decode(&golden);
     assert_eq!(records, expected());
+    assert_eq!(
+        end,
+        End::Clean {
+            len: golden.len() as u64
+        }
+    );
+}
+
+#[test]
+fn special_nodes_and_cleared_xattrs_v1_decode_and_reencode_identically() {
+    let fresh = encode_golden(&golden_node_ops(), WriterConfig::default());
+    let golden = read_or_bless("journal-v1-nodes.rhaj", &fresh);
+    assert_eq!(
+        fresh, golden,
+        "the encoder no longer produces the pinned version-1 bytes"
+    );
+    let (records_read, end) = decode(&golden);
+    assert_eq!(records_read, records(golden_node_ops()));
     assert_eq!(
         end,
         End::Clean {

@@ -115,6 +115,32 @@ pub fn golden_ops() -> Vec<Op> {
     ]
 }
 
+/// The operations added to version 1 after its first golden files, pinned
+/// by `journal-v1-nodes.rhaj`: special files (a FIFO, a character and a block
+/// device with the largest device number) and clearing extended attributes.
+pub fn golden_node_ops() -> Vec<Op> {
+    vec![
+        Op::Mknod {
+            path: path("dev/fifo"),
+            mode: 0o010640,
+            rdev: 0,
+        },
+        Op::Mknod {
+            path: path("dev/null"),
+            mode: 0o020666,
+            rdev: 0x0103,
+        },
+        Op::Mknod {
+            path: path("dev/disk"),
+            mode: 0o067777,
+            rdev: u64::MAX,
+        },
+        Op::ClearXattrs {
+            path: path("dev/fifo"),
+        },
+    ]
+}
+
 /// Timestamp of the `i`-th golden record.
 pub fn golden_timestamp(i: usize) -> u64 {
     1_763_683_200_000_000_000 + i as u64 * 1_000_003
@@ -126,8 +152,18 @@ pub fn golden_timestamp(i: usize) -> u64 {
 ///
 /// If encoding fails, which would be a bug.
 pub fn golden_journal(config: WriterConfig) -> Vec<u8> {
+    encode_golden(&golden_ops(), config)
+}
+
+/// Encodes `ops` with `config`, starting at sequence number 100, with the
+/// golden timestamps.
+///
+/// # Panics
+///
+/// If encoding fails, which would be a bug.
+pub fn encode_golden(ops: &[Op], config: WriterConfig) -> Vec<u8> {
     let mut w = JournalWriter::new(Vec::new(), config.first_seq(100));
-    for (i, op) in golden_ops().iter().enumerate() {
+    for (i, op) in ops.iter().enumerate() {
         if let Err(e) = w.append(golden_timestamp(i), op) {
             panic!("encoding golden record {i}: {e}");
         }

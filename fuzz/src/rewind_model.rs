@@ -24,7 +24,7 @@ fn path(i: u8) -> RelPath {
 }
 
 fn op(kind: u8, a: u8, b: u8, n: u64, data: Bytes) -> Op {
-    match kind % 17 {
+    match kind % 19 {
         0 | 1 => Op::Create {
             path: path(a),
             mode: 0o600 | (n as u32 & 0o77),
@@ -75,6 +75,12 @@ fn op(kind: u8, a: u8, b: u8, n: u64, data: Bytes) -> Op {
             path: path(a),
             name: Bytes::from_static(if n & 1 == 0 { b"user.x" } else { b"user.y" }),
         },
+        17 => Op::Mknod {
+            path: path(a),
+            mode: if n & 1 == 0 { 0o010640 } else { 0o020600 },
+            rdev: n >> 1,
+        },
+        18 => Op::ClearXattrs { path: path(a) },
         15 => Op::BlockWrite {
             volume: 0,
             offset: n % 100,

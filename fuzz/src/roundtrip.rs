@@ -136,6 +136,17 @@ enum ArbOp {
         scenario: u64,
         epoch: u64,
     },
+    Mknod {
+        path: ArbPath,
+        /// The mode's low 16 bits: file type and permissions.
+        mode: u16,
+        /// Bits above them, which no valid mode has.
+        high: Option<u16>,
+        rdev: u64,
+    },
+    ClearXattrs {
+        path: ArbPath,
+    },
 }
 
 /// A path assembled from components, most of them ordinary names.
@@ -223,6 +234,12 @@ fn path_is_valid(p: &[u8]) -> bool {
         && !p.contains(&0)
         && p.split(|&b| b == b'/')
             .all(|c| !matches!(c, b"" | b"." | b".."))
+}
+
+/// The rule for a node's mode: a FIFO, character or block device, with
+/// nothing above the file type bits.
+fn mknod_mode_is_valid(mode: u32) -> bool {
+    matches!(mode >> 12, 0o01 | 0o02 | 0o06)
 }
 
 /// The rule for names (symlink targets, xattr and bookmark names).
@@ -397,6 +414,28 @@ impl ArbOp {
                 Op::Epoch {
                     scenario: *scenario,
                     epoch: *epoch,
+                },
+                true,
+            ),
+            ArbOp::Mknod {
+                path,
+                mode,
+                high,
+                rdev,
+            } => {
+                let mode = u32::from(*mode) | high.map_or(0, |h| u32::from(h) << 16);
+                (
+                    Op::Mknod {
+                        path: rel_path(path)?,
+                        mode,
+                        rdev: *rdev,
+                    },
+                    mknod_mode_is_valid(mode),
+                )
+            }
+            ArbOp::ClearXattrs { path } => (
+                Op::ClearXattrs {
+                    path: rel_path(path)?,
                 },
                 true,
             ),

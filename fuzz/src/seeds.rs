@@ -135,6 +135,17 @@ fn every_op() -> Vec<Op> {
             name: "before upgrade".into(),
             app_consistent: true,
         },
+        Op::Mknod {
+            path: path("fifo"),
+            mode: 0o010640,
+            rdev: 0,
+        },
+        Op::Mknod {
+            path: path("null"),
+            mode: 0o020666,
+            rdev: 0x0103,
+        },
+        Op::ClearXattrs { path: path("fifo") },
         Op::SyncEnd { sync_id: 1 },
     ]
 }

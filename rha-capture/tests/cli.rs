@@ -199,6 +199,34 @@ fn a_full_disk_on_stdout_is_a_one_line_error() {
 }
 
 #[test]
+fn dump_shows_special_nodes_and_cleared_attributes() {
+    let out = rha(&[
+        "journal",
+        "dump",
+        golden("journal-v1-nodes.rhaj").to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 5, "{stdout}");
+    assert!(
+        lines[0].ends_with("mknod         dev/fifo  mode=10640  dev=0:0"),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[1].ends_with("dev/null  mode=20666  dev=1:3"),
+        "{}",
+        lines[1]
+    );
+    assert!(
+        lines[3].trim_end().ends_with("clear-xattrs  dev/fifo"),
+        "{}",
+        lines[3]
+    );
+}
+
+#[test]
 fn a_closed_pipe_on_stdout_ends_quietly() {
     let tmp = tempfile::tempdir().unwrap();
     let m = tmp.path().join("m");

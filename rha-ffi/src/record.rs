@@ -39,6 +39,13 @@ pub enum rha_op {
     RHA_OP_SET_XATTR = 0x0B,
     /// An extended attribute was removed: `path`, `name`.
     RHA_OP_REMOVE_XATTR = 0x0C,
+    /// A FIFO or device node was created: `path`, `mode` (its file type
+    /// bits, FIFO, character or block device, and permission bits, as in
+    /// `st_mode`), `rdev` (the device number, 0 for a FIFO).
+    RHA_OP_MKNOD = 0x0D,
+    /// Every extended attribute the applier manages was removed from
+    /// `path` (`system.*` and the host's own `security.selinux` stay).
+    RHA_OP_CLEAR_XATTRS = 0x0E,
     /// Bytes were written to a volume: `volume`, `offset`, `data`.
     RHA_OP_BLOCK_WRITE = 0x20,
     /// Bytes of a volume were discarded: `volume`, `offset`, `length`.
@@ -73,6 +80,8 @@ closed_set!(rha_op {
     RHA_OP_SET_ATTR,
     RHA_OP_SET_XATTR,
     RHA_OP_REMOVE_XATTR,
+    RHA_OP_MKNOD,
+    RHA_OP_CLEAR_XATTRS,
     RHA_OP_BLOCK_WRITE,
     RHA_OP_DISCARD,
     RHA_OP_BOOKMARK,
@@ -163,8 +172,8 @@ pub struct rha_record {
     pub mtime_ns: i64,
     /// BLOCK_WRITE, DISCARD: the volume's index in the scenario.
     pub volume: u32,
-    /// CREATE, MKDIR, and SET_ATTR with `RHA_ATTR_MODE`: permission (and
-    /// file type) bits as in `st_mode`.
+    /// CREATE, MKDIR, MKNOD, and SET_ATTR with `RHA_ATTR_MODE`: permission
+    /// (and file type) bits as in `st_mode`.
     pub mode: u32,
     /// SET_ATTR with `RHA_ATTR_UID`: owner user id.
     pub uid: u32,
@@ -173,9 +182,13 @@ pub struct rha_record {
     /// BOOKMARK: 1 if the application declared its data consistent at this
     /// point, else 0 (the writer rejects other values).
     pub app_consistent: u8,
+    /// MKNOD: the device number (`st_rdev`), 0 for a FIFO. Added after the
+    /// first layout: a record whose `struct_size` ends before it reads as 0
+    /// here.
+    pub rdev: u64,
 }
 
-sized_struct!(rha_record);
+sized_struct!(rha_record, older: [std::mem::offset_of!(rha_record, rdev)]);
 
 impl rha_record {
     /// The operation `self` describes, with copies of its bytes.
@@ -251,6 +264,14 @@ impl rha_record {
             RHA_OP_REMOVE_XATTR => Op::RemoveXattr {
                 path: path("path", &self.path)?,
                 name: bytes("name", &self.name)?,
+            },
+            RHA_OP_MKNOD => Op::Mknod {
+                path: path("path", &self.path)?,
+                mode: self.mode,
+                rdev: self.rdev,
+            },
+            RHA_OP_CLEAR_XATTRS => Op::ClearXattrs {
+                path: path("path", &self.path)?,
             },
             RHA_OP_BLOCK_WRITE => Op::BlockWrite {
                 volume: self.volume,
@@ -333,7 +354,14 @@ impl rha_record {
                 r.path = b(path);
                 r.length = len;
             }
-            OpRef::Delete { path } | OpRef::Rmdir { path } => r.path = b(path),
+            OpRef::Delete { path } | OpRef::Rmdir { path } | OpRef::ClearXattrs { path } => {
+                r.path = b(path)
+            }
+            OpRef::Mknod { path, mode, rdev } => {
+                r.path = b(path);
+                r.mode = mode;
+                r.rdev = rdev;
+            }
             OpRef::Rename { from, to } => {
                 r.path = b(from);
                 r.path2 = b(to);
@@ -505,6 +533,12 @@ mod tests {
                 path: p("a/file"),
                 name: Bytes::from_static(b"user.tag"),
             },
+            Op::Mknod {
+                path: p("dev/sda"),
+                mode: 0o060660,
+                rdev: (8 << 8) | 1,
+            },
+            Op::ClearXattrs { path: p("a/file") },
             Op::BlockWrite {
                 volume: 3,
                 offset: 4096,
@@ -581,6 +615,8 @@ mod tests {
             rha_op::RHA_OP_SET_ATTR,
             rha_op::RHA_OP_SET_XATTR,
             rha_op::RHA_OP_REMOVE_XATTR,
+            rha_op::RHA_OP_MKNOD,
+            rha_op::RHA_OP_CLEAR_XATTRS,
             rha_op::RHA_OP_BLOCK_WRITE,
             rha_op::RHA_OP_DISCARD,
             rha_op::RHA_OP_BOOKMARK,
@@ -590,9 +626,19 @@ mod tests {
             rha_op::RHA_OP_SYNC_END,
             rha_op::RHA_OP_EPOCH,
         ];
+        assert_eq!(ours.len(), OpCode::ALL.len());
         for (op, code) in ours.into_iter().zip(OpCode::ALL) {
             assert_eq!(op as u32, u32::from(code as u8), "{op:?}");
         }
+    }
+
+    #[test]
+    fn the_device_number_starts_where_the_first_layout_ended() {
+        // The first layout ended with `app_consistent` and its padding.
+        let first = std::mem::offset_of!(rha_record, app_consistent) + 1;
+        let first = first.next_multiple_of(std::mem::align_of::<u64>());
+        assert_eq!(std::mem::offset_of!(rha_record, rdev), first);
+        assert_eq!(std::mem::size_of::<rha_record>(), first + 8);
     }
 
     #[test]

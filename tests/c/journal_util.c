@@ -84,6 +84,10 @@ size_t sample_records(rha_record *recs, int with_big)
     recs[n].data = BN(xattr_value, sizeof xattr_value), n++;
     recs[n].op = RHA_OP_REMOVE_XATTR, recs[n].path = S("dir/file.txt"),
     recs[n].name = S("user.k"), n++;
+    recs[n].op = RHA_OP_MKNOD, recs[n].path = S("dev/null"), recs[n].mode = 020666,
+    recs[n].rdev = 0x0103, n++;
+    recs[n].op = RHA_OP_MKNOD, recs[n].path = S("dir/fifo"), recs[n].mode = 010640, n++;
+    recs[n].op = RHA_OP_CLEAR_XATTRS, recs[n].path = S("dir/file.txt"), n++;
     recs[n].op = RHA_OP_BLOCK_WRITE, recs[n].volume = 2, recs[n].offset = 512,
     recs[n].data = BN(block, sizeof block), n++;
     recs[n].op = RHA_OP_DISCARD, recs[n].volume = 2, recs[n].offset = UINT64_C(1) << 20,
@@ -126,7 +130,8 @@ int record_equal(const rha_record *want, const rha_record *got, uint64_t seq)
            got->length == want->length && got->id == want->id && got->epoch == want->epoch &&
            got->atime_ns == want->atime_ns && got->mtime_ns == want->mtime_ns &&
            got->volume == want->volume && got->mode == want->mode && got->uid == want->uid &&
-           got->gid == want->gid && got->app_consistent == want->app_consistent;
+           got->gid == want->gid && got->app_consistent == want->app_consistent &&
+           got->rdev == want->rdev;
 }
 
 /* Encodes `recs` into `out`; checks the sequence numbers assigned. */

@@ -7,6 +7,7 @@
  * Usage: test_journal [DATA_DIR]   (DATA_DIR: tests/data, for golden files)
  */
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -529,6 +530,53 @@ static void test_invalid_arguments(void)
     rha_journal_writer_free(w);
 }
 
+/* A caller built against the record layout before `rdev`: its records are
+ * accepted (a MKNOD of it is a FIFO: the missing device number is 0), and
+ * the reader writes nothing past its size. */
+static void test_records_of_the_first_layout(void)
+{
+    const uint32_t old_size = (uint32_t)offsetof(rha_record, rdev);
+    rha_record recs[2];
+    rha_record got;
+    struct writer_opts o = {0, 0, 0, 1 << 20};
+    struct buf enc = {NULL, 0};
+    rha_journal_reader *r = NULL;
+    rha_in_buffer in;
+    size_t i;
+
+    CHECK(old_size < sizeof(rha_record));
+    for (i = 0; i < 2; i++) {
+        rha_record_init(&recs[i]);
+        recs[i].struct_size = old_size;
+        recs[i].rdev = UINT64_C(0xdeadbeef); /* past the caller's size: never read */
+    }
+    recs[0].op = RHA_OP_MKNOD, recs[0].path = S("fifo"), recs[0].mode = 010600;
+    recs[1].op = RHA_OP_CLEAR_XATTRS, recs[1].path = S("fifo");
+    encode(recs, 2, o, &enc);
+
+    CHECK_OK(rha_journal_reader_build(rha_journal_reader_builder_new(), &r, &E));
+    in.src = enc.p, in.size = enc.len, in.pos = 0;
+    for (i = 0; i < 2; i++) {
+        rha_record_init(&got);
+        got.struct_size = old_size;
+        got.rdev = UINT64_C(77);
+        CHECK_OK(rha_journal_reader_next(r, &in, &got, &E));
+        CHECK(got.op == recs[i].op && got.mode == recs[i].mode);
+        CHECK(got.rdev == 77);
+        CHECK(got.struct_size == old_size);
+    }
+    rha_journal_reader_free(r);
+    /* Read with today's layout, the FIFO's device number is 0. */
+    recs[0].rdev = 0, recs[1].rdev = 0;
+    recs[0].struct_size = recs[1].struct_size = sizeof(rha_record);
+    {
+        struct decoded d;
+        decode(enc.p, enc.len, (size_t)-1, recs, 2, 1, &d);
+        CHECK(decoded_all(&d, 2, enc.len));
+    }
+    buf_free(&enc);
+}
+
 static void test_invalid_input_buffers(void)
 {
     rha_journal_reader_builder *b = rha_journal_reader_builder_new();
@@ -786,6 +834,7 @@ int main(int argc, char **argv)
         {"finish with a record waiting", test_finish_with_a_record_waiting},
         {"record size limits", test_record_size_limits},
         {"invalid arguments", test_invalid_arguments},
+        {"records of the first layout", test_records_of_the_first_layout},
         {"invalid input buffers", test_invalid_input_buffers},
         {"NULL handling and _free(NULL)", test_null_handling},
         {"error accessors", test_error_accessors},

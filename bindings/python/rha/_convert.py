@@ -91,6 +91,12 @@ def _remove_xattr(op: o.RemoveXattr, rec: Any, keep: List[Any]) -> None:
     _put(rec.name, op.name, keep)
 
 
+def _mknod(op: o.Mknod, rec: Any, keep: List[Any]) -> None:
+    _put(rec.path, o.encode_path(op.path), keep)
+    rec.mode = op.mode
+    rec.rdev = op.rdev
+
+
 def _block_write(op: o.BlockWrite, rec: Any, keep: List[Any]) -> None:
     rec.volume = op.volume
     rec.offset = op.offset
@@ -137,6 +143,8 @@ _TO_C: Dict[Type[o.Op], Tuple[int, _Filler]] = {
     o.SetAttr: (lib.RHA_OP_SET_ATTR, _set_attr),
     o.SetXattr: (lib.RHA_OP_SET_XATTR, _set_xattr),
     o.RemoveXattr: (lib.RHA_OP_REMOVE_XATTR, _remove_xattr),
+    o.Mknod: (lib.RHA_OP_MKNOD, _mknod),
+    o.ClearXattrs: (lib.RHA_OP_CLEAR_XATTRS, _path_only),
     o.BlockWrite: (lib.RHA_OP_BLOCK_WRITE, _block_write),
     o.Discard: (lib.RHA_OP_DISCARD, _discard),
     o.Bookmark: (lib.RHA_OP_BOOKMARK, _bookmark),
@@ -190,6 +198,8 @@ _FROM_C: Dict[int, Callable[[Any], o.Op]] = {
     lib.RHA_OP_SET_ATTR: _attrs,
     lib.RHA_OP_SET_XATTR: lambda r: o.SetXattr(_get(r.path), _get(r.name), _get(r.data)),
     lib.RHA_OP_REMOVE_XATTR: lambda r: o.RemoveXattr(_get(r.path), _get(r.name)),
+    lib.RHA_OP_MKNOD: lambda r: o.Mknod(_get(r.path), r.mode, r.rdev),
+    lib.RHA_OP_CLEAR_XATTRS: lambda r: o.ClearXattrs(_get(r.path)),
     lib.RHA_OP_BLOCK_WRITE: lambda r: o.BlockWrite(r.volume, r.offset, _get(r.data)),
     lib.RHA_OP_DISCARD: lambda r: o.Discard(r.volume, r.offset, r.length),
     lib.RHA_OP_BOOKMARK: lambda r: o.Bookmark(_get(r.name).decode("utf-8"), bool(r.app_consistent)),

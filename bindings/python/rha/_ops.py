@@ -36,6 +36,8 @@ __all__ = [
     "SetAttr",
     "SetXattr",
     "RemoveXattr",
+    "Mknod",
+    "ClearXattrs",
     "BlockWrite",
     "Discard",
     "Bookmark",
@@ -283,6 +285,41 @@ class RemoveXattr(Op):
     def __init__(self, path: PathLike, name: NameLike) -> None:
         _set(self, "path", _path(path, "path"))
         _set(self, "name", _bytes(name, "name"))
+
+
+@dataclass(frozen=True, init=False)
+class Mknod(Op):
+    """A FIFO or device node was created.
+
+    ``mode`` holds the file type bits (``stat.S_IFIFO``, ``stat.S_IFCHR`` or
+    ``stat.S_IFBLK``) and the permission bits, as in ``st_mode``; ``rdev`` is
+    the device number (``os.makedev``), 0 for a FIFO. Sockets are never
+    journaled. The writer refuses any other file type.
+    """
+
+    path: str
+    mode: int
+    rdev: int
+
+    def __init__(self, path: PathLike, mode: int, rdev: int = 0) -> None:
+        _set(self, "path", _path(path, "path"))
+        _set(self, "mode", _int(mode, "mode"))
+        _set(self, "rdev", _int(rdev, "rdev"))
+
+
+@dataclass(frozen=True, init=False)
+class ClearXattrs(Op):
+    """Every extended attribute the applier manages was removed.
+
+    A sync sends it before the master's attributes, so the replica's set
+    becomes the master's exactly; ``system.*`` names and the host's own
+    ``security.selinux`` label stay.
+    """
+
+    path: str
+
+    def __init__(self, path: PathLike) -> None:
+        _set(self, "path", _path(path, "path"))
 
 
 @dataclass(frozen=True)

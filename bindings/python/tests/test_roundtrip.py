@@ -40,6 +40,15 @@ def test_decoded_fields_have_python_types():
     assert by_type[rha.SetXattr].name == b"user.comment"
     assert isinstance(by_type[rha.Bookmark].name, str)
     assert by_type[rha.Bookmark].app_consistent is True
+    assert by_type[rha.Mknod] == rha.Mknod("dev/sda1", 0o060660, 0x801)
+    assert by_type[rha.ClearXattrs].path == "dir/file.txt"
+
+
+def test_mknod_of_a_socket_or_regular_file_is_refused():
+    for mode in (0o140644, 0o100644):
+        with rha.JournalWriter() as w:
+            with pytest.raises(rha.InvalidArgumentError, match="mknod mode"):
+                w.append(rha.Mknod("n", mode), timestamp_ns=T0)
 
 
 def test_set_attr_keeps_unset_fields_none():

@@ -10,9 +10,13 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use bytes::Bytes;
-use rha_core::journal::{Attrs, FileTime, Op, RelPath};
+use rha_core::journal::{
+    Attrs, FileTime, Op, RelPath, MODE_BLOCK_DEVICE, MODE_CHAR_DEVICE, MODE_FIFO,
+};
 use rha_core::rewind::{NodeKind, NodeMeta, PreImage, Target};
 use rustix::fs::{self as rfs, AtFlags, Mode, OFlags, ResolveFlags, Timespec, Timestamps};
+
+use crate::sync::xattr::XattrScope;
 
 /// Resolution rules for every path under the root: stay beneath it, follow
 /// no symbolic link (nor `/proc` magic link) anywhere on the way.
@@ -138,6 +142,10 @@ fn meta_of(st: &rfs::Stat) -> NodeMeta {
         0o100000 => NodeKind::File,
         0o040000 => NodeKind::Dir,
         0o120000 => NodeKind::Symlink,
+        MODE_FIFO | MODE_CHAR_DEVICE | MODE_BLOCK_DEVICE => NodeKind::Special {
+            file_type: fmt,
+            rdev: st.st_rdev,
+        },
         _ => NodeKind::Other,
     };
     NodeMeta {
@@ -334,6 +342,26 @@ impl DirTarget {
         Ok((dir, p))
     }
 
+    /// Removes every extended attribute of `path` that this process
+    /// manages ([`XattrScope::current`]); others (`system.*`, the host's own
+    /// `security.selinux` label) stay.
+    fn clear_xattrs(&mut self, path: &RelPath) -> io::Result<()> {
+        let scope = XattrScope::current();
+        let (_dir, p) = self.xattr_path(path)?;
+        let e = |err: rustix::io::Errno| ctx(path.as_bytes(), err.into());
+        let names = crate::sync::xattr::list(&p).map_err(|err| ctx(path.as_bytes(), err))?;
+        for name in names
+            .split(|&b| b == 0)
+            .filter(|n| !n.is_empty() && scope.includes(n))
+        {
+            match rfs::lremovexattr(&p, name) {
+                Ok(()) | Err(rustix::io::Errno::NODATA) => {}
+                Err(err) => return Err(e(err)),
+            }
+        }
+        Ok(())
+    }
+
     fn volume(&self, index: u32) -> io::Result<&File> {
         self.volumes.get(&index).ok_or_else(|| {
             io::Error::new(
@@ -469,6 +497,28 @@ impl DirTarget {
                 let (_dir, p) = self.xattr_path(path)?;
                 rfs::lremovexattr(&p, &name[..]).map_err(|e| ctx(path.as_bytes(), e.into()))?;
             }
+            Op::Mknod { path, mode, rdev } => {
+                let key = path.as_bytes();
+                let (dir, name) = self.parent(path)?;
+                rfs::mknodat(
+                    &dir,
+                    &name[..],
+                    rfs::FileType::from_raw_mode(*mode),
+                    Mode::from_raw_mode(mode & 0o7777),
+                    *rdev,
+                )
+                .map_err(|e| ctx(key, e.into()))?;
+                drop(dir);
+                // The umask narrowed the bits mknod set.
+                self.set_attr(
+                    path,
+                    &Attrs {
+                        mode: Some(mode & 0o7777),
+                        ..Attrs::default()
+                    },
+                )?;
+            }
+            Op::ClearXattrs { path } => self.clear_xattrs(path)?,
             Op::BlockWrite {
                 volume,
                 offset,
@@ -701,6 +751,69 @@ mod tests {
             to: RelPath::new(to.to_owned()).expect("path"),
         })
         .expect("rename");
+    }
+
+    #[test]
+    fn a_node_is_made_with_its_exact_mode_and_never_into_the_state_directory() {
+        use std::os::unix::fs::{FileTypeExt, MetadataExt};
+        let tmp = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir(tmp.path().join(".rha")).expect("mkdir");
+        let mut t = DirTarget::open(tmp.path(), Some(".rha")).expect("open");
+        let mknod = |path: &str, mode: u32, rdev: u64| Op::Mknod {
+            path: RelPath::new(path.to_owned()).expect("path"),
+            mode,
+            rdev,
+        };
+        // Group and others write bits, which a umask usually takes away.
+        t.apply(&mknod("fifo", MODE_FIFO | 0o666, 0))
+            .expect("mknod");
+        let m = std::fs::symlink_metadata(tmp.path().join("fifo")).expect("stat");
+        assert!(m.file_type().is_fifo());
+        assert_eq!(m.mode() & 0o7777, 0o666);
+        let e = t
+            .apply(&mknod(".rha/fifo", MODE_FIFO | 0o600, 0))
+            .expect_err("into the state directory");
+        assert!(e.to_string().contains(".rha"), "{e}");
+        assert!(!tmp.path().join(".rha/fifo").exists());
+        if rustix::process::geteuid().is_root() {
+            let null = rustix::fs::makedev(1, 3);
+            t.apply(&mknod("null", MODE_CHAR_DEVICE | 0o620, null))
+                .expect("mknod");
+            let m = std::fs::symlink_metadata(tmp.path().join("null")).expect("stat");
+            assert!(m.file_type().is_char_device());
+            assert_eq!((m.rdev(), m.mode() & 0o7777), (null, 0o620));
+            let meta = t
+                .stat(&RelPath::new("null").expect("path"))
+                .expect("stat")
+                .expect("there");
+            assert_eq!(
+                meta.kind,
+                NodeKind::Special {
+                    file_type: MODE_CHAR_DEVICE,
+                    rdev: null
+                }
+            );
+        }
+    }
+
+    #[test]
+    fn clearing_extended_attributes_removes_the_managed_names() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let f = tmp.path().join("f");
+        std::fs::write(&f, b"").expect("file");
+        for name in ["user.a", "user.b"] {
+            if let Err(e) = rfs::lsetxattr(&f, name, b"v", rfs::XattrFlags::empty()) {
+                eprintln!("SKIPPED: no user.* extended attributes here: {e}");
+                return;
+            }
+        }
+        let mut t = DirTarget::open(tmp.path(), None).expect("open");
+        let path = RelPath::new("f").expect("path");
+        t.apply(&Op::ClearXattrs { path: path.clone() })
+            .expect("clear");
+        assert_eq!(t.xattrs(&path).expect("list"), []);
+        // Clearing nothing is no error, as a replay does.
+        t.apply(&Op::ClearXattrs { path }).expect("clear again");
     }
 
     #[test]

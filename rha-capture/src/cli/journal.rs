@@ -129,7 +129,15 @@ impl std::fmt::Display for Line<'_> {
                 write!(f, "  {path}  offset={offset} len={}", data.len())
             }
             Op::SetLen { path, len } => write!(f, "  {path}  len={len}"),
-            Op::Delete { path } | Op::Rmdir { path } => write!(f, "  {path}"),
+            Op::Delete { path } | Op::Rmdir { path } | Op::ClearXattrs { path } => {
+                write!(f, "  {path}")
+            }
+            Op::Mknod { path, mode, rdev } => write!(
+                f,
+                "  {path}  mode={mode:o}  dev={}:{}",
+                rustix::fs::major(*rdev),
+                rustix::fs::minor(*rdev)
+            ),
             Op::Rename { from, to } => write!(f, "  {from} -> {to}"),
             Op::HardLink { existing, link } => write!(f, "  {link} => {existing}"),
             Op::Symlink { path, target } => {

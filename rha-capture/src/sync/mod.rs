@@ -1054,7 +1054,8 @@ pub(crate) struct Apply<'a> {
     xattrs: XattrScope,
 }
 
-fn join(root: &Path, rel: &RelPath) -> PathBuf {
+/// `rel` beneath `root`, its bytes as they are.
+pub(crate) fn join(root: &Path, rel: &RelPath) -> PathBuf {
     root.join(OsStr::from_bytes(rel.as_bytes()))
 }
 

@@ -102,7 +102,7 @@ pub fn digest(path: &Path, scope: XattrScope) -> io::Result<Option<XattrDigest>>
 /// buffer of [`FIRST_TRY`] bytes, and only a longer list (`ERANGE`) asks for
 /// its size first. Most files have no attributes, and a scan asks this of
 /// every entry.
-fn list(path: &Path) -> io::Result<Vec<u8>> {
+pub(crate) fn list(path: &Path) -> io::Result<Vec<u8>> {
     let mut buf = vec![0u8; FIRST_TRY];
     match rfs::llistxattr(path, &mut buf[..]) {
         Ok(n) => {

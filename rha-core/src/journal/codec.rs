@@ -6,8 +6,8 @@
 use super::crc;
 use super::path::{self, RelPath};
 use super::record::{
-    Attrs, Op, OpCode, OpRef, MAX_BOOKMARK_NAME_LEN, MAX_SYMLINK_TARGET_LEN, MAX_XATTR_NAME_LEN,
-    MAX_XATTR_VALUE_LEN,
+    is_mknod_mode, Attrs, Op, OpCode, OpRef, MAX_BOOKMARK_NAME_LEN, MAX_SYMLINK_TARGET_LEN,
+    MAX_XATTR_NAME_LEN, MAX_XATTR_VALUE_LEN,
 };
 
 /// The eight bytes every journal stream starts with.
@@ -245,7 +245,16 @@ pub(crate) fn body_len(seq: u64, op: &Op, max_record: usize) -> Result<usize, En
         Op::Create { path, .. } | Op::Mkdir { path, .. } => p(path) + 4,
         Op::Write { path, data, .. } => p(path) + 8 + data.len(),
         Op::SetLen { path, .. } => p(path) + 8,
-        Op::Delete { path } | Op::Rmdir { path } => p(path),
+        Op::Delete { path } | Op::Rmdir { path } | Op::ClearXattrs { path } => p(path),
+        Op::Mknod { path, mode, .. } => {
+            if !is_mknod_mode(*mode) {
+                return Err(invalid(
+                    "mknod mode",
+                    "is not a FIFO or device node with permission bits",
+                ));
+            }
+            p(path) + 4 + 8
+        }
         Op::Rename { from, to } => p(from) + p(to),
         Op::HardLink { existing, link } => p(existing) + p(link),
         Op::Symlink { path, target } => {
@@ -363,7 +372,18 @@ pub(crate) fn encode_fixed(op: &Op, out: &mut Vec<u8>) {
             path(out, p);
             u64(out, *len);
         }
-        Op::Delete { path: p } | Op::Rmdir { path: p } => path(out, p),
+        Op::Delete { path: p } | Op::Rmdir { path: p } | Op::ClearXattrs { path: p } => {
+            path(out, p)
+        }
+        Op::Mknod {
+            path: p,
+            mode,
+            rdev,
+        } => {
+            path(out, p);
+            out.extend_from_slice(&mode.to_le_bytes());
+            u64(out, *rdev);
+        }
         Op::Rename { from: a, to: b }
         | Op::HardLink {
             existing: a,
@@ -514,6 +534,21 @@ pub(crate) fn decode_body(code: u8, body: &[u8]) -> Result<OpRef<'_>, BodyError>
             path: r.path()?,
             name: r.xattr_name()?,
         },
+        OpCode::Mknod => {
+            let path = r.path()?;
+            let mode = r.u32()?;
+            if !is_mknod_mode(mode) {
+                return Err(BodyError::Malformed(
+                    "mknod mode is not a FIFO or device node with permission bits",
+                ));
+            }
+            OpRef::Mknod {
+                path,
+                mode,
+                rdev: r.u64()?,
+            }
+        }
+        OpCode::ClearXattrs => OpRef::ClearXattrs { path: r.path()? },
         OpCode::BlockWrite => OpRef::BlockWrite {
             volume: r.u32()?,
             offset: r.u64()?,

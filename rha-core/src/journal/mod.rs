@@ -35,8 +35,9 @@ pub use error::{DecodeError, DecodeErrorKind};
 pub use path::{PathError, RelPath, MAX_PATH_LEN};
 pub use reader::{JournalReader, ReadError};
 pub use record::{
-    Attrs, FileTime, Op, OpCode, OpRef, Record, RecordRef, MAX_BOOKMARK_NAME_LEN,
-    MAX_SYMLINK_TARGET_LEN, MAX_XATTR_NAME_LEN, MAX_XATTR_VALUE_LEN,
+    is_mknod_mode, Attrs, FileTime, Op, OpCode, OpRef, Record, RecordRef, MAX_BOOKMARK_NAME_LEN,
+    MAX_SYMLINK_TARGET_LEN, MAX_XATTR_NAME_LEN, MAX_XATTR_VALUE_LEN, MODE_BLOCK_DEVICE,
+    MODE_CHAR_DEVICE, MODE_FIFO, MODE_TYPE_MASK,
 };
 pub use writer::{
     Compression, JournalWriter, Sink, WriteError, WriteSink, WriterConfig, MAX_FRAME_BODY,

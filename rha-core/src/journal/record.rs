@@ -13,6 +13,25 @@ pub const MAX_SYMLINK_TARGET_LEN: usize = 4096;
 /// The longest bookmark name, in bytes of UTF-8.
 pub const MAX_BOOKMARK_NAME_LEN: usize = 255;
 
+/// The file type bits of a mode (`S_IFMT`).
+pub const MODE_TYPE_MASK: u32 = 0o170000;
+/// File type bits of a FIFO (`S_IFIFO`).
+pub const MODE_FIFO: u32 = 0o010000;
+/// File type bits of a character device (`S_IFCHR`).
+pub const MODE_CHAR_DEVICE: u32 = 0o020000;
+/// File type bits of a block device (`S_IFBLK`).
+pub const MODE_BLOCK_DEVICE: u32 = 0o060000;
+
+/// Whether `mode` names a node [`Op::Mknod`] can make: its type bits are
+/// those of a FIFO, a character device or a block device, and it has no
+/// bits beyond the type and [`0o7777`](Attrs::mode).
+pub fn is_mknod_mode(mode: u32) -> bool {
+    matches!(
+        mode & MODE_TYPE_MASK,
+        MODE_FIFO | MODE_CHAR_DEVICE | MODE_BLOCK_DEVICE
+    ) && mode & !(MODE_TYPE_MASK | 0o7777) == 0
+}
+
 /// One captured change, with its place in the journal.
 ///
 /// `seq` is strictly increasing by one from record to record within a journal;
@@ -141,6 +160,26 @@ pub enum Op {
         /// Attribute name: 1 to [`MAX_XATTR_NAME_LEN`] bytes, no NUL.
         name: Bytes,
     },
+    /// A special file was created: a FIFO or a device node (sockets are
+    /// made only by the program that listens on them, never by a journal).
+    Mknod {
+        /// The new node.
+        path: RelPath,
+        /// File type bits (FIFO, character or block device) and permission
+        /// bits, as in `st_mode`; [`is_mknod_mode`] holds.
+        mode: u32,
+        /// The device number (`st_rdev`) of a device node; 0 for a FIFO.
+        rdev: u64,
+    },
+    /// Every extended attribute of the entry was removed, as far as the
+    /// applier manages them: a sync sends it before the master's attributes,
+    /// to make the replica's set the master's exactly without knowing the
+    /// replica's names. Names outside the applier's scope (`system.*`, a
+    /// host's own `security.selinux` label) are kept.
+    ClearXattrs {
+        /// The entry changed.
+        path: RelPath,
+    },
     /// `data` was written at byte `offset` of a volume.
     BlockWrite {
         /// The volume's index in the scenario.
@@ -262,6 +301,14 @@ pub enum OpRef<'a> {
     },
     /// [`Op::RemoveXattr`]
     RemoveXattr { path: &'a [u8], name: &'a [u8] },
+    /// [`Op::Mknod`]
+    Mknod {
+        path: &'a [u8],
+        mode: u32,
+        rdev: u64,
+    },
+    /// [`Op::ClearXattrs`]
+    ClearXattrs { path: &'a [u8] },
     /// [`Op::BlockWrite`]
     BlockWrite {
         volume: u32,
@@ -331,6 +378,12 @@ impl OpRef<'_> {
                 path: p(path),
                 name: b(name),
             },
+            OpRef::Mknod { path, mode, rdev } => Op::Mknod {
+                path: p(path),
+                mode,
+                rdev,
+            },
+            OpRef::ClearXattrs { path } => Op::ClearXattrs { path: p(path) },
             OpRef::BlockWrite {
                 volume,
                 offset,
@@ -379,6 +432,8 @@ impl OpRef<'_> {
             OpRef::SetAttr { .. } => OpCode::SetAttr,
             OpRef::SetXattr { .. } => OpCode::SetXattr,
             OpRef::RemoveXattr { .. } => OpCode::RemoveXattr,
+            OpRef::Mknod { .. } => OpCode::Mknod,
+            OpRef::ClearXattrs { .. } => OpCode::ClearXattrs,
             OpRef::BlockWrite { .. } => OpCode::BlockWrite,
             OpRef::Discard { .. } => OpCode::Discard,
             OpRef::Bookmark { .. } => OpCode::Bookmark,
@@ -422,6 +477,10 @@ pub enum OpCode {
     SetXattr = 0x0B,
     /// [`Op::RemoveXattr`]
     RemoveXattr = 0x0C,
+    /// [`Op::Mknod`]
+    Mknod = 0x0D,
+    /// [`Op::ClearXattrs`]
+    ClearXattrs = 0x0E,
     /// [`Op::BlockWrite`]
     BlockWrite = 0x20,
     /// [`Op::Discard`]
@@ -442,7 +501,7 @@ pub enum OpCode {
 
 impl OpCode {
     /// Every code, in numeric order.
-    pub const ALL: [OpCode; 20] = [
+    pub const ALL: [OpCode; 22] = [
         OpCode::Create,
         OpCode::Write,
         OpCode::SetLen,
@@ -455,6 +514,8 @@ impl OpCode {
         OpCode::SetAttr,
         OpCode::SetXattr,
         OpCode::RemoveXattr,
+        OpCode::Mknod,
+        OpCode::ClearXattrs,
         OpCode::BlockWrite,
         OpCode::Discard,
         OpCode::Bookmark,
@@ -480,6 +541,8 @@ impl OpCode {
             0x0A => OpCode::SetAttr,
             0x0B => OpCode::SetXattr,
             0x0C => OpCode::RemoveXattr,
+            0x0D => OpCode::Mknod,
+            0x0E => OpCode::ClearXattrs,
             0x20 => OpCode::BlockWrite,
             0x21 => OpCode::Discard,
             0x40 => OpCode::Bookmark,
@@ -507,6 +570,8 @@ impl OpCode {
             OpCode::SetAttr => "set-attr",
             OpCode::SetXattr => "set-xattr",
             OpCode::RemoveXattr => "remove-xattr",
+            OpCode::Mknod => "mknod",
+            OpCode::ClearXattrs => "clear-xattrs",
             OpCode::BlockWrite => "block-write",
             OpCode::Discard => "discard",
             OpCode::Bookmark => "bookmark",
@@ -535,6 +600,8 @@ impl Op {
             Op::SetAttr { .. } => OpCode::SetAttr,
             Op::SetXattr { .. } => OpCode::SetXattr,
             Op::RemoveXattr { .. } => OpCode::RemoveXattr,
+            Op::Mknod { .. } => OpCode::Mknod,
+            Op::ClearXattrs { .. } => OpCode::ClearXattrs,
             Op::BlockWrite { .. } => OpCode::BlockWrite,
             Op::Discard { .. } => OpCode::Discard,
             Op::Bookmark { .. } => OpCode::Bookmark,
@@ -558,7 +625,9 @@ impl Op {
             | Op::Symlink { path, .. }
             | Op::SetAttr { path, .. }
             | Op::SetXattr { path, .. }
-            | Op::RemoveXattr { path, .. } => Some(path),
+            | Op::RemoveXattr { path, .. }
+            | Op::Mknod { path, .. }
+            | Op::ClearXattrs { path } => Some(path),
             Op::Rename { from, .. } => Some(from),
             Op::HardLink { existing, .. } => Some(existing),
             _ => None,

@@ -64,6 +64,12 @@ fn every_op() -> Vec<Op> {
             path: p("a"),
             name: Bytes::from_static(b"user.k"),
         },
+        Op::Mknod {
+            path: p("dev/null"),
+            mode: MODE_CHAR_DEVICE | 0o666,
+            rdev: 0x0103,
+        },
+        Op::ClearXattrs { path: p("a") },
         Op::BlockWrite {
             volume: 2,
             offset: 4096,
@@ -150,7 +156,7 @@ fn every_op_round_trips_plain_and_compressed() {
         assert_eq!(got, ops);
         assert_eq!(
             recs.iter().map(|r| r.seq).collect::<Vec<_>>(),
-            (1..=20).collect::<Vec<_>>()
+            (1..=22).collect::<Vec<_>>()
         );
         assert_eq!(recs[4].timestamp_ns, 1_004);
     }
@@ -385,7 +391,7 @@ fn zero_filled_tail_is_torn_but_data_after_zeros_is_corruption() {
     let mut zeroed = bytes.clone();
     zeroed.extend_from_slice(&[0; 5000]);
     let (recs, end) = decode_chunked(&zeroed, &[33], DecoderConfig::default());
-    assert_eq!(recs.len(), 20);
+    assert_eq!(recs.len(), 22);
     assert_eq!(
         end.unwrap(),
         End::TornTail {
@@ -396,7 +402,7 @@ fn zero_filled_tail_is_torn_but_data_after_zeros_is_corruption() {
 
     zeroed.push(1);
     let (recs, end) = decode_all(&zeroed);
-    assert_eq!(recs.len(), 20);
+    assert_eq!(recs.len(), 22);
     let e = end.unwrap_err();
     assert_eq!(e.kind, DecodeErrorKind::HeaderChecksum);
     assert_eq!(e.offset, bytes.len() as u64);
@@ -540,6 +546,22 @@ fn invalid_fields_are_refused_when_encoding() {
             name: Bytes::from_static(b"k"),
             value: Bytes::from(vec![0; 65537]),
         },
+        // A socket, a regular file, and a FIFO with a bit past the type bits.
+        Op::Mknod {
+            path: p("s"),
+            mode: 0o140644,
+            rdev: 0,
+        },
+        Op::Mknod {
+            path: p("f"),
+            mode: 0o100644,
+            rdev: 0,
+        },
+        Op::Mknod {
+            path: p("f"),
+            mode: MODE_FIFO | 0o200000,
+            rdev: 0,
+        },
     ];
     for op in &bad {
         let e = w.append(0, op).unwrap_err();
@@ -555,6 +577,34 @@ fn invalid_fields_are_refused_when_encoding() {
     w.append(0, &Op::TxBegin { txid: 1 }).unwrap();
     let bytes = w.into_inner().unwrap();
     assert_eq!(decode_all(&bytes).0.len(), 1);
+}
+
+#[test]
+fn a_mknod_record_of_another_file_type_is_corrupt() {
+    let mut w = JournalWriter::new(Vec::new(), WriterConfig::default());
+    w.append(
+        7,
+        &Op::Mknod {
+            path: p("n"),
+            mode: MODE_FIFO | 0o600,
+            rdev: 0,
+        },
+    )
+    .unwrap();
+    let good = w.into_inner().unwrap();
+    // The mode follows the path's length (2) and the path (1).
+    let at = STREAM_HEADER_LEN + FRAME_HEADER_LEN + 3;
+    for mode in [0o100600u32, 0o140600, MODE_FIFO | 0o20000] {
+        let mut bytes = good.clone();
+        bytes[at..at + 4].copy_from_slice(&mode.to_le_bytes());
+        super::codec::seal_frame(&mut bytes[STREAM_HEADER_LEN..]);
+        let (recs, end) = decode_all(&bytes);
+        assert!(recs.is_empty(), "{mode:o}");
+        let e = end.unwrap_err();
+        assert!(e.is_corruption(), "{mode:o}: {e}");
+        assert!(e.to_string().contains("mknod mode"), "{mode:o}: {e}");
+    }
+    assert_eq!(decode_all(&good).0.len(), 1);
 }
 
 #[test]
@@ -754,6 +804,18 @@ fn arb_op() -> impl Strategy<Value = Op> {
             value
         }),
         (arb_path(), arb_name(20)).prop_map(|(path, name)| Op::RemoveXattr { path, name }),
+        (
+            arb_path(),
+            prop::sample::select(vec![MODE_FIFO, MODE_CHAR_DEVICE, MODE_BLOCK_DEVICE]),
+            0u32..0o10000,
+            any::<u64>()
+        )
+            .prop_map(|(path, kind, perm, rdev)| Op::Mknod {
+                path,
+                mode: kind | perm,
+                rdev
+            }),
+        arb_path().prop_map(|path| Op::ClearXattrs { path }),
         (any::<u32>(), any::<u64>(), arb_bytes(300)).prop_map(|(volume, offset, data)| {
             Op::BlockWrite {
                 volume,
@@ -978,7 +1040,7 @@ fn borrowed_records_match_owned_ones() {
             assert_eq!(Some(copy), owned.next_record().unwrap());
             n += 1;
         }
-        assert_eq!(n, 20);
+        assert_eq!(n, 22);
         assert!(owned.next_record().unwrap().is_none());
         assert_eq!(
             borrowed.finish().unwrap(),

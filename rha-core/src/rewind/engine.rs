@@ -237,7 +237,8 @@ impl<T: Target, S: Storage> Replica<T, S> {
                             | Op::SetLen { path, .. }
                             | Op::SetAttr { path, .. }
                             | Op::SetXattr { path, .. }
-                            | Op::RemoveXattr { path, .. } => {
+                            | Op::RemoveXattr { path, .. }
+                            | Op::ClearXattrs { path } => {
                                 let mut gone = false;
                                 for e in &batch[k + 1..] {
                                     let names = match &e.forward {
@@ -829,9 +830,10 @@ impl<T: Target, S: Storage> Replica<T, S> {
 /// renamed it: skipping it leaves the same end state.
 fn already_done<T: Target>(op: &Op, t: &mut T) -> io::Result<bool> {
     Ok(match op {
-        Op::Create { path, .. } | Op::Mkdir { path, .. } | Op::Symlink { path, .. } => {
-            t.stat(path)?.is_some()
-        }
+        Op::Create { path, .. }
+        | Op::Mkdir { path, .. }
+        | Op::Symlink { path, .. }
+        | Op::Mknod { path, .. } => t.stat(path)?.is_some(),
         Op::HardLink { existing, link } => t.stat(link)?.is_some() || t.stat(existing)?.is_none(),
         Op::Delete { path } | Op::Rmdir { path } => t.stat(path)?.is_none(),
         Op::Rename { from, .. } => t.stat(from)?.is_none(),
@@ -839,7 +841,8 @@ fn already_done<T: Target>(op: &Op, t: &mut T) -> io::Result<bool> {
         Op::Write { path, .. }
         | Op::SetLen { path, .. }
         | Op::SetAttr { path, .. }
-        | Op::SetXattr { path, .. } => t.stat(path)?.is_none(),
+        | Op::SetXattr { path, .. }
+        | Op::ClearXattrs { path } => t.stat(path)?.is_none(),
         _ => false,
     })
 }

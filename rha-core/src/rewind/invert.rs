@@ -24,7 +24,14 @@ pub enum NodeKind {
     Dir,
     /// A symbolic link.
     Symlink,
-    /// Anything else (device, FIFO, socket): never restored by rewind.
+    /// A FIFO or device node, which [`Op::Mknod`] restores.
+    Special {
+        /// Its file type bits (`st_mode & S_IFMT`), as [`Op::Mknod`] takes them.
+        file_type: u32,
+        /// Its device number (`st_rdev`), 0 for a FIFO.
+        rdev: u64,
+    },
+    /// Anything else (a socket): never restored by rewind.
     Other,
 }
 
@@ -178,6 +185,7 @@ pub fn is_namespace(op: &Op) -> bool {
             | Op::Rmdir { .. }
             | Op::Symlink { .. }
             | Op::HardLink { .. }
+            | Op::Mknod { .. }
     )
 }
 
@@ -208,7 +216,10 @@ pub fn is_namespace(op: &Op) -> bool {
 pub fn invert(op: &Op, pre: &mut dyn PreImage) -> Result<Vec<Op>, InvertError> {
     let mut out = Vec::new();
     match op {
-        Op::Create { path, .. } | Op::Mkdir { path, .. } | Op::Symlink { path, .. } => {
+        Op::Create { path, .. }
+        | Op::Mkdir { path, .. }
+        | Op::Symlink { path, .. }
+        | Op::Mknod { path, .. } => {
             absent(pre, path)?;
             out.push(match op {
                 Op::Mkdir { .. } => Op::Rmdir { path: path.clone() },
@@ -327,6 +338,10 @@ pub fn invert(op: &Op, pre: &mut dyn PreImage) -> Result<Vec<Op>, InvertError> {
                     })
                 }
             }
+        }
+        Op::ClearXattrs { path } => {
+            present(pre, path)?;
+            restore_xattrs(pre, path, &mut out)?;
         }
         Op::BlockWrite {
             volume,
@@ -516,11 +531,26 @@ fn recreate(
                 attrs: owner_and_times,
             });
         }
+        NodeKind::Special { file_type, rdev } => {
+            out.push(Op::Mknod {
+                path: path.clone(),
+                mode: file_type | m.mode,
+                rdev,
+            });
+            restore_xattrs(pre, path, out)?;
+            out.push(Op::SetAttr {
+                path: path.clone(),
+                attrs: Attrs {
+                    mode: Some(m.mode),
+                    ..owner_and_times
+                },
+            });
+        }
         NodeKind::Other => {
             return Err(InvertError::WrongKind {
                 path: show(path),
                 found: m.kind,
-                wanted: "file, directory or symbolic link",
+                wanted: "file, directory, symbolic link, FIFO or device node",
             })
         }
     }
@@ -575,6 +605,55 @@ mod tests {
         fn volume_read(&mut self, v: u32, o: u64, l: u64) -> io::Result<Vec<u8>> {
             self.0.volume_read(v, o, l)
         }
+    }
+
+    /// Applies `op` to `tree` after computing its inverse, then the
+    /// inverse, and checks the tree is as before.
+    fn round_trip(tree: &mut ModelTree, op: &Op) -> Vec<Op> {
+        let before = tree.snapshot();
+        let undo = invert(op, tree).unwrap();
+        tree.apply(op).unwrap();
+        assert_ne!(tree.snapshot(), before, "{op:?} changed nothing");
+        for u in &undo {
+            tree.apply(u).unwrap();
+        }
+        assert_eq!(tree.snapshot(), before, "{op:?} then {undo:?}");
+        undo
+    }
+
+    #[test]
+    fn a_node_made_or_removed_and_cleared_xattrs_are_undone() {
+        let mut tree = ModelTree::new();
+        let node = RelPath::new("null").unwrap();
+        let mknod = Op::Mknod {
+            path: node.clone(),
+            mode: crate::journal::MODE_CHAR_DEVICE | 0o620,
+            rdev: 0x0103,
+        };
+        let undo = round_trip(&mut tree, &mknod);
+        assert_eq!(undo, [Op::Delete { path: node.clone() }]);
+        tree.apply(&mknod).unwrap();
+        for op in [
+            Op::SetXattr {
+                path: node.clone(),
+                name: "user.a".into(),
+                value: "1".into(),
+            },
+            Op::SetAttr {
+                path: node.clone(),
+                attrs: Attrs {
+                    uid: Some(7),
+                    mtime: Some(99),
+                    ..Attrs::default()
+                },
+            },
+        ] {
+            tree.apply(&op).unwrap();
+        }
+        let undo = round_trip(&mut tree, &Op::ClearXattrs { path: node.clone() });
+        assert_eq!(undo.len(), 1, "{undo:?}");
+        let undo = round_trip(&mut tree, &Op::Delete { path: node.clone() });
+        assert_eq!(undo[0], mknod);
     }
 
     #[test]

@@ -29,6 +29,8 @@ enum Node {
     File(u64),
     Dir(Meta),
     Symlink(Bytes, Meta),
+    /// A FIFO or device node: its file type bits and device number.
+    Special(u32, u64, Meta),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,6 +72,17 @@ pub enum SnapshotNode {
         target: Bytes,
         /// Owner and times.
         owner_times: (u32, u32, FileTime, FileTime),
+    },
+    /// A FIFO or device node.
+    Special {
+        /// File type and permission bits.
+        mode: u32,
+        /// Device number.
+        rdev: u64,
+        /// Owner and times.
+        owner_times: (u32, u32, FileTime, FileTime),
+        /// Extended attributes.
+        xattrs: Vec<(Bytes, Bytes)>,
     },
 }
 
@@ -165,6 +178,12 @@ impl ModelTree {
                         target: t.clone(),
                         owner_times: times_of(m),
                     },
+                    Node::Special(kind, rdev, m) => SnapshotNode::Special {
+                        mode: kind | m.mode,
+                        rdev: *rdev,
+                        owner_times: times_of(m),
+                        xattrs: m.xattrs.clone().into_iter().collect(),
+                    },
                 };
                 Some((p.clone(), s))
             })
@@ -215,11 +234,13 @@ impl ModelTree {
     fn meta_mut(&mut self, path: &[u8]) -> io::Result<&mut Meta> {
         match self.entries.get(path) {
             Some(Node::File(_)) => Ok(&mut self.file_mut(path)?.meta),
-            Some(Node::Dir(m)) | Some(Node::Symlink(_, m)) => {
+            Some(Node::Dir(m)) | Some(Node::Symlink(_, m)) | Some(Node::Special(_, _, m)) => {
                 // Re-borrow mutably: the immutable look-up above only chose the arm.
                 let _ = m;
                 match self.entries.get_mut(path) {
-                    Some(Node::Dir(m)) | Some(Node::Symlink(_, m)) => Ok(m),
+                    Some(Node::Dir(m))
+                    | Some(Node::Symlink(_, m))
+                    | Some(Node::Special(_, _, m)) => Ok(m),
                     _ => Err(err(io::ErrorKind::Other, path, "entry vanished")),
                 }
             }
@@ -412,6 +433,24 @@ impl ModelTree {
                 self.entries
                     .insert(p.to_vec(), Node::Symlink(target.clone(), Meta::default()));
             }
+            Op::Mknod { path, mode, rdev } => {
+                let p = path.as_bytes();
+                self.need_absent(p)?;
+                if !crate::journal::is_mknod_mode(*mode) {
+                    return Err(err(
+                        io::ErrorKind::InvalidInput,
+                        p,
+                        "not a node mknod makes",
+                    ));
+                }
+                let meta = Meta {
+                    mode: mode & 0o7777,
+                    ..Meta::default()
+                };
+                let kind = mode & crate::journal::MODE_TYPE_MASK;
+                self.entries
+                    .insert(p.to_vec(), Node::Special(kind, *rdev, meta));
+            }
             Op::HardLink { existing, link } => {
                 let e = existing.as_bytes();
                 let ino = match self.node(e)? {
@@ -458,6 +497,7 @@ impl ModelTree {
                     ));
                 }
             }
+            Op::ClearXattrs { path } => self.meta_mut(path.as_bytes())?.xattrs.clear(),
             Op::BlockWrite {
                 volume,
                 offset,
@@ -498,6 +538,16 @@ impl PreImage for ModelTree {
             }
             Node::Dir(m) => (NodeKind::Dir, m, 0, 2, 0),
             Node::Symlink(_, m) => (NodeKind::Symlink, m, 0, 1, 0),
+            Node::Special(file_type, rdev, m) => (
+                NodeKind::Special {
+                    file_type: *file_type,
+                    rdev: *rdev,
+                },
+                m,
+                0,
+                1,
+                0,
+            ),
         };
         Ok(Some(NodeMeta {
             kind,

@@ -33,7 +33,7 @@ pub(crate) fn to_op(r: &Raw) -> Op {
     let Raw(kind, a, b, n, data) = r;
     let data = Bytes::from(data.clone());
     let n = *n as u64;
-    match kind % 17 {
+    match kind % 19 {
         0 | 1 => Op::Create {
             path: path(*a),
             mode: 0o600 | (n as u32 & 0o77),
@@ -84,6 +84,16 @@ pub(crate) fn to_op(r: &Raw) -> Op {
             path: path(*a),
             name: Bytes::from(if n & 1 == 0 { "user.x" } else { "user.y" }),
         },
+        17 => Op::Mknod {
+            path: path(*a),
+            mode: if n & 1 == 0 {
+                crate::journal::MODE_FIFO | 0o640
+            } else {
+                crate::journal::MODE_CHAR_DEVICE | 0o600
+            },
+            rdev: n >> 1,
+        },
+        18 => Op::ClearXattrs { path: path(*a) },
         15 => Op::BlockWrite {
             volume: 0,
             offset: n % 100,

@@ -111,7 +111,9 @@ impl DirtyRegions {
             | Op::Symlink { path, .. }
             | Op::SetAttr { path, .. }
             | Op::SetXattr { path, .. }
-            | Op::RemoveXattr { path, .. } => whole(self, path.as_bytes()),
+            | Op::RemoveXattr { path, .. }
+            | Op::Mknod { path, .. }
+            | Op::ClearXattrs { path } => whole(self, path.as_bytes()),
             Op::Rename { from, to } => {
                 whole(self, from.as_bytes());
                 whole(self, to.as_bytes());

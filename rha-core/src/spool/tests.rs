@@ -821,6 +821,23 @@ fn dirty_regions_merge_into_another_set_and_survive_their_bytes() {
     assert!(e.reason.contains("checksum"), "{e}");
 }
 
+#[test]
+fn a_special_node_or_cleared_xattrs_mark_the_whole_entry() {
+    let mut d = DirtyRegions::new(100);
+    let path = |p: &str| RelPath::new(p.to_owned()).expect("path");
+    d.mark_op(&Op::Mknod {
+        path: path("fifo"),
+        mode: crate::journal::MODE_FIFO | 0o644,
+        rdev: 0,
+    });
+    d.mark_op(&Op::ClearXattrs { path: path("f") });
+    for name in ["fifo", "f"] {
+        let t = RegionTarget::File(name.as_bytes().to_vec());
+        assert!(d.is_dirty(&t, 0, 1), "{name}");
+        assert!(d.is_dirty(&t, u64::MAX - 1, u64::MAX), "{name}");
+    }
+}
+
 #[derive(Debug, Clone)]
 enum Step {
     Append { len: usize, durable: bool },

@@ -11,13 +11,14 @@ use bytes::Bytes;
 use rha_core::journal::{Attrs, JournalWriter, Op, RelPath, WriterConfig};
 use rha_core::session::{Session, SyncMode, SyncReply, SyncRequest, SyncScope, BLOCK_HASH_LEN};
 use rha_core::signature::tree::{
-    compare, Compare, CompareOptions, Entry, EntryKind, PlanOp, TreeReader,
+    compare, AttrChanges, Compare, CompareOptions, Entry, EntryKind, PlanOp, TreeReader,
 };
 
 use super::{block_hash, piece_for, unix_ns, SyncSettings, SyncStatus, OUT_BUDGET};
 use rha_core::spool::{DirtyRegions, RegionTarget, TO_END};
 
 use crate::sync::scan::{signature_of, ScanOptions, ScanStats, TreeScanner};
+use crate::sync::xattr::{self, XattrScope};
 
 /// The largest replica tree signature a master takes (a hostile replica
 /// cannot fill the master's disk).
@@ -494,37 +495,142 @@ impl SyncSender {
             }
             PlanOp::Check { entry } => return self.start_blocks(entry, session),
             PlanOp::Symlink { entry } => {
-                let attrs = self.attrs(&entry, false, true, true);
-                let path = entry.path.clone();
                 self.records.push(Op::Symlink {
-                    path: entry.path,
-                    target: entry.target,
+                    path: entry.path.clone(),
+                    target: entry.target.clone(),
                 })?;
-                self.records.push(Op::SetAttr { path, attrs })?;
+                self.push_attrs(&entry.path, &entry, AttrChanges::ALL, true)?;
             }
             PlanOp::Link { entry, target } => self.records.push(Op::HardLink {
                 existing: target,
                 link: entry.path,
             })?,
-            PlanOp::Special { entry } => {
-                tracing::warn!(path = %entry.path, "a special file is not synced over the session");
-                self.status.skipped += 1;
-                return Ok(());
-            }
+            PlanOp::Special { entry } => return self.start_special(entry),
             PlanOp::SetAttrs { entry, changes } => {
-                let attrs = self.attrs(&entry, changes.mode, changes.owner, changes.mtime);
-                if attrs == Attrs::default() {
+                if !self.push_attrs(&entry.path, &entry, changes, false)? {
                     return Ok(());
                 }
-                self.records.push(Op::SetAttr {
-                    path: entry.path,
-                    attrs,
-                })?;
             }
             _ => return Err("an unknown plan step".to_owned()),
         }
         self.status.sent_entries += 1;
         Ok(())
+    }
+
+    /// Creates the master's FIFO or device node `entry` on the replica,
+    /// with its attributes. A socket (only its listening program can make
+    /// one) is skipped, as a local sync skips it.
+    fn start_special(&mut self, entry: Entry) -> Result<(), String> {
+        let full = crate::sync::join(&self.root, &entry.path);
+        let meta = match std::fs::symlink_metadata(&full) {
+            Ok(m) => m,
+            Err(e) => {
+                if e.kind() == std::io::ErrorKind::NotFound {
+                    self.vanished += 1;
+                } else {
+                    tracing::warn!(path = %full.display(), %e, "not synced");
+                }
+                self.status.skipped += 1;
+                return Ok(());
+            }
+        };
+        let mode = std::os::unix::fs::MetadataExt::mode(&meta);
+        if !rha_core::journal::is_mknod_mode(mode) {
+            tracing::debug!(path = %entry.path, mode, "a socket is not synced");
+            self.status.skipped += 1;
+            return Ok(());
+        }
+        self.records.push(Op::Mknod {
+            path: entry.path.clone(),
+            mode,
+            rdev: std::os::unix::fs::MetadataExt::rdev(&meta),
+        })?;
+        self.push_attrs(&entry.path, &entry, AttrChanges::ALL, true)?;
+        self.status.sent_entries += 1;
+        Ok(())
+    }
+
+    /// Queues the records that give the replica's `at` the `changes`
+    /// attributes of the master's `entry`; `fresh` says the sync just made
+    /// `at`, with no extended attributes. Says whether it queued any.
+    ///
+    /// Extended attributes go after the contents and the owner (a change
+    /// of owner clears a file capability), before the mode and time: the
+    /// master's whole set (what [`XattrScope::current`] covers), after an
+    /// [`Op::ClearXattrs`] unless `at` is fresh. The master knows only a
+    /// digest of the replica's set, not its names, so clearing first is
+    /// what removes the names the master lacks; the records apply in the
+    /// same batch, and a sync cut between them leaves a digest that
+    /// differs, which the next run fixes.
+    fn push_attrs(
+        &mut self,
+        at: &RelPath,
+        entry: &Entry,
+        changes: AttrChanges,
+        fresh: bool,
+    ) -> Result<bool, String> {
+        let xattrs = if changes.xattrs && !(fresh && entry.xattrs.is_none()) {
+            self.master_xattrs(entry)
+        } else {
+            None
+        };
+        let attrs = self.attrs(entry, changes.mode, changes.owner, changes.mtime);
+        let Some(xattrs) = xattrs else {
+            if attrs == Attrs::default() {
+                return Ok(false);
+            }
+            self.records.push(Op::SetAttr {
+                path: at.clone(),
+                attrs,
+            })?;
+            return Ok(true);
+        };
+        if attrs.uid.is_some() {
+            self.records.push(Op::SetAttr {
+                path: at.clone(),
+                attrs: Attrs {
+                    uid: attrs.uid,
+                    gid: attrs.gid,
+                    ..Attrs::default()
+                },
+            })?;
+        }
+        if !fresh {
+            self.records.push(Op::ClearXattrs { path: at.clone() })?;
+        }
+        for (name, value) in xattrs {
+            self.records.push(Op::SetXattr {
+                path: at.clone(),
+                name: Bytes::from(name),
+                value: Bytes::from(value),
+            })?;
+        }
+        let rest = Attrs {
+            uid: None,
+            gid: None,
+            ..attrs
+        };
+        if rest != Attrs::default() {
+            self.records.push(Op::SetAttr {
+                path: at.clone(),
+                attrs: rest,
+            })?;
+        }
+        Ok(true)
+    }
+
+    /// The master's extended attributes of `entry` now; `None` (logged) if
+    /// they cannot be read: the entry vanished, and the journal carries
+    /// what happened to it, or the next run finds the digests still differ.
+    fn master_xattrs(&self, entry: &Entry) -> Option<xattr::Xattrs> {
+        let full = crate::sync::join(&self.root, &entry.path);
+        match xattr::read(&full, XattrScope::current()) {
+            Ok(x) => Some(x),
+            Err(e) => {
+                tracing::warn!(path = %full.display(), %e, "extended attributes not synced");
+                None
+            }
+        }
     }
 
     /// The attributes of `entry` a record sets.
@@ -705,11 +811,7 @@ impl SyncSender {
                 len: w.len,
             })?;
         }
-        let attrs = self.attrs(&w.entry, true, true, true);
-        self.records.push(Op::SetAttr {
-            path: w.tmp.clone(),
-            attrs,
-        })?;
+        self.push_attrs(&w.tmp, &w.entry, AttrChanges::ALL, true)?;
         if w.rename {
             self.records.push(Op::Rename {
                 from: w.tmp,
@@ -865,11 +967,9 @@ impl SyncSender {
             path: b.entry.path.clone(),
             len: b.len,
         })?;
-        let attrs = self.attrs(&b.entry, true, true, true);
-        self.records.push(Op::SetAttr {
-            path: b.entry.path.clone(),
-            attrs,
-        })?;
+        // Changed in place: the replica's extended attributes are not
+        // known to match.
+        self.push_attrs(&b.entry.path, &b.entry, AttrChanges::ALL, false)?;
         self.status.sent_entries += 1;
         self.check(b.entry.path, b.len, true, b.hasher, session)
     }
@@ -911,6 +1011,7 @@ fn scan_master(root: &Path, paths: &[RelPath], out: &Path) -> Result<ScanStats, 
     let file = File::create(out).map_err(|e| format!("{}: {e}", out.display()))?;
     let options = ScanOptions {
         skip_unreadable: true,
+        xattrs: Some(XattrScope::current()),
         ..ScanOptions::default()
     };
     let scanner = if paths.is_empty() {

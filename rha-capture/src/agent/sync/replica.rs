@@ -15,6 +15,7 @@ use rha_core::signature::tree::TreeWriter;
 use super::{block_hash, Replies, SyncStatus, OUT_BUDGET};
 use crate::apply::{DirTarget, DEFAULT_SPOOL};
 use crate::sync::scan::{ScanOptions, TreeScanner};
+use crate::sync::xattr::XattrScope;
 
 /// Entries scanned per turn of the session loop.
 const SCAN_STEP: usize = 2048;
@@ -101,6 +102,10 @@ fn allowed(op: &Op) -> bool {
             | Op::Symlink { .. }
             | Op::HardLink { .. }
             | Op::SetAttr { .. }
+            | Op::Mknod { .. }
+            | Op::SetXattr { .. }
+            | Op::RemoveXattr { .. }
+            | Op::ClearXattrs { .. }
     )
 }
 
@@ -123,6 +128,8 @@ impl SyncReceiver {
         target.set_write_behind(true);
         let options = ScanOptions {
             changed_since_ns,
+            // The master compares digests of the same scope.
+            xattrs: Some(XattrScope::current()),
             ..ScanOptions::default()
         };
         let scanner = if scope.is_whole() {

@@ -306,9 +306,12 @@ impl Batch {
             ),
             Op::HardLink { .. } => Footprint::Alone,
             Op::Create { path, .. } => Footprint::Names(vec![shared(path)], Some(shared(path))),
-            Op::Mkdir { path, .. } | Op::Symlink { path, .. } | Op::Rmdir { path } => {
-                Footprint::Names(vec![shared(path)], None)
-            }
+            Op::Mkdir { path, .. }
+            | Op::Symlink { path, .. }
+            | Op::Mknod { path, .. }
+            | Op::Rmdir { path } => Footprint::Names(vec![shared(path)], None),
+            // Its inverse reads every attribute: nothing pending may touch one.
+            Op::ClearXattrs { .. } => Footprint::Alone,
             Op::Delete { path } => match meta(path)? {
                 // The inverse of removing one of several names looks for
                 // another name in the whole tree.
