@@ -16,6 +16,7 @@ impl Scenario {
     /// A refused command returns an error naming the state and the reason
     /// and changes nothing.
     pub fn handle_command(&mut self, cmd: Command, now: Instant) -> Result<(), CommandError> {
+        self.resume_if_restored(now);
         let name = cmd.name();
         let refuse = |state: State, reason: String| CommandError::Refused {
             command: name,
@@ -32,7 +33,8 @@ impl Scenario {
                 );
             let request_switchback =
                 matches!(cmd, Command::Switchback { .. }) && st == State::ReverseReplicating;
-            if !abortable && !request_switchback {
+            let abandon = matches!(cmd, Command::AbandonStep);
+            if !abortable && !request_switchback && !abandon {
                 return Err(refuse(st, format!("the {} is in progress", op.kind.name())));
             }
         }
@@ -375,6 +377,11 @@ impl Scenario {
                     ));
                 }
                 self.push_action(ActionKind::SetBookmark { name: bookmark }, false);
+            }
+            Command::AbandonStep => {
+                if self.abandon_step(now).is_none() {
+                    return Err(refuse(st, "no step is awaited".into()));
+                }
             }
             Command::UpdateConfig(config) => {
                 if st.config_locked() {

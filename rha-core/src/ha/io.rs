@@ -102,6 +102,12 @@ pub enum Command {
     },
     /// Replace the configuration (refused while it is locked).
     UpdateConfig(Box<ScenarioConfig>),
+    /// Give up the step the operation in progress waits for (see
+    /// [`Scenario::intent`](super::Scenario::intent)), for example after a
+    /// restart when the operator knows it cannot complete: it counts as
+    /// failed now and the operation follows its plan for a failed step
+    /// (undo the done steps, or stop a synchronisation).
+    AbandonStep,
 }
 
 impl Command {
@@ -125,6 +131,7 @@ impl Command {
             Command::Cleanup => "cleanup",
             Command::Bookmark { .. } => "bookmark",
             Command::UpdateConfig(_) => "update configuration",
+            Command::AbandonStep => "abandon step",
         }
     }
 }
@@ -427,5 +434,40 @@ pub enum Event {
     UnknownLink {
         /// The link reported.
         link: usize,
+    },
+    /// An awaited step got no report within its timeout and was issued
+    /// again (same id).
+    StepRetried {
+        /// The operation.
+        operation: String,
+        /// The step.
+        step: String,
+        /// Which re-issue this is (1, 2, ...).
+        attempt: u32,
+    },
+    /// An awaited step got no report within its timeout on any attempt: it
+    /// counts as failed (a [`Event::StepFailed`] follows).
+    StepTimedOut {
+        /// The operation.
+        operation: String,
+        /// The step that hung.
+        step: String,
+        /// How many attempts were made.
+        attempts: u32,
+    },
+    /// The operator abandoned the awaited step: it counts as failed (a
+    /// [`Event::StepFailed`] follows).
+    StepAbandoned {
+        /// The operation.
+        operation: String,
+        /// The step.
+        step: String,
+    },
+    /// The machine was restored and given the time: every timer restarted
+    /// from then.
+    Restarted {
+        /// The awaited step re-issued, if one was (not if it was still
+        /// queued or nothing was awaited).
+        reissued: Option<String>,
     },
 }

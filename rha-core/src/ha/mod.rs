@@ -28,15 +28,19 @@ mod io;
 mod mirror;
 mod persist;
 mod redirect;
+mod restart;
 mod scenario;
 mod sequence;
 mod state;
 mod time;
+mod timeouts;
 
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod tests_mirror;
+#[cfg(test)]
+mod tests_restart;
 
 pub use config::{
     CheckMethod, ConfigError, Host, IsAliveConfig, Link, ScenarioConfig, ScenarioType,
@@ -52,6 +56,11 @@ pub use mirror::{
 };
 pub use persist::{MAX_SAVED_STATE, STATE_VERSION};
 pub use redirect::{script_env, Alias, Direction, Method, RedirectStep, DEFAULT_NAME_SUFFIX};
+pub use restart::Intent;
 pub use scenario::{Scenario, MAX_BOOKMARK_NAME};
 pub use state::{is_transition, mermaid, State, Trigger, TRANSITIONS};
 pub use time::Instant;
+pub use timeouts::{
+    StepTimeouts, DEFAULT_STEP_RETRIES, DEFAULT_STEP_TIMEOUT, DEFAULT_SYNC_TIMEOUT,
+    MAX_STEP_RETRIES,
+};

@@ -79,6 +79,15 @@ pub struct Scenario {
     pub(super) next_image: u32,
     pub(super) actions: VecDeque<Action>,
     pub(super) events: VecDeque<Event>,
+    /// The active host was declared dead while an operation ran or the
+    /// state did not allow acting on it: acted on when that ends. Absent
+    /// from version 1 states (false).
+    #[serde(default)]
+    pub(super) failure_pending: bool,
+    /// Restored and not yet given the time: the first `handle_*` call
+    /// restarts the timers and re-issues the awaited action. Never saved.
+    #[serde(skip)]
+    pub(super) restored: bool,
 }
 
 /// An operation in progress and what it is.
@@ -86,6 +95,13 @@ pub struct Scenario {
 pub(super) struct Operation {
     pub(super) kind: OpKind,
     pub(super) seq: Sequence,
+    /// When the awaited action's current attempt times out (absent from
+    /// version 1 states: set at the restore time).
+    #[serde(default)]
+    pub(super) deadline: Option<Instant>,
+    /// How many times the awaited action was re-issued.
+    #[serde(default)]
+    pub(super) attempts: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -164,6 +180,8 @@ impl Scenario {
             next_image: 1,
             actions: VecDeque::new(),
             events: VecDeque::new(),
+            failure_pending: false,
+            restored: false,
         })
     }
 
@@ -204,6 +222,18 @@ impl Scenario {
         self.replica_current
     }
 
+    /// Whether the replication link to the replica is up (as last
+    /// observed): while it is down the master spools.
+    pub fn replica_connected(&self) -> bool {
+        self.replica_connected
+    }
+
+    /// Whether the active host was declared dead while an operation (or a
+    /// test) stood in the way; the failure is acted on when it ends.
+    pub fn failure_pending(&self) -> bool {
+        self.failure_pending
+    }
+
     /// The next action for the embedder, if any. Call after every
     /// `handle_*` call until it returns `None`.
     #[must_use]
@@ -220,9 +250,18 @@ impl Scenario {
 
     /// When [`handle_timeout`](Self::handle_timeout) must be called next
     /// (`None`: no timer runs). Ask again after every `handle_*` call.
+    /// Right after [`restore`](Self::restore) it is the earliest instant
+    /// (call at once: the timers restart from the time given).
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.is_alive.as_ref().map(IsAlive::next_timeout)
+        if self.restored {
+            return Some(Instant::from_nanos(0));
+        }
+        let ia = self.is_alive.as_ref().map(IsAlive::next_timeout);
+        match (ia, self.step_deadline()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// Lets time pass: runs due heartbeat rounds and declares the active
@@ -230,6 +269,8 @@ impl Scenario {
     /// [`poll_timeout`](Self::poll_timeout)'s instant is reached (calling
     /// earlier or more often is harmless).
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.resume_if_restored(now);
+        self.check_step_deadline(now);
         let Some(ia) = self.is_alive.as_mut() else {
             return;
         };
@@ -275,6 +316,7 @@ impl Scenario {
     /// never refused: one that does not apply (a late report, an unknown
     /// link) is ignored with an event.
     pub fn handle_observation(&mut self, obs: Observation, now: Instant) {
+        self.resume_if_restored(now);
         match obs {
             Observation::ActionCompleted { id } => self.on_report(id, true, None, now),
             Observation::ActionFailed { id, reason } => {
@@ -294,6 +336,7 @@ impl Scenario {
                         }
                         if liveness == Liveness::Recovered {
                             self.auto_armed = true;
+                            self.failure_pending = false;
                             self.events.push_back(Event::ActiveRecovered);
                         }
                     }
@@ -355,6 +398,7 @@ impl Scenario {
             self.silent.iter_mut().for_each(|f| *f = false);
         } else if !watches(to) {
             self.is_alive = None;
+            self.failure_pending = false;
         }
         self.events
             .push_back(Event::StateChanged { from, to, trigger });
@@ -364,7 +408,12 @@ impl Scenario {
     pub(super) fn begin(&mut self, kind: OpKind, steps: Vec<Step>, now: Instant) {
         let mut seq = Sequence::new(steps);
         let next = seq.start();
-        self.op = Some(Operation { kind, seq });
+        self.op = Some(Operation {
+            kind,
+            seq,
+            deadline: None,
+            attempts: 0,
+        });
         self.follow(next, now);
     }
 
@@ -376,6 +425,7 @@ impl Scenario {
     fn follow(&mut self, next: Next, now: Instant) {
         match next {
             Next::Issue(kind) => {
+                self.arm_step(&kind, now);
                 let id = self.push_action(kind, true);
                 if let Some(op) = self.op.as_mut() {
                     op.seq.issued(id);
@@ -396,6 +446,9 @@ impl Scenario {
             return;
         };
         let operation = op.kind.name().to_string();
+        op.deadline = None;
+        // A re-issued copy not yet handed out is pointless now.
+        self.actions.retain(|a| a.id != id);
         let Report {
             action,
             ok,
@@ -572,16 +625,44 @@ impl Scenario {
             // failover was rolled back: the state stays as it was.
             (_, false) => {}
         }
+        self.act_on_pending_failure(now);
+    }
+
+    /// Acts on a failure declared while it could not be acted on, once
+    /// nothing stands in the way any more (no operation, replicating or
+    /// paused) and the active host is still dead.
+    pub(super) fn act_on_pending_failure(&mut self, now: Instant) {
+        let dead = self.is_alive.as_ref().is_some_and(IsAlive::is_dead);
+        if !self.failure_pending || self.op.is_some() || !dead {
+            return;
+        }
+        if matches!(self.state, State::Replicating | State::Paused) {
+            self.failure_pending = false;
+            self.on_active_dead(now);
+        }
     }
 
     fn on_active_dead(&mut self, now: Instant) {
         let host = self.active;
+        let blocked = if !matches!(self.state, State::Replicating | State::Paused) {
+            Some(format!("the scenario is {}", self.state))
+        } else {
+            self.op
+                .as_ref()
+                .map(|op| format!("the {} is in progress", op.kind.name()))
+        };
+        if let Some(why) = blocked {
+            // Acted on (switchover or notification) when it ends.
+            self.failure_pending = true;
+            self.events.push_back(Event::ActiveUnresponsive {
+                host,
+                automatic: false,
+                reason: Some(format!("{why}; the failure is acted on when it ends")),
+            });
+            return;
+        }
         let reason = if self.config.is_alive.mode == SwitchoverMode::Manual {
             Some("manual switchover mode: an operator decides".to_string())
-        } else if !matches!(self.state, State::Replicating | State::Paused) {
-            Some(format!("the scenario is {}", self.state))
-        } else if self.op.is_some() {
-            Some("another operation is in progress".to_string())
         } else if !self.replica_current {
             Some(stale_replica(self.needs_resync))
         } else if !self.auto_armed {

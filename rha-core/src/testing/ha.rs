@@ -315,12 +315,32 @@ impl Pair {
     }
 
     /// Restarts the agent: saves the scenario, restores it from the bytes
-    /// (which must give the same machine) and carries on with the copy.
+    /// (which must save to the same bytes), loses the actions in flight
+    /// (the held ones), gives the copy the time (which restarts its timers
+    /// and re-issues the awaited action) and carries on with it.
     pub fn restart(&mut self) {
-        let restored = Scenario::restore(&self.scenario.save()).expect("a saved state restores");
-        assert!(restored == self.scenario, "restore is not exact");
+        let saved = self.scenario.save();
+        let restored = Scenario::restore(&saved).expect("a saved state restores");
+        assert!(restored.save() == saved, "restore is not exact");
+        assert_eq!(restored.poll_timeout(), Some(Instant::from_nanos(0)));
         self.scenario = restored;
-        self.check();
+        self.held.clear();
+        self.scenario.handle_timeout(self.now);
+        assert!(!self.scenario.awaiting_restart());
+        // No timer of the restored machine waits longer than configured,
+        // whatever the clock did across the restart.
+        let c = self.scenario.config();
+        let limit = self.scenario.intent().map_or(c.is_alive.timeout, |i| {
+            c.is_alive.timeout.max(c.timeouts.for_action(&i.action))
+        });
+        if let Some(t) = self.scenario.poll_timeout() {
+            assert!(
+                t <= self.now.saturating_add(limit),
+                "a timer after a restart is {t}, later than {} + {limit:?}",
+                self.now
+            );
+        }
+        self.collect();
     }
 
     fn collect(&mut self) {
