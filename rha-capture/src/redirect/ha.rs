@@ -292,7 +292,13 @@ mod tests {
         let mut r = Redirector::new(Side::Replica);
         let now = replicating(&mut s, &mut r);
 
-        s.handle_command(Command::Switchover, now).unwrap();
+        s.handle_command(
+            Command::Switchover {
+                confirm: rha_core::ha::CONFIRM_SWITCHOVER.into(),
+            },
+            now,
+        )
+        .unwrap();
         assert!(pump(&mut s, &mut r, now).is_empty());
         assert_eq!(s.state(), State::SwitchedOver);
         assert_eq!(
@@ -334,7 +340,13 @@ mod tests {
         let mut r = Redirector::new(Side::Replica);
         let now = replicating(&mut s, &mut r);
 
-        s.handle_command(Command::Switchover, now).unwrap();
+        s.handle_command(
+            Command::Switchover {
+                confirm: rha_core::ha::CONFIRM_SWITCHOVER.into(),
+            },
+            now,
+        )
+        .unwrap();
         let failures = pump(&mut s, &mut r, now);
         assert_eq!(failures.len(), 1, "{failures:?}");
         assert!(

@@ -3,7 +3,10 @@
 
 use super::config::SyncKind;
 use super::error::CommandError;
-use super::io::{ActionKind, Artefact, Command, Event, Flow, Side};
+use super::io::{
+    ActionKind, Artefact, Command, Event, Flow, Side, CONFIRM_CLEANUP, CONFIRM_FAILBACK,
+    CONFIRM_FAILOVER, CONFIRM_SWITCHOVER,
+};
 use super::redirect::{script_env, Direction, RedirectStep};
 use super::scenario::{watches, OpKind, Scenario, MAX_BOOKMARK_NAME};
 use super::sequence::Step;
@@ -92,7 +95,7 @@ impl Scenario {
                     self.begin(OpKind::Resume, steps, now);
                 }
             }
-            Command::Switchover => {
+            Command::Switchover { confirm } => {
                 if !matches!(st, State::Replicating | State::Paused) {
                     return Err(refuse(
                         st,
@@ -102,6 +105,13 @@ impl Scenario {
                 if !self.replica_current {
                     return Err(refuse(st, stale_replica(self.needs_resync)));
                 }
+                confirmed(
+                    name,
+                    st,
+                    &confirm,
+                    CONFIRM_SWITCHOVER,
+                    "switchover moves clients to the replica and stops the master's services",
+                )?;
                 self.start_switchover(false, now);
             }
             Command::Switchback { master_restored }
@@ -206,6 +216,14 @@ impl Scenario {
                 if host.is_empty() || host.len() > 255 {
                     return Err(refuse(st, "the host name must be 1 to 255 bytes".into()));
                 }
+                if self.is_master_host(&host) {
+                    return Err(refuse(
+                        st,
+                        format!(
+                            "{host:?} is the protected host (the master); a test copy goes to another host"
+                        ),
+                    ));
+                }
                 let copy = Artefact::TestCopy { host: host.clone() };
                 let steps = vec![Step::new(
                     ActionKind::PresentTestCopy { host: host.clone() },
@@ -231,13 +249,13 @@ impl Scenario {
                 if !self.replica_current {
                     return Err(refuse(st, stale_replica(self.needs_resync)));
                 }
-                if !confirm {
-                    return Err(CommandError::ConfirmationRequired {
-                        command: name,
-                        state: st,
-                        what: "failover stops replication and leaves the original site unprotected",
-                    });
-                }
+                confirmed(
+                    name,
+                    st,
+                    &confirm,
+                    CONFIRM_FAILOVER,
+                    "failover stops replication and leaves the original site unprotected",
+                )?;
                 let steps = vec![
                     Step::new(
                         ActionKind::StopServices {
@@ -290,14 +308,13 @@ impl Scenario {
                         "no sync-back image exists yet; run a sync-back first".into(),
                     ));
                 };
-                if !confirm {
-                    return Err(CommandError::ConfirmationRequired {
-                        command: name,
-                        state: st,
-                        what:
-                            "failback overwrites the original site with the newest sync-back image",
-                    });
-                }
+                confirmed(
+                    name,
+                    st,
+                    &confirm,
+                    CONFIRM_FAILBACK,
+                    "failback overwrites the original site with the newest sync-back image",
+                )?;
                 let mut steps = vec![
                     Step::new(
                         ActionKind::StopServices {
@@ -328,7 +345,7 @@ impl Scenario {
                 self.set_state(State::FailingBack, Trigger::Failback, now);
                 self.begin(OpKind::Failback, steps, now);
             }
-            Command::Cleanup => {
+            Command::Cleanup { confirm } => {
                 if !matches!(st, State::Stopped | State::Replicating | State::Paused) {
                     return Err(refuse(
                         st,
@@ -341,6 +358,13 @@ impl Scenario {
                         "there are no artefacts or applied redirection steps to clean up".into(),
                     ));
                 }
+                confirmed(
+                    name,
+                    st,
+                    &confirm,
+                    CONFIRM_CLEANUP,
+                    "cleanup deletes test copies, the overlay and sync-back images",
+                )?;
                 // Redirection steps left applied by a failed undo, last first,
                 // then the artefacts.
                 let mut steps: Vec<Step> = self
@@ -410,6 +434,16 @@ impl Scenario {
         Ok(())
     }
 
+    /// Whether `host` names the master: its name (any case, with or
+    /// without a domain) or its address.
+    fn is_master_host(&self, host: &str) -> bool {
+        let master = &self.config.master;
+        let short = host.split('.').next().unwrap_or(host);
+        host.eq_ignore_ascii_case(&master.name)
+            || short.eq_ignore_ascii_case(&master.name)
+            || host.parse::<std::net::IpAddr>().ok() == Some(master.address)
+    }
+
     /// The action doing or undoing redirection step `i`.
     fn redirect_action(&self, i: usize, params: &RedirectStep, direction: Direction) -> ActionKind {
         let env = match params {
@@ -449,7 +483,10 @@ impl Scenario {
             ));
         }
         if let Some(vm) = &self.config.replica_vm_address {
-            steps.push(Step::new(ActionKind::ReaddressVm(vm.clone()), None));
+            steps.push(Step::new(
+                ActionKind::ReaddressVm(vm.clone()),
+                Some(ActionKind::RevertVmAddress),
+            ));
         }
         steps.push(Step::new(
             ActionKind::StartServices {
@@ -484,6 +521,14 @@ impl Scenario {
                 Some(ActionKind::ResumeReplication),
             ),
         ];
+        // The mirror image of the switchover: the VM's own address comes
+        // back first (it was set last), then the redirection, last first.
+        if let Some(vm) = &self.config.replica_vm_address {
+            steps.push(Step::new(
+                ActionKind::RevertVmAddress,
+                Some(ActionKind::ReaddressVm(vm.clone())),
+            ));
+        }
         for (i, params) in self.config.redirection.iter().enumerate().rev() {
             if !self.applied.get(i).copied().unwrap_or(false) {
                 continue;
@@ -505,6 +550,26 @@ impl Scenario {
         ));
         self.set_state(State::SwitchingBack, Trigger::Switchback, now);
         self.begin(OpKind::Switchback, steps, now);
+    }
+}
+
+/// `Ok` if `given` is `word`, else the refusal asking for it.
+fn confirmed(
+    command: &'static str,
+    state: State,
+    given: &str,
+    word: &'static str,
+    what: &'static str,
+) -> Result<(), CommandError> {
+    if given == word {
+        Ok(())
+    } else {
+        Err(CommandError::ConfirmationRequired {
+            command,
+            state,
+            what,
+            word,
+        })
     }
 }
 

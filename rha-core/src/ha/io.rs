@@ -53,7 +53,10 @@ pub enum Command {
     /// Resume after a pause (resynchronising if the spool overflowed).
     Resume,
     /// Switch over to the replica now (manual switchover).
-    Switchover,
+    Switchover {
+        /// Must be [`CONFIRM_SWITCHOVER`]: clients move to the replica.
+        confirm: String,
+    },
     /// Begin reverse replication, then switch back as soon as the reverse
     /// sync finished. Always an operator's decision.
     Switchback {
@@ -81,8 +84,9 @@ pub enum Command {
     EndTestFailover,
     /// Stop replication and serve from the replica's copy.
     Failover {
-        /// Must be true: the original site stops being protected.
-        confirm: bool,
+        /// Must be [`CONFIRM_FAILOVER`]: the original site stops being
+        /// protected.
+        confirm: String,
     },
     /// Ship the changes made at the DR side back as a new image (any
     /// number of times; images are never applied automatically).
@@ -90,11 +94,17 @@ pub enum Command {
     /// Restore the original site from the newest sync-back image, remove
     /// every failover artefact, and resume forward replication.
     Failback {
-        /// Must be true: the original site's data is overwritten.
-        confirm: bool,
+        /// Must be [`CONFIRM_FAILBACK`]: the original site's data is
+        /// overwritten.
+        confirm: String,
     },
-    /// Remove failover artefacts left over by an earlier failback.
-    Cleanup,
+    /// Remove failover artefacts left over by an earlier failback, and undo
+    /// redirection steps a failed rollback left applied.
+    Cleanup {
+        /// Must be [`CONFIRM_CLEANUP`]: test copies, the overlay and
+        /// sync-back images are deleted.
+        confirm: String,
+    },
     /// Set a named rewind point on the replica (needs a live replica).
     Bookmark {
         /// The bookmark's name.
@@ -118,7 +128,7 @@ impl Command {
             Command::Stop => "stop",
             Command::Pause => "pause",
             Command::Resume => "resume",
-            Command::Switchover => "switchover",
+            Command::Switchover { .. } => "switchover",
             Command::Switchback { .. } => "switchback",
             Command::StartReverseReplication { .. } => "start reverse replication",
             Command::StartIntegrityTest => "start integrity test",
@@ -128,13 +138,34 @@ impl Command {
             Command::Failover { .. } => "failover",
             Command::SyncBack => "sync-back",
             Command::Failback { .. } => "failback",
-            Command::Cleanup => "cleanup",
+            Command::Cleanup { .. } => "cleanup",
             Command::Bookmark { .. } => "bookmark",
             Command::UpdateConfig(_) => "update configuration",
             Command::AbandonStep => "abandon step",
         }
     }
+
+    /// The word an operator types to confirm this command, if it is
+    /// destructive (the appliance asks for "FAILOVER").
+    pub fn confirmation_word(&self) -> Option<&'static str> {
+        match self {
+            Command::Switchover { .. } => Some(CONFIRM_SWITCHOVER),
+            Command::Failover { .. } => Some(CONFIRM_FAILOVER),
+            Command::Failback { .. } => Some(CONFIRM_FAILBACK),
+            Command::Cleanup { .. } => Some(CONFIRM_CLEANUP),
+            _ => None,
+        }
+    }
 }
+
+/// The word that confirms a manual [`Command::Switchover`].
+pub const CONFIRM_SWITCHOVER: &str = "SWITCHOVER";
+/// The word that confirms a [`Command::Failover`].
+pub const CONFIRM_FAILOVER: &str = "FAILOVER";
+/// The word that confirms a [`Command::Failback`].
+pub const CONFIRM_FAILBACK: &str = "FAILBACK";
+/// The word that confirms a [`Command::Cleanup`].
+pub const CONFIRM_CLEANUP: &str = "CLEANUP";
 
 /// A fact the embedder reports.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -299,8 +330,13 @@ pub enum ActionKind {
     /// Remove a failover artefact; must succeed if it is already gone.
     RemoveArtefact(Artefact),
     /// Give the replica's virtual machine these network settings before it
-    /// starts (Hyper-V and full-system scenarios).
+    /// starts (Hyper-V and full-system scenarios). The executor keeps the
+    /// settings it replaces for [`ActionKind::RevertVmAddress`].
     ReaddressVm(VmAddress),
+    /// Give the replica's virtual machine back the network settings
+    /// [`ActionKind::ReaddressVm`] replaced (switchback, or a failed
+    /// switchover's rollback); must succeed if they are already back.
+    RevertVmAddress,
 }
 
 impl ActionKind {

@@ -38,6 +38,8 @@ mod timeouts;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_confirm;
+#[cfg(test)]
 mod tests_mirror;
 #[cfg(test)]
 mod tests_restart;
@@ -49,7 +51,10 @@ pub use config::{
 };
 pub use error::{CommandError, RestoreError};
 pub use heartbeat::{IsAlive, Liveness};
-pub use io::{Action, ActionKind, Artefact, Command, Event, Flow, Observation, Side};
+pub use io::{
+    Action, ActionKind, Artefact, Command, Event, Flow, Observation, Side, CONFIRM_CLEANUP,
+    CONFIRM_FAILBACK, CONFIRM_FAILOVER, CONFIRM_SWITCHOVER,
+};
 pub use mirror::{
     DiskState, Generations, Handshake, MirrorError, MirrorNode, Resync, ResyncKind, Role,
     MIRROR_HEARTBEAT_INTERVAL, MIRROR_HEARTBEAT_TIMEOUT,

@@ -33,7 +33,9 @@ fn tour_lifecycle() -> Seen {
         "stop refused in state stopped: the scenario is already stopped",
     );
     refused(
-        p.command(Command::Switchover),
+        p.command(Command::Switchover {
+            confirm: CONFIRM_SWITCHOVER.into(),
+        }),
         "switchover refused in state stopped",
     );
     p.command(Command::Start).unwrap();
@@ -88,7 +90,9 @@ fn tour_lifecycle() -> Seen {
     p.drive();
     assert_eq!(p.state(), State::Synchronising);
     refused(
-        p.command(Command::Switchover),
+        p.command(Command::Switchover {
+            confirm: CONFIRM_SWITCHOVER.into(),
+        }),
         "the synchronisation is in progress",
     );
     p.command(Command::Stop).unwrap();
@@ -178,7 +182,12 @@ fn tour_pause_and_spool() -> Seen {
             scenario_stopped: false
         }
     )));
-    refused(p.command(Command::Switchover), "spool overflowed");
+    refused(
+        p.command(Command::Switchover {
+            confirm: CONFIRM_SWITCHOVER.into(),
+        }),
+        "spool overflowed",
+    );
     p.command(Command::Resume).unwrap();
     assert_eq!(p.state(), State::Synchronising);
     p.drive();
@@ -204,7 +213,9 @@ fn tour_tests() -> Seen {
     );
     refused(p.command(Command::Stop), "end the integrity test first");
     refused(
-        p.command(Command::Switchover),
+        p.command(Command::Switchover {
+            confirm: CONFIRM_SWITCHOVER.into(),
+        }),
         "switchover refused in state integrity testing",
     );
     // Ending fails once: the test goes on.
@@ -277,7 +288,9 @@ fn tour_tests() -> Seen {
         "at most one at a time",
     );
     refused(
-        p.command(Command::Failover { confirm: true }),
+        p.command(Command::Failover {
+            confirm: CONFIRM_FAILOVER.into(),
+        }),
         "failover refused in state test failover",
     );
     p.command(Command::EndTestFailover).unwrap();
@@ -293,10 +306,18 @@ fn tour_tests() -> Seen {
     assert_eq!(p.state(), State::Stopped);
     // The copy is left behind; cleanup removes it.
     assert_eq!(p.scenario.artefacts().len(), 1);
-    p.command(Command::Cleanup).unwrap();
+    p.command(Command::Cleanup {
+        confirm: CONFIRM_CLEANUP.into(),
+    })
+    .unwrap();
     p.drive();
     assert!(p.scenario.artefacts().is_empty());
-    refused(p.command(Command::Cleanup), "no artefacts");
+    refused(
+        p.command(Command::Cleanup {
+            confirm: CONFIRM_CLEANUP.into(),
+        }),
+        "no artefacts",
+    );
     seen.extend(p.transitions.clone());
     seen
 }
@@ -427,7 +448,10 @@ fn tour_switchover() -> Seen {
     p.advance(secs(30));
     assert!(p.saw(|e| matches!(e, Event::ActiveRecovered)));
     p.fail(|k| is_redirect(k, 3, Direction::Do), 1);
-    p.command(Command::Switchover).unwrap();
+    p.command(Command::Switchover {
+        confirm: CONFIRM_SWITCHOVER.into(),
+    })
+    .unwrap();
     p.drive();
     assert_eq!(p.state(), State::Replicating);
     assert!(p.master.serving && !p.replica.serving);
@@ -458,7 +482,10 @@ fn tour_switchover() -> Seen {
     // From paused, manual switchover succeeds; scripts get the context.
     p.command(Command::Pause).unwrap();
     p.drive();
-    p.command(Command::Switchover).unwrap();
+    p.command(Command::Switchover {
+        confirm: CONFIRM_SWITCHOVER.into(),
+    })
+    .unwrap();
     p.drive();
     assert_eq!(p.state(), State::SwitchedOver);
     let env = p
@@ -526,7 +553,10 @@ fn tour_switchover() -> Seen {
         },
         1,
     );
-    p.command(Command::Switchover).unwrap();
+    p.command(Command::Switchover {
+        confirm: CONFIRM_SWITCHOVER.into(),
+    })
+    .unwrap();
     p.drive();
     assert_eq!(p.state(), State::Paused);
     assert!(p.master.serving);
@@ -538,7 +568,9 @@ fn tour_switchover() -> Seen {
 fn tour_appliance() -> Seen {
     let mut p = Pair::replicating(config());
     refused(p.command(Command::SyncBack), "needs a failed-over scenario");
-    match p.command(Command::Failover { confirm: false }) {
+    match p.command(Command::Failover {
+        confirm: String::new(),
+    }) {
         Err(CommandError::ConfirmationRequired {
             state: State::Replicating,
             ..
@@ -547,16 +579,24 @@ fn tour_appliance() -> Seen {
     }
     // A failed failover rolls back.
     p.fail(|k| *k == ActionKind::MountOverlay, 1);
-    p.command(Command::Failover { confirm: true }).unwrap();
+    p.command(Command::Failover {
+        confirm: CONFIRM_FAILOVER.into(),
+    })
+    .unwrap();
     p.drive();
     assert_eq!(p.state(), State::Replicating);
     assert!(p.master.serving);
-    p.command(Command::Failover { confirm: true }).unwrap();
+    p.command(Command::Failover {
+        confirm: CONFIRM_FAILOVER.into(),
+    })
+    .unwrap();
     p.drive();
     assert_eq!(p.state(), State::FailedOver);
     assert!(p.replica.serving && !p.master.serving);
     refused(
-        p.command(Command::Failback { confirm: true }),
+        p.command(Command::Failback {
+            confirm: CONFIRM_FAILBACK.into(),
+        }),
         "no sync-back image",
     );
     refused(p.command(Command::Stop), "use failback");
@@ -582,7 +622,9 @@ fn tour_appliance() -> Seen {
         .actions
         .iter()
         .any(|a| matches!(a.kind, ActionKind::RestoreFromImage { .. })));
-    match p.command(Command::Failback { confirm: false }) {
+    match p.command(Command::Failback {
+        confirm: "failback".into(),
+    }) {
         Err(CommandError::ConfirmationRequired { what, .. }) => {
             assert!(what.contains("overwrites"))
         }
@@ -590,7 +632,10 @@ fn tour_appliance() -> Seen {
     }
     // Restore fails: back to failed over, the replica serves again.
     p.fail(|k| matches!(k, ActionKind::RestoreFromImage { .. }), 1);
-    p.command(Command::Failback { confirm: true }).unwrap();
+    p.command(Command::Failback {
+        confirm: CONFIRM_FAILBACK.into(),
+    })
+    .unwrap();
     p.drive();
     assert_eq!(p.state(), State::FailedOver);
     assert!(p.replica.serving);
@@ -601,7 +646,10 @@ fn tour_appliance() -> Seen {
     );
     p.command(Command::SyncBack).unwrap();
     p.drive();
-    p.command(Command::Failback { confirm: true }).unwrap();
+    p.command(Command::Failback {
+        confirm: CONFIRM_FAILBACK.into(),
+    })
+    .unwrap();
     p.drive();
     assert_eq!(p.state(), State::Replicating);
     assert!(p.master.serving && !p.replica.serving);
@@ -616,7 +664,10 @@ fn tour_appliance() -> Seen {
         }));
     assert_eq!(p.scenario.artefacts(), leftovers.as_slice());
     // Cleanup is idempotent: it retries what is left.
-    p.command(Command::Cleanup).unwrap();
+    p.command(Command::Cleanup {
+        confirm: CONFIRM_CLEANUP.into(),
+    })
+    .unwrap();
     p.drive();
     assert!(p.scenario.artefacts().is_empty());
     p.transitions.clone()
@@ -710,7 +761,9 @@ fn a_stale_replica_refuses_to_become_active() {
     p.command(Command::Start).unwrap();
     p.drive();
     refused(
-        p.command(Command::Failover { confirm: true }),
+        p.command(Command::Failover {
+            confirm: CONFIRM_FAILOVER.into(),
+        }),
         "the synchronisation is in progress",
     );
     // The master dies during the first sync: no automatic switchover.
@@ -848,7 +901,10 @@ fn refused_commands_name_state_and_reason() {
 fn save_and_restore_resume_mid_operation() {
     let mut p = Pair::replicating(config());
     p.hold(|k| matches!(k, ActionKind::Redirect { step: 2, .. }));
-    p.command(Command::Switchover).unwrap();
+    p.command(Command::Switchover {
+        confirm: CONFIRM_SWITCHOVER.into(),
+    })
+    .unwrap();
     p.drive();
     assert_eq!(p.state(), State::SwitchingOver);
     let saved = p.scenario.save();
@@ -873,7 +929,10 @@ fn golden_scenario() -> Scenario {
     let mut p = Pair::replicating(config());
     p.advance(secs(45));
     p.hold(|k| matches!(k, ActionKind::Redirect { step: 1, .. }));
-    p.command(Command::Switchover).unwrap();
+    p.command(Command::Switchover {
+        confirm: CONFIRM_SWITCHOVER.into(),
+    })
+    .unwrap();
     p.drive();
     p.command(Command::Bookmark { name: "x".into() })
         .unwrap_err();
@@ -999,13 +1058,24 @@ fn input() -> impl Strategy<Value = Input> {
     ]
 }
 
+/// The confirmation word when `i`'s top bit is set, a wrong one otherwise.
+fn word(i: u8, word: &str) -> String {
+    if i & 0x80 != 0 {
+        word.into()
+    } else {
+        word.to_ascii_lowercase()
+    }
+}
+
 pub(crate) fn command(i: u8) -> Command {
     match i % 18 {
         0 => Command::Start,
         1 => Command::Stop,
         2 => Command::Pause,
         3 => Command::Resume,
-        4 => Command::Switchover,
+        4 => Command::Switchover {
+            confirm: word(i, CONFIRM_SWITCHOVER),
+        },
         5 => Command::Switchback {
             master_restored: false,
         },
@@ -1017,13 +1087,15 @@ pub(crate) fn command(i: u8) -> Command {
         9 => Command::TestFailover { host: "qa".into() },
         10 => Command::EndTestFailover,
         11 => Command::Failover {
-            confirm: i & 0x80 != 0,
+            confirm: word(i, CONFIRM_FAILOVER),
         },
         12 => Command::SyncBack,
         13 => Command::Failback {
-            confirm: i & 0x80 != 0,
+            confirm: word(i, CONFIRM_FAILBACK),
         },
-        14 => Command::Cleanup,
+        14 => Command::Cleanup {
+            confirm: word(i, CONFIRM_CLEANUP),
+        },
         15 => Command::Bookmark { name: "b".into() },
         16 => Command::UpdateConfig(Box::new(config())),
         _ => Command::AbandonStep,
@@ -1141,7 +1213,10 @@ fn a_failed_undo_is_reported_and_cleanup_retries_it() {
     p.fail(|k| is_redirect(k, 3, Direction::Do), 1);
     p.fail(|k| is_redirect(k, 1, Direction::Undo), 1);
     p.undo_failed = true; // the hosts keep step 1 applied, as the machine says
-    p.command(Command::Switchover).unwrap();
+    p.command(Command::Switchover {
+        confirm: CONFIRM_SWITCHOVER.into(),
+    })
+    .unwrap();
     p.drive();
     assert_eq!(p.state(), State::Replicating);
     assert!(p.saw(|e| matches!(e, Event::UndoFailed { step, .. } if step.contains("step 1"))));
@@ -1153,7 +1228,10 @@ fn a_failed_undo_is_reported_and_cleanup_retries_it() {
         p.command(Command::UpdateConfig(Box::new(config()))),
         "redirection step 1 is still applied",
     );
-    p.command(Command::Cleanup).unwrap();
+    p.command(Command::Cleanup {
+        confirm: CONFIRM_CLEANUP.into(),
+    })
+    .unwrap();
     p.drive();
     assert_eq!(p.scenario.applied_steps(), &[false; 5]);
     p.command(Command::UpdateConfig(Box::new(config())))
@@ -1201,7 +1279,10 @@ fn hyper_v_switchover_readdresses_the_vm_before_starting_it() {
     });
     c.replica_vm_address = Some(vm.clone());
     let mut p = Pair::replicating(c);
-    p.command(Command::Switchover).unwrap();
+    p.command(Command::Switchover {
+        confirm: CONFIRM_SWITCHOVER.into(),
+    })
+    .unwrap();
     p.drive();
     assert_eq!(p.state(), State::SwitchedOver);
     let kinds: Vec<_> = p

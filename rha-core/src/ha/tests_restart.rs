@@ -17,7 +17,10 @@ fn is_redirect(k: &ActionKind, step: usize, dir: Direction) -> bool {
 fn stuck_switchover() -> Pair {
     let mut p = Pair::replicating(config());
     p.hold(|k| is_redirect(k, 2, Direction::Do));
-    p.command(Command::Switchover).unwrap();
+    p.command(Command::Switchover {
+        confirm: CONFIRM_SWITCHOVER.into(),
+    })
+    .unwrap();
     p.drive();
     assert_eq!(p.state(), State::SwitchingOver);
     assert_eq!(p.held.len(), 1);
@@ -50,7 +53,12 @@ fn a_restart_mid_switchover_reissues_the_awaited_step() {
 fn a_step_still_queued_at_the_save_is_not_issued_twice() {
     let mut p = Pair::replicating(config());
     p.scenario
-        .handle_command(Command::Switchover, p.now)
+        .handle_command(
+            Command::Switchover {
+                confirm: CONFIRM_SWITCHOVER.into(),
+            },
+            p.now,
+        )
         .unwrap();
     // Saved before the embedder polled the first step.
     let mut s = Scenario::restore(&p.scenario.save()).unwrap();

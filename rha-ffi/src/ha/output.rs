@@ -55,6 +55,9 @@ pub enum rha_ha_action_kind {
     /// Give the replica's virtual machine the address `text` with prefix
     /// length `number` (gateway in `json`) before it starts.
     RHA_HA_ACT_READDRESS_VM = 21,
+    /// Give the replica's virtual machine back the address
+    /// `RHA_HA_ACT_READDRESS_VM` replaced (switchback or rollback).
+    RHA_HA_ACT_REVERT_VM_ADDRESS = 22,
 }
 
 /// An action handed out by `rha_ha_scenario_poll_action`: the common
@@ -197,6 +200,7 @@ pub(crate) fn flatten(a: &Action) -> (rha_ha_action, String, Vec<u8>) {
                 u64::from(vm.prefix_len),
             )
         }
+        ActionKind::RevertVmAddress => (RHA_HA_ACT_REVERT_VM_ADDRESS, None, false, 0),
         // A kind added later without a C value: the JSON still carries it.
         _ => (RHA_HA_ACT_VERIFY, None, false, 0),
     };
@@ -248,6 +252,17 @@ pub enum rha_ha_event_kind {
     RHA_HA_EV_UNEXPECTED_REPORT = 17,
     /// A heartbeat named an unknown link.
     RHA_HA_EV_UNKNOWN_LINK = 18,
+    /// An awaited step timed out and was issued again; `number` is the
+    /// re-issue (1, 2, ...); the step is named in `json`.
+    RHA_HA_EV_STEP_RETRIED = 19,
+    /// An awaited step timed out on every attempt and counts as failed;
+    /// `number` is the attempts; the step is named in `json`.
+    RHA_HA_EV_STEP_TIMED_OUT = 20,
+    /// The operator abandoned the awaited step (named in `json`).
+    RHA_HA_EV_STEP_ABANDONED = 21,
+    /// A restored scenario was given the time: its timers restarted;
+    /// `flag`: the awaited step was re-issued (named in `json`).
+    RHA_HA_EV_RESTARTED = 22,
     /// An event of a later version; see `json`.
     RHA_HA_EV_OTHER = 99,
 }
@@ -330,6 +345,12 @@ pub(crate) fn flatten_event(e: &Event) -> (rha_ha_event, Vec<u8>) {
         ),
         Event::UnexpectedReport { id } => (RHA_HA_EV_UNEXPECTED_REPORT, false, *id),
         Event::UnknownLink { link } => (RHA_HA_EV_UNKNOWN_LINK, false, *link as u64),
+        Event::StepRetried { attempt, .. } => (RHA_HA_EV_STEP_RETRIED, false, u64::from(*attempt)),
+        Event::StepTimedOut { attempts, .. } => {
+            (RHA_HA_EV_STEP_TIMED_OUT, false, u64::from(*attempts))
+        }
+        Event::StepAbandoned { .. } => (RHA_HA_EV_STEP_ABANDONED, false, 0),
+        Event::Restarted { reissued } => (RHA_HA_EV_RESTARTED, reissued.is_some(), 0),
         _ => (RHA_HA_EV_OTHER, false, 0),
     };
     out.kind = kind as u32;
@@ -391,6 +412,7 @@ mod tests {
                 prefix_len: 16,
                 gateway: None,
             }),
+            ActionKind::RevertVmAddress,
         ];
         let mut values = BTreeSet::new();
         for (i, kind) in kinds.into_iter().enumerate() {
@@ -410,7 +432,7 @@ mod tests {
                 _ => {}
             }
         }
-        assert_eq!(values, (1..=21).collect());
+        assert_eq!(values, (1..=22).collect());
     }
 
     #[test]
@@ -427,5 +449,15 @@ mod tests {
             .contains("\"switchover\""));
         let (flat, _) = flatten_event(&Event::SyncBackImageReady { image: 4 });
         assert_eq!((flat.kind, flat.number), (14, 4));
+        let (flat, _) = flatten_event(&Event::StepTimedOut {
+            operation: "switchover".into(),
+            step: "x".into(),
+            attempts: 2,
+        });
+        assert_eq!((flat.kind, flat.number), (20, 2));
+        let (flat, json) = flatten_event(&Event::Restarted {
+            reissued: Some("y".into()),
+        });
+        assert!(flat.kind == 22 && flat.flag && !json.is_empty());
     }
 }

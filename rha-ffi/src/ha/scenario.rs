@@ -59,6 +59,18 @@ pub struct rha_ha_status {
     /// Whether the configuration is locked (switched over, failed over, or
     /// any transitional state).
     pub config_locked: bool,
+    /// Whether the replication link to the replica is up (as last
+    /// observed).
+    pub replica_connected: bool,
+    /// Whether the active host was declared dead while an operation or a
+    /// test stood in the way; it is acted on when that ends.
+    pub failure_pending: bool,
+    /// Whether the scenario was restored and not yet given the time (call
+    /// `rha_ha_scenario_handle_timeout` at once).
+    pub awaiting_restart: bool,
+    /// The id of the action the operation in progress waits for (its
+    /// intent), 0 if none; it is re-issued after a restore.
+    pub awaited_action: u64,
 }
 
 sized_struct!(rha_ha_status);
@@ -90,8 +102,8 @@ pub unsafe extern "C" fn rha_ha_scenario_free(scenario: *mut rha_ha_scenario) {
 /// Errors: `RHA_NULL_PARAMETER`; `RHA_INVALID_ARGUMENT` for an unknown kind or `struct_size`
 /// or bad text; `RHA_HA_REFUSED` when the command is not valid in the
 /// current state and `RHA_HA_CONFIRMATION_REQUIRED` when a destructive
-/// command lacks `confirm` — the message names the state and the reason,
-/// and the scenario is unchanged.
+/// command's `text` is not its confirmation word — the message names the
+/// state, the reason and the word to type, and the scenario is unchanged.
 ///
 /// # Safety
 ///
@@ -338,6 +350,10 @@ pub unsafe extern "C" fn rha_ha_scenario_status(
             busy: s.busy(),
             replica_current: s.replica_current(),
             config_locked: s.state().config_locked() || s.busy(),
+            replica_connected: s.replica_connected(),
+            failure_pending: s.failure_pending(),
+            awaiting_restart: s.awaiting_restart(),
+            awaited_action: s.intent().map_or(0, |i| i.id),
         };
         // SAFETY: non-NULL (checked by ffi_fn!) and writable by contract.
         unsafe { crate::sized::write_sized(status_out, status, size) };
