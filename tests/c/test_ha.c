@@ -372,6 +372,7 @@ static void test_restart_reissues_then_abandon(void)
     rha_ha_scenario *s = replicating(false), *r = NULL;
     rha_ha_action a = {.struct_size = sizeof(rha_ha_action)};
     rha_ha_action again = {.struct_size = sizeof(rha_ha_action)};
+    rha_ha_action intent = {.struct_size = sizeof(rha_ha_action)};
     rha_ha_status st;
     rha_bytes saved;
     uint64_t deadline = 99;
@@ -387,7 +388,16 @@ static void test_restart_reissues_then_abandon(void)
     memset(&st, 0, sizeof st);
     st.struct_size = sizeof st;
     CHECK_OK(rha_ha_scenario_status(r, &st, &E));
-    CHECK(st.awaiting_restart && st.awaited_action == a.id && st.replica_connected);
+    CHECK(st.awaiting_restart && st.replica_connected && !st.failure_pending);
+    /* A caller of the first, 16-byte version still works; nothing past
+     * its size is written. */
+    memset(&st, 0xAA, sizeof st);
+    st.struct_size = 16;
+    CHECK_OK(rha_ha_scenario_status(r, &st, &E));
+    CHECK(st.state == RHA_HA_SWITCHING_OVER && st.struct_size == 16);
+    CHECK(*(const unsigned char *)&st.failure_pending == 0xAA);
+    CHECK_OK(rha_ha_scenario_intent(r, &intent, &E));
+    CHECK(intent.id == a.id && intent.kind == a.kind && intent.awaits_report);
     CHECK(rha_ha_scenario_poll_timeout(r, &deadline) && deadline == 0);
     CHECK_OK(rha_ha_scenario_handle_timeout(r, 5, &E));
     CHECK_OK(rha_ha_scenario_poll_action(r, &again, &E));
@@ -398,6 +408,7 @@ static void test_restart_reissues_then_abandon(void)
     CHECK(count_events(r, RHA_HA_EV_STEP_ABANDONED) == 1);
     drive(r, 6, true, 0, NULL);
     CHECK(state_of(r) == RHA_HA_REPLICATING);
+    CHECK(rha_ha_scenario_intent(r, &intent, NULL) == RHA_DONE);
     rha_ha_scenario_free(r);
 }
 

@@ -28,7 +28,7 @@ failover, failback, cleanup) need the typed word, e.g.
 
 After :meth:`Scenario.restore` the first call given the time (``tick``)
 restarts every timer from that time and re-issues the action the scenario
-waited for (:attr:`Status.awaited_action`); :meth:`Scenario.abandon_step`
+waited for (:attr:`Scenario.intent`); :meth:`Scenario.abandon_step`
 gives it up instead.
 """
 
@@ -124,8 +124,6 @@ class Status:
     replica_connected: bool = True
     failure_pending: bool = False
     awaiting_restart: bool = False
-    awaited_action: int = 0
-    """The id of the action the operation in progress waits for, 0 if none."""
 
 
 def _text(value: Union[str, bytes]) -> Tuple[Any, int]:
@@ -413,8 +411,20 @@ class Scenario(Closeable):
             replica_connected=bool(st.replica_connected),
             failure_pending=bool(st.failure_pending),
             awaiting_restart=bool(st.awaiting_restart),
-            awaited_action=int(st.awaited_action),
         )
+
+    @property
+    def intent(self) -> Optional[Action]:
+        """The action the operation in progress waits for (same id as when it
+        was handed out; re-issued after a restore), or None."""
+        a = ffi.new("rha_ha_action *")
+        a.struct_size = ffi.sizeof("rha_ha_action")
+        with self._use() as h:
+            if call(lib.rha_ha_scenario_intent, h, a) == lib.RHA_DONE:
+                return None
+            data = json.loads(bytes(ffi.buffer(a.json.ptr, a.json.len)))
+        kind = data.get("kind", {})
+        return Action(id=int(a.id), kind=kind.get("action", "unknown"), awaits_report=True, params=kind)
 
     @property
     def state(self) -> str:

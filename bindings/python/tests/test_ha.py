@@ -279,7 +279,7 @@ def test_context_manager_and_status() -> None:
     with scenario() as s:
         st = s.status
         assert st == rha.Status("stopped", "master", False, False, False)
-        assert st.replica_connected and not st.failure_pending and st.awaited_action == 0
+        assert st.replica_connected and not st.failure_pending and s.intent is None
         assert s.deadline is None
         with pytest.raises(rha.RefusedError, match="live replica session"):
             s.bookmark("nightly", 0)
@@ -348,13 +348,15 @@ def test_a_restored_scenario_reissues_its_awaited_step_or_abandons_it() -> None:
     be given the time at once, then re-issues the step it waited for."""
     s = rha.Scenario.restore((DATA / "ha-state-v1.json").read_bytes())
     st = s.status
-    assert st.awaiting_restart and st.awaited_action != 0
+    assert st.awaiting_restart
+    intent = s.intent
+    assert intent is not None and intent.kind == "redirect" and intent.params["step"] == 1
     assert s.deadline == 0
     s.tick(5 * SEC)
     events = list(s.events())
     assert any(e.kind == "restarted" and "redirection step 1" in e.data["reissued"] for e in events)
     again = [a for a in s.actions() if a.awaits_report]
-    assert [a.id for a in again] == [st.awaited_action]
+    assert [a.id for a in again] == [intent.id]
     assert s.deadline is not None and s.deadline <= 5 * SEC + 600 * SEC
     s.abandon_step(6 * SEC)
     w = World(s)
