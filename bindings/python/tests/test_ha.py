@@ -251,7 +251,7 @@ def test_appliance_flow() -> None:
     w.drive()
     assert w.s.state == "replicating"
     restore = next(a for a in w.log if a.kind == "restore_from_image")
-    assert restore.params["image"] == 3
+    assert restore.params["image"] == 4  # the final sync-back, after the DR side stopped
     done = next(e for e in w.events if e.kind == "failback_completed")
     assert done.data["leftovers"] == []
 

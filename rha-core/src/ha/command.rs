@@ -302,19 +302,24 @@ impl Scenario {
                 if st != State::FailedOver {
                     return Err(refuse(st, "failback needs a failed-over scenario".into()));
                 }
-                let Some(image) = self.newest_image() else {
+                if self.newest_image().is_none() {
                     return Err(refuse(
                         st,
-                        "no sync-back image exists yet; run a sync-back first".into(),
+                        "no sync-back image exists yet; run a catch-up sync-back first".into(),
                     ));
-                };
+                }
                 confirmed(
                     name,
                     st,
                     &confirm,
                     CONFIRM_FAILBACK,
-                    "failback overwrites the original site with the newest sync-back image",
+                    "failback stops the application at the DR site and overwrites the original site with a final sync-back image",
                 )?;
+                // Nothing written at the DR side is lost: its application
+                // stops first, then a final sync-back ships everything since
+                // the last image, and the original site is restored from it.
+                let image = self.next_image;
+                self.next_image = self.next_image.saturating_add(1);
                 let mut steps = vec![
                     Step::new(
                         ActionKind::StopServices {
@@ -326,6 +331,7 @@ impl Scenario {
                             test: false,
                         }),
                     ),
+                    Step::new(ActionKind::BeginSyncBack { image }, None),
                     Step::new(ActionKind::RestoreFromImage { image }, None),
                     Step::new(
                         ActionKind::StartServices {
@@ -336,6 +342,7 @@ impl Scenario {
                     ),
                 ];
                 let mut artefacts = self.artefacts.clone();
+                artefacts.push(Artefact::SyncBackImage { image });
                 artefacts.sort();
                 steps.extend(
                     artefacts

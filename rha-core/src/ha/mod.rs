@@ -40,6 +40,8 @@ mod tests;
 #[cfg(test)]
 mod tests_confirm;
 #[cfg(test)]
+mod tests_failback;
+#[cfg(test)]
 mod tests_mirror;
 #[cfg(test)]
 mod tests_restart;

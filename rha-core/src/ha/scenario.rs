@@ -465,6 +465,13 @@ impl Scenario {
                     *flag = *direction == Direction::Do;
                 }
             }
+            // A sync-back image exists from the moment its sync-back
+            // finished (a catch-up one, or a failback's final one).
+            if let ActionKind::BeginSyncBack { image } = &action {
+                let image = *image;
+                self.artefacts.push(Artefact::SyncBackImage { image });
+                self.events.push_back(Event::SyncBackImageReady { image });
+            }
         } else {
             let reason = reason.unwrap_or_else(|| "no reason given".into());
             if was_undo {
@@ -598,9 +605,7 @@ impl Scenario {
                 self.artefacts.push(Artefact::Overlay);
                 self.set_state(State::FailedOver, Trigger::FailedOver, now);
             }
-            (OpKind::SyncBack { image }, true) => {
-                self.artefacts.push(Artefact::SyncBackImage { image });
-                self.events.push_back(Event::SyncBackImageReady { image });
+            (OpKind::SyncBack { .. }, true) => {
                 self.set_state(State::FailedOver, Trigger::SyncBackDone, now);
             }
             (OpKind::SyncBack { .. }, false) => {

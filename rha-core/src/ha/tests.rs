@@ -656,7 +656,7 @@ fn tour_appliance() -> Seen {
     assert!(p
         .actions
         .iter()
-        .any(|a| a.kind == ActionKind::RestoreFromImage { image: 5 }));
+        .any(|a| a.kind == ActionKind::RestoreFromImage { image: 7 }));
     let leftovers = vec![Artefact::SyncBackImage { image: 2 }];
     assert!(p.saw(|e| *e
         == Event::FailbackCompleted {
