@@ -40,7 +40,7 @@ pub struct StepTimeouts {
     /// One attempt of a synchronisation, sync-back or restore [24 h].
     pub sync: Duration,
     /// How many times a step that timed out is re-issued before it counts
-    /// as failed [1].
+    /// as failed (default 1).
     pub retries: u32,
 }
 
