@@ -1180,7 +1180,10 @@ typedef enum rha_ha_action_kind {
     RHA_HA_ACT_CHECK_ALIVE = 13,
     /**
      * Do (`flag` false) or undo (`flag` true) redirection step `step`;
-     * the parameters are in `json`.
+     * the parameters are in `json`. For a two-sided step (move IP, switch
+     * name, NetBIOS alias) each half is its own action, performed by the
+     * host `host` (`json` field `half`); a one-sided step's action has no
+     * `half` in `json` (and `host` 0): whichever host runs it does it all.
      */
     RHA_HA_ACT_REDIRECT = 14,
     /**

@@ -76,6 +76,7 @@ struct drive_log {
     uint32_t kinds[256];
     uint32_t flags[256];
     uint64_t numbers[256];
+    uint32_t hosts[256];
     char redirect_json[512];
     size_t n;
 };
@@ -101,6 +102,7 @@ static void drive(rha_ha_scenario *s, uint64_t now, bool alive, uint32_t fail_ki
             log->kinds[log->n] = a.kind;
             log->flags[log->n] = a.flag;
             log->numbers[log->n] = a.number;
+            log->hosts[log->n] = a.host;
             log->n++;
             if (a.kind == RHA_HA_ACT_REDIRECT && !a.flag && log->redirect_json[0] == 0 &&
                 a.json.len < sizeof log->redirect_json) {
@@ -289,12 +291,15 @@ static void test_automatic_switchover_and_switchback(void)
         CHECK(state_of(s) == RHA_HA_REPLICATING);
         for (i = 0; i < log.n; i++) {
             if (log.kinds[i] == RHA_HA_ACT_REDIRECT) {
+                /* Switch name, then move IP; each in two halves: the
+                 * replica releases, then the master takes back. */
                 CHECK(log.flags[i] == 1); /* undo */
-                CHECK(log.numbers[i] == (undos == 0 ? 1 : 0));
+                CHECK(log.numbers[i] == (undos < 2 ? 1 : 0));
+                CHECK(log.hosts[i] == (undos % 2 == 0 ? RHA_HA_REPLICA : RHA_HA_MASTER));
                 undos++;
             }
         }
-        CHECK(undos == 2);
+        CHECK(undos == 4);
     }
     rha_ha_scenario_free(s);
 }
@@ -315,7 +320,7 @@ static void test_failed_step_rolls_back(void)
             redirects++;
         }
     }
-    CHECK(redirects == 4); /* do 0, do 1, undo 1, undo 0 */
+    CHECK(redirects == 8); /* each step in two halves: do 0, do 1, undo 1, undo 0 */
     CHECK(log.kinds[log.n - 1] == RHA_HA_ACT_START_SERVICES && log.flags[log.n - 1] == 0);
     CHECK(count_events(s, RHA_HA_EV_STEP_FAILED) == 1);
     rha_ha_scenario_free(s);

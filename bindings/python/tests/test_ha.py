@@ -156,8 +156,8 @@ def test_master_failure_automatic_switchover_then_operator_switchback() -> None:
     assert w.redirected == set()
     reverse_sync = next(a for a in w.log if a.kind == "begin_sync" and a.params["flow"] == "reverse")
     assert reverse_sync.params["kind"] == "volume"
-    undone = [a.params["step"] for a in w.log if a.kind == "redirect" and a.params["direction"] == "undo"]
-    assert undone == [2, 1, 0]
+    undone = [(a.params["step"], a.params.get("half")) for a in w.log if a.kind == "redirect" and a.params["direction"] == "undo"]
+    assert undone == [(2, None), (1, None), (0, "replica"), (0, "master")]
     states = [(e.data["from"], e.data["to"]) for e in w.events if e.kind == "state_changed"]
     assert ("switched_over", "reverse_replicating") in states
     assert ("switching_back", "synchronising") in states
@@ -219,8 +219,18 @@ def test_switchover_step_failure_rolls_back_in_reverse() -> None:
     events = list(w.s.events())
     assert w.s.state == "replicating"
     assert w.redirected == set()
-    steps = [(a.params["step"], a.params["direction"]) for a in w.log if a.kind == "redirect"]
-    assert steps == [(0, "do"), (1, "do"), (2, "do"), (1, "undo"), (0, "undo")]
+    steps = [(a.params["step"], a.params["direction"], a.params.get("half")) for a in w.log if a.kind == "redirect"]
+    # Move IP is two-sided: the master releases, then the replica takes; only
+    # the halves that were done are undone, the replica's first.
+    assert steps == [
+        (0, "do", "master"),
+        (0, "do", "replica"),
+        (1, "do", None),
+        (2, "do", None),
+        (1, "undo", None),
+        (0, "undo", "replica"),
+        (0, "undo", "master"),
+    ]
     failed = [e for e in events if e.kind == "step_failed"]
     assert failed and failed[0].data["reason"] == "script exited 3"
     assert w.serving == {"master": True, "replica": False}

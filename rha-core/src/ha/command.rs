@@ -374,17 +374,14 @@ impl Scenario {
                 )?;
                 // Redirection steps left applied by a failed undo, last first,
                 // then the artefacts.
-                let mut steps: Vec<Step> = self
-                    .config
-                    .redirection
-                    .iter()
-                    .enumerate()
-                    .rev()
-                    .filter(|(i, _)| self.applied.get(*i).copied().unwrap_or(false))
-                    .map(|(i, params)| {
-                        Step::best_effort(self.redirect_action(i, params, Direction::Undo))
-                    })
-                    .collect();
+                let mut steps: Vec<Step> = Vec::new();
+                for (i, params) in self.config.redirection.iter().enumerate().rev() {
+                    steps.extend(
+                        self.undo_halves(i, params)
+                            .into_iter()
+                            .map(|(undo, _)| Step::best_effort(undo)),
+                    );
+                }
                 let mut artefacts = self.artefacts.clone();
                 artefacts.sort();
                 steps.extend(
@@ -431,6 +428,7 @@ impl Scenario {
                     return Err(CommandError::InvalidConfig { state: st, error });
                 }
                 self.applied = vec![false; config.redirection.len()];
+                self.halves = vec![[false; 2]; config.redirection.len()];
                 self.silent = vec![false; config.is_alive.links.len()];
                 self.config = *config;
                 if watches(st) {
@@ -451,8 +449,15 @@ impl Scenario {
             || host.parse::<std::net::IpAddr>().ok() == Some(master.address)
     }
 
-    /// The action doing or undoing redirection step `i`.
-    fn redirect_action(&self, i: usize, params: &RedirectStep, direction: Direction) -> ActionKind {
+    /// The action doing or undoing redirection step `i` (its `half`, for a
+    /// two-sided step).
+    fn redirect_action(
+        &self,
+        i: usize,
+        params: &RedirectStep,
+        direction: Direction,
+        half: Option<Side>,
+    ) -> ActionKind {
         let env = match params {
             RedirectStep::Script { .. } => script_env(&self.config, i, direction),
             _ => Vec::new(),
@@ -462,7 +467,54 @@ impl Scenario {
             direction,
             params: params.clone(),
             env,
+            half,
         }
+    }
+
+    /// The switchover's steps for redirection step `i`: each half (the
+    /// master releases, then the replica takes) or the whole step, each
+    /// with its undo.
+    fn do_halves(&self, i: usize, params: &RedirectStep) -> Vec<Step> {
+        let halves: &[Option<Side>] = if params.two_sided() {
+            &[Some(Side::Master), Some(Side::Replica)]
+        } else {
+            &[None]
+        };
+        halves
+            .iter()
+            .map(|&h| {
+                Step::new(
+                    self.redirect_action(i, params, Direction::Do, h),
+                    Some(self.redirect_action(i, params, Direction::Undo, h)),
+                )
+            })
+            .collect()
+    }
+
+    /// The undos of the applied halves of redirection step `i` (the
+    /// replica releases, then the master takes back), each with its redo.
+    fn undo_halves(&self, i: usize, params: &RedirectStep) -> Vec<(ActionKind, ActionKind)> {
+        let [master, replica] = self.halves.get(i).copied().unwrap_or([false; 2]);
+        let halves: Vec<Option<Side>> = if params.two_sided() {
+            [(replica, Side::Replica), (master, Side::Master)]
+                .into_iter()
+                .filter(|(on, _)| *on)
+                .map(|(_, h)| Some(h))
+                .collect()
+        } else if master || replica {
+            vec![None]
+        } else {
+            Vec::new()
+        };
+        halves
+            .into_iter()
+            .map(|h| {
+                (
+                    self.redirect_action(i, params, Direction::Undo, h),
+                    self.redirect_action(i, params, Direction::Do, h),
+                )
+            })
+            .collect()
     }
 
     pub(super) fn start_switchover(&mut self, automatic: bool, now: Instant) {
@@ -484,10 +536,7 @@ impl Scenario {
             ),
         ];
         for (i, params) in self.config.redirection.iter().enumerate() {
-            steps.push(Step::new(
-                self.redirect_action(i, params, Direction::Do),
-                Some(self.redirect_action(i, params, Direction::Undo)),
-            ));
+            steps.extend(self.do_halves(i, params));
         }
         if let Some(vm) = &self.config.replica_vm_address {
             steps.push(Step::new(
@@ -537,13 +586,11 @@ impl Scenario {
             ));
         }
         for (i, params) in self.config.redirection.iter().enumerate().rev() {
-            if !self.applied.get(i).copied().unwrap_or(false) {
-                continue;
-            }
-            steps.push(Step::new(
-                self.redirect_action(i, params, Direction::Undo),
-                Some(self.redirect_action(i, params, Direction::Do)),
-            ));
+            steps.extend(
+                self.undo_halves(i, params)
+                    .into_iter()
+                    .map(|(undo, redo)| Step::new(undo, Some(redo))),
+            );
         }
         steps.push(Step::new(
             ActionKind::StartServices {

@@ -304,6 +304,13 @@ pub enum ActionKind {
         /// Environment for a script step (the scenario context); empty for
         /// other methods.
         env: Vec<(String, String)>,
+        /// For a two-sided step ([`RedirectStep::two_sided`]): the host
+        /// performing this half (do: the master releases, then the replica
+        /// takes; undo: the replica releases, then the master takes back).
+        /// `None`: one action does the whole step (DNS, script, and version
+        /// 1 states).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        half: Option<Side>,
     },
     /// Set a bookmark on the replica.
     SetBookmark {
@@ -347,14 +354,17 @@ impl ActionKind {
                 step,
                 direction,
                 params,
+                half,
                 ..
             } => format!(
-                "{} redirection step {step} ({})",
+                "{} redirection step {step} ({}){}",
                 match direction {
                     Direction::Do => "do",
                     Direction::Undo => "undo",
                 },
-                params.method().name()
+                params.method().name(),
+                half.map(|h| format!(", the {h}'s half"))
+                    .unwrap_or_default()
             ),
             ActionKind::StartServices { host, .. } => format!("start services on the {host}"),
             ActionKind::StopServices { host, fence: true } => {

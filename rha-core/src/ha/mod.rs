@@ -42,6 +42,8 @@ mod tests_confirm;
 #[cfg(test)]
 mod tests_failback;
 #[cfg(test)]
+mod tests_halves;
+#[cfg(test)]
 mod tests_mirror;
 #[cfg(test)]
 mod tests_restart;

@@ -71,6 +71,10 @@ impl Scenario {
             .map_err(syntax)?
             .scenario;
         s.config.validate()?;
+        if s.halves.is_empty() {
+            // Version 1: one action per step.
+            s.halves = s.applied.iter().map(|&a| [a, a]).collect();
+        }
         s.check_consistent()?;
         // Saved instants are on the old boot's clock: the first call with
         // the time restarts every timer and re-issues the awaited action.
@@ -82,6 +86,15 @@ impl Scenario {
         let bad = |what: &str| Err(RestoreError::Inconsistent(what.to_string()));
         if self.applied.len() != self.config.redirection.len() {
             return bad("the applied-step flags do not match the redirection plan");
+        }
+        if self.halves.len() != self.applied.len()
+            || self
+                .halves
+                .iter()
+                .zip(&self.applied)
+                .any(|(h, &a)| a != (h[0] || h[1]))
+        {
+            return bad("the applied-half flags do not match the applied steps");
         }
         if self.silent.len() != self.config.is_alive.links.len() {
             return bad("the link flags do not match the links");

@@ -73,8 +73,14 @@ pub struct Scenario {
     /// The reverse sync finished (the original master is current).
     pub(super) reverse_synced: bool,
     pub(super) switchback_requested: bool,
-    /// Redirection steps currently applied (done and not undone).
+    /// Redirection steps currently applied (done and not undone), wholly
+    /// or in part.
     pub(super) applied: Vec<bool>,
+    /// Per redirection step, which halves are applied: [the master's, the
+    /// replica's] (a one-sided step sets both). Absent from version 1
+    /// states: read from `applied`.
+    #[serde(default)]
+    pub(super) halves: Vec<[bool; 2]>,
     pub(super) artefacts: Vec<Artefact>,
     pub(super) next_image: u32,
     pub(super) actions: VecDeque<Action>,
@@ -163,6 +169,7 @@ impl Scenario {
         config.validate()?;
         Ok(Self {
             applied: vec![false; config.redirection.len()],
+            halves: vec![[false; 2]; config.redirection.len()],
             silent: vec![false; config.is_alive.links.len()],
             config,
             state: State::Stopped,
@@ -209,6 +216,12 @@ impl Scenario {
     /// index in the plan.
     pub fn applied_steps(&self) -> &[bool] {
         &self.applied
+    }
+
+    /// Per redirection step, which halves are applied now: `[master's,
+    /// replica's]` (a one-sided step has both or neither).
+    pub fn applied_halves(&self) -> &[[bool; 2]] {
+        &self.halves
     }
 
     /// Failover artefacts present (test copies, the overlay, sync-back
@@ -458,11 +471,22 @@ impl Scenario {
         } = report;
         if ok {
             if let ActionKind::Redirect {
-                step, direction, ..
+                step,
+                direction,
+                half,
+                ..
             } = &action
             {
-                if let Some(flag) = self.applied.get_mut(*step) {
-                    *flag = *direction == Direction::Do;
+                let on = *direction == Direction::Do;
+                if let Some(h) = self.halves.get_mut(*step) {
+                    match half {
+                        None => *h = [on, on],
+                        Some(Side::Master) => h[0] = on,
+                        Some(Side::Replica) => h[1] = on,
+                    }
+                    if let Some(flag) = self.applied.get_mut(*step) {
+                        *flag = h[0] || h[1];
+                    }
                 }
             }
             // A sync-back image exists from the moment its sync-back

@@ -426,12 +426,12 @@ fn tour_switchover() -> Seen {
             } => Some(*step),
             _ => None,
         })
-        .take(5)
+        .take(7)
         .collect();
     assert_eq!(
         undos,
-        vec![0, 1, 2, 3, 4],
-        "newest first: 0 is the last undone"
+        vec![0, 0, 1, 1, 2, 3, 4],
+        "newest first: 0 is the last undone (move IP and switch name in two halves)"
     );
     let mut seen = p.transitions.clone();
 
@@ -470,13 +470,18 @@ fn tour_switchover() -> Seen {
         redirects,
         vec![
             (0, Do),
+            (0, Do),
+            (1, Do),
             (1, Do),
             (2, Do),
             (3, Do),
             (2, Undo),
             (1, Undo),
+            (1, Undo),
+            (0, Undo),
             (0, Undo)
-        ]
+        ],
+        "move IP and switch name in two halves each"
     );
     assert!(p.saw(|e| matches!(e, Event::OperationFinished { operation, ok: false } if operation == "switchover")));
     // From paused, manual switchover succeeds; scripts get the context.

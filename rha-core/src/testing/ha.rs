@@ -75,8 +75,12 @@ pub struct Pair {
     pub master_reachable: bool,
     /// Whether power fencing works.
     pub fencing_works: bool,
-    /// Per redirection step: whether the hosts have it applied.
+    /// Per redirection step: whether the hosts have it applied (wholly or
+    /// in part).
     pub redirected: Vec<bool>,
+    /// Per redirection step: which halves the hosts have applied, [the
+    /// master's, the replica's] (a one-sided step has both or neither).
+    pub redirected_halves: Vec<[bool; 2]>,
     /// Actions to fail (matcher, remaining count).
     pub failures: Vec<(Matcher, u32)>,
     /// Actions to hold instead of executing.
@@ -217,6 +221,7 @@ impl Pair {
             master_reachable: true,
             fencing_works: true,
             redirected: vec![false; steps],
+            redirected_halves: vec![[false; 2]; steps],
             failures: Vec::new(),
             holds: Vec::new(),
             held: VecDeque::new(),
@@ -257,6 +262,7 @@ impl Pair {
             Ok(()) if is_update => {
                 assert!(!locked, "the configuration changed while locked");
                 self.redirected = vec![false; self.scenario.applied_steps().len()];
+                self.redirected_halves = vec![[false; 2]; self.redirected.len()];
                 let links = self.scenario.config().is_alive.links.len();
                 self.links_up.resize(links, true);
             }
@@ -374,6 +380,11 @@ impl Pair {
                 self.scenario.applied_steps(),
                 "hosts and scenario disagree on the redirection"
             );
+            assert_eq!(
+                self.redirected_halves,
+                self.scenario.applied_halves(),
+                "hosts and scenario disagree on which halves are applied"
+            );
         }
         if self.scenario.state() == State::SwitchedOver {
             // (A redo that failed during a switchback rollback is reported
@@ -443,10 +454,24 @@ impl Pair {
                 }
             }
             ActionKind::Redirect {
-                step, direction, ..
+                step,
+                direction,
+                half,
+                ..
             } => {
+                let on = *direction == Direction::Do;
+                let h = self
+                    .redirected_halves
+                    .get_mut(*step)
+                    .ok_or("no such step")?;
+                match half {
+                    None => *h = [on, on],
+                    Some(Side::Master) => h[0] = on,
+                    Some(Side::Replica) => h[1] = on,
+                }
+                let any = h[0] || h[1];
                 let slot = self.redirected.get_mut(*step).ok_or("no such step")?;
-                *slot = *direction == Direction::Do;
+                *slot = any;
             }
             _ => {}
         }

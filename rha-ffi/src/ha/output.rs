@@ -38,7 +38,10 @@ pub enum rha_ha_action_kind {
     /// Check `host` over Is Alive link `link`; report a heartbeat.
     RHA_HA_ACT_CHECK_ALIVE = 13,
     /// Do (`flag` false) or undo (`flag` true) redirection step `step`;
-    /// the parameters are in `json`.
+    /// the parameters are in `json`. For a two-sided step (move IP, switch
+    /// name, NetBIOS alias) each half is its own action, performed by the
+    /// host `host` (`json` field `half`); a one-sided step's action has no
+    /// `half` in `json` (and `host` 0): whichever host runs it does it all.
     RHA_HA_ACT_REDIRECT = 14,
     /// Set the bookmark named `text`.
     RHA_HA_ACT_SET_BOOKMARK = 15,
@@ -155,10 +158,13 @@ pub(crate) fn flatten(a: &Action) -> (rha_ha_action, String, Vec<u8>) {
             (RHA_HA_ACT_CHECK_ALIVE, Some(*host), false, *link as u64)
         }
         ActionKind::Redirect {
-            step, direction, ..
+            step,
+            direction,
+            half,
+            ..
         } => (
             RHA_HA_ACT_REDIRECT,
-            None,
+            *half,
             *direction == Direction::Undo,
             *step as u64,
         ),
@@ -400,6 +406,7 @@ mod tests {
                     suffix: "-RHA".into(),
                 },
                 env: vec![],
+                half: Some(Side::Replica),
             },
             ActionKind::SetBookmark { name: "n".into() },
             ActionKind::PresentTestCopy { host: "qa".into() },
@@ -426,7 +433,7 @@ mod tests {
             assert!(!json.is_empty());
             match flat.kind {
                 13 => assert_eq!((flat.host, flat.number), (0, 3)),
-                14 => assert!(flat.flag && flat.number == 4),
+                14 => assert!(flat.flag && flat.number == 4 && flat.host == 1),
                 16 | 20 => assert_eq!(text, "qa"),
                 21 => assert_eq!((text.as_str(), flat.number), ("10.1.1.1", 16)),
                 _ => {}
