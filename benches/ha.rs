@@ -85,8 +85,13 @@ fn replicating(links: usize) -> Scenario {
 }
 
 fn cycle(s: &mut Scenario, now: Instant) -> Vec<Action> {
-    s.handle_command(Command::Switchover, now)
-        .expect("switchover from replicating");
+    s.handle_command(
+        Command::Switchover {
+            confirm: rha_core::ha::CONFIRM_SWITCHOVER.into(),
+        },
+        now,
+    )
+    .expect("switchover from replicating");
     let mut all = settle(s, now);
     s.handle_command(
         Command::Switchback {
@@ -103,8 +108,13 @@ fn cycle(s: &mut Scenario, now: Instant) -> Vec<Action> {
 fn bench(c: &mut Criterion) {
     // Restore and save.
     let mut s = replicating(2);
-    s.handle_command(Command::Switchover, Instant::from_nanos(1))
-        .expect("switchover");
+    s.handle_command(
+        Command::Switchover {
+            confirm: rha_core::ha::CONFIRM_SWITCHOVER.into(),
+        },
+        Instant::from_nanos(1),
+    )
+    .expect("switchover");
     let saved = s.save();
     let mut g = c.benchmark_group("ha/restore");
     g.throughput(Throughput::Bytes(saved.len() as u64));

@@ -1047,7 +1047,7 @@ typedef enum rha_ha_command_kind {
      */
     RHA_HA_CMD_RESUME = 4,
     /**
-     * Switch over to the replica.
+     * Switch over to the replica (`text`: the word `SWITCHOVER`).
      */
     RHA_HA_CMD_SWITCHOVER = 5,
     /**
@@ -1075,7 +1075,7 @@ typedef enum rha_ha_command_kind {
      */
     RHA_HA_CMD_END_TEST_FAILOVER = 11,
     /**
-     * Fail over (`confirm` required).
+     * Fail over (`text`: the word `FAILOVER`).
      */
     RHA_HA_CMD_FAILOVER = 12,
     /**
@@ -1083,17 +1083,24 @@ typedef enum rha_ha_command_kind {
      */
     RHA_HA_CMD_SYNC_BACK = 13,
     /**
-     * Fail back from the newest image (`confirm` required).
+     * Fail back from the newest image (`text`: the word `FAILBACK`).
      */
     RHA_HA_CMD_FAILBACK = 14,
     /**
-     * Remove leftover failover artefacts.
+     * Remove leftover failover artefacts and undo redirection steps left
+     * applied (`text`: the word `CLEANUP`).
      */
     RHA_HA_CMD_CLEANUP = 15,
     /**
      * Set the bookmark named by `text`.
      */
     RHA_HA_CMD_BOOKMARK = 16,
+    /**
+     * Give up the step the operation in progress waits for (after a
+     * restart, or when it cannot complete): it counts as failed and the
+     * operation follows its plan for a failed step.
+     */
+    RHA_HA_CMD_ABANDON_STEP = 17,
 } rha_ha_command_kind;
 
 /**
@@ -1184,7 +1191,10 @@ typedef enum rha_ha_action_kind {
     RHA_HA_ACT_CHECK_ALIVE = 13,
     /**
      * Do (`flag` false) or undo (`flag` true) redirection step `step`;
-     * the parameters are in `json`.
+     * the parameters are in `json`. For a two-sided step (move IP, switch
+     * name, NetBIOS alias) each half is its own action, performed by the
+     * host `host` (`json` field `half`); a one-sided step's action has no
+     * `half` in `json` (and `host` 0): whichever host runs it does it all.
      */
     RHA_HA_ACT_REDIRECT = 14,
     /**
@@ -1216,6 +1226,11 @@ typedef enum rha_ha_action_kind {
      * length `number` (gateway in `json`) before it starts.
      */
     RHA_HA_ACT_READDRESS_VM = 21,
+    /**
+     * Give the replica's virtual machine back the address
+     * `RHA_HA_ACT_READDRESS_VM` replaced (switchback or rollback).
+     */
+    RHA_HA_ACT_REVERT_VM_ADDRESS = 22,
 } rha_ha_action_kind;
 
 /**
@@ -1294,6 +1309,25 @@ typedef enum rha_ha_event_kind {
      * A heartbeat named an unknown link.
      */
     RHA_HA_EV_UNKNOWN_LINK = 18,
+    /**
+     * An awaited step timed out and was issued again; `number` is the
+     * re-issue (1, 2, ...); the step is named in `json`.
+     */
+    RHA_HA_EV_STEP_RETRIED = 19,
+    /**
+     * An awaited step timed out on every attempt and counts as failed;
+     * `number` is the attempts; the step is named in `json`.
+     */
+    RHA_HA_EV_STEP_TIMED_OUT = 20,
+    /**
+     * The operator abandoned the awaited step (named in `json`).
+     */
+    RHA_HA_EV_STEP_ABANDONED = 21,
+    /**
+     * A restored scenario was given the time: its timers restarted;
+     * `flag`: the awaited step was re-issued (named in `json`).
+     */
+    RHA_HA_EV_RESTARTED = 22,
     /**
      * An event of a later version; see `json`.
      */
@@ -2018,8 +2052,10 @@ typedef struct rha_bytes {
 /**
  * A command for `rha_ha_scenario_command`.
  *
- * `text` (UTF-8) is the host of a test failover or the name of a bookmark
- * and is ignored by the other kinds; it is read only during the call.
+ * `text` (UTF-8) is the host of a test failover, the name of a bookmark,
+ * or the word typed to confirm a destructive command (`SWITCHOVER`,
+ * `FAILOVER`, `FAILBACK`, `CLEANUP`), and is ignored by the other kinds;
+ * it is read only during the call.
  */
 typedef struct rha_ha_command {
     /**
@@ -2032,7 +2068,8 @@ typedef struct rha_ha_command {
      */
     uint32_t kind;
     /**
-     * Explicit confirmation of a destructive command (failover, failback).
+     * Ignored (kept for the layout): destructive commands take their typed
+     * confirmation word in `text`.
      */
     bool confirm;
     /**
@@ -2196,6 +2233,21 @@ typedef struct rha_ha_status {
      * any transitional state).
      */
     bool config_locked;
+    /**
+     * Whether the replication link to the replica is up (as last
+     * observed).
+     */
+    bool replica_connected;
+    /**
+     * Whether the active host was declared dead while an operation or a
+     * test stood in the way; it is acted on when that ends.
+     */
+    bool failure_pending;
+    /**
+     * Whether the scenario was restored and not yet given the time (call
+     * `rha_ha_scenario_handle_timeout` at once).
+     */
+    bool awaiting_restart;
 } rha_ha_status;
 
 /**
@@ -4179,8 +4231,8 @@ void rha_ha_scenario_free(struct rha_ha_scenario *scenario);
  * Errors: `RHA_NULL_PARAMETER`; `RHA_INVALID_ARGUMENT` for an unknown kind or `struct_size`
  * or bad text; `RHA_HA_REFUSED` when the command is not valid in the
  * current state and `RHA_HA_CONFIRMATION_REQUIRED` when a destructive
- * command lacks `confirm` — the message names the state and the reason,
- * and the scenario is unchanged.
+ * command's `text` is not its confirmation word — the message names the
+ * state, the reason and the word to type, and the scenario is unchanged.
  *
  * # Safety
  *
@@ -4283,6 +4335,27 @@ bool rha_ha_scenario_poll_timeout(const struct rha_ha_scenario *scenario,
 enum rha_result rha_ha_scenario_poll_action(struct rha_ha_scenario *scenario,
                                             struct rha_ha_action *action_out,
                                             struct rha_error **error_out);
+
+/**
+ * The action the operation in progress waits for (its intent): `RHA_OK`
+ * with `*action_out` filled (the same id as when it was handed out; after a
+ * restore it is handed out again), or `RHA_DONE` when nothing is awaited.
+ * Nothing is taken from the action queue. Its `text` and `json` views stay
+ * valid until the next `rha_ha_scenario_intent` on the scenario or its
+ * free. `RHA_HA_CMD_ABANDON_STEP` gives the step up.
+ *
+ * Errors: `RHA_NULL_PARAMETER`; `RHA_INVALID_ARGUMENT` for an unknown
+ * `action_out->struct_size`.
+ *
+ * # Safety
+ *
+ * `scenario` is NULL or a live scenario used by no other thread;
+ * `action_out` is NULL or valid for writing an `rha_ha_action`;
+ * `error_out` is NULL or valid for writing an `rha_error *`.
+ */
+enum rha_result rha_ha_scenario_intent(struct rha_ha_scenario *scenario,
+                                       struct rha_ha_action *action_out,
+                                       struct rha_error **error_out);
 
 /**
  * Takes the next event: `RHA_OK` with `*event_out` filled, or `RHA_DONE`

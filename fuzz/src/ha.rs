@@ -157,13 +157,24 @@ fn config(s: &Setup) -> ScenarioConfig {
     c
 }
 
+/// The confirmation word with `flag`, a wrong one without.
+fn word(flag: bool, word: &str) -> String {
+    if flag {
+        word.into()
+    } else {
+        word.to_ascii_lowercase()
+    }
+}
+
 fn command(i: u8, flag: bool) -> Command {
     match i % 17 {
         0 => Command::Start,
         1 => Command::Stop,
         2 => Command::Pause,
         3 => Command::Resume,
-        4 => Command::Switchover,
+        4 => Command::Switchover {
+            confirm: word(flag, rha_core::ha::CONFIRM_SWITCHOVER),
+        },
         5 => Command::Switchback {
             master_restored: flag,
         },
@@ -176,10 +187,16 @@ fn command(i: u8, flag: bool) -> Command {
             host: if flag { "qa".into() } else { String::new() },
         },
         10 => Command::EndTestFailover,
-        11 => Command::Failover { confirm: flag },
+        11 => Command::Failover {
+            confirm: word(flag, rha_core::ha::CONFIRM_FAILOVER),
+        },
         12 => Command::SyncBack,
-        13 => Command::Failback { confirm: flag },
-        14 => Command::Cleanup,
+        13 => Command::Failback {
+            confirm: word(flag, rha_core::ha::CONFIRM_FAILBACK),
+        },
+        14 => Command::Cleanup {
+            confirm: word(flag, rha_core::ha::CONFIRM_CLEANUP),
+        },
         15 => Command::Bookmark {
             name: if flag { "b".into() } else { String::new() },
         },

@@ -197,9 +197,10 @@ pub use ha::builder::{
 pub use ha::output::{rha_ha_action, rha_ha_action_kind, rha_ha_event, rha_ha_event_kind};
 pub use ha::scenario::{
     rha_ha_scenario, rha_ha_scenario_command, rha_ha_scenario_free, rha_ha_scenario_handle_timeout,
-    rha_ha_scenario_observe, rha_ha_scenario_poll_action, rha_ha_scenario_poll_event,
-    rha_ha_scenario_poll_timeout, rha_ha_scenario_restore, rha_ha_scenario_save,
-    rha_ha_scenario_status, rha_ha_scenario_update_config_json, rha_ha_state_name, rha_ha_status,
+    rha_ha_scenario_intent, rha_ha_scenario_observe, rha_ha_scenario_poll_action,
+    rha_ha_scenario_poll_event, rha_ha_scenario_poll_timeout, rha_ha_scenario_restore,
+    rha_ha_scenario_save, rha_ha_scenario_status, rha_ha_scenario_update_config_json,
+    rha_ha_state_name, rha_ha_status,
 };
 pub use ha::types::{
     rha_ha_check, rha_ha_command, rha_ha_command_kind, rha_ha_observation, rha_ha_observation_kind,

@@ -57,14 +57,18 @@ static uint32_t state_of(rha_ha_scenario *s)
     return st.state;
 }
 
-static rha_result command(rha_ha_scenario *s, uint32_t kind, bool confirm, uint64_t now,
+/* `word`: the typed confirmation of a destructive command, or NULL. */
+static rha_result command(rha_ha_scenario *s, uint32_t kind, const char *word, uint64_t now,
                           rha_error **err)
 {
     rha_ha_command c;
     memset(&c, 0, sizeof c);
     c.struct_size = sizeof c;
     c.kind = kind;
-    c.confirm = confirm;
+    if (word != NULL) {
+        c.text.ptr = (const uint8_t *)word;
+        c.text.len = strlen(word);
+    }
     return rha_ha_scenario_command(s, &c, now, err);
 }
 
@@ -72,6 +76,7 @@ struct drive_log {
     uint32_t kinds[256];
     uint32_t flags[256];
     uint64_t numbers[256];
+    uint32_t hosts[256];
     char redirect_json[512];
     size_t n;
 };
@@ -97,6 +102,7 @@ static void drive(rha_ha_scenario *s, uint64_t now, bool alive, uint32_t fail_ki
             log->kinds[log->n] = a.kind;
             log->flags[log->n] = a.flag;
             log->numbers[log->n] = a.number;
+            log->hosts[log->n] = a.host;
             log->n++;
             if (a.kind == RHA_HA_ACT_REDIRECT && !a.flag && log->redirect_json[0] == 0 &&
                 a.json.len < sizeof log->redirect_json) {
@@ -144,7 +150,7 @@ static int count_events(rha_ha_scenario *s, uint32_t kind)
 static rha_ha_scenario *replicating(bool automatic)
 {
     rha_ha_scenario *s = make(automatic);
-    CHECK_OK(command(s, RHA_HA_CMD_START, false, 0, &E));
+    CHECK_OK(command(s, RHA_HA_CMD_START, NULL, 0, &E));
     drive(s, 0, true, 0, NULL);
     CHECK(state_of(s) == RHA_HA_REPLICATING);
     return s;
@@ -193,7 +199,7 @@ static void test_lifecycle_and_refusals(void)
     CHECK(state_of(s) == RHA_HA_STOPPED);
     CHECK(strcmp(rha_ha_state_name(RHA_HA_SWITCHED_OVER), "switched over") == 0);
     CHECK(strcmp(rha_ha_state_name(12345), "unknown") == 0);
-    CHECK_OK(command(s, RHA_HA_CMD_START, false, 0, &E));
+    CHECK_OK(command(s, RHA_HA_CMD_START, NULL, 0, &E));
     CHECK(state_of(s) == RHA_HA_VERIFYING);
     drive(s, 0, true, 0, &log);
     CHECK(log.n == 2 && log.kinds[0] == RHA_HA_ACT_VERIFY && log.kinds[1] == RHA_HA_ACT_BEGIN_SYNC);
@@ -209,11 +215,15 @@ static void test_lifecycle_and_refusals(void)
         return;
     }
     memcpy(copy, before.ptr, before.len);
-    CHECK_FAILS(command(s, RHA_HA_CMD_RESUME, false, 5, &E), RHA_HA_REFUSED,
+    CHECK_FAILS(command(s, RHA_HA_CMD_RESUME, NULL, 5, &E), RHA_HA_REFUSED,
                 "resume refused in state replicating");
-    CHECK_FAILS(command(s, RHA_HA_CMD_FAILOVER, false, 5, &E), RHA_HA_CONFIRMATION_REQUIRED,
-                "confirm explicitly");
-    CHECK_FAILS(command(s, 999, false, 5, &E), RHA_INVALID_ARGUMENT, "unknown command kind 999");
+    CHECK_FAILS(command(s, RHA_HA_CMD_FAILOVER, NULL, 5, &E), RHA_HA_CONFIRMATION_REQUIRED,
+                "type FAILOVER to confirm");
+    CHECK_FAILS(command(s, RHA_HA_CMD_FAILOVER, "failover", 5, &E), RHA_HA_CONFIRMATION_REQUIRED,
+                "type FAILOVER to confirm");
+    CHECK_FAILS(command(s, RHA_HA_CMD_ABANDON_STEP, NULL, 5, &E), RHA_HA_REFUSED,
+                "no step is awaited");
+    CHECK_FAILS(command(s, 999, NULL, 5, &E), RHA_INVALID_ARGUMENT, "unknown command kind 999");
     CHECK_OK(rha_ha_scenario_save(s, &after, &E));
     CHECK(after.len == before.len && memcmp(copy, after.ptr, after.len) == 0);
     free(copy);
@@ -232,7 +242,7 @@ static void test_lifecycle_and_refusals(void)
         CHECK(a.kind == RHA_HA_ACT_SET_BOOKMARK && !a.awaits_report);
         CHECK(a.text.len == 7 && memcmp(a.text.ptr, "nightly", 7) == 0);
     }
-    CHECK_OK(command(s, RHA_HA_CMD_STOP, false, 7, &E));
+    CHECK_OK(command(s, RHA_HA_CMD_STOP, NULL, 7, &E));
     CHECK(state_of(s) == RHA_HA_STOPPED);
     rha_ha_scenario_free(s);
 }
@@ -281,12 +291,15 @@ static void test_automatic_switchover_and_switchback(void)
         CHECK(state_of(s) == RHA_HA_REPLICATING);
         for (i = 0; i < log.n; i++) {
             if (log.kinds[i] == RHA_HA_ACT_REDIRECT) {
+                /* Switch name, then move IP; each in two halves: the
+                 * replica releases, then the master takes back. */
                 CHECK(log.flags[i] == 1); /* undo */
-                CHECK(log.numbers[i] == (undos == 0 ? 1 : 0));
+                CHECK(log.numbers[i] == (undos < 2 ? 1 : 0));
+                CHECK(log.hosts[i] == (undos % 2 == 0 ? RHA_HA_REPLICA : RHA_HA_MASTER));
                 undos++;
             }
         }
-        CHECK(undos == 2);
+        CHECK(undos == 4);
     }
     rha_ha_scenario_free(s);
 }
@@ -298,7 +311,7 @@ static void test_failed_step_rolls_back(void)
     size_t i, redirects = 0;
     memset(&log, 0, sizeof log);
     count_events(s, 0);
-    CHECK_OK(command(s, RHA_HA_CMD_SWITCHOVER, false, 1, &E));
+    CHECK_OK(command(s, RHA_HA_CMD_SWITCHOVER, "SWITCHOVER", 1, &E));
     /* Fail the replica's service start: every done step is undone. */
     drive(s, 1, true, RHA_HA_ACT_START_SERVICES, &log);
     CHECK(state_of(s) == RHA_HA_REPLICATING);
@@ -307,7 +320,7 @@ static void test_failed_step_rolls_back(void)
             redirects++;
         }
     }
-    CHECK(redirects == 4); /* do 0, do 1, undo 1, undo 0 */
+    CHECK(redirects == 8); /* each step in two halves: do 0, do 1, undo 1, undo 0 */
     CHECK(log.kinds[log.n - 1] == RHA_HA_ACT_START_SERVICES && log.flags[log.n - 1] == 0);
     CHECK(count_events(s, RHA_HA_EV_STEP_FAILED) == 1);
     rha_ha_scenario_free(s);
@@ -321,7 +334,7 @@ static void test_save_restore(void)
     FILE *f;
     static uint8_t buf[65536];
     size_t n;
-    CHECK_OK(command(s, RHA_HA_CMD_SWITCHOVER, false, 1, &E));
+    CHECK_OK(command(s, RHA_HA_CMD_SWITCHOVER, "SWITCHOVER", 1, &E));
     CHECK_OK(rha_ha_scenario_save(s, &saved, &E));
     CHECK_OK(rha_ha_scenario_restore(saved.ptr, saved.len, &r, &E));
     CHECK(r != NULL);
@@ -354,6 +367,54 @@ static void test_save_restore(void)
             rha_ha_scenario_free(r);
         }
     }
+}
+
+/* An agent restart with a step in flight: the restored scenario asks for the
+ * time at once, re-issues the step with its id, and the operator may abandon
+ * it (the switchover rolls back). */
+static void test_restart_reissues_then_abandon(void)
+{
+    rha_ha_scenario *s = replicating(false), *r = NULL;
+    rha_ha_action a = {.struct_size = sizeof(rha_ha_action)};
+    rha_ha_action again = {.struct_size = sizeof(rha_ha_action)};
+    rha_ha_action intent = {.struct_size = sizeof(rha_ha_action)};
+    rha_ha_status st;
+    rha_bytes saved;
+    uint64_t deadline = 99;
+    CHECK_OK(command(s, RHA_HA_CMD_SWITCHOVER, "SWITCHOVER", 1, &E));
+    CHECK_OK(rha_ha_scenario_poll_action(s, &a, &E)); /* handed out, never reported */
+    CHECK(a.awaits_report);
+    CHECK_OK(rha_ha_scenario_save(s, &saved, &E));
+    CHECK_OK(rha_ha_scenario_restore(saved.ptr, saved.len, &r, &E));
+    rha_ha_scenario_free(s);
+    if (r == NULL) {
+        return;
+    }
+    memset(&st, 0, sizeof st);
+    st.struct_size = sizeof st;
+    CHECK_OK(rha_ha_scenario_status(r, &st, &E));
+    CHECK(st.awaiting_restart && st.replica_connected && !st.failure_pending);
+    /* A caller of the first, 16-byte version still works; nothing past
+     * its size is written. */
+    memset(&st, 0xAA, sizeof st);
+    st.struct_size = 16;
+    CHECK_OK(rha_ha_scenario_status(r, &st, &E));
+    CHECK(st.state == RHA_HA_SWITCHING_OVER && st.struct_size == 16);
+    CHECK(*(const unsigned char *)&st.failure_pending == 0xAA);
+    CHECK_OK(rha_ha_scenario_intent(r, &intent, &E));
+    CHECK(intent.id == a.id && intent.kind == a.kind && intent.awaits_report);
+    CHECK(rha_ha_scenario_poll_timeout(r, &deadline) && deadline == 0);
+    CHECK_OK(rha_ha_scenario_handle_timeout(r, 5, &E));
+    CHECK_OK(rha_ha_scenario_poll_action(r, &again, &E));
+    CHECK(again.id == a.id && again.kind == a.kind);
+    CHECK(count_events(r, RHA_HA_EV_RESTARTED) == 1);
+    CHECK(rha_ha_scenario_poll_timeout(r, &deadline) && deadline > 5);
+    CHECK_OK(command(r, RHA_HA_CMD_ABANDON_STEP, NULL, 6, &E));
+    CHECK(count_events(r, RHA_HA_EV_STEP_ABANDONED) == 1);
+    drive(r, 6, true, 0, NULL);
+    CHECK(state_of(r) == RHA_HA_REPLICATING);
+    CHECK(rha_ha_scenario_intent(r, &intent, NULL) == RHA_DONE);
+    rha_ha_scenario_free(r);
 }
 
 static void test_null_handling(void)
@@ -447,6 +508,7 @@ int main(int argc, char **argv)
          test_automatic_switchover_and_switchback},
         {"ha: a failed step rolls back in reverse", test_failed_step_rolls_back},
         {"ha: save and restore", test_save_restore},
+        {"ha: a restart re-issues the awaited step; abandon it", test_restart_reissues_then_abandon},
         {"ha: NULL handling and late reports", test_null_handling},
         {"ha: unknown struct sizes", test_unknown_struct_sizes},
     };

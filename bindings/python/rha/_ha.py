@@ -21,8 +21,15 @@ when :attr:`Scenario.deadline` is reached::
             s.complete(action.id, now=0)
 
 Refused commands raise :class:`RefusedError` (the message names the state
-and the reason) and leave the scenario unchanged; destructive commands need
-``confirm=True``.
+and the reason) and leave the scenario unchanged; destructive commands (switchover,
+failover, failback, cleanup) need the typed word, e.g.
+``s.failover(now, confirm="FAILOVER")``, and raise
+:class:`ConfirmationRequiredError` otherwise.
+
+After :meth:`Scenario.restore` the first call given the time (``tick``)
+restarts every timer from that time and re-issues the action the scenario
+waited for (:attr:`Scenario.intent`); :meth:`Scenario.abandon_step`
+gives it up instead.
 """
 
 from __future__ import annotations
@@ -114,6 +121,9 @@ class Status:
     busy: bool
     replica_current: bool
     config_locked: bool
+    replica_connected: bool = True
+    failure_pending: bool = False
+    awaiting_restart: bool = False
 
 
 def _text(value: Union[str, bytes]) -> Tuple[Any, int]:
@@ -227,12 +237,12 @@ class Scenario(Closeable):
 
     # ----- commands -----
 
-    def _command(self, kind: int, now: int, confirm: bool = False, master_restored: bool = False, text: str = "") -> None:
+    def _command(self, kind: int, now: int, master_restored: bool = False, text: str = "") -> None:
         raw = text.encode("utf-8")
         keep = ffi.from_buffer(raw) if raw else ffi.NULL
         cmd = ffi.new(
             "rha_ha_command *",
-            {"struct_size": ffi.sizeof("rha_ha_command"), "kind": kind, "confirm": confirm, "master_restored": master_restored, "text": {"ptr": keep, "len": len(raw)}},
+            {"struct_size": ffi.sizeof("rha_ha_command"), "kind": kind, "master_restored": master_restored, "text": {"ptr": keep, "len": len(raw)}},
         )
         with self._use() as h:
             call(lib.rha_ha_scenario_command, h, cmd, now)
@@ -253,9 +263,9 @@ class Scenario(Closeable):
         """Resume after a pause."""
         self._command(lib.RHA_HA_CMD_RESUME, now)
 
-    def switchover(self, now: int) -> None:
+    def switchover(self, now: int, confirm: str = "") -> None:
         """Switch over to the replica now (manual switchover)."""
-        self._command(lib.RHA_HA_CMD_SWITCHOVER, now)
+        self._command(lib.RHA_HA_CMD_SWITCHOVER, now, text=confirm)
 
     def switchback(self, now: int, master_restored: bool = False) -> None:
         """Reverse-replicate to the original master, then switch back."""
@@ -281,21 +291,26 @@ class Scenario(Closeable):
         """Remove the test failover's copy."""
         self._command(lib.RHA_HA_CMD_END_TEST_FAILOVER, now)
 
-    def failover(self, now: int, confirm: bool = False) -> None:
-        """Stop replication and serve from the replica (needs ``confirm``)."""
-        self._command(lib.RHA_HA_CMD_FAILOVER, now, confirm=confirm)
+    def failover(self, now: int, confirm: str = "") -> None:
+        """Stop replication and serve from the replica (``confirm="FAILOVER"``)."""
+        self._command(lib.RHA_HA_CMD_FAILOVER, now, text=confirm)
 
     def sync_back(self, now: int) -> None:
         """Ship DR-side changes back as a new image (never auto-applied)."""
         self._command(lib.RHA_HA_CMD_SYNC_BACK, now)
 
-    def failback(self, now: int, confirm: bool = False) -> None:
-        """Restore the original site from the newest image (needs ``confirm``)."""
-        self._command(lib.RHA_HA_CMD_FAILBACK, now, confirm=confirm)
+    def failback(self, now: int, confirm: str = "") -> None:
+        """Restore the original site from the newest image (``confirm="FAILBACK"``)."""
+        self._command(lib.RHA_HA_CMD_FAILBACK, now, text=confirm)
 
-    def cleanup(self, now: int) -> None:
+    def abandon_step(self, now: int) -> None:
+        """Give up the step the operation in progress waits for: it counts as
+        failed and the operation follows its plan (undo or stop)."""
+        self._command(lib.RHA_HA_CMD_ABANDON_STEP, now)
+
+    def cleanup(self, now: int, confirm: str = "") -> None:
         """Remove failover artefacts left over by an earlier failback."""
-        self._command(lib.RHA_HA_CMD_CLEANUP, now)
+        self._command(lib.RHA_HA_CMD_CLEANUP, now, text=confirm)
 
     def bookmark(self, name: str, now: int) -> None:
         """Set a named rewind point on the replica (needs a live replica)."""
@@ -393,7 +408,23 @@ class Scenario(Closeable):
             busy=bool(st.busy),
             replica_current=bool(st.replica_current),
             config_locked=bool(st.config_locked),
+            replica_connected=bool(st.replica_connected),
+            failure_pending=bool(st.failure_pending),
+            awaiting_restart=bool(st.awaiting_restart),
         )
+
+    @property
+    def intent(self) -> Optional[Action]:
+        """The action the operation in progress waits for (same id as when it
+        was handed out; re-issued after a restore), or None."""
+        a = ffi.new("rha_ha_action *")
+        a.struct_size = ffi.sizeof("rha_ha_action")
+        with self._use() as h:
+            if call(lib.rha_ha_scenario_intent, h, a) == lib.RHA_DONE:
+                return None
+            data = json.loads(bytes(ffi.buffer(a.json.ptr, a.json.len)))
+        kind = data.get("kind", {})
+        return Action(id=int(a.id), kind=kind.get("action", "unknown"), awaits_report=True, params=kind)
 
     @property
     def state(self) -> str:

@@ -156,8 +156,8 @@ def test_master_failure_automatic_switchover_then_operator_switchback() -> None:
     assert w.redirected == set()
     reverse_sync = next(a for a in w.log if a.kind == "begin_sync" and a.params["flow"] == "reverse")
     assert reverse_sync.params["kind"] == "volume"
-    undone = [a.params["step"] for a in w.log if a.kind == "redirect" and a.params["direction"] == "undo"]
-    assert undone == [2, 1, 0]
+    undone = [(a.params["step"], a.params.get("half")) for a in w.log if a.kind == "redirect" and a.params["direction"] == "undo"]
+    assert undone == [(2, None), (1, None), (0, "replica"), (0, "master")]
     states = [(e.data["from"], e.data["to"]) for e in w.events if e.kind == "state_changed"]
     assert ("switched_over", "reverse_replicating") in states
     assert ("switching_back", "synchronising") in states
@@ -173,8 +173,14 @@ def test_refusals_name_the_state_and_change_nothing() -> None:
     w = World(s)
     w.drive()
     before = s.save()
-    with pytest.raises(rha.ConfirmationRequiredError, match="confirm explicitly"):
+    with pytest.raises(rha.ConfirmationRequiredError, match="type FAILOVER to confirm"):
         s.failover(1)
+    with pytest.raises(rha.ConfirmationRequiredError, match="type FAILOVER to confirm"):
+        s.failover(1, confirm="failover")
+    with pytest.raises(rha.ConfirmationRequiredError, match="type SWITCHOVER to confirm"):
+        s.switchover(1)
+    with pytest.raises(rha.RefusedError, match="is the protected host"):
+        s.test_failover("ALPHA", 1)
     with pytest.raises(rha.RefusedError, match="no integrity test is running"):
         s.stop_integrity_test(1)
     assert s.save() == before
@@ -195,7 +201,7 @@ def test_switchover_step_failure_rolls_back_in_reverse() -> None:
     w = World(scenario())
     w.s.start(0)
     w.drive()
-    w.s.switchover(0)
+    w.s.switchover(0, confirm="SWITCHOVER")
     fail_step = 2
     for _ in range(100):
         actions = list(w.s.actions())
@@ -213,8 +219,18 @@ def test_switchover_step_failure_rolls_back_in_reverse() -> None:
     events = list(w.s.events())
     assert w.s.state == "replicating"
     assert w.redirected == set()
-    steps = [(a.params["step"], a.params["direction"]) for a in w.log if a.kind == "redirect"]
-    assert steps == [(0, "do"), (1, "do"), (2, "do"), (1, "undo"), (0, "undo")]
+    steps = [(a.params["step"], a.params["direction"], a.params.get("half")) for a in w.log if a.kind == "redirect"]
+    # Move IP is two-sided: the master releases, then the replica takes; only
+    # the halves that were done are undone, the replica's first.
+    assert steps == [
+        (0, "do", "master"),
+        (0, "do", "replica"),
+        (1, "do", None),
+        (2, "do", None),
+        (1, "undo", None),
+        (0, "undo", "replica"),
+        (0, "undo", "master"),
+    ]
     failed = [e for e in events if e.kind == "step_failed"]
     assert failed and failed[0].data["reason"] == "script exited 3"
     assert w.serving == {"master": True, "replica": False}
@@ -231,7 +247,7 @@ def test_appliance_flow() -> None:
         w.s.test_failover("other", 0)
     w.s.end_test_failover(0)
     w.drive()
-    w.s.failover(0, confirm=True)
+    w.s.failover(0, confirm="FAILOVER")
     w.drive()
     assert w.s.state == "failed over"
     for _ in range(3):
@@ -241,11 +257,11 @@ def test_appliance_flow() -> None:
     assert images == [1, 2, 3]
     with pytest.raises(rha.ConfirmationRequiredError):
         w.s.failback(0)
-    w.s.failback(0, confirm=True)
+    w.s.failback(0, confirm="FAILBACK")
     w.drive()
     assert w.s.state == "replicating"
     restore = next(a for a in w.log if a.kind == "restore_from_image")
-    assert restore.params["image"] == 3
+    assert restore.params["image"] == 4  # the final sync-back, after the DR side stopped
     done = next(e for e in w.events if e.kind == "failback_completed")
     assert done.data["leftovers"] == []
 
@@ -260,8 +276,8 @@ def test_save_restore_and_old_state() -> None:
     assert [a.kind for a in r.actions()] == ["verify"]
     with pytest.raises(rha.StateCorruptError, match="line 1"):
         rha.Scenario.restore(data[: len(data) // 2])
-    with pytest.raises(rha.StateVersionError, match="version 2"):
-        rha.Scenario.restore(json.dumps({"version": 2}).encode())
+    with pytest.raises(rha.StateVersionError, match="version 3"):
+        rha.Scenario.restore(json.dumps({"version": 3}).encode())
     old = rha.Scenario.restore((DATA / "ha-state-v1.json").read_bytes())
     assert old.state == "switching over"
     r.close()
@@ -273,6 +289,7 @@ def test_context_manager_and_status() -> None:
     with scenario() as s:
         st = s.status
         assert st == rha.Status("stopped", "master", False, False, False)
+        assert st.replica_connected and not st.failure_pending and s.intent is None
         assert s.deadline is None
         with pytest.raises(rha.RefusedError, match="live replica session"):
             s.bookmark("nightly", 0)
@@ -304,7 +321,7 @@ def test_whole_configuration_as_json_and_vm_readdressing() -> None:
     w.drive()
     begin = next(a for a in w.log if a.kind == "begin_sync")
     assert begin.params["kind"] == "block"
-    w.s.switchover(0)
+    w.s.switchover(0, confirm="SWITCHOVER")
     w.drive()
     assert w.s.state == "switched over"
     kinds = [a.kind for a in w.log]
@@ -334,3 +351,46 @@ def test_configuration_updates_while_replicating() -> None:
     new["scenario_type"] = "file_server"
     with pytest.raises(rha.InvalidConfigError, match="replica_vm_address"):
         w.s.update_config(new, 0)
+
+
+def test_a_restored_scenario_reissues_its_awaited_step_or_abandons_it() -> None:
+    """A version 1 state saved mid-switchover: the restored scenario asks to
+    be given the time at once, then re-issues the step it waited for."""
+    s = rha.Scenario.restore((DATA / "ha-state-v1.json").read_bytes())
+    st = s.status
+    assert st.awaiting_restart
+    intent = s.intent
+    assert intent is not None and intent.kind == "redirect" and intent.params["step"] == 1
+    assert s.deadline == 0
+    s.tick(5 * SEC)
+    events = list(s.events())
+    assert any(e.kind == "restarted" and "redirection step 1" in e.data["reissued"] for e in events)
+    again = [a for a in s.actions() if a.awaits_report]
+    assert [a.id for a in again] == [intent.id]
+    assert s.deadline is not None and s.deadline <= 5 * SEC + 600 * SEC
+    s.abandon_step(6 * SEC)
+    w = World(s)
+    w.now = 6 * SEC
+    w.redirected = {0}
+    w.drive()
+    assert any(e.kind == "step_abandoned" for e in w.events)
+    assert s.state == "replicating"
+    assert w.redirected == set()
+    with pytest.raises(rha.RefusedError, match="no step is awaited"):
+        s.abandon_step(7 * SEC)
+
+
+def test_a_master_failing_during_an_integrity_test_is_switched_over_when_it_ends() -> None:
+    w = World(scenario(automatic=True))
+    w.s.start(0)
+    w.drive()
+    w.s.start_integrity_test(0)
+    w.drive()
+    w.up["master"] = False
+    w.serving["master"] = False
+    w.advance(400)
+    assert w.s.state == "integrity testing"
+    assert w.s.status.failure_pending
+    w.s.stop_integrity_test(w.now)
+    w.drive()
+    assert w.s.state == "switched over"

@@ -71,7 +71,8 @@ impl Redirector {
     /// [`Scenario::handle_observation`](rha_core::ha::Scenario::handle_observation):
     /// [`Observation::ActionCompleted`] on success,
     /// [`Observation::ActionFailed`] naming the step and the cause on
-    /// failure. Returns `None` for every other kind of action, which the
+    /// failure. Returns `None` for the other host's half of a two-sided step
+    /// (its runner does it) and for every other kind of action, which the
     /// embedder handles itself.
     pub fn handle(&mut self, action: &Action) -> Option<Observation> {
         let ActionKind::Redirect {
@@ -79,10 +80,15 @@ impl Redirector {
             direction,
             params,
             env,
+            half,
         } = &action.kind
         else {
             return None;
         };
+        if half.is_some_and(|h| h != self.side) {
+            // The other host's half of a two-sided step: its runner does it.
+            return None;
+        }
         let observation = match self.run(*step, *direction, params, env) {
             Ok(_) => Observation::ActionCompleted { id: action.id },
             Err(e) => Observation::ActionFailed {
@@ -292,7 +298,13 @@ mod tests {
         let mut r = Redirector::new(Side::Replica);
         let now = replicating(&mut s, &mut r);
 
-        s.handle_command(Command::Switchover, now).unwrap();
+        s.handle_command(
+            Command::Switchover {
+                confirm: rha_core::ha::CONFIRM_SWITCHOVER.into(),
+            },
+            now,
+        )
+        .unwrap();
         assert!(pump(&mut s, &mut r, now).is_empty());
         assert_eq!(s.state(), State::SwitchedOver);
         assert_eq!(
@@ -334,7 +346,13 @@ mod tests {
         let mut r = Redirector::new(Side::Replica);
         let now = replicating(&mut s, &mut r);
 
-        s.handle_command(Command::Switchover, now).unwrap();
+        s.handle_command(
+            Command::Switchover {
+                confirm: rha_core::ha::CONFIRM_SWITCHOVER.into(),
+            },
+            now,
+        )
+        .unwrap();
         let failures = pump(&mut s, &mut r, now);
         assert_eq!(failures.len(), 1, "{failures:?}");
         assert!(
@@ -357,6 +375,39 @@ mod tests {
     }
 
     #[test]
+    fn the_other_hosts_half_is_left_to_its_runner() {
+        let mut r = Redirector::new(Side::Replica);
+        let action = Action {
+            id: 8,
+            kind: ActionKind::Redirect {
+                step: 0,
+                direction: Direction::Do,
+                params: RedirectStep::MoveIp {
+                    address: "10.0.0.100".parse().unwrap(),
+                    prefix_len: 40,
+                    master_interface: "eth0".into(),
+                    replica_interface: "eth0".into(),
+                },
+                env: Vec::new(),
+                half: Some(Side::Master),
+            },
+            awaits_report: true,
+        };
+        assert!(r.handle(&action).is_none(), "the master's half");
+        let mut mine = action.clone();
+        if let ActionKind::Redirect { half, .. } = &mut mine.kind {
+            *half = Some(Side::Replica);
+        }
+        assert!(
+            matches!(
+                r.handle(&mine),
+                Some(Observation::ActionFailed { id: 8, .. })
+            ),
+            "the replica's half is run (and fails on the bad prefix)"
+        );
+    }
+
+    #[test]
     fn invalid_parameters_fail_the_action_with_the_executors_error() {
         let mut r = Redirector::new(Side::Replica);
         let params = RedirectStep::MoveIp {
@@ -372,6 +423,7 @@ mod tests {
                 direction: Direction::Do,
                 params,
                 env: Vec::new(),
+                half: None,
             },
             awaits_report: true,
         };

@@ -3,7 +3,10 @@
 
 use super::config::SyncKind;
 use super::error::CommandError;
-use super::io::{ActionKind, Artefact, Command, Event, Flow, Side};
+use super::io::{
+    ActionKind, Artefact, Command, Event, Flow, Side, CONFIRM_CLEANUP, CONFIRM_FAILBACK,
+    CONFIRM_FAILOVER, CONFIRM_SWITCHOVER,
+};
 use super::redirect::{script_env, Direction, RedirectStep};
 use super::scenario::{watches, OpKind, Scenario, MAX_BOOKMARK_NAME};
 use super::sequence::Step;
@@ -16,6 +19,7 @@ impl Scenario {
     /// A refused command returns an error naming the state and the reason
     /// and changes nothing.
     pub fn handle_command(&mut self, cmd: Command, now: Instant) -> Result<(), CommandError> {
+        self.resume_if_restored(now);
         let name = cmd.name();
         let refuse = |state: State, reason: String| CommandError::Refused {
             command: name,
@@ -32,7 +36,8 @@ impl Scenario {
                 );
             let request_switchback =
                 matches!(cmd, Command::Switchback { .. }) && st == State::ReverseReplicating;
-            if !abortable && !request_switchback {
+            let abandon = matches!(cmd, Command::AbandonStep);
+            if !abortable && !request_switchback && !abandon {
                 return Err(refuse(st, format!("the {} is in progress", op.kind.name())));
             }
         }
@@ -90,7 +95,7 @@ impl Scenario {
                     self.begin(OpKind::Resume, steps, now);
                 }
             }
-            Command::Switchover => {
+            Command::Switchover { confirm } => {
                 if !matches!(st, State::Replicating | State::Paused) {
                     return Err(refuse(
                         st,
@@ -100,6 +105,13 @@ impl Scenario {
                 if !self.replica_current {
                     return Err(refuse(st, stale_replica(self.needs_resync)));
                 }
+                confirmed(
+                    name,
+                    st,
+                    &confirm,
+                    CONFIRM_SWITCHOVER,
+                    "switchover moves clients to the replica and stops the master's services",
+                )?;
                 self.start_switchover(false, now);
             }
             Command::Switchback { master_restored }
@@ -204,6 +216,14 @@ impl Scenario {
                 if host.is_empty() || host.len() > 255 {
                     return Err(refuse(st, "the host name must be 1 to 255 bytes".into()));
                 }
+                if self.is_master_host(&host) {
+                    return Err(refuse(
+                        st,
+                        format!(
+                            "{host:?} is the protected host (the master); a test copy goes to another host"
+                        ),
+                    ));
+                }
                 let copy = Artefact::TestCopy { host: host.clone() };
                 let steps = vec![Step::new(
                     ActionKind::PresentTestCopy { host: host.clone() },
@@ -229,13 +249,13 @@ impl Scenario {
                 if !self.replica_current {
                     return Err(refuse(st, stale_replica(self.needs_resync)));
                 }
-                if !confirm {
-                    return Err(CommandError::ConfirmationRequired {
-                        command: name,
-                        state: st,
-                        what: "failover stops replication and leaves the original site unprotected",
-                    });
-                }
+                confirmed(
+                    name,
+                    st,
+                    &confirm,
+                    CONFIRM_FAILOVER,
+                    "failover stops replication and leaves the original site unprotected",
+                )?;
                 let steps = vec![
                     Step::new(
                         ActionKind::StopServices {
@@ -282,20 +302,24 @@ impl Scenario {
                 if st != State::FailedOver {
                     return Err(refuse(st, "failback needs a failed-over scenario".into()));
                 }
-                let Some(image) = self.newest_image() else {
+                if self.newest_image().is_none() {
                     return Err(refuse(
                         st,
-                        "no sync-back image exists yet; run a sync-back first".into(),
+                        "no sync-back image exists yet; run a catch-up sync-back first".into(),
                     ));
-                };
-                if !confirm {
-                    return Err(CommandError::ConfirmationRequired {
-                        command: name,
-                        state: st,
-                        what:
-                            "failback overwrites the original site with the newest sync-back image",
-                    });
                 }
+                confirmed(
+                    name,
+                    st,
+                    &confirm,
+                    CONFIRM_FAILBACK,
+                    "failback stops the application at the DR site and overwrites the original site with a final sync-back image",
+                )?;
+                // Nothing written at the DR side is lost: its application
+                // stops first, then a final sync-back ships everything since
+                // the last image, and the original site is restored from it.
+                let image = self.next_image;
+                self.next_image = self.next_image.saturating_add(1);
                 let mut steps = vec![
                     Step::new(
                         ActionKind::StopServices {
@@ -307,6 +331,7 @@ impl Scenario {
                             test: false,
                         }),
                     ),
+                    Step::new(ActionKind::BeginSyncBack { image }, None),
                     Step::new(ActionKind::RestoreFromImage { image }, None),
                     Step::new(
                         ActionKind::StartServices {
@@ -317,6 +342,7 @@ impl Scenario {
                     ),
                 ];
                 let mut artefacts = self.artefacts.clone();
+                artefacts.push(Artefact::SyncBackImage { image });
                 artefacts.sort();
                 steps.extend(
                     artefacts
@@ -326,7 +352,7 @@ impl Scenario {
                 self.set_state(State::FailingBack, Trigger::Failback, now);
                 self.begin(OpKind::Failback, steps, now);
             }
-            Command::Cleanup => {
+            Command::Cleanup { confirm } => {
                 if !matches!(st, State::Stopped | State::Replicating | State::Paused) {
                     return Err(refuse(
                         st,
@@ -339,19 +365,23 @@ impl Scenario {
                         "there are no artefacts or applied redirection steps to clean up".into(),
                     ));
                 }
+                confirmed(
+                    name,
+                    st,
+                    &confirm,
+                    CONFIRM_CLEANUP,
+                    "cleanup deletes test copies, the overlay and sync-back images",
+                )?;
                 // Redirection steps left applied by a failed undo, last first,
                 // then the artefacts.
-                let mut steps: Vec<Step> = self
-                    .config
-                    .redirection
-                    .iter()
-                    .enumerate()
-                    .rev()
-                    .filter(|(i, _)| self.applied.get(*i).copied().unwrap_or(false))
-                    .map(|(i, params)| {
-                        Step::best_effort(self.redirect_action(i, params, Direction::Undo))
-                    })
-                    .collect();
+                let mut steps: Vec<Step> = Vec::new();
+                for (i, params) in self.config.redirection.iter().enumerate().rev() {
+                    steps.extend(
+                        self.undo_halves(i, params)
+                            .into_iter()
+                            .map(|(undo, _)| Step::best_effort(undo)),
+                    );
+                }
                 let mut artefacts = self.artefacts.clone();
                 artefacts.sort();
                 steps.extend(
@@ -376,6 +406,11 @@ impl Scenario {
                 }
                 self.push_action(ActionKind::SetBookmark { name: bookmark }, false);
             }
+            Command::AbandonStep => {
+                if self.abandon_step(now).is_none() {
+                    return Err(refuse(st, "no step is awaited".into()));
+                }
+            }
             Command::UpdateConfig(config) => {
                 if st.config_locked() {
                     return Err(refuse(
@@ -393,6 +428,7 @@ impl Scenario {
                     return Err(CommandError::InvalidConfig { state: st, error });
                 }
                 self.applied = vec![false; config.redirection.len()];
+                self.halves = vec![[false; 2]; config.redirection.len()];
                 self.silent = vec![false; config.is_alive.links.len()];
                 self.config = *config;
                 if watches(st) {
@@ -403,8 +439,25 @@ impl Scenario {
         Ok(())
     }
 
-    /// The action doing or undoing redirection step `i`.
-    fn redirect_action(&self, i: usize, params: &RedirectStep, direction: Direction) -> ActionKind {
+    /// Whether `host` names the master: its name (any case, with or
+    /// without a domain) or its address.
+    fn is_master_host(&self, host: &str) -> bool {
+        let master = &self.config.master;
+        let short = host.split('.').next().unwrap_or(host);
+        host.eq_ignore_ascii_case(&master.name)
+            || short.eq_ignore_ascii_case(&master.name)
+            || host.parse::<std::net::IpAddr>().ok() == Some(master.address)
+    }
+
+    /// The action doing or undoing redirection step `i` (its `half`, for a
+    /// two-sided step).
+    fn redirect_action(
+        &self,
+        i: usize,
+        params: &RedirectStep,
+        direction: Direction,
+        half: Option<Side>,
+    ) -> ActionKind {
         let env = match params {
             RedirectStep::Script { .. } => script_env(&self.config, i, direction),
             _ => Vec::new(),
@@ -414,7 +467,54 @@ impl Scenario {
             direction,
             params: params.clone(),
             env,
+            half,
         }
+    }
+
+    /// The switchover's steps for redirection step `i`: each half (the
+    /// master releases, then the replica takes) or the whole step, each
+    /// with its undo.
+    fn do_halves(&self, i: usize, params: &RedirectStep) -> Vec<Step> {
+        let halves: &[Option<Side>] = if params.two_sided() {
+            &[Some(Side::Master), Some(Side::Replica)]
+        } else {
+            &[None]
+        };
+        halves
+            .iter()
+            .map(|&h| {
+                Step::new(
+                    self.redirect_action(i, params, Direction::Do, h),
+                    Some(self.redirect_action(i, params, Direction::Undo, h)),
+                )
+            })
+            .collect()
+    }
+
+    /// The undos of the applied halves of redirection step `i` (the
+    /// replica releases, then the master takes back), each with its redo.
+    fn undo_halves(&self, i: usize, params: &RedirectStep) -> Vec<(ActionKind, ActionKind)> {
+        let [master, replica] = self.halves.get(i).copied().unwrap_or([false; 2]);
+        let halves: Vec<Option<Side>> = if params.two_sided() {
+            [(replica, Side::Replica), (master, Side::Master)]
+                .into_iter()
+                .filter(|(on, _)| *on)
+                .map(|(_, h)| Some(h))
+                .collect()
+        } else if master || replica {
+            vec![None]
+        } else {
+            Vec::new()
+        };
+        halves
+            .into_iter()
+            .map(|h| {
+                (
+                    self.redirect_action(i, params, Direction::Undo, h),
+                    self.redirect_action(i, params, Direction::Do, h),
+                )
+            })
+            .collect()
     }
 
     pub(super) fn start_switchover(&mut self, automatic: bool, now: Instant) {
@@ -436,13 +536,13 @@ impl Scenario {
             ),
         ];
         for (i, params) in self.config.redirection.iter().enumerate() {
-            steps.push(Step::new(
-                self.redirect_action(i, params, Direction::Do),
-                Some(self.redirect_action(i, params, Direction::Undo)),
-            ));
+            steps.extend(self.do_halves(i, params));
         }
         if let Some(vm) = &self.config.replica_vm_address {
-            steps.push(Step::new(ActionKind::ReaddressVm(vm.clone()), None));
+            steps.push(Step::new(
+                ActionKind::ReaddressVm(vm.clone()),
+                Some(ActionKind::RevertVmAddress),
+            ));
         }
         steps.push(Step::new(
             ActionKind::StartServices {
@@ -477,14 +577,20 @@ impl Scenario {
                 Some(ActionKind::ResumeReplication),
             ),
         ];
-        for (i, params) in self.config.redirection.iter().enumerate().rev() {
-            if !self.applied.get(i).copied().unwrap_or(false) {
-                continue;
-            }
+        // The mirror image of the switchover: the VM's own address comes
+        // back first (it was set last), then the redirection, last first.
+        if let Some(vm) = &self.config.replica_vm_address {
             steps.push(Step::new(
-                self.redirect_action(i, params, Direction::Undo),
-                Some(self.redirect_action(i, params, Direction::Do)),
+                ActionKind::RevertVmAddress,
+                Some(ActionKind::ReaddressVm(vm.clone())),
             ));
+        }
+        for (i, params) in self.config.redirection.iter().enumerate().rev() {
+            steps.extend(
+                self.undo_halves(i, params)
+                    .into_iter()
+                    .map(|(undo, redo)| Step::new(undo, Some(redo))),
+            );
         }
         steps.push(Step::new(
             ActionKind::StartServices {
@@ -498,6 +604,26 @@ impl Scenario {
         ));
         self.set_state(State::SwitchingBack, Trigger::Switchback, now);
         self.begin(OpKind::Switchback, steps, now);
+    }
+}
+
+/// `Ok` if `given` is `word`, else the refusal asking for it.
+fn confirmed(
+    command: &'static str,
+    state: State,
+    given: &str,
+    word: &'static str,
+    what: &'static str,
+) -> Result<(), CommandError> {
+    if given == word {
+        Ok(())
+    } else {
+        Err(CommandError::ConfirmationRequired {
+            command,
+            state,
+            what,
+            word,
+        })
     }
 }
 

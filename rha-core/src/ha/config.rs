@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::redirect::{validate_plan, RedirectStep};
+use super::timeouts::StepTimeouts;
 
 /// The kind of application a scenario protects; it decides which redirection
 /// methods are allowed (SPEC.md §6).
@@ -227,6 +228,11 @@ pub struct ScenarioConfig {
     /// none.
     #[serde(default)]
     pub replica_vm_address: Option<VmAddress>,
+    /// How long awaited actions may take and how often a hung one is
+    /// re-issued. Absent from older saved states, where it reads as the
+    /// defaults.
+    #[serde(default)]
+    pub timeouts: StepTimeouts,
 }
 
 /// The network settings a replica virtual machine is given on switchover.
@@ -259,6 +265,7 @@ impl ScenarioConfig {
             redirection: Vec::new(),
             stop_on_spool_full: true,
             replica_vm_address: None,
+            timeouts: StepTimeouts::default(),
         }
     }
 
@@ -367,6 +374,7 @@ impl ScenarioConfig {
                 });
             }
         }
+        self.timeouts.validate()?;
         validate_plan(self)
     }
 }

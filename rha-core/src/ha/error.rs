@@ -19,8 +19,8 @@ pub enum CommandError {
         /// Why.
         reason: String,
     },
-    /// A destructive command came without the explicit confirmation.
-    #[error("{command} refused in state {state}: {what}; confirm explicitly to proceed")]
+    /// A destructive command came without its typed confirmation word.
+    #[error("{command} refused in state {state}: {what}; type {word} to confirm")]
     ConfirmationRequired {
         /// The command's name.
         command: &'static str,
@@ -28,6 +28,8 @@ pub enum CommandError {
         state: State,
         /// What would be destroyed.
         what: &'static str,
+        /// The word to type (for example `FAILOVER`).
+        word: &'static str,
     },
     /// A new configuration does not validate.
     #[error("update configuration refused in state {state}: {error}")]

@@ -47,6 +47,15 @@ impl IsAlive {
         }
     }
 
+    /// Restarts the timers at `now` after an agent restart (instants from
+    /// before it are on another clock): every link counts as seen at `now`
+    /// and checks are due at once. A failure already declared stays
+    /// declared.
+    pub fn restart(&mut self, now: Instant) {
+        self.last_seen.iter_mut().for_each(|t| *t = now);
+        self.next_check = now;
+    }
+
     /// Records a check result on `link` at `now`. A result for a link that
     /// does not exist is ignored (it returns `None`).
     pub fn record(&mut self, link: usize, alive: bool, now: Instant) -> Option<Liveness> {

@@ -53,7 +53,10 @@ pub enum Command {
     /// Resume after a pause (resynchronising if the spool overflowed).
     Resume,
     /// Switch over to the replica now (manual switchover).
-    Switchover,
+    Switchover {
+        /// Must be [`CONFIRM_SWITCHOVER`]: clients move to the replica.
+        confirm: String,
+    },
     /// Begin reverse replication, then switch back as soon as the reverse
     /// sync finished. Always an operator's decision.
     Switchback {
@@ -81,8 +84,9 @@ pub enum Command {
     EndTestFailover,
     /// Stop replication and serve from the replica's copy.
     Failover {
-        /// Must be true: the original site stops being protected.
-        confirm: bool,
+        /// Must be [`CONFIRM_FAILOVER`]: the original site stops being
+        /// protected.
+        confirm: String,
     },
     /// Ship the changes made at the DR side back as a new image (any
     /// number of times; images are never applied automatically).
@@ -90,11 +94,17 @@ pub enum Command {
     /// Restore the original site from the newest sync-back image, remove
     /// every failover artefact, and resume forward replication.
     Failback {
-        /// Must be true: the original site's data is overwritten.
-        confirm: bool,
+        /// Must be [`CONFIRM_FAILBACK`]: the original site's data is
+        /// overwritten.
+        confirm: String,
     },
-    /// Remove failover artefacts left over by an earlier failback.
-    Cleanup,
+    /// Remove failover artefacts left over by an earlier failback, and undo
+    /// redirection steps a failed rollback left applied.
+    Cleanup {
+        /// Must be [`CONFIRM_CLEANUP`]: test copies, the overlay and
+        /// sync-back images are deleted.
+        confirm: String,
+    },
     /// Set a named rewind point on the replica (needs a live replica).
     Bookmark {
         /// The bookmark's name.
@@ -102,6 +112,12 @@ pub enum Command {
     },
     /// Replace the configuration (refused while it is locked).
     UpdateConfig(Box<ScenarioConfig>),
+    /// Give up the step the operation in progress waits for (see
+    /// [`Scenario::intent`](super::Scenario::intent)), for example after a
+    /// restart when the operator knows it cannot complete: it counts as
+    /// failed now and the operation follows its plan for a failed step
+    /// (undo the done steps, or stop a synchronisation).
+    AbandonStep,
 }
 
 impl Command {
@@ -112,7 +128,7 @@ impl Command {
             Command::Stop => "stop",
             Command::Pause => "pause",
             Command::Resume => "resume",
-            Command::Switchover => "switchover",
+            Command::Switchover { .. } => "switchover",
             Command::Switchback { .. } => "switchback",
             Command::StartReverseReplication { .. } => "start reverse replication",
             Command::StartIntegrityTest => "start integrity test",
@@ -122,12 +138,34 @@ impl Command {
             Command::Failover { .. } => "failover",
             Command::SyncBack => "sync-back",
             Command::Failback { .. } => "failback",
-            Command::Cleanup => "cleanup",
+            Command::Cleanup { .. } => "cleanup",
             Command::Bookmark { .. } => "bookmark",
             Command::UpdateConfig(_) => "update configuration",
+            Command::AbandonStep => "abandon step",
+        }
+    }
+
+    /// The word an operator types to confirm this command, if it is
+    /// destructive (the appliance asks for "FAILOVER").
+    pub fn confirmation_word(&self) -> Option<&'static str> {
+        match self {
+            Command::Switchover { .. } => Some(CONFIRM_SWITCHOVER),
+            Command::Failover { .. } => Some(CONFIRM_FAILOVER),
+            Command::Failback { .. } => Some(CONFIRM_FAILBACK),
+            Command::Cleanup { .. } => Some(CONFIRM_CLEANUP),
+            _ => None,
         }
     }
 }
+
+/// The word that confirms a manual [`Command::Switchover`].
+pub const CONFIRM_SWITCHOVER: &str = "SWITCHOVER";
+/// The word that confirms a [`Command::Failover`].
+pub const CONFIRM_FAILOVER: &str = "FAILOVER";
+/// The word that confirms a [`Command::Failback`].
+pub const CONFIRM_FAILBACK: &str = "FAILBACK";
+/// The word that confirms a [`Command::Cleanup`].
+pub const CONFIRM_CLEANUP: &str = "CLEANUP";
 
 /// A fact the embedder reports.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -266,6 +304,13 @@ pub enum ActionKind {
         /// Environment for a script step (the scenario context); empty for
         /// other methods.
         env: Vec<(String, String)>,
+        /// For a two-sided step ([`RedirectStep::two_sided`]): the host
+        /// performing this half (do: the master releases, then the replica
+        /// takes; undo: the replica releases, then the master takes back).
+        /// `None`: one action does the whole step (DNS, script, and version
+        /// 1 states).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        half: Option<Side>,
     },
     /// Set a bookmark on the replica.
     SetBookmark {
@@ -292,8 +337,13 @@ pub enum ActionKind {
     /// Remove a failover artefact; must succeed if it is already gone.
     RemoveArtefact(Artefact),
     /// Give the replica's virtual machine these network settings before it
-    /// starts (Hyper-V and full-system scenarios).
+    /// starts (Hyper-V and full-system scenarios). The executor keeps the
+    /// settings it replaces for [`ActionKind::RevertVmAddress`].
     ReaddressVm(VmAddress),
+    /// Give the replica's virtual machine back the network settings
+    /// [`ActionKind::ReaddressVm`] replaced (switchback, or a failed
+    /// switchover's rollback); must succeed if they are already back.
+    RevertVmAddress,
 }
 
 impl ActionKind {
@@ -304,14 +354,17 @@ impl ActionKind {
                 step,
                 direction,
                 params,
+                half,
                 ..
             } => format!(
-                "{} redirection step {step} ({})",
+                "{} redirection step {step} ({}){}",
                 match direction {
                     Direction::Do => "do",
                     Direction::Undo => "undo",
                 },
-                params.method().name()
+                params.method().name(),
+                half.map(|h| format!(", the {h}'s half"))
+                    .unwrap_or_default()
             ),
             ActionKind::StartServices { host, .. } => format!("start services on the {host}"),
             ActionKind::StopServices { host, fence: true } => {
@@ -427,5 +480,40 @@ pub enum Event {
     UnknownLink {
         /// The link reported.
         link: usize,
+    },
+    /// An awaited step got no report within its timeout and was issued
+    /// again (same id).
+    StepRetried {
+        /// The operation.
+        operation: String,
+        /// The step.
+        step: String,
+        /// Which re-issue this is (1, 2, ...).
+        attempt: u32,
+    },
+    /// An awaited step got no report within its timeout on any attempt: it
+    /// counts as failed (a [`Event::StepFailed`] follows).
+    StepTimedOut {
+        /// The operation.
+        operation: String,
+        /// The step that hung.
+        step: String,
+        /// How many attempts were made.
+        attempts: u32,
+    },
+    /// The operator abandoned the awaited step: it counts as failed (a
+    /// [`Event::StepFailed`] follows).
+    StepAbandoned {
+        /// The operation.
+        operation: String,
+        /// The step.
+        step: String,
+    },
+    /// The machine was restored and given the time: every timer restarted
+    /// from then.
+    Restarted {
+        /// The awaited step re-issued, if one was (not if it was still
+        /// queued or nothing was awaited).
+        reissued: Option<String>,
     },
 }

@@ -28,15 +28,25 @@ mod io;
 mod mirror;
 mod persist;
 mod redirect;
+mod restart;
 mod scenario;
 mod sequence;
 mod state;
 mod time;
+mod timeouts;
 
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_confirm;
+#[cfg(test)]
+mod tests_failback;
+#[cfg(test)]
+mod tests_halves;
+#[cfg(test)]
 mod tests_mirror;
+#[cfg(test)]
+mod tests_restart;
 
 pub use config::{
     CheckMethod, ConfigError, Host, IsAliveConfig, Link, ScenarioConfig, ScenarioType,
@@ -45,13 +55,21 @@ pub use config::{
 };
 pub use error::{CommandError, RestoreError};
 pub use heartbeat::{IsAlive, Liveness};
-pub use io::{Action, ActionKind, Artefact, Command, Event, Flow, Observation, Side};
+pub use io::{
+    Action, ActionKind, Artefact, Command, Event, Flow, Observation, Side, CONFIRM_CLEANUP,
+    CONFIRM_FAILBACK, CONFIRM_FAILOVER, CONFIRM_SWITCHOVER,
+};
 pub use mirror::{
     DiskState, Generations, Handshake, MirrorError, MirrorNode, Resync, ResyncKind, Role,
     MIRROR_HEARTBEAT_INTERVAL, MIRROR_HEARTBEAT_TIMEOUT,
 };
 pub use persist::{MAX_SAVED_STATE, STATE_VERSION};
 pub use redirect::{script_env, Alias, Direction, Method, RedirectStep, DEFAULT_NAME_SUFFIX};
+pub use restart::Intent;
 pub use scenario::{Scenario, MAX_BOOKMARK_NAME};
 pub use state::{is_transition, mermaid, State, Trigger, TRANSITIONS};
 pub use time::Instant;
+pub use timeouts::{
+    StepTimeouts, DEFAULT_STEP_RETRIES, DEFAULT_STEP_TIMEOUT, DEFAULT_SYNC_TIMEOUT,
+    MAX_STEP_RETRIES,
+};

@@ -8,7 +8,7 @@ use super::scenario::{watches, Scenario};
 use super::state::State;
 
 /// The version [`Scenario::save`] writes.
-pub const STATE_VERSION: u32 = 1;
+pub const STATE_VERSION: u32 = 2;
 /// The largest saved state [`Scenario::restore`] accepts, in bytes.
 pub const MAX_SAVED_STATE: usize = 16 << 20;
 
@@ -31,6 +31,15 @@ impl Scenario {
 
     /// A machine from bytes made by [`save`](Self::save) (this version or
     /// an older one).
+    ///
+    /// The restored machine restarts every timer from the first instant it
+    /// is given (its [`poll_timeout`](Self::poll_timeout) asks for a call
+    /// at once): no deadline is further away than its configured timeout,
+    /// whatever the clock did across the restart. The action the operation
+    /// in progress waited for (its [`intent`](Self::intent)) is re-issued
+    /// then, with the same id, unless it is still queued; executors must be
+    /// idempotent. [`Command::AbandonStep`](super::Command::AbandonStep)
+    /// gives it up instead.
     pub fn restore(bytes: &[u8]) -> Result<Self, RestoreError> {
         if bytes.len() > MAX_SAVED_STATE {
             return Err(RestoreError::TooLarge {
@@ -58,11 +67,18 @@ impl Scenario {
                 supported: STATE_VERSION,
             });
         }
-        let s = serde_json::from_slice::<Saved>(bytes)
+        let mut s = serde_json::from_slice::<Saved>(bytes)
             .map_err(syntax)?
             .scenario;
         s.config.validate()?;
+        if s.halves.is_empty() {
+            // Version 1: one action per step.
+            s.halves = s.applied.iter().map(|&a| [a, a]).collect();
+        }
         s.check_consistent()?;
+        // Saved instants are on the old boot's clock: the first call with
+        // the time restarts every timer and re-issues the awaited action.
+        s.restored = true;
         Ok(s)
     }
 
@@ -70,6 +86,15 @@ impl Scenario {
         let bad = |what: &str| Err(RestoreError::Inconsistent(what.to_string()));
         if self.applied.len() != self.config.redirection.len() {
             return bad("the applied-step flags do not match the redirection plan");
+        }
+        if self.halves.len() != self.applied.len()
+            || self
+                .halves
+                .iter()
+                .zip(&self.applied)
+                .any(|(h, &a)| a != (h[0] || h[1]))
+        {
+            return bad("the applied-half flags do not match the applied steps");
         }
         if self.silent.len() != self.config.is_alive.links.len() {
             return bad("the link flags do not match the links");

@@ -167,6 +167,21 @@ impl RedirectStep {
         }
     }
 
+    /// Whether the step has a half on each host, each performed by that
+    /// host: move IP (the master removes the address, the replica adds it),
+    /// switch computer name (the master takes the suffix, the replica the
+    /// name), and a NetBIOS alias (the master drops it, the replica takes
+    /// it). The scenario issues one action per half, naming its host, with
+    /// its own outcome and undo. DNS steps and scripts are one action.
+    pub fn two_sided(&self) -> bool {
+        matches!(
+            self,
+            RedirectStep::MoveIp { .. }
+                | RedirectStep::SwitchName { .. }
+                | RedirectStep::AliasSwitch(Alias::NetBios { .. })
+        )
+    }
+
     /// What two steps must not share (the same address, name, record or
     /// alias would be moved twice), if anything.
     fn resource(&self) -> Option<String> {

@@ -73,12 +73,27 @@ pub struct Scenario {
     /// The reverse sync finished (the original master is current).
     pub(super) reverse_synced: bool,
     pub(super) switchback_requested: bool,
-    /// Redirection steps currently applied (done and not undone).
+    /// Redirection steps currently applied (done and not undone), wholly
+    /// or in part.
     pub(super) applied: Vec<bool>,
+    /// Per redirection step, which halves are applied: [the master's, the
+    /// replica's] (a one-sided step sets both). Absent from version 1
+    /// states: read from `applied`.
+    #[serde(default)]
+    pub(super) halves: Vec<[bool; 2]>,
     pub(super) artefacts: Vec<Artefact>,
     pub(super) next_image: u32,
     pub(super) actions: VecDeque<Action>,
     pub(super) events: VecDeque<Event>,
+    /// The active host was declared dead while an operation ran or the
+    /// state did not allow acting on it: acted on when that ends. Absent
+    /// from version 1 states (false).
+    #[serde(default)]
+    pub(super) failure_pending: bool,
+    /// Restored and not yet given the time: the first `handle_*` call
+    /// restarts the timers and re-issues the awaited action. Never saved.
+    #[serde(skip)]
+    pub(super) restored: bool,
 }
 
 /// An operation in progress and what it is.
@@ -86,6 +101,13 @@ pub struct Scenario {
 pub(super) struct Operation {
     pub(super) kind: OpKind,
     pub(super) seq: Sequence,
+    /// When the awaited action's current attempt times out (absent from
+    /// version 1 states: set at the restore time).
+    #[serde(default)]
+    pub(super) deadline: Option<Instant>,
+    /// How many times the awaited action was re-issued.
+    #[serde(default)]
+    pub(super) attempts: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -147,6 +169,7 @@ impl Scenario {
         config.validate()?;
         Ok(Self {
             applied: vec![false; config.redirection.len()],
+            halves: vec![[false; 2]; config.redirection.len()],
             silent: vec![false; config.is_alive.links.len()],
             config,
             state: State::Stopped,
@@ -164,6 +187,8 @@ impl Scenario {
             next_image: 1,
             actions: VecDeque::new(),
             events: VecDeque::new(),
+            failure_pending: false,
+            restored: false,
         })
     }
 
@@ -193,6 +218,12 @@ impl Scenario {
         &self.applied
     }
 
+    /// Per redirection step, which halves are applied now: `[master's,
+    /// replica's]` (a one-sided step has both or neither).
+    pub fn applied_halves(&self) -> &[[bool; 2]] {
+        &self.halves
+    }
+
     /// Failover artefacts present (test copies, the overlay, sync-back
     /// images).
     pub fn artefacts(&self) -> &[Artefact] {
@@ -202,6 +233,18 @@ impl Scenario {
     /// Whether the replica holds the master's latest data.
     pub fn replica_current(&self) -> bool {
         self.replica_current
+    }
+
+    /// Whether the replication link to the replica is up (as last
+    /// observed): while it is down the master spools.
+    pub fn replica_connected(&self) -> bool {
+        self.replica_connected
+    }
+
+    /// Whether the active host was declared dead while an operation (or a
+    /// test) stood in the way; the failure is acted on when it ends.
+    pub fn failure_pending(&self) -> bool {
+        self.failure_pending
     }
 
     /// The next action for the embedder, if any. Call after every
@@ -220,9 +263,18 @@ impl Scenario {
 
     /// When [`handle_timeout`](Self::handle_timeout) must be called next
     /// (`None`: no timer runs). Ask again after every `handle_*` call.
+    /// Right after [`restore`](Self::restore) it is the earliest instant
+    /// (call at once: the timers restart from the time given).
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.is_alive.as_ref().map(IsAlive::next_timeout)
+        if self.restored {
+            return Some(Instant::from_nanos(0));
+        }
+        let ia = self.is_alive.as_ref().map(IsAlive::next_timeout);
+        match (ia, self.step_deadline()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// Lets time pass: runs due heartbeat rounds and declares the active
@@ -230,6 +282,8 @@ impl Scenario {
     /// [`poll_timeout`](Self::poll_timeout)'s instant is reached (calling
     /// earlier or more often is harmless).
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.resume_if_restored(now);
+        self.check_step_deadline(now);
         let Some(ia) = self.is_alive.as_mut() else {
             return;
         };
@@ -275,6 +329,7 @@ impl Scenario {
     /// never refused: one that does not apply (a late report, an unknown
     /// link) is ignored with an event.
     pub fn handle_observation(&mut self, obs: Observation, now: Instant) {
+        self.resume_if_restored(now);
         match obs {
             Observation::ActionCompleted { id } => self.on_report(id, true, None, now),
             Observation::ActionFailed { id, reason } => {
@@ -294,6 +349,7 @@ impl Scenario {
                         }
                         if liveness == Liveness::Recovered {
                             self.auto_armed = true;
+                            self.failure_pending = false;
                             self.events.push_back(Event::ActiveRecovered);
                         }
                     }
@@ -355,6 +411,7 @@ impl Scenario {
             self.silent.iter_mut().for_each(|f| *f = false);
         } else if !watches(to) {
             self.is_alive = None;
+            self.failure_pending = false;
         }
         self.events
             .push_back(Event::StateChanged { from, to, trigger });
@@ -364,7 +421,12 @@ impl Scenario {
     pub(super) fn begin(&mut self, kind: OpKind, steps: Vec<Step>, now: Instant) {
         let mut seq = Sequence::new(steps);
         let next = seq.start();
-        self.op = Some(Operation { kind, seq });
+        self.op = Some(Operation {
+            kind,
+            seq,
+            deadline: None,
+            attempts: 0,
+        });
         self.follow(next, now);
     }
 
@@ -376,6 +438,7 @@ impl Scenario {
     fn follow(&mut self, next: Next, now: Instant) {
         match next {
             Next::Issue(kind) => {
+                self.arm_step(&kind, now);
                 let id = self.push_action(kind, true);
                 if let Some(op) = self.op.as_mut() {
                     op.seq.issued(id);
@@ -396,6 +459,9 @@ impl Scenario {
             return;
         };
         let operation = op.kind.name().to_string();
+        op.deadline = None;
+        // A re-issued copy not yet handed out is pointless now.
+        self.actions.retain(|a| a.id != id);
         let Report {
             action,
             ok,
@@ -405,12 +471,30 @@ impl Scenario {
         } = report;
         if ok {
             if let ActionKind::Redirect {
-                step, direction, ..
+                step,
+                direction,
+                half,
+                ..
             } = &action
             {
-                if let Some(flag) = self.applied.get_mut(*step) {
-                    *flag = *direction == Direction::Do;
+                let on = *direction == Direction::Do;
+                if let Some(h) = self.halves.get_mut(*step) {
+                    match half {
+                        None => *h = [on, on],
+                        Some(Side::Master) => h[0] = on,
+                        Some(Side::Replica) => h[1] = on,
+                    }
+                    if let Some(flag) = self.applied.get_mut(*step) {
+                        *flag = h[0] || h[1];
+                    }
                 }
+            }
+            // A sync-back image exists from the moment its sync-back
+            // finished (a catch-up one, or a failback's final one).
+            if let ActionKind::BeginSyncBack { image } = &action {
+                let image = *image;
+                self.artefacts.push(Artefact::SyncBackImage { image });
+                self.events.push_back(Event::SyncBackImageReady { image });
             }
         } else {
             let reason = reason.unwrap_or_else(|| "no reason given".into());
@@ -545,9 +629,7 @@ impl Scenario {
                 self.artefacts.push(Artefact::Overlay);
                 self.set_state(State::FailedOver, Trigger::FailedOver, now);
             }
-            (OpKind::SyncBack { image }, true) => {
-                self.artefacts.push(Artefact::SyncBackImage { image });
-                self.events.push_back(Event::SyncBackImageReady { image });
+            (OpKind::SyncBack { .. }, true) => {
                 self.set_state(State::FailedOver, Trigger::SyncBackDone, now);
             }
             (OpKind::SyncBack { .. }, false) => {
@@ -572,16 +654,44 @@ impl Scenario {
             // failover was rolled back: the state stays as it was.
             (_, false) => {}
         }
+        self.act_on_pending_failure(now);
+    }
+
+    /// Acts on a failure declared while it could not be acted on, once
+    /// nothing stands in the way any more (no operation, replicating or
+    /// paused) and the active host is still dead.
+    pub(super) fn act_on_pending_failure(&mut self, now: Instant) {
+        let dead = self.is_alive.as_ref().is_some_and(IsAlive::is_dead);
+        if !self.failure_pending || self.op.is_some() || !dead {
+            return;
+        }
+        if matches!(self.state, State::Replicating | State::Paused) {
+            self.failure_pending = false;
+            self.on_active_dead(now);
+        }
     }
 
     fn on_active_dead(&mut self, now: Instant) {
         let host = self.active;
+        let blocked = if !matches!(self.state, State::Replicating | State::Paused) {
+            Some(format!("the scenario is {}", self.state))
+        } else {
+            self.op
+                .as_ref()
+                .map(|op| format!("the {} is in progress", op.kind.name()))
+        };
+        if let Some(why) = blocked {
+            // Acted on (switchover or notification) when it ends.
+            self.failure_pending = true;
+            self.events.push_back(Event::ActiveUnresponsive {
+                host,
+                automatic: false,
+                reason: Some(format!("{why}; the failure is acted on when it ends")),
+            });
+            return;
+        }
         let reason = if self.config.is_alive.mode == SwitchoverMode::Manual {
             Some("manual switchover mode: an operator decides".to_string())
-        } else if !matches!(self.state, State::Replicating | State::Paused) {
-            Some(format!("the scenario is {}", self.state))
-        } else if self.op.is_some() {
-            Some("another operation is in progress".to_string())
         } else if !self.replica_current {
             Some(stale_replica(self.needs_resync))
         } else if !self.auto_armed {

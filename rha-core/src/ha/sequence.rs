@@ -105,6 +105,17 @@ impl Sequence {
         self.waiting == Some(id)
     }
 
+    /// The action being waited for and its id: the undo under way during a
+    /// rollback, the current step otherwise.
+    pub(crate) fn awaited(&self) -> Option<(u64, &ActionKind)> {
+        let id = self.waiting?;
+        let action = match &self.undoing {
+            Some(undo) => undo,
+            None => &self.steps.get(self.next)?.action,
+        };
+        Some((id, action))
+    }
+
     /// Actions that failed and were left as they were.
     pub(crate) fn leftovers(&self) -> &[ActionKind] {
         &self.leftovers

@@ -33,7 +33,9 @@ fn tour_lifecycle() -> Seen {
         "stop refused in state stopped: the scenario is already stopped",
     );
     refused(
-        p.command(Command::Switchover),
+        p.command(Command::Switchover {
+            confirm: CONFIRM_SWITCHOVER.into(),
+        }),
         "switchover refused in state stopped",
     );
     p.command(Command::Start).unwrap();
@@ -88,7 +90,9 @@ fn tour_lifecycle() -> Seen {
     p.drive();
     assert_eq!(p.state(), State::Synchronising);
     refused(
-        p.command(Command::Switchover),
+        p.command(Command::Switchover {
+            confirm: CONFIRM_SWITCHOVER.into(),
+        }),
         "the synchronisation is in progress",
     );
     p.command(Command::Stop).unwrap();
@@ -178,7 +182,12 @@ fn tour_pause_and_spool() -> Seen {
             scenario_stopped: false
         }
     )));
-    refused(p.command(Command::Switchover), "spool overflowed");
+    refused(
+        p.command(Command::Switchover {
+            confirm: CONFIRM_SWITCHOVER.into(),
+        }),
+        "spool overflowed",
+    );
     p.command(Command::Resume).unwrap();
     assert_eq!(p.state(), State::Synchronising);
     p.drive();
@@ -204,7 +213,9 @@ fn tour_tests() -> Seen {
     );
     refused(p.command(Command::Stop), "end the integrity test first");
     refused(
-        p.command(Command::Switchover),
+        p.command(Command::Switchover {
+            confirm: CONFIRM_SWITCHOVER.into(),
+        }),
         "switchover refused in state integrity testing",
     );
     // Ending fails once: the test goes on.
@@ -277,7 +288,9 @@ fn tour_tests() -> Seen {
         "at most one at a time",
     );
     refused(
-        p.command(Command::Failover { confirm: true }),
+        p.command(Command::Failover {
+            confirm: CONFIRM_FAILOVER.into(),
+        }),
         "failover refused in state test failover",
     );
     p.command(Command::EndTestFailover).unwrap();
@@ -293,10 +306,18 @@ fn tour_tests() -> Seen {
     assert_eq!(p.state(), State::Stopped);
     // The copy is left behind; cleanup removes it.
     assert_eq!(p.scenario.artefacts().len(), 1);
-    p.command(Command::Cleanup).unwrap();
+    p.command(Command::Cleanup {
+        confirm: CONFIRM_CLEANUP.into(),
+    })
+    .unwrap();
     p.drive();
     assert!(p.scenario.artefacts().is_empty());
-    refused(p.command(Command::Cleanup), "no artefacts");
+    refused(
+        p.command(Command::Cleanup {
+            confirm: CONFIRM_CLEANUP.into(),
+        }),
+        "no artefacts",
+    );
     seen.extend(p.transitions.clone());
     seen
 }
@@ -405,12 +426,12 @@ fn tour_switchover() -> Seen {
             } => Some(*step),
             _ => None,
         })
-        .take(5)
+        .take(7)
         .collect();
     assert_eq!(
         undos,
-        vec![0, 1, 2, 3, 4],
-        "newest first: 0 is the last undone"
+        vec![0, 0, 1, 1, 2, 3, 4],
+        "newest first: 0 is the last undone (move IP and switch name in two halves)"
     );
     let mut seen = p.transitions.clone();
 
@@ -427,7 +448,10 @@ fn tour_switchover() -> Seen {
     p.advance(secs(30));
     assert!(p.saw(|e| matches!(e, Event::ActiveRecovered)));
     p.fail(|k| is_redirect(k, 3, Direction::Do), 1);
-    p.command(Command::Switchover).unwrap();
+    p.command(Command::Switchover {
+        confirm: CONFIRM_SWITCHOVER.into(),
+    })
+    .unwrap();
     p.drive();
     assert_eq!(p.state(), State::Replicating);
     assert!(p.master.serving && !p.replica.serving);
@@ -446,19 +470,27 @@ fn tour_switchover() -> Seen {
         redirects,
         vec![
             (0, Do),
+            (0, Do),
+            (1, Do),
             (1, Do),
             (2, Do),
             (3, Do),
             (2, Undo),
             (1, Undo),
+            (1, Undo),
+            (0, Undo),
             (0, Undo)
-        ]
+        ],
+        "move IP and switch name in two halves each"
     );
     assert!(p.saw(|e| matches!(e, Event::OperationFinished { operation, ok: false } if operation == "switchover")));
     // From paused, manual switchover succeeds; scripts get the context.
     p.command(Command::Pause).unwrap();
     p.drive();
-    p.command(Command::Switchover).unwrap();
+    p.command(Command::Switchover {
+        confirm: CONFIRM_SWITCHOVER.into(),
+    })
+    .unwrap();
     p.drive();
     assert_eq!(p.state(), State::SwitchedOver);
     let env = p
@@ -526,7 +558,10 @@ fn tour_switchover() -> Seen {
         },
         1,
     );
-    p.command(Command::Switchover).unwrap();
+    p.command(Command::Switchover {
+        confirm: CONFIRM_SWITCHOVER.into(),
+    })
+    .unwrap();
     p.drive();
     assert_eq!(p.state(), State::Paused);
     assert!(p.master.serving);
@@ -538,7 +573,9 @@ fn tour_switchover() -> Seen {
 fn tour_appliance() -> Seen {
     let mut p = Pair::replicating(config());
     refused(p.command(Command::SyncBack), "needs a failed-over scenario");
-    match p.command(Command::Failover { confirm: false }) {
+    match p.command(Command::Failover {
+        confirm: String::new(),
+    }) {
         Err(CommandError::ConfirmationRequired {
             state: State::Replicating,
             ..
@@ -547,16 +584,24 @@ fn tour_appliance() -> Seen {
     }
     // A failed failover rolls back.
     p.fail(|k| *k == ActionKind::MountOverlay, 1);
-    p.command(Command::Failover { confirm: true }).unwrap();
+    p.command(Command::Failover {
+        confirm: CONFIRM_FAILOVER.into(),
+    })
+    .unwrap();
     p.drive();
     assert_eq!(p.state(), State::Replicating);
     assert!(p.master.serving);
-    p.command(Command::Failover { confirm: true }).unwrap();
+    p.command(Command::Failover {
+        confirm: CONFIRM_FAILOVER.into(),
+    })
+    .unwrap();
     p.drive();
     assert_eq!(p.state(), State::FailedOver);
     assert!(p.replica.serving && !p.master.serving);
     refused(
-        p.command(Command::Failback { confirm: true }),
+        p.command(Command::Failback {
+            confirm: CONFIRM_FAILBACK.into(),
+        }),
         "no sync-back image",
     );
     refused(p.command(Command::Stop), "use failback");
@@ -582,7 +627,9 @@ fn tour_appliance() -> Seen {
         .actions
         .iter()
         .any(|a| matches!(a.kind, ActionKind::RestoreFromImage { .. })));
-    match p.command(Command::Failback { confirm: false }) {
+    match p.command(Command::Failback {
+        confirm: "failback".into(),
+    }) {
         Err(CommandError::ConfirmationRequired { what, .. }) => {
             assert!(what.contains("overwrites"))
         }
@@ -590,7 +637,10 @@ fn tour_appliance() -> Seen {
     }
     // Restore fails: back to failed over, the replica serves again.
     p.fail(|k| matches!(k, ActionKind::RestoreFromImage { .. }), 1);
-    p.command(Command::Failback { confirm: true }).unwrap();
+    p.command(Command::Failback {
+        confirm: CONFIRM_FAILBACK.into(),
+    })
+    .unwrap();
     p.drive();
     assert_eq!(p.state(), State::FailedOver);
     assert!(p.replica.serving);
@@ -601,14 +651,17 @@ fn tour_appliance() -> Seen {
     );
     p.command(Command::SyncBack).unwrap();
     p.drive();
-    p.command(Command::Failback { confirm: true }).unwrap();
+    p.command(Command::Failback {
+        confirm: CONFIRM_FAILBACK.into(),
+    })
+    .unwrap();
     p.drive();
     assert_eq!(p.state(), State::Replicating);
     assert!(p.master.serving && !p.replica.serving);
     assert!(p
         .actions
         .iter()
-        .any(|a| a.kind == ActionKind::RestoreFromImage { image: 5 }));
+        .any(|a| a.kind == ActionKind::RestoreFromImage { image: 7 }));
     let leftovers = vec![Artefact::SyncBackImage { image: 2 }];
     assert!(p.saw(|e| *e
         == Event::FailbackCompleted {
@@ -616,7 +669,10 @@ fn tour_appliance() -> Seen {
         }));
     assert_eq!(p.scenario.artefacts(), leftovers.as_slice());
     // Cleanup is idempotent: it retries what is left.
-    p.command(Command::Cleanup).unwrap();
+    p.command(Command::Cleanup {
+        confirm: CONFIRM_CLEANUP.into(),
+    })
+    .unwrap();
     p.drive();
     assert!(p.scenario.artefacts().is_empty());
     p.transitions.clone()
@@ -710,7 +766,9 @@ fn a_stale_replica_refuses_to_become_active() {
     p.command(Command::Start).unwrap();
     p.drive();
     refused(
-        p.command(Command::Failover { confirm: true }),
+        p.command(Command::Failover {
+            confirm: CONFIRM_FAILOVER.into(),
+        }),
         "the synchronisation is in progress",
     );
     // The master dies during the first sync: no automatic switchover.
@@ -848,12 +906,15 @@ fn refused_commands_name_state_and_reason() {
 fn save_and_restore_resume_mid_operation() {
     let mut p = Pair::replicating(config());
     p.hold(|k| matches!(k, ActionKind::Redirect { step: 2, .. }));
-    p.command(Command::Switchover).unwrap();
+    p.command(Command::Switchover {
+        confirm: CONFIRM_SWITCHOVER.into(),
+    })
+    .unwrap();
     p.drive();
     assert_eq!(p.state(), State::SwitchingOver);
     let saved = p.scenario.save();
     let restored = Scenario::restore(&saved).unwrap();
-    assert_eq!(restored, p.scenario);
+    assert_eq!(restored.save(), saved);
     p.scenario = restored;
     p.holds.clear();
     p.release(true);
@@ -866,13 +927,17 @@ fn data_file(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// The state pinned by `tests/data/ha-state-v1.json`: switching over, with
-/// an Is Alive history and queued output.
+/// The state pinned by `tests/data/ha-state-v2.json` (and, as version 1
+/// wrote it, by `ha-state-v1.json`): switching over, with an Is Alive
+/// history and queued output.
 fn golden_scenario() -> Scenario {
     let mut p = Pair::replicating(config());
     p.advance(secs(45));
     p.hold(|k| matches!(k, ActionKind::Redirect { step: 1, .. }));
-    p.command(Command::Switchover).unwrap();
+    p.command(Command::Switchover {
+        confirm: CONFIRM_SWITCHOVER.into(),
+    })
+    .unwrap();
     p.drive();
     p.command(Command::Bookmark { name: "x".into() })
         .unwrap_err();
@@ -880,8 +945,8 @@ fn golden_scenario() -> Scenario {
 }
 
 #[test]
-fn version_1_state_stays_readable() {
-    let file = data_file("ha-state-v1.json");
+fn version_2_state_is_pinned() {
+    let file = data_file("ha-state-v2.json");
     let fresh = golden_scenario();
     if std::env::var_os("RHA_BLESS").is_some() {
         let mut pretty = serde_json::to_vec_pretty(
@@ -893,7 +958,7 @@ fn version_1_state_stays_readable() {
     }
     let bytes = std::fs::read(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
     let old = Scenario::restore(&bytes).unwrap();
-    assert_eq!(old, fresh);
+    assert_eq!(old.save(), fresh.save());
     assert_eq!(old.state(), State::SwitchingOver);
 }
 
@@ -902,7 +967,7 @@ fn damaged_state_is_refused_with_context() {
     let good = golden_scenario().save();
     let text = String::from_utf8(good.clone()).unwrap();
     let e = Scenario::restore(
-        text.replacen("\"version\":1", "\"version\":7", 1)
+        text.replacen("\"version\":2", "\"version\":7", 1)
             .as_bytes(),
     )
     .unwrap_err();
@@ -910,7 +975,7 @@ fn damaged_state_is_refused_with_context() {
         e,
         RestoreError::UnsupportedVersion {
             found: 7,
-            supported: 1
+            supported: 2
         }
     );
     let e = Scenario::restore(&good[..good.len() / 2]).unwrap_err();
@@ -998,13 +1063,24 @@ fn input() -> impl Strategy<Value = Input> {
     ]
 }
 
+/// The confirmation word when `i`'s top bit is set, a wrong one otherwise.
+fn word(i: u8, word: &str) -> String {
+    if i & 0x80 != 0 {
+        word.into()
+    } else {
+        word.to_ascii_lowercase()
+    }
+}
+
 pub(crate) fn command(i: u8) -> Command {
     match i % 18 {
         0 => Command::Start,
         1 => Command::Stop,
         2 => Command::Pause,
         3 => Command::Resume,
-        4 => Command::Switchover,
+        4 => Command::Switchover {
+            confirm: word(i, CONFIRM_SWITCHOVER),
+        },
         5 => Command::Switchback {
             master_restored: false,
         },
@@ -1016,16 +1092,18 @@ pub(crate) fn command(i: u8) -> Command {
         9 => Command::TestFailover { host: "qa".into() },
         10 => Command::EndTestFailover,
         11 => Command::Failover {
-            confirm: i & 0x80 != 0,
+            confirm: word(i, CONFIRM_FAILOVER),
         },
         12 => Command::SyncBack,
         13 => Command::Failback {
-            confirm: i & 0x80 != 0,
+            confirm: word(i, CONFIRM_FAILBACK),
         },
-        14 => Command::Cleanup,
+        14 => Command::Cleanup {
+            confirm: word(i, CONFIRM_CLEANUP),
+        },
         15 => Command::Bookmark { name: "b".into() },
         16 => Command::UpdateConfig(Box::new(config())),
-        _ => Command::Start,
+        _ => Command::AbandonStep,
     }
 }
 
@@ -1130,7 +1208,7 @@ proptest! {
 #[test]
 fn commands_cover_every_variant_used_by_the_properties() {
     let names: BTreeSet<&str> = (0..=255u8).map(|i| command(i).name()).collect();
-    assert_eq!(names.len(), 17);
+    assert_eq!(names.len(), 18);
 }
 
 #[test]
@@ -1140,7 +1218,10 @@ fn a_failed_undo_is_reported_and_cleanup_retries_it() {
     p.fail(|k| is_redirect(k, 3, Direction::Do), 1);
     p.fail(|k| is_redirect(k, 1, Direction::Undo), 1);
     p.undo_failed = true; // the hosts keep step 1 applied, as the machine says
-    p.command(Command::Switchover).unwrap();
+    p.command(Command::Switchover {
+        confirm: CONFIRM_SWITCHOVER.into(),
+    })
+    .unwrap();
     p.drive();
     assert_eq!(p.state(), State::Replicating);
     assert!(p.saw(|e| matches!(e, Event::UndoFailed { step, .. } if step.contains("step 1"))));
@@ -1152,7 +1233,10 @@ fn a_failed_undo_is_reported_and_cleanup_retries_it() {
         p.command(Command::UpdateConfig(Box::new(config()))),
         "redirection step 1 is still applied",
     );
-    p.command(Command::Cleanup).unwrap();
+    p.command(Command::Cleanup {
+        confirm: CONFIRM_CLEANUP.into(),
+    })
+    .unwrap();
     p.drive();
     assert_eq!(p.scenario.applied_steps(), &[false; 5]);
     p.command(Command::UpdateConfig(Box::new(config())))
@@ -1200,7 +1284,10 @@ fn hyper_v_switchover_readdresses_the_vm_before_starting_it() {
     });
     c.replica_vm_address = Some(vm.clone());
     let mut p = Pair::replicating(c);
-    p.command(Command::Switchover).unwrap();
+    p.command(Command::Switchover {
+        confirm: CONFIRM_SWITCHOVER.into(),
+    })
+    .unwrap();
     p.drive();
     assert_eq!(p.state(), State::SwitchedOver);
     let kinds: Vec<_> = p

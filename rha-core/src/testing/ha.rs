@@ -75,8 +75,12 @@ pub struct Pair {
     pub master_reachable: bool,
     /// Whether power fencing works.
     pub fencing_works: bool,
-    /// Per redirection step: whether the hosts have it applied.
+    /// Per redirection step: whether the hosts have it applied (wholly or
+    /// in part).
     pub redirected: Vec<bool>,
+    /// Per redirection step: which halves the hosts have applied, [the
+    /// master's, the replica's] (a one-sided step has both or neither).
+    pub redirected_halves: Vec<[bool; 2]>,
     /// Actions to fail (matcher, remaining count).
     pub failures: Vec<(Matcher, u32)>,
     /// Actions to hold instead of executing.
@@ -217,6 +221,7 @@ impl Pair {
             master_reachable: true,
             fencing_works: true,
             redirected: vec![false; steps],
+            redirected_halves: vec![[false; 2]; steps],
             failures: Vec::new(),
             holds: Vec::new(),
             held: VecDeque::new(),
@@ -257,6 +262,7 @@ impl Pair {
             Ok(()) if is_update => {
                 assert!(!locked, "the configuration changed while locked");
                 self.redirected = vec![false; self.scenario.applied_steps().len()];
+                self.redirected_halves = vec![[false; 2]; self.redirected.len()];
                 let links = self.scenario.config().is_alive.links.len();
                 self.links_up.resize(links, true);
             }
@@ -315,12 +321,32 @@ impl Pair {
     }
 
     /// Restarts the agent: saves the scenario, restores it from the bytes
-    /// (which must give the same machine) and carries on with the copy.
+    /// (which must save to the same bytes), loses the actions in flight
+    /// (the held ones), gives the copy the time (which restarts its timers
+    /// and re-issues the awaited action) and carries on with it.
     pub fn restart(&mut self) {
-        let restored = Scenario::restore(&self.scenario.save()).expect("a saved state restores");
-        assert!(restored == self.scenario, "restore is not exact");
+        let saved = self.scenario.save();
+        let restored = Scenario::restore(&saved).expect("a saved state restores");
+        assert!(restored.save() == saved, "restore is not exact");
+        assert_eq!(restored.poll_timeout(), Some(Instant::from_nanos(0)));
         self.scenario = restored;
-        self.check();
+        self.held.clear();
+        self.scenario.handle_timeout(self.now);
+        assert!(!self.scenario.awaiting_restart());
+        // No timer of the restored machine waits longer than configured,
+        // whatever the clock did across the restart.
+        let c = self.scenario.config();
+        let limit = self.scenario.intent().map_or(c.is_alive.timeout, |i| {
+            c.is_alive.timeout.max(c.timeouts.for_action(&i.action))
+        });
+        if let Some(t) = self.scenario.poll_timeout() {
+            assert!(
+                t <= self.now.saturating_add(limit),
+                "a timer after a restart is {t}, later than {} + {limit:?}",
+                self.now
+            );
+        }
+        self.collect();
     }
 
     fn collect(&mut self) {
@@ -353,6 +379,11 @@ impl Pair {
                 self.redirected,
                 self.scenario.applied_steps(),
                 "hosts and scenario disagree on the redirection"
+            );
+            assert_eq!(
+                self.redirected_halves,
+                self.scenario.applied_halves(),
+                "hosts and scenario disagree on which halves are applied"
             );
         }
         if self.scenario.state() == State::SwitchedOver {
@@ -423,10 +454,24 @@ impl Pair {
                 }
             }
             ActionKind::Redirect {
-                step, direction, ..
+                step,
+                direction,
+                half,
+                ..
             } => {
+                let on = *direction == Direction::Do;
+                let h = self
+                    .redirected_halves
+                    .get_mut(*step)
+                    .ok_or("no such step")?;
+                match half {
+                    None => *h = [on, on],
+                    Some(Side::Master) => h[0] = on,
+                    Some(Side::Replica) => h[1] = on,
+                }
+                let any = h[0] || h[1];
                 let slot = self.redirected.get_mut(*step).ok_or("no such step")?;
-                *slot = *direction == Direction::Do;
+                *slot = any;
             }
             _ => {}
         }

@@ -42,6 +42,7 @@ mod tests {
             command: "failover",
             state: State::Replicating,
             what: "x",
+            word: "FAILOVER",
         };
         assert_eq!(
             rha_error::from(e).code(),

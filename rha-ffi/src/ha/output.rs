@@ -38,7 +38,10 @@ pub enum rha_ha_action_kind {
     /// Check `host` over Is Alive link `link`; report a heartbeat.
     RHA_HA_ACT_CHECK_ALIVE = 13,
     /// Do (`flag` false) or undo (`flag` true) redirection step `step`;
-    /// the parameters are in `json`.
+    /// the parameters are in `json`. For a two-sided step (move IP, switch
+    /// name, NetBIOS alias) each half is its own action, performed by the
+    /// host `host` (`json` field `half`); a one-sided step's action has no
+    /// `half` in `json` (and `host` 0): whichever host runs it does it all.
     RHA_HA_ACT_REDIRECT = 14,
     /// Set the bookmark named `text`.
     RHA_HA_ACT_SET_BOOKMARK = 15,
@@ -55,6 +58,9 @@ pub enum rha_ha_action_kind {
     /// Give the replica's virtual machine the address `text` with prefix
     /// length `number` (gateway in `json`) before it starts.
     RHA_HA_ACT_READDRESS_VM = 21,
+    /// Give the replica's virtual machine back the address
+    /// `RHA_HA_ACT_READDRESS_VM` replaced (switchback or rollback).
+    RHA_HA_ACT_REVERT_VM_ADDRESS = 22,
 }
 
 /// An action handed out by `rha_ha_scenario_poll_action`: the common
@@ -152,10 +158,13 @@ pub(crate) fn flatten(a: &Action) -> (rha_ha_action, String, Vec<u8>) {
             (RHA_HA_ACT_CHECK_ALIVE, Some(*host), false, *link as u64)
         }
         ActionKind::Redirect {
-            step, direction, ..
+            step,
+            direction,
+            half,
+            ..
         } => (
             RHA_HA_ACT_REDIRECT,
-            None,
+            *half,
             *direction == Direction::Undo,
             *step as u64,
         ),
@@ -197,6 +206,7 @@ pub(crate) fn flatten(a: &Action) -> (rha_ha_action, String, Vec<u8>) {
                 u64::from(vm.prefix_len),
             )
         }
+        ActionKind::RevertVmAddress => (RHA_HA_ACT_REVERT_VM_ADDRESS, None, false, 0),
         // A kind added later without a C value: the JSON still carries it.
         _ => (RHA_HA_ACT_VERIFY, None, false, 0),
     };
@@ -248,6 +258,17 @@ pub enum rha_ha_event_kind {
     RHA_HA_EV_UNEXPECTED_REPORT = 17,
     /// A heartbeat named an unknown link.
     RHA_HA_EV_UNKNOWN_LINK = 18,
+    /// An awaited step timed out and was issued again; `number` is the
+    /// re-issue (1, 2, ...); the step is named in `json`.
+    RHA_HA_EV_STEP_RETRIED = 19,
+    /// An awaited step timed out on every attempt and counts as failed;
+    /// `number` is the attempts; the step is named in `json`.
+    RHA_HA_EV_STEP_TIMED_OUT = 20,
+    /// The operator abandoned the awaited step (named in `json`).
+    RHA_HA_EV_STEP_ABANDONED = 21,
+    /// A restored scenario was given the time: its timers restarted;
+    /// `flag`: the awaited step was re-issued (named in `json`).
+    RHA_HA_EV_RESTARTED = 22,
     /// An event of a later version; see `json`.
     RHA_HA_EV_OTHER = 99,
 }
@@ -330,6 +351,12 @@ pub(crate) fn flatten_event(e: &Event) -> (rha_ha_event, Vec<u8>) {
         ),
         Event::UnexpectedReport { id } => (RHA_HA_EV_UNEXPECTED_REPORT, false, *id),
         Event::UnknownLink { link } => (RHA_HA_EV_UNKNOWN_LINK, false, *link as u64),
+        Event::StepRetried { attempt, .. } => (RHA_HA_EV_STEP_RETRIED, false, u64::from(*attempt)),
+        Event::StepTimedOut { attempts, .. } => {
+            (RHA_HA_EV_STEP_TIMED_OUT, false, u64::from(*attempts))
+        }
+        Event::StepAbandoned { .. } => (RHA_HA_EV_STEP_ABANDONED, false, 0),
+        Event::Restarted { reissued } => (RHA_HA_EV_RESTARTED, reissued.is_some(), 0),
         _ => (RHA_HA_EV_OTHER, false, 0),
     };
     out.kind = kind as u32;
@@ -379,6 +406,7 @@ mod tests {
                     suffix: "-RHA".into(),
                 },
                 env: vec![],
+                half: Some(Side::Replica),
             },
             ActionKind::SetBookmark { name: "n".into() },
             ActionKind::PresentTestCopy { host: "qa".into() },
@@ -391,6 +419,7 @@ mod tests {
                 prefix_len: 16,
                 gateway: None,
             }),
+            ActionKind::RevertVmAddress,
         ];
         let mut values = BTreeSet::new();
         for (i, kind) in kinds.into_iter().enumerate() {
@@ -404,13 +433,13 @@ mod tests {
             assert!(!json.is_empty());
             match flat.kind {
                 13 => assert_eq!((flat.host, flat.number), (0, 3)),
-                14 => assert!(flat.flag && flat.number == 4),
+                14 => assert!(flat.flag && flat.number == 4 && flat.host == 1),
                 16 | 20 => assert_eq!(text, "qa"),
                 21 => assert_eq!((text.as_str(), flat.number), ("10.1.1.1", 16)),
                 _ => {}
             }
         }
-        assert_eq!(values, (1..=21).collect());
+        assert_eq!(values, (1..=22).collect());
     }
 
     #[test]
@@ -427,5 +456,15 @@ mod tests {
             .contains("\"switchover\""));
         let (flat, _) = flatten_event(&Event::SyncBackImageReady { image: 4 });
         assert_eq!((flat.kind, flat.number), (14, 4));
+        let (flat, _) = flatten_event(&Event::StepTimedOut {
+            operation: "switchover".into(),
+            step: "x".into(),
+            attempts: 2,
+        });
+        assert_eq!((flat.kind, flat.number), (20, 2));
+        let (flat, json) = flatten_event(&Event::Restarted {
+            reissued: Some("y".into()),
+        });
+        assert!(flat.kind == 22 && flat.flag && !json.is_empty());
     }
 }

@@ -23,6 +23,9 @@ pub struct rha_ha_scenario {
     /// Backing store of the last action's views.
     action_text: String,
     action_json: Vec<u8>,
+    /// Backing store of the last intent's views.
+    intent_text: String,
+    intent_json: Vec<u8>,
     /// Backing store of the last event's view.
     event_json: Vec<u8>,
     /// Backing store of the last save.
@@ -35,6 +38,8 @@ impl rha_ha_scenario {
             scenario,
             action_text: String::new(),
             action_json: Vec::new(),
+            intent_text: String::new(),
+            intent_json: Vec::new(),
             event_json: Vec::new(),
             saved: Vec::new(),
         }
@@ -59,9 +64,24 @@ pub struct rha_ha_status {
     /// Whether the configuration is locked (switched over, failed over, or
     /// any transitional state).
     pub config_locked: bool,
+    /// Whether the replication link to the replica is up (as last
+    /// observed).
+    pub replica_connected: bool,
+    /// Whether the active host was declared dead while an operation or a
+    /// test stood in the way; it is acted on when that ends.
+    pub failure_pending: bool,
+    /// Whether the scenario was restored and not yet given the time (call
+    /// `rha_ha_scenario_handle_timeout` at once).
+    pub awaiting_restart: bool,
 }
 
-sized_struct!(rha_ha_status);
+// The first version was 16 bytes: 15 of fields and a byte of padding, where
+// `replica_connected` now sits (a caller of that version gets it written
+// into its padding, which it never reads).
+sized_struct!(
+    rha_ha_status,
+    older: [std::mem::offset_of!(rha_ha_status, failure_pending)]
+);
 
 /// # Safety
 ///
@@ -90,8 +110,8 @@ pub unsafe extern "C" fn rha_ha_scenario_free(scenario: *mut rha_ha_scenario) {
 /// Errors: `RHA_NULL_PARAMETER`; `RHA_INVALID_ARGUMENT` for an unknown kind or `struct_size`
 /// or bad text; `RHA_HA_REFUSED` when the command is not valid in the
 /// current state and `RHA_HA_CONFIRMATION_REQUIRED` when a destructive
-/// command lacks `confirm` — the message names the state and the reason,
-/// and the scenario is unchanged.
+/// command's `text` is not its confirmation word — the message names the
+/// state, the reason and the word to type, and the scenario is unchanged.
 ///
 /// # Safety
 ///
@@ -275,6 +295,51 @@ pub unsafe extern "C" fn rha_ha_scenario_poll_action(
     })
 }
 
+/// The action the operation in progress waits for (its intent): `RHA_OK`
+/// with `*action_out` filled (the same id as when it was handed out; after a
+/// restore it is handed out again), or `RHA_DONE` when nothing is awaited.
+/// Nothing is taken from the action queue. Its `text` and `json` views stay
+/// valid until the next `rha_ha_scenario_intent` on the scenario or its
+/// free. `RHA_HA_CMD_ABANDON_STEP` gives the step up.
+///
+/// Errors: `RHA_NULL_PARAMETER`; `RHA_INVALID_ARGUMENT` for an unknown
+/// `action_out->struct_size`.
+///
+/// # Safety
+///
+/// `scenario` is NULL or a live scenario used by no other thread;
+/// `action_out` is NULL or valid for writing an `rha_ha_action`;
+/// `error_out` is NULL or valid for writing an `rha_error *`.
+#[no_mangle]
+pub unsafe extern "C" fn rha_ha_scenario_intent(
+    scenario: *mut rha_ha_scenario,
+    action_out: *mut rha_ha_action,
+    error_out: *mut *mut rha_error,
+) -> rha_result {
+    ffi_fn!(fallible(error_out), non_null(scenario, action_out), {
+        // SAFETY: non-NULL (checked by ffi_fn!) and holding its size field by contract.
+        let size = unsafe { crate::sized::declared_size(action_out) }?;
+        // SAFETY: non-NULL (checked by ffi_fn!), live and unshared by contract.
+        let s = unsafe { scenario_mut(scenario) };
+        let Some(intent) = s.scenario.intent() else {
+            return Ok(rha_result::RHA_DONE);
+        };
+        let action = rha_core::ha::Action {
+            id: intent.id,
+            kind: intent.action,
+            awaits_report: true,
+        };
+        let (mut flat, text, json) = flatten(&action);
+        s.intent_text = text;
+        s.intent_json = json;
+        flat.text = rha_bytes::borrow(s.intent_text.as_bytes());
+        flat.json = rha_bytes::borrow(&s.intent_json);
+        // SAFETY: non-NULL (checked by ffi_fn!) and writable by contract.
+        unsafe { crate::sized::write_sized(action_out, flat, size) };
+        Ok(rha_result::RHA_OK)
+    })
+}
+
 /// Takes the next event: `RHA_OK` with `*event_out` filled, or `RHA_DONE`
 /// when there is none. Its `json` view stays valid until the next
 /// `rha_ha_scenario_poll_event` on the scenario or its free. Events
@@ -338,6 +403,9 @@ pub unsafe extern "C" fn rha_ha_scenario_status(
             busy: s.busy(),
             replica_current: s.replica_current(),
             config_locked: s.state().config_locked() || s.busy(),
+            replica_connected: s.replica_connected(),
+            failure_pending: s.failure_pending(),
+            awaiting_restart: s.awaiting_restart(),
         };
         // SAFETY: non-NULL (checked by ffi_fn!) and writable by contract.
         unsafe { crate::sized::write_sized(status_out, status, size) };

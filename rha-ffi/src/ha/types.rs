@@ -170,7 +170,7 @@ pub enum rha_ha_command_kind {
     RHA_HA_CMD_PAUSE = 3,
     /// Resume replication.
     RHA_HA_CMD_RESUME = 4,
-    /// Switch over to the replica.
+    /// Switch over to the replica (`text`: the word `SWITCHOVER`).
     RHA_HA_CMD_SWITCHOVER = 5,
     /// Reverse-replicate, then switch back (`master_restored`).
     RHA_HA_CMD_SWITCHBACK = 6,
@@ -184,16 +184,21 @@ pub enum rha_ha_command_kind {
     RHA_HA_CMD_TEST_FAILOVER = 10,
     /// Remove the test copy.
     RHA_HA_CMD_END_TEST_FAILOVER = 11,
-    /// Fail over (`confirm` required).
+    /// Fail over (`text`: the word `FAILOVER`).
     RHA_HA_CMD_FAILOVER = 12,
     /// Ship DR-side changes back as a new image.
     RHA_HA_CMD_SYNC_BACK = 13,
-    /// Fail back from the newest image (`confirm` required).
+    /// Fail back from the newest image (`text`: the word `FAILBACK`).
     RHA_HA_CMD_FAILBACK = 14,
-    /// Remove leftover failover artefacts.
+    /// Remove leftover failover artefacts and undo redirection steps left
+    /// applied (`text`: the word `CLEANUP`).
     RHA_HA_CMD_CLEANUP = 15,
     /// Set the bookmark named by `text`.
     RHA_HA_CMD_BOOKMARK = 16,
+    /// Give up the step the operation in progress waits for (after a
+    /// restart, or when it cannot complete): it counts as failed and the
+    /// operation follows its plan for a failed step.
+    RHA_HA_CMD_ABANDON_STEP = 17,
 }
 
 closed_set!(rha_ha_command_kind {
@@ -213,12 +218,15 @@ closed_set!(rha_ha_command_kind {
     RHA_HA_CMD_FAILBACK,
     RHA_HA_CMD_CLEANUP,
     RHA_HA_CMD_BOOKMARK,
+    RHA_HA_CMD_ABANDON_STEP,
 });
 
 /// A command for `rha_ha_scenario_command`.
 ///
-/// `text` (UTF-8) is the host of a test failover or the name of a bookmark
-/// and is ignored by the other kinds; it is read only during the call.
+/// `text` (UTF-8) is the host of a test failover, the name of a bookmark,
+/// or the word typed to confirm a destructive command (`SWITCHOVER`,
+/// `FAILOVER`, `FAILBACK`, `CLEANUP`), and is ignored by the other kinds;
+/// it is read only during the call.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct rha_ha_command {
@@ -227,7 +235,8 @@ pub struct rha_ha_command {
     pub struct_size: u32,
     /// An `rha_ha_command_kind` value.
     pub kind: u32,
-    /// Explicit confirmation of a destructive command (failover, failback).
+    /// Ignored (kept for the layout): destructive commands take their typed
+    /// confirmation word in `text`.
     pub confirm: bool,
     /// For switchback and reverse replication: the original master was
     /// restored from scratch (the first reverse sync is volume-level).
@@ -291,7 +300,7 @@ impl rha_ha_command {
             RHA_HA_CMD_STOP => Command::Stop,
             RHA_HA_CMD_PAUSE => Command::Pause,
             RHA_HA_CMD_RESUME => Command::Resume,
-            RHA_HA_CMD_SWITCHOVER => Command::Switchover,
+            RHA_HA_CMD_SWITCHOVER => Command::Switchover { confirm: text()? },
             RHA_HA_CMD_SWITCHBACK => Command::Switchback {
                 master_restored: self.master_restored,
             },
@@ -302,15 +311,12 @@ impl rha_ha_command {
             RHA_HA_CMD_STOP_INTEGRITY_TEST => Command::StopIntegrityTest,
             RHA_HA_CMD_TEST_FAILOVER => Command::TestFailover { host: text()? },
             RHA_HA_CMD_END_TEST_FAILOVER => Command::EndTestFailover,
-            RHA_HA_CMD_FAILOVER => Command::Failover {
-                confirm: self.confirm,
-            },
+            RHA_HA_CMD_FAILOVER => Command::Failover { confirm: text()? },
             RHA_HA_CMD_SYNC_BACK => Command::SyncBack,
-            RHA_HA_CMD_FAILBACK => Command::Failback {
-                confirm: self.confirm,
-            },
-            RHA_HA_CMD_CLEANUP => Command::Cleanup,
+            RHA_HA_CMD_FAILBACK => Command::Failback { confirm: text()? },
+            RHA_HA_CMD_CLEANUP => Command::Cleanup { confirm: text()? },
             RHA_HA_CMD_BOOKMARK => Command::Bookmark { name: text()? },
+            RHA_HA_CMD_ABANDON_STEP => Command::AbandonStep,
         })
     }
 }
