@@ -46,7 +46,11 @@ mod tests_halves;
 #[cfg(test)]
 mod tests_mirror;
 #[cfg(test)]
+mod tests_random;
+#[cfg(test)]
 mod tests_restart;
+#[cfg(test)]
+mod tests_tour;
 
 pub use config::{
     CheckMethod, ConfigError, Host, IsAliveConfig, Link, ScenarioConfig, ScenarioType,
