@@ -171,11 +171,15 @@ class TreeCase:
 
     def prepare_round(self, i):
         if self.kind == "nochange":
-            # Both replicas equal to the master, untimed.
+            # Both replicas equal to the master, untimed, and on disk: the
+            # reference's copy would otherwise still be written back while
+            # the timed runs go, and rha's replica syncs its file system at
+            # the end of a run (paying for the other tool's copy).
             for t in self.tools:
                 self.prepare(t, fresh=True)
                 run(self.command(t))
             self.rha.stop()
+            os.sync()
 
     def prepare(self, tool, fresh=None):
         fresh = self.kind == "full" if fresh is None else fresh

@@ -536,6 +536,8 @@ impl ReplicaAgent {
     /// that said another would follow.
     fn prepare_sync(&self, resume_after: Point) -> Result<Option<i64>, String> {
         self.shared.hold.store(true, Ordering::SeqCst);
+        // An applying thread waiting for records sees the hold at once.
+        self.spool.interrupt_waits();
         let waited = std::time::Instant::now();
         while !self.shared.held.load(Ordering::SeqCst) {
             if self.applier.as_ref().is_none_or(|t| t.is_finished()) {

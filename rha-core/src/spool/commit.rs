@@ -39,12 +39,22 @@ impl Spool {
         let sh = &*self.shared;
         let deadline = Instant::now() + timeout;
         let mut st = sh.state.lock();
-        while st.durable_next <= next && st.failed.is_none() {
+        let interrupts = st.interrupts;
+        while st.durable_next <= next && st.failed.is_none() && st.interrupts == interrupts {
             if sh.flushed.wait_until(&mut st, deadline).timed_out() {
                 break;
             }
         }
         st.durable_next
+    }
+
+    /// Makes every [`wait_durable`](Self::wait_durable) under way return
+    /// at once, as if its time had run out: its thread has something else
+    /// to do (a reader told to stop for a sync).
+    pub fn interrupt_waits(&self) {
+        let sh = &*self.shared;
+        sh.state.lock().interrupts += 1;
+        sh.flushed.notify_all();
     }
 
     pub(super) fn flush_until(&self, target: u64) -> Result<(), AppendError> {

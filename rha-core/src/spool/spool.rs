@@ -140,6 +140,9 @@ pub(crate) struct State {
     pub(super) group_hint: usize,
     /// How long a new leader gathers at most: the last flush's duration.
     pub(super) gather_limit: std::time::Duration,
+    /// Bumped by [`Spool::interrupt_waits`]: a
+    /// [`wait_durable`](Spool::wait_durable) under way returns.
+    pub(super) interrupts: u64,
 }
 
 pub(super) fn arc_io(e: io::Error) -> Arc<io::Error> {
@@ -327,6 +330,7 @@ impl Spool {
             peak_waiting: 0,
             group_hint: 0,
             gather_limit: std::time::Duration::ZERO,
+            interrupts: 0,
         };
         st.check_thresholds(&config);
         let spool = Spool {

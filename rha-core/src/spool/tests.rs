@@ -1317,6 +1317,28 @@ fn wait_durable_wakes_when_another_thread_makes_records_durable() {
     assert_eq!(spool.wait_durable(2, Duration::from_millis(10)), 3);
 }
 
+#[test]
+fn a_wait_for_durable_records_returns_when_interrupted() {
+    let (spool, _) = Spool::open(Arc::new(MemStorage::new()), small()).expect("open");
+    let spool = Arc::new(spool);
+    let waiter = {
+        let spool = spool.clone();
+        thread::spawn(move || {
+            let started = std::time::Instant::now();
+            let next = spool.wait_durable(1, Duration::from_secs(60));
+            (next, started.elapsed())
+        })
+    };
+    // Until the waiter is waiting, an interrupt would be missed: repeat.
+    while !waiter.is_finished() {
+        spool.interrupt_waits();
+        thread::sleep(Duration::from_millis(5));
+    }
+    let (next, waited) = waiter.join().expect("waiter");
+    assert_eq!(next, 1);
+    assert!(waited < Duration::from_secs(30), "{waited:?}");
+}
+
 /// A restart may go back in numbering; a crash at any sync or write of it
 /// leaves on disk a spool that opens with records of the old numbering
 /// only (a run of them) or none, and the restart done once more gives the

@@ -2,7 +2,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Write};
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::thread::JoinHandle;
 
@@ -39,7 +39,9 @@ mod files;
 pub(super) use files::hash_zeros;
 use files::{BlockFile, WholeFile};
 
-type TreeFile = TreeReader<BufReader<File>>;
+/// A signature file, read in the reader's own 64 KiB pieces (a `BufReader`
+/// in front would only copy them once more).
+type TreeFile = TreeReader<File>;
 
 /// A sync run on the master: driven by [`poll`](Self::poll) while the
 /// session has room, fed the replica's replies by
@@ -286,6 +288,7 @@ impl SyncSender {
                     .map_err(|e| format!("ending sync {}: {e}", self.id))?;
                 self.ended = true;
                 self.replay_to = replay_to;
+                tracing::debug!(id = self.id, "compared and sent: the run ends");
                 "finishing".clone_into(&mut self.status.phase);
             } else {
                 break;
@@ -315,7 +318,7 @@ impl SyncSender {
         let open = |name: &str| -> Result<TreeFile, String> {
             let path = self.work.join(name);
             File::open(&path)
-                .map(|f| TreeReader::new(BufReader::new(f)))
+                .map(TreeReader::new)
                 .map_err(|e| format!("{}: {e}", path.display()))
         };
         let mut options = CompareOptions::default()
@@ -325,6 +328,7 @@ impl SyncSender {
             options = options.check_contents(true);
         }
         self.plan = Some(compare(open("master.sig")?, open("replica.sig")?, options));
+        tracing::debug!(id = self.id, "both trees scanned: comparing");
         "sending".clone_into(&mut self.status.phase);
         Ok(true)
     }

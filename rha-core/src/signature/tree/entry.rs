@@ -170,13 +170,17 @@ impl Entry {
 /// directory's contents follow it directly: `a`, `a/b`, `a.txt`.
 pub fn path_order(a: &[u8], b: &[u8]) -> Ordering {
     let key = |c: u8| if c == b'/' { 0 } else { c };
+    // Neighbouring paths share long prefixes: skip equal 16-byte chunks
+    // (one comparison each) before looking at bytes.
     let n = a.len().min(b.len());
-    for i in 0..n {
-        if a[i] != b[i] {
-            return key(a[i]).cmp(&key(b[i]));
-        }
+    let mut i = 0;
+    while i + 16 <= n && a[i..i + 16] == b[i..i + 16] {
+        i += 16;
     }
-    a.len().cmp(&b.len())
+    match a[i..n].iter().zip(&b[i..n]).find(|(x, y)| x != y) {
+        Some((&x, &y)) => key(x).cmp(&key(y)),
+        None => a.len().cmp(&b.len()),
+    }
 }
 
 /// Whether `path` lies strictly inside the directory `dir`.
@@ -199,6 +203,22 @@ mod tests {
         v.sort_by(|a, b| path_order(a, b));
         let expect: Vec<&[u8]> = vec![b"a", b"a/a", b"a/b", b"a/b/c", b"a-", b"a.txt", b"b"];
         assert_eq!(v, expect);
+    }
+
+    proptest::proptest! {
+        /// The chunked comparison orders as a byte-by-byte one would, also
+        /// for paths sharing long prefixes.
+        #[test]
+        fn path_order_is_byte_order_with_slash_first(
+            prefix in proptest::collection::vec(proptest::sample::select(b"ab/.".to_vec()), 0..40),
+            a in proptest::collection::vec(proptest::sample::select(b"ab/.".to_vec()), 0..20),
+            b in proptest::collection::vec(proptest::sample::select(b"ab/.".to_vec()), 0..20),
+        ) {
+            let key = |c: u8| if c == b'/' { 0 } else { c };
+            let (a, b) = ([&prefix[..], &a[..]].concat(), [&prefix[..], &b[..]].concat());
+            let simple = a.iter().map(|&c| key(c)).cmp(b.iter().map(|&c| key(c)));
+            proptest::prop_assert_eq!(path_order(&a, &b), simple);
+        }
     }
 
     #[test]
