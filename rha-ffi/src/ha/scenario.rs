@@ -91,6 +91,27 @@ unsafe fn scenario_mut<'a>(scenario: *mut rha_ha_scenario) -> &'a mut rha_ha_sce
     unsafe { &mut *scenario }
 }
 
+/// Writes `action` flat to `*action_out` (`size` bytes of it), its `text`
+/// and `json` views borrowing from `text` and `json`, which keep them.
+///
+/// # Safety
+///
+/// `action_out` is valid for writing `size` bytes.
+unsafe fn hand_out(
+    action: &rha_core::ha::Action,
+    text: &mut String,
+    json: &mut Vec<u8>,
+    action_out: *mut rha_ha_action,
+    size: usize,
+) {
+    let (mut flat, t, j) = flatten(action);
+    (*text, *json) = (t, j);
+    flat.text = rha_bytes::borrow(text.as_bytes());
+    flat.json = rha_bytes::borrow(json);
+    // SAFETY: forwarded from this function's contract.
+    unsafe { crate::sized::write_sized(action_out, flat, size) };
+}
+
 /// Releases a scenario and every view it handed out. NULL does nothing.
 ///
 /// # Safety
@@ -284,13 +305,9 @@ pub unsafe extern "C" fn rha_ha_scenario_poll_action(
         let Some(action) = s.scenario.poll_action() else {
             return Ok(rha_result::RHA_DONE);
         };
-        let (mut flat, text, json) = flatten(&action);
-        s.action_text = text;
-        s.action_json = json;
-        flat.text = rha_bytes::borrow(s.action_text.as_bytes());
-        flat.json = rha_bytes::borrow(&s.action_json);
+        let (text, json) = (&mut s.action_text, &mut s.action_json);
         // SAFETY: non-NULL (checked by ffi_fn!) and writable by contract.
-        unsafe { crate::sized::write_sized(action_out, flat, size) };
+        unsafe { hand_out(&action, text, json, action_out, size) };
         Ok(rha_result::RHA_OK)
     })
 }
@@ -329,13 +346,9 @@ pub unsafe extern "C" fn rha_ha_scenario_intent(
             kind: intent.action,
             awaits_report: true,
         };
-        let (mut flat, text, json) = flatten(&action);
-        s.intent_text = text;
-        s.intent_json = json;
-        flat.text = rha_bytes::borrow(s.intent_text.as_bytes());
-        flat.json = rha_bytes::borrow(&s.intent_json);
+        let (text, json) = (&mut s.intent_text, &mut s.intent_json);
         // SAFETY: non-NULL (checked by ffi_fn!) and writable by contract.
-        unsafe { crate::sized::write_sized(action_out, flat, size) };
+        unsafe { hand_out(&action, text, json, action_out, size) };
         Ok(rha_result::RHA_OK)
     })
 }

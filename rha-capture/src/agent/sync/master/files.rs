@@ -13,7 +13,8 @@ use rha_core::signature::tree::{AttrChanges, Entry};
 use rha_core::spool::{RegionTarget, TO_END};
 
 use super::super::{block_hash, piece_for};
-use super::SyncSender;
+use super::{Records, SyncSender};
+use crate::agent::sync::SyncStatus;
 
 /// A file on its way whole: into a temporary name renamed over the
 /// replica's copy at the end, or, for a file the replica lacks, under its
@@ -339,12 +340,14 @@ impl SyncSender {
                 self.status.matched_bytes += n as u64;
                 continue;
             }
-            self.status.sent_bytes += n as u64;
-            self.records.push_write(
-                self.id,
+            let id = self.id;
+            send_block(
+                &mut self.records,
+                &mut self.status,
+                id,
                 &b.entry.path,
                 offset,
-                Bytes::from(data),
+                data,
                 piece,
                 session,
             )?;
@@ -367,12 +370,14 @@ impl SyncSender {
             let data = read_at(&b.file, offset, n)
                 .map_err(|e| format!("reading '{}': {e}", b.entry.path))?;
             b.hasher.update(&block_hash(&data));
-            self.status.sent_bytes += n as u64;
-            self.records.push_write(
-                self.id,
+            let id = self.id;
+            send_block(
+                &mut self.records,
+                &mut self.status,
+                id,
                 &b.entry.path,
                 offset,
-                Bytes::from(data),
+                data,
                 piece,
                 session,
             )?;
@@ -388,6 +393,23 @@ impl SyncSender {
         self.status.sent_entries += 1;
         self.check(b.entry.path, b.len, true, b.hasher, session)
     }
+}
+
+/// Sends the master's block at `offset` of `path` in run `id`, counted as
+/// sent.
+#[allow(clippy::too_many_arguments)] // the sender's fields it needs, apart
+fn send_block(
+    records: &mut Records,
+    status: &mut SyncStatus,
+    id: u64,
+    path: &RelPath,
+    offset: u64,
+    data: Vec<u8>,
+    piece: usize,
+    session: &mut Session,
+) -> Result<(), String> {
+    status.sent_bytes += data.len() as u64;
+    records.push_write(id, path, offset, Bytes::from(data), piece, session)
 }
 
 /// The parts of the sorted, disjoint `ranges` within `[start, end)`.
