@@ -485,10 +485,12 @@ fn recreate(
                         path: show(path),
                         nlink: m.nlink,
                     })?;
+            // Another name of a file still there: nothing else to restore.
             out.push(Op::HardLink {
                 existing: other,
                 link: path.clone(),
             });
+            return Ok(());
         }
         NodeKind::File => {
             out.push(Op::Create {
@@ -496,56 +498,23 @@ fn recreate(
                 mode: m.mode,
             });
             restore_bytes(pre, path, 0, m.size, out)?;
-            restore_xattrs(pre, path, out)?;
-            out.push(Op::SetAttr {
-                path: path.clone(),
-                attrs: Attrs {
-                    mode: Some(m.mode),
-                    ..owner_and_times
-                },
-            });
         }
-        NodeKind::Dir => {
-            out.push(Op::Mkdir {
-                path: path.clone(),
-                mode: m.mode,
-            });
-            restore_xattrs(pre, path, out)?;
-            out.push(Op::SetAttr {
-                path: path.clone(),
-                attrs: Attrs {
-                    mode: Some(m.mode),
-                    ..owner_and_times
-                },
-            });
-        }
+        NodeKind::Dir => out.push(Op::Mkdir {
+            path: path.clone(),
+            mode: m.mode,
+        }),
         NodeKind::Symlink => {
             let target = pre.read_link(path).map_err(path_err(path))?;
             out.push(Op::Symlink {
                 path: path.clone(),
                 target,
             });
-            restore_xattrs(pre, path, out)?;
-            out.push(Op::SetAttr {
-                path: path.clone(),
-                attrs: owner_and_times,
-            });
         }
-        NodeKind::Special { file_type, rdev } => {
-            out.push(Op::Mknod {
-                path: path.clone(),
-                mode: file_type | m.mode,
-                rdev,
-            });
-            restore_xattrs(pre, path, out)?;
-            out.push(Op::SetAttr {
-                path: path.clone(),
-                attrs: Attrs {
-                    mode: Some(m.mode),
-                    ..owner_and_times
-                },
-            });
-        }
+        NodeKind::Special { file_type, rdev } => out.push(Op::Mknod {
+            path: path.clone(),
+            mode: file_type | m.mode,
+            rdev,
+        }),
         NodeKind::Other => {
             return Err(InvertError::WrongKind {
                 path: show(path),
@@ -554,6 +523,16 @@ fn recreate(
             })
         }
     }
+    // Every node made again: its extended attributes, then its owner,
+    // times and (but for a symlink) mode.
+    restore_xattrs(pre, path, out)?;
+    out.push(Op::SetAttr {
+        path: path.clone(),
+        attrs: Attrs {
+            mode: (!matches!(m.kind, NodeKind::Symlink)).then_some(m.mode),
+            ..owner_and_times
+        },
+    });
     Ok(())
 }
 
